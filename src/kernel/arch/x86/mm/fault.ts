@@ -1,0 +1,56 @@
+/**
+ * arch/x86/mm/fault.c do_user_addr_fault(), and the user access that
+ * triggers it: the CPU uses the PTE if it allows the access, else it faults;
+ * access_error() turns accesses the VMA does not allow into SIGSEGV; a
+ * VM_FAULT_RETRY (a userfault) is retried with FAULT_FLAG_TRIED.
+ */
+import type { KState } from '../../../../model/layout.js';
+import { pte_present, pte_write, pte_pfn, pte_mkdirty, pte_dirty } from '../../../../model/pte.js';
+import { ptep_get, set_pte_at, vma_lookup_idx, vma_flags_at, VM_READ, VM_WRITE } from '../../../../model/mm_types.js';
+import { type KCtx, ModelBug } from '../../../ctx.js';
+import {
+  handle_mm_fault, FAULT_FLAG_WRITE, FAULT_FLAG_USER, FAULT_FLAG_TRIED, VM_FAULT_RETRY, VM_FAULT_SIGSEGV, VM_FAULT_SIGBUS,
+  VM_FAULT_OOM,
+} from '../../../mm/memory.js';
+
+export type Signal = 'SIGSEGV' | 'SIGBUS';
+
+/** do_user_addr_fault(): null when the fault was handled, else the signal delivered. */
+export function do_user_addr_fault(s: KState, ctx: KCtx, t: number, va: number, write: boolean): Signal | null {
+  const vi = vma_lookup_idx(s, t, va);
+  if (vi < 0) return 'SIGSEGV';
+  const vflags = vma_flags_at(s, t, vi);
+  // access_error()
+  if (write ? (vflags & VM_WRITE) === 0 : (vflags & VM_READ) === 0) return 'SIGSEGV';
+  let flags = FAULT_FLAG_USER | (write ? FAULT_FLAG_WRITE : 0);
+  for (let i = 0; i < 4; i++) {
+    const ret = handle_mm_fault(s, ctx, t, va, flags);
+    if (ret & VM_FAULT_RETRY) {
+      flags |= FAULT_FLAG_TRIED;
+      continue;
+    }
+    if (ret & VM_FAULT_SIGSEGV) return 'SIGSEGV';
+    if (ret & (VM_FAULT_SIGBUS | VM_FAULT_OOM)) return 'SIGBUS';
+    return null;
+  }
+  throw new ModelBug(`fault at page ${va} retried without progress`);
+}
+
+/**
+ * A user-mode load or store of one page: the PFN accessed, or the signal.
+ * A store through a writable PTE sets its dirty bit, as the MMU does.
+ */
+export function user_access(s: KState, ctx: KCtx, t: number, va: number, write: boolean): number | Signal {
+  for (let i = 0; i < 8; i++) {
+    const vi = vma_lookup_idx(s, t, va);
+    const pte = ptep_get(s, t, va);
+    const allowed = vi >= 0 && (vma_flags_at(s, t, vi) & (write ? VM_WRITE : VM_READ)) !== 0;
+    if (allowed && pte_present(pte) && (!write || pte_write(pte))) {
+      if (write && !pte_dirty(pte)) set_pte_at(s, t, va, pte_mkdirty(pte));
+      return pte_pfn(pte);
+    }
+    const sig = do_user_addr_fault(s, ctx, t, va, write);
+    if (sig) return sig;
+  }
+  throw new ModelBug(`access to page ${va} keeps faulting`);
+}

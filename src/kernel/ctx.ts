@@ -1,0 +1,90 @@
+/**
+ * What a kernel path needs besides the state: the profile it runs under, and
+ * sinks for what it did (the functions taken, faults, content observations,
+ * copy metrics). A step fills a fresh context; nothing here is state.
+ */
+import type { Profile } from '../profiles/types.js';
+
+/** One observation of page content, checked by the no-leak property. */
+export interface ReadObs {
+  /** how the content was read */
+  via: 'mem' | 'pipe' | 'pin' | 'iouring' | 'odirect' | 'process_vm_readv' | 'proc_mem';
+  /** the task whose view the content must belong to (the reader, or who took the reference) */
+  observer: number;
+  /** the task that performed the read (differs from observer for pipes and remote reads) */
+  reader: number;
+  /** address (virtual page) in the observer's mm the data came from */
+  vpage: number;
+  pfn: number;
+  /** the write id read */
+  wid: number;
+}
+
+/** Copy accounting, the thread's "needless COW" argument made countable. */
+export interface Metrics {
+  /** anonymous pages copied in a write or unshare fault (wp_page_copy) */
+  copies: number;
+  /** of those, copies of a page nobody else could observe (no other mapping, no GUP/pipe reference) */
+  needless: number;
+  /** pages copied for the child at fork (copy_present_page) */
+  forkCopies: number;
+  /** pages reused in a write fault (wp_page_reuse on an anon page) */
+  reuses: number;
+}
+
+export function newMetrics(): Metrics {
+  return { copies: 0, needless: 0, forkCopies: 0, reuses: 0 };
+}
+
+/** A kernel function taken, with a short note on the decision made there. */
+export interface PathEvent {
+  fn: string;
+  note: string;
+}
+
+export interface KCtx {
+  readonly prof: Profile;
+  /** kernel functions taken during the step, or null when not traced (the explorer) */
+  log: PathEvent[] | null;
+  /** page faults counted to the acting task (min_flt + maj_flt) during the step */
+  faults: number;
+  /** major faults (swap-in read from the device) among them */
+  majfaults: number;
+  /** content observations of the step */
+  reads: ReadObs[];
+  /** user-visible data returned by reads, in order (write ids), for expectations */
+  metrics: Metrics;
+  /** scenario step number recorded in new write records (-1 in the explorer) */
+  step: number;
+  /** a fresh write id for every write (scenarios) rather than one per task epoch (explorer) */
+  freshWrites: boolean;
+  /** uffd-wp faults delivered to the userfaultfd handler during the step */
+  uffdFaults: number;
+  /** model bugs detected inside kernel paths (capacity exhausted, impossible states) */
+  bugs: string[];
+}
+
+export function newCtx(prof: Profile, opts: { trace?: boolean; step?: number; freshWrites?: boolean; metrics?: Metrics } = {}): KCtx {
+  return {
+    prof,
+    log: opts.trace ? [] : null,
+    faults: 0,
+    majfaults: 0,
+    reads: [],
+    metrics: opts.metrics ?? newMetrics(),
+    step: opts.step ?? -1,
+    freshWrites: opts.freshWrites ?? true,
+    uffdFaults: 0,
+    bugs: [],
+  };
+}
+
+/** Records a kernel function taken (no-op when not tracing). */
+export function trace(ctx: KCtx, fn: string, note = ''): void {
+  if (ctx.log) ctx.log.push({ fn, note });
+}
+
+/** Thrown when the model itself is broken (not a property of the modelled kernel). */
+export class ModelBug extends Error {
+  override readonly name = 'ModelBug';
+}

@@ -1,0 +1,74 @@
+/**
+ * fs/iomap/direct-io.c + block/bio.c: O_DIRECT reads and writes.
+ *
+ * Since 6.3 (920756a3306a) the block layer takes user pages with
+ * iov_iter_extract_pages() -> pin_user_pages_fast(): FOLL_PIN, plus
+ * FOLL_WRITE when the device writes memory (a read). Before, plain
+ * references (FOLL_GET). A write is therefore a R/O pin, which unshares
+ * COW-shared anon pages (gup_must_unshare). The pages are released at bio
+ * completion. A whole operation is one step; `_start`/`_complete` split it
+ * so scenarios can act while the DMA is in flight (model only).
+ */
+import type { KState } from '../../model/layout.js';
+import { REF_ODIRECT, REFST_DMA_TO_MEMORY, PGF_DIRTY } from '../../model/layout.js';
+import { page_data, page_set_data, page_set } from '../../model/mm_types.js';
+import { ref_add, refs_where, ref_get, ref_free } from '../../model/refs.js';
+import { new_shared_write } from '../../model/writes.js';
+import { type KCtx, trace, ModelBug } from '../ctx.js';
+import { get_user_pages_fast, gup_put_folio, FOLL_PIN, FOLL_GET, FOLL_WRITE } from '../mm/gup.js';
+import { file_read_page, file_write_page, } from '../mm/filemap.js';
+import { EINVAL, EFAULT } from '../errno.js';
+
+function dioFoll(ctx: KCtx, read: boolean): number {
+  return (ctx.prof.mech.odirectPins ? FOLL_PIN : FOLL_GET) | (read ? FOLL_WRITE : 0);
+}
+
+/** bio_iov_iter_get_pages(): take the user pages; returns the number of pages or an errno. */
+export function dio_start(s: KState, ctx: KCtx, t: number, read: boolean, file: number, index: number, va: number, n: number, handle: number): number {
+  const foll = dioFoll(ctx, read);
+  const r = get_user_pages_fast(ctx, s, t, va, n, foll);
+  if (r.pfns.length === 0) return r.err || -EFAULT;
+  r.pfns.forEach((pfn, i) => {
+    const state = read ? REFST_DMA_TO_MEMORY : 0;
+    if (ref_add(s, { kind: REF_ODIRECT, owner: t, vpage: va + i, pfn, foll, state, handle, file, index: index + i }) < 0) {
+      throw new ModelBug('reference table full');
+    }
+  });
+  trace(ctx, 'bio_iov_iter_get_pages', `${r.pfns.length} page(s) taken ${ctx.prof.mech.odirectPins ? 'FOLL_PIN' : 'FOLL_GET'}${read ? '|FOLL_WRITE' : ''}`);
+  return r.pfns.length;
+}
+
+/** The device transfers and the bio completes (iomap_dio_bio_end_io -> bio_release_pages). */
+export function dio_complete(s: KState, ctx: KCtx, t: number, handle: number): number {
+  const refs = refs_where(s, (r) => r.kind === REF_ODIRECT && r.owner === t && r.handle === handle);
+  let n = 0;
+  for (const ri of refs) {
+    const r = ref_get(s, ri);
+    const file = r.file!;
+    const index = r.index!;
+    if (r.state & REFST_DMA_TO_MEMORY) {
+      const wid = file_read_page(s, file, index);
+      if (wid >= 0) page_set_data(s, r.pfn, wid);
+      page_set(s, r.pfn, PGF_DIRTY);
+    } else {
+      const wid = page_data(s, r.pfn);
+      ctx.reads.push({ via: 'odirect', observer: t, reader: t, vpage: r.vpage, pfn: r.pfn, wid });
+      file_write_page(s, file, index, new_shared_write(s, t, ctx.step, wid));
+    }
+    gup_put_folio(ctx, s, r.pfn, r.foll);
+    ref_free(s, ri);
+    n++;
+  }
+  trace(ctx, 'iomap_dio_bio_end_io', `${n} page(s) transferred and released`);
+  return n;
+}
+
+/** A complete O_DIRECT pread (read=true) or pwrite of n pages. */
+export function dio_rw(s: KState, ctx: KCtx, t: number, read: boolean, file: number, index: number, va: number, n: number): number {
+  if (n <= 0) return -EINVAL;
+  const handle = -1; // not visible to the scenario
+  const got = dio_start(s, ctx, t, read, file, index, va, n, handle);
+  if (got < 0) return got;
+  dio_complete(s, ctx, t, handle);
+  return got;
+}

@@ -1,0 +1,45 @@
+/**
+ * fs/proc/base.c mem_rw() -> mm/memory.c __access_remote_vm(): reads and
+ * writes through /proc/PID/mem. Each page is taken with
+ * get_user_pages_remote() (FOLL_GET | FOLL_TOUCH | FOLL_REMOTE, plus
+ * FOLL_FORCE under CONFIG_PROC_MEM_ALWAYS_FORCE, plus FOLL_WRITE for a
+ * write), copied, and released. Nothing transferred gives -EIO.
+ */
+import type { KState } from '../../../model/layout.js';
+import { PGF_DIRTY } from '../../../model/layout.js';
+import { task_alive, page_data, page_set_data, page_set } from '../../../model/mm_types.js';
+import { new_private_write } from '../../../model/writes.js';
+import { type KCtx, trace } from '../../ctx.js';
+import { __get_user_pages, gup_put_folio, FOLL_GET, FOLL_FORCE, FOLL_WRITE, FOLL_REMOTE, FOLL_TOUCH } from '../../mm/gup.js';
+import { EIO } from '../../errno.js';
+
+export interface MemRwResult {
+  pages: number;
+  wids: number[];
+}
+
+export function mem_rw(s: KState, ctx: KCtx, t: number, target: number, va: number, n: number, write: boolean): MemRwResult | number {
+  if (!task_alive(s, target)) return -EIO;
+  const foll = FOLL_GET | FOLL_TOUCH | FOLL_REMOTE | FOLL_FORCE | (write ? FOLL_WRITE : 0);
+  const wids: number[] = [];
+  const wid = write ? new_private_write(s, target, ctx.step, ctx.freshWrites) : -1;
+  let done = 0;
+  for (let i = 0; i < n; i++) {
+    const r = __get_user_pages(ctx, s, target, va + i, 1, foll);
+    if (r.pfns.length === 0) break;
+    const pfn = r.pfns[0]!;
+    if (write) {
+      page_set_data(s, pfn, wid);
+      page_set(s, pfn, PGF_DIRTY);
+    } else {
+      const w = page_data(s, pfn);
+      wids.push(w);
+      ctx.reads.push({ via: 'proc_mem', observer: target, reader: t, vpage: va + i, pfn, wid: w });
+    }
+    gup_put_folio(ctx, s, pfn, FOLL_GET);
+    done++;
+  }
+  trace(ctx, 'mem_rw', `${write ? 'wrote' : 'read'} ${done} page(s) of task ${target} (FOLL_FORCE)`);
+  if (done === 0) return -EIO;
+  return { pages: done, wids };
+}

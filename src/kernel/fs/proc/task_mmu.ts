@@ -1,0 +1,121 @@
+/**
+ * fs/proc/task_mmu.c: clear_refs_write() and what /proc/PID/pagemap shows,
+ * with fs/proc/page.c's /proc/kpagecount and /proc/kpageflags
+ * (docs/kernel/vm-ops.md 7).
+ */
+import type { KState } from '../../../model/layout.js';
+import { MMF_HAS_PINNED, ZERO_PFN, PGF_ANON, PGF_SWAPCACHE, PGF_KSM, PGF_LRU, PGF_DIRTY } from '../../../model/layout.js';
+import {
+  type Pte, pte_present, pte_write, pte_wrprotect, pte_clear_soft_dirty, is_swap_pte, is_pte_marker, pte_pfn,
+  pte_uffd_wp, pte_soft_dirty, pte_none,
+} from '../../../model/pte.js';
+import {
+  vmas_of, ptep_get, set_pte_at, mm_flags, is_cow_mapping, page_mapcount, page_test, VM_SOFTDIRTY, VM_PFNMAP,
+} from '../../../model/mm_types.js';
+import { type KCtx, trace } from '../../ctx.js';
+import { vm_normal_page } from '../../mm/memory.js';
+import { folio_maybe_dma_pinned } from '../../mm/rmap.js';
+import { vma_modify } from '../../mm/mmap.js';
+import { EINVAL } from '../../errno.js';
+
+/**
+ * pte_is_pinned() (9348b73c2e1b, 5.11+): clear_refs leaves writable PTEs of
+ * maybe-pinned pages alone.
+ */
+function pte_is_pinned(s: KState, ctx: KCtx, t: number, vflags: number, pte: Pte): boolean {
+  if (!pte_write(pte) || !is_cow_mapping(vflags)) return false;
+  if ((mm_flags(s, t) & MMF_HAS_PINNED) === 0) return false;
+  const pfn = vm_normal_page(pte);
+  return pfn !== 0 && folio_maybe_dma_pinned(s, ctx, pfn);
+}
+
+/**
+ * clear_refs_write(): values 1..5. Only 4 (soft-dirty) changes PTEs, and
+ * only on kernels with CONFIG_MEM_SOFT_DIRTY: every PTE is write-protected
+ * and its soft-dirty bit cleared (pinned ones skipped from 5.11).
+ */
+export function clear_refs_write(s: KState, ctx: KCtx, t: number, value: number): number {
+  if (value < 1 || value > 5) return -EINVAL;
+  if (value !== 4 || !ctx.prof.mech.softDirty) {
+    trace(ctx, 'clear_refs_write', value === 4 ? 'soft-dirty: no CONFIG_MEM_SOFT_DIRTY, no PTE changed' : `type ${value}: young bits only`);
+    return 0;
+  }
+  const vmas = vmas_of(s, t);
+  for (const v of vmas) if (v.flags & VM_SOFTDIRTY) vma_modify(s, t, v.start, v.end, (x) => ({ ...x, flags: x.flags & ~VM_SOFTDIRTY }));
+  let wp = 0;
+  let skipped = 0;
+  for (const v of vmas_of(s, t)) {
+    if (v.flags & VM_PFNMAP) continue;
+    for (let va = v.start; va < v.end; va++) {
+      const pte = ptep_get(s, t, va);
+      if (pte_present(pte)) {
+        if (ctx.prof.mech.clearRefsSkipsPinned && pte_is_pinned(s, ctx, t, v.flags, pte)) {
+          skipped++;
+          continue;
+        }
+        set_pte_at(s, t, va, pte_clear_soft_dirty(pte_wrprotect(pte)));
+        wp++;
+      } else if (is_swap_pte(pte)) {
+        set_pte_at(s, t, va, pte_clear_soft_dirty(pte));
+      }
+    }
+  }
+  trace(ctx, 'clear_soft_dirty', `${wp} PTE(s) write-protected${skipped ? `, ${skipped} pinned skipped` : ''}`);
+  return 0;
+}
+
+/** What /proc/PID/pagemap (and kpagecount/kpageflags for its frame) shows for one page. */
+export interface PagemapEntry {
+  present: boolean;
+  swapped: boolean;
+  /** PM_MMAP_EXCLUSIVE: present and the page is mapped exactly once */
+  exclusive: boolean;
+  uffdWp: boolean;
+  softDirty: boolean;
+  file: boolean;
+  /** model PFN when present (0 otherwise) */
+  pfn: number;
+  /** /proc/kpagecount: the mapcount (0 for the zero page) */
+  mapcount: number;
+  anon: boolean;
+  swapcache: boolean;
+  ksm: boolean;
+  zero: boolean;
+  lru: boolean;
+  dirty: boolean;
+}
+
+/** pte_to_pagemap_entry() + stable_page_flags(). */
+export function pagemap_entry(s: KState, t: number, va: number): PagemapEntry {
+  const pte = ptep_get(s, t, va);
+  const e: PagemapEntry = {
+    present: false, swapped: false, exclusive: false, uffdWp: false, softDirty: false, file: false, pfn: 0,
+    mapcount: 0, anon: false, swapcache: false, ksm: false, zero: false, lru: false, dirty: false,
+  };
+  if (pte_none(pte)) return e;
+  if (pte_present(pte)) {
+    e.present = true;
+    e.pfn = pte_pfn(pte);
+    e.uffdWp = pte_uffd_wp(pte);
+    e.softDirty = pte_soft_dirty(pte);
+    if (e.pfn === ZERO_PFN) {
+      e.zero = true;
+      return e;
+    }
+    const pfn = e.pfn;
+    e.mapcount = page_mapcount(s, pfn);
+    e.exclusive = e.mapcount === 1;
+    e.anon = page_test(s, pfn, PGF_ANON);
+    e.file = !e.anon;
+    e.swapcache = page_test(s, pfn, PGF_SWAPCACHE);
+    e.ksm = page_test(s, pfn, PGF_KSM);
+    e.lru = page_test(s, pfn, PGF_LRU);
+    e.dirty = page_test(s, pfn, PGF_DIRTY);
+    return e;
+  }
+  // swap entries and PTE markers both report PM_SWAP
+  e.swapped = true;
+  e.uffdWp = pte_uffd_wp(pte);
+  e.softDirty = !is_pte_marker(pte) && pte_soft_dirty(pte);
+  return e;
+}

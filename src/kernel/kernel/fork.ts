@@ -1,0 +1,69 @@
+/**
+ * kernel/fork.c (copy_process -> dup_mm) and mm/mmap.c dup_mmap (6.18).
+ *
+ * The child gets a copy of the parent's VMAs except VM_DONTCOPY ones;
+ * VM_WIPEONFORK VMAs come back empty; uffd-wp registration is not inherited
+ * without UFFD_FEATURE_EVENT_FORK (dup_userfaultfd), nor is VM_LOCKED.
+ * Page tables are copied by copy_page_range() only where vma_needs_copy().
+ * MMF_HAS_PINNED is not inherited (it is not in MMF_INIT_MASK).
+ */
+import type { KState } from '../../model/layout.js';
+import { TASK_ALIVE, TASK_FREE } from '../../model/layout.js';
+import {
+  type Vma, vmas_of, task_state, task_set_state, task_set_parent, vis_copy, task_set_curwid,
+  mm_set_flags, pipe_open, pipe_holders, pipe_set_holders, task_ring, task_set_ring, task_set_uffd,
+  VM_DONTCOPY, VM_WIPEONFORK, VM_UFFD_WP, VM_LOCKED,
+} from '../../model/mm_types.js';
+import { type KCtx, trace, ModelBug } from '../ctx.js';
+import { copy_page_range, vma_needs_copy } from '../mm/memory.js';
+import { vmas_commit, mm_file_ref } from '../mm/mmap.js';
+
+/**
+ * fork() by `parent`, creating task `child` (the scenario's name for it).
+ * Returns 0 or a negative errno.
+ */
+export function do_fork(s: KState, ctx: KCtx, parent: number, child: number): number {
+  if (task_state(s, child) !== TASK_FREE) throw new ModelBug(`task slot ${child} is in use`);
+  task_set_state(s, child, TASK_ALIVE);
+  task_set_parent(s, child, parent);
+  mm_set_flags(s, child, 0);
+  task_set_uffd(s, child, 0);
+  // lineage: the child may observe what the parent could observe until now
+  vis_copy(s, parent, child);
+  task_set_curwid(s, parent, 0);
+  task_set_curwid(s, child, 0);
+
+  const childVmas: Vma[] = [];
+  const src = vmas_of(s, parent);
+  src.forEach((v) => {
+    if (v.flags & VM_DONTCOPY) return;
+    let flags = v.flags & ~VM_LOCKED;
+    flags &= ~VM_UFFD_WP; // dup_userfaultfd() without UFFD_FEATURE_EVENT_FORK
+    if (v.flags & VM_WIPEONFORK) childVmas.push({ ...v, flags, anon: false });
+    else childVmas.push({ ...v, flags });
+  });
+  vmas_commit(s, child, childVmas);
+  for (const f of new Set(childVmas.filter((v) => v.file >= 0).map((v) => v.file))) mm_file_ref(s, f, 1);
+
+  // copy_page_range() per VMA, in address order, as dup_mmap() walks them
+  src.forEach((v, vi) => {
+    if (v.flags & (VM_DONTCOPY | VM_WIPEONFORK)) return;
+    const dflags = (v.flags & ~VM_LOCKED) & ~VM_UFFD_WP;
+    if (!vma_needs_copy(s, parent, vi, dflags)) {
+      trace(ctx, 'copy_page_range', `pages ${v.start}..${v.end - 1}: no anon_vma, child will fault them`);
+      return;
+    }
+    copy_page_range(s, ctx, parent, child, vi, v.start, v.end, dflags);
+  });
+
+  // file descriptors: pipes and the io_uring ring are shared with the child
+  for (let p = 0; p < s.L.geo.pipes; p++) {
+    if (pipe_open(s, p) && (pipe_holders(s, p) & (1 << parent))) pipe_set_holders(s, p, pipe_holders(s, p) | (1 << child));
+  }
+  for (let t = 0; t < s.L.geo.tasks; t++) {
+    const ring = task_ring(s, t);
+    if (ring & (1 << parent)) task_set_ring(s, t, ring | (1 << child));
+  }
+  trace(ctx, 'copy_process', `task ${child} forked from ${parent}`);
+  return 0;
+}

@@ -1,0 +1,52 @@
+/**
+ * mm/filemap.c and mm/shmem.c, reduced to what COW needs: files whose pages
+ * all sit in the page cache (the executor creates them that way: memfd with
+ * fallocate(), tmpfile written with zeroes), the fault handler that finds a
+ * page, fault-around, and write()/read() on the file.
+ */
+import type { KState } from '../../model/layout.js';
+import {
+  FF_OPEN, F_FLAGS, F_SIZE, PGF_LRU, PGF_UPTODATE, PGF_SWAPBACKED, PGF_DIRTY, FF_SHMEM,
+} from '../../model/layout.js';
+import { fio, file_flags, file_size, filemap_get, filemap_set, page_set_mapping, page_set_data, page_data, page_set } from '../../model/mm_types.js';
+import { alloc_page } from './page_alloc.js';
+
+/** Creates a file of `pages` zero-filled pages, all in the page cache. Returns the file id or -1. */
+export function file_create(s: KState, kind: number, pages: number): number {
+  for (let f = 0; f < s.L.geo.files; f++) {
+    if ((file_flags(s, f) & FF_OPEN) !== 0) continue;
+    const o = fio(s, f);
+    s.m[o + F_FLAGS] = FF_OPEN | kind;
+    s.m[o + F_SIZE] = pages;
+    for (let i = 0; i < pages; i++) {
+      const swapbacked = (kind & FF_SHMEM) !== 0 ? PGF_SWAPBACKED : 0;
+      const pfn = alloc_page(s, PGF_LRU | PGF_UPTODATE | swapbacked);
+      page_set_mapping(s, pfn, f, i);
+      page_set_data(s, pfn, 0);
+      filemap_set(s, f, i, pfn);
+    }
+    return f;
+  }
+  return -1;
+}
+
+/** filemap_fault() / shmem_fault(): the page-cache page for `index`, 0 past EOF (SIGBUS). */
+export function filemap_fault(s: KState, f: number, index: number): number {
+  if (index < 0 || index >= file_size(s, f)) return 0;
+  return filemap_get(s, f, index);
+}
+
+/** generic_perform_write() of one page: the page-cache page gets new content. */
+export function file_write_page(s: KState, f: number, index: number, wid: number): boolean {
+  const pfn = filemap_fault(s, f, index);
+  if (pfn === 0) return false;
+  page_set_data(s, pfn, wid);
+  page_set(s, pfn, PGF_DIRTY);
+  return true;
+}
+
+/** filemap_read() of one page: its content, or -1 past EOF. */
+export function file_read_page(s: KState, f: number, index: number): number {
+  const pfn = filemap_fault(s, f, index);
+  return pfn === 0 ? -1 : page_data(s, pfn);
+}

@@ -1,0 +1,252 @@
+/**
+ * mm/gup.c: get_user_pages / pin_user_pages, the slow path and GUP-fast.
+ *
+ * Follows the 6.x code described in docs/kernel/gup.md: check_vma_flags,
+ * follow_page_pte with can_follow_write_pte and gup_must_unshare,
+ * faultin_page, try_grab_folio with the pin bias, and GUP-fast's fallback
+ * conditions. Older mechanisms (FOLL_COW, the 5.8 forced COW break, no
+ * unsharing) are selected by the profile.
+ */
+import type { KState } from '../../model/layout.js';
+import { ZERO_PFN, MMF_HAS_PINNED, PGF_DIRTY } from '../../model/layout.js';
+import {
+  type Pte, pte_present, pte_write, pte_pfn, pte_dirty, pte_soft_dirty,
+} from '../../model/pte.js';
+import {
+  ptep_get, vma_lookup_idx, vma_flags_at, is_cow_mapping, mm_flags, mm_set_flags, page_ref_add, page_set,
+  VM_IO, VM_PFNMAP, VM_WRITE, VM_READ, VM_MAYREAD, VM_MAYWRITE, VM_SHARED, VM_MAYSHARE, vma_file_at, file_flags,
+} from '../../model/mm_types.js';
+import { FF_TMPFILE } from '../../model/layout.js';
+import { type KCtx, trace } from '../ctx.js';
+import {
+  handle_mm_fault, FAULT_FLAG_WRITE, FAULT_FLAG_UNSHARE, FAULT_FLAG_REMOTE, FAULT_FLAG_TRIED, VM_FAULT_ERROR,
+  VM_FAULT_RETRY, VM_FAULT_OOM, vm_normal_page, vma_soft_dirty_enabled, userfaultfd_pte_wp, vma_is_anonymous,
+} from './memory.js';
+import { PageAnon, PageAnonExclusive, GUP_PIN_COUNTING_BIAS } from './rmap.js';
+import { folio_put_refs } from './swap.js';
+import { EFAULT, ENOMEM } from '../errno.js';
+
+/* ---- FOLL_* flags (include/linux/mm_types.h / mm.h) ---- */
+export const FOLL_WRITE = 1 << 0;
+export const FOLL_GET = 1 << 1;
+export const FOLL_PIN = 1 << 2;
+export const FOLL_LONGTERM = 1 << 3;
+export const FOLL_FORCE = 1 << 4;
+export const FOLL_REMOTE = 1 << 5;
+export const FOLL_TOUCH = 1 << 6;
+/** FOLL_COW (internal, 4.9 .. 5.19): GUP already broke COW for this address */
+export const FOLL_COW = 1 << 7;
+
+export function follToString(f: number): string {
+  const n: string[] = [];
+  if (f & FOLL_GET) n.push('FOLL_GET');
+  if (f & FOLL_PIN) n.push('FOLL_PIN');
+  if (f & FOLL_WRITE) n.push('FOLL_WRITE');
+  if (f & FOLL_LONGTERM) n.push('FOLL_LONGTERM');
+  if (f & FOLL_FORCE) n.push('FOLL_FORCE');
+  if (f & FOLL_REMOTE) n.push('FOLL_REMOTE');
+  return n.join('|');
+}
+
+/**
+ * check_vma_flags() (6.x): the errno GUP gives for a VMA that does not allow
+ * the access, 0 if it does.
+ */
+export function check_vma_flags(s: KState, t: number, vi: number, foll: number): number {
+  const vflags = vma_flags_at(s, t, vi);
+  if (vflags & (VM_IO | VM_PFNMAP)) return -EFAULT;
+  if (foll & FOLL_WRITE) {
+    // writable_file_mapping_allowed(): no long-term writable pins on file mappings that need dirty tracking
+    if (!vma_is_anonymous(s, t, vi) && (foll & (FOLL_PIN | FOLL_LONGTERM)) === (FOLL_PIN | FOLL_LONGTERM) &&
+      (vflags & VM_SHARED) && (file_flags(s, vma_file_at(s, t, vi)) & FF_TMPFILE)) return -EFAULT;
+    if ((vflags & VM_WRITE) === 0) {
+      if ((foll & FOLL_FORCE) === 0) return -EFAULT;
+      if (!is_cow_mapping(vflags)) return -EFAULT;
+    }
+  } else if ((vflags & VM_READ) === 0) {
+    if ((foll & FOLL_FORCE) === 0) return -EFAULT;
+    if ((vflags & VM_MAYREAD) === 0) return -EFAULT;
+  }
+  return 0;
+}
+
+/**
+ * can_follow_write_pte(): may a FOLL_WRITE lookup use this PTE without a
+ * write fault? 6.0+ (5535be309971): only a writable PTE, or FOLL_FORCE on
+ * an exclusive anon page of a private !VM_WRITE mapping. Before: FOLL_COW
+ * with a dirty PTE (Dirty COW fix 19be0eaffa3a; 5.8 dropped FOLL_FORCE).
+ */
+export function can_follow_write_pte(ctx: KCtx, s: KState, pte: Pte, pfn: number, vflags: number, foll: number): boolean {
+  if (pte_write(pte)) return true;
+  switch (ctx.prof.mech.forceWrite) {
+    case 'foll-cow':
+      return (foll & FOLL_FORCE) !== 0 && (foll & FOLL_COW) !== 0 && pte_dirty(pte);
+    case 'foll-cow-dirty':
+      return (foll & FOLL_COW) !== 0 && pte_dirty(pte);
+    case 'anon-exclusive':
+      if ((foll & FOLL_FORCE) === 0) return false;
+      if (vflags & (VM_MAYSHARE | VM_SHARED)) return false;
+      if ((vflags & VM_MAYWRITE) === 0) return false;
+      if (vflags & VM_WRITE) return false;
+      if (pfn === 0 || !PageAnon(s, pfn) || !PageAnonExclusive(s, pfn)) return false;
+      if (vma_soft_dirty_enabled(ctx, vflags) && !pte_soft_dirty(pte)) return false;
+      return !userfaultfd_pte_wp(vflags, pte);
+  }
+}
+
+/**
+ * gup_must_unshare() (mm/internal.h): a R/O pin of a possibly shared anon
+ * page (5.19, a7f226604170), and from 6.2 (8d6a0ac09a16) a R/O long-term
+ * pin of anything else in a COW mapping. `vflags` is null for GUP-fast.
+ */
+export function gup_must_unshare(ctx: KCtx, s: KState, vflags: number | null, foll: number, pfn: number): boolean {
+  const mode = ctx.prof.mech.gupUnshare;
+  if (mode === 'none') return false;
+  if ((foll & (FOLL_WRITE | FOLL_PIN)) !== FOLL_PIN) return false;
+  const anon = pfn !== ZERO_PFN && PageAnon(s, pfn);
+  if (!anon) {
+    if (mode !== 'anon-and-cow-longterm') return false;
+    if ((foll & FOLL_LONGTERM) === 0) return false;
+    if (vflags === null) return true;
+    return is_cow_mapping(vflags);
+  }
+  return !PageAnonExclusive(s, pfn);
+}
+
+/**
+ * try_grab_folio(): FOLL_GET takes one reference; FOLL_PIN adds
+ * GUP_PIN_COUNTING_BIAS on a small folio (3faa52c03f44; before 5.7 a pin
+ * counted like a get) and is never taken on the zero page.
+ */
+export function try_grab_folio(ctx: KCtx, s: KState, pfn: number, foll: number): void {
+  if (foll & FOLL_PIN) {
+    if (pfn === ZERO_PFN) return;
+    page_ref_add(s, pfn, ctx.prof.mech.pinBias ? GUP_PIN_COUNTING_BIAS : 1);
+  } else if (foll & FOLL_GET) {
+    if (pfn === ZERO_PFN) return; // the zero page's refcount is not modelled
+    page_ref_add(s, pfn, 1);
+  }
+}
+
+/** gup_put_folio(): drop what try_grab_folio took. */
+export function gup_put_folio(ctx: KCtx, s: KState, pfn: number, foll: number): void {
+  if (pfn === ZERO_PFN) return;
+  if (foll & FOLL_PIN) folio_put_refs(s, pfn, ctx.prof.mech.pinBias ? GUP_PIN_COUNTING_BIAS : 1);
+  else folio_put_refs(s, pfn, 1);
+}
+
+/** unpin_user_page(s)_dirty_lock(): drop a pin, marking the page dirty if asked. */
+export function unpin_user_page(ctx: KCtx, s: KState, pfn: number, dirty: boolean): void {
+  if (dirty && pfn !== ZERO_PFN) page_set(s, pfn, PGF_DIRTY);
+  gup_put_folio(ctx, s, pfn, FOLL_PIN);
+}
+
+/** Result of one follow_page_pte(). */
+const FOLLOW_FAULT = -1;
+const FOLLOW_UNSHARE = -2;
+
+/**
+ * follow_page_pte(): the page to hand out, or "fault first" (not present,
+ * write not allowed) or "unshare first" (-EMLINK).
+ */
+function follow_page_pte(ctx: KCtx, s: KState, t: number, va: number, vflags: number, foll: number): number {
+  const pte = ptep_get(s, t, va);
+  if (!pte_present(pte)) return FOLLOW_FAULT;
+  const page = vm_normal_page(pte);
+  if ((foll & FOLL_WRITE) && !can_follow_write_pte(ctx, s, pte, page, vflags, foll)) return FOLLOW_FAULT;
+  const pfn = page !== 0 ? page : pte_pfn(pte); // the zero page is handed out for reads
+  if (!pte_write(pte) && gup_must_unshare(ctx, s, vflags, foll, pfn)) return FOLLOW_UNSHARE;
+  try_grab_folio(ctx, s, pfn, foll);
+  if ((foll & FOLL_TOUCH) && (foll & FOLL_WRITE) && pfn !== ZERO_PFN && !pte_dirty(pte)) page_set(s, pfn, PGF_DIRTY);
+  return pfn;
+}
+
+/** The outcome of a GUP call: PFNs taken (one per page) or an errno with the pages done before it. */
+export interface GupResult {
+  pfns: number[];
+  /** 0, or the negative errno that stopped the walk (only reported when no page was taken) */
+  err: number;
+}
+
+/**
+ * __get_user_pages_locked() -> __get_user_pages() (6.x): for each page,
+ * check the VMA, follow the PTE, fault (write or unshare) and retry.
+ * The 5.8 forced COW break (17839856fd58) turns any GET/PIN on a COW
+ * mapping into a write.
+ */
+export function __get_user_pages(ctx: KCtx, s: KState, t: number, start: number, nr: number, foll: number): GupResult {
+  if (foll & FOLL_PIN) {
+    const f = mm_flags(s, t);
+    if ((f & MMF_HAS_PINNED) === 0) mm_set_flags(s, t, f | MMF_HAS_PINNED);
+  }
+  trace(ctx, '__get_user_pages', `${nr} page(s) from page ${start}, ${follToString(foll)}`);
+  const pfns: number[] = [];
+  for (let i = 0; i < nr; i++) {
+    const va = start + i;
+    const vi = vma_lookup_idx(s, t, va);
+    if (vi < 0) return { pfns, err: -EFAULT };
+    const vflags = vma_flags_at(s, t, vi);
+    let f = foll;
+    if (ctx.prof.mech.gupReadBreaksCow && (f & (FOLL_GET | FOLL_PIN)) && is_cow_mapping(vflags)) f |= FOLL_WRITE;
+    const e = check_vma_flags(s, t, vi, f);
+    if (e) return { pfns, err: e };
+    let tries = 0;
+    for (;;) {
+      const r = follow_page_pte(ctx, s, t, va, vflags, f);
+      if (r > 0) {
+        pfns.push(r);
+        break;
+      }
+      if (++tries > 8) return { pfns, err: -EFAULT };
+      // faultin_page()
+      let fl = f & FOLL_REMOTE ? FAULT_FLAG_REMOTE : 0;
+      if (r === FOLLOW_UNSHARE) {
+        fl |= FAULT_FLAG_UNSHARE;
+        trace(ctx, 'faultin_page', `gup_must_unshare: unshare fault on page ${va}`);
+      } else if (f & FOLL_WRITE) fl |= FAULT_FLAG_WRITE;
+      let ret = handle_mm_fault(s, ctx, t, va, fl);
+      if (ret & VM_FAULT_RETRY) ret = handle_mm_fault(s, ctx, t, va, fl | FAULT_FLAG_TRIED);
+      if (ret & VM_FAULT_ERROR) return { pfns, err: ret & VM_FAULT_OOM ? -ENOMEM : -EFAULT };
+      // A write fault here broke COW: before 6.0 GUP remembered that with FOLL_COW
+      if ((f & FOLL_WRITE) && r === FOLLOW_FAULT && ctx.prof.mech.forceWrite !== 'anon-exclusive') f |= FOLL_COW;
+    }
+  }
+  return { pfns, err: 0 };
+}
+
+/**
+ * GUP-fast (gup_fast_pte_range): lockless, gives up on a PTE that is not
+ * present, a write to a read-only PTE, the zero page (special PTE), or a
+ * page gup_must_unshare() would unshare; the rest goes through the slow
+ * path. In a sequential model the pages taken are the slow path's.
+ */
+export function get_user_pages_fast(ctx: KCtx, s: KState, t: number, start: number, nr: number, foll: number): GupResult {
+  const pfns: number[] = [];
+  let i = 0;
+  if (foll & FOLL_PIN) {
+    const f = mm_flags(s, t);
+    if ((f & MMF_HAS_PINNED) === 0) mm_set_flags(s, t, f | MMF_HAS_PINNED);
+  }
+  const fastForbidden = ctx.prof.mech.gupReadBreaksCow; // 5.8: read-only PTEs never taken on the fast path
+  for (; i < nr; i++) {
+    const va = start + i;
+    const pte = ptep_get(s, t, va);
+    if (!pte_present(pte)) break;
+    if ((foll & FOLL_WRITE) && !pte_write(pte)) break;
+    if (fastForbidden && !pte_write(pte)) break;
+    const pfn = pte_pfn(pte);
+    if (pfn === ZERO_PFN) break;
+    if (vma_lookup_idx(s, t, va) < 0) break;
+    if (!pte_write(pte) && gup_must_unshare(ctx, s, null, foll, pfn)) break;
+    // gup_fast_folio_allowed(): no long-term writable pins on file pages needing dirty tracking
+    try_grab_folio(ctx, s, pfn, foll);
+    pfns.push(pfn);
+  }
+  if (i === nr) {
+    trace(ctx, 'gup_fast', `${nr} page(s) from page ${start} taken locklessly`);
+    return { pfns, err: 0 };
+  }
+  trace(ctx, 'gup_fast', `fell back to the slow path at page ${start + i}`);
+  const rest = __get_user_pages(ctx, s, t, start + i, nr - i, foll);
+  return { pfns: pfns.concat(rest.pfns), err: rest.err };
+}

@@ -1,0 +1,752 @@
+/**
+ * mm/memory.c: the page fault paths, fork's page-table copy and zap.
+ *
+ * Each function is named after the kernel function it models and follows the
+ * Linux 6.18 code read for docs/kernel/memory.md; where a profile selects an
+ * older or a proposed mechanism, the branch says which commit it belongs to.
+ * Only order-0 (base) pages are modelled.
+ */
+import type { KState } from '../../model/layout.js';
+import {
+  ZERO_PFN, PGF_KSM, PGF_LRU, PGF_SWAPCACHE, PGF_LOCKED, PGF_DIRTY, PGF_SWAPBACKED, PGF_ANON_EXCLUSIVE,
+  PGF_ANON, FF_TMPFILE,
+} from '../../model/layout.js';
+import {
+  type Pte, pte_none, pte_present, pte_write, pte_mkwrite, pte_mkdirty, pte_dirty, mk_pte, pte_pfn,
+  pte_uffd_wp, pte_mkuffd_wp, pte_clear_uffd_wp, pte_soft_dirty, pte_mksoft_dirty, is_pte_marker,
+  pte_marker_uffd_wp, pte_swp_slot, pte_swp_exclusive, pte_swp_uffd_wp, pte_swp_soft_dirty, PTE_NONE,
+  PTE_MARKER_UFFD_WP, pte_wrprotect, pte_mkclean, is_swap_pte, pte_swp_clear_exclusive, pte_swp_clear_uffd_wp,
+} from '../../model/pte.js';
+import {
+  ptep_get, set_pte_at, vma_lookup_idx, vma_flags_at, vma_file_at, vma_pgoff_of, anon_vma_prepare,
+  page_ref_count, page_mapcount, page_test, page_set, page_data, page_set_data,
+  page_private, swap_cache_pfn, swap_count, swap_data, is_cow_mapping, file_flags, vma_anon_at,
+  VM_WRITE, VM_SHARED, VM_MAYSHARE, VM_MAYWRITE, VM_UFFD_WP, VM_SOFTDIRTY, VM_LOCKED, VM_PFNMAP,
+  task_uffd, vma_start_at, vma_end_at,
+} from '../../model/mm_types.js';
+import { UFFD_FEATURE_WP_ASYNC } from '../../model/layout.js';
+import { type KCtx, trace, ModelBug } from '../ctx.js';
+import { alloc_page } from './page_alloc.js';
+import { folio_get, folio_put, folio_add_lru, lru_add_drain } from './swap.js';
+import {
+  folio_add_new_anon_rmap, folio_add_anon_rmap_pte, folio_add_file_rmap_pte, folio_remove_rmap_pte,
+  folio_try_dup_anon_rmap_pte, folio_dup_file_rmap_pte, folio_move_anon_rmap, PageAnon, PageAnonExclusive,
+  folio_needs_cow_for_dma,
+} from './rmap.js';
+import {
+  add_to_swap_cache, folio_free_swap, swap_free, swap_duplicate, free_swap_and_cache,
+} from './swapfile.js';
+import { filemap_fault } from './filemap.js';
+import { handle_userfault } from './userfaultfd.js';
+import { page_observers } from '../../model/observers.js';
+
+/* ---- fault flags (include/linux/mm_types.h enum fault_flag) ---- */
+export const FAULT_FLAG_WRITE = 1 << 0;
+export const FAULT_FLAG_UNSHARE = 1 << 1;
+export const FAULT_FLAG_REMOTE = 1 << 2;
+export const FAULT_FLAG_USER = 1 << 3;
+export const FAULT_FLAG_TRIED = 1 << 4;
+
+/* ---- fault results (vm_fault_t) ---- */
+export const VM_FAULT_SIGSEGV = 1 << 0;
+export const VM_FAULT_SIGBUS = 1 << 1;
+export const VM_FAULT_OOM = 1 << 2;
+export const VM_FAULT_RETRY = 1 << 3;
+export const VM_FAULT_MAJOR = 1 << 4;
+export const VM_FAULT_NOPAGE = 1 << 5;
+export const VM_FAULT_ERROR = VM_FAULT_SIGSEGV | VM_FAULT_SIGBUS | VM_FAULT_OOM;
+
+/** struct vm_fault, reduced. */
+export interface Vmf {
+  readonly t: number;
+  readonly vi: number;
+  readonly vflags: number;
+  readonly va: number;
+  flags: number;
+  orig: Pte;
+}
+
+/* ---------------- small helpers from include/linux/mm.h ---------------- */
+
+/** vma_is_anonymous(): no file behind the VMA (MAP_SHARED|MAP_ANONYMOUS is shmem, hence a file). */
+export function vma_is_anonymous(s: KState, t: number, vi: number): boolean {
+  return vma_file_at(s, t, vi) < 0;
+}
+
+/** vma_soft_dirty_enabled(): soft-dirty tracking is on for the VMA (clear_refs cleared VM_SOFTDIRTY). */
+export function vma_soft_dirty_enabled(ctx: KCtx, vflags: number): boolean {
+  return ctx.prof.mech.softDirty && (vflags & VM_SOFTDIRTY) === 0;
+}
+
+/** pte_needs_soft_dirty_wp(). */
+export function pte_needs_soft_dirty_wp(ctx: KCtx, vflags: number, pte: Pte): boolean {
+  return vma_soft_dirty_enabled(ctx, vflags) && !pte_soft_dirty(pte);
+}
+
+/** userfaultfd_pte_wp(): a uffd-wp VMA and a PTE carrying the uffd-wp bit. */
+export function userfaultfd_pte_wp(vflags: number, pte: Pte): boolean {
+  return (vflags & VM_UFFD_WP) !== 0 && pte_uffd_wp(pte);
+}
+
+/**
+ * vma_wants_writenotify(): shared mappings whose PTEs must start read-only so
+ * that writes are noticed: files with ->page_mkwrite (ext4 tmpfile, not
+ * shmem), soft-dirty tracking, uffd-wp.
+ */
+export function vma_wants_writenotify(s: KState, ctx: KCtx, t: number, vi: number, vflags: number): boolean {
+  if ((vflags & VM_SHARED) === 0) return false;
+  const f = vma_file_at(s, t, vi);
+  if (f >= 0 && (file_flags(s, f) & FF_TMPFILE) !== 0) return true;
+  if (vma_soft_dirty_enabled(ctx, vflags)) return true;
+  return (vflags & VM_UFFD_WP) !== 0;
+}
+
+/** Whether vm_page_prot itself grants write (shared writable mapping without write-notify). */
+function vm_page_prot_writable(s: KState, ctx: KCtx, vmf: Vmf): boolean {
+  return (vmf.vflags & (VM_SHARED | VM_WRITE)) === (VM_SHARED | VM_WRITE) &&
+    !vma_wants_writenotify(s, ctx, vmf.t, vmf.vi, vmf.vflags);
+}
+
+/** maybe_mkwrite(): set the write bit only when the VMA is VM_WRITE. */
+function maybe_mkwrite(pte: Pte, vflags: number): Pte {
+  return (vflags & VM_WRITE) !== 0 ? pte_mkwrite(pte) : pte;
+}
+
+/** vm_normal_page(): the page a present PTE maps, 0 for the shared zero page. */
+export function vm_normal_page(pte: Pte): number {
+  const pfn = pte_pfn(pte);
+  return pfn === ZERO_PFN ? 0 : pfn;
+}
+
+/** vmf_orig_pte_uffd_wp(): the fault replaces a uffd-wp marker in a uffd-wp VMA. */
+function vmf_orig_pte_uffd_wp(vmf: Vmf): boolean {
+  return (vmf.vflags & VM_UFFD_WP) !== 0 && pte_marker_uffd_wp(vmf.orig);
+}
+
+/* ---------------- fault entry ---------------- */
+
+/**
+ * handle_mm_fault() (6.18): sanitize_fault_flags, the PTE-level fault, and
+ * mm_account_fault (faults are charged to the acting task, ctx.faults).
+ */
+export function handle_mm_fault(s: KState, ctx: KCtx, t: number, va: number, flags: number): number {
+  const vi = vma_lookup_idx(s, t, va);
+  if (vi < 0) return VM_FAULT_SIGSEGV;
+  const vflags = vma_flags_at(s, t, vi);
+  // sanitize_fault_flags()
+  if (flags & FAULT_FLAG_UNSHARE) {
+    if (flags & FAULT_FLAG_WRITE) return VM_FAULT_SIGSEGV;
+    if (!is_cow_mapping(vflags)) flags &= ~FAULT_FLAG_UNSHARE;
+  } else if (flags & FAULT_FLAG_WRITE) {
+    if ((vflags & VM_MAYWRITE) === 0) return VM_FAULT_SIGSEGV;
+    if ((vflags & VM_WRITE) === 0 && !is_cow_mapping(vflags)) return VM_FAULT_SIGSEGV;
+  }
+  const vmf: Vmf = { t, vi, vflags, va, flags, orig: ptep_get(s, t, va) };
+  trace(ctx, 'handle_mm_fault', faultKind(flags));
+  const ret = handle_pte_fault(s, ctx, vmf);
+  // mm_account_fault(): retried faults are counted when they complete;
+  // a retry is counted as major (FAULT_FLAG_TRIED).
+  if ((ret & VM_FAULT_RETRY) === 0 && (ret & VM_FAULT_ERROR) === 0) {
+    ctx.faults++;
+    if ((ret & VM_FAULT_MAJOR) !== 0 || (flags & FAULT_FLAG_TRIED) !== 0) ctx.majfaults++;
+  }
+  return ret;
+}
+
+function faultKind(flags: number): string {
+  const k = flags & FAULT_FLAG_UNSHARE ? 'unshare' : flags & FAULT_FLAG_WRITE ? 'write' : 'read';
+  return (flags & FAULT_FLAG_REMOTE ? 'remote ' : '') + k + ' fault';
+}
+
+/** handle_pte_fault(). */
+function handle_pte_fault(s: KState, ctx: KCtx, vmf: Vmf): number {
+  const pte = vmf.orig;
+  if (pte_none(pte)) return do_pte_missing(s, ctx, vmf);
+  if (!pte_present(pte)) return do_swap_page(s, ctx, vmf);
+  if (vmf.flags & (FAULT_FLAG_WRITE | FAULT_FLAG_UNSHARE)) {
+    if (!pte_write(pte)) return do_wp_page(s, ctx, vmf);
+    if (vmf.flags & FAULT_FLAG_WRITE) set_pte_at(s, vmf.t, vmf.va, pte_mkdirty(pte));
+  }
+  trace(ctx, 'handle_pte_fault', 'PTE already suitable: young only');
+  return 0;
+}
+
+/** do_pte_missing(). */
+function do_pte_missing(s: KState, ctx: KCtx, vmf: Vmf): number {
+  if (vma_is_anonymous(s, vmf.t, vmf.vi)) return do_anonymous_page(s, ctx, vmf);
+  return do_fault(s, ctx, vmf);
+}
+
+/* ---------------- anonymous memory ---------------- */
+
+/**
+ * do_anonymous_page() (6.18): a read maps the shared zero page read-only; a
+ * write allocates a zeroed exclusive page, writable and dirty if VM_WRITE,
+ * parked in the LRU batch.
+ */
+export function do_anonymous_page(s: KState, ctx: KCtx, vmf: Vmf): number {
+  if (vmf.vflags & VM_SHARED) return VM_FAULT_SIGBUS;
+  let entry: Pte;
+  if ((vmf.flags & FAULT_FLAG_WRITE) === 0) {
+    entry = mk_pte(ZERO_PFN);
+    trace(ctx, 'do_anonymous_page', 'read fault: map the shared zero page read-only');
+  } else {
+    anon_vma_prepare(s, vmf.t, vmf.vi);
+    const pfn = alloc_page(s, 0);
+    page_set_data(s, pfn, 0);
+    entry = mk_pte(pfn);
+    if (vmf.vflags & VM_WRITE) entry = pte_mkwrite(pte_mkdirty(entry));
+    folio_add_new_anon_rmap(s, ctx, pfn, true);
+    folio_add_lru(s, ctx, pfn);
+    trace(ctx, 'do_anonymous_page', `write fault: new exclusive page ${pfn}`);
+  }
+  if (vmf_orig_pte_uffd_wp(vmf)) entry = pte_mkuffd_wp(entry);
+  set_pte_at(s, vmf.t, vmf.va, entry);
+  return 0;
+}
+
+/* ---------------- write-protect faults ---------------- */
+
+/**
+ * do_wp_page() (6.18; older reuse rules selected by mech.wpReuse): a write
+ * or unshare fault on a present, read-only PTE.
+ */
+export function do_wp_page(s: KState, ctx: KCtx, vmf: Vmf): number {
+  const unshare = (vmf.flags & FAULT_FLAG_UNSHARE) !== 0;
+  if (!unshare && userfaultfd_pte_wp(vmf.vflags, vmf.orig)) {
+    if ((task_uffd(s, vmf.t) & UFFD_FEATURE_WP_ASYNC) === 0) {
+      trace(ctx, 'do_wp_page', 'uffd-wp protected: handle_userfault(VM_UFFD_WP)');
+      return handle_userfault(s, ctx, vmf);
+    }
+    // UFFD_FEATURE_WP_ASYNC: resolved in place
+    vmf.orig = pte_clear_uffd_wp(vmf.orig);
+    set_pte_at(s, vmf.t, vmf.va, vmf.orig);
+  }
+  const pfn = vm_normal_page(vmf.orig);
+  if (vmf.vflags & (VM_SHARED | VM_MAYSHARE)) return wp_page_shared(s, ctx, vmf, pfn);
+
+  if (pfn !== 0 && PageAnon(s, pfn) && wp_can_reuse(s, ctx, vmf, pfn)) {
+    if (unshare) {
+      trace(ctx, 'do_wp_page', `unshare: page ${pfn} is exclusive, PTE left read-only`);
+      return 0;
+    }
+    wp_page_reuse(s, ctx, vmf, pfn);
+    return 0;
+  }
+  return wp_page_copy(s, ctx, vmf);
+}
+
+/**
+ * The reuse decision for an anonymous page, per profile. 6.18: PAE, else
+ * wp_can_reuse_anon_folio() which sets PAE on success.
+ */
+function wp_can_reuse(s: KState, ctx: KCtx, vmf: Vmf, pfn: number): boolean {
+  switch (ctx.prof.mech.wpReuse) {
+    case 'anon-exclusive':
+      if (PageAnonExclusive(s, pfn)) {
+        trace(ctx, 'do_wp_page', `page ${pfn} is PageAnonExclusive: reuse`);
+        return true;
+      }
+      if (wp_can_reuse_anon_folio(s, ctx, pfn)) {
+        page_set(s, pfn, PGF_ANON_EXCLUSIVE);
+        return true;
+      }
+      return false;
+    case 'page-count-v2':
+      return wp_can_reuse_anon_folio(s, ctx, pfn);
+    case 'page-count':
+      return wp_can_reuse_page_count(s, ctx, pfn);
+    case 'mapcount':
+      return reuse_swap_page(s, ctx, pfn);
+  }
+}
+
+/**
+ * wp_can_reuse_anon_folio() for a small folio (6.7+; the same checks as
+ * 5.18's do_wp_page, d4c470970d45 + 53a05ad9f21d).
+ */
+export function wp_can_reuse_anon_folio(s: KState, ctx: KCtx, pfn: number): boolean {
+  const why = (r: string): boolean => {
+    trace(ctx, 'wp_can_reuse_anon_folio', `page ${pfn}: ${r}`);
+    return false;
+  };
+  if (page_test(s, pfn, PGF_KSM)) return why('KSM page: copy');
+  if (page_ref_count(s, pfn) > 3) return why(`refcount ${page_ref_count(s, pfn)} > 3: copy`);
+  if (!page_test(s, pfn, PGF_LRU)) lru_add_drain(s, ctx);
+  const swapcache = page_test(s, pfn, PGF_SWAPCACHE) ? 1 : 0;
+  if (page_ref_count(s, pfn) > 1 + swapcache) {
+    return why(`refcount ${page_ref_count(s, pfn)} > 1 + swapcache ${swapcache}: copy`);
+  }
+  if (page_test(s, pfn, PGF_LOCKED)) return why('folio_trylock failed: copy');
+  if (swapcache) folio_free_swap(s, ctx, pfn);
+  if (page_ref_count(s, pfn) !== 1) return why(`refcount ${page_ref_count(s, pfn)} != 1 after freeing swap: copy`);
+  folio_move_anon_rmap(s, ctx, pfn);
+  trace(ctx, 'wp_can_reuse_anon_folio', `page ${pfn}: only our reference: reuse`);
+  return true;
+}
+
+/** The 5.9 page_count rule (09854ba94c6a): no drain, no swap cache tolerance. */
+function wp_can_reuse_page_count(s: KState, ctx: KCtx, pfn: number): boolean {
+  const c = page_ref_count(s, pfn);
+  if (page_test(s, pfn, PGF_KSM) || c !== 1) {
+    trace(ctx, 'do_wp_page', `page_count ${c} != 1: copy`);
+    return false;
+  }
+  if (page_test(s, pfn, PGF_LOCKED)) {
+    trace(ctx, 'do_wp_page', 'trylock_page failed: copy');
+    return false;
+  }
+  if (page_mapcount(s, pfn) !== 1) return false;
+  trace(ctx, 'do_wp_page', 'page_count == 1: reuse');
+  return true;
+}
+
+/**
+ * reuse_swap_page() (up to 5.17; do_wp_page's rule up to 5.8): reuse when
+ * the page's mapcount plus its swap count is 1, whatever else holds it; a
+ * swap-cache page that qualifies leaves the swap cache. lock_page() sleeps
+ * instead of failing, so a locked page does not force a copy.
+ */
+export function reuse_swap_page(s: KState, ctx: KCtx, pfn: number): boolean {
+  if (page_test(s, pfn, PGF_KSM)) return false;
+  const inCache = page_test(s, pfn, PGF_SWAPCACHE);
+  const count = page_mapcount(s, pfn) + (inCache ? swap_count(s, page_private(s, pfn)) : 0);
+  if (count === 1 && inCache) folio_free_swap(s, ctx, pfn);
+  trace(ctx, 'reuse_swap_page', `mapcount+swapcount ${count}: ${count <= 1 ? 'reuse' : 'copy'}`);
+  return count <= 1;
+}
+
+/** wp_page_reuse(): make the PTE young, dirty and (if VM_WRITE) writable. */
+function wp_page_reuse(s: KState, ctx: KCtx, vmf: Vmf, pfn: number): void {
+  const entry = maybe_mkwrite(pte_mkdirty(vmf.orig), vmf.vflags);
+  set_pte_at(s, vmf.t, vmf.va, entry);
+  if (pfn !== 0 && PageAnon(s, pfn)) ctx.metrics.reuses++;
+  trace(ctx, 'wp_page_reuse', `page ${pfn} mapped ${pte_write(entry) ? 'writable' : 'read-only (no VM_WRITE)'}`);
+}
+
+/**
+ * wp_page_copy() (6.18): a new exclusive anon page takes the old content (or
+ * zeroes for the zero page); a write maps it dirty and writable if VM_WRITE,
+ * an unshare maps it read-only keeping soft-dirty and uffd-wp.
+ */
+export function wp_page_copy(s: KState, ctx: KCtx, vmf: Vmf): number {
+  const unshare = (vmf.flags & FAULT_FLAG_UNSHARE) !== 0;
+  const old = vm_normal_page(vmf.orig);
+  if (old !== 0) {
+    if (PageAnon(s, old)) {
+      ctx.metrics.copies++;
+      if (!copyObservable(s, old)) ctx.metrics.needless++;
+    }
+    folio_get(s, old);
+  }
+  anon_vma_prepare(s, vmf.t, vmf.vi);
+  const nw = alloc_page(s, 0);
+  page_set_data(s, nw, old !== 0 ? page_data(s, old) : 0);
+  let entry = mk_pte(nw);
+  if (unshare) {
+    if (pte_soft_dirty(vmf.orig)) entry = pte_mksoft_dirty(entry);
+    if (pte_uffd_wp(vmf.orig)) entry = pte_mkuffd_wp(entry);
+  } else {
+    entry = maybe_mkwrite(pte_mkdirty(entry), vmf.vflags);
+  }
+  folio_add_new_anon_rmap(s, ctx, nw, true);
+  folio_add_lru(s, ctx, nw);
+  set_pte_at(s, vmf.t, vmf.va, entry);
+  trace(ctx, 'wp_page_copy', `${old === 0 ? 'zero page' : `page ${old}`} copied to new exclusive page ${nw}` +
+    (unshare ? ', mapped read-only (unshare)' : pte_write(entry) ? ', mapped writable' : ', mapped read-only'));
+  if (old !== 0) {
+    folio_remove_rmap_pte(s, old);
+    folio_put(s, old); // the PTE's reference
+    free_swap_cache(s, ctx, old);
+    folio_put(s, old); // do_wp_page's reference
+  }
+  return 0;
+}
+
+/**
+ * Whether anyone but the faulting mapping could observe the page being
+ * copied: another mapping, a GUP or pipe reference, or another swap PTE
+ * naming its slot. A copy of a page nobody else can observe is needless.
+ */
+function copyObservable(s: KState, pfn: number): boolean {
+  if (page_mapcount(s, pfn) > 1) return true;
+  if (page_observers(s, pfn) > 0) return true;
+  return page_test(s, pfn, PGF_SWAPCACHE) && swap_count(s, page_private(s, pfn)) > 0;
+}
+
+/** free_swap_cache(): drop the swap cache of a page nobody maps any more. */
+function free_swap_cache(s: KState, ctx: KCtx, pfn: number): void {
+  if (page_test(s, pfn, PGF_SWAPCACHE) && page_mapcount(s, pfn) === 0 && !page_test(s, pfn, PGF_LOCKED)) {
+    folio_free_swap(s, ctx, pfn);
+  }
+}
+
+/** wp_page_shared(): a write to a read-only PTE of a shared file mapping (no page_mkwrite effects). */
+function wp_page_shared(s: KState, ctx: KCtx, vmf: Vmf, pfn: number): number {
+  const entry = maybe_mkwrite(pte_mkdirty(vmf.orig), vmf.vflags);
+  set_pte_at(s, vmf.t, vmf.va, entry);
+  if (pfn !== 0) page_set(s, pfn, PGF_DIRTY);
+  trace(ctx, 'wp_page_shared', `shared page ${pfn} made writable`);
+  return 0;
+}
+
+/* ---------------- swap-in ---------------- */
+
+/**
+ * do_swap_page() (6.18): markers, swap-cache hits, reads from the device,
+ * the exclusive decision and whether the page is mapped writable.
+ */
+export function do_swap_page(s: KState, ctx: KCtx, vmf: Vmf): number {
+  const orig = vmf.orig;
+  if (is_pte_marker(orig)) return handle_pte_marker(s, ctx, vmf);
+  if (!is_swap_pte(orig)) throw new ModelBug(`do_swap_page on a non-swap PTE`);
+  const slot = pte_swp_slot(orig);
+  const mech = ctx.prof.mech;
+  let ret = 0;
+  let pfn = swap_cache_pfn(s, slot);
+  let fresh = false;
+  if (pfn === 0) {
+    if (mech.swapSynchronousIo && swap_count(s, slot) === 1) {
+      // SWP_SYNCHRONOUS_IO: read straight into a new folio, skipping the swap cache
+      pfn = alloc_page(s, PGF_SWAPBACKED);
+      page_set_data(s, pfn, swap_data(s, slot));
+      folio_add_lru(s, ctx, pfn);
+      fresh = true;
+      trace(ctx, 'do_swap_page', `SWP_SYNCHRONOUS_IO: slot ${slot} read into new page ${pfn}, swap cache skipped`);
+    } else {
+      // swapin_readahead() -> __read_swap_cache_async(): new folio in the swap cache, on the LRU batch
+      pfn = alloc_page(s, PGF_SWAPBACKED);
+      add_to_swap_cache(s, pfn, slot);
+      page_set_data(s, pfn, swap_data(s, slot));
+      folio_add_lru(s, ctx, pfn);
+      trace(ctx, 'do_swap_page', `slot ${slot} read from the swap device into page ${pfn} (swap cache)`);
+    }
+    ret = VM_FAULT_MAJOR;
+  } else {
+    folio_get(s, pfn);
+    trace(ctx, 'do_swap_page', `swap cache hit: page ${pfn}`);
+  }
+  const ksm = page_test(s, pfn, PGF_KSM);
+  const write = (vmf.flags & FAULT_FLAG_WRITE) !== 0;
+  if (write && !fresh && !ksm && !page_test(s, pfn, PGF_LRU) && mech.wpReuse !== 'mapcount' && mech.wpReuse !== 'page-count') {
+    lru_add_drain(s, ctx);
+  }
+
+  let exclusive = false;
+  if (!ksm) {
+    if (mech.swapinReuse === 'exclusive-bit') {
+      exclusive = mech.swapExclusiveBit && pte_swp_exclusive(orig);
+      if (fresh) exclusive = true;
+    }
+  }
+  swap_free(s, slot);
+  if (should_try_to_free_swap(s, ctx, vmf, pfn)) folio_free_swap(s, ctx, pfn);
+
+  let pte = mk_pte(pfn);
+  if (pte_swp_soft_dirty(orig)) pte = pte_mksoft_dirty(pte);
+  if (pte_swp_uffd_wp(orig)) pte = pte_mkuffd_wp(pte);
+
+  let rmapExclusive = false;
+  if (mech.swapinReuse === 'mapcount') {
+    // <= 5.17: a write fault maps writable if reuse_swap_page() says so
+    if (write && reuse_swap_page(s, ctx, pfn)) {
+      pte = maybe_mkwrite(pte_mkdirty(pte), vmf.vflags);
+      vmf.flags &= ~FAULT_FLAG_WRITE;
+    }
+  } else if (!ksm && (exclusive || page_ref_count(s, pfn) === 1)) {
+    if ((vmf.vflags & VM_WRITE) && !userfaultfd_pte_wp(vmf.vflags, pte) && !pte_needs_soft_dirty_wp(ctx, vmf.vflags, pte)) {
+      pte = pte_mkwrite(pte);
+      if (write) {
+        pte = pte_mkdirty(pte);
+        vmf.flags &= ~FAULT_FLAG_WRITE;
+      }
+    }
+    rmapExclusive = true;
+  }
+  if (!PageAnon(s, pfn)) folio_add_new_anon_rmap(s, ctx, pfn, rmapExclusive);
+  else folio_add_anon_rmap_pte(s, ctx, pfn, rmapExclusive);
+  set_pte_at(s, vmf.t, vmf.va, pte);
+  trace(ctx, 'do_swap_page', `page ${pfn} mapped ${pte_write(pte) ? 'writable' : 'read-only'}` +
+    `${rmapExclusive ? ', exclusive' : ''}${page_test(s, pfn, PGF_SWAPCACHE) ? ', still in the swap cache' : ''}`);
+  if (vmf.flags & FAULT_FLAG_WRITE) {
+    vmf.orig = pte;
+    ret |= do_wp_page(s, ctx, vmf);
+  }
+  return ret;
+}
+
+/**
+ * should_try_to_free_swap() (6.18): mlocked VMAs, or a write fault on a
+ * non-KSM folio that only the swap cache and we hold. (The swap-full and
+ * memcg-swap-full cases do not arise with cowlab's swapfile.)
+ */
+function should_try_to_free_swap(s: KState, ctx: KCtx, vmf: Vmf, pfn: number): boolean {
+  if (!page_test(s, pfn, PGF_SWAPCACHE)) return false;
+  if (ctx.prof.mech.swapinReuse === 'mapcount') return false; // reuse_swap_page() does it instead
+  if (vmf.vflags & VM_LOCKED) return true;
+  return (vmf.flags & FAULT_FLAG_WRITE) !== 0 && !page_test(s, pfn, PGF_KSM) && page_ref_count(s, pfn) === 2;
+}
+
+/** handle_pte_marker(): the uffd-wp marker on a none PTE. */
+function handle_pte_marker(s: KState, ctx: KCtx, vmf: Vmf): number {
+  if (!pte_marker_uffd_wp(vmf.orig)) return VM_FAULT_SIGBUS;
+  if ((vmf.vflags & VM_UFFD_WP) === 0) {
+    // pte_marker_clear(): the VMA is no longer uffd-wp; refault on a none PTE
+    set_pte_at(s, vmf.t, vmf.va, PTE_NONE);
+    trace(ctx, 'handle_pte_marker', 'stale uffd-wp marker cleared');
+    return 0;
+  }
+  trace(ctx, 'handle_pte_marker', 'uffd-wp marker: fault the page in with the uffd-wp bit');
+  return do_pte_missing(s, ctx, vmf);
+}
+
+/* ---------------- file-backed faults ---------------- */
+
+/** do_fault(). */
+function do_fault(s: KState, ctx: KCtx, vmf: Vmf): number {
+  if ((vmf.flags & FAULT_FLAG_WRITE) === 0) return do_read_fault(s, ctx, vmf);
+  if ((vmf.vflags & VM_SHARED) === 0) return do_cow_fault(s, ctx, vmf);
+  return do_shared_fault(s, ctx, vmf);
+}
+
+function file_page(s: KState, vmf: Vmf, va: number): number {
+  return filemap_fault(s, vma_file_at(s, vmf.t, vmf.vi), vma_pgoff_of(s, vmf.t, vmf.vi, va));
+}
+
+/** do_read_fault() with do_fault_around(): cached neighbours are mapped too. */
+function do_read_fault(s: KState, ctx: KCtx, vmf: Vmf): number {
+  const n = ctx.prof.mech.faultAroundPages;
+  if (n > 1 && (vmf.vflags & VM_UFFD_WP) === 0) {
+    // window aligned to fault_around_pages, clamped to the VMA
+    const lo = Math.max(vmf.va - (vmf.va % n), vmaStart(s, vmf));
+    const hi = Math.min(vmf.va - (vmf.va % n) + n, vmaEnd(s, vmf));
+    let mapped = 0;
+    for (let va = lo; va < hi; va++) {
+      if (!pte_none(ptep_get(s, vmf.t, va))) continue;
+      const pfn = file_page(s, vmf, va);
+      if (pfn === 0) continue;
+      folio_get(s, pfn);
+      set_pte_range(s, ctx, vmf, pfn, va, false);
+      mapped++;
+    }
+    trace(ctx, 'do_fault_around', `${mapped} page-cache page(s) mapped read-only around the fault`);
+    // the faulting page itself was mapped by fault-around: done (VM_FAULT_NOPAGE)
+    if (!pte_none(ptep_get(s, vmf.t, vmf.va))) return 0;
+  }
+  const pfn = file_page(s, vmf, vmf.va);
+  if (pfn === 0) return VM_FAULT_SIGBUS;
+  folio_get(s, pfn);
+  set_pte_range(s, ctx, vmf, pfn, vmf.va, false);
+  trace(ctx, 'do_read_fault', `page-cache page ${pfn} mapped`);
+  return 0;
+}
+
+function vmaStart(s: KState, vmf: Vmf): number {
+  return vma_start_at(s, vmf.t, vmf.vi);
+}
+function vmaEnd(s: KState, vmf: Vmf): number {
+  return vma_end_at(s, vmf.t, vmf.vi);
+}
+
+/** do_cow_fault(): a write to a none PTE of a private file mapping gets an anon copy. */
+function do_cow_fault(s: KState, ctx: KCtx, vmf: Vmf): number {
+  const src = file_page(s, vmf, vmf.va);
+  if (src === 0) return VM_FAULT_SIGBUS;
+  anon_vma_prepare(s, vmf.t, vmf.vi);
+  const nw = alloc_page(s, 0);
+  page_set_data(s, nw, page_data(s, src));
+  set_pte_range(s, ctx, vmf, nw, vmf.va, true);
+  trace(ctx, 'do_cow_fault', `page-cache page ${src} copied to new exclusive page ${nw}`);
+  return 0;
+}
+
+/** do_shared_fault(): a write fault on a shared file mapping. */
+function do_shared_fault(s: KState, ctx: KCtx, vmf: Vmf): number {
+  const pfn = file_page(s, vmf, vmf.va);
+  if (pfn === 0) return VM_FAULT_SIGBUS;
+  folio_get(s, pfn);
+  set_pte_range(s, ctx, vmf, pfn, vmf.va, true);
+  page_set(s, pfn, PGF_DIRTY);
+  trace(ctx, 'do_shared_fault', `page-cache page ${pfn} mapped writable`);
+  return 0;
+}
+
+/**
+ * set_pte_range() for one page: COW pages get a new anon rmap, others a file
+ * rmap (the caller's reference becomes the mapping's).
+ */
+function set_pte_range(s: KState, ctx: KCtx, vmf: Vmf, pfn: number, va: number, write: boolean): void {
+  let entry = mk_pte(pfn);
+  if (write) entry = maybe_mkwrite(pte_mkdirty(entry), vmf.vflags);
+  else if (vm_page_prot_writable(s, ctx, vmf)) {
+    entry = pte_mkwrite(entry);
+    if (page_test(s, pfn, PGF_DIRTY)) entry = pte_mkdirty(entry);
+  }
+  if (va === vmf.va && vmf_orig_pte_uffd_wp(vmf)) entry = pte_mkuffd_wp(entry);
+  if (write && (vmf.vflags & VM_SHARED) === 0) {
+    folio_add_new_anon_rmap(s, ctx, pfn, true);
+    folio_add_lru(s, ctx, pfn);
+  } else {
+    folio_add_file_rmap_pte(s, pfn);
+  }
+  set_pte_at(s, vmf.t, va, entry);
+}
+
+/* ---------------- fork: copy_page_range ---------------- */
+
+/**
+ * vma_needs_copy(): page tables are copied only for VMAs with an anon_vma,
+ * uffd-wp in the child, or PFN maps; the child faults everything else.
+ */
+export function vma_needs_copy(s: KState, t: number, vi: number, dstFlags: number): boolean {
+  if (dstFlags & VM_UFFD_WP) return true;
+  if (vma_flags_at(s, t, vi) & VM_PFNMAP) return true;
+  return vma_anon_at(s, t, vi);
+}
+
+/**
+ * copy_page_range() -> copy_pte_range() for one VMA (6.18): present PTEs by
+ * copy_present_pte, swap entries and markers by copy_nonpresent_pte.
+ */
+export function copy_page_range(s: KState, ctx: KCtx, src: number, dst: number, vi: number, start: number, end: number, dstFlags: number): void {
+  const sflags = vma_flags_at(s, src, vi);
+  for (let va = start; va < end; va++) {
+    const pte = ptep_get(s, src, va);
+    if (pte_none(pte)) continue;
+    if (pte_present(pte)) copy_present_pte(s, ctx, src, dst, va, pte, sflags, dstFlags);
+    else copy_nonpresent_pte(s, ctx, src, dst, va, pte, dstFlags);
+  }
+}
+
+/**
+ * copy_present_pte() (6.18): share the page write-protected, or, for an
+ * exclusive anon page that may be pinned, give the child a copy
+ * (copy_present_page) and leave the parent untouched.
+ */
+function copy_present_pte(s: KState, ctx: KCtx, src: number, dst: number, va: number, pte: Pte, sflags: number, dflags: number): void {
+  const pfn = vm_normal_page(pte);
+  if (pfn !== 0) {
+    folio_get(s, pfn);
+    if (PageAnon(s, pfn)) {
+      if (!anon_dup(s, ctx, src, sflags, pfn)) {
+        folio_put(s, pfn);
+        copy_present_page(s, ctx, dst, va, pte, pfn, dflags);
+        return;
+      }
+    } else {
+      folio_dup_file_rmap_pte(s, pfn);
+    }
+  }
+  let child = pte;
+  if (is_cow_mapping(sflags) && pte_write(pte)) {
+    set_pte_at(s, src, va, pte_wrprotect(pte));
+    child = pte_wrprotect(child);
+  }
+  if (sflags & VM_SHARED) child = pte_mkclean(child);
+  if ((dflags & VM_UFFD_WP) === 0) child = pte_clear_uffd_wp(child);
+  set_pte_at(s, dst, va, child);
+}
+
+/**
+ * Fork's decision for an anon page. 5.19+: folio_try_dup_anon_rmap_pte()
+ * refuses exclusive maybe-pinned pages. 5.9 .. 5.18: copy_present_pte()
+ * asked page_needs_cow_for_dma() itself (70e806e4e645). Before: always share.
+ */
+function anon_dup(s: KState, ctx: KCtx, src: number, sflags: number, pfn: number): boolean {
+  const mech = ctx.prof.mech;
+  if (mech.wpReuse === 'anon-exclusive') return folio_try_dup_anon_rmap_pte(s, ctx, src, sflags, pfn);
+  if (mech.forkCopyPinned && folio_needs_cow_for_dma(s, ctx, src, sflags, pfn)) {
+    trace(ctx, 'copy_present_pte', `page ${pfn} may be pinned: copy for the child`);
+    return false;
+  }
+  folio_dup_file_rmap_pte(s, pfn);
+  return true;
+}
+
+/**
+ * copy_present_page(): the child gets its own exclusive copy, dirty and
+ * writable if its VMA is VM_WRITE.
+ */
+function copy_present_page(s: KState, ctx: KCtx, dst: number, va: number, pte: Pte, pfn: number, dflags: number): void {
+  const nw = alloc_page(s, 0);
+  page_set_data(s, nw, page_data(s, pfn));
+  folio_add_new_anon_rmap(s, ctx, nw, true);
+  folio_add_lru(s, ctx, nw);
+  let entry = maybe_mkwrite(pte_mkdirty(mk_pte(nw)), dflags);
+  if (userfaultfd_pte_wp(dflags, pte)) entry = pte_mkuffd_wp(entry);
+  set_pte_at(s, dst, va, entry);
+  ctx.metrics.forkCopies++;
+  trace(ctx, 'copy_present_page', `child gets copy ${nw} of maybe-pinned page ${pfn}`);
+}
+
+/**
+ * copy_nonpresent_pte(): swap entries are duplicated and lose the exclusive
+ * bit on both sides; uffd-wp survives only into a uffd-wp child VMA.
+ */
+function copy_nonpresent_pte(s: KState, ctx: KCtx, src: number, dst: number, va: number, pte: Pte, dflags: number): void {
+  if (is_pte_marker(pte)) {
+    if ((dflags & VM_UFFD_WP) !== 0 && pte_marker_uffd_wp(pte)) set_pte_at(s, dst, va, PTE_MARKER_UFFD_WP);
+    return;
+  }
+  const slot = pte_swp_slot(pte);
+  swap_duplicate(s, slot);
+  let p = pte;
+  if (pte_swp_exclusive(p)) {
+    p = pte_swp_clear_exclusive(p);
+    set_pte_at(s, src, va, p);
+  }
+  if ((dflags & VM_UFFD_WP) === 0) p = pte_swp_clear_uffd_wp(p);
+  set_pte_at(s, dst, va, p);
+  trace(ctx, 'copy_nonpresent_pte', `swap slot ${slot} shared with the child`);
+}
+
+/* ---------------- zap ---------------- */
+
+export interface ZapDetails {
+  /** ZAP_FLAG_DROP_MARKER: munmap and exit drop uffd-wp markers too */
+  dropMarker: boolean;
+}
+
+/**
+ * zap_pte_range() over [start, end) of one VMA (6.18): rmap removal and the
+ * reference drop for present pages (dirty file pages marked dirty), swap
+ * entries freed, uffd-wp markers left on file VMAs unless dropped.
+ */
+export function zap_pte_range(s: KState, ctx: KCtx, t: number, vi: number, start: number, end: number, d: ZapDetails): void {
+  const vflags = vma_flags_at(s, t, vi);
+  const anon = vma_is_anonymous(s, t, vi);
+  let zapped = 0;
+  for (let va = start; va < end; va++) {
+    const pte = ptep_get(s, t, va);
+    if (pte_none(pte)) continue;
+    zapped++;
+    let keepMarker = false;
+    if (pte_present(pte)) {
+      const pfn = vm_normal_page(pte);
+      if (pfn !== 0) {
+        if (!PageAnon(s, pfn) && pte_dirty(pte)) page_set(s, pfn, PGF_DIRTY);
+        folio_remove_rmap_pte(s, pfn);
+        folio_put(s, pfn);
+        if (PageAnon(s, pfn) || page_test(s, pfn, PGF_ANON)) {
+          // free_pages_and_swap_cache(): an unmapped swap-cache page loses its swap cache
+          if (page_test(s, pfn, PGF_SWAPCACHE) && page_mapcount(s, pfn) === 0) free_swap_cache(s, ctx, pfn);
+        }
+      }
+      keepMarker = pte_uffd_wp(pte);
+    } else if (is_swap_pte(pte)) {
+      free_swap_and_cache(s, ctx, pte_swp_slot(pte), (p) => page_mapcount(s, p));
+      keepMarker = pte_swp_uffd_wp(pte);
+    } else if (is_pte_marker(pte)) {
+      if (!anon && !d.dropMarker) continue;
+    }
+    set_pte_at(s, t, va, PTE_NONE);
+    // zap_install_uffd_wp_if_needed(): file/shmem uffd-wp VMAs keep the protection as a marker
+    if (keepMarker && !anon && !d.dropMarker && (vflags & VM_UFFD_WP)) set_pte_at(s, t, va, PTE_MARKER_UFFD_WP);
+  }
+  if (zapped) trace(ctx, 'zap_pte_range', `${zapped} PTE(s) zapped`);
+}
+
+/** True when a present page is an exclusive anon page (used by pagemap and the invariants). */
+export function isExclusiveAnon(s: KState, pfn: number): boolean {
+  return page_test(s, pfn, PGF_ANON) && page_test(s, pfn, PGF_ANON_EXCLUSIVE);
+}

@@ -1,0 +1,176 @@
+/**
+ * mm/mmap.c and mm/vma.c: creating, splitting, merging and removing VMAs;
+ * munmap.
+ *
+ * The model keeps each mm's VMAs in a small sorted array. Splits and merges
+ * are not observable by the executor, but merging keeps the array small.
+ */
+import type { KState } from '../../model/layout.js';
+import { FF_SHMEM_ANON } from '../../model/layout.js';
+import {
+  type Vma, vmas_of, vmas_store, file_maps_add, file_maps, file_size, filemap_get, filemap_set, fio,
+  VM_READ, VM_WRITE, VM_EXEC, VM_SHARED, VM_MAYREAD, VM_MAYWRITE, VM_MAYEXEC, VM_MAYSHARE, VM_SOFTDIRTY,
+  VM_ACCOUNT, VM_NOHUGEPAGE,
+} from '../../model/mm_types.js';
+import { F_FLAGS } from '../../model/layout.js';
+import { refs_detach_range } from '../../model/refs.js';
+import { type KCtx, trace, ModelBug } from '../ctx.js';
+import { zap_pte_range } from './memory.js';
+import { lru_add_drain, folio_put } from './swap.js';
+import { file_create } from './filemap.js';
+import { page_set_mapping } from '../../model/mm_types.js';
+import { EINVAL, ENOMEM } from '../errno.js';
+
+export const PROT_READ = 1;
+export const PROT_WRITE = 2;
+export const PROT_EXEC = 4;
+
+/** calc_vm_prot_bits(). */
+export function calc_vm_prot_bits(prot: number): number {
+  return (prot & PROT_READ ? VM_READ : 0) | (prot & PROT_WRITE ? VM_WRITE : 0) | (prot & PROT_EXEC ? VM_EXEC : 0);
+}
+
+/** Two neighbouring VMAs the kernel would merge (vma_merge's compatibility test, reduced). */
+function mergeable(a: Vma, b: Vma): boolean {
+  if (a.end !== b.start || a.flags !== b.flags || a.file !== b.file) return false;
+  if (a.file >= 0 && a.pgoff + (a.end - a.start) !== b.pgoff) return false;
+  return a.anon === b.anon;
+}
+
+/** Sorts and merges a VMA list, then stores it. */
+export function vmas_commit(s: KState, t: number, list: Vma[]): void {
+  list.sort((x, y) => x.start - y.start);
+  const out: Vma[] = [];
+  for (const v of list) {
+    const last = out[out.length - 1];
+    if (last && mergeable(last, v)) last.end = v.end;
+    else out.push({ ...v });
+  }
+  if (!vmas_store(s, t, out)) throw new ModelBug(`mm of task ${t} needs more than ${s.L.geo.vmas} VMAs`);
+}
+
+/**
+ * Applies `fn` to the parts of the VMAs inside [start, end), splitting at the
+ * boundaries (split_vma + vma_modify). `fn` may return null to remove a part.
+ */
+export function vma_modify(s: KState, t: number, start: number, end: number, fn: (v: Vma) => Vma | null): void {
+  const out: Vma[] = [];
+  for (const v of vmas_of(s, t)) {
+    if (v.end <= start || v.start >= end) {
+      out.push(v);
+      continue;
+    }
+    if (v.start < start) out.push({ ...v, end: start });
+    const lo = Math.max(v.start, start);
+    const hi = Math.min(v.end, end);
+    const mid = fn({ ...v, start: lo, end: hi, pgoff: v.pgoff + (lo - v.start) });
+    if (mid) out.push(mid);
+    if (v.end > end) out.push({ ...v, start: end, pgoff: v.pgoff + (end - v.start) });
+  }
+  vmas_commit(s, t, out);
+}
+
+/** Whether [start, end) is fully covered by VMAs. */
+export function range_mapped(s: KState, t: number, start: number, end: number): boolean {
+  let at = start;
+  for (const v of vmas_of(s, t)) {
+    if (v.end <= at) continue;
+    if (v.start > at) return false;
+    at = v.end;
+    if (at >= end) return true;
+  }
+  return at >= end;
+}
+
+/** A file's VMA count dropped: the shmem object of MAP_SHARED|MAP_ANONYMOUS dies with its last mapping. */
+function file_unmapped(s: KState, f: number): void {
+  file_maps_add(s, f, -1);
+  if (file_maps(s, f) > 0) return;
+  if ((s.m[fio(s, f) + F_FLAGS]! & FF_SHMEM_ANON) === 0) return;
+  for (let i = 0; i < file_size(s, f); i++) {
+    const pfn = filemap_get(s, f, i);
+    if (pfn === 0) continue;
+    filemap_set(s, f, i, 0);
+    page_set_mapping(s, pfn, -1, 0);
+    folio_put(s, pfn);
+  }
+  s.m.fill(0, fio(s, f), fio(s, f) + s.L.fileWords);
+}
+
+/**
+ * do_vmi_munmap() / unmap_region(): zap the range (dropping uffd-wp
+ * markers), drain the LRU batch as unmap_region does, remove the VMAs.
+ */
+export function do_munmap(s: KState, ctx: KCtx, t: number, start: number, end: number): number {
+  if (end <= start) return -EINVAL;
+  const vmas = vmas_of(s, t);
+  let touched = false;
+  vmas.forEach((v, i) => {
+    const lo = Math.max(v.start, start);
+    const hi = Math.min(v.end, end);
+    if (lo >= hi) return;
+    touched = true;
+    zap_pte_range(s, ctx, t, i, lo, hi, { dropMarker: true });
+  });
+  if (!touched) return 0;
+  lru_add_drain(s, ctx);
+  refs_detach_range(s, t, start, end);
+  const before = mm_files(s, t);
+  vma_modify(s, t, start, end, () => null);
+  const after = new Set(mm_files(s, t));
+  for (const f of before) if (!after.has(f)) file_unmapped(s, f);
+  trace(ctx, 'do_vmi_munmap', `pages ${start}..${end - 1} unmapped`);
+  return 0;
+}
+
+/** Arguments of an mmap() the scenario asked for. */
+export interface MmapArgs {
+  start: number;
+  pages: number;
+  prot: number;
+  shared: boolean;
+  /** file id, or -1 for anonymous memory */
+  file: number;
+  pgoff: number;
+}
+
+/**
+ * do_mmap() with MAP_FIXED at the scenario's address: replaces whatever
+ * was mapped there. MAP_SHARED|MAP_ANONYMOUS gets its own shmem object.
+ */
+export function do_mmap(s: KState, ctx: KCtx, t: number, a: MmapArgs): number {
+  if (a.pages <= 0) return -EINVAL;
+  if (a.start + a.pages > s.L.geo.vpages) return -ENOMEM;
+  let file = a.file;
+  let pgoff = a.pgoff;
+  if (a.shared && file < 0) {
+    file = file_create(s, FF_SHMEM_ANON, a.pages);
+    if (file < 0) throw new ModelBug('no file slot left for a MAP_SHARED|MAP_ANONYMOUS object');
+    pgoff = 0;
+  }
+  do_munmap(s, ctx, t, a.start, a.start + a.pages);
+  let flags = calc_vm_prot_bits(a.prot) | VM_MAYREAD | VM_MAYWRITE | VM_MAYEXEC | VM_SOFTDIRTY | VM_NOHUGEPAGE;
+  if (a.shared) flags |= VM_SHARED | VM_MAYSHARE;
+  else if (a.prot & PROT_WRITE) flags |= VM_ACCOUNT;
+  const list = vmas_of(s, t);
+  const had = file >= 0 && list.some((v) => v.file === file);
+  list.push({ start: a.start, end: a.start + a.pages, flags, file, pgoff, anon: false });
+  vmas_commit(s, t, list);
+  if (file >= 0 && !had) file_maps_add(s, file, 1);
+  trace(ctx, 'do_mmap', `pages ${a.start}..${a.start + a.pages - 1} ${a.shared ? 'MAP_SHARED' : 'MAP_PRIVATE'}` +
+    `${file >= 0 ? ` file ${file}` : ' anonymous'}`);
+  return 0;
+}
+
+/** The files an mm maps, in id order (F_MAPS counts mms, not VMAs). */
+export function mm_files(s: KState, t: number): number[] {
+  const set = new Set<number>();
+  for (const v of vmas_of(s, t)) if (v.file >= 0) set.add(v.file);
+  return [...set].sort((a, b) => a - b);
+}
+
+/** An mm starts or stops mapping a file (fork, exit). */
+export function mm_file_ref(s: KState, f: number, delta: 1 | -1): void {
+  if (delta > 0) file_maps_add(s, f, 1);
+  else file_unmapped(s, f);
+}

@@ -1,0 +1,141 @@
+/**
+ * mm/mprotect.c (6.18, docs/kernel/vm-ops.md 5): do_mprotect_pkey,
+ * mprotect_fixup and change_pte_range, including the uffd-wp flavours of
+ * change_protection() that userfaultfd uses.
+ */
+import type { KState } from '../../model/layout.js';
+import {
+  type Pte, pte_present, pte_write, pte_wrprotect, pte_mkwrite, pte_mkuffd_wp, pte_clear_uffd_wp, pte_dirty,
+  pte_none, is_swap_pte, pte_swp_mkuffd_wp, pte_swp_clear_uffd_wp, pte_marker_uffd_wp, PTE_MARKER_UFFD_WP, PTE_NONE,
+} from '../../model/pte.js';
+import {
+  vmas_of, ptep_get, set_pte_at, VM_READ, VM_WRITE, VM_EXEC, VM_SHARED,
+  VM_UFFD_WP, task_uffd,
+} from '../../model/mm_types.js';
+import { UFFD_FEATURE_WP_UNPOPULATED } from '../../model/layout.js';
+import { type KCtx, trace } from '../ctx.js';
+import { vm_normal_page, pte_needs_soft_dirty_wp, userfaultfd_pte_wp, vma_wants_writenotify, vma_is_anonymous } from './memory.js';
+import { PageAnon, PageAnonExclusive } from './rmap.js';
+import { vma_modify, calc_vm_prot_bits, PROT_READ, PROT_WRITE, PROT_EXEC } from './mmap.js';
+import { EINVAL, ENOMEM, EACCES } from '../errno.js';
+
+/** change_protection() flags. */
+export const MM_CP_TRY_CHANGE_WRITABLE = 1 << 0;
+export const MM_CP_UFFD_WP = 1 << 1;
+export const MM_CP_UFFD_WP_RESOLVE = 1 << 2;
+
+/**
+ * can_change_pte_writable() (6.18, 64fe24a3e05e): may a read-only PTE be
+ * made writable without a write fault? Private: an exclusive anon page
+ * (before 6.0 never); shared: a dirty PTE. Never under soft-dirty or
+ * uffd-wp tracking.
+ */
+export function can_change_pte_writable(s: KState, ctx: KCtx, vflags: number, pte: Pte): boolean {
+  if ((vflags & VM_WRITE) === 0) return false;
+  if (pte_needs_soft_dirty_wp(ctx, vflags, pte)) return false;
+  if (userfaultfd_pte_wp(vflags, pte)) return false;
+  if ((vflags & VM_SHARED) === 0) {
+    if (!ctx.prof.mech.mprotectMapsExclusiveWritable) return false;
+    const pfn = vm_normal_page(pte);
+    return pfn !== 0 && PageAnon(s, pfn) && PageAnonExclusive(s, pfn);
+  }
+  return pte_dirty(pte);
+}
+
+/** vma_wants_manual_pte_write_upgrade(). */
+function wants_manual_upgrade(s: KState, ctx: KCtx, t: number, vi: number, vflags: number): boolean {
+  if (vflags & VM_SHARED) return vma_wants_writenotify(s, ctx, t, vi, vflags);
+  return (vflags & VM_WRITE) !== 0;
+}
+
+/**
+ * change_pte_range() over [start, end) of VMA `vi`, whose flags are already
+ * the new ones.
+ */
+export function change_pte_range(s: KState, ctx: KCtx, t: number, vi: number, start: number, end: number, vflags: number, cp: number): void {
+  const anon = vma_is_anonymous(s, t, vi);
+  const markers = (vflags & VM_UFFD_WP) !== 0 && (!anon || (task_uffd(s, t) & UFFD_FEATURE_WP_UNPOPULATED) !== 0);
+  let changed = 0;
+  for (let va = start; va < end; va++) {
+    const old = ptep_get(s, t, va);
+    let p = old;
+    if (pte_present(p)) {
+      // pte_modify(): vm_page_prot of a private or write-notified mapping is read-only
+      const protWritable = (vflags & (VM_SHARED | VM_WRITE)) === (VM_SHARED | VM_WRITE) && !vma_wants_writenotify(s, ctx, t, vi, vflags);
+      if (!protWritable || (vflags & VM_WRITE) === 0) p = pte_wrprotect(p);
+      if (cp & MM_CP_UFFD_WP) p = pte_mkuffd_wp(p);
+      else if (cp & MM_CP_UFFD_WP_RESOLVE) p = pte_clear_uffd_wp(p);
+      if ((cp & MM_CP_TRY_CHANGE_WRITABLE) && !pte_write(p) && can_change_pte_writable(s, ctx, vflags, p)) {
+        p = pte_mkwrite(p);
+      }
+    } else if (pte_none(p)) {
+      if ((cp & MM_CP_UFFD_WP) && markers) p = PTE_MARKER_UFFD_WP;
+    } else if (is_swap_pte(p)) {
+      if (cp & MM_CP_UFFD_WP) p = pte_swp_mkuffd_wp(p);
+      else if (cp & MM_CP_UFFD_WP_RESOLVE) p = pte_swp_clear_uffd_wp(p);
+    } else if (pte_marker_uffd_wp(p) && (cp & MM_CP_UFFD_WP_RESOLVE)) {
+      p = PTE_NONE;
+    }
+    if (p !== old) {
+      set_pte_at(s, t, va, p);
+      changed++;
+    }
+  }
+  if (changed) trace(ctx, 'change_pte_range', `${changed} PTE(s) changed`);
+}
+
+/**
+ * do_mprotect_pkey() -> mprotect_fixup() (6.18): errno checks, VMA
+ * split/merge, then change_protection() unless the flags are unchanged.
+ */
+export function do_mprotect(s: KState, ctx: KCtx, t: number, start: number, end: number, prot: number): number {
+  if (prot & ~(PROT_READ | PROT_WRITE | PROT_EXEC)) return -EINVAL;
+  if (end <= start) return 0;
+  const vmas = vmas_of(s, t);
+  // every page of the range must be mapped; holes give -ENOMEM after the earlier VMAs changed
+  let at = start;
+  let err = 0;
+  const todo: number[] = [];
+  for (let i = 0; i < vmas.length && at < end; i++) {
+    const v = vmas[i]!;
+    if (v.end <= at) continue;
+    if (v.start > at) {
+      err = -ENOMEM;
+      break;
+    }
+    const newflags = (v.flags & ~(VM_READ | VM_WRITE | VM_EXEC)) | calc_vm_prot_bits(prot);
+    // VM_READ/WRITE/EXEC requested without the matching VM_MAY* bit
+    if ((newflags & ~(newflags >> 4)) & (VM_READ | VM_WRITE | VM_EXEC)) {
+      err = -EACCES;
+      break;
+    }
+    todo.push(i);
+    at = v.end;
+  }
+  if (!err && at < end) err = -ENOMEM;
+  const lo = start;
+  const hi = Math.min(end, at);
+  for (const i of todo) {
+    const v = vmas[i]!;
+    const a = Math.max(v.start, lo);
+    const b = Math.min(v.end, hi);
+    const newflags = (v.flags & ~(VM_READ | VM_WRITE | VM_EXEC)) | calc_vm_prot_bits(prot);
+    if (newflags === v.flags) continue; // mprotect_fixup(): nothing to do, no PTE walk
+    vma_modify(s, t, a, b, (x) => ({ ...x, flags: newflags }));
+    const vi = vmas_of(s, t).findIndex((x) => x.start <= a && a < x.end);
+    let cp = 0;
+    if (wants_manual_upgrade(s, ctx, t, vi, newflags)) cp |= MM_CP_TRY_CHANGE_WRITABLE;
+    change_pte_range(s, ctx, t, vi, a, b, newflags, cp);
+  }
+  trace(ctx, 'do_mprotect_pkey', `pages ${start}..${end - 1} prot ${protString(prot)}${err ? ` -> ${err}` : ''}`);
+  return err;
+}
+
+export function protString(prot: number): string {
+  if (prot === 0) return 'PROT_NONE';
+  const p: string[] = [];
+  if (prot & PROT_READ) p.push('PROT_READ');
+  if (prot & PROT_WRITE) p.push('PROT_WRITE');
+  if (prot & PROT_EXEC) p.push('PROT_EXEC');
+  return p.join('|');
+}

@@ -1,0 +1,171 @@
+/**
+ * mm/rmap.c and include/linux/rmap.h: mapcounts, and the PG_anon_exclusive
+ * rules attached to them (5.19+).
+ *
+ * Modelled on the 6.x folio API for small folios: folio_add_new_anon_rmap,
+ * folio_add_anon_rmap_pte, folio_add_file_rmap_pte, folio_remove_rmap_pte,
+ * folio_try_dup_anon_rmap_pte, folio_try_share_anon_rmap_pte,
+ * folio_move_anon_rmap.
+ */
+import type { KState } from '../../model/layout.js';
+import { PGF_ANON, PGF_ANON_EXCLUSIVE, PGF_SWAPBACKED, PGF_DIRTY, ZERO_PFN, MMF_HAS_PINNED } from '../../model/layout.js';
+import {
+  page_mapcount_add, page_set, page_clear, page_test, page_ref_count, page_pincount, mm_flags,
+  is_cow_mapping, page_mapcount, page_private, task_alive, ptep_get, set_pte_at,
+} from '../../model/mm_types.js';
+import {
+  pte_present, pte_pfn, pte_dirty, pte_soft_dirty, pte_uffd_wp, swp_entry_to_pte, pte_swp_mkexclusive,
+  pte_swp_mksoft_dirty, pte_swp_mkuffd_wp,
+} from '../../model/pte.js';
+import type { KCtx } from '../ctx.js';
+import { trace } from '../ctx.js';
+import { swap_duplicate } from './swapfile.js';
+import { folio_put } from './swap.js';
+
+/** GUP_PIN_COUNTING_BIAS (include/linux/mm.h, 5.7+). */
+export const GUP_PIN_COUNTING_BIAS = 1024;
+
+/**
+ * folio_maybe_dma_pinned() for a small folio: the refcount has reached the
+ * pin bias, which a pin or 1024 ordinary references can do (false
+ * positives are possible by design). Before the bias existed (5.6 and
+ * earlier) pins were not recognisable at all.
+ */
+export function folio_maybe_dma_pinned(s: KState, ctx: KCtx, pfn: number): boolean {
+  if (pfn === ZERO_PFN) return false;
+  if (!ctx.prof.mech.pinBias) return false;
+  return page_pincount(s, pfn) > 0 || page_ref_count(s, pfn) >= GUP_PIN_COUNTING_BIAS;
+}
+
+/**
+ * folio_needs_cow_for_dma() (5.12 page_needs_cow_for_dma, 97a7e4733b9b): a
+ * COW mapping of an mm that has pinned something, and a page that may be
+ * pinned.
+ */
+export function folio_needs_cow_for_dma(s: KState, ctx: KCtx, task: number, vmaFlags: number, pfn: number): boolean {
+  if (!is_cow_mapping(vmaFlags)) return false;
+  if ((mm_flags(s, task) & MMF_HAS_PINNED) === 0) return false;
+  return folio_maybe_dma_pinned(s, ctx, pfn);
+}
+
+/**
+ * folio_add_new_anon_rmap(): a page becomes anon and is mapped once;
+ * RMAP_EXCLUSIVE sets PG_anon_exclusive (5.19+).
+ */
+export function folio_add_new_anon_rmap(s: KState, ctx: KCtx, pfn: number, exclusive: boolean): void {
+  page_set(s, pfn, PGF_ANON | PGF_SWAPBACKED);
+  page_mapcount_add(s, pfn, 1);
+  if (exclusive && ctx.prof.mech.wpReuse === 'anon-exclusive') page_set(s, pfn, PGF_ANON_EXCLUSIVE);
+}
+
+/** folio_add_anon_rmap_pte(): map an existing anon page once more; RMAP_EXCLUSIVE sets PAE. */
+export function folio_add_anon_rmap_pte(s: KState, ctx: KCtx, pfn: number, exclusive: boolean): void {
+  page_mapcount_add(s, pfn, 1);
+  if (exclusive && ctx.prof.mech.wpReuse === 'anon-exclusive') page_set(s, pfn, PGF_ANON_EXCLUSIVE);
+}
+
+/** folio_add_file_rmap_pte(). The zero page is never counted (vm_normal_page() is NULL). */
+export function folio_add_file_rmap_pte(s: KState, pfn: number): void {
+  if (pfn === ZERO_PFN) return;
+  page_mapcount_add(s, pfn, 1);
+}
+
+/**
+ * folio_remove_rmap_pte(). PG_anon_exclusive is left as it is: the page is
+ * either freed or still mapped exclusively elsewhere only through
+ * a swap/migration path that handles it.
+ */
+export function folio_remove_rmap_pte(s: KState, pfn: number): void {
+  if (pfn === ZERO_PFN) return;
+  page_mapcount_add(s, pfn, -1);
+}
+
+/**
+ * folio_try_dup_anon_rmap_pte() (5.19 page_try_dup_anon_rmap, fb3d824d1a46):
+ * fork wants to share an anon page with the child. If the page is exclusive
+ * and may be pinned by an mm that pinned, refuse (-EBUSY): the caller copies
+ * it. Otherwise clear PAE and add the child's mapping.
+ */
+export function folio_try_dup_anon_rmap_pte(s: KState, ctx: KCtx, srcTask: number, vmaFlags: number, pfn: number): boolean {
+  if (page_test(s, pfn, PGF_ANON_EXCLUSIVE)) {
+    if (folio_needs_cow_for_dma(s, ctx, srcTask, vmaFlags, pfn)) {
+      trace(ctx, 'folio_try_dup_anon_rmap_pte', 'exclusive and maybe pinned: -EBUSY, copy for the child');
+      return false;
+    }
+    page_clear(s, pfn, PGF_ANON_EXCLUSIVE);
+  }
+  page_mapcount_add(s, pfn, 1);
+  return true;
+}
+
+/** folio_dup_file_rmap_pte(): fork duplicating a mapping of a non-anon page. */
+export function folio_dup_file_rmap_pte(s: KState, pfn: number): void {
+  if (pfn === ZERO_PFN) return;
+  page_mapcount_add(s, pfn, 1);
+}
+
+/**
+ * folio_try_share_anon_rmap_pte() (5.19 page_try_share_anon_rmap): before
+ * an exclusive anon page is unmapped for swap-out or migration, give up
+ * exclusivity; refuse if the page may be pinned (the pin stays coherent
+ * because the page then stays mapped).
+ */
+export function folio_try_share_anon_rmap_pte(s: KState, ctx: KCtx, pfn: number): boolean {
+  if (!page_test(s, pfn, PGF_ANON_EXCLUSIVE)) return true;
+  if (folio_maybe_dma_pinned(s, ctx, pfn)) return false;
+  page_clear(s, pfn, PGF_ANON_EXCLUSIVE);
+  return true;
+}
+
+/** folio_move_anon_rmap() + SetPageAnonExclusive() on reuse: the page now belongs to this VMA alone. */
+export function folio_move_anon_rmap(s: KState, ctx: KCtx, pfn: number): void {
+  if (ctx.prof.mech.wpReuse === 'anon-exclusive') page_set(s, pfn, PGF_ANON_EXCLUSIVE);
+}
+
+/** PageAnon() && PageAnonExclusive(). */
+export function PageAnonExclusive(s: KState, pfn: number): boolean {
+  return page_test(s, pfn, PGF_ANON_EXCLUSIVE);
+}
+
+/** PageAnon(). */
+export function PageAnon(s: KState, pfn: number): boolean {
+  return page_test(s, pfn, PGF_ANON);
+}
+
+/** folio_mapcount() for a small folio. */
+export function folio_mapcount(s: KState, pfn: number): number {
+  return page_mapcount(s, pfn);
+}
+
+/**
+ * try_to_unmap_one() for an anon base page being reclaimed (6.18): clear
+ * the PTE, give up PG_anon_exclusive (refused for a maybe-pinned page,
+ * which is then left mapped, 5.19+), and install a swap PTE that remembers
+ * exclusivity and uffd-wp. Returns false if the page stays mapped.
+ */
+export function try_to_unmap(s: KState, ctx: KCtx, pfn: number): boolean {
+  const slot = page_private(s, pfn);
+  for (let t = 0; t < s.L.geo.tasks; t++) {
+    if (!task_alive(s, t)) continue;
+    for (let va = 0; va < s.L.geo.vpages; va++) {
+      const pte = ptep_get(s, t, va);
+      if (!pte_present(pte) || pte_pfn(pte) !== pfn) continue;
+      const exclusive = PageAnonExclusive(s, pfn);
+      if (ctx.prof.mech.swapoutPinned === 'try-share' && exclusive && !folio_try_share_anon_rmap_pte(s, ctx, pfn)) {
+        trace(ctx, 'try_to_unmap_one', `page ${pfn} may be pinned: PTE restored, page stays mapped`);
+        return false;
+      }
+      if (pte_dirty(pte)) page_set(s, pfn, PGF_DIRTY);
+      swap_duplicate(s, slot);
+      let swp = swp_entry_to_pte(slot);
+      if (exclusive && ctx.prof.mech.swapExclusiveBit) swp = pte_swp_mkexclusive(swp);
+      if (pte_soft_dirty(pte)) swp = pte_swp_mksoft_dirty(swp);
+      if (pte_uffd_wp(pte)) swp = pte_swp_mkuffd_wp(swp);
+      set_pte_at(s, t, va, swp);
+      folio_remove_rmap_pte(s, pfn);
+      folio_put(s, pfn);
+      trace(ctx, 'try_to_unmap_one', `page ${pfn} unmapped, swap slot ${slot}${exclusive ? ' (exclusive)' : ''}`);
+    }
+  }
+  return page_mapcount(s, pfn) === 0;
+}

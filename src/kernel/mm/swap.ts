@@ -1,0 +1,76 @@
+/**
+ * mm/swap.c: page references and the per-CPU LRU add batch.
+ *
+ * A freshly faulted folio is not put on the LRU at once: folio_add_lru()
+ * takes a reference and parks it in a per-CPU folio batch, which is moved to
+ * the LRU when it fills up or when someone calls lru_add_drain(). While
+ * parked, the folio is !PageLRU and its refcount is one higher, which is what
+ * the 5.9 page_count rule tripped over (see d4c470970d45). The model has one
+ * CPU: the executor pins every scenario process to CPU 0.
+ */
+import type { KState } from '../../model/layout.js';
+import { G_LRU_N, PGF_LRU, PGF_ALLOC, ZERO_PFN } from '../../model/layout.js';
+import { page_ref_add, page_ref_count, page_set, page_clear, page_test } from '../../model/mm_types.js';
+import { free_page } from './page_alloc.js';
+import { type KCtx, ModelBug, trace } from '../ctx.js';
+
+/** folio_get(). */
+export function folio_get(s: KState, pfn: number): void {
+  if (pfn === ZERO_PFN) return;
+  page_ref_add(s, pfn, 1);
+}
+
+/** folio_put(): drops a reference and frees the page when it was the last. */
+export function folio_put(s: KState, pfn: number): void {
+  folio_put_refs(s, pfn, 1);
+}
+
+/** folio_put_refs(). */
+export function folio_put_refs(s: KState, pfn: number, n: number): void {
+  if (pfn === ZERO_PFN) return;
+  if (!page_test(s, pfn, PGF_ALLOC)) throw new ModelBug(`put on free page ${pfn}`);
+  page_ref_add(s, pfn, -n);
+  const c = page_ref_count(s, pfn);
+  if (c < 0) throw new ModelBug(`refcount of page ${pfn} went negative`);
+  if (c === 0) {
+    // __folio_put(): off the LRU, back to the allocator
+    page_clear(s, pfn, PGF_LRU);
+    free_page(s, pfn);
+  }
+}
+
+/**
+ * folio_add_lru(): park a new folio in the per-CPU batch with an extra
+ * reference; move the batch to the LRU once it is full.
+ */
+export function folio_add_lru(s: KState, ctx: KCtx, pfn: number): void {
+  const n = s.m[G_LRU_N]!;
+  const cap = Math.min(ctx.prof.mech.lruBatchSize, s.L.geo.lruBatch);
+  folio_get(s, pfn);
+  s.m[s.L.lru + n] = pfn;
+  s.m[G_LRU_N] = n + 1;
+  if (n + 1 >= cap) lru_add_drain(s, ctx);
+}
+
+/** lru_add_drain(): move this CPU's batch to the LRU, dropping the batch references. */
+export function lru_add_drain(s: KState, ctx: KCtx): void {
+  const n = s.m[G_LRU_N]!;
+  if (n === 0) return;
+  trace(ctx, 'lru_add_drain', `${n} folio(s) moved to the LRU`);
+  for (let i = 0; i < n; i++) {
+    const pfn = s.m[s.L.lru + i]!;
+    s.m[s.L.lru + i] = 0;
+    // a folio freed by everyone else while parked dies here, never reaching the LRU
+    if (page_ref_count(s, pfn) > 1) page_set(s, pfn, PGF_LRU);
+    folio_put(s, pfn);
+  }
+  s.m[G_LRU_N] = 0;
+}
+
+/** Number of references the LRU batch holds on a page (0 or 1). */
+export function lru_batch_refs(s: KState, pfn: number): number {
+  const n = s.m[G_LRU_N]!;
+  let c = 0;
+  for (let i = 0; i < n; i++) if (s.m[s.L.lru + i] === pfn) c++;
+  return c;
+}

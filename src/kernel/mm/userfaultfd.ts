@@ -1,0 +1,82 @@
+/**
+ * fs/userfaultfd.c and mm/userfaultfd.c: write-protect mode (6.18,
+ * docs/kernel/vm-ops.md 8). The scenario process runs a monitor thread that
+ * answers every write-protect fault with UFFDIO_WRITEPROTECT(mode=0) on the
+ * faulting page, which is what the executor does too.
+ */
+import type { KState } from '../../model/layout.js';
+import { UFFD_CTX_OPEN, UFFD_FEATURE_WP_UNPOPULATED, UFFD_FEATURE_WP_ASYNC } from '../../model/layout.js';
+import { vmas_of, task_uffd, task_set_uffd, VM_UFFD_WP, VM_MAYWRITE, VM_SHARED, VM_WRITE } from '../../model/mm_types.js';
+import { type KCtx, trace } from '../ctx.js';
+import { type Vmf, VM_FAULT_RETRY, vma_wants_writenotify } from './memory.js';
+import { vma_modify, range_mapped } from './mmap.js';
+import { change_pte_range, MM_CP_UFFD_WP, MM_CP_UFFD_WP_RESOLVE, MM_CP_TRY_CHANGE_WRITABLE } from './mprotect.js';
+import { EINVAL, ENOENT, EPERM, EBUSY } from '../errno.js';
+
+/** userfaultfd() + UFFDIO_API with the given features. */
+export function userfaultfd_open(s: KState, ctx: KCtx, t: number, features: number): number {
+  if (task_uffd(s, t) & UFFD_CTX_OPEN) return -EBUSY;
+  let f = features;
+  if (f & UFFD_FEATURE_WP_ASYNC) f |= UFFD_FEATURE_WP_UNPOPULATED; // WP_ASYNC implies WP_UNPOPULATED
+  task_set_uffd(s, t, UFFD_CTX_OPEN | f);
+  trace(ctx, 'userfaultfd_api', `features ${f}`);
+  return 0;
+}
+
+/** UFFDIO_REGISTER with UFFDIO_REGISTER_MODE_WP over [start, end). */
+export function userfaultfd_register(s: KState, ctx: KCtx, t: number, start: number, end: number): number {
+  if ((task_uffd(s, t) & UFFD_CTX_OPEN) === 0) return -EINVAL;
+  if (end <= start) return -EINVAL;
+  const vmas = vmas_of(s, t).filter((v) => v.end > start && v.start < end);
+  if (vmas.length === 0) return -EINVAL;
+  for (const v of vmas) {
+    // vma_can_userfault(): anon and shmem; file mappings only with WP_ASYNC
+    if (v.file >= 0 && (task_uffd(s, t) & UFFD_FEATURE_WP_ASYNC) === 0 && !isShmemVma(s, v.file)) return -EINVAL;
+    if ((v.flags & VM_MAYWRITE) === 0) return -EPERM;
+  }
+  vma_modify(s, t, start, end, (v) => ({ ...v, flags: v.flags | VM_UFFD_WP }));
+  trace(ctx, 'userfaultfd_register', `pages ${start}..${end - 1} registered for write-protect`);
+  return 0;
+}
+
+import { file_flags } from '../../model/mm_types.js';
+import { FF_SHMEM } from '../../model/layout.js';
+function isShmemVma(s: KState, f: number): boolean {
+  return (file_flags(s, f) & FF_SHMEM) !== 0;
+}
+
+/**
+ * UFFDIO_WRITEPROTECT -> mwriteprotect_range() -> uffd_wp_range():
+ * protect, or resolve and, where can_change_pte_writable(), make writable.
+ */
+export function mwriteprotect_range(s: KState, ctx: KCtx, t: number, start: number, end: number, wp: boolean): number {
+  if ((task_uffd(s, t) & UFFD_CTX_OPEN) === 0) return -EINVAL;
+  if (!range_mapped(s, t, start, end) && vmas_of(s, t).every((v) => v.end <= start || v.start >= end)) return -ENOENT;
+  const vmas = vmas_of(s, t);
+  for (const v of vmas) {
+    if (v.end <= start || v.start >= end) continue;
+    if ((v.flags & VM_UFFD_WP) === 0) return -ENOENT;
+  }
+  vmas.forEach((v, vi) => {
+    const a = Math.max(v.start, start);
+    const b = Math.min(v.end, end);
+    if (a >= b) return;
+    let cp = wp ? MM_CP_UFFD_WP : MM_CP_UFFD_WP_RESOLVE;
+    const manual = (v.flags & VM_SHARED) ? vma_wants_writenotify(s, ctx, t, vi, v.flags) : (v.flags & VM_WRITE) !== 0;
+    if (!wp && manual) cp |= MM_CP_TRY_CHANGE_WRITABLE;
+    change_pte_range(s, ctx, t, vi, a, b, v.flags, cp);
+  });
+  trace(ctx, 'mwriteprotect_range', `pages ${start}..${end - 1} ${wp ? 'write-protected' : 'unprotected'}`);
+  return 0;
+}
+
+/**
+ * handle_userfault(VM_UFFD_WP): the fault is queued to the monitor, which
+ * unprotects the page; the faulting access is then retried.
+ */
+export function handle_userfault(s: KState, ctx: KCtx, vmf: Vmf): number {
+  ctx.uffdFaults++;
+  trace(ctx, 'handle_userfault', `uffd-wp fault at page ${vmf.va}: the monitor unprotects it`);
+  mwriteprotect_range(s, ctx, vmf.t, vmf.va, vmf.va + 1, false);
+  return VM_FAULT_RETRY;
+}

@@ -1,0 +1,79 @@
+/**
+ * mm/vmscan.c shrink_folio_list() for one isolated anon folio, as
+ * MADV_PAGEOUT drives it (reclaim_pages -> reclaim_folio_list), 6.18
+ * (docs/kernel/vm-ops.md 3.4).
+ */
+import type { KState } from '../../model/layout.js';
+import { PGF_SWAPCACHE, PGF_LOCKED, PGF_DIRTY, PGF_LRU } from '../../model/layout.js';
+import { page_test, page_set, page_clear, page_ref_count, page_mapcount, page_data, page_private, swap_set_data } from '../../model/mm_types.js';
+import { type KCtx, trace } from '../ctx.js';
+import { folio_get, folio_put } from './swap.js';
+import { folio_maybe_dma_pinned, try_to_unmap } from './rmap.js';
+import { get_swap_slot, add_to_swap_cache, delete_from_swap_cache, swap_writepage, folio_swapped, folio_free_swap } from './swapfile.js';
+
+/** folio_isolate_lru(): off the LRU, one reference for the isolating caller. */
+export function folio_isolate_lru(s: KState, pfn: number): boolean {
+  if (!page_test(s, pfn, PGF_LRU)) return false;
+  page_clear(s, pfn, PGF_LRU);
+  folio_get(s, pfn);
+  return true;
+}
+
+/** folio_putback_lru(): back on the LRU, dropping the isolation reference. */
+function folio_putback_lru(s: KState, pfn: number): void {
+  page_set(s, pfn, PGF_LRU);
+  folio_put(s, pfn);
+}
+
+/**
+ * shrink_folio_list() for one isolated anon folio. Returns true if the folio
+ * was freed.
+ */
+export function shrink_folio(s: KState, ctx: KCtx, pfn: number): boolean {
+  const mech = ctx.prof.mech;
+  const keep = (why: string): boolean => {
+    trace(ctx, 'shrink_folio_list', `page ${pfn}: ${why}`);
+    folio_putback_lru(s, pfn);
+    return false;
+  };
+  if (page_test(s, pfn, PGF_LOCKED)) return keep('folio_trylock failed: kept');
+  if (!page_test(s, pfn, PGF_SWAPCACHE)) {
+    // feb889fb40fa (5.11): do not put pinned pages into the swap cache
+    if (mech.swapoutPinned !== 'allow' && folio_maybe_dma_pinned(s, ctx, pfn)) return keep('maybe DMA pinned: not added to the swap cache');
+    const slot = get_swap_slot(s);
+    if (slot === 0) return keep('no swap slot: activated, stays mapped');
+    add_to_swap_cache(s, pfn, slot);
+    page_set(s, pfn, PGF_DIRTY);
+    trace(ctx, 'folio_alloc_swap', `page ${pfn} added to the swap cache at slot ${slot}`);
+  }
+  if (page_mapcount(s, pfn) > 0 && !try_to_unmap(s, ctx, pfn)) return keep('still mapped: kept in the swap cache');
+  if (mech.swapoutPinned !== 'allow' && folio_maybe_dma_pinned(s, ctx, pfn)) return keep('maybe DMA pinned after unmap: kept in the swap cache');
+  if (page_test(s, pfn, PGF_DIRTY)) {
+    // pageout(): is_page_cache_freeable() wants only the isolation and swap cache references
+    if (page_ref_count(s, pfn) !== 2) return keep(`refcount ${page_ref_count(s, pfn)} != 2: not written, kept in the swap cache`);
+    if (!folio_swapped(s, pfn)) {
+      // swap_writeout(): nobody needs the slot any more
+      folio_free_swap(s, ctx, pfn);
+    } else if (page_data(s, pfn) === 0) {
+      // a zero-filled folio is recorded in the swap zeromap, no I/O
+      swap_set_data(s, page_private(s, pfn), 0);
+      page_clear(s, pfn, PGF_DIRTY);
+      trace(ctx, 'swap_writeout', `page ${pfn} is zero-filled: zeromap, no I/O`);
+    } else {
+      swap_writepage(s, pfn);
+      if (!mech.swapSynchronousIo) {
+        trace(ctx, 'swap_writeout', `page ${pfn} written to slot ${page_private(s, pfn)} asynchronously: stays in the swap cache under writeback`);
+        return keep('under writeback');
+      }
+      trace(ctx, 'swap_writeout', `page ${pfn} written synchronously`);
+    }
+  }
+  // __remove_mapping(): freeze the refcount at isolation + swap cache
+  if (page_test(s, pfn, PGF_SWAPCACHE)) {
+    if (page_ref_count(s, pfn) !== 2) return keep('extra reference: kept in the swap cache');
+    delete_from_swap_cache(s, pfn);
+  }
+  trace(ctx, 'shrink_folio_list', `page ${pfn} reclaimed`);
+  folio_put(s, pfn);
+  return true;
+}

@@ -1,0 +1,291 @@
+/**
+ * The packed kernel state.
+ *
+ * cowlab keeps the whole modelled kernel in one Int32Array, laid out like the
+ * kernel's own arrays: a memmap of `struct page` records indexed by PFN, one
+ * record per task holding its mm (VMAs and a single-level page table), swap
+ * slots, files with their page cache, pipes, GUP references and the write
+ * table that makes content traceable. Cloning a state is one `slice()`, and
+ * the explorer hashes the same array it steps, so there is a single
+ * representation of state (see docs/architecture.md).
+ *
+ * Sizes come from a {@link Geometry}: a scenario's geometry is computed from
+ * what it declares, an explorer configuration's from its bounds.
+ */
+
+/** Upper bounds that size every table of the packed state. */
+export interface Geometry {
+  /** task (process) slots; each task owns one mm */
+  readonly tasks: number;
+  /** virtual pages per mm (addresses are page numbers 0..vpages-1) */
+  readonly vpages: number;
+  /** VMA slots per mm */
+  readonly vmas: number;
+  /** physical frames, including PFN 0 (never used) and the shared zero page */
+  readonly frames: number;
+  /** file objects (memfd, tmpfile, the shmem object behind MAP_SHARED|MAP_ANONYMOUS) */
+  readonly files: number;
+  /** page-cache slots per file */
+  readonly filePages: number;
+  /** swap slots (slot 0 is never used) */
+  readonly swapSlots: number;
+  /** pipes */
+  readonly pipes: number;
+  /** buffers per pipe (the kernel's default pipe has 16) */
+  readonly pipeBufs: number;
+  /** GUP references held outside page tables (pins, O_DIRECT, io_uring, injected references) */
+  readonly refs: number;
+  /** write records; write id 0 is "zero-filled" */
+  readonly writes: number;
+  /** capacity of the modelled per-CPU LRU add batch */
+  readonly lruBatch: number;
+}
+
+/* ---- struct page (one record per PFN) ---- */
+/** page flags word */
+export const PG_FLAGS = 0;
+/** page refcount (`_refcount`); FOLL_PIN adds GUP_PIN_COUNTING_BIAS on small pages */
+export const PG_REF = 1;
+/** number of PTEs mapping the page (the kernel stores this minus one in `_mapcount`) */
+export const PG_MAPCOUNT = 2;
+/** exact pin count kept for large folios (`folio->_pincount`); unused for small pages */
+export const PG_PINCOUNT = 3;
+/** content: the write id of the last write that filled the page */
+export const PG_DATA = 4;
+/** swap slot while in the swap cache (`folio->swap`) */
+export const PG_PRIVATE = 5;
+/** 0 for anonymous pages, file id + 1 for page-cache pages */
+export const PG_MAPPING = 6;
+/** page index within the file for page-cache pages; virtual page for anon pages */
+export const PG_INDEX = 7;
+export const PAGE_WORDS = 8;
+
+/* ---- struct task_struct + mm_struct (one record per task) ---- */
+export const T_STATE = 0; // TASK_* below
+export const T_PARENT = 1; // parent task id or -1
+export const T_MMFLAGS = 2; // MMF_* bits
+export const T_CURWID = 3; // write id of the current write epoch (explorer mode), 0 if none
+export const T_UFFD = 4; // userfaultfd context: UFFD_CTX_* bits
+export const T_RING = 5; // io_uring ring: 0 none, 1 created
+export const T_HDR = 6;
+
+/* ---- struct vm_area_struct ---- */
+export const V_START = 0;
+export const V_END = 1; // exclusive; start == end marks a free slot
+export const V_FLAGS = 2;
+export const V_FILE = 3; // file id + 1, 0 for anonymous
+export const V_PGOFF = 4; // file page offset of V_START
+export const V_ANON = 5; // has an anon_vma (anon_vma_prepare ran or inherited at fork)
+export const VMA_WORDS = 6;
+
+/* ---- files ---- */
+export const F_FLAGS = 0;
+export const F_SIZE = 1; // pages
+export const F_MAPS = 2; // VMAs referencing the file (frees the shmem object of MAP_SHARED|MAP_ANONYMOUS)
+export const F_HDR = 3;
+
+/* ---- swap slots (swap_info_struct->swap_map + swap cache + "disk") ---- */
+export const S_COUNT = 0; // swap_map count: swap PTEs referencing the slot
+export const S_CACHE = 1; // PFN of the folio in the swap cache for this slot, 0 if none
+export const S_DATA = 2; // content written to the slot, -1 if never written
+export const S_USED = 3; // slot allocated
+export const SWAP_WORDS = 4;
+
+/* ---- pipes ---- */
+export const P_STATE = 0; // 0 free, 1 open
+export const P_HOLDERS = 1; // bitmask of tasks holding a pipe fd
+export const P_NBUF = 2;
+export const P_HDR = 3;
+export const PB_PFN = 0;
+export const PB_TAKER = 1; // task that vmspliced the page
+export const PB_VPAGE = 2; // address it came from, for messages
+export const PIPEBUF_WORDS = 3;
+
+/* ---- references held outside page tables ---- */
+export const R_KIND = 0; // REF_* below, 0 = free slot
+export const R_OWNER = 1; // task that took the reference
+export const R_VPAGE = 2; // user address it was taken on
+export const R_PFN = 3;
+export const R_FOLL = 4; // FOLL_* flags used
+export const R_STATE = 5; // REFST_* bits
+export const R_HANDLE = 6; // user-visible handle (io_uring buffer index, GUP handle id)
+export const R_FILE = 7; // O_DIRECT in flight: file id of the transfer
+export const R_INDEX = 8; // O_DIRECT in flight: file page of the transfer
+export const REF_WORDS = 9;
+
+/* ---- write records ---- */
+export const W_FLAGS = 0; // WR_* bits
+export const W_WRITER = 1; // task the write is attributed to, -1 for none
+export const W_STEP = 2; // scenario step that made it, -1 if unknown
+export const W_SRC = 3; // for a copy of data into a file: the write id copied, else -1
+export const WRITE_WORDS = 4;
+
+/* ---- global header ---- */
+export const G_LRU_N = 0; // folios in the per-CPU LRU add batch
+export const G_SEQ = 1; // reserved
+export const G_HDR = 2;
+
+/** Offsets of every table in the packed array, derived from a geometry. */
+export interface Layout {
+  readonly geo: Geometry;
+  /** words of the vis bitset per task */
+  readonly visWords: number;
+  readonly lru: number; // lruBatch words of PFNs
+  readonly memmap: number;
+  readonly tasks: number;
+  readonly taskWords: number;
+  /** offset of the vis bitset inside a task record */
+  readonly tVis: number;
+  /** offset of the VMA array inside a task record */
+  readonly tVma: number;
+  /** offset of the page table inside a task record */
+  readonly tPte: number;
+  readonly files: number;
+  readonly fileWords: number;
+  readonly swap: number;
+  readonly pipes: number;
+  readonly pipeWords: number;
+  readonly refs: number;
+  readonly writes: number;
+  readonly size: number;
+}
+
+/** Computes the offsets of a geometry's tables. */
+export function makeLayout(geo: Geometry): Layout {
+  const visWords = Math.max(1, Math.ceil(geo.writes / 32));
+  let off = G_HDR;
+  const lru = off;
+  off += geo.lruBatch;
+  const memmap = off;
+  off += geo.frames * PAGE_WORDS;
+  const tVis = T_HDR;
+  const tVma = tVis + visWords;
+  const tPte = tVma + geo.vmas * VMA_WORDS;
+  const taskWords = tPte + geo.vpages;
+  const tasks = off;
+  off += geo.tasks * taskWords;
+  const fileWords = F_HDR + geo.filePages;
+  const files = off;
+  off += geo.files * fileWords;
+  const swap = off;
+  off += geo.swapSlots * SWAP_WORDS;
+  const pipeWords = P_HDR + geo.pipeBufs * PIPEBUF_WORDS;
+  const pipes = off;
+  off += geo.pipes * pipeWords;
+  const refs = off;
+  off += geo.refs * REF_WORDS;
+  const writes = off;
+  off += geo.writes * WRITE_WORDS;
+  return {
+    geo, visWords, lru, memmap, tasks, taskWords, tVis, tVma, tPte, files, fileWords, swap,
+    pipes, pipeWords, refs, writes, size: off,
+  };
+}
+
+/**
+ * One state of the modelled kernel. `m` is the whole state; `L` only says
+ * where things are and is shared between clones.
+ */
+export class KState {
+  constructor(readonly L: Layout, readonly m: Int32Array) {}
+
+  /** A new, empty state for a layout (no tasks, only the zero page). */
+  static empty(L: Layout): KState {
+    const s = new KState(L, new Int32Array(L.size));
+    initState(s);
+    return s;
+  }
+
+  /** An independent copy. */
+  clone(): KState {
+    return new KState(this.L, this.m.slice());
+  }
+}
+
+/** PFN of the shared zero page. PFN 0 is never a page. */
+export const ZERO_PFN = 1;
+
+function initState(s: KState): void {
+  const { L, m } = s;
+  // The shared zero page exists from boot; its refcount is never touched
+  // by mappings (vm_normal_page() returns NULL for it).
+  const z = L.memmap + ZERO_PFN * PAGE_WORDS;
+  m[z + PG_FLAGS] = PGF_ALLOC | PGF_ZERO | PGF_RESERVED;
+  m[z + PG_REF] = 1;
+  for (let i = 0; i < L.geo.swapSlots; i++) m[L.swap + i * SWAP_WORDS + S_DATA] = -1;
+  for (let t = 0; t < L.geo.tasks; t++) m[L.tasks + t * L.taskWords + T_PARENT] = -1;
+  // write id 0: the zero-filled content every new page starts with
+  m[L.writes + W_FLAGS] = WR_USED | WR_SHARED | WR_ZERO;
+  m[L.writes + W_WRITER] = -1;
+  m[L.writes + W_STEP] = -1;
+  m[L.writes + W_SRC] = -1;
+  for (let w = 1; w < L.geo.writes; w++) {
+    m[L.writes + w * WRITE_WORDS + W_WRITER] = -1;
+    m[L.writes + w * WRITE_WORDS + W_STEP] = -1;
+    m[L.writes + w * WRITE_WORDS + W_SRC] = -1;
+  }
+}
+
+/* ---- page flags (our bit assignment, kernel names) ---- */
+export const PGF_ALLOC = 1 << 0; // allocated (refcount > 0)
+export const PGF_ANON = 1 << 1; // PageAnon
+export const PGF_ANON_EXCLUSIVE = 1 << 2; // PG_anon_exclusive
+export const PGF_SWAPCACHE = 1 << 3; // PG_swapcache
+export const PGF_LRU = 1 << 4; // PG_lru
+export const PGF_LOCKED = 1 << 5; // PG_locked (held by someone else: trylock fails)
+export const PGF_KSM = 1 << 6; // KSM page
+export const PGF_DIRTY = 1 << 7; // PG_dirty
+export const PGF_ZERO = 1 << 8; // the shared zero page
+export const PGF_RESERVED = 1 << 9; // PG_reserved
+export const PGF_SWAPBACKED = 1 << 10; // PG_swapbacked (anon and shmem)
+export const PGF_UPTODATE = 1 << 11;
+
+/* ---- task states ---- */
+export const TASK_FREE = 0;
+export const TASK_ALIVE = 1;
+
+/* ---- mm flags ---- */
+export const MMF_HAS_PINNED = 1 << 0;
+
+/* ---- userfaultfd context bits (per task) ---- */
+export const UFFD_CTX_OPEN = 1 << 0;
+export const UFFD_FEATURE_WP_UNPOPULATED = 1 << 1;
+export const UFFD_FEATURE_EVENT_FORK = 1 << 2;
+export const UFFD_FEATURE_WP_ASYNC = 1 << 3;
+
+/* ---- file flags ---- */
+export const FF_OPEN = 1 << 0;
+export const FF_MEMFD = 1 << 1;
+export const FF_TMPFILE = 1 << 2;
+export const FF_SHMEM_ANON = 1 << 3; // the object behind MAP_SHARED|MAP_ANONYMOUS
+export const FF_SHMEM = FF_MEMFD | FF_SHMEM_ANON; // shmem-backed (swap-backed page cache)
+
+/* ---- reference kinds ---- */
+export const REF_FREE = 0;
+/** get_user_pages() reference (FOLL_GET) held by a GUP handle */
+export const REF_GUP_GET = 1;
+/** pin_user_pages() pin (FOLL_PIN) held by a GUP handle */
+export const REF_GUP_PIN = 2;
+/** io_uring fixed buffer (FOLL_PIN | FOLL_WRITE | FOLL_LONGTERM) */
+export const REF_IOURING = 3;
+/** O_DIRECT in flight (FOLL_PIN on 6.18; FOLL_GET before the block conversion) */
+export const REF_ODIRECT = 4;
+/** an injected transient reference (speculative page-cache lookup, GUP-fast in progress, ...) */
+export const REF_TRANSIENT = 5;
+
+/* ---- reference state bits ---- */
+/** the owner itself unmapped or replaced the range: pin coherence no longer expected */
+export const REFST_DETACHED = 1 << 0;
+/** an O_DIRECT read (device writes memory) rather than a write */
+export const REFST_DMA_TO_MEMORY = 1 << 1;
+
+/* ---- write record flags ---- */
+export const WR_USED = 1 << 0;
+/** written to a shared object (file, MAP_SHARED): visible to everyone by design */
+export const WR_SHARED = 1 << 1;
+/** the zero-filled content */
+export const WR_ZERO = 1 << 2;
+/** written by a device through a pin or DMA reference (attributed to its owner) */
+export const WR_DEVICE = 1 << 3;
+/** initial content of a file page */
+export const WR_FILE_INIT = 1 << 4;

@@ -1,0 +1,432 @@
+/**
+ * Accessors over the packed state (the counterpart of include/linux/mm_types.h
+ * and the small inline helpers of include/linux/mm.h).
+ *
+ * Every kernel path reads and writes state through these functions, never
+ * through raw offsets, so the layout can change without touching them.
+ */
+import {
+  KState, PAGE_WORDS, PG_FLAGS, PG_REF, PG_MAPCOUNT, PG_DATA, PG_PRIVATE, PG_MAPPING, PG_INDEX,
+  T_STATE, T_PARENT, T_MMFLAGS, T_CURWID, T_UFFD, T_RING, TASK_ALIVE,
+  V_START, V_END, V_FLAGS, V_FILE, V_PGOFF, V_ANON, VMA_WORDS,
+  F_FLAGS, F_SIZE, F_HDR, F_MAPS, SWAP_WORDS, S_COUNT, S_CACHE, S_DATA, S_USED,
+  P_STATE, P_HOLDERS, P_NBUF, P_HDR, PIPEBUF_WORDS, PB_PFN, PB_TAKER, PB_VPAGE,
+  REF_WORDS, R_KIND, W_FLAGS, W_WRITER, W_STEP, WRITE_WORDS, PGF_ALLOC, PG_PINCOUNT,
+  G_LRU_N,
+} from './layout.js';
+import type { Pte } from './pte.js';
+
+/* ---- VMA flags (kernel names, our bit values) ---- */
+export const VM_READ = 1 << 0;
+export const VM_WRITE = 1 << 1;
+export const VM_EXEC = 1 << 2;
+export const VM_SHARED = 1 << 3;
+export const VM_MAYREAD = 1 << 4;
+export const VM_MAYWRITE = 1 << 5;
+export const VM_MAYEXEC = 1 << 6;
+export const VM_MAYSHARE = 1 << 7;
+export const VM_UFFD_WP = 1 << 8;
+export const VM_DONTCOPY = 1 << 9;
+export const VM_WIPEONFORK = 1 << 10;
+export const VM_SOFTDIRTY = 1 << 11;
+export const VM_LOCKED = 1 << 12;
+export const VM_IO = 1 << 13;
+export const VM_PFNMAP = 1 << 14;
+export const VM_NOHUGEPAGE = 1 << 15;
+export const VM_HUGEPAGE = 1 << 16;
+export const VM_ACCOUNT = 1 << 17;
+
+/** is_cow_mapping(): private and may become writable. */
+export function is_cow_mapping(flags: number): boolean {
+  return (flags & (VM_SHARED | VM_MAYWRITE)) === VM_MAYWRITE;
+}
+
+/* ---------------- struct page ---------------- */
+
+export function pgo(s: KState, pfn: number): number {
+  return s.L.memmap + pfn * PAGE_WORDS;
+}
+export function page_flags(s: KState, pfn: number): number {
+  return s.m[s.L.memmap + pfn * PAGE_WORDS + PG_FLAGS]!;
+}
+export function page_test(s: KState, pfn: number, flag: number): boolean {
+  return (s.m[s.L.memmap + pfn * PAGE_WORDS + PG_FLAGS]! & flag) !== 0;
+}
+export function page_set(s: KState, pfn: number, flag: number): void {
+  s.m[s.L.memmap + pfn * PAGE_WORDS + PG_FLAGS]! |= flag;
+}
+export function page_clear(s: KState, pfn: number, flag: number): void {
+  s.m[s.L.memmap + pfn * PAGE_WORDS + PG_FLAGS]! &= ~flag;
+}
+export function page_ref_count(s: KState, pfn: number): number {
+  return s.m[s.L.memmap + pfn * PAGE_WORDS + PG_REF]!;
+}
+export function page_ref_add(s: KState, pfn: number, n: number): void {
+  s.m[s.L.memmap + pfn * PAGE_WORDS + PG_REF]! += n;
+}
+export function page_mapcount(s: KState, pfn: number): number {
+  return s.m[s.L.memmap + pfn * PAGE_WORDS + PG_MAPCOUNT]!;
+}
+export function page_mapcount_add(s: KState, pfn: number, n: number): void {
+  s.m[s.L.memmap + pfn * PAGE_WORDS + PG_MAPCOUNT]! += n;
+}
+export function page_pincount(s: KState, pfn: number): number {
+  return s.m[s.L.memmap + pfn * PAGE_WORDS + PG_PINCOUNT]!;
+}
+export function page_data(s: KState, pfn: number): number {
+  return s.m[s.L.memmap + pfn * PAGE_WORDS + PG_DATA]!;
+}
+export function page_set_data(s: KState, pfn: number, wid: number): void {
+  s.m[s.L.memmap + pfn * PAGE_WORDS + PG_DATA] = wid;
+}
+export function page_private(s: KState, pfn: number): number {
+  return s.m[s.L.memmap + pfn * PAGE_WORDS + PG_PRIVATE]!;
+}
+export function page_set_private(s: KState, pfn: number, v: number): void {
+  s.m[s.L.memmap + pfn * PAGE_WORDS + PG_PRIVATE] = v;
+}
+/** file id of a page-cache page, or -1 for anonymous / free pages */
+export function page_file(s: KState, pfn: number): number {
+  return s.m[s.L.memmap + pfn * PAGE_WORDS + PG_MAPPING]! - 1;
+}
+export function page_index(s: KState, pfn: number): number {
+  return s.m[s.L.memmap + pfn * PAGE_WORDS + PG_INDEX]!;
+}
+export function page_set_mapping(s: KState, pfn: number, file: number, index: number): void {
+  const o = s.L.memmap + pfn * PAGE_WORDS;
+  s.m[o + PG_MAPPING] = file + 1;
+  s.m[o + PG_INDEX] = index;
+}
+export function page_allocated(s: KState, pfn: number): boolean {
+  return (s.m[s.L.memmap + pfn * PAGE_WORDS + PG_FLAGS]! & PGF_ALLOC) !== 0;
+}
+export function frames(s: KState): number {
+  return s.L.geo.frames;
+}
+
+/* ---------------- tasks and their mm ---------------- */
+
+export function tso(s: KState, t: number): number {
+  return s.L.tasks + t * s.L.taskWords;
+}
+export function task_alive(s: KState, t: number): boolean {
+  return s.m[s.L.tasks + t * s.L.taskWords + T_STATE] === TASK_ALIVE;
+}
+export function task_state(s: KState, t: number): number {
+  return s.m[s.L.tasks + t * s.L.taskWords + T_STATE]!;
+}
+export function task_set_state(s: KState, t: number, v: number): void {
+  s.m[s.L.tasks + t * s.L.taskWords + T_STATE] = v;
+}
+export function task_parent(s: KState, t: number): number {
+  return s.m[s.L.tasks + t * s.L.taskWords + T_PARENT]!;
+}
+export function task_set_parent(s: KState, t: number, p: number): void {
+  s.m[s.L.tasks + t * s.L.taskWords + T_PARENT] = p;
+}
+export function mm_flags(s: KState, t: number): number {
+  return s.m[s.L.tasks + t * s.L.taskWords + T_MMFLAGS]!;
+}
+export function mm_set_flags(s: KState, t: number, v: number): void {
+  s.m[s.L.tasks + t * s.L.taskWords + T_MMFLAGS] = v;
+}
+export function task_curwid(s: KState, t: number): number {
+  return s.m[s.L.tasks + t * s.L.taskWords + T_CURWID]!;
+}
+export function task_set_curwid(s: KState, t: number, w: number): void {
+  s.m[s.L.tasks + t * s.L.taskWords + T_CURWID] = w;
+}
+export function task_uffd(s: KState, t: number): number {
+  return s.m[s.L.tasks + t * s.L.taskWords + T_UFFD]!;
+}
+export function task_set_uffd(s: KState, t: number, v: number): void {
+  s.m[s.L.tasks + t * s.L.taskWords + T_UFFD] = v;
+}
+export function task_ring(s: KState, t: number): number {
+  return s.m[s.L.tasks + t * s.L.taskWords + T_RING]!;
+}
+export function task_set_ring(s: KState, t: number, v: number): void {
+  s.m[s.L.tasks + t * s.L.taskWords + T_RING] = v;
+}
+
+/* ---- page table: one level, indexed by virtual page ---- */
+
+export function ptep_get(s: KState, t: number, va: number): Pte {
+  return s.m[s.L.tasks + t * s.L.taskWords + s.L.tPte + va]!;
+}
+export function set_pte_at(s: KState, t: number, va: number, pte: Pte): void {
+  s.m[s.L.tasks + t * s.L.taskWords + s.L.tPte + va] = pte;
+}
+
+/* ---- VMAs: a small sorted array per mm (the kernel's maple tree) ---- */
+
+export function vmo(s: KState, t: number, i: number): number {
+  return s.L.tasks + t * s.L.taskWords + s.L.tVma + i * VMA_WORDS;
+}
+
+/** A VMA as a plain record, for code that edits VMAs (mmap, mprotect, madvise). */
+export interface Vma {
+  start: number;
+  end: number;
+  flags: number;
+  /** file id, or -1 for anonymous memory */
+  file: number;
+  pgoff: number;
+  anon: boolean;
+}
+
+export function vma_count(s: KState, t: number): number {
+  const n = s.L.geo.vmas;
+  let c = 0;
+  for (let i = 0; i < n; i++) {
+    const o = vmo(s, t, i);
+    if (s.m[o + V_END]! > s.m[o + V_START]!) c++;
+    else break;
+  }
+  return c;
+}
+
+export function vma_get(s: KState, t: number, i: number): Vma {
+  const o = vmo(s, t, i);
+  const m = s.m;
+  return {
+    start: m[o + V_START]!, end: m[o + V_END]!, flags: m[o + V_FLAGS]!, file: m[o + V_FILE]! - 1,
+    pgoff: m[o + V_PGOFF]!, anon: m[o + V_ANON]! !== 0,
+  };
+}
+
+/** All VMAs of an mm, in address order. */
+export function vmas_of(s: KState, t: number): Vma[] {
+  const out: Vma[] = [];
+  const n = vma_count(s, t);
+  for (let i = 0; i < n; i++) out.push(vma_get(s, t, i));
+  return out;
+}
+
+/** Replaces an mm's VMAs (kept sorted and adjacent-compatible ones merged by the caller). */
+export function vmas_store(s: KState, t: number, vmas: readonly Vma[]): boolean {
+  if (vmas.length > s.L.geo.vmas) return false;
+  const m = s.m;
+  for (let i = 0; i < s.L.geo.vmas; i++) {
+    const o = vmo(s, t, i);
+    const v = vmas[i];
+    if (v) {
+      m[o + V_START] = v.start;
+      m[o + V_END] = v.end;
+      m[o + V_FLAGS] = v.flags;
+      m[o + V_FILE] = v.file + 1;
+      m[o + V_PGOFF] = v.pgoff;
+      m[o + V_ANON] = v.anon ? 1 : 0;
+    } else {
+      for (let k = 0; k < VMA_WORDS; k++) m[o + k] = 0;
+    }
+  }
+  return true;
+}
+
+/** Index of the VMA containing `va`, or -1 (find_vma + range check, i.e. vma_lookup()). */
+export function vma_lookup_idx(s: KState, t: number, va: number): number {
+  const n = s.L.geo.vmas;
+  const m = s.m;
+  const base = s.L.tasks + t * s.L.taskWords + s.L.tVma;
+  for (let i = 0; i < n; i++) {
+    const o = base + i * VMA_WORDS;
+    const st = m[o + V_START]!;
+    const en = m[o + V_END]!;
+    if (en <= st) return -1;
+    if (va >= st && va < en) return i;
+    if (st > va) return -1;
+  }
+  return -1;
+}
+export function vma_flags_at(s: KState, t: number, i: number): number {
+  return s.m[vmo(s, t, i) + V_FLAGS]!;
+}
+export function vma_set_flags_at(s: KState, t: number, i: number, f: number): void {
+  s.m[vmo(s, t, i) + V_FLAGS] = f;
+}
+export function vma_file_at(s: KState, t: number, i: number): number {
+  return s.m[vmo(s, t, i) + V_FILE]! - 1;
+}
+/** file page index that virtual page `va` of VMA `i` maps (linear_page_index) */
+export function vma_pgoff_of(s: KState, t: number, i: number, va: number): number {
+  const o = vmo(s, t, i);
+  return s.m[o + V_PGOFF]! + (va - s.m[o + V_START]!);
+}
+export function vma_anon_at(s: KState, t: number, i: number): boolean {
+  return s.m[vmo(s, t, i) + V_ANON]! !== 0;
+}
+/** anon_vma_prepare(): the VMA gets an anon_vma the first time an anon page is added */
+export function anon_vma_prepare(s: KState, t: number, i: number): void {
+  s.m[vmo(s, t, i) + V_ANON] = 1;
+}
+export function vma_start_at(s: KState, t: number, i: number): number {
+  return s.m[vmo(s, t, i) + V_START]!;
+}
+export function vma_end_at(s: KState, t: number, i: number): number {
+  return s.m[vmo(s, t, i) + V_END]!;
+}
+
+/* ---------------- write records and the vis bitsets ---------------- */
+
+export function wro(s: KState, w: number): number {
+  return s.L.writes + w * WRITE_WORDS;
+}
+export function write_flags(s: KState, w: number): number {
+  return s.m[s.L.writes + w * WRITE_WORDS + W_FLAGS]!;
+}
+export function write_writer(s: KState, w: number): number {
+  return s.m[s.L.writes + w * WRITE_WORDS + W_WRITER]!;
+}
+export function write_step(s: KState, w: number): number {
+  return s.m[s.L.writes + w * WRITE_WORDS + W_STEP]!;
+}
+export function vis_test(s: KState, t: number, w: number): boolean {
+  const o = s.L.tasks + t * s.L.taskWords + s.L.tVis + (w >>> 5);
+  return (s.m[o]! & (1 << (w & 31))) !== 0;
+}
+export function vis_set(s: KState, t: number, w: number): void {
+  const o = s.L.tasks + t * s.L.taskWords + s.L.tVis + (w >>> 5);
+  s.m[o]! |= 1 << (w & 31);
+}
+export function vis_clear_all_of(s: KState, w: number): void {
+  for (let t = 0; t < s.L.geo.tasks; t++) {
+    const o = s.L.tasks + t * s.L.taskWords + s.L.tVis + (w >>> 5);
+    s.m[o]! &= ~(1 << (w & 31));
+  }
+}
+export function vis_copy(s: KState, from: number, to: number): void {
+  const a = s.L.tasks + from * s.L.taskWords + s.L.tVis;
+  const b = s.L.tasks + to * s.L.taskWords + s.L.tVis;
+  for (let i = 0; i < s.L.visWords; i++) s.m[b + i] = s.m[a + i]!;
+}
+export function vis_clear(s: KState, t: number): void {
+  const b = s.L.tasks + t * s.L.taskWords + s.L.tVis;
+  for (let i = 0; i < s.L.visWords; i++) s.m[b + i] = 0;
+}
+
+/* ---------------- files ---------------- */
+
+export function fio(s: KState, f: number): number {
+  return s.L.files + f * s.L.fileWords;
+}
+export function file_flags(s: KState, f: number): number {
+  return s.m[s.L.files + f * s.L.fileWords + F_FLAGS]!;
+}
+export function file_size(s: KState, f: number): number {
+  return s.m[s.L.files + f * s.L.fileWords + F_SIZE]!;
+}
+export function file_maps(s: KState, f: number): number {
+  return s.m[s.L.files + f * s.L.fileWords + F_MAPS]!;
+}
+export function file_maps_add(s: KState, f: number, n: number): void {
+  s.m[s.L.files + f * s.L.fileWords + F_MAPS]! += n;
+}
+/** PFN of the page-cache page at `index`, 0 if not cached */
+export function filemap_get(s: KState, f: number, index: number): number {
+  return s.m[s.L.files + f * s.L.fileWords + F_HDR + index]!;
+}
+export function filemap_set(s: KState, f: number, index: number, pfn: number): void {
+  s.m[s.L.files + f * s.L.fileWords + F_HDR + index] = pfn;
+}
+
+/* ---------------- swap ---------------- */
+
+export function swo(s: KState, slot: number): number {
+  return s.L.swap + slot * SWAP_WORDS;
+}
+export function swap_count(s: KState, slot: number): number {
+  return s.m[s.L.swap + slot * SWAP_WORDS + S_COUNT]!;
+}
+export function swap_count_add(s: KState, slot: number, n: number): void {
+  s.m[s.L.swap + slot * SWAP_WORDS + S_COUNT]! += n;
+}
+export function swap_cache_pfn(s: KState, slot: number): number {
+  return s.m[s.L.swap + slot * SWAP_WORDS + S_CACHE]!;
+}
+export function swap_set_cache(s: KState, slot: number, pfn: number): void {
+  s.m[s.L.swap + slot * SWAP_WORDS + S_CACHE] = pfn;
+}
+export function swap_data(s: KState, slot: number): number {
+  return s.m[s.L.swap + slot * SWAP_WORDS + S_DATA]!;
+}
+export function swap_set_data(s: KState, slot: number, wid: number): void {
+  s.m[s.L.swap + slot * SWAP_WORDS + S_DATA] = wid;
+}
+export function swap_used(s: KState, slot: number): boolean {
+  return s.m[s.L.swap + slot * SWAP_WORDS + S_USED]! !== 0;
+}
+export function swap_set_used(s: KState, slot: number, used: boolean): void {
+  s.m[s.L.swap + slot * SWAP_WORDS + S_USED] = used ? 1 : 0;
+}
+
+/* ---------------- pipes ---------------- */
+
+export function pio(s: KState, p: number): number {
+  return s.L.pipes + p * s.L.pipeWords;
+}
+export function pipe_open(s: KState, p: number): boolean {
+  return s.m[s.L.pipes + p * s.L.pipeWords + P_STATE]! !== 0;
+}
+export function pipe_holders(s: KState, p: number): number {
+  return s.m[s.L.pipes + p * s.L.pipeWords + P_HOLDERS]!;
+}
+export function pipe_set_holders(s: KState, p: number, v: number): void {
+  s.m[s.L.pipes + p * s.L.pipeWords + P_HOLDERS] = v;
+}
+export function pipe_nbuf(s: KState, p: number): number {
+  return s.m[s.L.pipes + p * s.L.pipeWords + P_NBUF]!;
+}
+export interface PipeBuf {
+  pfn: number;
+  taker: number;
+  vpage: number;
+}
+export function pipe_buf(s: KState, p: number, i: number): PipeBuf {
+  const o = s.L.pipes + p * s.L.pipeWords + P_HDR + i * PIPEBUF_WORDS;
+  return { pfn: s.m[o + PB_PFN]!, taker: s.m[o + PB_TAKER]!, vpage: s.m[o + PB_VPAGE]! };
+}
+export function pipe_buf_pfn(s: KState, p: number, i: number): number {
+  return s.m[s.L.pipes + p * s.L.pipeWords + P_HDR + i * PIPEBUF_WORDS + PB_PFN]!;
+}
+export function pipe_push(s: KState, p: number, b: PipeBuf): boolean {
+  const base = s.L.pipes + p * s.L.pipeWords;
+  const n = s.m[base + P_NBUF]!;
+  if (n >= s.L.geo.pipeBufs) return false;
+  const o = base + P_HDR + n * PIPEBUF_WORDS;
+  s.m[o + PB_PFN] = b.pfn;
+  s.m[o + PB_TAKER] = b.taker;
+  s.m[o + PB_VPAGE] = b.vpage;
+  s.m[base + P_NBUF] = n + 1;
+  return true;
+}
+/** Removes and returns the oldest buffer (pipe reads are FIFO). */
+export function pipe_shift(s: KState, p: number): PipeBuf | null {
+  const base = s.L.pipes + p * s.L.pipeWords;
+  const n = s.m[base + P_NBUF]!;
+  if (n === 0) return null;
+  const first = pipe_buf(s, p, 0);
+  const o = base + P_HDR;
+  s.m.copyWithin(o, o + PIPEBUF_WORDS, o + n * PIPEBUF_WORDS);
+  s.m.fill(0, o + (n - 1) * PIPEBUF_WORDS, o + n * PIPEBUF_WORDS);
+  s.m[base + P_NBUF] = n - 1;
+  return first;
+}
+export function pipe_set_state(s: KState, p: number, open: boolean): void {
+  s.m[s.L.pipes + p * s.L.pipeWords + P_STATE] = open ? 1 : 0;
+}
+
+/* ---------------- references ---------------- */
+
+export function rfo(s: KState, r: number): number {
+  return s.L.refs + r * REF_WORDS;
+}
+export function ref_kind(s: KState, r: number): number {
+  return s.m[s.L.refs + r * REF_WORDS + R_KIND]!;
+}
+
+/* ---------------- LRU add batch ---------------- */
+
+export function lru_batch_count(s: KState): number {
+  return s.m[G_LRU_N]!;
+}

@@ -1,0 +1,24 @@
+/**
+ * Who holds a page besides page tables: pipe buffers and GUP references.
+ * Used for the "needless copy" metric and the model invariants.
+ */
+import type { KState } from './layout.js';
+import { REF_WORDS, R_KIND, R_PFN, REF_FREE, REF_TRANSIENT, P_STATE, P_NBUF, P_HDR, PIPEBUF_WORDS, PB_PFN } from './layout.js';
+
+/** Pipe buffers and non-transient GUP references on `pfn`: parties that can observe its content. */
+export function page_observers(s: KState, pfn: number): number {
+  const m = s.m;
+  let c = 0;
+  for (let r = 0; r < s.L.geo.refs; r++) {
+    const o = s.L.refs + r * REF_WORDS;
+    const k = m[o + R_KIND]!;
+    if (k !== REF_FREE && k !== REF_TRANSIENT && m[o + R_PFN] === pfn) c++;
+  }
+  for (let p = 0; p < s.L.geo.pipes; p++) {
+    const o = s.L.pipes + p * s.L.pipeWords;
+    if (m[o + P_STATE] === 0) continue;
+    const n = m[o + P_NBUF]!;
+    for (let i = 0; i < n; i++) if (m[o + P_HDR + i * PIPEBUF_WORDS + PB_PFN] === pfn) c++;
+  }
+  return c;
+}

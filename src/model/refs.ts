@@ -1,0 +1,82 @@
+/**
+ * The table of references held outside page tables (GUP references and
+ * pins, io_uring buffers, O_DIRECT in flight, injected transient
+ * references), with the bookkeeping the pin-coherence property needs.
+ */
+import type { KState } from './layout.js';
+import {
+  REF_WORDS, R_KIND, R_OWNER, R_VPAGE, R_PFN, R_FOLL, R_STATE, R_HANDLE, R_FILE, R_INDEX, REF_FREE, REFST_DETACHED,
+} from './layout.js';
+
+/** A reference as a plain record. */
+export interface Ref {
+  kind: number;
+  owner: number;
+  vpage: number;
+  pfn: number;
+  foll: number;
+  state: number;
+  handle: number;
+  /** file and file page of an O_DIRECT transfer in flight (0 otherwise) */
+  file?: number;
+  index?: number;
+}
+
+export function ref_get(s: KState, r: number): Ref {
+  const o = s.L.refs + r * REF_WORDS;
+  const m = s.m;
+  return {
+    kind: m[o + R_KIND]!, owner: m[o + R_OWNER]!, vpage: m[o + R_VPAGE]!, pfn: m[o + R_PFN]!,
+    foll: m[o + R_FOLL]!, state: m[o + R_STATE]!, handle: m[o + R_HANDLE]!, file: m[o + R_FILE]!,
+    index: m[o + R_INDEX]!,
+  };
+}
+
+/** Stores a reference in the first free slot; returns its index, or -1 when the table is full. */
+export function ref_add(s: KState, ref: Ref): number {
+  const m = s.m;
+  for (let r = 0; r < s.L.geo.refs; r++) {
+    const o = s.L.refs + r * REF_WORDS;
+    if (m[o + R_KIND] !== REF_FREE) continue;
+    m[o + R_KIND] = ref.kind;
+    m[o + R_OWNER] = ref.owner;
+    m[o + R_VPAGE] = ref.vpage;
+    m[o + R_PFN] = ref.pfn;
+    m[o + R_FOLL] = ref.foll;
+    m[o + R_STATE] = ref.state;
+    m[o + R_HANDLE] = ref.handle;
+    m[o + R_FILE] = ref.file ?? 0;
+    m[o + R_INDEX] = ref.index ?? 0;
+    return r;
+  }
+  return -1;
+}
+
+export function ref_free(s: KState, r: number): void {
+  const o = s.L.refs + r * REF_WORDS;
+  s.m.fill(0, o, o + REF_WORDS);
+}
+
+/** Indices of the references matching a predicate, in table order. */
+export function refs_where(s: KState, pred: (r: Ref) => boolean): number[] {
+  const out: number[] = [];
+  for (let r = 0; r < s.L.geo.refs; r++) {
+    if (s.m[s.L.refs + r * REF_WORDS + R_KIND] === REF_FREE) continue;
+    if (pred(ref_get(s, r))) out.push(r);
+  }
+  return out;
+}
+
+/**
+ * The owner unmapped or replaced [start, end) itself: its pins there are no
+ * longer expected to match what it maps.
+ */
+export function refs_detach_range(s: KState, owner: number, start: number, end: number): void {
+  const m = s.m;
+  for (let r = 0; r < s.L.geo.refs; r++) {
+    const o = s.L.refs + r * REF_WORDS;
+    if (m[o + R_KIND] === REF_FREE || m[o + R_OWNER] !== owner) continue;
+    const v = m[o + R_VPAGE]!;
+    if (v >= start && v < end) m[o + R_STATE]! |= REFST_DETACHED;
+  }
+}

@@ -1,0 +1,125 @@
+/**
+ * Write records: what makes content traceable. Every write stores a write
+ * id (wid) in the page it fills; the record says who made it and when, and
+ * every task has a "vis" bitset of the wids it may legitimately observe
+ * (its own writes, and what its parent could observe when it forked).
+ *
+ * Scenarios give every write step its own wid; the explorer gives a task one
+ * wid per fork epoch (as cowlab's SPIN reference model does), which keeps the
+ * state space finite. Unreferenced wids are collected when the table fills.
+ */
+import type { KState } from './layout.js';
+import {
+  WRITE_WORDS, W_FLAGS, W_WRITER, W_STEP, W_SRC, WR_USED, WR_SHARED, PAGE_WORDS, PG_FLAGS, PG_DATA, PGF_ALLOC,
+  SWAP_WORDS, S_USED, S_DATA,
+} from './layout.js';
+import { vis_set, vis_clear_all_of, task_curwid, task_set_curwid, write_flags } from './mm_types.js';
+import { ModelBug } from '../kernel/ctx.js';
+
+function wro(s: KState, w: number): number {
+  return s.L.writes + w * WRITE_WORDS;
+}
+
+/** Marks the wids still stored anywhere (pages, swap slots). */
+function liveWids(s: KState): Uint8Array {
+  const live = new Uint8Array(s.L.geo.writes);
+  live[0] = 1;
+  const m = s.m;
+  for (let pfn = 0; pfn < s.L.geo.frames; pfn++) {
+    const o = s.L.memmap + pfn * PAGE_WORDS;
+    if (m[o + PG_FLAGS]! & PGF_ALLOC) live[m[o + PG_DATA]!] = 1;
+  }
+  for (let i = 0; i < s.L.geo.swapSlots; i++) {
+    const o = s.L.swap + i * SWAP_WORDS;
+    if (m[o + S_USED] && m[o + S_DATA]! >= 0) live[m[o + S_DATA]!] = 1;
+  }
+  // a copy keeps its source alive (expectations follow the chain)
+  for (let w = s.L.geo.writes - 1; w > 0; w--) {
+    if (live[w] && m[wro(s, w) + W_SRC]! >= 0) live[m[wro(s, w) + W_SRC]!] = 1;
+  }
+  return live;
+}
+
+function freeSlot(s: KState): number {
+  for (let w = 1; w < s.L.geo.writes; w++) if ((s.m[wro(s, w) + W_FLAGS]! & WR_USED) === 0) return w;
+  return -1;
+}
+
+/** Frees every wid no page or swap slot holds; returns how many were freed. */
+export function writes_gc(s: KState): number {
+  const live = liveWids(s);
+  let n = 0;
+  for (let w = 1; w < s.L.geo.writes; w++) {
+    const o = wro(s, w);
+    if ((s.m[o + W_FLAGS]! & WR_USED) === 0 || live[w]) continue;
+    s.m[o + W_FLAGS] = 0;
+    s.m[o + W_WRITER] = -1;
+    s.m[o + W_STEP] = -1;
+    s.m[o + W_SRC] = -1;
+    vis_clear_all_of(s, w);
+    for (let t = 0; t < s.L.geo.tasks; t++) if (task_curwid(s, t) === w) task_set_curwid(s, t, 0);
+    n++;
+  }
+  return n;
+}
+
+function allocWid(s: KState): number {
+  let w = freeSlot(s);
+  if (w < 0) {
+    writes_gc(s);
+    w = freeSlot(s);
+  }
+  if (w < 0) throw new ModelBug(`write table full (${s.L.geo.writes} entries all referenced)`);
+  return w;
+}
+
+/**
+ * The wid for a write attributed to task `writer` (its own memory, or a
+ * device writing through its pin). `fresh` allocates a new wid; otherwise
+ * the task's current epoch wid is reused.
+ */
+export function new_private_write(s: KState, writer: number, step: number, fresh: boolean, extra = 0): number {
+  if (!fresh) {
+    const cur = task_curwid(s, writer);
+    if (cur !== 0 && write_flags(s, cur) === (WR_USED | extra)) return cur;
+  }
+  const w = allocWid(s);
+  const o = wro(s, w);
+  s.m[o + W_FLAGS] = WR_USED | extra;
+  s.m[o + W_WRITER] = writer;
+  s.m[o + W_STEP] = step;
+  s.m[o + W_SRC] = -1;
+  vis_set(s, writer, w);
+  if (!fresh && extra === 0) task_set_curwid(s, writer, w);
+  return w;
+}
+
+/**
+ * A write to a shared object (a file or MAP_SHARED memory), visible to all
+ * by design. `src` is the wid whose data was copied there, or -1.
+ */
+export function new_shared_write(s: KState, writer: number, step: number, src: number): number {
+  if (src >= 0 && (s.m[wro(s, src) + W_FLAGS]! & WR_SHARED) !== 0) return src;
+  const w = allocWid(s);
+  const o = wro(s, w);
+  s.m[o + W_FLAGS] = WR_USED | WR_SHARED;
+  s.m[o + W_WRITER] = writer;
+  s.m[o + W_STEP] = step;
+  s.m[o + W_SRC] = src;
+  return w;
+}
+
+/** The original write behind a wid (following copies into files). */
+export function wid_root(s: KState, w: number): number {
+  let x = w;
+  for (let i = 0; i < 64; i++) {
+    const src = s.m[wro(s, x) + W_SRC]!;
+    if (src < 0) return x;
+    x = src;
+  }
+  return x;
+}
+
+export function wid_is_shared(s: KState, w: number): boolean {
+  return (s.m[wro(s, w) + W_FLAGS]! & WR_SHARED) !== 0;
+}

@@ -1,0 +1,95 @@
+/**
+ * Kernel profiles: a kernel (or a proposed design) as a set of named
+ * mechanisms. Kernel paths ask the profile which mechanism applies; they
+ * never test a version number.
+ */
+
+/** How do_wp_page() decides that an anonymous page may be reused. */
+export type WpReuse =
+  /** reuse_swap_page(): mapcount + swapcount == 1, extra references ignored (<= 5.8) */
+  | 'mapcount'
+  /** page_count() == 1 after a trylock (09854ba94c6a, 5.9 .. 5.17) */
+  | 'page-count'
+  /** page_count rule that drains the LRU batch and tolerates the swap cache (d4c470970d45, 53a05ad9f21d, 5.18) */
+  | 'page-count-v2'
+  /** PG_anon_exclusive first, the 5.18 refcount rule otherwise (6c287605fd56, 5.19+) */
+  | 'anon-exclusive';
+
+/** What do_swap_page() does to decide whether a swapped-in page is exclusive. */
+export type SwapinReuse =
+  /** reuse_swap_page() on a write fault (<= 5.17) */
+  | 'mapcount'
+  /** refcount after freeing the swap cache (c145e0b47c77, 5.18) */
+  | 'refcount'
+  /** the swap PTE's exclusive bit, else the refcount (1493a1913e34, 5.19+) */
+  | 'exclusive-bit';
+
+/** How a FOLL_FORCE write may go through a read-only PTE. */
+export type ForceWrite =
+  /** FOLL_FORCE and FOLL_COW and a dirty PTE (19be0eaffa3a, 4.9 .. 5.7) */
+  | 'foll-cow'
+  /** FOLL_COW and a dirty PTE, FOLL_FORCE no longer required (17839856fd58, 5.8 .. 5.19) */
+  | 'foll-cow-dirty'
+  /** only an exclusive anon page in a private !VM_WRITE mapping (5535be309971, 6.0+) */
+  | 'anon-exclusive';
+
+/** Which read-only GUP pins unshare a possibly shared page first (gup_must_unshare). */
+export type GupUnshare =
+  | 'none'
+  /** R/O FOLL_PIN of a non-exclusive anon page (a7f226604170, 5.19) */
+  | 'anon'
+  /** plus R/O FOLL_LONGTERM pins of non-anon pages in COW mappings (8d6a0ac09a16, 6.2) */
+  | 'anon-and-cow-longterm';
+
+/** How reclaim (MADV_PAGEOUT) treats a page that may be pinned. */
+export type SwapoutPinned =
+  /** swapped out like any page (<= 5.10) */
+  | 'allow'
+  /** shrink_page_list does not add maybe-pinned pages to the swap cache (feb889fb40fa, 5.11) */
+  | 'skip-maybe-pinned'
+  /** try_to_unmap restores the PTE when page_try_share_anon_rmap fails (5.19+) */
+  | 'try-share';
+
+/** The mechanisms a profile combines. Each is documented where it is decided. */
+export interface Mechanisms {
+  wpReuse: WpReuse;
+  swapinReuse: SwapinReuse;
+  forceWrite: ForceWrite;
+  gupUnshare: GupUnshare;
+  swapoutPinned: SwapoutPinned;
+  /** read GUP on a COW mapping is turned into a write GUP, breaking COW (17839856fd58, 5.8 only) */
+  gupReadBreaksCow: boolean;
+  /** FOLL_PIN adds GUP_PIN_COUNTING_BIAS to the refcount (3faa52c03f44, 5.7+); else it counts like FOLL_GET */
+  pinBias: boolean;
+  /** fork copies pages that may be DMA pinned for the child (70e806e4e645, 5.9+) */
+  forkCopyPinned: boolean;
+  /** swap PTEs remember PG_anon_exclusive (1493a1913e34, 5.19+ on x86) */
+  swapExclusiveBit: boolean;
+  /** mprotect() may map exclusive anon pages writable without a fault (64fe24a3e05e, 6.0+) */
+  mprotectMapsExclusiveWritable: boolean;
+  /** clear_refs soft-dirty skips pinned pages (9348b73c2e1b, 5.11+) */
+  clearRefsSkipsPinned: boolean;
+  /** kernel built with CONFIG_MEM_SOFT_DIRTY */
+  softDirty: boolean;
+  /** O_DIRECT takes FOLL_PIN (920756a3306a) rather than FOLL_GET */
+  odirectPins: boolean;
+  /** the swap device completes I/O synchronously (SWP_SYNCHRONOUS_IO: brd, zram) rather than a swapfile on ext4 */
+  swapSynchronousIo: boolean;
+  /** capacity of the per-CPU LRU add batch (PAGEVEC_SIZE / folio_batch) */
+  lruBatchSize: number;
+  /** read-fault-around on file mappings, in pages (fault_around_bytes / PAGE_SIZE) */
+  faultAroundPages: number;
+}
+
+/** A kernel profile: an id, its predecessor, the mechanisms and where they come from. */
+export interface Profile {
+  readonly id: string;
+  readonly title: string;
+  /** profile this one starts from, or null */
+  readonly basedOn: string | null;
+  /** commits (12-hex ids and titles) that make the difference to basedOn */
+  readonly commits: readonly string[];
+  /** the difference to basedOn, in words */
+  readonly summary: string;
+  readonly mech: Readonly<Mechanisms>;
+}
