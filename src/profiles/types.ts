@@ -26,6 +26,8 @@ export type SwapinReuse =
 
 /** How a FOLL_FORCE write may go through a read-only PTE. */
 export type ForceWrite =
+  /** after a COW fault GUP dropped FOLL_WRITE and took whatever was mapped (before 19be0eaffa3a: Dirty COW) */
+  | 'foll-write-games'
   /** FOLL_FORCE and FOLL_COW and a dirty PTE (19be0eaffa3a, 4.9 .. 5.7) */
   | 'foll-cow'
   /** FOLL_COW and a dirty PTE, FOLL_FORCE no longer required (17839856fd58, 5.8 .. 5.19) */

@@ -111,7 +111,9 @@ export function apply(s: KState, ctx: KCtx, op: Op): StepResult {
       return typeof r === 'number' ? ok(r) : ok(r.pages, r.wids);
     }
     case 'proc_mem': {
-      const r = mem_rw(s, ctx, op.t, op.target, op.start, op.pages, op.write);
+      // a thread of the target doing MADV_DONTNEED inside GUP's fault/retry window (Dirty COW)
+      const race = op.raceDontneed ? (va: number) => { do_madvise(s, ctx, op.target, va, va + 1, 'MADV_DONTNEED'); } : undefined;
+      const r = mem_rw(s, ctx, op.t, op.target, op.start, op.pages, op.write, race);
       return typeof r === 'number' ? ok(r) : ok(r.pages, r.wids);
     }
     case 'uffd_open':

@@ -31,7 +31,7 @@ export type Op =
   | { op: 'odirect_start'; t: number; read: boolean; file: number; index: number; start: number; pages: number; handle: number }
   | { op: 'odirect_complete'; t: number; handle: number }
   | { op: 'process_vm'; t: number; target: number; write: boolean; start: number; pages: number }
-  | { op: 'proc_mem'; t: number; target: number; write: boolean; start: number; pages: number }
+  | { op: 'proc_mem'; t: number; target: number; write: boolean; start: number; pages: number; raceDontneed?: boolean }
   | { op: 'uffd_open'; t: number; features: number }
   | { op: 'uffd_register'; t: number; start: number; pages: number }
   | { op: 'uffd_wp'; t: number; start: number; pages: number; on: boolean }

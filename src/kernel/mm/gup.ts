@@ -79,6 +79,9 @@ export function check_vma_flags(s: KState, t: number, vi: number, foll: number):
 export function can_follow_write_pte(ctx: KCtx, s: KState, pte: Pte, pfn: number, vflags: number, foll: number): boolean {
   if (pte_write(pte)) return true;
   switch (ctx.prof.mech.forceWrite) {
+    case 'foll-write-games':
+      // the COW fault happened: GUP retries without FOLL_WRITE and takes whatever is mapped
+      return (foll & FOLL_COW) !== 0;
     case 'foll-cow':
       return (foll & FOLL_FORCE) !== 0 && (foll & FOLL_COW) !== 0 && pte_dirty(pte);
     case 'foll-cow-dirty':
@@ -174,7 +177,7 @@ export interface GupResult {
  * The 5.8 forced COW break (17839856fd58) turns any GET/PIN on a COW
  * mapping into a write.
  */
-export function __get_user_pages(ctx: KCtx, s: KState, t: number, start: number, nr: number, foll: number): GupResult {
+export function __get_user_pages(ctx: KCtx, s: KState, t: number, start: number, nr: number, foll: number, race?: (va: number) => void): GupResult {
   if (foll & FOLL_PIN) {
     const f = mm_flags(s, t);
     if ((f & MMF_HAS_PINNED) === 0) mm_set_flags(s, t, f | MMF_HAS_PINNED);
@@ -209,6 +212,8 @@ export function __get_user_pages(ctx: KCtx, s: KState, t: number, start: number,
       if (ret & VM_FAULT_ERROR) return { pfns, err: ret & VM_FAULT_OOM ? -ENOMEM : -EFAULT };
       // A write fault here broke COW: before 6.0 GUP remembered that with FOLL_COW
       if ((f & FOLL_WRITE) && r === FOLLOW_FAULT && ctx.prof.mech.forceWrite !== 'anon-exclusive') f |= FOLL_COW;
+      // another thread of the target runs between the fault and the retried lookup (the Dirty COW window)
+      if (race) race(va);
     }
   }
   return { pfns, err: 0 };

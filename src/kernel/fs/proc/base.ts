@@ -18,14 +18,14 @@ export interface MemRwResult {
   wids: number[];
 }
 
-export function mem_rw(s: KState, ctx: KCtx, t: number, target: number, va: number, n: number, write: boolean): MemRwResult | number {
+export function mem_rw(s: KState, ctx: KCtx, t: number, target: number, va: number, n: number, write: boolean, race?: (va: number) => void): MemRwResult | number {
   if (!task_alive(s, target)) return -EIO;
   const foll = FOLL_GET | FOLL_TOUCH | FOLL_REMOTE | FOLL_FORCE | (write ? FOLL_WRITE : 0);
   const wids: number[] = [];
   const wid = write ? new_private_write(s, target, ctx.step, ctx.freshWrites) : -1;
   let done = 0;
   for (let i = 0; i < n; i++) {
-    const r = __get_user_pages(ctx, s, target, va + i, 1, foll);
+    const r = __get_user_pages(ctx, s, target, va + i, 1, foll, race);
     if (r.pfns.length === 0) break;
     const pfn = r.pfns[0]!;
     if (write) {

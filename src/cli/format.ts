@@ -1,0 +1,70 @@
+/**
+ * Text and JSON renderings of run results (one result model, several
+ * reporters).
+ */
+import type { RunResult } from '../scenario/run.js';
+import type { Resolved } from '../scenario/resolve.js';
+import { describeState } from '../scenario/describe.js';
+import { errnoName } from '../kernel/errno.js';
+
+/** The JSON object for one scenario run (stable field names, documented in docs/cli.md). */
+export function runJson(r: Resolved, res: RunResult): Record<string, unknown> {
+  const o: Record<string, unknown> = {
+    scenario: res.scenario,
+    file: res.file,
+    kernel: res.kernel,
+    verdict: res.verdict,
+    violations: res.violations.map((v) => ({ property: v.property, step: v.step, since: v.since, message: v.message })),
+    expectations: res.failures.map((f) => ({ step: f.step, message: f.message })),
+    metrics: res.metrics,
+  };
+  if (r.sc.selftest) {
+    o.selftestCase = r.sc.selftest.case;
+    o.backing = r.sc.selftest.backing;
+  }
+  return o;
+}
+
+/** One line per scenario, plus its problems. */
+export function runText(res: RunResult): string {
+  const lines = [`${res.verdict === 'pass' ? 'PASS' : 'FAIL'}  ${res.scenario}  (${res.file}, ${res.kernel})`];
+  for (const v of res.violations) lines.push(`      step ${v.step}: ${v.property}: ${v.message}${v.since !== v.step ? ` (since step ${v.since})` : ''}`);
+  for (const f of res.failures) lines.push(`      step ${f.step}: expectation: ${f.message}`);
+  return lines.join('\n');
+}
+
+function stepLine(r: Resolved, i: number): string {
+  const st = r.steps[i]!.step;
+  const args = Object.entries(st.args).map(([k, v]) => `${k}=${typeof v === 'object' && v && 'text' in v ? (v as { text: string }).text : JSON.stringify(v)}`);
+  return `${st.proc}: ${st.op} ${args.join(' ')}`.trim();
+}
+
+/** The --trace view: each step's kernel path, result, and the state with changes marked. */
+export function traceText(r: Resolved, res: RunResult): string {
+  const out: string[] = [];
+  let prev = new Map<string, string>();
+  res.records.forEach((rec, i) => {
+    const ret = rec.result.ret < 0 ? errnoName(rec.result.ret) : String(rec.result.ret);
+    const extra = [
+      `ret ${ret}`,
+      `faults ${rec.faults}`,
+      rec.uffdFaults ? `uffd-wp faults ${rec.uffdFaults}` : '',
+      rec.result.signal ? `signal ${rec.result.signal}` : '',
+      rec.sees.length ? `read ${rec.sees.map((x) => (x === 0 ? 'zero' : `step ${x}`)).join(', ')}` : '',
+    ].filter(Boolean).join(', ');
+    out.push(`step ${rec.index}  ${stepLine(r, i)}   [${extra}]`);
+    for (const p of rec.path) out.push(`    ${p.fn}${p.note ? `: ${p.note}` : ''}`);
+    const cur = describeState(r, rec.state);
+    for (const [k, v] of cur) {
+      const old = prev.get(k);
+      if (old === undefined) out.push(`  + ${k}: ${v}`);
+      else if (old !== v) out.push(`  * ${k}: ${v}\n      (was ${old})`);
+      else out.push(`    ${k}: ${v}`);
+    }
+    for (const k of prev.keys()) if (!cur.has(k)) out.push(`  - ${k}: gone`);
+    for (const v of rec.violations) out.push(`  !! ${v.property}: ${v.message}`);
+    for (const f of rec.failures) out.push(`  !! expectation: ${f.message}`);
+    prev = cur;
+  });
+  return out.join('\n');
+}

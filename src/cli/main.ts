@@ -1,0 +1,95 @@
+/**
+ * The `cowlab` command line. Options are declared once with commander,
+ * which drives parsing and --help. Exit codes: 0 success / all pass, 1 a
+ * scenario failed, 2 bad input, 70 internal error (docs/cli.md).
+ */
+import { Command, CommanderError, Option } from 'commander';
+import { InputError, EXIT_OK, EXIT_FAIL, EXIT_USAGE, EXIT_INTERNAL } from '../scenario/errors.js';
+import { loadScenarios } from '../scenario/load.js';
+import { runScenario } from '../scenario/run.js';
+import { PROFILES, profileById } from '../profiles/index.js';
+import type { Profile } from '../profiles/types.js';
+import { runJson, runText, traceText } from './format.js';
+
+function out(s: string): void {
+  process.stdout.write(s.endsWith('\n') ? s : s + '\n');
+}
+
+/** Resolves --kernel / --profile to the profiles to run. */
+async function pickProfile(opts: { kernel?: string; profile?: string }): Promise<Profile> {
+  if (opts.profile) {
+    const { loadProfileFile } = await import('../profiles/load.js');
+    return loadProfileFile(opts.profile);
+  }
+  return profileById(opts.kernel ?? 'linux-6.18');
+}
+
+export function buildProgram(): Command {
+  const program = new Command();
+  program
+    .name('cowlab')
+    .description('An executable model of Linux anonymous-memory COW and GUP pinning, checked against real kernels.')
+    .showHelpAfterError()
+    .exitOverride();
+
+  program
+    .command('run')
+    .description('Run scenario files (or directories of them) in the model and print a verdict per scenario.')
+    .argument('<path...>', 'scenario files or directories')
+    .addOption(new Option('--kernel <id>', 'kernel profile to run (see `cowlab kernels`)').default('linux-6.18'))
+    .option('--profile <file>', 'a profile module of your own (see docs/profiles.md)')
+    .option('--trace', 'print every step: the kernel path taken, every page\'s counts and flags, what changed')
+    .option('--json', 'print a JSON array, one object per scenario')
+    .addHelpText('after', '\nScenario format: docs/scenario-format.md (examples in scenarios/).\nExit status: 0 all pass, 1 a scenario failed, 2 bad input.')
+    .action(async (paths: string[], opts: { kernel?: string; profile?: string; trace?: boolean; json?: boolean }) => {
+      const prof = await pickProfile(opts);
+      const scenarios = loadScenarios(paths);
+      const results = scenarios.map((r) => ({ r, res: runScenario(r, prof, { trace: opts.trace ?? false }) }));
+      if (opts.json) out(JSON.stringify(results.map(({ r, res }) => runJson(r, res)), null, 2));
+      else {
+        for (const { r, res } of results) {
+          if (opts.trace) out(`== ${res.scenario} (${res.file}) on ${res.kernel}\n${traceText(r, res)}`);
+          out(runText(res));
+        }
+        const failed = results.filter((x) => x.res.verdict === 'fail').length;
+        out(`${results.length} scenario(s): ${results.length - failed} passed, ${failed} failed`);
+      }
+      process.exitCode = results.some((x) => x.res.verdict === 'fail') ? EXIT_FAIL : EXIT_OK;
+    });
+
+  program
+    .command('kernels')
+    .description('List the kernel profiles: each is its predecessor plus named mechanisms.')
+    .option('--json', 'print JSON: id, title, based-on, commits, mechanisms')
+    .action((opts: { json?: boolean }) => {
+      if (opts.json) {
+        out(JSON.stringify(PROFILES.map((p) => ({ id: p.id, title: p.title, basedOn: p.basedOn, commits: p.commits, summary: p.summary, mechanisms: p.mech })), null, 2));
+        return;
+      }
+      for (const p of PROFILES) {
+        out(`${p.id.padEnd(16)} ${p.title}`);
+        out(`${''.padEnd(16)} based on ${p.basedOn ?? '(none)'}: ${p.summary}`);
+      }
+    });
+  return program;
+}
+
+/** Entry point: runs the command line, maps errors to exit codes. */
+export async function main(argv: string[]): Promise<void> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync(argv);
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      process.exitCode = e.exitCode === 0 ? EXIT_OK : EXIT_USAGE;
+      return;
+    }
+    if (e instanceof InputError) {
+      process.stderr.write(`cowlab: ${e.format()}\n`);
+      process.exitCode = EXIT_USAGE;
+      return;
+    }
+    process.stderr.write(`cowlab: internal error (a bug in cowlab): ${(e as Error).stack ?? String(e)}\n`);
+    process.exitCode = EXIT_INTERNAL;
+  }
+}

@@ -1,0 +1,149 @@
+/**
+ * The properties checked after every step. They watch the state and the
+ * step's observations; they do not trust the profile, so a wrong mechanism
+ * shows up as a violation.
+ *
+ * - no-leak: data read through a private mapping or a reference one took
+ *   (pipe, pin) is never another process's write made after they diverged;
+ * - pin-coherent: while a long-term pin (or a DMA-to-memory reference still
+ *   in flight) is held and its owner has not replaced the range itself,
+ *   the pinned page is the page its owner maps there;
+ * - private-file-integrity: no page-cache page holds data written through
+ *   a private mapping;
+ * - model-invariant: a bug in cowlab itself.
+ */
+import type { KState } from '../model/layout.js';
+import {
+  REF_IOURING, REF_GUP_PIN, REF_ODIRECT, REFST_DETACHED, REFST_DMA_TO_MEMORY, FF_OPEN, REF_WORDS, R_KIND,
+} from '../model/layout.js';
+import { task_alive, vis_test, ptep_get, swap_cache_pfn, page_data, file_flags, file_size, filemap_get, write_writer, write_step } from '../model/mm_types.js';
+import { pte_present, pte_pfn, is_swap_pte, pte_swp_slot, pte_none } from '../model/pte.js';
+import { ref_get } from '../model/refs.js';
+import { wid_is_shared } from '../model/writes.js';
+import type { KCtx } from '../kernel/ctx.js';
+import { FOLL_LONGTERM } from '../kernel/mm/gup.js';
+import { checkInvariants } from './invariants.js';
+
+export type PropertyName = 'no-leak' | 'pin-coherent' | 'private-file-integrity' | 'model-invariant';
+
+export const PROPERTIES: readonly PropertyName[] = ['no-leak', 'pin-coherent', 'private-file-integrity', 'model-invariant'];
+
+/** A property that failed. */
+export interface Violation {
+  property: PropertyName;
+  /** step at which it was detected */
+  step: number;
+  /** step since which it holds (the write that leaked, the step that broke the pin), or the detection step */
+  since: number;
+  message: string;
+}
+
+/** How to name things in messages. */
+export interface Names {
+  task(t: number): string;
+  page(va: number): string;
+  /** "P0's write at step 6 (secret)" */
+  write(s: KState, wid: number): string;
+}
+
+/** Default names for runs without a scenario (the explorer, property tests). */
+export const plainNames: Names = {
+  task: (t) => `task ${t}`,
+  page: (va) => `page ${va}`,
+  write: (s, w) => {
+    const st = write_step(s, w);
+    return `task ${write_writer(s, w)}'s write${st >= 0 ? ` at step ${st}` : ''}`;
+  },
+};
+
+const VIA: Record<string, string> = {
+  mem: 'its mapping', pipe: 'a pipe', pin: 'a pin', iouring: 'an io_uring fixed buffer', odirect: 'O_DIRECT',
+  process_vm_readv: 'process_vm_readv', proc_mem: '/proc/PID/mem',
+};
+
+/** Checks the properties step after step; remembers what was already reported. */
+export class Monitor {
+  private readonly reported = new Set<string>();
+
+  constructor(readonly names: Names = plainNames, readonly invariants = true) {}
+
+  /** Checks the state after step `step` (its observations in ctx). */
+  check(s: KState, ctx: KCtx, step: number): Violation[] {
+    const out: Violation[] = [];
+    this.noLeak(s, ctx, step, out);
+    this.pinCoherent(s, step, out);
+    this.fileIntegrity(s, step, out);
+    for (const b of ctx.bugs) out.push({ property: 'model-invariant', step, since: step, message: `cowlab bug: ${b}` });
+    if (this.invariants) {
+      for (const b of checkInvariants(s, ctx.prof)) {
+        if (this.once(`inv:${b}`)) out.push({ property: 'model-invariant', step, since: step, message: `cowlab bug: ${b}` });
+      }
+    }
+    return out;
+  }
+
+  private once(key: string): boolean {
+    if (this.reported.has(key)) return false;
+    this.reported.add(key);
+    return true;
+  }
+
+  private noLeak(s: KState, ctx: KCtx, step: number, out: Violation[]): void {
+    const n = this.names;
+    for (const r of ctx.reads) {
+      if (r.wid === 0 || wid_is_shared(s, r.wid)) continue;
+      if (!task_alive(s, r.observer)) continue;
+      if (vis_test(s, r.observer, r.wid)) continue;
+      const who = r.reader === r.observer ? n.task(r.reader) : `${n.task(r.reader)} (on behalf of ${n.task(r.observer)})`;
+      const since = write_step(s, r.wid);
+      out.push({
+        property: 'no-leak', step, since: since >= 0 ? since : step,
+        message: `${who} read ${n.page(r.vpage)} through ${VIA[r.via]} and got ${n.write(s, r.wid)}, ` +
+          `which ${n.task(r.observer)} must not see: it was written after they diverged`,
+      });
+    }
+  }
+
+  private pinCoherent(s: KState, step: number, out: Violation[]): void {
+    const n = this.names;
+    for (let ri = 0; ri < s.L.geo.refs; ri++) {
+      const kind = s.m[s.L.refs + ri * REF_WORDS + R_KIND]!;
+      if (kind !== REF_IOURING && kind !== REF_GUP_PIN && kind !== REF_ODIRECT) continue;
+      const r = ref_get(s, ri);
+      if (kind === REF_GUP_PIN && (r.foll & FOLL_LONGTERM) === 0) continue;
+      if (kind === REF_ODIRECT && (r.state & REFST_DMA_TO_MEMORY) === 0) continue;
+      if (r.state & REFST_DETACHED) continue;
+      if (!task_alive(s, r.owner)) continue;
+      const pte = ptep_get(s, r.owner, r.vpage);
+      let mapped = 0;
+      if (pte_present(pte)) mapped = pte_pfn(pte);
+      else if (is_swap_pte(pte)) mapped = swap_cache_pfn(s, pte_swp_slot(pte));
+      if (mapped === r.pfn) continue;
+      const key = `pin:${r.owner}:${r.vpage}:${r.pfn}`;
+      if (!this.once(key)) continue;
+      const what = kind === REF_IOURING ? 'io_uring fixed buffer' : kind === REF_ODIRECT ? 'O_DIRECT read in flight' : `${r.foll & 1 ? 'R/W' : 'R/O'} long-term pin`;
+      const now = pte_none(pte) ? 'maps nothing there' : mapped ? `maps another page there (the pinned one holds ${n.write(s, page_data(s, r.pfn))})` : 'has it swapped out without the pinned page';
+      out.push({
+        property: 'pin-coherent', step, since: step,
+        message: `${n.task(r.owner)}'s ${what} on ${n.page(r.vpage)} no longer refers to the page it maps: ${n.task(r.owner)} ${now}`,
+      });
+    }
+  }
+
+  private fileIntegrity(s: KState, step: number, out: Violation[]): void {
+    for (let f = 0; f < s.L.geo.files; f++) {
+      if ((file_flags(s, f) & FF_OPEN) === 0) continue;
+      for (let i = 0; i < file_size(s, f); i++) {
+        const pfn = filemap_get(s, f, i);
+        if (!pfn) continue;
+        const w = page_data(s, pfn);
+        if (w === 0 || wid_is_shared(s, w)) continue;
+        if (!this.once(`file:${f}:${i}:${w}`)) continue;
+        out.push({
+          property: 'private-file-integrity', step, since: write_step(s, w) >= 0 ? write_step(s, w) : step,
+          message: `page ${i} of file ${f} now holds ${this.names.write(s, w)}, written through a private mapping`,
+        });
+      }
+    }
+  }
+}

@@ -1,0 +1,220 @@
+/**
+ * Reading scenario files: YAML (the `yaml` package, which keeps source
+ * positions) validated with zod; every error is reported as one line with
+ * file:line:col and what was expected.
+ */
+import { parseDocument, LineCounter, isMap, isScalar, type Document, type Node as YNode } from 'yaml';
+import { z } from 'zod';
+import { basename } from 'node:path';
+import { InputError, type Pos } from './errors.js';
+import { OPS, expectSchema, commonStepKeys } from './ops.js';
+import type { Scenario, Step, StepExpect, RegionRef, Outcome } from './types.js';
+
+const outcomeSchema = z.union([
+  z.enum(['pass', 'fail']),
+  z.object({ fail: z.string(), because: z.string().optional() }).strict(),
+  z.object({ pass: z.string(), because: z.string().optional() }).strict(),
+]);
+
+const topSchema = z.object({
+  name: z.string().optional(),
+  description: z.string().optional(),
+  selftest: z.object({ case: z.string(), backing: z.string() }).strict().optional(),
+  source: z.union([z.string(), z.array(z.string())]).optional(),
+  requires: z.array(z.enum(['root', 'swap', 'io_uring', 'uffd', 'odirect', 'gup-test', 'soft-dirty', 'model-only'])).optional(),
+  processes: z.array(z.string().regex(/^[A-Za-z_][\w-]*$/)).min(1).optional(),
+  files: z.record(z.string().regex(/^[A-Za-z_][\w-]*$/), z.object({
+    kind: z.enum(['memfd', 'tmpfile']),
+    pages: z.number().int().min(1).max(64).default(1),
+  }).strict()).optional(),
+  expect: z.record(z.string(), outcomeSchema).optional(),
+  diff: z.object({ either: z.array(z.string()).default([]), skip: z.string().optional() }).strict().optional(),
+  steps: z.array(z.unknown()).min(1),
+}).strict();
+
+class Positions {
+  constructor(readonly file: string, readonly doc: Document, readonly lc: LineCounter) {}
+
+  at(path: readonly (string | number)[]): Pos {
+    // walk up until a node with a range is found
+    for (let n = path.length; n >= 0; n--) {
+      const node = this.doc.getIn(path.slice(0, n), true) as YNode | undefined;
+      const range = node && (node as { range?: [number, number, number] }).range;
+      if (range) {
+        const p = this.lc.linePos(range[0]);
+        return { file: this.file, line: p.line, col: p.col };
+      }
+    }
+    return { file: this.file, line: 1, col: 1 };
+  }
+
+  /** Position of a map key (for "unknown key" errors). */
+  key(path: readonly (string | number)[], key: string): Pos {
+    const node = this.doc.getIn(path, true);
+    if (isMap(node)) {
+      for (const it of node.items) {
+        if (isScalar(it.key) && it.key.value === key && it.key.range) {
+          const p = this.lc.linePos(it.key.range[0]);
+          return { file: this.file, line: p.line, col: p.col };
+        }
+      }
+    }
+    return this.at(path);
+  }
+}
+
+function zodFail(pos: Positions, base: readonly (string | number)[], err: z.ZodError): never {
+  const issue = err.issues[0]!;
+  const path = [...base, ...issue.path.map((p) => (typeof p === 'symbol' ? String(p) : p))];
+  if (issue.code === 'unrecognized_keys') {
+    const k = issue.keys[0]!;
+    throw new InputError(`unknown key "${k}"`, pos.key(path, k));
+  }
+  let msg = issue.message.replace(/^Invalid input: /, '');
+  if (issue.code === 'invalid_value' && 'values' in issue) msg = `expected one of: ${issue.values.join(', ')}`;
+  const where = path.length ? `${path.join('.')}: ` : '';
+  throw new InputError(`${where}${msg}`, pos.at(path));
+}
+
+const REGION_RE = /^([A-Za-z_][\w-]*)(?:\[(\d+)(?::(\d+))?\])?$/;
+
+/** Parses `mem`, `mem[1]`, `mem[0:2]` (pages 0 and 1). */
+export function parseRegionRef(text: string): RegionRef | null {
+  const m = REGION_RE.exec(text);
+  if (!m) return null;
+  if (m[2] === undefined) return { region: m[1]!, from: 0, count: null, text };
+  const from = Number(m[2]);
+  if (m[3] === undefined) return { region: m[1]!, from, count: 1, text };
+  const to = Number(m[3]);
+  if (to <= from) return null;
+  return { region: m[1]!, from, count: to - from, text };
+}
+
+function toExpect(e: z.infer<typeof expectSchema> | undefined, pos: Positions, path: (string | number)[]): StepExpect {
+  const out: StepExpect = {};
+  if (!e) return out;
+  if (e.sees !== undefined) out.sees = Array.isArray(e.sees) ? e.sees : [e.sees];
+  if (e.errno !== undefined) out.errno = e.errno;
+  if (e.ret !== undefined) out.ret = e.ret;
+  if (e.signal !== undefined) out.signal = e.signal;
+  if (e.faults !== undefined) out.faults = e.faults;
+  if (e['uffd-faults'] !== undefined) out.uffdFaults = e['uffd-faults'];
+  if (e.path !== undefined) out.path = Array.isArray(e.path) ? e.path : [e.path];
+  const shares = (rec: Record<string, string> | undefined, key: string) =>
+    rec && Object.entries(rec).map(([proc, r]) => {
+      const at = parseRegionRef(r);
+      if (!at) throw new InputError(`${key}: expected a region like mem or mem[1]`, pos.at([...path, 'expect', key, proc]));
+      return { proc, at };
+    });
+  const sw = shares(e['shared-with'], 'shared-with');
+  if (sw) out.sharedWith = sw;
+  const nsw = shares(e['not-shared-with'], 'not-shared-with');
+  if (nsw) out.notSharedWith = nsw;
+  if (e.present !== undefined) out.present = e.present;
+  if (e.swapped !== undefined) out.swapped = e.swapped;
+  if (e['mapped-once'] !== undefined) out.mappedOnce = e['mapped-once'];
+  if (e['anon-exclusive'] !== undefined) out.anonExclusive = e['anon-exclusive'];
+  if (e.writable !== undefined) out.writable = e.writable;
+  if (e['uffd-wp'] !== undefined) out.uffdWp = e['uffd-wp'];
+  if (e.swapcache !== undefined) out.swapcache = e.swapcache;
+  return out;
+}
+
+function parseStep(raw: unknown, i: number, pos: Positions): Step {
+  const path: (string | number)[] = ['steps', i];
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
+    throw new InputError('expected a step like "- parent: {write: mem}"', pos.at(path));
+  }
+  const keys = Object.keys(raw);
+  if (keys.length !== 1) throw new InputError(`a step names exactly one process, found ${keys.length} keys`, pos.at(path));
+  const proc = keys[0]!;
+  if (!/^[A-Za-z_][\w-]*$/.test(proc)) throw new InputError(`"${proc}" is not a process name`, pos.key(path, proc));
+  const body = (raw as Record<string, unknown>)[proc];
+  const bpath = [...path, proc];
+  let opName: string;
+  let fields: Record<string, unknown>;
+  if (typeof body === 'string') {
+    opName = body;
+    fields = {};
+    if (!OPS[opName]) throw new InputError(`unknown operation "${opName}"; expected one of: ${Object.keys(OPS).join(', ')}`, pos.at(bpath));
+  } else if (body && typeof body === 'object' && !Array.isArray(body)) {
+    // the first key names the operation: {vmsplice: mem, pipe: p}
+    const first = Object.keys(body)[0];
+    if (first === undefined || !OPS[first]) {
+      throw new InputError(`${first === undefined ? 'empty step' : `unknown operation "${first}"`}; a step starts with one of: ${Object.keys(OPS).join(', ')}`, first ? pos.key(bpath, first) : pos.at(bpath));
+    }
+    const ops = [first];
+    opName = ops[0]!;
+    fields = { ...(body as Record<string, unknown>) };
+  } else {
+    throw new InputError('expected an operation, e.g. {write: mem} or exit', pos.at(bpath));
+  }
+  const spec = OPS[opName]!;
+  const primary = fields[opName];
+  delete fields[opName];
+  if (spec.primary && spec.primarySchema) {
+    if (primary === undefined || primary === null) throw new InputError(`${opName}: expected a ${spec.primary}`, pos.at([...bpath, opName]));
+    const pr = spec.primarySchema.safeParse(primary);
+    if (!pr.success) zodFail(pos, [...bpath, opName], pr.error);
+    fields[spec.primary] = pr.data;
+  } else if (primary !== undefined && primary !== null && primary !== true) {
+    throw new InputError(`${opName} takes no value (write "${proc}: ${opName}")`, pos.at([...bpath, opName]));
+  }
+  const schema = z.object({ ...spec.args, ...commonStepKeys, ...(spec.primary ? { [spec.primary]: z.unknown() } : {}) }).strict();
+  const r = schema.safeParse(fields);
+  if (!r.success) zodFail(pos, bpath, r.error);
+  const args = { ...(r.data as Record<string, unknown>) };
+  const label = args.label as string | undefined;
+  const expect = toExpect(args.expect as z.infer<typeof expectSchema> | undefined, pos, bpath);
+  delete args.label;
+  delete args.expect;
+  if (typeof args.at === 'string') {
+    const ref = parseRegionRef(args.at);
+    if (!ref) throw new InputError(`${opName}: expected a region like mem, mem[1] or mem[0:2]`, pos.at([...bpath, spec.primary === 'at' ? opName : 'at']));
+    args.at = ref;
+  }
+  const step: Step = { index: i + 1, proc, op: opName, args, expect, pos: pos.at(path) };
+  if (label !== undefined) step.label = label;
+  return step;
+}
+
+function toOutcome(o: z.infer<typeof outcomeSchema>): Outcome {
+  if (o === 'pass') return { verdict: 'pass' };
+  if (o === 'fail') return { verdict: 'fail' };
+  if ('fail' in o) return { verdict: 'fail', property: o.fail, ...(o.because ? { because: o.because } : {}) };
+  return { verdict: 'pass', because: o.because ?? o.pass };
+}
+
+/** Parses and validates one scenario file's text. Throws InputError. */
+export function parseScenario(text: string, file: string): Scenario {
+  const lc = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: lc, prettyErrors: false, uniqueKeys: true });
+  if (doc.errors.length) {
+    const e = doc.errors[0]!;
+    const p = lc.linePos(e.pos[0]);
+    throw new InputError(`YAML: ${e.message.split('\n')[0]}`, { file, line: p.line, col: p.col });
+  }
+  const pos = new Positions(file, doc, lc);
+  const raw = doc.toJS();
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
+    throw new InputError('expected a mapping with at least "steps"', { file, line: 1, col: 1 });
+  }
+  const r = topSchema.safeParse(raw);
+  if (!r.success) zodFail(pos, [], r.error);
+  const top = r.data;
+  const steps = top.steps.map((s, i) => parseStep(s, i, pos));
+  const sc: Scenario = {
+    name: top.name ?? basename(file).replace(/\.ya?ml$/, ''),
+    file,
+    source: top.source === undefined ? [] : Array.isArray(top.source) ? top.source : [top.source],
+    requires: top.requires ?? [],
+    processes: top.processes ?? [steps[0]!.proc],
+    files: Object.entries(top.files ?? {}).map(([name, f]) => ({ name, kind: f.kind, pages: f.pages })),
+    expect: Object.fromEntries(Object.entries(top.expect ?? {}).map(([k, v]) => [k, toOutcome(v)])),
+    diff: { either: top.diff?.either ?? [], ...(top.diff?.skip ? { skip: top.diff.skip } : {}) },
+    steps,
+  };
+  if (top.description !== undefined) sc.description = top.description;
+  if (top.selftest !== undefined) sc.selftest = top.selftest;
+  return sc;
+}

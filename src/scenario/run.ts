@@ -1,0 +1,211 @@
+/**
+ * Running a scenario in the model: step by step through `apply()`, checking
+ * the step's expectations and the properties after each step.
+ */
+import { KState, makeLayout, TASK_ALIVE } from '../model/layout.js';
+import { task_set_state, ptep_get, task_alive, page_test, write_step, write_writer } from '../model/mm_types.js';
+import { pte_present, pte_pfn, pte_write, pte_uffd_wp, is_swap_pte } from '../model/pte.js';
+import { PGF_ANON_EXCLUSIVE } from '../model/layout.js';
+import { wid_root } from '../model/writes.js';
+import { newCtx, newMetrics, ModelBug, type Metrics, type PathEvent, type KCtx } from '../kernel/ctx.js';
+import { apply, type StepResult } from '../syscalls/apply.js';
+import { pagemap_entry, type PagemapEntry } from '../kernel/fs/proc/task_mmu.js';
+import { errnoName } from '../kernel/errno.js';
+import { Monitor, type Names, type Violation } from '../properties/monitor.js';
+import type { Profile } from '../profiles/types.js';
+import type { Resolved, ResolvedStep } from './resolve.js';
+
+/** An expectation of a step that did not hold. */
+export interface ExpectationFailure {
+  step: number;
+  message: string;
+}
+
+/** What one step did, as the trace shows it. */
+export interface StepRecord {
+  index: number;
+  proc: string;
+  op: string;
+  result: StepResult;
+  faults: number;
+  uffdFaults: number;
+  path: PathEvent[];
+  violations: Violation[];
+  failures: ExpectationFailure[];
+  /** data read, as step indexes of the original writes (0 = zero-filled) */
+  sees: number[];
+  state: KState;
+}
+
+export interface RunResult {
+  scenario: string;
+  file: string;
+  kernel: string;
+  verdict: 'pass' | 'fail';
+  violations: Violation[];
+  failures: ExpectationFailure[];
+  metrics: Metrics;
+  records: StepRecord[];
+  /** the run stopped early because the model broke (model-invariant violation) */
+  aborted: boolean;
+}
+
+/** Names for messages, from the scenario's own names. */
+export function scenarioNames(r: Resolved): Names {
+  const labelOf = new Map<number, string>();
+  for (const [l, i] of r.labels) labelOf.set(i, l);
+  return {
+    task: (t) => r.tasks[t] ?? `task ${t}`,
+    page: (va) => pageName(r, va),
+    write: (s, w) => {
+      const root = wid_root(s, w);
+      const st = write_step(s, root);
+      const who = r.tasks[write_writer(s, root)] ?? '?';
+      const l = labelOf.get(st);
+      return `${who}'s write at step ${st}${l ? ` (${l})` : ''}`;
+    },
+  };
+}
+
+/** `mem[1]` for a virtual page. */
+export function pageName(r: Resolved, va: number): string {
+  for (const g of r.regions) if (va >= g.start && va < g.start + g.pages) return g.pages === 1 ? g.name : `${g.name}[${va - g.start}]`;
+  return `page ${va}`;
+}
+
+/** Creates the initial state of a resolved scenario: its first processes and its files. */
+export function initialState(r: Resolved, prof: Profile): KState {
+  const s = KState.empty(makeLayout(r.geo));
+  for (const t of r.initial) task_set_state(s, t, TASK_ALIVE);
+  const ctx = newCtx(prof);
+  r.files.forEach((f, i) => apply(s, ctx, { op: 'file_create', file: i, kind: f.kind, pages: f.pages }));
+  return s;
+}
+
+export interface RunOptions {
+  trace?: boolean;
+  /** keep a copy of the state after every step (for --trace and the visualizer) */
+  keepStates?: boolean;
+}
+
+/** Runs a resolved scenario on a profile. */
+export function runScenario(r: Resolved, prof: Profile, opts: RunOptions = {}): RunResult {
+  const names = scenarioNames(r);
+  const monitor = new Monitor(names);
+  const metrics = newMetrics();
+  const s = initialState(r, prof);
+  const records: StepRecord[] = [];
+  const violations: Violation[] = [];
+  const failures: ExpectationFailure[] = [];
+  let aborted = false;
+  for (const rs of r.steps) {
+    const ctx = newCtx(prof, { trace: opts.trace ?? false, step: rs.step.index, freshWrites: true, metrics });
+    let result: StepResult = { ret: 0, signal: null, data: [], done: 0 };
+    let vs: Violation[];
+    try {
+      if (rs.op) result = apply(s, ctx, rs.op);
+      vs = monitor.check(s, ctx, rs.step.index);
+    } catch (e) {
+      if (!(e instanceof ModelBug)) throw e;
+      vs = [{ property: 'model-invariant', step: rs.step.index, since: rs.step.index, message: `cowlab bug: ${e.message}` }];
+      aborted = true;
+    }
+    const sees = result.data.map((w) => seenStep(s, w));
+    const fs = aborted ? [] : checkExpectations(r, rs, s, ctx, result, sees);
+    violations.push(...vs);
+    failures.push(...fs);
+    records.push({
+      index: rs.step.index, proc: rs.step.proc, op: rs.step.op, result, faults: ctx.faults, uffdFaults: ctx.uffdFaults,
+      path: ctx.log ?? [], violations: vs, failures: fs, sees, state: opts.keepStates || opts.trace ? s.clone() : s,
+    });
+    if (aborted) break;
+  }
+  return {
+    scenario: r.sc.name, file: r.sc.file, kernel: prof.id,
+    verdict: violations.length || failures.length ? 'fail' : 'pass',
+    violations, failures, metrics, records, aborted,
+  };
+}
+
+/** The step index of the write whose data `wid` is (0 for zero-filled data). */
+export function seenStep(s: KState, wid: number): number {
+  if (wid === 0) return 0;
+  const st = write_step(s, wid_root(s, wid));
+  return st < 0 ? 0 : st;
+}
+
+function describeSeen(r: Resolved, st: number): string {
+  if (st === 0) return 'zero-filled data';
+  for (const [l, i] of r.labels) if (i === st) return `the data written at step ${st} (${l})`;
+  return `the data written at step ${st}`;
+}
+
+function checkExpectations(r: Resolved, rs: ResolvedStep, s: KState, ctx: KCtx, res: StepResult, sees: number[]): ExpectationFailure[] {
+  const e = rs.step.expect;
+  const out: ExpectationFailure[] = [];
+  const step = rs.step.index;
+  const f = (message: string) => out.push({ step, message });
+  if (e.errno !== undefined) {
+    if (res.ret >= 0) f(`expected ${e.errno}, the call succeeded (returned ${res.ret})`);
+    else if (errnoName(res.ret) !== e.errno) f(`expected ${e.errno}, got ${errnoName(res.ret)}`);
+  } else if (res.ret < 0) {
+    f(`failed with ${errnoName(res.ret)}`);
+  }
+  if (e.ret !== undefined && res.ret !== e.ret) f(`expected return value ${e.ret}, got ${res.ret}`);
+  if (e.signal !== undefined) {
+    if (res.signal !== e.signal) f(`expected ${e.signal}, ${res.signal ? `got ${res.signal}` : 'the access completed'}`);
+  } else if (res.signal) {
+    f(`killed by ${res.signal}`);
+  }
+  if (rs.sees) {
+    if (sees.length === 0) f(`expected to read ${describeSeen(r, rs.sees[0]!)}, but nothing was read`);
+    sees.forEach((got, i) => {
+      const want = rs.sees!.length === 1 ? rs.sees![0]! : rs.sees![i];
+      if (want !== undefined && got !== want) f(`page ${i}: expected ${describeSeen(r, want)}, read ${describeSeen(r, got)}`);
+    });
+  }
+  if (e.faults !== undefined && ctx.faults !== e.faults) f(`expected ${e.faults} page fault(s), took ${ctx.faults}`);
+  if (e.uffdFaults !== undefined && ctx.uffdFaults !== e.uffdFaults) f(`expected ${e.uffdFaults} uffd-wp fault(s), got ${ctx.uffdFaults}`);
+  if (e.path) {
+    const taken = new Set((ctx.log ?? []).map((p) => p.fn));
+    for (const fn of e.path) if (ctx.log && !taken.has(fn)) f(`expected the path to go through ${fn}`);
+  }
+  if (rs.range) pageExpectations(r, rs, s, f);
+  return out;
+}
+
+function pageExpectations(r: Resolved, rs: ResolvedStep, s: KState, f: (m: string) => void): void {
+  const e = rs.step.expect;
+  const range = rs.range!;
+  const t = rs.t;
+  if (!task_alive(s, t)) return;
+  for (let i = 0; i < range.pages; i++) {
+    const va = range.start + i;
+    const pm: PagemapEntry = pagemap_entry(s, t, va);
+    const pte = ptep_get(s, t, va);
+    const name = pageName(r, va);
+    const bit = (want: boolean | undefined, got: boolean, what: string) => {
+      if (want !== undefined && want !== got) f(`${name}: expected ${want ? '' : 'not '}${what}, it is ${got ? '' : 'not '}${what}`);
+    };
+    bit(e.present, pm.present, 'present');
+    bit(e.swapped, pm.swapped && is_swap_pte(pte), 'swapped out');
+    bit(e.mappedOnce, pm.exclusive, 'mapped exactly once');
+    bit(e.anonExclusive, pte_present(pte) && page_test(s, pte_pfn(pte), PGF_ANON_EXCLUSIVE), 'PG_anon_exclusive');
+    bit(e.writable, pte_present(pte) && pte_write(pte), 'mapped writable');
+    bit(e.uffdWp, pm.uffdWp || pte_uffd_wp(pte), 'uffd-wp protected');
+    bit(e.swapcache, pm.swapcache, 'in the swap cache');
+    const other = (list: { proc: string; at: { region: string; from: number } }[] | undefined, want: boolean) => {
+      for (const x of list ?? []) {
+        const ot = r.tasks.indexOf(x.proc);
+        const g = r.regions.find((q) => q.name === x.at.region)!;
+        const ova = g.start + x.at.from + i;
+        const a = pte_present(pte) ? pte_pfn(pte) : -1;
+        const ope = task_alive(s, ot) ? ptep_get(s, ot, ova) : 0;
+        const b = pte_present(ope) ? pte_pfn(ope) : -2;
+        if ((a === b) !== want) f(`${name}: expected ${want ? '' : 'not '}to be the same page as ${x.proc}'s ${pageName(r, ova)}`);
+      }
+    };
+    other(e.sharedWith, true);
+    other(e.notSharedWith, false);
+  }
+}

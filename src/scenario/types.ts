@@ -1,0 +1,89 @@
+/**
+ * A scenario as read from its file: named processes, regions, pipes, files
+ * and handles, ordered steps, and expectations. docs/scenario-format.md is
+ * the reference.
+ */
+import type { Pos } from './errors.js';
+
+/** A page range of a named region: `mem`, `mem[1]`, `mem[0:2]`. */
+export interface RegionRef {
+  region: string;
+  /** first page within the region */
+  from: number;
+  /** number of pages, or null for "to the end of the region" */
+  count: number | null;
+  text: string;
+}
+
+/** What a step expects. Every field is optional. */
+export interface StepExpect {
+  /** the data read: a write label, a step number, "zero"; one per page or one for all */
+  sees?: (string | number)[];
+  /** the call fails with this errno name */
+  errno?: string;
+  /** the return value (pages transferred, ...) */
+  ret?: number;
+  /** the access is killed by this signal */
+  signal?: 'SIGSEGV' | 'SIGBUS';
+  /** page faults taken by the step (minor + major) */
+  faults?: number;
+  /** userfaultfd write-protect faults delivered during the step */
+  uffdFaults?: number;
+  /** kernel functions that must appear in the step's path */
+  path?: string[];
+  /** for `check`: the page(s) are / are not the same frames as another process's */
+  sharedWith?: { proc: string; at: RegionRef }[];
+  notSharedWith?: { proc: string; at: RegionRef }[];
+  /** for `check`: pagemap bits */
+  present?: boolean;
+  swapped?: boolean;
+  /** pagemap bit 56 (mapped by exactly one process) */
+  mappedOnce?: boolean;
+  /** PG_anon_exclusive (model only: the kernel does not export it) */
+  anonExclusive?: boolean;
+  writable?: boolean;
+  uffdWp?: boolean;
+  swapcache?: boolean;
+}
+
+/** One step: a process performs an operation. */
+export interface Step {
+  /** 1-based index in the file */
+  index: number;
+  proc: string;
+  op: string;
+  /** the op's arguments after validation (see scenario/ops.ts) */
+  args: Record<string, unknown>;
+  label?: string;
+  expect: StepExpect;
+  pos: Pos;
+}
+
+/** What a scenario expects of a kernel profile as a whole. */
+export interface Outcome {
+  verdict: 'pass' | 'fail';
+  /** for fail: the property or "expectation" that is expected to fire */
+  property?: string;
+  /** why: commit, thread message, selftest result */
+  because?: string;
+}
+
+export interface Scenario {
+  /** display name: the `name` field or the file's base name */
+  name: string;
+  file: string;
+  description?: string;
+  /** the cow.c case it mirrors, exactly as the selftest prints it */
+  selftest?: { case: string; backing: string };
+  /** where its expected history is documented */
+  source: string[];
+  /** capabilities the executor needs (root, swap, io_uring, uffd, gup-test, ...) */
+  requires: string[];
+  processes: string[];
+  files: { name: string; kind: 'memfd' | 'tmpfile'; pages: number }[];
+  /** expected outcome per kernel id; "default" applies to the rest */
+  expect: Record<string, Outcome>;
+  /** differential testing: steps whose data may legitimately differ on a real kernel */
+  diff: { either: string[]; skip?: string };
+  steps: Step[];
+}
