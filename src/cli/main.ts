@@ -76,6 +76,11 @@ export function buildProgram(): Command {
 
 /** Entry point: runs the command line, maps errors to exit codes. */
 export async function main(argv: string[]): Promise<void> {
+  // a closed pipe (cowlab run ... | head) is not an error
+  process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+    throw e;
+  });
   const program = buildProgram();
   try {
     await program.parseAsync(argv);

@@ -278,6 +278,8 @@ export const REF_TRANSIENT = 5;
 export const REFST_DETACHED = 1 << 0;
 /** an O_DIRECT read (device writes memory) rather than a write */
 export const REFST_DMA_TO_MEMORY = 1 << 1;
+/** taken on a MAP_SHARED mapping: device writes through it are writes to the shared object */
+export const REFST_SHARED = 1 << 2;
 
 /* ---- write record flags ---- */
 export const WR_USED = 1 << 0;

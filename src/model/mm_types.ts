@@ -260,6 +260,11 @@ export function vma_anon_at(s: KState, t: number, i: number): boolean {
 export function anon_vma_prepare(s: KState, t: number, i: number): void {
   s.m[vmo(s, t, i) + V_ANON] = 1;
 }
+/** Whether the VMA mapping `va` is VM_SHARED (false if unmapped). */
+export function va_shared(s: KState, t: number, va: number): boolean {
+  const i = vma_lookup_idx(s, t, va);
+  return i >= 0 && (vma_flags_at(s, t, i) & VM_SHARED) !== 0;
+}
 export function vma_start_at(s: KState, t: number, i: number): number {
   return s.m[vmo(s, t, i) + V_START]!;
 }

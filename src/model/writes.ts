@@ -123,3 +123,26 @@ export function wid_root(s: KState, w: number): number {
 export function wid_is_shared(s: KState, w: number): boolean {
   return (s.m[wro(s, w) + W_FLAGS]! & WR_SHARED) !== 0;
 }
+
+/**
+ * The write ids one operation uses, allocated on first use: a shared one
+ * for stores addressed through a MAP_SHARED mapping (writes to the object,
+ * visible to all by design) and a private one for stores through a private
+ * mapping, whatever page they physically land in: a private store that
+ * reaches the page cache is exactly what private-file-integrity catches.
+ */
+export class OpWrites {
+  private priv = -1;
+  private shared = -1;
+  constructor(private readonly s: KState, private readonly writer: number, private readonly step: number, private readonly fresh: boolean) {}
+
+  /** The wid for a store through a shared (MAP_SHARED) or private mapping. */
+  forMapping(shared: boolean): number {
+    if (shared) {
+      if (this.shared < 0) this.shared = new_shared_write(this.s, this.writer, this.step, -1);
+      return this.shared;
+    }
+    if (this.priv < 0) this.priv = new_private_write(this.s, this.writer, this.step, this.fresh);
+    return this.priv;
+  }
+}

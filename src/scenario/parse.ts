@@ -64,7 +64,8 @@ class Positions {
 }
 
 function zodFail(pos: Positions, base: readonly (string | number)[], err: z.ZodError): never {
-  const issue = err.issues[0]!;
+  // an unknown key usually explains the other issues (a misspelt required key)
+  const issue = err.issues.find((i) => i.code === 'unrecognized_keys') ?? err.issues[0]!;
   const path = [...base, ...issue.path.map((p) => (typeof p === 'symbol' ? String(p) : p))];
   if (issue.code === 'unrecognized_keys') {
     const k = issue.keys[0]!;

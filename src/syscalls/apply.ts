@@ -11,11 +11,10 @@ import {
   FF_MEMFD, FF_TMPFILE, REF_TRANSIENT, PGF_LRU, PGF_LOCKED, PGF_SWAPCACHE, PGF_ANON, G_LRU_N, UFFD_CTX_OPEN,
 } from '../model/layout.js';
 import {
-  task_alive, page_data, page_set_data, page_test, page_set, page_clear, vma_lookup_idx, vma_flags_at, ptep_get,
-  pipe_open, task_uffd, VM_SHARED,
+  task_alive, page_data, page_set_data, page_test, page_set, page_clear, ptep_get, pipe_open, task_uffd, va_shared,
 } from '../model/mm_types.js';
 import { pte_present, pte_pfn } from '../model/pte.js';
-import { new_private_write, new_shared_write } from '../model/writes.js';
+import { new_shared_write, OpWrites } from '../model/writes.js';
 import { ref_add, refs_where, ref_free } from '../model/refs.js';
 import { type KCtx, ModelBug, trace } from '../kernel/ctx.js';
 import { user_access, type Signal } from '../kernel/arch/x86/mm/fault.js';
@@ -164,24 +163,13 @@ export function apply(s: KState, ctx: KCtx, op: Op): StepResult {
 /** A user-mode load or store over pages [start, start+n): one write id for the whole store. */
 function memAccess(s: KState, ctx: KCtx, t: number, start: number, n: number, write: boolean): StepResult {
   const data: number[] = [];
-  let privWid = -1;
-  let sharedWid = -1;
+  const wids = new OpWrites(s, t, ctx.step, ctx.freshWrites);
   for (let i = 0; i < n; i++) {
     const va = start + i;
     const r = user_access(s, ctx, t, va, write);
     if (typeof r === 'string') return { ret: 0, signal: r, data, done: i };
     if (write) {
-      const vi = vma_lookup_idx(s, t, va);
-      const shared = (vma_flags_at(s, t, vi) & VM_SHARED) !== 0;
-      let w: number;
-      if (shared) {
-        if (sharedWid < 0) sharedWid = new_shared_write(s, t, ctx.step, -1);
-        w = sharedWid;
-      } else {
-        if (privWid < 0) privWid = new_private_write(s, t, ctx.step, ctx.freshWrites);
-        w = privWid;
-      }
-      page_set_data(s, r, w);
+      page_set_data(s, r, wids.forMapping(va_shared(s, t, va)));
     } else {
       const w = page_data(s, r);
       data.push(w);

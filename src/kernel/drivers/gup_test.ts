@@ -6,10 +6,10 @@
  * call took; the device can read or write through them.
  */
 import type { KState } from '../../model/layout.js';
-import { REF_GUP_GET, REF_GUP_PIN } from '../../model/layout.js';
-import { page_data, page_set_data } from '../../model/mm_types.js';
+import { REF_GUP_GET, REF_GUP_PIN, REFST_SHARED } from '../../model/layout.js';
+import { page_data, page_set_data, va_shared } from '../../model/mm_types.js';
 import { ref_add, refs_where, ref_get, ref_free } from '../../model/refs.js';
-import { new_private_write } from '../../model/writes.js';
+import { OpWrites } from '../../model/writes.js';
 import { type KCtx, trace, ModelBug } from '../ctx.js';
 import { __get_user_pages, get_user_pages_fast, gup_put_folio, FOLL_PIN, FOLL_WRITE, follToString } from '../mm/gup.js';
 import { EFAULT, EBUSY, EINVAL } from '../errno.js';
@@ -24,7 +24,8 @@ export function gup_test_start(s: KState, ctx: KCtx, t: number, va: number, n: n
   }
   const kind = foll & FOLL_PIN ? REF_GUP_PIN : REF_GUP_GET;
   r.pfns.forEach((pfn, i) => {
-    if (ref_add(s, { kind, owner: t, vpage: va + i, pfn, foll, state: 0, handle }) < 0) throw new ModelBug('reference table full');
+    const state = va_shared(s, t, va + i) ? REFST_SHARED : 0;
+    if (ref_add(s, { kind, owner: t, vpage: va + i, pfn, foll, state, handle }) < 0) throw new ModelBug('reference table full');
   });
   trace(ctx, 'gup_test', `handle ${handle}: ${n} page(s) taken ${follToString(foll)}${fast ? ' (fast)' : ''}`);
   return 0;
@@ -51,8 +52,11 @@ export function gup_test_write(s: KState, ctx: KCtx, t: number, handle: number):
   const refs = handleRefs(s, t, handle);
   if (!refs.length) return -EINVAL;
   if (refs.some((ri) => (ref_get(s, ri).foll & FOLL_WRITE) === 0)) return -EINVAL;
-  const wid = new_private_write(s, t, ctx.step, ctx.freshWrites);
-  for (const ri of refs) page_set_data(s, ref_get(s, ri).pfn, wid);
+  const wids = new OpWrites(s, t, ctx.step, ctx.freshWrites);
+  for (const ri of refs) {
+    const r = ref_get(s, ri);
+    page_set_data(s, r.pfn, wids.forMapping((r.state & REFST_SHARED) !== 0));
+  }
   trace(ctx, 'gup_test', `device wrote through handle ${handle}`);
   return 0;
 }

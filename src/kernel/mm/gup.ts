@@ -80,8 +80,8 @@ export function can_follow_write_pte(ctx: KCtx, s: KState, pte: Pte, pfn: number
   if (pte_write(pte)) return true;
   switch (ctx.prof.mech.forceWrite) {
     case 'foll-write-games':
-      // the COW fault happened: GUP retries without FOLL_WRITE and takes whatever is mapped
-      return (foll & FOLL_COW) !== 0;
+      // GUP drops FOLL_WRITE after the COW fault instead (see __get_user_pages)
+      return false;
     case 'foll-cow':
       return (foll & FOLL_FORCE) !== 0 && (foll & FOLL_COW) !== 0 && pte_dirty(pte);
     case 'foll-cow-dirty':
@@ -210,10 +210,18 @@ export function __get_user_pages(ctx: KCtx, s: KState, t: number, start: number,
       let ret = handle_mm_fault(s, ctx, t, va, fl);
       if (ret & VM_FAULT_RETRY) ret = handle_mm_fault(s, ctx, t, va, fl | FAULT_FLAG_TRIED);
       if (ret & VM_FAULT_ERROR) return { pfns, err: ret & VM_FAULT_OOM ? -ENOMEM : -EFAULT };
-      // A write fault here broke COW: before 6.0 GUP remembered that with FOLL_COW
-      if ((f & FOLL_WRITE) && r === FOLLOW_FAULT && ctx.prof.mech.forceWrite !== 'anon-exclusive') f |= FOLL_COW;
-      // another thread of the target runs between the fault and the retried lookup (the Dirty COW window)
-      if (race) race(va);
+      if ((f & FOLL_WRITE) && r === FOLLOW_FAULT) {
+        const mode = ctx.prof.mech.forceWrite;
+        // before 19be0eaffa3a: a COW fault on a !VM_WRITE VMA made GUP drop FOLL_WRITE for the retry
+        if (mode === 'foll-write-games' && (vflags & VM_WRITE) === 0) f &= ~FOLL_WRITE;
+        // 4.9 .. 5.19: GUP remembers that it broke COW with FOLL_COW
+        else if (mode !== 'anon-exclusive') f |= FOLL_COW;
+      }
+      // another thread of the target runs once between the fault and the retried lookup (the Dirty COW window)
+      if (race) {
+        race(va);
+        race = undefined;
+      }
     }
   }
   return { pfns, err: 0 };

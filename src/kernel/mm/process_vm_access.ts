@@ -6,8 +6,8 @@
  * caller's local buffer is scratch memory outside the scenario's regions.
  */
 import type { KState } from '../../model/layout.js';
-import { task_alive, page_data, page_set_data } from '../../model/mm_types.js';
-import { new_private_write } from '../../model/writes.js';
+import { task_alive, page_data, page_set_data, va_shared } from '../../model/mm_types.js';
+import { OpWrites } from '../../model/writes.js';
 import { type KCtx, trace } from '../ctx.js';
 import { __get_user_pages, unpin_user_page, FOLL_PIN, FOLL_WRITE, FOLL_REMOTE, FOLL_TOUCH } from './gup.js';
 import { EFAULT, ESRCH } from '../errno.js';
@@ -24,9 +24,9 @@ export function process_vm_rw(s: KState, ctx: KCtx, t: number, target: number, v
   const r = __get_user_pages(ctx, s, target, va, n, foll);
   if (r.pfns.length === 0) return -EFAULT;
   const wids: number[] = [];
-  const wid = write ? new_private_write(s, target, ctx.step, ctx.freshWrites) : -1;
+  const out = new OpWrites(s, target, ctx.step, ctx.freshWrites);
   r.pfns.forEach((pfn, i) => {
-    if (write) page_set_data(s, pfn, wid);
+    if (write) page_set_data(s, pfn, out.forMapping(va_shared(s, target, va + i)));
     else {
       const w = page_data(s, pfn);
       wids.push(w);

@@ -7,8 +7,8 @@
  */
 import type { KState } from '../../../model/layout.js';
 import { PGF_DIRTY } from '../../../model/layout.js';
-import { task_alive, page_data, page_set_data, page_set } from '../../../model/mm_types.js';
-import { new_private_write } from '../../../model/writes.js';
+import { task_alive, page_data, page_set_data, page_set, va_shared } from '../../../model/mm_types.js';
+import { OpWrites } from '../../../model/writes.js';
 import { type KCtx, trace } from '../../ctx.js';
 import { __get_user_pages, gup_put_folio, FOLL_GET, FOLL_FORCE, FOLL_WRITE, FOLL_REMOTE, FOLL_TOUCH } from '../../mm/gup.js';
 import { EIO } from '../../errno.js';
@@ -22,14 +22,14 @@ export function mem_rw(s: KState, ctx: KCtx, t: number, target: number, va: numb
   if (!task_alive(s, target)) return -EIO;
   const foll = FOLL_GET | FOLL_TOUCH | FOLL_REMOTE | FOLL_FORCE | (write ? FOLL_WRITE : 0);
   const wids: number[] = [];
-  const wid = write ? new_private_write(s, target, ctx.step, ctx.freshWrites) : -1;
+  const out = new OpWrites(s, target, ctx.step, ctx.freshWrites);
   let done = 0;
   for (let i = 0; i < n; i++) {
     const r = __get_user_pages(ctx, s, target, va + i, 1, foll, race);
     if (r.pfns.length === 0) break;
     const pfn = r.pfns[0]!;
     if (write) {
-      page_set_data(s, pfn, wid);
+      page_set_data(s, pfn, out.forMapping(va_shared(s, target, va + i)));
       page_set(s, pfn, PGF_DIRTY);
     } else {
       const w = page_data(s, pfn);

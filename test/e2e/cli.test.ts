@@ -1,0 +1,95 @@
+/** End-to-end: the built `cowlab` command, as a user runs it. */
+import { describe, it, expect } from 'vitest';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+function cowlab(...args: string[]) {
+  const r = spawnSync(process.execPath, ['bin/cowlab.js', ...args], { encoding: 'utf8' });
+  return { code: r.status, out: r.stdout, err: r.stderr };
+}
+
+describe('cowlab run', () => {
+  it('passes every shipped scenario on linux-6.18', () => {
+    const r = cowlab('run', 'scenarios/');
+    expect(r.err).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/\d+ scenario\(s\): (\d+) passed, 0 failed/);
+  });
+
+  it('prints the JSON fields the issue asks for', () => {
+    const r = cowlab('run', '--json', 'scenarios/cow-selftest/anon/03-vmsplice-unmap-in-child.yaml');
+    expect(r.code).toBe(0);
+    const j = JSON.parse(r.out) as Record<string, unknown>[];
+    expect(j).toHaveLength(1);
+    expect(j[0]).toMatchObject({
+      scenario: 'vmsplice-unmap-in-child', kernel: 'linux-6.18', verdict: 'pass', violations: [],
+      selftestCase: 'vmsplice() + unmap in child', backing: 'base page',
+    });
+    expect(j[0]!.file).toBe('scenarios/cow-selftest/anon/03-vmsplice-unmap-in-child.yaml');
+  });
+
+  it('--trace shows the kernel path and the page counts', () => {
+    const r = cowlab('run', '--trace', 'scenarios/cve/cve-2020-29374-vmsplice-child.yaml');
+    expect(r.code).toBe(0);
+    expect(r.out).toContain('wp_can_reuse_anon_folio');
+    expect(r.out).toContain('wp_page_copy');
+    expect(r.out).toMatch(/page \d+: ref \d+ map \d+ \[anon/);
+    expect(r.out).toContain('held by pipe p');
+  });
+
+  it('exits 1 with the property, step and message when a scenario fails', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cowlab-'));
+    try {
+      const f = join(dir, 'wrong.yaml');
+      writeFileSync(f, 'steps:\n  - p: {mmap: mem}\n  - p: {write: mem, label: a}\n  - p: {write: mem, label: b}\n  - p: {read: mem, expect: {sees: a}}\n');
+      const r = cowlab('run', f);
+      expect(r.code).toBe(1);
+      expect(r.out).toContain('FAIL  wrong');
+      expect(r.out).toContain('step 4: expectation: page 0: expected the data written at step 2 (a), read the data written at step 3 (b)');
+    } finally {
+      rmSync(dir, { recursive: true });
+    }
+  });
+
+  it('a malformed scenario gives one line with its position and exit code 2, no stack trace', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cowlab-'));
+    try {
+      const f = join(dir, 'bad.yaml');
+      writeFileSync(f, 'steps:\n  - p: {mmap: mem, pages: lots}\n');
+      const r = cowlab('run', f);
+      expect(r.code).toBe(2);
+      expect(r.out).toBe('');
+      expect(r.err.trim().split('\n')).toHaveLength(1);
+      expect(r.err).toMatch(/^cowlab: .*bad\.yaml:2:27: steps\.0\.p\.pages: expected number, received string\n$/);
+      expect(r.err).not.toMatch(/\s+at /);
+    } finally {
+      rmSync(dir, { recursive: true });
+    }
+  });
+
+  it('a missing file and an unknown kernel are usage errors (exit 2)', () => {
+    expect(cowlab('run', 'no/such/file.yaml').code).toBe(2);
+    const r = cowlab('run', '--kernel', 'linux-9.9', 'scenarios/cve');
+    expect(r.code).toBe(2);
+    expect(r.err).toContain('unknown kernel "linux-9.9"; known: linux-6.18');
+  });
+
+  it('run --help points to the scenario format reference', () => {
+    const r = cowlab('run', '--help');
+    expect(r.code).toBe(0);
+    expect(r.out).toContain('docs/scenario-format.md');
+  });
+});
+
+describe('cowlab kernels', () => {
+  it('--json lists id, title, based-on and commits', () => {
+    const r = cowlab('kernels', '--json');
+    expect(r.code).toBe(0);
+    const j = JSON.parse(r.out) as { id: string; title: string; basedOn: string | null; commits: string[] }[];
+    const host = j.find((p) => p.id === 'linux-6.18');
+    expect(host).toBeDefined();
+    expect(host!.commits.length).toBeGreaterThan(0);
+  });
+});

@@ -1,0 +1,43 @@
+/** Shared test helpers: scenarios from inline YAML, and test-only profiles. */
+import { parseScenario } from '../src/scenario/parse.js';
+import { resolveScenario, type Resolved } from '../src/scenario/resolve.js';
+import { runScenario, type RunResult } from '../src/scenario/run.js';
+import { linux_6_18 } from '../src/profiles/linux-6.18.js';
+import { derive } from '../src/profiles/derive.js';
+import type { Profile } from '../src/profiles/types.js';
+
+export function scenario(yaml: string, file = 'inline.yaml'): Resolved {
+  return resolveScenario(parseScenario(yaml, file));
+}
+
+export function run(yaml: string, prof: Profile = linux_6_18, trace = false): RunResult {
+  return runScenario(scenario(yaml), prof, { trace });
+}
+
+/** Test-only: the mapcount reuse rule with no unsharing, as before 5.8. */
+export const mapcountReuse = derive(linux_6_18, {
+  id: 'test-mapcount',
+  title: 'test: mapcount reuse, no unshare',
+  summary: 'test-only',
+  mech: {
+    wpReuse: 'mapcount', swapinReuse: 'mapcount', gupUnshare: 'none', forkCopyPinned: false, swapExclusiveBit: false,
+    mprotectMapsExclusiveWritable: false, swapoutPinned: 'allow', forceWrite: 'foll-cow',
+  },
+});
+
+/** Test-only: the 5.9 page_count rule with soft-dirty and no clear_refs pin skip. */
+export const pageCountSoftDirty = derive(linux_6_18, {
+  id: 'test-page-count',
+  title: 'test: page_count reuse with soft-dirty',
+  summary: 'test-only',
+  mech: {
+    wpReuse: 'page-count', swapinReuse: 'mapcount', gupUnshare: 'none', swapExclusiveBit: false,
+    mprotectMapsExclusiveWritable: false, softDirty: true, clearRefsSkipsPinned: false, swapoutPinned: 'allow', forceWrite: 'foll-cow-dirty',
+  },
+});
+
+/** Test-only: GUP's pre-Dirty-COW "FOLL_WRITE games". */
+export const follWriteGames = derive(linux_6_18, {
+  id: 'test-dirtycow', title: 'test: FOLL_WRITE games', summary: 'test-only',
+  mech: { forceWrite: 'foll-write-games' },
+});

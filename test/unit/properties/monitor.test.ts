@@ -1,0 +1,107 @@
+import { describe, it, expect } from 'vitest';
+import { run, mapcountReuse, pageCountSoftDirty, follWriteGames } from '../../helpers.js';
+import { readFileSync } from 'node:fs';
+import { scenario } from '../../helpers.js';
+import { initialState } from '../../../src/scenario/run.js';
+import { linux_6_18 } from '../../../src/profiles/linux-6.18.js';
+import { Monitor } from '../../../src/properties/monitor.js';
+import { newCtx } from '../../../src/kernel/ctx.js';
+import { apply } from '../../../src/syscalls/apply.js';
+import { page_ref_add } from '../../../src/model/mm_types.js';
+import { runScenario } from '../../../src/scenario/run.js';
+
+const cve = readFileSync('scenarios/cve/cve-2020-29374-vmsplice-child.yaml', 'utf8');
+
+describe('no-leak', () => {
+  it('holds on linux-6.18 for the CVE-2020-29374 scenario', () => {
+    expect(run(cve).violations).toEqual([]);
+  });
+  it('fires when the parent reuses a page the child pipe still references (mapcount rule)', () => {
+    const r = run(cve, mapcountReuse);
+    const v = r.violations.find((x) => x.property === 'no-leak');
+    expect(v).toBeDefined();
+    expect(v!.step).toBe(8);
+    expect(v!.since).toBe(7);
+    expect(v!.message).toContain("parent's write at step 7 (secret)");
+    expect(v!.message).toContain('through a pipe');
+  });
+});
+
+const iouringRo = `
+processes: [p]
+files: {f: {kind: tmpfile, pages: 1}}
+steps:
+  - p: {mmap: mem}
+  - p: {write: mem}
+  - p: io-uring-setup
+  - p: {io-uring-register: mem}
+  - p: {mprotect: mem, prot: r}
+  - p: {clear-refs: 4}
+  - p: {mprotect: mem, prot: rw}
+  - p: {write: mem, label: w}
+  - p: {io-uring-write-fixed: mem, file: f}
+  - p: {file-read: f, expect: {sees: w}}
+`;
+
+describe('pin-coherent', () => {
+  it('holds on linux-6.18', () => {
+    expect(run(iouringRo).verdict).toBe('pass');
+  });
+  it('fires when a write fault copies a page pinned by io_uring (page_count rule + soft-dirty)', () => {
+    const r = run(iouringRo, pageCountSoftDirty);
+    const v = r.violations.find((x) => x.property === 'pin-coherent');
+    expect(v).toBeDefined();
+    expect(v!.step).toBe(8);
+    expect(v!.message).toContain('io_uring fixed buffer');
+    // and the data written lost to the device shows up as a failed expectation
+    expect(r.failures.map((f) => f.step)).toContain(10);
+  });
+});
+
+const dirtyCow = `
+processes: [victim, attacker]
+files: {passwd: {kind: tmpfile, pages: 1}}
+steps:
+  - victim: {mmap: map, prot: r, file: passwd}
+  - victim: {read: map}
+  - attacker: {proc-mem-write: map, target: victim, race: dontneed}
+  - victim: {file-read: passwd, expect: {sees: zero}}
+`;
+
+describe('private-file-integrity', () => {
+  it('holds on linux-6.18 even with MADV_DONTNEED racing the FOLL_FORCE write', () => {
+    expect(run(dirtyCow).verdict).toBe('pass');
+  });
+  it('fires with the pre-4.9 FOLL_WRITE games (Dirty COW)', () => {
+    const r = run(dirtyCow, follWriteGames);
+    const v = r.violations.find((x) => x.property === 'private-file-integrity');
+    expect(v).toBeDefined();
+    expect(v!.step).toBe(3);
+    expect(v!.message).toContain('written through a private mapping');
+  });
+});
+
+describe('model-invariant', () => {
+  it('reports a refcount nobody accounts for as a cowlab bug', () => {
+    const r = scenario(`
+processes: [p]
+steps:
+  - p: {mmap: mem}
+  - p: {write: mem}
+`);
+    const s = initialState(r, linux_6_18);
+    const ctx = newCtx(linux_6_18);
+    for (const st of r.steps) apply(s, ctx, st.op!);
+    const m = new Monitor();
+    expect(m.check(s, newCtx(linux_6_18), 3)).toEqual([]);
+    page_ref_add(s, 2, 1);
+    const v = m.check(s, newCtx(linux_6_18), 4);
+    expect(v).toHaveLength(1);
+    expect(v[0]!.property).toBe('model-invariant');
+    expect(v[0]!.message).toMatch(/^cowlab bug: page 2: refcount 3 but its holders account for 2/);
+  });
+  it('holds for every shipped scenario on linux-6.18', () => {
+    const res = runScenario(scenario(cve), linux_6_18);
+    expect(res.violations.filter((v) => v.property === 'model-invariant')).toEqual([]);
+  });
+});
