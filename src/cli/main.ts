@@ -58,6 +58,32 @@ export function buildProgram(): Command {
     });
 
   program
+    .command('diff')
+    .description('Run each scenario in the model (linux-6.18) and on this machine\'s kernel, and report where they disagree.')
+    .argument('<path...>', 'scenario files or directories')
+    .option('--json', 'print one JSON object per scenario: scenario, verdict, reason, divergence')
+    .option('-j, --jobs <n>', 'executors in parallel (default: number of CPUs)')
+    .addHelpText('after', '\nNeeds root for frame numbers and kpageflags; creates (and removes) a swapfile when a scenario pages out.\nExit status: 0 all agree or skip, 1 a divergence, 2 bad input.')
+    .action(async (paths: string[], opts: { json?: boolean; jobs?: string }) => {
+      const { diffScenarios } = await import('../diff/run.js');
+      const { availableParallelism } = await import('node:os');
+      const scenarios = loadScenarios(paths);
+      const jobs = opts.jobs ? Number(opts.jobs) : availableParallelism();
+      if (!Number.isInteger(jobs) || jobs < 1) throw new InputError('--jobs: expected a positive integer');
+      const results = await diffScenarios(scenarios, {
+        jobs,
+        onResult: opts.json ? undefined : (r) => out(`${r.verdict.toUpperCase().padEnd(7)} ${r.scenario}  (${r.file})${r.reason ? `\n        ${r.reason}` : ''}`),
+      });
+      for (const r of results) if (r.verdict === 'skip' && !opts.json) out(`SKIP    ${r.scenario}  (${r.file})\n        ${r.reason}`);
+      if (opts.json) out(JSON.stringify(results, null, 2));
+      else {
+        const n = (v: string) => results.filter((r) => r.verdict === v).length;
+        out(`${results.length} scenario(s): ${n('agree')} agree, ${n('diverge')} diverge, ${n('skip')} skipped`);
+      }
+      process.exitCode = results.some((r) => r.verdict === 'diverge') ? EXIT_FAIL : EXIT_OK;
+    });
+
+  program
     .command('kernels')
     .description('List the kernel profiles: each is its predecessor plus named mechanisms.')
     .option('--json', 'print JSON: id, title, based-on, commits, mechanisms')

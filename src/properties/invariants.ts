@@ -7,22 +7,32 @@ import type { KState } from '../model/layout.js';
 import {
   ZERO_PFN, PAGE_WORDS, PG_FLAGS, PG_REF, PG_MAPCOUNT, PG_PRIVATE, PGF_ALLOC, PGF_SWAPCACHE, PGF_ANON,
   PGF_ANON_EXCLUSIVE, REF_WORDS, R_KIND, R_PFN, R_FOLL, REF_FREE, REF_TRANSIENT, SWAP_WORDS, S_COUNT, S_CACHE,
-  S_USED, P_STATE, P_NBUF, P_HDR, PIPEBUF_WORDS, PB_PFN, F_FLAGS, FF_OPEN, F_SIZE, F_HDR, G_LRU_N,
+  S_USED, P_STATE, P_NBUF, P_HDR, PIPEBUF_WORDS, PB_PFN, F_FLAGS, FF_OPEN, F_SIZE, F_HDR, G_LRU_N, VMA_WORDS,
+  V_START, V_END, V_FLAGS,
 } from '../model/layout.js';
 import { pte_present, is_swap_pte, pte_pfn, pte_swp_slot, pte_write, pte_swp_exclusive, pte_none } from '../model/pte.js';
-import { task_alive, vma_lookup_idx, vma_flags_at, is_cow_mapping } from '../model/mm_types.js';
+import { task_alive, is_cow_mapping } from '../model/mm_types.js';
 import type { Profile } from '../profiles/types.js';
 import { GUP_PIN_COUNTING_BIAS } from '../kernel/mm/rmap.js';
 import { FOLL_PIN, FOLL_GET } from '../kernel/mm/gup.js';
+
+/** Scratch counters, reused across calls for the same layout. */
+const scratch = new WeakMap<object, { mapc: Int32Array; refc: Int32Array; swc: Int32Array }>();
 
 /** Checks every invariant; returns one message per broken one (empty when all hold). */
 export function checkInvariants(s: KState, prof: Profile): string[] {
   const { L, m } = s;
   const geo = L.geo;
   const bad: string[] = [];
-  const mapc = new Int32Array(geo.frames);
-  const refc = new Int32Array(geo.frames);
-  const swc = new Int32Array(geo.swapSlots);
+  let sc = scratch.get(L);
+  if (!sc) {
+    sc = { mapc: new Int32Array(geo.frames), refc: new Int32Array(geo.frames), swc: new Int32Array(geo.swapSlots) };
+    scratch.set(L, sc);
+  }
+  const { mapc, refc, swc } = sc;
+  mapc.fill(0);
+  refc.fill(0);
+  swc.fill(0);
   const add = (pfn: number, n: number, what: string) => {
     if (pfn <= 0 || pfn >= geo.frames) {
       bad.push(`${what} names PFN ${pfn}, outside the memmap`);
@@ -34,6 +44,8 @@ export function checkInvariants(s: KState, prof: Profile): string[] {
   for (let t = 0; t < geo.tasks; t++) {
     const alive = task_alive(s, t);
     const base = L.tasks + t * L.taskWords + L.tPte;
+    const vbase = L.tasks + t * L.taskWords + L.tVma;
+    let vi = 0; // the VMA at or after va, walking both in address order
     for (let va = 0; va < geo.vpages; va++) {
       const pte = m[base + va]!;
       if (pte_none(pte)) continue;
@@ -41,13 +53,14 @@ export function checkInvariants(s: KState, prof: Profile): string[] {
         bad.push(`task ${t} is not alive but its page ${va} has a PTE`);
         continue;
       }
-      const vi = vma_lookup_idx(s, t, va);
-      if (vi < 0) bad.push(`task ${t} page ${va} has a PTE outside any VMA`);
+      while (vi < geo.vmas && m[vbase + vi * VMA_WORDS + V_END]! > m[vbase + vi * VMA_WORDS + V_START]! && m[vbase + vi * VMA_WORDS + V_END]! <= va) vi++;
+      const inVma = vi < geo.vmas && m[vbase + vi * VMA_WORDS + V_START]! <= va && va < m[vbase + vi * VMA_WORDS + V_END]!;
+      if (!inVma) bad.push(`task ${t} page ${va} has a PTE outside any VMA`);
       if (pte_present(pte)) {
         const pfn = pte_pfn(pte);
         add(pfn, 1, `task ${t} page ${va}`);
         if (pfn !== ZERO_PFN && pfn < geo.frames) mapc[pfn]!++;
-        if (pte_write(pte) && vi >= 0 && is_cow_mapping(vma_flags_at(s, t, vi))) {
+        if (pte_write(pte) && inVma && is_cow_mapping(m[vbase + vi * VMA_WORDS + V_FLAGS]!)) {
           const f = m[L.memmap + pfn * PAGE_WORDS + PG_FLAGS]!;
           if (pfn === ZERO_PFN || (f & PGF_ANON) === 0) bad.push(`task ${t} page ${va}: writable PTE in a private mapping maps a non-anon page ${pfn}`);
           else if (prof.mech.wpReuse === 'anon-exclusive' && (f & PGF_ANON_EXCLUSIVE) === 0) {

@@ -1,0 +1,180 @@
+/**
+ * Comparing a model run with what the real kernel did, step by step: return
+ * values, signals, data read, page faults, uffd-wp faults, and per page the
+ * pagemap bits, kpagecount and the kpageflags that are stable, plus which
+ * mappings share a frame (frame numbers themselves are never compared:
+ * model frames are bound to kernel frames as they are first seen).
+ */
+import type { KState } from '../model/layout.js';
+import { ZERO_PFN, PGF_ALLOC, PGF_ANON_EXCLUSIVE } from '../model/layout.js';
+import { task_alive, page_test } from '../model/mm_types.js';
+import { pagemap_entry } from '../kernel/fs/proc/task_mmu.js';
+import { errnoName } from '../kernel/errno.js';
+import type { Resolved } from '../scenario/resolve.js';
+import { pageName, type RunResult } from '../scenario/run.js';
+import type { ExecResult, KPage } from '../executor/server.js';
+
+/** Where model and kernel first disagree. */
+export interface Divergence {
+  step: number;
+  process: string;
+  /** region page, or "" for step-level fields */
+  address: string;
+  field: string;
+  model: string;
+  kernel: string;
+}
+
+/* pagemap and kpageflags bits (Documentation/admin-guide/mm/pagemap.rst) */
+const PM_PRESENT = 63n;
+const PM_SWAP = 62n;
+const PM_FILE = 61n;
+const PM_UFFD_WP = 57n;
+const PM_MMAP_EXCLUSIVE = 56n;
+const PFN_MASK = (1n << 55n) - 1n;
+const KPF_ANON = 12n;
+const KPF_SWAPCACHE = 13n;
+const KPF_KSM = 21n;
+const KPF_THP = 22n;
+const KPF_ZERO_PAGE = 24n;
+/** PG_mappedtodisk, which is PG_anon_exclusive on anonymous pages (78fbe906cc90) */
+const KPF_MAPPEDTODISK = 34n;
+
+const bit = (v: bigint, b: bigint) => ((v >> b) & 1n) === 1n;
+
+/** The observable state of one page, as both sides report it. */
+interface PageView {
+  present: boolean;
+  swapped: boolean;
+  mappedOnce: boolean;
+  uffdWp: boolean;
+  file: boolean;
+  anon: boolean;
+  swapcache: boolean;
+  ksm: boolean;
+  zero: boolean;
+  thp: boolean;
+  anonExclusive: boolean;
+  mapcount: number;
+}
+
+const FIELDS: (keyof PageView)[] = ['present', 'swapped', 'zero', 'anon', 'file', 'mappedOnce', 'mapcount', 'anonExclusive', 'swapcache', 'ksm', 'thp', 'uffdWp'];
+
+function kernelView(p: KPage | undefined): PageView {
+  if (!p) {
+    return { present: false, swapped: false, mappedOnce: false, uffdWp: false, file: false, anon: false, swapcache: false, ksm: false, zero: false, thp: false, anonExclusive: false, mapcount: 0 };
+  }
+  const present = bit(p.entry, PM_PRESENT);
+  const zero = present && bit(p.flags, KPF_ZERO_PAGE);
+  const anon = present && bit(p.flags, KPF_ANON);
+  return {
+    present,
+    swapped: bit(p.entry, PM_SWAP),
+    mappedOnce: bit(p.entry, PM_MMAP_EXCLUSIVE),
+    uffdWp: bit(p.entry, PM_UFFD_WP),
+    file: bit(p.entry, PM_FILE),
+    anon,
+    swapcache: present && bit(p.flags, KPF_SWAPCACHE),
+    ksm: present && bit(p.flags, KPF_KSM),
+    zero,
+    thp: present && bit(p.flags, KPF_THP),
+    anonExclusive: anon && bit(p.flags, KPF_MAPPEDTODISK),
+    mapcount: present ? p.count : 0,
+  };
+}
+
+function modelView(s: KState, t: number, va: number): PageView & { pfn: number } {
+  const e = pagemap_entry(s, t, va);
+  const pae = e.present && !e.zero && e.anon && page_test(s, e.pfn, PGF_ANON_EXCLUSIVE);
+  return {
+    present: e.present, swapped: e.swapped, mappedOnce: e.exclusive, uffdWp: e.uffdWp, file: e.present && !e.zero && e.file,
+    anon: e.anon, swapcache: e.swapcache, ksm: e.ksm, zero: e.zero, thp: false, anonExclusive: pae, mapcount: e.mapcount,
+    pfn: e.pfn,
+  };
+}
+
+function show(v: unknown): string {
+  return typeof v === 'boolean' ? (v ? 'yes' : 'no') : String(v);
+}
+
+function retText(ret: number): string {
+  return ret < 0 ? errnoName(ret) : String(ret);
+}
+
+function dataText(r: Resolved, d: number): string {
+  if (d === 0) return 'zero';
+  if (d < 0) return 'unrecognised data';
+  for (const [l, i] of r.labels) if (i === d) return `step ${d} (${l})`;
+  return `step ${d}`;
+}
+
+/**
+ * The first divergence between a model run (with states kept) and the
+ * kernel's observations, or null when they agree.
+ */
+export function compareRun(r: Resolved, model: RunResult, kernel: ExecResult): Divergence | null {
+  const either = new Set(r.sc.diff.either.map((l) => r.labels.get(l)));
+  // model frame <-> kernel frame, as first seen together
+  const m2k = new Map<number, bigint>();
+  const k2m = new Map<bigint, number>();
+  for (const rec of model.records) {
+    const st = r.steps[rec.index - 1]!;
+    const proc = st.step.proc;
+    const ks = kernel.steps.get(rec.index);
+    const div = (field: string, mv: string, kv: string, address = '', process = proc): Divergence =>
+      ({ step: rec.index, process, address, field, model: mv, kernel: kv });
+    if (!ks) return div('step', 'ran', `did not run (${kernel.status}${kernel.messages.length ? `: ${kernel.messages.join('; ')}` : ''})`);
+    if (either.has(rec.index)) continue;
+    const kret = ks.errno ? -ks.errno : ks.ret;
+    if (kret !== rec.result.ret) return div('return', retText(rec.result.ret), retText(kret));
+    const msig = rec.result.signal === 'SIGSEGV' ? 11 : rec.result.signal === 'SIGBUS' ? 7 : 0;
+    if (msig !== ks.sig) return div('signal', msig ? String(rec.result.signal) : 'none', ks.sig === 11 ? 'SIGSEGV' : ks.sig === 7 ? 'SIGBUS' : ks.sig ? `signal ${ks.sig}` : 'none');
+    const mdata = rec.sees.map((x) => dataText(r, x)).join(', ');
+    const kdata = ks.data.map((x) => dataText(r, x)).join(', ');
+    if (mdata !== kdata) return div('data', mdata || 'nothing', kdata || 'nothing');
+    if (ks.faults >= 0 && ks.faults !== rec.faults) return div('faults', String(rec.faults), String(ks.faults));
+    if (ks.uffdFaults !== rec.uffdFaults) return div('uffd-faults', String(rec.uffdFaults), String(ks.uffdFaults));
+
+    // pages of every live process
+    const kpages = kernel.pages.get(rec.index) ?? new Map<string, KPage>();
+    const s = rec.state;
+    for (let t = 0; t < r.tasks.length; t++) {
+      if (!task_alive(s, t)) continue;
+      for (const g of r.regions) {
+        for (let i = 0; i < g.pages; i++) {
+          const va = g.start + i;
+          const mv = modelView(s, t, va);
+          const kp = kpages.get(`${t}:${va}`);
+          const kv = kernelView(kp);
+          for (const f of FIELDS) {
+            if (mv[f] !== kv[f]) return div(f, show(mv[f]), show(kv[f]), pageName(r, va), r.tasks[t]!);
+          }
+          if (!mv.present || mv.zero || !kp) continue;
+          // frame identity: the same model page must stay the same kernel frame, and vice versa
+          const kpfn = kp.entry & PFN_MASK;
+          const bound = m2k.get(mv.pfn);
+          const owner = k2m.get(kpfn);
+          if (bound !== undefined && bound !== kpfn) {
+            return div('frame', `the page it mapped before (model page ${mv.pfn})`, 'a different frame', pageName(r, va), r.tasks[t]!);
+          }
+          if (owner !== undefined && owner !== mv.pfn && page_test(s, owner, PGF_ALLOC)) {
+            return div('frame', `model page ${mv.pfn}, not page ${owner}`, 'the frame of another page the model keeps apart', pageName(r, va), r.tasks[t]!);
+          }
+          m2k.set(mv.pfn, kpfn);
+          k2m.set(kpfn, mv.pfn);
+        }
+      }
+    }
+    // frames the model freed may be reused by the kernel for anything
+    for (const [mp, kp] of [...m2k]) {
+      if (mp !== ZERO_PFN && !page_test(s, mp, PGF_ALLOC)) {
+        m2k.delete(mp);
+        if (k2m.get(kp) === mp) k2m.delete(kp);
+      }
+    }
+  }
+  if (kernel.status !== 'ok') {
+    return { step: model.records.length, process: '', address: '', field: 'executor', model: 'ok', kernel: `${kernel.status}${kernel.messages.length ? `: ${kernel.messages.join('; ')}` : ''}` };
+  }
+  return null;
+}

@@ -1,0 +1,206 @@
+/**
+ * Talking to running executors: each is a long-lived process (a fork
+ * server) pinned to one CPU; programs go in on stdin, observations come
+ * back as lines on stdout. A pool runs programs on all CPUs.
+ */
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import { join } from 'node:path';
+import { buildExecutor, cacheDir } from './build.js';
+
+/** What a step did on the kernel. */
+export interface KStep {
+  ret: number;
+  errno: number;
+  sig: number;
+  /** page faults of the acting task during the step; -1 when not measured (fork) */
+  faults: number;
+  uffdFaults: number;
+  /** tags read: 0 zero-filled, -1 unrecognised, else the step that wrote the data */
+  data: number[];
+}
+
+/** A pagemap observation: the entry, and kpagecount/kpageflags of its frame when present. */
+export interface KPage {
+  entry: bigint;
+  count: number;
+  flags: bigint;
+}
+
+export interface ExecResult {
+  status: 'ok' | 'error' | 'timeout' | 'crash';
+  steps: Map<number, KStep>;
+  /** step -> "task:vpage" -> page (absent: pagemap entry empty) */
+  pages: Map<number, Map<string, KPage>>;
+  messages: string[];
+}
+
+/** Capabilities of the machine the executor runs on. */
+export interface Caps {
+  root: boolean;
+  kpagecount: boolean;
+  gupTest: boolean;
+  ioUring: boolean;
+  uffd: boolean;
+  swap: boolean;
+  softDirty: boolean;
+}
+
+export interface ExecutorOptions {
+  cpu?: number;
+  /** create and enable a swapfile of this many MiB (removed again on exit) */
+  swapMb?: number;
+  /** own the machine settings: vm.page-cluster = 0 while it runs (one executor of a pool) */
+  machine?: boolean;
+  timeoutMs?: number;
+}
+
+/** One executor process. */
+export class Executor {
+  private readonly proc: ChildProcessWithoutNullStreams;
+  private readonly lines: string[] = [];
+  private waiter: (() => void) | null = null;
+  private closed = false;
+  private queue: Promise<unknown> = Promise.resolve();
+  readonly ready: Promise<string[]>;
+
+  constructor(opts: ExecutorOptions = {}) {
+    const bin = buildExecutor();
+    const args = ['--scratch', cacheDir(), '--timeout-ms', String(opts.timeoutMs ?? 20000)];
+    if (opts.cpu !== undefined) args.push('--cpu', String(opts.cpu));
+    if (opts.machine) args.push('--page-cluster0');
+    if (opts.swapMb) args.push('--swapfile', join(cacheDir(), `cowlab-swap-${process.pid}-${opts.cpu ?? 0}`), '--swap-mb', String(opts.swapMb));
+    this.proc = spawn(bin, args, { stdio: ['pipe', 'pipe', 'pipe'] });
+    this.proc.stderr.setEncoding('utf8');
+    this.proc.stderr.on('data', (d: string) => process.stderr.write(d));
+    const rl = createInterface({ input: this.proc.stdout });
+    rl.on('line', (l) => {
+      this.lines.push(l);
+      this.waiter?.();
+    });
+    this.proc.on('exit', () => {
+      this.closed = true;
+      this.waiter?.();
+    });
+    this.ready = this.until('READY');
+  }
+
+  /** Lines up to and including one starting with `end`. */
+  private async until(end: string): Promise<string[]> {
+    const got: string[] = [];
+    for (;;) {
+      while (this.lines.length) {
+        const l = this.lines.shift()!;
+        got.push(l);
+        if (l.startsWith(end)) return got;
+      }
+      if (this.closed) throw new Error(`the executor exited (last output: ${got.slice(-3).join(' | ')})`);
+      await new Promise<void>((res) => (this.waiter = res));
+      this.waiter = null;
+    }
+  }
+
+  private request(text: string, end: string): Promise<string[]> {
+    const p = this.queue.then(async () => {
+      await this.ready;
+      this.proc.stdin.write(text);
+      return this.until(end);
+    });
+    this.queue = p.catch(() => undefined);
+    return p;
+  }
+
+  async caps(): Promise<Caps> {
+    const lines = await this.request('CAPS\n', 'END');
+    const c = lines.find((l) => l.startsWith('C ')) ?? '';
+    const v = (k: string) => new RegExp(`\\b${k}=1\\b`).test(c);
+    return { root: v('root'), kpagecount: v('kpagecount'), gupTest: v('gup_test'), ioUring: v('io_uring'), uffd: v('uffd'), swap: v('swap'), softDirty: v('soft_dirty') };
+  }
+
+  /** Runs a program; returns what the kernel did. */
+  async run(program: string[]): Promise<ExecResult> {
+    const lines = await this.request(`PROG ${program.length}\n${program.join('\n')}\n`, 'END');
+    return parseOutput(lines);
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.proc.stdin.end('QUIT\n');
+    await new Promise<void>((res) => {
+      if (this.closed) res();
+      else this.proc.on('exit', () => res());
+    });
+  }
+}
+
+/** Parses an executor's output for one program. */
+export function parseOutput(lines: readonly string[]): ExecResult {
+  const res: ExecResult = { status: 'error', steps: new Map(), pages: new Map(), messages: [] };
+  for (const l of lines) {
+    const f = l.split(' ');
+    switch (f[0]) {
+      case 'P': {
+        const n = Number(f[7]);
+        res.steps.set(Number(f[1]), {
+          ret: Number(f[2]), errno: Number(f[3]), sig: Number(f[4]), faults: Number(f[5]), uffdFaults: Number(f[6]),
+          data: f.slice(8, 8 + n).map(Number),
+        });
+        break;
+      }
+      case 'M': {
+        const step = Number(f[1]);
+        let m = res.pages.get(step);
+        if (!m) res.pages.set(step, (m = new Map()));
+        m.set(`${f[2]}:${f[3]}`, { entry: BigInt(`0x${f[4]}`), count: Number(f[5]), flags: BigInt(`0x${f[6]}`) });
+        break;
+      }
+      case 'X':
+        res.messages.push(l.slice(2));
+        break;
+      case 'END':
+        res.status = (f[1] as ExecResult['status']) ?? 'error';
+        break;
+      default:
+        break;
+    }
+  }
+  return res;
+}
+
+/**
+ * Executors on several CPUs; programs go round-robin. The first executor owns
+ * the machine settings (swapfile, vm.page-cluster) and is ready before the
+ * others start, so they never see a half-set-up machine.
+ */
+export class ExecutorPool {
+  readonly executors: Executor[] = [];
+  private next = 0;
+  private readonly started: Promise<void>;
+
+  constructor(n: number, opts: ExecutorOptions = {}) {
+    const first = new Executor({ ...opts, cpu: 0, machine: true });
+    this.executors.push(first);
+    this.started = first.ready.then(() => {
+      for (let i = 1; i < n; i++) this.executors.push(new Executor({ ...opts, cpu: i, swapMb: 0, machine: false }));
+    });
+  }
+
+  /** Round-robin; each executor runs its queue in order. */
+  async run(program: string[]): Promise<ExecResult> {
+    await this.started;
+    const e = this.executors[this.next++ % this.executors.length]!;
+    return e.run(program);
+  }
+
+  async caps(): Promise<Caps> {
+    await this.started;
+    return this.executors[0]!.caps();
+  }
+
+  async close(): Promise<void> {
+    await this.started.catch(() => undefined);
+    // the machine owner last: the others may still be using swap
+    await Promise.all(this.executors.slice(1).map((e) => e.close()));
+    await this.executors[0]!.close();
+  }
+}
