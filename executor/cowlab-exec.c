@@ -303,6 +303,10 @@ static struct io_uring_cqe *cqes;
 static int uffd = -1;
 static volatile long uffd_faults;
 
+/* 64 pages of the executor's own, whose protection each step toggles to flush this mm's TLB */
+#define TLBFLUSH_PAGES 64
+static char *tlbflush_area;
+
 static sigjmp_buf segv_jmp;
 static volatile int segv_armed;
 static volatile int segv_sig;
@@ -564,7 +568,8 @@ static int recv_all(int fd, void *buf, size_t len)
 	return 0;
 }
 
-static pid_t task_pids[MAXT];
+/* pids of all tasks, in memory shared by every process of the run (the coordinator fills it) */
+static pid_t *task_pids;
 
 static void task_loop(int me);
 
@@ -577,11 +582,23 @@ static long rc(long r)
 static void do_step(int me, const struct step *st, struct result *res)
 {
 	const long *a = st->a;
-	long before, ubefore;
+	volatile long before;
+	long ubefore;
 	char *p;
 	volatile long r = 0;	/* read after a siglongjmp */
 
 	memset(res, 0, offsetof(struct result, data));
+	/*
+	 * Start every step with an empty TLB for this mm: mprotect() of more pages
+	 * than tlb_single_page_flush_ceiling flushes the whole mm. A permission
+	 * upgrade done by GUP in the kernel (a FOLL_WRITE fault) does not flush, so a
+	 * stale read-only entry from an earlier step would otherwise add a spurious
+	 * fault to a later write, or not, depending on TLB eviction.
+	 */
+	if (tlbflush_area) {
+		mprotect(tlbflush_area, TLBFLUSH_PAGES * PAGE, PROT_READ);
+		mprotect(tlbflush_area, TLBFLUSH_PAGES * PAGE, PROT_READ | PROT_WRITE);
+	}
 	ubefore = uffd_faults;
 	before = faults_now();
 	segv_sig = 0;
@@ -626,7 +643,8 @@ static void do_step(int me, const struct step *st, struct result *res)
 	case OP_READ:
 		for (long i = 0; i < a[1]; i++) {
 			res->data[i] = tag_of(addr_of(a[0] + i));
-			res->n = i + 1;
+			/* stored before the next access: a SIGSEGV there longjmps out */
+			*(volatile int *)&res->n = i + 1;
 		}
 		break;
 	case OP_WRITE:
@@ -644,11 +662,13 @@ static void do_step(int me, const struct step *st, struct result *res)
 		}
 		if (pid == 0) {
 			segv_armed = 0;
+			/* the ring, and the uffd monitor thread, stay with the parent */
+			ring_fd = -1;
+			uffd = -1;
 			prefault_self();
 			task_loop(child);
 			_exit(0);
 		}
-		task_pids[child] = pid;
 		r = pid;
 		/* fork() itself takes no fault in the parent; the parent's own pages it write-protected
 		 * are re-faulted here, outside what is reported */
@@ -667,13 +687,22 @@ static void do_step(int me, const struct step *st, struct result *res)
 	case OP_VMSPLICE: {
 		struct iovec iov = { .iov_base = addr_of(a[1]), .iov_len = a[2] * PAGE };
 
+		if (pipes[a[0]][1] < 0) {
+			r = -EBADF;	/* this process does not hold that pipe */
+			break;
+		}
 		r = vmsplice(pipes[a[0]][1], &iov, 1, SPLICE_F_NONBLOCK);
 		r = r < 0 ? -errno : r / (long)PAGE;
 		break;
 	}
 	case OP_READPIPE: {
-		long got = read(pipes[a[0]][0], bounce, a[1] * PAGE);
+		long got;
 
+		if (pipes[a[0]][0] < 0) {
+			r = -EBADF;
+			break;
+		}
+		got = read(pipes[a[0]][0], bounce, a[1] * PAGE);
 		if (got < 0) {
 			r = -errno;
 			break;
@@ -688,6 +717,10 @@ static void do_step(int me, const struct step *st, struct result *res)
 		r = uring_setup();
 		break;
 	case OP_URING_REGISTER: {
+		if (ring_fd < 0) {
+			r = -EBADF;	/* no ring: the process has no io_uring fd to pass */
+			break;
+		}
 		struct iovec iov = { .iov_base = addr_of(a[0]), .iov_len = a[1] * PAGE };
 
 		r = syscall(__NR_io_uring_register, ring_fd, IORING_REGISTER_BUFFERS, &iov, 1);
@@ -695,10 +728,18 @@ static void do_step(int me, const struct step *st, struct result *res)
 		break;
 	}
 	case OP_URING_UNREGISTER:
+		if (ring_fd < 0) {
+			r = -EBADF;
+			break;
+		}
 		r = syscall(__NR_io_uring_register, ring_fd, IORING_UNREGISTER_BUFFERS, NULL, 0);
 		r = r < 0 ? -errno : 0;
 		break;
 	case OP_URING_RW:
+		if (ring_fd < 0) {
+			r = -EBADF;
+			break;
+		}
 		r = uring_rw((int)a[0], files[a[1]], a[2] * PAGE, addr_of(a[3]), a[4] * PAGE);
 		if (r > 0)
 			r /= PAGE;
@@ -766,6 +807,7 @@ static void do_step(int me, const struct step *st, struct result *res)
 	case OP_UFFD: {
 		struct uffdio_api api = { .api = UFFD_API, .features = 0 };
 		pthread_t th;
+		long t0;
 
 		if (a[0] & 1)
 			api.features |= UFFD_FEATURE_WP_UNPOPULATED;
@@ -780,10 +822,13 @@ static void do_step(int me, const struct step *st, struct result *res)
 			r = -errno;
 			break;
 		}
+		/* the monitor thread's stack and descriptor are the executor's, not the step's */
+		t0 = faults_now();
 		if (pthread_create(&th, NULL, uffd_monitor, NULL)) {
 			r = -EAGAIN;
 			break;
 		}
+		before += faults_now() - t0;
 		r = 0;
 		break;
 	}
@@ -971,11 +1016,21 @@ static int coordinator(void)
 		return 1;
 	}
 	bounce = mmap(NULL, MAXPAGES * PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+	tlbflush_area = mmap(NULL, TLBFLUSH_PAGES * PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+	if (tlbflush_area == MAP_FAILED)
+		tlbflush_area = NULL;
 	if (bounce == MAP_FAILED || make_files()) {
 		out("X setting up files: %s", strerror(errno));
 		rmdir(scratch);
 		return 1;
 	}
+	task_pids = mmap(NULL, PAGE, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+	if (task_pids == MAP_FAILED) {
+		out("X mmap: %s", strerror(errno));
+		return 1;
+	}
+	for (int p = 0; p < MAXP; p++)
+		pipes[p][0] = pipes[p][1] = -1;
 	kpagecount_fd = open("/proc/kpagecount", O_RDONLY);
 	kpageflags_fd = open("/proc/kpageflags", O_RDONLY);
 	for (int t = 0; t < P.ntasks; t++) {

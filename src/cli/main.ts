@@ -84,6 +84,47 @@ export function buildProgram(): Command {
     });
 
   program
+    .command('fuzz')
+    .description('Random scenarios; with --diff, run each in the model and on this kernel, and shrink every divergence to a minimal scenario file.')
+    .option('--diff', 'compare with the real kernel (the only mode so far)')
+    .option('--seed <n>', 'seed of the random sequence (printed; the same seed gives the same scenarios)')
+    .option('--count <n>', 'number of random scenarios', '1000')
+    .option('--steps <n>', 'maximum steps per scenario', '24')
+    .option('-j, --jobs <n>', 'executors in parallel (default: number of CPUs)')
+    .option('--out <dir>', 'where shrunk divergences are saved', 'fuzz-findings')
+    .option('--json', 'print the report as JSON')
+    .action(async (opts: { diff?: boolean; seed?: string; count: string; steps: string; jobs?: string; out: string; json?: boolean }) => {
+      if (!opts.diff) throw new InputError('fuzz: only --diff is implemented (model-only random checking runs in npm test)');
+      const { fuzzDiff } = await import('../fuzz/fuzz.js');
+      const { availableParallelism } = await import('node:os');
+      const seed = opts.seed !== undefined ? Number(opts.seed) : Math.floor(Math.random() * 2 ** 31);
+      const count = Number(opts.count);
+      const jobs = opts.jobs ? Number(opts.jobs) : availableParallelism();
+      for (const [k, v] of [['--seed', seed], ['--count', count], ['--jobs', jobs], ['--steps', Number(opts.steps)]] as const) {
+        if (!Number.isInteger(v) || v < 0) throw new InputError(`${k}: expected a non-negative integer`);
+      }
+      process.stderr.write(`cowlab fuzz: seed ${seed}, ${count} scenarios, ${jobs} executor(s)\n`);
+      const { SingleBar, Presets } = await import('cli-progress');
+      const bar = process.stderr.isTTY && !opts.json ? new SingleBar({ format: ' {bar} {value}/{total} scenarios, {diverged} diverged, {skipped} skipped', stream: process.stderr }, Presets.shades_classic) : null;
+      bar?.start(count, 0, { diverged: 0, skipped: 0 });
+      const report = await fuzzDiff({
+        seed, count, jobs, outDir: opts.out, maxSteps: Number(opts.steps),
+        onProgress: (done, diverged, skipped) => bar?.update(done, { diverged, skipped }),
+      });
+      bar?.stop();
+      if (opts.json) out(JSON.stringify(report, null, 2));
+      else {
+        const diverged = report.findings.reduce((a, f) => a + f.count, 0);
+        out(`seed ${report.seed}: ${report.ran} random scenarios in ${report.seconds.toFixed(1)} s: ${report.agreed} agree, ${diverged} diverge (${report.findings.length} kind(s)), ${report.skipped} skipped`);
+        for (const f of report.findings) {
+          out(`  ${f.count} x ${f.kind}`);
+          out(`    first: scenario ${f.index}, shrunk to ${f.steps} steps: ${f.file}${f.reproduced ? '' : ' (did not reproduce while shrinking)'}`);
+        }
+      }
+      process.exitCode = report.findings.length ? EXIT_FAIL : EXIT_OK;
+    });
+
+  program
     .command('kernels')
     .description('List the kernel profiles: each is its predecessor plus named mechanisms.')
     .option('--json', 'print JSON: id, title, based-on, commits, mechanisms')

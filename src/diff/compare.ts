@@ -6,8 +6,9 @@
  * model frames are bound to kernel frames as they are first seen).
  */
 import type { KState } from '../model/layout.js';
-import { ZERO_PFN, PGF_ALLOC, PGF_ANON_EXCLUSIVE } from '../model/layout.js';
-import { task_alive, page_test } from '../model/mm_types.js';
+import { PGF_ALLOC, PGF_ANON_EXCLUSIVE } from '../model/layout.js';
+import { task_alive, page_test, page_gen, page_ref_count, page_mapcount } from '../model/mm_types.js';
+import { lru_batch_refs } from '../kernel/mm/swap.js';
 import { pagemap_entry } from '../kernel/fs/proc/task_mmu.js';
 import { errnoName } from '../kernel/errno.js';
 import type { Resolved } from '../scenario/resolve.js';
@@ -114,9 +115,20 @@ function dataText(r: Resolved, d: number): string {
  */
 export function compareRun(r: Resolved, model: RunResult, kernel: ExecResult): Divergence | null {
   const either = new Set(r.sc.diff.either.map((l) => r.labels.get(l)));
-  // model frame <-> kernel frame, as first seen together
-  const m2k = new Map<number, bigint>();
-  const k2m = new Map<bigint, number>();
+  // model page (frame and allocation number) <-> kernel frame, as first seen together
+  const m2k = new Map<string, bigint>();
+  const k2m = new Map<bigint, string>();
+  const key = (s: KState, pfn: number) => `${pfn}:${page_gen(s, pfn)}`;
+  /**
+   * A model page that may already be gone in the kernel: freed, or held only by
+   * the per-CPU LRU batch, which the kernel also drains for the executor's own
+   * pages (the model only sees the scenario's).
+   */
+  const gone = (s: KState, k: string) => {
+    const [pfn, gen] = k.split(':').map(Number) as [number, number];
+    if (!page_test(s, pfn, PGF_ALLOC) || page_gen(s, pfn) !== gen) return true;
+    return page_mapcount(s, pfn) === 0 && page_ref_count(s, pfn) === lru_batch_refs(s, pfn);
+  };
   for (const rec of model.records) {
     const st = r.steps[rec.index - 1]!;
     const proc = st.step.proc;
@@ -152,24 +164,25 @@ export function compareRun(r: Resolved, model: RunResult, kernel: ExecResult): D
           if (!mv.present || mv.zero || !kp) continue;
           // frame identity: the same model page must stay the same kernel frame, and vice versa
           const kpfn = kp.entry & PFN_MASK;
-          const bound = m2k.get(mv.pfn);
+          const mk = key(s, mv.pfn);
+          const bound = m2k.get(mk);
           const owner = k2m.get(kpfn);
           if (bound !== undefined && bound !== kpfn) {
             return div('frame', `the page it mapped before (model page ${mv.pfn})`, 'a different frame', pageName(r, va), r.tasks[t]!);
           }
-          if (owner !== undefined && owner !== mv.pfn && page_test(s, owner, PGF_ALLOC)) {
-            return div('frame', `model page ${mv.pfn}, not page ${owner}`, 'the frame of another page the model keeps apart', pageName(r, va), r.tasks[t]!);
+          if (owner !== undefined && owner !== mk && !gone(s, owner)) {
+            return div('frame', `model page ${mv.pfn}, not page ${owner.split(':')[0]}`, 'the frame of another page the model keeps apart', pageName(r, va), r.tasks[t]!);
           }
-          m2k.set(mv.pfn, kpfn);
-          k2m.set(kpfn, mv.pfn);
+          m2k.set(mk, kpfn);
+          k2m.set(kpfn, mk);
         }
       }
     }
     // frames the model freed may be reused by the kernel for anything
-    for (const [mp, kp] of [...m2k]) {
-      if (mp !== ZERO_PFN && !page_test(s, mp, PGF_ALLOC)) {
-        m2k.delete(mp);
-        if (k2m.get(kp) === mp) k2m.delete(kp);
+    for (const [mk, kp] of [...m2k]) {
+      if (gone(s, mk)) {
+        m2k.delete(mk);
+        if (k2m.get(kp) === mk) k2m.delete(kp);
       }
     }
   }

@@ -73,6 +73,7 @@ export function materialize(cmds: readonly Cmd[], opts: GenOptions = {}, name = 
   const handles = new Map<string, string[]>(); // proc -> handles
   const mapped = new Set<string>(); // regions declared by an mmap step
   const uffd = new Set<string>();
+  const rings = new Set<string>();
   // every region starts mapped and populated by P0, so that commands have something to act on
   const steps: Step[] = [
     { P0: { mmap: 'a', pages: 2 } }, { P0: { write: 'a' } }, { P0: { mmap: 'b', pages: 1 } }, { P0: { write: 'b' } },
@@ -138,7 +139,11 @@ export function materialize(cmds: readonly Cmd[], opts: GenOptions = {}, name = 
         if (!pipes.length) continue;
         step = { 'read-pipe': pick(pipes, c.c) };
         break;
-      case 'io-uring-setup': step = 'io-uring-setup'; break;
+      case 'io-uring-setup':
+        if (rings.has(proc)) continue;
+        rings.add(proc);
+        step = 'io-uring-setup';
+        break;
       case 'io-uring-register': step = { 'io-uring-register': at }; break;
       case 'io-uring-unregister': step = 'io-uring-unregister'; break;
       case 'io-uring-write-fixed': step = { 'io-uring-write-fixed': at, file: 'ft' }; break;

@@ -58,7 +58,9 @@ export const PG_PRIVATE = 5;
 export const PG_MAPPING = 6;
 /** page index within the file for page-cache pages; virtual page for anon pages */
 export const PG_INDEX = 7;
-export const PAGE_WORDS = 8;
+/** allocation sequence number: tells a recycled frame from its previous life (not behaviour, history) */
+export const PG_GEN = 8;
+export const PAGE_WORDS = 9;
 
 /* ---- struct task_struct + mm_struct (one record per task) ---- */
 export const T_STATE = 0; // TASK_* below
@@ -122,7 +124,7 @@ export const WRITE_WORDS = 4;
 
 /* ---- global header ---- */
 export const G_LRU_N = 0; // folios in the per-CPU LRU add batch
-export const G_SEQ = 1; // reserved
+export const G_SEQ = 1; // allocations so far (PG_GEN of the next page)
 export const G_HDR = 2;
 
 /** Offsets of every table in the packed array, derived from a geometry. */

@@ -7,7 +7,7 @@
  */
 import {
   KState, PAGE_WORDS, PG_FLAGS, PG_REF, PG_MAPCOUNT, PG_DATA, PG_PRIVATE, PG_MAPPING, PG_INDEX,
-  T_STATE, T_PARENT, T_MMFLAGS, T_CURWID, T_UFFD, T_RING, TASK_ALIVE,
+  PG_GEN, T_STATE, T_PARENT, T_MMFLAGS, T_CURWID, T_UFFD, T_RING, TASK_ALIVE,
   V_START, V_END, V_FLAGS, V_FILE, V_PGOFF, V_ANON, VMA_WORDS,
   F_FLAGS, F_SIZE, F_HDR, F_MAPS, SWAP_WORDS, S_COUNT, S_CACHE, S_DATA, S_USED,
   P_STATE, P_HOLDERS, P_NBUF, P_HDR, PIPEBUF_WORDS, PB_PFN, PB_TAKER, PB_VPAGE,
@@ -96,6 +96,10 @@ export function page_set_mapping(s: KState, pfn: number, file: number, index: nu
   const o = s.L.memmap + pfn * PAGE_WORDS;
   s.m[o + PG_MAPPING] = file + 1;
   s.m[o + PG_INDEX] = index;
+}
+/** allocation sequence number of the page in frame `pfn` */
+export function page_gen(s: KState, pfn: number): number {
+  return s.m[s.L.memmap + pfn * PAGE_WORDS + PG_GEN]!;
 }
 export function page_allocated(s: KState, pfn: number): boolean {
   return (s.m[s.L.memmap + pfn * PAGE_WORDS + PG_FLAGS]! & PGF_ALLOC) !== 0;

@@ -89,7 +89,7 @@ export const OPS: Record<string, OpSpec> = {
 
 /** The expectation keys a step may carry. */
 export const expectSchema = z.object({
-  sees: z.union([z.string(), z.number().int(), z.array(z.union([z.string(), z.number().int()]))]).optional(),
+  sees: z.union([z.string(), z.number().int(), z.array(z.union([z.string(), z.number().int()])).min(1)]).optional(),
   errno: z.string().regex(/^E[A-Z]+$/, 'an errno name such as EFAULT').optional(),
   ret: z.number().int().optional(),
   signal: z.enum(['SIGSEGV', 'SIGBUS']).optional(),

@@ -71,6 +71,7 @@ export function resolveScenario(sc: Scenario): Resolved {
   const pipes: string[] = [];
   const files = sc.files;
   const handles = new Map<string, number>();
+  const rings = new Set<string>(); // processes that set up their io_uring
   const labels = new Map<string, number>();
   const needs = new Set<string>(sc.requires);
   let cursor = 1; // virtual page 0 stays unmapped
@@ -169,7 +170,11 @@ export function resolveScenario(sc: Scenario): Resolved {
       }
       case 'vmsplice': op = { op: 'vmsplice', t, p: pipeOf(st, a.pipe as string), ...at! }; break;
       case 'read-pipe': op = { op: 'pipe_read', t, p: pipeOf(st, a.pipe as string), pages: (a.pages as number | undefined) ?? 16 }; break;
-      case 'io-uring-setup': op = { op: 'io_uring_setup', t }; break;
+      case 'io-uring-setup':
+        if (rings.has(st.proc)) fail(st, `io-uring-setup: ${st.proc} already has a ring (cowlab models one ring per process)`);
+        rings.add(st.proc);
+        op = { op: 'io_uring_setup', t };
+        break;
       case 'io-uring-register': op = { op: 'io_uring_register', t, ...at! }; break;
       case 'io-uring-unregister': op = { op: 'io_uring_unregister', t }; break;
       case 'io-uring-read-fixed':

@@ -63,12 +63,17 @@ export function dio_complete(s: KState, ctx: KCtx, t: number, handle: number): n
   return n;
 }
 
-/** A complete O_DIRECT pread (read=true) or pwrite of n pages. */
+/**
+ * A complete O_DIRECT pread (read=true) or pwrite of n pages. When only
+ * some pages can be taken, the bios for those are submitted and complete,
+ * and the call fails with -EFAULT (iomap_dio_bio_iter() gets no pages for the
+ * rest).
+ */
 export function dio_rw(s: KState, ctx: KCtx, t: number, read: boolean, file: number, index: number, va: number, n: number): number {
   if (n <= 0) return -EINVAL;
   const handle = -1; // not visible to the scenario
   const got = dio_start(s, ctx, t, read, file, index, va, n, handle);
   if (got < 0) return got;
   dio_complete(s, ctx, t, handle);
-  return got;
+  return got < n ? -EFAULT : got;
 }

@@ -4,11 +4,11 @@
  * (pipe_read -> copy_page_to_iter, pipe_buf_release -> put_page).
  */
 import type { KState } from '../../model/layout.js';
-import { pipe_open, pipe_set_state, pipe_set_holders, pipe_holders, pipe_shift, page_data } from '../../model/mm_types.js';
+import { pipe_open, pipe_set_state, pipe_set_holders, pipe_holders, pipe_shift, page_data, pipe_nbuf } from '../../model/mm_types.js';
 import { pio } from '../../model/mm_types.js';
 import { type KCtx, trace, ModelBug } from '../ctx.js';
 import { folio_put } from '../mm/swap.js';
-import { EBADF } from '../errno.js';
+import { EBADF, EAGAIN } from '../errno.js';
 
 /** pipe(): a new pipe in slot `p` (the scenario's name for it) whose both ends `t` holds. */
 export function do_pipe_at(s: KState, ctx: KCtx, t: number, p: number): void {
@@ -27,9 +27,10 @@ export interface PipeRead {
   vpage: number;
 }
 
-/** pipe_read() of up to `n` buffers (one page each). */
+/** pipe_read() of up to `n` buffers (one page each); the executor's pipes are O_NONBLOCK. */
 export function pipe_read(s: KState, ctx: KCtx, t: number, p: number, n: number): PipeRead[] | number {
   if (!pipe_open(s, p) || (pipe_holders(s, p) & (1 << t)) === 0) return -EBADF;
+  if (pipe_nbuf(s, p) === 0) return -EAGAIN; // writers exist: the reader holds the write end too
   const out: PipeRead[] = [];
   for (let i = 0; i < n; i++) {
     const b = pipe_shift(s, p);

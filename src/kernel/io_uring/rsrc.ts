@@ -48,6 +48,7 @@ export function io_sqe_buffers_register(s: KState, ctx: KCtx, t: number, start: 
 
 /** IORING_UNREGISTER_BUFFERS (or ring teardown). */
 export function io_sqe_buffers_unregister(s: KState, ctx: KCtx, owner: number): number {
+  if (task_ring(s, owner) === 0) return -EBADF;
   const refs = bufRefs(s, owner);
   if (refs.length === 0) return -ENXIO;
   for (const r of refs) {
@@ -69,6 +70,9 @@ function bufRefAt(s: KState, owner: number, va: number): number {
  * registered pages that back user pages [va, va+n).
  */
 export function io_read_fixed(s: KState, ctx: KCtx, owner: number, file: number, index: number, va: number, n: number): number {
+  if (task_ring(s, owner) === 0) return -EBADF;
+  // io_import_fixed(): the whole range must lie inside the registered buffer
+  for (let i = 0; i < n; i++) if (bufRefAt(s, owner, va + i) < 0) return -EFAULT;
   for (let i = 0; i < n; i++) {
     const r = bufRefAt(s, owner, va + i);
     if (r < 0) return i === 0 ? -EFAULT : i;
@@ -82,6 +86,8 @@ export function io_read_fixed(s: KState, ctx: KCtx, owner: number, file: number,
 
 /** IORING_OP_WRITE_FIXED: the registered pages backing [va, va+n) are written to the file. */
 export function io_write_fixed(s: KState, ctx: KCtx, owner: number, file: number, index: number, va: number, n: number): number {
+  if (task_ring(s, owner) === 0) return -EBADF;
+  for (let i = 0; i < n; i++) if (bufRefAt(s, owner, va + i) < 0) return -EFAULT;
   for (let i = 0; i < n; i++) {
     const r = bufRefAt(s, owner, va + i);
     if (r < 0) return i === 0 ? -EFAULT : i;

@@ -14,7 +14,7 @@ import {
 } from '../../model/pte.js';
 import {
   ptep_get, vma_lookup_idx, vma_flags_at, is_cow_mapping, mm_flags, mm_set_flags, page_ref_add, page_set,
-  VM_IO, VM_PFNMAP, VM_WRITE, VM_READ, VM_MAYREAD, VM_MAYWRITE, VM_SHARED, VM_MAYSHARE, vma_file_at, file_flags,
+  VM_IO, VM_PFNMAP, VM_WRITE, VM_READ, VM_EXEC, VM_MAYREAD, VM_MAYWRITE, VM_SHARED, VM_MAYSHARE, vma_file_at, file_flags,
 } from '../../model/mm_types.js';
 import { FF_TMPFILE } from '../../model/layout.js';
 import { type KCtx, trace } from '../ctx.js';
@@ -249,7 +249,10 @@ export function get_user_pages_fast(ctx: KCtx, s: KState, t: number, start: numb
     if (fastForbidden && !pte_write(pte)) break;
     const pfn = pte_pfn(pte);
     if (pfn === ZERO_PFN) break;
-    if (vma_lookup_idx(s, t, va) < 0) break;
+    const vi = vma_lookup_idx(s, t, va);
+    if (vi < 0) break;
+    // pte_protnone(): the PTEs of a PROT_NONE VMA are not accessible to GUP-fast
+    if ((vma_flags_at(s, t, vi) & (VM_READ | VM_WRITE | VM_EXEC)) === 0) break;
     if (!pte_write(pte) && gup_must_unshare(ctx, s, null, foll, pfn)) break;
     // gup_fast_folio_allowed(): no long-term writable pins on file pages needing dirty tracking
     try_grab_folio(ctx, s, pfn, foll);

@@ -60,9 +60,10 @@ export function change_pte_range(s: KState, ctx: KCtx, t: number, vi: number, st
     const old = ptep_get(s, t, va);
     let p = old;
     if (pte_present(p)) {
-      // pte_modify(): vm_page_prot of a private or write-notified mapping is read-only
+      // pte_modify(): the PTE takes vm_page_prot's write bit; it is set only for a shared
+      // writable mapping that needs no write-notify (private ones get PAGE_COPY, read-only)
       const protWritable = (vflags & (VM_SHARED | VM_WRITE)) === (VM_SHARED | VM_WRITE) && !vma_wants_writenotify(s, ctx, t, vi, vflags);
-      if (!protWritable || (vflags & VM_WRITE) === 0) p = pte_wrprotect(p);
+      p = protWritable ? pte_mkwrite(p) : pte_wrprotect(p);
       if (cp & MM_CP_UFFD_WP) p = pte_mkuffd_wp(p);
       else if (cp & MM_CP_UFFD_WP_RESOLVE) p = pte_clear_uffd_wp(p);
       if ((cp & MM_CP_TRY_CHANGE_WRITABLE) && !pte_write(p) && can_change_pte_writable(s, ctx, vflags, p)) {

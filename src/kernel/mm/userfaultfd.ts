@@ -11,7 +11,7 @@ import { type KCtx, trace } from '../ctx.js';
 import { type Vmf, VM_FAULT_RETRY, vma_wants_writenotify } from './memory.js';
 import { vma_modify, range_mapped } from './mmap.js';
 import { change_pte_range, MM_CP_UFFD_WP, MM_CP_UFFD_WP_RESOLVE, MM_CP_TRY_CHANGE_WRITABLE } from './mprotect.js';
-import { EINVAL, ENOENT, EPERM, EBUSY } from '../errno.js';
+import { EINVAL, ENOENT, EPERM, EBUSY, EBADF } from '../errno.js';
 
 /** userfaultfd() + UFFDIO_API with the given features. */
 export function userfaultfd_open(s: KState, ctx: KCtx, t: number, features: number): number {
@@ -25,7 +25,8 @@ export function userfaultfd_open(s: KState, ctx: KCtx, t: number, features: numb
 
 /** UFFDIO_REGISTER with UFFDIO_REGISTER_MODE_WP over [start, end). */
 export function userfaultfd_register(s: KState, ctx: KCtx, t: number, start: number, end: number): number {
-  if ((task_uffd(s, t) & UFFD_CTX_OPEN) === 0) return -EINVAL;
+  if ((task_uffd(s, t) & UFFD_CTX_OPEN) === 0) return -EBADF; // no userfaultfd in this process
+
   if (end <= start) return -EINVAL;
   const vmas = vmas_of(s, t).filter((v) => v.end > start && v.start < end);
   if (vmas.length === 0) return -EINVAL;
@@ -50,7 +51,7 @@ function isShmemVma(s: KState, f: number): boolean {
  * protect, or resolve and, where can_change_pte_writable(), make writable.
  */
 export function mwriteprotect_range(s: KState, ctx: KCtx, t: number, start: number, end: number, wp: boolean): number {
-  if ((task_uffd(s, t) & UFFD_CTX_OPEN) === 0) return -EINVAL;
+  if ((task_uffd(s, t) & UFFD_CTX_OPEN) === 0) return -EBADF;
   if (!range_mapped(s, t, start, end) && vmas_of(s, t).every((v) => v.end <= start || v.start >= end)) return -ENOENT;
   const vmas = vmas_of(s, t);
   for (const v of vmas) {
