@@ -936,6 +936,35 @@ static int start_task_ack(int t)
 	return 0;
 }
 
+/*
+ * lru_add_drain_all(): drain every CPU's LRU batches. What they hold depends
+ * on unrelated activity, so every step ends with them empty, in the model
+ * and here. posix_fadvise(POSIX_FADV_DONTNEED) calls lru_add_drain_all()
+ * when a page of the range cannot be invalidated, which a page we keep
+ * mapped guarantees (mm/fadvise.c generic_fadvise).
+ */
+static int drain_fd = -1;
+static char *drain_map;
+
+static int setup_drain(void)
+{
+	static char page[PAGE] = "cowlab";
+
+	drain_fd = open(scratch, O_TMPFILE | O_RDWR, 0600);
+	if (drain_fd < 0 || pwrite(drain_fd, page, PAGE, 0) != (ssize_t)PAGE)
+		return -1;
+	drain_map = mmap(NULL, PAGE, PROT_READ, MAP_SHARED | MAP_POPULATE, drain_fd, 0);
+	if (drain_map == MAP_FAILED)
+		return -1;
+	return drain_map[0] == 'c' ? 0 : -1;
+}
+
+static void drain_all_lru(void)
+{
+	if (drain_fd >= 0)
+		posix_fadvise(drain_fd, 0, PAGE, POSIX_FADV_DONTNEED);
+}
+
 static void observe(int step)
 {
 	for (int t = 0; t < P.ntasks; t++) {
@@ -1031,6 +1060,10 @@ static int coordinator(void)
 	}
 	for (int p = 0; p < MAXP; p++)
 		pipes[p][0] = pipes[p][1] = -1;
+	if (setup_drain()) {
+		out("X cannot set up the LRU drain file: %s", strerror(errno));
+		return 1;
+	}
 	kpagecount_fd = open("/proc/kpagecount", O_RDONLY);
 	kpageflags_fd = open("/proc/kpageflags", O_RDONLY);
 	for (int t = 0; t < P.ntasks; t++) {
@@ -1093,6 +1126,7 @@ static int coordinator(void)
 				n += snprintf(line + n, sizeof(line) - n, " %ld", res.data[k]);
 			out("%s", line);
 		}
+		drain_all_lru();
 		observe(i + 1);
 	}
 	for (int t = 0; t < P.ntasks; t++)

@@ -125,7 +125,8 @@ export const WRITE_WORDS = 4;
 /* ---- global header ---- */
 export const G_LRU_N = 0; // folios in the per-CPU LRU add batch
 export const G_SEQ = 1; // allocations so far (PG_GEN of the next page)
-export const G_HDR = 2;
+export const G_ACT_N = 2; // folios in the per-CPU activate batch (cpu_fbatches.lru_activate)
+export const G_HDR = 3;
 
 /** Offsets of every table in the packed array, derived from a geometry. */
 export interface Layout {
@@ -133,6 +134,7 @@ export interface Layout {
   /** words of the vis bitset per task */
   readonly visWords: number;
   readonly lru: number; // lruBatch words of PFNs
+  readonly act: number; // lruBatch words of PFNs: the activate batch
   readonly memmap: number;
   readonly tasks: number;
   readonly taskWords: number;
@@ -158,6 +160,8 @@ export function makeLayout(geo: Geometry): Layout {
   let off = G_HDR;
   const lru = off;
   off += geo.lruBatch;
+  const act = off;
+  off += geo.lruBatch;
   const memmap = off;
   off += geo.frames * PAGE_WORDS;
   const tVis = T_HDR;
@@ -179,7 +183,7 @@ export function makeLayout(geo: Geometry): Layout {
   const writes = off;
   off += geo.writes * WRITE_WORDS;
   return {
-    geo, visWords, lru, memmap, tasks, taskWords, tVis, tVma, tPte, files, fileWords, swap,
+    geo, visWords, lru, act, memmap, tasks, taskWords, tVis, tVma, tPte, files, fileWords, swap,
     pipes, pipeWords, refs, writes, size: off,
   };
 }
@@ -241,6 +245,8 @@ export const PGF_ZERO = 1 << 8; // the shared zero page
 export const PGF_RESERVED = 1 << 9; // PG_reserved
 export const PGF_SWAPBACKED = 1 << 10; // PG_swapbacked (anon and shmem)
 export const PGF_UPTODATE = 1 << 11;
+export const PGF_REFERENCED = 1 << 12; // PG_referenced
+export const PGF_ACTIVE = 1 << 13; // PG_active
 
 /* ---- task states ---- */
 export const TASK_FREE = 0;
@@ -282,6 +288,8 @@ export const REFST_DETACHED = 1 << 0;
 export const REFST_DMA_TO_MEMORY = 1 << 1;
 /** taken on a MAP_SHARED mapping: device writes through it are writes to the shared object */
 export const REFST_SHARED = 1 << 2;
+/** an injected transient reference that stands for another CPU's LRU batch (the page is off PG_lru) */
+export const REFST_LRU_BATCH = 1 << 3;
 
 /* ---- write record flags ---- */
 export const WR_USED = 1 << 0;

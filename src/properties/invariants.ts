@@ -7,7 +7,7 @@ import type { KState } from '../model/layout.js';
 import {
   ZERO_PFN, PAGE_WORDS, PG_FLAGS, PG_REF, PG_MAPCOUNT, PG_PRIVATE, PGF_ALLOC, PGF_SWAPCACHE, PGF_ANON,
   PGF_ANON_EXCLUSIVE, REF_WORDS, R_KIND, R_PFN, R_FOLL, REF_FREE, REF_TRANSIENT, SWAP_WORDS, S_COUNT, S_CACHE,
-  S_USED, P_STATE, P_NBUF, P_HDR, PIPEBUF_WORDS, PB_PFN, F_FLAGS, FF_OPEN, F_SIZE, F_HDR, G_LRU_N, VMA_WORDS,
+  S_USED, P_STATE, P_NBUF, P_HDR, PIPEBUF_WORDS, PB_PFN, F_FLAGS, FF_OPEN, F_SIZE, F_HDR, G_LRU_N, G_ACT_N, VMA_WORDS,
   V_START, V_END, V_FLAGS,
 } from '../model/layout.js';
 import { pte_present, is_swap_pte, pte_pfn, pte_swp_slot, pte_write, pte_swp_exclusive, pte_none } from '../model/pte.js';
@@ -113,6 +113,7 @@ export function checkInvariants(s: KState, prof: Profile): string[] {
     }
   }
   for (let i = 0; i < m[G_LRU_N]!; i++) add(m[L.lru + i]!, 1, `LRU batch slot ${i}`);
+  for (let i = 0; i < m[G_ACT_N]!; i++) add(m[L.act + i]!, 1, `activate batch slot ${i}`);
 
   for (let pfn = ZERO_PFN + 1; pfn < geo.frames; pfn++) {
     const o = L.memmap + pfn * PAGE_WORDS;

@@ -5,7 +5,8 @@
 import type { KState } from '../model/layout.js';
 import {
   ZERO_PFN, PGF_ALLOC, PGF_ANON, PGF_ANON_EXCLUSIVE, PGF_SWAPCACHE, PGF_LRU, PGF_LOCKED, PGF_KSM, PGF_DIRTY,
-  MMF_HAS_PINNED, REF_GUP_GET, REF_GUP_PIN, REF_IOURING, REF_ODIRECT, REF_TRANSIENT, FF_OPEN, G_LRU_N,
+  MMF_HAS_PINNED, REF_GUP_GET, REF_GUP_PIN, REF_IOURING, REF_ODIRECT, REF_TRANSIENT, FF_OPEN, G_LRU_N, G_ACT_N,
+  PGF_REFERENCED, PGF_ACTIVE,
 } from '../model/layout.js';
 import {
   page_flags, page_ref_count, page_mapcount, page_data, page_private, page_file, page_index, task_alive, ptep_get,
@@ -34,6 +35,8 @@ export function describeState(r: Resolved, s: KState): Map<string, string> {
     if (f & PGF_ANON_EXCLUSIVE) flags.push('PAE');
     if (f & PGF_SWAPCACHE) flags.push(`swapcache:${page_private(s, pfn)}`);
     if (f & PGF_LRU) flags.push('lru');
+    if (f & PGF_ACTIVE) flags.push('active');
+    if (f & PGF_REFERENCED) flags.push('referenced');
     if (f & PGF_DIRTY) flags.push('dirty');
     if (f & PGF_LOCKED) flags.push('locked');
     if (f & PGF_KSM) flags.push('ksm');
@@ -61,6 +64,7 @@ export function describeState(r: Resolved, s: KState): Map<string, string> {
       holders.push(`${k} of ${T(x.owner)}`);
     }
     for (let i = 0; i < s.m[G_LRU_N]!; i++) if (s.m[s.L.lru + i] === pfn) holders.push('LRU batch');
+    for (let i = 0; i < s.m[G_ACT_N]!; i++) if (s.m[s.L.act + i] === pfn) holders.push('activate batch');
     out.set(`page ${pfn}`, `ref ${page_ref_count(s, pfn)} map ${page_mapcount(s, pfn)} [${flags.join(' ')}] data ${label(seenStep(s, page_data(s, pfn)))}` +
       `${maps.length ? ` mapped by ${maps.join(', ')}` : ''}${holders.length ? `; held by ${holders.join(', ')}` : ''}`);
   }

@@ -10,6 +10,7 @@ import { wid_root } from '../model/writes.js';
 import { newCtx, newMetrics, ModelBug, type Metrics, type PathEvent, type KCtx } from '../kernel/ctx.js';
 import { apply, type StepResult } from '../syscalls/apply.js';
 import { pagemap_entry, type PagemapEntry } from '../kernel/fs/proc/task_mmu.js';
+import { lru_add_drain } from '../kernel/mm/swap.js';
 import { errnoName } from '../kernel/errno.js';
 import { Monitor, type Names, type Violation } from '../properties/monitor.js';
 import type { Profile } from '../profiles/types.js';
@@ -108,6 +109,7 @@ export function runScenario(r: Resolved, prof: Profile, opts: RunOptions = {}): 
     let vs: Violation[];
     try {
       if (rs.op) result = apply(s, ctx, rs.op);
+      quiesce(s, ctx);
       vs = monitor.check(s, ctx, rs.step.index);
     } catch (e) {
       if (!(e instanceof ModelBug)) throw e;
@@ -129,6 +131,17 @@ export function runScenario(r: Resolved, prof: Profile, opts: RunOptions = {}): 
     verdict: violations.length || failures.length ? 'fail' : 'pass',
     violations, failures, metrics, records, aborted,
   };
+}
+
+/**
+ * Between steps the per-CPU LRU batches are drained (lru_add_drain_all):
+ * what they hold depends on unrelated activity on the machine, so cowlab
+ * makes it part of a step's semantics that they are empty when it ends (the
+ * executor forces the same on the real kernel). A reference parked in a
+ * batch across steps is injected explicitly (`transient: lru-batch`).
+ */
+export function quiesce(s: KState, ctx: KCtx): void {
+  lru_add_drain(s, ctx);
 }
 
 /** The step index of the write whose data `wid` is (0 for zero-filled data). */

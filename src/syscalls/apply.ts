@@ -8,10 +8,11 @@
  */
 import type { KState } from '../model/layout.js';
 import {
-  FF_MEMFD, FF_TMPFILE, REF_TRANSIENT, PGF_LRU, PGF_LOCKED, PGF_SWAPCACHE, PGF_ANON, G_LRU_N, UFFD_CTX_OPEN,
+  FF_MEMFD, FF_TMPFILE, REF_TRANSIENT, REFST_LRU_BATCH, PGF_LRU, PGF_LOCKED, PGF_SWAPCACHE, PGF_ANON, UFFD_CTX_OPEN,
 } from '../model/layout.js';
 import {
   task_alive, page_data, page_set_data, page_test, page_set, page_clear, ptep_get, pipe_open, task_uffd, va_shared,
+  page_ref_count,
 } from '../model/mm_types.js';
 import { pte_present, pte_pfn } from '../model/pte.js';
 import { new_shared_write, OpWrites } from '../model/writes.js';
@@ -33,7 +34,7 @@ import { userfaultfd_open, userfaultfd_register, mwriteprotect_range } from '../
 import { clear_refs_write } from '../kernel/fs/proc/task_mmu.js';
 import { gup_test_start, gup_test_read, gup_test_write, gup_test_stop } from '../kernel/drivers/gup_test.js';
 import { file_create, file_read_page, file_write_page } from '../kernel/mm/filemap.js';
-import { folio_get, folio_put, lru_add_drain } from '../kernel/mm/swap.js';
+import { folio_get, folio_put } from '../kernel/mm/swap.js';
 import { get_swap_slot, add_to_swap_cache, folio_free_swap } from '../kernel/mm/swapfile.js';
 import { EINVAL, ESRCH, EBADF, EBUSY, EFAULT } from '../kernel/errno.js';
 import type { Op } from './ops.js';
@@ -199,26 +200,29 @@ function transient(s: KState, ctx: KCtx, t: number, va: number, kind: string, ho
         trace(ctx, 'get_page_unless_zero', `speculative reference on page ${pfn}`);
         return 0;
       }
-      const r = refs_where(s, (x) => x.kind === REF_TRANSIENT && x.pfn === pfn);
+      const r = refs_where(s, (x) => x.kind === REF_TRANSIENT && x.pfn === pfn && (x.state & REFST_LRU_BATCH) === 0);
       if (!r.length) return -EINVAL;
       ref_free(s, r[0]!);
       folio_put(s, pfn);
       return 0;
     }
-    case 'lru-batch':
+    case 'lru-batch': {
+      // a batch reference on another CPU: the local lru_add_drain() cannot drop it
       if (hold) {
         if (!page_test(s, pfn, PGF_LRU)) return -EBUSY;
         page_clear(s, pfn, PGF_LRU);
         folio_get(s, pfn);
-        const n = s.m[G_LRU_N]!;
-        if (n >= s.L.geo.lruBatch) return -EBUSY;
-        s.m[s.L.lru + n] = pfn;
-        s.m[G_LRU_N] = n + 1;
-        trace(ctx, 'folio_add_lru', `page ${pfn} parked in the LRU batch`);
+        ref_add(s, { kind: REF_TRANSIENT, owner: t, vpage: va, pfn, foll: 0, state: REFST_LRU_BATCH, handle: 0 });
+        trace(ctx, 'folio_add_lru', `page ${pfn} parked in another CPU's LRU batch`);
         return 0;
       }
-      lru_add_drain(s, ctx);
+      const r = refs_where(s, (x) => x.kind === REF_TRANSIENT && x.pfn === pfn && (x.state & REFST_LRU_BATCH) !== 0);
+      if (!r.length) return -EINVAL;
+      ref_free(s, r[0]!);
+      if (page_ref_count(s, pfn) > 1) page_set(s, pfn, PGF_LRU);
+      folio_put(s, pfn);
       return 0;
+    }
     case 'swapcache': {
       if (!page_test(s, pfn, PGF_ANON)) return -EINVAL;
       if (hold) {

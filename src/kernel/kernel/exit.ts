@@ -13,16 +13,18 @@ import {
 import { refs_where, ref_get, ref_free } from '../../model/refs.js';
 import { type KCtx, trace } from '../ctx.js';
 import { zap_pte_range } from '../mm/memory.js';
-import { lru_add_drain } from '../mm/swap.js';
 import { vmas_commit, mm_files, mm_file_ref } from '../mm/mmap.js';
 import { gup_put_folio } from '../mm/gup.js';
 import { pipe_release } from '../fs/pipe.js';
 import { io_sqe_buffers_unregister } from '../io_uring/rsrc.js';
 
-/** exit_mmap(): tear down every mapping of the task's mm. */
+/**
+ * exit_mmap(): tear down every mapping of the task's mm. It does not drain
+ * the LRU batches (7.2's exit_mmap goes straight to tlb_gather_mmu_fullmm;
+ * the host agrees: a folio queued for activation stays queued).
+ */
 export function exit_mmap(s: KState, ctx: KCtx, t: number): void {
   const vmas = vmas_of(s, t);
-  lru_add_drain(s, ctx);
   vmas.forEach((v, i) => zap_pte_range(s, ctx, t, i, v.start, v.end, { dropMarker: true }));
   const files = mm_files(s, t);
   vmas_commit(s, t, []);

@@ -8,7 +8,7 @@
  * unsharing) are selected by the profile.
  */
 import type { KState } from '../../model/layout.js';
-import { ZERO_PFN, MMF_HAS_PINNED, PGF_DIRTY } from '../../model/layout.js';
+import { ZERO_PFN, MMF_HAS_PINNED, PGF_DIRTY, PGF_REFERENCED } from '../../model/layout.js';
 import {
   type Pte, pte_present, pte_write, pte_pfn, pte_dirty, pte_soft_dirty,
 } from '../../model/pte.js';
@@ -23,7 +23,7 @@ import {
   VM_FAULT_RETRY, VM_FAULT_OOM, vm_normal_page, vma_soft_dirty_enabled, userfaultfd_pte_wp, vma_is_anonymous,
 } from './memory.js';
 import { PageAnon, PageAnonExclusive, GUP_PIN_COUNTING_BIAS } from './rmap.js';
-import { folio_put_refs } from './swap.js';
+import { folio_put_refs, folio_mark_accessed } from './swap.js';
 import { EFAULT, ENOMEM } from '../errno.js';
 
 /* ---- FOLL_* flags (include/linux/mm_types.h / mm.h) ---- */
@@ -160,7 +160,10 @@ function follow_page_pte(ctx: KCtx, s: KState, t: number, va: number, vflags: nu
   const pfn = page !== 0 ? page : pte_pfn(pte); // the zero page is handed out for reads
   if (!pte_write(pte) && gup_must_unshare(ctx, s, vflags, foll, pfn)) return FOLLOW_UNSHARE;
   try_grab_folio(ctx, s, pfn, foll);
-  if ((foll & FOLL_TOUCH) && (foll & FOLL_WRITE) && pfn !== ZERO_PFN && !pte_dirty(pte)) page_set(s, pfn, PGF_DIRTY);
+  if ((foll & FOLL_TOUCH) && pfn !== ZERO_PFN) {
+    if ((foll & FOLL_WRITE) && !pte_dirty(pte)) page_set(s, pfn, PGF_DIRTY);
+    folio_mark_accessed(s, ctx, pfn);
+  }
   return pfn;
 }
 
@@ -254,8 +257,8 @@ export function get_user_pages_fast(ctx: KCtx, s: KState, t: number, start: numb
     // pte_protnone(): the PTEs of a PROT_NONE VMA are not accessible to GUP-fast
     if ((vma_flags_at(s, t, vi) & (VM_READ | VM_WRITE | VM_EXEC)) === 0) break;
     if (!pte_write(pte) && gup_must_unshare(ctx, s, null, foll, pfn)) break;
-    // gup_fast_folio_allowed(): no long-term writable pins on file pages needing dirty tracking
     try_grab_folio(ctx, s, pfn, foll);
+    page_set(s, pfn, PGF_REFERENCED); // folio_set_referenced()
     pfns.push(pfn);
   }
   if (i === nr) {
@@ -263,6 +266,7 @@ export function get_user_pages_fast(ctx: KCtx, s: KState, t: number, start: numb
     return { pfns, err: 0 };
   }
   trace(ctx, 'gup_fast', `fell back to the slow path at page ${start + i}`);
-  const rest = __get_user_pages(ctx, s, t, start + i, nr - i, foll);
+  // gup_fast_fallback(): the slow path runs with FOLL_TOUCH
+  const rest = __get_user_pages(ctx, s, t, start + i, nr - i, foll | FOLL_TOUCH);
   return { pfns: pfns.concat(rest.pfns), err: rest.err };
 }

@@ -9,7 +9,7 @@
  * CPU: the executor pins every scenario process to CPU 0.
  */
 import type { KState } from '../../model/layout.js';
-import { G_LRU_N, PGF_LRU, PGF_ALLOC, ZERO_PFN } from '../../model/layout.js';
+import { G_LRU_N, G_ACT_N, PGF_LRU, PGF_ALLOC, PGF_REFERENCED, PGF_ACTIVE, ZERO_PFN } from '../../model/layout.js';
 import { page_ref_add, page_ref_count, page_set, page_clear, page_test } from '../../model/mm_types.js';
 import { free_page } from './page_alloc.js';
 import { type KCtx, ModelBug, trace } from '../ctx.js';
@@ -52,11 +52,16 @@ export function folio_add_lru(s: KState, ctx: KCtx, pfn: number): void {
   if (n + 1 >= cap) lru_add_drain(s, ctx);
 }
 
-/** lru_add_drain(): move this CPU's batch to the LRU, dropping the batch references. */
+/**
+ * lru_add_drain() -> lru_add_drain_cpu(): move this CPU's batches: the add
+ * batch puts its folios on the LRU, the activate batch marks its (still
+ * PG_lru) folios active; both drop their references.
+ */
 export function lru_add_drain(s: KState, ctx: KCtx): void {
   const n = s.m[G_LRU_N]!;
-  if (n === 0) return;
-  trace(ctx, 'lru_add_drain', `${n} folio(s) moved to the LRU`);
+  const a = s.m[G_ACT_N]!;
+  if (n === 0 && a === 0) return;
+  trace(ctx, 'lru_add_drain', `${n} folio(s) moved to the LRU${a ? `, ${a} activated` : ''}`);
   for (let i = 0; i < n; i++) {
     const pfn = s.m[s.L.lru + i]!;
     s.m[s.L.lru + i] = 0;
@@ -65,12 +70,52 @@ export function lru_add_drain(s: KState, ctx: KCtx): void {
     folio_put(s, pfn);
   }
   s.m[G_LRU_N] = 0;
+  for (let i = 0; i < a; i++) {
+    const pfn = s.m[s.L.act + i]!;
+    s.m[s.L.act + i] = 0;
+    // lru_activate(), only for a folio still on the LRU (folio_test_clear_lru in folio_batch_move_lru)
+    if (page_test(s, pfn, PGF_LRU)) page_set(s, pfn, PGF_ACTIVE);
+    folio_put(s, pfn);
+  }
+  s.m[G_ACT_N] = 0;
 }
 
-/** Number of references the LRU batch holds on a page (0 or 1). */
+/** Number of references this CPU's batches (add and activate) hold on a page. */
 export function lru_batch_refs(s: KState, pfn: number): number {
-  const n = s.m[G_LRU_N]!;
   let c = 0;
-  for (let i = 0; i < n; i++) if (s.m[s.L.lru + i] === pfn) c++;
+  for (let i = 0, n = s.m[G_LRU_N]!; i < n; i++) if (s.m[s.L.lru + i] === pfn) c++;
+  for (let i = 0, n = s.m[G_ACT_N]!; i < n; i++) if (s.m[s.L.act + i] === pfn) c++;
   return c;
+}
+
+/**
+ * folio_activate() (6.18 without MGLRU): queue an LRU folio for activation
+ * in the per-CPU activate batch. The batch takes a reference and the folio
+ * keeps PG_lru until the batch is processed, so a write fault's
+ * wp_can_reuse_anon_folio() neither drains it nor sees a refcount of 1.
+ */
+export function folio_activate(s: KState, ctx: KCtx, pfn: number): void {
+  if (page_test(s, pfn, PGF_ACTIVE) || !page_test(s, pfn, PGF_LRU)) return;
+  const n = s.m[G_ACT_N]!;
+  const cap = Math.min(ctx.prof.mech.lruBatchSize, s.L.geo.lruBatch);
+  folio_get(s, pfn);
+  s.m[s.L.act + n] = pfn;
+  s.m[G_ACT_N] = n + 1;
+  trace(ctx, 'folio_activate', `page ${pfn} queued for activation`);
+  if (n + 1 >= cap) lru_add_drain(s, ctx);
+}
+
+/**
+ * folio_mark_accessed() (6.18 without MGLRU, as on the host): the first
+ * access sets PG_referenced, the second activates the folio.
+ */
+export function folio_mark_accessed(s: KState, ctx: KCtx, pfn: number): void {
+  if (pfn === ZERO_PFN) return;
+  if (!page_test(s, pfn, PGF_REFERENCED)) {
+    page_set(s, pfn, PGF_REFERENCED);
+  } else if (!page_test(s, pfn, PGF_ACTIVE)) {
+    if (page_test(s, pfn, PGF_LRU)) folio_activate(s, ctx, pfn);
+    else page_set(s, pfn, PGF_ACTIVE); // __lru_cache_activate_folio(): still in the add batch
+    page_clear(s, pfn, PGF_REFERENCED);
+  }
 }
