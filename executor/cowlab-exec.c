@@ -177,7 +177,14 @@ static void out(const char *fmt, ...)
 	int n;
 
 	va_start(ap, fmt);
+#ifdef COWLAB_EMBED
+	/* in a reproducer everything the executor says is a TAP comment */
+	buf[0] = '#';
+	buf[1] = ' ';
+	n = 2 + vsnprintf(buf + 2, sizeof(buf) - 2, fmt, ap);
+#else
 	n = vsnprintf(buf, sizeof(buf), fmt, ap);
+#endif
 	va_end(ap);
 	if (n > (int)sizeof(buf) - 2)
 		n = sizeof(buf) - 2;
@@ -965,6 +972,10 @@ static void drain_all_lru(void)
 		posix_fadvise(drain_fd, 0, PAGE, POSIX_FADV_DONTNEED);
 }
 
+/* Where results go: printed by the server, recorded by an emitted reproducer. */
+static void report_step(int step, const struct result *res);
+static void report_page(int step, int task, long vpage, uint64_t entry, uint64_t count, uint64_t flags);
+
 static void observe(int step)
 {
 	for (int t = 0; t < P.ntasks; t++) {
@@ -987,8 +998,7 @@ static void observe(int step)
 					if (kpageflags_fd >= 0 && pread(kpageflags_fd, &flags, 8, pfn * 8) != 8)
 						flags = 0;
 				}
-				out("M %d %d %ld %llx %llu %llx", step, t, vpage, (unsigned long long)e,
-				    (unsigned long long)cnt, (unsigned long long)flags);
+				report_page(step, t, vpage, e, cnt, flags);
 			}
 		}
 	}
@@ -1039,10 +1049,12 @@ static int coordinator(void)
 	signal(SIGCHLD, SIG_IGN);
 	signal(SIGSEGV, on_segv);
 	signal(SIGBUS, on_segv);
-	snprintf(scratch, sizeof(scratch), "%s/cowlab-run.XXXXXX", scratch_base);
-	if (!mkdtemp(scratch)) {
-		out("X cannot create a scratch directory in %s: %s", scratch_base, strerror(errno));
-		return 1;
+	if (!scratch[0]) {
+		snprintf(scratch, sizeof(scratch), "%s/cowlab-run.XXXXXX", scratch_base);
+		if (!mkdtemp(scratch)) {
+			out("X cannot create a scratch directory in %s: %s", scratch_base, strerror(errno));
+			return 1;
+		}
 	}
 	bounce = mmap(NULL, MAXPAGES * PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
 	tlbflush_area = mmap(NULL, TLBFLUSH_PAGES * PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
@@ -1118,14 +1130,7 @@ static int coordinator(void)
 			close(pagemap_fds[t]);
 			pagemap_fds[t] = -1;
 		}
-		{
-			char line[MAXPAGES * 12 + 128];
-			int n = snprintf(line, sizeof(line), "P %d %ld %d %d %ld %ld %d", i + 1, res.ret, res.err, res.sig,
-					 res.faults, res.ufaults, res.n);
-			for (int k = 0; k < res.n && n < (int)sizeof(line) - 24; k++)
-				n += snprintf(line + n, sizeof(line) - n, " %ld", res.data[k]);
-			out("%s", line);
-		}
+		report_step(i + 1, &res);
 		drain_all_lru();
 		observe(i + 1);
 	}
@@ -1141,7 +1146,25 @@ static int coordinator(void)
 	return status;
 }
 
-/* ---------------- reading programs ---------------- */
+#ifndef COWLAB_EMBED
+/* ---------------- the server: reporting, reading programs, main ---------------- */
+
+static void report_step(int step, const struct result *res)
+{
+	char line[MAXPAGES * 12 + 128];
+	int n = snprintf(line, sizeof(line), "P %d %ld %d %d %ld %ld %d", step, res->ret, res->err, res->sig,
+			 res->faults, res->ufaults, res->n);
+
+	for (int k = 0; k < res->n && n < (int)sizeof(line) - 24; k++)
+		n += snprintf(line + n, sizeof(line) - n, " %ld", res->data[k]);
+	out("%s", line);
+}
+
+static void report_page(int step, int task, long vpage, uint64_t entry, uint64_t count, uint64_t flags)
+{
+	out("M %d %d %ld %llx %llu %llx", step, task, vpage, (unsigned long long)entry,
+	    (unsigned long long)count, (unsigned long long)flags);
+}
 
 static int validate_prog(void);
 
@@ -1361,6 +1384,13 @@ int main(int argc, char **argv)
 			continue;
 		}
 		fflush(stdout);
+		/* the server owns the run's scratch directory, so it goes even if the run is killed */
+		snprintf(scratch, sizeof(scratch), "%s/cowlab-run.XXXXXX", scratch_base);
+		if (!mkdtemp(scratch)) {
+			out("X cannot create a scratch directory in %s: %s", scratch_base, strerror(errno));
+			out("END error");
+			continue;
+		}
 		pid = fork();
 		if (pid == 0)
 			_exit(coordinator());
@@ -1379,8 +1409,10 @@ int main(int argc, char **argv)
 			}
 			usleep(200);
 		}
-		/* nothing of the scenario survives it */
+		/* nothing of the scenario survives it; its files were O_TMPFILE (unnamed) */
 		kill(-pid, SIGKILL);
+		rmdir(scratch);
+		scratch[0] = 0;
 		if (status == -1)
 			out("END timeout");
 		else if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
@@ -1393,3 +1425,4 @@ int main(int argc, char **argv)
 	restore_machine();
 	return 0;
 }
+#endif /* !COWLAB_EMBED */

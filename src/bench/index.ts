@@ -9,6 +9,7 @@ import { parseScenario } from '../scenario/parse.js';
 import { resolveScenario } from '../scenario/resolve.js';
 import { runScenario } from '../scenario/run.js';
 import { linux_6_18 } from '../profiles/linux-6.18.js';
+import { diffBench } from './diff.js';
 
 function modelSteps(): void {
   const seed = 42;
@@ -26,3 +27,4 @@ function modelSteps(): void {
 }
 
 modelSteps();
+await diffBench();

@@ -125,6 +125,24 @@ export function buildProgram(): Command {
     });
 
   program
+    .command('emit-c')
+    .description('Write a standalone C reproducer of one scenario (kselftest TAP output) to stdout or a file.')
+    .argument('<file>', 'a scenario file')
+    .option('-o, --output <file>', 'write to this file instead of stdout')
+    .addHelpText('after', '\nThe reproducer embeds the executor core; build it with: cc -O2 -Wall -Wextra -Werror -pthread -Wl,-z,now -o repro repro.c')
+    .action(async (file: string, opts: { output?: string }) => {
+      const { emitC } = await import('../executor/emit.js');
+      const { loadScenario } = await import('../scenario/load.js');
+      const text = emitC(loadScenario(file));
+      if (opts.output) {
+        const { writeFileSync, renameSync } = await import('node:fs');
+        const tmp = `${opts.output}.tmp${process.pid}`;
+        writeFileSync(tmp, text);
+        renameSync(tmp, opts.output); // never leave a half-written reproducer behind
+      } else out(text);
+    });
+
+  program
     .command('kernels')
     .description('List the kernel profiles: each is its predecessor plus named mechanisms.')
     .option('--json', 'print JSON: id, title, based-on, commits, mechanisms')

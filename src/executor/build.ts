@@ -4,7 +4,7 @@
  * it. No native dependency beyond libc.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, renameSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, readdirSync, rmSync } from 'node:fs';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { spawnSync } from 'node:child_process';
@@ -41,5 +41,9 @@ export function buildExecutor(opts: { static?: boolean } = {}): string {
   if (r.error) throw new InputError(`cannot run the C compiler "${cc}": ${r.error.message} (install gcc, or set CC)`);
   if (r.status !== 0) throw new InputError(`compiling ${EXECUTOR_SOURCE} failed:\n${r.stderr}`);
   renameSync(tmp, out);
+  // older builds of an edited source are of no use any more
+  for (const f of readdirSync(cacheDir())) {
+    if (/^cowlab-exec-[0-9a-f]{12}(-static)?$/.test(f) && join(cacheDir(), f) !== out && f.endsWith('-static') === !!opts.static) rmSync(join(cacheDir(), f), { force: true });
+  }
   return out;
 }

@@ -1,0 +1,133 @@
+/**
+ * Differential tests against the real kernel of this machine. They need
+ * root (frame numbers, kpageflags, swapon) and a C compiler; without them
+ * they are skipped with the reason printed.
+ */
+import { describe, it, expect } from 'vitest';
+import { spawnSync, spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Executor } from '../../src/executor/server.js';
+import { cacheDir } from '../../src/executor/build.js';
+import { findScenarioFiles } from '../../src/scenario/load.js';
+
+function missing(): string | null {
+  if (process.getuid?.() !== 0) return 'not root: the differential suite needs frame numbers, kpageflags and swapon';
+  if (spawnSync('cc', ['--version']).status !== 0) return 'no C compiler (cc)';
+  return null;
+}
+const why = missing();
+if (why) console.log(`SKIP differential tests: ${why}`);
+const d = why ? describe.skip : describe;
+
+function cowlab(...args: string[]) {
+  const r = spawnSync(process.execPath, ['bin/cowlab.js', ...args], { encoding: 'utf8' });
+  return { code: r.status, out: r.stdout, err: r.stderr };
+}
+
+const pageCluster = () => readFileSync('/proc/sys/vm/page-cluster', 'utf8');
+const swaps = () => readFileSync('/proc/swaps', 'utf8').split('\n').filter((l) => l.includes('cowlab-swap')).length;
+
+d('cowlab diff against this kernel', () => {
+  it('agrees on every shipped scenario, or skips it with a reason', () => {
+    const before = pageCluster();
+    const r = cowlab('diff', '--json', 'scenarios/');
+    expect(r.err).toBe('');
+    const res = JSON.parse(r.out) as { scenario: string; verdict: string; reason: string; divergence: unknown }[];
+    const bad = res.filter((x) => x.verdict === 'diverge');
+    expect(bad.map((x) => `${x.scenario}: ${x.reason}`)).toEqual([]);
+    for (const x of res.filter((y) => y.verdict === 'skip')) expect(x.reason).not.toBe('');
+    expect(res.filter((x) => x.verdict === 'agree').length).toBeGreaterThan(20);
+    expect(r.code).toBe(0);
+    // the machine is as it was: no swapfile of ours, vm.page-cluster restored
+    expect(swaps()).toBe(0);
+    expect(pageCluster()).toBe(before);
+  });
+
+  it('random scenarios agree (fuzz --diff, fixed seed)', () => {
+    const out = mkdtempSync(join(tmpdir(), 'cowlab-fuzz-'));
+    try {
+      const r = cowlab('fuzz', '--diff', '--seed', '7', '--count', '300', '--out', out);
+      expect(r.out).toMatch(/seed 7: 300 random scenarios .*: 300 agree, 0 diverge/);
+      expect(r.code).toBe(0);
+    } finally {
+      rmSync(out, { recursive: true, force: true });
+    }
+  });
+});
+
+d('cowlab emit-c', () => {
+  it('every shipped scenario gives a reproducer that compiles with -Wall -Werror and passes, or skips with a reason', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cowlab-emit-'));
+    try {
+      for (const f of findScenarioFiles(['scenarios/'])) {
+        const c = join(dir, 'r.c');
+        expect(cowlab('emit-c', f, '-o', c).code).toBe(0);
+        const cc = spawnSync('cc', ['-O2', '-Wall', '-Wextra', '-Werror', '-pthread', '-Wl,-z,now', '-o', join(dir, 'r'), c], { encoding: 'utf8' });
+        expect(cc.stderr, f).toBe('');
+        const run = spawnSync(join(dir, 'r'), { encoding: 'utf8' });
+        const plan = /^1\.\.(\d+)/m.exec(run.stdout);
+        expect(plan, `${f}: ${run.stdout}`).not.toBeNull();
+        if (plan![1] === '0') {
+          expect(run.stdout, f).toMatch(/# SKIP \S/);
+          expect(run.status).toBe(4);
+          continue;
+        }
+        expect(run.stdout, f).not.toMatch(/^not ok/m);
+        expect((run.stdout.match(/^ok /gm) ?? []).length, f).toBe(Number(plan![1]));
+        expect(run.status, f).toBe(0);
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+d('the executor', () => {
+  it('reports bad input with a message, not a crash', async () => {
+    const e = new Executor();
+    try {
+      const r = await e.run(['T 1 1', 'O 0 99']);
+      expect(r.status).toBe('error');
+      expect(r.messages.join()).toMatch(/program line 2: bad step/);
+      const r2 = await e.run(['T 1 1', 'R 1 1', 'O 0 5 1 99999999']);
+      expect(r2.status).toBe('error');
+      expect(r2.messages.join()).toMatch(/step 1: argument out of range/);
+      const r3 = await e.run(['T 1 1', 'R 1 1', 'Q 1 2']);
+      expect(r3.messages.join()).toMatch(/unknown line type 'Q'/);
+      // and it still runs programs afterwards
+      const ok = await e.run(['T 1 1', 'R 1 1', 'O 0 1 1 1 3 0 -1 0', 'O 0 6 1 1 2', 'O 0 5 1 1']);
+      expect(ok.status).toBe('ok');
+      expect(ok.steps.get(3)!.data).toEqual([2]);
+    } finally {
+      await e.close();
+    }
+  });
+
+  it('kills a run that exceeds its time limit and leaves nothing behind', async () => {
+    const runs = () => readdirSync(cacheDir()).filter((f) => f.startsWith('cowlab-run.'));
+    const before = runs();
+    const e = new Executor({ timeoutMs: 1 });
+    try {
+      const steps = Array.from({ length: 200 }, () => 'O 0 6 1 1 2');
+      const r = await e.run(['T 1 1', 'R 1 1', 'O 0 1 1 1 3 0 -1 0', ...steps]);
+      expect(r.status).toBe('timeout');
+    } finally {
+      await e.close();
+    }
+    expect(runs()).toEqual(before);
+  });
+
+  it('puts the machine back even when cowlab is killed', async () => {
+    const before = pageCluster();
+    const child = spawn(process.execPath, ['bin/cowlab.js', 'diff', 'scenarios/cow-selftest/anon'], { stdio: 'ignore' });
+    // wait until the swapfile is on, then kill cowlab without warning
+    for (let i = 0; i < 200 && swaps() === 0; i++) await new Promise((r) => setTimeout(r, 50));
+    expect(swaps()).toBe(1);
+    child.kill('SIGKILL');
+    for (let i = 0; i < 100 && (swaps() !== 0 || pageCluster() !== before); i++) await new Promise((r) => setTimeout(r, 50));
+    expect(swaps()).toBe(0);
+    expect(pageCluster()).toBe(before);
+  });
+});
