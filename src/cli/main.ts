@@ -58,6 +58,29 @@ export function buildProgram(): Command {
     });
 
   program
+    .command('matrix')
+    .description('Every scenario on every kernel profile: pass, FAIL (property@step), expected-fail, n/a; totals of failures, copies and needless copies.')
+    .option('--kernels <ids>', 'comma-separated profile ids (default: all)')
+    .option('--profile <file...>', 'add profiles of your own (see docs/profiles.md)')
+    .option('--scenarios <dir>', 'scenario directory or file', 'scenarios')
+    .addOption(new Option('--format <fmt>', 'output format').choices(['text', 'markdown', 'json', 'html']).default('text'))
+    .addHelpText('after', '\nExit status: 0 when every cell matches the history the scenarios document, 1 otherwise, 2 bad input.')
+    .action(async (opts: { kernels?: string; profile?: string[]; scenarios: string; format: string }) => {
+      const { buildMatrix } = await import('../history/matrix.js');
+      const render = await import('../history/render.js');
+      const { loadProfileFile } = await import('../profiles/load.js');
+      let profiles: Profile[] = opts.kernels ? opts.kernels.split(',').map((k) => profileById(k.trim())) : [...PROFILES];
+      for (const f of opts.profile ?? []) profiles.push(await loadProfileFile(f));
+      if (profiles.length === 0) throw new InputError('--kernels: no kernel named');
+      const rs = loadScenarios([opts.scenarios]);
+      const m = buildMatrix(rs, profiles, PROFILES);
+      const text = opts.format === 'json' ? render.matrixJson(m) : opts.format === 'markdown' ? render.matrixMarkdown(m)
+        : opts.format === 'html' ? render.matrixHtml(m) : render.matrixText(m);
+      out(text);
+      process.exitCode = Object.values(m.totals).some((t) => t.unexpected > 0) ? EXIT_FAIL : EXIT_OK;
+    });
+
+  program
     .command('diff')
     .description('Run each scenario in the model (linux-6.18) and on this machine\'s kernel, and report where they disagree.')
     .argument('<path...>', 'scenario files or directories')

@@ -2,11 +2,23 @@
  * The built-in kernel profiles, in history order, and lookup by id.
  */
 import type { Profile } from './types.js';
+import { linux_4_8 } from './history/linux-4.8.js';
+import { linux_5_7 } from './history/linux-5.7.js';
+import { linux_5_8 } from './history/linux-5.8.js';
+import { linux_5_9 } from './history/linux-5.9.js';
+import { linux_5_11 } from './history/linux-5.11.js';
+import { linux_5_18 } from './history/linux-5.18.js';
+import { linux_5_19 } from './history/linux-5.19.js';
+import { linux_6_0 } from './history/linux-6.0.js';
+import { linux_6_2 } from './history/linux-6.2.js';
+import { linux_6_3 } from './history/linux-6.3.js';
 import { linux_6_18 } from './linux-6.18.js';
 import { InputError } from '../scenario/errors.js';
 
-/** Built-in profiles in the order the matrix shows them. */
-export const PROFILES: readonly Profile[] = [linux_6_18];
+/** Built-in profiles in the order the matrix shows them: history, then the host. */
+export const PROFILES: readonly Profile[] = [
+  linux_4_8, linux_5_7, linux_5_8, linux_5_9, linux_5_11, linux_5_18, linux_5_19, linux_6_0, linux_6_2, linux_6_3, linux_6_18,
+];
 
 /** The profile cowlab's machines run, and `cowlab diff` checks against. */
 export const HOST_PROFILE = linux_6_18;

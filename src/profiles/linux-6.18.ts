@@ -2,38 +2,23 @@
  * linux-6.18: the kernel on cowlab's machines, and the oracle `cowlab diff`
  * checks the model against.
  */
-import type { Profile } from './types.js';
+import { derive } from './derive.js';
+import { linux_6_3 } from './history/linux-6.3.js';
 
-export const linux_6_18: Profile = {
+export const linux_6_18 = derive(linux_6_3, {
   id: 'linux-6.18',
-  title: 'Linux 6.18 (PG_anon_exclusive, reliable R/O pins, FOLL_PIN O_DIRECT)',
-  basedOn: null,
+  title: 'Linux 6.18 (today: clean exclusive pages writable on mprotect and swap-in, uffd-wp on unpopulated memory)',
   commits: [
-    '6c287605fd56 mm: remember exclusively mapped anonymous pages with PG_anon_exclusive',
-    'a7f226604170 mm/gup: trigger FAULT_FLAG_UNSHARE when R/O-pinning a possibly shared anonymous page',
-    '1493a1913e34 mm/swap: remember PG_anon_exclusive via a swp pte bit',
-    '5535be309971 mm/gup: fix FOLL_FORCE COW security issue and remove FOLL_COW',
-    '64fe24a3e05e mm/mprotect: allow clean exclusive anon pages to be writable',
-    '8d6a0ac09a16 mm: extend FAULT_FLAG_UNSHARE support to anything in a COW mapping',
-    '920756a3306a block: Convert bio_iov_iter_get_pages to use iov_iter_extract_pages',
+    'mm/mprotect: allow clean exclusive anon pages to be writable (after 6.1: 6.1 requires pte_dirty, 6.12 does not; id not identified)',
+    'do_swap_page maps an exclusive page writable on a read fault (after 6.1, in 6.12; id not identified)',
+    'mm/uffd: UFFD_FEATURE_WP_UNPOPULATED (Peter Xu, 2023; id and release unverified)',
+    'userfaultfd: UFFD_FEATURE_WP_ASYNC (2023; id and release unverified)',
+    'host configuration: no CONFIG_MEM_SOFT_DIRTY (docs/host-kernel.md)',
   ],
-  summary: 'Reuse when PG_anon_exclusive is set, else the refcount rule; R/O pins unshare; fork copies maybe-pinned pages; O_DIRECT pins.',
+  summary: 'mprotect and uffd unprotect map clean exclusive anon pages writable; swap-in of an exclusive page maps it writable even on a read fault; ' +
+    'uffd-wp can protect unpopulated memory and resolve faults itself; per-CPU folio batches of 31.',
   mech: {
-    wpReuse: 'anon-exclusive',
-    swapinReuse: 'exclusive-bit',
-    forceWrite: 'anon-exclusive',
-    gupUnshare: 'anon-and-cow-longterm',
-    swapoutPinned: 'try-share',
-    gupReadBreaksCow: false,
-    pinBias: true,
-    forkCopyPinned: true,
-    swapExclusiveBit: true,
-    mprotectMapsExclusiveWritable: true,
-    clearRefsSkipsPinned: false,
-    softDirty: false,
-    odirectPins: true,
-    swapSynchronousIo: false,
-    lruBatchSize: 31,
-    faultAroundPages: 16,
+    mprotectMapsExclusiveWritable: 'clean', swapinWritableOnRead: true, uffdWpUnpopulated: true, uffdWpAsync: true,
+    softDirty: false, lruBatchSize: 31,
   },
-};
+});

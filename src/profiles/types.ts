@@ -67,8 +67,24 @@ export interface Mechanisms {
   forkCopyPinned: boolean;
   /** swap PTEs remember PG_anon_exclusive (1493a1913e34, 5.19+ on x86) */
   swapExclusiveBit: boolean;
-  /** mprotect() may map exclusive anon pages writable without a fault (64fe24a3e05e, 6.0+) */
-  mprotectMapsExclusiveWritable: boolean;
+  /**
+   * mprotect()/uffd unprotect may map an exclusive anon PTE writable without a
+   * fault: never, only a dirty PTE (64fe24a3e05e, 6.0), or a clean one too (later 6.x)
+   */
+  mprotectMapsExclusiveWritable: 'none' | 'dirty' | 'clean';
+  /** swap-in maps an exclusive page writable even on a read fault (between 6.1 and 6.12) */
+  swapinWritableOnRead: boolean;
+  /** fork holds mm->write_protect_seq so GUP-fast FOLL_PIN backs off (57efa1fe5957, 5.11) */
+  forkWriteProtectSeq: boolean;
+  /** io_uring exists (5.1) */
+  ioUring: boolean;
+  /** userfaultfd write-protect of anonymous memory exists (5.7) */
+  uffdWp: boolean;
+  /** UFFD_FEATURE_WP_UNPOPULATED (6.5) and UFFD_FEATURE_WP_ASYNC (6.7) exist */
+  uffdWpUnpopulated: boolean;
+  uffdWpAsync: boolean;
+  /** pin_user_pages() and FOLL_PIN exist (eddb1c228f79, 5.6) */
+  pinUserPages: boolean;
   /** clear_refs soft-dirty skips pinned pages (9348b73c2e1b, 5.11+) */
   clearRefsSkipsPinned: boolean;
   /** kernel built with CONFIG_MEM_SOFT_DIRTY */

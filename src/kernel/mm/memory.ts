@@ -34,7 +34,7 @@ import {
   folio_needs_cow_for_dma,
 } from './rmap.js';
 import {
-  add_to_swap_cache, folio_free_swap, swap_free, swap_duplicate, free_swap_and_cache,
+  add_to_swap_cache, folio_free_swap, swap_free, swap_duplicate, free_swap_and_cache, delete_from_swap_cache,
 } from './swapfile.js';
 import { filemap_fault } from './filemap.js';
 import { handle_userfault } from './userfaultfd.js';
@@ -311,7 +311,11 @@ export function reuse_swap_page(s: KState, ctx: KCtx, pfn: number): boolean {
   if (page_test(s, pfn, PGF_KSM)) return false;
   const inCache = page_test(s, pfn, PGF_SWAPCACHE);
   const count = page_mapcount(s, pfn) + (inCache ? swap_count(s, page_private(s, pfn)) : 0);
-  if (count === 1 && inCache) folio_free_swap(s, ctx, pfn);
+  if (count === 1 && inCache) {
+    // the one user is the faulting mapping (or its swap PTE): drop the swap cache, the page is now the data
+    delete_from_swap_cache(s, pfn);
+    page_set(s, pfn, PGF_DIRTY);
+  }
   trace(ctx, 'reuse_swap_page', `mapcount+swapcount ${count}: ${count <= 1 ? 'reuse' : 'copy'}`);
   return count <= 1;
 }
@@ -439,30 +443,42 @@ export function do_swap_page(s: KState, ctx: KCtx, vmf: Vmf): number {
       if (fresh) exclusive = true;
     }
   }
-  swap_free(s, slot);
-  if (should_try_to_free_swap(s, ctx, vmf, pfn)) folio_free_swap(s, ctx, pfn);
-
   let pte = mk_pte(pfn);
-  if (pte_swp_soft_dirty(orig)) pte = pte_mksoft_dirty(pte);
-  if (pte_swp_uffd_wp(orig)) pte = pte_mkuffd_wp(pte);
-
   let rmapExclusive = false;
   if (mech.swapinReuse === 'mapcount') {
-    // <= 5.17: a write fault maps writable if reuse_swap_page() says so
+    // <= 5.17: reuse_swap_page() runs before the rmap is added and the swap entry freed,
+    // so the faulting PTE's own swap reference counts (5.10 do_swap_page)
     if (write && reuse_swap_page(s, ctx, pfn)) {
       pte = maybe_mkwrite(pte_mkdirty(pte), vmf.vflags);
       vmf.flags &= ~FAULT_FLAG_WRITE;
     }
-  } else if (!ksm && (exclusive || page_ref_count(s, pfn) === 1)) {
-    if ((vmf.vflags & VM_WRITE) && !userfaultfd_pte_wp(vmf.vflags, pte) && !pte_needs_soft_dirty_wp(ctx, vmf.vflags, pte)) {
-      pte = pte_mkwrite(pte);
-      if (write) {
-        pte = pte_mkdirty(pte);
-        vmf.flags &= ~FAULT_FLAG_WRITE;
+    swap_free(s, slot);
+  } else {
+    swap_free(s, slot);
+    if (should_try_to_free_swap(s, ctx, vmf, pfn)) folio_free_swap(s, ctx, pfn);
+    if (!ksm && (fresh || exclusive || page_ref_count(s, pfn) === 1)) {
+      if (mech.swapinReuse === 'refcount') {
+        // 5.18 (c145e0b47c77): writable on a write fault only
+        if (write) {
+          pte = maybe_mkwrite(pte_mkdirty(pte), vmf.vflags);
+          vmf.flags &= ~FAULT_FLAG_WRITE;
+        }
+      } else {
+        if ((vmf.vflags & VM_WRITE) && !userfaultfd_pte_wp(vmf.vflags, pte_swp_uffd_wp(orig) ? pte_mkuffd_wp(pte) : pte) &&
+          !pte_needs_soft_dirty_wp(ctx, vmf.vflags, pte_swp_soft_dirty(orig) ? pte_mksoft_dirty(pte) : pte)) {
+          // 5.19 .. 6.1: only on a write fault; later also on a read fault
+          if (write || mech.swapinWritableOnRead) pte = pte_mkwrite(pte);
+          if (write) {
+            pte = pte_mkdirty(pte);
+            vmf.flags &= ~FAULT_FLAG_WRITE;
+          }
+        }
+        rmapExclusive = true;
       }
     }
-    rmapExclusive = true;
   }
+  if (pte_swp_soft_dirty(orig)) pte = pte_mksoft_dirty(pte);
+  if (pte_swp_uffd_wp(orig)) pte = pte_mkuffd_wp(pte);
   if (!PageAnon(s, pfn)) folio_add_new_anon_rmap(s, ctx, pfn, rmapExclusive);
   else folio_add_anon_rmap_pte(s, ctx, pfn, rmapExclusive);
   set_pte_at(s, vmf.t, vmf.va, pte);

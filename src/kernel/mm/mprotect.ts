@@ -35,7 +35,9 @@ export function can_change_pte_writable(s: KState, ctx: KCtx, vflags: number, pt
   if (pte_needs_soft_dirty_wp(ctx, vflags, pte)) return false;
   if (userfaultfd_pte_wp(vflags, pte)) return false;
   if ((vflags & VM_SHARED) === 0) {
-    if (!ctx.prof.mech.mprotectMapsExclusiveWritable) return false;
+    const mode = ctx.prof.mech.mprotectMapsExclusiveWritable;
+    if (mode === 'none') return false;
+    if (mode === 'dirty' && !pte_dirty(pte)) return false; // 64fe24a3e05e as merged in 6.0
     const pfn = vm_normal_page(pte);
     return pfn !== 0 && PageAnon(s, pfn) && PageAnonExclusive(s, pfn);
   }

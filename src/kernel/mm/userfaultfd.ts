@@ -16,6 +16,9 @@ import { EINVAL, ENOENT, EPERM, EBUSY, EBADF } from '../errno.js';
 /** userfaultfd() + UFFDIO_API with the given features. */
 export function userfaultfd_open(s: KState, ctx: KCtx, t: number, features: number): number {
   if (task_uffd(s, t) & UFFD_CTX_OPEN) return -EBUSY;
+  const mech = ctx.prof.mech;
+  // UFFDIO_API refuses features the kernel does not have
+  if (((features & UFFD_FEATURE_WP_UNPOPULATED) && !mech.uffdWpUnpopulated) || ((features & UFFD_FEATURE_WP_ASYNC) && !mech.uffdWpAsync)) return -EINVAL;
   let f = features;
   if (f & UFFD_FEATURE_WP_ASYNC) f |= UFFD_FEATURE_WP_UNPOPULATED; // WP_ASYNC implies WP_UNPOPULATED
   task_set_uffd(s, t, UFFD_CTX_OPEN | f);
@@ -26,6 +29,7 @@ export function userfaultfd_open(s: KState, ctx: KCtx, t: number, features: numb
 /** UFFDIO_REGISTER with UFFDIO_REGISTER_MODE_WP over [start, end). */
 export function userfaultfd_register(s: KState, ctx: KCtx, t: number, start: number, end: number): number {
   if ((task_uffd(s, t) & UFFD_CTX_OPEN) === 0) return -EBADF; // no userfaultfd in this process
+  if (!ctx.prof.mech.uffdWp) return -EINVAL; // UFFDIO_REGISTER_MODE_WP unknown before 5.7
 
   if (end <= start) return -EINVAL;
   const vmas = vmas_of(s, t).filter((v) => v.end > start && v.start < end);

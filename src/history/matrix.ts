@@ -1,0 +1,101 @@
+/**
+ * The matrix: scenarios by kernel profiles. Each cell is what the model does
+ * with the scenario on that profile, against what the scenario documents
+ * for it: pass, FAIL (with property and step), expected-fail, XPASS (passes
+ * where a failure is documented), or n/a (the kernel lacks the feature).
+ */
+import type { Profile } from '../profiles/types.js';
+import type { Resolved } from '../scenario/resolve.js';
+import { runScenario } from '../scenario/run.js';
+import { profileLacks } from '../profiles/support.js';
+import { expectedOutcome } from './expect.js';
+
+export type CellVerdict = 'pass' | 'fail' | 'expected-fail' | 'xpass' | 'n/a';
+
+export interface Cell {
+  verdict: CellVerdict;
+  /** for fail / expected-fail: the first property (or "expectation") and its step */
+  property?: string;
+  step?: number;
+  message?: string;
+  /** what the scenario documents for this kernel, if anything */
+  expected?: 'pass' | 'fail';
+  because?: string;
+  /** the documented outcome and the model's differ */
+  unexpected: boolean;
+  copies: number;
+  needless: number;
+}
+
+export interface MatrixRow {
+  scenario: string;
+  file: string;
+  selftestCase?: string;
+  backing?: string;
+  source: string[];
+  cells: Record<string, Cell>;
+}
+
+export interface ProfileTotals {
+  failures: number;
+  expectedFailures: number;
+  unexpected: number;
+  copies: number;
+  needless: number;
+}
+
+export interface Matrix {
+  kernels: string[];
+  scenarios: MatrixRow[];
+  totals: Record<string, ProfileTotals>;
+}
+
+/** One cell. `order` is the profile list ranges in `expect:` refer to. */
+export function matrixCell(r: Resolved, prof: Profile, order: readonly Profile[]): Cell {
+  const exp = expectedOutcome(r.sc, prof, order);
+  const base = { unexpected: false, copies: 0, needless: 0, ...(exp ? { expected: exp.verdict, ...(exp.because ? { because: exp.because } : {}) } : {}) };
+  const lacks = profileLacks(prof, r);
+  if (lacks) return { ...base, verdict: 'n/a', message: lacks };
+  const res = runScenario(r, prof);
+  const first = res.violations[0] ?? null;
+  const fe = res.failures[0] ?? null;
+  const property = first ? first.property : fe ? 'expectation' : undefined;
+  const step = first ? first.step : fe?.step;
+  const message = first ? first.message : fe?.message;
+  const metrics = { copies: res.metrics.copies, needless: res.metrics.needless };
+  if (res.verdict === 'pass') {
+    return { ...base, ...metrics, verdict: exp?.verdict === 'fail' ? 'xpass' : 'pass', unexpected: exp?.verdict === 'fail' };
+  }
+  const propMatches = !exp?.property || res.violations.some((v) => v.property === exp.property) ||
+    (exp.property === 'expectation' && res.failures.length > 0);
+  const expectedFail = exp?.verdict === 'fail' && propMatches;
+  return {
+    ...base, ...metrics, verdict: expectedFail ? 'expected-fail' : 'fail', property, step, message,
+    unexpected: exp !== null && !expectedFail,
+  };
+}
+
+/** The whole matrix. */
+export function buildMatrix(rs: readonly Resolved[], profiles: readonly Profile[], order: readonly Profile[]): Matrix {
+  const totals: Record<string, ProfileTotals> = {};
+  for (const p of profiles) totals[p.id] = { failures: 0, expectedFailures: 0, unexpected: 0, copies: 0, needless: 0 };
+  const scenarios = rs.map((r) => {
+    const row: MatrixRow = { scenario: r.sc.name, file: r.sc.file, source: r.sc.source, cells: {} };
+    if (r.sc.selftest) {
+      row.selftestCase = r.sc.selftest.case;
+      row.backing = r.sc.selftest.backing;
+    }
+    for (const p of profiles) {
+      const c = matrixCell(r, p, order);
+      row.cells[p.id] = c;
+      const t = totals[p.id]!;
+      if (c.verdict === 'fail') t.failures++;
+      if (c.verdict === 'expected-fail') t.expectedFailures++;
+      if (c.unexpected) t.unexpected++;
+      t.copies += c.copies;
+      t.needless += c.needless;
+    }
+    return row;
+  });
+  return { kernels: profiles.map((p) => p.id), scenarios, totals };
+}

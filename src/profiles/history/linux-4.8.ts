@@ -1,0 +1,42 @@
+/**
+ * linux-4.8: before the Dirty COW fix (up to 4.8.2). The starting point of
+ * cowlab's history: every mechanism is spelled out here, later profiles only
+ * change some.
+ */
+import type { Profile } from '../types.js';
+
+export const linux_4_8: Profile = {
+  id: 'linux-4.8',
+  title: 'Linux 4.8 (mapcount reuse; GUP drops FOLL_WRITE after a COW fault: Dirty COW)',
+  basedOn: null,
+  commits: [
+    'f33ea7f404e5 fix get_user_pages bug (2005): after a COW fault GUP retries without FOLL_WRITE',
+  ],
+  summary: 'Write faults reuse an anon page when mapcount + swapcount is 1 (reuse_swap_page), ignoring GUP references; ' +
+    'GUP retries a FOLL_FORCE write without FOLL_WRITE after breaking COW, so a racing MADV_DONTNEED lets it write the page cache (CVE-2016-5195).',
+  mech: {
+    wpReuse: 'mapcount',
+    swapinReuse: 'mapcount',
+    forceWrite: 'foll-write-games',
+    gupUnshare: 'none',
+    swapoutPinned: 'allow',
+    gupReadBreaksCow: false,
+    pinBias: false,
+    forkCopyPinned: false,
+    swapExclusiveBit: false,
+    mprotectMapsExclusiveWritable: 'none',
+    swapinWritableOnRead: false,
+    forkWriteProtectSeq: false,
+    clearRefsSkipsPinned: false,
+    softDirty: true,
+    odirectPins: false,
+    swapSynchronousIo: false,
+    lruBatchSize: 15,
+    faultAroundPages: 16,
+    ioUring: false,
+    uffdWp: false,
+    uffdWpUnpopulated: false,
+    uffdWpAsync: false,
+    pinUserPages: false,
+  },
+};
