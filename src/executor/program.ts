@@ -22,6 +22,8 @@ export function unsupported(op: Op | null): string | null {
   if (!op) return null;
   switch (op.op) {
     case 'gup':
+      if (op.raceForkChild !== undefined) return 'races GUP-fast with fork inside one step (model only)';
+      return 'takes GUP references directly (needs CONFIG_GUP_TEST\'s gup_test, which this kernel lacks)';
     case 'gup_read':
     case 'gup_write':
     case 'gup_put':

@@ -73,7 +73,8 @@ export const OPS: Record<string, OpSpec> = {
   'clear-refs': op('value', z.number().int(), {}, 'write to /proc/PID/clear_refs (4: soft-dirty)'),
   pin: op('at', region, {
     handle: name, write: z.boolean().default(false), longterm: z.boolean().default(true), fast: z.boolean().default(false),
-  }, 'pin_user_pages(_fast) by a driver, as gup_test PIN_LONGTERM_TEST_START does', ['gup-test']),
+    'race-fork': name.optional(),
+  }, 'pin_user_pages(_fast) by a driver, as gup_test PIN_LONGTERM_TEST_START does; race-fork: CHILD forks a child between GUP-fast reading the PTE and taking the pin (model only)', ['gup-test']),
   get: op('at', region, { handle: name, write: z.boolean().default(false), fast: z.boolean().default(false) },
     'get_user_pages(_fast) (FOLL_GET) held by a driver', ['gup-test']),
   'pin-read': op('handle', name, {}, 'the device reads through the pin (PIN_LONGTERM_TEST_READ)', ['gup-test']),

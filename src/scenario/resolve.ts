@@ -214,6 +214,15 @@ export function resolveScenario(sc: Scenario): Resolved {
         if (a.write) foll |= FOLL_WRITE;
         if (st.op === 'pin' && a.longterm) foll |= FOLL_LONGTERM;
         op = { op: 'gup', t, ...at!, foll, fast: a.fast as boolean, handle: handleOf(st, a.handle as string, true) };
+        if (a['race-fork'] !== undefined) {
+          const child = a['race-fork'] as string;
+          if (!a.fast) fail(st, 'race-fork: the race is with GUP-fast (fast: true)');
+          if (tasks.includes(child)) fail(st, `race-fork: process "${child}" already exists`);
+          tasks.push(child);
+          alive.add(child);
+          op.raceForkChild = tasks.length - 1;
+          needs.add('model-only');
+        }
         break;
       }
       case 'pin-read': op = { op: 'gup_read', t, handle: handleOf(st, a.handle as string, false) }; break;

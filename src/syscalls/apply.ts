@@ -125,8 +125,11 @@ export function apply(s: KState, ctx: KCtx, op: Op): StepResult {
       return ok(mwriteprotect_range(s, ctx, op.t, op.start, op.start + op.pages, op.on));
     case 'clear_refs':
       return ok(clear_refs_write(s, ctx, op.t, op.value));
-    case 'gup':
-      return ok(gup_test_start(s, ctx, op.t, op.start, op.pages, op.foll, op.fast, op.handle));
+    case 'gup': {
+      const child = op.raceForkChild;
+      const race = child === undefined ? undefined : () => { do_fork(s, ctx, op.t, child); };
+      return ok(gup_test_start(s, ctx, op.t, op.start, op.pages, op.foll, op.fast, op.handle, race));
+    }
     case 'gup_read': {
       const r = gup_test_read(s, ctx, op.t, op.handle);
       return typeof r === 'number' ? ok(r) : ok(r.length, r);

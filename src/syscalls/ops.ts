@@ -36,7 +36,7 @@ export type Op =
   | { op: 'uffd_register'; t: number; start: number; pages: number }
   | { op: 'uffd_wp'; t: number; start: number; pages: number; on: boolean }
   | { op: 'clear_refs'; t: number; value: number }
-  | { op: 'gup'; t: number; start: number; pages: number; foll: number; fast: boolean; handle: number }
+  | { op: 'gup'; t: number; start: number; pages: number; foll: number; fast: boolean; handle: number; raceForkChild?: number }
   | { op: 'gup_read'; t: number; handle: number }
   | { op: 'gup_write'; t: number; handle: number }
   | { op: 'gup_put'; t: number; handle: number }

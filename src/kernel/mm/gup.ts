@@ -236,7 +236,7 @@ export function __get_user_pages(ctx: KCtx, s: KState, t: number, start: number,
  * page gup_must_unshare() would unshare; the rest goes through the slow
  * path. In a sequential model the pages taken are the slow path's.
  */
-export function get_user_pages_fast(ctx: KCtx, s: KState, t: number, start: number, nr: number, foll: number): GupResult {
+export function get_user_pages_fast(ctx: KCtx, s: KState, t: number, start: number, nr: number, foll: number, raceFork?: () => void): GupResult {
   const pfns: number[] = [];
   let i = 0;
   if (foll & FOLL_PIN) {
@@ -257,6 +257,18 @@ export function get_user_pages_fast(ctx: KCtx, s: KState, t: number, start: numb
     // pte_protnone(): the PTEs of a PROT_NONE VMA are not accessible to GUP-fast
     if ((vma_flags_at(s, t, vi) & (VM_READ | VM_WRITE | VM_EXEC)) === 0) break;
     if (!pte_write(pte) && gup_must_unshare(ctx, s, null, foll, pfn)) break;
+    if (raceFork) {
+      // another thread forks between GUP-fast's lockless read of the PTE and its grab
+      trace(ctx, 'gup_fast', `PTE of page ${start + i} read; another thread forks now`);
+      raceFork();
+      raceFork = undefined;
+      if (ctx.prof.mech.forkWriteProtectSeq && (foll & FOLL_PIN)) {
+        // 57efa1fe5957: write_protect_seq changed, so GUP-fast gives up and the slow path runs after fork
+        for (const p of pfns) gup_put_folio(ctx, s, p, foll);
+        trace(ctx, 'gup_fast', 'write_protect_seq changed during fork: all pages dropped, slow path');
+        return __get_user_pages(ctx, s, t, start, nr, foll | FOLL_TOUCH);
+      }
+    }
     try_grab_folio(ctx, s, pfn, foll);
     page_set(s, pfn, PGF_REFERENCED); // folio_set_referenced()
     pfns.push(pfn);
