@@ -9,6 +9,7 @@ import type { Resolved } from '../scenario/resolve.js';
 import { runScenario } from '../scenario/run.js';
 import { profileLacks } from '../profiles/support.js';
 import { expectedOutcome } from './expect.js';
+import type { Outcome } from '../scenario/types.js';
 
 export type CellVerdict = 'pass' | 'fail' | 'expected-fail' | 'xpass' | 'n/a';
 
@@ -63,16 +64,30 @@ export function matrixCell(r: Resolved, prof: Profile, order: readonly Profile[]
   const step = first ? first.step : fe?.step;
   const message = first ? first.message : fe?.message;
   const metrics = { copies: res.metrics.copies, needless: res.metrics.needless };
+  const off = metricMismatch(exp, metrics);
   if (res.verdict === 'pass') {
-    return { ...base, ...metrics, verdict: exp?.verdict === 'fail' ? 'xpass' : 'pass', unexpected: exp?.verdict === 'fail' };
+    return {
+      ...base, ...metrics, verdict: exp?.verdict === 'fail' ? 'xpass' : 'pass', unexpected: exp?.verdict === 'fail' || off !== null,
+      ...(off ? { message: off } : {}),
+    };
   }
   const propMatches = !exp?.property || res.violations.some((v) => v.property === exp.property) ||
     (exp.property === 'expectation' && res.failures.length > 0);
   const expectedFail = exp?.verdict === 'fail' && propMatches;
   return {
     ...base, ...metrics, verdict: expectedFail ? 'expected-fail' : 'fail', property, step, message,
-    unexpected: exp !== null && !expectedFail,
+    unexpected: exp !== null && (!expectedFail || off !== null),
+    ...(off && expectedFail ? { message: off } : {}),
   };
+}
+
+/** The documented copy counts that the run did not reproduce, in words, or null. */
+function metricMismatch(exp: Outcome | null, m: { copies: number; needless: number }): string | null {
+  if (!exp) return null;
+  const bad: string[] = [];
+  if (exp.copies !== undefined && exp.copies !== m.copies) bad.push(`${m.copies} copies (documented: ${exp.copies})`);
+  if (exp.needless !== undefined && exp.needless !== m.needless) bad.push(`${m.needless} needless copies (documented: ${exp.needless})`);
+  return bad.length ? bad.join(', ') : null;
 }
 
 /** The whole matrix. */

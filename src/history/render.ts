@@ -14,7 +14,7 @@ function short(k: string): string {
 
 function cellText(c: Cell): string {
   switch (c.verdict) {
-    case 'pass': return 'pass';
+    case 'pass': return c.needless ? `pass (${c.needless} needless cop${c.needless === 1 ? 'y' : 'ies'})` : 'pass';
     case 'n/a': return 'n/a';
     case 'xpass': return 'XPASS';
     case 'expected-fail': return `xfail ${SHORT[c.property!] ?? c.property}@${c.step}`;
@@ -33,11 +33,12 @@ export function matrixText(m: Matrix): string {
   for (const r of m.scenarios) {
     lines.push(`${r.scenario.padEnd(nameW)} ${m.kernels.map((k) => {
       const c = r.cells[k]!;
-      return `${GLYPH[c.verdict]}${c.unexpected ? '!' : ''}`.padStart(colW);
+      const g = c.verdict === 'pass' && c.needless ? 'c' : GLYPH[c.verdict];
+      return `${g}${c.unexpected ? '!' : ''}`.padStart(colW);
     }).join('')}`);
   }
   lines.push('');
-  lines.push('legend: . pass   F FAIL   x expected fail (documented)   X passes where a failure is documented   - n/a   ! differs from the documented history');
+  lines.push('legend: . pass   c pass with needless copies   F FAIL   x expected fail (documented)   X passes where a failure is documented   - n/a   ! differs from the documented history');
   lines.push('');
   const row = (label: string, f: (k: string) => string) => lines.push(`${label.padEnd(nameW)} ${m.kernels.map((k) => f(k).padStart(colW)).join('')}`);
   row('failures', (k) => String(m.totals[k]!.failures + m.totals[k]!.expectedFailures));

@@ -8,6 +8,7 @@ import type { Resolved } from '../scenario/resolve.js';
 /** Why the profile cannot run the scenario, or null. */
 export function profileLacks(prof: Profile, r: Resolved): string | null {
   const m = prof.mech;
+  if (r.needs.includes('soft-dirty') && !m.softDirty) return `${prof.id} is built without CONFIG_MEM_SOFT_DIRTY`;
   for (const rs of r.steps) {
     const op = rs.op;
     if (!op) continue;

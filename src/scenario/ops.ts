@@ -66,7 +66,7 @@ export const OPS: Record<string, OpSpec> = {
   'proc-mem-read': op('at', region, { target: name }, 'read of /proc/PID/mem: FOLL_GET|FOLL_FORCE'),
   'proc-mem-write': op('at', region, { target: name, race: z.enum(['dontneed']).optional() },
     'write of /proc/PID/mem: FOLL_GET|FOLL_FORCE|FOLL_WRITE; race: dontneed puts a MADV_DONTNEED of the target inside GUP\'s fault/retry window (model only)'),
-  uffd: op('features', z.array(z.enum(['wp-unpopulated', 'wp-async'])), {}, 'userfaultfd() + UFFDIO_API', ['uffd']),
+  uffd: op('features', z.array(z.enum(['wp-unpopulated', 'wp-async'])).default([]), {}, 'userfaultfd() + UFFDIO_API', ['uffd']),
   'uffd-register': op('at', region, {}, 'UFFDIO_REGISTER with UFFDIO_REGISTER_MODE_WP', ['uffd']),
   'uffd-wp': op('at', region, {}, 'UFFDIO_WRITEPROTECT mode WP', ['uffd']),
   'uffd-unwp': op('at', region, {}, 'UFFDIO_WRITEPROTECT mode 0', ['uffd']),

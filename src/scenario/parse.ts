@@ -10,10 +10,13 @@ import { InputError, type Pos } from './errors.js';
 import { OPS, expectSchema, commonStepKeys } from './ops.js';
 import type { Scenario, Step, StepExpect, RegionRef, Outcome } from './types.js';
 
+/** documented COW metrics of a run: anonymous pages copied, and copies nobody else could have observed */
+const metricKeys = { copies: z.number().int().min(0).optional(), needless: z.number().int().min(0).optional() };
+
 const outcomeSchema = z.union([
   z.enum(['pass', 'fail']),
-  z.object({ fail: z.string(), because: z.string().optional() }).strict(),
-  z.object({ pass: z.string(), because: z.string().optional() }).strict(),
+  z.object({ fail: z.string(), because: z.string().optional(), ...metricKeys }).strict(),
+  z.object({ pass: z.string(), because: z.string().optional(), ...metricKeys }).strict(),
 ]);
 
 const topSchema = z.object({
@@ -154,8 +157,9 @@ function parseStep(raw: unknown, i: number, pos: Positions): Step {
   const primary = fields[opName];
   delete fields[opName];
   if (spec.primary && spec.primarySchema) {
-    if (primary === undefined || primary === null) throw new InputError(`${opName}: expected a ${spec.primary}`, pos.at([...bpath, opName]));
-    const pr = spec.primarySchema.safeParse(primary);
+    // an op whose value has a default may be written bare (`- p: uffd`)
+    const pr = spec.primarySchema.safeParse(primary ?? undefined);
+    if (!pr.success && (primary === undefined || primary === null)) throw new InputError(`${opName}: expected a ${spec.primary}`, pos.at([...bpath, opName]));
     if (!pr.success) zodFail(pos, [...bpath, opName], pr.error);
     fields[spec.primary] = pr.data;
   } else if (primary !== undefined && primary !== null && primary !== true) {
@@ -182,8 +186,9 @@ function parseStep(raw: unknown, i: number, pos: Positions): Step {
 function toOutcome(o: z.infer<typeof outcomeSchema>): Outcome {
   if (o === 'pass') return { verdict: 'pass' };
   if (o === 'fail') return { verdict: 'fail' };
-  if ('fail' in o) return { verdict: 'fail', property: o.fail, ...(o.because ? { because: o.because } : {}) };
-  return { verdict: 'pass', because: o.because ?? o.pass };
+  const metrics = { ...(o.copies !== undefined ? { copies: o.copies } : {}), ...(o.needless !== undefined ? { needless: o.needless } : {}) };
+  if ('fail' in o) return { verdict: 'fail', property: o.fail, ...(o.because ? { because: o.because } : {}), ...metrics };
+  return { verdict: 'pass', because: o.because ?? o.pass, ...metrics };
 }
 
 /** Parses and validates one scenario file's text. Throws InputError. */

@@ -66,6 +66,10 @@ export interface Outcome {
   property?: string;
   /** why: commit, thread message, selftest result */
   because?: string;
+  /** documented number of anonymous pages copied in the run */
+  copies?: number;
+  /** documented number of copies nobody else could have observed */
+  needless?: number;
 }
 
 export interface Scenario {
