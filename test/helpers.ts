@@ -21,7 +21,7 @@ export const mapcountReuse = derive(linux_6_18, {
   summary: 'test-only',
   mech: {
     wpReuse: 'mapcount', swapinReuse: 'mapcount', gupUnshare: 'none', forkCopyPinned: false, swapExclusiveBit: false,
-    mprotectMapsExclusiveWritable: false, swapoutPinned: 'allow', forceWrite: 'foll-cow',
+    mprotectMapsExclusiveWritable: 'none', swapoutPinned: 'allow', forceWrite: 'foll-cow',
   },
 });
 
@@ -32,7 +32,7 @@ export const pageCountSoftDirty = derive(linux_6_18, {
   summary: 'test-only',
   mech: {
     wpReuse: 'page-count', swapinReuse: 'mapcount', gupUnshare: 'none', swapExclusiveBit: false,
-    mprotectMapsExclusiveWritable: false, softDirty: true, clearRefsSkipsPinned: false, swapoutPinned: 'allow', forceWrite: 'foll-cow-dirty',
+    mprotectMapsExclusiveWritable: 'none', softDirty: true, clearRefsSkipsPinned: false, swapoutPinned: 'allow', forceWrite: 'foll-cow-dirty',
   },
 });
 

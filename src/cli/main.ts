@@ -168,15 +168,34 @@ export function buildProgram(): Command {
   program
     .command('kernels')
     .description('List the kernel profiles: each is its predecessor plus named mechanisms.')
-    .option('--json', 'print JSON: id, title, based-on, commits, mechanisms')
-    .action((opts: { json?: boolean }) => {
+    .option('--json', 'print JSON: id, title, basedOn, commits, summary, changes (mechanisms that differ from basedOn), mechanisms')
+    .option('--profile <file...>', 'also list profiles of your own (see docs/profiles.md)')
+    .action(async (opts: { json?: boolean; profile?: string[] }) => {
+      const { loadProfileFile } = await import('../profiles/load.js');
+      const list: Profile[] = [...PROFILES];
+      for (const f of opts.profile ?? []) list.push(await loadProfileFile(f));
+      const byId = (id: string | null) => (id ? list.find((x) => x.id === id) ?? null : null);
+      const changes = (p: Profile): Record<string, { from: unknown; to: unknown }> => {
+        const base = byId(p.basedOn);
+        const out: Record<string, { from: unknown; to: unknown }> = {};
+        if (!base) return out;
+        const a = base.mech as unknown as Record<string, unknown>;
+        const b = p.mech as unknown as Record<string, unknown>;
+        for (const k of Object.keys(b)) if (a[k] !== b[k]) out[k] = { from: a[k], to: b[k] };
+        return out;
+      };
       if (opts.json) {
-        out(JSON.stringify(PROFILES.map((p) => ({ id: p.id, title: p.title, basedOn: p.basedOn, commits: p.commits, summary: p.summary, mechanisms: p.mech })), null, 2));
+        out(JSON.stringify(list.map((p) => ({
+          id: p.id, title: p.title, basedOn: p.basedOn, commits: p.commits, summary: p.summary, changes: changes(p), mechanisms: p.mech,
+        })), null, 2));
         return;
       }
-      for (const p of PROFILES) {
-        out(`${p.id.padEnd(16)} ${p.title}`);
-        out(`${''.padEnd(16)} based on ${p.basedOn ?? '(none)'}: ${p.summary}`);
+      for (const p of list) {
+        out(`${p.id}: ${p.title}`);
+        out(`  based on ${p.basedOn ?? '(none)'}: ${p.summary}`);
+        const ch = Object.entries(changes(p)).map(([k, v]) => `${k} ${String(v.from)} -> ${String(v.to)}`);
+        if (ch.length) out(`  changes: ${ch.join('; ')}`);
+        for (const c of p.commits) out(`  - ${c}`);
       }
     });
   return program;

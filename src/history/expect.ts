@@ -6,6 +6,10 @@
 import type { Outcome, Scenario } from '../scenario/types.js';
 import type { Profile } from '../profiles/types.js';
 import { InputError } from '../scenario/errors.js';
+import { HISTORY, PROPOSALS } from '../profiles/index.js';
+
+/** Group keys: all merged kernels, all proposals of the thread. */
+const GROUPS: Record<string, () => readonly Profile[]> = { history: () => HISTORY, proposals: () => PROPOSALS };
 
 /** The profiles a key covers, or throws with what was wrong. */
 export function keyProfiles(key: string, order: readonly Profile[], where: string): string[] {
@@ -18,6 +22,8 @@ export function keyProfiles(key: string, order: readonly Profile[], where: strin
       const b = ids.indexOf(range[1]!.trim());
       if (a < 0 || b < 0 || b < a) throw new InputError(`${where}: expect: "${part}" is not a range of known kernels (${ids.join(', ')})`);
       out.push(...ids.slice(a, b + 1));
+    } else if (GROUPS[part]) {
+      out.push(...GROUPS[part]!().map((p) => p.id));
     } else if (ids.includes(part)) {
       out.push(part);
     } else {
@@ -27,15 +33,25 @@ export function keyProfiles(key: string, order: readonly Profile[], where: strin
   return out;
 }
 
-/** The documented outcome of a scenario on a profile, or null when it documents none. */
+/**
+ * The documented outcome of a scenario on a profile, or null when it
+ * documents none. The most specific key wins (the one covering the fewest
+ * profiles); `default` covers the merged kernels only, so a proposal (or a
+ * user's profile) is documented only where a key names it.
+ */
 export function expectedOutcome(sc: Scenario, prof: Profile, order: readonly Profile[]): Outcome | null {
-  if (sc.expect[prof.id]) return sc.expect[prof.id]!;
+  let best: Outcome | null = null;
+  let bestSize = Infinity;
   for (const [k, v] of Object.entries(sc.expect)) {
-    if (k === 'default' || k === prof.id) continue;
-    // keys naming kernels outside the built-in list (a user's own profile) do not apply
-    const known = k.split(/,|\.\./).every((x) => order.some((p) => p.id === x.trim()));
-    if (!known) continue;
-    if (keyProfiles(k, order, sc.file).includes(prof.id)) return v;
+    if (k === 'default') continue;
+    // keys naming kernels outside the built-in list (a user's own profile) only match it by id
+    const known = k.split(/,|\.\./).every((x) => GROUPS[x.trim()] || order.some((p) => p.id === x.trim()));
+    const covered = known ? keyProfiles(k, order, sc.file) : k.split(',').map((x) => x.trim());
+    if (covered.includes(prof.id) && covered.length < bestSize) {
+      best = v;
+      bestSize = covered.length;
+    }
   }
-  return sc.expect.default ?? null;
+  if (best) return best;
+  return HISTORY.some((p) => p.id === prof.id) ? sc.expect.default ?? null : null;
 }

@@ -24,12 +24,27 @@ function cellText(c: Cell): string {
 
 const GLYPH: Record<string, string> = { pass: '.', fail: 'F', 'expected-fail': 'x', xpass: 'X', 'n/a': '-' };
 
+/** Column labels for the text grid: the version for linux-*, P1, P2, ... for long ids (keyed below the grid). */
+function textLabels(kernels: readonly string[]): { labels: string[]; key: string[] } {
+  let n = 0;
+  const key: string[] = [];
+  const labels = kernels.map((k) => {
+    const s = short(k);
+    if (s.length <= 5) return s;
+    const l = `P${++n}`;
+    key.push(`${l} = ${k}`);
+    return l;
+  });
+  return { labels, key };
+}
+
 /** A grid of one character per cell, then the totals and every cell that differs from the history. */
 export function matrixText(m: Matrix): string {
   const nameW = Math.max(8, ...m.scenarios.map((r) => r.scenario.length));
-  const colW = Math.max(5, ...m.kernels.map((k) => short(k).length + 1));
+  const { labels, key } = textLabels(m.kernels);
+  const colW = Math.max(5, ...labels.map((l) => l.length + 1));
   const lines: string[] = [];
-  lines.push(`${''.padEnd(nameW)} ${m.kernels.map((k) => short(k).padStart(colW)).join('')}`);
+  lines.push(`${''.padEnd(nameW)} ${labels.map((l) => l.padStart(colW)).join('')}`);
   for (const r of m.scenarios) {
     lines.push(`${r.scenario.padEnd(nameW)} ${m.kernels.map((k) => {
       const c = r.cells[k]!;
@@ -38,6 +53,7 @@ export function matrixText(m: Matrix): string {
     }).join('')}`);
   }
   lines.push('');
+  if (key.length) lines.push(`columns: ${key.join(', ')}`);
   lines.push('legend: . pass   c pass with needless copies   F FAIL   x expected fail (documented)   X passes where a failure is documented   - n/a   ! differs from the documented history');
   lines.push('');
   const row = (label: string, f: (k: string) => string) => lines.push(`${label.padEnd(nameW)} ${m.kernels.map((k) => f(k).padStart(colW)).join('')}`);

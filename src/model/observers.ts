@@ -22,3 +22,16 @@ export function page_observers(s: KState, pfn: number): number {
   }
   return c;
 }
+
+/** Pipe buffers holding a page (each took a FOLL_GET reference in vmsplice). */
+export function pipe_buffers_of(s: KState, pfn: number): number {
+  const m = s.m;
+  let c = 0;
+  for (let p = 0; p < s.L.geo.pipes; p++) {
+    const o = s.L.pipes + p * s.L.pipeWords;
+    if (m[o + P_STATE] === 0) continue;
+    const n = m[o + P_NBUF]!;
+    for (let i = 0; i < n; i++) if (m[o + P_HDR + i * PIPEBUF_WORDS + PB_PFN] === pfn) c++;
+  }
+  return c;
+}

@@ -13,7 +13,7 @@ export function derive(base: Profile, d: { id: string; title: string; commits?: 
 }
 
 const mechSchema = z.object({
-  wpReuse: z.enum(['mapcount', 'page-count', 'page-count-v2', 'anon-exclusive']),
+  wpReuse: z.enum(['mapcount', 'page-count', 'page-count-v2', 'anon-exclusive', 'gup-exclusive-bit', 'private-bit']),
   swapinReuse: z.enum(['mapcount', 'refcount', 'exclusive-bit']),
   forceWrite: z.enum(['foll-write-games', 'foll-cow', 'foll-cow-dirty', 'anon-exclusive']),
   gupUnshare: z.enum(['none', 'anon', 'anon-and-cow-longterm']),
@@ -21,6 +21,10 @@ const mechSchema = z.object({
   gupReadBreaksCow: z.boolean(),
   pinBias: z.boolean(),
   forkCopyPinned: z.boolean(),
+  forkCopyReferenced: z.enum(['none', 'writable', 'any']),
+  mprotectPinned: z.enum(['allow', 'skip', 'ebusy']),
+  uffdWpPinned: z.enum(['allow', 'skip', 'ebusy']),
+  gupCounting: z.enum(['bias', 'split']),
   swapExclusiveBit: z.boolean(),
   mprotectMapsExclusiveWritable: z.enum(['none', 'dirty', 'clean']),
   swapinWritableOnRead: z.boolean(),

@@ -13,12 +13,23 @@ import { linux_6_0 } from './history/linux-6.0.js';
 import { linux_6_2 } from './history/linux-6.2.js';
 import { linux_6_3 } from './history/linux-6.3.js';
 import { linux_6_18 } from './linux-6.18.js';
+import { aa_full_accuracy } from './proposals/aa-full-accuracy.js';
+import { linus_rules } from './proposals/linus-rules.js';
+import { hubbard_split } from './proposals/hubbard-split.js';
+import { linus_exclusive_bit } from './proposals/linus-exclusive-bit.js';
+import { andy_private_bit } from './proposals/andy-private-bit.js';
 import { InputError } from '../scenario/errors.js';
 
-/** Built-in profiles in the order the matrix shows them: history, then the host. */
-export const PROFILES: readonly Profile[] = [
+/** The merged kernels, in history order, ending with the host. */
+export const HISTORY: readonly Profile[] = [
   linux_4_8, linux_5_7, linux_5_8, linux_5_9, linux_5_11, linux_5_18, linux_5_19, linux_6_0, linux_6_2, linux_6_3, linux_6_18,
 ];
+
+/** The designs proposed in the January 2021 thread (all based on 5.11-rc). */
+export const PROPOSALS: readonly Profile[] = [aa_full_accuracy, linus_rules, hubbard_split, linus_exclusive_bit, andy_private_bit];
+
+/** Built-in profiles in the order the matrix shows them: history, then the proposals. */
+export const PROFILES: readonly Profile[] = [...HISTORY, ...PROPOSALS];
 
 /** The profile cowlab's machines run, and `cowlab diff` checks against. */
 export const HOST_PROFILE = linux_6_18;

@@ -4,13 +4,25 @@
  * built with `derive()` from a built-in one. See docs/profiles.md.
  */
 import { pathToFileURL } from 'node:url';
+import { register } from 'node:module';
 import { resolve } from 'node:path';
 import { existsSync } from 'node:fs';
 import { InputError } from '../scenario/errors.js';
 import { validateProfile } from './derive.js';
 import type { Profile } from './types.js';
 
+let hooked = false;
+
+/** Lets profile files import 'cowlab' and be written in TypeScript (once per process). */
+function installHooks(): void {
+  if (hooked) return;
+  hooked = true;
+  register(new URL('./hooks.js', import.meta.url), { data: { apiUrl: new URL('../api.js', import.meta.url).href } });
+}
+
+/** Loads and validates a profile module (.js, .mjs, .ts, .mts). */
 export async function loadProfileFile(file: string): Promise<Profile> {
+  installHooks();
   const abs = resolve(file);
   if (!existsSync(abs)) throw new InputError(`${file}: no such profile file`);
   let mod: Record<string, unknown>;

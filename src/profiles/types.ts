@@ -13,7 +13,19 @@ export type WpReuse =
   /** page_count rule that drains the LRU batch and tolerates the swap cache (d4c470970d45, 53a05ad9f21d, 5.18) */
   | 'page-count-v2'
   /** PG_anon_exclusive first, the 5.18 refcount rule otherwise (6c287605fd56, 5.19+) */
-  | 'anon-exclusive';
+  | 'anon-exclusive'
+  /**
+   * proposal (Linus Torvalds, 10 Jan 2021): a page bit "I already made this
+   * exclusive, and fork() will keep it so", set by GUP that writes or pins an
+   * exclusive page; the bit means reuse, else the 5.9 page_count rule
+   */
+  | 'gup-exclusive-bit'
+  /**
+   * proposal (Andy Lutomirski, 12 Jan 2021): a "private to this mm" bit kept
+   * on every exclusive page (as PG_anon_exclusive is), meaning reuse; else
+   * the 5.9 page_count rule
+   */
+  | 'private-bit';
 
 /** What do_swap_page() does to decide whether a swapped-in page is exclusive. */
 export type SwapinReuse =
@@ -52,6 +64,20 @@ export type SwapoutPinned =
   /** try_to_unmap restores the PTE when page_try_share_anon_rmap fails (5.19+) */
   | 'try-share';
 
+/** What write-protecting a writable PTE of a maybe-pinned page in a COW mapping does. */
+export type PinnedWriteProtect =
+  /** write-protect it like any other (every merged kernel) */
+  | 'allow'
+  /** leave the PTE writable, as 9348b73c2e1b does for clear_refs (proposal) */
+  | 'skip'
+  /** fail the whole call with -EBUSY before changing anything (proposal) */
+  | 'ebusy';
+
+/** Whether the profile keeps PG_anon_exclusive (or a proposal's equivalent) on every exclusive anon page. */
+export function keepsAnonExclusive(m: { wpReuse: WpReuse }): boolean {
+  return m.wpReuse === 'anon-exclusive' || m.wpReuse === 'private-bit';
+}
+
 /** The mechanisms a profile combines. Each is documented where it is decided. */
 export interface Mechanisms {
   wpReuse: WpReuse;
@@ -65,6 +91,24 @@ export interface Mechanisms {
   pinBias: boolean;
   /** fork copies pages that may be DMA pinned for the child (70e806e4e645, 5.9+) */
   forkCopyPinned: boolean;
+  /**
+   * fork also copies a page that holds references beyond its mappings and
+   * the swap cache (any GUP reference, pipe buffers, transient ones): never
+   * (merged kernels), on a writable PTE (Linus' rule (c)), or on any PTE
+   * (Andrea's "extend the copy in fork to all GUP pins") (proposals)
+   */
+  forkCopyReferenced: 'none' | 'writable' | 'any';
+  /** mprotect() removing write access from a maybe-pinned page (Linus, 9 Jan 2021: skip or -EBUSY?; John Hubbard: fail) */
+  mprotectPinned: PinnedWriteProtect;
+  /** UFFDIO_WRITEPROTECT of a maybe-pinned page (Linus' rule (c)) */
+  uffdWpPinned: PinnedWriteProtect;
+  /**
+   * How GUP references are counted on a small page: the refcount with
+   * GUP_PIN_COUNTING_BIAS (merged), or John Hubbard's split (11 Jan 2021):
+   * separate FOLL_PIN and FOLL_GET fields of 4 bits, so pin detection is exact
+   * and a 16th pin or get of one page fails (-EAGAIN, David Hildenbrand)
+   */
+  gupCounting: 'bias' | 'split';
   /** swap PTEs remember PG_anon_exclusive (1493a1913e34, 5.19+ on x86) */
   swapExclusiveBit: boolean;
   /**

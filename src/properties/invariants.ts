@@ -3,6 +3,7 @@
  * bug in cowlab (the model lost track of a reference), not a property of
  * the modelled kernel, and is reported as such.
  */
+import { keepsAnonExclusive } from '../profiles/types.js';
 import type { KState } from '../model/layout.js';
 import {
   ZERO_PFN, PAGE_WORDS, PG_FLAGS, PG_REF, PG_MAPCOUNT, PG_PRIVATE, PGF_ALLOC, PGF_SWAPCACHE, PGF_ANON,
@@ -63,7 +64,7 @@ export function checkInvariants(s: KState, prof: Profile): string[] {
         if (pte_write(pte) && inVma && is_cow_mapping(m[vbase + vi * VMA_WORDS + V_FLAGS]!)) {
           const f = m[L.memmap + pfn * PAGE_WORDS + PG_FLAGS]!;
           if (pfn === ZERO_PFN || (f & PGF_ANON) === 0) bad.push(`task ${t} page ${va}: writable PTE in a private mapping maps a non-anon page ${pfn}`);
-          else if (prof.mech.wpReuse === 'anon-exclusive' && (f & PGF_ANON_EXCLUSIVE) === 0) {
+          else if (keepsAnonExclusive(prof.mech) && (f & PGF_ANON_EXCLUSIVE) === 0) {
             bad.push(`task ${t} page ${va}: writable PTE maps page ${pfn} without PG_anon_exclusive`);
           }
         }

@@ -8,7 +8,7 @@
  * unsharing) are selected by the profile.
  */
 import type { KState } from '../../model/layout.js';
-import { ZERO_PFN, MMF_HAS_PINNED, PGF_DIRTY, PGF_REFERENCED } from '../../model/layout.js';
+import { ZERO_PFN, MMF_HAS_PINNED, PGF_DIRTY, PGF_REFERENCED, PGF_ANON_EXCLUSIVE } from '../../model/layout.js';
 import {
   type Pte, pte_present, pte_write, pte_pfn, pte_dirty, pte_soft_dirty,
 } from '../../model/pte.js';
@@ -22,9 +22,9 @@ import {
   handle_mm_fault, FAULT_FLAG_WRITE, FAULT_FLAG_UNSHARE, FAULT_FLAG_REMOTE, FAULT_FLAG_TRIED, VM_FAULT_ERROR,
   VM_FAULT_RETRY, VM_FAULT_OOM, vm_normal_page, vma_soft_dirty_enabled, userfaultfd_pte_wp, vma_is_anonymous,
 } from './memory.js';
-import { PageAnon, PageAnonExclusive, GUP_PIN_COUNTING_BIAS } from './rmap.js';
+import { PageAnon, PageAnonExclusive, GUP_PIN_COUNTING_BIAS, gup_holders } from './rmap.js';
 import { folio_put_refs, folio_mark_accessed } from './swap.js';
-import { EFAULT, ENOMEM } from '../errno.js';
+import { EFAULT, ENOMEM, EAGAIN } from '../errno.js';
 
 /* ---- FOLL_* flags (include/linux/mm_types.h / mm.h) ---- */
 export const FOLL_WRITE = 1 << 0;
@@ -121,15 +121,27 @@ export function gup_must_unshare(ctx: KCtx, s: KState, vflags: number | null, fo
  * GUP_PIN_COUNTING_BIAS on a small folio (3faa52c03f44; before 5.7 a pin
  * counted like a get) and is never taken on the zero page.
  */
-export function try_grab_folio(ctx: KCtx, s: KState, pfn: number, foll: number): void {
+export function try_grab_folio(ctx: KCtx, s: KState, pfn: number, foll: number): number {
+  if (ctx.prof.mech.gupCounting === 'split' && pfn !== ZERO_PFN && (foll & (FOLL_PIN | FOLL_GET))) {
+    // a 4-bit field per kind: the 16th pin (or get) of one page fails
+    const pins = (foll & FOLL_PIN) !== 0;
+    if (gup_holders(s, pfn, pins) >= GUP_FIELD_MAX) {
+      trace(ctx, 'try_grab_folio', `page ${pfn}: ${pins ? 'FOLL_PIN' : 'FOLL_GET'} field full (${GUP_FIELD_MAX}): -EAGAIN`);
+      return -EAGAIN;
+    }
+  }
   if (foll & FOLL_PIN) {
-    if (pfn === ZERO_PFN) return;
+    if (pfn === ZERO_PFN) return 0;
     page_ref_add(s, pfn, ctx.prof.mech.pinBias ? GUP_PIN_COUNTING_BIAS : 1);
   } else if (foll & FOLL_GET) {
-    if (pfn === ZERO_PFN) return; // the zero page's refcount is not modelled
+    if (pfn === ZERO_PFN) return 0; // the zero page's refcount is not modelled
     page_ref_add(s, pfn, 1);
   }
+  return 0;
 }
+
+/** Capacity of a GUP field in John Hubbard's split (4 bits). */
+export const GUP_FIELD_MAX = 15;
 
 /** gup_put_folio(): drop what try_grab_folio took. */
 export function gup_put_folio(ctx: KCtx, s: KState, pfn: number, foll: number): void {
@@ -145,8 +157,20 @@ export function unpin_user_page(ctx: KCtx, s: KState, pfn: number, dirty: boolea
 }
 
 /** Result of one follow_page_pte(). */
-const FOLLOW_FAULT = -1;
-const FOLLOW_UNSHARE = -2;
+const FOLLOW_FAULT = -1000;
+const FOLLOW_UNSHARE = -1001;
+
+/**
+ * Linus' exclusive bit (proposal, 10 Jan 2021): a GUP that writes or pins
+ * an anon page mapped writable (so exclusive, by the page_count rule)
+ * marks it "already made exclusive".
+ */
+function gup_mark_exclusive(ctx: KCtx, s: KState, pte: Pte, pfn: number, foll: number): void {
+  if (ctx.prof.mech.wpReuse !== 'gup-exclusive-bit') return;
+  if ((foll & (FOLL_WRITE | FOLL_PIN)) === 0 || !pte_write(pte) || pfn === ZERO_PFN || !PageAnon(s, pfn)) return;
+  if (!PageAnonExclusive(s, pfn)) trace(ctx, 'follow_page_pte', `page ${pfn} marked exclusive by GUP`);
+  page_set(s, pfn, PGF_ANON_EXCLUSIVE);
+}
 
 /**
  * follow_page_pte(): the page to hand out, or "fault first" (not present,
@@ -159,7 +183,9 @@ function follow_page_pte(ctx: KCtx, s: KState, t: number, va: number, vflags: nu
   if ((foll & FOLL_WRITE) && !can_follow_write_pte(ctx, s, pte, page, vflags, foll)) return FOLLOW_FAULT;
   const pfn = page !== 0 ? page : pte_pfn(pte); // the zero page is handed out for reads
   if (!pte_write(pte) && gup_must_unshare(ctx, s, vflags, foll, pfn)) return FOLLOW_UNSHARE;
-  try_grab_folio(ctx, s, pfn, foll);
+  const e = try_grab_folio(ctx, s, pfn, foll);
+  if (e) return e;
+  gup_mark_exclusive(ctx, s, pte, pfn, foll);
   if ((foll & FOLL_TOUCH) && pfn !== ZERO_PFN) {
     if ((foll & FOLL_WRITE) && !pte_dirty(pte)) page_set(s, pfn, PGF_DIRTY);
     folio_mark_accessed(s, ctx, pfn);
@@ -203,6 +229,7 @@ export function __get_user_pages(ctx: KCtx, s: KState, t: number, start: number,
         pfns.push(r);
         break;
       }
+      if (r !== FOLLOW_FAULT && r !== FOLLOW_UNSHARE) return { pfns, err: r };
       if (++tries > 8) return { pfns, err: -EFAULT };
       // faultin_page()
       let fl = f & FOLL_REMOTE ? FAULT_FLAG_REMOTE : 0;
@@ -269,7 +296,8 @@ export function get_user_pages_fast(ctx: KCtx, s: KState, t: number, start: numb
         return __get_user_pages(ctx, s, t, start, nr, foll | FOLL_TOUCH);
       }
     }
-    try_grab_folio(ctx, s, pfn, foll);
+    if (try_grab_folio(ctx, s, pfn, foll)) break; // the slow path reports the error
+    gup_mark_exclusive(ctx, s, pte, pfn, foll);
     page_set(s, pfn, PGF_REFERENCED); // folio_set_referenced()
     pfns.push(pfn);
   }

@@ -19,7 +19,7 @@ import {
 } from '../../model/pte.js';
 import {
   ptep_get, set_pte_at, vma_lookup_idx, vma_flags_at, vma_file_at, vma_pgoff_of, anon_vma_prepare,
-  page_ref_count, page_mapcount, page_test, page_set, page_data, page_set_data,
+  page_ref_count, page_mapcount, page_test, page_set, page_clear, page_data, page_set_data,
   page_private, swap_cache_pfn, swap_count, swap_data, is_cow_mapping, file_flags, vma_anon_at,
   VM_WRITE, VM_SHARED, VM_MAYSHARE, VM_MAYWRITE, VM_UFFD_WP, VM_SOFTDIRTY, VM_LOCKED, VM_PFNMAP,
   task_uffd, vma_start_at, vma_end_at,
@@ -256,6 +256,24 @@ function wp_can_reuse(s: KState, ctx: KCtx, vmf: Vmf, pfn: number): boolean {
       return wp_can_reuse_anon_folio(s, ctx, pfn);
     case 'page-count':
       return wp_can_reuse_page_count(s, ctx, pfn);
+    case 'private-bit':
+      // proposal (Andy, 12 Jan 2021): the bit means reuse; else the 5.9 rule, which sets it
+      if (PageAnonExclusive(s, pfn)) {
+        trace(ctx, 'do_wp_page', `page ${pfn} is private to this mm: reuse`);
+        return true;
+      }
+      if (wp_can_reuse_page_count(s, ctx, pfn)) {
+        page_set(s, pfn, PGF_ANON_EXCLUSIVE);
+        return true;
+      }
+      return false;
+    case 'gup-exclusive-bit':
+      // proposal (Linus, 10 Jan 2021): the bit a GUP set means reuse; else the 5.9 rule
+      if (PageAnonExclusive(s, pfn)) {
+        trace(ctx, 'do_wp_page', `page ${pfn} was made exclusive by GUP: reuse`);
+        return true;
+      }
+      return wp_can_reuse_page_count(s, ctx, pfn);
     case 'mapcount':
       return reuse_swap_page(s, ctx, pfn);
   }
@@ -432,7 +450,8 @@ export function do_swap_page(s: KState, ctx: KCtx, vmf: Vmf): number {
   }
   const ksm = page_test(s, pfn, PGF_KSM);
   const write = (vmf.flags & FAULT_FLAG_WRITE) !== 0;
-  if (write && !fresh && !ksm && !page_test(s, pfn, PGF_LRU) && mech.wpReuse !== 'mapcount' && mech.wpReuse !== 'page-count') {
+  // 5.18+ (d4c470970d45) drain the local LRU batch before judging the refcount
+  if (write && !fresh && !ksm && !page_test(s, pfn, PGF_LRU) && (mech.wpReuse === 'page-count-v2' || mech.wpReuse === 'anon-exclusive')) {
     lru_add_drain(s, ctx);
   }
 
@@ -451,6 +470,7 @@ export function do_swap_page(s: KState, ctx: KCtx, vmf: Vmf): number {
     if (write && reuse_swap_page(s, ctx, pfn)) {
       pte = maybe_mkwrite(pte_mkdirty(pte), vmf.vflags);
       vmf.flags &= ~FAULT_FLAG_WRITE;
+      rmapExclusive = true; // mapcount + swapcount 1: ours alone (matters only to proposals with an exclusive bit)
     }
     swap_free(s, slot);
   } else {
@@ -462,6 +482,7 @@ export function do_swap_page(s: KState, ctx: KCtx, vmf: Vmf): number {
         if (write) {
           pte = maybe_mkwrite(pte_mkdirty(pte), vmf.vflags);
           vmf.flags &= ~FAULT_FLAG_WRITE;
+          rmapExclusive = true; // refcount 1: ours alone (matters only to proposals with an exclusive bit)
         }
       } else {
         if ((vmf.vflags & VM_WRITE) && !userfaultfd_pte_wp(vmf.vflags, pte_swp_uffd_wp(orig) ? pte_mkuffd_wp(pte) : pte) &&
@@ -644,7 +665,7 @@ function copy_present_pte(s: KState, ctx: KCtx, src: number, dst: number, va: nu
   if (pfn !== 0) {
     folio_get(s, pfn);
     if (PageAnon(s, pfn)) {
-      if (!anon_dup(s, ctx, src, sflags, pfn)) {
+      if (!anon_dup(s, ctx, src, sflags, pfn, pte)) {
         folio_put(s, pfn);
         copy_present_page(s, ctx, dst, va, pte, pfn, dflags);
         return;
@@ -668,13 +689,28 @@ function copy_present_pte(s: KState, ctx: KCtx, src: number, dst: number, va: nu
  * refuses exclusive maybe-pinned pages. 5.9 .. 5.18: copy_present_pte()
  * asked page_needs_cow_for_dma() itself (70e806e4e645). Before: always share.
  */
-function anon_dup(s: KState, ctx: KCtx, src: number, sflags: number, pfn: number): boolean {
+function anon_dup(s: KState, ctx: KCtx, src: number, sflags: number, pfn: number, pte: Pte): boolean {
   const mech = ctx.prof.mech;
+  if (mech.forkCopyReferenced !== 'none' && is_cow_mapping(sflags) && (mech.forkCopyReferenced === 'any' || pte_write(pte))) {
+    // proposals: a page held by more than its mappings and the swap cache may be under GUP: copy it
+    const expected = page_mapcount(s, pfn) + (page_test(s, pfn, PGF_SWAPCACHE) ? 1 : 0) + 1; // + fork's own reference
+    if (page_ref_count(s, pfn) > expected) {
+      trace(ctx, 'copy_present_pte', `page ${pfn} has ${page_ref_count(s, pfn) - expected} reference(s) beyond its mappings: copy for the child`);
+      return false;
+    }
+  }
   if (mech.wpReuse === 'anon-exclusive') return folio_try_dup_anon_rmap_pte(s, ctx, src, sflags, pfn);
+  if (mech.wpReuse === 'gup-exclusive-bit' && PageAnonExclusive(s, pfn)) {
+    // "fork() will keep it so": the page a GUP made exclusive stays the parent's
+    trace(ctx, 'copy_present_pte', `page ${pfn} was made exclusive by GUP: copy for the child`);
+    return false;
+  }
   if (mech.forkCopyPinned && folio_needs_cow_for_dma(s, ctx, src, sflags, pfn)) {
     trace(ctx, 'copy_present_pte', `page ${pfn} may be pinned: copy for the child`);
     return false;
   }
+  // Andy's private bit: a page now shared is private to no one
+  if (mech.wpReuse === 'private-bit') page_clear(s, pfn, PGF_ANON_EXCLUSIVE);
   folio_dup_file_rmap_pte(s, pfn);
   return true;
 }

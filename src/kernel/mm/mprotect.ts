@@ -10,14 +10,15 @@ import {
 } from '../../model/pte.js';
 import {
   vmas_of, ptep_get, set_pte_at, VM_READ, VM_WRITE, VM_EXEC, VM_SHARED,
-  VM_UFFD_WP, task_uffd,
+  VM_UFFD_WP, task_uffd, is_cow_mapping, mm_flags,
 } from '../../model/mm_types.js';
-import { UFFD_FEATURE_WP_UNPOPULATED } from '../../model/layout.js';
+import { UFFD_FEATURE_WP_UNPOPULATED, MMF_HAS_PINNED } from '../../model/layout.js';
 import { type KCtx, trace } from '../ctx.js';
 import { vm_normal_page, pte_needs_soft_dirty_wp, userfaultfd_pte_wp, vma_wants_writenotify, vma_is_anonymous } from './memory.js';
 import { PageAnon, PageAnonExclusive } from './rmap.js';
 import { vma_modify, calc_vm_prot_bits, PROT_READ, PROT_WRITE, PROT_EXEC } from './mmap.js';
-import { EINVAL, ENOMEM, EACCES } from '../errno.js';
+import { EINVAL, ENOMEM, EACCES, EBUSY } from '../errno.js';
+import { folio_maybe_dma_pinned } from './rmap.js';
 
 /** change_protection() flags. */
 export const MM_CP_TRY_CHANGE_WRITABLE = 1 << 0;
@@ -51,16 +52,43 @@ function wants_manual_upgrade(s: KState, ctx: KCtx, t: number, vi: number, vflag
 }
 
 /**
- * change_pte_range() over [start, end) of VMA `vi`, whose flags are already
- * the new ones.
+ * Proposals only (Linus' rule (c), John Hubbard's point 2): is this a
+ * writable PTE of a maybe-pinned page in a COW mapping, which the profile
+ * will not write-protect?
  */
-export function change_pte_range(s: KState, ctx: KCtx, t: number, vi: number, start: number, end: number, vflags: number, cp: number): void {
+export function pte_is_pinned_writable(s: KState, ctx: KCtx, t: number, vflags: number, pte: Pte): boolean {
+  if (!pte_present(pte) || !pte_write(pte) || !is_cow_mapping(vflags)) return false;
+  if ((mm_flags(s, t) & MMF_HAS_PINNED) === 0) return false;
+  const pfn = vm_normal_page(pte);
+  return pfn !== 0 && folio_maybe_dma_pinned(s, ctx, pfn);
+}
+
+/** Whether [start, end) of task t holds a writable PTE of a maybe-pinned page (VMA flags from the table). */
+export function range_has_pinned_writable(s: KState, ctx: KCtx, t: number, start: number, end: number): boolean {
+  for (const v of vmas_of(s, t)) {
+    for (let va = Math.max(v.start, start); va < Math.min(v.end, end); va++) {
+      if (pte_is_pinned_writable(s, ctx, t, v.flags, ptep_get(s, t, va))) return true;
+    }
+  }
+  return false;
+}
+
+/**
+ * change_pte_range() over [start, end) of VMA `vi`, whose flags are already
+ * the new ones. `skipPinned` (proposals): leave writable PTEs of
+ * maybe-pinned pages alone, as clear_refs does since 9348b73c2e1b.
+ */
+export function change_pte_range(s: KState, ctx: KCtx, t: number, vi: number, start: number, end: number, vflags: number, cp: number, skipPinned = false): void {
   const anon = vma_is_anonymous(s, t, vi);
   const markers = (vflags & VM_UFFD_WP) !== 0 && (!anon || (task_uffd(s, t) & UFFD_FEATURE_WP_UNPOPULATED) !== 0);
   let changed = 0;
   for (let va = start; va < end; va++) {
     const old = ptep_get(s, t, va);
     let p = old;
+    if (skipPinned && pte_is_pinned_writable(s, ctx, t, vflags, old)) {
+      trace(ctx, 'change_pte_range', `page ${va}: maybe pinned, left writable`);
+      continue;
+    }
     if (pte_present(p)) {
       // pte_modify(): the PTE takes vm_page_prot's write bit; it is set only for a shared
       // writable mapping that needs no write-notify (private ones get PAGE_COPY, read-only)
@@ -116,6 +144,12 @@ export function do_mprotect(s: KState, ctx: KCtx, t: number, start: number, end:
     at = v.end;
   }
   if (!err && at < end) err = -ENOMEM;
+  const pinned = ctx.prof.mech.mprotectPinned;
+  const losesWrite = (prot & PROT_WRITE) === 0;
+  if (pinned === 'ebusy' && losesWrite && range_has_pinned_writable(s, ctx, t, start, Math.min(end, at))) {
+    trace(ctx, 'do_mprotect_pkey', 'a maybe-pinned page would lose its write bit: -EBUSY');
+    return -EBUSY;
+  }
   const lo = start;
   const hi = Math.min(end, at);
   for (const i of todo) {
@@ -128,7 +162,8 @@ export function do_mprotect(s: KState, ctx: KCtx, t: number, start: number, end:
     const vi = vmas_of(s, t).findIndex((x) => x.start <= a && a < x.end);
     let cp = 0;
     if (wants_manual_upgrade(s, ctx, t, vi, newflags)) cp |= MM_CP_TRY_CHANGE_WRITABLE;
-    change_pte_range(s, ctx, t, vi, a, b, newflags, cp);
+    // rule (c) keeps a pinned PTE writable when the VMA stays writable (pte_modify would clear the bit), or on 'skip'
+    change_pte_range(s, ctx, t, vi, a, b, newflags, cp, pinned === 'skip' || (pinned === 'ebusy' && !losesWrite));
   }
   trace(ctx, 'do_mprotect_pkey', `pages ${start}..${end - 1} prot ${protString(prot)}${err ? ` -> ${err}` : ''}`);
   return err;

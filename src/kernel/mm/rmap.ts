@@ -7,8 +7,9 @@
  * folio_try_dup_anon_rmap_pte, folio_try_share_anon_rmap_pte,
  * folio_move_anon_rmap.
  */
+import { keepsAnonExclusive } from '../../profiles/types.js';
 import type { KState } from '../../model/layout.js';
-import { PGF_ANON, PGF_ANON_EXCLUSIVE, PGF_SWAPBACKED, PGF_DIRTY, ZERO_PFN, MMF_HAS_PINNED } from '../../model/layout.js';
+import { PGF_ANON, PGF_ANON_EXCLUSIVE, PGF_SWAPBACKED, PGF_DIRTY, ZERO_PFN, MMF_HAS_PINNED, REF_TRANSIENT } from '../../model/layout.js';
 import {
   page_mapcount_add, page_set, page_clear, page_test, page_ref_count, page_pincount, mm_flags,
   is_cow_mapping, page_mapcount, page_private, task_alive, ptep_get, set_pte_at,
@@ -21,6 +22,9 @@ import type { KCtx } from '../ctx.js';
 import { trace } from '../ctx.js';
 import { swap_duplicate } from './swapfile.js';
 import { folio_put } from './swap.js';
+import { FOLL_PIN } from './gup.js';
+import { refs_where } from '../../model/refs.js';
+import { pipe_buffers_of } from '../../model/observers.js';
 
 /** GUP_PIN_COUNTING_BIAS (include/linux/mm.h, 5.7+). */
 export const GUP_PIN_COUNTING_BIAS = 1024;
@@ -34,7 +38,18 @@ export const GUP_PIN_COUNTING_BIAS = 1024;
 export function folio_maybe_dma_pinned(s: KState, ctx: KCtx, pfn: number): boolean {
   if (pfn === ZERO_PFN) return false;
   if (!ctx.prof.mech.pinBias) return false;
+  // John Hubbard's split: the pin field is exact, no false positives
+  if (ctx.prof.mech.gupCounting === 'split') return gup_holders(s, pfn, true) > 0;
   return page_pincount(s, pfn) > 0 || page_ref_count(s, pfn) >= GUP_PIN_COUNTING_BIAS;
+}
+
+/**
+ * The GUP references a page holds, pins (FOLL_PIN) or gets (FOLL_GET,
+ * including pipe buffers); what the fields of John Hubbard's split count.
+ */
+export function gup_holders(s: KState, pfn: number, pins: boolean): number {
+  const rs = refs_where(s, (r) => r.pfn === pfn && r.kind !== REF_TRANSIENT && ((r.foll & FOLL_PIN) !== 0) === pins);
+  return rs.length + (pins ? 0 : pipe_buffers_of(s, pfn));
 }
 
 /**
@@ -55,13 +70,13 @@ export function folio_needs_cow_for_dma(s: KState, ctx: KCtx, task: number, vmaF
 export function folio_add_new_anon_rmap(s: KState, ctx: KCtx, pfn: number, exclusive: boolean): void {
   page_set(s, pfn, PGF_ANON | PGF_SWAPBACKED);
   page_mapcount_add(s, pfn, 1);
-  if (exclusive && ctx.prof.mech.wpReuse === 'anon-exclusive') page_set(s, pfn, PGF_ANON_EXCLUSIVE);
+  if (exclusive && keepsAnonExclusive(ctx.prof.mech)) page_set(s, pfn, PGF_ANON_EXCLUSIVE);
 }
 
 /** folio_add_anon_rmap_pte(): map an existing anon page once more; RMAP_EXCLUSIVE sets PAE. */
 export function folio_add_anon_rmap_pte(s: KState, ctx: KCtx, pfn: number, exclusive: boolean): void {
   page_mapcount_add(s, pfn, 1);
-  if (exclusive && ctx.prof.mech.wpReuse === 'anon-exclusive') page_set(s, pfn, PGF_ANON_EXCLUSIVE);
+  if (exclusive && keepsAnonExclusive(ctx.prof.mech)) page_set(s, pfn, PGF_ANON_EXCLUSIVE);
 }
 
 /** folio_add_file_rmap_pte(). The zero page is never counted (vm_normal_page() is NULL). */
@@ -119,7 +134,7 @@ export function folio_try_share_anon_rmap_pte(s: KState, ctx: KCtx, pfn: number)
 
 /** folio_move_anon_rmap() + SetPageAnonExclusive() on reuse: the page now belongs to this VMA alone. */
 export function folio_move_anon_rmap(s: KState, ctx: KCtx, pfn: number): void {
-  if (ctx.prof.mech.wpReuse === 'anon-exclusive') page_set(s, pfn, PGF_ANON_EXCLUSIVE);
+  if (keepsAnonExclusive(ctx.prof.mech)) page_set(s, pfn, PGF_ANON_EXCLUSIVE);
 }
 
 /** PageAnon() && PageAnonExclusive(). */
@@ -155,6 +170,8 @@ export function try_to_unmap(s: KState, ctx: KCtx, pfn: number): boolean {
         trace(ctx, 'try_to_unmap_one', `page ${pfn} may be pinned: PTE restored, page stays mapped`);
         return false;
       }
+      // proposals with an exclusive bit but no swap-out rule: the bit is given up (conservative)
+      if (exclusive) page_clear(s, pfn, PGF_ANON_EXCLUSIVE);
       if (pte_dirty(pte)) page_set(s, pfn, PGF_DIRTY);
       swap_duplicate(s, slot);
       let swp = swp_entry_to_pte(slot);

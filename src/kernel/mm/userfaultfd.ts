@@ -10,7 +10,7 @@ import { vmas_of, task_uffd, task_set_uffd, VM_UFFD_WP, VM_MAYWRITE, VM_SHARED, 
 import { type KCtx, trace } from '../ctx.js';
 import { type Vmf, VM_FAULT_RETRY, vma_wants_writenotify } from './memory.js';
 import { vma_modify, range_mapped } from './mmap.js';
-import { change_pte_range, MM_CP_UFFD_WP, MM_CP_UFFD_WP_RESOLVE, MM_CP_TRY_CHANGE_WRITABLE } from './mprotect.js';
+import { change_pte_range, range_has_pinned_writable, MM_CP_UFFD_WP, MM_CP_UFFD_WP_RESOLVE, MM_CP_TRY_CHANGE_WRITABLE } from './mprotect.js';
 import { EINVAL, ENOENT, EPERM, EBUSY, EBADF } from '../errno.js';
 
 /** userfaultfd() + UFFDIO_API with the given features. */
@@ -62,6 +62,11 @@ export function mwriteprotect_range(s: KState, ctx: KCtx, t: number, start: numb
     if (v.end <= start || v.start >= end) continue;
     if ((v.flags & VM_UFFD_WP) === 0) return -ENOENT;
   }
+  const pinned = ctx.prof.mech.uffdWpPinned;
+  if (wp && pinned === 'ebusy' && range_has_pinned_writable(s, ctx, t, start, end)) {
+    trace(ctx, 'mwriteprotect_range', 'a maybe-pinned page would be write-protected: -EBUSY');
+    return -EBUSY;
+  }
   vmas.forEach((v, vi) => {
     const a = Math.max(v.start, start);
     const b = Math.min(v.end, end);
@@ -69,7 +74,8 @@ export function mwriteprotect_range(s: KState, ctx: KCtx, t: number, start: numb
     let cp = wp ? MM_CP_UFFD_WP : MM_CP_UFFD_WP_RESOLVE;
     const manual = (v.flags & VM_SHARED) ? vma_wants_writenotify(s, ctx, t, vi, v.flags) : (v.flags & VM_WRITE) !== 0;
     if (!wp && manual) cp |= MM_CP_TRY_CHANGE_WRITABLE;
-    change_pte_range(s, ctx, t, vi, a, b, v.flags, cp);
+    // un-protecting must not write-protect a pinned PTE either (pte_modify to PAGE_COPY would)
+    change_pte_range(s, ctx, t, vi, a, b, v.flags, cp, pinned === 'skip' || (pinned === 'ebusy' && !wp));
   });
   trace(ctx, 'mwriteprotect_range', `pages ${start}..${end - 1} ${wp ? 'write-protected' : 'unprotected'}`);
   return 0;

@@ -45,7 +45,9 @@ export function user_access(s: KState, ctx: KCtx, t: number, va: number, write: 
     const vi = vma_lookup_idx(s, t, va);
     const pte = ptep_get(s, t, va);
     const allowed = vi >= 0 && (vma_flags_at(s, t, vi) & (write ? VM_WRITE : VM_READ)) !== 0;
-    if (allowed && pte_present(pte) && (!write || pte_write(pte))) {
+    // the MMU looks at the PTE only: a writable PTE takes a store even where the VMA
+    // forbids it (only proposals that skip write-protecting pinned pages create one)
+    if (pte_present(pte) && (write ? pte_write(pte) : allowed)) {
       if (write && !pte_dirty(pte)) set_pte_at(s, t, va, pte_mkdirty(pte));
       return pte_pfn(pte);
     }

@@ -1,0 +1,92 @@
+import { describe, it, expect } from 'vitest';
+import { loadScenarios } from '../../../src/scenario/load.js';
+import { buildMatrix } from '../../../src/history/matrix.js';
+import { PROFILES, HISTORY, PROPOSALS, profileById } from '../../../src/profiles/index.js';
+import { derive } from '../../../src/profiles/derive.js';
+import { expectedOutcome } from '../../../src/history/expect.js';
+import { scenario } from '../../helpers.js';
+
+const documented = loadScenarios(['scenarios/cow-selftest', 'scenarios/cve', 'scenarios/history']);
+const all = loadScenarios(['scenarios']);
+
+describe('the documented history', () => {
+  const m = buildMatrix(all, PROFILES, PROFILES);
+
+  it('every cell a scenario documents is what the model does', () => {
+    const odd = m.scenarios.flatMap((r) => m.kernels.filter((k) => r.cells[k]!.unexpected)
+      .map((k) => `${r.scenario} on ${k}: ${r.cells[k]!.verdict} ${r.cells[k]!.property ?? ''}@${r.cells[k]!.step ?? ''} ${r.cells[k]!.message ?? ''}`));
+    expect(odd).toEqual([]);
+  });
+
+  it('every history, selftest and CVE scenario documents every built-in profile', () => {
+    const missing: string[] = [];
+    for (const r of documented) {
+      for (const p of PROFILES) if (!expectedOutcome(r.sc, p, PROFILES)) missing.push(`${r.sc.name} on ${p.id}`);
+    }
+    expect(missing).toEqual([]);
+  });
+
+  it('reproduces kernel-history.md 4.2 headline cells', () => {
+    const cell = (sc: string, k: string) => m.scenarios.find((r) => r.scenario === sc)!.cells[k]!;
+    expect(cell('cve-2020-29374-vmsplice-child', 'linux-5.7').verdict).toBe('expected-fail');
+    expect(cell('cve-2020-29374-vmsplice-child', 'linux-5.7').property).toBe('no-leak');
+    expect(cell('cve-2020-29374-vmsplice-child', 'linux-5.8').verdict).toBe('pass');
+    expect(cell('iouring-fork', 'linux-5.8').property).toBe('pin-coherent');
+    expect(cell('iouring-fork', 'linux-5.9').verdict).toBe('pass');
+    expect(cell('ro-pin-exclusive', 'linux-5.18').verdict).toBe('expected-fail');
+    expect(cell('ro-pin-exclusive', 'linux-5.19').verdict).toBe('pass');
+    expect(cell('ro-longterm-pin-memfd', 'linux-6.0').verdict).toBe('expected-fail');
+    expect(cell('ro-longterm-pin-memfd', 'linux-6.2').verdict).toBe('pass');
+    expect(cell('dirty-cow', 'linux-4.8').property).toBe('private-file-integrity');
+    expect(cell('gup-fast-fork-race', 'linux-5.9').verdict).toBe('expected-fail');
+    expect(cell('gup-fast-fork-race', 'linux-5.11').verdict).toBe('pass');
+  });
+
+  it('counts needless copies where transient references meet the page_count rule', () => {
+    const t = m.totals;
+    expect(t['linux-5.7']!.needless).toBe(0);
+    expect(t['linux-5.9']!.needless).toBeGreaterThan(0);
+    expect(t['linux-5.9']!.needless).toBeGreaterThan(t['linux-6.18']!.needless);
+    expect(t['aa-full-accuracy']!.needless).toBe(0);
+  });
+});
+
+describe('a mechanism change that breaks history fails the suite', () => {
+  it('5.9 with the mapcount rule no longer reproduces 5.9', () => {
+    const wrong = derive(profileById('linux-5.9'), { id: 'linux-5.9', title: 'wrong', summary: 'wrong', mech: { wpReuse: 'mapcount' } });
+    const order = PROFILES.map((p) => (p.id === 'linux-5.9' ? wrong : p));
+    const m = buildMatrix(documented, [wrong], order);
+    expect(m.totals['linux-5.9']!.unexpected).toBeGreaterThan(0);
+  });
+  it('6.18 without the fork-time copy of pinned pages no longer reproduces 6.18', () => {
+    const wrong = derive(profileById('linux-6.18'), { id: 'linux-6.18', title: 'wrong', summary: 'wrong', mech: { wpReuse: 'page-count-v2', gupUnshare: 'none' } });
+    const m = buildMatrix(documented, [wrong], PROFILES);
+    expect(m.totals['linux-6.18']!.unexpected).toBeGreaterThan(0);
+  });
+});
+
+describe('expect keys', () => {
+  const sc = scenario(`
+expect:
+  default: pass
+  linux-5.9..linux-5.18: fail
+  linux-5.11: {pass: "fixed in 5.11", copies: 2}
+  proposals: pass
+  linus-rules, hubbard-split: {fail: expectation}
+processes: [p]
+steps:
+  - p: {mmap: a}
+`).sc;
+  it('the most specific key wins', () => {
+    expect(expectedOutcome(sc, profileById('linux-5.9'), PROFILES)!.verdict).toBe('fail');
+    expect(expectedOutcome(sc, profileById('linux-5.11'), PROFILES)).toMatchObject({ verdict: 'pass', copies: 2 });
+    expect(expectedOutcome(sc, profileById('linux-6.18'), PROFILES)!.verdict).toBe('pass');
+    expect(expectedOutcome(sc, profileById('linus-rules'), PROFILES)).toMatchObject({ verdict: 'fail', property: 'expectation' });
+    expect(expectedOutcome(sc, profileById('aa-full-accuracy'), PROFILES)!.verdict).toBe('pass');
+  });
+  it('default covers merged kernels only', () => {
+    const only = scenario('expect: {default: pass}\nprocesses: [p]\nsteps:\n  - p: {mmap: a}\n').sc;
+    for (const p of HISTORY) expect(expectedOutcome(only, p, PROFILES)).not.toBeNull();
+    for (const p of PROPOSALS) expect(expectedOutcome(only, p, PROFILES)).toBeNull();
+  });
+});
