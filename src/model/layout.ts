@@ -126,7 +126,8 @@ export const WRITE_WORDS = 4;
 export const G_LRU_N = 0; // folios in the per-CPU LRU add batch
 export const G_SEQ = 1; // allocations so far (PG_GEN of the next page)
 export const G_ACT_N = 2; // folios in the per-CPU activate batch (cpu_fbatches.lru_activate)
-export const G_HDR = 3;
+export const G_PFN_HWM = 3; // highest PFN ever allocated (the allocator takes the lowest free one)
+export const G_HDR = 4;
 
 /** Offsets of every table in the packed array, derived from a geometry. */
 export interface Layout {

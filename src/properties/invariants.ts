@@ -8,7 +8,7 @@ import type { KState } from '../model/layout.js';
 import {
   ZERO_PFN, PAGE_WORDS, PG_FLAGS, PG_REF, PG_MAPCOUNT, PG_PRIVATE, PGF_ALLOC, PGF_SWAPCACHE, PGF_ANON,
   PGF_ANON_EXCLUSIVE, REF_WORDS, R_KIND, R_PFN, R_FOLL, REF_FREE, REF_TRANSIENT, SWAP_WORDS, S_COUNT, S_CACHE,
-  S_USED, P_STATE, P_NBUF, P_HDR, PIPEBUF_WORDS, PB_PFN, F_FLAGS, FF_OPEN, F_SIZE, F_HDR, G_LRU_N, G_ACT_N, VMA_WORDS,
+  S_USED, P_STATE, P_NBUF, P_HDR, PIPEBUF_WORDS, PB_PFN, F_FLAGS, FF_OPEN, F_SIZE, F_HDR, G_LRU_N, G_ACT_N, G_PFN_HWM, VMA_WORDS,
   V_START, V_END, V_FLAGS,
 } from '../model/layout.js';
 import { pte_present, is_swap_pte, pte_pfn, pte_swp_slot, pte_write, pte_swp_exclusive, pte_none } from '../model/pte.js';
@@ -31,12 +31,15 @@ export function checkInvariants(s: KState, prof: Profile): string[] {
     scratch.set(L, sc);
   }
   const { mapc, refc, swc } = sc;
-  mapc.fill(0);
-  refc.fill(0);
+  // frames above the allocator's high-water mark were never handed out: nothing may name them
+  const top = Math.min(geo.frames, m[G_PFN_HWM]! + 1);
+  mapc.fill(0, 0, top);
+  refc.fill(0, 0, top);
   swc.fill(0);
+  let exclusiveSwap = 0;
   const add = (pfn: number, n: number, what: string) => {
-    if (pfn <= 0 || pfn >= geo.frames) {
-      bad.push(`${what} names PFN ${pfn}, outside the memmap`);
+    if (pfn <= 0 || pfn >= top) {
+      bad.push(`${what} names PFN ${pfn}, ${pfn < geo.frames && pfn > 0 ? 'never allocated' : 'outside the memmap'}`);
       return;
     }
     if (pfn !== ZERO_PFN) refc[pfn]! += n;
@@ -72,6 +75,7 @@ export function checkInvariants(s: KState, prof: Profile): string[] {
         const slot = pte_swp_slot(pte);
         if (slot <= 0 || slot >= geo.swapSlots) bad.push(`task ${t} page ${va}: swap PTE names slot ${slot}`);
         else swc[slot]!++;
+        if (pte_swp_exclusive(pte)) exclusiveSwap++;
       }
     }
   }
@@ -116,7 +120,7 @@ export function checkInvariants(s: KState, prof: Profile): string[] {
   for (let i = 0; i < m[G_LRU_N]!; i++) add(m[L.lru + i]!, 1, `LRU batch slot ${i}`);
   for (let i = 0; i < m[G_ACT_N]!; i++) add(m[L.act + i]!, 1, `activate batch slot ${i}`);
 
-  for (let pfn = ZERO_PFN + 1; pfn < geo.frames; pfn++) {
+  for (let pfn = ZERO_PFN + 1; pfn < top; pfn++) {
     const o = L.memmap + pfn * PAGE_WORDS;
     const f = m[o + PG_FLAGS]!;
     if ((f & PGF_ALLOC) === 0) {
@@ -130,7 +134,7 @@ export function checkInvariants(s: KState, prof: Profile): string[] {
     if ((f & PGF_SWAPCACHE) && m[L.swap + m[o + PG_PRIVATE]! * SWAP_WORDS + S_CACHE] !== pfn) bad.push(`page ${pfn}: PG_swapcache but its slot does not point back`);
   }
   // an exclusive swap entry is named by exactly one swap PTE
-  for (let t = 0; t < geo.tasks; t++) {
+  for (let t = 0; exclusiveSwap > 0 && t < geo.tasks; t++) {
     const base = L.tasks + t * L.taskWords + L.tPte;
     for (let va = 0; va < geo.vpages; va++) {
       const pte = m[base + va]!;

@@ -106,8 +106,11 @@ export class Monitor {
 
   private pinCoherent(s: KState, step: number, out: Violation[]): void {
     const n = this.names;
-    for (let ri = 0; ri < s.L.geo.refs; ri++) {
-      const kind = s.m[s.L.refs + ri * REF_WORDS + R_KIND]!;
+    const m = s.m;
+    const nrefs = s.L.geo.refs;
+    const base = s.L.refs + R_KIND;
+    for (let ri = 0; ri < nrefs; ri++) {
+      const kind = m[base + ri * REF_WORDS]!;
       if (kind !== REF_IOURING && kind !== REF_GUP_PIN && kind !== REF_ODIRECT) continue;
       const r = ref_get(s, ri);
       if (kind === REF_GUP_PIN && (r.foll & FOLL_LONGTERM) === 0) continue;

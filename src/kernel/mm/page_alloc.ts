@@ -6,7 +6,7 @@
  * folio_put), as in the kernel.
  */
 import type { KState } from '../../model/layout.js';
-import { PAGE_WORDS, PG_FLAGS, PG_REF, PG_GEN, PGF_ALLOC, ZERO_PFN, G_SEQ } from '../../model/layout.js';
+import { PAGE_WORDS, PG_FLAGS, PG_REF, PG_GEN, PGF_ALLOC, ZERO_PFN, G_SEQ, G_PFN_HWM } from '../../model/layout.js';
 import { ModelBug } from '../ctx.js';
 
 /** Allocates a free page with refcount 1 and the given flags (alloc_pages + folio_ref). */
@@ -20,6 +20,7 @@ export function alloc_page(s: KState, flags: number): number {
       m[o + PG_FLAGS] = PGF_ALLOC | flags;
       m[o + PG_REF] = 1;
       m[o + PG_GEN] = ++m[G_SEQ]!;
+      if (pfn > m[G_PFN_HWM]!) m[G_PFN_HWM] = pfn;
       return pfn;
     }
   }
