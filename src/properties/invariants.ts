@@ -32,7 +32,7 @@ export function checkInvariants(s: KState, prof: Profile): string[] {
   }
   const { mapc, refc, swc } = sc;
   // frames above the allocator's high-water mark were never handed out: nothing may name them
-  const top = Math.min(geo.frames, m[G_PFN_HWM]! + 1);
+  const top = Math.min(geo.frames, Math.max(m[G_PFN_HWM]!, ZERO_PFN) + 1);
   mapc.fill(0, 0, top);
   refc.fill(0, 0, top);
   swc.fill(0);
