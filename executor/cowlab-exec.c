@@ -35,6 +35,13 @@
  *
  * Everything a scenario touches lives in its scratch directory or in
  * anonymous memory; programs name no paths.
+ *
+ * As /init of a qemu guest (process 1, linked statically), it first sets up
+ * the machine: /proc, /sys and /dev, the brd RAM disks from /brd.ko (ram0 is
+ * swap, ram1 receives /scratch.img, an ext4 image, mounted on /scratch for
+ * O_DIRECT), then reads its requests from /batch instead of stdin, writes
+ * to the serial console, and powers the machine off after QUIT:
+ *   G <key>=<value> ...            what the guest set up (kernel release, swap, scratch)
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -53,6 +60,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mount.h>
+#include <sys/reboot.h>
+#include <sys/utsname.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
@@ -367,8 +377,18 @@ static void __attribute__((noinline)) prefault_self(void)
 		if (sscanf(line, "%lx-%lx %7s", &lo, &hi, perms) == 3 &&
 		    !(lo >= BASE && lo < BASE + (1UL << 20) * PAGE) &&
 		    !strstr(line, "[vvar") && !strstr(line, "[vsyscall]") && perms[0] == 'r') {
-			int adv = perms[1] == 'w' && perms[3] == 'p' ? MADV_POPULATE_WRITE : MADV_POPULATE_READ;
-			madvise((void *)lo, hi - lo, adv);
+			int wr = perms[1] == 'w';	/* shared ones too: soft-dirty clearing write-protects them */
+
+			/* before 5.14 there is no MADV_POPULATE_*: touch every page instead */
+			if (madvise((void *)lo, hi - lo, wr ? MADV_POPULATE_WRITE : MADV_POPULATE_READ) && errno == EINVAL) {
+				for (unsigned long a = lo; a < hi; a += PAGE) {
+					volatile char *c = (volatile char *)a;
+					char v = *c;
+
+					if (wr)
+						*c = v;
+				}
+			}
 		}
 		line = next;
 	}
@@ -866,6 +886,21 @@ static void do_step(int me, const struct step *st, struct result *res)
 		}
 		r = write(fd, buf, len) == len ? 0 : -errno;
 		close(fd);
+		/*
+		 * Soft-dirty clearing write-protects the executor's own pages too, and
+		 * its next stores fault: not something the step's fault count can
+		 * separate, so it is not measured; the executor's pages are made
+		 * writable again before the next step.
+		 */
+		if (a[0] == 4) {
+			segv_armed = 0;
+			prefault_self();
+			res->faults = -1;
+			res->ufaults = 0;
+			res->ret = r;
+			res->err = r < 0 ? (int)-r : 0;
+			return;
+		}
 		break;
 	}
 	case OP_FILE_WRITE:
@@ -1321,10 +1356,97 @@ static void report_caps(void)
 	    geteuid() == 0, kpc, gup, ring, uf >= 0, swap_on != 0, softdirty);
 }
 
+/* ---------------- process 1 of a qemu guest ---------------- */
+
+#define RD_SIZE_KB 16384
+
+static void guest_init(void)
+{
+	struct utsname u;
+	const char *swap = "none", *fs = "tmpfs";
+	int fd;
+
+	mkdir("/proc", 0755);
+	mkdir("/sys", 0755);
+	mkdir("/dev", 0755);
+	mkdir("/tmp", 01777);
+	mount("proc", "/proc", "proc", 0, NULL);
+	mount("sysfs", "/sys", "sysfs", 0, NULL);
+	mount("devtmpfs", "/dev", "devtmpfs", 0, NULL);
+	mount("tmpfs", "/tmp", "tmpfs", 0, NULL);
+	fd = open("/dev/console", O_RDWR);
+	if (fd >= 0) {
+		dup2(fd, 0);
+		dup2(fd, 1);
+		dup2(fd, 2);
+		if (fd > 2)
+			close(fd);
+	}
+	/* brd: two RAM disks of RD_SIZE_KB */
+	fd = open("/brd.ko", O_RDONLY | O_CLOEXEC);
+	if (fd >= 0) {
+		char params[64];
+
+		snprintf(params, sizeof(params), "rd_nr=2 rd_size=%d", RD_SIZE_KB);
+		if (syscall(__NR_finit_module, fd, params, 0) && errno != EEXIST)
+			out("X guest: loading brd.ko: %s", strerror(errno));
+		close(fd);
+	}
+	fd = open("/dev/ram0", O_RDWR);
+	if (fd >= 0) {
+		if (!write_swap_header(fd, RD_SIZE_KB / 4) && !fsync(fd) &&
+		    !swapon("/dev/ram0", SWAP_FLAG_PREFER | (32767 << SWAP_FLAG_PRIO_SHIFT))) {
+			swap = "ram0";
+			swap_on |= 2;
+		} else {
+			out("X guest: swap on /dev/ram0: %s", strerror(errno));
+		}
+		close(fd);
+	}
+	fd = open("/scratch.img", O_RDONLY);
+	if (fd >= 0) {
+		int dev = open("/dev/ram1", O_WRONLY);
+		static char buf[1 << 16];
+		ssize_t n = 0;
+
+		while (dev >= 0 && (n = read(fd, buf, sizeof(buf))) > 0)
+			if (write(dev, buf, n) != n)
+				break;
+		if (dev >= 0) {
+			fsync(dev);
+			close(dev);
+		}
+		close(fd);
+		unlink("/scratch.img");	/* its copy in the initramfs is no longer needed */
+		mkdir("/scratch", 0755);
+		if (n == 0 && !mount("/dev/ram1", "/scratch", "ext4", 0, NULL)) {
+			fs = "ext4";
+			snprintf(scratch_base, sizeof(scratch_base), "/scratch");
+		} else {
+			out("X guest: mounting the scratch file system: %s", strerror(errno));
+			snprintf(scratch_base, sizeof(scratch_base), "/tmp");
+		}
+	} else {
+		snprintf(scratch_base, sizeof(scratch_base), "/tmp");
+	}
+	uname(&u);
+	out("G release=%s swap=%s scratch=%s", u.release, swap, fs);
+}
+
 int main(int argc, char **argv)
 {
 	char line[256];
 	FILE *in = stdin;
+	int guest = getpid() == 1;
+
+	if (guest) {
+		guest_init();
+		in = fopen("/batch", "r");
+		if (!in) {
+			out("X guest: no /batch");
+			in = stdin;
+		}
+	}
 
 	for (int i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--scratch") && i + 1 < argc)
@@ -1423,6 +1545,11 @@ int main(int argc, char **argv)
 			out("END crash");
 	}
 	restore_machine();
+	if (guest) {
+		out("G done");
+		sync();
+		reboot(RB_POWER_OFF);
+	}
 	return 0;
 }
 #endif /* !COWLAB_EMBED */

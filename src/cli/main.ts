@@ -8,6 +8,7 @@ import { InputError, EXIT_OK, EXIT_FAIL, EXIT_USAGE, EXIT_INTERNAL } from '../sc
 import { loadScenarios } from '../scenario/load.js';
 import { runScenario } from '../scenario/run.js';
 import { PROFILES, profileById } from '../profiles/index.js';
+import { SUITES, fetchKernel, fetchedKernels } from '../qemu/fetch.js';
 import type { Profile } from '../profiles/types.js';
 import { runJson, runText, traceText } from './format.js';
 
@@ -82,26 +83,35 @@ export function buildProgram(): Command {
 
   program
     .command('diff')
-    .description('Run each scenario in the model (linux-6.18) and on this machine\'s kernel, and report where they disagree.')
+    .description('Run each scenario in the model and on a real kernel (this machine\'s, or one booted in qemu with --on), and report where they disagree.')
     .argument('<path...>', 'scenario files or directories')
-    .option('--json', 'print one JSON object per scenario: scenario, verdict, reason, divergence')
-    .option('-j, --jobs <n>', 'executors in parallel (default: number of CPUs)')
-    .addHelpText('after', '\nNeeds root for frame numbers and kpageflags; creates (and removes) a swapfile when a scenario pages out.\nExit status: 0 all agree or skip, 1 a divergence, 2 bad input.')
-    .action(async (paths: string[], opts: { json?: boolean; jobs?: string }) => {
+    .option('--on <kernel>', 'host (default), a fetched kernel id (see `cowlab kernels fetch`), or the path of a kernel image (bzImage/vmlinuz, x86_64) of your own')
+    .option('--kernel <id>', 'profile that judges the kernel (default: linux-6.18 on the host, the kernel\'s own id for a fetched one)')
+    .option('--profile <file>', 'a profile module of your own to judge the kernel (see docs/profiles.md)')
+    .option('--brd <file>', 'brd.ko matching a kernel image of your own, when brd is a module (swap in the guest needs it)')
+    .option('--json', 'print one JSON object per scenario: scenario, kernel, verdict, reason, divergence')
+    .option('-j, --jobs <n>', 'executors (or guests) in parallel (default: number of CPUs)')
+    .addHelpText('after', '\nNeeds root for frame numbers and kpageflags; on the host it creates (and removes) a swapfile when a scenario pages out.\nIn qemu: docs/real-kernels.md.\nExit status: 0 all agree or skip, 1 a divergence, 2 bad input.')
+    .action(async (paths: string[], opts: { json?: boolean; jobs?: string; on?: string; kernel?: string; profile?: string; brd?: string }) => {
       const { diffScenarios } = await import('../diff/run.js');
+      const { resolveOn } = await import('../qemu/target.js');
       const { availableParallelism } = await import('node:os');
+      const explicit = opts.profile || opts.kernel ? await pickProfile(opts) : undefined;
+      const target = resolveOn(opts.on, explicit, opts.brd);
       const scenarios = loadScenarios(paths);
       const jobs = opts.jobs ? Number(opts.jobs) : availableParallelism();
       if (!Number.isInteger(jobs) || jobs < 1) throw new InputError('--jobs: expected a positive integer');
       const results = await diffScenarios(scenarios, {
-        jobs,
-        onResult: opts.json ? undefined : (r) => out(`${r.verdict.toUpperCase().padEnd(7)} ${r.scenario}  (${r.file})${r.reason ? `\n        ${r.reason}` : ''}`),
+        jobs, profile: target.profile, on: target.guest, kernelName: target.name,
+        onResult: opts.json ? undefined : (r) => {
+          if (r.verdict !== 'skip') out(`${r.verdict.toUpperCase().padEnd(7)} ${r.scenario}  (${r.file})${r.reason ? `\n        ${r.reason}` : ''}`);
+        },
       });
       for (const r of results) if (r.verdict === 'skip' && !opts.json) out(`SKIP    ${r.scenario}  (${r.file})\n        ${r.reason}`);
       if (opts.json) out(JSON.stringify(results, null, 2));
       else {
         const n = (v: string) => results.filter((r) => r.verdict === v).length;
-        out(`${results.length} scenario(s): ${n('agree')} agree, ${n('diverge')} diverge, ${n('skip')} skipped`);
+        out(`${results.length} scenario(s) on ${target.name} (judged by ${target.profile.id}): ${n('agree')} agree, ${n('diverge')} diverge, ${n('skip')} skipped`);
       }
       process.exitCode = results.some((r) => r.verdict === 'diverge') ? EXIT_FAIL : EXIT_OK;
     });
@@ -165,9 +175,9 @@ export function buildProgram(): Command {
       } else out(text);
     });
 
-  program
+  const kernels = program
     .command('kernels')
-    .description('List the kernel profiles: each is its predecessor plus named mechanisms.')
+    .description('List the kernel profiles: each is its predecessor plus named mechanisms. `kernels fetch` downloads real kernels for `diff --on`.')
     .option('--json', 'print JSON: id, title, basedOn, commits, summary, changes (mechanisms that differ from basedOn), mechanisms')
     .option('--profile <file...>', 'also list profiles of your own (see docs/profiles.md)')
     .action(async (opts: { json?: boolean; profile?: string[] }) => {
@@ -197,6 +207,15 @@ export function buildProgram(): Command {
         if (ch.length) out(`  changes: ${ch.join('; ')}`);
         for (const c of p.commits) out(`  - ${c}`);
       }
+    });
+  kernels
+    .command('fetch')
+    .description('Download Debian\'s newest cloud kernel of each suite (or of the ids given) for `cowlab diff --on`; cached, versions recorded.')
+    .argument('[ids...]', `kernel ids (default: all): ${SUITES.map((x) => x.id).join(', ')}`)
+    .action((ids: string[]) => {
+      const list = ids.length ? ids : SUITES.map((x) => x.id);
+      for (const id of list) fetchKernel(id, (m) => process.stderr.write(`${m}\n`));
+      for (const k of fetchedKernels()) out(`${k.id.padEnd(12)} ${k.release.padEnd(28)} Debian ${k.debVersion}  ${k.vmlinuz}`);
     });
   return program;
 }

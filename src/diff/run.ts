@@ -6,7 +6,8 @@ import { HOST_PROFILE } from '../profiles/index.js';
 import type { Profile } from '../profiles/types.js';
 import type { Resolved } from '../scenario/resolve.js';
 import { runScenario } from '../scenario/run.js';
-import { ExecutorPool, type Caps } from '../executor/server.js';
+import { ExecutorPool, type Caps, type ExecResult } from '../executor/server.js';
+import { type GuestKernel, checkGuestTools, guestCaps, runInGuests } from '../qemu/guest.js';
 import { toProgram, programBlocker } from '../executor/program.js';
 import { compareRun, type Divergence } from './compare.js';
 
@@ -36,9 +37,43 @@ export function capabilityBlocker(r: Resolved, caps: Caps): string | null {
 
 export interface DiffOptions {
   profile?: Profile;
-  /** executors to run in parallel (default: CPUs) */
+  /** executors (or guests) to run in parallel (default: 2) */
   jobs?: number;
+  /** where the kernel side runs: this machine (default) or a kernel booted in qemu */
+  on?: GuestKernel;
+  /** name of the kernel in results (default: the profile's id) */
+  kernelName?: string;
   onResult?: (r: DiffResult) => void;
+}
+
+/** Where programs run: the host's executors, or guests of one kernel. */
+interface Target {
+  caps(): Promise<Caps>;
+  runMany(programs: readonly string[][], each: (i: number, r: ExecResult) => void): Promise<void>;
+  close(): Promise<void>;
+}
+
+function hostTarget(rs: readonly Resolved[], jobs: number): Target {
+  const pool = new ExecutorPool(jobs, { swapMb: wantsSwap(rs) ? 256 : 0 });
+  return {
+    caps: () => pool.caps(),
+    runMany: async (programs, each) => {
+      await Promise.all(programs.map(async (p, i) => each(i, await pool.run(p))));
+    },
+    close: () => pool.close(),
+  };
+}
+
+function guestTarget(k: GuestKernel, jobs: number): Target {
+  checkGuestTools();
+  return {
+    caps: async () => (await guestCaps(k)).caps,
+    runMany: async (programs, each) => {
+      const { results } = await runInGuests(k, programs, { jobs });
+      results.forEach((r, i) => each(i, r));
+    },
+    close: async () => undefined,
+  };
 }
 
 /** Needs a swapfile for any of these scenarios? */
@@ -49,24 +84,33 @@ function wantsSwap(rs: readonly Resolved[]): boolean {
 /** Compares every scenario with the kernel; results in input order. */
 export async function diffScenarios(rs: readonly Resolved[], opts: DiffOptions = {}): Promise<DiffResult[]> {
   const prof = opts.profile ?? HOST_PROFILE;
-  const pool = new ExecutorPool(opts.jobs ?? 2, { swapMb: wantsSwap(rs) ? 256 : 0 });
+  const kernel = opts.kernelName ?? prof.id;
+  const target = opts.on ? guestTarget(opts.on, opts.jobs ?? 2) : hostTarget(rs, opts.jobs ?? 2);
   try {
-    const caps = await pool.caps();
-    const out = await Promise.all(rs.map(async (r) => {
-      const base = { scenario: r.sc.name, file: r.sc.file, kernel: prof.id };
+    const caps = await target.caps();
+    const out: DiffResult[] = new Array(rs.length);
+    const todo: number[] = [];
+    rs.forEach((r, i) => {
       const blocker = capabilityBlocker(r, caps);
-      if (blocker) return { ...base, verdict: 'skip' as const, reason: blocker, divergence: null };
+      if (!blocker) todo.push(i);
+      else {
+        out[i] = { scenario: r.sc.name, file: r.sc.file, kernel, verdict: 'skip', reason: blocker, divergence: null };
+        opts.onResult?.(out[i]!);
+      }
+    });
+    await target.runMany(todo.map((i) => toProgram(rs[i]!)), (j, kres) => {
+      const r = rs[todo[j]!]!;
+      const base = { scenario: r.sc.name, file: r.sc.file, kernel };
       const model = runScenario(r, prof, { keepStates: true, lenient: true });
-      const kernel = await pool.run(toProgram(r));
-      const d = compareRun(r, model, kernel);
+      const d = compareRun(r, model, kres);
       const res: DiffResult = d
         ? { ...base, verdict: 'diverge', reason: `step ${d.step} ${d.process}${d.address ? ` ${d.address}` : ''}: ${d.field}: model ${d.model}, kernel ${d.kernel}`, divergence: d }
         : { ...base, verdict: 'agree', reason: '', divergence: null };
+      out[todo[j]!] = res;
       opts.onResult?.(res);
-      return res;
-    }));
+    });
     return out;
   } finally {
-    await pool.close();
+    await target.close();
   }
 }

@@ -1,0 +1,196 @@
+/**
+ * Running executor programs inside a qemu guest: the statically linked
+ * executor is the guest's /init, the programs of a batch go in the
+ * initramfs, observations come back over the serial console in the same
+ * line format as on the host (one boot per batch, guests in parallel).
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync, copyFileSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
+import { createHash } from 'node:crypto';
+import { buildExecutor, cacheDir } from '../executor/build.js';
+import { parseOutput, type Caps, type ExecResult } from '../executor/server.js';
+import { InputError } from '../scenario/errors.js';
+
+/** A kernel image to boot, with its brd module if brd is not built in. */
+export interface GuestKernel {
+  /** display name */
+  name: string;
+  vmlinuz: string;
+  brd: string | null;
+}
+
+export interface GuestOptions {
+  /** guests booted in parallel (default 2) */
+  jobs?: number;
+  /** programs per boot (default: all of a guest's share) */
+  batch?: number;
+  /** per-program time limit inside the guest */
+  timeoutMs?: number;
+}
+
+/** What one boot printed, split up. */
+export interface BootOutput {
+  guest: Record<string, string>;
+  caps: Caps | null;
+  results: ExecResult[];
+  /** seconds from qemu start to exit */
+  seconds: number;
+  /** the tail of the console, for errors */
+  tail: string[];
+}
+
+const RD_SIZE_MB = 16;
+
+/** The ext4 image that becomes /scratch in the guest (O_DIRECT needs a real file system). */
+function scratchImage(): string | null {
+  const img = join(cacheDir(), `guest-scratch-ext4-${RD_SIZE_MB - 4}M.img`);
+  if (existsSync(img)) return img;
+  const tmp = `${img}.tmp${process.pid}`;
+  writeFileSync(tmp, '');
+  spawnSync('truncate', ['-s', `${RD_SIZE_MB - 4}M`, tmp]);
+  const r = spawnSync('mkfs.ext4', ['-F', '-q', '-b', '4096', '-N', '64', '-O', '^has_journal', '-m', '0', tmp], { encoding: 'utf8' });
+  if (r.error || r.status !== 0) {
+    rmSync(tmp, { force: true });
+    return null; // no e2fsprogs: the guest uses tmpfs, and O_DIRECT scenarios will fail there
+  }
+  spawnSync('mv', [tmp, img]);
+  return img;
+}
+
+/** Checks the host tools a guest needs; InputError naming the missing one. */
+export function checkGuestTools(): void {
+  for (const [tool, pkg] of [['qemu-system-x86_64', 'qemu-system-x86'], ['cpio', 'cpio']] as const) {
+    const r = spawnSync(tool, ['--version'], { encoding: 'utf8' });
+    if (r.error) throw new InputError(`${tool} is not installed (apt-get install -y --no-install-recommends ${pkg}; see docs/real-kernels.md)`);
+  }
+}
+
+/** Builds a gzip'd newc initramfs holding /init, /brd.ko, /scratch.img and /batch. */
+function initramfs(dir: string, k: GuestKernel, batch: string): string {
+  const root = join(dir, 'root');
+  mkdirSync(root);
+  copyFileSync(buildExecutor({ static: true }), join(root, 'init'));
+  if (k.brd) copyFileSync(k.brd, join(root, 'brd.ko'));
+  const img = scratchImage();
+  if (img) copyFileSync(img, join(root, 'scratch.img'));
+  writeFileSync(join(root, 'batch'), batch);
+  const names = ['.', 'init', 'batch', ...(k.brd ? ['brd.ko'] : []), ...(img ? ['scratch.img'] : [])].join('\n');
+  const r = spawnSync('cpio', ['-o', '-H', 'newc', '--owner=0:0', '--quiet'], { cwd: root, input: `${names}\n`, maxBuffer: 256 << 20 });
+  if (r.error || r.status !== 0) throw new InputError(`cpio failed: ${r.error?.message ?? r.stderr.toString()}`);
+  const out = join(dir, 'initrd.gz');
+  writeFileSync(out, gzipSync(r.stdout, { level: 1 }));
+  return out;
+}
+
+/** Boots a kernel once with a batch of requests (CAPS / PROG ...); QUIT is appended. */
+export async function boot(k: GuestKernel, requests: string[], opts: { timeoutMs?: number; progTimeoutMs?: number } = {}): Promise<BootOutput> {
+  if (!existsSync(k.vmlinuz)) throw new InputError(`${k.vmlinuz}: no such kernel image`);
+  const dir = mkdtempSync(join(cacheDir(), 'guest-'));
+  try {
+    const initrd = initramfs(dir, k, `${requests.join('')}QUIT\n`);
+    const progTimeout = opts.progTimeoutMs ?? 30000;
+    const append = `console=ttyS0 panic=-1 quiet loglevel=1 -- --page-cluster0 --cpu 0 --timeout-ms ${progTimeout}`;
+    const args = ['-accel', 'tcg', '-kernel', k.vmlinuz, '-initrd', initrd, '-append', append, '-nographic',
+      '-m', '1024', '-smp', '2', '-no-reboot', '-net', 'none'];
+    const t0 = Date.now();
+    const limit = opts.timeoutMs ?? 60000 + requests.length * progTimeout;
+    const text = await new Promise<string>((resolve, reject) => {
+      const p = spawn('qemu-system-x86_64', args, { stdio: ['ignore', 'pipe', 'pipe'] });
+      let buf = '';
+      p.stdout.setEncoding('utf8');
+      p.stdout.on('data', (d: string) => (buf += d));
+      p.stderr.setEncoding('utf8');
+      p.stderr.on('data', (d: string) => (buf += d));
+      const timer = setTimeout(() => p.kill('SIGKILL'), limit);
+      p.on('error', (e) => {
+        clearTimeout(timer);
+        reject(new InputError(`cannot start qemu: ${e.message}`));
+      });
+      p.on('exit', () => {
+        clearTimeout(timer);
+        resolve(buf);
+      });
+    });
+    return splitOutput(text.replace(/\r/g, '').split('\n'), (Date.now() - t0) / 1000);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** Splits a console transcript into the answers to CAPS and to each PROG, in order. */
+export function splitOutput(lines: readonly string[], seconds: number): BootOutput {
+  const out: BootOutput = { guest: {}, caps: null, results: [], seconds, tail: lines.slice(-8) };
+  let cur: string[] | null = null;
+  for (const l of lines) {
+    if (l.startsWith('G ')) {
+      for (const kv of l.slice(2).split(' ')) {
+        const i = kv.indexOf('=');
+        if (i > 0) out.guest[kv.slice(0, i)] = kv.slice(i + 1);
+        else out.guest[kv] = '';
+      }
+      continue;
+    }
+    if (l.startsWith('C ')) {
+      const v = (k: string) => new RegExp(`\\b${k}=1\\b`).test(l);
+      out.caps = { root: v('root'), kpagecount: v('kpagecount'), gupTest: v('gup_test'), ioUring: v('io_uring'), uffd: v('uffd'), swap: v('swap'), softDirty: v('soft_dirty') };
+      continue;
+    }
+    if (!/^(I|P|M|X|END)( |$)/.test(l)) continue; // kernel messages, qemu, READY
+    (cur ??= []).push(l);
+    if (l.startsWith('END')) {
+      out.results.push(parseOutput(cur));
+      cur = null;
+    }
+  }
+  return out;
+}
+
+/** The guest's capabilities, cached per kernel image (one boot the first time). */
+export async function guestCaps(k: GuestKernel): Promise<{ caps: Caps; guest: Record<string, string> }> {
+  const st = statSync(k.vmlinuz);
+  const key = createHash('sha256').update(`${k.vmlinuz}:${st.size}:${st.mtimeMs}:${k.brd ?? ''}:${readFileSync(buildExecutor({ static: true })).length}`).digest('hex').slice(0, 16);
+  const file = join(cacheDir(), `guest-caps-${key}.json`);
+  if (existsSync(file)) return JSON.parse(readFileSync(file, 'utf8')) as { caps: Caps; guest: Record<string, string> };
+  const b = await boot(k, ['CAPS\n']);
+  if (!b.caps) throw new InputError(`${k.name}: the guest did not answer (console: ${b.tail.join(' | ')})`);
+  const res = { caps: b.caps, guest: b.guest };
+  writeFileSync(file, JSON.stringify(res));
+  return res;
+}
+
+/**
+ * Runs programs in guests: split into batches, `jobs` guests at a time;
+ * results in input order. A program the guest never answered (it crashed
+ * or hung) gets status "crash" with the console's last lines.
+ */
+export async function runInGuests(k: GuestKernel, programs: readonly string[][], opts: GuestOptions = {}): Promise<{ results: ExecResult[]; boots: number; bootSeconds: number[] }> {
+  const jobs = Math.max(1, opts.jobs ?? 2);
+  const per = Math.max(1, opts.batch ?? Math.ceil(programs.length / jobs));
+  const batches: number[][] = [];
+  for (let i = 0; i < programs.length; i += per) batches.push(programs.slice(i, i + per).map((_, j) => i + j));
+  const results: ExecResult[] = new Array(programs.length);
+  const bootSeconds: number[] = [];
+  let next = 0;
+  const worker = async () => {
+    for (;;) {
+      const b = batches[next++];
+      if (!b) return;
+      const reqs = b.map((i) => `PROG ${programs[i]!.length}\n${programs[i]!.join('\n')}\n`);
+      const o = await boot(k, reqs, { progTimeoutMs: opts.timeoutMs });
+      bootSeconds.push(o.seconds);
+      b.forEach((i, j) => {
+        if (o.results[j]) results[i] = o.results[j]!;
+      });
+      // the guest stopped answering: the program it was on is a crash, the rest get a new boot
+      if (o.results.length < b.length) {
+        results[b[o.results.length]!] = { status: 'crash', steps: new Map(), pages: new Map(), messages: [`the guest stopped answering (console: ${o.tail.join(' | ')})`] };
+        const rest = b.slice(o.results.length + 1);
+        if (rest.length) batches.push(rest);
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(jobs, batches.length) }, worker));
+  return { results, boots: batches.length, bootSeconds };
+}
