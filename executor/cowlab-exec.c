@@ -836,6 +836,11 @@ static void do_step(int me, const struct step *st, struct result *res)
 		pthread_t th;
 		long t0;
 
+		/* one userfaultfd per process in a scenario (the model's rule too) */
+		if (uffd >= 0) {
+			r = -EBUSY;
+			break;
+		}
 		if (a[0] & 1)
 			api.features |= UFFD_FEATURE_WP_UNPOPULATED;
 		if (a[0] & 2)
@@ -1316,6 +1321,34 @@ static int validate_prog(void)
 	return 0;
 }
 
+/* Whether /proc/PID/pagemap reports uffd-wp (bit 57, 5.13+): protect a page and look. */
+static int pagemap_shows_uffd_wp(void)
+{
+	struct uffdio_api api = { .api = UFFD_API };
+	int fd = syscall(__NR_userfaultfd, O_CLOEXEC | O_NONBLOCK);
+	char *p = mmap(NULL, PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	int pm = open("/proc/self/pagemap", O_RDONLY);
+	uint64_t e = 0;
+	int ok = 0;
+
+	if (fd >= 0 && p != MAP_FAILED && pm >= 0 && !ioctl(fd, UFFDIO_API, &api)) {
+		struct uffdio_register reg = { .range = { (unsigned long)p, PAGE }, .mode = UFFDIO_REGISTER_MODE_WP };
+		struct uffdio_writeprotect wp = { .range = { (unsigned long)p, PAGE }, .mode = UFFDIO_WRITEPROTECT_MODE_WP };
+
+		p[0] = 1;
+		if (!ioctl(fd, UFFDIO_REGISTER, &reg) && !ioctl(fd, UFFDIO_WRITEPROTECT, &wp) &&
+		    pread(pm, &e, 8, ((unsigned long)p / PAGE) * 8) == 8)
+			ok = (e >> 57) & 1;
+	}
+	if (pm >= 0)
+		close(pm);
+	if (p != MAP_FAILED)
+		munmap(p, PAGE);
+	if (fd >= 0)
+		close(fd);
+	return ok;
+}
+
 static void report_caps(void)
 {
 	int kpc = access("/proc/kpagecount", R_OK) == 0;
@@ -1352,13 +1385,13 @@ static void report_caps(void)
 		if (lines > 1)
 			swap_on |= 2;
 	}
-	out("C root=%d kpagecount=%d gup_test=%d io_uring=%d uffd=%d swap=%d soft_dirty=%d",
-	    geteuid() == 0, kpc, gup, ring, uf >= 0, swap_on != 0, softdirty);
+	out("C root=%d kpagecount=%d gup_test=%d io_uring=%d uffd=%d swap=%d soft_dirty=%d pagemap_uffd_wp=%d",
+	    geteuid() == 0, kpc, gup, ring, uf >= 0, swap_on != 0, softdirty, pagemap_shows_uffd_wp());
 }
 
 /* ---------------- process 1 of a qemu guest ---------------- */
 
-#define RD_SIZE_KB 16384
+#define RD_SIZE_KB 65536	/* swap stays far from vm_swap_full() (half full) */
 
 static void guest_init(void)
 {

@@ -7,7 +7,7 @@ import { Command, CommanderError, Option } from 'commander';
 import { InputError, EXIT_OK, EXIT_FAIL, EXIT_USAGE, EXIT_INTERNAL } from '../scenario/errors.js';
 import { loadScenarios } from '../scenario/load.js';
 import { runScenario } from '../scenario/run.js';
-import { PROFILES, profileById } from '../profiles/index.js';
+import { PROFILES, MATRIX_PROFILES, profileById } from '../profiles/index.js';
 import { SUITES, fetchKernel, fetchedKernels } from '../qemu/fetch.js';
 import type { Profile } from '../profiles/types.js';
 import { runJson, runText, traceText } from './format.js';
@@ -70,7 +70,7 @@ export function buildProgram(): Command {
       const { buildMatrix } = await import('../history/matrix.js');
       const render = await import('../history/render.js');
       const { loadProfileFile } = await import('../profiles/load.js');
-      let profiles: Profile[] = opts.kernels ? opts.kernels.split(',').map((k) => profileById(k.trim())) : [...PROFILES];
+      let profiles: Profile[] = opts.kernels ? opts.kernels.split(',').map((k) => profileById(k.trim())) : [...MATRIX_PROFILES];
       for (const f of opts.profile ?? []) profiles.push(await loadProfileFile(f));
       if (profiles.length === 0) throw new InputError('--kernels: no kernel named');
       const rs = loadScenarios([opts.scenarios]);
@@ -117,6 +117,44 @@ export function buildProgram(): Command {
     });
 
   program
+    .command('fidelity')
+    .description('The model against every real kernel at hand: the host, and each fetched kernel in qemu, judged by its own profile. Per kernel: agree, diverge, skip, and the divergences.')
+    .argument('[path...]', 'scenario files or directories', ['scenarios'])
+    .option('--json', 'print JSON: one object per kernel with its counts and divergences')
+    .option('-j, --jobs <n>', 'executors (or guests) in parallel (default: number of CPUs)')
+    .action(async (paths: string[], opts: { json?: boolean; jobs?: string }) => {
+      const { diffScenarios } = await import('../diff/run.js');
+      const { resolveOn } = await import('../qemu/target.js');
+      const { availableParallelism } = await import('node:os');
+      const scenarios = loadScenarios(paths);
+      const jobs = opts.jobs ? Number(opts.jobs) : availableParallelism();
+      const kernels = ['host', ...fetchedKernels().map((k) => k.id)];
+      const report = [];
+      for (const k of kernels) {
+        const target = resolveOn(k, undefined, undefined);
+        const t0 = Date.now();
+        const results = await diffScenarios(scenarios, { jobs, profile: target.profile, on: target.guest, kernelName: target.name });
+        const n = (v: string) => results.filter((r) => r.verdict === v).length;
+        const entry = {
+          kernel: k, profile: target.profile.id, release: k === 'host' ? (await import('node:os')).release() : fetchedKernels().find((x) => x.id === k)!.release,
+          agree: n('agree'), diverge: n('diverge'), skip: n('skip'), seconds: (Date.now() - t0) / 1000,
+          divergences: results.filter((r) => r.verdict === 'diverge').map((r) => ({ scenario: r.scenario, file: r.file, reason: r.reason })),
+          skips: Object.entries(results.filter((r) => r.verdict === 'skip').map((r) => r.reason.replace(/^step \d+ /, ''))
+            .reduce<Record<string, number>>((a, why) => ({ ...a, [why]: (a[why] ?? 0) + 1 }), {}))
+            .map(([reason, count]) => ({ reason, count })),
+        };
+        report.push(entry);
+        if (!opts.json) {
+          out(`${k.padEnd(12)} ${entry.release.padEnd(28)} judged by ${entry.profile.padEnd(12)} ${String(entry.agree).padStart(3)} agree ${String(entry.diverge).padStart(3)} diverge ${String(entry.skip).padStart(3)} skip  (${entry.seconds.toFixed(1)} s)`);
+          for (const d of entry.divergences) out(`    DIVERGE ${d.scenario}: ${d.reason}`);
+        }
+      }
+      if (opts.json) out(JSON.stringify(report, null, 2));
+      else if (kernels.length === 1) out('(no fetched kernels: cowlab kernels fetch)');
+      process.exitCode = report.some((e) => e.diverge > 0) ? EXIT_FAIL : EXIT_OK;
+    });
+
+  program
     .command('fuzz')
     .description('Random scenarios; with --diff, run each in the model and on this kernel, and shrink every divergence to a minimal scenario file.')
     .option('--diff', 'compare with the real kernel (the only mode so far)')
@@ -125,8 +163,12 @@ export function buildProgram(): Command {
     .option('--steps <n>', 'maximum steps per scenario', '24')
     .option('-j, --jobs <n>', 'executors in parallel (default: number of CPUs)')
     .option('--out <dir>', 'where shrunk divergences are saved', 'fuzz-findings')
+    .option('--on <kernel>', 'host (default), a fetched kernel id, or a kernel image of your own (as for diff)')
+    .option('--kernel <id>', 'profile that judges the kernel (as for diff)')
+    .option('--profile <file>', 'a profile module of your own to judge the kernel')
+    .option('--brd <file>', 'brd.ko for a kernel image of your own')
     .option('--json', 'print the report as JSON')
-    .action(async (opts: { diff?: boolean; seed?: string; count: string; steps: string; jobs?: string; out: string; json?: boolean }) => {
+    .action(async (opts: { diff?: boolean; seed?: string; count: string; steps: string; jobs?: string; out: string; json?: boolean; on?: string; kernel?: string; profile?: string; brd?: string }) => {
       if (!opts.diff) throw new InputError('fuzz: only --diff is implemented (model-only random checking runs in npm test)');
       const { fuzzDiff } = await import('../fuzz/fuzz.js');
       const { availableParallelism } = await import('node:os');
@@ -136,12 +178,15 @@ export function buildProgram(): Command {
       for (const [k, v] of [['--seed', seed], ['--count', count], ['--jobs', jobs], ['--steps', Number(opts.steps)]] as const) {
         if (!Number.isInteger(v) || v < 0) throw new InputError(`${k}: expected a non-negative integer`);
       }
-      process.stderr.write(`cowlab fuzz: seed ${seed}, ${count} scenarios, ${jobs} executor(s)\n`);
+      const { resolveOn } = await import('../qemu/target.js');
+      const explicit = opts.profile || opts.kernel ? await pickProfile(opts) : undefined;
+      const target = resolveOn(opts.on, explicit, opts.brd);
+      process.stderr.write(`cowlab fuzz: seed ${seed}, ${count} scenarios on ${target.name} (judged by ${target.profile.id}), ${jobs} ${target.guest ? 'guest' : 'executor'}(s)\n`);
       const { SingleBar, Presets } = await import('cli-progress');
       const bar = process.stderr.isTTY && !opts.json ? new SingleBar({ format: ' {bar} {value}/{total} scenarios, {diverged} diverged, {skipped} skipped', stream: process.stderr }, Presets.shades_classic) : null;
       bar?.start(count, 0, { diverged: 0, skipped: 0 });
       const report = await fuzzDiff({
-        seed, count, jobs, outDir: opts.out, maxSteps: Number(opts.steps),
+        seed, count, jobs, outDir: opts.out, maxSteps: Number(opts.steps), profile: target.profile, on: target.guest,
         onProgress: (done, diverged, skipped) => bar?.update(done, { diverged, skipped }),
       });
       bar?.stop();

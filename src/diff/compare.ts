@@ -13,7 +13,8 @@ import { pagemap_entry } from '../kernel/fs/proc/task_mmu.js';
 import { errnoName } from '../kernel/errno.js';
 import type { Resolved } from '../scenario/resolve.js';
 import { pageName, type RunResult } from '../scenario/run.js';
-import type { ExecResult, KPage } from '../executor/server.js';
+import type { ExecResult, KPage, Caps } from '../executor/server.js';
+import type { Profile } from '../profiles/types.js';
 
 /** Where model and kernel first disagree. */
 export interface Divergence {
@@ -84,8 +85,8 @@ function kernelView(p: KPage | undefined): PageView {
   };
 }
 
-function modelView(s: KState, t: number, va: number): PageView & { pfn: number } {
-  const e = pagemap_entry(s, t, va);
+function modelView(s: KState, t: number, va: number, prof: Profile): PageView & { pfn: number } {
+  const e = pagemap_entry(s, t, va, prof);
   const pae = e.present && !e.zero && e.anon && page_test(s, e.pfn, PGF_ANON_EXCLUSIVE);
   return {
     present: e.present, swapped: e.swapped, mappedOnce: e.exclusive, uffdWp: e.uffdWp, file: e.present && !e.zero && e.file,
@@ -113,7 +114,15 @@ function dataText(r: Resolved, d: number): string {
  * The first divergence between a model run (with states kept) and the
  * kernel's observations, or null when they agree.
  */
-export function compareRun(r: Resolved, model: RunResult, kernel: ExecResult): Divergence | null {
+/** What the kernel side can show: fields it cannot report are not compared. */
+export interface CompareOptions {
+  /** the profile the model ran (how its /proc files would show the pages) */
+  prof: Profile;
+  caps?: Caps;
+}
+
+export function compareRun(r: Resolved, model: RunResult, kernel: ExecResult, opts: CompareOptions): Divergence | null {
+  const fields = FIELDS.filter((f) => f !== 'uffdWp' || !opts.caps || opts.caps.pagemapUffdWp);
   const either = new Set(r.sc.diff.either.map((l) => r.labels.get(l)));
   // model page (frame and allocation number) <-> kernel frame, as first seen together
   const m2k = new Map<string, bigint>();
@@ -155,10 +164,10 @@ export function compareRun(r: Resolved, model: RunResult, kernel: ExecResult): D
       for (const g of r.regions) {
         for (let i = 0; i < g.pages; i++) {
           const va = g.start + i;
-          const mv = modelView(s, t, va);
+          const mv = modelView(s, t, va, opts.prof);
           const kp = kpages.get(`${t}:${va}`);
           const kv = kernelView(kp);
-          for (const f of FIELDS) {
+          for (const f of fields) {
             if (mv[f] !== kv[f]) return div(f, show(mv[f]), show(kv[f]), pageName(r, va), r.tasks[t]!);
           }
           if (!mv.present || mv.zero || !kp) continue;

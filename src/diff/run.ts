@@ -102,7 +102,7 @@ export async function diffScenarios(rs: readonly Resolved[], opts: DiffOptions =
       const r = rs[todo[j]!]!;
       const base = { scenario: r.sc.name, file: r.sc.file, kernel };
       const model = runScenario(r, prof, { keepStates: true, lenient: true });
-      const d = compareRun(r, model, kres);
+      const d = compareRun(r, model, kres, { prof, caps });
       const res: DiffResult = d
         ? { ...base, verdict: 'diverge', reason: `step ${d.step} ${d.process}${d.address ? ` ${d.address}` : ''}: ${d.field}: model ${d.model}, kernel ${d.kernel}`, divergence: d }
         : { ...base, verdict: 'agree', reason: '', divergence: null };

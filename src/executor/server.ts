@@ -44,6 +44,8 @@ export interface Caps {
   uffd: boolean;
   swap: boolean;
   softDirty: boolean;
+  /** /proc/PID/pagemap reports the uffd-wp bit (57; 5.13+) */
+  pagemapUffdWp: boolean;
 }
 
 export interface ExecutorOptions {
@@ -114,7 +116,7 @@ export class Executor {
     const lines = await this.request('CAPS\n', 'END');
     const c = lines.find((l) => l.startsWith('C ')) ?? '';
     const v = (k: string) => new RegExp(`\\b${k}=1\\b`).test(c);
-    return { root: v('root'), kpagecount: v('kpagecount'), gupTest: v('gup_test'), ioUring: v('io_uring'), uffd: v('uffd'), swap: v('swap'), softDirty: v('soft_dirty') };
+    return { root: v('root'), kpagecount: v('kpagecount'), gupTest: v('gup_test'), ioUring: v('io_uring'), uffd: v('uffd'), swap: v('swap'), softDirty: v('soft_dirty'), pagemapUffdWp: v('pagemap_uffd_wp') };
   }
 
   /** Runs a program; returns what the kernel did. */

@@ -4,7 +4,8 @@
  * saved as a file that `cowlab run` and `cowlab diff` accept.
  *
  * Scenarios are drawn from a seed (printed), run concurrently on the
- * executor pool, and only the diverging ones are shrunk, one at a time.
+ * executor pool (or in batches in qemu guests), and only the diverging ones
+ * are shrunk, one at a time.
  */
 import fc from 'fast-check';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -15,7 +16,8 @@ import { resolveScenario, type Resolved } from '../scenario/resolve.js';
 import { runScenario } from '../scenario/run.js';
 import { HOST_PROFILE } from '../profiles/index.js';
 import type { Profile } from '../profiles/types.js';
-import { ExecutorPool, type Caps } from '../executor/server.js';
+import { ExecutorPool, type Caps, type ExecResult } from '../executor/server.js';
+import { type GuestKernel, checkGuestTools, guestCaps, runInGuests } from '../qemu/guest.js';
 import { toProgram } from '../executor/program.js';
 import { capabilityBlocker } from '../diff/run.js';
 import { compareRun, type Divergence } from '../diff/compare.js';
@@ -28,6 +30,8 @@ export interface FuzzOptions {
   /** where shrunk divergences are saved */
   outDir: string;
   profile?: Profile;
+  /** run the kernel side in qemu guests of this kernel (default: the host) */
+  on?: GuestKernel;
   onProgress?: (done: number, diverged: number, skipped: number) => void;
 }
 
@@ -66,12 +70,44 @@ function resolveCmds(cmds: readonly Cmd[], name: string): Resolved {
   return resolveScenario(parseScenario(scenarioYaml(materialize(cmds, {}, name)), `${name}.yaml`));
 }
 
-async function divergenceOf(pool: ExecutorPool, caps: Caps, prof: Profile, r: Resolved): Promise<Divergence | 'skip' | null> {
-  if (capabilityBlocker(r, caps)) return 'skip';
-  const model = runScenario(r, prof, { keepStates: true, lenient: true });
-  if (model.aborted) throw new Error(`model bug on a random scenario:\n${scenarioYaml(materialize([]))}`);
-  const kernel = await pool.run(toProgram(r));
-  return compareRun(r, model, kernel);
+/** Where the kernel side runs: the host's executor pool or qemu guests of one kernel. */
+interface Runner {
+  caps: Caps;
+  runMany(programs: readonly string[][]): Promise<ExecResult[]>;
+  close(): Promise<void>;
+  /** scenarios per round (guests: one boot per batch) */
+  chunk: number;
+}
+
+async function hostRunner(jobs: number): Promise<Runner> {
+  const pool = new ExecutorPool(jobs, { swapMb: 256 });
+  const caps = await pool.caps();
+  return { caps, chunk: 64, runMany: (ps) => Promise.all(ps.map((p) => pool.run(p))), close: () => pool.close() };
+}
+
+async function guestRunner(k: GuestKernel, jobs: number): Promise<Runner> {
+  checkGuestTools();
+  const { caps } = await guestCaps(k);
+  const batch = 250;
+  return {
+    caps, chunk: batch * jobs,
+    runMany: async (ps) => (await runInGuests(k, ps, { jobs, batch })).results,
+    close: async () => undefined,
+  };
+}
+
+/** Model and kernel for each scenario: a divergence, 'skip', or null when they agree. */
+async function divergences(run: Runner, prof: Profile, rs: readonly Resolved[]): Promise<(Divergence | 'skip' | null)[]> {
+  const out: (Divergence | 'skip' | null)[] = rs.map((r) => (capabilityBlocker(r, run.caps) ? 'skip' : null));
+  const todo = rs.map((_, i) => i).filter((i) => out[i] !== 'skip');
+  const kres = await run.runMany(todo.map((i) => toProgram(rs[i]!)));
+  todo.forEach((i, j) => {
+    const r = rs[i]!;
+    const model = runScenario(r, prof, { keepStates: true, lenient: true });
+    if (model.aborted) throw new Error(`model bug on a random scenario:\n${scenarioYaml(materialize([]))}`);
+    out[i] = compareRun(r, model, kres[j]!, { prof, caps: run.caps });
+  });
+  return out;
 }
 
 /** Runs `count` random scenarios from `seed` on both sides. */
@@ -79,28 +115,23 @@ export async function fuzzDiff(o: FuzzOptions): Promise<FuzzReport> {
   const prof = o.profile ?? HOST_PROFILE;
   const arb = cmdsArb({ ops: HOST_OPS, maxSteps: o.maxSteps ?? 24 });
   const samples = fc.sample(arb, { seed: o.seed, numRuns: o.count });
-  const pool = new ExecutorPool(o.jobs, { swapMb: 256 });
   const t0 = Date.now();
   const report: FuzzReport = { seed: o.seed, ran: 0, skipped: 0, agreed: 0, findings: [], seconds: 0 };
   const diverging: { index: number; cmds: Cmd[]; d: Divergence }[] = [];
+  const runner = o.on ? await guestRunner(o.on, o.jobs) : await hostRunner(o.jobs);
   try {
-    const caps = await pool.caps();
-    let next = 0;
-    let done = 0;
-    const worker = async () => {
-      for (;;) {
-        const i = next++;
-        if (i >= samples.length) return;
-        const cmds = samples[i]!;
-        const d = await divergenceOf(pool, caps, prof, resolveCmds(cmds, `fuzz-${o.seed}-${i}`));
+    for (let base = 0; base < samples.length; base += runner.chunk) {
+      const part = samples.slice(base, base + runner.chunk);
+      const ds = await divergences(runner, prof, part.map((c, j) => resolveCmds(c, `fuzz-${o.seed}-${base + j}`)));
+      ds.forEach((d, j) => {
         if (d === 'skip') report.skipped++;
-        else if (d) diverging.push({ index: i, cmds, d });
+        else if (d) diverging.push({ index: base + j, cmds: part[j]!, d });
         else report.agreed++;
         report.ran++;
-        o.onProgress?.(++done, diverging.length, report.skipped);
-      }
-    };
-    await Promise.all(Array.from({ length: o.jobs * 2 }, worker));
+      });
+      o.onProgress?.(report.ran, diverging.length, report.skipped);
+    }
+    const divergenceOf = async (r: Resolved) => (await divergences(runner, prof, [r]))[0]!;
 
     // group divergences by kind; shrink the first of each kind to a minimal scenario
     diverging.sort((a, b) => a.index - b.index);
@@ -115,17 +146,18 @@ export async function fuzzDiff(o: FuzzOptions): Promise<FuzzReport> {
     for (const [kind, { index, cmds, d, count }] of kinds) {
       let last: Divergence = d;
       const prop = fc.asyncProperty(arb, async (c) => {
-        const r = await divergenceOf(pool, caps, prof, resolveCmds(c, 'shrink'));
+        const r = await divergenceOf(resolveCmds(c, 'shrink'));
         if (r && r !== 'skip') {
           last = r;
           return false;
         }
         return true;
       });
-      const res = await fc.check(prop, { examples: [[cmds]], numRuns: 1, seed: o.seed });
+      // a guest boots per candidate: shrinking there is bounded in time
+      const res = await fc.check(prop, { examples: [[cmds]], numRuns: 1, seed: o.seed, ...(o.on ? { interruptAfterTimeLimit: 300_000 } : {}) });
       const minimal = res.counterexample ? res.counterexample[0] : cmds;
       // re-run the minimal one to report its own divergence
-      const fin = await divergenceOf(pool, caps, prof, resolveCmds(minimal, 'final'));
+      const fin = await divergenceOf(resolveCmds(minimal, 'final'));
       if (fin && fin !== 'skip') last = fin;
       const name = `fuzz-${o.seed}-${index}`;
       const obj = materialize(minimal, {}, name);
@@ -138,7 +170,7 @@ export async function fuzzDiff(o: FuzzOptions): Promise<FuzzReport> {
       report.findings.push({ kind, count, index, divergence: last, file, steps: (obj.steps as unknown[]).length, reproduced: res.failed });
     }
   } finally {
-    await pool.close();
+    await runner.close();
   }
   report.seconds = (Date.now() - t0) / 1000;
   return report;

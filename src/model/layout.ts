@@ -261,6 +261,8 @@ export const UFFD_CTX_OPEN = 1 << 0;
 export const UFFD_FEATURE_WP_UNPOPULATED = 1 << 1;
 export const UFFD_FEATURE_EVENT_FORK = 1 << 2;
 export const UFFD_FEATURE_WP_ASYNC = 1 << 3;
+/** the fd exists but UFFDIO_API failed: every other ioctl gives -EINVAL */
+export const UFFD_CTX_NOAPI = 1 << 4;
 
 /* ---- file flags ---- */
 export const FF_OPEN = 1 << 0;

@@ -18,6 +18,10 @@ import { linus_rules } from './proposals/linus-rules.js';
 import { hubbard_split } from './proposals/hubbard-split.js';
 import { linus_exclusive_bit } from './proposals/linus-exclusive-bit.js';
 import { andy_private_bit } from './proposals/andy-private-bit.js';
+import { debian_5_10 } from './debian/debian-5.10.js';
+import { debian_6_1 } from './debian/debian-6.1.js';
+import { debian_6_12 } from './debian/debian-6.12.js';
+import { debian_7_x } from './debian/debian-7.x.js';
 import { InputError } from '../scenario/errors.js';
 
 /** The merged kernels, in history order, ending with the host. */
@@ -28,8 +32,14 @@ export const HISTORY: readonly Profile[] = [
 /** The designs proposed in the January 2021 thread (all based on 5.11-rc). */
 export const PROPOSALS: readonly Profile[] = [aa_full_accuracy, linus_rules, hubbard_split, linus_exclusive_bit, andy_private_bit];
 
-/** Built-in profiles in the order the matrix shows them: history, then the proposals. */
-export const PROFILES: readonly Profile[] = [...HISTORY, ...PROPOSALS];
+/** Debian's packaged kernels, judged in qemu (`cowlab diff --on debian-6.1`). */
+export const DEBIAN: readonly Profile[] = [debian_5_10, debian_6_1, debian_6_12, debian_7_x];
+
+/** The matrix's columns by default: history, then the proposals. */
+export const MATRIX_PROFILES: readonly Profile[] = [...HISTORY, ...PROPOSALS];
+
+/** Every built-in profile. */
+export const PROFILES: readonly Profile[] = [...HISTORY, ...PROPOSALS, ...DEBIAN];
 
 /** The profile cowlab's machines run, and `cowlab diff` checks against. */
 export const HOST_PROFILE = linux_6_18;

@@ -13,12 +13,13 @@ export const linux_6_18 = derive(linux_6_3, {
     'do_swap_page maps an exclusive page writable on a read fault (after 6.1, in 6.12; id not identified)',
     'mm/uffd: UFFD_FEATURE_WP_UNPOPULATED (Peter Xu, 2023; id and release unverified)',
     'userfaultfd: UFFD_FEATURE_WP_ASYNC (2023; id and release unverified)',
+    'UFFDIO_WRITEPROTECT across VMAs, and its un-protect maps exclusive anon pages writable (after 6.1, in 6.12: docs/kernel/debian-kernels.md; ids not identified)',
     'host configuration: no CONFIG_MEM_SOFT_DIRTY (docs/host-kernel.md)',
   ],
   summary: 'mprotect and uffd unprotect map clean exclusive anon pages writable; swap-in of an exclusive page maps it writable even on a read fault; ' +
     'uffd-wp can protect unpopulated memory and resolve faults itself; per-CPU folio batches of 31.',
   mech: {
     mprotectMapsExclusiveWritable: 'clean', swapinWritableOnRead: true, uffdWpUnpopulated: true, uffdWpAsync: true,
-    softDirty: false, lruBatchSize: 31,
+    softDirty: false, lruBatchSize: 31, uffdWpMultiVma: true, uffdUnprotectWritable: true,
   },
 });

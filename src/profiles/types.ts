@@ -118,12 +118,25 @@ export interface Mechanisms {
   mprotectMapsExclusiveWritable: 'none' | 'dirty' | 'clean';
   /** swap-in maps an exclusive page writable even on a read fault (between 6.1 and 6.12) */
   swapinWritableOnRead: boolean;
+  /**
+   * the 7.x swap-table rework (read in 7.2.13 do_swap_page): every swap-in,
+   * SWP_SYNCHRONOUS_IO included, goes through the swap cache; the entry and the
+   * swap cache are released only after the PTE is set (always tried for a
+   * synchronous device), so a non-exclusive entry is mapped read-only
+   */
+  swapinSwapTable: boolean;
   /** fork holds mm->write_protect_seq so GUP-fast FOLL_PIN backs off (57efa1fe5957, 5.11) */
   forkWriteProtectSeq: boolean;
   /** io_uring exists (5.1) */
   ioUring: boolean;
   /** userfaultfd write-protect of anonymous memory exists (5.7) */
   uffdWp: boolean;
+  /** UFFDIO_REGISTER_MODE_WP on shmem (memfd) VMAs (b1f9e876862d, 5.19) */
+  uffdWpShmem: boolean;
+  /** UFFDIO_WRITEPROTECT may span several VMAs (read: 6.1 find_dst_vma() wants one VMA, -ENOENT; 6.12 walks them) */
+  uffdWpMultiVma: boolean;
+  /** UFFDIO_WRITEPROTECT un-protect may map exclusive anon PTEs writable at once (read: not in 6.1, in 6.12) */
+  uffdUnprotectWritable: boolean;
   /** UFFD_FEATURE_WP_UNPOPULATED (6.5) and UFFD_FEATURE_WP_ASYNC (6.7) exist */
   uffdWpUnpopulated: boolean;
   uffdWpAsync: boolean;
@@ -137,6 +150,17 @@ export interface Mechanisms {
   odirectPins: boolean;
   /** the swap device completes I/O synchronously (SWP_SYNCHRONOUS_IO: brd, zram) rather than a swapfile on ext4 */
   swapSynchronousIo: boolean;
+  /**
+   * /proc/kpageflags sets KPF_KSM for every anon page: stable_page_flags()
+   * tested `mapping & PAGE_MAPPING_KSM` (a two-bit mask) after its folio
+   * conversion; read in 6.12.117, fixed (== FOLIO_MAPPING_KSM) by 7.2.13
+   */
+  kpageflagsKsmAnyAnon: boolean;
+  /**
+   * FOLL_FORCE for /proc/PID/mem (CONFIG_PROC_MEM_*, 6.12+ proc_mem.force_override):
+   * always, or only for the target's ptracer (never, in cowlab's scenarios)
+   */
+  procMemForce: 'always' | 'ptrace-only';
   /** capacity of the per-CPU LRU add batch (PAGEVEC_SIZE / folio_batch) */
   lruBatchSize: number;
   /** read-fault-around on file mappings, in pages (fault_around_bytes / PAGE_SIZE) */

@@ -41,15 +41,16 @@ export interface BootOutput {
   tail: string[];
 }
 
-const RD_SIZE_MB = 16;
+/** size of the ext4 image that becomes /scratch (the RAM disk it goes on is 64 MiB) */
+const SCRATCH_MB = 12;
 
 /** The ext4 image that becomes /scratch in the guest (O_DIRECT needs a real file system). */
 function scratchImage(): string | null {
-  const img = join(cacheDir(), `guest-scratch-ext4-${RD_SIZE_MB - 4}M.img`);
+  const img = join(cacheDir(), `guest-scratch-ext4-${SCRATCH_MB}M.img`);
   if (existsSync(img)) return img;
   const tmp = `${img}.tmp${process.pid}`;
   writeFileSync(tmp, '');
-  spawnSync('truncate', ['-s', `${RD_SIZE_MB - 4}M`, tmp]);
+  spawnSync('truncate', ['-s', `${SCRATCH_MB}M`, tmp]);
   const r = spawnSync('mkfs.ext4', ['-F', '-q', '-b', '4096', '-N', '64', '-O', '^has_journal', '-m', '0', tmp], { encoding: 'utf8' });
   if (r.error || r.status !== 0) {
     rmSync(tmp, { force: true });
@@ -134,7 +135,7 @@ export function splitOutput(lines: readonly string[], seconds: number): BootOutp
     }
     if (l.startsWith('C ')) {
       const v = (k: string) => new RegExp(`\\b${k}=1\\b`).test(l);
-      out.caps = { root: v('root'), kpagecount: v('kpagecount'), gupTest: v('gup_test'), ioUring: v('io_uring'), uffd: v('uffd'), swap: v('swap'), softDirty: v('soft_dirty') };
+      out.caps = { root: v('root'), kpagecount: v('kpagecount'), gupTest: v('gup_test'), ioUring: v('io_uring'), uffd: v('uffd'), swap: v('swap'), softDirty: v('soft_dirty'), pagemapUffdWp: v('pagemap_uffd_wp') };
       continue;
     }
     if (!/^(I|P|M|X|END)( |$)/.test(l)) continue; // kernel messages, qemu, READY

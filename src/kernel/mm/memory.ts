@@ -428,7 +428,7 @@ export function do_swap_page(s: KState, ctx: KCtx, vmf: Vmf): number {
   let pfn = swap_cache_pfn(s, slot);
   let fresh = false;
   if (pfn === 0) {
-    if (mech.swapSynchronousIo && swap_count(s, slot) === 1) {
+    if (mech.swapSynchronousIo && !mech.swapinSwapTable && swap_count(s, slot) === 1) {
       // SWP_SYNCHRONOUS_IO: read straight into a new folio, skipping the swap cache
       pfn = alloc_page(s, PGF_SWAPBACKED);
       page_set_data(s, pfn, swap_data(s, slot));
@@ -474,8 +474,11 @@ export function do_swap_page(s: KState, ctx: KCtx, vmf: Vmf): number {
     }
     swap_free(s, slot);
   } else {
-    swap_free(s, slot);
-    if (should_try_to_free_swap(s, ctx, vmf, pfn)) folio_free_swap(s, ctx, pfn);
+    // 7.x frees the entry and the swap cache only after mapping (below)
+    if (!mech.swapinSwapTable) {
+      swap_free(s, slot);
+      if (should_try_to_free_swap(s, ctx, vmf, pfn)) folio_free_swap(s, ctx, pfn);
+    }
     if (!ksm && (fresh || exclusive || page_ref_count(s, pfn) === 1)) {
       if (mech.swapinReuse === 'refcount') {
         // 5.18 (c145e0b47c77): writable on a write fault only
@@ -503,6 +506,10 @@ export function do_swap_page(s: KState, ctx: KCtx, vmf: Vmf): number {
   if (!PageAnon(s, pfn)) folio_add_new_anon_rmap(s, ctx, pfn, rmapExclusive);
   else folio_add_anon_rmap_pte(s, ctx, pfn, rmapExclusive);
   set_pte_at(s, vmf.t, vmf.va, pte);
+  if (mech.swapinSwapTable && mech.swapinReuse !== 'mapcount') {
+    swap_free(s, slot); // folio_put_swap()
+    if (should_try_to_free_swap(s, ctx, vmf, pfn)) folio_free_swap(s, ctx, pfn);
+  }
   trace(ctx, 'do_swap_page', `page ${pfn} mapped ${pte_write(pte) ? 'writable' : 'read-only'}` +
     `${rmapExclusive ? ', exclusive' : ''}${page_test(s, pfn, PGF_SWAPCACHE) ? ', still in the swap cache' : ''}`);
   if (vmf.flags & FAULT_FLAG_WRITE) {
@@ -519,7 +526,10 @@ export function do_swap_page(s: KState, ctx: KCtx, vmf: Vmf): number {
  */
 function should_try_to_free_swap(s: KState, ctx: KCtx, vmf: Vmf, pfn: number): boolean {
   if (!page_test(s, pfn, PGF_SWAPCACHE)) return false;
-  if (ctx.prof.mech.swapinReuse === 'mapcount') return false; // reuse_swap_page() does it instead
+  const mech = ctx.prof.mech;
+  if (mech.swapinReuse === 'mapcount') return false; // reuse_swap_page() does it instead
+  // 7.x: always for SWP_SYNCHRONOUS_IO devices, once the page is mapped (the PTE's reference counts too)
+  if (mech.swapinSwapTable && mech.swapSynchronousIo) return true;
   if (vmf.vflags & VM_LOCKED) return true;
   return (vmf.flags & FAULT_FLAG_WRITE) !== 0 && !page_test(s, pfn, PGF_KSM) && page_ref_count(s, pfn) === 2;
 }

@@ -5,7 +5,7 @@
  * faulting page, which is what the executor does too.
  */
 import type { KState } from '../../model/layout.js';
-import { UFFD_CTX_OPEN, UFFD_FEATURE_WP_UNPOPULATED, UFFD_FEATURE_WP_ASYNC } from '../../model/layout.js';
+import { UFFD_CTX_OPEN, UFFD_CTX_NOAPI, UFFD_FEATURE_WP_UNPOPULATED, UFFD_FEATURE_WP_ASYNC } from '../../model/layout.js';
 import { vmas_of, task_uffd, task_set_uffd, VM_UFFD_WP, VM_MAYWRITE, VM_SHARED, VM_WRITE } from '../../model/mm_types.js';
 import { type KCtx, trace } from '../ctx.js';
 import { type Vmf, VM_FAULT_RETRY, vma_wants_writenotify } from './memory.js';
@@ -18,7 +18,12 @@ export function userfaultfd_open(s: KState, ctx: KCtx, t: number, features: numb
   if (task_uffd(s, t) & UFFD_CTX_OPEN) return -EBUSY;
   const mech = ctx.prof.mech;
   // UFFDIO_API refuses features the kernel does not have
-  if (((features & UFFD_FEATURE_WP_UNPOPULATED) && !mech.uffdWpUnpopulated) || ((features & UFFD_FEATURE_WP_ASYNC) && !mech.uffdWpAsync)) return -EINVAL;
+  if (((features & UFFD_FEATURE_WP_UNPOPULATED) && !mech.uffdWpUnpopulated) || ((features & UFFD_FEATURE_WP_ASYNC) && !mech.uffdWpAsync)) {
+    // the fd stays open, not initialised: userfaultfd_ioctl() refuses everything but UFFDIO_API
+    task_set_uffd(s, t, UFFD_CTX_OPEN | UFFD_CTX_NOAPI);
+    trace(ctx, 'userfaultfd_api', 'unknown feature: -EINVAL, the context stays uninitialised');
+    return -EINVAL;
+  }
   let f = features;
   if (f & UFFD_FEATURE_WP_ASYNC) f |= UFFD_FEATURE_WP_UNPOPULATED; // WP_ASYNC implies WP_UNPOPULATED
   task_set_uffd(s, t, UFFD_CTX_OPEN | f);
@@ -29,6 +34,7 @@ export function userfaultfd_open(s: KState, ctx: KCtx, t: number, features: numb
 /** UFFDIO_REGISTER with UFFDIO_REGISTER_MODE_WP over [start, end). */
 export function userfaultfd_register(s: KState, ctx: KCtx, t: number, start: number, end: number): number {
   if ((task_uffd(s, t) & UFFD_CTX_OPEN) === 0) return -EBADF; // no userfaultfd in this process
+  if (task_uffd(s, t) & UFFD_CTX_NOAPI) return -EINVAL;
   if (!ctx.prof.mech.uffdWp) return -EINVAL; // UFFDIO_REGISTER_MODE_WP unknown before 5.7
 
   if (end <= start) return -EINVAL;
@@ -37,6 +43,7 @@ export function userfaultfd_register(s: KState, ctx: KCtx, t: number, start: num
   for (const v of vmas) {
     // vma_can_userfault(): anon and shmem; file mappings only with WP_ASYNC
     if (v.file >= 0 && (task_uffd(s, t) & UFFD_FEATURE_WP_ASYNC) === 0 && !isShmemVma(s, v.file)) return -EINVAL;
+    if (v.file >= 0 && isShmemVma(s, v.file) && !ctx.prof.mech.uffdWpShmem) return -EINVAL; // before 5.19: anon only
     if ((v.flags & VM_MAYWRITE) === 0) return -EPERM;
   }
   vma_modify(s, t, start, end, (v) => ({ ...v, flags: v.flags | VM_UFFD_WP }));
@@ -56,10 +63,13 @@ function isShmemVma(s: KState, f: number): boolean {
  */
 export function mwriteprotect_range(s: KState, ctx: KCtx, t: number, start: number, end: number, wp: boolean): number {
   if ((task_uffd(s, t) & UFFD_CTX_OPEN) === 0) return -EBADF;
+  if (task_uffd(s, t) & UFFD_CTX_NOAPI) return -EINVAL;
   if (!range_mapped(s, t, start, end) && vmas_of(s, t).every((v) => v.end <= start || v.start >= end)) return -ENOENT;
   const vmas = vmas_of(s, t);
-  for (const v of vmas) {
-    if (v.end <= start || v.start >= end) continue;
+  const hit = vmas.filter((v) => v.end > start && v.start < end);
+  // before the multi-VMA walk, find_dst_vma() wanted the whole range inside one VMA
+  if (!ctx.prof.mech.uffdWpMultiVma && (hit.length !== 1 || hit[0]!.start > start || hit[0]!.end < end)) return -ENOENT;
+  for (const v of hit) {
     if ((v.flags & VM_UFFD_WP) === 0) return -ENOENT;
   }
   const pinned = ctx.prof.mech.uffdWpPinned;
@@ -73,7 +83,7 @@ export function mwriteprotect_range(s: KState, ctx: KCtx, t: number, start: numb
     if (a >= b) return;
     let cp = wp ? MM_CP_UFFD_WP : MM_CP_UFFD_WP_RESOLVE;
     const manual = (v.flags & VM_SHARED) ? vma_wants_writenotify(s, ctx, t, vi, v.flags) : (v.flags & VM_WRITE) !== 0;
-    if (!wp && manual) cp |= MM_CP_TRY_CHANGE_WRITABLE;
+    if (!wp && manual && ctx.prof.mech.uffdUnprotectWritable) cp |= MM_CP_TRY_CHANGE_WRITABLE;
     // un-protecting must not write-protect a pinned PTE either (pte_modify to PAGE_COPY would)
     change_pte_range(s, ctx, t, vi, a, b, v.flags, cp, pinned === 'skip' || (pinned === 'ebusy' && !wp));
   });

@@ -11,9 +11,10 @@ export const linux_5_19 = derive(linux_5_18, {
     'c89357e27f20 mm: support GUP-triggered unsharing of anonymous pages',
     'a7f226604170 mm/gup: trigger FAULT_FLAG_UNSHARE when R/O-pinning a possibly shared anonymous page',
     '1493a1913e34 mm/swap: remember PG_anon_exclusive via a swp pte bit',
+    'b1f9e876862d mm/uffd: enable write protection for shmem & hugetlbfs',
   ],
   summary: 'A write fault reuses a PG_anon_exclusive page at once, else uses the 5.18 refcount rule and marks it exclusive; ' +
     'fork clears the bit or copies a maybe-pinned page; a R/O pin of a non-exclusive anon page unshares it first; ' +
-    'swap-out refuses maybe-pinned exclusive pages and records exclusivity in the swap PTE.',
-  mech: { wpReuse: 'anon-exclusive', swapinReuse: 'exclusive-bit', gupUnshare: 'anon', swapExclusiveBit: true, swapoutPinned: 'try-share' },
+    'swap-out refuses maybe-pinned exclusive pages and records exclusivity in the swap PTE; uffd-wp works on shmem too.',
+  mech: { wpReuse: 'anon-exclusive', swapinReuse: 'exclusive-bit', gupUnshare: 'anon', swapExclusiveBit: true, swapoutPinned: 'try-share', uffdWpShmem: true },
 });

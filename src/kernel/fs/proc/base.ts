@@ -20,7 +20,9 @@ export interface MemRwResult {
 
 export function mem_rw(s: KState, ctx: KCtx, t: number, target: number, va: number, n: number, write: boolean, race?: (va: number) => void): MemRwResult | number {
   if (!task_alive(s, target)) return -EIO;
-  const foll = FOLL_GET | FOLL_TOUCH | FOLL_REMOTE | FOLL_FORCE | (write ? FOLL_WRITE : 0);
+  // proc_mem_foll_force(): FOLL_FORCE unless the kernel grants it only to the target's ptracer (no scenario ptraces)
+  const force = ctx.prof.mech.procMemForce === 'always' ? FOLL_FORCE : 0;
+  const foll = FOLL_GET | FOLL_TOUCH | FOLL_REMOTE | force | (write ? FOLL_WRITE : 0);
   const wids: number[] = [];
   const out = new OpWrites(s, target, ctx.step, ctx.freshWrites);
   let done = 0;
@@ -39,7 +41,7 @@ export function mem_rw(s: KState, ctx: KCtx, t: number, target: number, va: numb
     gup_put_folio(ctx, s, pfn, FOLL_GET);
     done++;
   }
-  trace(ctx, 'mem_rw', `${write ? 'wrote' : 'read'} ${done} page(s) of task ${target} (FOLL_FORCE)`);
+  trace(ctx, 'mem_rw', `${write ? 'wrote' : 'read'} ${done} page(s) of task ${target} (${force ? 'FOLL_FORCE' : 'no FOLL_FORCE'})`);
   if (done === 0) return -EIO;
   return { pages: done, wids };
 }

@@ -17,6 +17,7 @@ import { vm_normal_page } from '../../mm/memory.js';
 import { folio_maybe_dma_pinned } from '../../mm/rmap.js';
 import { vma_modify } from '../../mm/mmap.js';
 import { EINVAL } from '../../errno.js';
+import type { Profile } from '../../../profiles/types.js';
 
 /**
  * pte_is_pinned() (9348b73c2e1b, 5.11+): clear_refs leaves writable PTEs of
@@ -86,7 +87,7 @@ export interface PagemapEntry {
 }
 
 /** pte_to_pagemap_entry() + stable_page_flags(). */
-export function pagemap_entry(s: KState, t: number, va: number): PagemapEntry {
+export function pagemap_entry(s: KState, t: number, va: number, prof?: Profile): PagemapEntry {
   const pte = ptep_get(s, t, va);
   const e: PagemapEntry = {
     present: false, swapped: false, exclusive: false, uffdWp: false, softDirty: false, file: false, pfn: 0,
@@ -108,7 +109,8 @@ export function pagemap_entry(s: KState, t: number, va: number): PagemapEntry {
     e.anon = page_test(s, pfn, PGF_ANON);
     e.file = !e.anon;
     e.swapcache = page_test(s, pfn, PGF_SWAPCACHE);
-    e.ksm = page_test(s, pfn, PGF_KSM);
+    // stable_page_flags() of 6.10 .. 6.1x tested `mapping & PAGE_MAPPING_KSM`, true for every anon page
+    e.ksm = page_test(s, pfn, PGF_KSM) || (e.anon && prof?.mech.kpageflagsKsmAnyAnon === true);
     e.lru = page_test(s, pfn, PGF_LRU);
     e.dirty = page_test(s, pfn, PGF_DIRTY);
     return e;

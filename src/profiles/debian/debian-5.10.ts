@@ -1,0 +1,18 @@
+/**
+ * debian-5.10: Debian bullseye's 5.10.223 (upstream 5.10 plus stable
+ * backports), read in its source: docs/kernel/debian-kernels.md.
+ */
+import { derive } from '../derive.js';
+import { linux_5_11 } from '../history/linux-5.11.js';
+
+export const debian_5_10 = derive(linux_5_11, {
+  id: 'debian-5.10',
+  title: 'Debian 5.10.223 (bullseye; the 5.11 fixes backported)',
+  commits: [
+    '57efa1fe5957, 9348b73c2e1b, feb889fb40fa backported into 5.10.y: read (mm/gup.c write_protect_seq, fs/proc/task_mmu.c pte_is_pinned, mm/vmscan.c maybe-pinned skip)',
+    'no MADV_POPULATE_* (5.14), no pagemap uffd-wp bit (5.13): executor and comparison adapt',
+    'Debian config: CONFIG_MEM_SOFT_DIRTY=y; the guest swaps to brd, a SWP_SYNCHRONOUS_IO device',
+  ],
+  summary: 'As linux-5.11, with soft-dirty, and swap-in from a synchronous device (brd) skipping the swap cache when the entry is not shared.',
+  mech: { softDirty: true, swapSynchronousIo: true },
+});

@@ -1,0 +1,20 @@
+/**
+ * debian-6.1: Debian bookworm's 6.1.176, read in its source:
+ * docs/kernel/debian-kernels.md.
+ */
+import { derive } from '../derive.js';
+import { linux_6_0 } from '../history/linux-6.0.js';
+
+export const debian_6_1 = derive(linux_6_0, {
+  id: 'debian-6.1',
+  title: 'Debian 6.1.176 (bookworm)',
+  commits: [
+    'as 6.0: gup_must_unshare() without the 6.2 non-anon extension (read: 6.1.176 include/linux/mm.h)',
+    'mprotect maps only dirty exclusive anon PTEs writable; UFFDIO_WRITEPROTECT un-protect never does (read)',
+    'UFFDIO_WRITEPROTECT within one VMA only (find_dst_vma, -ENOENT) (read)',
+    'O_DIRECT still FOLL_GET (iov_iter_get_pages2) (read)',
+    'Debian config: CONFIG_MEM_SOFT_DIRTY=y; the guest swaps to brd, a SWP_SYNCHRONOUS_IO device',
+  ],
+  summary: 'As linux-6.0, with soft-dirty, and swap-in from a synchronous device (brd) skipping the swap cache when the entry is not shared.',
+  mech: { softDirty: true, swapSynchronousIo: true },
+});
