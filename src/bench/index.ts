@@ -10,6 +10,7 @@ import { resolveScenario } from '../scenario/resolve.js';
 import { runScenario } from '../scenario/run.js';
 import { linux_6_18 } from '../profiles/linux-6.18.js';
 import { diffBench } from './diff.js';
+import { qemuBench } from './qemu.js';
 
 function modelSteps(): void {
   const seed = 42;
@@ -28,3 +29,4 @@ function modelSteps(): void {
 
 modelSteps();
 await diffBench();
+await qemuBench();

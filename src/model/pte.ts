@@ -61,7 +61,12 @@ export function pte_wrprotect(p: Pte): Pte {
 export function pte_dirty(p: Pte): boolean {
   return (p & B_DIRTY) !== 0;
 }
+/** x86 pte_mkdirty(): the kernel marks a PTE dirty and soft-dirty together. */
 export function pte_mkdirty(p: Pte): Pte {
+  return p | B_DIRTY | B_SOFT_DIRTY;
+}
+/** What the MMU sets on a store through a writable PTE: _PAGE_DIRTY only. */
+export function pte_mkdirty_hw(p: Pte): Pte {
   return p | B_DIRTY;
 }
 export function pte_mkclean(p: Pte): Pte {

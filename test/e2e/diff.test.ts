@@ -131,3 +131,35 @@ d('the executor', () => {
     expect(pageCluster()).toBe(before);
   });
 });
+
+/* ---------------- kernels of other eras in qemu ---------------- */
+
+function qemuMissing(): string | null {
+  if (why) return why;
+  if (spawnSync('qemu-system-x86_64', ['--version']).status !== 0) return 'qemu-system-x86_64 not installed (docs/real-kernels.md)';
+  if (spawnSync('cpio', ['--version']).status !== 0) return 'cpio not installed';
+  return null;
+}
+const qwhy = qemuMissing();
+const fetched = (id: string) => {
+  try {
+    return readdirSync(join(process.env.COWLAB_KERNELS ?? join(process.env.HOME ?? '/root', '.cache', 'cowlab', 'kernels'), id)).includes('vmlinuz');
+  } catch {
+    return false;
+  }
+};
+const guestKernels = ['debian-5.10', 'debian-6.1', 'debian-6.12', 'debian-7.x'];
+for (const id of guestKernels) {
+  const reason = qwhy ?? (fetched(id) ? null : `${id} not fetched (npx cowlab kernels fetch ${id})`);
+  if (reason) console.log(`SKIP qemu differential test on ${id}: ${reason}`);
+  (reason ? describe.skip : describe)(`cowlab diff --on ${id}`, () => {
+    it('agrees with its profile on the CVE, a swap and a uffd-wp scenario', () => {
+      const r = cowlab('diff', '--json', '--on', id, 'scenarios/cve/', 'scenarios/history/vmsplice-then-swap.yaml', 'scenarios/history/iouring-uffd-wp.yaml',
+        'scenarios/regress/proc-mem-force-write-after-clear-refs.yaml');
+      expect(r.err).toBe('');
+      const res = JSON.parse(r.out) as { scenario: string; kernel: string; verdict: string; reason: string }[];
+      expect(res.map((x) => `${x.scenario}: ${x.verdict} ${x.reason}`).filter((x) => !/: agree $/.test(x))).toEqual([]);
+      expect(res.every((x) => x.kernel === id)).toBe(true);
+    }, 120_000);
+  });
+}

@@ -5,7 +5,7 @@
  * VM_FAULT_RETRY (a userfault) is retried with FAULT_FLAG_TRIED.
  */
 import type { KState } from '../../../../model/layout.js';
-import { pte_present, pte_write, pte_pfn, pte_mkdirty, pte_dirty } from '../../../../model/pte.js';
+import { pte_present, pte_write, pte_pfn, pte_mkdirty_hw, pte_dirty } from '../../../../model/pte.js';
 import { ptep_get, set_pte_at, vma_lookup_idx, vma_flags_at, VM_READ, VM_WRITE } from '../../../../model/mm_types.js';
 import { type KCtx, ModelBug } from '../../../ctx.js';
 import {
@@ -48,7 +48,7 @@ export function user_access(s: KState, ctx: KCtx, t: number, va: number, write: 
     // the MMU looks at the PTE only: a writable PTE takes a store even where the VMA
     // forbids it (only proposals that skip write-protecting pinned pages create one)
     if (pte_present(pte) && (write ? pte_write(pte) : allowed)) {
-      if (write && !pte_dirty(pte)) set_pte_at(s, t, va, pte_mkdirty(pte));
+      if (write && !pte_dirty(pte)) set_pte_at(s, t, va, pte_mkdirty_hw(pte));
       return pte_pfn(pte);
     }
     const sig = do_user_addr_fault(s, ctx, t, va, write);
