@@ -63,6 +63,7 @@
 #include <sys/mount.h>
 #include <sys/reboot.h>
 #include <sys/utsname.h>
+#include <termios.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
@@ -1580,6 +1581,8 @@ int main(int argc, char **argv)
 	restore_machine();
 	if (guest) {
 		out("G done");
+		/* write() to the console only queues: wait until the serial line has sent it all */
+		tcdrain(1);
 		sync();
 		reboot(RB_POWER_OFF);
 	}

@@ -3,6 +3,7 @@
  * reporters).
  */
 import type { RunResult } from '../scenario/run.js';
+import type { ExploreReport } from '../explore/explore.js';
 import type { Resolved } from '../scenario/resolve.js';
 import { describeState } from '../scenario/describe.js';
 import { errnoName } from '../kernel/errno.js';
@@ -67,4 +68,25 @@ export function traceText(r: Resolved, res: RunResult): string {
     prev = cur;
   });
   return out.join('\n');
+}
+
+/** The explorer's report in words. */
+export function formatExplore(r: ExploreReport): string {
+  const lines: string[] = [];
+  const where = `${r.config} on ${r.kernel}`;
+  const search = r.mode === 'swarm'
+    ? `${r.walks} random walk(s), seed ${r.seed}, ${r.states} steps in ${r.seconds.toFixed(2)} s`
+    : `${r.distinct} distinct states, ${r.states} transitions, depth ${r.depth}, ${r.seconds.toFixed(2)} s (${Math.round(r.statesPerSecond)} distinct/s, ${r.workers} worker(s), ${r.bytesPerState.toFixed(1)} bytes per visited state)`;
+  if (r.verdict === 'violation') {
+    lines.push(`VIOLATION  ${where}: ${r.property} after ${r.depth} step(s)`);
+    lines.push(`  ${r.message}`);
+    lines.push(`  ${search}`);
+    r.trace.forEach((t, i) => lines.push(`  ${String(i + 1).padStart(3)}. ${t}`));
+    lines.push(`  scenario: ${r.scenarioFile} (${r.steps} step(s) after the setup${r.replayed ? '; cowlab run reproduces it' : '; cowlab run does NOT reproduce it: a cowlab bug'})`);
+  } else {
+    lines.push(`${r.complete ? 'NONE' : 'STOPPED'}  ${where}: ${r.complete ? `no violation within depth ${r.depth}` : `stopped (${r.stoppedBy}) before the bounds were exhausted`}`);
+    lines.push(`  ${search}`);
+  }
+  if (r.mode === 'bfs') lines.push(`  fingerprint collision probability (TLC's estimate): ${r.collisionProbability.toExponential(2)}`);
+  return lines.join('\n');
 }

@@ -252,6 +252,8 @@ export const PGF_ACTIVE = 1 << 13; // PG_active
 /* ---- task states ---- */
 export const TASK_FREE = 0;
 export const TASK_ALIVE = 1;
+/** exited and reaped: the slot is never used again (process ids are not reused) */
+export const TASK_DEAD = 2;
 
 /* ---- mm flags ---- */
 export const MMF_HAS_PINNED = 1 << 0;

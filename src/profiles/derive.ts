@@ -33,6 +33,7 @@ const mechSchema = z.object({
   uffdWpMultiVma: z.boolean(),
   uffdUnprotectWritable: z.boolean(),
   forkWriteProtectSeq: z.boolean(),
+  sharedFaultRetry: z.boolean(),
   ioUring: z.boolean(),
   uffdWp: z.boolean(),
   uffdWpUnpopulated: z.boolean(),

@@ -125,6 +125,14 @@ export interface Mechanisms {
    * synchronous device), so a non-exclusive entry is mapped read-only
    */
   swapinSwapTable: boolean;
+  /**
+   * a write fault that dirties a shared file page drops mmap_lock for
+   * balance_dirty_pages() and returns VM_FAULT_RETRY when the fault may
+   * (89b15332af7c, 5.7 .. 5.18, release unverified; 5.19 returns
+   * VM_FAULT_COMPLETED): a GUP that retries finds the PTE and the fault is
+   * not accounted (read: 5.10.223 mm/memory.c:2804-2811, 6.1.176:3063-3070)
+   */
+  sharedFaultRetry: boolean;
   /** fork holds mm->write_protect_seq so GUP-fast FOLL_PIN backs off (57efa1fe5957, 5.11) */
   forkWriteProtectSeq: boolean;
   /** io_uring exists (5.1) */

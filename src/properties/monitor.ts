@@ -82,6 +82,11 @@ export class Monitor {
     return out;
   }
 
+  /** Forgets what was reported (the explorer checks unrelated states with one monitor). */
+  reset(): void {
+    this.reported.clear();
+  }
+
   private once(key: string): boolean {
     if (this.reported.has(key)) return false;
     this.reported.add(key);

@@ -173,6 +173,7 @@ export async function runInGuests(k: GuestKernel, programs: readonly string[][],
   for (let i = 0; i < programs.length; i += per) batches.push(programs.slice(i, i + per).map((_, j) => i + j));
   const results: ExecResult[] = new Array(programs.length);
   const bootSeconds: number[] = [];
+  const retried = new Set<number>();
   let next = 0;
   const worker = async () => {
     for (;;) {
@@ -184,9 +185,15 @@ export async function runInGuests(k: GuestKernel, programs: readonly string[][],
       b.forEach((i, j) => {
         if (o.results[j]) results[i] = o.results[j]!;
       });
-      // the guest stopped answering: the program it was on is a crash, the rest get a new boot
+      // the guest stopped answering: the program it was on gets one more boot of its own, then is a crash
       if (o.results.length < b.length) {
-        results[b[o.results.length]!] = { status: 'crash', steps: new Map(), pages: new Map(), messages: [`the guest stopped answering (console: ${o.tail.join(' | ')})`] };
+        const at = b[o.results.length]!;
+        if (retried.has(at)) {
+          results[at] = { status: 'crash', steps: new Map(), pages: new Map(), messages: [`the guest stopped answering (console: ${o.tail.join(' | ')})`] };
+        } else {
+          retried.add(at);
+          batches.push([at]);
+        }
         const rest = b.slice(o.results.length + 1);
         if (rest.length) batches.push(rest);
       }

@@ -35,7 +35,8 @@ const topSchema = z.object({
   steps: z.array(z.unknown()).min(1),
 }).strict();
 
-class Positions {
+/** Source positions of a parsed YAML document's nodes. */
+export class Positions {
   constructor(readonly file: string, readonly doc: Document, readonly lc: LineCounter) {}
 
   at(path: readonly (string | number)[]): Pos {
@@ -66,7 +67,8 @@ class Positions {
   }
 }
 
-function zodFail(pos: Positions, base: readonly (string | number)[], err: z.ZodError): never {
+/** Throws the first zod issue as an InputError at its position. */
+export function zodFail(pos: Positions, base: readonly (string | number)[], err: z.ZodError): never {
   // an unknown key usually explains the other issues (a misspelt required key)
   const issue = err.issues.find((i) => i.code === 'unrecognized_keys') ?? err.issues[0]!;
   const path = [...base, ...issue.path.map((p) => (typeof p === 'symbol' ? String(p) : p))];
@@ -124,8 +126,9 @@ function toExpect(e: z.infer<typeof expectSchema> | undefined, pos: Positions, p
   return out;
 }
 
-function parseStep(raw: unknown, i: number, pos: Positions): Step {
-  const path: (string | number)[] = ['steps', i];
+/** One step of a step list at `base` (default: the scenario's `steps`). */
+export function parseStep(raw: unknown, i: number, pos: Positions, base: readonly (string | number)[] = ['steps']): Step {
+  const path: (string | number)[] = [...base, i];
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
     throw new InputError('expected a step like "- parent: {write: mem}"', pos.at(path));
   }
@@ -192,7 +195,8 @@ function toOutcome(o: z.infer<typeof outcomeSchema>): Outcome {
 }
 
 /** Parses and validates one scenario file's text. Throws InputError. */
-export function parseScenario(text: string, file: string): Scenario {
+/** Parses YAML text, keeping positions; InputError at the first syntax error. */
+export function loadYaml(text: string, file: string): { raw: unknown; pos: Positions } {
   const lc = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lc, prettyErrors: false, uniqueKeys: true });
   if (doc.errors.length) {
@@ -200,8 +204,11 @@ export function parseScenario(text: string, file: string): Scenario {
     const p = lc.linePos(e.pos[0]);
     throw new InputError(`YAML: ${e.message.split('\n')[0]}`, { file, line: p.line, col: p.col });
   }
-  const pos = new Positions(file, doc, lc);
-  const raw = doc.toJS();
+  return { raw: doc.toJS(), pos: new Positions(file, doc, lc) };
+}
+
+export function parseScenario(text: string, file: string): Scenario {
+  const { raw, pos } = loadYaml(text, file);
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
     throw new InputError('expected a mapping with at least "steps"', { file, line: 1, col: 1 });
   }

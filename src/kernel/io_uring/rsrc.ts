@@ -32,7 +32,8 @@ export function io_sqe_buffers_register(s: KState, ctx: KCtx, t: number, start: 
   if (task_ring(s, t) === 0) return -EBADF;
   if (bufRefs(s, t).length) return -EBUSY;
   const foll = FOLL_PIN | FOLL_WRITE | FOLL_LONGTERM;
-  const r = get_user_pages_fast(ctx, s, t, start, n, foll);
+  // 5.10 pins with pin_user_pages() and no `locked`: its faults never ask for a retry
+  const r = get_user_pages_fast(ctx, s, t, start, n, foll, undefined, false);
   if (r.pfns.length < n) {
     for (const pfn of r.pfns) unpin_user_page(ctx, s, pfn, false);
     return r.err || -EFAULT;

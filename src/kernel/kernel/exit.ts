@@ -5,7 +5,7 @@
  * when its file descriptors close.
  */
 import type { KState } from '../../model/layout.js';
-import { TASK_FREE, REF_GUP_GET, REF_GUP_PIN, REF_ODIRECT } from '../../model/layout.js';
+import { TASK_DEAD, REF_GUP_GET, REF_GUP_PIN, REF_ODIRECT } from '../../model/layout.js';
 import {
   vmas_of, task_set_state, task_set_parent, vis_clear, task_set_curwid, mm_set_flags, task_set_uffd,
   task_ring, task_set_ring, pipe_open, pipe_holders, pipe_set_holders,
@@ -60,6 +60,6 @@ export function do_exit(s: KState, ctx: KCtx, t: number): void {
   vis_clear(s, t);
   task_set_curwid(s, t, 0);
   task_set_parent(s, t, -1);
-  task_set_state(s, t, TASK_FREE);
+  task_set_state(s, t, TASK_DEAD);
   trace(ctx, 'do_exit', `task ${t} exited`);
 }

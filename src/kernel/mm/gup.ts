@@ -19,7 +19,7 @@ import {
 import { FF_TMPFILE } from '../../model/layout.js';
 import { type KCtx, trace } from '../ctx.js';
 import {
-  handle_mm_fault, FAULT_FLAG_WRITE, FAULT_FLAG_UNSHARE, FAULT_FLAG_REMOTE, FAULT_FLAG_TRIED, VM_FAULT_ERROR,
+  handle_mm_fault, FAULT_FLAG_WRITE, FAULT_FLAG_UNSHARE, FAULT_FLAG_REMOTE, FAULT_FLAG_TRIED, FAULT_FLAG_ALLOW_RETRY, VM_FAULT_ERROR, VM_FAULT_WRITE,
   VM_FAULT_RETRY, VM_FAULT_OOM, vm_normal_page, vma_soft_dirty_enabled, userfaultfd_pte_wp, vma_is_anonymous,
 } from './memory.js';
 import { PageAnon, PageAnonExclusive, GUP_PIN_COUNTING_BIAS, gup_holders } from './rmap.js';
@@ -36,6 +36,8 @@ export const FOLL_REMOTE = 1 << 5;
 export const FOLL_TOUCH = 1 << 6;
 /** FOLL_COW (internal, 4.9 .. 5.19): GUP already broke COW for this address */
 export const FOLL_COW = 1 << 7;
+/** internal (6.x FOLL_UNLOCKABLE; a `locked` argument before): faults may drop mmap_lock and ask for a retry */
+export const FOLL_UNLOCKABLE = 1 << 8;
 
 export function follToString(f: number): string {
   const n: string[] = [];
@@ -223,6 +225,7 @@ export function __get_user_pages(ctx: KCtx, s: KState, t: number, start: number,
     const e = check_vma_flags(s, t, vi, f);
     if (e) return { pfns, err: e };
     let tries = 0;
+    let tried = false;
     for (;;) {
       const r = follow_page_pte(ctx, s, t, va, vflags, f);
       if (r > 0) {
@@ -237,10 +240,18 @@ export function __get_user_pages(ctx: KCtx, s: KState, t: number, start: number,
         fl |= FAULT_FLAG_UNSHARE;
         trace(ctx, 'faultin_page', `gup_must_unshare: unshare fault on page ${va}`);
       } else if (f & FOLL_WRITE) fl |= FAULT_FLAG_WRITE;
+      if ((f & FOLL_UNLOCKABLE) && !tried) fl |= FAULT_FLAG_ALLOW_RETRY;
+      else if (tried) fl |= FAULT_FLAG_TRIED;
       let ret = handle_mm_fault(s, ctx, t, va, fl);
+      if ((ret & VM_FAULT_RETRY) && (fl & FAULT_FLAG_ALLOW_RETRY)) {
+        // mmap_lock was dropped: __get_user_pages_locked() looks the page up again (FOLL_TRIED)
+        tried = true;
+        continue;
+      }
       if (ret & VM_FAULT_RETRY) ret = handle_mm_fault(s, ctx, t, va, fl | FAULT_FLAG_TRIED);
       if (ret & VM_FAULT_ERROR) return { pfns, err: ret & VM_FAULT_OOM ? -ENOMEM : -EFAULT };
-      if ((f & FOLL_WRITE) && r === FOLLOW_FAULT) {
+      // faultin_page(): only a fault that broke COW (VM_FAULT_WRITE) changes the flags
+      if ((f & FOLL_WRITE) && r === FOLLOW_FAULT && (ret & VM_FAULT_WRITE)) {
         const mode = ctx.prof.mech.forceWrite;
         // before 19be0eaffa3a: a COW fault on a !VM_WRITE VMA made GUP drop FOLL_WRITE for the retry
         if (mode === 'foll-write-games' && (vflags & VM_WRITE) === 0) f &= ~FOLL_WRITE;
@@ -263,7 +274,7 @@ export function __get_user_pages(ctx: KCtx, s: KState, t: number, start: number,
  * page gup_must_unshare() would unshare; the rest goes through the slow
  * path. In a sequential model the pages taken are the slow path's.
  */
-export function get_user_pages_fast(ctx: KCtx, s: KState, t: number, start: number, nr: number, foll: number, raceFork?: () => void): GupResult {
+export function get_user_pages_fast(ctx: KCtx, s: KState, t: number, start: number, nr: number, foll: number, raceFork?: () => void, unlockable = true): GupResult {
   const pfns: number[] = [];
   let i = 0;
   if (foll & FOLL_PIN) {
@@ -306,7 +317,7 @@ export function get_user_pages_fast(ctx: KCtx, s: KState, t: number, start: numb
     return { pfns, err: 0 };
   }
   trace(ctx, 'gup_fast', `fell back to the slow path at page ${start + i}`);
-  // gup_fast_fallback(): the slow path runs with FOLL_TOUCH
-  const rest = __get_user_pages(ctx, s, t, start + i, nr - i, foll | FOLL_TOUCH);
+  // gup_fast_fallback(): the slow path runs with FOLL_TOUCH, unlocked (get_user_pages_unlocked)
+  const rest = __get_user_pages(ctx, s, t, start + i, nr - i, foll | FOLL_TOUCH | (unlockable ? FOLL_UNLOCKABLE : 0));
   return { pfns: pfns.concat(rest.pfns), err: rest.err };
 }

@@ -46,6 +46,8 @@ export const FAULT_FLAG_UNSHARE = 1 << 1;
 export const FAULT_FLAG_REMOTE = 1 << 2;
 export const FAULT_FLAG_USER = 1 << 3;
 export const FAULT_FLAG_TRIED = 1 << 4;
+/** the fault may drop mmap_lock and return VM_FAULT_RETRY (GUP with a `locked` argument) */
+export const FAULT_FLAG_ALLOW_RETRY = 1 << 5;
 
 /* ---- fault results (vm_fault_t) ---- */
 export const VM_FAULT_SIGSEGV = 1 << 0;
@@ -54,6 +56,8 @@ export const VM_FAULT_OOM = 1 << 2;
 export const VM_FAULT_RETRY = 1 << 3;
 export const VM_FAULT_MAJOR = 1 << 4;
 export const VM_FAULT_NOPAGE = 1 << 5;
+/** do_wp_page() (or swap-in) made the page writable for this write: COW is broken (until 6.0, with FOLL_COW) */
+export const VM_FAULT_WRITE = 1 << 6;
 export const VM_FAULT_ERROR = VM_FAULT_SIGSEGV | VM_FAULT_SIGBUS | VM_FAULT_OOM;
 
 /** struct vm_fault, reduced. */
@@ -231,9 +235,10 @@ export function do_wp_page(s: KState, ctx: KCtx, vmf: Vmf): number {
       return 0;
     }
     wp_page_reuse(s, ctx, vmf, pfn);
-    return 0;
+    return VM_FAULT_WRITE;
   }
-  return wp_page_copy(s, ctx, vmf);
+  const r = wp_page_copy(s, ctx, vmf);
+  return r ? r : unshare ? 0 : VM_FAULT_WRITE;
 }
 
 /**
@@ -407,9 +412,8 @@ function free_swap_cache(s: KState, ctx: KCtx, pfn: number): void {
 function wp_page_shared(s: KState, ctx: KCtx, vmf: Vmf, pfn: number): number {
   const entry = maybe_mkwrite(pte_mkdirty(vmf.orig), vmf.vflags);
   set_pte_at(s, vmf.t, vmf.va, entry);
-  if (pfn !== 0) page_set(s, pfn, PGF_DIRTY);
   trace(ctx, 'wp_page_shared', `shared page ${pfn} made writable`);
-  return 0;
+  return pfn !== 0 ? fault_dirty_shared_page(s, ctx, vmf, pfn) : 0;
 }
 
 /* ---------------- swap-in ---------------- */
@@ -470,6 +474,7 @@ export function do_swap_page(s: KState, ctx: KCtx, vmf: Vmf): number {
     if (write && reuse_swap_page(s, ctx, pfn)) {
       pte = maybe_mkwrite(pte_mkdirty(pte), vmf.vflags);
       vmf.flags &= ~FAULT_FLAG_WRITE;
+      ret |= VM_FAULT_WRITE;
       rmapExclusive = true; // mapcount + swapcount 1: ours alone (matters only to proposals with an exclusive bit)
     }
     swap_free(s, slot);
@@ -485,6 +490,7 @@ export function do_swap_page(s: KState, ctx: KCtx, vmf: Vmf): number {
         if (write) {
           pte = maybe_mkwrite(pte_mkdirty(pte), vmf.vflags);
           vmf.flags &= ~FAULT_FLAG_WRITE;
+          ret |= VM_FAULT_WRITE;
           rmapExclusive = true; // refcount 1: ours alone (matters only to proposals with an exclusive bit)
         }
       } else {
@@ -613,9 +619,26 @@ function do_shared_fault(s: KState, ctx: KCtx, vmf: Vmf): number {
   if (pfn === 0) return VM_FAULT_SIGBUS;
   folio_get(s, pfn);
   set_pte_range(s, ctx, vmf, pfn, vmf.va, true);
-  page_set(s, pfn, PGF_DIRTY);
   trace(ctx, 'do_shared_fault', `page-cache page ${pfn} mapped writable`);
-  return 0;
+  return fault_dirty_shared_page(s, ctx, vmf, pfn);
+}
+
+/**
+ * fault_dirty_shared_page(): the page is dirtied; when that dirtied it (or the
+ * file has ->page_mkwrite) and the fault may drop mmap_lock, balancing dirty
+ * pages drops it, and the fault ends in VM_FAULT_RETRY (89b15332af7c, up to
+ * 5.18; since 5.19 VM_FAULT_COMPLETED, a completed fault). The PTE is set
+ * already, so whoever retries finds it.
+ */
+function fault_dirty_shared_page(s: KState, ctx: KCtx, vmf: Vmf, pfn: number): number {
+  const dirtied = !page_test(s, pfn, PGF_DIRTY);
+  page_set(s, pfn, PGF_DIRTY);
+  const f = vma_file_at(s, vmf.t, vmf.vi);
+  const pageMkwrite = f >= 0 && (file_flags(s, f) & FF_TMPFILE) !== 0;
+  if (!ctx.prof.mech.sharedFaultRetry || (vmf.flags & FAULT_FLAG_ALLOW_RETRY) === 0 || (vmf.flags & FAULT_FLAG_TRIED) !== 0) return 0;
+  if (!dirtied && !pageMkwrite) return 0;
+  trace(ctx, 'fault_dirty_shared_page', 'mmap_lock dropped for balance_dirty_pages: VM_FAULT_RETRY');
+  return VM_FAULT_RETRY;
 }
 
 /**

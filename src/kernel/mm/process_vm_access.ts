@@ -1,6 +1,6 @@
 /**
  * mm/process_vm_access.c (docs/kernel/gup.md 8): process_vm_readv/writev
- * pin the target's pages with pin_user_pages_remote() (FOLL_PIN, plus
+ * pin the target's pages with pin_user_pages_remote() (FOLL_PIN, FOLL_UNLOCKABLE, plus
  * FOLL_WRITE for writev), copy, and unpin in the same call. A readv is a
  * R/O pin, so it unshares COW-shared anon pages in the target. The
  * caller's local buffer is scratch memory outside the scenario's regions.
@@ -9,7 +9,7 @@ import type { KState } from '../../model/layout.js';
 import { task_alive, page_data, page_set_data, va_shared } from '../../model/mm_types.js';
 import { OpWrites } from '../../model/writes.js';
 import { type KCtx, trace } from '../ctx.js';
-import { __get_user_pages, unpin_user_page, FOLL_PIN, FOLL_WRITE, FOLL_REMOTE, FOLL_TOUCH } from './gup.js';
+import { __get_user_pages, unpin_user_page, FOLL_PIN, FOLL_UNLOCKABLE, FOLL_WRITE, FOLL_REMOTE, FOLL_TOUCH } from './gup.js';
 import { EFAULT, ESRCH } from '../errno.js';
 
 /** Result: pages transferred (the wids read, for readv) or a negative errno. */
@@ -21,7 +21,8 @@ export interface VmRwResult {
 export function process_vm_rw(s: KState, ctx: KCtx, t: number, target: number, va: number, n: number, write: boolean): VmRwResult | number {
   if (!task_alive(s, target)) return -ESRCH;
   const foll = FOLL_PIN | FOLL_REMOTE | FOLL_TOUCH | (write ? FOLL_WRITE : 0);
-  const r = __get_user_pages(ctx, s, target, va, n, foll);
+  // pin_user_pages_remote() with a `locked` argument: faults may drop mmap_lock
+  const r = __get_user_pages(ctx, s, target, va, n, foll | FOLL_UNLOCKABLE);
   if (r.pfns.length === 0) return -EFAULT;
   const wids: number[] = [];
   const out = new OpWrites(s, target, ctx.step, ctx.freshWrites);

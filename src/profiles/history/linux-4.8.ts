@@ -35,6 +35,7 @@ export const linux_4_8: Profile = {
     uffdWpMultiVma: false,
     uffdUnprotectWritable: false,
     forkWriteProtectSeq: false,
+    sharedFaultRetry: false,
     clearRefsSkipsPinned: false,
     softDirty: true,
     odirectPins: false,

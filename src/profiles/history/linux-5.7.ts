@@ -6,6 +6,7 @@ export const linux_5_7 = derive(linux_4_8, {
   id: 'linux-5.7',
   title: 'Linux 5.7 (mapcount reuse, FOLL_COW, FOLL_PIN with GUP_PIN_COUNTING_BIAS)',
   commits: [
+    '89b15332af7c mm: drop mmap_sem before calling balance_dirty_pages() in write fault (release unverified: 5.7 or 5.8)',
     '19be0eaffa3a mm: remove gup_flags FOLL_WRITE games from __get_user_pages() (4.9, CVE-2016-5195)',
     '2b188cc1bb85 Add io_uring IO interface (5.1)',
     'eddb1c228f79 mm/gup: introduce pin_user_pages*() and FOLL_PIN (5.6)',
@@ -14,5 +15,5 @@ export const linux_5_7 = derive(linux_4_8, {
   ],
   summary: 'A FOLL_FORCE write may use a read-only PTE only with FOLL_COW and a dirty PTE; a pin adds 1024 to the refcount; ' +
     'io_uring fixed buffers and uffd-wp exist. Reuse is still by mapcount, so CVE-2020-29374 leaks.',
-  mech: { forceWrite: 'foll-cow', pinBias: true, ioUring: true, uffdWp: true, pinUserPages: true },
+  mech: { forceWrite: 'foll-cow', pinBias: true, ioUring: true, uffdWp: true, pinUserPages: true, sharedFaultRetry: true },
 });

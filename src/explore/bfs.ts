@@ -1,0 +1,420 @@
+/**
+ * Breadth-first search over the bounded system, so the first
+ * counterexample is a shortest one.
+ *
+ * Level by level: the states of level d (full copies, in shared memory) are
+ * split among W workers; each expands its slice, drops successors whose
+ * fingerprint is already visited (a read-only view of the visited set,
+ * updated between levels) or that it already produced in this level, and
+ * sends the rest to the coordinator, which keeps the new ones in a fixed
+ * order (worker 0's results first, each in expansion order). That order
+ * makes the search deterministic for a given worker count; the states
+ * visited and the length of the counterexample do not depend on it.
+ */
+import { Worker } from 'node:worker_threads';
+import { KState } from '../model/layout.js';
+import type { Violation, PropertyName } from '../properties/monitor.js';
+import { Expander } from './expand.js';
+import { FingerprintSet, slotHash } from './store.js';
+import type { ExploreSystem } from './system.js';
+
+export interface SearchLimits {
+  depth: number;
+  maxStates?: number;
+  /** resident memory limit in MiB */
+  maxMemoryMb?: number;
+  workers: number;
+  properties: readonly PropertyName[];
+  /** set by Ctrl-C */
+  stop?: { requested: boolean };
+  onProgress?: (p: Progress) => void;
+}
+
+export interface Progress {
+  depth: number;
+  /** transitions taken (successors generated) */
+  states: number;
+  distinct: number;
+  queue: number;
+  seconds: number;
+  memoryMb: number;
+}
+
+export interface SearchResult {
+  verdict: 'violation' | 'none';
+  /** the search covered everything up to the depth bound */
+  complete: boolean;
+  stoppedBy: null | 'max-states' | 'memory' | 'interrupted';
+  violation: Violation | null;
+  /** actions from the initial state to the violating transition (included) */
+  trace: number[];
+  /** depth of the violation, or the deepest level expanded */
+  depth: number;
+  states: number;
+  distinct: number;
+  seconds: number;
+  /** TLC-style estimate of the chance that two different states shared a fingerprint */
+  collisionProbability: number;
+  /** visited set + parent log, per distinct state */
+  bytesPerState: number;
+  /** largest BFS level (full states kept) */
+  maxQueue: number;
+  levels: number[];
+}
+
+/** A level of full states in shared memory (readable by every worker). */
+class SharedLevel {
+  readonly blocks: SharedArrayBuffer[] = [];
+  readonly idBlocks: SharedArrayBuffer[] = [];
+  length = 0;
+  readonly perBlock: number;
+  constructor(readonly words: number) {
+    this.perBlock = Math.max(1, Math.floor((1 << 22) / words));
+  }
+  push(m: Int32Array, offset: number, id: number): void {
+    const b = Math.floor(this.length / this.perBlock);
+    if (b === this.blocks.length) {
+      this.blocks.push(new SharedArrayBuffer(this.perBlock * this.words * 4));
+      this.idBlocks.push(new SharedArrayBuffer(this.perBlock * 4));
+    }
+    const i = this.length % this.perBlock;
+    new Int32Array(this.blocks[b]!).set(m.subarray(offset, offset + this.words), i * this.words);
+    new Uint32Array(this.idBlocks[b]!)[i] = id;
+    this.length++;
+  }
+  get bytes(): number {
+    return this.blocks.length * this.perBlock * (this.words * 4 + 4);
+  }
+}
+
+/** A read-only view of a level for expansion. */
+export interface LevelView {
+  blocks: SharedArrayBuffer[];
+  idBlocks: SharedArrayBuffer[];
+  perBlock: number;
+  words: number;
+}
+
+/** The visited set's table as shared memory (hi, lo pairs; rebuilt bigger between levels). */
+export class SharedVisited {
+  hi: Uint32Array;
+  lo: Uint32Array;
+  size = 0;
+  constructor(readonly cap: number) {
+    this.hi = new Uint32Array(new SharedArrayBuffer(cap * 4));
+    this.lo = new Uint32Array(new SharedArrayBuffer(cap * 4));
+  }
+  static slot(h: number, l: number, cap: number): number {
+    return Math.floor(slotHash(h, l) / 4294967296 * cap);
+  }
+  static has(hi: Uint32Array, lo: Uint32Array, h: number, l: number): boolean {
+    if (h === 0 && l === 0) l = 1;
+    const cap = hi.length;
+    let i = SharedVisited.slot(h, l, cap);
+    for (;;) {
+      const a = hi[i]!;
+      const b = lo[i]!;
+      if (a === 0 && b === 0) return false;
+      if (a === h && b === l) return true;
+      if (++i === cap) i = 0;
+    }
+  }
+  /** Adds; true if new. The caller keeps the load under 90%. */
+  add(h: number, l: number): boolean {
+    if (h === 0 && l === 0) l = 1;
+    let i = SharedVisited.slot(h, l, this.cap);
+    for (;;) {
+      const a = this.hi[i]!;
+      const b = this.lo[i]!;
+      if (a === 0 && b === 0) {
+        this.hi[i] = h;
+        this.lo[i] = l;
+        this.size++;
+        return true;
+      }
+      if (a === h && b === l) return false;
+      if (++i === this.cap) i = 0;
+    }
+  }
+  /** A bigger copy when `extra` more entries would pass 90%. */
+  ensure(extra: number): SharedVisited {
+    if ((this.size + extra) * 10 < this.cap * 9) return this;
+    let cap = this.cap;
+    while ((this.size + extra) * 10 >= cap * 9) cap = Math.ceil(cap * 1.25);
+    const n = new SharedVisited(cap);
+    for (let i = 0; i < this.cap; i++) if (this.hi[i] !== 0 || this.lo[i] !== 0) n.add(this.hi[i]!, this.lo[i]!);
+    return n;
+  }
+  get bytes(): number {
+    return this.cap * 8;
+  }
+}
+
+/** Candidates a slice expansion produced: new-looking successors, and the first violation. */
+export interface SliceResult {
+  fps: Uint32Array; // pairs
+  parents: Uint32Array;
+  actions: Uint16Array;
+  states: Int32Array; // n * words
+  n: number;
+  transitions: number;
+  violation: { parent: number; action: number; v: Violation } | null;
+}
+
+/**
+ * Expands states [lo, hi) of a level: the part of a BFS step every worker
+ * (or the single thread) does.
+ */
+export function expandSlice(ex: Expander, level: LevelView, lo: number, hi: number, depth: number,
+  visited: { hi: Uint32Array; lo: Uint32Array }, flush: (r: SliceResult) => void, chunk = 2048): void {
+  const words = level.words;
+  const L = ex.sys.initial.L;
+  const parent = new KState(L, new Int32Array(words));
+  const child = new KState(L, new Int32Array(words));
+  const local = new FingerprintSet(1 << 12);
+  const nact = ex.sys.actions.length;
+  let res = newResult(chunk, words);
+  let violation: SliceResult['violation'] = null;
+  for (let k = lo; k < hi && !violation; k++) {
+    const b = Math.floor(k / level.perBlock);
+    const i = k % level.perBlock;
+    parent.m.set(new Int32Array(level.blocks[b]!, i * words * 4, words));
+    const pid = new Uint32Array(level.idBlocks[b]!)[i]!;
+    for (let a = 0; a < nact; a++) {
+      const r = ex.step(parent, a, depth, child);
+      if (!r) continue;
+      res.transitions++;
+      if (r.violation) {
+        violation = { parent: pid, action: a, v: r.violation };
+        break;
+      }
+      const fp = ex.fingerprint(child);
+      if (SharedVisited.has(visited.hi, visited.lo, fp[0]!, fp[1]!)) continue;
+      if (!local.add(fp[0]!, fp[1]!)) continue;
+      const n = res.n++;
+      res.fps[2 * n] = fp[0]!;
+      res.fps[2 * n + 1] = fp[1]!;
+      res.parents[n] = pid;
+      res.actions[n] = a;
+      res.states.set(child.m, n * words);
+      if (res.n === chunk) {
+        flush(res);
+        res = newResult(chunk, words);
+      }
+    }
+  }
+  res.violation = violation;
+  flush(res);
+}
+
+function newResult(chunk: number, words: number): SliceResult {
+  return {
+    fps: new Uint32Array(chunk * 2), parents: new Uint32Array(chunk), actions: new Uint16Array(chunk),
+    states: new Int32Array(chunk * words), n: 0, transitions: 0, violation: null,
+  };
+}
+
+/** What a worker needs to rebuild the system (it loads the configuration itself). */
+export interface WorkerInit {
+  configFile: string;
+  profile: { builtin: string } | { file: string };
+  properties: PropertyName[];
+}
+
+/** Runs the search. `makeWorkerInit` is needed when workers > 1. */
+export async function bfs(sys: ExploreSystem, lim: SearchLimits, workerInit?: WorkerInit): Promise<SearchResult> {
+  const t0 = Date.now();
+  const ex = new Expander(sys, lim.properties);
+  const words = sys.initial.m.length;
+  let visited = new SharedVisited(1 << 16);
+  const parents = new ParentLogLite();
+  const fp0 = ex.fingerprint(sys.initial);
+  visited.add(fp0[0]!, fp0[1]!);
+  parents.push(0, 0);
+  let level = new SharedLevel(words);
+  level.push(sys.initial.m, 0, 0);
+  let transitions = 0;
+  let maxQueue = 1;
+  const levels = [1];
+  let result: Omit<SearchResult, 'seconds' | 'collisionProbability' | 'bytesPerState' | 'maxQueue' | 'levels' | 'states' | 'distinct'> | null = null;
+  const workers = lim.workers > 1 && workerInit ? await startWorkers(lim.workers, workerInit) : [];
+  let stoppedBy: SearchResult['stoppedBy'] = null;
+  let depth = 0;
+  const memMb = () => process.memoryUsage().rss / 1048576;
+  const progress = () => lim.onProgress?.({ depth, states: transitions, distinct: visited.size, queue: level.length, seconds: (Date.now() - t0) / 1000, memoryMb: memMb() });
+  try {
+    for (depth = 0; depth < lim.depth && level.length > 0; depth++) {
+      const next = new SharedLevel(words);
+      const levelNew = new FingerprintSet(1 << 12);
+      let found: SliceResult['violation'] = null;
+      const view: LevelView = { blocks: level.blocks, idBlocks: level.idBlocks, perBlock: level.perBlock, words };
+      const take = (r: SliceResult) => {
+        transitions += r.transitions;
+        for (let j = 0; j < r.n; j++) {
+          const h = r.fps[2 * j]!;
+          const l = r.fps[2 * j + 1]!;
+          if (!levelNew.add(h, l)) continue;
+          const id = parents.push(r.parents[j]!, r.actions[j]!);
+          next.push(r.states, j * words, id);
+        }
+        if (r.violation && !found) found = r.violation;
+      };
+      if (workers.length === 0) {
+        // one thread: expand in chunks so progress, limits and Ctrl-C are seen
+        const step = 256;
+        for (let lo = 0; lo < level.length && !found; lo += step) {
+          expandSlice(ex, view, lo, Math.min(level.length, lo + step), depth, visited, take);
+          if (lim.stop?.requested) stoppedBy = 'interrupted';
+          else if (lim.maxStates && visited.size + levelNew.size >= lim.maxStates) stoppedBy = 'max-states';
+          else if (lim.maxMemoryMb && memMb() > lim.maxMemoryMb) stoppedBy = 'memory';
+          if (stoppedBy) break;
+          progress();
+        }
+      } else {
+        found = await expandWithWorkers(workers, view, level.length, depth, visited, take, lim, () => {
+          progress();
+          if (lim.stop?.requested) stoppedBy = 'interrupted';
+          else if (lim.maxMemoryMb && memMb() > lim.maxMemoryMb) stoppedBy = 'memory';
+          return stoppedBy !== null;
+        });
+      }
+      if (found) {
+        const f = found as NonNullable<SliceResult['violation']>;
+        result = { verdict: 'violation', complete: true, stoppedBy: null, violation: f.v, trace: [...parents.path(f.parent), f.action], depth: depth + 1 };
+        break;
+      }
+      // the new level's fingerprints join the visited set (workers are idle now)
+      visited = visited.ensure(levelNew.size);
+      levelNew.forEach((h, l) => visited.add(h, l));
+      level = next;
+      levels.push(next.length);
+      maxQueue = Math.max(maxQueue, next.length);
+      progress();
+      if (stoppedBy) break;
+      if (lim.maxStates && visited.size >= lim.maxStates) {
+        stoppedBy = 'max-states';
+        break;
+      }
+    }
+  } finally {
+    for (const w of workers) await w.terminate();
+  }
+  const seconds = (Date.now() - t0) / 1000;
+  const distinct = visited.size;
+  const common = {
+    states: transitions, distinct, seconds, maxQueue, levels,
+    collisionProbability: (distinct * Math.max(0, transitions - distinct)) / 2 ** 64,
+    bytesPerState: (visited.bytes + parents.bytes) / Math.max(1, distinct),
+  };
+  if (result) return { ...result, ...common };
+  return {
+    verdict: 'none', complete: stoppedBy === null, stoppedBy, violation: null, trace: [],
+    depth: stoppedBy ? depth : Math.min(depth, lim.depth), ...common,
+  };
+}
+
+/** Parent pointers and actions, 6 bytes per state (chunked arrays). */
+class ParentLogLite {
+  private p: Uint32Array[] = [];
+  private a: Uint16Array[] = [];
+  length = 0;
+  push(parent: number, action: number): number {
+    const c = this.length >>> 18;
+    if (c === this.p.length) {
+      this.p.push(new Uint32Array(1 << 18));
+      this.a.push(new Uint16Array(1 << 18));
+    }
+    this.p[c]![this.length & 0x3ffff] = parent;
+    this.a[c]![this.length & 0x3ffff] = action;
+    return this.length++;
+  }
+  path(idx: number): number[] {
+    const out: number[] = [];
+    for (let i = idx; i > 0; i = this.p[i >>> 18]![i & 0x3ffff]!) out.push(this.a[i >>> 18]![i & 0x3ffff]!);
+    return out.reverse();
+  }
+  get bytes(): number {
+    return this.length * 6;
+  }
+}
+
+/* ---------------- worker threads ---------------- */
+
+interface Started {
+  worker: Worker;
+  terminate(): Promise<number>;
+}
+
+async function startWorkers(n: number, init: WorkerInit): Promise<Started[]> {
+  const out: Started[] = [];
+  for (let i = 0; i < n; i++) {
+    const worker = new Worker(new URL('./worker.js', import.meta.url), { workerData: init });
+    await new Promise<void>((res, rej) => {
+      worker.once('message', (m: { ready?: boolean; error?: string }) => (m.ready ? res() : rej(new Error(m.error))));
+      worker.once('error', rej);
+    });
+    out.push({ worker, terminate: () => worker.terminate() });
+  }
+  return out;
+}
+
+/**
+ * One level with workers: slices in worker order; results are taken in
+ * (worker, chunk) order whatever order they arrive in.
+ */
+async function expandWithWorkers(ws: Started[], view: LevelView, length: number, depth: number, visited: SharedVisited,
+  take: (r: SliceResult) => void, lim: SearchLimits, tick: () => boolean): Promise<SliceResult['violation']> {
+  const n = ws.length;
+  const queues: SliceResult[][] = ws.map(() => []);
+  const done: boolean[] = ws.map(() => false);
+  let cur = 0;
+  let found: SliceResult['violation'] = null;
+  let stopped = false;
+  let lastTick = Date.now();
+  await new Promise<void>((resolve, reject) => {
+    const drain = () => {
+      while (cur < n) {
+        const q = queues[cur]!;
+        while (q.length) {
+          const r = q.shift()!;
+          take(r);
+          if (r.violation && !found) found = r.violation;
+        }
+        if (!done[cur]) break;
+        cur++;
+      }
+      if (Date.now() - lastTick > 500) {
+        lastTick = Date.now();
+        if (tick() && !stopped) {
+          // abandon the level: the workers are terminated by the caller
+          stopped = true;
+          resolve();
+          return;
+        }
+      }
+      if (cur === n) resolve();
+    };
+    ws.forEach((w, i) => {
+      const lo = Math.floor((length * i) / n);
+      const hi = Math.floor((length * (i + 1)) / n);
+      const onMsg = (m: { result?: SliceResult; done?: boolean; error?: string }) => {
+        if (stopped) return;
+        if (m.error) {
+          reject(new Error(m.error));
+          return;
+        }
+        if (m.result) queues[i]!.push(m.result);
+        if (m.done) {
+          done[i] = true;
+          w.worker.off('message', onMsg);
+        }
+        drain();
+      };
+      w.worker.on('message', onMsg);
+      w.worker.postMessage({ level: view, lo, hi, depth, visited: { hi: visited.hi, lo: visited.lo } });
+    });
+    drain();
+  });
+  void lim;
+  return found;
+}

@@ -1,0 +1,308 @@
+/**
+ * Canonical states and their 64-bit fingerprints, for the explorer's
+ * visited set.
+ *
+ * Two states that differ only in which frame, swap slot or write record
+ * holds what, or in which process slot holds which process, behave alike:
+ * the canonical form renames all of them. Processes are ordered by a
+ * signature of what they map (ties keep slot order: sound, if not always
+ * minimal); frames, swap slots and write ids are then numbered in order of
+ * first reference along a fixed walk of the renamed state. History that
+ * does not influence behaviour (allocation sequence numbers, the step that
+ * made a write, a process's parent, the allocator's high-water mark) is
+ * left out.
+ *
+ * The canonical form is a faithful relabelling, so equal forms mean
+ * isomorphic states; its fingerprint is two independent 32-bit hashes.
+ */
+import type { KState } from '../model/layout.js';
+import {
+  PAGE_WORDS, PG_FLAGS, PG_REF, PG_MAPCOUNT, PG_PINCOUNT, PG_DATA, PG_PRIVATE, PG_MAPPING, PG_INDEX, PGF_ALLOC,
+  PGF_SWAPCACHE, T_STATE, T_MMFLAGS, T_CURWID, T_UFFD, T_RING, TASK_ALIVE, TASK_DEAD, VMA_WORDS,
+  F_FLAGS, F_SIZE, F_MAPS, F_HDR, SWAP_WORDS, S_COUNT, S_CACHE, S_DATA, S_USED, P_STATE, P_HOLDERS, P_NBUF, P_HDR,
+  PIPEBUF_WORDS, PB_PFN, PB_TAKER, PB_VPAGE, REF_WORDS, R_KIND, R_OWNER, R_VPAGE, R_PFN, R_FOLL, R_STATE, R_HANDLE,
+  R_FILE, R_INDEX, REF_FREE, WRITE_WORDS, W_FLAGS, W_WRITER, W_SRC, WR_USED, G_LRU_N, G_ACT_N,
+} from '../model/layout.js';
+
+const TYPE_MASK = 0x3;
+const PRESENT = 1;
+const SWAP = 2;
+const PAYLOAD = 8;
+
+/** Reusable scratch buffers for one layout. */
+export class Canonicalizer {
+  private readonly out: Int32Array;
+  private len = 0;
+  private readonly frameMap: Int32Array;
+  private readonly frameSeen: Int32Array;
+  private readonly slotMap: Int32Array;
+  private readonly widMap: Int32Array;
+  private readonly taskMap: Int32Array;
+  private readonly taskOrder: number[] = [];
+  private readonly sig: number[] = [];
+  private nFrames = 0;
+  private nSlots = 0;
+  private nWids = 0;
+  private epoch = 0;
+
+  constructor(L: KState["L"]) {
+    this.out = new Int32Array(L.size + 64);
+    this.frameMap = new Int32Array(L.geo.frames);
+    this.frameSeen = new Int32Array(L.geo.frames);
+    this.slotMap = new Int32Array(L.geo.swapSlots);
+    this.widMap = new Int32Array(L.geo.writes);
+    this.taskMap = new Int32Array(L.geo.tasks);
+    for (let t = 0; t < L.geo.tasks; t++) {
+      this.taskOrder.push(t);
+      this.sig.push(0);
+    }
+  }
+
+  private emit(v: number): void {
+    this.out[this.len++] = v;
+  }
+
+  private frame(pfn: number): number {
+    if (pfn <= 1) return pfn; // none, or the shared zero page
+    if (this.frameSeen[pfn] !== this.epoch) {
+      this.frameSeen[pfn] = this.epoch;
+      this.frameMap[pfn] = 2 + this.nFrames++;
+    }
+    return this.frameMap[pfn]!;
+  }
+
+  private slot(sl: number): number {
+    if (sl <= 0) return sl;
+    if (this.slotMap[sl] === 0) this.slotMap[sl] = ++this.nSlots;
+    return this.slotMap[sl]!;
+  }
+
+  private wid(w: number): number {
+    if (w <= 0) return w;
+    if (this.widMap[w] === 0) this.widMap[w] = ++this.nWids;
+    return this.widMap[w]!;
+  }
+
+  /** A task's signature: what it maps and holds, with no frame, slot or wid number in it. */
+  private signature(s: KState, t: number): number {
+    const { L, m } = s;
+    const base = L.tasks + t * L.taskWords;
+    let h = mix(0x9e3779b9, m[base + T_STATE]!);
+    if (m[base + T_STATE] !== TASK_ALIVE) return h;
+    h = mix(h, m[base + T_MMFLAGS]!);
+    h = mix(h, m[base + T_UFFD]!);
+    h = mix(h, m[base + T_RING]!);
+    let vis = 0;
+    for (let i = 0; i < L.visWords; i++) vis += popcount(m[base + L.tVis + i]!);
+    h = mix(h, vis);
+    for (let i = 0; i < L.geo.vmas * VMA_WORDS; i++) h = mix(h, m[base + L.tVma + i]!);
+    for (let va = 0; va < L.geo.vpages; va++) {
+      const p = m[base + L.tPte + va]!;
+      h = mix(h, p & 0xff);
+      if ((p & TYPE_MASK) === PRESENT) {
+        const pfn = p >>> PAYLOAD;
+        const o = L.memmap + pfn * PAGE_WORDS;
+        h = mix(h, m[o + PG_FLAGS]!);
+        h = mix(h, m[o + PG_REF]!);
+        h = mix(h, m[o + PG_MAPCOUNT]!);
+      }
+    }
+    return h;
+  }
+
+  /**
+   * The canonical form of `s` (valid until the next call) and its length.
+   * `hash` gets the two 32-bit halves of its fingerprint.
+   */
+  canonical(s: KState): { form: Int32Array; len: number } {
+    const { L, m } = s;
+    const geo = L.geo;
+    this.len = 0;
+    this.nFrames = 0;
+    this.nSlots = 0;
+    this.nWids = 0;
+    this.epoch++;
+    this.slotMap.fill(0);
+    this.widMap.fill(0);
+
+    // processes: alive ones by signature, then dead ones, then never used slots (slot order breaks ties)
+    const order = this.taskOrder;
+    for (let t = 0; t < geo.tasks; t++) {
+      order[t] = t;
+      this.sig[t] = this.signature(s, t);
+    }
+    const rank = (t: number) => {
+      const st = m[L.tasks + t * L.taskWords + T_STATE]!;
+      return st === TASK_ALIVE ? 0 : st === TASK_DEAD ? 1 : 2;
+    };
+    order.sort((a, b) => rank(a) - rank(b) || (this.sig[a]! >>> 0) - (this.sig[b]! >>> 0) || a - b);
+    for (let i = 0; i < geo.tasks; i++) this.taskMap[order[i]!] = i;
+    const task = (t: number) => (t < 0 ? t : this.taskMap[t]!);
+
+    // header: the per-CPU batches (in order)
+    this.emit(m[G_LRU_N]!);
+    for (let i = 0; i < m[G_LRU_N]!; i++) this.emit(this.frame(m[L.lru + i]!));
+    this.emit(m[G_ACT_N]!);
+    for (let i = 0; i < m[G_ACT_N]!; i++) this.emit(this.frame(m[L.act + i]!));
+
+    // tasks in canonical order; page tables name frames and swap slots first
+    for (const t of order) {
+      const base = L.tasks + t * L.taskWords;
+      const st = m[base + T_STATE]!;
+      this.emit(st);
+      if (st !== TASK_ALIVE) continue;
+      this.emit(m[base + T_MMFLAGS]!);
+      this.emit(m[base + T_UFFD]!);
+      this.emit(m[base + T_RING]!);
+      for (let i = 0; i < geo.vmas * VMA_WORDS; i++) this.emit(m[base + L.tVma + i]!);
+      for (let va = 0; va < geo.vpages; va++) {
+        const p = m[base + L.tPte + va]!;
+        const ty = p & TYPE_MASK;
+        if (ty === PRESENT) this.emit((this.frame(p >>> PAYLOAD) << PAYLOAD) | (p & 0xff));
+        else if (ty === SWAP) this.emit((this.slot(p >>> PAYLOAD) << PAYLOAD) | (p & 0xff));
+        else this.emit(p);
+      }
+    }
+    // pipes, owned by the task that created them (pipe id == creator in the explorer; in order otherwise)
+    for (let p = 0; p < geo.pipes; p++) {
+      const pp = p < geo.tasks ? order[p]! : p;
+      const o = L.pipes + pp * L.pipeWords;
+      this.emit(m[o + P_STATE]!);
+      if (!m[o + P_STATE]) continue;
+      let holders = 0;
+      const hm = m[o + P_HOLDERS]!;
+      for (let t = 0; t < geo.tasks; t++) if (hm & (1 << t)) holders |= 1 << task(t);
+      this.emit(holders);
+      const n = m[o + P_NBUF]!;
+      this.emit(n);
+      for (let i = 0; i < n; i++) {
+        const b = o + P_HDR + i * PIPEBUF_WORDS;
+        this.emit(this.frame(m[b + PB_PFN]!));
+        this.emit(task(m[b + PB_TAKER]!));
+        this.emit(m[b + PB_VPAGE]!);
+      }
+    }
+    // references, in an order that does not depend on frame numbers
+    const refs: number[] = [];
+    for (let r = 0; r < geo.refs; r++) if (m[L.refs + r * REF_WORDS + R_KIND] !== REF_FREE) refs.push(r);
+    const rkey = (r: number, f: number) => m[L.refs + r * REF_WORDS + f]!;
+    refs.sort((a, b) => task(rkey(a, R_OWNER)) - task(rkey(b, R_OWNER)) || rkey(a, R_VPAGE) - rkey(b, R_VPAGE) ||
+      rkey(a, R_KIND) - rkey(b, R_KIND) || rkey(a, R_FOLL) - rkey(b, R_FOLL) || rkey(a, R_STATE) - rkey(b, R_STATE) ||
+      rkey(a, R_FILE) - rkey(b, R_FILE) || rkey(a, R_INDEX) - rkey(b, R_INDEX) || a - b);
+    this.emit(refs.length);
+    for (const r of refs) {
+      const o = L.refs + r * REF_WORDS;
+      this.emit(m[o + R_KIND]!);
+      this.emit(task(m[o + R_OWNER]!));
+      this.emit(m[o + R_VPAGE]!);
+      this.emit(this.frame(m[o + R_PFN]!));
+      this.emit(m[o + R_FOLL]!);
+      this.emit(m[o + R_STATE]!);
+      // handles are per owner; only their number within the owner matters
+      this.emit(m[o + R_HANDLE]! % 4096);
+      this.emit(m[o + R_FILE]!);
+      this.emit(m[o + R_INDEX]!);
+    }
+    // files and their page cache
+    for (let f = 0; f < geo.files; f++) {
+      const o = L.files + f * L.fileWords;
+      this.emit(m[o + F_FLAGS]!);
+      this.emit(m[o + F_SIZE]!);
+      this.emit(m[o + F_MAPS]!);
+      for (let i = 0; i < m[o + F_SIZE]!; i++) this.emit(this.frame(m[o + F_HDR + i]!));
+    }
+    // swap slots named so far (a swap cache page names its frame), then any other used slot
+    for (let sl = 1; sl < geo.swapSlots; sl++) if (m[L.swap + sl * SWAP_WORDS + S_USED]) this.slot(sl);
+    const slots: number[] = new Array(this.nSlots);
+    for (let sl = 1; sl < geo.swapSlots; sl++) if (this.slotMap[sl]) slots[this.slotMap[sl]! - 1] = sl;
+    this.emit(this.nSlots);
+    for (const sl of slots) {
+      const o = L.swap + sl * SWAP_WORDS;
+      this.emit(m[o + S_COUNT]!);
+      this.emit(this.frame(m[o + S_CACHE]!));
+    }
+    // frames in canonical order (frames nothing names, e.g. leaked ones, last in PFN order)
+    for (let pfn = 2; pfn < geo.frames; pfn++) if (m[L.memmap + pfn * PAGE_WORDS + PG_FLAGS]! & PGF_ALLOC) this.frame(pfn);
+    const frames: number[] = new Array(this.nFrames);
+    for (let pfn = 2; pfn < geo.frames; pfn++) if (this.frameSeen[pfn] === this.epoch) frames[this.frameMap[pfn]! - 2] = pfn;
+    this.emit(this.nFrames);
+    for (const pfn of frames) {
+      const o = L.memmap + pfn * PAGE_WORDS;
+      const fl = m[o + PG_FLAGS]!;
+      this.emit(fl);
+      if ((fl & PGF_ALLOC) === 0) continue;
+      this.emit(m[o + PG_REF]!);
+      this.emit(m[o + PG_MAPCOUNT]!);
+      this.emit(m[o + PG_PINCOUNT]!);
+      this.emit(this.wid(m[o + PG_DATA]!));
+      this.emit(fl & PGF_SWAPCACHE ? this.slot(m[o + PG_PRIVATE]!) : 0);
+      this.emit(m[o + PG_MAPPING]!);
+      this.emit(m[o + PG_INDEX]!);
+    }
+    // what the swap slots hold
+    for (const sl of slots) this.emit(this.wid(m[L.swap + sl * SWAP_WORDS + S_DATA]!));
+    // write records: those named so far, then each task's current epoch and what it may observe
+    for (const t of order) this.emit(this.wid(m[L.tasks + t * L.taskWords + T_CURWID]!));
+    for (let w = 1; w < geo.writes; w++) {
+      const o = L.writes + w * WRITE_WORDS;
+      if (m[o + W_FLAGS]! & WR_USED) this.wid(w);
+    }
+    const wids: number[] = new Array(this.nWids);
+    for (let w = 1; w < geo.writes; w++) if (this.widMap[w]) wids[this.widMap[w]! - 1] = w;
+    this.emit(this.nWids);
+    for (const w of wids) {
+      const o = L.writes + w * WRITE_WORDS;
+      this.emit(m[o + W_FLAGS]!);
+      this.emit(task(m[o + W_WRITER]!));
+      this.emit(this.wid(m[o + W_SRC]!));
+    }
+    for (const t of order) {
+      const base = L.tasks + t * L.taskWords;
+      if (m[base + T_STATE] !== TASK_ALIVE) continue;
+      // the vis bitset over canonical write ids (id 0, zero-filled, is visible to all)
+      const words = (this.nWids >>> 5) + 1;
+      const at = this.len;
+      for (let i = 0; i < words; i++) this.emit(0);
+      for (const w of wids) {
+        if (m[base + L.tVis + (w >>> 5)]! & (1 << (w & 31))) {
+          const c = this.widMap[w]!;
+          this.out[at + (c >>> 5)]! |= 1 << (c & 31);
+        }
+      }
+    }
+    return { form: this.out, len: this.len };
+  }
+
+  /** The fingerprint of `s`: writes its two 32-bit halves to `fp[0]`, `fp[1]`. */
+  fingerprint(s: KState, fp: Uint32Array): void {
+    const { form, len } = this.canonical(s);
+    let h1 = 0x811c9dc5 ^ len;
+    let h2 = 0x27d4eb2f ^ Math.imul(len, 0x165667b1);
+    for (let i = 0; i < len; i++) {
+      const v = form[i]!;
+      h1 = Math.imul(h1 ^ v, 0x01000193) ^ (h1 >>> 15);
+      h2 = Math.imul(h2 + v, 0x9e3779b1) ^ (h2 >>> 13);
+    }
+    fp[0] = fmix(h1);
+    fp[1] = fmix(h2 ^ h1);
+  }
+}
+
+function mix(h: number, v: number): number {
+  return Math.imul((h ^ v) >>> 0, 0x01000193) ^ (h >>> 16);
+}
+
+function fmix(h: number): number {
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  h ^= h >>> 16;
+  return h >>> 0;
+}
+
+function popcount(x: number): number {
+  x -= (x >>> 1) & 0x55555555;
+  x = (x & 0x33333333) + ((x >>> 2) & 0x33333333);
+  return (Math.imul((x + (x >>> 4)) & 0x0f0f0f0f, 0x01010101) >>> 24);
+}

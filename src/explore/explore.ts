@@ -1,0 +1,191 @@
+/**
+ * `cowlab explore`: search a bounded configuration on a profile, and turn
+ * a counterexample into a scenario file that `cowlab run` and `cowlab diff`
+ * accept (replayed to check it, optionally shrunk to a 1-minimal one).
+ */
+import { writeFileSync, renameSync, mkdirSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { stringify } from 'yaml';
+import type { Profile } from '../profiles/types.js';
+import type { PropertyName, Violation } from '../properties/monitor.js';
+import { parseScenario } from '../scenario/parse.js';
+import { resolveScenario } from '../scenario/resolve.js';
+import { runScenario } from '../scenario/run.js';
+import { scenarioYaml } from '../fuzz/generate.js';
+import { InputError } from '../scenario/errors.js';
+import { buildSystem, traceScenario, type ExploreConfig, type ExploreSystem } from './system.js';
+import { Expander } from './expand.js';
+import { bfs, type Progress, type SearchResult, type WorkerInit } from './bfs.js';
+import { swarm, type SwarmResult } from './swarm.js';
+
+export interface ExploreOptions {
+  config: ExploreConfig;
+  profile: Profile;
+  /** how workers get the profile: a built-in id or the module file */
+  profileSource: WorkerInit['profile'];
+  depth?: number;
+  workers: number;
+  properties?: PropertyName[];
+  maxStates?: number;
+  maxMemoryMb?: number;
+  swarm?: { seed: number; walks: number };
+  shrink?: boolean;
+  /** where the counterexample goes (default explore-findings/<config>-<kernel>.yaml) */
+  out?: string;
+  stop?: { requested: boolean };
+  onProgress?: (p: Progress) => void;
+  onSwarmProgress?: (walks: number, steps: number) => void;
+}
+
+export interface ExploreReport {
+  config: string;
+  kernel: string;
+  mode: 'bfs' | 'swarm';
+  verdict: 'violation' | 'none';
+  complete: boolean;
+  stoppedBy: SearchResult['stoppedBy'];
+  property: string | null;
+  message: string | null;
+  /** length of the counterexample (actions after the setup), or the depth searched */
+  depth: number;
+  states: number;
+  distinct: number;
+  seconds: number;
+  statesPerSecond: number;
+  collisionProbability: number;
+  bytesPerState: number;
+  maxQueue: number;
+  levels: number[];
+  workers: number;
+  seed: number | null;
+  walks: number | null;
+  scenarioFile: string | null;
+  /** the counterexample replayed by `cowlab run` gives the same property */
+  replayed: boolean | null;
+  /** steps of the written scenario after the setup (after shrinking, if asked) */
+  steps: number | null;
+  trace: string[];
+}
+
+/** Runs one exploration. */
+export async function explore(o: ExploreOptions): Promise<ExploreReport> {
+  const sys = buildSystem(o.config, o.profile);
+  const properties = o.properties ?? o.config.properties;
+  const depth = o.depth ?? (o.swarm ? (o.config.swarm.depth ?? o.config.depth) : o.config.depth);
+  const init: WorkerInit = { configFile: o.config.file, profile: o.profileSource, properties };
+  const base = {
+    config: o.config.name, kernel: o.profile.id, workers: o.workers, seed: o.swarm?.seed ?? null, walks: null as number | null,
+  };
+  let trace: number[] = [];
+  let violation: Violation | null = null;
+  let res: SearchResult | null = null;
+  let sw: SwarmResult | null = null;
+  if (o.swarm) {
+    sw = await swarm(sys, { seed: o.swarm.seed, walks: o.swarm.walks, depth, workers: o.workers, init, stop: o.stop, onProgress: o.onSwarmProgress }, properties);
+    if (sw.found) {
+      trace = sw.found.trace;
+      violation = sw.found.violation;
+    }
+  } else {
+    res = await bfs(sys, { depth, workers: o.workers, properties, maxStates: o.maxStates, maxMemoryMb: o.maxMemoryMb, stop: o.stop, onProgress: o.onProgress }, init);
+    trace = res.trace;
+    violation = res.violation;
+  }
+  const report: ExploreReport = {
+    ...base,
+    mode: o.swarm ? 'swarm' : 'bfs',
+    verdict: violation ? 'violation' : 'none',
+    complete: res ? res.complete : sw!.walks === o.swarm!.walks,
+    stoppedBy: res ? res.stoppedBy : sw!.walks < o.swarm!.walks && !sw!.found ? 'interrupted' : null,
+    property: violation?.property ?? null,
+    message: violation?.message ?? null,
+    depth: violation ? trace.length : res ? res.depth : depth,
+    states: res ? res.states : sw!.steps,
+    distinct: res ? res.distinct : 0,
+    seconds: res ? res.seconds : sw!.seconds,
+    statesPerSecond: 0,
+    collisionProbability: res ? res.collisionProbability : 0,
+    bytesPerState: res ? res.bytesPerState : 0,
+    maxQueue: res ? res.maxQueue : 0,
+    levels: res ? res.levels : [],
+    walks: sw ? sw.walks : null,
+    scenarioFile: null, replayed: null, steps: null, trace: [],
+  };
+  report.statesPerSecond = report.seconds > 0 ? (res ? res.distinct : report.states) / report.seconds : 0;
+  if (!violation) return report;
+
+  // write the counterexample down: replay the actions to name each step
+  const steps = replaySteps(sys, trace, properties);
+  report.trace = steps.map((s) => stepText(s));
+  const desc = `Found by cowlab explore ${o.config.file} on ${o.profile.id}${o.swarm ? ` (random walk ${sw!.found!.walk}, seed ${o.swarm.seed})` : ' (breadth-first: a shortest counterexample)'}.\n` +
+    `${violation.property}: ${violation.message}`;
+  let scenario = traceScenario(sys, steps, desc);
+  const again = reproduces(scenario, o.config.file, o.profile, violation.property);
+  report.replayed = again !== null;
+  if (o.shrink && again) scenario = shrink(sys, scenario, o.profile, violation.property);
+  // the message as `cowlab run` words it, with the scenario's names
+  const final = reproduces(scenario, o.config.file, o.profile, violation.property);
+  if (final) report.message = final.message;
+  report.steps = (scenario.steps as unknown[]).length - sys.prefix.length;
+  const file = o.out ?? join('explore-findings', `${o.config.name}-${o.profile.id}.yaml`);
+  writeAtomically(file, scenarioYaml(scenario));
+  report.scenarioFile = file;
+  return report;
+}
+
+/** The scenario steps of a trace (fork names depend on the state). */
+function replaySteps(sys: ExploreSystem, trace: readonly number[], properties: readonly PropertyName[]): Record<string, unknown>[] {
+  const ex = new Expander(sys, properties);
+  let s = sys.initial.clone();
+  const out: Record<string, unknown>[] = [];
+  trace.forEach((a, d) => {
+    out.push(sys.actions[a]!.step(s));
+    const r = ex.step(s, a, d);
+    if (!r) throw new Error(`explorer replay: action ${a} at depth ${d} no longer applies`);
+    s = r.state;
+  });
+  return out;
+}
+
+function stepText(st: Record<string, unknown>): string {
+  const [[p, body]] = Object.entries(st);
+  return `${p}: ${typeof body === 'object' && body !== null ? stringify(body, { collectionStyle: 'flow' }).trim() : String(body)}`;
+}
+
+/** The violation of `property` that `cowlab run` of this scenario reports (with nothing else failing), or null. */
+function reproduces(scenario: Record<string, unknown>, file: string, prof: Profile, property: string): Violation | null {
+  try {
+    const r = resolveScenario(parseScenario(scenarioYaml(scenario), file));
+    const res = runScenario(r, prof);
+    if (res.failures.length) return null;
+    return res.violations.find((v) => v.property === property) ?? null;
+  } catch (e) {
+    if (e instanceof InputError) return null;
+    throw e;
+  }
+}
+
+/** Removes steps (after the setup) one at a time while the violation stays: 1-minimal. */
+function shrink(sys: ExploreSystem, scenario: Record<string, unknown>, prof: Profile, property: string): Record<string, unknown> {
+  let steps = [...(scenario.steps as Record<string, unknown>[])];
+  const first = sys.prefix.length;
+  let changed = true;
+  while (changed) {
+    changed = false;
+    for (let i = steps.length - 1; i >= first; i--) {
+      const cand = [...steps.slice(0, i), ...steps.slice(i + 1)];
+      if (reproduces({ ...scenario, steps: cand }, sys.config.file, prof, property) !== null) {
+        steps = cand;
+        changed = true;
+      }
+    }
+  }
+  return { ...scenario, description: `${String(scenario.description)}\nShrunk to a 1-minimal scenario (no single step can be removed).`, steps };
+}
+
+function writeAtomically(file: string, text: string): void {
+  mkdirSync(dirname(file), { recursive: true });
+  const tmp = `${file}.tmp${process.pid}`;
+  writeFileSync(tmp, text);
+  renameSync(tmp, file);
+}

@@ -1,0 +1,98 @@
+/**
+ * A set of 64-bit fingerprints in an open-addressing table of two
+ * Uint32Arrays: not a JS Set, so not bounded by V8's 2^24 entries, and
+ * about 10 bytes per entry.
+ */
+
+const EMPTY = 0;
+
+/** Fingerprints, 8 bytes each, in a table kept between 72% and 90% full. */
+export class FingerprintSet {
+  private hi: Uint32Array;
+  private lo: Uint32Array;
+  private cap: number;
+  size = 0;
+
+  constructor(initial = 1 << 16) {
+    this.cap = initial;
+    this.hi = new Uint32Array(this.cap);
+    this.lo = new Uint32Array(this.cap);
+  }
+
+  /** Adds a fingerprint; true if it was new. (0:0 is remapped: it marks empty slots.) */
+  add(h: number, l: number): boolean {
+    if (h === EMPTY && l === EMPTY) l = 1;
+    if (this.size * 10 >= this.cap * 9) this.grow();
+    return this.insert(h, l);
+  }
+
+  has(h: number, l: number): boolean {
+    if (h === EMPTY && l === EMPTY) l = 1;
+    let i = this.slot(h, l);
+    for (;;) {
+      const a = this.hi[i]!;
+      const b = this.lo[i]!;
+      if (a === EMPTY && b === EMPTY) return false;
+      if (a === h && b === l) return true;
+      if (++i === this.cap) i = 0;
+    }
+  }
+
+  private slot(h: number, l: number): number {
+    // fast range reduction of a mixed 32-bit value
+    return Math.floor(slotHash(h, l) / 4294967296 * this.cap);
+  }
+
+  private insert(h: number, l: number): boolean {
+    let i = this.slot(h, l);
+    for (;;) {
+      const a = this.hi[i]!;
+      const b = this.lo[i]!;
+      if (a === EMPTY && b === EMPTY) {
+        this.hi[i] = h;
+        this.lo[i] = l;
+        this.size++;
+        return true;
+      }
+      if (a === h && b === l) return false;
+      if (++i === this.cap) i = 0;
+    }
+  }
+
+  private grow(): void {
+    const oh = this.hi;
+    const ol = this.lo;
+    // grow by 1.25: the table stays 72-90% full, about 10 bytes per fingerprint
+    this.cap = Math.ceil(this.cap * 1.25);
+    this.hi = new Uint32Array(this.cap);
+    this.lo = new Uint32Array(this.cap);
+    this.size = 0;
+    for (let i = 0; i < oh.length; i++) {
+      if (oh[i] !== EMPTY || ol[i] !== EMPTY) this.insert(oh[i]!, ol[i]!);
+    }
+  }
+
+  get bytes(): number {
+    return this.cap * 8;
+  }
+
+  /** Every fingerprint, in table order. */
+  forEach(f: (h: number, l: number) => void): void {
+    for (let i = 0; i < this.cap; i++) if (this.hi[i] !== EMPTY || this.lo[i] !== EMPTY) f(this.hi[i]!, this.lo[i]!);
+  }
+
+  clear(): void {
+    this.hi.fill(0);
+    this.lo.fill(0);
+    this.size = 0;
+  }
+}
+
+/** Mixes both halves of a fingerprint into a table position (0 .. 2^32-1). */
+export function slotHash(h: number, l: number): number {
+  let x = (h ^ Math.imul(l ^ (l >>> 15), 0x85ebca6b)) >>> 0;
+  x ^= x >>> 13;
+  x = Math.imul(x, 0xc2b2ae35);
+  x ^= x >>> 16;
+  return x >>> 0;
+}

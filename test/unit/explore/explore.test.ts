@@ -1,0 +1,148 @@
+import { describe, it, expect } from 'vitest';
+import { readdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { loadConfig, parseConfig, buildSystem } from '../../../src/explore/system.js';
+import { Expander } from '../../../src/explore/expand.js';
+import { Canonicalizer } from '../../../src/explore/canon.js';
+import { bfs } from '../../../src/explore/bfs.js';
+import { swarm } from '../../../src/explore/swarm.js';
+import { explore } from '../../../src/explore/explore.js';
+import { exploreExpectation } from '../../../src/explore/expect.js';
+import { FingerprintSet } from '../../../src/explore/store.js';
+import { HISTORY, profileById } from '../../../src/profiles/index.js';
+import type { KState } from '../../../src/model/layout.js';
+
+const cfg = (text: string) => parseConfig(text, 'inline.yaml');
+const two = cfg(`
+processes: 3
+regions: {a: {pages: 1}, b: {pages: 1}}
+ops: [write, fork, exit, vmsplice, read-pipe, munmap]
+depth: 4
+`);
+
+/** Applies actions (by their step text) from the initial state. */
+function run(sys: ReturnType<typeof buildSystem>, labels: string[]): KState {
+  const ex = new Expander(sys, ['no-leak']);
+  let s = sys.initial.clone();
+  labels.forEach((l, d) => {
+    const a = sys.actions.findIndex((x) => JSON.stringify(x.step(s)) === l);
+    if (a < 0) throw new Error(`no action ${l}; have ${sys.actions.map((x) => JSON.stringify(x.step(s))).join(' ')}`);
+    const r = ex.step(s, a, d)!;
+    s = r.state;
+  });
+  return s;
+}
+
+const fp = (sys: ReturnType<typeof buildSystem>, s: KState) => {
+  const c = new Canonicalizer(s.L);
+  const out = new Uint32Array(2);
+  c.fingerprint(s, out);
+  return `${out[0]}:${out[1]}`;
+};
+
+describe('canonical states', () => {
+  const sys = buildSystem(two, profileById('linux-6.18'));
+  it('the fingerprint of a state is stable (same state, same fingerprint, any number of times)', () => {
+    const s = run(sys, ['{"P0":{"write":"a"}}', '{"P0":{"fork":"P1"}}']);
+    expect(fp(sys, s)).toBe(fp(sys, s.clone()));
+    expect(fp(sys, s)).toBe(fp(sys, run(sys, ['{"P0":{"write":"a"}}', '{"P0":{"fork":"P1"}}'])));
+  });
+  it('frames are renamed: the order pages were allocated in does not matter', () => {
+    const ab = run(sys, ['{"P0":{"write":"a"}}', '{"P0":{"write":"b"}}']);
+    const ba = run(sys, ['{"P0":{"write":"b"}}', '{"P0":{"write":"a"}}']);
+    expect(ab.m).not.toEqual(ba.m); // different frames hold a and b
+    expect(fp(sys, ab)).toBe(fp(sys, ba));
+  });
+  it('processes are renamed: two children that did the same thing in the other order are one state', () => {
+    const x = run(sys, ['{"P0":{"write":"a"}}', '{"P0":{"fork":"P1"}}', '{"P0":{"fork":"P2"}}', '{"P1":{"write":"b"}}']);
+    const y = run(sys, ['{"P0":{"write":"a"}}', '{"P0":{"fork":"P1"}}', '{"P0":{"fork":"P2"}}', '{"P2":{"write":"b"}}']);
+    expect(fp(sys, x)).toBe(fp(sys, y));
+  });
+  it('different behaviour stays apart', () => {
+    const shared = run(sys, ['{"P0":{"write":"a"}}', '{"P0":{"fork":"P1"}}']);
+    const copied = run(sys, ['{"P0":{"write":"a"}}', '{"P0":{"fork":"P1"}}', '{"P1":{"write":"a"}}']);
+    const zero = run(sys, ['{"P0":{"fork":"P1"}}']);
+    expect(new Set([fp(sys, shared), fp(sys, copied), fp(sys, zero)]).size).toBe(3);
+  });
+});
+
+describe('the visited set', () => {
+  it('grows past its initial size and keeps every fingerprint', () => {
+    const set = new FingerprintSet(16);
+    for (let i = 0; i < 100000; i++) expect(set.add(i * 2654435761 >>> 0, i)).toBe(true);
+    for (let i = 0; i < 100000; i += 997) expect(set.add(i * 2654435761 >>> 0, i)).toBe(false);
+    expect(set.size).toBe(100000);
+    expect(set.bytes / set.size).toBeLessThan(12);
+  });
+});
+
+describe('breadth-first search', () => {
+  const leak = loadConfig('explore/vmsplice-leak.yaml');
+  it('finds the vmsplice leak on linux-5.7 at its shortest depth, and the trace replays', async () => {
+    const sys = buildSystem(leak, profileById('linux-5.7'));
+    const r = await bfs(sys, { depth: 8, workers: 1, properties: ['no-leak'] });
+    expect(r.verdict).toBe('violation');
+    expect(r.depth).toBe(7);
+    expect(r.trace.length).toBe(7);
+    // deterministic replay of the actions reaches the same violation
+    const ex = new Expander(sys, ['no-leak']);
+    let s = sys.initial.clone();
+    let last = null;
+    for (const [d, a] of r.trace.entries()) {
+      const st = ex.step(s, a, d)!;
+      s = st.state;
+      last = st.violation;
+    }
+    expect(last?.property).toBe('no-leak');
+  });
+  it('exhausts the same bounds on linux-6.18 with no violation, the same way twice', async () => {
+    const sys = buildSystem(leak, profileById('linux-6.18'));
+    const a = await bfs(sys, { depth: 8, workers: 1, properties: ['no-leak'] });
+    const b = await bfs(sys, { depth: 8, workers: 1, properties: ['no-leak'] });
+    expect(a.verdict).toBe('none');
+    expect(a.complete).toBe(true);
+    expect(a.distinct).toBe(b.distinct);
+    expect(a.levels).toEqual(b.levels);
+  });
+  it('stops at a state limit with a partial result', async () => {
+    const sys = buildSystem(leak, profileById('linux-6.18'));
+    const r = await bfs(sys, { depth: 8, workers: 1, properties: ['no-leak'], maxStates: 200 });
+    expect(r.complete).toBe(false);
+    expect(r.stoppedBy).toBe('max-states');
+  });
+});
+
+describe('random walks', () => {
+  it('repeat exactly for a seed and find the leak', async () => {
+    const sys = buildSystem(loadConfig('explore/vmsplice-leak.yaml'), profileById('linux-5.7'));
+    const a = await swarm(sys, { seed: 7, walks: 20000, depth: 10, workers: 1 }, ['no-leak']);
+    const b = await swarm(sys, { seed: 7, walks: 20000, depth: 10, workers: 1 }, ['no-leak']);
+    expect(a.found).not.toBeNull();
+    expect(a.found).toEqual(b.found);
+  });
+});
+
+describe('shipped configurations', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'cowlab-explore-'));
+  const files = readdirSync('explore').filter((f) => f.endsWith('.yaml'));
+  for (const f of files) {
+    const c = loadConfig(join('explore', f));
+    for (const p of HISTORY) {
+      const e = exploreExpectation(c, p);
+      if (!e) continue;
+      it(`${f} on ${p.id}: ${e.verdict}${e.property ? ` ${e.property}` : ''}${e.depth ? ` at depth ${e.depth}` : ''}`, async () => {
+        const r = await explore({ config: c, profile: p, profileSource: { builtin: p.id }, workers: 1, out: join(dir, `${c.name}-${p.id}.yaml`) });
+        expect(r.verdict).toBe(e.verdict);
+        if (e.verdict === 'violation') {
+          expect(r.property).toBe(e.property);
+          if (e.depth) expect(r.depth).toBe(e.depth);
+          expect(r.replayed).toBe(true);
+        } else {
+          expect(r.complete).toBe(true);
+        }
+      }, 120_000);
+    }
+  }
+  it('cleans up', () => rmSync(dir, { recursive: true, force: true }));
+});
