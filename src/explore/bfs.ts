@@ -66,6 +66,8 @@ export interface SearchResult {
 class SharedLevel {
   readonly blocks: SharedArrayBuffer[] = [];
   readonly idBlocks: SharedArrayBuffer[] = [];
+  private readonly views: Int32Array[] = [];
+  private readonly idViews: Uint32Array[] = [];
   length = 0;
   readonly perBlock: number;
   constructor(readonly words: number) {
@@ -76,10 +78,12 @@ class SharedLevel {
     if (b === this.blocks.length) {
       this.blocks.push(new SharedArrayBuffer(this.perBlock * this.words * 4));
       this.idBlocks.push(new SharedArrayBuffer(this.perBlock * 4));
+      this.views.push(new Int32Array(this.blocks[b]!));
+      this.idViews.push(new Uint32Array(this.idBlocks[b]!));
     }
-    const i = this.length % this.perBlock;
-    new Int32Array(this.blocks[b]!).set(m.subarray(offset, offset + this.words), i * this.words);
-    new Uint32Array(this.idBlocks[b]!)[i] = id;
+    const i = this.length - b * this.perBlock;
+    this.views[b]!.set(m.subarray(offset, offset + this.words), i * this.words);
+    this.idViews[b]![i] = id;
     this.length++;
   }
   get bytes(): number {
@@ -166,7 +170,7 @@ export interface SliceResult {
  * (or the single thread) does.
  */
 export function expandSlice(ex: Expander, level: LevelView, lo: number, hi: number, depth: number,
-  visited: { hi: Uint32Array; lo: Uint32Array }, flush: (r: SliceResult) => void, chunk = 2048): void {
+  visited: { hi: Uint32Array; lo: Uint32Array }, flush: (r: SliceResult) => void, chunk = 256): void {
   const words = level.words;
   const L = ex.sys.initial.L;
   const parent = new KState(L, new Int32Array(words));
@@ -175,11 +179,13 @@ export function expandSlice(ex: Expander, level: LevelView, lo: number, hi: numb
   const nact = ex.sys.actions.length;
   let res = newResult(chunk, words);
   let violation: SliceResult['violation'] = null;
+  const views = level.blocks.map((b) => new Int32Array(b));
+  const idViews = level.idBlocks.map((b) => new Uint32Array(b));
   for (let k = lo; k < hi && !violation; k++) {
     const b = Math.floor(k / level.perBlock);
-    const i = k % level.perBlock;
-    parent.m.set(new Int32Array(level.blocks[b]!, i * words * 4, words));
-    const pid = new Uint32Array(level.idBlocks[b]!)[i]!;
+    const i = k - b * level.perBlock;
+    parent.m.set(views[b]!.subarray(i * words, (i + 1) * words));
+    const pid = idViews[b]![i]!;
     for (let a = 0; a < nact; a++) {
       const r = ex.step(parent, a, depth, child);
       if (!r) continue;
@@ -237,7 +243,8 @@ export async function bfs(sys: ExploreSystem, lim: SearchLimits, workerInit?: Wo
   let maxQueue = 1;
   const levels = [1];
   let result: Omit<SearchResult, 'seconds' | 'collisionProbability' | 'bytesPerState' | 'maxQueue' | 'levels' | 'states' | 'distinct'> | null = null;
-  const workers = lim.workers > 1 && workerInit ? await startWorkers(lim.workers, workerInit) : [];
+  // with W workers, W-1 threads expand next to this one, which also takes every result
+  const workers = lim.workers > 1 && workerInit ? await startWorkers(lim.workers - 1, workerInit) : [];
   let stoppedBy: SearchResult['stoppedBy'] = null;
   let depth = 0;
   const memMb = () => process.memoryUsage().rss / 1048576;
@@ -271,7 +278,7 @@ export async function bfs(sys: ExploreSystem, lim: SearchLimits, workerInit?: Wo
           progress();
         }
       } else {
-        found = await expandWithWorkers(workers, view, level.length, depth, visited, take, lim, () => {
+        found = await expandWithWorkers(workers, ex, view, level.length, depth, visited, take, lim, () => {
           progress();
           if (lim.stop?.requested) stoppedBy = 'interrupted';
           else if (lim.maxMemoryMb && memMb() > lim.maxMemoryMb) stoppedBy = 'memory';
@@ -340,6 +347,9 @@ class ParentLogLite {
 
 /* ---------------- worker threads ---------------- */
 
+/** The coordinating thread's share of a level, relative to a worker's (measured: an equal share is best on 2 cores). */
+const MAIN_SHARE = 1.0;
+
 interface Started {
   worker: Worker;
   terminate(): Promise<number>;
@@ -362,9 +372,12 @@ async function startWorkers(n: number, init: WorkerInit): Promise<Started[]> {
  * One level with workers: slices in worker order; results are taken in
  * (worker, chunk) order whatever order they arrive in.
  */
-async function expandWithWorkers(ws: Started[], view: LevelView, length: number, depth: number, visited: SharedVisited,
+async function expandWithWorkers(ws: Started[], ex: Expander, view: LevelView, length: number, depth: number, visited: SharedVisited,
   take: (r: SliceResult) => void, lim: SearchLimits, tick: () => boolean): Promise<SliceResult['violation']> {
   const n = ws.length;
+  // this thread's slice comes first and is smaller: it also takes every result
+  const mine = Math.floor((length * MAIN_SHARE) / (n + 1));
+  const rest = length - mine;
   const queues: SliceResult[][] = ws.map(() => []);
   const done: boolean[] = ws.map(() => false);
   let cur = 0;
@@ -395,8 +408,8 @@ async function expandWithWorkers(ws: Started[], view: LevelView, length: number,
       if (cur === n) resolve();
     };
     ws.forEach((w, i) => {
-      const lo = Math.floor((length * i) / n);
-      const hi = Math.floor((length * (i + 1)) / n);
+      const lo = mine + Math.floor((rest * i) / n);
+      const hi = mine + Math.floor((rest * (i + 1)) / n);
       const onMsg = (m: { result?: SliceResult; done?: boolean; error?: string }) => {
         if (stopped) return;
         if (m.error) {
@@ -412,6 +425,11 @@ async function expandWithWorkers(ws: Started[], view: LevelView, length: number,
       };
       w.worker.on('message', onMsg);
       w.worker.postMessage({ level: view, lo, hi, depth, visited: { hi: visited.hi, lo: visited.lo } });
+    });
+    // the workers run; this thread expands its own slice meanwhile (its results come first in order)
+    expandSlice(ex, view, 0, mine, depth, visited, (r) => {
+      take(r);
+      if (r.violation && !found) found = r.violation;
     });
     drain();
   });
