@@ -11,6 +11,7 @@ import { runScenario } from '../scenario/run.js';
 import { linux_6_18 } from '../profiles/linux-6.18.js';
 import { diffBench } from './diff.js';
 import { qemuBench } from './qemu.js';
+import { exploreBench } from './explore.js';
 
 function modelSteps(): void {
   const seed = 42;
@@ -28,5 +29,6 @@ function modelSteps(): void {
 }
 
 modelSteps();
+await exploreBench();
 await diffBench();
 await qemuBench();

@@ -161,6 +161,9 @@ export function buildProgram(): Command {
     .option('--kernel <id>', 'profile to explore (default: the configuration\'s kernel, else linux-6.18)')
     .option('--profile <file>', 'a profile module of your own (see docs/profiles.md)')
     .option('--depth <n>', 'depth bound (default: the configuration\'s)')
+    .option('--processes <n>', 'process bound (default: the configuration\'s)')
+    .option('--ops <list>', 'comma-separated operation alphabet (default: the configuration\'s; see docs/explore.md)')
+    .option('--properties <list>', 'comma-separated properties to check (default: the configuration\'s)')
     .option('-w, --workers <n>', 'worker threads (default: 1)')
     .option('--swarm', 'random walks instead of breadth-first search')
     .option('--seed <n>', 'seed of the random walks (printed; the same seed repeats the walks)')
@@ -171,10 +174,10 @@ export function buildProgram(): Command {
     .option('--out <file>', 'where the counterexample scenario goes (default: explore-findings/CONFIG-KERNEL.yaml)')
     .option('--json', 'print the report as JSON')
     .addHelpText('after', '\nExit status: 0 none found, 1 violation found, 2 bad input, 3 stopped at a limit (states, memory, Ctrl-C).')
-    .action(async (configFile: string, opts: { kernel?: string; profile?: string; depth?: string; workers?: string; swarm?: boolean; seed?: string; walks?: string; maxStates?: string; maxMemory?: string; shrink?: boolean; out?: string; json?: boolean }) => {
-      const { loadConfig } = await import('../explore/system.js');
+    .action(async (configFile: string, opts: { kernel?: string; profile?: string; depth?: string; processes?: string; ops?: string; properties?: string; workers?: string; swarm?: boolean; seed?: string; walks?: string; maxStates?: string; maxMemory?: string; shrink?: boolean; out?: string; json?: boolean }) => {
+      const { loadConfig, overrideConfig } = await import('../explore/system.js');
       const { explore } = await import('../explore/explore.js');
-      const config = loadConfig(configFile);
+      const config = overrideConfig(loadConfig(configFile), { processes: opts.processes, ops: opts.ops, properties: opts.properties });
       const num = (v: string | undefined, what: string, min = 0) => {
         if (v === undefined) return undefined;
         const n = Number(v);

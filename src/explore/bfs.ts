@@ -16,7 +16,7 @@ import { KState } from '../model/layout.js';
 import type { Violation, PropertyName } from '../properties/monitor.js';
 import { Expander } from './expand.js';
 import { FingerprintSet, slotHash } from './store.js';
-import type { ExploreSystem } from './system.js';
+import type { ExploreSystem, ExploreConfig } from './system.js';
 
 export interface SearchLimits {
   depth: number;
@@ -222,7 +222,8 @@ function newResult(chunk: number, words: number): SliceResult {
 
 /** What a worker needs to rebuild the system (it loads the configuration itself). */
 export interface WorkerInit {
-  configFile: string;
+  /** the configuration, already parsed (and overridden by flags) */
+  config: ExploreConfig;
   profile: { builtin: string } | { file: string };
   properties: PropertyName[];
 }

@@ -72,7 +72,7 @@ export async function explore(o: ExploreOptions): Promise<ExploreReport> {
   const sys = buildSystem(o.config, o.profile);
   const properties = o.properties ?? o.config.properties;
   const depth = o.depth ?? (o.swarm ? (o.config.swarm.depth ?? o.config.depth) : o.config.depth);
-  const init: WorkerInit = { configFile: o.config.file, profile: o.profileSource, properties };
+  const init: WorkerInit = { config: o.config, profile: o.profileSource, properties };
   const base = {
     config: o.config.name, kernel: o.profile.id, workers: o.workers, seed: o.swarm?.seed ?? null, walks: null as number | null,
   };

@@ -61,6 +61,8 @@ const configSchema = z.object({
   setup: z.array(z.unknown()).default([]),
   ops: z.array(z.enum(EXPLORE_OPS)).min(1),
   depth: z.number().int().min(1).max(64).default(8),
+  /** bound: buffers a pipe may hold before vmsplice stops being explored (the kernel's pipe holds 16) */
+  pipeBuffers: z.number().int().min(1).max(16).default(16),
   properties: z.array(z.enum(PROPS)).optional(),
   expect: z.record(z.string(), expectValue).optional(),
   swarm: z.object({ walks: z.number().int().min(1).default(10000), depth: z.number().int().min(1).optional() }).strict().optional(),
@@ -83,6 +85,7 @@ export interface ExploreConfig {
   setup: Step[];
   ops: ExploreOp[];
   depth: number;
+  pipeBuffers: number;
   properties: PropertyName[];
   expect: Record<string, ExpectValue>;
   swarm: { walks: number; depth?: number };
@@ -119,10 +122,33 @@ export function parseConfig(text: string, file: string): ExploreConfig {
     ...(c.description ? { description: c.description } : {}),
     source: c.source === undefined ? [] : Array.isArray(c.source) ? c.source : [c.source],
     ...(c.kernel ? { kernel: c.kernel } : {}),
-    processes: c.processes, regions, files, setupRaw: c.setup, setup, ops: [...new Set(c.ops)], depth: c.depth,
+    processes: c.processes, regions, files, setupRaw: c.setup, setup, ops: [...new Set(c.ops)], depth: c.depth, pipeBuffers: c.pipeBuffers,
     properties: (c.properties ?? ['no-leak', 'pin-coherent', 'private-file-integrity']) as PropertyName[],
     expect: c.expect ?? {}, swarm: { walks: c.swarm?.walks ?? 10000, ...(c.swarm?.depth ? { depth: c.swarm.depth } : {}) },
   };
+}
+
+/** A configuration with bounds given on the command line instead (validated like the file's). */
+export function overrideConfig(c: ExploreConfig, o: { processes?: string; ops?: string; properties?: string }): ExploreConfig {
+  const out = { ...c };
+  if (o.processes !== undefined) {
+    const n = Number(o.processes);
+    if (!Number.isInteger(n) || n < 1 || n > 8) throw new InputError('--processes: expected an integer from 1 to 8');
+    out.processes = n;
+  }
+  if (o.ops !== undefined) {
+    const ops = o.ops.split(',').map((x) => x.trim()).filter(Boolean);
+    const bad = ops.find((x) => !(EXPLORE_OPS as readonly string[]).includes(x));
+    if (bad || ops.length === 0) throw new InputError(`--ops: ${bad ? `unknown operation "${bad}"` : 'empty'}; expected some of: ${EXPLORE_OPS.join(', ')}`);
+    out.ops = ops as ExploreOp[];
+  }
+  if (o.properties !== undefined) {
+    const ps = o.properties.split(',').map((x) => x.trim()).filter(Boolean);
+    const bad = ps.find((x) => !(PROPS as readonly string[]).includes(x));
+    if (bad || ps.length === 0) throw new InputError(`--properties: ${bad ? `unknown property "${bad}"` : 'empty'}; expected some of: ${PROPS.join(', ')}`);
+    out.properties = ps as PropertyName[];
+  }
+  return out;
 }
 
 /** One action of the alphabet, instantiated. */
@@ -257,7 +283,7 @@ function buildActions(c: ExploreConfig, r: Resolved, n: number, profile: Profile
       }
       if (has('vmsplice')) {
         for (let p = 0; p < n; p++) {
-          add({ vmsplice: pg.ref, pipe: PIPE_OF(p) }, { op: 'vmsplice', t, p, ...at }, (s) => pipeHeld(s, p, t));
+          add({ vmsplice: pg.ref, pipe: PIPE_OF(p) }, { op: 'vmsplice', t, p, ...at }, (s) => pipeHeld(s, p, t) && s.m[s.L.pipes + p * s.L.pipeWords + P_NBUF]! < c.pipeBuffers);
         }
       }
       const gup = (kind: ExploreOp, foll: number, write: boolean, label: Record<string, unknown>) => {

@@ -4,7 +4,7 @@
  * sent, posting the candidates back in chunks (buffers transferred).
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { loadConfig, buildSystem } from './system.js';
+import { buildSystem } from './system.js';
 import { Expander } from './expand.js';
 import { expandSlice, type LevelView, type SliceResult, type WorkerInit } from './bfs.js';
 import { profileById } from '../profiles/index.js';
@@ -16,7 +16,7 @@ const port = parentPort!;
 
 try {
   const profile = 'builtin' in init.profile ? profileById(init.profile.builtin) : await loadProfileFile(init.profile.file);
-  const sys = buildSystem(loadConfig(init.configFile), profile);
+  const sys = buildSystem(init.config, profile);
   const ex = new Expander(sys, init.properties);
   port.on('message', (m: { level: LevelView; lo: number; hi: number; depth: number; visited: { hi: Uint32Array; lo: Uint32Array }; swarm?: { seed: number; from: number; to: number; stride: number; depth: number } }) => {
     if (m.swarm) {

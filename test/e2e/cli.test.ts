@@ -93,3 +93,28 @@ describe('cowlab kernels', () => {
     expect(host!.commits.length).toBeGreaterThan(0);
   });
 });
+
+describe('cowlab explore', () => {
+  it('finds the vmsplice leak on linux-5.7 (exit 1), writes a scenario cowlab run reproduces, and --json has the fields', () => {
+    const out = join(mkdtempSync(join(tmpdir(), 'cowlab-e2e-')), 'cex.yaml');
+    const r = cowlab('explore', 'explore/vmsplice-leak.yaml', '--json', '--out', out);
+    expect(r.code).toBe(1);
+    const j = JSON.parse(r.out) as Record<string, unknown>;
+    for (const k of ['verdict', 'property', 'depth', 'states', 'distinct', 'seconds', 'scenarioFile']) expect(j).toHaveProperty(k);
+    expect(j.verdict).toBe('violation');
+    expect(j.scenarioFile).toBe(out);
+    const run = cowlab('run', '--kernel', 'linux-5.7', out);
+    expect(run.code).toBe(1);
+    expect(run.out).toContain('no-leak');
+  });
+  it('exhausts linux-6.18 (exit 0), stops at a limit (exit 3), and rejects bad input (exit 2) with a position', () => {
+    expect(cowlab('explore', 'explore/vmsplice-leak.yaml', '--kernel', 'linux-6.18').code).toBe(0);
+    expect(cowlab('explore', 'explore/vmsplice-leak.yaml', '--kernel', 'linux-6.18', '--max-states', '100').code).toBe(3);
+    const dir = mkdtempSync(join(tmpdir(), 'cowlab-e2e-'));
+    writeFileSync(join(dir, 'bad.yaml'), 'processes: 2\nops: [write, frok]\n');
+    const bad = cowlab('explore', join(dir, 'bad.yaml'));
+    expect(bad.code).toBe(2);
+    expect(bad.err).toMatch(/bad\.yaml:2:\d+: .*expected one of/);
+    expect(bad.err).not.toContain('    at ');
+  });
+});

@@ -146,3 +146,27 @@ describe('shipped configurations', () => {
   }
   it('cleans up', () => rmSync(dir, { recursive: true, force: true }));
 });
+
+describe('worker threads', () => {
+  it('visit the same states as one thread and find a counterexample of the same length', async () => {
+    // worker threads load the built JavaScript (npm test builds first)
+    const dist = await import('../../../dist/explore/explore.js');
+    const sysMod = await import('../../../dist/explore/system.js');
+    const prof = await import('../../../dist/profiles/index.js');
+    const dir = mkdtempSync(join(tmpdir(), 'cowlab-explore-w-'));
+    try {
+      const c = sysMod.overrideConfig(sysMod.loadConfig('explore/spin-reference.yaml'), {});
+      const one = await dist.explore({ config: c, profile: prof.profileById('linux-6.18'), profileSource: { builtin: 'linux-6.18' }, workers: 1, out: join(dir, 'a.yaml') });
+      const two = await dist.explore({ config: c, profile: prof.profileById('linux-6.18'), profileSource: { builtin: 'linux-6.18' }, workers: 2, out: join(dir, 'b.yaml') });
+      expect(two.distinct).toBe(one.distinct);
+      expect(two.levels).toEqual(one.levels);
+      const l1 = await dist.explore({ config: c, profile: prof.profileById('linux-5.7'), profileSource: { builtin: 'linux-5.7' }, workers: 1, out: join(dir, 'c.yaml') });
+      const l2 = await dist.explore({ config: c, profile: prof.profileById('linux-5.7'), profileSource: { builtin: 'linux-5.7' }, workers: 2, out: join(dir, 'd.yaml') });
+      expect(l1.verdict).toBe('violation');
+      expect(l2.depth).toBe(l1.depth);
+      expect(l2.replayed).toBe(true);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 120_000);
+});
