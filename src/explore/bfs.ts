@@ -15,7 +15,7 @@ import { Worker } from 'node:worker_threads';
 import { KState } from '../model/layout.js';
 import type { Violation, PropertyName } from '../properties/monitor.js';
 import { Expander } from './expand.js';
-import { FingerprintSet, slotHash } from './store.js';
+import { FingerprintSet } from './store.js';
 import type { ExploreSystem, ExploreConfig } from './system.js';
 
 export interface SearchLimits {
@@ -99,61 +99,6 @@ export interface LevelView {
   words: number;
 }
 
-/** The visited set's table as shared memory (hi, lo pairs; rebuilt bigger between levels). */
-export class SharedVisited {
-  hi: Uint32Array;
-  lo: Uint32Array;
-  size = 0;
-  constructor(readonly cap: number) {
-    this.hi = new Uint32Array(new SharedArrayBuffer(cap * 4));
-    this.lo = new Uint32Array(new SharedArrayBuffer(cap * 4));
-  }
-  static slot(h: number, l: number, cap: number): number {
-    return Math.floor(slotHash(h, l) / 4294967296 * cap);
-  }
-  static has(hi: Uint32Array, lo: Uint32Array, h: number, l: number): boolean {
-    if (h === 0 && l === 0) l = 1;
-    const cap = hi.length;
-    let i = SharedVisited.slot(h, l, cap);
-    for (;;) {
-      const a = hi[i]!;
-      const b = lo[i]!;
-      if (a === 0 && b === 0) return false;
-      if (a === h && b === l) return true;
-      if (++i === cap) i = 0;
-    }
-  }
-  /** Adds; true if new. The caller keeps the load under 90%. */
-  add(h: number, l: number): boolean {
-    if (h === 0 && l === 0) l = 1;
-    let i = SharedVisited.slot(h, l, this.cap);
-    for (;;) {
-      const a = this.hi[i]!;
-      const b = this.lo[i]!;
-      if (a === 0 && b === 0) {
-        this.hi[i] = h;
-        this.lo[i] = l;
-        this.size++;
-        return true;
-      }
-      if (a === h && b === l) return false;
-      if (++i === this.cap) i = 0;
-    }
-  }
-  /** A bigger copy when `extra` more entries would pass 90%. */
-  ensure(extra: number): SharedVisited {
-    if ((this.size + extra) * 10 < this.cap * 9) return this;
-    let cap = this.cap;
-    while ((this.size + extra) * 10 >= cap * 9) cap = Math.ceil(cap * 1.25);
-    const n = new SharedVisited(cap);
-    for (let i = 0; i < this.cap; i++) if (this.hi[i] !== 0 || this.lo[i] !== 0) n.add(this.hi[i]!, this.lo[i]!);
-    return n;
-  }
-  get bytes(): number {
-    return this.cap * 8;
-  }
-}
-
 /** Candidates a slice expansion produced: new-looking successors, and the first violation. */
 export interface SliceResult {
   fps: Uint32Array; // pairs
@@ -195,7 +140,7 @@ export function expandSlice(ex: Expander, level: LevelView, lo: number, hi: numb
         break;
       }
       const fp = ex.fingerprint(child);
-      if (SharedVisited.has(visited.hi, visited.lo, fp[0]!, fp[1]!)) continue;
+      if (FingerprintSet.contains(visited.hi, visited.lo, fp[0]!, fp[1]!)) continue;
       if (!local.add(fp[0]!, fp[1]!)) continue;
       const n = res.n++;
       res.fps[2 * n] = fp[0]!;
@@ -233,7 +178,8 @@ export async function bfs(sys: ExploreSystem, lim: SearchLimits, workerInit?: Wo
   const t0 = Date.now();
   const ex = new Expander(sys, lim.properties);
   const words = sys.initial.m.length;
-  let visited = new SharedVisited(1 << 16);
+  // in shared memory: the expanding threads read it (it only grows between levels)
+  const visited = new FingerprintSet(1 << 16, true);
   const parents = new ParentLogLite();
   const fp0 = ex.fingerprint(sys.initial);
   visited.add(fp0[0]!, fp0[1]!);
@@ -254,6 +200,7 @@ export async function bfs(sys: ExploreSystem, lim: SearchLimits, workerInit?: Wo
     for (depth = 0; depth < lim.depth && level.length > 0; depth++) {
       const next = new SharedLevel(words);
       const levelNew = new FingerprintSet(1 << 12);
+      const fresh: number[] = [];
       let found: SliceResult['violation'] = null;
       const view: LevelView = { blocks: level.blocks, idBlocks: level.idBlocks, perBlock: level.perBlock, words };
       const take = (r: SliceResult) => {
@@ -262,6 +209,7 @@ export async function bfs(sys: ExploreSystem, lim: SearchLimits, workerInit?: Wo
           const h = r.fps[2 * j]!;
           const l = r.fps[2 * j + 1]!;
           if (!levelNew.add(h, l)) continue;
+          fresh.push(h, l);
           const id = parents.push(r.parents[j]!, r.actions[j]!);
           next.push(r.states, j * words, id);
         }
@@ -292,8 +240,9 @@ export async function bfs(sys: ExploreSystem, lim: SearchLimits, workerInit?: Wo
         break;
       }
       // the new level's fingerprints join the visited set (workers are idle now)
-      visited = visited.ensure(levelNew.size);
-      levelNew.forEach((h, l) => visited.add(h, l));
+      // in discovery order: inserting in table order would cluster the probes
+      visited.reserve(levelNew.size);
+      for (let j = 0; j < fresh.length; j += 2) visited.add(fresh[j]!, fresh[j + 1]!);
       level = next;
       levels.push(next.length);
       maxQueue = Math.max(maxQueue, next.length);
@@ -373,7 +322,7 @@ async function startWorkers(n: number, init: WorkerInit): Promise<Started[]> {
  * One level with workers: slices in worker order; results are taken in
  * (worker, chunk) order whatever order they arrive in.
  */
-async function expandWithWorkers(ws: Started[], ex: Expander, view: LevelView, length: number, depth: number, visited: SharedVisited,
+async function expandWithWorkers(ws: Started[], ex: Expander, view: LevelView, length: number, depth: number, visited: FingerprintSet,
   take: (r: SliceResult) => void, lim: SearchLimits, tick: () => boolean): Promise<SliceResult['violation']> {
   const n = ws.length;
   // this thread's slice comes first and is smaller: it also takes every result

@@ -8,15 +8,41 @@ const EMPTY = 0;
 
 /** Fingerprints, 8 bytes each, in a table kept between 72% and 90% full. */
 export class FingerprintSet {
-  private hi: Uint32Array;
-  private lo: Uint32Array;
+  /** the table (in shared memory when `shared`: other threads may read it with {@link FingerprintSet.contains}) */
+  hi: Uint32Array;
+  lo: Uint32Array;
   private cap: number;
   size = 0;
 
-  constructor(initial = 1 << 16) {
+  constructor(initial = 1 << 16, private readonly shared = false) {
     this.cap = initial;
-    this.hi = new Uint32Array(this.cap);
-    this.lo = new Uint32Array(this.cap);
+    this.hi = this.table(this.cap);
+    this.lo = this.table(this.cap);
+  }
+
+  private table(n: number): Uint32Array {
+    return this.shared ? new Uint32Array(new SharedArrayBuffer(n * 4)) : new Uint32Array(n);
+  }
+
+  /** Membership in a table given as its two arrays (a reader in another thread; no writer meanwhile). */
+  static contains(hi: Uint32Array, lo: Uint32Array, h: number, l: number): boolean {
+    if (h === EMPTY && l === EMPTY) l = 1;
+    const cap = hi.length;
+    let i = Math.floor(slotHash(h, l) / 4294967296 * cap);
+    for (;;) {
+      const a = hi[i]!;
+      const b = lo[i]!;
+      if (a === EMPTY && b === EMPTY) return false;
+      if (a === h && b === l) return true;
+      if (++i === cap) i = 0;
+    }
+  }
+
+  /** Makes room for `n` more entries at once (one rehash instead of several). */
+  reserve(n: number): void {
+    let cap = this.cap;
+    while ((this.size + n) * 10 >= cap * 9) cap = Math.ceil(cap * 1.25);
+    if (cap !== this.cap) this.rehash(cap);
   }
 
   /** Adds a fingerprint; true if it was new. (0:0 is remapped: it marks empty slots.) */
@@ -27,15 +53,7 @@ export class FingerprintSet {
   }
 
   has(h: number, l: number): boolean {
-    if (h === EMPTY && l === EMPTY) l = 1;
-    let i = this.slot(h, l);
-    for (;;) {
-      const a = this.hi[i]!;
-      const b = this.lo[i]!;
-      if (a === EMPTY && b === EMPTY) return false;
-      if (a === h && b === l) return true;
-      if (++i === this.cap) i = 0;
-    }
+    return FingerprintSet.contains(this.hi, this.lo, h, l);
   }
 
   private slot(h: number, l: number): number {
@@ -60,12 +78,16 @@ export class FingerprintSet {
   }
 
   private grow(): void {
+    // grow by 1.25: the table stays 72-90% full, about 10 bytes per fingerprint
+    this.rehash(Math.ceil(this.cap * 1.25));
+  }
+
+  private rehash(cap: number): void {
     const oh = this.hi;
     const ol = this.lo;
-    // grow by 1.25: the table stays 72-90% full, about 10 bytes per fingerprint
-    this.cap = Math.ceil(this.cap * 1.25);
-    this.hi = new Uint32Array(this.cap);
-    this.lo = new Uint32Array(this.cap);
+    this.cap = cap;
+    this.hi = this.table(this.cap);
+    this.lo = this.table(this.cap);
     this.size = 0;
     for (let i = 0; i < oh.length; i++) {
       if (oh[i] !== EMPTY || ol[i] !== EMPTY) this.insert(oh[i]!, ol[i]!);

@@ -14,13 +14,7 @@ export function page_observers(s: KState, pfn: number): number {
     const k = m[o + R_KIND]!;
     if (k !== REF_FREE && k !== REF_TRANSIENT && m[o + R_PFN] === pfn) c++;
   }
-  for (let p = 0; p < s.L.geo.pipes; p++) {
-    const o = s.L.pipes + p * s.L.pipeWords;
-    if (m[o + P_STATE] === 0) continue;
-    const n = m[o + P_NBUF]!;
-    for (let i = 0; i < n; i++) if (m[o + P_HDR + i * PIPEBUF_WORDS + PB_PFN] === pfn) c++;
-  }
-  return c;
+  return c + pipe_buffers_of(s, pfn);
 }
 
 /** Pipe buffers holding a page (each took a FOLL_GET reference in vmsplice). */
