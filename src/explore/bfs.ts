@@ -227,7 +227,7 @@ export async function bfs(sys: ExploreSystem, lim: SearchLimits, workerInit?: Wo
           progress();
         }
       } else {
-        found = await expandWithWorkers(workers, ex, view, level.length, depth, visited, take, lim, () => {
+        found = await expandWithWorkers(workers, ex, view, level.length, depth, visited, take, () => {
           progress();
           if (lim.stop?.requested) stoppedBy = 'interrupted';
           else if (lim.maxMemoryMb && memMb() > lim.maxMemoryMb) stoppedBy = 'memory';
@@ -305,7 +305,8 @@ interface Started {
   terminate(): Promise<number>;
 }
 
-async function startWorkers(n: number, init: WorkerInit): Promise<Started[]> {
+/** Starts n explorer worker threads and waits until each has built the system. */
+export async function startWorkers(n: number, init: WorkerInit): Promise<Started[]> {
   const out: Started[] = [];
   for (let i = 0; i < n; i++) {
     const worker = new Worker(new URL('./worker.js', import.meta.url), { workerData: init });
@@ -323,7 +324,7 @@ async function startWorkers(n: number, init: WorkerInit): Promise<Started[]> {
  * (worker, chunk) order whatever order they arrive in.
  */
 async function expandWithWorkers(ws: Started[], ex: Expander, view: LevelView, length: number, depth: number, visited: FingerprintSet,
-  take: (r: SliceResult) => void, lim: SearchLimits, tick: () => boolean): Promise<SliceResult['violation']> {
+  take: (r: SliceResult) => void, tick: () => boolean): Promise<SliceResult['violation']> {
   const n = ws.length;
   // this thread's slice comes first and is smaller: it also takes every result
   const mine = Math.floor((length * MAIN_SHARE) / (n + 1));
@@ -383,6 +384,5 @@ async function expandWithWorkers(ws: Started[], ex: Expander, view: LevelView, l
     });
     drain();
   });
-  void lim;
   return found;
 }

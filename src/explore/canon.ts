@@ -24,10 +24,7 @@ import {
   R_FILE, R_INDEX, REF_FREE, WRITE_WORDS, W_FLAGS, W_WRITER, W_SRC, WR_USED, G_LRU_N, G_ACT_N,
 } from '../model/layout.js';
 
-const TYPE_MASK = 0x3;
-const PRESENT = 1;
-const SWAP = 2;
-const PAYLOAD = 8;
+import { PTE_TYPE_MASK as TYPE_MASK, PTE_PRESENT_T as PRESENT, PTE_SWAP_T as SWAP, PTE_PAYLOAD_SHIFT as PAYLOAD } from '../model/pte.js';
 
 /** Reusable scratch buffers for one layout. */
 export class Canonicalizer {

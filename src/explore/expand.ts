@@ -14,14 +14,6 @@ import { Monitor, plainNames, type PropertyName, type Violation } from '../prope
 import { Canonicalizer } from './canon.js';
 import type { ExploreSystem } from './system.js';
 
-/** What one transition did. */
-export interface Successor {
-  action: number;
-  state: KState;
-  fp: Uint32Array;
-  violation: Violation | null;
-}
-
 export class Expander {
   readonly canon: Canonicalizer;
   private readonly monitor: Monitor;

@@ -97,17 +97,6 @@ export class FingerprintSet {
   get bytes(): number {
     return this.cap * 8;
   }
-
-  /** Every fingerprint, in table order. */
-  forEach(f: (h: number, l: number) => void): void {
-    for (let i = 0; i < this.cap; i++) if (this.hi[i] !== EMPTY || this.lo[i] !== EMPTY) f(this.hi[i]!, this.lo[i]!);
-  }
-
-  clear(): void {
-    this.hi.fill(0);
-    this.lo.fill(0);
-    this.size = 0;
-  }
 }
 
 /** Mixes both halves of a fingerprint into a table position (0 .. 2^32-1). */

@@ -9,7 +9,7 @@ import { Worker } from 'node:worker_threads';
 import { KState } from '../model/layout.js';
 import type { Violation } from '../properties/monitor.js';
 import { Expander } from './expand.js';
-import type { WorkerInit } from './bfs.js';
+import { startWorkers, type WorkerInit } from './bfs.js';
 import type { ExploreSystem } from './system.js';
 
 /** mulberry32: small, fast, good enough to pick actions. */
@@ -116,20 +116,11 @@ interface SwarmWorker {
 }
 
 async function startSwarmWorkers(n: number, init: WorkerInit): Promise<SwarmWorker[]> {
-  const out: SwarmWorker[] = [];
-  for (let i = 0; i < n; i++) {
-    const worker = new Worker(new URL('./worker.js', import.meta.url), { workerData: init });
-    await new Promise<void>((res, rej) => {
-      worker.once('message', (m: { ready?: boolean; error?: string }) => (m.ready ? res() : rej(new Error(m.error))));
-      worker.once('error', rej);
-    });
-    out.push({
-      worker,
-      run: (seed, from, to, stride, depth) => new Promise((res, rej) => {
-        worker.once('message', (m: { walks?: WalkResult[]; error?: string }) => (m.walks ? res(m.walks) : rej(new Error(m.error))));
-        worker.postMessage({ swarm: { seed, from, to, stride, depth } });
-      }),
-    });
-  }
-  return out;
+  return (await startWorkers(n, init)).map(({ worker }) => ({
+    worker,
+    run: (seed, from, to, stride, depth) => new Promise((res, rej) => {
+      worker.once('message', (m: { walks?: WalkResult[]; error?: string }) => (m.walks ? res(m.walks) : rej(new Error(m.error))));
+      worker.postMessage({ swarm: { seed, from, to, stride, depth } });
+    }),
+  }));
 }

@@ -40,18 +40,27 @@ export function keyProfiles(key: string, order: readonly Profile[], where: strin
  * user's profile) is documented only where a key names it.
  */
 export function expectedOutcome(sc: Scenario, prof: Profile, order: readonly Profile[]): Outcome | null {
-  let best: Outcome | null = null;
+  return documented(sc.expect, prof, order, sc.file);
+}
+
+/**
+ * The value an `expect:` block gives a profile (scenarios and explorer
+ * configurations share the keys): the most specific key naming it, else
+ * `default` for a merged kernel, else null.
+ */
+export function documented<V>(expect: Record<string, V>, prof: Profile, order: readonly Profile[], file: string): V | null {
+  let best: V | null = null;
   let bestSize = Infinity;
-  for (const [k, v] of Object.entries(sc.expect)) {
+  for (const [k, v] of Object.entries(expect)) {
     if (k === 'default') continue;
     // keys naming kernels outside the built-in list (a user's own profile) only match it by id
     const known = k.split(/,|\.\./).every((x) => GROUPS[x.trim()] || order.some((p) => p.id === x.trim()));
-    const covered = known ? keyProfiles(k, order, sc.file) : k.split(',').map((x) => x.trim());
+    const covered = known ? keyProfiles(k, order, file) : k.split(',').map((x) => x.trim());
     if (covered.includes(prof.id) && covered.length < bestSize) {
       best = v;
       bestSize = covered.length;
     }
   }
-  if (best) return best;
-  return HISTORY.some((p) => p.id === prof.id) ? sc.expect.default ?? null : null;
+  if (best !== null) return best;
+  return HISTORY.some((p) => p.id === prof.id) ? expect.default ?? null : null;
 }

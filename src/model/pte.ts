@@ -8,7 +8,9 @@
 
 export type Pte = number;
 
-const TYPE_MASK = 0x3;
+/** the PTE type bits (none, present, swap, marker) */
+export const PTE_TYPE_MASK = 0x3;
+const TYPE_MASK = PTE_TYPE_MASK;
 export const PTE_NONE_T = 0;
 export const PTE_PRESENT_T = 1;
 export const PTE_SWAP_T = 2;
@@ -22,7 +24,9 @@ const B_DIRTY = 1 << 3;
 const B_UFFD_WP = 1 << 4;
 /** present: _PAGE_SOFT_DIRTY; swap: pte_swp_soft_dirty */
 const B_SOFT_DIRTY = 1 << 5;
-const PAYLOAD_SHIFT = 8;
+/** the PFN or swap slot sits above the flag byte */
+export const PTE_PAYLOAD_SHIFT = 8;
+const PAYLOAD_SHIFT = PTE_PAYLOAD_SHIFT;
 
 export const PTE_NONE: Pte = 0;
 

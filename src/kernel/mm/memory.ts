@@ -248,40 +248,31 @@ export function do_wp_page(s: KState, ctx: KCtx, vmf: Vmf): number {
 function wp_can_reuse(s: KState, ctx: KCtx, vmf: Vmf, pfn: number): boolean {
   switch (ctx.prof.mech.wpReuse) {
     case 'anon-exclusive':
-      if (PageAnonExclusive(s, pfn)) {
-        trace(ctx, 'do_wp_page', `page ${pfn} is PageAnonExclusive: reuse`);
-        return true;
-      }
-      if (wp_can_reuse_anon_folio(s, ctx, pfn)) {
-        page_set(s, pfn, PGF_ANON_EXCLUSIVE);
-        return true;
-      }
-      return false;
+      return exclusive_or(s, ctx, pfn, 'PageAnonExclusive', true, () => wp_can_reuse_anon_folio(s, ctx, pfn));
     case 'page-count-v2':
       return wp_can_reuse_anon_folio(s, ctx, pfn);
     case 'page-count':
       return wp_can_reuse_page_count(s, ctx, pfn);
     case 'private-bit':
       // proposal (Andy, 12 Jan 2021): the bit means reuse; else the 5.9 rule, which sets it
-      if (PageAnonExclusive(s, pfn)) {
-        trace(ctx, 'do_wp_page', `page ${pfn} is private to this mm: reuse`);
-        return true;
-      }
-      if (wp_can_reuse_page_count(s, ctx, pfn)) {
-        page_set(s, pfn, PGF_ANON_EXCLUSIVE);
-        return true;
-      }
-      return false;
+      return exclusive_or(s, ctx, pfn, 'private to this mm', true, () => wp_can_reuse_page_count(s, ctx, pfn));
     case 'gup-exclusive-bit':
-      // proposal (Linus, 10 Jan 2021): the bit a GUP set means reuse; else the 5.9 rule
-      if (PageAnonExclusive(s, pfn)) {
-        trace(ctx, 'do_wp_page', `page ${pfn} was made exclusive by GUP: reuse`);
-        return true;
-      }
-      return wp_can_reuse_page_count(s, ctx, pfn);
+      // proposal (Linus, 10 Jan 2021): the bit a GUP set means reuse; else the 5.9 rule (which does not set it)
+      return exclusive_or(s, ctx, pfn, 'made exclusive by GUP', false, () => wp_can_reuse_page_count(s, ctx, pfn));
     case 'mapcount':
       return reuse_swap_page(s, ctx, pfn);
   }
+}
+
+/** An exclusive bit means reuse; otherwise `rule` decides, and a reuse sets the bit when `marks`. */
+function exclusive_or(s: KState, ctx: KCtx, pfn: number, what: string, marks: boolean, rule: () => boolean): boolean {
+  if (PageAnonExclusive(s, pfn)) {
+    trace(ctx, 'do_wp_page', `page ${pfn} is ${what}: reuse`);
+    return true;
+  }
+  if (!rule()) return false;
+  if (marks) page_set(s, pfn, PGF_ANON_EXCLUSIVE);
+  return true;
 }
 
 /**
