@@ -20,8 +20,11 @@ export const mapcountReuse = derive(linux_6_18, {
   title: 'test: mapcount reuse, no unshare',
   summary: 'test-only',
   mech: {
-    wpReuse: 'mapcount', swapinReuse: 'mapcount', gupUnshare: 'none', forkCopyPinned: false, swapExclusiveBit: false,
-    mprotectMapsExclusiveWritable: 'none', swapoutPinned: 'allow', forceWrite: 'foll-cow',
+    cow: { reuse: 'mapcount', exclusive: 'none' },
+    swap: { swapinReuse: 'mapcount', exclusiveBit: false, swapoutPinned: 'allow', swapinDrain: false },
+    gup: { unshare: 'none', forceWrite: 'foll-cow' },
+    fork: { copyPinned: 'never' },
+    wrprotect: { mprotectWritable: 'none' },
   },
 });
 
@@ -31,13 +34,17 @@ export const pageCountSoftDirty = derive(linux_6_18, {
   title: 'test: page_count reuse with soft-dirty',
   summary: 'test-only',
   mech: {
-    wpReuse: 'page-count', swapinReuse: 'mapcount', gupUnshare: 'none', swapExclusiveBit: false,
-    mprotectMapsExclusiveWritable: 'none', softDirty: true, clearRefsSkipsPinned: false, swapoutPinned: 'allow', forceWrite: 'foll-cow-dirty',
+    cow: { reuse: 'page-count', exclusive: 'none' },
+    fork: { copyPinned: 'maybe-pinned' },
+    swap: { swapinReuse: 'mapcount', exclusiveBit: false, swapoutPinned: 'allow', swapinDrain: false },
+    gup: { unshare: 'none', forceWrite: 'foll-cow-dirty' },
+    wrprotect: { mprotectWritable: 'none', clearRefsSkipsPinned: false },
+    config: { softDirty: true },
   },
 });
 
 /** Test-only: GUP's pre-Dirty-COW "FOLL_WRITE games". */
 export const follWriteGames = derive(linux_6_18, {
   id: 'test-dirtycow', title: 'test: FOLL_WRITE games', summary: 'test-only',
-  mech: { forceWrite: 'foll-write-games' },
+  mech: { gup: { forceWrite: 'foll-write-games' } },
 });

@@ -13,5 +13,5 @@ export default derive(profileById('aa-full-accuracy'), {
   title: 'Andrea Arcangeli, full accuracy + COW break on read GUP + fork copies every referenced page',
   commits: ['cover letter 20210110004435.26382-1-aarcange@redhat.com: extend the fork-time copy to all GUP pins'],
   summary: 'aa-full-accuracy, and fork gives the child a copy of any page with references beyond its mappings and the swap cache.',
-  mech: { forkCopyReferenced: 'any' },
+  mech: { fork: { copyReferenced: 'any' } },
 });

@@ -11,7 +11,7 @@ const profile: Profile = derive(profileById('linus-rules'), {
   title: 'Linus Torvalds, rules (a)-(d), mprotect skips pinned pages instead of failing',
   commits: ['CAHk-=wg3zWaXaKN1N=... (9 Jan 2021): "Do we just ignore the pinned page ... Or do we turn it into -EBUSY?"'],
   summary: 'linus-rules with mprotect(PROT_READ) leaving maybe-pinned writable PTEs writable (no error).',
-  mech: { mprotectPinned: 'skip' },
+  mech: { wrprotect: { mprotectPinned: 'skip' } },
 });
 
 export default profile;

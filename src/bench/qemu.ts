@@ -26,7 +26,7 @@ export async function qemuBench(): Promise<void> {
   let one = 0;
   for (let i = 0; i < 3; i++) {
     const r = await Promise.all([boot(g, ['CAPS\n']), boot(g, ['CAPS\n'])]);
-    one += r[0]!.seconds + r[1]!.seconds;
+    one += r[0].seconds + r[1].seconds;
   }
   const sec = (Date.now() - t0) / 1000;
   console.log(`qemu: ${k.id}: 6 boots (2 guests in parallel) in ${sec.toFixed(1)} s = ${(6 * 60 / sec).toFixed(0)} boots/min; one boot ${(one / 6).toFixed(2)} s`);

@@ -10,6 +10,7 @@ import { runScenario } from '../scenario/run.js';
 import { PROFILES, MATRIX_PROFILES, profileById } from '../profiles/index.js';
 import { SUITES, fetchKernel, fetchedKernels } from '../qemu/fetch.js';
 import type { Profile } from '../profiles/types.js';
+import { mechanismChanges, type MechGroup } from '../profiles/mechanisms.js';
 import { formatExplore, runJson, runText, traceText } from './format.js';
 
 function out(s: string): void {
@@ -67,10 +68,10 @@ export function buildProgram(): Command {
     .addOption(new Option('--format <fmt>', 'output format').choices(['text', 'markdown', 'json', 'html']).default('text'))
     .addHelpText('after', '\nExit status: 0 when every cell matches the history the scenarios document, 1 otherwise, 2 bad input.')
     .action(async (opts: { kernels?: string; profile?: string[]; scenarios: string; format: string }) => {
-      const { buildMatrix } = await import('../history/matrix.js');
-      const render = await import('../history/render.js');
+      const { buildMatrix } = await import('../matrix/matrix.js');
+      const render = await import('../matrix/render.js');
       const { loadProfileFile } = await import('../profiles/load.js');
-      let profiles: Profile[] = opts.kernels ? opts.kernels.split(',').map((k) => profileById(k.trim())) : [...MATRIX_PROFILES];
+      const profiles: Profile[] = opts.kernels ? opts.kernels.split(',').map((k) => profileById(k.trim())) : [...MATRIX_PROFILES];
       for (const f of opts.profile ?? []) profiles.push(await loadProfileFile(f));
       if (profiles.length === 0) throw new InputError('--kernels: no kernel named');
       const rs = loadScenarios([opts.scenarios]);
@@ -294,9 +295,11 @@ export function buildProgram(): Command {
         const base = byId(p.basedOn);
         const out: Record<string, { from: unknown; to: unknown }> = {};
         if (!base) return out;
-        const a = base.mech as unknown as Record<string, unknown>;
-        const b = p.mech as unknown as Record<string, unknown>;
-        for (const k of Object.keys(b)) if (a[k] !== b[k]) out[k] = { from: a[k], to: b[k] };
+        for (const [g, c] of Object.entries(mechanismChanges(base.mech, p.mech))) {
+          for (const [k, to] of Object.entries(c as Record<string, unknown>)) {
+            out[`${g}.${k}`] = { from: (base.mech[g as MechGroup] as Record<string, unknown>)[k], to };
+          }
+        }
         return out;
       };
       if (opts.json) {

@@ -5,6 +5,7 @@
  * mappings share a frame (frame numbers themselves are never compared:
  * model frames are bound to kernel frames as they are first seen).
  */
+import { PAGEMAP_BITS, KPF_BITS } from '../kernel/fs/proc/bits.js';
 import type { KState } from '../model/layout.js';
 import { PGF_ALLOC, PGF_ANON_EXCLUSIVE } from '../model/layout.js';
 import { task_alive, page_test, page_gen, page_ref_count, page_mapcount } from '../model/mm_types.js';
@@ -27,20 +28,19 @@ export interface Divergence {
   kernel: string;
 }
 
-/* pagemap and kpageflags bits (Documentation/admin-guide/mm/pagemap.rst) */
-const PM_PRESENT = 63n;
-const PM_SWAP = 62n;
-const PM_FILE = 61n;
-const PM_UFFD_WP = 57n;
-const PM_MMAP_EXCLUSIVE = 56n;
-const PFN_MASK = (1n << 55n) - 1n;
-const KPF_ANON = 12n;
-const KPF_SWAPCACHE = 13n;
-const KPF_KSM = 21n;
-const KPF_THP = 22n;
-const KPF_ZERO_PAGE = 24n;
-/** PG_mappedtodisk, which is PG_anon_exclusive on anonymous pages (78fbe906cc90) */
-const KPF_MAPPEDTODISK = 34n;
+/* pagemap and kpageflags bits, as bigint shifts */
+const PM_PRESENT = BigInt(PAGEMAP_BITS.PRESENT);
+const PM_SWAP = BigInt(PAGEMAP_BITS.SWAP);
+const PM_FILE = BigInt(PAGEMAP_BITS.FILE);
+const PM_UFFD_WP = BigInt(PAGEMAP_BITS.UFFD_WP);
+const PM_MMAP_EXCLUSIVE = BigInt(PAGEMAP_BITS.MMAP_EXCLUSIVE);
+const PFN_MASK = (1n << BigInt(PAGEMAP_BITS.PFN_BITS)) - 1n;
+const KPF_ANON = BigInt(KPF_BITS.ANON);
+const KPF_SWAPCACHE = BigInt(KPF_BITS.SWAPCACHE);
+const KPF_KSM = BigInt(KPF_BITS.KSM);
+const KPF_THP = BigInt(KPF_BITS.THP);
+const KPF_ZERO_PAGE = BigInt(KPF_BITS.ZERO_PAGE);
+const KPF_MAPPEDTODISK = BigInt(KPF_BITS.MAPPEDTODISK);
 
 const bit = (v: bigint, b: bigint) => ((v >> b) & 1n) === 1n;
 
@@ -168,7 +168,7 @@ export function compareRun(r: Resolved, model: RunResult, kernel: ExecResult, op
           const kp = kpages.get(`${t}:${va}`);
           const kv = kernelView(kp);
           for (const f of fields) {
-            if (mv[f] !== kv[f]) return div(f, show(mv[f]), show(kv[f]), pageName(r, va), r.tasks[t]!);
+            if (mv[f] !== kv[f]) return div(f, show(mv[f]), show(kv[f]), pageName(r, va), r.tasks[t]);
           }
           if (!mv.present || mv.zero || !kp) continue;
           // frame identity: the same model page must stay the same kernel frame, and vice versa
@@ -177,10 +177,10 @@ export function compareRun(r: Resolved, model: RunResult, kernel: ExecResult, op
           const bound = m2k.get(mk);
           const owner = k2m.get(kpfn);
           if (bound !== undefined && bound !== kpfn) {
-            return div('frame', `the page it mapped before (model page ${mv.pfn})`, 'a different frame', pageName(r, va), r.tasks[t]!);
+            return div('frame', `the page it mapped before (model page ${mv.pfn})`, 'a different frame', pageName(r, va), r.tasks[t]);
           }
           if (owner !== undefined && owner !== mk && !gone(s, owner)) {
-            return div('frame', `model page ${mv.pfn}, not page ${owner.split(':')[0]}`, 'the frame of another page the model keeps apart', pageName(r, va), r.tasks[t]!);
+            return div('frame', `model page ${mv.pfn}, not page ${owner.split(':')[0]}`, 'the frame of another page the model keeps apart', pageName(r, va), r.tasks[t]);
           }
           m2k.set(mk, kpfn);
           k2m.set(kpfn, mk);

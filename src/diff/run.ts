@@ -10,6 +10,8 @@ import { ExecutorPool, type Caps, type ExecResult } from '../executor/server.js'
 import { type GuestKernel, checkGuestTools, guestCaps, runInGuests } from '../qemu/guest.js';
 import { toProgram, programBlocker } from '../executor/program.js';
 import { compareRun, type Divergence } from './compare.js';
+import { profileEnv } from '../kernel/ctx.js';
+import { withEnv, type Env } from '../profiles/env.js';
 
 export interface DiffResult {
   scenario: string;
@@ -20,13 +22,17 @@ export interface DiffResult {
   divergence: Divergence | null;
 }
 
+/** The environment the model runs in to be compared with a machine: the profile's, with what the machine reported. */
+export function machineEnv(prof: Profile, caps: Caps): Env {
+  return withEnv(profileEnv(prof), { zeroPage: caps.zeroPage });
+}
+
 /** Why a scenario cannot run here, given the machine's capabilities, or null. */
 export function capabilityBlocker(r: Resolved, caps: Caps): string | null {
   const b = programBlocker(r);
   if (b) return b;
   if (!caps.root) return 'not root: frames (PFNs) and kpageflags are not readable';
   const needs = new Set(r.needs);
-  if (r.steps.some((s) => s.op?.op === 'madvise' && s.op.advice === 'MADV_PAGEOUT')) needs.add('swap');
   if (needs.has('swap') && !caps.swap) return 'no swap possible (no swap device, and no swapfile could be enabled)';
   if (needs.has('io_uring') && !caps.ioUring) return 'io_uring disabled';
   if (needs.has('uffd') && !caps.uffd) return 'userfaultfd not permitted';
@@ -72,13 +78,13 @@ function guestTarget(k: GuestKernel, jobs: number): Target {
       const { results } = await runInGuests(k, programs, { jobs });
       results.forEach((r, i) => each(i, r));
     },
-    close: async () => undefined,
+    close: () => Promise.resolve(),
   };
 }
 
 /** Needs a swapfile for any of these scenarios? */
 function wantsSwap(rs: readonly Resolved[]): boolean {
-  return rs.some((r) => r.steps.some((s) => s.op?.op === 'madvise' && s.op.advice === 'MADV_PAGEOUT'));
+  return rs.some((r) => r.needs.includes('swap'));
 }
 
 /** Compares every scenario with the kernel; results in input order. */
@@ -88,20 +94,20 @@ export async function diffScenarios(rs: readonly Resolved[], opts: DiffOptions =
   const target = opts.on ? guestTarget(opts.on, opts.jobs ?? 2) : hostTarget(rs, opts.jobs ?? 2);
   try {
     const caps = await target.caps();
-    const out: DiffResult[] = new Array(rs.length);
+    const out = new Array<DiffResult>(rs.length);
     const todo: number[] = [];
     rs.forEach((r, i) => {
       const blocker = capabilityBlocker(r, caps);
       if (!blocker) todo.push(i);
       else {
         out[i] = { scenario: r.sc.name, file: r.sc.file, kernel, verdict: 'skip', reason: blocker, divergence: null };
-        opts.onResult?.(out[i]!);
+        opts.onResult?.(out[i]);
       }
     });
     await target.runMany(todo.map((i) => toProgram(rs[i]!)), (j, kres) => {
       const r = rs[todo[j]!]!;
       const base = { scenario: r.sc.name, file: r.sc.file, kernel };
-      const model = runScenario(r, prof, { keepStates: true, lenient: true });
+      const model = runScenario(r, prof, { keepStates: true, lenient: true, env: machineEnv(prof, caps) });
       const d = compareRun(r, model, kres, { prof, caps });
       const res: DiffResult = d
         ? { ...base, verdict: 'diverge', reason: `step ${d.step} ${d.process}${d.address ? ` ${d.address}` : ''}: ${d.field}: model ${d.model}, kernel ${d.kernel}`, divergence: d }

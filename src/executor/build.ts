@@ -4,11 +4,12 @@
  * it. No native dependency beyond libc.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, renameSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { spawnSync } from 'node:child_process';
 import { InputError } from '../scenario/errors.js';
+import { opsHeader } from './program.js';
 
 /** The repository's root (two levels above dist/executor or src/executor). */
 export function repoRoot(): string {
@@ -22,28 +23,47 @@ export function cacheDir(): string {
   return d;
 }
 
-export const EXECUTOR_SOURCE = 'executor/cowlab-exec.c';
+/** The executor's sources (executor/cowlab.h says what each holds); cowlab-ops.h is generated. */
+export const EXECUTOR_HEADER = 'executor/cowlab.h';
+export const EXECUTOR_SOURCES = ['executor/machine.c', 'executor/ops.c', 'executor/run.c', 'executor/server.c', 'executor/guest.c'] as const;
+/** The part an emitted reproducer embeds: everything but the server and the guest init. */
+export const EXECUTOR_CORE = ['executor/machine.c', 'executor/ops.c', 'executor/run.c'] as const;
 
 /** Compiler flags for the executor and for emitted reproducers. */
 export const CFLAGS = ['-O2', '-Wall', '-Wextra', '-Werror', '-pthread', '-Wl,-z,now'];
 
 /** Path of the executor binary, compiling it if needed. `static` links it statically (for qemu guests). */
 export function buildExecutor(opts: { static?: boolean } = {}): string {
-  const src = join(repoRoot(), EXECUTOR_SOURCE);
-  const text = readFileSync(src);
-  const hash = createHash('sha256').update(text).update(opts.static ? 'static' : 'dynamic').digest('hex').slice(0, 12);
+  const root = repoRoot();
+  const gen = opsHeader();
+  const h = createHash('sha256').update(gen).update(opts.static ? 'static' : 'dynamic');
+  for (const f of [EXECUTOR_HEADER, ...EXECUTOR_SOURCES]) h.update(f).update(readFileSync(join(root, f)));
+  const hash = h.digest('hex').slice(0, 12);
   const out = join(cacheDir(), `cowlab-exec-${hash}${opts.static ? '-static' : ''}`);
   if (existsSync(out)) return out;
   const cc = process.env.CC ?? 'cc';
   const tmp = `${out}.tmp${process.pid}`;
-  const args = [...CFLAGS, ...(opts.static ? ['-static'] : []), '-o', tmp, src];
+  // the generated header lives beside the build, never in the repository
+  const incDir = `${tmp}.include`;
+  mkdirSync(incDir, { recursive: true });
+  writeFileSync(join(incDir, 'cowlab-ops.h'), gen);
+  const args = [...CFLAGS, ...(opts.static ? ['-static'] : []), '-I', incDir, '-I', join(root, 'executor'), '-o', tmp, ...EXECUTOR_SOURCES.map((f) => join(root, f))];
   const r = spawnSync(cc, args, { encoding: 'utf8' });
+  rmSync(incDir, { recursive: true, force: true });
   if (r.error) throw new InputError(`cannot run the C compiler "${cc}": ${r.error.message} (install gcc, or set CC)`);
-  if (r.status !== 0) throw new InputError(`compiling ${EXECUTOR_SOURCE} failed:\n${r.stderr}`);
+  if (r.status !== 0) throw new InputError(`compiling the executor (${EXECUTOR_SOURCES.join(' ')}) failed:\n${r.stderr}`);
   renameSync(tmp, out);
   // older builds of an edited source are of no use any more
   for (const f of readdirSync(cacheDir())) {
     if (/^cowlab-exec-[0-9a-f]{12}(-static)?$/.test(f) && join(cacheDir(), f) !== out && f.endsWith('-static') === !!opts.static) rmSync(join(cacheDir(), f), { force: true });
   }
   return out;
+}
+
+/** The executor core as one C text (for reproducers): its header, the generated one, and the core sources. */
+export function executorCoreText(): string {
+  const root = repoRoot();
+  const strip = (t: string) => t.replace(/^#include "cowlab(-ops)?\.h"\n/gm, '');
+  const header = readFileSync(join(root, EXECUTOR_HEADER), 'utf8').replace('#include "cowlab-ops.h"\n', opsHeader());
+  return [header, ...EXECUTOR_CORE.map((f) => `/* ---- ${f} ---- */\n${strip(readFileSync(join(root, f), 'utf8'))}`)].join('\n');
 }

@@ -46,6 +46,28 @@ export interface Caps {
   softDirty: boolean;
   /** /proc/PID/pagemap reports the uffd-wp bit (57; 5.13+) */
   pagemapUffdWp: boolean;
+  /**
+   * a read fault on private anonymous memory maps the shared zero page (false
+   * on kernels that forbid it, such as some vendor hosts with
+   * pvm_no_zero_page=1; true when it cannot be told, without root)
+   */
+  zeroPage: boolean;
+}
+
+/** The capabilities an executor reports on its `C` line. */
+export function parseCaps(line: string): Caps {
+  const v = (k: string) => new RegExp(`\\b${k}=1\\b`).test(line);
+  return {
+    root: v('root'),
+    kpagecount: v('kpagecount'),
+    gupTest: v('gup_test'),
+    ioUring: v('io_uring'),
+    uffd: v('uffd'),
+    swap: v('swap'),
+    softDirty: v('soft_dirty'),
+    pagemapUffdWp: v('pagemap_uffd_wp'),
+    zeroPage: !/\bzero_page=0\b/.test(line),
+  };
 }
 
 export interface ExecutorOptions {
@@ -114,9 +136,7 @@ export class Executor {
 
   async caps(): Promise<Caps> {
     const lines = await this.request('CAPS\n', 'END');
-    const c = lines.find((l) => l.startsWith('C ')) ?? '';
-    const v = (k: string) => new RegExp(`\\b${k}=1\\b`).test(c);
-    return { root: v('root'), kpagecount: v('kpagecount'), gupTest: v('gup_test'), ioUring: v('io_uring'), uffd: v('uffd'), swap: v('swap'), softDirty: v('soft_dirty'), pagemapUffdWp: v('pagemap_uffd_wp') };
+    return parseCaps(lines.find((l) => l.startsWith('C ')) ?? '');
   }
 
   /** Runs a program; returns what the kernel did. */
@@ -140,7 +160,7 @@ export function parseOutput(lines: readonly string[]): ExecResult {
   const res: ExecResult = { status: 'error', steps: new Map(), pages: new Map(), messages: [] };
   for (const l of lines) {
     const f = l.split(' ');
-    switch (f[0]) {
+    switch (f[0] ?? '') {
       case 'P': {
         const n = Number(f[7]);
         res.steps.set(Number(f[1]), {
@@ -152,7 +172,7 @@ export function parseOutput(lines: readonly string[]): ExecResult {
       case 'M': {
         const step = Number(f[1]);
         let m = res.pages.get(step);
-        if (!m) res.pages.set(step, (m = new Map()));
+        if (!m) res.pages.set(step, (m = new Map<string, KPage>()));
         m.set(`${f[2]}:${f[3]}`, { entry: BigInt(`0x${f[4]}`), count: Number(f[5]), flags: BigInt(`0x${f[6]}`) });
         break;
       }

@@ -235,7 +235,7 @@ export async function bfs(sys: ExploreSystem, lim: SearchLimits, workerInit?: Wo
         });
       }
       if (found) {
-        const f = found as NonNullable<SliceResult['violation']>;
+        const f = found;
         result = { verdict: 'violation', complete: true, stoppedBy: null, violation: f.v, trace: [...parents.path(f.parent), f.action], depth: depth + 1 };
         break;
       }

@@ -7,21 +7,22 @@
  */
 import type { KState } from '../model/layout.js';
 import { KState as KStateClass } from '../model/layout.js';
-import { apply } from '../syscalls/apply.js';
-import { newCtx, ModelBug } from '../kernel/ctx.js';
-import { quiesce } from '../scenario/run.js';
+import { step, type Kernel } from '../ops/step.js';
+import { profileEnv } from '../kernel/ctx.js';
 import { Monitor, plainNames, type PropertyName, type Violation } from '../properties/monitor.js';
-import { Canonicalizer } from './canon.js';
+import { Canonicalizer } from '../model/canon.js';
 import type { ExploreSystem } from './system.js';
 
 export class Expander {
   readonly canon: Canonicalizer;
   private readonly monitor: Monitor;
   readonly fp = new Uint32Array(2);
+  private readonly kernel: Kernel;
   /** step number recorded in write records and messages: the trace position of the transition */
   constructor(readonly sys: ExploreSystem, readonly properties: readonly PropertyName[]) {
     this.canon = new Canonicalizer(sys.initial.L);
     this.monitor = new Monitor(plainNames, properties.includes('model-invariant'));
+    this.kernel = { prof: sys.profile, env: profileEnv(sys.profile) };
   }
 
   /**
@@ -35,22 +36,18 @@ export class Expander {
     const s = into ?? new KStateClass(parent.L, new Int32Array(parent.m.length));
     s.m.set(parent.m);
     const stepNo = this.sys.prefix.length + depth + 1;
-    const ctx = newCtx(this.sys.profile, { step: stepNo, freshWrites: false });
+    const eff = step(s, this.kernel, act.op(parent), { step: stepNo, freshWrites: false });
+    if (eff.broken !== null) {
+      return { state: s, violation: { property: 'model-invariant', step: stepNo, since: stepNo, message: `cowlab bug: ${eff.broken}` } };
+    }
+    if (eff.result.ret < 0 || eff.result.signal) return null;
     let violation: Violation | null = null;
-    try {
-      const res = apply(s, ctx, act.op(parent));
-      if (res.ret < 0 || res.signal) return null;
-      quiesce(s, ctx);
-      this.monitor.reset();
-      for (const v of this.monitor.check(s, ctx, stepNo)) {
-        if (this.properties.includes(v.property)) {
-          violation = v;
-          break;
-        }
+    this.monitor.reset();
+    for (const v of this.monitor.check(s, eff, this.sys.profile, stepNo)) {
+      if (this.properties.includes(v.property)) {
+        violation = v;
+        break;
       }
-    } catch (e) {
-      if (!(e instanceof ModelBug)) throw e;
-      violation = { property: 'model-invariant', step: stepNo, since: stepNo, message: `cowlab bug: ${e.message}` };
     }
     return { state: s, violation };
   }

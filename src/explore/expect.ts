@@ -5,7 +5,7 @@
  */
 import type { Profile } from '../profiles/types.js';
 import { PROFILES } from '../profiles/index.js';
-import { documented } from '../history/expect.js';
+import { documented } from '../matrix/expect.js';
 import type { ExploreConfig } from './system.js';
 
 export interface ExploreExpectation {

@@ -148,7 +148,7 @@ function replaySteps(sys: ExploreSystem, trace: readonly number[], properties: r
 }
 
 function stepText(st: Record<string, unknown>): string {
-  const [[p, body]] = Object.entries(st);
+  const [p, body] = Object.entries(st)[0] ?? ['?', undefined];
   return `${p}: ${typeof body === 'object' && body !== null ? stringify(body, { collectionStyle: 'flow' }).trim() : String(body)}`;
 }
 

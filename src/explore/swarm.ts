@@ -5,7 +5,7 @@
  * batches, and the violation reported is the one of the lowest walk index,
  * so rerunning a seed repeats the result exactly.
  */
-import { Worker } from 'node:worker_threads';
+import { type Worker } from 'node:worker_threads';
 import { KState } from '../model/layout.js';
 import type { Violation } from '../properties/monitor.js';
 import { Expander } from './expand.js';

@@ -4,37 +4,33 @@
  * out of it: the initial state after the setup steps, and every action as a
  * model operation plus the scenario step that writes it down.
  *
- * Actions are instantiated over processes, pages and arguments once; each
- * says when it is enabled in a state. Process slots are never reused: the
- * k-th fork creates process Pk, as in cowlab's SPIN reference model.
+ * The alphabet's entries are the operations' explorer families (src/ops/):
+ * each instantiates its actions over processes, pages and arguments once,
+ * and says when each is enabled in a state. Process slots are never reused:
+ * the k-th fork creates process Pk, as in cowlab's SPIN reference model.
  */
 import { readFileSync } from 'node:fs';
-import { basename } from 'node:path';
 import { z } from 'zod';
-import { stringify } from 'yaml';
-import { loadYaml, parseStep, parseScenario, zodFail } from '../scenario/parse.js';
+import { loadYaml, parseStep, scenarioFromObject, zodFail, baseName, fixedPos } from '../scenario/parse.js';
 import { resolveScenario, type Resolved } from '../scenario/resolve.js';
-import type { Scenario, Step } from '../scenario/types.js';
+import type { Step } from '../scenario/types.js';
 import { InputError } from '../scenario/errors.js';
-import { type Geometry, type KState, makeLayout, KState as KStateClass, TASK_ALIVE, TASK_FREE, P_STATE, P_HOLDERS, P_NBUF, REF_WORDS, R_KIND, R_OWNER, R_HANDLE, REF_GUP_PIN, REF_GUP_GET, REF_TRANSIENT, R_VPAGE, R_STATE, REFST_LRU_BATCH, PGF_LOCKED, PGF_SWAPCACHE } from '../model/layout.js';
-import { task_set_state, task_state, ptep_get, page_test } from '../model/mm_types.js';
-import { pte_present, pte_pfn } from '../model/pte.js';
-import type { Op } from '../syscalls/ops.js';
-import { apply } from '../syscalls/apply.js';
-import { newCtx } from '../kernel/ctx.js';
-import { quiesce } from '../scenario/run.js';
+import { type Geometry, type KState, TASK_ALIVE } from '../model/layout.js';
+import { task_set_state, task_state } from '../model/mm_types.js';
+import { OPS, findOp, type Op } from '../ops/index.js';
+import type { ExploreCx, ExploreFamily, ExplorePage, ResolveCx } from '../ops/types.js';
+import { step } from '../ops/step.js';
+import { profileEnv } from '../kernel/ctx.js';
+import { initialState } from '../scenario/run.js';
 import type { Profile } from '../profiles/types.js';
-import { FOLL_PIN, FOLL_GET, FOLL_WRITE, FOLL_LONGTERM } from '../kernel/mm/gup.js';
-import { PROT_READ, PROT_WRITE } from '../kernel/mm/mmap.js';
 import type { PropertyName } from '../properties/monitor.js';
 
-/** Operations an alphabet may contain. */
-export const EXPLORE_OPS = [
-  'read', 'write', 'fork', 'exit', 'munmap', 'vmsplice', 'read-pipe', 'mprotect', 'dontneed', 'pageout', 'dontfork',
-  'wipeonfork', 'pin', 'pin-rw', 'get', 'unpin', 'pin-read', 'pin-write', 'clear-refs',
-  'transient-speculative', 'transient-lru-batch', 'transient-swapcache', 'transient-page-lock',
-] as const;
-export type ExploreOp = (typeof EXPLORE_OPS)[number];
+/** Every explorer family of every operation, in the order their actions are tried (rank). */
+export const FAMILIES: readonly ExploreFamily[] = OPS.flatMap((d) => d.explore ?? []).sort((a, b) => a.rank - b.rank);
+
+/** Operations an alphabet may contain (families that are not implied by others). */
+export const EXPLORE_OPS = FAMILIES.filter((f) => !f.impliedBy).map((f) => f.name) as [string, ...string[]];
+export type ExploreOp = string;
 
 const PROPS = ['no-leak', 'pin-coherent', 'private-file-integrity', 'model-invariant'] as const;
 
@@ -107,7 +103,7 @@ export function parseConfig(text: string, file: string): ExploreConfig {
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) throw new InputError('expected a mapping with at least "ops"', { file, line: 1, col: 1 });
   const r = configSchema.safeParse(raw);
   if (!r.success) zodFail(pos, [], r.error);
-  const c = r.data!;
+  const c = r.data;
   const files = Object.entries(c.files ?? {}).map(([n, f]) => ({ name: n, kind: f.kind, pages: f.pages }));
   const regions = Object.entries(c.regions).map(([n, g]) => ({ name: n, pages: g.pages, shared: g.shared, prot: g.prot, ...(g.file ? { file: g.file } : {}) }));
   for (const g of regions) {
@@ -118,12 +114,12 @@ export function parseConfig(text: string, file: string): ExploreConfig {
     if (st.proc !== 'P0') throw new InputError(`setup steps are P0's (the only process at the start), not ${st.proc}`, st.pos);
   }
   return {
-    name: c.name ?? basename(file).replace(/\.ya?ml$/, ''), file,
+    name: c.name ?? baseName(file), file,
     ...(c.description ? { description: c.description } : {}),
     source: c.source === undefined ? [] : Array.isArray(c.source) ? c.source : [c.source],
     ...(c.kernel ? { kernel: c.kernel } : {}),
     processes: c.processes, regions, files, setupRaw: c.setup, setup, ops: [...new Set(c.ops)], depth: c.depth, pipeBuffers: c.pipeBuffers,
-    properties: (c.properties ?? ['no-leak', 'pin-coherent', 'private-file-integrity']) as PropertyName[],
+    properties: (c.properties ?? ['no-leak', 'pin-coherent', 'private-file-integrity']),
     expect: c.expect ?? {}, swarm: { walks: c.swarm?.walks ?? 10000, ...(c.swarm?.depth ? { depth: c.swarm.depth } : {}) },
   };
 }
@@ -172,51 +168,27 @@ export interface ExploreSystem {
 }
 
 const procName = (t: number) => `P${t}`;
-const PIPE_OF = (t: number) => `p${t}`;
-/** handle ids: per owner, one per page and kind */
-const handleId = (t: number, va: number, write: boolean) => t * 4096 + 1 + va * 2 + (write ? 1 : 0);
-
-function pipeHeld(s: KState, p: number, t: number): boolean {
-  const o = s.L.pipes + p * s.L.pipeWords;
-  return s.m[o + P_STATE] !== 0 && (s.m[o + P_HOLDERS]! & (1 << t)) !== 0;
-}
-
-function hasHandle(s: KState, t: number, h: number): boolean {
-  const { L, m } = s;
-  for (let r = 0; r < L.geo.refs; r++) {
-    const o = L.refs + r * REF_WORDS;
-    const k = m[o + R_KIND]!;
-    if ((k === REF_GUP_PIN || k === REF_GUP_GET) && m[o + R_OWNER] === t && m[o + R_HANDLE] === h) return true;
-  }
-  return false;
-}
-
-function hasTransient(s: KState, t: number, va: number, lru: boolean): boolean {
-  const { L, m } = s;
-  for (let r = 0; r < L.geo.refs; r++) {
-    const o = L.refs + r * REF_WORDS;
-    if (m[o + R_KIND] === REF_TRANSIENT && m[o + R_OWNER] === t && m[o + R_VPAGE] === va && ((m[o + R_STATE]! & REFST_LRU_BATCH) !== 0) === lru) return true;
-  }
-  return false;
-}
+const pipeName = (p: number) => `p${p}`;
 
 /** The scenario steps of mmaps and setup, as a scenario P0 starts with. */
-function prefixScenario(c: ExploreConfig): { sc: Scenario; prefix: Record<string, unknown>[] } {
-  const prefix: Record<string, unknown>[] = c.regions.map((g) => ({
+function prefixScenario(c: ExploreConfig): { resolved: Resolved; prefix: Record<string, unknown>[] } {
+  const mmaps: Record<string, unknown>[] = c.regions.map((g) => ({
     P0: { mmap: g.name, pages: g.pages, prot: g.prot, ...(g.shared ? { shared: true } : {}), ...(g.file ? { file: g.file } : {}) },
   }));
-  // the mmaps go through the scenario parser (they are cowlab's own text); the setup keeps its file positions
-  const text = stringify({ processes: ['P0'], files: Object.fromEntries(c.files.map((f) => [f.name, { kind: f.kind, pages: f.pages }])), steps: prefix.length ? prefix : [{ P0: { check: c.regions[0]?.name ?? 'mem' } }] });
-  const base = parseScenario(text, c.file);
-  const mm = prefix.length ? base.steps : [];
-  const steps = [...mm, ...c.setup].map((s, i) => ({ ...s, index: i + 1 }));
-  return { sc: { ...base, name: c.name, file: c.file, steps }, prefix: [...prefix, ...(c.setupRaw as Record<string, unknown>[])] };
+  const files = Object.fromEntries(c.files.map((f) => [f.name, { kind: f.kind, pages: f.pages }]));
+  const base = scenarioFromObject(
+    { processes: ['P0'], files, steps: mmaps.length ? mmaps : [{ P0: { check: c.regions[0]?.name ?? 'mem' } }] },
+    c.file,
+    fixedPos(c.file),
+  );
+  // the setup keeps its own file positions
+  const steps = [...(mmaps.length ? base.steps : []), ...c.setup].map((st, i) => ({ ...st, index: i + 1 }));
+  return { resolved: resolveScenario({ ...base, name: c.name, file: c.file, steps }), prefix: [...mmaps, ...(c.setupRaw as Record<string, unknown>[])] };
 }
 
 /** Builds the system of a configuration on a profile. */
 export function buildSystem(c: ExploreConfig, profile: Profile): ExploreSystem {
-  const { sc, prefix } = prefixScenario(c);
-  const r0 = resolveScenario(sc);
+  const { resolved: r0, prefix } = prefixScenario(c);
   const n = c.processes;
   const vp = r0.geo.vpages;
   const filePages = c.files.reduce((a, f) => a + f.pages, 0) + c.regions.filter((g) => g.shared && !g.file).reduce((a, g) => a + g.pages, 0);
@@ -232,114 +204,95 @@ export function buildSystem(c: ExploreConfig, profile: Profile): ExploreSystem {
     lruBatch: Math.min(r0.geo.lruBatch, 32),
   };
   const resolved: Resolved = { ...r0, geo, tasks: Array.from({ length: n }, (_, i) => procName(i)) };
-  // the initial state: P0, the files, the mmaps and setup steps (each step quiesced, as in a scenario run)
-  const s = KStateClass.empty(makeLayout(geo));
+  // the initial state: P0, the files, the mmaps and setup steps, each a step as in a scenario run
+  const s = initialState({ geo, initial: [0], files: r0.files });
   task_set_state(s, 0, TASK_ALIVE);
-  const ctx0 = newCtx(profile);
-  r0.files.forEach((f, i) => apply(s, ctx0, { op: 'file_create', file: i, kind: f.kind, pages: f.pages }));
+  const kernel = { prof: profile, env: profileEnv(profile) };
   for (const rs of r0.steps) {
-    if (!rs.op) continue;
-    const ctx = newCtx(profile, { step: rs.step.index, freshWrites: true });
-    const res = apply(s, ctx, rs.op);
-    if (res.ret < 0 || res.signal) throw new InputError(`setup step ${rs.step.index} (${rs.step.op}) fails on ${profile.id}`, rs.step.pos);
-    quiesce(s, ctx);
+    const eff = step(s, kernel, rs.op, { step: rs.step.index, freshWrites: true });
+    if (eff.result.ret < 0 || eff.result.signal || eff.broken) throw new InputError(`setup step ${rs.step.index} (${rs.step.op}) fails on ${profile.id}`, rs.step.pos);
   }
   return { config: c, profile, resolved, initial: s, actions: buildActions(c, r0, n, profile), prefix };
 }
 
-/** Operations a profile's kernel does not have are not in its alphabet (as scenarios using them are n/a). */
-function lacks(profile: Profile, o: ExploreOp): boolean {
-  if ((o === 'pin' || o === 'pin-rw') && !profile.mech.pinUserPages) return true;
-  return false;
-}
-
 function buildActions(c: ExploreConfig, r: Resolved, n: number, profile: Profile): Action[] {
+  const on = new Set(c.ops.filter((o) => !FAMILIES.find((f) => f.name === o)?.lacks?.(profile)));
+  const active = FAMILIES.filter((f) => !f.companion && (f.impliedBy ? f.impliedBy.some((x) => on.has(x)) : on.has(f.name)));
+  const pages: ExplorePage[] = [];
+  for (const g of r.regions) {
+    for (let i = 0; i < g.pages; i++) pages.push({ ref: g.pages === 1 ? g.name : `${g.name}[${i}]`, va: g.start + i, region: g.name, index: i });
+  }
+  const base = r.regions[0]?.start ?? 0;
+  const handles = new Map<string, number>();
+  const x: ExploreCx = {
+    processes: n,
+    pipeBuffers: c.pipeBuffers,
+    has: (f) => on.has(f),
+    proc: procName,
+    pipe: pipeName,
+    handle(t, pg, write) {
+      const name = `h${t}_${pg.va - base}${write ? 'w' : ''}`;
+      // one id per (owner, page, kind), as the references record it
+      handles.set(`${t}/${name}`, t * 4096 + 1 + pg.va * 2 + (write ? 1 : 0));
+      return name;
+    },
+    handleId: (name) => [...handles.entries()].find(([k]) => k.endsWith(`/${name}`))![1],
+  };
+  const resolveIn = (t: number, body: Record<string, unknown> | string): Op => {
+    const [opName, rest] = typeof body === 'string' ? [body, {}] : [Object.keys(body)[0]!, body];
+    const def = findOp(opName)!;
+    const { [opName]: primary, ...args } = rest as Record<string, unknown>;
+    if (def.primary) args[def.primary] = primary;
+    const parsed = z.object(def.args).parse(args);
+    const cx: ResolveCx = {
+      proc: procName(t),
+      range: (ref) => {
+        const g = r.regions.find((q) => q.name === ref.region)!;
+        return { start: g.start + ref.from, pages: ref.count ?? g.pages - ref.from };
+      },
+      region: (name) => r.regions.find((q) => q.name === name)!,
+      task: (name) => Number(name.slice(1)),
+      newTask: (name) => Number(name.slice(1)),
+      endTask: () => undefined,
+      file: (name) => {
+        const i = r.files.findIndex((f) => f.name === name);
+        return { id: i, pages: r.files[i]!.pages };
+      },
+      pipe: (name) => Number(name.slice(1)),
+      newPipe: (name) => Number(name.slice(1)),
+      handle: (name) => handles.get(`${t}/${name}`)!,
+      newRing: () => undefined,
+      need: () => undefined,
+      fail: (msg) => {
+        throw new Error(`explorer action of ${procName(t)}: ${msg}`);
+      },
+    };
+    return { op: def.name, t, ...def.resolve(parsed as never, cx) } as Op;
+  };
   const acts: Action[] = [];
   const alive = (s: KState, t: number) => task_state(s, t) === TASK_ALIVE;
-  const pages: { ref: string; va: number; region: string }[] = [];
-  for (const g of r.regions) {
-    for (let i = 0; i < g.pages; i++) pages.push({ ref: g.pages === 1 ? g.name : `${g.name}[${i}]`, va: g.start + i, region: g.name });
-  }
-  const has = (o: ExploreOp) => c.ops.includes(o) && !lacks(profile, o);
-  const mapped = (s: KState, t: number, va: number) => pte_present(ptep_get(s, t, va));
   for (let t = 0; t < n; t++) {
-    const P = procName(t);
-    const add = (step: Record<string, unknown>, op: Op, enabled: (s: KState) => boolean) => {
-      acts.push({ step: () => ({ [P]: step }), op: () => op, enabled: (s) => alive(s, t) && enabled(s) });
-    };
-    const always = () => true;
-    for (const pg of pages) {
-      const at = { start: pg.va, pages: 1 };
-      if (has('read')) add({ read: pg.ref }, { op: 'read', t, ...at }, always);
-      if (has('write')) add({ write: pg.ref }, { op: 'write', t, ...at }, always);
-      if (has('munmap')) add({ munmap: pg.ref }, { op: 'munmap', t, ...at }, always);
-      if (has('dontneed')) add({ madvise: pg.ref, advice: 'dontneed' }, { op: 'madvise', t, ...at, advice: 'MADV_DONTNEED' }, (s) => mapped(s, t, pg.va));
-      if (has('pageout')) add({ madvise: pg.ref, advice: 'pageout' }, { op: 'madvise', t, ...at, advice: 'MADV_PAGEOUT' }, (s) => mapped(s, t, pg.va));
-      if (has('dontfork')) add({ madvise: pg.ref, advice: 'dontfork' }, { op: 'madvise', t, ...at, advice: 'MADV_DONTFORK' }, always);
-      if (has('wipeonfork')) add({ madvise: pg.ref, advice: 'wipeonfork' }, { op: 'madvise', t, ...at, advice: 'MADV_WIPEONFORK' }, always);
-      if (has('mprotect')) {
-        add({ mprotect: pg.ref, prot: 'r' }, { op: 'mprotect', t, ...at, prot: PROT_READ }, always);
-        add({ mprotect: pg.ref, prot: 'rw' }, { op: 'mprotect', t, ...at, prot: PROT_READ | PROT_WRITE }, always);
-      }
-      if (has('vmsplice')) {
-        for (let p = 0; p < n; p++) {
-          add({ vmsplice: pg.ref, pipe: PIPE_OF(p) }, { op: 'vmsplice', t, p, ...at }, (s) => pipeHeld(s, p, t) && s.m[s.L.pipes + p * s.L.pipeWords + P_NBUF]! < c.pipeBuffers);
-        }
-      }
-      const gup = (kind: ExploreOp, foll: number, write: boolean, label: Record<string, unknown>) => {
-        if (!has(kind)) return;
-        const h = handleId(t, pg.va, write);
-        const hn = `h${t}_${pg.va - (r.regions[0]?.start ?? 0)}${write ? 'w' : ''}`;
-        add({ ...label, handle: hn }, { op: 'gup', t, ...at, foll, fast: false, handle: h }, (s) => !hasHandle(s, t, h));
-        if (has('unpin')) add({ unpin: hn }, { op: 'gup_put', t, handle: h }, (s) => hasHandle(s, t, h));
-        if (has('pin-read')) add({ 'pin-read': hn }, { op: 'gup_read', t, handle: h }, (s) => hasHandle(s, t, h));
-        if (has('pin-write')) add({ 'pin-write': hn }, { op: 'gup_write', t, handle: h }, (s) => hasHandle(s, t, h));
-      };
-      gup('pin', FOLL_PIN | FOLL_LONGTERM, false, { pin: pg.ref });
-      gup('pin-rw', FOLL_PIN | FOLL_LONGTERM | FOLL_WRITE, true, { pin: pg.ref, write: true });
-      gup('get', FOLL_GET, false, { get: pg.ref });
-      const transient = (kind: 'speculative' | 'lru-batch' | 'swapcache' | 'page-lock') => {
-        if (!has(`transient-${kind}` as ExploreOp)) return;
-        const lru = kind === 'lru-batch';
-        const held = (s: KState) => {
-          if (kind === 'speculative' || lru) return hasTransient(s, t, pg.va, lru);
-          const pte = ptep_get(s, t, pg.va);
-          if (!pte_present(pte)) return false;
-          return page_test(s, pte_pfn(pte), kind === 'page-lock' ? PGF_LOCKED : PGF_SWAPCACHE);
-        };
-        add({ transient: pg.ref, kind }, { op: 'transient', t, start: pg.va, kind, hold: true }, (s) => mapped(s, t, pg.va) && !held(s));
-        add({ transient: pg.ref, kind, release: true }, { op: 'transient', t, start: pg.va, kind, hold: false }, (s) => mapped(s, t, pg.va) && held(s));
-      };
-      transient('speculative');
-      transient('lru-batch');
-      transient('swapcache');
-      transient('page-lock');
-    }
-    if (has('fork')) {
-      acts.push({
-        step: (s) => ({ [P]: { fork: procName(freeSlot(s)) } }),
-        op: (s) => ({ op: 'fork', t, child: freeSlot(s) }),
-        enabled: (s) => alive(s, t) && freeSlot(s) >= 0,
-      });
-    }
-    if (has('exit')) add({ exit: true }, { op: 'exit', t }, always);
-    if (has('vmsplice') || has('read-pipe')) {
-      add({ pipe: PIPE_OF(t) }, { op: 'pipe', t, p: t }, (s) => s.m[s.L.pipes + t * s.L.pipeWords + P_STATE] === 0);
-    }
-    if (has('read-pipe')) {
-      for (let p = 0; p < n; p++) {
-        add({ 'read-pipe': PIPE_OF(p) }, { op: 'pipe_read', t, p, pages: 16 }, (s) => pipeHeld(s, p, t) && s.m[s.L.pipes + p * s.L.pipeWords + P_NBUF]! > 0);
+    const specs = [
+      ...pages.flatMap((pg) => active.flatMap((f) => f.perPage?.(t, pg, x) ?? [])),
+      ...active.flatMap((f) => f.perProcess?.(t, x) ?? []),
+    ];
+    for (const sp of specs) {
+      const P = procName(t);
+      if (sp.dynamic) {
+        acts.push({ step: (s) => ({ [P]: sp.args(s) }), op: (s) => resolveIn(t, sp.args(s)), enabled: (s) => alive(s, t) && sp.enabled(s) });
+      } else {
+        // arguments that do not depend on the state are resolved once
+        let body: Record<string, unknown> | string | null = null;
+        let op: Op | null = null;
+        acts.push({
+          step: (s) => ({ [P]: (body ??= sp.args(s)) }),
+          op: (s) => (op ??= resolveIn(t, (body ??= sp.args(s)))),
+          enabled: (s) => alive(s, t) && sp.enabled(s),
+        });
       }
     }
-    if (has('clear-refs')) add({ 'clear-refs': 4 }, { op: 'clear_refs', t, value: 4 }, always);
   }
   return acts;
-}
-
-/** The lowest process slot never used, or -1. */
-function freeSlot(s: KState): number {
-  for (let t = 0; t < s.L.geo.tasks; t++) if (task_state(s, t) === TASK_FREE) return t;
-  return -1;
 }
 
 /** The scenario (as a YAML-ready object) of a trace of actions from the initial state. */
@@ -349,10 +302,6 @@ export function traceScenario(sys: ExploreSystem, steps: Record<string, unknown>
   if (c.source.length) out.source = c.source;
   out.processes = ['P0'];
   if (c.files.length) out.files = Object.fromEntries(c.files.map((f) => [f.name, { kind: f.kind, pages: f.pages }]));
-  out.steps = [...sys.prefix, ...steps].map((st) => {
-    // `exit: true` is written as the bare word
-    const [[p, body]] = Object.entries(st) as [[string, Record<string, unknown>]];
-    return body && typeof body === 'object' && 'exit' in body ? { [p]: 'exit' } : st;
-  });
+  out.steps = [...sys.prefix, ...steps];
   return out;
 }

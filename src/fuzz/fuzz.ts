@@ -10,16 +10,15 @@
 import fc from 'fast-check';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { cmdsArb, materialize, scenarioYaml, HOST_OPS, type Cmd } from './generate.js';
-import { parseScenario } from '../scenario/parse.js';
-import { resolveScenario, type Resolved } from '../scenario/resolve.js';
+import { cmdsArb, materialize, scenarioYaml, resolveCmds, HOST_OPS, type Cmd } from './generate.js';
+import type { Resolved } from '../scenario/resolve.js';
 import { runScenario } from '../scenario/run.js';
 import { HOST_PROFILE } from '../profiles/index.js';
 import type { Profile } from '../profiles/types.js';
 import { ExecutorPool, type Caps, type ExecResult } from '../executor/server.js';
 import { type GuestKernel, checkGuestTools, guestCaps, runInGuests } from '../qemu/guest.js';
 import { toProgram } from '../executor/program.js';
-import { capabilityBlocker } from '../diff/run.js';
+import { capabilityBlocker, machineEnv } from '../diff/run.js';
 import { compareRun, type Divergence } from '../diff/compare.js';
 
 export interface FuzzOptions {
@@ -66,9 +65,6 @@ function kindOf(cmds: readonly Cmd[], d: Divergence): string {
   return `${op}: ${d.field}: model ${d.model}, kernel ${d.kernel}`;
 }
 
-function resolveCmds(cmds: readonly Cmd[], name: string): Resolved {
-  return resolveScenario(parseScenario(scenarioYaml(materialize(cmds, {}, name)), `${name}.yaml`));
-}
 
 /** Where the kernel side runs: the host's executor pool or qemu guests of one kernel. */
 interface Runner {
@@ -92,7 +88,7 @@ async function guestRunner(k: GuestKernel, jobs: number): Promise<Runner> {
   return {
     caps, chunk: batch * jobs,
     runMany: async (ps) => (await runInGuests(k, ps, { jobs, batch })).results,
-    close: async () => undefined,
+    close: () => Promise.resolve(),
   };
 }
 
@@ -103,7 +99,7 @@ async function divergences(run: Runner, prof: Profile, rs: readonly Resolved[]):
   const kres = await run.runMany(todo.map((i) => toProgram(rs[i]!)));
   todo.forEach((i, j) => {
     const r = rs[i]!;
-    const model = runScenario(r, prof, { keepStates: true, lenient: true });
+    const model = runScenario(r, prof, { keepStates: true, lenient: true, env: machineEnv(prof, run.caps) });
     if (model.aborted) throw new Error(`model bug on a random scenario:\n${scenarioYaml(materialize([]))}`);
     out[i] = compareRun(r, model, kres[j]!, { prof, caps: run.caps });
   });
@@ -155,7 +151,7 @@ export async function fuzzDiff(o: FuzzOptions): Promise<FuzzReport> {
       });
       // a guest boots per candidate: shrinking there is bounded in time
       const res = await fc.check(prop, { examples: [[cmds]], numRuns: 1, seed: o.seed, ...(o.on ? { interruptAfterTimeLimit: 300_000 } : {}) });
-      const minimal = res.counterexample ? res.counterexample[0] : cmds;
+      const minimal = res.counterexample?.[0] ?? cmds;
       // re-run the minimal one to report its own divergence
       const fin = await divergenceOf(resolveCmds(minimal, 'final'));
       if (fin && fin !== 'skip') last = fin;

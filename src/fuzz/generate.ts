@@ -2,37 +2,35 @@
  * Random scenarios, for property tests and the differential fuzzer.
  *
  * A random scenario is a list of abstract commands (fast-check generates
- * and shrinks the list); `materialize()` turns it into scenario steps in the
- * file format, dropping commands that make no sense at that point (a process
- * that does not exist, a pipe nobody created), so every shrunk list is still
- * a valid scenario that can be saved as a file.
+ * and shrinks the list); `materialize()` turns it into scenario steps,
+ * asking each operation's definition (src/ops/, `fuzz`) for its step and
+ * dropping commands that make no sense at that point (a process that does
+ * not exist, a pipe nobody created), so every shrunk list is still a valid
+ * scenario that can be saved as a file.
  */
 import fc from 'fast-check';
 import { stringify } from 'yaml';
+import { OPS } from '../ops/index.js';
+import type { FuzzCmd, FuzzCx, FuzzSpec, OpDef } from '../ops/types.js';
+import { scenarioFromObject } from '../scenario/parse.js';
+import { resolveScenario, type Resolved } from '../scenario/resolve.js';
 
-/** Operations the generator can use. */
-export const GEN_OPS = [
-  'mmap', 'munmap', 'mprotect', 'madvise', 'read', 'write', 'fork', 'exit', 'pipe', 'vmsplice', 'read-pipe',
-  'io-uring-setup', 'io-uring-register', 'io-uring-unregister', 'io-uring-write-fixed', 'io-uring-read-fixed',
-  'odirect-read', 'odirect-write', 'process-vm-readv', 'process-vm-writev', 'proc-mem-read', 'proc-mem-write',
-  'uffd', 'uffd-register', 'uffd-wp', 'uffd-unwp', 'clear-refs', 'pin', 'get', 'pin-read', 'pin-write', 'unpin',
-  'file-write', 'file-read', 'transient', 'check',
-] as const;
-export type GenOp = (typeof GEN_OPS)[number];
+const FUZZED = (OPS as readonly OpDef[]).filter((d): d is OpDef & { fuzz: FuzzSpec } => d.fuzz !== undefined);
+
+/** Operations the generator can use, in registry order. */
+export const GEN_OPS: readonly string[] = FUZZED.map((d) => d.name);
+export type GenOp = string;
 
 /** Operations a host without GUP_TEST can run on the real kernel. */
-export const HOST_OPS: readonly GenOp[] = GEN_OPS.filter((o) => !['pin', 'get', 'pin-read', 'pin-write', 'unpin', 'transient'].includes(o));
+export const HOST_OPS: readonly string[] = FUZZED.filter((d) => d.fuzz.host).map((d) => d.name);
+
+const SPEC = new Map(FUZZED.map((d) => [d.name, d.fuzz]));
 
 /** One abstract command: an op and three small choices. */
-export interface Cmd {
-  op: GenOp;
-  a: number;
-  b: number;
-  c: number;
-}
+export type Cmd = FuzzCmd;
 
 export interface GenOptions {
-  ops?: readonly GenOp[];
+  ops?: readonly string[];
   maxSteps?: number;
   /** processes ever created, the first included */
   maxProcs?: number;
@@ -48,16 +46,10 @@ const REGIONS = [
   { name: 'm', pages: 1, kind: 'memfd' },
 ] as const;
 
-/** How often each op is drawn, relative to 1: the COW-relevant ones more. */
-const WEIGHT: Partial<Record<GenOp, number>> = {
-  write: 6, read: 3, fork: 4, munmap: 2, vmsplice: 3, 'read-pipe': 3, pipe: 2, exit: 2, mprotect: 2, madvise: 3,
-  'io-uring-register': 2, pin: 2, 'pin-read': 2, 'io-uring-write-fixed': 2, 'clear-refs': 2, 'uffd-wp': 2,
-};
-
 /** fast-check arbitrary of command lists. */
 export function cmdsArb(opts: GenOptions = {}): fc.Arbitrary<Cmd[]> {
   const ops = opts.ops ?? GEN_OPS;
-  const op = fc.oneof(...ops.map((o) => ({ arbitrary: fc.constant(o), weight: WEIGHT[o] ?? 1 })));
+  const op = fc.oneof(...ops.map((o) => ({ arbitrary: fc.constant(o), weight: SPEC.get(o)?.weight ?? 1 })));
   const cmd = fc.record({ op, a: fc.nat({ max: 7 }), b: fc.nat({ max: 7 }), c: fc.nat({ max: 7 }) });
   return fc.array(cmd, { minLength: 1, maxLength: opts.maxSteps ?? 24, size: 'max' });
 }
@@ -76,128 +68,71 @@ export function materialize(cmds: readonly Cmd[], opts: GenOptions = {}, name = 
   const rings = new Set<string>();
   // every region starts mapped and populated by P0, so that commands have something to act on
   const steps: Step[] = [
-    { P0: { mmap: 'a', pages: 2 } }, { P0: { write: 'a' } }, { P0: { mmap: 'b', pages: 1 } }, { P0: { write: 'b' } },
-    { P0: { mmap: 's', pages: 1, shared: true } }, { P0: { mmap: 'm', pages: 1, file: 'fd' } }, { P0: { read: 'm' } },
+    { P0: { mmap: 'a', pages: 2 } },
+    { P0: { write: 'a' } },
+    { P0: { mmap: 'b', pages: 1 } },
+    { P0: { write: 'b' } },
+    { P0: { mmap: 's', pages: 1, shared: true } },
+    { P0: { mmap: 'm', pages: 1, file: 'fd' } },
+    { P0: { read: 'm' } },
   ];
   for (const r of REGIONS) mapped.add(r.name);
   const pick = <T>(xs: readonly T[], i: number): T => xs[i % xs.length]!;
   const pageRef = (r: (typeof REGIONS)[number], i: number) => (r.pages > 1 && i % 3 !== 2 ? `${r.name}[${i % r.pages}]` : r.name);
   for (const c of cmds) {
     const proc = pick(alive, c.a);
-    if (!proc) break;
     const region = pick(REGIONS, c.b);
-    const at = pageRef(region, c.c);
-    const needsRegion = !['mmap', 'fork', 'exit', 'pipe', 'read-pipe', 'io-uring-setup', 'io-uring-unregister', 'uffd', 'clear-refs',
-      'pin-read', 'pin-write', 'unpin', 'file-write', 'file-read'].includes(c.op);
-    if (needsRegion && !mapped.has(region.name)) continue;
-    const other = alive.filter((p) => p !== proc);
-    let step: Record<string, unknown> | string | null = null;
-    switch (c.op) {
-      case 'mmap': {
-        mapped.add(region.name);
-        const prot = pick(['rw', 'rw', 'r'], c.c);
-        step = region.kind === 'anon' ? { mmap: region.name, pages: region.pages, prot }
-          : region.kind === 'shared' ? { mmap: region.name, pages: region.pages, prot, shared: true }
-            : { mmap: region.name, pages: region.pages, prot, file: 'fd' };
-        break;
-      }
-      case 'munmap': step = { munmap: at }; break;
-      case 'mprotect': step = { mprotect: at, prot: pick(['r', 'rw', 'none', 'rw'], c.c) }; break;
-      case 'madvise': {
-        const advice = pick(['dontneed', 'dontfork', 'dofork', 'wipeonfork', 'keeponfork', 'pageout'], c.c);
-        if (advice === 'pageout' && (opts.swap === false || region.kind !== 'anon')) continue;
-        step = { madvise: at, advice };
-        break;
-      }
-      case 'read': step = { read: at }; break;
-      case 'write': step = { write: at }; break;
-      case 'fork': {
-        if (created >= maxProcs) continue;
+    const spec = SPEC.get(c.op);
+    if (!spec) continue;
+    if (spec.onRegion && !mapped.has(region.name)) continue;
+    const x: FuzzCx = {
+      proc,
+      others: alive.filter((p) => p !== proc),
+      region,
+      at: pageRef(region, c.c),
+      pipes,
+      swap: opts.swap !== false,
+      pick,
+      newProc() {
+        if (created >= maxProcs) return null;
         const child = `P${created++}`;
         alive.push(child);
-        step = { fork: child };
-        break;
-      }
-      case 'exit':
-        if (alive.length === 1) continue;
+        return child;
+      },
+      endProc() {
+        if (alive.length === 1) return false;
         alive.splice(alive.indexOf(proc), 1);
         handles.delete(proc);
-        step = 'exit';
-        break;
-      case 'pipe': {
-        if (pipes.length >= 3) continue;
+        return true;
+      },
+      newPipe() {
+        if (pipes.length >= 3) return null;
         const p = `p${pipes.length}`;
         pipes.push(p);
-        step = { pipe: p };
-        break;
-      }
-      case 'vmsplice':
-        if (!pipes.length) continue;
-        step = { vmsplice: at, pipe: pick(pipes, c.c) };
-        break;
-      case 'read-pipe':
-        if (!pipes.length) continue;
-        step = { 'read-pipe': pick(pipes, c.c) };
-        break;
-      case 'io-uring-setup':
-        if (rings.has(proc)) continue;
-        rings.add(proc);
-        step = 'io-uring-setup';
-        break;
-      case 'io-uring-register': step = { 'io-uring-register': at }; break;
-      case 'io-uring-unregister': step = 'io-uring-unregister'; break;
-      case 'io-uring-write-fixed': step = { 'io-uring-write-fixed': at, file: 'ft' }; break;
-      case 'io-uring-read-fixed': step = { 'io-uring-read-fixed': at, file: 'ft' }; break;
-      case 'odirect-read': step = { 'odirect-read': at, file: 'ft' }; break;
-      case 'odirect-write': step = { 'odirect-write': at, file: 'ft' }; break;
-      case 'process-vm-readv':
-      case 'process-vm-writev':
-      case 'proc-mem-read':
-      case 'proc-mem-write':
-        if (!other.length) continue;
-        step = { [c.op]: at, target: pick(other, c.c) };
-        break;
-      case 'uffd':
-        if (uffd.has(proc)) continue;
-        uffd.add(proc);
-        step = { uffd: pick([[], ['wp-unpopulated'], ['wp-async']], c.c) };
-        break;
-      case 'uffd-register':
-      case 'uffd-wp':
-      case 'uffd-unwp':
-        if (!uffd.has(proc) || region.kind === 'memfd') continue;
-        step = { [c.op]: at };
-        break;
-      case 'clear-refs': step = { 'clear-refs': pick([4, 4, 1, 5], c.c) }; break;
-      case 'pin':
-      case 'get': {
+        return p;
+      },
+      handles: () => handles.get(proc) ?? [],
+      newHandle() {
         const hs = handles.get(proc) ?? [];
         const h = `h${hs.length}`;
         hs.push(h);
         handles.set(proc, hs);
-        step = c.op === 'pin'
-          ? { pin: at, handle: h, write: c.c % 3 === 0, longterm: c.c % 4 !== 1, fast: c.c % 2 === 1 }
-          // a long-lived FOLL_GET|FOLL_WRITE reference that a device writes through after fork leaks by design
-          // (why FOLL_PIN exists); no 6.18 user-space interface holds one, so the generator takes read ones only
-          : { get: at, handle: h, fast: c.c % 2 === 1 };
-        break;
-      }
-      case 'pin-read':
-      case 'pin-write':
-      case 'unpin': {
-        const hs = handles.get(proc);
-        if (!hs?.length) continue;
-        step = { [c.op]: pick(hs, c.c) };
-        break;
-      }
-      case 'file-write': step = { 'file-write': pick(['fd', 'ft'], c.c) }; break;
-      case 'file-read': step = { 'file-read': pick(['fd', 'ft'], c.c) }; break;
-      case 'transient':
-        step = { transient: at, kind: pick(['speculative', 'lru-batch', 'swapcache', 'page-lock'], c.c), release: c.b % 2 === 1 };
-        break;
-      case 'check': step = { check: at }; break;
-    }
-    if (step !== null) steps.push({ [proc]: step });
+        return h;
+      },
+      hasUffd(create) {
+        const had = uffd.has(proc);
+        if (create) uffd.add(proc);
+        return had;
+      },
+      hasRing(create) {
+        const had = rings.has(proc);
+        if (create) rings.add(proc);
+        return had;
+      },
+      mapRegion: () => void mapped.add(region.name),
+    };
+    const step = spec.gen(c, x);
+    if (step !== null) steps.push({ [proc]: step as Record<string, unknown> | string });
   }
   return {
     name,
@@ -206,6 +141,11 @@ export function materialize(cmds: readonly Cmd[], opts: GenOptions = {}, name = 
     processes: ['P0'],
     steps,
   };
+}
+
+/** A random scenario, validated and resolved from its data (no YAML text in between). */
+export function resolveCmds(cmds: readonly Cmd[], name: string, opts: GenOptions = {}): Resolved {
+  return resolveScenario(scenarioFromObject(materialize(cmds, opts, name), `${name}.yaml`));
 }
 
 /** The scenario object as YAML text, flow style per step for readability. */
@@ -217,4 +157,13 @@ export function scenarioYaml(obj: Record<string, unknown>): string {
     lines.push(`  - ${proc}: ${typeof body === 'string' ? body : stringify(body, { collectionStyle: 'flow' }).trim()}`);
   }
   return lines.join('\n') + '\n';
+}
+
+/** The `count` random scenarios of `seed` over the given operations (every one by default), as YAML files' text. */
+export function randomScenarios(o: { seed: number; count: number; maxSteps?: number; ops?: readonly string[] }): string[] {
+  const arb = cmdsArb({ ops: o.ops ?? GEN_OPS, maxSteps: o.maxSteps ?? 24 });
+  return fc.sample(arb, { seed: o.seed, numRuns: o.count }).map((cmds, i) => {
+    const name = `fuzz-${o.seed}-${String(i).padStart(3, '0')}`;
+    return scenarioYaml(materialize(cmds, {}, name));
+  });
 }

@@ -4,6 +4,7 @@
  * copy metrics). A step fills a fresh context; nothing here is state.
  */
 import type { Profile } from '../profiles/types.js';
+import { DEFAULT_ENV, withEnv, type Env } from '../profiles/env.js';
 
 /** One observation of page content, checked by the no-leak property. */
 export interface ReadObs {
@@ -44,6 +45,8 @@ export interface PathEvent {
 
 export interface KCtx {
   readonly prof: Profile;
+  /** the machine the kernel runs on */
+  readonly env: Readonly<Env>;
   /** kernel functions taken during the step, or null when not traced (the explorer) */
   log: PathEvent[] | null;
   /** page faults counted to the acting task (min_flt + maj_flt) during the step */
@@ -64,9 +67,10 @@ export interface KCtx {
   bugs: string[];
 }
 
-export function newCtx(prof: Profile, opts: { trace?: boolean; step?: number; freshWrites?: boolean; metrics?: Metrics } = {}): KCtx {
+export function newCtx(prof: Profile, opts: { trace?: boolean; step?: number; freshWrites?: boolean; metrics?: Metrics; env?: Readonly<Env> } = {}): KCtx {
   return {
     prof,
+    env: opts.env ?? profileEnv(prof),
     log: opts.trace ? [] : null,
     faults: 0,
     majfaults: 0,
@@ -79,12 +83,14 @@ export function newCtx(prof: Profile, opts: { trace?: boolean; step?: number; fr
   };
 }
 
+/** The environment a profile runs in unless told otherwise: the default machine, or the one its kernel is checked on. */
+export function profileEnv(prof: Profile): Env {
+  return withEnv(DEFAULT_ENV, prof.env);
+}
+
 /** Records a kernel function taken (no-op when not tracing). */
 export function trace(ctx: KCtx, fn: string, note = ''): void {
   if (ctx.log) ctx.log.push({ fn, note });
 }
 
-/** Thrown when the model itself is broken (not a property of the modelled kernel). */
-export class ModelBug extends Error {
-  override readonly name = 'ModelBug';
-}
+export { ModelBug } from '../model/bug.js';

@@ -23,7 +23,7 @@ export function keyProfiles(key: string, order: readonly Profile[], where: strin
       if (a < 0 || b < 0 || b < a) throw new InputError(`${where}: expect: "${part}" is not a range of known kernels (${ids.join(', ')})`);
       out.push(...ids.slice(a, b + 1));
     } else if (GROUPS[part]) {
-      out.push(...GROUPS[part]!().map((p) => p.id));
+      out.push(...GROUPS[part]().map((p) => p.id));
     } else if (ids.includes(part)) {
       out.push(part);
     } else {

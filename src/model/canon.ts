@@ -15,16 +15,16 @@
  * The canonical form is a faithful relabelling, so equal forms mean
  * isomorphic states; its fingerprint is two independent 32-bit hashes.
  */
-import type { KState } from '../model/layout.js';
+import type { KState } from './layout.js';
 import {
   PAGE_WORDS, PG_FLAGS, PG_REF, PG_MAPCOUNT, PG_PINCOUNT, PG_DATA, PG_PRIVATE, PG_MAPPING, PG_INDEX, PGF_ALLOC,
   PGF_SWAPCACHE, T_STATE, T_MMFLAGS, T_CURWID, T_UFFD, T_RING, TASK_ALIVE, TASK_DEAD, VMA_WORDS,
   F_FLAGS, F_SIZE, F_MAPS, F_HDR, SWAP_WORDS, S_COUNT, S_CACHE, S_DATA, S_USED, P_STATE, P_HOLDERS, P_NBUF, P_HDR,
   PIPEBUF_WORDS, PB_PFN, PB_TAKER, PB_VPAGE, REF_WORDS, R_KIND, R_OWNER, R_VPAGE, R_PFN, R_FOLL, R_STATE, R_HANDLE,
   R_FILE, R_INDEX, REF_FREE, WRITE_WORDS, W_FLAGS, W_WRITER, W_SRC, WR_USED, G_LRU_N, G_ACT_N,
-} from '../model/layout.js';
+} from './layout.js';
 
-import { PTE_TYPE_MASK as TYPE_MASK, PTE_PRESENT_T as PRESENT, PTE_SWAP_T as SWAP, PTE_PAYLOAD_SHIFT as PAYLOAD } from '../model/pte.js';
+import { PTE_TYPE_MASK as TYPE_MASK, PTE_PRESENT_T as PRESENT, PTE_SWAP_T as SWAP, PTE_PAYLOAD_SHIFT as PAYLOAD } from './pte.js';
 
 /** Reusable scratch buffers for one layout. */
 export class Canonicalizer {
@@ -210,7 +210,7 @@ export class Canonicalizer {
     }
     // swap slots named so far (a swap cache page names its frame), then any other used slot
     for (let sl = 1; sl < geo.swapSlots; sl++) if (m[L.swap + sl * SWAP_WORDS + S_USED]) this.slot(sl);
-    const slots: number[] = new Array(this.nSlots);
+    const slots = new Array<number>(this.nSlots);
     for (let sl = 1; sl < geo.swapSlots; sl++) if (this.slotMap[sl]) slots[this.slotMap[sl]! - 1] = sl;
     this.emit(this.nSlots);
     for (const sl of slots) {
@@ -220,7 +220,7 @@ export class Canonicalizer {
     }
     // frames in canonical order (frames nothing names, e.g. leaked ones, last in PFN order)
     for (let pfn = 2; pfn < geo.frames; pfn++) if (m[L.memmap + pfn * PAGE_WORDS + PG_FLAGS]! & PGF_ALLOC) this.frame(pfn);
-    const frames: number[] = new Array(this.nFrames);
+    const frames = new Array<number>(this.nFrames);
     for (let pfn = 2; pfn < geo.frames; pfn++) if (this.frameSeen[pfn] === this.epoch) frames[this.frameMap[pfn]! - 2] = pfn;
     this.emit(this.nFrames);
     for (const pfn of frames) {
@@ -244,7 +244,7 @@ export class Canonicalizer {
       const o = L.writes + w * WRITE_WORDS;
       if (m[o + W_FLAGS]! & WR_USED) this.wid(w);
     }
-    const wids: number[] = new Array(this.nWids);
+    const wids = new Array<number>(this.nWids);
     for (let w = 1; w < geo.writes; w++) if (this.widMap[w]) wids[this.widMap[w]! - 1] = w;
     this.emit(this.nWids);
     for (const w of wids) {

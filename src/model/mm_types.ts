@@ -6,13 +6,13 @@
  * through raw offsets, so the layout can change without touching them.
  */
 import {
-  KState, PAGE_WORDS, PG_FLAGS, PG_REF, PG_MAPCOUNT, PG_DATA, PG_PRIVATE, PG_MAPPING, PG_INDEX,
+  type KState, PAGE_WORDS, PG_FLAGS, PG_REF, PG_MAPCOUNT, PG_DATA, PG_PRIVATE, PG_MAPPING, PG_INDEX,
   PG_GEN, T_STATE, T_PARENT, T_MMFLAGS, T_CURWID, T_UFFD, T_RING, TASK_ALIVE,
   V_START, V_END, V_FLAGS, V_FILE, V_PGOFF, V_ANON, VMA_WORDS,
   F_FLAGS, F_SIZE, F_HDR, F_MAPS, SWAP_WORDS, S_COUNT, S_CACHE, S_DATA, S_USED,
   P_STATE, P_HOLDERS, P_NBUF, P_HDR, PIPEBUF_WORDS, PB_PFN, PB_TAKER, PB_VPAGE,
-  REF_WORDS, R_KIND, W_FLAGS, W_WRITER, W_STEP, WRITE_WORDS, PGF_ALLOC, PG_PINCOUNT,
-  G_LRU_N,
+  REF_WORDS, R_KIND, R_OWNER, R_HANDLE, R_VPAGE, R_STATE, W_FLAGS, W_WRITER, W_STEP, WRITE_WORDS, PGF_ALLOC, PG_PINCOUNT,
+  G_LRU_N, G_ACT_N, G_SEQ, G_PFN_HWM, ZERO_PFN,
 } from './layout.js';
 import type { Pte } from './pte.js';
 
@@ -35,6 +35,19 @@ export const VM_PFNMAP = 1 << 14;
 export const VM_NOHUGEPAGE = 1 << 15;
 export const VM_HUGEPAGE = 1 << 16;
 export const VM_ACCOUNT = 1 << 17;
+
+/* ---- FOLL_* flags (include/linux/mm_types.h): kept here because GUP references in the state record them ---- */
+export const FOLL_WRITE = 1 << 0;
+export const FOLL_GET = 1 << 1;
+export const FOLL_PIN = 1 << 2;
+export const FOLL_LONGTERM = 1 << 3;
+export const FOLL_FORCE = 1 << 4;
+export const FOLL_REMOTE = 1 << 5;
+export const FOLL_TOUCH = 1 << 6;
+/** FOLL_COW (internal, 4.9 .. 5.19): GUP already broke COW for this address */
+export const FOLL_COW = 1 << 7;
+/** internal (6.x FOLL_UNLOCKABLE; a `locked` argument before): faults may drop mmap_lock and ask for a retry */
+export const FOLL_UNLOCKABLE = 1 << 8;
 
 /** is_cow_mapping(): private and may become writable. */
 export function is_cow_mapping(flags: number): boolean {
@@ -433,9 +446,104 @@ export function rfo(s: KState, r: number): number {
 export function ref_kind(s: KState, r: number): number {
   return s.m[s.L.refs + r * REF_WORDS + R_KIND]!;
 }
+export function ref_owner(s: KState, r: number): number {
+  return s.m[s.L.refs + r * REF_WORDS + R_OWNER]!;
+}
+export function ref_handle(s: KState, r: number): number {
+  return s.m[s.L.refs + r * REF_WORDS + R_HANDLE]!;
+}
+export function ref_vpage(s: KState, r: number): number {
+  return s.m[s.L.refs + r * REF_WORDS + R_VPAGE]!;
+}
+export function ref_state(s: KState, r: number): number {
+  return s.m[s.L.refs + r * REF_WORDS + R_STATE]!;
+}
 
 /* ---------------- LRU add batch ---------------- */
 
 export function lru_batch_count(s: KState): number {
   return s.m[G_LRU_N]!;
+}
+
+/* ---------------- the allocator's view of the memmap ---------------- */
+
+/**
+ * Takes the lowest free frame and gives it refcount 1 and `flags`; 0 when
+ * every frame is in use. The allocation sequence number distinguishes a
+ * recycled frame from its previous life.
+ */
+export function frame_take(s: KState, flags: number): number {
+  const m = s.m;
+  const n = s.L.geo.frames;
+  for (let pfn = ZERO_PFN + 1; pfn < n; pfn++) {
+    const o = s.L.memmap + pfn * PAGE_WORDS;
+    if ((m[o + PG_FLAGS]! & PGF_ALLOC) === 0) {
+      m.fill(0, o, o + PAGE_WORDS);
+      m[o + PG_FLAGS] = PGF_ALLOC | flags;
+      m[o + PG_REF] = 1;
+      m[o + PG_GEN] = ++m[G_SEQ]!;
+      if (pfn > m[G_PFN_HWM]!) m[G_PFN_HWM] = pfn;
+      return pfn;
+    }
+  }
+  return 0;
+}
+
+/** Clears a frame's record: it is free again. */
+export function frame_release(s: KState, pfn: number): void {
+  const o = s.L.memmap + pfn * PAGE_WORDS;
+  s.m.fill(0, o, o + PAGE_WORDS);
+}
+
+/** One past the highest frame ever allocated (frames above it were never used). */
+export function frames_in_use_bound(s: KState): number {
+  return Math.min(s.L.geo.frames, Math.max(s.m[G_PFN_HWM]!, ZERO_PFN) + 1);
+}
+
+/* ---------------- the per-CPU folio batches (add and activate) ---------------- */
+
+/** Which per-CPU batch: the LRU add batch (cpu_fbatches.lru_add) or the activate batch. */
+export type LruBatch = 'add' | 'activate';
+
+function batchOff(s: KState, b: LruBatch): { n: number; at: number } {
+  return b === 'add' ? { n: G_LRU_N, at: s.L.lru } : { n: G_ACT_N, at: s.L.act };
+}
+export function fbatch_len(s: KState, b: LruBatch): number {
+  return s.m[batchOff(s, b).n]!;
+}
+export function fbatch_at(s: KState, b: LruBatch, i: number): number {
+  return s.m[batchOff(s, b).at + i]!;
+}
+export function fbatch_push(s: KState, b: LruBatch, pfn: number): number {
+  const o = batchOff(s, b);
+  const n = s.m[o.n]!;
+  s.m[o.at + n] = pfn;
+  s.m[o.n] = n + 1;
+  return n + 1;
+}
+/** Empties a batch, returning its folios in order. */
+export function fbatch_take_all(s: KState, b: LruBatch): number[] {
+  const o = batchOff(s, b);
+  const n = s.m[o.n]!;
+  const out: number[] = [];
+  for (let i = 0; i < n; i++) {
+    out.push(s.m[o.at + i]!);
+    s.m[o.at + i] = 0;
+  }
+  s.m[o.n] = 0;
+  return out;
+}
+
+/* ---------------- file records ---------------- */
+
+/** Opens file slot `f` with `flags` and a size in pages. */
+export function file_init(s: KState, f: number, flags: number, pages: number): void {
+  const o = s.L.files + f * s.L.fileWords;
+  s.m[o + F_FLAGS] = flags;
+  s.m[o + F_SIZE] = pages;
+}
+/** Clears file slot `f` (the file is gone). */
+export function file_release(s: KState, f: number): void {
+  const o = s.L.files + f * s.L.fileWords;
+  s.m.fill(0, o, o + s.L.fileWords);
 }

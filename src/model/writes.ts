@@ -14,7 +14,7 @@ import {
   SWAP_WORDS, S_USED, S_DATA,
 } from './layout.js';
 import { vis_set, vis_clear_all_of, task_curwid, task_set_curwid, write_flags } from './mm_types.js';
-import { ModelBug } from '../kernel/ctx.js';
+import { ModelBug } from './bug.js';
 
 function wro(s: KState, w: number): number {
   return s.L.writes + w * WRITE_WORDS;

@@ -19,7 +19,10 @@ export const linux_6_18 = derive(linux_6_3, {
   summary: 'mprotect and uffd unprotect map clean exclusive anon pages writable; swap-in of an exclusive page maps it writable even on a read fault; ' +
     'uffd-wp can protect unpopulated memory and resolve faults itself; per-CPU folio batches of 31.',
   mech: {
-    mprotectMapsExclusiveWritable: 'clean', swapinWritableOnRead: true, uffdWpUnpopulated: true, uffdWpAsync: true,
-    softDirty: false, lruBatchSize: 31, uffdWpMultiVma: true, uffdUnprotectWritable: true,
+    wrprotect: { mprotectWritable: 'clean' },
+    swap: { swapinWritableOnRead: true },
+    uffd: { wpUnpopulated: true, wpAsync: true, wpMultiVma: true, unprotectWritable: true },
+    config: { softDirty: false },
+    lru: { batchSize: 31 },
   },
 });

@@ -14,15 +14,18 @@
  */
 import type { KState } from '../model/layout.js';
 import {
-  REF_IOURING, REF_GUP_PIN, REF_ODIRECT, REFST_DETACHED, REFST_DMA_TO_MEMORY, FF_OPEN, REF_WORDS, R_KIND,
+  REF_IOURING, REF_GUP_PIN, REF_ODIRECT, REFST_DETACHED, REFST_DMA_TO_MEMORY, FF_OPEN,
 } from '../model/layout.js';
-import { task_alive, vis_test, ptep_get, swap_cache_pfn, page_data, file_flags, file_size, filemap_get, write_writer, write_step } from '../model/mm_types.js';
+import { ref_kind, task_alive, vis_test, ptep_get, swap_cache_pfn, page_data, file_flags, file_size, filemap_get, write_writer, write_step } from '../model/mm_types.js';
 import { pte_present, pte_pfn, is_swap_pte, pte_swp_slot, pte_none } from '../model/pte.js';
 import { ref_get } from '../model/refs.js';
 import { wid_is_shared } from '../model/writes.js';
-import type { KCtx } from '../kernel/ctx.js';
+import type { ReadObs } from '../kernel/ctx.js';
+import type { Profile } from '../profiles/types.js';
 import { FOLL_LONGTERM } from '../kernel/mm/gup.js';
-import { checkInvariants } from './invariants.js';
+import { checkInvariants } from '../model/invariants.js';
+import { keepsAnonExclusive } from '../profiles/types.js';
+import { GUP_PIN_COUNTING_BIAS } from '../kernel/mm/rmap.js';
 
 export type PropertyName = 'no-leak' | 'pin-coherent' | 'private-file-integrity' | 'model-invariant';
 
@@ -67,15 +70,15 @@ export class Monitor {
 
   constructor(readonly names: Names = plainNames, readonly invariants = true) {}
 
-  /** Checks the state after step `step` (its observations in ctx). */
-  check(s: KState, ctx: KCtx, step: number): Violation[] {
+  /** Checks the state after step `step` (its observations in `eff`) of a kernel with these mechanisms. */
+  check(s: KState, eff: { readonly reads: readonly ReadObs[]; readonly bugs: readonly string[] }, prof: Profile, step: number): Violation[] {
     const out: Violation[] = [];
-    this.noLeak(s, ctx, step, out);
+    this.noLeak(s, eff.reads, step, out);
     this.pinCoherent(s, step, out);
     this.fileIntegrity(s, step, out);
-    for (const b of ctx.bugs) out.push({ property: 'model-invariant', step, since: step, message: `cowlab bug: ${b}` });
+    for (const b of eff.bugs) out.push({ property: 'model-invariant', step, since: step, message: `cowlab bug: ${b}` });
     if (this.invariants) {
-      for (const b of checkInvariants(s, ctx.prof)) {
+      for (const b of checkInvariants(s, { exclusiveMarker: keepsAnonExclusive(prof.mech), pinRefs: prof.mech.gup.pinCounting === 'get' ? 1 : GUP_PIN_COUNTING_BIAS })) {
         if (this.once(`inv:${b}`)) out.push({ property: 'model-invariant', step, since: step, message: `cowlab bug: ${b}` });
       }
     }
@@ -93,9 +96,9 @@ export class Monitor {
     return true;
   }
 
-  private noLeak(s: KState, ctx: KCtx, step: number, out: Violation[]): void {
+  private noLeak(s: KState, reads: readonly ReadObs[], step: number, out: Violation[]): void {
     const n = this.names;
-    for (const r of ctx.reads) {
+    for (const r of reads) {
       if (r.wid === 0 || wid_is_shared(s, r.wid)) continue;
       if (!task_alive(s, r.observer)) continue;
       if (vis_test(s, r.observer, r.wid)) continue;
@@ -111,11 +114,9 @@ export class Monitor {
 
   private pinCoherent(s: KState, step: number, out: Violation[]): void {
     const n = this.names;
-    const m = s.m;
     const nrefs = s.L.geo.refs;
-    const base = s.L.refs + R_KIND;
     for (let ri = 0; ri < nrefs; ri++) {
-      const kind = m[base + ri * REF_WORDS]!;
+      const kind = ref_kind(s, ri);
       if (kind !== REF_IOURING && kind !== REF_GUP_PIN && kind !== REF_ODIRECT) continue;
       const r = ref_get(s, ri);
       if (kind === REF_GUP_PIN && (r.foll & FOLL_LONGTERM) === 0) continue;

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { createHash } from 'node:crypto';
 import { buildExecutor, cacheDir } from '../executor/build.js';
-import { parseOutput, type Caps, type ExecResult } from '../executor/server.js';
+import { parseOutput, parseCaps, type Caps, type ExecResult } from '../executor/server.js';
 import { InputError } from '../scenario/errors.js';
 
 /** A kernel image to boot, with its brd module if brd is not built in. */
@@ -134,8 +134,7 @@ export function splitOutput(lines: readonly string[], seconds: number): BootOutp
       continue;
     }
     if (l.startsWith('C ')) {
-      const v = (k: string) => new RegExp(`\\b${k}=1\\b`).test(l);
-      out.caps = { root: v('root'), kpagecount: v('kpagecount'), gupTest: v('gup_test'), ioUring: v('io_uring'), uffd: v('uffd'), swap: v('swap'), softDirty: v('soft_dirty'), pagemapUffdWp: v('pagemap_uffd_wp') };
+      out.caps = parseCaps(l);
       continue;
     }
     if (!/^(I|P|M|X|END)( |$)/.test(l)) continue; // kernel messages, qemu, READY
@@ -171,7 +170,7 @@ export async function runInGuests(k: GuestKernel, programs: readonly string[][],
   const per = Math.max(1, opts.batch ?? Math.ceil(programs.length / jobs));
   const batches: number[][] = [];
   for (let i = 0; i < programs.length; i += per) batches.push(programs.slice(i, i + per).map((_, j) => i + j));
-  const results: ExecResult[] = new Array(programs.length);
+  const results = new Array<ExecResult>(programs.length);
   const bootSeconds: number[] = [];
   const retried = new Set<number>();
   let next = 0;

@@ -5,11 +5,11 @@
 import type { KState } from '../model/layout.js';
 import {
   ZERO_PFN, PGF_ALLOC, PGF_ANON, PGF_ANON_EXCLUSIVE, PGF_SWAPCACHE, PGF_LRU, PGF_LOCKED, PGF_KSM, PGF_DIRTY,
-  MMF_HAS_PINNED, REF_GUP_GET, REF_GUP_PIN, REF_IOURING, REF_ODIRECT, REF_TRANSIENT, FF_OPEN, G_LRU_N, G_ACT_N,
+  MMF_HAS_PINNED, REF_GUP_GET, REF_GUP_PIN, REF_IOURING, REF_ODIRECT, REF_TRANSIENT, FF_OPEN,
   PGF_REFERENCED, PGF_ACTIVE,
 } from '../model/layout.js';
 import {
-  page_flags, page_ref_count, page_mapcount, page_data, page_private, page_file, page_index, task_alive, ptep_get,
+  fbatch_len, fbatch_at, page_flags, page_ref_count, page_mapcount, page_data, page_private, page_file, page_index, task_alive, ptep_get,
   pipe_open, pipe_nbuf, pipe_buf, mm_flags, file_flags, file_size, filemap_get, swap_used, swap_count, swap_cache_pfn,
 } from '../model/mm_types.js';
 import { pte_present, pte_pfn, pte_write, pte_dirty, pte_uffd_wp, is_swap_pte, pte_swp_slot, pte_swp_exclusive, is_pte_marker, pte_none } from '../model/pte.js';
@@ -63,8 +63,8 @@ export function describeState(r: Resolved, s: KState): Map<string, string> {
         : x.kind === REF_GUP_PIN || x.kind === REF_GUP_GET ? follToString(x.foll) : '?';
       holders.push(`${k} of ${T(x.owner)}`);
     }
-    for (let i = 0; i < s.m[G_LRU_N]!; i++) if (s.m[s.L.lru + i] === pfn) holders.push('LRU batch');
-    for (let i = 0; i < s.m[G_ACT_N]!; i++) if (s.m[s.L.act + i] === pfn) holders.push('activate batch');
+    for (let i = 0; i < fbatch_len(s, 'add'); i++) if (fbatch_at(s, 'add', i) === pfn) holders.push('LRU batch');
+    for (let i = 0; i < fbatch_len(s, 'activate'); i++) if (fbatch_at(s, 'activate', i) === pfn) holders.push('activate batch');
     out.set(`page ${pfn}`, `ref ${page_ref_count(s, pfn)} map ${page_mapcount(s, pfn)} [${flags.join(' ')}] data ${label(seenStep(s, page_data(s, pfn)))}` +
       `${maps.length ? ` mapped by ${maps.join(', ')}` : ''}${holders.length ? `; held by ${holders.join(', ')}` : ''}`);
   }

@@ -5,10 +5,18 @@
  */
 import { parseDocument, LineCounter, isMap, isScalar, type Document, type Node as YNode } from 'yaml';
 import { z } from 'zod';
-import { basename } from 'node:path';
 import { InputError, type Pos } from './errors.js';
-import { OPS, expectSchema, commonStepKeys } from './ops.js';
-import type { Scenario, Step, StepExpect, RegionRef, Outcome } from './types.js';
+import { type expectSchema, commonStepKeys } from './ops.js';
+import type { Scenario, Step, StepExpect, Outcome } from './types.js';
+import { findOp, OP_NAMES } from '../ops/index.js';
+import { parseRegionRef } from '../ops/args.js';
+
+export { parseRegionRef } from '../ops/args.js';
+
+/** A file's name without its directories and .yaml (no node:path: the parser runs in the browser too). */
+export function baseName(file: string): string {
+  return file.replace(/^.*[\\/]/, '').replace(/\.ya?ml$/, '');
+}
 
 /** documented COW metrics of a run: anonymous pages copied, and copies nobody else could have observed */
 const metricKeys = { copies: z.number().int().min(0).optional(), needless: z.number().int().min(0).optional() };
@@ -35,8 +43,21 @@ const topSchema = z.object({
   steps: z.array(z.unknown()).min(1),
 }).strict();
 
+/** Where the parts of an input are: a YAML document's nodes, or one fixed place for input built in memory. */
+export interface PosSource {
+  at(path: readonly (string | number)[]): Pos;
+  /** position of a map key (for "unknown key" errors) */
+  key(path: readonly (string | number)[], key: string): Pos;
+}
+
+/** Input built in memory (the explorer's and the fuzzer's steps): every position is its first line. */
+export function fixedPos(file: string): PosSource {
+  const p = { file, line: 1, col: 1 };
+  return { at: () => p, key: () => p };
+}
+
 /** Source positions of a parsed YAML document's nodes. */
-export class Positions {
+export class Positions implements PosSource {
   constructor(readonly file: string, readonly doc: Document, readonly lc: LineCounter) {}
 
   at(path: readonly (string | number)[]): Pos {
@@ -68,7 +89,7 @@ export class Positions {
 }
 
 /** Throws the first zod issue as an InputError at its position. */
-export function zodFail(pos: Positions, base: readonly (string | number)[], err: z.ZodError): never {
+export function zodFail(pos: PosSource, base: readonly (string | number)[], err: z.ZodError): never {
   // an unknown key usually explains the other issues (a misspelt required key)
   const issue = err.issues.find((i) => i.code === 'unrecognized_keys') ?? err.issues[0]!;
   const path = [...base, ...issue.path.map((p) => (typeof p === 'symbol' ? String(p) : p))];
@@ -82,21 +103,7 @@ export function zodFail(pos: Positions, base: readonly (string | number)[], err:
   throw new InputError(`${where}${msg}`, pos.at(path));
 }
 
-const REGION_RE = /^([A-Za-z_][\w-]*)(?:\[(\d+)(?::(\d+))?\])?$/;
-
-/** Parses `mem`, `mem[1]`, `mem[0:2]` (pages 0 and 1). */
-export function parseRegionRef(text: string): RegionRef | null {
-  const m = REGION_RE.exec(text);
-  if (!m) return null;
-  if (m[2] === undefined) return { region: m[1]!, from: 0, count: null, text };
-  const from = Number(m[2]);
-  if (m[3] === undefined) return { region: m[1]!, from, count: 1, text };
-  const to = Number(m[3]);
-  if (to <= from) return null;
-  return { region: m[1]!, from, count: to - from, text };
-}
-
-function toExpect(e: z.infer<typeof expectSchema> | undefined, pos: Positions, path: (string | number)[]): StepExpect {
+function toExpect(e: z.infer<typeof expectSchema> | undefined, pos: PosSource, path: (string | number)[]): StepExpect {
   const out: StepExpect = {};
   if (!e) return out;
   if (e.sees !== undefined) out.sees = Array.isArray(e.sees) ? e.sees : [e.sees];
@@ -127,7 +134,7 @@ function toExpect(e: z.infer<typeof expectSchema> | undefined, pos: Positions, p
 }
 
 /** One step of a step list at `base` (default: the scenario's `steps`). */
-export function parseStep(raw: unknown, i: number, pos: Positions, base: readonly (string | number)[] = ['steps']): Step {
+export function parseStep(raw: unknown, i: number, pos: PosSource, base: readonly (string | number)[] = ['steps']): Step {
   const path: (string | number)[] = [...base, i];
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
     throw new InputError('expected a step like "- parent: {write: mem}"', pos.at(path));
@@ -138,49 +145,49 @@ export function parseStep(raw: unknown, i: number, pos: Positions, base: readonl
   if (!/^[A-Za-z_][\w-]*$/.test(proc)) throw new InputError(`"${proc}" is not a process name`, pos.key(path, proc));
   const body = (raw as Record<string, unknown>)[proc];
   const bpath = [...path, proc];
+  const names = OP_NAMES.join(', ');
   let opName: string;
   let fields: Record<string, unknown>;
   if (typeof body === 'string') {
     opName = body;
     fields = {};
-    if (!OPS[opName]) throw new InputError(`unknown operation "${opName}"; expected one of: ${Object.keys(OPS).join(', ')}`, pos.at(bpath));
+    if (!findOp(opName)) throw new InputError(`unknown operation "${opName}"; expected one of: ${names}`, pos.at(bpath));
   } else if (body && typeof body === 'object' && !Array.isArray(body)) {
     // the first key names the operation: {vmsplice: mem, pipe: p}
     const first = Object.keys(body)[0];
-    if (first === undefined || !OPS[first]) {
-      throw new InputError(`${first === undefined ? 'empty step' : `unknown operation "${first}"`}; a step starts with one of: ${Object.keys(OPS).join(', ')}`, first ? pos.key(bpath, first) : pos.at(bpath));
+    if (first === undefined || !findOp(first)) {
+      throw new InputError(
+        `${first === undefined ? 'empty step' : `unknown operation "${first}"`}; a step starts with one of: ${names}`,
+        first ? pos.key(bpath, first) : pos.at(bpath),
+      );
     }
-    const ops = [first];
-    opName = ops[0]!;
+    opName = first;
     fields = { ...(body as Record<string, unknown>) };
   } else {
     throw new InputError('expected an operation, e.g. {write: mem} or exit', pos.at(bpath));
   }
-  const spec = OPS[opName]!;
+  const def = findOp(opName)!;
   const primary = fields[opName];
   delete fields[opName];
-  if (spec.primary && spec.primarySchema) {
+  const shape = def.args;
+  if (def.primary) {
     // an op whose value has a default may be written bare (`- p: uffd`)
-    const pr = spec.primarySchema.safeParse(primary ?? undefined);
-    if (!pr.success && (primary === undefined || primary === null)) throw new InputError(`${opName}: expected a ${spec.primary}`, pos.at([...bpath, opName]));
+    const pr = z.safeParse(shape[def.primary]!, primary ?? undefined);
+    if (!pr.success && (primary === undefined || primary === null)) throw new InputError(`${opName}: expected a ${def.primary}`, pos.at([...bpath, opName]));
     if (!pr.success) zodFail(pos, [...bpath, opName], pr.error);
-    fields[spec.primary] = pr.data;
+    fields[def.primary] = pr.data;
   } else if (primary !== undefined && primary !== null && primary !== true) {
     throw new InputError(`${opName} takes no value (write "${proc}: ${opName}")`, pos.at([...bpath, opName]));
   }
-  const schema = z.object({ ...spec.args, ...commonStepKeys, ...(spec.primary ? { [spec.primary]: z.unknown() } : {}) }).strict();
+  const rest = Object.fromEntries(Object.entries(shape).filter(([k]) => k !== def.primary));
+  const schema = z.object({ ...rest, ...commonStepKeys, ...(def.primary ? { [def.primary]: z.unknown() } : {}) }).strict();
   const r = schema.safeParse(fields);
   if (!r.success) zodFail(pos, bpath, r.error);
-  const args = { ...(r.data as Record<string, unknown>) };
+  const args = { ...r.data };
   const label = args.label as string | undefined;
   const expect = toExpect(args.expect as z.infer<typeof expectSchema> | undefined, pos, bpath);
   delete args.label;
   delete args.expect;
-  if (typeof args.at === 'string') {
-    const ref = parseRegionRef(args.at);
-    if (!ref) throw new InputError(`${opName}: expected a region like mem, mem[1] or mem[0:2]`, pos.at([...bpath, spec.primary === 'at' ? opName : 'at']));
-    args.at = ref;
-  }
   const step: Step = { index: i + 1, proc, op: opName, args, expect, pos: pos.at(path) };
   if (label !== undefined) step.label = label;
   return step;
@@ -194,7 +201,6 @@ function toOutcome(o: z.infer<typeof outcomeSchema>): Outcome {
   return { verdict: 'pass', because: o.because ?? o.pass, ...metrics };
 }
 
-/** Parses and validates one scenario file's text. Throws InputError. */
 /** Parses YAML text, keeping positions; InputError at the first syntax error. */
 export function loadYaml(text: string, file: string): { raw: unknown; pos: Positions } {
   const lc = new LineCounter();
@@ -207,8 +213,14 @@ export function loadYaml(text: string, file: string): { raw: unknown; pos: Posit
   return { raw: doc.toJS(), pos: new Positions(file, doc, lc) };
 }
 
+/** Parses and validates one scenario file's text. Throws InputError. */
 export function parseScenario(text: string, file: string): Scenario {
   const { raw, pos } = loadYaml(text, file);
+  return scenarioFromObject(raw, file, pos);
+}
+
+/** Validates a scenario given as data (the YAML file's content; built in memory by the fuzzer and the explorer). */
+export function scenarioFromObject(raw: unknown, file: string, pos: PosSource = fixedPos(file)): Scenario {
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
     throw new InputError('expected a mapping with at least "steps"', { file, line: 1, col: 1 });
   }
@@ -217,7 +229,7 @@ export function parseScenario(text: string, file: string): Scenario {
   const top = r.data;
   const steps = top.steps.map((s, i) => parseStep(s, i, pos));
   const sc: Scenario = {
-    name: top.name ?? basename(file).replace(/\.ya?ml$/, ''),
+    name: top.name ?? baseName(file),
     file,
     source: top.source === undefined ? [] : Array.isArray(top.source) ? top.source : [top.source],
     requires: top.requires ?? [],

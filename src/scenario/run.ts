@@ -7,10 +7,13 @@ import { task_set_state, ptep_get, task_alive, page_test, write_step, write_writ
 import { pte_present, pte_pfn, pte_write, pte_uffd_wp, is_swap_pte } from '../model/pte.js';
 import { PGF_ANON_EXCLUSIVE } from '../model/layout.js';
 import { wid_root } from '../model/writes.js';
-import { newCtx, newMetrics, ModelBug, type Metrics, type PathEvent, type KCtx } from '../kernel/ctx.js';
-import { apply, type StepResult } from '../syscalls/apply.js';
+import { newMetrics, profileEnv, type Metrics, type PathEvent } from '../kernel/ctx.js';
+import { step, type Kernel, type Effects } from '../ops/step.js';
+import type { StepResult } from '../ops/types.js';
+import { file_create } from '../kernel/mm/filemap.js';
+import { FF_MEMFD, FF_TMPFILE } from '../model/layout.js';
+import type { Env } from '../profiles/env.js';
 import { pagemap_entry, type PagemapEntry } from '../kernel/fs/proc/task_mmu.js';
-import { lru_add_drain } from '../kernel/mm/swap.js';
 import { errnoName } from '../kernel/errno.js';
 import { Monitor, type Names, type Violation } from '../properties/monitor.js';
 import type { Profile } from '../profiles/types.js';
@@ -30,7 +33,7 @@ export interface StepRecord {
   result: StepResult;
   faults: number;
   uffdFaults: number;
-  path: PathEvent[];
+  path: readonly PathEvent[];
   violations: Violation[];
   failures: ExpectationFailure[];
   /** data read, as step indexes of the original writes (0 = zero-filled) */
@@ -77,11 +80,12 @@ export function pageName(r: Resolved, va: number): string {
 }
 
 /** Creates the initial state of a resolved scenario: its first processes and its files. */
-export function initialState(r: Resolved, prof: Profile): KState {
+export function initialState(r: Pick<Resolved, 'geo' | 'initial' | 'files'>): KState {
   const s = KState.empty(makeLayout(r.geo));
   for (const t of r.initial) task_set_state(s, t, TASK_ALIVE);
-  const ctx = newCtx(prof);
-  r.files.forEach((f, i) => apply(s, ctx, { op: 'file_create', file: i, kind: f.kind, pages: f.pages }));
+  r.files.forEach((f, i) => {
+    if (file_create(s, f.kind === 'memfd' ? FF_MEMFD : FF_TMPFILE, f.pages) !== i) throw new Error(`file ${i} not created in its slot`);
+  });
   return s;
 }
 
@@ -91,6 +95,8 @@ export interface RunOptions {
   lenient?: boolean;
   /** keep a copy of the state after every step (for --trace and the visualizer) */
   keepStates?: boolean;
+  /** the machine (default: the profile's, see profileEnv) */
+  env?: Readonly<Env>;
 }
 
 /** Runs a resolved scenario on a profile. */
@@ -98,50 +104,52 @@ export function runScenario(r: Resolved, prof: Profile, opts: RunOptions = {}): 
   const names = scenarioNames(r);
   const monitor = new Monitor(names);
   const metrics = newMetrics();
-  const s = initialState(r, prof);
+  const kernel: Kernel = { prof, env: opts.env ?? profileEnv(prof) };
+  const s = initialState(r);
   const records: StepRecord[] = [];
   const violations: Violation[] = [];
   const failures: ExpectationFailure[] = [];
   let aborted = false;
   for (const rs of r.steps) {
-    const ctx = newCtx(prof, { trace: opts.trace ?? false, step: rs.step.index, freshWrites: true, metrics });
-    let result: StepResult = { ret: 0, signal: null, data: [], done: 0 };
+    const eff = step(s, kernel, rs.op, { trace: opts.trace ?? false, step: rs.step.index, freshWrites: true, metrics });
+    const result = eff.result;
     let vs: Violation[];
-    try {
-      if (rs.op) result = apply(s, ctx, rs.op);
-      quiesce(s, ctx);
-      vs = monitor.check(s, ctx, rs.step.index);
-    } catch (e) {
-      if (!(e instanceof ModelBug)) throw e;
-      vs = [{ property: 'model-invariant', step: rs.step.index, since: rs.step.index, message: `cowlab bug: ${e.message}` }];
+    if (eff.broken === null) {
+      vs = monitor.check(s, eff, prof, rs.step.index);
+    } else {
+      vs = [{ property: 'model-invariant', step: rs.step.index, since: rs.step.index, message: `cowlab bug: ${eff.broken}` }];
       aborted = true;
     }
     const sees = result.data.map((w) => seenStep(s, w));
-    const fs = aborted ? [] : checkExpectations(r, rs, s, ctx, result, sees, opts.lenient ?? false);
+    const fs = aborted ? [] : checkExpectations(r, rs, s, eff, result, sees, opts.lenient ?? false, opts.trace ?? false);
     violations.push(...vs);
     failures.push(...fs);
     records.push({
-      index: rs.step.index, proc: rs.step.proc, op: rs.step.op, result, faults: ctx.faults, uffdFaults: ctx.uffdFaults,
-      path: ctx.log ?? [], violations: vs, failures: fs, sees, state: opts.keepStates || opts.trace ? s.clone() : s,
+      index: rs.step.index,
+      proc: rs.step.proc,
+      op: rs.step.op,
+      result,
+      faults: eff.faults,
+      uffdFaults: eff.uffdFaults,
+      path: eff.path,
+      violations: vs,
+      failures: fs,
+      sees,
+      state: opts.keepStates || opts.trace ? s.clone() : s,
     });
     if (aborted) break;
   }
   return {
-    scenario: r.sc.name, file: r.sc.file, kernel: prof.id,
+    scenario: r.sc.name,
+    file: r.sc.file,
+    kernel: prof.id,
     verdict: violations.length || failures.length ? 'fail' : 'pass',
-    violations, failures, metrics, records, aborted,
+    violations,
+    failures,
+    metrics,
+    records,
+    aborted,
   };
-}
-
-/**
- * Between steps the per-CPU LRU batches are drained (lru_add_drain_all):
- * what they hold depends on unrelated activity on the machine, so cowlab
- * makes it part of a step's semantics that they are empty when it ends (the
- * executor forces the same on the real kernel). A reference parked in a
- * batch across steps is injected explicitly (`transient: lru-batch`).
- */
-export function quiesce(s: KState, ctx: KCtx): void {
-  lru_add_drain(s, ctx);
 }
 
 /** The step index of the write whose data `wid` is (0 for zero-filled data). */
@@ -157,7 +165,16 @@ function describeSeen(r: Resolved, st: number): string {
   return `the data written at step ${st}`;
 }
 
-function checkExpectations(r: Resolved, rs: ResolvedStep, s: KState, ctx: KCtx, res: StepResult, sees: number[], lenient: boolean): ExpectationFailure[] {
+function checkExpectations(
+  r: Resolved,
+  rs: ResolvedStep,
+  s: KState,
+  eff: Effects,
+  res: StepResult,
+  sees: number[],
+  lenient: boolean,
+  traced: boolean,
+): ExpectationFailure[] {
   const e = rs.step.expect;
   const out: ExpectationFailure[] = [];
   const step = rs.step.index;
@@ -181,11 +198,11 @@ function checkExpectations(r: Resolved, rs: ResolvedStep, s: KState, ctx: KCtx, 
       if (want !== undefined && got !== want) f(`page ${i}: expected ${describeSeen(r, want)}, read ${describeSeen(r, got)}`);
     });
   }
-  if (e.faults !== undefined && ctx.faults !== e.faults) f(`expected ${e.faults} page fault(s), took ${ctx.faults}`);
-  if (e.uffdFaults !== undefined && ctx.uffdFaults !== e.uffdFaults) f(`expected ${e.uffdFaults} uffd-wp fault(s), got ${ctx.uffdFaults}`);
+  if (e.faults !== undefined && eff.faults !== e.faults) f(`expected ${e.faults} page fault(s), took ${eff.faults}`);
+  if (e.uffdFaults !== undefined && eff.uffdFaults !== e.uffdFaults) f(`expected ${e.uffdFaults} uffd-wp fault(s), got ${eff.uffdFaults}`);
   if (e.path) {
-    const taken = new Set((ctx.log ?? []).map((p) => p.fn));
-    for (const fn of e.path) if (ctx.log && !taken.has(fn)) f(`expected the path to go through ${fn}`);
+    const taken = new Set(eff.path.map((p) => p.fn));
+    for (const fn of e.path) if (traced && !taken.has(fn)) f(`expected the path to go through ${fn}`);
   }
   if (rs.range) pageExpectations(r, rs, s, f);
   return out;

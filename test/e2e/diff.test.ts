@@ -81,7 +81,7 @@ d('cowlab emit-c', () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
-  });
+  }, 300_000);
 });
 
 d('the executor', () => {

@@ -4,9 +4,7 @@
  */
 import { describe, it } from 'vitest';
 import fc from 'fast-check';
-import { cmdsArb, materialize, scenarioYaml } from '../../src/fuzz/generate.js';
-import { parseScenario } from '../../src/scenario/parse.js';
-import { resolveScenario } from '../../src/scenario/resolve.js';
+import { cmdsArb, materialize, scenarioYaml, resolveCmds } from '../../src/fuzz/generate.js';
 import { runScenario } from '../../src/scenario/run.js';
 import { linux_6_18 } from '../../src/profiles/linux-6.18.js';
 
@@ -14,9 +12,9 @@ describe('linux-6.18 under random operation sequences', () => {
   it('keeps every property and every model invariant', () => {
     fc.assert(
       fc.property(cmdsArb({ maxSteps: 30 }), (cmds) => {
-        const yaml = scenarioYaml(materialize(cmds));
-        const res = runScenario(resolveScenario(parseScenario(yaml, 'random.yaml')), linux_6_18, { lenient: true });
+        const res = runScenario(resolveCmds(cmds, 'random'), linux_6_18, { lenient: true });
         if (res.violations.length) {
+          const yaml = scenarioYaml(materialize(cmds));
           throw new Error(`${res.violations.map((v) => `step ${v.step}: ${v.property}: ${v.message}`).join('\n')}\n${yaml}`);
         }
       }),

@@ -20,7 +20,7 @@ import { file_read_page, file_write_page, } from '../mm/filemap.js';
 import { EINVAL, EFAULT } from '../errno.js';
 
 function dioFoll(ctx: KCtx, read: boolean): number {
-  return (ctx.prof.mech.odirectPins ? FOLL_PIN : FOLL_GET) | (read ? FOLL_WRITE : 0);
+  return (ctx.prof.mech.gup.odirectPins ? FOLL_PIN : FOLL_GET) | (read ? FOLL_WRITE : 0);
 }
 
 /** bio_iov_iter_get_pages(): take the user pages; returns the number of pages or an errno. */
@@ -34,7 +34,7 @@ export function dio_start(s: KState, ctx: KCtx, t: number, read: boolean, file: 
       throw new ModelBug('reference table full');
     }
   });
-  trace(ctx, 'bio_iov_iter_get_pages', `${r.pfns.length} page(s) taken ${ctx.prof.mech.odirectPins ? 'FOLL_PIN' : 'FOLL_GET'}${read ? '|FOLL_WRITE' : ''}`);
+  trace(ctx, 'bio_iov_iter_get_pages', `${r.pfns.length} page(s) taken ${ctx.prof.mech.gup.odirectPins ? 'FOLL_PIN' : 'FOLL_GET'}${read ? '|FOLL_WRITE' : ''}`);
   return r.pfns.length;
 }
 

@@ -6,18 +6,16 @@
  */
 import type { KState } from '../../model/layout.js';
 import {
-  FF_OPEN, F_FLAGS, F_SIZE, PGF_LRU, PGF_UPTODATE, PGF_SWAPBACKED, PGF_DIRTY, FF_SHMEM,
+  FF_OPEN, PGF_LRU, PGF_UPTODATE, PGF_SWAPBACKED, PGF_DIRTY, FF_SHMEM,
 } from '../../model/layout.js';
-import { fio, file_flags, file_size, filemap_get, filemap_set, page_set_mapping, page_set_data, page_data, page_set } from '../../model/mm_types.js';
+import { file_init, file_flags, file_size, filemap_get, filemap_set, page_set_mapping, page_set_data, page_data, page_set } from '../../model/mm_types.js';
 import { alloc_page } from './page_alloc.js';
 
 /** Creates a file of `pages` zero-filled pages, all in the page cache. Returns the file id or -1. */
 export function file_create(s: KState, kind: number, pages: number): number {
   for (let f = 0; f < s.L.geo.files; f++) {
     if ((file_flags(s, f) & FF_OPEN) !== 0) continue;
-    const o = fio(s, f);
-    s.m[o + F_FLAGS] = FF_OPEN | kind;
-    s.m[o + F_SIZE] = pages;
+    file_init(s, f, FF_OPEN | kind, pages);
     for (let i = 0; i < pages; i++) {
       const swapbacked = (kind & FF_SHMEM) !== 0 ? PGF_SWAPBACKED : 0;
       const pfn = alloc_page(s, PGF_LRU | PGF_UPTODATE | swapbacked);

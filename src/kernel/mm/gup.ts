@@ -26,18 +26,8 @@ import { PageAnon, PageAnonExclusive, GUP_PIN_COUNTING_BIAS, gup_holders } from 
 import { folio_put_refs, folio_mark_accessed } from './swap.js';
 import { EFAULT, ENOMEM, EAGAIN } from '../errno.js';
 
-/* ---- FOLL_* flags (include/linux/mm_types.h / mm.h) ---- */
-export const FOLL_WRITE = 1 << 0;
-export const FOLL_GET = 1 << 1;
-export const FOLL_PIN = 1 << 2;
-export const FOLL_LONGTERM = 1 << 3;
-export const FOLL_FORCE = 1 << 4;
-export const FOLL_REMOTE = 1 << 5;
-export const FOLL_TOUCH = 1 << 6;
-/** FOLL_COW (internal, 4.9 .. 5.19): GUP already broke COW for this address */
-export const FOLL_COW = 1 << 7;
-/** internal (6.x FOLL_UNLOCKABLE; a `locked` argument before): faults may drop mmap_lock and ask for a retry */
-export const FOLL_UNLOCKABLE = 1 << 8;
+export { FOLL_WRITE, FOLL_GET, FOLL_PIN, FOLL_LONGTERM, FOLL_FORCE, FOLL_REMOTE, FOLL_TOUCH, FOLL_COW, FOLL_UNLOCKABLE } from '../../model/mm_types.js';
+import { FOLL_WRITE, FOLL_GET, FOLL_PIN, FOLL_LONGTERM, FOLL_FORCE, FOLL_REMOTE, FOLL_TOUCH, FOLL_COW, FOLL_UNLOCKABLE } from '../../model/mm_types.js';
 
 export function follToString(f: number): string {
   const n: string[] = [];
@@ -80,7 +70,7 @@ export function check_vma_flags(s: KState, t: number, vi: number, foll: number):
  */
 export function can_follow_write_pte(ctx: KCtx, s: KState, pte: Pte, pfn: number, vflags: number, foll: number): boolean {
   if (pte_write(pte)) return true;
-  switch (ctx.prof.mech.forceWrite) {
+  switch (ctx.prof.mech.gup.forceWrite) {
     case 'foll-write-games':
       // GUP drops FOLL_WRITE after the COW fault instead (see __get_user_pages)
       return false;
@@ -105,7 +95,7 @@ export function can_follow_write_pte(ctx: KCtx, s: KState, pte: Pte, pfn: number
  * pin of anything else in a COW mapping. `vflags` is null for GUP-fast.
  */
 export function gup_must_unshare(ctx: KCtx, s: KState, vflags: number | null, foll: number, pfn: number): boolean {
-  const mode = ctx.prof.mech.gupUnshare;
+  const mode = ctx.prof.mech.gup.unshare;
   if (mode === 'none') return false;
   if ((foll & (FOLL_WRITE | FOLL_PIN)) !== FOLL_PIN) return false;
   const anon = pfn !== ZERO_PFN && PageAnon(s, pfn);
@@ -124,7 +114,7 @@ export function gup_must_unshare(ctx: KCtx, s: KState, vflags: number | null, fo
  * counted like a get) and is never taken on the zero page.
  */
 export function try_grab_folio(ctx: KCtx, s: KState, pfn: number, foll: number): number {
-  if (ctx.prof.mech.gupCounting === 'split' && pfn !== ZERO_PFN && (foll & (FOLL_PIN | FOLL_GET))) {
+  if (ctx.prof.mech.gup.pinCounting === 'split' && pfn !== ZERO_PFN && (foll & (FOLL_PIN | FOLL_GET))) {
     // a 4-bit field per kind: the 16th pin (or get) of one page fails
     const pins = (foll & FOLL_PIN) !== 0;
     if (gup_holders(s, pfn, pins) >= GUP_FIELD_MAX) {
@@ -134,12 +124,17 @@ export function try_grab_folio(ctx: KCtx, s: KState, pfn: number, foll: number):
   }
   if (foll & FOLL_PIN) {
     if (pfn === ZERO_PFN) return 0;
-    page_ref_add(s, pfn, ctx.prof.mech.pinBias ? GUP_PIN_COUNTING_BIAS : 1);
+    page_ref_add(s, pfn, pin_refs(ctx));
   } else if (foll & FOLL_GET) {
     if (pfn === ZERO_PFN) return 0; // the zero page's refcount is not modelled
     page_ref_add(s, pfn, 1);
   }
   return 0;
+}
+
+/** References one FOLL_PIN adds to a small folio: GUP_PIN_COUNTING_BIAS (5.7+), else one like FOLL_GET. */
+export function pin_refs(ctx: KCtx): number {
+  return ctx.prof.mech.gup.pinCounting === 'get' ? 1 : GUP_PIN_COUNTING_BIAS;
 }
 
 /** Capacity of a GUP field in John Hubbard's split (4 bits). */
@@ -148,7 +143,7 @@ export const GUP_FIELD_MAX = 15;
 /** gup_put_folio(): drop what try_grab_folio took. */
 export function gup_put_folio(ctx: KCtx, s: KState, pfn: number, foll: number): void {
   if (pfn === ZERO_PFN) return;
-  if (foll & FOLL_PIN) folio_put_refs(s, pfn, ctx.prof.mech.pinBias ? GUP_PIN_COUNTING_BIAS : 1);
+  if (foll & FOLL_PIN) folio_put_refs(s, pfn, pin_refs(ctx));
   else folio_put_refs(s, pfn, 1);
 }
 
@@ -168,7 +163,7 @@ const FOLLOW_UNSHARE = -1001;
  * marks it "already made exclusive".
  */
 function gup_mark_exclusive(ctx: KCtx, s: KState, pte: Pte, pfn: number, foll: number): void {
-  if (ctx.prof.mech.wpReuse !== 'gup-exclusive-bit') return;
+  if (ctx.prof.mech.cow.exclusive !== 'gup-marked') return;
   if ((foll & (FOLL_WRITE | FOLL_PIN)) === 0 || !pte_write(pte) || pfn === ZERO_PFN || !PageAnon(s, pfn)) return;
   if (!PageAnonExclusive(s, pfn)) trace(ctx, 'follow_page_pte', `page ${pfn} marked exclusive by GUP`);
   page_set(s, pfn, PGF_ANON_EXCLUSIVE);
@@ -221,7 +216,7 @@ export function __get_user_pages(ctx: KCtx, s: KState, t: number, start: number,
     if (vi < 0) return { pfns, err: -EFAULT };
     const vflags = vma_flags_at(s, t, vi);
     let f = foll;
-    if (ctx.prof.mech.gupReadBreaksCow && (f & (FOLL_GET | FOLL_PIN)) && is_cow_mapping(vflags)) f |= FOLL_WRITE;
+    if (ctx.prof.mech.gup.readBreaksCow && (f & (FOLL_GET | FOLL_PIN)) && is_cow_mapping(vflags)) f |= FOLL_WRITE;
     const e = check_vma_flags(s, t, vi, f);
     if (e) return { pfns, err: e };
     let tries = 0;
@@ -252,7 +247,7 @@ export function __get_user_pages(ctx: KCtx, s: KState, t: number, start: number,
       if (ret & VM_FAULT_ERROR) return { pfns, err: ret & VM_FAULT_OOM ? -ENOMEM : -EFAULT };
       // faultin_page(): only a fault that broke COW (VM_FAULT_WRITE) changes the flags
       if ((f & FOLL_WRITE) && r === FOLLOW_FAULT && (ret & VM_FAULT_WRITE)) {
-        const mode = ctx.prof.mech.forceWrite;
+        const mode = ctx.prof.mech.gup.forceWrite;
         // before 19be0eaffa3a: a COW fault on a !VM_WRITE VMA made GUP drop FOLL_WRITE for the retry
         if (mode === 'foll-write-games' && (vflags & VM_WRITE) === 0) f &= ~FOLL_WRITE;
         // 4.9 .. 5.19: GUP remembers that it broke COW with FOLL_COW
@@ -281,7 +276,7 @@ export function get_user_pages_fast(ctx: KCtx, s: KState, t: number, start: numb
     const f = mm_flags(s, t);
     if ((f & MMF_HAS_PINNED) === 0) mm_set_flags(s, t, f | MMF_HAS_PINNED);
   }
-  const fastForbidden = ctx.prof.mech.gupReadBreaksCow; // 5.8: read-only PTEs never taken on the fast path
+  const fastForbidden = ctx.prof.mech.gup.readBreaksCow; // 5.8: read-only PTEs never taken on the fast path
   for (; i < nr; i++) {
     const va = start + i;
     const pte = ptep_get(s, t, va);
@@ -300,7 +295,7 @@ export function get_user_pages_fast(ctx: KCtx, s: KState, t: number, start: numb
       trace(ctx, 'gup_fast', `PTE of page ${start + i} read; another thread forks now`);
       raceFork();
       raceFork = undefined;
-      if (ctx.prof.mech.forkWriteProtectSeq && (foll & FOLL_PIN)) {
+      if (ctx.prof.mech.fork.writeProtectSeq && (foll & FOLL_PIN)) {
         // 57efa1fe5957: write_protect_seq changed, so GUP-fast gives up and the slow path runs after fork
         for (const p of pfns) gup_put_folio(ctx, s, p, foll);
         trace(ctx, 'gup_fast', 'write_protect_seq changed during fork: all pages dropped, slow path');

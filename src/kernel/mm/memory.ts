@@ -79,7 +79,7 @@ export function vma_is_anonymous(s: KState, t: number, vi: number): boolean {
 
 /** vma_soft_dirty_enabled(): soft-dirty tracking is on for the VMA (clear_refs cleared VM_SOFTDIRTY). */
 export function vma_soft_dirty_enabled(ctx: KCtx, vflags: number): boolean {
-  return ctx.prof.mech.softDirty && (vflags & VM_SOFTDIRTY) === 0;
+  return ctx.prof.mech.config.softDirty && (vflags & VM_SOFTDIRTY) === 0;
 }
 
 /** pte_needs_soft_dirty_wp(). */
@@ -184,14 +184,15 @@ function do_pte_missing(s: KState, ctx: KCtx, vmf: Vmf): number {
 /* ---------------- anonymous memory ---------------- */
 
 /**
- * do_anonymous_page() (6.18): a read maps the shared zero page read-only; a
- * write allocates a zeroed exclusive page, writable and dirty if VM_WRITE,
- * parked in the LRU batch.
+ * do_anonymous_page() (6.18): a read maps the shared zero page read-only
+ * (unless the kernel forbids the zero page: mm_forbids_zeropage(), or the
+ * machine's env.zeroPage is false); otherwise a zeroed exclusive page is
+ * allocated, writable and dirty if VM_WRITE, and parked in the LRU batch.
  */
 export function do_anonymous_page(s: KState, ctx: KCtx, vmf: Vmf): number {
   if (vmf.vflags & VM_SHARED) return VM_FAULT_SIGBUS;
   let entry: Pte;
-  if ((vmf.flags & FAULT_FLAG_WRITE) === 0) {
+  if ((vmf.flags & FAULT_FLAG_WRITE) === 0 && ctx.env.zeroPage) {
     entry = mk_pte(ZERO_PFN);
     trace(ctx, 'do_anonymous_page', 'read fault: map the shared zero page read-only');
   } else {
@@ -202,7 +203,7 @@ export function do_anonymous_page(s: KState, ctx: KCtx, vmf: Vmf): number {
     if (vmf.vflags & VM_WRITE) entry = pte_mkwrite(pte_mkdirty(entry));
     folio_add_new_anon_rmap(s, ctx, pfn, true);
     folio_add_lru(s, ctx, pfn);
-    trace(ctx, 'do_anonymous_page', `write fault: new exclusive page ${pfn}`);
+    trace(ctx, 'do_anonymous_page', `${vmf.flags & FAULT_FLAG_WRITE ? 'write' : 'read'} fault: new exclusive page ${pfn}`);
   }
   if (vmf_orig_pte_uffd_wp(vmf)) entry = pte_mkuffd_wp(entry);
   set_pte_at(s, vmf.t, vmf.va, entry);
@@ -246,21 +247,25 @@ export function do_wp_page(s: KState, ctx: KCtx, vmf: Vmf): number {
  * wp_can_reuse_anon_folio() which sets PAE on success.
  */
 function wp_can_reuse(s: KState, ctx: KCtx, vmf: Vmf, pfn: number): boolean {
-  switch (ctx.prof.mech.wpReuse) {
+  const cow = ctx.prof.mech.cow;
+  const rule = (): boolean => {
+    switch (cow.reuse) {
+      case 'refcount':
+        return wp_can_reuse_anon_folio(s, ctx, pfn);
+      case 'page-count':
+        return wp_can_reuse_page_count(s, ctx, pfn);
+      case 'mapcount':
+        return reuse_swap_page(s, ctx, pfn);
+    }
+  };
+  switch (cow.exclusive) {
+    case 'none':
+      return rule();
     case 'anon-exclusive':
-      return exclusive_or(s, ctx, pfn, 'PageAnonExclusive', true, () => wp_can_reuse_anon_folio(s, ctx, pfn));
-    case 'page-count-v2':
-      return wp_can_reuse_anon_folio(s, ctx, pfn);
-    case 'page-count':
-      return wp_can_reuse_page_count(s, ctx, pfn);
-    case 'private-bit':
-      // proposal (Andy, 12 Jan 2021): the bit means reuse; else the 5.9 rule, which sets it
-      return exclusive_or(s, ctx, pfn, 'private to this mm', true, () => wp_can_reuse_page_count(s, ctx, pfn));
-    case 'gup-exclusive-bit':
-      // proposal (Linus, 10 Jan 2021): the bit a GUP set means reuse; else the 5.9 rule (which does not set it)
-      return exclusive_or(s, ctx, pfn, 'made exclusive by GUP', false, () => wp_can_reuse_page_count(s, ctx, pfn));
-    case 'mapcount':
-      return reuse_swap_page(s, ctx, pfn);
+      return exclusive_or(s, ctx, pfn, 'PageAnonExclusive', true, rule);
+    case 'gup-marked':
+      // proposal (Linus, 10 Jan 2021): the bit a GUP set means reuse; else the rule (which does not set it)
+      return exclusive_or(s, ctx, pfn, 'made exclusive by GUP', false, rule);
   }
 }
 
@@ -423,7 +428,7 @@ export function do_swap_page(s: KState, ctx: KCtx, vmf: Vmf): number {
   let pfn = swap_cache_pfn(s, slot);
   let fresh = false;
   if (pfn === 0) {
-    if (mech.swapSynchronousIo && !mech.swapinSwapTable && swap_count(s, slot) === 1) {
+    if (ctx.env.swap === 'sync-io' && !mech.swap.swapTable && swap_count(s, slot) === 1) {
       // SWP_SYNCHRONOUS_IO: read straight into a new folio, skipping the swap cache
       pfn = alloc_page(s, PGF_SWAPBACKED);
       page_set_data(s, pfn, swap_data(s, slot));
@@ -446,20 +451,20 @@ export function do_swap_page(s: KState, ctx: KCtx, vmf: Vmf): number {
   const ksm = page_test(s, pfn, PGF_KSM);
   const write = (vmf.flags & FAULT_FLAG_WRITE) !== 0;
   // 5.18+ (d4c470970d45) drain the local LRU batch before judging the refcount
-  if (write && !fresh && !ksm && !page_test(s, pfn, PGF_LRU) && (mech.wpReuse === 'page-count-v2' || mech.wpReuse === 'anon-exclusive')) {
+  if (write && !fresh && !ksm && !page_test(s, pfn, PGF_LRU) && mech.swap.swapinDrain) {
     lru_add_drain(s, ctx);
   }
 
   let exclusive = false;
   if (!ksm) {
-    if (mech.swapinReuse === 'exclusive-bit') {
-      exclusive = mech.swapExclusiveBit && pte_swp_exclusive(orig);
+    if (mech.swap.swapinReuse === 'exclusive-bit') {
+      exclusive = mech.swap.exclusiveBit && pte_swp_exclusive(orig);
       if (fresh) exclusive = true;
     }
   }
   let pte = mk_pte(pfn);
   let rmapExclusive = false;
-  if (mech.swapinReuse === 'mapcount') {
+  if (mech.swap.swapinReuse === 'mapcount') {
     // <= 5.17: reuse_swap_page() runs before the rmap is added and the swap entry freed,
     // so the faulting PTE's own swap reference counts (5.10 do_swap_page)
     if (write && reuse_swap_page(s, ctx, pfn)) {
@@ -471,12 +476,12 @@ export function do_swap_page(s: KState, ctx: KCtx, vmf: Vmf): number {
     swap_free(s, slot);
   } else {
     // 7.x frees the entry and the swap cache only after mapping (below)
-    if (!mech.swapinSwapTable) {
+    if (!mech.swap.swapTable) {
       swap_free(s, slot);
       if (should_try_to_free_swap(s, ctx, vmf, pfn)) folio_free_swap(s, ctx, pfn);
     }
     if (!ksm && (fresh || exclusive || page_ref_count(s, pfn) === 1)) {
-      if (mech.swapinReuse === 'refcount') {
+      if (mech.swap.swapinReuse === 'refcount') {
         // 5.18 (c145e0b47c77): writable on a write fault only
         if (write) {
           pte = maybe_mkwrite(pte_mkdirty(pte), vmf.vflags);
@@ -488,7 +493,7 @@ export function do_swap_page(s: KState, ctx: KCtx, vmf: Vmf): number {
         if ((vmf.vflags & VM_WRITE) && !userfaultfd_pte_wp(vmf.vflags, pte_swp_uffd_wp(orig) ? pte_mkuffd_wp(pte) : pte) &&
           !pte_needs_soft_dirty_wp(ctx, vmf.vflags, pte_swp_soft_dirty(orig) ? pte_mksoft_dirty(pte) : pte)) {
           // 5.19 .. 6.1: only on a write fault; later also on a read fault
-          if (write || mech.swapinWritableOnRead) pte = pte_mkwrite(pte);
+          if (write || mech.swap.swapinWritableOnRead) pte = pte_mkwrite(pte);
           if (write) {
             pte = pte_mkdirty(pte);
             vmf.flags &= ~FAULT_FLAG_WRITE;
@@ -503,7 +508,7 @@ export function do_swap_page(s: KState, ctx: KCtx, vmf: Vmf): number {
   if (!PageAnon(s, pfn)) folio_add_new_anon_rmap(s, ctx, pfn, rmapExclusive);
   else folio_add_anon_rmap_pte(s, ctx, pfn, rmapExclusive);
   set_pte_at(s, vmf.t, vmf.va, pte);
-  if (mech.swapinSwapTable && mech.swapinReuse !== 'mapcount') {
+  if (mech.swap.swapTable && mech.swap.swapinReuse !== 'mapcount') {
     swap_free(s, slot); // folio_put_swap()
     if (should_try_to_free_swap(s, ctx, vmf, pfn)) folio_free_swap(s, ctx, pfn);
   }
@@ -524,9 +529,9 @@ export function do_swap_page(s: KState, ctx: KCtx, vmf: Vmf): number {
 function should_try_to_free_swap(s: KState, ctx: KCtx, vmf: Vmf, pfn: number): boolean {
   if (!page_test(s, pfn, PGF_SWAPCACHE)) return false;
   const mech = ctx.prof.mech;
-  if (mech.swapinReuse === 'mapcount') return false; // reuse_swap_page() does it instead
+  if (mech.swap.swapinReuse === 'mapcount') return false; // reuse_swap_page() does it instead
   // 7.x: always for SWP_SYNCHRONOUS_IO devices, once the page is mapped (the PTE's reference counts too)
-  if (mech.swapinSwapTable && mech.swapSynchronousIo) return true;
+  if (mech.swap.swapTable && ctx.env.swap === 'sync-io') return true;
   if (vmf.vflags & VM_LOCKED) return true;
   return (vmf.flags & FAULT_FLAG_WRITE) !== 0 && !page_test(s, pfn, PGF_KSM) && page_ref_count(s, pfn) === 2;
 }
@@ -559,7 +564,7 @@ function file_page(s: KState, vmf: Vmf, va: number): number {
 
 /** do_read_fault() with do_fault_around(): cached neighbours are mapped too. */
 function do_read_fault(s: KState, ctx: KCtx, vmf: Vmf): number {
-  const n = ctx.prof.mech.faultAroundPages;
+  const n = ctx.prof.mech.fault.aroundPages;
   if (n > 1 && (vmf.vflags & VM_UFFD_WP) === 0) {
     // window aligned to fault_around_pages, clamped to the VMA
     const lo = Math.max(vmf.va - (vmf.va % n), vmaStart(s, vmf));
@@ -626,7 +631,7 @@ function fault_dirty_shared_page(s: KState, ctx: KCtx, vmf: Vmf, pfn: number): n
   page_set(s, pfn, PGF_DIRTY);
   const f = vma_file_at(s, vmf.t, vmf.vi);
   const pageMkwrite = f >= 0 && (file_flags(s, f) & FF_TMPFILE) !== 0;
-  if (!ctx.prof.mech.sharedFaultRetry || (vmf.flags & FAULT_FLAG_ALLOW_RETRY) === 0 || (vmf.flags & FAULT_FLAG_TRIED) !== 0) return 0;
+  if (!ctx.prof.mech.fault.sharedRetry || (vmf.flags & FAULT_FLAG_ALLOW_RETRY) === 0 || (vmf.flags & FAULT_FLAG_TRIED) !== 0) return 0;
   if (!dirtied && !pageMkwrite) return 0;
   trace(ctx, 'fault_dirty_shared_page', 'mmap_lock dropped for balance_dirty_pages: VM_FAULT_RETRY');
   return VM_FAULT_RETRY;
@@ -712,10 +717,12 @@ function copy_present_pte(s: KState, ctx: KCtx, src: number, dst: number, va: nu
  * Fork's decision for an anon page. 5.19+: folio_try_dup_anon_rmap_pte()
  * refuses exclusive maybe-pinned pages. 5.9 .. 5.18: copy_present_pte()
  * asked page_needs_cow_for_dma() itself (70e806e4e645). Before: always share.
+ * Proposals may also copy a page GUP marked exclusive, or any page with
+ * references beyond its mappings.
  */
 function anon_dup(s: KState, ctx: KCtx, src: number, sflags: number, pfn: number, pte: Pte): boolean {
   const mech = ctx.prof.mech;
-  if (mech.forkCopyReferenced !== 'none' && is_cow_mapping(sflags) && (mech.forkCopyReferenced === 'any' || pte_write(pte))) {
+  if (mech.fork.copyReferenced !== 'none' && is_cow_mapping(sflags) && (mech.fork.copyReferenced === 'any' || pte_write(pte))) {
     // proposals: a page held by more than its mappings and the swap cache may be under GUP: copy it
     const expected = page_mapcount(s, pfn) + (page_test(s, pfn, PGF_SWAPCACHE) ? 1 : 0) + 1; // + fork's own reference
     if (page_ref_count(s, pfn) > expected) {
@@ -723,18 +730,25 @@ function anon_dup(s: KState, ctx: KCtx, src: number, sflags: number, pfn: number
       return false;
     }
   }
-  if (mech.wpReuse === 'anon-exclusive') return folio_try_dup_anon_rmap_pte(s, ctx, src, sflags, pfn);
-  if (mech.wpReuse === 'gup-exclusive-bit' && PageAnonExclusive(s, pfn)) {
+  if (mech.fork.copyMarked && PageAnonExclusive(s, pfn)) {
     // "fork() will keep it so": the page a GUP made exclusive stays the parent's
     trace(ctx, 'copy_present_pte', `page ${pfn} was made exclusive by GUP: copy for the child`);
     return false;
   }
-  if (mech.forkCopyPinned && folio_needs_cow_for_dma(s, ctx, src, sflags, pfn)) {
-    trace(ctx, 'copy_present_pte', `page ${pfn} may be pinned: copy for the child`);
-    return false;
+  switch (mech.fork.copyPinned) {
+    case 'exclusive-maybe-pinned':
+      return folio_try_dup_anon_rmap_pte(s, ctx, src, sflags, pfn);
+    case 'maybe-pinned':
+      if (folio_needs_cow_for_dma(s, ctx, src, sflags, pfn)) {
+        trace(ctx, 'copy_present_pte', `page ${pfn} may be pinned: copy for the child`);
+        return false;
+      }
+      break;
+    case 'never':
+      break;
   }
-  // Andy's private bit: a page now shared is private to no one
-  if (mech.wpReuse === 'private-bit') page_clear(s, pfn, PGF_ANON_EXCLUSIVE);
+  // a page now shared is exclusive to no one
+  page_clear(s, pfn, PGF_ANON_EXCLUSIVE);
   folio_dup_file_rmap_pte(s, pfn);
   return true;
 }

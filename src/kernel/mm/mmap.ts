@@ -8,11 +8,10 @@
 import type { KState } from '../../model/layout.js';
 import { FF_SHMEM_ANON } from '../../model/layout.js';
 import {
-  type Vma, vmas_of, vmas_store, file_maps_add, file_maps, file_size, filemap_get, filemap_set, fio,
+  type Vma, vmas_of, vmas_store, file_maps_add, file_maps, file_size, filemap_get, filemap_set, file_flags, file_release,
   VM_READ, VM_WRITE, VM_EXEC, VM_SHARED, VM_MAYREAD, VM_MAYWRITE, VM_MAYEXEC, VM_MAYSHARE, VM_SOFTDIRTY,
   VM_ACCOUNT, VM_NOHUGEPAGE,
 } from '../../model/mm_types.js';
-import { F_FLAGS } from '../../model/layout.js';
 import { refs_detach_range } from '../../model/refs.js';
 import { type KCtx, trace, ModelBug } from '../ctx.js';
 import { zap_pte_range } from './memory.js';
@@ -86,7 +85,7 @@ export function range_mapped(s: KState, t: number, start: number, end: number): 
 function file_unmapped(s: KState, f: number): void {
   file_maps_add(s, f, -1);
   if (file_maps(s, f) > 0) return;
-  if ((s.m[fio(s, f) + F_FLAGS]! & FF_SHMEM_ANON) === 0) return;
+  if ((file_flags(s, f) & FF_SHMEM_ANON) === 0) return;
   for (let i = 0; i < file_size(s, f); i++) {
     const pfn = filemap_get(s, f, i);
     if (pfn === 0) continue;
@@ -94,7 +93,7 @@ function file_unmapped(s: KState, f: number): void {
     page_set_mapping(s, pfn, -1, 0);
     folio_put(s, pfn);
   }
-  s.m.fill(0, fio(s, f), fio(s, f) + s.L.fileWords);
+  file_release(s, f);
 }
 
 /**

@@ -36,7 +36,7 @@ export function can_change_pte_writable(s: KState, ctx: KCtx, vflags: number, pt
   if (pte_needs_soft_dirty_wp(ctx, vflags, pte)) return false;
   if (userfaultfd_pte_wp(vflags, pte)) return false;
   if ((vflags & VM_SHARED) === 0) {
-    const mode = ctx.prof.mech.mprotectMapsExclusiveWritable;
+    const mode = ctx.prof.mech.wrprotect.mprotectWritable;
     if (mode === 'none') return false;
     if (mode === 'dirty' && !pte_dirty(pte)) return false; // 64fe24a3e05e as merged in 6.0
     const pfn = vm_normal_page(pte);
@@ -144,7 +144,7 @@ export function do_mprotect(s: KState, ctx: KCtx, t: number, start: number, end:
     at = v.end;
   }
   if (!err && at < end) err = -ENOMEM;
-  const pinned = ctx.prof.mech.mprotectPinned;
+  const pinned = ctx.prof.mech.wrprotect.mprotectPinned;
   const losesWrite = (prot & PROT_WRITE) === 0;
   if (pinned === 'ebusy' && losesWrite && range_has_pinned_writable(s, ctx, t, start, Math.min(end, at))) {
     trace(ctx, 'do_mprotect_pkey', 'a maybe-pinned page would lose its write bit: -EBUSY');

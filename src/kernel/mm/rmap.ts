@@ -37,9 +37,10 @@ export const GUP_PIN_COUNTING_BIAS = 1024;
  */
 export function folio_maybe_dma_pinned(s: KState, ctx: KCtx, pfn: number): boolean {
   if (pfn === ZERO_PFN) return false;
-  if (!ctx.prof.mech.pinBias) return false;
+  const counting = ctx.prof.mech.gup.pinCounting;
+  if (counting === 'get') return false;
   // John Hubbard's split: the pin field is exact, no false positives
-  if (ctx.prof.mech.gupCounting === 'split') return gup_holders(s, pfn, true) > 0;
+  if (counting === 'split') return gup_holders(s, pfn, true) > 0;
   return page_pincount(s, pfn) > 0 || page_ref_count(s, pfn) >= GUP_PIN_COUNTING_BIAS;
 }
 
@@ -166,7 +167,7 @@ export function try_to_unmap(s: KState, ctx: KCtx, pfn: number): boolean {
       const pte = ptep_get(s, t, va);
       if (!pte_present(pte) || pte_pfn(pte) !== pfn) continue;
       const exclusive = PageAnonExclusive(s, pfn);
-      if (ctx.prof.mech.swapoutPinned === 'try-share' && exclusive && !folio_try_share_anon_rmap_pte(s, ctx, pfn)) {
+      if (ctx.prof.mech.swap.swapoutPinned === 'try-share' && exclusive && !folio_try_share_anon_rmap_pte(s, ctx, pfn)) {
         trace(ctx, 'try_to_unmap_one', `page ${pfn} may be pinned: PTE restored, page stays mapped`);
         return false;
       }
@@ -175,7 +176,7 @@ export function try_to_unmap(s: KState, ctx: KCtx, pfn: number): boolean {
       if (pte_dirty(pte)) page_set(s, pfn, PGF_DIRTY);
       swap_duplicate(s, slot);
       let swp = swp_entry_to_pte(slot);
-      if (exclusive && ctx.prof.mech.swapExclusiveBit) swp = pte_swp_mkexclusive(swp);
+      if (exclusive && ctx.prof.mech.swap.exclusiveBit) swp = pte_swp_mkexclusive(swp);
       if (pte_soft_dirty(pte)) swp = pte_swp_mksoft_dirty(swp);
       if (pte_uffd_wp(pte)) swp = pte_swp_mkuffd_wp(swp);
       set_pte_at(s, t, va, swp);

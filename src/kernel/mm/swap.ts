@@ -9,8 +9,8 @@
  * CPU: the executor pins every scenario process to CPU 0.
  */
 import type { KState } from '../../model/layout.js';
-import { G_LRU_N, G_ACT_N, PGF_LRU, PGF_ALLOC, PGF_REFERENCED, PGF_ACTIVE, ZERO_PFN } from '../../model/layout.js';
-import { page_ref_add, page_ref_count, page_set, page_clear, page_test } from '../../model/mm_types.js';
+import { PGF_LRU, PGF_ALLOC, PGF_REFERENCED, PGF_ACTIVE, ZERO_PFN } from '../../model/layout.js';
+import { page_ref_add, page_ref_count, page_set, page_clear, page_test, fbatch_len, fbatch_at, fbatch_push, fbatch_take_all } from '../../model/mm_types.js';
 import { free_page } from './page_alloc.js';
 import { type KCtx, ModelBug, trace } from '../ctx.js';
 
@@ -44,12 +44,9 @@ export function folio_put_refs(s: KState, pfn: number, n: number): void {
  * reference; move the batch to the LRU once it is full.
  */
 export function folio_add_lru(s: KState, ctx: KCtx, pfn: number): void {
-  const n = s.m[G_LRU_N]!;
-  const cap = Math.min(ctx.prof.mech.lruBatchSize, s.L.geo.lruBatch);
+  const cap = Math.min(ctx.prof.mech.lru.batchSize, s.L.geo.lruBatch);
   folio_get(s, pfn);
-  s.m[s.L.lru + n] = pfn;
-  s.m[G_LRU_N] = n + 1;
-  if (n + 1 >= cap) lru_add_drain(s, ctx);
+  if (fbatch_push(s, 'add', pfn) >= cap) lru_add_drain(s, ctx);
 }
 
 /**
@@ -58,33 +55,27 @@ export function folio_add_lru(s: KState, ctx: KCtx, pfn: number): void {
  * PG_lru) folios active; both drop their references.
  */
 export function lru_add_drain(s: KState, ctx: KCtx): void {
-  const n = s.m[G_LRU_N]!;
-  const a = s.m[G_ACT_N]!;
+  const n = fbatch_len(s, 'add');
+  const a = fbatch_len(s, 'activate');
   if (n === 0 && a === 0) return;
   trace(ctx, 'lru_add_drain', `${n} folio(s) moved to the LRU${a ? `, ${a} activated` : ''}`);
-  for (let i = 0; i < n; i++) {
-    const pfn = s.m[s.L.lru + i]!;
-    s.m[s.L.lru + i] = 0;
+  for (const pfn of fbatch_take_all(s, 'add')) {
     // a folio freed by everyone else while parked dies here, never reaching the LRU
     if (page_ref_count(s, pfn) > 1) page_set(s, pfn, PGF_LRU);
     folio_put(s, pfn);
   }
-  s.m[G_LRU_N] = 0;
-  for (let i = 0; i < a; i++) {
-    const pfn = s.m[s.L.act + i]!;
-    s.m[s.L.act + i] = 0;
+  for (const pfn of fbatch_take_all(s, 'activate')) {
     // lru_activate(), only for a folio still on the LRU (folio_test_clear_lru in folio_batch_move_lru)
     if (page_test(s, pfn, PGF_LRU)) page_set(s, pfn, PGF_ACTIVE);
     folio_put(s, pfn);
   }
-  s.m[G_ACT_N] = 0;
 }
 
 /** Number of references this CPU's batches (add and activate) hold on a page. */
 export function lru_batch_refs(s: KState, pfn: number): number {
   let c = 0;
-  for (let i = 0, n = s.m[G_LRU_N]!; i < n; i++) if (s.m[s.L.lru + i] === pfn) c++;
-  for (let i = 0, n = s.m[G_ACT_N]!; i < n; i++) if (s.m[s.L.act + i] === pfn) c++;
+  for (let i = 0, n = fbatch_len(s, 'add'); i < n; i++) if (fbatch_at(s, 'add', i) === pfn) c++;
+  for (let i = 0, n = fbatch_len(s, 'activate'); i < n; i++) if (fbatch_at(s, 'activate', i) === pfn) c++;
   return c;
 }
 
@@ -96,13 +87,11 @@ export function lru_batch_refs(s: KState, pfn: number): number {
  */
 export function folio_activate(s: KState, ctx: KCtx, pfn: number): void {
   if (page_test(s, pfn, PGF_ACTIVE) || !page_test(s, pfn, PGF_LRU)) return;
-  const n = s.m[G_ACT_N]!;
-  const cap = Math.min(ctx.prof.mech.lruBatchSize, s.L.geo.lruBatch);
+  const cap = Math.min(ctx.prof.mech.lru.batchSize, s.L.geo.lruBatch);
   folio_get(s, pfn);
-  s.m[s.L.act + n] = pfn;
-  s.m[G_ACT_N] = n + 1;
+  const n = fbatch_push(s, 'activate', pfn);
   trace(ctx, 'folio_activate', `page ${pfn} queued for activation`);
-  if (n + 1 >= cap) lru_add_drain(s, ctx);
+  if (n >= cap) lru_add_drain(s, ctx);
 }
 
 /**

@@ -18,7 +18,7 @@ export function userfaultfd_open(s: KState, ctx: KCtx, t: number, features: numb
   if (task_uffd(s, t) & UFFD_CTX_OPEN) return -EBUSY;
   const mech = ctx.prof.mech;
   // UFFDIO_API refuses features the kernel does not have
-  if (((features & UFFD_FEATURE_WP_UNPOPULATED) && !mech.uffdWpUnpopulated) || ((features & UFFD_FEATURE_WP_ASYNC) && !mech.uffdWpAsync)) {
+  if (((features & UFFD_FEATURE_WP_UNPOPULATED) && !mech.uffd.wpUnpopulated) || ((features & UFFD_FEATURE_WP_ASYNC) && !mech.uffd.wpAsync)) {
     // the fd stays open, not initialised: userfaultfd_ioctl() refuses everything but UFFDIO_API
     task_set_uffd(s, t, UFFD_CTX_OPEN | UFFD_CTX_NOAPI);
     trace(ctx, 'userfaultfd_api', 'unknown feature: -EINVAL, the context stays uninitialised');
@@ -35,7 +35,7 @@ export function userfaultfd_open(s: KState, ctx: KCtx, t: number, features: numb
 export function userfaultfd_register(s: KState, ctx: KCtx, t: number, start: number, end: number): number {
   if ((task_uffd(s, t) & UFFD_CTX_OPEN) === 0) return -EBADF; // no userfaultfd in this process
   if (task_uffd(s, t) & UFFD_CTX_NOAPI) return -EINVAL;
-  if (!ctx.prof.mech.uffdWp) return -EINVAL; // UFFDIO_REGISTER_MODE_WP unknown before 5.7
+  if (!ctx.prof.mech.uffd.wp) return -EINVAL; // UFFDIO_REGISTER_MODE_WP unknown before 5.7
 
   if (end <= start) return -EINVAL;
   const vmas = vmas_of(s, t).filter((v) => v.end > start && v.start < end);
@@ -43,7 +43,7 @@ export function userfaultfd_register(s: KState, ctx: KCtx, t: number, start: num
   for (const v of vmas) {
     // vma_can_userfault(): anon and shmem; file mappings only with WP_ASYNC
     if (v.file >= 0 && (task_uffd(s, t) & UFFD_FEATURE_WP_ASYNC) === 0 && !isShmemVma(s, v.file)) return -EINVAL;
-    if (v.file >= 0 && isShmemVma(s, v.file) && !ctx.prof.mech.uffdWpShmem) return -EINVAL; // before 5.19: anon only
+    if (v.file >= 0 && isShmemVma(s, v.file) && !ctx.prof.mech.uffd.wpShmem) return -EINVAL; // before 5.19: anon only
     if ((v.flags & VM_MAYWRITE) === 0) return -EPERM;
   }
   vma_modify(s, t, start, end, (v) => ({ ...v, flags: v.flags | VM_UFFD_WP }));
@@ -68,11 +68,11 @@ export function mwriteprotect_range(s: KState, ctx: KCtx, t: number, start: numb
   const vmas = vmas_of(s, t);
   const hit = vmas.filter((v) => v.end > start && v.start < end);
   // before the multi-VMA walk, find_dst_vma() wanted the whole range inside one VMA
-  if (!ctx.prof.mech.uffdWpMultiVma && (hit.length !== 1 || hit[0]!.start > start || hit[0]!.end < end)) return -ENOENT;
+  if (!ctx.prof.mech.uffd.wpMultiVma && (hit.length !== 1 || hit[0]!.start > start || hit[0]!.end < end)) return -ENOENT;
   for (const v of hit) {
     if ((v.flags & VM_UFFD_WP) === 0) return -ENOENT;
   }
-  const pinned = ctx.prof.mech.uffdWpPinned;
+  const pinned = ctx.prof.mech.uffd.wpPinned;
   if (wp && pinned === 'ebusy' && range_has_pinned_writable(s, ctx, t, start, end)) {
     trace(ctx, 'mwriteprotect_range', 'a maybe-pinned page would be write-protected: -EBUSY');
     return -EBUSY;
@@ -83,7 +83,7 @@ export function mwriteprotect_range(s: KState, ctx: KCtx, t: number, start: numb
     if (a >= b) return;
     let cp = wp ? MM_CP_UFFD_WP : MM_CP_UFFD_WP_RESOLVE;
     const manual = (v.flags & VM_SHARED) ? vma_wants_writenotify(s, ctx, t, vi, v.flags) : (v.flags & VM_WRITE) !== 0;
-    if (!wp && manual && ctx.prof.mech.uffdUnprotectWritable) cp |= MM_CP_TRY_CHANGE_WRITABLE;
+    if (!wp && manual && ctx.prof.mech.uffd.unprotectWritable) cp |= MM_CP_TRY_CHANGE_WRITABLE;
     // un-protecting must not write-protect a pinned PTE either (pte_modify to PAGE_COPY would)
     change_pte_range(s, ctx, t, vi, a, b, v.flags, cp, pinned === 'skip' || (pinned === 'ebusy' && !wp));
   });

@@ -14,5 +14,6 @@ export const debian_5_10 = derive(linux_5_11, {
     'Debian config: CONFIG_MEM_SOFT_DIRTY=y; the guest swaps to brd, a SWP_SYNCHRONOUS_IO device',
   ],
   summary: 'As linux-5.11, with soft-dirty, and swap-in from a synchronous device (brd) skipping the swap cache when the entry is not shared.',
-  mech: { softDirty: true, swapSynchronousIo: true },
+  mech: { config: { softDirty: true } },
+  env: { swap: 'sync-io' },
 });

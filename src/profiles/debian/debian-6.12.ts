@@ -14,5 +14,6 @@ export const debian_6_12 = derive(linux_6_18, {
     'Debian config: CONFIG_MEM_SOFT_DIRTY=y; the guest swaps to brd, a SWP_SYNCHRONOUS_IO device',
   ],
   summary: 'As linux-6.18 with soft-dirty and a synchronous swap device; its /proc/kpageflags reports every anon page as KSM.',
-  mech: { softDirty: true, swapSynchronousIo: true, kpageflagsKsmAnyAnon: true },
+  mech: { config: { softDirty: true }, proc: { kpageflagsKsmAnyAnon: true } },
+  env: { swap: 'sync-io' },
 });

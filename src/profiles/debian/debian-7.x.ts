@@ -14,5 +14,6 @@ export const debian_7_x = derive(linux_6_18, {
     'Debian config: CONFIG_MEM_SOFT_DIRTY=y; the guest swaps to brd, a SWP_SYNCHRONOUS_IO device',
   ],
   summary: 'As linux-6.18 with soft-dirty and a synchronous swap device, the swap-table swap-in, and /proc/PID/mem without FOLL_FORCE.',
-  mech: { softDirty: true, swapSynchronousIo: true, swapinSwapTable: true, procMemForce: 'ptrace-only' },
+  mech: { config: { softDirty: true, procMemForce: 'ptrace-only' }, swap: { swapTable: true } },
+  env: { swap: 'sync-io' },
 });

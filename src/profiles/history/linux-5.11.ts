@@ -13,5 +13,5 @@ export const linux_5_11 = derive(linux_5_9, {
   ],
   summary: 'fork holds write_protect_seq so a racing GUP-fast pin falls back to the slow path; clear_refs soft-dirty leaves writable PTEs of maybe-pinned pages alone; ' +
     'reclaim does not add maybe-pinned pages to the swap cache.',
-  mech: { forkWriteProtectSeq: true, clearRefsSkipsPinned: true, swapoutPinned: 'skip-maybe-pinned' },
+  mech: { fork: { writeProtectSeq: true }, wrprotect: { clearRefsSkipsPinned: true }, swap: { swapoutPinned: 'skip-maybe-pinned' } },
 });

@@ -17,5 +17,12 @@ export const linux_5_19 = derive(linux_5_18, {
   summary: 'A write fault reuses a PG_anon_exclusive page at once, else uses the 5.18 refcount rule and marks it exclusive; ' +
     'fork clears the bit or copies a maybe-pinned page; a R/O pin of a non-exclusive anon page unshares it first; ' +
     'swap-out refuses maybe-pinned exclusive pages and records exclusivity in the swap PTE; uffd-wp works on shmem too.',
-  mech: { wpReuse: 'anon-exclusive', swapinReuse: 'exclusive-bit', gupUnshare: 'anon', swapExclusiveBit: true, swapoutPinned: 'try-share', uffdWpShmem: true, sharedFaultRetry: false },
+  mech: {
+    cow: { exclusive: 'anon-exclusive' },
+    fork: { copyPinned: 'exclusive-maybe-pinned' },
+    swap: { swapinReuse: 'exclusive-bit', exclusiveBit: true, swapoutPinned: 'try-share' },
+    gup: { unshare: 'anon' },
+    uffd: { wpShmem: true },
+    fault: { sharedRetry: false },
+  },
 });

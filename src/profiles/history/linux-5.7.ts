@@ -15,5 +15,10 @@ export const linux_5_7 = derive(linux_4_8, {
   ],
   summary: 'A FOLL_FORCE write may use a read-only PTE only with FOLL_COW and a dirty PTE; a pin adds 1024 to the refcount; ' +
     'io_uring fixed buffers and uffd-wp exist. Reuse is still by mapcount, so CVE-2020-29374 leaks.',
-  mech: { forceWrite: 'foll-cow', pinBias: true, ioUring: true, uffdWp: true, pinUserPages: true, sharedFaultRetry: true },
+  mech: {
+    gup: { forceWrite: 'foll-cow', pinCounting: 'bias' },
+    features: { ioUring: true, pinUserPages: true },
+    uffd: { wp: true },
+    fault: { sharedRetry: true },
+  },
 });

@@ -8,5 +8,5 @@ export const linux_5_8 = derive(linux_5_7, {
   commits: ['17839856fd58 gup: document and work around "COW can break either way" issue (CVE-2020-29374)'],
   summary: 'Any FOLL_GET or FOLL_PIN on a COW mapping is made a write, so GUP always gets a page its process owns; ' +
     'GUP-fast leaves read-only PTEs to the slow path; FOLL_COW no longer needs FOLL_FORCE.',
-  mech: { gupReadBreaksCow: true, forceWrite: 'foll-cow-dirty' },
+  mech: { gup: { readBreaksCow: true, forceWrite: 'foll-cow-dirty' } },
 });

@@ -14,5 +14,5 @@ export const linux_5_9 = derive(linux_5_8, {
   ],
   summary: 'do_wp_page reuses only a page whose page_count is 1 (any other reference forces a copy); THP and swap-in keep reuse_swap_page; ' +
     'the forced COW break on read GUP is gone (a FOLL_COW write again needs FOLL_FORCE); fork gives the child a copy of a page that may be pinned by an mm that pinned.',
-  mech: { wpReuse: 'page-count', gupReadBreaksCow: false, forkCopyPinned: true, forceWrite: 'foll-cow' },
+  mech: { cow: { reuse: 'page-count' }, gup: { readBreaksCow: false, forceWrite: 'foll-cow' }, fork: { copyPinned: 'maybe-pinned' } },
 });

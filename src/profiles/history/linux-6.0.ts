@@ -11,5 +11,5 @@ export const linux_6_0 = derive(linux_5_19, {
   ],
   summary: 'A FOLL_FORCE write through a read-only PTE needs an exclusive anon page in a private !VM_WRITE mapping; ' +
     'mprotect (and uffd unprotect) may set the write bit on a dirty exclusive anon PTE.',
-  mech: { forceWrite: 'anon-exclusive', mprotectMapsExclusiveWritable: 'dirty' },
+  mech: { gup: { forceWrite: 'anon-exclusive' }, wrprotect: { mprotectWritable: 'dirty' } },
 });

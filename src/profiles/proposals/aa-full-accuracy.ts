@@ -17,5 +17,5 @@ export const aa_full_accuracy = derive(linux_5_11, {
   ],
   summary: 'do_wp_page goes back to reuse_swap_page (mapcount + swapcount, lock_page sleeps): GUP references never force a copy, so write-protecting a pinned page is harmless; ' +
     'every GUP on a COW mapping is made a write (17839856fd58 re-applied) so a reader owns what it references.',
-  mech: { wpReuse: 'mapcount', gupReadBreaksCow: true },
+  mech: { cow: { reuse: 'mapcount' }, gup: { readBreaksCow: true } },
 });

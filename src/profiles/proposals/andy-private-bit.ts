@@ -17,5 +17,5 @@ export const andy_private_bit = derive(linux_5_11, {
   ],
   summary: 'Exclusivity survives write-protection (mprotect, clear_refs, uffd-wp): the next write reuses the page, so pins and O_DIRECT stay coherent; ' +
     'fork and R/O GUP are as in 5.11.',
-  mech: { wpReuse: 'private-bit' },
+  mech: { cow: { exclusive: 'anon-exclusive' } },
 });

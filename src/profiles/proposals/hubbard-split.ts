@@ -17,5 +17,5 @@ export const hubbard_split = derive(linux_5_11, {
   ],
   summary: 'Reuse is unchanged (page_count() == 1 over all fields); pins are detected exactly (no 1024-reference false positives); ' +
     'a page takes at most 15 pins and 15 gets; mprotect refuses to write-protect a pinned page.',
-  mech: { gupCounting: 'split', mprotectPinned: 'ebusy' },
+  mech: { gup: { pinCounting: 'split' }, wrprotect: { mprotectPinned: 'ebusy' } },
 });

@@ -17,5 +17,5 @@ export const linus_exclusive_bit = derive(linux_5_11, {
   ],
   summary: 'A page GUP made exclusive stays exclusive: write-protecting it (mprotect, clear_refs, uffd-wp) no longer forces a copy, and fork copies it for the child; ' +
     'pages GUP never touched keep the page_count rule. R/O pins are not covered.',
-  mech: { wpReuse: 'gup-exclusive-bit' },
+  mech: { cow: { exclusive: 'gup-marked' }, fork: { copyMarked: true } },
 });

@@ -18,5 +18,10 @@ export const linus_rules = derive(linux_5_11, {
   ],
   summary: 'The 5.9 page_count rule made an invariant: swap-in maps writable only at refcount 1; nothing write-protects a maybe-pinned writable page ' +
     '(clear_refs and uffd-wp skip it, mprotect(PROT_READ) fails with -EBUSY, reclaim leaves it alone); fork copies a writable page that anything but its mappings references.',
-  mech: { swapinReuse: 'refcount', mprotectPinned: 'ebusy', uffdWpPinned: 'skip', forkCopyReferenced: 'writable' },
+  mech: {
+    swap: { swapinReuse: 'refcount' },
+    wrprotect: { mprotectPinned: 'ebusy' },
+    uffd: { wpPinned: 'skip' },
+    fork: { copyReferenced: 'writable' },
+  },
 });

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig, parseConfig, buildSystem } from '../../../src/explore/system.js';
 import { Expander } from '../../../src/explore/expand.js';
-import { Canonicalizer } from '../../../src/explore/canon.js';
+import { Canonicalizer } from '../../../src/model/canon.js';
 import { bfs } from '../../../src/explore/bfs.js';
 import { swarm } from '../../../src/explore/swarm.js';
 import { explore } from '../../../src/explore/explore.js';

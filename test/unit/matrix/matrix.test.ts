@@ -1,9 +1,9 @@
 import { describe, it, expect } from 'vitest';
 import { loadScenarios } from '../../../src/scenario/load.js';
-import { buildMatrix } from '../../../src/history/matrix.js';
+import { buildMatrix } from '../../../src/matrix/matrix.js';
 import { PROFILES, MATRIX_PROFILES, HISTORY, PROPOSALS, profileById } from '../../../src/profiles/index.js';
 import { derive } from '../../../src/profiles/derive.js';
-import { expectedOutcome } from '../../../src/history/expect.js';
+import { expectedOutcome } from '../../../src/matrix/expect.js';
 import { scenario } from '../../helpers.js';
 
 const documented = loadScenarios(['scenarios/cow-selftest', 'scenarios/cve', 'scenarios/history']);
@@ -53,13 +53,13 @@ describe('the documented history', () => {
 
 describe('a mechanism change that breaks history fails the suite', () => {
   it('5.9 with the mapcount rule no longer reproduces 5.9', () => {
-    const wrong = derive(profileById('linux-5.9'), { id: 'linux-5.9', title: 'wrong', summary: 'wrong', mech: { wpReuse: 'mapcount' } });
+    const wrong = derive(profileById('linux-5.9'), { id: 'linux-5.9', title: 'wrong', summary: 'wrong', mech: { cow: { reuse: 'mapcount' } } });
     const order = PROFILES.map((p) => (p.id === 'linux-5.9' ? wrong : p));
     const m = buildMatrix(documented, [wrong], order);
     expect(m.totals['linux-5.9']!.unexpected).toBeGreaterThan(0);
   });
   it('6.18 without the fork-time copy of pinned pages no longer reproduces 6.18', () => {
-    const wrong = derive(profileById('linux-6.18'), { id: 'linux-6.18', title: 'wrong', summary: 'wrong', mech: { wpReuse: 'page-count-v2', gupUnshare: 'none' } });
+    const wrong = derive(profileById('linux-6.18'), { id: 'linux-6.18', title: 'wrong', summary: 'wrong', mech: { cow: { exclusive: 'none' }, fork: { copyPinned: 'maybe-pinned' }, gup: { unshare: 'none' } } });
     const m = buildMatrix(documented, [wrong], PROFILES);
     expect(m.totals['linux-6.18']!.unexpected).toBeGreaterThan(0);
   });

@@ -30,12 +30,12 @@ describe('profiles of one\'s own', () => {
     const p = await loadProfileFile('examples/profiles/aa-fork-copies-all-gup.mjs');
     expect(p.id).toBe('aa-fork-copies-all-gup');
     expect(p.basedOn).toBe('aa-full-accuracy');
-    expect(p.mech.forkCopyReferenced).toBe('any');
-    expect(p.mech.wpReuse).toBe(profileById('aa-full-accuracy').mech.wpReuse);
+    expect(p.mech.fork.copyReferenced).toBe('any');
+    expect(p.mech.cow).toEqual(profileById('aa-full-accuracy').mech.cow);
   });
   it('loads a TypeScript module', async () => {
     const p = await loadProfileFile('examples/profiles/linus-rules-mprotect-skip.ts');
-    expect(p.mech.mprotectPinned).toBe('skip');
+    expect(p.mech.wrprotect.mprotectPinned).toBe('skip');
   });
   it('rejects a module that is not a profile, naming the field', async () => {
     await expect(loadProfileFile('package.json')).rejects.toThrow(/package\.json/);

@@ -21,7 +21,7 @@ export interface MemRwResult {
 export function mem_rw(s: KState, ctx: KCtx, t: number, target: number, va: number, n: number, write: boolean, race?: (va: number) => void): MemRwResult | number {
   if (!task_alive(s, target)) return -EIO;
   // proc_mem_foll_force(): FOLL_FORCE unless the kernel grants it only to the target's ptracer (no scenario ptraces)
-  const force = ctx.prof.mech.procMemForce === 'always' ? FOLL_FORCE : 0;
+  const force = ctx.prof.mech.config.procMemForce === 'always' ? FOLL_FORCE : 0;
   const foll = FOLL_GET | FOLL_TOUCH | FOLL_REMOTE | force | (write ? FOLL_WRITE : 0);
   const wids: number[] = [];
   const out = new OpWrites(s, target, ctx.step, ctx.freshWrites);

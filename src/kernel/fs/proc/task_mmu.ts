@@ -37,7 +37,7 @@ function pte_is_pinned(s: KState, ctx: KCtx, t: number, vflags: number, pte: Pte
  */
 export function clear_refs_write(s: KState, ctx: KCtx, t: number, value: number): number {
   if (value < 1 || value > 5) return -EINVAL;
-  if (value !== 4 || !ctx.prof.mech.softDirty) {
+  if (value !== 4 || !ctx.prof.mech.config.softDirty) {
     trace(ctx, 'clear_refs_write', value === 4 ? 'soft-dirty: no CONFIG_MEM_SOFT_DIRTY, no PTE changed' : `type ${value}: young bits only`);
     return 0;
   }
@@ -50,7 +50,7 @@ export function clear_refs_write(s: KState, ctx: KCtx, t: number, value: number)
     for (let va = v.start; va < v.end; va++) {
       const pte = ptep_get(s, t, va);
       if (pte_present(pte)) {
-        if (ctx.prof.mech.clearRefsSkipsPinned && pte_is_pinned(s, ctx, t, v.flags, pte)) {
+        if (ctx.prof.mech.wrprotect.clearRefsSkipsPinned && pte_is_pinned(s, ctx, t, v.flags, pte)) {
           skipped++;
           continue;
         }
@@ -110,7 +110,7 @@ export function pagemap_entry(s: KState, t: number, va: number, prof?: Profile):
     e.file = !e.anon;
     e.swapcache = page_test(s, pfn, PGF_SWAPCACHE);
     // stable_page_flags() of 6.10 .. 6.1x tested `mapping & PAGE_MAPPING_KSM`, true for every anon page
-    e.ksm = page_test(s, pfn, PGF_KSM) || (e.anon && prof?.mech.kpageflagsKsmAnyAnon === true);
+    e.ksm = page_test(s, pfn, PGF_KSM) || (e.anon && prof?.mech.proc.kpageflagsKsmAnyAnon === true);
     e.lru = page_test(s, pfn, PGF_LRU);
     e.dirty = page_test(s, pfn, PGF_DIRTY);
     return e;

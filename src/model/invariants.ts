@@ -3,25 +3,29 @@
  * bug in cowlab (the model lost track of a reference), not a property of
  * the modelled kernel, and is reported as such.
  */
-import { keepsAnonExclusive } from '../profiles/types.js';
-import type { KState } from '../model/layout.js';
+import type { KState } from './layout.js';
 import {
   ZERO_PFN, PAGE_WORDS, PG_FLAGS, PG_REF, PG_MAPCOUNT, PG_PRIVATE, PGF_ALLOC, PGF_SWAPCACHE, PGF_ANON,
   PGF_ANON_EXCLUSIVE, REF_WORDS, R_KIND, R_PFN, R_FOLL, REF_FREE, REF_TRANSIENT, SWAP_WORDS, S_COUNT, S_CACHE,
   S_USED, P_STATE, P_NBUF, P_HDR, PIPEBUF_WORDS, PB_PFN, F_FLAGS, FF_OPEN, F_SIZE, F_HDR, G_LRU_N, G_ACT_N, G_PFN_HWM, VMA_WORDS,
   V_START, V_END, V_FLAGS,
-} from '../model/layout.js';
-import { pte_present, is_swap_pte, pte_pfn, pte_swp_slot, pte_write, pte_swp_exclusive, pte_none } from '../model/pte.js';
-import { task_alive, is_cow_mapping } from '../model/mm_types.js';
-import type { Profile } from '../profiles/types.js';
-import { GUP_PIN_COUNTING_BIAS } from '../kernel/mm/rmap.js';
-import { FOLL_PIN, FOLL_GET } from '../kernel/mm/gup.js';
+} from './layout.js';
+import { pte_present, is_swap_pte, pte_pfn, pte_swp_slot, pte_write, pte_swp_exclusive, pte_none } from './pte.js';
+import { task_alive, is_cow_mapping, FOLL_PIN, FOLL_GET } from './mm_types.js';
+
+/** What the invariants need to know of the kernel being modelled. */
+export interface InvariantRules {
+  /** every writable private anon PTE maps a page with the exclusive marker (PG_anon_exclusive or a proposal's bit) */
+  exclusiveMarker: boolean;
+  /** references one FOLL_PIN adds to a small folio (GUP_PIN_COUNTING_BIAS, or 1 before 5.7) */
+  pinRefs: number;
+}
 
 /** Scratch counters, reused across calls for the same layout. */
 const scratch = new WeakMap<object, { mapc: Int32Array; refc: Int32Array; swc: Int32Array }>();
 
 /** Checks every invariant; returns one message per broken one (empty when all hold). */
-export function checkInvariants(s: KState, prof: Profile): string[] {
+export function checkInvariants(s: KState, rules: InvariantRules): string[] {
   const { L, m } = s;
   const geo = L.geo;
   const bad: string[] = [];
@@ -67,7 +71,7 @@ export function checkInvariants(s: KState, prof: Profile): string[] {
         if (pte_write(pte) && inVma && is_cow_mapping(m[vbase + vi * VMA_WORDS + V_FLAGS]!)) {
           const f = m[L.memmap + pfn * PAGE_WORDS + PG_FLAGS]!;
           if (pfn === ZERO_PFN || (f & PGF_ANON) === 0) bad.push(`task ${t} page ${va}: writable PTE in a private mapping maps a non-anon page ${pfn}`);
-          else if (keepsAnonExclusive(prof.mech) && (f & PGF_ANON_EXCLUSIVE) === 0) {
+          else if (rules.exclusiveMarker && (f & PGF_ANON_EXCLUSIVE) === 0) {
             bad.push(`task ${t} page ${va}: writable PTE maps page ${pfn} without PG_anon_exclusive`);
           }
         }
@@ -89,7 +93,7 @@ export function checkInvariants(s: KState, prof: Profile): string[] {
     const kind = m[o + R_KIND]!;
     if (kind === REF_FREE) continue;
     const foll = m[o + R_FOLL]!;
-    const n = kind === REF_TRANSIENT ? 1 : foll & FOLL_PIN ? (prof.mech.pinBias ? GUP_PIN_COUNTING_BIAS : 1) : foll & FOLL_GET ? 1 : 0;
+    const n = kind === REF_TRANSIENT ? 1 : foll & FOLL_PIN ? rules.pinRefs : foll & FOLL_GET ? 1 : 0;
     add(m[o + R_PFN]!, n, `reference ${r}`);
   }
   for (let slot = 1; slot < geo.swapSlots; slot++) {

@@ -1,0 +1,159 @@
+/*
+ * cowlab-exec: shared declarations of the C executor (docs/architecture.md).
+ *
+ *   machine.c  the machine state a run changes (swapfile, vm.page-cluster) and
+ *              its restoration; output
+ *   ops.c      the step engine: one function per scenario operation
+ *   run.c      one scenario: its task processes, steps, observations
+ *   server.c   the protocol (programs in, observations out) and main()
+ *   guest.c    process 1 of a qemu guest
+ *
+ * cowlab-ops.h is generated from the operation registry (src/ops/) when the
+ * executor is built: the opcodes, their argument kinds and the table of the
+ * functions of ops.c. An emitted reproducer (cowlab emit-c) is this header,
+ * the generated one, machine.c, ops.c and run.c in one file.
+ */
+#ifndef COWLAB_H
+#define COWLAB_H
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/io_uring.h>
+#include <linux/userfaultfd.h>
+#include <poll.h>
+#include <pthread.h>
+#include <sched.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mount.h>
+#include <sys/reboot.h>
+#include <sys/utsname.h>
+#include <termios.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/swap.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#ifndef UFFD_FEATURE_WP_UNPOPULATED
+#define UFFD_FEATURE_WP_UNPOPULATED (1 << 13)
+#endif
+#ifndef UFFD_FEATURE_WP_ASYNC
+#define UFFD_FEATURE_WP_ASYNC (1 << 15)
+#endif
+#ifndef MADV_PAGEOUT
+#define MADV_PAGEOUT 21
+#endif
+#ifndef MAP_FIXED_NOREPLACE
+#define MAP_FIXED_NOREPLACE 0x100000
+#endif
+#ifndef MADV_POPULATE_READ
+#define MADV_POPULATE_READ 22
+#define MADV_POPULATE_WRITE 23
+#endif
+
+#define PAGE 4096UL
+#define BASE 0x200000000000UL /* virtual page 0 of every scenario */
+#define MAXT 32
+#define MAXR 64
+#define MAXF 16
+#define MAXO 4096
+#define MAXP 16
+#define MAXPAGES 512
+#define TAG_PREFIX 0x434f574c00000000ULL /* "COWL" */
+
+/* One step of a program: the acting task, the opcode, its arguments. */
+struct step { int task, op; long a[7]; };
+
+/* What a step did, sent from its task to the coordinator. */
+struct result { long ret; int err; int sig; long faults; long ufaults; int n; long data[MAXPAGES]; };
+
+/* A program: task slots, the regions observed after each step, files, steps. */
+struct prog {
+	int ntasks, ninitial, nregions, nfiles, nsteps;
+	long rstart[MAXR], rpages[MAXR];
+	int fkind[MAXF];
+	long fpages[MAXF];
+	struct step steps[MAXO];
+};
+
+/*
+ * The step being run, as an operation's function sees it: the acting task,
+ * the result to fill (data and n for reads), and whether the step's page
+ * faults can be told from the executor's own (fork and soft-dirty clearing
+ * fault the executor's pages too: not measured).
+ */
+struct stepcx {
+	int me;
+	struct result *res;
+	int unmeasured;
+	/* faults of the executor itself during the step, not charged to it */
+	long own_faults;
+};
+
+/* The kinds of operation arguments, for validating a program. */
+enum arg_kind { ARG_OTHER, ARG_START, ARG_PAGES, ARG_FILE, ARG_FILE_OR_ANON, ARG_DFILE, ARG_PIPE, ARG_TASK, ARG_ADVICE };
+
+typedef long op_fn(struct stepcx *cx, const long *a);
+
+#include "cowlab-ops.h"
+
+/* machine.c */
+extern char scratch_base[512];
+extern char swapfile[512];
+extern long swap_mb;
+extern int swap_on;
+extern int cpu;
+extern int want_page_cluster0;
+extern long timeout_ms;
+void restore_machine(void);
+void on_fatal_signal(int sig);
+void out(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+int write_swap_header(int fd, long pages);
+int setup_swap(void);
+void reap_stale_swapfiles(void);
+void setup_page_cluster(void);
+long nr_writeback(void);
+void wait_writeback(void);
+
+/* ops.c */
+extern char *bounce;
+extern int files[MAXF], dfiles[MAXF], pipes[MAXP][2];
+extern pid_t *task_pids;
+extern int ring_fd, uffd;
+extern char *tlbflush_area;
+#define TLBFLUSH_PAGES 64
+void *addr_of(long vpage);
+void on_segv(int sig);
+void prefault_self(void);
+long faults_now(void);
+void fill_page(char *p, unsigned long long tag);
+long tag_of(const char *p);
+void do_step(int me, const struct step *st, struct result *res);
+
+/* run.c */
+extern struct prog P;
+extern char scratch[600];
+void task_loop(int me);
+int coordinator(void);
+/* where results go: printed by the server, recorded by an emitted reproducer */
+void report_step(int step, const struct result *res);
+void report_page(int step, int task, long vpage, uint64_t entry, uint64_t count, uint64_t flags);
+
+/* guest.c */
+void guest_init(void);
+
+#endif /* COWLAB_H */

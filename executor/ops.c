@@ -1,0 +1,631 @@
+/*
+ * The step engine: one function per scenario operation (named op_<name>
+ * after the operation, the table is in the generated cowlab-ops.h), and
+ * do_step(), which runs one in the calling task and measures it.
+ */
+#include "cowlab.h"
+
+char *bounce;			/* scratch user memory for syscalls that copy (page aligned) */
+int files[MAXF];		/* buffered fd per file */
+int dfiles[MAXF];		/* O_DIRECT fd per tmpfile */
+int pipes[MAXP][2];
+pid_t *task_pids;		/* pids of all tasks, in memory shared by every process of the run */
+
+/* io_uring, per task process */
+int ring_fd = -1;
+static unsigned *sq_tail, *sq_mask, *sq_array, *cq_head, *cq_tail, *cq_mask;
+static struct io_uring_sqe *sqes;
+static struct io_uring_cqe *cqes;
+
+/* userfaultfd, per task process */
+int uffd = -1;
+static volatile long uffd_faults;
+
+/* 64 pages of the executor's own, whose protection each step toggles to flush this mm's TLB */
+char *tlbflush_area;
+
+static sigjmp_buf segv_jmp;
+static volatile int segv_armed;
+static volatile int segv_sig;
+
+void *addr_of(long vpage)
+{
+	return (void *)(BASE + vpage * PAGE);
+}
+
+void on_segv(int sig)
+{
+	if (segv_armed) {
+		segv_sig = sig;
+		siglongjmp(segv_jmp, 1);
+	}
+	signal(sig, SIG_DFL);
+	raise(sig);
+}
+
+/*
+ * Maps every page of the executor's own memory (text, libraries, data, stack,
+ * buffers) and breaks COW on its writable parts, so that no fault of the
+ * executor itself is counted inside a measured step: after fork() the child
+ * has no PTEs for file mappings (vma_needs_copy) and both sides have their
+ * private pages write-protected. The scenario's regions are left alone.
+ */
+void __attribute__((noinline)) prefault_self(void)
+{
+	static char maps[64 * 1024];
+	int fd = open("/proc/self/maps", O_RDONLY);
+	ssize_t n = 0, r;
+
+	if (fd < 0)
+		return;
+	while (n < (ssize_t)sizeof(maps) - 1 && (r = read(fd, maps + n, sizeof(maps) - 1 - n)) > 0)
+		n += r;
+	close(fd);
+	maps[n] = 0;
+	for (char *line = maps; line && *line;) {
+		char *next = strchr(line, '\n');
+		unsigned long lo, hi;
+		char perms[8];
+
+		if (next)
+			*next++ = 0;
+		if (sscanf(line, "%lx-%lx %7s", &lo, &hi, perms) == 3 &&
+		    !(lo >= BASE && lo < BASE + (1UL << 20) * PAGE) &&
+		    !strstr(line, "[vvar") && !strstr(line, "[vsyscall]") && perms[0] == 'r') {
+			int wr = perms[1] == 'w';	/* shared ones too: soft-dirty clearing write-protects them */
+
+			/* before 5.14 there is no MADV_POPULATE_*: touch every page instead */
+			if (madvise((void *)lo, hi - lo, wr ? MADV_POPULATE_WRITE : MADV_POPULATE_READ) && errno == EINVAL) {
+				for (unsigned long a = lo; a < hi; a += PAGE) {
+					volatile char *c = (volatile char *)a;
+					char v = *c;
+
+					if (wr)
+						*c = v;
+				}
+			}
+		}
+		line = next;
+	}
+	errno = 0;
+}
+
+long faults_now(void)
+{
+	struct rusage ru;
+
+	getrusage(RUSAGE_THREAD, &ru);
+	return ru.ru_minflt + ru.ru_majflt;
+}
+
+void fill_page(char *p, unsigned long long tag)
+{
+	volatile unsigned long long *w = (volatile unsigned long long *)p;
+
+	for (size_t i = 0; i < PAGE / 8; i++)
+		w[i] = tag;
+}
+
+/* The tag of a page's content: 0 zero-filled, the writing step, or -1. */
+long tag_of(const char *p)
+{
+	const unsigned long long *w = (const unsigned long long *)p;
+	unsigned long long first = w[0];
+
+	for (size_t i = 1; i < PAGE / 8; i++)
+		if (w[i] != first)
+			return -1;
+	if (first == 0)
+		return 0;
+	if ((first & 0xffffffff00000000ULL) != TAG_PREFIX)
+		return -1;
+	return (long)(first & 0xffffffffULL);
+}
+
+static int uring_setup(void)
+{
+	struct io_uring_params p;
+	void *sq, *cq;
+	size_t sqsz, cqsz;
+
+	memset(&p, 0, sizeof(p));
+	ring_fd = syscall(__NR_io_uring_setup, 4, &p);
+	if (ring_fd < 0) {
+		ring_fd = -1;
+		return -errno;
+	}
+	sqsz = p.sq_off.array + p.sq_entries * sizeof(unsigned);
+	cqsz = p.cq_off.cqes + p.cq_entries * sizeof(struct io_uring_cqe);
+	sq = mmap(NULL, sqsz, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, ring_fd, IORING_OFF_SQ_RING);
+	cq = mmap(NULL, cqsz, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, ring_fd, IORING_OFF_CQ_RING);
+	sqes = mmap(NULL, p.sq_entries * sizeof(struct io_uring_sqe), PROT_READ | PROT_WRITE,
+		    MAP_SHARED | MAP_POPULATE, ring_fd, IORING_OFF_SQES);
+	if (sq == MAP_FAILED || cq == MAP_FAILED || sqes == MAP_FAILED)
+		return -errno;
+	sq_tail = (unsigned *)((char *)sq + p.sq_off.tail);
+	sq_mask = (unsigned *)((char *)sq + p.sq_off.ring_mask);
+	sq_array = (unsigned *)((char *)sq + p.sq_off.array);
+	cq_head = (unsigned *)((char *)cq + p.cq_off.head);
+	cq_tail = (unsigned *)((char *)cq + p.cq_off.tail);
+	cq_mask = (unsigned *)((char *)cq + p.cq_off.ring_mask);
+	cqes = (struct io_uring_cqe *)((char *)cq + p.cq_off.cqes);
+	return 0;
+}
+
+static long __attribute__((noinline)) uring_rw(int write, int fd, long off, void *buf, long len)
+{
+	unsigned tail = *sq_tail, idx = tail & *sq_mask;
+	struct io_uring_sqe *sqe = &sqes[idx];
+	struct io_uring_cqe *cqe;
+	long res;
+
+	memset(sqe, 0, sizeof(*sqe));
+	sqe->opcode = write ? IORING_OP_WRITE_FIXED : IORING_OP_READ_FIXED;
+	sqe->fd = fd;
+	sqe->off = off;
+	sqe->addr = (unsigned long)buf;
+	sqe->len = len;
+	sqe->buf_index = 0;
+	sq_array[idx] = idx;
+	__atomic_store_n(sq_tail, tail + 1, __ATOMIC_RELEASE);
+	if (syscall(__NR_io_uring_enter, ring_fd, 1, 1, IORING_ENTER_GETEVENTS, NULL, 0) < 0)
+		return -errno;
+	while (__atomic_load_n(cq_head, __ATOMIC_ACQUIRE) == __atomic_load_n(cq_tail, __ATOMIC_ACQUIRE))
+		;
+	cqe = &cqes[*cq_head & *cq_mask];
+	res = cqe->res;
+	__atomic_store_n(cq_head, *cq_head + 1, __ATOMIC_RELEASE);
+	return res;
+}
+
+static void *uffd_monitor(void *arg)
+{
+	(void)arg;
+	for (;;) {
+		struct pollfd pfd = { .fd = uffd, .events = POLLIN };
+		struct uffd_msg msg;
+
+		if (poll(&pfd, 1, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			return NULL;
+		}
+		if (read(uffd, &msg, sizeof(msg)) != sizeof(msg))
+			continue;
+		if (msg.event == UFFD_EVENT_PAGEFAULT && (msg.arg.pagefault.flags & UFFD_PAGEFAULT_FLAG_WP)) {
+			struct uffdio_writeprotect wp = {
+				.range = { .start = msg.arg.pagefault.address & ~(PAGE - 1), .len = PAGE },
+				.mode = 0,
+			};
+			__atomic_add_fetch(&uffd_faults, 1, __ATOMIC_SEQ_CST);
+			ioctl(uffd, UFFDIO_WRITEPROTECT, &wp);
+		}
+	}
+	return NULL;
+}
+
+static long rc(long r)
+{
+	return r < 0 ? -errno : r;
+}
+
+/* ---------------- the operations (arguments: cowlab-ops.h) ---------------- */
+
+long op_mmap(struct stepcx *cx, const long *a)
+{
+	int prot = (int)a[2], flags = MAP_FIXED | (a[3] ? MAP_SHARED : MAP_PRIVATE);
+	int fd = -1;
+	char *p;
+
+	(void)cx;
+	if (a[4] >= 0)
+		fd = files[a[4]];
+	else
+		flags |= MAP_ANONYMOUS;
+	p = mmap(addr_of(a[0]), a[1] * PAGE, prot, flags, fd, a[5] * PAGE);
+	if (p == MAP_FAILED)
+		return -errno;
+	madvise(p, a[1] * PAGE, MADV_NOHUGEPAGE);
+	return 0;
+}
+
+long op_munmap(struct stepcx *cx, const long *a)
+{
+	(void)cx;
+	return rc(munmap(addr_of(a[0]), a[1] * PAGE));
+}
+
+long op_mprotect(struct stepcx *cx, const long *a)
+{
+	(void)cx;
+	return rc(mprotect(addr_of(a[0]), a[1] * PAGE, (int)a[2]));
+}
+
+long op_madvise(struct stepcx *cx, const long *a)
+{
+	static const int adv[] = { 0, MADV_DONTNEED, MADV_DONTFORK, MADV_DOFORK, MADV_WIPEONFORK,
+				   MADV_KEEPONFORK, MADV_PAGEOUT };
+	long r = rc(madvise(addr_of(a[0]), a[1] * PAGE, adv[a[2]]));
+
+	(void)cx;
+	if (a[2] == ADV_PAGEOUT)
+		wait_writeback();
+	return r;
+}
+
+long op_read(struct stepcx *cx, const long *a)
+{
+	for (long i = 0; i < a[1]; i++) {
+		cx->res->data[i] = tag_of(addr_of(a[0] + i));
+		/* stored before the next access: a SIGSEGV there longjmps out */
+		*(volatile int *)&cx->res->n = i + 1;
+	}
+	return 0;
+}
+
+long op_write(struct stepcx *cx, const long *a)
+{
+	(void)cx;
+	for (long i = 0; i < a[1]; i++)
+		fill_page(addr_of(a[0] + i), TAG_PREFIX | (unsigned long long)a[2]);
+	return 0;
+}
+
+long op_fork(struct stepcx *cx, const long *a)
+{
+	int child = (int)a[0];
+	pid_t pid = fork();
+
+	if (pid < 0)
+		return -errno;
+	if (pid == 0) {
+		segv_armed = 0;
+		/* the ring, and the uffd monitor thread, stay with the parent */
+		ring_fd = -1;
+		uffd = -1;
+		prefault_self();
+		task_loop(child);
+		_exit(0);
+	}
+	/* fork() itself takes no fault in the parent; the parent's own pages it write-protected
+	 * are re-faulted by do_step, outside what is reported */
+	cx->unmeasured = 1;
+	return pid;
+}
+
+long op_exit(struct stepcx *cx, const long *a)
+{
+	(void)cx;
+	(void)a;
+	return 0;
+}
+
+long op_pipe(struct stepcx *cx, const long *a)
+{
+	(void)cx;
+	return rc(pipe2(pipes[a[0]], O_NONBLOCK));
+}
+
+long op_vmsplice(struct stepcx *cx, const long *a)
+{
+	struct iovec iov = { .iov_base = addr_of(a[1]), .iov_len = a[2] * PAGE };
+	long r;
+
+	(void)cx;
+	if (pipes[a[0]][1] < 0)
+		return -EBADF;	/* this process does not hold that pipe */
+	r = vmsplice(pipes[a[0]][1], &iov, 1, SPLICE_F_NONBLOCK);
+	return r < 0 ? -errno : r / (long)PAGE;
+}
+
+long op_read_pipe(struct stepcx *cx, const long *a)
+{
+	long got;
+
+	if (pipes[a[0]][0] < 0)
+		return -EBADF;
+	got = read(pipes[a[0]][0], bounce, a[1] * PAGE);
+	if (got < 0)
+		return -errno;
+	for (long i = 0; i < got / (long)PAGE; i++)
+		cx->res->data[i] = tag_of(bounce + i * PAGE);
+	cx->res->n = got / PAGE;
+	return got / PAGE;
+}
+
+long op_io_uring_setup(struct stepcx *cx, const long *a)
+{
+	(void)cx;
+	(void)a;
+	return uring_setup();
+}
+
+long op_io_uring_register(struct stepcx *cx, const long *a)
+{
+	struct iovec iov = { .iov_base = addr_of(a[0]), .iov_len = a[1] * PAGE };
+	long r;
+
+	(void)cx;
+	if (ring_fd < 0)
+		return -EBADF;	/* no ring: the process has no io_uring fd to pass */
+	r = syscall(__NR_io_uring_register, ring_fd, IORING_REGISTER_BUFFERS, &iov, 1);
+	return r < 0 ? -errno : 0;
+}
+
+long op_io_uring_unregister(struct stepcx *cx, const long *a)
+{
+	long r;
+
+	(void)cx;
+	(void)a;
+	if (ring_fd < 0)
+		return -EBADF;
+	r = syscall(__NR_io_uring_register, ring_fd, IORING_UNREGISTER_BUFFERS, NULL, 0);
+	return r < 0 ? -errno : 0;
+}
+
+static long uring_fixed(int write, const long *a)
+{
+	long r;
+
+	if (ring_fd < 0)
+		return -EBADF;
+	r = uring_rw(write, files[a[0]], a[1] * PAGE, addr_of(a[2]), a[3] * PAGE);
+	return r > 0 ? r / (long)PAGE : r;
+}
+
+long op_io_uring_write_fixed(struct stepcx *cx, const long *a)
+{
+	(void)cx;
+	return uring_fixed(1, a);
+}
+
+long op_io_uring_read_fixed(struct stepcx *cx, const long *a)
+{
+	(void)cx;
+	return uring_fixed(0, a);
+}
+
+long op_odirect_read(struct stepcx *cx, const long *a)
+{
+	long r = pread(dfiles[a[0]], addr_of(a[2]), a[3] * PAGE, a[1] * PAGE);
+
+	(void)cx;
+	return r < 0 ? -errno : r / (long)PAGE;
+}
+
+long op_odirect_write(struct stepcx *cx, const long *a)
+{
+	long r = pwrite(dfiles[a[0]], addr_of(a[2]), a[3] * PAGE, a[1] * PAGE);
+
+	(void)cx;
+	return r < 0 ? -errno : r / (long)PAGE;
+}
+
+/* Data read into the bounce buffer, as tags, into the result. */
+static void bounce_data(struct stepcx *cx, long pages)
+{
+	for (long i = 0; i < pages; i++)
+		cx->res->data[i] = tag_of(bounce + i * PAGE);
+	cx->res->n = pages;
+}
+
+long op_process_vm_readv(struct stepcx *cx, const long *a)
+{
+	struct iovec local = { .iov_base = bounce, .iov_len = a[2] * PAGE };
+	struct iovec remote = { .iov_base = addr_of(a[1]), .iov_len = a[2] * PAGE };
+	long r = process_vm_readv(task_pids[a[0]], &local, 1, &remote, 1, 0);
+
+	if (r < 0)
+		return -errno;
+	bounce_data(cx, r / PAGE);
+	return r / PAGE;
+}
+
+long op_process_vm_writev(struct stepcx *cx, const long *a)
+{
+	struct iovec local = { .iov_base = bounce, .iov_len = a[2] * PAGE };
+	struct iovec remote = { .iov_base = addr_of(a[1]), .iov_len = a[2] * PAGE };
+	long r;
+
+	(void)cx;
+	for (long i = 0; i < a[2]; i++)
+		fill_page(bounce + i * PAGE, TAG_PREFIX | (unsigned long long)a[3]);
+	r = process_vm_writev(task_pids[a[0]], &local, 1, &remote, 1, 0);
+	return r < 0 ? -errno : r / (long)PAGE;
+}
+
+static int open_proc_mem(long task)
+{
+	char path[64];
+
+	snprintf(path, sizeof(path), "/proc/%d/mem", task_pids[task]);
+	return open(path, O_RDWR);
+}
+
+long op_proc_mem_read(struct stepcx *cx, const long *a)
+{
+	int fd = open_proc_mem(a[0]);
+	long r;
+
+	if (fd < 0)
+		return -errno;
+	r = pread(fd, bounce, a[2] * PAGE, (off_t)(unsigned long)addr_of(a[1]));
+	r = r < 0 ? -errno : r / (long)PAGE;
+	if (r > 0)
+		bounce_data(cx, r);
+	close(fd);
+	return r;
+}
+
+long op_proc_mem_write(struct stepcx *cx, const long *a)
+{
+	int fd = open_proc_mem(a[0]);
+	long r;
+
+	(void)cx;
+	if (fd < 0)
+		return -errno;
+	for (long i = 0; i < a[2]; i++)
+		fill_page(bounce + i * PAGE, TAG_PREFIX | (unsigned long long)a[3]);
+	r = pwrite(fd, bounce, a[2] * PAGE, (off_t)(unsigned long)addr_of(a[1]));
+	r = r < 0 ? -errno : r / (long)PAGE;
+	close(fd);
+	return r;
+}
+
+long op_uffd(struct stepcx *cx, const long *a)
+{
+	struct uffdio_api api = { .api = UFFD_API, .features = 0 };
+	pthread_t th;
+	long t0;
+
+	/* one userfaultfd per process in a scenario (the model's rule too) */
+	if (uffd >= 0)
+		return -EBUSY;
+	if (a[0] & 1)
+		api.features |= UFFD_FEATURE_WP_UNPOPULATED;
+	if (a[0] & 2)
+		api.features |= UFFD_FEATURE_WP_ASYNC;
+	uffd = syscall(__NR_userfaultfd, O_CLOEXEC | O_NONBLOCK);
+	if (uffd < 0)
+		return -errno;
+	if (ioctl(uffd, UFFDIO_API, &api))
+		return -errno;
+	/* the monitor thread's stack and descriptor are the executor's, not the step's */
+	t0 = faults_now();
+	if (pthread_create(&th, NULL, uffd_monitor, NULL))
+		return -EAGAIN;
+	cx->own_faults += faults_now() - t0;
+	return 0;
+}
+
+long op_uffd_register(struct stepcx *cx, const long *a)
+{
+	struct uffdio_register reg = {
+		.range = { .start = (unsigned long)addr_of(a[0]), .len = a[1] * PAGE },
+		.mode = UFFDIO_REGISTER_MODE_WP,
+	};
+
+	(void)cx;
+	return rc(ioctl(uffd, UFFDIO_REGISTER, &reg));
+}
+
+static long uffd_wp(const long *a, int on)
+{
+	struct uffdio_writeprotect wp = {
+		.range = { .start = (unsigned long)addr_of(a[0]), .len = a[1] * PAGE },
+		.mode = on ? UFFDIO_WRITEPROTECT_MODE_WP : 0,
+	};
+
+	return rc(ioctl(uffd, UFFDIO_WRITEPROTECT, &wp));
+}
+
+long op_uffd_wp(struct stepcx *cx, const long *a)
+{
+	(void)cx;
+	return uffd_wp(a, 1);
+}
+
+long op_uffd_unwp(struct stepcx *cx, const long *a)
+{
+	(void)cx;
+	return uffd_wp(a, 0);
+}
+
+long op_clear_refs(struct stepcx *cx, const long *a)
+{
+	char buf[16];
+	int fd = open("/proc/self/clear_refs", O_WRONLY);
+	int len = snprintf(buf, sizeof(buf), "%ld\n", a[0]);
+	long r;
+
+	if (fd < 0)
+		return -errno;
+	r = write(fd, buf, len) == len ? 0 : -errno;
+	close(fd);
+	/*
+	 * Soft-dirty clearing write-protects the executor's own pages too, and
+	 * its next stores fault: not something the step's fault count can
+	 * separate, so it is not measured; the executor's pages are made
+	 * writable again before the next step.
+	 */
+	if (a[0] == 4)
+		cx->unmeasured = 1;
+	return r;
+}
+
+long op_file_write(struct stepcx *cx, const long *a)
+{
+	long r;
+
+	(void)cx;
+	for (long i = 0; i < a[2]; i++)
+		fill_page(bounce + i * PAGE, TAG_PREFIX | (unsigned long long)a[3]);
+	r = pwrite(files[a[0]], bounce, a[2] * PAGE, a[1] * PAGE);
+	return r < 0 ? -errno : r / (long)PAGE;
+}
+
+long op_file_read(struct stepcx *cx, const long *a)
+{
+	long r = pread(files[a[0]], bounce, a[2] * PAGE, a[1] * PAGE);
+
+	if (r < 0)
+		return -errno;
+	bounce_data(cx, r / PAGE);
+	return r / PAGE;
+}
+
+long op_check(struct stepcx *cx, const long *a)
+{
+	(void)cx;
+	(void)a;
+	return 0;
+}
+
+/* ---------------- one step ---------------- */
+
+/* Executes one step in the calling task; fills *res. */
+void do_step(int me, const struct step *st, struct result *res)
+{
+	struct stepcx cx = { .me = me, .res = res };
+	volatile long before;
+	long ubefore;
+	volatile long r = 0;	/* read after a siglongjmp */
+
+	memset(res, 0, offsetof(struct result, data));
+	/*
+	 * Start every step with an empty TLB for this mm: mprotect() of more pages
+	 * than tlb_single_page_flush_ceiling flushes the whole mm. A permission
+	 * upgrade done by GUP in the kernel (a FOLL_WRITE fault) does not flush, so a
+	 * stale read-only entry from an earlier step would otherwise add a spurious
+	 * fault to a later write, or not, depending on TLB eviction.
+	 */
+	if (tlbflush_area) {
+		mprotect(tlbflush_area, TLBFLUSH_PAGES * PAGE, PROT_READ);
+		mprotect(tlbflush_area, TLBFLUSH_PAGES * PAGE, PROT_READ | PROT_WRITE);
+	}
+	ubefore = uffd_faults;
+	before = faults_now();
+	segv_sig = 0;
+	segv_armed = 1;
+	if (sigsetjmp(segv_jmp, 1)) {
+		segv_armed = 0;
+		res->sig = segv_sig;
+	} else {
+		r = op_table[st->op](&cx, st->a);
+		segv_armed = 0;
+		if (cx.unmeasured) {
+			prefault_self();
+			res->faults = -1;
+			res->ufaults = 0;
+			res->ret = r;
+			res->err = r < 0 ? (int)-r : 0;
+			return;
+		}
+	}
+	res->faults = faults_now() - before - cx.own_faults;
+	res->ufaults = uffd_faults - ubefore;
+	res->ret = r;
+	res->err = r < 0 ? (int)-r : 0;
+}

@@ -1,0 +1,292 @@
+/*
+ * One scenario: the coordinator starts its tasks (one process each,
+ * connected by a socketpair), sends each step to its task, and after every
+ * step drains the LRU batches and observes every region of every task
+ * (pagemap, kpagecount, kpageflags).
+ */
+#include "cowlab.h"
+
+struct prog P;
+char scratch[600];
+static int chan[MAXT][2];	/* socketpair per task slot: [0] coordinator side, [1] task side */
+
+static int send_all(int fd, const void *buf, size_t len)
+{
+	const char *p = buf;
+
+	while (len) {
+		ssize_t w = write(fd, p, len);
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		p += w;
+		len -= w;
+	}
+	return 0;
+}
+
+static int recv_all(int fd, void *buf, size_t len)
+{
+	char *p = buf;
+
+	while (len) {
+		ssize_t r = read(fd, p, len);
+		if (r < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		if (r == 0)
+			return -1;
+		p += r;
+		len -= r;
+	}
+	return 0;
+}
+
+void task_loop(int me)
+{
+	pid_t pid = getpid();
+
+	/* no PR_SET_PDEATHSIG: a child outlives its parent; the run's process group is killed at its end */
+	if (send_all(chan[me][1], &pid, sizeof(pid)))
+		_exit(2);
+	for (;;) {
+		struct step st;
+		struct result res;
+
+		if (recv_all(chan[me][1], &st, sizeof(st)))
+			_exit(0);
+		do_step(me, &st, &res);
+		if (send_all(chan[me][1], &res, offsetof(struct result, data) + res.n * sizeof(long)))
+			_exit(2);
+		if (st.op == OP_EXIT)
+			_exit(0);
+	}
+}
+
+/* ---------------- the coordinator of one scenario ---------------- */
+
+static int alive[MAXT];
+static int pidfds[MAXT];
+static int pagemap_fds[MAXT];
+static int kpagecount_fd = -1, kpageflags_fd = -1;
+
+static int start_task_ack(int t)
+{
+	pid_t pid;
+
+	if (recv_all(chan[t][0], &pid, sizeof(pid)))
+		return -1;
+	task_pids[t] = pid;
+	alive[t] = 1;
+	pidfds[t] = syscall(SYS_pidfd_open, pid, 0);
+	{
+		char path[64];
+		snprintf(path, sizeof(path), "/proc/%d/pagemap", pid);
+		pagemap_fds[t] = open(path, O_RDONLY);
+	}
+	out("I %d %d", t, pid);
+	return 0;
+}
+
+/*
+ * lru_add_drain_all(): drain every CPU's LRU batches. What they hold depends
+ * on unrelated activity, so every step ends with them empty, in the model
+ * and here. posix_fadvise(POSIX_FADV_DONTNEED) calls lru_add_drain_all()
+ * when a page of the range cannot be invalidated, which a page we keep
+ * mapped guarantees (mm/fadvise.c generic_fadvise).
+ */
+static int drain_fd = -1;
+static char *drain_map;
+
+static int setup_drain(void)
+{
+	static char page[PAGE] = "cowlab";
+
+	drain_fd = open(scratch, O_TMPFILE | O_RDWR, 0600);
+	if (drain_fd < 0 || pwrite(drain_fd, page, PAGE, 0) != (ssize_t)PAGE)
+		return -1;
+	drain_map = mmap(NULL, PAGE, PROT_READ, MAP_SHARED | MAP_POPULATE, drain_fd, 0);
+	if (drain_map == MAP_FAILED)
+		return -1;
+	return drain_map[0] == 'c' ? 0 : -1;
+}
+
+static void drain_all_lru(void)
+{
+	if (drain_fd >= 0)
+		posix_fadvise(drain_fd, 0, PAGE, POSIX_FADV_DONTNEED);
+}
+
+static void observe(int step)
+{
+	for (int t = 0; t < P.ntasks; t++) {
+		if (!alive[t] || pagemap_fds[t] < 0)
+			continue;
+		for (int r = 0; r < P.nregions; r++) {
+			for (long i = 0; i < P.rpages[r]; i++) {
+				long vpage = P.rstart[r] + i;
+				uint64_t e = 0, cnt = 0, flags = 0;
+				uint64_t pfn;
+
+				if (pread(pagemap_fds[t], &e, 8, (off_t)((BASE / PAGE + vpage) * 8)) != 8)
+					continue;
+				if (!(e >> 62))
+					continue;
+				pfn = e & ((1ULL << 55) - 1);
+				if ((e >> 63) & 1) {
+					if (kpagecount_fd >= 0 && pread(kpagecount_fd, &cnt, 8, pfn * 8) != 8)
+						cnt = 0;
+					if (kpageflags_fd >= 0 && pread(kpageflags_fd, &flags, 8, pfn * 8) != 8)
+						flags = 0;
+				}
+				report_page(step, t, vpage, e, cnt, flags);
+			}
+		}
+	}
+}
+
+static int make_files(void)
+{
+	static char zero[PAGE];
+
+	for (int f = 0; f < P.nfiles; f++) {
+		dfiles[f] = -1;
+		if (P.fkind[f] == 0) {
+			files[f] = memfd_create("cowlab", 0);
+			if (files[f] < 0 || fallocate(files[f], 0, 0, P.fpages[f] * PAGE))
+				return -errno;
+		} else {
+			char path[700];
+
+			files[f] = open(scratch, O_TMPFILE | O_RDWR, 0600);
+			if (files[f] < 0)
+				return -errno;
+			for (long i = 0; i < P.fpages[f]; i++)
+				if (pwrite(files[f], zero, PAGE, i * PAGE) != (ssize_t)PAGE)
+					return -errno;
+			if (fsync(files[f]))
+				return -errno;
+			snprintf(path, sizeof(path), "/proc/self/fd/%d", files[f]);
+			dfiles[f] = open(path, O_RDWR | O_DIRECT);
+			if (dfiles[f] < 0)
+				return -errno;
+		}
+	}
+	return 0;
+}
+
+int coordinator(void)
+{
+	int status = 0;
+
+	setpgid(0, 0);
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	if (cpu >= 0) {
+		cpu_set_t set;
+		CPU_ZERO(&set);
+		CPU_SET(cpu, &set);
+		sched_setaffinity(0, sizeof(set), &set);
+	}
+	signal(SIGCHLD, SIG_IGN);
+	signal(SIGSEGV, on_segv);
+	signal(SIGBUS, on_segv);
+	if (!scratch[0]) {
+		snprintf(scratch, sizeof(scratch), "%s/cowlab-run.XXXXXX", scratch_base);
+		if (!mkdtemp(scratch)) {
+			out("X cannot create a scratch directory in %s: %s", scratch_base, strerror(errno));
+			return 1;
+		}
+	}
+	bounce = mmap(NULL, MAXPAGES * PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+	tlbflush_area = mmap(NULL, TLBFLUSH_PAGES * PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+	if (tlbflush_area == MAP_FAILED)
+		tlbflush_area = NULL;
+	if (bounce == MAP_FAILED || make_files()) {
+		out("X setting up files: %s", strerror(errno));
+		rmdir(scratch);
+		return 1;
+	}
+	task_pids = mmap(NULL, PAGE, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+	if (task_pids == MAP_FAILED) {
+		out("X mmap: %s", strerror(errno));
+		return 1;
+	}
+	for (int p = 0; p < MAXP; p++)
+		pipes[p][0] = pipes[p][1] = -1;
+	if (setup_drain()) {
+		out("X cannot set up the LRU drain file: %s", strerror(errno));
+		return 1;
+	}
+	kpagecount_fd = open("/proc/kpagecount", O_RDONLY);
+	kpageflags_fd = open("/proc/kpageflags", O_RDONLY);
+	for (int t = 0; t < P.ntasks; t++) {
+		if (socketpair(AF_UNIX, SOCK_STREAM, 0, chan[t])) {
+			out("X socketpair: %s", strerror(errno));
+			return 1;
+		}
+		pidfds[t] = pagemap_fds[t] = -1;
+	}
+	prefault_self();
+	for (int t = 0; t < P.ninitial; t++) {
+		pid_t pid = fork();
+		if (pid == 0) {
+			prefault_self();
+			task_loop(t);
+			_exit(0);
+		}
+		if (pid < 0 || start_task_ack(t)) {
+			out("X starting task %d failed", t);
+			return 1;
+		}
+	}
+	for (int i = 0; i < P.nsteps; i++) {
+		const struct step *st = &P.steps[i];
+		struct result res;
+		int t = st->task;
+
+		if (!alive[t]) {
+			out("X step %d: task %d is not alive", i + 1, t);
+			status = 1;
+			break;
+		}
+		if (send_all(chan[t][0], st, sizeof(*st)) ||
+		    recv_all(chan[t][0], &res, offsetof(struct result, data)) ||
+		    recv_all(chan[t][0], res.data, res.n * sizeof(long))) {
+			out("X step %d: task %d died", i + 1, t);
+			status = 1;
+			break;
+		}
+		if (st->op == OP_FORK && res.ret > 0) {
+			if (start_task_ack((int)st->a[0])) {
+				out("X step %d: the child did not start", i + 1);
+				status = 1;
+				break;
+			}
+			res.ret = 0;
+		}
+		if (st->op == OP_EXIT) {
+			struct pollfd pfd = { .fd = pidfds[t], .events = POLLIN };
+			poll(&pfd, 1, 5000);	/* the mm is torn down before the task is reported dead */
+			alive[t] = 0;
+			close(pagemap_fds[t]);
+			pagemap_fds[t] = -1;
+		}
+		report_step(i + 1, &res);
+		drain_all_lru();
+		observe(i + 1);
+	}
+	for (int t = 0; t < P.ntasks; t++)
+		if (alive[t])
+			kill(task_pids[t], SIGKILL);
+	for (int f = 0; f < P.nfiles; f++) {
+		close(files[f]);
+		if (dfiles[f] >= 0)
+			close(dfiles[f]);
+	}
+	rmdir(scratch);
+	return status;
+}

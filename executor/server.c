@@ -1,0 +1,387 @@
+/*
+ * The server: reads programs on stdin (or /batch in a qemu guest), runs
+ * each one in its own process group under a time limit, and writes
+ * observations on stdout.
+ *
+ * Usage: cowlab-exec [--scratch DIR] [--swapfile PATH --swap-mb N] [--page-cluster0]
+ *                    [--cpu N] [--timeout-ms N]
+ * Only one executor of a pool should be given --swapfile and --page-cluster0.
+ *
+ * Input, one request at a time:
+ *   PROG <nlines>     followed by <nlines> program lines
+ *   CAPS              report capabilities
+ *   QUIT
+ * Program lines (all numbers decimal):
+ *   T <ntasks> <ninitial>          task slots; the first ninitial exist at start
+ *   R <vpage> <pages>              a region to observe after every step
+ *   F <kind> <pages>               a file: kind 0 memfd, 1 tmpfile (ext4, O_DIRECT capable)
+ *   O <task> <op> <a0> ... <a6>    a step (opcodes and arguments: cowlab-ops.h)
+ * Output for a program:
+ *   I <task> <pid>                 a task started
+ *   P <step> <ret> <errno> <sig> <faults> <uffd_faults> <n> <d1> ... <dn>
+ *                                  a step: return value, errno, signal, page faults
+ *                                  of the acting task (min+maj), uffd-wp faults,
+ *                                  and the data it read: one tag per page
+ *                                  (0 zero-filled, -1 unrecognised, else the step that wrote it)
+ *   M <step> <task> <vpage> <pagemap> <kpagecount> <kpageflags>
+ *                                  pagemap entry (hex) of a non-empty page after the step,
+ *                                  with the frame's kpagecount and kpageflags (hex)
+ *   X <message>                    a problem with the program or the environment
+ *   END <status>                   ok | error | timeout | crash
+ *
+ * Everything a scenario touches lives in its scratch directory or in
+ * anonymous memory; programs name no paths.
+ */
+#include "cowlab.h"
+
+void report_step(int step, const struct result *res)
+{
+	char line[MAXPAGES * 12 + 128];
+	int n = snprintf(line, sizeof(line), "P %d %ld %d %d %ld %ld %d", step, res->ret, res->err, res->sig,
+			 res->faults, res->ufaults, res->n);
+
+	for (int k = 0; k < res->n && n < (int)sizeof(line) - 24; k++)
+		n += snprintf(line + n, sizeof(line) - n, " %ld", res->data[k]);
+	out("%s", line);
+}
+
+void report_page(int step, int task, long vpage, uint64_t entry, uint64_t count, uint64_t flags)
+{
+	out("M %d %d %ld %llx %llu %llx", step, task, vpage, (unsigned long long)entry,
+	    (unsigned long long)count, (unsigned long long)flags);
+}
+
+static int validate_prog(void);
+
+static int parse_prog(FILE *in, int nlines)
+{
+	char line[1024];
+
+	memset(&P, 0, sizeof(P));
+	for (int ln = 1; ln <= nlines; ln++) {
+		long v[10];
+		int n = 0;
+		char *s, *end;
+
+		if (!fgets(line, sizeof(line), in)) {
+			out("X program ended after %d of %d lines", ln - 1, nlines);
+			return -1;
+		}
+		s = line + 1;
+		while (n < 10) {
+			long x = strtol(s, &end, 10);
+			if (end == s)
+				break;
+			v[n++] = x;
+			s = end;
+		}
+		while (*s == ' ' || *s == '\t')
+			s++;
+		if (*s != '\n' && *s != 0) {
+			out("X program line %d: expected numbers, found \"%.20s\"", ln, s);
+			return -1;
+		}
+		switch (line[0]) {
+		case 'T':
+			if (n != 2 || v[0] < 1 || v[0] > MAXT || v[1] < 1 || v[1] > v[0]) {
+				out("X program line %d: T needs task slots (1..%d) and initial tasks", ln, MAXT);
+				return -1;
+			}
+			P.ntasks = v[0];
+			P.ninitial = v[1];
+			break;
+		case 'R':
+			if (n != 2 || P.nregions >= MAXR || v[0] < 0 || v[1] < 1 || v[0] + v[1] > (1L << 20)) {
+				out("X program line %d: bad region", ln);
+				return -1;
+			}
+			P.rstart[P.nregions] = v[0];
+			P.rpages[P.nregions++] = v[1];
+			break;
+		case 'F':
+			if (n != 2 || P.nfiles >= MAXF || (v[0] != 0 && v[0] != 1) || v[1] < 1 || v[1] > MAXPAGES) {
+				out("X program line %d: bad file", ln);
+				return -1;
+			}
+			P.fkind[P.nfiles] = v[0];
+			P.fpages[P.nfiles++] = v[1];
+			break;
+		case 'O': {
+			struct step *st = &P.steps[P.nsteps];
+
+			if (n < 2 || P.nsteps >= MAXO || v[0] < 0 || v[0] >= P.ntasks || v[1] < 1 || v[1] >= OP_MAX) {
+				out("X program line %d: bad step", ln);
+				return -1;
+			}
+			st->task = v[0];
+			st->op = v[1];
+			for (int k = 0; k < 7; k++)
+				st->a[k] = k + 2 < n ? v[k + 2] : 0;
+			P.nsteps++;
+			break;
+		}
+		default:
+			out("X program line %d: unknown line type '%c'", ln, line[0]);
+			return -1;
+		}
+	}
+	if (!P.ntasks) {
+		out("X program has no T line");
+		return -1;
+	}
+	return validate_prog();
+}
+
+
+/* Every page number, file, pipe and task a step names must be in range (argument kinds: cowlab-ops.h). */
+static int validate_prog(void)
+{
+	for (int i = 0; i < P.nsteps; i++) {
+		const struct step *st = &P.steps[i];
+		long start = -1, pages = 0;
+		int bad = 0;
+
+		for (int k = 0; k < 7; k++) {
+			long v = st->a[k];
+
+			switch (op_arg_kinds[st->op][k]) {
+			case ARG_START: start = v; break;
+			case ARG_PAGES: pages = v; break;
+			case ARG_FILE: bad |= v < 0 || v >= P.nfiles; break;
+			case ARG_FILE_OR_ANON: bad |= v != -1 && (v < 0 || v >= P.nfiles); break;
+			case ARG_DFILE: bad |= v < 0 || v >= P.nfiles || P.fkind[v] != 1; break;
+			case ARG_PIPE: bad |= v < 0 || v >= MAXP; break;
+			case ARG_TASK: bad |= v < 0 || v >= P.ntasks; break;
+			case ARG_ADVICE: bad |= v < 1 || v > ADV_PAGEOUT; break;
+			case ARG_OTHER: break;
+			}
+		}
+		if (bad || pages < 0 || pages > MAXPAGES || (start != -1 && (start < 0 || start + pages > (1L << 20)))) {
+			out("X step %d: argument out of range", i + 1);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* Whether /proc/PID/pagemap reports uffd-wp (bit 57, 5.13+): protect a page and look. */
+static int pagemap_shows_uffd_wp(void)
+{
+	struct uffdio_api api = { .api = UFFD_API };
+	int fd = syscall(__NR_userfaultfd, O_CLOEXEC | O_NONBLOCK);
+	char *p = mmap(NULL, PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	int pm = open("/proc/self/pagemap", O_RDONLY);
+	uint64_t e = 0;
+	int ok = 0;
+
+	if (fd >= 0 && p != MAP_FAILED && pm >= 0 && !ioctl(fd, UFFDIO_API, &api)) {
+		struct uffdio_register reg = { .range = { (unsigned long)p, PAGE }, .mode = UFFDIO_REGISTER_MODE_WP };
+		struct uffdio_writeprotect wp = { .range = { (unsigned long)p, PAGE }, .mode = UFFDIO_WRITEPROTECT_MODE_WP };
+
+		p[0] = 1;
+		if (!ioctl(fd, UFFDIO_REGISTER, &reg) && !ioctl(fd, UFFDIO_WRITEPROTECT, &wp) &&
+		    pread(pm, &e, 8, ((unsigned long)p / PAGE) * 8) == 8)
+			ok = (e >> 57) & 1;
+	}
+	if (pm >= 0)
+		close(pm);
+	if (p != MAP_FAILED)
+		munmap(p, PAGE);
+	if (fd >= 0)
+		close(fd);
+	return ok;
+}
+
+/*
+ * Whether a read fault on private anonymous memory maps the shared zero page
+ * (kpageflags KPF_ZERO_PAGE of the frame it maps): 1, 0 (the kernel forbids it,
+ * as some vendor kernels do with pvm_no_zero_page=1), or -1 when it cannot be
+ * told (no root: pagemap shows no frame).
+ */
+static int zero_page_on_read(void)
+{
+	char *p = mmap(NULL, PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	int pm = open("/proc/self/pagemap", O_RDONLY);
+	int kf = open("/proc/kpageflags", O_RDONLY);
+	uint64_t e = 0, flags = 0, pfn;
+	int r = -1;
+
+	if (p != MAP_FAILED && pm >= 0 && kf >= 0) {
+		madvise(p, PAGE, MADV_NOHUGEPAGE);
+		(void)*(volatile char *)p;
+		if (pread(pm, &e, 8, ((unsigned long)p / PAGE) * 8) == 8 && ((e >> PM_PRESENT) & 1)) {
+			pfn = e & ((1ULL << PM_PFN_BITS) - 1);
+			if (pfn && pread(kf, &flags, 8, pfn * 8) == 8)
+				r = (flags >> KPF_ZERO_PAGE) & 1;
+		}
+	}
+	if (kf >= 0)
+		close(kf);
+	if (pm >= 0)
+		close(pm);
+	if (p != MAP_FAILED)
+		munmap(p, PAGE);
+	return r;
+}
+
+static void report_caps(void)
+{
+	int kpc = access("/proc/kpagecount", R_OK) == 0;
+	int gup = access("/sys/kernel/debug/gup_test", R_OK) == 0;
+	int ring = syscall(__NR_io_uring_setup, 0, NULL) < 0 && errno != ENOSYS;
+	int uf = syscall(__NR_userfaultfd, O_CLOEXEC);
+	int softdirty;
+
+	if (uf >= 0)
+		close(uf);
+	{
+		/* soft-dirty: bit 55 shows up for a fresh page only when the kernel tracks it */
+		char *p = mmap(NULL, PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		int fd = open("/proc/self/pagemap", O_RDONLY);
+		uint64_t e = 0;
+
+		p[0] = 1;
+		if (fd < 0 || pread(fd, &e, 8, ((unsigned long)p / PAGE) * 8) != 8)
+			e = 0;
+		softdirty = (e >> 55) & 1;
+		close(fd);
+		munmap(p, PAGE);
+	}
+	{
+		/* any active swap device counts, ours or the machine's */
+		FILE *f = fopen("/proc/swaps", "r");
+		char l[512];
+		int lines = 0;
+
+		while (f && fgets(l, sizeof(l), f))
+			lines++;
+		if (f)
+			fclose(f);
+		if (lines > 1)
+			swap_on |= 2;
+	}
+	out("C root=%d kpagecount=%d gup_test=%d io_uring=%d uffd=%d swap=%d soft_dirty=%d pagemap_uffd_wp=%d zero_page=%d",
+	    geteuid() == 0, kpc, gup, ring, uf >= 0, swap_on != 0, softdirty, pagemap_shows_uffd_wp(), zero_page_on_read());
+}
+
+int main(int argc, char **argv)
+{
+	char line[256];
+	FILE *in = stdin;
+	int guest = getpid() == 1;
+
+	if (guest) {
+		guest_init();
+		in = fopen("/batch", "r");
+		if (!in) {
+			out("X guest: no /batch");
+			in = stdin;
+		}
+	}
+
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--scratch") && i + 1 < argc)
+			snprintf(scratch_base, sizeof(scratch_base), "%s", argv[++i]);
+		else if (!strcmp(argv[i], "--swapfile") && i + 1 < argc)
+			snprintf(swapfile, sizeof(swapfile), "%s", argv[++i]);
+		else if (!strcmp(argv[i], "--swap-mb") && i + 1 < argc)
+			swap_mb = atol(argv[++i]);
+		else if (!strcmp(argv[i], "--page-cluster0"))
+			want_page_cluster0 = 1;
+		else if (!strcmp(argv[i], "--cpu") && i + 1 < argc)
+			cpu = atoi(argv[++i]);
+		else if (!strcmp(argv[i], "--timeout-ms") && i + 1 < argc)
+			timeout_ms = atol(argv[++i]);
+		else {
+			fprintf(stderr, "cowlab-exec: unknown argument %s\n", argv[i]);
+			return 2;
+		}
+	}
+	prctl(PR_SET_PDEATHSIG, SIGTERM);
+	signal(SIGTERM, on_fatal_signal);
+	signal(SIGINT, on_fatal_signal);
+	signal(SIGHUP, on_fatal_signal);
+	signal(SIGPIPE, SIG_IGN);
+	atexit(restore_machine);
+	reap_stale_swapfiles();
+	if (swapfile[0] && swap_mb > 0) {
+		int e = setup_swap();
+		if (e) {
+			out("X swap: cannot use %s: %s", swapfile, strerror(-e));
+			swapfile[0] = 0;
+		}
+	}
+	if (want_page_cluster0)
+		setup_page_cluster();
+	out("READY");
+	while (fgets(line, sizeof(line), in)) {
+		int n;
+		pid_t pid;
+		int status;
+		struct timespec t0, t1;
+
+		if (!strncmp(line, "QUIT", 4))
+			break;
+		if (!strncmp(line, "CAPS", 4)) {
+			report_caps();
+			out("END ok");
+			continue;
+		}
+		if (sscanf(line, "PROG %d", &n) != 1 || n < 1 || n > MAXO + MAXR + MAXF + 8) {
+			out("X expected PROG <lines>, CAPS or QUIT");
+			out("END error");
+			continue;
+		}
+		if (parse_prog(in, n)) {
+			out("END error");
+			continue;
+		}
+		fflush(stdout);
+		/* the server owns the run's scratch directory, so it goes even if the run is killed */
+		snprintf(scratch, sizeof(scratch), "%s/cowlab-run.XXXXXX", scratch_base);
+		if (!mkdtemp(scratch)) {
+			out("X cannot create a scratch directory in %s: %s", scratch_base, strerror(errno));
+			out("END error");
+			continue;
+		}
+		pid = fork();
+		if (pid == 0)
+			_exit(coordinator());
+		clock_gettime(CLOCK_MONOTONIC, &t0);
+		for (;;) {
+			pid_t w = waitpid(pid, &status, WNOHANG);
+			if (w == pid)
+				break;
+			clock_gettime(CLOCK_MONOTONIC, &t1);
+			if ((t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000 > timeout_ms) {
+				kill(-pid, SIGKILL);
+				kill(pid, SIGKILL);
+				waitpid(pid, &status, 0);
+				status = -1;
+				break;
+			}
+			usleep(200);
+		}
+		/* nothing of the scenario survives it; its files were O_TMPFILE (unnamed) */
+		kill(-pid, SIGKILL);
+		rmdir(scratch);
+		scratch[0] = 0;
+		if (status == -1)
+			out("END timeout");
+		else if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+			out("END ok");
+		else if (WIFEXITED(status))
+			out("END error");
+		else
+			out("END crash");
+	}
+	restore_machine();
+	if (guest) {
+		out("G done");
+		/* write() to the console only queues: wait until the serial line has sent it all */
+		tcdrain(1);
+		sync();
+		reboot(RB_POWER_OFF);
+	}
+	return 0;
+}

@@ -1,0 +1,165 @@
+/**
+ * GUP references held by a driver, as gup_test's PIN_LONGTERM_TEST_* takes
+ * them (mm/gup_test.c): pins and gets, the device reading or writing
+ * through them, and their release. This host has no CONFIG_GUP_TEST, so
+ * these are model-only.
+ */
+import { z } from 'zod';
+import { defineOp, ok, type ExploreFamily, type ExplorePage, type ExploreCx, type ActionSpec } from './types.js';
+import { region, name } from './args.js';
+import { gup_test_start, gup_test_read, gup_test_write, gup_test_stop } from '../kernel/drivers/gup_test.js';
+import { do_fork } from '../kernel/kernel/fork.js';
+import { FOLL_PIN, FOLL_GET, FOLL_WRITE, FOLL_LONGTERM } from '../model/mm_types.js';
+import { hasHandle } from './explore.js';
+import type { Profile } from '../profiles/types.js';
+import type { KState } from '../model/layout.js';
+import type { KCtx } from '../kernel/ctx.js';
+
+const NO_GUP_TEST = "takes GUP references directly (needs CONFIG_GUP_TEST's gup_test, which this kernel lacks)";
+const noPins = (p: Profile): boolean => !p.mech.features.pinUserPages;
+
+/**
+ * An explorer family taking references with `foll` on a page under the
+ * handle the explorer names after (process, page, write), followed by the
+ * actions on that handle the alphabet has (unpin, pin-read, pin-write).
+ */
+function gupFamily(
+  family: string,
+  rank: number,
+  doc: string,
+  write: boolean,
+  step: (ref: string, h: string) => Record<string, unknown>,
+  lacks?: (p: Profile) => boolean,
+): ExploreFamily {
+  return {
+    name: family,
+    rank,
+    doc,
+    ...(lacks ? { lacks } : {}),
+    perPage(t: number, pg: ExplorePage, x: ExploreCx): ActionSpec[] {
+      const hn = x.handle(t, pg, write);
+      const h = x.handleId(hn);
+      const out: ActionSpec[] = [{ t, args: () => step(pg.ref, hn), enabled: (s) => !hasHandle(s, t, h) }];
+      for (const then of ['unpin', 'pin-read', 'pin-write']) {
+        if (x.has(then)) out.push({ t, args: () => ({ [then]: hn }), enabled: (s) => hasHandle(s, t, h) });
+      }
+      return out;
+    },
+  };
+}
+
+export const pin = defineOp({
+  name: 'pin',
+  doc: 'pin_user_pages(_fast) by a driver, as gup_test PIN_LONGTERM_TEST_START does; race-fork: CHILD forks a child between GUP-fast reading the PTE and taking the pin (model only)',
+  primary: 'at',
+  args: {
+    at: region,
+    handle: name,
+    write: z.boolean().default(false),
+    longterm: z.boolean().default(true),
+    fast: z.boolean().default(false),
+    'race-fork': name.optional(),
+  },
+  requires: ['gup-test'],
+  resolve(a, cx) {
+    const foll = FOLL_PIN | (a.write ? FOLL_WRITE : 0) | (a.longterm ? FOLL_LONGTERM : 0);
+    const m: { start: number; pages: number; foll: number; fast: boolean; handle: number; raceForkChild?: number } = {
+      ...cx.range(a.at),
+      foll,
+      fast: a.fast,
+      handle: cx.handle(a.handle, true),
+    };
+    if (a['race-fork'] !== undefined) {
+      if (!a.fast) cx.fail('race-fork: the race is with GUP-fast (fast: true)');
+      m.raceForkChild = cx.newTask(a['race-fork'], 'race-fork');
+      cx.need('model-only');
+    }
+    return m;
+  },
+  print: (m, cx) => ({
+    pin: cx.range(m),
+    handle: cx.handle(m.handle),
+    ...(m.foll & FOLL_WRITE ? { write: true } : {}),
+    ...(m.foll & FOLL_LONGTERM ? {} : { longterm: false }),
+    ...(m.fast ? { fast: true } : {}),
+    ...(m.raceForkChild !== undefined ? { 'race-fork': cx.task(m.raceForkChild) } : {}),
+  }),
+  range: (m) => m,
+  apply(s, ctx, t, m) {
+    const child = m.raceForkChild;
+    const race =
+      child === undefined
+        ? undefined
+        : () => {
+            do_fork(s, ctx, t, child);
+          };
+    return ok(gup_test_start(s, ctx, t, m.start, m.pages, m.foll, m.fast, m.handle, race));
+  },
+  lacks: (p) => (noPins(p) ? `${p.id} has no pin_user_pages (5.6)` : null),
+  exec: { modelOnly: (m) => (m.raceForkChild !== undefined ? 'races GUP-fast with fork inside one step (model only)' : NO_GUP_TEST) },
+  fuzz: {
+    weight: 2,
+    host: false,
+    onRegion: true,
+    gen: (c, x) => ({ pin: x.at, handle: x.newHandle(), write: c.c % 3 === 0, longterm: c.c % 4 !== 1, fast: c.c % 2 === 1 }),
+  },
+  explore: [
+    gupFamily('pin', 100, 'a R/O long-term pin of one page (gup_test), with unpin / pin-read / pin-write of it', false, (ref, h) => ({ pin: ref, handle: h }), noPins),
+    gupFamily('pin-rw', 110, 'a R/W long-term pin of one page', true, (ref, h) => ({ pin: ref, write: true, handle: h }), noPins),
+  ],
+});
+
+export const get = defineOp({
+  name: 'get',
+  doc: 'get_user_pages(_fast) (FOLL_GET) held by a driver',
+  primary: 'at',
+  args: { at: region, handle: name, write: z.boolean().default(false), fast: z.boolean().default(false) },
+  requires: ['gup-test'],
+  resolve: (a, cx) => ({ ...cx.range(a.at), foll: FOLL_GET | (a.write ? FOLL_WRITE : 0), fast: a.fast, handle: cx.handle(a.handle, true) }),
+  print: (m, cx) => ({
+    get: cx.range(m),
+    handle: cx.handle(m.handle),
+    ...(m.foll & FOLL_WRITE ? { write: true } : {}),
+    ...(m.fast ? { fast: true } : {}),
+  }),
+  range: (m) => m,
+  apply: (s, ctx, t, m) => ok(gup_test_start(s, ctx, t, m.start, m.pages, m.foll, m.fast, m.handle)),
+  exec: { modelOnly: NO_GUP_TEST },
+  fuzz: {
+    host: false,
+    onRegion: true,
+    // a long-lived FOLL_GET|FOLL_WRITE reference that a device writes through after fork leaks by design
+    // (why FOLL_PIN exists); no 6.18 user-space interface holds one, so the generator takes read ones only
+    gen: (c, x) => ({ get: x.at, handle: x.newHandle(), fast: c.c % 2 === 1 }),
+  },
+  explore: [gupFamily('get', 120, 'a FOLL_GET reference on one page held by a driver', false, (ref, h) => ({ get: ref, handle: h }))],
+});
+
+type HandleFn = (s: KState, ctx: KCtx, t: number, handle: number) => number | number[];
+
+const onHandle = <const N extends 'pin-read' | 'pin-write' | 'unpin'>(opName: N, doc: string, weight: number, fn: HandleFn) =>
+  defineOp({
+    name: opName,
+    doc,
+    primary: 'handle',
+    args: { handle: name },
+    requires: ['gup-test'],
+    resolve: (a, cx) => ({ handle: cx.handle(a.handle, false) }),
+    print: (m, cx) => ({ [opName]: cx.handle(m.handle) }),
+    apply(s, ctx, t, m) {
+      const r = fn(s, ctx, t, m.handle);
+      return typeof r === 'number' ? ok(r) : ok(r.length, r);
+    },
+    exec: { modelOnly: NO_GUP_TEST },
+    fuzz: {
+      weight,
+      host: false,
+      onRegion: false,
+      gen: (c, x) => (x.handles().length ? { [opName]: x.pick(x.handles(), c.c) } : null),
+    },
+    explore: [{ name: opName, rank: 0, doc: `${doc} (with pin, pin-rw or get)`, companion: true }],
+  });
+
+export const pinRead = onHandle('pin-read', 'the device reads through the pin (PIN_LONGTERM_TEST_READ)', 2, gup_test_read);
+export const pinWrite = onHandle('pin-write', 'the device writes through a FOLL_WRITE pin', 1, gup_test_write);
+export const unpin = onHandle('unpin', 'unpin_user_pages / put_page (PIN_LONGTERM_TEST_STOP)', 1, gup_test_stop);

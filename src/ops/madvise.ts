@@ -1,0 +1,64 @@
+/** madvise() (mm/madvise.c do_madvise). */
+import { z } from 'zod';
+import { defineOp, ok } from './types.js';
+import { region } from './args.js';
+import { do_madvise, type Advice } from '../kernel/mm/madvise.js';
+import { always, mapped, perPage } from './explore.js';
+
+const ADVICE = {
+  dontneed: 'MADV_DONTNEED',
+  dontfork: 'MADV_DONTFORK',
+  dofork: 'MADV_DOFORK',
+  wipeonfork: 'MADV_WIPEONFORK',
+  keeponfork: 'MADV_KEEPONFORK',
+  pageout: 'MADV_PAGEOUT',
+} as const satisfies Record<string, Advice>;
+type AdviceName = keyof typeof ADVICE;
+const NAMES = Object.keys(ADVICE) as [AdviceName, ...AdviceName[]];
+const CODES: Record<Advice, number> = {
+  MADV_DONTNEED: 1,
+  MADV_DONTFORK: 2,
+  MADV_DOFORK: 3,
+  MADV_WIPEONFORK: 4,
+  MADV_KEEPONFORK: 5,
+  MADV_PAGEOUT: 6,
+};
+
+const family = (advice: AdviceName, rank: number, doc: string, whenMapped: boolean) =>
+  perPage(advice, rank, doc, (t, pg) => [
+    { t, args: () => ({ madvise: pg.ref, advice }), enabled: whenMapped ? (s) => mapped(s, t, pg.va) : always },
+  ]);
+
+export const madvise = defineOp({
+  name: 'madvise',
+  doc: 'madvise(): MADV_DONTNEED, MADV_DONTFORK/DOFORK, MADV_WIPEONFORK/KEEPONFORK, MADV_PAGEOUT (needs swap on a real kernel)',
+  primary: 'at',
+  args: { at: region, advice: z.enum(NAMES) },
+  resolve(a, cx) {
+    if (a.advice === 'pageout') cx.need('swap');
+    return { ...cx.range(a.at), advice: ADVICE[a.advice] as Advice };
+  },
+  print: (m, cx) => ({ madvise: cx.range(m), advice: NAMES.find((n) => ADVICE[n] === m.advice)! }),
+  range: (m) => m,
+  apply: (s, ctx, t, m) => ok(do_madvise(s, ctx, t, m.start, m.start + m.pages, m.advice)),
+  exec: { args: ['start', 'pages', 'advice'], encode: (m) => [m.start, m.pages, CODES[m.advice]] },
+  fuzz: {
+    weight: 3,
+    host: true,
+    onRegion: true,
+    gen(c, x) {
+      const advice = x.pick(['dontneed', 'dontfork', 'dofork', 'wipeonfork', 'keeponfork', 'pageout'], c.c);
+      if (advice === 'pageout' && (!x.swap || x.region.kind !== 'anon')) return null;
+      return { madvise: x.at, advice };
+    },
+  },
+  explore: [
+    family('dontneed', 40, 'MADV_DONTNEED of one mapped page', true),
+    family('pageout', 50, 'MADV_PAGEOUT of one mapped page', true),
+    family('dontfork', 60, 'MADV_DONTFORK of one page', false),
+    family('wipeonfork', 70, 'MADV_WIPEONFORK of one page', false),
+  ],
+});
+
+/** The advice codes of the C executor (enum advice in executor/cowlab.h). */
+export const ADVICE_CODES: Readonly<Record<Advice, number>> = CODES;

@@ -1,0 +1,58 @@
+/** mmap(MAP_FIXED) of a region: private or shared, anonymous or a file (mm/mmap.c do_mmap). */
+import { z } from 'zod';
+import { defineOp, ok } from './types.js';
+import { name, prot, protBits, protText } from './args.js';
+import { do_mmap } from '../kernel/mm/mmap.js';
+
+export const mmap = defineOp({
+  name: 'mmap',
+  doc: 'mmap(MAP_FIXED) of a region: private or shared, anonymous or a file (do_mmap)',
+  primary: 'region',
+  args: {
+    region: name,
+    pages: z.number().int().min(0).max(512).default(1),
+    prot: prot.default('rw'),
+    shared: z.boolean().default(false),
+    file: name.optional(),
+    offset: z.number().int().min(0).default(0),
+  },
+  resolve(a, cx) {
+    const r = cx.region(a.region);
+    let file = -1;
+    if (a.file !== undefined) {
+      const f = cx.file(a.file);
+      if (a.offset + a.pages > f.pages) cx.fail(`mmap of file ${a.file} beyond its ${f.pages} page(s)`);
+      file = f.id;
+    }
+    return { start: r.start, pages: a.pages, prot: protBits(a.prot), shared: a.shared, file, pgoff: a.offset };
+  },
+  print(m, cx) {
+    return {
+      mmap: cx.region(m.start),
+      pages: m.pages,
+      prot: protText(m.prot),
+      ...(m.shared ? { shared: true } : {}),
+      ...(m.file >= 0 ? { file: cx.file(m.file) } : {}),
+      ...(m.pgoff ? { offset: m.pgoff } : {}),
+    };
+  },
+  apply: (s, ctx, t, m) => ok(do_mmap(s, ctx, t, m)),
+  exec: {
+    args: ['start', 'pages', 'prot', 'shared', 'file_or_anon', 'pgoff'],
+    encode: (m) => [m.start, m.pages, m.prot, m.shared ? 1 : 0, m.file, m.pgoff],
+  },
+  fuzz: {
+    host: true,
+    onRegion: false,
+    gen(c, x) {
+      x.mapRegion();
+      const p = x.pick(['rw', 'rw', 'r'], c.c);
+      const g = x.region;
+      return g.kind === 'anon'
+        ? { mmap: g.name, pages: g.pages, prot: p }
+        : g.kind === 'shared'
+          ? { mmap: g.name, pages: g.pages, prot: p, shared: true }
+          : { mmap: g.name, pages: g.pages, prot: p, file: 'fd' };
+    },
+  },
+});

@@ -1,0 +1,62 @@
+/** O_DIRECT reads and writes of a tmpfile on ext4 (fs/direct-io.c, block/bio.c). */
+import { defineOp, ok } from './types.js';
+import { region, name, fileArgs } from './args.js';
+import { dio_rw, dio_start, dio_complete } from '../kernel/fs/direct-io.js';
+import { refs_where } from '../model/refs.js';
+import { REF_TRANSIENT } from '../model/layout.js';
+import { EBUSY, EINVAL } from '../kernel/errno.js';
+
+const rw = <const N extends 'odirect-read' | 'odirect-write'>(opName: N, read: boolean, doc: string) =>
+  defineOp({
+    name: opName,
+    doc,
+    primary: 'at',
+    args: { at: region, ...fileArgs },
+    requires: ['odirect'],
+    resolve: (a, cx) => ({ ...cx.range(a.at), file: cx.file(a.file).id, index: a.offset }),
+    print: (m, cx) => ({ [opName]: cx.range(m), file: cx.file(m.file), ...(m.index ? { offset: m.index } : {}) }),
+    range: (m) => m,
+    apply: (s, ctx, t, m) => ok(dio_rw(s, ctx, t, read, m.file, m.index, m.start, m.pages)),
+    exec: { args: ['dfile', 'index', 'start', 'pages'], encode: (m) => [m.file, m.index, m.start, m.pages] },
+    fuzz: { host: true, onRegion: true, gen: (_c, x) => ({ [opName]: x.at, file: 'ft' }) },
+  });
+
+export const odirectRead = rw('odirect-read', true, 'pread(O_DIRECT): the device writes memory (FOLL_PIN|FOLL_WRITE on 6.18)');
+export const odirectWrite = rw('odirect-write', false, 'pwrite(O_DIRECT): the device reads memory (FOLL_PIN, unshares on 6.18)');
+
+const inFlight = 'holds an O_DIRECT transfer in flight across steps (model only)';
+
+const start = <const N extends 'odirect-read-start' | 'odirect-write-start'>(opName: N, read: boolean, doc: string) =>
+  defineOp({
+    name: opName,
+    doc,
+    primary: 'at',
+    args: { at: region, ...fileArgs, handle: name },
+    requires: ['model-only'],
+    resolve: (a, cx) => ({ ...cx.range(a.at), file: cx.file(a.file).id, index: a.offset, handle: cx.handle(a.handle, true) }),
+    print: (m, cx) => ({ [opName]: cx.range(m), file: cx.file(m.file), ...(m.index ? { offset: m.index } : {}), handle: cx.handle(m.handle) }),
+    range: (m) => m,
+    apply(s, ctx, t, m) {
+      if (refs_where(s, (r) => r.owner === t && r.handle === m.handle && r.kind !== REF_TRANSIENT).length) return ok(-EBUSY);
+      return ok(dio_start(s, ctx, t, read, m.file, m.index, m.start, m.pages, m.handle));
+    },
+    exec: { modelOnly: inFlight },
+  });
+
+export const odirectReadStart = start('odirect-read-start', true, 'an O_DIRECT read whose DMA is still in flight (model only)');
+export const odirectWriteStart = start('odirect-write-start', false, 'an O_DIRECT write whose DMA is still in flight (model only)');
+
+export const odirectComplete = defineOp({
+  name: 'odirect-complete',
+  doc: 'the in-flight O_DIRECT completes and releases its pages (model only)',
+  primary: 'handle',
+  args: { handle: name },
+  requires: ['model-only'],
+  resolve: (a, cx) => ({ handle: cx.handle(a.handle, false) }),
+  print: (m, cx) => ({ 'odirect-complete': cx.handle(m.handle) }),
+  apply(s, ctx, t, m) {
+    const n = dio_complete(s, ctx, t, m.handle);
+    return ok(n === 0 ? -EINVAL : n);
+  },
+  exec: { modelOnly: inFlight },
+});

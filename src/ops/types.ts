@@ -1,0 +1,231 @@
+/**
+ * What defines a scenario operation, once: its arguments (a zod schema that
+ * the types are inferred from), its documentation, how it resolves from a
+ * scenario's names to model ids and prints back, the kernel path it runs,
+ * its encoding for the C executor (or why it is model-only), what a profile
+ * must have for it, and how the fuzzer and the explorer draw it. Every layer
+ * (parser, resolver, step, fuzzer, explorer, executor, emit-c, docs)
+ * derives from these definitions; ./index.ts lists them.
+ *
+ * The shape follows fast-check's ICommand (check, run and toString in one
+ * object) and vitest's option table (one declaration drives parsing, help
+ * and validation).
+ */
+import type { z } from 'zod';
+import type { KState } from '../model/layout.js';
+import type { KCtx } from '../kernel/ctx.js';
+import type { Profile } from '../profiles/types.js';
+import type { RegionRef } from '../scenario/types.js';
+import type { Signal } from '../kernel/arch/x86/mm/fault.js';
+
+/** What one operation did. */
+export interface StepResult {
+  /** return value: >= 0 on success, a negative errno on failure */
+  ret: number;
+  /** signal delivered to the acting task by a memory access, if any */
+  signal: Signal | null;
+  /** data returned to the caller, in order: one write id per page read */
+  data: number[];
+  /** pages the access got to before a signal */
+  done: number;
+}
+
+/** A successful (or failed, ret < 0) step with no data. */
+export function ok(ret = 0, data: number[] = []): StepResult {
+  return { ret, signal: null, data, done: 0 };
+}
+
+/** A page range in model addresses: virtual pages [start, start + pages). */
+export interface Range {
+  start: number;
+  pages: number;
+}
+
+/** Executor capabilities a scenario may need on the real kernel. */
+export type Capability = 'root' | 'swap' | 'io_uring' | 'uffd' | 'odirect' | 'gup-test' | 'soft-dirty' | 'model-only';
+
+/** Names to model ids while a scenario is resolved; every failure is positioned at the step. */
+export interface ResolveCx {
+  /** the acting process's name */
+  readonly proc: string;
+  /** a page range of a region; fails if the region is never mapped or the range lies outside it */
+  range(ref: RegionRef): Range;
+  /** the first page and size of a region that an mmap declares */
+  region(name: string): Range;
+  /** an existing process by name (`what` names the role in messages) */
+  task(name: string, what?: string): number;
+  /** a new process created by this step (fork): its id */
+  newTask(name: string, what?: string): number;
+  /** the acting process ends with this step */
+  endTask(): void;
+  /** a declared file: id and size in pages */
+  file(name: string): { id: number; pages: number };
+  /** an existing pipe, or a new one created by this step */
+  pipe(name: string): number;
+  newPipe(name: string): number;
+  /** a handle of the acting process: taken by this step (`create`) or an earlier one */
+  handle(name: string, create: boolean): number;
+  /** the acting process sets up its io_uring (one per process) */
+  newRing(): void;
+  /** the step needs this executor capability */
+  need(c: Capability): void;
+  fail(message: string): never;
+}
+
+/** Model ids back to a scenario's names. */
+export interface PrintCx {
+  task(t: number): string;
+  /** `mem`, `mem[1]` or `mem[0:2]` */
+  range(r: Range): string;
+  region(start: number): string;
+  file(id: number): string;
+  pipe(p: number): string;
+  /** a handle of the acting process */
+  handle(h: number): string;
+}
+
+/** How the C executor runs an operation: its arguments as numbers. */
+export interface ExecEncoding<M> {
+  /** names of the arguments, for the generated header and reproducers */
+  readonly args: readonly string[];
+  /** the numbers passed (at most 7); `step` is the 1-based step index (the data tag of writes) */
+  encode(m: M, step: number): number[];
+  /** why this instance cannot run on a real kernel (a model-only variant), or null */
+  blocker?(m: M): string | null;
+}
+
+/** A random command: an operation and three small choices (the fuzzer's alphabet). */
+export interface FuzzCmd {
+  op: string;
+  a: number;
+  b: number;
+  c: number;
+}
+
+/** The random scenario being built, as the fuzzer's generators see it. */
+export interface FuzzCx {
+  readonly proc: string;
+  readonly others: readonly string[];
+  readonly region: { readonly name: string; readonly pages: number; readonly kind: 'anon' | 'shared' | 'memfd' };
+  /** `region` or one of its pages */
+  readonly at: string;
+  readonly pipes: readonly string[];
+  readonly swap: boolean;
+  pick<T>(xs: readonly T[], i: number): T;
+  /** a new process name, or null when no more may be created */
+  newProc(): string | null;
+  endProc(): boolean;
+  newPipe(): string | null;
+  handles(): readonly string[];
+  newHandle(): string;
+  /** the process's userfaultfd or io_uring exists (set by this step when `create`) */
+  hasUffd(create: boolean): boolean;
+  hasRing(create: boolean): boolean;
+  mapRegion(): void;
+}
+
+/** How the fuzzer draws an operation. */
+export interface FuzzSpec {
+  /** relative weight (default 1) */
+  readonly weight?: number;
+  /** the host can run it (false: needs gup_test, or injects model-only state) */
+  readonly host: boolean;
+  /** the operation acts on a region (skipped when the region is not mapped) */
+  readonly onRegion: boolean;
+  /** the step's arguments, or null when the command makes no sense here */
+  gen(c: FuzzCmd, x: FuzzCx): Record<string, unknown> | string | null;
+}
+
+/** The bounded system an explorer family instantiates actions over. */
+export interface ExploreCx {
+  readonly processes: number;
+  /** buffers a pipe may hold before vmsplice stops being explored */
+  readonly pipeBuffers: number;
+  /** the configuration's alphabet contains this family (and the profile has it) */
+  has(family: string): boolean;
+  proc(t: number): string;
+  pipe(p: number): string;
+  /** the handle name the explorer gives a GUP of kind `write` on (t, page) */
+  handle(t: number, pg: ExplorePage, write: boolean): string;
+  /** the model id of a handle name given by handle() */
+  handleId(name: string): number;
+}
+
+/** A page of an explorer configuration's regions. */
+export interface ExplorePage {
+  /** scenario reference: `mem` or `mem[1]` */
+  readonly ref: string;
+  /** model address */
+  readonly va: number;
+  readonly region: string;
+  /** index within its region */
+  readonly index: number;
+}
+
+/** One action an explorer family contributes: a process, its step's arguments and when it is enabled. */
+export interface ActionSpec {
+  t: number;
+  /** scenario arguments of the step (may depend on the state: fork names the next free process) */
+  args(s: KState): Record<string, unknown> | string;
+  /** enabled in this state (cheap checks; an action whose call fails is dropped after applying it) */
+  enabled(s: KState): boolean;
+  /** the arguments depend on the state (fork names the next free process) */
+  dynamic?: boolean;
+}
+
+/**
+ * A family of explorer actions (an entry of a configuration's `ops:`
+ * alphabet). Actions are instantiated per process, first every per-page
+ * family over every page, then the per-process ones, in registry order.
+ */
+export interface ExploreFamily {
+  readonly name: string;
+  readonly doc: string;
+  /** the profile lacks the family (it is left out of the alphabet, as scenarios using it are n/a) */
+  lacks?(prof: Profile): boolean;
+  /** only part of another family's actions (unpin comes with pin): not instantiated on its own */
+  readonly companion?: boolean;
+  /** not named in alphabets: present when any of these families is (pipe comes with vmsplice and read-pipe) */
+  readonly impliedBy?: readonly string[];
+  /**
+   * order among families: breadth-first search tries actions in this order,
+   * which decides which of several shortest counterexamples it reports
+   */
+  readonly rank: number;
+  perPage?(t: number, pg: ExplorePage, x: ExploreCx): ActionSpec[];
+  perProcess?(t: number, x: ExploreCx): ActionSpec[];
+}
+
+/**
+ * One scenario operation. `S` is the shape of its arguments (the primary
+ * value included); `M` is what it resolves to besides the acting task.
+ */
+export interface OpDef<N extends string = string, S extends z.ZodRawShape = z.ZodRawShape, M extends object = object> {
+  readonly name: N;
+  /** one line for docs/scenario-format.md: the call and the kernel path it runs */
+  readonly doc: string;
+  /** the argument the op key itself carries (`{write: mem}`), or null (`exit`) */
+  readonly primary: (keyof S & string) | null;
+  readonly args: S;
+  /** executor capabilities every instance needs */
+  readonly requires?: readonly Capability[];
+  /** from validated arguments to the model operation */
+  resolve(a: z.output<z.ZodObject<S>>, cx: ResolveCx): M;
+  /** from the model operation back to the step's arguments (op key first) */
+  print(m: M, cx: PrintCx): Record<string, unknown> | string;
+  /** the pages the step is about, for observations and page expectations */
+  range?(m: M): Range | null;
+  /** the kernel path */
+  apply(s: KState, ctx: KCtx, t: number, m: M): StepResult;
+  /** why a profile cannot run it (the feature does not exist in that kernel), or null */
+  lacks?(prof: Profile, m: M): string | null;
+  /** the C executor's encoding, or why the operation is model-only */
+  readonly exec: ExecEncoding<M> | { readonly modelOnly: string | ((m: M) => string) };
+  readonly fuzz?: FuzzSpec;
+  readonly explore?: readonly ExploreFamily[];
+}
+
+/** Declares an operation (keeps its types tied together). */
+export function defineOp<const N extends string, S extends z.ZodRawShape, M extends object>(d: OpDef<N, S, M>): OpDef<N, S, M> {
+  return d;
+}

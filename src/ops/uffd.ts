@@ -1,0 +1,75 @@
+/** userfaultfd write-protection (fs/userfaultfd.c, mm/userfaultfd.c). */
+import { z } from 'zod';
+import { defineOp, ok } from './types.js';
+import { region } from './args.js';
+import { userfaultfd_open, userfaultfd_register, mwriteprotect_range } from '../kernel/mm/userfaultfd.js';
+import { task_uffd } from '../model/mm_types.js';
+import { UFFD_CTX_OPEN, UFFD_FEATURE_WP_ASYNC, UFFD_FEATURE_WP_UNPOPULATED } from '../model/layout.js';
+import { EBADF } from '../kernel/errno.js';
+import type { Profile } from '../profiles/types.js';
+import type { FuzzSpec } from './types.js';
+
+const lacks = (p: Profile): string | null => (p.mech.uffd.wp ? null : `${p.id} has no uffd-wp for anonymous memory (5.7)`);
+
+const FEATURES = { 'wp-unpopulated': UFFD_FEATURE_WP_UNPOPULATED, 'wp-async': UFFD_FEATURE_WP_ASYNC } as const;
+
+export const uffd = defineOp({
+  name: 'uffd',
+  doc: 'userfaultfd() + UFFDIO_API (features: wp-unpopulated, wp-async); a monitor thread resolves write-protect faults',
+  primary: 'features',
+  args: { features: z.array(z.enum(['wp-unpopulated', 'wp-async'])).default([]) },
+  requires: ['uffd'],
+  resolve: (a) => ({ features: a.features.reduce((f, n) => f | FEATURES[n], 0) }),
+  print: (m) => ({ uffd: (Object.keys(FEATURES) as (keyof typeof FEATURES)[]).filter((n) => m.features & FEATURES[n]) }),
+  apply: (s, ctx, t, m) => ok(userfaultfd_open(s, ctx, t, m.features)),
+  lacks,
+  exec: {
+    args: ['features'],
+    encode: (m) => [(m.features & UFFD_FEATURE_WP_UNPOPULATED ? 1 : 0) | (m.features & UFFD_FEATURE_WP_ASYNC ? 2 : 0)],
+  },
+  fuzz: { host: true, onRegion: false, gen: (c, x) => (x.hasUffd(true) ? null : { uffd: x.pick([[], ['wp-unpopulated'], ['wp-async']], c.c) }) },
+});
+
+const fuzzUffd = (op: string, weight = 1): FuzzSpec => ({
+  weight,
+  host: true,
+  onRegion: true,
+  gen: (_c, x) => (!x.hasUffd(false) || x.region.kind === 'memfd' ? null : { [op]: x.at }),
+});
+
+export const uffdRegister = defineOp({
+  name: 'uffd-register',
+  doc: 'UFFDIO_REGISTER with UFFDIO_REGISTER_MODE_WP',
+  primary: 'at',
+  args: { at: region },
+  requires: ['uffd'],
+  resolve: (a, cx) => cx.range(a.at),
+  print: (m, cx) => ({ 'uffd-register': cx.range(m) }),
+  range: (m) => m,
+  apply: (s, ctx, t, m) => ok(userfaultfd_register(s, ctx, t, m.start, m.start + m.pages)),
+  lacks,
+  exec: { args: ['start', 'pages'], encode: (m) => [m.start, m.pages] },
+  fuzz: fuzzUffd('uffd-register'),
+});
+
+const wp = <const N extends 'uffd-wp' | 'uffd-unwp'>(opName: N, on: boolean, doc: string, weight: number) =>
+  defineOp({
+    name: opName,
+    doc,
+    primary: 'at',
+    args: { at: region },
+    requires: ['uffd'],
+    resolve: (a, cx) => cx.range(a.at),
+    print: (m, cx) => ({ [opName]: cx.range(m) }),
+    range: (m) => m,
+    apply(s, ctx, t, m) {
+      if ((task_uffd(s, t) & UFFD_CTX_OPEN) === 0) return ok(-EBADF);
+      return ok(mwriteprotect_range(s, ctx, t, m.start, m.start + m.pages, on));
+    },
+    lacks,
+    exec: { args: ['start', 'pages'], encode: (m) => [m.start, m.pages] },
+    fuzz: fuzzUffd(opName, weight),
+  });
+
+export const uffdWp = wp('uffd-wp', true, 'UFFDIO_WRITEPROTECT mode WP', 2);
+export const uffdUnwp = wp('uffd-unwp', false, 'UFFDIO_WRITEPROTECT mode 0', 1);

@@ -1,0 +1,316 @@
+/**
+ * The mechanisms a kernel profile chooses, as one schema: the only
+ * definition of them. Types are inferred from it, `cowlab kernels` and the
+ * table in docs/profiles.md are generated from it, and a user's profile is
+ * validated against it.
+ *
+ * Mechanisms are grouped by subsystem and independent: each field is one
+ * decision the kernel makes, with the commit that introduced each
+ * behaviour, and kernel paths read exactly the field of the decision they
+ * make. Facts about the machine a kernel runs on are not here: they are
+ * the environment (./env.ts).
+ */
+import { z } from 'zod';
+
+/** Documentation attached to a mechanism field. */
+export interface MechMeta {
+  description: string;
+  /** for a choice: what each value means, with its commit and versions */
+  values?: Record<string, string>;
+}
+
+function choice<const V extends readonly [string, ...string[]]>(description: string, values: { [K in V[number]]: string }, keys: V) {
+  return z.enum(keys).meta({ description, values } satisfies MechMeta);
+}
+function flag(description: string) {
+  return z.boolean().meta({ description } satisfies MechMeta);
+}
+function count(description: string) {
+  return z.number().int().min(1).max(64).meta({ description } satisfies MechMeta);
+}
+
+/** Reusing an anonymous page on a write fault instead of copying it (do_wp_page). */
+const cow = z
+  .object({
+    reuse: choice(
+      'The rule do_wp_page() applies to a small anon page that carries no exclusive marker.',
+      {
+        mapcount: 'reuse_swap_page(): mapcount + swapcount == 1, GUP references ignored; lock_page() sleeps (<= 5.8)',
+        'page-count': 'page_count() == 1 after a trylock; the swap cache counts as a reference (09854ba94c6a, 5.9 .. 5.17)',
+        refcount:
+          'wp_can_reuse_anon_folio(): drain the LRU batch when the folio is off the LRU, tolerate and free the swap cache, then refcount == 1 (d4c470970d45, 53a05ad9f21d, 5.18+)',
+      },
+      ['mapcount', 'page-count', 'refcount'],
+    ),
+    exclusive: choice(
+      'A page bit that means "only this mm maps it": a write fault reuses a page carrying it whatever its counts, and fork() clears it when it shares the page.',
+      {
+        none: 'no such bit (<= 5.18)',
+        'anon-exclusive':
+          'PG_anon_exclusive, kept on every exclusive anon page: set when a page is mapped exclusively (new page, reuse, exclusive swap-in), cleared when it is shared (6c287605fd56, 5.19+); also Andy Lutomirski\'s "private to this mm" bit (12 Jan 2021)',
+        'gup-marked':
+          'proposal (Linus Torvalds, 10 Jan 2021): set by a GUP that writes or pins an anon page mapped writable, "already made exclusive"; a reuse does not set it',
+      },
+      ['none', 'anon-exclusive', 'gup-marked'],
+    ),
+  })
+  .strict();
+
+/** Page faults other than the COW decision. */
+const fault = z
+  .object({
+    sharedRetry: flag(
+      'A write fault that dirties a shared file page drops mmap_lock for balance_dirty_pages() and returns VM_FAULT_RETRY when it may, so a GUP that retries finds the PTE and the fault is not accounted (89b15332af7c, 5.7 .. 5.18; 5.19 returns VM_FAULT_COMPLETED, 36090def7bad)',
+    ),
+    aroundPages: count('Read-fault-around on file mappings, in pages (fault_around_bytes / PAGE_SIZE; 16 by default)'),
+  })
+  .strict();
+
+/** fork(): what copy_page_range() does with anonymous pages. */
+const fork = z
+  .object({
+    copyPinned: choice(
+      'Whether fork() gives the child a copy of a page that may be DMA-pinned, so the pin stays with the parent.',
+      {
+        never: 'the page is shared write-protected like any other (<= 5.8)',
+        'maybe-pinned':
+          'copy_present_page() when page_needs_cow_for_dma(): a COW mapping of an mm that pinned (MMF_HAS_PINNED) and a page that may be pinned (70e806e4e645, 5.9 .. 5.18)',
+        'exclusive-maybe-pinned':
+          'folio_try_dup_anon_rmap() refuses (-EBUSY) an exclusive page that may be pinned, which is then copied; a page without the exclusive marker is shared (fb3d824d1a46, 5.19+)',
+      },
+      ['never', 'maybe-pinned', 'exclusive-maybe-pinned'],
+    ),
+    copyMarked: flag(
+      'proposal (Linus Torvalds, 10 Jan 2021, "fork() will keep it so"): fork() copies a page carrying the exclusive marker for the child instead of sharing it',
+    ),
+    copyReferenced: choice(
+      'proposals: fork() also copies a page held by more than its mappings and the swap cache (any GUP reference, pipe buffers, transient ones).',
+      {
+        none: 'never (merged kernels)',
+        writable: 'when the PTE is writable (Linus\' rule (c), 11 Jan 2021)',
+        any: 'on any PTE (Andrea Arcangeli: "extend the copy in fork to all GUP pins")',
+      },
+      ['none', 'writable', 'any'],
+    ),
+    writeProtectSeq: flag(
+      'fork() holds mm->write_protect_seq, so a GUP-fast FOLL_PIN that raced with it backs off to the slow path (57efa1fe5957, 5.11)',
+    ),
+  })
+  .strict();
+
+/** get_user_pages() and friends. */
+const gup = z
+  .object({
+    pinCounting: choice(
+      'How FOLL_PIN references are counted on a small page, and so how folio_maybe_dma_pinned() recognises a pin.',
+      {
+        get: 'like FOLL_GET: one reference, pins are not recognisable (<= 5.6)',
+        bias: 'GUP_PIN_COUNTING_BIAS (1024) added to the refcount, false positives possible (3faa52c03f44, 5.7+)',
+        split:
+          'proposal (John Hubbard, 11 Jan 2021): separate 4-bit FOLL_PIN and FOLL_GET fields, exact; the 16th pin or get of one page fails with -EAGAIN',
+      },
+      ['get', 'bias', 'split'],
+    ),
+    forceWrite: choice(
+      'How a FOLL_FORCE write (ptrace, /proc/PID/mem) may go through a read-only PTE.',
+      {
+        'foll-write-games':
+          'after a COW fault GUP drops FOLL_WRITE and takes whatever is mapped (before 19be0eaffa3a: Dirty COW, CVE-2016-5195)',
+        'foll-cow': 'FOLL_FORCE and FOLL_COW and a dirty PTE (19be0eaffa3a, 4.9 .. 5.7; again 5.9 .. 5.19 after a308c71bf1e6)',
+        'foll-cow-dirty': 'FOLL_COW and a dirty PTE, FOLL_FORCE no longer required (17839856fd58, 5.8)',
+        'anon-exclusive': 'only an exclusive anon page in a private mapping without VM_WRITE (5535be309971, 6.0+)',
+      },
+      ['foll-write-games', 'foll-cow', 'foll-cow-dirty', 'anon-exclusive'],
+    ),
+    unshare: choice(
+      'Which read-only pins unshare a possibly shared page first (gup_must_unshare()).',
+      {
+        none: 'none',
+        anon: 'a R/O FOLL_PIN of an anon page without PG_anon_exclusive (a7f226604170, c89357e27f20, 5.19)',
+        'anon-and-cow-longterm': 'also R/O FOLL_LONGTERM pins of non-anon pages in COW mappings (8d6a0ac09a16, 6.2)',
+      },
+      ['none', 'anon', 'anon-and-cow-longterm'],
+    ),
+    readBreaksCow: flag(
+      'every GET or PIN on a COW mapping is made a write, breaking COW, and GUP-fast leaves read-only PTEs to the slow path (17839856fd58, 5.8 only)',
+    ),
+    odirectPins: flag('O_DIRECT takes FOLL_PIN (920756a3306a and the block conversion, 6.3) rather than FOLL_GET'),
+  })
+  .strict();
+
+/** Swap-out and swap-in of anonymous pages. */
+const swap = z
+  .object({
+    swapinReuse: choice(
+      'How do_swap_page() decides that a swapped-in page is exclusive.',
+      {
+        mapcount: 'reuse_swap_page() on a write fault, before the swap entry is freed (<= 5.17)',
+        refcount: 'the refcount after freeing the swap cache, on a write fault (c145e0b47c77, 5.18)',
+        'exclusive-bit': 'the swap PTE\'s exclusive bit, else the refcount (1493a1913e34, 5.19+)',
+      },
+      ['mapcount', 'refcount', 'exclusive-bit'],
+    ),
+    exclusiveBit: flag('swap PTEs remember PG_anon_exclusive (1493a1913e34, 5.19+ on x86)'),
+    swapinDrain: flag(
+      'do_swap_page() drains the local LRU batch before judging a write fault on a swap-cache page that is off the LRU (d4c470970d45, 5.18+)',
+    ),
+    swapinWritableOnRead: flag('swap-in of an exclusive page maps it writable even on a read fault (between 6.1 and 6.12)'),
+    swapTable: flag(
+      'the 7.x swap-table rework (read in 7.2.13 do_swap_page): every swap-in goes through the swap cache, and the entry and the swap cache are released only after the PTE is set, so a non-exclusive entry is mapped read-only',
+    ),
+    swapoutPinned: choice(
+      'What reclaim (MADV_PAGEOUT) does with a page that may be pinned.',
+      {
+        allow: 'swapped out like any page (<= 5.10)',
+        'skip-maybe-pinned': 'shrink_page_list() does not add a maybe-pinned page to the swap cache (feb889fb40fa, 5.11)',
+        'try-share': 'try_to_unmap() keeps the PTE when folio_try_share_anon_rmap() fails on a maybe-pinned exclusive page (5.19+)',
+      },
+      ['allow', 'skip-maybe-pinned', 'try-share'],
+    ),
+  })
+  .strict();
+
+/** The per-CPU folio batches of mm/swap.c. */
+const lru = z
+  .object({
+    batchSize: count('Capacity of the per-CPU LRU add and activate batches (PAGEVEC_SIZE 15, folio_batch 31 from 6.x)'),
+  })
+  .strict();
+
+/** Paths that write-protect PTEs (mprotect, clear_refs), and what they do to pinned pages. */
+const wrprotect = z
+  .object({
+    mprotectWritable: choice(
+      'Whether mprotect() may map an exclusive anon PTE writable without a write fault.',
+      {
+        none: 'never',
+        dirty: 'only a dirty PTE (64fe24a3e05e, 6.0)',
+        clean: 'a clean one too (after 6.1, in 6.12)',
+      },
+      ['none', 'dirty', 'clean'],
+    ),
+    mprotectPinned: choice(
+      'What mprotect() removing write access does to a writable PTE of a maybe-pinned page in a COW mapping.',
+      {
+        allow: 'write-protect it like any other (every merged kernel)',
+        skip: 'leave the PTE writable, as 9348b73c2e1b does for clear_refs (proposal, Linus Torvalds, 9 Jan 2021)',
+        ebusy: 'fail the whole call with -EBUSY before changing anything (proposal, John Hubbard)',
+      },
+      ['allow', 'skip', 'ebusy'],
+    ),
+    clearRefsSkipsPinned: flag('clear_refs soft-dirty clearing leaves maybe-pinned PTEs writable (9348b73c2e1b, 5.11+)'),
+  })
+  .strict();
+
+/** userfaultfd write-protection. */
+const uffd = z
+  .object({
+    wp: flag('userfaultfd write-protect of anonymous memory exists (292924b26024 and its series, 5.7)'),
+    wpShmem: flag('UFFDIO_REGISTER_MODE_WP on shmem (memfd) VMAs (b1f9e876862d, 5.19)'),
+    wpMultiVma: flag('UFFDIO_WRITEPROTECT may span several VMAs (6.1 find_dst_vma() wants one VMA and fails with -ENOENT; 6.12 walks them)'),
+    unprotectWritable: flag('UFFDIO_WRITEPROTECT un-protect may map exclusive anon PTEs writable at once (not in 6.1, in 6.12)'),
+    wpUnpopulated: flag('UFFD_FEATURE_WP_UNPOPULATED (6.5)'),
+    wpAsync: flag('UFFD_FEATURE_WP_ASYNC (6.7)'),
+    wpPinned: choice(
+      'What UFFDIO_WRITEPROTECT does to a writable PTE of a maybe-pinned page.',
+      {
+        allow: 'write-protect it like any other (every merged kernel)',
+        skip: 'leave it writable (Linus\' rule (c), proposal)',
+        ebusy: 'fail with -EBUSY (proposal)',
+      },
+      ['allow', 'skip', 'ebusy'],
+    ),
+  })
+  .strict();
+
+/** What /proc shows, where a kernel's answer differs. */
+const proc = z
+  .object({
+    kpageflagsKsmAnyAnon: flag(
+      '/proc/kpageflags sets KPF_KSM for every anon page: stable_page_flags() tested `mapping & PAGE_MAPPING_KSM`, a two-bit mask, after its folio conversion (read in 6.12.117; fixed by 7.2.13)',
+    ),
+  })
+  .strict();
+
+/** Interfaces that exist or not. */
+const features = z
+  .object({
+    ioUring: flag('io_uring exists (2b188cc1bb85, 5.1)'),
+    pinUserPages: flag('pin_user_pages() and FOLL_PIN exist (eddb1c228f79, 5.6)'),
+  })
+  .strict();
+
+/** The kernel's build configuration. */
+const config = z
+  .object({
+    softDirty: flag('CONFIG_MEM_SOFT_DIRTY'),
+    procMemForce: choice(
+      'FOLL_FORCE for writes through /proc/PID/mem (CONFIG_PROC_MEM_*, proc_mem.force_override, 6.12+).',
+      { always: 'always (CONFIG_PROC_MEM_ALWAYS_FORCE)', 'ptrace-only': 'only for the target\'s ptracer, never in cowlab\'s scenarios (CONFIG_PROC_MEM_FORCE_PTRACE)' },
+      ['always', 'ptrace-only'],
+    ),
+  })
+  .strict();
+
+/** Every mechanism of a profile, by subsystem. */
+export const mechanismsSchema = z.object({ cow, fault, fork, gup, swap, lru, wrprotect, uffd, proc, features, config }).strict();
+
+/** The mechanisms a profile combines. */
+export type Mechanisms = z.infer<typeof mechanismsSchema>;
+
+/** A group of mechanisms. */
+export type MechGroup = keyof Mechanisms;
+
+/** Changes to some mechanisms of some groups. */
+export type MechChanges = { [G in MechGroup]?: Partial<Mechanisms[G]> };
+
+/** One mechanism as documentation: its path, description and, for a choice, its values. */
+export interface MechDoc {
+  group: MechGroup;
+  name: string;
+  description: string;
+  /** the values a choice takes, with what each means; null for a flag or a number */
+  values: Record<string, string> | null;
+  kind: 'choice' | 'flag' | 'count';
+}
+
+/** Every mechanism, in schema order, with its documentation. */
+export function mechanismDocs(): MechDoc[] {
+  const out: MechDoc[] = [];
+  for (const [group, gs] of Object.entries(mechanismsSchema.shape)) {
+    for (const [name, f] of Object.entries(gs.shape)) {
+      const meta = (f as z.ZodType).meta() as MechMeta | undefined;
+      if (!meta) throw new Error(`mechanism ${group}.${name} has no documentation`);
+      const kind = f instanceof z.ZodEnum ? 'choice' : f instanceof z.ZodBoolean ? 'flag' : 'count';
+      out.push({ group: group as MechGroup, name, description: meta.description, values: meta.values ?? null, kind });
+    }
+  }
+  return out;
+}
+
+/** The values a mechanism can take (a flag: false, true; a count: null). */
+export function mechanismValues(d: MechDoc): (string | boolean)[] | null {
+  if (d.kind === 'choice') return Object.keys(d.values ?? {});
+  if (d.kind === 'flag') return [false, true];
+  return null;
+}
+
+/** `base` with `changes` applied, group by group. */
+export function applyChanges(base: Mechanisms, changes: MechChanges): Mechanisms {
+  const out = { ...base } as Record<string, unknown>;
+  for (const [g, c] of Object.entries(changes)) {
+    out[g] = { ...(base[g as MechGroup] as object), ...(c as object) };
+  }
+  return out as Mechanisms;
+}
+
+/** The mechanisms of `b` that differ from `a`, as changes. */
+export function mechanismChanges(a: Mechanisms, b: Mechanisms): MechChanges {
+  const out: Record<string, Record<string, unknown>> = {};
+  for (const g of Object.keys(b) as MechGroup[]) {
+    const x = a[g] as Record<string, unknown>;
+    const y = b[g] as Record<string, unknown>;
+    for (const k of Object.keys(y)) if (x[k] !== y[k]) (out[g] ??= {})[k] = y[k];
+  }
+  return out as MechChanges;
+}
