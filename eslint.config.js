@@ -8,9 +8,16 @@ import globals from 'globals';
 
 /** Offsets into the packed state: only src/model/ may use them. */
 const RAW_OFFSETS = '^((PG|T|V|F|S|P|PB|R|W|G)_[A-Z0-9_]+|(PAGE|VMA|SWAP|PIPEBUF|REF|WRITE)_WORDS)$';
-const offsets = { group: ['**/model/layout.js'], importNamePattern: RAW_OFFSETS, message: 'raw state offsets belong to src/model/: use its accessors' };
+const offsets = {
+  group: ['**/model/layout.js'],
+  importNamePattern: RAW_OFFSETS,
+  message: 'raw state offsets belong to src/model/: use its accessors',
+};
 const noIo = { regex: '^(node:.*|fs|path|os|child_process|worker_threads)$', message: 'the core is pure: no I/O (docs/architecture.md)' };
-const above = (dirs) => ({ group: dirs.map((d) => `**/${d}/**`), message: 'a lower layer does not import a higher one (docs/architecture.md)' });
+const above = (dirs) => ({
+  group: dirs.map((d) => `**/${d}/**`),
+  message: 'a lower layer does not import a higher one (docs/architecture.md)',
+});
 const EDGES = ['cli', 'executor', 'diff', 'qemu', 'bench', 'fuzz', 'explore', 'matrix'];
 
 export default tseslint.config(
@@ -31,7 +38,12 @@ export default tseslint.config(
   },
   {
     files: ['src/model/**/*.ts'],
-    rules: { 'no-restricted-imports': ['error', { patterns: [noIo, above(['kernel', 'ops', 'syscalls', 'profiles', 'properties', 'scenario', ...EDGES])] }] },
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        { patterns: [noIo, above(['kernel', 'ops', 'syscalls', 'profiles', 'properties', 'scenario', ...EDGES])] },
+      ],
+    },
   },
   {
     files: ['src/kernel/**/*.ts', 'src/properties/**/*.ts'],

@@ -53,7 +53,10 @@ async function exploreKernels(root, file, ids) {
   for (const line of text.split('\n')) {
     const k = /^kernel:\s*(\S+)/.exec(line);
     if (k) kernel = k[1];
-    if (/^expect:/.test(line)) { inExpect = true; continue; }
+    if (/^expect:/.test(line)) {
+      inExpect = true;
+      continue;
+    }
     if (inExpect && /^\S/.test(line)) inExpect = false;
     const m = inExpect && /^\s+([^:]+):/.exec(line);
     if (m) keys.push(m[1].trim());
@@ -61,10 +64,16 @@ async function exploreKernels(root, file, ids) {
   const hist = ids.filter((i) => i.startsWith('linux-'));
   const out = new Set(kernel ? [kernel] : []);
   for (const key of keys) {
-    if (key === 'default') { hist.forEach((h) => out.add(h)); continue; }
+    if (key === 'default') {
+      hist.forEach((h) => out.add(h));
+      continue;
+    }
     for (const part of key.split(',').map((x) => x.trim())) {
       const [a, b] = part.split('..');
-      if (b === undefined) { if (ids.includes(a)) out.add(a); continue; }
+      if (b === undefined) {
+        if (ids.includes(a)) out.add(a);
+        continue;
+      }
       const i = ids.indexOf(a.trim());
       const j = ids.indexOf(b.trim());
       ids.slice(i, j + 1).forEach((x) => out.add(x));
@@ -76,7 +85,12 @@ async function exploreKernels(root, file, ids) {
 const VOLATILE = new Set(['seconds', 'statesPerSecond', 'bytesPerState', 'scenarioFile', 'peakRssBytes', 'rssBytesPerState']);
 function scrub(v) {
   if (Array.isArray(v)) return v.map(scrub);
-  if (v && typeof v === 'object') return Object.fromEntries(Object.entries(v).filter(([k]) => !VOLATILE.has(k)).map(([k, x]) => [k, scrub(x)]));
+  if (v && typeof v === 'object')
+    return Object.fromEntries(
+      Object.entries(v)
+        .filter(([k]) => !VOLATILE.has(k))
+        .map(([k, x]) => [k, scrub(x)]),
+    );
   return v;
 }
 
@@ -86,7 +100,9 @@ async function fuzzScenarios(root, dir) {
   const gen = await import(pathToFileURL(join(root, 'dist', 'fuzz', 'generate.js')).href);
   const fc = (await import(pathToFileURL(join(root, 'node_modules', 'fast-check', 'lib', 'fast-check.js')).href)).default;
   if (gen.randomScenarios) {
-    gen.randomScenarios({ seed: 5, count: 300 }).forEach((text, i) => writeFileSync(join(dir, `fuzz-5-${String(i).padStart(3, '0')}.yaml`), text));
+    gen
+      .randomScenarios({ seed: 5, count: 300 })
+      .forEach((text, i) => writeFileSync(join(dir, `fuzz-5-${String(i).padStart(3, '0')}.yaml`), text));
     return;
   }
   const arb = gen.cmdsArb({ ops: gen.GEN_OPS, maxSteps: 24 });
@@ -111,13 +127,24 @@ async function record(root, out, opts) {
   writeFileSync(join(out, 'matrix.json'), cowlab(root, ['matrix', '--scenarios', scen, '--format', 'json'], cwd).stdout);
   if (opts.exploreOn !== false) {
     const tmp = mkdtempSync(join(tmpdir(), 'cowlab-identity-'));
-    for (const f of readdirSync(cfgDir).filter((x) => x.endsWith('.yaml')).sort()) {
+    for (const f of readdirSync(cfgDir)
+      .filter((x) => x.endsWith('.yaml'))
+      .sort()) {
       for (const k of await exploreKernels(root, join(cfgDir, f), ids)) {
-        const r = cowlab(root, ['explore', join('explore', f), '--kernel', k, '--json', '-w', '2', '--out', join(tmp, `${f}-${k}.yaml`)], cwd);
+        const r = cowlab(
+          root,
+          ['explore', join('explore', f), '--kernel', k, '--json', '-w', '2', '--out', join(tmp, `${f}-${k}.yaml`)],
+          cwd,
+        );
         let body;
-        try { body = JSON.stringify(scrub(JSON.parse(r.stdout)), null, 2); } catch { body = `exit ${r.status}\n${r.stdout}${r.stderr}`; }
+        try {
+          body = JSON.stringify(scrub(JSON.parse(r.stdout)), null, 2);
+        } catch {
+          body = `exit ${r.status}\n${r.stdout}${r.stderr}`;
+        }
         writeFileSync(join(out, `explore-${f.replace(/\.yaml$/, '')}-${k}.json`), body + '\n');
-        if (existsSync(join(tmp, `${f}-${k}.yaml`))) cpSync(join(tmp, `${f}-${k}.yaml`), join(out, `explore-${f.replace(/\.yaml$/, '')}-${k}.counterexample.yaml`));
+        if (existsSync(join(tmp, `${f}-${k}.yaml`)))
+          cpSync(join(tmp, `${f}-${k}.yaml`), join(out, `explore-${f.replace(/\.yaml$/, '')}-${k}.counterexample.yaml`));
       }
     }
     rmSync(tmp, { recursive: true, force: true });
@@ -159,7 +186,11 @@ function compare(a, b, allow = []) {
   const fb = new Set(walk(b));
   let bad = 0;
   for (const f of fa) {
-    if (!fb.has(f)) { console.log(`only in ${a}: ${f}`); bad++; continue; }
+    if (!fb.has(f)) {
+      console.log(`only in ${a}: ${f}`);
+      bad++;
+      continue;
+    }
     const x = readFileSync(join(a, f), 'utf8');
     const y = readFileSync(join(b, f), 'utf8');
     if (x !== y) {
@@ -187,7 +218,10 @@ function compare(a, b, allow = []) {
     }
     fb.delete(f);
   }
-  for (const f of fb) { console.log(`only in ${b}: ${f}`); bad++; }
+  for (const f of fb) {
+    console.log(`only in ${b}: ${f}`);
+    bad++;
+  }
   console.log(bad ? `${bad} file(s) differ` : `identical: ${fa.length} file(s)`);
   return bad === 0;
 }
@@ -195,10 +229,17 @@ function compare(a, b, allow = []) {
 async function main() {
   const argv = process.argv.slice(2);
   const flag = (n) => argv.includes(n);
-  const val = (n) => { const i = argv.indexOf(n); return i >= 0 ? argv[i + 1] : undefined; };
+  const val = (n) => {
+    const i = argv.indexOf(n);
+    return i >= 0 ? argv[i + 1] : undefined;
+  };
   if (argv[0] === 'record') {
     const root = resolve(val('--root') ?? here);
-    await record(root, resolve(argv[1]), { cwd: val('--cwd') ? resolve(val('--cwd')) : undefined, exploreOn: !flag('--no-explore'), diff: flag('--diff') });
+    await record(root, resolve(argv[1]), {
+      cwd: val('--cwd') ? resolve(val('--cwd')) : undefined,
+      exploreOn: !flag('--no-explore'),
+      diff: flag('--diff'),
+    });
     return;
   }
   if (argv[0] === 'compare') {

@@ -45,6 +45,8 @@ export const pageCountSoftDirty = derive(linux_6_18, {
 
 /** Test-only: GUP's pre-Dirty-COW "FOLL_WRITE games". */
 export const follWriteGames = derive(linux_6_18, {
-  id: 'test-dirtycow', title: 'test: FOLL_WRITE games', summary: 'test-only',
+  id: 'test-dirtycow',
+  title: 'test: FOLL_WRITE games',
+  summary: 'test-only',
   mech: { gup: { forceWrite: 'foll-write-games' } },
 });

@@ -25,9 +25,11 @@ async function run(file: string, kernel: string, workers: number, over: { proces
 
 function line(label: string, r: ExploreReport): string {
   const mem = (process.memoryUsage().rss / 1048576).toFixed(0);
-  return `explore: ${label}: ${r.verdict === 'violation' ? `${r.property} at depth ${r.depth}` : r.complete ? 'exhausted' : `stopped (${r.stoppedBy})`}, ` +
+  return (
+    `explore: ${label}: ${r.verdict === 'violation' ? `${r.property} at depth ${r.depth}` : r.complete ? 'exhausted' : `stopped (${r.stoppedBy})`}, ` +
     `${r.distinct} distinct states, ${r.states} transitions, ${r.seconds.toFixed(2)} s, ${Math.round(r.distinct / Math.max(r.seconds, 1e-3))} distinct/s, ` +
-    `${Math.round(r.states / Math.max(r.seconds, 1e-3))} transitions/s, ${r.bytesPerState.toFixed(1)} bytes per visited state, rss ${mem} MiB`;
+    `${Math.round(r.states / Math.max(r.seconds, 1e-3))} transitions/s, ${r.bytesPerState.toFixed(1)} bytes per visited state, rss ${mem} MiB`
+  );
 }
 
 /** SPIN on cow.pml: states, transitions, seconds, memory (or why not). */
@@ -38,9 +40,15 @@ function spin(nproc: number, npages: number, hc4: boolean): string {
   const dir = mkdtempSync(join(tmpdir(), 'cowlab-spin-'));
   try {
     copyFileSync(src, join(dir, 'cow.pml'));
-    const a = spawnSync('spin', [`-DNPROC=${nproc}`, `-DNPAGES=${npages}`, '-DRULE_PAGECOUNT', '-a', 'cow.pml'], { cwd: dir, encoding: 'utf8' });
+    const a = spawnSync('spin', [`-DNPROC=${nproc}`, `-DNPAGES=${npages}`, '-DRULE_PAGECOUNT', '-a', 'cow.pml'], {
+      cwd: dir,
+      encoding: 'utf8',
+    });
     if (a.status !== 0) return `skipped (spin -a failed: ${a.stderr.trim()})`;
-    const c = spawnSync('cc', ['-O2', '-DSAFETY', '-DNOREDUCE', ...(hc4 ? ['-DHC4'] : []), '-o', 'pan', 'pan.c'], { cwd: dir, encoding: 'utf8' });
+    const c = spawnSync('cc', ['-O2', '-DSAFETY', '-DNOREDUCE', ...(hc4 ? ['-DHC4'] : []), '-o', 'pan', 'pan.c'], {
+      cwd: dir,
+      encoding: 'utf8',
+    });
     if (c.status !== 0) return 'skipped (cc failed on pan.c)';
     const t0 = process.hrtime.bigint();
     const p = spawnSync('./pan', ['-m1000000', '-w24'], { cwd: dir, encoding: 'utf8', maxBuffer: 16 << 20 });
@@ -51,8 +59,10 @@ function spin(nproc: number, npages: number, hc4: boolean): string {
     const el = /elapsed time ([\d.e+]+) seconds/.exec(o)?.[1];
     const mem = /([\d.]+)\s+total actual memory usage/.exec(o)?.[1];
     const sec = el !== undefined ? Math.max(Number(el), 0.01) : wall;
-    return `${stored} states, ${trans} transitions, ${sec.toFixed(2)} s search (${wall.toFixed(2)} s with pan's start), ` +
-      `${Math.round(Number(stored) / sec)} states/s, ${mem} MB${hc4 ? ' (hash compaction)' : ' (full storage)'}`;
+    return (
+      `${stored} states, ${trans} transitions, ${sec.toFixed(2)} s search (${wall.toFixed(2)} s with pan's start), ` +
+      `${Math.round(Number(stored) / sec)} states/s, ${mem} MB${hc4 ? ' (hash compaction)' : ' (full storage)'}`
+    );
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -60,13 +70,24 @@ function spin(nproc: number, npages: number, hc4: boolean): string {
 
 export async function exploreBench(): Promise<void> {
   // time to the first (shortest) counterexample
-  for (const [f, k] of [['vmsplice-leak', 'linux-5.7'], ['vmsplice-swap-leak', 'linux-5.9'], ['pin-clear-refs', 'linux-5.9'], ['ro-pin', 'linux-5.9']] as const) {
+  for (const [f, k] of [
+    ['vmsplice-leak', 'linux-5.7'],
+    ['vmsplice-swap-leak', 'linux-5.9'],
+    ['pin-clear-refs', 'linux-5.9'],
+    ['ro-pin', 'linux-5.9'],
+  ] as const) {
     console.log(line(`${f} on ${k} (first counterexample)`, await run(`explore/${f}.yaml`, k, 1)));
   }
   // exhausting bounded systems, one and two cores
-  for (const w of [1, 2]) console.log(line(`vmsplice-leak on linux-6.18 (exhaust, ${w} core(s))`, await run('explore/vmsplice-leak.yaml', 'linux-6.18', w)));
+  for (const w of [1, 2])
+    console.log(line(`vmsplice-leak on linux-6.18 (exhaust, ${w} core(s))`, await run('explore/vmsplice-leak.yaml', 'linux-6.18', w)));
   for (const w of [1, 2]) {
-    console.log(line(`spin-reference, 3 processes x 1 page, on linux-5.9 (exhaust, ${w} core(s))`, await run('explore/spin-reference.yaml', 'linux-5.9', w, { processes: '3' })));
+    console.log(
+      line(
+        `spin-reference, 3 processes x 1 page, on linux-5.9 (exhaust, ${w} core(s))`,
+        await run('explore/spin-reference.yaml', 'linux-5.9', w, { processes: '3' }),
+      ),
+    );
   }
   console.log(`spin: cow.pml NPROC=3 NPAGES=1 page_count: ${spin(3, 1, false)}`);
   console.log(`spin: cow.pml NPROC=3 NPAGES=1 page_count: ${spin(3, 1, true)}`);

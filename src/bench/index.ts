@@ -15,7 +15,8 @@ import { exploreBench } from './explore.js';
 
 function modelSteps(): void {
   const seed = 42;
-  const scenarios = fc.sample(cmdsArb({ maxSteps: 400 }), { seed, numRuns: 200 })
+  const scenarios = fc
+    .sample(cmdsArb({ maxSteps: 400 }), { seed, numRuns: 200 })
     .map((c, i) => resolveScenario(parseScenario(scenarioYaml(materialize(c, {}, `bench-${i}`)), `bench-${i}.yaml`)));
   const steps = scenarios.reduce((a, r) => a + r.steps.length, 0);
   // warm up

@@ -29,14 +29,22 @@ export async function qemuBench(): Promise<void> {
     one += r[0].seconds + r[1].seconds;
   }
   const sec = (Date.now() - t0) / 1000;
-  console.log(`qemu: ${k.id}: 6 boots (2 guests in parallel) in ${sec.toFixed(1)} s = ${(6 * 60 / sec).toFixed(0)} boots/min; one boot ${(one / 6).toFixed(2)} s`);
-  const base = loadScenarios(['scenarios/cow-selftest/anon', 'scenarios/cve']).filter((r) => r.sc.selftest?.backing !== 'swapped out base page' && !r.needs.includes('gup-test'));
-  const programs = Array.from({ length: 20 }, () => base).flat().map(toProgram);
+  console.log(
+    `qemu: ${k.id}: 6 boots (2 guests in parallel) in ${sec.toFixed(1)} s = ${((6 * 60) / sec).toFixed(0)} boots/min; one boot ${(one / 6).toFixed(2)} s`,
+  );
+  const base = loadScenarios(['scenarios/cow-selftest/anon', 'scenarios/cve']).filter(
+    (r) => r.sc.selftest?.backing !== 'swapped out base page' && !r.needs.includes('gup-test'),
+  );
+  const programs = Array.from({ length: 20 }, () => base)
+    .flat()
+    .map(toProgram);
   const t1 = Date.now();
   const res = await runInGuests(g, programs, { jobs: 1 });
   const batch = (Date.now() - t1) / 1000;
   const ok = res.results.filter((r) => r.status === 'ok').length;
   const inside = Math.max(0.001, batch - one / 6);
-  console.log(`qemu: ${k.id}: ${programs.length} base-page scenarios in one guest: ${batch.toFixed(1)} s with the boot, ` +
-    `${(programs.length / inside).toFixed(0)} scenarios/s inside the guest (${ok} ok)`);
+  console.log(
+    `qemu: ${k.id}: ${programs.length} base-page scenarios in one guest: ${batch.toFixed(1)} s with the boot, ` +
+      `${(programs.length / inside).toFixed(0)} scenarios/s inside the guest (${ok} ok)`,
+  );
 }

@@ -29,14 +29,17 @@ export function runJson(r: Resolved, res: RunResult): Record<string, unknown> {
 /** One line per scenario, plus its problems. */
 export function runText(res: RunResult): string {
   const lines = [`${res.verdict === 'pass' ? 'PASS' : 'FAIL'}  ${res.scenario}  (${res.file}, ${res.kernel})`];
-  for (const v of res.violations) lines.push(`      step ${v.step}: ${v.property}: ${v.message}${v.since !== v.step ? ` (since step ${v.since})` : ''}`);
+  for (const v of res.violations)
+    lines.push(`      step ${v.step}: ${v.property}: ${v.message}${v.since !== v.step ? ` (since step ${v.since})` : ''}`);
   for (const f of res.failures) lines.push(`      step ${f.step}: expectation: ${f.message}`);
   return lines.join('\n');
 }
 
 function stepLine(r: Resolved, i: number): string {
   const st = r.steps[i]!.step;
-  const args = Object.entries(st.args).map(([k, v]) => `${k}=${typeof v === 'object' && v && 'text' in v ? (v as { text: string }).text : JSON.stringify(v)}`);
+  const args = Object.entries(st.args).map(
+    ([k, v]) => `${k}=${typeof v === 'object' && v && 'text' in v ? (v as { text: string }).text : JSON.stringify(v)}`,
+  );
   return `${st.proc}: ${st.op} ${args.join(' ')}`.trim();
 }
 
@@ -52,7 +55,9 @@ export function traceText(r: Resolved, res: RunResult): string {
       rec.uffdFaults ? `uffd-wp faults ${rec.uffdFaults}` : '',
       rec.result.signal ? `signal ${rec.result.signal}` : '',
       rec.sees.length ? `read ${rec.sees.map((x) => (x === 0 ? 'zero' : `step ${x}`)).join(', ')}` : '',
-    ].filter(Boolean).join(', ');
+    ]
+      .filter(Boolean)
+      .join(', ');
     out.push(`step ${rec.index}  ${stepLine(r, i)}   [${extra}]`);
     for (const p of rec.path) out.push(`    ${p.fn}${p.note ? `: ${p.note}` : ''}`);
     const cur = describeState(r, rec.state);
@@ -74,17 +79,22 @@ export function traceText(r: Resolved, res: RunResult): string {
 export function formatExplore(r: ExploreReport): string {
   const lines: string[] = [];
   const where = `${r.config} on ${r.kernel}`;
-  const search = r.mode === 'swarm'
-    ? `${r.walks} random walk(s), seed ${r.seed}, ${r.states} steps in ${r.seconds.toFixed(2)} s`
-    : `${r.distinct} distinct states, ${r.states} transitions, depth ${r.depth}, ${r.seconds.toFixed(2)} s (${Math.round(r.statesPerSecond)} distinct/s, ${r.workers} worker(s), ${r.bytesPerState.toFixed(1)} bytes per visited state)`;
+  const search =
+    r.mode === 'swarm'
+      ? `${r.walks} random walk(s), seed ${r.seed}, ${r.states} steps in ${r.seconds.toFixed(2)} s`
+      : `${r.distinct} distinct states, ${r.states} transitions, depth ${r.depth}, ${r.seconds.toFixed(2)} s (${Math.round(r.statesPerSecond)} distinct/s, ${r.workers} worker(s), ${r.bytesPerState.toFixed(1)} bytes per visited state)`;
   if (r.verdict === 'violation') {
     lines.push(`VIOLATION  ${where}: ${r.property} after ${r.depth} step(s)`);
     lines.push(`  ${r.message}`);
     lines.push(`  ${search}`);
     r.trace.forEach((t, i) => lines.push(`  ${String(i + 1).padStart(3)}. ${t}`));
-    lines.push(`  scenario: ${r.scenarioFile} (${r.steps} step(s) after the setup${r.replayed ? '; cowlab run reproduces it' : '; cowlab run does NOT reproduce it: a cowlab bug'})`);
+    lines.push(
+      `  scenario: ${r.scenarioFile} (${r.steps} step(s) after the setup${r.replayed ? '; cowlab run reproduces it' : '; cowlab run does NOT reproduce it: a cowlab bug'})`,
+    );
   } else {
-    lines.push(`${r.complete ? 'NONE' : 'STOPPED'}  ${where}: ${r.complete ? `no violation within depth ${r.depth}` : `stopped (${r.stoppedBy}) before the bounds were exhausted`}`);
+    lines.push(
+      `${r.complete ? 'NONE' : 'STOPPED'}  ${where}: ${r.complete ? `no violation within depth ${r.depth}` : `stopped (${r.stoppedBy}) before the bounds were exhausted`}`,
+    );
     lines.push(`  ${search}`);
   }
   if (r.mode === 'bfs') lines.push(`  fingerprint collision probability (TLC's estimate): ${r.collisionProbability.toExponential(2)}`);

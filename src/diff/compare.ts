@@ -60,11 +60,37 @@ interface PageView {
   mapcount: number;
 }
 
-const FIELDS: (keyof PageView)[] = ['present', 'swapped', 'zero', 'anon', 'file', 'mappedOnce', 'mapcount', 'anonExclusive', 'swapcache', 'ksm', 'thp', 'uffdWp'];
+const FIELDS: (keyof PageView)[] = [
+  'present',
+  'swapped',
+  'zero',
+  'anon',
+  'file',
+  'mappedOnce',
+  'mapcount',
+  'anonExclusive',
+  'swapcache',
+  'ksm',
+  'thp',
+  'uffdWp',
+];
 
 function kernelView(p: KPage | undefined): PageView {
   if (!p) {
-    return { present: false, swapped: false, mappedOnce: false, uffdWp: false, file: false, anon: false, swapcache: false, ksm: false, zero: false, thp: false, anonExclusive: false, mapcount: 0 };
+    return {
+      present: false,
+      swapped: false,
+      mappedOnce: false,
+      uffdWp: false,
+      file: false,
+      anon: false,
+      swapcache: false,
+      ksm: false,
+      zero: false,
+      thp: false,
+      anonExclusive: false,
+      mapcount: 0,
+    };
   }
   const present = bit(p.entry, PM_PRESENT);
   const zero = present && bit(p.flags, KPF_ZERO_PAGE);
@@ -89,8 +115,18 @@ function modelView(s: KState, t: number, va: number, prof: Profile): PageView & 
   const e = pagemap_entry(s, t, va, prof);
   const pae = e.present && !e.zero && e.anon && page_test(s, e.pfn, PGF_ANON_EXCLUSIVE);
   return {
-    present: e.present, swapped: e.swapped, mappedOnce: e.exclusive, uffdWp: e.uffdWp, file: e.present && !e.zero && e.file,
-    anon: e.anon, swapcache: e.swapcache, ksm: e.ksm, zero: e.zero, thp: false, anonExclusive: pae, mapcount: e.mapcount,
+    present: e.present,
+    swapped: e.swapped,
+    mappedOnce: e.exclusive,
+    uffdWp: e.uffdWp,
+    file: e.present && !e.zero && e.file,
+    anon: e.anon,
+    swapcache: e.swapcache,
+    ksm: e.ksm,
+    zero: e.zero,
+    thp: false,
+    anonExclusive: pae,
+    mapcount: e.mapcount,
     pfn: e.pfn,
   };
 }
@@ -142,14 +178,25 @@ export function compareRun(r: Resolved, model: RunResult, kernel: ExecResult, op
     const st = r.steps[rec.index - 1]!;
     const proc = st.step.proc;
     const ks = kernel.steps.get(rec.index);
-    const div = (field: string, mv: string, kv: string, address = '', process = proc): Divergence =>
-      ({ step: rec.index, process, address, field, model: mv, kernel: kv });
+    const div = (field: string, mv: string, kv: string, address = '', process = proc): Divergence => ({
+      step: rec.index,
+      process,
+      address,
+      field,
+      model: mv,
+      kernel: kv,
+    });
     if (!ks) return div('step', 'ran', `did not run (${kernel.status}${kernel.messages.length ? `: ${kernel.messages.join('; ')}` : ''})`);
     if (either.has(rec.index)) continue;
     const kret = ks.errno ? -ks.errno : ks.ret;
     if (kret !== rec.result.ret) return div('return', retText(rec.result.ret), retText(kret));
     const msig = rec.result.signal === 'SIGSEGV' ? 11 : rec.result.signal === 'SIGBUS' ? 7 : 0;
-    if (msig !== ks.sig) return div('signal', msig ? String(rec.result.signal) : 'none', ks.sig === 11 ? 'SIGSEGV' : ks.sig === 7 ? 'SIGBUS' : ks.sig ? `signal ${ks.sig}` : 'none');
+    if (msig !== ks.sig)
+      return div(
+        'signal',
+        msig ? String(rec.result.signal) : 'none',
+        ks.sig === 11 ? 'SIGSEGV' : ks.sig === 7 ? 'SIGBUS' : ks.sig ? `signal ${ks.sig}` : 'none',
+      );
     const mdata = rec.sees.map((x) => dataText(r, x)).join(', ');
     const kdata = ks.data.map((x) => dataText(r, x)).join(', ');
     if (mdata !== kdata) return div('data', mdata || 'nothing', kdata || 'nothing');
@@ -180,7 +227,13 @@ export function compareRun(r: Resolved, model: RunResult, kernel: ExecResult, op
             return div('frame', `the page it mapped before (model page ${mv.pfn})`, 'a different frame', pageName(r, va), r.tasks[t]);
           }
           if (owner !== undefined && owner !== mk && !gone(s, owner)) {
-            return div('frame', `model page ${mv.pfn}, not page ${owner.split(':')[0]}`, 'the frame of another page the model keeps apart', pageName(r, va), r.tasks[t]);
+            return div(
+              'frame',
+              `model page ${mv.pfn}, not page ${owner.split(':')[0]}`,
+              'the frame of another page the model keeps apart',
+              pageName(r, va),
+              r.tasks[t],
+            );
           }
           m2k.set(mk, kpfn);
           k2m.set(kpfn, mk);
@@ -196,7 +249,14 @@ export function compareRun(r: Resolved, model: RunResult, kernel: ExecResult, op
     }
   }
   if (kernel.status !== 'ok') {
-    return { step: model.records.length, process: '', address: '', field: 'executor', model: 'ok', kernel: `${kernel.status}${kernel.messages.length ? `: ${kernel.messages.join('; ')}` : ''}` };
+    return {
+      step: model.records.length,
+      process: '',
+      address: '',
+      field: 'executor',
+      model: 'ok',
+      kernel: `${kernel.status}${kernel.messages.length ? `: ${kernel.messages.join('; ')}` : ''}`,
+    };
   }
   return null;
 }

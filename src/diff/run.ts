@@ -104,17 +104,25 @@ export async function diffScenarios(rs: readonly Resolved[], opts: DiffOptions =
         opts.onResult?.(out[i]);
       }
     });
-    await target.runMany(todo.map((i) => toProgram(rs[i]!)), (j, kres) => {
-      const r = rs[todo[j]!]!;
-      const base = { scenario: r.sc.name, file: r.sc.file, kernel };
-      const model = runScenario(r, prof, { keepStates: true, lenient: true, env: machineEnv(prof, caps) });
-      const d = compareRun(r, model, kres, { prof, caps });
-      const res: DiffResult = d
-        ? { ...base, verdict: 'diverge', reason: `step ${d.step} ${d.process}${d.address ? ` ${d.address}` : ''}: ${d.field}: model ${d.model}, kernel ${d.kernel}`, divergence: d }
-        : { ...base, verdict: 'agree', reason: '', divergence: null };
-      out[todo[j]!] = res;
-      opts.onResult?.(res);
-    });
+    await target.runMany(
+      todo.map((i) => toProgram(rs[i]!)),
+      (j, kres) => {
+        const r = rs[todo[j]!]!;
+        const base = { scenario: r.sc.name, file: r.sc.file, kernel };
+        const model = runScenario(r, prof, { keepStates: true, lenient: true, env: machineEnv(prof, caps) });
+        const d = compareRun(r, model, kres, { prof, caps });
+        const res: DiffResult = d
+          ? {
+              ...base,
+              verdict: 'diverge',
+              reason: `step ${d.step} ${d.process}${d.address ? ` ${d.address}` : ''}: ${d.field}: model ${d.model}, kernel ${d.kernel}`,
+              divergence: d,
+            }
+          : { ...base, verdict: 'agree', reason: '', divergence: null };
+        out[todo[j]!] = res;
+        opts.onResult?.(res);
+      },
+    );
     return out;
   } finally {
     await target.close();

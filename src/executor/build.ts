@@ -25,7 +25,13 @@ export function cacheDir(): string {
 
 /** The executor's sources (executor/cowlab.h says what each holds); cowlab-ops.h is generated. */
 export const EXECUTOR_HEADER = 'executor/cowlab.h';
-export const EXECUTOR_SOURCES = ['executor/machine.c', 'executor/ops.c', 'executor/run.c', 'executor/server.c', 'executor/guest.c'] as const;
+export const EXECUTOR_SOURCES = [
+  'executor/machine.c',
+  'executor/ops.c',
+  'executor/run.c',
+  'executor/server.c',
+  'executor/guest.c',
+] as const;
 /** The part an emitted reproducer embeds: everything but the server and the guest init. */
 export const EXECUTOR_CORE = ['executor/machine.c', 'executor/ops.c', 'executor/run.c'] as const;
 
@@ -36,7 +42,9 @@ export const CFLAGS = ['-O2', '-Wall', '-Wextra', '-Werror', '-pthread', '-Wl,-z
 export function buildExecutor(opts: { static?: boolean } = {}): string {
   const root = repoRoot();
   const gen = opsHeader();
-  const h = createHash('sha256').update(gen).update(opts.static ? 'static' : 'dynamic');
+  const h = createHash('sha256')
+    .update(gen)
+    .update(opts.static ? 'static' : 'dynamic');
   for (const f of [EXECUTOR_HEADER, ...EXECUTOR_SOURCES]) h.update(f).update(readFileSync(join(root, f)));
   const hash = h.digest('hex').slice(0, 12);
   const out = join(cacheDir(), `cowlab-exec-${hash}${opts.static ? '-static' : ''}`);
@@ -47,7 +55,17 @@ export function buildExecutor(opts: { static?: boolean } = {}): string {
   const incDir = `${tmp}.include`;
   mkdirSync(incDir, { recursive: true });
   writeFileSync(join(incDir, 'cowlab-ops.h'), gen);
-  const args = [...CFLAGS, ...(opts.static ? ['-static'] : []), '-I', incDir, '-I', join(root, 'executor'), '-o', tmp, ...EXECUTOR_SOURCES.map((f) => join(root, f))];
+  const args = [
+    ...CFLAGS,
+    ...(opts.static ? ['-static'] : []),
+    '-I',
+    incDir,
+    '-I',
+    join(root, 'executor'),
+    '-o',
+    tmp,
+    ...EXECUTOR_SOURCES.map((f) => join(root, f)),
+  ];
   const r = spawnSync(cc, args, { encoding: 'utf8' });
   rmSync(incDir, { recursive: true, force: true });
   if (r.error) throw new InputError(`cannot run the C compiler "${cc}": ${r.error.message} (install gcc, or set CC)`);
@@ -55,7 +73,8 @@ export function buildExecutor(opts: { static?: boolean } = {}): string {
   renameSync(tmp, out);
   // older builds of an edited source are of no use any more
   for (const f of readdirSync(cacheDir())) {
-    if (/^cowlab-exec-[0-9a-f]{12}(-static)?$/.test(f) && join(cacheDir(), f) !== out && f.endsWith('-static') === !!opts.static) rmSync(join(cacheDir(), f), { force: true });
+    if (/^cowlab-exec-[0-9a-f]{12}(-static)?$/.test(f) && join(cacheDir(), f) !== out && f.endsWith('-static') === !!opts.static)
+      rmSync(join(cacheDir(), f), { force: true });
   }
   return out;
 }

@@ -17,7 +17,9 @@ function cstr(s: string): string {
 
 function describeStep(r: Resolved, i: number): string {
   const st = r.steps[i]!.step;
-  const args = Object.entries(st.args).map(([k, v]) => `${k}=${typeof v === 'object' && v && 'text' in v ? (v as { text: string }).text : String(v)}`);
+  const args = Object.entries(st.args).map(
+    ([k, v]) => `${k}=${typeof v === 'object' && v && 'text' in v ? (v as { text: string }).text : String(v)}`,
+  );
   return `step ${st.index}: ${st.proc}: ${st.op} ${args.join(' ')}`.replace(/\*\//g, '* /');
 }
 
@@ -144,9 +146,13 @@ export function emitC(r: Resolved): string {
     if (e.signal) add(`results[${n}].sig == ${e.signal === 'SIGSEGV' ? 11 : 7}`, `is killed by ${e.signal}`);
     if (rs.sees) {
       const want = rs.sees;
-      const conds = want.length === 1
-        ? [`results[${n}].n > 0`, `({ int ok = 1; for (int k = 0; k < results[${n}].n; k++) ok &= results[${n}].data[k] == ${want[0]}; ok; })`]
-        : [`results[${n}].n == ${want.length}`, ...want.map((w, k) => `results[${n}].data[${k}] == ${w}`)];
+      const conds =
+        want.length === 1
+          ? [
+              `results[${n}].n > 0`,
+              `({ int ok = 1; for (int k = 0; k < results[${n}].n; k++) ok &= results[${n}].data[k] == ${want[0]}; ok; })`,
+            ]
+          : [`results[${n}].n == ${want.length}`, ...want.map((w, k) => `results[${n}].data[${k}] == ${w}`)];
       const label = want.map((w) => (w === 0 ? 'zero-filled data' : `the data of step ${w}`)).join(', ');
       add(conds.join(' && '), `reads ${label}`);
     }
@@ -185,7 +191,9 @@ export function emitC(r: Resolved): string {
   // steps that expect nothing else must still succeed, as in `cowlab run`
   const plain = r.steps.filter((rs) => !rs.step.expect.errno && !rs.step.expect.signal).map((rs) => rs.step.index);
   if (plain.length) {
-    checks.push(`\t{\n\t\tstatic const int plain[] = { ${plain.join(', ')} };\n\t\tint ok = 1;\n\n\t\tfor (size_t k = 0; k < sizeof(plain) / sizeof(plain[0]); k++)\n\t\t\tok &= have_result[plain[k]] && results[plain[k]].ret >= 0 && results[plain[k]].sig == 0;\n\t\tresult(ok, "steps without an expected error succeed");\n\t}`);
+    checks.push(
+      `\t{\n\t\tstatic const int plain[] = { ${plain.join(', ')} };\n\t\tint ok = 1;\n\n\t\tfor (size_t k = 0; k < sizeof(plain) / sizeof(plain[0]); k++)\n\t\t\tok &= have_result[plain[k]] && results[plain[k]].ret >= 0 && results[plain[k]].sig == 0;\n\t\tresult(ok, "steps without an expected error succeed");\n\t}`,
+    );
   }
   L('int main(void)');
   L('{');

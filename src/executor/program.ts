@@ -29,8 +29,8 @@ export function cName(name: string): string {
 export function unsupported(op: Op): string | null {
   const def = findOp(op.op)!;
   const m = opArgs(op);
-  if ('modelOnly' in def.exec) return typeof def.exec.modelOnly === 'string' ? def.exec.modelOnly : def.exec.modelOnly(m as never);
-  return (def.exec as ExecEncoding<object>).blocker?.(m) ?? null;
+  if ('modelOnly' in def.exec) return typeof def.exec.modelOnly === 'string' ? def.exec.modelOnly : def.exec.modelOnly(m);
+  return def.exec.blocker?.(m) ?? null;
 }
 
 /** One executor line for a step's op. `step` is the 1-based step index (the data tag of writes). */
@@ -106,7 +106,11 @@ export function opsHeader(): string {
   L.push('\tOP_MAX');
   L.push('};');
   L.push('');
-  L.push(`enum advice { ${Object.entries(ADVICE_CODES).map(([a, v]) => `ADV_${a.replace(/^MADV_/, '')} = ${v}`).join(', ')} };`);
+  L.push(
+    `enum advice { ${Object.entries(ADVICE_CODES)
+      .map(([a, v]) => `ADV_${a.replace(/^MADV_/, '')} = ${v}`)
+      .join(', ')} };`,
+  );
   L.push('');
   L.push('/* pagemap and kpageflags bits (src/kernel/fs/proc/bits.ts) */');
   for (const [k, v] of Object.entries(PAGEMAP_BITS)) L.push(`#define PM_${k} ${v}`);

@@ -93,7 +93,8 @@ export class Executor {
     const args = ['--scratch', cacheDir(), '--timeout-ms', String(opts.timeoutMs ?? 20000)];
     if (opts.cpu !== undefined) args.push('--cpu', String(opts.cpu));
     if (opts.machine) args.push('--page-cluster0');
-    if (opts.swapMb) args.push('--swapfile', join(cacheDir(), `cowlab-swap-${process.pid}-${opts.cpu ?? 0}`), '--swap-mb', String(opts.swapMb));
+    if (opts.swapMb)
+      args.push('--swapfile', join(cacheDir(), `cowlab-swap-${process.pid}-${opts.cpu ?? 0}`), '--swap-mb', String(opts.swapMb));
     this.proc = spawn(bin, args, { stdio: ['pipe', 'pipe', 'pipe'] });
     this.proc.stderr.setEncoding('utf8');
     this.proc.stderr.on('data', (d: string) => process.stderr.write(d));
@@ -164,7 +165,11 @@ export function parseOutput(lines: readonly string[]): ExecResult {
       case 'P': {
         const n = Number(f[7]);
         res.steps.set(Number(f[1]), {
-          ret: Number(f[2]), errno: Number(f[3]), sig: Number(f[4]), faults: Number(f[5]), uffdFaults: Number(f[6]),
+          ret: Number(f[2]),
+          errno: Number(f[3]),
+          sig: Number(f[4]),
+          faults: Number(f[5]),
+          uffdFaults: Number(f[6]),
           data: f.slice(8, 8 + n).map(Number),
         });
         break;

@@ -136,7 +136,7 @@ export function overrideConfig(c: ExploreConfig, o: { processes?: string; ops?: 
     const ops = o.ops.split(',').map((x) => x.trim()).filter(Boolean);
     const bad = ops.find((x) => !(EXPLORE_OPS as readonly string[]).includes(x));
     if (bad || ops.length === 0) throw new InputError(`--ops: ${bad ? `unknown operation "${bad}"` : 'empty'}; expected some of: ${EXPLORE_OPS.join(', ')}`);
-    out.ops = ops as ExploreOp[];
+    out.ops = ops;
   }
   if (o.properties !== undefined) {
     const ps = o.properties.split(',').map((x) => x.trim()).filter(Boolean);
@@ -241,7 +241,7 @@ function buildActions(c: ExploreConfig, r: Resolved, n: number, profile: Profile
   const resolveIn = (t: number, body: Record<string, unknown> | string): Op => {
     const [opName, rest] = typeof body === 'string' ? [body, {}] : [Object.keys(body)[0]!, body];
     const def = findOp(opName)!;
-    const { [opName]: primary, ...args } = rest as Record<string, unknown>;
+    const { [opName]: primary, ...args } = rest;
     if (def.primary) args[def.primary] = primary;
     const parsed = z.object(def.args).parse(args);
     const cx: ResolveCx = {
@@ -267,7 +267,7 @@ function buildActions(c: ExploreConfig, r: Resolved, n: number, profile: Profile
         throw new Error(`explorer action of ${procName(t)}: ${msg}`);
       },
     };
-    return { op: def.name, t, ...def.resolve(parsed as never, cx) } as Op;
+    return { op: def.name, t, ...def.resolve(parsed, cx) } as Op;
   };
   const acts: Action[] = [];
   const alive = (s: KState, t: number) => task_state(s, t) === TASK_ALIVE;

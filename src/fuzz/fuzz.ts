@@ -65,7 +65,6 @@ function kindOf(cmds: readonly Cmd[], d: Divergence): string {
   return `${op}: ${d.field}: model ${d.model}, kernel ${d.kernel}`;
 }
 
-
 /** Where the kernel side runs: the host's executor pool or qemu guests of one kernel. */
 interface Runner {
   caps: Caps;
@@ -86,7 +85,8 @@ async function guestRunner(k: GuestKernel, jobs: number): Promise<Runner> {
   const { caps } = await guestCaps(k);
   const batch = 250;
   return {
-    caps, chunk: batch * jobs,
+    caps,
+    chunk: batch * jobs,
     runMany: async (ps) => (await runInGuests(k, ps, { jobs, batch })).results,
     close: () => Promise.resolve(),
   };
@@ -118,7 +118,11 @@ export async function fuzzDiff(o: FuzzOptions): Promise<FuzzReport> {
   try {
     for (let base = 0; base < samples.length; base += runner.chunk) {
       const part = samples.slice(base, base + runner.chunk);
-      const ds = await divergences(runner, prof, part.map((c, j) => resolveCmds(c, `fuzz-${o.seed}-${base + j}`)));
+      const ds = await divergences(
+        runner,
+        prof,
+        part.map((c, j) => resolveCmds(c, `fuzz-${o.seed}-${base + j}`)),
+      );
       ds.forEach((d, j) => {
         if (d === 'skip') report.skipped++;
         else if (d) diverging.push({ index: base + j, cmds: part[j]!, d });
@@ -150,7 +154,12 @@ export async function fuzzDiff(o: FuzzOptions): Promise<FuzzReport> {
         return true;
       });
       // a guest boots per candidate: shrinking there is bounded in time
-      const res = await fc.check(prop, { examples: [[cmds]], numRuns: 1, seed: o.seed, ...(o.on ? { interruptAfterTimeLimit: 300_000 } : {}) });
+      const res = await fc.check(prop, {
+        examples: [[cmds]],
+        numRuns: 1,
+        seed: o.seed,
+        ...(o.on ? { interruptAfterTimeLimit: 300_000 } : {}),
+      });
       const minimal = res.counterexample?.[0] ?? cmds;
       // re-run the minimal one to report its own divergence
       const fin = await divergenceOf(resolveCmds(minimal, 'final'));
@@ -159,7 +168,8 @@ export async function fuzzDiff(o: FuzzOptions): Promise<FuzzReport> {
       const obj = materialize(minimal, {}, name);
       // steps after the divergence cannot matter to it
       obj.steps = (obj.steps as unknown[]).slice(0, last.step);
-      obj.description = `Found by cowlab fuzz --diff --seed ${o.seed} (random scenario ${index}), shrunk.\n` +
+      obj.description =
+        `Found by cowlab fuzz --diff --seed ${o.seed} (random scenario ${index}), shrunk.\n` +
         `Divergence at step ${last.step} ${last.process} ${last.address}: ${last.field}: model ${last.model}, kernel ${last.kernel}`;
       const file = join(o.outDir, `${name}.yaml`);
       writeFileSync(file, scenarioYaml(obj));

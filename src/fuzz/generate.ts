@@ -132,7 +132,7 @@ export function materialize(cmds: readonly Cmd[], opts: GenOptions = {}, name = 
       mapRegion: () => void mapped.add(region.name),
     };
     const step = spec.gen(c, x);
-    if (step !== null) steps.push({ [proc]: step as Record<string, unknown> | string });
+    if (step !== null) steps.push({ [proc]: step });
   }
   return {
     name,

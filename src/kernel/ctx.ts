@@ -67,7 +67,10 @@ export interface KCtx {
   bugs: string[];
 }
 
-export function newCtx(prof: Profile, opts: { trace?: boolean; step?: number; freshWrites?: boolean; metrics?: Metrics; env?: Readonly<Env> } = {}): KCtx {
+export function newCtx(
+  prof: Profile,
+  opts: { trace?: boolean; step?: number; freshWrites?: boolean; metrics?: Metrics; env?: Readonly<Env> } = {},
+): KCtx {
   return {
     prof,
     env: opts.env ?? profileEnv(prof),

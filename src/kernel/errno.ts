@@ -20,10 +20,25 @@ export const EOPNOTSUPP = 95;
 export const EOVERFLOW = 75;
 
 const NAMES: Record<number, string> = {
-  [EPERM]: 'EPERM', [ENOENT]: 'ENOENT', [ESRCH]: 'ESRCH', [EINTR]: 'EINTR', [EIO]: 'EIO',
-  [EBADF]: 'EBADF', [EAGAIN]: 'EAGAIN', [ENOMEM]: 'ENOMEM', [EACCES]: 'EACCES', [EFAULT]: 'EFAULT',
-  [EBUSY]: 'EBUSY', [EEXIST]: 'EEXIST', [ENODEV]: 'ENODEV', [EINVAL]: 'EINVAL', [ENOSPC]: 'ENOSPC',
-  [EPIPE]: 'EPIPE', [ENXIO]: 'ENXIO', [EOPNOTSUPP]: 'EOPNOTSUPP', [EOVERFLOW]: 'EOVERFLOW',
+  [EPERM]: 'EPERM',
+  [ENOENT]: 'ENOENT',
+  [ESRCH]: 'ESRCH',
+  [EINTR]: 'EINTR',
+  [EIO]: 'EIO',
+  [EBADF]: 'EBADF',
+  [EAGAIN]: 'EAGAIN',
+  [ENOMEM]: 'ENOMEM',
+  [EACCES]: 'EACCES',
+  [EFAULT]: 'EFAULT',
+  [EBUSY]: 'EBUSY',
+  [EEXIST]: 'EEXIST',
+  [ENODEV]: 'ENODEV',
+  [EINVAL]: 'EINVAL',
+  [ENOSPC]: 'ENOSPC',
+  [EPIPE]: 'EPIPE',
+  [ENXIO]: 'ENXIO',
+  [EOPNOTSUPP]: 'EOPNOTSUPP',
+  [EOVERFLOW]: 'EOVERFLOW',
 };
 
 /** errno name for a positive or negative errno value. */

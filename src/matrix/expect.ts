@@ -62,5 +62,5 @@ export function documented<V>(expect: Record<string, V>, prof: Profile, order: r
     }
   }
   if (best !== null) return best;
-  return HISTORY.some((p) => p.id === prof.id) ? expect.default ?? null : null;
+  return HISTORY.some((p) => p.id === prof.id) ? (expect.default ?? null) : null;
 }

@@ -54,7 +54,12 @@ export interface Matrix {
 /** One cell. `order` is the profile list ranges in `expect:` refer to. */
 export function matrixCell(r: Resolved, prof: Profile, order: readonly Profile[]): Cell {
   const exp = expectedOutcome(r.sc, prof, order);
-  const base = { unexpected: false, copies: 0, needless: 0, ...(exp ? { expected: exp.verdict, ...(exp.because ? { because: exp.because } : {}) } : {}) };
+  const base = {
+    unexpected: false,
+    copies: 0,
+    needless: 0,
+    ...(exp ? { expected: exp.verdict, ...(exp.because ? { because: exp.because } : {}) } : {}),
+  };
   const lacks = profileLacks(prof, r);
   if (lacks) return { ...base, verdict: 'n/a', message: lacks };
   const res = runScenario(r, prof);
@@ -67,15 +72,25 @@ export function matrixCell(r: Resolved, prof: Profile, order: readonly Profile[]
   const off = metricMismatch(exp, metrics);
   if (res.verdict === 'pass') {
     return {
-      ...base, ...metrics, verdict: exp?.verdict === 'fail' ? 'xpass' : 'pass', unexpected: exp?.verdict === 'fail' || off !== null,
+      ...base,
+      ...metrics,
+      verdict: exp?.verdict === 'fail' ? 'xpass' : 'pass',
+      unexpected: exp?.verdict === 'fail' || off !== null,
       ...(off ? { message: off } : {}),
     };
   }
-  const propMatches = !exp?.property || res.violations.some((v) => v.property === exp.property) ||
+  const propMatches =
+    !exp?.property ||
+    res.violations.some((v) => v.property === exp.property) ||
     (exp.property === 'expectation' && res.failures.length > 0);
   const expectedFail = exp?.verdict === 'fail' && propMatches;
   return {
-    ...base, ...metrics, verdict: expectedFail ? 'expected-fail' : 'fail', property, step, message,
+    ...base,
+    ...metrics,
+    verdict: expectedFail ? 'expected-fail' : 'fail',
+    property,
+    step,
+    message,
     unexpected: exp !== null && (!expectedFail || off !== null),
     ...(off && expectedFail ? { message: off } : {}),
   };

@@ -5,7 +5,11 @@
 import type { Cell, Matrix } from './matrix.js';
 
 const SHORT: Record<string, string> = {
-  'no-leak': 'leak', 'pin-coherent': 'pin', 'private-file-integrity': 'file', 'model-invariant': 'BUG', expectation: 'exp',
+  'no-leak': 'leak',
+  'pin-coherent': 'pin',
+  'private-file-integrity': 'file',
+  'model-invariant': 'BUG',
+  expectation: 'exp',
 };
 
 function short(k: string): string {
@@ -14,11 +18,16 @@ function short(k: string): string {
 
 function cellText(c: Cell): string {
   switch (c.verdict) {
-    case 'pass': return c.needless ? `pass (${c.needless} needless cop${c.needless === 1 ? 'y' : 'ies'})` : 'pass';
-    case 'n/a': return 'n/a';
-    case 'xpass': return 'XPASS';
-    case 'expected-fail': return `xfail ${SHORT[c.property!] ?? c.property}@${c.step}`;
-    case 'fail': return `FAIL ${SHORT[c.property!] ?? c.property}@${c.step}`;
+    case 'pass':
+      return c.needless ? `pass (${c.needless} needless cop${c.needless === 1 ? 'y' : 'ies'})` : 'pass';
+    case 'n/a':
+      return 'n/a';
+    case 'xpass':
+      return 'XPASS';
+    case 'expected-fail':
+      return `xfail ${SHORT[c.property!] ?? c.property}@${c.step}`;
+    case 'fail':
+      return `FAIL ${SHORT[c.property!] ?? c.property}@${c.step}`;
   }
 }
 
@@ -46,17 +55,24 @@ export function matrixText(m: Matrix): string {
   const lines: string[] = [];
   lines.push(`${''.padEnd(nameW)} ${labels.map((l) => l.padStart(colW)).join('')}`);
   for (const r of m.scenarios) {
-    lines.push(`${r.scenario.padEnd(nameW)} ${m.kernels.map((k) => {
-      const c = r.cells[k]!;
-      const g = c.verdict === 'pass' && c.needless ? 'c' : GLYPH[c.verdict];
-      return `${g}${c.unexpected ? '!' : ''}`.padStart(colW);
-    }).join('')}`);
+    lines.push(
+      `${r.scenario.padEnd(nameW)} ${m.kernels
+        .map((k) => {
+          const c = r.cells[k]!;
+          const g = c.verdict === 'pass' && c.needless ? 'c' : GLYPH[c.verdict];
+          return `${g}${c.unexpected ? '!' : ''}`.padStart(colW);
+        })
+        .join('')}`,
+    );
   }
   lines.push('');
   if (key.length) lines.push(`columns: ${key.join(', ')}`);
-  lines.push('legend: . pass   c pass with needless copies   F FAIL   x expected fail (documented)   X passes where a failure is documented   - n/a   ! differs from the documented history');
+  lines.push(
+    'legend: . pass   c pass with needless copies   F FAIL   x expected fail (documented)   X passes where a failure is documented   - n/a   ! differs from the documented history',
+  );
   lines.push('');
-  const row = (label: string, f: (k: string) => string) => lines.push(`${label.padEnd(nameW)} ${m.kernels.map((k) => f(k).padStart(colW)).join('')}`);
+  const row = (label: string, f: (k: string) => string) =>
+    lines.push(`${label.padEnd(nameW)} ${m.kernels.map((k) => f(k).padStart(colW)).join('')}`);
   row('failures', (k) => String(m.totals[k]!.failures + m.totals[k]!.expectedFailures));
   row('undocumented', (k) => String(m.totals[k]!.unexpected));
   row('copies', (k) => String(m.totals[k]!.copies));
@@ -66,7 +82,9 @@ export function matrixText(m: Matrix): string {
     lines.push('');
     lines.push('cells that differ from the documented history:');
     for (const { r, k, c } of odd) {
-      lines.push(`  ${r.scenario} on ${k}: ${cellText(c)} (documented: ${c.expected}${c.because ? `: ${c.because}` : ''})${c.message ? `\n      ${c.message}` : ''}`);
+      lines.push(
+        `  ${r.scenario} on ${k}: ${cellText(c)} (documented: ${c.expected}${c.because ? `: ${c.because}` : ''})${c.message ? `\n      ${c.message}` : ''}`,
+      );
     }
   }
   return lines.join('\n');
@@ -79,18 +97,24 @@ function esc(s: string): string {
 export function matrixMarkdown(m: Matrix): string {
   const lines = [`| scenario | ${m.kernels.map(short).join(' | ')} |`, `|---|${m.kernels.map(() => '---').join('|')}|`];
   for (const r of m.scenarios) {
-    lines.push(`| ${esc(r.scenario)} | ${m.kernels.map((k) => {
-      const c = r.cells[k]!;
-      const t = cellText(c);
-      return c.unexpected ? `**${t}**` : t;
-    }).join(' | ')} |`);
+    lines.push(
+      `| ${esc(r.scenario)} | ${m.kernels
+        .map((k) => {
+          const c = r.cells[k]!;
+          const t = cellText(c);
+          return c.unexpected ? `**${t}**` : t;
+        })
+        .join(' | ')} |`,
+    );
   }
   const tot = (label: string, f: (k: string) => number) => lines.push(`| *${label}* | ${m.kernels.map((k) => String(f(k))).join(' | ')} |`);
   tot('failures', (k) => m.totals[k]!.failures + m.totals[k]!.expectedFailures);
   tot('copies', (k) => m.totals[k]!.copies);
   tot('needless copies', (k) => m.totals[k]!.needless);
   lines.push('');
-  lines.push('`FAIL p@n`: property p first violated at step n (leak: no-leak, pin: pin-coherent, file: private-file-integrity, exp: an expectation of the scenario); `xfail`: a failure the history documents; **bold**: differs from the documented history.');
+  lines.push(
+    '`FAIL p@n`: property p first violated at step n (leak: no-leak, pin: pin-coherent, file: private-file-integrity, exp: an expectation of the scenario); `xfail`: a failure the history documents; **bold**: differs from the documented history.',
+  );
   return lines.join('\n');
 }
 
@@ -102,16 +126,25 @@ const COLORS: Record<string, string> = { pass: '#d4edda', fail: '#f8d7da', 'expe
 
 export function matrixHtml(m: Matrix): string {
   const head = m.kernels.map((k) => `<th>${esc(short(k))}</th>`).join('');
-  const rows = m.scenarios.map((r) => {
-    const cells = m.kernels.map((k) => {
-      const c = r.cells[k]!;
-      const title = [c.message, c.expected ? `documented: ${c.expected}${c.because ? `: ${c.because}` : ''}` : ''].filter(Boolean).join('\n');
-      return `<td style="background:${COLORS[c.verdict]}${c.unexpected ? ';outline:2px solid #c00' : ''}" title="${esc(title)}">${esc(cellText(c))}</td>`;
-    }).join('');
-    const label = r.selftestCase ? `${esc(r.scenario)}<br><small>${esc(r.selftestCase)} / ${esc(r.backing ?? '')}</small>` : esc(r.scenario);
-    return `<tr><th style="text-align:left">${label}</th>${cells}</tr>`;
-  }).join('\n');
-  const tot = (label: string, f: (k: string) => number) => `<tr><th style="text-align:left">${label}</th>${m.kernels.map((k) => `<td>${f(k)}</td>`).join('')}</tr>`;
+  const rows = m.scenarios
+    .map((r) => {
+      const cells = m.kernels
+        .map((k) => {
+          const c = r.cells[k]!;
+          const title = [c.message, c.expected ? `documented: ${c.expected}${c.because ? `: ${c.because}` : ''}` : '']
+            .filter(Boolean)
+            .join('\n');
+          return `<td style="background:${COLORS[c.verdict]}${c.unexpected ? ';outline:2px solid #c00' : ''}" title="${esc(title)}">${esc(cellText(c))}</td>`;
+        })
+        .join('');
+      const label = r.selftestCase
+        ? `${esc(r.scenario)}<br><small>${esc(r.selftestCase)} / ${esc(r.backing ?? '')}</small>`
+        : esc(r.scenario);
+      return `<tr><th style="text-align:left">${label}</th>${cells}</tr>`;
+    })
+    .join('\n');
+  const tot = (label: string, f: (k: string) => number) =>
+    `<tr><th style="text-align:left">${label}</th>${m.kernels.map((k) => `<td>${f(k)}</td>`).join('')}</tr>`;
   return `<!doctype html>
 <html><head><meta charset="utf-8"><title>cowlab matrix</title>
 <style>body{font-family:sans-serif}table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:2px 6px;font-size:12px}</style></head>

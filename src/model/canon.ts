@@ -17,11 +17,60 @@
  */
 import type { KState } from './layout.js';
 import {
-  PAGE_WORDS, PG_FLAGS, PG_REF, PG_MAPCOUNT, PG_PINCOUNT, PG_DATA, PG_PRIVATE, PG_MAPPING, PG_INDEX, PGF_ALLOC,
-  PGF_SWAPCACHE, T_STATE, T_MMFLAGS, T_CURWID, T_UFFD, T_RING, TASK_ALIVE, TASK_DEAD, VMA_WORDS,
-  F_FLAGS, F_SIZE, F_MAPS, F_HDR, SWAP_WORDS, S_COUNT, S_CACHE, S_DATA, S_USED, P_STATE, P_HOLDERS, P_NBUF, P_HDR,
-  PIPEBUF_WORDS, PB_PFN, PB_TAKER, PB_VPAGE, REF_WORDS, R_KIND, R_OWNER, R_VPAGE, R_PFN, R_FOLL, R_STATE, R_HANDLE,
-  R_FILE, R_INDEX, REF_FREE, WRITE_WORDS, W_FLAGS, W_WRITER, W_SRC, WR_USED, G_LRU_N, G_ACT_N,
+  PAGE_WORDS,
+  PG_FLAGS,
+  PG_REF,
+  PG_MAPCOUNT,
+  PG_PINCOUNT,
+  PG_DATA,
+  PG_PRIVATE,
+  PG_MAPPING,
+  PG_INDEX,
+  PGF_ALLOC,
+  PGF_SWAPCACHE,
+  T_STATE,
+  T_MMFLAGS,
+  T_CURWID,
+  T_UFFD,
+  T_RING,
+  TASK_ALIVE,
+  TASK_DEAD,
+  VMA_WORDS,
+  F_FLAGS,
+  F_SIZE,
+  F_MAPS,
+  F_HDR,
+  SWAP_WORDS,
+  S_COUNT,
+  S_CACHE,
+  S_DATA,
+  S_USED,
+  P_STATE,
+  P_HOLDERS,
+  P_NBUF,
+  P_HDR,
+  PIPEBUF_WORDS,
+  PB_PFN,
+  PB_TAKER,
+  PB_VPAGE,
+  REF_WORDS,
+  R_KIND,
+  R_OWNER,
+  R_VPAGE,
+  R_PFN,
+  R_FOLL,
+  R_STATE,
+  R_HANDLE,
+  R_FILE,
+  R_INDEX,
+  REF_FREE,
+  WRITE_WORDS,
+  W_FLAGS,
+  W_WRITER,
+  W_SRC,
+  WR_USED,
+  G_LRU_N,
+  G_ACT_N,
 } from './layout.js';
 
 import { PTE_TYPE_MASK as TYPE_MASK, PTE_PRESENT_T as PRESENT, PTE_SWAP_T as SWAP, PTE_PAYLOAD_SHIFT as PAYLOAD } from './pte.js';
@@ -42,7 +91,7 @@ export class Canonicalizer {
   private nWids = 0;
   private epoch = 0;
 
-  constructor(L: KState["L"]) {
+  constructor(L: KState['L']) {
     this.out = new Int32Array(L.size + 64);
     this.frameMap = new Int32Array(L.geo.frames);
     this.frameSeen = new Int32Array(L.geo.frames);
@@ -183,9 +232,17 @@ export class Canonicalizer {
     const refs: number[] = [];
     for (let r = 0; r < geo.refs; r++) if (m[L.refs + r * REF_WORDS + R_KIND] !== REF_FREE) refs.push(r);
     const rkey = (r: number, f: number) => m[L.refs + r * REF_WORDS + f]!;
-    refs.sort((a, b) => task(rkey(a, R_OWNER)) - task(rkey(b, R_OWNER)) || rkey(a, R_VPAGE) - rkey(b, R_VPAGE) ||
-      rkey(a, R_KIND) - rkey(b, R_KIND) || rkey(a, R_FOLL) - rkey(b, R_FOLL) || rkey(a, R_STATE) - rkey(b, R_STATE) ||
-      rkey(a, R_FILE) - rkey(b, R_FILE) || rkey(a, R_INDEX) - rkey(b, R_INDEX) || a - b);
+    refs.sort(
+      (a, b) =>
+        task(rkey(a, R_OWNER)) - task(rkey(b, R_OWNER)) ||
+        rkey(a, R_VPAGE) - rkey(b, R_VPAGE) ||
+        rkey(a, R_KIND) - rkey(b, R_KIND) ||
+        rkey(a, R_FOLL) - rkey(b, R_FOLL) ||
+        rkey(a, R_STATE) - rkey(b, R_STATE) ||
+        rkey(a, R_FILE) - rkey(b, R_FILE) ||
+        rkey(a, R_INDEX) - rkey(b, R_INDEX) ||
+        a - b,
+    );
     this.emit(refs.length);
     for (const r of refs) {
       const o = L.refs + r * REF_WORDS;
@@ -301,5 +358,5 @@ function fmix(h: number): number {
 function popcount(x: number): number {
   x -= (x >>> 1) & 0x55555555;
   x = (x & 0x33333333) + ((x >>> 2) & 0x33333333);
-  return (Math.imul((x + (x >>> 4)) & 0x0f0f0f0f, 0x01010101) >>> 24);
+  return Math.imul((x + (x >>> 4)) & 0x0f0f0f0f, 0x01010101) >>> 24;
 }

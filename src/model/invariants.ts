@@ -5,10 +5,42 @@
  */
 import type { KState } from './layout.js';
 import {
-  ZERO_PFN, PAGE_WORDS, PG_FLAGS, PG_REF, PG_MAPCOUNT, PG_PRIVATE, PGF_ALLOC, PGF_SWAPCACHE, PGF_ANON,
-  PGF_ANON_EXCLUSIVE, REF_WORDS, R_KIND, R_PFN, R_FOLL, REF_FREE, REF_TRANSIENT, SWAP_WORDS, S_COUNT, S_CACHE,
-  S_USED, P_STATE, P_NBUF, P_HDR, PIPEBUF_WORDS, PB_PFN, F_FLAGS, FF_OPEN, F_SIZE, F_HDR, G_LRU_N, G_ACT_N, G_PFN_HWM, VMA_WORDS,
-  V_START, V_END, V_FLAGS,
+  ZERO_PFN,
+  PAGE_WORDS,
+  PG_FLAGS,
+  PG_REF,
+  PG_MAPCOUNT,
+  PG_PRIVATE,
+  PGF_ALLOC,
+  PGF_SWAPCACHE,
+  PGF_ANON,
+  PGF_ANON_EXCLUSIVE,
+  REF_WORDS,
+  R_KIND,
+  R_PFN,
+  R_FOLL,
+  REF_FREE,
+  REF_TRANSIENT,
+  SWAP_WORDS,
+  S_COUNT,
+  S_CACHE,
+  S_USED,
+  P_STATE,
+  P_NBUF,
+  P_HDR,
+  PIPEBUF_WORDS,
+  PB_PFN,
+  F_FLAGS,
+  FF_OPEN,
+  F_SIZE,
+  F_HDR,
+  G_LRU_N,
+  G_ACT_N,
+  G_PFN_HWM,
+  VMA_WORDS,
+  V_START,
+  V_END,
+  V_FLAGS,
 } from './layout.js';
 import { pte_present, is_swap_pte, pte_pfn, pte_swp_slot, pte_write, pte_swp_exclusive, pte_none } from './pte.js';
 import { task_alive, is_cow_mapping, FOLL_PIN, FOLL_GET } from './mm_types.js';
@@ -61,7 +93,12 @@ export function checkInvariants(s: KState, rules: InvariantRules): string[] {
         bad.push(`task ${t} is not alive but its page ${va} has a PTE`);
         continue;
       }
-      while (vi < geo.vmas && m[vbase + vi * VMA_WORDS + V_END]! > m[vbase + vi * VMA_WORDS + V_START]! && m[vbase + vi * VMA_WORDS + V_END]! <= va) vi++;
+      while (
+        vi < geo.vmas &&
+        m[vbase + vi * VMA_WORDS + V_END]! > m[vbase + vi * VMA_WORDS + V_START]! &&
+        m[vbase + vi * VMA_WORDS + V_END]! <= va
+      )
+        vi++;
       const inVma = vi < geo.vmas && m[vbase + vi * VMA_WORDS + V_START]! <= va && va < m[vbase + vi * VMA_WORDS + V_END]!;
       if (!inVma) bad.push(`task ${t} page ${va} has a PTE outside any VMA`);
       if (pte_present(pte)) {
@@ -70,7 +107,8 @@ export function checkInvariants(s: KState, rules: InvariantRules): string[] {
         if (pfn !== ZERO_PFN && pfn < geo.frames) mapc[pfn]!++;
         if (pte_write(pte) && inVma && is_cow_mapping(m[vbase + vi * VMA_WORDS + V_FLAGS]!)) {
           const f = m[L.memmap + pfn * PAGE_WORDS + PG_FLAGS]!;
-          if (pfn === ZERO_PFN || (f & PGF_ANON) === 0) bad.push(`task ${t} page ${va}: writable PTE in a private mapping maps a non-anon page ${pfn}`);
+          if (pfn === ZERO_PFN || (f & PGF_ANON) === 0)
+            bad.push(`task ${t} page ${va}: writable PTE in a private mapping maps a non-anon page ${pfn}`);
           else if (rules.exclusiveMarker && (f & PGF_ANON_EXCLUSIVE) === 0) {
             bad.push(`task ${t} page ${va}: writable PTE maps page ${pfn} without PG_anon_exclusive`);
           }
@@ -110,7 +148,8 @@ export function checkInvariants(s: KState, rules: InvariantRules): string[] {
     if (cache) {
       add(cache, 1, `swap cache of slot ${slot}`);
       const po = L.memmap + cache * PAGE_WORDS;
-      if ((m[po + PG_FLAGS]! & PGF_SWAPCACHE) === 0 || m[po + PG_PRIVATE] !== slot) bad.push(`swap slot ${slot}: its swap-cache page ${cache} does not point back`);
+      if ((m[po + PG_FLAGS]! & PGF_SWAPCACHE) === 0 || m[po + PG_PRIVATE] !== slot)
+        bad.push(`swap slot ${slot}: its swap-cache page ${cache} does not point back`);
     }
   }
   for (let f = 0; f < geo.files; f++) {
@@ -134,8 +173,10 @@ export function checkInvariants(s: KState, rules: InvariantRules): string[] {
     if (m[o + PG_REF]! <= 0) bad.push(`page ${pfn} is allocated with refcount ${m[o + PG_REF]}`);
     if (m[o + PG_REF] !== refc[pfn]) bad.push(`page ${pfn}: refcount ${m[o + PG_REF]} but its holders account for ${refc[pfn]}`);
     if (m[o + PG_MAPCOUNT] !== mapc[pfn]) bad.push(`page ${pfn}: mapcount ${m[o + PG_MAPCOUNT]} but ${mapc[pfn]} PTE(s) map it`);
-    if ((f & PGF_ANON_EXCLUSIVE) && ((f & PGF_ANON) === 0 || mapc[pfn]! > 1)) bad.push(`page ${pfn}: PG_anon_exclusive on a page mapped ${mapc[pfn]} times`);
-    if ((f & PGF_SWAPCACHE) && m[L.swap + m[o + PG_PRIVATE]! * SWAP_WORDS + S_CACHE] !== pfn) bad.push(`page ${pfn}: PG_swapcache but its slot does not point back`);
+    if (f & PGF_ANON_EXCLUSIVE && ((f & PGF_ANON) === 0 || mapc[pfn]! > 1))
+      bad.push(`page ${pfn}: PG_anon_exclusive on a page mapped ${mapc[pfn]} times`);
+    if (f & PGF_SWAPCACHE && m[L.swap + m[o + PG_PRIVATE]! * SWAP_WORDS + S_CACHE] !== pfn)
+      bad.push(`page ${pfn}: PG_swapcache but its slot does not point back`);
   }
   // an exclusive swap entry is named by exactly one swap PTE
   for (let t = 0; exclusiveSwap > 0 && t < geo.tasks; t++) {

@@ -184,8 +184,24 @@ export function makeLayout(geo: Geometry): Layout {
   const writes = off;
   off += geo.writes * WRITE_WORDS;
   return {
-    geo, visWords, lru, act, memmap, tasks, taskWords, tVis, tVma, tPte, files, fileWords, swap,
-    pipes, pipeWords, refs, writes, size: off,
+    geo,
+    visWords,
+    lru,
+    act,
+    memmap,
+    tasks,
+    taskWords,
+    tVis,
+    tVma,
+    tPte,
+    files,
+    fileWords,
+    swap,
+    pipes,
+    pipeWords,
+    refs,
+    writes,
+    size: off,
   };
 }
 
@@ -194,7 +210,10 @@ export function makeLayout(geo: Geometry): Layout {
  * where things are and is shared between clones.
  */
 export class KState {
-  constructor(readonly L: Layout, readonly m: Int32Array) {}
+  constructor(
+    readonly L: Layout,
+    readonly m: Int32Array,
+  ) {}
 
   /** A new, empty state for a layout (no tasks, only the zero page). */
   static empty(L: Layout): KState {

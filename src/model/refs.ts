@@ -5,7 +5,18 @@
  */
 import type { KState } from './layout.js';
 import {
-  REF_WORDS, R_KIND, R_OWNER, R_VPAGE, R_PFN, R_FOLL, R_STATE, R_HANDLE, R_FILE, R_INDEX, REF_FREE, REFST_DETACHED,
+  REF_WORDS,
+  R_KIND,
+  R_OWNER,
+  R_VPAGE,
+  R_PFN,
+  R_FOLL,
+  R_STATE,
+  R_HANDLE,
+  R_FILE,
+  R_INDEX,
+  REF_FREE,
+  REFST_DETACHED,
 } from './layout.js';
 
 /** A reference as a plain record. */
@@ -26,8 +37,14 @@ export function ref_get(s: KState, r: number): Ref {
   const o = s.L.refs + r * REF_WORDS;
   const m = s.m;
   return {
-    kind: m[o + R_KIND]!, owner: m[o + R_OWNER]!, vpage: m[o + R_VPAGE]!, pfn: m[o + R_PFN]!,
-    foll: m[o + R_FOLL]!, state: m[o + R_STATE]!, handle: m[o + R_HANDLE]!, file: m[o + R_FILE]!,
+    kind: m[o + R_KIND]!,
+    owner: m[o + R_OWNER]!,
+    vpage: m[o + R_VPAGE]!,
+    pfn: m[o + R_PFN]!,
+    foll: m[o + R_FOLL]!,
+    state: m[o + R_STATE]!,
+    handle: m[o + R_HANDLE]!,
+    file: m[o + R_FILE]!,
     index: m[o + R_INDEX]!,
   };
 }

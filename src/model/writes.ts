@@ -10,8 +10,20 @@
  */
 import type { KState } from './layout.js';
 import {
-  WRITE_WORDS, W_FLAGS, W_WRITER, W_STEP, W_SRC, WR_USED, WR_SHARED, PAGE_WORDS, PG_FLAGS, PG_DATA, PGF_ALLOC,
-  SWAP_WORDS, S_USED, S_DATA,
+  WRITE_WORDS,
+  W_FLAGS,
+  W_WRITER,
+  W_STEP,
+  W_SRC,
+  WR_USED,
+  WR_SHARED,
+  PAGE_WORDS,
+  PG_FLAGS,
+  PG_DATA,
+  PGF_ALLOC,
+  SWAP_WORDS,
+  S_USED,
+  S_DATA,
 } from './layout.js';
 import { vis_set, vis_clear_all_of, task_curwid, task_set_curwid, write_flags } from './mm_types.js';
 import { ModelBug } from './bug.js';
@@ -134,7 +146,12 @@ export function wid_is_shared(s: KState, w: number): boolean {
 export class OpWrites {
   private priv = -1;
   private shared = -1;
-  constructor(private readonly s: KState, private readonly writer: number, private readonly step: number, private readonly fresh: boolean) {}
+  constructor(
+    private readonly s: KState,
+    private readonly writer: number,
+    private readonly step: number,
+    private readonly fresh: boolean,
+  ) {}
 
   /** The wid for a store through a shared (MAP_SHARED) or private mapping. */
   forMapping(shared: boolean): number {

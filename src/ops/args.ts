@@ -21,16 +21,14 @@ export function parseRegionRef(text: string): RegionRef | null {
 }
 
 /** A page range of a named region, parsed. */
-export const region = z
-  .string({ message: 'a region like mem, mem[1] or mem[0:2]' })
-  .transform((text, c) => {
-    const r = parseRegionRef(text);
-    if (!r) {
-      c.addIssue({ code: 'custom', message: 'a region like mem, mem[1] or mem[0:2]' });
-      return z.NEVER;
-    }
-    return r;
-  });
+export const region = z.string({ message: 'a region like mem, mem[1] or mem[0:2]' }).transform((text, c) => {
+  const r = parseRegionRef(text);
+  if (!r) {
+    c.addIssue({ code: 'custom', message: 'a region like mem, mem[1] or mem[0:2]' });
+    return z.NEVER;
+  }
+  return r;
+});
 
 /** A name of a process, region, pipe, file or handle. */
 export const name = z.string().regex(/^[A-Za-z_][\w-]*$/, 'a name (letters, digits, _ and -)');

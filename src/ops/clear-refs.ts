@@ -14,5 +14,9 @@ export const clearRefs = defineOp({
   apply: (s, ctx, t, m) => ok(clear_refs_write(s, ctx, t, m.value)),
   exec: { args: ['value'], encode: (m) => [m.value] },
   fuzz: { weight: 2, host: true, onRegion: false, gen: (c, x) => ({ 'clear-refs': x.pick([4, 4, 1, 5], c.c) }) },
-  explore: [perProcess('clear-refs', 240, 'clear soft-dirty bits (echo 4 > /proc/PID/clear_refs)', (t) => [{ t, args: () => ({ 'clear-refs': 4 }), enabled: always }])],
+  explore: [
+    perProcess('clear-refs', 240, 'clear soft-dirty bits (echo 4 > /proc/PID/clear_refs)', (t) => [
+      { t, args: () => ({ 'clear-refs': 4 }), enabled: always },
+    ]),
+  ],
 });

@@ -6,7 +6,18 @@
 import type { KState } from '../model/layout.js';
 import type { ActionSpec, ExploreCx, ExploreFamily, ExplorePage } from './types.js';
 import type { Profile } from '../profiles/types.js';
-import { ptep_get, pipe_open, pipe_holders, pipe_nbuf, ref_kind, ref_owner, ref_handle, ref_vpage, ref_state, page_test } from '../model/mm_types.js';
+import {
+  ptep_get,
+  pipe_open,
+  pipe_holders,
+  pipe_nbuf,
+  ref_kind,
+  ref_owner,
+  ref_handle,
+  ref_vpage,
+  ref_state,
+  page_test,
+} from '../model/mm_types.js';
 import { pte_present, pte_pfn } from '../model/pte.js';
 import { REF_GUP_GET, REF_GUP_PIN, REF_TRANSIENT, REFST_LRU_BATCH } from '../model/layout.js';
 
@@ -15,12 +26,24 @@ export const always = (): boolean => true;
 type FamilyOpts = { lacks?: (p: Profile) => boolean; impliedBy?: readonly string[] };
 
 /** A family of per-page actions (for every process, every page of every region). */
-export function perPage(name: string, rank: number, doc: string, fn: (t: number, pg: ExplorePage, x: ExploreCx) => ActionSpec[], opts: FamilyOpts = {}): ExploreFamily {
+export function perPage(
+  name: string,
+  rank: number,
+  doc: string,
+  fn: (t: number, pg: ExplorePage, x: ExploreCx) => ActionSpec[],
+  opts: FamilyOpts = {},
+): ExploreFamily {
   return { name, rank, doc, perPage: fn, ...opts };
 }
 
 /** A family of per-process actions. */
-export function perProcess(name: string, rank: number, doc: string, fn: (t: number, x: ExploreCx) => ActionSpec[], opts: FamilyOpts = {}): ExploreFamily {
+export function perProcess(
+  name: string,
+  rank: number,
+  doc: string,
+  fn: (t: number, x: ExploreCx) => ActionSpec[],
+  opts: FamilyOpts = {},
+): ExploreFamily {
   return { name, rank, doc, perProcess: fn, ...opts };
 }
 

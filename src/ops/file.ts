@@ -19,7 +19,11 @@ export const fileWrite = defineOp({
     if (a.offset + a.pages > f.pages) cx.fail(`file-write beyond the ${f.pages} page(s) of file ${a.file}`);
     return { file: f.id, index: a.offset, pages: a.pages };
   },
-  print: (m, cx) => ({ 'file-write': cx.file(m.file), ...(m.index ? { offset: m.index } : {}), ...(m.pages !== 1 ? { pages: m.pages } : {}) }),
+  print: (m, cx) => ({
+    'file-write': cx.file(m.file),
+    ...(m.index ? { offset: m.index } : {}),
+    ...(m.pages !== 1 ? { pages: m.pages } : {}),
+  }),
   apply(s, ctx, t, m) {
     const w = new_shared_write(s, t, ctx.step, -1);
     for (let i = 0; i < m.pages; i++) if (!file_write_page(s, m.file, m.index + i, w)) return ok(i === 0 ? -EINVAL : i);
@@ -40,7 +44,11 @@ export const fileRead = defineOp({
     if (a.offset + a.pages > f.pages) cx.fail(`file-read beyond the ${f.pages} page(s) of file ${a.file}`);
     return { file: f.id, index: a.offset, pages: a.pages };
   },
-  print: (m, cx) => ({ 'file-read': cx.file(m.file), ...(m.index ? { offset: m.index } : {}), ...(m.pages !== 1 ? { pages: m.pages } : {}) }),
+  print: (m, cx) => ({
+    'file-read': cx.file(m.file),
+    ...(m.index ? { offset: m.index } : {}),
+    ...(m.pages !== 1 ? { pages: m.pages } : {}),
+  }),
   apply(s, ctx, _t, m) {
     const data: number[] = [];
     for (let i = 0; i < m.pages; i++) {

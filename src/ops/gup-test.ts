@@ -104,7 +104,14 @@ export const pin = defineOp({
     gen: (c, x) => ({ pin: x.at, handle: x.newHandle(), write: c.c % 3 === 0, longterm: c.c % 4 !== 1, fast: c.c % 2 === 1 }),
   },
   explore: [
-    gupFamily('pin', 100, 'a R/O long-term pin of one page (gup_test), with unpin / pin-read / pin-write of it', false, (ref, h) => ({ pin: ref, handle: h }), noPins),
+    gupFamily(
+      'pin',
+      100,
+      'a R/O long-term pin of one page (gup_test), with unpin / pin-read / pin-write of it',
+      false,
+      (ref, h) => ({ pin: ref, handle: h }),
+      noPins,
+    ),
     gupFamily('pin-rw', 110, 'a R/W long-term pin of one page', true, (ref, h) => ({ pin: ref, write: true, handle: h }), noPins),
   ],
 });

@@ -69,7 +69,9 @@ const fixed = <const N extends 'io-uring-read-fixed' | 'io-uring-write-fixed'>(o
     print: (m, cx) => ({ [opName]: cx.range(m), file: cx.file(m.file), ...(m.index ? { offset: m.index } : {}) }),
     range: (m) => m,
     apply: (s, ctx, t, m) =>
-      ok(write ? io_write_fixed(s, ctx, t, m.file, m.index, m.start, m.pages) : io_read_fixed(s, ctx, t, m.file, m.index, m.start, m.pages)),
+      ok(
+        write ? io_write_fixed(s, ctx, t, m.file, m.index, m.start, m.pages) : io_read_fixed(s, ctx, t, m.file, m.index, m.start, m.pages),
+      ),
     lacks,
     exec: { args: ['file', 'index', 'start', 'pages'], encode: (m) => [m.file, m.index, m.start, m.pages] },
     fuzz: { weight: write ? 2 : 1, host: true, onRegion: true, gen: (_c, x) => ({ [opName]: x.at, file: 'ft' }) },

@@ -36,7 +36,7 @@ export const madvise = defineOp({
   args: { at: region, advice: z.enum(NAMES) },
   resolve(a, cx) {
     if (a.advice === 'pageout') cx.need('swap');
-    return { ...cx.range(a.at), advice: ADVICE[a.advice] as Advice };
+    return { ...cx.range(a.at), advice: ADVICE[a.advice] };
   },
   print: (m, cx) => ({ madvise: cx.range(m), advice: NAMES.find((n) => ADVICE[n] === m.advice)! }),
   range: (m) => m,

@@ -34,7 +34,12 @@ const start = <const N extends 'odirect-read-start' | 'odirect-write-start'>(opN
     args: { at: region, ...fileArgs, handle: name },
     requires: ['model-only'],
     resolve: (a, cx) => ({ ...cx.range(a.at), file: cx.file(a.file).id, index: a.offset, handle: cx.handle(a.handle, true) }),
-    print: (m, cx) => ({ [opName]: cx.range(m), file: cx.file(m.file), ...(m.index ? { offset: m.index } : {}), handle: cx.handle(m.handle) }),
+    print: (m, cx) => ({
+      [opName]: cx.range(m),
+      file: cx.file(m.file),
+      ...(m.index ? { offset: m.index } : {}),
+      handle: cx.handle(m.handle),
+    }),
     range: (m) => m,
     apply(s, ctx, t, m) {
       if (refs_where(s, (r) => r.owner === t && r.handle === m.handle && r.kind !== REF_TRANSIENT).length) return ok(-EBUSY);

@@ -29,8 +29,14 @@ export const pipe = defineOp({
     },
   },
   explore: [
-    perProcess('pipe', 220, 'pipe() (process Pk creates pipe pk)', (t, x) => [{ t, args: () => ({ pipe: x.pipe(t) }), enabled: (s) => !pipe_open(s, t) }], {
-      impliedBy: ['vmsplice', 'read-pipe'],
-    }),
+    perProcess(
+      'pipe',
+      220,
+      'pipe() (process Pk creates pipe pk)',
+      (t, x) => [{ t, args: () => ({ pipe: x.pipe(t) }), enabled: (s) => !pipe_open(s, t) }],
+      {
+        impliedBy: ['vmsplice', 'read-pipe'],
+      },
+    ),
   ],
 });

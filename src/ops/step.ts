@@ -61,12 +61,18 @@ export interface StepOptions {
  * steps is injected explicitly (`transient: lru-batch`).
  */
 export function step(s: KState, k: Kernel, op: Op, opts: StepOptions = {}): Effects {
-  const ctx = newCtx(k.prof, { env: k.env, trace: opts.trace ?? false, step: opts.step ?? -1, freshWrites: opts.freshWrites ?? true, ...(opts.metrics ? { metrics: opts.metrics } : {}) });
+  const ctx = newCtx(k.prof, {
+    env: k.env,
+    trace: opts.trace ?? false,
+    step: opts.step ?? -1,
+    freshWrites: opts.freshWrites ?? true,
+    ...(opts.metrics ? { metrics: opts.metrics } : {}),
+  });
   let result: StepResult = ok();
   let broken: string | null = null;
   try {
     if (!task_alive(s, op.t)) result = ok(-ESRCH);
-    else result = findOp(op.op)!.apply(s, ctx, op.t, opArgs(op) as never);
+    else result = findOp(op.op)!.apply(s, ctx, op.t, opArgs(op));
     lru_add_drain(s, ctx);
   } catch (e) {
     if (!(e instanceof ModelBug)) throw e;

@@ -27,7 +27,11 @@ export const uffd = defineOp({
     args: ['features'],
     encode: (m) => [(m.features & UFFD_FEATURE_WP_UNPOPULATED ? 1 : 0) | (m.features & UFFD_FEATURE_WP_ASYNC ? 2 : 0)],
   },
-  fuzz: { host: true, onRegion: false, gen: (c, x) => (x.hasUffd(true) ? null : { uffd: x.pick([[], ['wp-unpopulated'], ['wp-async']], c.c) }) },
+  fuzz: {
+    host: true,
+    onRegion: false,
+    gen: (c, x) => (x.hasUffd(true) ? null : { uffd: x.pick([[], ['wp-unpopulated'], ['wp-async']], c.c) }),
+  },
 });
 
 const fuzzUffd = (op: string, weight = 1): FuzzSpec => ({

@@ -45,5 +45,5 @@ export function validateProfile(p: unknown, where: string): Profile {
     const i = r.error.issues[0]!;
     throw new InputError(`${where}: not a profile: ${i.path.join('.') || '(root)'}: ${i.message}`);
   }
-  return r.data as Profile;
+  return r.data;
 }

@@ -34,7 +34,10 @@ export function withEnv(base: Readonly<Env>, changes: Partial<Env> | undefined):
 /** `swap=sync-io,zeroPage=false` as environment changes; throws a message naming the bad part. */
 export function parseEnvSpec(spec: string): Partial<Env> {
   const out: Record<string, unknown> = {};
-  for (const part of spec.split(',').map((x) => x.trim()).filter(Boolean)) {
+  for (const part of spec
+    .split(',')
+    .map((x) => x.trim())
+    .filter(Boolean)) {
     const [k, v] = part.split('=');
     if (!k || v === undefined) throw new Error(`"${part}": expected KEY=VALUE`);
     out[k] = v === 'true' ? true : v === 'false' ? false : v;

@@ -14,7 +14,11 @@ export function initialize(data: { apiUrl: string }): void {
 
 type Next<C, R> = (spec: string, ctx: C) => Promise<R>;
 
-export async function resolve(spec: string, ctx: object, next: Next<object, { url: string }>): Promise<{ url: string; shortCircuit?: boolean }> {
+export async function resolve(
+  spec: string,
+  ctx: object,
+  next: Next<object, { url: string }>,
+): Promise<{ url: string; shortCircuit?: boolean }> {
   if (spec === 'cowlab') return { url: apiUrl, shortCircuit: true };
   return next(spec, ctx);
 }

@@ -26,7 +26,17 @@ import { InputError } from '../scenario/errors.js';
 
 /** The merged kernels, in history order, ending with the host. */
 export const HISTORY: readonly Profile[] = [
-  linux_4_8, linux_5_7, linux_5_8, linux_5_9, linux_5_11, linux_5_18, linux_5_19, linux_6_0, linux_6_2, linux_6_3, linux_6_18,
+  linux_4_8,
+  linux_5_7,
+  linux_5_8,
+  linux_5_9,
+  linux_5_11,
+  linux_5_18,
+  linux_5_19,
+  linux_6_0,
+  linux_6_2,
+  linux_6_3,
+  linux_6_18,
 ];
 
 /** The designs proposed in the January 2021 thread (all based on 5.11-rc). */

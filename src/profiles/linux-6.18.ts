@@ -16,7 +16,8 @@ export const linux_6_18 = derive(linux_6_3, {
     'UFFDIO_WRITEPROTECT across VMAs, and its un-protect maps exclusive anon pages writable (after 6.1, in 6.12: docs/kernel/debian-kernels.md; ids not identified)',
     'host configuration: no CONFIG_MEM_SOFT_DIRTY (docs/host-kernel.md)',
   ],
-  summary: 'mprotect and uffd unprotect map clean exclusive anon pages writable; swap-in of an exclusive page maps it writable even on a read fault; ' +
+  summary:
+    'mprotect and uffd unprotect map clean exclusive anon pages writable; swap-in of an exclusive page maps it writable even on a read fault; ' +
     'uffd-wp can protect unpopulated memory and resolve faults itself; per-CPU folio batches of 31.',
   mech: {
     wrprotect: { mprotectWritable: 'clean' },

@@ -31,6 +31,6 @@ export async function loadProfileFile(file: string): Promise<Profile> {
   } catch (e) {
     throw new InputError(`${file}: cannot load the profile module: ${(e as Error).message.split('\n')[0]}`);
   }
-  const p = (mod.default ?? mod.profile);
+  const p = mod.default ?? mod.profile;
   return validateProfile(p, file);
 }

@@ -26,7 +26,12 @@ function flag(description: string) {
   return z.boolean().meta({ description } satisfies MechMeta);
 }
 function count(description: string) {
-  return z.number().int().min(1).max(64).meta({ description } satisfies MechMeta);
+  return z
+    .number()
+    .int()
+    .min(1)
+    .max(64)
+    .meta({ description } satisfies MechMeta);
 }
 
 /** Reusing an anonymous page on a write fault instead of copying it (do_wp_page). */
@@ -87,7 +92,7 @@ const fork = z
       'proposals: fork() also copies a page held by more than its mappings and the swap cache (any GUP reference, pipe buffers, transient ones).',
       {
         none: 'never (merged kernels)',
-        writable: 'when the PTE is writable (Linus\' rule (c), 11 Jan 2021)',
+        writable: "when the PTE is writable (Linus' rule (c), 11 Jan 2021)",
         any: 'on any PTE (Andrea Arcangeli: "extend the copy in fork to all GUP pins")',
       },
       ['none', 'writable', 'any'],
@@ -146,7 +151,7 @@ const swap = z
       {
         mapcount: 'reuse_swap_page() on a write fault, before the swap entry is freed (<= 5.17)',
         refcount: 'the refcount after freeing the swap cache, on a write fault (c145e0b47c77, 5.18)',
-        'exclusive-bit': 'the swap PTE\'s exclusive bit, else the refcount (1493a1913e34, 5.19+)',
+        'exclusive-bit': "the swap PTE's exclusive bit, else the refcount (1493a1913e34, 5.19+)",
       },
       ['mapcount', 'refcount', 'exclusive-bit'],
     ),
@@ -207,7 +212,9 @@ const uffd = z
   .object({
     wp: flag('userfaultfd write-protect of anonymous memory exists (292924b26024 and its series, 5.7)'),
     wpShmem: flag('UFFDIO_REGISTER_MODE_WP on shmem (memfd) VMAs (b1f9e876862d, 5.19)'),
-    wpMultiVma: flag('UFFDIO_WRITEPROTECT may span several VMAs (6.1 find_dst_vma() wants one VMA and fails with -ENOENT; 6.12 walks them)'),
+    wpMultiVma: flag(
+      'UFFDIO_WRITEPROTECT may span several VMAs (6.1 find_dst_vma() wants one VMA and fails with -ENOENT; 6.12 walks them)',
+    ),
     unprotectWritable: flag('UFFDIO_WRITEPROTECT un-protect may map exclusive anon PTEs writable at once (not in 6.1, in 6.12)'),
     wpUnpopulated: flag('UFFD_FEATURE_WP_UNPOPULATED (6.5)'),
     wpAsync: flag('UFFD_FEATURE_WP_ASYNC (6.7)'),
@@ -215,7 +222,7 @@ const uffd = z
       'What UFFDIO_WRITEPROTECT does to a writable PTE of a maybe-pinned page.',
       {
         allow: 'write-protect it like any other (every merged kernel)',
-        skip: 'leave it writable (Linus\' rule (c), proposal)',
+        skip: "leave it writable (Linus' rule (c), proposal)",
         ebusy: 'fail with -EBUSY (proposal)',
       },
       ['allow', 'skip', 'ebusy'],
@@ -246,7 +253,10 @@ const config = z
     softDirty: flag('CONFIG_MEM_SOFT_DIRTY'),
     procMemForce: choice(
       'FOLL_FORCE for writes through /proc/PID/mem (CONFIG_PROC_MEM_*, proc_mem.force_override, 6.12+).',
-      { always: 'always (CONFIG_PROC_MEM_ALWAYS_FORCE)', 'ptrace-only': 'only for the target\'s ptracer, never in cowlab\'s scenarios (CONFIG_PROC_MEM_FORCE_PTRACE)' },
+      {
+        always: 'always (CONFIG_PROC_MEM_ALWAYS_FORCE)',
+        'ptrace-only': "only for the target's ptracer, never in cowlab's scenarios (CONFIG_PROC_MEM_FORCE_PTRACE)",
+      },
       ['always', 'ptrace-only'],
     ),
   })
@@ -299,7 +309,7 @@ export function mechanismValues(d: MechDoc): (string | boolean)[] | null {
 export function applyChanges(base: Mechanisms, changes: MechChanges): Mechanisms {
   const out = { ...base } as Record<string, unknown>;
   for (const [g, c] of Object.entries(changes)) {
-    out[g] = { ...(base[g as MechGroup] as object), ...(c as object) };
+    out[g] = { ...(base[g as MechGroup] as object), ...c };
   }
   return out as Mechanisms;
 }
@@ -312,5 +322,5 @@ export function mechanismChanges(a: Mechanisms, b: Mechanisms): MechChanges {
     const y = b[g] as Record<string, unknown>;
     for (const k of Object.keys(y)) if (x[k] !== y[k]) (out[g] ??= {})[k] = y[k];
   }
-  return out as MechChanges;
+  return out;
 }

@@ -11,7 +11,7 @@ import { findOp, opArgs } from '../ops/index.js';
 export function profileLacks(prof: Profile, r: Resolved): string | null {
   if (r.needs.includes('soft-dirty') && !prof.mech.config.softDirty) return `${prof.id} is built without CONFIG_MEM_SOFT_DIRTY`;
   for (const rs of r.steps) {
-    const why = findOp(rs.op.op)!.lacks?.(prof, opArgs(rs.op) as never) ?? null;
+    const why = findOp(rs.op.op)!.lacks?.(prof, opArgs(rs.op)) ?? null;
     if (why) return why;
   }
   return null;

@@ -13,10 +13,20 @@
  * - model-invariant: a bug in cowlab itself.
  */
 import type { KState } from '../model/layout.js';
+import { REF_IOURING, REF_GUP_PIN, REF_ODIRECT, REFST_DETACHED, REFST_DMA_TO_MEMORY, FF_OPEN } from '../model/layout.js';
 import {
-  REF_IOURING, REF_GUP_PIN, REF_ODIRECT, REFST_DETACHED, REFST_DMA_TO_MEMORY, FF_OPEN,
-} from '../model/layout.js';
-import { ref_kind, task_alive, vis_test, ptep_get, swap_cache_pfn, page_data, file_flags, file_size, filemap_get, write_writer, write_step } from '../model/mm_types.js';
+  ref_kind,
+  task_alive,
+  vis_test,
+  ptep_get,
+  swap_cache_pfn,
+  page_data,
+  file_flags,
+  file_size,
+  filemap_get,
+  write_writer,
+  write_step,
+} from '../model/mm_types.js';
 import { pte_present, pte_pfn, is_swap_pte, pte_swp_slot, pte_none } from '../model/pte.js';
 import { ref_get } from '../model/refs.js';
 import { wid_is_shared } from '../model/writes.js';
@@ -60,25 +70,41 @@ export const plainNames: Names = {
 };
 
 const VIA: Record<string, string> = {
-  mem: 'its mapping', pipe: 'a pipe', pin: 'a pin', iouring: 'an io_uring fixed buffer', odirect: 'O_DIRECT',
-  process_vm_readv: 'process_vm_readv', proc_mem: '/proc/PID/mem',
+  mem: 'its mapping',
+  pipe: 'a pipe',
+  pin: 'a pin',
+  iouring: 'an io_uring fixed buffer',
+  odirect: 'O_DIRECT',
+  process_vm_readv: 'process_vm_readv',
+  proc_mem: '/proc/PID/mem',
 };
 
 /** Checks the properties step after step; remembers what was already reported. */
 export class Monitor {
   private readonly reported = new Set<string>();
 
-  constructor(readonly names: Names = plainNames, readonly invariants = true) {}
+  constructor(
+    readonly names: Names = plainNames,
+    readonly invariants = true,
+  ) {}
 
   /** Checks the state after step `step` (its observations in `eff`) of a kernel with these mechanisms. */
-  check(s: KState, eff: { readonly reads: readonly ReadObs[]; readonly bugs: readonly string[] }, prof: Profile, step: number): Violation[] {
+  check(
+    s: KState,
+    eff: { readonly reads: readonly ReadObs[]; readonly bugs: readonly string[] },
+    prof: Profile,
+    step: number,
+  ): Violation[] {
     const out: Violation[] = [];
     this.noLeak(s, eff.reads, step, out);
     this.pinCoherent(s, step, out);
     this.fileIntegrity(s, step, out);
     for (const b of eff.bugs) out.push({ property: 'model-invariant', step, since: step, message: `cowlab bug: ${b}` });
     if (this.invariants) {
-      for (const b of checkInvariants(s, { exclusiveMarker: keepsAnonExclusive(prof.mech), pinRefs: prof.mech.gup.pinCounting === 'get' ? 1 : GUP_PIN_COUNTING_BIAS })) {
+      for (const b of checkInvariants(s, {
+        exclusiveMarker: keepsAnonExclusive(prof.mech),
+        pinRefs: prof.mech.gup.pinCounting === 'get' ? 1 : GUP_PIN_COUNTING_BIAS,
+      })) {
         if (this.once(`inv:${b}`)) out.push({ property: 'model-invariant', step, since: step, message: `cowlab bug: ${b}` });
       }
     }
@@ -105,8 +131,11 @@ export class Monitor {
       const who = r.reader === r.observer ? n.task(r.reader) : `${n.task(r.reader)} (on behalf of ${n.task(r.observer)})`;
       const since = write_step(s, r.wid);
       out.push({
-        property: 'no-leak', step, since: since >= 0 ? since : step,
-        message: `${who} read ${n.page(r.vpage)} through ${VIA[r.via]} and got ${n.write(s, r.wid)}, ` +
+        property: 'no-leak',
+        step,
+        since: since >= 0 ? since : step,
+        message:
+          `${who} read ${n.page(r.vpage)} through ${VIA[r.via]} and got ${n.write(s, r.wid)}, ` +
           `which ${n.task(r.observer)} must not see: it was written after they diverged`,
       });
     }
@@ -130,10 +159,21 @@ export class Monitor {
       if (mapped === r.pfn) continue;
       const key = `pin:${r.owner}:${r.vpage}:${r.pfn}`;
       if (!this.once(key)) continue;
-      const what = kind === REF_IOURING ? 'io_uring fixed buffer' : kind === REF_ODIRECT ? 'O_DIRECT read in flight' : `${r.foll & 1 ? 'R/W' : 'R/O'} long-term pin`;
-      const now = pte_none(pte) ? 'maps nothing there' : mapped ? `maps another page there (the pinned one holds ${n.write(s, page_data(s, r.pfn))})` : 'has it swapped out without the pinned page';
+      const what =
+        kind === REF_IOURING
+          ? 'io_uring fixed buffer'
+          : kind === REF_ODIRECT
+            ? 'O_DIRECT read in flight'
+            : `${r.foll & 1 ? 'R/W' : 'R/O'} long-term pin`;
+      const now = pte_none(pte)
+        ? 'maps nothing there'
+        : mapped
+          ? `maps another page there (the pinned one holds ${n.write(s, page_data(s, r.pfn))})`
+          : 'has it swapped out without the pinned page';
       out.push({
-        property: 'pin-coherent', step, since: step,
+        property: 'pin-coherent',
+        step,
+        since: step,
         message: `${n.task(r.owner)}'s ${what} on ${n.page(r.vpage)} no longer refers to the page it maps: ${n.task(r.owner)} ${now}`,
       });
     }
@@ -149,7 +189,9 @@ export class Monitor {
         if (w === 0 || wid_is_shared(s, w)) continue;
         if (!this.once(`file:${f}:${i}:${w}`)) continue;
         out.push({
-          property: 'private-file-integrity', step, since: write_step(s, w) >= 0 ? write_step(s, w) : step,
+          property: 'private-file-integrity',
+          step,
+          since: write_step(s, w) >= 0 ? write_step(s, w) : step,
           message: `page ${i} of file ${f} now holds ${this.names.write(s, w)}, written through a private mapping`,
         });
       }

@@ -56,7 +56,10 @@ export function kernelsDir(): string {
 function run(cmd: string, args: string[], what: string, cwd?: string): string {
   const r = spawnSync(cmd, args, { encoding: 'utf8', cwd, maxBuffer: 256 << 20, timeout: 600_000 });
   if (r.error) throw new InputError(`${what}: cannot run ${cmd}: ${r.error.message}`);
-  if (r.status !== 0) throw new InputError(`${what}: ${cmd} ${args.slice(-2).join(' ')} failed: ${(r.stderr || r.stdout).trim().split('\n').slice(-3).join(' / ')}`);
+  if (r.status !== 0)
+    throw new InputError(
+      `${what}: ${cmd} ${args.slice(-2).join(' ')} failed: ${(r.stderr || r.stdout).trim().split('\n').slice(-3).join(' / ')}`,
+    );
   return r.stdout;
 }
 
@@ -66,10 +69,23 @@ function aptOptions(dir: string, suite: string): string[] {
   writeFileSync(join(dir, 'sources.list'), `deb http://deb.debian.org/debian ${suite} main\n`);
   writeFileSync(join(dir, 'status'), '');
   return [
-    '-o', `Dir::Etc::SourceList=${join(dir, 'sources.list')}`, '-o', 'Dir::Etc::SourceParts=/dev/null',
-    '-o', `Dir::State::Lists=${join(dir, 'lists')}`, '-o', `Dir::Cache=${join(dir, 'cache')}`,
-    '-o', `Dir::State::status=${join(dir, 'status')}`, '-o', 'APT::Architecture=amd64', '-o', 'Debug::NoLocking=1',
-    '-o', 'APT::Get::List-Cleanup=0', '-q',
+    '-o',
+    `Dir::Etc::SourceList=${join(dir, 'sources.list')}`,
+    '-o',
+    'Dir::Etc::SourceParts=/dev/null',
+    '-o',
+    `Dir::State::Lists=${join(dir, 'lists')}`,
+    '-o',
+    `Dir::Cache=${join(dir, 'cache')}`,
+    '-o',
+    `Dir::State::status=${join(dir, 'status')}`,
+    '-o',
+    'APT::Architecture=amd64',
+    '-o',
+    'Debug::NoLocking=1',
+    '-o',
+    'APT::Get::List-Cleanup=0',
+    '-q',
   ];
 }
 
@@ -146,7 +162,8 @@ export function fetchKernel(id: string, log: (s: string) => void = () => undefin
     const pkgs = [pkg.image, ...(pkg.modules ? [pkg.modules] : [])];
     log(`${id}: downloading ${pkgs.join(', ')} ${pkg.version}`);
     run('apt-get', [...opts, 'download', ...pkgs.map((p) => `${p}=${pkg.version}`)], `downloading ${pkgs.join(' ')}`, work);
-    for (const deb of readdirSync(work).filter((f) => f.endsWith('.deb'))) run('dpkg-deb', ['-x', join(work, deb), join(work, 'x')], `unpacking ${deb}`);
+    for (const deb of readdirSync(work).filter((f) => f.endsWith('.deb')))
+      run('dpkg-deb', ['-x', join(work, deb), join(work, 'x')], `unpacking ${deb}`);
     const vmlinuz = findFiles(join(work, 'x'), (n) => /^vmlinuz/.test(n))[0];
     if (!vmlinuz) throw new InputError(`${pkg.image}: no vmlinuz in the package`);
     const config = findFiles(join(work, 'x'), (n) => /^config(-.+)?$/.test(n))[0];
@@ -173,8 +190,16 @@ export function fetchKernel(id: string, log: (s: string) => void = () => undefin
     if (config) copyFileSync(config, join(tmpDest, 'config'));
     const upstream = /^(\d+\.\d+(?:\.\d+)?)/.exec(pkg.version.replace(/^\d+:/, ''))?.[1] ?? pkg.version;
     const k: FetchedKernel = {
-      id, suite: s.suite, packages: pkgs, debVersion: pkg.version, release, upstream,
-      vmlinuz: join(dest, 'vmlinuz'), brd, config: config ? join(dest, 'config') : null, fetchedAt: new Date().toISOString(),
+      id,
+      suite: s.suite,
+      packages: pkgs,
+      debVersion: pkg.version,
+      release,
+      upstream,
+      vmlinuz: join(dest, 'vmlinuz'),
+      brd,
+      config: config ? join(dest, 'config') : null,
+      fetchedAt: new Date().toISOString(),
     };
     writeFileSync(join(tmpDest, 'manifest.json'), `${JSON.stringify(k, null, 2)}\n`);
     rmSync(dest, { recursive: true, force: true });

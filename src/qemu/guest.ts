@@ -62,9 +62,13 @@ function scratchImage(): string | null {
 
 /** Checks the host tools a guest needs; InputError naming the missing one. */
 export function checkGuestTools(): void {
-  for (const [tool, pkg] of [['qemu-system-x86_64', 'qemu-system-x86'], ['cpio', 'cpio']] as const) {
+  for (const [tool, pkg] of [
+    ['qemu-system-x86_64', 'qemu-system-x86'],
+    ['cpio', 'cpio'],
+  ] as const) {
     const r = spawnSync(tool, ['--version'], { encoding: 'utf8' });
-    if (r.error) throw new InputError(`${tool} is not installed (apt-get install -y --no-install-recommends ${pkg}; see docs/real-kernels.md)`);
+    if (r.error)
+      throw new InputError(`${tool} is not installed (apt-get install -y --no-install-recommends ${pkg}; see docs/real-kernels.md)`);
   }
 }
 
@@ -86,15 +90,35 @@ function initramfs(dir: string, k: GuestKernel, batch: string): string {
 }
 
 /** Boots a kernel once with a batch of requests (CAPS / PROG ...); QUIT is appended. */
-export async function boot(k: GuestKernel, requests: string[], opts: { timeoutMs?: number; progTimeoutMs?: number } = {}): Promise<BootOutput> {
+export async function boot(
+  k: GuestKernel,
+  requests: string[],
+  opts: { timeoutMs?: number; progTimeoutMs?: number } = {},
+): Promise<BootOutput> {
   if (!existsSync(k.vmlinuz)) throw new InputError(`${k.vmlinuz}: no such kernel image`);
   const dir = mkdtempSync(join(cacheDir(), 'guest-'));
   try {
     const initrd = initramfs(dir, k, `${requests.join('')}QUIT\n`);
     const progTimeout = opts.progTimeoutMs ?? 30000;
     const append = `console=ttyS0 panic=-1 quiet loglevel=1 -- --page-cluster0 --cpu 0 --timeout-ms ${progTimeout}`;
-    const args = ['-accel', 'tcg', '-kernel', k.vmlinuz, '-initrd', initrd, '-append', append, '-nographic',
-      '-m', '1024', '-smp', '2', '-no-reboot', '-net', 'none'];
+    const args = [
+      '-accel',
+      'tcg',
+      '-kernel',
+      k.vmlinuz,
+      '-initrd',
+      initrd,
+      '-append',
+      append,
+      '-nographic',
+      '-m',
+      '1024',
+      '-smp',
+      '2',
+      '-no-reboot',
+      '-net',
+      'none',
+    ];
     const t0 = Date.now();
     const limit = opts.timeoutMs ?? 60000 + requests.length * progTimeout;
     const text = await new Promise<string>((resolve, reject) => {
@@ -150,7 +174,10 @@ export function splitOutput(lines: readonly string[], seconds: number): BootOutp
 /** The guest's capabilities, cached per kernel image (one boot the first time). */
 export async function guestCaps(k: GuestKernel): Promise<{ caps: Caps; guest: Record<string, string> }> {
   const st = statSync(k.vmlinuz);
-  const key = createHash('sha256').update(`${k.vmlinuz}:${st.size}:${st.mtimeMs}:${k.brd ?? ''}:${readFileSync(buildExecutor({ static: true })).length}`).digest('hex').slice(0, 16);
+  const key = createHash('sha256')
+    .update(`${k.vmlinuz}:${st.size}:${st.mtimeMs}:${k.brd ?? ''}:${readFileSync(buildExecutor({ static: true })).length}`)
+    .digest('hex')
+    .slice(0, 16);
   const file = join(cacheDir(), `guest-caps-${key}.json`);
   if (existsSync(file)) return JSON.parse(readFileSync(file, 'utf8')) as { caps: Caps; guest: Record<string, string> };
   const b = await boot(k, ['CAPS\n']);
@@ -165,7 +192,11 @@ export async function guestCaps(k: GuestKernel): Promise<{ caps: Caps; guest: Re
  * results in input order. A program the guest never answered (it crashed
  * or hung) gets status "crash" with the console's last lines.
  */
-export async function runInGuests(k: GuestKernel, programs: readonly string[][], opts: GuestOptions = {}): Promise<{ results: ExecResult[]; boots: number; bootSeconds: number[] }> {
+export async function runInGuests(
+  k: GuestKernel,
+  programs: readonly string[][],
+  opts: GuestOptions = {},
+): Promise<{ results: ExecResult[]; boots: number; bootSeconds: number[] }> {
   const jobs = Math.max(1, opts.jobs ?? 2);
   const per = Math.max(1, opts.batch ?? Math.ceil(programs.length / jobs));
   const batches: number[][] = [];
@@ -188,7 +219,12 @@ export async function runInGuests(k: GuestKernel, programs: readonly string[][],
       if (o.results.length < b.length) {
         const at = b[o.results.length]!;
         if (retried.has(at)) {
-          results[at] = { status: 'crash', steps: new Map(), pages: new Map(), messages: [`the guest stopped answering (console: ${o.tail.join(' | ')})`] };
+          results[at] = {
+            status: 'crash',
+            steps: new Map(),
+            pages: new Map(),
+            messages: [`the guest stopped answering (console: ${o.tail.join(' | ')})`],
+          };
         } else {
           retried.add(at);
           batches.push([at]);

@@ -4,15 +4,60 @@
  */
 import type { KState } from '../model/layout.js';
 import {
-  ZERO_PFN, PGF_ALLOC, PGF_ANON, PGF_ANON_EXCLUSIVE, PGF_SWAPCACHE, PGF_LRU, PGF_LOCKED, PGF_KSM, PGF_DIRTY,
-  MMF_HAS_PINNED, REF_GUP_GET, REF_GUP_PIN, REF_IOURING, REF_ODIRECT, REF_TRANSIENT, FF_OPEN,
-  PGF_REFERENCED, PGF_ACTIVE,
+  ZERO_PFN,
+  PGF_ALLOC,
+  PGF_ANON,
+  PGF_ANON_EXCLUSIVE,
+  PGF_SWAPCACHE,
+  PGF_LRU,
+  PGF_LOCKED,
+  PGF_KSM,
+  PGF_DIRTY,
+  MMF_HAS_PINNED,
+  REF_GUP_GET,
+  REF_GUP_PIN,
+  REF_IOURING,
+  REF_ODIRECT,
+  REF_TRANSIENT,
+  FF_OPEN,
+  PGF_REFERENCED,
+  PGF_ACTIVE,
 } from '../model/layout.js';
 import {
-  fbatch_len, fbatch_at, page_flags, page_ref_count, page_mapcount, page_data, page_private, page_file, page_index, task_alive, ptep_get,
-  pipe_open, pipe_nbuf, pipe_buf, mm_flags, file_flags, file_size, filemap_get, swap_used, swap_count, swap_cache_pfn,
+  fbatch_len,
+  fbatch_at,
+  page_flags,
+  page_ref_count,
+  page_mapcount,
+  page_data,
+  page_private,
+  page_file,
+  page_index,
+  task_alive,
+  ptep_get,
+  pipe_open,
+  pipe_nbuf,
+  pipe_buf,
+  mm_flags,
+  file_flags,
+  file_size,
+  filemap_get,
+  swap_used,
+  swap_count,
+  swap_cache_pfn,
 } from '../model/mm_types.js';
-import { pte_present, pte_pfn, pte_write, pte_dirty, pte_uffd_wp, is_swap_pte, pte_swp_slot, pte_swp_exclusive, is_pte_marker, pte_none } from '../model/pte.js';
+import {
+  pte_present,
+  pte_pfn,
+  pte_write,
+  pte_dirty,
+  pte_uffd_wp,
+  is_swap_pte,
+  pte_swp_slot,
+  pte_swp_exclusive,
+  is_pte_marker,
+  pte_none,
+} from '../model/pte.js';
 import { refs_where, ref_get } from '../model/refs.js';
 import { follToString } from '../kernel/mm/gup.js';
 import type { Resolved } from './resolve.js';
@@ -48,7 +93,9 @@ export function describeState(r: Resolved, s: KState): Map<string, string> {
       for (let va = 0; va < s.L.geo.vpages; va++) {
         const pte = ptep_get(s, t, va);
         if (pte_present(pte) && pte_pfn(pte) === pfn) {
-          maps.push(`${T(t)}:${pageName(r, va)} ${pte_write(pte) ? 'W' : 'R'}${pte_dirty(pte) ? 'D' : ''}${pte_uffd_wp(pte) ? ' uffd-wp' : ''}`);
+          maps.push(
+            `${T(t)}:${pageName(r, va)} ${pte_write(pte) ? 'W' : 'R'}${pte_dirty(pte) ? 'D' : ''}${pte_uffd_wp(pte) ? ' uffd-wp' : ''}`,
+          );
         }
       }
     }
@@ -59,14 +106,25 @@ export function describeState(r: Resolved, s: KState): Map<string, string> {
     }
     for (const ri of refs_where(s, (x) => x.pfn === pfn)) {
       const x = ref_get(s, ri);
-      const k = x.kind === REF_IOURING ? 'io_uring buffer' : x.kind === REF_ODIRECT ? 'O_DIRECT' : x.kind === REF_TRANSIENT ? 'transient ref'
-        : x.kind === REF_GUP_PIN || x.kind === REF_GUP_GET ? follToString(x.foll) : '?';
+      const k =
+        x.kind === REF_IOURING
+          ? 'io_uring buffer'
+          : x.kind === REF_ODIRECT
+            ? 'O_DIRECT'
+            : x.kind === REF_TRANSIENT
+              ? 'transient ref'
+              : x.kind === REF_GUP_PIN || x.kind === REF_GUP_GET
+                ? follToString(x.foll)
+                : '?';
       holders.push(`${k} of ${T(x.owner)}`);
     }
     for (let i = 0; i < fbatch_len(s, 'add'); i++) if (fbatch_at(s, 'add', i) === pfn) holders.push('LRU batch');
     for (let i = 0; i < fbatch_len(s, 'activate'); i++) if (fbatch_at(s, 'activate', i) === pfn) holders.push('activate batch');
-    out.set(`page ${pfn}`, `ref ${page_ref_count(s, pfn)} map ${page_mapcount(s, pfn)} [${flags.join(' ')}] data ${label(seenStep(s, page_data(s, pfn)))}` +
-      `${maps.length ? ` mapped by ${maps.join(', ')}` : ''}${holders.length ? `; held by ${holders.join(', ')}` : ''}`);
+    out.set(
+      `page ${pfn}`,
+      `ref ${page_ref_count(s, pfn)} map ${page_mapcount(s, pfn)} [${flags.join(' ')}] data ${label(seenStep(s, page_data(s, pfn)))}` +
+        `${maps.length ? ` mapped by ${maps.join(', ')}` : ''}${holders.length ? `; held by ${holders.join(', ')}` : ''}`,
+    );
   }
   for (let t = 0; t < s.L.geo.tasks; t++) {
     if (!task_alive(s, t)) continue;
@@ -74,7 +132,10 @@ export function describeState(r: Resolved, s: KState): Map<string, string> {
     for (let va = 0; va < s.L.geo.vpages; va++) {
       const pte = ptep_get(s, t, va);
       if (pte_none(pte) || pte_present(pte)) continue;
-      if (is_swap_pte(pte)) ents.push(`${pageName(r, va)} swap:${pte_swp_slot(pte)}${pte_swp_exclusive(pte) ? ' excl' : ''}${pte_uffd_wp(pte) ? ' uffd-wp' : ''}`);
+      if (is_swap_pte(pte))
+        ents.push(
+          `${pageName(r, va)} swap:${pte_swp_slot(pte)}${pte_swp_exclusive(pte) ? ' excl' : ''}${pte_uffd_wp(pte) ? ' uffd-wp' : ''}`,
+        );
       else if (is_pte_marker(pte)) ents.push(`${pageName(r, va)} uffd-wp marker`);
     }
     const zero: string[] = [];
@@ -84,7 +145,10 @@ export function describeState(r: Resolved, s: KState): Map<string, string> {
     }
     const mmf = mm_flags(s, t) & MMF_HAS_PINNED ? ' MMF_HAS_PINNED' : '';
     if (ents.length || zero.length || mmf) {
-      out.set(`task ${T(t)}`, `${mmf.trim()}${zero.length ? ` zero page at ${zero.join(', ')}` : ''}${ents.length ? ` ${ents.join(', ')}` : ''}`.trim());
+      out.set(
+        `task ${T(t)}`,
+        `${mmf.trim()}${zero.length ? ` zero page at ${zero.join(', ')}` : ''}${ents.length ? ` ${ents.join(', ')}` : ''}`.trim(),
+      );
     }
   }
   for (let slot = 1; slot < s.L.geo.swapSlots; slot++) {

@@ -21,7 +21,10 @@ export interface Pos {
 export class InputError extends Error {
   override readonly name = 'InputError';
   readonly code = 'COWLAB_INPUT';
-  constructor(message: string, readonly pos?: Pos) {
+  constructor(
+    message: string,
+    readonly pos?: Pos,
+  ) {
     super(message);
   }
 

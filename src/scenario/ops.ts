@@ -8,24 +8,29 @@ const region = z.string().regex(/^[A-Za-z_][\w-]*(\[\d+(:\d+)?\])?$/, 'a region 
 const name = z.string().regex(/^[A-Za-z_][\w-]*$/, 'a name (letters, digits, _ and -)');
 
 /** The expectation keys a step may carry. */
-export const expectSchema = z.object({
-  sees: z.union([z.string(), z.number().int(), z.array(z.union([z.string(), z.number().int()])).min(1)]).optional(),
-  errno: z.string().regex(/^E[A-Z]+$/, 'an errno name such as EFAULT').optional(),
-  ret: z.number().int().optional(),
-  signal: z.enum(['SIGSEGV', 'SIGBUS']).optional(),
-  faults: z.number().int().min(0).optional(),
-  'uffd-faults': z.number().int().min(0).optional(),
-  path: z.union([z.string(), z.array(z.string())]).optional(),
-  'shared-with': z.record(z.string(), region).optional(),
-  'not-shared-with': z.record(z.string(), region).optional(),
-  present: z.boolean().optional(),
-  swapped: z.boolean().optional(),
-  'mapped-once': z.boolean().optional(),
-  'anon-exclusive': z.boolean().optional(),
-  writable: z.boolean().optional(),
-  'uffd-wp': z.boolean().optional(),
-  swapcache: z.boolean().optional(),
-}).strict();
+export const expectSchema = z
+  .object({
+    sees: z.union([z.string(), z.number().int(), z.array(z.union([z.string(), z.number().int()])).min(1)]).optional(),
+    errno: z
+      .string()
+      .regex(/^E[A-Z]+$/, 'an errno name such as EFAULT')
+      .optional(),
+    ret: z.number().int().optional(),
+    signal: z.enum(['SIGSEGV', 'SIGBUS']).optional(),
+    faults: z.number().int().min(0).optional(),
+    'uffd-faults': z.number().int().min(0).optional(),
+    path: z.union([z.string(), z.array(z.string())]).optional(),
+    'shared-with': z.record(z.string(), region).optional(),
+    'not-shared-with': z.record(z.string(), region).optional(),
+    present: z.boolean().optional(),
+    swapped: z.boolean().optional(),
+    'mapped-once': z.boolean().optional(),
+    'anon-exclusive': z.boolean().optional(),
+    writable: z.boolean().optional(),
+    'uffd-wp': z.boolean().optional(),
+    swapcache: z.boolean().optional(),
+  })
+  .strict();
 
 /** Keys every step may carry besides its op's arguments. */
 export const commonStepKeys = { label: name.optional(), expect: expectSchema.optional() };

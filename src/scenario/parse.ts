@@ -27,21 +27,36 @@ const outcomeSchema = z.union([
   z.object({ pass: z.string(), because: z.string().optional(), ...metricKeys }).strict(),
 ]);
 
-const topSchema = z.object({
-  name: z.string().optional(),
-  description: z.string().optional(),
-  selftest: z.object({ case: z.string(), backing: z.string() }).strict().optional(),
-  source: z.union([z.string(), z.array(z.string())]).optional(),
-  requires: z.array(z.enum(['root', 'swap', 'io_uring', 'uffd', 'odirect', 'gup-test', 'soft-dirty', 'model-only'])).optional(),
-  processes: z.array(z.string().regex(/^[A-Za-z_][\w-]*$/)).min(1).optional(),
-  files: z.record(z.string().regex(/^[A-Za-z_][\w-]*$/), z.object({
-    kind: z.enum(['memfd', 'tmpfile']),
-    pages: z.number().int().min(1).max(64).default(1),
-  }).strict()).optional(),
-  expect: z.record(z.string(), outcomeSchema).optional(),
-  diff: z.object({ either: z.array(z.string()).default([]), skip: z.string().optional() }).strict().optional(),
-  steps: z.array(z.unknown()).min(1),
-}).strict();
+const topSchema = z
+  .object({
+    name: z.string().optional(),
+    description: z.string().optional(),
+    selftest: z.object({ case: z.string(), backing: z.string() }).strict().optional(),
+    source: z.union([z.string(), z.array(z.string())]).optional(),
+    requires: z.array(z.enum(['root', 'swap', 'io_uring', 'uffd', 'odirect', 'gup-test', 'soft-dirty', 'model-only'])).optional(),
+    processes: z
+      .array(z.string().regex(/^[A-Za-z_][\w-]*$/))
+      .min(1)
+      .optional(),
+    files: z
+      .record(
+        z.string().regex(/^[A-Za-z_][\w-]*$/),
+        z
+          .object({
+            kind: z.enum(['memfd', 'tmpfile']),
+            pages: z.number().int().min(1).max(64).default(1),
+          })
+          .strict(),
+      )
+      .optional(),
+    expect: z.record(z.string(), outcomeSchema).optional(),
+    diff: z
+      .object({ either: z.array(z.string()).default([]), skip: z.string().optional() })
+      .strict()
+      .optional(),
+    steps: z.array(z.unknown()).min(1),
+  })
+  .strict();
 
 /** Where the parts of an input are: a YAML document's nodes, or one fixed place for input built in memory. */
 export interface PosSource {
@@ -58,7 +73,11 @@ export function fixedPos(file: string): PosSource {
 
 /** Source positions of a parsed YAML document's nodes. */
 export class Positions implements PosSource {
-  constructor(readonly file: string, readonly doc: Document, readonly lc: LineCounter) {}
+  constructor(
+    readonly file: string,
+    readonly doc: Document,
+    readonly lc: LineCounter,
+  ) {}
 
   at(path: readonly (string | number)[]): Pos {
     // walk up until a node with a range is found
@@ -114,7 +133,8 @@ function toExpect(e: z.infer<typeof expectSchema> | undefined, pos: PosSource, p
   if (e['uffd-faults'] !== undefined) out.uffdFaults = e['uffd-faults'];
   if (e.path !== undefined) out.path = Array.isArray(e.path) ? e.path : [e.path];
   const shares = (rec: Record<string, string> | undefined, key: string) =>
-    rec && Object.entries(rec).map(([proc, r]) => {
+    rec &&
+    Object.entries(rec).map(([proc, r]) => {
       const at = parseRegionRef(r);
       if (!at) throw new InputError(`${key}: expected a region like mem or mem[1]`, pos.at([...path, 'expect', key, proc]));
       return { proc, at };
@@ -173,7 +193,8 @@ export function parseStep(raw: unknown, i: number, pos: PosSource, base: readonl
   if (def.primary) {
     // an op whose value has a default may be written bare (`- p: uffd`)
     const pr = z.safeParse(shape[def.primary]!, primary ?? undefined);
-    if (!pr.success && (primary === undefined || primary === null)) throw new InputError(`${opName}: expected a ${def.primary}`, pos.at([...bpath, opName]));
+    if (!pr.success && (primary === undefined || primary === null))
+      throw new InputError(`${opName}: expected a ${def.primary}`, pos.at([...bpath, opName]));
     if (!pr.success) zodFail(pos, [...bpath, opName], pr.error);
     fields[def.primary] = pr.data;
   } else if (primary !== undefined && primary !== null && primary !== true) {
@@ -184,8 +205,8 @@ export function parseStep(raw: unknown, i: number, pos: PosSource, base: readonl
   const r = schema.safeParse(fields);
   if (!r.success) zodFail(pos, bpath, r.error);
   const args = { ...r.data };
-  const label = args.label as string | undefined;
-  const expect = toExpect(args.expect as z.infer<typeof expectSchema> | undefined, pos, bpath);
+  const label = args.label;
+  const expect = toExpect(args.expect, pos, bpath);
   delete args.label;
   delete args.expect;
   const step: Step = { index: i + 1, proc, op: opName, args, expect, pos: pos.at(path) };
@@ -196,7 +217,10 @@ export function parseStep(raw: unknown, i: number, pos: PosSource, base: readonl
 function toOutcome(o: z.infer<typeof outcomeSchema>): Outcome {
   if (o === 'pass') return { verdict: 'pass' };
   if (o === 'fail') return { verdict: 'fail' };
-  const metrics = { ...(o.copies !== undefined ? { copies: o.copies } : {}), ...(o.needless !== undefined ? { needless: o.needless } : {}) };
+  const metrics = {
+    ...(o.copies !== undefined ? { copies: o.copies } : {}),
+    ...(o.needless !== undefined ? { needless: o.needless } : {}),
+  };
   if ('fail' in o) return { verdict: 'fail', property: o.fail, ...(o.because ? { because: o.because } : {}), ...metrics };
   return { verdict: 'pass', because: o.because ?? o.pass, ...metrics };
 }

@@ -108,7 +108,11 @@ export function resolveScenario(sc: Scenario): Resolved {
       task: taskOf,
       newTask(name, what = 'fork') {
         if (tasks.includes(name)) {
-          fail(what === 'fork' ? `fork: process "${name}" already exists (each child needs a new name)` : `${what}: process "${name}" already exists`);
+          fail(
+            what === 'fork'
+              ? `fork: process "${name}" already exists (each child needs a new name)`
+              : `${what}: process "${name}" already exists`,
+          );
         }
         tasks.push(name);
         alive.add(name);
@@ -138,10 +142,10 @@ export function resolveScenario(sc: Scenario): Resolved {
           h = handles.size;
           handles.set(key, h);
           let m = handleNames.get(t);
-          if (!m) handleNames.set(t, (m = new Map()));
+          if (!m) handleNames.set(t, (m = new Map<number, string>()));
           m.set(h, name);
         }
-        return h!;
+        return h;
       },
       newRing() {
         if (rings.has(st.proc)) fail(`io-uring-setup: ${st.proc} already has a ring (cowlab models one ring per process)`);
@@ -150,9 +154,9 @@ export function resolveScenario(sc: Scenario): Resolved {
       need: (c) => void needs.add(c),
       fail,
     };
-    const a = st.args as Record<string, unknown>;
+    const a = st.args;
     const at = a.at ? rangeOf(a.at as RegionRef) : null;
-    const op = { op: def.name, t, ...def.resolve(a as never, cx) } as Op;
+    const op = { op: def.name, t, ...def.resolve(a, cx) } as Op;
     if (st.expect.errno && errnoByName(st.expect.errno) === undefined) fail(`unknown errno name ${st.expect.errno}`);
     for (const x of [...(st.expect.sharedWith ?? []), ...(st.expect.notSharedWith ?? [])]) {
       if (!tasks.includes(x.proc)) fail(`shared-with: unknown process "${x.proc}"`);
@@ -236,5 +240,5 @@ export function printCx(r: Resolved, t: number): PrintCx {
 export function printStep(r: Resolved, rs: Pick<ResolvedStep, 't' | 'op'>): Record<string, unknown> | string {
   const def = findOp(rs.op.op)!;
   const { op: _n, t: _t, ...m } = rs.op as { op: string; t: number } & Record<string, unknown>;
-  return def.print(m as never, printCx(r, rs.t));
+  return def.print(m, printCx(r, rs.t));
 }

@@ -24,8 +24,12 @@ describe('cowlab run', () => {
     const j = JSON.parse(r.out) as Record<string, unknown>[];
     expect(j).toHaveLength(1);
     expect(j[0]).toMatchObject({
-      scenario: 'vmsplice-unmap-in-child', kernel: 'linux-6.18', verdict: 'pass', violations: [],
-      selftestCase: 'vmsplice() + unmap in child', backing: 'base page',
+      scenario: 'vmsplice-unmap-in-child',
+      kernel: 'linux-6.18',
+      verdict: 'pass',
+      violations: [],
+      selftestCase: 'vmsplice() + unmap in child',
+      backing: 'base page',
     });
     expect(j[0]!.file).toBe('scenarios/cow-selftest/anon/03-vmsplice-unmap-in-child.yaml');
   });
@@ -43,7 +47,10 @@ describe('cowlab run', () => {
     const dir = mkdtempSync(join(tmpdir(), 'cowlab-'));
     try {
       const f = join(dir, 'wrong.yaml');
-      writeFileSync(f, 'steps:\n  - p: {mmap: mem}\n  - p: {write: mem, label: a}\n  - p: {write: mem, label: b}\n  - p: {read: mem, expect: {sees: a}}\n');
+      writeFileSync(
+        f,
+        'steps:\n  - p: {mmap: mem}\n  - p: {write: mem, label: a}\n  - p: {write: mem, label: b}\n  - p: {read: mem, expect: {sees: a}}\n',
+      );
       const r = cowlab('run', f);
       expect(r.code).toBe(1);
       expect(r.out).toContain('FAIL  wrong');

@@ -27,7 +27,10 @@ function cowlab(...args: string[]) {
 }
 
 const pageCluster = () => readFileSync('/proc/sys/vm/page-cluster', 'utf8');
-const swaps = () => readFileSync('/proc/swaps', 'utf8').split('\n').filter((l) => l.includes('cowlab-swap')).length;
+const swaps = () =>
+  readFileSync('/proc/swaps', 'utf8')
+    .split('\n')
+    .filter((l) => l.includes('cowlab-swap')).length;
 
 d('cowlab diff against this kernel', () => {
   it('agrees on every shipped scenario, or skips it with a reason', () => {
@@ -64,7 +67,9 @@ d('cowlab emit-c', () => {
       for (const f of findScenarioFiles(['scenarios/'])) {
         const c = join(dir, 'r.c');
         expect(cowlab('emit-c', f, '-o', c).code).toBe(0);
-        const cc = spawnSync('cc', ['-O2', '-Wall', '-Wextra', '-Werror', '-pthread', '-Wl,-z,now', '-o', join(dir, 'r'), c], { encoding: 'utf8' });
+        const cc = spawnSync('cc', ['-O2', '-Wall', '-Wextra', '-Werror', '-pthread', '-Wl,-z,now', '-o', join(dir, 'r'), c], {
+          encoding: 'utf8',
+        });
         expect(cc.stderr, f).toBe('');
         const run = spawnSync(join(dir, 'r'), { encoding: 'utf8' });
         const plan = /^1\.\.(\d+)/m.exec(run.stdout);
@@ -143,7 +148,9 @@ function qemuMissing(): string | null {
 const qwhy = qemuMissing();
 const fetched = (id: string) => {
   try {
-    return readdirSync(join(process.env.COWLAB_KERNELS ?? join(process.env.HOME ?? '/root', '.cache', 'cowlab', 'kernels'), id)).includes('vmlinuz');
+    return readdirSync(join(process.env.COWLAB_KERNELS ?? join(process.env.HOME ?? '/root', '.cache', 'cowlab', 'kernels'), id)).includes(
+      'vmlinuz',
+    );
   } catch {
     return false;
   }
@@ -154,8 +161,16 @@ for (const id of guestKernels) {
   if (reason) console.log(`SKIP qemu differential test on ${id}: ${reason}`);
   (reason ? describe.skip : describe)(`cowlab diff --on ${id}`, () => {
     it('agrees with its profile on the CVE, a swap and a uffd-wp scenario', () => {
-      const r = cowlab('diff', '--json', '--on', id, 'scenarios/cve/', 'scenarios/history/vmsplice-then-swap.yaml', 'scenarios/history/iouring-uffd-wp.yaml',
-        'scenarios/regress/proc-mem-force-write-after-clear-refs.yaml');
+      const r = cowlab(
+        'diff',
+        '--json',
+        '--on',
+        id,
+        'scenarios/cve/',
+        'scenarios/history/vmsplice-then-swap.yaml',
+        'scenarios/history/iouring-uffd-wp.yaml',
+        'scenarios/regress/proc-mem-force-write-after-clear-refs.yaml',
+      );
       expect(r.err).toBe('');
       const res = JSON.parse(r.out) as { scenario: string; kernel: string; verdict: string; reason: string }[];
       expect(res.map((x) => `${x.scenario}: ${x.verdict} ${x.reason}`).filter((x) => !/: agree $/.test(x))).toEqual([]);

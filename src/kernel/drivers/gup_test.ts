@@ -15,8 +15,19 @@ import { __get_user_pages, get_user_pages_fast, gup_put_folio, FOLL_PIN, FOLL_WR
 import { EFAULT, EBUSY, EINVAL } from '../errno.js';
 
 /** Take references on [va, va+n) with `foll` (slow path, or GUP-fast), under `handle`. */
-export function gup_test_start(s: KState, ctx: KCtx, t: number, va: number, n: number, foll: number, fast: boolean, handle: number, raceFork?: () => void): number {
-  if (refs_where(s, (r) => r.owner === t && r.handle === handle && (r.kind === REF_GUP_GET || r.kind === REF_GUP_PIN)).length) return -EBUSY;
+export function gup_test_start(
+  s: KState,
+  ctx: KCtx,
+  t: number,
+  va: number,
+  n: number,
+  foll: number,
+  fast: boolean,
+  handle: number,
+  raceFork?: () => void,
+): number {
+  if (refs_where(s, (r) => r.owner === t && r.handle === handle && (r.kind === REF_GUP_GET || r.kind === REF_GUP_PIN)).length)
+    return -EBUSY;
   const r = fast ? get_user_pages_fast(ctx, s, t, va, n, foll, raceFork) : __get_user_pages(ctx, s, t, va, n, foll);
   if (r.pfns.length < n) {
     for (const pfn of r.pfns) gup_put_folio(ctx, s, pfn, foll);

@@ -16,7 +16,7 @@ import { ref_add, refs_where, ref_get, ref_free } from '../../model/refs.js';
 import { new_shared_write } from '../../model/writes.js';
 import { type KCtx, trace, ModelBug } from '../ctx.js';
 import { get_user_pages_fast, gup_put_folio, FOLL_PIN, FOLL_GET, FOLL_WRITE } from '../mm/gup.js';
-import { file_read_page, file_write_page, } from '../mm/filemap.js';
+import { file_read_page, file_write_page } from '../mm/filemap.js';
 import { EINVAL, EFAULT } from '../errno.js';
 
 function dioFoll(ctx: KCtx, read: boolean): number {
@@ -24,7 +24,17 @@ function dioFoll(ctx: KCtx, read: boolean): number {
 }
 
 /** bio_iov_iter_get_pages(): take the user pages; returns the number of pages or an errno. */
-export function dio_start(s: KState, ctx: KCtx, t: number, read: boolean, file: number, index: number, va: number, n: number, handle: number): number {
+export function dio_start(
+  s: KState,
+  ctx: KCtx,
+  t: number,
+  read: boolean,
+  file: number,
+  index: number,
+  va: number,
+  n: number,
+  handle: number,
+): number {
   const foll = dioFoll(ctx, read);
   const r = get_user_pages_fast(ctx, s, t, va, n, foll);
   if (r.pfns.length === 0) return r.err || -EFAULT;
@@ -34,7 +44,11 @@ export function dio_start(s: KState, ctx: KCtx, t: number, read: boolean, file: 
       throw new ModelBug('reference table full');
     }
   });
-  trace(ctx, 'bio_iov_iter_get_pages', `${r.pfns.length} page(s) taken ${ctx.prof.mech.gup.odirectPins ? 'FOLL_PIN' : 'FOLL_GET'}${read ? '|FOLL_WRITE' : ''}`);
+  trace(
+    ctx,
+    'bio_iov_iter_get_pages',
+    `${r.pfns.length} page(s) taken ${ctx.prof.mech.gup.odirectPins ? 'FOLL_PIN' : 'FOLL_GET'}${read ? '|FOLL_WRITE' : ''}`,
+  );
   return r.pfns.length;
 }
 

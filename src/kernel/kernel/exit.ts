@@ -7,8 +7,18 @@
 import type { KState } from '../../model/layout.js';
 import { TASK_DEAD, REF_GUP_GET, REF_GUP_PIN, REF_ODIRECT } from '../../model/layout.js';
 import {
-  vmas_of, task_set_state, task_set_parent, vis_clear, task_set_curwid, mm_set_flags, task_set_uffd,
-  task_ring, task_set_ring, pipe_open, pipe_holders, pipe_set_holders,
+  vmas_of,
+  task_set_state,
+  task_set_parent,
+  vis_clear,
+  task_set_curwid,
+  mm_set_flags,
+  task_set_uffd,
+  task_ring,
+  task_set_ring,
+  pipe_open,
+  pipe_holders,
+  pipe_set_holders,
 } from '../../model/mm_types.js';
 import { refs_where, ref_get, ref_free } from '../../model/refs.js';
 import { type KCtx, trace } from '../ctx.js';

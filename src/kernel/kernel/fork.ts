@@ -10,9 +10,24 @@
 import type { KState } from '../../model/layout.js';
 import { TASK_ALIVE, TASK_FREE } from '../../model/layout.js';
 import {
-  type Vma, vmas_of, task_state, task_set_state, task_set_parent, vis_copy, task_set_curwid,
-  mm_set_flags, pipe_open, pipe_holders, pipe_set_holders, task_ring, task_set_ring, task_set_uffd,
-  VM_DONTCOPY, VM_WIPEONFORK, VM_UFFD_WP, VM_LOCKED,
+  type Vma,
+  vmas_of,
+  task_state,
+  task_set_state,
+  task_set_parent,
+  vis_copy,
+  task_set_curwid,
+  mm_set_flags,
+  pipe_open,
+  pipe_holders,
+  pipe_set_holders,
+  task_ring,
+  task_set_ring,
+  task_set_uffd,
+  VM_DONTCOPY,
+  VM_WIPEONFORK,
+  VM_UFFD_WP,
+  VM_LOCKED,
 } from '../../model/mm_types.js';
 import { type KCtx, trace, ModelBug } from '../ctx.js';
 import { copy_page_range, vma_needs_copy } from '../mm/memory.js';
@@ -48,7 +63,7 @@ export function do_fork(s: KState, ctx: KCtx, parent: number, child: number): nu
   // copy_page_range() per VMA, in address order, as dup_mmap() walks them
   src.forEach((v, vi) => {
     if (v.flags & (VM_DONTCOPY | VM_WIPEONFORK)) return;
-    const dflags = (v.flags & ~VM_LOCKED) & ~VM_UFFD_WP;
+    const dflags = v.flags & ~VM_LOCKED & ~VM_UFFD_WP;
     if (!vma_needs_copy(s, parent, vi, dflags)) {
       trace(ctx, 'copy_page_range', `pages ${v.start}..${v.end - 1}: no anon_vma, child will fault them`);
       return;
@@ -58,7 +73,7 @@ export function do_fork(s: KState, ctx: KCtx, parent: number, child: number): nu
 
   // file descriptors: pipes and the io_uring ring are shared with the child
   for (let p = 0; p < s.L.geo.pipes; p++) {
-    if (pipe_open(s, p) && (pipe_holders(s, p) & (1 << parent))) pipe_set_holders(s, p, pipe_holders(s, p) | (1 << child));
+    if (pipe_open(s, p) && pipe_holders(s, p) & (1 << parent)) pipe_set_holders(s, p, pipe_holders(s, p) | (1 << child));
   }
   for (let t = 0; t < s.L.geo.tasks; t++) {
     const ring = task_ring(s, t);

@@ -5,10 +5,18 @@
  * page, fault-around, and write()/read() on the file.
  */
 import type { KState } from '../../model/layout.js';
+import { FF_OPEN, PGF_LRU, PGF_UPTODATE, PGF_SWAPBACKED, PGF_DIRTY, FF_SHMEM } from '../../model/layout.js';
 import {
-  FF_OPEN, PGF_LRU, PGF_UPTODATE, PGF_SWAPBACKED, PGF_DIRTY, FF_SHMEM,
-} from '../../model/layout.js';
-import { file_init, file_flags, file_size, filemap_get, filemap_set, page_set_mapping, page_set_data, page_data, page_set } from '../../model/mm_types.js';
+  file_init,
+  file_flags,
+  file_size,
+  filemap_get,
+  filemap_set,
+  page_set_mapping,
+  page_set_data,
+  page_data,
+  page_set,
+} from '../../model/mm_types.js';
 import { alloc_page } from './page_alloc.js';
 
 /** Creates a file of `pages` zero-filled pages, all in the page cache. Returns the file id or -1. */

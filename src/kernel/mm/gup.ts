@@ -9,25 +9,72 @@
  */
 import type { KState } from '../../model/layout.js';
 import { ZERO_PFN, MMF_HAS_PINNED, PGF_DIRTY, PGF_REFERENCED, PGF_ANON_EXCLUSIVE } from '../../model/layout.js';
+import { type Pte, pte_present, pte_write, pte_pfn, pte_dirty, pte_soft_dirty } from '../../model/pte.js';
 import {
-  type Pte, pte_present, pte_write, pte_pfn, pte_dirty, pte_soft_dirty,
-} from '../../model/pte.js';
-import {
-  ptep_get, vma_lookup_idx, vma_flags_at, is_cow_mapping, mm_flags, mm_set_flags, page_ref_add, page_set,
-  VM_IO, VM_PFNMAP, VM_WRITE, VM_READ, VM_EXEC, VM_MAYREAD, VM_MAYWRITE, VM_SHARED, VM_MAYSHARE, vma_file_at, file_flags,
+  ptep_get,
+  vma_lookup_idx,
+  vma_flags_at,
+  is_cow_mapping,
+  mm_flags,
+  mm_set_flags,
+  page_ref_add,
+  page_set,
+  VM_IO,
+  VM_PFNMAP,
+  VM_WRITE,
+  VM_READ,
+  VM_EXEC,
+  VM_MAYREAD,
+  VM_MAYWRITE,
+  VM_SHARED,
+  VM_MAYSHARE,
+  vma_file_at,
+  file_flags,
 } from '../../model/mm_types.js';
 import { FF_TMPFILE } from '../../model/layout.js';
 import { type KCtx, trace } from '../ctx.js';
 import {
-  handle_mm_fault, FAULT_FLAG_WRITE, FAULT_FLAG_UNSHARE, FAULT_FLAG_REMOTE, FAULT_FLAG_TRIED, FAULT_FLAG_ALLOW_RETRY, VM_FAULT_ERROR, VM_FAULT_WRITE,
-  VM_FAULT_RETRY, VM_FAULT_OOM, vm_normal_page, vma_soft_dirty_enabled, userfaultfd_pte_wp, vma_is_anonymous,
+  handle_mm_fault,
+  FAULT_FLAG_WRITE,
+  FAULT_FLAG_UNSHARE,
+  FAULT_FLAG_REMOTE,
+  FAULT_FLAG_TRIED,
+  FAULT_FLAG_ALLOW_RETRY,
+  VM_FAULT_ERROR,
+  VM_FAULT_WRITE,
+  VM_FAULT_RETRY,
+  VM_FAULT_OOM,
+  vm_normal_page,
+  vma_soft_dirty_enabled,
+  userfaultfd_pte_wp,
+  vma_is_anonymous,
 } from './memory.js';
 import { PageAnon, PageAnonExclusive, GUP_PIN_COUNTING_BIAS, gup_holders } from './rmap.js';
 import { folio_put_refs, folio_mark_accessed } from './swap.js';
 import { EFAULT, ENOMEM, EAGAIN } from '../errno.js';
 
-export { FOLL_WRITE, FOLL_GET, FOLL_PIN, FOLL_LONGTERM, FOLL_FORCE, FOLL_REMOTE, FOLL_TOUCH, FOLL_COW, FOLL_UNLOCKABLE } from '../../model/mm_types.js';
-import { FOLL_WRITE, FOLL_GET, FOLL_PIN, FOLL_LONGTERM, FOLL_FORCE, FOLL_REMOTE, FOLL_TOUCH, FOLL_COW, FOLL_UNLOCKABLE } from '../../model/mm_types.js';
+export {
+  FOLL_WRITE,
+  FOLL_GET,
+  FOLL_PIN,
+  FOLL_LONGTERM,
+  FOLL_FORCE,
+  FOLL_REMOTE,
+  FOLL_TOUCH,
+  FOLL_COW,
+  FOLL_UNLOCKABLE,
+} from '../../model/mm_types.js';
+import {
+  FOLL_WRITE,
+  FOLL_GET,
+  FOLL_PIN,
+  FOLL_LONGTERM,
+  FOLL_FORCE,
+  FOLL_REMOTE,
+  FOLL_TOUCH,
+  FOLL_COW,
+  FOLL_UNLOCKABLE,
+} from '../../model/mm_types.js';
 
 export function follToString(f: number): string {
   const n: string[] = [];
@@ -49,8 +96,13 @@ export function check_vma_flags(s: KState, t: number, vi: number, foll: number):
   if (vflags & (VM_IO | VM_PFNMAP)) return -EFAULT;
   if (foll & FOLL_WRITE) {
     // writable_file_mapping_allowed(): no long-term writable pins on file mappings that need dirty tracking
-    if (!vma_is_anonymous(s, t, vi) && (foll & (FOLL_PIN | FOLL_LONGTERM)) === (FOLL_PIN | FOLL_LONGTERM) &&
-      (vflags & VM_SHARED) && (file_flags(s, vma_file_at(s, t, vi)) & FF_TMPFILE)) return -EFAULT;
+    if (
+      !vma_is_anonymous(s, t, vi) &&
+      (foll & (FOLL_PIN | FOLL_LONGTERM)) === (FOLL_PIN | FOLL_LONGTERM) &&
+      vflags & VM_SHARED &&
+      file_flags(s, vma_file_at(s, t, vi)) & FF_TMPFILE
+    )
+      return -EFAULT;
     if ((vflags & VM_WRITE) === 0) {
       if ((foll & FOLL_FORCE) === 0) return -EFAULT;
       if (!is_cow_mapping(vflags)) return -EFAULT;
@@ -114,7 +166,7 @@ export function gup_must_unshare(ctx: KCtx, s: KState, vflags: number | null, fo
  * counted like a get) and is never taken on the zero page.
  */
 export function try_grab_folio(ctx: KCtx, s: KState, pfn: number, foll: number): number {
-  if (ctx.prof.mech.gup.pinCounting === 'split' && pfn !== ZERO_PFN && (foll & (FOLL_PIN | FOLL_GET))) {
+  if (ctx.prof.mech.gup.pinCounting === 'split' && pfn !== ZERO_PFN && foll & (FOLL_PIN | FOLL_GET)) {
     // a 4-bit field per kind: the 16th pin (or get) of one page fails
     const pins = (foll & FOLL_PIN) !== 0;
     if (gup_holders(s, pfn, pins) >= GUP_FIELD_MAX) {
@@ -177,14 +229,14 @@ function follow_page_pte(ctx: KCtx, s: KState, t: number, va: number, vflags: nu
   const pte = ptep_get(s, t, va);
   if (!pte_present(pte)) return FOLLOW_FAULT;
   const page = vm_normal_page(pte);
-  if ((foll & FOLL_WRITE) && !can_follow_write_pte(ctx, s, pte, page, vflags, foll)) return FOLLOW_FAULT;
+  if (foll & FOLL_WRITE && !can_follow_write_pte(ctx, s, pte, page, vflags, foll)) return FOLLOW_FAULT;
   const pfn = page !== 0 ? page : pte_pfn(pte); // the zero page is handed out for reads
   if (!pte_write(pte) && gup_must_unshare(ctx, s, vflags, foll, pfn)) return FOLLOW_UNSHARE;
   const e = try_grab_folio(ctx, s, pfn, foll);
   if (e) return e;
   gup_mark_exclusive(ctx, s, pte, pfn, foll);
-  if ((foll & FOLL_TOUCH) && pfn !== ZERO_PFN) {
-    if ((foll & FOLL_WRITE) && !pte_dirty(pte)) page_set(s, pfn, PGF_DIRTY);
+  if (foll & FOLL_TOUCH && pfn !== ZERO_PFN) {
+    if (foll & FOLL_WRITE && !pte_dirty(pte)) page_set(s, pfn, PGF_DIRTY);
     folio_mark_accessed(s, ctx, pfn);
   }
   return pfn;
@@ -203,7 +255,15 @@ export interface GupResult {
  * The 5.8 forced COW break (17839856fd58) turns any GET/PIN on a COW
  * mapping into a write.
  */
-export function __get_user_pages(ctx: KCtx, s: KState, t: number, start: number, nr: number, foll: number, race?: (va: number) => void): GupResult {
+export function __get_user_pages(
+  ctx: KCtx,
+  s: KState,
+  t: number,
+  start: number,
+  nr: number,
+  foll: number,
+  race?: (va: number) => void,
+): GupResult {
   if (foll & FOLL_PIN) {
     const f = mm_flags(s, t);
     if ((f & MMF_HAS_PINNED) === 0) mm_set_flags(s, t, f | MMF_HAS_PINNED);
@@ -216,7 +276,7 @@ export function __get_user_pages(ctx: KCtx, s: KState, t: number, start: number,
     if (vi < 0) return { pfns, err: -EFAULT };
     const vflags = vma_flags_at(s, t, vi);
     let f = foll;
-    if (ctx.prof.mech.gup.readBreaksCow && (f & (FOLL_GET | FOLL_PIN)) && is_cow_mapping(vflags)) f |= FOLL_WRITE;
+    if (ctx.prof.mech.gup.readBreaksCow && f & (FOLL_GET | FOLL_PIN) && is_cow_mapping(vflags)) f |= FOLL_WRITE;
     const e = check_vma_flags(s, t, vi, f);
     if (e) return { pfns, err: e };
     let tries = 0;
@@ -235,10 +295,10 @@ export function __get_user_pages(ctx: KCtx, s: KState, t: number, start: number,
         fl |= FAULT_FLAG_UNSHARE;
         trace(ctx, 'faultin_page', `gup_must_unshare: unshare fault on page ${va}`);
       } else if (f & FOLL_WRITE) fl |= FAULT_FLAG_WRITE;
-      if ((f & FOLL_UNLOCKABLE) && !tried) fl |= FAULT_FLAG_ALLOW_RETRY;
+      if (f & FOLL_UNLOCKABLE && !tried) fl |= FAULT_FLAG_ALLOW_RETRY;
       else if (tried) fl |= FAULT_FLAG_TRIED;
       let ret = handle_mm_fault(s, ctx, t, va, fl);
-      if ((ret & VM_FAULT_RETRY) && (fl & FAULT_FLAG_ALLOW_RETRY)) {
+      if (ret & VM_FAULT_RETRY && fl & FAULT_FLAG_ALLOW_RETRY) {
         // mmap_lock was dropped: __get_user_pages_locked() looks the page up again (FOLL_TRIED)
         tried = true;
         continue;
@@ -246,7 +306,7 @@ export function __get_user_pages(ctx: KCtx, s: KState, t: number, start: number,
       if (ret & VM_FAULT_RETRY) ret = handle_mm_fault(s, ctx, t, va, fl | FAULT_FLAG_TRIED);
       if (ret & VM_FAULT_ERROR) return { pfns, err: ret & VM_FAULT_OOM ? -ENOMEM : -EFAULT };
       // faultin_page(): only a fault that broke COW (VM_FAULT_WRITE) changes the flags
-      if ((f & FOLL_WRITE) && r === FOLLOW_FAULT && (ret & VM_FAULT_WRITE)) {
+      if (f & FOLL_WRITE && r === FOLLOW_FAULT && ret & VM_FAULT_WRITE) {
         const mode = ctx.prof.mech.gup.forceWrite;
         // before 19be0eaffa3a: a COW fault on a !VM_WRITE VMA made GUP drop FOLL_WRITE for the retry
         if (mode === 'foll-write-games' && (vflags & VM_WRITE) === 0) f &= ~FOLL_WRITE;
@@ -269,7 +329,16 @@ export function __get_user_pages(ctx: KCtx, s: KState, t: number, start: number,
  * page gup_must_unshare() would unshare; the rest goes through the slow
  * path. In a sequential model the pages taken are the slow path's.
  */
-export function get_user_pages_fast(ctx: KCtx, s: KState, t: number, start: number, nr: number, foll: number, raceFork?: () => void, unlockable = true): GupResult {
+export function get_user_pages_fast(
+  ctx: KCtx,
+  s: KState,
+  t: number,
+  start: number,
+  nr: number,
+  foll: number,
+  raceFork?: () => void,
+  unlockable = true,
+): GupResult {
   const pfns: number[] = [];
   let i = 0;
   if (foll & FOLL_PIN) {
@@ -281,7 +350,7 @@ export function get_user_pages_fast(ctx: KCtx, s: KState, t: number, start: numb
     const va = start + i;
     const pte = ptep_get(s, t, va);
     if (!pte_present(pte)) break;
-    if ((foll & FOLL_WRITE) && !pte_write(pte)) break;
+    if (foll & FOLL_WRITE && !pte_write(pte)) break;
     if (fastForbidden && !pte_write(pte)) break;
     const pfn = pte_pfn(pte);
     if (pfn === ZERO_PFN) break;
@@ -295,7 +364,7 @@ export function get_user_pages_fast(ctx: KCtx, s: KState, t: number, start: numb
       trace(ctx, 'gup_fast', `PTE of page ${start + i} read; another thread forks now`);
       raceFork();
       raceFork = undefined;
-      if (ctx.prof.mech.fork.writeProtectSeq && (foll & FOLL_PIN)) {
+      if (ctx.prof.mech.fork.writeProtectSeq && foll & FOLL_PIN) {
         // 57efa1fe5957: write_protect_seq changed, so GUP-fast gives up and the slow path runs after fork
         for (const p of pfns) gup_put_folio(ctx, s, p, foll);
         trace(ctx, 'gup_fast', 'write_protect_seq changed during fork: all pages dropped, slow path');

@@ -6,7 +6,16 @@
 import type { KState } from '../../model/layout.js';
 import { pte_present } from '../../model/pte.js';
 import {
-  vmas_of, ptep_get, page_mapcount, page_test, VM_LOCKED, VM_PFNMAP, VM_IO, VM_DONTCOPY, VM_WIPEONFORK, VM_SHARED,
+  vmas_of,
+  ptep_get,
+  page_mapcount,
+  page_test,
+  VM_LOCKED,
+  VM_PFNMAP,
+  VM_IO,
+  VM_DONTCOPY,
+  VM_WIPEONFORK,
+  VM_SHARED,
 } from '../../model/mm_types.js';
 import { PGF_ANON, PGF_LRU } from '../../model/layout.js';
 import { refs_detach_range } from '../../model/refs.js';
@@ -18,7 +27,14 @@ import { folio_isolate_lru, shrink_folio } from './vmscan.js';
 import { EINVAL, ENOMEM } from '../errno.js';
 
 export type Advice = 'MADV_DONTNEED' | 'MADV_DONTFORK' | 'MADV_DOFORK' | 'MADV_WIPEONFORK' | 'MADV_KEEPONFORK' | 'MADV_PAGEOUT';
-export const ADVICES: readonly Advice[] = ['MADV_DONTNEED', 'MADV_DONTFORK', 'MADV_DOFORK', 'MADV_WIPEONFORK', 'MADV_KEEPONFORK', 'MADV_PAGEOUT'];
+export const ADVICES: readonly Advice[] = [
+  'MADV_DONTNEED',
+  'MADV_DONTFORK',
+  'MADV_DOFORK',
+  'MADV_WIPEONFORK',
+  'MADV_KEEPONFORK',
+  'MADV_PAGEOUT',
+];
 
 /** do_madvise() over [start, end): applies to the mapped parts, -ENOMEM if there were holes. */
 export function do_madvise(s: KState, ctx: KCtx, t: number, start: number, end: number, advice: Advice): number {
@@ -43,7 +59,17 @@ export function do_madvise(s: KState, ctx: KCtx, t: number, start: number, end: 
   return hole ? -ENOMEM : 0;
 }
 
-function madvise_vma(s: KState, ctx: KCtx, t: number, vi: number, a: number, b: number, flags: number, file: number, advice: Advice): number {
+function madvise_vma(
+  s: KState,
+  ctx: KCtx,
+  t: number,
+  vi: number,
+  a: number,
+  b: number,
+  flags: number,
+  file: number,
+  advice: Advice,
+): number {
   switch (advice) {
     case 'MADV_DONTNEED':
       if (flags & (VM_LOCKED | VM_PFNMAP)) return -EINVAL;
@@ -58,7 +84,7 @@ function madvise_vma(s: KState, ctx: KCtx, t: number, vi: number, a: number, b: 
       vma_modify(s, t, a, b, (v) => ({ ...v, flags: v.flags & ~VM_DONTCOPY }));
       return 0;
     case 'MADV_WIPEONFORK':
-      if (file >= 0 || (flags & VM_SHARED)) return -EINVAL;
+      if (file >= 0 || flags & VM_SHARED) return -EINVAL;
       vma_modify(s, t, a, b, (v) => ({ ...v, flags: v.flags | VM_WIPEONFORK }));
       return 0;
     case 'MADV_KEEPONFORK':
@@ -84,7 +110,11 @@ function madvise_pageout(s: KState, ctx: KCtx, t: number, a: number, b: number):
     const pfn = vm_normal_page(pte);
     if (pfn === 0 || !page_test(s, pfn, PGF_ANON)) continue;
     if (!page_test(s, pfn, PGF_LRU) || page_mapcount(s, pfn) !== 1) {
-      trace(ctx, 'madvise_cold_or_pageout_pte_range', `page ${pfn} skipped (${page_mapcount(s, pfn) !== 1 ? 'mapped more than once' : 'not on the LRU'})`);
+      trace(
+        ctx,
+        'madvise_cold_or_pageout_pte_range',
+        `page ${pfn} skipped (${page_mapcount(s, pfn) !== 1 ? 'mapped more than once' : 'not on the LRU'})`,
+      );
       continue;
     }
     if (folio_isolate_lru(s, pfn)) list.push(pfn);

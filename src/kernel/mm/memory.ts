@@ -8,34 +8,97 @@
  */
 import type { KState } from '../../model/layout.js';
 import {
-  ZERO_PFN, PGF_KSM, PGF_LRU, PGF_SWAPCACHE, PGF_LOCKED, PGF_DIRTY, PGF_SWAPBACKED, PGF_ANON_EXCLUSIVE,
-  PGF_ANON, FF_TMPFILE,
+  ZERO_PFN,
+  PGF_KSM,
+  PGF_LRU,
+  PGF_SWAPCACHE,
+  PGF_LOCKED,
+  PGF_DIRTY,
+  PGF_SWAPBACKED,
+  PGF_ANON_EXCLUSIVE,
+  PGF_ANON,
+  FF_TMPFILE,
 } from '../../model/layout.js';
 import {
-  type Pte, pte_none, pte_present, pte_write, pte_mkwrite, pte_mkdirty, pte_dirty, mk_pte, pte_pfn,
-  pte_uffd_wp, pte_mkuffd_wp, pte_clear_uffd_wp, pte_soft_dirty, pte_mksoft_dirty, is_pte_marker,
-  pte_marker_uffd_wp, pte_swp_slot, pte_swp_exclusive, pte_swp_uffd_wp, pte_swp_soft_dirty, PTE_NONE,
-  PTE_MARKER_UFFD_WP, pte_wrprotect, pte_mkclean, is_swap_pte, pte_swp_clear_exclusive, pte_swp_clear_uffd_wp,
+  type Pte,
+  pte_none,
+  pte_present,
+  pte_write,
+  pte_mkwrite,
+  pte_mkdirty,
+  pte_dirty,
+  mk_pte,
+  pte_pfn,
+  pte_uffd_wp,
+  pte_mkuffd_wp,
+  pte_clear_uffd_wp,
+  pte_soft_dirty,
+  pte_mksoft_dirty,
+  is_pte_marker,
+  pte_marker_uffd_wp,
+  pte_swp_slot,
+  pte_swp_exclusive,
+  pte_swp_uffd_wp,
+  pte_swp_soft_dirty,
+  PTE_NONE,
+  PTE_MARKER_UFFD_WP,
+  pte_wrprotect,
+  pte_mkclean,
+  is_swap_pte,
+  pte_swp_clear_exclusive,
+  pte_swp_clear_uffd_wp,
 } from '../../model/pte.js';
 import {
-  ptep_get, set_pte_at, vma_lookup_idx, vma_flags_at, vma_file_at, vma_pgoff_of, anon_vma_prepare,
-  page_ref_count, page_mapcount, page_test, page_set, page_clear, page_data, page_set_data,
-  page_private, swap_cache_pfn, swap_count, swap_data, is_cow_mapping, file_flags, vma_anon_at,
-  VM_WRITE, VM_SHARED, VM_MAYSHARE, VM_MAYWRITE, VM_UFFD_WP, VM_SOFTDIRTY, VM_LOCKED, VM_PFNMAP,
-  task_uffd, vma_start_at, vma_end_at,
+  ptep_get,
+  set_pte_at,
+  vma_lookup_idx,
+  vma_flags_at,
+  vma_file_at,
+  vma_pgoff_of,
+  anon_vma_prepare,
+  page_ref_count,
+  page_mapcount,
+  page_test,
+  page_set,
+  page_clear,
+  page_data,
+  page_set_data,
+  page_private,
+  swap_cache_pfn,
+  swap_count,
+  swap_data,
+  is_cow_mapping,
+  file_flags,
+  vma_anon_at,
+  VM_WRITE,
+  VM_SHARED,
+  VM_MAYSHARE,
+  VM_MAYWRITE,
+  VM_UFFD_WP,
+  VM_SOFTDIRTY,
+  VM_LOCKED,
+  VM_PFNMAP,
+  task_uffd,
+  vma_start_at,
+  vma_end_at,
 } from '../../model/mm_types.js';
 import { UFFD_FEATURE_WP_ASYNC } from '../../model/layout.js';
 import { type KCtx, trace, ModelBug } from '../ctx.js';
 import { alloc_page } from './page_alloc.js';
 import { folio_get, folio_put, folio_add_lru, lru_add_drain } from './swap.js';
 import {
-  folio_add_new_anon_rmap, folio_add_anon_rmap_pte, folio_add_file_rmap_pte, folio_remove_rmap_pte,
-  folio_try_dup_anon_rmap_pte, folio_dup_file_rmap_pte, folio_move_anon_rmap, PageAnon, PageAnonExclusive,
+  folio_add_new_anon_rmap,
+  folio_add_anon_rmap_pte,
+  folio_add_file_rmap_pte,
+  folio_remove_rmap_pte,
+  folio_try_dup_anon_rmap_pte,
+  folio_dup_file_rmap_pte,
+  folio_move_anon_rmap,
+  PageAnon,
+  PageAnonExclusive,
   folio_needs_cow_for_dma,
 } from './rmap.js';
-import {
-  add_to_swap_cache, folio_free_swap, swap_free, swap_duplicate, free_swap_and_cache, delete_from_swap_cache,
-} from './swapfile.js';
+import { add_to_swap_cache, folio_free_swap, swap_free, swap_duplicate, free_swap_and_cache, delete_from_swap_cache } from './swapfile.js';
 import { filemap_fault } from './filemap.js';
 import { handle_userfault } from './userfaultfd.js';
 import { page_observers } from '../../model/observers.js';
@@ -107,8 +170,7 @@ export function vma_wants_writenotify(s: KState, ctx: KCtx, t: number, vi: numbe
 
 /** Whether vm_page_prot itself grants write (shared writable mapping without write-notify). */
 function vm_page_prot_writable(s: KState, ctx: KCtx, vmf: Vmf): boolean {
-  return (vmf.vflags & (VM_SHARED | VM_WRITE)) === (VM_SHARED | VM_WRITE) &&
-    !vma_wants_writenotify(s, ctx, vmf.t, vmf.vi, vmf.vflags);
+  return (vmf.vflags & (VM_SHARED | VM_WRITE)) === (VM_SHARED | VM_WRITE) && !vma_wants_writenotify(s, ctx, vmf.t, vmf.vi, vmf.vflags);
 }
 
 /** maybe_mkwrite(): set the write bit only when the VMA is VM_WRITE. */
@@ -375,8 +437,12 @@ export function wp_page_copy(s: KState, ctx: KCtx, vmf: Vmf): number {
   folio_add_new_anon_rmap(s, ctx, nw, true);
   folio_add_lru(s, ctx, nw);
   set_pte_at(s, vmf.t, vmf.va, entry);
-  trace(ctx, 'wp_page_copy', `${old === 0 ? 'zero page' : `page ${old}`} copied to new exclusive page ${nw}` +
-    (unshare ? ', mapped read-only (unshare)' : pte_write(entry) ? ', mapped writable' : ', mapped read-only'));
+  trace(
+    ctx,
+    'wp_page_copy',
+    `${old === 0 ? 'zero page' : `page ${old}`} copied to new exclusive page ${nw}` +
+      (unshare ? ', mapped read-only (unshare)' : pte_write(entry) ? ', mapped writable' : ', mapped read-only'),
+  );
   if (old !== 0) {
     folio_remove_rmap_pte(s, old);
     folio_put(s, old); // the PTE's reference
@@ -490,8 +556,11 @@ export function do_swap_page(s: KState, ctx: KCtx, vmf: Vmf): number {
           rmapExclusive = true; // refcount 1: ours alone (matters only to proposals with an exclusive bit)
         }
       } else {
-        if ((vmf.vflags & VM_WRITE) && !userfaultfd_pte_wp(vmf.vflags, pte_swp_uffd_wp(orig) ? pte_mkuffd_wp(pte) : pte) &&
-          !pte_needs_soft_dirty_wp(ctx, vmf.vflags, pte_swp_soft_dirty(orig) ? pte_mksoft_dirty(pte) : pte)) {
+        if (
+          vmf.vflags & VM_WRITE &&
+          !userfaultfd_pte_wp(vmf.vflags, pte_swp_uffd_wp(orig) ? pte_mkuffd_wp(pte) : pte) &&
+          !pte_needs_soft_dirty_wp(ctx, vmf.vflags, pte_swp_soft_dirty(orig) ? pte_mksoft_dirty(pte) : pte)
+        ) {
           // 5.19 .. 6.1: only on a write fault; later also on a read fault
           if (write || mech.swap.swapinWritableOnRead) pte = pte_mkwrite(pte);
           if (write) {
@@ -512,8 +581,12 @@ export function do_swap_page(s: KState, ctx: KCtx, vmf: Vmf): number {
     swap_free(s, slot); // folio_put_swap()
     if (should_try_to_free_swap(s, ctx, vmf, pfn)) folio_free_swap(s, ctx, pfn);
   }
-  trace(ctx, 'do_swap_page', `page ${pfn} mapped ${pte_write(pte) ? 'writable' : 'read-only'}` +
-    `${rmapExclusive ? ', exclusive' : ''}${page_test(s, pfn, PGF_SWAPCACHE) ? ', still in the swap cache' : ''}`);
+  trace(
+    ctx,
+    'do_swap_page',
+    `page ${pfn} mapped ${pte_write(pte) ? 'writable' : 'read-only'}` +
+      `${rmapExclusive ? ', exclusive' : ''}${page_test(s, pfn, PGF_SWAPCACHE) ? ', still in the swap cache' : ''}`,
+  );
   if (vmf.flags & FAULT_FLAG_WRITE) {
     vmf.orig = pte;
     ret |= do_wp_page(s, ctx, vmf);
@@ -674,7 +747,16 @@ export function vma_needs_copy(s: KState, t: number, vi: number, dstFlags: numbe
  * copy_page_range() -> copy_pte_range() for one VMA (6.18): present PTEs by
  * copy_present_pte, swap entries and markers by copy_nonpresent_pte.
  */
-export function copy_page_range(s: KState, ctx: KCtx, src: number, dst: number, vi: number, start: number, end: number, dstFlags: number): void {
+export function copy_page_range(
+  s: KState,
+  ctx: KCtx,
+  src: number,
+  dst: number,
+  vi: number,
+  start: number,
+  end: number,
+  dstFlags: number,
+): void {
   const sflags = vma_flags_at(s, src, vi);
   for (let va = start; va < end; va++) {
     const pte = ptep_get(s, src, va);
@@ -726,7 +808,11 @@ function anon_dup(s: KState, ctx: KCtx, src: number, sflags: number, pfn: number
     // proposals: a page held by more than its mappings and the swap cache may be under GUP: copy it
     const expected = page_mapcount(s, pfn) + (page_test(s, pfn, PGF_SWAPCACHE) ? 1 : 0) + 1; // + fork's own reference
     if (page_ref_count(s, pfn) > expected) {
-      trace(ctx, 'copy_present_pte', `page ${pfn} has ${page_ref_count(s, pfn) - expected} reference(s) beyond its mappings: copy for the child`);
+      trace(
+        ctx,
+        'copy_present_pte',
+        `page ${pfn} has ${page_ref_count(s, pfn) - expected} reference(s) beyond its mappings: copy for the child`,
+      );
       return false;
     }
   }
@@ -831,7 +917,7 @@ export function zap_pte_range(s: KState, ctx: KCtx, t: number, vi: number, start
     }
     set_pte_at(s, t, va, PTE_NONE);
     // zap_install_uffd_wp_if_needed(): file/shmem uffd-wp VMAs keep the protection as a marker
-    if (keepMarker && !anon && !d.dropMarker && (vflags & VM_UFFD_WP)) set_pte_at(s, t, va, PTE_MARKER_UFFD_WP);
+    if (keepMarker && !anon && !d.dropMarker && vflags & VM_UFFD_WP) set_pte_at(s, t, va, PTE_MARKER_UFFD_WP);
   }
   if (zapped) trace(ctx, 'zap_pte_range', `${zapped} PTE(s) zapped`);
 }

@@ -8,9 +8,27 @@
 import type { KState } from '../../model/layout.js';
 import { FF_SHMEM_ANON } from '../../model/layout.js';
 import {
-  type Vma, vmas_of, vmas_store, file_maps_add, file_maps, file_size, filemap_get, filemap_set, file_flags, file_release,
-  VM_READ, VM_WRITE, VM_EXEC, VM_SHARED, VM_MAYREAD, VM_MAYWRITE, VM_MAYEXEC, VM_MAYSHARE, VM_SOFTDIRTY,
-  VM_ACCOUNT, VM_NOHUGEPAGE,
+  type Vma,
+  vmas_of,
+  vmas_store,
+  file_maps_add,
+  file_maps,
+  file_size,
+  filemap_get,
+  filemap_set,
+  file_flags,
+  file_release,
+  VM_READ,
+  VM_WRITE,
+  VM_EXEC,
+  VM_SHARED,
+  VM_MAYREAD,
+  VM_MAYWRITE,
+  VM_MAYEXEC,
+  VM_MAYSHARE,
+  VM_SOFTDIRTY,
+  VM_ACCOUNT,
+  VM_NOHUGEPAGE,
 } from '../../model/mm_types.js';
 import { refs_detach_range } from '../../model/refs.js';
 import { type KCtx, trace, ModelBug } from '../ctx.js';
@@ -156,8 +174,12 @@ export function do_mmap(s: KState, ctx: KCtx, t: number, a: MmapArgs): number {
   list.push({ start: a.start, end: a.start + a.pages, flags, file, pgoff, anon: false });
   vmas_commit(s, t, list);
   if (file >= 0 && !had) file_maps_add(s, file, 1);
-  trace(ctx, 'do_mmap', `pages ${a.start}..${a.start + a.pages - 1} ${a.shared ? 'MAP_SHARED' : 'MAP_PRIVATE'}` +
-    `${file >= 0 ? ` file ${file}` : ' anonymous'}`);
+  trace(
+    ctx,
+    'do_mmap',
+    `pages ${a.start}..${a.start + a.pages - 1} ${a.shared ? 'MAP_SHARED' : 'MAP_PRIVATE'}` +
+      `${file >= 0 ? ` file ${file}` : ' anonymous'}`,
+  );
   return 0;
 }
 

@@ -5,12 +5,34 @@
  */
 import type { KState } from '../../model/layout.js';
 import {
-  type Pte, pte_present, pte_write, pte_wrprotect, pte_mkwrite, pte_mkuffd_wp, pte_clear_uffd_wp, pte_dirty,
-  pte_none, is_swap_pte, pte_swp_mkuffd_wp, pte_swp_clear_uffd_wp, pte_marker_uffd_wp, PTE_MARKER_UFFD_WP, PTE_NONE,
+  type Pte,
+  pte_present,
+  pte_write,
+  pte_wrprotect,
+  pte_mkwrite,
+  pte_mkuffd_wp,
+  pte_clear_uffd_wp,
+  pte_dirty,
+  pte_none,
+  is_swap_pte,
+  pte_swp_mkuffd_wp,
+  pte_swp_clear_uffd_wp,
+  pte_marker_uffd_wp,
+  PTE_MARKER_UFFD_WP,
+  PTE_NONE,
 } from '../../model/pte.js';
 import {
-  vmas_of, ptep_get, set_pte_at, VM_READ, VM_WRITE, VM_EXEC, VM_SHARED,
-  VM_UFFD_WP, task_uffd, is_cow_mapping, mm_flags,
+  vmas_of,
+  ptep_get,
+  set_pte_at,
+  VM_READ,
+  VM_WRITE,
+  VM_EXEC,
+  VM_SHARED,
+  VM_UFFD_WP,
+  task_uffd,
+  is_cow_mapping,
+  mm_flags,
 } from '../../model/mm_types.js';
 import { UFFD_FEATURE_WP_UNPOPULATED, MMF_HAS_PINNED } from '../../model/layout.js';
 import { type KCtx, trace } from '../ctx.js';
@@ -78,7 +100,17 @@ export function range_has_pinned_writable(s: KState, ctx: KCtx, t: number, start
  * the new ones. `skipPinned` (proposals): leave writable PTEs of
  * maybe-pinned pages alone, as clear_refs does since 9348b73c2e1b.
  */
-export function change_pte_range(s: KState, ctx: KCtx, t: number, vi: number, start: number, end: number, vflags: number, cp: number, skipPinned = false): void {
+export function change_pte_range(
+  s: KState,
+  ctx: KCtx,
+  t: number,
+  vi: number,
+  start: number,
+  end: number,
+  vflags: number,
+  cp: number,
+  skipPinned = false,
+): void {
   const anon = vma_is_anonymous(s, t, vi);
   const markers = (vflags & VM_UFFD_WP) !== 0 && (!anon || (task_uffd(s, t) & UFFD_FEATURE_WP_UNPOPULATED) !== 0);
   let changed = 0;
@@ -96,15 +128,15 @@ export function change_pte_range(s: KState, ctx: KCtx, t: number, vi: number, st
       p = protWritable ? pte_mkwrite(p) : pte_wrprotect(p);
       if (cp & MM_CP_UFFD_WP) p = pte_mkuffd_wp(p);
       else if (cp & MM_CP_UFFD_WP_RESOLVE) p = pte_clear_uffd_wp(p);
-      if ((cp & MM_CP_TRY_CHANGE_WRITABLE) && !pte_write(p) && can_change_pte_writable(s, ctx, vflags, p)) {
+      if (cp & MM_CP_TRY_CHANGE_WRITABLE && !pte_write(p) && can_change_pte_writable(s, ctx, vflags, p)) {
         p = pte_mkwrite(p);
       }
     } else if (pte_none(p)) {
-      if ((cp & MM_CP_UFFD_WP) && markers) p = PTE_MARKER_UFFD_WP;
+      if (cp & MM_CP_UFFD_WP && markers) p = PTE_MARKER_UFFD_WP;
     } else if (is_swap_pte(p)) {
       if (cp & MM_CP_UFFD_WP) p = pte_swp_mkuffd_wp(p);
       else if (cp & MM_CP_UFFD_WP_RESOLVE) p = pte_swp_clear_uffd_wp(p);
-    } else if (pte_marker_uffd_wp(p) && (cp & MM_CP_UFFD_WP_RESOLVE)) {
+    } else if (pte_marker_uffd_wp(p) && cp & MM_CP_UFFD_WP_RESOLVE) {
       p = PTE_NONE;
     }
     if (p !== old) {
@@ -136,7 +168,7 @@ export function do_mprotect(s: KState, ctx: KCtx, t: number, start: number, end:
     }
     const newflags = (v.flags & ~(VM_READ | VM_WRITE | VM_EXEC)) | calc_vm_prot_bits(prot);
     // VM_READ/WRITE/EXEC requested without the matching VM_MAY* bit
-    if ((newflags & ~(newflags >> 4)) & (VM_READ | VM_WRITE | VM_EXEC)) {
+    if (newflags & ~(newflags >> 4) & (VM_READ | VM_WRITE | VM_EXEC)) {
       err = -EACCES;
       break;
     }

@@ -11,12 +11,30 @@ import { keepsAnonExclusive } from '../../profiles/types.js';
 import type { KState } from '../../model/layout.js';
 import { PGF_ANON, PGF_ANON_EXCLUSIVE, PGF_SWAPBACKED, PGF_DIRTY, ZERO_PFN, MMF_HAS_PINNED, REF_TRANSIENT } from '../../model/layout.js';
 import {
-  page_mapcount_add, page_set, page_clear, page_test, page_ref_count, page_pincount, mm_flags,
-  is_cow_mapping, page_mapcount, page_private, task_alive, ptep_get, set_pte_at,
+  page_mapcount_add,
+  page_set,
+  page_clear,
+  page_test,
+  page_ref_count,
+  page_pincount,
+  mm_flags,
+  is_cow_mapping,
+  page_mapcount,
+  page_private,
+  task_alive,
+  ptep_get,
+  set_pte_at,
 } from '../../model/mm_types.js';
 import {
-  pte_present, pte_pfn, pte_dirty, pte_soft_dirty, pte_uffd_wp, swp_entry_to_pte, pte_swp_mkexclusive,
-  pte_swp_mksoft_dirty, pte_swp_mkuffd_wp,
+  pte_present,
+  pte_pfn,
+  pte_dirty,
+  pte_soft_dirty,
+  pte_uffd_wp,
+  swp_entry_to_pte,
+  pte_swp_mkexclusive,
+  pte_swp_mksoft_dirty,
+  pte_swp_mkuffd_wp,
 } from '../../model/pte.js';
 import type { KCtx } from '../ctx.js';
 import { trace } from '../ctx.js';

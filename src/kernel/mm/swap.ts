@@ -10,7 +10,17 @@
  */
 import type { KState } from '../../model/layout.js';
 import { PGF_LRU, PGF_ALLOC, PGF_REFERENCED, PGF_ACTIVE, ZERO_PFN } from '../../model/layout.js';
-import { page_ref_add, page_ref_count, page_set, page_clear, page_test, fbatch_len, fbatch_at, fbatch_push, fbatch_take_all } from '../../model/mm_types.js';
+import {
+  page_ref_add,
+  page_ref_count,
+  page_set,
+  page_clear,
+  page_test,
+  fbatch_len,
+  fbatch_at,
+  fbatch_push,
+  fbatch_take_all,
+} from '../../model/mm_types.js';
 import { free_page } from './page_alloc.js';
 import { type KCtx, ModelBug, trace } from '../ctx.js';
 

@@ -10,8 +10,19 @@
 import type { KState } from '../../model/layout.js';
 import { PGF_SWAPCACHE, PGF_DIRTY } from '../../model/layout.js';
 import {
-  swap_count, swap_cache_pfn, swap_set_cache, swap_set_used, swap_used, swap_set_data, swap_count_add,
-  page_set, page_clear, page_test, page_private, page_set_private, page_data,
+  swap_count,
+  swap_cache_pfn,
+  swap_set_cache,
+  swap_set_used,
+  swap_used,
+  swap_set_data,
+  swap_count_add,
+  page_set,
+  page_clear,
+  page_test,
+  page_private,
+  page_set_private,
+  page_data,
 } from '../../model/mm_types.js';
 import { folio_get, folio_put } from './swap.js';
 import { ModelBug, type KCtx, trace } from '../ctx.js';

@@ -10,7 +10,13 @@ import { vmas_of, task_uffd, task_set_uffd, VM_UFFD_WP, VM_MAYWRITE, VM_SHARED, 
 import { type KCtx, trace } from '../ctx.js';
 import { type Vmf, VM_FAULT_RETRY, vma_wants_writenotify } from './memory.js';
 import { vma_modify, range_mapped } from './mmap.js';
-import { change_pte_range, range_has_pinned_writable, MM_CP_UFFD_WP, MM_CP_UFFD_WP_RESOLVE, MM_CP_TRY_CHANGE_WRITABLE } from './mprotect.js';
+import {
+  change_pte_range,
+  range_has_pinned_writable,
+  MM_CP_UFFD_WP,
+  MM_CP_UFFD_WP_RESOLVE,
+  MM_CP_TRY_CHANGE_WRITABLE,
+} from './mprotect.js';
 import { EINVAL, ENOENT, EPERM, EBUSY, EBADF } from '../errno.js';
 
 /** userfaultfd() + UFFDIO_API with the given features. */
@@ -18,7 +24,7 @@ export function userfaultfd_open(s: KState, ctx: KCtx, t: number, features: numb
   if (task_uffd(s, t) & UFFD_CTX_OPEN) return -EBUSY;
   const mech = ctx.prof.mech;
   // UFFDIO_API refuses features the kernel does not have
-  if (((features & UFFD_FEATURE_WP_UNPOPULATED) && !mech.uffd.wpUnpopulated) || ((features & UFFD_FEATURE_WP_ASYNC) && !mech.uffd.wpAsync)) {
+  if ((features & UFFD_FEATURE_WP_UNPOPULATED && !mech.uffd.wpUnpopulated) || (features & UFFD_FEATURE_WP_ASYNC && !mech.uffd.wpAsync)) {
     // the fd stays open, not initialised: userfaultfd_ioctl() refuses everything but UFFDIO_API
     task_set_uffd(s, t, UFFD_CTX_OPEN | UFFD_CTX_NOAPI);
     trace(ctx, 'userfaultfd_api', 'unknown feature: -EINVAL, the context stays uninitialised');
@@ -82,7 +88,7 @@ export function mwriteprotect_range(s: KState, ctx: KCtx, t: number, start: numb
     const b = Math.min(v.end, end);
     if (a >= b) return;
     let cp = wp ? MM_CP_UFFD_WP : MM_CP_UFFD_WP_RESOLVE;
-    const manual = (v.flags & VM_SHARED) ? vma_wants_writenotify(s, ctx, t, vi, v.flags) : (v.flags & VM_WRITE) !== 0;
+    const manual = v.flags & VM_SHARED ? vma_wants_writenotify(s, ctx, t, vi, v.flags) : (v.flags & VM_WRITE) !== 0;
     if (!wp && manual && ctx.prof.mech.uffd.unprotectWritable) cp |= MM_CP_TRY_CHANGE_WRITABLE;
     // un-protecting must not write-protect a pinned PTE either (pte_modify to PAGE_COPY would)
     change_pte_range(s, ctx, t, vi, a, b, v.flags, cp, pinned === 'skip' || (pinned === 'ebusy' && !wp));

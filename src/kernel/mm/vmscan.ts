@@ -5,7 +5,16 @@
  */
 import type { KState } from '../../model/layout.js';
 import { PGF_SWAPCACHE, PGF_LOCKED, PGF_DIRTY, PGF_LRU } from '../../model/layout.js';
-import { page_test, page_set, page_clear, page_ref_count, page_mapcount, page_data, page_private, swap_set_data } from '../../model/mm_types.js';
+import {
+  page_test,
+  page_set,
+  page_clear,
+  page_ref_count,
+  page_mapcount,
+  page_data,
+  page_private,
+  swap_set_data,
+} from '../../model/mm_types.js';
 import { type KCtx, trace } from '../ctx.js';
 import { folio_get, folio_put } from './swap.js';
 import { folio_maybe_dma_pinned, try_to_unmap } from './rmap.js';
@@ -39,7 +48,8 @@ export function shrink_folio(s: KState, ctx: KCtx, pfn: number): boolean {
   if (page_test(s, pfn, PGF_LOCKED)) return keep('folio_trylock failed: kept');
   if (!page_test(s, pfn, PGF_SWAPCACHE)) {
     // feb889fb40fa (5.11): do not put pinned pages into the swap cache
-    if (mech.swap.swapoutPinned !== 'allow' && folio_maybe_dma_pinned(s, ctx, pfn)) return keep('maybe DMA pinned: not added to the swap cache');
+    if (mech.swap.swapoutPinned !== 'allow' && folio_maybe_dma_pinned(s, ctx, pfn))
+      return keep('maybe DMA pinned: not added to the swap cache');
     const slot = get_swap_slot(s);
     if (slot === 0) return keep('no swap slot: activated, stays mapped');
     add_to_swap_cache(s, pfn, slot);
@@ -47,7 +57,8 @@ export function shrink_folio(s: KState, ctx: KCtx, pfn: number): boolean {
     trace(ctx, 'folio_alloc_swap', `page ${pfn} added to the swap cache at slot ${slot}`);
   }
   if (page_mapcount(s, pfn) > 0 && !try_to_unmap(s, ctx, pfn)) return keep('still mapped: kept in the swap cache');
-  if (mech.swap.swapoutPinned !== 'allow' && folio_maybe_dma_pinned(s, ctx, pfn)) return keep('maybe DMA pinned after unmap: kept in the swap cache');
+  if (mech.swap.swapoutPinned !== 'allow' && folio_maybe_dma_pinned(s, ctx, pfn))
+    return keep('maybe DMA pinned after unmap: kept in the swap cache');
   if (page_test(s, pfn, PGF_DIRTY)) {
     // pageout(): is_page_cache_freeable() wants only the isolation and swap cache references
     if (page_ref_count(s, pfn) !== 2) return keep(`refcount ${page_ref_count(s, pfn)} != 2: not written, kept in the swap cache`);
@@ -62,7 +73,11 @@ export function shrink_folio(s: KState, ctx: KCtx, pfn: number): boolean {
     } else {
       swap_writepage(s, pfn);
       if (ctx.env.swap !== 'sync-io') {
-        trace(ctx, 'swap_writeout', `page ${pfn} written to slot ${page_private(s, pfn)} asynchronously: stays in the swap cache under writeback`);
+        trace(
+          ctx,
+          'swap_writeout',
+          `page ${pfn} written to slot ${page_private(s, pfn)} asynchronously: stays in the swap cache under writeback`,
+        );
         return keep('under writeback');
       }
       trace(ctx, 'swap_writeout', `page ${pfn} written synchronously`);

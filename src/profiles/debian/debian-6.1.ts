@@ -15,7 +15,8 @@ export const debian_6_1 = derive(linux_6_0, {
     'O_DIRECT still FOLL_GET (iov_iter_get_pages2) (read)',
     'Debian config: CONFIG_MEM_SOFT_DIRTY=y; the guest swaps to brd, a SWP_SYNCHRONOUS_IO device',
   ],
-  summary: 'As linux-6.0, with soft-dirty, and swap-in from a synchronous device (brd) skipping the swap cache when the entry is not shared.',
+  summary:
+    'As linux-6.0, with soft-dirty, and swap-in from a synchronous device (brd) skipping the swap cache when the entry is not shared.',
   mech: { config: { softDirty: true } },
   env: { swap: 'sync-io' },
 });

@@ -10,7 +10,7 @@ export const debian_7_x = derive(linux_6_18, {
   title: 'Debian 7.2.13 (sid)',
   commits: [
     'swap table: every swap-in goes through the swap cache, released after the PTE is set; a non-exclusive entry maps read-only (read: 7.2.13 mm/memory.c do_swap_page, should_try_to_free_swap)',
-    'CONFIG_PROC_MEM_FORCE_PTRACE=y: /proc/PID/mem has FOLL_FORCE only for the target\'s ptracer (read: Debian 7.2 config, fs/proc/base.c proc_mem_foll_force)',
+    "CONFIG_PROC_MEM_FORCE_PTRACE=y: /proc/PID/mem has FOLL_FORCE only for the target's ptracer (read: Debian 7.2 config, fs/proc/base.c proc_mem_foll_force)",
     'Debian config: CONFIG_MEM_SOFT_DIRTY=y; the guest swaps to brd, a SWP_SYNCHRONOUS_IO device',
   ],
   summary: 'As linux-6.18 with soft-dirty and a synchronous swap device, the swap-table swap-in, and /proc/PID/mem without FOLL_FORCE.',

@@ -7,11 +7,12 @@ export const linux_5_11 = derive(linux_5_9, {
   title: 'Linux 5.11 (clear_refs skips pinned pages, pinned pages kept out of swap, gup-fast vs fork)',
   commits: [
     '57efa1fe5957 mm/gup: prevent gup_fast from racing with COW during fork',
-    '9348b73c2e1b mm: don\'t play games with pinned pages in clear_page_refs',
-    'feb889fb40fa mm: don\'t put pinned pages into the swap cache',
+    "9348b73c2e1b mm: don't play games with pinned pages in clear_page_refs",
+    "feb889fb40fa mm: don't put pinned pages into the swap cache",
     '29a951dfb3c3 mm: fix clear_refs_write locking (concurrency only: not modelled)',
   ],
-  summary: 'fork holds write_protect_seq so a racing GUP-fast pin falls back to the slow path; clear_refs soft-dirty leaves writable PTEs of maybe-pinned pages alone; ' +
+  summary:
+    'fork holds write_protect_seq so a racing GUP-fast pin falls back to the slow path; clear_refs soft-dirty leaves writable PTEs of maybe-pinned pages alone; ' +
     'reclaim does not add maybe-pinned pages to the swap cache.',
   mech: { fork: { writeProtectSeq: true }, wrprotect: { clearRefsSkipsPinned: true }, swap: { swapoutPinned: 'skip-maybe-pinned' } },
 });

@@ -12,6 +12,7 @@ export const linux_5_18 = derive(linux_5_11, {
     'd4c470970d45 mm: optimize do_wp_page() for fresh pages in local LRU pagevecs',
     '53a05ad9f21d mm: optimize do_wp_page() for exclusive pages in the swapcache',
   ],
-  summary: 'do_wp_page drains the local LRU batch and tolerates (then frees) the swap cache reference; swap-in maps writable on a write fault only when the refcount shows exclusivity.',
+  summary:
+    'do_wp_page drains the local LRU batch and tolerates (then frees) the swap cache reference; swap-in maps writable on a write fault only when the refcount shows exclusivity.',
   mech: { cow: { reuse: 'refcount' }, swap: { swapinReuse: 'refcount', swapinDrain: true } },
 });

@@ -14,7 +14,8 @@ export const linux_5_19 = derive(linux_5_18, {
     'b1f9e876862d mm/uffd: enable write protection for shmem & hugetlbfs',
     '36090def7bad mm: teach core mm about VM_FAULT_COMPLETED (a shared write fault that drops mmap_lock completes)',
   ],
-  summary: 'A write fault reuses a PG_anon_exclusive page at once, else uses the 5.18 refcount rule and marks it exclusive; ' +
+  summary:
+    'A write fault reuses a PG_anon_exclusive page at once, else uses the 5.18 refcount rule and marks it exclusive; ' +
     'fork clears the bit or copies a maybe-pinned page; a R/O pin of a non-exclusive anon page unshares it first; ' +
     'swap-out refuses maybe-pinned exclusive pages and records exclusivity in the swap PTE; uffd-wp works on shmem too.',
   mech: {

@@ -13,7 +13,8 @@ export const linux_5_7 = derive(linux_4_8, {
     '3faa52c03f44 mm/gup: track FOLL_PIN pages (5.7)',
     '292924b26024 userfaultfd: wp: apply _PAGE_UFFD_WP bit (5.7, with the uffd-wp series)',
   ],
-  summary: 'A FOLL_FORCE write may use a read-only PTE only with FOLL_COW and a dirty PTE; a pin adds 1024 to the refcount; ' +
+  summary:
+    'A FOLL_FORCE write may use a read-only PTE only with FOLL_COW and a dirty PTE; a pin adds 1024 to the refcount; ' +
     'io_uring fixed buffers and uffd-wp exist. Reuse is still by mapcount, so CVE-2020-29374 leaks.',
   mech: {
     gup: { forceWrite: 'foll-cow', pinCounting: 'bias' },

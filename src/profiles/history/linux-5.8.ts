@@ -6,7 +6,8 @@ export const linux_5_8 = derive(linux_5_7, {
   id: 'linux-5.8',
   title: 'Linux 5.8 (mapcount reuse, COW broken on read GUP)',
   commits: ['17839856fd58 gup: document and work around "COW can break either way" issue (CVE-2020-29374)'],
-  summary: 'Any FOLL_GET or FOLL_PIN on a COW mapping is made a write, so GUP always gets a page its process owns; ' +
+  summary:
+    'Any FOLL_GET or FOLL_PIN on a COW mapping is made a write, so GUP always gets a page its process owns; ' +
     'GUP-fast leaves read-only PTEs to the slow path; FOLL_COW no longer needs FOLL_FORCE.',
   mech: { gup: { readBreaksCow: true, forceWrite: 'foll-cow-dirty' } },
 });

@@ -12,7 +12,8 @@ export const linux_5_9 = derive(linux_5_8, {
     '008cfe4418b3 mm: Introduce mm_struct.has_pinned',
     '70e806e4e645 mm: Do early cow for pinned pages during fork() for ptes',
   ],
-  summary: 'do_wp_page reuses only a page whose page_count is 1 (any other reference forces a copy); THP and swap-in keep reuse_swap_page; ' +
+  summary:
+    'do_wp_page reuses only a page whose page_count is 1 (any other reference forces a copy); THP and swap-in keep reuse_swap_page; ' +
     'the forced COW break on read GUP is gone (a FOLL_COW write again needs FOLL_FORCE); fork gives the child a copy of a page that may be pinned by an mm that pinned.',
   mech: { cow: { reuse: 'page-count' }, gup: { readBreaksCow: false, forceWrite: 'foll-cow' }, fork: { copyPinned: 'maybe-pinned' } },
 });

@@ -9,7 +9,8 @@ export const linux_6_0 = derive(linux_5_19, {
     '5535be309971 mm/gup: fix FOLL_FORCE COW security issue and remove FOLL_COW (CVE-2022-2590)',
     '64fe24a3e05e mm/mprotect: try avoiding write faults for exclusive anonymous pages when changing protection',
   ],
-  summary: 'A FOLL_FORCE write through a read-only PTE needs an exclusive anon page in a private !VM_WRITE mapping; ' +
+  summary:
+    'A FOLL_FORCE write through a read-only PTE needs an exclusive anon page in a private !VM_WRITE mapping; ' +
     'mprotect (and uffd unprotect) may set the write bit on a dirty exclusive anon PTE.',
   mech: { gup: { forceWrite: 'anon-exclusive' }, wrprotect: { mprotectWritable: 'dirty' } },
 });

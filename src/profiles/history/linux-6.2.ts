@@ -9,6 +9,7 @@ export const linux_6_2 = derive(linux_6_0, {
     '8d6a0ac09a16 mm: extend FAULT_FLAG_UNSHARE support to anything in a COW mapping',
     '84209e87c696 mm/gup: reliable R/O long-term pinning in COW mappings (id unverified)',
   ],
-  summary: 'gup_must_unshare() also holds for a R/O FOLL_LONGTERM pin of a non-anon page (zero page, page cache) in a COW mapping: it gets an exclusive anon copy first.',
+  summary:
+    'gup_must_unshare() also holds for a R/O FOLL_LONGTERM pin of a non-anon page (zero page, page cache) in a COW mapping: it gets an exclusive anon copy first.',
   mech: { gup: { unshare: 'anon-and-cow-longterm' } },
 });

@@ -15,7 +15,8 @@ export const aa_full_accuracy = derive(linux_5_11, {
     'choice: fork unchanged (copies maybe-FOLL_PIN pages only); the announced "extend the copy to all GUP pins" has no detector: see examples/profiles/aa-fork-copies-all-gup.mjs',
     'choice: clear_refs and reclaim keep 5.11-rc4 behaviour (the patch leaves them alone)',
   ],
-  summary: 'do_wp_page goes back to reuse_swap_page (mapcount + swapcount, lock_page sleeps): GUP references never force a copy, so write-protecting a pinned page is harmless; ' +
+  summary:
+    'do_wp_page goes back to reuse_swap_page (mapcount + swapcount, lock_page sleeps): GUP references never force a copy, so write-protecting a pinned page is harmless; ' +
     'every GUP on a COW mapping is made a write (17839856fd58 re-applied) so a reader owns what it references.',
   mech: { cow: { reuse: 'mapcount' }, gup: { readBreaksCow: true } },
 });

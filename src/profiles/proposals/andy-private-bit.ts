@@ -15,7 +15,8 @@ export const andy_private_bit = derive(linux_5_11, {
     'mprotect only changes the write permission and never fails',
     'choice: reclaim clears the bit, no swap-entry bit (unspecified); R/O GUP unchanged (his "COW waits for a short R/O GUP" idea: "too big a can of worms", not modelled)',
   ],
-  summary: 'Exclusivity survives write-protection (mprotect, clear_refs, uffd-wp): the next write reuses the page, so pins and O_DIRECT stay coherent; ' +
+  summary:
+    'Exclusivity survives write-protection (mprotect, clear_refs, uffd-wp): the next write reuses the page, so pins and O_DIRECT stay coherent; ' +
     'fork and R/O GUP are as in 5.11.',
   mech: { cow: { exclusive: 'anon-exclusive' } },
 });

@@ -15,7 +15,8 @@ export const linus_exclusive_bit = derive(linux_5_11, {
     'fork copies a page with the bit for the child ("fork() will keep it so", derived)',
     'choice: reclaim clears the bit (unspecified; conservative as 5.19)',
   ],
-  summary: 'A page GUP made exclusive stays exclusive: write-protecting it (mprotect, clear_refs, uffd-wp) no longer forces a copy, and fork copies it for the child; ' +
+  summary:
+    'A page GUP made exclusive stays exclusive: write-protecting it (mprotect, clear_refs, uffd-wp) no longer forces a copy, and fork copies it for the child; ' +
     'pages GUP never touched keep the page_count rule. R/O pins are not covered.',
   mech: { cow: { exclusive: 'gup-marked' }, fork: { copyMarked: true } },
 });

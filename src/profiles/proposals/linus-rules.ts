@@ -16,7 +16,8 @@ export const linus_rules = derive(linux_5_11, {
     '(d) no swap cache from a writable COW page: reclaim skips maybe-pinned pages (as feb889fb40fa)',
     'retraction 12 Jan (CAHk-=whxDS7DHHN=...): GUP_PIN_COUNTING_BIAS kept, pins detected by page_maybe_dma_pinned()',
   ],
-  summary: 'The 5.9 page_count rule made an invariant: swap-in maps writable only at refcount 1; nothing write-protects a maybe-pinned writable page ' +
+  summary:
+    'The 5.9 page_count rule made an invariant: swap-in maps writable only at refcount 1; nothing write-protects a maybe-pinned writable page ' +
     '(clear_refs and uffd-wp skip it, mprotect(PROT_READ) fails with -EBUSY, reclaim leaves it alone); fork copies a writable page that anything but its mappings references.',
   mech: {
     swap: { swapinReuse: 'refcount' },

@@ -13,8 +13,14 @@ describe('the documented history', () => {
   const m = buildMatrix(all, MATRIX_PROFILES, PROFILES);
 
   it('every cell a scenario documents is what the model does', () => {
-    const odd = m.scenarios.flatMap((r) => m.kernels.filter((k) => r.cells[k]!.unexpected)
-      .map((k) => `${r.scenario} on ${k}: ${r.cells[k]!.verdict} ${r.cells[k]!.property ?? ''}@${r.cells[k]!.step ?? ''} ${r.cells[k]!.message ?? ''}`));
+    const odd = m.scenarios.flatMap((r) =>
+      m.kernels
+        .filter((k) => r.cells[k]!.unexpected)
+        .map(
+          (k) =>
+            `${r.scenario} on ${k}: ${r.cells[k]!.verdict} ${r.cells[k]!.property ?? ''}@${r.cells[k]!.step ?? ''} ${r.cells[k]!.message ?? ''}`,
+        ),
+    );
     expect(odd).toEqual([]);
   });
 
@@ -53,13 +59,23 @@ describe('the documented history', () => {
 
 describe('a mechanism change that breaks history fails the suite', () => {
   it('5.9 with the mapcount rule no longer reproduces 5.9', () => {
-    const wrong = derive(profileById('linux-5.9'), { id: 'linux-5.9', title: 'wrong', summary: 'wrong', mech: { cow: { reuse: 'mapcount' } } });
+    const wrong = derive(profileById('linux-5.9'), {
+      id: 'linux-5.9',
+      title: 'wrong',
+      summary: 'wrong',
+      mech: { cow: { reuse: 'mapcount' } },
+    });
     const order = PROFILES.map((p) => (p.id === 'linux-5.9' ? wrong : p));
     const m = buildMatrix(documented, [wrong], order);
     expect(m.totals['linux-5.9']!.unexpected).toBeGreaterThan(0);
   });
   it('6.18 without the fork-time copy of pinned pages no longer reproduces 6.18', () => {
-    const wrong = derive(profileById('linux-6.18'), { id: 'linux-6.18', title: 'wrong', summary: 'wrong', mech: { cow: { exclusive: 'none' }, fork: { copyPinned: 'maybe-pinned' }, gup: { unshare: 'none' } } });
+    const wrong = derive(profileById('linux-6.18'), {
+      id: 'linux-6.18',
+      title: 'wrong',
+      summary: 'wrong',
+      mech: { cow: { exclusive: 'none' }, fork: { copyPinned: 'maybe-pinned' }, gup: { unshare: 'none' } },
+    });
     const m = buildMatrix(documented, [wrong], PROFILES);
     expect(m.totals['linux-6.18']!.unexpected).toBeGreaterThan(0);
   });

@@ -25,7 +25,7 @@ describe('built-in profiles', () => {
   });
 });
 
-describe('profiles of one\'s own', () => {
+describe("profiles of one's own", () => {
   it('loads a JavaScript module that imports cowlab', async () => {
     const p = await loadProfileFile('examples/profiles/aa-fork-copies-all-gup.mjs');
     expect(p.id).toBe('aa-fork-copies-all-gup');

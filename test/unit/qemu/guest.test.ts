@@ -6,11 +6,23 @@ import { profileById } from '../../../src/profiles/index.js';
 describe('splitOutput', () => {
   it('splits a console transcript into the answers, ignoring kernel and qemu lines', () => {
     const lines = [
-      'SeaBIOS (version 1.16)', '[    0.000000] Linux version 6.1.0-50-cloud-amd64', 'G release=6.1.0 swap=ram0 scratch=ext4', 'READY',
-      'C root=1 kpagecount=1 gup_test=0 io_uring=1 uffd=1 swap=1 soft_dirty=1 pagemap_uffd_wp=1', 'END ok',
-      'I 0 90', 'P 1 0 0 0 0 0 0', '[    1.2] random: crng init done', 'P 2 0 0 0 1 0 0', 'M 2 0 1 8180000000002aa5 1 400005828', 'END ok',
-      'I 0 91', 'P 1 0 0 0 0 0 1 2', 'END timeout',
-      'G done', '[    1.79] reboot: Power down',
+      'SeaBIOS (version 1.16)',
+      '[    0.000000] Linux version 6.1.0-50-cloud-amd64',
+      'G release=6.1.0 swap=ram0 scratch=ext4',
+      'READY',
+      'C root=1 kpagecount=1 gup_test=0 io_uring=1 uffd=1 swap=1 soft_dirty=1 pagemap_uffd_wp=1',
+      'END ok',
+      'I 0 90',
+      'P 1 0 0 0 0 0 0',
+      '[    1.2] random: crng init done',
+      'P 2 0 0 0 1 0 0',
+      'M 2 0 1 8180000000002aa5 1 400005828',
+      'END ok',
+      'I 0 91',
+      'P 1 0 0 0 0 0 1 2',
+      'END timeout',
+      'G done',
+      '[    1.79] reboot: Power down',
     ];
     const o = splitOutput(lines, 2.5);
     expect(o.guest).toMatchObject({ release: '6.1.0', swap: 'ram0', scratch: 'ext4', done: '' });
@@ -35,7 +47,7 @@ describe('--on', () => {
     expect(resolveOn(undefined, undefined, undefined)).toMatchObject({ name: 'host', profile: { id: 'linux-6.18' } });
     expect(resolveOn('host', profileById('linux-6.0'), undefined).profile.id).toBe('linux-6.0');
   });
-  it('wants a profile for a kernel image of one\'s own', () => {
+  it("wants a profile for a kernel image of one's own", () => {
     expect(() => resolveOn('package.json', undefined, undefined)).toThrow(/needs --kernel ID or --profile FILE/);
     expect(resolveOn('package.json', profileById('linux-6.18'), undefined).guest!.vmlinuz).toMatch(/package\.json$/);
   });

@@ -21,7 +21,9 @@ describe('scenario errors carry file:line:col and what was expected', () => {
     expect(err('stepz: []\n')).toBe('bad.yaml:1:1: unknown key "stepz"');
   });
   it('unknown operation', () => {
-    expect(err('steps:\n  - p: {mmapp: mem}\n')).toMatch(/^bad\.yaml:2:9: unknown operation "mmapp"; a step starts with one of: mmap, munmap/);
+    expect(err('steps:\n  - p: {mmapp: mem}\n')).toMatch(
+      /^bad\.yaml:2:9: unknown operation "mmapp"; a step starts with one of: mmap, munmap/,
+    );
   });
   it('operation given as a bare word that does not exist', () => {
     expect(err('steps:\n  - p: leave\n')).toMatch(/^bad\.yaml:2:8: unknown operation "leave"/);
@@ -30,7 +32,9 @@ describe('scenario errors carry file:line:col and what was expected', () => {
     expect(err('steps:\n  - p: {mmap: mem, pages: many}\n')).toBe('bad.yaml:2:27: steps.0.p.pages: expected number, received string');
   });
   it('bad enum value', () => {
-    expect(err('steps:\n  - p: {mmap: mem}\n  - p: {madvise: mem, advice: free}\n')).toMatch(/^bad\.yaml:3:31: steps\.1\.p\.advice: expected one of: dontneed, dontfork/);
+    expect(err('steps:\n  - p: {mmap: mem}\n  - p: {madvise: mem, advice: free}\n')).toMatch(
+      /^bad\.yaml:3:31: steps\.1\.p\.advice: expected one of: dontneed, dontfork/,
+    );
   });
   it('unknown argument', () => {
     expect(err('steps:\n  - p: {mmap: mem, size: 2}\n')).toBe('bad.yaml:2:20: unknown key "size"');
@@ -42,16 +46,24 @@ describe('scenario errors carry file:line:col and what was expected', () => {
     expect(err('steps:\n  - p: {write: mem}\n')).toBe('bad.yaml:2:5: region "mem" is never mapped (no mmap step names it)');
   });
   it('page outside the region', () => {
-    expect(err('steps:\n  - p: {mmap: mem, pages: 2}\n  - p: {write: "mem[2]"}\n')).toBe('bad.yaml:3:5: mem[2] is outside region mem (2 page(s))');
+    expect(err('steps:\n  - p: {mmap: mem, pages: 2}\n  - p: {write: "mem[2]"}\n')).toBe(
+      'bad.yaml:3:5: mem[2] is outside region mem (2 page(s))',
+    );
   });
   it('process that does not exist', () => {
-    expect(err('processes: [p]\nsteps:\n  - p: {mmap: mem}\n  - q: {write: mem}\n')).toBe('bad.yaml:4:5: process "q" does not exist at step 2');
+    expect(err('processes: [p]\nsteps:\n  - p: {mmap: mem}\n  - q: {write: mem}\n')).toBe(
+      'bad.yaml:4:5: process "q" does not exist at step 2',
+    );
   });
   it('process that has exited', () => {
-    expect(err('processes: [p]\nsteps:\n  - p: {mmap: mem}\n  - p: {fork: c}\n  - c: exit\n  - c: {read: mem}\n')).toBe('bad.yaml:6:5: process "c" does not exist at step 4');
+    expect(err('processes: [p]\nsteps:\n  - p: {mmap: mem}\n  - p: {fork: c}\n  - c: exit\n  - c: {read: mem}\n')).toBe(
+      'bad.yaml:6:5: process "c" does not exist at step 4',
+    );
   });
   it('unknown label in sees', () => {
-    expect(err('steps:\n  - p: {mmap: mem}\n  - p: {read: mem, expect: {sees: w9}}\n')).toBe('bad.yaml:3:5: sees: no step is labelled "w9" (use a label, a step number or zero)');
+    expect(err('steps:\n  - p: {mmap: mem}\n  - p: {read: mem, expect: {sees: w9}}\n')).toBe(
+      'bad.yaml:3:5: sees: no step is labelled "w9" (use a label, a step number or zero)',
+    );
   });
   it('one process per step', () => {
     expect(err('steps:\n  - {p: exit, q: exit}\n')).toBe('bad.yaml:2:5: a step names exactly one process, found 2 keys');
@@ -60,7 +72,12 @@ describe('scenario errors carry file:line:col and what was expected', () => {
     expect(err('steps: []\n')).toMatch(/^bad\.yaml:1:8: steps: /);
   });
   it('a valid scenario resolves', () => {
-    const r = resolveScenario(parseScenario('steps:\n  - p: {mmap: mem, pages: 2}\n  - p: {write: "mem[1]", label: w}\n  - p: {read: mem, expect: {sees: [zero, w]}}\n', 'ok.yaml'));
+    const r = resolveScenario(
+      parseScenario(
+        'steps:\n  - p: {mmap: mem, pages: 2}\n  - p: {write: "mem[1]", label: w}\n  - p: {read: mem, expect: {sees: [zero, w]}}\n',
+        'ok.yaml',
+      ),
+    );
     expect(r.regions).toEqual([{ name: 'mem', start: 1, pages: 2 }]);
     expect(r.steps[2]!.sees).toEqual([0, 2]);
   });

@@ -18,7 +18,16 @@ export interface MemRwResult {
   wids: number[];
 }
 
-export function mem_rw(s: KState, ctx: KCtx, t: number, target: number, va: number, n: number, write: boolean, race?: (va: number) => void): MemRwResult | number {
+export function mem_rw(
+  s: KState,
+  ctx: KCtx,
+  t: number,
+  target: number,
+  va: number,
+  n: number,
+  write: boolean,
+  race?: (va: number) => void,
+): MemRwResult | number {
   if (!task_alive(s, target)) return -EIO;
   // proc_mem_foll_force(): FOLL_FORCE unless the kernel grants it only to the target's ptracer (no scenario ptraces)
   const force = ctx.prof.mech.config.procMemForce === 'always' ? FOLL_FORCE : 0;

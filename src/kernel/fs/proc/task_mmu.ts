@@ -6,11 +6,28 @@
 import type { KState } from '../../../model/layout.js';
 import { MMF_HAS_PINNED, ZERO_PFN, PGF_ANON, PGF_SWAPCACHE, PGF_KSM, PGF_LRU, PGF_DIRTY } from '../../../model/layout.js';
 import {
-  type Pte, pte_present, pte_write, pte_wrprotect, pte_clear_soft_dirty, is_swap_pte, is_pte_marker, pte_pfn,
-  pte_uffd_wp, pte_soft_dirty, pte_none,
+  type Pte,
+  pte_present,
+  pte_write,
+  pte_wrprotect,
+  pte_clear_soft_dirty,
+  is_swap_pte,
+  is_pte_marker,
+  pte_pfn,
+  pte_uffd_wp,
+  pte_soft_dirty,
+  pte_none,
 } from '../../../model/pte.js';
 import {
-  vmas_of, ptep_get, set_pte_at, mm_flags, is_cow_mapping, page_mapcount, page_test, VM_SOFTDIRTY, VM_PFNMAP,
+  vmas_of,
+  ptep_get,
+  set_pte_at,
+  mm_flags,
+  is_cow_mapping,
+  page_mapcount,
+  page_test,
+  VM_SOFTDIRTY,
+  VM_PFNMAP,
 } from '../../../model/mm_types.js';
 import { type KCtx, trace } from '../../ctx.js';
 import { vm_normal_page } from '../../mm/memory.js';
@@ -90,8 +107,20 @@ export interface PagemapEntry {
 export function pagemap_entry(s: KState, t: number, va: number, prof?: Profile): PagemapEntry {
   const pte = ptep_get(s, t, va);
   const e: PagemapEntry = {
-    present: false, swapped: false, exclusive: false, uffdWp: false, softDirty: false, file: false, pfn: 0,
-    mapcount: 0, anon: false, swapcache: false, ksm: false, zero: false, lru: false, dirty: false,
+    present: false,
+    swapped: false,
+    exclusive: false,
+    uffdWp: false,
+    softDirty: false,
+    file: false,
+    pfn: 0,
+    mapcount: 0,
+    anon: false,
+    swapcache: false,
+    ksm: false,
+    zero: false,
+    lru: false,
+    dirty: false,
   };
   if (pte_none(pte)) return e;
   if (pte_present(pte)) {

@@ -9,7 +9,13 @@ import { pte_present, pte_write, pte_pfn, pte_mkdirty_hw, pte_dirty } from '../.
 import { ptep_get, set_pte_at, vma_lookup_idx, vma_flags_at, VM_READ, VM_WRITE } from '../../../../model/mm_types.js';
 import { type KCtx, ModelBug } from '../../../ctx.js';
 import {
-  handle_mm_fault, FAULT_FLAG_WRITE, FAULT_FLAG_USER, FAULT_FLAG_TRIED, VM_FAULT_RETRY, VM_FAULT_SIGSEGV, VM_FAULT_SIGBUS,
+  handle_mm_fault,
+  FAULT_FLAG_WRITE,
+  FAULT_FLAG_USER,
+  FAULT_FLAG_TRIED,
+  VM_FAULT_RETRY,
+  VM_FAULT_SIGSEGV,
+  VM_FAULT_SIGBUS,
   VM_FAULT_OOM,
 } from '../../../mm/memory.js';
 
