@@ -1,0 +1,26 @@
+/** `cowlab emit-c` (docs/cli.md). */
+import type { Command } from 'commander';
+import { out } from '../util.js';
+
+export function emitCCommand(program: Command): void {
+  program
+    .command('emit-c')
+    .description('Write a standalone C reproducer of one scenario (kselftest TAP output) to stdout or a file.')
+    .argument('<file>', 'a scenario file')
+    .option('-o, --output <file>', 'write to this file instead of stdout')
+    .addHelpText(
+      'after',
+      '\nThe reproducer embeds the executor core; build it with: cc -O2 -Wall -Wextra -Werror -pthread -Wl,-z,now -o repro repro.c',
+    )
+    .action(async (file: string, opts: { output?: string }) => {
+      const { emitC } = await import('../../executor/emit.js');
+      const { loadScenario } = await import('../../scenario/load.js');
+      const text = emitC(loadScenario(file));
+      if (opts.output) {
+        const { writeFileSync, renameSync } = await import('node:fs');
+        const tmp = `${opts.output}.tmp${process.pid}`;
+        writeFileSync(tmp, text);
+        renameSync(tmp, opts.output); // never leave a half-written reproducer behind
+      } else out(text);
+    });
+}

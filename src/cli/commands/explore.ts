@@ -1,0 +1,119 @@
+/** `cowlab explore` (docs/cli.md). */
+import type { Command } from 'commander';
+import { InputError, EXIT_OK, EXIT_FAIL, EXIT_LIMIT } from '../../scenario/errors.js';
+import { profileById } from '../../profiles/index.js';
+import { formatExplore } from '../format.js';
+import { out, pickProfile } from '../util.js';
+
+export function exploreCommand(program: Command): void {
+  program
+    .command('explore')
+    .description(
+      "Search every sequence of the configuration's operations up to its depth (breadth-first: the first counterexample is a shortest one), or random walks with --swarm.",
+    )
+    .argument('<config>', 'an explorer configuration (see docs/explore.md; examples in explore/)')
+    .option('--kernel <id>', "profile to explore (default: the configuration's kernel, else linux-6.18)")
+    .option('--profile <file>', 'a profile module of your own (see docs/profiles.md)')
+    .option('--depth <n>', "depth bound (default: the configuration's)")
+    .option('--processes <n>', "process bound (default: the configuration's)")
+    .option('--ops <list>', "comma-separated operation alphabet (default: the configuration's; see docs/explore.md)")
+    .option('--properties <list>', "comma-separated properties to check (default: the configuration's)")
+    .option('-w, --workers <n>', 'worker threads (default: 1)')
+    .option('--swarm', 'random walks instead of breadth-first search')
+    .option('--seed <n>', 'seed of the random walks (printed; the same seed repeats the walks)')
+    .option('--walks <n>', "number of random walks (default: the configuration's, else 10000)")
+    .option('--max-states <n>', 'stop after this many distinct states (exit 3)')
+    .option('--max-memory <mb>', 'stop when resident memory passes this many MiB (exit 3)')
+    .option('--shrink', 'reduce the counterexample to a 1-minimal scenario')
+    .option('--out <file>', 'where the counterexample scenario goes (default: explore-findings/CONFIG-KERNEL.yaml)')
+    .option('--json', 'print the report as JSON')
+    .addHelpText('after', '\nExit status: 0 none found, 1 violation found, 2 bad input, 3 stopped at a limit (states, memory, Ctrl-C).')
+    .action(
+      async (
+        configFile: string,
+        opts: {
+          kernel?: string;
+          profile?: string;
+          depth?: string;
+          processes?: string;
+          ops?: string;
+          properties?: string;
+          workers?: string;
+          swarm?: boolean;
+          seed?: string;
+          walks?: string;
+          maxStates?: string;
+          maxMemory?: string;
+          shrink?: boolean;
+          out?: string;
+          json?: boolean;
+        },
+      ) => {
+        const { loadConfig, overrideConfig } = await import('../../explore/system.js');
+        const { explore } = await import('../../explore/explore.js');
+        const config = overrideConfig(loadConfig(configFile), { processes: opts.processes, ops: opts.ops, properties: opts.properties });
+        const num = (v: string | undefined, what: string, min = 0) => {
+          if (v === undefined) return undefined;
+          const n = Number(v);
+          if (!Number.isInteger(n) || n < min) throw new InputError(`${what}: expected an integer >= ${min}`);
+          return n;
+        };
+        const profileId = opts.kernel ?? (opts.profile ? undefined : (config.kernel ?? 'linux-6.18'));
+        const profile = opts.profile ? await pickProfile({ profile: opts.profile }) : profileById(profileId!);
+        const profileSource = opts.profile ? { file: opts.profile } : { builtin: profile.id };
+        const workers = num(opts.workers, '--workers', 1) ?? 1;
+        const seed = opts.swarm ? (num(opts.seed, '--seed') ?? Math.floor(Math.random() * 2 ** 31)) : undefined;
+        const stop = { requested: false };
+        process.on('SIGINT', () => {
+          if (stop.requested) process.exit(EXIT_LIMIT);
+          stop.requested = true;
+        });
+        const { SingleBar } = await import('cli-progress');
+        const bar =
+          process.stderr.isTTY && !opts.json
+            ? new SingleBar({
+                format: ' depth {depth}  states {states}  distinct {distinct}  queue {queue}  {rate}/s  {mem} MiB',
+                stream: process.stderr,
+                hideCursor: true,
+              })
+            : null;
+        if (seed !== undefined) process.stderr.write(`cowlab explore: swarm seed ${seed}\n`);
+        bar?.start(0, 0, { depth: 0, states: 0, distinct: 0, queue: 0, rate: 0, mem: 0 });
+        const report = await explore({
+          config,
+          profile,
+          profileSource,
+          workers,
+          depth: num(opts.depth, '--depth', 1),
+          maxStates: num(opts.maxStates, '--max-states', 1),
+          maxMemoryMb: num(opts.maxMemory, '--max-memory', 64),
+          ...(seed !== undefined ? { swarm: { seed, walks: num(opts.walks, '--walks', 1) ?? config.swarm.walks } } : {}),
+          shrink: opts.shrink ?? false,
+          ...(opts.out ? { out: opts.out } : {}),
+          stop,
+          onProgress: (p) =>
+            bar?.update(0, {
+              depth: p.depth,
+              states: p.states,
+              distinct: p.distinct,
+              queue: p.queue,
+              rate: Math.round(p.distinct / Math.max(p.seconds, 1e-3)),
+              mem: Math.round(p.memoryMb),
+            }),
+          onSwarmProgress: (w, st) =>
+            bar?.update(0, {
+              depth: '-',
+              states: st,
+              distinct: `${w} walks`,
+              queue: '-',
+              rate: 0,
+              mem: Math.round(process.memoryUsage().rss / 1048576),
+            }),
+        });
+        bar?.stop();
+        if (opts.json) out(JSON.stringify(report, null, 2));
+        else out(formatExplore(report));
+        process.exitCode = report.verdict === 'violation' ? EXIT_FAIL : report.stoppedBy ? EXIT_LIMIT : EXIT_OK;
+      },
+    );
+}

@@ -1,0 +1,60 @@
+/** `cowlab fidelity` (docs/cli.md). */
+import type { Command } from 'commander';
+import { EXIT_OK, EXIT_FAIL } from '../../scenario/errors.js';
+import { loadScenarios } from '../../scenario/load.js';
+import { fetchedKernels } from '../../qemu/fetch.js';
+import { out } from '../util.js';
+
+export function fidelityCommand(program: Command): void {
+  program
+    .command('fidelity')
+    .description(
+      'The model against every real kernel at hand: the host, and each fetched kernel in qemu, judged by its own profile. Per kernel: agree, diverge, skip, and the divergences.',
+    )
+    .argument('[path...]', 'scenario files or directories', ['scenarios'])
+    .option('--json', 'print JSON: one object per kernel with its counts and divergences')
+    .option('-j, --jobs <n>', 'executors (or guests) in parallel (default: number of CPUs)')
+    .action(async (paths: string[], opts: { json?: boolean; jobs?: string }) => {
+      const { diffScenarios } = await import('../../diff/run.js');
+      const { resolveOn } = await import('../../qemu/target.js');
+      const { availableParallelism } = await import('node:os');
+      const scenarios = loadScenarios(paths);
+      const jobs = opts.jobs ? Number(opts.jobs) : availableParallelism();
+      const kernels = ['host', ...fetchedKernels().map((k) => k.id)];
+      const report = [];
+      for (const k of kernels) {
+        const target = resolveOn(k, undefined, undefined);
+        const t0 = Date.now();
+        const results = await diffScenarios(scenarios, { jobs, profile: target.profile, on: target.guest, kernelName: target.name });
+        const n = (v: string) => results.filter((r) => r.verdict === v).length;
+        const entry = {
+          kernel: k,
+          profile: target.profile.id,
+          release: k === 'host' ? (await import('node:os')).release() : fetchedKernels().find((x) => x.id === k)!.release,
+          agree: n('agree'),
+          diverge: n('diverge'),
+          skip: n('skip'),
+          seconds: (Date.now() - t0) / 1000,
+          divergences: results
+            .filter((r) => r.verdict === 'diverge')
+            .map((r) => ({ scenario: r.scenario, file: r.file, reason: r.reason })),
+          skips: Object.entries(
+            results
+              .filter((r) => r.verdict === 'skip')
+              .map((r) => r.reason.replace(/^step \d+ /, ''))
+              .reduce<Record<string, number>>((a, why) => ({ ...a, [why]: (a[why] ?? 0) + 1 }), {}),
+          ).map(([reason, count]) => ({ reason, count })),
+        };
+        report.push(entry);
+        if (!opts.json) {
+          out(
+            `${k.padEnd(12)} ${entry.release.padEnd(28)} judged by ${entry.profile.padEnd(12)} ${String(entry.agree).padStart(3)} agree ${String(entry.diverge).padStart(3)} diverge ${String(entry.skip).padStart(3)} skip  (${entry.seconds.toFixed(1)} s)`,
+          );
+          for (const d of entry.divergences) out(`    DIVERGE ${d.scenario}: ${d.reason}`);
+        }
+      }
+      if (opts.json) out(JSON.stringify(report, null, 2));
+      else if (kernels.length === 1) out('(no fetched kernels: cowlab kernels fetch)');
+      process.exitCode = report.some((e) => e.diverge > 0) ? EXIT_FAIL : EXIT_OK;
+    });
+}

@@ -1,0 +1,120 @@
+/** `cowlab fuzz` (docs/cli.md). */
+import type { Command } from 'commander';
+import { InputError, EXIT_OK, EXIT_FAIL } from '../../scenario/errors.js';
+import { out, pickProfile } from '../util.js';
+
+export function fuzzCommand(program: Command): void {
+  program
+    .command('fuzz')
+    .description(
+      'Random scenarios over every operation, in the model with every property checked (the first of each kind of violation shrunk and saved); ' +
+        'with --diff, over what a real kernel can run, each in the model and on this kernel, and every divergence shrunk to a minimal scenario file.',
+    )
+    .option('--diff', 'compare with the real kernel')
+    .option('--seed <n>', 'seed of the random sequence (printed; the same seed gives the same scenarios)')
+    .option('--count <n>', 'number of random scenarios', '1000')
+    .option('--steps <n>', 'maximum steps per scenario', '24')
+    .option('-j, --jobs <n>', 'executors in parallel (default: number of CPUs)')
+    .option('--out <dir>', 'where shrunk divergences are saved', 'fuzz-findings')
+    .option('--on <kernel>', 'host (default), a fetched kernel id, or a kernel image of your own (as for diff)')
+    .option('--kernel <id>', 'profile that judges the kernel (as for diff)')
+    .option('--profile <file>', 'a profile module of your own to judge the kernel')
+    .option('--brd <file>', 'brd.ko for a kernel image of your own')
+    .option('--save <dir>', 'model only: also save every random scenario in this directory')
+    .option('--json', 'print the report as JSON')
+    .action(
+      async (opts: {
+        diff?: boolean;
+        seed?: string;
+        count: string;
+        steps: string;
+        jobs?: string;
+        out: string;
+        json?: boolean;
+        on?: string;
+        kernel?: string;
+        profile?: string;
+        brd?: string;
+        save?: string;
+      }) => {
+        const { availableParallelism } = await import('node:os');
+        const seed = opts.seed !== undefined ? Number(opts.seed) : Math.floor(Math.random() * 2 ** 31);
+        const count = Number(opts.count);
+        const jobs = opts.jobs ? Number(opts.jobs) : availableParallelism();
+        for (const [k, v] of [
+          ['--seed', seed],
+          ['--count', count],
+          ['--jobs', jobs],
+          ['--steps', Number(opts.steps)],
+        ] as const) {
+          if (!Number.isInteger(v) || v < 0) throw new InputError(`${k}: expected a non-negative integer`);
+        }
+        if (!opts.diff) {
+          if (opts.on) throw new InputError('--on needs --diff');
+          const prof = await pickProfile(opts);
+          const { fuzzModel } = await import('../../fuzz/model.js');
+          process.stderr.write(`cowlab fuzz: seed ${seed}, ${count} scenarios in the model on ${prof.id}\n`);
+          const report = fuzzModel({
+            seed,
+            count,
+            maxSteps: Number(opts.steps),
+            profile: prof,
+            outDir: opts.out,
+            ...(opts.save ? { saveDir: opts.save } : {}),
+          });
+          if (opts.json) out(JSON.stringify(report, null, 2));
+          else {
+            out(
+              `seed ${report.seed}: ${report.ran} random scenarios on ${report.kernel} in ${report.seconds.toFixed(1)} s: ${report.clean} without a violation`,
+            );
+            for (const f of report.findings)
+              out(`  ${f.count} x ${f.property}: first scenario ${f.index}, shrunk to ${f.steps} steps: ${f.file}\n    ${f.message}`);
+          }
+          process.exitCode = report.findings.length ? EXIT_FAIL : EXIT_OK;
+          return;
+        }
+        if (opts.save) throw new InputError('--save is for the model-only mode (without --diff)');
+        const { fuzzDiff } = await import('../../fuzz/fuzz.js');
+        const { resolveOn } = await import('../../qemu/target.js');
+        const explicit = opts.profile || opts.kernel ? await pickProfile(opts) : undefined;
+        const target = resolveOn(opts.on, explicit, opts.brd);
+        process.stderr.write(
+          `cowlab fuzz: seed ${seed}, ${count} scenarios on ${target.name} (judged by ${target.profile.id}), ${jobs} ${target.guest ? 'guest' : 'executor'}(s)\n`,
+        );
+        const { SingleBar, Presets } = await import('cli-progress');
+        const bar =
+          process.stderr.isTTY && !opts.json
+            ? new SingleBar(
+                { format: ' {bar} {value}/{total} scenarios, {diverged} diverged, {skipped} skipped', stream: process.stderr },
+                Presets.shades_classic,
+              )
+            : null;
+        bar?.start(count, 0, { diverged: 0, skipped: 0 });
+        const report = await fuzzDiff({
+          seed,
+          count,
+          jobs,
+          outDir: opts.out,
+          maxSteps: Number(opts.steps),
+          profile: target.profile,
+          on: target.guest,
+          onProgress: (done, diverged, skipped) => bar?.update(done, { diverged, skipped }),
+        });
+        bar?.stop();
+        if (opts.json) out(JSON.stringify(report, null, 2));
+        else {
+          const diverged = report.findings.reduce((a, f) => a + f.count, 0);
+          out(
+            `seed ${report.seed}: ${report.ran} random scenarios in ${report.seconds.toFixed(1)} s: ${report.agreed} agree, ${diverged} diverge (${report.findings.length} kind(s)), ${report.skipped} skipped`,
+          );
+          for (const f of report.findings) {
+            out(`  ${f.count} x ${f.kind}`);
+            out(
+              `    first: scenario ${f.index}, shrunk to ${f.steps} steps: ${f.file}${f.reproduced ? '' : ' (did not reproduce while shrinking)'}`,
+            );
+          }
+        }
+        process.exitCode = report.findings.length ? EXIT_FAIL : EXIT_OK;
+      },
+    );
+}

@@ -1,0 +1,70 @@
+/** `cowlab kernels` (docs/cli.md). */
+import type { Command } from 'commander';
+import { PROFILES } from '../../profiles/index.js';
+import { SUITES, fetchKernel, fetchedKernels } from '../../qemu/fetch.js';
+import { mechanismChanges, type MechGroup } from '../../profiles/mechanisms.js';
+import { out } from '../util.js';
+import type { Profile } from '../../profiles/types.js';
+
+export function kernelsCommand(program: Command): void {
+  const kernels = program
+    .command('kernels')
+    .description(
+      'List the kernel profiles: each is its predecessor plus named mechanisms. `kernels fetch` downloads real kernels for `diff --on`.',
+    )
+    .option('--json', 'print JSON: id, title, basedOn, commits, summary, changes (mechanisms that differ from basedOn), mechanisms')
+    .option('--profile <file...>', 'also list profiles of your own (see docs/profiles.md)')
+    .action(async (opts: { json?: boolean; profile?: string[] }) => {
+      const { loadProfileFile } = await import('../../profiles/load.js');
+      const list: Profile[] = [...PROFILES];
+      for (const f of opts.profile ?? []) list.push(await loadProfileFile(f));
+      const byId = (id: string | null) => (id ? (list.find((x) => x.id === id) ?? null) : null);
+      const changes = (p: Profile): Record<string, { from: unknown; to: unknown }> => {
+        const base = byId(p.basedOn);
+        const out: Record<string, { from: unknown; to: unknown }> = {};
+        if (!base) return out;
+        for (const [g, c] of Object.entries(mechanismChanges(base.mech, p.mech))) {
+          for (const [k, to] of Object.entries(c as Record<string, unknown>)) {
+            out[`${g}.${k}`] = { from: (base.mech[g as MechGroup] as Record<string, unknown>)[k], to };
+          }
+        }
+        return out;
+      };
+      if (opts.json) {
+        out(
+          JSON.stringify(
+            list.map((p) => ({
+              id: p.id,
+              title: p.title,
+              basedOn: p.basedOn,
+              commits: p.commits,
+              summary: p.summary,
+              changes: changes(p),
+              mechanisms: p.mech,
+            })),
+            null,
+            2,
+          ),
+        );
+        return;
+      }
+      for (const p of list) {
+        out(`${p.id}: ${p.title}`);
+        out(`  based on ${p.basedOn ?? '(none)'}: ${p.summary}`);
+        const ch = Object.entries(changes(p)).map(([k, v]) => `${k} ${String(v.from)} -> ${String(v.to)}`);
+        if (ch.length) out(`  changes: ${ch.join('; ')}`);
+        for (const c of p.commits) out(`  - ${c}`);
+      }
+    });
+  kernels
+    .command('fetch')
+    .description(
+      "Download Debian's newest cloud kernel of each suite (or of the ids given) for `cowlab diff --on`; cached, versions recorded.",
+    )
+    .argument('[ids...]', `kernel ids (default: all): ${SUITES.map((x) => x.id).join(', ')}`)
+    .action((ids: string[]) => {
+      const list = ids.length ? ids : SUITES.map((x) => x.id);
+      for (const id of list) fetchKernel(id, (m) => process.stderr.write(`${m}\n`));
+      for (const k of fetchedKernels()) out(`${k.id.padEnd(12)} ${k.release.padEnd(28)} Debian ${k.debVersion}  ${k.vmlinuz}`);
+    });
+}

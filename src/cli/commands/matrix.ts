@@ -1,0 +1,41 @@
+/** `cowlab matrix` (docs/cli.md). */
+import type { Command } from 'commander';
+import { Option } from 'commander';
+import { InputError, EXIT_OK, EXIT_FAIL } from '../../scenario/errors.js';
+import { loadScenarios } from '../../scenario/load.js';
+import { PROFILES, MATRIX_PROFILES, profileById } from '../../profiles/index.js';
+import { out } from '../util.js';
+import type { Profile } from '../../profiles/types.js';
+
+export function matrixCommand(program: Command): void {
+  program
+    .command('matrix')
+    .description(
+      'Every scenario on every kernel profile: pass, FAIL (property@step), expected-fail, n/a; totals of failures, copies and needless copies.',
+    )
+    .option('--kernels <ids>', 'comma-separated profile ids (default: all)')
+    .option('--profile <file...>', 'add profiles of your own (see docs/profiles.md)')
+    .option('--scenarios <dir>', 'scenario directory or file', 'scenarios')
+    .addOption(new Option('--format <fmt>', 'output format').choices(['text', 'markdown', 'json', 'html']).default('text'))
+    .addHelpText('after', '\nExit status: 0 when every cell matches the history the scenarios document, 1 otherwise, 2 bad input.')
+    .action(async (opts: { kernels?: string; profile?: string[]; scenarios: string; format: string }) => {
+      const { buildMatrix } = await import('../../matrix/matrix.js');
+      const render = await import('../../matrix/render.js');
+      const { loadProfileFile } = await import('../../profiles/load.js');
+      const profiles: Profile[] = opts.kernels ? opts.kernels.split(',').map((k) => profileById(k.trim())) : [...MATRIX_PROFILES];
+      for (const f of opts.profile ?? []) profiles.push(await loadProfileFile(f));
+      if (profiles.length === 0) throw new InputError('--kernels: no kernel named');
+      const rs = loadScenarios([opts.scenarios]);
+      const m = buildMatrix(rs, profiles, PROFILES);
+      const text =
+        opts.format === 'json'
+          ? render.matrixJson(m)
+          : opts.format === 'markdown'
+            ? render.matrixMarkdown(m)
+            : opts.format === 'html'
+              ? render.matrixHtml(m)
+              : render.matrixText(m);
+      out(text);
+      process.exitCode = Object.values(m.totals).some((t) => t.unexpected > 0) ? EXIT_FAIL : EXIT_OK;
+    });
+}

@@ -1,0 +1,96 @@
+/**
+ * `cowlab fuzz` without --diff: random scenarios over every operation, run
+ * in the model only, with every property and model invariant checked after
+ * every step. On a merged kernel's profile a property violation is a bug of
+ * that kernel (or of the model); a model-invariant one is a bug of cowlab.
+ * The first scenario of each kind of violation is shrunk by fast-check and
+ * saved as a file that `cowlab run --kernel` reproduces.
+ */
+import fc from 'fast-check';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { cmdsArb, materialize, resolveCmds, scenarioYaml, GEN_OPS, type Cmd } from './generate.js';
+import { runScenario } from '../scenario/run.js';
+import type { Profile } from '../profiles/types.js';
+import type { Violation } from '../properties/monitor.js';
+
+export interface ModelFuzzOptions {
+  seed: number;
+  count: number;
+  maxSteps?: number;
+  profile: Profile;
+  /** where shrunk findings are saved */
+  outDir: string;
+  /** also save every random scenario here (the same seed gives the same files) */
+  saveDir?: string;
+  onProgress?: (done: number, found: number) => void;
+}
+
+export interface ModelFinding {
+  property: string;
+  /** random scenarios with a violation of this property */
+  count: number;
+  index: number;
+  message: string;
+  file: string;
+  steps: number;
+}
+
+export interface ModelFuzzReport {
+  seed: number;
+  kernel: string;
+  ran: number;
+  clean: number;
+  findings: ModelFinding[];
+  seconds: number;
+}
+
+const nameOf = (seed: number, i: number) => `fuzz-${seed}-${String(i).padStart(3, '0')}`;
+
+function firstViolation(cmds: readonly Cmd[], prof: Profile, property?: string): Violation | null {
+  const res = runScenario(resolveCmds(cmds, 'fuzz'), prof, { lenient: true });
+  return res.violations.find((v) => property === undefined || v.property === property) ?? null;
+}
+
+export function fuzzModel(o: ModelFuzzOptions): ModelFuzzReport {
+  const t0 = Date.now();
+  const arb = cmdsArb({ ops: GEN_OPS, maxSteps: o.maxSteps ?? 24 });
+  const samples = fc.sample(arb, { seed: o.seed, numRuns: o.count });
+  if (o.saveDir) mkdirSync(o.saveDir, { recursive: true });
+  const kinds = new Map<string, { index: number; cmds: Cmd[]; v: Violation; count: number }>();
+  let clean = 0;
+  samples.forEach((cmds, i) => {
+    if (o.saveDir) writeFileSync(join(o.saveDir, `${nameOf(o.seed, i)}.yaml`), scenarioYaml(materialize(cmds, {}, nameOf(o.seed, i))));
+    const v = firstViolation(cmds, o.profile);
+    if (!v) clean++;
+    else {
+      const k = kinds.get(v.property);
+      if (k) k.count++;
+      else kinds.set(v.property, { index: i, cmds, v, count: 1 });
+    }
+    o.onProgress?.(
+      i + 1,
+      [...kinds.values()].reduce((a, k) => a + k.count, 0),
+    );
+  });
+  const findings: ModelFinding[] = [];
+  if (kinds.size) mkdirSync(o.outDir, { recursive: true });
+  for (const [property, k] of kinds) {
+    const res = fc.check(
+      fc.property(arb, (c) => firstViolation(c, o.profile, property) === null),
+      { examples: [[k.cmds]], numRuns: 1, seed: o.seed },
+    );
+    const minimal = res.counterexample?.[0] ?? k.cmds;
+    const v = firstViolation(minimal, o.profile, property) ?? k.v;
+    const name = nameOf(o.seed, k.index);
+    const obj = materialize(minimal, {}, name);
+    obj.steps = (obj.steps as unknown[]).slice(0, v.step);
+    obj.description =
+      `Found by cowlab fuzz --seed ${o.seed} --kernel ${o.profile.id} (random scenario ${k.index}), shrunk.\n` +
+      `${property} at step ${v.step}: ${v.message}`;
+    const file = join(o.outDir, `${name}.yaml`);
+    writeFileSync(file, scenarioYaml(obj));
+    findings.push({ property, count: k.count, index: k.index, message: v.message, file, steps: (obj.steps as unknown[]).length });
+  }
+  return { seed: o.seed, kernel: o.profile.id, ran: samples.length, clean, findings, seconds: (Date.now() - t0) / 1000 };
+}
