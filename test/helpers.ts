@@ -21,7 +21,7 @@ export const mapcountReuse = derive(linux_6_18, {
   summary: 'test-only',
   mech: {
     cow: { reuse: 'mapcount', exclusive: 'none' },
-    swap: { swapinReuse: 'mapcount', exclusiveBit: false, swapoutPinned: 'allow', swapinDrain: false },
+    swap: { swapinReuse: 'mapcount', swapoutPinned: 'allow', swapinDrain: false },
     gup: { unshare: 'none', forceWrite: 'foll-cow' },
     fork: { copyPinned: 'never' },
     wrprotect: { mprotectWritable: 'none' },
@@ -36,7 +36,7 @@ export const pageCountSoftDirty = derive(linux_6_18, {
   mech: {
     cow: { reuse: 'page-count', exclusive: 'none' },
     fork: { copyPinned: 'maybe-pinned' },
-    swap: { swapinReuse: 'mapcount', exclusiveBit: false, swapoutPinned: 'allow', swapinDrain: false },
+    swap: { swapinReuse: 'mapcount', swapoutPinned: 'allow', swapinDrain: false },
     gup: { unshare: 'none', forceWrite: 'foll-cow-dirty' },
     wrprotect: { mprotectWritable: 'none', clearRefsSkipsPinned: false },
     config: { softDirty: true },

@@ -172,6 +172,7 @@ export function emitC(r: Resolved): string {
         b(e.mappedOnce, `${pg} && bit(${pg}->entry, 56)`, 'mapped exactly once');
         b(e.uffdWp, `${pg} && bit(${pg}->entry, 57)`, 'uffd-wp protected');
         b(e.swapcache, `${pg} && bit(${pg}->entry, 63) && bit(${pg}->flags, 13)`, 'in the swap cache');
+        b(e.ksm, `${pg} && bit(${pg}->entry, 63) && bit(${pg}->flags, 21)`, 'a KSM page (kpageflags)');
         b(e.anonExclusive, `${pg} && bit(${pg}->entry, 63) && bit(${pg}->flags, 12) && bit(${pg}->flags, 34)`, 'PG_anon_exclusive');
         const frames = (list: { proc: string; at: { region: string; from: number } }[] | undefined, want: boolean) => {
           for (const x of list ?? []) {

@@ -150,6 +150,7 @@ function toExpect(e: z.infer<typeof expectSchema> | undefined, pos: PosSource, p
   if (e.writable !== undefined) out.writable = e.writable;
   if (e['uffd-wp'] !== undefined) out.uffdWp = e['uffd-wp'];
   if (e.swapcache !== undefined) out.swapcache = e.swapcache;
+  if (e.ksm !== undefined) out.ksm = e.ksm;
   return out;
 }
 

@@ -121,7 +121,7 @@ export function runScenario(r: Resolved, prof: Profile, opts: RunOptions = {}): 
       aborted = true;
     }
     const sees = result.data.map((w) => seenStep(s, w));
-    const fs = aborted ? [] : checkExpectations(r, rs, s, eff, result, sees, opts.lenient ?? false, opts.trace ?? false);
+    const fs = aborted ? [] : checkExpectations(r, rs, s, prof, eff, result, sees, opts.lenient ?? false, opts.trace ?? false);
     violations.push(...vs);
     failures.push(...fs);
     records.push({
@@ -169,6 +169,7 @@ function checkExpectations(
   r: Resolved,
   rs: ResolvedStep,
   s: KState,
+  prof: Profile,
   eff: Effects,
   res: StepResult,
   sees: number[],
@@ -204,18 +205,18 @@ function checkExpectations(
     const taken = new Set(eff.path.map((p) => p.fn));
     for (const fn of e.path) if (traced && !taken.has(fn)) f(`expected the path to go through ${fn}`);
   }
-  if (rs.range) pageExpectations(r, rs, s, f);
+  if (rs.range) pageExpectations(r, rs, s, prof, f);
   return out;
 }
 
-function pageExpectations(r: Resolved, rs: ResolvedStep, s: KState, f: (m: string) => void): void {
+function pageExpectations(r: Resolved, rs: ResolvedStep, s: KState, prof: Profile, f: (m: string) => void): void {
   const e = rs.step.expect;
   const range = rs.range!;
   const t = rs.t;
   if (!task_alive(s, t)) return;
   for (let i = 0; i < range.pages; i++) {
     const va = range.start + i;
-    const pm: PagemapEntry = pagemap_entry(s, t, va);
+    const pm: PagemapEntry = pagemap_entry(s, t, va, prof);
     const pte = ptep_get(s, t, va);
     const name = pageName(r, va);
     const bit = (want: boolean | undefined, got: boolean, what: string) => {
@@ -228,6 +229,7 @@ function pageExpectations(r: Resolved, rs: ResolvedStep, s: KState, f: (m: strin
     bit(e.writable, pte_present(pte) && pte_write(pte), 'mapped writable');
     bit(e.uffdWp, pm.uffdWp || pte_uffd_wp(pte), 'uffd-wp protected');
     bit(e.swapcache, pm.swapcache, 'in the swap cache');
+    bit(e.ksm, pm.ksm, 'a KSM page (kpageflags)');
     const other = (list: { proc: string; at: { region: string; from: number } }[] | undefined, want: boolean) => {
       for (const x of list ?? []) {
         const ot = r.tasks.indexOf(x.proc);

@@ -44,6 +44,8 @@ export interface StepExpect {
   writable?: boolean;
   uffdWp?: boolean;
   swapcache?: boolean;
+  /** /proc/kpageflags KPF_KSM of the page's frame */
+  ksm?: boolean;
 }
 
 /** One step: a process performs an operation. */

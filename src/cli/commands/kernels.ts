@@ -2,7 +2,8 @@
 import type { Command } from 'commander';
 import { PROFILES } from '../../profiles/index.js';
 import { SUITES, fetchKernel, fetchedKernels } from '../../qemu/fetch.js';
-import { mechanismChanges, type MechGroup } from '../../profiles/mechanisms.js';
+import { mechanismChanges, mechanismDocs, mechanismValues, type MechGroup } from '../../profiles/mechanisms.js';
+import { profileEnv } from '../../kernel/ctx.js';
 import { out } from '../util.js';
 import type { Profile } from '../../profiles/types.js';
 
@@ -14,10 +15,36 @@ export function kernelsCommand(program: Command): void {
     )
     .option('--json', 'print JSON: id, title, basedOn, commits, summary, changes (mechanisms that differ from basedOn), mechanisms')
     .option('--profile <file...>', 'also list profiles of your own (see docs/profiles.md)')
-    .action(async (opts: { json?: boolean; profile?: string[] }) => {
+    .option('--mechanisms', 'list the mechanisms instead: what each decides, its values with their commits, and the profiles choosing each')
+    .action(async (opts: { json?: boolean; profile?: string[]; mechanisms?: boolean }) => {
       const { loadProfileFile } = await import('../../profiles/load.js');
       const list: Profile[] = [...PROFILES];
       for (const f of opts.profile ?? []) list.push(await loadProfileFile(f));
+      if (opts.mechanisms) {
+        const docs = mechanismDocs();
+        if (opts.json) {
+          out(
+            JSON.stringify(
+              docs.map((d) => ({
+                ...d,
+                byProfile: Object.fromEntries(list.map((p) => [p.id, (p.mech[d.group] as Record<string, unknown>)[d.name]])),
+              })),
+              null,
+              2,
+            ),
+          );
+          return;
+        }
+        for (const d of docs) {
+          out(`${d.group}.${d.name}: ${d.description}`);
+          for (const v of mechanismValues(d) ?? [...new Set(list.map((p) => (p.mech[d.group] as Record<string, unknown>)[d.name]))]) {
+            const who = list.filter((p) => (p.mech[d.group] as Record<string, unknown>)[d.name] === v).map((p) => p.id);
+            out(`  ${String(v)}${d.values?.[String(v)] ? `: ${d.values[String(v)]}` : ''}`);
+            out(`    ${who.length ? who.join(', ') : '(no profile)'}`);
+          }
+        }
+        return;
+      }
       const byId = (id: string | null) => (id ? (list.find((x) => x.id === id) ?? null) : null);
       const changes = (p: Profile): Record<string, { from: unknown; to: unknown }> => {
         const base = byId(p.basedOn);
@@ -41,6 +68,7 @@ export function kernelsCommand(program: Command): void {
               summary: p.summary,
               changes: changes(p),
               mechanisms: p.mech,
+              env: profileEnv(p),
             })),
             null,
             2,

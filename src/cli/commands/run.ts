@@ -5,7 +5,7 @@ import { EXIT_OK, EXIT_FAIL } from '../../scenario/errors.js';
 import { loadScenarios } from '../../scenario/load.js';
 import { runScenario } from '../../scenario/run.js';
 import { runJson, runText, traceText } from '../format.js';
-import { out, pickProfile } from '../util.js';
+import { out, pickProfile, envOption } from '../util.js';
 
 export function runCommand(program: Command): void {
   program
@@ -16,14 +16,19 @@ export function runCommand(program: Command): void {
     .option('--profile <file>', 'a profile module of your own (see docs/profiles.md)')
     .option('--trace', "print every step: the kernel path taken, every page's counts and flags, what changed")
     .option('--json', 'print a JSON array, one object per scenario')
+    .option(
+      '--env <list>',
+      "the machine, where it differs from the profile's: KEY=VALUE,... (docs/profiles.md, e.g. zeroPage=false,swap=sync-io)",
+    )
     .addHelpText(
       'after',
       '\nScenario format: docs/scenario-format.md (examples in scenarios/).\nExit status: 0 all pass, 1 a scenario failed, 2 bad input.',
     )
-    .action(async (paths: string[], opts: { kernel?: string; profile?: string; trace?: boolean; json?: boolean }) => {
+    .action(async (paths: string[], opts: { kernel?: string; profile?: string; trace?: boolean; json?: boolean; env?: string }) => {
       const prof = await pickProfile(opts);
+      const env = envOption(prof, opts.env);
       const scenarios = loadScenarios(paths);
-      const results = scenarios.map((r) => ({ r, res: runScenario(r, prof, { trace: opts.trace ?? false }) }));
+      const results = scenarios.map((r) => ({ r, res: runScenario(r, prof, { trace: opts.trace ?? false, env }) }));
       if (opts.json)
         out(
           JSON.stringify(

@@ -524,7 +524,7 @@ export function do_swap_page(s: KState, ctx: KCtx, vmf: Vmf): number {
   let exclusive = false;
   if (!ksm) {
     if (mech.swap.swapinReuse === 'exclusive-bit') {
-      exclusive = mech.swap.exclusiveBit && pte_swp_exclusive(orig);
+      exclusive = pte_swp_exclusive(orig);
       if (fresh) exclusive = true;
     }
   }

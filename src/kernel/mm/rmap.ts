@@ -194,7 +194,7 @@ export function try_to_unmap(s: KState, ctx: KCtx, pfn: number): boolean {
       if (pte_dirty(pte)) page_set(s, pfn, PGF_DIRTY);
       swap_duplicate(s, slot);
       let swp = swp_entry_to_pte(slot);
-      if (exclusive && ctx.prof.mech.swap.exclusiveBit) swp = pte_swp_mkexclusive(swp);
+      if (exclusive && ctx.prof.mech.swap.swapinReuse === 'exclusive-bit') swp = pte_swp_mkexclusive(swp);
       if (pte_soft_dirty(pte)) swp = pte_swp_mksoft_dirty(swp);
       if (pte_uffd_wp(pte)) swp = pte_swp_mkuffd_wp(swp);
       set_pte_at(s, t, va, swp);

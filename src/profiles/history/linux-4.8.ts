@@ -20,7 +20,6 @@ export const linux_4_8: Profile = {
     gup: { pinCounting: 'get', forceWrite: 'foll-write-games', unshare: 'none', readBreaksCow: false, odirectPins: false },
     swap: {
       swapinReuse: 'mapcount',
-      exclusiveBit: false,
       swapinDrain: false,
       swapinWritableOnRead: false,
       swapTable: false,

@@ -21,7 +21,7 @@ export const linux_5_19 = derive(linux_5_18, {
   mech: {
     cow: { exclusive: 'anon-exclusive' },
     fork: { copyPinned: 'exclusive-maybe-pinned' },
-    swap: { swapinReuse: 'exclusive-bit', exclusiveBit: true, swapoutPinned: 'try-share' },
+    swap: { swapinReuse: 'exclusive-bit', swapoutPinned: 'try-share' },
     gup: { unshare: 'anon' },
     uffd: { wpShmem: true },
     fault: { sharedRetry: false },
