@@ -152,7 +152,7 @@ const swap = z
         mapcount: 'reuse_swap_page() on a write fault, before the swap entry is freed (<= 5.17)',
         refcount: 'the refcount after freeing the swap cache, on a write fault (c145e0b47c77, 5.18)',
         'exclusive-bit':
-          "try_to_unmap() records PG_anon_exclusive in the swap PTE (x86), and swap-in trusts that bit, else the refcount (1493a1913e34, 5.19+)",
+          'try_to_unmap() records PG_anon_exclusive in the swap PTE (x86), and swap-in trusts that bit, else the refcount (1493a1913e34, 5.19+)',
       },
       ['mapcount', 'refcount', 'exclusive-bit'],
     ),

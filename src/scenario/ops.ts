@@ -29,7 +29,7 @@ export const expectSchema = z
     writable: z.boolean().optional(),
     'uffd-wp': z.boolean().optional(),
     swapcache: z.boolean().optional(),
-  ksm: z.boolean().optional(),
+    ksm: z.boolean().optional(),
   })
   .strict();
 

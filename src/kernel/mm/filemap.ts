@@ -16,17 +16,25 @@ import {
   page_set_data,
   page_data,
   page_set,
+  page_test,
 } from '../../model/mm_types.js';
 import { alloc_page } from './page_alloc.js';
 
-/** Creates a file of `pages` zero-filled pages, all in the page cache. Returns the file id or -1. */
+/**
+ * Creates a file of `pages` zero-filled pages, all in the page cache.
+ * Returns the file id or -1. A tmpfile's pages were written (uptodate); a
+ * shmem file's (memfd after fallocate(), the object behind
+ * MAP_SHARED|MAP_ANONYMOUS) are not uptodate until first faulted or written
+ * (shmem_fallocate() leaves them so, and shmem zeroes them on first use),
+ * which keeps them out of fault-around.
+ */
 export function file_create(s: KState, kind: number, pages: number): number {
   for (let f = 0; f < s.L.geo.files; f++) {
     if ((file_flags(s, f) & FF_OPEN) !== 0) continue;
     file_init(s, f, FF_OPEN | kind, pages);
     for (let i = 0; i < pages; i++) {
-      const swapbacked = (kind & FF_SHMEM) !== 0 ? PGF_SWAPBACKED : 0;
-      const pfn = alloc_page(s, PGF_LRU | PGF_UPTODATE | swapbacked);
+      const shmem = (kind & FF_SHMEM) !== 0;
+      const pfn = alloc_page(s, PGF_LRU | (shmem ? PGF_SWAPBACKED : PGF_UPTODATE));
       page_set_mapping(s, pfn, f, i);
       page_set_data(s, pfn, 0);
       filemap_set(s, f, i, pfn);
@@ -36,10 +44,19 @@ export function file_create(s: KState, kind: number, pages: number): number {
   return -1;
 }
 
-/** filemap_fault() / shmem_fault(): the page-cache page for `index`, 0 past EOF (SIGBUS). */
+/** filemap_fault() / shmem_fault(): the page-cache page for `index` (now uptodate), 0 past EOF (SIGBUS). */
 export function filemap_fault(s: KState, f: number, index: number): number {
   if (index < 0 || index >= file_size(s, f)) return 0;
-  return filemap_get(s, f, index);
+  const pfn = filemap_get(s, f, index);
+  if (pfn !== 0) page_set(s, pfn, PGF_UPTODATE);
+  return pfn;
+}
+
+/** The page-cache page for `index` if it is uptodate (filemap_map_pages() -> next_uptodate_folio()), else 0. */
+export function filemap_get_uptodate(s: KState, f: number, index: number): number {
+  if (index < 0 || index >= file_size(s, f)) return 0;
+  const pfn = filemap_get(s, f, index);
+  return pfn !== 0 && page_test(s, pfn, PGF_UPTODATE) ? pfn : 0;
 }
 
 /** generic_perform_write() of one page: the page-cache page gets new content. */
@@ -51,8 +68,9 @@ export function file_write_page(s: KState, f: number, index: number, wid: number
   return true;
 }
 
-/** filemap_read() of one page: its content, or -1 past EOF. */
+/** filemap_read() / shmem_file_read_iter() of one page: its content (a hole reads as zeroes), or -1 past EOF. */
 export function file_read_page(s: KState, f: number, index: number): number {
-  const pfn = filemap_fault(s, f, index);
+  if (index < 0 || index >= file_size(s, f)) return -1;
+  const pfn = filemap_get(s, f, index);
   return pfn === 0 ? -1 : page_data(s, pfn);
 }

@@ -64,7 +64,6 @@ import {
   page_data,
   page_set_data,
   page_private,
-  swap_cache_pfn,
   swap_count,
   swap_data,
   is_cow_mapping,
@@ -98,8 +97,9 @@ import {
   PageAnonExclusive,
   folio_needs_cow_for_dma,
 } from './rmap.js';
-import { add_to_swap_cache, folio_free_swap, swap_free, swap_duplicate, free_swap_and_cache, delete_from_swap_cache } from './swapfile.js';
-import { filemap_fault } from './filemap.js';
+import { folio_free_swap, swap_free, swap_duplicate, free_swap_and_cache, delete_from_swap_cache } from './swapfile.js';
+import { filemap_fault, filemap_get_uptodate } from './filemap.js';
+import { swap_cache_get_folio, swapin_readahead } from './swap_state.js';
 import { handle_userfault } from './userfaultfd.js';
 import { page_observers } from '../../model/observers.js';
 
@@ -490,44 +490,80 @@ export function do_swap_page(s: KState, ctx: KCtx, vmf: Vmf): number {
   if (!is_swap_pte(orig)) throw new ModelBug(`do_swap_page on a non-swap PTE`);
   const slot = pte_swp_slot(orig);
   const mech = ctx.prof.mech;
-  let ret = 0;
-  let pfn = swap_cache_pfn(s, slot);
-  let fresh = false;
-  if (pfn === 0) {
-    if (ctx.env.swap === 'sync-io' && !mech.swap.swapTable && swap_count(s, slot) === 1) {
-      // SWP_SYNCHRONOUS_IO: read straight into a new folio, skipping the swap cache
-      pfn = alloc_page(s, PGF_SWAPBACKED);
-      page_set_data(s, pfn, swap_data(s, slot));
-      folio_add_lru(s, ctx, pfn);
-      fresh = true;
-      trace(ctx, 'do_swap_page', `SWP_SYNCHRONOUS_IO: slot ${slot} read into new page ${pfn}, swap cache skipped`);
-    } else {
-      // swapin_readahead() -> __read_swap_cache_async(): new folio in the swap cache, on the LRU batch
-      pfn = alloc_page(s, PGF_SWAPBACKED);
-      add_to_swap_cache(s, pfn, slot);
-      page_set_data(s, pfn, swap_data(s, slot));
-      folio_add_lru(s, ctx, pfn);
-      trace(ctx, 'do_swap_page', `slot ${slot} read from the swap device into page ${pfn} (swap cache)`);
-    }
-    ret = VM_FAULT_MAJOR;
-  } else {
-    folio_get(s, pfn);
-    trace(ctx, 'do_swap_page', `swap cache hit: page ${pfn}`);
-  }
+  const { pfn, fresh, major } = swapin_folio(s, ctx, slot);
+  let ret = major ? VM_FAULT_MAJOR : 0;
   const ksm = page_test(s, pfn, PGF_KSM);
   const write = (vmf.flags & FAULT_FLAG_WRITE) !== 0;
   // 5.18+ (d4c470970d45) drain the local LRU batch before judging the refcount
   if (write && !fresh && !ksm && !page_test(s, pfn, PGF_LRU) && mech.swap.swapinDrain) {
     lru_add_drain(s, ctx);
   }
-
-  let exclusive = false;
-  if (!ksm) {
-    if (mech.swap.swapinReuse === 'exclusive-bit') {
-      exclusive = pte_swp_exclusive(orig);
-      if (fresh) exclusive = true;
-    }
+  const m = swapin_map_decision(s, ctx, vmf, slot, pfn, fresh, ksm);
+  ret |= m.ret;
+  let pte = m.pte;
+  if (pte_swp_soft_dirty(orig)) pte = pte_mksoft_dirty(pte);
+  if (pte_swp_uffd_wp(orig)) pte = pte_mkuffd_wp(pte);
+  if (!PageAnon(s, pfn)) folio_add_new_anon_rmap(s, ctx, pfn, m.rmapExclusive);
+  else folio_add_anon_rmap_pte(s, ctx, pfn, m.rmapExclusive);
+  set_pte_at(s, vmf.t, vmf.va, pte);
+  if (mech.swap.swapTable && mech.swap.swapinReuse !== 'mapcount') {
+    swap_free(s, slot); // folio_put_swap()
+    if (should_try_to_free_swap(s, ctx, vmf, pfn)) folio_free_swap(s, ctx, pfn);
   }
+  trace(
+    ctx,
+    'do_swap_page',
+    `page ${pfn} mapped ${pte_write(pte) ? 'writable' : 'read-only'}` +
+      `${m.rmapExclusive ? ', exclusive' : ''}${page_test(s, pfn, PGF_SWAPCACHE) ? ', still in the swap cache' : ''}`,
+  );
+  if (vmf.flags & FAULT_FLAG_WRITE) {
+    vmf.orig = pte;
+    ret |= do_wp_page(s, ctx, vmf);
+  }
+  return ret;
+}
+
+/**
+ * The folio for a swap entry (6.18 do_swap_page's lookup): a swap cache hit
+ * (swap_cache_get_folio), a new folio read straight from a
+ * SWP_SYNCHRONOUS_IO device, skipping the swap cache, when only this PTE
+ * uses the entry, or a folio read into the swap cache (swapin_readahead);
+ * `fresh` for the skip path, `major` when the device was read.
+ */
+function swapin_folio(s: KState, ctx: KCtx, slot: number): { pfn: number; fresh: boolean; major: boolean } {
+  const hit = swap_cache_get_folio(s, ctx, slot);
+  if (hit !== 0) return { pfn: hit, fresh: false, major: false };
+  if (ctx.env.swap === 'sync-io' && !ctx.prof.mech.swap.swapTable && swap_count(s, slot) === 1) {
+    const pfn = alloc_page(s, PGF_SWAPBACKED);
+    page_set_data(s, pfn, swap_data(s, slot));
+    folio_add_lru(s, ctx, pfn);
+    trace(ctx, 'do_swap_page', `SWP_SYNCHRONOUS_IO: slot ${slot} read into new page ${pfn}, swap cache skipped`);
+    return { pfn, fresh: true, major: true };
+  }
+  return { pfn: swapin_readahead(s, ctx, slot), fresh: false, major: true };
+}
+
+/**
+ * How do_swap_page() maps the swapped-in folio, per era (mech.swap.swapinReuse):
+ * the PTE (writable or not), whether the rmap is exclusive, and whether the
+ * write fault was resolved here (VM_FAULT_WRITE, FAULT_FLAG_WRITE cleared).
+ * Frees the swap entry and, where the era does, the swap cache.
+ */
+function swapin_map_decision(
+  s: KState,
+  ctx: KCtx,
+  vmf: Vmf,
+  slot: number,
+  pfn: number,
+  fresh: boolean,
+  ksm: boolean,
+): { pte: Pte; rmapExclusive: boolean; ret: number } {
+  const mech = ctx.prof.mech;
+  const orig = vmf.orig;
+  const write = (vmf.flags & FAULT_FLAG_WRITE) !== 0;
+  let ret = 0;
+  let exclusive = false;
+  if (!ksm && mech.swap.swapinReuse === 'exclusive-bit') exclusive = fresh || pte_swp_exclusive(orig);
   let pte = mk_pte(pfn);
   let rmapExclusive = false;
   if (mech.swap.swapinReuse === 'mapcount') {
@@ -540,58 +576,37 @@ export function do_swap_page(s: KState, ctx: KCtx, vmf: Vmf): number {
       rmapExclusive = true; // mapcount + swapcount 1: ours alone (matters only to proposals with an exclusive bit)
     }
     swap_free(s, slot);
-  } else {
-    // 7.x frees the entry and the swap cache only after mapping (below)
-    if (!mech.swap.swapTable) {
-      swap_free(s, slot);
-      if (should_try_to_free_swap(s, ctx, vmf, pfn)) folio_free_swap(s, ctx, pfn);
-    }
-    if (!ksm && (fresh || exclusive || page_ref_count(s, pfn) === 1)) {
-      if (mech.swap.swapinReuse === 'refcount') {
-        // 5.18 (c145e0b47c77): writable on a write fault only
-        if (write) {
-          pte = maybe_mkwrite(pte_mkdirty(pte), vmf.vflags);
-          vmf.flags &= ~FAULT_FLAG_WRITE;
-          ret |= VM_FAULT_WRITE;
-          rmapExclusive = true; // refcount 1: ours alone (matters only to proposals with an exclusive bit)
-        }
-      } else {
-        if (
-          vmf.vflags & VM_WRITE &&
-          !userfaultfd_pte_wp(vmf.vflags, pte_swp_uffd_wp(orig) ? pte_mkuffd_wp(pte) : pte) &&
-          !pte_needs_soft_dirty_wp(ctx, vmf.vflags, pte_swp_soft_dirty(orig) ? pte_mksoft_dirty(pte) : pte)
-        ) {
-          // 5.19 .. 6.1: only on a write fault; later also on a read fault
-          if (write || mech.swap.swapinWritableOnRead) pte = pte_mkwrite(pte);
-          if (write) {
-            pte = pte_mkdirty(pte);
-            vmf.flags &= ~FAULT_FLAG_WRITE;
-          }
-        }
-        rmapExclusive = true;
-      }
-    }
+    return { pte, rmapExclusive, ret };
   }
-  if (pte_swp_soft_dirty(orig)) pte = pte_mksoft_dirty(pte);
-  if (pte_swp_uffd_wp(orig)) pte = pte_mkuffd_wp(pte);
-  if (!PageAnon(s, pfn)) folio_add_new_anon_rmap(s, ctx, pfn, rmapExclusive);
-  else folio_add_anon_rmap_pte(s, ctx, pfn, rmapExclusive);
-  set_pte_at(s, vmf.t, vmf.va, pte);
-  if (mech.swap.swapTable && mech.swap.swapinReuse !== 'mapcount') {
-    swap_free(s, slot); // folio_put_swap()
+  // 7.x frees the entry and the swap cache only after mapping (do_swap_page)
+  if (!mech.swap.swapTable) {
+    swap_free(s, slot);
     if (should_try_to_free_swap(s, ctx, vmf, pfn)) folio_free_swap(s, ctx, pfn);
   }
-  trace(
-    ctx,
-    'do_swap_page',
-    `page ${pfn} mapped ${pte_write(pte) ? 'writable' : 'read-only'}` +
-      `${rmapExclusive ? ', exclusive' : ''}${page_test(s, pfn, PGF_SWAPCACHE) ? ', still in the swap cache' : ''}`,
-  );
-  if (vmf.flags & FAULT_FLAG_WRITE) {
-    vmf.orig = pte;
-    ret |= do_wp_page(s, ctx, vmf);
+  if (ksm || !(fresh || exclusive || page_ref_count(s, pfn) === 1)) return { pte, rmapExclusive, ret };
+  if (mech.swap.swapinReuse === 'refcount') {
+    // 5.18 (c145e0b47c77): writable on a write fault only
+    if (write) {
+      pte = maybe_mkwrite(pte_mkdirty(pte), vmf.vflags);
+      vmf.flags &= ~FAULT_FLAG_WRITE;
+      ret |= VM_FAULT_WRITE;
+      rmapExclusive = true; // refcount 1: ours alone (matters only to proposals with an exclusive bit)
+    }
+    return { pte, rmapExclusive, ret };
   }
-  return ret;
+  if (
+    vmf.vflags & VM_WRITE &&
+    !userfaultfd_pte_wp(vmf.vflags, pte_swp_uffd_wp(orig) ? pte_mkuffd_wp(pte) : pte) &&
+    !pte_needs_soft_dirty_wp(ctx, vmf.vflags, pte_swp_soft_dirty(orig) ? pte_mksoft_dirty(pte) : pte)
+  ) {
+    // 5.19 .. 6.1: only on a write fault; later also on a read fault
+    if (write || mech.swap.swapinWritableOnRead) pte = pte_mkwrite(pte);
+    if (write) {
+      pte = pte_mkdirty(pte);
+      vmf.flags &= ~FAULT_FLAG_WRITE;
+    }
+  }
+  return { pte, rmapExclusive: true, ret };
 }
 
 /**
@@ -645,7 +660,7 @@ function do_read_fault(s: KState, ctx: KCtx, vmf: Vmf): number {
     let mapped = 0;
     for (let va = lo; va < hi; va++) {
       if (!pte_none(ptep_get(s, vmf.t, va))) continue;
-      const pfn = file_page(s, vmf, va);
+      const pfn = filemap_get_uptodate(s, vma_file_at(s, vmf.t, vmf.vi), vma_pgoff_of(s, vmf.t, vmf.vi, va));
       if (pfn === 0) continue;
       folio_get(s, pfn);
       set_pte_range(s, ctx, vmf, pfn, va, false);
