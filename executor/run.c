@@ -134,10 +134,10 @@ static void observe(int step)
 
 				if (pread(pagemap_fds[t], &e, 8, (off_t)((BASE / PAGE + vpage) * 8)) != 8)
 					continue;
-				if (!(e >> 62))
+				if (!(e >> PM_SWAP))
 					continue;
-				pfn = e & ((1ULL << 55) - 1);
-				if ((e >> 63) & 1) {
+				pfn = e & ((1ULL << PM_PFN_BITS) - 1);
+				if ((e >> PM_PRESENT) & 1) {
 					if (kpagecount_fd >= 0 && pread(kpagecount_fd, &cnt, 8, pfn * 8) != 8)
 						cnt = 0;
 					if (kpageflags_fd >= 0 && pread(kpageflags_fd, &flags, 8, pfn * 8) != 8)

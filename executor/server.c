@@ -181,7 +181,7 @@ static int pagemap_shows_uffd_wp(void)
 		p[0] = 1;
 		if (!ioctl(fd, UFFDIO_REGISTER, &reg) && !ioctl(fd, UFFDIO_WRITEPROTECT, &wp) &&
 		    pread(pm, &e, 8, ((unsigned long)p / PAGE) * 8) == 8)
-			ok = (e >> 57) & 1;
+			ok = (e >> PM_UFFD_WP) & 1;
 	}
 	if (pm >= 0)
 		close(pm);
@@ -243,7 +243,7 @@ static void report_caps(void)
 		p[0] = 1;
 		if (fd < 0 || pread(fd, &e, 8, ((unsigned long)p / PAGE) * 8) != 8)
 			e = 0;
-		softdirty = (e >> 55) & 1;
+		softdirty = (e >> PM_SOFT_DIRTY) & 1;
 		close(fd);
 		munmap(p, PAGE);
 	}

@@ -167,20 +167,20 @@ export function emitC(r: Resolved): string {
           if (want === undefined) return;
           add(`${want ? '' : '!'}(${expr})`, `${name} ${want ? 'is' : 'is not'} ${text}`);
         };
-        b(e.present, `${pg} && bit(${pg}->entry, 63)`, 'present');
-        b(e.swapped, `${pg} && bit(${pg}->entry, 62)`, 'swapped out');
-        b(e.mappedOnce, `${pg} && bit(${pg}->entry, 56)`, 'mapped exactly once');
-        b(e.uffdWp, `${pg} && bit(${pg}->entry, 57)`, 'uffd-wp protected');
-        b(e.swapcache, `${pg} && bit(${pg}->entry, 63) && bit(${pg}->flags, 13)`, 'in the swap cache');
-        b(e.ksm, `${pg} && bit(${pg}->entry, 63) && bit(${pg}->flags, 21)`, 'a KSM page (kpageflags)');
-        b(e.anonExclusive, `${pg} && bit(${pg}->entry, 63) && bit(${pg}->flags, 12) && bit(${pg}->flags, 34)`, 'PG_anon_exclusive');
+        b(e.present, `${pg} && bit(${pg}->entry, PM_PRESENT)`, 'present');
+        b(e.swapped, `${pg} && bit(${pg}->entry, PM_SWAP)`, 'swapped out');
+        b(e.mappedOnce, `${pg} && bit(${pg}->entry, PM_MMAP_EXCLUSIVE)`, 'mapped exactly once');
+        b(e.uffdWp, `${pg} && bit(${pg}->entry, PM_UFFD_WP)`, 'uffd-wp protected');
+        b(e.swapcache, `${pg} && bit(${pg}->entry, PM_PRESENT) && bit(${pg}->flags, KPF_SWAPCACHE)`, 'in the swap cache');
+        b(e.ksm, `${pg} && bit(${pg}->entry, PM_PRESENT) && bit(${pg}->flags, KPF_KSM)`, 'a KSM page (kpageflags)');
+        b(e.anonExclusive, `${pg} && bit(${pg}->entry, PM_PRESENT) && bit(${pg}->flags, KPF_ANON) && bit(${pg}->flags, KPF_MAPPEDTODISK)`, 'PG_anon_exclusive');
         const frames = (list: { proc: string; at: { region: string; from: number } }[] | undefined, want: boolean) => {
           for (const x of list ?? []) {
             const ot = r.tasks.indexOf(x.proc);
             const g = r.regions.find((q) => q.name === x.at.region)!;
             const ova = g.start + x.at.from + i;
             const other = `page_at(${n}, ${ot}, ${ova})`;
-            const same = `(${pg} && ${other} && bit(${pg}->entry, 63) && bit(${other}->entry, 63) && (${pg}->entry & ((1ULL << 55) - 1)) == (${other}->entry & ((1ULL << 55) - 1)))`;
+            const same = `(${pg} && ${other} && bit(${pg}->entry, PM_PRESENT) && bit(${other}->entry, PM_PRESENT) && (${pg}->entry & ((1ULL << PM_PFN_BITS) - 1)) == (${other}->entry & ((1ULL << PM_PFN_BITS) - 1)))`;
             add(want ? same : `!${same}`, `${name} ${want ? 'is' : 'is not'} the same frame as ${T(ot)}'s ${pageName(r, ova)}`);
           }
         };
