@@ -6,9 +6,9 @@
  * `<!-- generated:NAME -->` and `<!-- /generated:NAME -->`; `npm run docs`
  * rewrites them, and a test fails when a committed doc is stale.
  */
-import { z } from 'zod';
+import { type z } from 'zod';
 import { OPS } from '../ops/index.js';
-import type { OpDef, ExecEncoding } from '../ops/types.js';
+import type { OpDef } from '../ops/types.js';
 import { mechanismDocs, mechanismValues, type MechGroup } from '../profiles/mechanisms.js';
 import { envSchema } from '../profiles/env.js';
 import { PROFILES } from '../profiles/index.js';
@@ -66,7 +66,7 @@ export function opsTable(): string {
         ? typeof d.exec.modelOnly === 'string'
           ? `model only: ${d.exec.modelOnly.replace(/ \(model only\)$/, '')}`
           : 'model only'
-        : `yes${(d.exec as ExecEncoding<object>).blocker ? ' (its race variant is model only)' : ''}${d.requires?.length ? `; needs ${d.requires.join(', ')}` : ''}`;
+        : `yes${(d.exec).blocker ? ' (its race variant is model only)' : ''}${d.requires?.length ? `; needs ${d.requires.join(', ')}` : ''}`;
     rows.push(`| ${head} | ${esc(args)} | ${esc(d.doc)} | ${esc(real)} |`);
   }
   return rows.join('\n');

@@ -173,7 +173,11 @@ export function emitC(r: Resolved): string {
         b(e.uffdWp, `${pg} && bit(${pg}->entry, PM_UFFD_WP)`, 'uffd-wp protected');
         b(e.swapcache, `${pg} && bit(${pg}->entry, PM_PRESENT) && bit(${pg}->flags, KPF_SWAPCACHE)`, 'in the swap cache');
         b(e.ksm, `${pg} && bit(${pg}->entry, PM_PRESENT) && bit(${pg}->flags, KPF_KSM)`, 'a KSM page (kpageflags)');
-        b(e.anonExclusive, `${pg} && bit(${pg}->entry, PM_PRESENT) && bit(${pg}->flags, KPF_ANON) && bit(${pg}->flags, KPF_MAPPEDTODISK)`, 'PG_anon_exclusive');
+        b(
+          e.anonExclusive,
+          `${pg} && bit(${pg}->entry, PM_PRESENT) && bit(${pg}->flags, KPF_ANON) && bit(${pg}->flags, KPF_MAPPEDTODISK)`,
+          'PG_anon_exclusive',
+        );
         const frames = (list: { proc: string; at: { region: string; from: number } }[] | undefined, want: boolean) => {
           for (const x of list ?? []) {
             const ot = r.tasks.indexOf(x.proc);

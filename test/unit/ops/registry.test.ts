@@ -79,11 +79,21 @@ describe('every operation round-trips', () => {
       ...randomScenarios({ seed: 11, count: 200 }).map((t, i) => resolveScenario(parseScenario(t, `fuzz-${i}.yaml`))),
     ];
     // the extra scenario names a pipe it never creates: add one so it resolves
-    corpus.push(resolveScenario(parseScenario(EXTRA.replace('  - P0: {read-pipe: p, pages: 3}', '  - P0: {pipe: p}\n  - P0: {read-pipe: p, pages: 3}'), 'extra.yaml')));
+    corpus.push(
+      resolveScenario(
+        parseScenario(
+          EXTRA.replace('  - P0: {read-pipe: p, pages: 3}', '  - P0: {pipe: p}\n  - P0: {read-pipe: p, pages: 3}'),
+          'extra.yaml',
+        ),
+      ),
+    );
     const seen = new Set<string>();
     for (const r of corpus) {
       const again = reprinted(r);
-      expect(again.steps.map((s) => s.op), r.sc.file).toEqual(r.steps.map((s) => s.op));
+      expect(
+        again.steps.map((s) => s.op),
+        r.sc.file,
+      ).toEqual(r.steps.map((s) => s.op));
       for (const s of r.steps) seen.add(s.op.op);
     }
     expect(OP_NAMES.filter((n) => !seen.has(n))).toEqual([]);
