@@ -225,7 +225,9 @@ long op_mmap(struct stepcx *cx, const long *a)
 	p = mmap(addr_of(a[0]), a[1] * PAGE, prot, flags, fd, a[5] * PAGE);
 	if (p == MAP_FAILED)
 		return -errno;
-	madvise(p, a[1] * PAGE, MADV_NOHUGEPAGE);
+	/* a[6] (thp): 0 never (MADV_NOHUGEPAGE, as cow.c does for base pages), 1 inherit the THP modes */
+	if (!a[6])
+		madvise(p, a[1] * PAGE, MADV_NOHUGEPAGE);
 	return 0;
 }
 
@@ -244,7 +246,8 @@ long op_mprotect(struct stepcx *cx, const long *a)
 long op_madvise(struct stepcx *cx, const long *a)
 {
 	static const int adv[] = { 0, MADV_DONTNEED, MADV_DONTFORK, MADV_DOFORK, MADV_WIPEONFORK,
-				   MADV_KEEPONFORK, MADV_PAGEOUT };
+				   MADV_KEEPONFORK, MADV_PAGEOUT, MADV_HUGEPAGE, MADV_NOHUGEPAGE,
+				   MADV_COLLAPSE, MADV_COLD };
 	long r = rc(madvise(addr_of(a[0]), a[1] * PAGE, adv[a[2]]));
 
 	(void)cx;
@@ -291,6 +294,14 @@ long op_fork(struct stepcx *cx, const long *a)
 	 * are re-faulted by do_step, outside what is reported */
 	cx->unmeasured = 1;
 	return pid;
+}
+
+long op_mremap(struct stepcx *cx, const long *a)
+{
+	void *p = mremap(addr_of(a[0]), a[1] * PAGE, a[1] * PAGE, MREMAP_MAYMOVE | MREMAP_FIXED, addr_of(a[2]));
+
+	(void)cx;
+	return p == MAP_FAILED ? -errno : 0;
 }
 
 long op_exit(struct stepcx *cx, const long *a)

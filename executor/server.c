@@ -152,7 +152,7 @@ static int validate_prog(void)
 			case ARG_DFILE: bad |= v < 0 || v >= P.nfiles || P.fkind[v] != 1; break;
 			case ARG_PIPE: bad |= v < 0 || v >= MAXP; break;
 			case ARG_TASK: bad |= v < 0 || v >= P.ntasks; break;
-			case ARG_ADVICE: bad |= v < 1 || v > ADV_PAGEOUT; break;
+			case ARG_ADVICE: bad |= v < 1 || v > ADV_COLD; break;
 			case ARG_OTHER: break;
 			}
 		}

@@ -39,6 +39,12 @@ export interface Geometry {
   readonly writes: number;
   /** capacity of the modelled per-CPU LRU add batch */
   readonly lruBatch: number;
+  /**
+   * log2 of the pages a PMD maps (9 on x86: 2 MiB), or 0 when the scenario
+   * cannot have large folios (no PMD level is kept then). The explorer may
+   * use a smaller order to search THP configurations (model only).
+   */
+  readonly pmdOrder: number;
 }
 
 /* ---- struct page (one record per PFN) ---- */
@@ -60,7 +66,22 @@ export const PG_MAPPING = 6;
 export const PG_INDEX = 7;
 /** allocation sequence number: tells a recycled frame from its previous life (not behaviour, history) */
 export const PG_GEN = 8;
-export const PAGE_WORDS = 9;
+/** the head PFN of the large folio this page belongs to (the head names itself); 0 for an order-0 page */
+export const PG_HEAD = 9;
+/* the rest is folio-wide, kept on the head page only (the kernel keeps it in the first tail pages) */
+/** folio order */
+export const PG_ORDER = 10;
+/** `_entire_mapcount`: PMD mappings of the folio */
+export const PG_ENTIRE = 11;
+/** `_large_mapcount`: every PTE mapping of any page plus every PMD mapping (6.10+ stores it; computed before, same value) */
+export const PG_LARGE = 12;
+/** MM-ID slots (6.15+, include/linux/rmap.h): `_mm_id[i]` as task id + 1 (0: MM_ID_DUMMY) */
+export const PG_MMID0 = 13;
+export const PG_MMID1 = 14;
+/** `_mm_id_mapcount[i]` as a count (the kernel stores count - 1) */
+export const PG_MMC0 = 15;
+export const PG_MMC1 = 16;
+export const PAGE_WORDS = 17;
 
 /* ---- struct task_struct + mm_struct (one record per task) ---- */
 export const T_STATE = 0; // TASK_* below
@@ -145,6 +166,10 @@ export interface Layout {
   readonly tVma: number;
   /** offset of the page table inside a task record */
   readonly tPte: number;
+  /** offset of the PMD entries inside a task record (one per 1 << pmdOrder pages; none when pmdOrder is 0) */
+  readonly tPmd: number;
+  /** PMD entries per task */
+  readonly pmds: number;
   readonly files: number;
   readonly fileWords: number;
   readonly swap: number;
@@ -168,7 +193,9 @@ export function makeLayout(geo: Geometry): Layout {
   const tVis = T_HDR;
   const tVma = tVis + visWords;
   const tPte = tVma + geo.vmas * VMA_WORDS;
-  const taskWords = tPte + geo.vpages;
+  const tPmd = tPte + geo.vpages;
+  const pmds = geo.pmdOrder > 0 ? Math.ceil(geo.vpages / (1 << geo.pmdOrder)) : 0;
+  const taskWords = tPmd + pmds;
   const tasks = off;
   off += geo.tasks * taskWords;
   const fileWords = F_HDR + geo.filePages;
@@ -194,6 +221,8 @@ export function makeLayout(geo: Geometry): Layout {
     tVis,
     tVma,
     tPte,
+    tPmd,
+    pmds,
     files,
     fileWords,
     swap,
@@ -267,6 +296,11 @@ export const PGF_SWAPBACKED = 1 << 10; // PG_swapbacked (anon and shmem)
 export const PGF_UPTODATE = 1 << 11;
 export const PGF_REFERENCED = 1 << 12; // PG_referenced
 export const PGF_ACTIVE = 1 << 13; // PG_active
+export const PGF_HEAD = 1 << 14; // PG_head: the first page of a large folio
+export const PGF_MMIDS_SHARED = 1 << 15; // FOLIO_MM_IDS_SHARED_BIT (6.15+): maybe mapped by more than one mm
+export const PGF_PARTIALLY_MAPPED = 1 << 16; // on the deferred split queue (PG_partially_mapped, 6.12)
+/** flags kept per page; every other flag is the folio's, kept on its head */
+export const PGF_PER_PAGE = PGF_ALLOC | PGF_ANON_EXCLUSIVE | PGF_HEAD;
 
 /* ---- task states ---- */
 export const TASK_FREE = 0;

@@ -16,6 +16,16 @@ import {
   PG_MAPPING,
   PG_INDEX,
   PG_GEN,
+  PG_HEAD,
+  PG_ORDER,
+  PG_ENTIRE,
+  PG_LARGE,
+  PG_MMID0,
+  PG_MMID1,
+  PG_MMC0,
+  PG_MMC1,
+  PGF_PER_PAGE,
+  PGF_HEAD,
   T_STATE,
   T_PARENT,
   T_MMFLAGS,
@@ -66,6 +76,7 @@ import {
   ZERO_PFN,
 } from './layout.js';
 import type { Pte } from './pte.js';
+import { type Pmd, PMD_NONE_T, PMD_TABLE_T } from './pmd.js';
 
 /* ---- VMA flags (kernel names, our bit values) ---- */
 export const VM_READ = 1 << 0;
@@ -110,33 +121,100 @@ export function is_cow_mapping(flags: number): boolean {
 export function pgo(s: KState, pfn: number): number {
   return s.L.memmap + pfn * PAGE_WORDS;
 }
+
+/**
+ * page_folio(): the head page of the folio `pfn` belongs to (itself for an
+ * order-0 page). Counts and most flags are the folio's and live on its head.
+ */
+export function folio_head(s: KState, pfn: number): number {
+  const h = s.m[s.L.memmap + pfn * PAGE_WORDS + PG_HEAD]!;
+  return h === 0 ? pfn : h;
+}
+/** Where a flag lives: per page (PG_anon_exclusive, ...), or on the folio's head. */
+function flagRec(s: KState, pfn: number, flag: number): number {
+  const o = s.L.memmap + pfn * PAGE_WORDS;
+  if ((flag & PGF_PER_PAGE) !== 0) return o;
+  const h = s.m[o + PG_HEAD]!;
+  return h === 0 ? o : s.L.memmap + h * PAGE_WORDS;
+}
+/** The flags of a page: its folio's, with its own per-page flags (PGF_PER_PAGE). */
 export function page_flags(s: KState, pfn: number): number {
-  return s.m[s.L.memmap + pfn * PAGE_WORDS + PG_FLAGS]!;
+  const o = s.L.memmap + pfn * PAGE_WORDS;
+  const h = s.m[o + PG_HEAD]!;
+  const own = s.m[o + PG_FLAGS]!;
+  if (h === 0 || h === pfn) return own;
+  return (s.m[s.L.memmap + h * PAGE_WORDS + PG_FLAGS]! & ~PGF_PER_PAGE) | (own & PGF_PER_PAGE);
 }
 export function page_test(s: KState, pfn: number, flag: number): boolean {
-  return (s.m[s.L.memmap + pfn * PAGE_WORDS + PG_FLAGS]! & flag) !== 0;
+  return (s.m[flagRec(s, pfn, flag) + PG_FLAGS]! & flag) !== 0;
 }
 export function page_set(s: KState, pfn: number, flag: number): void {
-  s.m[s.L.memmap + pfn * PAGE_WORDS + PG_FLAGS]! |= flag;
+  s.m[flagRec(s, pfn, flag) + PG_FLAGS]! |= flag;
 }
 export function page_clear(s: KState, pfn: number, flag: number): void {
-  s.m[s.L.memmap + pfn * PAGE_WORDS + PG_FLAGS]! &= ~flag;
+  s.m[flagRec(s, pfn, flag) + PG_FLAGS]! &= ~flag;
 }
+/** page_ref_count(): the folio's refcount (tail pages have none of their own). */
 export function page_ref_count(s: KState, pfn: number): number {
-  return s.m[s.L.memmap + pfn * PAGE_WORDS + PG_REF]!;
+  return s.m[s.L.memmap + folio_head(s, pfn) * PAGE_WORDS + PG_REF]!;
 }
 export function page_ref_add(s: KState, pfn: number, n: number): void {
-  s.m[s.L.memmap + pfn * PAGE_WORDS + PG_REF]! += n;
+  s.m[s.L.memmap + folio_head(s, pfn) * PAGE_WORDS + PG_REF]! += n;
 }
+/** The page's own mapcount: PTEs that map this page (page->_mapcount + 1). */
 export function page_mapcount(s: KState, pfn: number): number {
   return s.m[s.L.memmap + pfn * PAGE_WORDS + PG_MAPCOUNT]!;
 }
 export function page_mapcount_add(s: KState, pfn: number, n: number): void {
   s.m[s.L.memmap + pfn * PAGE_WORDS + PG_MAPCOUNT]! += n;
 }
+/** folio->_pincount (large folios; small ones count pins in the refcount bias) */
 export function page_pincount(s: KState, pfn: number): number {
-  return s.m[s.L.memmap + pfn * PAGE_WORDS + PG_PINCOUNT]!;
+  return s.m[s.L.memmap + folio_head(s, pfn) * PAGE_WORDS + PG_PINCOUNT]!;
 }
+export function folio_pincount_add(s: KState, pfn: number, n: number): void {
+  s.m[s.L.memmap + folio_head(s, pfn) * PAGE_WORDS + PG_PINCOUNT]! += n;
+}
+
+/* ---------------- large folios (folio-wide fields, on the head) ---------------- */
+
+/** folio_order() of the folio `pfn` belongs to */
+export function folio_order(s: KState, pfn: number): number {
+  return s.m[s.L.memmap + folio_head(s, pfn) * PAGE_WORDS + PG_ORDER]!;
+}
+export function folio_nr_pages(s: KState, pfn: number): number {
+  return 1 << folio_order(s, pfn);
+}
+export function folio_test_large(s: KState, pfn: number): boolean {
+  return s.m[s.L.memmap + pfn * PAGE_WORDS + PG_HEAD]! !== 0;
+}
+/** `_entire_mapcount` (PMD mappings) */
+export function folio_entire_mapcount(s: KState, pfn: number): number {
+  return s.m[s.L.memmap + folio_head(s, pfn) * PAGE_WORDS + PG_ENTIRE]!;
+}
+export function folio_entire_mapcount_add(s: KState, pfn: number, n: number): void {
+  s.m[s.L.memmap + folio_head(s, pfn) * PAGE_WORDS + PG_ENTIRE]! += n;
+}
+/** `_large_mapcount`: all PTE and PMD mappings of a large folio */
+export function folio_large_mapcount(s: KState, pfn: number): number {
+  return s.m[s.L.memmap + folio_head(s, pfn) * PAGE_WORDS + PG_LARGE]!;
+}
+export function folio_large_mapcount_add(s: KState, pfn: number, n: number): void {
+  s.m[s.L.memmap + folio_head(s, pfn) * PAGE_WORDS + PG_LARGE]! += n;
+}
+/** MM-ID slot i (0, 1) of a large folio: the mm (task id) it tracks or -1, and its mapcount */
+export function folio_mm_id(s: KState, pfn: number, i: 0 | 1): number {
+  return s.m[s.L.memmap + folio_head(s, pfn) * PAGE_WORDS + (i === 0 ? PG_MMID0 : PG_MMID1)]! - 1;
+}
+export function folio_mm_id_mapcount(s: KState, pfn: number, i: 0 | 1): number {
+  return s.m[s.L.memmap + folio_head(s, pfn) * PAGE_WORDS + (i === 0 ? PG_MMC0 : PG_MMC1)]!;
+}
+export function folio_set_mm_id_slot(s: KState, pfn: number, i: 0 | 1, task: number, count: number): void {
+  const o = s.L.memmap + folio_head(s, pfn) * PAGE_WORDS;
+  s.m[o + (i === 0 ? PG_MMID0 : PG_MMID1)] = task + 1;
+  s.m[o + (i === 0 ? PG_MMC0 : PG_MMC1)] = count;
+}
+
 export function page_data(s: KState, pfn: number): number {
   return s.m[s.L.memmap + pfn * PAGE_WORDS + PG_DATA]!;
 }
@@ -222,8 +300,29 @@ export function task_set_ring(s: KState, t: number, v: number): void {
 export function ptep_get(s: KState, t: number, va: number): Pte {
   return s.m[s.L.tasks + t * s.L.taskWords + s.L.tPte + va]!;
 }
+/** set_pte_at(); a PTE in a range without a page table allocates one (pte_alloc): the PMD becomes a table. */
 export function set_pte_at(s: KState, t: number, va: number, pte: Pte): void {
-  s.m[s.L.tasks + t * s.L.taskWords + s.L.tPte + va] = pte;
+  const base = s.L.tasks + t * s.L.taskWords;
+  s.m[base + s.L.tPte + va] = pte;
+  if (pte !== 0 && s.L.pmds > 0) {
+    const i = base + s.L.tPmd + (va >>> s.L.geo.pmdOrder);
+    if (s.m[i] === PMD_NONE_T) s.m[i] = PMD_TABLE_T;
+  }
+}
+
+/* ---- the PMD level (kept only when the geometry allows large folios) ---- */
+
+/** The pages one PMD maps (1 << pmdOrder), or 0 when the geometry has no PMD level. */
+export function pmd_nr(s: KState): number {
+  return s.L.pmds > 0 ? 1 << s.L.geo.pmdOrder : 0;
+}
+/** The PMD covering `va` (a table, implicitly, without a PMD level). */
+export function pmdp_get(s: KState, t: number, va: number): Pmd {
+  if (s.L.pmds === 0) return PMD_TABLE_T;
+  return s.m[s.L.tasks + t * s.L.taskWords + s.L.tPmd + (va >>> s.L.geo.pmdOrder)]!;
+}
+export function set_pmd_at(s: KState, t: number, va: number, pmd: Pmd): void {
+  s.m[s.L.tasks + t * s.L.taskWords + s.L.tPmd + (va >>> s.L.geo.pmdOrder)] = pmd;
 }
 
 /* ---- VMAs: a small sorted array per mm (the kernel's maple tree) ---- */
@@ -527,27 +626,38 @@ export function lru_batch_count(s: KState): number {
  * every frame is in use. The allocation sequence number distinguishes a
  * recycled frame from its previous life.
  */
-export function frame_take(s: KState, flags: number): number {
+export function frame_take(s: KState, flags: number, order = 0): number {
   const m = s.m;
   const n = s.L.geo.frames;
-  for (let pfn = ZERO_PFN + 1; pfn < n; pfn++) {
-    const o = s.L.memmap + pfn * PAGE_WORDS;
-    if ((m[o + PG_FLAGS]! & PGF_ALLOC) === 0) {
+  const nr = 1 << order;
+  // a large folio takes naturally aligned frames, as the buddy allocator gives them
+  for (let pfn = order === 0 ? ZERO_PFN + 1 : nr; pfn + nr <= n; pfn += order === 0 ? 1 : nr) {
+    let free = true;
+    for (let i = 0; i < nr && free; i++) if ((m[s.L.memmap + (pfn + i) * PAGE_WORDS + PG_FLAGS]! & PGF_ALLOC) !== 0) free = false;
+    if (!free || (order > 0 && pfn <= ZERO_PFN)) continue;
+    const gen = ++m[G_SEQ]!;
+    for (let i = 0; i < nr; i++) {
+      const o = s.L.memmap + (pfn + i) * PAGE_WORDS;
       m.fill(0, o, o + PAGE_WORDS);
-      m[o + PG_FLAGS] = PGF_ALLOC | flags;
-      m[o + PG_REF] = 1;
-      m[o + PG_GEN] = ++m[G_SEQ]!;
-      if (pfn > m[G_PFN_HWM]!) m[G_PFN_HWM] = pfn;
-      return pfn;
+      m[o + PG_FLAGS] = PGF_ALLOC;
+      m[o + PG_GEN] = gen;
+      if (order > 0) m[o + PG_HEAD] = pfn;
     }
+    const o = s.L.memmap + pfn * PAGE_WORDS;
+    m[o + PG_FLAGS] = PGF_ALLOC | flags | (order > 0 ? PGF_HEAD : 0);
+    m[o + PG_REF] = 1;
+    m[o + PG_ORDER] = order;
+    if (pfn + nr - 1 > m[G_PFN_HWM]!) m[G_PFN_HWM] = pfn + nr - 1;
+    return pfn;
   }
   return 0;
 }
 
-/** Clears a frame's record: it is free again. */
+/** Clears a folio's frames: they are free again. */
 export function frame_release(s: KState, pfn: number): void {
+  const nr = 1 << s.m[s.L.memmap + pfn * PAGE_WORDS + PG_ORDER]!;
   const o = s.L.memmap + pfn * PAGE_WORDS;
-  s.m.fill(0, o, o + PAGE_WORDS);
+  s.m.fill(0, o, o + nr * PAGE_WORDS);
 }
 
 /** One past the highest frame ever allocated (frames above it were never used). */

@@ -29,6 +29,7 @@ import { pin, get, pinRead, pinWrite, unpin } from './gup-test.js';
 import { fileWrite, fileRead } from './file.js';
 import { transientRef } from './transient.js';
 import { check } from './check.js';
+import { mremap } from './mremap.js';
 
 /** Every operation, in registry order. */
 export const OPS = [
@@ -71,6 +72,7 @@ export const OPS = [
   fileRead,
   transientRef,
   check,
+  mremap,
 ] as const;
 
 type AnyDef = (typeof OPS)[number];

@@ -12,6 +12,9 @@ const ADVICE = {
   wipeonfork: 'MADV_WIPEONFORK',
   keeponfork: 'MADV_KEEPONFORK',
   pageout: 'MADV_PAGEOUT',
+  hugepage: 'MADV_HUGEPAGE',
+  nohugepage: 'MADV_NOHUGEPAGE',
+  cold: 'MADV_COLD',
 } as const satisfies Record<string, Advice>;
 type AdviceName = keyof typeof ADVICE;
 const NAMES = Object.keys(ADVICE) as [AdviceName, ...AdviceName[]];
@@ -22,6 +25,10 @@ const CODES: Record<Advice, number> = {
   MADV_WIPEONFORK: 4,
   MADV_KEEPONFORK: 5,
   MADV_PAGEOUT: 6,
+  MADV_HUGEPAGE: 7,
+  MADV_NOHUGEPAGE: 8,
+  MADV_COLLAPSE: 9,
+  MADV_COLD: 10,
 };
 
 const family = (advice: AdviceName, rank: number, doc: string, whenMapped: boolean) =>
@@ -31,7 +38,7 @@ const family = (advice: AdviceName, rank: number, doc: string, whenMapped: boole
 
 export const madvise = defineOp({
   name: 'madvise',
-  doc: 'madvise(): MADV_DONTNEED, MADV_DONTFORK/DOFORK, MADV_WIPEONFORK/KEEPONFORK, MADV_PAGEOUT (needs swap on a real kernel)',
+  doc: 'madvise(): MADV_DONTNEED, MADV_DONTFORK/DOFORK, MADV_WIPEONFORK/KEEPONFORK, MADV_PAGEOUT (needs swap on a real kernel), MADV_COLD, MADV_HUGEPAGE/NOHUGEPAGE, MADV_COLLAPSE',
   primary: 'at',
   args: { at: region, advice: z.enum(NAMES) },
   resolve(a, cx) {

@@ -15,6 +15,10 @@ export const mmap = defineOp({
     shared: z.boolean().default(false),
     file: name.optional(),
     offset: z.number().int().min(0).default(0),
+    /** where the region is placed: at any page, or at a PMD-aligned address (THP-capable) */
+    align: z.enum(['page', 'pmd']).default('page'),
+    /** never: MADV_NOHUGEPAGE right after mmap (what cow.c does for its base pages); inherit: the VMA follows the THP modes */
+    thp: z.enum(['never', 'inherit']).default('never'),
   },
   resolve(a, cx) {
     const r = cx.region(a.region);
@@ -24,7 +28,7 @@ export const mmap = defineOp({
       if (a.offset + a.pages > f.pages) cx.fail(`mmap of file ${a.file} beyond its ${f.pages} page(s)`);
       file = f.id;
     }
-    return { start: r.start, pages: a.pages, prot: protBits(a.prot), shared: a.shared, file, pgoff: a.offset };
+    return { start: r.start, pages: a.pages, prot: protBits(a.prot), shared: a.shared, file, pgoff: a.offset, thp: a.thp === 'inherit' };
   },
   print(m, cx) {
     return {
@@ -34,12 +38,14 @@ export const mmap = defineOp({
       ...(m.shared ? { shared: true } : {}),
       ...(m.file >= 0 ? { file: cx.file(m.file) } : {}),
       ...(m.pgoff ? { offset: m.pgoff } : {}),
+      ...(cx.aligned(m.start) ? { align: 'pmd' } : {}),
+      ...(m.thp ? { thp: 'inherit' } : {}),
     };
   },
   apply: (s, ctx, t, m) => ok(do_mmap(s, ctx, t, m)),
   exec: {
-    args: ['start', 'pages', 'prot', 'shared', 'file_or_anon', 'pgoff'],
-    encode: (m) => [m.start, m.pages, m.prot, m.shared ? 1 : 0, m.file, m.pgoff],
+    args: ['start', 'pages', 'prot', 'shared', 'file_or_anon', 'pgoff', 'thp'],
+    encode: (m) => [m.start, m.pages, m.prot, m.shared ? 1 : 0, m.file, m.pgoff, m.thp ? 1 : 0],
   },
   fuzz: {
     host: true,

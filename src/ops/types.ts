@@ -78,6 +78,8 @@ export interface PrintCx {
   /** `mem`, `mem[1]` or `mem[0:2]` */
   range(r: Range): string;
   region(start: number): string;
+  /** the region starting here is placed PMD-aligned (`align: pmd`) */
+  aligned(start: number): boolean;
   file(id: number): string;
   pipe(p: number): string;
   /** a handle of the acting process */

@@ -13,6 +13,18 @@ export const envSchema = z
       description:
         'the swap device: a swapfile on a filesystem (asynchronous writeback, the host) or a SWP_SYNCHRONOUS_IO block device (brd, zram: the qemu guests)',
     }),
+    thp: z.enum(['always', 'madvise', 'never']).meta({
+      description:
+        'transparent_hugepage/enabled: which VMAs may get large folios (madvise: those with MADV_HUGEPAGE; this host and cow.c run with madvise, the Debian configs default to always)',
+    }),
+    thpSizes: z.record(z.string().regex(/^\d+$/), z.enum(['always', 'inherit', 'madvise', 'never'])).meta({
+      description:
+        'transparent_hugepage/hugepages-<kB>kB/enabled per folio size in KiB (2048 is the PMD size; 16..1024 the mTHP sizes of 6.8+): inherit follows `thp`; a size not named is never (only 2048 inherits by default)',
+    }),
+    hugeZeroPage: z.boolean().meta({
+      description:
+        'transparent_hugepage/use_zero_page: a read fault in a THP-eligible range maps the huge zero page (unless the kernel forbids zero pages: `zeroPage`)',
+    }),
     zeroPage: z.boolean().meta({
       description:
         'read faults on private anonymous memory map the shared zero page; false on kernels that forbid it (mm_forbids_zeropage(), or a vendor option such as pvm_no_zero_page=1 on some hosts), where a read fault allocates an exclusive page',
@@ -24,14 +36,32 @@ export const envSchema = z
 export type Env = z.infer<typeof envSchema>;
 
 /** A typical machine: a swapfile, the shared zero page in use. */
-export const DEFAULT_ENV: Readonly<Env> = Object.freeze({ swap: 'file', zeroPage: true });
+export const DEFAULT_ENV: Readonly<Env> = Object.freeze({
+  swap: 'file',
+  thp: 'madvise',
+  thpSizes: Object.freeze({ '2048': 'inherit' }) as Record<string, 'always' | 'inherit' | 'madvise' | 'never'>,
+  hugeZeroPage: true,
+  zeroPage: true,
+});
 
-/** `base` with some fields changed. */
-export function withEnv(base: Readonly<Env>, changes: Partial<Env> | undefined): Env {
-  return { ...base, ...(changes ?? {}) };
+/** The size key (KiB) of a folio order: the PMD order is always `2048` (hpage_pmd_size), others 4 KiB << order. */
+export function thpSizeKey(order: number, pmdOrder: number): string {
+  return order === pmdOrder ? '2048' : String(4 << order);
 }
 
-/** `swap=sync-io,zeroPage=false` as environment changes; throws a message naming the bad part. */
+/** The THP mode that applies to folios of `order` (hugepages-<size>/enabled, with inherit resolved). */
+export function thpOrderMode(env: Readonly<Env>, order: number, pmdOrder: number): 'always' | 'madvise' | 'never' {
+  const m = env.thpSizes[thpSizeKey(order, pmdOrder)] ?? 'never';
+  return m === 'inherit' ? env.thp : m;
+}
+
+/** `base` with some fields changed (THP sizes merge: a change names only the sizes it sets). */
+export function withEnv(base: Readonly<Env>, changes: Partial<Env> | undefined): Env {
+  if (!changes) return { ...base };
+  return { ...base, ...changes, thpSizes: { ...base.thpSizes, ...(changes.thpSizes ?? {}) } };
+}
+
+/** `swap=sync-io,zeroPage=false,thpSizes.64=always` as environment changes; throws a message naming the bad part. */
 export function parseEnvSpec(spec: string): Partial<Env> {
   const out: Record<string, unknown> = {};
   for (const part of spec
@@ -40,7 +70,10 @@ export function parseEnvSpec(spec: string): Partial<Env> {
     .filter(Boolean)) {
     const [k, v] = part.split('=');
     if (!k || v === undefined) throw new Error(`"${part}": expected KEY=VALUE`);
-    out[k] = v === 'true' ? true : v === 'false' ? false : v;
+    const val = v === 'true' ? true : v === 'false' ? false : v;
+    const [key, sub] = k.split('.');
+    if (sub !== undefined) out[key!] = { ...((out[key!] as object | undefined) ?? {}), [sub]: val };
+    else out[k] = val;
   }
   const r = envSchema.partial().strict().safeParse(out);
   if (!r.success) {
@@ -48,4 +81,23 @@ export function parseEnvSpec(spec: string): Partial<Env> {
     throw new Error(`${i.path.join('.') || Object.keys(out).join(',')}: ${i.message}; keys: ${Object.keys(envSchema.shape).join(', ')}`);
   }
   return r.data;
+}
+
+/** What a scenario's `env:` block may set: the machine settings cowlab changes (and puts back), not facts about the machine. */
+export const scenarioEnvSchema = z
+  .object({
+    thp: envSchema.shape.thp.optional(),
+    'thp-sizes': envSchema.shape.thpSizes.optional(),
+    'huge-zero-page': z.boolean().optional(),
+  })
+  .strict();
+
+/** A scenario's `env:` block as environment changes. */
+export function scenarioEnv(e: z.infer<typeof scenarioEnvSchema> | undefined): Partial<Env> {
+  if (!e) return {};
+  return {
+    ...(e.thp !== undefined ? { thp: e.thp } : {}),
+    ...(e['thp-sizes'] !== undefined ? { thpSizes: e['thp-sizes'] } : {}),
+    ...(e['huge-zero-page'] !== undefined ? { hugeZeroPage: e['huge-zero-page'] } : {}),
+  };
 }

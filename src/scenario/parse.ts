@@ -9,6 +9,7 @@ import { InputError, type Pos } from './errors.js';
 import { type expectSchema, commonStepKeys } from './ops.js';
 import type { Scenario, Step, StepExpect, Outcome } from './types.js';
 import { findOp, OP_NAMES } from '../ops/index.js';
+import { scenarioEnvSchema, scenarioEnv } from '../profiles/env.js';
 import { parseRegionRef } from '../ops/args.js';
 
 export { parseRegionRef } from '../ops/args.js';
@@ -54,6 +55,7 @@ const topSchema = z
       .object({ either: z.array(z.string()).default([]), skip: z.string().optional() })
       .strict()
       .optional(),
+    env: scenarioEnvSchema.optional(),
     steps: z.array(z.unknown()).min(1),
   })
   .strict();
@@ -262,6 +264,7 @@ export function scenarioFromObject(raw: unknown, file: string, pos: PosSource = 
     files: Object.entries(top.files ?? {}).map(([name, f]) => ({ name, kind: f.kind, pages: f.pages })),
     expect: Object.fromEntries(Object.entries(top.expect ?? {}).map(([k, v]) => [k, toOutcome(v)])),
     diff: { either: top.diff?.either ?? [], ...(top.diff?.skip ? { skip: top.diff.skip } : {}) },
+    env: scenarioEnv(top.env),
     steps,
   };
   if (top.description !== undefined) sc.description = top.description;

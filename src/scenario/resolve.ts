@@ -16,7 +16,12 @@ export interface Region {
   name: string;
   start: number;
   pages: number;
+  /** placed at a PMD-aligned address (an mmap of it says `align: pmd`) */
+  aligned: boolean;
 }
+
+/** log2 of the pages a PMD maps in scenarios: the real x86 geometry (2 MiB), so that scenarios and the executor agree. */
+export const PMD_ORDER = 9;
 
 /** A step with its model operation. */
 export interface ResolvedStep {
@@ -67,11 +72,23 @@ export function resolveScenario(sc: Scenario): Resolved {
     if (st.op !== 'mmap') continue;
     const name = st.args.region as string;
     const pages = st.args.pages as number;
+    const aligned = st.args.align === 'pmd';
     const r = regions.get(name);
-    if (!r) regions.set(name, { name, start: 0, pages });
-    else r.pages = Math.max(r.pages, pages);
+    if (!r) regions.set(name, { name, start: 0, pages, aligned });
+    else {
+      r.pages = Math.max(r.pages, pages);
+      r.aligned ||= aligned;
+    }
   }
+  // large folios are possible only where a VMA may follow the THP modes
+  const thp = sc.steps.some(
+    (st) =>
+      (st.op === 'mmap' && (st.args.thp === 'inherit' || st.args.align === 'pmd')) ||
+      (st.op === 'madvise' && (st.args.advice === 'hugepage' || st.args.advice === 'collapse')),
+  );
+  const pmdNr = 1 << PMD_ORDER;
   for (const r of regions.values()) {
+    if (r.aligned) cursor = Math.ceil(cursor / pmdNr) * pmdNr;
     r.start = cursor;
     cursor += Math.max(r.pages, 1) + 1;
   }
@@ -198,6 +215,7 @@ export function resolveScenario(sc: Scenario): Resolved {
     refs,
     writes: Math.min(4096, sc.steps.length * 2 + files.reduce((a, f) => a + f.pages, 0) + 16),
     lruBatch: 32,
+    pmdOrder: thp ? PMD_ORDER : 0,
   };
   if (nt > 30) throw new InputError('at most 30 processes per scenario', sc.steps[0]!.pos);
   return {
@@ -230,6 +248,7 @@ export function printCx(r: Resolved, t: number): PrintCx {
     task: (x) => r.tasks[x] ?? `P${x}`,
     range: (x) => rangeText(r, x),
     region: (start) => r.regions.find((g) => g.start === start)?.name ?? `page ${start}`,
+    aligned: (start) => r.regions.find((g) => g.start === start)?.aligned ?? false,
     file: (id) => r.files[id]?.name ?? `file${id}`,
     pipe: (p) => r.pipes[p] ?? `p${p}`,
     handle: (h) => r.handles.get(t)?.get(h) ?? `h${h}`,

@@ -12,7 +12,7 @@ import { step, type Kernel, type Effects } from '../ops/step.js';
 import type { StepResult } from '../ops/types.js';
 import { file_create } from '../kernel/mm/filemap.js';
 import { FF_MEMFD, FF_TMPFILE } from '../model/layout.js';
-import type { Env } from '../profiles/env.js';
+import { withEnv, type Env } from '../profiles/env.js';
 import { pagemap_entry, type PagemapEntry } from '../kernel/fs/proc/task_mmu.js';
 import { errnoName } from '../kernel/errno.js';
 import { Monitor, type Names, type Violation } from '../properties/monitor.js';
@@ -104,7 +104,7 @@ export function runScenario(r: Resolved, prof: Profile, opts: RunOptions = {}): 
   const names = scenarioNames(r);
   const monitor = new Monitor(names);
   const metrics = newMetrics();
-  const kernel: Kernel = { prof, env: opts.env ?? profileEnv(prof) };
+  const kernel: Kernel = { prof, env: withEnv(opts.env ?? profileEnv(prof), r.sc.env) };
   const s = initialState(r);
   const records: StepRecord[] = [];
   const violations: Violation[] = [];

@@ -4,6 +4,7 @@
  * the reference.
  */
 import type { Pos } from './errors.js';
+import type { Env } from '../profiles/env.js';
 
 /** A page range of a named region: `mem`, `mem[1]`, `mem[0:2]`. */
 export interface RegionRef {
@@ -91,5 +92,7 @@ export interface Scenario {
   expect: Record<string, Outcome>;
   /** differential testing: steps whose data may legitimately differ on a real kernel */
   diff: { either: string[]; skip?: string };
+  /** the machine settings the scenario runs with (THP modes, ...): the model's environment and the executor's set-up */
+  env: Partial<Env>;
   steps: Step[];
 }

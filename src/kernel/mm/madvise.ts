@@ -16,8 +16,11 @@ import {
   VM_DONTCOPY,
   VM_WIPEONFORK,
   VM_SHARED,
+  VM_HUGEPAGE,
+  VM_NOHUGEPAGE,
+  page_clear,
 } from '../../model/mm_types.js';
-import { PGF_ANON, PGF_LRU } from '../../model/layout.js';
+import { PGF_ANON, PGF_LRU, PGF_REFERENCED, PGF_ACTIVE } from '../../model/layout.js';
 import { refs_detach_range } from '../../model/refs.js';
 import { type KCtx, trace } from '../ctx.js';
 import { zap_pte_range, vm_normal_page } from './memory.js';
@@ -26,15 +29,17 @@ import { lru_add_drain } from './swap.js';
 import { folio_isolate_lru, shrink_folio } from './vmscan.js';
 import { EINVAL, ENOMEM } from '../errno.js';
 
-export type Advice = 'MADV_DONTNEED' | 'MADV_DONTFORK' | 'MADV_DOFORK' | 'MADV_WIPEONFORK' | 'MADV_KEEPONFORK' | 'MADV_PAGEOUT';
-export const ADVICES: readonly Advice[] = [
-  'MADV_DONTNEED',
-  'MADV_DONTFORK',
-  'MADV_DOFORK',
-  'MADV_WIPEONFORK',
-  'MADV_KEEPONFORK',
-  'MADV_PAGEOUT',
-];
+export type Advice =
+  | 'MADV_DONTNEED'
+  | 'MADV_DONTFORK'
+  | 'MADV_DOFORK'
+  | 'MADV_WIPEONFORK'
+  | 'MADV_KEEPONFORK'
+  | 'MADV_PAGEOUT'
+  | 'MADV_HUGEPAGE'
+  | 'MADV_NOHUGEPAGE'
+  | 'MADV_COLLAPSE'
+  | 'MADV_COLD';
 
 /** do_madvise() over [start, end): applies to the mapped parts, -ENOMEM if there were holes. */
 export function do_madvise(s: KState, ctx: KCtx, t: number, start: number, end: number, advice: Advice): number {
@@ -94,7 +99,38 @@ function madvise_vma(
       if (flags & (VM_LOCKED | VM_PFNMAP)) return -EINVAL;
       madvise_pageout(s, ctx, t, a, b);
       return 0;
+    case 'MADV_COLD':
+      if (flags & (VM_LOCKED | VM_PFNMAP)) return -EINVAL;
+      madvise_cold(s, ctx, t, a, b);
+      return 0;
+    case 'MADV_HUGEPAGE':
+      // hugepage_madvise(): the VMA may get large folios whatever the global mode (unless it is never)
+      vma_modify(s, t, a, b, (v) => ({ ...v, flags: (v.flags | VM_HUGEPAGE) & ~VM_NOHUGEPAGE }));
+      return 0;
+    case 'MADV_NOHUGEPAGE':
+      vma_modify(s, t, a, b, (v) => ({ ...v, flags: (v.flags | VM_NOHUGEPAGE) & ~VM_HUGEPAGE }));
+      return 0;
+    case 'MADV_COLLAPSE':
+      return -EINVAL;
   }
+}
+
+/**
+ * madvise_cold() -> madvise_cold_or_pageout_pte_range(pageout=false):
+ * anon pages mapped exactly once lose PG_referenced and are deactivated
+ * (folio_deactivate(), whose per-CPU batch the step's drain empties).
+ */
+function madvise_cold(s: KState, ctx: KCtx, t: number, a: number, b: number): void {
+  let n = 0;
+  for (let va = a; va < b; va++) {
+    const pte = ptep_get(s, t, va);
+    if (!pte_present(pte)) continue;
+    const pfn = vm_normal_page(pte);
+    if (pfn === 0 || !page_test(s, pfn, PGF_ANON) || page_mapcount(s, pfn) !== 1) continue;
+    page_clear(s, pfn, PGF_REFERENCED | PGF_ACTIVE);
+    n++;
+  }
+  trace(ctx, 'madvise_cold_or_pageout_pte_range', `${n} page(s) deactivated`);
 }
 
 /**

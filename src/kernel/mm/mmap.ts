@@ -149,6 +149,8 @@ export interface MmapArgs {
   /** file id, or -1 for anonymous memory */
   file: number;
   pgoff: number;
+  /** the VMA follows the THP modes (else MADV_NOHUGEPAGE right after mmap, as cow.c does for base pages) */
+  thp?: boolean;
 }
 
 /**
@@ -166,7 +168,7 @@ export function do_mmap(s: KState, ctx: KCtx, t: number, a: MmapArgs): number {
     pgoff = 0;
   }
   do_munmap(s, ctx, t, a.start, a.start + a.pages);
-  let flags = calc_vm_prot_bits(a.prot) | VM_MAYREAD | VM_MAYWRITE | VM_MAYEXEC | VM_SOFTDIRTY | VM_NOHUGEPAGE;
+  let flags = calc_vm_prot_bits(a.prot) | VM_MAYREAD | VM_MAYWRITE | VM_MAYEXEC | VM_SOFTDIRTY | (a.thp ? 0 : VM_NOHUGEPAGE);
   if (a.shared) flags |= VM_SHARED | VM_MAYSHARE;
   else if (a.prot & PROT_WRITE) flags |= VM_ACCOUNT;
   const list = vmas_of(s, t);

@@ -70,6 +70,10 @@ steps:
   - P0: {mmap: mem, pages: 2, prot: rx, file: t, offset: 0}
   - P0: {file-read: t, offset: 1}
   - P0: {transient: "mem[1]", kind: lru-batch, release: true}
+  - P0: {mmap: big, pages: 8, align: pmd, thp: inherit}
+  - P0: {mmap: other, pages: 4, prot: none}
+  - P0: {mremap: "big[4:8]", to: other}
+  - P0: {madvise: big, advice: hugepage}
 `;
 
 describe('every operation round-trips', () => {

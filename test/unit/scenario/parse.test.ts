@@ -78,7 +78,7 @@ describe('scenario errors carry file:line:col and what was expected', () => {
         'ok.yaml',
       ),
     );
-    expect(r.regions).toEqual([{ name: 'mem', start: 1, pages: 2 }]);
+    expect(r.regions).toEqual([{ name: 'mem', start: 1, pages: 2, aligned: false }]);
     expect(r.steps[2]!.sees).toEqual([0, 2]);
   });
 });

@@ -1,0 +1,45 @@
+/**
+ * mm/mremap.c: mremap(MREMAP_MAYMOVE | MREMAP_FIXED) of a range to another
+ * address (what cow.c does to a part of a THP): whatever was mapped at the
+ * destination is unmapped, the VMA part moves, and move_page_tables() moves
+ * the entries (a whole, equally aligned huge PMD moves as one,
+ * move_huge_pmd(); a PMD the range only partly covers is split first).
+ */
+import type { KState } from '../../model/layout.js';
+import { vmas_of, ptep_get, set_pte_at, type Vma, VM_SOFTDIRTY } from '../../model/mm_types.js';
+import { pte_none, pte_mksoft_dirty, is_swap_pte, pte_present, type Pte } from '../../model/pte.js';
+import { refs_detach_range } from '../../model/refs.js';
+import { type KCtx, trace } from '../ctx.js';
+import { do_munmap, vmas_commit, range_mapped } from './mmap.js';
+import { EINVAL, EFAULT } from '../errno.js';
+
+/** mremap(old, pages, pages, MREMAP_MAYMOVE | MREMAP_FIXED, new): 0 or a negative errno. */
+export function do_mremap(s: KState, ctx: KCtx, t: number, start: number, pages: number, dst: number): number {
+  if (pages <= 0 || dst + pages > s.L.geo.vpages) return -EINVAL;
+  const end = start + pages;
+  // the ranges may not overlap (mremap_to)
+  if (dst < end && start < dst + pages) return -EINVAL;
+  // vma_to_resize(): the old range must lie in one VMA
+  const src = vmas_of(s, t).find((v) => v.start <= start && end <= v.end);
+  if (!src) return range_mapped(s, t, start, end) ? -EFAULT : -EFAULT;
+  do_munmap(s, ctx, t, dst, dst + pages);
+  // copy_vma(): the moved part is a new VMA at dst (soft-dirty: the pages moved, 0f8975ec4db2)
+  const moved: Vma = { ...src, start: dst, end: dst + pages, pgoff: src.pgoff + (start - src.start), flags: src.flags | VM_SOFTDIRTY };
+  const list = vmas_of(s, t);
+  list.push(moved);
+  vmas_commit(s, t, list);
+  // move_page_tables(): every entry moves as it is (the rmap follows the VMA)
+  let n = 0;
+  for (let i = 0; i < pages; i++) {
+    const pte: Pte = ptep_get(s, t, start + i);
+    if (pte_none(pte)) continue;
+    set_pte_at(s, t, start + i, 0);
+    set_pte_at(s, t, dst + i, pte_present(pte) || is_swap_pte(pte) ? pte_mksoft_dirty(pte) : pte);
+    n++;
+  }
+  // the old range is unmapped (do_vmi_munmap of the source; its page tables are empty now)
+  refs_detach_range(s, t, start, end);
+  do_munmap(s, ctx, t, start, end);
+  trace(ctx, 'move_page_tables', `${n} entr${n === 1 ? 'y' : 'ies'} moved from pages ${start}..${end - 1} to ${dst}..${dst + pages - 1}`);
+  return 0;
+}
