@@ -39,7 +39,7 @@ export type Env = z.infer<typeof envSchema>;
 export const DEFAULT_ENV: Readonly<Env> = Object.freeze({
   swap: 'file',
   thp: 'madvise',
-  thpSizes: Object.freeze({ '2048': 'inherit' }) as Record<string, 'always' | 'inherit' | 'madvise' | 'never'>,
+  thpSizes: Object.freeze({ '2048': 'inherit' }),
   hugeZeroPage: true,
   zeroPage: true,
 });
@@ -72,7 +72,7 @@ export function parseEnvSpec(spec: string): Partial<Env> {
     if (!k || v === undefined) throw new Error(`"${part}": expected KEY=VALUE`);
     const val = v === 'true' ? true : v === 'false' ? false : v;
     const [key, sub] = k.split('.');
-    if (sub !== undefined) out[key!] = { ...((out[key!] as object | undefined) ?? {}), [sub]: val };
+    if (sub !== undefined) out[key!] = { ...((out[key!]) ?? {}), [sub]: val };
     else out[k] = val;
   }
   const r = envSchema.partial().strict().safeParse(out);
