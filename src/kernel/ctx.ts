@@ -29,12 +29,18 @@ export interface Metrics {
   needless: number;
   /** pages copied for the child at fork (copy_present_page) */
   forkCopies: number;
-  /** pages reused in a write fault (wp_page_reuse on an anon page) */
+  /** pages reused in a write fault (wp_page_reuse on an anon page), and THPs reused by do_huge_pmd_wp_page */
   reuses: number;
+  /** huge PMDs split into PTEs (vmstat thp_split_pmd) */
+  pmdSplits: number;
+  /** large folios split into small ones (vmstat thp_split_page and the mTHP split counters) */
+  folioSplits: number;
+  /** PMD ranges collapsed into a new THP (vmstat thp_collapse_alloc) */
+  collapses: number;
 }
 
 export function newMetrics(): Metrics {
-  return { copies: 0, needless: 0, forkCopies: 0, reuses: 0 };
+  return { copies: 0, needless: 0, forkCopies: 0, reuses: 0, pmdSplits: 0, folioSplits: 0, collapses: 0 };
 }
 
 /** A kernel function taken, with a short note on the decision made there. */

@@ -71,7 +71,16 @@ import {
   WR_USED,
   G_LRU_N,
   G_ACT_N,
+  PG_HEAD,
+  PG_ORDER,
+  PG_ENTIRE,
+  PG_LARGE,
+  PG_MMID0,
+  PG_MMID1,
+  PG_MMC0,
+  PG_MMC1,
 } from './layout.js';
+import { PMD_HUGE_T } from './pmd.js';
 
 import { PTE_TYPE_MASK as TYPE_MASK, PTE_PRESENT_T as PRESENT, PTE_SWAP_T as SWAP, PTE_PAYLOAD_SHIFT as PAYLOAD } from './pte.js';
 
@@ -87,6 +96,10 @@ export class Canonicalizer {
   private readonly taskOrder: number[] = [];
   private readonly sig: number[] = [];
   private nFrames = 0;
+  /** folio heads in canonical order */
+  private readonly heads: number[] = [];
+  /** the state being canonicalised */
+  private s: KState | null = null;
   private nSlots = 0;
   private nWids = 0;
   private epoch = 0;
@@ -108,13 +121,24 @@ export class Canonicalizer {
     this.out[this.len++] = v;
   }
 
+  /**
+   * The canonical number of a frame. Folios are numbered whole, in order of
+   * first reference, so a page keeps its offset from its folio's head and a
+   * large folio's pages stay consecutive.
+   */
   private frame(pfn: number): number {
     if (pfn <= 1) return pfn; // none, or the shared zero page
-    if (this.frameSeen[pfn] !== this.epoch) {
-      this.frameSeen[pfn] = this.epoch;
-      this.frameMap[pfn] = 2 + this.nFrames++;
+    const m = this.s!.m;
+    const memmap = this.s!.L.memmap;
+    const h0 = m[memmap + pfn * PAGE_WORDS + PG_HEAD]!;
+    const head = h0 === 0 ? pfn : h0;
+    if (this.frameSeen[head] !== this.epoch) {
+      this.frameSeen[head] = this.epoch;
+      this.frameMap[head] = 2 + this.nFrames;
+      this.nFrames += h0 === 0 ? 1 : 1 << m[memmap + head * PAGE_WORDS + PG_ORDER]!;
+      this.heads.push(head);
     }
-    return this.frameMap[pfn]!;
+    return this.frameMap[head]! + (pfn - head);
   }
 
   private slot(sl: number): number {
@@ -142,6 +166,7 @@ export class Canonicalizer {
     for (let i = 0; i < L.visWords; i++) vis += popcount(m[base + L.tVis + i]!);
     h = mix(h, vis);
     for (let i = 0; i < L.geo.vmas * VMA_WORDS; i++) h = mix(h, m[base + L.tVma + i]!);
+    for (let i = 0; i < L.pmds; i++) h = mix(h, m[base + L.tPmd + i]! & 0xff);
     for (let va = 0; va < L.geo.vpages; va++) {
       const p = m[base + L.tPte + va]!;
       h = mix(h, p & 0xff);
@@ -165,6 +190,8 @@ export class Canonicalizer {
     const geo = L.geo;
     this.len = 0;
     this.nFrames = 0;
+    this.heads.length = 0;
+    this.s = s;
     this.nSlots = 0;
     this.nWids = 0;
     this.epoch++;
@@ -201,6 +228,11 @@ export class Canonicalizer {
       this.emit(m[base + T_UFFD]!);
       this.emit(m[base + T_RING]!);
       for (let i = 0; i < geo.vmas * VMA_WORDS; i++) this.emit(m[base + L.tVma + i]!);
+      for (let i = 0; i < L.pmds; i++) {
+        const p = m[base + L.tPmd + i]!;
+        // a huge PMD names its folio's head
+        this.emit((p & 0x3) === PMD_HUGE_T ? (this.frame(p >>> PAYLOAD) << PAYLOAD) | (p & 0xff) : p);
+      }
       for (let va = 0; va < geo.vpages; va++) {
         const p = m[base + L.tPte + va]!;
         const ty = p & TYPE_MASK;
@@ -275,23 +307,37 @@ export class Canonicalizer {
       this.emit(m[o + S_COUNT]!);
       this.emit(this.frame(m[o + S_CACHE]!));
     }
-    // frames in canonical order (frames nothing names, e.g. leaked ones, last in PFN order)
+    // frames in canonical order (frames nothing names, e.g. leaked ones, last in PFN order), folio by folio
     for (let pfn = 2; pfn < geo.frames; pfn++) if (m[L.memmap + pfn * PAGE_WORDS + PG_FLAGS]! & PGF_ALLOC) this.frame(pfn);
-    const frames = new Array<number>(this.nFrames);
-    for (let pfn = 2; pfn < geo.frames; pfn++) if (this.frameSeen[pfn] === this.epoch) frames[this.frameMap[pfn]! - 2] = pfn;
     this.emit(this.nFrames);
-    for (const pfn of frames) {
-      const o = L.memmap + pfn * PAGE_WORDS;
-      const fl = m[o + PG_FLAGS]!;
-      this.emit(fl);
-      if ((fl & PGF_ALLOC) === 0) continue;
-      this.emit(m[o + PG_REF]!);
-      this.emit(m[o + PG_MAPCOUNT]!);
-      this.emit(m[o + PG_PINCOUNT]!);
-      this.emit(this.wid(m[o + PG_DATA]!));
-      this.emit(fl & PGF_SWAPCACHE ? this.slot(m[o + PG_PRIVATE]!) : 0);
-      this.emit(m[o + PG_MAPPING]!);
-      this.emit(m[o + PG_INDEX]!);
+    for (let k = 0; k < this.heads.length; k++) {
+      const head = this.heads[k]!;
+      const ho = L.memmap + head * PAGE_WORDS;
+      const large = m[ho + PG_HEAD] !== 0;
+      const nr = large ? 1 << m[ho + PG_ORDER]! : 1;
+      if (large) {
+        // the folio-wide fields; MM-ID slots name tasks
+        this.emit(m[ho + PG_ORDER]!);
+        this.emit(m[ho + PG_ENTIRE]!);
+        this.emit(m[ho + PG_LARGE]!);
+        this.emit(task(m[ho + PG_MMID0]! - 1));
+        this.emit(m[ho + PG_MMC0]!);
+        this.emit(task(m[ho + PG_MMID1]! - 1));
+        this.emit(m[ho + PG_MMC1]!);
+      }
+      for (let i = 0; i < nr; i++) {
+        const o = ho + i * PAGE_WORDS;
+        const fl = m[o + PG_FLAGS]!;
+        this.emit(fl);
+        if ((fl & PGF_ALLOC) === 0) continue;
+        this.emit(m[o + PG_REF]!);
+        this.emit(m[o + PG_MAPCOUNT]!);
+        this.emit(m[o + PG_PINCOUNT]!);
+        this.emit(this.wid(m[o + PG_DATA]!));
+        this.emit(fl & PGF_SWAPCACHE ? this.slot(m[o + PG_PRIVATE]!) : 0);
+        this.emit(m[o + PG_MAPPING]!);
+        this.emit(m[o + PG_INDEX]!);
+      }
     }
     // what the swap slots hold
     for (const sl of slots) this.emit(this.wid(m[L.swap + sl * SWAP_WORDS + S_DATA]!));

@@ -41,7 +41,18 @@ import {
   V_START,
   V_END,
   V_FLAGS,
+  PG_HEAD,
+  PG_ORDER,
+  PG_ENTIRE,
+  PG_LARGE,
+  PG_PINCOUNT,
+  PG_MMID0,
+  PG_MMID1,
+  PG_MMC0,
+  PG_MMC1,
+  PGF_MMIDS_SHARED,
 } from './layout.js';
+import { pmd_trans_huge, is_huge_zero_pmd, pmd_pfn, pmd_write } from './pmd.js';
 import { pte_present, is_swap_pte, pte_pfn, pte_swp_slot, pte_write, pte_swp_exclusive, pte_none } from './pte.js';
 import { task_alive, is_cow_mapping, FOLL_PIN, FOLL_GET } from './mm_types.js';
 
@@ -51,10 +62,12 @@ export interface InvariantRules {
   exclusiveMarker: boolean;
   /** references one FOLL_PIN adds to a small folio (GUP_PIN_COUNTING_BIAS, or 1 before 5.7) */
   pinRefs: number;
+  /** a large folio counts a pin as one reference plus one in its _pincount (5.7+) */
+  largePinCount: boolean;
 }
 
 /** Scratch counters, reused across calls for the same layout. */
-const scratch = new WeakMap<object, { mapc: Int32Array; refc: Int32Array; swc: Int32Array }>();
+const scratch = new WeakMap<object, { mapc: Int32Array; refc: Int32Array; swc: Int32Array; entc: Int32Array; pinc: Int32Array }>();
 
 /** Checks every invariant; returns one message per broken one (empty when all hold). */
 export function checkInvariants(s: KState, rules: InvariantRules): string[] {
@@ -63,14 +76,34 @@ export function checkInvariants(s: KState, rules: InvariantRules): string[] {
   const bad: string[] = [];
   let sc = scratch.get(L);
   if (!sc) {
-    sc = { mapc: new Int32Array(geo.frames), refc: new Int32Array(geo.frames), swc: new Int32Array(geo.swapSlots) };
+    sc = {
+      mapc: new Int32Array(geo.frames),
+      refc: new Int32Array(geo.frames),
+      swc: new Int32Array(geo.swapSlots),
+      entc: new Int32Array(geo.frames),
+      pinc: new Int32Array(geo.frames),
+    };
     scratch.set(L, sc);
   }
-  const { mapc, refc, swc } = sc;
+  const { mapc, refc, swc, entc, pinc } = sc;
+  // the folio a page belongs to: references and mappings of a large folio are counted on its head
+  const headOf = (pfn: number): number => {
+    const h = m[L.memmap + pfn * PAGE_WORDS + PG_HEAD]!;
+    return h === 0 ? pfn : h;
+  };
+  // mappings per large folio and mm (the MM-ID slots must agree)
+  const mmMaps = new Map<number, Map<number, number>>();
+  const mmMap = (head: number, t: number) => {
+    let x = mmMaps.get(head);
+    if (!x) mmMaps.set(head, (x = new Map()));
+    x.set(t, (x.get(t) ?? 0) + 1);
+  };
   // frames above the allocator's high-water mark were never handed out: nothing may name them
   const top = Math.min(geo.frames, Math.max(m[G_PFN_HWM]!, ZERO_PFN) + 1);
   mapc.fill(0, 0, top);
   refc.fill(0, 0, top);
+  entc.fill(0, 0, top);
+  pinc.fill(0, 0, top);
   swc.fill(0);
   let exclusiveSwap = 0;
   const add = (pfn: number, n: number, what: string) => {
@@ -78,14 +111,37 @@ export function checkInvariants(s: KState, rules: InvariantRules): string[] {
       bad.push(`${what} names PFN ${pfn}, ${pfn < geo.frames && pfn > 0 ? 'never allocated' : 'outside the memmap'}`);
       return;
     }
-    if (pfn !== ZERO_PFN) refc[pfn]! += n;
+    if (pfn !== ZERO_PFN) refc[headOf(pfn)]! += n;
   };
+  const nrPmd = L.pmds > 0 ? 1 << geo.pmdOrder : 0;
 
   for (let t = 0; t < geo.tasks; t++) {
     const alive = task_alive(s, t);
     const base = L.tasks + t * L.taskWords + L.tPte;
     const vbase = L.tasks + t * L.taskWords + L.tVma;
     let vi = 0; // the VMA at or after va, walking both in address order
+    const pbase = L.tasks + t * L.taskWords + L.tPmd;
+    for (let i = 0; nrPmd > 0 && i < L.pmds; i++) {
+      const pmd = m[pbase + i]!;
+      if (!pmd_trans_huge(pmd)) continue;
+      if (!alive) {
+        bad.push(`task ${t} is not alive but has a huge PMD at page ${i * nrPmd}`);
+        continue;
+      }
+      for (let j = 0; j < nrPmd; j++) if (m[base + i * nrPmd + j] !== 0) bad.push(`task ${t} page ${i * nrPmd + j}: a PTE under a huge PMD`);
+      if (is_huge_zero_pmd(pmd)) continue;
+      const head = pmd_pfn(pmd);
+      const ho = L.memmap + head * PAGE_WORDS;
+      if (head <= 0 || head >= top || m[ho + PG_HEAD] !== head || m[ho + PG_ORDER] !== geo.pmdOrder || head % nrPmd !== 0) {
+        bad.push(`task ${t}: the huge PMD at page ${i * nrPmd} maps page ${head}, not the head of an aligned PMD-order folio`);
+        continue;
+      }
+      add(head, 1, `task ${t} PMD at page ${i * nrPmd}`);
+      entc[head]!++;
+      mmMap(head, t);
+      if (pmd_write(pmd) && rules.exclusiveMarker && (m[ho + PG_FLAGS]! & PGF_ANON_EXCLUSIVE) === 0)
+        bad.push(`task ${t}: writable huge PMD at page ${i * nrPmd} maps folio ${head} without PG_anon_exclusive on its head`);
+    }
     for (let va = 0; va < geo.vpages; va++) {
       const pte = m[base + va]!;
       if (pte_none(pte)) continue;
@@ -104,10 +160,14 @@ export function checkInvariants(s: KState, rules: InvariantRules): string[] {
       if (pte_present(pte)) {
         const pfn = pte_pfn(pte);
         add(pfn, 1, `task ${t} page ${va}`);
-        if (pfn !== ZERO_PFN && pfn < geo.frames) mapc[pfn]!++;
+        if (pfn !== ZERO_PFN && pfn < top) {
+          mapc[pfn]!++;
+          const h = headOf(pfn);
+          if (h !== pfn || m[L.memmap + pfn * PAGE_WORDS + PG_HEAD] === pfn) mmMap(h, t);
+        }
         if (pte_write(pte) && inVma && is_cow_mapping(m[vbase + vi * VMA_WORDS + V_FLAGS]!)) {
           const f = m[L.memmap + pfn * PAGE_WORDS + PG_FLAGS]!;
-          if (pfn === ZERO_PFN || (f & PGF_ANON) === 0)
+          if (pfn === ZERO_PFN || (m[L.memmap + headOf(pfn) * PAGE_WORDS + PG_FLAGS]! & PGF_ANON) === 0)
             bad.push(`task ${t} page ${va}: writable PTE in a private mapping maps a non-anon page ${pfn}`);
           else if (rules.exclusiveMarker && (f & PGF_ANON_EXCLUSIVE) === 0) {
             bad.push(`task ${t} page ${va}: writable PTE maps page ${pfn} without PG_anon_exclusive`);
@@ -131,8 +191,12 @@ export function checkInvariants(s: KState, rules: InvariantRules): string[] {
     const kind = m[o + R_KIND]!;
     if (kind === REF_FREE) continue;
     const foll = m[o + R_FOLL]!;
-    const n = kind === REF_TRANSIENT ? 1 : foll & FOLL_PIN ? rules.pinRefs : foll & FOLL_GET ? 1 : 0;
-    add(m[o + R_PFN]!, n, `reference ${r}`);
+    const pfn = m[o + R_PFN]!;
+    const large = pfn > ZERO_PFN && pfn < top && m[L.memmap + pfn * PAGE_WORDS + PG_HEAD] !== 0;
+    const pinned = kind !== REF_TRANSIENT && (foll & FOLL_PIN) !== 0;
+    const n = kind === REF_TRANSIENT ? 1 : pinned ? (large && rules.largePinCount ? 1 : rules.pinRefs) : foll & FOLL_GET ? 1 : 0;
+    add(pfn, n, `reference ${r}`);
+    if (pinned && large && rules.largePinCount && pfn !== ZERO_PFN) pinc[headOf(pfn)]!++;
   }
   for (let slot = 1; slot < geo.swapSlots; slot++) {
     const o = L.swap + slot * SWAP_WORDS;
@@ -160,7 +224,11 @@ export function checkInvariants(s: KState, rules: InvariantRules): string[] {
       if (pfn) add(pfn, 1, `page cache of file ${f} index ${i}`);
     }
   }
-  for (let i = 0; i < m[G_LRU_N]!; i++) add(m[L.lru + i]!, 1, `LRU batch slot ${i}`);
+  for (let i = 0; i < m[G_LRU_N]!; i++) {
+    const pfn = m[L.lru + i]!;
+    add(pfn, 1, `LRU batch slot ${i}`);
+    if (pfn > 0 && pfn < top && m[L.memmap + pfn * PAGE_WORDS + PG_HEAD] !== 0) bad.push(`LRU batch slot ${i} holds large folio ${pfn}`);
+  }
   for (let i = 0; i < m[G_ACT_N]!; i++) add(m[L.act + i]!, 1, `activate batch slot ${i}`);
 
   for (let pfn = ZERO_PFN + 1; pfn < top; pfn++) {
@@ -170,11 +238,22 @@ export function checkInvariants(s: KState, rules: InvariantRules): string[] {
       if (refc[pfn]) bad.push(`page ${pfn} is free but still referenced ${refc[pfn]} time(s)`);
       continue;
     }
-    if (m[o + PG_REF]! <= 0) bad.push(`page ${pfn} is allocated with refcount ${m[o + PG_REF]}`);
-    if (m[o + PG_REF] !== refc[pfn]) bad.push(`page ${pfn}: refcount ${m[o + PG_REF]} but its holders account for ${refc[pfn]}`);
+    const head = headOf(pfn);
+    const hf = m[L.memmap + head * PAGE_WORDS + PG_FLAGS]!;
+    if (head !== pfn) {
+      // a tail page: its counts live on the head
+      if (m[o + PG_REF] !== 0) bad.push(`tail page ${pfn} of folio ${head} has a refcount of its own`);
+      if ((hf & PGF_ALLOC) === 0 || pfn >= head + (1 << m[L.memmap + head * PAGE_WORDS + PG_ORDER]!))
+        bad.push(`tail page ${pfn} names ${head}, which is not its folio's head`);
+    } else {
+      if (m[o + PG_REF]! <= 0) bad.push(`page ${pfn} is allocated with refcount ${m[o + PG_REF]}`);
+      if (m[o + PG_REF] !== refc[pfn]) bad.push(`page ${pfn}: refcount ${m[o + PG_REF]} but its holders account for ${refc[pfn]}`);
+      if (m[o + PG_HEAD] === pfn) checkFolio(s, pfn, mapc, entc[pfn]!, pinc[pfn]!, mmMaps.get(pfn), rules, bad);
+    }
     if (m[o + PG_MAPCOUNT] !== mapc[pfn]) bad.push(`page ${pfn}: mapcount ${m[o + PG_MAPCOUNT]} but ${mapc[pfn]} PTE(s) map it`);
-    if (f & PGF_ANON_EXCLUSIVE && ((f & PGF_ANON) === 0 || mapc[pfn]! > 1))
-      bad.push(`page ${pfn}: PG_anon_exclusive on a page mapped ${mapc[pfn]} times`);
+    const mapped = mapc[pfn]! + (head !== pfn || m[o + PG_HEAD] === pfn ? entc[head]! : 0);
+    if (f & PGF_ANON_EXCLUSIVE && ((hf & PGF_ANON) === 0 || mapped > 1))
+      bad.push(`page ${pfn}: PG_anon_exclusive on a page mapped ${mapped} times`);
     if (f & PGF_SWAPCACHE && m[L.swap + m[o + PG_PRIVATE]! * SWAP_WORDS + S_CACHE] !== pfn)
       bad.push(`page ${pfn}: PG_swapcache but its slot does not point back`);
   }
@@ -189,4 +268,41 @@ export function checkInvariants(s: KState, rules: InvariantRules): string[] {
     }
   }
   return bad;
+}
+
+/** The folio-wide counts of a large folio against what maps and pins it. */
+function checkFolio(
+  s: KState,
+  head: number,
+  mapc: Int32Array,
+  entire: number,
+  pins: number,
+  perMm: Map<number, number> | undefined,
+  rules: InvariantRules,
+  bad: string[],
+): void {
+  const { L, m } = s;
+  const o = L.memmap + head * PAGE_WORDS;
+  const nr = 1 << m[o + PG_ORDER]!;
+  if (head % nr !== 0) bad.push(`folio ${head} of ${nr} pages is not naturally aligned`);
+  let ptes = 0;
+  for (let i = 0; i < nr; i++) ptes += mapc[head + i]!;
+  if (m[o + PG_ENTIRE] !== entire) bad.push(`folio ${head}: entire mapcount ${m[o + PG_ENTIRE]} but ${entire} PMD(s) map it`);
+  if (m[o + PG_LARGE] !== ptes + entire) bad.push(`folio ${head}: large mapcount ${m[o + PG_LARGE]} but ${ptes + entire} mapping(s)`);
+  if (rules.largePinCount && m[o + PG_PINCOUNT] !== pins) bad.push(`folio ${head}: pincount ${m[o + PG_PINCOUNT]} but ${pins} pin(s)`);
+  // the MM-ID slots: a tracked mm's count is exact; without MM_IDS_SHARED one mm maps everything
+  const total = ptes + entire;
+  let owner = -1;
+  for (const [slotId, slotCount] of [
+    [PG_MMID0, PG_MMC0],
+    [PG_MMID1, PG_MMC1],
+  ] as const) {
+    const t = m[o + slotId]! - 1;
+    if (t < 0) continue;
+    const have = perMm?.get(t) ?? 0;
+    if (m[o + slotCount] !== have) bad.push(`folio ${head}: MM-ID slot of task ${t} counts ${m[o + slotCount]} mapping(s), it has ${have}`);
+    if (have === total) owner = t;
+  }
+  if (total > 0 && owner < 0 && (m[o + PG_FLAGS]! & PGF_MMIDS_SHARED) === 0)
+    bad.push(`folio ${head}: MM_IDS_SHARED clear but no MM-ID slot holds all ${total} mapping(s)`);
 }

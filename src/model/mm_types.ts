@@ -75,8 +75,8 @@ import {
   G_PFN_HWM,
   ZERO_PFN,
 } from './layout.js';
-import type { Pte } from './pte.js';
-import { type Pmd, PMD_NONE_T, PMD_TABLE_T } from './pmd.js';
+import { type Pte, mk_pte } from './pte.js';
+import { type Pmd, PMD_NONE_T, PMD_TABLE_T, pmd_trans_huge, is_huge_zero_pmd, pmd_pfn, pmd_pte_bits } from './pmd.js';
 
 /* ---- VMA flags (kernel names, our bit values) ---- */
 export const VM_READ = 1 << 0;
@@ -161,8 +161,19 @@ export function page_ref_count(s: KState, pfn: number): number {
 export function page_ref_add(s: KState, pfn: number, n: number): void {
   s.m[s.L.memmap + folio_head(s, pfn) * PAGE_WORDS + PG_REF]! += n;
 }
-/** The page's own mapcount: PTEs that map this page (page->_mapcount + 1). */
+/**
+ * page_mapcount(): the mappings of this page, its PTEs (page->_mapcount + 1)
+ * plus, in a large folio, the PMDs that map the whole folio (the entire
+ * mapcount), as every era computes it (the precise per-page count of 6.15+).
+ */
 export function page_mapcount(s: KState, pfn: number): number {
+  const o = s.L.memmap + pfn * PAGE_WORDS;
+  const h = s.m[o + PG_HEAD]!;
+  const own = s.m[o + PG_MAPCOUNT]!;
+  return h === 0 ? own : own + s.m[s.L.memmap + h * PAGE_WORDS + PG_ENTIRE]!;
+}
+/** The PTEs that map this page (page->_mapcount + 1, without the PMD mappings). */
+export function page_pte_mapcount(s: KState, pfn: number): number {
   return s.m[s.L.memmap + pfn * PAGE_WORDS + PG_MAPCOUNT]!;
 }
 export function page_mapcount_add(s: KState, pfn: number, n: number): void {
@@ -311,6 +322,26 @@ export function set_pte_at(s: KState, t: number, va: number, pte: Pte): void {
 }
 
 /* ---- the PMD level (kept only when the geometry allows large folios) ---- */
+
+/**
+ * The entry the MMU uses for `va`: the PTE, or, under a huge PMD, the PTE
+ * its page would have (the folio's page at that offset, or the shared zero
+ * page for the huge zero page; the PMD's write, dirty, uffd-wp and
+ * soft-dirty bits).
+ */
+export function pte_lookup(s: KState, t: number, va: number): Pte {
+  const base = s.L.tasks + t * s.L.taskWords;
+  const pte = s.m[base + s.L.tPte + va]!;
+  if (pte !== 0 || s.L.pmds === 0) return pte;
+  const pmd = s.m[base + s.L.tPmd + (va >>> s.L.geo.pmdOrder)]!;
+  if (!pmd_trans_huge(pmd)) return pte;
+  const pfn = is_huge_zero_pmd(pmd) ? ZERO_PFN : pmd_pfn(pmd) + (va & ((1 << s.L.geo.pmdOrder) - 1));
+  return mk_pte(pfn) | pmd_pte_bits(pmd);
+}
+/** Whether `va` is mapped by a huge PMD (a THP or the huge zero page). */
+export function pmd_mapped_huge(s: KState, t: number, va: number): boolean {
+  return s.L.pmds > 0 && pmd_trans_huge(s.m[s.L.tasks + t * s.L.taskWords + s.L.tPmd + (va >>> s.L.geo.pmdOrder)]!);
+}
 
 /** The pages one PMD maps (1 << pmdOrder), or 0 when the geometry has no PMD level. */
 export function pmd_nr(s: KState): number {

@@ -65,6 +65,10 @@ export function pmd_dirty(p: Pmd): boolean {
 export function pmd_mkdirty(p: Pmd): Pmd {
   return p | B_DIRTY | B_SOFT_DIRTY;
 }
+/** What the MMU sets on a store through a writable huge PMD: the dirty bit only. */
+export function pmd_mkdirty_hw(p: Pmd): Pmd {
+  return p | B_DIRTY;
+}
 export function pmd_mkclean(p: Pmd): Pmd {
   return p & ~B_DIRTY;
 }
@@ -79,6 +83,9 @@ export function pmd_clear_uffd_wp(p: Pmd): Pmd {
 }
 export function pmd_soft_dirty(p: Pmd): boolean {
   return (p & B_SOFT_DIRTY) !== 0;
+}
+export function pmd_mksoft_dirty(p: Pmd): Pmd {
+  return p | B_SOFT_DIRTY;
 }
 export function pmd_clear_soft_dirty(p: Pmd): Pmd {
   return p & ~B_SOFT_DIRTY;

@@ -7,7 +7,7 @@ import type { KState } from '../model/layout.js';
 import type { ActionSpec, ExploreCx, ExploreFamily, ExplorePage } from './types.js';
 import type { Profile } from '../profiles/types.js';
 import {
-  ptep_get,
+  pte_lookup,
   pipe_open,
   pipe_holders,
   pipe_nbuf,
@@ -49,12 +49,12 @@ export function perProcess(
 
 /** A present PTE maps (t, va). */
 export function mapped(s: KState, t: number, va: number): boolean {
-  return pte_present(ptep_get(s, t, va));
+  return pte_present(pte_lookup(s, t, va));
 }
 
 /** The PFN (t, va) maps, or 0. */
 export function mappedPfn(s: KState, t: number, va: number): number {
-  const pte = ptep_get(s, t, va);
+  const pte = pte_lookup(s, t, va);
   return pte_present(pte) ? pte_pfn(pte) : 0;
 }
 

@@ -11,7 +11,7 @@ import { defineOp, ok } from './types.js';
 import { region } from './args.js';
 import type { KState } from '../model/layout.js';
 import { REF_TRANSIENT, REFST_LRU_BATCH, PGF_LRU, PGF_LOCKED, PGF_SWAPCACHE, PGF_ANON } from '../model/layout.js';
-import { ptep_get, page_test, page_set, page_clear, page_ref_count } from '../model/mm_types.js';
+import { pte_lookup, page_test, page_set, page_clear, page_ref_count } from '../model/mm_types.js';
 import { pte_present, pte_pfn } from '../model/pte.js';
 import { ref_add, refs_where, ref_free } from '../model/refs.js';
 import { type KCtx, trace } from '../kernel/ctx.js';
@@ -24,7 +24,7 @@ const KINDS = ['speculative', 'lru-batch', 'swapcache', 'page-lock'] as const;
 export type TransientKind = (typeof KINDS)[number];
 
 function transient(s: KState, ctx: KCtx, t: number, va: number, kind: TransientKind, hold: boolean): number {
-  const pte = ptep_get(s, t, va);
+  const pte = pte_lookup(s, t, va);
   if (!pte_present(pte)) return -EFAULT;
   const pfn = pte_pfn(pte);
   if (pfn <= 1) return -EFAULT;

@@ -12,6 +12,12 @@ import { linux_5_19 } from './history/linux-5.19.js';
 import { linux_6_0 } from './history/linux-6.0.js';
 import { linux_6_2 } from './history/linux-6.2.js';
 import { linux_6_3 } from './history/linux-6.3.js';
+import { linux_6_1 } from './history/linux-6.1.js';
+import { linux_6_8 } from './history/linux-6.8.js';
+import { linux_6_9 } from './history/linux-6.9.js';
+import { linux_6_12 } from './history/linux-6.12.js';
+import { linux_6_13 } from './history/linux-6.13.js';
+import { linux_6_15 } from './history/linux-6.15.js';
 import { linux_6_18 } from './linux-6.18.js';
 import { aa_full_accuracy } from './proposals/aa-full-accuracy.js';
 import { linus_rules } from './proposals/linus-rules.js';
@@ -34,8 +40,14 @@ export const HISTORY: readonly Profile[] = [
   linux_5_18,
   linux_5_19,
   linux_6_0,
+  linux_6_1,
   linux_6_2,
   linux_6_3,
+  linux_6_8,
+  linux_6_9,
+  linux_6_12,
+  linux_6_13,
+  linux_6_15,
   linux_6_18,
 ];
 

@@ -58,6 +58,41 @@ const cow = z
       },
       ['none', 'anon-exclusive', 'gup-marked'],
     ),
+    largeReuse: choice(
+      'do_wp_page() on a page of a large folio (a PTE-mapped THP or an mTHP) that carries no exclusive marker.',
+      {
+        'as-small':
+          'the small-page rule (cow.reuse) applied to the folio: the mapcount rule takes the highest mapcount + swapcount of any page plus the PMD mappings (page_trans_huge_map_swapcount, <= 5.8); the page_count and refcount rules read the folio refcount, so in practice only a folio with a single mapped page is reused, and the whole large folio stays allocated (<= 6.8)',
+        never: 'a large folio is never reused: copy (cd197c3a2040, 6.9 .. 6.14)',
+        'mm-id':
+          '__wp_can_reuse_large_anon_folio(): reuse when the folio is mapped more than once, only by this mm (MM_IDS_SHARED clear), and its refcount equals its large mapcount (swap cache freed first); the faulting page gets PG_anon_exclusive (1da190f4d0a6, 6.15+)',
+      },
+      ['as-small', 'never', 'mm-id'],
+    ),
+    pmdReuse: choice(
+      'The rule do_huge_pmd_wp_page() applies to a PMD-mapped THP whose head carries no exclusive marker.',
+      {
+        mapcount: 'reuse_swap_page() on the head: the highest mapcount + swapcount of any page plus the PMD mappings (<= 5.17, even while small pages used page_count: the "THP asymmetry")',
+        refcount: 'the folio refcount is 1 (after freeing its swap cache) (3bff7e3f1f16, 5.18+); with PG_anon_exclusive (5.19+) a reuse marks the head',
+      },
+      ['mapcount', 'refcount'],
+    ),
+    pmdCopy: choice(
+      'What do_huge_pmd_wp_page() does when it cannot reuse the PMD-mapped THP.',
+      {
+        thp: 'copy all of it into a new THP mapped by a PMD (do_huge_pmd_wp_page_fallback: 512 small copies when no THP can be had) (<= 5.7)',
+        split: 'split this PMD into PTEs and let the PTE-level fault decide page by page (3917c80280c9, 5.8+)',
+      },
+      ['thp', 'split'],
+    ),
+    hugeZeroWp: choice(
+      'A write (or unshare) fault on the huge zero page.',
+      {
+        'alloc-thp': 'a new zeroed THP mapped by the PMD, writable if VM_WRITE (<= 5.7; do_huge_zero_wp_pmd 1ced09e0331f, 6.13+, also on unshare)',
+        split: 'split the PMD into PTEs of the small zero page and copy the faulting 4 KiB page (3917c80280c9, 5.8 .. 6.12)',
+      },
+      ['alloc-thp', 'split'],
+    ),
   })
   .strict();
 
@@ -68,6 +103,9 @@ const fault = z
       'A write fault that dirties a shared file page drops mmap_lock for balance_dirty_pages() and returns VM_FAULT_RETRY when it may, so a GUP that retries finds the PTE and the fault is not accounted (89b15332af7c, 5.7 .. 5.18; 5.19 returns VM_FAULT_COMPLETED, 36090def7bad)',
     ),
     aroundPages: count('Read-fault-around on file mappings, in pages (fault_around_bytes / PAGE_SIZE; 16 by default)'),
+    splitZeroPages: flag(
+      'splitting an anon large folio maps its zero-filled pages to the shared zero page instead of keeping them (remap_page(RMP_USE_SHARED_ZEROPAGE), "mm: remap unused subpages to shared zeropage when splitting isolated thp", 6.12)',
+    ),
   })
   .strict();
 
@@ -140,6 +178,9 @@ const gup = z
       'every GET or PIN on a COW mapping is made a write, breaking COW, and GUP-fast leaves read-only PTEs to the slow path (17839856fd58, 5.8 only)',
     ),
     odirectPins: flag('O_DIRECT takes FOLL_PIN (920756a3306a and the block conversion, 6.3) rather than FOLL_GET'),
+    touchPmdDirty: flag(
+      'a GUP read with FOLL_TOUCH marks a huge PMD dirty (touch_pmd), which lets a FOLL_FORCE write through FOLL_COW reach the huge zero page: Huge Dirty COW, CVE-2017-1000405 (fixed by a8f97366452e, 4.15)',
+    ),
   })
   .strict();
 
@@ -179,6 +220,16 @@ const swap = z
 const lru = z
   .object({
     batchSize: count('Capacity of the per-CPU LRU add and activate batches (PAGEVEC_SIZE 15, folio_batch 31 from 6.x)'),
+    pageoutLarge: choice(
+      'What MADV_PAGEOUT and MADV_COLD do with a large folio in the range.',
+      {
+        'split-mapped-once':
+          'split it when the page met is mapped once (the head, for a PMD), else leave it, and for a PTE-mapped folio stop the range there (<= 6.9)',
+        'whole-exclusive':
+          'take it whole when the range covers it and it is mapped only by its own PTEs (folio_mapcount == nr), split it when the range covers it in part, unless it may be mapped by another mm (6.10+)',
+      },
+      ['split-mapped-once', 'whole-exclusive'],
+    ),
   })
   .strict();
 
@@ -204,6 +255,9 @@ const wrprotect = z
       ['allow', 'skip', 'ebusy'],
     ),
     clearRefsSkipsPinned: flag('clear_refs soft-dirty clearing leaves maybe-pinned PTEs writable (9348b73c2e1b, 5.11+)'),
+    pmdWritable: flag(
+      'mprotect() (change_huge_pmd) may map an exclusive PMD-mapped THP writable at once, can_change_pmd_writable() ("mm/huge_memory: try avoiding write faults when changing PMD protection", 6.2)',
+    ),
   })
   .strict();
 
@@ -233,6 +287,17 @@ const uffd = z
 /** What /proc shows, where a kernel's answer differs. */
 const proc = z
   .object({
+    pagemapPmdExclusive: choice(
+      'What /proc/PID/pagemap reports as PM_MMAP_EXCLUSIVE (bit 56) for the pages of a PMD-mapped THP.',
+      {
+        head: "the head page's mapcount is 1, for every page (<= 6.9, and again 6.15+ with eb16876971ea: a child's PMD-mapped pages show 1 while the parent still maps them by PTEs)",
+        'per-page': 'each page\'s own mapcount is 1 (2c1f057e5be6, 6.10 .. 6.14; versions inferred)',
+      },
+      ['head', 'per-page'],
+    ),
+    pagemapPmdFile: flag(
+      '/proc/PID/pagemap sets PM_FILE on a huge PMD that maps a non-anon page, such as the huge zero page (3f9f022e975d, 6.10, backported to 6.1.y)',
+    ),
     kpageflagsKsmAnyAnon: flag(
       '/proc/kpageflags sets KPF_KSM for every anon page: stable_page_flags() tested `mapping & PAGE_MAPPING_KSM`, a two-bit mask, after its folio conversion (read in 6.12.117; fixed by 7.2.13)',
     ),
@@ -244,6 +309,16 @@ const features = z
   .object({
     ioUring: flag('io_uring exists (2b188cc1bb85, 5.1)'),
     pinUserPages: flag('pin_user_pages() and FOLL_PIN exist (eddb1c228f79, 5.6)'),
+    mthp: flag('anonymous large folios smaller than a PMD (mTHP, hugepages-<size>kB/enabled; 19eaf44954df, 6.8)'),
+    madvCollapse: choice(
+      'MADV_COLLAPSE: collapse a PMD-aligned range into a new THP, whatever the THP modes, if nothing but mappings holds its pages.',
+      {
+        none: 'no MADV_COLLAPSE: -EINVAL (<= 6.0)',
+        writable: 'at least one PTE of each PMD range must be writable, else -EINVAL (SCAN_PAGE_RO) (7d8faaf15545, 6.1 .. 6.17)',
+        any: 'read-only PTEs collapse too, so a range shared with a child after fork() can be collapsed (SCAN_PAGE_RO removed, 6.18)',
+      },
+      ['none', 'writable', 'any'],
+    ),
   })
   .strict();
 

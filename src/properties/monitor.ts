@@ -18,7 +18,7 @@ import {
   ref_kind,
   task_alive,
   vis_test,
-  ptep_get,
+  pte_lookup,
   swap_cache_pfn,
   page_data,
   file_flags,
@@ -104,6 +104,7 @@ export class Monitor {
       for (const b of checkInvariants(s, {
         exclusiveMarker: keepsAnonExclusive(prof.mech),
         pinRefs: prof.mech.gup.pinCounting === 'get' ? 1 : GUP_PIN_COUNTING_BIAS,
+        largePinCount: prof.mech.gup.pinCounting === 'bias',
       })) {
         if (this.once(`inv:${b}`)) out.push({ property: 'model-invariant', step, since: step, message: `cowlab bug: ${b}` });
       }
@@ -152,7 +153,7 @@ export class Monitor {
       if (kind === REF_ODIRECT && (r.state & REFST_DMA_TO_MEMORY) === 0) continue;
       if (r.state & REFST_DETACHED) continue;
       if (!task_alive(s, r.owner)) continue;
-      const pte = ptep_get(s, r.owner, r.vpage);
+      const pte = pte_lookup(s, r.owner, r.vpage);
       let mapped = 0;
       if (pte_present(pte)) mapped = pte_pfn(pte);
       else if (is_swap_pte(pte)) mapped = swap_cache_pfn(s, pte_swp_slot(pte));

@@ -22,6 +22,8 @@ import {
   FF_OPEN,
   PGF_REFERENCED,
   PGF_ACTIVE,
+  PGF_PARTIALLY_MAPPED,
+  PGF_MMIDS_SHARED,
 } from '../model/layout.js';
 import {
   fbatch_len,
@@ -45,7 +47,21 @@ import {
   swap_used,
   swap_count,
   swap_cache_pfn,
+  page_test,
+  page_pincount,
+  pmd_nr,
+  pmd_mapped_huge,
+  pmdp_get,
+  folio_test_large,
+  folio_head,
+  folio_nr_pages,
+  folio_order,
+  folio_entire_mapcount,
+  folio_large_mapcount,
+  folio_mm_id,
+  folio_mm_id_mapcount,
 } from '../model/mm_types.js';
+import { is_huge_zero_pmd, pmd_pfn, pmd_write, pmd_dirty, pmd_uffd_wp } from '../model/pmd.js';
 import {
   pte_present,
   pte_pfn,
@@ -63,6 +79,18 @@ import { follToString } from '../kernel/mm/gup.js';
 import type { Resolved } from './resolve.js';
 import { pageName, seenStep } from './run.js';
 
+/** Consecutive items with the same text as one "first..last: text" run. */
+function runs(items: readonly { at: string; text: string }[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < items.length; ) {
+    let j = i;
+    while (j + 1 < items.length && items[j + 1]!.text === items[i]!.text) j++;
+    out.push(`${j > i ? `${items[i]!.at}..${items[j]!.at}` : items[i]!.at}: ${items[i]!.text}`);
+    i = j + 1;
+  }
+  return out;
+}
+
 /** One line per thing that exists, keyed so two states can be compared. */
 export function describeState(r: Resolved, s: KState): Map<string, string> {
   const out = new Map<string, string>();
@@ -72,33 +100,39 @@ export function describeState(r: Resolved, s: KState): Map<string, string> {
     for (const [l, i] of r.labels) if (i === st) return `step ${st} (${l})`;
     return `step ${st}`;
   };
-  for (let pfn = ZERO_PFN + 1; pfn < s.L.geo.frames; pfn++) {
-    const f = page_flags(s, pfn);
-    if ((f & PGF_ALLOC) === 0) continue;
-    const flags: string[] = [];
-    if (f & PGF_ANON) flags.push('anon');
-    if (f & PGF_ANON_EXCLUSIVE) flags.push('PAE');
-    if (f & PGF_SWAPCACHE) flags.push(`swapcache:${page_private(s, pfn)}`);
-    if (f & PGF_LRU) flags.push('lru');
-    if (f & PGF_ACTIVE) flags.push('active');
-    if (f & PGF_REFERENCED) flags.push('referenced');
-    if (f & PGF_DIRTY) flags.push('dirty');
-    if (f & PGF_LOCKED) flags.push('locked');
-    if (f & PGF_KSM) flags.push('ksm');
-    const file = page_file(s, pfn);
-    if (file >= 0) flags.push(`pagecache:${r.files[file]?.name ?? `shmem${file}`}[${page_index(s, pfn)}]`);
-    const maps: string[] = [];
-    for (let t = 0; t < s.L.geo.tasks; t++) {
-      if (!task_alive(s, t)) continue;
-      for (let va = 0; va < s.L.geo.vpages; va++) {
-        const pte = ptep_get(s, t, va);
-        if (pte_present(pte) && pte_pfn(pte) === pfn) {
-          maps.push(
-            `${T(t)}:${pageName(r, va)} ${pte_write(pte) ? 'W' : 'R'}${pte_dirty(pte) ? 'D' : ''}${pte_uffd_wp(pte) ? ' uffd-wp' : ''}`,
-          );
+  // who maps what: PTEs per page, huge PMDs per folio head (one walk per mm)
+  const maps = new Map<number, string[]>();
+  const pmdMaps = new Map<number, string[]>();
+  const relMaps = new Map<number, string[]>();
+  const nrPmd = pmd_nr(s);
+  for (let t = 0; t < s.L.geo.tasks; t++) {
+    if (!task_alive(s, t)) continue;
+    for (let va = 0; va < s.L.geo.vpages; va++) {
+      if (nrPmd > 0 && (va & (nrPmd - 1)) === 0 && pmd_mapped_huge(s, t, va)) {
+        const pmd = pmdp_get(s, t, va);
+        if (!is_huge_zero_pmd(pmd)) {
+          const l = pmdMaps.get(pmd_pfn(pmd)) ?? [];
+          l.push(`${T(t)}:${pageName(r, va)}.. PMD ${pmd_write(pmd) ? 'W' : 'R'}${pmd_dirty(pmd) ? 'D' : ''}${pmd_uffd_wp(pmd) ? ' uffd-wp' : ''}`);
+          pmdMaps.set(pmd_pfn(pmd), l);
         }
+        va += nrPmd - 1;
+        continue;
+      }
+      const pte = ptep_get(s, t, va);
+      if (!pte_present(pte) || pte_pfn(pte) === ZERO_PFN) continue;
+      const bits = `${pte_write(pte) ? 'W' : 'R'}${pte_dirty(pte) ? 'D' : ''}${pte_uffd_wp(pte) ? ' uffd-wp' : ''}`;
+      const l = maps.get(pte_pfn(pte)) ?? [];
+      l.push(`${T(t)}:${pageName(r, va)} ${bits}`);
+      maps.set(pte_pfn(pte), l);
+      if (folio_test_large(s, pte_pfn(pte))) {
+        const off = pte_pfn(pte) - folio_head(s, pte_pfn(pte));
+        const rl = relMaps.get(pte_pfn(pte)) ?? [];
+        rl.push(`${T(t)}:${pageName(r, va - off)}@ ${bits}`);
+        relMaps.set(pte_pfn(pte), rl);
       }
     }
+  }
+  const holdersOf = (pfn: number): string[] => {
     const holders: string[] = [];
     for (let p = 0; p < s.L.geo.pipes; p++) {
       if (!pipe_open(s, p)) continue;
@@ -120,10 +154,61 @@ export function describeState(r: Resolved, s: KState): Map<string, string> {
     }
     for (let i = 0; i < fbatch_len(s, 'add'); i++) if (fbatch_at(s, 'add', i) === pfn) holders.push('LRU batch');
     for (let i = 0; i < fbatch_len(s, 'activate'); i++) if (fbatch_at(s, 'activate', i) === pfn) holders.push('activate batch');
+    return holders;
+  };
+  const flagText = (pfn: number, f: number): string[] => {
+    const flags: string[] = [];
+    if (f & PGF_ANON) flags.push('anon');
+    if (f & PGF_ANON_EXCLUSIVE) flags.push('PAE');
+    if (f & PGF_SWAPCACHE) flags.push(`swapcache:${page_private(s, pfn)}`);
+    if (f & PGF_LRU) flags.push('lru');
+    if (f & PGF_ACTIVE) flags.push('active');
+    if (f & PGF_REFERENCED) flags.push('referenced');
+    if (f & PGF_DIRTY) flags.push('dirty');
+    if (f & PGF_LOCKED) flags.push('locked');
+    if (f & PGF_KSM) flags.push('ksm');
+    if (f & PGF_PARTIALLY_MAPPED) flags.push('partially-mapped');
+    if (f & PGF_MMIDS_SHARED) flags.push('mm-ids-shared');
+    const file = page_file(s, pfn);
+    if (file >= 0) flags.push(`pagecache:${r.files[file]?.name ?? `shmem${file}`}[${page_index(s, pfn)}]`);
+    return flags;
+  };
+  for (let pfn = ZERO_PFN + 1; pfn < s.L.geo.frames; pfn++) {
+    const f = page_flags(s, pfn);
+    if ((f & PGF_ALLOC) === 0) continue;
+    if (folio_test_large(s, pfn)) {
+      // a large folio: one line, its pages as runs
+      const nr = folio_nr_pages(s, pfn);
+      const ids: string[] = [];
+      for (const i of [0, 1] as const) if (folio_mm_id(s, pfn, i) >= 0) ids.push(`${T(folio_mm_id(s, pfn, i))}:${folio_mm_id_mapcount(s, pfn, i)}`);
+      const pages: { at: string; text: string }[] = [];
+      const holders: string[] = [];
+      for (let i = 0; i < nr; i++) {
+        const p = pfn + i;
+        // mappings relative to the page's place in the folio, so a run of pages mapped in order reads as one
+        const m = (relMaps.get(p) ?? []).map((x) => x.replace('@', '+i'));
+        pages.push({
+          at: String(p),
+          text: `map ${page_mapcount(s, p)}${page_test(s, p, PGF_ANON_EXCLUSIVE) ? ' PAE' : ''} data ${label(seenStep(s, page_data(s, p)))}${m.length ? ` by ${m.join(', ')}` : ''}`,
+        });
+        for (const h of holdersOf(p)) holders.push(`${h} (page ${p})`);
+      }
+      const pm = pmdMaps.get(pfn) ?? [];
+      out.set(
+        `folio ${pfn}`,
+        `order ${folio_order(s, pfn)} ref ${page_ref_count(s, pfn)} entire ${folio_entire_mapcount(s, pfn)} large ${folio_large_mapcount(s, pfn)} pin ${page_pincount(s, pfn)}` +
+          `${ids.length ? ` mm-ids ${ids.join(' ')}` : ''} [${flagText(pfn, f & ~PGF_ANON_EXCLUSIVE).join(' ')}]` +
+          `${pm.length ? ` PMD-mapped by ${pm.join(', ')}` : ''}; pages ${runs(pages).join('; ')}${holders.length ? `; held by ${holders.join(', ')}` : ''}`,
+      );
+      pfn += nr - 1;
+      continue;
+    }
+    const m = maps.get(pfn) ?? [];
+    const holders = holdersOf(pfn);
     out.set(
       `page ${pfn}`,
-      `ref ${page_ref_count(s, pfn)} map ${page_mapcount(s, pfn)} [${flags.join(' ')}] data ${label(seenStep(s, page_data(s, pfn)))}` +
-        `${maps.length ? ` mapped by ${maps.join(', ')}` : ''}${holders.length ? `; held by ${holders.join(', ')}` : ''}`,
+      `ref ${page_ref_count(s, pfn)} map ${page_mapcount(s, pfn)} [${flagText(pfn, f).join(' ')}] data ${label(seenStep(s, page_data(s, pfn)))}` +
+        `${m.length ? ` mapped by ${m.join(', ')}` : ''}${holders.length ? `; held by ${holders.join(', ')}` : ''}`,
     );
   }
   for (let t = 0; t < s.L.geo.tasks; t++) {
@@ -140,6 +225,11 @@ export function describeState(r: Resolved, s: KState): Map<string, string> {
     }
     const zero: string[] = [];
     for (let va = 0; va < s.L.geo.vpages; va++) {
+      if (nrPmd > 0 && (va & (nrPmd - 1)) === 0 && pmd_mapped_huge(s, t, va) && is_huge_zero_pmd(pmdp_get(s, t, va))) {
+        zero.push(`${pageName(r, va)}.. (huge zero page)`);
+        va += nrPmd - 1;
+        continue;
+      }
       const pte = ptep_get(s, t, va);
       if (pte_present(pte) && pte_pfn(pte) === ZERO_PFN) zero.push(pageName(r, va));
     }

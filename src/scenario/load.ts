@@ -5,7 +5,9 @@
 import { readFileSync, statSync, readdirSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { InputError } from './errors.js';
-import { parseScenario } from './parse.js';
+import { loadYaml, scenarioFromObject, baseName, type Positions, type PosSource } from './parse.js';
+import { expandTemplate } from './cowc.js';
+import type { Pos } from './errors.js';
 import { resolveScenario, type Resolved } from './resolve.js';
 
 /** Expands paths into scenario files (directories recursively, sorted). */
@@ -31,19 +33,90 @@ export function findScenarioFiles(paths: readonly string[]): string[] {
   return out;
 }
 
-/** Reads, validates and resolves one scenario file. */
-export function loadScenario(file: string): Resolved {
+/**
+ * Reads, validates and resolves the scenarios of one file: one, or every
+ * instance of a template (`matrix:`, ./cowc.ts), each named FILE#ID.
+ * `only` picks one instance of a template.
+ */
+export function loadScenarioFile(file: string, only?: string): Resolved[] {
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
   } catch (e) {
     throw new InputError(`${file}: ${(e as Error).message}`);
   }
-  const shown = relative(process.cwd(), file) || file;
-  return resolveScenario(parseScenario(text, shown.startsWith('..') ? file : shown));
+  const rel = relative(process.cwd(), file) || file;
+  const shown = rel.startsWith('..') ? file : rel;
+  const { raw, pos } = loadYaml(text, shown);
+  if (!raw || typeof raw !== 'object' || Array.isArray(raw) || !('matrix' in raw)) {
+    if (only !== undefined) throw new InputError(`${shown}: not a template, it has no instance "${only}"`);
+    return [resolveScenario(scenarioFromObject(raw, shown, pos))];
+  }
+  const tpl = raw as Record<string, unknown>;
+  let instances;
+  try {
+    instances = expandTemplate(tpl, baseName(shown));
+  } catch (e) {
+    if (e instanceof InputError && !e.pos) throw new InputError(e.message, pos.at(['matrix']));
+    throw e;
+  }
+  if (only !== undefined) {
+    instances = instances.filter((x) => x.id === only);
+    if (!instances.length) throw new InputError(`${shown}: no instance "${only}"; it has ${expandTemplate(tpl, baseName(shown)).map((x) => x.id).join(', ')}`);
+  }
+  return instances.map((x) => {
+    // the template's own steps keep their places in the file for error messages
+    const at = `${shown}#${x.id}`;
+    return resolveScenario(scenarioFromObject(x.raw, at, instancePositions(pos, at, x.raw, tpl)));
+  });
 }
 
-/** Loads every scenario under the given paths. */
+/** One scenario file (`FILE` or `FILE#INSTANCE` of a template). */
+export function loadScenario(spec: string): Resolved {
+  const [file, only] = splitSpec(spec);
+  const rs = loadScenarioFile(file, only);
+  if (rs.length !== 1) throw new InputError(`${file} is a template of ${rs.length} scenarios; name one as ${file}#ID`);
+  return rs[0]!;
+}
+
+function splitSpec(spec: string): [string, string | undefined] {
+  const i = spec.lastIndexOf('#');
+  return i > 0 ? [spec.slice(0, i), spec.slice(i + 1)] : [spec, undefined];
+}
+
+/** Loads every scenario under the given paths (a path may be FILE#INSTANCE). */
 export function loadScenarios(paths: readonly string[]): Resolved[] {
-  return findScenarioFiles(paths).map(loadScenario);
+  const out: Resolved[] = [];
+  for (const spec of paths) {
+    const [file, only] = splitSpec(spec);
+    if (only !== undefined) out.push(...loadScenarioFile(file, only));
+    else for (const f of findScenarioFiles([spec])) out.push(...loadScenarioFile(f));
+  }
+  return out;
+}
+
+/**
+ * Positions for an instance: its steps that come from the template point at
+ * the template's steps (they are the instance's last ones), the setup steps
+ * at the `matrix:` key.
+ */
+function instancePositions(pos: Positions, file: string, raw: Record<string, unknown>, tpl: Record<string, unknown>): PosSource {
+  const n = Array.isArray(raw.steps) ? raw.steps.length : 0;
+  const k = Array.isArray(tpl.steps) ? tpl.steps.length : 0;
+  const map = (path: readonly (string | number)[]): readonly (string | number)[] | null => {
+    if (path[0] !== 'steps' || typeof path[1] !== 'number') return path[0] === 'steps' ? null : path;
+    const i = path[1] - (n - k);
+    return i >= 0 ? ['steps', i, ...path.slice(2)] : null;
+  };
+  const fix = (p: Pos): Pos => ({ ...p, file });
+  return {
+    at: (path) => {
+      const m = map(path);
+      return fix(m ? pos.at(m) : pos.at(['matrix']));
+    },
+    key: (path, key) => {
+      const m = map(path);
+      return fix(m ? pos.key(m, key) : pos.at(['matrix']));
+    },
+  };
 }

@@ -32,7 +32,7 @@ const topSchema = z
   .object({
     name: z.string().optional(),
     description: z.string().optional(),
-    selftest: z.object({ case: z.string(), backing: z.string() }).strict().optional(),
+    selftest: z.object({ case: z.string(), backing: z.string().optional(), tap: z.number().int().min(1).optional() }).strict().optional(),
     source: z.union([z.string(), z.array(z.string())]).optional(),
     requires: z.array(z.enum(['root', 'swap', 'io_uring', 'uffd', 'odirect', 'gup-test', 'soft-dirty', 'model-only'])).optional(),
     processes: z
@@ -45,7 +45,7 @@ const topSchema = z
         z
           .object({
             kind: z.enum(['memfd', 'tmpfile']),
-            pages: z.number().int().min(1).max(64).default(1),
+            pages: z.number().int().min(1).max(1024).default(1),
           })
           .strict(),
       )

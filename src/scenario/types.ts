@@ -80,8 +80,8 @@ export interface Scenario {
   name: string;
   file: string;
   description?: string;
-  /** the cow.c case it mirrors, exactly as the selftest prints it */
-  selftest?: { case: string; backing: string };
+  /** the cow.c test it mirrors, exactly as the selftest prints it, and its TAP number on the host's plan */
+  selftest?: { case: string; backing?: string; tap?: number };
   /** where its expected history is documented */
   source: string[];
   /** capabilities the executor needs (root, swap, io_uring, uffd, gup-test, ...) */

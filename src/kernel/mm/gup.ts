@@ -28,9 +28,18 @@ import {
   VM_MAYWRITE,
   VM_SHARED,
   VM_MAYSHARE,
+  VM_UFFD_WP,
   vma_file_at,
   file_flags,
+  pte_lookup,
+  pmdp_get,
+  set_pmd_at,
+  pmd_nr,
+  folio_test_large,
+  folio_pincount_add,
+  folio_head,
 } from '../../model/mm_types.js';
+import { type Pmd, pmd_trans_huge, is_huge_zero_pmd, pmd_pfn, pmd_write, pmd_dirty, pmd_mkdirty, pmd_soft_dirty, pmd_uffd_wp } from '../../model/pmd.js';
 import { FF_TMPFILE } from '../../model/layout.js';
 import { type KCtx, trace } from '../ctx.js';
 import {
@@ -176,7 +185,11 @@ export function try_grab_folio(ctx: KCtx, s: KState, pfn: number, foll: number):
   }
   if (foll & FOLL_PIN) {
     if (pfn === ZERO_PFN) return 0;
-    page_ref_add(s, pfn, pin_refs(ctx));
+    if (folio_has_pincount(ctx, s, pfn)) {
+      // a large folio counts pins exactly: one reference and one _pincount per page
+      page_ref_add(s, pfn, 1);
+      folio_pincount_add(s, pfn, 1);
+    } else page_ref_add(s, pfn, pin_refs(ctx));
   } else if (foll & FOLL_GET) {
     if (pfn === ZERO_PFN) return 0; // the zero page's refcount is not modelled
     page_ref_add(s, pfn, 1);
@@ -192,10 +205,18 @@ export function pin_refs(ctx: KCtx): number {
 /** Capacity of a GUP field in John Hubbard's split (4 bits). */
 export const GUP_FIELD_MAX = 15;
 
+/** folio_has_pincount() (every large folio on 64-bit, 5.7+: 3faa52c03f44 for THPs), for the bias-counting profiles. */
+function folio_has_pincount(ctx: KCtx, s: KState, pfn: number): boolean {
+  return ctx.prof.mech.gup.pinCounting === 'bias' && folio_test_large(s, pfn);
+}
+
 /** gup_put_folio(): drop what try_grab_folio took. */
 export function gup_put_folio(ctx: KCtx, s: KState, pfn: number, foll: number): void {
   if (pfn === ZERO_PFN) return;
-  if (foll & FOLL_PIN) folio_put_refs(s, pfn, pin_refs(ctx));
+  if (foll & FOLL_PIN && folio_has_pincount(ctx, s, pfn)) {
+    folio_pincount_add(s, pfn, -1);
+    folio_put_refs(s, pfn, 1);
+  } else if (foll & FOLL_PIN) folio_put_refs(s, pfn, pin_refs(ctx));
   else folio_put_refs(s, pfn, 1);
 }
 
@@ -242,6 +263,61 @@ function follow_page_pte(ctx: KCtx, s: KState, t: number, va: number, vflags: nu
   return pfn;
 }
 
+/**
+ * can_follow_write_pmd(): the PMD counterpart of can_follow_write_pte().
+ * Before 6.0 a FOLL_FORCE write follows a dirty read-only PMD once GUP has
+ * broken COW (FOLL_COW, 8310d48b125d), which is what touch_pmd() dirtying
+ * it on a read made exploitable (Huge Dirty COW, CVE-2017-1000405). 6.0+:
+ * an exclusive head in a private !VM_WRITE mapping, as for PTEs.
+ */
+function can_follow_write_pmd(ctx: KCtx, s: KState, pmd: Pmd, head: number, vflags: number, foll: number): boolean {
+  if (pmd_write(pmd)) return true;
+  switch (ctx.prof.mech.gup.forceWrite) {
+    case 'foll-write-games':
+      return false;
+    case 'foll-cow':
+    case 'foll-cow-dirty':
+      return (foll & FOLL_FORCE) !== 0 && (foll & FOLL_COW) !== 0 && pmd_dirty(pmd);
+    case 'anon-exclusive':
+      if ((foll & FOLL_FORCE) === 0) return false;
+      if (vflags & (VM_MAYSHARE | VM_SHARED)) return false;
+      if ((vflags & VM_MAYWRITE) === 0) return false;
+      if (vflags & VM_WRITE) return false;
+      if (head === ZERO_PFN || !PageAnon(s, head) || !PageAnonExclusive(s, head)) return false;
+      if (vma_soft_dirty_enabled(ctx, vflags) && !pmd_soft_dirty(pmd)) return false;
+      return !(vflags & VM_UFFD_WP && pmd_uffd_wp(pmd));
+  }
+}
+
+/**
+ * follow_huge_pmd() (follow_trans_huge_pmd up to 6.8): the page at `va` of
+ * a huge PMD. gup_must_unshare() looks at the head page, which carries
+ * PG_anon_exclusive for a PMD mapping. touch_pmd() marks the PMD dirty on a
+ * FOLL_WRITE, and on any FOLL_TOUCH before 4.15 (gup.touchPmdDirty).
+ */
+function follow_huge_pmd(ctx: KCtx, s: KState, t: number, va: number, vflags: number, foll: number, pmd: Pmd): number {
+  const zero = is_huge_zero_pmd(pmd);
+  const head = zero ? ZERO_PFN : pmd_pfn(pmd);
+  if (foll & FOLL_WRITE && !can_follow_write_pmd(ctx, s, pmd, head, vflags, foll)) return FOLLOW_FAULT;
+  if (!pmd_write(pmd) && gup_must_unshare(ctx, s, vflags, foll, head)) return FOLLOW_UNSHARE;
+  const pfn = zero ? ZERO_PFN : head + (va & (pmd_nr(s) - 1));
+  const e = try_grab_folio(ctx, s, pfn, foll);
+  if (e) return e;
+  if (foll & FOLL_TOUCH && (foll & FOLL_WRITE || ctx.prof.mech.gup.touchPmdDirty) && !pmd_dirty(pmd)) {
+    set_pmd_at(s, t, va, pmd_mkdirty(pmd));
+  }
+  return pfn;
+}
+
+/** follow_page_mask(): a huge PMD, or the PTE. */
+function follow_page_mask(ctx: KCtx, s: KState, t: number, va: number, vflags: number, foll: number): number {
+  if (pmd_nr(s) > 0) {
+    const pmd = pmdp_get(s, t, va);
+    if (pmd_trans_huge(pmd)) return follow_huge_pmd(ctx, s, t, va, vflags, foll, pmd);
+  }
+  return follow_page_pte(ctx, s, t, va, vflags, foll);
+}
+
 /** The outcome of a GUP call: PFNs taken (one per page) or an errno with the pages done before it. */
 export interface GupResult {
   pfns: number[];
@@ -282,7 +358,7 @@ export function __get_user_pages(
     let tries = 0;
     let tried = false;
     for (;;) {
-      const r = follow_page_pte(ctx, s, t, va, vflags, f);
+      const r = follow_page_mask(ctx, s, t, va, vflags, f);
       if (r > 0) {
         pfns.push(r);
         break;
@@ -348,7 +424,7 @@ export function get_user_pages_fast(
   const fastForbidden = ctx.prof.mech.gup.readBreaksCow; // 5.8: read-only PTEs never taken on the fast path
   for (; i < nr; i++) {
     const va = start + i;
-    const pte = ptep_get(s, t, va);
+    const pte = pte_lookup(s, t, va);
     if (!pte_present(pte)) break;
     if (foll & FOLL_WRITE && !pte_write(pte)) break;
     if (fastForbidden && !pte_write(pte)) break;
@@ -358,7 +434,9 @@ export function get_user_pages_fast(
     if (vi < 0) break;
     // pte_protnone(): the PTEs of a PROT_NONE VMA are not accessible to GUP-fast
     if ((vma_flags_at(s, t, vi) & (VM_READ | VM_WRITE | VM_EXEC)) === 0) break;
-    if (!pte_write(pte) && gup_must_unshare(ctx, s, null, foll, pfn)) break;
+    // gup_fast_pmd_leaf() asks about the head page, which carries a PMD mapping's PG_anon_exclusive
+    const huge = pmd_nr(s) > 0 && pmd_trans_huge(pmdp_get(s, t, va));
+    if (!pte_write(pte) && gup_must_unshare(ctx, s, null, foll, huge ? folio_head(s, pfn) : pfn)) break;
     if (raceFork) {
       // another thread forks between GUP-fast's lockless read of the PTE and its grab
       trace(ctx, 'gup_fast', `PTE of page ${start + i} read; another thread forks now`);

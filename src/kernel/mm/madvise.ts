@@ -4,7 +4,7 @@
  * MADV_PAGEOUT of anonymous pages.
  */
 import type { KState } from '../../model/layout.js';
-import { pte_present } from '../../model/pte.js';
+import { pte_present, pte_pfn } from '../../model/pte.js';
 import {
   vmas_of,
   ptep_get,
@@ -19,14 +19,25 @@ import {
   VM_HUGEPAGE,
   VM_NOHUGEPAGE,
   page_clear,
+  pmd_nr,
+  pmd_mapped_huge,
+  pmdp_get,
+  folio_head,
+  folio_nr_pages,
+  folio_test_large,
+  folio_large_mapcount,
 } from '../../model/mm_types.js';
-import { PGF_ANON, PGF_LRU, PGF_REFERENCED, PGF_ACTIVE } from '../../model/layout.js';
+import { PGF_ANON, PGF_LRU, PGF_REFERENCED, PGF_ACTIVE, PGF_LOCKED } from '../../model/layout.js';
+import { is_huge_zero_pmd, pmd_pfn } from '../../model/pmd.js';
 import { refs_detach_range } from '../../model/refs.js';
 import { type KCtx, trace } from '../ctx.js';
 import { zap_pte_range, vm_normal_page } from './memory.js';
 import { vma_modify } from './mmap.js';
-import { lru_add_drain } from './swap.js';
-import { folio_isolate_lru, shrink_folio } from './vmscan.js';
+import { lru_add_drain, folio_get, folio_put } from './swap.js';
+import { folio_isolate_lru, reclaim_pages } from './vmscan.js';
+import { split_folio } from './huge_memory.js';
+import { madvise_collapse } from './khugepaged.js';
+import { folio_maybe_mapped_shared } from './rmap.js';
 import { EINVAL, ENOMEM } from '../errno.js';
 
 export type Advice =
@@ -82,18 +93,18 @@ function madvise_vma(
       refs_detach_range(s, t, a, b);
       return 0;
     case 'MADV_DONTFORK':
-      vma_modify(s, t, a, b, (v) => ({ ...v, flags: v.flags | VM_DONTCOPY }));
+      vma_modify(s, t, a, b, (v) => ({ ...v, flags: v.flags | VM_DONTCOPY }), ctx);
       return 0;
     case 'MADV_DOFORK':
       if (flags & VM_IO) return -EINVAL;
-      vma_modify(s, t, a, b, (v) => ({ ...v, flags: v.flags & ~VM_DONTCOPY }));
+      vma_modify(s, t, a, b, (v) => ({ ...v, flags: v.flags & ~VM_DONTCOPY }), ctx);
       return 0;
     case 'MADV_WIPEONFORK':
       if (file >= 0 || flags & VM_SHARED) return -EINVAL;
-      vma_modify(s, t, a, b, (v) => ({ ...v, flags: v.flags | VM_WIPEONFORK }));
+      vma_modify(s, t, a, b, (v) => ({ ...v, flags: v.flags | VM_WIPEONFORK }), ctx);
       return 0;
     case 'MADV_KEEPONFORK':
-      vma_modify(s, t, a, b, (v) => ({ ...v, flags: v.flags & ~VM_WIPEONFORK }));
+      vma_modify(s, t, a, b, (v) => ({ ...v, flags: v.flags & ~VM_WIPEONFORK }), ctx);
       return 0;
     case 'MADV_PAGEOUT':
       if (flags & (VM_LOCKED | VM_PFNMAP)) return -EINVAL;
@@ -105,55 +116,132 @@ function madvise_vma(
       return 0;
     case 'MADV_HUGEPAGE':
       // hugepage_madvise(): the VMA may get large folios whatever the global mode (unless it is never)
-      vma_modify(s, t, a, b, (v) => ({ ...v, flags: (v.flags | VM_HUGEPAGE) & ~VM_NOHUGEPAGE }));
+      vma_modify(s, t, a, b, (v) => ({ ...v, flags: (v.flags | VM_HUGEPAGE) & ~VM_NOHUGEPAGE }), ctx);
       return 0;
     case 'MADV_NOHUGEPAGE':
-      vma_modify(s, t, a, b, (v) => ({ ...v, flags: (v.flags | VM_NOHUGEPAGE) & ~VM_HUGEPAGE }));
+      vma_modify(s, t, a, b, (v) => ({ ...v, flags: (v.flags | VM_NOHUGEPAGE) & ~VM_HUGEPAGE }), ctx);
       return 0;
     case 'MADV_COLLAPSE':
-      return -EINVAL;
+      return madvise_collapse(s, ctx, t, vi, a, b);
   }
 }
 
 /**
- * madvise_cold() -> madvise_cold_or_pageout_pte_range(pageout=false):
- * anon pages mapped exactly once lose PG_referenced and are deactivated
- * (folio_deactivate(), whose per-CPU batch the step's drain empties).
+ * madvise_cold_or_pageout_pte_range() (6.18; lru.pageoutLarge for the
+ * large-folio rules of older kernels): the folios of [a, b) that nobody
+ * else maps are deactivated (MADV_COLD: PG_referenced and PG_active cleared,
+ * folio_deactivate()) or isolated for reclaim (MADV_PAGEOUT, only from the
+ * LRU). Huge PMDs and large folios the range covers in part are split
+ * first; shared ones are left alone.
  */
-function madvise_cold(s: KState, ctx: KCtx, t: number, a: number, b: number): void {
-  let n = 0;
-  for (let va = a; va < b; va++) {
-    const pte = ptep_get(s, t, va);
-    if (!pte_present(pte)) continue;
-    const pfn = vm_normal_page(pte);
-    if (pfn === 0 || !page_test(s, pfn, PGF_ANON) || page_mapcount(s, pfn) !== 1) continue;
-    page_clear(s, pfn, PGF_REFERENCED | PGF_ACTIVE);
-    n++;
-  }
-  trace(ctx, 'madvise_cold_or_pageout_pte_range', `${n} page(s) deactivated`);
-}
-
-/**
- * madvise_pageout() -> madvise_cold_or_pageout_pte_range() -> reclaim_pages():
- * only anon pages on the LRU that are mapped exactly once are taken.
- */
-function madvise_pageout(s: KState, ctx: KCtx, t: number, a: number, b: number): void {
-  lru_add_drain(s, ctx);
+function madvise_cold_or_pageout(s: KState, ctx: KCtx, t: number, a: number, b: number, pageout: boolean): number[] {
+  const fn = 'madvise_cold_or_pageout_pte_range';
   const list: number[] = [];
-  for (let va = a; va < b; va++) {
-    const pte = ptep_get(s, t, va);
-    if (!pte_present(pte)) continue;
-    const pfn = vm_normal_page(pte);
-    if (pfn === 0 || !page_test(s, pfn, PGF_ANON)) continue;
-    if (!page_test(s, pfn, PGF_LRU) || page_mapcount(s, pfn) !== 1) {
-      trace(
-        ctx,
-        'madvise_cold_or_pageout_pte_range',
-        `page ${pfn} skipped (${page_mapcount(s, pfn) !== 1 ? 'mapped more than once' : 'not on the LRU'})`,
-      );
+  const rule = ctx.prof.mech.lru.pageoutLarge;
+  let n = 0;
+  const take = (pfn: number): void => {
+    n++;
+    if (!pageout) {
+      page_clear(s, pfn, PGF_REFERENCED | PGF_ACTIVE);
+      return;
+    }
+    // folio_clear_referenced() (the small-page path keeps the behaviour the host diff settled)
+    if (folio_test_large(s, pfn)) page_clear(s, pfn, PGF_REFERENCED);
+    if (folio_isolate_lru(s, pfn)) list.push(pfn);
+  };
+  const nr = pmd_nr(s);
+  for (let va = a; va < b; ) {
+    // the PMD level
+    if (nr > 0 && pmd_mapped_huge(s, t, va)) {
+      const h = va - (va & (nr - 1));
+      const next = Math.min(h + nr, b);
+      const pmd = pmdp_get(s, t, h);
+      if (is_huge_zero_pmd(pmd)) {
+        va = next;
+        continue;
+      }
+      const head = pmd_pfn(pmd);
+      const shared = rule === 'split-mapped-once' ? page_mapcount(s, head) !== 1 : folio_maybe_mapped_shared(s, head);
+      if (shared) {
+        trace(ctx, fn, `THP ${head}: maybe mapped by another mm, left alone`);
+        va = next;
+        continue;
+      }
+      if (h < a || h + nr > b) {
+        folio_get(s, head);
+        const err = split_folio(s, ctx, head, 1);
+        folio_put(s, head);
+        if (err) va = next;
+        continue; // the range is mapped by PTEs now
+      }
+      take(head);
+      va = next;
       continue;
     }
-    if (folio_isolate_lru(s, pfn)) list.push(pfn);
+    const pte = ptep_get(s, t, va);
+    const pfn = pte_present(pte) ? vm_normal_page(pte) : 0;
+    if (pfn === 0 || !page_test(s, pfn, PGF_ANON)) {
+      va++;
+      continue;
+    }
+    if (folio_test_large(s, pfn)) {
+      const head = folio_head(s, pfn);
+      const fnr = folio_nr_pages(s, head);
+      if (rule === 'split-mapped-once') {
+        // 5.10 .. 6.9: split the folio if this page is mapped once, else stop the walk
+        if (page_mapcount(s, pfn) !== 1 || page_test(s, head, PGF_LOCKED)) {
+          trace(ctx, fn, `page ${pfn} of large folio ${head} mapped more than once: the walk stops`);
+          break;
+        }
+        folio_get(s, head);
+        const err = split_folio(s, ctx, head, 1);
+        folio_put(s, head);
+        if (err) break;
+        continue;
+      }
+      // madvise_folio_pte_batch(): the PTEs from here that map consecutive pages of this folio
+      let batch = 1;
+      while (va + batch < b && pte_present(ptep_get(s, t, va + batch)) && pte_pfn(ptep_get(s, t, va + batch)) === pfn + batch) batch++;
+      if (batch < fnr) {
+        if (folio_maybe_mapped_shared(s, head) || page_test(s, head, PGF_LOCKED)) {
+          va += batch;
+          continue;
+        }
+        folio_get(s, head);
+        const err = split_folio(s, ctx, head, 1);
+        folio_put(s, head);
+        if (err) va += batch;
+        continue;
+      }
+      if (!page_test(s, head, PGF_LRU) || folio_large_mapcount(s, head) !== fnr) {
+        trace(ctx, fn, `large folio ${head} mapped elsewhere too: skipped`);
+        va += batch;
+        continue;
+      }
+      take(head);
+      va += batch;
+      continue;
+    }
+    if ((pageout && !page_test(s, pfn, PGF_LRU)) || page_mapcount(s, pfn) !== 1) {
+      trace(ctx, fn, `page ${pfn} skipped (${page_mapcount(s, pfn) !== 1 ? 'mapped more than once' : 'not on the LRU'})`);
+      va++;
+      continue;
+    }
+    take(pfn);
+    va++;
   }
-  for (const pfn of list) shrink_folio(s, ctx, pfn);
+  if (!pageout) trace(ctx, fn, `${n} page(s) deactivated`);
+  return list;
+}
+
+/** madvise_cold(): deactivate what only this mm maps. */
+function madvise_cold(s: KState, ctx: KCtx, t: number, a: number, b: number): void {
+  madvise_cold_or_pageout(s, ctx, t, a, b, false);
+}
+
+/** madvise_pageout() -> reclaim_pages(): reclaim what only this mm maps. */
+function madvise_pageout(s: KState, ctx: KCtx, t: number, a: number, b: number): void {
+  lru_add_drain(s, ctx);
+  const list = madvise_cold_or_pageout(s, ctx, t, a, b, true);
+  reclaim_pages(s, ctx, list);
 }

@@ -80,10 +80,17 @@ import {
   task_uffd,
   vma_start_at,
   vma_end_at,
+  folio_test_large,
+  folio_large_mapcount,
+  folio_nr_pages,
+  folio_head,
+  pmdp_get,
+  pmd_nr,
 } from '../../model/mm_types.js';
-import { UFFD_FEATURE_WP_ASYNC } from '../../model/layout.js';
+import { UFFD_FEATURE_WP_ASYNC, PGF_MMIDS_SHARED } from '../../model/layout.js';
+import { pmd_none, pmd_trans_huge, pmd_write } from '../../model/pmd.js';
 import { type KCtx, trace, ModelBug } from '../ctx.js';
-import { alloc_page } from './page_alloc.js';
+import { alloc_page, folio_alloc_large } from './page_alloc.js';
 import { folio_get, folio_put, folio_add_lru, lru_add_drain } from './swap.js';
 import {
   folio_add_new_anon_rmap,
@@ -96,7 +103,17 @@ import {
   PageAnon,
   PageAnonExclusive,
   folio_needs_cow_for_dma,
+  folio_add_new_anon_rmap_large,
 } from './rmap.js';
+import {
+  thp_vma_allowable_order,
+  do_huge_pmd_anonymous_page,
+  wp_huge_pmd,
+  huge_pmd_set_accessed,
+  copy_huge_pmd,
+  split_partial_pmds,
+  zap_huge_pmd,
+} from './huge_memory.js';
 import { folio_free_swap, swap_free, swap_duplicate, free_swap_and_cache, delete_from_swap_cache } from './swapfile.js';
 import { filemap_fault, filemap_get_uptodate } from './filemap.js';
 import { swap_cache_get_folio, swapin_readahead } from './swap_state.js';
@@ -121,6 +138,8 @@ export const VM_FAULT_MAJOR = 1 << 4;
 export const VM_FAULT_NOPAGE = 1 << 5;
 /** do_wp_page() (or swap-in) made the page writable for this write: COW is broken (until 6.0, with FOLL_COW) */
 export const VM_FAULT_WRITE = 1 << 6;
+/** a huge PMD fault that leaves the work to the PTE level (the PMD was split or none could be had) */
+export const VM_FAULT_FALLBACK = 1 << 7;
 export const VM_FAULT_ERROR = VM_FAULT_SIGSEGV | VM_FAULT_SIGBUS | VM_FAULT_OOM;
 
 /** struct vm_fault, reduced. */
@@ -209,7 +228,7 @@ export function handle_mm_fault(s: KState, ctx: KCtx, t: number, va: number, fla
   }
   const vmf: Vmf = { t, vi, vflags, va, flags, orig: ptep_get(s, t, va) };
   trace(ctx, 'handle_mm_fault', faultKind(flags));
-  const ret = handle_pte_fault(s, ctx, vmf);
+  const ret = __handle_mm_fault(s, ctx, vmf);
   // mm_account_fault(): retried faults are counted when they complete;
   // a retry is counted as major (FAULT_FLAG_TRIED).
   if ((ret & VM_FAULT_RETRY) === 0 && (ret & VM_FAULT_ERROR) === 0) {
@@ -222,6 +241,31 @@ export function handle_mm_fault(s: KState, ctx: KCtx, t: number, va: number, fla
 function faultKind(flags: number): string {
   const k = flags & FAULT_FLAG_UNSHARE ? 'unshare' : flags & FAULT_FLAG_WRITE ? 'write' : 'read';
   return (flags & FAULT_FLAG_REMOTE ? 'remote ' : '') + k + ' fault';
+}
+
+/**
+ * __handle_mm_fault(): the PMD level first, where the geometry has one. A
+ * none PMD in a THP-eligible VMA gets a huge mapping (create_huge_pmd); a
+ * huge PMD takes write and unshare faults itself (wp_huge_pmd) unless it
+ * falls back, having been split; everything else is the PTE fault.
+ */
+function __handle_mm_fault(s: KState, ctx: KCtx, vmf: Vmf): number {
+  if (pmd_nr(s) > 0) {
+    const pmd = pmdp_get(s, vmf.t, vmf.va);
+    if (pmd_none(pmd) && thp_vma_allowable_order(s, ctx, vmf.t, vmf.vi, s.L.geo.pmdOrder)) {
+      const ret = do_huge_pmd_anonymous_page(s, ctx, vmf);
+      if ((ret & VM_FAULT_FALLBACK) === 0) return ret;
+    } else if (pmd_trans_huge(pmd)) {
+      if (vmf.flags & (FAULT_FLAG_WRITE | FAULT_FLAG_UNSHARE) && !pmd_write(pmd)) {
+        const ret = wp_huge_pmd(s, ctx, vmf, pmd);
+        if ((ret & VM_FAULT_FALLBACK) === 0) return ret;
+      } else {
+        return huge_pmd_set_accessed(s, ctx, vmf, pmd);
+      }
+    }
+    vmf.orig = ptep_get(s, vmf.t, vmf.va);
+  }
+  return handle_pte_fault(s, ctx, vmf);
 }
 
 /** handle_pte_fault(). */
@@ -259,16 +303,68 @@ export function do_anonymous_page(s: KState, ctx: KCtx, vmf: Vmf): number {
     trace(ctx, 'do_anonymous_page', 'read fault: map the shared zero page read-only');
   } else {
     anon_vma_prepare(s, vmf.t, vmf.vi);
-    const pfn = alloc_page(s, 0);
-    page_set_data(s, pfn, 0);
-    entry = mk_pte(pfn);
-    if (vmf.vflags & VM_WRITE) entry = pte_mkwrite(pte_mkdirty(entry));
-    folio_add_new_anon_rmap(s, ctx, pfn, true);
+    const order = alloc_anon_folio_order(s, ctx, vmf);
+    const pfn = order > 0 ? folio_alloc_large(s, 0, order) : alloc_page(s, 0);
+    if (pfn === 0) return do_anonymous_page_small(s, ctx, vmf);
+    const nr = 1 << order;
+    const addr = vmf.va - (vmf.va & (nr - 1));
+    for (let i = 0; i < nr; i++) page_set_data(s, pfn + i, 0);
+    if (order > 0) {
+      // folio_ref_add(nr - 1): one reference per PTE
+      for (let i = 1; i < nr; i++) folio_get(s, pfn);
+      folio_add_new_anon_rmap_large(s, ctx, pfn, vmf.t, false);
+    } else folio_add_new_anon_rmap(s, ctx, pfn, true);
     folio_add_lru(s, ctx, pfn);
-    trace(ctx, 'do_anonymous_page', `${vmf.flags & FAULT_FLAG_WRITE ? 'write' : 'read'} fault: new exclusive page ${pfn}`);
+    for (let i = 0; i < nr; i++) {
+      let e = mk_pte(pfn + i);
+      if (vmf.vflags & VM_WRITE) e = pte_mkwrite(pte_mkdirty(e));
+      if (vmf_orig_pte_uffd_wp(vmf)) e = pte_mkuffd_wp(e);
+      set_pte_at(s, vmf.t, addr + i, e);
+    }
+    trace(
+      ctx,
+      'do_anonymous_page',
+      `${vmf.flags & FAULT_FLAG_WRITE ? 'write' : 'read'} fault: new exclusive ${order > 0 ? `folio ${pfn} of ${nr} pages (mTHP) at pages ${addr}..${addr + nr - 1}` : `page ${pfn}`}`,
+    );
+    return 0;
   }
   if (vmf_orig_pte_uffd_wp(vmf)) entry = pte_mkuffd_wp(entry);
   set_pte_at(s, vmf.t, vmf.va, entry);
+  return 0;
+}
+
+/** do_anonymous_page() when no large folio could be had: an order-0 page. */
+function do_anonymous_page_small(s: KState, ctx: KCtx, vmf: Vmf): number {
+  const pfn = alloc_page(s, 0);
+  page_set_data(s, pfn, 0);
+  let entry = mk_pte(pfn);
+  if (vmf.vflags & VM_WRITE) entry = pte_mkwrite(pte_mkdirty(entry));
+  folio_add_new_anon_rmap(s, ctx, pfn, true);
+  folio_add_lru(s, ctx, pfn);
+  if (vmf_orig_pte_uffd_wp(vmf)) entry = pte_mkuffd_wp(entry);
+  set_pte_at(s, vmf.t, vmf.va, entry);
+  trace(ctx, 'do_anonymous_page', `fault: new exclusive page ${pfn}`);
+  return 0;
+}
+
+/**
+ * alloc_anon_folio() (19eaf44954df, 6.8+): the highest mTHP order below the
+ * PMD order that is enabled for the VMA, whose aligned range lies inside
+ * it and whose PTEs are all none; 0 (a small page) otherwise, and always in
+ * a VMA armed with userfaultfd.
+ */
+function alloc_anon_folio_order(s: KState, ctx: KCtx, vmf: Vmf): number {
+  if (!ctx.prof.mech.features.mthp || pmd_nr(s) === 0) return 0;
+  if (vmf.vflags & VM_UFFD_WP) return 0;
+  for (let order = s.L.geo.pmdOrder - 1; order >= 2; order--) {
+    if (!thp_vma_allowable_order(s, ctx, vmf.t, vmf.vi, order)) continue;
+    const nr = 1 << order;
+    const lo = vmf.va - (vmf.va & (nr - 1));
+    if (lo < vma_start_at(s, vmf.t, vmf.vi) || lo + nr > vma_end_at(s, vmf.t, vmf.vi)) continue;
+    let none = true;
+    for (let i = 0; i < nr && none; i++) none = pte_none(ptep_get(s, vmf.t, lo + i));
+    if (none) return order;
+  }
   return 0;
 }
 
@@ -311,6 +407,17 @@ export function do_wp_page(s: KState, ctx: KCtx, vmf: Vmf): number {
 function wp_can_reuse(s: KState, ctx: KCtx, vmf: Vmf, pfn: number): boolean {
   const cow = ctx.prof.mech.cow;
   const rule = (): boolean => {
+    if (folio_test_large(s, pfn)) {
+      switch (cow.largeReuse) {
+        case 'never':
+          trace(ctx, 'wp_can_reuse_anon_folio', `page ${pfn} is in large folio ${folio_head(s, pfn)}: never reused, copy`);
+          return false;
+        case 'mm-id':
+          return wp_can_reuse_large_anon_folio(s, ctx, pfn);
+        case 'as-small':
+          break; // the small-page rule reads the folio's counts
+      }
+    }
     switch (cow.reuse) {
       case 'refcount':
         return wp_can_reuse_anon_folio(s, ctx, pfn);
@@ -366,6 +473,31 @@ export function wp_can_reuse_anon_folio(s: KState, ctx: KCtx, pfn: number): bool
   return true;
 }
 
+/**
+ * __wp_can_reuse_large_anon_folio() (1da190f4d0a6, 6.15+): a large folio
+ * mapped more than once, by this mm alone (MM_IDS_SHARED clear), with no
+ * reference beyond its mappings (its swap cache freed first) is reused.
+ * A folio with one mapping left is copied, to free the large folio.
+ */
+function wp_can_reuse_large_anon_folio(s: KState, ctx: KCtx, pfn: number): boolean {
+  const head = folio_head(s, pfn);
+  const why = (r: string): boolean => {
+    trace(ctx, '__wp_can_reuse_large_anon_folio', `folio ${head}: ${r}`);
+    return false;
+  };
+  if (folio_large_mapcount(s, head) <= 1) return why('mapped once: copy, so the large folio can be freed');
+  if (page_test(s, head, PGF_MMIDS_SHARED)) return why('maybe mapped by another mm (MM_IDS_SHARED): copy');
+  if (page_test(s, head, PGF_SWAPCACHE)) {
+    if (page_test(s, head, PGF_LOCKED)) return why('folio_trylock failed: copy');
+    folio_free_swap(s, ctx, head);
+  }
+  if (folio_large_mapcount(s, head) !== page_ref_count(s, head)) {
+    return why(`refcount ${page_ref_count(s, head)} != large mapcount ${folio_large_mapcount(s, head)}: copy`);
+  }
+  trace(ctx, '__wp_can_reuse_large_anon_folio', `folio ${head}: every reference is a mapping of this mm: reuse page ${pfn}`);
+  return true;
+}
+
 /** The 5.9 page_count rule (09854ba94c6a): no drain, no swap cache tolerance. */
 function wp_can_reuse_page_count(s: KState, ctx: KCtx, pfn: number): boolean {
   const c = page_ref_count(s, pfn);
@@ -391,6 +523,14 @@ function wp_can_reuse_page_count(s: KState, ctx: KCtx, pfn: number): boolean {
 export function reuse_swap_page(s: KState, ctx: KCtx, pfn: number): boolean {
   if (page_test(s, pfn, PGF_KSM)) return false;
   const inCache = page_test(s, pfn, PGF_SWAPCACHE);
+  if (folio_test_large(s, pfn)) {
+    // page_trans_huge_map_swapcount(): the highest mapcount of any page of the folio, PMD mappings included
+    const head = folio_head(s, pfn);
+    let max = 0;
+    for (let i = 0, nr = folio_nr_pages(s, head); i < nr; i++) max = Math.max(max, page_mapcount(s, head + i));
+    trace(ctx, 'reuse_swap_page', `large folio ${head}: highest mapcount of its pages ${max}: ${max <= 1 ? 'reuse' : 'copy'}`);
+    return max <= 1;
+  }
   const count = page_mapcount(s, pfn) + (inCache ? swap_count(s, page_private(s, pfn)) : 0);
   if (count === 1 && inCache) {
     // the one user is the faulting mapping (or its swap PTE): drop the swap cache, the page is now the data
@@ -444,7 +584,7 @@ export function wp_page_copy(s: KState, ctx: KCtx, vmf: Vmf): number {
       (unshare ? ', mapped read-only (unshare)' : pte_write(entry) ? ', mapped writable' : ', mapped read-only'),
   );
   if (old !== 0) {
-    folio_remove_rmap_pte(s, old);
+    folio_remove_rmap_pte(s, vmf.t, old);
     folio_put(s, old); // the PTE's reference
     free_swap_cache(s, ctx, old);
     folio_put(s, old); // do_wp_page's reference
@@ -504,7 +644,7 @@ export function do_swap_page(s: KState, ctx: KCtx, vmf: Vmf): number {
   if (pte_swp_soft_dirty(orig)) pte = pte_mksoft_dirty(pte);
   if (pte_swp_uffd_wp(orig)) pte = pte_mkuffd_wp(pte);
   if (!PageAnon(s, pfn)) folio_add_new_anon_rmap(s, ctx, pfn, m.rmapExclusive);
-  else folio_add_anon_rmap_pte(s, ctx, pfn, m.rmapExclusive);
+  else folio_add_anon_rmap_pte(s, ctx, vmf.t, pfn, m.rmapExclusive);
   set_pte_at(s, vmf.t, vmf.va, pte);
   if (mech.swap.swapTable && mech.swap.swapinReuse !== 'mapcount') {
     swap_free(s, slot); // folio_put_swap()
@@ -773,7 +913,13 @@ export function copy_page_range(
   dstFlags: number,
 ): void {
   const sflags = vma_flags_at(s, src, vi);
+  const nr = pmd_nr(s);
   for (let va = start; va < end; va++) {
+    // copy_pmd_range(): a huge PMD is copied whole unless fork must copy its pages (then it was split)
+    if (nr > 0 && (va & (nr - 1)) === 0 && pmd_trans_huge(pmdp_get(s, src, va)) && copy_huge_pmd(s, ctx, src, dst, va, sflags, dstFlags) === 0) {
+      va += nr - 1;
+      continue;
+    }
     const pte = ptep_get(s, src, va);
     if (pte_none(pte)) continue;
     if (pte_present(pte)) copy_present_pte(s, ctx, src, dst, va, pte, sflags, dstFlags);
@@ -791,13 +937,13 @@ function copy_present_pte(s: KState, ctx: KCtx, src: number, dst: number, va: nu
   if (pfn !== 0) {
     folio_get(s, pfn);
     if (PageAnon(s, pfn)) {
-      if (!anon_dup(s, ctx, src, sflags, pfn, pte)) {
+      if (!anon_dup(s, ctx, src, dst, sflags, pfn, pte)) {
         folio_put(s, pfn);
         copy_present_page(s, ctx, dst, va, pte, pfn, dflags);
         return;
       }
     } else {
-      folio_dup_file_rmap_pte(s, pfn);
+      folio_dup_file_rmap_pte(s, dst, pfn);
     }
   }
   let child = pte;
@@ -817,11 +963,13 @@ function copy_present_pte(s: KState, ctx: KCtx, src: number, dst: number, va: nu
  * Proposals may also copy a page GUP marked exclusive, or any page with
  * references beyond its mappings.
  */
-function anon_dup(s: KState, ctx: KCtx, src: number, sflags: number, pfn: number, pte: Pte): boolean {
+function anon_dup(s: KState, ctx: KCtx, src: number, dst: number, sflags: number, pfn: number, pte: Pte): boolean {
   const mech = ctx.prof.mech;
   if (mech.fork.copyReferenced !== 'none' && is_cow_mapping(sflags) && (mech.fork.copyReferenced === 'any' || pte_write(pte))) {
     // proposals: a page held by more than its mappings and the swap cache may be under GUP: copy it
-    const expected = page_mapcount(s, pfn) + (page_test(s, pfn, PGF_SWAPCACHE) ? 1 : 0) + 1; // + fork's own reference
+    const large = folio_test_large(s, pfn);
+    const mapped = large ? folio_large_mapcount(s, pfn) : page_mapcount(s, pfn);
+    const expected = mapped + (page_test(s, pfn, PGF_SWAPCACHE) ? folio_nr_pages(s, pfn) : 0) + 1; // + fork's own reference
     if (page_ref_count(s, pfn) > expected) {
       trace(
         ctx,
@@ -838,7 +986,7 @@ function anon_dup(s: KState, ctx: KCtx, src: number, sflags: number, pfn: number
   }
   switch (mech.fork.copyPinned) {
     case 'exclusive-maybe-pinned':
-      return folio_try_dup_anon_rmap_pte(s, ctx, src, sflags, pfn);
+      return folio_try_dup_anon_rmap_pte(s, ctx, src, dst, sflags, pfn);
     case 'maybe-pinned':
       if (folio_needs_cow_for_dma(s, ctx, src, sflags, pfn)) {
         trace(ctx, 'copy_present_pte', `page ${pfn} may be pinned: copy for the child`);
@@ -850,7 +998,7 @@ function anon_dup(s: KState, ctx: KCtx, src: number, sflags: number, pfn: number
   }
   // a page now shared is exclusive to no one
   page_clear(s, pfn, PGF_ANON_EXCLUSIVE);
-  folio_dup_file_rmap_pte(s, pfn);
+  folio_dup_file_rmap_pte(s, dst, pfn);
   return true;
 }
 
@@ -906,6 +1054,8 @@ export interface ZapDetails {
 export function zap_pte_range(s: KState, ctx: KCtx, t: number, vi: number, start: number, end: number, d: ZapDetails): void {
   const vflags = vma_flags_at(s, t, vi);
   const anon = vma_is_anonymous(s, t, vi);
+  // zap_pmd_range(): huge PMDs wholly in the range go at once, the others are split first
+  for (const h of split_partial_pmds(s, ctx, t, start, end)) zap_huge_pmd(s, ctx, t, h);
   let zapped = 0;
   for (let va = start; va < end; va++) {
     const pte = ptep_get(s, t, va);
@@ -916,7 +1066,7 @@ export function zap_pte_range(s: KState, ctx: KCtx, t: number, vi: number, start
       const pfn = vm_normal_page(pte);
       if (pfn !== 0) {
         if (!PageAnon(s, pfn) && pte_dirty(pte)) page_set(s, pfn, PGF_DIRTY);
-        folio_remove_rmap_pte(s, pfn);
+        folio_remove_rmap_pte(s, t, pfn);
         folio_put(s, pfn);
         if (PageAnon(s, pfn) || page_test(s, pfn, PGF_ANON)) {
           // free_pages_and_swap_cache(): an unmapped swap-cache page loses its swap cache

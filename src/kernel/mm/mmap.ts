@@ -33,6 +33,7 @@ import {
 import { refs_detach_range } from '../../model/refs.js';
 import { type KCtx, trace, ModelBug } from '../ctx.js';
 import { zap_pte_range } from './memory.js';
+import { split_huge_pmd_address } from './huge_memory.js';
 import { folio_put } from './swap.js';
 import { file_create } from './filemap.js';
 import { page_set_mapping } from '../../model/mm_types.js';
@@ -70,7 +71,7 @@ export function vmas_commit(s: KState, t: number, list: Vma[]): void {
  * Applies `fn` to the parts of the VMAs inside [start, end), splitting at the
  * boundaries (split_vma + vma_modify). `fn` may return null to remove a part.
  */
-export function vma_modify(s: KState, t: number, start: number, end: number, fn: (v: Vma) => Vma | null): void {
+export function vma_modify(s: KState, t: number, start: number, end: number, fn: (v: Vma) => Vma | null, ctx?: KCtx): void {
   const out: Vma[] = [];
   for (const v of vmas_of(s, t)) {
     if (v.end <= start || v.start >= end) {
@@ -80,9 +81,15 @@ export function vma_modify(s: KState, t: number, start: number, end: number, fn:
     if (v.start < start) out.push({ ...v, end: start });
     const lo = Math.max(v.start, start);
     const hi = Math.min(v.end, end);
-    const mid = fn({ ...v, start: lo, end: hi, pgoff: v.pgoff + (lo - v.start) });
+    const part = { ...v, start: lo, end: hi, pgoff: v.pgoff + (lo - v.start) };
+    const mid = fn(part);
     if (mid) out.push(mid);
     if (v.end > end) out.push({ ...v, start: end, pgoff: v.pgoff + (end - v.start) });
+    // __split_vma() -> vma_adjust_trans_huge(): a huge PMD across a new VMA boundary is split
+    if (ctx && (!mid || mid.flags !== v.flags || mid.anon !== v.anon)) {
+      if (v.start < lo) split_huge_pmd_address(s, ctx, t, lo);
+      if (hi < v.end) split_huge_pmd_address(s, ctx, t, hi);
+    }
   }
   vmas_commit(s, t, out);
 }

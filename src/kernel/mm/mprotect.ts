@@ -33,7 +33,11 @@ import {
   task_uffd,
   is_cow_mapping,
   mm_flags,
+  pmdp_get,
+  pte_lookup,
 } from '../../model/mm_types.js';
+import { pmd_write, pmd_pfn, is_huge_zero_pmd } from '../../model/pmd.js';
+import { split_partial_pmds, change_huge_pmd } from './huge_memory.js';
 import { UFFD_FEATURE_WP_UNPOPULATED, MMF_HAS_PINNED } from '../../model/layout.js';
 import { type KCtx, trace } from '../ctx.js';
 import { vm_normal_page, pte_needs_soft_dirty_wp, userfaultfd_pte_wp, vma_wants_writenotify, vma_is_anonymous } from './memory.js';
@@ -89,7 +93,7 @@ export function pte_is_pinned_writable(s: KState, ctx: KCtx, t: number, vflags: 
 export function range_has_pinned_writable(s: KState, ctx: KCtx, t: number, start: number, end: number): boolean {
   for (const v of vmas_of(s, t)) {
     for (let va = Math.max(v.start, start); va < Math.min(v.end, end); va++) {
-      if (pte_is_pinned_writable(s, ctx, t, v.flags, ptep_get(s, t, va))) return true;
+      if (pte_is_pinned_writable(s, ctx, t, v.flags, pte_lookup(s, t, va))) return true;
     }
   }
   return false;
@@ -148,6 +152,37 @@ export function change_pte_range(
 }
 
 /**
+ * change_protection() over [start, end) of VMA `vi` (change_pmd_range then
+ * change_pte_range): a huge PMD the range covers whole is changed by
+ * change_huge_pmd(), one it covers in part is split first.
+ */
+export function change_protection(
+  s: KState,
+  ctx: KCtx,
+  t: number,
+  vi: number,
+  start: number,
+  end: number,
+  vflags: number,
+  cp: number,
+  skipPinned = false,
+): void {
+  for (const h of split_partial_pmds(s, ctx, t, start, end)) {
+    const pmd = pmdp_get(s, t, h);
+    if (skipPinned && pmd_write(pmd) && !is_huge_zero_pmd(pmd) && is_cow_mapping(vflags) && mm_flags(s, t) & MMF_HAS_PINNED && folio_maybe_dma_pinned(s, ctx, pmd_pfn(pmd))) {
+      trace(ctx, 'change_huge_pmd', `PMD at page ${h}: maybe pinned, left writable`);
+      continue;
+    }
+    change_huge_pmd(s, ctx, t, h, vflags, {
+      uffdWp: (cp & MM_CP_UFFD_WP) !== 0,
+      uffdResolve: (cp & MM_CP_UFFD_WP_RESOLVE) !== 0,
+      tryWritable: (cp & MM_CP_TRY_CHANGE_WRITABLE) !== 0,
+    });
+  }
+  change_pte_range(s, ctx, t, vi, start, end, vflags, cp, skipPinned);
+}
+
+/**
  * do_mprotect_pkey() -> mprotect_fixup() (6.18): errno checks, VMA
  * split/merge, then change_protection() unless the flags are unchanged.
  */
@@ -190,12 +225,12 @@ export function do_mprotect(s: KState, ctx: KCtx, t: number, start: number, end:
     const b = Math.min(v.end, hi);
     const newflags = (v.flags & ~(VM_READ | VM_WRITE | VM_EXEC)) | calc_vm_prot_bits(prot);
     if (newflags === v.flags) continue; // mprotect_fixup(): nothing to do, no PTE walk
-    vma_modify(s, t, a, b, (x) => ({ ...x, flags: newflags }));
+    vma_modify(s, t, a, b, (x) => ({ ...x, flags: newflags }), ctx);
     const vi = vmas_of(s, t).findIndex((x) => x.start <= a && a < x.end);
     let cp = 0;
     if (wants_manual_upgrade(s, ctx, t, vi, newflags)) cp |= MM_CP_TRY_CHANGE_WRITABLE;
     // rule (c) keeps a pinned PTE writable when the VMA stays writable (pte_modify would clear the bit), or on 'skip'
-    change_pte_range(s, ctx, t, vi, a, b, newflags, cp, pinned === 'skip' || (pinned === 'ebusy' && !losesWrite));
+    change_protection(s, ctx, t, vi, a, b, newflags, cp, pinned === 'skip' || (pinned === 'ebusy' && !losesWrite));
   }
   trace(ctx, 'do_mprotect_pkey', `pages ${start}..${end - 1} prot ${protString(prot)}${err ? ` -> ${err}` : ''}`);
   return err;

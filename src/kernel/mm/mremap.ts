@@ -6,7 +6,9 @@
  * move_huge_pmd(); a PMD the range only partly covers is split first).
  */
 import type { KState } from '../../model/layout.js';
-import { vmas_of, ptep_get, set_pte_at, type Vma, VM_SOFTDIRTY } from '../../model/mm_types.js';
+import { vmas_of, ptep_get, set_pte_at, pmdp_get, set_pmd_at, pmd_nr, type Vma, VM_SOFTDIRTY } from '../../model/mm_types.js';
+import { PMD_NONE, pmd_mksoft_dirty } from '../../model/pmd.js';
+import { split_huge_pmd_address, split_partial_pmds, __split_huge_pmd } from './huge_memory.js';
 import { pte_none, pte_mksoft_dirty, is_swap_pte, pte_present, type Pte } from '../../model/pte.js';
 import { refs_detach_range } from '../../model/refs.js';
 import { type KCtx, trace } from '../ctx.js';
@@ -28,8 +30,22 @@ export function do_mremap(s: KState, ctx: KCtx, t: number, start: number, pages:
   const list = vmas_of(s, t);
   list.push(moved);
   vmas_commit(s, t, list);
-  // move_page_tables(): every entry moves as it is (the rmap follows the VMA)
+  // move_page_tables(): a huge PMD the range covers whole moves as one when the destination is
+  // equally aligned (move_huge_pmd); any other huge PMD in the way is split and moves by PTEs
+  // (the source VMA split at start and end splits a PMD across either first)
+  split_huge_pmd_address(s, ctx, t, start);
+  split_huge_pmd_address(s, ctx, t, end);
   let n = 0;
+  for (const h of split_partial_pmds(s, ctx, t, start, end)) {
+    const to = dst + (h - start);
+    if ((to & (pmd_nr(s) - 1)) !== 0) {
+      __split_huge_pmd(s, ctx, t, h);
+      continue;
+    }
+    set_pmd_at(s, t, to, pmd_mksoft_dirty(pmdp_get(s, t, h)));
+    set_pmd_at(s, t, h, PMD_NONE);
+    n++;
+  }
   for (let i = 0; i < pages; i++) {
     const pte: Pte = ptep_get(s, t, start + i);
     if (pte_none(pte)) continue;

@@ -20,3 +20,12 @@ export function alloc_page(s: KState, flags: number): number {
 export function free_page(s: KState, pfn: number): void {
   frame_release(s, pfn);
 }
+
+/**
+ * Allocates a large folio of `order` (naturally aligned frames), refcount 1
+ * on its head; 0 when no aligned run of free frames is left, where the
+ * kernel's callers fall back to smaller folios.
+ */
+export function folio_alloc_large(s: KState, flags: number, order: number): number {
+  return frame_take(s, flags, order);
+}

@@ -9,8 +9,28 @@
  */
 import { keepsAnonExclusive } from '../../profiles/types.js';
 import type { KState } from '../../model/layout.js';
-import { PGF_ANON, PGF_ANON_EXCLUSIVE, PGF_SWAPBACKED, PGF_DIRTY, ZERO_PFN, MMF_HAS_PINNED, REF_TRANSIENT } from '../../model/layout.js';
 import {
+  PGF_ANON,
+  PGF_ANON_EXCLUSIVE,
+  PGF_SWAPBACKED,
+  PGF_DIRTY,
+  PGF_MMIDS_SHARED,
+  PGF_PARTIALLY_MAPPED,
+  ZERO_PFN,
+  MMF_HAS_PINNED,
+  REF_TRANSIENT,
+} from '../../model/layout.js';
+import {
+  folio_head,
+  folio_test_large,
+  folio_nr_pages,
+  folio_entire_mapcount,
+  folio_entire_mapcount_add,
+  folio_large_mapcount,
+  folio_large_mapcount_add,
+  folio_mm_id,
+  folio_mm_id_mapcount,
+  folio_set_mm_id_slot,
   page_mapcount_add,
   page_set,
   page_clear,
@@ -59,7 +79,9 @@ export function folio_maybe_dma_pinned(s: KState, ctx: KCtx, pfn: number): boole
   if (counting === 'get') return false;
   // John Hubbard's split: the pin field is exact, no false positives
   if (counting === 'split') return gup_holders(s, pfn, true) > 0;
-  return page_pincount(s, pfn) > 0 || page_ref_count(s, pfn) >= GUP_PIN_COUNTING_BIAS;
+  // a large folio counts pins exactly in _pincount (folio_has_pincount(): every large folio on 64-bit)
+  if (folio_test_large(s, pfn)) return page_pincount(s, pfn) > 0;
+  return page_ref_count(s, pfn) >= GUP_PIN_COUNTING_BIAS;
 }
 
 /**
@@ -82,6 +104,67 @@ export function folio_needs_cow_for_dma(s: KState, ctx: KCtx, task: number, vmaF
   return folio_maybe_dma_pinned(s, ctx, pfn);
 }
 
+/* ---------------- large folios: the large mapcount and the MM-ID slots ---------------- */
+
+/**
+ * folio_add_return_large_mapcount() (6.15+, include/linux/rmap.h; every
+ * kernel keeps the same total): `d` new mappings of the folio by task `t`'s
+ * mm. The two MM-ID slots track the mappings of up to two mms; an mm
+ * claiming slot 1, or a free slot 0 while other mappings exist, sets
+ * MM_IDS_SHARED; a third mm's mappings are untracked and change neither.
+ */
+function folio_add_large_mapcount(s: KState, pfn: number, t: number, d: number): void {
+  folio_large_mapcount_add(s, pfn, d);
+  const total = folio_large_mapcount(s, pfn);
+  const id0 = folio_mm_id(s, pfn, 0);
+  const id1 = folio_mm_id(s, pfn, 1);
+  if (id0 === t) folio_set_mm_id_slot(s, pfn, 0, t, folio_mm_id_mapcount(s, pfn, 0) + d);
+  else if (id1 === t) folio_set_mm_id_slot(s, pfn, 1, t, folio_mm_id_mapcount(s, pfn, 1) + d);
+  else if (id0 < 0) {
+    folio_set_mm_id_slot(s, pfn, 0, t, d);
+    // "we might have other mappings already"
+    if (total !== d) page_set(s, pfn, PGF_MMIDS_SHARED);
+  } else if (id1 < 0) {
+    folio_set_mm_id_slot(s, pfn, 1, t, d);
+    page_set(s, pfn, PGF_MMIDS_SHARED);
+  }
+}
+
+/**
+ * folio_sub_return_large_mapcount() (6.15+): `d` mappings of task `t`'s mm
+ * go. A slot that empties is freed; only then, or for an untracked mm, is
+ * MM_IDS_SHARED cleared, if one slot now holds every mapping.
+ */
+function folio_sub_large_mapcount(s: KState, pfn: number, t: number, d: number): void {
+  folio_large_mapcount_add(s, pfn, -d);
+  const total = folio_large_mapcount(s, pfn);
+  for (const i of [0, 1] as const) {
+    if (folio_mm_id(s, pfn, i) !== t) continue;
+    const c = folio_mm_id_mapcount(s, pfn, i) - d;
+    if (c > 0) {
+      folio_set_mm_id_slot(s, pfn, i, t, c);
+      return; // the slot still owns mappings: no clear check
+    }
+    folio_set_mm_id_slot(s, pfn, i, -1, 0);
+    break;
+  }
+  const c0 = folio_mm_id(s, pfn, 0) >= 0 ? folio_mm_id_mapcount(s, pfn, 0) : 0;
+  const c1 = folio_mm_id(s, pfn, 1) >= 0 ? folio_mm_id_mapcount(s, pfn, 1) : 0;
+  if (c0 === total || c1 === total) page_clear(s, pfn, PGF_MMIDS_SHARED);
+}
+
+/**
+ * folio_maybe_mapped_shared() (6.15+; folio_likely_mapped_shared() 6.9-6.14
+ * and page_mapcount() of the first page before): whether the folio may be
+ * mapped by more than one mm, the estimate MADV_PAGEOUT/COLD and khugepaged
+ * use.
+ */
+export function folio_maybe_mapped_shared(s: KState, pfn: number): boolean {
+  if (!folio_test_large(s, pfn)) return page_mapcount(s, pfn) > 1;
+  if (folio_entire_mapcount(s, pfn) > 1) return true;
+  return page_test(s, pfn, PGF_MMIDS_SHARED);
+}
+
 /**
  * folio_add_new_anon_rmap(): a page becomes anon and is mapped once;
  * RMAP_EXCLUSIVE sets PG_anon_exclusive (5.19+).
@@ -92,10 +175,61 @@ export function folio_add_new_anon_rmap(s: KState, ctx: KCtx, pfn: number, exclu
   if (exclusive && keepsAnonExclusive(ctx.prof.mech)) page_set(s, pfn, PGF_ANON_EXCLUSIVE);
 }
 
-/** folio_add_anon_rmap_pte(): map an existing anon page once more; RMAP_EXCLUSIVE sets PAE. */
-export function folio_add_anon_rmap_pte(s: KState, ctx: KCtx, pfn: number, exclusive: boolean): void {
+/**
+ * folio_add_new_anon_rmap() for a new large folio of task `t`, mapped whole
+ * by a PMD (`pmd`: entire mapcount 1, PAE on the head) or by one PTE per
+ * page (mTHP: every page mapped once and PAE). Always exclusive.
+ */
+export function folio_add_new_anon_rmap_large(s: KState, ctx: KCtx, head: number, t: number, pmd: boolean): void {
+  const nr = folio_nr_pages(s, head);
+  page_set(s, head, PGF_ANON | PGF_SWAPBACKED);
+  const marker = keepsAnonExclusive(ctx.prof.mech);
+  if (pmd) {
+    folio_entire_mapcount_add(s, head, 1);
+    folio_add_large_mapcount(s, head, t, 1);
+    if (marker) page_set(s, head, PGF_ANON_EXCLUSIVE);
+    return;
+  }
+  for (let i = 0; i < nr; i++) {
+    page_mapcount_add(s, head + i, 1);
+    if (marker) page_set(s, head + i, PGF_ANON_EXCLUSIVE);
+  }
+  folio_add_large_mapcount(s, head, t, nr);
+}
+
+/** folio_add_anon_rmap_pte(): task `t` maps an existing anon page once more; RMAP_EXCLUSIVE sets PAE. */
+export function folio_add_anon_rmap_pte(s: KState, ctx: KCtx, t: number, pfn: number, exclusive: boolean): void {
   page_mapcount_add(s, pfn, 1);
+  if (folio_test_large(s, pfn)) folio_add_large_mapcount(s, pfn, t, 1);
   if (exclusive && keepsAnonExclusive(ctx.prof.mech)) page_set(s, pfn, PGF_ANON_EXCLUSIVE);
+}
+
+/** folio_add_anon_rmap_pmd(): task `t` maps a PMD-order folio by a PMD; RMAP_EXCLUSIVE sets PAE on the head. */
+export function folio_add_anon_rmap_pmd(s: KState, ctx: KCtx, t: number, head: number, exclusive: boolean): void {
+  folio_entire_mapcount_add(s, head, 1);
+  folio_add_large_mapcount(s, head, t, 1);
+  if (exclusive && keepsAnonExclusive(ctx.prof.mech)) page_set(s, head, PGF_ANON_EXCLUSIVE);
+}
+
+/** folio_remove_rmap_pmd(): task `t`'s PMD mapping of the folio goes. */
+export function folio_remove_rmap_pmd(s: KState, t: number, head: number): void {
+  folio_entire_mapcount_add(s, head, -1);
+  folio_sub_large_mapcount(s, head, t, 1);
+  deferred_split_check(s, head);
+}
+
+/**
+ * A large anon folio only partly mapped now (some pages unmapped while
+ * others stay mapped by PTEs, and no PMD maps it) goes on the deferred
+ * split queue (deferred_split_folio(); PG_partially_mapped in 6.12+).
+ */
+function deferred_split_check(s: KState, pfn: number): void {
+  if (!folio_test_large(s, pfn) || !page_test(s, pfn, PGF_ANON) || folio_entire_mapcount(s, pfn) > 0) return;
+  const head = folio_head(s, pfn);
+  const nr = folio_nr_pages(s, head);
+  let mapped = 0;
+  for (let i = 0; i < nr; i++) if (page_mapcount(s, head + i) > 0) mapped++;
+  if (mapped > 0 && mapped < nr) page_set(s, head, PGF_PARTIALLY_MAPPED);
 }
 
 /** folio_add_file_rmap_pte(). The zero page is never counted (vm_normal_page() is NULL). */
@@ -109,9 +243,13 @@ export function folio_add_file_rmap_pte(s: KState, pfn: number): void {
  * either freed or still mapped exclusively elsewhere only through
  * a swap/migration path that handles it.
  */
-export function folio_remove_rmap_pte(s: KState, pfn: number): void {
+export function folio_remove_rmap_pte(s: KState, t: number, pfn: number): void {
   if (pfn === ZERO_PFN) return;
   page_mapcount_add(s, pfn, -1);
+  if (folio_test_large(s, pfn)) {
+    folio_sub_large_mapcount(s, pfn, t, 1);
+    deferred_split_check(s, pfn);
+  }
 }
 
 /**
@@ -120,7 +258,7 @@ export function folio_remove_rmap_pte(s: KState, pfn: number): void {
  * and may be pinned by an mm that pinned, refuse (-EBUSY): the caller copies
  * it. Otherwise clear PAE and add the child's mapping.
  */
-export function folio_try_dup_anon_rmap_pte(s: KState, ctx: KCtx, srcTask: number, vmaFlags: number, pfn: number): boolean {
+export function folio_try_dup_anon_rmap_pte(s: KState, ctx: KCtx, srcTask: number, dstTask: number, vmaFlags: number, pfn: number): boolean {
   if (page_test(s, pfn, PGF_ANON_EXCLUSIVE)) {
     if (folio_needs_cow_for_dma(s, ctx, srcTask, vmaFlags, pfn)) {
       trace(ctx, 'folio_try_dup_anon_rmap_pte', 'exclusive and maybe pinned: -EBUSY, copy for the child');
@@ -128,14 +266,53 @@ export function folio_try_dup_anon_rmap_pte(s: KState, ctx: KCtx, srcTask: numbe
     }
     page_clear(s, pfn, PGF_ANON_EXCLUSIVE);
   }
-  page_mapcount_add(s, pfn, 1);
+  folio_dup_file_rmap_pte(s, dstTask, pfn);
   return true;
 }
 
-/** folio_dup_file_rmap_pte(): fork duplicating a mapping of a non-anon page. */
-export function folio_dup_file_rmap_pte(s: KState, pfn: number): void {
+/**
+ * folio_try_dup_anon_rmap_pmd() (5.19+): fork sharing a PMD-mapped folio
+ * with the child: refused for an exclusive head that may be pinned (the
+ * caller splits and copies), else PAE cleared on the head and the child's
+ * PMD mapping added.
+ */
+export function folio_try_dup_anon_rmap_pmd(s: KState, ctx: KCtx, srcTask: number, dstTask: number, vmaFlags: number, head: number): boolean {
+  if (page_test(s, head, PGF_ANON_EXCLUSIVE)) {
+    if (folio_needs_cow_for_dma(s, ctx, srcTask, vmaFlags, head)) {
+      trace(ctx, 'folio_try_dup_anon_rmap_pmd', 'exclusive and maybe pinned: -EBUSY');
+      return false;
+    }
+    page_clear(s, head, PGF_ANON_EXCLUSIVE);
+  }
+  folio_dup_anon_rmap_pmd(s, dstTask, head);
+  return true;
+}
+
+/** The child's PMD mapping of a shared THP (page_dup_rmap(compound) before 5.19). */
+export function folio_dup_anon_rmap_pmd(s: KState, dstTask: number, head: number): void {
+  folio_entire_mapcount_add(s, head, 1);
+  folio_add_large_mapcount(s, head, dstTask, 1);
+}
+
+/**
+ * folio_add_anon_rmap_ptes() for `nr` pages from `first` of a large folio,
+ * mapped by task `t` (a PMD split, a whole mTHP mapped at once): one PTE
+ * mapping per page; RMAP_EXCLUSIVE sets PG_anon_exclusive on each.
+ */
+export function folio_add_anon_rmap_ptes(s: KState, ctx: KCtx, t: number, first: number, nr: number, exclusive: boolean): void {
+  const marker = exclusive && keepsAnonExclusive(ctx.prof.mech);
+  for (let i = 0; i < nr; i++) {
+    page_mapcount_add(s, first + i, 1);
+    if (marker) page_set(s, first + i, PGF_ANON_EXCLUSIVE);
+  }
+  folio_add_large_mapcount(s, first, t, nr);
+}
+
+/** folio_dup_file_rmap_pte() (and the share path of folio_try_dup_anon_rmap_pte()): fork duplicating a mapping for task `dstTask`. */
+export function folio_dup_file_rmap_pte(s: KState, dstTask: number, pfn: number): void {
   if (pfn === ZERO_PFN) return;
   page_mapcount_add(s, pfn, 1);
+  if (folio_test_large(s, pfn)) folio_add_large_mapcount(s, pfn, dstTask, 1);
 }
 
 /**
@@ -198,7 +375,7 @@ export function try_to_unmap(s: KState, ctx: KCtx, pfn: number): boolean {
       if (pte_soft_dirty(pte)) swp = pte_swp_mksoft_dirty(swp);
       if (pte_uffd_wp(pte)) swp = pte_swp_mkuffd_wp(swp);
       set_pte_at(s, t, va, swp);
-      folio_remove_rmap_pte(s, pfn);
+      folio_remove_rmap_pte(s, t, pfn);
       folio_put(s, pfn);
       trace(ctx, 'try_to_unmap_one', `page ${pfn} unmapped, swap slot ${slot}${exclusive ? ' (exclusive)' : ''}`);
     }

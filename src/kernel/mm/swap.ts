@@ -20,6 +20,8 @@ import {
   fbatch_at,
   fbatch_push,
   fbatch_take_all,
+  folio_test_large,
+  folio_head,
 } from '../../model/mm_types.js';
 import { free_page } from './page_alloc.js';
 import { type KCtx, ModelBug, trace } from '../ctx.js';
@@ -45,7 +47,7 @@ export function folio_put_refs(s: KState, pfn: number, n: number): void {
   if (c === 0) {
     // __folio_put(): off the LRU, back to the allocator
     page_clear(s, pfn, PGF_LRU);
-    free_page(s, pfn);
+    free_page(s, folio_head(s, pfn));
   }
 }
 
@@ -56,7 +58,16 @@ export function folio_put_refs(s: KState, pfn: number, n: number): void {
 export function folio_add_lru(s: KState, ctx: KCtx, pfn: number): void {
   const cap = Math.min(ctx.prof.mech.lru.batchSize, s.L.geo.lruBatch);
   folio_get(s, pfn);
-  if (fbatch_push(s, 'add', pfn) >= cap) lru_add_drain(s, ctx);
+  const n = fbatch_push(s, 'add', pfn);
+  if (folio_test_large(s, pfn)) {
+    // a large folio is never left in a batch (folio_may_be_lru_cached(); PageCompound() in older
+    // kernels): the add batch is moved to the LRU at once, with the folios parked before it
+    trace(ctx, 'folio_batch_move_lru', `large folio ${pfn}: the add batch (${n} folio(s)) moved to the LRU at once`);
+    for (const p of fbatch_take_all(s, 'add')) {
+      if (page_ref_count(s, p) > 1) page_set(s, p, PGF_LRU);
+      folio_put(s, p);
+    }
+  } else if (n >= cap) lru_add_drain(s, ctx);
 }
 
 /**
@@ -101,7 +112,13 @@ export function folio_activate(s: KState, ctx: KCtx, pfn: number): void {
   folio_get(s, pfn);
   const n = fbatch_push(s, 'activate', pfn);
   trace(ctx, 'folio_activate', `page ${pfn} queued for activation`);
-  if (n >= cap) lru_add_drain(s, ctx);
+  if (folio_test_large(s, pfn)) {
+    // never cached: the activate batch is processed at once
+    for (const p of fbatch_take_all(s, 'activate')) {
+      if (page_test(s, p, PGF_LRU)) page_set(s, p, PGF_ACTIVE);
+      folio_put(s, p);
+    }
+  } else if (n >= cap) lru_add_drain(s, ctx);
 }
 
 /**

@@ -11,7 +11,7 @@ import { type KCtx, trace } from '../ctx.js';
 import { type Vmf, VM_FAULT_RETRY, vma_wants_writenotify } from './memory.js';
 import { vma_modify, range_mapped } from './mmap.js';
 import {
-  change_pte_range,
+  change_protection,
   range_has_pinned_writable,
   MM_CP_UFFD_WP,
   MM_CP_UFFD_WP_RESOLVE,
@@ -52,7 +52,7 @@ export function userfaultfd_register(s: KState, ctx: KCtx, t: number, start: num
     if (v.file >= 0 && isShmemVma(s, v.file) && !ctx.prof.mech.uffd.wpShmem) return -EINVAL; // before 5.19: anon only
     if ((v.flags & VM_MAYWRITE) === 0) return -EPERM;
   }
-  vma_modify(s, t, start, end, (v) => ({ ...v, flags: v.flags | VM_UFFD_WP }));
+  vma_modify(s, t, start, end, (v) => ({ ...v, flags: v.flags | VM_UFFD_WP }), ctx);
   trace(ctx, 'userfaultfd_register', `pages ${start}..${end - 1} registered for write-protect`);
   return 0;
 }
@@ -91,7 +91,7 @@ export function mwriteprotect_range(s: KState, ctx: KCtx, t: number, start: numb
     const manual = v.flags & VM_SHARED ? vma_wants_writenotify(s, ctx, t, vi, v.flags) : (v.flags & VM_WRITE) !== 0;
     if (!wp && manual && ctx.prof.mech.uffd.unprotectWritable) cp |= MM_CP_TRY_CHANGE_WRITABLE;
     // un-protecting must not write-protect a pinned PTE either (pte_modify to PAGE_COPY would)
-    change_pte_range(s, ctx, t, vi, a, b, v.flags, cp, pinned === 'skip' || (pinned === 'ebusy' && !wp));
+    change_protection(s, ctx, t, vi, a, b, v.flags, cp, pinned === 'skip' || (pinned === 'ebusy' && !wp));
   });
   trace(ctx, 'mwriteprotect_range', `pages ${start}..${end - 1} ${wp ? 'write-protected' : 'unprotected'}`);
   return 0;

@@ -14,10 +14,12 @@ import {
   page_data,
   page_private,
   swap_set_data,
+  folio_test_large,
 } from '../../model/mm_types.js';
 import { type KCtx, trace } from '../ctx.js';
 import { folio_get, folio_put } from './swap.js';
 import { folio_maybe_dma_pinned, try_to_unmap } from './rmap.js';
+import { split_folio, folio_expected_ref_count } from './huge_memory.js';
 import { get_swap_slot, add_to_swap_cache, delete_from_swap_cache, swap_writepage, folio_swapped, folio_free_swap } from './swapfile.js';
 
 /** folio_isolate_lru(): off the LRU, one reference for the isolating caller. */
@@ -35,10 +37,18 @@ function folio_putback_lru(s: KState, pfn: number): void {
 }
 
 /**
+ * reclaim_pages() -> shrink_folio_list(): every isolated folio of `list` in
+ * order, including the pages a split of a large folio appends to it.
+ */
+export function reclaim_pages(s: KState, ctx: KCtx, list: number[]): void {
+  for (let i = 0; i < list.length; i++) shrink_folio(s, ctx, list[i]!, list);
+}
+
+/**
  * shrink_folio_list() for one isolated anon folio. Returns true if the folio
  * was freed.
  */
-export function shrink_folio(s: KState, ctx: KCtx, pfn: number): boolean {
+export function shrink_folio(s: KState, ctx: KCtx, pfn: number, list: number[] = []): boolean {
   const mech = ctx.prof.mech;
   const keep = (why: string): boolean => {
     trace(ctx, 'shrink_folio_list', `page ${pfn}: ${why}`);
@@ -50,6 +60,13 @@ export function shrink_folio(s: KState, ctx: KCtx, pfn: number): boolean {
     // feb889fb40fa (5.11): do not put pinned pages into the swap cache
     if (mech.swap.swapoutPinned !== 'allow' && folio_maybe_dma_pinned(s, ctx, pfn))
       return keep('maybe DMA pinned: not added to the swap cache');
+    if (folio_test_large(s, pfn)) {
+      // a large folio needs no references beyond its mappings to be split; the swapfile
+      // takes no large entries (folio_alloc_swap() fails for order > 0 without SWP_BLKDEV),
+      // so it is split here and its pages follow on the list (split_folio_to_list)
+      if (page_ref_count(s, pfn) - 1 !== folio_expected_ref_count(s, pfn)) return keep('cannot split the large folio (extra references): activated');
+      if (split_folio(s, ctx, pfn, 1, list)) return keep('split failed: activated');
+    }
     const slot = get_swap_slot(s);
     if (slot === 0) return keep('no swap slot: activated, stays mapped');
     add_to_swap_cache(s, pfn, slot);

@@ -12,8 +12,15 @@ export const debian_6_12 = derive(linux_6_18, {
     'the mm paths cowlab models are those of 6.18: PG_anon_exclusive, non-anon R/O pins unshare, O_DIRECT pins, clean exclusive PTEs writable on mprotect and uffd un-protect, swap-in writable on read (read)',
     '/proc/kpageflags sets KPF_KSM on every anon page: stable_page_flags() tests `mapping & PAGE_MAPPING_KSM` (read: 6.12.117 fs/proc/page.c:136; fixed by 7.2.13)',
     'Debian config: CONFIG_MEM_SOFT_DIRTY=y; the guest swaps to brd, a SWP_SYNCHRONOUS_IO device',
+    'large folios as 6.9-6.14: never reused at PTE level (cd197c3a2040), the huge zero page split on a write (6.13 not in), pagemap PM_MMAP_EXCLUSIVE per page for PMD-mapped THPs (read: 6.12.117 mm/memory.c wp_can_reuse_anon_folio, mm/huge_memory.c, fs/proc/task_mmu.c pagemap_pmd_range)',
+    'MADV_COLLAPSE still wants a writable PTE in each range (SCAN_PAGE_RO; read: 6.12.117 mm/khugepaged.c)',
   ],
   summary: 'As linux-6.18 with soft-dirty and a synchronous swap device; its /proc/kpageflags reports every anon page as KSM.',
-  mech: { config: { softDirty: true }, proc: { kpageflagsKsmAnyAnon: true } },
+  mech: {
+    config: { softDirty: true },
+    proc: { kpageflagsKsmAnyAnon: true, pagemapPmdExclusive: 'per-page' },
+    cow: { largeReuse: 'never', hugeZeroWp: 'split' },
+    features: { madvCollapse: 'writable' },
+  },
   env: { swap: 'sync-io' },
 });

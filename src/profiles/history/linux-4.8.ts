@@ -14,10 +14,10 @@ export const linux_4_8: Profile = {
     'Write faults reuse an anon page when mapcount + swapcount is 1 (reuse_swap_page), ignoring GUP references; ' +
     'GUP retries a FOLL_FORCE write without FOLL_WRITE after breaking COW, so a racing MADV_DONTNEED lets it write the page cache (CVE-2016-5195).',
   mech: {
-    cow: { reuse: 'mapcount', exclusive: 'none' },
-    fault: { sharedRetry: false, aroundPages: 16 },
+    cow: { reuse: 'mapcount', exclusive: 'none', largeReuse: 'as-small', pmdReuse: 'mapcount', pmdCopy: 'thp', hugeZeroWp: 'alloc-thp' },
+    fault: { sharedRetry: false, aroundPages: 16, splitZeroPages: false },
     fork: { copyPinned: 'never', copyMarked: false, copyReferenced: 'none', writeProtectSeq: false },
-    gup: { pinCounting: 'get', forceWrite: 'foll-write-games', unshare: 'none', readBreaksCow: false, odirectPins: false },
+    gup: { pinCounting: 'get', forceWrite: 'foll-write-games', unshare: 'none', readBreaksCow: false, odirectPins: false, touchPmdDirty: true },
     swap: {
       swapinReuse: 'mapcount',
       swapinDrain: false,
@@ -25,8 +25,8 @@ export const linux_4_8: Profile = {
       swapTable: false,
       swapoutPinned: 'allow',
     },
-    lru: { batchSize: 15 },
-    wrprotect: { mprotectWritable: 'none', mprotectPinned: 'allow', clearRefsSkipsPinned: false },
+    lru: { batchSize: 15, pageoutLarge: 'split-mapped-once' },
+    wrprotect: { mprotectWritable: 'none', mprotectPinned: 'allow', clearRefsSkipsPinned: false, pmdWritable: false },
     uffd: {
       wp: false,
       wpShmem: false,
@@ -36,8 +36,8 @@ export const linux_4_8: Profile = {
       wpAsync: false,
       wpPinned: 'allow',
     },
-    proc: { kpageflagsKsmAnyAnon: false },
-    features: { ioUring: false, pinUserPages: false },
+    proc: { pagemapPmdExclusive: 'head', pagemapPmdFile: false, kpageflagsKsmAnyAnon: false },
+    features: { ioUring: false, pinUserPages: false, mthp: false, madvCollapse: 'none' },
     config: { softDirty: true, procMemForce: 'always' },
   },
 };

@@ -7,12 +7,12 @@ export const linux_5_18 = derive(linux_5_11, {
   title: 'Linux 5.18 (refcount rule for swap-in too, LRU drain, swap cache tolerated)',
   commits: [
     'c145e0b47c77 mm: streamline COW logic in do_swap_page()',
-    '3bff7e3f1f16 mm/huge_memory: streamline COW logic in do_huge_pmd_wp_page() (THP: not modelled)',
+    '3bff7e3f1f16 mm/huge_memory: streamline COW logic in do_huge_pmd_wp_page() (the PMD is reused by refcount)',
     '03104c2c5db8 mm/swapfile: remove stale reuse_swap_page()',
     'd4c470970d45 mm: optimize do_wp_page() for fresh pages in local LRU pagevecs',
     '53a05ad9f21d mm: optimize do_wp_page() for exclusive pages in the swapcache',
   ],
   summary:
     'do_wp_page drains the local LRU batch and tolerates (then frees) the swap cache reference; swap-in maps writable on a write fault only when the refcount shows exclusivity.',
-  mech: { cow: { reuse: 'refcount' }, swap: { swapinReuse: 'refcount', swapinDrain: true } },
+  mech: { cow: { reuse: 'refcount', pmdReuse: 'refcount' }, swap: { swapinReuse: 'refcount', swapinDrain: true } },
 });

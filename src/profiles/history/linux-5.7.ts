@@ -12,12 +12,13 @@ export const linux_5_7 = derive(linux_4_8, {
     'eddb1c228f79 mm/gup: introduce pin_user_pages*() and FOLL_PIN (5.6)',
     '3faa52c03f44 mm/gup: track FOLL_PIN pages (5.7)',
     '292924b26024 userfaultfd: wp: apply _PAGE_UFFD_WP bit (5.7, with the uffd-wp series)',
+    'a8f97366452e mm, thp: Do not make page table dirty unconditionally in touch_p[mu]d() (4.15, CVE-2017-1000405 Huge Dirty COW)',
   ],
   summary:
     'A FOLL_FORCE write may use a read-only PTE only with FOLL_COW and a dirty PTE; a pin adds 1024 to the refcount; ' +
     'io_uring fixed buffers and uffd-wp exist. Reuse is still by mapcount, so CVE-2020-29374 leaks.',
   mech: {
-    gup: { forceWrite: 'foll-cow', pinCounting: 'bias' },
+    gup: { forceWrite: 'foll-cow', pinCounting: 'bias', touchPmdDirty: false },
     features: { ioUring: true, pinUserPages: true },
     uffd: { wp: true },
     fault: { sharedRetry: true },

@@ -1,15 +1,16 @@
 /** linux-6.2: reliable R/O long-term pins on anything in a COW mapping. */
 import { derive } from '../derive.js';
-import { linux_6_0 } from './linux-6.0.js';
+import { linux_6_1 } from './linux-6.1.js';
 
-export const linux_6_2 = derive(linux_6_0, {
+export const linux_6_2 = derive(linux_6_1, {
   id: 'linux-6.2',
   title: 'Linux 6.2 (R/O long-term pins unshare the zero page and page cache in COW mappings)',
   commits: [
     '8d6a0ac09a16 mm: extend FAULT_FLAG_UNSHARE support to anything in a COW mapping',
     '84209e87c696 mm/gup: reliable R/O long-term pinning in COW mappings (id unverified)',
+    'mm/huge_memory: try avoiding write faults when changing PMD protection (David Hildenbrand, Nov 2022; 6.2 inferred): can_change_pmd_writable()',
   ],
   summary:
     'gup_must_unshare() also holds for a R/O FOLL_LONGTERM pin of a non-anon page (zero page, page cache) in a COW mapping: it gets an exclusive anon copy first.',
-  mech: { gup: { unshare: 'anon-and-cow-longterm' } },
+  mech: { gup: { unshare: 'anon-and-cow-longterm' }, wrprotect: { pmdWritable: true } },
 });

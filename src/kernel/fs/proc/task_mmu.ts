@@ -28,7 +28,15 @@ import {
   page_test,
   VM_SOFTDIRTY,
   VM_PFNMAP,
+  pmd_nr,
+  pmd_mapped_huge,
+  pmdp_get,
+  folio_head,
+  folio_nr_pages,
+  folio_test_large,
 } from '../../../model/mm_types.js';
+import { pmd_uffd_wp, pmd_soft_dirty, is_huge_zero_pmd, pmd_pfn } from '../../../model/pmd.js';
+import { clear_soft_dirty_pmd } from '../../mm/huge_memory.js';
 import { type KCtx, trace } from '../../ctx.js';
 import { vm_normal_page } from '../../mm/memory.js';
 import { folio_maybe_dma_pinned } from '../../mm/rmap.js';
@@ -64,6 +72,13 @@ export function clear_refs_write(s: KState, ctx: KCtx, t: number, value: number)
   let skipped = 0;
   for (const v of vmas_of(s, t)) {
     if (v.flags & VM_PFNMAP) continue;
+    // clear_refs_pte_range(): a huge PMD is write-protected whole, pinned or not (clear_soft_dirty_pmd)
+    for (let h = v.start; pmd_nr(s) > 0 && h < v.end; h += pmd_nr(s) - (h & (pmd_nr(s) - 1))) {
+      if (pmd_mapped_huge(s, t, h)) {
+        clear_soft_dirty_pmd(s, t, h);
+        wp++;
+      }
+    }
     for (let va = v.start; va < v.end; va++) {
       const pte = ptep_get(s, t, va);
       if (pte_present(pte)) {
@@ -91,22 +106,30 @@ export interface PagemapEntry {
   uffdWp: boolean;
   softDirty: boolean;
   file: boolean;
-  /** model PFN when present (0 otherwise) */
+  /** model PFN when present (0 otherwise; the shared zero page for the huge zero page) */
   pfn: number;
-  /** /proc/kpagecount: the mapcount (0 for the zero page) */
+  /** /proc/kpagecount: the mapcount (0 for the zero pages) */
   mapcount: number;
   anon: boolean;
   swapcache: boolean;
   ksm: boolean;
+  /** the shared zero page or the huge zero page (KPF_ZERO_PAGE) */
   zero: boolean;
   lru: boolean;
   dirty: boolean;
+  /** KPF_THP: a page of a large anon folio, or of the huge zero page */
+  thp: boolean;
+  /** mapped by a huge PMD (PAGEMAP_SCAN's PAGE_IS_HUGE) */
+  huge: boolean;
+  /** the huge zero page */
+  hugeZero: boolean;
+  /** the folio: its first page (the page itself when small) and its number of pages */
+  head: number;
+  nr: number;
 }
 
-/** pte_to_pagemap_entry() + stable_page_flags(). */
-export function pagemap_entry(s: KState, t: number, va: number, prof?: Profile): PagemapEntry {
-  const pte = ptep_get(s, t, va);
-  const e: PagemapEntry = {
+function emptyEntry(): PagemapEntry {
+  return {
     present: false,
     swapped: false,
     exclusive: false,
@@ -121,27 +144,58 @@ export function pagemap_entry(s: KState, t: number, va: number, prof?: Profile):
     zero: false,
     lru: false,
     dirty: false,
+    thp: false,
+    huge: false,
+    hugeZero: false,
+    head: 0,
+    nr: 0,
   };
+}
+
+/**
+ * pte_to_pagemap_entry() and pagemap_pmd_range() + stable_page_flags() and
+ * kpagecount. PM_MMAP_EXCLUSIVE of a PMD-mapped page follows
+ * proc.pagemapPmdExclusive (the head page's mapcount, or the page's own);
+ * a huge PMD mapping a non-anon page (the huge zero page) reports PM_FILE
+ * from 6.10 (3f9f022e975d; proc.pagemapPmdFile).
+ */
+export function pagemap_entry(s: KState, t: number, va: number, prof?: Profile): PagemapEntry {
+  const e = emptyEntry();
+  if (pmd_mapped_huge(s, t, va)) {
+    const pmd = pmdp_get(s, t, va);
+    e.present = true;
+    e.huge = true;
+    e.uffdWp = pmd_uffd_wp(pmd);
+    e.softDirty = pmd_soft_dirty(pmd);
+    if (is_huge_zero_pmd(pmd)) {
+      e.zero = true;
+      e.hugeZero = true;
+      e.thp = true;
+      e.pfn = ZERO_PFN;
+      e.file = prof?.mech.proc.pagemapPmdFile === true;
+      return e;
+    }
+    const head = pmd_pfn(pmd);
+    const pfn = head + (va & (pmd_nr(s) - 1));
+    pageFlags(s, e, pfn, prof);
+    const mcPage = prof?.mech.proc.pagemapPmdExclusive === 'per-page' ? pfn : head;
+    e.exclusive = page_mapcount(s, mcPage) === 1;
+    return e;
+  }
+  const pte = ptep_get(s, t, va);
   if (pte_none(pte)) return e;
   if (pte_present(pte)) {
     e.present = true;
-    e.pfn = pte_pfn(pte);
     e.uffdWp = pte_uffd_wp(pte);
     e.softDirty = pte_soft_dirty(pte);
-    if (e.pfn === ZERO_PFN) {
+    const pfn = pte_pfn(pte);
+    if (pfn === ZERO_PFN) {
+      e.pfn = pfn;
       e.zero = true;
       return e;
     }
-    const pfn = e.pfn;
-    e.mapcount = page_mapcount(s, pfn);
+    pageFlags(s, e, pfn, prof);
     e.exclusive = e.mapcount === 1;
-    e.anon = page_test(s, pfn, PGF_ANON);
-    e.file = !e.anon;
-    e.swapcache = page_test(s, pfn, PGF_SWAPCACHE);
-    // stable_page_flags() of 6.10 .. 6.1x tested `mapping & PAGE_MAPPING_KSM`, true for every anon page
-    e.ksm = page_test(s, pfn, PGF_KSM) || (e.anon && prof?.mech.proc.kpageflagsKsmAnyAnon === true);
-    e.lru = page_test(s, pfn, PGF_LRU);
-    e.dirty = page_test(s, pfn, PGF_DIRTY);
     return e;
   }
   // swap entries and PTE markers both report PM_SWAP
@@ -149,4 +203,20 @@ export function pagemap_entry(s: KState, t: number, va: number, prof?: Profile):
   e.uffdWp = pte_uffd_wp(pte);
   e.softDirty = !is_pte_marker(pte) && pte_soft_dirty(pte);
   return e;
+}
+
+/** The kpagecount and kpageflags side of a present page. */
+function pageFlags(s: KState, e: PagemapEntry, pfn: number, prof?: Profile): void {
+  e.pfn = pfn;
+  e.mapcount = page_mapcount(s, pfn);
+  e.anon = page_test(s, pfn, PGF_ANON);
+  e.file = !e.anon;
+  e.swapcache = page_test(s, pfn, PGF_SWAPCACHE);
+  // stable_page_flags() of 6.10 .. 6.1x tested `mapping & PAGE_MAPPING_KSM`, true for every anon page
+  e.ksm = page_test(s, pfn, PGF_KSM) || (e.anon && prof?.mech.proc.kpageflagsKsmAnyAnon === true);
+  e.lru = page_test(s, pfn, PGF_LRU);
+  e.dirty = page_test(s, pfn, PGF_DIRTY);
+  e.head = folio_head(s, pfn);
+  e.nr = folio_nr_pages(s, pfn);
+  e.thp = e.anon && folio_test_large(s, pfn);
 }

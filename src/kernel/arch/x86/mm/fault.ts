@@ -6,7 +6,8 @@
  */
 import type { KState } from '../../../../model/layout.js';
 import { pte_present, pte_write, pte_pfn, pte_mkdirty_hw, pte_dirty } from '../../../../model/pte.js';
-import { ptep_get, set_pte_at, vma_lookup_idx, vma_flags_at, VM_READ, VM_WRITE } from '../../../../model/mm_types.js';
+import { pte_lookup, set_pte_at, vma_lookup_idx, vma_flags_at, pmd_mapped_huge, pmdp_get, set_pmd_at, VM_READ, VM_WRITE } from '../../../../model/mm_types.js';
+import { pmd_dirty, pmd_mkdirty_hw } from '../../../../model/pmd.js';
 import { type KCtx, ModelBug } from '../../../ctx.js';
 import {
   handle_mm_fault,
@@ -44,17 +45,23 @@ export function do_user_addr_fault(s: KState, ctx: KCtx, t: number, va: number, 
 
 /**
  * A user-mode load or store of one page: the PFN accessed, or the signal.
- * A store through a writable PTE sets its dirty bit, as the MMU does.
+ * A store through a writable PTE (or huge PMD) sets its dirty bit, as the
+ * MMU does.
  */
 export function user_access(s: KState, ctx: KCtx, t: number, va: number, write: boolean): number | Signal {
   for (let i = 0; i < 8; i++) {
     const vi = vma_lookup_idx(s, t, va);
-    const pte = ptep_get(s, t, va);
+    const pte = pte_lookup(s, t, va);
     const allowed = vi >= 0 && (vma_flags_at(s, t, vi) & (write ? VM_WRITE : VM_READ)) !== 0;
     // the MMU looks at the PTE only: a writable PTE takes a store even where the VMA
     // forbids it (only proposals that skip write-protecting pinned pages create one)
     if (pte_present(pte) && (write ? pte_write(pte) : allowed)) {
-      if (write && !pte_dirty(pte)) set_pte_at(s, t, va, pte_mkdirty_hw(pte));
+      if (write && !pte_dirty(pte)) {
+        if (pmd_mapped_huge(s, t, va)) {
+          const pmd = pmdp_get(s, t, va);
+          if (!pmd_dirty(pmd)) set_pmd_at(s, t, va, pmd_mkdirty_hw(pmd));
+        } else set_pte_at(s, t, va, pte_mkdirty_hw(pte));
+      }
       return pte_pfn(pte);
     }
     const sig = do_user_addr_fault(s, ctx, t, va, write);

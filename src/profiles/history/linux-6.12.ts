@@ -1,0 +1,14 @@
+/** linux-6.12: splitting a large anon folio maps its zero-filled pages to the shared zero page. */
+import { derive } from '../derive.js';
+import { linux_6_9 } from './linux-6.9.js';
+
+export const linux_6_12 = derive(linux_6_9, {
+  id: 'linux-6.12',
+  title: 'Linux 6.12 (a split large folio gives its zero-filled pages back: they map the shared zero page)',
+  commits: [
+    'b1f202060afe mm: remap unused subpages to shared zeropage when splitting isolated thp (Yu Zhao, Usama Arif; 6.12, read in 6.12.117 mm/huge_memory.c remap_page(RMP_USE_SHARED_ZEROPAGE) and mm/migrate.c try_to_map_unused_to_zeropage)',
+  ],
+  summary:
+    'When a large anonymous folio is split (swap-out to a device without large swap entries, partial MADV_PAGEOUT, the deferred split shrinker), every page that is still all zeroes is unmapped and its PTE points to the shared zero page, unless the mm forbids the zero page.',
+  mech: { fault: { splitZeroPages: true }, lru: { pageoutLarge: 'whole-exclusive' }, proc: { pagemapPmdExclusive: 'per-page', pagemapPmdFile: true } },
+});

@@ -1,0 +1,359 @@
+/**
+ * The plan of the kernel's COW selftest (tools/testing/selftests/mm/cow.c,
+ * David Hildenbrand), as cowlab generates it: each test case is one
+ * template file (`matrix: cow-anon`, `cow-non-anon` or `cow-collapse`),
+ * and every backing cow.c runs it on becomes one scenario, with the
+ * backing's setup steps in front of the test's steps, the selftest's own
+ * case and backing text, and the TAP number cow.c gives it on a machine
+ * with this plan (the host: 8 THP sizes from 16 kB to 2048 kB, hugetlb
+ * 2048 kB and 1048576 kB, 778 tests).
+ *
+ * Nothing here runs anything: it turns a template (the parsed YAML) into
+ * scenario objects that parse.ts validates like any file.
+ */
+import { InputError } from './errors.js';
+
+/** THP sizes (kB) cow.c finds on the host, ascending; the last is the PMD size. */
+export const THP_SIZES_KB = [16, 32, 64, 128, 256, 512, 1024, 2048] as const;
+/** hugetlb sizes (kB) cow.c finds on the host. */
+export const HUGETLB_SIZES_KB = [2048, 1048576] as const;
+const PMD_KB = 2048;
+
+/** cow.c's anon_test_cases, in order (their index fixes the TAP numbers). */
+export const ANON_CASES = [
+  'Basic COW after fork()',
+  'Basic COW after fork() with mprotect() optimization',
+  'vmsplice() + unmap in child',
+  'vmsplice() + unmap in child with mprotect() optimization',
+  'vmsplice() before fork(), unmap in parent after fork()',
+  'vmsplice() + unmap in parent after fork()',
+  'R/O-mapping a page registered as iouring fixed buffer',
+  'fork() with an iouring fixed buffer',
+  'R/O GUP pin on R/O-mapped shared page',
+  'R/O GUP-fast pin on R/O-mapped shared page',
+  'R/O GUP pin on R/O-mapped previously-shared page',
+  'R/O GUP-fast pin on R/O-mapped previously-shared page',
+  'R/O GUP pin on R/O-mapped exclusive page',
+  'R/O GUP-fast pin on R/O-mapped exclusive page',
+] as const;
+
+/** cow.c's anon_thp_test_cases (PMD-sized THP only). */
+export const COLLAPSE_CASES = [
+  'Basic COW after fork() when collapsing before fork()',
+  'Basic COW after fork() when collapsing after fork() (fully shared)',
+  'Basic COW after fork() when collapsing after fork() (lower shared)',
+  'Basic COW after fork() when collapsing after fork() (upper shared)',
+] as const;
+
+/** cow.c's non_anon_test_cases. */
+export const NON_ANON_CASES = ['Basic COW', 'R/O longterm GUP pin', 'R/O longterm GUP-fast pin'] as const;
+
+/** How an anon backing is built (cow.c's run_with_* and enum thp_run). */
+export type AnonKind =
+  | 'base'
+  | 'base-swap'
+  | 'pmd'
+  | 'pmd-swap'
+  | 'pte'
+  | 'pte-swap'
+  | 'single-pte'
+  | 'single-pte-swap'
+  | 'partial-mremap'
+  | 'partial-shared'
+  | 'hugetlb';
+
+/** One backing of an anon test case. */
+export interface AnonBacking {
+  kind: AnonKind;
+  /** folio or huge page size in kB (THP and hugetlb kinds) */
+  kb: number;
+}
+
+/** The non-anon backings, in cow.c's order. */
+export type NonAnonKind = 'zeropage' | 'memfd' | 'tmpfile' | 'huge-zeropage' | 'memfd-hugetlb';
+export interface NonAnonBacking {
+  kind: NonAnonKind;
+  kb: number;
+}
+
+/** The 54 backings of each anon case, in the order cow.c runs them on this plan. */
+export function anonBackings(): AnonBacking[] {
+  const out: AnonBacking[] = [
+    { kind: 'base', kb: 4 },
+    { kind: 'base-swap', kb: 4 },
+  ];
+  for (const kb of THP_SIZES_KB) {
+    if (kb === PMD_KB) out.push({ kind: 'pmd', kb }, { kind: 'pmd-swap', kb });
+    for (const kind of ['pte', 'pte-swap', 'single-pte', 'single-pte-swap', 'partial-mremap', 'partial-shared'] as const) out.push({ kind, kb });
+  }
+  for (const kb of HUGETLB_SIZES_KB) out.push({ kind: 'hugetlb', kb });
+  return out;
+}
+
+/** The non-anon backings, in cow.c's order. */
+export function nonAnonBackings(): NonAnonBacking[] {
+  return [
+    { kind: 'zeropage', kb: 4 },
+    { kind: 'memfd', kb: 4 },
+    { kind: 'tmpfile', kb: 4 },
+    { kind: 'huge-zeropage', kb: PMD_KB },
+    ...HUGETLB_SIZES_KB.map((kb) => ({ kind: 'memfd-hugetlb' as const, kb })),
+  ];
+}
+
+/** The backing as the selftest prints it after "... with ". */
+export function anonBackingText(b: AnonBacking): string {
+  switch (b.kind) {
+    case 'base':
+      return 'base page';
+    case 'base-swap':
+      return 'swapped out base page';
+    case 'pmd':
+      return `THP (${b.kb} kB)`;
+    case 'pmd-swap':
+      return `swapped-out THP (${b.kb} kB)`;
+    case 'pte':
+      return `PTE-mapped THP (${b.kb} kB)`;
+    case 'pte-swap':
+      return `swapped-out, PTE-mapped THP (${b.kb} kB)`;
+    case 'single-pte':
+      return `single PTE of THP (${b.kb} kB)`;
+    case 'single-pte-swap':
+      return `single PTE of swapped-out THP (${b.kb} kB)`;
+    case 'partial-mremap':
+      return `partially mremap()'ed THP (${b.kb} kB)`;
+    case 'partial-shared':
+      return `partially shared THP (${b.kb} kB)`;
+    case 'hugetlb':
+      return `hugetlb (${b.kb} kB)`;
+  }
+}
+
+export function nonAnonBackingText(b: NonAnonBacking): string {
+  switch (b.kind) {
+    case 'zeropage':
+      return 'shared zeropage';
+    case 'memfd':
+      return 'memfd';
+    case 'tmpfile':
+      return 'tmpfile';
+    case 'huge-zeropage':
+      return 'huge zeropage';
+    case 'memfd-hugetlb':
+      return `memfd hugetlb (${b.kb} kB)`;
+  }
+}
+
+/** A short id for scenario names: `pte-16k`, `base-swap`, `pmd`. */
+export function backingId(b: { kind: string; kb: number }): string {
+  if (b.kind === 'base' || b.kind === 'base-swap' || b.kind === 'pmd' || b.kind === 'pmd-swap') return b.kind;
+  if (b.kind === 'zeropage' || b.kind === 'memfd' || b.kind === 'tmpfile' || b.kind === 'huge-zeropage') return b.kind;
+  return `${b.kind}-${b.kb >= 1024 * 1024 ? `${b.kb / (1024 * 1024)}g` : b.kb >= 1024 ? `${b.kb / 1024}m` : `${b.kb}k`}`;
+}
+
+/**
+ * The class of a backing for expectations: what decides the kernel's path.
+ * A template's `backing-expect` keys are these.
+ */
+export function anonBackingClass(b: AnonBacking): string {
+  if (b.kind === 'base' || b.kind === 'base-swap' || b.kind === 'hugetlb') return b.kind;
+  if (b.kind === 'pmd' || b.kind === 'pmd-swap') return b.kind;
+  return `${b.kb === PMD_KB ? 'thp' : 'mthp'}-${b.kind}`;
+}
+
+/** The TAP numbers cow.c gives on this plan. */
+export function anonTap(caseIndex: number, backingIndex: number): number {
+  return caseIndex * anonBackings().length + backingIndex + 1;
+}
+export function collapseTap(i: number): number {
+  return ANON_CASES.length * anonBackings().length + i + 1;
+}
+export function nonAnonTap(caseIndex: number, backingIndex: number): number {
+  return ANON_CASES.length * anonBackings().length + COLLAPSE_CASES.length + caseIndex * nonAnonBackings().length + backingIndex + 1;
+}
+/** Every test of the plan. */
+export function planSize(): number {
+  return ANON_CASES.length * anonBackings().length + COLLAPSE_CASES.length + NON_ANON_CASES.length * nonAnonBackings().length;
+}
+
+/** The TAP line text of a test: "<case> ... with <backing>", or the collapse case alone. */
+export function tapText(c: string, backing: string | null): string {
+  return backing === null ? c : `${c} ... with ${backing}`;
+}
+
+/** hugepages-<kB>kB/enabled as cow.c sets them around the THP backings of size `kb`. */
+function thpEnv(kb: number): Record<string, unknown> {
+  const sizes: Record<string, string> = {};
+  for (const s of THP_SIZES_KB) sizes[String(s)] = 'never';
+  sizes[String(kb)] = 'always';
+  return { 'thp-sizes': sizes };
+}
+
+type Step = Record<string, unknown>;
+const p = (op: Record<string, unknown> | string): Step => ({ parent: op });
+
+/** The setup of one anon backing: its steps, the test range, and what it needs. */
+interface Setup {
+  steps: Step[];
+  /** the range the test function gets (cow.c's mem and size) */
+  mem: string;
+  pages: number;
+  env?: Record<string, unknown>;
+  requires: string[];
+  /** processes besides parent the setup creates (and the test must not reuse) */
+  helpers: string[];
+}
+
+function anonSetup(b: AnonBacking): Setup {
+  if (b.kind === 'base' || b.kind === 'base-swap') {
+    // do_run_with_base_page(): mmap one page, MADV_NOHUGEPAGE, memset(1)
+    const steps = [p({ mmap: 'mem', pages: 1, prot: 'rw' }), p({ write: 'mem', label: 'init' })];
+    if (b.kind === 'base-swap') steps.push(p({ madvise: 'mem', advice: 'pageout', expect: { swapped: true } }));
+    return { steps, mem: 'mem', pages: 1, requires: b.kind === 'base-swap' ? ['swap'] : [], helpers: [] };
+  }
+  if (b.kind === 'hugetlb') throw new InputError('hugetlb backings come with the hugetlb model (issue 11)');
+  // do_run_with_thp(): a THP-aligned area of the size, MADV_HUGEPAGE, touch the first page and
+  // insist on the last one being populated (else cow.c skips), then memset(1)
+  const n = b.kb / 4;
+  const last = `mem[${n - 1}]`;
+  const steps: Step[] = [
+    p({ mmap: 'mem', pages: n, prot: 'rw', align: 'pmd', thp: 'inherit' }),
+    p({ madvise: 'mem', advice: 'hugepage' }),
+    p({ write: 'mem[0]', label: 'first' }),
+    p({ check: last, expect: { present: true } }),
+    p({ write: 'mem', label: 'init' }),
+  ];
+  let mem = 'mem';
+  let pages = n;
+  const helpers: string[] = [];
+  switch (b.kind) {
+    case 'pmd':
+    case 'pmd-swap':
+      break;
+    case 'pte':
+    case 'pte-swap':
+      // PTE-map it by mapping one page R/O for a moment (a no-op below the PMD size)
+      steps.push(p({ mprotect: 'mem[1]', prot: 'r' }), p({ mprotect: 'mem[1]', prot: 'rw' }));
+      break;
+    case 'single-pte':
+    case 'single-pte-swap':
+      steps.push(p({ madvise: `mem[1:${n}]`, advice: 'dontneed' }));
+      mem = 'mem[0]';
+      pages = 1;
+      break;
+    case 'partial-mremap':
+      // move the upper half to a new PROT_NONE area
+      steps.splice(1, 0, p({ mmap: 'remap', pages: n / 2, prot: 'none' }));
+      steps.push(p({ mremap: `mem[${n / 2}:${n}]`, to: 'remap' }));
+      mem = `mem[0:${n / 2}]`;
+      pages = n / 2;
+      break;
+    case 'partial-shared':
+      // share the first page with a child that exits at once
+      steps.push(
+        p({ madvise: `mem[1:${n}]`, advice: 'dontfork' }),
+        p({ fork: 'sharer' }),
+        { sharer: 'exit' },
+        p({ madvise: `mem[1:${n}]`, advice: 'dofork' }),
+      );
+      helpers.push('sharer');
+      break;
+  }
+  const swap = b.kind === 'pmd-swap' || b.kind === 'pte-swap' || b.kind === 'single-pte-swap';
+  if (swap) steps.push(p({ madvise: mem, advice: 'pageout', expect: { swapped: true } }));
+  return { steps, mem, pages, env: thpEnv(b.kb), requires: swap ? ['swap'] : [], helpers };
+}
+
+/** Replaces the string `mem` anywhere in a template step's values by the test range. */
+function rewrite(v: unknown, mem: string, pages: number, op?: string): unknown {
+  if (v === 'mem') return mem;
+  if (Array.isArray(v)) return v.map((x) => rewrite(x, mem, pages));
+  if (v && typeof v === 'object') {
+    const o = v as Record<string, unknown>;
+    const out: Record<string, unknown> = {};
+    const opName = op ?? Object.keys(o)[0];
+    for (const [k, x] of Object.entries(o)) out[k] = rewrite(x, mem, pages, k === 'expect' ? opName : op);
+    // transfer sizes follow the range: vmsplice fills at most the pipe's 16 buffers
+    if (op === 'vmsplice' && typeof out.ret === 'number') out.ret = Math.min(pages, 16);
+    if ((op === 'io-uring-write-fixed' || op === 'io-uring-read-fixed') && typeof out.ret === 'number') out.ret = pages;
+    return out;
+  }
+  return v;
+}
+
+/** A template's steps with `mem` standing for the test range. */
+function templateSteps(tpl: Record<string, unknown>, mem: string, pages: number): Step[] {
+  const steps = tpl.steps;
+  if (!Array.isArray(steps)) throw new InputError('a template needs steps');
+  return steps.map((s) => {
+    if (!s || typeof s !== 'object') return s as Step;
+    const [proc, body] = Object.entries(s as Record<string, unknown>)[0]!;
+    if (!body || typeof body !== 'object') return { [proc]: body };
+    const b = body as Record<string, unknown>;
+    const op = Object.keys(b)[0];
+    return { [proc]: rewrite(b, mem, pages, op) };
+  });
+}
+
+/** The files of a template, sized to the test range (the io_uring tests write `size` bytes). */
+function templateFiles(tpl: Record<string, unknown>, pages: number): Record<string, unknown> | undefined {
+  const f = tpl.files as Record<string, Record<string, unknown>> | undefined;
+  if (!f) return undefined;
+  return Object.fromEntries(Object.entries(f).map(([k, v]) => [k, { ...v, pages: Math.max(Number(v.pages ?? 1), pages) }]));
+}
+
+/** The template's expectations with the overrides for one backing class. */
+function expectFor(tpl: Record<string, unknown>, cls: string): Record<string, unknown> {
+  const base = { ...((tpl.expect as Record<string, unknown>) ?? {}) };
+  const by = (tpl['backing-expect'] as Record<string, Record<string, unknown>> | undefined) ?? {};
+  for (const [k, v] of Object.entries(by)) {
+    if (k.split(/\s*,\s*/).includes(cls)) Object.assign(base, v);
+  }
+  return base;
+}
+
+const TEMPLATE_KEYS = new Set(['matrix', 'backing-expect', 'backings']);
+
+/** The template's keys that pass through to every instance. */
+function common(tpl: Record<string, unknown>): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(tpl).filter(([k]) => !TEMPLATE_KEYS.has(k) && k !== 'steps' && k !== 'files'));
+}
+
+/** The scenarios a template expands to, as scenario objects with `#id` names. */
+export function expandTemplate(tpl: Record<string, unknown>, where: string): { id: string; raw: Record<string, unknown> }[] {
+  const kind = tpl.matrix;
+  const sel = tpl.selftest as { case?: string } | undefined;
+  const name = String(tpl.name ?? where);
+  const filter = tpl.backings as string[] | undefined;
+  const out: { id: string; raw: Record<string, unknown> }[] = [];
+  const keep = (id: string) => !filter || filter.includes(id);
+  if (kind === 'cow-anon') {
+    const ci = ANON_CASES.indexOf(sel?.case as (typeof ANON_CASES)[number]);
+    if (ci < 0) throw new InputError(`selftest.case: not one of cow.c's anon test cases: ${ANON_CASES.join(' | ')}`);
+    anonBackings().forEach((b, bi) => {
+      const id = backingId(b);
+      if (b.kind === 'hugetlb' || !keep(id)) return;
+      const st = anonSetup(b);
+      const procs = new Set(['parent', ...st.helpers]);
+      const steps = [...st.steps, ...templateSteps(tpl, st.mem, st.pages)];
+      for (const s of steps) for (const k of Object.keys(s)) procs.add(k);
+      const files = templateFiles(tpl, st.pages);
+      out.push({
+        id,
+        raw: {
+          ...common(tpl),
+          name: `${name}@${id}`,
+          selftest: { case: ANON_CASES[ci], backing: anonBackingText(b), tap: anonTap(ci, bi) },
+          requires: [...new Set([...((tpl.requires as string[]) ?? []), ...st.requires])],
+          ...(files ? { files } : {}),
+          expect: expectFor(tpl, anonBackingClass(b)),
+          ...(st.env ? { env: st.env } : {}),
+          processes: ['parent'],
+          steps,
+        },
+      });
+    });
+    return out;
+  }
+  throw new InputError(`matrix: unknown template kind "${String(kind)}" (expected cow-anon)`);
+}
