@@ -1,8 +1,8 @@
 /*
  * cowlab-exec: shared declarations of the C executor (docs/architecture.md).
  *
- *   machine.c  the machine state a run changes (swapfile, vm.page-cluster) and
- *              its restoration; output
+ *   machine.c  the machine state a run changes (swapfile; the settings journal:
+ *              vm.page-cluster, THP knobs) and its restoration; output
  *   ops.c      the step engine: one function per scenario operation
  *   run.c      one scenario: its task processes, steps, observations
  *   server.c   the protocol (programs in, observations out) and main()
@@ -16,6 +16,7 @@
 #ifndef COWLAB_H
 #define COWLAB_H
 #define _GNU_SOURCE
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/io_uring.h>
@@ -31,6 +32,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/reboot.h>
@@ -67,6 +69,22 @@
 #define MADV_POPULATE_READ 22
 #define MADV_POPULATE_WRITE 23
 #endif
+
+/*
+ * PAGEMAP_SCAN (6.7+, include/uapi/linux/fs.h), defined here because the
+ * build host's headers may predate it: an ioctl on /proc/<pid>/pagemap that
+ * reports ranges of pages by category; PAGE_IS_HUGE marks pages mapped by a
+ * PMD (or hugetlb).
+ */
+#define COWLAB_PAGE_IS_HUGE (1 << 6)
+struct cowlab_page_region {
+	uint64_t start, end, categories;
+};
+struct cowlab_pm_scan_arg {
+	uint64_t size, flags, start, end, walk_end, vec, vec_len, max_pages;
+	uint64_t category_inverted, category_mask, category_anyof_mask, return_mask;
+};
+#define COWLAB_PAGEMAP_SCAN _IOWR('f', 16, struct cowlab_pm_scan_arg)
 
 #define PAGE 4096UL
 #define BASE 0x200000000000UL /* virtual page 0 of every scenario */
@@ -129,6 +147,12 @@ int write_swap_header(int fd, long pages);
 int setup_swap(void);
 void reap_stale_swapfiles(void);
 void setup_page_cluster(void);
+void machine_recover(void);
+void machine_release(void);
+int setting_set(const char *path, const char *value);
+int thp_sizes(long *kb, int max);
+int machine_env(const char *spec, char *err, size_t errlen);
+int machine_env_exact(const char *spec, char *err, size_t errlen);
 long nr_writeback(void);
 void wait_writeback(void);
 
@@ -154,7 +178,10 @@ void task_loop(int me);
 int coordinator(void);
 /* where results go: printed by the server, recorded by an emitted reproducer */
 void report_step(int step, const struct result *res);
-void report_page(int step, int task, long vpage, uint64_t entry, uint64_t count, uint64_t flags);
+/* a page after a step: pagemap entry, kpagecount, kpageflags, and its folio:
+ * huge (PAGEMAP_SCAN PAGE_IS_HUGE: 1/0, -1 unknown), head PFN (0 unknown), pages (0 unknown) */
+struct kfolio { int huge; uint64_t head; long nr; };
+void report_page(int step, int task, long vpage, uint64_t entry, uint64_t count, uint64_t flags, const struct kfolio *f);
 
 /* guest.c */
 void guest_init(void);

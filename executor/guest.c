@@ -21,6 +21,7 @@ void guest_init(void)
 	mkdir("/sys", 0755);
 	mkdir("/dev", 0755);
 	mkdir("/tmp", 01777);
+	mkdir("/run", 0755);	/* the settings journal (machine.c) */
 	mount("proc", "/proc", "proc", 0, NULL);
 	mount("sysfs", "/sys", "sysfs", 0, NULL);
 	mount("devtmpfs", "/dev", "devtmpfs", 0, NULL);

@@ -1,7 +1,44 @@
 /*
  * The machine state a run changes, owned by the server and put back on
- * exit, SIGTERM, SIGINT, SIGHUP or the death of its parent: a swapfile
- * and vm.page-cluster. Also the output helper every part uses.
+ * exit, SIGTERM, SIGINT, SIGHUP or the death of its parent: a swapfile and
+ * the machine settings (vm.page-cluster, the THP knobs, later KSM and the
+ * hugetlb pools), which go through a journal so that they come back even
+ * after a SIGKILL or when runs overlap. Also the output helper every part
+ * uses.
+ *
+ * The settings journal
+ * --------------------
+ * Every sysfs or procfs setting cowlab changes goes through setting_set().
+ * The journal lives in /run/cowlab (tmpfs: it does not outlive the boot
+ * whose settings it records), or when that cannot be used in
+ * $COWLAB_CACHE/cowlab-machine or <scratch base>/cowlab-machine:
+ *
+ *   lock      flock()ed around every read-modify-write of the two others
+ *   journal   "#boot <boot_id>", then "<path>\t<value>" per setting: the value
+ *             the machine had before any cowlab run changed it
+ *   users     "<pid> <start time>" per live process that changed settings
+ *             (the start time, field 22 of /proc/<pid>/stat, tells a reused
+ *             pid from the process that registered)
+ *
+ * setting_set(path, value): lock; drop dead users; if none is left and a
+ * journal exists, restore it first (a killed run's); register this process;
+ * if the path is not in the journal, append its current value (the word in
+ * brackets for "always [madvise] never" files); write the new value; unlock.
+ * Only the first writer of a path records it, so a second run that overlaps
+ * the first never takes the first's value for the original.
+ *
+ * machine_release() (exit, the fatal signals, the death of cowlab through
+ * PR_SET_PDEATHSIG): lock; remove this process and dead ones; if no live user
+ * remains, write every journal value back and delete the journal; unlock.
+ *
+ * machine_recover() (every executor's start): lock; drop dead users; if none
+ * is left and a journal exists, restore it (crash recovery of a SIGKILLed
+ * run); unlock. A journal of an earlier boot is discarded, not restored.
+ *
+ * The locked sections block signals, so a fatal signal is handled after the
+ * section, and they use only system calls on static buffers, so the signal
+ * handler may run them. Children of the server (a scenario's processes)
+ * inherit the handlers but own nothing: machine_pid tells them apart.
  */
 #include "cowlab.h"
 
@@ -12,11 +49,602 @@ int swap_on;
 int cpu = -1;
 int want_page_cluster0;
 long timeout_ms = 20000;
-static char saved_page_cluster[32];
-static int page_cluster_saved;
+/* the process whose machine state this is (0: it changed nothing yet) */
+static pid_t machine_pid;
+
+static void own_machine(void)
+{
+	if (!machine_pid)
+		machine_pid = getpid();
+}
+
+/* ---------------- small helpers safe in a signal handler ---------------- */
+
+/* The file's text (NUL-terminated, at most len - 1 bytes), its length, or -errno. */
+static ssize_t read_text(const char *path, char *buf, size_t len)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	ssize_t n = 0, r;
+
+	if (fd < 0)
+		return -errno;
+	while ((size_t)n < len - 1 && (r = read(fd, buf + n, len - 1 - n)) != 0) {
+		if (r < 0) {
+			if (errno == EINTR)
+				continue;
+			r = -errno;
+			close(fd);
+			return r;
+		}
+		n += r;
+	}
+	close(fd);
+	buf[n] = 0;
+	return n;
+}
+
+/* Writes s to an existing file (a sysfs or procfs setting): 0 or -errno. */
+static int write_text(const char *path, const char *s)
+{
+	int fd = open(path, O_WRONLY | O_CLOEXEC);
+	size_t len = strlen(s);
+	ssize_t w;
+
+	if (fd < 0)
+		return -errno;
+	do
+		w = write(fd, s, len);
+	while (w < 0 && errno == EINTR);
+	if (w < 0) {
+		int e = -errno;
+		close(fd);
+		return e;
+	}
+	close(fd);
+	return (size_t)w == len ? 0 : -EIO;
+}
+
+/* Replaces a file by s (via a temporary and rename), or removes it when s is empty. */
+static void replace_file(const char *path, const char *s)
+{
+	char tmp[600];
+	size_t len = strlen(s), off = 0;
+	int fd;
+
+	if (!len) {
+		unlink(path);
+		return;
+	}
+	memcpy(tmp, path, strlen(path));
+	memcpy(tmp + strlen(path), ".tmp", 5);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return;
+	while (off < len) {
+		ssize_t w = write(fd, s + off, len - off);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			break;
+		off += w;
+	}
+	if (off == len && !fsync(fd) && !close(fd))
+		rename(tmp, path);
+	else {
+		close(fd);
+		unlink(tmp);
+	}
+}
+
+static char *put_str(char *p, const char *s)
+{
+	while (*s)
+		*p++ = *s++;
+	*p = 0;
+	return p;
+}
+
+static char *put_ull(char *p, unsigned long long v)
+{
+	char d[24];
+	int n = 0;
+
+	do
+		d[n++] = '0' + v % 10;
+	while ((v /= 10));
+	while (n)
+		*p++ = d[--n];
+	*p = 0;
+	return p;
+}
+
+static unsigned long long get_ull(const char **s)
+{
+	unsigned long long v = 0;
+
+	while (**s >= '0' && **s <= '9')
+		v = v * 10 + (unsigned)(*(*s)++ - '0');
+	return v;
+}
+
+static void say(const char *a, const char *b, const char *c)
+{
+	char line[1024], *p = put_str(line, "cowlab-exec: ");
+
+	if (strlen(a) + strlen(b) + strlen(c) > sizeof(line) - 20)
+		return;
+	p = put_str(put_str(put_str(p, a), b), c);
+	*p++ = '\n';
+	if (write(2, line, p - line) < 0) {
+		/* nowhere else to say it */
+	}
+}
+
+/* The start time of a live process (field 22 of /proc/<pid>/stat), 0 when it is gone. */
+static unsigned long long proc_start(long pid)
+{
+	char path[64], buf[1024];
+	const char *s;
+	int field = 2;
+
+	put_str(put_ull(put_str(path, "/proc/"), pid), "/stat");
+	if (read_text(path, buf, sizeof(buf)) <= 0 || !(s = strrchr(buf, ')')))
+		return 0;
+	for (s++; *s && field < 22; s++)
+		if (*s == ' ')
+			field++;
+	return get_ull(&s);
+}
+
+/* ---------------- the settings journal ---------------- */
+
+#define JMAX 64		/* settings */
+#define UMAX 64		/* users */
+#define JPATH 256
+#define JVAL 128
+
+struct jent { char path[JPATH]; char val[JVAL]; };
+struct juser { long pid; unsigned long long start; };
+
+static char jdir[512];
+static struct jent jents[JMAX];
+static int njents;
+static struct juser jusers[UMAX];
+static int njusers;
+static int registered;
+static char jbuf[JMAX * (JPATH + JVAL + 2) + 128];
+
+static void jpath(char *out, const char *name)
+{
+	put_str(put_str(put_str(out, jdir), "/"), name);
+}
+
+/* The journal's directory: /run/cowlab, else $COWLAB_CACHE/cowlab-machine, else <scratch base>/cowlab-machine. */
+static int journal_dir(void)
+{
+	char cands[3][sizeof(jdir)];
+	int n = 0;
+	const char *cache = getenv("COWLAB_CACHE");
+
+	if (jdir[0])
+		return 0;
+	snprintf(cands[n++], sizeof(cands[0]), "/run/cowlab");
+	if (cache && cache[0] && strlen(cache) < 400)
+		snprintf(cands[n++], sizeof(cands[0]), "%s/cowlab-machine", cache);
+	if (strlen(scratch_base) < 400)
+		snprintf(cands[n++], sizeof(cands[0]), "%s/cowlab-machine", scratch_base);
+	for (int i = 0; i < n; i++) {
+		struct stat st;
+
+		if (mkdir(cands[i], 0700) && errno != EEXIST)
+			continue;
+		if (stat(cands[i], &st) || !S_ISDIR(st.st_mode) || st.st_uid != geteuid() || access(cands[i], W_OK | X_OK))
+			continue;
+		memcpy(jdir, cands[i], strlen(cands[i]) + 1);
+		return 0;
+	}
+	return -EACCES;
+}
+
+/* The current boot's id, or "" */
+static void boot_id(char *out, size_t len)
+{
+	ssize_t n = read_text("/proc/sys/kernel/random/boot_id", out, len);
+
+	while (n > 0 && (out[n - 1] == '\n' || out[n - 1] == ' '))
+		out[--n] = 0;
+	if (n < 0)
+		out[0] = 0;
+}
+
+static void jload(void)
+{
+	char path[600], boot[64], *s, *nl;
+
+	njents = njusers = 0;
+	boot_id(boot, sizeof(boot));
+	jpath(path, "journal");
+	if (read_text(path, jbuf, sizeof(jbuf)) > 0) {
+		for (s = jbuf; *s; s = nl + 1) {
+			char *tab;
+
+			if (!(nl = strchr(s, '\n')))
+				break;
+			*nl = 0;
+			if (!strncmp(s, "#boot ", 6)) {
+				if (boot[0] && strcmp(s + 6, boot)) {
+					say("discarding the settings journal of an earlier boot in ", jdir, "");
+					njents = 0;
+					break;
+				}
+				continue;
+			}
+			if (s[0] != '/' || !(tab = strchr(s, '\t')) || tab - s >= JPATH || strlen(tab + 1) >= JVAL || njents >= JMAX)
+				continue;
+			memcpy(jents[njents].path, s, tab - s);
+			jents[njents].path[tab - s] = 0;
+			put_str(jents[njents].val, tab + 1);
+			njents++;
+		}
+	}
+	jpath(path, "users");
+	if (read_text(path, jbuf, sizeof(jbuf)) > 0) {
+		for (const char *u = jbuf; *u && njusers < UMAX;) {
+			long pid = (long)get_ull(&u);
+			unsigned long long start;
+
+			if (*u == ' ')
+				u++;
+			start = get_ull(&u);
+			if (pid > 0)
+				jusers[njusers++] = (struct juser){ pid, start };
+			while (*u && *u != '\n')
+				u++;
+			if (*u)
+				u++;
+		}
+	}
+}
+
+static void jsave(void)
+{
+	char path[600], boot[64], *p = jbuf;
+
+	*p = 0;
+	if (njents) {
+		boot_id(boot, sizeof(boot));
+		p = put_str(put_str(put_str(p, "#boot "), boot), "\n");
+		for (int i = 0; i < njents; i++)
+			p = put_str(put_str(put_str(put_str(p, jents[i].path), "\t"), jents[i].val), "\n");
+	}
+	jpath(path, "journal");
+	replace_file(path, jbuf);
+	p = jbuf;
+	*p = 0;
+	for (int i = 0; i < njusers; i++)
+		p = put_str(put_ull(put_str(put_ull(p, jusers[i].pid), " "), jusers[i].start), "\n");
+	jpath(path, "users");
+	replace_file(path, jbuf);
+}
+
+/* Drops users that are gone (or whose pid now names another process). */
+static void jprune(void)
+{
+	int n = 0;
+
+	for (int i = 0; i < njusers; i++) {
+		unsigned long long st = proc_start(jusers[i].pid);
+
+		if (st && st == jusers[i].start)
+			jusers[n++] = jusers[i];
+	}
+	njusers = n;
+}
+
+/* Writes back every journalled value, newest first, and empties the journal. */
+static void jrestore_all(int crashed)
+{
+	for (int i = njents - 1; i >= 0; i--) {
+		int r = write_text(jents[i].path, jents[i].val);
+
+		if (r)
+			say("cannot restore ", jents[i].path, r == -EINVAL ? ": the kernel rejects the saved value" : ": cannot write it");
+		else if (crashed)
+			say("restored ", jents[i].path, " (left changed by a run that was killed)");
+	}
+	njents = 0;
+}
+
+/* Locks the journal with every signal blocked and loads it; returns the lock's fd or -errno. */
+static int jlock(sigset_t *old)
+{
+	sigset_t all;
+	char path[600];
+	int fd;
+
+	sigfillset(&all);
+	sigprocmask(SIG_BLOCK, &all, old);
+	if (journal_dir()) {
+		sigprocmask(SIG_SETMASK, old, NULL);
+		return -EACCES;
+	}
+	jpath(path, "lock");
+	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		int e = -errno;
+		sigprocmask(SIG_SETMASK, old, NULL);
+		return e;
+	}
+	while (flock(fd, LOCK_EX) && errno == EINTR)
+		;
+	jload();
+	jprune();
+	return fd;
+}
+
+static void junlock(int fd, const sigset_t *old)
+{
+	jsave();
+	close(fd);	/* releases the flock */
+	sigprocmask(SIG_SETMASK, old, NULL);
+}
+
+void machine_recover(void)
+{
+	sigset_t old;
+	int fd;
+
+	if (geteuid() != 0)
+		return;	/* nothing could have been changed */
+	fd = jlock(&old);
+	if (fd < 0)
+		return;
+	if (!njusers && njents)
+		jrestore_all(1);
+	junlock(fd, &old);
+}
+
+/* The value of a setting: the word in brackets ("always [madvise] never"), else the text without its newline. */
+static int setting_read(const char *path, char *out, size_t len)
+{
+	char buf[512], *s = buf, *e;
+	ssize_t n = read_text(path, buf, sizeof(buf));
+
+	if (n < 0)
+		return (int)n;
+	if ((s = strchr(buf, '[')) && (e = strchr(s, ']'))) {
+		s++;
+		*e = 0;
+	} else {
+		s = buf;
+		while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == ' '))
+			buf[--n] = 0;
+	}
+	if (strlen(s) >= len || strchr(s, '\n') || strchr(s, '\t'))
+		return -EINVAL;
+	put_str(out, s);
+	return 0;
+}
+
+int setting_set(const char *path, const char *value)
+{
+	sigset_t old;
+	int fd, i, r = 0;
+
+	if (strlen(path) >= JPATH || strlen(value) >= JVAL || path[0] != '/')
+		return -EINVAL;
+	fd = jlock(&old);
+	if (fd < 0)
+		return fd;
+	own_machine();
+	if (!registered) {
+		/* a journal nobody lives for any more is a killed run's: restore it before taking over */
+		if (!njusers && njents)
+			jrestore_all(1);
+		if (njusers >= UMAX) {
+			junlock(fd, &old);
+			return -EUSERS;
+		}
+		jusers[njusers++] = (struct juser){ getpid(), proc_start(getpid()) };
+		registered = 1;
+	}
+	for (i = 0; i < njents && strcmp(jents[i].path, path); i++)
+		;
+	if (i == njents) {
+		if (njents >= JMAX)
+			r = -ENOSPC;
+		else if (!(r = setting_read(path, jents[njents].val, JVAL)))
+			put_str(jents[njents++].path, path);
+	}
+	if (!r) {
+		jsave();	/* the original is on record before the setting changes */
+		r = write_text(path, value);
+	}
+	junlock(fd, &old);
+	return r;
+}
+
+void machine_release(void)
+{
+	sigset_t old;
+	int fd;
+
+	if (!registered || getpid() != machine_pid)
+		return;
+	fd = jlock(&old);
+	if (fd < 0)
+		return;
+	for (int i = 0; i < njusers; i++) {
+		if (jusers[i].pid == (long)getpid()) {
+			jusers[i] = jusers[--njusers];
+			break;
+		}
+	}
+	if (!njusers)
+		jrestore_all(0);
+	registered = 0;
+	junlock(fd, &old);
+}
+
+/* ---------------- THP settings (the ENV request) ---------------- */
+
+#define THP_DIR "/sys/kernel/mm/transparent_hugepage"
+
+int thp_sizes(long *kb, int max)
+{
+	DIR *d = opendir(THP_DIR);
+	struct dirent *de;
+	int n = 0;
+
+	while (d && (de = readdir(d)) && n < max) {
+		char path[600];
+		long v;
+		char tail[8];
+
+		if (sscanf(de->d_name, "hugepages-%ld%7s", &v, tail) != 2 || strcmp(tail, "kB") || v <= 0)
+			continue;
+		snprintf(path, sizeof(path), THP_DIR "/%s/enabled", de->d_name);
+		if (access(path, F_OK))
+			continue;	/* 8kB: shmem only */
+		kb[n++] = v;
+	}
+	if (d)
+		closedir(d);
+	for (int i = 1; i < n; i++)
+		for (int j = i; j > 0 && kb[j - 1] > kb[j]; j--) {
+			long t = kb[j];
+			kb[j] = kb[j - 1];
+			kb[j - 1] = t;
+		}
+	return n;
+}
+
+/*
+ * ENV key=value ...: thp (enabled), thp_<kB> (hugepages-<kB>kB/enabled),
+ * use_zero_page. Every key is checked before any is set; values are the
+ * kernel's to judge. 0, or -1 with the reason in err.
+ */
+int machine_env(const char *spec, char *err, size_t errlen)
+{
+	char buf[2048], *save = NULL, *tok;
+	static char paths[JMAX][JPATH], vals[JMAX][JVAL];
+	int n = 0;
+
+	if (geteuid() != 0) {
+		snprintf(err, errlen, "ENV: not root: machine settings cannot be changed");
+		return -1;
+	}
+	if (strlen(spec) >= sizeof(buf)) {
+		snprintf(err, errlen, "ENV: request too long");
+		return -1;
+	}
+	memcpy(buf, spec, strlen(spec) + 1);
+	for (tok = strtok_r(buf, " \t\n", &save); tok; tok = strtok_r(NULL, " \t\n", &save)) {
+		char *eq = strchr(tok, '='), *key = tok, *val;
+		char *end;
+		long kb;
+
+		if (!eq || eq == tok || !eq[1]) {
+			snprintf(err, errlen, "ENV: \"%.40s\": expected key=value", tok);
+			return -1;
+		}
+		*eq = 0;
+		val = eq + 1;
+		if (strlen(val) >= JVAL || strspn(val, "abcdefghijklmnopqrstuvwxyz0123456789_-") != strlen(val)) {
+			snprintf(err, errlen, "ENV: %s: bad value \"%.40s\"", key, val);
+			return -1;
+		}
+		if (n >= JMAX) {
+			snprintf(err, errlen, "ENV: too many settings");
+			return -1;
+		}
+		if (!strcmp(key, "thp"))
+			snprintf(paths[n], JPATH, THP_DIR "/enabled");
+		else if (!strcmp(key, "use_zero_page"))
+			snprintf(paths[n], JPATH, THP_DIR "/use_zero_page");
+		else if (!strncmp(key, "thp_", 4) && (kb = strtol(key + 4, &end, 10)) > 0 && !*end)
+			snprintf(paths[n], JPATH, THP_DIR "/hugepages-%ldkB/enabled", kb);
+		else {
+			snprintf(err, errlen, "ENV: unknown key \"%.40s\" (keys: thp, thp_<kB>, use_zero_page)", key);
+			return -1;
+		}
+		if (access(paths[n], F_OK)) {
+			if (!strncmp(key, "thp_", 4))
+				snprintf(err, errlen, "ENV: %s: this machine has no %s kB THP size (no %s)", key, key + 4, paths[n]);
+			else
+				snprintf(err, errlen, "ENV: %s: no %s (a kernel without CONFIG_TRANSPARENT_HUGEPAGE?)", key, paths[n]);
+			return -1;
+		}
+		snprintf(vals[n++], JVAL, "%s", val);
+	}
+	for (int i = 0; i < n; i++) {
+		int r = setting_set(paths[i], vals[i]);
+
+		if (r) {
+			snprintf(err, errlen, "ENV: %s = %s: %s", paths[i], vals[i],
+				 r == -EINVAL ? "the kernel rejects the value" : strerror(-r));
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/*
+ * The same, but exactly: every THP size of the machine the spec does not
+ * name is set to never, and a size the machine lacks may be named only as
+ * never (or, before 6.8, 2048 as inherit: the PMD size then follows
+ * enabled). For reproducers, which do not know the machine's sizes.
+ */
+int machine_env_exact(const char *spec, char *err, size_t errlen)
+{
+	char full[2048], buf[2048], *save = NULL, *tok;
+	long kb[32];
+	int n = thp_sizes(kb, 32), len = 0;
+
+	if (strlen(spec) >= sizeof(buf)) {
+		snprintf(err, errlen, "ENV: request too long");
+		return -1;
+	}
+	memcpy(buf, spec, strlen(spec) + 1);
+	full[0] = 0;
+	for (tok = strtok_r(buf, " \t\n", &save); tok; tok = strtok_r(NULL, " \t\n", &save)) {
+		long size;
+		char *end;
+		int have = 0;
+
+		if (!strncmp(tok, "thp_", 4) && (size = strtol(tok + 4, &end, 10)) > 0 && *end == '=') {
+			for (int i = 0; i < n; i++)
+				have |= kb[i] == size;
+			if (!have && (!strcmp(end + 1, "never") || (size == 2048 && !n && !strcmp(end + 1, "inherit"))))
+				continue;
+		}
+		len += snprintf(full + len, sizeof(full) - len, " %s", tok);
+	}
+	for (int i = 0; i < n; i++) {
+		char key[40];
+
+		snprintf(key, sizeof(key), "thp_%ld=", kb[i]);
+		if (!strstr(spec, key) && len < (int)sizeof(full))
+			len += snprintf(full + len, sizeof(full) - len, " %snever", key);
+	}
+	if (len >= (int)sizeof(full)) {
+		snprintf(err, errlen, "ENV: request too long");
+		return -1;
+	}
+	return machine_env(full, err, errlen);
+}
+
+/* ---------------- restoring everything ---------------- */
 
 void restore_machine(void)
 {
+	sigset_t all, old;
+
+	/* a scenario's process inherits the handlers, not the machine */
+	if (!machine_pid || getpid() != machine_pid)
+		return;
+	sigfillset(&all);
+	sigprocmask(SIG_BLOCK, &all, &old);
 	if (swap_on & 1) {
 		if (swapoff(swapfile))
 			fprintf(stderr, "cowlab-exec: swapoff %s: %s\n", swapfile, strerror(errno));
@@ -24,15 +652,8 @@ void restore_machine(void)
 	}
 	if (swapfile[0])
 		unlink(swapfile);
-	if (page_cluster_saved) {
-		int fd = open("/proc/sys/vm/page-cluster", O_WRONLY);
-		if (fd >= 0) {
-			if (write(fd, saved_page_cluster, strlen(saved_page_cluster)) < 0)
-				fprintf(stderr, "cowlab-exec: restoring vm.page-cluster: %s\n", strerror(errno));
-			close(fd);
-		}
-		page_cluster_saved = 0;
-	}
+	machine_release();
+	sigprocmask(SIG_SETMASK, &old, NULL);
 }
 
 void on_fatal_signal(int sig)
@@ -66,6 +687,8 @@ void out(const char *fmt, ...)
 		if (w < 0) {
 			if (errno == EINTR)
 				continue;
+			/* cowlab is gone (its end closes the pipe before PR_SET_PDEATHSIG is sent) */
+			restore_machine();
 			_exit(3);
 		}
 		off += w;
@@ -90,8 +713,10 @@ int setup_swap(void)
 {
 	long pages = swap_mb * 256;
 	static char zero[1 << 20];
-	int fd = open(swapfile, O_CREAT | O_EXCL | O_WRONLY, 0600);
+	int fd;
 
+	own_machine();
+	fd = open(swapfile, O_CREAT | O_EXCL | O_WRONLY, 0600);
 	if (fd < 0)
 		return -errno;
 	for (long i = 0; i < swap_mb; i++) {
@@ -142,22 +767,16 @@ void reap_stale_swapfiles(void)
 		fclose(f);
 }
 
-/* vm.page-cluster = 0: no swap readahead, so swap-ins are one page each. */
+/* vm.page-cluster = 0: no swap readahead, so swap-ins are one page each (through the journal). */
 void setup_page_cluster(void)
 {
-	int fd = open("/proc/sys/vm/page-cluster", O_RDWR);
-	ssize_t n;
+	int r;
 
-	if (fd < 0)
-		return;
-	n = read(fd, saved_page_cluster, sizeof(saved_page_cluster) - 1);
-	if (n > 0) {
-		saved_page_cluster[n] = 0;
-		page_cluster_saved = 1;
-		if (pwrite(fd, "0\n", 2, 0) != 2)
-			page_cluster_saved = 0;
-	}
-	close(fd);
+	if (geteuid() != 0)
+		return;	/* not ours to change */
+	r = setting_set("/proc/sys/vm/page-cluster", "0");
+	if (r && r != -ENOENT)
+		fprintf(stderr, "cowlab-exec: setting vm.page-cluster: %s\n", strerror(-r));
 }
 
 /*

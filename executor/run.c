@@ -2,7 +2,7 @@
  * One scenario: the coordinator starts its tasks (one process each,
  * connected by a socketpair), sends each step to its task, and after every
  * step drains the LRU batches and observes every region of every task
- * (pagemap, kpagecount, kpageflags).
+ * (pagemap, kpagecount, kpageflags, the folio: PMD-mapped, head, size).
  */
 #include "cowlab.h"
 
@@ -121,16 +121,139 @@ static void drain_all_lru(void)
 		posix_fadvise(drain_fd, 0, PAGE, POSIX_FADV_DONTNEED);
 }
 
+/*
+ * The folio of each observed page, for the M lines: whether a PMD maps it
+ * (PAGEMAP_SCAN's PAGE_IS_HUGE, one scan per region), and its head PFN and
+ * size from /proc/kpageflags (KPF_COMPOUND_TAIL back to KPF_COMPOUND_HEAD,
+ * then the tails after it), remembered for the step so that the 512 pages
+ * of a THP cost one walk.
+ */
+static int pagemap_scan_ok = 1;	/* cleared when the kernel has no PAGEMAP_SCAN (before 6.7) */
+
+#define MAXHUGE 1024
+static long huge_lo[MAXHUGE], huge_hi[MAXHUGE];	/* PMD-mapped vpage ranges [lo, hi) of one region */
+static int nhuge;
+
+/* Finds the PMD-mapped ranges of [start, start + pages) in a task's mm: 0, or -1 when that cannot be told. */
+static int scan_huge(int pagemap_fd, long start, long pages)
+{
+	struct cowlab_page_region vec[64];
+	uint64_t lo = BASE + start * PAGE, hi = BASE + (start + pages) * PAGE;
+
+	nhuge = 0;
+	if (!pagemap_scan_ok)
+		return -1;
+	while (lo < hi) {
+		struct cowlab_pm_scan_arg arg = {
+			.size = sizeof(arg), .start = lo, .end = hi, .vec = (uintptr_t)vec, .vec_len = 64,
+			.category_mask = COWLAB_PAGE_IS_HUGE, .return_mask = COWLAB_PAGE_IS_HUGE,
+		};
+		long n = ioctl(pagemap_fd, COWLAB_PAGEMAP_SCAN, &arg);
+
+		if (n < 0) {
+			if (errno == ENOTTY || errno == EINVAL)
+				pagemap_scan_ok = 0;
+			return -1;
+		}
+		for (long i = 0; i < n && nhuge < MAXHUGE; i++) {
+			huge_lo[nhuge] = (long)((vec[i].start - BASE) / PAGE);
+			huge_hi[nhuge++] = (long)((vec[i].end - BASE) / PAGE);
+		}
+		if (arg.walk_end <= lo)
+			break;
+		lo = arg.walk_end;
+	}
+	return 0;
+}
+
+#define MAXFOLIOS 256
+#define MAXFOLIO_PAGES (1L << 18)
+static uint64_t folio_head[MAXFOLIOS];
+static long folio_nr[MAXFOLIOS];
+static int nfolios;
+
+/* Head PFN and pages of the folio holding pfn (flags: its kpageflags); 0 and 0 when that cannot be told. */
+static void folio_of(uint64_t pfn, uint64_t flags, struct kfolio *f)
+{
+	static uint64_t chunk[512];
+	const uint64_t head_bit = 1ULL << KPF_COMPOUND_HEAD, tail_bit = 1ULL << KPF_COMPOUND_TAIL;
+	uint64_t h = pfn, at;
+	long nr = 1;
+	int found;
+
+	f->head = 0;
+	f->nr = 0;
+	if (kpageflags_fd < 0 || !pfn)
+		return;
+	if (!(flags & (head_bit | tail_bit))) {
+		f->head = pfn;
+		f->nr = 1;
+		return;
+	}
+	for (int i = 0; i < nfolios; i++) {
+		if (pfn >= folio_head[i] && pfn < folio_head[i] + (uint64_t)folio_nr[i]) {
+			f->head = folio_head[i];
+			f->nr = folio_nr[i];
+			return;
+		}
+	}
+	/* a tail: back to the head */
+	found = !!(flags & head_bit);
+	for (at = pfn; !found && at > 0 && pfn - at < (uint64_t)MAXFOLIO_PAGES;) {
+		uint64_t from = at > 512 ? at - 512 : 0;
+		size_t cnt = at - from;
+
+		if (pread(kpageflags_fd, chunk, cnt * 8, (off_t)(from * 8)) != (ssize_t)(cnt * 8))
+			return;
+		for (size_t k = cnt; k-- > 0;) {
+			if (chunk[k] & head_bit) {
+				h = from + k;
+				found = 1;
+				break;
+			}
+			if (!(chunk[k] & tail_bit))
+				return;	/* a tail without a head: it changed under us */
+		}
+		at = from;
+	}
+	if (!found)
+		return;
+	/* the tails after the head */
+	for (at = h + 1; nr < MAXFOLIO_PAGES;) {
+		ssize_t got = pread(kpageflags_fd, chunk, sizeof(chunk), (off_t)(at * 8));
+		size_t k = 0;
+
+		if (got <= 0)
+			break;
+		for (; k < (size_t)got / 8 && (chunk[k] & tail_bit) && !(chunk[k] & head_bit); k++)
+			nr++;
+		if (k < (size_t)got / 8 || got < (ssize_t)sizeof(chunk))
+			break;
+		at += k;
+	}
+	if (nfolios < MAXFOLIOS) {
+		folio_head[nfolios] = h;
+		folio_nr[nfolios++] = nr;
+	}
+	f->head = h;
+	f->nr = nr;
+}
+
 static void observe(int step)
 {
+	nfolios = 0;
 	for (int t = 0; t < P.ntasks; t++) {
 		if (!alive[t] || pagemap_fds[t] < 0)
 			continue;
 		for (int r = 0; r < P.nregions; r++) {
+			int scanned = scan_huge(pagemap_fds[t], P.rstart[r], P.rpages[r]);
+			int hi = 0;
+
 			for (long i = 0; i < P.rpages[r]; i++) {
 				long vpage = P.rstart[r] + i;
 				uint64_t e = 0, cnt = 0, flags = 0;
 				uint64_t pfn;
+				struct kfolio f = { -1, 0, 0 };
 
 				if (pread(pagemap_fds[t], &e, 8, (off_t)((BASE / PAGE + vpage) * 8)) != 8)
 					continue;
@@ -142,8 +265,14 @@ static void observe(int step)
 						cnt = 0;
 					if (kpageflags_fd >= 0 && pread(kpageflags_fd, &flags, 8, pfn * 8) != 8)
 						flags = 0;
+					folio_of(pfn, flags, &f);
 				}
-				report_page(step, t, vpage, e, cnt, flags);
+				if (scanned == 0) {
+					while (hi < nhuge && huge_hi[hi] <= vpage)
+						hi++;
+					f.huge = hi < nhuge && huge_lo[hi] <= vpage;
+				}
+				report_page(step, t, vpage, e, cnt, flags, &f);
 			}
 		}
 	}

@@ -5,11 +5,21 @@
  *
  * Usage: cowlab-exec [--scratch DIR] [--swapfile PATH --swap-mb N] [--page-cluster0]
  *                    [--cpu N] [--timeout-ms N]
- * Only one executor of a pool should be given --swapfile and --page-cluster0.
+ * Only one executor of a pool should be given --swapfile and --page-cluster0;
+ * --page-cluster0 makes it the owner of the machine settings (vm.page-cluster
+ * = 0 while it runs, and the ENV request), changed through the journal of
+ * machine.c and put back when the last cowlab process that changed them ends.
  *
  * Input, one request at a time:
  *   PROG <nlines>     followed by <nlines> program lines
- *   CAPS              report capabilities
+ *   CAPS              report capabilities (a C line)
+ *   ENV <key>=<value> ...
+ *                     set machine settings for the programs that follow:
+ *                     thp (transparent_hugepage/enabled), thp_<kB>
+ *                     (hugepages-<kB>kB/enabled), use_zero_page (0|1);
+ *                     END ok, or X <why> and END error (unknown key, a size
+ *                     this machine does not have, a value the kernel
+ *                     rejects, not root, not the machine's owner)
  *   QUIT
  * Program lines (all numbers decimal):
  *   T <ntasks> <ninitial>          task slots; the first ninitial exist at start
@@ -23,9 +33,13 @@
  *                                  of the acting task (min+maj), uffd-wp faults,
  *                                  and the data it read: one tag per page
  *                                  (0 zero-filled, -1 unrecognised, else the step that wrote it)
- *   M <step> <task> <vpage> <pagemap> <kpagecount> <kpageflags>
+ *   M <step> <task> <vpage> <pagemap> <kpagecount> <kpageflags> <huge> <head> <nr>
  *                                  pagemap entry (hex) of a non-empty page after the step,
- *                                  with the frame's kpagecount and kpageflags (hex)
+ *                                  with the frame's kpagecount and kpageflags (hex), and
+ *                                  its folio: huge 1/0 a PMD maps it (PAGEMAP_SCAN
+ *                                  PAGE_IS_HUGE; -1 unknown, before 6.7), head the PFN
+ *                                  of its head page (hex; 0: not present, or no root),
+ *                                  nr its pages (1 a small page; 0 unknown)
  *   X <message>                    a problem with the program or the environment
  *   END <status>                   ok | error | timeout | crash
  *
@@ -45,10 +59,10 @@ void report_step(int step, const struct result *res)
 	out("%s", line);
 }
 
-void report_page(int step, int task, long vpage, uint64_t entry, uint64_t count, uint64_t flags)
+void report_page(int step, int task, long vpage, uint64_t entry, uint64_t count, uint64_t flags, const struct kfolio *f)
 {
-	out("M %d %d %ld %llx %llu %llx", step, task, vpage, (unsigned long long)entry,
-	    (unsigned long long)count, (unsigned long long)flags);
+	out("M %d %d %ld %llx %llu %llx %d %llx %ld", step, task, vpage, (unsigned long long)entry,
+	    (unsigned long long)count, (unsigned long long)flags, f->huge, (unsigned long long)f->head, f->nr);
 }
 
 static int validate_prog(void);
@@ -224,6 +238,30 @@ static int zero_page_on_read(void)
 	return r;
 }
 
+/* Whether the PAGEMAP_SCAN ioctl works (6.7+): scan one page of our own. */
+static int pagemap_scan_works(void)
+{
+	char *p = mmap(NULL, PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	int fd = open("/proc/self/pagemap", O_RDONLY);
+	struct cowlab_page_region vec[1];
+	int ok = 0;
+
+	if (p != MAP_FAILED && fd >= 0) {
+		struct cowlab_pm_scan_arg arg = {
+			.size = sizeof(arg), .start = (uintptr_t)p, .end = (uintptr_t)p + PAGE, .vec = (uintptr_t)vec,
+			.vec_len = 1, .category_mask = COWLAB_PAGE_IS_HUGE, .return_mask = COWLAB_PAGE_IS_HUGE,
+		};
+
+		p[0] = 1;
+		ok = ioctl(fd, COWLAB_PAGEMAP_SCAN, &arg) >= 0;
+	}
+	if (fd >= 0)
+		close(fd);
+	if (p != MAP_FAILED)
+		munmap(p, PAGE);
+	return ok;
+}
+
 static void report_caps(void)
 {
 	int kpc = access("/proc/kpagecount", R_OK) == 0;
@@ -231,6 +269,7 @@ static void report_caps(void)
 	int ring = syscall(__NR_io_uring_setup, 0, NULL) < 0 && errno != ENOSYS;
 	int uf = syscall(__NR_userfaultfd, O_CLOEXEC);
 	int softdirty;
+	char sizes[256];
 
 	if (uf >= 0)
 		close(uf);
@@ -260,13 +299,23 @@ static void report_caps(void)
 		if (lines > 1)
 			swap_on |= 2;
 	}
-	out("C root=%d kpagecount=%d gup_test=%d io_uring=%d uffd=%d swap=%d soft_dirty=%d pagemap_uffd_wp=%d zero_page=%d",
-	    geteuid() == 0, kpc, gup, ring, uf >= 0, swap_on != 0, softdirty, pagemap_shows_uffd_wp(), zero_page_on_read());
+	{
+		long kb[32];
+		int n = thp_sizes(kb, 32), len = 0;
+
+		sizes[0] = 0;
+		for (int i = 0; i < n && len < (int)sizeof(sizes) - 24; i++)
+			len += snprintf(sizes + len, sizeof(sizes) - len, "%s%ld", i ? "," : "", kb[i]);
+	}
+	out("C root=%d kpagecount=%d gup_test=%d io_uring=%d uffd=%d swap=%d soft_dirty=%d pagemap_uffd_wp=%d zero_page=%d"
+	    " thp=%d thp_sizes=%s pagemap_scan=%d",
+	    geteuid() == 0, kpc, gup, ring, uf >= 0, swap_on != 0, softdirty, pagemap_shows_uffd_wp(), zero_page_on_read(),
+	    access("/sys/kernel/mm/transparent_hugepage/enabled", W_OK) == 0, sizes, pagemap_scan_works());
 }
 
 int main(int argc, char **argv)
 {
-	char line[256];
+	char line[2048];
 	FILE *in = stdin;
 	int guest = getpid() == 1;
 
@@ -303,6 +352,8 @@ int main(int argc, char **argv)
 	signal(SIGHUP, on_fatal_signal);
 	signal(SIGPIPE, SIG_IGN);
 	atexit(restore_machine);
+	/* settings a SIGKILLed run left changed come back before anything else */
+	machine_recover();
 	reap_stale_swapfiles();
 	if (swapfile[0] && swap_mb > 0) {
 		int e = setup_swap();
@@ -327,8 +378,27 @@ int main(int argc, char **argv)
 			out("END ok");
 			continue;
 		}
+		if (!strncmp(line, "ENV", 3) && (line[3] == ' ' || line[3] == '\n' || !line[3])) {
+			char err[512];
+
+			if (!want_page_cluster0) {
+				out("X ENV: this executor does not own the machine settings (no --page-cluster0)");
+				out("END error");
+			} else if (!strchr(line, '\n') && !feof(in)) {
+				out("X ENV: request too long");
+				out("END error");
+				while (fgets(line, sizeof(line), in) && !strchr(line, '\n'))
+					;
+			} else if (machine_env(line + 3, err, sizeof(err))) {
+				out("X %s", err);
+				out("END error");
+			} else {
+				out("END ok");
+			}
+			continue;
+		}
 		if (sscanf(line, "PROG %d", &n) != 1 || n < 1 || n > MAXO + MAXR + MAXF + 8) {
-			out("X expected PROG <lines>, CAPS or QUIT");
+			out("X expected PROG <lines>, CAPS, ENV or QUIT");
 			out("END error");
 			continue;
 		}

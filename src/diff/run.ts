@@ -1,12 +1,18 @@
 /**
  * `cowlab diff`: every scenario in the model (the host's profile) and on
  * this machine's kernel, compared; or skipped with the capability it lacks.
+ *
+ * Each scenario runs in an environment: the machine's (machineEnv) with the
+ * scenario's `env:` block on top. The kernel side gets the same settings:
+ * scenarios are grouped by environment and the executor sets it (ENV)
+ * before each group, the default one included, since machines differ (this
+ * host runs THP=madvise, the Debian guests boot with always).
  */
 import { HOST_PROFILE } from '../profiles/index.js';
 import type { Profile } from '../profiles/types.js';
 import type { Resolved } from '../scenario/resolve.js';
 import { runScenario } from '../scenario/run.js';
-import { ExecutorPool, type Caps, type ExecResult } from '../executor/server.js';
+import { ExecutorPool, envBlocker, envRequest, type Caps, type ExecResult } from '../executor/server.js';
 import { type GuestKernel, checkGuestTools, guestCaps, runInGuests } from '../qemu/guest.js';
 import { toProgram, programBlocker } from '../executor/program.js';
 import { compareRun, type Divergence } from './compare.js';
@@ -25,6 +31,86 @@ export interface DiffResult {
 /** The environment the model runs in to be compared with a machine: the profile's, with what the machine reported. */
 export function machineEnv(prof: Profile, caps: Caps): Env {
   return withEnv(profileEnv(prof), { zeroPage: caps.zeroPage });
+}
+
+/**
+ * The environment a scenario runs in on a machine (the model's and the
+ * kernel's), and whether the executor sets it (`set`: the machine has
+ * writable THP knobs; without them, scenarios without an `env:` block run
+ * with the machine as it is), or why it cannot run in it.
+ */
+export function scenarioEnv(r: Resolved, prof: Profile, caps: Caps): { env: Env; set: boolean; blocker: string | null } {
+  const env = withEnv(machineEnv(prof, caps), r.sc.env);
+  if (!caps.thp) {
+    const own = Object.keys(r.sc.env).length > 0;
+    return { env, set: false, blocker: own ? `its env: block cannot be set: ${envBlocker(env, caps)}` : null };
+  }
+  const why = envBlocker(env, caps);
+  return { env, set: !why, blocker: why ? `its environment cannot be set: ${why}` : null };
+}
+
+/** A program and the environment it runs in (null: the machine as it is). */
+export interface Job {
+  program: string[];
+  env: Env | null;
+}
+
+/** A stable key of an environment (null: the machine as it is), for grouping. */
+export function envKey(env: Readonly<Env> | null): string {
+  if (!env) return '';
+  const sizes = Object.entries(env.thpSizes).sort(([a], [b]) => Number(a) - Number(b));
+  return JSON.stringify([env.thp, sizes, env.hugeZeroPage]);
+}
+
+/** Job indices grouped by environment, groups in order of first appearance. */
+export function groupByEnv(jobs: readonly Job[]): { env: Env | null; indices: number[] }[] {
+  const groups = new Map<string, { env: Env | null; indices: number[] }>();
+  jobs.forEach((j, i) => {
+    const k = envKey(j.env);
+    const g = groups.get(k);
+    if (g) g.indices.push(i);
+    else groups.set(k, { env: j.env, indices: [i] });
+  });
+  return [...groups.values()];
+}
+
+/** The result of a program whose environment could not be set. */
+export function envFailed(message: string): ExecResult {
+  return { status: 'error', envError: message, steps: new Map(), pages: new Map(), messages: [message] };
+}
+
+/** Runs jobs on the host's pool: one environment at a time (pool.setEnv), each group's programs in parallel. */
+export async function runOnPool(pool: ExecutorPool, jobs: readonly Job[], each: (i: number, r: ExecResult) => void): Promise<void> {
+  for (const g of groupByEnv(jobs)) {
+    if (g.env) {
+      try {
+        await pool.setEnv(g.env);
+      } catch (e) {
+        const msg = e instanceof Error ? e.message : String(e);
+        for (const i of g.indices) each(i, envFailed(msg));
+        continue;
+      }
+    }
+    await Promise.all(g.indices.map(async (i) => each(i, await pool.run(jobs[i]!.program))));
+  }
+}
+
+/** Runs jobs in guests: ordered by environment so that a boot mostly needs one ENV; results in input order. */
+export async function runOnGuests(
+  k: GuestKernel,
+  caps: Caps,
+  jobs: readonly Job[],
+  opts: { jobs: number; batch?: number },
+): Promise<ExecResult[]> {
+  const order = groupByEnv(jobs).flatMap((g) => g.indices);
+  const { results } = await runInGuests(
+    k,
+    order.map((i) => jobs[i]!.program),
+    { jobs: opts.jobs, batch: opts.batch, envs: order.map((i) => (jobs[i]!.env ? envRequest(jobs[i]!.env, caps) : null)) },
+  );
+  const out = new Array<ExecResult>(jobs.length);
+  order.forEach((i, j) => (out[i] = results[j]!));
+  return out;
 }
 
 /** Why a scenario cannot run here, given the machine's capabilities, or null. */
@@ -55,7 +141,7 @@ export interface DiffOptions {
 /** Where programs run: the host's executors, or guests of one kernel. */
 interface Target {
   caps(): Promise<Caps>;
-  runMany(programs: readonly string[][], each: (i: number, r: ExecResult) => void): Promise<void>;
+  runMany(jobs: readonly Job[], each: (i: number, r: ExecResult) => void): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -63,19 +149,18 @@ function hostTarget(rs: readonly Resolved[], jobs: number): Target {
   const pool = new ExecutorPool(jobs, { swapMb: wantsSwap(rs) ? 256 : 0 });
   return {
     caps: () => pool.caps(),
-    runMany: async (programs, each) => {
-      await Promise.all(programs.map(async (p, i) => each(i, await pool.run(p))));
-    },
+    runMany: (js, each) => runOnPool(pool, js, each),
     close: () => pool.close(),
   };
 }
 
 function guestTarget(k: GuestKernel, jobs: number): Target {
   checkGuestTools();
+  const caps = async () => (await guestCaps(k)).caps;
   return {
-    caps: async () => (await guestCaps(k)).caps,
-    runMany: async (programs, each) => {
-      const { results } = await runInGuests(k, programs, { jobs });
+    caps,
+    runMany: async (js, each) => {
+      const results = await runOnGuests(k, await caps(), js, { jobs });
       results.forEach((r, i) => each(i, r));
     },
     close: () => Promise.resolve(),
@@ -95,31 +180,38 @@ export async function diffScenarios(rs: readonly Resolved[], opts: DiffOptions =
   try {
     const caps = await target.caps();
     const out = new Array<DiffResult>(rs.length);
-    const todo: number[] = [];
+    const todo: { i: number; env: Env; set: boolean }[] = [];
     rs.forEach((r, i) => {
-      const blocker = capabilityBlocker(r, caps);
-      if (!blocker) todo.push(i);
+      const e = scenarioEnv(r, prof, caps);
+      const blocker = capabilityBlocker(r, caps) ?? e.blocker;
+      if (!blocker) todo.push({ i, env: e.env, set: e.set });
       else {
         out[i] = { scenario: r.sc.name, file: r.sc.file, kernel, verdict: 'skip', reason: blocker, divergence: null };
         opts.onResult?.(out[i]);
       }
     });
     await target.runMany(
-      todo.map((i) => toProgram(rs[i]!)),
+      todo.map((t) => ({ program: toProgram(rs[t.i]!), env: t.set ? t.env : null })),
       (j, kres) => {
-        const r = rs[todo[j]!]!;
+        const { i, env } = todo[j]!;
+        const r = rs[i]!;
         const base = { scenario: r.sc.name, file: r.sc.file, kernel };
-        const model = runScenario(r, prof, { keepStates: true, lenient: true, env: machineEnv(prof, caps) });
-        const d = compareRun(r, model, kres, { prof, caps });
-        const res: DiffResult = d
-          ? {
-              ...base,
-              verdict: 'diverge',
-              reason: `step ${d.step} ${d.process}${d.address ? ` ${d.address}` : ''}: ${d.field}: model ${d.model}, kernel ${d.kernel}`,
-              divergence: d,
-            }
-          : { ...base, verdict: 'agree', reason: '', divergence: null };
-        out[todo[j]!] = res;
+        let res: DiffResult;
+        if (kres.envError !== undefined) {
+          res = { ...base, verdict: 'skip', reason: `the machine settings could not be set: ${kres.envError}`, divergence: null };
+        } else {
+          const model = runScenario(r, prof, { keepStates: true, lenient: true, env });
+          const d = compareRun(r, model, kres, { prof, caps });
+          res = d
+            ? {
+                ...base,
+                verdict: 'diverge',
+                reason: `step ${d.step} ${d.process}${d.address ? ` ${d.address}` : ''}: ${d.field}: model ${d.model}, kernel ${d.kernel}`,
+                divergence: d,
+              }
+            : { ...base, verdict: 'agree', reason: '', divergence: null };
+        }
+        out[i] = res;
         opts.onResult?.(res);
       },
     );

@@ -10,6 +10,15 @@ import { toProgram, programBlocker } from './program.js';
 import type { Resolved } from '../scenario/resolve.js';
 import { pageName } from '../scenario/run.js';
 import { errnoByName } from '../kernel/errno.js';
+import { DEFAULT_ENV, withEnv } from '../profiles/env.js';
+
+/** The THP settings of a scenario's env: block (on the default machine's) as an ENV spec, or null without one. */
+function envSpec(r: Resolved): string | null {
+  if (Object.keys(r.sc.env).length === 0) return null;
+  const env = withEnv(DEFAULT_ENV, r.sc.env);
+  const sizes = Object.entries(env.thpSizes).sort(([a], [b]) => Number(a) - Number(b));
+  return [`thp=${env.thp}`, ...sizes.map(([kb, m]) => `thp_${kb}=${m}`), `use_zero_page=${env.hugeZeroPage ? 1 : 0}`].join(' ');
+}
 
 function cstr(s: string): string {
   return JSON.stringify(s).replace(/\\u[0-9a-f]{4}/g, '?');
@@ -78,8 +87,9 @@ export function emitC(r: Resolved): string {
   L('\t}');
   L('}');
   L();
-  L('void report_page(int step, int task, long vpage, uint64_t entry, uint64_t count, uint64_t flags)');
+  L('void report_page(int step, int task, long vpage, uint64_t entry, uint64_t count, uint64_t flags, const struct kfolio *f)');
   L('{');
+  L('\t(void)f;');
   L('\tif (nseen < (int)(sizeof(seen) / sizeof(seen[0])))');
   L('\t\tseen[nseen++] = (struct seen){ step, task, vpage, entry, count, flags };');
   L('}');
@@ -211,6 +221,18 @@ export function emitC(r: Resolved): string {
   L('\tatexit(restore_machine);');
   L('\tsignal(SIGTERM, on_fatal_signal);');
   L('\tsignal(SIGINT, on_fatal_signal);');
+  const spec = envSpec(r);
+  if (spec) {
+    L("\t/* the scenario's env: block: THP settings, put back at exit (sizes not named: never) */");
+    L('\t{');
+    L('\t\tchar err[512];');
+    L('');
+    L(`\t\tif (machine_env_exact(${cstr(spec)}, err, sizeof(err))) {`);
+    L('\t\t\tprintf("1..0 # SKIP %s\\n", err);');
+    L('\t\t\treturn 4;');
+    L('\t\t}');
+    L('\t}');
+  }
   if (needsSwap) {
     L('\t/* MADV_PAGEOUT needs swap: a temporary swapfile, removed again at exit */');
     L('\tsnprintf(swapfile, sizeof(swapfile), "/tmp/cowlab-repro-swap-%d", (int)getpid());');

@@ -7,6 +7,7 @@ import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { join } from 'node:path';
 import { buildExecutor, cacheDir } from './build.js';
+import type { Env } from '../profiles/env.js';
 
 /** What a step did on the kernel. */
 export interface KStep {
@@ -20,15 +21,23 @@ export interface KStep {
   data: number[];
 }
 
-/** A pagemap observation: the entry, and kpagecount/kpageflags of its frame when present. */
+/** A pagemap observation: the entry, and kpagecount/kpageflags of its frame when present, and its folio. */
 export interface KPage {
   entry: bigint;
   count: number;
   flags: bigint;
+  /** a PMD maps the page (PAGEMAP_SCAN PAGE_IS_HUGE): 1 or 0; -1 unknown (no PAGEMAP_SCAN before 6.7, or an older executor) */
+  huge: -1 | 0 | 1;
+  /** PFN of the folio's head page (the PFN itself for a small page); 0n unknown: not present, no root, or an older executor */
+  head: bigint;
+  /** pages of the folio (1 a small page, 512 a PMD THP); 0 unknown, as for head */
+  nr: number;
 }
 
 export interface ExecResult {
   status: 'ok' | 'error' | 'timeout' | 'crash';
+  /** set when the machine settings the program was to run with could not be set (it did not run with them) */
+  envError?: string;
   steps: Map<number, KStep>;
   /** step -> "task:vpage" -> page (absent: pagemap entry empty) */
   pages: Map<number, Map<string, KPage>>;
@@ -52,11 +61,18 @@ export interface Caps {
    * pvm_no_zero_page=1; true when it cannot be told, without root)
    */
   zeroPage: boolean;
+  /** /sys/kernel/mm/transparent_hugepage is there and writable (root): the ENV request can set the THP modes */
+  thp: boolean;
+  /** folio sizes in KiB that have their own mode (hugepages-<kB>kB/enabled; 6.8+), ascending; empty before 6.8 */
+  thpSizes: number[];
+  /** the PAGEMAP_SCAN ioctl works (6.7+): M lines say whether a PMD maps the page */
+  pagemapScan: boolean;
 }
 
 /** The capabilities an executor reports on its `C` line. */
 export function parseCaps(line: string): Caps {
   const v = (k: string) => new RegExp(`\\b${k}=1\\b`).test(line);
+  const sizes = /\bthp_sizes=([\d,]*)/.exec(line)?.[1] ?? '';
   return {
     root: v('root'),
     kpagecount: v('kpagecount'),
@@ -67,14 +83,55 @@ export function parseCaps(line: string): Caps {
     softDirty: v('soft_dirty'),
     pagemapUffdWp: v('pagemap_uffd_wp'),
     zeroPage: !/\bzero_page=0\b/.test(line),
+    thp: v('thp'),
+    thpSizes: sizes
+      .split(',')
+      .filter(Boolean)
+      .map(Number)
+      .sort((a, b) => a - b),
+    pagemapScan: v('pagemap_scan'),
   };
+}
+
+/**
+ * Why the machine cannot run with `env`'s THP settings, or null: a size it
+ * does not have set to anything but never, or (before 6.8, no per-size
+ * modes) the PMD size set apart from transparent_hugepage/enabled.
+ */
+export function envBlocker(env: Readonly<Env>, caps: Caps): string | null {
+  if (!caps.thp) return 'no writable /sys/kernel/mm/transparent_hugepage: the THP settings cannot be set';
+  const have = new Set(caps.thpSizes.map(String));
+  for (const [kb, mode] of Object.entries(env.thpSizes)) {
+    if (have.has(kb)) continue;
+    const eff = mode === 'inherit' ? env.thp : mode;
+    if (kb === '2048' && caps.thpSizes.length === 0) {
+      if (eff !== env.thp) return `THP size 2048 kB ${mode}: before 6.8 the PMD size follows transparent_hugepage/enabled (${env.thp})`;
+    } else if (eff !== 'never') {
+      return `THP size ${kb} kB ${mode}: this machine has no hugepages-${kb}kB (sizes: ${caps.thpSizes.join(', ') || 'none before 6.8'})`;
+    }
+  }
+  return null;
+}
+
+/**
+ * The executor's ENV request that gives the machine exactly `env`'s THP
+ * settings: the global mode, every size the machine has (a size `env` does
+ * not name is never), the huge zero page. Throws when it cannot (envBlocker).
+ */
+export function envRequest(env: Readonly<Env>, caps: Caps): string {
+  const why = envBlocker(env, caps);
+  if (why) throw new Error(why);
+  const parts = [`thp=${env.thp}`];
+  for (const kb of caps.thpSizes) parts.push(`thp_${kb}=${env.thpSizes[String(kb)] ?? 'never'}`);
+  parts.push(`use_zero_page=${env.hugeZeroPage ? 1 : 0}`);
+  return `ENV ${parts.join(' ')}`;
 }
 
 export interface ExecutorOptions {
   cpu?: number;
   /** create and enable a swapfile of this many MiB (removed again on exit) */
   swapMb?: number;
-  /** own the machine settings: vm.page-cluster = 0 while it runs (one executor of a pool) */
+  /** own the machine settings: vm.page-cluster = 0 while it runs, and the ENV request (one executor of a pool) */
   machine?: boolean;
   timeoutMs?: number;
 }
@@ -140,6 +197,15 @@ export class Executor {
     return parseCaps(lines.find((l) => l.startsWith('C ')) ?? '');
   }
 
+  /** Sends an ENV request (envRequest); throws with the executor's message when it is refused. */
+  async setEnv(request: string): Promise<void> {
+    const lines = await this.request(`${request}\n`, 'END');
+    if (lines.at(-1) !== 'END ok') {
+      const why = lines.filter((l) => l.startsWith('X ')).map((l) => l.slice(2));
+      throw new Error(why.join('; ') || `${request}: ${lines.at(-1) ?? 'no answer'}`);
+    }
+  }
+
   /** Runs a program; returns what the kernel did. */
   async run(program: string[]): Promise<ExecResult> {
     const lines = await this.request(`PROG ${program.length}\n${program.join('\n')}\n`, 'END');
@@ -178,7 +244,16 @@ export function parseOutput(lines: readonly string[]): ExecResult {
         const step = Number(f[1]);
         let m = res.pages.get(step);
         if (!m) res.pages.set(step, (m = new Map<string, KPage>()));
-        m.set(`${f[2]}:${f[3]}`, { entry: BigInt(`0x${f[4]}`), count: Number(f[5]), flags: BigInt(`0x${f[6]}`) });
+        // huge, head and nr came later: an older executor's line has none of them
+        const huge = Number(f[7] ?? -1);
+        m.set(`${f[2]}:${f[3]}`, {
+          entry: BigInt(`0x${f[4]}`),
+          count: Number(f[5]),
+          flags: BigInt(`0x${f[6]}`),
+          huge: huge === 0 || huge === 1 ? huge : -1,
+          head: f[8] !== undefined ? BigInt(`0x${f[8]}`) : 0n,
+          nr: f[9] !== undefined ? Number(f[9]) : 0,
+        });
         break;
       }
       case 'X':
@@ -196,13 +271,20 @@ export function parseOutput(lines: readonly string[]): ExecResult {
 
 /**
  * Executors on several CPUs; programs go round-robin. The first executor owns
- * the machine settings (swapfile, vm.page-cluster) and is ready before the
- * others start, so they never see a half-set-up machine.
+ * the machine settings (swapfile, vm.page-cluster, the THP modes of setEnv)
+ * and is ready before the others start, so they never see a half-set-up
+ * machine.
  */
 export class ExecutorPool {
   readonly executors: Executor[] = [];
   private next = 0;
   private readonly started: Promise<void>;
+  private capsP: Promise<Caps> | null = null;
+  /** programs sent and not yet answered, on all executors */
+  private running = 0;
+  private idle: (() => void)[] = [];
+  /** resolves when no setEnv is under way; programs wait for it */
+  private gate: Promise<void> = Promise.resolve();
 
   constructor(n: number, opts: ExecutorOptions = {}) {
     const first = new Executor({ ...opts, cpu: 0, machine: true });
@@ -215,13 +297,43 @@ export class ExecutorPool {
   /** Round-robin; each executor runs its queue in order. */
   async run(program: string[]): Promise<ExecResult> {
     await this.started;
-    const e = this.executors[this.next++ % this.executors.length]!;
-    return e.run(program);
+    for (let g = this.gate; ; g = this.gate) {
+      await g;
+      if (g === this.gate) break;
+    }
+    this.running++;
+    try {
+      const e = this.executors[this.next++ % this.executors.length]!;
+      return await e.run(program);
+    } finally {
+      if (--this.running === 0) for (const f of this.idle.splice(0)) f();
+    }
   }
 
+  /** The machine's capabilities (asked once). */
   async caps(): Promise<Caps> {
     await this.started;
-    return this.executors[0]!.caps();
+    return (this.capsP ??= this.executors[0]!.caps());
+  }
+
+  /**
+   * Gives the machine `env`'s THP settings (envRequest), through the machine
+   * owner: waits until no program runs on any executor, and holds new ones
+   * back until the settings are made. Throws when the machine cannot have
+   * them or the executor refuses.
+   */
+  async setEnv(env: Readonly<Env>): Promise<void> {
+    const request = envRequest(env, await this.caps());
+    const prev = this.gate;
+    let open!: () => void;
+    this.gate = new Promise<void>((res) => (open = res));
+    try {
+      await prev;
+      while (this.running > 0) await new Promise<void>((res) => this.idle.push(res));
+      await this.executors[0]!.setEnv(request);
+    } finally {
+      open();
+    }
   }
 
   async close(): Promise<void> {

@@ -16,9 +16,9 @@ import { runScenario } from '../scenario/run.js';
 import { HOST_PROFILE } from '../profiles/index.js';
 import type { Profile } from '../profiles/types.js';
 import { ExecutorPool, type Caps, type ExecResult } from '../executor/server.js';
-import { type GuestKernel, checkGuestTools, guestCaps, runInGuests } from '../qemu/guest.js';
+import { type GuestKernel, checkGuestTools, guestCaps } from '../qemu/guest.js';
 import { toProgram } from '../executor/program.js';
-import { capabilityBlocker, machineEnv } from '../diff/run.js';
+import { capabilityBlocker, scenarioEnv, runOnPool, runOnGuests, type Job } from '../diff/run.js';
 import { compareRun, type Divergence } from '../diff/compare.js';
 
 export interface FuzzOptions {
@@ -68,7 +68,8 @@ function kindOf(cmds: readonly Cmd[], d: Divergence): string {
 /** Where the kernel side runs: the host's executor pool or qemu guests of one kernel. */
 interface Runner {
   caps: Caps;
-  runMany(programs: readonly string[][]): Promise<ExecResult[]>;
+  /** programs under their environments (grouped by it); results in input order */
+  runMany(jobs: readonly Job[]): Promise<ExecResult[]>;
   close(): Promise<void>;
   /** scenarios per round (guests: one boot per batch) */
   chunk: number;
@@ -77,7 +78,12 @@ interface Runner {
 async function hostRunner(jobs: number): Promise<Runner> {
   const pool = new ExecutorPool(jobs, { swapMb: 256 });
   const caps = await pool.caps();
-  return { caps, chunk: 64, runMany: (ps) => Promise.all(ps.map((p) => pool.run(p))), close: () => pool.close() };
+  const runMany = async (jobs: readonly Job[]) => {
+    const out = new Array<ExecResult>(jobs.length);
+    await runOnPool(pool, jobs, (i, r) => (out[i] = r));
+    return out;
+  };
+  return { caps, chunk: 64, runMany, close: () => pool.close() };
 }
 
 async function guestRunner(k: GuestKernel, jobs: number): Promise<Runner> {
@@ -87,19 +93,24 @@ async function guestRunner(k: GuestKernel, jobs: number): Promise<Runner> {
   return {
     caps,
     chunk: batch * jobs,
-    runMany: async (ps) => (await runInGuests(k, ps, { jobs, batch })).results,
+    runMany: (js) => runOnGuests(k, caps, js, { jobs, batch }),
     close: () => Promise.resolve(),
   };
 }
 
 /** Model and kernel for each scenario: a divergence, 'skip', or null when they agree. */
 async function divergences(run: Runner, prof: Profile, rs: readonly Resolved[]): Promise<(Divergence | 'skip' | null)[]> {
-  const out: (Divergence | 'skip' | null)[] = rs.map((r) => (capabilityBlocker(r, run.caps) ? 'skip' : null));
+  const envs = rs.map((r) => scenarioEnv(r, prof, run.caps));
+  const out: (Divergence | 'skip' | null)[] = rs.map((r, i) => (capabilityBlocker(r, run.caps) || envs[i]!.blocker ? 'skip' : null));
   const todo = rs.map((_, i) => i).filter((i) => out[i] !== 'skip');
-  const kres = await run.runMany(todo.map((i) => toProgram(rs[i]!)));
+  const kres = await run.runMany(todo.map((i) => ({ program: toProgram(rs[i]!), env: envs[i]!.set ? envs[i]!.env : null })));
   todo.forEach((i, j) => {
     const r = rs[i]!;
-    const model = runScenario(r, prof, { keepStates: true, lenient: true, env: machineEnv(prof, run.caps) });
+    if (kres[j]!.envError !== undefined) {
+      out[i] = 'skip';
+      return;
+    }
+    const model = runScenario(r, prof, { keepStates: true, lenient: true, env: envs[i]!.env });
     if (model.aborted) throw new Error(`model bug on a random scenario:\n${scenarioYaml(materialize([]))}`);
     out[i] = compareRun(r, model, kres[j]!, { prof, caps: run.caps });
   });

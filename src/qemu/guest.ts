@@ -28,6 +28,12 @@ export interface GuestOptions {
   batch?: number;
   /** per-program time limit inside the guest */
   timeoutMs?: number;
+  /**
+   * the ENV request (envRequest) each program runs under, or null to leave
+   * the guest's settings alone; sent before a batch's first program and
+   * whenever it changes within a batch (order programs by it to share boots)
+   */
+  envs?: readonly (string | null)[];
 }
 
 /** What one boot printed, split up. */
@@ -89,7 +95,7 @@ function initramfs(dir: string, k: GuestKernel, batch: string): string {
   return out;
 }
 
-/** Boots a kernel once with a batch of requests (CAPS / PROG ...); QUIT is appended. */
+/** Boots a kernel once with a batch of requests (CAPS / ENV / PROG ...); QUIT is appended. */
 export async function boot(
   k: GuestKernel,
   requests: string[],
@@ -144,7 +150,7 @@ export async function boot(
   }
 }
 
-/** Splits a console transcript into the answers to CAPS and to each PROG, in order. */
+/** Splits a console transcript into the answers to each request (CAPS, ENV, PROG), in order. */
 export function splitOutput(lines: readonly string[], seconds: number): BootOutput {
   const out: BootOutput = { guest: {}, caps: null, results: [], seconds, tail: lines.slice(-8) };
   let cur: string[] | null = null;
@@ -175,7 +181,7 @@ export function splitOutput(lines: readonly string[], seconds: number): BootOutp
 export async function guestCaps(k: GuestKernel): Promise<{ caps: Caps; guest: Record<string, string> }> {
   const st = statSync(k.vmlinuz);
   const key = createHash('sha256')
-    .update(`${k.vmlinuz}:${st.size}:${st.mtimeMs}:${k.brd ?? ''}:${readFileSync(buildExecutor({ static: true })).length}`)
+    .update(`caps-v2:${k.vmlinuz}:${st.size}:${st.mtimeMs}:${k.brd ?? ''}:${readFileSync(buildExecutor({ static: true })).length}`)
     .digest('hex')
     .slice(0, 16);
   const file = join(cacheDir(), `guest-caps-${key}.json`);
@@ -209,15 +215,36 @@ export async function runInGuests(
     for (;;) {
       const b = batches[next++];
       if (!b) return;
-      const reqs = b.map((i) => `PROG ${programs[i]!.length}\n${programs[i]!.join('\n')}\n`);
-      const o = await boot(k, reqs, { progTimeoutMs: opts.timeoutMs });
+      // each boot starts from the kernel's defaults: the first program's ENV, then every change
+      const reqs: { text: string; prog: number | null }[] = [];
+      let env: string | null = null;
+      for (const i of b) {
+        const want = opts.envs?.[i] ?? null;
+        if (want !== null && want !== env) reqs.push({ text: `${want}\n`, prog: null });
+        env = want;
+        reqs.push({ text: `PROG ${programs[i]!.length}\n${programs[i]!.join('\n')}\n`, prog: i });
+      }
+      const o = await boot(
+        k,
+        reqs.map((q) => q.text),
+        { progTimeoutMs: opts.timeoutMs },
+      );
       bootSeconds.push(o.seconds);
-      b.forEach((i, j) => {
-        if (o.results[j]) results[i] = o.results[j]!;
+      let answered = 0;
+      let envError: string | undefined;
+      reqs.forEach((q, j) => {
+        const r = o.results[j];
+        if (!r) return;
+        if (q.prog === null) {
+          envError = r.status === 'ok' ? undefined : r.messages.join('; ') || `the guest answered ENV with ${r.status}`;
+          return;
+        }
+        results[q.prog] = envError !== undefined ? { ...r, envError } : r;
+        answered++;
       });
       // the guest stopped answering: the program it was on gets one more boot of its own, then is a crash
-      if (o.results.length < b.length) {
-        const at = b[o.results.length]!;
+      if (answered < b.length) {
+        const at = b[answered]!;
         if (retried.has(at)) {
           results[at] = {
             status: 'crash',
@@ -229,7 +256,7 @@ export async function runInGuests(
           retried.add(at);
           batches.push([at]);
         }
-        const rest = b.slice(o.results.length + 1);
+        const rest = b.slice(answered + 1);
         if (rest.length) batches.push(rest);
       }
     }

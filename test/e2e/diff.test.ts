@@ -3,7 +3,7 @@
  * root (frame numbers, kpageflags, swapon) and a C compiler; without them
  * they are skipped with the reason printed.
  */
-import { describe, it, expect } from 'vitest';
+import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { spawnSync, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { Executor } from '../../src/executor/server.js';
 import { cacheDir } from '../../src/executor/build.js';
 import { findScenarioFiles } from '../../src/scenario/load.js';
+import { lockMachine } from './machine-lock.js';
 
 function missing(): string | null {
   if (process.getuid?.() !== 0) return 'not root: the differential suite needs frame numbers, kpageflags and swapon';
@@ -20,6 +21,13 @@ function missing(): string | null {
 const why = missing();
 if (why) console.log(`SKIP differential tests: ${why}`);
 const d = why ? describe.skip : describe;
+
+// these runs change the machine's settings and check they come back: not while machine.test.ts runs
+let release: () => void = () => undefined;
+beforeAll(async () => {
+  if (!why) release = await lockMachine();
+}, 30 * 60_000);
+afterAll(() => release());
 
 function cowlab(...args: string[]) {
   const r = spawnSync(process.execPath, ['bin/cowlab.js', ...args], { encoding: 'utf8' });

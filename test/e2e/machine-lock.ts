@@ -1,0 +1,46 @@
+/**
+ * Test files that change or check the machine's settings (vm.page-cluster,
+ * the THP knobs) hold this lock, so that vitest running files in parallel
+ * does not let one see the other's changes. A directory made atomically,
+ * with the holder's pid; a holder that is gone does not keep it.
+ */
+import { mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+const LOCK = join(tmpdir(), 'cowlab-e2e-machine.lock');
+
+function holderGone(): boolean {
+  try {
+    process.kill(Number(readFileSync(join(LOCK, 'pid'), 'utf8')), 0);
+    return false;
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ESRCH') return true;
+    // no pid yet: the holder is between mkdir and writing it, unless that was long ago
+    if (code === 'ENOENT') {
+      try {
+        return Date.now() - statSync(LOCK).mtimeMs > 10_000;
+      } catch {
+        return false;
+      }
+    }
+    return false;
+  }
+}
+
+/** Waits for the lock (up to `timeoutMs`); returns its release. */
+export async function lockMachine(timeoutMs = 30 * 60_000): Promise<() => void> {
+  for (const t0 = Date.now(); ;) {
+    try {
+      mkdirSync(LOCK);
+      writeFileSync(join(LOCK, 'pid'), String(process.pid));
+      return () => rmSync(LOCK, { recursive: true, force: true });
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+    }
+    if (holderGone()) rmSync(LOCK, { recursive: true, force: true });
+    else if (Date.now() - t0 > timeoutMs) throw new Error(`${LOCK}: still held after ${timeoutMs} ms`);
+    else await new Promise((r) => setTimeout(r, 200));
+  }
+}

@@ -1,0 +1,248 @@
+/**
+ * The machine settings cowlab changes (vm.page-cluster, the THP knobs) come
+ * back as they were: after a run, after a SIGKILLed executor (the next one
+ * recovers them), after cowlab is killed, and when runs overlap; and the M
+ * lines see a PMD THP. Needs root, a C compiler and a writable THP sysfs;
+ * otherwise skipped with the reason printed.
+ */
+import { describe, it, expect, beforeAll, afterAll } from 'vitest';
+import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { accessSync, constants, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { Executor, ExecutorPool } from '../../src/executor/server.js';
+import { buildExecutor, cacheDir } from '../../src/executor/build.js';
+import { DEFAULT_ENV, withEnv } from '../../src/profiles/env.js';
+import { lockMachine } from './machine-lock.js';
+
+const THP = '/sys/kernel/mm/transparent_hugepage';
+
+function missing(): string | null {
+  if (process.getuid?.() !== 0) return 'not root: machine settings cannot be changed';
+  if (spawnSync('cc', ['--version']).status !== 0) return 'no C compiler (cc)';
+  try {
+    accessSync(join(THP, 'enabled'), constants.W_OK);
+  } catch {
+    return `no writable ${THP} (a kernel without CONFIG_TRANSPARENT_HUGEPAGE?)`;
+  }
+  return null;
+}
+const why = missing();
+if (why) console.log(`SKIP machine-settings tests: ${why}`);
+const d = why ? describe.skip : describe;
+
+/** Every setting cowlab may change, as the machine has it now. */
+function settings(): Record<string, string> {
+  const read = (p: string) => readFileSync(p, 'utf8').trim();
+  const s: Record<string, string> = {
+    'vm.page-cluster': read('/proc/sys/vm/page-cluster'),
+    enabled: read(join(THP, 'enabled')),
+    use_zero_page: read(join(THP, 'use_zero_page')),
+  };
+  for (const dir of readdirSync(THP).filter((f) => f.startsWith('hugepages-'))) {
+    if (existsSync(join(THP, dir, 'enabled'))) s[dir] = read(join(THP, dir, 'enabled'));
+  }
+  return s;
+}
+const mode = (file: string) => /\[(\w+)\]/.exec(readFileSync(join(THP, file), 'utf8'))?.[1];
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+async function until(cond: () => boolean, ms = 10_000): Promise<boolean> {
+  for (const t0 = Date.now(); Date.now() - t0 < ms; await sleep(25)) if (cond()) return true;
+  return cond();
+}
+
+/** An executor process of our own, to kill as we like; answers come back line by line. */
+class RawExecutor {
+  readonly proc: ChildProcessWithoutNullStreams;
+  private lines: string[] = [];
+  private wake: (() => void) | null = null;
+  readonly exited: Promise<void>;
+  constructor() {
+    this.proc = spawn(buildExecutor(), ['--scratch', cacheDir(), '--page-cluster0'], { stdio: ['pipe', 'pipe', 'pipe'] });
+    this.proc.stderr.resume();
+    createInterface({ input: this.proc.stdout }).on('line', (l) => {
+      this.lines.push(l);
+      this.wake?.();
+    });
+    this.exited = new Promise((res) => this.proc.on('exit', () => res()));
+  }
+  async line(prefix: string): Promise<string> {
+    for (;;) {
+      const i = this.lines.findIndex((l) => l.startsWith(prefix));
+      if (i >= 0) return this.lines.splice(0, i + 1).at(-1)!;
+      await new Promise<void>((res) => (this.wake = res));
+    }
+  }
+  async env(spec: string): Promise<void> {
+    await this.line('READY');
+    this.proc.stdin.write(`ENV ${spec}\n`);
+    expect(await this.line('END')).toBe('END ok');
+  }
+  async quit(): Promise<void> {
+    this.proc.stdin.end('QUIT\n');
+    await this.exited;
+  }
+  async kill(sig: NodeJS.Signals): Promise<void> {
+    this.proc.kill(sig);
+    await this.exited;
+  }
+}
+
+function cowlab(...args: string[]) {
+  const r = spawnSync(process.execPath, ['bin/cowlab.js', ...args], { encoding: 'utf8' });
+  return { code: r.status, out: r.stdout, err: r.stderr };
+}
+
+const SCENARIO = `name: mthp-64
+description: a write fault with 64 kB mTHP always
+env: {thp-sizes: {'64': always}}
+processes: [p]
+steps:
+  - p: {mmap: a, pages: 16, thp: inherit}
+  - p: {write: a, label: w}
+  - p: {read: a, expect: {sees: w}}
+`;
+
+d('the machine settings journal', () => {
+  let release: () => void = () => undefined;
+  let dir = '';
+  let before: Record<string, string> = {};
+  beforeAll(async () => {
+    release = await lockMachine();
+    dir = mkdtempSync(join(tmpdir(), 'cowlab-machine-'));
+    writeFileSync(join(dir, 'mthp-64.yaml'), SCENARIO);
+    before = settings();
+  }, 30 * 60_000);
+  afterAll(() => {
+    rmSync(dir, { recursive: true, force: true });
+    release();
+  });
+
+  it('a run of a scenario with thp-sizes leaves every knob as it was', () => {
+    const r = cowlab('diff', '--json', dir);
+    expect(r.err).toBe('');
+    const res = JSON.parse(r.out) as { verdict: string; reason: string }[];
+    expect(res.map((x) => x.verdict)).toEqual(['agree']);
+    expect(settings()).toEqual(before);
+  });
+
+  it('the pool sets the environment for the programs that follow', async () => {
+    const pool = new ExecutorPool(2);
+    try {
+      await pool.setEnv(withEnv(DEFAULT_ENV, { thpSizes: { '64': 'always' } }));
+      expect(mode('hugepages-64kB/enabled')).toBe('always');
+      const r = await pool.run(['T 1 1', 'R 16 16', 'O 0 1 16 16 3 0 -1 0 1', 'O 0 6 16 16 2']);
+      expect(r.status).toBe('ok');
+      const pages = [...r.pages.get(2)!.values()];
+      expect(pages.length).toBe(16);
+      // a 64 kB folio (or, when memory is short, small pages): what kpageflags says, either way consistent
+      for (const p of pages) expect(p.nr === 16 || p.nr === 1).toBe(true);
+      await pool.setEnv(DEFAULT_ENV);
+      expect(mode('hugepages-64kB/enabled')).toBe('never');
+    } finally {
+      await pool.close();
+    }
+    expect(settings()).toEqual(before);
+  });
+
+  it('an executor SIGKILLed in the middle of a run: the next executor restores the settings', async () => {
+    const e = new RawExecutor();
+    await e.env('thp=always thp_64=always use_zero_page=0');
+    expect(mode('enabled')).toBe('always');
+    // a program under way: many writes over 16 pages
+    e.proc.stdin.write(`PROG 202\nT 1 1\nR 1 16\nO 0 1 1 16 3 0 -1 0 1\n${'O 0 6 1 16 2\n'.repeat(199)}`);
+    await e.line('I ');
+    await e.kill('SIGKILL');
+    // nobody could put them back yet
+    expect(mode('enabled')).toBe('always');
+    const next = new Executor();
+    try {
+      await next.ready;
+      expect(settings()).toEqual(before);
+    } finally {
+      await next.close();
+    }
+    expect(settings()).toEqual(before);
+  });
+
+  for (const sig of ['SIGKILL', 'SIGINT', 'SIGTERM'] as const) {
+    it(`${sig} to cowlab diff in the middle of a run puts the settings back`, async () => {
+      const child = spawn(process.execPath, ['bin/cowlab.js', 'diff', dir, 'scenarios/cow-selftest/anon'], { stdio: 'ignore' });
+      const exited = new Promise((res) => child.on('exit', res));
+      // the THP settings are made (in the journal until the run ends; the machine owner uses /run/cowlab as root)
+      const journal = '/run/cowlab/journal';
+      expect(await until(() => existsSync(journal) && readFileSync(journal, 'utf8').includes('hugepages-64kB'), 30_000)).toBe(true);
+      expect(settings()).not.toEqual(before);
+      child.kill(sig);
+      await exited;
+      expect(await until(() => JSON.stringify(settings()) === JSON.stringify(before))).toBe(true);
+      expect(settings()).toEqual(before);
+    });
+  }
+
+  it('two overlapping runs end with the original values, whichever ends first and however', async () => {
+    for (const [first, how1, how2] of [
+      ['a', 'quit', 'quit'],
+      ['b', 'SIGKILL', 'quit'],
+      ['a', 'SIGKILL', 'SIGTERM'],
+      ['b', 'quit', 'SIGKILL'],
+    ] as const) {
+      const a = new RawExecutor();
+      await a.env('thp=always thp_64=always');
+      const b = new RawExecutor();
+      await b.env('thp=never thp_128=madvise use_zero_page=0');
+      expect(mode('enabled')).toBe('never');
+      const [x, y] = first === 'a' ? [a, b] : [b, a];
+      await (how1 === 'quit' ? x.quit() : x.kill(how1));
+      // the other run is still there: nothing is put back under it
+      expect(mode('enabled')).toBe('never');
+      await (how2 === 'quit' ? y.quit() : y.kill(how2));
+      if (how2 === 'SIGKILL') {
+        // nobody was left to put them back: the next executor does
+        const next = new Executor();
+        await next.ready;
+        await next.close();
+      }
+      expect(settings(), `${first} first: ${how1}, then ${how2}`).toEqual(before);
+    }
+  });
+});
+
+d('M lines', () => {
+  let release: () => void = () => undefined;
+  beforeAll(async () => {
+    release = await lockMachine();
+  }, 30 * 60_000);
+  afterAll(() => release());
+
+  it('carry huge, head and nr for a PMD THP', async () => {
+    const before = settings();
+    const pool = new ExecutorPool(1);
+    try {
+      const caps = await pool.caps();
+      expect(caps.thp).toBe(true);
+      await pool.setEnv(withEnv(DEFAULT_ENV, { thp: 'madvise' }));
+      // 512 pages at vpage 512 (BASE is 2 MiB aligned), thp inherit; MADV_HUGEPAGE (7); write
+      const r = await pool.run(['T 1 1', 'R 512 512', 'O 0 1 512 512 3 0 -1 0 1', 'O 0 4 512 512 7', 'O 0 6 512 512 3']);
+      expect(r.status).toBe('ok');
+      const pages = [...r.pages.get(3)!.values()];
+      expect(pages.length).toBe(512);
+      const head = pages[0]!.entry & ((1n << 55n) - 1n);
+      expect(head).not.toBe(0n);
+      for (const p of pages) {
+        expect(p.head).toBe(head);
+        expect(p.nr).toBe(512);
+        expect(p.huge).toBe(caps.pagemapScan ? 1 : -1);
+      }
+      // a small page: its own head, one page, not PMD-mapped
+      const s = await pool.run(['T 1 1', 'R 1 1', 'O 0 1 1 1 3 0 -1 0', 'O 0 6 1 1 2']);
+      const p = s.pages.get(2)!.get('0:1')!;
+      expect(p).toMatchObject({ head: p.entry & ((1n << 55n) - 1n), nr: 1, huge: caps.pagemapScan ? 0 : -1 });
+    } finally {
+      await pool.close();
+    }
+    expect(settings()).toEqual(before);
+  });
+});

@@ -1,0 +1,67 @@
+/** The executor protocol's TypeScript side: CAPS, M lines (old and new), ENV requests, grouping by environment. */
+import { describe, it, expect } from 'vitest';
+import { parseCaps, parseOutput, envRequest, envBlocker, type Caps } from '../../../src/executor/server.js';
+import { DEFAULT_ENV, withEnv } from '../../../src/profiles/env.js';
+import { groupByEnv, envKey } from '../../../src/diff/run.js';
+
+const HOST =
+  'C root=1 kpagecount=1 gup_test=0 io_uring=1 uffd=1 swap=1 soft_dirty=0 pagemap_uffd_wp=1 zero_page=0 thp=1 thp_sizes=16,32,64,128,256,512,1024,2048 pagemap_scan=1';
+
+describe('CAPS', () => {
+  it('reads the THP fields', () => {
+    const c = parseCaps(HOST);
+    expect(c).toMatchObject({ root: true, zeroPage: false, thp: true, pagemapScan: true });
+    expect(c.thpSizes).toEqual([16, 32, 64, 128, 256, 512, 1024, 2048]);
+  });
+  it('an older executor or kernel: no THP settings, no sizes, no PAGEMAP_SCAN', () => {
+    const c = parseCaps('C root=1 kpagecount=1 gup_test=0 io_uring=1 uffd=1 swap=1 soft_dirty=1 pagemap_uffd_wp=1');
+    expect(c).toMatchObject({ thp: false, thpSizes: [], pagemapScan: false, zeroPage: true });
+    expect(parseCaps('C root=1 thp=1 thp_sizes= pagemap_scan=0')).toMatchObject({ thp: true, thpSizes: [], pagemapScan: false });
+  });
+});
+
+describe('M lines', () => {
+  it('carry huge, head and nr', () => {
+    const r = parseOutput(['M 3 0 512 810000000016a201 1 400415828 1 16a200 512', 'END ok']);
+    expect(r.pages.get(3)!.get('0:512')).toEqual({
+      entry: 0x810000000016a201n,
+      count: 1,
+      flags: 0x400415828n,
+      huge: 1,
+      head: 0x16a200n,
+      nr: 512,
+    });
+  });
+  it('of an older executor parse with the folio unknown', () => {
+    const r = parseOutput(['M 2 0 1 8180000000002aa5 1 400005828', 'END ok']);
+    expect(r.pages.get(2)!.get('0:1')).toMatchObject({ huge: -1, head: 0n, nr: 0 });
+  });
+});
+
+describe('ENV requests', () => {
+  const host = parseCaps(HOST);
+  const old: Caps = { ...host, thpSizes: [] }; // before 6.8: no per-size modes
+  it('name the global mode, every size the machine has (never unless set) and the huge zero page', () => {
+    expect(envRequest(withEnv(DEFAULT_ENV, { thpSizes: { '64': 'always' } }), host)).toBe(
+      'ENV thp=madvise thp_16=never thp_32=never thp_64=always thp_128=never thp_256=never thp_512=never thp_1024=never thp_2048=inherit use_zero_page=1',
+    );
+    expect(envRequest(withEnv(DEFAULT_ENV, { thp: 'always', hugeZeroPage: false }), old)).toBe('ENV thp=always use_zero_page=0');
+  });
+  it('refuse what the machine cannot have', () => {
+    expect(envBlocker(withEnv(DEFAULT_ENV, { thpSizes: { '8': 'always' } }), host)).toMatch(/no hugepages-8kB/);
+    expect(envBlocker(withEnv(DEFAULT_ENV, { thpSizes: { '64': 'never' } }), old)).toBeNull();
+    expect(envBlocker(withEnv(DEFAULT_ENV, { thpSizes: { '2048': 'never' } }), old)).toMatch(/before 6\.8/);
+    expect(envBlocker(DEFAULT_ENV, { ...host, thp: false })).toMatch(/cannot be set/);
+    expect(() => envRequest(withEnv(DEFAULT_ENV, { thpSizes: { '64': 'always' } }), old)).toThrow(/no hugepages-64kB/);
+  });
+  it('programs group by environment, in order of first appearance', () => {
+    const a = withEnv(DEFAULT_ENV, {});
+    const b = withEnv(DEFAULT_ENV, { thpSizes: { '64': 'always' } });
+    const g = groupByEnv([a, b, null, { ...a }, b].map((env) => ({ program: [], env })));
+    expect(g.map((x) => x.indices)).toEqual([[0, 3], [1, 4], [2]]);
+    // the order sizes were named in does not matter
+    expect(envKey(withEnv(DEFAULT_ENV, { thpSizes: { '64': 'always', '16': 'never' } }))).toBe(
+      envKey(withEnv(DEFAULT_ENV, { thpSizes: { '16': 'never', '64': 'always' } })),
+    );
+  });
+});
