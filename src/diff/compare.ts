@@ -7,7 +7,7 @@
  */
 import { PAGEMAP_BITS, KPF_BITS } from '../kernel/fs/proc/bits.js';
 import type { KState } from '../model/layout.js';
-import { PGF_ALLOC, PGF_ANON_EXCLUSIVE } from '../model/layout.js';
+import { PGF_ALLOC } from '../model/layout.js';
 import { task_alive, page_test, page_gen, page_ref_count, page_mapcount } from '../model/mm_types.js';
 import { lru_batch_refs } from '../kernel/mm/swap.js';
 import { pagemap_entry } from '../kernel/fs/proc/task_mmu.js';
@@ -58,6 +58,10 @@ interface PageView {
   thp: boolean;
   anonExclusive: boolean;
   mapcount: number;
+  /** mapped by a huge PMD; null when the kernel side cannot tell (no PAGEMAP_SCAN) */
+  huge: boolean | null;
+  /** the folio the page belongs to: its size in pages and the page's place in it; null when unknown or not present */
+  folio: string | null;
 }
 
 const FIELDS: (keyof PageView)[] = [
@@ -73,6 +77,8 @@ const FIELDS: (keyof PageView)[] = [
   'ksm',
   'thp',
   'uffdWp',
+  'huge',
+  'folio',
 ];
 
 function kernelView(p: KPage | undefined): PageView {
@@ -90,6 +96,8 @@ function kernelView(p: KPage | undefined): PageView {
       thp: false,
       anonExclusive: false,
       mapcount: 0,
+      huge: false,
+      folio: null,
     };
   }
   const present = bit(p.entry, PM_PRESENT);
@@ -108,12 +116,19 @@ function kernelView(p: KPage | undefined): PageView {
     thp: present && bit(p.flags, KPF_THP),
     anonExclusive: anon && bit(p.flags, KPF_MAPPEDTODISK),
     mapcount: present ? p.count : 0,
+    huge: p.huge < 0 ? null : present && p.huge === 1,
+    folio: present && !zero && p.nr > 0 ? folioText(p.nr, Number((p.entry & PFN_MASK) - p.head)) : null,
   };
+}
+
+/** A page's folio as compared: its size and the page's index in it. */
+function folioText(nr: number, offset: number): string {
+  return nr === 1 ? 'small' : `page ${offset} of ${nr}`;
 }
 
 function modelView(s: KState, t: number, va: number, prof: Profile): PageView & { pfn: number } {
   const e = pagemap_entry(s, t, va, prof);
-  const pae = e.present && !e.zero && e.anon && page_test(s, e.pfn, PGF_ANON_EXCLUSIVE);
+  const pae = e.present && !e.zero && e.anonExclusive;
   return {
     present: e.present,
     swapped: e.swapped,
@@ -124,9 +139,11 @@ function modelView(s: KState, t: number, va: number, prof: Profile): PageView & 
     swapcache: e.swapcache,
     ksm: e.ksm,
     zero: e.zero,
-    thp: false,
+    thp: e.thp,
     anonExclusive: pae,
     mapcount: e.mapcount,
+    huge: e.huge,
+    folio: e.present && !e.zero ? folioText(e.nr, e.pfn - e.head) : null,
     pfn: e.pfn,
   };
 }
@@ -215,6 +232,8 @@ export function compareRun(r: Resolved, model: RunResult, kernel: ExecResult, op
           const kp = kpages.get(`${t}:${va}`);
           const kv = kernelView(kp);
           for (const f of fields) {
+            // what the kernel side could not observe (null) is not compared
+            if (kv[f] === null || (f === 'folio' && mv.folio === null)) continue;
             if (mv[f] !== kv[f]) return div(f, show(mv[f]), show(kv[f]), pageName(r, va), r.tasks[t]);
           }
           if (!mv.present || mv.zero || !kp) continue;

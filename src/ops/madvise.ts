@@ -15,6 +15,7 @@ const ADVICE = {
   hugepage: 'MADV_HUGEPAGE',
   nohugepage: 'MADV_NOHUGEPAGE',
   cold: 'MADV_COLD',
+  collapse: 'MADV_COLLAPSE',
 } as const satisfies Record<string, Advice>;
 type AdviceName = keyof typeof ADVICE;
 const NAMES = Object.keys(ADVICE) as [AdviceName, ...AdviceName[]];
@@ -48,6 +49,7 @@ export const madvise = defineOp({
   print: (m, cx) => ({ madvise: cx.range(m), advice: NAMES.find((n) => ADVICE[n] === m.advice)! }),
   range: (m) => m,
   apply: (s, ctx, t, m) => ok(do_madvise(s, ctx, t, m.start, m.start + m.pages, m.advice)),
+  lacks: (p, m) => (m.advice === 'MADV_COLLAPSE' && p.mech.features.madvCollapse === 'none' ? `${p.id} has no MADV_COLLAPSE (6.1)` : null),
   exec: { args: ['start', 'pages', 'advice'], encode: (m) => [m.start, m.pages, CODES[m.advice]] },
   fuzz: {
     weight: 3,

@@ -298,6 +298,9 @@ const proc = z
     pagemapPmdFile: flag(
       '/proc/PID/pagemap sets PM_FILE on a huge PMD that maps a non-anon page, such as the huge zero page (3f9f022e975d, 6.10, backported to 6.1.y)',
     ),
+    kpageflagsFromFolio: flag(
+      "/proc/kpageflags takes a page's flags from its folio, so KPF_MAPPEDTODISK (PG_anon_exclusive) of a tail page shows the head's bit (stable_page_flags() converted to folios; read in 6.12.117 and 7.2.13 fs/proc/page.c, 6.1.176 still reads page->flags)",
+    ),
     kpageflagsKsmAnyAnon: flag(
       '/proc/kpageflags sets KPF_KSM for every anon page: stable_page_flags() tested `mapping & PAGE_MAPPING_KSM`, a two-bit mask, after its folio conversion (read in 6.12.117; fixed by 7.2.13)',
     ),

@@ -12,6 +12,8 @@
  * scenario objects that parse.ts validates like any file.
  */
 import { InputError } from './errors.js';
+import { keyProfiles } from '../matrix/expect.js';
+import { PROFILES } from '../profiles/index.js';
 
 /** THP sizes (kB) cow.c finds on the host, ascending; the last is the PMD size. */
 export const THP_SIZES_KB = [16, 32, 64, 128, 256, 512, 1024, 2048] as const;
@@ -302,12 +304,24 @@ function templateFiles(tpl: Record<string, unknown>, pages: number): Record<stri
   return Object.fromEntries(Object.entries(f).map(([k, v]) => [k, { ...v, pages: Math.max(Number(v.pages ?? 1), pages) }]));
 }
 
-/** The template's expectations with the overrides for one backing class. */
+/**
+ * The template's expectations with the overrides for one backing class
+ * (`backing-expect:` keys list classes, ./cowc.ts anonBackingClass). An
+ * override names its kernels one by one, so it wins over any key of the
+ * template's own block.
+ */
 function expectFor(tpl: Record<string, unknown>, cls: string): Record<string, unknown> {
   const base = { ...((tpl.expect as Record<string, unknown>) ?? {}) };
   const by = (tpl['backing-expect'] as Record<string, Record<string, unknown>> | undefined) ?? {};
   for (const [k, v] of Object.entries(by)) {
-    if (k.split(/\s*,\s*/).includes(cls)) Object.assign(base, v);
+    if (!k.split(/\s*,\s*/).includes(cls)) continue;
+    for (const [key, outcome] of Object.entries(v)) {
+      if (key === 'default') {
+        base.default = outcome;
+        continue;
+      }
+      for (const id of keyProfiles(key, PROFILES, 'backing-expect')) base[id] = outcome;
+    }
   }
   return base;
 }
@@ -355,5 +369,127 @@ export function expandTemplate(tpl: Record<string, unknown>, where: string): { i
     });
     return out;
   }
-  throw new InputError(`matrix: unknown template kind "${String(kind)}" (expected cow-anon)`);
+  if (kind === 'cow-non-anon') {
+    const ci = NON_ANON_CASES.indexOf(sel?.case as (typeof NON_ANON_CASES)[number]);
+    if (ci < 0) throw new InputError(`selftest.case: not one of cow.c's non-anon test cases: ${NON_ANON_CASES.join(' | ')}`);
+    nonAnonBackings().forEach((b, bi) => {
+      const id = backingId(b);
+      if (b.kind === 'memfd-hugetlb' || !keep(id)) return;
+      const st = nonAnonSetup(b);
+      out.push({
+        id,
+        raw: {
+          ...common(tpl),
+          name: `${name}@${id}`,
+          selftest: { case: NON_ANON_CASES[ci], backing: nonAnonBackingText(b), tap: nonAnonTap(ci, bi) },
+          requires: (tpl.requires as string[]) ?? [],
+          ...(st.files ? { files: st.files } : {}),
+          expect: expectFor(tpl, b.kind),
+          ...(st.env ? { env: st.env } : {}),
+          processes: ['parent'],
+          steps: [...st.steps, ...templateSteps(tpl, 'mem', st.pages)],
+        },
+      });
+    });
+    return out;
+  }
+  if (kind === 'cow-collapse') {
+    COLLAPSE_CASES.forEach((c, i) => {
+      const id = ['before-fork', 'fully-shared', 'lower-shared', 'upper-shared'][i]!;
+      if (!keep(id)) return;
+      out.push({
+        id,
+        raw: {
+          ...common(tpl),
+          name: `${name}@${id}`,
+          selftest: { case: c, tap: collapseTap(i) },
+          expect: expectFor(tpl, id),
+          env: { 'thp-sizes': { '2048': 'inherit' } },
+          processes: ['parent'],
+          steps: collapseSteps(i),
+        },
+      });
+    });
+    return out;
+  }
+  throw new InputError(`matrix: unknown template kind "${String(kind)}" (expected cow-anon, cow-non-anon or cow-collapse)`);
+}
+
+/**
+ * run_with_zeropage / _huge_zeropage / _memfd / _tmpfile: a private R/W
+ * mapping `mem` and a second R/O mapping `smem` of the same source, both
+ * read-faulted.
+ */
+function nonAnonSetup(b: NonAnonBacking): { steps: Step[]; pages: number; files?: Record<string, unknown>; env?: Record<string, unknown> } {
+  switch (b.kind) {
+    case 'zeropage':
+      return {
+        pages: 1,
+        steps: [
+          p({ mmap: 'mem', pages: 1, prot: 'rw' }),
+          p({ mmap: 'smem', pages: 1, prot: 'r' }),
+          p({ read: 'mem', expect: { sees: 'zero' } }),
+          p({ read: 'smem', expect: { sees: 'zero' } }),
+        ],
+      };
+    case 'memfd':
+    case 'tmpfile':
+      return {
+        pages: 1,
+        files: { f: { kind: b.kind, pages: 1 } },
+        steps: [
+          p({ mmap: 'mem', pages: 1, prot: 'rw', file: 'f' }),
+          p({ mmap: 'smem', pages: 1, prot: 'r', shared: b.kind === 'memfd' || b.kind === 'tmpfile', file: 'f' }),
+          p({ read: 'mem', expect: { sees: 'zero' } }),
+          p({ read: 'smem', expect: { sees: 'zero' } }),
+        ],
+      };
+    case 'huge-zeropage': {
+      // PMD-aligned, MADV_HUGEPAGE on both; a read of the first page must populate the second (else cow.c skips)
+      const n = b.kb / 4;
+      return {
+        pages: n,
+        env: { 'thp-sizes': { '2048': 'inherit' }, 'huge-zero-page': true },
+        steps: [
+          p({ mmap: 'mem', pages: n, prot: 'rw', align: 'pmd', thp: 'inherit' }),
+          p({ mmap: 'smem', pages: n, prot: 'r', align: 'pmd', thp: 'inherit' }),
+          p({ madvise: 'mem', advice: 'hugepage' }),
+          p({ madvise: 'smem', advice: 'hugepage' }),
+          p({ read: 'mem[0]', expect: { sees: 'zero' } }),
+          p({ read: 'smem[0]', expect: { sees: 'zero' } }),
+          p({ check: 'mem[1]', expect: { present: true } }),
+          p({ check: 'smem[1]', expect: { present: true } }),
+        ],
+      };
+    }
+    case 'memfd-hugetlb':
+      throw new InputError('memfd hugetlb backings come with the hugetlb model (issue 11)');
+  }
+}
+
+/**
+ * do_test_anon_thp_collapse() on a PMD-sized THP: PTE-map it (the mprotect
+ * trick), then MADV_COLLAPSE before fork, or after fork with all, the lower
+ * or the upper half shared (MADV_DONTFORK on the other half, MADV_DOFORK
+ * again before collapsing); the parent writes, the child must still see
+ * the old data of what it shares.
+ */
+function collapseSteps(i: number): Step[] {
+  const n = PMD_KB / 4;
+  const h = n / 2;
+  const steps: Step[] = [...anonSetup({ kind: 'pmd', kb: PMD_KB }).steps];
+  steps.push(p({ mprotect: 'mem[1]', prot: 'r' }), p({ mprotect: 'mem[1]', prot: 'rw' }));
+  if (i === 0) steps.push(p({ madvise: 'mem', advice: 'collapse', expect: { ret: 0 } }));
+  if (i === 2) steps.push(p({ madvise: `mem[${h}:${n}]`, advice: 'dontfork' }));
+  if (i === 3) steps.push(p({ madvise: `mem[0:${h}]`, advice: 'dontfork' }));
+  const shared = i === 2 ? `mem[0:${h}]` : i === 3 ? `mem[${h}:${n}]` : 'mem';
+  steps.push(p({ fork: 'child' }), { child: { read: shared, expect: { sees: 'init' } } });
+  if (i >= 2) steps.push(p({ madvise: 'mem', advice: 'dofork' }));
+  if (i >= 1) steps.push(p({ madvise: 'mem', advice: 'collapse', expect: { ret: 0 } }));
+  steps.push(
+    p({ write: 'mem', label: 'modified' }),
+    { child: { read: shared, expect: { sees: 'init', 'not-shared-with': { parent: shared } } } },
+    { child: 'exit' },
+  );
+  return steps;
 }

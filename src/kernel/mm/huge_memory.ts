@@ -261,7 +261,11 @@ export function do_huge_pmd_wp_page(s: KState, ctx: KCtx, vmf: Vmf, pmd: Pmd): n
   if (cow.exclusive !== 'none' && PageAnonExclusive(s, head)) return reuse('head is PG_anon_exclusive');
   const nr = folio_nr_pages(s, head);
   if (cow.pmdReuse === 'mapcount') {
-    if (reuse_swap_page(s, ctx, head)) return reuse('mapcount + swapcount of every page <= 1 (reuse_swap_page)');
+    if (reuse_swap_page(s, ctx, head)) {
+      // a profile with an exclusive marker (a proposal) records that the THP is ours now
+      if (keepsAnonExclusive(ctx.prof.mech)) page_set(s, head, PGF_ANON_EXCLUSIVE);
+      return reuse('mapcount + swapcount of every page <= 1 (reuse_swap_page)');
+    }
   } else {
     const swapcache = page_test(s, head, PGF_SWAPCACHE) ? nr : 0;
     if (page_ref_count(s, head) <= 1 + swapcache) {
@@ -351,7 +355,11 @@ export function copy_huge_pmd(s: KState, ctx: KCtx, src: number, dst: number, va
       __split_huge_pmd(s, ctx, src, va);
       return -EAGAIN;
     }
-    if (mode !== 'exclusive-maybe-pinned') folio_dup_anon_rmap_pmd(s, dst, head);
+    if (mode !== 'exclusive-maybe-pinned') {
+      // a THP now shared is exclusive to no one (a proposal's exclusive bit included)
+      page_clear(s, head, PGF_ANON_EXCLUSIVE);
+      folio_dup_anon_rmap_pmd(s, dst, head);
+    }
   }
   if (is_cow_mapping(sflags)) {
     set_pmd_at(s, src, va, pmd_wrprotect(pmd));

@@ -36,7 +36,7 @@ export const linux_4_8: Profile = {
       wpAsync: false,
       wpPinned: 'allow',
     },
-    proc: { pagemapPmdExclusive: 'head', pagemapPmdFile: false, kpageflagsKsmAnyAnon: false },
+    proc: { pagemapPmdExclusive: 'head', pagemapPmdFile: false, kpageflagsFromFolio: false, kpageflagsKsmAnyAnon: false },
     features: { ioUring: false, pinUserPages: false, mthp: false, madvCollapse: 'none' },
     config: { softDirty: true, procMemForce: 'always' },
   },

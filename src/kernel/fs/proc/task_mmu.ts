@@ -4,7 +4,7 @@
  * (docs/kernel/vm-ops.md 7).
  */
 import type { KState } from '../../../model/layout.js';
-import { MMF_HAS_PINNED, ZERO_PFN, PGF_ANON, PGF_SWAPCACHE, PGF_KSM, PGF_LRU, PGF_DIRTY } from '../../../model/layout.js';
+import { MMF_HAS_PINNED, ZERO_PFN, PGF_ANON, PGF_SWAPCACHE, PGF_KSM, PGF_LRU, PGF_DIRTY, PGF_ANON_EXCLUSIVE } from '../../../model/layout.js';
 import {
   type Pte,
   pte_present,
@@ -126,6 +126,8 @@ export interface PagemapEntry {
   /** the folio: its first page (the page itself when small) and its number of pages */
   head: number;
   nr: number;
+  /** KPF_MAPPEDTODISK: PG_anon_exclusive of the page, or of its folio's head where kpageflags reads the folio (proc.kpageflagsFromFolio) */
+  anonExclusive: boolean;
 }
 
 function emptyEntry(): PagemapEntry {
@@ -149,6 +151,7 @@ function emptyEntry(): PagemapEntry {
     hugeZero: false,
     head: 0,
     nr: 0,
+    anonExclusive: false,
   };
 }
 
@@ -219,4 +222,5 @@ function pageFlags(s: KState, e: PagemapEntry, pfn: number, prof?: Profile): voi
   e.head = folio_head(s, pfn);
   e.nr = folio_nr_pages(s, pfn);
   e.thp = e.anon && folio_test_large(s, pfn);
+  e.anonExclusive = e.anon && page_test(s, prof?.mech.proc.kpageflagsFromFolio === true ? e.head : pfn, PGF_ANON_EXCLUSIVE);
 }
