@@ -75,9 +75,12 @@ export function emitC(r: Resolved): string {
   L('#define MAXCHECKS 256');
   L('static struct result results[MAXO + 1];');
   L('static int have_result[MAXO + 1];');
-  L('struct seen { int step, task; long vpage; uint64_t entry, count, flags; };');
-  L('static struct seen seen[MAXO * 8];');
-  L('static int nseen;');
+  L('struct seen { int step, task; long vpage; uint64_t entry, count, flags; struct kfolio folio; };');
+  L('static struct seen *seen;');
+  L('static int nseen, cseen;');
+  // only the pages of steps whose expectations look at pages are kept (a THP scenario reports thousands)
+  const pageSteps = r.steps.filter((rs) => rs.range).map((rs) => rs.step.index);
+  L(`static const int page_steps[] = { ${[...pageSteps, 0].join(', ')} };`);
   L();
   L('void report_step(int step, const struct result *res)');
   L('{');
@@ -89,9 +92,19 @@ export function emitC(r: Resolved): string {
   L();
   L('void report_page(int step, int task, long vpage, uint64_t entry, uint64_t count, uint64_t flags, const struct kfolio *f)');
   L('{');
-  L('\t(void)f;');
-  L('\tif (nseen < (int)(sizeof(seen) / sizeof(seen[0])))');
-  L('\t\tseen[nseen++] = (struct seen){ step, task, vpage, entry, count, flags };');
+  L('\tint want = 0;');
+  L('');
+  L('\tfor (size_t k = 0; page_steps[k]; k++)');
+  L('\t\twant |= page_steps[k] == step;');
+  L('\tif (!want)');
+  L('\t\treturn;');
+  L('\tif (nseen == cseen) {');
+  L('\t\tcseen = cseen ? 2 * cseen : 1024;');
+  L('\t\tseen = realloc(seen, cseen * sizeof(*seen));');
+  L('\t\tif (!seen)');
+  L('\t\t\tabort();');
+  L('\t}');
+  L('\tseen[nseen++] = (struct seen){ step, task, vpage, entry, count, flags, *f };');
   L('}');
   L();
   L('/* The pagemap entry of (task, vpage) after a step; zero when empty. */');
@@ -183,6 +196,11 @@ export function emitC(r: Resolved): string {
         b(e.uffdWp, `${pg} && bit(${pg}->entry, PM_UFFD_WP)`, 'uffd-wp protected');
         b(e.swapcache, `${pg} && bit(${pg}->entry, PM_PRESENT) && bit(${pg}->flags, KPF_SWAPCACHE)`, 'in the swap cache');
         b(e.ksm, `${pg} && bit(${pg}->entry, PM_PRESENT) && bit(${pg}->flags, KPF_KSM)`, 'a KSM page (kpageflags)');
+        b(e.thp, `${pg} && bit(${pg}->entry, PM_PRESENT) && bit(${pg}->flags, KPF_THP)`, 'a page of a large folio (KPF_THP)');
+        b(e.file, `${pg} && bit(${pg}->entry, PM_FILE)`, 'reported as a file page (PM_FILE)');
+        b(e.hugeZero, `${pg} && bit(${pg}->flags, KPF_ZERO_PAGE) && bit(${pg}->flags, KPF_THP)`, 'the huge zero page');
+        b(e.pmdMapped, `${pg} && ${pg}->folio.huge == 1`, 'mapped by a huge PMD (PAGEMAP_SCAN)');
+        if (e.folioPages !== undefined) add(`${pg} && ${pg}->folio.nr == ${e.folioPages}`, `${name} is in a folio of ${e.folioPages} page(s)`);
         b(
           e.anonExclusive,
           `${pg} && bit(${pg}->entry, PM_PRESENT) && bit(${pg}->flags, KPF_ANON) && bit(${pg}->flags, KPF_MAPPEDTODISK)`,

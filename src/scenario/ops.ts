@@ -30,6 +30,11 @@ export const expectSchema = z
     'uffd-wp': z.boolean().optional(),
     swapcache: z.boolean().optional(),
     ksm: z.boolean().optional(),
+    thp: z.boolean().optional(),
+    'pmd-mapped': z.boolean().optional(),
+    'huge-zero': z.boolean().optional(),
+    file: z.boolean().optional(),
+    'folio-pages': z.number().int().min(1).optional(),
   })
   .strict();
 

@@ -153,6 +153,11 @@ function toExpect(e: z.infer<typeof expectSchema> | undefined, pos: PosSource, p
   if (e['uffd-wp'] !== undefined) out.uffdWp = e['uffd-wp'];
   if (e.swapcache !== undefined) out.swapcache = e.swapcache;
   if (e.ksm !== undefined) out.ksm = e.ksm;
+  if (e.thp !== undefined) out.thp = e.thp;
+  if (e['pmd-mapped'] !== undefined) out.pmdMapped = e['pmd-mapped'];
+  if (e['huge-zero'] !== undefined) out.hugeZero = e['huge-zero'];
+  if (e.file !== undefined) out.file = e.file;
+  if (e['folio-pages'] !== undefined) out.folioPages = e['folio-pages'];
   return out;
 }
 

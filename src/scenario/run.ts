@@ -3,9 +3,8 @@
  * the step's expectations and the properties after each step.
  */
 import { KState, makeLayout, TASK_ALIVE } from '../model/layout.js';
-import { task_set_state, ptep_get, task_alive, page_test, write_step, write_writer } from '../model/mm_types.js';
+import { task_set_state, pte_lookup, task_alive, write_step, write_writer } from '../model/mm_types.js';
 import { pte_present, pte_pfn, pte_write, pte_uffd_wp, is_swap_pte } from '../model/pte.js';
-import { PGF_ANON_EXCLUSIVE } from '../model/layout.js';
 import { wid_root } from '../model/writes.js';
 import { newMetrics, profileEnv, type Metrics, type PathEvent } from '../kernel/ctx.js';
 import { step, type Kernel, type Effects } from '../ops/step.js';
@@ -217,7 +216,7 @@ function pageExpectations(r: Resolved, rs: ResolvedStep, s: KState, prof: Profil
   for (let i = 0; i < range.pages; i++) {
     const va = range.start + i;
     const pm: PagemapEntry = pagemap_entry(s, t, va, prof);
-    const pte = ptep_get(s, t, va);
+    const pte = pte_lookup(s, t, va);
     const name = pageName(r, va);
     const bit = (want: boolean | undefined, got: boolean, what: string) => {
       if (want !== undefined && want !== got) f(`${name}: expected ${want ? '' : 'not '}${what}, it is ${got ? '' : 'not '}${what}`);
@@ -225,18 +224,24 @@ function pageExpectations(r: Resolved, rs: ResolvedStep, s: KState, prof: Profil
     bit(e.present, pm.present, 'present');
     bit(e.swapped, pm.swapped && is_swap_pte(pte), 'swapped out');
     bit(e.mappedOnce, pm.exclusive, 'mapped exactly once');
-    bit(e.anonExclusive, pte_present(pte) && page_test(s, pte_pfn(pte), PGF_ANON_EXCLUSIVE), 'PG_anon_exclusive');
+    bit(e.anonExclusive, pm.present && pm.anonExclusive, 'PG_anon_exclusive (as /proc/kpageflags shows it)');
     bit(e.writable, pte_present(pte) && pte_write(pte), 'mapped writable');
     bit(e.uffdWp, pm.uffdWp || pte_uffd_wp(pte), 'uffd-wp protected');
     bit(e.swapcache, pm.swapcache, 'in the swap cache');
     bit(e.ksm, pm.ksm, 'a KSM page (kpageflags)');
+    bit(e.thp, pm.thp, 'a page of a large folio (KPF_THP)');
+    bit(e.pmdMapped, pm.huge, 'mapped by a huge PMD');
+    bit(e.hugeZero, pm.hugeZero, 'the huge zero page');
+    bit(e.file, pm.file, 'reported as a file page (PM_FILE)');
+    if (e.folioPages !== undefined && pm.present && !pm.zero && pm.nr !== e.folioPages)
+      f(`${name}: expected a folio of ${e.folioPages} page(s), it is in one of ${pm.nr}`);
     const other = (list: { proc: string; at: { region: string; from: number } }[] | undefined, want: boolean) => {
       for (const x of list ?? []) {
         const ot = r.tasks.indexOf(x.proc);
         const g = r.regions.find((q) => q.name === x.at.region)!;
         const ova = g.start + x.at.from + i;
         const a = pte_present(pte) ? pte_pfn(pte) : -1;
-        const ope = task_alive(s, ot) ? ptep_get(s, ot, ova) : 0;
+        const ope = task_alive(s, ot) ? pte_lookup(s, ot, ova) : 0;
         const b = pte_present(ope) ? pte_pfn(ope) : -2;
         if ((a === b) !== want) f(`${name}: expected ${want ? '' : 'not '}to be the same page as ${x.proc}'s ${pageName(r, ova)}`);
       }

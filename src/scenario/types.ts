@@ -47,6 +47,16 @@ export interface StepExpect {
   swapcache?: boolean;
   /** /proc/kpageflags KPF_KSM of the page's frame */
   ksm?: boolean;
+  /** /proc/kpageflags KPF_THP: a page of a large anon folio (or the huge zero page) */
+  thp?: boolean;
+  /** a huge PMD maps the page (PAGEMAP_SCAN PAGE_IS_HUGE) */
+  pmdMapped?: boolean;
+  /** the page is the huge zero page */
+  hugeZero?: boolean;
+  /** pagemap PM_FILE */
+  file?: boolean;
+  /** the page's folio has this many pages (kpageflags head/tail walk) */
+  folioPages?: number;
 }
 
 /** One step: a process performs an operation. */
