@@ -5,6 +5,7 @@ import { region, name } from './args.js';
 import { process_vm_rw } from '../kernel/mm/process_vm_access.js';
 import { mem_rw } from '../kernel/fs/proc/base.js';
 import { do_madvise } from '../kernel/mm/madvise.js';
+import { pmd_nr } from '../model/mm_types.js';
 
 const fuzzRemote = (op: string) => ({
   host: true,
@@ -63,21 +64,32 @@ export const procMemRead = defineOp({
 
 export const procMemWrite = defineOp({
   name: 'proc-mem-write',
-  doc: "write of /proc/PID/mem: FOLL_GET|FOLL_FORCE|FOLL_WRITE; race: dontneed puts a MADV_DONTNEED of the target inside GUP's fault/retry window (model only)",
+  doc: "write of /proc/PID/mem: FOLL_GET|FOLL_FORCE|FOLL_WRITE; race: dontneed puts a MADV_DONTNEED of the target's page (dontneed-huge: of the whole PMD range around it, as Huge Dirty COW does) inside GUP's fault/retry window (model only)",
   primary: 'at',
-  args: { at: region, target: name, race: z.enum(['dontneed']).optional() },
+  args: { at: region, target: name, race: z.enum(['dontneed', 'dontneed-huge']).optional() },
   resolve(a, cx) {
-    const m = { ...cx.range(a.at), target: cx.task(a.target, 'target'), raceDontneed: a.race === 'dontneed' };
+    const m = {
+      ...cx.range(a.at),
+      target: cx.task(a.target, 'target'),
+      raceDontneed: a.race === 'dontneed' || a.race === 'dontneed-huge',
+      raceHuge: a.race === 'dontneed-huge',
+    };
     if (m.raceDontneed) cx.need('model-only');
     return m;
   },
-  print: (m, cx) => ({ 'proc-mem-write': cx.range(m), target: cx.task(m.target), ...(m.raceDontneed ? { race: 'dontneed' } : {}) }),
+  print: (m, cx) => ({
+    'proc-mem-write': cx.range(m),
+    target: cx.task(m.target),
+    ...(m.raceDontneed ? { race: m.raceHuge ? 'dontneed-huge' : 'dontneed' } : {}),
+  }),
   range: (m) => m,
   apply(s, ctx, t, m) {
     // a thread of the target doing MADV_DONTNEED inside GUP's fault/retry window (Dirty COW)
     const race = m.raceDontneed
       ? (va: number) => {
-          do_madvise(s, ctx, m.target, va, va + 1, 'MADV_DONTNEED');
+          const n = m.raceHuge && pmd_nr(s) > 0 ? pmd_nr(s) : 1;
+          const lo = va - (va % n);
+          do_madvise(s, ctx, m.target, lo, lo + n, 'MADV_DONTNEED');
         }
       : undefined;
     const r = mem_rw(s, ctx, t, m.target, m.start, m.pages, true, race);
