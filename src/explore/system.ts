@@ -48,11 +48,15 @@ const configSchema = z.object({
   kernel: z.string().optional(),
   processes: z.number().int().min(1).max(8).default(2),
   regions: z.record(name, z.object({
-    pages: z.number().int().min(1).max(4).default(1),
+    pages: z.number().int().min(1).max(8).default(1),
     shared: z.boolean().default(false),
     file: name.optional(),
     prot: z.enum(['r', 'rw']).default('rw'),
-  }).strict()).default({ mem: { pages: 1, shared: false, prot: 'rw' } }),
+    /** a THP-eligible area: PMD-aligned, MADV_HUGEPAGE (with a small `pmd-order`, so it is a few pages) */
+    thp: z.boolean().default(false),
+  }).strict()).default({ mem: { pages: 1, shared: false, prot: 'rw', thp: false } }),
+  /** the PMD order of the model's geometry (model only; 9 is the real one): 2 makes a THP of 4 pages */
+  'pmd-order': z.number().int().min(2).max(9).optional(),
   files: z.record(name, z.object({ kind: z.enum(['memfd', 'tmpfile']), pages: z.number().int().min(1).max(4).default(1) }).strict()).optional(),
   setup: z.array(z.unknown()).default([]),
   ops: z.array(z.enum(EXPLORE_OPS)).min(1),
@@ -74,7 +78,9 @@ export interface ExploreConfig {
   source: string[];
   kernel?: string;
   processes: number;
-  regions: { name: string; pages: number; shared: boolean; file?: string; prot: 'r' | 'rw' }[];
+  regions: { name: string; pages: number; shared: boolean; file?: string; prot: 'r' | 'rw'; thp: boolean }[];
+  /** the geometry's PMD order when a region is THP-eligible */
+  pmdOrder?: number;
   files: { name: string; kind: 'memfd' | 'tmpfile'; pages: number }[];
   /** raw setup steps (written into counterexamples as they are) */
   setupRaw: unknown[];
@@ -105,7 +111,8 @@ export function parseConfig(text: string, file: string): ExploreConfig {
   if (!r.success) zodFail(pos, [], r.error);
   const c = r.data;
   const files = Object.entries(c.files ?? {}).map(([n, f]) => ({ name: n, kind: f.kind, pages: f.pages }));
-  const regions = Object.entries(c.regions).map(([n, g]) => ({ name: n, pages: g.pages, shared: g.shared, prot: g.prot, ...(g.file ? { file: g.file } : {}) }));
+  const regions = Object.entries(c.regions).map(([n, g]) => ({ name: n, pages: g.pages, shared: g.shared, prot: g.prot, thp: g.thp, ...(g.file ? { file: g.file } : {}) }));
+  if (regions.some((g) => g.thp) && c['pmd-order'] === undefined) throw new InputError('a THP region needs pmd-order (2 makes a THP of 4 pages)', pos.at(['regions']));
   for (const g of regions) {
     if (g.file && !files.some((f) => f.name === g.file)) throw new InputError(`regions.${g.name}.file: no file "${g.file}" is declared`, pos.at(['regions', g.name, 'file']));
   }
@@ -119,6 +126,7 @@ export function parseConfig(text: string, file: string): ExploreConfig {
     source: c.source === undefined ? [] : Array.isArray(c.source) ? c.source : [c.source],
     ...(c.kernel ? { kernel: c.kernel } : {}),
     processes: c.processes, regions, files, setupRaw: c.setup, setup, ops: [...new Set(c.ops)], depth: c.depth, pipeBuffers: c.pipeBuffers,
+    ...(c['pmd-order'] !== undefined ? { pmdOrder: c['pmd-order'] } : {}),
     properties: (c.properties ?? ['no-leak', 'pin-coherent', 'private-file-integrity']),
     expect: c.expect ?? {}, swarm: { walks: c.swarm?.walks ?? 10000, ...(c.swarm?.depth ? { depth: c.swarm.depth } : {}) },
   };
@@ -172,12 +180,27 @@ const pipeName = (p: number) => `p${p}`;
 
 /** The scenario steps of mmaps and setup, as a scenario P0 starts with. */
 function prefixScenario(c: ExploreConfig): { resolved: Resolved; prefix: Record<string, unknown>[] } {
-  const mmaps: Record<string, unknown>[] = c.regions.map((g) => ({
-    P0: { mmap: g.name, pages: g.pages, prot: g.prot, ...(g.shared ? { shared: true } : {}), ...(g.file ? { file: g.file } : {}) },
-  }));
+  const mmaps: Record<string, unknown>[] = c.regions.flatMap((g) => [
+    {
+      P0: {
+        mmap: g.name,
+        pages: g.pages,
+        prot: g.prot,
+        ...(g.shared ? { shared: true } : {}),
+        ...(g.file ? { file: g.file } : {}),
+        ...(g.thp ? { align: 'pmd', thp: 'inherit' } : {}),
+      },
+    },
+    ...(g.thp ? [{ P0: { madvise: g.name, advice: 'hugepage' } }] : []),
+  ]);
   const files = Object.fromEntries(c.files.map((f) => [f.name, { kind: f.kind, pages: f.pages }]));
   const base = scenarioFromObject(
-    { processes: ['P0'], files, steps: mmaps.length ? mmaps : [{ P0: { check: c.regions[0]?.name ?? 'mem' } }] },
+    {
+      processes: ['P0'],
+      files,
+      ...(c.pmdOrder !== undefined ? { 'pmd-order': c.pmdOrder } : {}),
+      steps: mmaps.length ? mmaps : [{ P0: { check: c.regions[0]?.name ?? 'mem' } }],
+    },
     c.file,
     fixedPos(c.file),
   );
@@ -301,6 +324,7 @@ export function traceScenario(sys: ExploreSystem, steps: Record<string, unknown>
   const out: Record<string, unknown> = { name: `${c.name}-counterexample`, description };
   if (c.source.length) out.source = c.source;
   out.processes = ['P0'];
+  if (c.pmdOrder !== undefined) out['pmd-order'] = c.pmdOrder;
   if (c.files.length) out.files = Object.fromEntries(c.files.map((f) => [f.name, { kind: f.kind, pages: f.pages }]));
   out.steps = [...sys.prefix, ...steps];
   return out;

@@ -10,7 +10,7 @@
 import fc from 'fast-check';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { cmdsArb, materialize, scenarioYaml, resolveCmds, HOST_OPS, type Cmd } from './generate.js';
+import { cmdsArb, materialize, scenarioYaml, resolveCmds, HOST_OPS, type Cmd, type GenOptions } from './generate.js';
 import type { Resolved } from '../scenario/resolve.js';
 import { runScenario } from '../scenario/run.js';
 import { HOST_PROFILE } from '../profiles/index.js';
@@ -31,6 +31,8 @@ export interface FuzzOptions {
   profile?: Profile;
   /** run the kernel side in qemu guests of this kernel (default: the host) */
   on?: GuestKernel;
+  /** large-folio areas and operations in every scenario (default true; the mTHP area where the kernel has per-size THP modes) */
+  thp?: boolean;
   onProgress?: (done: number, diverged: number, skipped: number) => void;
 }
 
@@ -54,11 +56,14 @@ export interface FuzzReport {
   agreed: number;
   findings: FuzzFinding[];
   seconds: number;
+  /** the scenarios had the THP area, and the mTHP area */
+  thp?: boolean;
+  mthp?: boolean;
 }
 
 /** The operation a divergence happened in, with the field and values: what makes two divergences the same kind. */
-function kindOf(cmds: readonly Cmd[], d: Divergence): string {
-  const steps = materialize(cmds).steps as Record<string, unknown>[];
+function kindOf(cmds: readonly Cmd[], d: Divergence, gen: GenOptions): string {
+  const steps = materialize(cmds, gen).steps as Record<string, unknown>[];
   const st = steps[d.step - 1];
   const body = st ? Object.values(st)[0] : undefined;
   const op = typeof body === 'string' ? body : body && typeof body === 'object' ? Object.keys(body)[0] : '?';
@@ -111,7 +116,7 @@ async function divergences(run: Runner, prof: Profile, rs: readonly Resolved[]):
       return;
     }
     const model = runScenario(r, prof, { keepStates: true, lenient: true, env: envs[i]!.env });
-    if (model.aborted) throw new Error(`model bug on a random scenario:\n${scenarioYaml(materialize([]))}`);
+    if (model.aborted) throw new Error(`model bug on random scenario ${r.sc.name}: ${model.aborted}`);
     out[i] = compareRun(r, model, kres[j]!, { prof, caps: run.caps });
   });
   return out;
@@ -126,13 +131,17 @@ export async function fuzzDiff(o: FuzzOptions): Promise<FuzzReport> {
   const report: FuzzReport = { seed: o.seed, ran: 0, skipped: 0, agreed: 0, findings: [], seconds: 0 };
   const diverging: { index: number; cmds: Cmd[]; d: Divergence }[] = [];
   const runner = o.on ? await guestRunner(o.on, o.jobs) : await hostRunner(o.jobs);
+  // large folios where the kernel side can set the THP modes; the mTHP area where it has 64 kB folios
+  const gen: GenOptions = o.thp === false || !runner.caps.thp ? {} : { thp: true, mthp: runner.caps.thpSizes.includes(64) };
+  report.thp = gen.thp === true;
+  report.mthp = gen.mthp === true;
   try {
     for (let base = 0; base < samples.length; base += runner.chunk) {
       const part = samples.slice(base, base + runner.chunk);
       const ds = await divergences(
         runner,
         prof,
-        part.map((c, j) => resolveCmds(c, `fuzz-${o.seed}-${base + j}`)),
+        part.map((c, j) => resolveCmds(c, `fuzz-${o.seed}-${base + j}`, gen)),
       );
       ds.forEach((d, j) => {
         if (d === 'skip') report.skipped++;
@@ -148,7 +157,7 @@ export async function fuzzDiff(o: FuzzOptions): Promise<FuzzReport> {
     diverging.sort((a, b) => a.index - b.index);
     const kinds = new Map<string, { index: number; cmds: Cmd[]; d: Divergence; count: number }>();
     for (const x of diverging) {
-      const k = kindOf(x.cmds, x.d);
+      const k = kindOf(x.cmds, x.d, gen);
       const e = kinds.get(k);
       if (e) e.count++;
       else kinds.set(k, { ...x, count: 1 });
@@ -157,7 +166,7 @@ export async function fuzzDiff(o: FuzzOptions): Promise<FuzzReport> {
     for (const [kind, { index, cmds, d, count }] of kinds) {
       let last: Divergence = d;
       const prop = fc.asyncProperty(arb, async (c) => {
-        const r = await divergenceOf(resolveCmds(c, 'shrink'));
+        const r = await divergenceOf(resolveCmds(c, 'shrink', gen));
         if (r && r !== 'skip') {
           last = r;
           return false;
@@ -173,10 +182,10 @@ export async function fuzzDiff(o: FuzzOptions): Promise<FuzzReport> {
       });
       const minimal = res.counterexample?.[0] ?? cmds;
       // re-run the minimal one to report its own divergence
-      const fin = await divergenceOf(resolveCmds(minimal, 'final'));
+      const fin = await divergenceOf(resolveCmds(minimal, 'final', gen));
       if (fin && fin !== 'skip') last = fin;
       const name = `fuzz-${o.seed}-${index}`;
-      const obj = materialize(minimal, {}, name);
+      const obj = materialize(minimal, gen, name);
       // steps after the divergence cannot matter to it
       obj.steps = (obj.steps as unknown[]).slice(0, last.step);
       obj.description =

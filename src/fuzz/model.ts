@@ -9,7 +9,7 @@
 import fc from 'fast-check';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { cmdsArb, materialize, resolveCmds, scenarioYaml, GEN_OPS, type Cmd } from './generate.js';
+import { cmdsArb, materialize, resolveCmds, scenarioYaml, GEN_OPS, type Cmd, type GenOptions } from './generate.js';
 import { runScenario } from '../scenario/run.js';
 import type { Profile } from '../profiles/types.js';
 import type { Violation } from '../properties/monitor.js';
@@ -24,6 +24,8 @@ export interface ModelFuzzOptions {
   /** also save every random scenario here (the same seed gives the same files) */
   saveDir?: string;
   onProgress?: (done: number, found: number) => void;
+  /** the large-folio areas (default true) */
+  thp?: boolean;
 }
 
 export interface ModelFinding {
@@ -47,21 +49,22 @@ export interface ModelFuzzReport {
 
 const nameOf = (seed: number, i: number) => `fuzz-${seed}-${String(i).padStart(3, '0')}`;
 
-function firstViolation(cmds: readonly Cmd[], prof: Profile, property?: string): Violation | null {
-  const res = runScenario(resolveCmds(cmds, 'fuzz'), prof, { lenient: true });
+function firstViolation(cmds: readonly Cmd[], prof: Profile, gen: GenOptions, property?: string): Violation | null {
+  const res = runScenario(resolveCmds(cmds, 'fuzz', gen), prof, { lenient: true });
   return res.violations.find((v) => property === undefined || v.property === property) ?? null;
 }
 
 export function fuzzModel(o: ModelFuzzOptions): ModelFuzzReport {
   const t0 = Date.now();
+  const gen: GenOptions = o.thp === false ? {} : { thp: true, mthp: true };
   const arb = cmdsArb({ ops: GEN_OPS, maxSteps: o.maxSteps ?? 24 });
   const samples = fc.sample(arb, { seed: o.seed, numRuns: o.count });
   if (o.saveDir) mkdirSync(o.saveDir, { recursive: true });
   const kinds = new Map<string, { index: number; cmds: Cmd[]; v: Violation; count: number }>();
   let clean = 0;
   samples.forEach((cmds, i) => {
-    if (o.saveDir) writeFileSync(join(o.saveDir, `${nameOf(o.seed, i)}.yaml`), scenarioYaml(materialize(cmds, {}, nameOf(o.seed, i))));
-    const v = firstViolation(cmds, o.profile);
+    if (o.saveDir) writeFileSync(join(o.saveDir, `${nameOf(o.seed, i)}.yaml`), scenarioYaml(materialize(cmds, gen, nameOf(o.seed, i))));
+    const v = firstViolation(cmds, o.profile, gen);
     if (!v) clean++;
     else {
       const k = kinds.get(v.property);
@@ -77,13 +80,13 @@ export function fuzzModel(o: ModelFuzzOptions): ModelFuzzReport {
   if (kinds.size) mkdirSync(o.outDir, { recursive: true });
   for (const [property, k] of kinds) {
     const res = fc.check(
-      fc.property(arb, (c) => firstViolation(c, o.profile, property) === null),
+      fc.property(arb, (c) => firstViolation(c, o.profile, gen, property) === null),
       { examples: [[k.cmds]], numRuns: 1, seed: o.seed },
     );
     const minimal = res.counterexample?.[0] ?? k.cmds;
-    const v = firstViolation(minimal, o.profile, property) ?? k.v;
+    const v = firstViolation(minimal, o.profile, gen, property) ?? k.v;
     const name = nameOf(o.seed, k.index);
-    const obj = materialize(minimal, {}, name);
+    const obj = materialize(minimal, gen, name);
     obj.steps = (obj.steps as unknown[]).slice(0, v.step);
     obj.description =
       `Found by cowlab fuzz --seed ${o.seed} --kernel ${o.profile.id} (random scenario ${k.index}), shrunk.\n` +

@@ -290,7 +290,9 @@ function checkFolio(
   if (m[o + PG_ENTIRE] !== entire) bad.push(`folio ${head}: entire mapcount ${m[o + PG_ENTIRE]} but ${entire} PMD(s) map it`);
   if (m[o + PG_LARGE] !== ptes + entire) bad.push(`folio ${head}: large mapcount ${m[o + PG_LARGE]} but ${ptes + entire} mapping(s)`);
   if (rules.largePinCount && m[o + PG_PINCOUNT] !== pins) bad.push(`folio ${head}: pincount ${m[o + PG_PINCOUNT]} but ${pins} pin(s)`);
-  // the MM-ID slots: a tracked mm's count is exact; without MM_IDS_SHARED one mm maps everything
+  // the MM-ID slots: a slot never counts more than its mm's mappings (it may count fewer: mappings
+  // added while no slot was free stay untracked, as the kernel allows); without MM_IDS_SHARED one
+  // slot holds every mapping
   const total = ptes + entire;
   let owner = -1;
   for (const [slotId, slotCount] of [
@@ -300,8 +302,8 @@ function checkFolio(
     const t = m[o + slotId]! - 1;
     if (t < 0) continue;
     const have = perMm?.get(t) ?? 0;
-    if (m[o + slotCount] !== have) bad.push(`folio ${head}: MM-ID slot of task ${t} counts ${m[o + slotCount]} mapping(s), it has ${have}`);
-    if (have === total) owner = t;
+    if (m[o + slotCount]! > have) bad.push(`folio ${head}: MM-ID slot of task ${t} counts ${m[o + slotCount]} mapping(s), it has ${have}`);
+    if (m[o + slotCount] === total) owner = t;
   }
   if (total > 0 && owner < 0 && (m[o + PG_FLAGS]! & PGF_MMIDS_SHARED) === 0)
     bad.push(`folio ${head}: MM_IDS_SHARED clear but no MM-ID slot holds all ${total} mapping(s)`);

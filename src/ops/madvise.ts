@@ -56,8 +56,11 @@ export const madvise = defineOp({
     host: true,
     onRegion: true,
     gen(c, x) {
-      const advice = x.pick(['dontneed', 'dontfork', 'dofork', 'wipeonfork', 'keeponfork', 'pageout'], c.c);
-      if (advice === 'pageout' && (!x.swap || x.region.kind !== 'anon')) return null;
+      const large = x.region.kind === 'thp' || x.region.kind === 'mthp';
+      const advice = large
+        ? x.pick(['dontneed', 'dontfork', 'dofork', 'pageout', 'hugepage', 'nohugepage', 'collapse', 'cold'], c.c)
+        : x.pick(['dontneed', 'dontfork', 'dofork', 'wipeonfork', 'keeponfork', 'pageout'], c.c);
+      if (advice === 'pageout' && (!x.swap || (x.region.kind !== 'anon' && !large))) return null;
       return { madvise: x.at, advice };
     },
   },

@@ -54,6 +54,7 @@ export const mmap = defineOp({
       x.mapRegion();
       const p = x.pick(['rw', 'rw', 'r'], c.c);
       const g = x.region;
+      if (g.kind === 'thp' || g.kind === 'mthp') return { mmap: g.name, pages: g.pages, prot: p, align: 'pmd', thp: 'inherit' };
       return g.kind === 'anon'
         ? { mmap: g.name, pages: g.pages, prot: p }
         : g.kind === 'shared'

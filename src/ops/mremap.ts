@@ -18,4 +18,15 @@ export const mremap = defineOp({
   range: (m) => m,
   apply: (s, ctx, t, m) => ok(do_mremap(s, ctx, t, m.start, m.pages, m.dst)),
   exec: { args: ['start', 'pages', 'dst'], encode: (m) => [m.start, m.pages, m.dst] },
+  fuzz: {
+    host: true,
+    onRegion: true,
+    // part of a large-folio area onto the spare area (what cow.c does to half a THP)
+    gen: (c, x) =>
+      x.region.kind === 'thp'
+        ? { mremap: x.pick([`${x.region.name}[256:512]`, `${x.region.name}[0:1]`, `${x.region.name}[1:256]`], c.c), to: 'spare' }
+        : x.region.kind === 'mthp'
+          ? { mremap: x.pick([`${x.region.name}[8:16]`, `${x.region.name}[1:2]`], c.c), to: 'spare' }
+          : null,
+  },
 });

@@ -15,5 +15,11 @@ export const munmap = defineOp({
   apply: (s, ctx, t, m) => ok(do_munmap(s, ctx, t, m.start, m.start + m.pages)),
   exec: { args: ['start', 'pages'], encode: (m) => [m.start, m.pages] },
   fuzz: { weight: 2, host: true, onRegion: true, gen: (_c, x) => ({ munmap: x.at }) },
-  explore: [perPage('munmap', 30, 'munmap() of one page', (t, pg) => [{ t, args: () => ({ munmap: pg.ref }), enabled: always }])],
+  explore: [
+    perPage('munmap', 30, 'munmap() of one page, and of a whole region of several pages (a THP area)', (t, pg) => [
+      { t, args: () => ({ munmap: pg.ref }), enabled: always },
+      // the whole region, from its first page: what unmapping a THP takes without splitting it
+      ...(pg.index === 0 && pg.ref !== pg.region ? [{ t, args: () => ({ munmap: pg.region }), enabled: always }] : []),
+    ]),
+  ],
 });

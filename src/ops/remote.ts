@@ -6,6 +6,7 @@ import { process_vm_rw } from '../kernel/mm/process_vm_access.js';
 import { mem_rw } from '../kernel/fs/proc/base.js';
 import { do_madvise } from '../kernel/mm/madvise.js';
 import { pmd_nr } from '../model/mm_types.js';
+import { __get_user_pages, gup_put_folio, FOLL_GET, FOLL_FORCE, FOLL_TOUCH, FOLL_REMOTE } from '../kernel/mm/gup.js';
 
 const fuzzRemote = (op: string) => ({
   host: true,
@@ -64,15 +65,15 @@ export const procMemRead = defineOp({
 
 export const procMemWrite = defineOp({
   name: 'proc-mem-write',
-  doc: "write of /proc/PID/mem: FOLL_GET|FOLL_FORCE|FOLL_WRITE; race: dontneed puts a MADV_DONTNEED of the target's page (dontneed-huge: of the whole PMD range around it, as Huge Dirty COW does) inside GUP's fault/retry window (model only)",
+  doc: "write of /proc/PID/mem: FOLL_GET|FOLL_FORCE|FOLL_WRITE; race: dontneed puts a MADV_DONTNEED of the target's page inside GUP's fault/retry window (Dirty COW), huge-dirty-cow a MADV_DONTNEED of the whole PMD range and a read of the page through GUP (FOLL_TOUCH), as the Huge Dirty COW exploit's threads do (model only)",
   primary: 'at',
-  args: { at: region, target: name, race: z.enum(['dontneed', 'dontneed-huge']).optional() },
+  args: { at: region, target: name, race: z.enum(['dontneed', 'huge-dirty-cow']).optional() },
   resolve(a, cx) {
     const m = {
       ...cx.range(a.at),
       target: cx.task(a.target, 'target'),
-      raceDontneed: a.race === 'dontneed' || a.race === 'dontneed-huge',
-      raceHuge: a.race === 'dontneed-huge',
+      raceDontneed: a.race === 'dontneed' || a.race === 'huge-dirty-cow',
+      raceHuge: a.race === 'huge-dirty-cow',
     };
     if (m.raceDontneed) cx.need('model-only');
     return m;
@@ -80,7 +81,7 @@ export const procMemWrite = defineOp({
   print: (m, cx) => ({
     'proc-mem-write': cx.range(m),
     target: cx.task(m.target),
-    ...(m.raceDontneed ? { race: m.raceHuge ? 'dontneed-huge' : 'dontneed' } : {}),
+    ...(m.raceDontneed ? { race: m.raceHuge ? 'huge-dirty-cow' : 'dontneed' } : {}),
   }),
   range: (m) => m,
   apply(s, ctx, t, m) {
@@ -90,6 +91,11 @@ export const procMemWrite = defineOp({
           const n = m.raceHuge && pmd_nr(s) > 0 ? pmd_nr(s) : 1;
           const lo = va - (va % n);
           do_madvise(s, ctx, m.target, lo, lo + n, 'MADV_DONTNEED');
+          if (m.raceHuge) {
+            // another thread reads the page through /proc/PID/mem: a read fault maps the huge zero page, touch_pmd() marks it
+            const rd = __get_user_pages(ctx, s, m.target, va, 1, FOLL_GET | FOLL_FORCE | FOLL_TOUCH | FOLL_REMOTE);
+            for (const p of rd.pfns) gup_put_folio(ctx, s, p, FOLL_GET);
+          }
         }
       : undefined;
     const r = mem_rw(s, ctx, t, m.target, m.start, m.pages, true, race);

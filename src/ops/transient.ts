@@ -11,7 +11,7 @@ import { defineOp, ok } from './types.js';
 import { region } from './args.js';
 import type { KState } from '../model/layout.js';
 import { REF_TRANSIENT, REFST_LRU_BATCH, PGF_LRU, PGF_LOCKED, PGF_SWAPCACHE, PGF_ANON } from '../model/layout.js';
-import { pte_lookup, page_test, page_set, page_clear, page_ref_count } from '../model/mm_types.js';
+import { pte_lookup, page_test, page_set, page_clear, page_ref_count, folio_test_large } from '../model/mm_types.js';
 import { pte_present, pte_pfn } from '../model/pte.js';
 import { ref_add, refs_where, ref_free } from '../model/refs.js';
 import { type KCtx, trace } from '../kernel/ctx.js';
@@ -44,6 +44,8 @@ function transient(s: KState, ctx: KCtx, t: number, va: number, kind: TransientK
     }
     case 'lru-batch': {
       // a batch reference on another CPU: the local lru_add_drain() cannot drop it
+      // (a large folio never waits in a batch: folio_may_be_lru_cached())
+      if (hold && folio_test_large(s, pfn)) return -EINVAL;
       if (hold) {
         if (!page_test(s, pfn, PGF_LRU)) return -EBUSY;
         page_clear(s, pfn, PGF_LRU);
@@ -60,7 +62,8 @@ function transient(s: KState, ctx: KCtx, t: number, va: number, kind: TransientK
       return 0;
     }
     case 'swapcache': {
-      if (!page_test(s, pfn, PGF_ANON)) return -EINVAL;
+      // a large folio enters the swap cache whole, and only on devices with large swap entries (not modelled)
+      if (!page_test(s, pfn, PGF_ANON) || folio_test_large(s, pfn)) return -EINVAL;
       if (hold) {
         if (page_test(s, pfn, PGF_SWAPCACHE)) return -EBUSY;
         const slot = get_swap_slot(s);

@@ -108,7 +108,7 @@ export interface FuzzCmd {
 export interface FuzzCx {
   readonly proc: string;
   readonly others: readonly string[];
-  readonly region: { readonly name: string; readonly pages: number; readonly kind: 'anon' | 'shared' | 'memfd' };
+  readonly region: { readonly name: string; readonly pages: number; readonly kind: 'anon' | 'shared' | 'memfd' | 'thp' | 'mthp' };
   /** `region` or one of its pages */
   readonly at: string;
   readonly pipes: readonly string[];
@@ -124,6 +124,8 @@ export interface FuzzCx {
   hasUffd(create: boolean): boolean;
   hasRing(create: boolean): boolean;
   mapRegion(): void;
+  /** the scenario has the large-folio regions (a PMD-sized THP area and an mTHP area) */
+  readonly thp: boolean;
 }
 
 /** How the fuzzer draws an operation. */

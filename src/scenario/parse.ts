@@ -56,6 +56,8 @@ const topSchema = z
       .strict()
       .optional(),
     env: scenarioEnvSchema.optional(),
+    /** model only: PMD order of the geometry (pages per PMD = 2^order; the real one is 9), small so the explorer can search THPs */
+    'pmd-order': z.number().int().min(2).max(9).optional(),
     steps: z.array(z.unknown()).min(1),
   })
   .strict();
@@ -273,6 +275,7 @@ export function scenarioFromObject(raw: unknown, file: string, pos: PosSource = 
     steps,
   };
   if (top.description !== undefined) sc.description = top.description;
+  if (top['pmd-order'] !== undefined) sc.pmdOrder = top['pmd-order'];
   if (top.selftest !== undefined) sc.selftest = top.selftest;
   return sc;
 }

@@ -65,6 +65,8 @@ export function resolveScenario(sc: Scenario): Resolved {
   const rings = new Set<string>(); // processes that set up their io_uring
   const labels = new Map<string, number>();
   const needs = new Set<Capability>(sc.requires as Capability[]);
+  // a geometry of the model's own: no real kernel has it
+  if (sc.pmdOrder !== undefined && sc.pmdOrder !== PMD_ORDER) needs.add('model-only');
   let cursor = 1; // virtual page 0 stays unmapped
 
   // first pass: declare regions (their size is the largest mmap of that name)
@@ -86,7 +88,8 @@ export function resolveScenario(sc: Scenario): Resolved {
       (st.op === 'mmap' && (st.args.thp === 'inherit' || st.args.align === 'pmd')) ||
       (st.op === 'madvise' && (st.args.advice === 'hugepage' || st.args.advice === 'collapse')),
   );
-  const pmdNr = 1 << PMD_ORDER;
+  const pmdOrder = sc.pmdOrder ?? PMD_ORDER;
+  const pmdNr = 1 << pmdOrder;
   for (const r of regions.values()) {
     if (r.aligned) cursor = Math.ceil(cursor / pmdNr) * pmdNr;
     r.start = cursor;
@@ -215,7 +218,7 @@ export function resolveScenario(sc: Scenario): Resolved {
     refs,
     writes: Math.min(4096, sc.steps.length * 2 + files.reduce((a, f) => a + f.pages, 0) + 16),
     lruBatch: 32,
-    pmdOrder: thp ? PMD_ORDER : 0,
+    pmdOrder: thp ? pmdOrder : 0,
   };
   if (nt > 30) throw new InputError('at most 30 processes per scenario', sc.steps[0]!.pos);
   return {

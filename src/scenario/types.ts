@@ -90,6 +90,8 @@ export interface Scenario {
   name: string;
   file: string;
   description?: string;
+  /** model only: the geometry's PMD order when it is not the real 9 (`pmd-order:`) */
+  pmdOrder?: number;
   /** the cow.c test it mirrors, exactly as the selftest prints it, and its TAP number on the host's plan */
   selftest?: { case: string; backing?: string; tap?: number };
   /** where its expected history is documented */

@@ -21,6 +21,7 @@ export function fuzzCommand(program: Command): void {
     .option('--profile <file>', 'a profile module of your own to judge the kernel')
     .option('--brd <file>', 'brd.ko for a kernel image of your own')
     .option('--save <dir>', 'model only: also save every random scenario in this directory')
+    .option('--no-thp', 'leave out the large-folio areas (a PMD-sized THP, a 64 kB mTHP) and their operations')
     .option('--json', 'print the report as JSON')
     .action(
       async (opts: {
@@ -36,6 +37,7 @@ export function fuzzCommand(program: Command): void {
         profile?: string;
         brd?: string;
         save?: string;
+        thp: boolean;
       }) => {
         const { availableParallelism } = await import('node:os');
         const seed = opts.seed !== undefined ? Number(opts.seed) : Math.floor(Math.random() * 2 ** 31);
@@ -60,6 +62,7 @@ export function fuzzCommand(program: Command): void {
             maxSteps: Number(opts.steps),
             profile: prof,
             outDir: opts.out,
+            thp: opts.thp,
             ...(opts.save ? { saveDir: opts.save } : {}),
           });
           if (opts.json) out(JSON.stringify(report, null, 2));
@@ -98,6 +101,7 @@ export function fuzzCommand(program: Command): void {
           maxSteps: Number(opts.steps),
           profile: target.profile,
           on: target.guest,
+          thp: opts.thp,
           onProgress: (done, diverged, skipped) => bar?.update(done, { diverged, skipped }),
         });
         bar?.stop();

@@ -235,8 +235,10 @@ const FOLLOW_UNSHARE = -1001;
  * an anon page mapped writable (so exclusive, by the page_count rule)
  * marks it "already made exclusive".
  */
-function gup_mark_exclusive(ctx: KCtx, s: KState, pte: Pte, pfn: number, foll: number): void {
+function gup_mark_exclusive(ctx: KCtx, s: KState, pte: Pte, page: number, foll: number, huge = false): void {
   if (ctx.prof.mech.cow.exclusive !== 'gup-marked') return;
+  // a PMD mapping carries the marker on its head, as PG_anon_exclusive does
+  const pfn = huge && page !== ZERO_PFN ? folio_head(s, page) : page;
   if ((foll & (FOLL_WRITE | FOLL_PIN)) === 0 || !pte_write(pte) || pfn === ZERO_PFN || !PageAnon(s, pfn)) return;
   if (!PageAnonExclusive(s, pfn)) trace(ctx, 'follow_page_pte', `page ${pfn} marked exclusive by GUP`);
   page_set(s, pfn, PGF_ANON_EXCLUSIVE);
@@ -303,6 +305,7 @@ function follow_huge_pmd(ctx: KCtx, s: KState, t: number, va: number, vflags: nu
   const pfn = zero ? ZERO_PFN : head + (va & (pmd_nr(s) - 1));
   const e = try_grab_folio(ctx, s, pfn, foll);
   if (e) return e;
+  gup_mark_exclusive(ctx, s, pmd, pfn, foll, true);
   if (foll & FOLL_TOUCH && (foll & FOLL_WRITE || ctx.prof.mech.gup.touchPmdDirty) && !pmd_dirty(pmd)) {
     set_pmd_at(s, t, va, pmd_mkdirty(pmd));
   }
@@ -450,7 +453,7 @@ export function get_user_pages_fast(
       }
     }
     if (try_grab_folio(ctx, s, pfn, foll)) break; // the slow path reports the error
-    gup_mark_exclusive(ctx, s, pte, pfn, foll);
+    gup_mark_exclusive(ctx, s, pte, pfn, foll, huge);
     page_set(s, pfn, PGF_REFERENCED); // folio_set_referenced()
     pfns.push(pfn);
   }

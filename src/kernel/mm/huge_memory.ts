@@ -347,7 +347,9 @@ export function copy_huge_pmd(s: KState, ctx: KCtx, src: number, dst: number, va
     folio_get(s, head);
     const mode = ctx.prof.mech.fork.copyPinned;
     let pinned = false;
-    if (mode === 'exclusive-maybe-pinned') pinned = !folio_try_dup_anon_rmap_pmd(s, ctx, src, dst, sflags, head);
+    // Linus' proposal: a THP a GUP marked exclusive stays the parent's, the child gets copies
+    if (ctx.prof.mech.fork.copyMarked && PageAnonExclusive(s, head)) pinned = true;
+    else if (mode === 'exclusive-maybe-pinned') pinned = !folio_try_dup_anon_rmap_pmd(s, ctx, src, dst, sflags, head);
     else if (mode === 'maybe-pinned' && folio_needs_cow_for_dma(s, ctx, src, sflags, head)) pinned = true;
     if (pinned) {
       folio_put(s, head);
