@@ -50,3 +50,5 @@ export const follWriteGames = derive(linux_6_18, {
   summary: 'test-only',
   mech: { gup: { forceWrite: 'foll-write-games' } },
 });
+
+export { sampledInstance } from '../src/scenario/cowc.js';

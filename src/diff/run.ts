@@ -11,11 +11,12 @@
 import { HOST_PROFILE } from '../profiles/index.js';
 import type { Profile } from '../profiles/types.js';
 import type { Resolved } from '../scenario/resolve.js';
-import { runScenario } from '../scenario/run.js';
+import { runScenario, type RunResult } from '../scenario/run.js';
 import { ExecutorPool, envBlocker, envRequest, type Caps, type ExecResult } from '../executor/server.js';
 import { type GuestKernel, checkGuestTools, guestCaps, runInGuests } from '../qemu/guest.js';
 import { toProgram, programBlocker } from '../executor/program.js';
 import { compareRun, type Divergence } from './compare.js';
+import { tapLine, type TapLine } from './tap.js';
 import { profileEnv } from '../kernel/ctx.js';
 import { withEnv, type Env } from '../profiles/env.js';
 
@@ -26,6 +27,8 @@ export interface DiffResult {
   verdict: 'agree' | 'diverge' | 'skip';
   reason: string;
   divergence: Divergence | null;
+  /** for a scenario that mirrors a cow.c test: the kernel's result as the selftest's TAP line */
+  tap?: TapLine;
 }
 
 /** The environment the model runs in to be compared with a machine: the profile's, with what the machine reported. */
@@ -172,6 +175,12 @@ function wantsSwap(rs: readonly Resolved[]): boolean {
   return rs.some((r) => r.needs.includes('swap'));
 }
 
+/** The result with the cow.c TAP line it mirrors, if any. */
+function withTap(r: Resolved, res: DiffResult, model: RunResult | null): DiffResult {
+  const t = tapLine(r, res.verdict, res.reason, model);
+  return t ? { ...res, tap: t } : res;
+}
+
 /** Compares every scenario with the kernel; results in input order. */
 export async function diffScenarios(rs: readonly Resolved[], opts: DiffOptions = {}): Promise<DiffResult[]> {
   const prof = opts.profile ?? HOST_PROFILE;
@@ -186,7 +195,7 @@ export async function diffScenarios(rs: readonly Resolved[], opts: DiffOptions =
       const blocker = capabilityBlocker(r, caps) ?? e.blocker;
       if (!blocker) todo.push({ i, env: e.env, set: e.set });
       else {
-        out[i] = { scenario: r.sc.name, file: r.sc.file, kernel, verdict: 'skip', reason: blocker, divergence: null };
+        out[i] = withTap(r, { scenario: r.sc.name, file: r.sc.file, kernel, verdict: 'skip', reason: blocker, divergence: null }, null);
         opts.onResult?.(out[i]);
       }
     });
@@ -198,11 +207,15 @@ export async function diffScenarios(rs: readonly Resolved[], opts: DiffOptions =
         const base = { scenario: r.sc.name, file: r.sc.file, kernel };
         let res: DiffResult;
         if (kres.envError !== undefined) {
-          res = { ...base, verdict: 'skip', reason: `the machine settings could not be set: ${kres.envError}`, divergence: null };
+          res = withTap(
+            r,
+            { ...base, verdict: 'skip', reason: `the machine settings could not be set: ${kres.envError}`, divergence: null },
+            null,
+          );
         } else {
           const model = runScenario(r, prof, { keepStates: true, lenient: true, env });
           const d = compareRun(r, model, kres, { prof, caps });
-          res = d
+          const plain: DiffResult = d
             ? {
                 ...base,
                 verdict: 'diverge',
@@ -210,6 +223,7 @@ export async function diffScenarios(rs: readonly Resolved[], opts: DiffOptions =
                 divergence: d,
               }
             : { ...base, verdict: 'agree', reason: '', divergence: null };
+          res = withTap(r, plain, model);
         }
         out[i] = res;
         opts.onResult?.(res);

@@ -200,7 +200,8 @@ export function emitC(r: Resolved): string {
         b(e.file, `${pg} && bit(${pg}->entry, PM_FILE)`, 'reported as a file page (PM_FILE)');
         b(e.hugeZero, `${pg} && bit(${pg}->flags, KPF_ZERO_PAGE) && bit(${pg}->flags, KPF_THP)`, 'the huge zero page');
         b(e.pmdMapped, `${pg} && ${pg}->folio.huge == 1`, 'mapped by a huge PMD (PAGEMAP_SCAN)');
-        if (e.folioPages !== undefined) add(`${pg} && ${pg}->folio.nr == ${e.folioPages}`, `${name} is in a folio of ${e.folioPages} page(s)`);
+        if (e.folioPages !== undefined)
+          add(`${pg} && ${pg}->folio.nr == ${e.folioPages}`, `${name} is in a folio of ${e.folioPages} page(s)`);
         b(
           e.anonExclusive,
           `${pg} && bit(${pg}->entry, PM_PRESENT) && bit(${pg}->flags, KPF_ANON) && bit(${pg}->flags, KPF_MAPPEDTODISK)`,

@@ -100,7 +100,11 @@ export function materialize(cmds: readonly Cmd[], opts: GenOptions = {}, name = 
   ];
   if (opts.thp) {
     // a THP-aligned area with MADV_HUGEPAGE, filled (one PMD-mapped THP), and the mTHP area
-    steps.push({ P0: { mmap: 't', pages: 512, align: 'pmd', thp: 'inherit' } }, { P0: { madvise: 't', advice: 'hugepage' } }, { P0: { write: 't' } });
+    steps.push(
+      { P0: { mmap: 't', pages: 512, align: 'pmd', thp: 'inherit' } },
+      { P0: { madvise: 't', advice: 'hugepage' } },
+      { P0: { write: 't' } },
+    );
     if (opts.mthp) steps.push({ P0: { mmap: 'u', pages: 16, align: 'pmd', thp: 'inherit' } }, { P0: { write: 'u' } });
     steps.push({ P0: { mmap: 'spare', pages: 256, prot: 'none' } });
   }
@@ -110,7 +114,19 @@ export function materialize(cmds: readonly Cmd[], opts: GenOptions = {}, name = 
   const pageRef = (r: (typeof regions)[number], i: number) => {
     if (r.kind === 'thp' || r.kind === 'mthp') {
       const n = r.pages;
-      return pick([r.name, `${r.name}[0]`, `${r.name}[1]`, `${r.name}[${n - 1}]`, `${r.name}[0:${n / 2}]`, `${r.name}[${n / 2}:${n}]`, `${r.name}[1:${n}]`, `${r.name}[${n / 2 - 1}]`], i);
+      return pick(
+        [
+          r.name,
+          `${r.name}[0]`,
+          `${r.name}[1]`,
+          `${r.name}[${n - 1}]`,
+          `${r.name}[0:${n / 2}]`,
+          `${r.name}[${n / 2}:${n}]`,
+          `${r.name}[1:${n}]`,
+          `${r.name}[${n / 2 - 1}]`,
+        ],
+        i,
+      );
     }
     return r.pages > 1 && i % 3 !== 2 ? `${r.name}[${i % r.pages}]` : r.name;
   };

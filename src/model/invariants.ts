@@ -95,7 +95,7 @@ export function checkInvariants(s: KState, rules: InvariantRules): string[] {
   const mmMaps = new Map<number, Map<number, number>>();
   const mmMap = (head: number, t: number) => {
     let x = mmMaps.get(head);
-    if (!x) mmMaps.set(head, (x = new Map()));
+    if (!x) mmMaps.set(head, (x = new Map<number, number>()));
     x.set(t, (x.get(t) ?? 0) + 1);
   };
   // frames above the allocator's high-water mark were never handed out: nothing may name them
@@ -128,7 +128,8 @@ export function checkInvariants(s: KState, rules: InvariantRules): string[] {
         bad.push(`task ${t} is not alive but has a huge PMD at page ${i * nrPmd}`);
         continue;
       }
-      for (let j = 0; j < nrPmd; j++) if (m[base + i * nrPmd + j] !== 0) bad.push(`task ${t} page ${i * nrPmd + j}: a PTE under a huge PMD`);
+      for (let j = 0; j < nrPmd; j++)
+        if (m[base + i * nrPmd + j] !== 0) bad.push(`task ${t} page ${i * nrPmd + j}: a PTE under a huge PMD`);
       if (is_huge_zero_pmd(pmd)) continue;
       const head = pmd_pfn(pmd);
       const ho = L.memmap + head * PAGE_WORDS;

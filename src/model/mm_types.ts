@@ -743,3 +743,25 @@ export function file_release(s: KState, f: number): void {
   const o = s.L.files + f * s.L.fileWords;
   s.m.fill(0, o, o + s.L.fileWords);
 }
+
+/**
+ * __split_folio_to_order()'s step for one page of a large folio: it becomes
+ * an order-0 folio of its own with the folio's flags `folioFlags` (its own
+ * per-page bits, PG_anon_exclusive, kept), no entire or large mapcount, no
+ * MM-ID slots, and `ref` references.
+ */
+export function page_split_off(s: KState, pfn: number, folioFlags: number, ref: number): void {
+  const m = s.m;
+  const o = pgo(s, pfn);
+  const own = m[o + PG_FLAGS]!;
+  m[o + PG_FLAGS] = (folioFlags & ~PGF_PER_PAGE) | (own & PGF_PER_PAGE & ~PGF_HEAD) | PGF_ALLOC;
+  m[o + PG_HEAD] = 0;
+  m[o + PG_ORDER] = 0;
+  m[o + PG_ENTIRE] = 0;
+  m[o + PG_LARGE] = 0;
+  m[o + PG_MMID0] = 0;
+  m[o + PG_MMID1] = 0;
+  m[o + PG_MMC0] = 0;
+  m[o + PG_MMC1] = 0;
+  m[o + PG_REF] = ref;
+}

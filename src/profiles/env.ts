@@ -27,7 +27,7 @@ export const envSchema = z
     }),
     zeroPage: z.boolean().meta({
       description:
-        'read faults on private anonymous memory map the shared zero page; false on kernels that forbid it (mm_forbids_zeropage(), or a vendor option such as pvm_no_zero_page=1 on some hosts), where a read fault allocates an exclusive page',
+        'read faults on private anonymous memory map the shared zero page; false on kernels that forbid it (mm_forbids_zeropage(), or a vendor option such as pvm_no_zero_page=1 on some hosts), where a read fault allocates an exclusive page (the option acts on read faults only: a THP split still maps zero-filled pages to the zero page from 6.12)',
     }),
   })
   .strict();

@@ -3,6 +3,7 @@
  */
 import type { Profile } from './types.js';
 import { linux_4_8 } from './history/linux-4.8.js';
+import { linux_4_14 } from './history/linux-4.14.js';
 import { linux_5_7 } from './history/linux-5.7.js';
 import { linux_5_8 } from './history/linux-5.8.js';
 import { linux_5_9 } from './history/linux-5.9.js';
@@ -33,6 +34,7 @@ import { InputError } from '../scenario/errors.js';
 /** The merged kernels, in history order, ending with the host. */
 export const HISTORY: readonly Profile[] = [
   linux_4_8,
+  linux_4_14,
   linux_5_7,
   linux_5_8,
   linux_5_9,

@@ -72,8 +72,10 @@ const cow = z
     pmdReuse: choice(
       'The rule do_huge_pmd_wp_page() applies to a PMD-mapped THP whose head carries no exclusive marker.',
       {
-        mapcount: 'reuse_swap_page() on the head: the highest mapcount + swapcount of any page plus the PMD mappings (<= 5.17, even while small pages used page_count: the "THP asymmetry")',
-        refcount: 'the folio refcount is 1 (after freeing its swap cache) (3bff7e3f1f16, 5.18+); with PG_anon_exclusive (5.19+) a reuse marks the head',
+        mapcount:
+          'reuse_swap_page() on the head: the highest mapcount + swapcount of any page plus the PMD mappings (<= 5.17, even while small pages used page_count: the "THP asymmetry")',
+        refcount:
+          'the folio refcount is 1 (after freeing its swap cache) (3bff7e3f1f16, 5.18+); with PG_anon_exclusive (5.19+) a reuse marks the head',
       },
       ['mapcount', 'refcount'],
     ),
@@ -88,7 +90,8 @@ const cow = z
     hugeZeroWp: choice(
       'A write (or unshare) fault on the huge zero page.',
       {
-        'alloc-thp': 'a new zeroed THP mapped by the PMD, writable if VM_WRITE (<= 5.7; do_huge_zero_wp_pmd 1ced09e0331f, 6.13+, also on unshare)',
+        'alloc-thp':
+          'a new zeroed THP mapped by the PMD, writable if VM_WRITE (<= 5.7; do_huge_zero_wp_pmd 1ced09e0331f, 6.13+, also on unshare)',
         split: 'split the PMD into PTEs of the small zero page and copy the faulting 4 KiB page (3917c80280c9, 5.8 .. 6.12)',
       },
       ['alloc-thp', 'split'],
@@ -291,7 +294,7 @@ const proc = z
       'What /proc/PID/pagemap reports as PM_MMAP_EXCLUSIVE (bit 56) for the pages of a PMD-mapped THP.',
       {
         head: "the head page's mapcount is 1, for every page (<= 6.9, and again 6.15+ with eb16876971ea: a child's PMD-mapped pages show 1 while the parent still maps them by PTEs)",
-        'per-page': 'each page\'s own mapcount is 1 (2c1f057e5be6, 6.10 .. 6.14; versions inferred)',
+        'per-page': "each page's own mapcount is 1 (2c1f057e5be6, 6.10 .. 6.14; versions inferred)",
       },
       ['head', 'per-page'],
     ),

@@ -86,7 +86,8 @@ export function anonBackings(): AnonBacking[] {
   ];
   for (const kb of THP_SIZES_KB) {
     if (kb === PMD_KB) out.push({ kind: 'pmd', kb }, { kind: 'pmd-swap', kb });
-    for (const kind of ['pte', 'pte-swap', 'single-pte', 'single-pte-swap', 'partial-mremap', 'partial-shared'] as const) out.push({ kind, kb });
+    for (const kind of ['pte', 'pte-swap', 'single-pte', 'single-pte-swap', 'partial-mremap', 'partial-shared'] as const)
+      out.push({ kind, kb });
   }
   for (const kb of HUGETLB_SIZES_KB) out.push({ kind: 'hugetlb', kb });
   return out;
@@ -337,7 +338,7 @@ function common(tpl: Record<string, unknown>): Record<string, unknown> {
 export function expandTemplate(tpl: Record<string, unknown>, where: string): { id: string; raw: Record<string, unknown> }[] {
   const kind = tpl.matrix;
   const sel = tpl.selftest as { case?: string } | undefined;
-  const name = String(tpl.name ?? where);
+  const name = typeof tpl.name === 'string' ? tpl.name : where;
   const filter = tpl.backings as string[] | undefined;
   const out: { id: string; raw: Record<string, unknown> }[] = [];
   const keep = (id: string) => !filter || filter.includes(id);
@@ -357,7 +358,7 @@ export function expandTemplate(tpl: Record<string, unknown>, where: string): { i
         raw: {
           ...common(tpl),
           name: `${name}@${id}`,
-          selftest: { case: ANON_CASES[ci], backing: anonBackingText(b), tap: anonTap(ci, bi) },
+          selftest: { case: ANON_CASES[ci], backing: anonBackingText(b), tap: anonTap(ci, bi), setup: st.steps.length },
           requires: [...new Set([...((tpl.requires as string[]) ?? []), ...st.requires])],
           ...(files ? { files } : {}),
           expect: expectFor(tpl, anonBackingClass(b)),
@@ -381,8 +382,8 @@ export function expandTemplate(tpl: Record<string, unknown>, where: string): { i
         raw: {
           ...common(tpl),
           name: `${name}@${id}`,
-          selftest: { case: NON_ANON_CASES[ci], backing: nonAnonBackingText(b), tap: nonAnonTap(ci, bi) },
-          requires: (tpl.requires as string[]) ?? [],
+          selftest: { case: NON_ANON_CASES[ci], backing: nonAnonBackingText(b), tap: nonAnonTap(ci, bi), setup: st.steps.length },
+          requires: tpl.requires ?? [],
           ...(st.files ? { files: st.files } : {}),
           expect: expectFor(tpl, b.kind),
           ...(st.env ? { env: st.env } : {}),
@@ -402,7 +403,7 @@ export function expandTemplate(tpl: Record<string, unknown>, where: string): { i
         raw: {
           ...common(tpl),
           name: `${name}@${id}`,
-          selftest: { case: c, tap: collapseTap(i) },
+          selftest: { case: c, tap: collapseTap(i), setup: anonSetup({ kind: 'pmd', kb: PMD_KB }).steps.length },
           expect: expectFor(tpl, id),
           env: { 'thp-sizes': { '2048': 'inherit' } },
           processes: ['parent'],
@@ -492,4 +493,18 @@ function collapseSteps(i: number): Step[] {
     { child: 'exit' },
   );
   return steps;
+}
+
+/**
+ * A sample of the template instances for runs that cannot afford all 744
+ * (the tests): every scenario that is not an instance, every backing class
+ * at 64 kB (mTHP, PTE-mapped), and the PMD-mapped and single-PTE 2 MB
+ * classes. Together they reach every large-folio path the model has;
+ * `cowlab diff scenarios/` and `cowlab matrix` run them all.
+ */
+export function sampledInstance(name: string): boolean {
+  const at = name.indexOf('@');
+  if (at < 0) return true;
+  const backing = name.slice(at + 1);
+  return !/-\d+[km]$/.test(backing) || backing.endsWith('-64k') || backing === 'single-pte-2m' || backing === 'single-pte-swap-2m';
 }

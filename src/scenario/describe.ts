@@ -82,7 +82,7 @@ import { pageName, seenStep } from './run.js';
 /** Consecutive items with the same text as one "first..last: text" run. */
 function runs(items: readonly { at: string; text: string }[]): string[] {
   const out: string[] = [];
-  for (let i = 0; i < items.length; ) {
+  for (let i = 0; i < items.length;) {
     let j = i;
     while (j + 1 < items.length && items[j + 1]!.text === items[i]!.text) j++;
     out.push(`${j > i ? `${items[i]!.at}..${items[j]!.at}` : items[i]!.at}: ${items[i]!.text}`);
@@ -112,7 +112,9 @@ export function describeState(r: Resolved, s: KState): Map<string, string> {
         const pmd = pmdp_get(s, t, va);
         if (!is_huge_zero_pmd(pmd)) {
           const l = pmdMaps.get(pmd_pfn(pmd)) ?? [];
-          l.push(`${T(t)}:${pageName(r, va)}.. PMD ${pmd_write(pmd) ? 'W' : 'R'}${pmd_dirty(pmd) ? 'D' : ''}${pmd_uffd_wp(pmd) ? ' uffd-wp' : ''}`);
+          l.push(
+            `${T(t)}:${pageName(r, va)}.. PMD ${pmd_write(pmd) ? 'W' : 'R'}${pmd_dirty(pmd) ? 'D' : ''}${pmd_uffd_wp(pmd) ? ' uffd-wp' : ''}`,
+          );
           pmdMaps.set(pmd_pfn(pmd), l);
         }
         va += nrPmd - 1;
@@ -180,7 +182,8 @@ export function describeState(r: Resolved, s: KState): Map<string, string> {
       // a large folio: one line, its pages as runs
       const nr = folio_nr_pages(s, pfn);
       const ids: string[] = [];
-      for (const i of [0, 1] as const) if (folio_mm_id(s, pfn, i) >= 0) ids.push(`${T(folio_mm_id(s, pfn, i))}:${folio_mm_id_mapcount(s, pfn, i)}`);
+      for (const i of [0, 1] as const)
+        if (folio_mm_id(s, pfn, i) >= 0) ids.push(`${T(folio_mm_id(s, pfn, i))}:${folio_mm_id_mapcount(s, pfn, i)}`);
       const pages: { at: string; text: string }[] = [];
       const holders: string[] = [];
       for (let i = 0; i < nr; i++) {

@@ -62,7 +62,12 @@ export function loadScenarioFile(file: string, only?: string): Resolved[] {
   }
   if (only !== undefined) {
     instances = instances.filter((x) => x.id === only);
-    if (!instances.length) throw new InputError(`${shown}: no instance "${only}"; it has ${expandTemplate(tpl, baseName(shown)).map((x) => x.id).join(', ')}`);
+    if (!instances.length)
+      throw new InputError(
+        `${shown}: no instance "${only}"; it has ${expandTemplate(tpl, baseName(shown))
+          .map((x) => x.id)
+          .join(', ')}`,
+      );
   }
   return instances.map((x) => {
     // the template's own steps keep their places in the file for error messages

@@ -32,7 +32,15 @@ const topSchema = z
   .object({
     name: z.string().optional(),
     description: z.string().optional(),
-    selftest: z.object({ case: z.string(), backing: z.string().optional(), tap: z.number().int().min(1).optional() }).strict().optional(),
+    selftest: z
+      .object({
+        case: z.string(),
+        backing: z.string().optional(),
+        tap: z.number().int().min(1).optional(),
+        setup: z.number().int().min(0).optional(),
+      })
+      .strict()
+      .optional(),
     source: z.union([z.string(), z.array(z.string())]).optional(),
     requires: z.array(z.enum(['root', 'swap', 'io_uring', 'uffd', 'odirect', 'gup-test', 'soft-dirty', 'model-only'])).optional(),
     processes: z

@@ -92,8 +92,11 @@ export interface Scenario {
   description?: string;
   /** model only: the geometry's PMD order when it is not the real 9 (`pmd-order:`) */
   pmdOrder?: number;
-  /** the cow.c test it mirrors, exactly as the selftest prints it, and its TAP number on the host's plan */
-  selftest?: { case: string; backing?: string; tap?: number };
+  /**
+   * the cow.c test it mirrors, exactly as the selftest prints it, and its TAP number on the host's plan;
+   * `setup`: how many first steps are the backing's set-up, whose failed expectation cow.c reports as SKIP
+   */
+  selftest?: { case: string; backing?: string; tap?: number; setup?: number };
   /** where its expected history is documented */
   source: string[];
   /** capabilities the executor needs (root, swap, io_uring, uffd, gup-test, ...) */

@@ -19,19 +19,19 @@ describe('cowlab run', () => {
   });
 
   it('prints the JSON fields the issue asks for', () => {
-    const r = cowlab('run', '--json', 'scenarios/cow-selftest/anon/03-vmsplice-unmap-in-child.yaml');
+    const r = cowlab('run', '--json', 'scenarios/cow-selftest/anon/03-vmsplice-unmap-in-child.yaml#base');
     expect(r.code).toBe(0);
     const j = JSON.parse(r.out) as Record<string, unknown>[];
     expect(j).toHaveLength(1);
     expect(j[0]).toMatchObject({
-      scenario: 'vmsplice-unmap-in-child',
+      scenario: 'vmsplice-unmap-in-child@base',
       kernel: 'linux-6.18',
       verdict: 'pass',
       violations: [],
       selftestCase: 'vmsplice() + unmap in child',
       backing: 'base page',
     });
-    expect(j[0]!.file).toBe('scenarios/cow-selftest/anon/03-vmsplice-unmap-in-child.yaml');
+    expect(j[0]!.file).toBe('scenarios/cow-selftest/anon/03-vmsplice-unmap-in-child.yaml#base');
   });
 
   it('--trace shows the kernel path and the page counts', () => {

@@ -3,6 +3,41 @@ import type { Command } from 'commander';
 import { InputError, EXIT_OK, EXIT_FAIL } from '../../scenario/errors.js';
 import { loadScenarios } from '../../scenario/load.js';
 import { out, pickProfile } from '../util.js';
+import { readFileSync } from 'node:fs';
+import { parse as parseYaml } from 'yaml';
+import { compareTap, formatTap, parseTap, type LoggedTest } from '../../diff/tap.js';
+import { planSize } from '../../scenario/cowc.js';
+
+/** The documented differences from a TAP log: a YAML map of TAP number to the reason. */
+function readKnown(file: string): Map<number, string> {
+  let doc: unknown;
+  try {
+    doc = parseYaml(readFileSync(file, 'utf8'));
+  } catch (e) {
+    throw new InputError(`--tap-known: cannot read ${file}: ${(e as Error).message}`);
+  }
+  const out = new Map<number, string>();
+  if (doc === null || typeof doc !== 'object' || Array.isArray(doc))
+    throw new InputError(`${file}: expected a map of TAP numbers to reasons`);
+  for (const [k, v] of Object.entries(doc)) {
+    if (!/^\d+$/.test(k) || typeof v !== 'string') throw new InputError(`${file}: ${k}: expected a TAP number and a reason (text)`);
+    out.set(Number(k), v.trim());
+  }
+  return out;
+}
+
+/** A selftest TAP log named on the command line; a usage error when it is unreadable or holds no test. */
+function readTapLog(file: string): { file: string; tests: Map<number, LoggedTest> } {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (e) {
+    throw new InputError(`--tap-compare: cannot read ${file}: ${(e as Error).message}`);
+  }
+  const tests = parseTap(text);
+  if (tests.size === 0) throw new InputError(`${file}: not a TAP log (expected lines "ok N ..." / "not ok N ...")`);
+  return { file, tests };
+}
 
 export function diffCommand(program: Command): void {
   program
@@ -20,18 +55,40 @@ export function diffCommand(program: Command): void {
     .option('--brd <file>', 'brd.ko matching a kernel image of your own, when brd is a module (swap in the guest needs it)')
     .option('--json', 'print one JSON object per scenario: scenario, kernel, verdict, reason, divergence')
     .option('-j, --jobs <n>', 'executors (or guests) in parallel (default: number of CPUs)')
+    .option('--tap', "print the kernel's result of each scenario that mirrors a cow.c test as the selftest's TAP line, in its numbering")
+    .option(
+      '--tap-compare <log>',
+      "compare those results, test by test, with a TAP log of the selftest itself (e.g. test/data/cow-tap-6.18.txt, this host's); exit 1 where one differs",
+    )
+    .option('--tap-known <file>', 'YAML: TAP number -> why the log records another result (test/data/cow-tap-6.18.known.yaml)')
     .addHelpText(
       'after',
       '\nNeeds root for frame numbers and kpageflags; on the host it creates (and removes) a swapfile when a scenario pages out.\nIn qemu: docs/real-kernels.md.\nExit status: 0 all agree or skip, 1 a divergence, 2 bad input.',
     )
     .action(
-      async (paths: string[], opts: { json?: boolean; jobs?: string; on?: string; kernel?: string; profile?: string; brd?: string }) => {
+      async (
+        paths: string[],
+        opts: {
+          json?: boolean;
+          jobs?: string;
+          on?: string;
+          kernel?: string;
+          profile?: string;
+          brd?: string;
+          tap?: boolean;
+          tapCompare?: string;
+          tapKnown?: string;
+        },
+      ) => {
         const { diffScenarios } = await import('../../diff/run.js');
         const { resolveOn } = await import('../../qemu/target.js');
         const { availableParallelism } = await import('node:os');
         const explicit = opts.profile || opts.kernel ? await pickProfile(opts) : undefined;
         const target = resolveOn(opts.on, explicit, opts.brd);
         const scenarios = loadScenarios(paths);
+        const tapLog = opts.tapCompare !== undefined ? readTapLog(opts.tapCompare) : null;
+        const known = opts.tapKnown !== undefined ? readKnown(opts.tapKnown) : new Map<number, string>();
+        const quiet = opts.json || opts.tap || tapLog !== null;
         const jobs = opts.jobs ? Number(opts.jobs) : availableParallelism();
         if (!Number.isInteger(jobs) || jobs < 1) throw new InputError('--jobs: expected a positive integer');
         const results = await diffScenarios(scenarios, {
@@ -39,22 +96,48 @@ export function diffCommand(program: Command): void {
           profile: target.profile,
           on: target.guest,
           kernelName: target.name,
-          onResult: opts.json
+          onResult: quiet
             ? undefined
             : (r) => {
                 if (r.verdict !== 'skip')
                   out(`${r.verdict.toUpperCase().padEnd(7)} ${r.scenario}  (${r.file})${r.reason ? `\n        ${r.reason}` : ''}`);
               },
         });
-        for (const r of results) if (r.verdict === 'skip' && !opts.json) out(`SKIP    ${r.scenario}  (${r.file})\n        ${r.reason}`);
+        const taps = results.flatMap((r) => (r.tap ? [r.tap] : [])).sort((a, b) => a.number - b.number);
+        if (opts.tap) {
+          out(`TAP version 13\n# cowlab: ${taps.length} of cow.c's ${planSize()} tests on ${target.name}, as the kernel ran them`);
+          out(`1..${planSize()}`);
+          for (const t of taps) out(formatTap(t));
+        }
+        if (tapLog) {
+          const c = compareTap(taps, tapLog.tests);
+          const same = Object.values(c.same).reduce((a, b) => a + b, 0);
+          const unexplained = c.differ.filter((d) => !known.has(d.number));
+          out(
+            `cow.c TAP log ${tapLog.file}: ${tapLog.tests.size} tests, ${taps.length} mirrored by cowlab, ${c.notMirrored} not mirrored` +
+              `\nsame result on ${same}: ${c.same.ok} ok, ${c.same['not ok']} not ok, ${c.same.skip} skip, ${c.same.xfail} xfail; ` +
+              `different on ${c.differ.length} (${c.differ.length - unexplained.length} known, ${unexplained.length} unexplained)`,
+          );
+          for (const d of c.differ) {
+            const why = known.get(d.number);
+            out(
+              `  ${why ? 'KNOWN ' : 'DIFFER'} ${d.number}\n    cowlab: ${d.ours}\n    log:    ${d.theirs}${why ? `\n    why:    ${why}` : ''}`,
+            );
+          }
+          for (const n of known.keys())
+            if (!c.differ.some((d) => d.number === n)) out(`  note: ${n} is listed as a known difference but agrees now`);
+          if (unexplained.length) process.exitCode = EXIT_FAIL;
+        }
+        for (const r of results) if (r.verdict === 'skip' && !quiet) out(`SKIP    ${r.scenario}  (${r.file})\n        ${r.reason}`);
         if (opts.json) out(JSON.stringify(results, null, 2));
-        else {
+        else if (!quiet) {
           const n = (v: string) => results.filter((r) => r.verdict === v).length;
           out(
             `${results.length} scenario(s) on ${target.name} (judged by ${target.profile.id}): ${n('agree')} agree, ${n('diverge')} diverge, ${n('skip')} skipped`,
           );
         }
-        process.exitCode = results.some((r) => r.verdict === 'diverge') ? EXIT_FAIL : EXIT_OK;
+        if (results.some((r) => r.verdict === 'diverge')) process.exitCode = EXIT_FAIL;
+        else process.exitCode ??= EXIT_OK;
       },
     );
 }

@@ -39,7 +39,17 @@ import {
   folio_pincount_add,
   folio_head,
 } from '../../model/mm_types.js';
-import { type Pmd, pmd_trans_huge, is_huge_zero_pmd, pmd_pfn, pmd_write, pmd_dirty, pmd_mkdirty, pmd_soft_dirty, pmd_uffd_wp } from '../../model/pmd.js';
+import {
+  type Pmd,
+  pmd_trans_huge,
+  is_huge_zero_pmd,
+  pmd_pfn,
+  pmd_write,
+  pmd_dirty,
+  pmd_mkdirty,
+  pmd_soft_dirty,
+  pmd_uffd_wp,
+} from '../../model/pmd.js';
 import { FF_TMPFILE } from '../../model/layout.js';
 import { type KCtx, trace } from '../ctx.js';
 import {

@@ -14,20 +14,8 @@ import {
   PGF_PARTIALLY_MAPPED,
   PGF_MMIDS_SHARED,
   PGF_ANON_EXCLUSIVE,
-  PGF_PER_PAGE,
-  PGF_ALLOC,
   UFFD_FEATURE_WP_ASYNC,
   ZERO_PFN,
-  PG_FLAGS,
-  PG_HEAD,
-  PG_ORDER,
-  PG_ENTIRE,
-  PG_LARGE,
-  PG_MMID0,
-  PG_MMID1,
-  PG_MMC0,
-  PG_MMC1,
-  PG_REF,
 } from '../../model/layout.js';
 import {
   type Pmd,
@@ -50,7 +38,18 @@ import {
   pmd_clear_soft_dirty,
   pmdToString,
 } from '../../model/pmd.js';
-import { type Pte, mk_pte, pte_mkwrite, pte_mkdirty, pte_mksoft_dirty, pte_mkuffd_wp, pte_present, pte_pfn, pte_uffd_wp, pte_soft_dirty } from '../../model/pte.js';
+import {
+  type Pte,
+  mk_pte,
+  pte_mkwrite,
+  pte_mkdirty,
+  pte_mksoft_dirty,
+  pte_mkuffd_wp,
+  pte_present,
+  pte_pfn,
+  pte_uffd_wp,
+  pte_soft_dirty,
+} from '../../model/pte.js';
 import {
   pmdp_get,
   set_pmd_at,
@@ -79,7 +78,7 @@ import {
   anon_vma_prepare,
   task_alive,
   is_cow_mapping,
-  pgo,
+  page_split_off,
   VM_WRITE,
   VM_SHARED,
   VM_HUGEPAGE,
@@ -417,7 +416,11 @@ export function __split_huge_pmd(s: KState, ctx: KCtx, t: number, va: number): v
     set_pte_at(s, t, haddr + i, e);
   }
   folio_remove_rmap_pmd(s, t, head);
-  trace(ctx, '__split_huge_pmd', `THP ${head} at page ${haddr}: PMD split into ${nr} PTEs${exclusive ? ' (exclusive)' : ''} (${pmdToString(pmd)})`);
+  trace(
+    ctx,
+    '__split_huge_pmd',
+    `THP ${head} at page ${haddr}: PMD split into ${nr} PTEs${exclusive ? ' (exclusive)' : ''} (${pmdToString(pmd)})`,
+  );
 }
 
 /**
@@ -528,7 +531,7 @@ export function folio_expected_ref_count(s: KState, head: number): number {
  * page keeps its PG_anon_exclusive and its PTEs. With `list` (reclaim), the
  * new folios after the first are isolated onto it with a reference each.
  * From 6.12 (fault.splitZeroPages) zero-filled pages are mapped to the
- * shared zero page instead (unless the zero page is forbidden). Pages left
+ * shared zero page instead. Pages left
  * unmapped are freed. Returns 0 or -EAGAIN.
  */
 export function split_folio(s: KState, ctx: KCtx, pfn: number, callerRefs: number, list: number[] | null = null): number {
@@ -554,26 +557,14 @@ export function split_folio(s: KState, ctx: KCtx, pfn: number, callerRefs: numbe
   // __split_folio_to_order(): every page its own folio, carrying the folio's flags
   const flags = page_flags(s, head) & ~(PGF_HEAD | PGF_PARTIALLY_MAPPED | PGF_MMIDS_SHARED);
   const lru = page_test(s, head, PGF_LRU);
-  const m = s.m;
   for (let i = 0; i < nr; i++) {
-    const o = pgo(s, head + i);
-    const own = m[o + PG_FLAGS]!; // the per-page bits (PG_anon_exclusive) stay
-    m[o + PG_FLAGS] = (flags & ~PGF_PER_PAGE) | (own & PGF_PER_PAGE & ~PGF_HEAD) | PGF_ALLOC;
-    m[o + PG_HEAD] = 0;
-    m[o + PG_ORDER] = 0;
-    m[o + PG_ENTIRE] = 0;
-    m[o + PG_LARGE] = 0;
-    m[o + PG_MMID0] = 0;
-    m[o + PG_MMID1] = 0;
-    m[o + PG_MMC0] = 0;
-    m[o + PG_MMC1] = 0;
-    const ref = page_pte_mapcount(s, head + i) + (i === 0 ? callerRefs : list ? 1 : 0);
-    m[o + PG_REF] = ref;
+    page_split_off(s, head + i, flags, page_pte_mapcount(s, head + i) + (i === 0 ? callerRefs : list ? 1 : 0));
     if (i > 0 && list) page_clear(s, head + i, PGF_LRU);
     else if (lru) page_set(s, head + i, PGF_LRU);
   }
-  // remap_page(RMP_USE_SHARED_ZEROPAGE), 6.12+: zero-filled pages become the zero page
-  if (ctx.prof.mech.fault.splitZeroPages && ctx.env.zeroPage) {
+  // remap_page(RMP_USE_SHARED_ZEROPAGE), 6.12+: zero-filled pages become the zero page. Not env.zeroPage:
+  // a host that gives read faults no zero page (pvm_no_zero_page=1) still maps it here (measured, 6.18)
+  if (ctx.prof.mech.fault.splitZeroPages) {
     for (let t = 0; t < s.L.geo.tasks; t++) {
       if (!task_alive(s, t)) continue;
       for (const v of vmas_of(s, t)) {
@@ -596,7 +587,7 @@ export function split_folio(s: KState, ctx: KCtx, pfn: number, callerRefs: numbe
   let freed = 0;
   for (let i = 0; i < nr; i++) {
     const p = head + i;
-    if (m[pgo(s, p) + PG_REF] === 0) {
+    if (page_ref_count(s, p) === 0) {
       free_page(s, p);
       freed++;
     } else if (i > 0 && list) list.push(p);

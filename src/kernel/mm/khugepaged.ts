@@ -6,7 +6,17 @@
  */
 import type { KState } from '../../model/layout.js';
 import { PGF_ANON, PGF_LRU, PGF_LOCKED, PGF_SWAPCACHE, ZERO_PFN } from '../../model/layout.js';
-import { pte_none, pte_present, pte_pfn, pte_uffd_wp, pte_write, is_swap_pte, pte_swp_uffd_wp, is_pte_marker, PTE_NONE } from '../../model/pte.js';
+import {
+  pte_none,
+  pte_present,
+  pte_pfn,
+  pte_uffd_wp,
+  pte_write,
+  is_swap_pte,
+  pte_swp_uffd_wp,
+  is_pte_marker,
+  PTE_NONE,
+} from '../../model/pte.js';
 import {
   ptep_get,
   set_pte_at,
@@ -52,7 +62,16 @@ type ScanResult =
   | 'pte-non-present';
 
 /** madvise_collapse(): results after which the walk goes on to the next PMD range. */
-const CONTINUE: ReadonlySet<ScanResult> = new Set(['pmd-null', 'pte-non-present', 'pte-uffd-wp', 'page-ro', 'page-null', 'page-count', 'page-lock', 'page-lru']);
+const CONTINUE: ReadonlySet<ScanResult> = new Set([
+  'pmd-null',
+  'pte-non-present',
+  'pte-uffd-wp',
+  'page-ro',
+  'page-null',
+  'page-count',
+  'page-lock',
+  'page-lru',
+]);
 
 function scanErrno(r: ScanResult): number {
   switch (r) {
@@ -64,7 +83,14 @@ function scanErrno(r: ScanResult): number {
     case 'page-lock':
     case 'page-lru':
       return -EAGAIN;
-    default:
+    case 'page-anon':
+    case 'page-null':
+    case 'page-ro':
+    case 'pmd-mapped':
+    case 'pmd-null':
+    case 'pte-non-present':
+    case 'pte-uffd-wp':
+    case 'succeed':
       return -EINVAL;
   }
 }

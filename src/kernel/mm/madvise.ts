@@ -150,7 +150,7 @@ function madvise_cold_or_pageout(s: KState, ctx: KCtx, t: number, a: number, b: 
     if (folio_isolate_lru(s, pfn)) list.push(pfn);
   };
   const nr = pmd_nr(s);
-  for (let va = a; va < b; ) {
+  for (let va = a; va < b;) {
     // the PMD level
     if (nr > 0 && pmd_mapped_huge(s, t, va)) {
       const h = va - (va & (nr - 1));

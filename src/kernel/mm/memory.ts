@@ -916,7 +916,12 @@ export function copy_page_range(
   const nr = pmd_nr(s);
   for (let va = start; va < end; va++) {
     // copy_pmd_range(): a huge PMD is copied whole unless fork must copy its pages (then it was split)
-    if (nr > 0 && (va & (nr - 1)) === 0 && pmd_trans_huge(pmdp_get(s, src, va)) && copy_huge_pmd(s, ctx, src, dst, va, sflags, dstFlags) === 0) {
+    if (
+      nr > 0 &&
+      (va & (nr - 1)) === 0 &&
+      pmd_trans_huge(pmdp_get(s, src, va)) &&
+      copy_huge_pmd(s, ctx, src, dst, va, sflags, dstFlags) === 0
+    ) {
       va += nr - 1;
       continue;
     }

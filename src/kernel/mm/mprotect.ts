@@ -169,7 +169,14 @@ export function change_protection(
 ): void {
   for (const h of split_partial_pmds(s, ctx, t, start, end)) {
     const pmd = pmdp_get(s, t, h);
-    if (skipPinned && pmd_write(pmd) && !is_huge_zero_pmd(pmd) && is_cow_mapping(vflags) && mm_flags(s, t) & MMF_HAS_PINNED && folio_maybe_dma_pinned(s, ctx, pmd_pfn(pmd))) {
+    if (
+      skipPinned &&
+      pmd_write(pmd) &&
+      !is_huge_zero_pmd(pmd) &&
+      is_cow_mapping(vflags) &&
+      mm_flags(s, t) & MMF_HAS_PINNED &&
+      folio_maybe_dma_pinned(s, ctx, pmd_pfn(pmd))
+    ) {
       trace(ctx, 'change_huge_pmd', `PMD at page ${h}: maybe pinned, left writable`);
       continue;
     }

@@ -258,7 +258,14 @@ export function folio_remove_rmap_pte(s: KState, t: number, pfn: number): void {
  * and may be pinned by an mm that pinned, refuse (-EBUSY): the caller copies
  * it. Otherwise clear PAE and add the child's mapping.
  */
-export function folio_try_dup_anon_rmap_pte(s: KState, ctx: KCtx, srcTask: number, dstTask: number, vmaFlags: number, pfn: number): boolean {
+export function folio_try_dup_anon_rmap_pte(
+  s: KState,
+  ctx: KCtx,
+  srcTask: number,
+  dstTask: number,
+  vmaFlags: number,
+  pfn: number,
+): boolean {
   if (page_test(s, pfn, PGF_ANON_EXCLUSIVE)) {
     if (folio_needs_cow_for_dma(s, ctx, srcTask, vmaFlags, pfn)) {
       trace(ctx, 'folio_try_dup_anon_rmap_pte', 'exclusive and maybe pinned: -EBUSY, copy for the child');
@@ -276,7 +283,14 @@ export function folio_try_dup_anon_rmap_pte(s: KState, ctx: KCtx, srcTask: numbe
  * caller splits and copies), else PAE cleared on the head and the child's
  * PMD mapping added.
  */
-export function folio_try_dup_anon_rmap_pmd(s: KState, ctx: KCtx, srcTask: number, dstTask: number, vmaFlags: number, head: number): boolean {
+export function folio_try_dup_anon_rmap_pmd(
+  s: KState,
+  ctx: KCtx,
+  srcTask: number,
+  dstTask: number,
+  vmaFlags: number,
+  head: number,
+): boolean {
   if (page_test(s, head, PGF_ANON_EXCLUSIVE)) {
     if (folio_needs_cow_for_dma(s, ctx, srcTask, vmaFlags, head)) {
       trace(ctx, 'folio_try_dup_anon_rmap_pmd', 'exclusive and maybe pinned: -EBUSY');

@@ -64,7 +64,8 @@ export function shrink_folio(s: KState, ctx: KCtx, pfn: number, list: number[] =
       // a large folio needs no references beyond its mappings to be split; the swapfile
       // takes no large entries (folio_alloc_swap() fails for order > 0 without SWP_BLKDEV),
       // so it is split here and its pages follow on the list (split_folio_to_list)
-      if (page_ref_count(s, pfn) - 1 !== folio_expected_ref_count(s, pfn)) return keep('cannot split the large folio (extra references): activated');
+      if (page_ref_count(s, pfn) - 1 !== folio_expected_ref_count(s, pfn))
+        return keep('cannot split the large folio (extra references): activated');
       if (split_folio(s, ctx, pfn, 1, list)) return keep('split failed: activated');
     }
     const slot = get_swap_slot(s);

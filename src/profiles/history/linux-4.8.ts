@@ -17,7 +17,14 @@ export const linux_4_8: Profile = {
     cow: { reuse: 'mapcount', exclusive: 'none', largeReuse: 'as-small', pmdReuse: 'mapcount', pmdCopy: 'thp', hugeZeroWp: 'alloc-thp' },
     fault: { sharedRetry: false, aroundPages: 16, splitZeroPages: false },
     fork: { copyPinned: 'never', copyMarked: false, copyReferenced: 'none', writeProtectSeq: false },
-    gup: { pinCounting: 'get', forceWrite: 'foll-write-games', unshare: 'none', readBreaksCow: false, odirectPins: false, touchPmdDirty: true },
+    gup: {
+      pinCounting: 'get',
+      forceWrite: 'foll-write-games',
+      unshare: 'none',
+      readBreaksCow: false,
+      odirectPins: false,
+      touchPmdDirty: true,
+    },
     swap: {
       swapinReuse: 'mapcount',
       swapinDrain: false,

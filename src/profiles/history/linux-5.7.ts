@@ -1,13 +1,12 @@
 /** linux-5.7: FOLL_COW (Dirty COW fix), io_uring, FOLL_PIN counted with a bias, uffd-wp. */
 import { derive } from '../derive.js';
-import { linux_4_8 } from './linux-4.8.js';
+import { linux_4_14 } from './linux-4.14.js';
 
-export const linux_5_7 = derive(linux_4_8, {
+export const linux_5_7 = derive(linux_4_14, {
   id: 'linux-5.7',
   title: 'Linux 5.7 (mapcount reuse, FOLL_COW, FOLL_PIN with GUP_PIN_COUNTING_BIAS)',
   commits: [
     '89b15332af7c mm: drop mmap_sem before calling balance_dirty_pages() in write fault (release unverified: 5.7 or 5.8)',
-    '19be0eaffa3a mm: remove gup_flags FOLL_WRITE games from __get_user_pages() (4.9, CVE-2016-5195)',
     '2b188cc1bb85 Add io_uring IO interface (5.1)',
     'eddb1c228f79 mm/gup: introduce pin_user_pages*() and FOLL_PIN (5.6)',
     '3faa52c03f44 mm/gup: track FOLL_PIN pages (5.7)',
@@ -15,10 +14,10 @@ export const linux_5_7 = derive(linux_4_8, {
     'a8f97366452e mm, thp: Do not make page table dirty unconditionally in touch_p[mu]d() (4.15, CVE-2017-1000405 Huge Dirty COW)',
   ],
   summary:
-    'A FOLL_FORCE write may use a read-only PTE only with FOLL_COW and a dirty PTE; a pin adds 1024 to the refcount; ' +
+    'A read GUP no longer dirties a huge PMD; a pin adds 1024 to the refcount; ' +
     'io_uring fixed buffers and uffd-wp exist. Reuse is still by mapcount, so CVE-2020-29374 leaks.',
   mech: {
-    gup: { forceWrite: 'foll-cow', pinCounting: 'bias', touchPmdDirty: false },
+    gup: { pinCounting: 'bias', touchPmdDirty: false },
     features: { ioUring: true, pinUserPages: true },
     uffd: { wp: true },
     fault: { sharedRetry: true },

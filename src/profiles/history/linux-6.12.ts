@@ -10,5 +10,9 @@ export const linux_6_12 = derive(linux_6_9, {
   ],
   summary:
     'When a large anonymous folio is split (swap-out to a device without large swap entries, partial MADV_PAGEOUT, the deferred split shrinker), every page that is still all zeroes is unmapped and its PTE points to the shared zero page, unless the mm forbids the zero page.',
-  mech: { fault: { splitZeroPages: true }, lru: { pageoutLarge: 'whole-exclusive' }, proc: { pagemapPmdExclusive: 'per-page', pagemapPmdFile: true, kpageflagsFromFolio: true } },
+  mech: {
+    fault: { splitZeroPages: true },
+    lru: { pageoutLarge: 'whole-exclusive' },
+    proc: { pagemapPmdExclusive: 'per-page', pagemapPmdFile: true, kpageflagsFromFolio: true },
+  },
 });

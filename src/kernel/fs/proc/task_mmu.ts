@@ -4,7 +4,16 @@
  * (docs/kernel/vm-ops.md 7).
  */
 import type { KState } from '../../../model/layout.js';
-import { MMF_HAS_PINNED, ZERO_PFN, PGF_ANON, PGF_SWAPCACHE, PGF_KSM, PGF_LRU, PGF_DIRTY, PGF_ANON_EXCLUSIVE } from '../../../model/layout.js';
+import {
+  MMF_HAS_PINNED,
+  ZERO_PFN,
+  PGF_ANON,
+  PGF_SWAPCACHE,
+  PGF_KSM,
+  PGF_LRU,
+  PGF_DIRTY,
+  PGF_ANON_EXCLUSIVE,
+} from '../../../model/layout.js';
 import {
   type Pte,
   pte_present,

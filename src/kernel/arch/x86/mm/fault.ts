@@ -6,7 +6,17 @@
  */
 import type { KState } from '../../../../model/layout.js';
 import { pte_present, pte_write, pte_pfn, pte_mkdirty_hw, pte_dirty } from '../../../../model/pte.js';
-import { pte_lookup, set_pte_at, vma_lookup_idx, vma_flags_at, pmd_mapped_huge, pmdp_get, set_pmd_at, VM_READ, VM_WRITE } from '../../../../model/mm_types.js';
+import {
+  pte_lookup,
+  set_pte_at,
+  vma_lookup_idx,
+  vma_flags_at,
+  pmd_mapped_huge,
+  pmdp_get,
+  set_pmd_at,
+  VM_READ,
+  VM_WRITE,
+} from '../../../../model/mm_types.js';
 import { pmd_dirty, pmd_mkdirty_hw } from '../../../../model/pmd.js';
 import { type KCtx, ModelBug } from '../../../ctx.js';
 import {

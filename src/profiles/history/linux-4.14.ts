@@ -1,0 +1,18 @@
+/** linux-4.14: Dirty COW fixed with FOLL_COW, but touch_pmd() still dirties a huge PMD on a read GUP (Huge Dirty COW). */
+import { derive } from '../derive.js';
+import { linux_4_8 } from './linux-4.8.js';
+
+export const linux_4_14 = derive(linux_4_8, {
+  id: 'linux-4.14',
+  title: 'Linux 4.14 (mapcount reuse, FOLL_COW; a read GUP dirties the huge PMD: Huge Dirty COW)',
+  commits: [
+    '19be0eaffa3a mm: remove gup_flags FOLL_WRITE games from __get_user_pages() (4.9, CVE-2016-5195)',
+    '8310d48b125d mm/huge_memory.c: respect FOLL_FORCE/FOLL_COW for thp (4.11)',
+  ],
+  summary:
+    'A FOLL_FORCE write may use a read-only PTE or PMD only with FOLL_COW and the dirty bit, but touch_pmd() sets the dirty bit ' +
+    'on every FOLL_TOUCH lookup, so a read GUP of the huge zero page lets a forced write into it (CVE-2017-1000405, fixed in 4.15).',
+  mech: {
+    gup: { forceWrite: 'foll-cow', touchPmdDirty: true },
+  },
+});
