@@ -145,6 +145,7 @@ void on_fatal_signal(int sig);
 void out(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 int write_swap_header(int fd, long pages);
 int setup_swap(void);
+int zero_page_on_read(void);
 void reap_stale_swapfiles(void);
 void setup_page_cluster(void);
 void machine_recover(void);

@@ -206,38 +206,6 @@ static int pagemap_shows_uffd_wp(void)
 	return ok;
 }
 
-/*
- * Whether a read fault on private anonymous memory maps the shared zero page
- * (kpageflags KPF_ZERO_PAGE of the frame it maps): 1, 0 (the kernel forbids it,
- * as some vendor kernels do with pvm_no_zero_page=1), or -1 when it cannot be
- * told (no root: pagemap shows no frame).
- */
-static int zero_page_on_read(void)
-{
-	char *p = mmap(NULL, PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	int pm = open("/proc/self/pagemap", O_RDONLY);
-	int kf = open("/proc/kpageflags", O_RDONLY);
-	uint64_t e = 0, flags = 0, pfn;
-	int r = -1;
-
-	if (p != MAP_FAILED && pm >= 0 && kf >= 0) {
-		madvise(p, PAGE, MADV_NOHUGEPAGE);
-		(void)*(volatile char *)p;
-		if (pread(pm, &e, 8, ((unsigned long)p / PAGE) * 8) == 8 && ((e >> PM_PRESENT) & 1)) {
-			pfn = e & ((1ULL << PM_PFN_BITS) - 1);
-			if (pfn && pread(kf, &flags, 8, pfn * 8) == 8)
-				r = (flags >> KPF_ZERO_PAGE) & 1;
-		}
-	}
-	if (kf >= 0)
-		close(kf);
-	if (pm >= 0)
-		close(pm);
-	if (p != MAP_FAILED)
-		munmap(p, PAGE);
-	return r;
-}
-
 /* Whether the PAGEMAP_SCAN ioctl works (6.7+): scan one page of our own. */
 static int pagemap_scan_works(void)
 {

@@ -12,6 +12,7 @@ import { linux_6_18 } from '../profiles/linux-6.18.js';
 import { diffBench } from './diff.js';
 import { qemuBench } from './qemu.js';
 import { exploreBench } from './explore.js';
+import { matrixBench } from './matrix.js';
 
 function modelSteps(): void {
   const seed = 42;
@@ -30,6 +31,7 @@ function modelSteps(): void {
 }
 
 modelSteps();
+matrixBench();
 await exploreBench();
 await diffBench();
 await qemuBench();

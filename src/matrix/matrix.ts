@@ -105,27 +105,37 @@ function metricMismatch(exp: Outcome | null, m: { copies: number; needless: numb
   return bad.length ? bad.join(', ') : null;
 }
 
-/** The whole matrix. */
-export function buildMatrix(rs: readonly Resolved[], profiles: readonly Profile[], order: readonly Profile[]): Matrix {
+/** One row: a scenario on every profile. `order` is the profile list ranges in `expect:` refer to. */
+export function matrixRow(r: Resolved, profiles: readonly Profile[], order: readonly Profile[]): MatrixRow {
+  const row: MatrixRow = { scenario: r.sc.name, file: r.sc.file, source: r.sc.source, cells: {} };
+  if (r.sc.selftest) {
+    row.selftestCase = r.sc.selftest.case;
+    row.backing = r.sc.selftest.backing;
+  }
+  for (const p of profiles) row.cells[p.id] = matrixCell(r, p, order);
+  return row;
+}
+
+/** Per profile: failures, documented failures, undocumented cells, copies and needless copies. */
+export function matrixTotals(rows: readonly MatrixRow[], kernels: readonly string[]): Record<string, ProfileTotals> {
   const totals: Record<string, ProfileTotals> = {};
-  for (const p of profiles) totals[p.id] = { failures: 0, expectedFailures: 0, unexpected: 0, copies: 0, needless: 0 };
-  const scenarios = rs.map((r) => {
-    const row: MatrixRow = { scenario: r.sc.name, file: r.sc.file, source: r.sc.source, cells: {} };
-    if (r.sc.selftest) {
-      row.selftestCase = r.sc.selftest.case;
-      row.backing = r.sc.selftest.backing;
-    }
-    for (const p of profiles) {
-      const c = matrixCell(r, p, order);
-      row.cells[p.id] = c;
-      const t = totals[p.id]!;
+  for (const k of kernels) totals[k] = { failures: 0, expectedFailures: 0, unexpected: 0, copies: 0, needless: 0 };
+  for (const row of rows)
+    for (const k of kernels) {
+      const c = row.cells[k]!;
+      const t = totals[k]!;
       if (c.verdict === 'fail') t.failures++;
       if (c.verdict === 'expected-fail') t.expectedFailures++;
       if (c.unexpected) t.unexpected++;
       t.copies += c.copies;
       t.needless += c.needless;
     }
-    return row;
-  });
-  return { kernels: profiles.map((p) => p.id), scenarios, totals };
+  return totals;
+}
+
+/** The whole matrix, on this thread (buildMatrixParallel in parallel.ts: on several). */
+export function buildMatrix(rs: readonly Resolved[], profiles: readonly Profile[], order: readonly Profile[]): Matrix {
+  const kernels = profiles.map((p) => p.id);
+  const scenarios = rs.map((r) => matrixRow(r, profiles, order));
+  return { kernels, scenarios, totals: matrixTotals(scenarios, kernels) };
 }

@@ -193,6 +193,7 @@ function checkExpectations(
   }
   if (rs.sees) {
     if (sees.length === 0) f(`expected to read ${describeSeen(r, rs.sees[0]!)}, but nothing was read`);
+    else if (rs.sees.length > 1 && sees.length < rs.sees.length) f(`expected to read ${rs.sees.length} pages, read ${sees.length}`);
     sees.forEach((got, i) => {
       const want = rs.sees!.length === 1 ? rs.sees![0]! : rs.sees![i];
       if (want !== undefined && got !== want) f(`page ${i}: expected ${describeSeen(r, want)}, read ${describeSeen(r, got)}`);

@@ -16,9 +16,10 @@ export function matrixCommand(program: Command): void {
     .option('--kernels <ids>', 'comma-separated profile ids (default: all)')
     .option('--profile <file...>', 'add profiles of your own (see docs/profiles.md)')
     .option('--scenarios <dir>', 'scenario directory or file', 'scenarios')
+    .option('-j, --jobs <n>', 'worker threads (default: number of CPUs)')
     .addOption(new Option('--format <fmt>', 'output format').choices(['text', 'markdown', 'json', 'html']).default('text'))
     .addHelpText('after', '\nExit status: 0 when every cell matches the history the scenarios document, 1 otherwise, 2 bad input.')
-    .action(async (opts: { kernels?: string; profile?: string[]; scenarios: string; format: string }) => {
+    .action(async (opts: { kernels?: string; profile?: string[]; scenarios: string; format: string; jobs?: string }) => {
       const { buildMatrix } = await import('../../matrix/matrix.js');
       const render = await import('../../matrix/render.js');
       const { loadProfileFile } = await import('../../profiles/load.js');
@@ -26,7 +27,20 @@ export function matrixCommand(program: Command): void {
       for (const f of opts.profile ?? []) profiles.push(await loadProfileFile(f));
       if (profiles.length === 0) throw new InputError('--kernels: no kernel named');
       const rs = loadScenarios([opts.scenarios]);
-      const m = buildMatrix(rs, profiles, PROFILES);
+      const { availableParallelism } = await import('node:os');
+      const jobs = Math.min(opts.jobs ? Number(opts.jobs) : availableParallelism(), Math.max(1, Math.ceil(rs.length / 20)));
+      if (!Number.isInteger(jobs) || jobs < 1) throw new InputError('--jobs: expected a positive integer');
+      const m =
+        jobs === 1
+          ? buildMatrix(rs, profiles, PROFILES)
+          : await (
+              await import('../../matrix/parallel.js')
+            ).buildMatrixParallel({
+              paths: [opts.scenarios],
+              kernels: profiles.slice(0, profiles.length - (opts.profile?.length ?? 0)).map((p) => p.id),
+              profileFiles: opts.profile ?? [],
+              jobs,
+            });
       const text =
         opts.format === 'json'
           ? render.matrixJson(m)

@@ -128,9 +128,14 @@ describe('shipped configurations', () => {
   const files = readdirSync('explore').filter((f) => f.endsWith('.yaml'));
   for (const f of files) {
     const c = loadConfig(join('explore', f));
-    for (const p of HISTORY) {
+    // a THP configuration explores some 200,000 states per kernel: there the kernels where the documented
+    // verdict changes (first and last of each run of equal verdicts) stand for the rest
+    const heavy = c.regions.some((g) => g.thp);
+    const key = (p: (typeof HISTORY)[number]) => JSON.stringify(exploreExpectation(c, p));
+    const edge = (i: number) => i === 0 || i === HISTORY.length - 1 || key(HISTORY[i - 1]!) !== key(HISTORY[i]!) || key(HISTORY[i + 1]!) !== key(HISTORY[i]!);
+    for (const [i, p] of HISTORY.entries()) {
       const e = exploreExpectation(c, p);
-      if (!e) continue;
+      if (!e || (heavy && !edge(i))) continue;
       it(`${f} on ${p.id}: ${e.verdict}${e.property ? ` ${e.property}` : ''}${e.depth ? ` at depth ${e.depth}` : ''}`, async () => {
         const r = await explore({ config: c, profile: p, profileSource: { builtin: p.id }, workers: 1, out: join(dir, `${c.name}-${p.id}.yaml`) });
         expect(r.verdict).toBe(e.verdict);
