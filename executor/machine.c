@@ -562,10 +562,12 @@ int machine_env(const char *spec, char *err, size_t errlen)
 			snprintf(paths[n], JPATH, THP_DIR "/enabled");
 		else if (!strcmp(key, "use_zero_page"))
 			snprintf(paths[n], JPATH, THP_DIR "/use_zero_page");
+		else if (!strcmp(key, "khugepaged_sleep"))
+			snprintf(paths[n], JPATH, THP_DIR "/khugepaged/scan_sleep_millisecs");
 		else if (!strncmp(key, "thp_", 4) && (kb = strtol(key + 4, &end, 10)) > 0 && !*end)
 			snprintf(paths[n], JPATH, THP_DIR "/hugepages-%ldkB/enabled", kb);
 		else {
-			snprintf(err, errlen, "ENV: unknown key \"%.40s\" (keys: thp, thp_<kB>, use_zero_page)", key);
+			snprintf(err, errlen, "ENV: unknown key \"%.40s\" (keys: thp, thp_<kB>, use_zero_page, khugepaged_sleep)", key);
 			return -1;
 		}
 		if (access(paths[n], F_OK)) {

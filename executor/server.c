@@ -16,7 +16,8 @@
  *   ENV <key>=<value> ...
  *                     set machine settings for the programs that follow:
  *                     thp (transparent_hugepage/enabled), thp_<kB>
- *                     (hugepages-<kB>kB/enabled), use_zero_page (0|1);
+ *                     (hugepages-<kB>kB/enabled), use_zero_page (0|1),
+ *                     khugepaged_sleep (khugepaged/scan_sleep_millisecs);
  *                     END ok, or X <why> and END error (unknown key, a size
  *                     this machine does not have, a value the kernel
  *                     rejects, not root, not the machine's owner)

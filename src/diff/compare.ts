@@ -134,7 +134,7 @@ function modelView(s: KState, t: number, va: number, prof: Profile): PageView & 
     swapped: e.swapped,
     mappedOnce: e.exclusive,
     uffdWp: e.uffdWp,
-    file: e.present && !e.zero && e.file,
+    file: e.present && e.file, // the huge zero page reports PM_FILE from 6.10, the small one never (pagemap_entry)
     anon: e.anon,
     swapcache: e.swapcache,
     ksm: e.ksm,

@@ -17,7 +17,12 @@ function envSpec(r: Resolved): string | null {
   if (Object.keys(r.sc.env).length === 0) return null;
   const env = withEnv(DEFAULT_ENV, r.sc.env);
   const sizes = Object.entries(env.thpSizes).sort(([a], [b]) => Number(a) - Number(b));
-  return [`thp=${env.thp}`, ...sizes.map(([kb, m]) => `thp_${kb}=${m}`), `use_zero_page=${env.hugeZeroPage ? 1 : 0}`].join(' ');
+  return [
+    `thp=${env.thp}`,
+    ...sizes.map(([kb, m]) => `thp_${kb}=${m}`),
+    `use_zero_page=${env.hugeZeroPage ? 1 : 0}`,
+    'khugepaged_sleep=3600000',
+  ].join(' ');
 }
 
 function cstr(s: string): string {

@@ -116,7 +116,10 @@ export function envBlocker(env: Readonly<Env>, caps: Caps): string | null {
 /**
  * The executor's ENV request that gives the machine exactly `env`'s THP
  * settings: the global mode, every size the machine has (a size `env` does
- * not name is never), the huge zero page. Throws when it cannot (envBlocker).
+ * not name is never), the huge zero page; and khugepaged asleep for an hour,
+ * because the model has no background collapse (in a slow qemu guest with
+ * THP `always` khugepaged collapsed the pages of running scenarios). Throws
+ * when it cannot (envBlocker).
  */
 export function envRequest(env: Readonly<Env>, caps: Caps): string {
   const why = envBlocker(env, caps);
@@ -124,6 +127,7 @@ export function envRequest(env: Readonly<Env>, caps: Caps): string {
   const parts = [`thp=${env.thp}`];
   for (const kb of caps.thpSizes) parts.push(`thp_${kb}=${env.thpSizes[String(kb)] ?? 'never'}`);
   parts.push(`use_zero_page=${env.hugeZeroPage ? 1 : 0}`);
+  parts.push('khugepaged_sleep=3600000');
   return `ENV ${parts.join(' ')}`;
 }
 

@@ -39,6 +39,7 @@ function settings(): Record<string, string> {
     'vm.page-cluster': read('/proc/sys/vm/page-cluster'),
     enabled: read(join(THP, 'enabled')),
     use_zero_page: read(join(THP, 'use_zero_page')),
+    khugepaged_sleep: read(join(THP, 'khugepaged', 'scan_sleep_millisecs')),
   };
   for (const dir of readdirSync(THP).filter((f) => f.startsWith('hugepages-'))) {
     if (existsSync(join(THP, dir, 'enabled'))) s[dir] = read(join(THP, dir, 'enabled'));
@@ -149,7 +150,7 @@ d('the machine settings journal', () => {
 
   it('an executor SIGKILLed in the middle of a run: the next executor restores the settings', async () => {
     const e = new RawExecutor();
-    await e.env('thp=always thp_64=always use_zero_page=0');
+    await e.env('thp=always thp_64=always use_zero_page=0 khugepaged_sleep=3600000');
     expect(mode('enabled')).toBe('always');
     // a program under way: many writes over 16 pages
     e.proc.stdin.write(`PROG 202\nT 1 1\nR 1 16\nO 0 1 1 16 3 0 -1 0 1\n${'O 0 6 1 16 2\n'.repeat(199)}`);

@@ -43,9 +43,11 @@ describe('ENV requests', () => {
   const old: Caps = { ...host, thpSizes: [] }; // before 6.8: no per-size modes
   it('name the global mode, every size the machine has (never unless set) and the huge zero page', () => {
     expect(envRequest(withEnv(DEFAULT_ENV, { thpSizes: { '64': 'always' } }), host)).toBe(
-      'ENV thp=madvise thp_16=never thp_32=never thp_64=always thp_128=never thp_256=never thp_512=never thp_1024=never thp_2048=inherit use_zero_page=1',
+      'ENV thp=madvise thp_16=never thp_32=never thp_64=always thp_128=never thp_256=never thp_512=never thp_1024=never thp_2048=inherit use_zero_page=1 khugepaged_sleep=3600000',
     );
-    expect(envRequest(withEnv(DEFAULT_ENV, { thp: 'always', hugeZeroPage: false }), old)).toBe('ENV thp=always use_zero_page=0');
+    expect(envRequest(withEnv(DEFAULT_ENV, { thp: 'always', hugeZeroPage: false }), old)).toBe(
+      'ENV thp=always use_zero_page=0 khugepaged_sleep=3600000',
+    );
   });
   it('refuse what the machine cannot have', () => {
     expect(envBlocker(withEnv(DEFAULT_ENV, { thpSizes: { '8': 'always' } }), host)).toMatch(/no hugepages-8kB/);
