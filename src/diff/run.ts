@@ -43,7 +43,7 @@ export function machineEnv(prof: Profile, caps: Caps): Env {
  * with the machine as it is), or why it cannot run in it.
  */
 export function scenarioEnv(r: Resolved, prof: Profile, caps: Caps): { env: Env; set: boolean; blocker: string | null } {
-  const env = withEnv(machineEnv(prof, caps), r.sc.env);
+  const env = pmdModeAsGlobal(withEnv(machineEnv(prof, caps), r.sc.env), caps);
   if (!caps.thp) {
     const own = Object.keys(r.sc.env).length > 0;
     return { env, set: false, blocker: own ? `its env: block cannot be set: ${envBlocker(env, caps)}` : null };
@@ -179,6 +179,20 @@ function wantsSwap(rs: readonly Resolved[]): boolean {
 function withTap(r: Resolved, res: DiffResult, model: RunResult | null): DiffResult {
   const t = tapLine(r, res.verdict, res.reason, model);
   return t ? { ...res, tap: t } : res;
+}
+
+/**
+ * Before 6.8 the PMD size has no mode of its own: it follows
+ * transparent_hugepage/enabled. On such a machine an environment that gives
+ * the PMD size a mode of its own is the same as one whose global mode is
+ * it (the kernel has no other THP size to apply the global mode to), and
+ * that one can be set.
+ */
+function pmdModeAsGlobal(env: Env, caps: Caps): Env {
+  const pmd = env.thpSizes['2048'];
+  if (!caps.thp || caps.thpSizes.length > 0 || pmd === undefined || pmd === 'inherit') return env;
+  if (Object.entries(env.thpSizes).some(([kb, m]) => kb !== '2048' && m !== 'never')) return env;
+  return { ...env, thp: pmd, thpSizes: { ...env.thpSizes, '2048': 'inherit' } };
 }
 
 /** Compares every scenario with the kernel; results in input order. */
