@@ -261,6 +261,9 @@ const wrprotect = z
     pmdWritable: flag(
       'mprotect() (change_huge_pmd) may map an exclusive PMD-mapped THP writable at once, can_change_pmd_writable() ("mm/huge_memory: try avoiding write faults when changing PMD protection", 6.2)',
     ),
+    splitPtesDirty: flag(
+      "__split_huge_pmd() gives every PTE the PMD's dirty bit (96d82deb743a, 6.2); before, only the folio's PG_dirty (the sparc64 revert 624a2c94f5b7, 6.0), so a dirty-only mprotectWritable cannot map them writable again",
+    ),
   })
   .strict();
 

@@ -410,7 +410,8 @@ export function __split_huge_pmd(s: KState, ctx: KCtx, t: number, va: number): v
   for (let i = 0; i < nr; i++) {
     let e = mk_pte(head + i);
     if (write) e = pte_mkwrite(e);
-    if (dirty) e = pte_mkdirty(e);
+    // 6.2+ (96d82deb743a): the PTEs inherit the dirty bit; before, only the folio's PG_dirty did
+    if (dirty && ctx.prof.mech.wrprotect.splitPtesDirty) e = pte_mkdirty(e);
     if (pmd_soft_dirty(pmd)) e = pte_mksoft_dirty(e);
     if (pmd_uffd_wp(pmd)) e = pte_mkuffd_wp(e);
     set_pte_at(s, t, haddr + i, e);

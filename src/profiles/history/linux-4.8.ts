@@ -33,7 +33,13 @@ export const linux_4_8: Profile = {
       swapoutPinned: 'allow',
     },
     lru: { batchSize: 15, pageoutLarge: 'split-mapped-once' },
-    wrprotect: { mprotectWritable: 'none', mprotectPinned: 'allow', clearRefsSkipsPinned: false, pmdWritable: false },
+    wrprotect: {
+      mprotectWritable: 'none',
+      mprotectPinned: 'allow',
+      clearRefsSkipsPinned: false,
+      pmdWritable: false,
+      splitPtesDirty: false,
+    },
     uffd: {
       wp: false,
       wpShmem: false,

@@ -8,9 +8,10 @@ export const linux_6_2 = derive(linux_6_1, {
   commits: [
     '8d6a0ac09a16 mm: extend FAULT_FLAG_UNSHARE support to anything in a COW mapping',
     '84209e87c696 mm/gup: reliable R/O long-term pinning in COW mappings (id unverified)',
+    '96d82deb743a mm/thp: re-apply mkdirty for small pages after split (6.2)',
     'mm/huge_memory: try avoiding write faults when changing PMD protection (David Hildenbrand, Nov 2022; 6.2 inferred): can_change_pmd_writable()',
   ],
   summary:
     'gup_must_unshare() also holds for a R/O FOLL_LONGTERM pin of a non-anon page (zero page, page cache) in a COW mapping: it gets an exclusive anon copy first.',
-  mech: { gup: { unshare: 'anon-and-cow-longterm' }, wrprotect: { pmdWritable: true } },
+  mech: { gup: { unshare: 'anon-and-cow-longterm' }, wrprotect: { pmdWritable: true, splitPtesDirty: true } },
 });
