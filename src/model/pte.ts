@@ -53,6 +53,10 @@ export function mk_pte(pfn: number): Pte {
 export function pte_pfn(p: Pte): number {
   return p >>> PAYLOAD_SHIFT;
 }
+/** pte_advance_pfn(): the same flags, mapping the page `nr` further on. */
+export function pte_advance_pfn(p: Pte, nr: number): Pte {
+  return p + nr * (1 << PAYLOAD_SHIFT);
+}
 export function pte_write(p: Pte): boolean {
   return (p & B_WRITE) !== 0;
 }

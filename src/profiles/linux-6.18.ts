@@ -21,7 +21,7 @@ export const linux_6_18 = derive(linux_6_15, {
     'mprotect and uffd unprotect map clean exclusive anon pages writable; swap-in of an exclusive page maps it writable even on a read fault; ' +
     'uffd-wp can protect unpopulated memory and resolve faults itself; per-CPU folio batches of 31.',
   mech: {
-    wrprotect: { mprotectWritable: 'clean' },
+    wrprotect: { mprotectWritable: 'clean', mprotectBatch: true },
     swap: { swapinWritableOnRead: true },
     uffd: { wpUnpopulated: true, wpAsync: true, wpMultiVma: true, unprotectWritable: true },
     config: { softDirty: false },

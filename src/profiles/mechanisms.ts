@@ -261,6 +261,9 @@ const wrprotect = z
     pmdWritable: flag(
       'mprotect() (change_huge_pmd) may map an exclusive PMD-mapped THP writable at once, can_change_pmd_writable() ("mm/huge_memory: try avoiding write faults when changing PMD protection", 6.2)',
     ),
+    mprotectBatch: flag(
+      'change_pte_range() handles the PTEs of a large folio as one batch ("mm: optimize mprotect() by PTE batching", 6.17): the batch\'s dirty bits are gathered into its first PTE with pte_mkdirty(), which on x86 also sets soft-dirty, so mprotect() re-marks a PTE-mapped large folio soft-dirty (and may then map it writable) after clear_refs',
+    ),
     splitPtesDirty: flag(
       "__split_huge_pmd() gives every PTE the PMD's dirty bit (96d82deb743a, 6.2); before, only the folio's PG_dirty (the sparc64 revert 624a2c94f5b7, 6.0), so a dirty-only mprotectWritable cannot map them writable again",
     ),

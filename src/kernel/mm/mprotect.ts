@@ -13,6 +13,11 @@ import {
   pte_mkuffd_wp,
   pte_clear_uffd_wp,
   pte_dirty,
+  pte_mkdirty,
+  pte_pfn,
+  pte_soft_dirty,
+  pte_uffd_wp,
+  pte_advance_pfn,
   pte_none,
   is_swap_pte,
   pte_swp_mkuffd_wp,
@@ -35,6 +40,8 @@ import {
   mm_flags,
   pmdp_get,
   pte_lookup,
+  folio_head,
+  folio_test_large,
 } from '../../model/mm_types.js';
 import { pmd_write, pmd_pfn, is_huge_zero_pmd } from '../../model/pmd.js';
 import { split_partial_pmds, change_huge_pmd } from './huge_memory.js';
@@ -118,12 +125,22 @@ export function change_pte_range(
   const anon = vma_is_anonymous(s, t, vi);
   const markers = (vflags & VM_UFFD_WP) !== 0 && (!anon || (task_uffd(s, t) & UFFD_FEATURE_WP_UNPOPULATED) !== 0);
   let changed = 0;
+  // private anon only: a large folio of a shared mapping is not modelled
+  const batching = ctx.prof.mech.wrprotect.mprotectBatch && !skipPinned && anon && (vflags & VM_SHARED) === 0;
   for (let va = start; va < end; va++) {
     const old = ptep_get(s, t, va);
     let p = old;
     if (skipPinned && pte_is_pinned_writable(s, ctx, t, vflags, old)) {
       trace(ctx, 'change_pte_range', `page ${va}: maybe pinned, left writable`);
       continue;
+    }
+    if (batching && pte_present(old)) {
+      const n = mprotect_folio_pte_batch(s, t, va, end, old);
+      if (n > 1) {
+        changed += change_present_ptes_batch(s, ctx, t, vflags, cp, va, n);
+        va += n - 1;
+        continue;
+      }
     }
     if (pte_present(p)) {
       // pte_modify(): the PTE takes vm_page_prot's write bit; it is set only for a shared
@@ -149,6 +166,49 @@ export function change_pte_range(
     }
   }
   if (changed) trace(ctx, 'change_pte_range', `${changed} PTE(s) changed`);
+}
+
+/**
+ * mprotect_folio_pte_batch() (6.17+): how many PTEs from `va` map
+ * consecutive pages of one large folio with the same write, soft-dirty and
+ * uffd-wp bits (dirty may differ).
+ */
+function mprotect_folio_pte_batch(s: KState, t: number, va: number, end: number, first: Pte): number {
+  const pfn = pte_pfn(first);
+  if (pfn === 0 || !folio_test_large(s, pfn)) return 1;
+  const head = folio_head(s, pfn);
+  let n = 1;
+  for (; va + n < end; n++) {
+    const q = ptep_get(s, t, va + n);
+    if (!pte_present(q) || pte_pfn(q) !== pfn + n || folio_head(s, pfn + n) !== head) break;
+    if (pte_write(q) !== pte_write(first) || pte_soft_dirty(q) !== pte_soft_dirty(first) || pte_uffd_wp(q) !== pte_uffd_wp(first)) break;
+  }
+  return n;
+}
+
+/**
+ * change_present_ptes() over a batch of `n` (6.17+, "mm: optimize mprotect()
+ * by PTE batching"): modify_prot_start_ptes() gathers the batch's dirty bits
+ * into the first PTE with pte_mkdirty(), which on x86 also sets soft-dirty,
+ * and every PTE of the batch is committed with the first one's bits; the
+ * writable upgrade is still decided page by page (commit_anon_folio_batch).
+ * Returns the PTEs changed.
+ */
+function change_present_ptes_batch(s: KState, ctx: KCtx, t: number, vflags: number, cp: number, va: number, n: number): number {
+  let merged = ptep_get(s, t, va);
+  for (let k = 1; k < n; k++) if (pte_dirty(ptep_get(s, t, va + k))) merged = pte_mkdirty(merged);
+  let changed = 0;
+  for (let k = 0; k < n; k++) {
+    let p = pte_wrprotect(pte_advance_pfn(merged, k));
+    if (cp & MM_CP_UFFD_WP) p = pte_mkuffd_wp(p);
+    else if (cp & MM_CP_UFFD_WP_RESOLVE) p = pte_clear_uffd_wp(p);
+    if (cp & MM_CP_TRY_CHANGE_WRITABLE && can_change_pte_writable(s, ctx, vflags, p)) p = pte_mkwrite(p);
+    if (p !== ptep_get(s, t, va + k)) {
+      set_pte_at(s, t, va + k, p);
+      changed++;
+    }
+  }
+  return changed;
 }
 
 /**

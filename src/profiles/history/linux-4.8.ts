@@ -39,6 +39,7 @@ export const linux_4_8: Profile = {
       clearRefsSkipsPinned: false,
       pmdWritable: false,
       splitPtesDirty: false,
+      mprotectBatch: false,
     },
     uffd: {
       wp: false,
