@@ -16,8 +16,6 @@ import { mechanismDocs, mechanismsSchema } from '../../../src/profiles/mechanism
  * it belongs in the matrix, not here).
  */
 const NOT_YET_OBSERVABLE: Record<string, string> = {
-  'wrprotect.mprotectBatch':
-    'it changes how many faults a write after clear_refs and mprotect() takes on a PTE-mapped mTHP (cowlab diff --on debian-7.x of the iouring-ro-mapping mTHP instances), and a matrix cell counts copies, not faults; a history scenario with documented fault counts is still to be written',
   'swap.swapinDrain':
     "the drain matters when another thread's fault left the swapped-in folio in this CPU's LRU batch; steps end with the batches drained, and cowlab has no threads yet",
 };
