@@ -203,8 +203,6 @@ interface Setup {
   pages: number;
   env?: Record<string, unknown>;
   requires: string[];
-  /** processes besides parent the setup creates (and the test must not reuse) */
-  helpers: string[];
 }
 
 function anonSetup(b: AnonBacking): Setup {
@@ -212,7 +210,7 @@ function anonSetup(b: AnonBacking): Setup {
     // do_run_with_base_page(): mmap one page, MADV_NOHUGEPAGE, memset(1)
     const steps = [p({ mmap: 'mem', pages: 1, prot: 'rw' }), p({ write: 'mem', label: 'init' })];
     if (b.kind === 'base-swap') steps.push(p({ madvise: 'mem', advice: 'pageout', expect: { swapped: true } }));
-    return { steps, mem: 'mem', pages: 1, requires: b.kind === 'base-swap' ? ['swap'] : [], helpers: [] };
+    return { steps, mem: 'mem', pages: 1, requires: b.kind === 'base-swap' ? ['swap'] : [] };
   }
   if (b.kind === 'hugetlb') throw new InputError('hugetlb backings come with the hugetlb model (issue 11)');
   // do_run_with_thp(): a THP-aligned area of the size, MADV_HUGEPAGE, touch the first page and
@@ -228,7 +226,6 @@ function anonSetup(b: AnonBacking): Setup {
   ];
   let mem = 'mem';
   let pages = n;
-  const helpers: string[] = [];
   switch (b.kind) {
     case 'pmd':
     case 'pmd-swap':
@@ -259,12 +256,11 @@ function anonSetup(b: AnonBacking): Setup {
         { sharer: 'exit' },
         p({ madvise: `mem[1:${n}]`, advice: 'dofork' }),
       );
-      helpers.push('sharer');
       break;
   }
   const swap = b.kind === 'pmd-swap' || b.kind === 'pte-swap' || b.kind === 'single-pte-swap';
   if (swap) steps.push(p({ madvise: mem, advice: 'pageout', expect: { swapped: true } }));
-  return { steps, mem, pages, env: thpEnv(b.kb), requires: swap ? ['swap'] : [], helpers };
+  return { steps, mem, pages, env: thpEnv(b.kb), requires: swap ? ['swap'] : [] };
 }
 
 /** Replaces the string `mem` anywhere in a template step's values by the test range. */
@@ -334,6 +330,31 @@ function common(tpl: Record<string, unknown>): Record<string, unknown> {
   return Object.fromEntries(Object.entries(tpl).filter(([k]) => !TEMPLATE_KEYS.has(k) && k !== 'steps' && k !== 'files'));
 }
 
+/**
+ * One instance: the backing's set-up steps, then the test's; `selftest.setup`
+ * counts the set-up steps (a failure there is cow.c's SKIP).
+ */
+function instance(
+  tpl: Record<string, unknown>,
+  name: string,
+  id: string,
+  setup: Step[],
+  test: Step[],
+  fields: { selftest: Record<string, unknown> } & Record<string, unknown>,
+): { id: string; raw: Record<string, unknown> } {
+  return {
+    id,
+    raw: {
+      ...common(tpl),
+      name: `${name}@${id}`,
+      ...fields,
+      selftest: { ...fields.selftest, setup: setup.length },
+      processes: ['parent'],
+      steps: [...setup, ...test],
+    },
+  };
+}
+
 /** The scenarios a template expands to, as scenario objects with `#id` names. */
 export function expandTemplate(tpl: Record<string, unknown>, where: string): { id: string; raw: Record<string, unknown> }[] {
   const kind = tpl.matrix;
@@ -349,24 +370,16 @@ export function expandTemplate(tpl: Record<string, unknown>, where: string): { i
       const id = backingId(b);
       if (b.kind === 'hugetlb' || !keep(id)) return;
       const st = anonSetup(b);
-      const procs = new Set(['parent', ...st.helpers]);
-      const steps = [...st.steps, ...templateSteps(tpl, st.mem, st.pages)];
-      for (const s of steps) for (const k of Object.keys(s)) procs.add(k);
       const files = templateFiles(tpl, st.pages);
-      out.push({
-        id,
-        raw: {
-          ...common(tpl),
-          name: `${name}@${id}`,
-          selftest: { case: ANON_CASES[ci], backing: anonBackingText(b), tap: anonTap(ci, bi), setup: st.steps.length },
+      out.push(
+        instance(tpl, name, id, st.steps, templateSteps(tpl, st.mem, st.pages), {
+          selftest: { case: ANON_CASES[ci], backing: anonBackingText(b), tap: anonTap(ci, bi) },
           requires: [...new Set([...((tpl.requires as string[]) ?? []), ...st.requires])],
           ...(files ? { files } : {}),
           expect: expectFor(tpl, anonBackingClass(b)),
           ...(st.env ? { env: st.env } : {}),
-          processes: ['parent'],
-          steps,
-        },
-      });
+        }),
+      );
     });
     return out;
   }
@@ -377,20 +390,15 @@ export function expandTemplate(tpl: Record<string, unknown>, where: string): { i
       const id = backingId(b);
       if (b.kind === 'memfd-hugetlb' || !keep(id)) return;
       const st = nonAnonSetup(b);
-      out.push({
-        id,
-        raw: {
-          ...common(tpl),
-          name: `${name}@${id}`,
-          selftest: { case: NON_ANON_CASES[ci], backing: nonAnonBackingText(b), tap: nonAnonTap(ci, bi), setup: st.steps.length },
+      out.push(
+        instance(tpl, name, id, st.steps, templateSteps(tpl, 'mem', st.pages), {
+          selftest: { case: NON_ANON_CASES[ci], backing: nonAnonBackingText(b), tap: nonAnonTap(ci, bi) },
           requires: tpl.requires ?? [],
           ...(st.files ? { files: st.files } : {}),
           expect: expectFor(tpl, b.kind),
           ...(st.env ? { env: st.env } : {}),
-          processes: ['parent'],
-          steps: [...st.steps, ...templateSteps(tpl, 'mem', st.pages)],
-        },
-      });
+        }),
+      );
     });
     return out;
   }
