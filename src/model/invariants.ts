@@ -213,7 +213,7 @@ export function checkInvariants(s: KState, rules: InvariantRules): string[] {
     if (cache) {
       add(cache, 1, `swap cache of slot ${slot}`);
       const po = L.memmap + cache * PAGE_WORDS;
-      if ((m[po + PG_FLAGS]! & PGF_SWAPCACHE) === 0 || m[po + PG_PRIVATE] !== slot)
+      if ((m[L.memmap + headOf(cache) * PAGE_WORDS + PG_FLAGS]! & PGF_SWAPCACHE) === 0 || m[po + PG_PRIVATE] !== slot)
         bad.push(`swap slot ${slot}: its swap-cache page ${cache} does not point back`);
     }
   }

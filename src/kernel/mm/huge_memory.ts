@@ -62,6 +62,8 @@ import {
   page_ref_count,
   page_ref_add,
   page_pte_mapcount,
+  page_mapcount,
+  folio_entire_mapcount,
   page_mapcount_add,
   page_data,
   page_set_data,
@@ -87,7 +89,7 @@ import {
   VM_LOCKED,
   task_uffd,
 } from '../../model/mm_types.js';
-import { type KCtx, trace, ModelBug } from '../ctx.js';
+import { type KCtx, trace } from '../ctx.js';
 import { thpOrderMode } from '../../profiles/env.js';
 import { keepsAnonExclusive } from '../../profiles/types.js';
 import { folio_alloc_large, free_page } from './page_alloc.js';
@@ -101,7 +103,7 @@ import {
   folio_needs_cow_for_dma,
   PageAnonExclusive,
 } from './rmap.js';
-import { folio_free_swap } from './swapfile.js';
+import { folio_free_swap, folio_swapped, delete_from_swap_cache } from './swapfile.js';
 import {
   type Vmf,
   FAULT_FLAG_WRITE,
@@ -515,6 +517,20 @@ export function clear_soft_dirty_pmd(s: KState, t: number, haddr: number): void 
 
 /* ---------------- folio split ---------------- */
 
+/** unmap_folio() / TTU_SPLIT_HUGE_PMD: every PMD that maps the folio becomes a table of PTEs. */
+export function split_folio_pmds(s: KState, ctx: KCtx, head: number): void {
+  if (folio_entire_mapcount(s, head) === 0) return;
+  for (let t = 0; t < s.L.geo.tasks; t++) {
+    if (!task_alive(s, t)) continue;
+    for (const v of vmas_of(s, t)) {
+      for (let h = pmd_base(s, v.start); h < v.end; h += pmd_nr(s)) {
+        const pmd = pmdp_get(s, t, h);
+        if (pmd_trans_huge(pmd) && pmd_pfn(pmd) === head) __split_huge_pmd(s, ctx, t, h);
+      }
+    }
+  }
+}
+
 /**
  * folio_expected_ref_count() for an anon folio: one reference per mapping
  * (PTE or PMD) and one per page in the swap cache.
@@ -544,22 +560,14 @@ export function split_folio(s: KState, ctx: KCtx, pfn: number, callerRefs: numbe
     trace(ctx, 'split_folio', `folio ${head}: refcount ${page_ref_count(s, head)} != ${expected} expected + ${callerRefs}: -EAGAIN`);
     return -EAGAIN;
   }
-  if (page_test(s, head, PGF_SWAPCACHE)) throw new ModelBug(`split of large folio ${head} in the swap cache is not modelled`);
-  // unmap_folio(): PMD mappings become PTEs
-  for (let t = 0; t < s.L.geo.tasks; t++) {
-    if (!task_alive(s, t)) continue;
-    for (const v of vmas_of(s, t)) {
-      for (let h = pmd_base(s, v.start); h < v.end; h += pmd_nr(s)) {
-        const pmd = pmdp_get(s, t, h);
-        if (pmd_trans_huge(pmd) && pmd_pfn(pmd) === head) __split_huge_pmd(s, ctx, t, h);
-      }
-    }
-  }
+  split_folio_pmds(s, ctx, head);
   // __split_folio_to_order(): every page its own folio, carrying the folio's flags
   const flags = page_flags(s, head) & ~(PGF_HEAD | PGF_PARTIALLY_MAPPED | PGF_MMIDS_SHARED);
   const lru = page_test(s, head, PGF_LRU);
+  // a folio in the swap cache: every page keeps its slot and one swap-cache reference
+  const swapcache = (flags & PGF_SWAPCACHE) !== 0 ? 1 : 0;
   for (let i = 0; i < nr; i++) {
-    page_split_off(s, head + i, flags, page_pte_mapcount(s, head + i) + (i === 0 ? callerRefs : list ? 1 : 0));
+    page_split_off(s, head + i, flags, page_pte_mapcount(s, head + i) + swapcache + (i === 0 ? callerRefs : list ? 1 : 0));
     if (i > 0 && list) page_clear(s, head + i, PGF_LRU);
     else if (lru) page_set(s, head + i, PGF_LRU);
   }
@@ -588,6 +596,8 @@ export function split_folio(s: KState, ctx: KCtx, pfn: number, callerRefs: numbe
   let freed = 0;
   for (let i = 0; i < nr; i++) {
     const p = head + i;
+    // free_folio_and_swap_cache(): an unmapped page whose slot no swap PTE names leaves the swap cache
+    if (swapcache && i > 0 && page_mapcount(s, p) === 0 && !folio_swapped(s, p)) delete_from_swap_cache(s, p);
     if (page_ref_count(s, p) === 0) {
       free_page(s, p);
       freed++;

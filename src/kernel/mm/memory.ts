@@ -47,6 +47,8 @@ import {
   is_swap_pte,
   pte_swp_clear_exclusive,
   pte_swp_clear_uffd_wp,
+  pte_advance_pfn,
+  pte_move_swp_offset,
 } from '../../model/pte.js';
 import {
   ptep_get,
@@ -86,6 +88,8 @@ import {
   folio_head,
   pmdp_get,
   pmd_nr,
+  page_ref_add,
+  swap_cache_pfn,
 } from '../../model/mm_types.js';
 import { UFFD_FEATURE_WP_ASYNC, PGF_MMIDS_SHARED } from '../../model/layout.js';
 import { pmd_none, pmd_trans_huge, pmd_write } from '../../model/pmd.js';
@@ -101,12 +105,16 @@ import {
   folio_dup_file_rmap_pte,
   folio_move_anon_rmap,
   PageAnon,
+  folio_mapped,
   PageAnonExclusive,
   folio_needs_cow_for_dma,
   folio_add_new_anon_rmap_large,
+  folio_add_anon_rmap_ptes,
 } from './rmap.js';
 import {
   thp_vma_allowable_order,
+  thp_vma_suitable_order,
+  pmd_base,
   do_huge_pmd_anonymous_page,
   wp_huge_pmd,
   huge_pmd_set_accessed,
@@ -114,7 +122,7 @@ import {
   split_partial_pmds,
   zap_huge_pmd,
 } from './huge_memory.js';
-import { folio_free_swap, swap_free, swap_duplicate, free_swap_and_cache, delete_from_swap_cache } from './swapfile.js';
+import { folio_free_swap, swap_free, swap_duplicate, free_swap_and_cache, delete_from_swap_cache, add_to_swap_cache } from './swapfile.js';
 import { filemap_fault, filemap_get_uptodate } from './filemap.js';
 import { swap_cache_get_folio, swapin_readahead } from './swap_state.js';
 import { handle_userfault } from './userfaultfd.js';
@@ -621,8 +629,10 @@ function wp_page_shared(s: KState, ctx: KCtx, vmf: Vmf, pfn: number): number {
 /* ---------------- swap-in ---------------- */
 
 /**
- * do_swap_page() (6.18): markers, swap-cache hits, reads from the device,
- * the exclusive decision and whether the page is mapped writable.
+ * do_swap_page() (6.18; the large-folio paths of 6.11+ and 7.x selected by
+ * mech.swap.largeSwapin): markers, swap-cache hits, reads from the device,
+ * how many pages one fault maps, the exclusive decision and whether the
+ * pages are mapped writable.
  */
 export function do_swap_page(s: KState, ctx: KCtx, vmf: Vmf): number {
   const orig = vmf.orig;
@@ -630,7 +640,7 @@ export function do_swap_page(s: KState, ctx: KCtx, vmf: Vmf): number {
   if (!is_swap_pte(orig)) throw new ModelBug(`do_swap_page on a non-swap PTE`);
   const slot = pte_swp_slot(orig);
   const mech = ctx.prof.mech;
-  const { pfn, fresh, major } = swapin_folio(s, ctx, slot);
+  const { pfn, fresh, major } = swapin_folio(s, ctx, vmf, slot);
   let ret = major ? VM_FAULT_MAJOR : 0;
   const ksm = page_test(s, pfn, PGF_KSM);
   const write = (vmf.flags & FAULT_FLAG_WRITE) !== 0;
@@ -638,22 +648,34 @@ export function do_swap_page(s: KState, ctx: KCtx, vmf: Vmf): number {
   if (write && !fresh && !ksm && !page_test(s, pfn, PGF_LRU) && mech.swap.swapinDrain) {
     lru_add_drain(s, ctx);
   }
-  const m = swapin_map_decision(s, ctx, vmf, slot, pfn, fresh, ksm);
+  const idx = swapin_batch_index(s, ctx, vmf, pfn, fresh);
+  const nr = idx < 0 ? 1 : folio_nr_pages(s, pfn);
+  const first = idx < 0 ? 0 : idx; // pages of the batch before the faulting one
+  const m = swapin_map_decision(s, ctx, vmf, slot - first, nr, pfn, fresh, ksm);
   ret |= m.ret;
   let pte = m.pte;
   if (pte_swp_soft_dirty(orig)) pte = pte_mksoft_dirty(pte);
   if (pte_swp_uffd_wp(orig)) pte = pte_mkuffd_wp(pte);
-  if (!PageAnon(s, pfn)) folio_add_new_anon_rmap(s, ctx, pfn, m.rmapExclusive);
-  else folio_add_anon_rmap_pte(s, ctx, vmf.t, pfn, m.rmapExclusive);
-  set_pte_at(s, vmf.t, vmf.va, pte);
+  if (nr > 1) {
+    // the whole folio, one PTE per page, in one fault
+    const head = pfn - first;
+    if (!PageAnon(s, head)) folio_add_new_anon_rmap_large(s, ctx, head, vmf.t, false, m.rmapExclusive);
+    else folio_add_anon_rmap_ptes(s, ctx, vmf.t, head, nr, m.rmapExclusive);
+    page_ref_add(s, head, nr - 1);
+    for (let i = 0; i < nr; i++) set_pte_at(s, vmf.t, vmf.va - first + i, pte_advance_pfn(pte, i - first));
+  } else {
+    if (!PageAnon(s, pfn)) folio_add_new_anon_rmap(s, ctx, pfn, m.rmapExclusive);
+    else folio_add_anon_rmap_pte(s, ctx, vmf.t, pfn, m.rmapExclusive);
+    set_pte_at(s, vmf.t, vmf.va, pte);
+  }
   if (mech.swap.swapTable && mech.swap.swapinReuse !== 'mapcount') {
-    swap_free(s, slot); // folio_put_swap()
+    for (let i = 0; i < nr; i++) swap_free(s, slot - first + i); // folio_put_swap()
     if (should_try_to_free_swap(s, ctx, vmf, pfn)) folio_free_swap(s, ctx, pfn);
   }
   trace(
     ctx,
     'do_swap_page',
-    `page ${pfn} mapped ${pte_write(pte) ? 'writable' : 'read-only'}` +
+    `${nr > 1 ? `folio ${pfn - first}: ${nr} pages at ${vmf.va - first}..${vmf.va - first + nr - 1}` : `page ${pfn}`} mapped ${pte_write(pte) ? 'writable' : 'read-only'}` +
       `${m.rmapExclusive ? ', exclusive' : ''}${page_test(s, pfn, PGF_SWAPCACHE) ? ', still in the swap cache' : ''}`,
   );
   if (vmf.flags & FAULT_FLAG_WRITE) {
@@ -667,13 +689,34 @@ export function do_swap_page(s: KState, ctx: KCtx, vmf: Vmf): number {
  * The folio for a swap entry (6.18 do_swap_page's lookup): a swap cache hit
  * (swap_cache_get_folio), a new folio read straight from a
  * SWP_SYNCHRONOUS_IO device, skipping the swap cache, when only this PTE
- * uses the entry, or a folio read into the swap cache (swapin_readahead);
- * `fresh` for the skip path, `major` when the device was read.
+ * uses the entry (6.12+: an mTHP when alloc_swap_folio finds one fits), a
+ * folio read into the swap cache (swapin_sync of 7.x, large when it fits,
+ * or swapin_readahead). Returns the page for `slot`; `fresh` for the skip
+ * path, `major` when the device was read.
  */
-function swapin_folio(s: KState, ctx: KCtx, slot: number): { pfn: number; fresh: boolean; major: boolean } {
+function swapin_folio(s: KState, ctx: KCtx, vmf: Vmf, slot: number): { pfn: number; fresh: boolean; major: boolean } {
   const hit = swap_cache_get_folio(s, ctx, slot);
   if (hit !== 0) return { pfn: hit, fresh: false, major: false };
-  if (ctx.env.swap === 'sync-io' && !ctx.prof.mech.swap.swapTable && swap_count(s, slot) === 1) {
+  const sync = ctx.env.swap === 'sync-io';
+  const swapTable = ctx.prof.mech.swap.swapTable;
+  if (sync && (swapTable || swap_count(s, slot) === 1)) {
+    const order = swapin_large_order(s, ctx, vmf, slot);
+    const nr = 1 << order;
+    const idx = vmf.va & (nr - 1);
+    const head = order > 0 ? folio_alloc_large(s, PGF_SWAPBACKED, order) : 0;
+    if (head !== 0) {
+      for (let i = 0; i < nr; i++) page_set_data(s, head + i, swap_data(s, slot - idx + i));
+      if (swapTable) add_to_swap_cache(s, head, slot - idx);
+      folio_add_lru(s, ctx, head);
+      trace(
+        ctx,
+        'do_swap_page',
+        `SWP_SYNCHRONOUS_IO: slots ${slot - idx}..${slot - idx + nr - 1} read into new folio ${head} of ${nr} pages${swapTable ? ' (swap cache)' : ', swap cache skipped'}`,
+      );
+      return { pfn: head + idx, fresh: !swapTable, major: true };
+    }
+  }
+  if (sync && !swapTable && swap_count(s, slot) === 1) {
     const pfn = alloc_page(s, PGF_SWAPBACKED);
     page_set_data(s, pfn, swap_data(s, slot));
     folio_add_lru(s, ctx, pfn);
@@ -681,6 +724,61 @@ function swapin_folio(s: KState, ctx: KCtx, slot: number): { pfn: number; fresh:
     return { pfn, fresh: true, major: true };
   }
   return { pfn: swapin_readahead(s, ctx, slot), fresh: false, major: true };
+}
+
+/**
+ * The mTHP order a swap fault reads in one go (alloc_swap_folio() 6.12,
+ * thp_swapin_suitable_orders() + swap_cache_alloc_folio() 7.x), 0 for a
+ * small folio: the highest enabled order below the PMD order whose
+ * naturally aligned range lies in the VMA, starts at a swap offset with the
+ * same alignment, and whose PTEs are consecutive swap entries with the
+ * faulting PTE's bits (swap_pte_batch), all zero-filled or none (zeromap),
+ * none in the swap cache. Never in a VMA armed with userfaultfd.
+ */
+function swapin_large_order(s: KState, ctx: KCtx, vmf: Vmf, slot: number): number {
+  const mech = ctx.prof.mech;
+  if (mech.swap.largeSwapin !== 'sync-io-alloc' || !mech.features.mthp || s.L.pmds === 0) return 0;
+  if (vmf.vflags & VM_UFFD_WP) return 0;
+  for (let order = s.L.geo.pmdOrder - 1; order >= 2; order--) {
+    const nr = 1 << order;
+    if (!thp_vma_allowable_order(s, ctx, vmf.t, vmf.vi, order)) continue;
+    if (!thp_vma_suitable_order(s, vmf.t, vmf.vi, vmf.va, order)) continue;
+    if (vmf.va % nr !== slot % nr) continue;
+    const idx = vmf.va & (nr - 1);
+    let ok = true;
+    const zero = swap_data(s, slot - idx) === 0;
+    for (let i = 0; i < nr && ok; i++) {
+      const sl = slot - idx + i;
+      ok =
+        ptep_get(s, vmf.t, vmf.va - idx + i) === pte_move_swp_offset(vmf.orig, i - idx) &&
+        swap_cache_pfn(s, sl) === 0 &&
+        swap_count(s, sl) > 0 &&
+        (swap_data(s, sl) === 0) === zero;
+    }
+    if (ok) return order;
+  }
+  return 0;
+}
+
+/**
+ * Whether do_swap_page() maps the whole large folio of `pfn` (6.11+, mech.swap.largeSwapin):
+ * the index of the faulting page in it, or -1 to map only that page. A new
+ * folio of the skip path is always mapped whole; one found in the swap cache
+ * only if it lies inside the VMA and the PMD, and every PTE it covers is a
+ * swap entry of it with the faulting PTE's bits.
+ */
+function swapin_batch_index(s: KState, ctx: KCtx, vmf: Vmf, pfn: number, fresh: boolean): number {
+  if (!folio_test_large(s, pfn)) return -1;
+  const head = folio_head(s, pfn);
+  const idx = pfn - head;
+  if (fresh) return idx;
+  if (ctx.prof.mech.swap.largeSwapin === 'none' || !page_test(s, head, PGF_SWAPCACHE)) return -1;
+  const nr = folio_nr_pages(s, head);
+  const start = vmf.va - idx;
+  const pmdLo = pmd_base(s, vmf.va);
+  if (start < Math.max(pmdLo, vmaStart(s, vmf)) || start + nr > Math.min(pmdLo + pmd_nr(s), vmaEnd(s, vmf))) return -1;
+  for (let i = 0; i < nr; i++) if (ptep_get(s, vmf.t, start + i) !== pte_move_swp_offset(vmf.orig, i - idx)) return -1;
+  return idx;
 }
 
 /**
@@ -694,6 +792,7 @@ function swapin_map_decision(
   ctx: KCtx,
   vmf: Vmf,
   slot: number,
+  nr: number,
   pfn: number,
   fresh: boolean,
   ksm: boolean,
@@ -720,7 +819,7 @@ function swapin_map_decision(
   }
   // 7.x frees the entry and the swap cache only after mapping (do_swap_page)
   if (!mech.swap.swapTable) {
-    swap_free(s, slot);
+    for (let i = 0; i < nr; i++) swap_free(s, slot + i); // swap_free_nr()
     if (should_try_to_free_swap(s, ctx, vmf, pfn)) folio_free_swap(s, ctx, pfn);
   }
   if (ksm || !(fresh || exclusive || page_ref_count(s, pfn) === 1)) return { pte, rmapExclusive, ret };
@@ -1080,7 +1179,7 @@ export function zap_pte_range(s: KState, ctx: KCtx, t: number, vi: number, start
       }
       keepMarker = pte_uffd_wp(pte);
     } else if (is_swap_pte(pte)) {
-      free_swap_and_cache(s, ctx, pte_swp_slot(pte), (p) => page_mapcount(s, p));
+      free_swap_and_cache(s, ctx, pte_swp_slot(pte), (p) => folio_mapped(s, p));
       keepMarker = pte_swp_uffd_wp(pte);
     } else if (is_pte_marker(pte)) {
       if (!anon && !d.dropMarker) continue;

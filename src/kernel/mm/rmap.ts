@@ -178,12 +178,13 @@ export function folio_add_new_anon_rmap(s: KState, ctx: KCtx, pfn: number, exclu
 /**
  * folio_add_new_anon_rmap() for a new large folio of task `t`, mapped whole
  * by a PMD (`pmd`: entire mapcount 1, PAE on the head) or by one PTE per
- * page (mTHP: every page mapped once and PAE). Always exclusive.
+ * page (mTHP: every page mapped once and PAE). Exclusive, except a folio
+ * swapped in from a shared swap entry through the swap cache (7.x).
  */
-export function folio_add_new_anon_rmap_large(s: KState, ctx: KCtx, head: number, t: number, pmd: boolean): void {
+export function folio_add_new_anon_rmap_large(s: KState, ctx: KCtx, head: number, t: number, pmd: boolean, exclusive = true): void {
   const nr = folio_nr_pages(s, head);
   page_set(s, head, PGF_ANON | PGF_SWAPBACKED);
-  const marker = keepsAnonExclusive(ctx.prof.mech);
+  const marker = exclusive && keepsAnonExclusive(ctx.prof.mech);
   if (pmd) {
     folio_entire_mapcount_add(s, head, 1);
     folio_add_large_mapcount(s, head, t, 1);
@@ -362,37 +363,50 @@ export function folio_mapcount(s: KState, pfn: number): number {
   return page_mapcount(s, pfn);
 }
 
+/** folio_mapped(): some PTE or PMD maps a page of the folio. */
+export function folio_mapped(s: KState, pfn: number): boolean {
+  if (!folio_test_large(s, pfn)) return page_mapcount(s, pfn) > 0;
+  return folio_large_mapcount(s, folio_head(s, pfn)) > 0;
+}
+
 /**
- * try_to_unmap_one() for an anon base page being reclaimed (6.18): clear
- * the PTE, give up PG_anon_exclusive (refused for a maybe-pinned page,
- * which is then left mapped, 5.19+), and install a swap PTE that remembers
- * exclusivity and uffd-wp. Returns false if the page stays mapped.
+ * try_to_unmap_one() for an anon folio in the swap cache being reclaimed
+ * (6.18): every PTE that maps one of its pages is cleared, the page gives
+ * up PG_anon_exclusive (refused for a maybe-pinned page, which is then
+ * left mapped, 5.19+), and a swap PTE naming that page's slot remembers
+ * exclusivity, soft-dirty and uffd-wp. PMD mappings must have been split
+ * first (TTU_SPLIT_HUGE_PMD: the caller's split_folio_pmds()). Returns
+ * false if the folio stays mapped.
  */
 export function try_to_unmap(s: KState, ctx: KCtx, pfn: number): boolean {
-  const slot = page_private(s, pfn);
+  const head = folio_head(s, pfn);
+  const nr = folio_nr_pages(s, head);
   for (let t = 0; t < s.L.geo.tasks; t++) {
     if (!task_alive(s, t)) continue;
     for (let va = 0; va < s.L.geo.vpages; va++) {
       const pte = ptep_get(s, t, va);
-      if (!pte_present(pte) || pte_pfn(pte) !== pfn) continue;
-      const exclusive = PageAnonExclusive(s, pfn);
-      if (ctx.prof.mech.swap.swapoutPinned === 'try-share' && exclusive && !folio_try_share_anon_rmap_pte(s, ctx, pfn)) {
-        trace(ctx, 'try_to_unmap_one', `page ${pfn} may be pinned: PTE restored, page stays mapped`);
+      if (!pte_present(pte)) continue;
+      const p = pte_pfn(pte);
+      if (p < head || p >= head + nr) continue;
+      const slot = page_private(s, p);
+      const exclusive = PageAnonExclusive(s, p);
+      if (ctx.prof.mech.swap.swapoutPinned === 'try-share' && exclusive && !folio_try_share_anon_rmap_pte(s, ctx, p)) {
+        trace(ctx, 'try_to_unmap_one', `page ${p} may be pinned: PTE restored, page stays mapped`);
         return false;
       }
       // proposals with an exclusive bit but no swap-out rule: the bit is given up (conservative)
-      if (exclusive) page_clear(s, pfn, PGF_ANON_EXCLUSIVE);
-      if (pte_dirty(pte)) page_set(s, pfn, PGF_DIRTY);
+      if (exclusive) page_clear(s, p, PGF_ANON_EXCLUSIVE);
+      if (pte_dirty(pte)) page_set(s, p, PGF_DIRTY);
       swap_duplicate(s, slot);
       let swp = swp_entry_to_pte(slot);
       if (exclusive && ctx.prof.mech.swap.swapinReuse === 'exclusive-bit') swp = pte_swp_mkexclusive(swp);
       if (pte_soft_dirty(pte)) swp = pte_swp_mksoft_dirty(swp);
       if (pte_uffd_wp(pte)) swp = pte_swp_mkuffd_wp(swp);
       set_pte_at(s, t, va, swp);
-      folio_remove_rmap_pte(s, t, pfn);
-      folio_put(s, pfn);
-      trace(ctx, 'try_to_unmap_one', `page ${pfn} unmapped, swap slot ${slot}${exclusive ? ' (exclusive)' : ''}`);
+      folio_remove_rmap_pte(s, t, p);
+      folio_put(s, p);
+      trace(ctx, 'try_to_unmap_one', `page ${p} unmapped, swap slot ${slot}${exclusive ? ' (exclusive)' : ''}`);
     }
   }
-  return page_mapcount(s, pfn) === 0;
+  return !folio_mapped(s, head);
 }

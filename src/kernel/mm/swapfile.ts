@@ -23,18 +23,36 @@ import {
   page_private,
   page_set_private,
   page_data,
+  page_ref_add,
+  folio_head,
+  folio_nr_pages,
+  folio_test_large,
 } from '../../model/mm_types.js';
-import { folio_get, folio_put } from './swap.js';
+import { folio_put_refs } from './swap.js';
 import { ModelBug, type KCtx, trace } from '../ctx.js';
 
-/** folio_alloc_swap(): the lowest free swap slot, or 0 when the device is full. */
+/** folio_alloc_swap() for a small folio: the lowest free swap slot, or 0 when the device is full. */
 export function get_swap_slot(s: KState): number {
-  for (let i = 1; i < s.L.geo.swapSlots; i++) {
-    if (!swap_used(s, i)) {
-      swap_set_used(s, i, true);
-      swap_set_data(s, i, -1);
-      return i;
+  return get_swap_slots(s, 1);
+}
+
+/**
+ * folio_alloc_swap() for a folio of `nr` pages: the lowest run of `nr` free
+ * slots whose first offset is a multiple of `nr` (the cluster allocator
+ * hands a large folio naturally aligned entries, which is what
+ * thp_swap_suitable_orders() relies on at swap-in), or 0 when there is none.
+ */
+export function get_swap_slots(s: KState, nr: number): number {
+  const n = s.L.geo.swapSlots;
+  for (let first = nr === 1 ? 1 : nr; first + nr <= n; first += nr) {
+    let free = true;
+    for (let i = 0; i < nr && free; i++) free = !swap_used(s, first + i);
+    if (!free) continue;
+    for (let i = 0; i < nr; i++) {
+      swap_set_used(s, first + i, true);
+      swap_set_data(s, first + i, -1);
     }
+    return first;
   }
   return 0;
 }
@@ -46,27 +64,42 @@ function swap_slot_free(s: KState, slot: number): void {
   swap_set_cache(s, slot, 0);
 }
 
-/** add_to_swap_cache(): the swap cache takes a reference on the folio. */
+/**
+ * add_to_swap_cache() / swap_cache_add_folio(): the folio at `slot` (a
+ * large one at `slot`..`slot + nr - 1`, page i at slot + i); the swap cache
+ * takes one reference per page.
+ */
 export function add_to_swap_cache(s: KState, pfn: number, slot: number): void {
-  folio_get(s, pfn);
-  page_set(s, pfn, PGF_SWAPCACHE);
-  page_set_private(s, pfn, slot);
-  swap_set_cache(s, slot, pfn);
+  const head = folio_head(s, pfn);
+  const nr = folio_nr_pages(s, head);
+  page_ref_add(s, head, nr);
+  page_set(s, head, PGF_SWAPCACHE);
+  for (let i = 0; i < nr; i++) {
+    page_set_private(s, head + i, slot + i);
+    swap_set_cache(s, slot + i, head + i);
+  }
 }
 
-/** swap_cache_del_folio() / delete_from_swap_cache(): drop the swap cache and its reference. */
+/** swap_cache_del_folio() / delete_from_swap_cache(): drop the folio's swap cache and its references. */
 export function delete_from_swap_cache(s: KState, pfn: number): void {
-  const slot = page_private(s, pfn);
-  page_clear(s, pfn, PGF_SWAPCACHE);
-  page_set_private(s, pfn, 0);
-  swap_set_cache(s, slot, 0);
-  if (swap_count(s, slot) === 0) swap_slot_free(s, slot);
-  folio_put(s, pfn);
+  const head = folio_head(s, pfn);
+  const nr = folio_nr_pages(s, head);
+  page_clear(s, head, PGF_SWAPCACHE);
+  for (let i = 0; i < nr; i++) {
+    const slot = page_private(s, head + i);
+    page_set_private(s, head + i, 0);
+    swap_set_cache(s, slot, 0);
+    if (swap_count(s, slot) === 0) swap_slot_free(s, slot);
+  }
+  folio_put_refs(s, head, nr);
 }
 
-/** folio_swapped(): some swap PTE still names the folio's slot. */
+/** folio_swapped(): some swap PTE still names one of the folio's slots. */
 export function folio_swapped(s: KState, pfn: number): boolean {
-  return swap_count(s, page_private(s, pfn)) > 0;
+  const head = folio_head(s, pfn);
+  const nr = folio_nr_pages(s, head);
+  for (let i = 0; i < nr; i++) if (swap_count(s, page_private(s, head + i)) > 0) return true;
+  return false;
 }
 
 /**
@@ -77,9 +110,10 @@ export function folio_swapped(s: KState, pfn: number): boolean {
 export function folio_free_swap(s: KState, ctx: KCtx, pfn: number): boolean {
   if (!page_test(s, pfn, PGF_SWAPCACHE)) return false;
   if (folio_swapped(s, pfn)) return false;
-  trace(ctx, 'folio_free_swap', `page ${pfn} leaves the swap cache`);
-  delete_from_swap_cache(s, pfn);
-  page_set(s, pfn, PGF_DIRTY);
+  const head = folio_head(s, pfn);
+  trace(ctx, 'folio_free_swap', `${folio_test_large(s, head) ? 'folio' : 'page'} ${head} leaves the swap cache`);
+  delete_from_swap_cache(s, head);
+  page_set(s, head, PGF_DIRTY);
   return true;
 }
 
@@ -99,9 +133,10 @@ export function swap_free(s: KState, slot: number): void {
 /**
  * free_swap_and_cache_nr() for one entry (zap of a swap PTE): drop the count;
  * if that was the last user and the folio in the swap cache is not mapped,
- * reclaim the swap cache too (__try_to_reclaim_swap with TTRS_UNMAPPED).
+ * reclaim the swap cache too (__try_to_reclaim_swap with TTRS_UNMAPPED,
+ * which keeps a large folio while another of its entries is in use).
  */
-export function free_swap_and_cache(s: KState, ctx: KCtx, slot: number, mapcountOf: (pfn: number) => number): void {
+export function free_swap_and_cache(s: KState, ctx: KCtx, slot: number, mappedOf: (pfn: number) => boolean): void {
   swap_count_add(s, slot, -1);
   if (swap_count(s, slot) > 0) return;
   const pfn = swap_cache_pfn(s, slot);
@@ -109,14 +144,16 @@ export function free_swap_and_cache(s: KState, ctx: KCtx, slot: number, mapcount
     swap_slot_free(s, slot);
     return;
   }
-  if (mapcountOf(pfn) === 0) {
+  if (!mappedOf(pfn) && !folio_swapped(s, pfn)) {
     trace(ctx, 'free_swap_and_cache', `last swap user gone: page ${pfn} leaves the swap cache`);
     delete_from_swap_cache(s, pfn);
   }
 }
 
-/** swap_writepage(): the content reaches the slot on the device. */
+/** swap_writepage(): the content of every page of the folio reaches its slot on the device. */
 export function swap_writepage(s: KState, pfn: number): void {
-  swap_set_data(s, page_private(s, pfn), page_data(s, pfn));
-  page_clear(s, pfn, PGF_DIRTY);
+  const head = folio_head(s, pfn);
+  const nr = folio_nr_pages(s, head);
+  for (let i = 0; i < nr; i++) swap_set_data(s, page_private(s, head + i), page_data(s, head + i));
+  page_clear(s, head, PGF_DIRTY);
 }

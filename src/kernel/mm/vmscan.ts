@@ -10,17 +10,29 @@ import {
   page_set,
   page_clear,
   page_ref_count,
-  page_mapcount,
   page_data,
   page_private,
   swap_set_data,
   folio_test_large,
+  folio_head,
+  folio_nr_pages,
+  folio_order,
+  folio_entire_mapcount,
 } from '../../model/mm_types.js';
+import { PGF_PARTIALLY_MAPPED } from '../../model/layout.js';
 import { type KCtx, trace } from '../ctx.js';
 import { folio_get, folio_put } from './swap.js';
-import { folio_maybe_dma_pinned, try_to_unmap } from './rmap.js';
-import { split_folio, folio_expected_ref_count } from './huge_memory.js';
-import { get_swap_slot, add_to_swap_cache, delete_from_swap_cache, swap_writepage, folio_swapped, folio_free_swap } from './swapfile.js';
+import { folio_maybe_dma_pinned, folio_mapped, try_to_unmap } from './rmap.js';
+import { split_folio, split_folio_pmds, folio_expected_ref_count } from './huge_memory.js';
+import {
+  get_swap_slot,
+  get_swap_slots,
+  add_to_swap_cache,
+  delete_from_swap_cache,
+  swap_writepage,
+  folio_swapped,
+  folio_free_swap,
+} from './swapfile.js';
 
 /** folio_isolate_lru(): off the LRU, one reference for the isolating caller. */
 export function folio_isolate_lru(s: KState, pfn: number): boolean {
@@ -34,6 +46,32 @@ export function folio_isolate_lru(s: KState, pfn: number): boolean {
 function folio_putback_lru(s: KState, pfn: number): void {
   page_set(s, pfn, PGF_LRU);
   folio_put(s, pfn);
+}
+
+/**
+ * Why shrink_folio_list() splits a large folio before add_to_swap(), or ''
+ * when the folio goes to swap whole (mech.swap.largeSwapout). Large swap
+ * entries exist only on a block device (SWP_BLKDEV with clusters: the
+ * guests' brd); folio_alloc_swap() fails for order > 0 on a swapfile, and
+ * the kernel splits and retries, which ends as a split here.
+ */
+function swapout_split_reason(s: KState, ctx: KCtx, pfn: number): string {
+  const mode = ctx.prof.mech.swap.largeSwapout;
+  if (ctx.env.swap !== 'sync-io') return 'the swapfile takes no large swap entries';
+  if (mode === 'split') return 'no THP_SWAP in this era';
+  if (mode === 'pmd-mapped') {
+    if (folio_order(s, pfn) !== s.L.geo.pmdOrder) return 'only PMD-sized folios go to swap whole (THP_SWAP)';
+    if (folio_entire_mapcount(s, pfn) === 0) return 'no PMD maps it (a PTE-mapped THP is split right away)';
+    return '';
+  }
+  return page_test(s, pfn, PGF_PARTIALLY_MAPPED) ? 'partially mapped: its unmapped pages are freed without I/O' : '';
+}
+
+/** is_folio_zero_filled(): every page of the folio is still all zeroes. */
+function folio_zero_filled(s: KState, pfn: number): boolean {
+  const head = folio_head(s, pfn);
+  for (let i = 0; i < folio_nr_pages(s, head); i++) if (page_data(s, head + i) !== 0) return false;
+  return true;
 }
 
 /**
@@ -61,31 +99,53 @@ export function shrink_folio(s: KState, ctx: KCtx, pfn: number, list: number[] =
     if (mech.swap.swapoutPinned !== 'allow' && folio_maybe_dma_pinned(s, ctx, pfn))
       return keep('maybe DMA pinned: not added to the swap cache');
     if (folio_test_large(s, pfn)) {
-      // a large folio needs no references beyond its mappings to be split; the swapfile
-      // takes no large entries (folio_alloc_swap() fails for order > 0 without SWP_BLKDEV),
-      // so it is split here and its pages follow on the list (split_folio_to_list)
+      // can_split_folio(): a large folio held by more than its mappings is not reclaimed,
+      // whether or not it would be split
       if (page_ref_count(s, pfn) - 1 !== folio_expected_ref_count(s, pfn))
         return keep('cannot split the large folio (extra references): activated');
-      if (split_folio(s, ctx, pfn, 1, list)) return keep('split failed: activated');
+      const why = swapout_split_reason(s, ctx, pfn);
+      if (why) {
+        trace(ctx, 'shrink_folio_list', `folio ${pfn} is split before swap-out: ${why}`);
+        if (split_folio(s, ctx, pfn, 1, list)) return keep('split failed: activated');
+      }
     }
-    const slot = get_swap_slot(s);
+    let slot = get_swap_slots(s, folio_nr_pages(s, pfn));
+    if (slot === 0 && folio_test_large(s, pfn)) {
+      // add_to_swap() failed for the large folio: split, and swap out its pages one by one
+      trace(ctx, 'shrink_folio_list', `no ${folio_nr_pages(s, pfn)} aligned free swap slots: folio ${pfn} is split`);
+      if (split_folio(s, ctx, pfn, 1, list)) return keep('split failed: activated');
+      slot = get_swap_slot(s);
+    }
     if (slot === 0) return keep('no swap slot: activated, stays mapped');
     add_to_swap_cache(s, pfn, slot);
     page_set(s, pfn, PGF_DIRTY);
-    trace(ctx, 'folio_alloc_swap', `page ${pfn} added to the swap cache at slot ${slot}`);
+    const nr = folio_nr_pages(s, pfn);
+    trace(
+      ctx,
+      'folio_alloc_swap',
+      nr > 1
+        ? `folio ${pfn} of ${nr} pages added to the swap cache at slots ${slot}..${slot + nr - 1}`
+        : `page ${pfn} added to the swap cache at slot ${slot}`,
+    );
   }
-  if (page_mapcount(s, pfn) > 0 && !try_to_unmap(s, ctx, pfn)) return keep('still mapped: kept in the swap cache');
+  if (folio_mapped(s, pfn)) {
+    // TTU_SPLIT_HUGE_PMD: a PMD-mapped folio going whole is unmapped through PTEs
+    if (folio_test_large(s, pfn)) split_folio_pmds(s, ctx, pfn);
+    if (!try_to_unmap(s, ctx, pfn)) return keep('still mapped: kept in the swap cache');
+  }
   if (mech.swap.swapoutPinned !== 'allow' && folio_maybe_dma_pinned(s, ctx, pfn))
     return keep('maybe DMA pinned after unmap: kept in the swap cache');
   if (page_test(s, pfn, PGF_DIRTY)) {
     // pageout(): is_page_cache_freeable() wants only the isolation and swap cache references
-    if (page_ref_count(s, pfn) !== 2) return keep(`refcount ${page_ref_count(s, pfn)} != 2: not written, kept in the swap cache`);
+    const want = 1 + folio_nr_pages(s, pfn);
+    if (page_ref_count(s, pfn) !== want) return keep(`refcount ${page_ref_count(s, pfn)} != ${want}: not written, kept in the swap cache`);
     if (!folio_swapped(s, pfn)) {
       // swap_writeout(): nobody needs the slot any more
       folio_free_swap(s, ctx, pfn);
-    } else if (page_data(s, pfn) === 0) {
+    } else if (folio_zero_filled(s, pfn)) {
       // a zero-filled folio is recorded in the swap zeromap, no I/O
-      swap_set_data(s, page_private(s, pfn), 0);
+      const head = folio_head(s, pfn);
+      for (let i = 0; i < folio_nr_pages(s, head); i++) swap_set_data(s, page_private(s, head + i), 0);
       page_clear(s, pfn, PGF_DIRTY);
       trace(ctx, 'swap_writeout', `page ${pfn} is zero-filled: zeromap, no I/O`);
     } else {
@@ -103,7 +163,7 @@ export function shrink_folio(s: KState, ctx: KCtx, pfn: number, list: number[] =
   }
   // __remove_mapping(): freeze the refcount at isolation + swap cache
   if (page_test(s, pfn, PGF_SWAPCACHE)) {
-    if (page_ref_count(s, pfn) !== 2) return keep('extra reference: kept in the swap cache');
+    if (page_ref_count(s, pfn) !== 1 + folio_nr_pages(s, pfn)) return keep('extra reference: kept in the swap cache');
     delete_from_swap_cache(s, pfn);
   }
   trace(ctx, 'shrink_folio_list', `page ${pfn} reclaimed`);

@@ -14,6 +14,8 @@ export const debian_6_12 = derive(linux_6_18, {
     'Debian config: CONFIG_MEM_SOFT_DIRTY=y; the guest swaps to brd, a SWP_SYNCHRONOUS_IO device',
     'large folios as 6.9-6.14: never reused at PTE level (cd197c3a2040), the huge zero page split on a write (6.13 not in), pagemap PM_MMAP_EXCLUSIVE per page for PMD-mapped THPs (read: 6.12.117 mm/memory.c wp_can_reuse_anon_folio, mm/huge_memory.c, fs/proc/task_mmu.c pagemap_pmd_range)',
     'MADV_COLLAPSE still wants a writable PTE in each range (SCAN_PAGE_RO; read: 6.12.117 mm/khugepaged.c)',
+    'no mprotect() PTE batching of large folios (6.17): change_pte_range() handles one PTE at a time (read: 6.12.117 mm/mprotect.c)',
+    'large folios go to the brd swap device whole and come back as mTHP in one fault when their entries are not shared (alloc_swap_folio; read: 6.12.117 mm/vmscan.c, mm/memory.c)',
   ],
   summary: 'As linux-6.18 with soft-dirty and a synchronous swap device; its /proc/kpageflags reports every anon page as KSM.',
   mech: {
@@ -21,6 +23,7 @@ export const debian_6_12 = derive(linux_6_18, {
     proc: { kpageflagsKsmAnyAnon: true, pagemapPmdExclusive: 'per-page' },
     cow: { largeReuse: 'never', hugeZeroWp: 'split' },
     features: { madvCollapse: 'writable' },
+    wrprotect: { mprotectBatch: false },
   },
   env: { swap: 'sync-io' },
 });

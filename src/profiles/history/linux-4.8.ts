@@ -30,6 +30,8 @@ export const linux_4_8: Profile = {
       swapinDrain: false,
       swapinWritableOnRead: false,
       swapTable: false,
+      largeSwapout: 'split',
+      largeSwapin: 'none',
       swapoutPinned: 'allow',
     },
     lru: { batchSize: 15, pageoutLarge: 'split-mapped-once' },

@@ -6,6 +6,9 @@ export const linux_6_12 = derive(linux_6_9, {
   id: 'linux-6.12',
   title: 'Linux 6.12 (a split large folio gives its zero-filled pages back: they map the shared zero page)',
   commits: [
+    'Ryan Roberts, mm: swap: allow storage of all mTHP orders / mm: vmscan: avoid split during shrink_folio_list() (6.10: any large folio goes to a swap block device whole)',
+    'Barry Song, mm: swap: entirely map large folios found in swapcache (6.11)',
+    'Chuanhua Han, Barry Song, mm: support large folios swap-in for sync io devices (6.12, alloc_swap_folio, read in 6.12.117 mm/memory.c)',
     'b1f202060afe mm: remap unused subpages to shared zeropage when splitting isolated thp (Yu Zhao, Usama Arif; 6.12, read in 6.12.117 mm/huge_memory.c remap_page(RMP_USE_SHARED_ZEROPAGE) and mm/migrate.c try_to_map_unused_to_zeropage)',
   ],
   summary:
@@ -13,6 +16,7 @@ export const linux_6_12 = derive(linux_6_9, {
   mech: {
     fault: { splitZeroPages: true },
     lru: { pageoutLarge: 'whole-exclusive' },
+    swap: { largeSwapout: 'whole', largeSwapin: 'sync-io-alloc' },
     proc: { pagemapPmdExclusive: 'per-page', pagemapPmdFile: true, kpageflagsFromFolio: true },
   },
 });
