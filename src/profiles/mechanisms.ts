@@ -353,6 +353,12 @@ const features = z
       },
       ['none', 'writable', 'any'],
     ),
+    ptReclaim: flag(
+      'CONFIG_PT_RECLAIM: MADV_DONTNEED of a range that covers a whole PTE table frees the emptied table, so the next fault there may map a huge PMD again (Qi Zheng, "mm: pgtable: reclaim empty PTE page in madvise(MADV_DONTNEED)", 6.14 inferred; def_bool y on x86 in 7.2.13 mm/Kconfig, =y on the 6.18 host, absent from 6.12.117)',
+    ),
+    mremapMultiVma: flag(
+      'a move-only mremap() (MREMAP_FIXED, same size) of a range that spans several VMAs moves each of them, keeping the gaps, where older kernels fail with EFAULT (Lorenzo Stoakes, "mm/mremap: permit mremap() move of multiple VMAs", 6.17; read in 7.2.13 mm/mremap.c remap_move)',
+    ),
   })
   .strict();
 

@@ -89,7 +89,7 @@ function madvise_vma(
   switch (advice) {
     case 'MADV_DONTNEED':
       if (flags & (VM_LOCKED | VM_PFNMAP)) return -EINVAL;
-      zap_pte_range(s, ctx, t, vi, a, b, { dropMarker: false });
+      zap_pte_range(s, ctx, t, vi, a, b, { dropMarker: false, reclaimPt: true });
       refs_detach_range(s, t, a, b);
       return 0;
     case 'MADV_DONTFORK':

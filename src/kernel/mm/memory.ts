@@ -87,12 +87,13 @@ import {
   folio_nr_pages,
   folio_head,
   pmdp_get,
+  set_pmd_at,
   pmd_nr,
   page_ref_add,
   swap_cache_pfn,
 } from '../../model/mm_types.js';
 import { UFFD_FEATURE_WP_ASYNC, PGF_MMIDS_SHARED } from '../../model/layout.js';
-import { pmd_none, pmd_trans_huge, pmd_write } from '../../model/pmd.js';
+import { pmd_none, pmd_trans_huge, pmd_write, PMD_NONE, PMD_TABLE } from '../../model/pmd.js';
 import { type KCtx, trace, ModelBug } from '../ctx.js';
 import { alloc_page, folio_alloc_large } from './page_alloc.js';
 import { folio_get, folio_put, folio_add_lru, lru_add_drain } from './swap.js';
@@ -613,7 +614,7 @@ function copyObservable(s: KState, pfn: number): boolean {
 
 /** free_swap_cache(): drop the swap cache of a page nobody maps any more. */
 function free_swap_cache(s: KState, ctx: KCtx, pfn: number): void {
-  if (page_test(s, pfn, PGF_SWAPCACHE) && page_mapcount(s, pfn) === 0 && !page_test(s, pfn, PGF_LOCKED)) {
+  if (page_test(s, pfn, PGF_SWAPCACHE) && !folio_mapped(s, pfn) && !page_test(s, pfn, PGF_LOCKED)) {
     folio_free_swap(s, ctx, pfn);
   }
 }
@@ -1148,6 +1149,8 @@ function copy_nonpresent_pte(s: KState, ctx: KCtx, src: number, dst: number, va:
 export interface ZapDetails {
   /** ZAP_FLAG_DROP_MARKER: munmap and exit drop uffd-wp markers too */
   dropMarker: boolean;
+  /** reclaim_pt (MADV_DONTNEED): free a PTE table the range empties whole (features.ptReclaim) */
+  reclaimPt?: boolean;
 }
 
 /**
@@ -1174,7 +1177,7 @@ export function zap_pte_range(s: KState, ctx: KCtx, t: number, vi: number, start
         folio_put(s, pfn);
         if (PageAnon(s, pfn) || page_test(s, pfn, PGF_ANON)) {
           // free_pages_and_swap_cache(): an unmapped swap-cache page loses its swap cache
-          if (page_test(s, pfn, PGF_SWAPCACHE) && page_mapcount(s, pfn) === 0) free_swap_cache(s, ctx, pfn);
+          if (page_test(s, pfn, PGF_SWAPCACHE) && !folio_mapped(s, pfn)) free_swap_cache(s, ctx, pfn);
         }
       }
       keepMarker = pte_uffd_wp(pte);
@@ -1189,6 +1192,25 @@ export function zap_pte_range(s: KState, ctx: KCtx, t: number, vi: number, start
     if (keepMarker && !anon && !d.dropMarker && vflags & VM_UFFD_WP) set_pte_at(s, t, va, PTE_MARKER_UFFD_WP);
   }
   if (zapped) trace(ctx, 'zap_pte_range', `${zapped} PTE(s) zapped`);
+  if (d.reclaimPt && ctx.prof.mech.features.ptReclaim && s.L.pmds > 0) zap_empty_pte_tables(s, ctx, t, start, end);
+}
+
+/**
+ * CONFIG_PT_RECLAIM (features.ptReclaim): zap_pte_range() of a range that
+ * covers a whole PTE table frees the table once every entry is none (a kept
+ * uffd-wp marker keeps it), so the PMD is none again and the next fault
+ * there may map a huge PMD.
+ */
+function zap_empty_pte_tables(s: KState, ctx: KCtx, t: number, start: number, end: number): void {
+  const nr = pmd_nr(s);
+  for (let h = pmd_base(s, start + nr - 1); h + nr <= end; h += nr) {
+    if (pmdp_get(s, t, h) !== PMD_TABLE) continue;
+    let empty = true;
+    for (let i = 0; i < nr && empty; i++) empty = pte_none(ptep_get(s, t, h + i));
+    if (!empty) continue;
+    set_pmd_at(s, t, h, PMD_NONE);
+    trace(ctx, 'zap_pte_range', `empty PTE table at page ${h} freed (PT_RECLAIM)`);
+  }
 }
 
 /** True when a present page is an exclusive anon page (used by pagemap and the invariants). */

@@ -6,24 +6,57 @@
  * move_huge_pmd(); a PMD the range only partly covers is split first).
  */
 import type { KState } from '../../model/layout.js';
-import { vmas_of, ptep_get, set_pte_at, pmdp_get, set_pmd_at, pmd_nr, type Vma, VM_SOFTDIRTY } from '../../model/mm_types.js';
+import { vmas_of, ptep_get, set_pte_at, pmdp_get, set_pmd_at, pmd_nr, type Vma, VM_SOFTDIRTY, VM_UFFD_WP } from '../../model/mm_types.js';
 import { PMD_NONE, pmd_mksoft_dirty } from '../../model/pmd.js';
 import { split_huge_pmd_address, split_partial_pmds, __split_huge_pmd } from './huge_memory.js';
 import { pte_none, pte_mksoft_dirty, is_swap_pte, pte_present, type Pte } from '../../model/pte.js';
 import { refs_detach_range } from '../../model/refs.js';
 import { type KCtx, trace } from '../ctx.js';
-import { do_munmap, vmas_commit, range_mapped } from './mmap.js';
+import { do_munmap, vmas_commit } from './mmap.js';
 import { EINVAL, EFAULT } from '../errno.js';
 
-/** mremap(old, pages, pages, MREMAP_MAYMOVE | MREMAP_FIXED, new): 0 or a negative errno. */
+/**
+ * mremap(old, pages, pages, MREMAP_MAYMOVE | MREMAP_FIXED, new): 0 or a
+ * negative errno. Before 6.17 the old range must lie in one VMA
+ * (vma_to_resize); from 6.17 (features.mremapMultiVma, remap_move()) a
+ * move-only range may span several VMAs, each moved with the gaps between
+ * them kept, but none may be armed with userfaultfd and the range may not
+ * start in a gap.
+ */
 export function do_mremap(s: KState, ctx: KCtx, t: number, start: number, pages: number, dst: number): number {
   if (pages <= 0 || dst + pages > s.L.geo.vpages) return -EINVAL;
   const end = start + pages;
-  // the ranges may not overlap (mremap_to)
+  // the ranges may not overlap (check_mremap_params)
   if (dst < end && start < dst + pages) return -EINVAL;
-  // vma_to_resize(): the old range must lie in one VMA
   const src = vmas_of(s, t).find((v) => v.start <= start && end <= v.end);
-  if (!src) return range_mapped(s, t, start, end) ? -EFAULT : -EFAULT;
+  if (src) return move_vma(s, ctx, t, src, start, pages, dst);
+  if (!ctx.prof.mech.features.mremapMultiVma) return -EFAULT;
+  const parts = vmas_of(s, t)
+    .filter((v) => v.start < end && start < v.end)
+    .sort((x, y) => x.start - y.start);
+  if (parts.length === 0 || parts[0]!.start > start) return -EFAULT; // no gap at the start
+  let target = dst;
+  let lastEnd = 0;
+  for (let i = 0; i < parts.length; i++) {
+    const v = parts[i]!;
+    const from = Math.max(v.start, start);
+    const len = Math.min(end, v.end) - from;
+    const to = target + (i > 0 ? v.start - lastEnd : 0);
+    lastEnd = v.end;
+    // vma_multi_allowed(): a uffd-armed VMA may only be moved alone
+    if (v.flags & VM_UFFD_WP && (i > 0 || v.end < end)) return -EFAULT;
+    const cur = vmas_of(s, t).find((x) => x.start <= from && from + len <= x.end)!;
+    const r = move_vma(s, ctx, t, cur, from, len, to);
+    if (r < 0) return r;
+    target = to + len;
+  }
+  trace(ctx, 'remap_move', `${parts.length} VMAs moved`);
+  return 0;
+}
+
+/** move_vma() of `pages` pages at `start`, inside the VMA `src`, to `dst` (mremap_to). */
+function move_vma(s: KState, ctx: KCtx, t: number, src: Vma, start: number, pages: number, dst: number): number {
+  const end = start + pages;
   do_munmap(s, ctx, t, dst, dst + pages);
   // copy_vma(): the moved part is a new VMA at dst (soft-dirty: the pages moved, 0f8975ec4db2)
   const moved: Vma = { ...src, start: dst, end: dst + pages, pgoff: src.pgoff + (start - src.start), flags: src.flags | VM_SOFTDIRTY };

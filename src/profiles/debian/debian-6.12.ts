@@ -22,7 +22,7 @@ export const debian_6_12 = derive(linux_6_18, {
     config: { softDirty: true },
     proc: { kpageflagsKsmAnyAnon: true, pagemapPmdExclusive: 'per-page' },
     cow: { largeReuse: 'never', hugeZeroWp: 'split' },
-    features: { madvCollapse: 'writable' },
+    features: { madvCollapse: 'writable', mremapMultiVma: false, ptReclaim: false },
     wrprotect: { mprotectBatch: false },
   },
   env: { swap: 'sync-io' },

@@ -53,7 +53,7 @@ export const linux_4_8: Profile = {
       wpPinned: 'allow',
     },
     proc: { pagemapPmdExclusive: 'head', pagemapPmdFile: false, kpageflagsFromFolio: false, kpageflagsKsmAnyAnon: false },
-    features: { ioUring: false, pinUserPages: false, mthp: false, madvCollapse: 'none' },
+    features: { ioUring: false, pinUserPages: false, mthp: false, madvCollapse: 'none', mremapMultiVma: false, ptReclaim: false },
     config: { softDirty: true, procMemForce: 'always' },
   },
 };

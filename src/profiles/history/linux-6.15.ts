@@ -8,9 +8,10 @@ export const linux_6_15 = derive(linux_6_13, {
   commits: [
     '6af8cb80d3a9 mm/rmap: basic MM owner tracking for large folios (!hugetlb) (the MM-ID slots and MM_IDS_SHARED)',
     '1da190f4d0a6 mm: Copy-on-Write (COW) reuse support for PTE-mapped THP',
+    'Qi Zheng, mm: pgtable: reclaim empty PTE page in madvise(MADV_DONTNEED) (CONFIG_PT_RECLAIM, 6.14 inferred: MADV_DONTNEED of a whole PTE table frees it)',
     'eb16876971ea fs/proc/task_mmu: remove per-page mapcount dependency for PM_MMAP_EXCLUSIVE (CONFIG_NO_PAGE_MAPCOUNT); PMD pages report the head page again',
   ],
   summary:
     'A write fault on a page of a large folio reuses it when the folio is mapped only by this mm and nothing else holds it (large mapcount == refcount): the "511 false COWs" of the January 2021 thread are gone.',
-  mech: { cow: { largeReuse: 'mm-id' }, proc: { pagemapPmdExclusive: 'head' } },
+  mech: { cow: { largeReuse: 'mm-id' }, proc: { pagemapPmdExclusive: 'head' }, features: { ptReclaim: true } },
 });

@@ -13,14 +13,19 @@ import { profileLacks } from '../../../dist/profiles/support.js';
 const notYet = new Set(JSON.parse(process.argv[2] ?? '[]'));
 const rs = loadScenarios(['scenarios']).filter((r) => sampledInstance(r.sc.name));
 
-/** What a scenario's cell shows on a profile: verdict, first property and step, copy metrics. */
+/**
+ * What a scenario shows on a profile: verdict, first property and step, copy
+ * and split metrics, and each step's page faults (which `cowlab diff`
+ * compares with a kernel: a mechanism may show only there).
+ */
 function cell(r, p) {
   if (profileLacks(p, r)) return 'n/a';
   const x = runScenario(r, p);
   const v = x.violations[0];
   const f = x.failures[0];
   const m = x.metrics;
-  return `${x.verdict}|${v?.property ?? (f ? 'expectation' : '')}|${v?.step ?? f?.step ?? ''}|${m.copies}|${m.needless}|${m.forkCopies}|${m.reuses}`;
+  const faults = x.records.map((s) => s.faults).join(',');
+  return `${x.verdict}|${v?.property ?? (f ? 'expectation' : '')}|${v?.step ?? f?.step ?? ''}|${m.copies}|${m.needless}|${m.forkCopies}|${m.reuses}|${m.pmdSplits}|${m.folioSplits}|${faults}`;
 }
 
 const base = new Map();
@@ -32,22 +37,30 @@ const cells = (p) => {
 const dead = [];
 const exempt = [];
 const exemptChanged = [];
-// newest first: they have every feature a value could show in
+// newest first: they have every feature a value could show in; then, for a value that shows on none
+// of them, the same profiles on the other swap device (a mechanism may act on a block device only)
 const order = [...PROFILES].reverse();
+const onOtherDevice = order.map((p) =>
+  derive(p, {
+    id: `${p.id}+swap`,
+    title: 'variant',
+    summary: 'variant',
+    mech: {},
+    env: { ...p.env, swap: p.env?.swap === 'sync-io' ? 'file' : 'sync-io' },
+  }),
+);
+const shows = (d, v, profiles) =>
+  profiles.some((p) => {
+    if (p.mech[d.group][d.name] === v) return false;
+    const q = derive(p, { id: p.id, title: 'variant', summary: 'variant', mech: { [d.group]: { [d.name]: v } } });
+    const b = cells(p);
+    return rs.some((r, i) => cell(r, q) !== b[i]);
+  });
 for (const d of mechanismDocs()) {
   const key = `${d.group}.${d.name}`;
   // a count: setting it to 1 must change something
   for (const v of mechanismValues(d) ?? [1]) {
-    let changes = false;
-    for (const p of order) {
-      if (p.mech[d.group][d.name] === v) continue;
-      const q = derive(p, { id: p.id, title: 'variant', summary: 'variant', mech: { [d.group]: { [d.name]: v } } });
-      const b = cells(p);
-      if (rs.some((r, i) => cell(r, q) !== b[i])) {
-        changes = true;
-        break;
-      }
-    }
+    const changes = shows(d, v, order) || shows(d, v, onOtherDevice);
     const name = `${key}=${String(v)}`;
     if (notYet.has(key)) (changes ? exemptChanged : exempt).push(name);
     else if (!changes) dead.push(name);
