@@ -2,6 +2,7 @@
 // (npm test builds first): it runs the model some 100,000 times, several
 // times faster than through vitest's module transform. Prints JSON:
 // { dead: ["group.name=value", ...], exempt: [...], exemptChanged: [...] }.
+// Arguments: the mechanisms exempted (JSON list), the coupled values (JSON map).
 import { loadScenarios } from '../../../dist/scenario/load.js';
 import { sampledInstance } from '../../../dist/scenario/cowc.js';
 import { runScenario } from '../../../dist/scenario/run.js';
@@ -49,11 +50,17 @@ const onOtherDevice = order.map((p) =>
     env: { ...p.env, swap: p.env?.swap === 'sync-io' ? 'file' : 'sync-io' },
   }),
 );
+// "group.name=value" -> { group: { name: value } }: what that value needs of another mechanism to act
+const needs = JSON.parse(process.argv[3] ?? '{}');
+const with_ = (p, id, mech) => derive(p, { id, title: 'variant', summary: 'variant', mech });
 const shows = (d, v, profiles) =>
   profiles.some((p) => {
     if (p.mech[d.group][d.name] === v) return false;
-    const q = derive(p, { id: p.id, title: 'variant', summary: 'variant', mech: { [d.group]: { [d.name]: v } } });
-    const b = cells(p);
+    const need = needs[`${d.group}.${d.name}=${String(v)}`];
+    // with a coupled value, the baseline has what the value needs, and only the value itself differs
+    const base = need ? with_(p, `${p.id}+${JSON.stringify(need)}`, need) : p;
+    const q = with_(base, p.id, { [d.group]: { [d.name]: v } });
+    const b = cells(base);
     return rs.some((r, i) => cell(r, q) !== b[i]);
   });
 for (const d of mechanismDocs()) {
