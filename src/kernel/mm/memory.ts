@@ -861,7 +861,9 @@ function should_try_to_free_swap(s: KState, ctx: KCtx, vmf: Vmf, pfn: number): b
   // 7.x: always for SWP_SYNCHRONOUS_IO devices, once the page is mapped (the PTE's reference counts too)
   if (mech.swap.swapTable && ctx.env.swap === 'sync-io') return true;
   if (vmf.vflags & VM_LOCKED) return true;
-  return (vmf.flags & FAULT_FLAG_WRITE) !== 0 && !page_test(s, pfn, PGF_KSM) && page_ref_count(s, pfn) === 2;
+  // 6.11 ("make should_try_to_free_swap() support large-folio"): one swap-cache reference per page
+  const cacheRefs = mech.swap.largeSwapin !== 'none' ? folio_nr_pages(s, pfn) : 1;
+  return (vmf.flags & FAULT_FLAG_WRITE) !== 0 && !page_test(s, pfn, PGF_KSM) && page_ref_count(s, pfn) === 1 + cacheRefs;
 }
 
 /** handle_pte_marker(): the uffd-wp marker on a none PTE. */
