@@ -72,7 +72,7 @@ export function parseEnvSpec(spec: string): Partial<Env> {
     if (!k || v === undefined) throw new Error(`"${part}": expected KEY=VALUE`);
     const val = v === 'true' ? true : v === 'false' ? false : v;
     const [key, sub] = k.split('.');
-    if (sub !== undefined) out[key!] = { ...((out[key!]) ?? {}), [sub]: val };
+    if (sub !== undefined) out[key!] = { ...(out[key!] ?? {}), [sub]: val };
     else out[k] = val;
   }
   const r = envSchema.partial().strict().safeParse(out);
