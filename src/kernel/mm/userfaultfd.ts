@@ -75,9 +75,13 @@ export function mwriteprotect_range(s: KState, ctx: KCtx, t: number, start: numb
   const hit = vmas.filter((v) => v.end > start && v.start < end);
   // before the multi-VMA walk, find_dst_vma() wanted the whole range inside one VMA
   if (!ctx.prof.mech.uffd.wpMultiVma && (hit.length !== 1 || hit[0]!.start > start || hit[0]!.end < end)) return -ENOENT;
-  for (const v of hit) {
-    if ((v.flags & VM_UFFD_WP) === 0) return -ENOENT;
-  }
+  // the multi-VMA walk (6.18 mwriteprotect_range) handles the VMAs in address order and stops at the
+  // first one not registered for uffd-wp with -ENOENT: the VMAs before it stay (un)protected
+  let err = 0;
+  const upto = ctx.prof.mech.uffd.wpMultiVma ? Math.min(...hit.filter((v) => (v.flags & VM_UFFD_WP) === 0).map((v) => v.start), end) : end;
+  if (upto < end) err = -ENOENT;
+  if (!ctx.prof.mech.uffd.wpMultiVma && hit.some((v) => (v.flags & VM_UFFD_WP) === 0)) return -ENOENT;
+  end = upto;
   const pinned = ctx.prof.mech.uffd.wpPinned;
   if (wp && pinned === 'ebusy' && range_has_pinned_writable(s, ctx, t, start, end)) {
     trace(ctx, 'mwriteprotect_range', 'a maybe-pinned page would be write-protected: -EBUSY');
@@ -93,8 +97,9 @@ export function mwriteprotect_range(s: KState, ctx: KCtx, t: number, start: numb
     // un-protecting must not write-protect a pinned PTE either (pte_modify to PAGE_COPY would)
     change_protection(s, ctx, t, vi, a, b, v.flags, cp, pinned === 'skip' || (pinned === 'ebusy' && !wp));
   });
-  trace(ctx, 'mwriteprotect_range', `pages ${start}..${end - 1} ${wp ? 'write-protected' : 'unprotected'}`);
-  return 0;
+  if (end > start) trace(ctx, 'mwriteprotect_range', `pages ${start}..${end - 1} ${wp ? 'write-protected' : 'unprotected'}`);
+  if (err) trace(ctx, 'mwriteprotect_range', `page ${end}: VMA not registered for uffd-wp: -ENOENT`);
+  return err;
 }
 
 /**
