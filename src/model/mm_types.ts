@@ -210,6 +210,11 @@ export function folio_entire_mapcount_add(s: KState, pfn: number, n: number): vo
 export function folio_large_mapcount(s: KState, pfn: number): number {
   return s.m[s.L.memmap + folio_head(s, pfn) * PAGE_WORDS + PG_LARGE]!;
 }
+/** folio_mapped(): some PTE or PMD maps a page of the folio. */
+export function folio_mapped(s: KState, pfn: number): boolean {
+  if (!folio_test_large(s, pfn)) return page_mapcount(s, pfn) > 0;
+  return folio_large_mapcount(s, pfn) > 0;
+}
 export function folio_large_mapcount_add(s: KState, pfn: number, n: number): void {
   s.m[s.L.memmap + folio_head(s, pfn) * PAGE_WORDS + PG_LARGE]! += n;
 }

@@ -107,9 +107,9 @@ export function swp_entry_to_pte(slot: number): Pte {
 export function pte_swp_slot(p: Pte): number {
   return p >>> PAYLOAD_SHIFT;
 }
-/** pte_move_swp_offset(): the same swap PTE bits, naming slot + `delta`. */
+/** pte_move_swp_offset(): the same swap PTE bits, naming slot + `delta` (the slot sits where a PFN does). */
 export function pte_move_swp_offset(p: Pte, delta: number): Pte {
-  return (p & ((1 << PAYLOAD_SHIFT) - 1)) | ((pte_swp_slot(p) + delta) << PAYLOAD_SHIFT);
+  return pte_advance_pfn(p, delta);
 }
 export function pte_swp_exclusive(p: Pte): boolean {
   return (p & B_WRITE) !== 0;

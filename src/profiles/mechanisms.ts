@@ -212,7 +212,7 @@ const swap = z
       {
         split: 'always split into small folios first (no THP_SWAP, < 4.13)',
         'pmd-mapped':
-          'a PMD-sized folio that a PMD maps goes whole, its PMDs split into swap PTEs at unmap; a PTE-mapped one is split first (THP_SWAP, 38d8b4e6bdc8 "mm, THP, swap: delay splitting THP during swap out", 4.13; read in 5.10.223 and 6.1.176 shrink_page_list/shrink_folio_list, 4.13 .. 6.9)',
+          'a PMD-sized folio that a PMD maps goes whole, its PMDs split into swap PTEs at unmap; a PTE-mapped one is split first (THP_SWAP, 38d8b4e6bdc8 "mm, THP, swap: delay splitting THP during swap out", 4.13 .. 6.9; read in 5.10.223 and 6.1.176 shrink_page_list/shrink_folio_list, the 4.13 start taken from the commit, not read)',
         whole:
           'a folio of any order goes whole; only a partially mapped one is split first (Ryan Roberts, "mm: swap: allow storage of all mTHP orders" and "mm: vmscan: avoid split during shrink_folio_list()", 6.10; read in 6.12.117 and 7.2.13 mm/vmscan.c)',
       },
@@ -223,7 +223,7 @@ const swap = z
       {
         none: 'one page per fault, even of a large folio found in the swap cache (<= 6.10)',
         'swapcache-map':
-          'a large folio found in the swap cache is mapped whole when every PTE it covers is a swap entry of it with the same bits (Barry Song, "mm: swap: entirely map large folios found in swapcache", 6.11)',
+          'a large folio found in the swap cache is mapped whole when every PTE it covers is a swap entry of it with the same bits (Barry Song, "mm: swap: entirely map large folios found in swapcache", 6.11 from the patch; read in 6.12.117 and 7.2.13 do_swap_page)',
         'sync-io-alloc':
           'also: on a SWP_SYNCHRONOUS_IO device, a swap entry nobody else uses is read into a new mTHP of the highest enabled order whose aligned PTEs are all swap entries of one swapped-out folio with the same bits, none in the swap cache, none zero-mapped differently (alloc_swap_folio, "mm: support large folios swap-in for sync io devices", 6.12; read in 6.12.117 mm/memory.c); with swap.swapTable also a shared entry, through the swap cache (swapin_sync, read in 7.2.13)',
       },

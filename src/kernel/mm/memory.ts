@@ -88,6 +88,7 @@ import {
   folio_head,
   pmdp_get,
   set_pmd_at,
+  folio_mapped,
   pmd_nr,
   page_ref_add,
   swap_cache_pfn,
@@ -106,7 +107,6 @@ import {
   folio_dup_file_rmap_pte,
   folio_move_anon_rmap,
   PageAnon,
-  folio_mapped,
   PageAnonExclusive,
   folio_needs_cow_for_dma,
   folio_add_new_anon_rmap_large,
@@ -746,15 +746,12 @@ function swapin_large_order(s: KState, ctx: KCtx, vmf: Vmf, slot: number): numbe
     if (!thp_vma_suitable_order(s, vmf.t, vmf.vi, vmf.va, order)) continue;
     if (vmf.va % nr !== slot % nr) continue;
     const idx = vmf.va & (nr - 1);
+    if (!swap_pte_batch(s, vmf, idx, nr)) continue;
     let ok = true;
     const zero = swap_data(s, slot - idx) === 0;
     for (let i = 0; i < nr && ok; i++) {
       const sl = slot - idx + i;
-      ok =
-        ptep_get(s, vmf.t, vmf.va - idx + i) === pte_move_swp_offset(vmf.orig, i - idx) &&
-        swap_cache_pfn(s, sl) === 0 &&
-        swap_count(s, sl) > 0 &&
-        (swap_data(s, sl) === 0) === zero;
+      ok = swap_cache_pfn(s, sl) === 0 && swap_count(s, sl) > 0 && (swap_data(s, sl) === 0) === zero;
     }
     if (ok) return order;
   }
@@ -778,8 +775,17 @@ function swapin_batch_index(s: KState, ctx: KCtx, vmf: Vmf, pfn: number, fresh: 
   const start = vmf.va - idx;
   const pmdLo = pmd_base(s, vmf.va);
   if (start < Math.max(pmdLo, vmaStart(s, vmf)) || start + nr > Math.min(pmdLo + pmd_nr(s), vmaEnd(s, vmf))) return -1;
-  for (let i = 0; i < nr; i++) if (ptep_get(s, vmf.t, start + i) !== pte_move_swp_offset(vmf.orig, i - idx)) return -1;
-  return idx;
+  return swap_pte_batch(s, vmf, idx, nr) ? idx : -1;
+}
+
+/**
+ * swap_pte_batch() over a whole range: the `nr` PTEs around the faulting
+ * one (its index `idx` in them) are consecutive swap entries with exactly
+ * the faulting PTE's bits (exclusive, soft-dirty, uffd-wp).
+ */
+function swap_pte_batch(s: KState, vmf: Vmf, idx: number, nr: number): boolean {
+  for (let i = 0; i < nr; i++) if (ptep_get(s, vmf.t, vmf.va - idx + i) !== pte_move_swp_offset(vmf.orig, i - idx)) return false;
+  return true;
 }
 
 /**
@@ -1179,12 +1185,12 @@ export function zap_pte_range(s: KState, ctx: KCtx, t: number, vi: number, start
         folio_put(s, pfn);
         if (PageAnon(s, pfn) || page_test(s, pfn, PGF_ANON)) {
           // free_pages_and_swap_cache(): an unmapped swap-cache page loses its swap cache
-          if (page_test(s, pfn, PGF_SWAPCACHE) && !folio_mapped(s, pfn)) free_swap_cache(s, ctx, pfn);
+          free_swap_cache(s, ctx, pfn);
         }
       }
       keepMarker = pte_uffd_wp(pte);
     } else if (is_swap_pte(pte)) {
-      free_swap_and_cache(s, ctx, pte_swp_slot(pte), (p) => folio_mapped(s, p));
+      free_swap_and_cache(s, ctx, pte_swp_slot(pte));
       keepMarker = pte_swp_uffd_wp(pte);
     } else if (is_pte_marker(pte)) {
       if (!anon && !d.dropMarker) continue;

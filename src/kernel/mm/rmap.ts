@@ -27,6 +27,7 @@ import {
   folio_entire_mapcount,
   folio_entire_mapcount_add,
   folio_large_mapcount,
+  folio_mapped,
   folio_large_mapcount_add,
   folio_mm_id,
   folio_mm_id_mapcount,
@@ -361,12 +362,6 @@ export function PageAnon(s: KState, pfn: number): boolean {
 /** folio_mapcount() for a small folio. */
 export function folio_mapcount(s: KState, pfn: number): number {
   return page_mapcount(s, pfn);
-}
-
-/** folio_mapped(): some PTE or PMD maps a page of the folio. */
-export function folio_mapped(s: KState, pfn: number): boolean {
-  if (!folio_test_large(s, pfn)) return page_mapcount(s, pfn) > 0;
-  return folio_large_mapcount(s, folio_head(s, pfn)) > 0;
 }
 
 /**

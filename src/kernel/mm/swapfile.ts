@@ -27,6 +27,7 @@ import {
   folio_head,
   folio_nr_pages,
   folio_test_large,
+  folio_mapped,
 } from '../../model/mm_types.js';
 import { folio_put_refs } from './swap.js';
 import { ModelBug, type KCtx, trace } from '../ctx.js';
@@ -136,7 +137,7 @@ export function swap_free(s: KState, slot: number): void {
  * reclaim the swap cache too (__try_to_reclaim_swap with TTRS_UNMAPPED,
  * which keeps a large folio while another of its entries is in use).
  */
-export function free_swap_and_cache(s: KState, ctx: KCtx, slot: number, mappedOf: (pfn: number) => boolean): void {
+export function free_swap_and_cache(s: KState, ctx: KCtx, slot: number): void {
   swap_count_add(s, slot, -1);
   if (swap_count(s, slot) > 0) return;
   const pfn = swap_cache_pfn(s, slot);
@@ -144,7 +145,7 @@ export function free_swap_and_cache(s: KState, ctx: KCtx, slot: number, mappedOf
     swap_slot_free(s, slot);
     return;
   }
-  if (!mappedOf(pfn) && !folio_swapped(s, pfn)) {
+  if (!folio_mapped(s, pfn) && !folio_swapped(s, pfn)) {
     trace(ctx, 'free_swap_and_cache', `last swap user gone: page ${pfn} leaves the swap cache`);
     delete_from_swap_cache(s, pfn);
   }

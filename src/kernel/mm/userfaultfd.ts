@@ -6,7 +6,7 @@
  */
 import type { KState } from '../../model/layout.js';
 import { UFFD_CTX_OPEN, UFFD_CTX_NOAPI, UFFD_FEATURE_WP_UNPOPULATED, UFFD_FEATURE_WP_ASYNC } from '../../model/layout.js';
-import { vmas_of, task_uffd, task_set_uffd, VM_UFFD_WP, VM_MAYWRITE, VM_SHARED, VM_WRITE } from '../../model/mm_types.js';
+import { vmas_of, task_uffd, task_set_uffd, VM_UFFD_WP, VM_MAYWRITE, VM_SHARED, VM_WRITE, type Vma } from '../../model/mm_types.js';
 import { type KCtx, trace } from '../ctx.js';
 import { type Vmf, VM_FAULT_RETRY, vma_wants_writenotify } from './memory.js';
 import { vma_modify, range_mapped } from './mmap.js';
@@ -77,11 +77,13 @@ export function mwriteprotect_range(s: KState, ctx: KCtx, t: number, start: numb
   if (!ctx.prof.mech.uffd.wpMultiVma && (hit.length !== 1 || hit[0]!.start > start || hit[0]!.end < end)) return -ENOENT;
   // the multi-VMA walk (6.18 mwriteprotect_range) handles the VMAs in address order and stops at the
   // first one not registered for uffd-wp with -ENOENT: the VMAs before it stay (un)protected
-  let err = 0;
-  const upto = ctx.prof.mech.uffd.wpMultiVma ? Math.min(...hit.filter((v) => (v.flags & VM_UFFD_WP) === 0).map((v) => v.start), end) : end;
-  if (upto < end) err = -ENOENT;
-  if (!ctx.prof.mech.uffd.wpMultiVma && hit.some((v) => (v.flags & VM_UFFD_WP) === 0)) return -ENOENT;
-  end = upto;
+  const stop = Math.min(end, ...hit.filter((v) => (v.flags & VM_UFFD_WP) === 0).map((v) => v.start));
+  if (stop <= start) return -ENOENT;
+  return mwriteprotect_vmas(s, ctx, t, vmas, start, stop, wp) || (stop < end ? -ENOENT : 0);
+}
+
+/** uffd_wp_range() over [start, end) of each VMA there, all registered for uffd-wp. */
+function mwriteprotect_vmas(s: KState, ctx: KCtx, t: number, vmas: readonly Vma[], start: number, end: number, wp: boolean): number {
   const pinned = ctx.prof.mech.uffd.wpPinned;
   if (wp && pinned === 'ebusy' && range_has_pinned_writable(s, ctx, t, start, end)) {
     trace(ctx, 'mwriteprotect_range', 'a maybe-pinned page would be write-protected: -EBUSY');
@@ -97,9 +99,8 @@ export function mwriteprotect_range(s: KState, ctx: KCtx, t: number, start: numb
     // un-protecting must not write-protect a pinned PTE either (pte_modify to PAGE_COPY would)
     change_protection(s, ctx, t, vi, a, b, v.flags, cp, pinned === 'skip' || (pinned === 'ebusy' && !wp));
   });
-  if (end > start) trace(ctx, 'mwriteprotect_range', `pages ${start}..${end - 1} ${wp ? 'write-protected' : 'unprotected'}`);
-  if (err) trace(ctx, 'mwriteprotect_range', `page ${end}: VMA not registered for uffd-wp: -ENOENT`);
-  return err;
+  trace(ctx, 'mwriteprotect_range', `pages ${start}..${end - 1} ${wp ? 'write-protected' : 'unprotected'}`);
+  return 0;
 }
 
 /**

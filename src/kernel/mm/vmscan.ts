@@ -12,8 +12,8 @@ import {
   page_ref_count,
   page_data,
   page_private,
-  swap_set_data,
   folio_test_large,
+  folio_mapped,
   folio_head,
   folio_nr_pages,
   folio_order,
@@ -22,7 +22,7 @@ import {
 import { PGF_PARTIALLY_MAPPED } from '../../model/layout.js';
 import { type KCtx, trace } from '../ctx.js';
 import { folio_get, folio_put } from './swap.js';
-import { folio_maybe_dma_pinned, folio_mapped, try_to_unmap } from './rmap.js';
+import { folio_maybe_dma_pinned, try_to_unmap } from './rmap.js';
 import { split_folio, split_folio_pmds, folio_expected_ref_count } from './huge_memory.js';
 import {
   get_swap_slot,
@@ -143,10 +143,8 @@ export function shrink_folio(s: KState, ctx: KCtx, pfn: number, list: number[] =
       // swap_writeout(): nobody needs the slot any more
       folio_free_swap(s, ctx, pfn);
     } else if (folio_zero_filled(s, pfn)) {
-      // a zero-filled folio is recorded in the swap zeromap, no I/O
-      const head = folio_head(s, pfn);
-      for (let i = 0; i < folio_nr_pages(s, head); i++) swap_set_data(s, page_private(s, head + i), 0);
-      page_clear(s, pfn, PGF_DIRTY);
+      // a zero-filled folio is recorded in the swap zeromap, no I/O (the same content as a write of it)
+      swap_writepage(s, pfn);
       trace(ctx, 'swap_writeout', `page ${pfn} is zero-filled: zeromap, no I/O`);
     } else {
       swap_writepage(s, pfn);
