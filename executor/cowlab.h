@@ -155,6 +155,9 @@ int thp_sizes(long *kb, int max);
 int machine_env(const char *spec, char *err, size_t errlen);
 int machine_env_exact(const char *spec, char *err, size_t errlen);
 long nr_writeback(void);
+#define NBACKGROUND 5
+extern const char *const background_names[NBACKGROUND];
+void vmstat_background(long *v);
 void wait_writeback(void);
 
 /* ops.c */

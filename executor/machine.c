@@ -786,6 +786,45 @@ void setup_page_cluster(void)
  * per-CPU counters into the totals (a write to /proc/sys/vm/stat_refresh;
  * without it a few pages of writeback can hide in per-CPU deltas), or -1.
  */
+/*
+ * Event counters of work the kernel does on its own (reclaim, compaction,
+ * migration) rather than because a scenario asked: a scenario run during
+ * which one of them moved may have had its folios split or moved behind
+ * the model's back (the deferred-split shrinker runs from reclaim).
+ */
+const char *const background_names[NBACKGROUND] = {
+	"pgscan_kswapd", "pgscan_direct", "compact_stall", "compact_daemon_wake", "pgmigrate_success",
+};
+
+void vmstat_background(long *v)
+{
+	static char buf[65536];
+	int fd = open("/proc/vmstat", O_RDONLY);
+	ssize_t n = 0, r;
+
+	for (int i = 0; i < NBACKGROUND; i++)
+		v[i] = -1;
+	if (fd < 0)
+		return;
+	while (n < (ssize_t)sizeof(buf) - 1 && (r = read(fd, buf + n, sizeof(buf) - 1 - n)) > 0)
+		n += r;
+	close(fd);
+	buf[n] = 0;
+	for (char *line = buf; line && *line;) {
+		char *next = strchr(line, '\n');
+
+		if (next)
+			*next++ = 0;
+		for (int i = 0; i < NBACKGROUND; i++) {
+			size_t l = strlen(background_names[i]);
+
+			if (!strncmp(line, background_names[i], l) && line[l] == ' ')
+				v[i] = strtol(line + l + 1, NULL, 10);
+		}
+		line = next;
+	}
+}
+
 long nr_writeback(void)
 {
 	char buf[16384];

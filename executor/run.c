@@ -330,8 +330,9 @@ int coordinator(void)
 			return 1;
 		}
 	}
-	bounce = mmap(NULL, MAXPAGES * PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
-	tlbflush_area = mmap(NULL, TLBFLUSH_PAGES * PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+	/* populated by prefault_self() below, after it has ruled out large folios there */
+	bounce = mmap(NULL, MAXPAGES * PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	tlbflush_area = mmap(NULL, TLBFLUSH_PAGES * PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (tlbflush_area == MAP_FAILED)
 		tlbflush_area = NULL;
 	if (bounce == MAP_FAILED || make_files()) {

@@ -42,6 +42,9 @@
  *                                  of its head page (hex; 0: not present, or no root),
  *                                  nr its pages (1 a small page; 0 unknown)
  *   X <message>                    a problem with the program or the environment
+ *   B <name>=<delta> ...           /proc/vmstat events of the kernel's own reclaim,
+ *                                  compaction and migration that moved while the
+ *                                  program ran (absent: none did)
  *   END <status>                   ok | error | timeout | crash
  *
  * Everything a scenario touches lives in its scratch directory or in
@@ -339,6 +342,9 @@ int main(int argc, char **argv)
 		pid_t pid;
 		int status;
 		struct timespec t0, t1;
+		long bg0[NBACKGROUND], bg1[NBACKGROUND];
+		char bgline[NBACKGROUND * 48];
+		int bglen;
 
 		if (!strncmp(line, "QUIT", 4))
 			break;
@@ -383,6 +389,7 @@ int main(int argc, char **argv)
 			out("END error");
 			continue;
 		}
+		vmstat_background(bg0);
 		pid = fork();
 		if (pid == 0)
 			_exit(coordinator());
@@ -405,6 +412,14 @@ int main(int argc, char **argv)
 		kill(-pid, SIGKILL);
 		rmdir(scratch);
 		scratch[0] = 0;
+		vmstat_background(bg1);
+		bglen = 0;
+		for (int i = 0; i < NBACKGROUND; i++)
+			if (bg0[i] >= 0 && bg1[i] > bg0[i])
+				bglen += snprintf(bgline + bglen, sizeof(bgline) - bglen, " %s=%ld", background_names[i],
+						  bg1[i] - bg0[i]);
+		if (bglen)
+			out("B%s", bgline);
 		if (status == -1)
 			out("END timeout");
 		else if (WIFEXITED(status) && WEXITSTATUS(status) == 0)

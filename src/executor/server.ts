@@ -42,6 +42,8 @@ export interface ExecResult {
   /** step -> "task:vpage" -> page (absent: pagemap entry empty) */
   pages: Map<number, Map<string, KPage>>;
   messages: string[];
+  /** /proc/vmstat events of the kernel's own reclaim, compaction and migration during the program (B line): name -> delta; absent when none moved */
+  background?: Record<string, number>;
 }
 
 /** Capabilities of the machine the executor runs on. */
@@ -263,6 +265,15 @@ export function parseOutput(lines: readonly string[]): ExecResult {
       case 'X':
         res.messages.push(l.slice(2));
         break;
+      case 'B': {
+        const bg: Record<string, number> = {};
+        for (const kv of f.slice(1)) {
+          const [k, v] = kv.split('=');
+          if (k && v !== undefined) bg[k] = Number(v);
+        }
+        res.background = bg;
+        break;
+      }
       case 'END':
         res.status = (f[1] as ExecResult['status']) ?? 'error';
         break;

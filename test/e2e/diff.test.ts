@@ -9,7 +9,8 @@ import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'n
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { release as osRelease } from 'node:os';
-import { Executor } from '../../src/executor/server.js';
+import { Executor, type ExecResult } from '../../src/executor/server.js';
+import { diffScenarios, hostTarget, BACKGROUND_RERUNS, type Target } from '../../src/diff/run.js';
 import { cacheDir } from '../../src/executor/build.js';
 import { loadScenario, loadScenarios } from '../../src/scenario/load.js';
 import { emitC } from '../../src/executor/emit.js';
@@ -94,6 +95,51 @@ d('cowlab diff against this kernel', () => {
       rmSync(out, { recursive: true, force: true });
     }
   }, 1_800_000);
+});
+
+d("divergences during the kernel's own reclaim or compaction", () => {
+  // The host's executors, with the first run of each program given one fault
+  // too many at step 1; `background` says whether that run also reports kswapd work.
+  function tampered(rs: Parameters<typeof hostTarget>[0], background: boolean) {
+    const inner = hostTarget(rs, 1);
+    let calls = 0;
+    const target: Target = {
+      caps: () => inner.caps(),
+      close: () => inner.close(),
+      runMany: (jobs, each) => {
+        const first = calls++ === 0;
+        return inner.runMany(jobs, (i, r: ExecResult) => {
+          if (first) {
+            const s1 = r.steps.get(1)!;
+            r.steps.set(1, { ...s1, faults: s1.faults + 1 });
+            if (background) r.background = { pgscan_kswapd: 7 };
+          }
+          each(i, r);
+        });
+      },
+    };
+    return { target, calls: () => calls };
+  }
+  const scenario = () => [loadScenario('scenarios/cve/cve-2020-29374-vmsplice-child.yaml')];
+
+  it('are run again, and one that then agrees is reported as agreeing with the first divergence noted', async () => {
+    const rs = scenario();
+    const t = tampered(rs, true);
+    const [res] = await diffScenarios(rs, { target: t.target });
+    expect(res!.verdict).toBe('agree');
+    expect(res!.unstable).toMatch(/pgscan_kswapd \+7\): step 1 .*faults: model \d+, kernel \d+; agreed on run 2/);
+    expect(t.calls()).toBe(2);
+  });
+
+  it('without background work a divergence stands and is not run again', async () => {
+    const rs = scenario();
+    const t = tampered(rs, false);
+    const [res] = await diffScenarios(rs, { target: t.target });
+    expect(res!.verdict).toBe('diverge');
+    expect(res!.unstable).toBeUndefined();
+    expect(t.calls()).toBe(1);
+    expect(BACKGROUND_RERUNS).toBeGreaterThan(0);
+  });
 });
 
 d('cowlab emit-c', () => {

@@ -100,7 +100,9 @@ export function diffCommand(program: Command): void {
             ? undefined
             : (r) => {
                 if (r.verdict !== 'skip')
-                  out(`${r.verdict.toUpperCase().padEnd(7)} ${r.scenario}  (${r.file})${r.reason ? `\n        ${r.reason}` : ''}`);
+                  out(
+                    `${r.verdict.toUpperCase().padEnd(7)} ${r.scenario}  (${r.file})${r.reason ? `\n        ${r.reason}` : ''}${r.unstable ? `\n        unstable: ${r.unstable}` : ''}`,
+                  );
               },
         });
         const taps = results.flatMap((r) => (r.tap ? [r.tap] : [])).sort((a, b) => a.number - b.number);
@@ -133,11 +135,18 @@ export function diffCommand(program: Command): void {
         else if (!quiet) {
           const n = (v: string) => results.filter((r) => r.verdict === v).length;
           out(
-            `${results.length} scenario(s) on ${target.name} (judged by ${target.profile.id}): ${n('agree')} agree, ${n('diverge')} diverge, ${n('skip')} skipped`,
+            `${results.length} scenario(s) on ${target.name} (judged by ${target.profile.id}): ${n('agree')} agree, ${n('diverge')} diverge, ${n('skip')} skipped` +
+              unstableNote(results),
           );
         }
         if (results.some((r) => r.verdict === 'diverge')) process.exitCode = EXIT_FAIL;
         else process.exitCode ??= EXIT_OK;
       },
     );
+}
+
+/** `, of which N agreed only on a rerun (...)`: divergences seen during the kernel's own reclaim or compaction. */
+export function unstableNote(results: readonly { unstable?: string }[]): string {
+  const n = results.filter((r) => r.unstable).length;
+  return n ? ` (${n} of the agreeing diverged first while the kernel reclaimed or compacted on its own, and agreed when run again)` : '';
 }

@@ -40,6 +40,7 @@ export function fidelityCommand(program: Command): void {
           diverge: n('diverge'),
           skip: n('skip'),
           seconds: (Date.now() - t0) / 1000,
+          unstable: results.filter((r) => r.unstable).map((r) => ({ scenario: r.scenario, file: r.file, note: r.unstable! })),
           divergences: results
             .filter((r) => r.verdict === 'diverge')
             .map((r) => ({ scenario: r.scenario, file: r.file, reason: r.reason })),
@@ -56,6 +57,7 @@ export function fidelityCommand(program: Command): void {
             `${k.padEnd(12)} ${entry.release.padEnd(28)} judged by ${entry.profile.padEnd(12)} ${String(entry.agree).padStart(3)} agree ${String(entry.diverge).padStart(3)} diverge ${String(entry.skip).padStart(3)} skip  (${entry.seconds.toFixed(1)} s)`,
           );
           for (const d of entry.divergences) out(`    DIVERGE ${d.scenario}: ${d.reason}`);
+          for (const u of entry.unstable) out(`    UNSTABLE ${u.scenario}: ${u.note}`);
         }
       }
       if (opts.json) out(JSON.stringify(report, null, 2));

@@ -38,6 +38,14 @@ describe('M lines', () => {
   });
 });
 
+describe('B lines', () => {
+  it("carry the kernel's own reclaim and compaction during the program", () => {
+    const r = parseOutput(['P 1 0 0 0 1 0 0', 'B pgscan_kswapd=12 compact_stall=1', 'END ok']);
+    expect(r.background).toEqual({ pgscan_kswapd: 12, compact_stall: 1 });
+    expect(parseOutput(['END ok']).background).toBeUndefined();
+  });
+});
+
 describe('ENV requests', () => {
   const host = parseCaps(HOST);
   const old: Caps = { ...host, thpSizes: [] }; // before 6.8: no per-size modes
