@@ -94,6 +94,8 @@ struct cowlab_pm_scan_arg {
 #define MAXO 4096
 #define MAXP 16
 #define MAXPAGES 512
+#define KSM_DIR "/sys/kernel/mm/ksm"
+#define VALUE_TAG 0x40000000ULL
 #define TAG_PREFIX 0x434f574c00000000ULL /* "COWL" */
 
 /* One step of a program: the acting task, the opcode, its arguments. */

@@ -564,17 +564,24 @@ int machine_env(const char *spec, char *err, size_t errlen)
 			snprintf(paths[n], JPATH, THP_DIR "/use_zero_page");
 		else if (!strcmp(key, "khugepaged_sleep"))
 			snprintf(paths[n], JPATH, THP_DIR "/khugepaged/scan_sleep_millisecs");
+		else if (!strncmp(key, "ksm_", 4) && strspn(key + 4, "abcdefghijklmnopqrstuvwxyz_") == strlen(key + 4)) {
+			snprintf(paths[n], JPATH, KSM_DIR "/%s", key + 4);
+			/* knobs of later kernels (smart_scan 6.7, advisor_mode 6.8) are left out where absent */
+			if (access(paths[n], F_OK) && strcmp(key, "ksm_run"))
+				continue;
+		}
 		else if (!strncmp(key, "thp_", 4) && (kb = strtol(key + 4, &end, 10)) > 0 && !*end)
 			snprintf(paths[n], JPATH, THP_DIR "/hugepages-%ldkB/enabled", kb);
 		else {
-			snprintf(err, errlen, "ENV: unknown key \"%.40s\" (keys: thp, thp_<kB>, use_zero_page, khugepaged_sleep)", key);
+			snprintf(err, errlen, "ENV: unknown key \"%.40s\" (keys: thp, thp_<kB>, use_zero_page, khugepaged_sleep, ksm_<knob>)", key);
 			return -1;
 		}
 		if (access(paths[n], F_OK)) {
 			if (!strncmp(key, "thp_", 4))
 				snprintf(err, errlen, "ENV: %s: this machine has no %s kB THP size (no %s)", key, key + 4, paths[n]);
 			else
-				snprintf(err, errlen, "ENV: %s: no %s (a kernel without CONFIG_TRANSPARENT_HUGEPAGE?)", key, paths[n]);
+				snprintf(err, errlen, "ENV: %s: no %s (a kernel without CONFIG_%s?)", key, paths[n],
+					 strncmp(key, "ksm_", 4) ? "TRANSPARENT_HUGEPAGE" : "KSM");
 			return -1;
 		}
 		snprintf(vals[n++], JVAL, "%s", val);

@@ -115,7 +115,7 @@ void fill_page(char *p, unsigned long long tag)
 		w[i] = tag;
 }
 
-/* The tag of a page's content: 0 zero-filled, the writing step, or -1. */
+/* The tag of a page's content: 0 zero-filled, the writing step, -(1 + value) for a write with a value, or -1. */
 long tag_of(const char *p)
 {
 	const unsigned long long *w = (const unsigned long long *)p;
@@ -128,6 +128,9 @@ long tag_of(const char *p)
 		return 0;
 	if ((first & 0xffffffff00000000ULL) != TAG_PREFIX)
 		return -1;
+	/* a write with a value (VALUE_TAG in src/ops/write.ts): the same bytes whoever wrote it */
+	if (first & VALUE_TAG)
+		return -(long)(first & (VALUE_TAG - 1)) - 1;
 	return (long)(first & 0xffffffffULL);
 }
 
@@ -256,7 +259,7 @@ long op_madvise(struct stepcx *cx, const long *a)
 {
 	static const int adv[] = { 0, MADV_DONTNEED, MADV_DONTFORK, MADV_DOFORK, MADV_WIPEONFORK,
 				   MADV_KEEPONFORK, MADV_PAGEOUT, MADV_HUGEPAGE, MADV_NOHUGEPAGE,
-				   MADV_COLLAPSE, MADV_COLD };
+				   MADV_COLLAPSE, MADV_COLD, MADV_MERGEABLE, MADV_UNMERGEABLE };
 	long r = rc(madvise(addr_of(a[0]), a[1] * PAGE, adv[a[2]]));
 
 	(void)cx;
@@ -648,4 +651,77 @@ void do_step(int me, const struct step *st, struct result *res)
 	res->ufaults = uffd_faults - ubefore;
 	res->ret = r;
 	res->err = r < 0 ? (int)-r : 0;
+}
+
+/* ---------------- KSM ---------------- */
+
+static long ksm_read(const char *name)
+{
+	char path[128], buf[64];
+	int fd;
+	ssize_t n;
+
+	snprintf(path, sizeof(path), KSM_DIR "/%s", name);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return -1;
+	buf[n] = 0;
+	return strtol(buf, NULL, 10);
+}
+
+static int ksm_run(const char *v)
+{
+	int fd = open(KSM_DIR "/run", O_WRONLY | O_CLOEXEC);
+	int r;
+
+	if (fd < 0)
+		return -errno;
+	r = write(fd, v, strlen(v)) < 0 ? -errno : 0;
+	close(fd);
+	return r;
+}
+
+/*
+ * ksm-scan: ksmd runs until it has completed two full scans and then a
+ * full scan that changed none of pages_shared, pages_sharing and
+ * pages_unshared; then it is stopped (run=0, merged pages stay). The ENV
+ * request set the other knobs (sleep 0, smart scan off) and put run on
+ * the settings journal, so it comes back even if this process is killed.
+ */
+long op_ksm_scan(struct stepcx *cx, const long *a)
+{
+	long start = ksm_read("full_scans"), seen, last[3] = { -1, -1, -1 };
+	int r;
+
+	(void)cx;
+	(void)a;
+	if (start < 0)
+		return -ENOSYS;
+	r = ksm_run("1");
+	if (r)
+		return r;
+	seen = start;
+	for (int i = 0; i < 20000; i++) {
+		long fs = ksm_read("full_scans");
+
+		usleep(1000);
+		if (fs < start + 2 || fs == seen)
+			continue;
+		seen = fs;
+		{
+			long now[3] = { ksm_read("pages_shared"), ksm_read("pages_sharing"), ksm_read("pages_unshared") };
+
+			if (now[0] == last[0] && now[1] == last[1] && now[2] == last[2]) {
+				ksm_run("0");
+				return 0;
+			}
+			memcpy(last, now, sizeof(now));
+		}
+	}
+	ksm_run("0");
+	return -ETIMEDOUT;
 }

@@ -170,7 +170,7 @@ static int validate_prog(void)
 			case ARG_DFILE: bad |= v < 0 || v >= P.nfiles || P.fkind[v] != 1; break;
 			case ARG_PIPE: bad |= v < 0 || v >= MAXP; break;
 			case ARG_TASK: bad |= v < 0 || v >= P.ntasks; break;
-			case ARG_ADVICE: bad |= v < 1 || v > ADV_COLD; break;
+			case ARG_ADVICE: bad |= v < 1 || v > ADV_UNMERGEABLE; break;
 			case ARG_OTHER: break;
 			}
 		}
@@ -280,9 +280,10 @@ static void report_caps(void)
 			len += snprintf(sizes + len, sizeof(sizes) - len, "%s%ld", i ? "," : "", kb[i]);
 	}
 	out("C root=%d kpagecount=%d gup_test=%d io_uring=%d uffd=%d swap=%d soft_dirty=%d pagemap_uffd_wp=%d zero_page=%d"
-	    " thp=%d thp_sizes=%s pagemap_scan=%d",
+	    " thp=%d thp_sizes=%s pagemap_scan=%d ksm=%d",
 	    geteuid() == 0, kpc, gup, ring, uf >= 0, swap_on != 0, softdirty, pagemap_shows_uffd_wp(), zero_page_on_read(),
-	    access("/sys/kernel/mm/transparent_hugepage/enabled", W_OK) == 0, sizes, pagemap_scan_works());
+	    access("/sys/kernel/mm/transparent_hugepage/enabled", W_OK) == 0, sizes, pagemap_scan_works(),
+	    access(KSM_DIR "/run", W_OK) == 0);
 }
 
 int main(int argc, char **argv)

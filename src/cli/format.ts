@@ -54,7 +54,7 @@ export function traceText(r: Resolved, res: RunResult): string {
       `faults ${rec.faults}`,
       rec.uffdFaults ? `uffd-wp faults ${rec.uffdFaults}` : '',
       rec.result.signal ? `signal ${rec.result.signal}` : '',
-      rec.sees.length ? `read ${rec.sees.map((x) => (x === 0 ? 'zero' : `step ${x}`)).join(', ')}` : '',
+      rec.sees.length ? `read ${rec.sees.map((x) => (x === 0 ? 'zero' : x < -1 ? `value ${-x - 1}` : `step ${x}`)).join(', ')}` : '',
     ]
       .filter(Boolean)
       .join(', ');

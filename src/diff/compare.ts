@@ -158,6 +158,7 @@ function retText(ret: number): string {
 
 function dataText(r: Resolved, d: number): string {
   if (d === 0) return 'zero';
+  if (d < -1) return `value ${-d - 1}`;
   if (d < 0) return 'unrecognised data';
   for (const [l, i] of r.labels) if (i === d) return `step ${d} (${l})`;
   return `step ${d}`;

@@ -62,13 +62,15 @@ export function scenarioEnv(r: Resolved, prof: Profile, caps: Caps): { env: Env;
 export interface Job {
   program: string[];
   env: Env | null;
+  /** runs alone on the machine: it drives ksmd, which would merge the pages of a program running beside it */
+  exclusive?: boolean;
 }
 
 /** A stable key of an environment (null: the machine as it is), for grouping. */
 export function envKey(env: Readonly<Env> | null): string {
   if (!env) return '';
   const sizes = Object.entries(env.thpSizes).sort(([a], [b]) => Number(a) - Number(b));
-  return JSON.stringify([env.thp, sizes, env.hugeZeroPage]);
+  return JSON.stringify([env.thp, sizes, env.hugeZeroPage, env.ksmZeroPages]);
 }
 
 /** Job indices grouped by environment, groups in order of first appearance. */
@@ -100,7 +102,9 @@ export async function runOnPool(pool: ExecutorPool, jobs: readonly Job[], each: 
         continue;
       }
     }
-    await Promise.all(g.indices.map(async (i) => each(i, await pool.run(jobs[i]!.program))));
+    const alone = g.indices.filter((i) => jobs[i]!.exclusive);
+    await Promise.all(g.indices.filter((i) => !jobs[i]!.exclusive).map(async (i) => each(i, await pool.run(jobs[i]!.program))));
+    for (const i of alone) each(i, await pool.run(jobs[i]!.program));
   }
 }
 
@@ -133,6 +137,7 @@ export function capabilityBlocker(r: Resolved, caps: Caps): string | null {
   if (needs.has('uffd') && !caps.uffd) return 'userfaultfd not permitted';
   if (needs.has('gup-test') && !caps.gupTest) return 'no CONFIG_GUP_TEST: R/O long-term pins cannot be taken from user space';
   if (needs.has('soft-dirty') && !caps.softDirty) return 'no CONFIG_MEM_SOFT_DIRTY';
+  if (needs.has('ksm') && !caps.ksm) return 'no writable /sys/kernel/mm/ksm (CONFIG_KSM): ksmd cannot be driven';
   return null;
 }
 
@@ -258,7 +263,7 @@ export async function diffScenarios(rs: readonly Resolved[], opts: DiffOptions =
     // folios the model keeps whole) is run again, at most BACKGROUND_RERUNS times.
     let again: { t: (typeof todo)[number]; first: DiffResult; background: string }[] = [];
     await target.runMany(
-      todo.map((t) => ({ program: toProgram(rs[t.i]!), env: t.set ? t.env : null })),
+      todo.map((t) => ({ program: toProgram(rs[t.i]!), env: t.set ? t.env : null, exclusive: rs[t.i]!.needs.includes('ksm') })),
       (j, kres) => {
         const t = todo[j]!;
         const res = judge(t.i, t.env, kres);
@@ -274,7 +279,7 @@ export async function diffScenarios(rs: readonly Resolved[], opts: DiffOptions =
       const batch = again;
       again = [];
       await target.runMany(
-        batch.map(({ t }) => ({ program: toProgram(rs[t.i]!), env: t.set ? t.env : null })),
+        batch.map(({ t }) => ({ program: toProgram(rs[t.i]!), env: t.set ? t.env : null, exclusive: rs[t.i]!.needs.includes('ksm') })),
         (j, kres) => {
           const { t, first, background } = batch[j]!;
           const res = judge(t.i, t.env, kres);

@@ -14,7 +14,8 @@ import { DEFAULT_ENV, withEnv } from '../profiles/env.js';
 
 /** The THP settings of a scenario's env: block (on the default machine's) as an ENV spec, or null without one. */
 function envSpec(r: Resolved): string | null {
-  if (Object.keys(r.sc.env).length === 0) return null;
+  const ksm = r.needs.includes('ksm');
+  if (Object.keys(r.sc.env).length === 0 && !ksm) return null;
   const env = withEnv(DEFAULT_ENV, r.sc.env);
   const sizes = Object.entries(env.thpSizes).sort(([a], [b]) => Number(a) - Number(b));
   return [
@@ -22,6 +23,17 @@ function envSpec(r: Resolved): string | null {
     ...sizes.map(([kb, m]) => `thp_${kb}=${m}`),
     `use_zero_page=${env.hugeZeroPage ? 1 : 0}`,
     'khugepaged_sleep=3600000',
+    // ksmd stopped until a ksm-scan step starts it (as src/executor/server.ts envRequest)
+    ...(ksm
+      ? [
+          'ksm_run=0',
+          'ksm_advisor_mode=none',
+          'ksm_pages_to_scan=4096',
+          'ksm_sleep_millisecs=0',
+          'ksm_smart_scan=0',
+          `ksm_use_zero_pages=${env.ksmZeroPages ? 1 : 0}`,
+        ]
+      : []),
   ].join(' ');
 }
 

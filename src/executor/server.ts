@@ -69,6 +69,8 @@ export interface Caps {
   thpSizes: number[];
   /** the PAGEMAP_SCAN ioctl works (6.7+): M lines say whether a PMD maps the page */
   pagemapScan: boolean;
+  /** /sys/kernel/mm/ksm/run is writable (CONFIG_KSM, root): ksmd can be driven and its knobs set */
+  ksm: boolean;
 }
 
 /** The capabilities an executor reports on its `C` line. */
@@ -92,6 +94,7 @@ export function parseCaps(line: string): Caps {
       .map(Number)
       .sort((a, b) => a - b),
     pagemapScan: v('pagemap_scan'),
+    ksm: v('ksm'),
   };
 }
 
@@ -130,6 +133,16 @@ export function envRequest(env: Readonly<Env>, caps: Caps): string {
   for (const kb of caps.thpSizes) parts.push(`thp_${kb}=${env.thpSizes[String(kb)] ?? 'never'}`);
   parts.push(`use_zero_page=${env.hugeZeroPage ? 1 : 0}`);
   parts.push('khugepaged_sleep=3600000');
+  // ksmd stopped between ksm-scan steps, which start it; no sleep between batches, no smart scan skipping
+  if (caps.ksm)
+    parts.push(
+      'ksm_run=0',
+      'ksm_advisor_mode=none',
+      'ksm_pages_to_scan=4096',
+      'ksm_sleep_millisecs=0',
+      'ksm_smart_scan=0',
+      `ksm_use_zero_pages=${env.ksmZeroPages ? 1 : 0}`,
+    );
   return `ENV ${parts.join(' ')}`;
 }
 

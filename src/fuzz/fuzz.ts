@@ -108,7 +108,9 @@ async function divergences(run: Runner, prof: Profile, rs: readonly Resolved[]):
   const envs = rs.map((r) => scenarioEnv(r, prof, run.caps));
   const out: (Divergence | 'skip' | null)[] = rs.map((r, i) => (capabilityBlocker(r, run.caps) || envs[i]!.blocker ? 'skip' : null));
   const todo = rs.map((_, i) => i).filter((i) => out[i] !== 'skip');
-  const kres = await run.runMany(todo.map((i) => ({ program: toProgram(rs[i]!), env: envs[i]!.set ? envs[i]!.env : null })));
+  const kres = await run.runMany(
+    todo.map((i) => ({ program: toProgram(rs[i]!), env: envs[i]!.set ? envs[i]!.env : null, exclusive: rs[i]!.needs.includes('ksm') })),
+  );
   todo.forEach((i, j) => {
     const r = rs[i]!;
     if (kres[j]!.envError !== undefined) {

@@ -65,6 +65,7 @@ import {
   R_INDEX,
   REF_FREE,
   WRITE_WORDS,
+  W_VALUE,
   W_FLAGS,
   W_WRITER,
   W_SRC,
@@ -355,6 +356,7 @@ export class Canonicalizer {
       this.emit(m[o + W_FLAGS]!);
       this.emit(task(m[o + W_WRITER]!));
       this.emit(this.wid(m[o + W_SRC]!));
+      this.emit(m[o + W_VALUE]!);
     }
     for (const t of order) {
       const base = L.tasks + t * L.taskWords;

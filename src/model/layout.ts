@@ -45,6 +45,8 @@ export interface Geometry {
    * use a smaller order to search THP configurations (model only).
    */
   readonly pmdOrder: number;
+  /** the scenario can merge pages (MADV_MERGEABLE): keep ksmd's rmap items per task and page */
+  readonly ksm?: boolean;
 }
 
 /* ---- struct page (one record per PFN) ---- */
@@ -90,7 +92,8 @@ export const T_MMFLAGS = 2; // MMF_* bits
 export const T_CURWID = 3; // write id of the current write epoch (explorer mode), 0 if none
 export const T_UFFD = 4; // userfaultfd context: UFFD_CTX_* bits
 export const T_RING = 5; // io_uring ring: 0 none, 1 created
-export const T_HDR = 6;
+export const T_KSM = 6; // KSM mm slot: 0 not registered with ksmd, else the order it was (MMF_VM_MERGEABLE)
+export const T_HDR = 7;
 
 /* ---- struct vm_area_struct ---- */
 export const V_START = 0;
@@ -141,14 +144,24 @@ export const W_FLAGS = 0; // WR_* bits
 export const W_WRITER = 1; // task the write is attributed to, -1 for none
 export const W_STEP = 2; // scenario step that made it, -1 if unknown
 export const W_SRC = 3; // for a copy of data into a file: the write id copied, else -1
-export const WRITE_WORDS = 4;
+export const W_VALUE = 4; // the value a write stored (KSM compares content): 0 for content no other write has
+export const WRITE_WORDS = 5;
 
 /* ---- global header ---- */
 export const G_LRU_N = 0; // folios in the per-CPU LRU add batch
 export const G_SEQ = 1; // allocations so far (PG_GEN of the next page)
 export const G_ACT_N = 2; // folios in the per-CPU activate batch (cpu_fbatches.lru_activate)
 export const G_PFN_HWM = 3; // highest PFN ever allocated (the allocator takes the lowest free one)
-export const G_HDR = 4;
+export const G_KSM_SEQ = 4; // mms registered with ksmd so far (the order of T_KSM)
+export const G_KSM_SCANS = 5; // ksm_scan.seqnr: full scans ksmd completed (/sys/kernel/mm/ksm/full_scans)
+export const G_HDR = 6;
+
+/* ---- ksmd's rmap items (one per task and virtual page, when the geometry has KSM) ---- */
+export const K_CHECKSUM = 0; // oldchecksum: the content key of the last visit (shifted off 0), 0 never visited
+export const K_FLAGS = 1; // KI_* bits
+export const KSM_WORDS = 2;
+/** the item is in the stable tree (counted in pages_shared / pages_sharing and ksm_merging_pages) */
+export const KI_STABLE = 1 << 0;
 
 /** Offsets of every table in the packed array, derived from a geometry. */
 export interface Layout {
@@ -170,6 +183,8 @@ export interface Layout {
   readonly tPmd: number;
   /** PMD entries per task */
   readonly pmds: number;
+  /** offset of ksmd's rmap items inside a task record (KSM_WORDS per virtual page; none without KSM) */
+  readonly tKsm: number;
   readonly files: number;
   readonly fileWords: number;
   readonly swap: number;
@@ -195,7 +210,8 @@ export function makeLayout(geo: Geometry): Layout {
   const tPte = tVma + geo.vmas * VMA_WORDS;
   const tPmd = tPte + geo.vpages;
   const pmds = geo.pmdOrder > 0 ? Math.ceil(geo.vpages / (1 << geo.pmdOrder)) : 0;
-  const taskWords = tPmd + pmds;
+  const tKsm = tPmd + pmds;
+  const taskWords = tKsm + (geo.ksm ? geo.vpages * KSM_WORDS : 0);
   const tasks = off;
   off += geo.tasks * taskWords;
   const fileWords = F_HDR + geo.filePages;
@@ -223,6 +239,7 @@ export function makeLayout(geo: Geometry): Layout {
     tPte,
     tPmd,
     pmds,
+    tKsm,
     files,
     fileWords,
     swap,

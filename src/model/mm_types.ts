@@ -74,6 +74,12 @@ import {
   G_SEQ,
   G_PFN_HWM,
   ZERO_PFN,
+  T_KSM,
+  KSM_WORDS,
+  K_CHECKSUM,
+  K_FLAGS,
+  G_KSM_SEQ,
+  G_KSM_SCANS,
 } from './layout.js';
 import { type Pte, mk_pte } from './pte.js';
 import { type Pmd, PMD_NONE_T, PMD_TABLE_T, pmd_trans_huge, is_huge_zero_pmd, pmd_pfn, pmd_pte_bits } from './pmd.js';
@@ -97,6 +103,7 @@ export const VM_PFNMAP = 1 << 14;
 export const VM_NOHUGEPAGE = 1 << 15;
 export const VM_HUGEPAGE = 1 << 16;
 export const VM_ACCOUNT = 1 << 17;
+export const VM_MERGEABLE = 1 << 18; // MADV_MERGEABLE: ksmd scans it
 
 /* ---- FOLL_* flags (include/linux/mm_types.h): kept here because GUP references in the state record them ---- */
 export const FOLL_WRITE = 1 << 0;
@@ -309,6 +316,43 @@ export function task_ring(s: KState, t: number): number {
 }
 export function task_set_ring(s: KState, t: number, v: number): void {
   s.m[s.L.tasks + t * s.L.taskWords + T_RING] = v;
+}
+/** The task's mm slot with ksmd (0: not registered, MMF_VM_MERGEABLE clear), ordered by registration. */
+export function task_ksm(s: KState, t: number): number {
+  return s.m[s.L.tasks + t * s.L.taskWords + T_KSM]!;
+}
+export function task_set_ksm(s: KState, t: number, v: number): void {
+  s.m[s.L.tasks + t * s.L.taskWords + T_KSM] = v;
+}
+/** Offset of ksmd's rmap item for (t, va): KSM_WORDS words (the geometry must have KSM). */
+function ksm_item(s: KState, t: number, va: number): number {
+  return s.L.tasks + t * s.L.taskWords + s.L.tKsm + va * KSM_WORDS;
+}
+/** The rmap item's oldchecksum (content key + 1 at the last visit; 0: never visited). */
+export function ksm_item_checksum(s: KState, t: number, va: number): number {
+  return s.m[ksm_item(s, t, va) + K_CHECKSUM]!;
+}
+export function ksm_item_set_checksum(s: KState, t: number, va: number, ck: number): void {
+  s.m[ksm_item(s, t, va) + K_CHECKSUM] = ck;
+}
+/** The rmap item's KI_* bits. */
+export function ksm_item_flags(s: KState, t: number, va: number): number {
+  return s.m[ksm_item(s, t, va) + K_FLAGS]!;
+}
+export function ksm_item_set_flags(s: KState, t: number, va: number, f: number): void {
+  s.m[ksm_item(s, t, va) + K_FLAGS] = f;
+}
+/** Registers one more mm with ksmd: its place in ksmd's list. */
+export function ksm_next_slot(s: KState): number {
+  s.m[G_KSM_SEQ] = s.m[G_KSM_SEQ]! + 1;
+  return s.m[G_KSM_SEQ];
+}
+/** ksm_scan.seqnr: full scans completed (/sys/kernel/mm/ksm/full_scans). */
+export function ksm_full_scans(s: KState): number {
+  return s.m[G_KSM_SCANS]!;
+}
+export function ksm_full_scans_inc(s: KState): void {
+  s.m[G_KSM_SCANS] = s.m[G_KSM_SCANS]! + 1;
 }
 
 /* ---- page table: one level, indexed by virtual page ---- */

@@ -15,6 +15,7 @@ import {
   W_WRITER,
   W_STEP,
   W_SRC,
+  W_VALUE,
   WR_USED,
   WR_SHARED,
   PAGE_WORDS,
@@ -68,6 +69,7 @@ export function writes_gc(s: KState): number {
     s.m[o + W_WRITER] = -1;
     s.m[o + W_STEP] = -1;
     s.m[o + W_SRC] = -1;
+    s.m[o + W_VALUE] = 0;
     vis_clear_all_of(s, w);
     for (let t = 0; t < s.L.geo.tasks; t++) if (task_curwid(s, t) === w) task_set_curwid(s, t, 0);
     n++;
@@ -90,8 +92,8 @@ function allocWid(s: KState): number {
  * device writing through its pin). `fresh` allocates a new wid; otherwise
  * the task's current epoch wid is reused.
  */
-export function new_private_write(s: KState, writer: number, step: number, fresh: boolean, extra = 0): number {
-  if (!fresh) {
+export function new_private_write(s: KState, writer: number, step: number, fresh: boolean, extra = 0, value = 0): number {
+  if (!fresh && value === 0) {
     const cur = task_curwid(s, writer);
     if (cur !== 0 && write_flags(s, cur) === (WR_USED | extra)) return cur;
   }
@@ -101,8 +103,9 @@ export function new_private_write(s: KState, writer: number, step: number, fresh
   s.m[o + W_WRITER] = writer;
   s.m[o + W_STEP] = step;
   s.m[o + W_SRC] = -1;
+  s.m[o + W_VALUE] = value;
   vis_set(s, writer, w);
-  if (!fresh && extra === 0) task_set_curwid(s, writer, w);
+  if (!fresh && extra === 0 && value === 0) task_set_curwid(s, writer, w);
   return w;
 }
 
@@ -110,7 +113,7 @@ export function new_private_write(s: KState, writer: number, step: number, fresh
  * A write to a shared object (a file or MAP_SHARED memory), visible to all
  * by design. `src` is the wid whose data was copied there, or -1.
  */
-export function new_shared_write(s: KState, writer: number, step: number, src: number): number {
+export function new_shared_write(s: KState, writer: number, step: number, src: number, value = 0): number {
   if (src >= 0 && (s.m[wro(s, src) + W_FLAGS]! & WR_SHARED) !== 0) return src;
   const w = allocWid(s);
   const o = wro(s, w);
@@ -118,7 +121,24 @@ export function new_shared_write(s: KState, writer: number, step: number, src: n
   s.m[o + W_WRITER] = writer;
   s.m[o + W_STEP] = step;
   s.m[o + W_SRC] = src;
+  s.m[o + W_VALUE] = src >= 0 ? s.m[wro(s, src) + W_VALUE]! : value;
   return w;
+}
+
+/** The value a write stored (0: content no other write has). */
+export function write_value(s: KState, w: number): number {
+  return s.m[wro(s, w) + W_VALUE]!;
+}
+
+/**
+ * What two pages' contents compare as (pages_identical(), ksmd's checksum):
+ * equal keys mean equal bytes. Zero-filled content is 0, a write of value v
+ * is -v, any other write its own id (no other write has its content).
+ */
+export function content_key(s: KState, w: number): number {
+  if (w === 0) return 0;
+  const v = write_value(s, wid_root(s, w));
+  return v > 0 ? -v : w;
 }
 
 /** The original write behind a wid (following copies into files). */
@@ -151,15 +171,17 @@ export class OpWrites {
     private readonly writer: number,
     private readonly step: number,
     private readonly fresh: boolean,
+    /** the value stored (a `write` with `value:`), 0 for content of its own */
+    private readonly value = 0,
   ) {}
 
   /** The wid for a store through a shared (MAP_SHARED) or private mapping. */
   forMapping(shared: boolean): number {
     if (shared) {
-      if (this.shared < 0) this.shared = new_shared_write(this.s, this.writer, this.step, -1);
+      if (this.shared < 0) this.shared = new_shared_write(this.s, this.writer, this.step, -1, this.value);
       return this.shared;
     }
-    if (this.priv < 0) this.priv = new_private_write(this.s, this.writer, this.step, this.fresh);
+    if (this.priv < 0) this.priv = new_private_write(this.s, this.writer, this.step, this.fresh, 0, this.value);
     return this.priv;
   }
 }

@@ -9,10 +9,10 @@ import { OpWrites } from '../model/writes.js';
 import { user_access } from '../kernel/arch/x86/mm/fault.js';
 import type { StepResult } from './types.js';
 
-/** A user-mode load or store over pages [start, start+n): one write id for the whole store. */
-export function memAccess(s: KState, ctx: KCtx, t: number, start: number, n: number, write: boolean): StepResult {
+/** A user-mode load or store over pages [start, start+n): one write id for the whole store (`value`: its content, 0 its own). */
+export function memAccess(s: KState, ctx: KCtx, t: number, start: number, n: number, write: boolean, value = 0): StepResult {
   const data: number[] = [];
-  const wids = new OpWrites(s, t, ctx.step, ctx.freshWrites);
+  const wids = new OpWrites(s, t, ctx.step, ctx.freshWrites, value);
   for (let i = 0; i < n; i++) {
     const va = start + i;
     const r = user_access(s, ctx, t, va, write);

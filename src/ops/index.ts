@@ -30,6 +30,7 @@ import { fileWrite, fileRead } from './file.js';
 import { transientRef } from './transient.js';
 import { check } from './check.js';
 import { mremap } from './mremap.js';
+import { ksmScan } from './ksm.js';
 
 /** Every operation, in registry order. */
 export const OPS = [
@@ -73,6 +74,7 @@ export const OPS = [
   transientRef,
   check,
   mremap,
+  ksmScan,
 ] as const;
 
 type AnyDef = (typeof OPS)[number];

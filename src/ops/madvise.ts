@@ -16,6 +16,8 @@ const ADVICE = {
   nohugepage: 'MADV_NOHUGEPAGE',
   cold: 'MADV_COLD',
   collapse: 'MADV_COLLAPSE',
+  mergeable: 'MADV_MERGEABLE',
+  unmergeable: 'MADV_UNMERGEABLE',
 } as const satisfies Record<string, Advice>;
 type AdviceName = keyof typeof ADVICE;
 const NAMES = Object.keys(ADVICE) as [AdviceName, ...AdviceName[]];
@@ -30,6 +32,8 @@ const CODES: Record<Advice, number> = {
   MADV_NOHUGEPAGE: 8,
   MADV_COLLAPSE: 9,
   MADV_COLD: 10,
+  MADV_MERGEABLE: 11,
+  MADV_UNMERGEABLE: 12,
 };
 
 const family = (advice: AdviceName, rank: number, doc: string, whenMapped: boolean) =>
@@ -39,11 +43,12 @@ const family = (advice: AdviceName, rank: number, doc: string, whenMapped: boole
 
 export const madvise = defineOp({
   name: 'madvise',
-  doc: 'madvise(): MADV_DONTNEED, MADV_DONTFORK/DOFORK, MADV_WIPEONFORK/KEEPONFORK, MADV_PAGEOUT (needs swap on a real kernel), MADV_COLD, MADV_HUGEPAGE/NOHUGEPAGE, MADV_COLLAPSE',
+  doc: 'madvise(): MADV_DONTNEED, MADV_DONTFORK/DOFORK, MADV_WIPEONFORK/KEEPONFORK, MADV_PAGEOUT (needs swap on a real kernel), MADV_COLD, MADV_HUGEPAGE/NOHUGEPAGE, MADV_COLLAPSE, MADV_MERGEABLE/UNMERGEABLE (KSM: ksm_madvise, break_ksm)',
   primary: 'at',
   args: { at: region, advice: z.enum(NAMES) },
   resolve(a, cx) {
     if (a.advice === 'pageout') cx.need('swap');
+    if (a.advice === 'mergeable' || a.advice === 'unmergeable') cx.need('ksm');
     return { ...cx.range(a.at), advice: ADVICE[a.advice] };
   },
   print: (m, cx) => ({ madvise: cx.range(m), advice: NAMES.find((n) => ADVICE[n] === m.advice)! }),

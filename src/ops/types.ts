@@ -42,7 +42,7 @@ export interface Range {
 }
 
 /** Executor capabilities a scenario may need on the real kernel. */
-export type Capability = 'root' | 'swap' | 'io_uring' | 'uffd' | 'odirect' | 'gup-test' | 'soft-dirty' | 'model-only';
+export type Capability = 'root' | 'swap' | 'io_uring' | 'uffd' | 'odirect' | 'gup-test' | 'soft-dirty' | 'ksm' | 'model-only';
 
 /** Names to model ids while a scenario is resolved; every failure is positioned at the step. */
 export interface ResolveCx {

@@ -25,6 +25,10 @@ export const envSchema = z
       description:
         'transparent_hugepage/use_zero_page: a read fault in a THP-eligible range maps the huge zero page (unless the kernel forbids zero pages: `zeroPage`)',
     }),
+    ksmZeroPages: z.boolean().meta({
+      description:
+        '/sys/kernel/mm/ksm/use_zero_pages: ksmd maps zero-filled pages to the shared zero page instead of merging them into a KSM page of zeros (default off)',
+    }),
     zeroPage: z.boolean().meta({
       description:
         'read faults on private anonymous memory map the shared zero page; false on kernels that forbid it (mm_forbids_zeropage(), or a vendor option such as pvm_no_zero_page=1 on some hosts), where a read fault allocates an exclusive page (the option acts on read faults only: a THP split still maps zero-filled pages to the zero page from 6.12)',
@@ -41,6 +45,7 @@ export const DEFAULT_ENV: Readonly<Env> = Object.freeze({
   thp: 'madvise',
   thpSizes: Object.freeze({ '2048': 'inherit' }),
   hugeZeroPage: true,
+  ksmZeroPages: false,
   zeroPage: true,
 });
 
@@ -89,6 +94,7 @@ export const scenarioEnvSchema = z
     thp: envSchema.shape.thp.optional(),
     'thp-sizes': envSchema.shape.thpSizes.optional(),
     'huge-zero-page': z.boolean().optional(),
+    'ksm-zero-pages': z.boolean().optional(),
   })
   .strict();
 
@@ -99,5 +105,6 @@ export function scenarioEnv(e: z.infer<typeof scenarioEnvSchema> | undefined): P
     ...(e.thp !== undefined ? { thp: e.thp } : {}),
     ...(e['thp-sizes'] !== undefined ? { thpSizes: e['thp-sizes'] } : {}),
     ...(e['huge-zero-page'] !== undefined ? { hugeZeroPage: e['huge-zero-page'] } : {}),
+    ...(e['ksm-zero-pages'] !== undefined ? { ksmZeroPages: e['ksm-zero-pages'] } : {}),
   };
 }

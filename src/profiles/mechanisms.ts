@@ -362,6 +362,40 @@ const features = z
   })
   .strict();
 
+/** Kernel samepage merging (mm/ksm.c) and how COW meets a merged page. */
+const ksm = z
+  .object({
+    wpReuse: choice(
+      'What a write fault does to a KSM page (do_wp_page).',
+      {
+        copy: 'always copy (before 5.1, and again from 1a0cf26323c8, 5.9)',
+        'reuse-ksm-page':
+          'reuse_ksm_page(): a KSM page not in the swap cache whose only reference is this mapping turns back into an ordinary anon page of this VMA and is reused (52d1e606ee73, 5.1 .. 5.8)',
+      },
+      ['copy', 'reuse-ksm-page'],
+    ),
+    breakKsm: choice(
+      'How MADV_UNMERGEABLE (break_ksm) unshares a merged page.',
+      {
+        'write-fault':
+          'a fake write fault: the copy is mapped writable and dirty; under uffd-wp the fault fails with SIGBUS, which break_ksm ignores, so the page stays merged and madvise returns 0 (<= 6.1)',
+        unshare:
+          'an unshare fault (FAULT_FLAG_UNSHARE): the copy stays read-only and clean, uffd-wp or not ("mm/ksm: fix KSM COW breaking with userfaultfd-wp via FAULT_FLAG_UNSHARE", 6.2)',
+      },
+      ['write-fault', 'unshare'],
+    ),
+    zeroPages: choice(
+      'use_zero_pages=1: what replaces a zero-filled page.',
+      {
+        plain: 'the shared zero page, mapped like any read fault would: not counted and never unmerged (<= 6.4)',
+        marked:
+          'the shared zero page with the PTE dirty bit set as a KSM mark: counted in ksm_zero_pages and unshared again by MADV_UNMERGEABLE (e2942062e01d, 6080d19f0704; 6.5 inferred)',
+      },
+      ['plain', 'marked'],
+    ),
+  })
+  .strict();
+
 /** The kernel's build configuration. */
 const config = z
   .object({
@@ -378,7 +412,7 @@ const config = z
   .strict();
 
 /** Every mechanism of a profile, by subsystem. */
-export const mechanismsSchema = z.object({ cow, fault, fork, gup, swap, lru, wrprotect, uffd, proc, features, config }).strict();
+export const mechanismsSchema = z.object({ cow, fault, fork, gup, swap, lru, wrprotect, uffd, ksm, proc, features, config }).strict();
 
 /** The mechanisms a profile combines. */
 export type Mechanisms = z.infer<typeof mechanismsSchema>;

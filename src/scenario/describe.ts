@@ -97,6 +97,7 @@ export function describeState(r: Resolved, s: KState): Map<string, string> {
   const T = (t: number) => r.tasks[t] ?? `task${t}`;
   const label = (st: number) => {
     if (st === 0) return 'zero';
+    if (st < -1) return `value ${-st - 1}`;
     for (const [l, i] of r.labels) if (i === st) return `step ${st} (${l})`;
     return `step ${st}`;
   };

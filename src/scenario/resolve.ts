@@ -183,16 +183,22 @@ export function resolveScenario(sc: Scenario): Resolved {
       rangeOf(x.at);
     }
     let sees: number[] | null = null;
+    // a write with a value is seen as its content (-(1 + value)), whoever wrote it
+    const seenOf = (i: number): number => {
+      const w = sc.steps[i - 1]!;
+      const v = w.op === 'write' ? (w.args as { value?: number }).value : undefined;
+      return v ? -(v + 1) : i;
+    };
     if (st.expect.sees) {
       sees = st.expect.sees.map((v) => {
         if (v === 'zero') return 0;
         if (typeof v === 'number') {
           if (v < 1 || v > sc.steps.length) fail(`sees: there is no step ${v}`);
-          return v;
+          return seenOf(v);
         }
         const l = labels.get(v);
         if (l === undefined) fail(`sees: no step is labelled "${v}" (use a label, a step number or zero)`);
-        return l!;
+        return seenOf(l!);
       });
     }
     out.push({ step: st, t, op, range: at, sees });
@@ -219,6 +225,7 @@ export function resolveScenario(sc: Scenario): Resolved {
     writes: Math.min(4096, sc.steps.length * 2 + files.reduce((a, f) => a + f.pages, 0) + 16),
     lruBatch: 32,
     pmdOrder: thp ? pmdOrder : 0,
+    ksm: needs.has('ksm'),
   };
   if (nt > 30) throw new InputError('at most 30 processes per scenario', sc.steps[0]!.pos);
   return {

@@ -5,7 +5,7 @@
 import { KState, makeLayout, TASK_ALIVE } from '../model/layout.js';
 import { task_set_state, pte_lookup, task_alive, write_step, write_writer } from '../model/mm_types.js';
 import { pte_present, pte_pfn, pte_write, pte_uffd_wp, is_swap_pte } from '../model/pte.js';
-import { wid_root } from '../model/writes.js';
+import { wid_root, write_value } from '../model/writes.js';
 import { newMetrics, profileEnv, type Metrics, type PathEvent } from '../kernel/ctx.js';
 import { step, type Kernel, type Effects } from '../ops/step.js';
 import type { StepResult } from '../ops/types.js';
@@ -154,12 +154,15 @@ export function runScenario(r: Resolved, prof: Profile, opts: RunOptions = {}): 
 /** The step index of the write whose data `wid` is (0 for zero-filled data). */
 export function seenStep(s: KState, wid: number): number {
   if (wid === 0) return 0;
+  const v = write_value(s, wid_root(s, wid));
+  if (v > 0) return -(v + 1); // content, not a write: any write of this value reads the same
   const st = write_step(s, wid_root(s, wid));
   return st < 0 ? 0 : st;
 }
 
 function describeSeen(r: Resolved, st: number): string {
   if (st === 0) return 'zero-filled data';
+  if (st < -1) return `the value ${-st - 1}`;
   for (const [l, i] of r.labels) if (i === st) return `the data written at step ${st} (${l})`;
   return `the data written at step ${st}`;
 }

@@ -32,6 +32,7 @@ import {
 import { type KCtx, trace, ModelBug } from '../ctx.js';
 import { copy_page_range, vma_needs_copy } from '../mm/memory.js';
 import { vmas_commit, mm_file_ref } from '../mm/mmap.js';
+import { ksm_fork } from '../mm/ksm.js';
 
 /**
  * fork() by `parent`, creating task `child` (the scenario's name for it).
@@ -43,6 +44,7 @@ export function do_fork(s: KState, ctx: KCtx, parent: number, child: number): nu
   task_set_parent(s, child, parent);
   mm_set_flags(s, child, 0);
   task_set_uffd(s, child, 0);
+  ksm_fork(s, ctx, parent, child);
   // lineage: the child may observe what the parent could observe until now
   vis_copy(s, parent, child);
   task_set_curwid(s, parent, 0);

@@ -26,6 +26,7 @@ import {
   folio_nr_pages,
   folio_test_large,
   folio_large_mapcount,
+  vma_anon_at,
 } from '../../model/mm_types.js';
 import { PGF_ANON, PGF_LRU, PGF_REFERENCED, PGF_ACTIVE, PGF_LOCKED } from '../../model/layout.js';
 import { is_huge_zero_pmd, pmd_pfn } from '../../model/pmd.js';
@@ -37,6 +38,7 @@ import { lru_add_drain, folio_get, folio_put } from './swap.js';
 import { folio_isolate_lru, reclaim_pages } from './vmscan.js';
 import { split_folio } from './huge_memory.js';
 import { madvise_collapse } from './khugepaged.js';
+import { ksm_madvise } from './ksm.js';
 import { folio_maybe_mapped_shared } from './rmap.js';
 import { EINVAL, ENOMEM } from '../errno.js';
 
@@ -50,7 +52,9 @@ export type Advice =
   | 'MADV_HUGEPAGE'
   | 'MADV_NOHUGEPAGE'
   | 'MADV_COLLAPSE'
-  | 'MADV_COLD';
+  | 'MADV_COLD'
+  | 'MADV_MERGEABLE'
+  | 'MADV_UNMERGEABLE';
 
 /** do_madvise() over [start, end): applies to the mapped parts, -ENOMEM if there were holes. */
 export function do_madvise(s: KState, ctx: KCtx, t: number, start: number, end: number, advice: Advice): number {
@@ -123,6 +127,9 @@ function madvise_vma(
       return 0;
     case 'MADV_COLLAPSE':
       return madvise_collapse(s, ctx, t, vi, a, b);
+    case 'MADV_MERGEABLE':
+    case 'MADV_UNMERGEABLE':
+      return ksm_madvise(s, ctx, t, flags, vma_anon_at(s, t, vi), a, b, advice === 'MADV_MERGEABLE');
   }
 }
 

@@ -128,6 +128,7 @@ import { filemap_fault, filemap_get_uptodate } from './filemap.js';
 import { swap_cache_get_folio, swapin_readahead } from './swap_state.js';
 import { handle_userfault } from './userfaultfd.js';
 import { page_observers } from '../../model/observers.js';
+import { reuse_ksm_page } from './ksm.js';
 
 /* ---- fault flags (include/linux/mm_types.h enum fault_flag) ---- */
 export const FAULT_FLAG_WRITE = 1 << 0;
@@ -433,6 +434,8 @@ function wp_can_reuse(s: KState, ctx: KCtx, vmf: Vmf, pfn: number): boolean {
       case 'page-count':
         return wp_can_reuse_page_count(s, ctx, pfn);
       case 'mapcount':
+        // 5.1 .. 5.8: a KSM page only this mapping holds turns back into an ordinary anon page
+        if (page_test(s, pfn, PGF_KSM) && ctx.prof.mech.ksm.wpReuse === 'reuse-ksm-page') return reuse_ksm_page(s, ctx, pfn);
         return reuse_swap_page(s, ctx, pfn);
     }
   };

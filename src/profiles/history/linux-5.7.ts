@@ -6,6 +6,7 @@ export const linux_5_7 = derive(linux_4_14, {
   id: 'linux-5.7',
   title: 'Linux 5.7 (mapcount reuse, FOLL_COW, FOLL_PIN with GUP_PIN_COUNTING_BIAS)',
   commits: [
+    '52d1e606ee73 mm: reuse only-pte-mapped KSM page in do_wp_page() (5.1; the reuse_ksm_page of 5.1 .. 5.8)',
     '89b15332af7c mm: drop mmap_sem before calling balance_dirty_pages() in write fault (release unverified: 5.7 or 5.8)',
     '2b188cc1bb85 Add io_uring IO interface (5.1)',
     'eddb1c228f79 mm/gup: introduce pin_user_pages*() and FOLL_PIN (5.6)',
@@ -17,6 +18,7 @@ export const linux_5_7 = derive(linux_4_14, {
     'A read GUP no longer dirties a huge PMD; a pin adds 1024 to the refcount; ' +
     'io_uring fixed buffers and uffd-wp exist. Reuse is still by mapcount, so CVE-2020-29374 leaks.',
   mech: {
+    ksm: { wpReuse: 'reuse-ksm-page' },
     gup: { pinCounting: 'bias', touchPmdDirty: false },
     features: { ioUring: true, pinUserPages: true },
     uffd: { wp: true },

@@ -6,6 +6,7 @@ export const linux_6_2 = derive(linux_6_1, {
   id: 'linux-6.2',
   title: 'Linux 6.2 (R/O long-term pins unshare the zero page and page cache in COW mappings)',
   commits: [
+    'mm/ksm: fix KSM COW breaking with userfaultfd-wp via FAULT_FLAG_UNSHARE (David Hildenbrand, Oct 2022; 6.2 inferred, absent from 6.1.176)',
     '8d6a0ac09a16 mm: extend FAULT_FLAG_UNSHARE support to anything in a COW mapping',
     '84209e87c696 mm/gup: reliable R/O long-term pinning in COW mappings (id unverified)',
     '96d82deb743a mm/thp: re-apply mkdirty for small pages after split (6.2)',
@@ -13,5 +14,5 @@ export const linux_6_2 = derive(linux_6_1, {
   ],
   summary:
     'gup_must_unshare() also holds for a R/O FOLL_LONGTERM pin of a non-anon page (zero page, page cache) in a COW mapping: it gets an exclusive anon copy first.',
-  mech: { gup: { unshare: 'anon-and-cow-longterm' }, wrprotect: { pmdWritable: true, splitPtesDirty: true } },
+  mech: { ksm: { breakKsm: 'unshare' }, gup: { unshare: 'anon-and-cow-longterm' }, wrprotect: { pmdWritable: true, splitPtesDirty: true } },
 });

@@ -6,10 +6,11 @@ export const linux_6_8 = derive(linux_6_3, {
   id: 'linux-6.8',
   title: 'Linux 6.8 (mTHP: anonymous large folios of 16 KiB .. 1 MiB)',
   commits: [
+    'e2942062e01d ksm: count all zero pages placed by KSM, 6080d19f0704 ksm: add ksm zero pages for each process (6.5 inferred: KSM-placed zero pages are marked dirty, counted and unmerged)',
     '19eaf44954df mm: thp: support allocation of anonymous multi-size THP',
     'the base-page changes linux-6.18 lists as "after 6.1, in 6.12" are not placed here: their releases are unverified',
   ],
   summary:
     'A write fault in a THP-eligible VMA allocates the largest enabled mTHP order whose aligned range is empty and inside the VMA, mapped by PTEs; its pages are reused only by the refcount rule (a single mapped page), so after fork every write copies.',
-  mech: { features: { mthp: true } },
+  mech: { features: { mthp: true }, ksm: { zeroPages: 'marked' } },
 });

@@ -1,0 +1,503 @@
+/**
+ * mm/ksm.c: kernel samepage merging, as far as it meets COW and GUP
+ * (docs/kernel/ksm.md; read in Debian 5.10.223, 6.1.176, 6.12.117 and
+ * 7.2.13). ksm_madvise() registers VMAs, ksmd's passes merge equal anon
+ * pages into write-protected KSM pages, break_ksm() unshares them.
+ *
+ * ksmd is modelled as `ksm_scan_until_stable()`: passes over the registered
+ * mms until one changes none of ksmd's counters, which is how the executor
+ * drives the real ksmd (docs/scenario-format.md `ksm-scan`). The mms are
+ * visited in registration order; the kernel inserts a new mm just behind
+ * its scanning cursor, which the executor does not control, so which of
+ * two merged frames survives may differ between model and kernel (`cowlab
+ * diff` does not compare the frames of KSM pages).
+ *
+ * cmp_and_merge_page() follows 6.11+ (read in 6.12.117 and 7.2.13): a page
+ * that is not KSM needs an unchanged checksum before any tree is searched.
+ * Up to 6.10 the stable tree came first, so a page equal to an existing KSM
+ * page merged one pass earlier; a scan that runs until nothing changes ends
+ * in the same state either way, so that order is not a mechanism here.
+ */
+import type { KState } from '../../model/layout.js';
+import {
+  ZERO_PFN,
+  PGF_ALLOC,
+  PGF_ANON,
+  PGF_KSM,
+  PGF_LOCKED,
+  PGF_DIRTY,
+  PGF_SWAPCACHE,
+  PGF_ANON_EXCLUSIVE,
+  KI_STABLE,
+  UFFD_FEATURE_WP_ASYNC,
+} from '../../model/layout.js';
+import {
+  VM_MERGEABLE,
+  VM_SHARED,
+  VM_MAYSHARE,
+  VM_PFNMAP,
+  VM_IO,
+  vmas_of,
+  ptep_get,
+  set_pte_at,
+  page_test,
+  page_set,
+  page_clear,
+  page_ref_count,
+  page_mapcount,
+  page_data,
+  folio_test_large,
+  folio_head,
+  folio_mapped,
+  task_alive,
+  task_ksm,
+  task_set_ksm,
+  task_uffd,
+  ksm_item_checksum,
+  ksm_item_set_checksum,
+  ksm_item_flags,
+  ksm_item_set_flags,
+  ksm_next_slot,
+  ksm_full_scans,
+  ksm_full_scans_inc,
+  vis_set,
+  frames,
+  pmd_mapped_huge,
+} from '../../model/mm_types.js';
+import { pte_present, pte_pfn, pte_write, pte_dirty, mk_pte, pte_mkdirty, pte_mkclean, pte_wrprotect, type Pte } from '../../model/pte.js';
+import { content_key } from '../../model/writes.js';
+import { type KCtx, trace } from '../ctx.js';
+import {
+  handle_mm_fault,
+  vm_normal_page,
+  userfaultfd_pte_wp,
+  FAULT_FLAG_WRITE,
+  FAULT_FLAG_UNSHARE,
+  FAULT_FLAG_REMOTE,
+  VM_FAULT_WRITE,
+  VM_FAULT_SIGBUS,
+  VM_FAULT_SIGSEGV,
+  VM_FAULT_OOM,
+} from './memory.js';
+import { vma_modify } from './mmap.js';
+import { lru_add_drain, folio_get, folio_put } from './swap.js';
+import { folio_try_share_anon_rmap_pte, folio_add_anon_rmap_pte, folio_remove_rmap_pte } from './rmap.js';
+import { folio_free_swap } from './swapfile.js';
+import { split_folio, split_huge_pmd_address } from './huge_memory.js';
+import { keepsAnonExclusive } from '../../profiles/types.js';
+
+/** max_page_sharing (sysfs default): rmap items one KSM page takes before a duplicate is made. */
+export const KSM_MAX_PAGE_SHARING = 256;
+/** Passes after which ksm_scan_until_stable() gives up waiting for the counters to settle. */
+export const KSM_MAX_PASSES = 16;
+
+/** ksm_madvise() for MADV_MERGEABLE or MADV_UNMERGEABLE over [a, b) of one VMA. */
+export function ksm_madvise(s: KState, ctx: KCtx, t: number, vflags: number, anon: boolean, a: number, b: number, merge: boolean): number {
+  if (merge) {
+    // vma_ksm_compatible(): shared, special and hugetlb VMAs are ignored, not refused
+    if (vflags & (VM_MERGEABLE | VM_SHARED | VM_MAYSHARE | VM_PFNMAP | VM_IO)) return 0;
+    if (task_ksm(s, t) === 0) __ksm_enter(s, ctx, t);
+    vma_modify(s, t, a, b, (v) => ({ ...v, flags: v.flags | VM_MERGEABLE }), ctx);
+    return 0;
+  }
+  if ((vflags & VM_MERGEABLE) === 0) return 0;
+  if (anon) {
+    const err = unmerge_ksm_pages(s, ctx, t, a, b);
+    if (err) return err;
+  }
+  vma_modify(s, t, a, b, (v) => ({ ...v, flags: v.flags & ~VM_MERGEABLE }), ctx);
+  return 0;
+}
+
+/** __ksm_enter(): the mm joins ksmd's list (MMF_VM_MERGEABLE). */
+export function __ksm_enter(s: KState, ctx: KCtx, t: number): void {
+  task_set_ksm(s, t, ksm_next_slot(s));
+  trace(ctx, '__ksm_enter', `task ${t} registered with ksmd`);
+}
+
+/** ksm_fork(): a child of a registered mm is registered too (its rmap items start empty). */
+export function ksm_fork(s: KState, ctx: KCtx, parent: number, child: number): void {
+  if (task_ksm(s, parent) !== 0) __ksm_enter(s, ctx, child);
+  else task_set_ksm(s, child, 0);
+}
+
+/** unmerge_ksm_pages(): break_ksm() on every page of [a, b). */
+function unmerge_ksm_pages(s: KState, ctx: KCtx, t: number, a: number, b: number): number {
+  for (let va = a; va < b; va++) {
+    const err = break_ksm(s, ctx, t, va);
+    if (err) return err;
+  }
+  return 0;
+}
+
+/** A KSM page, or (6.5+) a zero page KSM placed and marked with the dirty bit, at a present PTE. */
+function is_ksm_pte(s: KState, ctx: KCtx, pte: Pte): boolean {
+  if (!pte_present(pte)) return false;
+  const pfn = pte_pfn(pte);
+  if (pfn === ZERO_PFN) return ctx.prof.mech.ksm.zeroPages === 'marked' && pte_dirty(pte);
+  return page_test(s, pfn, PGF_KSM) && !folio_test_large(s, pfn);
+}
+
+/**
+ * break_ksm(): unshare the KSM page at `va`, if there is one. Up to 6.1 a
+ * fake write fault (that leaves the copy writable and dirty); from 6.2 an
+ * unshare fault (the copy stays read-only). Faults are charged to the
+ * calling task, as mm_account_fault() charges `current`.
+ */
+export function break_ksm(s: KState, ctx: KCtx, t: number, va: number): number {
+  const mode = ctx.prof.mech.ksm.breakKsm;
+  for (let tries = 0; tries < 4; tries++) {
+    if (pmd_mapped_huge(s, t, va)) return 0; // a large folio is never KSM
+    const pte = ptep_get(s, t, va);
+    if (!is_ksm_pte(s, ctx, pte)) return 0;
+    let ret: number;
+    if (mode === 'write-fault') {
+      const vflags = vmas_of(s, t).find((v) => v.start <= va && va < v.end)!.flags;
+      if (userfaultfd_pte_wp(vflags, pte) && (task_uffd(s, t) & UFFD_FEATURE_WP_ASYNC) === 0) {
+        // handle_userfault() without FAULT_FLAG_ALLOW_RETRY gives VM_FAULT_SIGBUS, which break_ksm() accepts
+        trace(ctx, 'break_ksm', `page ${va}: uffd-wp protected: the write fault fails (SIGBUS), the page stays merged`);
+        return 0;
+      }
+      // follow_page(FOLL_GET) holds the page across the fault
+      const pfn = pte_pfn(pte);
+      folio_get(s, pfn);
+      trace(ctx, 'break_ksm', `page ${va}: KSM page ${pfn}: write fault`);
+      ret = handle_mm_fault(s, ctx, t, va, FAULT_FLAG_WRITE | FAULT_FLAG_REMOTE);
+      folio_put(s, pfn);
+      if (ret & (VM_FAULT_WRITE | VM_FAULT_SIGBUS | VM_FAULT_SIGSEGV | VM_FAULT_OOM)) return ret & VM_FAULT_OOM ? -12 : 0;
+    } else {
+      trace(ctx, 'break_ksm', `page ${va}: ${pte_pfn(pte) === ZERO_PFN ? 'KSM zero page' : `KSM page ${pte_pfn(pte)}`}: unshare fault`);
+      ret = handle_mm_fault(s, ctx, t, va, FAULT_FLAG_UNSHARE | FAULT_FLAG_REMOTE);
+      if (ret & (VM_FAULT_SIGBUS | VM_FAULT_SIGSEGV | VM_FAULT_OOM)) return ret & VM_FAULT_OOM ? -12 : 0;
+    }
+  }
+  return 0;
+}
+
+/* ---------------- ksmd ---------------- */
+
+/** ksmd's counters after a pass (/sys/kernel/mm/ksm). */
+export interface KsmCounters {
+  pagesShared: number;
+  pagesSharing: number;
+  pagesUnshared: number;
+  fullScans: number;
+}
+
+/** An entry of the unstable tree: an rmap item and the content it had when inserted. */
+interface TreeItem {
+  t: number;
+  va: number;
+}
+
+/** One ksmd pass over the registered mms (scan_get_next_rmap_item + cmp_and_merge_page). */
+interface Pass {
+  unstable: Map<number, TreeItem>;
+}
+
+/**
+ * ksm-scan: ksmd runs full passes until one leaves pages_shared,
+ * pages_sharing and pages_unshared as they were (at least two passes, so a
+ * pair of new equal pages merges). Faults ksmd causes (break_cow) are not
+ * the acting task's.
+ */
+export function ksm_scan_until_stable(s: KState, ctx: KCtx): KsmCounters {
+  const faults = ctx.faults;
+  const majfaults = ctx.majfaults;
+  let prev = ksm_counters(s, new Map());
+  let cur = prev;
+  for (let pass = 1; pass <= KSM_MAX_PASSES; pass++) {
+    const p: Pass = { unstable: new Map() };
+    ksm_do_pass(s, ctx, p);
+    ksm_full_scans_inc(s);
+    cur = ksm_counters(s, p.unstable);
+    trace(
+      ctx,
+      'ksm_do_scan',
+      `full scan ${ksm_full_scans(s)}: pages_shared ${cur.pagesShared}, pages_sharing ${cur.pagesSharing}, pages_unshared ${cur.pagesUnshared}`,
+    );
+    if (
+      pass >= 2 &&
+      cur.pagesShared === prev.pagesShared &&
+      cur.pagesSharing === prev.pagesSharing &&
+      cur.pagesUnshared === prev.pagesUnshared
+    )
+      break;
+    prev = cur;
+  }
+  ctx.faults = faults;
+  ctx.majfaults = majfaults;
+  return cur;
+}
+
+/** The counters as ksmd keeps them: stable rmap items per KSM page, unstable tree entries. */
+function ksm_counters(s: KState, unstable: Map<number, TreeItem>): KsmCounters {
+  const perPage = new Map<number, number>();
+  for (const t of registered(s)) {
+    for (let va = 0; va < s.L.geo.vpages; va++) {
+      if ((ksm_item_flags(s, t, va) & KI_STABLE) === 0) continue;
+      const pte = ptep_get(s, t, va);
+      const pfn = pte_present(pte) ? pte_pfn(pte) : 0;
+      perPage.set(pfn, (perPage.get(pfn) ?? 0) + 1);
+    }
+  }
+  let shared = 0;
+  let sharing = 0;
+  for (const n of perPage.values()) {
+    shared++;
+    sharing += n - 1;
+  }
+  return { pagesShared: shared, pagesSharing: sharing, pagesUnshared: unstable.size, fullScans: ksm_full_scans(s) };
+}
+
+/** Registered live tasks in ksmd's list order. */
+function registered(s: KState): number[] {
+  const ts: number[] = [];
+  for (let t = 0; t < s.L.geo.tasks; t++) if (task_alive(s, t) && task_ksm(s, t) !== 0) ts.push(t);
+  return ts.sort((x, y) => task_ksm(s, x) - task_ksm(s, y));
+}
+
+function ksm_do_pass(s: KState, ctx: KCtx, p: Pass): void {
+  // scan_get_next_rmap_item() at the start of a pass: the per-CPU batches are drained (their references would fail write_protect_page)
+  lru_add_drain(s, ctx);
+  for (const t of registered(s)) {
+    for (const v of vmas_of(s, t)) {
+      if ((v.flags & VM_MERGEABLE) === 0 || !v.anon) continue;
+      for (let va = v.start; va < v.end; va++) {
+        if (!task_alive(s, t)) break;
+        const pfn = mergeable_page(s, t, va);
+        if (pfn === 0) continue;
+        folio_get(s, pfn); // the scanner's reference while it compares
+        cmp_and_merge_page(s, ctx, p, t, va, pfn);
+        folio_put(s, pfn);
+      }
+    }
+  }
+}
+
+/** The anon page mapped at (t, va) that ksmd would look at, or 0 (none, swapped, the zero page, page cache). */
+function mergeable_page(s: KState, t: number, va: number): number {
+  const pte = ptep_get(s, t, va);
+  let pfn = 0;
+  if (pmd_mapped_huge(s, t, va)) {
+    // the walker returns the subpage of a PMD-mapped THP
+    pfn = pmdSubpage(s, t, va);
+  } else if (pte_present(pte)) pfn = vm_normal_page(pte);
+  if (pfn === 0 || !page_test(s, pfn, PGF_ANON)) return 0;
+  return pfn;
+}
+
+function pmdSubpage(s: KState, t: number, va: number): number {
+  // a huge PMD maps its folio's pages in order from the PMD-aligned address
+  const size = 1 << s.L.geo.pmdOrder;
+  const base = va - (va % size);
+  const head = pte_pfn(s.m[s.L.tasks + t * s.L.taskWords + s.L.tPmd + Math.floor(va / size)]!);
+  return head === 0 ? 0 : head + (va - base);
+}
+
+function set_item_stable(s: KState, t: number, va: number, stable: boolean): void {
+  const f = ksm_item_flags(s, t, va);
+  ksm_item_set_flags(s, t, va, stable ? f | KI_STABLE : f & ~KI_STABLE);
+}
+
+/** remove_rmap_item_from_tree(): out of the stable tree, or out of this pass's unstable tree. */
+function remove_rmap_item_from_tree(s: KState, p: Pass, t: number, va: number): void {
+  set_item_stable(s, t, va, false);
+  for (const [k, it] of p.unstable) if (it.t === t && it.va === va) p.unstable.delete(k);
+}
+
+/** stable_tree_search(): a KSM page with this content that can take another sharer, or 0. */
+function stable_tree_search(s: KState, pfn: number): number {
+  const key = content_key(s, page_data(s, pfn));
+  if (page_test(s, pfn, PGF_KSM)) return pfn;
+  for (let k = 2; k < frames(s); k++) {
+    if (!page_test(s, k, PGF_ALLOC) || !page_test(s, k, PGF_KSM)) continue;
+    if (content_key(s, page_data(s, k)) !== key) continue;
+    if (page_mapcount(s, k) >= KSM_MAX_PAGE_SHARING) continue; // is_page_sharing_candidate()
+    return k;
+  }
+  return 0;
+}
+
+/** cmp_and_merge_page(): the decision ksmd makes for the page at (t, va). */
+function cmp_and_merge_page(s: KState, ctx: KCtx, p: Pass, t: number, va: number, pfn: number): void {
+  const fn = 'cmp_and_merge_page';
+  const isKsm = page_test(s, pfn, PGF_KSM);
+  if (isKsm && ksm_item_flags(s, t, va) & KI_STABLE) return; // already in the stable tree here
+  if (!isKsm) {
+    remove_rmap_item_from_tree(s, p, t, va);
+    if (!checksum_unchanged(s, ctx, t, va, pfn)) return;
+    if (try_to_merge_with_zero_page(s, ctx, t, va, pfn)) return;
+  }
+  const kpage = stable_tree_search(s, pfn);
+  remove_rmap_item_from_tree(s, p, t, va);
+  if (kpage !== 0) {
+    if (try_to_merge_one_page(s, ctx, t, va, pfn, kpage, 0) === 0) {
+      set_item_stable(s, t, va, true);
+      trace(ctx, fn, `page ${va} of task ${t}: ${kpage === pfn ? `KSM page ${pfn} counted` : `merged into KSM page ${kpage}`}`);
+    }
+    return;
+  }
+  // unstable_tree_search_insert()
+  const key = content_key(s, page_data(s, pfn));
+  const tree = p.unstable.get(key);
+  if (!tree) {
+    p.unstable.set(key, { t, va });
+    return;
+  }
+  const tpfn = mergeable_page(s, tree.t, tree.va);
+  if (tpfn === 0 || tpfn === pfn) return;
+  folio_get(s, tpfn); // get_mergeable_page()
+  const sameFolio = folio_test_large(s, pfn) && folio_head(s, pfn) === folio_head(s, tpfn);
+  const merged = try_to_merge_two_pages(s, ctx, p, t, va, pfn, tree, tpfn);
+  folio_put(s, tpfn);
+  if (merged) {
+    set_item_stable(s, tree.t, tree.va, true);
+    set_item_stable(s, t, va, true);
+    trace(ctx, fn, `page ${tree.va} of task ${tree.t} and page ${va} of task ${t}: merged into new KSM page ${pfn}`);
+  } else if (sameFolio && page_test(s, pfn, PGF_ALLOC) && folio_test_large(s, pfn) && !page_test(s, folio_head(s, pfn), PGF_LOCKED)) {
+    // both in one large folio: the split failed on ksmd's two references; split now, merge on a later pass
+    trace(ctx, fn, `pages ${tree.va} and ${va} are in one large folio: split it, no merge`);
+    split_folio(s, ctx, pfn, 1);
+  }
+}
+
+/** The checksum gate: a page whose content changed since the previous visit is only remembered. */
+function checksum_unchanged(s: KState, ctx: KCtx, t: number, va: number, pfn: number): boolean {
+  // never 0, which stands for "not visited yet" (content keys: 0 zero-filled, -v values, ids above)
+  const key = content_key(s, page_data(s, pfn));
+  const ck = key >= 0 ? key + 1 : key;
+  if (ksm_item_checksum(s, t, va) !== ck) {
+    ksm_item_set_checksum(s, t, va, ck);
+    trace(ctx, 'cmp_and_merge_page', `page ${va} of task ${t}: checksum recorded`);
+    return false;
+  }
+  return true;
+}
+
+/** try_to_merge_with_zero_page() (use_zero_pages): a zero-filled page is replaced by the shared zero page. */
+function try_to_merge_with_zero_page(s: KState, ctx: KCtx, t: number, va: number, pfn: number): boolean {
+  if (!ctx.env.ksmZeroPages || content_key(s, page_data(s, pfn)) !== 0) return false;
+  const ok = try_to_merge_one_page(s, ctx, t, va, pfn, ZERO_PFN, 0) === 0;
+  if (ok) trace(ctx, 'cmp_and_merge_page', `page ${va} of task ${t}: zero-filled: mapped to the shared zero page`);
+  return ok;
+}
+
+/**
+ * try_to_merge_two_pages(): the page being scanned becomes the KSM page in
+ * place, then the one found in the unstable tree is replaced by it; if that
+ * fails, the first merge is undone with break_cow().
+ */
+function try_to_merge_two_pages(s: KState, ctx: KCtx, p: Pass, t: number, va: number, pfn: number, tree: TreeItem, tpfn: number): boolean {
+  const sameFolio = folio_test_large(s, pfn) && folio_test_large(s, tpfn) && folio_head(s, pfn) === folio_head(s, tpfn);
+  if (try_to_merge_one_page(s, ctx, t, va, pfn, 0, sameFolio ? 1 : 0) !== 0) return false;
+  const kpage = mergeable_page(s, t, va);
+  if (kpage !== 0 && try_to_merge_one_page(s, ctx, tree.t, tree.va, tpfn, kpage, 0) === 0) {
+    remove_rmap_item_from_tree(s, p, tree.t, tree.va);
+    return true;
+  }
+  trace(ctx, 'try_to_merge_two_pages', `page ${tree.va} of task ${tree.t} could not be merged: break_cow on page ${va} of task ${t}`);
+  break_ksm(s, ctx, t, va);
+  return false;
+}
+
+/**
+ * try_to_merge_one_page(): write-protect the page at (t, va) and either make
+ * it a KSM page (kpage 0) or replace it by `kpage`. A large folio is split
+ * first (`extraRefs`: other references ksmd holds on it). 0 or -1.
+ */
+function try_to_merge_one_page(s: KState, ctx: KCtx, t: number, va: number, pfn: number, kpage: number, extraRefs: number): number {
+  const fn = 'try_to_merge_one_page';
+  if (pfn === kpage) return 0; // a KSM page forked: already merged
+  if (!page_test(s, pfn, PGF_ANON)) return -1;
+  if (page_test(s, folio_head(s, pfn), PGF_LOCKED)) return -1; // trylock
+  if (folio_test_large(s, pfn)) {
+    if (pmd_mapped_huge(s, t, va)) split_huge_pmd_address(s, ctx, t, va);
+    if (split_folio(s, ctx, pfn, 1 + extraRefs) !== 0) {
+      trace(ctx, fn, `page ${va} of task ${t}: large folio ${folio_head(s, pfn)} cannot be split: no merge`);
+      return -1;
+    }
+  }
+  if (!write_protect_page(s, ctx, t, va, pfn)) return -1;
+  if (kpage === 0) {
+    page_set(s, pfn, PGF_KSM | PGF_DIRTY);
+    return 0;
+  }
+  if (kpage !== ZERO_PFN && content_key(s, page_data(s, kpage)) !== content_key(s, page_data(s, pfn))) return -1;
+  return replace_page(s, ctx, t, va, pfn, kpage);
+}
+
+/**
+ * write_protect_page(): a writable or dirty PTE (or, 5.19+, an exclusive
+ * page) is cleared and the page's references checked: the mappings, the
+ * swap cache and ksmd's own must be all there is, so a page under GUP or in
+ * a pipe is not merged. An exclusive page must also be sharable (not maybe
+ * pinned). The PTE ends read-only and clean.
+ */
+function write_protect_page(s: KState, ctx: KCtx, t: number, va: number, pfn: number): boolean {
+  const pte = ptep_get(s, t, va);
+  if (!pte_present(pte) || pte_pfn(pte) !== pfn) return false;
+  const exclusive = keepsAnonExclusive(ctx.prof.mech) && page_test(s, pfn, PGF_ANON_EXCLUSIVE);
+  if (!(pte_write(pte) || pte_dirty(pte) || exclusive)) return true;
+  const swapped = page_test(s, pfn, PGF_SWAPCACHE) ? 1 : 0;
+  if (page_mapcount(s, pfn) + 1 + swapped !== page_ref_count(s, pfn)) {
+    trace(
+      ctx,
+      'write_protect_page',
+      `page ${va} of task ${t}: refcount ${page_ref_count(s, pfn)} != mapcount ${page_mapcount(s, pfn)} + 1 + swapcache ${swapped}: not merged`,
+    );
+    return false;
+  }
+  if (exclusive && !folio_try_share_anon_rmap_pte(s, ctx, pfn)) {
+    trace(ctx, 'write_protect_page', `page ${va} of task ${t}: exclusive and maybe pinned: not merged`);
+    return false;
+  }
+  if (pte_dirty(pte)) page_set(s, pfn, PGF_DIRTY);
+  set_pte_at(s, t, va, pte_mkclean(pte_wrprotect(pte)));
+  return true;
+}
+
+/**
+ * replace_page(): map `kpage` read-only in place of `pfn` (the mapping's
+ * uffd-wp and soft-dirty bits are not carried over: the new PTE is built
+ * from vm_page_prot) and drop the old page.
+ */
+function replace_page(s: KState, ctx: KCtx, t: number, va: number, pfn: number, kpage: number): number {
+  if (kpage !== ZERO_PFN) {
+    folio_get(s, kpage);
+    folio_add_anon_rmap_pte(s, ctx, t, kpage, false);
+    set_pte_at(s, t, va, mk_pte(kpage));
+    // the content is the same: what the task sees there is still what it could see
+    vis_set(s, t, page_data(s, kpage));
+  } else {
+    set_pte_at(s, t, va, ctx.prof.mech.ksm.zeroPages === 'marked' ? pte_mkdirty(mk_pte(ZERO_PFN)) : mk_pte(ZERO_PFN));
+  }
+  trace(
+    ctx,
+    'replace_page',
+    `page ${va} of task ${t}: page ${pfn} replaced by ${kpage === ZERO_PFN ? 'the zero page' : `KSM page ${kpage}`}`,
+  );
+  folio_remove_rmap_pte(s, t, pfn);
+  if (!folio_mapped(s, pfn)) folio_free_swap(s, ctx, pfn);
+  folio_put(s, pfn);
+  return 0;
+}
+
+/**
+ * reuse_ksm_page() (5.1 .. 5.8): a KSM page whose only reference is this
+ * mapping, not in the swap cache, stops being KSM and is reused.
+ */
+export function reuse_ksm_page(s: KState, ctx: KCtx, pfn: number): boolean {
+  if (page_test(s, pfn, PGF_SWAPCACHE) || page_ref_count(s, pfn) !== 1) {
+    trace(
+      ctx,
+      'do_wp_page',
+      `KSM page ${pfn}: refcount ${page_ref_count(s, pfn)}${page_test(s, pfn, PGF_SWAPCACHE) ? ', in the swap cache' : ''}: copy`,
+    );
+    return false;
+  }
+  if (page_test(s, pfn, PGF_LOCKED)) return false;
+  page_clear(s, pfn, PGF_KSM);
+  trace(ctx, 'reuse_ksm_page', `KSM page ${pfn}: only this mapping holds it: it becomes an ordinary anon page, reuse`);
+  return true;
+}

@@ -1,0 +1,91 @@
+/**
+ * mm/ksm.c in the model (src/kernel/mm/ksm.ts): what merges, what does
+ * not, and what COW and unmerging do to a KSM page, per era. The shipped
+ * scenarios in scenarios/ksm/ run on every profile in the matrix tests;
+ * these check the decisions one by one, with fast-check where the property
+ * is about any content.
+ */
+import { describe, it, expect } from 'vitest';
+import fc from 'fast-check';
+import { scenarioFromObject } from '../../../src/scenario/parse.js';
+import { resolveScenario } from '../../../src/scenario/resolve.js';
+import { runScenario } from '../../../src/scenario/run.js';
+import { profileById } from '../../../src/profiles/index.js';
+import { PGF_KSM } from '../../../src/model/layout.js';
+import { ptep_get, page_test } from '../../../src/model/mm_types.js';
+import { pte_pfn } from '../../../src/model/pte.js';
+
+function run(steps: unknown[], kernel = 'linux-6.18') {
+  const sc = scenarioFromObject({ name: 't', processes: ['P0'], steps }, 'ksm.test.yaml');
+  const r = resolveScenario(sc);
+  const res = runScenario(r, profileById(kernel), { keepStates: true });
+  const last = res.records.at(-1)!.state;
+  const start = r.regions[0]!.start;
+  const pfn = (i: number) => pte_pfn(ptep_get(last, 0, start + i));
+  return { res, pfn, ksm: (i: number) => page_test(last, pfn(i), PGF_KSM) };
+}
+
+const setup = (values: (number | null)[]) => [
+  { P0: { mmap: 'mem', pages: values.length, prot: 'rw' } },
+  { P0: { madvise: 'mem', advice: 'mergeable' } },
+  ...values.map((v, i) => ({ P0: v === null ? { write: `mem[${i}]` } : { write: `mem[${i}]`, value: v } })),
+];
+
+describe('ksmd (ksm-scan)', () => {
+  it('merges pages of equal content into one KSM page, and only those', () => {
+    fc.assert(
+      fc.property(fc.array(fc.option(fc.integer({ min: 1, max: 3 }), { nil: null }), { minLength: 1, maxLength: 6 }), (values) => {
+        const { res, pfn, ksm } = run([...setup(values), 'ksm-scan'].map((x) => (x === 'ksm-scan' ? { P0: 'ksm-scan' } : x)));
+        expect(res.violations).toEqual([]);
+        for (let i = 0; i < values.length; i++) {
+          for (let j = 0; j < values.length; j++) {
+            if (i === j) continue;
+            const equal = values[i] !== null && values[i] === values[j];
+            expect(pfn(i) === pfn(j), `pages ${i} and ${j}: ${String(values[i])} ${String(values[j])}`).toBe(equal);
+          }
+          const twin = values.some((v, j) => j !== i && v !== null && v === values[i]);
+          expect(ksm(i)).toBe(twin);
+        }
+      }),
+      { seed: 11, numRuns: 60 },
+    );
+  });
+
+  it('does not merge a page a pipe holds, and leaves the pipe its data', () => {
+    const { res, pfn } = run([
+      ...setup([4, 4]),
+      { P0: { pipe: 'p' } },
+      { P0: { vmsplice: 'mem[0]', pipe: 'p' } },
+      { P0: 'ksm-scan' },
+      { P0: { 'read-pipe': 'p', expect: { sees: 3 } } },
+    ]);
+    expect(res.failures).toEqual([]);
+    expect(pfn(0)).not.toBe(pfn(1));
+  });
+});
+
+describe('COW of a KSM page', () => {
+  const steps = [...setup([5, 5]), { P0: 'ksm-scan' }, { P0: { munmap: 'mem[1]' } }, { P0: { write: 'mem[0]' } }];
+  it('copies from 5.9 on, though nothing else maps or holds the page', () => {
+    const { res } = run(steps, 'linux-6.18');
+    expect(res.metrics.copies).toBe(1);
+  });
+  it('reuses it in 5.1 .. 5.8 (reuse_ksm_page), which ends its KSM life', () => {
+    const { res, ksm } = run(steps, 'linux-5.8');
+    expect(res.metrics.copies).toBe(0);
+    expect(ksm(0)).toBe(false);
+  });
+});
+
+describe('MADV_UNMERGEABLE', () => {
+  const steps = [...setup([6, 6]), { P0: 'ksm-scan' }, { P0: { madvise: 'mem', advice: 'unmergeable' } }, { P0: { write: 'mem' } }];
+  it('up to 6.1 takes write faults: the copies are writable, so the next write takes none', () => {
+    const { res, pfn } = run(steps, 'linux-6.1');
+    expect(res.records.at(-1)!.faults).toBe(0);
+    expect(pfn(0)).not.toBe(pfn(1));
+  });
+  it('from 6.2 takes unshare faults: the copies stay read-only', () => {
+    const { res } = run(steps, 'linux-6.2');
+    expect(res.records.at(-1)!.faults).toBe(2);
+  });
+});
