@@ -102,7 +102,8 @@ struct cowlab_pm_scan_arg {
 struct step { int task, op; long a[7]; };
 
 /* What a step did, sent from its task to the coordinator. */
-struct result { long ret; int err; int sig; long faults; long ufaults; int n; long data[MAXPAGES]; };
+/* ksm: /proc/self/ksm_merging_pages after the step, -1 when the program does not use KSM or the kernel has no such file */
+struct result { long ret; int err; int sig; long faults; long ufaults; long ksm; int n; long data[MAXPAGES]; };
 
 /* A program: task slots, the regions observed after each step, files, steps. */
 struct prog {
@@ -160,10 +161,12 @@ long nr_writeback(void);
 #define NBACKGROUND 5
 extern const char *const background_names[NBACKGROUND];
 void vmstat_background(long *v);
+int ksm_lock(void);
 void wait_writeback(void);
 
 /* ops.c */
 extern char *bounce;
+extern int ksm_program;
 extern int files[MAXF], dfiles[MAXF], pipes[MAXP][2];
 extern pid_t *task_pids;
 extern int ring_fd, uffd;

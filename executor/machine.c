@@ -246,6 +246,35 @@ static int journal_dir(void)
 	return -EACCES;
 }
 
+/*
+ * ksmd is one for the whole machine: a program that drives it holds this
+ * lock (an flock() on <journal dir>/ksm.lock) from its start to its end, so
+ * that two cowlab runs never let ksmd merge each other's pages; an ENV
+ * request that sets ksmd's knobs holds it while it writes them. The locked
+ * fd, or -errno; the lock goes with its last copy (a program's: at its end).
+ */
+int ksm_lock(void)
+{
+	char path[600];
+	int fd;
+
+	if (journal_dir())
+		return -EACCES;
+	jpath(path, "ksm.lock");
+	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return -errno;
+	while (flock(fd, LOCK_EX)) {
+		if (errno != EINTR) {
+			int e = -errno;
+
+			close(fd);
+			return e;
+		}
+	}
+	return fd;
+}
+
 /* The current boot's id, or "" */
 static void boot_id(char *out, size_t len)
 {
@@ -528,7 +557,7 @@ int machine_env(const char *spec, char *err, size_t errlen)
 {
 	char buf[2048], *save = NULL, *tok;
 	static char paths[JMAX][JPATH], vals[JMAX][JVAL];
-	int n = 0;
+	int n = 0, lockfd = -1;
 
 	if (geteuid() != 0) {
 		snprintf(err, errlen, "ENV: not root: machine settings cannot be changed");
@@ -586,15 +615,32 @@ int machine_env(const char *spec, char *err, size_t errlen)
 		}
 		snprintf(vals[n++], JVAL, "%s", val);
 	}
+	for (int i = 0; i < n && lockfd < 0; i++)
+		if (!strncmp(paths[i], KSM_DIR "/", strlen(KSM_DIR) + 1))
+			lockfd = ksm_lock();
 	for (int i = 0; i < n; i++) {
-		int r = setting_set(paths[i], vals[i]);
+		int r;
+
+		/* ksmd's run is recorded and left as it is: a ksm-scan step starts and stops ksmd */
+		if (!strcmp(vals[i], "keep")) {
+			char cur[JVAL];
+
+			if (setting_read(paths[i], cur, sizeof(cur)))
+				continue;
+			snprintf(vals[i], JVAL, "%s", cur);
+		}
+		r = setting_set(paths[i], vals[i]);
 
 		if (r) {
 			snprintf(err, errlen, "ENV: %s = %s: %s", paths[i], vals[i],
 				 r == -EINVAL ? "the kernel rejects the value" : strerror(-r));
+			if (lockfd >= 0)
+				close(lockfd);
 			return -1;
 		}
 	}
+	if (lockfd >= 0)
+		close(lockfd);
 	return 0;
 }
 

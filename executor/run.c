@@ -50,7 +50,18 @@ void task_loop(int me)
 {
 	pid_t pid = getpid();
 
-	/* no PR_SET_PDEATHSIG: a child outlives its parent; the run's process group is killed at its end */
+	/*
+	 * No PR_SET_PDEATHSIG: a child outlives its parent; the run's process group is killed at its end.
+	 * Only the coordinator keeps the coordinator's ends of the channels, so that if it dies without
+	 * killing the group (its server was killed), every task reads EOF and exits instead of waiting
+	 * for ever under init. A task forked by a task finds them closed already.
+	 */
+	for (int u = 0; u < MAXT; u++) {
+		if (chan[u][0] > 0) {
+			close(chan[u][0]);
+			chan[u][0] = -1;
+		}
+	}
 	if (send_all(chan[me][1], &pid, sizeof(pid)))
 		_exit(2);
 	for (;;) {
@@ -321,6 +332,20 @@ int coordinator(void)
 		sched_setaffinity(0, sizeof(set), &set);
 	}
 	signal(SIGCHLD, SIG_IGN);
+	for (int i = 0; i < P.nsteps; i++) {
+		const struct step *st = &P.steps[i];
+
+		if (st->op == OP_KSM_SCAN || (st->op == OP_MADVISE && (st->a[2] == ADV_MERGEABLE || st->a[2] == ADV_UNMERGEABLE))) {
+			int fd = ksm_lock(); /* held until this program's processes are gone */
+
+			if (fd < 0) {
+				out("X cannot take the KSM lock: %s", strerror(-fd));
+				return 1;
+			}
+			ksm_program = 1;
+			break;
+		}
+	}
 	signal(SIGSEGV, on_segv);
 	signal(SIGBUS, on_segv);
 	if (!scratch[0]) {

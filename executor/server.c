@@ -17,7 +17,10 @@
  *                     set machine settings for the programs that follow:
  *                     thp (transparent_hugepage/enabled), thp_<kB>
  *                     (hugepages-<kB>kB/enabled), use_zero_page (0|1),
- *                     khugepaged_sleep (khugepaged/scan_sleep_millisecs);
+ *                     khugepaged_sleep (khugepaged/scan_sleep_millisecs),
+ *                     ksm_<knob> (/sys/kernel/mm/ksm/<knob>; knobs a kernel lacks
+ *                     are skipped, run must exist; the value keep records the
+ *                     knob in the settings journal without changing it);
  *                     END ok, or X <why> and END error (unknown key, a size
  *                     this machine does not have, a value the kernel
  *                     rejects, not root, not the machine's owner)
@@ -29,9 +32,11 @@
  *   O <task> <op> <a0> ... <a6>    a step (opcodes and arguments: cowlab-ops.h)
  * Output for a program:
  *   I <task> <pid>                 a task started
- *   P <step> <ret> <errno> <sig> <faults> <uffd_faults> <n> <d1> ... <dn>
+ *   P <step> <ret> <errno> <sig> <faults> <uffd_faults> <ksm> <n> <d1> ... <dn>
  *                                  a step: return value, errno, signal, page faults
  *                                  of the acting task (min+maj), uffd-wp faults,
+ *                                  its /proc/self/ksm_merging_pages (-1: not a KSM
+ *                                  program, or no such file before 5.19),
  *                                  and the data it read: one tag per page
  *                                  (0 zero-filled, -1 unrecognised, else the step that wrote it)
  *   M <step> <task> <vpage> <pagemap> <kpagecount> <kpageflags> <huge> <head> <nr>
@@ -55,8 +60,8 @@
 void report_step(int step, const struct result *res)
 {
 	char line[MAXPAGES * 12 + 128];
-	int n = snprintf(line, sizeof(line), "P %d %ld %d %d %ld %ld %d", step, res->ret, res->err, res->sig,
-			 res->faults, res->ufaults, res->n);
+	int n = snprintf(line, sizeof(line), "P %d %ld %d %d %ld %ld %ld %d", step, res->ret, res->err, res->sig,
+			 res->faults, res->ufaults, res->ksm, res->n);
 
 	for (int k = 0; k < res->n && n < (int)sizeof(line) - 24; k++)
 		n += snprintf(line + n, sizeof(line) - n, " %ld", res->data[k]);

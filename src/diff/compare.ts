@@ -7,7 +7,8 @@
  */
 import { PAGEMAP_BITS, KPF_BITS } from '../kernel/fs/proc/bits.js';
 import type { KState } from '../model/layout.js';
-import { PGF_ALLOC } from '../model/layout.js';
+import { PGF_ALLOC, PGF_KSM } from '../model/layout.js';
+import { ksm_merging_pages } from '../kernel/mm/ksm.js';
 import { task_alive, page_test, page_gen, page_ref_count, page_mapcount } from '../model/mm_types.js';
 import { lru_batch_refs } from '../kernel/mm/swap.js';
 import { pagemap_entry } from '../kernel/fs/proc/task_mmu.js';
@@ -220,6 +221,12 @@ export function compareRun(r: Resolved, model: RunResult, kernel: ExecResult, op
     if (mdata !== kdata) return div('data', mdata || 'nothing', kdata || 'nothing');
     if (ks.faults >= 0 && ks.faults !== rec.faults) return div('faults', String(rec.faults), String(ks.faults));
     if (ks.uffdFaults !== rec.uffdFaults) return div('uffd-faults', String(rec.uffdFaults), String(ks.uffdFaults));
+    // ksmd's per-process count (5.19+), for programs that use KSM
+    if (ks.ksm >= 0 && rec.state.L.geo.ksm) {
+      const t = r.tasks.indexOf(proc);
+      const mk = task_alive(rec.state, t) ? ksm_merging_pages(rec.state, t) : 0;
+      if (mk !== ks.ksm) return div('ksm-merging-pages', String(mk), String(ks.ksm));
+    }
 
     // pages of every live process
     const kpages = kernel.pages.get(rec.index) ?? new Map<string, KPage>();
@@ -241,6 +248,13 @@ export function compareRun(r: Resolved, model: RunResult, kernel: ExecResult, op
           // frame identity: the same model page must stay the same kernel frame, and vice versa
           const kpfn = kp.entry & PFN_MASK;
           const mk = key(s, mv.pfn);
+          if (page_test(s, mv.pfn, PGF_KSM)) {
+            // which of two merged frames survives depends on where ksmd's cursor stood when an mm
+            // registered (src/kernel/mm/ksm.ts): a KSM page binds to whatever frame the kernel kept
+            m2k.set(mk, kpfn);
+            k2m.set(kpfn, mk);
+            continue;
+          }
           const bound = m2k.get(mk);
           const owner = k2m.get(kpfn);
           if (bound !== undefined && bound !== kpfn) {

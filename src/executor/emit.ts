@@ -26,7 +26,7 @@ function envSpec(r: Resolved): string | null {
     // ksmd stopped until a ksm-scan step starts it (as src/executor/server.ts envRequest)
     ...(ksm
       ? [
-          'ksm_run=0',
+          'ksm_run=keep',
           'ksm_advisor_mode=none',
           'ksm_pages_to_scan=4096',
           'ksm_sleep_millisecs=0',
@@ -199,6 +199,8 @@ export function emitC(r: Resolved): string {
     }
     if (e.faults !== undefined) add(`results[${n}].faults == ${e.faults}`, `takes ${e.faults} page fault(s)`);
     if (e.uffdFaults !== undefined) add(`results[${n}].ufaults == ${e.uffdFaults}`, `delivers ${e.uffdFaults} uffd-wp fault(s)`);
+    if (e.ksmMergingPages !== undefined)
+      add(`results[${n}].ksm == ${e.ksmMergingPages}`, `leaves ksm_merging_pages at ${e.ksmMergingPages}`);
     if (rs.range) {
       for (let i = 0; i < rs.range.pages; i++) {
         const va = rs.range.start + i;

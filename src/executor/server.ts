@@ -17,7 +17,9 @@ export interface KStep {
   /** page faults of the acting task during the step; -1 when not measured (fork) */
   faults: number;
   uffdFaults: number;
-  /** tags read: 0 zero-filled, -1 unrecognised, else the step that wrote the data */
+  /** the acting process's /proc/PID/ksm_merging_pages after the step; -1 when not reported */
+  ksm: number;
+  /** tags read: 0 zero-filled, -1 unrecognised, -(1 + value) a write with a value, else the step that wrote the data */
   data: number[];
 }
 
@@ -133,10 +135,10 @@ export function envRequest(env: Readonly<Env>, caps: Caps): string {
   for (const kb of caps.thpSizes) parts.push(`thp_${kb}=${env.thpSizes[String(kb)] ?? 'never'}`);
   parts.push(`use_zero_page=${env.hugeZeroPage ? 1 : 0}`);
   parts.push('khugepaged_sleep=3600000');
-  // ksmd stopped between ksm-scan steps, which start it; no sleep between batches, no smart scan skipping
+  // ksmd's run recorded (a ksm-scan step starts ksmd and stops it again); no sleep between batches, no smart-scan skipping
   if (caps.ksm)
     parts.push(
-      'ksm_run=0',
+      'ksm_run=keep',
       'ksm_advisor_mode=none',
       'ksm_pages_to_scan=4096',
       'ksm_sleep_millisecs=0',
@@ -248,14 +250,15 @@ export function parseOutput(lines: readonly string[]): ExecResult {
     const f = l.split(' ');
     switch (f[0] ?? '') {
       case 'P': {
-        const n = Number(f[7]);
+        const n = Number(f[8]);
         res.steps.set(Number(f[1]), {
           ret: Number(f[2]),
           errno: Number(f[3]),
           sig: Number(f[4]),
           faults: Number(f[5]),
           uffdFaults: Number(f[6]),
-          data: f.slice(8, 8 + n).map(Number),
+          ksm: Number(f[7]),
+          data: f.slice(9, 9 + n).map(Number),
         });
         break;
       }

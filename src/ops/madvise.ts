@@ -62,9 +62,13 @@ export const madvise = defineOp({
     onRegion: true,
     gen(c, x) {
       const large = x.region.kind === 'thp' || x.region.kind === 'mthp';
-      const advice = large
-        ? x.pick(['dontneed', 'dontfork', 'dofork', 'pageout', 'hugepage', 'nohugepage', 'collapse', 'cold'], c.c)
-        : x.pick(['dontneed', 'dontfork', 'dofork', 'wipeonfork', 'keeponfork', 'pageout'], c.c);
+      // KSM advice with a small weight of its own (c.b), so the older advice keeps its share of seeds
+      const advice =
+        c.b % 4 === 3
+          ? x.pick(['mergeable', 'mergeable', 'unmergeable'], c.c)
+          : large
+            ? x.pick(['dontneed', 'dontfork', 'dofork', 'pageout', 'hugepage', 'nohugepage', 'collapse', 'cold'], c.c)
+            : x.pick(['dontneed', 'dontfork', 'dofork', 'wipeonfork', 'keeponfork', 'pageout'], c.c);
       if (advice === 'pageout' && (!x.swap || (x.region.kind !== 'anon' && !large))) return null;
       return { madvise: x.at, advice };
     },

@@ -35,6 +35,7 @@ export const expectSchema = z
     'huge-zero': z.boolean().optional(),
     file: z.boolean().optional(),
     'folio-pages': z.number().int().min(1).optional(),
+    'ksm-merging-pages': z.number().int().min(0).optional(),
   })
   .strict();
 

@@ -6,6 +6,7 @@ import { KState, makeLayout, TASK_ALIVE } from '../model/layout.js';
 import { task_set_state, pte_lookup, task_alive, write_step, write_writer } from '../model/mm_types.js';
 import { pte_present, pte_pfn, pte_write, pte_uffd_wp, is_swap_pte } from '../model/pte.js';
 import { wid_root, write_value } from '../model/writes.js';
+import { ksm_merging_pages } from '../kernel/mm/ksm.js';
 import { newMetrics, profileEnv, type Metrics, type PathEvent } from '../kernel/ctx.js';
 import { step, type Kernel, type Effects } from '../ops/step.js';
 import type { StepResult } from '../ops/types.js';
@@ -204,6 +205,10 @@ function checkExpectations(
   }
   if (e.faults !== undefined && eff.faults !== e.faults) f(`expected ${e.faults} page fault(s), took ${eff.faults}`);
   if (e.uffdFaults !== undefined && eff.uffdFaults !== e.uffdFaults) f(`expected ${e.uffdFaults} uffd-wp fault(s), got ${eff.uffdFaults}`);
+  if (e.ksmMergingPages !== undefined) {
+    const got = task_alive(s, rs.t) ? ksm_merging_pages(s, rs.t) : 0;
+    if (got !== e.ksmMergingPages) f(`expected ksm_merging_pages ${e.ksmMergingPages}, it is ${got}`);
+  }
   if (e.path) {
     const taken = new Set(eff.path.map((p) => p.fn));
     for (const fn of e.path) if (traced && !taken.has(fn)) f(`expected the path to go through ${fn}`);

@@ -30,6 +30,8 @@ export interface StepExpect {
   faults?: number;
   /** userfaultfd write-protect faults delivered during the step */
   uffdFaults?: number;
+  /** /proc/PID/ksm_merging_pages of the acting process after the step (ksmd's count, updated by its scans) */
+  ksmMergingPages?: number;
   /** kernel functions that must appear in the step's path */
   path?: string[];
   /** for `check`: the page(s) are / are not the same frames as another process's */

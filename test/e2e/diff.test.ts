@@ -236,7 +236,52 @@ d('the executor', () => {
     expect(swaps()).toBe(0);
     expect(pageCluster()).toBe(before);
   });
+
+  it("puts ksmd's knobs back even when cowlab is killed while ksmd runs", async () => {
+    const knobs = () => Object.fromEntries(KSM_KNOBS.filter(ksmKnob).map((k) => [k, ksmKnob(k)]));
+    if (!ksmKnob('run')) return console.log('SKIP ksm knobs: no /sys/kernel/mm/ksm');
+    const before = knobs();
+    const child = spawn(process.execPath, ['bin/cowlab.js', 'diff', 'scenarios/ksm/'], { stdio: 'ignore' });
+    // wait until the knobs are set, then until a ksm-scan step has started ksmd (it runs for milliseconds), then kill cowlab without warning
+    for (let i = 0; i < 400 && ksmKnob('sleep_millisecs') !== '0'; i++) await new Promise((r) => setTimeout(r, 25));
+    expect(ksmKnob('sleep_millisecs')).toBe('0');
+    const t0 = Date.now();
+    while (ksmKnob('run') !== '1' && Date.now() - t0 < 10_000) await new Promise((r) => setImmediate(r));
+    expect(ksmKnob('run')).toBe('1');
+    const orphansBefore = orphans();
+    child.kill('SIGKILL');
+    for (let i = 0; i < 100 && JSON.stringify(knobs()) !== JSON.stringify(before); i++) await new Promise((r) => setTimeout(r, 50));
+    expect(knobs()).toEqual(before);
+    // and no process of the run is left behind under init (a scenario's tasks read EOF and exit)
+    for (let i = 0; i < 100 && orphans().some((p) => !orphansBefore.includes(p)); i++) await new Promise((r) => setTimeout(r, 50));
+    expect(orphans().filter((p) => !orphansBefore.includes(p))).toEqual([]);
+  });
 });
+
+/** Executor processes of this checkout that init has adopted. */
+function orphans(): number[] {
+  const out: number[] = [];
+  for (const d of readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      const stat = readFileSync(`/proc/${d}/stat`, 'utf8');
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      if (ppid === 1 && readFileSync(`/proc/${d}/cmdline`, 'utf8').includes(join(cacheDir(), 'cowlab-exec'))) out.push(Number(d));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return out;
+}
+
+const KSM_KNOBS = ['run', 'pages_to_scan', 'sleep_millisecs', 'smart_scan', 'use_zero_pages', 'advisor_mode'];
+function ksmKnob(k: string): string | null {
+  try {
+    return readFileSync(`/sys/kernel/mm/ksm/${k}`, 'utf8').trim();
+  } catch {
+    return null;
+  }
+}
 
 /* ---------------- kernels of other eras in qemu ---------------- */
 

@@ -549,9 +549,10 @@ export function folio_expected_ref_count(s: KState, head: number): number {
  * new folios after the first are isolated onto it with a reference each.
  * From 6.12 (fault.splitZeroPages) zero-filled pages are mapped to the
  * shared zero page instead. Pages left
- * unmapped are freed. Returns 0 or -EAGAIN.
+ * unmapped are freed. The caller's references end on page `at` (0: the
+ * head). Returns 0 or -EAGAIN.
  */
-export function split_folio(s: KState, ctx: KCtx, pfn: number, callerRefs: number, list: number[] | null = null): number {
+export function split_folio(s: KState, ctx: KCtx, pfn: number, callerRefs: number, list: number[] | null = null, at = 0): number {
   const head = folio_head(s, pfn);
   if (!folio_test_large(s, head)) return 0;
   const nr = folio_nr_pages(s, head);
@@ -567,7 +568,9 @@ export function split_folio(s: KState, ctx: KCtx, pfn: number, callerRefs: numbe
   // a folio in the swap cache: every page keeps its slot and one swap-cache reference
   const swapcache = (flags & PGF_SWAPCACHE) !== 0 ? 1 : 0;
   for (let i = 0; i < nr; i++) {
-    page_split_off(s, head + i, flags, page_pte_mapcount(s, head + i) + swapcache + (i === 0 ? callerRefs : list ? 1 : 0));
+    // the caller's references stay with the page it named (split_huge_page(page)), the head by default (split_folio)
+    const own = head + i === (at || head) ? callerRefs : 0;
+    page_split_off(s, head + i, flags, page_pte_mapcount(s, head + i) + swapcache + own + (i > 0 && list ? 1 : 0));
     if (i > 0 && list) page_clear(s, head + i, PGF_LRU);
     else if (lru) page_set(s, head + i, PGF_LRU);
   }

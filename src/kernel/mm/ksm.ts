@@ -83,7 +83,7 @@ import { vma_modify } from './mmap.js';
 import { lru_add_drain, folio_get, folio_put } from './swap.js';
 import { folio_try_share_anon_rmap_pte, folio_add_anon_rmap_pte, folio_remove_rmap_pte } from './rmap.js';
 import { folio_free_swap } from './swapfile.js';
-import { split_folio, split_huge_pmd_address } from './huge_memory.js';
+import { split_folio } from './huge_memory.js';
 import { keepsAnonExclusive } from '../../profiles/types.js';
 
 /** max_page_sharing (sysfs default): rmap items one KSM page takes before a duplicate is made. */
@@ -261,16 +261,24 @@ function ksm_do_pass(s: KState, ctx: KCtx, p: Pass): void {
   // scan_get_next_rmap_item() at the start of a pass: the per-CPU batches are drained (their references would fail write_protect_page)
   lru_add_drain(s, ctx);
   for (const t of registered(s)) {
+    const visited = new Uint8Array(s.L.geo.vpages);
     for (const v of vmas_of(s, t)) {
       if ((v.flags & VM_MERGEABLE) === 0 || !v.anon) continue;
       for (let va = v.start; va < v.end; va++) {
         if (!task_alive(s, t)) break;
         const pfn = mergeable_page(s, t, va);
         if (pfn === 0) continue;
+        visited[va] = 1;
         folio_get(s, pfn); // the scanner's reference while it compares
         cmp_and_merge_page(s, ctx, p, t, va, pfn);
         folio_put(s, pfn);
       }
+    }
+    // get_next_rmap_item() and remove_trailing_rmap_items(): the items of addresses the pass found no page at are freed
+    for (let va = 0; va < s.L.geo.vpages; va++) {
+      if (visited[va]) continue;
+      remove_rmap_item_from_tree(s, p, t, va);
+      ksm_item_set_checksum(s, t, va, 0);
     }
   }
 }
@@ -332,7 +340,7 @@ function cmp_and_merge_page(s: KState, ctx: KCtx, p: Pass, t: number, va: number
   const kpage = stable_tree_search(s, pfn);
   remove_rmap_item_from_tree(s, p, t, va);
   if (kpage !== 0) {
-    if (try_to_merge_one_page(s, ctx, t, va, pfn, kpage, 0) === 0) {
+    if (try_to_merge_one_page(s, ctx, t, va, pfn, kpage) === 0) {
       set_item_stable(s, t, va, true);
       trace(ctx, fn, `page ${va} of task ${t}: ${kpage === pfn ? `KSM page ${pfn} counted` : `merged into KSM page ${kpage}`}`);
     }
@@ -358,7 +366,7 @@ function cmp_and_merge_page(s: KState, ctx: KCtx, p: Pass, t: number, va: number
   } else if (sameFolio && page_test(s, pfn, PGF_ALLOC) && folio_test_large(s, pfn) && !page_test(s, folio_head(s, pfn), PGF_LOCKED)) {
     // both in one large folio: the split failed on ksmd's two references; split now, merge on a later pass
     trace(ctx, fn, `pages ${tree.va} and ${va} are in one large folio: split it, no merge`);
-    split_folio(s, ctx, pfn, 1);
+    split_folio(s, ctx, pfn, 1, null, pfn);
   }
 }
 
@@ -378,7 +386,7 @@ function checksum_unchanged(s: KState, ctx: KCtx, t: number, va: number, pfn: nu
 /** try_to_merge_with_zero_page() (use_zero_pages): a zero-filled page is replaced by the shared zero page. */
 function try_to_merge_with_zero_page(s: KState, ctx: KCtx, t: number, va: number, pfn: number): boolean {
   if (!ctx.env.ksmZeroPages || content_key(s, page_data(s, pfn)) !== 0) return false;
-  const ok = try_to_merge_one_page(s, ctx, t, va, pfn, ZERO_PFN, 0) === 0;
+  const ok = try_to_merge_one_page(s, ctx, t, va, pfn, ZERO_PFN) === 0;
   if (ok) trace(ctx, 'cmp_and_merge_page', `page ${va} of task ${t}: zero-filled: mapped to the shared zero page`);
   return ok;
 }
@@ -389,10 +397,9 @@ function try_to_merge_with_zero_page(s: KState, ctx: KCtx, t: number, va: number
  * fails, the first merge is undone with break_cow().
  */
 function try_to_merge_two_pages(s: KState, ctx: KCtx, p: Pass, t: number, va: number, pfn: number, tree: TreeItem, tpfn: number): boolean {
-  const sameFolio = folio_test_large(s, pfn) && folio_test_large(s, tpfn) && folio_head(s, pfn) === folio_head(s, tpfn);
-  if (try_to_merge_one_page(s, ctx, t, va, pfn, 0, sameFolio ? 1 : 0) !== 0) return false;
+  if (try_to_merge_one_page(s, ctx, t, va, pfn, 0) !== 0) return false;
   const kpage = mergeable_page(s, t, va);
-  if (kpage !== 0 && try_to_merge_one_page(s, ctx, tree.t, tree.va, tpfn, kpage, 0) === 0) {
+  if (kpage !== 0 && try_to_merge_one_page(s, ctx, tree.t, tree.va, tpfn, kpage) === 0) {
     remove_rmap_item_from_tree(s, p, tree.t, tree.va);
     return true;
   }
@@ -404,16 +411,16 @@ function try_to_merge_two_pages(s: KState, ctx: KCtx, p: Pass, t: number, va: nu
 /**
  * try_to_merge_one_page(): write-protect the page at (t, va) and either make
  * it a KSM page (kpage 0) or replace it by `kpage`. A large folio is split
- * first (`extraRefs`: other references ksmd holds on it). 0 or -1.
+ * first (split_huge_page(page): ksmd's reference stays with the page); a
+ * second reference ksmd holds on the same folio makes that split fail. 0 or -1.
  */
-function try_to_merge_one_page(s: KState, ctx: KCtx, t: number, va: number, pfn: number, kpage: number, extraRefs: number): number {
+function try_to_merge_one_page(s: KState, ctx: KCtx, t: number, va: number, pfn: number, kpage: number): number {
   const fn = 'try_to_merge_one_page';
   if (pfn === kpage) return 0; // a KSM page forked: already merged
   if (!page_test(s, pfn, PGF_ANON)) return -1;
   if (page_test(s, folio_head(s, pfn), PGF_LOCKED)) return -1; // trylock
   if (folio_test_large(s, pfn)) {
-    if (pmd_mapped_huge(s, t, va)) split_huge_pmd_address(s, ctx, t, va);
-    if (split_folio(s, ctx, pfn, 1 + extraRefs) !== 0) {
+    if (split_folio(s, ctx, pfn, 1, null, pfn) !== 0) {
       trace(ctx, fn, `page ${va} of task ${t}: large folio ${folio_head(s, pfn)} cannot be split: no merge`);
       return -1;
     }
@@ -500,4 +507,12 @@ export function reuse_ksm_page(s: KState, ctx: KCtx, pfn: number): boolean {
   page_clear(s, pfn, PGF_KSM);
   trace(ctx, 'reuse_ksm_page', `KSM page ${pfn}: only this mapping holds it: it becomes an ordinary anon page, reuse`);
   return true;
+}
+
+/** /proc/PID/ksm_merging_pages: the task's rmap items in the stable tree, as ksmd last counted them. */
+export function ksm_merging_pages(s: KState, t: number): number {
+  if (!s.L.geo.ksm) return 0;
+  let n = 0;
+  for (let va = 0; va < s.L.geo.vpages; va++) if (ksm_item_flags(s, t, va) & KI_STABLE) n++;
+  return n;
 }

@@ -40,8 +40,9 @@ describe('M lines', () => {
 
 describe('B lines', () => {
   it("carry the kernel's own reclaim and compaction during the program", () => {
-    const r = parseOutput(['P 1 0 0 0 1 0 0', 'B pgscan_kswapd=12 compact_stall=1', 'END ok']);
+    const r = parseOutput(['P 1 0 0 0 1 0 -1 0', 'B pgscan_kswapd=12 compact_stall=1', 'END ok']);
     expect(r.background).toEqual({ pgscan_kswapd: 12, compact_stall: 1 });
+    expect(r.steps.get(1)).toMatchObject({ faults: 1, uffdFaults: 0, ksm: -1, data: [] });
     expect(parseOutput(['END ok']).background).toBeUndefined();
   });
 });

@@ -13,13 +13,13 @@ describe('splitOutput', () => {
       'C root=1 kpagecount=1 gup_test=0 io_uring=1 uffd=1 swap=1 soft_dirty=1 pagemap_uffd_wp=1',
       'END ok',
       'I 0 90',
-      'P 1 0 0 0 0 0 0',
+      'P 1 0 0 0 0 0 -1 0',
       '[    1.2] random: crng init done',
-      'P 2 0 0 0 1 0 0',
+      'P 2 0 0 0 1 0 -1 0',
       'M 2 0 1 8180000000002aa5 1 400005828',
       'END ok',
       'I 0 91',
-      'P 1 0 0 0 0 0 1 2',
+      'P 1 0 0 0 0 0 -1 1 2',
       'END timeout',
       'G done',
       '[    1.79] reboot: Power down',
@@ -36,7 +36,7 @@ describe('splitOutput', () => {
     expect(b!.steps.get(1)!.data).toEqual([2]);
   });
   it('a transcript cut short answers only what finished', () => {
-    const o = splitOutput(['G release=5.10', 'I 0 5', 'P 1 0 0 0 0 0 0', 'Kernel panic - not syncing'], 1);
+    const o = splitOutput(['G release=5.10', 'I 0 5', 'P 1 0 0 0 0 0 -1 0', 'Kernel panic - not syncing'], 1);
     expect(o.results.length).toBe(0);
     expect(o.tail.at(-1)).toContain('panic');
   });
