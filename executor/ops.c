@@ -720,9 +720,10 @@ long op_ksm_scan(struct stepcx *cx, const long *a)
 	int r;
 
 	(void)cx;
-	(void)a;
 	if (start < 0)
 		return -ENOSYS;
+	if (!a[0])
+		return 0;	/* no process of the program registered with ksmd: it has nothing to scan */
 	r = ksm_run("1");
 	if (r)
 		return r;

@@ -81,6 +81,8 @@ void task_loop(int me)
 /* ---------------- the coordinator of one scenario ---------------- */
 
 static int alive[MAXT];
+/* a MADV_MERGEABLE step succeeded: some process may be on ksmd's list */
+static int ksm_registered;
 static int pidfds[MAXT];
 static int pagemap_fds[MAXT];
 static int kpagecount_fd = -1, kpageflags_fd = -1;
@@ -402,7 +404,14 @@ int coordinator(void)
 		const struct step *st = &P.steps[i];
 		struct result res;
 		int t = st->task;
+		struct step scan;
 
+		/* ksm-scan learns whether any process registered with ksmd: if none did, ksmd will not scan */
+		if (st->op == OP_KSM_SCAN) {
+			scan = *st;
+			scan.a[0] = ksm_registered;
+			st = &scan;
+		}
 		if (!alive[t]) {
 			out("X step %d: task %d is not alive", i + 1, t);
 			status = 1;
@@ -415,6 +424,8 @@ int coordinator(void)
 			status = 1;
 			break;
 		}
+		if (st->op == OP_MADVISE && st->a[2] == ADV_MERGEABLE && res.ret == 0)
+			ksm_registered = 1;
 		if (st->op == OP_FORK && res.ret > 0) {
 			if (start_task_ack((int)st->a[0])) {
 				out("X step %d: the child did not start", i + 1);

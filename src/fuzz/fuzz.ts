@@ -33,6 +33,8 @@ export interface FuzzOptions {
   on?: GuestKernel;
   /** large-folio areas and operations in every scenario (default true; the mTHP area where the kernel has per-size THP modes) */
   thp?: boolean;
+  /** half of the scenarios start with equal pages in MADV_MERGEABLE areas (default true where the kernel has KSM) */
+  ksm?: boolean;
   onProgress?: (done: number, diverged: number, skipped: number) => void;
 }
 
@@ -59,6 +61,8 @@ export interface FuzzReport {
   /** the scenarios had the THP area, and the mTHP area */
   thp?: boolean;
   mthp?: boolean;
+  /** half of the scenarios had equal pages in MADV_MERGEABLE areas */
+  ksm?: boolean;
 }
 
 /** The operation a divergence happened in, with the field and values: what makes two divergences the same kind. */
@@ -135,8 +139,11 @@ export async function fuzzDiff(o: FuzzOptions): Promise<FuzzReport> {
   const runner = o.on ? await guestRunner(o.on, o.jobs) : await hostRunner(o.jobs);
   // large folios where the kernel side can set the THP modes; the mTHP area where it has 64 kB folios
   const gen: GenOptions = o.thp === false || !runner.caps.thp ? {} : { thp: true, mthp: runner.caps.thpSizes.includes(64) };
+  // KSM where the kernel side can drive ksmd
+  if (o.ksm !== false && runner.caps.ksm) gen.ksm = true;
   report.thp = gen.thp === true;
   report.mthp = gen.mthp === true;
+  report.ksm = gen.ksm === true;
   try {
     for (let base = 0; base < samples.length; base += runner.chunk) {
       const part = samples.slice(base, base + runner.chunk);

@@ -42,6 +42,12 @@ export interface GenOptions {
    * a PROT_NONE `spare` area that mremap() moves parts of them to
    */
   thp?: boolean;
+  /**
+   * KSM: in half of the scenarios (those whose first command has an even
+   * `c`) the anonymous areas `a` and `b` are written with the same value and
+   * made MADV_MERGEABLE, so that a `ksm-scan` has pages to merge
+   */
+  ksm?: boolean;
   mthp?: boolean;
 }
 
@@ -85,11 +91,13 @@ export function materialize(cmds: readonly Cmd[], opts: GenOptions = {}, name = 
   const uffd = new Set<string>();
   const rings = new Set<string>();
   // every region starts mapped and populated by P0, so that commands have something to act on
+  const ksm = opts.ksm === true && (cmds[0]?.c ?? 1) % 2 === 0;
   const steps: Step[] = [
     { P0: { mmap: 'a', pages: 2 } },
-    { P0: { write: 'a' } },
+    { P0: ksm ? { write: 'a', value: 1 } : { write: 'a' } },
     { P0: { mmap: 'b', pages: 1 } },
-    { P0: { write: 'b' } },
+    { P0: ksm ? { write: 'b', value: 1 } : { write: 'b' } },
+    ...(ksm ? [{ P0: { madvise: 'a', advice: 'mergeable' } }, { P0: { madvise: 'b', advice: 'mergeable' } }] : []),
     { P0: { mmap: 's', pages: 1, shared: true } },
     { P0: { mmap: 'm', pages: 1, file: 'fd' } },
     { P0: { read: 'm' } },

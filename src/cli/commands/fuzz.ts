@@ -22,6 +22,7 @@ export function fuzzCommand(program: Command): void {
     .option('--brd <file>', 'brd.ko for a kernel image of your own')
     .option('--save <dir>', 'model only: also save every random scenario in this directory')
     .option('--no-thp', 'leave out the large-folio areas (a PMD-sized THP, a 64 kB mTHP) and their operations')
+    .option('--no-ksm', 'with --diff: leave out the equal pages in MADV_MERGEABLE areas half of the scenarios start with')
     .option('--json', 'print the report as JSON')
     .action(
       async (opts: {
@@ -38,6 +39,7 @@ export function fuzzCommand(program: Command): void {
         brd?: string;
         save?: string;
         thp: boolean;
+        ksm: boolean;
       }) => {
         const { availableParallelism } = await import('node:os');
         const seed = opts.seed !== undefined ? Number(opts.seed) : Math.floor(Math.random() * 2 ** 31);
@@ -102,6 +104,7 @@ export function fuzzCommand(program: Command): void {
           profile: target.profile,
           on: target.guest,
           thp: opts.thp,
+          ksm: opts.ksm,
           onProgress: (done, diverged, skipped) => bar?.update(done, { diverged, skipped }),
         });
         bar?.stop();
