@@ -162,6 +162,7 @@ long nr_writeback(void);
 extern const char *const background_names[NBACKGROUND];
 void vmstat_background(long *v);
 int ksm_lock(void);
+long ksm_merging_pages(void);
 void wait_writeback(void);
 
 /* ops.c */

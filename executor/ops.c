@@ -610,23 +610,6 @@ long op_check(struct stepcx *cx, const long *a)
 /* ---------------- one step ---------------- */
 
 /* Executes one step in the calling task; fills *res. */
-/* /proc/self/ksm_merging_pages (5.19+), or -1 */
-static long ksm_merging_pages(void)
-{
-	char buf[32];
-	int fd = open("/proc/self/ksm_merging_pages", O_RDONLY | O_CLOEXEC);
-	ssize_t n;
-
-	if (fd < 0)
-		return -1;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return -1;
-	buf[n] = 0;
-	return strtol(buf, NULL, 10);
-}
-
 void do_step(int me, const struct step *st, struct result *res)
 {
 	struct stepcx cx = { .me = me, .res = res };
@@ -676,14 +659,13 @@ void do_step(int me, const struct step *st, struct result *res)
 
 /* ---------------- KSM ---------------- */
 
-static long ksm_read(const char *name)
+/* The number a sysfs or procfs file holds, or -1 */
+static long read_number(const char *path)
 {
-	char path[128], buf[64];
-	int fd;
+	char buf[64];
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	ssize_t n;
 
-	snprintf(path, sizeof(path), KSM_DIR "/%s", name);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return -1;
 	n = read(fd, buf, sizeof(buf) - 1);
@@ -692,6 +674,20 @@ static long ksm_read(const char *name)
 		return -1;
 	buf[n] = 0;
 	return strtol(buf, NULL, 10);
+}
+
+static long ksm_read(const char *name)
+{
+	char path[128];
+
+	snprintf(path, sizeof(path), KSM_DIR "/%s", name);
+	return read_number(path);
+}
+
+/* /proc/self/ksm_merging_pages (5.19+), or -1 */
+long ksm_merging_pages(void)
+{
+	return read_number("/proc/self/ksm_merging_pages");
 }
 
 static int ksm_run(const char *v)

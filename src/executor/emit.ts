@@ -6,13 +6,14 @@
  * scenario, checked on the kernel it runs on.
  */
 import { CFLAGS, executorCoreText } from './build.js';
+import { ksmEnvParts } from './server.js';
 import { toProgram, programBlocker } from './program.js';
 import type { Resolved } from '../scenario/resolve.js';
 import { pageName } from '../scenario/run.js';
 import { errnoByName } from '../kernel/errno.js';
 import { DEFAULT_ENV, withEnv } from '../profiles/env.js';
 
-/** The THP settings of a scenario's env: block (on the default machine's) as an ENV spec, or null without one. */
+/** The THP settings of a scenario's env: block (on the default machine's), and ksmd's knobs if it uses KSM, as an ENV spec; null without either. */
 function envSpec(r: Resolved): string | null {
   const ksm = r.needs.includes('ksm');
   if (Object.keys(r.sc.env).length === 0 && !ksm) return null;
@@ -23,17 +24,7 @@ function envSpec(r: Resolved): string | null {
     ...sizes.map(([kb, m]) => `thp_${kb}=${m}`),
     `use_zero_page=${env.hugeZeroPage ? 1 : 0}`,
     'khugepaged_sleep=3600000',
-    // ksmd stopped until a ksm-scan step starts it (as src/executor/server.ts envRequest)
-    ...(ksm
-      ? [
-          'ksm_run=keep',
-          'ksm_advisor_mode=none',
-          'ksm_pages_to_scan=4096',
-          'ksm_sleep_millisecs=0',
-          'ksm_smart_scan=0',
-          `ksm_use_zero_pages=${env.ksmZeroPages ? 1 : 0}`,
-        ]
-      : []),
+    ...(ksm ? ksmEnvParts(env) : []),
   ].join(' ');
 }
 

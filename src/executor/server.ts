@@ -135,17 +135,24 @@ export function envRequest(env: Readonly<Env>, caps: Caps): string {
   for (const kb of caps.thpSizes) parts.push(`thp_${kb}=${env.thpSizes[String(kb)] ?? 'never'}`);
   parts.push(`use_zero_page=${env.hugeZeroPage ? 1 : 0}`);
   parts.push('khugepaged_sleep=3600000');
-  // ksmd's run recorded (a ksm-scan step starts ksmd and stops it again); no sleep between batches, no smart-scan skipping
-  if (caps.ksm)
-    parts.push(
-      'ksm_run=keep',
-      'ksm_advisor_mode=none',
-      'ksm_pages_to_scan=4096',
-      'ksm_sleep_millisecs=0',
-      'ksm_smart_scan=0',
-      `ksm_use_zero_pages=${env.ksmZeroPages ? 1 : 0}`,
-    );
+  if (caps.ksm) parts.push(...ksmEnvParts(env));
   return `ENV ${parts.join(' ')}`;
+}
+
+/**
+ * ksmd's knobs for an ENV request: run recorded as it is (a ksm-scan step
+ * starts ksmd and stops it again), no sleep between batches, no smart-scan
+ * skipping, use_zero_pages from the environment.
+ */
+export function ksmEnvParts(env: Readonly<Env>): string[] {
+  return [
+    'ksm_run=keep',
+    'ksm_advisor_mode=none',
+    'ksm_pages_to_scan=4096',
+    'ksm_sleep_millisecs=0',
+    'ksm_smart_scan=0',
+    `ksm_use_zero_pages=${env.ksmZeroPages ? 1 : 0}`,
+  ];
 }
 
 export interface ExecutorOptions {

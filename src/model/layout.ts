@@ -93,7 +93,8 @@ export const T_CURWID = 3; // write id of the current write epoch (explorer mode
 export const T_UFFD = 4; // userfaultfd context: UFFD_CTX_* bits
 export const T_RING = 5; // io_uring ring: 0 none, 1 created
 export const T_KSM = 6; // KSM mm slot: 0 not registered with ksmd, else the order it was (MMF_VM_MERGEABLE)
-export const T_HDR = 7;
+export const T_KSM_BASE = 7; // ksm_merging_pages a child inherited from its parent's mm_struct (kernels whose ksm_fork does not reset it)
+export const T_HDR = 8;
 
 /* ---- struct vm_area_struct ---- */
 export const V_START = 0;

@@ -75,6 +75,7 @@ import {
   G_PFN_HWM,
   ZERO_PFN,
   T_KSM,
+  T_KSM_BASE,
   KSM_WORDS,
   K_CHECKSUM,
   K_FLAGS,
@@ -323,6 +324,13 @@ export function task_ksm(s: KState, t: number): number {
 }
 export function task_set_ksm(s: KState, t: number, v: number): void {
   s.m[s.L.tasks + t * s.L.taskWords + T_KSM] = v;
+}
+/** The ksm_merging_pages a task inherited at fork (dup_mm copies the counter; later ksm_fork resets it). */
+export function task_ksm_base(s: KState, t: number): number {
+  return s.m[s.L.tasks + t * s.L.taskWords + T_KSM_BASE]!;
+}
+export function task_set_ksm_base(s: KState, t: number, v: number): void {
+  s.m[s.L.tasks + t * s.L.taskWords + T_KSM_BASE] = v;
 }
 /** Offset of ksmd's rmap item for (t, va): KSM_WORDS words (the geometry must have KSM). */
 function ksm_item(s: KState, t: number, va: number): number {

@@ -384,6 +384,9 @@ const ksm = z
       },
       ['write-fault', 'unshare'],
     ),
+    forkResetsCounters: flag(
+      "ksm_fork() resets the child's ksm_merging_pages, which dup_mm() copied from the parent, so a child does not start with its parent's count (\"mm/ksm: fix incorrect KSM counter handling in mm_struct during fork\", 6.15 inferred; read: present in 6.12.117 as a stable backport and in 7.2.13, absent from 6.1.176, where a child shows its parent's count plus its own)",
+    ),
     zeroPages: choice(
       'use_zero_pages=1: what replaces a zero-filled page.',
       {

@@ -52,6 +52,8 @@ import {
   task_alive,
   task_ksm,
   task_set_ksm,
+  task_ksm_base,
+  task_set_ksm_base,
   task_uffd,
   ksm_item_checksum,
   ksm_item_set_checksum,
@@ -115,8 +117,13 @@ export function __ksm_enter(s: KState, ctx: KCtx, t: number): void {
   trace(ctx, '__ksm_enter', `task ${t} registered with ksmd`);
 }
 
-/** ksm_fork(): a child of a registered mm is registered too (its rmap items start empty). */
+/**
+ * ksm_fork(): a child of a registered mm is registered too (its rmap items
+ * start empty). dup_mm() copied the parent's counters; ksm_fork() resets
+ * ksm_merging_pages only where the kernel has that fix (ksm.forkResetsCounters).
+ */
 export function ksm_fork(s: KState, ctx: KCtx, parent: number, child: number): void {
+  task_set_ksm_base(s, child, ctx.prof.mech.ksm.forkResetsCounters ? 0 : ksm_merging_pages(s, parent));
   if (task_ksm(s, parent) !== 0) __ksm_enter(s, ctx, child);
   else task_set_ksm(s, child, 0);
 }
@@ -509,10 +516,10 @@ export function reuse_ksm_page(s: KState, ctx: KCtx, pfn: number): boolean {
   return true;
 }
 
-/** /proc/PID/ksm_merging_pages: the task's rmap items in the stable tree, as ksmd last counted them. */
+/** /proc/PID/ksm_merging_pages: the task's rmap items in the stable tree, as ksmd last counted them, plus what it inherited at fork. */
 export function ksm_merging_pages(s: KState, t: number): number {
   if (!s.L.geo.ksm) return 0;
-  let n = 0;
+  let n = task_ksm_base(s, t);
   for (let va = 0; va < s.L.geo.vpages; va++) if (ksm_item_flags(s, t, va) & KI_STABLE) n++;
   return n;
 }

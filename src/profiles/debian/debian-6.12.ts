@@ -9,6 +9,7 @@ export const debian_6_12 = derive(linux_6_18, {
   id: 'debian-6.12',
   title: 'Debian 6.12.117 (trixie)',
   commits: [
+    "ksm_fork() resets the child's ksm_merging_pages (stable backport of the 6.15 fix; read: 6.12.117 include/linux/ksm.h)",
     'the mm paths cowlab models are those of 6.18: PG_anon_exclusive, non-anon R/O pins unshare, O_DIRECT pins, clean exclusive PTEs writable on mprotect and uffd un-protect, swap-in writable on read (read)',
     '/proc/kpageflags sets KPF_KSM on every anon page: stable_page_flags() tests `mapping & PAGE_MAPPING_KSM` (read: 6.12.117 fs/proc/page.c:136; fixed by 7.2.13)',
     'Debian config: CONFIG_MEM_SOFT_DIRTY=y; the guest swaps to brd, a SWP_SYNCHRONOUS_IO device',
@@ -19,6 +20,7 @@ export const debian_6_12 = derive(linux_6_18, {
   ],
   summary: 'As linux-6.18 with soft-dirty and a synchronous swap device; its /proc/kpageflags reports every anon page as KSM.',
   mech: {
+    ksm: { forkResetsCounters: true },
     config: { softDirty: true },
     proc: { kpageflagsKsmAnyAnon: true, pagemapPmdExclusive: 'per-page' },
     cow: { largeReuse: 'never', hugeZeroWp: 'split' },

@@ -6,6 +6,7 @@ export const linux_6_15 = derive(linux_6_13, {
   id: 'linux-6.15',
   title: 'Linux 6.15 (COW reuse of PTE-mapped large folios that only this mm maps)',
   commits: [
+    'mm/ksm: fix incorrect KSM counter handling in mm_struct during fork (Donet Tom, 2025; 6.15 inferred: ksm_fork() resets ksm_merging_pages)',
     '6af8cb80d3a9 mm/rmap: basic MM owner tracking for large folios (!hugetlb) (the MM-ID slots and MM_IDS_SHARED)',
     '1da190f4d0a6 mm: Copy-on-Write (COW) reuse support for PTE-mapped THP',
     'Qi Zheng, mm: pgtable: reclaim empty PTE page in madvise(MADV_DONTNEED) (CONFIG_PT_RECLAIM, 6.14 inferred: MADV_DONTNEED of a whole PTE table frees it)',
@@ -13,5 +14,10 @@ export const linux_6_15 = derive(linux_6_13, {
   ],
   summary:
     'A write fault on a page of a large folio reuses it when the folio is mapped only by this mm and nothing else holds it (large mapcount == refcount): the "511 false COWs" of the January 2021 thread are gone.',
-  mech: { cow: { largeReuse: 'mm-id' }, proc: { pagemapPmdExclusive: 'head' }, features: { ptReclaim: true } },
+  mech: {
+    ksm: { forkResetsCounters: true },
+    cow: { largeReuse: 'mm-id' },
+    proc: { pagemapPmdExclusive: 'head' },
+    features: { ptReclaim: true },
+  },
 });
