@@ -154,8 +154,7 @@ export const G_SEQ = 1; // allocations so far (PG_GEN of the next page)
 export const G_ACT_N = 2; // folios in the per-CPU activate batch (cpu_fbatches.lru_activate)
 export const G_PFN_HWM = 3; // highest PFN ever allocated (the allocator takes the lowest free one)
 export const G_KSM_SEQ = 4; // mms registered with ksmd so far (the order of T_KSM)
-export const G_KSM_SCANS = 5; // ksm_scan.seqnr: full scans ksmd completed (/sys/kernel/mm/ksm/full_scans)
-export const G_HDR = 6;
+export const G_HDR = 5;
 
 /* ---- ksmd's rmap items (one per task and virtual page, when the geometry has KSM) ---- */
 export const K_CHECKSUM = 0; // oldchecksum: the content key of the last visit (shifted off 0), 0 never visited

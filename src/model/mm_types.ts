@@ -80,7 +80,6 @@ import {
   K_CHECKSUM,
   K_FLAGS,
   G_KSM_SEQ,
-  G_KSM_SCANS,
 } from './layout.js';
 import { type Pte, mk_pte } from './pte.js';
 import { type Pmd, PMD_NONE_T, PMD_TABLE_T, pmd_trans_huge, is_huge_zero_pmd, pmd_pfn, pmd_pte_bits } from './pmd.js';
@@ -354,13 +353,6 @@ export function ksm_item_set_flags(s: KState, t: number, va: number, f: number):
 export function ksm_next_slot(s: KState): number {
   s.m[G_KSM_SEQ] = s.m[G_KSM_SEQ]! + 1;
   return s.m[G_KSM_SEQ];
-}
-/** ksm_scan.seqnr: full scans completed (/sys/kernel/mm/ksm/full_scans). */
-export function ksm_full_scans(s: KState): number {
-  return s.m[G_KSM_SCANS]!;
-}
-export function ksm_full_scans_inc(s: KState): void {
-  s.m[G_KSM_SCANS] = s.m[G_KSM_SCANS]! + 1;
 }
 
 /* ---- page table: one level, indexed by virtual page ---- */

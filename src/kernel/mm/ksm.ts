@@ -60,15 +60,17 @@ import {
   ksm_item_flags,
   ksm_item_set_flags,
   ksm_next_slot,
-  ksm_full_scans,
-  ksm_full_scans_inc,
   vis_set,
+  pte_lookup,
+  vma_lookup_idx,
+  vma_flags_at,
   frames,
   pmd_mapped_huge,
 } from '../../model/mm_types.js';
 import { pte_present, pte_pfn, pte_write, pte_dirty, mk_pte, pte_mkdirty, pte_mkclean, pte_wrprotect, type Pte } from '../../model/pte.js';
 import { content_key } from '../../model/writes.js';
 import { type KCtx, trace } from '../ctx.js';
+import { ENOMEM } from '../errno.js';
 import {
   handle_mm_fault,
   vm_normal_page,
@@ -159,7 +161,7 @@ export function break_ksm(s: KState, ctx: KCtx, t: number, va: number): number {
     if (!is_ksm_pte(s, ctx, pte)) return 0;
     let ret: number;
     if (mode === 'write-fault') {
-      const vflags = vmas_of(s, t).find((v) => v.start <= va && va < v.end)!.flags;
+      const vflags = vma_flags_at(s, t, vma_lookup_idx(s, t, va));
       if (userfaultfd_pte_wp(vflags, pte) && (task_uffd(s, t) & UFFD_FEATURE_WP_ASYNC) === 0) {
         // handle_userfault() without FAULT_FLAG_ALLOW_RETRY gives VM_FAULT_SIGBUS, which break_ksm() accepts
         trace(ctx, 'break_ksm', `page ${va}: uffd-wp protected: the write fault fails (SIGBUS), the page stays merged`);
@@ -171,11 +173,11 @@ export function break_ksm(s: KState, ctx: KCtx, t: number, va: number): number {
       trace(ctx, 'break_ksm', `page ${va}: KSM page ${pfn}: write fault`);
       ret = handle_mm_fault(s, ctx, t, va, FAULT_FLAG_WRITE | FAULT_FLAG_REMOTE);
       folio_put(s, pfn);
-      if (ret & (VM_FAULT_WRITE | VM_FAULT_SIGBUS | VM_FAULT_SIGSEGV | VM_FAULT_OOM)) return ret & VM_FAULT_OOM ? -12 : 0;
+      if (ret & (VM_FAULT_WRITE | VM_FAULT_SIGBUS | VM_FAULT_SIGSEGV | VM_FAULT_OOM)) return ret & VM_FAULT_OOM ? -ENOMEM : 0;
     } else {
       trace(ctx, 'break_ksm', `page ${va}: ${pte_pfn(pte) === ZERO_PFN ? 'KSM zero page' : `KSM page ${pte_pfn(pte)}`}: unshare fault`);
       ret = handle_mm_fault(s, ctx, t, va, FAULT_FLAG_UNSHARE | FAULT_FLAG_REMOTE);
-      if (ret & (VM_FAULT_SIGBUS | VM_FAULT_SIGSEGV | VM_FAULT_OOM)) return ret & VM_FAULT_OOM ? -12 : 0;
+      if (ret & (VM_FAULT_SIGBUS | VM_FAULT_SIGSEGV | VM_FAULT_OOM)) return ret & VM_FAULT_OOM ? -ENOMEM : 0;
     }
   }
   return 0;
@@ -188,7 +190,6 @@ export interface KsmCounters {
   pagesShared: number;
   pagesSharing: number;
   pagesUnshared: number;
-  fullScans: number;
 }
 
 /** An entry of the unstable tree: an rmap item and the content it had when inserted. */
@@ -216,12 +217,11 @@ export function ksm_scan_until_stable(s: KState, ctx: KCtx): KsmCounters {
   for (let pass = 1; pass <= KSM_MAX_PASSES; pass++) {
     const p: Pass = { unstable: new Map() };
     ksm_do_pass(s, ctx, p);
-    ksm_full_scans_inc(s);
     cur = ksm_counters(s, p.unstable);
     trace(
       ctx,
       'ksm_do_scan',
-      `full scan ${ksm_full_scans(s)}: pages_shared ${cur.pagesShared}, pages_sharing ${cur.pagesSharing}, pages_unshared ${cur.pagesUnshared}`,
+      `full scan ${pass}: pages_shared ${cur.pagesShared}, pages_sharing ${cur.pagesSharing}, pages_unshared ${cur.pagesUnshared}`,
     );
     if (
       pass >= 2 &&
@@ -254,7 +254,7 @@ function ksm_counters(s: KState, unstable: Map<number, TreeItem>): KsmCounters {
     shared++;
     sharing += n - 1;
   }
-  return { pagesShared: shared, pagesSharing: sharing, pagesUnshared: unstable.size, fullScans: ksm_full_scans(s) };
+  return { pagesShared: shared, pagesSharing: sharing, pagesUnshared: unstable.size };
 }
 
 /** Registered live tasks in ksmd's list order. */
@@ -292,22 +292,11 @@ function ksm_do_pass(s: KState, ctx: KCtx, p: Pass): void {
 
 /** The anon page mapped at (t, va) that ksmd would look at, or 0 (none, swapped, the zero page, page cache). */
 function mergeable_page(s: KState, t: number, va: number): number {
-  const pte = ptep_get(s, t, va);
-  let pfn = 0;
-  if (pmd_mapped_huge(s, t, va)) {
-    // the walker returns the subpage of a PMD-mapped THP
-    pfn = pmdSubpage(s, t, va);
-  } else if (pte_present(pte)) pfn = vm_normal_page(pte);
+  // the walker returns the subpage of a PMD-mapped THP as well
+  const pte = pte_lookup(s, t, va);
+  const pfn = pte_present(pte) ? vm_normal_page(pte) : 0;
   if (pfn === 0 || !page_test(s, pfn, PGF_ANON)) return 0;
   return pfn;
-}
-
-function pmdSubpage(s: KState, t: number, va: number): number {
-  // a huge PMD maps its folio's pages in order from the PMD-aligned address
-  const size = 1 << s.L.geo.pmdOrder;
-  const base = va - (va % size);
-  const head = pte_pfn(s.m[s.L.tasks + t * s.L.taskWords + s.L.tPmd + Math.floor(va / size)]!);
-  return head === 0 ? 0 : head + (va - base);
 }
 
 function set_item_stable(s: KState, t: number, va: number, stable: boolean): void {
