@@ -95,6 +95,7 @@ struct cowlab_pm_scan_arg {
 #define MAXP 16
 #define MAXPAGES 512
 #define KSM_DIR "/sys/kernel/mm/ksm"
+#define HUGETLB_DIR "/sys/kernel/mm/hugepages"
 #define VALUE_TAG 0x40000000ULL
 #define TAG_PREFIX 0x434f574c00000000ULL /* "COWL" */
 
@@ -135,6 +136,10 @@ typedef long op_fn(struct stepcx *cx, const long *a);
 
 #include "cowlab-ops.h"
 
+#ifndef MAP_HUGE_SHIFT
+#define MAP_HUGE_SHIFT 26
+#endif
+
 /* machine.c */
 extern char scratch_base[512];
 extern char swapfile[512];
@@ -162,12 +167,17 @@ long nr_writeback(void);
 extern const char *const background_names[NBACKGROUND];
 void vmstat_background(long *v);
 int ksm_lock(void);
+long read_number(const char *path);
+int hugetlb_lock(void);
+int machine_lock(const char *name);
+void report_hugetlb(int step);
 long ksm_merging_pages(void);
 void wait_writeback(void);
 
 /* ops.c */
 extern char *bounce;
 extern int ksm_program;
+extern int hugetlb_program;
 extern int files[MAXF], dfiles[MAXF], pipes[MAXP][2];
 extern pid_t *task_pids;
 extern int ring_fd, uffd;

@@ -255,12 +255,29 @@ static int journal_dir(void)
  */
 int ksm_lock(void)
 {
+	return machine_lock("ksm.lock");
+}
+
+/*
+ * The same for the hugetlb pool (hugetlb.lock): a program that maps hugetlb
+ * pages holds it throughout, and an ENV request that sets a pool holds it
+ * while it writes, so no other cowlab run changes the pool or takes its
+ * pages while a program counts on them.
+ */
+int hugetlb_lock(void)
+{
+	return machine_lock("hugetlb.lock");
+}
+
+/* flock() on <journal dir>/<name>: the locked fd, or -errno */
+int machine_lock(const char *name)
+{
 	char path[600];
 	int fd;
 
 	if (journal_dir())
 		return -EACCES;
-	jpath(path, "ksm.lock");
+	jpath(path, name);
 	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return -errno;
@@ -557,7 +574,7 @@ int machine_env(const char *spec, char *err, size_t errlen)
 {
 	char buf[2048], *save = NULL, *tok;
 	static char paths[JMAX][JPATH], vals[JMAX][JVAL];
-	int n = 0, lockfd = -1;
+	int n = 0, lockfd = -1, hlockfd = -1;
 
 	if (geteuid() != 0) {
 		snprintf(err, errlen, "ENV: not root: machine settings cannot be changed");
@@ -601,13 +618,17 @@ int machine_env(const char *spec, char *err, size_t errlen)
 		}
 		else if (!strncmp(key, "thp_", 4) && (kb = strtol(key + 4, &end, 10)) > 0 && !*end)
 			snprintf(paths[n], JPATH, THP_DIR "/hugepages-%ldkB/enabled", kb);
+		else if (!strncmp(key, "hugetlb_", 8) && (kb = strtol(key + 8, &end, 10)) > 0 && !*end)
+			snprintf(paths[n], JPATH, HUGETLB_DIR "/hugepages-%ldkB/nr_hugepages", kb);
 		else {
-			snprintf(err, errlen, "ENV: unknown key \"%.40s\" (keys: thp, thp_<kB>, use_zero_page, khugepaged_sleep, ksm_<knob>)", key);
+			snprintf(err, errlen, "ENV: unknown key \"%.40s\" (keys: thp, thp_<kB>, use_zero_page, khugepaged_sleep, ksm_<knob>, hugetlb_<kB>)", key);
 			return -1;
 		}
 		if (access(paths[n], F_OK)) {
 			if (!strncmp(key, "thp_", 4))
 				snprintf(err, errlen, "ENV: %s: this machine has no %s kB THP size (no %s)", key, key + 4, paths[n]);
+			else if (!strncmp(key, "hugetlb_", 8))
+				snprintf(err, errlen, "ENV: %s: this machine has no %s kB hugetlb pages (no %s)", key, key + 8, paths[n]);
 			else
 				snprintf(err, errlen, "ENV: %s: no %s (a kernel without CONFIG_%s?)", key, paths[n],
 					 strncmp(key, "ksm_", 4) ? "TRANSPARENT_HUGEPAGE" : "KSM");
@@ -618,6 +639,9 @@ int machine_env(const char *spec, char *err, size_t errlen)
 	for (int i = 0; i < n && lockfd < 0; i++)
 		if (!strncmp(paths[i], KSM_DIR "/", strlen(KSM_DIR) + 1))
 			lockfd = ksm_lock();
+	for (int i = 0; i < n && hlockfd < 0; i++)
+		if (!strncmp(paths[i], HUGETLB_DIR "/", strlen(HUGETLB_DIR) + 1))
+			hlockfd = hugetlb_lock();
 	for (int i = 0; i < n; i++) {
 		int r;
 
@@ -631,16 +655,34 @@ int machine_env(const char *spec, char *err, size_t errlen)
 		}
 		r = setting_set(paths[i], vals[i]);
 
+		/* a pool must come out exactly that size and all free: the model starts from it */
+		if (!r && strstr(paths[i], "/nr_hugepages")) {
+			char fpath[JPATH + 8], got[JVAL] = "?";
+			long want = strtol(vals[i], NULL, 10);
+
+			memcpy(fpath, paths[i], strlen(paths[i]) + 1);
+			memcpy(strrchr(fpath, '/') + 1, "free_hugepages", sizeof("free_hugepages"));
+			if (setting_read(fpath, got, sizeof(got)) || strtol(got, NULL, 10) != want) {
+				snprintf(err, errlen, "ENV: %s = %s: the pool has %s free huge page(s), not %ld (memory too fragmented, or pages in use)",
+					 paths[i], vals[i], got, want);
+				r = 1;
+			}
+		}
 		if (r) {
-			snprintf(err, errlen, "ENV: %s = %s: %s", paths[i], vals[i],
-				 r == -EINVAL ? "the kernel rejects the value" : strerror(-r));
+			if (r < 0)
+				snprintf(err, errlen, "ENV: %s = %s: %s", paths[i], vals[i],
+					 r == -EINVAL ? "the kernel rejects the value" : strerror(-r));
 			if (lockfd >= 0)
 				close(lockfd);
+			if (hlockfd >= 0)
+				close(hlockfd);
 			return -1;
 		}
 	}
 	if (lockfd >= 0)
 		close(lockfd);
+	if (hlockfd >= 0)
+		close(hlockfd);
 	return 0;
 }
 

@@ -6,6 +6,7 @@
 #include "cowlab.h"
 
 int ksm_program;		/* the program uses KSM: steps report the acting process's ksm_merging_pages */
+int hugetlb_program;	/* the program maps hugetlb pages: steps report the 2 MiB pool (H lines) */
 char *bounce;			/* scratch user memory for syscalls that copy (page aligned) */
 int files[MAXF];		/* buffered fd per file */
 int dfiles[MAXF];		/* O_DIRECT fd per tmpfile */
@@ -235,11 +236,16 @@ long op_mmap(struct stepcx *cx, const long *a)
 		fd = files[a[4]];
 	else
 		flags |= MAP_ANONYMOUS;
+	/* a[6] (mflags): 2 hugetlb pages of 2 MiB, 4 MAP_NORESERVE */
+	if (a[6] & 2)
+		flags |= MAP_HUGETLB | (21 << MAP_HUGE_SHIFT);
+	if (a[6] & 4)
+		flags |= MAP_NORESERVE;
 	p = mmap(addr_of(a[0]), a[1] * PAGE, prot, flags, fd, a[5] * PAGE);
 	if (p == MAP_FAILED)
 		return -errno;
-	/* a[6] (thp): 0 never (MADV_NOHUGEPAGE, as cow.c does for base pages), 1 inherit the THP modes */
-	if (!a[6])
+	/* a[6] bit 1 (thp): clear: MADV_NOHUGEPAGE, as cow.c does for base pages; set: inherit the THP modes */
+	if (!(a[6] & 3))
 		madvise(p, a[1] * PAGE, MADV_NOHUGEPAGE);
 	return 0;
 }
@@ -660,7 +666,7 @@ void do_step(int me, const struct step *st, struct result *res)
 /* ---------------- KSM ---------------- */
 
 /* The number a sysfs or procfs file holds, or -1 */
-static long read_number(const char *path)
+long read_number(const char *path)
 {
 	char buf[64];
 	int fd = open(path, O_RDONLY | O_CLOEXEC);

@@ -348,6 +348,17 @@ int coordinator(void)
 			break;
 		}
 	}
+	for (int i = 0; i < P.nsteps; i++)
+		if (P.steps[i].op == OP_MMAP && P.steps[i].a[6] & 2) {
+			int fd = hugetlb_lock(); /* held until this program's processes are gone */
+
+			if (fd < 0) {
+				out("X cannot take the hugetlb lock: %s", strerror(-fd));
+				return 1;
+			}
+			hugetlb_program = 1;
+			break;
+		}
 	signal(SIGSEGV, on_segv);
 	signal(SIGBUS, on_segv);
 	if (!scratch[0]) {
@@ -442,6 +453,8 @@ int coordinator(void)
 			pagemap_fds[t] = -1;
 		}
 		report_step(i + 1, &res);
+		if (hugetlb_program)
+			report_hugetlb(i + 1);
 		drain_all_lru();
 		observe(i + 1);
 	}

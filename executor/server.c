@@ -47,6 +47,8 @@
  *                                  of its head page (hex; 0: not present, or no root),
  *                                  nr its pages (1 a small page; 0 unknown)
  *   X <message>                    a problem with the program or the environment
+ *   H <step> <free> <resv>         the 2 MiB hugetlb pool (free_hugepages, resv_hugepages)
+ *                                  after the step, for programs that map hugetlb pages
  *   B <name>=<delta> ...           /proc/vmstat events of the kernel's own reclaim,
  *                                  compaction and migration that moved while the
  *                                  program ran (absent: none did)
@@ -66,6 +68,13 @@ void report_step(int step, const struct result *res)
 	for (int k = 0; k < res->n && n < (int)sizeof(line) - 24; k++)
 		n += snprintf(line + n, sizeof(line) - n, " %ld", res->data[k]);
 	out("%s", line);
+}
+
+/* H <step> <free> <resv>: the 2 MiB hugetlb pool after a step of a program that maps hugetlb pages */
+void report_hugetlb(int step)
+{
+	out("H %d %ld %ld", step, read_number(HUGETLB_DIR "/hugepages-2048kB/free_hugepages"),
+	    read_number(HUGETLB_DIR "/hugepages-2048kB/resv_hugepages"));
 }
 
 void report_page(int step, int task, long vpage, uint64_t entry, uint64_t count, uint64_t flags, const struct kfolio *f)
@@ -285,10 +294,10 @@ static void report_caps(void)
 			len += snprintf(sizes + len, sizeof(sizes) - len, "%s%ld", i ? "," : "", kb[i]);
 	}
 	out("C root=%d kpagecount=%d gup_test=%d io_uring=%d uffd=%d swap=%d soft_dirty=%d pagemap_uffd_wp=%d zero_page=%d"
-	    " thp=%d thp_sizes=%s pagemap_scan=%d ksm=%d",
+	    " thp=%d thp_sizes=%s pagemap_scan=%d ksm=%d hugetlb=%d",
 	    geteuid() == 0, kpc, gup, ring, uf >= 0, swap_on != 0, softdirty, pagemap_shows_uffd_wp(), zero_page_on_read(),
 	    access("/sys/kernel/mm/transparent_hugepage/enabled", W_OK) == 0, sizes, pagemap_scan_works(),
-	    access(KSM_DIR "/run", W_OK) == 0);
+	    access(KSM_DIR "/run", W_OK) == 0, access(HUGETLB_DIR "/hugepages-2048kB/nr_hugepages", W_OK) == 0);
 }
 
 int main(int argc, char **argv)

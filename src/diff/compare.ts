@@ -9,7 +9,7 @@ import { PAGEMAP_BITS, KPF_BITS } from '../kernel/fs/proc/bits.js';
 import type { KState } from '../model/layout.js';
 import { PGF_ALLOC, PGF_KSM } from '../model/layout.js';
 import { ksm_merging_pages } from '../kernel/mm/ksm.js';
-import { task_alive, page_test, page_gen, page_ref_count, page_mapcount } from '../model/mm_types.js';
+import { hugetlb_pool, task_alive, page_test, page_gen, page_ref_count, page_mapcount } from '../model/mm_types.js';
 import { lru_batch_refs } from '../kernel/mm/swap.js';
 import { pagemap_entry } from '../kernel/fs/proc/task_mmu.js';
 import { errnoName } from '../kernel/errno.js';
@@ -40,6 +40,7 @@ const KPF_ANON = BigInt(KPF_BITS.ANON);
 const KPF_SWAPCACHE = BigInt(KPF_BITS.SWAPCACHE);
 const KPF_KSM = BigInt(KPF_BITS.KSM);
 const KPF_THP = BigInt(KPF_BITS.THP);
+const KPF_HUGE = BigInt(KPF_BITS.HUGE);
 const KPF_ZERO_PAGE = BigInt(KPF_BITS.ZERO_PAGE);
 const KPF_MAPPEDTODISK = BigInt(KPF_BITS.MAPPEDTODISK);
 
@@ -57,6 +58,8 @@ interface PageView {
   ksm: boolean;
   zero: boolean;
   thp: boolean;
+  /** KPF_HUGE: a hugetlb page */
+  hugetlb: boolean;
   anonExclusive: boolean;
   mapcount: number;
   /** mapped by a huge PMD; null when the kernel side cannot tell (no PAGEMAP_SCAN) */
@@ -77,6 +80,7 @@ const FIELDS: (keyof PageView)[] = [
   'swapcache',
   'ksm',
   'thp',
+  'hugetlb',
   'uffdWp',
   'huge',
   'folio',
@@ -95,6 +99,7 @@ function kernelView(p: KPage | undefined): PageView {
       ksm: false,
       zero: false,
       thp: false,
+      hugetlb: false,
       anonExclusive: false,
       mapcount: 0,
       huge: false,
@@ -115,6 +120,7 @@ function kernelView(p: KPage | undefined): PageView {
     ksm: present && bit(p.flags, KPF_KSM),
     zero,
     thp: present && bit(p.flags, KPF_THP),
+    hugetlb: present && bit(p.flags, KPF_HUGE),
     anonExclusive: anon && bit(p.flags, KPF_MAPPEDTODISK),
     mapcount: present ? p.count : 0,
     huge: p.huge < 0 ? null : present && p.huge === 1,
@@ -141,6 +147,7 @@ function modelView(s: KState, t: number, va: number, prof: Profile): PageView & 
     ksm: e.ksm,
     zero: e.zero,
     thp: e.thp,
+    hugetlb: e.present && e.hugetlb,
     anonExclusive: pae,
     mapcount: e.mapcount,
     huge: e.huge,
@@ -226,6 +233,13 @@ export function compareRun(r: Resolved, model: RunResult, kernel: ExecResult, op
       const t = r.tasks.indexOf(proc);
       const mk = task_alive(rec.state, t) ? ksm_merging_pages(rec.state, t) : 0;
       if (mk !== ks.ksm) return div('ksm-merging-pages', String(mk), String(ks.ksm));
+    }
+    // the hugetlb pool, for programs that map hugetlb pages: what reservations and copies took
+    if (ks.hugetlb && ks.hugetlb.free >= 0) {
+      const p = hugetlb_pool(rec.state);
+      const mp = `${p.free} free, ${p.resv} reserved`;
+      const kp = `${ks.hugetlb.free} free, ${ks.hugetlb.resv} reserved`;
+      if (mp !== kp) return div('hugetlb-pool', mp, kp);
     }
 
     // pages of every live process

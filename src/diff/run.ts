@@ -62,15 +62,24 @@ export function scenarioEnv(r: Resolved, prof: Profile, caps: Caps): { env: Env;
 export interface Job {
   program: string[];
   env: Env | null;
-  /** runs alone on the machine: it drives ksmd, which would merge the pages of a program running beside it */
+  /** runs alone on the machine (runsAlone) */
   exclusive?: boolean;
+}
+
+/**
+ * A program that must run alone on the machine: it drives ksmd, which would
+ * merge the pages of a program beside it, or counts on the hugetlb pool,
+ * which a program beside it would take pages of.
+ */
+export function runsAlone(needs: readonly string[]): boolean {
+  return needs.includes('ksm') || needs.includes('hugetlb');
 }
 
 /** A stable key of an environment (null: the machine as it is), for grouping. */
 export function envKey(env: Readonly<Env> | null): string {
   if (!env) return '';
   const sizes = Object.entries(env.thpSizes).sort(([a], [b]) => Number(a) - Number(b));
-  return JSON.stringify([env.thp, sizes, env.hugeZeroPage, env.ksmZeroPages]);
+  return JSON.stringify([env.thp, sizes, env.hugeZeroPage, env.ksmZeroPages, env.hugetlbPages]);
 }
 
 /** Job indices grouped by environment, groups in order of first appearance. */
@@ -138,6 +147,8 @@ export function capabilityBlocker(r: Resolved, caps: Caps): string | null {
   if (needs.has('gup-test') && !caps.gupTest) return 'no CONFIG_GUP_TEST: R/O long-term pins cannot be taken from user space';
   if (needs.has('soft-dirty') && !caps.softDirty) return 'no CONFIG_MEM_SOFT_DIRTY';
   if (needs.has('ksm') && !caps.ksm) return 'no writable /sys/kernel/mm/ksm (CONFIG_KSM): ksmd cannot be driven';
+  if (needs.has('hugetlb') && !caps.hugetlb)
+    return 'no writable /sys/kernel/mm/hugepages/hugepages-2048kB (CONFIG_HUGETLBFS, root): the hugetlb pool cannot be set';
   return null;
 }
 
@@ -265,7 +276,7 @@ export async function diffScenarios(rs: readonly Resolved[], opts: DiffOptions =
     // reported as agreeing, with its first divergence, as unstable.
     let again: { t: (typeof todo)[number]; first: DiffResult; background: string }[] = [];
     await target.runMany(
-      todo.map((t) => ({ program: toProgram(rs[t.i]!), env: t.set ? t.env : null, exclusive: rs[t.i]!.needs.includes('ksm') })),
+      todo.map((t) => ({ program: toProgram(rs[t.i]!), env: t.set ? t.env : null, exclusive: runsAlone(rs[t.i]!.needs) })),
       (j, kres) => {
         const t = todo[j]!;
         const res = judge(t.i, t.env, kres);
@@ -281,7 +292,7 @@ export async function diffScenarios(rs: readonly Resolved[], opts: DiffOptions =
       const batch = again;
       again = [];
       await target.runMany(
-        batch.map(({ t }) => ({ program: toProgram(rs[t.i]!), env: t.set ? t.env : null, exclusive: rs[t.i]!.needs.includes('ksm') })),
+        batch.map(({ t }) => ({ program: toProgram(rs[t.i]!), env: t.set ? t.env : null, exclusive: runsAlone(rs[t.i]!.needs) })),
         (j, kres) => {
           const { t, first, background } = batch[j]!;
           const res = judge(t.i, t.env, kres);

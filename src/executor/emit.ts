@@ -16,7 +16,8 @@ import { DEFAULT_ENV, withEnv } from '../profiles/env.js';
 /** The THP settings of a scenario's env: block (on the default machine's), and ksmd's knobs if it uses KSM, as an ENV spec; null without either. */
 function envSpec(r: Resolved): string | null {
   const ksm = r.needs.includes('ksm');
-  if (Object.keys(r.sc.env).length === 0 && !ksm) return null;
+  const hugetlb = r.needs.includes('hugetlb');
+  if (Object.keys(r.sc.env).length === 0 && !ksm && !hugetlb) return null;
   const env = withEnv(DEFAULT_ENV, r.sc.env);
   const sizes = Object.entries(env.thpSizes).sort(([a], [b]) => Number(a) - Number(b));
   return [
@@ -25,6 +26,7 @@ function envSpec(r: Resolved): string | null {
     `use_zero_page=${env.hugeZeroPage ? 1 : 0}`,
     'khugepaged_sleep=3600000',
     ...(ksm ? ksmEnvParts(env) : []),
+    ...(hugetlb ? [`hugetlb_2048=${env.hugetlbPages}`] : []),
   ].join(' ');
 }
 

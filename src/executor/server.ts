@@ -19,6 +19,8 @@ export interface KStep {
   uffdFaults: number;
   /** the acting process's /proc/PID/ksm_merging_pages after the step; -1 when not reported */
   ksm: number;
+  /** the 2 MiB hugetlb pool after the step (H line), for programs that map hugetlb pages */
+  hugetlb?: { free: number; resv: number };
   /** tags read: 0 zero-filled, -1 unrecognised, -(1 + value) a write with a value, else the step that wrote the data */
   data: number[];
 }
@@ -73,6 +75,8 @@ export interface Caps {
   pagemapScan: boolean;
   /** /sys/kernel/mm/ksm/run is writable (CONFIG_KSM, root): ksmd can be driven and its knobs set */
   ksm: boolean;
+  /** the 2 MiB hugetlb pool can be set (CONFIG_HUGETLBFS, root) */
+  hugetlb: boolean;
 }
 
 /** The capabilities an executor reports on its `C` line. */
@@ -97,6 +101,7 @@ export function parseCaps(line: string): Caps {
       .sort((a, b) => a - b),
     pagemapScan: v('pagemap_scan'),
     ksm: v('ksm'),
+    hugetlb: v('hugetlb'),
   };
 }
 
@@ -123,7 +128,9 @@ export function envBlocker(env: Readonly<Env>, caps: Caps): string | null {
 /**
  * The executor's ENV request that gives the machine exactly `env`'s THP
  * settings: the global mode, every size the machine has (a size `env` does
- * not name is never), the huge zero page; and khugepaged asleep for an hour,
+ * not name is never), the huge zero page, the 2 MiB hugetlb pool (all
+ * free; under a lock no other cowlab run takes while a hugetlb program runs);
+ * and khugepaged asleep for an hour,
  * because the model has no background collapse (in a slow qemu guest with
  * THP `always` khugepaged collapsed the pages of running scenarios). Throws
  * when it cannot (envBlocker).
@@ -136,6 +143,7 @@ export function envRequest(env: Readonly<Env>, caps: Caps): string {
   parts.push(`use_zero_page=${env.hugeZeroPage ? 1 : 0}`);
   parts.push('khugepaged_sleep=3600000');
   if (caps.ksm) parts.push(...ksmEnvParts(env));
+  if (caps.hugetlb) parts.push(`hugetlb_2048=${env.hugetlbPages}`);
   return `ENV ${parts.join(' ')}`;
 }
 
@@ -283,6 +291,11 @@ export function parseOutput(lines: readonly string[]): ExecResult {
           head: f[8] !== undefined ? BigInt(`0x${f[8]}`) : 0n,
           nr: f[9] !== undefined ? Number(f[9]) : 0,
         });
+        break;
+      }
+      case 'H': {
+        const st = res.steps.get(Number(f[1]));
+        if (st) st.hugetlb = { free: Number(f[2]), resv: Number(f[3]) };
         break;
       }
       case 'X':

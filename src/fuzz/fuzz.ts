@@ -18,7 +18,7 @@ import type { Profile } from '../profiles/types.js';
 import { ExecutorPool, type Caps, type ExecResult } from '../executor/server.js';
 import { type GuestKernel, checkGuestTools, guestCaps } from '../qemu/guest.js';
 import { toProgram } from '../executor/program.js';
-import { capabilityBlocker, scenarioEnv, runOnPool, runOnGuests, type Job } from '../diff/run.js';
+import { capabilityBlocker, scenarioEnv, runOnPool, runOnGuests, runsAlone, type Job } from '../diff/run.js';
 import { compareRun, type Divergence } from '../diff/compare.js';
 
 export interface FuzzOptions {
@@ -113,7 +113,7 @@ async function divergences(run: Runner, prof: Profile, rs: readonly Resolved[]):
   const out: (Divergence | 'skip' | null)[] = rs.map((r, i) => (capabilityBlocker(r, run.caps) || envs[i]!.blocker ? 'skip' : null));
   const todo = rs.map((_, i) => i).filter((i) => out[i] !== 'skip');
   const kres = await run.runMany(
-    todo.map((i) => ({ program: toProgram(rs[i]!), env: envs[i]!.set ? envs[i]!.env : null, exclusive: rs[i]!.needs.includes('ksm') })),
+    todo.map((i) => ({ program: toProgram(rs[i]!), env: envs[i]!.set ? envs[i]!.env : null, exclusive: runsAlone(rs[i]!.needs) })),
   );
   todo.forEach((i, j) => {
     const r = rs[i]!;

@@ -51,6 +51,7 @@ import {
   PG_MMC0,
   PG_MMC1,
   PGF_MMIDS_SHARED,
+  PGF_HUGETLB,
 } from './layout.js';
 import { pmd_trans_huge, is_huge_zero_pmd, pmd_pfn, pmd_write } from './pmd.js';
 import { pte_present, is_swap_pte, pte_pfn, pte_swp_slot, pte_write, pte_swp_exclusive, pte_none } from './pte.js';
@@ -291,6 +292,8 @@ function checkFolio(
   if (m[o + PG_ENTIRE] !== entire) bad.push(`folio ${head}: entire mapcount ${m[o + PG_ENTIRE]} but ${entire} PMD(s) map it`);
   if (m[o + PG_LARGE] !== ptes + entire) bad.push(`folio ${head}: large mapcount ${m[o + PG_LARGE]} but ${ptes + entire} mapping(s)`);
   if (rules.largePinCount && m[o + PG_PINCOUNT] !== pins) bad.push(`folio ${head}: pincount ${m[o + PG_PINCOUNT]} but ${pins} pin(s)`);
+  // hugetlb folios keep no MM-ID slots (the rmap.h hugetlb helpers count the entire mapcount only)
+  if (m[o + PG_FLAGS]! & PGF_HUGETLB) return;
   // the MM-ID slots: a slot never counts more than its mm's mappings (it may count fewer: mappings
   // added while no slot was free stay untracked, as the kernel allows); without MM_IDS_SHARED one
   // slot holds every mapping

@@ -94,7 +94,8 @@ export const T_UFFD = 4; // userfaultfd context: UFFD_CTX_* bits
 export const T_RING = 5; // io_uring ring: 0 none, 1 created
 export const T_KSM = 6; // KSM mm slot: 0 not registered with ksmd, else the order it was (MMF_VM_MERGEABLE)
 export const T_KSM_BASE = 7; // ksm_merging_pages a child inherited from its parent's mm_struct (kernels whose ksm_fork does not reset it)
-export const T_HDR = 8;
+export const T_HRESV = 8; // hugetlb: PMD slots whose reservation an owner VMA of this mm consumed (bit per PMD index; the private resv_map)
+export const T_HDR = 9;
 
 /* ---- struct vm_area_struct ---- */
 export const V_START = 0;
@@ -154,7 +155,11 @@ export const G_SEQ = 1; // allocations so far (PG_GEN of the next page)
 export const G_ACT_N = 2; // folios in the per-CPU activate batch (cpu_fbatches.lru_activate)
 export const G_PFN_HWM = 3; // highest PFN ever allocated (the allocator takes the lowest free one)
 export const G_KSM_SEQ = 4; // mms registered with ksmd so far (the order of T_KSM)
-export const G_HDR = 5;
+export const G_HP_NR = 5; // hugetlb pool of the PMD size: nr_hugepages
+export const G_HP_FREE = 6; // free_hugepages
+export const G_HP_RESV = 7; // resv_hugepages
+export const G_HP_FILES = 8; // hugetlbfs files MAP_HUGETLB created so far (the identity of an anonymous hugetlb mapping)
+export const G_HDR = 9;
 
 /* ---- ksmd's rmap items (one per task and virtual page, when the geometry has KSM) ---- */
 export const K_CHECKSUM = 0; // oldchecksum: the content key of the last visit (shifted off 0), 0 never visited
@@ -316,6 +321,7 @@ export const PGF_ACTIVE = 1 << 13; // PG_active
 export const PGF_HEAD = 1 << 14; // PG_head: the first page of a large folio
 export const PGF_MMIDS_SHARED = 1 << 15; // FOLIO_MM_IDS_SHARED_BIT (6.15+): maybe mapped by more than one mm
 export const PGF_PARTIALLY_MAPPED = 1 << 16; // on the deferred split queue (PG_partially_mapped, 6.12)
+export const PGF_HUGETLB = 1 << 17; // a hugetlb folio (folio_test_hugetlb): from the hugetlb pool, never split, swapped or on the LRU
 /** flags kept per page; every other flag is the folio's, kept on its head */
 export const PGF_PER_PAGE = PGF_ALLOC | PGF_ANON_EXCLUSIVE | PGF_HEAD;
 

@@ -80,6 +80,11 @@ import {
   K_CHECKSUM,
   K_FLAGS,
   G_KSM_SEQ,
+  G_HP_NR,
+  G_HP_FREE,
+  G_HP_RESV,
+  G_HP_FILES,
+  T_HRESV,
 } from './layout.js';
 import { type Pte, mk_pte } from './pte.js';
 import { type Pmd, PMD_NONE_T, PMD_TABLE_T, pmd_trans_huge, is_huge_zero_pmd, pmd_pfn, pmd_pte_bits } from './pmd.js';
@@ -104,6 +109,12 @@ export const VM_NOHUGEPAGE = 1 << 15;
 export const VM_HUGEPAGE = 1 << 16;
 export const VM_ACCOUNT = 1 << 17;
 export const VM_MERGEABLE = 1 << 18; // MADV_MERGEABLE: ksmd scans it
+export const VM_HUGETLB = 1 << 19; // a hugetlbfs mapping (MAP_HUGETLB or a MFD_HUGETLB memfd)
+export const VM_NORESERVE = 1 << 20; // MAP_NORESERVE: no hugetlb reservation at mmap
+/** hugetlb private mappings: the VMA owns the reservation of its pages (HPAGE_RESV_OWNER in vm_private_data) */
+export const VM_HRESV_OWNER = 1 << 21;
+/** the owner stole a page from this VMA (unmap_ref_private): its next no-page fault is SIGBUS (HPAGE_RESV_UNMAPPED) */
+export const VM_HRESV_UNMAPPED = 1 << 22;
 
 /* ---- FOLL_* flags (include/linux/mm_types.h): kept here because GUP references in the state record them ---- */
 export const FOLL_WRITE = 1 << 0;
@@ -331,6 +342,32 @@ export function task_ksm_base(s: KState, t: number): number {
 export function task_set_ksm_base(s: KState, t: number, v: number): void {
   s.m[s.L.tasks + t * s.L.taskWords + T_KSM_BASE] = v;
 }
+/* ---- the hugetlb pool of the PMD size (struct hstate) and the private reservation maps ---- */
+
+/** The pool's counters: nr_hugepages, free_hugepages, resv_hugepages. */
+export function hugetlb_pool(s: KState): { nr: number; free: number; resv: number } {
+  return { nr: s.m[G_HP_NR]!, free: s.m[G_HP_FREE]!, resv: s.m[G_HP_RESV]! };
+}
+/** Adds to the pool's counters. */
+export function hugetlb_pool_add(s: KState, d: { nr?: number; free?: number; resv?: number }): void {
+  s.m[G_HP_NR]! += d.nr ?? 0;
+  s.m[G_HP_FREE]! += d.free ?? 0;
+  s.m[G_HP_RESV]! += d.resv ?? 0;
+}
+/** A new hugetlbfs file for a MAP_HUGETLB mapping: its identity (1, 2, ...). */
+export function hugetlb_new_file(s: KState): number {
+  return ++s.m[G_HP_FILES]!;
+}
+/** The owner of a private mapping consumed the reservation of PMD slot `slot` (an entry in its resv_map). */
+export function hugetlb_resv_consumed(s: KState, t: number, slot: number): boolean {
+  return ((s.m[s.L.tasks + t * s.L.taskWords + T_HRESV]! >>> slot) & 1) !== 0;
+}
+export function hugetlb_set_resv_consumed(s: KState, t: number, slot: number, on: boolean): void {
+  const o = s.L.tasks + t * s.L.taskWords + T_HRESV;
+  if (on) s.m[o]! |= 1 << slot;
+  else s.m[o]! &= ~(1 << slot);
+}
+
 /** Offset of ksmd's rmap item for (t, va): KSM_WORDS words (the geometry must have KSM). */
 function ksm_item(s: KState, t: number, va: number): number {
   return s.L.tasks + t * s.L.taskWords + s.L.tKsm + va * KSM_WORDS;

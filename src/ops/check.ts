@@ -4,6 +4,7 @@ import { region } from './args.js';
 
 export const check = defineOp({
   name: 'check',
+  hugetlb: true,
   doc: 'no operation: check the page state against the expectations',
   primary: 'at',
   args: { at: region },

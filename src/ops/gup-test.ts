@@ -50,6 +50,7 @@ function gupFamily(
 
 export const pin = defineOp({
   name: 'pin',
+  hugetlb: true,
   doc: 'pin_user_pages(_fast) by a driver, as gup_test PIN_LONGTERM_TEST_START does; race-fork: CHILD forks a child between GUP-fast reading the PTE and taking the pin (model only)',
   primary: 'at',
   args: {
@@ -118,6 +119,7 @@ export const pin = defineOp({
 
 export const get = defineOp({
   name: 'get',
+  hugetlb: true,
   doc: 'get_user_pages(_fast) (FOLL_GET) held by a driver',
   primary: 'at',
   args: { at: region, handle: name, write: z.boolean().default(false), fast: z.boolean().default(false) },

@@ -31,6 +31,7 @@ export const ioUringSetup = defineOp({
 
 export const ioUringRegister = defineOp({
   name: 'io-uring-register',
+  hugetlb: true,
   doc: 'IORING_REGISTER_BUFFERS: FOLL_PIN|FOLL_WRITE|FOLL_LONGTERM of the range (io_sqe_buffers_register)',
   primary: 'at',
   args: { at: region },
@@ -62,6 +63,7 @@ const fixed = <const N extends 'io-uring-read-fixed' | 'io-uring-write-fixed'>(o
   defineOp({
     name: opName,
     doc,
+    hugetlb: true,
     primary: 'at',
     args: { at: region, ...fileArgs },
     requires: ['io_uring'],

@@ -6,7 +6,8 @@ import { do_mmap } from '../kernel/mm/mmap.js';
 
 export const mmap = defineOp({
   name: 'mmap',
-  doc: 'mmap(MAP_FIXED) of a region: private or shared, anonymous or a file (do_mmap)',
+  doc: 'mmap(MAP_FIXED) of a region: private or shared, anonymous or a file (do_mmap); `hugetlb: 2m` maps private anonymous huge pages (MAP_HUGETLB, hugetlb_reserve_pages)',
+  hugetlb: true,
   primary: 'region',
   args: {
     region: name,
@@ -19,6 +20,10 @@ export const mmap = defineOp({
     align: z.enum(['page', 'pmd']).default('page'),
     /** never: MADV_NOHUGEPAGE right after mmap (what cow.c does for its base pages); inherit: the VMA follows the THP modes */
     thp: z.enum(['never', 'inherit']).default('never'),
+    /** MAP_HUGETLB with the PMD size (MAP_HUGE_2MB): private anonymous huge pages from the hugetlb pool; the region is PMD-aligned and a whole number of huge pages */
+    hugetlb: z.literal('2m').optional(),
+    /** MAP_NORESERVE: no hugetlb reservation (the mapping then never owns one) */
+    noreserve: z.boolean().default(false),
   },
   resolve(a, cx) {
     const r = cx.region(a.region);
@@ -28,7 +33,21 @@ export const mmap = defineOp({
       if (a.offset + a.pages > f.pages) cx.fail(`mmap of file ${a.file} beyond its ${f.pages} page(s)`);
       file = f.id;
     }
-    return { start: r.start, pages: a.pages, prot: protBits(a.prot), shared: a.shared, file, pgoff: a.offset, thp: a.thp === 'inherit' };
+    if (a.hugetlb && (a.shared || file >= 0))
+      cx.fail('mmap: hugetlb: only private anonymous hugetlb mappings are modelled (not MAP_SHARED, not files)');
+    if (a.hugetlb) cx.need('hugetlb');
+    if (a.noreserve && !a.hugetlb) cx.fail('mmap: noreserve: only with hugetlb (MAP_NORESERVE matters to hugetlb reservations only here)');
+    return {
+      start: r.start,
+      pages: a.pages,
+      prot: protBits(a.prot),
+      shared: a.shared,
+      file,
+      pgoff: a.offset,
+      thp: a.thp === 'inherit',
+      hugetlb: a.hugetlb !== undefined,
+      noreserve: a.noreserve,
+    };
   },
   print(m, cx) {
     return {
@@ -40,12 +59,23 @@ export const mmap = defineOp({
       ...(m.pgoff ? { offset: m.pgoff } : {}),
       ...(cx.aligned(m.start) ? { align: 'pmd' } : {}),
       ...(m.thp ? { thp: 'inherit' } : {}),
+      ...(m.hugetlb ? { hugetlb: '2m' } : {}),
+      ...(m.noreserve ? { noreserve: true } : {}),
     };
   },
   apply: (s, ctx, t, m) => ok(do_mmap(s, ctx, t, m)),
   exec: {
-    args: ['start', 'pages', 'prot', 'shared', 'file_or_anon', 'pgoff', 'thp'],
-    encode: (m) => [m.start, m.pages, m.prot, m.shared ? 1 : 0, m.file, m.pgoff, m.thp ? 1 : 0],
+    // mflags: 1 the VMA follows the THP modes, 2 MAP_HUGETLB|MAP_HUGE_2MB, 4 MAP_NORESERVE
+    args: ['start', 'pages', 'prot', 'shared', 'file_or_anon', 'pgoff', 'mflags'],
+    encode: (m) => [
+      m.start,
+      m.pages,
+      m.prot,
+      m.shared ? 1 : 0,
+      m.file,
+      m.pgoff,
+      (m.thp ? 1 : 0) | (m.hugetlb ? 2 : 0) | (m.noreserve ? 4 : 0),
+    ],
   },
   fuzz: {
     host: true,

@@ -6,6 +6,7 @@ import { always, perPage } from './explore.js';
 
 export const mprotect = defineOp({
   name: 'mprotect',
+  hugetlb: true,
   doc: 'mprotect(): change_protection, may map exclusive anon pages writable',
   primary: 'at',
   args: { at: region, prot },

@@ -6,6 +6,7 @@ import { always, perPage } from './explore.js';
 
 export const munmap = defineOp({
   name: 'munmap',
+  hugetlb: true,
   doc: 'munmap(): zap the range and remove the VMAs (do_vmi_munmap)',
   primary: 'at',
   args: { at: region },

@@ -6,6 +6,7 @@ import { always, perPage } from './explore.js';
 
 export const read = defineOp({
   name: 'read',
+  hugetlb: true,
   doc: 'user loads, one per page (read faults, handle_mm_fault)',
   primary: 'at',
   args: { at: region },

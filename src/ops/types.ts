@@ -42,7 +42,7 @@ export interface Range {
 }
 
 /** Executor capabilities a scenario may need on the real kernel. */
-export type Capability = 'root' | 'swap' | 'io_uring' | 'uffd' | 'odirect' | 'gup-test' | 'soft-dirty' | 'ksm' | 'model-only';
+export type Capability = 'root' | 'swap' | 'io_uring' | 'uffd' | 'odirect' | 'gup-test' | 'soft-dirty' | 'ksm' | 'hugetlb' | 'model-only';
 
 /** Names to model ids while a scenario is resolved; every failure is positioned at the step. */
 export interface ResolveCx {
@@ -213,6 +213,12 @@ export interface OpDef<N extends string = string, S extends z.ZodRawShape = z.Zo
   readonly args: S;
   /** executor capabilities every instance needs */
   readonly requires?: readonly Capability[];
+  /**
+   * its kernel path is modelled on hugetlb areas (src/kernel/mm/hugetlb.ts);
+   * a step of any other operation on a hugetlb area is refused when the
+   * scenario is resolved
+   */
+  readonly hugetlb?: boolean;
   /** from validated arguments to the model operation */
   resolve(a: z.output<z.ZodObject<S>>, cx: ResolveCx): M;
   /** from the model operation back to the step's arguments (op key first) */

@@ -6,6 +6,7 @@ import { perPage, pipeHeld, pipeBuffers } from './explore.js';
 
 export const vmsplice = defineOp({
   name: 'vmsplice',
+  hugetlb: true,
   doc: 'vmsplice() into a pipe: FOLL_GET references held by pipe buffers (GUP-fast)',
   primary: 'at',
   args: { at: region, pipe: name },

@@ -12,6 +12,7 @@ export const VALUE_TAG = 0x40000000;
 
 export const write = defineOp({
   name: 'write',
+  hugetlb: true,
   doc: 'user stores filling each page (write faults, do_wp_page); with `value: N` every page gets the same content N, so that KSM can merge pages written with equal values',
   primary: 'at',
   args: { at: region, value: z.number().int().min(1).max(VALUE_MAX).optional() },

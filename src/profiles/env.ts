@@ -29,6 +29,10 @@ export const envSchema = z
       description:
         '/sys/kernel/mm/ksm/use_zero_pages: ksmd maps zero-filled pages to the shared zero page instead of merging them into a KSM page of zeros (default off)',
     }),
+    hugetlbPages: z.number().int().min(0).max(64).meta({
+      description:
+        '/sys/kernel/mm/hugepages/hugepages-2048kB/nr_hugepages: the hugetlb pool of the PMD size, all free at the start (the machines have none by default; cow.c needs 2 free)',
+    }),
     zeroPage: z.boolean().meta({
       description:
         'read faults on private anonymous memory map the shared zero page; false on kernels that forbid it (mm_forbids_zeropage(), or a vendor option such as pvm_no_zero_page=1 on some hosts), where a read fault allocates an exclusive page (the option acts on read faults only: a THP split still maps zero-filled pages to the zero page from 6.12)',
@@ -46,6 +50,7 @@ export const DEFAULT_ENV: Readonly<Env> = Object.freeze({
   thpSizes: Object.freeze({ '2048': 'inherit' }),
   hugeZeroPage: true,
   ksmZeroPages: false,
+  hugetlbPages: 0,
   zeroPage: true,
 });
 
@@ -95,6 +100,7 @@ export const scenarioEnvSchema = z
     'thp-sizes': envSchema.shape.thpSizes.optional(),
     'huge-zero-page': z.boolean().optional(),
     'ksm-zero-pages': z.boolean().optional(),
+    'hugetlb-pages': envSchema.shape.hugetlbPages.optional(),
   })
   .strict();
 
@@ -106,5 +112,6 @@ export function scenarioEnv(e: z.infer<typeof scenarioEnvSchema> | undefined): P
     ...(e['thp-sizes'] !== undefined ? { thpSizes: e['thp-sizes'] } : {}),
     ...(e['huge-zero-page'] !== undefined ? { hugeZeroPage: e['huge-zero-page'] } : {}),
     ...(e['ksm-zero-pages'] !== undefined ? { ksmZeroPages: e['ksm-zero-pages'] } : {}),
+    ...(e['hugetlb-pages'] !== undefined ? { hugetlbPages: e['hugetlb-pages'] } : {}),
   };
 }

@@ -126,6 +126,17 @@ const fork = z
       },
       ['never', 'maybe-pinned', 'exclusive-maybe-pinned'],
     ),
+    hugetlbCopyPinned: choice(
+      'Whether fork() (copy_hugetlb_page_range) gives the child a copy of a hugetlb page that may be pinned; the copy needs a free huge page outside every reservation, and fork() fails with ENOMEM without one.',
+      {
+        never: 'hugetlb pages are always shared write-protected (<= 5.11; Debian 5.10.223 too)',
+        'maybe-pinned':
+          'page_needs_cow_for_dma() on any page of a COW mapping, file (memfd) pages included; the parent keeps its entry as it was (4eae4efa2c29 "hugetlb: do early cow when page pinned on src mm", 5.12 .. 5.18)',
+        'exclusive-maybe-pinned':
+          'hugetlb_try_dup_anon_rmap() refuses an exclusive anon page that may be pinned, which is then copied; file pages are shared (fb3d824d1a46, 5.19+)',
+      },
+      ['never', 'maybe-pinned', 'exclusive-maybe-pinned'],
+    ),
     copyMarked: flag(
       'proposal (Linus Torvalds, 10 Jan 2021, "fork() will keep it so"): fork() copies a page carrying the exclusive marker for the child instead of sharing it',
     ),

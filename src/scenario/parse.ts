@@ -42,7 +42,9 @@ const topSchema = z
       .strict()
       .optional(),
     source: z.union([z.string(), z.array(z.string())]).optional(),
-    requires: z.array(z.enum(['root', 'swap', 'io_uring', 'uffd', 'odirect', 'gup-test', 'soft-dirty', 'model-only'])).optional(),
+    requires: z
+      .array(z.enum(['root', 'swap', 'io_uring', 'uffd', 'odirect', 'gup-test', 'soft-dirty', 'ksm', 'hugetlb', 'model-only']))
+      .optional(),
     processes: z
       .array(z.string().regex(/^[A-Za-z_][\w-]*$/))
       .min(1)

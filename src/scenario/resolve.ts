@@ -18,6 +18,8 @@ export interface Region {
   pages: number;
   /** placed at a PMD-aligned address (an mmap of it says `align: pmd`) */
   aligned: boolean;
+  /** mapped with hugetlb pages (an mmap of it says `hugetlb: 2m`) */
+  hugetlb?: boolean;
 }
 
 /** log2 of the pages a PMD maps in scenarios: the real x86 geometry (2 MiB), so that scenarios and the executor agree. */
@@ -74,18 +76,25 @@ export function resolveScenario(sc: Scenario): Resolved {
     if (st.op !== 'mmap') continue;
     const name = st.args.region as string;
     const pages = st.args.pages as number;
-    const aligned = st.args.align === 'pmd';
+    const hugetlb = st.args.hugetlb !== undefined;
+    const aligned = st.args.align === 'pmd' || hugetlb;
+    if (hugetlb && (pages === 0 || pages % (1 << (sc.pmdOrder ?? PMD_ORDER)) !== 0))
+      throw new InputError(
+        `mmap: hugetlb: ${pages} page(s) is not a whole number of huge pages (${1 << (sc.pmdOrder ?? PMD_ORDER)} pages each)`,
+        st.pos,
+      );
     const r = regions.get(name);
-    if (!r) regions.set(name, { name, start: 0, pages, aligned });
+    if (!r) regions.set(name, { name, start: 0, pages, aligned, hugetlb });
     else {
       r.pages = Math.max(r.pages, pages);
       r.aligned ||= aligned;
+      r.hugetlb ||= hugetlb;
     }
   }
   // large folios are possible only where a VMA may follow the THP modes
   const thp = sc.steps.some(
     (st) =>
-      (st.op === 'mmap' && (st.args.thp === 'inherit' || st.args.align === 'pmd')) ||
+      (st.op === 'mmap' && (st.args.thp === 'inherit' || st.args.align === 'pmd' || st.args.hugetlb !== undefined)) ||
       (st.op === 'madvise' && (st.args.advice === 'hugepage' || st.args.advice === 'collapse')),
   );
   const pmdOrder = sc.pmdOrder ?? PMD_ORDER;
@@ -106,9 +115,11 @@ export function resolveScenario(sc: Scenario): Resolved {
     const fail = (msg: string): never => {
       throw new InputError(msg, st.pos);
     };
+    let onHugetlb = '';
     const rangeOf = (ref: RegionRef): Range => {
       const r = regions.get(ref.region);
       if (!r) return fail(`region "${ref.region}" is never mapped (no mmap step names it)`);
+      if (r.hugetlb) onHugetlb = r.name;
       const count = ref.count ?? r.pages - ref.from;
       if (ref.from + count > r.pages || count <= 0) fail(`${ref.text} is outside region ${r.name} (${r.pages} page(s))`);
       return { start: r.start + ref.from, pages: count };
@@ -177,6 +188,8 @@ export function resolveScenario(sc: Scenario): Resolved {
     const a = st.args;
     const at = a.at ? rangeOf(a.at as RegionRef) : null;
     const op = { op: def.name, t, ...def.resolve(a, cx) } as Op;
+    if (onHugetlb && !def.hugetlb)
+      fail(`${def.name}: not modelled on hugetlb areas (${onHugetlb} is mapped with hugetlb: 2m); src/kernel/mm/hugetlb.ts lists what is`);
     if (st.expect.errno && errnoByName(st.expect.errno) === undefined) fail(`unknown errno name ${st.expect.errno}`);
     for (const x of [...(st.expect.sharedWith ?? []), ...(st.expect.notSharedWith ?? [])]) {
       if (!tasks.includes(x.proc)) fail(`shared-with: unknown process "${x.proc}"`);
@@ -215,7 +228,8 @@ export function resolveScenario(sc: Scenario): Resolved {
     tasks: nt,
     vpages,
     vmas: Math.max(4, regions.size * 3 + 2),
-    frames: 2 + nt * vpages + nfiles * filePages + swapSlots + refs + 32 + pipesN * 16,
+    // hugetlb pages are PMD-aligned runs of frames: room for the whole pool besides
+    frames: 2 + nt * vpages + nfiles * filePages + swapSlots + refs + 32 + pipesN * 16 + ((sc.env.hugetlbPages ?? 0) + 1) * pmdNr,
     files: Math.max(1, nfiles),
     filePages,
     swapSlots,

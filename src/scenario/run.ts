@@ -3,7 +3,7 @@
  * the step's expectations and the properties after each step.
  */
 import { KState, makeLayout, TASK_ALIVE } from '../model/layout.js';
-import { task_set_state, pte_lookup, task_alive, write_step, write_writer } from '../model/mm_types.js';
+import { task_set_state, pte_lookup, task_alive, write_step, write_writer, hugetlb_pool_add } from '../model/mm_types.js';
 import { pte_present, pte_pfn, pte_write, pte_uffd_wp, is_swap_pte } from '../model/pte.js';
 import { wid_root, write_value } from '../model/writes.js';
 import { ksm_merging_pages } from '../kernel/mm/ksm.js';
@@ -80,8 +80,10 @@ export function pageName(r: Resolved, va: number): string {
 }
 
 /** Creates the initial state of a resolved scenario: its first processes and its files. */
-export function initialState(r: Pick<Resolved, 'geo' | 'initial' | 'files'>): KState {
+export function initialState(r: Pick<Resolved, 'geo' | 'initial' | 'files'>, env?: Readonly<Env>): KState {
   const s = KState.empty(makeLayout(r.geo));
+  // the hugetlb pool the machine was given, all free
+  if (env?.hugetlbPages) hugetlb_pool_add(s, { nr: env.hugetlbPages, free: env.hugetlbPages });
   for (const t of r.initial) task_set_state(s, t, TASK_ALIVE);
   r.files.forEach((f, i) => {
     if (file_create(s, f.kind === 'memfd' ? FF_MEMFD : FF_TMPFILE, f.pages) !== i) throw new Error(`file ${i} not created in its slot`);
@@ -105,7 +107,7 @@ export function runScenario(r: Resolved, prof: Profile, opts: RunOptions = {}): 
   const monitor = new Monitor(names);
   const metrics = newMetrics();
   const kernel: Kernel = { prof, env: withEnv(opts.env ?? profileEnv(prof), r.sc.env) };
-  const s = initialState(r);
+  const s = initialState(r, kernel.env);
   const records: StepRecord[] = [];
   const violations: Violation[] = [];
   const failures: ExpectationFailure[] = [];

@@ -4,6 +4,8 @@
  * the userfaultfd); references a driver held for the task are released
  * when its file descriptors close.
  */
+import { hugetlb_vm_op_close } from '../mm/hugetlb.js';
+import { VM_HUGETLB } from '../../model/mm_types.js';
 import type { KState } from '../../model/layout.js';
 import { TASK_DEAD, REF_GUP_GET, REF_GUP_PIN, REF_ODIRECT } from '../../model/layout.js';
 import {
@@ -35,7 +37,10 @@ import { io_sqe_buffers_unregister } from '../io_uring/rsrc.js';
  */
 export function exit_mmap(s: KState, ctx: KCtx, t: number): void {
   const vmas = vmas_of(s, t);
-  vmas.forEach((v, i) => zap_pte_range(s, ctx, t, i, v.start, v.end, { dropMarker: true }));
+  vmas.forEach((v, i) => {
+    zap_pte_range(s, ctx, t, i, v.start, v.end, { dropMarker: true });
+    if (v.flags & VM_HUGETLB) hugetlb_vm_op_close(s, ctx, t, i, v.start, v.end);
+  });
   const files = mm_files(s, t);
   vmas_commit(s, t, []);
   for (const f of files) mm_file_ref(s, f, -1);

@@ -8,7 +8,7 @@
  * MMF_HAS_PINNED is not inherited (it is not in MMF_INIT_MASK).
  */
 import type { KState } from '../../model/layout.js';
-import { TASK_ALIVE, TASK_FREE } from '../../model/layout.js';
+import { TASK_ALIVE, TASK_FREE, TASK_DEAD } from '../../model/layout.js';
 import {
   type Vma,
   vmas_of,
@@ -28,11 +28,15 @@ import {
   VM_WIPEONFORK,
   VM_UFFD_WP,
   VM_LOCKED,
+  VM_HRESV_OWNER,
+  VM_HRESV_UNMAPPED,
 } from '../../model/mm_types.js';
 import { type KCtx, trace, ModelBug } from '../ctx.js';
 import { copy_page_range, vma_needs_copy } from '../mm/memory.js';
 import { vmas_commit, mm_file_ref } from '../mm/mmap.js';
 import { ksm_fork } from '../mm/ksm.js';
+import { exit_mmap } from './exit.js';
+import { ENOMEM } from '../errno.js';
 
 /**
  * fork() by `parent`, creating task `child` (the scenario's name for it).
@@ -56,6 +60,8 @@ export function do_fork(s: KState, ctx: KCtx, parent: number, child: number): nu
     if (v.flags & VM_DONTCOPY) return;
     let flags = v.flags & ~VM_LOCKED;
     flags &= ~VM_UFFD_WP; // dup_userfaultfd() without UFFD_FEATURE_EVENT_FORK
+    // hugetlb_dup_vma_private(): a child's private hugetlb VMA owns no reservation
+    flags &= ~(VM_HRESV_OWNER | VM_HRESV_UNMAPPED);
     if (v.flags & VM_WIPEONFORK) childVmas.push({ ...v, flags, anon: false });
     else childVmas.push({ ...v, flags });
   });
@@ -63,15 +69,23 @@ export function do_fork(s: KState, ctx: KCtx, parent: number, child: number): nu
   for (const f of new Set(childVmas.filter((v) => v.file >= 0).map((v) => v.file))) mm_file_ref(s, f, 1);
 
   // copy_page_range() per VMA, in address order, as dup_mmap() walks them
+  let err = 0;
   src.forEach((v, vi) => {
-    if (v.flags & (VM_DONTCOPY | VM_WIPEONFORK)) return;
+    if (err || v.flags & (VM_DONTCOPY | VM_WIPEONFORK)) return;
     const dflags = v.flags & ~VM_LOCKED & ~VM_UFFD_WP;
     if (!vma_needs_copy(s, parent, vi, dflags)) {
       trace(ctx, 'copy_page_range', `pages ${v.start}..${v.end - 1}: no anon_vma, child will fault them`);
       return;
     }
-    copy_page_range(s, ctx, parent, child, vi, v.start, v.end, dflags);
+    err = copy_page_range(s, ctx, parent, child, vi, v.start, v.end, dflags);
   });
+  if (err) {
+    // dup_mmap() failed: the half-built mm goes (exit_mmap) and copy_mm() returns -ENOMEM
+    exit_mmap(s, ctx, child);
+    task_set_state(s, child, TASK_DEAD);
+    trace(ctx, 'copy_process', `fork fails: dup_mmap() returned ${err}, -ENOMEM`);
+    return -ENOMEM;
+  }
 
   // file descriptors: pipes and the io_uring ring are shared with the child
   for (let p = 0; p < s.L.geo.pipes; p++) {

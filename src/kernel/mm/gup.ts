@@ -20,6 +20,7 @@ import {
   page_ref_add,
   page_set,
   VM_IO,
+  VM_HUGETLB,
   VM_PFNMAP,
   VM_WRITE,
   VM_READ,
@@ -42,6 +43,7 @@ import {
 import {
   type Pmd,
   pmd_trans_huge,
+  pmd_none,
   is_huge_zero_pmd,
   pmd_pfn,
   pmd_write,
@@ -322,8 +324,27 @@ function follow_huge_pmd(ctx: KCtx, s: KState, t: number, va: number, vflags: nu
   return pfn;
 }
 
-/** follow_page_mask(): a huge PMD, or the PTE. */
+/**
+ * The hugetlb lookup: follow_hugetlb_page() up to 6.4, hugetlb_follow_page_mask()
+ * to 6.9, follow_huge_pmd() after, with the same decisions: fault on a none
+ * entry or a write to a read-only one, unshare a read-only pin of a page
+ * that is not PG_anon_exclusive (gup_must_unshare() on the head, 5.19+),
+ * else take the subpage at `va`. The entry is never dirtied by the lookup.
+ */
+function follow_hugetlb_pmd(ctx: KCtx, s: KState, t: number, va: number, vflags: number, foll: number): number {
+  const pmd = pmdp_get(s, t, va);
+  if (pmd_none(pmd)) return FOLLOW_FAULT;
+  const head = pmd_pfn(pmd);
+  if (foll & FOLL_WRITE && !pmd_write(pmd)) return FOLLOW_FAULT;
+  if (!pmd_write(pmd) && gup_must_unshare(ctx, s, vflags, foll, head)) return FOLLOW_UNSHARE;
+  const pfn = head + (va & (pmd_nr(s) - 1));
+  const e = try_grab_folio(ctx, s, pfn, foll);
+  return e ? e : pfn;
+}
+
+/** follow_page_mask(): a hugetlb entry, a huge PMD, or the PTE. */
 function follow_page_mask(ctx: KCtx, s: KState, t: number, va: number, vflags: number, foll: number): number {
+  if (vflags & VM_HUGETLB) return follow_hugetlb_pmd(ctx, s, t, va, vflags, foll);
   if (pmd_nr(s) > 0) {
     const pmd = pmdp_get(s, t, va);
     if (pmd_trans_huge(pmd)) return follow_huge_pmd(ctx, s, t, va, vflags, foll, pmd);

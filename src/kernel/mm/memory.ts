@@ -129,6 +129,7 @@ import { swap_cache_get_folio, swapin_readahead } from './swap_state.js';
 import { handle_userfault } from './userfaultfd.js';
 import { page_observers } from '../../model/observers.js';
 import { reuse_ksm_page } from './ksm.js';
+import { is_vm_hugetlb_page, hugetlb_fault, __unmap_hugepage_range, copy_hugetlb_page_range } from './hugetlb.js';
 
 /* ---- fault flags (include/linux/mm_types.h enum fault_flag) ---- */
 export const FAULT_FLAG_WRITE = 1 << 0;
@@ -260,6 +261,7 @@ function faultKind(flags: number): string {
  * falls back, having been split; everything else is the PTE fault.
  */
 function __handle_mm_fault(s: KState, ctx: KCtx, vmf: Vmf): number {
+  if (is_vm_hugetlb_page(vmf.vflags)) return hugetlb_fault(s, ctx, vmf);
   if (pmd_nr(s) > 0) {
     const pmd = pmdp_get(s, vmf.t, vmf.va);
     if (pmd_none(pmd) && thp_vma_allowable_order(s, ctx, vmf.t, vmf.vi, s.L.geo.pmdOrder)) {
@@ -1011,7 +1013,9 @@ export function vma_needs_copy(s: KState, t: number, vi: number, dstFlags: numbe
 
 /**
  * copy_page_range() -> copy_pte_range() for one VMA (6.18): present PTEs by
- * copy_present_pte, swap entries and markers by copy_nonpresent_pte.
+ * copy_present_pte, swap entries and markers by copy_nonpresent_pte;
+ * hugetlb VMAs by copy_hugetlb_page_range(). 0 or a negative errno (fork
+ * fails).
  */
 export function copy_page_range(
   s: KState,
@@ -1022,8 +1026,9 @@ export function copy_page_range(
   start: number,
   end: number,
   dstFlags: number,
-): void {
+): number {
   const sflags = vma_flags_at(s, src, vi);
+  if (is_vm_hugetlb_page(sflags)) return copy_hugetlb_page_range(s, ctx, src, dst, vi, start, end);
   const nr = pmd_nr(s);
   for (let va = start; va < end; va++) {
     // copy_pmd_range(): a huge PMD is copied whole unless fork must copy its pages (then it was split)
@@ -1041,6 +1046,7 @@ export function copy_page_range(
     if (pte_present(pte)) copy_present_pte(s, ctx, src, dst, va, pte, sflags, dstFlags);
     else copy_nonpresent_pte(s, ctx, src, dst, va, pte, dstFlags);
   }
+  return 0;
 }
 
 /**
@@ -1171,6 +1177,8 @@ export interface ZapDetails {
  */
 export function zap_pte_range(s: KState, ctx: KCtx, t: number, vi: number, start: number, end: number, d: ZapDetails): void {
   const vflags = vma_flags_at(s, t, vi);
+  // unmap_single_vma(): hugetlb VMAs are torn down by __unmap_hugepage_range()
+  if (is_vm_hugetlb_page(vflags)) return __unmap_hugepage_range(s, ctx, t, start, end);
   const anon = vma_is_anonymous(s, t, vi);
   // zap_pmd_range(): huge PMDs wholly in the range go at once, the others are split first
   for (const h of split_partial_pmds(s, ctx, t, start, end)) zap_huge_pmd(s, ctx, t, h);

@@ -29,6 +29,9 @@ import {
   VM_SOFTDIRTY,
   VM_ACCOUNT,
   VM_NOHUGEPAGE,
+  VM_HUGETLB,
+  VM_NORESERVE,
+  hugetlb_new_file,
 } from '../../model/mm_types.js';
 import { refs_detach_range } from '../../model/refs.js';
 import { type KCtx, trace, ModelBug } from '../ctx.js';
@@ -38,6 +41,7 @@ import { folio_put } from './swap.js';
 import { file_create } from './filemap.js';
 import { page_set_mapping } from '../../model/mm_types.js';
 import { EINVAL, ENOMEM } from '../errno.js';
+import { hugetlb_reserve_pages, hugetlb_vm_op_close, hugetlb_range_misaligned, hugetlb_file_pgoff } from './hugetlb.js';
 
 export const PROT_READ = 1;
 export const PROT_WRITE = 2;
@@ -51,7 +55,8 @@ export function calc_vm_prot_bits(prot: number): number {
 /** Two neighbouring VMAs the kernel would merge (vma_merge's compatibility test, reduced). */
 function mergeable(a: Vma, b: Vma): boolean {
   if (a.end !== b.start || a.flags !== b.flags || a.file !== b.file) return false;
-  if (a.file >= 0 && a.pgoff + (a.end - a.start) !== b.pgoff) return false;
+  // a MAP_HUGETLB mapping is a file of its own: only its own pieces merge again
+  if ((a.file >= 0 || a.flags & VM_HUGETLB) && a.pgoff + (a.end - a.start) !== b.pgoff) return false;
   return a.anon === b.anon;
 }
 
@@ -128,6 +133,7 @@ function file_unmapped(s: KState, f: number): void {
  */
 export function do_munmap(s: KState, ctx: KCtx, t: number, start: number, end: number): number {
   if (end <= start) return -EINVAL;
+  if (hugetlb_range_misaligned(s, t, start, end)) return -EINVAL;
   const vmas = vmas_of(s, t);
   let touched = false;
   vmas.forEach((v, i) => {
@@ -136,6 +142,7 @@ export function do_munmap(s: KState, ctx: KCtx, t: number, start: number, end: n
     if (lo >= hi) return;
     touched = true;
     zap_pte_range(s, ctx, t, i, lo, hi, { dropMarker: true });
+    if (v.flags & VM_HUGETLB) hugetlb_vm_op_close(s, ctx, t, i, lo, hi);
   });
   if (!touched) return 0;
   refs_detach_range(s, t, start, end);
@@ -158,6 +165,10 @@ export interface MmapArgs {
   pgoff: number;
   /** the VMA follows the THP modes (else MADV_NOHUGEPAGE right after mmap, as cow.c does for base pages) */
   thp?: boolean;
+  /** MAP_HUGETLB: huge pages of the PMD size from the hugetlb pool (private anonymous only) */
+  hugetlb?: boolean;
+  /** MAP_NORESERVE (hugetlb: no reservation) */
+  noreserve?: boolean;
 }
 
 /**
@@ -177,7 +188,15 @@ export function do_mmap(s: KState, ctx: KCtx, t: number, a: MmapArgs): number {
   do_munmap(s, ctx, t, a.start, a.start + a.pages);
   let flags = calc_vm_prot_bits(a.prot) | VM_MAYREAD | VM_MAYWRITE | VM_MAYEXEC | VM_SOFTDIRTY | (a.thp ? 0 : VM_NOHUGEPAGE);
   if (a.shared) flags |= VM_SHARED | VM_MAYSHARE;
-  else if (a.prot & PROT_WRITE) flags |= VM_ACCOUNT;
+  else if (a.prot & PROT_WRITE && !a.hugetlb) flags |= VM_ACCOUNT;
+  if (a.hugetlb) {
+    // ksys_mmap_pgoff(): MAP_HUGETLB sets up an unlinked hugetlbfs file; hugetlbfs_file_mmap() reserves
+    flags = (flags & ~VM_NOHUGEPAGE) | VM_HUGETLB | (a.noreserve ? VM_NORESERVE : 0);
+    const r = hugetlb_reserve_pages(s, ctx, a.pages, flags);
+    if (r < 0) return r;
+    flags |= r;
+    pgoff = hugetlb_file_pgoff(hugetlb_new_file(s));
+  }
   const list = vmas_of(s, t);
   const had = file >= 0 && list.some((v) => v.file === file);
   list.push({ start: a.start, end: a.start + a.pages, flags, file, pgoff, anon: false });
@@ -186,7 +205,7 @@ export function do_mmap(s: KState, ctx: KCtx, t: number, a: MmapArgs): number {
   trace(
     ctx,
     'do_mmap',
-    `pages ${a.start}..${a.start + a.pages - 1} ${a.shared ? 'MAP_SHARED' : 'MAP_PRIVATE'}` +
+    `pages ${a.start}..${a.start + a.pages - 1} ${a.shared ? 'MAP_SHARED' : 'MAP_PRIVATE'}${a.hugetlb ? '|MAP_HUGETLB' : ''}` +
       `${file >= 0 ? ` file ${file}` : ' anonymous'}`,
   );
   return 0;

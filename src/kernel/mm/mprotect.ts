@@ -31,6 +31,7 @@ import {
   ptep_get,
   set_pte_at,
   VM_READ,
+  VM_HUGETLB,
   VM_WRITE,
   VM_EXEC,
   VM_SHARED,
@@ -45,6 +46,7 @@ import {
 } from '../../model/mm_types.js';
 import { pmd_write, pmd_pfn, is_huge_zero_pmd } from '../../model/pmd.js';
 import { split_partial_pmds, change_huge_pmd } from './huge_memory.js';
+import { hugetlb_change_protection, hugetlb_range_misaligned } from './hugetlb.js';
 import { UFFD_FEATURE_WP_UNPOPULATED, MMF_HAS_PINNED } from '../../model/layout.js';
 import { type KCtx, trace } from '../ctx.js';
 import { vm_normal_page, pte_needs_soft_dirty_wp, userfaultfd_pte_wp, vma_wants_writenotify, vma_is_anonymous } from './memory.js';
@@ -256,6 +258,7 @@ export function change_protection(
 export function do_mprotect(s: KState, ctx: KCtx, t: number, start: number, end: number, prot: number): number {
   if (prot & ~(PROT_READ | PROT_WRITE | PROT_EXEC)) return -EINVAL;
   if (end <= start) return 0;
+  if (hugetlb_range_misaligned(s, t, start, end)) return -EINVAL;
   const vmas = vmas_of(s, t);
   // every page of the range must be mapped; holes give -ENOMEM after the earlier VMAs changed
   let at = start;
@@ -294,6 +297,10 @@ export function do_mprotect(s: KState, ctx: KCtx, t: number, start: number, end:
     if (newflags === v.flags) continue; // mprotect_fixup(): nothing to do, no PTE walk
     vma_modify(s, t, a, b, (x) => ({ ...x, flags: newflags }), ctx);
     const vi = vmas_of(s, t).findIndex((x) => x.start <= a && a < x.end);
+    if (newflags & VM_HUGETLB) {
+      hugetlb_change_protection(s, ctx, t, a, b, newflags);
+      continue;
+    }
     let cp = 0;
     if (wants_manual_upgrade(s, ctx, t, vi, newflags)) cp |= MM_CP_TRY_CHANGE_WRITABLE;
     // rule (c) keeps a pinned PTE writable when the VMA stays writable (pte_modify would clear the bit), or on 'skip'

@@ -9,7 +9,7 @@
  * CPU: the executor pins every scenario process to CPU 0.
  */
 import type { KState } from '../../model/layout.js';
-import { PGF_LRU, PGF_ALLOC, PGF_REFERENCED, PGF_ACTIVE, ZERO_PFN } from '../../model/layout.js';
+import { PGF_LRU, PGF_ALLOC, PGF_REFERENCED, PGF_ACTIVE, PGF_HUGETLB, ZERO_PFN } from '../../model/layout.js';
 import {
   page_ref_add,
   page_ref_count,
@@ -22,6 +22,7 @@ import {
   fbatch_take_all,
   folio_test_large,
   folio_head,
+  hugetlb_pool_add,
 } from '../../model/mm_types.js';
 import { free_page } from './page_alloc.js';
 import { type KCtx, ModelBug, trace } from '../ctx.js';
@@ -45,8 +46,9 @@ export function folio_put_refs(s: KState, pfn: number, n: number): void {
   const c = page_ref_count(s, pfn);
   if (c < 0) throw new ModelBug(`refcount of page ${pfn} went negative`);
   if (c === 0) {
-    // __folio_put(): off the LRU, back to the allocator
+    // __folio_put(): off the LRU, back to the allocator; a hugetlb folio back to its pool (free_huge_folio)
     page_clear(s, pfn, PGF_LRU);
+    if (page_test(s, pfn, PGF_HUGETLB)) hugetlb_pool_add(s, { free: 1 });
     free_page(s, folio_head(s, pfn));
   }
 }

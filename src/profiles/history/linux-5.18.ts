@@ -11,8 +11,13 @@ export const linux_5_18 = derive(linux_5_11, {
     '03104c2c5db8 mm/swapfile: remove stale reuse_swap_page()',
     'd4c470970d45 mm: optimize do_wp_page() for fresh pages in local LRU pagevecs',
     '53a05ad9f21d mm: optimize do_wp_page() for exclusive pages in the swapcache',
+    '4eae4efa2c29 hugetlb: do early cow when page pinned on src mm (5.12: fork copies a maybe-pinned hugetlb page; this profile stands for 5.12 .. 5.18)',
   ],
   summary:
     'do_wp_page drains the local LRU batch and tolerates (then frees) the swap cache reference; swap-in maps writable on a write fault only when the refcount shows exclusivity.',
-  mech: { cow: { reuse: 'refcount', pmdReuse: 'refcount' }, swap: { swapinReuse: 'refcount', swapinDrain: true } },
+  mech: {
+    fork: { hugetlbCopyPinned: 'maybe-pinned' },
+    cow: { reuse: 'refcount', pmdReuse: 'refcount' },
+    swap: { swapinReuse: 'refcount', swapinDrain: true },
+  },
 });

@@ -13,6 +13,7 @@ import {
   PGF_LRU,
   PGF_DIRTY,
   PGF_ANON_EXCLUSIVE,
+  PGF_HUGETLB,
 } from '../../../model/layout.js';
 import {
   type Pte,
@@ -128,6 +129,8 @@ export interface PagemapEntry {
   dirty: boolean;
   /** KPF_THP: a page of a large anon folio, or of the huge zero page */
   thp: boolean;
+  /** KPF_HUGE: a page of a hugetlb folio */
+  hugetlb: boolean;
   /** mapped by a huge PMD (PAGEMAP_SCAN's PAGE_IS_HUGE) */
   huge: boolean;
   /** the huge zero page */
@@ -156,6 +159,7 @@ function emptyEntry(): PagemapEntry {
     lru: false,
     dirty: false,
     thp: false,
+    hugetlb: false,
     huge: false,
     hugeZero: false,
     head: 0,
@@ -190,7 +194,8 @@ export function pagemap_entry(s: KState, t: number, va: number, prof?: Profile):
     const head = pmd_pfn(pmd);
     const pfn = head + (va & (pmd_nr(s) - 1));
     pageFlags(s, e, pfn, prof);
-    const mcPage = prof?.mech.proc.pagemapPmdExclusive === 'per-page' ? pfn : head;
+    // hugetlb: mapped once in every era (pagemap_hugetlb_range); a THP per proc.pagemapPmdExclusive
+    const mcPage = e.hugetlb || prof?.mech.proc.pagemapPmdExclusive !== 'per-page' ? head : pfn;
     e.exclusive = page_mapcount(s, mcPage) === 1;
     return e;
   }
@@ -230,6 +235,7 @@ function pageFlags(s: KState, e: PagemapEntry, pfn: number, prof?: Profile): voi
   e.dirty = page_test(s, pfn, PGF_DIRTY);
   e.head = folio_head(s, pfn);
   e.nr = folio_nr_pages(s, pfn);
-  e.thp = e.anon && folio_test_large(s, pfn);
+  e.hugetlb = page_test(s, pfn, PGF_HUGETLB);
+  e.thp = e.anon && folio_test_large(s, pfn) && !e.hugetlb;
   e.anonExclusive = e.anon && page_test(s, prof?.mech.proc.kpageflagsFromFolio === true ? e.head : pfn, PGF_ANON_EXCLUSIVE);
 }

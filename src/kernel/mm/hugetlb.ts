@@ -1,0 +1,432 @@
+/**
+ * mm/hugetlb.c: private anonymous hugetlb mappings of the PMD size (2 MiB;
+ * MAP_PRIVATE|MAP_ANONYMOUS|MAP_HUGETLB), their pool and reservations,
+ * faults and COW (hugetlb_wp, reuse by mapcount in every era), fork
+ * (copy_hugetlb_page_range and the early copy of pinned pages), unmapping,
+ * mprotect and GUP. Reading notes with line numbers: docs/kernel/hugetlb.md
+ * (Debian 5.10.223, 6.1.176, 6.12.117 and 7.2.13 read; 6.18 interpolated
+ * between the last two, which agree on everything modelled here).
+ *
+ * A hugetlb page is a folio of the PMD order mapped by a huge PMD entry
+ * (the x86 hugetlb PMD leaf), marked PGF_HUGETLB. It is never split, never
+ * PTE-mapped, never swapped and never on the LRU; its mapcount is the
+ * entire mapcount (the number of mappings); PG_anon_exclusive lives on the
+ * head (5.19+). Free pool pages are only counted: a page becomes frames
+ * when it is allocated and goes back to the count when its last reference
+ * is dropped (free_huge_folio in folio_put_refs()).
+ *
+ * Not modelled (refused when a scenario asks): shared hugetlb mappings,
+ * 1 GiB pages, surplus pages (nr_overcommit_hugepages is 0), uffd-wp,
+ * MADV_* other than on whole mappings by munmap, mremap, KSM (which never
+ * touches hugetlb) and /proc/PID/mem writes.
+ */
+import type { KState } from '../../model/layout.js';
+import { PGF_ANON, PGF_ANON_EXCLUSIVE, PGF_HUGETLB, PGF_DIRTY, MMF_HAS_PINNED } from '../../model/layout.js';
+import {
+  type Pmd,
+  PMD_NONE,
+  mk_huge_pmd,
+  pmd_none,
+  pmd_pfn,
+  pmd_write,
+  pmd_mkwrite,
+  pmd_wrprotect,
+  pmd_dirty,
+  pmd_mkdirty,
+} from '../../model/pmd.js';
+import {
+  pmdp_get,
+  set_pmd_at,
+  pmd_nr,
+  page_set,
+  page_clear,
+  page_test,
+  page_data,
+  page_set_data,
+  page_set_mapping,
+  folio_entire_mapcount,
+  folio_entire_mapcount_add,
+  folio_large_mapcount_add,
+  folio_nr_pages,
+  page_pincount,
+  vmas_of,
+  vma_flags_at,
+  vma_set_flags_at,
+  vma_lookup_idx,
+  vma_pgoff_of,
+  anon_vma_prepare,
+  task_alive,
+  mm_flags,
+  is_cow_mapping,
+  hugetlb_pool,
+  hugetlb_pool_add,
+  hugetlb_resv_consumed,
+  hugetlb_set_resv_consumed,
+  VM_SHARED,
+  VM_WRITE,
+  VM_HUGETLB,
+  VM_NORESERVE,
+  VM_HRESV_OWNER,
+  VM_HRESV_UNMAPPED,
+} from '../../model/mm_types.js';
+import { type KCtx, trace } from '../ctx.js';
+import { folio_alloc_large } from './page_alloc.js';
+import { folio_get, folio_put } from './swap.js';
+import { type Vmf, FAULT_FLAG_WRITE, FAULT_FLAG_UNSHARE, VM_FAULT_SIGBUS, VM_FAULT_WRITE } from './memory.js';
+import { ENOMEM, ENOSPC } from '../errno.js';
+
+/** is_vm_hugetlb_page() */
+export function is_vm_hugetlb_page(vflags: number): boolean {
+  return (vflags & VM_HUGETLB) !== 0;
+}
+
+/** The PMD slot (huge page index in the address space) of `va`. */
+function slot_of(s: KState, va: number): number {
+  return Math.floor(va / pmd_nr(s));
+}
+
+/** The first page of the huge page `va` lies in. */
+function haddr_of(s: KState, va: number): number {
+  return va - (va % pmd_nr(s));
+}
+
+/**
+ * The hugetlbfs file and huge-page offset a private mapping maps at `va`:
+ * MAP_HUGETLB creates an unlinked file per mmap (hugetlb_file_setup), whose
+ * identity the model keeps in the VMA's pgoff word (file << 16 | offset).
+ */
+function file_offset(s: KState, t: number, vi: number, va: number): number {
+  return vma_pgoff_of(s, t, vi, va);
+}
+
+/** The pgoff word of a new MAP_HUGETLB mapping of hugetlbfs file `file`. */
+export function hugetlb_file_pgoff(file: number): number {
+  return file << 16;
+}
+
+/* ---------------- reservations ---------------- */
+
+/**
+ * hugetlb_reserve_pages() for a private mapping of `pages` pages: without
+ * MAP_NORESERVE the VMA becomes the owner of a reservation of every huge
+ * page it covers (HPAGE_RESV_OWNER), which hugetlb_acct_memory() takes from
+ * the pool's free pages not already reserved; -ENOMEM (mmap fails) when
+ * they are not enough. Returns the VMA flags to add, or -ENOMEM.
+ */
+export function hugetlb_reserve_pages(s: KState, ctx: KCtx, pages: number, vflags: number): number {
+  if (vflags & VM_NORESERVE) {
+    trace(ctx, 'hugetlb_reserve_pages', 'MAP_NORESERVE: no reservation, the VMA owns none');
+    return 0;
+  }
+  const chg = Math.ceil(pages / pmd_nr(s));
+  const p = hugetlb_pool(s);
+  if (p.free - p.resv < chg) {
+    trace(ctx, 'hugetlb_acct_memory', `${chg} huge page(s) to reserve, ${p.free} free, ${p.resv} reserved: -ENOMEM`);
+    return -ENOMEM;
+  }
+  hugetlb_pool_add(s, { resv: chg });
+  trace(ctx, 'hugetlb_reserve_pages', `${chg} huge page(s) reserved for this private mapping (HPAGE_RESV_OWNER)`);
+  return VM_HRESV_OWNER;
+}
+
+/**
+ * hugetlb_vm_op_close() for [lo, hi) of VMA `vi` leaving task `t` (munmap,
+ * exit): an owner gives back the reservations of the huge pages it never
+ * consumed; its resv_map entries for the range go.
+ */
+export function hugetlb_vm_op_close(s: KState, ctx: KCtx, t: number, vi: number, lo: number, hi: number): void {
+  const vflags = vma_flags_at(s, t, vi);
+  if ((vflags & VM_HRESV_OWNER) === 0) return;
+  let unused = 0;
+  for (let va = haddr_of(s, lo); va < hi; va += pmd_nr(s)) {
+    const slot = slot_of(s, va);
+    if (!hugetlb_resv_consumed(s, t, slot)) unused++;
+    hugetlb_set_resv_consumed(s, t, slot, false);
+  }
+  if (unused) {
+    hugetlb_pool_add(s, { resv: -unused });
+    trace(ctx, 'hugetlb_vm_op_close', `${unused} unused reservation(s) returned`);
+  }
+}
+
+/**
+ * alloc_hugetlb_folio() (alloc_huge_page up to 6.6): a page from the pool
+ * for (`t`, `vi`, `va`). The owner of a private mapping uses the
+ * reservation of that huge page if it has not consumed it yet; everyone
+ * else (a fork child, MAP_NORESERVE, the owner copying a page it shares:
+ * `cowFromOwner`, the avoid_reserve of hugetlb_wp) needs a free page that
+ * no reservation holds, and gets -ENOSPC without one (no surplus pages:
+ * nr_overcommit_hugepages is 0). The head PFN, or -ENOSPC.
+ */
+export function alloc_hugetlb_folio(s: KState, ctx: KCtx, t: number, vi: number, va: number, cowFromOwner: boolean): number {
+  const vflags = vma_flags_at(s, t, vi);
+  const slot = slot_of(s, va);
+  const useResv = !cowFromOwner && (vflags & VM_HRESV_OWNER) !== 0 && !hugetlb_resv_consumed(s, t, slot);
+  const p = hugetlb_pool(s);
+  if (useResv ? p.free < 1 : p.free - p.resv < 1) {
+    trace(
+      ctx,
+      'alloc_hugetlb_folio',
+      `no huge page: ${p.free} free, ${p.resv} reserved${useResv ? '' : ', none of them for this fault'}: -ENOSPC`,
+    );
+    return -ENOSPC;
+  }
+  const head = folio_alloc_large(s, 0, s.L.geo.pmdOrder);
+  if (head === 0) throw new Error('cowlab: no frames for a hugetlb folio (geometry too small)');
+  page_set(s, head, PGF_HUGETLB);
+  hugetlb_pool_add(s, { free: -1, resv: useResv ? -1 : 0 });
+  if (useResv) hugetlb_set_resv_consumed(s, t, slot, true);
+  trace(ctx, 'alloc_hugetlb_folio', `huge page ${head} from the pool${useResv ? ' (the VMA reservation)' : ''}`);
+  return head;
+}
+
+/* ---------------- rmap (include/linux/rmap.h hugetlb_*_rmap) ---------------- */
+
+/** hugetlb_add_new_anon_rmap(): a new anon hugetlb folio of task `t`, mapped once, exclusive (5.19+). */
+function hugetlb_add_new_anon_rmap(s: KState, ctx: KCtx, head: number, va: number): void {
+  page_set(s, head, PGF_ANON);
+  for (let i = 0; i < folio_nr_pages(s, head); i++) page_set_mapping(s, head + i, -1, va + i);
+  folio_entire_mapcount_add(s, head, 1);
+  folio_large_mapcount_add(s, head, 1);
+  if (ctx.prof.mech.cow.exclusive === 'anon-exclusive') page_set(s, head, PGF_ANON_EXCLUSIVE);
+}
+
+/** hugetlb_remove_rmap() */
+function hugetlb_remove_rmap(s: KState, head: number): void {
+  folio_entire_mapcount_add(s, head, -1);
+  folio_large_mapcount_add(s, head, -1);
+}
+
+/** hugetlb_dup_rmap(): one more mapping (fork). */
+function hugetlb_dup_rmap(s: KState, head: number): void {
+  folio_entire_mapcount_add(s, head, 1);
+  folio_large_mapcount_add(s, head, 1);
+}
+
+/* ---------------- faults ---------------- */
+
+/**
+ * hugetlb_fault(): the entry covering the address is none (hugetlb_no_page)
+ * or present: a write or unshare fault on a read-only entry goes to
+ * hugetlb_wp(), anything else only marks it dirty on a write.
+ */
+export function hugetlb_fault(s: KState, ctx: KCtx, vmf: Vmf): number {
+  const haddr = haddr_of(s, vmf.va);
+  const pmd = pmdp_get(s, vmf.t, haddr);
+  if (pmd_none(pmd)) return hugetlb_no_page(s, ctx, vmf, haddr);
+  if (vmf.flags & (FAULT_FLAG_WRITE | FAULT_FLAG_UNSHARE) && !pmd_write(pmd)) return hugetlb_wp(s, ctx, vmf, haddr, pmd);
+  if (vmf.flags & FAULT_FLAG_WRITE) set_pmd_at(s, vmf.t, haddr, pmd_mkdirty(pmd));
+  trace(ctx, 'hugetlb_fault', 'entry already suitable: young only');
+  return 0;
+}
+
+/**
+ * hugetlb_no_page(): a VMA the owner stole a page from SIGBUSes; otherwise
+ * a zeroed page from the pool (SIGBUS without one), a new exclusive anon
+ * page mapped read-only (a private entry always starts read-only), and a
+ * write fault goes straight on to hugetlb_wp(), which reuses it.
+ */
+function hugetlb_no_page(s: KState, ctx: KCtx, vmf: Vmf, haddr: number): number {
+  if (vmf.vflags & VM_HRESV_UNMAPPED) {
+    trace(ctx, 'hugetlb_no_page', `"PID ${vmf.t} killed due to inadequate hugepage pool": the owner stole this VMA's page`);
+    return VM_FAULT_SIGBUS;
+  }
+  anon_vma_prepare(s, vmf.t, vmf.vi);
+  const head = alloc_hugetlb_folio(s, ctx, vmf.t, vmf.vi, haddr, false);
+  if (head < 0) return VM_FAULT_SIGBUS;
+  for (let i = 0; i < folio_nr_pages(s, head); i++) page_set_data(s, head + i, 0);
+  hugetlb_add_new_anon_rmap(s, ctx, head, haddr);
+  const entry = mk_huge_pmd(head);
+  set_pmd_at(s, vmf.t, haddr, entry);
+  trace(ctx, 'hugetlb_no_page', `new anon huge page ${head} mapped read-only at pages ${haddr}..${haddr + pmd_nr(s) - 1}`);
+  if (vmf.flags & FAULT_FLAG_WRITE && (vmf.vflags & VM_SHARED) === 0) return hugetlb_wp(s, ctx, vmf, haddr, entry, true);
+  return 0;
+}
+
+/**
+ * hugetlb_wp() (hugetlb_cow up to 5.18): a write or unshare fault on a
+ * read-only private entry. Reuse when the folio is anon and mapped once
+ * (folio_mapcount() == 1: the refcount, so GUP and pipe references, is never
+ * looked at, in every era; b8a2528835b3 documents why); from 5.19 reuse sets
+ * PG_anon_exclusive. Otherwise copy into a page from the pool: the owner of
+ * the mapping cannot use its reservation for a page it shares, and when no
+ * page is free it steals the page back from the other VMAs
+ * (unmap_ref_private) and reuses it; anyone else gets SIGBUS.
+ */
+function hugetlb_wp(s: KState, ctx: KCtx, vmf: Vmf, haddr: number, pmd: Pmd, fresh = false): number {
+  const unshare = (vmf.flags & FAULT_FLAG_UNSHARE) !== 0;
+  const old = pmd_pfn(pmd);
+  const exclusiveBit = ctx.prof.mech.cow.exclusive === 'anon-exclusive';
+  for (let tries = 0; tries < 2; tries++) {
+    const cur = pmdp_get(s, vmf.t, haddr);
+    if (folio_entire_mapcount(s, old) === 1 && page_test(s, old, PGF_ANON)) {
+      if (exclusiveBit && !page_test(s, old, PGF_ANON_EXCLUSIVE)) page_set(s, old, PGF_ANON_EXCLUSIVE);
+      if (!fresh) {
+        trace(ctx, 'hugetlb_wp', `huge page ${old}: anon and mapped once: reuse${unshare ? ' (unshare: entry left read-only)' : ''}`);
+        ctx.metrics.reuses++;
+      }
+      if (unshare) return 0;
+      let e = pmd_mkdirty(cur);
+      if (vmf.vflags & VM_WRITE) e = pmd_mkwrite(e);
+      set_pmd_at(s, vmf.t, haddr, e);
+      return VM_FAULT_WRITE;
+    }
+    const ownerCow = (vmf.vflags & VM_HRESV_OWNER) !== 0 && page_test(s, old, PGF_ANON);
+    const nw = alloc_hugetlb_folio(s, ctx, vmf.t, vmf.vi, haddr, ownerCow);
+    if (nw >= 0) {
+      anon_vma_prepare(s, vmf.t, vmf.vi);
+      const nr = folio_nr_pages(s, old);
+      for (let i = 0; i < nr; i++) page_set_data(s, nw + i, page_data(s, old + i));
+      ctx.metrics.copies += nr;
+      hugetlb_add_new_anon_rmap(s, ctx, nw, haddr);
+      let e = mk_huge_pmd(nw);
+      if (!unshare) e = pmd_mkwrite(pmd_mkdirty(e));
+      set_pmd_at(s, vmf.t, haddr, e);
+      hugetlb_remove_rmap(s, old);
+      folio_put(s, old);
+      trace(
+        ctx,
+        'hugetlb_wp',
+        `huge page ${old} (mapcount ${folio_entire_mapcount(s, old) + 1}) copied into ${nw}${unshare ? ', mapped read-only (unshare)' : ''}`,
+      );
+      return unshare ? 0 : VM_FAULT_WRITE;
+    }
+    if (!ownerCow) {
+      trace(ctx, 'hugetlb_wp', `huge page ${old}: no page for the copy: SIGBUS`);
+      return VM_FAULT_SIGBUS;
+    }
+    // the owner must not fail: take the page away from every other private mapping of it
+    unmap_ref_private(s, ctx, vmf.t, vmf.vi, haddr, old);
+  }
+  return VM_FAULT_SIGBUS;
+}
+
+/**
+ * unmap_ref_private(): the owner of a private mapping could not get a page
+ * for its copy, so the page is zapped from every other VMA that maps this
+ * offset of the same hugetlbfs file, except shared mappings and other
+ * owners; each such VMA is marked HPAGE_RESV_UNMAPPED, and its next no-page
+ * fault anywhere is SIGBUS.
+ */
+function unmap_ref_private(s: KState, ctx: KCtx, t: number, vi: number, haddr: number, page: number): void {
+  const off = file_offset(s, t, vi, haddr);
+  for (let u = 0; u < s.L.geo.tasks; u++) {
+    if (!task_alive(s, u)) continue;
+    vmas_of(s, u).forEach((v, ui) => {
+      if (u === t && ui === vi) return;
+      if ((v.flags & VM_HUGETLB) === 0 || v.flags & VM_SHARED || v.flags & VM_HRESV_OWNER) return;
+      const at = v.start + (off - v.pgoff);
+      if (at < v.start || at >= v.end || v.pgoff >> 16 !== off >> 16) return;
+      vma_set_flags_at(s, u, ui, v.flags | VM_HRESV_UNMAPPED);
+      const pmd = pmdp_get(s, u, at);
+      if (pmd_none(pmd) || pmd_pfn(pmd) !== page) return;
+      set_pmd_at(s, u, at, PMD_NONE);
+      hugetlb_remove_rmap(s, page);
+      folio_put(s, page);
+      trace(ctx, 'unmap_ref_private', `huge page ${page} taken from task ${u} (HPAGE_RESV_UNMAPPED)`);
+    });
+  }
+}
+
+/* ---------------- fork ---------------- */
+
+/**
+ * copy_hugetlb_page_range(): every present entry is shared with the child,
+ * write-protected in both for a COW mapping, with one more mapping and
+ * reference; a page that may be pinned is copied for the child instead
+ * (fork.hugetlbCopyPinned), from a free page outside every reservation
+ * (the child's VMA owns none): without one fork() fails (the -ENOSPC of
+ * the copy becomes ENOMEM in copy_mm()). The child's VMA never owns a
+ * reservation (hugetlb_dup_vma_private); the caller clears its flags.
+ * Returns 0 or -ENOMEM.
+ */
+export function copy_hugetlb_page_range(s: KState, ctx: KCtx, src: number, dst: number, vi: number, start: number, end: number): number {
+  const sflags = vma_flags_at(s, src, vi);
+  const cow = is_cow_mapping(sflags);
+  const mode = ctx.prof.mech.fork.hugetlbCopyPinned;
+  const dvi = vma_lookup_idx(s, dst, start);
+  for (let va = haddr_of(s, start); va < end; va += pmd_nr(s)) {
+    const pmd = pmdp_get(s, src, va);
+    if (pmd_none(pmd)) continue;
+    const head = pmd_pfn(pmd);
+    const anon = page_test(s, head, PGF_ANON);
+    const maybePinned = cow && (mm_flags(s, src) & MMF_HAS_PINNED) !== 0 && page_pincount(s, head) > 0;
+    const early =
+      (mode === 'maybe-pinned' && maybePinned) ||
+      (mode === 'exclusive-maybe-pinned' && anon && page_test(s, head, PGF_ANON_EXCLUSIVE) && maybePinned);
+    if (early) {
+      const nw = alloc_hugetlb_folio(s, ctx, dst, dvi, va, true);
+      if (nw < 0) {
+        trace(ctx, 'copy_hugetlb_page_range', `huge page ${head} may be pinned and no page is free for the child's copy: fork fails`);
+        return -ENOMEM;
+      }
+      const nr = folio_nr_pages(s, head);
+      for (let i = 0; i < nr; i++) page_set_data(s, nw + i, page_data(s, head + i));
+      ctx.metrics.forkCopies += nr;
+      hugetlb_add_new_anon_rmap(s, ctx, nw, va);
+      set_pmd_at(s, dst, va, pmd_mkwrite(pmd_mkdirty(mk_huge_pmd(nw))));
+      trace(ctx, 'copy_hugetlb_page_range', `huge page ${head} may be pinned: the child gets a copy ${nw}, the parent keeps its entry`);
+      continue;
+    }
+    folio_get(s, head);
+    hugetlb_dup_rmap(s, head);
+    if (mode === 'exclusive-maybe-pinned' && anon) page_clear(s, head, PGF_ANON_EXCLUSIVE);
+    let child = pmd;
+    if (cow) {
+      set_pmd_at(s, src, va, pmd_wrprotect(pmd));
+      child = pmd_wrprotect(child);
+    }
+    set_pmd_at(s, dst, va, child);
+    trace(ctx, 'copy_hugetlb_page_range', `huge page ${head} shared with the child${cow ? ', write-protected in both' : ''}`);
+  }
+  return 0;
+}
+
+/* ---------------- unmapping and protection ---------------- */
+
+/**
+ * __unmap_hugepage_range(): every entry of [lo, hi) goes; a dirty entry
+ * dirties the folio; the mapping and its reference are dropped (a page a
+ * pipe or a GUP still holds survives, counted neither free nor mapped).
+ */
+export function __unmap_hugepage_range(s: KState, ctx: KCtx, t: number, lo: number, hi: number): void {
+  for (let va = haddr_of(s, lo); va < hi; va += pmd_nr(s)) {
+    const pmd = pmdp_get(s, t, va);
+    if (pmd_none(pmd)) continue;
+    const head = pmd_pfn(pmd);
+    set_pmd_at(s, t, va, PMD_NONE);
+    if (pmd_dirty(pmd)) page_set(s, head, PGF_DIRTY);
+    hugetlb_remove_rmap(s, head);
+    folio_put(s, head);
+    trace(ctx, '__unmap_hugepage_range', `huge page ${head} unmapped at page ${va}`);
+  }
+}
+
+/**
+ * hugetlb_change_protection(): mprotect() rewrites every present entry with
+ * the new protection; a private mapping's page protection never includes
+ * write (COW), so the entries end up read-only either way.
+ */
+export function hugetlb_change_protection(s: KState, ctx: KCtx, t: number, lo: number, hi: number, newflags: number): void {
+  for (let va = haddr_of(s, lo); va < hi; va += pmd_nr(s)) {
+    const pmd = pmdp_get(s, t, va);
+    if (pmd_none(pmd)) continue;
+    const writable = (newflags & VM_SHARED) !== 0 && (newflags & VM_WRITE) !== 0;
+    set_pmd_at(s, t, va, writable ? pmd_mkwrite(pmd) : pmd_wrprotect(pmd));
+  }
+  trace(
+    ctx,
+    'hugetlb_change_protection',
+    `pages ${lo}..${hi - 1}: entries rewritten${newflags & VM_WRITE ? ' (private: still read-only)' : ' read-only'}`,
+  );
+}
+
+/** A range boundary inside a hugetlb VMA must fall on a huge page (hugetlb_vm_op_split: -EINVAL otherwise). */
+export function hugetlb_range_misaligned(s: KState, t: number, start: number, end: number): boolean {
+  const n = pmd_nr(s);
+  for (const v of vmas_of(s, t)) {
+    if ((v.flags & VM_HUGETLB) === 0 || v.end <= start || v.start >= end) continue;
+    if ((start > v.start && start % n !== 0) || (end < v.end && end % n !== 0)) return true;
+  }
+  return false;
+}
