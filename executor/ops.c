@@ -298,6 +298,9 @@ long op_fork(struct stepcx *cx, const long *a)
 	int child = (int)a[0];
 	pid_t pid = fork();
 
+	/* a fork that fails in dup_mmap() (a pinned hugetlb page and no page for the child's copy)
+	 * has write-protected the executor's own pages of the VMAs it copied before: unmeasured too */
+	cx->unmeasured = 1;
 	if (pid < 0)
 		return -errno;
 	if (pid == 0) {

@@ -370,7 +370,8 @@ export function copy_hugetlb_page_range(s: KState, ctx: KCtx, src: number, dst: 
     }
     folio_get(s, head);
     hugetlb_dup_rmap(s, head);
-    if (mode === 'exclusive-maybe-pinned' && anon) page_clear(s, head, PGF_ANON_EXCLUSIVE);
+    // hugetlb_try_dup_anon_rmap() (5.19+): a shared page is exclusive to no one (nothing to clear before)
+    if (anon) page_clear(s, head, PGF_ANON_EXCLUSIVE);
     let child = pmd;
     if (cow) {
       set_pmd_at(s, src, va, pmd_wrprotect(pmd));
