@@ -104,7 +104,8 @@ struct step { int task, op; long a[7]; };
 
 /* What a step did, sent from its task to the coordinator. */
 /* ksm: /proc/self/ksm_merging_pages after the step, -1 when the program does not use KSM or the kernel has no such file */
-struct result { long ret; int err; int sig; long faults; long ufaults; long ksm; int n; long data[MAXPAGES]; };
+/* hfree, hresv: the 2 MiB hugetlb pool after the step, for programs that map hugetlb pages (resv as the signed number it stands for) */
+struct result { long ret; int err; int sig; long faults; long ufaults; long ksm; long hfree; long hresv; int n; long data[MAXPAGES]; };
 
 /* A program: task slots, the regions observed after each step, files, steps. */
 struct prog {
@@ -168,9 +169,10 @@ extern const char *const background_names[NBACKGROUND];
 void vmstat_background(long *v);
 int ksm_lock(void);
 long read_number(const char *path);
+unsigned long read_unsigned(const char *path);
 int hugetlb_lock(void);
 int machine_lock(const char *name);
-void report_hugetlb(int step);
+void read_hugetlb_pool(struct result *res);
 long ksm_merging_pages(void);
 void wait_writeback(void);
 

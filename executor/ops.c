@@ -668,6 +668,32 @@ void do_step(int me, const struct step *st, struct result *res)
 
 /* ---------------- KSM ---------------- */
 
+/* The 2 MiB hugetlb pool now, into the step's result */
+void read_hugetlb_pool(struct result *res)
+{
+	/* resv_hugepages is an unsigned long the kernel can take below zero for a while (df7a6d1f6405):
+	 * kept as the signed number it stands for */
+	res->hfree = (long)read_unsigned(HUGETLB_DIR "/hugepages-2048kB/free_hugepages");
+	res->hresv = (long)read_unsigned(HUGETLB_DIR "/hugepages-2048kB/resv_hugepages");
+}
+
+/* The unsigned number a sysfs file holds, or (unsigned long)-1 when it cannot be read */
+unsigned long read_unsigned(const char *path)
+{
+	char buf[64];
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	ssize_t n;
+
+	if (fd < 0)
+		return (unsigned long)-1;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return (unsigned long)-1;
+	buf[n] = 0;
+	return strtoul(buf, NULL, 10);
+}
+
 /* The number a sysfs or procfs file holds, or -1 */
 long read_number(const char *path)
 {

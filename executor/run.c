@@ -452,9 +452,9 @@ int coordinator(void)
 			close(pagemap_fds[t]);
 			pagemap_fds[t] = -1;
 		}
-		report_step(i + 1, &res);
 		if (hugetlb_program)
-			report_hugetlb(i + 1);
+			read_hugetlb_pool(&res);
+		report_step(i + 1, &res);
 		drain_all_lru();
 		observe(i + 1);
 	}

@@ -68,13 +68,9 @@ void report_step(int step, const struct result *res)
 	for (int k = 0; k < res->n && n < (int)sizeof(line) - 24; k++)
 		n += snprintf(line + n, sizeof(line) - n, " %ld", res->data[k]);
 	out("%s", line);
-}
-
-/* H <step> <free> <resv>: the 2 MiB hugetlb pool after a step of a program that maps hugetlb pages */
-void report_hugetlb(int step)
-{
-	out("H %d %ld %ld", step, read_number(HUGETLB_DIR "/hugepages-2048kB/free_hugepages"),
-	    read_number(HUGETLB_DIR "/hugepages-2048kB/resv_hugepages"));
+	/* H <step> <free> <resv>: the 2 MiB hugetlb pool after a step of a program that maps hugetlb pages */
+	if (hugetlb_program)
+		out("H %d %ld %ld", step, res->hfree, res->hresv);
 }
 
 void report_page(int step, int task, long vpage, uint64_t entry, uint64_t count, uint64_t flags, const struct kfolio *f)

@@ -192,6 +192,8 @@ export function emitC(r: Resolved): string {
     }
     if (e.faults !== undefined) add(`results[${n}].faults == ${e.faults}`, `takes ${e.faults} page fault(s)`);
     if (e.uffdFaults !== undefined) add(`results[${n}].ufaults == ${e.uffdFaults}`, `delivers ${e.uffdFaults} uffd-wp fault(s)`);
+    if (e.hugetlbFree !== undefined) add(`results[${n}].hfree == ${e.hugetlbFree}`, `leaves ${e.hugetlbFree} free huge page(s)`);
+    if (e.hugetlbResv !== undefined) add(`results[${n}].hresv == ${e.hugetlbResv}`, `leaves resv_hugepages at ${e.hugetlbResv}`);
     if (e.ksmMergingPages !== undefined)
       add(`results[${n}].ksm == ${e.ksmMergingPages}`, `leaves ksm_merging_pages at ${e.ksmMergingPages}`);
     if (rs.range) {

@@ -126,17 +126,6 @@ const fork = z
       },
       ['never', 'maybe-pinned', 'exclusive-maybe-pinned'],
     ),
-    hugetlbCopyPinned: choice(
-      'Whether fork() (copy_hugetlb_page_range) gives the child a copy of a hugetlb page that may be pinned; the copy needs a free huge page outside every reservation, and fork() fails with ENOMEM without one.',
-      {
-        never: 'hugetlb pages are always shared write-protected (<= 5.11; Debian 5.10.223 too)',
-        'maybe-pinned':
-          'page_needs_cow_for_dma() on any page of a COW mapping, file (memfd) pages included; the parent keeps its entry as it was (4eae4efa2c29 "hugetlb: do early cow when page pinned on src mm", 5.12 .. 5.18)',
-        'exclusive-maybe-pinned':
-          'hugetlb_try_dup_anon_rmap() refuses an exclusive anon page that may be pinned, which is then copied; file pages are shared (fb3d824d1a46, 5.19+)',
-      },
-      ['never', 'maybe-pinned', 'exclusive-maybe-pinned'],
-    ),
     copyMarked: flag(
       'proposal (Linus Torvalds, 10 Jan 2021, "fork() will keep it so"): fork() copies a page carrying the exclusive marker for the child instead of sharing it',
     ),
@@ -373,6 +362,26 @@ const features = z
   })
   .strict();
 
+/** hugetlb pages (mm/hugetlb.c): what differs from the other anon pages' paths. */
+const hugetlb = z
+  .object({
+    forkCopyPinned: choice(
+      'Whether fork() (copy_hugetlb_page_range) gives the child a copy of a hugetlb page that may be pinned; the copy needs a free huge page outside every reservation, and fork() fails with ENOMEM without one.',
+      {
+        never: 'hugetlb pages are always shared write-protected (<= 5.11; Debian 5.10.223 too)',
+        'maybe-pinned':
+          'page_needs_cow_for_dma() on any page of a COW mapping, file (memfd) pages included; the parent keeps its entry as it was (4eae4efa2c29 "hugetlb: do early cow when page pinned on src mm", 5.12 .. 5.18)',
+        'exclusive-maybe-pinned':
+          'hugetlb_try_dup_anon_rmap() refuses an exclusive anon page that may be pinned, which is then copied; file pages are shared (fb3d824d1a46, 5.19+)',
+      },
+      ['never', 'maybe-pinned', 'exclusive-maybe-pinned'],
+    ),
+    restoreReserve: flag(
+      "__unmap_hugepage_range() of an anon page in the private mapping that owns its reservation (and no surplus pages) gives the reservation back to the mapping's map and marks the folio, so that freeing it restores resv_hugepages; until the folio is freed (a pipe or a GUP still holds it) the pool shows one reservation less, below zero after the mapping's close (df7a6d1f6405 \"mm/hugetlb: restore the reservation if needed\", 6.10 inferred; read: present in 6.12.117 and 7.2.13, absent from 6.1.176; the host shows resv_hugepages 2^64-1 in cow.c's vmsplice cases)",
+    ),
+  })
+  .strict();
+
 /** Kernel samepage merging (mm/ksm.c) and how COW meets a merged page. */
 const ksm = z
   .object({
@@ -426,7 +435,9 @@ const config = z
   .strict();
 
 /** Every mechanism of a profile, by subsystem. */
-export const mechanismsSchema = z.object({ cow, fault, fork, gup, swap, lru, wrprotect, uffd, ksm, proc, features, config }).strict();
+export const mechanismsSchema = z
+  .object({ cow, fault, fork, gup, swap, lru, wrprotect, uffd, ksm, hugetlb, proc, features, config })
+  .strict();
 
 /** The mechanisms a profile combines. */
 export type Mechanisms = z.infer<typeof mechanismsSchema>;

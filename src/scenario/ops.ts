@@ -36,6 +36,8 @@ export const expectSchema = z
     file: z.boolean().optional(),
     'folio-pages': z.number().int().min(1).optional(),
     'ksm-merging-pages': z.number().int().min(0).optional(),
+    'hugetlb-free': z.number().int().min(0).optional(),
+    'hugetlb-resv': z.number().int().optional(),
   })
   .strict();
 

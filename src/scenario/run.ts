@@ -3,7 +3,7 @@
  * the step's expectations and the properties after each step.
  */
 import { KState, makeLayout, TASK_ALIVE } from '../model/layout.js';
-import { task_set_state, pte_lookup, task_alive, write_step, write_writer, hugetlb_pool_add } from '../model/mm_types.js';
+import { task_set_state, pte_lookup, task_alive, write_step, write_writer, hugetlb_pool_add, hugetlb_pool } from '../model/mm_types.js';
 import { pte_present, pte_pfn, pte_write, pte_uffd_wp, is_swap_pte } from '../model/pte.js';
 import { wid_root, write_value } from '../model/writes.js';
 import { ksm_merging_pages } from '../kernel/mm/ksm.js';
@@ -207,6 +207,11 @@ function checkExpectations(
   }
   if (e.faults !== undefined && eff.faults !== e.faults) f(`expected ${e.faults} page fault(s), took ${eff.faults}`);
   if (e.uffdFaults !== undefined && eff.uffdFaults !== e.uffdFaults) f(`expected ${e.uffdFaults} uffd-wp fault(s), got ${eff.uffdFaults}`);
+  if (e.hugetlbFree !== undefined || e.hugetlbResv !== undefined) {
+    const p = hugetlb_pool(s);
+    if (e.hugetlbFree !== undefined && p.free !== e.hugetlbFree) f(`expected ${e.hugetlbFree} free huge page(s), there are ${p.free}`);
+    if (e.hugetlbResv !== undefined && p.resv !== e.hugetlbResv) f(`expected resv_hugepages ${e.hugetlbResv}, it is ${p.resv}`);
+  }
   if (e.ksmMergingPages !== undefined) {
     const got = task_alive(s, rs.t) ? ksm_merging_pages(s, rs.t) : 0;
     if (got !== e.ksmMergingPages) f(`expected ksm_merging_pages ${e.ksmMergingPages}, it is ${got}`);

@@ -32,6 +32,9 @@ export interface StepExpect {
   uffdFaults?: number;
   /** /proc/PID/ksm_merging_pages of the acting process after the step (ksmd's count, updated by its scans) */
   ksmMergingPages?: number;
+  /** the 2 MiB hugetlb pool after the step: free_hugepages and resv_hugepages (signed: the kernel can take resv below zero) */
+  hugetlbFree?: number;
+  hugetlbResv?: number;
   /** kernel functions that must appear in the step's path */
   path?: string[];
   /** for `check`: the page(s) are / are not the same frames as another process's */

@@ -21,7 +21,7 @@
  * touches hugetlb) and /proc/PID/mem writes.
  */
 import type { KState } from '../../model/layout.js';
-import { PGF_ANON, PGF_ANON_EXCLUSIVE, PGF_HUGETLB, PGF_DIRTY, MMF_HAS_PINNED } from '../../model/layout.js';
+import { PGF_ANON, PGF_ANON_EXCLUSIVE, PGF_HUGETLB, PGF_DIRTY, PGF_RESTORE_RESERVE, MMF_HAS_PINNED } from '../../model/layout.js';
 import {
   type Pmd,
   PMD_NONE,
@@ -185,6 +185,7 @@ export function alloc_hugetlb_folio(s: KState, ctx: KCtx, t: number, vi: number,
 /** hugetlb_add_new_anon_rmap(): a new anon hugetlb folio of task `t`, mapped once, exclusive (5.19+). */
 function hugetlb_add_new_anon_rmap(s: KState, ctx: KCtx, head: number, va: number): void {
   page_set(s, head, PGF_ANON);
+  page_clear(s, head, PGF_RESTORE_RESERVE);
   for (let i = 0; i < folio_nr_pages(s, head); i++) page_set_mapping(s, head + i, -1, va + i);
   folio_entire_mapcount_add(s, head, 1);
   folio_large_mapcount_add(s, head, 1);
@@ -334,7 +335,7 @@ function unmap_ref_private(s: KState, ctx: KCtx, t: number, vi: number, haddr: n
  * copy_hugetlb_page_range(): every present entry is shared with the child,
  * write-protected in both for a COW mapping, with one more mapping and
  * reference; a page that may be pinned is copied for the child instead
- * (fork.hugetlbCopyPinned), from a free page outside every reservation
+ * (hugetlb.forkCopyPinned), from a free page outside every reservation
  * (the child's VMA owns none): without one fork() fails (the -ENOSPC of
  * the copy becomes ENOMEM in copy_mm()). The child's VMA never owns a
  * reservation (hugetlb_dup_vma_private); the caller clears its flags.
@@ -343,7 +344,7 @@ function unmap_ref_private(s: KState, ctx: KCtx, t: number, vi: number, haddr: n
 export function copy_hugetlb_page_range(s: KState, ctx: KCtx, src: number, dst: number, vi: number, start: number, end: number): number {
   const sflags = vma_flags_at(s, src, vi);
   const cow = is_cow_mapping(sflags);
-  const mode = ctx.prof.mech.fork.hugetlbCopyPinned;
+  const mode = ctx.prof.mech.hugetlb.forkCopyPinned;
   const dvi = vma_lookup_idx(s, dst, start);
   for (let va = haddr_of(s, start); va < end; va += pmd_nr(s)) {
     const pmd = pmdp_get(s, src, va);
@@ -390,7 +391,8 @@ export function copy_hugetlb_page_range(s: KState, ctx: KCtx, src: number, dst: 
  * dirties the folio; the mapping and its reference are dropped (a page a
  * pipe or a GUP still holds survives, counted neither free nor mapped).
  */
-export function __unmap_hugepage_range(s: KState, ctx: KCtx, t: number, lo: number, hi: number): void {
+export function __unmap_hugepage_range(s: KState, ctx: KCtx, t: number, vi: number, lo: number, hi: number): void {
+  const owner = (vma_flags_at(s, t, vi) & VM_HRESV_OWNER) !== 0;
   for (let va = haddr_of(s, lo); va < hi; va += pmd_nr(s)) {
     const pmd = pmdp_get(s, t, va);
     if (pmd_none(pmd)) continue;
@@ -398,6 +400,13 @@ export function __unmap_hugepage_range(s: KState, ctx: KCtx, t: number, lo: numb
     set_pmd_at(s, t, va, PMD_NONE);
     if (pmd_dirty(pmd)) page_set(s, head, PGF_DIRTY);
     hugetlb_remove_rmap(s, head);
+    // df7a6d1f6405 (hugetlb.restoreReserve): the owner's anon page gives its reservation back to the
+    // VMA's map now (the consumed entry goes) and to the pool when the folio is freed (no surplus pages here)
+    if (ctx.prof.mech.hugetlb.restoreReserve && owner && page_test(s, head, PGF_ANON)) {
+      page_set(s, head, PGF_RESTORE_RESERVE);
+      hugetlb_set_resv_consumed(s, t, slot_of(s, va), false);
+      trace(ctx, '__unmap_hugepage_range', `huge page ${head}: reservation restored to the owner (freed: resv_hugepages + 1)`);
+    }
     folio_put(s, head);
     trace(ctx, '__unmap_hugepage_range', `huge page ${head} unmapped at page ${va}`);
   }

@@ -1178,7 +1178,7 @@ export interface ZapDetails {
 export function zap_pte_range(s: KState, ctx: KCtx, t: number, vi: number, start: number, end: number, d: ZapDetails): void {
   const vflags = vma_flags_at(s, t, vi);
   // unmap_single_vma(): hugetlb VMAs are torn down by __unmap_hugepage_range()
-  if (is_vm_hugetlb_page(vflags)) return __unmap_hugepage_range(s, ctx, t, start, end);
+  if (is_vm_hugetlb_page(vflags)) return __unmap_hugepage_range(s, ctx, t, vi, start, end);
   const anon = vma_is_anonymous(s, t, vi);
   // zap_pmd_range(): huge PMDs wholly in the range go at once, the others are split first
   for (const h of split_partial_pmds(s, ctx, t, start, end)) zap_huge_pmd(s, ctx, t, h);

@@ -9,7 +9,7 @@
  * CPU: the executor pins every scenario process to CPU 0.
  */
 import type { KState } from '../../model/layout.js';
-import { PGF_LRU, PGF_ALLOC, PGF_REFERENCED, PGF_ACTIVE, PGF_HUGETLB, ZERO_PFN } from '../../model/layout.js';
+import { PGF_LRU, PGF_ALLOC, PGF_REFERENCED, PGF_ACTIVE, PGF_HUGETLB, PGF_RESTORE_RESERVE, ZERO_PFN } from '../../model/layout.js';
 import {
   page_ref_add,
   page_ref_count,
@@ -48,7 +48,7 @@ export function folio_put_refs(s: KState, pfn: number, n: number): void {
   if (c === 0) {
     // __folio_put(): off the LRU, back to the allocator; a hugetlb folio back to its pool (free_huge_folio)
     page_clear(s, pfn, PGF_LRU);
-    if (page_test(s, pfn, PGF_HUGETLB)) hugetlb_pool_add(s, { free: 1 });
+    if (page_test(s, pfn, PGF_HUGETLB)) hugetlb_pool_add(s, { free: 1, resv: page_test(s, pfn, PGF_RESTORE_RESERVE) ? 1 : 0 });
     free_page(s, folio_head(s, pfn));
   }
 }

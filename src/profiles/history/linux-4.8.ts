@@ -16,7 +16,7 @@ export const linux_4_8: Profile = {
   mech: {
     cow: { reuse: 'mapcount', exclusive: 'none', largeReuse: 'as-small', pmdReuse: 'mapcount', pmdCopy: 'thp', hugeZeroWp: 'alloc-thp' },
     fault: { sharedRetry: false, aroundPages: 16, splitZeroPages: false },
-    fork: { copyPinned: 'never', hugetlbCopyPinned: 'never', copyMarked: false, copyReferenced: 'none', writeProtectSeq: false },
+    fork: { copyPinned: 'never', copyMarked: false, copyReferenced: 'none', writeProtectSeq: false },
     gup: {
       pinCounting: 'get',
       forceWrite: 'foll-write-games',
@@ -52,6 +52,7 @@ export const linux_4_8: Profile = {
       wpAsync: false,
       wpPinned: 'allow',
     },
+    hugetlb: { forkCopyPinned: 'never', restoreReserve: false },
     ksm: { wpReuse: 'copy', breakKsm: 'write-fault', forkResetsCounters: false, zeroPages: 'plain' },
     proc: { pagemapPmdExclusive: 'head', pagemapPmdFile: false, kpageflagsFromFolio: false, kpageflagsKsmAnyAnon: false },
     features: { ioUring: false, pinUserPages: false, mthp: false, madvCollapse: 'none', mremapMultiVma: false, ptReclaim: false },

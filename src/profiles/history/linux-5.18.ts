@@ -16,7 +16,7 @@ export const linux_5_18 = derive(linux_5_11, {
   summary:
     'do_wp_page drains the local LRU batch and tolerates (then frees) the swap cache reference; swap-in maps writable on a write fault only when the refcount shows exclusivity.',
   mech: {
-    fork: { hugetlbCopyPinned: 'maybe-pinned' },
+    hugetlb: { forkCopyPinned: 'maybe-pinned' },
     cow: { reuse: 'refcount', pmdReuse: 'refcount' },
     swap: { swapinReuse: 'refcount', swapinDrain: true },
   },

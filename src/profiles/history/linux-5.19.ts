@@ -20,7 +20,8 @@ export const linux_5_19 = derive(linux_5_18, {
     'swap-out refuses maybe-pinned exclusive pages and records exclusivity in the swap PTE; uffd-wp works on shmem too.',
   mech: {
     cow: { exclusive: 'anon-exclusive' },
-    fork: { copyPinned: 'exclusive-maybe-pinned', hugetlbCopyPinned: 'exclusive-maybe-pinned' },
+    fork: { copyPinned: 'exclusive-maybe-pinned' },
+    hugetlb: { forkCopyPinned: 'exclusive-maybe-pinned' },
     swap: { swapinReuse: 'exclusive-bit', swapoutPinned: 'try-share' },
     gup: { unshare: 'anon' },
     uffd: { wpShmem: true },
