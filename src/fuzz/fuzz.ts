@@ -35,6 +35,8 @@ export interface FuzzOptions {
   thp?: boolean;
   /** half of the scenarios start with equal pages in MADV_MERGEABLE areas (default true where the kernel has KSM) */
   ksm?: boolean;
+  /** half of the scenarios have a hugetlb area (default true where the kernel side can set the 2 MiB pool) */
+  hugetlb?: boolean;
   onProgress?: (done: number, diverged: number, skipped: number) => void;
 }
 
@@ -63,6 +65,8 @@ export interface FuzzReport {
   mthp?: boolean;
   /** half of the scenarios had equal pages in MADV_MERGEABLE areas */
   ksm?: boolean;
+  /** half of the scenarios had a hugetlb area */
+  hugetlb?: boolean;
 }
 
 /** The operation a divergence happened in, with the field and values: what makes two divergences the same kind. */
@@ -141,9 +145,12 @@ export async function fuzzDiff(o: FuzzOptions): Promise<FuzzReport> {
   const gen: GenOptions = o.thp === false || !runner.caps.thp ? {} : { thp: true, mthp: runner.caps.thpSizes.includes(64) };
   // KSM where the kernel side can drive ksmd
   if (o.ksm !== false && runner.caps.ksm) gen.ksm = true;
+  // hugetlb where the kernel side can set the 2 MiB pool
+  if (o.hugetlb !== false && runner.caps.hugetlb) gen.hugetlb = true;
   report.thp = gen.thp === true;
   report.mthp = gen.mthp === true;
   report.ksm = gen.ksm === true;
+  report.hugetlb = gen.hugetlb === true;
   try {
     for (let base = 0; base < samples.length; base += runner.chunk) {
       const part = samples.slice(base, base + runner.chunk);

@@ -56,7 +56,7 @@ function firstViolation(cmds: readonly Cmd[], prof: Profile, gen: GenOptions, pr
 
 export function fuzzModel(o: ModelFuzzOptions): ModelFuzzReport {
   const t0 = Date.now();
-  const gen: GenOptions = o.thp === false ? {} : { thp: true, mthp: true };
+  const gen: GenOptions = o.thp === false ? { hugetlb: true } : { thp: true, mthp: true, hugetlb: true };
   const arb = cmdsArb({ ops: GEN_OPS, maxSteps: o.maxSteps ?? 24 });
   const samples = fc.sample(arb, { seed: o.seed, numRuns: o.count });
   if (o.saveDir) mkdirSync(o.saveDir, { recursive: true });

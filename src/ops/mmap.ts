@@ -85,6 +85,8 @@ export const mmap = defineOp({
       const p = x.pick(['rw', 'rw', 'r'], c.c);
       const g = x.region;
       if (g.kind === 'thp' || g.kind === 'mthp') return { mmap: g.name, pages: g.pages, prot: p, align: 'pmd', thp: 'inherit' };
+      if (g.kind === 'hugetlb')
+        return { mmap: g.name, pages: g.pages, prot: p, hugetlb: '2m', ...(c.b % 4 === 3 ? { noreserve: true } : {}) };
       return g.kind === 'anon'
         ? { mmap: g.name, pages: g.pages, prot: p }
         : g.kind === 'shared'

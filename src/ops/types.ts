@@ -108,7 +108,11 @@ export interface FuzzCmd {
 export interface FuzzCx {
   readonly proc: string;
   readonly others: readonly string[];
-  readonly region: { readonly name: string; readonly pages: number; readonly kind: 'anon' | 'shared' | 'memfd' | 'thp' | 'mthp' };
+  readonly region: {
+    readonly name: string;
+    readonly pages: number;
+    readonly kind: 'anon' | 'shared' | 'memfd' | 'thp' | 'mthp' | 'hugetlb';
+  };
   /** `region` or one of its pages */
   readonly at: string;
   readonly pipes: readonly string[];

@@ -23,6 +23,7 @@ export function fuzzCommand(program: Command): void {
     .option('--save <dir>', 'model only: also save every random scenario in this directory')
     .option('--no-thp', 'leave out the large-folio areas (a PMD-sized THP, a 64 kB mTHP) and their operations')
     .option('--no-ksm', 'with --diff: leave out the equal pages in MADV_MERGEABLE areas half of the scenarios start with')
+    .option('--no-hugetlb', 'with --diff: leave out the hugetlb area half of the scenarios have')
     .option('--json', 'print the report as JSON')
     .action(
       async (opts: {
@@ -40,6 +41,7 @@ export function fuzzCommand(program: Command): void {
         save?: string;
         thp: boolean;
         ksm: boolean;
+        hugetlb: boolean;
       }) => {
         const { availableParallelism } = await import('node:os');
         const seed = opts.seed !== undefined ? Number(opts.seed) : Math.floor(Math.random() * 2 ** 31);
@@ -105,6 +107,7 @@ export function fuzzCommand(program: Command): void {
           on: target.guest,
           thp: opts.thp,
           ksm: opts.ksm,
+          hugetlb: opts.hugetlb,
           onProgress: (done, diverged, skipped) => bar?.update(done, { diverged, skipped }),
         });
         bar?.stop();

@@ -258,7 +258,6 @@ export function change_protection(
 export function do_mprotect(s: KState, ctx: KCtx, t: number, start: number, end: number, prot: number): number {
   if (prot & ~(PROT_READ | PROT_WRITE | PROT_EXEC)) return -EINVAL;
   if (end <= start) return 0;
-  if (hugetlb_range_misaligned(s, t, start, end)) return -EINVAL;
   const vmas = vmas_of(s, t);
   // every page of the range must be mapped; holes give -ENOMEM after the earlier VMAs changed
   let at = start;
@@ -295,6 +294,11 @@ export function do_mprotect(s: KState, ctx: KCtx, t: number, start: number, end:
     const b = Math.min(v.end, hi);
     const newflags = (v.flags & ~(VM_READ | VM_WRITE | VM_EXEC)) | calc_vm_prot_bits(prot);
     if (newflags === v.flags) continue; // mprotect_fixup(): nothing to do, no PTE walk
+    // the split of a hugetlb VMA off a huge-page boundary fails (hugetlb_vm_op_split)
+    if (v.flags & VM_HUGETLB && hugetlb_range_misaligned(s, t, a, b)) {
+      trace(ctx, 'hugetlb_vm_op_split', `pages ${a}..${b - 1} split a hugetlb VMA off a huge-page boundary: -EINVAL`);
+      return -EINVAL;
+    }
     vma_modify(s, t, a, b, (x) => ({ ...x, flags: newflags }), ctx);
     const vi = vmas_of(s, t).findIndex((x) => x.start <= a && a < x.end);
     if (newflags & VM_HUGETLB) {

@@ -38,6 +38,7 @@ import {
   page_test,
   VM_SOFTDIRTY,
   VM_PFNMAP,
+  VM_HUGETLB,
   pmd_nr,
   pmd_mapped_huge,
   pmdp_get,
@@ -81,7 +82,8 @@ export function clear_refs_write(s: KState, ctx: KCtx, t: number, value: number)
   let wp = 0;
   let skipped = 0;
   for (const v of vmas_of(s, t)) {
-    if (v.flags & VM_PFNMAP) continue;
+    // clear_refs_walk_ops has no hugetlb_entry: the walk passes hugetlb VMAs by
+    if (v.flags & (VM_PFNMAP | VM_HUGETLB)) continue;
     // clear_refs_pte_range(): a huge PMD is write-protected whole, pinned or not (clear_soft_dirty_pmd)
     for (let h = v.start; pmd_nr(s) > 0 && h < v.end; h += pmd_nr(s) - (h & (pmd_nr(s) - 1))) {
       if (pmd_mapped_huge(s, t, h)) {
