@@ -51,7 +51,7 @@ const esc = (s: string) => s.replace(/\|/g, '\\|');
 
 /** The operation table: one row per operation of the registry. */
 export function opsTable(): string {
-  const rows = ['| operation | arguments | what it does (kernel path) | on a real kernel |', '|---|---|---|---|'];
+  const rows = ['| operation | arguments | what it does (kernel path) | on a real kernel | on hugetlb areas |', '|---|---|---|---|---|'];
   for (const d of OPS as readonly OpDef[]) {
     const head = d.primary ? `\`${d.name}: ${PLACEHOLDER[d.primary] ?? d.primary.toUpperCase()}\`` : `\`${d.name}\``;
     const args = Object.entries(d.args)
@@ -67,7 +67,9 @@ export function opsTable(): string {
           ? `model only: ${d.exec.modelOnly.replace(/ \(model only\)$/, '')}`
           : 'model only'
         : `yes${(d.exec).blocker ? ' (its race variant is model only)' : ''}${d.requires?.length ? `; needs ${d.requires.join(', ')}` : ''}`;
-    rows.push(`| ${head} | ${esc(args)} | ${esc(d.doc)} | ${esc(real)} |`);
+    // only an operation that names a range (R) can meet a hugetlb area; the others act on whole processes
+    const onHugetlb = d.hugetlb ? 'yes' : d.primary && PLACEHOLDER[d.primary] === 'R' ? 'refused' : '';
+    rows.push(`| ${head} | ${esc(args)} | ${esc(d.doc)} | ${esc(real)} | ${onHugetlb} |`);
   }
   return rows.join('\n');
 }

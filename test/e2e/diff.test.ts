@@ -146,6 +146,28 @@ d('divergences that do not come back', () => {
   });
 });
 
+d('the hugetlb pool', () => {
+  it('is compared after every step: a kernel that shows other counts diverges', async () => {
+    if (hugePool() === null) return console.log('SKIP hugetlb pool: no /sys/kernel/mm/hugepages/hugepages-2048kB');
+    const rs = [loadScenario('scenarios/hugetlb/hugetlb-cow.yaml')];
+    const inner = hostTarget(rs, 1);
+    const target: Target = {
+      caps: () => inner.caps(),
+      close: () => inner.close(),
+      runMany: (jobs, each) =>
+        inner.runMany(jobs, (i, r: ExecResult) => {
+          const s1 = r.steps.get(1)!;
+          expect(s1.hugetlb).toEqual({ free: 2, resv: 1 });
+          r.steps.set(1, { ...s1, hugetlb: { free: 2, resv: 0 } });
+          each(i, r);
+        }),
+    };
+    const [res] = await diffScenarios(rs, { target });
+    expect(res!.verdict).toBe('diverge');
+    expect(res!.reason).toMatch(/step 1 parent: hugetlb-pool: model 2 free, 1 reserved, kernel 2 free, 0 reserved/);
+  });
+});
+
 d('cowlab emit-c', () => {
   it('every shipped scenario gives a reproducer that compiles with -Wall -Werror and passes, or skips with a reason', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'cowlab-emit-'));
@@ -241,6 +263,22 @@ d('the executor', () => {
     expect(pageCluster()).toBe(before);
   });
 
+  it('puts the hugetlb pool back even when cowlab is killed while a hugetlb program runs', async () => {
+    const before = hugePool();
+    if (before === null) return console.log('SKIP hugetlb pool: no /sys/kernel/mm/hugepages/hugepages-2048kB');
+    // the pools of the two scenarios (1 and 2) cannot both be the machine's own
+    const child = spawn(
+      process.execPath,
+      ['bin/cowlab.js', 'diff', 'scenarios/hugetlb/hugetlb-child-sigbus.yaml', 'scenarios/hugetlb/hugetlb-cow.yaml', '-j', '1'],
+      { stdio: 'ignore' },
+    );
+    for (let i = 0; i < 400 && hugePool() === before; i++) await new Promise((r) => setTimeout(r, 25));
+    expect(hugePool()).not.toBe(before);
+    child.kill('SIGKILL');
+    for (let i = 0; i < 100 && hugePool() !== before; i++) await new Promise((r) => setTimeout(r, 50));
+    expect(hugePool()).toBe(before);
+  });
+
   it("puts ksmd's knobs back even when cowlab is killed while ksmd runs", async () => {
     const knobs = () => Object.fromEntries(KSM_KNOBS.filter(ksmKnob).map((k) => [k, ksmKnob(k)]));
     if (!ksmKnob('run')) return console.log('SKIP ksm knobs: no /sys/kernel/mm/ksm');
@@ -261,6 +299,15 @@ d('the executor', () => {
     expect(orphans().filter((p) => !orphansBefore.includes(p))).toEqual([]);
   });
 });
+
+/** nr_hugepages of the 2 MiB pool, or null without one. */
+function hugePool(): string | null {
+  try {
+    return readFileSync('/sys/kernel/mm/hugepages/hugepages-2048kB/nr_hugepages', 'utf8').trim();
+  } catch {
+    return null;
+  }
+}
 
 /** Executor processes of this checkout that init has adopted. */
 function orphans(): number[] {
