@@ -137,6 +137,9 @@ typedef long op_fn(struct stepcx *cx, const long *a);
 
 #include "cowlab-ops.h"
 
+#ifndef MFD_HUGE_SHIFT
+#define MFD_HUGE_SHIFT 26
+#endif
 #ifndef MAP_HUGE_SHIFT
 #define MAP_HUGE_SHIFT 26
 #endif

@@ -297,8 +297,9 @@ static int make_files(void)
 
 	for (int f = 0; f < P.nfiles; f++) {
 		dfiles[f] = -1;
-		if (P.fkind[f] == 0) {
-			files[f] = memfd_create("cowlab", 0);
+		if (P.fkind[f] == 0 || P.fkind[f] == 2) {
+			/* kind 2: MFD_HUGETLB with 2 MiB pages, fallocated from the pool */
+			files[f] = memfd_create("cowlab", P.fkind[f] == 2 ? MFD_HUGETLB | (21 << MFD_HUGE_SHIFT) : 0);
 			if (files[f] < 0 || fallocate(files[f], 0, 0, P.fpages[f] * PAGE))
 				return -errno;
 		} else {
@@ -348,8 +349,8 @@ int coordinator(void)
 			break;
 		}
 	}
-	for (int i = 0; i < P.nsteps; i++)
-		if (P.steps[i].op == OP_MMAP && P.steps[i].a[6] & 2) {
+	for (int i = 0; i < P.nsteps + P.nfiles; i++)
+		if (i < P.nsteps ? P.steps[i].op == OP_MMAP && P.steps[i].a[6] & 2 : P.fkind[i - P.nsteps] == 2) {
 			int fd = hugetlb_lock(); /* held until this program's processes are gone */
 
 			if (fd < 0) {

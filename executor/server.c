@@ -127,7 +127,7 @@ static int parse_prog(FILE *in, int nlines)
 			P.rpages[P.nregions++] = v[1];
 			break;
 		case 'F':
-			if (n != 2 || P.nfiles >= MAXF || (v[0] != 0 && v[0] != 1) || v[1] < 1 || v[1] > MAXPAGES) {
+			if (n != 2 || P.nfiles >= MAXF || (v[0] < 0 || v[0] > 2) || v[1] < 1 || v[1] > MAXPAGES) {
 				out("X program line %d: bad file", ln);
 				return -1;
 			}

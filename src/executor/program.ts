@@ -45,7 +45,8 @@ function opLine(op: Op, step: number): string {
 export function toProgram(r: Resolved): string[] {
   const lines = [`T ${r.tasks.length} ${r.initial.length}`];
   for (const g of r.regions) lines.push(`R ${g.start} ${g.pages}`);
-  for (const f of r.files) lines.push(`F ${f.kind === 'memfd' ? 0 : 1} ${f.pages}`);
+  // file kinds: 0 memfd, 1 tmpfile, 2 MFD_HUGETLB memfd (2 MiB pages)
+  for (const f of r.files) lines.push(`F ${f.kind === 'memfd' ? (f.hugetlb ? 2 : 0) : 1} ${f.pages}`);
   for (const s of r.steps) lines.push(opLine(s.op, s.step.index));
   return lines;
 }

@@ -223,7 +223,8 @@ export function checkInvariants(s: KState, rules: InvariantRules): string[] {
     if ((m[o + F_FLAGS]! & FF_OPEN) === 0) continue;
     for (let i = 0; i < m[o + F_SIZE]!; i++) {
       const pfn = m[o + F_HDR + i]!;
-      if (pfn) add(pfn, 1, `page cache of file ${f} index ${i}`);
+      // a large folio in the page cache (hugetlbfs) holds one reference, at its head's index
+      if (pfn && headOf(pfn) === pfn) add(pfn, 1, `page cache of file ${f} index ${i}`);
     }
   }
   for (let i = 0; i < m[G_LRU_N]!; i++) {

@@ -348,6 +348,7 @@ export const FF_OPEN = 1 << 0;
 export const FF_MEMFD = 1 << 1;
 export const FF_TMPFILE = 1 << 2;
 export const FF_SHMEM_ANON = 1 << 3; // the object behind MAP_SHARED|MAP_ANONYMOUS
+export const FF_HUGETLB = 1 << 4; // a hugetlbfs file (MFD_HUGETLB memfd): its page cache holds hugetlb folios
 export const FF_SHMEM = FF_MEMFD | FF_SHMEM_ANON; // shmem-backed (swap-backed page cache)
 
 /* ---- reference kinds ---- */

@@ -56,8 +56,13 @@ const topSchema = z
           .object({
             kind: z.enum(['memfd', 'tmpfile']),
             pages: z.number().int().min(1).max(1024).default(1),
+            /** MFD_HUGETLB|MFD_HUGE_2MB (memfd only): 2 MiB pages from the hugetlb pool */
+            hugetlb: z.literal('2m').optional(),
           })
-          .strict(),
+          .strict()
+          .refine((f) => !f.hugetlb || (f.kind === 'memfd' && f.pages % 512 === 0), {
+            message: 'hugetlb: 2m is for memfd files of a whole number of huge pages (512 pages each)',
+          }),
       )
       .optional(),
     expect: z.record(z.string(), outcomeSchema).optional(),
@@ -281,7 +286,12 @@ export function scenarioFromObject(raw: unknown, file: string, pos: PosSource = 
     source: top.source === undefined ? [] : Array.isArray(top.source) ? top.source : [top.source],
     requires: top.requires ?? [],
     processes: top.processes ?? [steps[0]!.proc],
-    files: Object.entries(top.files ?? {}).map(([name, f]) => ({ name, kind: f.kind, pages: f.pages })),
+    files: Object.entries(top.files ?? {}).map(([name, f]) => ({
+      name,
+      kind: f.kind,
+      pages: f.pages,
+      ...(f.hugetlb ? { hugetlb: true } : {}),
+    })),
     expect: Object.fromEntries(Object.entries(top.expect ?? {}).map(([k, v]) => [k, toOutcome(v)])),
     diff: { either: top.diff?.either ?? [], ...(top.diff?.skip ? { skip: top.diff.skip } : {}) },
     env: scenarioEnv(top.env),

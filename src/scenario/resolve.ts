@@ -76,7 +76,13 @@ export function resolveScenario(sc: Scenario): Resolved {
     if (st.op !== 'mmap') continue;
     const name = st.args.region as string;
     const pages = st.args.pages as number;
-    const hugetlb = st.args.hugetlb !== undefined;
+    const hfile = typeof st.args.file === 'string' && sc.files.find((f) => f.name === st.args.file)?.hugetlb === true;
+    const hugetlb = st.args.hugetlb !== undefined || hfile;
+    if (hfile && (st.args.offset as number) % (1 << (sc.pmdOrder ?? PMD_ORDER)) !== 0)
+      throw new InputError(
+        `mmap: a hugetlb file is mapped at huge-page offsets (a multiple of ${1 << (sc.pmdOrder ?? PMD_ORDER)} pages)`,
+        st.pos,
+      );
     const aligned = st.args.align === 'pmd' || hugetlb;
     if (hugetlb && (pages === 0 || pages % (1 << (sc.pmdOrder ?? PMD_ORDER)) !== 0))
       throw new InputError(
@@ -91,10 +97,19 @@ export function resolveScenario(sc: Scenario): Resolved {
       r.hugetlb ||= hugetlb;
     }
   }
+  // a MFD_HUGETLB memfd is fallocated whole from the pool when the scenario starts
+  const filePool = sc.files.reduce((n, f) => n + (f.hugetlb ? f.pages / (1 << (sc.pmdOrder ?? PMD_ORDER)) : 0), 0);
+  if (filePool > (sc.env.hugetlbPages ?? 0))
+    throw new InputError(
+      `files: the hugetlb memfd files need ${filePool} huge page(s), env hugetlb-pages gives ${sc.env.hugetlbPages ?? 0}`,
+      sc.steps[0]!.pos,
+    );
+  if (filePool) needs.add('hugetlb');
   // large folios are possible only where a VMA may follow the THP modes
   const thp = sc.steps.some(
     (st) =>
       (st.op === 'mmap' && (st.args.thp === 'inherit' || st.args.align === 'pmd' || st.args.hugetlb !== undefined)) ||
+      sc.files.some((f) => f.hugetlb) ||
       (st.op === 'madvise' && (st.args.advice === 'hugepage' || st.args.advice === 'collapse')),
   );
   const pmdOrder = sc.pmdOrder ?? PMD_ORDER;

@@ -11,7 +11,7 @@ import { newMetrics, profileEnv, type Metrics, type PathEvent } from '../kernel/
 import { step, type Kernel, type Effects } from '../ops/step.js';
 import type { StepResult } from '../ops/types.js';
 import { file_create } from '../kernel/mm/filemap.js';
-import { FF_MEMFD, FF_TMPFILE } from '../model/layout.js';
+import { FF_MEMFD, FF_TMPFILE, FF_HUGETLB } from '../model/layout.js';
 import { withEnv, type Env } from '../profiles/env.js';
 import { pagemap_entry, type PagemapEntry } from '../kernel/fs/proc/task_mmu.js';
 import { errnoName } from '../kernel/errno.js';
@@ -86,7 +86,8 @@ export function initialState(r: Pick<Resolved, 'geo' | 'initial' | 'files'>, env
   if (env?.hugetlbPages) hugetlb_pool_add(s, { nr: env.hugetlbPages, free: env.hugetlbPages });
   for (const t of r.initial) task_set_state(s, t, TASK_ALIVE);
   r.files.forEach((f, i) => {
-    if (file_create(s, f.kind === 'memfd' ? FF_MEMFD : FF_TMPFILE, f.pages) !== i) throw new Error(`file ${i} not created in its slot`);
+    const kind = (f.kind === 'memfd' ? FF_MEMFD : FF_TMPFILE) | (f.hugetlb ? FF_HUGETLB : 0);
+    if (file_create(s, kind, f.pages) !== i) throw new Error(`file ${i} not created in its slot`);
   });
   return s;
 }

@@ -107,7 +107,8 @@ export interface Scenario {
   /** capabilities the executor needs (root, swap, io_uring, uffd, gup-test, ...) */
   requires: string[];
   processes: string[];
-  files: { name: string; kind: 'memfd' | 'tmpfile'; pages: number }[];
+  /** `hugetlb`: a MFD_HUGETLB memfd of 2 MiB pages, fallocated whole from the pool */
+  files: { name: string; kind: 'memfd' | 'tmpfile'; pages: number; hugetlb?: boolean }[];
   /** expected outcome per kernel id; "default" applies to the rest */
   expect: Record<string, Outcome>;
   /** differential testing: steps whose data may legitimately differ on a real kernel */

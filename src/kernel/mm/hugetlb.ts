@@ -54,6 +54,10 @@ import {
   vma_set_flags_at,
   vma_lookup_idx,
   vma_pgoff_of,
+  vma_file_at,
+  filemap_get,
+  filemap_set,
+  folio_head,
   anon_vma_prepare,
   task_alive,
   mm_flags,
@@ -180,6 +184,29 @@ export function alloc_hugetlb_folio(s: KState, ctx: KCtx, t: number, vi: number,
   return head;
 }
 
+/**
+ * hugetlbfs_fallocate() of a whole MFD_HUGETLB memfd at its creation: a page
+ * from the pool per huge page of the file, zeroed, in the page cache (which
+ * holds one reference); allocated through a shared pseudo-VMA, so each
+ * needs a free page no reservation holds. -ENOSPC when the pool runs out.
+ */
+export function hugetlbfs_fallocate(s: KState, f: number, pages: number): number {
+  for (let i = 0; i < pages; i += pmd_nr(s)) {
+    const p = hugetlb_pool(s);
+    if (p.free - p.resv < 1) return -ENOSPC;
+    const head = folio_alloc_large(s, 0, s.L.geo.pmdOrder);
+    if (head === 0) throw new Error('cowlab: no frames for a hugetlb folio (geometry too small)');
+    page_set(s, head, PGF_HUGETLB);
+    hugetlb_pool_add(s, { free: -1 });
+    for (let j = 0; j < pmd_nr(s); j++) {
+      page_set_mapping(s, head + j, f, i + j);
+      page_set_data(s, head + j, 0);
+      filemap_set(s, f, i + j, head + j);
+    }
+  }
+  return 0;
+}
+
 /* ---------------- rmap (include/linux/rmap.h hugetlb_*_rmap) ---------------- */
 
 /** hugetlb_add_new_anon_rmap(): a new anon hugetlb folio of task `t`, mapped once, exclusive (5.19+). */
@@ -196,6 +223,12 @@ function hugetlb_add_new_anon_rmap(s: KState, ctx: KCtx, head: number, va: numbe
 function hugetlb_remove_rmap(s: KState, head: number): void {
   folio_entire_mapcount_add(s, head, -1);
   folio_large_mapcount_add(s, head, -1);
+}
+
+/** hugetlb_add_file_rmap(): a page-cache folio mapped once more. */
+function hugetlb_add_file_rmap(s: KState, head: number): void {
+  folio_entire_mapcount_add(s, head, 1);
+  folio_large_mapcount_add(s, head, 1);
 }
 
 /** hugetlb_dup_rmap(): one more mapping (fork). */
@@ -232,6 +265,21 @@ function hugetlb_no_page(s: KState, ctx: KCtx, vmf: Vmf, haddr: number): number 
     trace(ctx, 'hugetlb_no_page', `"PID ${vmf.t} killed due to inadequate hugepage pool": the owner stole this VMA's page`);
     return VM_FAULT_SIGBUS;
   }
+  const file = vma_file_at(s, vmf.t, vmf.vi);
+  const cached = file >= 0 ? filemap_get(s, file, vma_pgoff_of(s, vmf.t, vmf.vi, haddr)) : 0;
+  if (cached) {
+    // the page cache's folio (a fallocated MFD_HUGETLB memfd): mapped as a file page, read-only
+    // unless the mapping is shared and writable; a private write goes on to hugetlb_wp(), which copies it
+    const head = folio_head(s, cached);
+    folio_get(s, head);
+    hugetlb_add_file_rmap(s, head);
+    let entry = mk_huge_pmd(head);
+    if (vmf.vflags & VM_SHARED && vmf.vflags & VM_WRITE) entry = pmd_mkwrite(pmd_mkdirty(entry));
+    set_pmd_at(s, vmf.t, haddr, entry);
+    trace(ctx, 'hugetlb_no_page', `page-cache huge page ${head} mapped at pages ${haddr}..${haddr + pmd_nr(s) - 1}`);
+    if (vmf.flags & FAULT_FLAG_WRITE && (vmf.vflags & VM_SHARED) === 0) return hugetlb_wp(s, ctx, vmf, haddr, entry);
+    return 0;
+  }
   anon_vma_prepare(s, vmf.t, vmf.vi);
   const head = alloc_hugetlb_folio(s, ctx, vmf.t, vmf.vi, haddr, false);
   if (head < 0) return VM_FAULT_SIGBUS;
@@ -257,6 +305,12 @@ function hugetlb_no_page(s: KState, ctx: KCtx, vmf: Vmf, haddr: number): number 
 function hugetlb_wp(s: KState, ctx: KCtx, vmf: Vmf, haddr: number, pmd: Pmd, fresh = false): number {
   const unshare = (vmf.flags & FAULT_FLAG_UNSHARE) !== 0;
   const old = pmd_pfn(pmd);
+  if (vmf.vflags & VM_SHARED) {
+    // a shared mapping writes to the page cache's folio itself
+    if (unshare) return 0;
+    set_pmd_at(s, vmf.t, haddr, pmd_mkwrite(pmd_mkdirty(pmd)));
+    return VM_FAULT_WRITE;
+  }
   const exclusiveBit = ctx.prof.mech.cow.exclusive === 'anon-exclusive';
   for (let tries = 0; tries < 2; tries++) {
     const cur = pmdp_get(s, vmf.t, haddr);

@@ -6,7 +6,7 @@
  * are not observable by the executor, but merging keeps the array small.
  */
 import type { KState } from '../../model/layout.js';
-import { FF_SHMEM_ANON } from '../../model/layout.js';
+import { FF_SHMEM_ANON, FF_HUGETLB } from '../../model/layout.js';
 import {
   type Vma,
   vmas_of,
@@ -189,7 +189,16 @@ export function do_mmap(s: KState, ctx: KCtx, t: number, a: MmapArgs): number {
   let flags = calc_vm_prot_bits(a.prot) | VM_MAYREAD | VM_MAYWRITE | VM_MAYEXEC | VM_SOFTDIRTY | (a.thp ? 0 : VM_NOHUGEPAGE);
   if (a.shared) flags |= VM_SHARED | VM_MAYSHARE;
   else if (a.prot & PROT_WRITE && !a.hugetlb) flags |= VM_ACCOUNT;
-  if (a.hugetlb) {
+  if (file >= 0 && file_flags(s, file) & FF_HUGETLB) {
+    // hugetlbfs_file_mmap() of a MFD_HUGETLB memfd: a private mapping reserves its pages (for its
+    // COW copies), a shared one nothing (every page is already in the fallocated file)
+    flags = (flags & ~VM_NOHUGEPAGE) | VM_HUGETLB;
+    if (!a.shared) {
+      const r = hugetlb_reserve_pages(s, ctx, a.pages, flags);
+      if (r < 0) return r;
+      flags |= r;
+    }
+  } else if (a.hugetlb) {
     // ksys_mmap_pgoff(): MAP_HUGETLB sets up an unlinked hugetlbfs file; hugetlbfs_file_mmap() reserves
     flags = (flags & ~VM_NOHUGEPAGE) | VM_HUGETLB | (a.noreserve ? VM_NORESERVE : 0);
     const r = hugetlb_reserve_pages(s, ctx, a.pages, flags);
