@@ -539,15 +539,20 @@ function collapseSteps(i: number): Step[] {
 }
 
 /**
- * A sample of the template instances for runs that cannot afford all 744
+ * A sample of the template instances for runs that cannot afford all 761
  * (the tests): every scenario that is not an instance, every backing class
  * at 64 kB (mTHP, PTE-mapped), and the PMD-mapped and single-PTE 2 MB
- * classes. Together they reach every large-folio path the model has;
+ * classes, and the 2 MB hugetlb and memfd hugetlb ones. Together they
+ * reach every large-folio and hugetlb path the model has;
  * `cowlab diff scenarios/` and `cowlab matrix` run them all.
  */
 export function sampledInstance(name: string): boolean {
   const at = name.indexOf('@');
   if (at < 0) return true;
   const backing = name.slice(at + 1);
-  return !/-\d+[km]$/.test(backing) || backing.endsWith('-64k') || backing === 'single-pte-2m' || backing === 'single-pte-swap-2m';
+  return (
+    !/-\d+[km]$/.test(backing) ||
+    backing.endsWith('-64k') ||
+    ['single-pte-2m', 'single-pte-swap-2m', 'hugetlb-2m', 'memfd-hugetlb-2m'].includes(backing)
+  );
 }
