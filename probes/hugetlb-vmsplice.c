@@ -12,6 +12,9 @@
  *           after-fork      vmsplice() after fork(), unmap in parent; the child writes
  *           fork-read       no vmsplice: fork, and the child reads mem[0..3]; says
  *                           whether a fork child sees the parent's data at all
+ *           fork-sense      fork-read, but first the child maps and faults a second
+ *                           page of the size next to mem and reads its pagemap
+ *                           exclusive bit (a sensor, see test_fork_read)
  *     -q    quiet: nothing is read between the test's own steps; only what
  *           can be read after the outcome is decided is recorded
  *
@@ -20,9 +23,12 @@
  *
  * The order of the test's own steps (mmap, memset 1, dummy mmap+munmap, the
  * mallocs, memcpy, pipes, vmsplice, fork, munmap, memset 0xff, exit, wait,
- * read, memcmp) follows cow.c. Everything added is a read of /proc or /sys
- * files: reading pagemap, kpageflags or kpagecount never faults a page in or
- * takes a reference that outlives the read. Records are written to a small
+ * read, memcmp) follows cow.c. What is added between those steps is reads of
+ * /proc and /sys files: reading pagemap, kpageflags or kpagecount never
+ * faults a page in or takes a reference that outlives the read. Other
+ * additions: the children set PR_SET_PDEATHSIG (see orphan_guard), the
+ * writer's page is read through /proc/self/mem once the outcome is decided,
+ * and fork-sense maps its own second page. Records are written to a small
  * MAP_SHARED anonymous page set up before the hugetlb mapping, so the child's
  * observations reach the parent without touching the hugetlb page.
  *
@@ -101,6 +107,10 @@ struct record {
 	unsigned char uview_head[4];	/* writer's mem via its own mapping after the run */
 	int kview_ok;
 	unsigned char child_saw[4];	/* fork-read: what the child read at mem[0] */
+	struct obs sensor;		/* fork-sense: the child's second page */
+	uint64_t sensor_addr, mem_addr;
+	int sensor_errno;
+	int child_pid;
 };
 
 static struct record *rec;
@@ -355,6 +365,7 @@ static const char *test_cow_in_parent(char *mem, bool do_mprotect, int *status)
 		orphan_guard();
 		exit(child_vmsplice(mem, &c));
 	}
+	rec->child_pid = pid;
 
 	wait_for(c.child_ready[0]);
 	if (do_mprotect) {
@@ -444,6 +455,7 @@ static const char *test_vmsplice_in_parent(char *mem, bool before_fork, int *sta
 		views_after(mem);
 		exit(0);
 	}
+	rec->child_pid = pid;
 	if (!before_fork) {
 		transferred = vmsplice(fds[1], &iov, 1, 0);
 		rec->vmsplice_ret = transferred;
@@ -479,8 +491,20 @@ static const char *test_vmsplice_in_parent(char *mem, bool before_fork, int *sta
  * child looks at its pagemap entry first (before touching anything), then
  * reads the first bytes through its mapping. The parent wrote 1s; a child
  * that reads 0s got a fresh page instead of the parent's.
+ *
+ * Case "fork-sense" adds a sensor before the read: the child maps a second
+ * private page of the same size right below mem (so, for 1 GiB pages, its
+ * entry sits in the same page-table page as mem's), faults it in by reading
+ * it, and reads its pagemap entry. A page mapped once reads kpagecount 1; the
+ * pagemap exclusive bit (56) is then set unless the kernel takes the table
+ * holding the entry for a shared one. Both that bit and fork's decision to
+ * skip an entry come from the table page the child got at fork, so the two
+ * can be compared run by run. With two pages in the pool (all a 1 GiB pool
+ * gets on this host) the sensor takes the second one, so a child without an
+ * entry for mem does not touch it (it would fault in a third page, or get
+ * SIGBUS): the outcome is then NO-ENTRY rather than LOST.
  */
-static const char *test_fork_read(char *mem, int *status)
+static const char *test_fork_read(char *mem, bool sense, int *status)
 {
 	pid_t pid = fork();
 
@@ -489,20 +513,42 @@ static const char *test_fork_read(char *mem, int *status)
 	if (pid == 0) {
 		orphan_guard();
 		observe(&rec->child_start, mem);
-		memcpy(rec->child_saw, mem, 4);
+		if (sense) {
+			int flags = MAP_PRIVATE | MAP_ANONYMOUS | MAP_HUGETLB |
+				    (__builtin_ctzll(hsize) << MAP_HUGE_SHIFT);
+			char *want = mem - hsize;
+			char *p = mmap(want, hsize, PROT_READ | PROT_WRITE,
+				       flags | MAP_FIXED_NOREPLACE, -1, 0);
+
+			if (p == MAP_FAILED)
+				p = mmap(NULL, hsize, PROT_READ | PROT_WRITE, flags, -1, 0);
+			if (p == MAP_FAILED) {
+				rec->sensor_errno = errno;
+			} else {
+				/* a read fault maps a fresh zeroed page */
+				(void)*(volatile char *)p;
+				observe(&rec->sensor, p);
+				rec->sensor_addr = (uintptr_t)p;
+			}
+		}
+		if (!sense || (rec->child_start.pm & PM_PRESENT))
+			memcpy(rec->child_saw, mem, 4);
 		rec->child_stage = 1;
 		exit(0);
 	}
+	rec->child_pid = pid;
 	if (waitpid(pid, status, 0) != pid)
 		return "FAIL:wait";
 	if (!WIFEXITED(*status))
 		return "FAIL:child-killed";
+	if (sense && !(rec->child_start.pm & PM_PRESENT))
+		return "NO-ENTRY";
 	return memcmp(rec->child_saw, "\1\1\1\1", 4) ? "LOST" : "OK";
 }
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: hugetlb-vmsplice 2M|1G child|child-mprotect|before-fork|after-fork|fork-read [-q]\n");
+	fprintf(stderr, "usage: hugetlb-vmsplice 2M|1G child|child-mprotect|before-fork|after-fork|fork-read|fork-sense [-q]\n");
 	exit(2);
 }
 
@@ -525,7 +571,7 @@ int main(int argc, char **argv)
 	kase = argv[2];
 	if (strcmp(kase, "child") && strcmp(kase, "child-mprotect") &&
 	    strcmp(kase, "before-fork") && strcmp(kase, "after-fork") &&
-	    strcmp(kase, "fork-read"))
+	    strcmp(kase, "fork-read") && strcmp(kase, "fork-sense"))
 		usage();
 	quiet = argc > 3 && !strcmp(argv[3], "-q");
 
@@ -578,7 +624,7 @@ int main(int argc, char **argv)
 	else if (!strcmp(kase, "after-fork"))
 		outcome = test_vmsplice_in_parent(mem, false, &status);
 	else
-		outcome = test_fork_read(mem, &status);
+		outcome = test_fork_read(mem, !strcmp(kase, "fork-sense"), &status);
 
 	read_vmstat(vm1);
 	long free_end = pool_value("free_hugepages");
@@ -610,6 +656,7 @@ int main(int argc, char **argv)
 
 	printf("RESULT size=%s case=%s mode=%s outcome=%s writer_page=%s", argv[1], kase,
 	       quiet ? "quiet" : "full", outcome, writer_page);
+	printf(" pid=%d child_pid=%d", getpid(), rec->child_pid);
 	printf(" status=0x%x exited=%d exit=%d signal=%d child_ret=%d child_stage=%d",
 	       status, WIFEXITED(status), WIFEXITED(status) ? WEXITSTATUS(status) : -1,
 	       WIFSIGNALED(status) ? WTERMSIG(status) : 0, rec->child_ret, rec->child_stage);
@@ -632,6 +679,15 @@ int main(int argc, char **argv)
 	print_obs("wbefore", &rec->before_write);
 	print_obs("wafter", &rec->after_write);
 	print_obs("pwait", &rec->after_wait);
+	if (!strcmp(kase, "fork-sense")) {
+		/* same_table: both entries in one page-table page (PUD table
+		 * for 1 GiB: 512 GiB; PMD table for 2 MiB: 1 GiB) */
+		unsigned int shift = hsize == (1UL << 30) ? 39 : 30;
+
+		printf(" sensor_errno=%d sensor_same_table=%d", rec->sensor_errno,
+		       rec->sensor_addr && (rec->sensor_addr >> shift) == ((uintptr_t)mem >> shift));
+		print_obs("sensor", &rec->sensor);
+	}
 	for (size_t i = 0; i < NR_VM_KEYS; i++)
 		if (vm0[i] >= 0 && vm1[i] >= 0 && vm1[i] != vm0[i])
 			printf(" d.%s=%lld", vm_keys[i], vm1[i] - vm0[i]);

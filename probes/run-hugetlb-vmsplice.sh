@@ -7,18 +7,30 @@
 #     -s  sizes (default "2M 1G")
 #     -c  cases (default "child child-mprotect before-fork after-fork fork-read")
 #     -q  quiet probe: no reads between the test's own steps
-#     -f  free pages wanted per size before the runs (default 2, what cow.c needs)
+#     -f  free pages wanted before each run (default 2, what cow.c needs)
 #     -o  raw log (default probes/build/run-<time>.log); one RESULT line per run
 #     -t  timeout per probe run in seconds (default 120)
 # Runs go case by case, and within a case 2M then 1G, as cow.c orders them.
 #
-# nr_hugepages of every size is recorded in $ORIG before anything changes and
-# written back on EXIT/INT/TERM. A record left by a run that was SIGKILLed is
-# applied first. flock keeps two runs from overlapping.
+# The pools. Other programs on this host use them too (cowlab's executor
+# sets the 2 MiB pool through its journal in /run/cowlab and holds
+# /run/cowlab/hugetlb.lock while its programs map hugetlb pages). So each
+# probe run, under that lock (if the file exists; it is opened read-only):
+# grow the pool of the run's size only if it has fewer free pages than
+# wanted, run, and shrink it back to the value found. Outside a run the pools
+# are as this script found them, so no one else ever sees (or journals) a
+# value of ours.
+#
+# Before changing a pool, "<pool dir> <value found> <value set>" goes into
+# $ORIG; it is written back on EXIT/INT/TERM, and at the start from a record
+# left by a run that was SIGKILLed. A pool is only written back if it still
+# has the value this script set; if someone changed it since, it is left
+# alone with a warning. flock keeps two runs of this script from overlapping.
 set -u
 
 ORIG=/run/cowlab-probe-hugetlb.orig
 LOCK=/run/cowlab-probe-hugetlb.lock
+CLOCK=/run/cowlab/hugetlb.lock
 HP=/sys/kernel/mm/hugepages
 here=$(cd "$(dirname "$0")" && pwd)
 probe=$here/build/hugetlb-vmsplice
@@ -34,50 +46,103 @@ while getopts "n:s:c:qf:o:t:h" opt; do
 	f) free_want=$OPTARG ;;
 	o) log=$OPTARG ;;
 	t) tmo=$OPTARG ;;
-	*) sed -n '2,17p' "$0"; exit 2 ;;
+	*) sed -n '2,27p' "$0"; exit 2 ;;
 	esac
 done
 [ "$(id -u)" = 0 ] || { echo "needs root (pagemap PFNs, kpageflags, nr_hugepages)" >&2; exit 2; }
 
+# Children inherit the lock, so after a SIGKILL the orphaned probe keeps it
+# until it ends (seconds): wait for that rather than fail.
 exec 9>"$LOCK"
-if ! flock -n 9; then
-	echo "another run holds $LOCK" >&2
+if ! flock -w 300 9; then
+	echo "another run has held $LOCK for 5 minutes" >&2
 	exit 3
 fi
 
 pool_dir() { case $1 in 2M) echo "$HP/hugepages-2048kB" ;; 1G) echo "$HP/hugepages-1048576kB" ;; esac; }
 
-# Write back every nr_hugepages listed in the record, then drop the record.
-# Pages still in use cannot be freed; say so rather than loop.
+# cowlab's lock around one probe run (and its pool changes).
+cowlab_lock() {
+	[ -e "$CLOCK" ] || return 0
+	exec 8<"$CLOCK"
+	flock -w 600 8 || { echo "cowlab's $CLOCK stayed taken for 10 minutes" >&2; return 1; }
+}
+cowlab_unlock() { [ -e "$CLOCK" ] && exec 8<&-; return 0; }
+
+# Put every pool this script set back to the value found before, if it still
+# has the value set. Lines whose pool was not changed ("-") are kept as they
+# are. The record goes once nothing is left to restore.
 restore() {
 	[ -f "$ORIG" ] || return 0
-	local dir val now ok=1
-	while read -r dir val; do
+	local dir val set now ok=1 tmp=$ORIG.new
+	: >"$tmp"
+	while read -r dir val set; do
 		[ -n "$dir" ] || continue
-		echo "$val" >"$dir/nr_hugepages" 2>/dev/null
-		now=$(cat "$dir/nr_hugepages")
-		if [ "$now" != "$val" ]; then
-			echo "restore: $dir/nr_hugepages is $now, wanted $val" >&2
-			ok=0
+		if [ "$set" = "-" ]; then
+			echo "$dir $val -" >>"$tmp"
+			continue
 		fi
+		now=$(cat "$dir/nr_hugepages")
+		# "~N": the write of N was under way (a signal can cut the
+		# kernel's allocation short): any value between the found one
+		# and N is ours.
+		if [ "${set#\~}" != "$set" ]; then
+			local w=${set#\~} lo=$val hi=${set#\~}
+			[ "$w" -lt "$val" ] && lo=$w hi=$val
+			[ "$now" -ge "$lo" ] && [ "$now" -le "$hi" ] && set=$now
+		fi
+		if [ "$now" != "$set" ]; then
+			[ "$now" != "$val" ] && echo "restore: $dir/nr_hugepages is $now, not the $set this run set; someone else changed it, left alone (found $val)" >&2
+		else
+			echo "$val" >"$dir/nr_hugepages" 2>/dev/null
+			# Pages still in use stay counted (as surplus) until freed.
+			for _ in $(seq 50); do
+				now=$(cat "$dir/nr_hugepages")
+				[ "$now" = "$val" ] && break
+				sleep 0.2
+			done
+			if [ "$now" != "$val" ]; then
+				echo "restore: $dir/nr_hugepages is $now, wanted $val (pages still in use?)" >&2
+				echo "$dir $val $set" >>"$tmp"
+				ok=0
+				continue
+			fi
+		fi
+		echo "$dir $val -" >>"$tmp"
 	done <"$ORIG"
-	[ $ok = 1 ] && rm -f "$ORIG"
+	if [ $ok = 1 ]; then
+		rm -f "$ORIG" "$tmp"
+	else
+		mv "$tmp" "$ORIG"
+	fi
 	[ $ok = 1 ]
 }
 
+# Make at least $free_want pages of the size free: record the pool's value,
+# then grow it. Prints what happened; returns 1 if the pages are not there.
+grow_pool() {
+	local d=$1 nr fr want got tmp=$ORIG.new
+	nr=$(cat "$d/nr_hugepages") fr=$(cat "$d/free_hugepages")
+	[ "$fr" -ge "$free_want" ] && return 0
+	want=$((nr + free_want - fr))
+	# The record is on disk before the pool changes, with "~<value asked
+	# for>" until the write returns, then the value the kernel gave.
+	{ [ -f "$ORIG" ] && grep -v "^$d " "$ORIG"; echo "$d $nr ~$want"; } >"$tmp" && mv "$tmp" "$ORIG"
+	echo "$want" >"$d/nr_hugepages" 2>/dev/null
+	got=$(cat "$d/nr_hugepages")
+	awk -v d="$d" -v v="$got" '$1 == d { $3 = v } { print }' "$ORIG" >"$tmp" && mv "$tmp" "$ORIG"
+	if [ "$(cat "$d/free_hugepages")" -lt "$free_want" ]; then
+		echo "# $d: asked for $want pages, got $got with $(cat "$d/free_hugepages") free" >>"$log"
+		return 1
+	fi
+}
+
 if [ -f "$ORIG" ]; then
-	echo "# found $ORIG from an interrupted run; restoring it first"
+	echo "# found $ORIG from an interrupted run; restoring it first: $(tr '\n' ' ' <"$ORIG")"
 	restore || { echo "could not restore the leftover record; not starting" >&2; exit 4; }
 fi
-
-# Record every size's pool, not only the ones this run touches.
-tmp=$ORIG.new
-: >"$tmp"
-for d in "$HP"/hugepages-*; do
-	echo "$d $(cat "$d/nr_hugepages")" >>"$tmp"
-done
-mv "$tmp" "$ORIG"
-echo "# pools before: $(tr '\n' ' ' <"$ORIG")"
+pools() { for d in "$HP"/hugepages-*; do printf '%s %s  ' "${d##*/}" "$(cat "$d/nr_hugepages")"; done; }
+echo "# pools before: $(pools)"
 
 child=
 on_exit() {
@@ -85,7 +150,8 @@ on_exit() {
 	trap - EXIT INT TERM
 	[ -n "$child" ] && kill "$child" 2>/dev/null && wait "$child" 2>/dev/null
 	restore
-	echo "# pools after: $(for d in "$HP"/hugepages-*; do printf '%s %s ' "$d" "$(cat "$d/nr_hugepages")"; done)"
+	cowlab_unlock
+	echo "# pools after: $(pools)"
 	exit $rc
 }
 trap on_exit EXIT
@@ -97,39 +163,33 @@ if [ ! -x "$probe" ] || [ "$here/hugetlb-vmsplice.c" -nt "$probe" ]; then
 	gcc -O2 -Wall -o "$probe" "$here/hugetlb-vmsplice.c" || exit 5
 fi
 [ -n "$log" ] || log=$here/build/run-$(date +%Y%m%d-%H%M%S).log
-
-vm() { grep -E "^(pgmigrate_success|compact_isolated|compact_stall|compact_daemon_wake) " /proc/vmstat | tr '\n' ' '; }
+for s in $sizes; do
+	[ -d "$(pool_dir "$s")" ] || { echo "unknown size $s" >&2; exit 2; }
+done
 
 {
 	echo "# $(date -Is) $(uname -r) runs=$runs sizes=$sizes cases=$cases mode=${quiet:-full} free_want=$free_want"
 	echo "# thp: $(cat /sys/kernel/mm/transparent_hugepage/enabled) defrag: $(cat /sys/kernel/mm/transparent_hugepage/defrag)"
+	echo "# pools before: $(pools)"
 } | tee "$log"
-
-for s in $sizes; do
-	d=$(pool_dir "$s")
-	[ -n "$d" ] && [ -d "$d" ] || { echo "unknown size $s" >&2; exit 2; }
-	nr=$(cat "$d/nr_hugepages") fr=$(cat "$d/free_hugepages")
-	if [ "$fr" -lt "$free_want" ]; then
-		want=$((nr + free_want - fr))
-		before=$(vm)
-		echo "$want" >"$d/nr_hugepages"
-		echo "# $s: nr_hugepages $nr -> $want (asked), now $(cat "$d/nr_hugepages"), free $(cat "$d/free_hugepages"); vmstat before: $before after: $(vm)" | tee -a "$log"
-	fi
-	if [ "$(cat "$d/free_hugepages")" -lt "$free_want" ]; then
-		echo "# $s: only $(cat "$d/free_hugepages") free pages; its runs will SKIP" | tee -a "$log"
-	fi
-done
 
 dmesg_before=$(dmesg | wc -l)
 for ((i = 1; i <= runs; i++)); do
 	for c in $cases; do
 		for s in $sizes; do
-			timeout -s KILL "$tmo" "$probe" "$s" "$c" $quiet >>"$log" 2>&1 &
-			child=$!
-			wait "$child"
-			rc=$?
-			child=
-			[ $rc = 0 ] || echo "RESULT size=$s case=$c outcome=ERROR:rc$rc" >>"$log"
+			cowlab_lock || exit 3
+			if grow_pool "$(pool_dir "$s")"; then
+				timeout -s KILL "$tmo" "$probe" "$s" "$c" $quiet >>"$log" 2>&1 &
+				child=$!
+				wait "$child"
+				rc=$?
+				child=
+				[ $rc = 0 ] || echo "RESULT size=$s case=$c outcome=ERROR:rc$rc" >>"$log"
+			else
+				echo "RESULT size=$s case=$c outcome=SKIP:pool" >>"$log"
+			fi
+			restore || exit 4
+			cowlab_unlock
 		done
 	done
 	printf '.' >&2
@@ -137,16 +197,19 @@ done
 echo >&2
 new_dmesg=$(dmesg | tail -n +$((dmesg_before + 1)))
 if [ -n "$new_dmesg" ]; then
-	echo "# dmesg during the runs:" >>"$log"
+	echo "# dmesg during the runs (any process on the host):" >>"$log"
 	echo "$new_dmesg" | sed 's/^/# dmesg: /' >>"$log"
 fi
 
 echo "# log: $log"
-# Summary. Outcome as cow.c would report it (fork-read: OK = the child read
-# the parent's data, LOST = it read something else). Writer's page, from the
-# PFNs: reuse = the pipe's frame (the leak), copy = a COW copy, no-entry = the
-# child had no entry for mem right after fork. parent-x0 = runs where the
+# Summary. Outcome as cow.c would report it (fork-read/-sense: OK = the child
+# read the parent's data, LOST = it read something else, NO-ENTRY = fork-sense
+# found no entry and did not read). Writer's page, from
+# the PFNs: reuse = the pipe's frame (the leak), copy = a COW copy, no-entry =
+# the child had no entry for mem right after fork. parent-x0 = runs where the
 # parent's entry read kpagecount 1 but pagemap's exclusive bit 0 after memset.
+# sensor-x0 (fork-sense) = runs where the child's second page read kpagecount
+# 1 and exclusive bit 0.
 awk -v cases="$cases" -v sizes="$sizes" '
 /^RESULT/ {
 	delete kv
@@ -154,16 +217,17 @@ awk -v cases="$cases" -v sizes="$sizes" '
 	k = kv["size"] " " kv["case"]
 	n[k]++
 	o = kv["outcome"]
-	if (o == "PASS" || o == "OK") pass[k]++; else if (o == "XFAIL" || o == "LOST") xfail[k]++; else other[k]++
+	if (o == "PASS" || o == "OK") pass[k]++; else if (o == "XFAIL" || o == "LOST" || o == "NO-ENTRY") xfail[k]++; else other[k]++
 	w = kv["writer_page"]
 	if (w == "reuse") reuse[k]++; else if (w == "copy") copy[k]++; else if (w == "no-entry") noent[k]++; else wother[k]++
 	if (kv["memset.present"] == 1 && kv["memset.kcount"] == 1 && kv["memset.excl"] == 0) x0[k]++
+	if (kv["sensor.present"] == 1 && kv["sensor.kcount"] == 1 && kv["sensor.excl"] == 0) s0[k]++
 }
 END {
-	printf "%-5s %-15s %5s %8s %10s %6s | %6s %5s %8s %4s | %9s\n", "size", "case", "runs", "PASS/OK", "XFAIL/LOST", "other", "reuse", "copy", "no-entry", "?", "parent-x0"
+	printf "%-5s %-15s %5s %8s %10s %6s | %6s %5s %8s %4s | %9s %9s\n", "size", "case", "runs", "PASS/OK", "XFAIL/LOST", "other", "reuse", "copy", "no-entry", "?", "parent-x0", "sensor-x0"
 	nc = split(cases, C, " "); ns = split(sizes, S, " ")
 	for (s = 1; s <= ns; s++) for (c = 1; c <= nc; c++) {
 		k = S[s] " " C[c]
-		printf "%-5s %-15s %5d %8d %10d %6d | %6d %5d %8d %4d | %9d\n", S[s], C[c], n[k], pass[k], xfail[k], other[k], reuse[k], copy[k], noent[k], wother[k], x0[k]
+		printf "%-5s %-15s %5d %8d %10d %6d | %6d %5d %8d %4d | %9d %9d\n", S[s], C[c], n[k], pass[k], xfail[k], other[k], reuse[k], copy[k], noent[k], wother[k], x0[k], s0[k]
 	}
 }' "$log" | tee -a "$log"
