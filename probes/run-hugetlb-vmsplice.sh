@@ -25,11 +25,12 @@
 # $ORIG; it is written back on EXIT/INT/TERM, and at the start from a record
 # left by a run that was SIGKILLed. A pool is only written back if it still
 # has the value this script set; if someone changed it since, it is left
-# alone with a warning. flock keeps two runs of this script from overlapping.
+# alone with a warning. flock on the script file keeps two runs of it from
+# overlapping.
 set -u
 
 ORIG=/run/cowlab-probe-hugetlb.orig
-LOCK=/run/cowlab-probe-hugetlb.lock
+LOCK=$(readlink -f "$0")
 CLOCK=/run/cowlab/hugetlb.lock
 HP=/sys/kernel/mm/hugepages
 here=$(cd "$(dirname "$0")" && pwd)
@@ -46,14 +47,15 @@ while getopts "n:s:c:qf:o:t:h" opt; do
 	f) free_want=$OPTARG ;;
 	o) log=$OPTARG ;;
 	t) tmo=$OPTARG ;;
-	*) sed -n '2,27p' "$0"; exit 2 ;;
+	*) sed -n '2,28p' "$0"; exit 2 ;;
 	esac
 done
 [ "$(id -u)" = 0 ] || { echo "needs root (pagemap PFNs, kpageflags, nr_hugepages)" >&2; exit 2; }
 
-# Children inherit the lock, so after a SIGKILL the orphaned probe keeps it
-# until it ends (seconds): wait for that rather than fail.
-exec 9>"$LOCK"
+# The lock is this script file itself (opened read-only), so nothing is left
+# behind in /run. Children inherit it, so after a SIGKILL the orphaned probe
+# keeps it until it ends (seconds): wait for that rather than fail.
+exec 9<"$LOCK"
 if ! flock -w 300 9; then
 	echo "another run has held $LOCK for 5 minutes" >&2
 	exit 3
