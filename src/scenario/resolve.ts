@@ -90,11 +90,11 @@ export function resolveScenario(sc: Scenario): Resolved {
         st.pos,
       );
     const r = regions.get(name);
-    if (!r) regions.set(name, { name, start: 0, pages, aligned, hugetlb });
+    if (!r) regions.set(name, { name, start: 0, pages, aligned, ...(hugetlb ? { hugetlb } : {}) });
     else {
       r.pages = Math.max(r.pages, pages);
       r.aligned ||= aligned;
-      r.hugetlb ||= hugetlb;
+      if (hugetlb) r.hugetlb = true;
     }
   }
   // a MFD_HUGETLB memfd is fallocated whole from the pool when the scenario starts
