@@ -291,6 +291,43 @@ static void observe(int step)
 	}
 }
 
+/* The program drives ksmd (a ksm-scan, MADV_MERGEABLE or MADV_UNMERGEABLE step) */
+static int uses_ksm(void)
+{
+	for (int i = 0; i < P.nsteps; i++) {
+		const struct step *st = &P.steps[i];
+
+		if (st->op == OP_KSM_SCAN || (st->op == OP_MADVISE && (st->a[2] == ADV_MERGEABLE || st->a[2] == ADV_UNMERGEABLE)))
+			return 1;
+	}
+	return 0;
+}
+
+/* The program maps hugetlb pages (MAP_HUGETLB, or a MFD_HUGETLB memfd) */
+static int uses_hugetlb(void)
+{
+	for (int i = 0; i < P.nsteps; i++)
+		if (P.steps[i].op == OP_MMAP && P.steps[i].a[6] & 2)
+			return 1;
+	for (int f = 0; f < P.nfiles; f++)
+		if (P.fkind[f] == 2)
+			return 1;
+	return 0;
+}
+
+/* Takes the machine-wide lock `name` for the rest of the program and sets *flag; -1 when it cannot */
+static int hold_lock(const char *name, int *flag)
+{
+	int fd = machine_lock(name);
+
+	if (fd < 0) {
+		out("X cannot take %s: %s", name, strerror(-fd));
+		return -1;
+	}
+	*flag = 1;
+	return 0;
+}
+
 static int make_files(void)
 {
 	static char zero[PAGE];
@@ -335,31 +372,9 @@ int coordinator(void)
 		sched_setaffinity(0, sizeof(set), &set);
 	}
 	signal(SIGCHLD, SIG_IGN);
-	for (int i = 0; i < P.nsteps; i++) {
-		const struct step *st = &P.steps[i];
-
-		if (st->op == OP_KSM_SCAN || (st->op == OP_MADVISE && (st->a[2] == ADV_MERGEABLE || st->a[2] == ADV_UNMERGEABLE))) {
-			int fd = ksm_lock(); /* held until this program's processes are gone */
-
-			if (fd < 0) {
-				out("X cannot take the KSM lock: %s", strerror(-fd));
-				return 1;
-			}
-			ksm_program = 1;
-			break;
-		}
-	}
-	for (int i = 0; i < P.nsteps + P.nfiles; i++)
-		if (i < P.nsteps ? P.steps[i].op == OP_MMAP && P.steps[i].a[6] & 2 : P.fkind[i - P.nsteps] == 2) {
-			int fd = hugetlb_lock(); /* held until this program's processes are gone */
-
-			if (fd < 0) {
-				out("X cannot take the hugetlb lock: %s", strerror(-fd));
-				return 1;
-			}
-			hugetlb_program = 1;
-			break;
-		}
+	/* machine-wide locks, held until this program's processes are gone (the fds stay open) */
+	if ((uses_ksm() && hold_lock("ksm.lock", &ksm_program)) || (uses_hugetlb() && hold_lock("hugetlb.lock", &hugetlb_program)))
+		return 1;
 	signal(SIGSEGV, on_segv);
 	signal(SIGBUS, on_segv);
 	if (!scratch[0]) {
