@@ -174,6 +174,7 @@ int ksm_lock(void);
 long read_number(const char *path);
 unsigned long read_unsigned(const char *path);
 int hugetlb_lock(void);
+int hugetlb_pool_claim(char *err, size_t errlen);
 int machine_lock(const char *name);
 void read_hugetlb_pool(struct result *res);
 long ksm_merging_pages(void);

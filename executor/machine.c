@@ -566,6 +566,45 @@ int thp_sizes(long *kb, int max)
 }
 
 /*
+ * The 2 MiB pool the last ENV request asked for (-1: none). Another cowlab
+ * run may set the pool between that request and a program's start, so a
+ * hugetlb program sets it again once it holds hugetlb.lock (hugetlb_pool_claim).
+ */
+static long hugetlb_want = -1;
+
+/* The pool is exactly `want` pages, all free: 0, or -1 with the reason in err */
+static int hugetlb_pool_check(long want, char *err, size_t errlen)
+{
+	char got[JVAL] = "?";
+
+	if (setting_read(HUGETLB_DIR "/hugepages-2048kB/free_hugepages", got, sizeof(got)) || strtol(got, NULL, 10) != want) {
+		snprintf(err, errlen, "the 2 MiB hugetlb pool has %s free huge page(s), not %ld (memory too fragmented, or pages in use)", got, want);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * For a hugetlb program that holds hugetlb.lock: the pool the program's ENV
+ * asked for, set again if another run changed it meanwhile, and checked.
+ */
+int hugetlb_pool_claim(char *err, size_t errlen)
+{
+	char v[32];
+	int r;
+
+	if (hugetlb_want < 0)
+		return 0;
+	snprintf(v, sizeof(v), "%ld", hugetlb_want);
+	r = setting_set(HUGETLB_DIR "/hugepages-2048kB/nr_hugepages", v);
+	if (r) {
+		snprintf(err, errlen, "the 2 MiB hugetlb pool cannot be set to %ld: %s", hugetlb_want, strerror(-r));
+		return -1;
+	}
+	return hugetlb_pool_check(hugetlb_want, err, errlen);
+}
+
+/*
  * ENV key=value ...: thp (enabled), thp_<kB> (hugepages-<kB>kB/enabled),
  * use_zero_page. Every key is checked before any is set; values are the
  * kernel's to judge. 0, or -1 with the reason in err.
@@ -656,17 +695,10 @@ int machine_env(const char *spec, char *err, size_t errlen)
 		r = setting_set(paths[i], vals[i]);
 
 		/* a pool must come out exactly that size and all free: the model starts from it */
-		if (!r && strstr(paths[i], "/nr_hugepages")) {
-			char fpath[JPATH + 8], got[JVAL] = "?";
-			long want = strtol(vals[i], NULL, 10);
-
-			memcpy(fpath, paths[i], strlen(paths[i]) + 1);
-			memcpy(strrchr(fpath, '/') + 1, "free_hugepages", sizeof("free_hugepages"));
-			if (setting_read(fpath, got, sizeof(got)) || strtol(got, NULL, 10) != want) {
-				snprintf(err, errlen, "ENV: %s = %s: the pool has %s free huge page(s), not %ld (memory too fragmented, or pages in use)",
-					 paths[i], vals[i], got, want);
+		if (!r && !strcmp(paths[i], HUGETLB_DIR "/hugepages-2048kB/nr_hugepages")) {
+			hugetlb_want = strtol(vals[i], NULL, 10);
+			if (hugetlb_pool_check(hugetlb_want, err, errlen))
 				r = 1;
-			}
 		}
 		if (r) {
 			if (r < 0)

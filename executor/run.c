@@ -375,6 +375,14 @@ int coordinator(void)
 	/* machine-wide locks, held until this program's processes are gone (the fds stay open) */
 	if ((uses_ksm() && hold_lock("ksm.lock", &ksm_program)) || (uses_hugetlb() && hold_lock("hugetlb.lock", &hugetlb_program)))
 		return 1;
+	if (hugetlb_program) {
+		char err[256];
+
+		if (hugetlb_pool_claim(err, sizeof(err))) {
+			out("X %s", err);
+			return 1;
+		}
+	}
 	signal(SIGSEGV, on_segv);
 	signal(SIGBUS, on_segv);
 	if (!scratch[0]) {
