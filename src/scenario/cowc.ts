@@ -376,7 +376,7 @@ function instance(
 /** The scenarios a template expands to, as scenario objects with `#id` names. */
 export function expandTemplate(tpl: Record<string, unknown>, where: string): { id: string; raw: Record<string, unknown> }[] {
   const kind = tpl.matrix;
-  const sel = tpl.selftest as { case?: string } | undefined;
+  const sel = tpl.selftest as { case?: string; xfail?: unknown } | undefined;
   const name = typeof tpl.name === 'string' ? tpl.name : where;
   const filter = tpl.backings as string[] | undefined;
   const out: { id: string; raw: Record<string, unknown> }[] = [];
@@ -392,7 +392,12 @@ export function expandTemplate(tpl: Record<string, unknown>, where: string): { i
       const files = templateFiles(tpl, st.pages);
       out.push(
         instance(tpl, name, id, st.steps, templateSteps(tpl, st.mem, st.pages), {
-          selftest: { case: ANON_CASES[ci], backing: anonBackingText(b), tap: anonTap(ci, bi) },
+          selftest: {
+            case: ANON_CASES[ci],
+            backing: anonBackingText(b),
+            tap: anonTap(ci, bi),
+            ...(Array.isArray(sel?.xfail) && sel.xfail.includes(anonBackingClass(b)) ? { xfail: true } : {}),
+          },
           requires: [...new Set([...((tpl.requires as string[]) ?? []), ...st.requires])],
           ...(files ? { files } : {}),
           expect: expectFor(tpl, anonBackingClass(b)),

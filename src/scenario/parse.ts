@@ -38,6 +38,8 @@ const topSchema = z
         backing: z.string().optional(),
         tap: z.number().int().min(1).optional(),
         setup: z.number().int().min(0).optional(),
+        /** backing classes (templates) on which cow.c reports this test's failure as XFAIL; true on an instance */
+        xfail: z.union([z.boolean(), z.array(z.string())]).optional(),
       })
       .strict()
       .optional(),

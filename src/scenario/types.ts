@@ -101,7 +101,8 @@ export interface Scenario {
    * the cow.c test it mirrors, exactly as the selftest prints it, and its TAP number on the host's plan;
    * `setup`: how many first steps are the backing's set-up, whose failed expectation cow.c reports as SKIP
    */
-  selftest?: { case: string; backing?: string; tap?: number; setup?: number };
+  /** `xfail`: cow.c reports a failure of this instance as an expected failure (XFAIL), not as `not ok` */
+  selftest?: { case: string; backing?: string; tap?: number; setup?: number; xfail?: boolean | string[] };
   /** where its expected history is documented */
   source: string[];
   /** capabilities the executor needs (root, swap, io_uring, uffd, gup-test, ...) */
