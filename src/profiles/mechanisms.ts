@@ -376,9 +376,6 @@ const hugetlb = z
       },
       ['never', 'maybe-pinned', 'exclusive-maybe-pinned'],
     ),
-    reserveBeforeUnmap: flag(
-      "A MAP_FIXED mmap() of hugetlb pages reserves them while the mapping it replaces is still in place (the old one is unmapped only once the new one is set up, and kept if it fails), so the old mapping's pages and reservations cannot pay for the new one (Liam Howlett's \"Avoid MAP_FIXED gap exposure\" rework of mmap_region(), 6.12 inferred; found by fuzz on debian-6.12: ENOMEM where 5.10's order, unmap first, succeeds)",
-    ),
     restoreReserve: flag(
       "__unmap_hugepage_range() of an anon page in the private mapping that owns its reservation (and no surplus pages) gives the reservation back to the mapping's map and marks the folio, so that freeing it restores resv_hugepages; until the folio is freed (a pipe or a GUP still holds it) the pool shows one reservation less, below zero after the mapping's close (df7a6d1f6405 \"mm/hugetlb: restore the reservation if needed\", 6.10 inferred; read: present in 6.12.117 and 7.2.13, absent from 6.1.176; the host shows resv_hugepages 2^64-1 in cow.c's vmsplice cases)",
     ),

@@ -124,7 +124,9 @@ export function hugetlb_reserve_pages(s: KState, ctx: KCtx, pages: number, vflag
   }
   const chg = Math.ceil(pages / pmd_nr(s));
   const p = hugetlb_pool(s);
-  if (p.free - p.resv < chg) {
+  // gather_surplus_pages(): the free pages not reserved must cover it; and the free pages themselves
+  // (allowed_mems_nr()), which matters once a restored reservation has taken resv below zero
+  if (p.free - p.resv < chg || p.free < chg) {
     trace(ctx, 'hugetlb_acct_memory', `${chg} huge page(s) to reserve, ${p.free} free, ${p.resv} reserved: -ENOMEM`);
     return -ENOMEM;
   }

@@ -185,11 +185,9 @@ export function do_mmap(s: KState, ctx: KCtx, t: number, a: MmapArgs): number {
     if (file < 0) throw new ModelBug('no file slot left for a MAP_SHARED|MAP_ANONYMOUS object');
     pgoff = 0;
   }
-  // __mmap_region() since hugetlb.reserveBeforeUnmap: the new mapping's file mmap (its hugetlb
-  // reservation) runs while the mapping it replaces is still there, which it keeps on failure;
-  // before, the old mapping went first
-  const reserveFirst = ctx.prof.mech.hugetlb.reserveBeforeUnmap;
-  if (!reserveFirst) do_munmap(s, ctx, t, a.start, a.start + a.pages);
+  // the old mapping goes first (6.12+ zaps and closes it before the new file mmap too, and cannot
+  // put it back when that fails: the range is left empty in every era)
+  do_munmap(s, ctx, t, a.start, a.start + a.pages);
   let flags = calc_vm_prot_bits(a.prot) | VM_MAYREAD | VM_MAYWRITE | VM_MAYEXEC | VM_SOFTDIRTY | (a.thp ? 0 : VM_NOHUGEPAGE);
   if (a.shared) flags |= VM_SHARED | VM_MAYSHARE;
   else if (a.prot & PROT_WRITE && !a.hugetlb) flags |= VM_ACCOUNT;
@@ -210,7 +208,6 @@ export function do_mmap(s: KState, ctx: KCtx, t: number, a: MmapArgs): number {
     flags |= r;
     pgoff = hugetlb_file_pgoff(hugetlb_new_file(s));
   }
-  if (reserveFirst) do_munmap(s, ctx, t, a.start, a.start + a.pages);
   const list = vmas_of(s, t);
   const had = file >= 0 && list.some((v) => v.file === file);
   list.push({ start: a.start, end: a.start + a.pages, flags, file, pgoff, anon: false });
