@@ -169,7 +169,8 @@ export function alloc_hugetlb_folio(s: KState, ctx: KCtx, t: number, vi: number,
   const slot = slot_of(s, va);
   const useResv = !cowFromOwner && (vflags & VM_HRESV_OWNER) !== 0 && !hugetlb_resv_consumed(s, t, slot);
   const p = hugetlb_pool(s);
-  if (useResv ? p.free < 1 : p.free - p.resv < 1) {
+  // dequeue_hugetlb_folio_vma(): an actual free page in any case (a restored reservation can take resv below zero)
+  if (p.free < 1 || (!useResv && p.free - p.resv < 1)) {
     trace(
       ctx,
       'alloc_hugetlb_folio',
