@@ -74,6 +74,8 @@ import {
   VM_HRESV_UNMAPPED,
 } from '../../model/mm_types.js';
 import { type KCtx, trace } from '../ctx.js';
+import { keepsAnonExclusive } from '../../profiles/types.js';
+import { folio_move_anon_rmap } from './rmap.js';
 import { folio_alloc_large } from './page_alloc.js';
 import { folio_get, folio_put } from './swap.js';
 import { type Vmf, FAULT_FLAG_WRITE, FAULT_FLAG_UNSHARE, VM_FAULT_SIGBUS, VM_FAULT_WRITE } from './memory.js';
@@ -219,7 +221,7 @@ function hugetlb_add_new_anon_rmap(s: KState, ctx: KCtx, head: number, va: numbe
   for (let i = 0; i < folio_nr_pages(s, head); i++) page_set_mapping(s, head + i, -1, va + i);
   folio_entire_mapcount_add(s, head, 1);
   folio_large_mapcount_add(s, head, 1);
-  if (ctx.prof.mech.cow.exclusive === 'anon-exclusive') page_set(s, head, PGF_ANON_EXCLUSIVE);
+  if (keepsAnonExclusive(ctx.prof.mech)) page_set(s, head, PGF_ANON_EXCLUSIVE);
 }
 
 /** hugetlb_remove_rmap() */
@@ -314,11 +316,11 @@ function hugetlb_wp(s: KState, ctx: KCtx, vmf: Vmf, haddr: number, pmd: Pmd, fre
     set_pmd_at(s, vmf.t, haddr, pmd_mkwrite(pmd_mkdirty(pmd)));
     return VM_FAULT_WRITE;
   }
-  const exclusiveBit = ctx.prof.mech.cow.exclusive === 'anon-exclusive';
   for (let tries = 0; tries < 2; tries++) {
     const cur = pmdp_get(s, vmf.t, haddr);
     if (folio_entire_mapcount(s, old) === 1 && page_test(s, old, PGF_ANON)) {
-      if (exclusiveBit && !page_test(s, old, PGF_ANON_EXCLUSIVE)) page_set(s, old, PGF_ANON_EXCLUSIVE);
+      // folio_move_anon_rmap() + SetPageAnonExclusive() (5.19+)
+      folio_move_anon_rmap(s, ctx, old);
       if (!fresh) {
         trace(ctx, 'hugetlb_wp', `huge page ${old}: anon and mapped once: reuse${unshare ? ' (unshare: entry left read-only)' : ''}`);
         ctx.metrics.reuses++;
