@@ -108,6 +108,10 @@ export async function boot(
     const progTimeout = opts.progTimeoutMs ?? 30000;
     const append = `console=ttyS0 panic=-1 quiet loglevel=1 -- --page-cluster0 --cpu 0 --timeout-ms ${progTimeout}`;
     const args = [
+      // the guest's RAM is not MADV_MERGEABLE: the host's ksmd, driven by a host scenario's ksm-scan,
+      // would otherwise merge that scenario's pages with equal pages of the guest's executor
+      '-machine',
+      'mem-merge=off',
       '-accel',
       'tcg',
       '-kernel',
