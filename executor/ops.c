@@ -289,7 +289,8 @@ long op_write(struct stepcx *cx, const long *a)
 {
 	(void)cx;
 	for (long i = 0; i < a[1]; i++)
-		fill_page(addr_of(a[0] + i), TAG_PREFIX | (unsigned long long)a[2]);
+		/* tag 0: a store of zero bytes (value 0 in the scenario) */
+		fill_page(addr_of(a[0] + i), a[2] ? TAG_PREFIX | (unsigned long long)a[2] : 0);
 	return 0;
 }
 

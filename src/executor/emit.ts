@@ -214,6 +214,11 @@ export function emitC(r: Resolved): string {
         b(e.thp, `${pg} && bit(${pg}->entry, PM_PRESENT) && bit(${pg}->flags, KPF_THP)`, 'a page of a large folio (KPF_THP)');
         b(e.file, `${pg} && bit(${pg}->entry, PM_FILE)`, 'reported as a file page (PM_FILE)');
         b(e.hugeZero, `${pg} && bit(${pg}->flags, KPF_ZERO_PAGE) && bit(${pg}->flags, KPF_THP)`, 'the huge zero page');
+        b(
+          e.zeroPage,
+          `${pg} && bit(${pg}->entry, PM_PRESENT) && bit(${pg}->flags, KPF_ZERO_PAGE) && !bit(${pg}->flags, KPF_THP)`,
+          'the shared zero page',
+        );
         b(e.pmdMapped, `${pg} && ${pg}->folio.huge == 1`, 'mapped by a huge PMD (PAGEMAP_SCAN)');
         if (e.folioPages !== undefined)
           add(`${pg} && ${pg}->folio.nr == ${e.folioPages}`, `${name} is in a folio of ${e.folioPages} page(s)`);

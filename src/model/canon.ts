@@ -39,6 +39,7 @@ import {
   F_FLAGS,
   F_SIZE,
   F_MAPS,
+  F_HRESV,
   F_HDR,
   SWAP_WORDS,
   S_COUNT,
@@ -296,6 +297,7 @@ export class Canonicalizer {
       this.emit(m[o + F_FLAGS]!);
       this.emit(m[o + F_SIZE]!);
       this.emit(m[o + F_MAPS]!);
+      this.emit(m[o + F_HRESV]!);
       for (let i = 0; i < m[o + F_SIZE]!; i++) this.emit(this.frame(m[o + F_HDR + i]!));
     }
     // swap slots named so far (a swap cache page names its frame), then any other used slot

@@ -141,7 +141,9 @@ export function checkInvariants(s: KState, rules: InvariantRules): string[] {
       add(head, 1, `task ${t} PMD at page ${i * nrPmd}`);
       entc[head]!++;
       mmMap(head, t);
-      if (pmd_write(pmd) && rules.exclusiveMarker && (m[ho + PG_FLAGS]! & PGF_ANON_EXCLUSIVE) === 0)
+      // (a shared hugetlb mapping writes to its page-cache folio: not anon, no marker)
+      const anonOnly = (m[ho + PG_FLAGS]! & (PGF_ANON | PGF_ANON_EXCLUSIVE)) === PGF_ANON;
+      if (pmd_write(pmd) && rules.exclusiveMarker && anonOnly)
         bad.push(`task ${t}: writable huge PMD at page ${i * nrPmd} maps folio ${head} without PG_anon_exclusive on its head`);
     }
     for (let va = 0; va < geo.vpages; va++) {

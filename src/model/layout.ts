@@ -110,7 +110,8 @@ export const VMA_WORDS = 6;
 export const F_FLAGS = 0;
 export const F_SIZE = 1; // pages
 export const F_MAPS = 2; // VMAs referencing the file (frees the shmem object of MAP_SHARED|MAP_ANONYMOUS)
-export const F_HDR = 3;
+export const F_HRESV = 3; // hugetlbfs: huge pages reserved for the file (its resv_map) and not yet in its page cache
+export const F_HDR = 4;
 
 /* ---- swap slots (swap_info_struct->swap_map + swap cache + "disk") ---- */
 export const S_COUNT = 0; // swap_map count: swap PTEs referencing the slot

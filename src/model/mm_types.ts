@@ -44,6 +44,7 @@ import {
   F_SIZE,
   F_HDR,
   F_MAPS,
+  F_HRESV,
   SWAP_WORDS,
   S_COUNT,
   S_CACHE,
@@ -614,6 +615,13 @@ export function file_maps(s: KState, f: number): number {
 }
 export function file_maps_add(s: KState, f: number, n: number): void {
   s.m[s.L.files + f * s.L.fileWords + F_MAPS]! += n;
+}
+/** A hugetlbfs file's reservations not yet consumed by a page in its page cache. */
+export function file_hresv(s: KState, f: number): number {
+  return s.m[s.L.files + f * s.L.fileWords + F_HRESV]!;
+}
+export function file_hresv_add(s: KState, f: number, n: number): void {
+  s.m[s.L.files + f * s.L.fileWords + F_HRESV]! += n;
 }
 /** PFN of the page-cache page at `index`, 0 if not cached */
 export function filemap_get(s: KState, f: number, index: number): number {

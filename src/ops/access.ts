@@ -9,16 +9,20 @@ import { OpWrites } from '../model/writes.js';
 import { user_access } from '../kernel/arch/x86/mm/fault.js';
 import type { StepResult } from './types.js';
 
-/** A user-mode load or store over pages [start, start+n): one write id for the whole store (`value`: its content, 0 its own). */
+/** The `value` of a store of zero bytes (`write` with `value: 0`): the page's content stays zero-filled, as KSM's use_zero_pages looks for. */
+export const ZERO_WRITE = -1;
+
+/** A user-mode load or store over pages [start, start+n): one write id for the whole store (`value`: its content, 0 its own, -1 zero bytes). */
 export function memAccess(s: KState, ctx: KCtx, t: number, start: number, n: number, write: boolean, value = 0): StepResult {
   const data: number[] = [];
-  const wids = new OpWrites(s, t, ctx.step, ctx.freshWrites, value);
+  const wids = new OpWrites(s, t, ctx.step, ctx.freshWrites, Math.max(value, 0));
   for (let i = 0; i < n; i++) {
     const va = start + i;
     const r = user_access(s, ctx, t, va, write);
     if (typeof r === 'string') return { ret: 0, signal: r, data, done: i };
     if (write) {
-      page_set_data(s, r, wids.forMapping(va_shared(s, t, va)));
+      // zero bytes leave zero-filled content, which is no write of anyone's
+      page_set_data(s, r, value === ZERO_WRITE ? 0 : wids.forMapping(va_shared(s, t, va)));
     } else {
       const w = page_data(s, r);
       data.push(w);

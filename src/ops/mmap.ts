@@ -6,7 +6,7 @@ import { do_mmap } from '../kernel/mm/mmap.js';
 
 export const mmap = defineOp({
   name: 'mmap',
-  doc: 'mmap(MAP_FIXED) of a region: private or shared, anonymous or a file (do_mmap); `hugetlb: 2m` maps private anonymous huge pages (MAP_HUGETLB, hugetlb_reserve_pages)',
+  doc: 'mmap(MAP_FIXED) of a region: private or shared, anonymous or a file (do_mmap); `hugetlb: 2m` maps anonymous huge pages, private or shared (MAP_HUGETLB, hugetlb_reserve_pages)',
   hugetlb: true,
   primary: 'region',
   args: {
@@ -20,7 +20,7 @@ export const mmap = defineOp({
     align: z.enum(['page', 'pmd']).default('page'),
     /** never: MADV_NOHUGEPAGE right after mmap (what cow.c does for its base pages); inherit: the VMA follows the THP modes */
     thp: z.enum(['never', 'inherit']).default('never'),
-    /** MAP_HUGETLB with the PMD size (MAP_HUGE_2MB): private anonymous huge pages from the hugetlb pool; the region is PMD-aligned and a whole number of huge pages */
+    /** MAP_HUGETLB with the PMD size (MAP_HUGE_2MB): anonymous huge pages from the hugetlb pool (shared: in an unlinked hugetlbfs file); the region is PMD-aligned and a whole number of huge pages */
     hugetlb: z.literal('2m').optional(),
     /** MAP_NORESERVE: no hugetlb reservation (the mapping then never owns one) */
     noreserve: z.boolean().default(false),
@@ -33,8 +33,8 @@ export const mmap = defineOp({
       if (a.offset + a.pages > f.pages) cx.fail(`mmap of file ${a.file} beyond its ${f.pages} page(s)`);
       file = f.id;
     }
-    if (a.hugetlb && (a.shared || file >= 0))
-      cx.fail('mmap: hugetlb: only private anonymous hugetlb mappings are modelled (not MAP_SHARED, not files)');
+    if (a.hugetlb && file >= 0)
+      cx.fail('mmap: hugetlb: only for anonymous mappings (a file declared with hugetlb: 2m is a hugetlbfs file by itself)');
     if (a.hugetlb) cx.need('hugetlb');
     if (a.noreserve && !a.hugetlb) cx.fail('mmap: noreserve: only with hugetlb (MAP_NORESERVE matters to hugetlb reservations only here)');
     return {
@@ -86,7 +86,14 @@ export const mmap = defineOp({
       const g = x.region;
       if (g.kind === 'thp' || g.kind === 'mthp') return { mmap: g.name, pages: g.pages, prot: p, align: 'pmd', thp: 'inherit' };
       if (g.kind === 'hugetlb')
-        return { mmap: g.name, pages: g.pages, prot: p, hugetlb: '2m', ...(c.b % 4 === 3 ? { noreserve: true } : {}) };
+        return {
+          mmap: g.name,
+          pages: g.pages,
+          prot: p,
+          hugetlb: '2m',
+          ...(c.b % 4 === 3 ? { noreserve: true } : {}),
+          ...(c.a % 4 === 3 ? { shared: true } : {}),
+        };
       return g.kind === 'anon'
         ? { mmap: g.name, pages: g.pages, prot: p }
         : g.kind === 'shared'

@@ -376,6 +376,9 @@ const hugetlb = z
       },
       ['never', 'maybe-pinned', 'exclusive-maybe-pinned'],
     ),
+    lazyForkCopy: flag(
+      'copy_page_range() skips a hugetlb VMA without an anon_vma (a shared mapping, or a private one of a hugetlbfs file never written), as it skips other such VMAs: the child faults its entries from the page cache instead of getting them at fork (bcd51a3c679d "hugetlb: lazy page table copies in fork()", 6.0 inferred; <= 5.x copies every hugetlb VMA\'s entries)',
+    ),
     restoreReserve: flag(
       "__unmap_hugepage_range() of an anon page in the private mapping that owns its reservation (and no surplus pages) gives the reservation back to the mapping's map and marks the folio, so that freeing it restores resv_hugepages; until the folio is freed (a pipe or a GUP still holds it) the pool shows one reservation less, below zero after the mapping's close (df7a6d1f6405 \"mm/hugetlb: restore the reservation if needed\", 6.10 inferred; read: present in 6.12.117 and 7.2.13, absent from 6.1.176; the host shows resv_hugepages 2^64-1 in cow.c's vmsplice cases)",
     ),

@@ -8,6 +8,7 @@ import {
   PGF_ALLOC,
   PGF_ANON,
   PGF_ANON_EXCLUSIVE,
+  FF_HUGETLB,
   PGF_SWAPCACHE,
   PGF_LRU,
   PGF_LOCKED,
@@ -252,7 +253,14 @@ export function describeState(r: Resolved, s: KState): Map<string, string> {
   for (let f = 0; f < s.L.geo.files; f++) {
     if ((file_flags(s, f) & FF_OPEN) === 0) continue;
     const pages: string[] = [];
-    for (let i = 0; i < file_size(s, f); i++) pages.push(`page ${filemap_get(s, f, i)}`);
+    if (file_flags(s, f) & FF_HUGETLB) {
+      // a hugetlbfs file: one entry per huge page (its pages are one folio's, in order)
+      const nr = pmd_nr(s);
+      for (let i = 0; i < file_size(s, f); i += nr) {
+        const pfn = filemap_get(s, f, i);
+        pages.push(pfn ? `pages ${pfn}..${pfn + nr - 1}` : 'none');
+      }
+    } else for (let i = 0; i < file_size(s, f); i++) pages.push(`page ${filemap_get(s, f, i)}`);
     out.set(`file ${r.files[f]?.name ?? `shmem${f}`}`, pages.join(', '));
   }
   return out;

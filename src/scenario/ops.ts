@@ -33,6 +33,7 @@ export const expectSchema = z
     thp: z.boolean().optional(),
     'pmd-mapped': z.boolean().optional(),
     'huge-zero': z.boolean().optional(),
+    'zero-page': z.boolean().optional(),
     file: z.boolean().optional(),
     'folio-pages': z.number().int().min(1).optional(),
     'ksm-merging-pages': z.number().int().min(0).optional(),

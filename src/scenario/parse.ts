@@ -178,6 +178,7 @@ function toExpect(e: z.infer<typeof expectSchema> | undefined, pos: PosSource, p
   if (e.thp !== undefined) out.thp = e.thp;
   if (e['pmd-mapped'] !== undefined) out.pmdMapped = e['pmd-mapped'];
   if (e['huge-zero'] !== undefined) out.hugeZero = e['huge-zero'];
+  if (e['zero-page'] !== undefined) out.zeroPage = e['zero-page'];
   if (e.file !== undefined) out.file = e.file;
   if (e['folio-pages'] !== undefined) out.folioPages = e['folio-pages'];
   return out;

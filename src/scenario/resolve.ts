@@ -211,11 +211,11 @@ export function resolveScenario(sc: Scenario): Resolved {
       rangeOf(x.at);
     }
     let sees: number[] | null = null;
-    // a write with a value is seen as its content (-(1 + value)), whoever wrote it
+    // a write with a value is seen as its content (-(1 + value)), whoever wrote it; value 0 as zero-filled data
     const seenOf = (i: number): number => {
       const w = sc.steps[i - 1]!;
       const v = w.op === 'write' ? (w.args as { value?: number }).value : undefined;
-      return v ? -(v + 1) : i;
+      return v === 0 ? 0 : v ? -(v + 1) : i;
     };
     if (st.expect.sees) {
       sees = st.expect.sees.map((v) => {

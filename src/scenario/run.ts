@@ -249,6 +249,7 @@ function pageExpectations(r: Resolved, rs: ResolvedStep, s: KState, prof: Profil
     bit(e.thp, pm.thp, 'a page of a large folio (KPF_THP)');
     bit(e.pmdMapped, pm.huge, 'mapped by a huge PMD');
     bit(e.hugeZero, pm.hugeZero, 'the huge zero page');
+    bit(e.zeroPage, pm.zero && !pm.hugeZero, 'the shared zero page');
     bit(e.file, pm.file, 'reported as a file page (PM_FILE)');
     if (e.folioPages !== undefined && pm.present && !pm.zero && pm.nr !== e.folioPages)
       f(`${name}: expected a folio of ${e.folioPages} page(s), it is in one of ${pm.nr}`);

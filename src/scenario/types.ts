@@ -58,6 +58,8 @@ export interface StepExpect {
   pmdMapped?: boolean;
   /** the page is the huge zero page */
   hugeZero?: boolean;
+  /** the page is the shared (small) zero page: KPF_ZERO_PAGE without KPF_THP */
+  zeroPage?: boolean;
   /** pagemap PM_FILE */
   file?: boolean;
   /** the page's folio has this many pages (kpageflags head/tail walk) */

@@ -43,7 +43,7 @@ export function exit_mmap(s: KState, ctx: KCtx, t: number): void {
   });
   const files = mm_files(s, t);
   vmas_commit(s, t, []);
-  for (const f of files) mm_file_ref(s, f, -1);
+  for (const f of files) mm_file_ref(s, ctx, f, -1);
   mm_set_flags(s, t, 0);
 }
 

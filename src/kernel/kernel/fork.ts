@@ -66,14 +66,14 @@ export function do_fork(s: KState, ctx: KCtx, parent: number, child: number): nu
     else childVmas.push({ ...v, flags });
   });
   vmas_commit(s, child, childVmas);
-  for (const f of new Set(childVmas.filter((v) => v.file >= 0).map((v) => v.file))) mm_file_ref(s, f, 1);
+  for (const f of new Set(childVmas.filter((v) => v.file >= 0).map((v) => v.file))) mm_file_ref(s, ctx, f, 1);
 
   // copy_page_range() per VMA, in address order, as dup_mmap() walks them
   let err = 0;
   src.forEach((v, vi) => {
     if (err || v.flags & (VM_DONTCOPY | VM_WIPEONFORK)) return;
     const dflags = v.flags & ~VM_LOCKED & ~VM_UFFD_WP;
-    if (!vma_needs_copy(s, parent, vi, dflags)) {
+    if (!vma_needs_copy(s, ctx, parent, vi, dflags)) {
       trace(ctx, 'copy_page_range', `pages ${v.start}..${v.end - 1}: no anon_vma, child will fault them`);
       return;
     }

@@ -5,7 +5,7 @@
  * page, fault-around, and write()/read() on the file.
  */
 import type { KState } from '../../model/layout.js';
-import { FF_OPEN, PGF_LRU, PGF_UPTODATE, PGF_SWAPBACKED, PGF_DIRTY, FF_SHMEM, FF_HUGETLB } from '../../model/layout.js';
+import { FF_OPEN, PGF_LRU, PGF_UPTODATE, PGF_SWAPBACKED, PGF_DIRTY, FF_SHMEM, FF_HUGETLB, FF_SHMEM_ANON } from '../../model/layout.js';
 import { hugetlbfs_fallocate } from './hugetlb.js';
 import {
   file_init,
@@ -33,7 +33,8 @@ export function file_create(s: KState, kind: number, pages: number): number {
   for (let f = 0; f < s.L.geo.files; f++) {
     if ((file_flags(s, f) & FF_OPEN) !== 0) continue;
     file_init(s, f, FF_OPEN | kind, pages);
-    if (kind & FF_HUGETLB) return hugetlbfs_fallocate(s, f, pages) < 0 ? -1 : f;
+    // a MFD_HUGETLB memfd is fallocated whole; the file of MAP_SHARED|MAP_HUGETLB starts empty
+    if (kind & FF_HUGETLB) return kind & FF_SHMEM_ANON || hugetlbfs_fallocate(s, f, pages) >= 0 ? f : -1;
     for (let i = 0; i < pages; i++) {
       const shmem = (kind & FF_SHMEM) !== 0;
       const pfn = alloc_page(s, PGF_LRU | (shmem ? PGF_SWAPBACKED : PGF_UPTODATE));

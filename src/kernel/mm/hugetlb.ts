@@ -1,6 +1,7 @@
 /**
- * mm/hugetlb.c: private anonymous hugetlb mappings of the PMD size (2 MiB;
- * MAP_PRIVATE|MAP_ANONYMOUS|MAP_HUGETLB), their pool and reservations,
+ * mm/hugetlb.c: anonymous hugetlb mappings of the PMD size (2 MiB;
+ * MAP_PRIVATE or MAP_SHARED with MAP_ANONYMOUS|MAP_HUGETLB) and MFD_HUGETLB
+ * memfds, their pool and reservations,
  * faults and COW (hugetlb_wp, reuse by mapcount in every era), fork
  * (copy_hugetlb_page_range and the early copy of pinned pages), unmapping,
  * mprotect and GUP. Reading notes with line numbers: docs/kernel/hugetlb.md
@@ -15,8 +16,13 @@
  * when it is allocated and goes back to the count when its last reference
  * is dropped (free_huge_folio in folio_put_refs()).
  *
- * Not modelled (refused when a scenario asks): shared hugetlb mappings,
- * 1 GiB pages, surplus pages (nr_overcommit_hugepages is 0), uffd-wp,
+ * A shared mapping's pages live in the page cache of its unlinked
+ * hugetlbfs file, whose reservations (the file's resv_map) are taken at
+ * mmap and given back, less the pages it instantiated, when the file goes
+ * with its last mapping (hugetlbfs_evict_inode).
+ *
+ * Not modelled (refused when a scenario asks): 1 GiB pages, PMD sharing
+ * (huge_pmd_share needs a whole PUD-aligned gigabyte), surplus pages (nr_overcommit_hugepages is 0), uffd-wp,
  * MADV_* other than on whole mappings by munmap, mremap, KSM (which never
  * touches hugetlb) and /proc/PID/mem writes.
  */
@@ -66,6 +72,9 @@ import {
   hugetlb_pool_add,
   hugetlb_resv_consumed,
   hugetlb_set_resv_consumed,
+  file_hresv,
+  file_hresv_add,
+  file_size,
   VM_SHARED,
   VM_WRITE,
   VM_HUGETLB,
@@ -125,16 +134,74 @@ export function hugetlb_reserve_pages(s: KState, ctx: KCtx, pages: number, vflag
     return 0;
   }
   const chg = Math.ceil(pages / pmd_nr(s));
-  const p = hugetlb_pool(s);
-  // gather_surplus_pages(): the free pages not reserved must cover it; and the free pages themselves
-  // (allowed_mems_nr()), which matters once a restored reservation has taken resv below zero
-  if (p.free - p.resv < chg || p.free < chg) {
-    trace(ctx, 'hugetlb_acct_memory', `${chg} huge page(s) to reserve, ${p.free} free, ${p.resv} reserved: -ENOMEM`);
-    return -ENOMEM;
-  }
-  hugetlb_pool_add(s, { resv: chg });
+  if (!hugetlb_acct_memory(s, ctx, chg)) return -ENOMEM;
   trace(ctx, 'hugetlb_reserve_pages', `${chg} huge page(s) reserved for this private mapping (HPAGE_RESV_OWNER)`);
   return VM_HRESV_OWNER;
+}
+
+/**
+ * hugetlb_reserve_pages() for a shared mapping of pages [pgoff, pgoff +
+ * pages) of hugetlbfs file `f`: the huge pages of the range not yet in the
+ * file's resv_map (region_chg) are reserved for the file, whoever faults
+ * them; MAP_NORESERVE reserves nothing. The resv_map covers every page in
+ * the page cache (alloc_hugetlb_folio commits an entry for each, fallocate
+ * included) and the reservations not consumed yet. 0 or -ENOMEM.
+ */
+export function hugetlb_reserve_file_pages(s: KState, ctx: KCtx, f: number, pgoff: number, pages: number, vflags: number): number {
+  if (vflags & VM_NORESERVE) {
+    trace(ctx, 'hugetlb_reserve_pages', 'MAP_NORESERVE: no reservation for the file');
+    return 0;
+  }
+  let uncovered = 0;
+  for (let i = pgoff - (pgoff % pmd_nr(s)); i < pgoff + pages; i += pmd_nr(s)) if (filemap_get(s, f, i) === 0) uncovered++;
+  const chg = uncovered - file_hresv(s, f);
+  if (chg <= 0) return 0;
+  if (!hugetlb_acct_memory(s, ctx, chg)) return -ENOMEM;
+  file_hresv_add(s, f, chg);
+  trace(ctx, 'hugetlb_reserve_pages', `${chg} huge page(s) reserved for the shared file (its resv_map)`);
+  return 0;
+}
+
+/**
+ * hugetlb_acct_memory(+chg) with gather_surplus_pages(): the free pages
+ * not reserved must cover it, and the free pages themselves
+ * (allowed_mems_nr()), which matters once a restored reservation has taken
+ * resv below zero. No surplus pages: nr_overcommit_hugepages is 0.
+ */
+function hugetlb_acct_memory(s: KState, ctx: KCtx, chg: number): boolean {
+  const p = hugetlb_pool(s);
+  if (p.free - p.resv < chg || p.free < chg) {
+    trace(ctx, 'hugetlb_acct_memory', `${chg} huge page(s) to reserve, ${p.free} free, ${p.resv} reserved: -ENOMEM`);
+    return false;
+  }
+  hugetlb_pool_add(s, { resv: chg });
+  return true;
+}
+
+/**
+ * hugetlbfs_evict_inode() of an unlinked hugetlbfs file whose last mapping
+ * went (MAP_SHARED|MAP_HUGETLB): remove_inode_hugepages() drops the page
+ * cache's reference of every folio (a folio a pipe or a pin still holds is
+ * freed later), and hugetlb_unreserve_pages() gives back the reservations
+ * no page consumed.
+ */
+export function hugetlbfs_evict_inode(s: KState, ctx: KCtx, f: number): void {
+  for (let i = 0; i < file_size(s, f); i += pmd_nr(s)) {
+    const pfn = filemap_get(s, f, i);
+    if (pfn === 0) continue;
+    const head = folio_head(s, pfn);
+    for (let j = 0; j < pmd_nr(s); j++) {
+      filemap_set(s, f, i + j, 0);
+      page_set_mapping(s, head + j, -1, 0);
+    }
+    folio_put(s, head);
+  }
+  const unused = file_hresv(s, f);
+  if (unused) {
+    hugetlb_pool_add(s, { resv: -unused });
+    file_hresv_add(s, f, -unused);
+  }
+  trace(ctx, 'hugetlbfs_evict_inode', `hugetlbfs file ${f} gone${unused ? `: ${unused} unused reservation(s) returned` : ''}`);
 }
 
 /**
@@ -169,7 +236,10 @@ export function hugetlb_vm_op_close(s: KState, ctx: KCtx, t: number, vi: number,
 export function alloc_hugetlb_folio(s: KState, ctx: KCtx, t: number, vi: number, va: number, cowFromOwner: boolean): number {
   const vflags = vma_flags_at(s, t, vi);
   const slot = slot_of(s, va);
-  const useResv = !cowFromOwner && (vflags & VM_HRESV_OWNER) !== 0 && !hugetlb_resv_consumed(s, t, slot);
+  // a shared mapping's page uses a reservation of its file (every offset the resv_map covers is reserved)
+  const shared = (vflags & VM_SHARED) !== 0 ? vma_file_at(s, t, vi) : -1;
+  const useResv =
+    shared >= 0 ? file_hresv(s, shared) > 0 : !cowFromOwner && (vflags & VM_HRESV_OWNER) !== 0 && !hugetlb_resv_consumed(s, t, slot);
   const p = hugetlb_pool(s);
   // dequeue_hugetlb_folio_vma(): an actual free page in any case (a restored reservation can take resv below zero)
   if (p.free < 1 || (!useResv && p.free - p.resv < 1)) {
@@ -184,8 +254,13 @@ export function alloc_hugetlb_folio(s: KState, ctx: KCtx, t: number, vi: number,
   if (head === 0) throw new Error('cowlab: no frames for a hugetlb folio (geometry too small)');
   page_set(s, head, PGF_HUGETLB);
   hugetlb_pool_add(s, { free: -1, resv: useResv ? -1 : 0 });
-  if (useResv) hugetlb_set_resv_consumed(s, t, slot, true);
-  trace(ctx, 'alloc_hugetlb_folio', `huge page ${head} from the pool${useResv ? ' (the VMA reservation)' : ''}`);
+  if (useResv && shared >= 0) file_hresv_add(s, shared, -1);
+  else if (useResv) hugetlb_set_resv_consumed(s, t, slot, true);
+  trace(
+    ctx,
+    'alloc_hugetlb_folio',
+    `huge page ${head} from the pool${useResv ? (shared >= 0 ? " (the file's reservation)" : ' (the VMA reservation)') : ''}`,
+  );
   return head;
 }
 
@@ -271,7 +346,21 @@ function hugetlb_no_page(s: KState, ctx: KCtx, vmf: Vmf, haddr: number): number 
     return VM_FAULT_SIGBUS;
   }
   const file = vma_file_at(s, vmf.t, vmf.vi);
-  const cached = file >= 0 ? filemap_get(s, file, vma_pgoff_of(s, vmf.t, vmf.vi, haddr)) : 0;
+  const index = file >= 0 ? vma_pgoff_of(s, vmf.t, vmf.vi, haddr) : 0;
+  let cached = file >= 0 ? filemap_get(s, file, index) : 0;
+  if (!cached && file >= 0 && vmf.vflags & VM_SHARED) {
+    // a shared mapping's new page goes into the file's page cache (hugetlb_add_to_page_cache), which
+    // keeps the allocation's reference
+    const head = alloc_hugetlb_folio(s, ctx, vmf.t, vmf.vi, haddr, false);
+    if (head < 0) return VM_FAULT_SIGBUS;
+    for (let j = 0; j < pmd_nr(s); j++) {
+      page_set_data(s, head + j, 0);
+      page_set_mapping(s, head + j, file, index + j);
+      filemap_set(s, file, index + j, head + j);
+    }
+    trace(ctx, 'hugetlb_no_page', `new huge page ${head} added to the page cache of hugetlbfs file ${file}`);
+    cached = head;
+  }
   if (cached) {
     // the page cache's folio (a fallocated MFD_HUGETLB memfd): mapped as a file page, read-only
     // unless the mapping is shared and writable; a private write goes on to hugetlb_wp(), which copies it

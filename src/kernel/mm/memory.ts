@@ -79,6 +79,7 @@ import {
   VM_SOFTDIRTY,
   VM_LOCKED,
   VM_PFNMAP,
+  VM_HUGETLB,
   task_uffd,
   vma_start_at,
   vma_end_at,
@@ -1003,11 +1004,14 @@ function set_pte_range(s: KState, ctx: KCtx, vmf: Vmf, pfn: number, va: number, 
 
 /**
  * vma_needs_copy(): page tables are copied only for VMAs with an anon_vma,
- * uffd-wp in the child, or PFN maps; the child faults everything else.
+ * uffd-wp in the child, or PFN maps (and up to 5.x every hugetlb VMA:
+ * hugetlb.lazyForkCopy); the child faults everything else.
  */
-export function vma_needs_copy(s: KState, t: number, vi: number, dstFlags: number): boolean {
+export function vma_needs_copy(s: KState, ctx: KCtx, t: number, vi: number, dstFlags: number): boolean {
   if (dstFlags & VM_UFFD_WP) return true;
-  if (vma_flags_at(s, t, vi) & VM_PFNMAP) return true;
+  const flags = vma_flags_at(s, t, vi);
+  if (flags & VM_PFNMAP) return true;
+  if (flags & VM_HUGETLB && !ctx.prof.mech.hugetlb.lazyForkCopy) return true;
   return vma_anon_at(s, t, vi);
 }
 

@@ -41,7 +41,14 @@ import { folio_put } from './swap.js';
 import { file_create } from './filemap.js';
 import { page_set_mapping } from '../../model/mm_types.js';
 import { EINVAL, ENOMEM } from '../errno.js';
-import { hugetlb_reserve_pages, hugetlb_vm_op_close, hugetlb_range_misaligned, hugetlb_file_pgoff } from './hugetlb.js';
+import {
+  hugetlb_reserve_pages,
+  hugetlb_reserve_file_pages,
+  hugetlb_vm_op_close,
+  hugetlb_range_misaligned,
+  hugetlb_file_pgoff,
+  hugetlbfs_evict_inode,
+} from './hugetlb.js';
 
 export const PROT_READ = 1;
 export const PROT_WRITE = 2;
@@ -112,10 +119,15 @@ export function range_mapped(s: KState, t: number, start: number, end: number): 
 }
 
 /** A file's VMA count dropped: the shmem object of MAP_SHARED|MAP_ANONYMOUS dies with its last mapping. */
-function file_unmapped(s: KState, f: number): void {
+function file_unmapped(s: KState, ctx: KCtx, f: number): void {
   file_maps_add(s, f, -1);
   if (file_maps(s, f) > 0) return;
   if ((file_flags(s, f) & FF_SHMEM_ANON) === 0) return;
+  if (file_flags(s, f) & FF_HUGETLB) {
+    hugetlbfs_evict_inode(s, ctx, f);
+    file_release(s, f);
+    return;
+  }
   for (let i = 0; i < file_size(s, f); i++) {
     const pfn = filemap_get(s, f, i);
     if (pfn === 0) continue;
@@ -149,7 +161,7 @@ export function do_munmap(s: KState, ctx: KCtx, t: number, start: number, end: n
   const before = mm_files(s, t);
   vma_modify(s, t, start, end, () => null);
   const after = new Set(mm_files(s, t));
-  for (const f of before) if (!after.has(f)) file_unmapped(s, f);
+  for (const f of before) if (!after.has(f)) file_unmapped(s, ctx, f);
   trace(ctx, 'do_vmi_munmap', `pages ${start}..${end - 1} unmapped`);
   return 0;
 }
@@ -181,7 +193,8 @@ export function do_mmap(s: KState, ctx: KCtx, t: number, a: MmapArgs): number {
   let file = a.file;
   let pgoff = a.pgoff;
   if (a.shared && file < 0) {
-    file = file_create(s, FF_SHMEM_ANON, a.pages);
+    // MAP_SHARED|MAP_ANONYMOUS: a shmem object, or with MAP_HUGETLB an unlinked hugetlbfs file
+    file = file_create(s, FF_SHMEM_ANON | (a.hugetlb ? FF_HUGETLB : 0), a.pages);
     if (file < 0) throw new ModelBug('no file slot left for a MAP_SHARED|MAP_ANONYMOUS object');
     pgoff = 0;
   }
@@ -192,13 +205,16 @@ export function do_mmap(s: KState, ctx: KCtx, t: number, a: MmapArgs): number {
   if (a.shared) flags |= VM_SHARED | VM_MAYSHARE;
   else if (a.prot & PROT_WRITE && !a.hugetlb) flags |= VM_ACCOUNT;
   if (file >= 0 && file_flags(s, file) & FF_HUGETLB) {
-    // hugetlbfs_file_mmap() of a MFD_HUGETLB memfd: a private mapping reserves its pages (for its
-    // COW copies), a shared one nothing (every page is already in the fallocated file)
-    flags = (flags & ~VM_NOHUGEPAGE) | VM_HUGETLB;
+    // hugetlbfs_file_mmap(): a private mapping reserves its pages (for its COW copies), a shared one
+    // the file's pages not reserved yet (none for a fallocated MFD_HUGETLB memfd)
+    flags = (flags & ~VM_NOHUGEPAGE) | VM_HUGETLB | (a.noreserve ? VM_NORESERVE : 0);
     if (!a.shared) {
       const r = hugetlb_reserve_pages(s, ctx, a.pages, flags);
       if (r < 0) return r;
       flags |= r;
+    } else if (hugetlb_reserve_file_pages(s, ctx, file, pgoff, a.pages, flags) < 0) {
+      if (file !== a.file) file_release(s, file);
+      return -ENOMEM;
     }
   } else if (a.hugetlb) {
     // ksys_mmap_pgoff(): MAP_HUGETLB sets up an unlinked hugetlbfs file; hugetlbfs_file_mmap() reserves
@@ -230,7 +246,7 @@ export function mm_files(s: KState, t: number): number[] {
 }
 
 /** An mm starts or stops mapping a file (fork, exit). */
-export function mm_file_ref(s: KState, f: number, delta: 1 | -1): void {
+export function mm_file_ref(s: KState, ctx: KCtx, f: number, delta: 1 | -1): void {
   if (delta > 0) file_maps_add(s, f, 1);
-  else file_unmapped(s, f);
+  else file_unmapped(s, ctx, f);
 }

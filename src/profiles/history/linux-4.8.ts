@@ -52,7 +52,7 @@ export const linux_4_8: Profile = {
       wpAsync: false,
       wpPinned: 'allow',
     },
-    hugetlb: { forkCopyPinned: 'never', restoreReserve: false },
+    hugetlb: { forkCopyPinned: 'never', lazyForkCopy: false, restoreReserve: false },
     ksm: { wpReuse: 'copy', breakKsm: 'write-fault', forkResetsCounters: false, zeroPages: 'plain' },
     proc: { pagemapPmdExclusive: 'head', pagemapPmdFile: false, kpageflagsFromFolio: false, kpageflagsKsmAnyAnon: false },
     features: { ioUring: false, pinUserPages: false, mthp: false, madvCollapse: 'none', mremapMultiVma: false, ptReclaim: false },

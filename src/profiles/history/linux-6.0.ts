@@ -8,9 +8,14 @@ export const linux_6_0 = derive(linux_5_19, {
   commits: [
     '5535be309971 mm/gup: fix FOLL_FORCE COW security issue and remove FOLL_COW (CVE-2022-2590)',
     '64fe24a3e05e mm/mprotect: try avoiding write faults for exclusive anonymous pages when changing protection',
+    'bcd51a3c679d hugetlb: lazy page table copies in fork() (6.0 inferred; debian-5.10 copies, debian-6.1 does not)',
   ],
   summary:
     'A FOLL_FORCE write through a read-only PTE needs an exclusive anon page in a private !VM_WRITE mapping; ' +
     'mprotect (and uffd unprotect) may set the write bit on a dirty exclusive anon PTE.',
-  mech: { gup: { forceWrite: 'anon-exclusive' }, wrprotect: { mprotectWritable: 'dirty' } },
+  mech: {
+    gup: { forceWrite: 'anon-exclusive' },
+    wrprotect: { mprotectWritable: 'dirty' },
+    hugetlb: { lazyForkCopy: true },
+  },
 });

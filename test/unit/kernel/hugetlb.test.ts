@@ -44,14 +44,16 @@ function hugetlbFolios(s: Parameters<typeof hugetlb_pool>[0]): number {
 }
 
 const PROCS = ['P0', 'P1', 'P2'];
-/** A random step on two hugetlb areas `x` and `y` (one 2 MiB page each), by one of three processes. */
+/** A random step on two hugetlb areas `x` and `y` (one 2 MiB page each, private or shared), by one of three processes. */
 const stepArb = fc
-  .record({ op: fc.nat({ max: 9 }), p: fc.nat({ max: 2 }), area: fc.constantFrom('x', 'y'), flag: fc.boolean() })
-  .map(({ op, p, area, flag }) => {
+  .record({ op: fc.nat({ max: 9 }), p: fc.nat({ max: 2 }), area: fc.constantFrom('x', 'y'), flag: fc.boolean(), shared: fc.boolean() })
+  .map(({ op, p, area, flag, shared }) => {
     const proc = PROCS[p]!;
     switch (op) {
       case 0:
-        return { [proc]: { mmap: area, pages: 512, hugetlb: '2m', ...(flag ? { noreserve: true } : {}) } };
+        return {
+          [proc]: { mmap: area, pages: 512, hugetlb: '2m', ...(flag ? { noreserve: true } : {}), ...(shared ? { shared: true } : {}) },
+        };
       case 1:
       case 2:
         return { [proc]: { write: flag ? `${area}[0]` : area } };

@@ -16,8 +16,6 @@ import { mechanismDocs, mechanismsSchema } from '../../../src/profiles/mechanism
  * it belongs in the matrix, not here).
  */
 const NOT_YET_OBSERVABLE: Record<string, string> = {
-  'ksm.zeroPages':
-    'matters only for zero-filled anon pages merged with use_zero_pages=1 and then unmerged; no scenario has such pages yet (K7 of large-folios.md section 5 is still to be written)',
   'swap.swapinDrain':
     "the drain matters when another thread's fault left the swapped-in folio in this CPU's LRU batch; steps end with the batches drained, and cowlab has no threads yet",
 };
