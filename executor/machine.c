@@ -585,23 +585,48 @@ static int hugetlb_pool_check(long want, char *err, size_t errlen)
 }
 
 /*
+ * Sets the pool to `want` and checks it; when fewer pages came out than asked
+ * (free memory too fragmented: a small guest after many programs), compacts
+ * memory once (/proc/sys/vm/compact_memory is a trigger, not a setting) and
+ * asks again. 0, or -1 with the reason in err.
+ */
+static int hugetlb_pool_fill(long want, char *err, size_t errlen)
+{
+	char v[32];
+	int fd, r;
+
+	snprintf(v, sizeof(v), "%ld", want);
+	r = setting_set(HUGETLB_DIR "/hugepages-2048kB/nr_hugepages", v);
+	if (r) {
+		snprintf(err, errlen, "the 2 MiB hugetlb pool cannot be set to %ld: %s", want, strerror(-r));
+		return -1;
+	}
+	if (!hugetlb_pool_check(want, err, errlen))
+		return 0;
+	fd = open("/proc/sys/vm/compact_memory", O_WRONLY | O_CLOEXEC);
+	if (fd >= 0) {
+		if (write(fd, "1", 1) < 0) {
+			/* no compaction here: the check below reports the pool as it is */
+		}
+		close(fd);
+	}
+	r = setting_set(HUGETLB_DIR "/hugepages-2048kB/nr_hugepages", v);
+	if (r) {
+		snprintf(err, errlen, "the 2 MiB hugetlb pool cannot be set to %ld: %s", want, strerror(-r));
+		return -1;
+	}
+	return hugetlb_pool_check(want, err, errlen);
+}
+
+/*
  * For a hugetlb program that holds hugetlb.lock: the pool the program's ENV
  * asked for, set again if another run changed it meanwhile, and checked.
  */
 int hugetlb_pool_claim(char *err, size_t errlen)
 {
-	char v[32];
-	int r;
-
 	if (hugetlb_want < 0)
 		return 0;
-	snprintf(v, sizeof(v), "%ld", hugetlb_want);
-	r = setting_set(HUGETLB_DIR "/hugepages-2048kB/nr_hugepages", v);
-	if (r) {
-		snprintf(err, errlen, "the 2 MiB hugetlb pool cannot be set to %ld: %s", hugetlb_want, strerror(-r));
-		return -1;
-	}
-	return hugetlb_pool_check(hugetlb_want, err, errlen);
+	return hugetlb_pool_fill(hugetlb_want, err, errlen);
 }
 
 /*
@@ -697,7 +722,7 @@ int machine_env(const char *spec, char *err, size_t errlen)
 		/* a pool must come out exactly that size and all free: the model starts from it */
 		if (!r && !strcmp(paths[i], HUGETLB_DIR "/hugepages-2048kB/nr_hugepages")) {
 			hugetlb_want = strtol(vals[i], NULL, 10);
-			if (hugetlb_pool_check(hugetlb_want, err, errlen))
+			if (hugetlb_pool_fill(hugetlb_want, err, errlen))
 				r = 1;
 		}
 		if (r) {
