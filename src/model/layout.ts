@@ -324,6 +324,7 @@ export const PGF_MMIDS_SHARED = 1 << 15; // FOLIO_MM_IDS_SHARED_BIT (6.15+): may
 export const PGF_PARTIALLY_MAPPED = 1 << 16; // on the deferred split queue (PG_partially_mapped, 6.12)
 export const PGF_HUGETLB = 1 << 17;
 export const PGF_RESTORE_RESERVE = 1 << 18; // HPG_restore_reserve: freeing the hugetlb folio gives resv_hugepages one back // a hugetlb folio (folio_test_hugetlb): from the hugetlb pool, never split, swapped or on the LRU
+export const PGF_KSM_STABLE = 1 << 19; // page_stable_node() set: a KSM page in the stable tree (PGF_KSM alone: made KSM in place, node NULL)
 /** flags kept per page; every other flag is the folio's, kept on its head */
 export const PGF_PER_PAGE = PGF_ALLOC | PGF_ANON_EXCLUSIVE | PGF_HEAD;
 

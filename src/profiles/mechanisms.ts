@@ -181,6 +181,9 @@ const gup = z
       'every GET or PIN on a COW mapping is made a write, breaking COW, and GUP-fast leaves read-only PTEs to the slow path (17839856fd58, 5.8 only)',
     ),
     odirectPins: flag('O_DIRECT takes FOLL_PIN (920756a3306a and the block conversion, 6.3) rather than FOLL_GET'),
+    vmspliceIter: flag(
+      "vmsplice_to_pipe() fills the pipe through iter_to_pipe(): up to 16 pages at a time (iov_iter_get_pages2()), taking another 16 after every batch that fitted, so up to 16 pages past what the pipe takes are faulted in, referenced and dropped; a full pipe is refused before any GUP (Al Viro's iov_iter rework of vmsplice, 4.10 inferred; read: the loop over iov_iter_get_pages() and its later form over iov_iter_get_pages2(), same batches; the host faults 32 pages for a 512-page vmsplice into an empty pipe). Before it get_iovec_page_array() took min(length, pipe->buffers) pages once, whatever room the pipe had",
+    ),
     touchPmdDirty: flag(
       'a GUP read with FOLL_TOUCH marks a huge PMD dirty (touch_pmd), which lets a FOLL_FORCE write through FOLL_COW reach the huge zero page: Huge Dirty COW, CVE-2017-1000405 (fixed by a8f97366452e, 4.15)',
     ),

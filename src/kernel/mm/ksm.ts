@@ -24,6 +24,7 @@ import {
   PGF_ALLOC,
   PGF_ANON,
   PGF_KSM,
+  PGF_KSM_STABLE,
   PGF_LOCKED,
   PGF_DIRTY,
   PGF_SWAPCACHE,
@@ -313,9 +314,11 @@ function remove_rmap_item_from_tree(s: KState, p: Pass, t: number, va: number): 
 /** stable_tree_search(): a KSM page with this content that can take another sharer, or 0. */
 function stable_tree_search(s: KState, pfn: number): number {
   const key = content_key(s, page_data(s, pfn));
-  if (page_test(s, pfn, PGF_KSM)) return pfn;
+  if (page_test(s, pfn, PGF_KSM_STABLE)) return pfn; // a KSM page forked
+  // a KSM page without a stable node (made KSM in place by a try_to_merge_two_pages() whose second half failed,
+  // still mapped by a fork child) is not in the tree: it is compared by content like any page
   for (let k = 2; k < frames(s); k++) {
-    if (!page_test(s, k, PGF_ALLOC) || !page_test(s, k, PGF_KSM)) continue;
+    if (!page_test(s, k, PGF_ALLOC) || !page_test(s, k, PGF_KSM_STABLE)) continue;
     if (content_key(s, page_data(s, k)) !== key) continue;
     if (page_mapcount(s, k) >= KSM_MAX_PAGE_SHARING) continue; // is_page_sharing_candidate()
     return k;
@@ -326,9 +329,9 @@ function stable_tree_search(s: KState, pfn: number): number {
 /** cmp_and_merge_page(): the decision ksmd makes for the page at (t, va). */
 function cmp_and_merge_page(s: KState, ctx: KCtx, p: Pass, t: number, va: number, pfn: number): void {
   const fn = 'cmp_and_merge_page';
-  const isKsm = page_test(s, pfn, PGF_KSM);
-  if (isKsm && ksm_item_flags(s, t, va) & KI_STABLE) return; // already in the stable tree here
-  if (!isKsm) {
+  const hasNode = page_test(s, pfn, PGF_KSM_STABLE); // page_stable_node()
+  if (hasNode && ksm_item_flags(s, t, va) & KI_STABLE) return; // already in the stable tree here
+  if (!hasNode) {
     remove_rmap_item_from_tree(s, p, t, va);
     if (!checksum_unchanged(s, ctx, t, va, pfn)) return;
     if (try_to_merge_with_zero_page(s, ctx, t, va, pfn)) return;
@@ -356,6 +359,7 @@ function cmp_and_merge_page(s: KState, ctx: KCtx, p: Pass, t: number, va: number
   const merged = try_to_merge_two_pages(s, ctx, p, t, va, pfn, tree, tpfn);
   folio_put(s, tpfn);
   if (merged) {
+    page_set(s, pfn, PGF_KSM_STABLE); // stable_tree_insert()
     set_item_stable(s, tree.t, tree.va, true);
     set_item_stable(s, t, va, true);
     trace(ctx, fn, `page ${tree.va} of task ${tree.t} and page ${va} of task ${t}: merged into new KSM page ${pfn}`);
@@ -440,6 +444,12 @@ function try_to_merge_one_page(s: KState, ctx: KCtx, t: number, va: number, pfn:
 function write_protect_page(s: KState, ctx: KCtx, t: number, va: number, pfn: number): boolean {
   const pte = ptep_get(s, t, va);
   if (!pte_present(pte) || pte_pfn(pte) !== pfn) return false;
+  if (page_test(s, pfn, PGF_KSM)) {
+    // page_address_in_vma(): a KSM folio has no anon_vma (folio_anon_vma() is NULL), so -EFAULT; this is how a page
+    // made KSM in place whose other half failed, left mapped by a fork child, stays KSM (every era)
+    trace(ctx, 'write_protect_page', `page ${va} of task ${t}: already a KSM page (no anon_vma): not merged`);
+    return false;
+  }
   const exclusive = keepsAnonExclusive(ctx.prof.mech) && page_test(s, pfn, PGF_ANON_EXCLUSIVE);
   if (!(pte_write(pte) || pte_dirty(pte) || exclusive)) return true;
   const swapped = page_test(s, pfn, PGF_SWAPCACHE) ? 1 : 0;
@@ -500,7 +510,7 @@ export function reuse_ksm_page(s: KState, ctx: KCtx, pfn: number): boolean {
     return false;
   }
   if (page_test(s, pfn, PGF_LOCKED)) return false;
-  page_clear(s, pfn, PGF_KSM);
+  page_clear(s, pfn, PGF_KSM | PGF_KSM_STABLE);
   trace(ctx, 'reuse_ksm_page', `KSM page ${pfn}: only this mapping holds it: it becomes an ordinary anon page, reuse`);
   return true;
 }

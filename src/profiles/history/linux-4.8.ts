@@ -24,6 +24,7 @@ export const linux_4_8: Profile = {
       readBreaksCow: false,
       odirectPins: false,
       touchPmdDirty: true,
+      vmspliceIter: false,
     },
     swap: {
       swapinReuse: 'mapcount',

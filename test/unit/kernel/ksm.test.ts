@@ -89,3 +89,45 @@ describe('MADV_UNMERGEABLE', () => {
     expect(res.records.at(-1)!.faults).toBe(2);
   });
 });
+
+describe('a KSM page left without a stable node', () => {
+  // try_to_merge_two_pages() made it KSM in place while a fork child mapped it too, then break_cow() moved only
+  // the scanning mm away: the child keeps it, no later page merges into it, and ksmd cannot merge it again
+  it('stays KSM in the fork child, merged with nothing, whatever the number of equal pages', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 2, max: 5 }), fc.boolean(), (n, release) => {
+        const steps = [
+          ...setup(Array.from({ length: n }, () => 6)),
+          { P0: { pipe: 'p' } },
+          { P0: { vmsplice: 'mem[0]', pipe: 'p' } },
+          { P0: { fork: 'P1' } },
+          { P0: 'ksm-scan' },
+          ...(release ? [{ P0: { 'read-pipe': 'p' } }, { P0: 'ksm-scan' }] : []),
+        ];
+        const sc = scenarioFromObject({ name: 't', processes: ['P0'], steps }, 'ksm.test.yaml');
+        const r = resolveScenario(sc);
+        const res = runScenario(r, profileById('linux-6.18'), { keepStates: true });
+        expect(res.violations).toEqual([]);
+        const last = res.records.at(-1)!.state;
+        const start = r.regions[0]!.start;
+        const at = (t: number, i: number) => pte_pfn(ptep_get(last, t, start + i));
+        const parent = Array.from({ length: n }, (_, i) => at(0, i));
+        const child = Array.from({ length: n }, (_, i) => at(1, i));
+        if (!release) {
+          // nothing merged: every parent page is a frame of its own, the child's (but the vmspliced one) are KSM
+          expect(new Set(parent).size).toBe(n);
+          for (let i = 1; i < n; i++) {
+            expect(page_test(last, child[i]!, PGF_KSM), `child page ${i}`).toBe(true);
+            expect(page_test(last, parent[i]!, PGF_KSM), `parent page ${i}`).toBe(false);
+            expect(child[i]).not.toBe(parent[i]);
+          }
+        } else {
+          // once the pipe lets go, the parent's pages merge among themselves; the child's orphans stay apart
+          expect(new Set(parent).size).toBe(1);
+          for (let i = 1; i < n; i++) expect(child[i]).not.toBe(parent[0]);
+        }
+      }),
+      { seed: 5, numRuns: 20 },
+    );
+  });
+});
