@@ -46,6 +46,8 @@ export const madvise = defineOp({
   doc: 'madvise(): MADV_DONTNEED, MADV_DONTFORK/DOFORK, MADV_WIPEONFORK/KEEPONFORK, MADV_PAGEOUT (needs swap on a real kernel), MADV_COLD, MADV_HUGEPAGE/NOHUGEPAGE, MADV_COLLAPSE, MADV_MERGEABLE/UNMERGEABLE (KSM: ksm_madvise, break_ksm)',
   primary: 'at',
   args: { at: region, advice: z.enum(NAMES) },
+  hugetlb: true,
+  hugetlbDoc: 'dontneed only',
   resolve(a, cx) {
     if (a.advice === 'pageout') cx.need('swap');
     if (a.advice === 'mergeable' || a.advice === 'unmergeable') cx.need('ksm');
@@ -54,6 +56,7 @@ export const madvise = defineOp({
   print: (m, cx) => ({ madvise: cx.range(m), advice: NAMES.find((n) => ADVICE[n] === m.advice)! }),
   range: (m) => m,
   apply: (s, ctx, t, m) => ok(do_madvise(s, ctx, t, m.start, m.start + m.pages, m.advice)),
+  hugetlbRefuse: (m) => (m.advice === 'MADV_DONTNEED' ? null : `${m.advice} is not modelled on hugetlb areas (MADV_DONTNEED is)`),
   lacks: (p, m) => (m.advice === 'MADV_COLLAPSE' && p.mech.features.madvCollapse === 'none' ? `${p.id} has no MADV_COLLAPSE (6.1)` : null),
   exec: { args: ['start', 'pages', 'advice'], encode: (m) => [m.start, m.pages, CODES[m.advice]] },
   fuzz: {
@@ -61,6 +64,7 @@ export const madvise = defineOp({
     host: true,
     onRegion: true,
     gen(c, x) {
+      if (x.region.kind === 'hugetlb') return { madvise: x.at, advice: 'dontneed' };
       const large = x.region.kind === 'thp' || x.region.kind === 'mthp';
       // KSM advice with a small weight of its own (c.b), so the older advice keeps its share of seeds
       const advice =

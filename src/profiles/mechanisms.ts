@@ -382,6 +382,17 @@ const hugetlb = z
     lazyForkCopy: flag(
       'copy_page_range() skips a hugetlb VMA without an anon_vma (a shared mapping, or a private one of a hugetlbfs file never written), as it skips other such VMAs: the child faults its entries from the page cache instead of getting them at fork (bcd51a3c679d "hugetlb: lazy page table copies in fork()", 6.0 inferred; <= 5.x copies every hugetlb VMA\'s entries)',
     ),
+    madvDontneed: choice(
+      'MADV_DONTNEED on a hugetlb VMA (madvise_dontneed_free_valid_vma()).',
+      {
+        einval: 'refused with EINVAL, as for any VM_HUGETLB VMA (can_madv_lru_vma(); <= 5.17)',
+        'align-up':
+          'allowed when the start is huge-page aligned (else EINVAL); the end is rounded up to a huge page, so a length of one small page zaps the whole huge page (90e7e7f5ef3f "mm: enable MADV_DONTNEED for hugetlb mappings", 5.18)',
+        'align-down':
+          'as align-up, but the end is rounded down, and a range that rounds to nothing does nothing: no data loss beyond the length asked (8ebe0a5eaaeb "mm,madvise,hugetlb: fix unexpected data loss with MADV_DONTNEED on hugetlbfs", 6.1 and the stable trees of 5.19 and 6.0)',
+      },
+      ['einval', 'align-up', 'align-down'],
+    ),
     restoreReserve: flag(
       "__unmap_hugepage_range() of an anon page in the private mapping that owns its reservation (and no surplus pages) gives the reservation back to the mapping's map and marks the folio, so that freeing it restores resv_hugepages; until the folio is freed (a pipe or a GUP still holds it) the pool shows one reservation less, below zero after the mapping's close (df7a6d1f6405 \"mm/hugetlb: restore the reservation if needed\", 6.10 inferred; read: present in 6.12.117 and 7.2.13, absent from 6.1.176; the host shows resv_hugepages 2^64-1 in cow.c's vmsplice cases)",
     ),

@@ -1,7 +1,7 @@
 /**
  * mm/madvise.c (6.18, docs/kernel/vm-ops.md 6): MADV_DONTNEED,
  * MADV_DONTFORK / MADV_DOFORK, MADV_WIPEONFORK / MADV_KEEPONFORK and
- * MADV_PAGEOUT of anonymous pages.
+ * MADV_PAGEOUT of anonymous pages; MADV_DONTNEED of hugetlb pages.
  */
 import type { KState } from '../../model/layout.js';
 import { pte_present, pte_pfn } from '../../model/pte.js';
@@ -39,6 +39,7 @@ import { folio_isolate_lru, reclaim_pages } from './vmscan.js';
 import { split_folio } from './huge_memory.js';
 import { madvise_collapse } from './khugepaged.js';
 import { ksm_madvise } from './ksm.js';
+import { is_vm_hugetlb_page } from './hugetlb.js';
 import { folio_maybe_mapped_shared } from './rmap.js';
 import { EINVAL, ENOMEM } from '../errno.js';
 
@@ -92,6 +93,7 @@ function madvise_vma(
 ): number {
   switch (advice) {
     case 'MADV_DONTNEED':
+      if (is_vm_hugetlb_page(flags)) return madvise_dontneed_hugetlb(s, ctx, t, vi, a, b);
       if (flags & (VM_LOCKED | VM_PFNMAP)) return -EINVAL;
       zap_pte_range(s, ctx, t, vi, a, b, { dropMarker: false, reclaimPt: true });
       refs_detach_range(s, t, a, b);
@@ -131,6 +133,35 @@ function madvise_vma(
     case 'MADV_UNMERGEABLE':
       return ksm_madvise(s, ctx, t, flags, vma_anon_at(s, t, vi), a, b, advice === 'MADV_MERGEABLE');
   }
+}
+
+/**
+ * madvise_dontneed_free_valid_vma() and the zap of a hugetlb VMA
+ * (hugetlb.madvDontneed): refused before 5.18; from then the start must be
+ * on a huge page and the end is rounded to one (up in 5.18 .. 6.0, down
+ * from 6.1, where a range that rounds to nothing is left alone); the huge
+ * pages go through __unmap_hugepage_range(), reservation restore included.
+ */
+function madvise_dontneed_hugetlb(s: KState, ctx: KCtx, t: number, vi: number, a: number, b: number): number {
+  const mode = ctx.prof.mech.hugetlb.madvDontneed;
+  const n = pmd_nr(s);
+  if (mode === 'einval' || a % n !== 0) {
+    trace(ctx, 'madvise_dontneed_free_valid_vma', mode === 'einval' ? 'a hugetlb VMA: EINVAL' : `page ${a} is not on a huge page: EINVAL`);
+    return -EINVAL;
+  }
+  const end = mode === 'align-up' ? Math.ceil(b / n) * n : Math.floor(b / n) * n;
+  if (end <= a) {
+    trace(ctx, 'madvise_dontneed_free_valid_vma', `pages ${a}..${b - 1} round down to no huge page: nothing to do`);
+    return 0;
+  }
+  trace(
+    ctx,
+    'madvise_dontneed_single_vma',
+    `hugetlb pages ${a}..${end - 1}${end !== b ? ` (the end rounded ${mode === 'align-up' ? 'up' : 'down'} to a huge page)` : ''}`,
+  );
+  zap_pte_range(s, ctx, t, vi, a, end, { dropMarker: false });
+  refs_detach_range(s, t, a, end);
+  return 0;
 }
 
 /**

@@ -46,7 +46,7 @@ function hugetlbFolios(s: Parameters<typeof hugetlb_pool>[0]): number {
 const PROCS = ['P0', 'P1', 'P2'];
 /** A random step on two hugetlb areas `x` and `y` (one 2 MiB page each, private or shared), by one of three processes. */
 const stepArb = fc
-  .record({ op: fc.nat({ max: 9 }), p: fc.nat({ max: 2 }), area: fc.constantFrom('x', 'y'), flag: fc.boolean(), shared: fc.boolean() })
+  .record({ op: fc.nat({ max: 10 }), p: fc.nat({ max: 2 }), area: fc.constantFrom('x', 'y'), flag: fc.boolean(), shared: fc.boolean() })
   .map(({ op, p, area, flag, shared }) => {
     const proc = PROCS[p]!;
     switch (op) {
@@ -69,6 +69,8 @@ const stepArb = fc
         return { [proc]: { 'read-pipe': 'p' } };
       case 8:
         return { [proc]: { fork: 'CHILD' } };
+      case 9:
+        return { [proc]: { madvise: flag ? `${area}[0]` : area, advice: 'dontneed' } };
       default:
         return { [proc]: 'exit' };
     }
@@ -198,11 +200,51 @@ describe('copy_hugetlb_page_range', () => {
   });
 });
 
+describe('MADV_DONTNEED on hugetlb (hugetlb.madvDontneed)', () => {
+  const base = [{ P0: { mmap: 'mem', pages: 512, hugetlb: '2m' } }, { P0: { write: 'mem' } }];
+  it('is EINVAL before 5.18 and off a huge page; rounds the end up in 5.18 and down from 6.1', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 0, max: 511 }),
+        fc.integer({ min: 1, max: 512 }),
+        fc.constantFrom('linux-5.11', 'linux-5.18', 'linux-6.1', 'linux-6.18'),
+        (from, len, kernel) => {
+          const n = Math.min(len, 512 - from);
+          const mode = profileById(kernel).mech.hugetlb.madvDontneed;
+          const einval = mode === 'einval' || from !== 0;
+          const zaps = !einval && (mode === 'align-up' || n === 512);
+          const { res } = run(
+            [
+              ...base,
+              { P0: { madvise: `mem[${from}:${from + n}]`, advice: 'dontneed', expect: einval ? { errno: 'EINVAL' } : { ret: 0 } } },
+              { P0: { read: 'mem[0]', expect: { faults: zaps ? 1 : 0 } } },
+            ],
+            1,
+            kernel,
+          );
+          expect(res.failures, JSON.stringify({ from, n, kernel })).toEqual([]);
+        },
+      ),
+      { seed: 8, numRuns: 60 },
+    );
+  });
+});
+
 describe('scenarios on hugetlb areas', () => {
   it('refuses an operation whose path is not modelled there, naming the area', () => {
-    expect(() => scenario([{ P0: { mmap: 'mem', pages: 512, hugetlb: '2m' } }, { P0: { madvise: 'mem', advice: 'dontneed' } }], 1)).toThrow(
-      /madvise: not modelled on hugetlb areas \(mem/,
+    expect(() =>
+      scenario(
+        [{ P0: { mmap: 'mem', pages: 512, hugetlb: '2m' } }, { P0: { mprotect: 'mem', prot: 'r' } }, { P0: { 'uffd-register': 'mem' } }],
+        1,
+      ),
+    ).toThrow(/not modelled on hugetlb areas \(mem/);
+    // madvise: MADV_DONTNEED is modelled there, the other advice is not
+    expect(() => scenario([{ P0: { mmap: 'mem', pages: 512, hugetlb: '2m' } }, { P0: { madvise: 'mem', advice: 'pageout' } }], 1)).toThrow(
+      /madvise: MADV_PAGEOUT is not modelled on hugetlb areas \(MADV_DONTNEED is\) \(mem is mapped/,
     );
+    expect(() =>
+      scenario([{ P0: { mmap: 'mem', pages: 512, hugetlb: '2m' } }, { P0: { madvise: 'mem', advice: 'dontneed' } }], 1),
+    ).not.toThrow();
   });
 
   it('refuses an area that is not a whole number of huge pages', () => {
