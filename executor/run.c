@@ -379,7 +379,8 @@ int coordinator(void)
 		char err[256];
 
 		if (hugetlb_pool_claim(err, sizeof(err))) {
-			out("X %s", err);
+			/* "env:": the machine could not give the program its environment; it did not run */
+			out("X env: %s", err);
 			return 1;
 		}
 	}

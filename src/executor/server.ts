@@ -298,9 +298,13 @@ export function parseOutput(lines: readonly string[]): ExecResult {
         if (st) st.hugetlb = { free: Number(f[2]), resv: Number(f[3]) };
         break;
       }
-      case 'X':
-        res.messages.push(l.slice(2));
+      case 'X': {
+        // "X env: ...": the program did not run, as its environment (the hugetlb pool) could not be set
+        const m = l.slice(2);
+        res.messages.push(m);
+        if (m.startsWith('env: ')) res.envError = m.slice(5);
         break;
+      }
       case 'B': {
         const bg: Record<string, number> = {};
         for (const kv of f.slice(1)) {

@@ -38,6 +38,11 @@ export interface FuzzOptions {
   /** half of the scenarios have a hugetlb area (default true where the kernel side can set the 2 MiB pool) */
   hugetlb?: boolean;
   onProgress?: (done: number, diverged: number, skipped: number) => void;
+  /**
+   * set `requested` (a signal handler does) to stop cleanly: no new batch of
+   * scenarios starts, shrinking ends at once, and the report covers what ran
+   */
+  stop?: { requested: boolean };
 }
 
 export interface FuzzFinding {
@@ -51,6 +56,8 @@ export interface FuzzFinding {
   file: string;
   steps: number;
   reproduced: boolean;
+  /** false when the run was stopped before this one was shrunk: the file holds the random scenario as it ran */
+  shrunk: boolean;
 }
 
 export interface FuzzReport {
@@ -67,6 +74,8 @@ export interface FuzzReport {
   ksm?: boolean;
   /** half of the scenarios had a hugetlb area */
   hugetlb?: boolean;
+  /** stopped on request before `count` scenarios ran (FuzzOptions.stop) */
+  interrupted?: boolean;
 }
 
 /** The operation a divergence happened in, with the field and values: what makes two divergences the same kind. */
@@ -153,6 +162,10 @@ export async function fuzzDiff(o: FuzzOptions): Promise<FuzzReport> {
   report.hugetlb = gen.hugetlb === true;
   try {
     for (let base = 0; base < samples.length; base += runner.chunk) {
+      if (o.stop?.requested) {
+        report.interrupted = true;
+        break;
+      }
       const part = samples.slice(base, base + runner.chunk);
       const ds = await divergences(
         runner,
@@ -182,6 +195,8 @@ export async function fuzzDiff(o: FuzzOptions): Promise<FuzzReport> {
     for (const [kind, { index, cmds, d, count }] of kinds) {
       let last: Divergence = d;
       const prop = fc.asyncProperty(arb, async (c) => {
+        // stopping: every further candidate "passes", which ends the shrink with the smallest found so far
+        if (o.stop?.requested) return true;
         const r = await divergenceOf(resolveCmds(c, 'shrink', gen));
         if (r && r !== 'skip') {
           last = r;
@@ -190,30 +205,43 @@ export async function fuzzDiff(o: FuzzOptions): Promise<FuzzReport> {
         return true;
       });
       // a guest boots per candidate: shrinking there is bounded in time
-      const res = await fc.check(prop, {
-        examples: [[cmds]],
-        numRuns: 1,
-        seed: o.seed,
-        ...(o.on ? { interruptAfterTimeLimit: 300_000 } : {}),
-      });
+      const shrunk = !o.stop?.requested;
+      const res = shrunk
+        ? await fc.check(prop, {
+            examples: [[cmds]],
+            numRuns: 1,
+            seed: o.seed,
+            ...(o.on ? { interruptAfterTimeLimit: 300_000 } : {}),
+          })
+        : { failed: true, counterexample: null };
       const minimal = res.counterexample?.[0] ?? cmds;
       // re-run the minimal one to report its own divergence
-      const fin = await divergenceOf(resolveCmds(minimal, 'final', gen));
+      const fin = o.stop?.requested ? null : await divergenceOf(resolveCmds(minimal, 'final', gen));
       if (fin && fin !== 'skip') last = fin;
       const name = `fuzz-${o.seed}-${index}`;
       const obj = materialize(minimal, gen, name);
       // steps after the divergence cannot matter to it
       obj.steps = (obj.steps as unknown[]).slice(0, last.step);
       obj.description =
-        `Found by cowlab fuzz --diff --seed ${o.seed} (random scenario ${index}), shrunk.\n` +
+        `Found by cowlab fuzz --diff --seed ${o.seed} (random scenario ${index}), ${shrunk ? 'shrunk' : 'not shrunk (the run was interrupted)'}.\n` +
         `Divergence at step ${last.step} ${last.process} ${last.address}: ${last.field}: model ${last.model}, kernel ${last.kernel}`;
       const file = join(o.outDir, `${name}.yaml`);
       writeFileSync(file, scenarioYaml(obj));
-      report.findings.push({ kind, count, index, divergence: last, file, steps: (obj.steps as unknown[]).length, reproduced: res.failed });
+      report.findings.push({
+        kind,
+        count,
+        index,
+        divergence: last,
+        file,
+        steps: (obj.steps as unknown[]).length,
+        reproduced: res.failed,
+        shrunk,
+      });
     }
   } finally {
     await runner.close();
   }
   report.seconds = (Date.now() - t0) / 1000;
+  if (o.stop?.requested) report.interrupted = true;
   return report;
 }

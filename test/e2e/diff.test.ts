@@ -97,6 +97,53 @@ d('cowlab diff against this kernel', () => {
   }, 1_800_000);
 });
 
+d('fuzz --diff under a signal', () => {
+  for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+    it(`${sig} stops it after the scenarios under way, with a report of what ran (exit 3)`, async () => {
+      const out = mkdtempSync(join(tmpdir(), 'cowlab-fuzz-'));
+      try {
+        const orphansBefore = orphans();
+        const child = spawn(
+          process.execPath,
+          ['bin/cowlab.js', 'fuzz', '--diff', '--seed', '11', '--count', '400', '-j', '1', '--out', out],
+          {
+            stdio: ['ignore', 'pipe', 'pipe'],
+          },
+        );
+        let stdout = '';
+        let stderr = '';
+        child.stdout.on('data', (b: Buffer) => (stdout += b.toString()));
+        // the first progress line (a tenth of the run: 40 scenarios) is the moment to interrupt
+        const sent = new Promise<void>((res) =>
+          child.stderr.on('data', (b: Buffer) => {
+            stderr += b.toString();
+            if (/40\/400 scenarios/.test(stderr) && !child.killed) {
+              child.kill(sig);
+              res();
+            }
+          }),
+        );
+        const code = await new Promise<number | null>((res) => child.on('exit', (c) => res(c)));
+        await sent;
+        expect(stderr).toMatch(new RegExp(`${sig}: stopping after the scenarios under way`));
+        const m = /interrupted: (\d+) of 400 scenarios ran/.exec(stdout);
+        expect(m, stdout + stderr).not.toBeNull();
+        const ran = Number(m![1]);
+        expect(ran).toBeGreaterThanOrEqual(40);
+        expect(ran).toBeLessThan(400);
+        expect(stdout).toMatch(
+          new RegExp(`seed 11: ${ran} random scenarios .*: ${ran - Number(/(\d+) skipped/.exec(stdout)![1])} agree, 0 diverge`),
+        );
+        expect(code).toBe(3);
+        // nothing of the run is left behind
+        expect(orphans().filter((p) => !orphansBefore.includes(p))).toEqual([]);
+      } finally {
+        rmSync(out, { recursive: true, force: true });
+      }
+    }, 600_000);
+  }
+});
+
 d('divergences that do not come back', () => {
   // The host's executors, with the first run of each program (or every run) given one fault
   // too many at step 1; `background` says whether that run also reports kswapd work.

@@ -1,6 +1,6 @@
 /** `cowlab fuzz` (docs/cli.md). */
 import type { Command } from 'commander';
-import { InputError, EXIT_OK, EXIT_FAIL } from '../../scenario/errors.js';
+import { InputError, EXIT_OK, EXIT_FAIL, EXIT_LIMIT } from '../../scenario/errors.js';
 import { out, pickProfile } from '../util.js';
 
 export function fuzzCommand(program: Command): void {
@@ -25,6 +25,12 @@ export function fuzzCommand(program: Command): void {
     .option('--no-ksm', 'with --diff: leave out the equal pages in MADV_MERGEABLE areas half of the scenarios start with')
     .option('--no-hugetlb', 'with --diff: leave out the hugetlb area half of the scenarios have')
     .option('--json', 'print the report as JSON')
+    .addHelpText(
+      'after',
+      '\nWith --diff, SIGINT or SIGTERM stops it after the scenarios under way and reports what ran (a second one quits at once); ' +
+        'without a terminal it prints a progress line per tenth of the run.\n' +
+        'Exit status: 0 no divergence (no violation in the model mode), 1 some, 2 bad input, 3 interrupted before the count with none found.',
+    )
     .action(
       async (opts: {
         diff?: boolean;
@@ -97,6 +103,25 @@ export function fuzzCommand(program: Command): void {
               )
             : null;
         bar?.start(count, 0, { diverged: 0, skipped: 0 });
+        // without a terminal, a line per tenth of the run, so a log shows how far it got
+        const step = Math.max(1, Math.ceil(count / 10));
+        let shown = 0;
+        const progress = (done: number, diverged: number, skipped: number) => {
+          if (bar) return bar.update(done, { diverged, skipped });
+          if (opts.json || done < shown + step) return;
+          shown = done - (done % step);
+          process.stderr.write(`cowlab fuzz: ${done}/${count} scenarios, ${diverged} diverged, ${skipped} skipped\n`);
+        };
+        // SIGINT or SIGTERM: stop after the scenarios under way and report what ran; a second one quits at once
+        const stop = { requested: false };
+        const onSignal = (sig: NodeJS.Signals) => {
+          if (stop.requested) process.exit(EXIT_LIMIT);
+          stop.requested = true;
+          bar?.stop();
+          process.stderr.write(`cowlab fuzz: ${sig}: stopping after the scenarios under way (again to quit at once)\n`);
+        };
+        process.on('SIGINT', onSignal);
+        process.on('SIGTERM', onSignal);
         const report = await fuzzDiff({
           seed,
           count,
@@ -108,7 +133,8 @@ export function fuzzCommand(program: Command): void {
           thp: opts.thp,
           ksm: opts.ksm,
           hugetlb: opts.hugetlb,
-          onProgress: (done, diverged, skipped) => bar?.update(done, { diverged, skipped }),
+          onProgress: progress,
+          stop,
         });
         bar?.stop();
         if (opts.json) out(JSON.stringify(report, null, 2));
@@ -117,14 +143,14 @@ export function fuzzCommand(program: Command): void {
           out(
             `seed ${report.seed}: ${report.ran} random scenarios in ${report.seconds.toFixed(1)} s: ${report.agreed} agree, ${diverged} diverge (${report.findings.length} kind(s)), ${report.skipped} skipped`,
           );
+          if (report.interrupted) out(`interrupted: ${report.ran} of ${count} scenarios ran`);
           for (const f of report.findings) {
             out(`  ${f.count} x ${f.kind}`);
-            out(
-              `    first: scenario ${f.index}, shrunk to ${f.steps} steps: ${f.file}${f.reproduced ? '' : ' (did not reproduce while shrinking)'}`,
-            );
+            const how = f.shrunk ? `shrunk to ${f.steps} steps` : `not shrunk (interrupted), ${f.steps} steps`;
+            out(`    first: scenario ${f.index}, ${how}: ${f.file}${f.reproduced ? '' : ' (did not reproduce while shrinking)'}`);
           }
         }
-        process.exitCode = report.findings.length ? EXIT_FAIL : EXIT_OK;
+        process.exitCode = report.findings.length ? EXIT_FAIL : report.interrupted ? EXIT_LIMIT : EXIT_OK;
       },
     );
 }

@@ -47,6 +47,19 @@ describe('B lines', () => {
   });
 });
 
+describe('X lines', () => {
+  it('an environment the program could not get makes it an environment failure (diff skips it), any other X line an error', () => {
+    const env = parseOutput([
+      'X env: the 2 MiB hugetlb pool has 2 free huge page(s), not 3 (memory too fragmented, or pages in use)',
+      'END error',
+    ]);
+    expect(env.envError).toMatch(/^the 2 MiB hugetlb pool has 2 free/);
+    const other = parseOutput(['X cannot create a scratch directory in /tmp: No space left on device', 'END error']);
+    expect(other.envError).toBeUndefined();
+    expect(other.messages).toEqual(['cannot create a scratch directory in /tmp: No space left on device']);
+  });
+});
+
 describe('ENV requests', () => {
   const host = parseCaps(HOST);
   const old: Caps = { ...host, thpSizes: [] }; // before 6.8: no per-size modes
