@@ -201,6 +201,7 @@ void do_step(int me, const struct step *st, struct result *res);
 extern struct prog P;
 extern char scratch[600];
 void task_loop(int me);
+int task_orphaned(int me, int ms);
 int coordinator(void);
 /* where results go: printed by the server, recorded by an emitted reproducer */
 void report_step(int step, const struct result *res);

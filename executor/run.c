@@ -46,6 +46,18 @@ static int recv_all(int fd, void *buf, size_t len)
 	return 0;
 }
 
+/*
+ * Waits up to ms milliseconds in a long step of task me; nonzero when the
+ * coordinator is gone (its end of the channel hung up: cowlab was killed).
+ * It sends nothing while a step runs, so any event on the task's end means that.
+ */
+int task_orphaned(int me, int ms)
+{
+	struct pollfd p = { .fd = chan[me][1], .events = POLLIN };
+
+	return poll(&p, 1, ms) > 0;
+}
+
 void task_loop(int me)
 {
 	pid_t pid = getpid();
