@@ -68,7 +68,7 @@ export function opsTable(): string {
           : 'model only'
         : `yes${(d.exec).blocker ? ' (its race variant is model only)' : ''}${d.requires?.length ? `; needs ${d.requires.join(', ')}` : ''}`;
     // only an operation that names a range (R) can meet a hugetlb area; the others act on whole processes
-    const onHugetlb = d.hugetlb ? (d.hugetlbDoc ?? 'yes') : d.primary && PLACEHOLDER[d.primary] === 'R' ? 'refused' : '';
+    const onHugetlb = d.hugetlb ? 'yes' : d.primary && PLACEHOLDER[d.primary] === 'R' ? 'refused' : '';
     rows.push(`| ${head} | ${esc(args)} | ${esc(d.doc)} | ${esc(real)} | ${onHugetlb} |`);
   }
   return rows.join('\n');

@@ -47,7 +47,6 @@ export const madvise = defineOp({
   primary: 'at',
   args: { at: region, advice: z.enum(NAMES) },
   hugetlb: true,
-  hugetlbDoc: 'dontneed only',
   resolve(a, cx) {
     if (a.advice === 'pageout') cx.need('swap');
     if (a.advice === 'mergeable' || a.advice === 'unmergeable') cx.need('ksm');
@@ -56,7 +55,6 @@ export const madvise = defineOp({
   print: (m, cx) => ({ madvise: cx.range(m), advice: NAMES.find((n) => ADVICE[n] === m.advice)! }),
   range: (m) => m,
   apply: (s, ctx, t, m) => ok(do_madvise(s, ctx, t, m.start, m.start + m.pages, m.advice)),
-  hugetlbRefuse: (m) => (m.advice === 'MADV_DONTNEED' ? null : `${m.advice} is not modelled on hugetlb areas (MADV_DONTNEED is)`),
   lacks: (p, m) => (m.advice === 'MADV_COLLAPSE' && p.mech.features.madvCollapse === 'none' ? `${p.id} has no MADV_COLLAPSE (6.1)` : null),
   exec: { args: ['start', 'pages', 'advice'], encode: (m) => [m.start, m.pages, CODES[m.advice]] },
   fuzz: {
@@ -64,7 +62,8 @@ export const madvise = defineOp({
     host: true,
     onRegion: true,
     gen(c, x) {
-      if (x.region.kind === 'hugetlb') return { madvise: x.at, advice: 'dontneed' };
+      if (x.region.kind === 'hugetlb')
+        return { madvise: x.at, advice: x.pick(['dontneed', 'dontneed', 'dontfork', 'dofork', 'wipeonfork', 'nohugepage', 'cold'], c.c) };
       const large = x.region.kind === 'thp' || x.region.kind === 'mthp';
       // KSM advice with a small weight of its own (c.b), so the older advice keeps its share of seeds
       const advice =

@@ -223,12 +223,6 @@ export interface OpDef<N extends string = string, S extends z.ZodRawShape = z.Zo
    * scenario is resolved
    */
   readonly hugetlb?: boolean;
-  /**
-   * with `hugetlb`: why this instance is not modelled on a hugetlb area
-   * (some of its variants are), or null; `hugetlbDoc` says which are
-   */
-  hugetlbRefuse?(m: M): string | null;
-  readonly hugetlbDoc?: string;
   /** from validated arguments to the model operation */
   resolve(a: z.output<z.ZodObject<S>>, cx: ResolveCx): M;
   /** from the model operation back to the step's arguments (op key first) */

@@ -205,8 +205,6 @@ export function resolveScenario(sc: Scenario): Resolved {
     const op = { op: def.name, t, ...def.resolve(a, cx) } as Op;
     if (onHugetlb && !def.hugetlb)
       fail(`${def.name}: not modelled on hugetlb areas (${onHugetlb} is mapped with hugetlb: 2m); src/kernel/mm/hugetlb.ts lists what is`);
-    const refused = onHugetlb ? (def.hugetlbRefuse?.(op) ?? null) : null;
-    if (refused) fail(`${def.name}: ${refused} (${onHugetlb} is mapped with hugetlb: 2m)`);
     if (st.expect.errno && errnoByName(st.expect.errno) === undefined) fail(`unknown errno name ${st.expect.errno}`);
     for (const x of [...(st.expect.sharedWith ?? []), ...(st.expect.notSharedWith ?? [])]) {
       if (!tasks.includes(x.proc)) fail(`shared-with: unknown process "${x.proc}"`);

@@ -38,6 +38,7 @@ import {
   VM_MAYSHARE,
   VM_PFNMAP,
   VM_IO,
+  VM_HUGETLB,
   vmas_of,
   ptep_get,
   set_pte_at,
@@ -100,7 +101,7 @@ export const KSM_MAX_PASSES = 16;
 export function ksm_madvise(s: KState, ctx: KCtx, t: number, vflags: number, anon: boolean, a: number, b: number, merge: boolean): number {
   if (merge) {
     // vma_ksm_compatible(): shared, special and hugetlb VMAs are ignored, not refused
-    if (vflags & (VM_MERGEABLE | VM_SHARED | VM_MAYSHARE | VM_PFNMAP | VM_IO)) return 0;
+    if (vflags & (VM_MERGEABLE | VM_SHARED | VM_MAYSHARE | VM_PFNMAP | VM_IO | VM_HUGETLB)) return 0;
     if (task_ksm(s, t) === 0) __ksm_enter(s, ctx, t);
     vma_modify(s, t, a, b, (v) => ({ ...v, flags: v.flags | VM_MERGEABLE }), ctx);
     return 0;

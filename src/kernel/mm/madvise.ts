@@ -39,7 +39,7 @@ import { folio_isolate_lru, reclaim_pages } from './vmscan.js';
 import { split_folio } from './huge_memory.js';
 import { madvise_collapse } from './khugepaged.js';
 import { ksm_madvise } from './ksm.js';
-import { is_vm_hugetlb_page } from './hugetlb.js';
+import { is_vm_hugetlb_page, hugetlb_range_misaligned } from './hugetlb.js';
 import { folio_maybe_mapped_shared } from './rmap.js';
 import { EINVAL, ENOMEM } from '../errno.js';
 
@@ -91,9 +91,10 @@ function madvise_vma(
   file: number,
   advice: Advice,
 ): number {
+  if (is_vm_hugetlb_page(flags) && advice !== 'MADV_MERGEABLE' && advice !== 'MADV_UNMERGEABLE')
+    return madvise_hugetlb(s, ctx, t, vi, a, b, flags, advice);
   switch (advice) {
     case 'MADV_DONTNEED':
-      if (is_vm_hugetlb_page(flags)) return madvise_dontneed_hugetlb(s, ctx, t, vi, a, b);
       if (flags & (VM_LOCKED | VM_PFNMAP)) return -EINVAL;
       zap_pte_range(s, ctx, t, vi, a, b, { dropMarker: false, reclaimPt: true });
       refs_detach_range(s, t, a, b);
@@ -133,6 +134,37 @@ function madvise_vma(
     case 'MADV_UNMERGEABLE':
       return ksm_madvise(s, ctx, t, flags, vma_anon_at(s, t, vi), a, b, advice === 'MADV_MERGEABLE');
   }
+}
+
+/**
+ * madvise_vma_behavior() on a hugetlb VMA: the LRU advice (MADV_PAGEOUT,
+ * MADV_COLD: can_madv_lru_vma()), MADV_WIPEONFORK (the VMA has a file: the
+ * hugetlbfs one) and MADV_COLLAPSE (no THP there) are EINVAL; the advice
+ * that only changes VMA flags splits the VMA where the flags change, which
+ * hugetlb_vm_op_split() refuses off a huge-page boundary (EINVAL); the KSM
+ * advice is ignored in ksm_madvise().
+ */
+function madvise_hugetlb(s: KState, ctx: KCtx, t: number, vi: number, a: number, b: number, flags: number, advice: Advice): number {
+  const flagsFor: Partial<Record<Advice, (f: number) => number>> = {
+    MADV_DONTFORK: (f) => f | VM_DONTCOPY,
+    MADV_DOFORK: (f) => f & ~VM_DONTCOPY,
+    MADV_KEEPONFORK: (f) => f & ~VM_WIPEONFORK,
+    MADV_HUGEPAGE: (f) => (f | VM_HUGEPAGE) & ~VM_NOHUGEPAGE,
+    MADV_NOHUGEPAGE: (f) => (f | VM_NOHUGEPAGE) & ~VM_HUGEPAGE,
+  };
+  if (advice === 'MADV_DONTNEED') return madvise_dontneed_hugetlb(s, ctx, t, vi, a, b);
+  const fn = flagsFor[advice];
+  if (!fn) {
+    trace(ctx, 'madvise_vma_behavior', `${advice} on a hugetlb VMA: EINVAL`);
+    return -EINVAL;
+  }
+  if (fn(flags) === flags) return 0; // madvise_update_vma(): nothing changes, nothing is split
+  if (hugetlb_range_misaligned(s, t, a, b)) {
+    trace(ctx, 'hugetlb_vm_op_split', `pages ${a}..${b - 1} do not end on huge pages: EINVAL`);
+    return -EINVAL;
+  }
+  vma_modify(s, t, a, b, (v) => ({ ...v, flags: fn(v.flags) }), ctx);
+  return 0;
 }
 
 /**
