@@ -200,6 +200,8 @@ void do_step(int me, const struct step *st, struct result *res);
 /* run.c */
 extern struct prog P;
 extern char scratch[600];
+extern pid_t scratch_owner;
+void reap_stale_scratch(void);
 void task_loop(int me);
 int task_orphaned(int me, int ms);
 int coordinator(void);

@@ -810,9 +810,18 @@ void restore_machine(void)
 	sigprocmask(SIG_SETMASK, &old, NULL);
 }
 
-void on_fatal_signal(int sig)
+/* The server's last act when cowlab is gone: the machine back, and the run's scratch directory
+ * (empty: its files are O_TMPFILE) removed. Signal-safe; a no-op in a scenario's processes. */
+static void server_leaves(void)
 {
 	restore_machine();
+	if (scratch_owner && getpid() == scratch_owner && scratch[0])
+		rmdir(scratch);
+}
+
+void on_fatal_signal(int sig)
+{
+	server_leaves();
 	signal(sig, SIG_DFL);
 	raise(sig);
 }
@@ -842,7 +851,7 @@ void out(const char *fmt, ...)
 			if (errno == EINTR)
 				continue;
 			/* cowlab is gone (its end closes the pipe before PR_SET_PDEATHSIG is sent) */
-			restore_machine();
+			server_leaves();
 			_exit(3);
 		}
 		off += w;
@@ -919,6 +928,25 @@ void reap_stale_swapfiles(void)
 	}
 	if (f)
 		fclose(f);
+}
+
+/* Scratch directories of servers that were SIGKILLed (cowlab-run.<pid>-XXXXXX, pid gone). */
+void reap_stale_scratch(void)
+{
+	DIR *d = opendir(scratch_base);
+	struct dirent *de;
+
+	while (d && (de = readdir(d))) {
+		char path[1200];
+		int pid;
+
+		if (sscanf(de->d_name, "cowlab-run.%d-", &pid) != 1 || pid <= 0 || kill(pid, 0) == 0 || errno != ESRCH)
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", scratch_base, de->d_name);
+		rmdir(path);
+	}
+	if (d)
+		closedir(d);
 }
 
 /* vm.page-cluster = 0: no swap readahead, so swap-ins are one page each (through the journal). */

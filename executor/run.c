@@ -8,6 +8,8 @@
 
 struct prog P;
 char scratch[600];
+/* the server, whose run's scratch directory goes with it on a fatal signal */
+pid_t scratch_owner;
 static int chan[MAXT][2];	/* socketpair per task slot: [0] coordinator side, [1] task side */
 
 static int send_all(int fd, const void *buf, size_t len)
@@ -399,7 +401,7 @@ int coordinator(void)
 	signal(SIGSEGV, on_segv);
 	signal(SIGBUS, on_segv);
 	if (!scratch[0]) {
-		snprintf(scratch, sizeof(scratch), "%s/cowlab-run.XXXXXX", scratch_base);
+		snprintf(scratch, sizeof(scratch), "%s/cowlab-run.%d-XXXXXX", scratch_base, (int)getpid());
 		if (!mkdtemp(scratch)) {
 			out("X cannot create a scratch directory in %s: %s", scratch_base, strerror(errno));
 			return 1;

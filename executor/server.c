@@ -338,6 +338,8 @@ int main(int argc, char **argv)
 	/* settings a SIGKILLed run left changed come back before anything else */
 	machine_recover();
 	reap_stale_swapfiles();
+	reap_stale_scratch();
+	scratch_owner = getpid();
 	if (swapfile[0] && swap_mb > 0) {
 		int e = setup_swap();
 		if (e) {
@@ -394,7 +396,8 @@ int main(int argc, char **argv)
 		}
 		fflush(stdout);
 		/* the server owns the run's scratch directory, so it goes even if the run is killed */
-		snprintf(scratch, sizeof(scratch), "%s/cowlab-run.XXXXXX", scratch_base);
+		/* named after this server, so a later one can remove it if this one is SIGKILLed */
+		snprintf(scratch, sizeof(scratch), "%s/cowlab-run.%d-XXXXXX", scratch_base, (int)getpid());
 		if (!mkdtemp(scratch)) {
 			out("X cannot create a scratch directory in %s: %s", scratch_base, strerror(errno));
 			out("END error");

@@ -5,7 +5,7 @@
  */
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { spawnSync, spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { release as osRelease } from 'node:os';
@@ -285,8 +285,7 @@ d('the executor', () => {
   });
 
   it('kills a run that exceeds its time limit and leaves nothing behind', async () => {
-    const runs = () => readdirSync(cacheDir()).filter((f) => f.startsWith('cowlab-run.'));
-    const before = runs();
+    const before = scratchDirs();
     const e = new Executor({ timeoutMs: 1 });
     try {
       const steps = Array.from({ length: 200 }, () => 'O 0 6 1 1 2');
@@ -295,11 +294,33 @@ d('the executor', () => {
     } finally {
       await e.close();
     }
-    expect(runs()).toEqual(before);
+    expect(scratchDirs()).toEqual(before);
+  });
+
+  it('removes the scratch directory a SIGKILLed executor left, and only that', async () => {
+    const dead = spawnSync('true').pid!; // a pid that is gone
+    const stray = join(cacheDir(), `cowlab-run.${dead}-zzzzzz`);
+    const live = join(cacheDir(), `cowlab-run.${process.pid}-zzzzzz`);
+    mkdirSync(stray);
+    mkdirSync(live);
+    try {
+      const e = new Executor();
+      try {
+        expect((await e.run(['T 1 1', 'R 1 1'])).status).toBe('ok');
+      } finally {
+        await e.close();
+      }
+      expect(existsSync(stray)).toBe(false);
+      expect(existsSync(live)).toBe(true);
+    } finally {
+      rmSync(stray, { recursive: true, force: true });
+      rmSync(live, { recursive: true, force: true });
+    }
   });
 
   it('puts the machine back even when cowlab is killed', async () => {
     const before = pageCluster();
+    const runsBefore = strayScratchDirs();
     const child = spawn(process.execPath, ['bin/cowlab.js', 'diff', 'scenarios/cow-selftest/anon'], { stdio: 'ignore' });
     // wait until the swapfile is on, then kill cowlab without warning
     for (let i = 0; i < 200 && swaps() === 0; i++) await new Promise((r) => setTimeout(r, 50));
@@ -308,6 +329,9 @@ d('the executor', () => {
     for (let i = 0; i < 100 && (swaps() !== 0 || pageCluster() !== before); i++) await new Promise((r) => setTimeout(r, 50));
     expect(swaps()).toBe(0);
     expect(pageCluster()).toBe(before);
+    // and the scratch directory of the program under way is gone with its server
+    for (let i = 0; i < 40 && strayScratchDirs().some((f) => !runsBefore.includes(f)); i++) await new Promise((r) => setTimeout(r, 50));
+    expect(strayScratchDirs().filter((f) => !runsBefore.includes(f))).toEqual([]);
   });
 
   it('puts the hugetlb pool back even when cowlab is killed while a hugetlb program runs', async () => {
@@ -330,6 +354,7 @@ d('the executor', () => {
     const knobs = () => Object.fromEntries(KSM_KNOBS.filter(ksmKnob).map((k) => [k, ksmKnob(k)]));
     if (!ksmKnob('run')) return console.log('SKIP ksm knobs: no /sys/kernel/mm/ksm');
     const before = knobs();
+    const runsBefore = strayScratchDirs();
     const child = spawn(process.execPath, ['bin/cowlab.js', 'diff', 'scenarios/ksm/'], { stdio: 'ignore' });
     // wait until the knobs are set, then until a ksm-scan step has started ksmd (it runs for milliseconds), then kill cowlab without warning
     for (let i = 0; i < 400 && ksmKnob('sleep_millisecs') !== '0'; i++) await new Promise((r) => setTimeout(r, 25));
@@ -348,6 +373,8 @@ d('the executor', () => {
     // waiting for ksmd's scans leaves its wait at once (it used to poll full_scans for 2 to 12 s: a CI failure)
     for (let i = 0; i < 30 && orphans().some((p) => !orphansBefore.includes(p)); i++) await new Promise((r) => setTimeout(r, 50));
     expect(orphans().filter((p) => !orphansBefore.includes(p))).toEqual([]);
+    // nor the scratch directory of the program it was killed in
+    expect(strayScratchDirs().filter((f) => !runsBefore.includes(f))).toEqual([]);
   });
 });
 
@@ -358,6 +385,19 @@ function hugePool(): string | null {
   } catch {
     return null;
   }
+}
+
+/** The executor's scratch directories (one per program under way). */
+function scratchDirs(): string[] {
+  return readdirSync(cacheDir()).filter((f) => f.startsWith('cowlab-run.'));
+}
+
+/** Scratch directories whose server (cowlab-run.<pid>-XXXXXX) is gone: left behind, not in use by another run. */
+function strayScratchDirs(): string[] {
+  return scratchDirs().filter((f) => {
+    const pid = /^cowlab-run\.(\d+)-/.exec(f)?.[1];
+    return pid !== undefined && !existsSync(`/proc/${pid}`);
+  });
 }
 
 /** Executor processes of this checkout that init has adopted. */
