@@ -284,6 +284,19 @@ d('the executor', () => {
     }
   });
 
+  it('fails a step of a task that does not exist with ESRCH, as the model does, and runs on', async () => {
+    const e = new Executor();
+    try {
+      // two task slots, one started: the second is a child whose fork never happened (or failed)
+      const r = await e.run(['T 2 1', 'R 1 1', 'O 1 6 1 1 2', 'O 0 1 1 1 3 0 -1 0', 'O 0 6 1 1 2']);
+      expect(r.status).toBe('ok');
+      expect(r.steps.get(1)).toMatchObject({ ret: -3, errno: 3, faults: 0 });
+      expect(r.steps.get(3)!.errno).toBe(0);
+    } finally {
+      await e.close();
+    }
+  });
+
   it('kills a run that exceeds its time limit and leaves nothing behind', async () => {
     const before = scratchDirs();
     const e = new Executor({ timeoutMs: 1 });
@@ -298,7 +311,7 @@ d('the executor', () => {
   });
 
   it('removes the scratch directory a SIGKILLed executor left, and only that', async () => {
-    const dead = spawnSync('true').pid!; // a pid that is gone
+    const dead = spawnSync('true').pid; // a pid that is gone
     const stray = join(cacheDir(), `cowlab-run.${dead}-zzzzzz`);
     const live = join(cacheDir(), `cowlab-run.${process.pid}-zzzzzz`);
     mkdirSync(stray);
