@@ -92,6 +92,19 @@ function runs(items: readonly { at: string; text: string }[]): string[] {
   return out;
 }
 
+/** Ascending page numbers as "page 3", "pages 3..5" or "pages 3..5, 9"; pages held more than once add the number of references. */
+function pageRanges(ps: readonly number[]): string {
+  const u = [...new Set(ps)].sort((a, b) => a - b);
+  const parts: string[] = [];
+  for (let i = 0; i < u.length;) {
+    let j = i;
+    while (j + 1 < u.length && u[j + 1] === u[j]! + 1) j++;
+    parts.push(j > i ? `${u[i]}..${u[j]}` : String(u[i]));
+    i = j + 1;
+  }
+  return `${u.length > 1 ? 'pages' : 'page'} ${parts.join(', ')}${ps.length > u.length ? `: ${ps.length} references` : ''}`;
+}
+
 /** One line per thing that exists, keyed so two states can be compared. */
 export function describeState(r: Resolved, s: KState): Map<string, string> {
   const out = new Map<string, string>();
@@ -187,7 +200,8 @@ export function describeState(r: Resolved, s: KState): Map<string, string> {
       for (const i of [0, 1] as const)
         if (folio_mm_id(s, pfn, i) >= 0) ids.push(`${T(folio_mm_id(s, pfn, i))}:${folio_mm_id_mapcount(s, pfn, i)}`);
       const pages: { at: string; text: string }[] = [];
-      const holders: string[] = [];
+      // holder -> the folio's pages it holds, so 512 pins of one buffer read as one range
+      const held = new Map<string, number[]>();
       for (let i = 0; i < nr; i++) {
         const p = pfn + i;
         // mappings relative to the page's place in the folio, so a run of pages mapped in order reads as one
@@ -196,8 +210,13 @@ export function describeState(r: Resolved, s: KState): Map<string, string> {
           at: String(p),
           text: `map ${page_mapcount(s, p)}${page_test(s, p, PGF_ANON_EXCLUSIVE) ? ' PAE' : ''} data ${label(seenStep(s, page_data(s, p)))}${m.length ? ` by ${m.join(', ')}` : ''}`,
         });
-        for (const h of holdersOf(p)) holders.push(`${h} (page ${p})`);
+        for (const h of holdersOf(p)) {
+          const ps = held.get(h);
+          if (ps) ps.push(p);
+          else held.set(h, [p]);
+        }
       }
+      const holders = [...held].map(([h, ps]) => `${h} (${pageRanges(ps)})`);
       const pm = pmdMaps.get(pfn) ?? [];
       out.set(
         `folio ${pfn}`,

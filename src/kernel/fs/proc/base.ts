@@ -11,7 +11,7 @@ import { task_alive, page_data, page_set_data, page_set, va_shared } from '../..
 import { OpWrites } from '../../../model/writes.js';
 import { type KCtx, trace } from '../../ctx.js';
 import { __get_user_pages, gup_put_folio, FOLL_GET, FOLL_FORCE, FOLL_WRITE, FOLL_REMOTE, FOLL_TOUCH } from '../../mm/gup.js';
-import { EIO } from '../../errno.js';
+import { EIO, ENOENT } from '../../errno.js';
 
 export interface MemRwResult {
   pages: number;
@@ -28,7 +28,8 @@ export function mem_rw(
   write: boolean,
   race?: (va: number) => void,
 ): MemRwResult | number {
-  if (!task_alive(s, target)) return -EIO;
+  // a process that is gone (exited and reaped, or never forked) has no /proc/PID: the open fails
+  if (!task_alive(s, target)) return -ENOENT;
   // proc_mem_foll_force(): FOLL_FORCE unless the kernel grants it only to the target's ptracer (no scenario ptraces)
   const force = ctx.prof.mech.config.procMemForce === 'always' ? FOLL_FORCE : 0;
   const foll = FOLL_GET | FOLL_TOUCH | FOLL_REMOTE | force | (write ? FOLL_WRITE : 0);
