@@ -18,7 +18,7 @@ import type { Profile } from '../profiles/types.js';
 import { ExecutorPool, type Caps, type ExecResult } from '../executor/server.js';
 import { type GuestKernel, checkGuestTools, guestCaps } from '../qemu/guest.js';
 import { toProgram } from '../executor/program.js';
-import { capabilityBlocker, scenarioEnv, runOnPool, runOnGuests, runsAlone, type Job } from '../diff/run.js';
+import { capabilityBlocker, scenarioEnv, runOnPool, runOnGuests, runsAlone, DIVERGENCE_RERUNS, type Job } from '../diff/run.js';
 import { compareRun, type Divergence } from '../diff/compare.js';
 
 export interface FuzzOptions {
@@ -43,6 +43,8 @@ export interface FuzzOptions {
    * scenarios starts, shrinking ends at once, and the report covers what ran
    */
   stop?: { requested: boolean };
+  /** sees (and may change) every batch of kernel results before they are compared: for tests that inject divergences */
+  onKernelResults?: (results: ExecResult[]) => void;
 }
 
 export interface FuzzFinding {
@@ -64,6 +66,8 @@ export interface FuzzReport {
   seed: number;
   ran: number;
   skipped: number;
+  /** counted in agreed: diverged on a first run and agreed when run again (as diff's unstable) */
+  unstable: { index: number; divergence: Divergence; agreedOnRun: number }[];
   agreed: number;
   findings: FuzzFinding[];
   seconds: number;
@@ -147,9 +151,18 @@ export async function fuzzDiff(o: FuzzOptions): Promise<FuzzReport> {
   const arb = cmdsArb({ ops: HOST_OPS, maxSteps: o.maxSteps ?? 24 });
   const samples = fc.sample(arb, { seed: o.seed, numRuns: o.count });
   const t0 = Date.now();
-  const report: FuzzReport = { seed: o.seed, ran: 0, skipped: 0, agreed: 0, findings: [], seconds: 0 };
+  const report: FuzzReport = { seed: o.seed, ran: 0, skipped: 0, agreed: 0, unstable: [], findings: [], seconds: 0 };
   const diverging: { index: number; cmds: Cmd[]; d: Divergence }[] = [];
   const runner = o.on ? await guestRunner(o.on, o.jobs) : await hostRunner(o.jobs);
+  const hook = o.onKernelResults;
+  if (hook) {
+    const inner = runner.runMany;
+    runner.runMany = async (js) => {
+      const rs = await inner(js);
+      hook(rs);
+      return rs;
+    };
+  }
   // large folios where the kernel side can set the THP modes; the mTHP area where it has 64 kB folios
   const gen: GenOptions = o.thp === false || !runner.caps.thp ? {} : { thp: true, mthp: runner.caps.thpSizes.includes(64) };
   // KSM where the kernel side can drive ksmd
@@ -167,11 +180,23 @@ export async function fuzzDiff(o: FuzzOptions): Promise<FuzzReport> {
         break;
       }
       const part = samples.slice(base, base + runner.chunk);
-      const ds = await divergences(
-        runner,
-        prof,
-        part.map((c, j) => resolveCmds(c, `fuzz-${o.seed}-${base + j}`, gen)),
-      );
+      const resolved = part.map((c, j) => resolveCmds(c, `fuzz-${o.seed}-${base + j}`, gen));
+      const ds = await divergences(runner, prof, resolved);
+      // as diff does: a divergence is run again, at most DIVERGENCE_RERUNS times, and one that then
+      // agrees counts as agreeing and is listed as unstable (a model that is wrong diverges every time;
+      // another run changing the machine under this one, or the kernel's own work, does not)
+      for (let j = 0; j < ds.length; j++) {
+        const first = ds[j];
+        if (!first || first === 'skip') continue;
+        for (let round = 1; round <= DIVERGENCE_RERUNS; round++) {
+          const again = (await divergences(runner, prof, [resolved[j]!]))[0];
+          if (again === null) {
+            ds[j] = null;
+            report.unstable.push({ index: base + j, divergence: first, agreedOnRun: round + 1 });
+            break;
+          }
+        }
+      }
       ds.forEach((d, j) => {
         if (d === 'skip') report.skipped++;
         else if (d) diverging.push({ index: base + j, cmds: part[j]!, d });

@@ -14,6 +14,7 @@ import { diffScenarios, hostTarget, DIVERGENCE_RERUNS, type Target } from '../..
 import { cacheDir } from '../../src/executor/build.js';
 import { loadScenario, loadScenarios } from '../../src/scenario/load.js';
 import { emitC } from '../../src/executor/emit.js';
+import { fuzzDiff } from '../../src/fuzz/fuzz.js';
 import { sampledInstance } from '../helpers.js';
 import { lockMachine } from './machine-lock.js';
 
@@ -191,6 +192,49 @@ d('divergences that do not come back', () => {
     expect(b!.reason).toMatch(/diverged on 3 runs/);
     expect(always.calls()).toBe(1 + DIVERGENCE_RERUNS);
   });
+
+  it('in fuzz --diff too: a random scenario that diverges once and then agrees is unstable, not a finding', async () => {
+    const out = mkdtempSync(join(tmpdir(), 'cowlab-fuzz-'));
+    try {
+      // one fault too many at step 1 of the first scenario of the first batch only
+      let batches = 0;
+      const once = await fuzzDiff({
+        seed: 7,
+        count: 8,
+        jobs: 1,
+        outDir: out,
+        maxSteps: 8,
+        onKernelResults: (rs) => {
+          if (batches++ === 0) {
+            const s1 = rs[0]!.steps.get(1)!;
+            rs[0]!.steps.set(1, { ...s1, faults: s1.faults + 1 });
+          }
+        },
+      });
+      expect(once.findings).toEqual([]);
+      expect(once.unstable).toHaveLength(1);
+      expect(once.unstable[0]).toMatchObject({ agreedOnRun: 2, divergence: { step: 1, field: 'faults' } });
+      expect(once.agreed + once.skipped).toBe(8);
+      // on every run: it stands, and is shrunk like any other
+      const always = await fuzzDiff({
+        seed: 7,
+        count: 1,
+        jobs: 1,
+        outDir: out,
+        maxSteps: 8,
+        onKernelResults: (rs) => {
+          for (const r of rs) {
+            const s1 = r.steps.get(1);
+            if (s1) r.steps.set(1, { ...s1, faults: s1.faults + 1 });
+          }
+        },
+      });
+      expect(always.unstable).toEqual([]);
+      expect(always.findings).toHaveLength(1);
+    } finally {
+      rmSync(out, { recursive: true, force: true });
+    }
+  }, 600_000);
 });
 
 d('the hugetlb pool', () => {

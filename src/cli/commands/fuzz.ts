@@ -144,6 +144,12 @@ export function fuzzCommand(program: Command): void {
             `seed ${report.seed}: ${report.ran} random scenarios in ${report.seconds.toFixed(1)} s: ${report.agreed} agree, ${diverged} diverge (${report.findings.length} kind(s)), ${report.skipped} skipped`,
           );
           if (report.interrupted) out(`interrupted: ${report.ran} of ${count} scenarios ran`);
+          for (const u of report.unstable) {
+            const d = u.divergence;
+            out(
+              `  unstable: scenario ${u.index} diverged at step ${d.step} ${d.process}: ${d.field}: model ${d.model}, kernel ${d.kernel}; agreed on run ${u.agreedOnRun}`,
+            );
+          }
           for (const f of report.findings) {
             out(`  ${f.count} x ${f.kind}`);
             const how = f.shrunk ? `shrunk to ${f.steps} steps` : `not shrunk (interrupted), ${f.steps} steps`;
