@@ -469,15 +469,9 @@ int coordinator(void)
 			res.ret = -ESRCH;
 			res.err = ESRCH;
 			res.ksm = -1;
-			if (hugetlb_program)
-				read_hugetlb_pool(&res);
-			report_step(i + 1, &res);
-			observe(i + 1);
-			continue;
-		}
-		if (send_all(chan[t][0], st, sizeof(*st)) ||
-		    recv_all(chan[t][0], &res, offsetof(struct result, data)) ||
-		    recv_all(chan[t][0], res.data, res.n * sizeof(long))) {
+		} else if (send_all(chan[t][0], st, sizeof(*st)) ||
+			   recv_all(chan[t][0], &res, offsetof(struct result, data)) ||
+			   recv_all(chan[t][0], res.data, res.n * sizeof(long))) {
 			out("X step %d: task %d died", i + 1, t);
 			status = 1;
 			break;
@@ -492,7 +486,7 @@ int coordinator(void)
 			}
 			res.ret = 0;
 		}
-		if (st->op == OP_EXIT) {
+		if (st->op == OP_EXIT && alive[t]) {
 			struct pollfd pfd = { .fd = pidfds[t], .events = POLLIN };
 			poll(&pfd, 1, 5000);	/* the mm is torn down before the task is reported dead */
 			alive[t] = 0;

@@ -95,7 +95,7 @@ function kindOf(cmds: readonly Cmd[], d: Divergence, gen: GenOptions): string {
 interface Runner {
   caps: Caps;
   /** programs under their environments (grouped by it); results in input order */
-  runMany(jobs: readonly Job[]): Promise<ExecResult[]>;
+  runMany: (jobs: readonly Job[]) => Promise<ExecResult[]>;
   close(): Promise<void>;
   /** scenarios per round (guests: one boot per batch) */
   chunk: number;

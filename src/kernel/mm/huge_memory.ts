@@ -83,6 +83,7 @@ import {
   page_split_off,
   VM_WRITE,
   VM_SHARED,
+  VM_HUGETLB,
   VM_HUGEPAGE,
   VM_NOHUGEPAGE,
   VM_UFFD_WP,
@@ -139,7 +140,8 @@ export function thp_order_mode(s: KState, ctx: KCtx, order: number): 'always' | 
 export function thp_vma_allowable_order(s: KState, ctx: KCtx, t: number, vi: number, order: number, forced = false): boolean {
   if (s.L.pmds === 0) return false;
   const vflags = vma_flags_at(s, t, vi);
-  if (!vma_is_anonymous(s, t, vi) || vflags & VM_SHARED) return false;
+  // a hugetlb VMA is a hugetlbfs file mapping to the kernel (vma_is_anonymous() is false): no THP order there
+  if (!vma_is_anonymous(s, t, vi) || vflags & (VM_SHARED | VM_HUGETLB)) return false;
   if (vflags & VM_NOHUGEPAGE) return false;
   if (forced) return true;
   const mode = thp_order_mode(s, ctx, order);

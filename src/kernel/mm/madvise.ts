@@ -18,6 +18,7 @@ import {
   VM_SHARED,
   VM_HUGEPAGE,
   VM_NOHUGEPAGE,
+  VM_HUGETLB,
   page_clear,
   pmd_nr,
   pmd_mapped_huge,
@@ -91,43 +92,38 @@ function madvise_vma(
   file: number,
   advice: Advice,
 ): number {
-  if (is_vm_hugetlb_page(flags) && advice !== 'MADV_MERGEABLE' && advice !== 'MADV_UNMERGEABLE')
-    return madvise_hugetlb(s, ctx, t, vi, a, b, flags, advice);
+  const hugetlb = is_vm_hugetlb_page(flags);
   switch (advice) {
     case 'MADV_DONTNEED':
+      if (hugetlb) return madvise_dontneed_hugetlb(s, ctx, t, vi, a, b);
       if (flags & (VM_LOCKED | VM_PFNMAP)) return -EINVAL;
       zap_pte_range(s, ctx, t, vi, a, b, { dropMarker: false, reclaimPt: true });
       refs_detach_range(s, t, a, b);
       return 0;
     case 'MADV_DONTFORK':
-      vma_modify(s, t, a, b, (v) => ({ ...v, flags: v.flags | VM_DONTCOPY }), ctx);
-      return 0;
+      return madvise_update_vma(s, ctx, t, a, b, flags, (f) => f | VM_DONTCOPY);
     case 'MADV_DOFORK':
       if (flags & VM_IO) return -EINVAL;
-      vma_modify(s, t, a, b, (v) => ({ ...v, flags: v.flags & ~VM_DONTCOPY }), ctx);
-      return 0;
+      return madvise_update_vma(s, ctx, t, a, b, flags, (f) => f & ~VM_DONTCOPY);
     case 'MADV_WIPEONFORK':
-      if (file >= 0 || flags & VM_SHARED) return -EINVAL;
-      vma_modify(s, t, a, b, (v) => ({ ...v, flags: v.flags | VM_WIPEONFORK }), ctx);
-      return 0;
+      // anonymous private memory only: a hugetlb VMA has a file, the hugetlbfs one behind MAP_HUGETLB
+      if (file >= 0 || hugetlb || flags & VM_SHARED) return -EINVAL;
+      return madvise_update_vma(s, ctx, t, a, b, flags, (f) => f | VM_WIPEONFORK);
     case 'MADV_KEEPONFORK':
-      vma_modify(s, t, a, b, (v) => ({ ...v, flags: v.flags & ~VM_WIPEONFORK }), ctx);
-      return 0;
+      return madvise_update_vma(s, ctx, t, a, b, flags, (f) => f & ~VM_WIPEONFORK);
     case 'MADV_PAGEOUT':
-      if (flags & (VM_LOCKED | VM_PFNMAP)) return -EINVAL;
+      if (!can_madv_lru_vma(flags)) return -EINVAL;
       madvise_pageout(s, ctx, t, a, b);
       return 0;
     case 'MADV_COLD':
-      if (flags & (VM_LOCKED | VM_PFNMAP)) return -EINVAL;
+      if (!can_madv_lru_vma(flags)) return -EINVAL;
       madvise_cold(s, ctx, t, a, b);
       return 0;
     case 'MADV_HUGEPAGE':
       // hugepage_madvise(): the VMA may get large folios whatever the global mode (unless it is never)
-      vma_modify(s, t, a, b, (v) => ({ ...v, flags: (v.flags | VM_HUGEPAGE) & ~VM_NOHUGEPAGE }), ctx);
-      return 0;
+      return madvise_update_vma(s, ctx, t, a, b, flags, (f) => (f | VM_HUGEPAGE) & ~VM_NOHUGEPAGE);
     case 'MADV_NOHUGEPAGE':
-      vma_modify(s, t, a, b, (v) => ({ ...v, flags: (v.flags | VM_NOHUGEPAGE) & ~VM_HUGEPAGE }), ctx);
-      return 0;
+      return madvise_update_vma(s, ctx, t, a, b, flags, (f) => (f | VM_NOHUGEPAGE) & ~VM_HUGEPAGE);
     case 'MADV_COLLAPSE':
       return madvise_collapse(s, ctx, t, vi, a, b);
     case 'MADV_MERGEABLE':
@@ -136,30 +132,19 @@ function madvise_vma(
   }
 }
 
+/** can_madv_lru_vma(): MADV_COLD and MADV_PAGEOUT leave locked, PFN-mapped and hugetlb VMAs alone (EINVAL). */
+function can_madv_lru_vma(flags: number): boolean {
+  return (flags & (VM_LOCKED | VM_PFNMAP | VM_HUGETLB)) === 0;
+}
+
 /**
- * madvise_vma_behavior() on a hugetlb VMA: the LRU advice (MADV_PAGEOUT,
- * MADV_COLD: can_madv_lru_vma()), MADV_WIPEONFORK (the VMA has a file: the
- * hugetlbfs one) and MADV_COLLAPSE (no THP there) are EINVAL; the advice
- * that only changes VMA flags splits the VMA where the flags change, which
- * hugetlb_vm_op_split() refuses off a huge-page boundary (EINVAL); the KSM
- * advice is ignored in ksm_madvise().
+ * madvise_update_vma(): the advice's new flags on the range, the VMA split
+ * where they change; nothing at all when they do not change. A hugetlb VMA
+ * refuses a split off a huge-page boundary (hugetlb_vm_op_split(): EINVAL).
  */
-function madvise_hugetlb(s: KState, ctx: KCtx, t: number, vi: number, a: number, b: number, flags: number, advice: Advice): number {
-  const flagsFor: Partial<Record<Advice, (f: number) => number>> = {
-    MADV_DONTFORK: (f) => f | VM_DONTCOPY,
-    MADV_DOFORK: (f) => f & ~VM_DONTCOPY,
-    MADV_KEEPONFORK: (f) => f & ~VM_WIPEONFORK,
-    MADV_HUGEPAGE: (f) => (f | VM_HUGEPAGE) & ~VM_NOHUGEPAGE,
-    MADV_NOHUGEPAGE: (f) => (f | VM_NOHUGEPAGE) & ~VM_HUGEPAGE,
-  };
-  if (advice === 'MADV_DONTNEED') return madvise_dontneed_hugetlb(s, ctx, t, vi, a, b);
-  const fn = flagsFor[advice];
-  if (!fn) {
-    trace(ctx, 'madvise_vma_behavior', `${advice} on a hugetlb VMA: EINVAL`);
-    return -EINVAL;
-  }
-  if (fn(flags) === flags) return 0; // madvise_update_vma(): nothing changes, nothing is split
-  if (hugetlb_range_misaligned(s, t, a, b)) {
+function madvise_update_vma(s: KState, ctx: KCtx, t: number, a: number, b: number, flags: number, fn: (f: number) => number): number {
+  if (fn(flags) === flags) return 0;
+  if (is_vm_hugetlb_page(flags) && hugetlb_range_misaligned(s, t, a, b)) {
     trace(ctx, 'hugetlb_vm_op_split', `pages ${a}..${b - 1} do not end on huge pages: EINVAL`);
     return -EINVAL;
   }

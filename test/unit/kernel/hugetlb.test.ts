@@ -244,6 +244,21 @@ describe('scenarios on hugetlb areas', () => {
     ).not.toThrow();
   });
 
+  it('answers madvise() there as madvise_vma_behavior() does: EINVAL, ignored, or a flag change on whole huge pages', () => {
+    const ret = (advice: string, at = 'mem') =>
+      run([{ P0: { mmap: 'mem', pages: 512, hugetlb: '2m' } }, { P0: { madvise: at, advice } }], 1).res.records[1]!.result.ret;
+    const EINVAL = -22;
+    // can_madv_lru_vma(), the hugetlbfs file behind MAP_HUGETLB, and no THP order on hugetlbfs
+    for (const a of ['pageout', 'cold', 'wipeonfork', 'collapse']) expect(ret(a), a).toBe(EINVAL);
+    // vma_ksm_compatible() leaves the VMA alone
+    expect(ret('mergeable')).toBe(0);
+    // a flag change splits the VMA: on a huge-page boundary only (hugetlb_vm_op_split())
+    expect(ret('dontfork')).toBe(0);
+    expect(ret('dontfork', 'mem[0:100]')).toBe(EINVAL);
+    // no change, no split: accepted anywhere
+    expect(ret('dofork', 'mem[0:100]')).toBe(0);
+  });
+
   it('refuses an area that is not a whole number of huge pages', () => {
     expect(() => scenario([{ P0: { mmap: 'mem', pages: 100, hugetlb: '2m' } }], 1)).toThrow(InputError);
   });
