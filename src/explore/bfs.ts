@@ -195,6 +195,7 @@ export async function bfs(sys: ExploreSystem, lim: SearchLimits, workerInit?: Wo
   let stoppedBy: SearchResult['stoppedBy'] = null;
   let depth = 0;
   const memMb = () => process.memoryUsage().rss / 1048576;
+  const pause = pauser();
   const progress = () => lim.onProgress?.({ depth, states: transitions, distinct: visited.size, queue: level.length, seconds: (Date.now() - t0) / 1000, memoryMb: memMb() });
   try {
     for (depth = 0; depth < lim.depth && level.length > 0; depth++) {
@@ -215,23 +216,24 @@ export async function bfs(sys: ExploreSystem, lim: SearchLimits, workerInit?: Wo
         }
         if (r.violation && !found) found = r.violation;
       };
+      const limited = () => {
+        if (lim.stop?.requested) stoppedBy = 'interrupted';
+        else if (lim.maxStates && visited.size + levelNew.size >= lim.maxStates) stoppedBy = 'max-states';
+        else if (lim.maxMemoryMb && memMb() > lim.maxMemoryMb) stoppedBy = 'memory';
+        return stoppedBy !== null;
+      };
       if (workers.length === 0) {
-        // one thread: expand in chunks so progress, limits and Ctrl-C are seen
-        const step = 256;
-        for (let lo = 0; lo < level.length && !found; lo += step) {
-          expandSlice(ex, view, lo, Math.min(level.length, lo + step), depth, visited, take);
-          if (lim.stop?.requested) stoppedBy = 'interrupted';
-          else if (lim.maxStates && visited.size + levelNew.size >= lim.maxStates) stoppedBy = 'max-states';
-          else if (lim.maxMemoryMb && memMb() > lim.maxMemoryMb) stoppedBy = 'memory';
-          if (stoppedBy) break;
+        // one thread: expand in chunks, letting the event loop run between them so Ctrl-C is seen
+        for (let lo = 0; lo < level.length && !found; lo += CHUNK) {
+          expandSlice(ex, view, lo, Math.min(level.length, lo + CHUNK), depth, visited, take);
+          await pause();
+          if (limited()) break;
           progress();
         }
       } else {
-        found = await expandWithWorkers(workers, ex, view, level.length, depth, visited, take, () => {
+        found = await expandWithWorkers(workers, ex, view, level.length, depth, visited, take, pause, () => {
           progress();
-          if (lim.stop?.requested) stoppedBy = 'interrupted';
-          else if (lim.maxMemoryMb && memMb() > lim.maxMemoryMb) stoppedBy = 'memory';
-          return stoppedBy !== null;
+          return limited();
         });
       }
       if (found) {
@@ -321,68 +323,87 @@ export async function startWorkers(n: number, init: WorkerInit): Promise<Started
 
 /**
  * One level with workers: slices in worker order; results are taken in
- * (worker, chunk) order whatever order they arrive in.
+ * (this thread, worker 0, worker 1, ...) order whatever order they arrive in.
+ * This thread expands its own slice in chunks and lets the event loop run
+ * between them, so worker results, limits and Ctrl-C are seen while it works.
  */
 async function expandWithWorkers(ws: Started[], ex: Expander, view: LevelView, length: number, depth: number, visited: FingerprintSet,
-  take: (r: SliceResult) => void, tick: () => boolean): Promise<SliceResult['violation']> {
+  take: (r: SliceResult) => void, pause: () => Promise<boolean>, limited: () => boolean): Promise<SliceResult['violation']> {
   const n = ws.length;
-  // this thread's slice comes first and is smaller: it also takes every result
+  // this thread's slice comes first: its results are taken as they come
   const mine = Math.floor((length * MAIN_SHARE) / (n + 1));
   const rest = length - mine;
   const queues: SliceResult[][] = ws.map(() => []);
   const done: boolean[] = ws.map(() => false);
-  let cur = 0;
+  let failure: Error | null = null;
+  let wake: (() => void) | null = null;
   let found: SliceResult['violation'] = null;
-  let stopped = false;
-  let lastTick = Date.now();
-  await new Promise<void>((resolve, reject) => {
-    const drain = () => {
-      while (cur < n) {
-        const q = queues[cur]!;
-        while (q.length) {
-          const r = q.shift()!;
-          take(r);
-          if (r.violation && !found) found = r.violation;
-        }
-        if (!done[cur]) break;
-        cur++;
-      }
-      if (Date.now() - lastTick > 500) {
-        lastTick = Date.now();
-        if (tick() && !stopped) {
-          // abandon the level: the workers are terminated by the caller
-          stopped = true;
-          resolve();
-          return;
-        }
-      }
-      if (cur === n) resolve();
+  const listeners = ws.map((w, i) => {
+    const onMsg = (m: { result?: SliceResult; done?: boolean; error?: string }) => {
+      if (m.error) failure ??= new Error(m.error);
+      if (m.result) queues[i]!.push(m.result);
+      if (m.done) done[i] = true;
+      wake?.();
     };
-    ws.forEach((w, i) => {
-      const lo = mine + Math.floor((rest * i) / n);
-      const hi = mine + Math.floor((rest * (i + 1)) / n);
-      const onMsg = (m: { result?: SliceResult; done?: boolean; error?: string }) => {
-        if (stopped) return;
-        if (m.error) {
-          reject(new Error(m.error));
-          return;
-        }
-        if (m.result) queues[i]!.push(m.result);
-        if (m.done) {
-          done[i] = true;
-          w.worker.off('message', onMsg);
-        }
-        drain();
-      };
-      w.worker.on('message', onMsg);
-      w.worker.postMessage({ level: view, lo, hi, depth, visited: { hi: visited.hi, lo: visited.lo } });
-    });
-    // the workers run; this thread expands its own slice meanwhile (its results come first in order)
-    expandSlice(ex, view, 0, mine, depth, visited, (r) => {
-      take(r);
-      if (r.violation && !found) found = r.violation;
-    });
-    drain();
+    w.worker.on('message', onMsg);
+    const lo = mine + Math.floor((rest * i) / n);
+    const hi = mine + Math.floor((rest * (i + 1)) / n);
+    w.worker.postMessage({ level: view, lo, hi, depth, visited: { hi: visited.hi, lo: visited.lo } });
+    return onMsg;
   });
+  const takeOne = (r: SliceResult) => {
+    take(r);
+    if (r.violation && !found) found = r.violation;
+  };
+  try {
+    for (let lo = 0; lo < mine; lo += CHUNK) {
+      expandSlice(ex, view, lo, Math.min(mine, lo + CHUNK), depth, visited, takeOne);
+      if ((await pause()) && limited()) return found;
+      if (failure) throw failure;
+    }
+    // then each worker's results, in worker order
+    let lastTick = Date.now();
+    for (let cur = 0; cur < n; ) {
+      const q = queues[cur]!;
+      while (q.length) takeOne(q.shift()!);
+      if (done[cur]) {
+        cur++;
+        continue;
+      }
+      await new Promise<void>((res) => {
+        wake = res;
+        setTimeout(res, TICK_MS);
+      });
+      wake = null;
+      if (failure) throw failure;
+      if (Date.now() - lastTick >= TICK_MS) {
+        lastTick = Date.now();
+        // abandon the level: the caller terminates the workers
+        if (limited()) return found;
+      }
+    }
+  } finally {
+    ws.forEach((w, i) => w.worker.off('message', listeners[i]!));
+  }
   return found;
+}
+
+/** States expanded between two looks at the event loop. */
+const CHUNK = 256;
+/** How often limits, progress and Ctrl-C are looked at. */
+const TICK_MS = 50;
+
+/**
+ * Returns a function that lets the event loop run (signal handlers, worker
+ * messages) when TICK_MS have passed since it last did; it resolves to
+ * whether it did, so callers look at limits that often.
+ */
+export function pauser(): () => Promise<boolean> {
+  let last = Date.now();
+  return async () => {
+    if (Date.now() - last < TICK_MS) return false;
+    await new Promise<void>((res) => setImmediate(res));
+    last = Date.now();
+    return true;
+  };
 }

@@ -54,6 +54,10 @@ export interface ExploreReport {
   statesPerSecond: number;
   collisionProbability: number;
   bytesPerState: number;
+  /** the resident memory limit the search ran under (MiB), null for swarm */
+  memoryLimitMb: number | null;
+  /** peak resident memory of the process (MiB): what the search cost */
+  peakRssMb: number;
   maxQueue: number;
   levels: number[];
   workers: number;
@@ -106,6 +110,8 @@ export async function explore(o: ExploreOptions): Promise<ExploreReport> {
     statesPerSecond: 0,
     collisionProbability: res ? res.collisionProbability : 0,
     bytesPerState: res ? res.bytesPerState : 0,
+    memoryLimitMb: res ? (o.maxMemoryMb ?? null) : null,
+    peakRssMb: process.resourceUsage().maxRSS / 1024,
     maxQueue: res ? res.maxQueue : 0,
     levels: res ? res.levels : [],
     walks: sw ? sw.walks : null,

@@ -9,7 +9,7 @@ import { type Worker } from 'node:worker_threads';
 import { KState } from '../model/layout.js';
 import type { Violation } from '../properties/monitor.js';
 import { Expander } from './expand.js';
-import { startWorkers, type WorkerInit } from './bfs.js';
+import { pauser, startWorkers, type WorkerInit } from './bfs.js';
 import type { ExploreSystem } from './system.js';
 
 /** mulberry32: small, fast, good enough to pick actions. */
@@ -86,20 +86,25 @@ export async function swarm(sys: ExploreSystem, opts: { seed: number; walks: num
   let done = 0;
   const pool = opts.workers > 1 && opts.init ? await startSwarmWorkers(opts.workers, opts.init) : [];
   const ex = pool.length ? null : new Expander(sys, properties);
+  const pause = pauser();
   try {
     for (let b = 0; b < opts.walks && !opts.stop?.requested; b += batch) {
       const hi = Math.min(opts.walks, b + batch);
       let results: WalkResult[];
       if (ex) {
+        // walk by walk, letting the event loop run so Ctrl-C is seen
         results = [];
-        for (let i = b; i < hi; i++) results.push(walk(ex, opts.seed, i, opts.depth));
+        for (let i = b; i < hi && !opts.stop?.requested; i++) {
+          results.push(walk(ex, opts.seed, i, opts.depth));
+          await pause();
+        }
       } else {
         const parts = pool.map((w, k) => w.run(opts.seed, b + k, hi, pool.length, opts.depth));
         results = (await Promise.all(parts)).flat();
       }
       results.sort((x, y) => x.walk - y.walk);
       for (const r of results) steps += r.steps;
-      done = hi;
+      done = b + results.length;
       opts.onProgress?.(done, steps);
       const hit = results.find((r) => r.violation);
       if (hit) return { seed: opts.seed, walks: done, steps, seconds: (Date.now() - t0) / 1000, found: hit };

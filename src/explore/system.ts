@@ -41,6 +41,13 @@ const expectValue = z.union([
   z.object({ none: z.string() }).strict(),
 ]);
 
+
+/**
+ * Deepest search or walk: a counterexample becomes a scenario that must run
+ * on the executor (at most 4096 steps, the setup included), and no search
+ * level this deep fits in memory anyway.
+ */
+export const MAX_DEPTH = 1024;
 const configSchema = z.object({
   name: z.string().optional(),
   description: z.string().optional(),
@@ -60,12 +67,12 @@ const configSchema = z.object({
   files: z.record(name, z.object({ kind: z.enum(['memfd', 'tmpfile']), pages: z.number().int().min(1).max(4).default(1) }).strict()).optional(),
   setup: z.array(z.unknown()).default([]),
   ops: z.array(z.enum(EXPLORE_OPS)).min(1),
-  depth: z.number().int().min(1).max(64).default(8),
+  depth: z.number().int().min(1).max(MAX_DEPTH).default(8),
   /** bound: buffers a pipe may hold before vmsplice stops being explored (the kernel's pipe holds 16) */
   pipeBuffers: z.number().int().min(1).max(16).default(16),
   properties: z.array(z.enum(PROPS)).optional(),
   expect: z.record(z.string(), expectValue).optional(),
-  swarm: z.object({ walks: z.number().int().min(1).default(10000), depth: z.number().int().min(1).optional() }).strict().optional(),
+  swarm: z.object({ walks: z.number().int().min(1).default(10000), depth: z.number().int().min(1).max(MAX_DEPTH).optional() }).strict().optional(),
 }).strict();
 
 export type ExpectValue = z.infer<typeof expectValue>;

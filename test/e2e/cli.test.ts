@@ -1,6 +1,6 @@
 /** End-to-end: the built `cowlab` command, as a user runs it. */
-import { describe, it, expect } from 'vitest';
-import { spawnSync } from 'node:child_process';
+import { describe, it, expect, beforeAll, afterAll } from 'vitest';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -109,8 +109,13 @@ describe('cowlab kernels', () => {
 });
 
 describe('cowlab explore', () => {
+  let tmp = '';
+  beforeAll(() => {
+    tmp = mkdtempSync(join(tmpdir(), 'cowlab-e2e-'));
+  });
+  afterAll(() => rmSync(tmp, { recursive: true, force: true }));
   it('finds the vmsplice leak on linux-5.7 (exit 1), writes a scenario cowlab run reproduces, and --json has the fields', () => {
-    const out = join(mkdtempSync(join(tmpdir(), 'cowlab-e2e-')), 'cex.yaml');
+    const out = join(tmp, 'cex.yaml');
     const r = cowlab('explore', 'explore/vmsplice-leak.yaml', '--json', '--out', out);
     expect(r.code).toBe(1);
     const j = JSON.parse(r.out) as Record<string, unknown>;
@@ -124,11 +129,76 @@ describe('cowlab explore', () => {
   it('exhausts linux-6.18 (exit 0), stops at a limit (exit 3), and rejects bad input (exit 2) with a position', () => {
     expect(cowlab('explore', 'explore/vmsplice-leak.yaml', '--kernel', 'linux-6.18').code).toBe(0);
     expect(cowlab('explore', 'explore/vmsplice-leak.yaml', '--kernel', 'linux-6.18', '--max-states', '100').code).toBe(3);
-    const dir = mkdtempSync(join(tmpdir(), 'cowlab-e2e-'));
+    const dir = tmp;
     writeFileSync(join(dir, 'bad.yaml'), 'processes: 2\nops: [write, frok]\n');
     const bad = cowlab('explore', join(dir, 'bad.yaml'));
     expect(bad.code).toBe(2);
     expect(bad.err).toMatch(/bad\.yaml:2:\d+: .*expected one of/);
     expect(bad.err).not.toContain('    at ');
   });
+
+  it('rejects a depth past 1024 and more workers than CPUs (exit 2) instead of running out of memory', () => {
+    const deep = cowlab('explore', 'explore/vmsplice-leak.yaml', '--depth', '1000000000');
+    expect(deep.code).toBe(2);
+    expect(deep.err).toMatch(/--depth: expected an integer from 1 to 1024/);
+    const wide = cowlab('explore', 'explore/vmsplice-leak.yaml', '-w', '1000');
+    expect(wide.code).toBe(2);
+    expect(wide.err).toMatch(/--workers: expected an integer from 1 to \d+ \(one per CPU\)/);
+  });
+
+  it('stays near --max-memory with two workers and says so (exit 3)', () => {
+    const r = cowlab(
+      'explore',
+      'explore/spin-reference.yaml',
+      '--kernel',
+      'linux-5.9',
+      '--processes',
+      '3',
+      '-w',
+      '2',
+      '--max-memory',
+      '600',
+      '--json',
+    );
+    expect(r.code).toBe(3);
+    const j = JSON.parse(r.out) as { stoppedBy: string; memoryLimitMb: number; peakRssMb: number };
+    expect(j.stoppedBy).toBe('memory');
+    expect(j.memoryLimitMb).toBe(600);
+    expect(j.peakRssMb).toBeLessThan(600 * 1.2);
+  });
+
+  // BFS on one thread and on two, and swarm: each must stop within seconds of the signal with what it covered
+  for (const [name, extra] of [
+    ['breadth-first, one thread', []],
+    ['breadth-first, two workers', ['-w', '2']],
+    ['swarm, one thread', ['--swarm', '--seed', '1', '--walks', '100000000']],
+    ['swarm, two workers', ['--swarm', '--seed', '1', '--walks', '100000000', '-w', '2']],
+  ] as const) {
+    for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+      it(`${sig} stops ${name} with the summary so far (exit 3)`, async () => {
+        const child = spawn(process.execPath, [
+          'bin/cowlab.js',
+          'explore',
+          'explore/spin-reference.yaml',
+          '--kernel',
+          'linux-5.9',
+          '--processes',
+          '4',
+          ...extra,
+        ]);
+        let stdout = '';
+        child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+        const exited = new Promise<number | null>((res) => child.on('exit', (code) => res(code)));
+        await new Promise((res) => setTimeout(res, 3000));
+        const sent = Date.now();
+        child.kill(sig);
+        const timer = setTimeout(() => child.kill('SIGKILL'), 10000);
+        const code = await exited;
+        clearTimeout(timer);
+        expect(Date.now() - sent).toBeLessThan(5000);
+        expect(code).toBe(3);
+        expect(stdout).toMatch(/^STOPPED .*stopped \(interrupted\)/m);
+      }, 20000);
+    }
+  }
 });

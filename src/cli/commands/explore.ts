@@ -4,6 +4,7 @@ import { InputError, EXIT_OK, EXIT_FAIL, EXIT_LIMIT } from '../../scenario/error
 import { profileById } from '../../profiles/index.js';
 import { formatExplore } from '../format.js';
 import { out, pickProfile } from '../util.js';
+import { defaultMemoryLimitMb, maxWorkers } from '../../explore/limits.js';
 
 export function exploreCommand(program: Command): void {
   program
@@ -14,16 +15,16 @@ export function exploreCommand(program: Command): void {
     .argument('<config>', 'an explorer configuration (see docs/explore.md; examples in explore/)')
     .option('--kernel <id>', "profile to explore (default: the configuration's kernel, else linux-6.18)")
     .option('--profile <file>', 'a profile module of your own (see docs/profiles.md)')
-    .option('--depth <n>', "depth bound (default: the configuration's)")
+    .option('--depth <n>', "depth bound, at most 1024 (default: the configuration's)")
     .option('--processes <n>', "process bound (default: the configuration's)")
     .option('--ops <list>', "comma-separated operation alphabet (default: the configuration's; see docs/explore.md)")
     .option('--properties <list>', "comma-separated properties to check (default: the configuration's)")
-    .option('-w, --workers <n>', 'worker threads (default: 1)')
+    .option('-w, --workers <n>', 'worker threads, at most one per CPU (default: 1)')
     .option('--swarm', 'random walks instead of breadth-first search')
     .option('--seed <n>', 'seed of the random walks (printed; the same seed repeats the walks)')
     .option('--walks <n>', "number of random walks (default: the configuration's, else 10000)")
     .option('--max-states <n>', 'stop after this many distinct states (exit 3)')
-    .option('--max-memory <mb>', 'stop when resident memory passes this many MiB (exit 3)')
+    .option('--max-memory <mb>', 'stop when resident memory passes this many MiB (exit 3; default: 3/4 of the memory available at start)')
     .option('--shrink', 'reduce the counterexample to a 1-minimal scenario')
     .option('--out <file>', 'where the counterexample scenario goes (default: explore-findings/CONFIG-KERNEL.yaml)')
     .option('--json', 'print the report as JSON')
@@ -49,25 +50,33 @@ export function exploreCommand(program: Command): void {
           json?: boolean;
         },
       ) => {
-        const { loadConfig, overrideConfig } = await import('../../explore/system.js');
+        const { loadConfig, overrideConfig, MAX_DEPTH } = await import('../../explore/system.js');
         const { explore } = await import('../../explore/explore.js');
         const config = overrideConfig(loadConfig(configFile), { processes: opts.processes, ops: opts.ops, properties: opts.properties });
-        const num = (v: string | undefined, what: string, min = 0) => {
+        const num = (v: string | undefined, what: string, min = 0, max = Number.MAX_SAFE_INTEGER, why = '') => {
           if (v === undefined) return undefined;
           const n = Number(v);
-          if (!Number.isInteger(n) || n < min) throw new InputError(`${what}: expected an integer >= ${min}`);
+          if (!Number.isInteger(n) || n < min || n > max)
+            throw new InputError(
+              `${what}: expected an integer ${max < Number.MAX_SAFE_INTEGER ? `from ${min} to ${max}${why}` : `>= ${min}`}, not ${v}`,
+            );
           return n;
         };
         const profileId = opts.kernel ?? (opts.profile ? undefined : (config.kernel ?? 'linux-6.18'));
         const profile = opts.profile ? await pickProfile({ profile: opts.profile }) : profileById(profileId!);
         const profileSource = opts.profile ? { file: opts.profile } : { builtin: profile.id };
-        const workers = num(opts.workers, '--workers', 1) ?? 1;
+        const workers = num(opts.workers, '--workers', 1, maxWorkers(), ' (one per CPU)') ?? 1;
+        const depth = num(opts.depth, '--depth', 1, MAX_DEPTH, ' (a counterexample must run as a scenario)');
+        const maxMemoryMb = num(opts.maxMemory, '--max-memory', 64) ?? defaultMemoryLimitMb();
         const seed = opts.swarm ? (num(opts.seed, '--seed') ?? Math.floor(Math.random() * 2 ** 31)) : undefined;
         const stop = { requested: false };
-        process.on('SIGINT', () => {
+        // Ctrl-C or SIGTERM: stop with the report so far (exit 3); a second one quits at once
+        const onSignal = () => {
           if (stop.requested) process.exit(EXIT_LIMIT);
           stop.requested = true;
-        });
+        };
+        process.on('SIGINT', onSignal);
+        process.on('SIGTERM', onSignal);
         const { SingleBar } = await import('cli-progress');
         const bar =
           process.stderr.isTTY && !opts.json
@@ -84,9 +93,9 @@ export function exploreCommand(program: Command): void {
           profile,
           profileSource,
           workers,
-          depth: num(opts.depth, '--depth', 1),
+          depth,
           maxStates: num(opts.maxStates, '--max-states', 1),
-          maxMemoryMb: num(opts.maxMemory, '--max-memory', 64),
+          maxMemoryMb,
           ...(seed !== undefined ? { swarm: { seed, walks: num(opts.walks, '--walks', 1) ?? config.swarm.walks } } : {}),
           shrink: opts.shrink ?? false,
           ...(opts.out ? { out: opts.out } : {}),

@@ -10,6 +10,7 @@ import { swarm } from '../../../src/explore/swarm.js';
 import { explore } from '../../../src/explore/explore.js';
 import { exploreExpectation } from '../../../src/explore/expect.js';
 import { FingerprintSet } from '../../../src/explore/store.js';
+import { defaultMemoryLimitMb } from '../../../src/explore/limits.js';
 import { HISTORY, profileById } from '../../../src/profiles/index.js';
 import type { KState } from '../../../src/model/layout.js';
 
@@ -174,4 +175,11 @@ describe('worker threads', () => {
       rmSync(dir, { recursive: true, force: true });
     }
   }, 120_000);
+});
+
+describe('machine limits', () => {
+  it('defaults the memory limit to 3/4 of what is available, never below 256 MiB', () => {
+    expect(defaultMemoryLimitMb(8 * 2 ** 30)).toBe(6144);
+    expect(defaultMemoryLimitMb(100 * 2 ** 20)).toBe(256);
+  });
 });
