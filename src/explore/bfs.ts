@@ -335,12 +335,13 @@ async function expandWithWorkers(ws: Started[], ex: Expander, view: LevelView, l
   const rest = length - mine;
   const queues: SliceResult[][] = ws.map(() => []);
   const done: boolean[] = ws.map(() => false);
-  let failure: Error | null = null;
+  // set by the message handlers (an object: narrowing does not see closures)
+  const failed: { error: Error | null } = { error: null };
   let wake: (() => void) | null = null;
   let found: SliceResult['violation'] = null;
   const listeners = ws.map((w, i) => {
     const onMsg = (m: { result?: SliceResult; done?: boolean; error?: string }) => {
-      if (m.error) failure ??= new Error(m.error);
+      if (m.error) failed.error ??= new Error(m.error);
       if (m.result) queues[i]!.push(m.result);
       if (m.done) done[i] = true;
       wake?.();
@@ -359,7 +360,7 @@ async function expandWithWorkers(ws: Started[], ex: Expander, view: LevelView, l
     for (let lo = 0; lo < mine; lo += CHUNK) {
       expandSlice(ex, view, lo, Math.min(mine, lo + CHUNK), depth, visited, takeOne);
       if ((await pause()) && limited()) return found;
-      if (failure) throw failure;
+      if (failed.error) throw failed.error;
     }
     // then each worker's results, in worker order
     let lastTick = Date.now();
@@ -375,7 +376,7 @@ async function expandWithWorkers(ws: Started[], ex: Expander, view: LevelView, l
         setTimeout(res, TICK_MS);
       });
       wake = null;
-      if (failure) throw failure;
+      if (failed.error) throw failed.error;
       if (Date.now() - lastTick >= TICK_MS) {
         lastTick = Date.now();
         // abandon the level: the caller terminates the workers
