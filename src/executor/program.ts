@@ -9,6 +9,7 @@ import { OPS, findOp, opArgs, type Op } from '../ops/index.js';
 import type { ExecEncoding, OpDef } from '../ops/types.js';
 import { ADVICE_CODES } from '../ops/madvise.js';
 import { PAGEMAP_BITS, KPF_BITS } from '../kernel/fs/proc/bits.js';
+import { SCENARIO_LIMITS } from '../ops/limits.js';
 
 /** The operations the executor implements, in opcode order (opcode = index + 1). */
 export const EXEC_OPS: readonly OpDef[] = (OPS as readonly OpDef[]).filter((d) => 'encode' in d.exec);
@@ -98,6 +99,17 @@ export function opsHeader(): string {
   L.push('/* Generated from the operation registry (src/ops/) by src/executor/program.ts: do not edit. */');
   L.push('#ifndef COWLAB_OPS_H');
   L.push('#define COWLAB_OPS_H');
+  L.push('');
+  L.push('/* the limits scenarios are checked against (src/scenario/limits.ts) are these tables */');
+  const lim: [string, string, number][] = [
+    ['MAXT', '>=', SCENARIO_LIMITS.processes],
+    ['MAXR', '==', SCENARIO_LIMITS.regions],
+    ['MAXF', '==', SCENARIO_LIMITS.files],
+    ['MAXP', '==', SCENARIO_LIMITS.pipes],
+    ['MAXO', '==', SCENARIO_LIMITS.steps],
+    ['MAXPAGES', '==', SCENARIO_LIMITS.pages],
+  ];
+  for (const [c, rel, v] of lim) L.push(`_Static_assert(${c} ${rel} ${v}, "${c}: src/scenario/limits.ts says ${v}");`);
   L.push('');
   L.push('enum op {');
   EXEC_OPS.forEach((d, i) => {

@@ -86,6 +86,7 @@ export const pin = defineOp({
     ...(m.raceForkChild !== undefined ? { 'race-fork': cx.task(m.raceForkChild) } : {}),
   }),
   range: (m) => m,
+  refs: (m) => m.pages,
   apply(s, ctx, t, m) {
     const child = m.raceForkChild;
     const race =
@@ -132,6 +133,7 @@ export const get = defineOp({
     ...(m.fast ? { fast: true } : {}),
   }),
   range: (m) => m,
+  refs: (m) => m.pages,
   apply: (s, ctx, t, m) => ok(gup_test_start(s, ctx, t, m.start, m.pages, m.foll, m.fast, m.handle)),
   exec: { modelOnly: NO_GUP_TEST },
   fuzz: {

@@ -39,6 +39,7 @@ export const ioUringRegister = defineOp({
   resolve: (a, cx) => cx.range(a.at),
   print: (m, cx) => ({ 'io-uring-register': cx.range(m) }),
   range: (m) => m,
+  refs: (m) => m.pages,
   apply: (s, ctx, t, m) => ok(io_sqe_buffers_register(s, ctx, t, m.start, m.pages)),
   lacks,
   exec: { args: ['start', 'pages'], encode: (m) => [m.start, m.pages] },

@@ -1,4 +1,5 @@
 /** mmap(MAP_FIXED) of a region: private or shared, anonymous or a file (mm/mmap.c do_mmap). */
+import { SCENARIO_LIMITS } from './limits.js';
 import { z } from 'zod';
 import { defineOp, ok } from './types.js';
 import { name, prot, protBits, protText } from './args.js';
@@ -11,7 +12,7 @@ export const mmap = defineOp({
   primary: 'region',
   args: {
     region: name,
-    pages: z.number().int().min(0).max(512).default(1),
+    pages: z.number().int().min(0).max(SCENARIO_LIMITS.pages).default(1),
     prot: prot.default('rw'),
     shared: z.boolean().default(false),
     file: name.optional(),

@@ -53,6 +53,7 @@ const start = <const N extends 'odirect-read-start' | 'odirect-write-start'>(opN
       handle: cx.handle(m.handle),
     }),
     range: (m) => m,
+    refs: (m) => m.pages,
     apply(s, ctx, t, m) {
       if (refs_where(s, (r) => r.owner === t && r.handle === m.handle && r.kind !== REF_TRANSIENT).length) return ok(-EBUSY);
       return ok(dio_start(s, ctx, t, read, m.file, m.index, m.start, m.pages, m.handle));

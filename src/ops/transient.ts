@@ -106,6 +106,7 @@ export const transientRef = defineOp({
   requires: ['model-only'],
   resolve: (a, cx) => ({ start: cx.range(a.at).start, kind: a.kind, hold: !a.release }),
   print: (m, cx) => ({ transient: cx.range({ start: m.start, pages: 1 }), kind: m.kind, ...(m.hold ? {} : { release: true }) }),
+  refs: (m) => (m.hold ? 1 : 0),
   apply: (s, ctx, t, m) => ok(transient(s, ctx, t, m.start, m.kind, m.hold)),
   exec: { modelOnly: 'injects a transient reference (model only)' },
   fuzz: {

@@ -229,6 +229,12 @@ export interface OpDef<N extends string = string, S extends z.ZodRawShape = z.Zo
   print(m: M, cx: PrintCx): Record<string, unknown> | string;
   /** the pages the step is about, for observations and page expectations */
   range?(m: M): Range | null;
+  /**
+   * most entries of the model's reference table the step can leave taken
+   * (a pin, an O_DIRECT or io_uring buffer, a transient reference per page):
+   * the table is sized from it when a scenario is resolved
+   */
+  refs?(m: M): number;
   /** the kernel path */
   apply(s: KState, ctx: KCtx, t: number, m: M): StepResult;
   /** why a profile cannot run it (the feature does not exist in that kernel), or null */

@@ -3,6 +3,7 @@
  * positions) validated with zod; every error is reported as one line with
  * file:line:col and what was expected.
  */
+import { SCENARIO_LIMITS } from '../ops/limits.js';
 import { parseDocument, LineCounter, isMap, isScalar, type Document, type Node as YNode } from 'yaml';
 import { z } from 'zod';
 import { InputError, type Pos } from './errors.js';
@@ -57,7 +58,7 @@ const topSchema = z
         z
           .object({
             kind: z.enum(['memfd', 'tmpfile']),
-            pages: z.number().int().min(1).max(1024).default(1),
+            pages: z.number().int().min(1).max(SCENARIO_LIMITS.pages).default(1),
             /** MFD_HUGETLB|MFD_HUGE_2MB (memfd only): 2 MiB pages from the hugetlb pool */
             hugetlb: z.literal('2m').optional(),
           })

@@ -7,6 +7,7 @@
 import type { Geometry } from '../model/layout.js';
 import { errnoByName } from '../kernel/errno.js';
 import { InputError } from './errors.js';
+import { SCENARIO_LIMITS } from '../ops/limits.js';
 import { findOp, type Op } from '../ops/index.js';
 import type { Capability, ResolveCx, Range, PrintCx } from '../ops/types.js';
 import type { Scenario, Step, RegionRef } from './types.js';
@@ -70,6 +71,15 @@ export function resolveScenario(sc: Scenario): Resolved {
   // a geometry of the model's own: no real kernel has it
   if (sc.pmdOrder !== undefined && sc.pmdOrder !== PMD_ORDER) needs.add('model-only');
   let cursor = 1; // virtual page 0 stays unmapped
+  const L = SCENARIO_LIMITS;
+  if (tasks.length > L.processes) throw new InputError(`processes: at most ${L.processes} (the executor's limit)`, sc.steps[0]!.pos);
+  if (sc.steps.length > L.steps)
+    throw new InputError(
+      `a scenario has at most ${L.steps} steps (the executor's limit); this one has ${sc.steps.length}`,
+      sc.steps[L.steps]!.pos,
+    );
+  if (files.length > L.files)
+    throw new InputError(`files: at most ${L.files} files (the executor's limit); ${files.length} are declared`, sc.steps[0]!.pos);
 
   // first pass: declare regions (their size is the largest mmap of that name)
   for (const st of sc.steps) {
@@ -90,6 +100,8 @@ export function resolveScenario(sc: Scenario): Resolved {
         st.pos,
       );
     const r = regions.get(name);
+    if (!r && regions.size === L.regions)
+      throw new InputError(`mmap: at most ${L.regions} regions (the executor's limit); ${name} is one more`, st.pos);
     if (!r) regions.set(name, { name, start: 0, pages, aligned, ...(hugetlb ? { hugetlb } : {}) });
     else {
       r.pages = Math.max(r.pages, pages);
@@ -119,6 +131,8 @@ export function resolveScenario(sc: Scenario): Resolved {
     r.start = cursor;
     cursor += Math.max(r.pages, 1) + 1;
   }
+  if (cursor > L.addressPages)
+    throw new InputError(`the regions take ${cursor} pages of address space; at most ${L.addressPages} (4 GiB)`, sc.steps[0]!.pos);
   for (const st of sc.steps)
     if (st.label) {
       if (labels.has(st.label)) throw new InputError(`label "${st.label}" is used twice`, st.pos);
@@ -126,6 +140,8 @@ export function resolveScenario(sc: Scenario): Resolved {
     }
 
   const out: ResolvedStep[] = [];
+  // reference-table entries the steps can hold at once (pins, O_DIRECT, io_uring buffers)
+  let refsTaken = 0;
   for (const st of sc.steps) {
     const fail = (msg: string): never => {
       throw new InputError(msg, st.pos);
@@ -160,6 +176,8 @@ export function resolveScenario(sc: Scenario): Resolved {
               : `${what}: process "${name}" already exists`,
           );
         }
+        if (tasks.length === L.processes)
+          fail(`${what}: at most ${L.processes} processes per scenario, forks included (the executor's limit)`);
         tasks.push(name);
         alive.add(name);
         return tasks.length - 1;
@@ -177,6 +195,7 @@ export function resolveScenario(sc: Scenario): Resolved {
       },
       newPipe(name) {
         if (pipes.includes(name)) fail(`pipe "${name}" already exists`);
+        if (pipes.length === L.pipes) fail(`pipe: at most ${L.pipes} pipes per scenario (the executor's limit)`);
         pipes.push(name);
         return pipes.length - 1;
       },
@@ -203,6 +222,7 @@ export function resolveScenario(sc: Scenario): Resolved {
     const a = st.args;
     const at = a.at ? rangeOf(a.at as RegionRef) : null;
     const op = { op: def.name, t, ...def.resolve(a, cx) } as Op;
+    refsTaken += def.refs?.(op) ?? 0;
     if (onHugetlb && !def.hugetlb)
       fail(`${def.name}: not modelled on hugetlb areas (${onHugetlb} is mapped with hugetlb: 2m); src/kernel/mm/hugetlb.ts lists what is`);
     if (st.expect.errno && errnoByName(st.expect.errno) === undefined) fail(`unknown errno name ${st.expect.errno}`);
@@ -236,7 +256,7 @@ export function resolveScenario(sc: Scenario): Resolved {
   const nt = tasks.length;
   const filePages = Math.max(1, ...files.map((f) => f.pages), ...[...regions.values()].map((r) => r.pages));
   const nfiles = files.length + sc.steps.filter((s) => s.op === 'mmap' && s.args.shared && s.args.file === undefined).length;
-  const refs = nt * vpages * 2 + 16;
+  const refs = nt * vpages * 2 + 16 + refsTaken;
   const swapSlots = nt * vpages + 2;
   const pipesN = Math.max(1, pipes.length);
   const geo: Geometry = {
@@ -256,7 +276,6 @@ export function resolveScenario(sc: Scenario): Resolved {
     pmdOrder: thp ? pmdOrder : 0,
     ksm: needs.has('ksm'),
   };
-  if (nt > 30) throw new InputError('at most 30 processes per scenario', sc.steps[0]!.pos);
   return {
     sc,
     geo,

@@ -82,3 +82,36 @@ describe('scenario errors carry file:line:col and what was expected', () => {
     expect(r.steps[2]!.sees).toEqual([0, 2]);
   });
 });
+
+describe("the executor's limits are checked when a scenario is resolved, at the step that passes them", () => {
+  const steps = (lines: string[]) => `steps:\n${lines.map((l) => `  - ${l}\n`).join('')}`;
+  const many = (n: number, f: (i: number) => string) => Array.from({ length: n }, (_, i) => f(i));
+  it('pipes', () => {
+    expect(err(steps(many(17, (i) => `p: {pipe: q${i}}`)))).toBe(
+      "bad.yaml:18:5: pipe: at most 16 pipes per scenario (the executor's limit)",
+    );
+  });
+  it('processes, forks included', () => {
+    expect(err(steps(['p: {mmap: mem}', ...many(30, (i) => `p: {fork: c${i}}`)]))).toMatch(/^bad\.yaml:32:5: fork: at most 30 processes/);
+  });
+  it('steps', () => {
+    expect(err(steps(['p: {mmap: mem}', ...many(4096, () => 'p: {write: mem}')]))).toMatch(
+      /^bad\.yaml:4098:5: a scenario has at most 4096 steps/,
+    );
+  });
+  it('regions', () => {
+    expect(err(steps(many(65, (i) => `p: {mmap: r${i}}`)))).toMatch(/^bad\.yaml:66:5: mmap: at most 64 regions/);
+  });
+  it('pages of a region or a file', () => {
+    expect(err(steps(['p: {mmap: mem, pages: 513}']))).toMatch(/^bad\.yaml:2:27: .*pages: Too big: expected number to be <=512/);
+    expect(err(`files: {f: {kind: memfd, pages: 1024}}\n${steps(['p: {mmap: mem}'])}`)).toMatch(
+      /^bad\.yaml:1:\d+: .*pages: Too big: expected number to be <=512/,
+    );
+  });
+  it('pins of one page do not overflow the reference table (it is sized from the steps)', () => {
+    const r = resolveScenario(
+      parseScenario(steps(['p: {mmap: mem}', 'p: {write: mem}', ...many(40, (i) => `p: {pin: mem, handle: h${i}}`)]), 'pins.yaml'),
+    );
+    expect(r.geo.refs).toBeGreaterThanOrEqual(40);
+  });
+});
