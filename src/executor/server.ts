@@ -48,6 +48,12 @@ export interface ExecResult {
   messages: string[];
   /** /proc/vmstat events of the kernel's own reclaim, compaction and migration during the program (B line): name -> delta; absent when none moved */
   background?: Record<string, number>;
+  /**
+   * a line of the answer that is not what the executor prints (a guest's
+   * serial console can drop characters under load): the answer cannot be
+   * trusted (status 'error'); a guest runs the program again
+   */
+  garbled?: string;
 }
 
 /** Capabilities of the machine the executor runs on. */
@@ -263,6 +269,10 @@ export function parseOutput(lines: readonly string[]): ExecResult {
   const res: ExecResult = { status: 'error', steps: new Map(), pages: new Map(), messages: [] };
   for (const l of lines) {
     const f = l.split(' ');
+    if (!wellFormed(f)) {
+      res.garbled ??= l.length > 120 ? `${l.slice(0, 120)}...` : l;
+      continue;
+    }
     switch (f[0] ?? '') {
       case 'P': {
         const n = Number(f[8]);
@@ -321,7 +331,35 @@ export function parseOutput(lines: readonly string[]): ExecResult {
         break;
     }
   }
+  if (res.garbled !== undefined) {
+    res.status = 'error';
+    res.messages.push(`garbled line in the executor's answer: ${res.garbled}`);
+  }
   return res;
+}
+
+const INT = /^-?\d+$/;
+const HEX = /^[0-9a-fA-F]+$/;
+const STATUSES = new Set(['ok', 'error', 'timeout', 'crash']);
+
+/** The fields of a P, M, H or END line are numbers (hex where the executor prints hex) and a known status. */
+function wellFormed(f: readonly string[]): boolean {
+  switch (f[0] ?? '') {
+    case 'P':
+      return f.length >= 9 && f.length === 9 + Number(f[8]) && f.slice(1).every((x) => INT.test(x));
+    case 'M':
+      return (
+        f.length >= 7 &&
+        [1, 2, 3, 5, 7, 9].every((i) => f[i] === undefined || INT.test(f[i])) &&
+        [4, 6, 8].every((i) => f[i] === undefined || HEX.test(f[i]))
+      );
+    case 'H':
+      return f.length >= 4 && f.slice(1, 4).every((x) => INT.test(x));
+    case 'END':
+      return f.length === 2 && STATUSES.has(f[1]!);
+    default:
+      return true;
+  }
 }
 
 /**

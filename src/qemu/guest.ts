@@ -4,8 +4,8 @@
  * initramfs, observations come back over the serial console in the same
  * line format as on the host (one boot per batch, guests in parallel).
  */
-import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync, copyFileSync, readFileSync, statSync } from 'node:fs';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync, copyFileSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { createHash } from 'node:crypto';
@@ -102,7 +102,11 @@ export async function boot(
   opts: { timeoutMs?: number; progTimeoutMs?: number } = {},
 ): Promise<BootOutput> {
   if (!existsSync(k.vmlinuz)) throw new InputError(`${k.vmlinuz}: no such kernel image`);
-  const dir = mkdtempSync(join(cacheDir(), 'guest-'));
+  reapStaleGuestDirs();
+  const dir = mkdtempSync(join(cacheDir(), `guest-${process.pid}-`));
+  const guest: LiveGuest = { p: null, dir };
+  liveGuests.add(guest);
+  leaveWithGuests();
   try {
     const initrd = initramfs(dir, k, `${requests.join('')}QUIT\n`);
     const progTimeout = opts.progTimeoutMs ?? 30000;
@@ -132,7 +136,12 @@ export async function boot(
     const t0 = Date.now();
     const limit = opts.timeoutMs ?? 60000 + requests.length * progTimeout;
     const text = await new Promise<string>((resolve, reject) => {
-      const p = spawn('qemu-system-x86_64', args, { stdio: ['ignore', 'pipe', 'pipe'] });
+      // qemu dies with cowlab even when cowlab is SIGKILLed (the parent-death signal)
+      const [cmd, argv] = PDEATHSIG
+        ? ['setpriv', ['--pdeathsig', 'KILL', '--', 'qemu-system-x86_64', ...args]]
+        : ['qemu-system-x86_64', args];
+      const p = spawn(cmd, argv, { stdio: ['ignore', 'pipe', 'pipe'] });
+      guest.p = p;
       let buf = '';
       p.stdout.setEncoding('utf8');
       p.stdout.on('data', (d: string) => (buf += d));
@@ -150,7 +159,74 @@ export async function boot(
     });
     return splitOutput(text.replace(/\r/g, '').split('\n'), (Date.now() - t0) / 1000);
   } finally {
+    liveGuests.delete(guest);
     rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** A guest that is booting or running, and its directory (initramfs: about 14 MB). */
+interface LiveGuest {
+  p: ChildProcess | null;
+  dir: string;
+}
+const liveGuests = new Set<LiveGuest>();
+
+/** setpriv (util-linux) can give qemu a parent-death signal; without it a SIGKILLed cowlab leaves qemu to its timeout. */
+const PDEATHSIG = spawnSync('setpriv', ['--help'], { encoding: 'utf8' }).stdout?.includes('--pdeathsig') ?? false;
+
+/** Kills the running guests and removes their directories (synchronous: it runs on exit). */
+export function killGuests(): void {
+  for (const g of liveGuests) {
+    g.p?.kill('SIGKILL');
+    rmSync(g.dir, { recursive: true, force: true });
+  }
+  liveGuests.clear();
+}
+
+let leaving = false;
+/**
+ * Guests go with cowlab: on exit, and on a signal that would end cowlab (no
+ * command handles it: `fuzz` does, stops after its batch and exits, which
+ * runs the exit hook).
+ */
+function leaveWithGuests(): void {
+  if (leaving) return;
+  leaving = true;
+  process.on('exit', killGuests);
+  for (const [sig, no] of [
+    ['SIGINT', 2],
+    ['SIGTERM', 15],
+    ['SIGHUP', 1],
+  ] as const) {
+    if (process.listenerCount(sig) > 0) continue;
+    process.once(sig, () => {
+      killGuests();
+      process.exit(128 + no);
+    });
+  }
+}
+
+/** Removes the guest directories of cowlab processes that are gone (a SIGKILL leaves them). */
+function reapStaleGuestDirs(): void {
+  let names: string[];
+  try {
+    names = readdirSync(cacheDir());
+  } catch {
+    return;
+  }
+  for (const n of names) {
+    const m = /^guest-(\d+)-/.exec(n);
+    if (!m || Number(m[1]) === process.pid || alive(Number(m[1]))) continue;
+    rmSync(join(cacheDir(), n), { recursive: true, force: true });
+  }
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 
@@ -245,6 +321,11 @@ export async function runInGuests(
         }
         results[q.prog] = envError !== undefined ? { ...r, envError } : r;
         answered++;
+        // a garbled answer: the program gets one more boot of its own, then the answer stands as an error
+        if (r.garbled !== undefined && !retried.has(q.prog)) {
+          retried.add(q.prog);
+          batches.push([q.prog]);
+        }
       });
       // the guest stopped answering: the program it was on gets one more boot of its own, then is a crash
       if (answered < b.length) {

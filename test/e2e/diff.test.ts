@@ -523,3 +523,33 @@ for (const id of guestKernels) {
     }, 120_000);
   });
 }
+
+/* cowlab killed while a guest runs: the guest and its directory go with it */
+{
+  const id = guestKernels.find(fetched);
+  const reason = qwhy ?? (id ? null : 'no kernel fetched (npx cowlab kernels fetch)');
+  if (reason) console.log(`SKIP qemu kill test: ${reason}`);
+  (reason ? describe.skip : describe)('cowlab diff --on KERNEL under a signal', () => {
+    const guestsOf = (pid: number) => spawnSync('pgrep', ['-f', `guest-${pid}-`], { encoding: 'utf8' }).stdout.trim();
+    const dirsOf = (pid: number) => readdirSync(cacheDir()).filter((n) => n.startsWith(`guest-${pid}-`));
+    for (const sig of ['SIGINT', 'SIGTERM', 'SIGKILL'] as const) {
+      it(`${sig}: no qemu left, and no guest directory once a later run starts`, async () => {
+        const child = spawn(process.execPath, ['bin/cowlab.js', 'diff', '--on', id!, '-j', '1', 'scenarios/ksm/', 'scenarios/cve/'], {
+          stdio: 'ignore',
+        });
+        const pid = child.pid!;
+        const exited = new Promise<void>((res) => child.on('exit', () => res()));
+        // wait until the guest is up
+        for (let i = 0; i < 100 && !guestsOf(pid); i++) await new Promise((r) => setTimeout(r, 100));
+        expect(guestsOf(pid)).not.toBe('');
+        child.kill(sig);
+        await exited;
+        await new Promise((r) => setTimeout(r, 500));
+        expect(guestsOf(pid)).toBe('');
+        // a SIGKILLed cowlab cannot clean up: the next run that boots a guest removes what it left
+        if (sig === 'SIGKILL') cowlab('diff', '--on', id!, 'scenarios/cve/cve-2020-29374-vmsplice-child.yaml');
+        expect(dirsOf(pid)).toEqual([]);
+      }, 180_000);
+    }
+  });
+}

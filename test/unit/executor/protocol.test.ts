@@ -47,6 +47,23 @@ describe('B lines', () => {
   });
 });
 
+describe('garbled answers (a guest console that dropped characters)', () => {
+  it('a line that is not what the executor prints makes the answer an error instead of throwing', () => {
+    // what a debian-5.10 guest printed under load: an M line run into the END line after it
+    const r = parseOutput(['P 1 0 0 0 1 0 -1 0', 'M 1 0 1 8180000000002aa5 1 400005828 0 411END ok']);
+    expect(r.status).toBe('error');
+    expect(r.garbled).toBe('M 1 0 1 8180000000002aa5 1 400005828 0 411END ok');
+    expect(r.messages[0]).toMatch(/^garbled line in the executor's answer: M 1 0 1/);
+    expect(parseOutput(['P 1 0 0 0 1 0 -1 2 5', 'END ok']).garbled).toBe('P 1 0 0 0 1 0 -1 2 5');
+    expect(parseOutput(['P 1 0 0 0 1 0 -1 0', 'END okk']).status).toBe('error');
+  });
+  it('well-formed answers are not garbled', () => {
+    const r = parseOutput(['P 1 0 0 0 1 0 -1 1 7', 'M 1 0 1 8180000000002aa5 1 400005828', 'H 1 2 -1', 'END ok']);
+    expect(r.garbled).toBeUndefined();
+    expect(r.status).toBe('ok');
+  });
+});
+
 describe('X lines', () => {
   it('an environment the program could not get makes it an environment failure (diff skips it), any other X line an error', () => {
     const env = parseOutput([
