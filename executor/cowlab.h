@@ -152,6 +152,8 @@ extern int swap_on;
 extern int cpu;
 extern int want_page_cluster0;
 extern long timeout_ms;
+/* steps a program has completed, shared with the server so its time limit is per step (NULL: no server) */
+extern volatile long *step_progress;
 void restore_machine(void);
 void on_fatal_signal(int sig);
 void out(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -178,6 +180,7 @@ int hugetlb_pool_claim(char *err, size_t errlen);
 int machine_lock(const char *name);
 void read_hugetlb_pool(struct result *res);
 long ksm_merging_pages(void);
+int ksm_run(const char *v);
 void wait_writeback(void);
 
 /* ops.c */

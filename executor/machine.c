@@ -49,6 +49,7 @@ int swap_on;
 int cpu = -1;
 int want_page_cluster0;
 long timeout_ms = 20000;
+volatile long *step_progress;
 /* the process whose machine state this is (0: it changed nothing yet) */
 static pid_t machine_pid;
 

@@ -726,7 +726,7 @@ long ksm_merging_pages(void)
 	return read_number("/proc/self/ksm_merging_pages");
 }
 
-static int ksm_run(const char *v)
+int ksm_run(const char *v)
 {
 	int fd = open(KSM_DIR "/run", O_WRONLY | O_CLOEXEC);
 	int r;

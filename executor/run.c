@@ -389,6 +389,9 @@ int coordinator(void)
 	/* machine-wide locks, held until this program's processes are gone (the fds stay open) */
 	if ((uses_ksm() && hold_lock("ksm.lock", &ksm_program)) || (uses_hugetlb() && hold_lock("hugetlb.lock", &hugetlb_program)))
 		return 1;
+	/* ksmd runs only inside a ksm-scan step: a program killed in one (its time limit) left it running */
+	if (ksm_program)
+		ksm_run("0");
 	if (hugetlb_program) {
 		char err[256];
 
@@ -498,6 +501,8 @@ int coordinator(void)
 		report_step(i + 1, &res);
 		drain_all_lru();
 		observe(i + 1);
+		if (step_progress)
+			(*step_progress)++;
 	}
 	for (int t = 0; t < P.ntasks; t++)
 		if (alive[t])

@@ -1,6 +1,7 @@
 /*
  * The server: reads programs on stdin (or /batch in a qemu guest), runs
- * each one in its own process group under a time limit, and writes
+ * each one in its own process group under a time limit per step (--timeout-ms:
+ * a step that takes longer ends the program with END timeout), and writes
  * observations on stdout.
  *
  * Usage: cowlab-exec [--scratch DIR] [--swapfile PATH --swap-mb N] [--page-cluster0]
@@ -349,6 +350,11 @@ int main(int argc, char **argv)
 	}
 	if (want_page_cluster0)
 		setup_page_cluster();
+	step_progress = mmap(NULL, PAGE, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (step_progress == MAP_FAILED) {
+		out("X cannot map the step counter: %s", strerror(errno));
+		return 1;
+	}
 	out("READY");
 	while (fgets(line, sizeof(line), in)) {
 		int n;
@@ -404,15 +410,21 @@ int main(int argc, char **argv)
 			continue;
 		}
 		vmstat_background(bg0);
+		*step_progress = 0;
 		pid = fork();
 		if (pid == 0)
 			_exit(coordinator());
 		clock_gettime(CLOCK_MONOTONIC, &t0);
-		for (;;) {
+		for (long seen = 0;;) {
 			pid_t w = waitpid(pid, &status, WNOHANG);
 			if (w == pid)
 				break;
 			clock_gettime(CLOCK_MONOTONIC, &t1);
+			/* the limit is per step: a long program is not a slow one */
+			if (*step_progress != seen) {
+				seen = *step_progress;
+				t0 = t1;
+			}
 			if ((t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000 > timeout_ms) {
 				kill(-pid, SIGKILL);
 				kill(pid, SIGKILL);

@@ -354,6 +354,21 @@ d('the executor', () => {
     expect(scratchDirs()).toEqual(before);
   });
 
+  it('times a program out per step, so a long program of quick steps runs to its end', async () => {
+    const e = new Executor({ timeoutMs: 200 });
+    try {
+      const steps = Array.from({ length: 600 }, () => 'O 0 6 1 1 2');
+      const t0 = Date.now();
+      const r = await e.run(['T 1 1', 'R 1 1', 'O 0 1 1 1 3 0 -1 0', ...steps]);
+      // longer than the limit in all, every step well within it
+      expect(Date.now() - t0).toBeGreaterThan(200);
+      expect(r.status).toBe('ok');
+      expect(r.steps.size).toBe(601);
+    } finally {
+      await e.close();
+    }
+  });
+
   it('removes the scratch directory a SIGKILLed executor left, and only that', async () => {
     const dead = spawnSync('true').pid; // a pid that is gone
     const stray = join(cacheDir(), `cowlab-run.${dead}-zzzzzz`);
