@@ -43,9 +43,14 @@ export interface FuzzOptions {
    * scenarios starts, shrinking ends at once, and the report covers what ran
    */
   stop?: { requested: boolean };
+  /** false: save each kind's first divergence as it ran, without shrinking it (long scenarios take many runs to shrink) */
+  shrink?: boolean;
   /** sees (and may change) every batch of kernel results before they are compared: for tests that inject divergences */
   onKernelResults?: (results: ExecResult[]) => void;
 }
+
+/** How long the shrinking of one kind of divergence may take. */
+export const SHRINK_LIMIT_MS = 300_000;
 
 export interface FuzzFinding {
   /** the kind of divergence: operation at the diverging step, field, both values */
@@ -229,26 +234,21 @@ export async function fuzzDiff(o: FuzzOptions): Promise<FuzzReport> {
         }
         return true;
       });
-      // a guest boots per candidate: shrinking there is bounded in time
-      const shrunk = !o.stop?.requested;
+      // every candidate is a kernel run (a guest boot on --on): shrinking is bounded in time
+      const shrunk = o.shrink !== false && !o.stop?.requested;
       const res = shrunk
-        ? await fc.check(prop, {
-            examples: [[cmds]],
-            numRuns: 1,
-            seed: o.seed,
-            ...(o.on ? { interruptAfterTimeLimit: 300_000 } : {}),
-          })
+        ? await fc.check(prop, { examples: [[cmds]], numRuns: 1, seed: o.seed, interruptAfterTimeLimit: SHRINK_LIMIT_MS })
         : { failed: true, counterexample: null };
       const minimal = res.counterexample?.[0] ?? cmds;
       // re-run the minimal one to report its own divergence
-      const fin = o.stop?.requested ? null : await divergenceOf(resolveCmds(minimal, 'final', gen));
+      const fin = !shrunk ? null : await divergenceOf(resolveCmds(minimal, 'final', gen));
       if (fin && fin !== 'skip') last = fin;
       const name = `fuzz-${o.seed}-${index}`;
       const obj = materialize(minimal, gen, name);
       // steps after the divergence cannot matter to it
       obj.steps = (obj.steps as unknown[]).slice(0, last.step);
       obj.description =
-        `Found by cowlab fuzz --diff --seed ${o.seed} (random scenario ${index}), ${shrunk ? 'shrunk' : 'not shrunk (the run was interrupted)'}.\n` +
+        `Found by cowlab fuzz --diff --seed ${o.seed} (random scenario ${index}), ${shrunk ? 'shrunk' : o.shrink === false ? 'not shrunk (--no-shrink)' : 'not shrunk (the run was interrupted)'}.\n` +
         `Divergence at step ${last.step} ${last.process} ${last.address}: ${last.field}: model ${last.model}, kernel ${last.kernel}`;
       const file = join(o.outDir, `${name}.yaml`);
       writeFileSync(file, scenarioYaml(obj));

@@ -231,6 +231,24 @@ d('divergences that do not come back', () => {
       });
       expect(always.unstable).toEqual([]);
       expect(always.findings).toHaveLength(1);
+      expect(always.findings[0]!.shrunk).toBe(true);
+      // --no-shrink: saved as it ran, and said so
+      const asRan = await fuzzDiff({
+        seed: 7,
+        count: 1,
+        jobs: 1,
+        outDir: out,
+        maxSteps: 8,
+        shrink: false,
+        onKernelResults: (rs) => {
+          for (const r of rs) {
+            const s1 = r.steps.get(1);
+            if (s1) r.steps.set(1, { ...s1, faults: s1.faults + 1 });
+          }
+        },
+      });
+      expect(asRan.findings).toMatchObject([{ shrunk: false }]);
+      expect(readFileSync(asRan.findings[0]!.file, 'utf8').replace(/\s+/g, ' ')).toContain('not shrunk (--no-shrink)');
     } finally {
       rmSync(out, { recursive: true, force: true });
     }

@@ -24,6 +24,7 @@ export function fuzzCommand(program: Command): void {
     .option('--no-thp', 'leave out the large-folio areas (a PMD-sized THP, a 64 kB mTHP) and their operations')
     .option('--no-ksm', 'with --diff: leave out the equal pages in MADV_MERGEABLE areas half of the scenarios start with')
     .option('--no-hugetlb', 'with --diff: leave out the hugetlb area half of the scenarios have')
+    .option('--no-shrink', 'with --diff: save divergences as they ran (shrinking runs the kernel per candidate, up to 5 minutes per kind)')
     .option('--json', 'print the report as JSON')
     .addHelpText(
       'after',
@@ -48,6 +49,7 @@ export function fuzzCommand(program: Command): void {
         thp: boolean;
         ksm: boolean;
         hugetlb: boolean;
+        shrink: boolean;
       }) => {
         const { availableParallelism } = await import('node:os');
         const seed = opts.seed !== undefined ? Number(opts.seed) : Math.floor(Math.random() * 2 ** 31);
@@ -133,6 +135,7 @@ export function fuzzCommand(program: Command): void {
           thp: opts.thp,
           ksm: opts.ksm,
           hugetlb: opts.hugetlb,
+          shrink: opts.shrink,
           onProgress: progress,
           stop,
         });
