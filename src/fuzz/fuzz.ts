@@ -106,7 +106,17 @@ interface Runner {
   chunk: number;
 }
 
-async function hostRunner(jobs: number): Promise<Runner> {
+/**
+ * Scenarios per round for scenarios of up to `maxSteps` steps: `base` at the
+ * default length, fewer for long ones, as a round's kernel observations (a
+ * page map per step) are all held until they are compared.
+ */
+export function roundSize(base: number, maxSteps: number, least: number): number {
+  return Math.max(least, Math.min(base, Math.floor((base * DEFAULT_STEPS) / Math.max(1, maxSteps))));
+}
+const DEFAULT_STEPS = 24;
+
+async function hostRunner(jobs: number, maxSteps: number): Promise<Runner> {
   const pool = new ExecutorPool(jobs, { swapMb: 256 });
   const caps = await pool.caps();
   const runMany = async (jobs: readonly Job[]) => {
@@ -114,13 +124,13 @@ async function hostRunner(jobs: number): Promise<Runner> {
     await runOnPool(pool, jobs, (i, r) => (out[i] = r));
     return out;
   };
-  return { caps, chunk: 64, runMany, close: () => pool.close() };
+  return { caps, chunk: roundSize(64, maxSteps, jobs), runMany, close: () => pool.close() };
 }
 
-async function guestRunner(k: GuestKernel, jobs: number): Promise<Runner> {
+async function guestRunner(k: GuestKernel, jobs: number, maxSteps: number): Promise<Runner> {
   checkGuestTools();
   const { caps } = await guestCaps(k);
-  const batch = 250;
+  const batch = roundSize(250, maxSteps, 1);
   return {
     caps,
     chunk: batch * jobs,
@@ -153,12 +163,14 @@ async function divergences(run: Runner, prof: Profile, rs: readonly Resolved[]):
 /** Runs `count` random scenarios from `seed` on both sides. */
 export async function fuzzDiff(o: FuzzOptions): Promise<FuzzReport> {
   const prof = o.profile ?? HOST_PROFILE;
-  const arb = cmdsArb({ ops: HOST_OPS, maxSteps: o.maxSteps ?? 24 });
+  const arb = cmdsArb({ ops: HOST_OPS, maxSteps: o.maxSteps ?? DEFAULT_STEPS });
   const samples = fc.sample(arb, { seed: o.seed, numRuns: o.count });
   const t0 = Date.now();
   const report: FuzzReport = { seed: o.seed, ran: 0, skipped: 0, agreed: 0, unstable: [], findings: [], seconds: 0 };
   const diverging: { index: number; cmds: Cmd[]; d: Divergence }[] = [];
-  const runner = o.on ? await guestRunner(o.on, o.jobs) : await hostRunner(o.jobs);
+  const runner = o.on
+    ? await guestRunner(o.on, o.jobs, o.maxSteps ?? DEFAULT_STEPS)
+    : await hostRunner(o.jobs, o.maxSteps ?? DEFAULT_STEPS);
   const hook = o.onKernelResults;
   if (hook) {
     const inner = runner.runMany;

@@ -155,7 +155,9 @@ export function fuzzCommand(program: Command): void {
           }
           for (const f of report.findings) {
             out(`  ${f.count} x ${f.kind}`);
-            const how = f.shrunk ? `shrunk to ${f.steps} steps` : `not shrunk (interrupted), ${f.steps} steps`;
+            const how = f.shrunk
+              ? `shrunk to ${f.steps} steps`
+              : `not shrunk (${opts.shrink ? 'interrupted' : '--no-shrink'}), ${f.steps} steps`;
             out(`    first: scenario ${f.index}, ${how}: ${f.file}${f.reproduced ? '' : ' (did not reproduce while shrinking)'}`);
           }
         }
