@@ -303,7 +303,9 @@ const uffd = z
     wpMultiVma: flag(
       'UFFDIO_WRITEPROTECT may span several VMAs (6.1 find_dst_vma() wants one VMA and fails with -ENOENT; 6.12 walks them)',
     ),
-    unprotectWritable: flag('UFFDIO_WRITEPROTECT un-protect may map exclusive anon PTEs writable at once (not in 6.1, in 6.12)'),
+    unprotectWritable: flag(
+      'UFFDIO_WRITEPROTECT un-protect rebuilds PTEs from vm_page_prot and may map exclusive anon PTEs writable at once (uffd_wp_range(): not in 6.1, in 6.12); off: it takes vm_get_page_prot(vm_flags), so a shared writable mapping gets writable PTEs back',
+    ),
     wpUnpopulated: flag('UFFD_FEATURE_WP_UNPOPULATED (6.5)'),
     wpAsync: flag('UFFD_FEATURE_WP_ASYNC (6.7)'),
     wpPinned: choice(

@@ -193,10 +193,15 @@ export function userfaultfd_pte_wp(vflags: number, pte: Pte): boolean {
  */
 export function vma_wants_writenotify(s: KState, ctx: KCtx, t: number, vi: number, vflags: number): boolean {
   if ((vflags & VM_SHARED) === 0) return false;
-  const f = vma_file_at(s, t, vi);
-  if (f >= 0 && (file_flags(s, f) & FF_TMPFILE) !== 0) return true;
+  if (vma_wants_writenotify_by_ops(s, t, vi)) return true;
   if (vma_soft_dirty_enabled(ctx, vflags)) return true;
   return (vflags & VM_UFFD_WP) !== 0;
+}
+
+/** vma_wants_writenotify_by_ops(): the backer wants to know of first writes (->page_mkwrite: ext4, not shmem). */
+export function vma_wants_writenotify_by_ops(s: KState, t: number, vi: number): boolean {
+  const f = vma_file_at(s, t, vi);
+  return f >= 0 && (file_flags(s, f) & FF_TMPFILE) !== 0;
 }
 
 /** Whether vm_page_prot itself grants write (shared writable mapping without write-notify). */

@@ -49,7 +49,14 @@ import { split_partial_pmds, change_huge_pmd } from './huge_memory.js';
 import { hugetlb_change_protection, hugetlb_range_misaligned } from './hugetlb.js';
 import { UFFD_FEATURE_WP_UNPOPULATED, MMF_HAS_PINNED } from '../../model/layout.js';
 import { type KCtx, trace } from '../ctx.js';
-import { vm_normal_page, pte_needs_soft_dirty_wp, userfaultfd_pte_wp, vma_wants_writenotify, vma_is_anonymous } from './memory.js';
+import {
+  vm_normal_page,
+  pte_needs_soft_dirty_wp,
+  userfaultfd_pte_wp,
+  vma_wants_writenotify,
+  vma_wants_writenotify_by_ops,
+  vma_is_anonymous,
+} from './memory.js';
 import { PageAnon, PageAnonExclusive } from './rmap.js';
 import { vma_modify, calc_vm_prot_bits, PROT_READ, PROT_WRITE, PROT_EXEC } from './mmap.js';
 import { EINVAL, ENOMEM, EACCES, EBUSY } from '../errno.js';
@@ -59,6 +66,13 @@ import { folio_maybe_dma_pinned } from './rmap.js';
 export const MM_CP_TRY_CHANGE_WRITABLE = 1 << 0;
 export const MM_CP_UFFD_WP = 1 << 1;
 export const MM_CP_UFFD_WP_RESOLVE = 1 << 2;
+/**
+ * Model flag: the new PTEs take vm_get_page_prot(vm_flags), not the VMA's
+ * write-notify-reduced vm_page_prot: how mwriteprotect_range() un-protected
+ * before uffd_wp_range() relied on vm_page_prot (uffd.unprotectWritable off),
+ * so a shared writable mapping's PTEs came back writable.
+ */
+export const MM_CP_VM_FLAGS_PROT = 1 << 3;
 
 /**
  * can_change_pte_writable() (6.18, 64fe24a3e05e): may a read-only PTE be
@@ -80,9 +94,20 @@ export function can_change_pte_writable(s: KState, ctx: KCtx, vflags: number, pt
   return pte_dirty(pte);
 }
 
-/** vma_wants_manual_pte_write_upgrade(). */
-function wants_manual_upgrade(s: KState, ctx: KCtx, t: number, vi: number, vflags: number): boolean {
-  if (vflags & VM_SHARED) return vma_wants_writenotify(s, ctx, t, vi, vflags);
+/**
+ * vma_wants_manual_pte_write_upgrade() as its callers meet it (mprotect_fixup()
+ * and uffd_wp_range(), every era that has them): for a shared mapping it asks
+ * vma_wants_writenotify(vma, vma->vm_page_prot), and that vm_page_prot is the
+ * one of the old flags (mprotect_fixup() calls it before vma_set_page_prot())
+ * or already write-notify-reduced (a uffd-wp VMA), so it never equals
+ * vm_pgprot_modify() of the current flags: vma_wants_writenotify() returns
+ * false at that check, before it looks at soft-dirty or uffd-wp, unless the
+ * backer has ->page_mkwrite, which it tests first. So shmem PTEs are never
+ * upgraded there (host fuzz seed 9002: shmem uffd-wp un-protect left the PTE
+ * read-only and the next write faulted).
+ */
+export function vma_wants_manual_pte_write_upgrade(s: KState, t: number, vi: number, vflags: number): boolean {
+  if (vflags & VM_SHARED) return (vflags & VM_WRITE) !== 0 && vma_wants_writenotify_by_ops(s, t, vi);
   return (vflags & VM_WRITE) !== 0;
 }
 
@@ -147,7 +172,9 @@ export function change_pte_range(
     if (pte_present(p)) {
       // pte_modify(): the PTE takes vm_page_prot's write bit; it is set only for a shared
       // writable mapping that needs no write-notify (private ones get PAGE_COPY, read-only)
-      const protWritable = (vflags & (VM_SHARED | VM_WRITE)) === (VM_SHARED | VM_WRITE) && !vma_wants_writenotify(s, ctx, t, vi, vflags);
+      const protWritable =
+        (vflags & (VM_SHARED | VM_WRITE)) === (VM_SHARED | VM_WRITE) &&
+        ((cp & MM_CP_VM_FLAGS_PROT) !== 0 || !vma_wants_writenotify(s, ctx, t, vi, vflags));
       p = protWritable ? pte_mkwrite(p) : pte_wrprotect(p);
       if (cp & MM_CP_UFFD_WP) p = pte_mkuffd_wp(p);
       else if (cp & MM_CP_UFFD_WP_RESOLVE) p = pte_clear_uffd_wp(p);
@@ -306,7 +333,7 @@ export function do_mprotect(s: KState, ctx: KCtx, t: number, start: number, end:
       continue;
     }
     let cp = 0;
-    if (wants_manual_upgrade(s, ctx, t, vi, newflags)) cp |= MM_CP_TRY_CHANGE_WRITABLE;
+    if (vma_wants_manual_pte_write_upgrade(s, t, vi, newflags)) cp |= MM_CP_TRY_CHANGE_WRITABLE;
     // rule (c) keeps a pinned PTE writable when the VMA stays writable (pte_modify would clear the bit), or on 'skip'
     change_protection(s, ctx, t, vi, a, b, newflags, cp, pinned === 'skip' || (pinned === 'ebusy' && !losesWrite));
   }

@@ -6,9 +6,9 @@
  */
 import type { KState } from '../../model/layout.js';
 import { UFFD_CTX_OPEN, UFFD_CTX_NOAPI, UFFD_FEATURE_WP_UNPOPULATED, UFFD_FEATURE_WP_ASYNC } from '../../model/layout.js';
-import { vmas_of, task_uffd, task_set_uffd, VM_UFFD_WP, VM_MAYWRITE, VM_SHARED, VM_WRITE, type Vma } from '../../model/mm_types.js';
+import { vmas_of, task_uffd, task_set_uffd, VM_UFFD_WP, VM_MAYWRITE, type Vma } from '../../model/mm_types.js';
 import { type KCtx, trace } from '../ctx.js';
-import { type Vmf, VM_FAULT_RETRY, vma_wants_writenotify } from './memory.js';
+import { type Vmf, VM_FAULT_RETRY } from './memory.js';
 import { vma_modify, range_mapped } from './mmap.js';
 import {
   change_protection,
@@ -16,6 +16,8 @@ import {
   MM_CP_UFFD_WP,
   MM_CP_UFFD_WP_RESOLVE,
   MM_CP_TRY_CHANGE_WRITABLE,
+  MM_CP_VM_FLAGS_PROT,
+  vma_wants_manual_pte_write_upgrade,
 } from './mprotect.js';
 import { EINVAL, ENOENT, EPERM, EBUSY, EBADF } from '../errno.js';
 
@@ -94,8 +96,9 @@ function mwriteprotect_vmas(s: KState, ctx: KCtx, t: number, vmas: readonly Vma[
     const b = Math.min(v.end, end);
     if (a >= b) return;
     let cp = wp ? MM_CP_UFFD_WP : MM_CP_UFFD_WP_RESOLVE;
-    const manual = v.flags & VM_SHARED ? vma_wants_writenotify(s, ctx, t, vi, v.flags) : (v.flags & VM_WRITE) !== 0;
-    if (!wp && manual && ctx.prof.mech.uffd.unprotectWritable) cp |= MM_CP_TRY_CHANGE_WRITABLE;
+    // un-protect: before uffd_wp_range() the new PTEs took vm_get_page_prot(vm_flags); since, vm_page_prot and a manual upgrade
+    if (!wp && !ctx.prof.mech.uffd.unprotectWritable) cp |= MM_CP_VM_FLAGS_PROT;
+    else if (!wp && vma_wants_manual_pte_write_upgrade(s, t, vi, v.flags)) cp |= MM_CP_TRY_CHANGE_WRITABLE;
     // un-protecting must not write-protect a pinned PTE either (pte_modify to PAGE_COPY would)
     change_protection(s, ctx, t, vi, a, b, v.flags, cp, pinned === 'skip' || (pinned === 'ebusy' && !wp));
   });
