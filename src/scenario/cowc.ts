@@ -12,6 +12,7 @@
  * scenario objects that parse.ts validates like any file.
  */
 import { InputError } from './errors.js';
+import { quoteName } from './parse.js';
 import { keyProfiles } from '../matrix/expect.js';
 import { PROFILES } from '../profiles/index.js';
 
@@ -446,7 +447,9 @@ export function expandTemplate(tpl: Record<string, unknown>, where: string): { i
     });
     return out;
   }
-  throw new InputError(`matrix: unknown template kind "${String(kind)}" (expected cow-anon, cow-non-anon or cow-collapse)`);
+  throw new InputError(
+    `matrix: unknown template kind ${quoteName(kind, '(not a name)')} (expected cow-anon, cow-non-anon or cow-collapse)`,
+  );
 }
 
 /**

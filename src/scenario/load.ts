@@ -2,33 +2,63 @@
  * Finding and loading scenario files: a file, or every *.yaml under a
  * directory, in sorted order.
  */
-import { readFileSync, statSync, readdirSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { InputError } from './errors.js';
-import { loadYaml, scenarioFromObject, baseName, type Positions, type PosSource } from './parse.js';
+import { loadYaml, scenarioFromObject, scenarioText, baseName, type Positions, type PosSource } from './parse.js';
 import { expandTemplate } from './cowc.js';
 import type { Pos } from './errors.js';
 import { resolveScenario, type Resolved } from './resolve.js';
+import { fileKind, fsReason, readRegularFile, statPath } from '../util/files.js';
 
-/** Expands paths into scenario files (directories recursively, sorted). */
+const SCENARIO_FILE = 'a scenario file (*.yaml)';
+
+/**
+ * Expands paths into scenario files (directories recursively, sorted).
+ * Links are followed; a directory reached again (a link loop, or two links
+ * to one directory) is walked once. A *.yaml that is a dangling link, a link
+ * loop or not a regular file (a FIFO would block the read) is an error; any
+ * other entry that is neither a directory nor *.yaml is not a scenario and
+ * is passed over, even when it is a broken link.
+ */
 export function findScenarioFiles(paths: readonly string[]): string[] {
   const out: string[] = [];
-  const walk = (p: string) => {
-    let st;
+  const walked = new Set<string>();
+  const walk = (p: string, st: ReturnType<typeof statPath>) => {
+    const id = `${st.dev}:${st.ino}`;
+    if (walked.has(id)) return;
+    walked.add(id);
+    let names: string[];
     try {
-      st = statSync(p);
-    } catch {
-      throw new InputError(`${p}: no such file or directory`);
+      names = readdirSync(p);
+    } catch (e) {
+      const why = fsReason(e);
+      if (why) throw new InputError(`${p}: cannot read the directory: ${why}`);
+      throw e;
     }
-    if (st.isDirectory()) {
-      for (const e of readdirSync(p).sort()) {
-        const q = join(p, e);
-        if (statSync(q).isDirectory()) walk(q);
-        else if (/\.ya?ml$/.test(e)) out.push(q);
+    for (const e of names.sort()) {
+      const q = join(p, e);
+      const yaml = /\.ya?ml$/.test(e);
+      let sq;
+      try {
+        sq = statPath(q);
+      } catch (err) {
+        if (yaml) throw err;
+        continue;
       }
-    } else out.push(p);
+      if (sq.isDirectory()) walk(q, sq);
+      else if (yaml) {
+        if (!sq.isFile()) throw new InputError(`${q}: ${fileKind(sq)}, not a regular file; expected ${SCENARIO_FILE}`);
+        out.push(q);
+      }
+    }
   };
-  for (const p of paths) walk(p);
+  for (const p of paths) {
+    const st = statPath(p);
+    if (st.isDirectory()) walk(p, st);
+    else if (st.isFile()) out.push(p);
+    else throw new InputError(`${p}: ${fileKind(st)}, not a regular file; expected ${SCENARIO_FILE} or a directory of them`);
+  }
   if (out.length === 0) throw new InputError(`no scenario files (*.yaml) in ${paths.join(' ')}`);
   return out;
 }
@@ -39,14 +69,10 @@ export function findScenarioFiles(paths: readonly string[]): string[] {
  * `only` picks one instance of a template.
  */
 export function loadScenarioFile(file: string, only?: string): Resolved[] {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (e) {
-    throw new InputError(`${file}: ${(e as Error).message}`);
-  }
+  const bytes = readRegularFile(file, SCENARIO_FILE);
   const rel = relative(process.cwd(), file) || file;
   const shown = rel.startsWith('..') ? file : rel;
+  const text = scenarioText(bytes, shown);
   const { raw, pos } = loadYaml(text, shown);
   if (!raw || typeof raw !== 'object' || Array.isArray(raw) || !('matrix' in raw)) {
     if (only !== undefined) throw new InputError(`${shown}: not a template, it has no instance "${only}"`);

@@ -4,7 +4,7 @@
  * file:line:col and what was expected.
  */
 import { SCENARIO_LIMITS } from '../ops/limits.js';
-import { parseDocument, LineCounter, isMap, isScalar, type Document, type Node as YNode } from 'yaml';
+import { parseDocument, LineCounter, isAlias, isMap, isPair, isScalar, isSeq, type Document, type Node as YNode } from 'yaml';
 import { z } from 'zod';
 import { InputError, type Pos } from './errors.js';
 import { type expectSchema, commonStepKeys } from './ops.js';
@@ -19,6 +19,25 @@ export { parseRegionRef } from '../ops/args.js';
 export function baseName(file: string): string {
   return file.replace(/^.*[\\/]/, '').replace(/\.ya?ml$/, '');
 }
+
+/**
+ * A key or value of the input as a message may show it: quoted when it
+ * looks like a name (a misspelt key, an unknown operation), else not at all
+ * (`otherwise`), so that an error never echoes arbitrary file content (a
+ * line of a file that is not a scenario, a binary's bytes).
+ */
+export function quoteName(v: unknown, otherwise: string): string {
+  return typeof v === 'string' && NAME_LIKE.test(v) ? `"${v}"` : otherwise;
+}
+const NAME_LIKE = /^[A-Za-z_][\w.-]{0,39}$/;
+
+/** A path of keys for a message: keys that do not look like names are not shown. */
+function showPath(path: readonly (string | number)[]): string {
+  return path.map((p) => (typeof p === 'number' || NAME_LIKE.test(p) ? String(p) : '(key)')).join('.');
+}
+
+/** What a scenario file holds, for the messages of input that is not one. */
+const EXPECTED = 'expected a scenario: a YAML mapping with "steps:" (docs/scenario-format.md)';
 
 /** documented COW metrics of a run: anonymous pages copied, and copies nobody else could have observed */
 const metricKeys = { copies: z.number().int().min(0).optional(), needless: z.number().int().min(0).optional() };
@@ -136,11 +155,13 @@ export function zodFail(pos: PosSource, base: readonly (string | number)[], err:
   const path = [...base, ...issue.path.map((p) => (typeof p === 'symbol' ? String(p) : p))];
   if (issue.code === 'unrecognized_keys') {
     const k = issue.keys[0]!;
-    throw new InputError(`unknown key "${k}"`, pos.key(path, k));
+    // a top-level key that is no name: most likely not a scenario file at all
+    const hint = path.length === 0 && !NAME_LIKE.test(k) ? `; ${EXPECTED}` : '';
+    throw new InputError(`unknown key ${quoteName(k, '(not a name)')}${hint}`, pos.key(path, k));
   }
   let msg = issue.message.replace(/^Invalid input: /, '');
   if (issue.code === 'invalid_value' && 'values' in issue) msg = `expected one of: ${issue.values.join(', ')}`;
-  const where = path.length ? `${path.join('.')}: ` : '';
+  const where = path.length ? `${showPath(path)}: ` : '';
   throw new InputError(`${where}${msg}`, pos.at(path));
 }
 
@@ -194,7 +215,11 @@ export function parseStep(raw: unknown, i: number, pos: PosSource, base: readonl
   const keys = Object.keys(raw);
   if (keys.length !== 1) throw new InputError(`a step names exactly one process, found ${keys.length} keys`, pos.at(path));
   const proc = keys[0]!;
-  if (!/^[A-Za-z_][\w-]*$/.test(proc)) throw new InputError(`"${proc}" is not a process name`, pos.key(path, proc));
+  if (!/^[A-Za-z_][\w-]*$/.test(proc))
+    throw new InputError(
+      `${quoteName(proc, 'the key')} is not a process name (expected a step like "- parent: {write: mem}")`,
+      pos.key(path, proc),
+    );
   const body = (raw as Record<string, unknown>)[proc];
   const bpath = [...path, proc];
   const names = OP_NAMES.join(', ');
@@ -203,13 +228,14 @@ export function parseStep(raw: unknown, i: number, pos: PosSource, base: readonl
   if (typeof body === 'string') {
     opName = body;
     fields = {};
-    if (!findOp(opName)) throw new InputError(`unknown operation "${opName}"; expected one of: ${names}`, pos.at(bpath));
+    if (!findOp(opName))
+      throw new InputError(`unknown operation ${quoteName(opName, '(not a name)')}; expected one of: ${names}`, pos.at(bpath));
   } else if (body && typeof body === 'object' && !Array.isArray(body)) {
     // the first key names the operation: {vmsplice: mem, pipe: p}
     const first = Object.keys(body)[0];
     if (first === undefined || !findOp(first)) {
       throw new InputError(
-        `${first === undefined ? 'empty step' : `unknown operation "${first}"`}; a step starts with one of: ${names}`,
+        `${first === undefined ? 'empty step' : `unknown operation ${quoteName(first, '(not a name)')}`}; a step starts with one of: ${names}`,
         first ? pos.key(bpath, first) : pos.at(bpath),
       );
     }
@@ -257,16 +283,122 @@ function toOutcome(o: z.infer<typeof outcomeSchema>): Outcome {
   return { verdict: 'pass', because: o.because ?? o.pass, ...metrics };
 }
 
-/** Parses YAML text, keeping positions; InputError at the first syntax error. */
+/** How deep collections may nest (aliases included): scenarios need a handful of levels. */
+export const MAX_YAML_DEPTH = 64;
+/** How many values aliases (`*name`) may expand to in all: a billion-laughs document expands to billions. */
+export const MAX_ALIAS_VALUES = 100_000;
+
+/**
+ * The text of a scenario file's bytes: UTF-8 (a BOM is kept for the YAML
+ * parser, which skips it). Bytes that are not UTF-8 make it a binary file:
+ * InputError at the first of them, which shows none of the content.
+ */
+export function scenarioText(bytes: Uint8Array, file: string): string {
+  const bad = invalidUtf8(bytes);
+  if (bad < 0) return new TextDecoder('utf-8', { ignoreBOM: true }).decode(bytes);
+  const before = new TextDecoder('utf-8', { ignoreBOM: true }).decode(bytes.subarray(0, bad));
+  const nl = before.lastIndexOf('\n');
+  throw new InputError(`not UTF-8 text (a binary file?); ${EXPECTED}`, {
+    file,
+    line: (before.match(/\n/g)?.length ?? 0) + 1,
+    col: before.length - nl,
+  });
+}
+
+/** Offset of the first byte that is not part of a valid UTF-8 sequence, or -1. */
+function invalidUtf8(b: Uint8Array): number {
+  for (let i = 0; i < b.length;) {
+    const c = b[i]!;
+    if (c < 0x80) {
+      i++;
+      continue;
+    }
+    const n = c >= 0xc2 && c <= 0xdf ? 2 : c >= 0xe0 && c <= 0xef ? 3 : c >= 0xf0 && c <= 0xf4 ? 4 : 0;
+    if (n === 0 || i + n > b.length) return i;
+    // the second byte's range excludes overlong forms, surrogates and code points above U+10FFFF
+    const lo = c === 0xe0 ? 0xa0 : c === 0xf0 ? 0x90 : 0x80;
+    const hi = c === 0xed ? 0x9f : c === 0xf4 ? 0x8f : 0xbf;
+    if (b[i + 1]! < lo || b[i + 1]! > hi) return i;
+    for (let k = 2; k < n; k++) if (b[i + k]! < 0x80 || b[i + k]! > 0xbf) return i;
+    i += n;
+  }
+  return -1;
+}
+
+/**
+ * Messages of the yaml package that quote the input (a tag, an escape, a
+ * directive, an unexpected token's text): replaced by what was expected,
+ * so that an error never echoes arbitrary file content.
+ */
+const YAML_QUOTING: Record<string, string> = {
+  TAG_RESOLVE_FAILED: 'unknown tag (scenarios use no !tags)',
+  BAD_COLLECTION_TYPE: 'a tag that does not fit its value (scenarios use no !tags)',
+  BAD_DQ_ESCAPE: 'invalid escape sequence in a double-quoted string',
+  BAD_DIRECTIVE: 'invalid % directive',
+  BAD_PROP_ORDER: 'anchors and tags must come after the - ? or : indicator',
+  UNEXPECTED_TOKEN: 'unexpected text here (expected a key: value mapping or a list)',
+  IMPOSSIBLE: 'unreadable YAML',
+};
+
+/**
+ * Parses YAML text, keeping positions; InputError at the first syntax
+ * error, at text that is not text (control characters), at collections
+ * nested deeper than MAX_YAML_DEPTH, and at aliases that expand to more
+ * than MAX_ALIAS_VALUES values or into themselves.
+ */
 export function loadYaml(text: string, file: string): { raw: unknown; pos: Positions } {
   const lc = new LineCounter();
+  const at = (offset: number): Pos => {
+    const p = lc.linePos(offset);
+    return { file, line: p.line, col: p.col };
+  };
   const doc = parseDocument(text, { lineCounter: lc, prettyErrors: false, uniqueKeys: true });
+  // YAML allows tab, LF and CR of the C0 controls; others (NUL above all) mean a binary file
+  const ctl = text.search(/[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]/);
+  if (ctl >= 0) throw new InputError(`a control character, not text (a binary file?); ${EXPECTED}`, at(ctl));
   if (doc.errors.length) {
     const e = doc.errors[0]!;
-    const p = lc.linePos(e.pos[0]);
-    throw new InputError(`YAML: ${e.message.split('\n')[0]}`, { file, line: p.line, col: p.col });
+    const first = e.message.split('\n')[0]!;
+    // the parser recurses per level: past a few hundred levels it reports the stack overflow
+    const msg = /call stack/i.test(first) ? `nested more than ${MAX_YAML_DEPTH} levels deep` : (YAML_QUOTING[e.code] ?? first);
+    throw new InputError(`YAML: ${msg}`, at(e.pos[0]));
   }
-  return { raw: doc.toJS(), pos: new Positions(file, doc, lc) };
+  checkExpansion(doc, at);
+  // checkExpansion bounds what aliases expand to, in the yaml package's place (whose error has no position)
+  return { raw: doc.toJS({ maxAliasCount: -1 }), pos: new Positions(file, doc, lc) };
+}
+
+/**
+ * Walks the document as toJS() will expand it, aliases included, and
+ * throws at the first node past the depth bound, the first alias past the
+ * expansion bound (the outermost alias being expanded: where the document
+ * itself asks for it), and any alias naming no earlier anchor or one that
+ * contains it. The walk stops at MAX_ALIAS_VALUES, so it is cheap on an
+ * alias bomb.
+ */
+function checkExpansion(doc: Document, at: (offset: number) => Pos): void {
+  let expanded = 0;
+  const open = new Set<unknown>();
+  const where = (n: unknown): number => (n as { range?: [number, number, number] } | null)?.range?.[0] ?? 0;
+  const walk = (n: unknown, depth: number, alias: unknown): void => {
+    if (alias !== null && ++expanded > MAX_ALIAS_VALUES)
+      throw new InputError(`YAML: aliases expand to more than ${MAX_ALIAS_VALUES} values (an alias bomb?)`, at(where(alias)));
+    if (isAlias(n)) {
+      const target = n.resolve(doc);
+      if (!target) throw new InputError('YAML: an alias (*name) with no anchor (&name) before it', at(where(n)));
+      if (open.has(target)) throw new InputError('YAML: an alias (*name) inside the node its anchor names', at(where(n)));
+      open.add(target);
+      walk(target, depth, alias ?? n);
+      open.delete(target);
+    } else if (isMap(n) || isSeq(n)) {
+      if (depth >= MAX_YAML_DEPTH) throw new InputError(`YAML: nested more than ${MAX_YAML_DEPTH} levels deep`, at(where(alias ?? n)));
+      for (const it of n.items as unknown[]) walk(it, depth + 1, alias);
+    } else if (isPair(n)) {
+      walk(n.key, depth, alias);
+      walk(n.value, depth, alias);
+    }
+  };
+  walk(doc.contents, 0, null);
 }
 
 /** Parses and validates one scenario file's text. Throws InputError. */
@@ -278,7 +410,7 @@ export function parseScenario(text: string, file: string): Scenario {
 /** Validates a scenario given as data (the YAML file's content; built in memory by the fuzzer and the explorer). */
 export function scenarioFromObject(raw: unknown, file: string, pos: PosSource = fixedPos(file)): Scenario {
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
-    throw new InputError('expected a mapping with at least "steps"', { file, line: 1, col: 1 });
+    throw new InputError(EXPECTED, pos.at([]));
   }
   const r = topSchema.safeParse(raw);
   if (!r.success) zodFail(pos, [], r.error);
