@@ -8,7 +8,7 @@
  * are shrunk, one at a time.
  */
 import fc from 'fast-check';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { ensureDir, writeFileAtomic } from '../util/files.js';
 import { join } from 'node:path';
 import { cmdsArb, materialize, scenarioYaml, resolveCmds, HOST_OPS, type Cmd, type GenOptions } from './generate.js';
 import type { Resolved } from '../scenario/resolve.js';
@@ -233,7 +233,7 @@ export async function fuzzDiff(o: FuzzOptions): Promise<FuzzReport> {
       if (e) e.count++;
       else kinds.set(k, { ...x, count: 1 });
     }
-    mkdirSync(o.outDir, { recursive: true });
+    ensureDir(o.outDir);
     for (const [kind, { index, cmds, d, count }] of kinds) {
       let last: Divergence = d;
       const prop = fc.asyncProperty(arb, async (c) => {
@@ -263,7 +263,7 @@ export async function fuzzDiff(o: FuzzOptions): Promise<FuzzReport> {
         `Found by cowlab fuzz --diff --seed ${o.seed} (random scenario ${index}), ${shrunk ? 'shrunk' : o.shrink === false ? 'not shrunk (--no-shrink)' : 'not shrunk (the run was interrupted)'}.\n` +
         `Divergence at step ${last.step} ${last.process} ${last.address}: ${last.field}: model ${last.model}, kernel ${last.kernel}`;
       const file = join(o.outDir, `${name}.yaml`);
-      writeFileSync(file, scenarioYaml(obj));
+      writeFileAtomic(file, scenarioYaml(obj));
       report.findings.push({
         kind,
         count,

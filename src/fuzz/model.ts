@@ -7,7 +7,7 @@
  * saved as a file that `cowlab run --kernel` reproduces.
  */
 import fc from 'fast-check';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { ensureDir, writeFileAtomic } from '../util/files.js';
 import { join } from 'node:path';
 import { cmdsArb, materialize, resolveCmds, scenarioYaml, GEN_OPS, type Cmd, type GenOptions } from './generate.js';
 import { runScenario } from '../scenario/run.js';
@@ -59,11 +59,11 @@ export function fuzzModel(o: ModelFuzzOptions): ModelFuzzReport {
   const gen: GenOptions = o.thp === false ? { hugetlb: true } : { thp: true, mthp: true, hugetlb: true };
   const arb = cmdsArb({ ops: GEN_OPS, maxSteps: o.maxSteps ?? 24 });
   const samples = fc.sample(arb, { seed: o.seed, numRuns: o.count });
-  if (o.saveDir) mkdirSync(o.saveDir, { recursive: true });
+  if (o.saveDir) ensureDir(o.saveDir);
   const kinds = new Map<string, { index: number; cmds: Cmd[]; v: Violation; count: number }>();
   let clean = 0;
   samples.forEach((cmds, i) => {
-    if (o.saveDir) writeFileSync(join(o.saveDir, `${nameOf(o.seed, i)}.yaml`), scenarioYaml(materialize(cmds, gen, nameOf(o.seed, i))));
+    if (o.saveDir) writeFileAtomic(join(o.saveDir, `${nameOf(o.seed, i)}.yaml`), scenarioYaml(materialize(cmds, gen, nameOf(o.seed, i))));
     const v = firstViolation(cmds, o.profile, gen);
     if (!v) clean++;
     else {
@@ -77,7 +77,7 @@ export function fuzzModel(o: ModelFuzzOptions): ModelFuzzReport {
     );
   });
   const findings: ModelFinding[] = [];
-  if (kinds.size) mkdirSync(o.outDir, { recursive: true });
+  if (kinds.size) ensureDir(o.outDir);
   for (const [property, k] of kinds) {
     const res = fc.check(
       fc.property(arb, (c) => firstViolation(c, o.profile, gen, property) === null),
@@ -92,7 +92,7 @@ export function fuzzModel(o: ModelFuzzOptions): ModelFuzzReport {
       `Found by cowlab fuzz --seed ${o.seed} --kernel ${o.profile.id} (random scenario ${k.index}), shrunk.\n` +
       `${property} at step ${v.step}: ${v.message}`;
     const file = join(o.outDir, `${name}.yaml`);
-    writeFileSync(file, scenarioYaml(obj));
+    writeFileAtomic(file, scenarioYaml(obj));
     findings.push({ property, count: k.count, index: k.index, message: v.message, file, steps: (obj.steps as unknown[]).length });
   }
   return { seed: o.seed, kernel: o.profile.id, ran: samples.length, clean, findings, seconds: (Date.now() - t0) / 1000 };

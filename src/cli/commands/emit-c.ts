@@ -1,6 +1,7 @@
 /** `cowlab emit-c` (docs/cli.md). */
 import type { Command } from 'commander';
 import { out } from '../util.js';
+import { writeFileAtomic } from '../../util/files.js';
 
 export function emitCCommand(program: Command): void {
   program
@@ -16,11 +17,8 @@ export function emitCCommand(program: Command): void {
       const { emitC } = await import('../../executor/emit.js');
       const { loadScenario } = await import('../../scenario/load.js');
       const text = emitC(loadScenario(file));
-      if (opts.output) {
-        const { writeFileSync, renameSync } = await import('node:fs');
-        const tmp = `${opts.output}.tmp${process.pid}`;
-        writeFileSync(tmp, text);
-        renameSync(tmp, opts.output); // never leave a half-written reproducer behind
-      } else out(text);
+      // never leave a half-written reproducer behind
+      if (opts.output !== undefined) writeFileAtomic(opts.output, text, { what: '-o' });
+      else out(text);
     });
 }
