@@ -10,16 +10,23 @@ import { fileURLToPath } from 'node:url';
 import { spawnSync } from 'node:child_process';
 import { InputError } from '../scenario/errors.js';
 import { opsHeader } from './program.js';
+import { ensureDir } from '../util/files.js';
 
 /** The repository's root (two levels above dist/executor or src/executor). */
 export function repoRoot(): string {
   return join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 }
 
-/** Where cowlab caches builds and downloads: $COWLAB_CACHE, else <repo>/.cache. */
+/**
+ * Where cowlab caches builds and downloads: $COWLAB_CACHE (when set and not
+ * empty), else <repo>/.cache; created if missing. A path that is not a
+ * directory or cannot be one is an InputError naming COWLAB_CACHE.
+ */
 export function cacheDir(): string {
-  const d = process.env.COWLAB_CACHE ?? join(repoRoot(), '.cache');
-  mkdirSync(d, { recursive: true });
+  const env = process.env.COWLAB_CACHE;
+  const d = env || join(repoRoot(), '.cache');
+  // not mkdirSync(d, {recursive: true}): it spins forever on /proc/x (node 20)
+  ensureDir(d, env ? 'COWLAB_CACHE' : 'the cache directory');
   return d;
 }
 
