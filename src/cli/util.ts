@@ -10,13 +10,54 @@ export function out(s: string): void {
   process.stdout.write(s.endsWith('\n') ? s : s + '\n');
 }
 
-/** Resolves --kernel / --profile to the profile to run. */
-export async function pickProfile(opts: { kernel?: string; profile?: string }): Promise<Profile> {
-  if (opts.profile) {
+/**
+ * --kernel and --profile each name the profile to run: both at once is a
+ * usage error (one of them would be silently ignored). Commands that take
+ * both call this (pickProfile does).
+ */
+export function checkKernelOrProfile(opts: { kernel?: string | undefined; profile?: string | undefined }): void {
+  if (opts.kernel !== undefined && opts.profile !== undefined) throw new InputError('use --kernel or --profile, not both');
+}
+
+/** Resolves --kernel / --profile to the profile to run (linux-6.18 when neither is given). */
+export async function pickProfile(opts: { kernel?: string | undefined; profile?: string | undefined }): Promise<Profile> {
+  checkKernelOrProfile(opts);
+  if (opts.profile !== undefined) {
     const { loadProfileFile } = await import('../profiles/load.js');
     return loadProfileFile(opts.profile);
   }
   return profileById(opts.kernel ?? 'linux-6.18');
+}
+
+/** Loads --profile FILE... (matrix, kernels): two files may not give one id. */
+export async function loadProfileFiles(files: readonly string[]): Promise<Profile[]> {
+  const { loadProfileFile } = await import('../profiles/load.js');
+  const out: Profile[] = [];
+  const from = new Map<string, string>();
+  for (const f of files) {
+    const p = await loadProfileFile(f);
+    const other = from.get(p.id);
+    if (other !== undefined) throw new InputError(`${f}: the profile's id "${p.id}" is also ${other}'s`);
+    from.set(p.id, f);
+    out.push(p);
+  }
+  return out;
+}
+
+/**
+ * A numeric option: an integer from `min` to `max` (decimal digits, an
+ * optional sign), or undefined when the option was not given. Anything
+ * else is an InputError naming the option and the accepted range; `why`
+ * explains the bound, e.g. ' (one per CPU)'.
+ */
+export function intOption(v: string | undefined, what: string, min = 0, max = Number.MAX_SAFE_INTEGER, why = ''): number | undefined {
+  if (v === undefined) return undefined;
+  const n = /^\s*[+-]?\d+\s*$/.test(v) ? Number(v) : NaN;
+  if (!Number.isSafeInteger(n) || n < min || n > max)
+    throw new InputError(
+      `${what}: expected an integer ${max < Number.MAX_SAFE_INTEGER ? `from ${min} to ${max}${why}` : `>= ${min}${why}`}, not ${JSON.stringify(v)}`,
+    );
+  return n;
 }
 
 /** The environment of a run: the profile's, with --env KEY=VALUE,... applied. */

@@ -2,8 +2,8 @@
 import type { Command } from 'commander';
 import { InputError, EXIT_OK, EXIT_FAIL } from '../../scenario/errors.js';
 import { loadScenarios } from '../../scenario/load.js';
-import { out, pickProfile } from '../util.js';
-import { readFileSync } from 'node:fs';
+import { out, pickProfile, intOption } from '../util.js';
+import { readRegularFile } from '../../util/files.js';
 import { parse as parseYaml } from 'yaml';
 import { compareTap, formatTap, parseTap, type LoggedTest } from '../../diff/tap.js';
 import { planSize } from '../../scenario/cowc.js';
@@ -12,9 +12,9 @@ import { planSize } from '../../scenario/cowc.js';
 function readKnown(file: string): Map<number, string> {
   let doc: unknown;
   try {
-    doc = parseYaml(readFileSync(file, 'utf8'));
+    doc = parseYaml(readRegularFile(file, 'a YAML map of TAP numbers to reasons').toString('utf8'));
   } catch (e) {
-    throw new InputError(`--tap-known: cannot read ${file}: ${(e as Error).message}`);
+    throw new InputError(`--tap-known: ${e instanceof InputError ? e.message : `cannot read ${file}: ${(e as Error).message}`}`);
   }
   const out = new Map<number, string>();
   if (doc === null || typeof doc !== 'object' || Array.isArray(doc))
@@ -30,9 +30,9 @@ function readKnown(file: string): Map<number, string> {
 function readTapLog(file: string): { file: string; tests: Map<number, LoggedTest> } {
   let text: string;
   try {
-    text = readFileSync(file, 'utf8');
+    text = readRegularFile(file, 'a TAP log of the selftest').toString('utf8');
   } catch (e) {
-    throw new InputError(`--tap-compare: cannot read ${file}: ${(e as Error).message}`);
+    throw new InputError(`--tap-compare: ${e instanceof InputError ? e.message : `cannot read ${file}: ${(e as Error).message}`}`);
   }
   const tests = parseTap(text);
   if (tests.size === 0) throw new InputError(`${file}: not a TAP log (expected lines "ok N ..." / "not ok N ...")`);
@@ -83,14 +83,13 @@ export function diffCommand(program: Command): void {
         const { diffScenarios } = await import('../../diff/run.js');
         const { resolveOn } = await import('../../qemu/target.js');
         const { availableParallelism } = await import('node:os');
-        const explicit = opts.profile || opts.kernel ? await pickProfile(opts) : undefined;
+        const jobs = intOption(opts.jobs, '--jobs', 1) ?? availableParallelism();
+        const explicit = opts.profile !== undefined || opts.kernel !== undefined ? await pickProfile(opts) : undefined;
         const target = resolveOn(opts.on, explicit, opts.brd);
         const scenarios = loadScenarios(paths);
         const tapLog = opts.tapCompare !== undefined ? readTapLog(opts.tapCompare) : null;
         const known = opts.tapKnown !== undefined ? readKnown(opts.tapKnown) : new Map<number, string>();
         const quiet = opts.json || opts.tap || tapLog !== null;
-        const jobs = opts.jobs ? Number(opts.jobs) : availableParallelism();
-        if (!Number.isInteger(jobs) || jobs < 1) throw new InputError('--jobs: expected a positive integer');
         const results = await diffScenarios(scenarios, {
           jobs,
           profile: target.profile,

@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { EXIT_OK, EXIT_FAIL } from '../../scenario/errors.js';
 import { loadScenarios } from '../../scenario/load.js';
 import { fetchedKernels } from '../../qemu/fetch.js';
-import { out } from '../util.js';
+import { out, intOption } from '../util.js';
 
 export function fidelityCommand(program: Command): void {
   program
@@ -23,8 +23,8 @@ export function fidelityCommand(program: Command): void {
       const { resolveOn } = await import('../../qemu/target.js');
       const { availableParallelism } = await import('node:os');
       const { sampledInstance } = await import('../../scenario/cowc.js');
+      const jobs = intOption(opts.jobs, '--jobs', 1) ?? availableParallelism();
       const scenarios = loadScenarios(paths).filter((r) => !opts.sample || sampledInstance(r.sc.name));
-      const jobs = opts.jobs ? Number(opts.jobs) : availableParallelism();
       const kernels = ['host', ...fetchedKernels().map((k) => k.id)];
       const report = [];
       for (const k of kernels) {

@@ -1,7 +1,9 @@
 /** `cowlab fuzz` (docs/cli.md). */
 import type { Command } from 'commander';
 import { InputError, EXIT_OK, EXIT_FAIL, EXIT_LIMIT } from '../../scenario/errors.js';
-import { out, pickProfile } from '../util.js';
+import { out, pickProfile, intOption, checkKernelOrProfile } from '../util.js';
+import { checkDirCreatable } from '../../util/files.js';
+import { SCENARIO_LIMITS } from '../../ops/limits.js';
 
 export function fuzzCommand(program: Command): void {
   program
@@ -52,17 +54,14 @@ export function fuzzCommand(program: Command): void {
         shrink: boolean;
       }) => {
         const { availableParallelism } = await import('node:os');
-        const seed = opts.seed !== undefined ? Number(opts.seed) : Math.floor(Math.random() * 2 ** 31);
-        const count = Number(opts.count);
-        const jobs = opts.jobs ? Number(opts.jobs) : availableParallelism();
-        for (const [k, v] of [
-          ['--seed', seed],
-          ['--count', count],
-          ['--jobs', jobs],
-          ['--steps', Number(opts.steps)],
-        ] as const) {
-          if (!Number.isInteger(v) || v < 0) throw new InputError(`${k}: expected a non-negative integer`);
-        }
+        const seed = intOption(opts.seed, '--seed') ?? Math.floor(Math.random() * 2 ** 31);
+        const count = intOption(opts.count, '--count', 1)!;
+        const jobs = intOption(opts.jobs, '--jobs', 1) ?? availableParallelism();
+        const maxSteps = intOption(opts.steps, '--steps', 1, SCENARIO_LIMITS.steps, " (the executor's step table)")!;
+        checkKernelOrProfile(opts);
+        // the findings are written at the end of a long run: a bad directory is found now
+        checkDirCreatable(opts.out, '--out');
+        if (opts.save !== undefined) checkDirCreatable(opts.save, '--save');
         if (!opts.diff) {
           if (opts.on) throw new InputError('--on needs --diff');
           const prof = await pickProfile(opts);
@@ -71,7 +70,7 @@ export function fuzzCommand(program: Command): void {
           const report = fuzzModel({
             seed,
             count,
-            maxSteps: Number(opts.steps),
+            maxSteps,
             profile: prof,
             outDir: opts.out,
             thp: opts.thp,
@@ -91,7 +90,7 @@ export function fuzzCommand(program: Command): void {
         if (opts.save) throw new InputError('--save is for the model-only mode (without --diff)');
         const { fuzzDiff } = await import('../../fuzz/fuzz.js');
         const { resolveOn } = await import('../../qemu/target.js');
-        const explicit = opts.profile || opts.kernel ? await pickProfile(opts) : undefined;
+        const explicit = opts.profile !== undefined || opts.kernel !== undefined ? await pickProfile(opts) : undefined;
         const target = resolveOn(opts.on, explicit, opts.brd);
         process.stderr.write(
           `cowlab fuzz: seed ${seed}, ${count} scenarios on ${target.name} (judged by ${target.profile.id}), ${jobs} ${target.guest ? 'guest' : 'executor'}(s)\n`,
@@ -129,7 +128,7 @@ export function fuzzCommand(program: Command): void {
           count,
           jobs,
           outDir: opts.out,
-          maxSteps: Number(opts.steps),
+          maxSteps,
           profile: target.profile,
           on: target.guest,
           thp: opts.thp,

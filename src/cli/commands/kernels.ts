@@ -4,7 +4,7 @@ import { PROFILES } from '../../profiles/index.js';
 import { SUITES, fetchKernel, fetchedKernels } from '../../qemu/fetch.js';
 import { mechanismChanges, mechanismDocs, mechanismValues, type MechGroup } from '../../profiles/mechanisms.js';
 import { profileEnv } from '../../kernel/ctx.js';
-import { out } from '../util.js';
+import { out, loadProfileFiles } from '../util.js';
 import type { Profile } from '../../profiles/types.js';
 
 export function kernelsCommand(program: Command): void {
@@ -17,9 +17,7 @@ export function kernelsCommand(program: Command): void {
     .option('--profile <file...>', 'also list profiles of your own (see docs/profiles.md)')
     .option('--mechanisms', 'list the mechanisms instead: what each decides, its values with their commits, and the profiles choosing each')
     .action(async (opts: { json?: boolean; profile?: string[]; mechanisms?: boolean }) => {
-      const { loadProfileFile } = await import('../../profiles/load.js');
-      const list: Profile[] = [...PROFILES];
-      for (const f of opts.profile ?? []) list.push(await loadProfileFile(f));
+      const list: Profile[] = [...PROFILES, ...(await loadProfileFiles(opts.profile ?? []))];
       if (opts.mechanisms) {
         const docs = mechanismDocs();
         if (opts.json) {

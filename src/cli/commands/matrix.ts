@@ -4,7 +4,7 @@ import { Option } from 'commander';
 import { InputError, EXIT_OK, EXIT_FAIL } from '../../scenario/errors.js';
 import { loadScenarios } from '../../scenario/load.js';
 import { PROFILES, MATRIX_PROFILES, profileById } from '../../profiles/index.js';
-import { out } from '../util.js';
+import { out, intOption, loadProfileFiles } from '../util.js';
 import type { Profile } from '../../profiles/types.js';
 
 export function matrixCommand(program: Command): void {
@@ -22,14 +22,13 @@ export function matrixCommand(program: Command): void {
     .action(async (opts: { kernels?: string; profile?: string[]; scenarios: string; format: string; jobs?: string }) => {
       const { buildMatrix } = await import('../../matrix/matrix.js');
       const render = await import('../../matrix/render.js');
-      const { loadProfileFile } = await import('../../profiles/load.js');
+      const { availableParallelism } = await import('node:os');
+      const wanted = intOption(opts.jobs, '--jobs', 1) ?? availableParallelism();
       const profiles: Profile[] = opts.kernels ? opts.kernels.split(',').map((k) => profileById(k.trim())) : [...MATRIX_PROFILES];
-      for (const f of opts.profile ?? []) profiles.push(await loadProfileFile(f));
+      profiles.push(...(await loadProfileFiles(opts.profile ?? [])));
       if (profiles.length === 0) throw new InputError('--kernels: no kernel named');
       const rs = loadScenarios([opts.scenarios]);
-      const { availableParallelism } = await import('node:os');
-      const jobs = Math.min(opts.jobs ? Number(opts.jobs) : availableParallelism(), Math.max(1, Math.ceil(rs.length / 20)));
-      if (!Number.isInteger(jobs) || jobs < 1) throw new InputError('--jobs: expected a positive integer');
+      const jobs = Math.min(wanted, Math.max(1, Math.ceil(rs.length / 20)));
       const m =
         jobs === 1
           ? buildMatrix(rs, profiles, PROFILES)

@@ -1,6 +1,5 @@
 /** `cowlab run` (docs/cli.md). */
 import type { Command } from 'commander';
-import { Option } from 'commander';
 import { EXIT_OK, EXIT_FAIL } from '../../scenario/errors.js';
 import { loadScenarios } from '../../scenario/load.js';
 import { runScenario } from '../../scenario/run.js';
@@ -12,7 +11,7 @@ export function runCommand(program: Command): void {
     .command('run')
     .description('Run scenario files (or directories of them) in the model and print a verdict per scenario.')
     .argument('<path...>', 'scenario files or directories')
-    .addOption(new Option('--kernel <id>', 'kernel profile to run (see `cowlab kernels`)').default('linux-6.18'))
+    .option('--kernel <id>', 'kernel profile to run (see `cowlab kernels`; default: linux-6.18)')
     .option('--profile <file>', 'a profile module of your own (see docs/profiles.md)')
     .option('--trace', "print every step: the kernel path taken, every page's counts and flags, what changed")
     .option('--json', 'print a JSON array, one object per scenario')
