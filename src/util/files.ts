@@ -176,7 +176,14 @@ export function ensureDir(dir: string, what = ''): string[] {
  * at the end to a bad path.
  */
 export function checkDirCreatable(dir: string, what = ''): void {
-  for (const d of ensureDir(dir, what).reverse()) rmdirSync(d);
+  for (const d of ensureDir(dir, what).reverse()) {
+    try {
+      rmdirSync(d);
+    } catch {
+      // another run has put something in it meanwhile: it stays
+      return;
+    }
+  }
 }
 
 /**
