@@ -3,8 +3,8 @@
  * a counterexample into a scenario file that `cowlab run` and `cowlab diff`
  * accept (replayed to check it, optionally shrunk to a 1-minimal one).
  */
-import { writeFileSync, renameSync, mkdirSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { writeFileAtomic } from '../util/files.js';
+import { join } from 'node:path';
 import { stringify } from 'yaml';
 import type { Profile } from '../profiles/types.js';
 import type { PropertyName, Violation } from '../properties/monitor.js';
@@ -134,7 +134,7 @@ export async function explore(o: ExploreOptions): Promise<ExploreReport> {
   if (final) report.message = final.message;
   report.steps = (scenario.steps as unknown[]).length - sys.prefix.length;
   const file = o.out ?? join('explore-findings', `${o.config.name}-${o.profile.id}.yaml`);
-  writeAtomically(file, scenarioYaml(scenario));
+  writeFileAtomic(file, scenarioYaml(scenario), { mkdir: true, what: '--out' });
   report.scenarioFile = file;
   return report;
 }
@@ -187,11 +187,4 @@ function shrink(sys: ExploreSystem, scenario: Record<string, unknown>, prof: Pro
     }
   }
   return { ...scenario, description: `${String(scenario.description)}\nShrunk to a 1-minimal scenario (no single step can be removed).`, steps };
-}
-
-function writeAtomically(file: string, text: string): void {
-  mkdirSync(dirname(file), { recursive: true });
-  const tmp = `${file}.tmp${process.pid}`;
-  writeFileSync(tmp, text);
-  renameSync(tmp, file);
 }

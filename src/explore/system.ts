@@ -9,9 +9,9 @@
  * and says when each is enabled in a state. Process slots are never reused:
  * the k-th fork creates process Pk, as in cowlab's SPIN reference model.
  */
-import { readFileSync } from 'node:fs';
+import { readRegularFile } from '../util/files.js';
 import { z } from 'zod';
-import { loadYaml, parseStep, scenarioFromObject, zodFail, baseName, fixedPos } from '../scenario/parse.js';
+import { loadYaml, parseStep, scenarioFromObject, zodFail, baseName, fixedPos, scenarioText } from '../scenario/parse.js';
 import { resolveScenario, type Resolved } from '../scenario/resolve.js';
 import type { Step } from '../scenario/types.js';
 import { InputError } from '../scenario/errors.js';
@@ -102,13 +102,8 @@ export interface ExploreConfig {
 
 /** Reads and validates a configuration file; InputError with file:line:col otherwise. */
 export function loadConfig(file: string): ExploreConfig {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (e) {
-    throw new InputError(`${file}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}`);
-  }
-  return parseConfig(text, file);
+  // a FIFO or device is refused before it is opened (reading one would block)
+  return parseConfig(scenarioText(readRegularFile(file, 'an explorer configuration'), file), file);
 }
 
 export function parseConfig(text: string, file: string): ExploreConfig {

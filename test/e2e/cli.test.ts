@@ -1,7 +1,7 @@
 /** End-to-end: the built `cowlab` command, as a user runs it. */
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -144,6 +144,23 @@ describe('cowlab explore', () => {
     const wide = cowlab('explore', 'explore/vmsplice-leak.yaml', '-w', '1000');
     expect(wide.code).toBe(2);
     expect(wide.err).toMatch(/--workers: expected an integer from 1 to \d+ \(one per CPU\)/);
+  });
+
+  it('refuses --out DIR, a FIFO as configuration, and --kernel with --profile (exit 2, nothing left behind)', () => {
+    const dir = join(tmp, 'outdir');
+    mkdirSync(dir);
+    const r = cowlab('explore', 'explore/vmsplice-leak.yaml', '--kernel', 'linux-5.7', '--out', dir);
+    expect(r.code).toBe(2);
+    expect(r.err).toContain(`--out: ${dir}: is a directory`);
+    expect(readdirSync(tmp).filter((n) => n.includes('.tmp'))).toEqual([]);
+    spawnSync('mkfifo', [join(tmp, 'fifo.yaml')]);
+    const f = spawnSync(process.execPath, ['bin/cowlab.js', 'explore', join(tmp, 'fifo.yaml')], { encoding: 'utf8', timeout: 10000 });
+    expect(f.signal).toBeNull();
+    expect(f.status).toBe(2);
+    expect(f.stderr).toMatch(/a FIFO, not a regular file/);
+    const both = cowlab('explore', 'explore/vmsplice-leak.yaml', '--kernel', 'linux-5.7', '--profile', 'examples/profiles/none.mjs');
+    expect(both.code).toBe(2);
+    expect(both.err).toContain('use --kernel or --profile, not both');
   });
 
   it('stays near --max-memory with two workers and says so (exit 3)', () => {

@@ -1,9 +1,9 @@
 /** `cowlab explore` (docs/cli.md). */
 import type { Command } from 'commander';
-import { InputError, EXIT_OK, EXIT_FAIL, EXIT_LIMIT } from '../../scenario/errors.js';
+import { EXIT_OK, EXIT_FAIL, EXIT_LIMIT } from '../../scenario/errors.js';
 import { profileById } from '../../profiles/index.js';
 import { formatExplore } from '../format.js';
-import { out, pickProfile } from '../util.js';
+import { out, pickProfile, intOption, checkKernelOrProfile } from '../util.js';
 import { defaultMemoryLimitMb, maxWorkers } from '../../explore/limits.js';
 
 export function exploreCommand(program: Command): void {
@@ -53,15 +53,8 @@ export function exploreCommand(program: Command): void {
         const { loadConfig, overrideConfig, MAX_DEPTH } = await import('../../explore/system.js');
         const { explore } = await import('../../explore/explore.js');
         const config = overrideConfig(loadConfig(configFile), { processes: opts.processes, ops: opts.ops, properties: opts.properties });
-        const num = (v: string | undefined, what: string, min = 0, max = Number.MAX_SAFE_INTEGER, why = '') => {
-          if (v === undefined) return undefined;
-          const n = Number(v);
-          if (!Number.isInteger(n) || n < min || n > max)
-            throw new InputError(
-              `${what}: expected an integer ${max < Number.MAX_SAFE_INTEGER ? `from ${min} to ${max}${why}` : `>= ${min}`}, not ${v}`,
-            );
-          return n;
-        };
+        const num = intOption;
+        checkKernelOrProfile(opts);
         const profileId = opts.kernel ?? (opts.profile ? undefined : (config.kernel ?? 'linux-6.18'));
         const profile = opts.profile ? await pickProfile({ profile: opts.profile }) : profileById(profileId!);
         const profileSource = opts.profile ? { file: opts.profile } : { builtin: profile.id };
