@@ -260,8 +260,8 @@ export function emitC(r: Resolved): string {
   L('\tatexit(restore_machine);');
   L('\tsignal(SIGTERM, on_fatal_signal);');
   L('\tsignal(SIGINT, on_fatal_signal);');
-  if (r.steps.some((rs) => rs.step.expect.hugeZero === true)) {
-    L('\t/* the scenario expects the huge zero page: a kernel that maps no zero page on read faults cannot show it */');
+  if (r.steps.some((rs) => rs.step.expect.hugeZero === true || rs.step.expect.zeroPage === true)) {
+    L('\t/* the scenario expects a zero page: a kernel that maps none on read faults cannot show it */');
     L('\tif (zero_page_on_read() == 0) {');
     L('\t\tprintf("1..0 # SKIP this kernel maps no zero page on read faults (a vendor option such as pvm_no_zero_page=1)\\n");');
     L('\t\treturn 4;');
