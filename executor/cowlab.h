@@ -103,9 +103,10 @@ struct cowlab_pm_scan_arg {
 struct step { int task, op; long a[7]; };
 
 /* What a step did, sent from its task to the coordinator. */
-/* ksm: /proc/self/ksm_merging_pages after the step, -1 when the program does not use KSM or the kernel has no such file */
+/* ksm: /proc/self/ksm_merging_pages after the step, -1 when the program does not use KSM or the kernel has no such file;
+ * kzp: ksm_zero_pages of /proc/self/ksm_stat (6.5+), -1 likewise */
 /* hfree, hresv: the 2 MiB hugetlb pool after the step, for programs that map hugetlb pages (resv as the signed number it stands for) */
-struct result { long ret; int err; int sig; long faults; long ufaults; long ksm; long hfree; long hresv; int n; long data[MAXPAGES]; };
+struct result { long ret; int err; int sig; long faults; long ufaults; long ksm; long kzp; long hfree; long hresv; int n; long data[MAXPAGES]; };
 
 /* A program: task slots, the regions observed after each step, files, steps. */
 struct prog {
@@ -180,6 +181,7 @@ int hugetlb_pool_claim(char *err, size_t errlen);
 int machine_lock(const char *name);
 void read_hugetlb_pool(struct result *res);
 long ksm_merging_pages(void);
+long ksm_zero_pages(void);
 int ksm_run(const char *v);
 void wait_writeback(void);
 

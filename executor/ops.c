@@ -654,6 +654,7 @@ void do_step(int me, const struct step *st, struct result *res)
 			res->faults = -1;
 			res->ufaults = 0;
 			res->ksm = ksm_program ? ksm_merging_pages() : -1;
+			res->kzp = ksm_program ? ksm_zero_pages() : -1;
 			res->ret = r;
 			res->err = r < 0 ? (int)-r : 0;
 			return;
@@ -663,6 +664,7 @@ void do_step(int me, const struct step *st, struct result *res)
 	res->ufaults = uffd_faults - ubefore;
 	/* after exit() the process has no count to show (the model's is gone with it) */
 	res->ksm = ksm_program && st->op != OP_EXIT ? ksm_merging_pages() : -1;
+	res->kzp = ksm_program && st->op != OP_EXIT ? ksm_zero_pages() : -1;
 	res->ret = r;
 	res->err = r < 0 ? (int)-r : 0;
 }
@@ -724,6 +726,27 @@ static long ksm_read(const char *name)
 long ksm_merging_pages(void)
 {
 	return read_number("/proc/self/ksm_merging_pages");
+}
+
+/* ksm_zero_pages of /proc/self/ksm_stat (6.5+: the KSM zero pages this mm maps, as the kernel counts them), or -1 */
+long ksm_zero_pages(void)
+{
+	static const char key[] = "ksm_zero_pages ";
+	char buf[512], *p;
+	int fd = open("/proc/self/ksm_stat", O_RDONLY | O_CLOEXEC);
+	ssize_t n;
+
+	if (fd < 0)
+		return -1;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return -1;
+	buf[n] = 0;
+	for (p = buf; p; p = strchr(p, '\n'), p = p ? p + 1 : NULL)
+		if (!strncmp(p, key, sizeof(key) - 1))
+			return strtol(p + sizeof(key) - 1, NULL, 10);
+	return -1;
 }
 
 int ksm_run(const char *v)

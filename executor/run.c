@@ -472,6 +472,7 @@ int coordinator(void)
 			res.ret = -ESRCH;
 			res.err = ESRCH;
 			res.ksm = -1;
+			res.kzp = -1;
 		} else if (send_all(chan[t][0], st, sizeof(*st)) ||
 			   recv_all(chan[t][0], &res, offsetof(struct result, data)) ||
 			   recv_all(chan[t][0], res.data, res.n * sizeof(long))) {

@@ -48,6 +48,8 @@
  *                                  of its head page (hex; 0: not present, or no root),
  *                                  nr its pages (1 a small page; 0 unknown)
  *   X <message>                    a problem with the program or the environment
+ *   Z <step> <ksm_zero_pages>      the acting process's ksm_zero_pages (/proc/self/ksm_stat,
+ *                                  6.5+) after a step of a KSM program
  *   H <step> <free> <resv>         the 2 MiB hugetlb pool (free_hugepages, resv_hugepages)
  *                                  after the step, for programs that map hugetlb pages
  *   B <name>=<delta> ...           /proc/vmstat events of the kernel's own reclaim,
@@ -72,6 +74,9 @@ void report_step(int step, const struct result *res)
 	/* H <step> <free> <resv>: the 2 MiB hugetlb pool after a step of a program that maps hugetlb pages */
 	if (hugetlb_program)
 		out("H %d %ld %ld", step, res->hfree, res->hresv);
+	/* Z <step> <ksm_zero_pages>: the acting process's count, for KSM programs on kernels that show it */
+	if (ksm_program && res->kzp >= 0)
+		out("Z %d %ld", step, res->kzp);
 }
 
 void report_page(int step, int task, long vpage, uint64_t entry, uint64_t count, uint64_t flags, const struct kfolio *f)

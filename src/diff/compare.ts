@@ -9,7 +9,7 @@ import { PAGEMAP_BITS, KPF_BITS } from '../kernel/fs/proc/bits.js';
 import type { KState } from '../model/layout.js';
 import { PGF_ALLOC, PGF_KSM } from '../model/layout.js';
 import { ksm_merging_pages } from '../kernel/mm/ksm.js';
-import { hugetlb_pool, task_alive, page_test, page_gen, page_ref_count, page_mapcount } from '../model/mm_types.js';
+import { hugetlb_pool, task_alive, task_ksm_zero, page_test, page_gen, page_ref_count, page_mapcount } from '../model/mm_types.js';
 import { lru_batch_refs } from '../kernel/mm/swap.js';
 import { pagemap_entry } from '../kernel/fs/proc/task_mmu.js';
 import { errnoName } from '../kernel/errno.js';
@@ -233,6 +233,12 @@ export function compareRun(r: Resolved, model: RunResult, kernel: ExecResult, op
       const t = r.tasks.indexOf(proc);
       const mk = task_alive(rec.state, t) ? ksm_merging_pages(rec.state, t) : 0;
       if (mk !== ks.ksm) return div('ksm-merging-pages', String(mk), String(ks.ksm));
+    }
+    // ksm_zero_pages (6.5+), where the kernel shows it and the profile marks KSM zero pages
+    if (ks.ksmZero !== undefined && ks.ksmZero >= 0 && rec.state.L.geo.ksm && opts.prof.mech.ksm.zeroPages === 'marked') {
+      const t = r.tasks.indexOf(proc);
+      const mz = task_alive(rec.state, t) ? task_ksm_zero(rec.state, t) : 0;
+      if (mz !== ks.ksmZero) return div('ksm-zero-pages', String(mz), String(ks.ksmZero));
     }
     // the hugetlb pool, for programs that map hugetlb pages: what reservations and copies took
     if (ks.hugetlb && ks.hugetlb.free >= 0) {

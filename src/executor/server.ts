@@ -19,6 +19,8 @@ export interface KStep {
   uffdFaults: number;
   /** the acting process's /proc/PID/ksm_merging_pages after the step; -1 when not reported */
   ksm: number;
+  /** the acting process's ksm_zero_pages after the step (Z line: /proc/PID/ksm_stat, 6.5+), for programs that use KSM */
+  ksmZero?: number;
   /** the 2 MiB hugetlb pool after the step (H line), for programs that map hugetlb pages */
   hugetlb?: { free: number; resv: number };
   /** tags read: 0 zero-filled, -1 unrecognised, -(1 + value) a write with a value, else the step that wrote the data */
@@ -308,6 +310,11 @@ export function parseOutput(lines: readonly string[]): ExecResult {
         if (st) st.hugetlb = { free: Number(f[2]), resv: Number(f[3]) };
         break;
       }
+      case 'Z': {
+        const st = res.steps.get(Number(f[1]));
+        if (st) st.ksmZero = Number(f[2]);
+        break;
+      }
       case 'X': {
         // "X env: ...": the program did not run, as its environment (the hugetlb pool) could not be set
         const m = l.slice(2);
@@ -353,6 +360,8 @@ function wellFormed(f: readonly string[]): boolean {
         [1, 2, 3, 5, 7, 9].every((i) => f[i] === undefined || INT.test(f[i])) &&
         [4, 6, 8].every((i) => f[i] === undefined || HEX.test(f[i]))
       );
+    case 'Z':
+      return f.length === 3 && INT.test(f[1]!) && INT.test(f[2]!);
     case 'H':
       return f.length >= 4 && f.slice(1, 4).every((x) => INT.test(x));
     case 'END':

@@ -95,7 +95,8 @@ export const T_RING = 5; // io_uring ring: 0 none, 1 created
 export const T_KSM = 6; // KSM mm slot: 0 not registered with ksmd, else the order it was (MMF_VM_MERGEABLE)
 export const T_KSM_BASE = 7; // ksm_merging_pages a child inherited from its parent's mm_struct (kernels whose ksm_fork does not reset it)
 export const T_HRESV = 8; // hugetlb: PMD slots whose reservation an owner VMA of this mm consumed (bit per PMD index; the private resv_map)
-export const T_HDR = 9;
+export const T_KSM_ZERO = 9; // mm->ksm_zero_pages: zero pages ksmd mapped here, less those unmapped since (6.5+; dup_mm copies it)
+export const T_HDR = 10;
 
 /* ---- struct vm_area_struct ---- */
 export const V_START = 0;

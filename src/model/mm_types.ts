@@ -77,6 +77,7 @@ import {
   ZERO_PFN,
   T_KSM,
   T_KSM_BASE,
+  T_KSM_ZERO,
   KSM_WORDS,
   K_CHECKSUM,
   K_FLAGS,
@@ -342,6 +343,13 @@ export function task_ksm_base(s: KState, t: number): number {
 }
 export function task_set_ksm_base(s: KState, t: number, v: number): void {
   s.m[s.L.tasks + t * s.L.taskWords + T_KSM_BASE] = v;
+}
+/** mm->ksm_zero_pages (6.5+): KSM-placed zero pages this mm mapped, as the kernel counts them (a copy of the parent's at fork). */
+export function task_ksm_zero(s: KState, t: number): number {
+  return s.m[s.L.tasks + t * s.L.taskWords + T_KSM_ZERO]!;
+}
+export function task_set_ksm_zero(s: KState, t: number, v: number): void {
+  s.m[s.L.tasks + t * s.L.taskWords + T_KSM_ZERO] = v;
 }
 /* ---- the hugetlb pool of the PMD size (struct hstate) and the private reservation maps ---- */
 

@@ -37,6 +37,7 @@ export const expectSchema = z
     file: z.boolean().optional(),
     'folio-pages': z.number().int().min(1).optional(),
     'ksm-merging-pages': z.number().int().min(0).optional(),
+    'ksm-zero-pages': z.number().int().optional(),
     'hugetlb-free': z.number().int().min(0).optional(),
     'hugetlb-resv': z.number().int().optional(),
   })

@@ -175,6 +175,7 @@ function toExpect(e: z.infer<typeof expectSchema> | undefined, pos: PosSource, p
   if (e.faults !== undefined) out.faults = e.faults;
   if (e['uffd-faults'] !== undefined) out.uffdFaults = e['uffd-faults'];
   if (e['ksm-merging-pages'] !== undefined) out.ksmMergingPages = e['ksm-merging-pages'];
+  if (e['ksm-zero-pages'] !== undefined) out.ksmZeroPages = e['ksm-zero-pages'];
   if (e['hugetlb-free'] !== undefined) out.hugetlbFree = e['hugetlb-free'];
   if (e['hugetlb-resv'] !== undefined) out.hugetlbResv = e['hugetlb-resv'];
   if (e.path !== undefined) out.path = Array.isArray(e.path) ? e.path : [e.path];

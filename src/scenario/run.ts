@@ -3,7 +3,7 @@
  * the step's expectations and the properties after each step.
  */
 import { KState, makeLayout, TASK_ALIVE } from '../model/layout.js';
-import { task_set_state, pte_lookup, task_alive, write_step, write_writer, hugetlb_pool_add, hugetlb_pool } from '../model/mm_types.js';
+import { task_set_state, pte_lookup, task_alive, write_step, write_writer, hugetlb_pool_add, hugetlb_pool, task_ksm_zero } from '../model/mm_types.js';
 import { pte_present, pte_pfn, pte_write, pte_uffd_wp, is_swap_pte } from '../model/pte.js';
 import { wid_root, write_value } from '../model/writes.js';
 import { ksm_merging_pages } from '../kernel/mm/ksm.js';
@@ -216,6 +216,10 @@ function checkExpectations(
   if (e.ksmMergingPages !== undefined) {
     const got = task_alive(s, rs.t) ? ksm_merging_pages(s, rs.t) : 0;
     if (got !== e.ksmMergingPages) f(`expected ksm_merging_pages ${e.ksmMergingPages}, it is ${got}`);
+  }
+  if (e.ksmZeroPages !== undefined) {
+    const got = task_alive(s, rs.t) ? task_ksm_zero(s, rs.t) : 0;
+    if (got !== e.ksmZeroPages) f(`expected ksm_zero_pages ${e.ksmZeroPages}, it is ${got}`);
   }
   if (e.path) {
     const taken = new Set(eff.path.map((p) => p.fn));

@@ -32,6 +32,8 @@ export interface StepExpect {
   uffdFaults?: number;
   /** /proc/PID/ksm_merging_pages of the acting process after the step (ksmd's count, updated by its scans) */
   ksmMergingPages?: number;
+  /** ksm_zero_pages of /proc/PID/ksm_stat of the acting process after the step (6.5+; the kernel's count, copied at fork) */
+  ksmZeroPages?: number;
   /** the 2 MiB hugetlb pool after the step: free_hugepages and resv_hugepages (signed: the kernel can take resv below zero) */
   hugetlbFree?: number;
   hugetlbResv?: number;

@@ -5,6 +5,7 @@
  * background and is not modelled: scenarios collapse explicitly.
  */
 import type { KState } from '../../model/layout.js';
+import { ksm_might_unmap_zero_page } from './ksm.js';
 import { PGF_ANON, PGF_LRU, PGF_LOCKED, PGF_SWAPCACHE, ZERO_PFN } from '../../model/layout.js';
 import {
   pte_none,
@@ -207,7 +208,10 @@ function collapse_scan_pmd(s: KState, ctx: KCtx, t: number, vi: number, h: numbe
     page_set_data(s, nw + i, src === ZERO_PFN ? 0 : page_data(s, src));
     if (pte_none(pte)) continue;
     set_pte_at(s, t, va, PTE_NONE);
-    if (src === ZERO_PFN) continue;
+    if (src === ZERO_PFN) {
+      ksm_might_unmap_zero_page(s, ctx, t, pte); // __collapse_huge_page_copy_succeeded()
+      continue;
+    }
     folio_remove_rmap_pte(s, t, src);
     folio_put(s, src);
     // free_swap_cache(): an unmapped swap-cache page loses its swap cache

@@ -56,6 +56,8 @@ import {
   task_set_ksm,
   task_ksm_base,
   task_set_ksm_base,
+  task_ksm_zero,
+  task_set_ksm_zero,
   task_uffd,
   ksm_item_checksum,
   ksm_item_set_checksum,
@@ -128,6 +130,9 @@ export function __ksm_enter(s: KState, ctx: KCtx, t: number): void {
  */
 export function ksm_fork(s: KState, ctx: KCtx, parent: number, child: number): void {
   task_set_ksm_base(s, child, ctx.prof.mech.ksm.forkResetsCounters ? 0 : ksm_merging_pages(s, parent));
+  // ksm_zero_pages is copied in every era (the 6.15 fix keeps it and adds it to the global count): it counts the
+  // parent's KSM zero PTEs, including those of VMAs the child does not get (VM_DONTCOPY, VM_WIPEONFORK)
+  task_set_ksm_zero(s, child, task_ksm_zero(s, parent));
   if (task_ksm(s, parent) !== 0) __ksm_enter(s, ctx, child);
   else task_set_ksm(s, child, 0);
 }
@@ -141,11 +146,24 @@ function unmerge_ksm_pages(s: KState, ctx: KCtx, t: number, a: number, b: number
   return 0;
 }
 
+/** is_ksm_zero_pte() (6.5+): the shared zero page mapped by ksmd, marked with the dirty bit. */
+function is_ksm_zero_pte(ctx: KCtx, pte: Pte): boolean {
+  return ctx.prof.mech.ksm.zeroPages === 'marked' && pte_present(pte) && pte_pfn(pte) === ZERO_PFN && pte_dirty(pte);
+}
+
+/**
+ * ksm_might_unmap_zero_page() (6.5+): the mm's count drops when a KSM zero
+ * PTE goes (zap_present_pte, wp_page_copy, khugepaged's collapse).
+ */
+export function ksm_might_unmap_zero_page(s: KState, ctx: KCtx, t: number, pte: Pte): void {
+  if (is_ksm_zero_pte(ctx, pte)) task_set_ksm_zero(s, t, task_ksm_zero(s, t) - 1);
+}
+
 /** A KSM page, or (6.5+) a zero page KSM placed and marked with the dirty bit, at a present PTE. */
 function is_ksm_pte(s: KState, ctx: KCtx, pte: Pte): boolean {
   if (!pte_present(pte)) return false;
   const pfn = pte_pfn(pte);
-  if (pfn === ZERO_PFN) return ctx.prof.mech.ksm.zeroPages === 'marked' && pte_dirty(pte);
+  if (pfn === ZERO_PFN) return is_ksm_zero_pte(ctx, pte);
   return page_test(s, pfn, PGF_KSM) && !folio_test_large(s, pfn);
 }
 
@@ -484,7 +502,9 @@ function replace_page(s: KState, ctx: KCtx, t: number, va: number, pfn: number, 
     // the content is the same: what the task sees there is still what it could see
     vis_set(s, t, page_data(s, kpage));
   } else {
-    set_pte_at(s, t, va, ctx.prof.mech.ksm.zeroPages === 'marked' ? pte_mkdirty(mk_pte(ZERO_PFN)) : mk_pte(ZERO_PFN));
+    const marked = ctx.prof.mech.ksm.zeroPages === 'marked';
+    set_pte_at(s, t, va, marked ? pte_mkdirty(mk_pte(ZERO_PFN)) : mk_pte(ZERO_PFN));
+    if (marked) task_set_ksm_zero(s, t, task_ksm_zero(s, t) + 1); // ksm_map_zero_page()
   }
   trace(
     ctx,

@@ -129,7 +129,7 @@ import { filemap_fault, filemap_get_uptodate } from './filemap.js';
 import { swap_cache_get_folio, swapin_readahead } from './swap_state.js';
 import { handle_userfault } from './userfaultfd.js';
 import { page_observers } from '../../model/observers.js';
-import { reuse_ksm_page } from './ksm.js';
+import { reuse_ksm_page, ksm_might_unmap_zero_page } from './ksm.js';
 import { is_vm_hugetlb_page, hugetlb_fault, __unmap_hugepage_range, copy_hugetlb_page_range } from './hugetlb.js';
 
 /* ---- fault flags (include/linux/mm_types.h enum fault_flag) ---- */
@@ -583,7 +583,7 @@ export function wp_page_copy(s: KState, ctx: KCtx, vmf: Vmf): number {
       if (!copyObservable(s, old)) ctx.metrics.needless++;
     }
     folio_get(s, old);
-  }
+  } else ksm_might_unmap_zero_page(s, ctx, vmf.t, vmf.orig);
   anon_vma_prepare(s, vmf.t, vmf.vi);
   const nw = alloc_page(s, 0);
   page_set_data(s, nw, old !== 0 ? page_data(s, old) : 0);
@@ -1199,7 +1199,8 @@ export function zap_pte_range(s: KState, ctx: KCtx, t: number, vi: number, start
     let keepMarker = false;
     if (pte_present(pte)) {
       const pfn = vm_normal_page(pte);
-      if (pfn !== 0) {
+      if (pfn === 0) ksm_might_unmap_zero_page(s, ctx, t, pte);
+      else {
         if (!PageAnon(s, pfn) && pte_dirty(pte)) page_set(s, pfn, PGF_DIRTY);
         folio_remove_rmap_pte(s, t, pfn);
         folio_put(s, pfn);
