@@ -196,8 +196,7 @@ export function emitC(r: Resolved): string {
     if (e.hugetlbResv !== undefined) add(`results[${n}].hresv == ${e.hugetlbResv}`, `leaves resv_hugepages at ${e.hugetlbResv}`);
     if (e.ksmMergingPages !== undefined)
       add(`results[${n}].ksm == ${e.ksmMergingPages}`, `leaves ksm_merging_pages at ${e.ksmMergingPages}`);
-    if (e.ksmZeroPages !== undefined)
-      add(`results[${n}].kzp == ${e.ksmZeroPages}`, `leaves ksm_zero_pages at ${e.ksmZeroPages}`);
+    if (e.ksmZeroPages !== undefined) add(`results[${n}].kzp == ${e.ksmZeroPages}`, `leaves ksm_zero_pages at ${e.ksmZeroPages}`);
     if (rs.range) {
       for (let i = 0; i < rs.range.pages; i++) {
         const va = rs.range.start + i;

@@ -3,7 +3,16 @@
  * the step's expectations and the properties after each step.
  */
 import { KState, makeLayout, TASK_ALIVE } from '../model/layout.js';
-import { task_set_state, pte_lookup, task_alive, write_step, write_writer, hugetlb_pool_add, hugetlb_pool, task_ksm_zero } from '../model/mm_types.js';
+import {
+  task_set_state,
+  pte_lookup,
+  task_alive,
+  write_step,
+  write_writer,
+  hugetlb_pool_add,
+  hugetlb_pool,
+  task_ksm_zero,
+} from '../model/mm_types.js';
 import { pte_present, pte_pfn, pte_write, pte_uffd_wp, is_swap_pte } from '../model/pte.js';
 import { wid_root, write_value } from '../model/writes.js';
 import { ksm_merging_pages } from '../kernel/mm/ksm.js';

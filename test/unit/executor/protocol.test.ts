@@ -64,6 +64,16 @@ describe('garbled answers (a guest console that dropped characters)', () => {
   });
 });
 
+describe('Z lines', () => {
+  it("carry the acting process's ksm_zero_pages to its step", () => {
+    const r = parseOutput(['P 1 0 0 0 1 0 2 0', 'Z 1 3', 'P 2 0 0 0 0 0 2 0', 'END ok']);
+    expect(r.garbled).toBeUndefined();
+    expect(r.steps.get(1)!.ksmZero).toBe(3);
+    expect(r.steps.get(2)!.ksmZero).toBeUndefined();
+    expect(parseOutput(['P 1 0 0 0 1 0 2 0', 'Z 1', 'END ok']).garbled).toBe('Z 1');
+  });
+});
+
 describe('X lines', () => {
   it('an environment the program could not get makes it an environment failure (diff skips it), any other X line an error', () => {
     const env = parseOutput([

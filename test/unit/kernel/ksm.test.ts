@@ -12,11 +12,12 @@ import { resolveScenario } from '../../../src/scenario/resolve.js';
 import { runScenario } from '../../../src/scenario/run.js';
 import { profileById } from '../../../src/profiles/index.js';
 import { PGF_KSM } from '../../../src/model/layout.js';
-import { ptep_get, page_test } from '../../../src/model/mm_types.js';
-import { pte_pfn } from '../../../src/model/pte.js';
+import { ptep_get, page_test, task_ksm_zero } from '../../../src/model/mm_types.js';
+import { pte_pfn, pte_present, pte_dirty } from '../../../src/model/pte.js';
+import { ZERO_PFN } from '../../../src/model/layout.js';
 
-function run(steps: unknown[], kernel = 'linux-6.18') {
-  const sc = scenarioFromObject({ name: 't', processes: ['P0'], steps }, 'ksm.test.yaml');
+function run(steps: unknown[], kernel = 'linux-6.18', env?: Record<string, unknown>) {
+  const sc = scenarioFromObject({ name: 't', processes: ['P0'], steps, ...(env ? { env } : {}) }, 'ksm.test.yaml');
   const r = resolveScenario(sc);
   const res = runScenario(r, profileById(kernel), { keepStates: true });
   const last = res.records.at(-1)!.state;
@@ -129,5 +130,43 @@ describe('a KSM page left without a stable node', () => {
       }),
       { seed: 5, numRuns: 20 },
     );
+  });
+});
+
+describe('ksm_zero_pages of an mm (use_zero_pages, 6.5+)', () => {
+  it('counts the dirty-marked zero PTEs ksmd left, whatever writes and unmaps follow', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.integer({ min: 0, max: 2 }), { minLength: 1, maxLength: 6 }),
+        fc.array(fc.tuple(fc.constantFrom('write', 'munmap', 'unmergeable'), fc.nat(5)), { maxLength: 4 }),
+        (values, after) => {
+          const n = values.length;
+          const later = after.map(([op, i]) => {
+            const at = `mem[${i % n}]`;
+            return { P0: op === 'write' ? { write: at } : op === 'munmap' ? { munmap: at } : { madvise: at, advice: 'unmergeable' } };
+          });
+          const steps = [...setup(values), { P0: 'ksm-scan' }, ...later];
+          const { res } = run(steps, 'linux-6.18', { 'ksm-zero-pages': true });
+          const scanned = res.records[steps.length - later.length - 1]!.state;
+          const last = res.records.at(-1)!.state;
+          const marked = (st: typeof last) => {
+            let k = 0;
+            for (let va = 0; va < st.L.geo.vpages; va++) {
+              const pte = ptep_get(st, 0, va);
+              if (pte_present(pte) && pte_pfn(pte) === ZERO_PFN && pte_dirty(pte)) k++;
+            }
+            return k;
+          };
+          expect(task_ksm_zero(scanned, 0)).toBe(values.filter((v) => v === 0).length);
+          expect(task_ksm_zero(last, 0)).toBe(marked(last));
+        },
+      ),
+      { seed: 12, numRuns: 80 },
+    );
+  });
+
+  it('is not kept where KSM zero pages are not marked (up to 6.4)', () => {
+    const { res } = run([...setup([0, 0]), { P0: 'ksm-scan' }], 'linux-6.3', { 'ksm-zero-pages': true });
+    expect(task_ksm_zero(res.records.at(-1)!.state, 0)).toBe(0);
   });
 });
