@@ -764,15 +764,18 @@ int ksm_run(const char *v)
 /*
  * ksm-scan: ksmd runs until it has completed two full scans and then a
  * full scan that changed none of pages_shared, pages_sharing and
- * pages_unshared; then it is stopped (run=0, merged pages stay). With no
- * mm registered, ksmd does not scan at all: nothing to wait for. The ENV
+ * pages_unshared; then it is stopped (run=0, merged pages stay). a[0] is
+ * what the coordinator knows (ksm_scan_kind): with no mm registered ksmd
+ * does not scan at all, nothing to wait for; when every registered mm has
+ * lost its mergeable areas one pass takes them off ksmd's list, and ksmd
+ * then sleeps. A pass that does not come for 2 s means the same. The ENV
  * request set the other knobs (sleep 0, smart scan off) and put run on
  * the settings journal, so it comes back even if this process is killed.
  */
 long op_ksm_scan(struct stepcx *cx, const long *a)
 {
-	long start = ksm_read("full_scans"), seen, last[3] = { -1, -1, -1 };
-	int r;
+	long start = ksm_read("full_scans"), seen, prev, last[3] = { -1, -1, -1 };
+	int r, moved = 0;
 
 	if (start < 0)
 		return -ENOSYS;
@@ -781,13 +784,19 @@ long op_ksm_scan(struct stepcx *cx, const long *a)
 	r = ksm_run("1");
 	if (r)
 		return r;
-	seen = start;
+	seen = prev = start;
 	for (int i = 0; i < 12000; i++) {
 		long fs = ksm_read("full_scans");
 
-		/* no scan in 2 s: no mm is registered with ksmd (it sleeps while its list is empty) */
-		if (fs == start && i >= 2000)
-			break;
+		/* no pass for 2 s: ksmd's list is empty (it sleeps then); a[0] 2: it empties in the first pass */
+		if (fs != prev) {
+			prev = fs;
+			moved = i;
+		}
+		if (i - moved >= 2000 || (a[0] == 2 && fs > start)) {
+			ksm_run("0");
+			return 0;
+		}
 		/* a task outlives cowlab only until it sees the channel hang up, not for this loop's 12 s */
 		if (task_orphaned(cx->me, 1))
 			return -ECANCELED;
@@ -805,5 +814,5 @@ long op_ksm_scan(struct stepcx *cx, const long *a)
 		}
 	}
 	ksm_run("0");
-	return seen == start ? 0 : -ETIMEDOUT;
+	return -ETIMEDOUT;
 }

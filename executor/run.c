@@ -95,8 +95,64 @@ void task_loop(int me)
 /* ---------------- the coordinator of one scenario ---------------- */
 
 static int alive[MAXT];
-/* a MADV_MERGEABLE step succeeded: some process may be on ksmd's list */
-static int ksm_registered;
+/*
+ * The live tasks whose mm is on ksmd's list (MMF_VM_MERGEABLE): a
+ * MADV_MERGEABLE that registered it, or a fork child of such a task
+ * (ksm_fork). An exit takes it off, and so does a ksm-scan for an mm left
+ * without a VM_MERGEABLE area (ksmd's pass drops it from the list). When
+ * none is left ksmd has nothing to scan and sleeps, so a ksm-scan returns
+ * at once instead of waiting 2 s for a pass that never comes.
+ */
+static unsigned long ksm_registered;
+
+/*
+ * Whether task t has a VM_MERGEABLE area, which only an mm on ksmd's list
+ * has: "ksm_mergeable" in its ksm_stat (6.18 shows it). Where the kernel
+ * does not show it, 1: the task is taken to be on the list (a scan may then
+ * wait out the 2 s for nothing, as before).
+ */
+static int ksm_mergeable(int t)
+{
+	static const char key[] = "ksm_mergeable: ";
+	char path[64], buf[512], *p;
+	ssize_t n = -1;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/ksm_stat", (int)task_pids[t]);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd >= 0) {
+		n = read(fd, buf, sizeof(buf) - 1);
+		close(fd);
+	}
+	if (n > 0) {
+		buf[n] = 0;
+		p = strstr(buf, key);
+		if (p)
+			return !strncmp(p + sizeof(key) - 1, "yes", 3);
+	}
+	return 1;
+}
+
+/*
+ * What a ksm-scan has to wait for: 0 nothing (no mm of the program on
+ * ksmd's list), 2 one full pass (every listed mm has lost its VM_MERGEABLE
+ * areas: that pass drops their rmap items and takes them off the list, and
+ * ksmd then sleeps), 1 passes until nothing changes.
+ */
+static long ksm_scan_kind(void)
+{
+	int listed = 0, idle = 1;
+
+	for (int t = 0; t < P.ntasks; t++) {
+		if (!alive[t] || !(ksm_registered & (1UL << t)))
+			continue;
+		listed = 1;
+		if (ksm_mergeable(t))
+			idle = 0;
+	}
+	return !listed ? 0 : idle ? 2 : 1;
+}
+
 static int pidfds[MAXT];
 static int pagemap_fds[MAXT];
 static int kpagecount_fd = -1, kpageflags_fd = -1;
@@ -266,40 +322,103 @@ static void folio_of(uint64_t pfn, uint64_t flags, struct kfolio *f)
 	f->nr = nr;
 }
 
+/*
+ * What each observed page showed at the last report, per task and region
+ * page, so that only changes go out (the M lines are deltas: a long
+ * program on a THP would otherwise print its 512 pages after every step).
+ */
+struct pageobs { uint64_t entry, count, flags, head; long nr; int huge; };
+static struct pageobs *last_obs;	/* [task][sum of the regions' pages] */
+static long obs_pages;			/* the regions' pages together */
+static long obs_base[MAXR];		/* index of a region's first page in a task's row */
+
+/* kpagecount or kpageflags of n consecutive frames from pfn into out; zeros where they cannot be read */
+static void read_frames(int fd, uint64_t *out, uint64_t pfn, long n)
+{
+	ssize_t got = fd >= 0 ? pread(fd, out, n * 8, (off_t)(pfn * 8)) : -1;
+
+	if (got < 0)
+		got = 0;
+	memset((char *)out + got, 0, n * 8 - got);
+}
+
 static void observe(int step)
 {
+	static uint64_t ent[MAXPAGES], cnt[MAXPAGES], flg[MAXPAGES];
+
+	if (!last_obs) {
+		for (int r = 0; r < P.nregions; r++) {
+			obs_base[r] = obs_pages;
+			obs_pages += P.rpages[r];
+		}
+		last_obs = calloc((size_t)(P.ntasks * obs_pages) + 1, sizeof(*last_obs));
+	}
 	nfolios = 0;
 	for (int t = 0; t < P.ntasks; t++) {
+		/* a task that is gone is not compared any more: its last lines stand */
 		if (!alive[t] || pagemap_fds[t] < 0)
 			continue;
 		for (int r = 0; r < P.nregions; r++) {
-			int scanned = scan_huge(pagemap_fds[t], P.rstart[r], P.rpages[r]);
+			long n = P.rpages[r];
+			int scanned = scan_huge(pagemap_fds[t], P.rstart[r], n);
 			int hi = 0;
+			ssize_t got = pread(pagemap_fds[t], ent, n * 8, (off_t)((BASE / PAGE + P.rstart[r]) * 8));
 
-			for (long i = 0; i < P.rpages[r]; i++) {
+			if (got < 0)
+				got = 0;
+			memset((char *)ent + got, 0, n * 8 - got);
+			/* kpagecount and kpageflags of each run of consecutive frames in one read each */
+			for (long i = 0, j; i < n; i = j) {
+				uint64_t pfn = ent[i] & ((1ULL << PM_PFN_BITS) - 1);
+
+				j = i + 1;
+				if (!((ent[i] >> PM_PRESENT) & 1)) {
+					cnt[i] = flg[i] = 0;
+					continue;
+				}
+				while (j < n && ((ent[j] >> PM_PRESENT) & 1) &&
+				       (ent[j] & ((1ULL << PM_PFN_BITS) - 1)) == pfn + (uint64_t)(j - i))
+					j++;
+				read_frames(kpagecount_fd, cnt + i, pfn, j - i);
+				read_frames(kpageflags_fd, flg + i, pfn, j - i);
+			}
+			for (long i = 0; i < n; i++) {
 				long vpage = P.rstart[r] + i;
-				uint64_t e = 0, cnt = 0, flags = 0;
-				uint64_t pfn;
+				uint64_t e = ent[i];
 				struct kfolio f = { -1, 0, 0 };
+				struct pageobs now = { 0 };
 
-				if (pread(pagemap_fds[t], &e, 8, (off_t)((BASE / PAGE + vpage) * 8)) != 8)
-					continue;
-				if (!(e >> PM_SWAP))
-					continue;
-				pfn = e & ((1ULL << PM_PFN_BITS) - 1);
-				if ((e >> PM_PRESENT) & 1) {
-					if (kpagecount_fd >= 0 && pread(kpagecount_fd, &cnt, 8, pfn * 8) != 8)
-						cnt = 0;
-					if (kpageflags_fd >= 0 && pread(kpageflags_fd, &flags, 8, pfn * 8) != 8)
-						flags = 0;
-					folio_of(pfn, flags, &f);
+				if (e >> PM_SWAP) {
+					if ((e >> PM_PRESENT) & 1)
+						folio_of(e & ((1ULL << PM_PFN_BITS) - 1), flg[i], &f);
+					if (scanned == 0) {
+						while (hi < nhuge && huge_hi[hi] <= vpage)
+							hi++;
+						f.huge = hi < nhuge && huge_lo[hi] <= vpage;
+					}
+					now.entry = e;
+					now.count = cnt[i];
+					now.flags = flg[i];
+					now.head = f.head;
+					now.nr = f.nr;
+					now.huge = f.huge;
 				}
-				if (scanned == 0) {
-					while (hi < nhuge && huge_hi[hi] <= vpage)
-						hi++;
-					f.huge = hi < nhuge && huge_lo[hi] <= vpage;
+#ifndef COWLAB_EMBED
+				if (last_obs) {
+					struct pageobs *was = &last_obs[t * obs_pages + obs_base[r] + i];
+
+					if (now.entry == was->entry && now.count == was->count && now.flags == was->flags &&
+					    now.head == was->head && now.nr == was->nr && now.huge == was->huge)
+						continue;
+					*was = now;
+					/* entry 0: the page became empty */
+					report_page(step, t, vpage, now.entry, now.count, now.flags, &f);
+					continue;
 				}
-				report_page(step, t, vpage, e, cnt, flags, &f);
+#endif
+				/* the reproducer keeps whole observations of the steps it checks */
+				if (now.entry)
+					report_page(step, t, vpage, now.entry, now.count, now.flags, &f);
 			}
 		}
 	}
@@ -462,7 +581,7 @@ int coordinator(void)
 		/* ksm-scan learns whether any process registered with ksmd: if none did, ksmd will not scan */
 		if (st->op == OP_KSM_SCAN) {
 			scan = *st;
-			scan.a[0] = ksm_registered;
+			scan.a[0] = ksm_scan_kind();
 			st = &scan;
 		}
 		if (!alive[t]) {
@@ -480,8 +599,13 @@ int coordinator(void)
 			status = 1;
 			break;
 		}
-		if (st->op == OP_MADVISE && st->a[2] == ADV_MERGEABLE && res.ret == 0)
-			ksm_registered = 1;
+		if (st->op == OP_MADVISE && st->a[2] == ADV_MERGEABLE && res.ret == 0 && ksm_mergeable(t))
+			ksm_registered |= 1UL << t;
+		/* ksmd's passes took every mm without a VM_MERGEABLE area off its list */
+		if (st->op == OP_KSM_SCAN && res.ret == 0)
+			for (int u = 0; u < P.ntasks; u++)
+				if (alive[u] && (ksm_registered & (1UL << u)) && !ksm_mergeable(u))
+					ksm_registered &= ~(1UL << u);
 		if (st->op == OP_FORK && res.ret > 0) {
 			if (start_task_ack((int)st->a[0])) {
 				out("X step %d: the child did not start", i + 1);
@@ -489,8 +613,11 @@ int coordinator(void)
 				break;
 			}
 			res.ret = 0;
+			if (ksm_registered & (1UL << t))
+				ksm_registered |= 1UL << st->a[0];
 		}
 		if (st->op == OP_EXIT && alive[t]) {
+			ksm_registered &= ~(1UL << t);
 			struct pollfd pfd = { .fd = pidfds[t], .events = POLLIN };
 			poll(&pfd, 1, 5000);	/* the mm is torn down before the task is reported dead */
 			alive[t] = 0;

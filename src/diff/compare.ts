@@ -14,7 +14,7 @@ import { lru_batch_refs } from '../kernel/mm/swap.js';
 import { pagemap_entry } from '../kernel/fs/proc/task_mmu.js';
 import { errnoName } from '../kernel/errno.js';
 import type { Resolved } from '../scenario/resolve.js';
-import { pageName, type RunResult } from '../scenario/run.js';
+import { pageName, type RunResult, type StepRecord } from '../scenario/run.js';
 import type { ExecResult, KPage, Caps } from '../executor/server.js';
 import type { Profile } from '../profiles/types.js';
 
@@ -172,10 +172,6 @@ function dataText(r: Resolved, d: number): string {
   return `step ${d}`;
 }
 
-/**
- * The first divergence between a model run (with states kept) and the
- * kernel's observations, or null when they agree.
- */
 /** What the kernel side can show: fields it cannot report are not compared. */
 export interface CompareOptions {
   /** the profile the model ran (how its /proc files would show the pages) */
@@ -183,12 +179,39 @@ export interface CompareOptions {
   caps?: Caps;
 }
 
+/**
+ * Compares a model run with the kernel's observations step by step, as the
+ * model runs: `step` takes each step's record while its state is the
+ * model's state after that step (so no state need be kept), `end` the
+ * number of steps run. Both return the first divergence, or null.
+ */
+export interface Comparer {
+  step(rec: StepRecord): Divergence | null;
+  end(steps: number): Divergence | null;
+}
+
+/**
+ * The first divergence between a model run (with states kept) and the
+ * kernel's observations, or null when they agree.
+ */
 export function compareRun(r: Resolved, model: RunResult, kernel: ExecResult, opts: CompareOptions): Divergence | null {
+  const c = comparer(r, kernel, opts);
+  for (const rec of model.records) {
+    const d = c.step(rec);
+    if (d) return d;
+  }
+  return c.end(model.records.length);
+}
+
+/** A step-by-step comparison of one model run with the kernel's observations (see Comparer). */
+export function comparer(r: Resolved, kernel: ExecResult, opts: CompareOptions): Comparer {
   const fields = FIELDS.filter((f) => f !== 'uffdWp' || !opts.caps || opts.caps.pagemapUffdWp);
   const either = new Set(r.sc.diff.either.map((l) => r.labels.get(l)));
   // model page (frame and allocation number) <-> kernel frame, as first seen together
   const m2k = new Map<string, bigint>();
   const k2m = new Map<bigint, string>();
+  /** the kernel's pages after the step being compared: the M lines of the steps so far, applied in order */
+  const kpages = new Map<string, KPage>();
   const key = (s: KState, pfn: number) => `${pfn}:${page_gen(s, pfn)}`;
   /**
    * A model page that may already be gone in the kernel: freed, or held only by
@@ -200,7 +223,7 @@ export function compareRun(r: Resolved, model: RunResult, kernel: ExecResult, op
     if (!page_test(s, pfn, PGF_ALLOC) || page_gen(s, pfn) !== gen) return true;
     return page_mapcount(s, pfn) === 0 && page_ref_count(s, pfn) === lru_batch_refs(s, pfn);
   };
-  for (const rec of model.records) {
+  const step = (rec: StepRecord): Divergence | null => {
     const st = r.steps[rec.index - 1]!;
     const proc = st.step.proc;
     const ks = kernel.steps.get(rec.index);
@@ -213,7 +236,13 @@ export function compareRun(r: Resolved, model: RunResult, kernel: ExecResult, op
       kernel: kv,
     });
     if (!ks) return div('step', 'ran', `did not run (${kernel.status}${kernel.messages.length ? `: ${kernel.messages.join('; ')}` : ''})`);
-    if (either.has(rec.index)) continue;
+    // the executor reports the pages that changed at each step (entry 0: emptied), so every step's lines are applied,
+    // compared or not
+    for (const [k, kp] of kernel.pages.get(rec.index) ?? []) {
+      if (kp.entry === 0n) kpages.delete(k);
+      else kpages.set(k, kp);
+    }
+    if (either.has(rec.index)) return null;
     const kret = ks.errno ? -ks.errno : ks.ret;
     if (kret !== rec.result.ret) return div('return', retText(rec.result.ret), retText(kret));
     const msig = rec.result.signal === 'SIGSEGV' ? 11 : rec.result.signal === 'SIGBUS' ? 7 : 0;
@@ -249,7 +278,6 @@ export function compareRun(r: Resolved, model: RunResult, kernel: ExecResult, op
     }
 
     // pages of every live process
-    const kpages = kernel.pages.get(rec.index) ?? new Map<string, KPage>();
     const s = rec.state;
     for (let t = 0; t < r.tasks.length; t++) {
       if (!task_alive(s, t)) continue;
@@ -301,16 +329,18 @@ export function compareRun(r: Resolved, model: RunResult, kernel: ExecResult, op
         if (k2m.get(kp) === mk) k2m.delete(kp);
       }
     }
-  }
-  if (kernel.status !== 'ok') {
+    return null;
+  };
+  const end = (steps: number): Divergence | null => {
+    if (kernel.status === 'ok') return null;
     return {
-      step: model.records.length,
+      step: steps,
       process: '',
       address: '',
       field: 'executor',
       model: 'ok',
       kernel: `${kernel.status}${kernel.messages.length ? `: ${kernel.messages.join('; ')}` : ''}`,
     };
-  }
-  return null;
+  };
+  return { step, end };
 }

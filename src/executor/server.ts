@@ -45,7 +45,7 @@ export interface ExecResult {
   /** set when the machine settings the program was to run with could not be set (it did not run with them) */
   envError?: string;
   steps: Map<number, KStep>;
-  /** step -> "task:vpage" -> page (absent: pagemap entry empty) */
+  /** step -> "task:vpage" -> the page where it changed at that step (M lines are deltas: entry 0 means it became empty; absent: as at the step before) */
   pages: Map<number, Map<string, KPage>>;
   messages: string[];
   /** /proc/vmstat events of the kernel's own reclaim, compaction and migration during the program (B line): name -> delta; absent when none moved */

@@ -19,7 +19,7 @@ import { ExecutorPool, type Caps, type ExecResult } from '../executor/server.js'
 import { type GuestKernel, checkGuestTools, guestCaps } from '../qemu/guest.js';
 import { toProgram } from '../executor/program.js';
 import { capabilityBlocker, scenarioEnv, runOnPool, runOnGuests, runsAlone, DIVERGENCE_RERUNS, type Job } from '../diff/run.js';
-import { compareRun, type Divergence } from '../diff/compare.js';
+import { comparer, type Divergence } from '../diff/compare.js';
 
 export interface FuzzOptions {
   seed: number;
@@ -155,9 +155,12 @@ async function divergences(run: Runner, prof: Profile, rs: readonly Resolved[]):
       out[i] = 'skip';
       return;
     }
-    const model = runScenario(r, prof, { keepStates: true, lenient: true, env: envs[i]!.env });
+    // compared as the model runs: a long scenario keeps no copy of each step's state
+    const c = comparer(r, kres[j]!, { prof, caps: run.caps });
+    let d: Divergence | null = null;
+    const model = runScenario(r, prof, { lenient: true, env: envs[i]!.env, onStep: (rec) => (d ??= c.step(rec)) });
     if (model.aborted) throw new Error(`model bug on random scenario ${r.sc.name}: ${model.aborted}`);
-    out[i] = compareRun(r, model, kres[j]!, { prof, caps: run.caps });
+    out[i] = d ?? c.end(model.records.length);
   });
   return out;
 }

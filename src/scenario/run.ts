@@ -109,6 +109,12 @@ export interface RunOptions {
   keepStates?: boolean;
   /** the machine (default: the profile's, see profileEnv) */
   env?: Readonly<Env>;
+  /**
+   * called with each step's record as it is made, its state the live one
+   * (valid until the next step): lets a caller compare step by step
+   * without keepStates' copy of every state
+   */
+  onStep?: (rec: StepRecord) => void;
 }
 
 /** Runs a resolved scenario on a profile. */
@@ -149,6 +155,7 @@ export function runScenario(r: Resolved, prof: Profile, opts: RunOptions = {}): 
       sees,
       state: opts.keepStates || opts.trace ? s.clone() : s,
     });
+    opts.onStep?.(records.at(-1)!);
     if (aborted) break;
   }
   return {

@@ -289,7 +289,9 @@ function ksm_do_pass(s: KState, ctx: KCtx, p: Pass): void {
   lru_add_drain(s, ctx);
   for (const t of registered(s)) {
     const visited = new Uint8Array(s.L.geo.vpages);
+    let mergeable = false;
     for (const v of vmas_of(s, t)) {
+      if (v.flags & VM_MERGEABLE) mergeable = true;
       if ((v.flags & VM_MERGEABLE) === 0 || !v.anon) continue;
       for (let va = v.start; va < v.end; va++) {
         if (!task_alive(s, t)) break;
@@ -306,6 +308,12 @@ function ksm_do_pass(s: KState, ctx: KCtx, p: Pass): void {
       if (visited[va]) continue;
       remove_rmap_item_from_tree(s, p, t, va);
       ksm_item_set_checksum(s, t, va, 0);
+    }
+    // scan_get_next_rmap_item(): an mm whose walk found no VM_MERGEABLE VMA leaves ksmd's list (MMF_VM_MERGEABLE
+    // cleared), as at exit; a later MADV_MERGEABLE enters it again at the scan cursor (every era)
+    if (!mergeable) {
+      task_set_ksm(s, t, 0);
+      trace(ctx, 'scan_get_next_rmap_item', `task ${t} has no VM_MERGEABLE area left: its mm leaves ksmd's list`);
     }
   }
 }
