@@ -41,8 +41,12 @@
  *                                  and the data it read: one tag per page
  *                                  (0 zero-filled, -1 unrecognised, else the step that wrote it)
  *   M <step> <task> <vpage> <pagemap> <kpagecount> <kpageflags> <huge> <head> <nr>
- *                                  pagemap entry (hex) of a non-empty page after the step,
- *                                  with the frame's kpagecount and kpageflags (hex), and
+ *                                  pagemap entry (hex) of a page whose observation changed
+ *                                  at the step (entry 0: it became empty; a page not
+ *                                  listed is as it was after the step before; the first
+ *                                  step lists every non-empty page; a task that exited
+ *                                  is not listed again), with the frame's kpagecount and
+ *                                  kpageflags (hex), and
  *                                  its folio: huge 1/0 a PMD maps it (PAGEMAP_SCAN
  *                                  PAGE_IS_HUGE; -1 unknown, before 6.7), head the PFN
  *                                  of its head page (hex; 0: not present, or no root),
