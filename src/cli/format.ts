@@ -7,6 +7,7 @@ import type { ExploreReport } from '../explore/explore.js';
 import type { Resolved } from '../scenario/resolve.js';
 import { describeState } from '../scenario/describe.js';
 import { errnoName } from '../kernel/errno.js';
+import type { Cell, KselftestResult } from '../matrix/matrix.js';
 
 /** The JSON object for one scenario run (stable field names, documented in docs/cli.md). */
 export function runJson(r: Resolved, res: RunResult): Record<string, unknown> {
@@ -26,12 +27,22 @@ export function runJson(r: Resolved, res: RunResult): Record<string, unknown> {
   return o;
 }
 
-/** One line per scenario, plus its problems. */
-export function runText(res: RunResult): string {
-  const lines = [`${res.verdict === 'pass' ? 'PASS' : 'FAIL'}  ${res.scenario}  (${res.file}, ${res.kernel})`];
+/** One line per scenario with its kselftest word, plus its problems and, for an expected failure, why it is documented. */
+export function runText(r: Resolved, kernel: string, res: RunResult | null, cell: Cell, word: KselftestResult): string {
+  const lines = [`${word.padEnd(5)} ${r.sc.name}  (${r.sc.file}, ${kernel})`];
+  if (!res) {
+    lines.push(`      ${cell.message ?? ''}`);
+    return lines.join('\n');
+  }
   for (const v of res.violations)
     lines.push(`      step ${v.step}: ${v.property}: ${v.message}${v.since !== v.step ? ` (since step ${v.since})` : ''}`);
   for (const f of res.failures) lines.push(`      step ${f.step}: expectation: ${f.message}`);
+  if (word === 'XFAIL' && cell.because) lines.push(`      documented: ${cell.because}`);
+  if (word === 'XPASS') lines.push(`      documented to fail${cell.because ? `: ${cell.because}` : ''}`);
+  if (cell.unexpected && cell.message && (word === 'FAIL' || word === 'XPASS')) {
+    if (cell.verdict !== 'fail') lines.push(`      ${cell.message}`);
+    else if (cell.expected === 'fail' && cell.because) lines.push(`      documented to fail otherwise: ${cell.because}`);
+  }
   return lines.join('\n');
 }
 

@@ -6,7 +6,7 @@
  */
 import type { Profile } from '../profiles/types.js';
 import type { Resolved } from '../scenario/resolve.js';
-import { runScenario } from '../scenario/run.js';
+import { runScenario, type RunResult } from '../scenario/run.js';
 import { profileLacks } from '../profiles/support.js';
 import { expectedOutcome } from './expect.js';
 import type { Outcome } from '../scenario/types.js';
@@ -53,6 +53,15 @@ export interface Matrix {
 
 /** One cell. `order` is the profile list ranges in `expect:` refer to. */
 export function matrixCell(r: Resolved, prof: Profile, order: readonly Profile[]): Cell {
+  return judgeRun(r, prof, order, profileLacks(prof, r) ? null : runScenario(r, prof));
+}
+
+/**
+ * A run judged against what the scenario documents for the profile (`res`
+ * null: not run, as the profile lacks something the scenario needs): the
+ * one judgement `matrix` and `run` share.
+ */
+export function judgeRun(r: Resolved, prof: Profile, order: readonly Profile[], res: RunResult | null): Cell {
   const exp = expectedOutcome(r.sc, prof, order);
   const base = {
     unexpected: false,
@@ -61,8 +70,7 @@ export function matrixCell(r: Resolved, prof: Profile, order: readonly Profile[]
     ...(exp ? { expected: exp.verdict, ...(exp.because ? { because: exp.because } : {}) } : {}),
   };
   const lacks = profileLacks(prof, r);
-  if (lacks) return { ...base, verdict: 'n/a', message: lacks };
-  const res = runScenario(r, prof);
+  if (lacks || !res) return { ...base, verdict: 'n/a', message: lacks ?? 'not run' };
   const first = res.violations[0] ?? null;
   const fe = res.failures[0] ?? null;
   const property = first ? first.property : fe ? 'expectation' : undefined;
@@ -94,6 +102,24 @@ export function matrixCell(r: Resolved, prof: Profile, order: readonly Profile[]
     unexpected: exp !== null && (!expectedFail || off !== null),
     ...(off && expectedFail ? { message: off } : {}),
   };
+}
+
+/** kselftest's word for a judged run: the documented failures are XFAIL, an undocumented pass XPASS, n/a SKIP. */
+export type KselftestResult = 'PASS' | 'FAIL' | 'XFAIL' | 'XPASS' | 'SKIP';
+
+export function kselftestResult(c: Cell): KselftestResult {
+  switch (c.verdict) {
+    case 'n/a':
+      return 'SKIP';
+    case 'xpass':
+      return 'XPASS';
+    case 'expected-fail':
+      return c.unexpected ? 'FAIL' : 'XFAIL';
+    case 'pass':
+      return c.unexpected ? 'FAIL' : 'PASS';
+    default:
+      return 'FAIL';
+  }
 }
 
 /** The documented copy counts that the run did not reproduce, in words, or null. */

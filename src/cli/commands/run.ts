@@ -3,6 +3,10 @@ import type { Command } from 'commander';
 import { EXIT_OK, EXIT_FAIL } from '../../scenario/errors.js';
 import { loadScenarios } from '../../scenario/load.js';
 import { runScenario } from '../../scenario/run.js';
+import type { Resolved } from '../../scenario/resolve.js';
+import { judgeRun, kselftestResult, type Cell } from '../../matrix/matrix.js';
+import { profileLacks } from '../../profiles/support.js';
+import { PROFILES } from '../../profiles/index.js';
 import { runJson, runText, traceText } from '../format.js';
 import { out, pickProfile, envOption } from '../util.js';
 
@@ -21,29 +25,52 @@ export function runCommand(program: Command): void {
     )
     .addHelpText(
       'after',
-      '\nScenario format: docs/scenario-format.md (examples in scenarios/).\nExit status: 0 all pass, 1 a scenario failed, 2 bad input.',
+      '\nEach scenario is judged against what its expect: block documents for the kernel, in kselftest words: PASS, FAIL, XFAIL (fails as documented), XPASS (passes where a failure is documented), SKIP (the kernel lacks what it needs).\nScenario format: docs/scenario-format.md (examples in scenarios/).\nExit status: 0 no FAIL and no XPASS, 1 otherwise, 2 bad input.',
     )
     .action(async (paths: string[], opts: { kernel?: string; profile?: string; trace?: boolean; json?: boolean; env?: string }) => {
       const prof = await pickProfile(opts);
       const env = envOption(prof, opts.env);
       const scenarios = loadScenarios(paths);
-      const results = scenarios.map((r) => ({ r, res: runScenario(r, prof, { trace: opts.trace ?? false, env }) }));
+      // judged as the matrix judges a cell: against what the scenario's expect: documents for this kernel
+      const results = scenarios.map((r) => {
+        const res = profileLacks(prof, r) ? null : runScenario(r, prof, { trace: opts.trace ?? false, env });
+        const cell = judgeRun(r, prof, PROFILES, res);
+        return { r, res, cell, word: kselftestResult(cell) };
+      });
       if (opts.json)
         out(
           JSON.stringify(
-            results.map(({ r, res }) => runJson(r, res)),
+            results.map(({ r, res, cell, word }) =>
+              res ? { ...runJson(r, res), result: word, ...judgement(cell) } : skippedJson(r, prof.id, cell),
+            ),
             null,
             2,
           ),
         );
       else {
-        for (const { r, res } of results) {
-          if (opts.trace) out(`== ${res.scenario} (${res.file}) on ${res.kernel}\n${traceText(r, res)}`);
-          out(runText(res));
+        for (const { r, res, cell, word } of results) {
+          if (opts.trace && res) out(`== ${res.scenario} (${res.file}) on ${res.kernel}\n${traceText(r, res)}`);
+          out(runText(r, prof.id, res, cell, word));
         }
-        const failed = results.filter((x) => x.res.verdict === 'fail').length;
-        out(`${results.length} scenario(s): ${results.length - failed} passed, ${failed} failed`);
+        const n = (w: string) => results.filter((x) => x.word === w).length;
+        out(
+          `${results.length} scenario(s): ${n('PASS')} passed, ${n('FAIL')} failed, ${n('XFAIL')} failed as documented (XFAIL), ` +
+            `${n('XPASS')} passed where a failure is documented (XPASS), ${n('SKIP')} skipped`,
+        );
       }
-      process.exitCode = results.some((x) => x.res.verdict === 'fail') ? EXIT_FAIL : EXIT_OK;
+      process.exitCode = results.some((x) => x.word === 'FAIL' || x.word === 'XPASS') ? EXIT_FAIL : EXIT_OK;
     });
+}
+
+/** What the judgement adds to a run's JSON: the documented outcome and why, and what did not match. */
+function judgement(cell: Cell): Record<string, unknown> {
+  return {
+    ...(cell.expected ? { documented: cell.expected } : {}),
+    ...(cell.because ? { because: cell.because } : {}),
+    ...(cell.message && (cell.verdict === 'pass' || cell.verdict === 'n/a' || cell.unexpected) ? { note: cell.message } : {}),
+  };
+}
+
+function skippedJson(r: Resolved, kernel: string, cell: Cell): Record<string, unknown> {
+  return { scenario: r.sc.name, file: r.sc.file, kernel, verdict: 'skip', result: 'SKIP', reason: cell.message, ...judgement(cell) };
 }
