@@ -117,7 +117,7 @@ export function kselftestResult(c: Cell): KselftestResult {
       return c.unexpected ? 'FAIL' : 'XFAIL';
     case 'pass':
       return c.unexpected ? 'FAIL' : 'PASS';
-    default:
+    case 'fail':
       return 'FAIL';
   }
 }
