@@ -6,7 +6,8 @@
 import type { Outcome, Scenario } from '../scenario/types.js';
 import type { Profile } from '../profiles/types.js';
 import { InputError } from '../scenario/errors.js';
-import { HISTORY, PROPOSALS } from '../profiles/index.js';
+import { HISTORY, PROPOSALS, PROFILES } from '../profiles/index.js';
+import { didYouMean } from '../util/nearest.js';
 
 /** Group keys: all merged kernels, all proposals of the thread. */
 const GROUPS: Record<string, () => readonly Profile[]> = { history: () => HISTORY, proposals: () => PROPOSALS };
@@ -31,6 +32,36 @@ export function keyProfiles(key: string, order: readonly Profile[], where: strin
     }
   }
   return out;
+}
+
+/**
+ * Every kernel an `expect:` key names must be a built-in profile, a group
+ * (history, proposals), `default`, or the id of a profile of the user's
+ * (`extraIds`, from --profile): a key for no such kernel would otherwise be
+ * ignored in silence ("linux-5.10" for debian-5.10). Throws InputError at
+ * the key with the nearest valid name.
+ */
+export function checkExpectKeys(sc: Scenario, extraIds: readonly string[] = []): void {
+  const known = [...new Set([...PROFILES.map((p) => p.id), ...Object.keys(GROUPS), ...extraIds])];
+  const order = PROFILES.map((p) => p.id);
+  for (const key of Object.keys(sc.expect)) {
+    const at = sc.expectPos?.[key];
+    const where = at ? undefined : sc.file;
+    if (key === 'default') continue;
+    for (const part of key.split(',').map((x) => x.trim())) {
+      const ends = part.split('..').map((x) => x.trim());
+      for (const name of ends) {
+        if (known.includes(name)) continue;
+        const msg = `expect: unknown kernel "${name}"${didYouMean(name, known)}; known: ${known.join(', ')}`;
+        throw new InputError(where ? `${where}: ${msg}` : msg, at);
+      }
+      if (ends.length === 2 && !(order.indexOf(ends[0]!) >= 0 && order.indexOf(ends[0]!) <= order.indexOf(ends[1]!))) {
+        const msg = `expect: "${part}" is not a range of built-in kernels in their order (${order.join(', ')})`;
+        throw new InputError(where ? `${where}: ${msg}` : msg, at);
+      }
+      if (ends.length > 2) throw new InputError(`expect: "${part}": expected a kernel, a list "a, b" or a range "a..b"`, at);
+    }
+  }
 }
 
 /**

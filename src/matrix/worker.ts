@@ -10,7 +10,10 @@ const job = workerData as MatrixJob;
 try {
   const profiles = job.kernels.map((k) => profileById(k));
   for (const f of job.profileFiles) profiles.push(await loadProfileFile(f));
-  const rs = loadScenarios(job.paths);
+  const rs = loadScenarios(
+    job.paths,
+    profiles.map((p) => p.id),
+  );
   const rows: [number, MatrixRow][] = [];
   for (let i = job.worker; i < rs.length; i += job.jobs) rows.push([i, matrixRow(rs[i]!, profiles, PROFILES)]);
   parentPort!.postMessage({ kernels: profiles.map((p) => p.id), rows });

@@ -2,6 +2,7 @@
  * Finding and loading scenario files: a file, or every *.yaml under a
  * directory, in sorted order.
  */
+import { checkExpectKeys } from '../matrix/expect.js';
 import { readdirSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { InputError } from './errors.js';
@@ -116,13 +117,15 @@ function splitSpec(spec: string): [string, string | undefined] {
 }
 
 /** Loads every scenario under the given paths (a path may be FILE#INSTANCE). */
-export function loadScenarios(paths: readonly string[]): Resolved[] {
+export function loadScenarios(paths: readonly string[], profileIds: readonly string[] = []): Resolved[] {
   const out: Resolved[] = [];
   for (const spec of paths) {
     const [file, only] = splitSpec(spec);
     if (only !== undefined) out.push(...loadScenarioFile(file, only));
     else for (const f of findScenarioFiles([spec])) out.push(...loadScenarioFile(f));
   }
+  // expect: keys may name the built-in profiles and `profileIds` (the user's own, from --profile)
+  for (const r of out) checkExpectKeys(r.sc, profileIds);
   return out;
 }
 

@@ -3,6 +3,8 @@
  * positions) validated with zod; every error is reported as one line with
  * file:line:col and what was expected.
  */
+import { PROPERTIES } from '../properties/monitor.js';
+import { didYouMean } from '../util/nearest.js';
 import { SCENARIO_LIMITS } from '../ops/limits.js';
 import { parseDocument, LineCounter, isAlias, isMap, isPair, isScalar, isSeq, type Document, type Node as YNode } from 'yaml';
 import { z } from 'zod';
@@ -47,6 +49,36 @@ const outcomeSchema = z.union([
   z.object({ fail: z.string(), because: z.string().optional(), ...metricKeys }).strict(),
   z.object({ pass: z.string(), because: z.string().optional(), ...metricKeys }).strict(),
 ]);
+
+/** What an `expect:` value may say fails: a property, or `expectation` (a step's expectation). */
+const FAIL_NAMES: readonly string[] = [...PROPERTIES, 'expectation'];
+const OUTCOME_KEYS = ['fail', 'pass', 'because', 'copies', 'needless'];
+const OUTCOME_FORMS = 'pass, fail, {fail: PROPERTY, because: WHY} or {pass: WHY}';
+
+/**
+ * Checks one `expect:` value where it stands, so that a misspelt key or
+ * property is an error with its position and the nearest valid name, not
+ * a silent XPASS (zod's union would only say "Invalid input").
+ */
+function checkOutcome(v: unknown, pos: PosSource, path: (string | number)[]): void {
+  if (typeof v === 'string') {
+    if (v !== 'pass' && v !== 'fail') throw new InputError(`expected ${OUTCOME_FORMS}${didYouMean(v, ['pass', 'fail'])}`, pos.at(path));
+    return;
+  }
+  if (v === null || typeof v !== 'object' || Array.isArray(v)) throw new InputError(`expected ${OUTCOME_FORMS}`, pos.at(path));
+  const o = v as Record<string, unknown>;
+  for (const k of Object.keys(o)) {
+    if (!OUTCOME_KEYS.includes(k))
+      throw new InputError(`unknown key "${k}"${didYouMean(k, OUTCOME_KEYS)}; expected ${OUTCOME_KEYS.join(', ')}`, pos.key(path, k));
+  }
+  if (('fail' in o ? 1 : 0) + ('pass' in o ? 1 : 0) !== 1)
+    throw new InputError(`expected exactly one of fail: or pass: (${OUTCOME_FORMS})`, pos.at(path));
+  if (typeof o.fail === 'string' && !FAIL_NAMES.includes(o.fail))
+    throw new InputError(
+      `fail: unknown property "${o.fail}"${didYouMean(o.fail, FAIL_NAMES)}; expected one of: ${FAIL_NAMES.join(', ')}`,
+      pos.at([...path, 'fail']),
+    );
+}
 
 const topSchema = z
   .object({
@@ -413,6 +445,9 @@ export function scenarioFromObject(raw: unknown, file: string, pos: PosSource = 
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
     throw new InputError(EXPECTED, pos.at([]));
   }
+  const ex = (raw as { expect?: unknown }).expect;
+  if (ex !== null && typeof ex === 'object' && !Array.isArray(ex))
+    for (const [k, v] of Object.entries(ex as Record<string, unknown>)) checkOutcome(v, pos, ['expect', k]);
   const r = topSchema.safeParse(raw);
   if (!r.success) zodFail(pos, [], r.error);
   const top = r.data;
@@ -430,6 +465,7 @@ export function scenarioFromObject(raw: unknown, file: string, pos: PosSource = 
       ...(f.hugetlb ? { hugetlb: true } : {}),
     })),
     expect: Object.fromEntries(Object.entries(top.expect ?? {}).map(([k, v]) => [k, toOutcome(v)])),
+    expectPos: Object.fromEntries(Object.keys(top.expect ?? {}).map((k) => [k, pos.key(['expect'], k)])),
     diff: { either: top.diff?.either ?? [], ...(top.diff?.skip ? { skip: top.diff.skip } : {}) },
     env: scenarioEnv(top.env),
     steps,

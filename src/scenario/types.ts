@@ -116,6 +116,8 @@ export interface Scenario {
   files: { name: string; kind: 'memfd' | 'tmpfile'; pages: number; hugetlb?: boolean }[];
   /** expected outcome per kernel id; "default" applies to the rest */
   expect: Record<string, Outcome>;
+  /** where each key of `expect:` stands in the file (for unknown kernel names) */
+  expectPos?: Record<string, Pos>;
   /** differential testing: steps whose data may legitimately differ on a real kernel */
   diff: { either: string[]; skip?: string };
   /** the machine settings the scenario runs with (THP modes, ...): the model's environment and the executor's set-up */

@@ -86,7 +86,7 @@ export function diffCommand(program: Command): void {
         const jobs = intOption(opts.jobs, '--jobs', 1) ?? availableParallelism();
         const explicit = opts.profile !== undefined || opts.kernel !== undefined ? await pickProfile(opts) : undefined;
         const target = resolveOn(opts.on, explicit, opts.brd);
-        const scenarios = loadScenarios(paths);
+        const scenarios = loadScenarios(paths, [target.profile.id]);
         const tapLog = opts.tapCompare !== undefined ? readTapLog(opts.tapCompare) : null;
         const known = opts.tapKnown !== undefined ? readKnown(opts.tapKnown) : new Map<number, string>();
         const quiet = opts.json || opts.tap || tapLog !== null;

@@ -27,7 +27,10 @@ export function matrixCommand(program: Command): void {
       const profiles: Profile[] = opts.kernels ? opts.kernels.split(',').map((k) => profileById(k.trim())) : [...MATRIX_PROFILES];
       profiles.push(...(await loadProfileFiles(opts.profile ?? [])));
       if (profiles.length === 0) throw new InputError('--kernels: no kernel named');
-      const rs = loadScenarios([opts.scenarios]);
+      const rs = loadScenarios(
+        [opts.scenarios],
+        profiles.map((p) => p.id),
+      );
       const jobs = Math.min(wanted, Math.max(1, Math.ceil(rs.length / 20)));
       const m =
         jobs === 1

@@ -30,7 +30,7 @@ export function runCommand(program: Command): void {
     .action(async (paths: string[], opts: { kernel?: string; profile?: string; trace?: boolean; json?: boolean; env?: string }) => {
       const prof = await pickProfile(opts);
       const env = envOption(prof, opts.env);
-      const scenarios = loadScenarios(paths);
+      const scenarios = loadScenarios(paths, [prof.id]);
       // judged as the matrix judges a cell: against what the scenario's expect: documents for this kernel
       const results = scenarios.map((r) => {
         const res = profileLacks(prof, r) ? null : runScenario(r, prof, { trace: opts.trace ?? false, env });

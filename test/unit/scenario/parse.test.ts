@@ -2,6 +2,7 @@ import { describe, it, expect } from 'vitest';
 import { parseScenario } from '../../../src/scenario/parse.js';
 import { resolveScenario } from '../../../src/scenario/resolve.js';
 import { InputError } from '../../../src/scenario/errors.js';
+import { checkExpectKeys } from '../../../src/matrix/expect.js';
 
 function err(yaml: string): string {
   try {
@@ -113,5 +114,39 @@ describe("the executor's limits are checked when a scenario is resolved, at the 
       parseScenario(steps(['p: {mmap: mem}', 'p: {write: mem}', ...many(40, (i) => `p: {pin: mem, handle: h${i}}`)]), 'pins.yaml'),
     );
     expect(r.geo.refs).toBeGreaterThanOrEqual(40);
+  });
+});
+
+describe('expect: typos are errors at their position with the nearest valid name', () => {
+  const steps = 'steps:\n  - p: {mmap: mem}\n';
+  const keyErr = (yaml: string, ids: string[] = []): string => {
+    try {
+      checkExpectKeys(parseScenario(yaml, 'bad.yaml'), ids);
+    } catch (e) {
+      if (e instanceof InputError) return e.format();
+      throw e;
+    }
+    return 'no error';
+  };
+  it('a kernel no profile has ("linux-5.10" for debian-5.10), unless it is the id of a profile of the user\'s', () => {
+    const y = `expect:\n  default: pass\n  linux-5.10: {fail: no-leak}\n${steps}`;
+    expect(keyErr(y)).toMatch(
+      /^bad\.yaml:3:3: expect: unknown kernel "linux-5\.10" \(did you mean "debian-5\.10"\?\); known: linux-4\.8, /,
+    );
+    expect(keyErr(y, ['linux-5.10'])).toBe('no error');
+    expect(keyErr(`expect:\n  linux-5.9..linux-5.7: fail\n${steps}`)).toMatch(
+      /^bad\.yaml:2:3: expect: "linux-5\.9\.\.linux-5\.7" is not a range/,
+    );
+    expect(keyErr(`expect:\n  history, proposals: pass\n  linux-4.8..linux-5.7, debian-5.10: fail\n${steps}`)).toBe('no error');
+  });
+  it('a property that does not exist, a misspelt key, a misspelt outcome', () => {
+    expect(err(`expect:\n  linux-5.9: {fail: no-leek}\n${steps}`)).toBe(
+      'bad.yaml:2:21: fail: unknown property "no-leek" (did you mean "no-leak"?); expected one of: no-leak, pin-coherent, private-file-integrity, model-invariant, expectation',
+    );
+    expect(err(`expect:\n  linux-5.9: {fail: no-leak, becuase: x}\n${steps}`)).toBe(
+      'bad.yaml:2:30: unknown key "becuase" (did you mean "because"?); expected fail, pass, because, copies, needless',
+    );
+    expect(err(`expect:\n  default: pas\n${steps}`)).toMatch(/^bad\.yaml:2:12: expected pass, fail, .* \(did you mean "pass"\?\)$/);
+    expect(err(`expect:\n  default: {because: x}\n${steps}`)).toMatch(/^bad\.yaml:2:12: expected exactly one of fail: or pass:/);
   });
 });
