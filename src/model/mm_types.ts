@@ -840,6 +840,10 @@ export function file_init(s: KState, f: number, flags: number, pages: number): v
   s.m[o + F_FLAGS] = flags;
   s.m[o + F_SIZE] = pages;
 }
+/** i_size of file `f`, in pages (a write past EOF grows it). */
+export function file_set_size(s: KState, f: number, pages: number): void {
+  s.m[s.L.files + f * s.L.fileWords + F_SIZE] = pages;
+}
 /** Clears file slot `f` (the file is gone). */
 export function file_release(s: KState, f: number): void {
   const o = s.L.files + f * s.L.fileWords;

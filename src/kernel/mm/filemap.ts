@@ -11,6 +11,7 @@ import {
   file_init,
   file_flags,
   file_size,
+  file_set_size,
   filemap_get,
   filemap_set,
   page_set_mapping,
@@ -35,16 +36,33 @@ export function file_create(s: KState, kind: number, pages: number): number {
     file_init(s, f, FF_OPEN | kind, pages);
     // a MFD_HUGETLB memfd is fallocated whole; the file of MAP_SHARED|MAP_HUGETLB starts empty
     if (kind & FF_HUGETLB) return kind & FF_SHMEM_ANON || hugetlbfs_fallocate(s, f, pages) >= 0 ? f : -1;
-    for (let i = 0; i < pages; i++) {
-      const shmem = (kind & FF_SHMEM) !== 0;
-      const pfn = alloc_page(s, PGF_LRU | (shmem ? PGF_SWAPBACKED : PGF_UPTODATE));
-      page_set_mapping(s, pfn, f, i);
-      page_set_data(s, pfn, 0);
-      filemap_set(s, f, i, pfn);
-    }
+    for (let i = 0; i < pages; i++) add_zero_page(s, f, i, kind);
     return f;
   }
   return -1;
+}
+
+/** A zero-filled page at `index` of file `f`, in the page cache (uptodate for a tmpfile, not yet for shmem). */
+function add_zero_page(s: KState, f: number, index: number, kind: number): void {
+  const pfn = alloc_page(s, PGF_LRU | (kind & FF_SHMEM ? PGF_SWAPBACKED : PGF_UPTODATE));
+  page_set_mapping(s, pfn, f, index);
+  page_set_data(s, pfn, 0);
+  filemap_set(s, f, index, pfn);
+}
+
+/**
+ * A write past EOF (generic_perform_write(), shmem_write_begin()): i_size
+ * grows to `pages`, the pages between read as zeroes. Bounded by the
+ * geometry's file pages (every region's size, so a write of any region at
+ * offset 0 fits); a hugetlbfs file is never written with write(). Whether
+ * it could grow.
+ */
+function file_grow(s: KState, f: number, pages: number): boolean {
+  const kind = file_flags(s, f);
+  if (kind & FF_HUGETLB || pages > s.L.geo.filePages) return false;
+  for (let i = file_size(s, f); i < pages; i++) add_zero_page(s, f, i, kind);
+  file_set_size(s, f, pages);
+  return true;
 }
 
 /** filemap_fault() / shmem_fault(): the page-cache page for `index` (now uptodate), 0 past EOF (SIGBUS). */
@@ -62,8 +80,9 @@ export function filemap_get_uptodate(s: KState, f: number, index: number): numbe
   return pfn !== 0 && page_test(s, pfn, PGF_UPTODATE) ? pfn : 0;
 }
 
-/** generic_perform_write() of one page: the page-cache page gets new content. */
+/** generic_perform_write() of one page: the page-cache page gets new content (past EOF, the file grows first). */
 export function file_write_page(s: KState, f: number, index: number, wid: number): boolean {
+  if (index >= file_size(s, f) && !file_grow(s, f, index + 1)) return false;
   const pfn = filemap_fault(s, f, index);
   if (pfn === 0) return false;
   page_set_data(s, pfn, wid);
