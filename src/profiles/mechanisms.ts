@@ -181,6 +181,9 @@ const gup = z
       'every GET or PIN on a COW mapping is made a write, breaking COW, and GUP-fast leaves read-only PTEs to the slow path (17839856fd58, 5.8 only)',
     ),
     odirectPins: flag('O_DIRECT takes FOLL_PIN (920756a3306a and the block conversion, 6.3) rather than FOLL_GET'),
+    iouringUnlockable: flag(
+      'IORING_REGISTER_BUFFERS pins with pin_user_pages_fast(), whose slow path may drop mmap_lock and retry a fault (FOLL_UNLOCKABLE): a uffd-wp fault waits for the monitor and the pin is taken ("io_uring: rsrc: avoid use of vmas parameter in pin_user_pages()", 6.5 inferred; read: 6.12 io_pin_pages()). Before, pin_user_pages() under mmap_read_lock without `locked`: handle_userfault() gives VM_FAULT_SIGBUS and the registration fails with EFAULT',
+    ),
     vmspliceIter: flag(
       "vmsplice_to_pipe() fills the pipe through iter_to_pipe(): up to 16 pages at a time (iov_iter_get_pages2()), taking another 16 after every batch that fitted, so up to 16 pages past what the pipe takes are faulted in, referenced and dropped; a full pipe is refused before any GUP (Al Viro's iov_iter rework of vmsplice, 4.10 inferred; read: the loop over iov_iter_get_pages() and its later form over iov_iter_get_pages2(), same batches; the host faults 32 pages for a 512-page vmsplice into an empty pipe). Before it get_iovec_page_array() took min(length, pipe->buffers) pages once, whatever room the pipe had",
     ),

@@ -8,7 +8,7 @@ import type { KState } from '../../model/layout.js';
 import { UFFD_CTX_OPEN, UFFD_CTX_NOAPI, UFFD_FEATURE_WP_UNPOPULATED, UFFD_FEATURE_WP_ASYNC } from '../../model/layout.js';
 import { vmas_of, task_uffd, task_set_uffd, VM_UFFD_WP, VM_MAYWRITE, type Vma } from '../../model/mm_types.js';
 import { type KCtx, trace } from '../ctx.js';
-import { type Vmf, VM_FAULT_RETRY } from './memory.js';
+import { type Vmf, VM_FAULT_RETRY, VM_FAULT_SIGBUS, FAULT_FLAG_ALLOW_RETRY } from './memory.js';
 import { vma_modify, range_mapped } from './mmap.js';
 import {
   change_protection,
@@ -108,9 +108,16 @@ function mwriteprotect_vmas(s: KState, ctx: KCtx, t: number, vmas: readonly Vma[
 
 /**
  * handle_userfault(VM_UFFD_WP): the fault is queued to the monitor, which
- * unprotects the page; the faulting access is then retried.
+ * unprotects the page; the faulting access is then retried. A fault that
+ * may not drop mmap_lock (no FAULT_FLAG_ALLOW_RETRY: GUP without a
+ * `locked` argument, e.g. /proc/PID/mem's get_user_pages_remote()) cannot
+ * wait for the monitor: VM_FAULT_SIGBUS, and nothing is queued (every era).
  */
 export function handle_userfault(s: KState, ctx: KCtx, vmf: Vmf): number {
+  if ((vmf.flags & FAULT_FLAG_ALLOW_RETRY) === 0) {
+    trace(ctx, 'handle_userfault', `uffd-wp fault at page ${vmf.va} without FAULT_FLAG_ALLOW_RETRY: VM_FAULT_SIGBUS`);
+    return VM_FAULT_SIGBUS;
+  }
   ctx.uffdFaults++;
   trace(ctx, 'handle_userfault', `uffd-wp fault at page ${vmf.va}: the monitor unprotects it`);
   mwriteprotect_range(s, ctx, vmf.t, vmf.va, vmf.va + 1, false);

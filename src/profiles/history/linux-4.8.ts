@@ -23,6 +23,7 @@ export const linux_4_8: Profile = {
       unshare: 'none',
       readBreaksCow: false,
       odirectPins: false,
+      iouringUnlockable: false,
       touchPmdDirty: true,
       vmspliceIter: false,
     },

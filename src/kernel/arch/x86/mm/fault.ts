@@ -24,6 +24,7 @@ import {
   FAULT_FLAG_WRITE,
   FAULT_FLAG_USER,
   FAULT_FLAG_TRIED,
+  FAULT_FLAG_ALLOW_RETRY,
   VM_FAULT_RETRY,
   VM_FAULT_SIGSEGV,
   VM_FAULT_SIGBUS,
@@ -39,7 +40,8 @@ export function do_user_addr_fault(s: KState, ctx: KCtx, t: number, va: number, 
   const vflags = vma_flags_at(s, t, vi);
   // access_error()
   if (write ? (vflags & VM_WRITE) === 0 : (vflags & VM_READ) === 0) return 'SIGSEGV';
-  let flags = FAULT_FLAG_USER | (write ? FAULT_FLAG_WRITE : 0);
+  // FAULT_FLAG_DEFAULT: a user fault may drop mmap_lock and be retried (a userfault waits for its monitor)
+  let flags = FAULT_FLAG_USER | FAULT_FLAG_ALLOW_RETRY | (write ? FAULT_FLAG_WRITE : 0);
   for (let i = 0; i < 4; i++) {
     const ret = handle_mm_fault(s, ctx, t, va, flags);
     if (ret & VM_FAULT_RETRY) {
