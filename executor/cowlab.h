@@ -182,6 +182,7 @@ int machine_lock(const char *name);
 void read_hugetlb_pool(struct result *res);
 long ksm_merging_pages(void);
 long ksm_zero_pages(void);
+const char *ksm_stat(int pid, const char *key, char *buf, size_t len);
 int ksm_run(const char *v);
 void wait_writeback(void);
 

@@ -728,25 +728,42 @@ long ksm_merging_pages(void)
 	return read_number("/proc/self/ksm_merging_pages");
 }
 
+/*
+ * The value after `key` on its line of /proc/PID/ksm_stat (pid 0: this
+ * process), read into buf; NULL when the file or the line is missing.
+ */
+const char *ksm_stat(int pid, const char *key, char *buf, size_t len)
+{
+	char path[64];
+	size_t kl = strlen(key);
+	ssize_t n;
+	int fd;
+
+	if (pid)
+		snprintf(path, sizeof(path), "/proc/%d/ksm_stat", pid);
+	else
+		snprintf(path, sizeof(path), "/proc/self/ksm_stat");
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return NULL;
+	n = read(fd, buf, len - 1);
+	close(fd);
+	if (n <= 0)
+		return NULL;
+	buf[n] = 0;
+	for (char *p = buf; p; p = strchr(p, '\n'), p = p ? p + 1 : NULL)
+		if (!strncmp(p, key, kl))
+			return p + kl;
+	return NULL;
+}
+
 /* ksm_zero_pages of /proc/self/ksm_stat (6.5+: the KSM zero pages this mm maps, as the kernel counts them), or -1 */
 long ksm_zero_pages(void)
 {
-	static const char key[] = "ksm_zero_pages ";
-	char buf[512], *p;
-	int fd = open("/proc/self/ksm_stat", O_RDONLY | O_CLOEXEC);
-	ssize_t n;
+	char buf[512];
+	const char *v = ksm_stat(0, "ksm_zero_pages ", buf, sizeof(buf));
 
-	if (fd < 0)
-		return -1;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return -1;
-	buf[n] = 0;
-	for (p = buf; p; p = strchr(p, '\n'), p = p ? p + 1 : NULL)
-		if (!strncmp(p, key, sizeof(key) - 1))
-			return strtol(p + sizeof(key) - 1, NULL, 10);
-	return -1;
+	return v ? strtol(v, NULL, 10) : -1;
 }
 
 int ksm_run(const char *v)

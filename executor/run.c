@@ -113,24 +113,10 @@ static unsigned long ksm_registered;
  */
 static int ksm_mergeable(int t)
 {
-	static const char key[] = "ksm_mergeable: ";
-	char path[64], buf[512], *p;
-	ssize_t n = -1;
-	int fd;
+	char buf[512];
+	const char *v = ksm_stat((int)task_pids[t], "ksm_mergeable: ", buf, sizeof(buf));
 
-	snprintf(path, sizeof(path), "/proc/%d/ksm_stat", (int)task_pids[t]);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd >= 0) {
-		n = read(fd, buf, sizeof(buf) - 1);
-		close(fd);
-	}
-	if (n > 0) {
-		buf[n] = 0;
-		p = strstr(buf, key);
-		if (p)
-			return !strncmp(p + sizeof(key) - 1, "yes", 3);
-	}
-	return 1;
+	return v ? !strncmp(v, "yes", 3) : 1;
 }
 
 /*
