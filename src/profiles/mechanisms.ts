@@ -311,6 +311,9 @@ const uffd = z
     ),
     wpUnpopulated: flag('UFFD_FEATURE_WP_UNPOPULATED (6.5)'),
     wpAsync: flag('UFFD_FEATURE_WP_ASYNC (6.7)'),
+    mremapClearsWp: flag(
+      'mremap() of a uffd-armed VMA whose context lacks UFFD_FEATURE_EVENT_REMAP clears the uffd-wp bits of the entries it moves (and drops uffd-wp markers), as mremap_userfaultfd_prep() drops the new VMA\'s registration ("mm: clear uffd-wp PTE/PMD state on mremap()", 0cef0bb836e3, 6.13 and 6.12.11; CVE-2025-21696). Before, the moved PTEs kept a stale uffd-wp bit',
+    ),
     wpPinned: choice(
       'What UFFDIO_WRITEPROTECT does to a writable PTE of a maybe-pinned page.',
       {

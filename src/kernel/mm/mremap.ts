@@ -7,9 +7,9 @@
  */
 import type { KState } from '../../model/layout.js';
 import { vmas_of, ptep_get, set_pte_at, pmdp_get, set_pmd_at, pmd_nr, type Vma, VM_SOFTDIRTY, VM_UFFD_WP } from '../../model/mm_types.js';
-import { PMD_NONE, pmd_mksoft_dirty } from '../../model/pmd.js';
+import { PMD_NONE, pmd_mksoft_dirty, pmd_clear_uffd_wp } from '../../model/pmd.js';
 import { split_huge_pmd_address, split_partial_pmds, __split_huge_pmd } from './huge_memory.js';
-import { pte_none, pte_mksoft_dirty, is_swap_pte, pte_present, type Pte } from '../../model/pte.js';
+import { pte_none, pte_mksoft_dirty, is_swap_pte, pte_present, pte_clear_uffd_wp, pte_marker_uffd_wp, type Pte } from '../../model/pte.js';
 import { refs_detach_range } from '../../model/refs.js';
 import { type KCtx, trace } from '../ctx.js';
 import { do_munmap, vmas_commit } from './mmap.js';
@@ -58,8 +58,18 @@ export function do_mremap(s: KState, ctx: KCtx, t: number, start: number, pages:
 function move_vma(s: KState, ctx: KCtx, t: number, src: Vma, start: number, pages: number, dst: number): number {
   const end = start + pages;
   do_munmap(s, ctx, t, dst, dst + pages);
-  // copy_vma(): the moved part is a new VMA at dst (soft-dirty: the pages moved, 0f8975ec4db2)
-  const moved: Vma = { ...src, start: dst, end: dst + pages, pgoff: src.pgoff + (start - src.start), flags: src.flags | VM_SOFTDIRTY };
+  // copy_vma(): the moved part is a new VMA at dst (soft-dirty: the pages moved, 0f8975ec4db2);
+  // mremap_userfaultfd_prep(): without UFFD_FEATURE_EVENT_REMAP (which no scenario asks for) it is not registered
+  const armed = (src.flags & VM_UFFD_WP) !== 0;
+  const moved: Vma = {
+    ...src,
+    start: dst,
+    end: dst + pages,
+    pgoff: src.pgoff + (start - src.start),
+    flags: (src.flags | VM_SOFTDIRTY) & ~VM_UFFD_WP,
+  };
+  // move_ptes()/move_huge_pmd(): 0cef0bb836e3 (6.13) clears the uffd-wp bits the unregistered VMA no longer explains
+  const clearWp = armed && ctx.prof.mech.uffd.mremapClearsWp;
   const list = vmas_of(s, t);
   list.push(moved);
   vmas_commit(s, t, list);
@@ -75,7 +85,8 @@ function move_vma(s: KState, ctx: KCtx, t: number, src: Vma, start: number, page
       __split_huge_pmd(s, ctx, t, h);
       continue;
     }
-    set_pmd_at(s, t, to, pmd_mksoft_dirty(pmdp_get(s, t, h)));
+    const pmd = pmd_mksoft_dirty(pmdp_get(s, t, h));
+    set_pmd_at(s, t, to, clearWp ? pmd_clear_uffd_wp(pmd) : pmd);
     set_pmd_at(s, t, h, PMD_NONE);
     n++;
   }
@@ -83,8 +94,10 @@ function move_vma(s: KState, ctx: KCtx, t: number, src: Vma, start: number, page
     const pte: Pte = ptep_get(s, t, start + i);
     if (pte_none(pte)) continue;
     set_pte_at(s, t, start + i, 0);
-    set_pte_at(s, t, dst + i, pte_present(pte) || is_swap_pte(pte) ? pte_mksoft_dirty(pte) : pte);
     n++;
+    if (clearWp && pte_marker_uffd_wp(pte)) continue; // a uffd-wp marker is dropped
+    const moved = pte_present(pte) || is_swap_pte(pte) ? pte_mksoft_dirty(pte) : pte;
+    set_pte_at(s, t, dst + i, clearWp ? pte_clear_uffd_wp(moved) : moved);
   }
   // the old range is unmapped (do_vmi_munmap of the source; its page tables are empty now)
   refs_detach_range(s, t, start, end);

@@ -52,6 +52,7 @@ export const linux_4_8: Profile = {
       unprotectWritable: false,
       wpUnpopulated: false,
       wpAsync: false,
+      mremapClearsWp: false,
       wpPinned: 'allow',
     },
     hugetlb: { forkCopyPinned: 'never', lazyForkCopy: false, madvDontneed: 'einval', restoreReserve: false },
