@@ -401,6 +401,9 @@ const hugetlb = z
       },
       ['einval', 'align-up', 'align-down'],
     ),
+    gupFaultUncounted: flag(
+      "GUP's faults on a hugetlb VMA go from follow_hugetlb_page() to hugetlb_fault() directly, not through handle_mm_fault(), so mm_account_fault() never counts them in the task's fault counters (<= 6.4; from 6.5, Peter Xu's GUP unification removed follow_hugetlb_page() and GUP faults through faultin_page() -> handle_mm_fault(), counted; 6.5 inferred, read: follow_hugetlb_page() in 6.1.176 calls hugetlb_fault())",
+    ),
     restoreReserve: flag(
       "__unmap_hugepage_range() of an anon page in the private mapping that owns its reservation (and no surplus pages) gives the reservation back to the mapping's map and marks the folio, so that freeing it restores resv_hugepages; until the folio is freed (a pipe or a GUP still holds it) the pool shows one reservation less, below zero after the mapping's close (df7a6d1f6405 \"mm/hugetlb: restore the reservation if needed\", 6.10 inferred; read: present in 6.12.117 and 7.2.13, absent from 6.1.176; the host shows resv_hugepages 2^64-1 in cow.c's vmsplice cases)",
     ),

@@ -96,6 +96,7 @@ import {
   FOLL_COW,
   FOLL_UNLOCKABLE,
 } from '../../model/mm_types.js';
+import { is_vm_hugetlb_page } from './hugetlb.js';
 
 export function follToString(f: number): string {
   const n: string[] = [];
@@ -407,6 +408,9 @@ export function __get_user_pages(
       } else if (f & FOLL_WRITE) fl |= FAULT_FLAG_WRITE;
       if (f & FOLL_UNLOCKABLE && !tried) fl |= FAULT_FLAG_ALLOW_RETRY;
       else if (tried) fl |= FAULT_FLAG_TRIED;
+      // <= 6.4 follow_hugetlb_page() calls hugetlb_fault() itself: nothing is accounted to the task
+      const uncounted = is_vm_hugetlb_page(vflags) && ctx.prof.mech.hugetlb.gupFaultUncounted;
+      const counted = [ctx.faults, ctx.majfaults] as const;
       let ret = handle_mm_fault(s, ctx, t, va, fl);
       if (ret & VM_FAULT_RETRY && fl & FAULT_FLAG_ALLOW_RETRY) {
         // mmap_lock was dropped: __get_user_pages_locked() looks the page up again (FOLL_TRIED)
@@ -414,6 +418,7 @@ export function __get_user_pages(
         continue;
       }
       if (ret & VM_FAULT_RETRY) ret = handle_mm_fault(s, ctx, t, va, fl | FAULT_FLAG_TRIED);
+      if (uncounted) [ctx.faults, ctx.majfaults] = counted;
       if (ret & VM_FAULT_ERROR) return { pfns, err: ret & VM_FAULT_OOM ? -ENOMEM : -EFAULT };
       // faultin_page(): only a fault that broke COW (VM_FAULT_WRITE) changes the flags
       if (f & FOLL_WRITE && r === FOLLOW_FAULT && ret & VM_FAULT_WRITE) {

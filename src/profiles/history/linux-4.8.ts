@@ -55,7 +55,7 @@ export const linux_4_8: Profile = {
       mremapClearsWp: false,
       wpPinned: 'allow',
     },
-    hugetlb: { forkCopyPinned: 'never', lazyForkCopy: false, madvDontneed: 'einval', restoreReserve: false },
+    hugetlb: { forkCopyPinned: 'never', lazyForkCopy: false, madvDontneed: 'einval', restoreReserve: false, gupFaultUncounted: true },
     ksm: { wpReuse: 'copy', breakKsm: 'write-fault', forkResetsCounters: false, zeroPages: 'plain' },
     proc: { pagemapPmdExclusive: 'head', pagemapPmdFile: false, kpageflagsFromFolio: false, kpageflagsKsmAnyAnon: false },
     features: { ioUring: false, pinUserPages: false, mthp: false, madvCollapse: 'none', mremapMultiVma: false, ptReclaim: false },

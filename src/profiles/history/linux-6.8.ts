@@ -9,9 +9,10 @@ export const linux_6_8 = derive(linux_6_3, {
     'e2942062e01d ksm: count all zero pages placed by KSM, 6080d19f0704 ksm: add ksm zero pages for each process (6.5 inferred: KSM-placed zero pages are marked dirty, counted and unmerged)',
     '19eaf44954df mm: thp: support allocation of anonymous multi-size THP',
     'io_uring: rsrc: avoid use of vmas parameter in pin_user_pages() (6.5 inferred): buffers are pinned with pin_user_pages_fast(), whose slow path may retry a fault',
+    "mm/gup: the follow_hugetlb_page() removal (Peter Xu, 6.5 inferred): GUP faults on hugetlb VMAs through handle_mm_fault(), counted as the task's faults",
     'the base-page changes linux-6.18 lists as "after 6.1, in 6.12" are not placed here: their releases are unverified',
   ],
   summary:
     'A write fault in a THP-eligible VMA allocates the largest enabled mTHP order whose aligned range is empty and inside the VMA, mapped by PTEs; its pages are reused only by the refcount rule (a single mapped page), so after fork every write copies.',
-  mech: { features: { mthp: true }, ksm: { zeroPages: 'marked' }, gup: { iouringUnlockable: true } },
+  mech: { features: { mthp: true }, ksm: { zeroPages: 'marked' }, gup: { iouringUnlockable: true }, hugetlb: { gupFaultUncounted: false } },
 });
