@@ -411,13 +411,12 @@ export function __get_user_pages(
       // <= 6.4 follow_hugetlb_page() calls hugetlb_fault() itself: nothing is accounted to the task
       const uncounted = is_vm_hugetlb_page(vflags) && ctx.prof.mech.hugetlb.gupFaultUncounted;
       const counted = [ctx.faults, ctx.majfaults] as const;
-      let ret = handle_mm_fault(s, ctx, t, va, fl);
+      const ret = handle_mm_fault(s, ctx, t, va, fl);
       if (ret & VM_FAULT_RETRY && fl & FAULT_FLAG_ALLOW_RETRY) {
         // mmap_lock was dropped: __get_user_pages_locked() looks the page up again (FOLL_TRIED)
         tried = true;
         continue;
       }
-      if (ret & VM_FAULT_RETRY) ret = handle_mm_fault(s, ctx, t, va, fl | FAULT_FLAG_TRIED);
       if (uncounted) [ctx.faults, ctx.majfaults] = counted;
       if (ret & VM_FAULT_ERROR) return { pfns, err: ret & VM_FAULT_OOM ? -ENOMEM : -EFAULT };
       // faultin_page(): only a fault that broke COW (VM_FAULT_WRITE) changes the flags
