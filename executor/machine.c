@@ -25,7 +25,10 @@
  * if the path is not in the journal, append its current value (the word in
  * brackets for "always [madvise] never" files); write the new value; unlock.
  * Only the first writer of a path records it, so a second run that overlaps
- * the first never takes the first's value for the original.
+ * the first never takes the first's value for the original. A program's
+ * process (a child of the owner) registers nothing and may change a setting
+ * only while its owner is a live user: after the owner's release, a late
+ * write would outlive the restore (the pool a hugetlb program claims).
  *
  * machine_release() (exit, the fatal signals, the death of cowlab through
  * PR_SET_PDEATHSIG): lock; remove this process and dead ones; if no live user
@@ -38,7 +41,8 @@
  * The locked sections block signals, so a fatal signal is handled after the
  * section, and they use only system calls on static buffers, so the signal
  * handler may run them. Children of the server (a scenario's processes)
- * inherit the handlers but own nothing: machine_pid tells them apart.
+ * inherit the handlers but own nothing: machine_pid tells them apart. A
+ * server that is killed kills its program under way before it restores.
  */
 #include "cowlab.h"
 
@@ -52,12 +56,15 @@ long timeout_ms = 20000;
 volatile long *step_progress;
 /* the process whose machine state this is (0: it changed nothing yet) */
 static pid_t machine_pid;
+/* the server's program under way (its coordinator; 0: none) */
+pid_t program_pid;
 
 static void own_machine(void)
 {
 	if (!machine_pid)
 		machine_pid = getpid();
 }
+
 
 /* ---------------- small helpers safe in a signal handler ---------------- */
 
@@ -473,6 +480,42 @@ static int setting_read(const char *path, char *out, size_t len)
 	return 0;
 }
 
+/*
+ * Whether this process may change a setting now: the owner itself, or a
+ * program's process while its owner is a live user. Once the owner has
+ * released the machine (its end: everything written back), a late write from
+ * one of its programs would outlive the restore; it is refused. Under jlock.
+ */
+static int owner_live(void)
+{
+	/* no owner: a program of its own (a reproducer's process before any setting); nothing is journalled for it */
+	if (!machine_pid || getpid() == machine_pid)
+		return 1;
+	for (int i = 0; i < njusers; i++)
+		if (jusers[i].pid == (long)machine_pid)
+			return 1;
+	return 0;
+}
+
+/*
+ * Writes a setting that is already journalled (ksmd's run, recorded by the
+ * ENV request) without recording it, only while this process may change
+ * settings (owner_live). 0, or -errno (-ESRCH: the owner has released them).
+ */
+int machine_write(const char *path, const char *value)
+{
+	sigset_t old;
+	int fd, r = -ESRCH;
+
+	fd = jlock(&old);
+	if (fd < 0)
+		return fd;
+	if (owner_live())
+		r = write_text(path, value);
+	junlock(fd, &old);
+	return r;
+}
+
 int setting_set(const char *path, const char *value)
 {
 	sigset_t old;
@@ -484,7 +527,11 @@ int setting_set(const char *path, const char *value)
 	if (fd < 0)
 		return fd;
 	own_machine();
-	if (!registered) {
+	if (!owner_live()) {
+		junlock(fd, &old);
+		return -ESRCH;
+	}
+	if (getpid() == machine_pid && !registered) {
 		/* a journal nobody lives for any more is a killed run's: restore it before taking over */
 		if (!njusers && njents)
 			jrestore_all(1);
@@ -509,6 +556,31 @@ int setting_set(const char *path, const char *value)
 	}
 	junlock(fd, &old);
 	return r;
+}
+
+/*
+ * Makes this process the owner of the machine state and registers it as a
+ * user (a server, at its start, after machine_recover): every executor of
+ * a pool is a user, also those that never change a setting, so the settings
+ * stay until the last one leaves and their programs' processes may drive
+ * ksmd (machine_write) while their own server lives. Its children never own.
+ */
+void machine_own(void)
+{
+	sigset_t old;
+	int fd;
+
+	machine_pid = getpid();
+	if (geteuid() != 0)
+		return;	/* nothing can be changed */
+	fd = jlock(&old);
+	if (fd < 0)
+		return;
+	if (!registered && njusers < UMAX) {
+		jusers[njusers++] = (struct juser){ getpid(), proc_start(getpid()) };
+		registered = 1;
+	}
+	junlock(fd, &old);
 }
 
 void machine_release(void)
@@ -815,6 +887,14 @@ void restore_machine(void)
  * (empty: its files are O_TMPFILE) removed. Signal-safe; a no-op in a scenario's processes. */
 static void server_leaves(void)
 {
+	/* the program under way first: a process of it must not change a setting after the restore */
+	if (program_pid > 0 && machine_pid && getpid() == machine_pid) {
+		kill(-program_pid, SIGKILL);
+		kill(program_pid, SIGKILL);
+		while (waitpid(program_pid, NULL, 0) < 0 && errno == EINTR)
+			;
+		program_pid = 0;
+	}
 	restore_machine();
 	if (scratch_owner && getpid() == scratch_owner && scratch[0])
 		rmdir(scratch);

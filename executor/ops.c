@@ -798,7 +798,8 @@ long op_ksm_scan(struct stepcx *cx, const long *a)
 		return -ENOSYS;
 	if (!a[0])
 		return 0;	/* no process of the program registered with ksmd: it has nothing to scan */
-	r = ksm_run("1");
+	/* not once the server has put ksmd back (its end): ksmd would run on after the restore */
+	r = machine_write(KSM_DIR "/run", "1");
 	if (r)
 		return r;
 	seen = prev = start;

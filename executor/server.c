@@ -347,6 +347,7 @@ int main(int argc, char **argv)
 	atexit(restore_machine);
 	/* settings a SIGKILLed run left changed come back before anything else */
 	machine_recover();
+	machine_own();
 	reap_stale_swapfiles();
 	reap_stale_scratch();
 	scratch_owner = getpid();
@@ -423,6 +424,7 @@ int main(int argc, char **argv)
 		pid = fork();
 		if (pid == 0)
 			_exit(coordinator());
+		program_pid = pid;
 		clock_gettime(CLOCK_MONOTONIC, &t0);
 		for (long seen = 0;;) {
 			pid_t w = waitpid(pid, &status, WNOHANG);
@@ -445,6 +447,7 @@ int main(int argc, char **argv)
 		}
 		/* nothing of the scenario survives it; its files were O_TMPFILE (unnamed) */
 		kill(-pid, SIGKILL);
+		program_pid = 0;
 		rmdir(scratch);
 		scratch[0] = 0;
 		vmstat_background(bg1);
