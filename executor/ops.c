@@ -15,6 +15,8 @@ pid_t *task_pids;		/* pids of all tasks, in memory shared by every process of th
 
 /* io_uring, per task process */
 int ring_fd = -1;
+/* the ring fds this process holds, by the task that created each (fork children inherit them) */
+int ring_fds[MAXT] = { [0 ... MAXT - 1] = -1 };
 static unsigned *sq_tail, *sq_mask, *sq_array, *cq_head, *cq_tail, *cq_mask;
 static struct io_uring_sqe *sqes;
 static struct io_uring_cqe *cqes;
@@ -330,7 +332,10 @@ long op_mremap(struct stepcx *cx, const long *a)
 long op_exit(struct stepcx *cx, const long *a)
 {
 	(void)cx;
-	(void)a;
+	/* the rings this process holds the last fd of: their buffers go now, not in io_ring_exit_work later */
+	for (int o = 0; o < MAXT; o++)
+		if ((a[0] & (1L << o)) && ring_fds[o] >= 0)
+			syscall(__NR_io_uring_register, ring_fds[o], IORING_UNREGISTER_BUFFERS, NULL, 0);
 	return 0;
 }
 
@@ -369,9 +374,12 @@ long op_read_pipe(struct stepcx *cx, const long *a)
 
 long op_io_uring_setup(struct stepcx *cx, const long *a)
 {
-	(void)cx;
+	long r = uring_setup();
+
 	(void)a;
-	return uring_setup();
+	if (!r)
+		ring_fds[cx->me] = ring_fd;
+	return r;
 }
 
 long op_io_uring_register(struct stepcx *cx, const long *a)

@@ -96,6 +96,17 @@ void task_loop(int me)
 
 static int alive[MAXT];
 /*
+ * The tasks that hold each task's io_uring ring (its creator, and fork
+ * children, which inherit the fd), as the model's task_ring() has them.
+ * The kernel tears a ring down, and unpins its buffers, in a workqueue
+ * (io_ring_exit_work) after its last holder has exited, so an observation
+ * right after the exit could still see the pins (the hugetlb pool one page
+ * short). The last holder therefore unregisters the buffers itself before
+ * it exits (OP_EXIT's a[0]: the rings it holds last), which is synchronous
+ * when no request is in flight; the state after the step is the same.
+ */
+static unsigned long ring_holders[MAXT];
+/*
  * The live tasks whose mm is on ksmd's list (MMF_VM_MERGEABLE): a
  * MADV_MERGEABLE that registered it, or a fork child of such a task
  * (ksm_fork). An exit takes it off, and so does a ksm-scan for an mm left
@@ -570,6 +581,15 @@ int coordinator(void)
 			scan.a[0] = ksm_scan_kind();
 			st = &scan;
 		}
+		/* an exit learns which rings it holds the last file of (ring_last_holder) */
+		if (st->op == OP_EXIT && alive[t]) {
+			scan = *st;
+			scan.a[0] = 0;
+			for (int o = 0; o < P.ntasks; o++)
+				if (ring_holders[o] == 1UL << t)
+					scan.a[0] |= 1L << o;
+			st = &scan;
+		}
 		if (!alive[t]) {
 			/* a task that exited, or whose fork failed: the step fails with ESRCH and does nothing,
 			 * as the model's step() has it (nothing in the kernel ran) */
@@ -592,7 +612,12 @@ int coordinator(void)
 			for (int u = 0; u < P.ntasks; u++)
 				if (alive[u] && (ksm_registered & (1UL << u)) && !ksm_mergeable(u))
 					ksm_registered &= ~(1UL << u);
+		if (st->op == OP_IO_URING_SETUP && res.ret == 0)
+			ring_holders[t] = 1UL << t;
 		if (st->op == OP_FORK && res.ret > 0) {
+			for (int o = 0; o < P.ntasks; o++)
+				if (ring_holders[o] & (1UL << t))
+					ring_holders[o] |= 1UL << st->a[0];
 			if (start_task_ack((int)st->a[0])) {
 				out("X step %d: the child did not start", i + 1);
 				status = 1;
@@ -604,6 +629,8 @@ int coordinator(void)
 		}
 		if (st->op == OP_EXIT && alive[t]) {
 			ksm_registered &= ~(1UL << t);
+			for (int o = 0; o < P.ntasks; o++)
+				ring_holders[o] &= ~(1UL << t);
 			struct pollfd pfd = { .fd = pidfds[t], .events = POLLIN };
 			poll(&pfd, 1, 5000);	/* the mm is torn down before the task is reported dead */
 			alive[t] = 0;

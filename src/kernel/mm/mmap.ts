@@ -141,9 +141,11 @@ function file_unmapped(s: KState, ctx: KCtx, f: number): void {
 /**
  * do_vmi_munmap() / unmap_region(): zap the range (dropping uffd-wp
  * markers) and remove the VMAs. unmap_region() no longer drains the LRU
- * batches (none in 7.2's mm/vma.c; the host agrees, fuzz seed 4).
+ * batches (none in 7.2's mm/vma.c; the host agrees, fuzz seed 4). A file
+ * whose last mapping went is released at once, or, with `fputs`, added
+ * there for the caller to release when its system call returns.
  */
-export function do_munmap(s: KState, ctx: KCtx, t: number, start: number, end: number): number {
+export function do_munmap(s: KState, ctx: KCtx, t: number, start: number, end: number, fputs?: number[]): number {
   if (end <= start) return -EINVAL;
   if (hugetlb_range_misaligned(s, t, start, end)) return -EINVAL;
   const vmas = vmas_of(s, t);
@@ -161,7 +163,11 @@ export function do_munmap(s: KState, ctx: KCtx, t: number, start: number, end: n
   const before = mm_files(s, t);
   vma_modify(s, t, start, end, () => null);
   const after = new Set(mm_files(s, t));
-  for (const f of before) if (!after.has(f)) file_unmapped(s, ctx, f);
+  for (const f of before) {
+    if (after.has(f)) continue;
+    if (fputs) fputs.push(f);
+    else file_unmapped(s, ctx, f);
+  }
   trace(ctx, 'do_vmi_munmap', `pages ${start}..${end - 1} unmapped`);
   return 0;
 }
@@ -188,6 +194,16 @@ export interface MmapArgs {
  * was mapped there. MAP_SHARED|MAP_ANONYMOUS gets its own shmem object.
  */
 export function do_mmap(s: KState, ctx: KCtx, t: number, a: MmapArgs): number {
+  // fput() of the replaced mappings' files is task work, run when the system call returns (every
+  // era): a MAP_SHARED|MAP_HUGETLB object's inode, with its reservations and pages, outlives the new
+  // mapping's reservation (fuzz seed 12002, scenario 35: ENOMEM on the kernel)
+  const fputs: number[] = [];
+  const r = mmap_region(s, ctx, t, a, fputs);
+  for (const f of fputs) file_unmapped(s, ctx, f);
+  return r;
+}
+
+function mmap_region(s: KState, ctx: KCtx, t: number, a: MmapArgs, fputs: number[]): number {
   if (a.pages <= 0) return -EINVAL;
   if (a.start + a.pages > s.L.geo.vpages) return -ENOMEM;
   let file = a.file;
@@ -200,7 +216,7 @@ export function do_mmap(s: KState, ctx: KCtx, t: number, a: MmapArgs): number {
   }
   // the old mapping goes first (6.12+ zaps and closes it before the new file mmap too, and cannot
   // put it back when that fails: the range is left empty in every era)
-  do_munmap(s, ctx, t, a.start, a.start + a.pages);
+  do_munmap(s, ctx, t, a.start, a.start + a.pages, fputs);
   let flags = calc_vm_prot_bits(a.prot) | VM_MAYREAD | VM_MAYWRITE | VM_MAYEXEC | VM_SOFTDIRTY | (a.thp ? 0 : VM_NOHUGEPAGE);
   if (a.shared) flags |= VM_SHARED | VM_MAYSHARE;
   else if (a.prot & PROT_WRITE && !a.hugetlb) flags |= VM_ACCOUNT;
