@@ -171,6 +171,9 @@ extern pid_t program_pid;
 int setting_set(const char *path, const char *value);
 int thp_sizes(long *kb, int max);
 int machine_env(const char *spec, char *err, size_t errlen);
+int machine_want(const char *spec, char *err, size_t errlen);
+int thp_claim(char *err, size_t errlen);
+int machine_lock_mode(const char *name, int mode);
 int machine_env_exact(const char *spec, char *err, size_t errlen);
 long nr_writeback(void);
 #define NBACKGROUND 5

@@ -280,6 +280,12 @@ int hugetlb_lock(void)
 /* flock() on <journal dir>/<name>: the locked fd, or -errno */
 int machine_lock(const char *name)
 {
+	return machine_lock_mode(name, LOCK_EX);
+}
+
+/* The same with a mode (LOCK_SH or LOCK_EX) */
+int machine_lock_mode(const char *name, int mode)
+{
 	char path[600];
 	int fd;
 
@@ -289,7 +295,7 @@ int machine_lock(const char *name)
 	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return -errno;
-	while (flock(fd, LOCK_EX)) {
+	while (flock(fd, mode)) {
 		if (errno != EINTR) {
 			int e = -errno;
 
@@ -703,17 +709,94 @@ int hugetlb_pool_claim(char *err, size_t errlen)
 }
 
 /*
+ * The THP settings (paths under THP_DIR) the last ENV or WANT request asked
+ * for. Every cowlab run sets them machine-wide, so two runs that want
+ * different ones would change them under each other's programs: a program
+ * holds thp.lock shared from its start to its end, after it has found the
+ * settings as it wants them or set them again; a change takes the lock
+ * exclusively, so it waits until no program of any run is under way.
+ */
+#define TWANT 32
+static char thp_want_path[TWANT][JPATH], thp_want_val[TWANT][JVAL];
+static int thp_nwant;
+
+static int thp_matches(void)
+{
+	for (int i = 0; i < thp_nwant; i++) {
+		char cur[JVAL];
+
+		if (setting_read(thp_want_path[i], cur, sizeof(cur)) || strcmp(cur, thp_want_val[i]))
+			return 0;
+	}
+	return 1;
+}
+
+/*
+ * For a program's process, at its start, before any other machine lock
+ * (the order is thp, ksm, hugetlb): thp.lock held shared, with the THP
+ * settings this server's runs want. The fd to keep open for the program's
+ * life (its processes inherit it), -2 when nothing is wanted (no ENV), or
+ * -1 with the reason in err.
+ */
+int thp_claim(char *err, size_t errlen)
+{
+	int fd;
+
+	if (!thp_nwant)
+		return -2;
+	fd = machine_lock_mode("thp.lock", LOCK_SH);
+	if (fd < 0) {
+		snprintf(err, errlen, "cannot take thp.lock: %s", strerror(-fd));
+		return -1;
+	}
+	while (!thp_matches()) {
+		/* another run's settings: wait until its programs are gone (flock drops the shared lock first) */
+		while (flock(fd, LOCK_EX) && errno == EINTR)
+			;
+		for (int i = 0; i < thp_nwant; i++) {
+			int r = setting_set(thp_want_path[i], thp_want_val[i]);
+
+			if (r) {
+				snprintf(err, errlen, "%s = %s: %s", thp_want_path[i], thp_want_val[i], strerror(-r));
+				close(fd);
+				return -1;
+			}
+		}
+		while (flock(fd, LOCK_SH) && errno == EINTR)
+			;
+	}
+	return fd;
+}
+
+/*
  * ENV key=value ...: thp (enabled), thp_<kB> (hugepages-<kB>kB/enabled),
  * use_zero_page. Every key is checked before any is set; values are the
  * kernel's to judge. 0, or -1 with the reason in err.
  */
+static int env_request(const char *spec, int apply, char *err, size_t errlen);
+
 int machine_env(const char *spec, char *err, size_t errlen)
+{
+	return env_request(spec, 1, err, errlen);
+}
+
+/*
+ * WANT key=value ...: the same keys, only recorded: the THP settings this
+ * server's programs claim (thp_claim), for an executor of a pool whose
+ * machine owner makes the ENV request.
+ */
+int machine_want(const char *spec, char *err, size_t errlen)
+{
+	return env_request(spec, 0, err, errlen);
+}
+
+static int env_request(const char *spec, int apply, char *err, size_t errlen)
 {
 	char buf[2048], *save = NULL, *tok;
 	static char paths[JMAX][JPATH], vals[JMAX][JVAL];
-	int n = 0, lockfd = -1, hlockfd = -1;
+	int n = 0, lockfd = -1, hlockfd = -1, tlockfd = -1;
 
-	if (geteuid() != 0) {
+	if (apply && geteuid() != 0) {
 		snprintf(err, errlen, "ENV: not root: machine settings cannot be changed");
 		return -1;
 	}
@@ -773,6 +856,19 @@ int machine_env(const char *spec, char *err, size_t errlen)
 		}
 		snprintf(vals[n++], JVAL, "%s", val);
 	}
+	thp_nwant = 0;
+	for (int i = 0; i < n && thp_nwant < TWANT; i++) {
+		if (strncmp(paths[i], THP_DIR "/", strlen(THP_DIR) + 1))
+			continue;
+		memcpy(thp_want_path[thp_nwant], paths[i], JPATH);
+		memcpy(thp_want_val[thp_nwant++], vals[i], JVAL);
+	}
+	if (!apply)
+		return 0;
+	/* the lock order of thp_claim: thp, ksm, hugetlb */
+	for (int i = 0; i < n && tlockfd < 0; i++)
+		if (!strncmp(paths[i], THP_DIR "/", strlen(THP_DIR) + 1))
+			tlockfd = machine_lock("thp.lock");
 	for (int i = 0; i < n && lockfd < 0; i++)
 		if (!strncmp(paths[i], KSM_DIR "/", strlen(KSM_DIR) + 1))
 			lockfd = ksm_lock();
@@ -806,6 +902,8 @@ int machine_env(const char *spec, char *err, size_t errlen)
 				close(lockfd);
 			if (hlockfd >= 0)
 				close(hlockfd);
+			if (tlockfd >= 0)
+				close(tlockfd);
 			return -1;
 		}
 	}
@@ -813,6 +911,8 @@ int machine_env(const char *spec, char *err, size_t errlen)
 		close(lockfd);
 	if (hlockfd >= 0)
 		close(hlockfd);
+	if (tlockfd >= 0)
+		close(tlockfd);
 	return 0;
 }
 

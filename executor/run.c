@@ -503,6 +503,14 @@ int coordinator(void)
 	}
 	signal(SIGCHLD, SIG_IGN);
 	/* machine-wide locks, held until this program's processes are gone (the fds stay open) */
+	{
+		char err[256];
+
+		if (thp_claim(err, sizeof(err)) == -1) {
+			out("X env: %s", err);
+			return 1;
+		}
+	}
 	if ((uses_ksm() && hold_lock("ksm.lock", &ksm_program)) || (uses_hugetlb() && hold_lock("hugetlb.lock", &hugetlb_program)))
 		return 1;
 	/* ksmd runs only inside a ksm-scan step: a program killed in one (its time limit) left it running */

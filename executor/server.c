@@ -401,8 +401,24 @@ int main(int argc, char **argv)
 			}
 			continue;
 		}
+		if (!strncmp(line, "WANT", 4) && (line[4] == ' ' || line[4] == '\n' || !line[4])) {
+			char err[512];
+
+			if (!strchr(line, '\n') && !feof(in)) {
+				out("X WANT: request too long");
+				out("END error");
+				while (fgets(line, sizeof(line), in) && !strchr(line, '\n'))
+					;
+			} else if (machine_want(line + 4, err, sizeof(err))) {
+				out("X %s", err);
+				out("END error");
+			} else {
+				out("END ok");
+			}
+			continue;
+		}
 		if (sscanf(line, "PROG %d", &n) != 1 || n < 1 || n > MAXO + MAXR + MAXF + 8) {
-			out("X expected PROG <lines>, CAPS, ENV or QUIT");
+			out("X expected PROG <lines>, CAPS, ENV, WANT or QUIT");
 			out("END error");
 			continue;
 		}

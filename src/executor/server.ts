@@ -241,8 +241,14 @@ export class Executor {
     return parseCaps(lines.find((l) => l.startsWith('C ')) ?? '');
   }
 
-  /** Sends an ENV request (envRequest); throws with the executor's message when it is refused. */
-  async setEnv(request: string): Promise<void> {
+  /**
+   * Sends an ENV request (envRequest), or with `wantOnly` the same as WANT:
+   * the executor only records the THP settings its programs claim (an
+   * executor of a pool that does not own the machine). Throws with the
+   * executor's message when it is refused.
+   */
+  async setEnv(request: string, wantOnly = false): Promise<void> {
+    if (wantOnly) request = request.replace(/^ENV\b/, 'WANT');
     const lines = await this.request(`${request}\n`, 'END');
     if (lines.at(-1) !== 'END ok') {
       const why = lines.filter((l) => l.startsWith('X ')).map((l) => l.slice(2));
@@ -432,7 +438,8 @@ export class ExecutorPool {
     try {
       await prev;
       while (this.running > 0) await new Promise<void>((res) => this.idle.push(res));
-      await this.executors[0]!.setEnv(request);
+      // the others only record what their programs claim (thp.lock: another run may set other values meanwhile)
+      await Promise.all(this.executors.map((e, i) => e.setEnv(request, i > 0)));
     } finally {
       open();
     }

@@ -209,6 +209,31 @@ d('the machine settings journal', () => {
       expect(settings(), `${first} first: ${how1}, then ${how2}`).toEqual(before);
     }
   });
+
+  it("two overlapping runs that want different THP sizes never run a program under the other's settings", async () => {
+    // each run's programs hold thp.lock shared with their own settings made (executor/machine.c thp_claim);
+    // before, most of one run's programs ran under the other's sizes: a first divergence, "agreed on run 2"
+    const instances = (size: string) =>
+      readdirSync('scenarios/cow-selftest/anon')
+        .filter((f) => /^0[1-8]-.*\.yaml$/.test(f))
+        .flatMap((f) =>
+          ['pte', 'single-pte', 'partial-mremap', 'partial-shared', 'pte-swap'].map((b) => `scenarios/cow-selftest/anon/${f}#${b}-${size}`),
+        );
+    const run = (size: string) =>
+      new Promise<{ verdict: string; unstable?: string; scenario: string }[]>((res, rej) => {
+        const child = spawn(process.execPath, ['bin/cowlab.js', 'diff', '--json', '-j', '1', ...instances(size)]);
+        let out = '';
+        child.stdout.on('data', (b: Buffer) => (out += b.toString()));
+        child.stderr.resume();
+        child.on('error', rej);
+        child.on('exit', () => res(JSON.parse(out) as { verdict: string; unstable?: string; scenario: string }[]));
+      });
+    const [a, b] = await Promise.all([run('16k'), run('1m')]);
+    for (const r of [...a, ...b])
+      expect(`${r.scenario}: ${r.verdict}${r.unstable ? ` (unstable: ${r.unstable})` : ''}`).toBe(`${r.scenario}: agree`);
+    expect(a.length + b.length).toBe(80);
+    expect(settings()).toEqual(before);
+  }, 300_000);
 });
 
 d('M lines', () => {
