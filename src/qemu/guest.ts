@@ -266,8 +266,11 @@ export async function guestCaps(k: GuestKernel): Promise<{ caps: Caps; guest: Re
     .slice(0, 16);
   const file = join(cacheDir(), `guest-caps-${key}.json`);
   if (existsSync(file)) return JSON.parse(readFileSync(file, 'utf8')) as { caps: Caps; guest: Record<string, string> };
-  const b = await boot(k, ['CAPS\n']);
-  if (!b.caps) throw new InputError(`${k.name}: the guest did not answer (console: ${b.tail.join(' | ')})`);
+  // a boot under TCG can panic by itself (seen once on debian-7.x: "Fatal exception in interrupt" at 1.3 s,
+  // the next boot fine): two more tries before the kernel is reported as not answering
+  let b = await boot(k, ['CAPS\n']);
+  for (let i = 0; i < 2 && !b.caps; i++) b = await boot(k, ['CAPS\n']);
+  if (!b.caps) throw new InputError(`${k.name}: the guest did not answer in 3 boots (console of the last: ${b.tail.join(' | ')})`);
   const res = { caps: b.caps, guest: b.guest };
   writeFileSync(file, JSON.stringify(res));
   return res;
