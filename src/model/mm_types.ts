@@ -465,7 +465,15 @@ export interface Vma {
   /** file id, or -1 for anonymous memory */
   file: number;
   pgoff: number;
+  /** has an anon_vma */
   anon: boolean;
+  /**
+   * which anon_vma (mm-local, canonical: numbered in address order by
+   * vmas_store) shifted left by one, with bit 0 set when the anon_vma chain
+   * also holds a parent's (a fork child's VMA: vma_had_uncowed_parents());
+   * 0 or absent with `anon` false. Absent with `anon` true: a new one.
+   */
+  av?: number;
 }
 
 export function vma_count(s: KState, t: number): number {
@@ -489,6 +497,7 @@ export function vma_get(s: KState, t: number, i: number): Vma {
     file: m[o + V_FILE]! - 1,
     pgoff: m[o + V_PGOFF]!,
     anon: m[o + V_ANON]! !== 0,
+    av: m[o + V_ANON]!,
   };
 }
 
@@ -504,6 +513,16 @@ export function vmas_of(s: KState, t: number): Vma[] {
 export function vmas_store(s: KState, t: number, vmas: readonly Vma[]): boolean {
   if (vmas.length > s.L.geo.vmas) return false;
   const m = s.m;
+  // anon_vma identities renumbered by first appearance, so equal layouts are equal states
+  const ids = new Map<number, number>();
+  let fresh = 1 << 20;
+  const av = vmas.map((v) => {
+    if (!v.anon) return 0;
+    const raw = v.av ? v.av >>> 1 : fresh++;
+    let id = ids.get(raw);
+    if (id === undefined) ids.set(raw, (id = ids.size + 1));
+    return (id << 1) | ((v.av ?? 0) & 1);
+  });
   for (let i = 0; i < s.L.geo.vmas; i++) {
     const o = vmo(s, t, i);
     const v = vmas[i];
@@ -513,7 +532,7 @@ export function vmas_store(s: KState, t: number, vmas: readonly Vma[]): boolean 
       m[o + V_FLAGS] = v.flags;
       m[o + V_FILE] = v.file + 1;
       m[o + V_PGOFF] = v.pgoff;
-      m[o + V_ANON] = v.anon ? 1 : 0;
+      m[o + V_ANON] = av[i]!;
     } else {
       for (let k = 0; k < VMA_WORDS; k++) m[o + k] = 0;
     }
@@ -553,9 +572,28 @@ export function vma_pgoff_of(s: KState, t: number, i: number, va: number): numbe
 export function vma_anon_at(s: KState, t: number, i: number): boolean {
   return s.m[vmo(s, t, i) + V_ANON]! !== 0;
 }
-/** anon_vma_prepare(): the VMA gets an anon_vma the first time an anon page is added */
+/**
+ * anon_vma_prepare() (every era): the VMA gets an anon_vma the first time an
+ * anon page is added: find_mergeable_anon_vma() reuses the next or the
+ * previous VMA's when the two could merge but for their access flags
+ * (anon_vma_compatible()) and that anon_vma is the neighbour's only one
+ * (reusable_anon_vma(): not a fork child's); else a new one.
+ */
 export function anon_vma_prepare(s: KState, t: number, i: number): void {
-  s.m[vmo(s, t, i) + V_ANON] = 1;
+  if (vma_anon_at(s, t, i)) return;
+  const list = vmas_of(s, t);
+  const v = list[i]!;
+  const compatible = (a: Vma, b: Vma) =>
+    a.end === b.start &&
+    a.file === b.file &&
+    ((a.flags ^ b.flags) & ~(VM_READ | VM_WRITE | VM_EXEC | VM_SOFTDIRTY)) === 0 &&
+    (a.file < 0 || b.pgoff === a.pgoff + (a.end - a.start));
+  const reusable = (o: Vma | undefined) => (o && o.av && (o.av & 1) === 0 ? o.av : 0);
+  const next = list[i + 1];
+  const prev = i > 0 ? list[i - 1] : undefined;
+  const av = (next && compatible(v, next) && reusable(next)) || (prev && compatible(prev, v) && reusable(prev)) || 0;
+  list[i] = { ...v, anon: true, av: av || undefined };
+  vmas_store(s, t, list);
 }
 /** Whether the VMA mapping `va` is VM_SHARED (false if unmapped). */
 export function va_shared(s: KState, t: number, va: number): boolean {

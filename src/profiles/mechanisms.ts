@@ -367,6 +367,9 @@ const features = z
     ptReclaim: flag(
       'CONFIG_PT_RECLAIM: MADV_DONTNEED of a range that covers a whole PTE table frees the emptied table, so the next fault there may map a huge PMD again (Qi Zheng, "mm: pgtable: reclaim empty PTE page in madvise(MADV_DONTNEED)", 6.14 inferred; def_bool y on x86 in 7.2.13 mm/Kconfig, =y on the 6.18 host, absent from 6.12.117)',
     ),
+    mprotectUnaccount: flag(
+      'mprotect() that takes the write permission away from a private anonymous VMA without an anon_vma (never faulted) also drops its VM_ACCOUNT, so it merges again with unaccounted neighbours; before, a VMA once made writable stayed accounted, and apart from them (Lorenzo Stoakes, "mm/mprotect: allow unfaulted VMAs to be unaccounted on mprotect()", 6.7; read in 6.18 mm/mprotect.c mprotect_fixup)',
+    ),
     mremapMultiVma: flag(
       'a move-only mremap() (MREMAP_FIXED, same size) of a range that spans several VMAs moves each of them, keeping the gaps, where older kernels fail with EFAULT (Lorenzo Stoakes, "mm/mremap: permit mremap() move of multiple VMAs", 6.17; read in 7.2.13 mm/mremap.c remap_move)',
     ),

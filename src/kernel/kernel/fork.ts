@@ -12,6 +12,7 @@ import { TASK_ALIVE, TASK_FREE, TASK_DEAD } from '../../model/layout.js';
 import {
   type Vma,
   vmas_of,
+  vmas_store,
   task_state,
   task_set_state,
   task_set_parent,
@@ -33,7 +34,7 @@ import {
 } from '../../model/mm_types.js';
 import { type KCtx, trace, ModelBug } from '../ctx.js';
 import { copy_page_range, vma_needs_copy } from '../mm/memory.js';
-import { vmas_commit, mm_file_ref } from '../mm/mmap.js';
+import { mm_file_ref } from '../mm/mmap.js';
 import { ksm_fork } from '../mm/ksm.js';
 import { exit_mmap } from './exit.js';
 import { ENOMEM } from '../errno.js';
@@ -56,16 +57,19 @@ export function do_fork(s: KState, ctx: KCtx, parent: number, child: number): nu
 
   const childVmas: Vma[] = [];
   const src = vmas_of(s, parent);
-  src.forEach((v) => {
+  src.forEach((v, vi) => {
     if (v.flags & VM_DONTCOPY) return;
     let flags = v.flags & ~VM_LOCKED;
     flags &= ~VM_UFFD_WP; // dup_userfaultfd() without UFFD_FEATURE_EVENT_FORK
     // hugetlb_dup_vma_private(): a child's private hugetlb VMA owns no reservation
     flags &= ~(VM_HRESV_OWNER | VM_HRESV_UNMAPPED);
     if (v.flags & VM_WIPEONFORK) childVmas.push({ ...v, flags, anon: false });
-    else childVmas.push({ ...v, flags });
+    // anon_vma_fork(): each VMA its own new anon_vma, chained to the parent's (so never reused or merged
+    // with a neighbour that has none: vma_had_uncowed_parents())
+    else childVmas.push({ ...v, flags, av: v.anon ? ((vi + 1) << 1) | 1 : 0 });
   });
-  vmas_commit(s, child, childVmas);
+  // dup_mmap() copies the VMAs as they are: no merging, even where the child's flags now match
+  if (!vmas_store(s, child, childVmas)) throw new ModelBug(`mm of task ${child} needs more than ${s.L.geo.vmas} VMAs`);
   for (const f of new Set(childVmas.filter((v) => v.file >= 0).map((v) => v.file))) mm_file_ref(s, ctx, f, 1);
 
   // copy_page_range() per VMA, in address order, as dup_mmap() walks them

@@ -59,12 +59,20 @@ export function calc_vm_prot_bits(prot: number): number {
   return (prot & PROT_READ ? VM_READ : 0) | (prot & PROT_WRITE ? VM_WRITE : 0) | (prot & PROT_EXEC ? VM_EXEC : 0);
 }
 
-/** Two neighbouring VMAs the kernel would merge (vma_merge's compatibility test, reduced). */
+/**
+ * Two neighbouring VMAs the kernel would merge (vma_merge's compatibility
+ * test, reduced): the same flags and file, and is_mergeable_anon_vma(): the
+ * same anon_vma, or one has none and the other's is its only one (not a
+ * fork child's, vma_had_uncowed_parents(); 6.18 mm/vma.c, the same rule in
+ * every era).
+ */
 function mergeable(a: Vma, b: Vma): boolean {
   if (a.end !== b.start || a.flags !== b.flags || a.file !== b.file) return false;
   // a MAP_HUGETLB mapping is a file of its own: only its own pieces merge again
   if ((a.file >= 0 || a.flags & VM_HUGETLB) && a.pgoff + (a.end - a.start) !== b.pgoff) return false;
-  return a.anon === b.anon;
+  if (!a.anon && !b.anon) return true;
+  if (!a.anon || !b.anon) return ((a.anon ? a.av : b.av)! & 1) === 0;
+  return a.av === b.av;
 }
 
 /** Sorts and merges a VMA list, then stores it. */
@@ -73,8 +81,11 @@ export function vmas_commit(s: KState, t: number, list: Vma[]): void {
   const out: Vma[] = [];
   for (const v of list) {
     const last = out[out.length - 1];
-    if (last && mergeable(last, v)) last.end = v.end;
-    else out.push({ ...v });
+    if (last && mergeable(last, v)) {
+      last.end = v.end;
+      // the merged VMA keeps the anon_vma one of them had
+      if (!last.anon && v.anon) Object.assign(last, { anon: true, av: v.av });
+    } else out.push({ ...v });
   }
   if (!vmas_store(s, t, out)) throw new ModelBug(`mm of task ${t} needs more than ${s.L.geo.vmas} VMAs`);
 }

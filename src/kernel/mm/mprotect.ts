@@ -31,6 +31,8 @@ import {
   ptep_get,
   set_pte_at,
   VM_READ,
+  VM_ACCOUNT,
+  VM_NORESERVE,
   VM_HUGETLB,
   VM_WRITE,
   VM_EXEC,
@@ -319,7 +321,13 @@ export function do_mprotect(s: KState, ctx: KCtx, t: number, start: number, end:
     const v = vmas[i]!;
     const a = Math.max(v.start, lo);
     const b = Math.min(v.end, hi);
-    const newflags = (v.flags & ~(VM_READ | VM_WRITE | VM_EXEC)) | calc_vm_prot_bits(prot);
+    let newflags = (v.flags & ~(VM_READ | VM_WRITE | VM_EXEC)) | calc_vm_prot_bits(prot);
+    // mprotect_fixup(): a private mapping made writable is charged (VM_ACCOUNT) and stays so when it is
+    // made read-only again, unless (6.7+) it is anonymous and was never faulted (no anon_vma)
+    if (newflags & VM_WRITE) {
+      if ((v.flags & (VM_ACCOUNT | VM_WRITE | VM_HUGETLB | VM_SHARED | VM_NORESERVE)) === 0) newflags |= VM_ACCOUNT;
+    } else if (ctx.prof.mech.features.mprotectUnaccount && v.flags & VM_ACCOUNT && v.file < 0 && !(v.flags & VM_HUGETLB) && !v.anon)
+      newflags &= ~VM_ACCOUNT;
     if (newflags === v.flags) continue; // mprotect_fixup(): nothing to do, no PTE walk
     // the split of a hugetlb VMA off a huge-page boundary fails (hugetlb_vm_op_split)
     if (v.flags & VM_HUGETLB && hugetlb_range_misaligned(s, t, a, b)) {

@@ -162,6 +162,9 @@ function folio_sub_large_mapcount(s: KState, pfn: number, t: number, d: number):
  */
 export function folio_maybe_mapped_shared(s: KState, pfn: number): boolean {
   if (!folio_test_large(s, pfn)) return page_mapcount(s, pfn) > 1;
+  // a single mapping implies "mapped exclusively", even where the MM-ID shared bit says otherwise (a
+  // third mm that got no slot keeps it set after the others left; fuzz seed 12003, scenario 101)
+  if (folio_large_mapcount(s, folio_head(s, pfn)) <= 1) return false;
   if (folio_entire_mapcount(s, pfn) > 1) return true;
   return page_test(s, pfn, PGF_MMIDS_SHARED);
 }

@@ -58,7 +58,15 @@ export const linux_4_8: Profile = {
     hugetlb: { forkCopyPinned: 'never', lazyForkCopy: false, madvDontneed: 'einval', restoreReserve: false, gupFaultUncounted: true },
     ksm: { wpReuse: 'copy', breakKsm: 'write-fault', forkResetsCounters: false, zeroPages: 'plain' },
     proc: { pagemapPmdExclusive: 'head', pagemapPmdFile: false, kpageflagsFromFolio: false, kpageflagsKsmAnyAnon: false },
-    features: { ioUring: false, pinUserPages: false, mthp: false, madvCollapse: 'none', mremapMultiVma: false, ptReclaim: false },
+    features: {
+      ioUring: false,
+      pinUserPages: false,
+      mthp: false,
+      madvCollapse: 'none',
+      mprotectUnaccount: false,
+      mremapMultiVma: false,
+      ptReclaim: false,
+    },
     config: { softDirty: true, procMemForce: 'always' },
   },
 };
