@@ -125,7 +125,7 @@ export async function explore(o: ExploreOptions): Promise<ExploreReport> {
   report.trace = steps.map((s) => stepText(s));
   const desc = `Found by cowlab explore ${o.config.file} on ${o.profile.id}${o.swarm ? ` (random walk ${sw!.found!.walk}, seed ${o.swarm.seed})` : ' (breadth-first: a shortest counterexample)'}.\n` +
     `${violation.property}: ${violation.message}`;
-  let scenario = traceScenario(sys, steps, desc);
+  let scenario = traceScenario(sys, steps, desc, o.profile.id);
   const again = reproduces(scenario, o.config.file, o.profile, violation.property);
   report.replayed = again !== null;
   if (o.shrink && again) scenario = shrink(sys, scenario, o.profile, violation.property);

@@ -321,9 +321,11 @@ function buildActions(c: ExploreConfig, r: Resolved, n: number, profile: Profile
 }
 
 /** The scenario (as a YAML-ready object) of a trace of actions from the initial state. */
-export function traceScenario(sys: ExploreSystem, steps: Record<string, unknown>[], description: string): Record<string, unknown> {
+export function traceScenario(sys: ExploreSystem, steps: Record<string, unknown>[], description: string, kernel?: string): Record<string, unknown> {
   const c = sys.config;
   const out: Record<string, unknown> = { name: `${c.name}-counterexample`, description };
+  // `cowlab run FILE` replays it on the kernel it was found on
+  if (kernel !== undefined) out.kernel = kernel;
   if (c.source.length) out.source = c.source;
   out.processes = ['P0'];
   if (c.pmdOrder !== undefined) out['pmd-order'] = c.pmdOrder;

@@ -261,7 +261,8 @@ export async function fuzzDiff(o: FuzzOptions): Promise<FuzzReport> {
       const fin = !shrunk ? null : await divergenceOf(resolveCmds(minimal, 'final', gen));
       if (fin && fin !== 'skip') last = fin;
       const name = `fuzz-${o.seed}-${index}`;
-      const obj = materialize(minimal, gen, name);
+      // `cowlab run FILE` runs the model as the profile that judged the kernel did
+      const obj: Record<string, unknown> = { name, kernel: prof.id, ...materialize(minimal, gen, name) };
       // steps after the divergence cannot matter to it
       obj.steps = (obj.steps as unknown[]).slice(0, last.step);
       obj.description =

@@ -86,7 +86,8 @@ export function fuzzModel(o: ModelFuzzOptions): ModelFuzzReport {
     const minimal = res.counterexample?.[0] ?? k.cmds;
     const v = firstViolation(minimal, o.profile, gen, property) ?? k.v;
     const name = nameOf(o.seed, k.index);
-    const obj = materialize(minimal, gen, name);
+    // `cowlab run FILE` replays it on the kernel it was found on
+    const obj: Record<string, unknown> = { name, kernel: o.profile.id, ...materialize(minimal, gen, name) };
     obj.steps = (obj.steps as unknown[]).slice(0, v.step);
     obj.description =
       `Found by cowlab fuzz --seed ${o.seed} --kernel ${o.profile.id} (random scenario ${k.index}), shrunk.\n` +

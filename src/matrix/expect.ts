@@ -44,6 +44,11 @@ export function keyProfiles(key: string, order: readonly Profile[], where: strin
 export function checkExpectKeys(sc: Scenario, extraIds: readonly string[] = []): void {
   const known = [...new Set([...PROFILES.map((p) => p.id), ...Object.keys(GROUPS), ...extraIds])];
   const order = PROFILES.map((p) => p.id);
+  if (sc.kernel !== undefined && !order.includes(sc.kernel) && !extraIds.includes(sc.kernel)) {
+    const ids = [...new Set([...order, ...extraIds])];
+    const msg = `kernel: unknown kernel "${sc.kernel}"${didYouMean(sc.kernel, ids)} (a profile module's id needs --profile FILE); known: ${ids.join(', ')}`;
+    throw new InputError(sc.kernelPos ? msg : `${sc.file}: ${msg}`, sc.kernelPos);
+  }
   for (const key of Object.keys(sc.expect)) {
     const at = sc.expectPos?.[key];
     const where = at ? undefined : sc.file;

@@ -84,6 +84,8 @@ const topSchema = z
   .object({
     name: z.string().optional(),
     description: z.string().optional(),
+    /** the kernel profile `cowlab run` uses when no --kernel is given (findings record the one they were found on) */
+    kernel: z.string().optional(),
     selftest: z
       .object({
         case: z.string(),
@@ -471,6 +473,10 @@ export function scenarioFromObject(raw: unknown, file: string, pos: PosSource = 
     steps,
   };
   if (top.description !== undefined) sc.description = top.description;
+  if (top.kernel !== undefined) {
+    sc.kernel = top.kernel;
+    sc.kernelPos = pos.at(['kernel']);
+  }
   if (top['pmd-order'] !== undefined) sc.pmdOrder = top['pmd-order'];
   if (top.selftest !== undefined) sc.selftest = top.selftest;
   return sc;

@@ -99,6 +99,10 @@ export interface Scenario {
   name: string;
   file: string;
   description?: string;
+  /** `kernel:`: the profile `cowlab run` uses for it when no --kernel is given (an explorer or fuzz finding's) */
+  kernel?: string;
+  /** where `kernel:` stands in the file */
+  kernelPos?: Pos;
   /** model only: the geometry's PMD order when it is not the real 9 (`pmd-order:`) */
   pmdOrder?: number;
   /**

@@ -177,6 +177,22 @@ describe('cowlab explore', () => {
     expect(wide.err).toMatch(/--workers: expected an integer from 1 to \d+ \(one per CPU\)/);
   });
 
+  it('writes a counterexample that names its kernel, so `cowlab run FILE` replays it there (and --kernel overrides)', () => {
+    const file = join(tmp, 'cx.yaml');
+    const r = cowlab('explore', 'explore/vmsplice-leak.yaml', '--kernel', 'linux-5.7', '--out', file);
+    expect(r.code).toBe(1);
+    expect(r.out).toContain('cowlab run reproduces it');
+    const run = cowlab('run', file);
+    expect(run.code).toBe(1);
+    expect(run.out).toMatch(/^FAIL {2}vmsplice-leak-counterexample .*linux-5\.7\)\n {6}step \d+: no-leak:/m);
+    expect(cowlab('run', '--kernel', 'linux-6.18', file).code).toBe(0);
+    // a kernel that no profile has is an error at its position
+    writeFileSync(join(tmp, 'typo.yaml'), 'kernel: linux-5.77\nsteps:\n  - p: {mmap: mem}\n');
+    const typo = cowlab('run', join(tmp, 'typo.yaml'));
+    expect(typo.code).toBe(2);
+    expect(typo.err).toContain('typo.yaml:1:9: kernel: unknown kernel "linux-5.77" (did you mean "linux-5.7"?)');
+  });
+
   it('refuses --out DIR, a FIFO as configuration, and --kernel with --profile (exit 2, nothing left behind)', () => {
     const dir = join(tmp, 'outdir');
     mkdirSync(dir);

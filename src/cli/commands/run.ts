@@ -6,7 +6,7 @@ import { runScenario } from '../../scenario/run.js';
 import type { Resolved } from '../../scenario/resolve.js';
 import { judgeRun, kselftestResult, type Cell } from '../../matrix/matrix.js';
 import { profileLacks } from '../../profiles/support.js';
-import { PROFILES } from '../../profiles/index.js';
+import { PROFILES, profileById } from '../../profiles/index.js';
 import { runJson, runText, traceText } from '../format.js';
 import { out, pickProfile, envOption } from '../util.js';
 
@@ -15,7 +15,7 @@ export function runCommand(program: Command): void {
     .command('run')
     .description('Run scenario files (or directories of them) in the model and print a verdict per scenario.')
     .argument('<path...>', 'scenario files or directories')
-    .option('--kernel <id>', 'kernel profile to run (see `cowlab kernels`; default: linux-6.18)')
+    .option('--kernel <id>', "kernel profile to run (see `cowlab kernels`; default: the scenario's kernel:, else linux-6.18)")
     .option('--profile <file>', 'a profile module of your own (see docs/profiles.md)')
     .option('--trace', "print every step: the kernel path taken, every page's counts and flags, what changed")
     .option('--json', 'print a JSON array, one object per scenario')
@@ -28,29 +28,32 @@ export function runCommand(program: Command): void {
       '\nEach scenario is judged against what its expect: block documents for the kernel, in kselftest words: PASS, FAIL, XFAIL (fails as documented), XPASS (passes where a failure is documented), SKIP (the kernel lacks what it needs).\nScenario format: docs/scenario-format.md (examples in scenarios/).\nExit status: 0 no FAIL and no XPASS, 1 otherwise, 2 bad input.',
     )
     .action(async (paths: string[], opts: { kernel?: string; profile?: string; trace?: boolean; json?: boolean; env?: string }) => {
-      const prof = await pickProfile(opts);
-      const env = envOption(prof, opts.env);
-      const scenarios = loadScenarios(paths, [prof.id]);
+      const given = await pickProfile(opts);
+      const explicit = opts.kernel !== undefined || opts.profile !== undefined;
+      const scenarios = loadScenarios(paths, [given.id]);
       // judged as the matrix judges a cell: against what the scenario's expect: documents for this kernel
       const results = scenarios.map((r) => {
+        // a finding's file names the kernel it was found on (kernel:); --kernel or --profile overrides it
+        const prof = explicit || r.sc.kernel === undefined || r.sc.kernel === given.id ? given : profileById(r.sc.kernel);
+        const env = envOption(prof, opts.env);
         const res = profileLacks(prof, r) ? null : runScenario(r, prof, { trace: opts.trace ?? false, env });
         const cell = judgeRun(r, prof, PROFILES, res);
-        return { r, res, cell, word: kselftestResult(cell) };
+        return { r, res, cell, word: kselftestResult(cell), kernel: prof.id };
       });
       if (opts.json)
         out(
           JSON.stringify(
-            results.map(({ r, res, cell, word }) =>
-              res ? { ...runJson(r, res), result: word, ...judgement(cell) } : skippedJson(r, prof.id, cell),
+            results.map(({ r, res, cell, word, kernel }) =>
+              res ? { ...runJson(r, res), result: word, ...judgement(cell) } : skippedJson(r, kernel, cell),
             ),
             null,
             2,
           ),
         );
       else {
-        for (const { r, res, cell, word } of results) {
+        for (const { r, res, cell, word, kernel } of results) {
           if (opts.trace && res) out(`== ${res.scenario} (${res.file}) on ${res.kernel}\n${traceText(r, res)}`);
-          out(runText(r, prof.id, res, cell, word));
+          out(runText(r, kernel, res, cell, word));
         }
         const n = (w: string) => results.filter((x) => x.word === w).length;
         out(
