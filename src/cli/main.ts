@@ -14,12 +14,14 @@ import { exploreCommand } from './commands/explore.js';
 import { fuzzCommand } from './commands/fuzz.js';
 import { emitCCommand } from './commands/emit-c.js';
 import { kernelsCommand } from './commands/kernels.js';
+import { versionString } from './version.js';
 
 export function buildProgram(): Command {
   const program = new Command();
   program
     .name('cowlab')
     .description('An executable model of Linux anonymous-memory COW and GUP pinning, checked against real kernels.')
+    .version(versionString(), '-V, --version', 'print the version (and the commit of a git checkout)')
     .showHelpAfterError()
     .exitOverride();
 

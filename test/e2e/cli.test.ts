@@ -29,6 +29,37 @@ describe('cowlab run', () => {
     expect(r.out).toMatch(/^SKIP {2}pin-clear-refs .*\n {6}\S/m);
   });
 
+  it('filters by name (--grep), stops at the first failure (--bail) and prints kselftest TAP (--tap); --version', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cowlab-'));
+    try {
+      const steps = 'steps:\n  - p: {mmap: mem}\n  - p: {write: mem}\n  - p: {fork: c}\n  - p: {write: mem}\n';
+      writeFileSync(join(dir, 'a-pass.yaml'), steps);
+      // a leak the scenario does not document: FAIL on linux-5.7
+      writeFileSync(
+        join(dir, 'b-leak.yaml'),
+        'steps:\n  - p: {mmap: mem}\n  - p: {write: mem}\n  - p: {fork: c}\n  - c: {pipe: x}\n  - c: {vmsplice: mem, pipe: x}\n  - c: {munmap: mem}\n  - p: {write: mem}\n  - c: {read-pipe: x}\n',
+      );
+      writeFileSync(join(dir, 'c-pass.yaml'), steps);
+      const bail = cowlab('run', '--kernel', 'linux-5.7', '--bail', dir);
+      expect(bail.code).toBe(1);
+      expect(bail.out).toMatch(/^PASS {2}a-pass /m);
+      expect(bail.out).toMatch(/^FAIL {2}b-leak /m);
+      expect(bail.out).not.toContain('c-pass');
+      expect(bail.out).toContain(
+        '2 scenario(s): 1 passed, 1 failed, 0 failed as documented (XFAIL), 0 passed where a failure is documented (XPASS), 0 skipped; stopped at the first failure (--bail): 1 not run',
+      );
+      const tap = cowlab('run', '--kernel', 'linux-5.7', '--tap', '--grep', 'leak|c-', dir);
+      expect(tap.code).toBe(1);
+      expect(tap.out.split('\n')[0]).toBe('TAP version 13');
+      expect(tap.out).toContain('1..2\nnot ok 1 b-leak (linux-5.7)\n# step 8: no-leak:');
+      expect(tap.out).toContain('ok 2 c-pass (linux-5.7)\n# Totals: pass:1 fail:1 xfail:0 xpass:0 skip:0 error:0');
+      expect(cowlab('run', '--grep', '(', dir).err).toContain('--grep: not a regular expression');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+    expect(cowlab('--version').out).toMatch(/^cowlab \d+\.\d+\.\d+( \(commit [0-9a-f]{12}\))?\n?$/);
+  });
+
   it('judges a scenario by its expect: block as the matrix does (XFAIL, XPASS, a wrong copy count), with kselftest words', () => {
     const cve = cowlab('run', '--kernel', 'linux-5.7', 'scenarios/cve/cve-2020-29374-vmsplice-child.yaml');
     expect(cve.code).toBe(0);

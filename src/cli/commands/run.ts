@@ -1,10 +1,10 @@
 /** `cowlab run` (docs/cli.md). */
 import type { Command } from 'commander';
-import { EXIT_OK, EXIT_FAIL } from '../../scenario/errors.js';
+import { EXIT_OK, EXIT_FAIL, InputError } from '../../scenario/errors.js';
 import { loadScenarios } from '../../scenario/load.js';
-import { runScenario } from '../../scenario/run.js';
+import { runScenario, type RunResult } from '../../scenario/run.js';
 import type { Resolved } from '../../scenario/resolve.js';
-import { judgeRun, kselftestResult, type Cell } from '../../matrix/matrix.js';
+import { judgeRun, kselftestResult, type Cell, type KselftestResult } from '../../matrix/matrix.js';
 import { profileLacks } from '../../profiles/support.js';
 import { PROFILES, profileById } from '../../profiles/index.js';
 import { runJson, runText, traceText } from '../format.js';
@@ -19,6 +19,9 @@ export function runCommand(program: Command): void {
     .option('--profile <file>', 'a profile module of your own (see docs/profiles.md)')
     .option('--trace', "print every step: the kernel path taken, every page's counts and flags, what changed")
     .option('--json', 'print a JSON array, one object per scenario')
+    .option('--tap', 'print TAP as kselftest does (ok / not ok, # SKIP, # XFAIL, # XPASS, and a # Totals line)')
+    .option('--grep <regexp>', 'run only the scenarios whose name matches (a JavaScript regular expression)')
+    .option('--bail', 'stop after the first FAIL or XPASS')
     .option(
       '--env <list>',
       "the machine, where it differs from the profile's: KEY=VALUE,... (docs/profiles.md, e.g. zeroPage=false,swap=sync-io)",
@@ -27,20 +30,26 @@ export function runCommand(program: Command): void {
       'after',
       '\nEach scenario is judged against what its expect: block documents for the kernel, in kselftest words: PASS, FAIL, XFAIL (fails as documented), XPASS (passes where a failure is documented), SKIP (the kernel lacks what it needs).\nScenario format: docs/scenario-format.md (examples in scenarios/).\nExit status: 0 no FAIL and no XPASS, 1 otherwise, 2 bad input.',
     )
-    .action(async (paths: string[], opts: { kernel?: string; profile?: string; trace?: boolean; json?: boolean; env?: string }) => {
+    .action(async (paths: string[], opts: RunOpts) => {
       const given = await pickProfile(opts);
       const explicit = opts.kernel !== undefined || opts.profile !== undefined;
-      const scenarios = loadScenarios(paths, [given.id]);
+      if (opts.json && opts.tap) throw new InputError('use --json or --tap, not both');
+      const grep = opts.grep === undefined ? null : regexpOption('--grep', opts.grep);
+      const scenarios = loadScenarios(paths, [given.id]).filter((r) => !grep || grep.test(r.sc.name));
       // judged as the matrix judges a cell: against what the scenario's expect: documents for this kernel
-      const results = scenarios.map((r) => {
+      const results: { r: Resolved; res: RunResult | null; cell: Cell; word: KselftestResult; kernel: string }[] = [];
+      for (const r of scenarios) {
         // a finding's file names the kernel it was found on (kernel:); --kernel or --profile overrides it
         const prof = explicit || r.sc.kernel === undefined || r.sc.kernel === given.id ? given : profileById(r.sc.kernel);
         const env = envOption(prof, opts.env);
         const res = profileLacks(prof, r) ? null : runScenario(r, prof, { trace: opts.trace ?? false, env });
         const cell = judgeRun(r, prof, PROFILES, res);
-        return { r, res, cell, word: kselftestResult(cell), kernel: prof.id };
-      });
-      if (opts.json)
+        const word = kselftestResult(cell);
+        results.push({ r, res, cell, word, kernel: prof.id });
+        if (opts.bail && (word === 'FAIL' || word === 'XPASS')) break;
+      }
+      if (opts.tap) out(tapText(results, scenarios.length));
+      else if (opts.json)
         out(
           JSON.stringify(
             results.map(({ r, res, cell, word, kernel }) =>
@@ -58,7 +67,10 @@ export function runCommand(program: Command): void {
         const n = (w: string) => results.filter((x) => x.word === w).length;
         out(
           `${results.length} scenario(s): ${n('PASS')} passed, ${n('FAIL')} failed, ${n('XFAIL')} failed as documented (XFAIL), ` +
-            `${n('XPASS')} passed where a failure is documented (XPASS), ${n('SKIP')} skipped`,
+            `${n('XPASS')} passed where a failure is documented (XPASS), ${n('SKIP')} skipped` +
+            (results.length < scenarios.length
+              ? `; stopped at the first failure (--bail): ${scenarios.length - results.length} not run`
+              : ''),
         );
       }
       process.exitCode = results.some((x) => x.word === 'FAIL' || x.word === 'XPASS') ? EXIT_FAIL : EXIT_OK;
@@ -76,4 +88,50 @@ function judgement(cell: Cell): Record<string, unknown> {
 
 function skippedJson(r: Resolved, kernel: string, cell: Cell): Record<string, unknown> {
   return { scenario: r.sc.name, file: r.sc.file, kernel, verdict: 'skip', result: 'SKIP', reason: cell.message, ...judgement(cell) };
+}
+
+interface RunOpts {
+  kernel?: string;
+  profile?: string;
+  trace?: boolean;
+  json?: boolean;
+  tap?: boolean;
+  grep?: string;
+  bail?: boolean;
+  env?: string;
+}
+
+/** A --grep style option as a regular expression (a bad one is the user's error). */
+function regexpOption(name: string, v: string): RegExp {
+  try {
+    return new RegExp(v);
+  } catch (e) {
+    throw new InputError(`${name}: not a regular expression: ${(e as Error).message}`);
+  }
+}
+
+/**
+ * kselftest's TAP (tools/testing/selftests/kselftest.h): "ok N name",
+ * "not ok N name", "ok N # SKIP|XFAIL|XPASS name: why", diagnostics as
+ * "# " lines, and the "# Totals:" line; scenarios --bail left out are not
+ * in the plan's count of results but in a closing comment.
+ */
+function tapText(
+  results: readonly { r: Resolved; res: RunResult | null; cell: Cell; word: KselftestResult; kernel: string }[],
+  planned: number,
+): string {
+  const lines = ['TAP version 13', `1..${planned}`];
+  results.forEach(({ r, res, cell, word, kernel }, i) => {
+    const name = `${r.sc.name} (${kernel})`;
+    const why = word === 'SKIP' ? cell.message : word === 'XFAIL' || word === 'XPASS' ? cell.because : undefined;
+    if (word === 'PASS') lines.push(`ok ${i + 1} ${name}`);
+    else if (word === 'FAIL') lines.push(`not ok ${i + 1} ${name}`);
+    else lines.push(`ok ${i + 1} # ${word} ${name}${why ? `: ${why}` : ''}`);
+    if (word === 'FAIL' || word === 'XPASS')
+      for (const l of runText(r, kernel, res, cell, word).split('\n').slice(1)) lines.push(`# ${l.trim()}`);
+  });
+  if (results.length < planned) lines.push(`# --bail: stopped after the first failure; ${planned - results.length} not run`);
+  const n = (w: string) => results.filter((x) => x.word === w).length;
+  lines.push(`# Totals: pass:${n('PASS')} fail:${n('FAIL')} xfail:${n('XFAIL')} xpass:${n('XPASS')} skip:${n('SKIP')} error:0`);
+  return lines.join('\n');
 }
