@@ -130,6 +130,36 @@ export function loadScenarios(paths: readonly string[], profileIds: readonly str
 }
 
 /**
+ * loadScenarios() that goes on past a malformed file: each file's error is
+ * collected (positioned) and the others load. A path that does not exist or
+ * cannot be read as a directory still throws.
+ */
+export function loadScenariosEach(
+  paths: readonly string[],
+  profileIds: readonly string[] = [],
+): { scenarios: Resolved[]; errors: InputError[] } {
+  const scenarios: Resolved[] = [];
+  const errors: InputError[] = [];
+  const files: [string, string | undefined][] = [];
+  for (const spec of paths) {
+    const [file, only] = splitSpec(spec);
+    if (only !== undefined) files.push([file, only]);
+    else for (const f of findScenarioFiles([spec])) files.push([f, undefined]);
+  }
+  for (const [file, only] of files) {
+    try {
+      const rs = loadScenarioFile(file, only);
+      for (const r of rs) checkExpectKeys(r.sc, profileIds);
+      scenarios.push(...rs);
+    } catch (e) {
+      if (!(e instanceof InputError)) throw e;
+      errors.push(e);
+    }
+  }
+  return { scenarios, errors };
+}
+
+/**
  * Positions for an instance: its steps that come from the template point at
  * the template's steps (they are the instance's last ones), the setup steps
  * at the `matrix:` key.

@@ -145,6 +145,22 @@ describe('cowlab run', () => {
     }
   });
 
+  it('a malformed file in a directory is reported and the rest still run (exit 2 at the end)', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cowlab-'));
+    try {
+      writeFileSync(join(dir, 'a-bad.yaml'), 'steps:\n  - p: {mmap: mem, pages: lots}\n');
+      writeFileSync(join(dir, 'b-good.yaml'), 'steps:\n  - p: {mmap: mem}\n  - p: {write: mem}\n');
+      const r = cowlab('run', dir);
+      expect(r.code).toBe(2);
+      expect(r.out).toMatch(/^PASS {2}b-good /m);
+      expect(r.out).toContain('1 scenario(s): 1 passed');
+      expect(r.err).toMatch(/a-bad\.yaml:2:27: steps\.0\.p\.pages: expected number/);
+      expect(r.err).toContain('1 file(s) could not be loaded (above); the others ran');
+    } finally {
+      rmSync(dir, { recursive: true });
+    }
+  });
+
   it('a missing file and an unknown kernel are usage errors (exit 2)', () => {
     expect(cowlab('run', 'no/such/file.yaml').code).toBe(2);
     const r = cowlab('run', '--kernel', 'linux-9.9', 'scenarios/cve');

@@ -1,7 +1,7 @@
 /** `cowlab run` (docs/cli.md). */
 import type { Command } from 'commander';
-import { EXIT_OK, EXIT_FAIL, InputError } from '../../scenario/errors.js';
-import { loadScenarios } from '../../scenario/load.js';
+import { EXIT_OK, EXIT_FAIL, EXIT_USAGE, InputError } from '../../scenario/errors.js';
+import { loadScenariosEach } from '../../scenario/load.js';
 import { runScenario, type RunResult } from '../../scenario/run.js';
 import type { Resolved } from '../../scenario/resolve.js';
 import { judgeRun, kselftestResult, type Cell, type KselftestResult } from '../../matrix/matrix.js';
@@ -35,7 +35,14 @@ export function runCommand(program: Command): void {
       const explicit = opts.kernel !== undefined || opts.profile !== undefined;
       if (opts.json && opts.tap) throw new InputError('use --json or --tap, not both');
       const grep = opts.grep === undefined ? null : regexpOption('--grep', opts.grep);
-      const scenarios = loadScenarios(paths, [given.id]).filter((r) => !grep || grep.test(r.sc.name));
+      // a malformed file is reported and the others run (exit 2 at the end)
+      const loaded = loadScenariosEach(paths, [given.id]);
+      for (const e of loaded.errors) process.stderr.write(`cowlab: ${e.format()}\n`);
+      if (loaded.errors.length && !loaded.scenarios.length) {
+        process.exitCode = EXIT_USAGE;
+        return;
+      }
+      const scenarios = loaded.scenarios.filter((r) => !grep || grep.test(r.sc.name));
       // judged as the matrix judges a cell: against what the scenario's expect: documents for this kernel
       const results: { r: Resolved; res: RunResult | null; cell: Cell; word: KselftestResult; kernel: string }[] = [];
       for (const r of scenarios) {
@@ -73,7 +80,13 @@ export function runCommand(program: Command): void {
               : ''),
         );
       }
-      process.exitCode = results.some((x) => x.word === 'FAIL' || x.word === 'XPASS') ? EXIT_FAIL : EXIT_OK;
+      process.exitCode = loaded.errors.length
+        ? EXIT_USAGE
+        : results.some((x) => x.word === 'FAIL' || x.word === 'XPASS')
+          ? EXIT_FAIL
+          : EXIT_OK;
+      if (loaded.errors.length)
+        process.stderr.write(`cowlab: ${loaded.errors.length} file(s) could not be loaded (above); the others ran\n`);
     });
 }
 
