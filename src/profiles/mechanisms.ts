@@ -404,6 +404,9 @@ const hugetlb = z
       },
       ['einval', 'align-up', 'align-down'],
     ),
+    doforkRefused: flag(
+      "MADV_DOFORK fails with EINVAL on a hugetlb VMA (and a VM_PFNMAP one), as on a VM_IO one before: madvise_vma_behavior() asks vma_can_merge(), false for VM_SPECIAL and hugetlb VMAs (Linus Torvalds' helper from the June 2026 thread on VM_DONTEXPAND; 7.x, read in a 7.x-era mm/madvise.c through the search tool; the 6.18 host and 6.12.117 check VM_IO only; found by fuzz --diff --on debian-7.x --seed 70)",
+    ),
     gupFaultUncounted: flag(
       "GUP's faults on a hugetlb VMA go from follow_hugetlb_page() to hugetlb_fault() directly, not through handle_mm_fault(), so mm_account_fault() never counts them in the task's fault counters (<= 6.4; from 6.5, Peter Xu's GUP unification removed follow_hugetlb_page() and GUP faults through faultin_page() -> handle_mm_fault(), counted; 6.5 inferred, read: follow_hugetlb_page() in 6.1.176 calls hugetlb_fault())",
     ),

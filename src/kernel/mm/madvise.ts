@@ -104,6 +104,8 @@ function madvise_vma(
       return madvise_update_vma(s, ctx, t, a, b, flags, (f) => f | VM_DONTCOPY);
     case 'MADV_DOFORK':
       if (flags & VM_IO) return -EINVAL;
+      // 7.x: madvise_vma_behavior() -> !vma_can_merge(): VM_SPECIAL and hugetlb VMAs refuse it too
+      if (ctx.prof.mech.hugetlb.doforkRefused && (hugetlb || flags & VM_PFNMAP)) return -EINVAL;
       return madvise_update_vma(s, ctx, t, a, b, flags, (f) => f & ~VM_DONTCOPY);
     case 'MADV_WIPEONFORK':
       // anonymous private memory only: a hugetlb VMA has a file, the hugetlbfs one behind MAP_HUGETLB

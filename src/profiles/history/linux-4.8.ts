@@ -55,7 +55,14 @@ export const linux_4_8: Profile = {
       mremapClearsWp: false,
       wpPinned: 'allow',
     },
-    hugetlb: { forkCopyPinned: 'never', lazyForkCopy: false, madvDontneed: 'einval', restoreReserve: false, gupFaultUncounted: true },
+    hugetlb: {
+      forkCopyPinned: 'never',
+      lazyForkCopy: false,
+      madvDontneed: 'einval',
+      restoreReserve: false,
+      gupFaultUncounted: true,
+      doforkRefused: false,
+    },
     ksm: { wpReuse: 'copy', breakKsm: 'write-fault', forkResetsCounters: false, zeroPages: 'plain' },
     proc: { pagemapPmdExclusive: 'head', pagemapPmdFile: false, kpageflagsFromFolio: false, kpageflagsKsmAnyAnon: false },
     features: {
