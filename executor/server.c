@@ -306,6 +306,32 @@ static void report_caps(void)
 	    access(KSM_DIR "/run", W_OK) == 0, access(HUGETLB_DIR "/hugepages-2048kB/nr_hugepages", W_OK) == 0);
 }
 
+/* Whether the request line is the word `name`, alone or followed by its arguments */
+static int is_request(const char *line, const char *name)
+{
+	size_t n = strlen(name);
+
+	return !strncmp(line, name, n) && (line[n] == ' ' || line[n] == '\n' || !line[n]);
+}
+
+/* ENV or WANT key=value ...: `fn` applies or records them; the answer is END ok or X <why> and END error */
+static void settings_request(char *line, size_t len, FILE *in, const char *name, int (*fn)(const char *, char *, size_t))
+{
+	char err[512];
+
+	if (!strchr(line, '\n') && !feof(in)) {
+		out("X %s: request too long", name);
+		out("END error");
+		while (fgets(line, (int)len, in) && !strchr(line, '\n'))
+			;
+	} else if (fn(line + strlen(name), err, sizeof(err))) {
+		out("X %s", err);
+		out("END error");
+	} else {
+		out("END ok");
+	}
+}
+
 int main(int argc, char **argv)
 {
 	char line[2048];
@@ -382,39 +408,17 @@ int main(int argc, char **argv)
 			out("END ok");
 			continue;
 		}
-		if (!strncmp(line, "ENV", 3) && (line[3] == ' ' || line[3] == '\n' || !line[3])) {
-			char err[512];
-
+		if (is_request(line, "ENV")) {
 			if (!want_page_cluster0) {
 				out("X ENV: this executor does not own the machine settings (no --page-cluster0)");
 				out("END error");
-			} else if (!strchr(line, '\n') && !feof(in)) {
-				out("X ENV: request too long");
-				out("END error");
-				while (fgets(line, sizeof(line), in) && !strchr(line, '\n'))
-					;
-			} else if (machine_env(line + 3, err, sizeof(err))) {
-				out("X %s", err);
-				out("END error");
 			} else {
-				out("END ok");
+				settings_request(line, sizeof(line), in, "ENV", machine_env);
 			}
 			continue;
 		}
-		if (!strncmp(line, "WANT", 4) && (line[4] == ' ' || line[4] == '\n' || !line[4])) {
-			char err[512];
-
-			if (!strchr(line, '\n') && !feof(in)) {
-				out("X WANT: request too long");
-				out("END error");
-				while (fgets(line, sizeof(line), in) && !strchr(line, '\n'))
-					;
-			} else if (machine_want(line + 4, err, sizeof(err))) {
-				out("X %s", err);
-				out("END error");
-			} else {
-				out("END ok");
-			}
+		if (is_request(line, "WANT")) {
+			settings_request(line, sizeof(line), in, "WANT", machine_want);
 			continue;
 		}
 		if (sscanf(line, "PROG %d", &n) != 1 || n < 1 || n > MAXO + MAXR + MAXF + 8) {
