@@ -2,7 +2,8 @@
  * The `cowlab` command line: one module per command under ./commands/.
  * Options are declared once with commander, which drives parsing and
  * --help. Exit codes: 0 success / all pass, 1 a scenario failed, 2 bad
- * input, 3 stopped at a limit, 70 internal error (docs/cli.md).
+ * input, 3 stopped at a limit, 4 nothing compared (diff), 70 internal error
+ * (docs/cli.md).
  */
 import { Command, CommanderError } from 'commander';
 import { InputError, EXIT_OK, EXIT_USAGE, EXIT_INTERNAL } from '../scenario/errors.js';

@@ -8,6 +8,8 @@ export const EXIT_OK = 0;
 export const EXIT_FAIL = 1;
 export const EXIT_USAGE = 2;
 export const EXIT_LIMIT = 3;
+/** kselftest's KSFT_SKIP: nothing could be checked (diff: every scenario skipped) */
+export const EXIT_SKIP = 4;
 export const EXIT_INTERNAL = 70;
 
 /** A position in an input file (1-based). */

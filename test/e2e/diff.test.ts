@@ -86,6 +86,13 @@ d('cowlab diff against this kernel', () => {
     expect(r.code).toBe(0);
   }, 1_800_000);
 
+  it('exits 4 and says so when nothing could be compared (every scenario skipped)', () => {
+    const r = cowlab('diff', 'scenarios/ksm/ksm-ro-pin.yaml');
+    if (!/SKIP {4}ksm-ro-pin/.test(r.out)) return console.log('SKIP the all-skipped exit: this kernel has gup_test, ksm-ro-pin ran');
+    expect(r.code).toBe(4);
+    expect(r.err).toMatch(/^cowlab: nothing was compared on host: all 1 scenario\(s\) skipped \(the first: .*gup_test/);
+  });
+
   it('random scenarios agree (fuzz --diff, fixed seed)', () => {
     const out = mkdtempSync(join(tmpdir(), 'cowlab-fuzz-'));
     try {

@@ -1,6 +1,6 @@
 /** `cowlab diff` (docs/cli.md). */
 import type { Command } from 'commander';
-import { InputError, EXIT_OK, EXIT_FAIL } from '../../scenario/errors.js';
+import { InputError, EXIT_OK, EXIT_FAIL, EXIT_SKIP } from '../../scenario/errors.js';
 import { loadScenarios } from '../../scenario/load.js';
 import { out, pickProfile, intOption } from '../util.js';
 import { readRegularFile } from '../../util/files.js';
@@ -63,7 +63,7 @@ export function diffCommand(program: Command): void {
     .option('--tap-known <file>', 'YAML: TAP number -> why the log records another result (test/data/cow-tap-6.18.known.yaml)')
     .addHelpText(
       'after',
-      '\nNeeds root for frame numbers and kpageflags; on the host it creates (and removes) a swapfile when a scenario pages out.\nIn qemu: docs/real-kernels.md.\nExit status: 0 all agree or skip, 1 a divergence, 2 bad input.',
+      '\nNeeds root for frame numbers and kpageflags; on the host it creates (and removes) a swapfile when a scenario pages out.\nIn qemu: docs/real-kernels.md.\nExit status: 0 all agree (some may skip), 1 a divergence, 2 bad input, 4 nothing compared (every scenario skipped).',
     )
     .action(
       async (
@@ -139,7 +139,13 @@ export function diffCommand(program: Command): void {
           );
         }
         if (results.some((r) => r.verdict === 'diverge')) process.exitCode = EXIT_FAIL;
-        else process.exitCode ??= EXIT_OK;
+        else if (results.length && results.every((r) => r.verdict === 'skip')) {
+          // nothing was compared (not root, no capability): not a success
+          process.stderr.write(
+            `cowlab: nothing was compared on ${target.name}: all ${results.length} scenario(s) skipped (the first: ${results[0]!.reason})\n`,
+          );
+          process.exitCode ??= EXIT_SKIP;
+        } else process.exitCode ??= EXIT_OK;
       },
     );
 }
