@@ -58,6 +58,9 @@ export function fidelityCommand(program: Command): void {
           );
           for (const d of entry.divergences) out(`    DIVERGE ${d.scenario}: ${d.reason}`);
           for (const u of entry.unstable) out(`    UNSTABLE ${u.scenario}: ${u.note}`);
+          // which scenarios this kernel does not check, and why (model-only, a capability, a THP size it lacks)
+          for (const sk of [...entry.skips].sort((a, b) => b.count - a.count || a.reason.localeCompare(b.reason)))
+            out(`    skip ${String(sk.count).padStart(3)}: ${sk.reason}`);
         }
       }
       if (opts.json) out(JSON.stringify(report, null, 2));
