@@ -92,7 +92,7 @@ function runs(items: readonly { at: string; text: string }[]): string[] {
   return out;
 }
 
-/** Ascending page numbers as "page 3", "pages 3..5" or "pages 3..5, 9"; pages held more than once add the number of references. */
+/** Ascending frame numbers as "pfn#3", "pfn#3..5" or "pfn#3..5, 9"; frames held more than once add the number of references. */
 function pageRanges(ps: readonly number[]): string {
   const u = [...new Set(ps)].sort((a, b) => a - b);
   const parts: string[] = [];
@@ -102,7 +102,7 @@ function pageRanges(ps: readonly number[]): string {
     parts.push(j > i ? `${u[i]}..${u[j]}` : String(u[i]));
     i = j + 1;
   }
-  return `${u.length > 1 ? 'pages' : 'page'} ${parts.join(', ')}${ps.length > u.length ? `: ${ps.length} references` : ''}`;
+  return `pfn#${parts.join(', ')}${ps.length > u.length ? `: ${ps.length} references` : ''}`;
 }
 
 /** One line per thing that exists, keyed so two states can be compared. */
@@ -219,10 +219,10 @@ export function describeState(r: Resolved, s: KState): Map<string, string> {
       const holders = [...held].map(([h, ps]) => `${h} (${pageRanges(ps)})`);
       const pm = pmdMaps.get(pfn) ?? [];
       out.set(
-        `folio ${pfn}`,
+        `folio pfn#${pfn}`,
         `order ${folio_order(s, pfn)} ref ${page_ref_count(s, pfn)} entire ${folio_entire_mapcount(s, pfn)} large ${folio_large_mapcount(s, pfn)} pin ${page_pincount(s, pfn)}` +
           `${ids.length ? ` mm-ids ${ids.join(' ')}` : ''} [${flagText(pfn, f & ~PGF_ANON_EXCLUSIVE).join(' ')}]` +
-          `${pm.length ? ` PMD-mapped by ${pm.join(', ')}` : ''}; pages ${runs(pages).join('; ')}${holders.length ? `; held by ${holders.join(', ')}` : ''}`,
+          `${pm.length ? ` PMD-mapped by ${pm.join(', ')}` : ''}; ${runs(pages).map((x) => `pfn#${x}`).join('; ')}${holders.length ? `; held by ${holders.join(', ')}` : ''}`,
       );
       pfn += nr - 1;
       continue;
@@ -230,7 +230,7 @@ export function describeState(r: Resolved, s: KState): Map<string, string> {
     const m = maps.get(pfn) ?? [];
     const holders = holdersOf(pfn);
     out.set(
-      `page ${pfn}`,
+      `pfn#${pfn}`,
       `ref ${page_ref_count(s, pfn)} map ${page_mapcount(s, pfn)} [${flagText(pfn, f).join(' ')}] data ${label(seenStep(s, page_data(s, pfn)))}` +
         `${m.length ? ` mapped by ${m.join(', ')}` : ''}${holders.length ? `; held by ${holders.join(', ')}` : ''}`,
     );
@@ -267,7 +267,7 @@ export function describeState(r: Resolved, s: KState): Map<string, string> {
   }
   for (let slot = 1; slot < s.L.geo.swapSlots; slot++) {
     if (!swap_used(s, slot)) continue;
-    out.set(`swap ${slot}`, `count ${swap_count(s, slot)}${swap_cache_pfn(s, slot) ? ` cached in page ${swap_cache_pfn(s, slot)}` : ''}`);
+    out.set(`swap ${slot}`, `count ${swap_count(s, slot)}${swap_cache_pfn(s, slot) ? ` cached in pfn#${swap_cache_pfn(s, slot)}` : ''}`);
   }
   for (let f = 0; f < s.L.geo.files; f++) {
     if ((file_flags(s, f) & FF_OPEN) === 0) continue;
@@ -277,9 +277,9 @@ export function describeState(r: Resolved, s: KState): Map<string, string> {
       const nr = pmd_nr(s);
       for (let i = 0; i < file_size(s, f); i += nr) {
         const pfn = filemap_get(s, f, i);
-        pages.push(pfn ? `pages ${pfn}..${pfn + nr - 1}` : 'none');
+        pages.push(pfn ? `pfn#${pfn}..${pfn + nr - 1}` : 'none');
       }
-    } else for (let i = 0; i < file_size(s, f); i++) pages.push(`page ${filemap_get(s, f, i)}`);
+    } else for (let i = 0; i < file_size(s, f); i++) pages.push(`pfn#${filemap_get(s, f, i)}`);
     out.set(`file ${r.files[f]?.name ?? `shmem${f}`}`, pages.join(', '));
   }
   return out;

@@ -35,7 +35,11 @@ const NAME_LIKE = /^[A-Za-z_][\w.-]{0,39}$/;
 
 /** A path of keys for a message: keys that do not look like names are not shown. */
 function showPath(path: readonly (string | number)[]): string {
-  return path.map((p) => (typeof p === 'number' || NAME_LIKE.test(p) ? String(p) : '(key)')).join('.');
+  const keys = (ps: readonly (string | number)[]) =>
+    ps.map((p) => (typeof p === 'number' || NAME_LIKE.test(p) ? String(p) : '(key)')).join('.');
+  // steps are numbered from 1, as in every other message and in traces
+  if (path[0] === 'steps' && typeof path[1] === 'number') return `step ${path[1] + 1}${path.length > 2 ? ` ${keys(path.slice(2))}` : ''}`;
+  return keys(path);
 }
 
 /** What a scenario file holds, for the messages of input that is not one. */

@@ -108,7 +108,8 @@ describe('cowlab run', () => {
     expect(r.code).toBe(0);
     expect(r.out).toContain('wp_can_reuse_anon_folio');
     expect(r.out).toContain('wp_page_copy');
-    expect(r.out).toMatch(/page \d+: ref \d+ map \d+ \[anon/);
+    expect(r.out).toMatch(/pfn#\d+: ref \d+ map \d+ \[anon/);
+    expect(r.out).toContain('legend: pfn#N = a physical frame');
     expect(r.out).toContain('held by pipe p');
   });
 
@@ -138,7 +139,7 @@ describe('cowlab run', () => {
       expect(r.code).toBe(2);
       expect(r.out).toBe('');
       expect(r.err.trim().split('\n')).toHaveLength(1);
-      expect(r.err).toMatch(/^cowlab: .*bad\.yaml:2:27: steps\.0\.p\.pages: expected number, received string\n$/);
+      expect(r.err).toMatch(/^cowlab: .*bad\.yaml:2:27: step 1 p\.pages: expected number, received string\n$/);
       expect(r.err).not.toMatch(/\s+at /);
     } finally {
       rmSync(dir, { recursive: true });
@@ -154,7 +155,7 @@ describe('cowlab run', () => {
       expect(r.code).toBe(2);
       expect(r.out).toMatch(/^PASS {2}b-good /m);
       expect(r.out).toContain('1 scenario(s): 1 passed');
-      expect(r.err).toMatch(/a-bad\.yaml:2:27: steps\.0\.p\.pages: expected number/);
+      expect(r.err).toMatch(/a-bad\.yaml:2:27: step 1 p\.pages: expected number/);
       expect(r.err).toContain('1 file(s) could not be loaded (above); the others ran');
     } finally {
       rmSync(dir, { recursive: true });

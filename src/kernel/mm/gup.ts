@@ -192,7 +192,7 @@ export function try_grab_folio(ctx: KCtx, s: KState, pfn: number, foll: number):
     // a 4-bit field per kind: the 16th pin (or get) of one page fails
     const pins = (foll & FOLL_PIN) !== 0;
     if (gup_holders(s, pfn, pins) >= GUP_FIELD_MAX) {
-      trace(ctx, 'try_grab_folio', `page ${pfn}: ${pins ? 'FOLL_PIN' : 'FOLL_GET'} field full (${GUP_FIELD_MAX}): -EAGAIN`);
+      trace(ctx, 'try_grab_folio', `page pfn#${pfn}: ${pins ? 'FOLL_PIN' : 'FOLL_GET'} field full (${GUP_FIELD_MAX}): -EAGAIN`);
       return -EAGAIN;
     }
   }
@@ -253,7 +253,7 @@ function gup_mark_exclusive(ctx: KCtx, s: KState, pte: Pte, page: number, foll: 
   // a PMD mapping carries the marker on its head, as PG_anon_exclusive does
   const pfn = huge && page !== ZERO_PFN ? folio_head(s, page) : page;
   if ((foll & (FOLL_WRITE | FOLL_PIN)) === 0 || !pte_write(pte) || pfn === ZERO_PFN || !PageAnon(s, pfn)) return;
-  if (!PageAnonExclusive(s, pfn)) trace(ctx, 'follow_page_pte', `page ${pfn} marked exclusive by GUP`);
+  if (!PageAnonExclusive(s, pfn)) trace(ctx, 'follow_page_pte', `page pfn#${pfn} marked exclusive by GUP`);
   page_set(s, pfn, PGF_ANON_EXCLUSIVE);
 }
 

@@ -259,7 +259,7 @@ export function alloc_hugetlb_folio(s: KState, ctx: KCtx, t: number, vi: number,
   trace(
     ctx,
     'alloc_hugetlb_folio',
-    `huge page ${head} from the pool${useResv ? (shared >= 0 ? " (the file's reservation)" : ' (the VMA reservation)') : ''}`,
+    `huge page pfn#${head} from the pool${useResv ? (shared >= 0 ? " (the file's reservation)" : ' (the VMA reservation)') : ''}`,
   );
   return head;
 }
@@ -358,7 +358,7 @@ function hugetlb_no_page(s: KState, ctx: KCtx, vmf: Vmf, haddr: number): number 
       page_set_mapping(s, head + j, file, index + j);
       filemap_set(s, file, index + j, head + j);
     }
-    trace(ctx, 'hugetlb_no_page', `new huge page ${head} added to the page cache of hugetlbfs file ${file}`);
+    trace(ctx, 'hugetlb_no_page', `new huge page pfn#${head} added to the page cache of hugetlbfs file ${file}`);
     cached = head;
   }
   if (cached) {
@@ -370,7 +370,7 @@ function hugetlb_no_page(s: KState, ctx: KCtx, vmf: Vmf, haddr: number): number 
     let entry = mk_huge_pmd(head);
     if (vmf.vflags & VM_SHARED && vmf.vflags & VM_WRITE) entry = pmd_mkwrite(pmd_mkdirty(entry));
     set_pmd_at(s, vmf.t, haddr, entry);
-    trace(ctx, 'hugetlb_no_page', `page-cache huge page ${head} mapped at pages ${haddr}..${haddr + pmd_nr(s) - 1}`);
+    trace(ctx, 'hugetlb_no_page', `page-cache huge page pfn#${head} mapped at pages ${haddr}..${haddr + pmd_nr(s) - 1}`);
     if (vmf.flags & FAULT_FLAG_WRITE && (vmf.vflags & VM_SHARED) === 0) return hugetlb_wp(s, ctx, vmf, haddr, entry);
     return 0;
   }
@@ -381,7 +381,7 @@ function hugetlb_no_page(s: KState, ctx: KCtx, vmf: Vmf, haddr: number): number 
   hugetlb_add_new_anon_rmap(s, ctx, head, haddr);
   const entry = mk_huge_pmd(head);
   set_pmd_at(s, vmf.t, haddr, entry);
-  trace(ctx, 'hugetlb_no_page', `new anon huge page ${head} mapped read-only at pages ${haddr}..${haddr + pmd_nr(s) - 1}`);
+  trace(ctx, 'hugetlb_no_page', `new anon huge page pfn#${head} mapped read-only at pages ${haddr}..${haddr + pmd_nr(s) - 1}`);
   if (vmf.flags & FAULT_FLAG_WRITE && (vmf.vflags & VM_SHARED) === 0) return hugetlb_wp(s, ctx, vmf, haddr, entry, true);
   return 0;
 }
@@ -411,7 +411,7 @@ function hugetlb_wp(s: KState, ctx: KCtx, vmf: Vmf, haddr: number, pmd: Pmd, fre
       // folio_move_anon_rmap() + SetPageAnonExclusive() (5.19+)
       folio_move_anon_rmap(s, ctx, old);
       if (!fresh) {
-        trace(ctx, 'hugetlb_wp', `huge page ${old}: anon and mapped once: reuse${unshare ? ' (unshare: entry left read-only)' : ''}`);
+        trace(ctx, 'hugetlb_wp', `huge page pfn#${old}: anon and mapped once: reuse${unshare ? ' (unshare: entry left read-only)' : ''}`);
         ctx.metrics.reuses++;
       }
       if (unshare) return 0;
@@ -436,12 +436,12 @@ function hugetlb_wp(s: KState, ctx: KCtx, vmf: Vmf, haddr: number, pmd: Pmd, fre
       trace(
         ctx,
         'hugetlb_wp',
-        `huge page ${old} (mapcount ${folio_entire_mapcount(s, old) + 1}) copied into ${nw}${unshare ? ', mapped read-only (unshare)' : ''}`,
+        `huge page pfn#${old} (mapcount ${folio_entire_mapcount(s, old) + 1}) copied into ${nw}${unshare ? ', mapped read-only (unshare)' : ''}`,
       );
       return unshare ? 0 : VM_FAULT_WRITE;
     }
     if (!ownerCow) {
-      trace(ctx, 'hugetlb_wp', `huge page ${old}: no page for the copy: SIGBUS`);
+      trace(ctx, 'hugetlb_wp', `huge page pfn#${old}: no page for the copy: SIGBUS`);
       return VM_FAULT_SIGBUS;
     }
     // the owner must not fail: take the page away from every other private mapping of it
@@ -472,7 +472,7 @@ function unmap_ref_private(s: KState, ctx: KCtx, t: number, vi: number, haddr: n
       set_pmd_at(s, u, at, PMD_NONE);
       hugetlb_remove_rmap(s, page);
       folio_put(s, page);
-      trace(ctx, 'unmap_ref_private', `huge page ${page} taken from task ${u} (HPAGE_RESV_UNMAPPED)`);
+      trace(ctx, 'unmap_ref_private', `huge page pfn#${page} taken from task ${u} (HPAGE_RESV_UNMAPPED)`);
     });
   }
 }
@@ -506,7 +506,7 @@ export function copy_hugetlb_page_range(s: KState, ctx: KCtx, src: number, dst: 
     if (early) {
       const nw = alloc_hugetlb_folio(s, ctx, dst, dvi, va, true);
       if (nw < 0) {
-        trace(ctx, 'copy_hugetlb_page_range', `huge page ${head} may be pinned and no page is free for the child's copy: fork fails`);
+        trace(ctx, 'copy_hugetlb_page_range', `huge page pfn#${head} may be pinned and no page is free for the child's copy: fork fails`);
         return -ENOMEM;
       }
       const nr = folio_nr_pages(s, head);
@@ -514,7 +514,7 @@ export function copy_hugetlb_page_range(s: KState, ctx: KCtx, src: number, dst: 
       ctx.metrics.forkCopies += nr;
       hugetlb_add_new_anon_rmap(s, ctx, nw, va);
       set_pmd_at(s, dst, va, pmd_mkwrite(pmd_mkdirty(mk_huge_pmd(nw))));
-      trace(ctx, 'copy_hugetlb_page_range', `huge page ${head} may be pinned: the child gets a copy ${nw}, the parent keeps its entry`);
+      trace(ctx, 'copy_hugetlb_page_range', `huge page pfn#${head} may be pinned: the child gets a copy ${nw}, the parent keeps its entry`);
       continue;
     }
     folio_get(s, head);
@@ -527,7 +527,7 @@ export function copy_hugetlb_page_range(s: KState, ctx: KCtx, src: number, dst: 
       child = pmd_wrprotect(child);
     }
     set_pmd_at(s, dst, va, child);
-    trace(ctx, 'copy_hugetlb_page_range', `huge page ${head} shared with the child${cow ? ', write-protected in both' : ''}`);
+    trace(ctx, 'copy_hugetlb_page_range', `huge page pfn#${head} shared with the child${cow ? ', write-protected in both' : ''}`);
   }
   return 0;
 }
@@ -553,10 +553,10 @@ export function __unmap_hugepage_range(s: KState, ctx: KCtx, t: number, vi: numb
     if (ctx.prof.mech.hugetlb.restoreReserve && owner && page_test(s, head, PGF_ANON)) {
       page_set(s, head, PGF_RESTORE_RESERVE);
       hugetlb_set_resv_consumed(s, t, slot_of(s, va), false);
-      trace(ctx, '__unmap_hugepage_range', `huge page ${head}: reservation restored to the owner (freed: resv_hugepages + 1)`);
+      trace(ctx, '__unmap_hugepage_range', `huge page pfn#${head}: reservation restored to the owner (freed: resv_hugepages + 1)`);
     }
     folio_put(s, head);
-    trace(ctx, '__unmap_hugepage_range', `huge page ${head} unmapped at page ${va}`);
+    trace(ctx, '__unmap_hugepage_range', `huge page pfn#${head} unmapped at page ${va}`);
   }
 }
 

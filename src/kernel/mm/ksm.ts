@@ -190,7 +190,7 @@ export function break_ksm(s: KState, ctx: KCtx, t: number, va: number): number {
       // follow_page(FOLL_GET) holds the page across the fault
       const pfn = pte_pfn(pte);
       folio_get(s, pfn);
-      trace(ctx, 'break_ksm', `page ${va}: KSM page ${pfn}: write fault`);
+      trace(ctx, 'break_ksm', `page ${va}: KSM page pfn#${pfn}: write fault`);
       ret = handle_mm_fault(s, ctx, t, va, FAULT_FLAG_WRITE | FAULT_FLAG_REMOTE);
       folio_put(s, pfn);
       if (ret & (VM_FAULT_WRITE | VM_FAULT_SIGBUS | VM_FAULT_SIGSEGV | VM_FAULT_OOM)) return ret & VM_FAULT_OOM ? -ENOMEM : 0;
@@ -368,7 +368,7 @@ function cmp_and_merge_page(s: KState, ctx: KCtx, p: Pass, t: number, va: number
   if (kpage !== 0) {
     if (try_to_merge_one_page(s, ctx, t, va, pfn, kpage) === 0) {
       set_item_stable(s, t, va, true);
-      trace(ctx, fn, `page ${va} of task ${t}: ${kpage === pfn ? `KSM page ${pfn} counted` : `merged into KSM page ${kpage}`}`);
+      trace(ctx, fn, `page ${va} of task ${t}: ${kpage === pfn ? `KSM page pfn#${pfn} counted` : `merged into KSM page pfn#${kpage}`}`);
     }
     return;
   }
@@ -389,7 +389,7 @@ function cmp_and_merge_page(s: KState, ctx: KCtx, p: Pass, t: number, va: number
     page_set(s, pfn, PGF_KSM_STABLE); // stable_tree_insert()
     set_item_stable(s, tree.t, tree.va, true);
     set_item_stable(s, t, va, true);
-    trace(ctx, fn, `page ${tree.va} of task ${tree.t} and page ${va} of task ${t}: merged into new KSM page ${pfn}`);
+    trace(ctx, fn, `page ${tree.va} of task ${tree.t} and page ${va} of task ${t}: merged into new KSM page pfn#${pfn}`);
   } else if (sameFolio && page_test(s, pfn, PGF_ALLOC) && folio_test_large(s, pfn) && !page_test(s, folio_head(s, pfn), PGF_LOCKED)) {
     // both in one large folio: the split failed on ksmd's two references; split now, merge on a later pass
     trace(ctx, fn, `pages ${tree.va} and ${va} are in one large folio: split it, no merge`);
@@ -517,7 +517,7 @@ function replace_page(s: KState, ctx: KCtx, t: number, va: number, pfn: number, 
   trace(
     ctx,
     'replace_page',
-    `page ${va} of task ${t}: page ${pfn} replaced by ${kpage === ZERO_PFN ? 'the zero page' : `KSM page ${kpage}`}`,
+    `page ${va} of task ${t}: page pfn#${pfn} replaced by ${kpage === ZERO_PFN ? 'the zero page' : `KSM page pfn#${kpage}`}`,
   );
   folio_remove_rmap_pte(s, t, pfn);
   if (!folio_mapped(s, pfn)) folio_free_swap(s, ctx, pfn);
@@ -534,13 +534,13 @@ export function reuse_ksm_page(s: KState, ctx: KCtx, pfn: number): boolean {
     trace(
       ctx,
       'do_wp_page',
-      `KSM page ${pfn}: refcount ${page_ref_count(s, pfn)}${page_test(s, pfn, PGF_SWAPCACHE) ? ', in the swap cache' : ''}: copy`,
+      `KSM page pfn#${pfn}: refcount ${page_ref_count(s, pfn)}${page_test(s, pfn, PGF_SWAPCACHE) ? ', in the swap cache' : ''}: copy`,
     );
     return false;
   }
   if (page_test(s, pfn, PGF_LOCKED)) return false;
   page_clear(s, pfn, PGF_KSM | PGF_KSM_STABLE);
-  trace(ctx, 'reuse_ksm_page', `KSM page ${pfn}: only this mapping holds it: it becomes an ordinary anon page, reuse`);
+  trace(ctx, 'reuse_ksm_page', `KSM page pfn#${pfn}: only this mapping holds it: it becomes an ordinary anon page, reuse`);
   return true;
 }
 

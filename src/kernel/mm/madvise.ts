@@ -247,7 +247,7 @@ function madvise_cold_or_pageout(s: KState, ctx: KCtx, t: number, a: number, b: 
       if (rule === 'split-mapped-once') {
         // 5.10 .. 6.9: split the folio if this page is mapped once, else stop the walk
         if (page_mapcount(s, pfn) !== 1 || page_test(s, head, PGF_LOCKED)) {
-          trace(ctx, fn, `page ${pfn} of large folio ${head} mapped more than once: the walk stops`);
+          trace(ctx, fn, `page pfn#${pfn} of large folio ${head} mapped more than once: the walk stops`);
           break;
         }
         folio_get(s, head);
@@ -280,7 +280,7 @@ function madvise_cold_or_pageout(s: KState, ctx: KCtx, t: number, a: number, b: 
       continue;
     }
     if ((pageout && !page_test(s, pfn, PGF_LRU)) || page_mapcount(s, pfn) !== 1) {
-      trace(ctx, fn, `page ${pfn} skipped (${page_mapcount(s, pfn) !== 1 ? 'mapped more than once' : 'not on the LRU'})`);
+      trace(ctx, fn, `page pfn#${pfn} skipped (${page_mapcount(s, pfn) !== 1 ? 'mapped more than once' : 'not on the LRU'})`);
       va++;
       continue;
     }

@@ -342,7 +342,7 @@ export function do_anonymous_page(s: KState, ctx: KCtx, vmf: Vmf): number {
     trace(
       ctx,
       'do_anonymous_page',
-      `${vmf.flags & FAULT_FLAG_WRITE ? 'write' : 'read'} fault: new exclusive ${order > 0 ? `folio ${pfn} of ${nr} pages (mTHP) at pages ${addr}..${addr + nr - 1}` : `page ${pfn}`}`,
+      `${vmf.flags & FAULT_FLAG_WRITE ? 'write' : 'read'} fault: new exclusive ${order > 0 ? `folio ${pfn} of ${nr} pages (mTHP) at pages ${addr}..${addr + nr - 1}` : `page pfn#${pfn}`}`,
     );
     return 0;
   }
@@ -361,7 +361,7 @@ function do_anonymous_page_small(s: KState, ctx: KCtx, vmf: Vmf): number {
   folio_add_lru(s, ctx, pfn);
   if (vmf_orig_pte_uffd_wp(vmf)) entry = pte_mkuffd_wp(entry);
   set_pte_at(s, vmf.t, vmf.va, entry);
-  trace(ctx, 'do_anonymous_page', `fault: new exclusive page ${pfn}`);
+  trace(ctx, 'do_anonymous_page', `fault: new exclusive page pfn#${pfn}`);
   return 0;
 }
 
@@ -408,7 +408,7 @@ export function do_wp_page(s: KState, ctx: KCtx, vmf: Vmf): number {
 
   if (pfn !== 0 && PageAnon(s, pfn) && wp_can_reuse(s, ctx, vmf, pfn)) {
     if (unshare) {
-      trace(ctx, 'do_wp_page', `unshare: page ${pfn} is exclusive, PTE left read-only`);
+      trace(ctx, 'do_wp_page', `unshare: page pfn#${pfn} is exclusive, PTE left read-only`);
       return 0;
     }
     wp_page_reuse(s, ctx, vmf, pfn);
@@ -428,7 +428,7 @@ function wp_can_reuse(s: KState, ctx: KCtx, vmf: Vmf, pfn: number): boolean {
     if (folio_test_large(s, pfn)) {
       switch (cow.largeReuse) {
         case 'never':
-          trace(ctx, 'wp_can_reuse_anon_folio', `page ${pfn} is in large folio ${folio_head(s, pfn)}: never reused, copy`);
+          trace(ctx, 'wp_can_reuse_anon_folio', `page pfn#${pfn} is in large folio ${folio_head(s, pfn)}: never reused, copy`);
           return false;
         case 'mm-id':
           return wp_can_reuse_large_anon_folio(s, ctx, pfn);
@@ -461,7 +461,7 @@ function wp_can_reuse(s: KState, ctx: KCtx, vmf: Vmf, pfn: number): boolean {
 /** An exclusive bit means reuse; otherwise `rule` decides, and a reuse sets the bit when `marks`. */
 function exclusive_or(s: KState, ctx: KCtx, pfn: number, what: string, marks: boolean, rule: () => boolean): boolean {
   if (PageAnonExclusive(s, pfn)) {
-    trace(ctx, 'do_wp_page', `page ${pfn} is ${what}: reuse`);
+    trace(ctx, 'do_wp_page', `page pfn#${pfn} is ${what}: reuse`);
     return true;
   }
   if (!rule()) return false;
@@ -475,7 +475,7 @@ function exclusive_or(s: KState, ctx: KCtx, pfn: number, what: string, marks: bo
  */
 export function wp_can_reuse_anon_folio(s: KState, ctx: KCtx, pfn: number): boolean {
   const why = (r: string): boolean => {
-    trace(ctx, 'wp_can_reuse_anon_folio', `page ${pfn}: ${r}`);
+    trace(ctx, 'wp_can_reuse_anon_folio', `page pfn#${pfn}: ${r}`);
     return false;
   };
   if (page_test(s, pfn, PGF_KSM)) return why('KSM page: copy');
@@ -489,7 +489,7 @@ export function wp_can_reuse_anon_folio(s: KState, ctx: KCtx, pfn: number): bool
   if (swapcache) folio_free_swap(s, ctx, pfn);
   if (page_ref_count(s, pfn) !== 1) return why(`refcount ${page_ref_count(s, pfn)} != 1 after freeing swap: copy`);
   folio_move_anon_rmap(s, ctx, pfn);
-  trace(ctx, 'wp_can_reuse_anon_folio', `page ${pfn}: only our reference: reuse`);
+  trace(ctx, 'wp_can_reuse_anon_folio', `page pfn#${pfn}: only our reference: reuse`);
   return true;
 }
 
@@ -514,7 +514,7 @@ function wp_can_reuse_large_anon_folio(s: KState, ctx: KCtx, pfn: number): boole
   if (folio_large_mapcount(s, head) !== page_ref_count(s, head)) {
     return why(`refcount ${page_ref_count(s, head)} != large mapcount ${folio_large_mapcount(s, head)}: copy`);
   }
-  trace(ctx, '__wp_can_reuse_large_anon_folio', `folio ${head}: every reference is a mapping of this mm: reuse page ${pfn}`);
+  trace(ctx, '__wp_can_reuse_large_anon_folio', `folio ${head}: every reference is a mapping of this mm: reuse page pfn#${pfn}`);
   return true;
 }
 
@@ -566,7 +566,7 @@ function wp_page_reuse(s: KState, ctx: KCtx, vmf: Vmf, pfn: number): void {
   const entry = maybe_mkwrite(pte_mkdirty(vmf.orig), vmf.vflags);
   set_pte_at(s, vmf.t, vmf.va, entry);
   if (pfn !== 0 && PageAnon(s, pfn)) ctx.metrics.reuses++;
-  trace(ctx, 'wp_page_reuse', `page ${pfn} mapped ${pte_write(entry) ? 'writable' : 'read-only (no VM_WRITE)'}`);
+  trace(ctx, 'wp_page_reuse', `page pfn#${pfn} mapped ${pte_write(entry) ? 'writable' : 'read-only (no VM_WRITE)'}`);
 }
 
 /**
@@ -600,7 +600,7 @@ export function wp_page_copy(s: KState, ctx: KCtx, vmf: Vmf): number {
   trace(
     ctx,
     'wp_page_copy',
-    `${old === 0 ? 'zero page' : `page ${old}`} copied to new exclusive page ${nw}` +
+    `${old === 0 ? 'zero page' : `page pfn#${old}`} copied to new exclusive page pfn#${nw}` +
       (unshare ? ', mapped read-only (unshare)' : pte_write(entry) ? ', mapped writable' : ', mapped read-only'),
   );
   if (old !== 0) {
@@ -634,7 +634,7 @@ function free_swap_cache(s: KState, ctx: KCtx, pfn: number): void {
 function wp_page_shared(s: KState, ctx: KCtx, vmf: Vmf, pfn: number): number {
   const entry = maybe_mkwrite(pte_mkdirty(vmf.orig), vmf.vflags);
   set_pte_at(s, vmf.t, vmf.va, entry);
-  trace(ctx, 'wp_page_shared', `shared page ${pfn} made writable`);
+  trace(ctx, 'wp_page_shared', `shared page pfn#${pfn} made writable`);
   return pfn !== 0 ? fault_dirty_shared_page(s, ctx, vmf, pfn) : 0;
 }
 
@@ -687,7 +687,7 @@ export function do_swap_page(s: KState, ctx: KCtx, vmf: Vmf): number {
   trace(
     ctx,
     'do_swap_page',
-    `${nr > 1 ? `folio ${pfn - first}: ${nr} pages at ${vmf.va - first}..${vmf.va - first + nr - 1}` : `page ${pfn}`} mapped ${pte_write(pte) ? 'writable' : 'read-only'}` +
+    `${nr > 1 ? `folio ${pfn - first}: ${nr} pages at ${vmf.va - first}..${vmf.va - first + nr - 1}` : `page pfn#${pfn}`} mapped ${pte_write(pte) ? 'writable' : 'read-only'}` +
       `${m.rmapExclusive ? ', exclusive' : ''}${page_test(s, pfn, PGF_SWAPCACHE) ? ', still in the swap cache' : ''}`,
   );
   if (vmf.flags & FAULT_FLAG_WRITE) {
@@ -732,7 +732,7 @@ function swapin_folio(s: KState, ctx: KCtx, vmf: Vmf, slot: number): { pfn: numb
     const pfn = alloc_page(s, PGF_SWAPBACKED);
     page_set_data(s, pfn, swap_data(s, slot));
     folio_add_lru(s, ctx, pfn);
-    trace(ctx, 'do_swap_page', `SWP_SYNCHRONOUS_IO: slot ${slot} read into new page ${pfn}, swap cache skipped`);
+    trace(ctx, 'do_swap_page', `SWP_SYNCHRONOUS_IO: slot ${slot} read into new page pfn#${pfn}, swap cache skipped`);
     return { pfn, fresh: true, major: true };
   }
   return { pfn: swapin_readahead(s, ctx, slot), fresh: false, major: true };
@@ -933,7 +933,7 @@ function do_read_fault(s: KState, ctx: KCtx, vmf: Vmf): number {
   if (pfn === 0) return VM_FAULT_SIGBUS;
   folio_get(s, pfn);
   set_pte_range(s, ctx, vmf, pfn, vmf.va, false);
-  trace(ctx, 'do_read_fault', `page-cache page ${pfn} mapped`);
+  trace(ctx, 'do_read_fault', `page-cache page pfn#${pfn} mapped`);
   return 0;
 }
 
@@ -952,7 +952,7 @@ function do_cow_fault(s: KState, ctx: KCtx, vmf: Vmf): number {
   const nw = alloc_page(s, 0);
   page_set_data(s, nw, page_data(s, src));
   set_pte_range(s, ctx, vmf, nw, vmf.va, true);
-  trace(ctx, 'do_cow_fault', `page-cache page ${src} copied to new exclusive page ${nw}`);
+  trace(ctx, 'do_cow_fault', `page-cache page pfn#${src} copied to new exclusive page pfn#${nw}`);
   return 0;
 }
 
@@ -962,7 +962,7 @@ function do_shared_fault(s: KState, ctx: KCtx, vmf: Vmf): number {
   if (pfn === 0) return VM_FAULT_SIGBUS;
   folio_get(s, pfn);
   set_pte_range(s, ctx, vmf, pfn, vmf.va, true);
-  trace(ctx, 'do_shared_fault', `page-cache page ${pfn} mapped writable`);
+  trace(ctx, 'do_shared_fault', `page-cache page pfn#${pfn} mapped writable`);
   return fault_dirty_shared_page(s, ctx, vmf, pfn);
 }
 
@@ -1105,14 +1105,14 @@ function anon_dup(s: KState, ctx: KCtx, src: number, dst: number, sflags: number
       trace(
         ctx,
         'copy_present_pte',
-        `page ${pfn} has ${page_ref_count(s, pfn) - expected} reference(s) beyond its mappings: copy for the child`,
+        `page pfn#${pfn} has ${page_ref_count(s, pfn) - expected} reference(s) beyond its mappings: copy for the child`,
       );
       return false;
     }
   }
   if (mech.fork.copyMarked && PageAnonExclusive(s, pfn)) {
     // "fork() will keep it so": the page a GUP made exclusive stays the parent's
-    trace(ctx, 'copy_present_pte', `page ${pfn} was made exclusive by GUP: copy for the child`);
+    trace(ctx, 'copy_present_pte', `page pfn#${pfn} was made exclusive by GUP: copy for the child`);
     return false;
   }
   switch (mech.fork.copyPinned) {
@@ -1120,7 +1120,7 @@ function anon_dup(s: KState, ctx: KCtx, src: number, dst: number, sflags: number
       return folio_try_dup_anon_rmap_pte(s, ctx, src, dst, sflags, pfn);
     case 'maybe-pinned':
       if (folio_needs_cow_for_dma(s, ctx, src, sflags, pfn)) {
-        trace(ctx, 'copy_present_pte', `page ${pfn} may be pinned: copy for the child`);
+        trace(ctx, 'copy_present_pte', `page pfn#${pfn} may be pinned: copy for the child`);
         return false;
       }
       break;
@@ -1146,7 +1146,7 @@ function copy_present_page(s: KState, ctx: KCtx, dst: number, va: number, pte: P
   if (userfaultfd_pte_wp(dflags, pte)) entry = pte_mkuffd_wp(entry);
   set_pte_at(s, dst, va, entry);
   ctx.metrics.forkCopies++;
-  trace(ctx, 'copy_present_page', `child gets copy ${nw} of maybe-pinned page ${pfn}`);
+  trace(ctx, 'copy_present_page', `child gets copy ${nw} of maybe-pinned page pfn#${pfn}`);
 }
 
 /**

@@ -41,10 +41,10 @@ export function folio_put(s: KState, pfn: number): void {
 /** folio_put_refs(). */
 export function folio_put_refs(s: KState, pfn: number, n: number): void {
   if (pfn === ZERO_PFN) return;
-  if (!page_test(s, pfn, PGF_ALLOC)) throw new ModelBug(`put on free page ${pfn}`);
+  if (!page_test(s, pfn, PGF_ALLOC)) throw new ModelBug(`put on free page pfn#${pfn}`);
   page_ref_add(s, pfn, -n);
   const c = page_ref_count(s, pfn);
-  if (c < 0) throw new ModelBug(`refcount of page ${pfn} went negative`);
+  if (c < 0) throw new ModelBug(`refcount of page pfn#${pfn} went negative`);
   if (c === 0) {
     // __folio_put(): off the LRU, back to the allocator; a hugetlb folio back to its pool (free_huge_folio)
     page_clear(s, pfn, PGF_LRU);
@@ -113,7 +113,7 @@ export function folio_activate(s: KState, ctx: KCtx, pfn: number): void {
   const cap = Math.min(ctx.prof.mech.lru.batchSize, s.L.geo.lruBatch);
   folio_get(s, pfn);
   const n = fbatch_push(s, 'activate', pfn);
-  trace(ctx, 'folio_activate', `page ${pfn} queued for activation`);
+  trace(ctx, 'folio_activate', `page pfn#${pfn} queued for activation`);
   if (folio_test_large(s, pfn)) {
     // never cached: the activate batch is processed at once
     for (const p of fbatch_take_all(s, 'activate')) {

@@ -16,7 +16,7 @@ export function swap_cache_get_folio(s: KState, ctx: KCtx, slot: number): number
   const pfn = swap_cache_pfn(s, slot);
   if (pfn === 0) return 0;
   folio_get(s, pfn);
-  trace(ctx, 'do_swap_page', `swap cache hit: page ${pfn}`);
+  trace(ctx, 'do_swap_page', `swap cache hit: page pfn#${pfn}`);
   return pfn;
 }
 
@@ -29,6 +29,6 @@ export function swapin_readahead(s: KState, ctx: KCtx, slot: number): number {
   add_to_swap_cache(s, pfn, slot);
   page_set_data(s, pfn, swap_data(s, slot));
   folio_add_lru(s, ctx, pfn);
-  trace(ctx, 'do_swap_page', `slot ${slot} read from the swap device into page ${pfn} (swap cache)`);
+  trace(ctx, 'do_swap_page', `slot ${slot} read from the swap device into page pfn#${pfn} (swap cache)`);
   return pfn;
 }

@@ -146,7 +146,7 @@ export function free_swap_and_cache(s: KState, ctx: KCtx, slot: number): void {
     return;
   }
   if (!folio_mapped(s, pfn) && !folio_swapped(s, pfn)) {
-    trace(ctx, 'free_swap_and_cache', `last swap user gone: page ${pfn} leaves the swap cache`);
+    trace(ctx, 'free_swap_and_cache', `last swap user gone: page pfn#${pfn} leaves the swap cache`);
     delete_from_swap_cache(s, pfn);
   }
 }

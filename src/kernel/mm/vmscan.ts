@@ -89,7 +89,7 @@ export function reclaim_pages(s: KState, ctx: KCtx, list: number[]): void {
 export function shrink_folio(s: KState, ctx: KCtx, pfn: number, list: number[] = []): boolean {
   const mech = ctx.prof.mech;
   const keep = (why: string): boolean => {
-    trace(ctx, 'shrink_folio_list', `page ${pfn}: ${why}`);
+    trace(ctx, 'shrink_folio_list', `page pfn#${pfn}: ${why}`);
     folio_putback_lru(s, pfn);
     return false;
   };
@@ -125,7 +125,7 @@ export function shrink_folio(s: KState, ctx: KCtx, pfn: number, list: number[] =
       'folio_alloc_swap',
       nr > 1
         ? `folio ${pfn} of ${nr} pages added to the swap cache at slots ${slot}..${slot + nr - 1}`
-        : `page ${pfn} added to the swap cache at slot ${slot}`,
+        : `page pfn#${pfn} added to the swap cache at slot ${slot}`,
     );
   }
   if (folio_mapped(s, pfn)) {
@@ -145,18 +145,18 @@ export function shrink_folio(s: KState, ctx: KCtx, pfn: number, list: number[] =
     } else if (folio_zero_filled(s, pfn)) {
       // a zero-filled folio is recorded in the swap zeromap, no I/O (the same content as a write of it)
       swap_writepage(s, pfn);
-      trace(ctx, 'swap_writeout', `page ${pfn} is zero-filled: zeromap, no I/O`);
+      trace(ctx, 'swap_writeout', `page pfn#${pfn} is zero-filled: zeromap, no I/O`);
     } else {
       swap_writepage(s, pfn);
       if (ctx.env.swap !== 'sync-io') {
         trace(
           ctx,
           'swap_writeout',
-          `page ${pfn} written to slot ${page_private(s, pfn)} asynchronously: stays in the swap cache under writeback`,
+          `page pfn#${pfn} written to slot ${page_private(s, pfn)} asynchronously: stays in the swap cache under writeback`,
         );
         return keep('under writeback');
       }
-      trace(ctx, 'swap_writeout', `page ${pfn} written synchronously`);
+      trace(ctx, 'swap_writeout', `page pfn#${pfn} written synchronously`);
     }
   }
   // __remove_mapping(): freeze the refcount at isolation + swap cache
@@ -164,7 +164,7 @@ export function shrink_folio(s: KState, ctx: KCtx, pfn: number, list: number[] =
     if (page_ref_count(s, pfn) !== 1 + folio_nr_pages(s, pfn)) return keep('extra reference: kept in the swap cache');
     delete_from_swap_cache(s, pfn);
   }
-  trace(ctx, 'shrink_folio_list', `page ${pfn} reclaimed`);
+  trace(ctx, 'shrink_folio_list', `page pfn#${pfn} reclaimed`);
   folio_put(s, pfn);
   return true;
 }

@@ -30,18 +30,18 @@ describe('scenario errors carry file:line:col and what was expected', () => {
     expect(err('steps:\n  - p: leave\n')).toMatch(/^bad\.yaml:2:8: unknown operation "leave"/);
   });
   it('wrong type, at the value', () => {
-    expect(err('steps:\n  - p: {mmap: mem, pages: many}\n')).toBe('bad.yaml:2:27: steps.0.p.pages: expected number, received string');
+    expect(err('steps:\n  - p: {mmap: mem, pages: many}\n')).toBe('bad.yaml:2:27: step 1 p.pages: expected number, received string');
   });
   it('bad enum value', () => {
     expect(err('steps:\n  - p: {mmap: mem}\n  - p: {madvise: mem, advice: free}\n')).toMatch(
-      /^bad\.yaml:3:31: steps\.1\.p\.advice: expected one of: dontneed, dontfork/,
+      /^bad\.yaml:3:31: step 2 p\.advice: expected one of: dontneed, dontfork/,
     );
   });
   it('unknown argument', () => {
     expect(err('steps:\n  - p: {mmap: mem, size: 2}\n')).toBe('bad.yaml:2:20: unknown key "size"');
   });
   it('bad region reference', () => {
-    expect(err('steps:\n  - p: {mmap: mem}\n  - p: {write: "mem[x]"}\n')).toMatch(/^bad\.yaml:3:16: steps\.1\.p\.write: a region like mem/);
+    expect(err('steps:\n  - p: {mmap: mem}\n  - p: {write: "mem[x]"}\n')).toMatch(/^bad\.yaml:3:16: step 2 p\.write: a region like mem/);
   });
   it('region never mapped', () => {
     expect(err('steps:\n  - p: {write: mem}\n')).toBe('bad.yaml:2:5: region "mem" is never mapped (no mmap step names it)');
