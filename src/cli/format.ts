@@ -58,7 +58,7 @@ function stepLine(r: Resolved, i: number): string {
 /** The legend --trace prints first (docs/cli.md has the same). */
 export const TRACE_LEGEND = [
   'legend: pfn#N = a physical frame (a page of memory); a region name with [i] (mem[0]) = a virtual page of a process',
-  '  ref = page_count, map = mapcount, pin = folio pin count, entire/large = a large folio\'s entire and total mapcounts,',
+  "  ref = page_count, map = mapcount, pin = folio pin count, entire/large = a large folio's entire and total mapcounts,",
   '  mm-ids P:n = the 6.15+ MM-ID slots; flags: anon, PAE = PageAnonExclusive, lru, active, referenced, dirty, locked, ksm,',
   '  swapcache:S, pagecache:FILE[i]; a mapping "P0:mem[0] WD" = PTE writable (W) or read-only (R), D = dirty, uffd-wp = marked;',
   '  data = the step whose write the page holds (zero: zero-filled); + new, * changed (was ...), - gone; !! a violation or failed expectation',

@@ -222,7 +222,9 @@ export function describeState(r: Resolved, s: KState): Map<string, string> {
         `folio pfn#${pfn}`,
         `order ${folio_order(s, pfn)} ref ${page_ref_count(s, pfn)} entire ${folio_entire_mapcount(s, pfn)} large ${folio_large_mapcount(s, pfn)} pin ${page_pincount(s, pfn)}` +
           `${ids.length ? ` mm-ids ${ids.join(' ')}` : ''} [${flagText(pfn, f & ~PGF_ANON_EXCLUSIVE).join(' ')}]` +
-          `${pm.length ? ` PMD-mapped by ${pm.join(', ')}` : ''}; ${runs(pages).map((x) => `pfn#${x}`).join('; ')}${holders.length ? `; held by ${holders.join(', ')}` : ''}`,
+          `${pm.length ? ` PMD-mapped by ${pm.join(', ')}` : ''}; ${runs(pages)
+            .map((x) => `pfn#${x}`)
+            .join('; ')}${holders.length ? `; held by ${holders.join(', ')}` : ''}`,
       );
       pfn += nr - 1;
       continue;
