@@ -160,7 +160,8 @@ export interface DiffOptions {
   on?: GuestKernel;
   /** name of the kernel in results (default: the profile's id) */
   kernelName?: string;
-  onResult?: (r: DiffResult) => void;
+  /** called as each result is known (in no fixed order), with its index in the input */
+  onResult?: (r: DiffResult, index: number) => void;
   /** where the programs run, instead of the host or `on` (tests wrap hostTarget) */
   target?: Target;
 }
@@ -245,7 +246,7 @@ export async function diffScenarios(rs: readonly Resolved[], opts: DiffOptions =
       if (!blocker) todo.push({ i, env: e.env, set: e.set });
       else {
         out[i] = withTap(r, { scenario: r.sc.name, file: r.sc.file, kernel, verdict: 'skip', reason: blocker, divergence: null }, null);
-        opts.onResult?.(out[i]);
+        opts.onResult?.(out[i], i);
       }
     });
     const judge = (i: number, env: Env, kres: ExecResult): DiffResult => {
@@ -285,7 +286,7 @@ export async function diffScenarios(rs: readonly Resolved[], opts: DiffOptions =
           return;
         }
         out[t.i] = res;
-        opts.onResult?.(res);
+        opts.onResult?.(res, t.i);
       },
     );
     for (let round = 1; again.length > 0; round++) {
@@ -308,7 +309,7 @@ export async function diffScenarios(rs: readonly Resolved[], opts: DiffOptions =
               ? { ...res, unstable: `diverged on a first run ${during}: ${first.reason}; agreed on run ${round + 1}` }
               : { ...res, reason: `${res.reason} (diverged on ${round + 1} runs)` };
           out[t.i] = final;
-          opts.onResult?.(final);
+          opts.onResult?.(final, t.i);
         },
       );
     }

@@ -86,6 +86,22 @@ d('cowlab diff against this kernel', () => {
     expect(r.code).toBe(0);
   }, 1_800_000);
 
+  it('prints its verdicts in the order of its input, skips included, whatever order the executors finish in', () => {
+    const files = [
+      'scenarios/ksm/ksm-ro-pin.yaml',
+      'scenarios/cve/',
+      'scenarios/ksm/ksm-cow.yaml',
+      'scenarios/regress/uffd-wp-mremap.yaml',
+    ];
+    const r = cowlab('diff', '-j', '2', ...files);
+    const order = [...r.out.matchAll(/^(?:AGREE|DIVERGE|SKIP) +(\S+)/gm)].map((m) => m[1]);
+    const json = cowlab('diff', '--json', '-j', '2', ...files);
+    const expected = (JSON.parse(json.out) as { scenario: string }[]).map((x) => x.scenario);
+    expect(order).toEqual(expected);
+    expect(order[0]).toBe('ksm-ro-pin');
+    expect(order.at(-1)).toBe('uffd-wp-mremap');
+  }, 300_000);
+
   it('exits 4 and says so when nothing could be compared (every scenario skipped)', () => {
     const r = cowlab('diff', 'scenarios/ksm/ksm-ro-pin.yaml');
     if (!/SKIP {4}ksm-ro-pin/.test(r.out)) return console.log('SKIP the all-skipped exit: this kernel has gup_test, ksm-ro-pin ran');

@@ -1,6 +1,7 @@
 /** `cowlab diff` (docs/cli.md). */
 import type { Command } from 'commander';
 import { InputError, EXIT_OK, EXIT_FAIL, EXIT_SKIP } from '../../scenario/errors.js';
+import type { DiffResult } from '../../diff/run.js';
 import { loadScenarios } from '../../scenario/load.js';
 import { out, pickProfile, intOption } from '../util.js';
 import { readRegularFile } from '../../util/files.js';
@@ -90,6 +91,9 @@ export function diffCommand(program: Command): void {
         const tapLog = opts.tapCompare !== undefined ? readTapLog(opts.tapCompare) : null;
         const known = opts.tapKnown !== undefined ? readKnown(opts.tapKnown) : new Map<number, string>();
         const quiet = opts.json || opts.tap || tapLog !== null;
+        // results come as programs finish; they are printed in the order of the input, each as soon as all before it are
+        const ready = new Map<number, DiffResult>();
+        let next = 0;
         const results = await diffScenarios(scenarios, {
           jobs,
           profile: target.profile,
@@ -97,11 +101,14 @@ export function diffCommand(program: Command): void {
           kernelName: target.name,
           onResult: quiet
             ? undefined
-            : (r) => {
-                if (r.verdict !== 'skip')
+            : (r, i) => {
+                ready.set(i, r);
+                for (let x = ready.get(next); x; x = ready.get(next)) {
+                  ready.delete(next++);
                   out(
-                    `${r.verdict.toUpperCase().padEnd(7)} ${r.scenario}  (${r.file})${r.reason ? `\n        ${r.reason}` : ''}${r.unstable ? `\n        unstable: ${r.unstable}` : ''}`,
+                    `${x.verdict.toUpperCase().padEnd(7)} ${x.scenario}  (${x.file})${x.reason ? `\n        ${x.reason}` : ''}${x.unstable ? `\n        unstable: ${x.unstable}` : ''}`,
                   );
+                }
               },
         });
         const taps = results.flatMap((r) => (r.tap ? [r.tap] : [])).sort((a, b) => a.number - b.number);
@@ -129,7 +136,6 @@ export function diffCommand(program: Command): void {
             if (!c.differ.some((d) => d.number === n)) out(`  note: ${n} is listed as a known difference but agrees now`);
           if (unexplained.length) process.exitCode = EXIT_FAIL;
         }
-        for (const r of results) if (r.verdict === 'skip' && !quiet) out(`SKIP    ${r.scenario}  (${r.file})\n        ${r.reason}`);
         if (opts.json) out(JSON.stringify(results, null, 2));
         else if (!quiet) {
           const n = (v: string) => results.filter((r) => r.verdict === v).length;
