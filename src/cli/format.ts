@@ -5,7 +5,7 @@
 import type { RunResult } from '../scenario/run.js';
 import type { ExploreReport } from '../explore/explore.js';
 import type { Resolved } from '../scenario/resolve.js';
-import { describeState } from '../scenario/describe.js';
+import { describeState, stepLine } from '../scenario/describe.js';
 import { errnoName } from '../kernel/errno.js';
 import type { Cell, KselftestResult } from '../matrix/matrix.js';
 
@@ -44,14 +44,6 @@ export function runText(r: Resolved, kernel: string, res: RunResult | null, cell
     else if (cell.expected === 'fail' && cell.because) lines.push(`      documented to fail otherwise: ${cell.because}`);
   }
   return lines.join('\n');
-}
-
-function stepLine(r: Resolved, i: number): string {
-  const st = r.steps[i]!.step;
-  const args = Object.entries(st.args).map(
-    ([k, v]) => `${k}=${typeof v === 'object' && v && 'text' in v ? (v as { text: string }).text : JSON.stringify(v)}`,
-  );
-  return `${st.proc}: ${st.op} ${args.join(' ')}`.trim();
 }
 
 /** The --trace view: each step's kernel path, result, and the state with changes marked. */

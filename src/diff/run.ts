@@ -8,6 +8,7 @@
  * before each group, the default one included, since machines differ (this
  * host runs THP=madvise, the Debian guests boot with always).
  */
+import { stepLine } from '../scenario/describe.js';
 import { HOST_PROFILE } from '../profiles/index.js';
 import type { Profile } from '../profiles/types.js';
 import type { Resolved } from '../scenario/resolve.js';
@@ -264,7 +265,9 @@ export async function diffScenarios(rs: readonly Resolved[], opts: DiffOptions =
         ? {
             ...base,
             verdict: 'diverge',
-            reason: `step ${d.step} ${d.process}${d.address ? ` ${d.address}` : ''}: ${d.field}: model ${d.model}, kernel ${d.kernel}`,
+            reason:
+              `step ${d.step} ${d.process}${d.address ? ` ${d.address}` : ''}: ${d.field}: model ${d.model}, kernel ${d.kernel}` +
+              ` (the step: ${stepLine(r, d.step - 1)})`,
             divergence: d,
           }
         : { ...base, verdict: 'agree', reason: '', divergence: null };

@@ -286,3 +286,13 @@ export function describeState(r: Resolved, s: KState): Map<string, string> {
   }
   return out;
 }
+
+/** Step `i` (from 0) as "P0: write at=mem[0]": its process, operation and arguments as written. */
+export function stepLine(r: Resolved, i: number): string {
+  const st = r.steps[i]?.step;
+  if (!st) return `step ${i + 1}`;
+  const args = Object.entries(st.args).map(
+    ([k, v]) => `${k}=${typeof v === 'object' && v && 'text' in v ? (v as { text: string }).text : JSON.stringify(v)}`,
+  );
+  return `${st.proc}: ${st.op} ${args.join(' ')}`.trim();
+}
