@@ -198,7 +198,7 @@ d('divergences that do not come back', () => {
     const t = tampered(rs, true);
     const [res] = await diffScenarios(rs, { target: t.target });
     expect(res!.verdict).toBe('agree');
-    expect(res!.unstable).toMatch(/pgscan_kswapd \+7\): step 1 .*faults: model \d+, kernel \d+; agreed on run 2/);
+    expect(res!.unstable).toMatch(/pgscan_kswapd \+7\): step 1 .*faults: model \d+, kernel \d+ \(the step: \w+: \w+.*\); agreed on run 2/);
     expect(t.calls()).toBe(2);
   });
 
