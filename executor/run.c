@@ -581,22 +581,22 @@ int coordinator(void)
 		const struct step *st = &P.steps[i];
 		struct result res;
 		int t = st->task;
-		struct step scan;
+		struct step sent;
 
 		/* ksm-scan learns whether any process registered with ksmd: if none did, ksmd will not scan */
 		if (st->op == OP_KSM_SCAN) {
-			scan = *st;
-			scan.a[0] = ksm_scan_kind();
-			st = &scan;
+			sent = *st;
+			sent.a[0] = ksm_scan_kind();
+			st = &sent;
 		}
-		/* an exit learns which rings it holds the last file of (ring_last_holder) */
+		/* an exit learns which rings it holds the last file of (ring_holders above) */
 		if (st->op == OP_EXIT && alive[t]) {
-			scan = *st;
-			scan.a[0] = 0;
+			sent = *st;
+			sent.a[0] = 0;
 			for (int o = 0; o < P.ntasks; o++)
 				if (ring_holders[o] == 1UL << t)
-					scan.a[0] |= 1L << o;
-			st = &scan;
+					sent.a[0] |= 1L << o;
+			st = &sent;
 		}
 		if (!alive[t]) {
 			/* a task that exited, or whose fork failed: the step fails with ESRCH and does nothing,
