@@ -401,12 +401,52 @@ static void jprune(void)
 	njusers = n;
 }
 
+/*
+ * A hugetlb pool written back while the last program's pages are still in use
+ * (its processes are being killed) turns them into surplus pages, freed when
+ * released. But set_max_huge_pages() drops hugetlb_lock between freeing free
+ * pages and making the rest surplus: a page released in that window goes to
+ * the free list and is then made surplus, a free surplus page nothing frees
+ * (nr_hugepages stays above the value written). So the value is written
+ * again until the pool reads it, for up to 2 s. Signal-safe.
+ */
+static void pool_settle(const char *path, const char *val)
+{
+	static const struct timespec tick = { 0, 10 * 1000 * 1000 };
+	const char *v = val;
+	unsigned long long want = get_ull(&v);
+
+	for (int i = 0; i < 200; i++) {
+		char got[32];
+		const char *g = got;
+
+		if (read_text(path, got, sizeof(got)) <= 0 || get_ull(&g) == want)
+			return;
+		nanosleep(&tick, NULL);
+		/* writing 0 again leaves a free surplus page alone: the current size first takes the
+		 * surplus pages back into the pool (count > persistent), then the value frees the free ones */
+		got[strcspn(got, "\n")] = 0;
+		if (write_text(path, got) || write_text(path, val))
+			return;
+	}
+	say("the hugetlb pool ", path, " still has pages in use: they are freed when released");
+}
+
+static int is_pool(const char *path)
+{
+	size_t n = strlen(path), k = strlen("/nr_hugepages");
+
+	return n > k && !strcmp(path + n - k, "/nr_hugepages");
+}
+
 /* Writes back every journalled value, newest first, and empties the journal. */
 static void jrestore_all(int crashed)
 {
 	for (int i = njents - 1; i >= 0; i--) {
 		int r = write_text(jents[i].path, jents[i].val);
 
+		if (!r && is_pool(jents[i].path))
+			pool_settle(jents[i].path, jents[i].val);
 		if (r)
 			say("cannot restore ", jents[i].path, r == -EINVAL ? ": the kernel rejects the saved value" : ": cannot write it");
 		else if (crashed)

@@ -19,6 +19,7 @@ export const processVmReadv = defineOp({
   name: 'process-vm-readv',
   doc: "process_vm_readv(): R/O FOLL_PIN of the target's pages, copied, unpinned",
   primary: 'at',
+  hugetlb: true,
   args: { at: region, target: name },
   resolve: (a, cx) => ({ ...cx.range(a.at), target: cx.task(a.target, 'target') }),
   print: (m, cx) => ({ 'process-vm-readv': cx.range(m), target: cx.task(m.target) }),
@@ -35,6 +36,7 @@ export const processVmWritev = defineOp({
   name: 'process-vm-writev',
   doc: "process_vm_writev(): FOLL_PIN|FOLL_WRITE of the target's pages",
   primary: 'at',
+  hugetlb: true,
   args: { at: region, target: name },
   resolve: (a, cx) => ({ ...cx.range(a.at), target: cx.task(a.target, 'target') }),
   print: (m, cx) => ({ 'process-vm-writev': cx.range(m), target: cx.task(m.target) }),
@@ -51,6 +53,7 @@ export const procMemRead = defineOp({
   name: 'proc-mem-read',
   doc: 'read of /proc/PID/mem: FOLL_GET|FOLL_FORCE',
   primary: 'at',
+  hugetlb: true,
   args: { at: region, target: name },
   resolve: (a, cx) => ({ ...cx.range(a.at), target: cx.task(a.target, 'target') }),
   print: (m, cx) => ({ 'proc-mem-read': cx.range(m), target: cx.task(m.target) }),
@@ -67,6 +70,7 @@ export const procMemWrite = defineOp({
   name: 'proc-mem-write',
   doc: "write of /proc/PID/mem: FOLL_GET|FOLL_FORCE|FOLL_WRITE; race: dontneed puts a MADV_DONTNEED of the target's page inside GUP's fault/retry window (Dirty COW), huge-dirty-cow a MADV_DONTNEED of the whole PMD range and a read of the page through GUP (FOLL_TOUCH), as the Huge Dirty COW exploit's threads do (model only)",
   primary: 'at',
+  hugetlb: true,
   args: { at: region, target: name, race: z.enum(['dontneed', 'huge-dirty-cow']).optional() },
   resolve(a, cx) {
     const m = {

@@ -407,6 +407,18 @@ const hugetlb = z
     doforkRefused: flag(
       "MADV_DOFORK fails with EINVAL on a hugetlb VMA (and a VM_PFNMAP one), as on a VM_IO one before: madvise_vma_behavior() asks vma_can_merge(), false for VM_SPECIAL and hugetlb VMAs (Linus Torvalds' helper from the June 2026 thread on VM_DONTEXPAND; 7.x, read in a 7.x-era mm/madvise.c through the search tool; the 6.18 host and 6.12.117 check VM_IO only; found by fuzz --diff --on debian-7.x --seed 70)",
     ),
+    forceWrite: choice(
+      'A FOLL_FORCE write (ptrace, /proc/PID/mem) into a private hugetlb mapping without VM_WRITE.',
+      {
+        'fake-write':
+          'allowed, and the write fault (hugetlb_cow) maps the page writable although the VMA is read-only, reused or copied: afterwards the process itself writes to its read-only mapping without a fault (<= 6.1 mainline)',
+        refused:
+          'check_vma_flags() refuses FOLL_FORCE|FOLL_WRITE on a hugetlb VMA with EFAULT ("hugetlb does not support FOLL_FORCE|FOLL_WRITE", "mm/gup: disallow FOLL_FORCE|FOLL_WRITE on hugetlb mappings", 6.2 and stable 6.1.2)',
+        'keep-ro':
+          'allowed: hugetlb_wp() makes the entry writable only when the VMA is (set_huge_ptep_maybe_writable(), and a copy is mapped writable only then), and GUP follows the read-only entry of an exclusive anon page with FOLL_FORCE (can_follow_write_pmd/pud) ("mm/hugetlb: support FOLL_FORCE|FOLL_WRITE", Guillaume Morin, 6.14 inferred)',
+      },
+      ['fake-write', 'refused', 'keep-ro'],
+    ),
     gupFaultUncounted: flag(
       "GUP's faults on a hugetlb VMA go from follow_hugetlb_page() to hugetlb_fault() directly, not through handle_mm_fault(), so mm_account_fault() never counts them in the task's fault counters (<= 6.4; from 6.5, Peter Xu's GUP unification removed follow_hugetlb_page() and GUP faults through faultin_page() -> handle_mm_fault(), counted; 6.5 inferred, read: follow_hugetlb_page() in 6.1.176 calls hugetlb_fault())",
     ),

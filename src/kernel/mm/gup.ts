@@ -111,9 +111,10 @@ export function follToString(f: number): string {
 
 /**
  * check_vma_flags() (6.x): the errno GUP gives for a VMA that does not allow
- * the access, 0 if it does.
+ * the access, 0 if it does. A FOLL_FORCE write into a read-only hugetlb VMA
+ * is refused from 6.2 (stable 6.1.2) to 6.13 (hugetlb.forceWrite).
  */
-export function check_vma_flags(s: KState, t: number, vi: number, foll: number): number {
+export function check_vma_flags(ctx: KCtx, s: KState, t: number, vi: number, foll: number): number {
   const vflags = vma_flags_at(s, t, vi);
   if (vflags & (VM_IO | VM_PFNMAP)) return -EFAULT;
   if (foll & FOLL_WRITE) {
@@ -127,6 +128,7 @@ export function check_vma_flags(s: KState, t: number, vi: number, foll: number):
       return -EFAULT;
     if ((vflags & VM_WRITE) === 0) {
       if ((foll & FOLL_FORCE) === 0) return -EFAULT;
+      if (vflags & VM_HUGETLB && ctx.prof.mech.hugetlb.forceWrite === 'refused') return -EFAULT;
       if (!is_cow_mapping(vflags)) return -EFAULT;
     }
   } else if ((vflags & VM_READ) === 0) {
@@ -331,12 +333,15 @@ function follow_huge_pmd(ctx: KCtx, s: KState, t: number, va: number, vflags: nu
  * entry or a write to a read-only one, unshare a read-only pin of a page
  * that is not PG_anon_exclusive (gup_must_unshare() on the head, 5.19+),
  * else take the subpage at `va`. The entry is never dirtied by the lookup.
+ * From 6.14 a FOLL_FORCE write may use the read-only entry of an exclusive
+ * anon page (can_follow_write_pmd(), hugetlb.forceWrite 'keep-ro').
  */
 function follow_hugetlb_pmd(ctx: KCtx, s: KState, t: number, va: number, vflags: number, foll: number): number {
   const pmd = pmdp_get(s, t, va);
   if (pmd_none(pmd)) return FOLLOW_FAULT;
   const head = pmd_pfn(pmd);
-  if (foll & FOLL_WRITE && !pmd_write(pmd)) return FOLLOW_FAULT;
+  const writable = ctx.prof.mech.hugetlb.forceWrite === 'keep-ro' ? can_follow_write_pmd(ctx, s, pmd, head, vflags, foll) : pmd_write(pmd);
+  if (foll & FOLL_WRITE && !writable) return FOLLOW_FAULT;
   if (!pmd_write(pmd) && gup_must_unshare(ctx, s, vflags, foll, head)) return FOLLOW_UNSHARE;
   const pfn = head + (va & (pmd_nr(s) - 1));
   const e = try_grab_folio(ctx, s, pfn, foll);
@@ -388,7 +393,7 @@ export function __get_user_pages(
     const vflags = vma_flags_at(s, t, vi);
     let f = foll;
     if (ctx.prof.mech.gup.readBreaksCow && f & (FOLL_GET | FOLL_PIN) && is_cow_mapping(vflags)) f |= FOLL_WRITE;
-    const e = check_vma_flags(s, t, vi, f);
+    const e = check_vma_flags(ctx, s, t, vi, f);
     if (e) return { pfns, err: e };
     let tries = 0;
     let tried = false;

@@ -23,8 +23,8 @@
  *
  * Not modelled (refused when a scenario asks): 1 GiB pages, PMD sharing
  * (huge_pmd_share needs a whole PUD-aligned gigabyte), surplus pages (nr_overcommit_hugepages is 0), uffd-wp,
- * MADV_* other than on whole mappings by munmap, mremap, KSM (which never
- * touches hugetlb) and /proc/PID/mem writes.
+ * MADV_* other than on whole mappings by munmap, mremap and KSM (which never
+ * touches hugetlb).
  */
 import type { KState } from '../../model/layout.js';
 import { PGF_ANON, PGF_ANON_EXCLUSIVE, PGF_HUGETLB, PGF_DIRTY, PGF_RESTORE_RESERVE, MMF_HAS_PINNED } from '../../model/layout.js';
@@ -395,10 +395,16 @@ function hugetlb_no_page(s: KState, ctx: KCtx, vmf: Vmf, haddr: number): number 
  * the mapping cannot use its reservation for a page it shares, and when no
  * page is free it steals the page back from the other VMAs
  * (unmap_ref_private) and reuses it; anyone else gets SIGBUS.
+ * A FOLL_FORCE write into a read-only VMA (hugetlb.forceWrite) maps the page
+ * writable anyway up to 6.1 (set_huge_ptep_writable()), and from 6.14 only
+ * when the VMA is writable (set_huge_ptep_maybe_writable()).
  */
 function hugetlb_wp(s: KState, ctx: KCtx, vmf: Vmf, haddr: number, pmd: Pmd, fresh = false): number {
   const unshare = (vmf.flags & FAULT_FLAG_UNSHARE) !== 0;
   const old = pmd_pfn(pmd);
+  const mkwrite = !unshare && (vmf.vflags & VM_WRITE || ctx.prof.mech.hugetlb.forceWrite === 'fake-write');
+  if (!unshare && !(vmf.vflags & VM_WRITE) && ctx.prof.mech.hugetlb.forceWrite !== 'fake-write')
+    trace(ctx, 'hugetlb_wp', 'FOLL_FORCE write into a read-only VMA: the entry stays read-only');
   if (vmf.vflags & VM_SHARED) {
     // a shared mapping writes to the page cache's folio itself
     if (unshare) return 0;
@@ -416,7 +422,7 @@ function hugetlb_wp(s: KState, ctx: KCtx, vmf: Vmf, haddr: number, pmd: Pmd, fre
       }
       if (unshare) return 0;
       let e = pmd_mkdirty(cur);
-      if (vmf.vflags & VM_WRITE) e = pmd_mkwrite(e);
+      if (mkwrite) e = pmd_mkwrite(e);
       set_pmd_at(s, vmf.t, haddr, e);
       return VM_FAULT_WRITE;
     }
@@ -429,7 +435,8 @@ function hugetlb_wp(s: KState, ctx: KCtx, vmf: Vmf, haddr: number, pmd: Pmd, fre
       ctx.metrics.copies += nr;
       hugetlb_add_new_anon_rmap(s, ctx, nw, haddr);
       let e = mk_huge_pmd(nw);
-      if (!unshare) e = pmd_mkwrite(pmd_mkdirty(e));
+      if (!unshare) e = pmd_mkdirty(e);
+      if (mkwrite) e = pmd_mkwrite(e);
       set_pmd_at(s, vmf.t, haddr, e);
       hugetlb_remove_rmap(s, old);
       folio_put(s, old);

@@ -11,6 +11,7 @@ export const debian_5_10 = derive(linux_5_11, {
   commits: [
     '57efa1fe5957, 9348b73c2e1b, feb889fb40fa backported into 5.10.y: read (mm/gup.c write_protect_seq, fs/proc/task_mmu.c pte_is_pinned, mm/vmscan.c maybe-pinned skip)',
     'no MADV_POPULATE_* (5.14), no pagemap uffd-wp bit (5.13): executor and comparison adapt',
+    'FOLL_FORCE writes into read-only hugetlb VMAs still allowed and mapped writable (no backport of the 6.2 refusal; checked by cowlab diff)',
     'Debian config: CONFIG_MEM_SOFT_DIRTY=y; the guest swaps to brd, a SWP_SYNCHRONOUS_IO device',
   ],
   summary:

@@ -14,6 +14,7 @@ export const debian_6_1 = derive(linux_6_0, {
     'UFFDIO_WRITEPROTECT within one VMA only (find_dst_vma, -ENOENT) (read)',
     'O_DIRECT still FOLL_GET (iov_iter_get_pages2) (read)',
     'Debian config: CONFIG_MEM_SOFT_DIRTY=y; the guest swaps to brd, a SWP_SYNCHRONOUS_IO device',
+    'FOLL_FORCE|FOLL_WRITE refused on hugetlb ("mm/gup: disallow FOLL_FORCE|FOLL_WRITE on hugetlb mappings", backported to 6.1.2; checked by cowlab diff)',
     'MADV_DONTNEED on hugetlb rounds the end down (8ebe0a5eaaeb, in 6.1; checked by cowlab diff)',
     'MADV_COLLAPSE exists (7d8faaf15545); no can_change_pmd_writable() (read: 6.1.176 mm/huge_memory.c change_huge_pmd)',
     'pagemap: PM_FILE on a huge PMD of a non-anon page (3f9f022e975d, backported to 6.1.y), PM_MMAP_EXCLUSIVE from the head page (read: 6.1.176 fs/proc/task_mmu.c pagemap_pmd_range)',
@@ -24,7 +25,7 @@ export const debian_6_1 = derive(linux_6_0, {
     config: { softDirty: true },
     features: { madvCollapse: 'writable' },
     proc: { pagemapPmdFile: true },
-    hugetlb: { madvDontneed: 'align-down' },
+    hugetlb: { madvDontneed: 'align-down', forceWrite: 'refused' },
   },
   env: { swap: 'sync-io' },
 });

@@ -14,6 +14,7 @@ export const debian_6_12 = derive(linux_6_18, {
     '/proc/kpageflags sets KPF_KSM on every anon page: stable_page_flags() tests `mapping & PAGE_MAPPING_KSM` (read: 6.12.117 fs/proc/page.c:136; fixed by 7.2.13)',
     'Debian config: CONFIG_MEM_SOFT_DIRTY=y; the guest swaps to brd, a SWP_SYNCHRONOUS_IO device',
     'large folios as 6.9-6.14: never reused at PTE level (cd197c3a2040), the huge zero page split on a write (6.13 not in), pagemap PM_MMAP_EXCLUSIVE per page for PMD-mapped THPs (read: 6.12.117 mm/memory.c wp_can_reuse_anon_folio, mm/huge_memory.c, fs/proc/task_mmu.c pagemap_pmd_range)',
+    'FOLL_FORCE|FOLL_WRITE refused on hugetlb VMAs, the 6.14 support not backported (read: 6.12.117 mm/gup.c check_vma_flags; checked by cowlab diff)',
     'MADV_COLLAPSE still wants a writable PTE in each range (SCAN_PAGE_RO; read: 6.12.117 mm/khugepaged.c)',
     'no mprotect() PTE batching of large folios (6.17): change_pte_range() handles one PTE at a time (read: 6.12.117 mm/mprotect.c)',
     'large folios go to the brd swap device whole and come back as mTHP in one fault when their entries are not shared (alloc_swap_folio; read: 6.12.117 mm/vmscan.c, mm/memory.c)',
@@ -26,6 +27,7 @@ export const debian_6_12 = derive(linux_6_18, {
     cow: { largeReuse: 'never', hugeZeroWp: 'split' },
     features: { madvCollapse: 'writable', mremapMultiVma: false, ptReclaim: false },
     wrprotect: { mprotectBatch: false },
+    hugetlb: { forceWrite: 'refused' },
   },
   env: { swap: 'sync-io' },
 });

@@ -61,6 +61,7 @@ export const linux_4_8: Profile = {
       madvDontneed: 'einval',
       restoreReserve: false,
       gupFaultUncounted: true,
+      forceWrite: 'fake-write',
       doforkRefused: false,
     },
     ksm: { wpReuse: 'copy', breakKsm: 'write-fault', forkResetsCounters: false, zeroPages: 'plain' },

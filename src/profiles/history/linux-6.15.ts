@@ -6,6 +6,7 @@ export const linux_6_15 = derive(linux_6_13, {
   id: 'linux-6.15',
   title: 'Linux 6.15 (COW reuse of PTE-mapped large folios that only this mm maps)',
   commits: [
+    'mm/hugetlb: support FOLL_FORCE|FOLL_WRITE (Guillaume Morin, Dec 2024; 6.14 inferred): set_huge_ptep_maybe_writable(), can_follow_write_common()',
     'mm/ksm: fix incorrect KSM counter handling in mm_struct during fork (Donet Tom, 2025; 6.15 inferred: ksm_fork() resets ksm_merging_pages)',
     '6af8cb80d3a9 mm/rmap: basic MM owner tracking for large folios (!hugetlb) (the MM-ID slots and MM_IDS_SHARED)',
     '1da190f4d0a6 mm: Copy-on-Write (COW) reuse support for PTE-mapped THP',
@@ -19,5 +20,6 @@ export const linux_6_15 = derive(linux_6_13, {
     cow: { largeReuse: 'mm-id' },
     proc: { pagemapPmdExclusive: 'head' },
     features: { ptReclaim: true },
+    hugetlb: { forceWrite: 'keep-ro' },
   },
 });

@@ -6,6 +6,7 @@ export const linux_6_2 = derive(linux_6_1, {
   id: 'linux-6.2',
   title: 'Linux 6.2 (R/O long-term pins unshare the zero page and page cache in COW mappings)',
   commits: [
+    'mm/gup: disallow FOLL_FORCE|FOLL_WRITE on hugetlb mappings (David Hildenbrand, Oct 2022; 6.2-rc1, backported to 6.1.2)',
     'mm/ksm: fix KSM COW breaking with userfaultfd-wp via FAULT_FLAG_UNSHARE (David Hildenbrand, Oct 2022; 6.2 inferred, absent from 6.1.176)',
     '8d6a0ac09a16 mm: extend FAULT_FLAG_UNSHARE support to anything in a COW mapping',
     '84209e87c696 mm/gup: reliable R/O long-term pinning in COW mappings (id unverified)',
@@ -20,5 +21,6 @@ export const linux_6_2 = derive(linux_6_1, {
     gup: { unshare: 'anon-and-cow-longterm' },
     wrprotect: { pmdWritable: true, splitPtesDirty: true },
     uffd: { unprotectWritable: true },
+    hugetlb: { forceWrite: 'refused' },
   },
 });

@@ -230,6 +230,39 @@ describe('MADV_DONTNEED on hugetlb (hugetlb.madvDontneed)', () => {
   });
 });
 
+describe('FOLL_FORCE writes into a read-only private hugetlb VMA (hugetlb.forceWrite)', () => {
+  // whatever the page's sharing (a fork child alive or gone, a pipe reference): the era decides
+  it('are refused (6.2 to 6.13), leave the entry read-only (6.14+), or leave it writable (before 6.2)', () => {
+    fc.assert(
+      fc.property(
+        fc.boolean(),
+        fc.boolean(),
+        fc.constantFrom('linux-5.11', 'linux-6.1', 'linux-6.2', 'linux-6.13', 'linux-6.15', 'linux-6.18', 'debian-6.1'),
+        (childLives, spliced, kernel) => {
+          const mode = profileById(kernel).mech.hugetlb.forceWrite;
+          const { res } = run(
+            [
+              { P0: { mmap: 'mem', pages: 512, hugetlb: '2m' } },
+              { P0: { write: 'mem', label: 'init' } },
+              { P0: { fork: 'C' } },
+              ...(childLives ? [] : [{ C: 'exit' }]),
+              ...(spliced ? [{ P0: { pipe: 'p' } }, { P0: { vmsplice: 'mem[1]', pipe: 'p' } }] : []),
+              { P0: { mprotect: 'mem', prot: 'r' } },
+              { P0: { 'proc-mem-write': 'mem[1]', target: 'P0', label: 'poke', expect: mode === 'refused' ? { errno: 'EIO' } : {} } },
+              { P0: { read: 'mem[1]', expect: { sees: mode === 'refused' ? 'init' : 'poke' } } },
+              { P0: { write: 'mem[2]', expect: mode === 'fake-write' ? {} : { signal: 'SIGSEGV' } } },
+            ],
+            2,
+            kernel,
+          );
+          expect(res.failures, JSON.stringify({ childLives, spliced, kernel })).toEqual([]);
+        },
+      ),
+      { seed: 14, numRuns: 40 },
+    );
+  });
+});
+
 describe('scenarios on hugetlb areas', () => {
   it('refuses an operation whose path is not modelled there, naming the area', () => {
     expect(() =>
