@@ -105,8 +105,8 @@ struct step { int task, op; long a[7]; };
 /* What a step did, sent from its task to the coordinator. */
 /* ksm: /proc/self/ksm_merging_pages after the step, -1 when the program does not use KSM or the kernel has no such file;
  * kzp: ksm_zero_pages of /proc/self/ksm_stat (6.5+), -1 likewise */
-/* hfree, hresv: the 2 MiB hugetlb pool after the step, for programs that map hugetlb pages (resv as the signed number it stands for) */
-struct result { long ret; int err; int sig; long faults; long ufaults; long ksm; long kzp; long hfree; long hresv; int n; long data[MAXPAGES]; };
+/* hfree, hresv, hsurplus: the 2 MiB hugetlb pool after the step, for programs that map hugetlb pages (resv as the signed number it stands for) */
+struct result { long ret; int err; int sig; long faults; long ufaults; long ksm; long kzp; long hfree; long hresv; long hsurplus; int n; long data[MAXPAGES]; };
 
 /* A program: task slots, the regions observed after each step, files, steps. */
 struct prog {

@@ -878,10 +878,12 @@ static int env_request(const char *spec, int apply, char *err, size_t errlen)
 		}
 		else if (!strncmp(key, "thp_", 4) && (kb = strtol(key + 4, &end, 10)) > 0 && !*end)
 			snprintf(paths[n], JPATH, THP_DIR "/hugepages-%ldkB/enabled", kb);
+		else if (!strncmp(key, "hugetlb_overcommit_", 19) && (kb = strtol(key + 19, &end, 10)) > 0 && !*end)
+			snprintf(paths[n], JPATH, HUGETLB_DIR "/hugepages-%ldkB/nr_overcommit_hugepages", kb);
 		else if (!strncmp(key, "hugetlb_", 8) && (kb = strtol(key + 8, &end, 10)) > 0 && !*end)
 			snprintf(paths[n], JPATH, HUGETLB_DIR "/hugepages-%ldkB/nr_hugepages", kb);
 		else {
-			snprintf(err, errlen, "ENV: unknown key \"%.40s\" (keys: thp, thp_<kB>, use_zero_page, khugepaged_sleep, ksm_<knob>, hugetlb_<kB>)", key);
+			snprintf(err, errlen, "ENV: unknown key \"%.40s\" (keys: thp, thp_<kB>, use_zero_page, khugepaged_sleep, ksm_<knob>, hugetlb_<kB>, hugetlb_overcommit_<kB>)", key);
 			return -1;
 		}
 		if (access(paths[n], F_OK)) {

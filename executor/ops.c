@@ -686,6 +686,7 @@ void read_hugetlb_pool(struct result *res)
 	 * kept as the signed number it stands for */
 	res->hfree = (long)read_unsigned(HUGETLB_DIR "/hugepages-2048kB/free_hugepages");
 	res->hresv = (long)read_unsigned(HUGETLB_DIR "/hugepages-2048kB/resv_hugepages");
+	res->hsurplus = (long)read_unsigned(HUGETLB_DIR "/hugepages-2048kB/surplus_hugepages");
 }
 
 /* The unsigned number a sysfs file holds, or (unsigned long)-1 when it cannot be read */

@@ -54,7 +54,7 @@
  *   X <message>                    a problem with the program or the environment
  *   Z <step> <ksm_zero_pages>      the acting process's ksm_zero_pages (/proc/self/ksm_stat,
  *                                  6.5+) after a step of a KSM program
- *   H <step> <free> <resv>         the 2 MiB hugetlb pool (free_hugepages, resv_hugepages)
+ *   H <step> <free> <resv> <surplus> the 2 MiB hugetlb pool (free_hugepages, resv_hugepages, surplus_hugepages)
  *                                  after the step, for programs that map hugetlb pages
  *   B <name>=<delta> ...           /proc/vmstat events of the kernel's own reclaim,
  *                                  compaction and migration that moved while the
@@ -77,7 +77,7 @@ void report_step(int step, const struct result *res)
 	out("%s", line);
 	/* H <step> <free> <resv>: the 2 MiB hugetlb pool after a step of a program that maps hugetlb pages */
 	if (hugetlb_program)
-		out("H %d %ld %ld", step, res->hfree, res->hresv);
+		out("H %d %ld %ld %ld", step, res->hfree, res->hresv, res->hsurplus);
 	/* Z <step> <ksm_zero_pages>: the acting process's count, for KSM programs on kernels that show it */
 	if (ksm_program && res->kzp >= 0)
 		out("Z %d %ld", step, res->kzp);

@@ -272,8 +272,11 @@ export function comparer(r: Resolved, kernel: ExecResult, opts: CompareOptions):
     // the hugetlb pool, for programs that map hugetlb pages: what reservations and copies took
     if (ks.hugetlb && ks.hugetlb.free >= 0) {
       const p = hugetlb_pool(rec.state);
-      const mp = `${p.free} free, ${p.resv} reserved`;
-      const kp = `${ks.hugetlb.free} free, ${ks.hugetlb.resv} reserved`;
+      const ksur = ks.hugetlb.surplus ?? 0;
+      // surplus pages (nr_overcommit_hugepages) are named where either side has some
+      const sur = (n: number) => (p.surplus || ksur ? `, ${n} surplus` : '');
+      const mp = `${p.free} free, ${p.resv} reserved${sur(p.surplus)}`;
+      const kp = `${ks.hugetlb.free} free, ${ks.hugetlb.resv} reserved${sur(ksur)}`;
       if (mp !== kp) return div('hugetlb-pool', mp, kp);
     }
 

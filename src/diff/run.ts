@@ -80,7 +80,7 @@ export function runsAlone(needs: readonly string[]): boolean {
 export function envKey(env: Readonly<Env> | null): string {
   if (!env) return '';
   const sizes = Object.entries(env.thpSizes).sort(([a], [b]) => Number(a) - Number(b));
-  return JSON.stringify([env.thp, sizes, env.hugeZeroPage, env.ksmZeroPages, env.hugetlbPages]);
+  return JSON.stringify([env.thp, sizes, env.hugeZeroPage, env.ksmZeroPages, env.hugetlbPages, env.hugetlbOvercommit]);
 }
 
 /** Job indices grouped by environment, groups in order of first appearance. */

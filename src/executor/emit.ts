@@ -26,7 +26,7 @@ function envSpec(r: Resolved): string | null {
     `use_zero_page=${env.hugeZeroPage ? 1 : 0}`,
     'khugepaged_sleep=3600000',
     ...(ksm ? ksmEnvParts(env) : []),
-    ...(hugetlb ? [`hugetlb_2048=${env.hugetlbPages}`] : []),
+    ...(hugetlb ? [`hugetlb_2048=${env.hugetlbPages}`, `hugetlb_overcommit_2048=${env.hugetlbOvercommit}`] : []),
   ].join(' ');
 }
 
@@ -194,6 +194,8 @@ export function emitC(r: Resolved): string {
     if (e.uffdFaults !== undefined) add(`results[${n}].ufaults == ${e.uffdFaults}`, `delivers ${e.uffdFaults} uffd-wp fault(s)`);
     if (e.hugetlbFree !== undefined) add(`results[${n}].hfree == ${e.hugetlbFree}`, `leaves ${e.hugetlbFree} free huge page(s)`);
     if (e.hugetlbResv !== undefined) add(`results[${n}].hresv == ${e.hugetlbResv}`, `leaves resv_hugepages at ${e.hugetlbResv}`);
+    if (e.hugetlbSurplus !== undefined)
+      add(`results[${n}].hsurplus == ${e.hugetlbSurplus}`, `leaves ${e.hugetlbSurplus} surplus huge page(s)`);
     if (e.ksmMergingPages !== undefined)
       add(`results[${n}].ksm == ${e.ksmMergingPages}`, `leaves ksm_merging_pages at ${e.ksmMergingPages}`);
     if (e.ksmZeroPages !== undefined) add(`results[${n}].kzp == ${e.ksmZeroPages}`, `leaves ksm_zero_pages at ${e.ksmZeroPages}`);

@@ -22,7 +22,7 @@ export interface KStep {
   /** the acting process's ksm_zero_pages after the step (Z line: /proc/PID/ksm_stat, 6.5+), for programs that use KSM */
   ksmZero?: number;
   /** the 2 MiB hugetlb pool after the step (H line), for programs that map hugetlb pages */
-  hugetlb?: { free: number; resv: number };
+  hugetlb?: { free: number; resv: number; surplus?: number };
   /** tags read: 0 zero-filled, -1 unrecognised, -(1 + value) a write with a value, else the step that wrote the data */
   data: number[];
 }
@@ -151,7 +151,7 @@ export function envRequest(env: Readonly<Env>, caps: Caps): string {
   parts.push(`use_zero_page=${env.hugeZeroPage ? 1 : 0}`);
   parts.push('khugepaged_sleep=3600000');
   if (caps.ksm) parts.push(...ksmEnvParts(env));
-  if (caps.hugetlb) parts.push(`hugetlb_2048=${env.hugetlbPages}`);
+  if (caps.hugetlb) parts.push(`hugetlb_2048=${env.hugetlbPages}`, `hugetlb_overcommit_2048=${env.hugetlbOvercommit}`);
   return `ENV ${parts.join(' ')}`;
 }
 
@@ -313,7 +313,7 @@ export function parseOutput(lines: readonly string[]): ExecResult {
       }
       case 'H': {
         const st = res.steps.get(Number(f[1]));
-        if (st) st.hugetlb = { free: Number(f[2]), resv: Number(f[3]) };
+        if (st) st.hugetlb = { free: Number(f[2]), resv: Number(f[3]), ...(f[4] !== undefined ? { surplus: Number(f[4]) } : {}) };
         break;
       }
       case 'Z': {

@@ -161,7 +161,9 @@ export const G_HP_NR = 5; // hugetlb pool of the PMD size: nr_hugepages
 export const G_HP_FREE = 6; // free_hugepages
 export const G_HP_RESV = 7; // resv_hugepages
 export const G_HP_FILES = 8; // hugetlbfs files MAP_HUGETLB created so far (the identity of an anonymous hugetlb mapping)
-export const G_HDR = 9;
+export const G_HP_SURPLUS = 9; // surplus_hugepages (in nr_hugepages, freed to the buddy allocator when released)
+export const G_HP_OVERCOMMIT = 10; // nr_overcommit_hugepages: the most surplus pages the pool may have
+export const G_HDR = 11;
 
 /* ---- ksmd's rmap items (one per task and virtual page, when the geometry has KSM) ---- */
 export const K_CHECKSUM = 0; // oldchecksum: the content key of the last visit (shifted off 0), 0 never visited

@@ -86,6 +86,8 @@ import {
   G_HP_FREE,
   G_HP_RESV,
   G_HP_FILES,
+  G_HP_SURPLUS,
+  G_HP_OVERCOMMIT,
   T_HRESV,
 } from './layout.js';
 import { type Pte, mk_pte } from './pte.js';
@@ -353,15 +355,23 @@ export function task_set_ksm_zero(s: KState, t: number, v: number): void {
 }
 /* ---- the hugetlb pool of the PMD size (struct hstate) and the private reservation maps ---- */
 
-/** The pool's counters: nr_hugepages, free_hugepages, resv_hugepages. */
-export function hugetlb_pool(s: KState): { nr: number; free: number; resv: number } {
-  return { nr: s.m[G_HP_NR]!, free: s.m[G_HP_FREE]!, resv: s.m[G_HP_RESV]! };
+/** The pool's counters: nr_hugepages, free_hugepages, resv_hugepages, surplus_hugepages, and nr_overcommit_hugepages. */
+export function hugetlb_pool(s: KState): { nr: number; free: number; resv: number; surplus: number; overcommit: number } {
+  return {
+    nr: s.m[G_HP_NR]!,
+    free: s.m[G_HP_FREE]!,
+    resv: s.m[G_HP_RESV]!,
+    surplus: s.m[G_HP_SURPLUS]!,
+    overcommit: s.m[G_HP_OVERCOMMIT]!,
+  };
 }
 /** Adds to the pool's counters. */
-export function hugetlb_pool_add(s: KState, d: { nr?: number; free?: number; resv?: number }): void {
+export function hugetlb_pool_add(s: KState, d: { nr?: number; free?: number; resv?: number; surplus?: number; overcommit?: number }): void {
   s.m[G_HP_NR]! += d.nr ?? 0;
   s.m[G_HP_FREE]! += d.free ?? 0;
   s.m[G_HP_RESV]! += d.resv ?? 0;
+  s.m[G_HP_SURPLUS]! += d.surplus ?? 0;
+  s.m[G_HP_OVERCOMMIT]! += d.overcommit ?? 0;
 }
 /** A new hugetlbfs file for a MAP_HUGETLB mapping: its identity (1, 2, ...). */
 export function hugetlb_new_file(s: KState): number {

@@ -33,6 +33,10 @@ export const envSchema = z
       description:
         '/sys/kernel/mm/hugepages/hugepages-2048kB/nr_hugepages: the hugetlb pool of the PMD size, all free at the start (the machines have none by default; cow.c needs 2 free)',
     }),
+    hugetlbOvercommit: z.number().int().min(0).max(64).meta({
+      description:
+        '/sys/kernel/mm/hugepages/hugepages-2048kB/nr_overcommit_hugepages: how many surplus pages the pool may add beyond nr_hugepages when a reservation or a fault finds no free page (default 0)',
+    }),
     zeroPage: z.boolean().meta({
       description:
         'read faults on private anonymous memory map the shared zero page; false on kernels that forbid it (mm_forbids_zeropage(), or a vendor option such as pvm_no_zero_page=1 on some hosts), where a read fault allocates an exclusive page (the option acts on read faults only: a THP split still maps zero-filled pages to the zero page from 6.12)',
@@ -51,6 +55,7 @@ export const DEFAULT_ENV: Readonly<Env> = Object.freeze({
   hugeZeroPage: true,
   ksmZeroPages: false,
   hugetlbPages: 0,
+  hugetlbOvercommit: 0,
   zeroPage: true,
 });
 
@@ -101,6 +106,7 @@ export const scenarioEnvSchema = z
     'huge-zero-page': z.boolean().optional(),
     'ksm-zero-pages': z.boolean().optional(),
     'hugetlb-pages': envSchema.shape.hugetlbPages.optional(),
+    'hugetlb-overcommit': envSchema.shape.hugetlbOvercommit.optional(),
   })
   .strict();
 
@@ -113,5 +119,6 @@ export function scenarioEnv(e: z.infer<typeof scenarioEnvSchema> | undefined): P
     ...(e['huge-zero-page'] !== undefined ? { hugeZeroPage: e['huge-zero-page'] } : {}),
     ...(e['ksm-zero-pages'] !== undefined ? { ksmZeroPages: e['ksm-zero-pages'] } : {}),
     ...(e['hugetlb-pages'] !== undefined ? { hugetlbPages: e['hugetlb-pages'] } : {}),
+    ...(e['hugetlb-overcommit'] !== undefined ? { hugetlbOvercommit: e['hugetlb-overcommit'] } : {}),
   };
 }

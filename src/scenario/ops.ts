@@ -40,6 +40,7 @@ export const expectSchema = z
     'ksm-zero-pages': z.number().int().optional(),
     'hugetlb-free': z.number().int().min(0).optional(),
     'hugetlb-resv': z.number().int().optional(),
+    'hugetlb-surplus': z.number().int().min(0).optional(),
   })
   .strict();
 

@@ -216,6 +216,7 @@ function toExpect(e: z.infer<typeof expectSchema> | undefined, pos: PosSource, p
   if (e['ksm-zero-pages'] !== undefined) out.ksmZeroPages = e['ksm-zero-pages'];
   if (e['hugetlb-free'] !== undefined) out.hugetlbFree = e['hugetlb-free'];
   if (e['hugetlb-resv'] !== undefined) out.hugetlbResv = e['hugetlb-resv'];
+  if (e['hugetlb-surplus'] !== undefined) out.hugetlbSurplus = e['hugetlb-surplus'];
   if (e.path !== undefined) out.path = Array.isArray(e.path) ? e.path : [e.path];
   const shares = (rec: Record<string, string> | undefined, key: string) =>
     rec &&

@@ -264,7 +264,15 @@ export function resolveScenario(sc: Scenario): Resolved {
     vpages,
     vmas: Math.max(4, regions.size * 3 + 2),
     // hugetlb pages are PMD-aligned runs of frames: room for the whole pool besides
-    frames: 2 + nt * vpages + nfiles * filePages + swapSlots + refs + 32 + pipesN * 16 + ((sc.env.hugetlbPages ?? 0) + 1) * pmdNr,
+    frames:
+      2 +
+      nt * vpages +
+      nfiles * filePages +
+      swapSlots +
+      refs +
+      32 +
+      pipesN * 16 +
+      ((sc.env.hugetlbPages ?? 0) + (sc.env.hugetlbOvercommit ?? 0) + 1) * pmdNr,
     files: Math.max(1, nfiles),
     filePages,
     swapSlots,

@@ -93,6 +93,7 @@ export function initialState(r: Pick<Resolved, 'geo' | 'initial' | 'files'>, env
   const s = KState.empty(makeLayout(r.geo));
   // the hugetlb pool the machine was given, all free
   if (env?.hugetlbPages) hugetlb_pool_add(s, { nr: env.hugetlbPages, free: env.hugetlbPages });
+  if (env?.hugetlbOvercommit) hugetlb_pool_add(s, { overcommit: env.hugetlbOvercommit });
   for (const t of r.initial) task_set_state(s, t, TASK_ALIVE);
   r.files.forEach((f, i) => {
     const kind = (f.kind === 'memfd' ? FF_MEMFD : FF_TMPFILE) | (f.hugetlb ? FF_HUGETLB : 0);
@@ -224,10 +225,12 @@ function checkExpectations(
   }
   if (e.faults !== undefined && eff.faults !== e.faults) f(`expected ${e.faults} page fault(s), took ${eff.faults}`);
   if (e.uffdFaults !== undefined && eff.uffdFaults !== e.uffdFaults) f(`expected ${e.uffdFaults} uffd-wp fault(s), got ${eff.uffdFaults}`);
-  if (e.hugetlbFree !== undefined || e.hugetlbResv !== undefined) {
+  if (e.hugetlbFree !== undefined || e.hugetlbResv !== undefined || e.hugetlbSurplus !== undefined) {
     const p = hugetlb_pool(s);
     if (e.hugetlbFree !== undefined && p.free !== e.hugetlbFree) f(`expected ${e.hugetlbFree} free huge page(s), there are ${p.free}`);
     if (e.hugetlbResv !== undefined && p.resv !== e.hugetlbResv) f(`expected resv_hugepages ${e.hugetlbResv}, it is ${p.resv}`);
+    if (e.hugetlbSurplus !== undefined && p.surplus !== e.hugetlbSurplus)
+      f(`expected ${e.hugetlbSurplus} surplus huge page(s), there are ${p.surplus}`);
   }
   if (e.ksmMergingPages !== undefined) {
     const got = task_alive(s, rs.t) ? ksm_merging_pages(s, rs.t) : 0;

@@ -37,6 +37,8 @@ export interface StepExpect {
   /** the 2 MiB hugetlb pool after the step: free_hugepages and resv_hugepages (signed: the kernel can take resv below zero) */
   hugetlbFree?: number;
   hugetlbResv?: number;
+  /** surplus_hugepages of the 2 MiB pool after the step */
+  hugetlbSurplus?: number;
   /** kernel functions that must appear in the step's path */
   path?: string[];
   /** for `check`: the page(s) are / are not the same frames as another process's */

@@ -289,7 +289,7 @@ d('the hugetlb pool', () => {
       runMany: (jobs, each) =>
         inner.runMany(jobs, (i, r: ExecResult) => {
           const s1 = r.steps.get(1)!;
-          expect(s1.hugetlb).toEqual({ free: 2, resv: 1 });
+          expect(s1.hugetlb).toEqual({ free: 2, resv: 1, surplus: 0 });
           r.steps.set(1, { ...s1, hugetlb: { free: 2, resv: 0 } });
           each(i, r);
         }),
@@ -297,6 +297,27 @@ d('the hugetlb pool', () => {
     const [res] = await diffScenarios(rs, { target });
     expect(res!.verdict).toBe('diverge');
     expect(res!.reason).toMatch(/step 1 parent: hugetlb-pool: model 2 free, 1 reserved, kernel 2 free, 0 reserved/);
+  });
+
+  it('compares surplus pages too (nr_overcommit_hugepages)', async () => {
+    if (hugePool() === null) return console.log('SKIP hugetlb pool: no /sys/kernel/mm/hugepages/hugepages-2048kB');
+    const rs = [loadScenario('scenarios/hugetlb/hugetlb-surplus-cow.yaml')];
+    const inner = hostTarget(rs, 1);
+    const target: Target = {
+      caps: () => inner.caps(),
+      close: () => inner.close(),
+      runMany: (jobs, each) =>
+        inner.runMany(jobs, (i, r: ExecResult) => {
+          // the child's write took a page beyond the pool
+          const s4 = r.steps.get(4)!;
+          expect(s4.hugetlb).toEqual({ free: 0, resv: 0, surplus: 1 });
+          r.steps.set(4, { ...s4, hugetlb: { free: 0, resv: 0, surplus: 0 } });
+          each(i, r);
+        }),
+    };
+    const [res] = await diffScenarios(rs, { target });
+    expect(res!.verdict).toBe('diverge');
+    expect(res!.reason).toMatch(/step 4 child: hugetlb-pool: model 0 free, 0 reserved, 1 surplus, kernel 0 free, 0 reserved, 0 surplus/);
   });
 });
 

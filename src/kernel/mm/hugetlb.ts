@@ -21,8 +21,12 @@
  * mmap and given back, less the pages it instantiated, when the file goes
  * with its last mapping (hugetlbfs_evict_inode).
  *
+ * Surplus pages (env hugetlb-overcommit: nr_overcommit_hugepages) grow the
+ * pool when a reservation or a fault finds no page, and go back to the buddy
+ * allocator when freed while the pool has any.
+ *
  * Not modelled (refused when a scenario asks): 1 GiB pages, PMD sharing
- * (huge_pmd_share needs a whole PUD-aligned gigabyte), surplus pages (nr_overcommit_hugepages is 0), uffd-wp,
+ * (huge_pmd_share needs a whole PUD-aligned gigabyte), uffd-wp,
  * MADV_* other than on whole mappings by munmap, mremap and KSM (which never
  * touches hugetlb).
  */
@@ -163,18 +167,76 @@ export function hugetlb_reserve_file_pages(s: KState, ctx: KCtx, f: number, pgof
 }
 
 /**
- * hugetlb_acct_memory(+chg) with gather_surplus_pages(): the free pages
- * not reserved must cover it, and the free pages themselves
- * (allowed_mems_nr()), which matters once a restored reservation has taken
- * resv below zero. No surplus pages: nr_overcommit_hugepages is 0.
+ * hugetlb_acct_memory(): +chg reserves through gather_surplus_pages(), then
+ * checks that the free pages themselves cover it (allowed_mems_nr(), which
+ * matters once a restored reservation has taken resv below zero), undoing
+ * the reservation when they do not; -chg gives reservations back
+ * (return_unused_surplus_pages()). False: -ENOMEM.
  */
 function hugetlb_acct_memory(s: KState, ctx: KCtx, chg: number): boolean {
-  const p = hugetlb_pool(s);
-  if (p.free - p.resv < chg || p.free < chg) {
-    trace(ctx, 'hugetlb_acct_memory', `${chg} huge page(s) to reserve, ${p.free} free, ${p.resv} reserved: -ENOMEM`);
+  if (chg < 0) {
+    return_unused_surplus_pages(s, ctx, -chg);
+    return true;
+  }
+  const before = hugetlb_pool(s);
+  if (!gather_surplus_pages(s, ctx, chg)) {
+    trace(
+      ctx,
+      'hugetlb_acct_memory',
+      `${chg} huge page(s) to reserve, ${before.free} free, ${before.resv} reserved, ${before.surplus} of ${before.overcommit} surplus page(s): -ENOMEM`,
+    );
     return false;
   }
-  hugetlb_pool_add(s, { resv: chg });
+  if (chg > hugetlb_pool(s).free) {
+    return_unused_surplus_pages(s, ctx, chg);
+    trace(ctx, 'hugetlb_acct_memory', `${chg} huge page(s) to reserve, only ${hugetlb_pool(s).free} free: -ENOMEM`);
+    return false;
+  }
+  return true;
+}
+
+/**
+ * gather_surplus_pages(): reserve `delta` pages; when the free pages not
+ * reserved fall short, allocate the missing ones as surplus pages into the
+ * free lists first (alloc_surplus_hugetlb_folio(), at most
+ * nr_overcommit_hugepages surplus pages in all). All or nothing.
+ */
+function gather_surplus_pages(s: KState, ctx: KCtx, delta: number): boolean {
+  const p = hugetlb_pool(s);
+  const needed = p.resv + delta - p.free;
+  if (needed <= 0) {
+    hugetlb_pool_add(s, { resv: delta });
+    return true;
+  }
+  // the allocation loop stops at the overcommit limit, and what it got goes back to the buddy allocator
+  if (p.overcommit - p.surplus < needed) return false;
+  hugetlb_pool_add(s, { nr: needed, free: needed, surplus: needed, resv: delta });
+  trace(ctx, 'gather_surplus_pages', `${needed} surplus huge page(s) allocated into the pool for the reservation`);
+  return true;
+}
+
+/**
+ * return_unused_surplus_pages(): `unused` reservations given back, and as
+ * many free surplus pages as that, at most, freed to the buddy allocator.
+ */
+function return_unused_surplus_pages(s: KState, ctx: KCtx, unused: number): void {
+  hugetlb_pool_add(s, { resv: -unused });
+  const p = hugetlb_pool(s);
+  const n = Math.min(unused, p.surplus, p.free);
+  if (n <= 0) return;
+  hugetlb_pool_add(s, { nr: -n, free: -n, surplus: -n });
+  trace(ctx, 'return_unused_surplus_pages', `${n} free surplus huge page(s) freed`);
+}
+
+/**
+ * alloc_surplus_hugetlb_folio(): one page beyond the pool, when the pool
+ * may still grow (surplus_hugepages below nr_overcommit_hugepages). True
+ * when the counters took it.
+ */
+function alloc_surplus_hugetlb_folio(s: KState): boolean {
+  const p = hugetlb_pool(s);
+  if (p.surplus >= p.overcommit) return false;
+  hugetlb_pool_add(s, { nr: 1, surplus: 1 });
   return true;
 }
 
@@ -198,7 +260,7 @@ export function hugetlbfs_evict_inode(s: KState, ctx: KCtx, f: number): void {
   }
   const unused = file_hresv(s, f);
   if (unused) {
-    hugetlb_pool_add(s, { resv: -unused });
+    hugetlb_acct_memory(s, ctx, -unused);
     file_hresv_add(s, f, -unused);
   }
   trace(ctx, 'hugetlbfs_evict_inode', `hugetlbfs file ${f} gone${unused ? `: ${unused} unused reservation(s) returned` : ''}`);
@@ -219,8 +281,8 @@ export function hugetlb_vm_op_close(s: KState, ctx: KCtx, t: number, vi: number,
     hugetlb_set_resv_consumed(s, t, slot, false);
   }
   if (unused) {
-    hugetlb_pool_add(s, { resv: -unused });
     trace(ctx, 'hugetlb_vm_op_close', `${unused} unused reservation(s) returned`);
+    hugetlb_acct_memory(s, ctx, -unused);
   }
 }
 
@@ -230,8 +292,9 @@ export function hugetlb_vm_op_close(s: KState, ctx: KCtx, t: number, vi: number,
  * reservation of that huge page if it has not consumed it yet; everyone
  * else (a fork child, MAP_NORESERVE, the owner copying a page it shares:
  * `cowFromOwner`, the avoid_reserve of hugetlb_wp) needs a free page that
- * no reservation holds, and gets -ENOSPC without one (no surplus pages:
- * nr_overcommit_hugepages is 0). The head PFN, or -ENOSPC.
+ * no reservation holds. Without a page from the pool
+ * (dequeue_hugetlb_folio_vma()), a surplus page if the pool may grow
+ * (alloc_buddy_hugetlb_folio_with_mpol()), else -ENOSPC. The head PFN.
  */
 export function alloc_hugetlb_folio(s: KState, ctx: KCtx, t: number, vi: number, va: number, cowFromOwner: boolean): number {
   const vflags = vma_flags_at(s, t, vi);
@@ -242,18 +305,24 @@ export function alloc_hugetlb_folio(s: KState, ctx: KCtx, t: number, vi: number,
     shared >= 0 ? file_hresv(s, shared) > 0 : !cowFromOwner && (vflags & VM_HRESV_OWNER) !== 0 && !hugetlb_resv_consumed(s, t, slot);
   const p = hugetlb_pool(s);
   // dequeue_hugetlb_folio_vma(): an actual free page in any case (a restored reservation can take resv below zero)
+  let surplus = false;
   if (p.free < 1 || (!useResv && p.free - p.resv < 1)) {
-    trace(
-      ctx,
-      'alloc_hugetlb_folio',
-      `no huge page: ${p.free} free, ${p.resv} reserved${useResv ? '' : ', none of them for this fault'}: -ENOSPC`,
-    );
-    return -ENOSPC;
+    surplus = alloc_surplus_hugetlb_folio(s);
+    if (!surplus) {
+      trace(
+        ctx,
+        'alloc_hugetlb_folio',
+        `no huge page: ${p.free} free, ${p.resv} reserved${useResv ? '' : ', none of them for this fault'}, ${p.surplus} of ${p.overcommit} surplus page(s): -ENOSPC`,
+      );
+      return -ENOSPC;
+    }
   }
   const head = folio_alloc_large(s, 0, s.L.geo.pmdOrder);
   if (head === 0) throw new Error('cowlab: no frames for a hugetlb folio (geometry too small)');
   page_set(s, head, PGF_HUGETLB);
-  hugetlb_pool_add(s, { free: -1, resv: useResv ? -1 : 0 });
+  hugetlb_pool_add(s, { free: surplus ? 0 : -1, resv: useResv ? -1 : 0 });
+  if (surplus)
+    trace(ctx, 'alloc_hugetlb_folio', `no page in the pool: a surplus huge page (${hugetlb_pool(s).surplus} of ${p.overcommit})`);
   if (useResv && shared >= 0) file_hresv_add(s, shared, -1);
   else if (useResv) hugetlb_set_resv_consumed(s, t, slot, true);
   trace(
@@ -273,11 +342,12 @@ export function alloc_hugetlb_folio(s: KState, ctx: KCtx, t: number, vi: number,
 export function hugetlbfs_fallocate(s: KState, f: number, pages: number): number {
   for (let i = 0; i < pages; i += pmd_nr(s)) {
     const p = hugetlb_pool(s);
-    if (p.free - p.resv < 1) return -ENOSPC;
+    const surplus = p.free - p.resv < 1;
+    if (surplus && !alloc_surplus_hugetlb_folio(s)) return -ENOSPC;
     const head = folio_alloc_large(s, 0, s.L.geo.pmdOrder);
     if (head === 0) throw new Error('cowlab: no frames for a hugetlb folio (geometry too small)');
     page_set(s, head, PGF_HUGETLB);
-    hugetlb_pool_add(s, { free: -1 });
+    if (!surplus) hugetlb_pool_add(s, { free: -1 });
     for (let j = 0; j < pmd_nr(s); j++) {
       page_set_mapping(s, head + j, f, i + j);
       page_set_data(s, head + j, 0);

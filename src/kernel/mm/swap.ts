@@ -23,6 +23,7 @@ import {
   folio_test_large,
   folio_head,
   hugetlb_pool_add,
+  hugetlb_pool,
 } from '../../model/mm_types.js';
 import { free_page } from './page_alloc.js';
 import { type KCtx, ModelBug, trace } from '../ctx.js';
@@ -48,7 +49,12 @@ export function folio_put_refs(s: KState, pfn: number, n: number): void {
   if (c === 0) {
     // __folio_put(): off the LRU, back to the allocator; a hugetlb folio back to its pool (free_huge_folio)
     page_clear(s, pfn, PGF_LRU);
-    if (page_test(s, pfn, PGF_HUGETLB)) hugetlb_pool_add(s, { free: 1, resv: page_test(s, pfn, PGF_RESTORE_RESERVE) ? 1 : 0 });
+    if (page_test(s, pfn, PGF_HUGETLB)) {
+      // free_huge_folio(): to the buddy allocator while the pool has surplus pages, else to the free list
+      const resv = page_test(s, pfn, PGF_RESTORE_RESERVE) ? 1 : 0;
+      if (hugetlb_pool(s).surplus > 0) hugetlb_pool_add(s, { nr: -1, surplus: -1, resv });
+      else hugetlb_pool_add(s, { free: 1, resv });
+    }
     free_page(s, folio_head(s, pfn));
   }
 }

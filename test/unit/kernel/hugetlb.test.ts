@@ -27,8 +27,13 @@ import {
 import { pmd_pfn, pmd_none } from '../../../src/model/pmd.js';
 import { InputError } from '../../../src/scenario/errors.js';
 
-const scenario = (steps: unknown[], pool: number, procs = ['P0']) =>
-  resolveScenario(scenarioFromObject({ name: 't', env: { 'hugetlb-pages': pool }, processes: procs, steps }, 'hugetlb.test.yaml'));
+const scenario = (steps: unknown[], pool: number, procs = ['P0'], overcommit = 0) =>
+  resolveScenario(
+    scenarioFromObject(
+      { name: 't', env: { 'hugetlb-pages': pool, 'hugetlb-overcommit': overcommit }, processes: procs, steps },
+      'hugetlb.test.yaml',
+    ),
+  );
 
 function run(steps: unknown[], pool: number, kernel = 'linux-6.18') {
   const r = scenario(steps, pool);
@@ -109,25 +114,33 @@ function assemble(raw: Record<string, unknown>[]): unknown[] {
 }
 
 describe('the hugetlb pool', () => {
-  it('accounts for every page under any sequence: free + in use = nr, never below zero, all back at the end', () => {
+  it('accounts for every page under any sequence: free + in use = nr, surplus within the overcommit, never below zero, all back at the end', () => {
     for (const kernel of ['linux-5.11', 'linux-5.18', 'linux-6.1', 'linux-6.18']) {
       fc.assert(
-        fc.property(fc.array(stepArb, { maxLength: 14 }), fc.integer({ min: 0, max: 3 }), (raw, pool) => {
-          const steps = assemble(raw);
-          const r = scenario(steps, pool);
-          const res = runScenario(r, profileById(kernel), { keepStates: true, lenient: true });
-          expect(res.violations.filter((v) => v.property === 'model-invariant')).toEqual([]);
-          for (const rec of res.records) {
-            const p = hugetlb_pool(rec.state);
-            expect(p.nr).toBe(pool);
-            expect(p.free).toBeGreaterThanOrEqual(0);
-            expect(p.free + hugetlbFolios(rec.state)).toBe(pool);
-            // a reservation holds a free page; only df7a6d1f6405's restore lends one ahead of the free
-            if (!profileById(kernel).mech.hugetlb.restoreReserve) expect(p.resv).toBeGreaterThanOrEqual(0);
-            expect(p.resv).toBeLessThanOrEqual(p.free);
-          }
-          expect(hugetlb_pool(res.records.at(-1)!.state)).toEqual({ nr: pool, free: pool, resv: 0 });
-        }),
+        fc.property(
+          fc.array(stepArb, { maxLength: 14 }),
+          fc.integer({ min: 0, max: 3 }),
+          fc.integer({ min: 0, max: 2 }),
+          (raw, pool, overcommit) => {
+            const steps = assemble(raw);
+            const r = scenario(steps, pool, ['P0'], overcommit);
+            const res = runScenario(r, profileById(kernel), { keepStates: true, lenient: true });
+            expect(res.violations.filter((v) => v.property === 'model-invariant')).toEqual([]);
+            for (const rec of res.records) {
+              const p = hugetlb_pool(rec.state);
+              // the pool is what the machine was given plus its surplus pages, never more than allowed
+              expect(p.nr).toBe(pool + p.surplus);
+              expect(p.surplus).toBeGreaterThanOrEqual(0);
+              expect(p.surplus).toBeLessThanOrEqual(overcommit);
+              expect(p.free).toBeGreaterThanOrEqual(0);
+              expect(p.free + hugetlbFolios(rec.state)).toBe(p.nr);
+              // a reservation holds a free page; only df7a6d1f6405's restore lends one ahead of the free
+              if (!profileById(kernel).mech.hugetlb.restoreReserve) expect(p.resv).toBeGreaterThanOrEqual(0);
+              expect(p.resv).toBeLessThanOrEqual(p.free);
+            }
+            expect(hugetlb_pool(res.records.at(-1)!.state)).toEqual({ nr: pool, free: pool, resv: 0, surplus: 0, overcommit });
+          },
+        ),
         { seed: 3, numRuns: 25 },
       );
     }
@@ -167,7 +180,7 @@ describe('hugetlb_wp', () => {
     const child = r.tasks.indexOf('C');
     expect(pmd_none(pmdp_get(last, child, start))).toBe(true);
     expect(vma_flags_at(last, child, vma_lookup_idx(last, child, start)) & VM_HRESV_UNMAPPED).not.toBe(0);
-    expect(hugetlb_pool(last)).toEqual({ nr: 1, free: 0, resv: 0 });
+    expect(hugetlb_pool(last)).toEqual({ nr: 1, free: 0, resv: 0, surplus: 0, overcommit: 0 });
   });
 });
 
