@@ -468,20 +468,24 @@ d('the executor', () => {
     expect(strayScratchDirs().filter((f) => !runsBefore.includes(f))).toEqual([]);
   });
 
-  it('puts the hugetlb pool back even when cowlab is killed while a hugetlb program runs', async () => {
+  it('puts the hugetlb pool and its overcommit back even when cowlab is killed while a hugetlb program runs', async () => {
     const before = hugePool();
     if (before === null) return console.log('SKIP hugetlb pool: no /sys/kernel/mm/hugepages/hugepages-2048kB');
-    // the pools of the two scenarios (1 and 2) cannot both be the machine's own
+    const overcommit = () => readFileSync('/sys/kernel/mm/hugepages/hugepages-2048kB/nr_overcommit_hugepages', 'utf8').trim();
+    const overBefore = overcommit();
+    // the pools of the two scenarios (1 and 2) cannot both be the machine's own; the first allows a surplus page
     const child = spawn(
       process.execPath,
-      ['bin/cowlab.js', 'diff', 'scenarios/hugetlb/hugetlb-child-sigbus.yaml', 'scenarios/hugetlb/hugetlb-cow.yaml', '-j', '1'],
+      ['bin/cowlab.js', 'diff', 'scenarios/hugetlb/hugetlb-surplus-cow.yaml', 'scenarios/hugetlb/hugetlb-cow.yaml', '-j', '1'],
       { stdio: 'ignore' },
     );
-    for (let i = 0; i < 400 && hugePool() === before; i++) await new Promise((r) => setTimeout(r, 25));
+    for (let i = 0; i < 400 && (hugePool() === before || overcommit() === overBefore); i++) await new Promise((r) => setTimeout(r, 25));
     expect(hugePool()).not.toBe(before);
+    expect(overcommit()).not.toBe(overBefore);
     child.kill('SIGKILL');
-    for (let i = 0; i < 100 && hugePool() !== before; i++) await new Promise((r) => setTimeout(r, 50));
+    for (let i = 0; i < 100 && (hugePool() !== before || overcommit() !== overBefore); i++) await new Promise((r) => setTimeout(r, 50));
     expect(hugePool()).toBe(before);
+    expect(overcommit()).toBe(overBefore);
   });
 
   it("puts ksmd's knobs back even when cowlab is killed while ksmd runs", async () => {
