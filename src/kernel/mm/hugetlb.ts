@@ -626,8 +626,9 @@ export function __unmap_hugepage_range(s: KState, ctx: KCtx, t: number, vi: numb
     if (pmd_dirty(pmd)) page_set(s, head, PGF_DIRTY);
     hugetlb_remove_rmap(s, head);
     // df7a6d1f6405 (hugetlb.restoreReserve): the owner's anon page gives its reservation back to the
-    // VMA's map now (the consumed entry goes) and to the pool when the folio is freed (no surplus pages here)
-    if (ctx.prof.mech.hugetlb.restoreReserve && owner && page_test(s, head, PGF_ANON)) {
+    // VMA's map now (the consumed entry goes) and to the pool when the folio is freed; not while the
+    // pool has surplus pages ("if we are freeing a surplus, do not set the restore reservation bit")
+    if (ctx.prof.mech.hugetlb.restoreReserve && owner && page_test(s, head, PGF_ANON) && hugetlb_pool(s).surplus === 0) {
       page_set(s, head, PGF_RESTORE_RESERVE);
       hugetlb_set_resv_consumed(s, t, slot_of(s, va), false);
       trace(ctx, '__unmap_hugepage_range', `huge page pfn#${head}: reservation restored to the owner (freed: resv_hugepages + 1)`);
