@@ -406,9 +406,10 @@ static void jprune(void)
  * (its processes are being killed) turns them into surplus pages, freed when
  * released. But set_max_huge_pages() drops hugetlb_lock between freeing free
  * pages and making the rest surplus: a page released in that window goes to
- * the free list and is then made surplus, a free surplus page nothing frees
- * (nr_hugepages stays above the value written). So the value is written
- * again until the pool reads it, for up to 2 s. Signal-safe.
+ * the free list, where it stays, free, or is then made surplus, a free
+ * surplus page nothing frees (nr_hugepages stays above the value written;
+ * both seen on 6.18). So the value is written again until the pool reads it,
+ * for up to 2 s. Signal-safe.
  */
 static void pool_settle(const char *path, const char *val)
 {

@@ -9,7 +9,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { release as osRelease } from 'node:os';
-import { Executor, type ExecResult } from '../../src/executor/server.js';
+import { Executor, type ExecResult, type KStep } from '../../src/executor/server.js';
 import { diffScenarios, hostTarget, DIVERGENCE_RERUNS, type Target } from '../../src/diff/run.js';
 import { cacheDir } from '../../src/executor/build.js';
 import { loadScenario, loadScenarios } from '../../src/scenario/load.js';
@@ -282,18 +282,7 @@ d('the hugetlb pool', () => {
   it('is compared after every step: a kernel that shows other counts diverges', async () => {
     if (hugePool() === null) return console.log('SKIP hugetlb pool: no /sys/kernel/mm/hugepages/hugepages-2048kB');
     const rs = [loadScenario('scenarios/hugetlb/hugetlb-cow.yaml')];
-    const inner = hostTarget(rs, 1);
-    const target: Target = {
-      caps: () => inner.caps(),
-      close: () => inner.close(),
-      runMany: (jobs, each) =>
-        inner.runMany(jobs, (i, r: ExecResult) => {
-          const s1 = r.steps.get(1)!;
-          expect(s1.hugetlb).toEqual({ free: 2, resv: 1, surplus: 0 });
-          r.steps.set(1, { ...s1, hugetlb: { free: 2, resv: 0 } });
-          each(i, r);
-        }),
-    };
+    const target = poolTampered(rs, 1, { free: 2, resv: 1, surplus: 0 }, { free: 2, resv: 0 });
     const [res] = await diffScenarios(rs, { target });
     expect(res!.verdict).toBe('diverge');
     expect(res!.reason).toMatch(/step 1 parent: hugetlb-pool: model 2 free, 1 reserved, kernel 2 free, 0 reserved/);
@@ -302,19 +291,8 @@ d('the hugetlb pool', () => {
   it('compares surplus pages too (nr_overcommit_hugepages)', async () => {
     if (hugePool() === null) return console.log('SKIP hugetlb pool: no /sys/kernel/mm/hugepages/hugepages-2048kB');
     const rs = [loadScenario('scenarios/hugetlb/hugetlb-surplus-cow.yaml')];
-    const inner = hostTarget(rs, 1);
-    const target: Target = {
-      caps: () => inner.caps(),
-      close: () => inner.close(),
-      runMany: (jobs, each) =>
-        inner.runMany(jobs, (i, r: ExecResult) => {
-          // the child's write took a page beyond the pool
-          const s4 = r.steps.get(4)!;
-          expect(s4.hugetlb).toEqual({ free: 0, resv: 0, surplus: 1 });
-          r.steps.set(4, { ...s4, hugetlb: { free: 0, resv: 0, surplus: 0 } });
-          each(i, r);
-        }),
-    };
+    // the child's write took a page beyond the pool
+    const target = poolTampered(rs, 4, { free: 0, resv: 0, surplus: 1 }, { free: 0, resv: 0, surplus: 0 });
     const [res] = await diffScenarios(rs, { target });
     expect(res!.verdict).toBe('diverge');
     expect(res!.reason).toMatch(/step 4 child: hugetlb-pool: model 0 free, 0 reserved, 1 surplus, kernel 0 free, 0 reserved, 0 surplus/);
@@ -515,6 +493,25 @@ d('the executor', () => {
     expect(strayScratchDirs().filter((f) => !runsBefore.includes(f))).toEqual([]);
   });
 });
+
+/**
+ * The host as a target whose report of the pool after step `step` is checked
+ * to be `seen` and then replaced by `shown`: a kernel that shows other counts.
+ */
+function poolTampered(rs: ReturnType<typeof loadScenario>[], step: number, seen: KStep['hugetlb'], shown: KStep['hugetlb']): Target {
+  const inner = hostTarget(rs, 1);
+  return {
+    caps: () => inner.caps(),
+    close: () => inner.close(),
+    runMany: (jobs, each) =>
+      inner.runMany(jobs, (i, r: ExecResult) => {
+        const st = r.steps.get(step)!;
+        expect(st.hugetlb).toEqual(seen);
+        r.steps.set(step, { ...st, hugetlb: shown });
+        each(i, r);
+      }),
+  };
+}
 
 /** nr_hugepages of the 2 MiB pool, or null without one. */
 function hugePool(): string | null {

@@ -23,7 +23,11 @@
  *
  * Surplus pages (env hugetlb-overcommit: nr_overcommit_hugepages) grow the
  * pool when a reservation or a fault finds no page, and go back to the buddy
- * allocator when freed while the pool has any.
+ * allocator when freed while the pool has any (gather_surplus_pages,
+ * return_unused_surplus_pages, alloc_hugetlb_folio, free_huge_folio and the
+ * surplus test of __unmap_hugepage_range read in a 6.1x mm/hugetlb.c through
+ * the search tool; the same structure in the 5.x patches it shows; checked on
+ * 5.10, 6.1, 6.12, 6.18 and 7.2 by the hugetlb-surplus scenarios).
  *
  * Not modelled (refused when a scenario asks): 1 GiB pages, PMD sharing
  * (huge_pmd_share needs a whole PUD-aligned gigabyte), uffd-wp,
@@ -321,14 +325,13 @@ export function alloc_hugetlb_folio(s: KState, ctx: KCtx, t: number, vi: number,
   if (head === 0) throw new Error('cowlab: no frames for a hugetlb folio (geometry too small)');
   page_set(s, head, PGF_HUGETLB);
   hugetlb_pool_add(s, { free: surplus ? 0 : -1, resv: useResv ? -1 : 0 });
-  if (surplus)
-    trace(ctx, 'alloc_hugetlb_folio', `no page in the pool: a surplus huge page (${hugetlb_pool(s).surplus} of ${p.overcommit})`);
   if (useResv && shared >= 0) file_hresv_add(s, shared, -1);
   else if (useResv) hugetlb_set_resv_consumed(s, t, slot, true);
+  const from = surplus ? `beyond the pool (surplus page ${hugetlb_pool(s).surplus} of ${p.overcommit})` : 'from the pool';
   trace(
     ctx,
     'alloc_hugetlb_folio',
-    `huge page pfn#${head} from the pool${useResv ? (shared >= 0 ? " (the file's reservation)" : ' (the VMA reservation)') : ''}`,
+    `huge page pfn#${head} ${from}${useResv ? (shared >= 0 ? " (the file's reservation)" : ' (the VMA reservation)') : ''}`,
   );
   return head;
 }
