@@ -115,36 +115,45 @@ export function checkInvariants(s: KState, rules: InvariantRules): string[] {
     if (pfn !== ZERO_PFN) refc[headOf(pfn)]! += n;
   };
   const nrPmd = L.pmds > 0 ? 1 << geo.pmdOrder : 0;
+  const levels = [
+    { name: 'PMD', off: L.tPmd, n: L.pmds, nr: nrPmd, order: geo.pmdOrder },
+    { name: 'PUD', off: L.tPud, n: L.puds, nr: L.puds > 0 ? 1 << geo.pudOrder! : 0, order: geo.pudOrder ?? 0 },
+  ];
 
   for (let t = 0; t < geo.tasks; t++) {
     const alive = task_alive(s, t);
     const base = L.tasks + t * L.taskWords + L.tPte;
     const vbase = L.tasks + t * L.taskWords + L.tVma;
     let vi = 0; // the VMA at or after va, walking both in address order
-    const pbase = L.tasks + t * L.taskWords + L.tPmd;
-    for (let i = 0; nrPmd > 0 && i < L.pmds; i++) {
-      const pmd = m[pbase + i]!;
-      if (!pmd_trans_huge(pmd)) continue;
-      if (!alive) {
-        bad.push(`task ${t} is not alive but has a huge PMD at page ${i * nrPmd}`);
-        continue;
+    // huge leaves: PMDs (THP, the huge zero page, 2 MiB hugetlb) and PUDs (1 GiB hugetlb)
+    for (const lv of levels) {
+      const pbase = L.tasks + t * L.taskWords + lv.off;
+      for (let i = 0; lv.nr > 0 && i < lv.n; i++) {
+        const pmd = m[pbase + i]!;
+        if (!pmd_trans_huge(pmd)) continue;
+        if (!alive) {
+          bad.push(`task ${t} is not alive but has a huge ${lv.name} at page ${i * lv.nr}`);
+          continue;
+        }
+        for (let j = 0; j < lv.nr; j++)
+          if (m[base + i * lv.nr + j] !== 0) bad.push(`task ${t} page ${i * lv.nr + j}: a PTE under a huge ${lv.name}`);
+        if (is_huge_zero_pmd(pmd)) continue;
+        const head = pmd_pfn(pmd);
+        const ho = L.memmap + head * PAGE_WORDS;
+        if (head <= 0 || head >= top || m[ho + PG_HEAD] !== head || m[ho + PG_ORDER] !== lv.order || head % lv.nr !== 0) {
+          bad.push(
+            `task ${t}: the huge ${lv.name} at page ${i * lv.nr} maps page ${head}, not the head of an aligned ${lv.name}-order folio`,
+          );
+          continue;
+        }
+        add(head, 1, `task ${t} ${lv.name} at page ${i * lv.nr}`);
+        entc[head]!++;
+        mmMap(head, t);
+        // (a shared hugetlb mapping writes to its page-cache folio: not anon, no marker)
+        const anonOnly = (m[ho + PG_FLAGS]! & (PGF_ANON | PGF_ANON_EXCLUSIVE)) === PGF_ANON;
+        if (pmd_write(pmd) && rules.exclusiveMarker && anonOnly)
+          bad.push(`task ${t}: writable huge ${lv.name} at page ${i * lv.nr} maps folio ${head} without PG_anon_exclusive on its head`);
       }
-      for (let j = 0; j < nrPmd; j++)
-        if (m[base + i * nrPmd + j] !== 0) bad.push(`task ${t} page ${i * nrPmd + j}: a PTE under a huge PMD`);
-      if (is_huge_zero_pmd(pmd)) continue;
-      const head = pmd_pfn(pmd);
-      const ho = L.memmap + head * PAGE_WORDS;
-      if (head <= 0 || head >= top || m[ho + PG_HEAD] !== head || m[ho + PG_ORDER] !== geo.pmdOrder || head % nrPmd !== 0) {
-        bad.push(`task ${t}: the huge PMD at page ${i * nrPmd} maps page ${head}, not the head of an aligned PMD-order folio`);
-        continue;
-      }
-      add(head, 1, `task ${t} PMD at page ${i * nrPmd}`);
-      entc[head]!++;
-      mmMap(head, t);
-      // (a shared hugetlb mapping writes to its page-cache folio: not anon, no marker)
-      const anonOnly = (m[ho + PG_FLAGS]! & (PGF_ANON | PGF_ANON_EXCLUSIVE)) === PGF_ANON;
-      if (pmd_write(pmd) && rules.exclusiveMarker && anonOnly)
-        bad.push(`task ${t}: writable huge PMD at page ${i * nrPmd} maps folio ${head} without PG_anon_exclusive on its head`);
     }
     for (let va = 0; va < geo.vpages; va++) {
       const pte = m[base + va]!;

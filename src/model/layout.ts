@@ -45,6 +45,12 @@ export interface Geometry {
    * use a smaller order to search THP configurations (model only).
    */
   readonly pmdOrder: number;
+  /**
+   * log2 of the pages a PUD maps (18 on x86: 1 GiB), or 0 when the scenario
+   * maps no 1 GiB hugetlb page (no PUD level is kept then). Twice pmdOrder
+   * when the explorer or a model-only scenario shrinks the PMD.
+   */
+  readonly pudOrder?: number;
   /** the scenario can merge pages (MADV_MERGEABLE): keep ksmd's rmap items per task and page */
   readonly ksm?: boolean;
 }
@@ -96,7 +102,8 @@ export const T_KSM = 6; // KSM mm slot: 0 not registered with ksmd, else the ord
 export const T_KSM_BASE = 7; // ksm_merging_pages a child inherited from its parent's mm_struct (kernels whose ksm_fork does not reset it)
 export const T_HRESV = 8; // hugetlb: PMD slots whose reservation an owner VMA of this mm consumed (bit per PMD index; the private resv_map)
 export const T_KSM_ZERO = 9; // mm->ksm_zero_pages: zero pages ksmd mapped here, less those unmapped since (6.5+; dup_mm copies it)
-export const T_HDR = 10;
+export const T_HRESV_PUD = 10; // T_HRESV for 1 GiB pages: bit per PUD index
+export const T_HDR = 11;
 
 /* ---- struct vm_area_struct ---- */
 export const V_START = 0;
@@ -163,7 +170,13 @@ export const G_HP_RESV = 7; // resv_hugepages
 export const G_HP_FILES = 8; // hugetlbfs files MAP_HUGETLB created so far (the identity of an anonymous hugetlb mapping)
 export const G_HP_SURPLUS = 9; // surplus_hugepages (in nr_hugepages, freed to the buddy allocator when released)
 export const G_HP_OVERCOMMIT = 10; // nr_overcommit_hugepages: the most surplus pages the pool may have
-export const G_HDR = 11;
+/* the hugetlb pool of the PUD size (1 GiB, a gigantic hstate): the same counters */
+export const G_GP_NR = 11;
+export const G_GP_FREE = 12;
+export const G_GP_RESV = 13;
+export const G_GP_SURPLUS = 14;
+export const G_GP_OVERCOMMIT = 15;
+export const G_HDR = 16;
 
 /* ---- ksmd's rmap items (one per task and virtual page, when the geometry has KSM) ---- */
 export const K_CHECKSUM = 0; // oldchecksum: the content key of the last visit (shifted off 0), 0 never visited
@@ -192,6 +205,10 @@ export interface Layout {
   readonly tPmd: number;
   /** PMD entries per task */
   readonly pmds: number;
+  /** offset of the PUD entries inside a task record (one per 1 << pudOrder pages; none without 1 GiB hugetlb pages) */
+  readonly tPud: number;
+  /** PUD entries per task */
+  readonly puds: number;
   /** offset of ksmd's rmap items inside a task record (KSM_WORDS per virtual page; none without KSM) */
   readonly tKsm: number;
   readonly files: number;
@@ -219,7 +236,9 @@ export function makeLayout(geo: Geometry): Layout {
   const tPte = tVma + geo.vmas * VMA_WORDS;
   const tPmd = tPte + geo.vpages;
   const pmds = geo.pmdOrder > 0 ? Math.ceil(geo.vpages / (1 << geo.pmdOrder)) : 0;
-  const tKsm = tPmd + pmds;
+  const tPud = tPmd + pmds;
+  const puds = geo.pudOrder ? Math.ceil(geo.vpages / (1 << geo.pudOrder)) : 0;
+  const tKsm = tPud + puds;
   const taskWords = tKsm + (geo.ksm ? geo.vpages * KSM_WORDS : 0);
   const tasks = off;
   off += geo.tasks * taskWords;
@@ -248,6 +267,8 @@ export function makeLayout(geo: Geometry): Layout {
     tPte,
     tPmd,
     pmds,
+    tPud,
+    puds,
     tKsm,
     files,
     fileWords,
@@ -354,6 +375,7 @@ export const FF_MEMFD = 1 << 1;
 export const FF_TMPFILE = 1 << 2;
 export const FF_SHMEM_ANON = 1 << 3; // the object behind MAP_SHARED|MAP_ANONYMOUS
 export const FF_HUGETLB = 1 << 4; // a hugetlbfs file (MFD_HUGETLB memfd): its page cache holds hugetlb folios
+export const FF_HUGETLB_PUD = 1 << 5; // with FF_HUGETLB: of the 1 GiB hstate (MFD_HUGE_1GB)
 export const FF_SHMEM = FF_MEMFD | FF_SHMEM_ANON; // shmem-backed (swap-backed page cache)
 
 /* ---- reference kinds ---- */

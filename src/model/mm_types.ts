@@ -88,7 +88,13 @@ import {
   G_HP_FILES,
   G_HP_SURPLUS,
   G_HP_OVERCOMMIT,
+  G_GP_NR,
+  G_GP_FREE,
+  G_GP_RESV,
+  G_GP_SURPLUS,
+  G_GP_OVERCOMMIT,
   T_HRESV,
+  T_HRESV_PUD,
 } from './layout.js';
 import { type Pte, mk_pte } from './pte.js';
 import { type Pmd, PMD_NONE_T, PMD_TABLE_T, pmd_trans_huge, is_huge_zero_pmd, pmd_pfn, pmd_pte_bits } from './pmd.js';
@@ -119,6 +125,8 @@ export const VM_NORESERVE = 1 << 20; // MAP_NORESERVE: no hugetlb reservation at
 export const VM_HRESV_OWNER = 1 << 21;
 /** the owner stole a page from this VMA (unmap_ref_private): its next no-page fault is SIGBUS (HPAGE_RESV_UNMAPPED) */
 export const VM_HRESV_UNMAPPED = 1 << 22;
+/** with VM_HUGETLB: the mapping's hstate is the PUD size, 1 GiB (hstate_vma(); the kernel keeps it in the hugetlbfs inode) */
+export const VM_HUGE_PUD = 1 << 23;
 
 /* ---- FOLL_* flags (include/linux/mm_types.h): kept here because GUP references in the state record them ---- */
 export const FOLL_WRITE = 1 << 0;
@@ -356,33 +364,45 @@ export function task_set_ksm_zero(s: KState, t: number, v: number): void {
 /* ---- the hugetlb pool of the PMD size (struct hstate) and the private reservation maps ---- */
 
 /** The pool's counters: nr_hugepages, free_hugepages, resv_hugepages, surplus_hugepages, and nr_overcommit_hugepages. */
-export function hugetlb_pool(s: KState): { nr: number; free: number; resv: number; surplus: number; overcommit: number } {
-  return {
-    nr: s.m[G_HP_NR]!,
-    free: s.m[G_HP_FREE]!,
-    resv: s.m[G_HP_RESV]!,
-    surplus: s.m[G_HP_SURPLUS]!,
-    overcommit: s.m[G_HP_OVERCOMMIT]!,
-  };
+/** The hstates the model has: 0 the PMD size (2 MiB), 1 the PUD size (1 GiB). */
+export type Hstate = 0 | 1;
+const HP_WORDS = [
+  [G_HP_NR, G_HP_FREE, G_HP_RESV, G_HP_SURPLUS, G_HP_OVERCOMMIT],
+  [G_GP_NR, G_GP_FREE, G_GP_RESV, G_GP_SURPLUS, G_GP_OVERCOMMIT],
+] as const;
+/** The hugetlb pool of hstate `h` (struct hstate's counters). */
+export function hugetlb_pool(s: KState, h: Hstate = 0): { nr: number; free: number; resv: number; surplus: number; overcommit: number } {
+  const w = HP_WORDS[h];
+  return { nr: s.m[w[0]]!, free: s.m[w[1]]!, resv: s.m[w[2]]!, surplus: s.m[w[3]]!, overcommit: s.m[w[4]]! };
 }
-/** Adds to the pool's counters. */
-export function hugetlb_pool_add(s: KState, d: { nr?: number; free?: number; resv?: number; surplus?: number; overcommit?: number }): void {
-  s.m[G_HP_NR]! += d.nr ?? 0;
-  s.m[G_HP_FREE]! += d.free ?? 0;
-  s.m[G_HP_RESV]! += d.resv ?? 0;
-  s.m[G_HP_SURPLUS]! += d.surplus ?? 0;
-  s.m[G_HP_OVERCOMMIT]! += d.overcommit ?? 0;
+/** Adds to the counters of the pool of hstate `h`. */
+export function hugetlb_pool_add(
+  s: KState,
+  d: { nr?: number; free?: number; resv?: number; surplus?: number; overcommit?: number },
+  h: Hstate = 0,
+): void {
+  const w = HP_WORDS[h];
+  s.m[w[0]]! += d.nr ?? 0;
+  s.m[w[1]]! += d.free ?? 0;
+  s.m[w[2]]! += d.resv ?? 0;
+  s.m[w[3]]! += d.surplus ?? 0;
+  s.m[w[4]]! += d.overcommit ?? 0;
 }
 /** A new hugetlbfs file for a MAP_HUGETLB mapping: its identity (1, 2, ...). */
 export function hugetlb_new_file(s: KState): number {
   return ++s.m[G_HP_FILES]!;
 }
-/** The owner of a private mapping consumed the reservation of PMD slot `slot` (an entry in its resv_map). */
-export function hugetlb_resv_consumed(s: KState, t: number, slot: number): boolean {
-  return ((s.m[s.L.tasks + t * s.L.taskWords + T_HRESV]! >>> slot) & 1) !== 0;
+/**
+ * The owner of a private mapping consumed the reservation of huge page
+ * `slot` of hstate `h` (an entry in its resv_map): a bit per PMD (or PUD)
+ * index, so slots stay below 32 (resolve.ts keeps hugetlb regions there).
+ */
+export function hugetlb_resv_consumed(s: KState, t: number, slot: number, h: Hstate = 0): boolean {
+  return ((s.m[s.L.tasks + t * s.L.taskWords + (h ? T_HRESV_PUD : T_HRESV)]! >>> slot) & 1) !== 0;
 }
-export function hugetlb_set_resv_consumed(s: KState, t: number, slot: number, on: boolean): void {
-  const o = s.L.tasks + t * s.L.taskWords + T_HRESV;
+export function hugetlb_set_resv_consumed(s: KState, t: number, slot: number, on: boolean, h: Hstate = 0): void {
+  if (slot >= 32) throw new Error(`cowlab: hugetlb reservation slot ${slot} is beyond the model's 32`);
+  const o = s.L.tasks + t * s.L.taskWords + (h ? T_HRESV_PUD : T_HRESV);
   if (on) s.m[o]! |= 1 << slot;
   else s.m[o]! &= ~(1 << slot);
 }
@@ -438,6 +458,10 @@ export function pte_lookup(s: KState, t: number, va: number): Pte {
   const base = s.L.tasks + t * s.L.taskWords;
   const pte = s.m[base + s.L.tPte + va]!;
   if (pte !== 0 || s.L.pmds === 0) return pte;
+  if (s.L.puds > 0) {
+    const pud = s.m[base + s.L.tPud + (va >>> s.L.geo.pudOrder!)]!;
+    if (pmd_trans_huge(pud)) return mk_pte(pmd_pfn(pud) + (va & ((1 << s.L.geo.pudOrder!) - 1))) | pmd_pte_bits(pud);
+  }
   const pmd = s.m[base + s.L.tPmd + (va >>> s.L.geo.pmdOrder)]!;
   if (!pmd_trans_huge(pmd)) return pte;
   const pfn = is_huge_zero_pmd(pmd) ? ZERO_PFN : pmd_pfn(pmd) + (va & ((1 << s.L.geo.pmdOrder) - 1));
@@ -459,6 +483,26 @@ export function pmdp_get(s: KState, t: number, va: number): Pmd {
 }
 export function set_pmd_at(s: KState, t: number, va: number, pmd: Pmd): void {
   s.m[s.L.tasks + t * s.L.taskWords + s.L.tPmd + (va >>> s.L.geo.pmdOrder)] = pmd;
+}
+
+/** folio_hstate(): the hugetlb pool the folio at `head` belongs to. */
+export function folio_hstate(s: KState, head: number): Hstate {
+  return s.L.puds > 0 && folio_nr_pages(s, head) === pud_nr(s) ? 1 : 0;
+}
+
+/* ---- the PUD level (kept only for 1 GiB hugetlb pages: a huge PUD is encoded like a huge PMD) ---- */
+
+/** The pages one PUD maps (1 << pudOrder), or 0 when the geometry has no PUD level. */
+export function pud_nr(s: KState): number {
+  return s.L.puds > 0 ? 1 << s.L.geo.pudOrder! : 0;
+}
+/** The PUD covering `va`: a hugetlb leaf or none (PMD_NONE). */
+export function pudp_get(s: KState, t: number, va: number): Pmd {
+  if (s.L.puds === 0) return PMD_NONE_T;
+  return s.m[s.L.tasks + t * s.L.taskWords + s.L.tPud + (va >>> s.L.geo.pudOrder!)]!;
+}
+export function set_pud_at(s: KState, t: number, va: number, pud: Pmd): void {
+  s.m[s.L.tasks + t * s.L.taskWords + s.L.tPud + (va >>> s.L.geo.pudOrder!)] = pud;
 }
 
 /* ---- VMAs: a small sorted array per mm (the kernel's maple tree) ---- */

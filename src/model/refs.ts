@@ -49,10 +49,14 @@ export function ref_get(s: KState, r: number): Ref {
   };
 }
 
-/** Stores a reference in the first free slot; returns its index, or -1 when the table is full. */
-export function ref_add(s: KState, ref: Ref): number {
+/**
+ * Stores a reference in the first free slot; returns its index, or -1 when
+ * the table is full. `from`: no slot below it is free (the index after the
+ * last one a loop took), so a loop over a 1 GiB page stays linear.
+ */
+export function ref_add(s: KState, ref: Ref, from = 0): number {
   const m = s.m;
-  for (let r = 0; r < s.L.geo.refs; r++) {
+  for (let r = from; r < s.L.geo.refs; r++) {
     const o = s.L.refs + r * REF_WORDS;
     if (m[o + R_KIND] !== REF_FREE) continue;
     m[o + R_KIND] = ref.kind;

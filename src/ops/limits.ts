@@ -19,6 +19,11 @@ export const SCENARIO_LIMITS = {
   steps: 4096,
   /** pages of a region or a file, so of what one step acts on (MAXPAGES: the executor's bounce buffer) */
   pages: 512,
+  /**
+   * pages of a 1 GiB hugetlb region or file (two 1 GiB pages): model only, as
+   * the executor's per-step tables hold `pages`
+   */
+  giganticPages: 1 << 19,
   /** pages of address space all regions take together (the executor's 4 GiB window) */
   addressPages: 1 << 20,
 } as const;

@@ -7,12 +7,12 @@ import { do_mmap } from '../kernel/mm/mmap.js';
 
 export const mmap = defineOp({
   name: 'mmap',
-  doc: 'mmap(MAP_FIXED) of a region: private or shared, anonymous or a file (do_mmap); `hugetlb: 2m` maps anonymous huge pages, private or shared (MAP_HUGETLB, hugetlb_reserve_pages)',
+  doc: 'mmap(MAP_FIXED) of a region: private or shared, anonymous or a file (do_mmap); `hugetlb: 2m` (or `1g`, model only) maps anonymous huge pages, private or shared (MAP_HUGETLB, hugetlb_reserve_pages)',
   hugetlb: true,
   primary: 'region',
   args: {
     region: name,
-    pages: z.number().int().min(0).max(SCENARIO_LIMITS.pages).default(1),
+    pages: z.number().int().min(0).max(SCENARIO_LIMITS.giganticPages).default(1),
     prot: prot.default('rw'),
     shared: z.boolean().default(false),
     file: name.optional(),
@@ -21,22 +21,27 @@ export const mmap = defineOp({
     align: z.enum(['page', 'pmd']).default('page'),
     /** never: MADV_NOHUGEPAGE right after mmap (what cow.c does for its base pages); inherit: the VMA follows the THP modes */
     thp: z.enum(['never', 'inherit']).default('never'),
-    /** MAP_HUGETLB with the PMD size (MAP_HUGE_2MB): anonymous huge pages from the hugetlb pool (shared: in an unlinked hugetlbfs file); the region is PMD-aligned and a whole number of huge pages */
-    hugetlb: z.literal('2m').optional(),
+    /** MAP_HUGETLB with the PMD size (MAP_HUGE_2MB) or the PUD size (MAP_HUGE_1GB, model only): anonymous huge pages from the hugetlb pool (shared: in an unlinked hugetlbfs file); the region is aligned and a whole number of huge pages */
+    hugetlb: z.enum(['2m', '1g']).optional(),
     /** MAP_NORESERVE: no hugetlb reservation (the mapping then never owns one) */
     noreserve: z.boolean().default(false),
   },
   resolve(a, cx) {
     const r = cx.region(a.region);
     let file = -1;
+    let gigantic = a.hugetlb === '1g';
     if (a.file !== undefined) {
       const f = cx.file(a.file);
+      gigantic ||= f.gigantic === true;
       if (a.offset + a.pages > f.pages) cx.fail(`mmap of file ${a.file} beyond its ${f.pages} page(s)`);
       file = f.id;
     }
+    if (a.pages > SCENARIO_LIMITS.pages && !gigantic)
+      cx.fail(`mmap: pages: at most ${SCENARIO_LIMITS.pages} (the executor's limit), except for 1 GiB hugetlb pages`);
     if (a.hugetlb && file >= 0)
       cx.fail('mmap: hugetlb: only for anonymous mappings (a file declared with hugetlb: 2m is a hugetlbfs file by itself)');
     if (a.hugetlb) cx.need('hugetlb');
+    if (a.hugetlb === '1g') cx.need('hugetlb-1g');
     if (a.noreserve && !a.hugetlb) cx.fail('mmap: noreserve: only with hugetlb (MAP_NORESERVE matters to hugetlb reservations only here)');
     return {
       start: r.start,
@@ -47,6 +52,7 @@ export const mmap = defineOp({
       pgoff: a.offset,
       thp: a.thp === 'inherit',
       hugetlb: a.hugetlb !== undefined,
+      ...(a.hugetlb === '1g' ? { gigantic: true } : {}),
       noreserve: a.noreserve,
     };
   },
@@ -60,13 +66,13 @@ export const mmap = defineOp({
       ...(m.pgoff ? { offset: m.pgoff } : {}),
       ...(cx.aligned(m.start) ? { align: 'pmd' } : {}),
       ...(m.thp ? { thp: 'inherit' } : {}),
-      ...(m.hugetlb ? { hugetlb: '2m' } : {}),
+      ...(m.hugetlb ? { hugetlb: m.gigantic ? '1g' : '2m' } : {}),
       ...(m.noreserve ? { noreserve: true } : {}),
     };
   },
   apply: (s, ctx, t, m) => ok(do_mmap(s, ctx, t, m)),
   exec: {
-    // mflags: 1 the VMA follows the THP modes, 2 MAP_HUGETLB|MAP_HUGE_2MB, 4 MAP_NORESERVE
+    // mflags: 1 the VMA follows the THP modes, 2 MAP_HUGETLB|MAP_HUGE_2MB, 4 MAP_NORESERVE, 8 MAP_HUGE_1GB instead
     args: ['start', 'pages', 'prot', 'shared', 'file_or_anon', 'pgoff', 'mflags'],
     encode: (m) => [
       m.start,
@@ -75,7 +81,7 @@ export const mmap = defineOp({
       m.shared ? 1 : 0,
       m.file,
       m.pgoff,
-      (m.thp ? 1 : 0) | (m.hugetlb ? 2 : 0) | (m.noreserve ? 4 : 0),
+      (m.thp ? 1 : 0) | (m.hugetlb ? 2 : 0) | (m.noreserve ? 4 : 0) | (m.gigantic ? 8 : 0),
     ],
   },
   fuzz: {

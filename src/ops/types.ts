@@ -42,7 +42,8 @@ export interface Range {
 }
 
 /** Executor capabilities a scenario may need on the real kernel. */
-export type Capability = 'root' | 'swap' | 'io_uring' | 'uffd' | 'odirect' | 'gup-test' | 'soft-dirty' | 'ksm' | 'hugetlb' | 'model-only';
+export type Capability =
+  'root' | 'swap' | 'io_uring' | 'uffd' | 'odirect' | 'gup-test' | 'soft-dirty' | 'ksm' | 'hugetlb' | 'hugetlb-1g' | 'model-only';
 
 /** Names to model ids while a scenario is resolved; every failure is positioned at the step. */
 export interface ResolveCx {
@@ -59,7 +60,7 @@ export interface ResolveCx {
   /** the acting process ends with this step */
   endTask(): void;
   /** a declared file: id and size in pages */
-  file(name: string): { id: number; pages: number };
+  file(name: string): { id: number; pages: number; gigantic?: boolean };
   /** an existing pipe, or a new one created by this step */
   pipe(name: string): number;
   newPipe(name: string): number;

@@ -37,6 +37,10 @@ export const envSchema = z
       description:
         '/sys/kernel/mm/hugepages/hugepages-2048kB/nr_overcommit_hugepages: how many surplus pages the pool may add beyond nr_hugepages when a reservation or a fault finds no free page (default 0)',
     }),
+    hugetlb1gPages: z.number().int().min(0).max(4).meta({
+      description:
+        '/sys/kernel/mm/hugepages/hugepages-1048576kB/nr_hugepages: the hugetlb pool of the PUD size (1 GiB, a gigantic hstate: no surplus pages), all free at the start; model only (the host CPU has no pdpe1gb, and the executor runs 2 MiB pages only)',
+    }),
     zeroPage: z.boolean().meta({
       description:
         'read faults on private anonymous memory map the shared zero page; false on kernels that forbid it (mm_forbids_zeropage(), or a vendor option such as pvm_no_zero_page=1 on some hosts), where a read fault allocates an exclusive page (the option acts on read faults only: a THP split still maps zero-filled pages to the zero page from 6.12)',
@@ -56,6 +60,7 @@ export const DEFAULT_ENV: Readonly<Env> = Object.freeze({
   ksmZeroPages: false,
   hugetlbPages: 0,
   hugetlbOvercommit: 0,
+  hugetlb1gPages: 0,
   zeroPage: true,
 });
 
@@ -107,6 +112,7 @@ export const scenarioEnvSchema = z
     'ksm-zero-pages': z.boolean().optional(),
     'hugetlb-pages': envSchema.shape.hugetlbPages.optional(),
     'hugetlb-overcommit': envSchema.shape.hugetlbOvercommit.optional(),
+    'hugetlb-1g-pages': envSchema.shape.hugetlb1gPages.optional(),
   })
   .strict();
 
@@ -120,5 +126,6 @@ export function scenarioEnv(e: z.infer<typeof scenarioEnvSchema> | undefined): P
     ...(e['ksm-zero-pages'] !== undefined ? { ksmZeroPages: e['ksm-zero-pages'] } : {}),
     ...(e['hugetlb-pages'] !== undefined ? { hugetlbPages: e['hugetlb-pages'] } : {}),
     ...(e['hugetlb-overcommit'] !== undefined ? { hugetlbOvercommit: e['hugetlb-overcommit'] } : {}),
+    ...(e['hugetlb-1g-pages'] !== undefined ? { hugetlb1gPages: e['hugetlb-1g-pages'] } : {}),
   };
 }

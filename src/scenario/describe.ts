@@ -53,6 +53,8 @@ import {
   pmd_nr,
   pmd_mapped_huge,
   pmdp_get,
+  pudp_get,
+  pud_nr,
   folio_test_large,
   folio_head,
   folio_nr_pages,
@@ -62,7 +64,7 @@ import {
   folio_mm_id,
   folio_mm_id_mapcount,
 } from '../model/mm_types.js';
-import { is_huge_zero_pmd, pmd_pfn, pmd_write, pmd_dirty, pmd_uffd_wp } from '../model/pmd.js';
+import { is_huge_zero_pmd, pmd_pfn, pmd_write, pmd_dirty, pmd_uffd_wp, pmd_trans_huge } from '../model/pmd.js';
 import {
   pte_present,
   pte_pfn,
@@ -120,9 +122,19 @@ export function describeState(r: Resolved, s: KState): Map<string, string> {
   const pmdMaps = new Map<number, string[]>();
   const relMaps = new Map<number, string[]>();
   const nrPmd = pmd_nr(s);
+  const nrPud = pud_nr(s);
   for (let t = 0; t < s.L.geo.tasks; t++) {
     if (!task_alive(s, t)) continue;
     for (let va = 0; va < s.L.geo.vpages; va++) {
+      if (nrPud > 0 && (va & (nrPud - 1)) === 0 && pmd_trans_huge(pudp_get(s, t, va))) {
+        // a 1 GiB hugetlb page, mapped by a PUD leaf
+        const pud = pudp_get(s, t, va);
+        const l = pmdMaps.get(pmd_pfn(pud)) ?? [];
+        l.push(`${T(t)}:${pageName(r, va)}.. PUD ${pmd_write(pud) ? 'W' : 'R'}${pmd_dirty(pud) ? 'D' : ''}`);
+        pmdMaps.set(pmd_pfn(pud), l);
+        va += nrPud - 1;
+        continue;
+      }
       if (nrPmd > 0 && (va & (nrPmd - 1)) === 0 && pmd_mapped_huge(s, t, va)) {
         const pmd = pmdp_get(s, t, va);
         if (!is_huge_zero_pmd(pmd)) {
@@ -149,30 +161,34 @@ export function describeState(r: Resolved, s: KState): Map<string, string> {
       }
     }
   }
-  const holdersOf = (pfn: number): string[] => {
-    const holders: string[] = [];
-    for (let p = 0; p < s.L.geo.pipes; p++) {
-      if (!pipe_open(s, p)) continue;
-      for (let i = 0; i < pipe_nbuf(s, p); i++) if (pipe_buf(s, p, i).pfn === pfn) holders.push(`pipe ${r.pipes[p] ?? p}`);
-    }
-    for (const ri of refs_where(s, (x) => x.pfn === pfn)) {
-      const x = ref_get(s, ri);
-      const k =
-        x.kind === REF_IOURING
-          ? 'io_uring buffer'
-          : x.kind === REF_ODIRECT
-            ? 'O_DIRECT'
-            : x.kind === REF_TRANSIENT
-              ? 'transient ref'
-              : x.kind === REF_GUP_PIN || x.kind === REF_GUP_GET
-                ? follToString(x.foll)
-                : '?';
-      holders.push(`${k} of ${T(x.owner)}`);
-    }
-    for (let i = 0; i < fbatch_len(s, 'add'); i++) if (fbatch_at(s, 'add', i) === pfn) holders.push('LRU batch');
-    for (let i = 0; i < fbatch_len(s, 'activate'); i++) if (fbatch_at(s, 'activate', i) === pfn) holders.push('activate batch');
-    return holders;
+  // who holds each frame besides page tables: one pass, not one per page (a 1 GiB folio has 262144)
+  const heldBy = new Map<number, string[]>();
+  const hold = (pfn: number, what: string) => {
+    const l = heldBy.get(pfn);
+    if (l) l.push(what);
+    else heldBy.set(pfn, [what]);
   };
+  for (let p = 0; p < s.L.geo.pipes; p++) {
+    if (!pipe_open(s, p)) continue;
+    for (let i = 0; i < pipe_nbuf(s, p); i++) hold(pipe_buf(s, p, i).pfn, `pipe ${r.pipes[p] ?? p}`);
+  }
+  for (const ri of refs_where(s, () => true)) {
+    const x = ref_get(s, ri);
+    const k =
+      x.kind === REF_IOURING
+        ? 'io_uring buffer'
+        : x.kind === REF_ODIRECT
+          ? 'O_DIRECT'
+          : x.kind === REF_TRANSIENT
+            ? 'transient ref'
+            : x.kind === REF_GUP_PIN || x.kind === REF_GUP_GET
+              ? follToString(x.foll)
+              : '?';
+    hold(x.pfn, `${k} of ${T(x.owner)}`);
+  }
+  for (let i = 0; i < fbatch_len(s, 'add'); i++) hold(fbatch_at(s, 'add', i), 'LRU batch');
+  for (let i = 0; i < fbatch_len(s, 'activate'); i++) hold(fbatch_at(s, 'activate', i), 'activate batch');
+  const holdersOf = (pfn: number): readonly string[] => heldBy.get(pfn) ?? [];
   const flagText = (pfn: number, f: number): string[] => {
     const flags: string[] = [];
     if (f & PGF_ANON) flags.push('anon');

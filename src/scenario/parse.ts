@@ -103,7 +103,9 @@ const topSchema = z
       .optional(),
     source: z.union([z.string(), z.array(z.string())]).optional(),
     requires: z
-      .array(z.enum(['root', 'swap', 'io_uring', 'uffd', 'odirect', 'gup-test', 'soft-dirty', 'ksm', 'hugetlb', 'model-only']))
+      .array(
+        z.enum(['root', 'swap', 'io_uring', 'uffd', 'odirect', 'gup-test', 'soft-dirty', 'ksm', 'hugetlb', 'hugetlb-1g', 'model-only']),
+      )
       .optional(),
     processes: z
       .array(z.string().regex(/^[A-Za-z_][\w-]*$/))
@@ -115,13 +117,13 @@ const topSchema = z
         z
           .object({
             kind: z.enum(['memfd', 'tmpfile']),
-            pages: z.number().int().min(1).max(SCENARIO_LIMITS.pages).default(1),
-            /** MFD_HUGETLB|MFD_HUGE_2MB (memfd only): 2 MiB pages from the hugetlb pool */
-            hugetlb: z.literal('2m').optional(),
+            pages: z.number().int().min(1).max(SCENARIO_LIMITS.giganticPages).default(1),
+            /** MFD_HUGETLB|MFD_HUGE_2MB or MFD_HUGE_1GB (memfd only): 2 MiB or 1 GiB pages from the hugetlb pool */
+            hugetlb: z.enum(['2m', '1g']).optional(),
           })
           .strict()
-          .refine((f) => !f.hugetlb || (f.kind === 'memfd' && f.pages % 512 === 0), {
-            message: 'hugetlb: 2m is for memfd files of a whole number of huge pages (512 pages each)',
+          .refine((f) => !f.hugetlb || (f.kind === 'memfd' && f.pages % (f.hugetlb === '1g' ? 262144 : 512) === 0), {
+            message: 'hugetlb: for memfd files of a whole number of huge pages (512 pages each for 2m, 262144 for 1g)',
           }),
       )
       .optional(),
@@ -470,6 +472,7 @@ export function scenarioFromObject(raw: unknown, file: string, pos: PosSource = 
       kind: f.kind,
       pages: f.pages,
       ...(f.hugetlb ? { hugetlb: true } : {}),
+      ...(f.hugetlb === '1g' ? { gigantic: true } : {}),
     })),
     expect: Object.fromEntries(Object.entries(top.expect ?? {}).map(([k, v]) => [k, toOutcome(v)])),
     expectPos: Object.fromEntries(Object.keys(top.expect ?? {}).map((k) => [k, pos.key(['expect'], k)])),

@@ -21,6 +21,8 @@ export interface Region {
   aligned: boolean;
   /** mapped with hugetlb pages (an mmap of it says `hugetlb: 2m`) */
   hugetlb?: boolean;
+  /** mapped with 1 GiB hugetlb pages (`hugetlb: 1g`, or a memfd declared so): placed at a PUD-aligned address */
+  gigantic?: boolean;
 }
 
 /** log2 of the pages a PMD maps in scenarios: the real x86 geometry (2 MiB), so that scenarios and the executor agree. */
@@ -86,37 +88,42 @@ export function resolveScenario(sc: Scenario): Resolved {
     if (st.op !== 'mmap') continue;
     const name = st.args.region as string;
     const pages = st.args.pages as number;
-    const hfile = typeof st.args.file === 'string' && sc.files.find((f) => f.name === st.args.file)?.hugetlb === true;
+    const decl = typeof st.args.file === 'string' ? sc.files.find((f) => f.name === st.args.file) : undefined;
+    const hfile = decl?.hugetlb === true;
     const hugetlb = st.args.hugetlb !== undefined || hfile;
-    if (hfile && (st.args.offset as number) % (1 << (sc.pmdOrder ?? PMD_ORDER)) !== 0)
-      throw new InputError(
-        `mmap: a hugetlb file is mapped at huge-page offsets (a multiple of ${1 << (sc.pmdOrder ?? PMD_ORDER)} pages)`,
-        st.pos,
-      );
+    const gigantic = st.args.hugetlb === '1g' || decl?.gigantic === true;
+    // pages per huge page: a PMD's, or a PUD's (512 PMDs) for 1 GiB pages
+    const hnr = 1 << ((sc.pmdOrder ?? PMD_ORDER) * (gigantic ? 2 : 1));
+    if (hfile && (st.args.offset as number) % hnr !== 0)
+      throw new InputError(`mmap: a hugetlb file is mapped at huge-page offsets (a multiple of ${hnr} pages)`, st.pos);
     const aligned = st.args.align === 'pmd' || hugetlb;
-    if (hugetlb && (pages === 0 || pages % (1 << (sc.pmdOrder ?? PMD_ORDER)) !== 0))
-      throw new InputError(
-        `mmap: hugetlb: ${pages} page(s) is not a whole number of huge pages (${1 << (sc.pmdOrder ?? PMD_ORDER)} pages each)`,
-        st.pos,
-      );
+    if (hugetlb && (pages === 0 || pages % hnr !== 0))
+      throw new InputError(`mmap: hugetlb: ${pages} page(s) is not a whole number of huge pages (${hnr} pages each)`, st.pos);
     const r = regions.get(name);
     if (!r && regions.size === L.regions)
       throw new InputError(`mmap: at most ${L.regions} regions (the executor's limit); ${name} is one more`, st.pos);
-    if (!r) regions.set(name, { name, start: 0, pages, aligned, ...(hugetlb ? { hugetlb } : {}) });
+    if (!r) regions.set(name, { name, start: 0, pages, aligned, ...(hugetlb ? { hugetlb } : {}), ...(gigantic ? { gigantic } : {}) });
     else {
       r.pages = Math.max(r.pages, pages);
       r.aligned ||= aligned;
       if (hugetlb) r.hugetlb = true;
+      if (gigantic) r.gigantic = true;
     }
   }
   // a MFD_HUGETLB memfd is fallocated whole from the pool when the scenario starts
-  const filePool = sc.files.reduce((n, f) => n + (f.hugetlb ? f.pages / (1 << (sc.pmdOrder ?? PMD_ORDER)) : 0), 0);
-  if (filePool > (sc.env.hugetlbPages ?? 0))
-    throw new InputError(
-      `files: the hugetlb memfd files need ${filePool} huge page(s), env hugetlb-pages gives ${sc.env.hugetlbPages ?? 0}`,
-      sc.steps[0]!.pos,
-    );
-  if (filePool) needs.add('hugetlb');
+  const pmdOrder = sc.pmdOrder ?? PMD_ORDER;
+  const pmdNr = 1 << pmdOrder;
+  const pudNr = 1 << (2 * pmdOrder);
+  const filePool = sc.files.reduce((n, f) => n + (f.hugetlb && !f.gigantic ? f.pages / pmdNr : 0), 0);
+  const filePool1g = sc.files.reduce((n, f) => n + (f.gigantic ? f.pages / pudNr : 0), 0);
+  for (const [need, env, key] of [
+    [filePool, sc.env.hugetlbPages ?? 0, 'hugetlb-pages'],
+    [filePool1g, sc.env.hugetlb1gPages ?? 0, 'hugetlb-1g-pages'],
+  ] as const)
+    if (need > env)
+      throw new InputError(`files: the hugetlb memfd files need ${need} huge page(s), env ${key} gives ${env}`, sc.steps[0]!.pos);
+  if (filePool || filePool1g) needs.add('hugetlb');
+  if (filePool1g) needs.add('hugetlb-1g');
   // large folios are possible only where a VMA may follow the THP modes
   const thp = sc.steps.some(
     (st) =>
@@ -124,14 +131,22 @@ export function resolveScenario(sc: Scenario): Resolved {
       sc.files.some((f) => f.hugetlb) ||
       (st.op === 'madvise' && (st.args.advice === 'hugepage' || st.args.advice === 'collapse')),
   );
-  const pmdOrder = sc.pmdOrder ?? PMD_ORDER;
-  const pmdNr = 1 << pmdOrder;
+  const anyGigantic = filePool1g > 0 || [...regions.values()].some((r) => r.gigantic);
+  // a file larger than the executor's tables only beside 1 GiB pages (model only; an io_uring test's file)
+  for (const f of files)
+    if (f.pages > L.pages && !(f.gigantic || anyGigantic))
+      throw new InputError(
+        `files.${f.name}: pages: at most ${L.pages} (the executor's limit), except in a scenario with 1 GiB hugetlb pages`,
+        sc.steps[0]!.pos,
+      );
   for (const r of regions.values()) {
     if (r.aligned) cursor = Math.ceil(cursor / pmdNr) * pmdNr;
+    if (r.gigantic) cursor = Math.ceil(cursor / pudNr) * pudNr;
     r.start = cursor;
     cursor += Math.max(r.pages, 1) + 1;
   }
-  if (cursor > L.addressPages)
+  // (the gap after the last region is not address space a region takes; two 1 GiB regions end at 4 GiB)
+  if (cursor - (anyGigantic ? 1 : 0) > L.addressPages)
     throw new InputError(`the regions take ${cursor} pages of address space; at most ${L.addressPages} (4 GiB)`, sc.steps[0]!.pos);
   for (const st of sc.steps)
     if (st.label) {
@@ -186,7 +201,7 @@ export function resolveScenario(sc: Scenario): Resolved {
       file(name) {
         const i = files.findIndex((f) => f.name === name);
         if (i < 0) fail(`file "${name}" is not declared under files:`);
-        return { id: i, pages: files[i]!.pages };
+        return { id: i, pages: files[i]!.pages, ...(files[i]!.gigantic ? { gigantic: true } : {}) };
       },
       pipe(name) {
         const i = pipes.indexOf(name);
@@ -253,11 +268,15 @@ export function resolveScenario(sc: Scenario): Resolved {
   }
 
   const vpages = cursor + 1;
+  // 1 GiB hugetlb regions take address space but never base pages, swap slots or references of their own
+  const hugeVpages = [...regions.values()].reduce((n, r) => n + (r.gigantic ? r.pages : 0), 0);
+  const small = vpages - hugeVpages;
+  const gigantic = hugeVpages > 0 || filePool1g > 0;
   const nt = tasks.length;
   const filePages = Math.max(1, ...files.map((f) => f.pages), ...[...regions.values()].map((r) => r.pages));
   const nfiles = files.length + sc.steps.filter((s) => s.op === 'mmap' && s.args.shared && s.args.file === undefined).length;
-  const refs = nt * vpages * 2 + 16 + refsTaken;
-  const swapSlots = nt * vpages + 2;
+  const refs = nt * small * 2 + 16 + refsTaken;
+  const swapSlots = nt * small + 2;
   const pipesN = Math.max(1, pipes.length);
   const geo: Geometry = {
     tasks: nt,
@@ -266,13 +285,19 @@ export function resolveScenario(sc: Scenario): Resolved {
     // hugetlb pages are PMD-aligned runs of frames: room for the whole pool besides
     frames:
       2 +
-      nt * vpages +
-      nfiles * filePages +
+      nt * small +
+      nfiles *
+        Math.max(
+          1,
+          ...files.filter((f) => !f.hugetlb).map((f) => f.pages),
+          ...[...regions.values()].filter((r) => !r.gigantic).map((r) => r.pages),
+        ) +
       swapSlots +
       refs +
       32 +
       pipesN * 16 +
-      ((sc.env.hugetlbPages ?? 0) + (sc.env.hugetlbOvercommit ?? 0) + 1) * pmdNr,
+      ((sc.env.hugetlbPages ?? 0) + (sc.env.hugetlbOvercommit ?? 0) + 1) * pmdNr +
+      (gigantic ? ((sc.env.hugetlb1gPages ?? 0) + 1) * pudNr : 0),
     files: Math.max(1, nfiles),
     filePages,
     swapSlots,
@@ -282,6 +307,7 @@ export function resolveScenario(sc: Scenario): Resolved {
     writes: Math.min(4096, sc.steps.length * 2 + files.reduce((a, f) => a + f.pages, 0) + 16),
     lruBatch: 32,
     pmdOrder: thp ? pmdOrder : 0,
+    ...(gigantic ? { pudOrder: 2 * pmdOrder } : {}),
     ksm: needs.has('ksm'),
   };
   return {

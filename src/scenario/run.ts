@@ -20,7 +20,7 @@ import { newMetrics, profileEnv, type Metrics, type PathEvent } from '../kernel/
 import { step, type Kernel, type Effects } from '../ops/step.js';
 import type { StepResult } from '../ops/types.js';
 import { file_create } from '../kernel/mm/filemap.js';
-import { FF_MEMFD, FF_TMPFILE, FF_HUGETLB } from '../model/layout.js';
+import { FF_MEMFD, FF_TMPFILE, FF_HUGETLB, FF_HUGETLB_PUD } from '../model/layout.js';
 import { withEnv, type Env } from '../profiles/env.js';
 import { pagemap_entry, type PagemapEntry } from '../kernel/fs/proc/task_mmu.js';
 import { errnoName } from '../kernel/errno.js';
@@ -94,9 +94,10 @@ export function initialState(r: Pick<Resolved, 'geo' | 'initial' | 'files'>, env
   // the hugetlb pool the machine was given, all free
   if (env?.hugetlbPages) hugetlb_pool_add(s, { nr: env.hugetlbPages, free: env.hugetlbPages });
   if (env?.hugetlbOvercommit) hugetlb_pool_add(s, { overcommit: env.hugetlbOvercommit });
+  if (env?.hugetlb1gPages) hugetlb_pool_add(s, { nr: env.hugetlb1gPages, free: env.hugetlb1gPages }, 1);
   for (const t of r.initial) task_set_state(s, t, TASK_ALIVE);
   r.files.forEach((f, i) => {
-    const kind = (f.kind === 'memfd' ? FF_MEMFD : FF_TMPFILE) | (f.hugetlb ? FF_HUGETLB : 0);
+    const kind = (f.kind === 'memfd' ? FF_MEMFD : FF_TMPFILE) | (f.hugetlb ? FF_HUGETLB : 0) | (f.gigantic ? FF_HUGETLB_PUD : 0);
     if (file_create(s, kind, f.pages) !== i) throw new Error(`file ${i} not created in its slot`);
   });
   return s;

@@ -119,7 +119,7 @@ export interface Scenario {
   requires: string[];
   processes: string[];
   /** `hugetlb`: a MFD_HUGETLB memfd of 2 MiB pages, fallocated whole from the pool */
-  files: { name: string; kind: 'memfd' | 'tmpfile'; pages: number; hugetlb?: boolean }[];
+  files: { name: string; kind: 'memfd' | 'tmpfile'; pages: number; hugetlb?: boolean; gigantic?: boolean }[];
   /** expected outcome per kernel id; "default" applies to the rest */
   expect: Record<string, Outcome>;
   /** where each key of `expect:` stands in the file (for unknown kernel names) */

@@ -34,9 +34,11 @@ export function gup_test_start(
     return r.err || -EFAULT;
   }
   const kind = foll & FOLL_PIN ? REF_GUP_PIN : REF_GUP_GET;
+  let slot = 0;
   r.pfns.forEach((pfn, i) => {
     const state = va_shared(s, t, va + i) ? REFST_SHARED : 0;
-    if (ref_add(s, { kind, owner: t, vpage: va + i, pfn, foll, state, handle }) < 0) throw new ModelBug('reference table full');
+    slot = ref_add(s, { kind, owner: t, vpage: va + i, pfn, foll, state, handle }, slot) + 1;
+    if (slot === 0) throw new ModelBug('reference table full');
   });
   trace(ctx, 'gup_test', `handle ${handle}: ${n} page(s) taken ${follToString(foll)}${fast ? ' (fast)' : ''}`);
   return 0;

@@ -38,11 +38,11 @@ export function dio_start(
   const foll = dioFoll(ctx, read);
   const r = get_user_pages_fast(ctx, s, t, va, n, foll);
   if (r.pfns.length === 0) return r.err || -EFAULT;
+  let slot = 0;
   r.pfns.forEach((pfn, i) => {
     const state = read ? REFST_DMA_TO_MEMORY : 0;
-    if (ref_add(s, { kind: REF_ODIRECT, owner: t, vpage: va + i, pfn, foll, state, handle, file, index: index + i }) < 0) {
-      throw new ModelBug('reference table full');
-    }
+    slot = ref_add(s, { kind: REF_ODIRECT, owner: t, vpage: va + i, pfn, foll, state, handle, file, index: index + i }, slot) + 1;
+    if (slot === 0) throw new ModelBug('reference table full');
   });
   trace(
     ctx,

@@ -39,10 +39,10 @@ export function io_sqe_buffers_register(s: KState, ctx: KCtx, t: number, start: 
     for (const pfn of r.pfns) unpin_user_page(ctx, s, pfn, false);
     return r.err || -EFAULT;
   }
+  let slot = 0;
   r.pfns.forEach((pfn, i) => {
-    if (ref_add(s, { kind: REF_IOURING, owner: t, vpage: start + i, pfn, foll, state: 0, handle: 0 }) < 0) {
-      throw new ModelBug('reference table full');
-    }
+    slot = ref_add(s, { kind: REF_IOURING, owner: t, vpage: start + i, pfn, foll, state: 0, handle: 0 }, slot) + 1;
+    if (slot === 0) throw new ModelBug('reference table full');
   });
   trace(ctx, 'io_sqe_buffers_register', `${n} page(s) pinned FOLL_PIN|FOLL_WRITE|FOLL_LONGTERM`);
   return 0;
@@ -61,10 +61,14 @@ export function io_sqe_buffers_unregister(s: KState, ctx: KCtx, owner: number): 
   return 0;
 }
 
-/** The registered page backing user page `va` of the owner's buffer, or -1. */
-function bufRefAt(s: KState, owner: number, va: number): number {
-  const r = refs_where(s, (x) => x.kind === REF_IOURING && x.owner === owner && x.vpage === va);
-  return r.length ? r[0]! : -1;
+/** The registered pages of the owner's buffer: the first reference per user page (one table walk, not one per page). */
+function bufRefMap(s: KState, owner: number): Map<number, number> {
+  const out = new Map<number, number>();
+  for (const r of bufRefs(s, owner)) {
+    const va = ref_get(s, r).vpage;
+    if (!out.has(va)) out.set(va, r);
+  }
+  return out;
 }
 
 /**
@@ -73,11 +77,11 @@ function bufRefAt(s: KState, owner: number, va: number): number {
  */
 export function io_read_fixed(s: KState, ctx: KCtx, owner: number, file: number, index: number, va: number, n: number): number {
   if (task_ring(s, owner) === 0) return -EBADF;
+  const buf = bufRefMap(s, owner);
   // io_import_fixed(): the whole range must lie inside the registered buffer
-  for (let i = 0; i < n; i++) if (bufRefAt(s, owner, va + i) < 0) return -EFAULT;
+  for (let i = 0; i < n; i++) if (!buf.has(va + i)) return -EFAULT;
   for (let i = 0; i < n; i++) {
-    const r = bufRefAt(s, owner, va + i);
-    if (r < 0) return i === 0 ? -EFAULT : i;
+    const r = buf.get(va + i)!;
     const wid = file_read_page(s, file, index + i);
     if (wid < 0) return i === 0 ? -EINVAL : i;
     page_set_data(s, ref_get(s, r).pfn, wid);
@@ -89,10 +93,10 @@ export function io_read_fixed(s: KState, ctx: KCtx, owner: number, file: number,
 /** IORING_OP_WRITE_FIXED: the registered pages backing [va, va+n) are written to the file. */
 export function io_write_fixed(s: KState, ctx: KCtx, owner: number, file: number, index: number, va: number, n: number): number {
   if (task_ring(s, owner) === 0) return -EBADF;
-  for (let i = 0; i < n; i++) if (bufRefAt(s, owner, va + i) < 0) return -EFAULT;
+  const buf = bufRefMap(s, owner);
+  for (let i = 0; i < n; i++) if (!buf.has(va + i)) return -EFAULT;
   for (let i = 0; i < n; i++) {
-    const r = bufRefAt(s, owner, va + i);
-    if (r < 0) return i === 0 ? -EFAULT : i;
+    const r = buf.get(va + i)!;
     const pfn = ref_get(s, r).pfn;
     const wid = page_data(s, pfn);
     ctx.reads.push({ via: 'iouring', observer: owner, reader: owner, vpage: va + i, pfn, wid });

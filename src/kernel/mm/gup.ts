@@ -34,6 +34,7 @@ import {
   file_flags,
   pte_lookup,
   pmdp_get,
+  pudp_get,
   set_pmd_at,
   pmd_nr,
   folio_test_large,
@@ -96,7 +97,7 @@ import {
   FOLL_COW,
   FOLL_UNLOCKABLE,
 } from '../../model/mm_types.js';
-import { is_vm_hugetlb_page } from './hugetlb.js';
+import { is_vm_hugetlb_page, hstate_vma, huge_ptep_get, pages_per_huge_page } from './hugetlb.js';
 
 export function follToString(f: number): string {
   const n: string[] = [];
@@ -337,13 +338,15 @@ function follow_huge_pmd(ctx: KCtx, s: KState, t: number, va: number, vflags: nu
  * anon page (can_follow_write_pmd(), hugetlb.forceWrite 'keep-ro').
  */
 function follow_hugetlb_pmd(ctx: KCtx, s: KState, t: number, va: number, vflags: number, foll: number): number {
-  const pmd = pmdp_get(s, t, va);
+  // a 1 GiB page: the same decisions on the PUD leaf (follow_huge_pud() from 6.10)
+  const h = hstate_vma(vflags);
+  const pmd = huge_ptep_get(s, t, va, h);
   if (pmd_none(pmd)) return FOLLOW_FAULT;
   const head = pmd_pfn(pmd);
   const writable = ctx.prof.mech.hugetlb.forceWrite === 'keep-ro' ? can_follow_write_pmd(ctx, s, pmd, head, vflags, foll) : pmd_write(pmd);
   if (foll & FOLL_WRITE && !writable) return FOLLOW_FAULT;
   if (!pmd_write(pmd) && gup_must_unshare(ctx, s, vflags, foll, head)) return FOLLOW_UNSHARE;
-  const pfn = head + (va & (pmd_nr(s) - 1));
+  const pfn = head + (va & (pages_per_huge_page(s, h) - 1));
   const e = try_grab_folio(ctx, s, pfn, foll);
   return e ? e : pfn;
 }
@@ -478,7 +481,7 @@ export function get_user_pages_fast(
     // pte_protnone(): the PTEs of a PROT_NONE VMA are not accessible to GUP-fast
     if ((vma_flags_at(s, t, vi) & (VM_READ | VM_WRITE | VM_EXEC)) === 0) break;
     // gup_fast_pmd_leaf() asks about the head page, which carries a PMD mapping's PG_anon_exclusive
-    const huge = pmd_nr(s) > 0 && pmd_trans_huge(pmdp_get(s, t, va));
+    const huge = pmd_nr(s) > 0 && (pmd_trans_huge(pmdp_get(s, t, va)) || pmd_trans_huge(pudp_get(s, t, va)));
     if (!pte_write(pte) && gup_must_unshare(ctx, s, null, foll, huge ? folio_head(s, pfn) : pfn)) break;
     if (raceFork) {
       // another thread forks between GUP-fast's lockless read of the PTE and its grab

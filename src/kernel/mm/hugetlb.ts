@@ -29,7 +29,12 @@
  * the search tool; the same structure in the 5.x patches it shows; checked on
  * 5.10, 6.1, 6.12, 6.18 and 7.2 by the hugetlb-surplus scenarios).
  *
- * Not modelled (refused when a scenario asks): 1 GiB pages, PMD sharing
+ * 1 GiB pages (MAP_HUGE_1GB, MFD_HUGE_1GB) are a second hstate: PUD leaves,
+ * their own pool, never surplus pages (alloc_surplus_hugetlb_folio() returns
+ * NULL for a gigantic hstate); every other path is the PMD one at the PUD
+ * level, as in the kernel (huge_pte_offset()/huge_ptep_get() pick the level).
+ *
+ * Not modelled (refused when a scenario asks): PMD sharing
  * (huge_pmd_share needs a whole PUD-aligned gigabyte), uffd-wp,
  * MADV_* other than on whole mappings by munmap, mremap and KSM (which never
  * touches hugetlb).
@@ -52,6 +57,11 @@ import {
   pmdp_get,
   set_pmd_at,
   pmd_nr,
+  pudp_get,
+  set_pud_at,
+  pud_nr,
+  file_flags,
+  type Hstate,
   page_set,
   page_clear,
   page_test,
@@ -89,7 +99,9 @@ import {
   VM_NORESERVE,
   VM_HRESV_OWNER,
   VM_HRESV_UNMAPPED,
+  VM_HUGE_PUD,
 } from '../../model/mm_types.js';
+import { FF_HUGETLB_PUD } from '../../model/layout.js';
 import { type KCtx, trace } from '../ctx.js';
 import { keepsAnonExclusive } from '../../profiles/types.js';
 import { folio_move_anon_rmap } from './rmap.js';
@@ -103,28 +115,59 @@ export function is_vm_hugetlb_page(vflags: number): boolean {
   return (vflags & VM_HUGETLB) !== 0;
 }
 
-/** The PMD slot (huge page index in the address space) of `va`. */
-function slot_of(s: KState, va: number): number {
-  return Math.floor(va / pmd_nr(s));
+/* ---------------- hstates: 2 MiB (PMD leaf) and 1 GiB (PUD leaf) ---------------- */
+
+/** hstate_vma(): the hstate of a hugetlb VMA with flags `vflags`. */
+export function hstate_vma(vflags: number): Hstate {
+  return vflags & VM_HUGE_PUD ? 1 : 0;
+}
+/** hstate_inode() of hugetlbfs file `f`. */
+function hstate_file(s: KState, f: number): Hstate {
+  return file_flags(s, f) & FF_HUGETLB_PUD ? 1 : 0;
+}
+/** pages_per_huge_page(): the base pages of a huge page of hstate `h`. */
+export function pages_per_huge_page(s: KState, h: Hstate): number {
+  return h ? pud_nr(s) : pmd_nr(s);
+}
+/** huge_page_order() */
+function huge_page_order(s: KState, h: Hstate): number {
+  return h ? s.L.geo.pudOrder! : s.L.geo.pmdOrder;
+}
+/** huge_ptep_get(): the leaf entry (a huge PMD, or a huge PUD for 1 GiB) covering `va`. */
+export function huge_ptep_get(s: KState, t: number, va: number, h: Hstate): Pmd {
+  return h ? pudp_get(s, t, va) : pmdp_get(s, t, va);
+}
+/** set_huge_pte_at() */
+export function set_huge_pte_at(s: KState, t: number, va: number, e: Pmd, h: Hstate): void {
+  if (h) set_pud_at(s, t, va, e);
+  else set_pmd_at(s, t, va, e);
+}
+
+/** The huge page index of `va` in the address space (PMD or PUD index). */
+function slot_of(s: KState, va: number, h: Hstate): number {
+  return Math.floor(va / pages_per_huge_page(s, h));
 }
 
 /** The first page of the huge page `va` lies in. */
-function haddr_of(s: KState, va: number): number {
-  return va - (va % pmd_nr(s));
+function haddr_of(s: KState, va: number, h: Hstate): number {
+  return va - (va % pages_per_huge_page(s, h));
 }
 
 /**
  * The hugetlbfs file and huge-page offset a private mapping maps at `va`:
  * MAP_HUGETLB creates an unlinked file per mmap (hugetlb_file_setup), whose
- * identity the model keeps in the VMA's pgoff word (file << 16 | offset).
+ * identity the model keeps in the VMA's pgoff word (file << 20 | offset: room
+ * for offsets of two 1 GiB pages).
  */
 function file_offset(s: KState, t: number, vi: number, va: number): number {
   return vma_pgoff_of(s, t, vi, va);
 }
 
+const HUGETLB_FILE_SHIFT = 20;
+
 /** The pgoff word of a new MAP_HUGETLB mapping of hugetlbfs file `file`. */
 export function hugetlb_file_pgoff(file: number): number {
-  return file << 16;
+  return file << HUGETLB_FILE_SHIFT;
 }
 
 /* ---------------- reservations ---------------- */
@@ -141,8 +184,9 @@ export function hugetlb_reserve_pages(s: KState, ctx: KCtx, pages: number, vflag
     trace(ctx, 'hugetlb_reserve_pages', 'MAP_NORESERVE: no reservation, the VMA owns none');
     return 0;
   }
-  const chg = Math.ceil(pages / pmd_nr(s));
-  if (!hugetlb_acct_memory(s, ctx, chg)) return -ENOMEM;
+  const h = hstate_vma(vflags);
+  const chg = Math.ceil(pages / pages_per_huge_page(s, h));
+  if (!hugetlb_acct_memory(s, ctx, chg, h)) return -ENOMEM;
   trace(ctx, 'hugetlb_reserve_pages', `${chg} huge page(s) reserved for this private mapping (HPAGE_RESV_OWNER)`);
   return VM_HRESV_OWNER;
 }
@@ -160,11 +204,13 @@ export function hugetlb_reserve_file_pages(s: KState, ctx: KCtx, f: number, pgof
     trace(ctx, 'hugetlb_reserve_pages', 'MAP_NORESERVE: no reservation for the file');
     return 0;
   }
+  const h = hstate_file(s, f);
+  const n = pages_per_huge_page(s, h);
   let uncovered = 0;
-  for (let i = pgoff - (pgoff % pmd_nr(s)); i < pgoff + pages; i += pmd_nr(s)) if (filemap_get(s, f, i) === 0) uncovered++;
+  for (let i = pgoff - (pgoff % n); i < pgoff + pages; i += n) if (filemap_get(s, f, i) === 0) uncovered++;
   const chg = uncovered - file_hresv(s, f);
   if (chg <= 0) return 0;
-  if (!hugetlb_acct_memory(s, ctx, chg)) return -ENOMEM;
+  if (!hugetlb_acct_memory(s, ctx, chg, h)) return -ENOMEM;
   file_hresv_add(s, f, chg);
   trace(ctx, 'hugetlb_reserve_pages', `${chg} huge page(s) reserved for the shared file (its resv_map)`);
   return 0;
@@ -177,13 +223,13 @@ export function hugetlb_reserve_file_pages(s: KState, ctx: KCtx, f: number, pgof
  * the reservation when they do not; -chg gives reservations back
  * (return_unused_surplus_pages()). False: -ENOMEM.
  */
-function hugetlb_acct_memory(s: KState, ctx: KCtx, chg: number): boolean {
+function hugetlb_acct_memory(s: KState, ctx: KCtx, chg: number, h: Hstate): boolean {
   if (chg < 0) {
-    return_unused_surplus_pages(s, ctx, -chg);
+    return_unused_surplus_pages(s, ctx, -chg, h);
     return true;
   }
-  const before = hugetlb_pool(s);
-  if (!gather_surplus_pages(s, ctx, chg)) {
+  const before = hugetlb_pool(s, h);
+  if (!gather_surplus_pages(s, ctx, chg, h)) {
     trace(
       ctx,
       'hugetlb_acct_memory',
@@ -191,9 +237,9 @@ function hugetlb_acct_memory(s: KState, ctx: KCtx, chg: number): boolean {
     );
     return false;
   }
-  if (chg > hugetlb_pool(s).free) {
-    return_unused_surplus_pages(s, ctx, chg);
-    trace(ctx, 'hugetlb_acct_memory', `${chg} huge page(s) to reserve, only ${hugetlb_pool(s).free} free: -ENOMEM`);
+  if (chg > hugetlb_pool(s, h).free) {
+    return_unused_surplus_pages(s, ctx, chg, h);
+    trace(ctx, 'hugetlb_acct_memory', `${chg} huge page(s) to reserve, only ${hugetlb_pool(s, h).free} free: -ENOMEM`);
     return false;
   }
   return true;
@@ -205,16 +251,17 @@ function hugetlb_acct_memory(s: KState, ctx: KCtx, chg: number): boolean {
  * free lists first (alloc_surplus_hugetlb_folio(), at most
  * nr_overcommit_hugepages surplus pages in all). All or nothing.
  */
-function gather_surplus_pages(s: KState, ctx: KCtx, delta: number): boolean {
-  const p = hugetlb_pool(s);
+function gather_surplus_pages(s: KState, ctx: KCtx, delta: number, h: Hstate): boolean {
+  const p = hugetlb_pool(s, h);
   const needed = p.resv + delta - p.free;
   if (needed <= 0) {
-    hugetlb_pool_add(s, { resv: delta });
+    hugetlb_pool_add(s, { resv: delta }, h);
     return true;
   }
-  // the allocation loop stops at the overcommit limit, and what it got goes back to the buddy allocator
-  if (p.overcommit - p.surplus < needed) return false;
-  hugetlb_pool_add(s, { nr: needed, free: needed, surplus: needed, resv: delta });
+  // the allocation loop stops at the overcommit limit, and what it got goes back to the buddy allocator;
+  // a gigantic page is never allocated as a surplus page (alloc_surplus_hugetlb_folio())
+  if (h === 1 || p.overcommit - p.surplus < needed) return false;
+  hugetlb_pool_add(s, { nr: needed, free: needed, surplus: needed, resv: delta }, h);
   trace(ctx, 'gather_surplus_pages', `${needed} surplus huge page(s) allocated into the pool for the reservation`);
   return true;
 }
@@ -223,24 +270,24 @@ function gather_surplus_pages(s: KState, ctx: KCtx, delta: number): boolean {
  * return_unused_surplus_pages(): `unused` reservations given back, and as
  * many free surplus pages as that, at most, freed to the buddy allocator.
  */
-function return_unused_surplus_pages(s: KState, ctx: KCtx, unused: number): void {
-  hugetlb_pool_add(s, { resv: -unused });
-  const p = hugetlb_pool(s);
+function return_unused_surplus_pages(s: KState, ctx: KCtx, unused: number, h: Hstate): void {
+  hugetlb_pool_add(s, { resv: -unused }, h);
+  const p = hugetlb_pool(s, h);
   const n = Math.min(unused, p.surplus, p.free);
   if (n <= 0) return;
-  hugetlb_pool_add(s, { nr: -n, free: -n, surplus: -n });
+  hugetlb_pool_add(s, { nr: -n, free: -n, surplus: -n }, h);
   trace(ctx, 'return_unused_surplus_pages', `${n} free surplus huge page(s) freed`);
 }
 
 /**
  * alloc_surplus_hugetlb_folio(): one page beyond the pool, when the pool
- * may still grow (surplus_hugepages below nr_overcommit_hugepages). True
- * when the counters took it.
+ * may still grow (surplus_hugepages below nr_overcommit_hugepages), never a
+ * gigantic (1 GiB) one. True when the counters took it.
  */
-function alloc_surplus_hugetlb_folio(s: KState): boolean {
-  const p = hugetlb_pool(s);
-  if (p.surplus >= p.overcommit) return false;
-  hugetlb_pool_add(s, { nr: 1, surplus: 1 });
+function alloc_surplus_hugetlb_folio(s: KState, h: Hstate): boolean {
+  const p = hugetlb_pool(s, h);
+  if (h === 1 || p.surplus >= p.overcommit) return false;
+  hugetlb_pool_add(s, { nr: 1, surplus: 1 }, h);
   return true;
 }
 
@@ -252,11 +299,13 @@ function alloc_surplus_hugetlb_folio(s: KState): boolean {
  * no page consumed.
  */
 export function hugetlbfs_evict_inode(s: KState, ctx: KCtx, f: number): void {
-  for (let i = 0; i < file_size(s, f); i += pmd_nr(s)) {
+  const h = hstate_file(s, f);
+  const n = pages_per_huge_page(s, h);
+  for (let i = 0; i < file_size(s, f); i += n) {
     const pfn = filemap_get(s, f, i);
     if (pfn === 0) continue;
     const head = folio_head(s, pfn);
-    for (let j = 0; j < pmd_nr(s); j++) {
+    for (let j = 0; j < n; j++) {
       filemap_set(s, f, i + j, 0);
       page_set_mapping(s, head + j, -1, 0);
     }
@@ -264,7 +313,7 @@ export function hugetlbfs_evict_inode(s: KState, ctx: KCtx, f: number): void {
   }
   const unused = file_hresv(s, f);
   if (unused) {
-    hugetlb_acct_memory(s, ctx, -unused);
+    hugetlb_acct_memory(s, ctx, -unused, h);
     file_hresv_add(s, f, -unused);
   }
   trace(ctx, 'hugetlbfs_evict_inode', `hugetlbfs file ${f} gone${unused ? `: ${unused} unused reservation(s) returned` : ''}`);
@@ -278,15 +327,16 @@ export function hugetlbfs_evict_inode(s: KState, ctx: KCtx, f: number): void {
 export function hugetlb_vm_op_close(s: KState, ctx: KCtx, t: number, vi: number, lo: number, hi: number): void {
   const vflags = vma_flags_at(s, t, vi);
   if ((vflags & VM_HRESV_OWNER) === 0) return;
+  const h = hstate_vma(vflags);
   let unused = 0;
-  for (let va = haddr_of(s, lo); va < hi; va += pmd_nr(s)) {
-    const slot = slot_of(s, va);
-    if (!hugetlb_resv_consumed(s, t, slot)) unused++;
-    hugetlb_set_resv_consumed(s, t, slot, false);
+  for (let va = haddr_of(s, lo, h); va < hi; va += pages_per_huge_page(s, h)) {
+    const slot = slot_of(s, va, h);
+    if (!hugetlb_resv_consumed(s, t, slot, h)) unused++;
+    hugetlb_set_resv_consumed(s, t, slot, false, h);
   }
   if (unused) {
     trace(ctx, 'hugetlb_vm_op_close', `${unused} unused reservation(s) returned`);
-    hugetlb_acct_memory(s, ctx, -unused);
+    hugetlb_acct_memory(s, ctx, -unused, h);
   }
 }
 
@@ -302,16 +352,17 @@ export function hugetlb_vm_op_close(s: KState, ctx: KCtx, t: number, vi: number,
  */
 export function alloc_hugetlb_folio(s: KState, ctx: KCtx, t: number, vi: number, va: number, cowFromOwner: boolean): number {
   const vflags = vma_flags_at(s, t, vi);
-  const slot = slot_of(s, va);
+  const h = hstate_vma(vflags);
+  const slot = slot_of(s, va, h);
   // a shared mapping's page uses a reservation of its file (every offset the resv_map covers is reserved)
   const shared = (vflags & VM_SHARED) !== 0 ? vma_file_at(s, t, vi) : -1;
   const useResv =
-    shared >= 0 ? file_hresv(s, shared) > 0 : !cowFromOwner && (vflags & VM_HRESV_OWNER) !== 0 && !hugetlb_resv_consumed(s, t, slot);
-  const p = hugetlb_pool(s);
+    shared >= 0 ? file_hresv(s, shared) > 0 : !cowFromOwner && (vflags & VM_HRESV_OWNER) !== 0 && !hugetlb_resv_consumed(s, t, slot, h);
+  const p = hugetlb_pool(s, h);
   // dequeue_hugetlb_folio_vma(): an actual free page in any case (a restored reservation can take resv below zero)
   let surplus = false;
   if (p.free < 1 || (!useResv && p.free - p.resv < 1)) {
-    surplus = alloc_surplus_hugetlb_folio(s);
+    surplus = alloc_surplus_hugetlb_folio(s, h);
     if (!surplus) {
       trace(
         ctx,
@@ -321,13 +372,13 @@ export function alloc_hugetlb_folio(s: KState, ctx: KCtx, t: number, vi: number,
       return -ENOSPC;
     }
   }
-  const head = folio_alloc_large(s, 0, s.L.geo.pmdOrder);
+  const head = folio_alloc_large(s, 0, huge_page_order(s, h));
   if (head === 0) throw new Error('cowlab: no frames for a hugetlb folio (geometry too small)');
   page_set(s, head, PGF_HUGETLB);
-  hugetlb_pool_add(s, { free: surplus ? 0 : -1, resv: useResv ? -1 : 0 });
+  hugetlb_pool_add(s, { free: surplus ? 0 : -1, resv: useResv ? -1 : 0 }, h);
   if (useResv && shared >= 0) file_hresv_add(s, shared, -1);
-  else if (useResv) hugetlb_set_resv_consumed(s, t, slot, true);
-  const from = surplus ? `beyond the pool (surplus page ${hugetlb_pool(s).surplus} of ${p.overcommit})` : 'from the pool';
+  else if (useResv) hugetlb_set_resv_consumed(s, t, slot, true, h);
+  const from = surplus ? `beyond the pool (surplus page ${hugetlb_pool(s, h).surplus} of ${p.overcommit})` : 'from the pool';
   trace(
     ctx,
     'alloc_hugetlb_folio',
@@ -343,15 +394,17 @@ export function alloc_hugetlb_folio(s: KState, ctx: KCtx, t: number, vi: number,
  * needs a free page no reservation holds. -ENOSPC when the pool runs out.
  */
 export function hugetlbfs_fallocate(s: KState, f: number, pages: number): number {
-  for (let i = 0; i < pages; i += pmd_nr(s)) {
-    const p = hugetlb_pool(s);
+  const h = hstate_file(s, f);
+  const n = pages_per_huge_page(s, h);
+  for (let i = 0; i < pages; i += n) {
+    const p = hugetlb_pool(s, h);
     const surplus = p.free - p.resv < 1;
-    if (surplus && !alloc_surplus_hugetlb_folio(s)) return -ENOSPC;
-    const head = folio_alloc_large(s, 0, s.L.geo.pmdOrder);
+    if (surplus && !alloc_surplus_hugetlb_folio(s, h)) return -ENOSPC;
+    const head = folio_alloc_large(s, 0, huge_page_order(s, h));
     if (head === 0) throw new Error('cowlab: no frames for a hugetlb folio (geometry too small)');
     page_set(s, head, PGF_HUGETLB);
-    if (!surplus) hugetlb_pool_add(s, { free: -1 });
-    for (let j = 0; j < pmd_nr(s); j++) {
+    if (!surplus) hugetlb_pool_add(s, { free: -1 }, h);
+    for (let j = 0; j < n; j++) {
       page_set_mapping(s, head + j, f, i + j);
       page_set_data(s, head + j, 0);
       filemap_set(s, f, i + j, head + j);
@@ -398,11 +451,12 @@ function hugetlb_dup_rmap(s: KState, head: number): void {
  * hugetlb_wp(), anything else only marks it dirty on a write.
  */
 export function hugetlb_fault(s: KState, ctx: KCtx, vmf: Vmf): number {
-  const haddr = haddr_of(s, vmf.va);
-  const pmd = pmdp_get(s, vmf.t, haddr);
+  const h = hstate_vma(vmf.vflags);
+  const haddr = haddr_of(s, vmf.va, h);
+  const pmd = huge_ptep_get(s, vmf.t, haddr, h);
   if (pmd_none(pmd)) return hugetlb_no_page(s, ctx, vmf, haddr);
   if (vmf.flags & (FAULT_FLAG_WRITE | FAULT_FLAG_UNSHARE) && !pmd_write(pmd)) return hugetlb_wp(s, ctx, vmf, haddr, pmd);
-  if (vmf.flags & FAULT_FLAG_WRITE) set_pmd_at(s, vmf.t, haddr, pmd_mkdirty(pmd));
+  if (vmf.flags & FAULT_FLAG_WRITE) set_huge_pte_at(s, vmf.t, haddr, pmd_mkdirty(pmd), h);
   trace(ctx, 'hugetlb_fault', 'entry already suitable: young only');
   return 0;
 }
@@ -418,6 +472,8 @@ function hugetlb_no_page(s: KState, ctx: KCtx, vmf: Vmf, haddr: number): number 
     trace(ctx, 'hugetlb_no_page', `"PID ${vmf.t} killed due to inadequate hugepage pool": the owner stole this VMA's page`);
     return VM_FAULT_SIGBUS;
   }
+  const h = hstate_vma(vmf.vflags);
+  const nr = pages_per_huge_page(s, h);
   const file = vma_file_at(s, vmf.t, vmf.vi);
   const index = file >= 0 ? vma_pgoff_of(s, vmf.t, vmf.vi, haddr) : 0;
   let cached = file >= 0 ? filemap_get(s, file, index) : 0;
@@ -426,7 +482,7 @@ function hugetlb_no_page(s: KState, ctx: KCtx, vmf: Vmf, haddr: number): number 
     // keeps the allocation's reference
     const head = alloc_hugetlb_folio(s, ctx, vmf.t, vmf.vi, haddr, false);
     if (head < 0) return VM_FAULT_SIGBUS;
-    for (let j = 0; j < pmd_nr(s); j++) {
+    for (let j = 0; j < nr; j++) {
       page_set_data(s, head + j, 0);
       page_set_mapping(s, head + j, file, index + j);
       filemap_set(s, file, index + j, head + j);
@@ -442,8 +498,8 @@ function hugetlb_no_page(s: KState, ctx: KCtx, vmf: Vmf, haddr: number): number 
     hugetlb_add_file_rmap(s, head);
     let entry = mk_huge_pmd(head);
     if (vmf.vflags & VM_SHARED && vmf.vflags & VM_WRITE) entry = pmd_mkwrite(pmd_mkdirty(entry));
-    set_pmd_at(s, vmf.t, haddr, entry);
-    trace(ctx, 'hugetlb_no_page', `page-cache huge page pfn#${head} mapped at pages ${haddr}..${haddr + pmd_nr(s) - 1}`);
+    set_huge_pte_at(s, vmf.t, haddr, entry, h);
+    trace(ctx, 'hugetlb_no_page', `page-cache huge page pfn#${head} mapped at pages ${haddr}..${haddr + nr - 1}`);
     if (vmf.flags & FAULT_FLAG_WRITE && (vmf.vflags & VM_SHARED) === 0) return hugetlb_wp(s, ctx, vmf, haddr, entry);
     return 0;
   }
@@ -453,8 +509,8 @@ function hugetlb_no_page(s: KState, ctx: KCtx, vmf: Vmf, haddr: number): number 
   for (let i = 0; i < folio_nr_pages(s, head); i++) page_set_data(s, head + i, 0);
   hugetlb_add_new_anon_rmap(s, ctx, head, haddr);
   const entry = mk_huge_pmd(head);
-  set_pmd_at(s, vmf.t, haddr, entry);
-  trace(ctx, 'hugetlb_no_page', `new anon huge page pfn#${head} mapped read-only at pages ${haddr}..${haddr + pmd_nr(s) - 1}`);
+  set_huge_pte_at(s, vmf.t, haddr, entry, h);
+  trace(ctx, 'hugetlb_no_page', `new anon huge page pfn#${head} mapped read-only at pages ${haddr}..${haddr + nr - 1}`);
   if (vmf.flags & FAULT_FLAG_WRITE && (vmf.vflags & VM_SHARED) === 0) return hugetlb_wp(s, ctx, vmf, haddr, entry, true);
   return 0;
 }
@@ -474,6 +530,7 @@ function hugetlb_no_page(s: KState, ctx: KCtx, vmf: Vmf, haddr: number): number 
  */
 function hugetlb_wp(s: KState, ctx: KCtx, vmf: Vmf, haddr: number, pmd: Pmd, fresh = false): number {
   const unshare = (vmf.flags & FAULT_FLAG_UNSHARE) !== 0;
+  const h = hstate_vma(vmf.vflags);
   const old = pmd_pfn(pmd);
   const mkwrite = !unshare && (vmf.vflags & VM_WRITE || ctx.prof.mech.hugetlb.forceWrite === 'fake-write');
   if (!unshare && !(vmf.vflags & VM_WRITE) && ctx.prof.mech.hugetlb.forceWrite !== 'fake-write')
@@ -481,11 +538,11 @@ function hugetlb_wp(s: KState, ctx: KCtx, vmf: Vmf, haddr: number, pmd: Pmd, fre
   if (vmf.vflags & VM_SHARED) {
     // a shared mapping writes to the page cache's folio itself
     if (unshare) return 0;
-    set_pmd_at(s, vmf.t, haddr, pmd_mkwrite(pmd_mkdirty(pmd)));
+    set_huge_pte_at(s, vmf.t, haddr, pmd_mkwrite(pmd_mkdirty(pmd)), h);
     return VM_FAULT_WRITE;
   }
   for (let tries = 0; tries < 2; tries++) {
-    const cur = pmdp_get(s, vmf.t, haddr);
+    const cur = huge_ptep_get(s, vmf.t, haddr, h);
     if (folio_entire_mapcount(s, old) === 1 && page_test(s, old, PGF_ANON)) {
       // folio_move_anon_rmap() + SetPageAnonExclusive() (5.19+)
       folio_move_anon_rmap(s, ctx, old);
@@ -496,7 +553,7 @@ function hugetlb_wp(s: KState, ctx: KCtx, vmf: Vmf, haddr: number, pmd: Pmd, fre
       if (unshare) return 0;
       let e = pmd_mkdirty(cur);
       if (mkwrite) e = pmd_mkwrite(e);
-      set_pmd_at(s, vmf.t, haddr, e);
+      set_huge_pte_at(s, vmf.t, haddr, e, h);
       return VM_FAULT_WRITE;
     }
     const ownerCow = (vmf.vflags & VM_HRESV_OWNER) !== 0 && page_test(s, old, PGF_ANON);
@@ -510,7 +567,7 @@ function hugetlb_wp(s: KState, ctx: KCtx, vmf: Vmf, haddr: number, pmd: Pmd, fre
       let e = mk_huge_pmd(nw);
       if (!unshare) e = pmd_mkdirty(e);
       if (mkwrite) e = pmd_mkwrite(e);
-      set_pmd_at(s, vmf.t, haddr, e);
+      set_huge_pte_at(s, vmf.t, haddr, e, h);
       hugetlb_remove_rmap(s, old);
       folio_put(s, old);
       trace(
@@ -545,11 +602,12 @@ function unmap_ref_private(s: KState, ctx: KCtx, t: number, vi: number, haddr: n
       if (u === t && ui === vi) return;
       if ((v.flags & VM_HUGETLB) === 0 || v.flags & VM_SHARED || v.flags & VM_HRESV_OWNER) return;
       const at = v.start + (off - v.pgoff);
-      if (at < v.start || at >= v.end || v.pgoff >> 16 !== off >> 16) return;
+      if (at < v.start || at >= v.end || v.pgoff >> HUGETLB_FILE_SHIFT !== off >> HUGETLB_FILE_SHIFT) return;
       vma_set_flags_at(s, u, ui, v.flags | VM_HRESV_UNMAPPED);
-      const pmd = pmdp_get(s, u, at);
+      const h = hstate_vma(v.flags);
+      const pmd = huge_ptep_get(s, u, at, h);
       if (pmd_none(pmd) || pmd_pfn(pmd) !== page) return;
-      set_pmd_at(s, u, at, PMD_NONE);
+      set_huge_pte_at(s, u, at, PMD_NONE, h);
       hugetlb_remove_rmap(s, page);
       folio_put(s, page);
       trace(ctx, 'unmap_ref_private', `huge page pfn#${page} taken from task ${u} (HPAGE_RESV_UNMAPPED)`);
@@ -574,8 +632,9 @@ export function copy_hugetlb_page_range(s: KState, ctx: KCtx, src: number, dst: 
   const cow = is_cow_mapping(sflags);
   const mode = ctx.prof.mech.hugetlb.forkCopyPinned;
   const dvi = vma_lookup_idx(s, dst, start);
-  for (let va = haddr_of(s, start); va < end; va += pmd_nr(s)) {
-    const pmd = pmdp_get(s, src, va);
+  const h = hstate_vma(sflags);
+  for (let va = haddr_of(s, start, h); va < end; va += pages_per_huge_page(s, h)) {
+    const pmd = huge_ptep_get(s, src, va, h);
     if (pmd_none(pmd)) continue;
     const head = pmd_pfn(pmd);
     const anon = page_test(s, head, PGF_ANON);
@@ -593,7 +652,7 @@ export function copy_hugetlb_page_range(s: KState, ctx: KCtx, src: number, dst: 
       for (let i = 0; i < nr; i++) page_set_data(s, nw + i, page_data(s, head + i));
       ctx.metrics.forkCopies += nr;
       hugetlb_add_new_anon_rmap(s, ctx, nw, va);
-      set_pmd_at(s, dst, va, pmd_mkwrite(pmd_mkdirty(mk_huge_pmd(nw))));
+      set_huge_pte_at(s, dst, va, pmd_mkwrite(pmd_mkdirty(mk_huge_pmd(nw))), h);
       trace(ctx, 'copy_hugetlb_page_range', `huge page pfn#${head} may be pinned: the child gets a copy ${nw}, the parent keeps its entry`);
       continue;
     }
@@ -603,10 +662,10 @@ export function copy_hugetlb_page_range(s: KState, ctx: KCtx, src: number, dst: 
     if (anon) page_clear(s, head, PGF_ANON_EXCLUSIVE);
     let child = pmd;
     if (cow) {
-      set_pmd_at(s, src, va, pmd_wrprotect(pmd));
+      set_huge_pte_at(s, src, va, pmd_wrprotect(pmd), h);
       child = pmd_wrprotect(child);
     }
-    set_pmd_at(s, dst, va, child);
+    set_huge_pte_at(s, dst, va, child, h);
     trace(ctx, 'copy_hugetlb_page_range', `huge page pfn#${head} shared with the child${cow ? ', write-protected in both' : ''}`);
   }
   return 0;
@@ -621,19 +680,20 @@ export function copy_hugetlb_page_range(s: KState, ctx: KCtx, src: number, dst: 
  */
 export function __unmap_hugepage_range(s: KState, ctx: KCtx, t: number, vi: number, lo: number, hi: number): void {
   const owner = (vma_flags_at(s, t, vi) & VM_HRESV_OWNER) !== 0;
-  for (let va = haddr_of(s, lo); va < hi; va += pmd_nr(s)) {
-    const pmd = pmdp_get(s, t, va);
+  const h = hstate_vma(vma_flags_at(s, t, vi));
+  for (let va = haddr_of(s, lo, h); va < hi; va += pages_per_huge_page(s, h)) {
+    const pmd = huge_ptep_get(s, t, va, h);
     if (pmd_none(pmd)) continue;
     const head = pmd_pfn(pmd);
-    set_pmd_at(s, t, va, PMD_NONE);
+    set_huge_pte_at(s, t, va, PMD_NONE, h);
     if (pmd_dirty(pmd)) page_set(s, head, PGF_DIRTY);
     hugetlb_remove_rmap(s, head);
     // df7a6d1f6405 (hugetlb.restoreReserve): the owner's anon page gives its reservation back to the
     // VMA's map now (the consumed entry goes) and to the pool when the folio is freed; not while the
     // pool has surplus pages ("if we are freeing a surplus, do not set the restore reservation bit")
-    if (ctx.prof.mech.hugetlb.restoreReserve && owner && page_test(s, head, PGF_ANON) && hugetlb_pool(s).surplus === 0) {
+    if (ctx.prof.mech.hugetlb.restoreReserve && owner && page_test(s, head, PGF_ANON) && hugetlb_pool(s, h).surplus === 0) {
       page_set(s, head, PGF_RESTORE_RESERVE);
-      hugetlb_set_resv_consumed(s, t, slot_of(s, va), false);
+      hugetlb_set_resv_consumed(s, t, slot_of(s, va, h), false, h);
       trace(ctx, '__unmap_hugepage_range', `huge page pfn#${head}: reservation restored to the owner (freed: resv_hugepages + 1)`);
     }
     folio_put(s, head);
@@ -647,11 +707,12 @@ export function __unmap_hugepage_range(s: KState, ctx: KCtx, t: number, vi: numb
  * write (COW), so the entries end up read-only either way.
  */
 export function hugetlb_change_protection(s: KState, ctx: KCtx, t: number, lo: number, hi: number, newflags: number): void {
-  for (let va = haddr_of(s, lo); va < hi; va += pmd_nr(s)) {
-    const pmd = pmdp_get(s, t, va);
+  const h = hstate_vma(newflags);
+  for (let va = haddr_of(s, lo, h); va < hi; va += pages_per_huge_page(s, h)) {
+    const pmd = huge_ptep_get(s, t, va, h);
     if (pmd_none(pmd)) continue;
     const writable = (newflags & VM_SHARED) !== 0 && (newflags & VM_WRITE) !== 0;
-    set_pmd_at(s, t, va, writable ? pmd_mkwrite(pmd) : pmd_wrprotect(pmd));
+    set_huge_pte_at(s, t, va, writable ? pmd_mkwrite(pmd) : pmd_wrprotect(pmd), h);
   }
   trace(
     ctx,
@@ -662,9 +723,9 @@ export function hugetlb_change_protection(s: KState, ctx: KCtx, t: number, lo: n
 
 /** A range boundary inside a hugetlb VMA must fall on a huge page (hugetlb_vm_op_split: -EINVAL otherwise). */
 export function hugetlb_range_misaligned(s: KState, t: number, start: number, end: number): boolean {
-  const n = pmd_nr(s);
   for (const v of vmas_of(s, t)) {
     if ((v.flags & VM_HUGETLB) === 0 || v.end <= start || v.start >= end) continue;
+    const n = pages_per_huge_page(s, hstate_vma(v.flags));
     if ((start > v.start && start % n !== 0) || (end < v.end && end % n !== 0)) return true;
   }
   return false;

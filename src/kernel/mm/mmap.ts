@@ -6,7 +6,7 @@
  * are not observable by the executor, but merging keeps the array small.
  */
 import type { KState } from '../../model/layout.js';
-import { FF_SHMEM_ANON, FF_HUGETLB } from '../../model/layout.js';
+import { FF_SHMEM_ANON, FF_HUGETLB, FF_HUGETLB_PUD } from '../../model/layout.js';
 import {
   type Vma,
   vmas_of,
@@ -30,6 +30,7 @@ import {
   VM_ACCOUNT,
   VM_NOHUGEPAGE,
   VM_HUGETLB,
+  VM_HUGE_PUD,
   VM_NORESERVE,
   hugetlb_new_file,
 } from '../../model/mm_types.js';
@@ -196,6 +197,8 @@ export interface MmapArgs {
   thp?: boolean;
   /** MAP_HUGETLB: huge pages of the PMD size from the hugetlb pool (private anonymous only) */
   hugetlb?: boolean;
+  /** with hugetlb: MAP_HUGE_1GB, pages of the PUD size */
+  gigantic?: boolean;
   /** MAP_NORESERVE (hugetlb: no reservation) */
   noreserve?: boolean;
 }
@@ -221,7 +224,7 @@ function mmap_region(s: KState, ctx: KCtx, t: number, a: MmapArgs, fputs: number
   let pgoff = a.pgoff;
   if (a.shared && file < 0) {
     // MAP_SHARED|MAP_ANONYMOUS: a shmem object, or with MAP_HUGETLB an unlinked hugetlbfs file
-    file = file_create(s, FF_SHMEM_ANON | (a.hugetlb ? FF_HUGETLB : 0), a.pages);
+    file = file_create(s, FF_SHMEM_ANON | (a.hugetlb ? FF_HUGETLB | (a.gigantic ? FF_HUGETLB_PUD : 0) : 0), a.pages);
     if (file < 0) throw new ModelBug('no file slot left for a MAP_SHARED|MAP_ANONYMOUS object');
     pgoff = 0;
   }
@@ -235,6 +238,7 @@ function mmap_region(s: KState, ctx: KCtx, t: number, a: MmapArgs, fputs: number
     // hugetlbfs_file_mmap(): a private mapping reserves its pages (for its COW copies), a shared one
     // the file's pages not reserved yet (none for a fallocated MFD_HUGETLB memfd)
     flags = (flags & ~VM_NOHUGEPAGE) | VM_HUGETLB | (a.noreserve ? VM_NORESERVE : 0);
+    if (file_flags(s, file) & FF_HUGETLB_PUD) flags |= VM_HUGE_PUD;
     if (!a.shared) {
       const r = hugetlb_reserve_pages(s, ctx, a.pages, flags);
       if (r < 0) return r;
@@ -245,7 +249,7 @@ function mmap_region(s: KState, ctx: KCtx, t: number, a: MmapArgs, fputs: number
     }
   } else if (a.hugetlb) {
     // ksys_mmap_pgoff(): MAP_HUGETLB sets up an unlinked hugetlbfs file; hugetlbfs_file_mmap() reserves
-    flags = (flags & ~VM_NOHUGEPAGE) | VM_HUGETLB | (a.noreserve ? VM_NORESERVE : 0);
+    flags = (flags & ~VM_NOHUGEPAGE) | VM_HUGETLB | (a.noreserve ? VM_NORESERVE : 0) | (a.gigantic ? VM_HUGE_PUD : 0);
     const r = hugetlb_reserve_pages(s, ctx, a.pages, flags);
     if (r < 0) return r;
     flags |= r;

@@ -24,6 +24,7 @@ import {
   folio_head,
   hugetlb_pool_add,
   hugetlb_pool,
+  folio_hstate,
 } from '../../model/mm_types.js';
 import { free_page } from './page_alloc.js';
 import { type KCtx, ModelBug, trace } from '../ctx.js';
@@ -52,8 +53,9 @@ export function folio_put_refs(s: KState, pfn: number, n: number): void {
     if (page_test(s, pfn, PGF_HUGETLB)) {
       // free_huge_folio(): to the buddy allocator while the pool has surplus pages, else to the free list
       const resv = page_test(s, pfn, PGF_RESTORE_RESERVE) ? 1 : 0;
-      if (hugetlb_pool(s).surplus > 0) hugetlb_pool_add(s, { nr: -1, surplus: -1, resv });
-      else hugetlb_pool_add(s, { free: 1, resv });
+      const h = folio_hstate(s, pfn);
+      if (hugetlb_pool(s, h).surplus > 0) hugetlb_pool_add(s, { nr: -1, surplus: -1, resv }, h);
+      else hugetlb_pool_add(s, { free: 1, resv }, h);
     }
     free_page(s, folio_head(s, pfn));
   }

@@ -309,3 +309,56 @@ describe('scenarios on hugetlb areas', () => {
     expect(() => scenario([{ P0: { mmap: 'mem', pages: 100, hugetlb: '2m' } }], 1)).toThrow(InputError);
   });
 });
+
+describe('1 GiB pages (the PUD level)', () => {
+  // a model-only geometry: pmd-order 2 makes a "2 MiB" page 4 pages and a "1 GiB" page 16 (512 PMDs become 4)
+  const scaled = (raw: Record<string, unknown>[], gigantic: boolean, pool: number) => {
+    const nr = gigantic ? 16 : 4;
+    const steps = assemble(raw).map((st) => {
+      const [proc, body] = Object.entries(st as Record<string, unknown>)[0]!;
+      if (typeof body !== 'object' || body === null || !('hugetlb' in body)) return st;
+      return { [proc]: { ...body, pages: nr, hugetlb: gigantic ? '1g' : '2m' } };
+    });
+    const env = gigantic ? { 'hugetlb-1g-pages': pool } : { 'hugetlb-pages': pool };
+    return resolveScenario(scenarioFromObject({ name: 't', 'pmd-order': 2, env, processes: ['P0'], steps }, 'hugetlb-1g.test.yaml'));
+  };
+
+  it('decide as 2 MiB pages do, step for step, with their own pool (any sequence, four eras)', () => {
+    for (const kernel of ['linux-5.11', 'linux-5.18', 'linux-6.1', 'linux-6.18']) {
+      fc.assert(
+        fc.property(fc.array(stepArb, { maxLength: 14 }), fc.integer({ min: 0, max: 3 }), (raw, pool) => {
+          const small = runScenario(scaled(raw, false, pool), profileById(kernel), { keepStates: true, lenient: true });
+          const big = runScenario(scaled(raw, true, pool), profileById(kernel), { keepStates: true, lenient: true });
+          expect(big.violations.filter((v) => v.property === 'model-invariant')).toEqual([]);
+          expect(big.records.length).toBe(small.records.length);
+          small.records.forEach((a, i) => {
+            const b = big.records[i]!;
+            // (pages done differ: a whole area is 16 pages against 4)
+            const verdict = (x: typeof a) => [x.op, x.result.ret, x.result.signal, x.faults];
+            expect(verdict(b), `step ${i + 1}`).toEqual(verdict(a));
+            // the 1 GiB run uses the PUD pool only, and it moves as the 2 MiB run's pool does
+            expect(hugetlb_pool(b.state, 1), `step ${i + 1}`).toEqual(hugetlb_pool(a.state, 0));
+            expect(hugetlb_pool(b.state, 0).nr).toBe(0);
+          });
+        }),
+        { numRuns: 40, seed: 1103 },
+      );
+    }
+  });
+
+  it('never get a surplus page: a gigantic hstate cannot grow beyond its pool', () => {
+    // the child's copy needs a second page; with 2 MiB pages an overcommit of 1 gives it one
+    const steps = [
+      { P0: { mmap: 'x', pages: 16, hugetlb: '1g' } },
+      { P0: { write: 'x' } },
+      { P0: { fork: 'P1' } },
+      { P1: { write: 'x[0]' } },
+    ];
+    const r = resolveScenario(
+      scenarioFromObject({ name: 't', 'pmd-order': 2, env: { 'hugetlb-1g-pages': 1 }, processes: ['P0'], steps }, 'g.yaml'),
+    );
+    const res = runScenario(r, profileById('linux-6.18'), { keepStates: true, lenient: true });
+    expect(res.records[3]!.result).toMatchObject({ signal: 'SIGBUS' });
+    expect(hugetlb_pool(res.records[3]!.state, 1)).toMatchObject({ nr: 1, free: 0, surplus: 0 });
+  });
+});

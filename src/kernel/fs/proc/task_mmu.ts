@@ -42,11 +42,13 @@ import {
   pmd_nr,
   pmd_mapped_huge,
   pmdp_get,
+  pudp_get,
+  pud_nr,
   folio_head,
   folio_nr_pages,
   folio_test_large,
 } from '../../../model/mm_types.js';
-import { pmd_uffd_wp, pmd_soft_dirty, is_huge_zero_pmd, pmd_pfn } from '../../../model/pmd.js';
+import { pmd_uffd_wp, pmd_soft_dirty, is_huge_zero_pmd, pmd_pfn, pmd_trans_huge } from '../../../model/pmd.js';
 import { clear_soft_dirty_pmd } from '../../mm/huge_memory.js';
 import { type KCtx, trace } from '../../ctx.js';
 import { vm_normal_page } from '../../mm/memory.js';
@@ -179,8 +181,11 @@ function emptyEntry(): PagemapEntry {
  */
 export function pagemap_entry(s: KState, t: number, va: number, prof?: Profile): PagemapEntry {
   const e = emptyEntry();
-  if (pmd_mapped_huge(s, t, va)) {
-    const pmd = pmdp_get(s, t, va);
+  // a 1 GiB hugetlb page: its PUD leaf, reported as pagemap_hugetlb_range() does a 2 MiB one
+  const pud = pudp_get(s, t, va);
+  const onPud = pmd_trans_huge(pud);
+  if (onPud || pmd_mapped_huge(s, t, va)) {
+    const pmd = onPud ? pud : pmdp_get(s, t, va);
     e.present = true;
     e.huge = true;
     e.uffdWp = pmd_uffd_wp(pmd);
@@ -194,7 +199,7 @@ export function pagemap_entry(s: KState, t: number, va: number, prof?: Profile):
       return e;
     }
     const head = pmd_pfn(pmd);
-    const pfn = head + (va & (pmd_nr(s) - 1));
+    const pfn = head + (va & ((onPud ? pud_nr(s) : pmd_nr(s)) - 1));
     pageFlags(s, e, pfn, prof);
     // hugetlb: mapped once in every era (pagemap_hugetlb_range); a THP per proc.pagemapPmdExclusive
     const mcPage = e.hugetlb || prof?.mech.proc.pagemapPmdExclusive !== 'per-page' ? head : pfn;

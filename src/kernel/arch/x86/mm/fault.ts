@@ -13,11 +13,13 @@ import {
   vma_flags_at,
   pmd_mapped_huge,
   pmdp_get,
+  pudp_get,
+  set_pud_at,
   set_pmd_at,
   VM_READ,
   VM_WRITE,
 } from '../../../../model/mm_types.js';
-import { pmd_dirty, pmd_mkdirty_hw } from '../../../../model/pmd.js';
+import { pmd_dirty, pmd_mkdirty_hw, pmd_trans_huge } from '../../../../model/pmd.js';
 import { type KCtx, ModelBug } from '../../../ctx.js';
 import {
   handle_mm_fault,
@@ -69,7 +71,11 @@ export function user_access(s: KState, ctx: KCtx, t: number, va: number, write: 
     // forbids it (only proposals that skip write-protecting pinned pages create one)
     if (pte_present(pte) && (write ? pte_write(pte) : allowed)) {
       if (write && !pte_dirty(pte)) {
-        if (pmd_mapped_huge(s, t, va)) {
+        if (pmd_trans_huge(pudp_get(s, t, va))) {
+          // a 1 GiB hugetlb page: the PUD leaf takes the dirty bit
+          const pud = pudp_get(s, t, va);
+          if (!pmd_dirty(pud)) set_pud_at(s, t, va, pmd_mkdirty_hw(pud));
+        } else if (pmd_mapped_huge(s, t, va)) {
           const pmd = pmdp_get(s, t, va);
           if (!pmd_dirty(pmd)) set_pmd_at(s, t, va, pmd_mkdirty_hw(pmd));
         } else set_pte_at(s, t, va, pte_mkdirty_hw(pte));
