@@ -53,8 +53,8 @@ function liveWids(s: KState): Uint8Array {
   return live;
 }
 
-function freeSlot(s: KState): number {
-  for (let w = 1; w < s.L.geo.writes; w++) if ((s.m[wro(s, w) + W_FLAGS]! & WR_USED) === 0) return w;
+function freeSlot(s: KState, from = 1): number {
+  for (let w = from; w < s.L.geo.writes; w++) if ((s.m[wro(s, w) + W_FLAGS]! & WR_USED) === 0) return w;
   return -1;
 }
 
@@ -77,8 +77,9 @@ export function writes_gc(s: KState): number {
   return n;
 }
 
-function allocWid(s: KState): number {
-  let w = freeSlot(s);
+/** The first free wid; `from`: none below it is free (a loop's last wid + 1), so a 262144-page loop stays linear. */
+function allocWid(s: KState, from = 1): number {
+  let w = freeSlot(s, from);
   if (w < 0) {
     writes_gc(s);
     w = freeSlot(s);
@@ -113,9 +114,9 @@ export function new_private_write(s: KState, writer: number, step: number, fresh
  * A write to a shared object (a file or MAP_SHARED memory), visible to all
  * by design. `src` is the wid whose data was copied there, or -1.
  */
-export function new_shared_write(s: KState, writer: number, step: number, src: number, value = 0): number {
+export function new_shared_write(s: KState, writer: number, step: number, src: number, value = 0, from = 1): number {
   if (src >= 0 && (s.m[wro(s, src) + W_FLAGS]! & WR_SHARED) !== 0) return src;
-  const w = allocWid(s);
+  const w = allocWid(s, from);
   const o = wro(s, w);
   s.m[o + W_FLAGS] = WR_USED | WR_SHARED;
   s.m[o + W_WRITER] = writer;

@@ -268,10 +268,10 @@ export function resolveScenario(sc: Scenario): Resolved {
   }
 
   const vpages = cursor + 1;
-  // 1 GiB hugetlb regions take address space but never base pages, swap slots or references of their own
-  const hugeVpages = [...regions.values()].reduce((n, r) => n + (r.gigantic ? r.pages : 0), 0);
-  const small = vpages - hugeVpages;
-  const gigantic = hugeVpages > 0 || filePool1g > 0;
+  // 1 GiB hugetlb regions (and the gaps that align them) take address space but never base pages, swap
+  // slots or references of their own: size those by the other regions
+  const gigantic = anyGigantic;
+  const small = gigantic ? [...regions.values()].reduce((n, r) => n + (r.gigantic ? 0 : r.pages + 1), 2) : vpages;
   const nt = tasks.length;
   const filePages = Math.max(1, ...files.map((f) => f.pages), ...[...regions.values()].map((r) => r.pages));
   const nfiles = files.length + sc.steps.filter((s) => s.op === 'mmap' && s.args.shared && s.args.file === undefined).length;
@@ -304,7 +304,8 @@ export function resolveScenario(sc: Scenario): Resolved {
     pipes: pipesN,
     pipeBufs: 16,
     refs,
-    writes: Math.min(4096, sc.steps.length * 2 + files.reduce((a, f) => a + f.pages, 0) + 16),
+    // (a scenario with 1 GiB pages may write a 262144-page file: a record per page it copies there)
+    writes: Math.min(gigantic ? 1 << 20 : 4096, sc.steps.length * 2 + files.reduce((a, f) => a + f.pages, 0) + 16),
     lruBatch: 32,
     pmdOrder: thp ? pmdOrder : 0,
     ...(gigantic ? { pudOrder: 2 * pmdOrder } : {}),

@@ -95,12 +95,15 @@ export function io_write_fixed(s: KState, ctx: KCtx, owner: number, file: number
   if (task_ring(s, owner) === 0) return -EBADF;
   const buf = bufRefMap(s, owner);
   for (let i = 0; i < n; i++) if (!buf.has(va + i)) return -EFAULT;
+  let from = 1; // no write record below it is free: the one this loop took last, + 1
   for (let i = 0; i < n; i++) {
     const r = buf.get(va + i)!;
     const pfn = ref_get(s, r).pfn;
     const wid = page_data(s, pfn);
     ctx.reads.push({ via: 'iouring', observer: owner, reader: owner, vpage: va + i, pfn, wid });
-    if (!file_write_page(s, file, index + i, new_shared_write(s, owner, ctx.step, wid))) return i === 0 ? -EINVAL : i;
+    const w = new_shared_write(s, owner, ctx.step, wid, 0, from);
+    if (w !== wid) from = w + 1;
+    if (!file_write_page(s, file, index + i, w)) return i === 0 ? -EINVAL : i;
   }
   trace(ctx, 'io_write', `${n} page(s) of the fixed buffer written to file ${file} (through the pinned pages)`);
   return n;
