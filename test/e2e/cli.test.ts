@@ -1,7 +1,7 @@
 /** End-to-end: the built `cowlab` command, as a user runs it. */
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, writeFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -82,6 +82,20 @@ describe('cowlab run', () => {
       expect(c.out).toContain('1 copies (documented: 5)');
       const j = JSON.parse(cowlab('run', '--json', copies, xpass).out) as Record<string, unknown>[];
       expect(j.map((o) => o.result)).toEqual(['FAIL', 'XPASS']);
+      // the same verdicts as JUnit XML for CI: XFAIL passes (and says why), FAIL and XPASS fail
+      const xml = join(dir, 'out', 'junit.xml');
+      expect(cowlab('run', '--junit', xml, copies).err).toMatch(/^cowlab: --junit: .*: no such directory /);
+      mkdirSync(join(dir, 'out'));
+      const xfail = 'scenarios/cow-selftest/anon/03-vmsplice-unmap-in-child.yaml#hugetlb-2m';
+      const u = cowlab('run', '--junit', xml, copies, xpass, xfail);
+      expect(u.code).toBe(1);
+      const report = readFileSync(xml, 'utf8');
+      expect(report).toMatch(/<testsuite name="cowlab run \(linux-6\.18\)" tests="3" failures="2" skipped="0" errors="0">/);
+      expect(report).toMatch(
+        /<testcase name="vmsplice-unmap-in-child@hugetlb-2m \(linux-6\.18\)"[^>]*>\s*<system-out>XFAIL: fails as documented/,
+      );
+      expect(report).toMatch(/<failure message="XPASS: documented: claimed">/);
+      expect(readdirSync(join(dir, 'out'))).toEqual(['junit.xml']);
     } finally {
       rmSync(dir, { recursive: true });
     }

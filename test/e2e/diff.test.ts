@@ -102,6 +102,23 @@ d('cowlab diff against this kernel', () => {
     expect(order.at(-1)).toBe('uffd-wp-mremap');
   }, 300_000);
 
+  it('writes JUnit XML with --junit: an agreement passes, a model-only scenario is skipped with its reason', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cowlab-junit-'));
+    try {
+      const xml = join(dir, 'diff.xml');
+      const r = cowlab('diff', '--junit', xml, 'scenarios/cve/cve-2020-29374-vmsplice-child.yaml', 'scenarios/hugetlb/hugetlb-1g-cow.yaml');
+      expect(r.code).toBe(0);
+      const report = readFileSync(xml, 'utf8');
+      expect(report).toMatch(
+        /<testsuite name="cowlab diff on host \(judged by linux-6\.18\)" tests="2" failures="0" skipped="1" errors="0">/,
+      );
+      expect(report).toMatch(/<testcase name="cve-2020-29374-vmsplice-child" classname="scenarios\/cve\/[^"]+"\/>/);
+      expect(report).toMatch(/<testcase name="hugetlb-1g-cow"[^>]*>\s*<skipped message="1 GiB hugetlb pages are model only/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 120_000);
+
   it('exits 4 and says so when nothing could be compared (every scenario skipped)', () => {
     const r = cowlab('diff', 'scenarios/ksm/ksm-ro-pin.yaml');
     if (!/SKIP {4}ksm-ro-pin/.test(r.out)) return console.log('SKIP the all-skipped exit: this kernel has gup_test, ksm-ro-pin ran');

@@ -1,4 +1,5 @@
 /** `cowlab diff` (docs/cli.md). */
+import { checkJunitTarget, writeJunit } from '../junit.js';
 import type { Command } from 'commander';
 import { InputError, EXIT_OK, EXIT_FAIL, EXIT_SKIP } from '../../scenario/errors.js';
 import type { DiffResult } from '../../diff/run.js';
@@ -62,6 +63,10 @@ export function diffCommand(program: Command): void {
       "compare those results, test by test, with a TAP log of the selftest itself (e.g. test/data/cow-tap-6.18.txt, this host's); exit 1 where one differs",
     )
     .option('--tap-known <file>', 'YAML: TAP number -> why the log records another result (test/data/cow-tap-6.18.known.yaml)')
+    .option(
+      '--junit <file>',
+      'also write the results as JUnit XML (a divergence as a failure, a skip with its reason) to this file, for CI',
+    )
     .addHelpText(
       'after',
       '\nNeeds root for frame numbers and kpageflags; on the host it creates (and removes) a swapfile when a scenario pages out.\nIn qemu: docs/real-kernels.md.\nExit status: 0 all agree (some may skip), 1 a divergence, 2 bad input, 4 nothing compared (every scenario skipped).',
@@ -79,8 +84,10 @@ export function diffCommand(program: Command): void {
           tap?: boolean;
           tapCompare?: string;
           tapKnown?: string;
+          junit?: string;
         },
       ) => {
+        if (opts.junit !== undefined) checkJunitTarget(opts.junit);
         const { diffScenarios } = await import('../../diff/run.js');
         const { resolveOn } = await import('../../qemu/target.js');
         const { availableParallelism } = await import('node:os');
@@ -136,6 +143,25 @@ export function diffCommand(program: Command): void {
             if (!c.differ.some((d) => d.number === n)) out(`  note: ${n} is listed as a known difference but agrees now`);
           if (unexplained.length) process.exitCode = EXIT_FAIL;
         }
+        if (opts.junit !== undefined)
+          writeJunit(
+            opts.junit,
+            `cowlab diff on ${target.name} (judged by ${target.profile.id})`,
+            results.map((r) => ({
+              name: r.scenario,
+              classname: r.file,
+              outcome: r.verdict === 'agree' ? 'pass' : r.verdict === 'skip' ? 'skip' : 'fail',
+              ...(r.verdict !== 'agree' ? { message: r.reason } : {}),
+              ...(r.divergence
+                ? {
+                    detail:
+                      `${r.reason}\nstep ${r.divergence.step} (${r.divergence.process})${r.divergence.address ? ` ${r.divergence.address}` : ''}: ` +
+                      `${r.divergence.field}\n  model:  ${r.divergence.model}\n  kernel: ${r.divergence.kernel}`,
+                  }
+                : {}),
+              ...(r.unstable ? { note: `unstable: ${r.unstable}` } : {}),
+            })),
+          );
         if (opts.json) out(JSON.stringify(results, null, 2));
         else if (!quiet) {
           const n = (v: string) => results.filter((r) => r.verdict === v).length;

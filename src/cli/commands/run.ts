@@ -1,4 +1,5 @@
 /** `cowlab run` (docs/cli.md). */
+import { checkJunitTarget, writeJunit } from '../junit.js';
 import type { Command } from 'commander';
 import { EXIT_OK, EXIT_FAIL, EXIT_USAGE, InputError } from '../../scenario/errors.js';
 import { loadScenariosEach } from '../../scenario/load.js';
@@ -20,6 +21,7 @@ export function runCommand(program: Command): void {
     .option('--trace', "print every step: the kernel path taken, every page's counts and flags, what changed")
     .option('--json', 'print a JSON array, one object per scenario')
     .option('--tap', 'print TAP as kselftest does (ok / not ok, # SKIP, # XFAIL, # XPASS, and a # Totals line)')
+    .option('--junit <file>', 'also write the results as JUnit XML (XFAIL as passed, XPASS as failed) to this file, for CI')
     .option('--grep <regexp>', 'run only the scenarios whose name matches (a JavaScript regular expression)')
     .option('--bail', 'stop after the first FAIL or XPASS')
     .option(
@@ -35,6 +37,7 @@ export function runCommand(program: Command): void {
       const explicit = opts.kernel !== undefined || opts.profile !== undefined;
       if (opts.json && opts.tap) throw new InputError('use --json or --tap, not both');
       const grep = opts.grep === undefined ? null : regexpOption('--grep', opts.grep);
+      if (opts.junit !== undefined) checkJunitTarget(opts.junit);
       // a malformed file is reported and the others run (exit 2 at the end)
       const loaded = loadScenariosEach(paths, [given.id]);
       for (const e of loaded.errors) process.stderr.write(`cowlab: ${e.format()}\n`);
@@ -55,6 +58,21 @@ export function runCommand(program: Command): void {
         results.push({ r, res, cell, word, kernel: prof.id });
         if (opts.bail && (word === 'FAIL' || word === 'XPASS')) break;
       }
+      if (opts.junit !== undefined)
+        writeJunit(
+          opts.junit,
+          `cowlab run (${[...new Set(results.map((x) => x.kernel))].join(', ') || given.id})`,
+          results.map(({ r, res, cell, word, kernel }) => ({
+            name: `${r.sc.name} (${kernel})`,
+            classname: r.sc.file,
+            outcome: word === 'PASS' || word === 'XFAIL' ? 'pass' : word === 'SKIP' ? 'skip' : 'fail',
+            ...(word === 'SKIP' && cell.message ? { message: cell.message } : {}),
+            ...(word === 'FAIL' || word === 'XPASS'
+              ? { message: `${word}${cell.because ? `: documented: ${cell.because}` : ''}`, detail: runText(r, kernel, res, cell, word) }
+              : {}),
+            ...(word === 'XFAIL' ? { note: `XFAIL: fails as documented${cell.because ? `: ${cell.because}` : ''}` } : {}),
+          })),
+        );
       if (opts.tap) out(tapText(results, scenarios.length));
       else if (opts.json)
         out(
@@ -109,6 +127,7 @@ interface RunOpts {
   trace?: boolean;
   json?: boolean;
   tap?: boolean;
+  junit?: string;
   grep?: string;
   bail?: boolean;
   env?: string;
