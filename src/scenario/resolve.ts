@@ -145,6 +145,13 @@ export function resolveScenario(sc: Scenario): Resolved {
     r.start = cursor;
     cursor += Math.max(r.pages, 1) + 1;
   }
+  // the model keeps an owner's consumed reservations as a bit per huge page index (PMD or PUD index) below 32
+  for (const r of regions.values())
+    if (r.hugetlb && Math.floor((r.start + r.pages - 1) / (r.gigantic ? pudNr : pmdNr)) >= 32)
+      throw new InputError(
+        `mmap: hugetlb region ${r.name} ends at page ${r.start + r.pages - 1}: the model tracks hugetlb reservations for the first 32 huge pages of each size of the address space (declare it earlier)`,
+        sc.steps.find((st) => st.op === 'mmap' && st.args.region === r.name)!.pos,
+      );
   // (the gap after the last region is not address space a region takes; two 1 GiB regions end at 4 GiB)
   if (cursor - (anyGigantic ? 1 : 0) > L.addressPages)
     throw new InputError(`the regions take ${cursor} pages of address space; at most ${L.addressPages} (4 GiB)`, sc.steps[0]!.pos);

@@ -346,6 +346,27 @@ describe('1 GiB pages (the PUD level)', () => {
     }
   });
 
+  it('are whole, aligned, and only where the model can keep their reservations; more than 512 pages only for them', () => {
+    const resolve = (steps: unknown[], env: Record<string, number> = { 'hugetlb-1g-pages': 1 }) =>
+      resolveScenario(scenarioFromObject({ name: 't', env, processes: ['P0'], steps }, 'g.yaml'));
+    expect(() => resolve([{ P0: { mmap: 'x', pages: 1000, hugetlb: '1g' } }])).toThrow(
+      /not a whole number of huge pages \(262144 pages each\)/,
+    );
+    const r = resolve([{ P0: { mmap: 'a', pages: 3 } }, { P0: { mmap: 'x', pages: 262144, hugetlb: '1g' } }]);
+    expect(r.regions.find((g) => g.name === 'x')!.start % 262144).toBe(0);
+    expect(r.needs).toContain('hugetlb-1g');
+    expect(() => resolve([{ P0: { mmap: 'a', pages: 1024 } }])).toThrow(
+      /at most 512 \(the executor's limit\), except for 1 GiB hugetlb pages/,
+    );
+    // a 2 MiB area after a 1 GiB one would sit past the 32 huge pages whose reservations the model keeps
+    expect(() =>
+      resolve([{ P0: { mmap: 'x', pages: 262144, hugetlb: '1g' } }, { P0: { mmap: 'h', pages: 512, hugetlb: '2m' } }], {
+        'hugetlb-1g-pages': 1,
+        'hugetlb-pages': 1,
+      }),
+    ).toThrow(/hugetlb region h ends at page \d+: the model tracks hugetlb reservations for the first 32 huge pages/);
+  });
+
   it('never get a surplus page: a gigantic hstate cannot grow beyond its pool', () => {
     // the child's copy needs a second page; with 2 MiB pages an overcommit of 1 gives it one
     const steps = [
