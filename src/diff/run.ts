@@ -148,8 +148,6 @@ export function capabilityBlocker(r: Resolved, caps: Caps): string | null {
   if (needs.has('gup-test') && !caps.gupTest) return 'no CONFIG_GUP_TEST: R/O long-term pins cannot be taken from user space';
   if (needs.has('soft-dirty') && !caps.softDirty) return 'no CONFIG_MEM_SOFT_DIRTY';
   if (needs.has('ksm') && !caps.ksm) return 'no writable /sys/kernel/mm/ksm (CONFIG_KSM): ksmd cannot be driven';
-  if (needs.has('hugetlb-1g'))
-    return "1 GiB hugetlb pages are model only: the executor's per-step tables hold 512 pages (and this host's CPU has no pdpe1gb)";
   if (needs.has('hugetlb') && !caps.hugetlb)
     return 'no writable /sys/kernel/mm/hugepages/hugepages-2048kB (CONFIG_HUGETLBFS, root): the hugetlb pool cannot be set';
   return null;

@@ -55,6 +55,8 @@ export function toProgram(r: Resolved): string[] {
 /** The first reason the scenario cannot run on a real kernel, or null. */
 export function programBlocker(r: Resolved): string | null {
   if (r.sc.diff.skip) return r.sc.diff.skip;
+  if (r.needs.includes('hugetlb-1g'))
+    return "1 GiB hugetlb pages are model only: the executor's per-step tables hold 512 pages (and this host's CPU has no pdpe1gb)";
   for (const s of r.steps) {
     const why = unsupported(s.op);
     if (why) return `step ${s.step.index} (${s.step.op}) ${why}`;

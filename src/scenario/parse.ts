@@ -122,6 +122,10 @@ const topSchema = z
             hugetlb: z.enum(['2m', '1g']).optional(),
           })
           .strict()
+          .refine((f) => f.hugetlb === '1g' || f.pages <= SCENARIO_LIMITS.pages, {
+            path: ['pages'],
+            message: `Too big: expected number to be <=${SCENARIO_LIMITS.pages} (the executor's limit; more only for a hugetlb: 1g memfd)`,
+          })
           .refine((f) => !f.hugetlb || (f.kind === 'memfd' && f.pages % (f.hugetlb === '1g' ? 262144 : 512) === 0), {
             message: 'hugetlb: for memfd files of a whole number of huge pages (512 pages each for 2m, 262144 for 1g)',
           }),
@@ -305,6 +309,19 @@ export function parseStep(raw: unknown, i: number, pos: PosSource, base: readonl
   const r = schema.safeParse(fields);
   if (!r.success) zodFail(pos, bpath, r.error);
   const args = { ...r.data };
+  // the executor's per-step limit, where the value is (resolve checks an mmap of a 1 GiB memfd)
+  const seen = r.data as Record<string, unknown>;
+  if (
+    opName === 'mmap' &&
+    typeof seen.pages === 'number' &&
+    seen.pages > SCENARIO_LIMITS.pages &&
+    seen.hugetlb !== '1g' &&
+    seen.file === undefined
+  )
+    throw new InputError(
+      `pages: Too big: expected number to be <=${SCENARIO_LIMITS.pages} (the executor's limit; more only for hugetlb: 1g)`,
+      pos.at([...bpath, 'pages']),
+    );
   const label = args.label;
   const expect = toExpect(args.expect, pos, bpath);
   delete args.label;

@@ -132,13 +132,6 @@ export function resolveScenario(sc: Scenario): Resolved {
       (st.op === 'madvise' && (st.args.advice === 'hugepage' || st.args.advice === 'collapse')),
   );
   const anyGigantic = filePool1g > 0 || [...regions.values()].some((r) => r.gigantic);
-  // a file larger than the executor's tables only beside 1 GiB pages (model only; an io_uring test's file)
-  for (const f of files)
-    if (f.pages > L.pages && !(f.gigantic || anyGigantic))
-      throw new InputError(
-        `files.${f.name}: pages: at most ${L.pages} (the executor's limit), except in a scenario with 1 GiB hugetlb pages`,
-        sc.steps[0]!.pos,
-      );
   for (const r of regions.values()) {
     if (r.aligned) cursor = Math.ceil(cursor / pmdNr) * pmdNr;
     if (r.gigantic) cursor = Math.ceil(cursor / pudNr) * pudNr;

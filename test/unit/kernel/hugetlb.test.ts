@@ -356,7 +356,7 @@ describe('1 GiB pages (the PUD level)', () => {
     expect(r.regions.find((g) => g.name === 'x')!.start % 262144).toBe(0);
     expect(r.needs).toContain('hugetlb-1g');
     expect(() => resolve([{ P0: { mmap: 'a', pages: 1024 } }])).toThrow(
-      /at most 512 \(the executor's limit\), except for 1 GiB hugetlb pages/,
+      /pages: Too big: expected number to be <=512 \(the executor's limit; more only for hugetlb: 1g\)/,
     );
     // a 2 MiB area after a 1 GiB one would sit past the 32 huge pages whose reservations the model keeps
     expect(() =>

@@ -54,7 +54,14 @@ describe('the documented history', () => {
     // large folios copy pages nobody observes by design (below), and so does KSM (a merged page is
     // copied on a write, and ksmd undoes a half-made merge with a copy); here only base pages without KSM
     const t = buildMatrix(
-      all.filter((r) => !/@(?!base)/.test(r.sc.name) && !r.sc.env.thp && !r.sc.env.thpSizes && !r.needs.includes('ksm')),
+      all.filter(
+        (r) =>
+          !/@(?!base)/.test(r.sc.name) &&
+          !r.sc.env.thp &&
+          !r.sc.env.thpSizes &&
+          !r.needs.includes('ksm') &&
+          !r.needs.includes('hugetlb-1g'),
+      ),
       MATRIX_PROFILES,
       PROFILES,
     ).totals;
