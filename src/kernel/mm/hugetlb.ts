@@ -30,8 +30,10 @@
  * 5.10, 6.1, 6.12, 6.18 and 7.2 by the hugetlb-surplus scenarios).
  *
  * 1 GiB pages (MAP_HUGE_1GB, MFD_HUGE_1GB) are a second hstate: PUD leaves,
- * their own pool, never surplus pages (alloc_surplus_hugetlb_folio() returns
- * NULL for a gigantic hstate); every other path is the PMD one at the PUD
+ * their own pool, no surplus pages (alloc_surplus_hugetlb_folio() returns NULL
+ * for a gigantic hstate up to 6.18; from 6.19, 8bc45f1aa144, it may allocate
+ * one at run time, but the model has no 1 GiB overcommit setting, so the
+ * limit is 0 in every era); every other path is the PMD one at the PUD
  * level, as in the kernel (huge_pte_offset()/huge_ptep_get() pick the level).
  *
  * Not modelled (refused when a scenario asks): PMD sharing
@@ -259,7 +261,7 @@ function gather_surplus_pages(s: KState, ctx: KCtx, delta: number, h: Hstate): b
     return true;
   }
   // the allocation loop stops at the overcommit limit, and what it got goes back to the buddy allocator;
-  // a gigantic page is never allocated as a surplus page (alloc_surplus_hugetlb_folio())
+  // no gigantic surplus page: alloc_surplus_hugetlb_folio() up to 6.18 (the model's 1 GiB overcommit is 0 anyway)
   if (h === 1 || p.overcommit - p.surplus < needed) return false;
   hugetlb_pool_add(s, { nr: needed, free: needed, surplus: needed, resv: delta }, h);
   trace(ctx, 'gather_surplus_pages', `${needed} surplus huge page(s) allocated into the pool for the reservation`);
