@@ -19,6 +19,8 @@ export interface TapLine {
   /** null when the kernel's result is unknown (the model and the kernel diverged) */
   status: TapStatus | null;
   reason: string;
+  /** the executor cannot run the scenario (model only): the status is the model's prediction, `reason` says why */
+  model?: true;
 }
 
 /**
@@ -28,10 +30,22 @@ export interface TapLine {
  * is cow.c's SKIP (it skips when it did not get the backing it asked for,
  * e.g. "Did not get THPs populated"), a later one is "not ok".
  */
-export function tapLine(r: Resolved, verdict: 'agree' | 'diverge' | 'skip', reason: string, model: RunResult | null): TapLine | null {
+export function tapLine(
+  r: Resolved,
+  verdict: 'agree' | 'diverge' | 'skip',
+  reason: string,
+  model: RunResult | null,
+  modelOnly = false,
+): TapLine | null {
   const st = r.sc.selftest;
   if (st?.tap === undefined) return null;
   const base = { number: st.tap, text: tapText(st.case, st.backing ?? null) };
+  if (verdict === 'skip' && modelOnly && model) {
+    // no kernel ran it: the line the model predicts, marked as such
+    const t = tapLine(r, 'agree', '', model);
+    const why = `predicted by the model: ${reason}`;
+    return t && { ...t, reason: t.reason ? `${t.reason}; ${why}` : why, model: true };
+  }
   if (verdict === 'skip') return { ...base, status: 'skip', reason };
   if (verdict === 'diverge' || !model) return { ...base, status: null, reason: `cowlab: the model diverges from the kernel (${reason})` };
   const first = model.failures[0];
@@ -48,8 +62,9 @@ export function tapLine(r: Resolved, verdict: 'agree' | 'diverge' | 'skip', reas
 export function formatTap(t: TapLine): string {
   if (t.status === null) return `not ok ${t.number} ${t.text} # ${t.reason}`;
   if (t.status === 'skip') return `ok ${t.number} # SKIP ${t.text} (${t.reason})`;
-  if (t.status === 'xfail') return `ok ${t.number} # XFAIL ${t.text}`;
-  return `${t.status} ${t.number} ${t.text}`;
+  const model = t.model ? ` # (${t.reason})` : '';
+  if (t.status === 'xfail') return `ok ${t.number} # XFAIL ${t.text}${model}`;
+  return `${t.status} ${t.number} ${t.text}${model}`;
 }
 
 /** A test's result in a selftest log: its status, its name (from the "# [RUN]" line before it) and the line. */
@@ -80,9 +95,11 @@ export function parseTap(text: string): Map<number, LoggedTest> {
 export interface TapComparison {
   /** tests both ran, by status: same result */
   same: Record<TapStatus, number>;
+  /** of those, the results the model predicted (tests the executor cannot run) */
+  sameModel: number;
   /** tests with another result in the log, or unknown here */
   differ: { number: number; ours: string; theirs: string }[];
-  /** tests of the log cowlab does not mirror (hugetlb backings) */
+  /** tests of the log cowlab does not mirror */
   notMirrored: number;
 }
 
@@ -91,14 +108,18 @@ export function compareTap(ours: readonly TapLine[], log: Map<number, LoggedTest
   const same: Record<TapStatus, number> = { ok: 0, 'not ok': 0, skip: 0, xfail: 0 };
   const differ: TapComparison['differ'] = [];
   const mine = new Set<number>();
+  let sameModel = 0;
   for (const t of ours) {
     mine.add(t.number);
     const theirs = log.get(t.number);
     const line = formatTap(t);
     if (!theirs) differ.push({ number: t.number, ours: line, theirs: '(not in the log)' });
     else if (theirs.status !== t.status || theirs.text !== t.text) differ.push({ number: t.number, ours: line, theirs: theirs.line });
-    else same[t.status]++;
+    else {
+      same[t.status]++;
+      if (t.model) sameModel++;
+    }
   }
   const notMirrored = [...log.keys()].filter((n) => !mine.has(n)).length;
-  return { same, differ, notMirrored };
+  return { same, sameModel, differ, notMirrored };
 }

@@ -52,11 +52,17 @@ export function toProgram(r: Resolved): string[] {
   return lines;
 }
 
-/** The first reason the scenario cannot run on a real kernel, or null. */
-export function programBlocker(r: Resolved): string | null {
+/** Why no executor runs 1 GiB hugetlb pages. */
+export const GIGANTIC_BLOCKER =
+  "1 GiB hugetlb pages are model only: the executor's per-step tables hold 512 pages (and this host's CPU has no pdpe1gb)";
+
+/**
+ * The first reason the scenario cannot run on a real kernel, or null
+ * (`besides1g`: leaving out that it has 1 GiB pages: could it run if it had none?).
+ */
+export function programBlocker(r: Resolved, besides1g = false): string | null {
   if (r.sc.diff.skip) return r.sc.diff.skip;
-  if (r.needs.includes('hugetlb-1g'))
-    return "1 GiB hugetlb pages are model only: the executor's per-step tables hold 512 pages (and this host's CPU has no pdpe1gb)";
+  if (!besides1g && r.needs.includes('hugetlb-1g')) return GIGANTIC_BLOCKER;
   for (const s of r.steps) {
     const why = unsupported(s.op);
     if (why) return `step ${s.step.index} (${s.step.op}) ${why}`;

@@ -16,9 +16,12 @@ export interface ReadObs {
   reader: number;
   /** address (virtual page) in the observer's mm the data came from */
   vpage: number;
+  /** the frame read (the first of a run) */
   pfn: number;
   /** the write id read */
   wid: number;
+  /** pages read, from `vpage` on, all holding `wid` (1 when absent): one record for a run through a huge leaf */
+  n?: number;
 }
 
 /** Copy accounting, the thread's "needless COW" argument made countable. */
@@ -71,6 +74,14 @@ export interface KCtx {
   uffdFaults: number;
   /** model bugs detected inside kernel paths (capacity exhausted, impossible states) */
   bugs: string[];
+  /**
+   * GUP holders per page, counted once per GUP call (John Hubbard's split asks for each page it grabs):
+   * while GUP walks a range nothing adds or drops a pin, a get or a pipe buffer, so one count serves
+   * the whole walk (a 1 GiB page is 262144 grabs). Null outside a walk or before the first question.
+   */
+  gupHolders?: { pins: Map<number, number>; gets: Map<number, number> } | null;
+  /** inside a GUP walk (get_user_pages_fast() or __get_user_pages()) */
+  inGup?: boolean;
 }
 
 export function newCtx(

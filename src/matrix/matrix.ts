@@ -53,7 +53,11 @@ export interface Matrix {
 
 /** One cell. `order` is the profile list ranges in `expect:` refer to. */
 export function matrixCell(r: Resolved, prof: Profile, order: readonly Profile[]): Cell {
-  return judgeRun(r, prof, order, profileLacks(prof, r) ? null : runScenario(r, prof));
+  const res = profileLacks(prof, r) ? null : runScenario(r, prof);
+  const cell = judgeRun(r, prof, order, res);
+  // the cell keeps nothing of the run: its state's memory goes to the next one
+  res?.records.at(-1)?.state.recycle();
+  return cell;
 }
 
 /**

@@ -47,6 +47,14 @@ function textLabels(kernels: readonly string[]): { labels: string[]; key: string
   return { labels, key };
 }
 
+/** A count in at most four characters, so the columns stay apart (a 1 GiB page's copies count in hundreds of thousands). */
+export function compact(n: number): string {
+  if (n < 10000) return String(n);
+  if (n < 999500) return `${Math.round(n / 1000)}k`;
+  const mm = n / 1e6;
+  return mm < 9.95 ? `${mm.toFixed(1)}M` : `${Math.round(mm)}M`;
+}
+
 /** A grid of one character per cell, then the totals and every cell that differs from the history. */
 export function matrixText(m: Matrix): string {
   const nameW = Math.max(8, ...m.scenarios.map((r) => r.scenario.length));
@@ -75,8 +83,9 @@ export function matrixText(m: Matrix): string {
     lines.push(`${label.padEnd(nameW)} ${m.kernels.map((k) => f(k).padStart(colW)).join('')}`);
   row('failures', (k) => String(m.totals[k]!.failures + m.totals[k]!.expectedFailures));
   row('undocumented', (k) => String(m.totals[k]!.unexpected));
-  row('copies', (k) => String(m.totals[k]!.copies));
-  row('needless copies', (k) => String(m.totals[k]!.needless));
+  row('copies', (k) => compact(m.totals[k]!.copies));
+  row('needless copies', (k) => compact(m.totals[k]!.needless));
+  if (m.kernels.some((k) => m.totals[k]!.copies >= 10000)) lines.push('(k thousands, M millions: the exact figures are in --format json)');
   const odd = m.scenarios.flatMap((r) => m.kernels.filter((k) => r.cells[k]!.unexpected).map((k) => ({ r, k, c: r.cells[k]! })));
   if (odd.length) {
     lines.push('');

@@ -107,9 +107,10 @@ export function checkInvariants(s: KState, rules: InvariantRules): string[] {
   pinc.fill(0, 0, top);
   swc.fill(0);
   let exclusiveSwap = 0;
-  const add = (pfn: number, n: number, what: string) => {
+  // (`what` is made only for a message: there is one call per PTE and per reference)
+  const add = (pfn: number, n: number, what: () => string) => {
     if (pfn <= 0 || pfn >= top) {
-      bad.push(`${what} names PFN ${pfn}, ${pfn < geo.frames && pfn > 0 ? 'never allocated' : 'outside the memmap'}`);
+      bad.push(`${what()} names PFN ${pfn}, ${pfn < geo.frames && pfn > 0 ? 'never allocated' : 'outside the memmap'}`);
       return;
     }
     if (pfn !== ZERO_PFN) refc[headOf(pfn)]! += n;
@@ -146,7 +147,7 @@ export function checkInvariants(s: KState, rules: InvariantRules): string[] {
           );
           continue;
         }
-        add(head, 1, `task ${t} ${lv.name} at page ${i * lv.nr}`);
+        add(head, 1, () => `task ${t} ${lv.name} at page ${i * lv.nr}`);
         entc[head]!++;
         mmMap(head, t);
         // (a shared hugetlb mapping writes to its page-cache folio: not anon, no marker)
@@ -172,7 +173,7 @@ export function checkInvariants(s: KState, rules: InvariantRules): string[] {
       if (!inVma) bad.push(`task ${t} page ${va} has a PTE outside any VMA`);
       if (pte_present(pte)) {
         const pfn = pte_pfn(pte);
-        add(pfn, 1, `task ${t} page ${va}`);
+        add(pfn, 1, () => `task ${t} page ${va}`);
         if (pfn !== ZERO_PFN && pfn < top) {
           mapc[pfn]!++;
           const h = headOf(pfn);
@@ -197,7 +198,7 @@ export function checkInvariants(s: KState, rules: InvariantRules): string[] {
   for (let p = 0; p < geo.pipes; p++) {
     const o = L.pipes + p * L.pipeWords;
     if (!m[o + P_STATE]) continue;
-    for (let i = 0; i < m[o + P_NBUF]!; i++) add(m[o + P_HDR + i * PIPEBUF_WORDS + PB_PFN]!, 1, `pipe ${p} buffer ${i}`);
+    for (let i = 0; i < m[o + P_NBUF]!; i++) add(m[o + P_HDR + i * PIPEBUF_WORDS + PB_PFN]!, 1, () => `pipe ${p} buffer ${i}`);
   }
   for (let r = 0; r < geo.refs; r++) {
     const o = L.refs + r * REF_WORDS;
@@ -208,7 +209,7 @@ export function checkInvariants(s: KState, rules: InvariantRules): string[] {
     const large = pfn > ZERO_PFN && pfn < top && m[L.memmap + pfn * PAGE_WORDS + PG_HEAD] !== 0;
     const pinned = kind !== REF_TRANSIENT && (foll & FOLL_PIN) !== 0;
     const n = kind === REF_TRANSIENT ? 1 : pinned ? (large && rules.largePinCount ? 1 : rules.pinRefs) : foll & FOLL_GET ? 1 : 0;
-    add(pfn, n, `reference ${r}`);
+    add(pfn, n, () => `reference ${r}`);
     if (pinned && large && rules.largePinCount && pfn !== ZERO_PFN) pinc[headOf(pfn)]!++;
   }
   for (let slot = 1; slot < geo.swapSlots; slot++) {
@@ -223,7 +224,7 @@ export function checkInvariants(s: KState, rules: InvariantRules): string[] {
     if (m[o + S_COUNT] !== swc[slot]) bad.push(`swap slot ${slot}: count ${m[o + S_COUNT]} but ${swc[slot]} swap PTE(s)`);
     if (!m[o + S_COUNT] && !cache) bad.push(`swap slot ${slot} is allocated but nothing uses it`);
     if (cache) {
-      add(cache, 1, `swap cache of slot ${slot}`);
+      add(cache, 1, () => `swap cache of slot ${slot}`);
       const po = L.memmap + cache * PAGE_WORDS;
       if ((m[L.memmap + headOf(cache) * PAGE_WORDS + PG_FLAGS]! & PGF_SWAPCACHE) === 0 || m[po + PG_PRIVATE] !== slot)
         bad.push(`swap slot ${slot}: its swap-cache page ${cache} does not point back`);
@@ -235,19 +236,32 @@ export function checkInvariants(s: KState, rules: InvariantRules): string[] {
     for (let i = 0; i < m[o + F_SIZE]!; i++) {
       const pfn = m[o + F_HDR + i]!;
       // a large folio in the page cache (hugetlbfs) holds one reference, at its head's index
-      if (pfn && headOf(pfn) === pfn) add(pfn, 1, `page cache of file ${f} index ${i}`);
+      if (pfn && headOf(pfn) === pfn) add(pfn, 1, () => `page cache of file ${f} index ${i}`);
     }
   }
   for (let i = 0; i < m[G_LRU_N]!; i++) {
     const pfn = m[L.lru + i]!;
-    add(pfn, 1, `LRU batch slot ${i}`);
+    add(pfn, 1, () => `LRU batch slot ${i}`);
     if (pfn > 0 && pfn < top && m[L.memmap + pfn * PAGE_WORDS + PG_HEAD] !== 0) bad.push(`LRU batch slot ${i} holds large folio ${pfn}`);
   }
-  for (let i = 0; i < m[G_ACT_N]!; i++) add(m[L.act + i]!, 1, `activate batch slot ${i}`);
+  for (let i = 0; i < m[G_ACT_N]!; i++) add(m[L.act + i]!, 1, () => `activate batch slot ${i}`);
 
   for (let pfn = ZERO_PFN + 1; pfn < top; pfn++) {
     const o = L.memmap + pfn * PAGE_WORDS;
     const f = m[o + PG_FLAGS]!;
+    // a tail that names its (allocated) head, holds no count of its own, is mapped as its PTEs say and
+    // carries neither flag below passes every check that follows (a 1 GiB folio has 262144 of them)
+    const h = m[o + PG_HEAD]!;
+    if (
+      h !== 0 &&
+      h !== pfn &&
+      (f & (PGF_ALLOC | PGF_ANON_EXCLUSIVE | PGF_SWAPCACHE)) === PGF_ALLOC &&
+      m[o + PG_REF] === 0 &&
+      m[o + PG_MAPCOUNT] === mapc[pfn] &&
+      pfn - h < 1 << m[L.memmap + h * PAGE_WORDS + PG_ORDER]! &&
+      (m[L.memmap + h * PAGE_WORDS + PG_FLAGS]! & PGF_ALLOC) !== 0
+    )
+      continue;
     if ((f & PGF_ALLOC) === 0) {
       if (refc[pfn]) bad.push(`page ${pfn} is free but still referenced ${refc[pfn]} time(s)`);
       continue;

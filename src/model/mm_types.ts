@@ -468,6 +468,23 @@ export function pte_lookup(s: KState, t: number, va: number): Pte {
   const pfn = is_huge_zero_pmd(pmd) ? ZERO_PFN : pmd_pfn(pmd) + (va & ((1 << s.L.geo.pmdOrder) - 1));
   return mk_pte(pfn) | pmd_pte_bits(pmd);
 }
+/**
+ * The huge leaf (a PUD for 1 GiB hugetlb, else a PMD: THP, 2 MiB hugetlb, the huge zero page) that
+ * maps `va`, as [the first virtual page it maps, how many]; null where a PTE table (or nothing) does.
+ * One leaf maps its pages alike, so code that walks pages may take a whole leaf at once.
+ */
+export function huge_leaf_at(s: KState, t: number, va: number): [first: number, nr: number] | null {
+  if (s.L.pmds === 0) return null;
+  const base = s.L.tasks + t * s.L.taskWords;
+  if (s.L.puds > 0 && pmd_trans_huge(s.m[base + s.L.tPud + (va >>> s.L.geo.pudOrder!)]!)) {
+    const nr = 1 << s.L.geo.pudOrder!;
+    return [va - (va & (nr - 1)), nr];
+  }
+  if (!pmd_trans_huge(s.m[base + s.L.tPmd + (va >>> s.L.geo.pmdOrder)]!)) return null;
+  const nr = 1 << s.L.geo.pmdOrder;
+  return [va - (va & (nr - 1)), nr];
+}
+
 /** Whether `va` is mapped by a huge PMD (a THP or the huge zero page). */
 export function pmd_mapped_huge(s: KState, t: number, va: number): boolean {
   return s.L.pmds > 0 && pmd_trans_huge(s.m[s.L.tasks + t * s.L.taskWords + s.L.tPmd + (va >>> s.L.geo.pmdOrder)]!);
@@ -863,9 +880,9 @@ export function frame_take(s: KState, flags: number, order = 0): number {
     for (let i = 0; i < nr && free; i++) if ((m[s.L.memmap + (pfn + i) * PAGE_WORDS + PG_FLAGS]! & PGF_ALLOC) !== 0) free = false;
     if (!free || (order > 0 && pfn <= ZERO_PFN)) continue;
     const gen = ++m[G_SEQ]!;
+    m.fill(0, s.L.memmap + pfn * PAGE_WORDS, s.L.memmap + (pfn + nr) * PAGE_WORDS);
     for (let i = 0; i < nr; i++) {
       const o = s.L.memmap + (pfn + i) * PAGE_WORDS;
-      m.fill(0, o, o + PAGE_WORDS);
       m[o + PG_FLAGS] = PGF_ALLOC;
       m[o + PG_GEN] = gen;
       if (order > 0) m[o + PG_HEAD] = pfn;

@@ -18,6 +18,17 @@ export function page_observers(s: KState, pfn: number): number {
 }
 
 /** Pipe buffers holding a page (each took a FOLL_GET reference in vmsplice). */
+/** Calls `fn` with the page of every pipe buffer of every open pipe. */
+export function for_each_pipe_buffer_pfn(s: KState, fn: (pfn: number) => void): void {
+  const m = s.m;
+  for (let p = 0; p < s.L.geo.pipes; p++) {
+    const o = s.L.pipes + p * s.L.pipeWords;
+    if (m[o + P_STATE] === 0) continue;
+    const n = m[o + P_NBUF]!;
+    for (let i = 0; i < n; i++) fn(m[o + P_HDR + i * PIPEBUF_WORDS + PB_PFN]!);
+  }
+}
+
 export function pipe_buffers_of(s: KState, pfn: number): number {
   const m = s.m;
   let c = 0;

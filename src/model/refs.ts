@@ -33,6 +33,23 @@ export interface Ref {
   index?: number;
 }
 
+/** One field of reference `r`, without building the record (loops over a 1 GiB page's 262144 pins). */
+export function ref_owner(s: KState, r: number): number {
+  return s.m[s.L.refs + r * REF_WORDS + R_OWNER]!;
+}
+export function ref_vpage(s: KState, r: number): number {
+  return s.m[s.L.refs + r * REF_WORDS + R_VPAGE]!;
+}
+export function ref_pfn(s: KState, r: number): number {
+  return s.m[s.L.refs + r * REF_WORDS + R_PFN]!;
+}
+export function ref_foll(s: KState, r: number): number {
+  return s.m[s.L.refs + r * REF_WORDS + R_FOLL]!;
+}
+export function ref_state(s: KState, r: number): number {
+  return s.m[s.L.refs + r * REF_WORDS + R_STATE]!;
+}
+
 export function ref_get(s: KState, r: number): Ref {
   const o = s.L.refs + r * REF_WORDS;
   const m = s.m;

@@ -3,8 +3,9 @@
  * them: one access per page, faulting through arch/x86/mm/fault.c.
  */
 import type { KState } from '../model/layout.js';
-import type { KCtx } from '../kernel/ctx.js';
-import { page_data, page_set_data, va_shared } from '../model/mm_types.js';
+import type { KCtx, ReadObs } from '../kernel/ctx.js';
+import { page_data, page_set_data, va_shared, huge_leaf_at } from '../model/mm_types.js';
+import { ZERO_PFN } from '../model/layout.js';
 import { OpWrites } from '../model/writes.js';
 import { user_access } from '../kernel/arch/x86/mm/fault.js';
 import type { StepResult } from './types.js';
@@ -16,18 +17,29 @@ export const ZERO_WRITE = -1;
 export function memAccess(s: KState, ctx: KCtx, t: number, start: number, n: number, write: boolean, value = 0): StepResult {
   const data: number[] = [];
   const wids = new OpWrites(s, t, ctx.step, ctx.freshWrites, Math.max(value, 0));
-  for (let i = 0; i < n; i++) {
+  for (let i = 0; i < n;) {
     const va = start + i;
     const r = user_access(s, ctx, t, va, write);
     if (typeof r === 'string') return { ret: 0, signal: r, data, done: i };
-    if (write) {
-      // zero bytes leave zero-filled content, which is no write of anyone's
-      page_set_data(s, r, value === ZERO_WRITE ? 0 : wids.forMapping(va_shared(s, t, va)));
-    } else {
-      const w = page_data(s, r);
-      data.push(w);
-      ctx.reads.push({ via: 'mem', observer: t, reader: t, vpage: va, pfn: r, wid: w });
+    // the rest of a huge leaf the access went through takes the same access without a fault (the
+    // leaf now allows it, and a store has set its dirty bit): the CPU uses the TLB entry
+    const leaf = huge_leaf_at(s, t, va);
+    const end = leaf ? Math.min(n, i + leaf[0] + leaf[1] - va) : i + 1;
+    const step = r === ZERO_PFN ? 0 : 1; // the huge zero page maps ZERO_PFN at every index
+    // zero bytes leave zero-filled content, which is no write of anyone's
+    const wid = write ? (value === ZERO_WRITE ? 0 : wids.forMapping(va_shared(s, t, va))) : 0;
+    let run: ReadObs | null = null; // consecutive pages of the leaf that read the same write: one record
+    for (let j = i; j < end; j++) {
+      const pfn = r + (j - i) * step;
+      if (write) page_set_data(s, pfn, wid);
+      else {
+        const w = page_data(s, pfn);
+        data.push(w);
+        if (run && run.wid === w) run.n!++;
+        else ctx.reads.push((run = { via: 'mem', observer: t, reader: t, vpage: start + j, pfn, wid: w, n: 1 }));
+      }
     }
+    i = end;
   }
   return { ret: 0, signal: null, data, done: n };
 }

@@ -14,6 +14,7 @@
  */
 import type { KState } from '../model/layout.js';
 import { REF_IOURING, REF_GUP_PIN, REF_ODIRECT, REFST_DETACHED, REFST_DMA_TO_MEMORY, FF_OPEN } from '../model/layout.js';
+import { ref_owner, ref_vpage, ref_pfn, ref_foll, ref_state } from '../model/refs.js';
 import {
   ref_kind,
   task_alive,
@@ -28,7 +29,6 @@ import {
   write_step,
 } from '../model/mm_types.js';
 import { pte_present, pte_pfn, is_swap_pte, pte_swp_slot, pte_none } from '../model/pte.js';
-import { ref_get } from '../model/refs.js';
 import { wid_is_shared } from '../model/writes.js';
 import type { ReadObs } from '../kernel/ctx.js';
 import type { Profile } from '../profiles/types.js';
@@ -79,9 +79,25 @@ const VIA: Record<string, string> = {
   proc_mem: '/proc/PID/mem',
 };
 
+/** Pins found broken alike on consecutive pages, reported as one violation. */
+interface PinRun {
+  owner: number;
+  kind: number;
+  what: string;
+  /** 0: nothing mapped there, 1: another page, 2: swapped out without the pinned page */
+  nowKind: number;
+  /** what the pinned page holds (nowKind 1) */
+  wid: number;
+  vpage: number;
+  pfn: number;
+  n: number;
+}
+
 /** Checks the properties step after step; remembers what was already reported. */
 export class Monitor {
   private readonly reported = new Set<string>();
+  /** broken pins already reported: the frames per owner and page (small-integer keys: a 1 GiB page has 262144 pins) */
+  private readonly reportedPins = new Map<number, number[]>();
 
   constructor(
     readonly names: Names = plainNames,
@@ -114,7 +130,18 @@ export class Monitor {
 
   /** Forgets what was reported (the explorer checks unrelated states with one monitor). */
   reset(): void {
-    this.reported.clear();
+    // (clearing an empty Set still allocates a new table: the explorer resets once per state)
+    if (this.reported.size) this.reported.clear();
+    if (this.reportedPins.size) this.reportedPins.clear();
+  }
+
+  private oncePin(owner: number, vpage: number, pfn: number, vpages: number): boolean {
+    const key = owner * vpages + vpage;
+    const seen = this.reportedPins.get(key);
+    if (seen?.includes(pfn)) return false;
+    if (seen) seen.push(pfn);
+    else this.reportedPins.set(key, [pfn]);
+    return true;
   }
 
   private once(key: string): boolean {
@@ -131,12 +158,15 @@ export class Monitor {
       if (vis_test(s, r.observer, r.wid)) continue;
       const who = r.reader === r.observer ? n.task(r.reader) : `${n.task(r.reader)} (on behalf of ${n.task(r.observer)})`;
       const since = write_step(s, r.wid);
+      // a run (pages of one huge leaf that held the same write) is one violation naming its pages
+      const nr = r.n ?? 1;
+      const pages = nr === 1 ? n.page(r.vpage) : `${n.page(r.vpage)} to ${n.page(r.vpage + nr - 1)} (${nr} pages)`;
       out.push({
         property: 'no-leak',
         step,
         since: since >= 0 ? since : step,
         message:
-          `${who} read ${n.page(r.vpage)} through ${VIA[r.via]} and got ${n.write(s, r.wid)}, ` +
+          `${who} read ${pages} through ${VIA[r.via]} and got ${n.write(s, r.wid)}, ` +
           `which ${n.task(r.observer)} must not see: it was written after they diverged`,
       });
     }
@@ -144,40 +174,69 @@ export class Monitor {
 
   private pinCoherent(s: KState, step: number, out: Violation[]): void {
     const n = this.names;
-    const nrefs = s.L.geo.refs;
+    const L = s.L;
+    const nrefs = L.geo.refs;
+    // a run of pins that broke alike (one owner and kind, consecutive pages and frames, one content):
+    // one violation naming its pages, as for a 1 GiB page pinned page by page
+    let run: PinRun | null = null;
+    const emit = (r: PinRun) => {
+      const now =
+        r.nowKind === 0
+          ? 'maps nothing there'
+          : r.nowKind === 1
+            ? `maps another page there (the pinned one holds ${n.write(s, r.wid)})`
+            : 'has it swapped out without the pinned page';
+      const pages = r.n === 1 ? n.page(r.vpage) : `${n.page(r.vpage)} to ${n.page(r.vpage + r.n - 1)} (${r.n} pages)`;
+      out.push({
+        property: 'pin-coherent',
+        step,
+        since: step,
+        message: `${n.task(r.owner)}'s ${r.what} on ${pages} no longer refers to the page it maps: ${n.task(r.owner)} ${now}`,
+      });
+    };
     for (let ri = 0; ri < nrefs; ri++) {
       const kind = ref_kind(s, ri);
       if (kind !== REF_IOURING && kind !== REF_GUP_PIN && kind !== REF_ODIRECT) continue;
-      const r = ref_get(s, ri);
-      if (kind === REF_GUP_PIN && (r.foll & FOLL_LONGTERM) === 0) continue;
-      if (kind === REF_ODIRECT && (r.state & REFST_DMA_TO_MEMORY) === 0) continue;
-      if (r.state & REFST_DETACHED) continue;
-      if (!task_alive(s, r.owner)) continue;
-      const pte = pte_lookup(s, r.owner, r.vpage);
+      const foll = ref_foll(s, ri);
+      const state = ref_state(s, ri);
+      const owner = ref_owner(s, ri);
+      if (kind === REF_GUP_PIN && (foll & FOLL_LONGTERM) === 0) continue;
+      if (kind === REF_ODIRECT && (state & REFST_DMA_TO_MEMORY) === 0) continue;
+      if (state & REFST_DETACHED) continue;
+      if (!task_alive(s, owner)) continue;
+      const vpage = ref_vpage(s, ri);
+      const pfn = ref_pfn(s, ri);
+      const pte = pte_lookup(s, owner, vpage);
       let mapped = 0;
       if (pte_present(pte)) mapped = pte_pfn(pte);
       else if (is_swap_pte(pte)) mapped = swap_cache_pfn(s, pte_swp_slot(pte));
-      if (mapped === r.pfn) continue;
-      const key = `pin:${r.owner}:${r.vpage}:${r.pfn}`;
-      if (!this.once(key)) continue;
+      if (mapped === pfn) continue;
+      // reported once per owner, page and pinned frame
+      if (!this.oncePin(owner, vpage, pfn, L.geo.vpages)) continue;
       const what =
         kind === REF_IOURING
           ? 'io_uring fixed buffer'
           : kind === REF_ODIRECT
             ? 'O_DIRECT read in flight'
-            : `${r.foll & 1 ? 'R/W' : 'R/O'} long-term pin`;
-      const now = pte_none(pte)
-        ? 'maps nothing there'
-        : mapped
-          ? `maps another page there (the pinned one holds ${n.write(s, page_data(s, r.pfn))})`
-          : 'has it swapped out without the pinned page';
-      out.push({
-        property: 'pin-coherent',
-        step,
-        since: step,
-        message: `${n.task(r.owner)}'s ${what} on ${n.page(r.vpage)} no longer refers to the page it maps: ${n.task(r.owner)} ${now}`,
-      });
+            : `${foll & 1 ? 'R/W' : 'R/O'} long-term pin`;
+      const nowKind = pte_none(pte) ? 0 : mapped ? 1 : 2;
+      const wid = nowKind === 1 ? page_data(s, pfn) : 0;
+      if (
+        run &&
+        run.owner === owner &&
+        run.what === what &&
+        run.nowKind === nowKind &&
+        run.wid === wid &&
+        run.vpage + run.n === vpage &&
+        run.pfn + run.n === pfn
+      )
+        run.n++;
+      else {
+        if (run) emit(run);
+        run = { owner, kind, what, nowKind, wid, vpage, pfn, n: 1 };
+      }
     }
+    if (run) emit(run);
   }
 
   private fileIntegrity(s: KState, step: number, out: Violation[]): void {

@@ -392,10 +392,7 @@ export function expandTemplate(tpl: Record<string, unknown>, where: string): { i
     if (ci < 0) throw new InputError(`selftest.case: not one of cow.c's anon test cases: ${ANON_CASES.join(' | ')}`);
     anonBackings().forEach((b, bi) => {
       const id = backingId(b);
-      // 1 GiB hugetlb instances are not generated yet: the model runs them all (hugetlb: 1g; 17 instances,
-      // every one passes as documented for the 2 MiB class on linux-6.18) but at 2 to 4 s each, so the
-      // matrix (23 profiles, and its unit test on one worker) would take about 13 more minutes
-      if ((b.kind === 'hugetlb' && b.kb !== PMD_KB) || !keep(id)) return;
+      if (!keep(id)) return;
       const st = anonSetup(b);
       const files = templateFiles(tpl, st.pages);
       out.push(
@@ -420,8 +417,7 @@ export function expandTemplate(tpl: Record<string, unknown>, where: string): { i
     if (ci < 0) throw new InputError(`selftest.case: not one of cow.c's non-anon test cases: ${NON_ANON_CASES.join(' | ')}`);
     nonAnonBackings().forEach((b, bi) => {
       const id = backingId(b);
-      // (1 GiB: see the anon cases)
-      if ((b.kind === 'memfd-hugetlb' && b.kb !== PMD_KB) || !keep(id)) return;
+      if (!keep(id)) return;
       const st = nonAnonSetup(b);
       out.push(
         instance(tpl, name, id, st.steps, templateSteps(tpl, 'mem', st.pages), {
@@ -553,7 +549,7 @@ function collapseSteps(i: number): Step[] {
 }
 
 /**
- * A sample of the template instances for runs that cannot afford all 761
+ * A sample of the template instances for runs that cannot afford all 778
  * (the tests): every scenario that is not an instance, every backing class
  * at 64 kB (mTHP, PTE-mapped), and the PMD-mapped and single-PTE 2 MB
  * classes, and the 2 MB hugetlb and memfd hugetlb ones. Together they
@@ -565,7 +561,7 @@ export function sampledInstance(name: string): boolean {
   if (at < 0) return true;
   const backing = name.slice(at + 1);
   return (
-    !/-\d+[km]$/.test(backing) ||
+    !/-\d+[kmg]$/.test(backing) ||
     backing.endsWith('-64k') ||
     ['single-pte-2m', 'single-pte-swap-2m', 'hugetlb-2m', 'memfd-hugetlb-2m'].includes(backing)
   );

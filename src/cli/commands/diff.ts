@@ -130,7 +130,8 @@ export function diffCommand(program: Command): void {
           const unexplained = c.differ.filter((d) => !known.has(d.number));
           out(
             `cow.c TAP log ${tapLog.file}: ${tapLog.tests.size} tests, ${taps.length} mirrored by cowlab, ${c.notMirrored} not mirrored` +
-              `\nsame result on ${same}: ${c.same.ok} ok, ${c.same['not ok']} not ok, ${c.same.skip} skip, ${c.same.xfail} xfail; ` +
+              `\nsame result on ${same}: ${c.same.ok} ok, ${c.same['not ok']} not ok, ${c.same.skip} skip, ${c.same.xfail} xfail` +
+              `${c.sameModel ? ` (${c.sameModel} of them the model's prediction: no executor runs them)` : ''}; ` +
               `different on ${c.differ.length} (${c.differ.length - unexplained.length} known, ${unexplained.length} unexplained)`,
           );
           for (const d of c.differ) {

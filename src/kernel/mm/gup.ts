@@ -71,7 +71,7 @@ import {
   userfaultfd_pte_wp,
   vma_is_anonymous,
 } from './memory.js';
-import { PageAnon, PageAnonExclusive, GUP_PIN_COUNTING_BIAS, gup_holders } from './rmap.js';
+import { PageAnon, PageAnonExclusive, GUP_PIN_COUNTING_BIAS, gup_holders, gup_holders_all } from './rmap.js';
 import { folio_put_refs, folio_mark_accessed } from './swap.js';
 import { EFAULT, ENOMEM, EAGAIN } from '../errno.js';
 
@@ -194,7 +194,12 @@ export function try_grab_folio(ctx: KCtx, s: KState, pfn: number, foll: number):
   if (ctx.prof.mech.gup.pinCounting === 'split' && pfn !== ZERO_PFN && foll & (FOLL_PIN | FOLL_GET)) {
     // a 4-bit field per kind: the 16th pin (or get) of one page fails
     const pins = (foll & FOLL_PIN) !== 0;
-    if (gup_holders(s, pfn, pins) >= GUP_FIELD_MAX) {
+    let held: number;
+    if (ctx.inGup) {
+      ctx.gupHolders ??= gup_holders_all(s);
+      held = (pins ? ctx.gupHolders.pins : ctx.gupHolders.gets).get(pfn) ?? 0;
+    } else held = gup_holders(s, pfn, pins);
+    if (held >= GUP_FIELD_MAX) {
       trace(ctx, 'try_grab_folio', `page pfn#${pfn}: ${pins ? 'FOLL_PIN' : 'FOLL_GET'} field full (${GUP_FIELD_MAX}): -EAGAIN`);
       return -EAGAIN;
     }
@@ -383,6 +388,36 @@ export function __get_user_pages(
   foll: number,
   race?: (va: number) => void,
 ): GupResult {
+  return gup_walk(ctx, () => get_user_pages_walk(ctx, s, t, start, nr, foll, race));
+}
+
+/**
+ * Runs one GUP walk, marked as such in the context: the holder counts
+ * (ctx.gupHolders) taken during it are dropped when it ends (an outer walk,
+ * GUP-fast around its slow path, ends them).
+ */
+function gup_walk(ctx: KCtx, walk: () => GupResult): GupResult {
+  if (ctx.inGup) return walk();
+  ctx.inGup = true;
+  ctx.gupHolders = null;
+  try {
+    return walk();
+  } finally {
+    ctx.inGup = false;
+    ctx.gupHolders = null;
+  }
+}
+
+/** __get_user_pages()'s walk over the range. */
+function get_user_pages_walk(
+  ctx: KCtx,
+  s: KState,
+  t: number,
+  start: number,
+  nr: number,
+  foll: number,
+  race?: (va: number) => void,
+): GupResult {
   if (foll & FOLL_PIN) {
     const f = mm_flags(s, t);
     if ((f & MMF_HAS_PINNED) === 0) mm_set_flags(s, t, f | MMF_HAS_PINNED);
@@ -437,6 +472,7 @@ export function __get_user_pages(
       }
       // another thread of the target runs once between the fault and the retried lookup (the Dirty COW window)
       if (race) {
+        ctx.gupHolders = null; // (the other thread may change what holds pages)
         race(va);
         race = undefined;
       }
@@ -460,6 +496,20 @@ export function get_user_pages_fast(
   foll: number,
   raceFork?: () => void,
   unlockable = true,
+): GupResult {
+  return gup_walk(ctx, () => gup_fast_walk(ctx, s, t, start, nr, foll, raceFork, unlockable));
+}
+
+/** get_user_pages_fast()'s walk: GUP-fast, then the slow path from the first page it could not take. */
+function gup_fast_walk(
+  ctx: KCtx,
+  s: KState,
+  t: number,
+  start: number,
+  nr: number,
+  foll: number,
+  raceFork: (() => void) | undefined,
+  unlockable: boolean,
 ): GupResult {
   const pfns: number[] = [];
   let i = 0;
@@ -486,6 +536,7 @@ export function get_user_pages_fast(
     if (raceFork) {
       // another thread forks between GUP-fast's lockless read of the PTE and its grab
       trace(ctx, 'gup_fast', `PTE of page ${start + i} read; another thread forks now`);
+      ctx.gupHolders = null; // (the fork may change what holds pages)
       raceFork();
       raceFork = undefined;
       if (ctx.prof.mech.fork.writeProtectSeq && foll & FOLL_PIN) {

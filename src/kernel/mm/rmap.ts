@@ -63,7 +63,7 @@ import { swap_duplicate } from './swapfile.js';
 import { folio_put } from './swap.js';
 import { FOLL_PIN } from './gup.js';
 import { refs_where } from '../../model/refs.js';
-import { pipe_buffers_of } from '../../model/observers.js';
+import { pipe_buffers_of, for_each_pipe_buffer_pfn } from '../../model/observers.js';
 
 /** GUP_PIN_COUNTING_BIAS (include/linux/mm.h, 5.7+). */
 export const GUP_PIN_COUNTING_BIAS = 1024;
@@ -92,6 +92,19 @@ export function folio_maybe_dma_pinned(s: KState, ctx: KCtx, pfn: number): boole
 export function gup_holders(s: KState, pfn: number, pins: boolean): number {
   const rs = refs_where(s, (r) => r.pfn === pfn && r.kind !== REF_TRANSIENT && ((r.foll & FOLL_PIN) !== 0) === pins);
   return rs.length + (pins ? 0 : pipe_buffers_of(s, pfn));
+}
+
+/** gup_holders() of every page at once: pins and gets (pipe buffers included) per PFN. */
+export function gup_holders_all(s: KState): { pins: Map<number, number>; gets: Map<number, number> } {
+  const pins = new Map<number, number>();
+  const gets = new Map<number, number>();
+  const bump = (mp: Map<number, number>, pfn: number) => mp.set(pfn, (mp.get(pfn) ?? 0) + 1);
+  refs_where(s, (r) => {
+    if (r.kind !== REF_TRANSIENT) bump((r.foll & FOLL_PIN) !== 0 ? pins : gets, r.pfn);
+    return false;
+  });
+  for_each_pipe_buffer_pfn(s, (pfn) => bump(gets, pfn));
+  return { pins, gets };
 }
 
 /**

@@ -37,10 +37,28 @@ describe('tapLine', () => {
     expect(tapLine(r, 'diverge', 'step 3 ...', null)!.status).toBeNull();
     expect(tapLine(r, 'skip', 'needs gup_test', null)).toMatchObject({ status: 'skip', reason: 'needs gup_test' });
   });
+  it("gives the model's prediction, marked, for a 1 GiB test no executor runs, and counts it apart", () => {
+    const g = loadScenario('scenarios/cow-selftest/anon/01-basic-cow-after-fork.yaml#hugetlb-1g');
+    const run = runScenario(g, profileById('linux-6.18'));
+    const t = tapLine(g, 'skip', '1 GiB hugetlb pages are model only', run, true)!;
+    expect(t).toMatchObject({
+      number: 54,
+      status: 'ok',
+      model: true,
+      reason: 'predicted by the model: 1 GiB hugetlb pages are model only',
+    });
+    expect(formatTap(t)).toBe(
+      'ok 54 Basic COW after fork() ... with hugetlb (1048576 kB) # (predicted by the model: 1 GiB hugetlb pages are model only)',
+    );
+    // without a model run (or when the machine lacks something else) it stays a SKIP
+    expect(tapLine(g, 'skip', 'no gup_test', null, true)!.status).toBe('skip');
+    const log = parseTap(readFileSync('test/data/cow-tap-6.18.txt', 'utf8'));
+    expect(compareTap([t], log)).toMatchObject({ same: { ok: 1 }, sameModel: 1, differ: [] });
+  });
   it('compares with a log by number, name and status', () => {
     const ok: TapLine = { number: 45, text: 'Basic COW after fork() ... with THP (2048 kB)', status: 'ok', reason: '' };
     const log = parseTap(readFileSync('test/data/cow-tap-6.18.txt', 'utf8'));
-    expect(compareTap([ok], log)).toMatchObject({ same: { ok: 1 }, differ: [], notMirrored: 777 });
+    expect(compareTap([ok], log)).toMatchObject({ same: { ok: 1 }, sameModel: 0, differ: [], notMirrored: 777 });
     expect(compareTap([{ ...ok, status: 'not ok' }], log).differ).toHaveLength(1);
     expect(compareTap([{ ...ok, text: 'Basic COW after fork() ... with base page' }], log).differ).toHaveLength(1);
   });

@@ -56,6 +56,14 @@ describe('pin-coherent', () => {
     // and the data written lost to the device shows up as a failed expectation
     expect(r.failures.map((f) => f.step)).toContain(10);
   });
+  it('names the run of pages whose pins broke alike in one violation, once', () => {
+    const three = iouringRo.replace('{mmap: mem}', '{mmap: mem, pages: 3}').replace('pages: 1}}', 'pages: 3}}');
+    const r = run(three, pageCountSoftDirty);
+    const v = r.violations.filter((x) => x.property === 'pin-coherent');
+    expect(v.map((x) => [x.step, x.message.replace(/: p maps another.*/, '')])).toEqual([
+      [8, "p's io_uring fixed buffer on mem[0] to mem[2] (3 pages) no longer refers to the page it maps"],
+    ]);
+  });
 });
 
 const dirtyCow = `
@@ -103,5 +111,51 @@ steps:
   it('holds for every shipped scenario on linux-6.18', () => {
     const res = runScenario(scenario(cve), linux_6_18);
     expect(res.violations.filter((v) => v.property === 'model-invariant')).toEqual([]);
+  });
+});
+
+describe('pages of one huge leaf are judged page by page and reported as one run', () => {
+  // a 2 MiB hugetlb page in a geometry of 4 pages per PMD: 4 pages through one leaf
+  const huge = (tail: string) =>
+    scenario(`
+pmd-order: 2
+env: {hugetlb-pages: 2}
+processes: [p]
+steps:
+  - p: {mmap: mem, pages: 4, hugetlb: 2m}
+  - p: {write: mem, label: a}
+${tail}`);
+
+  it('a load through a huge leaf is one observation of its pages, and returns each page', () => {
+    const r = huge('  - p: {read: mem}\n');
+    const s = initialState(r, { ...DEFAULT_ENV, hugetlbPages: 2 });
+    const effs = r.steps.map((st) => step(s, { prof: linux_6_18, env: { ...DEFAULT_ENV, hugetlbPages: 2 } }, st.op));
+    const read = effs.at(-1)!;
+    expect(read.result.data).toHaveLength(4);
+    expect(read.reads).toHaveLength(1);
+    expect(read.reads[0]).toMatchObject({ via: 'mem', vpage: r.regions[0]!.start, n: 4 });
+  });
+
+  it('no-leak names the run of pages a leaked write was read from', () => {
+    const r = huge('  - p: {fork: c}\n  - p: {write: mem, label: b}\n  - p: {read: mem}\n');
+    const env = { ...DEFAULT_ENV, hugetlbPages: 2 };
+    const s = initialState(r, env);
+    const effs = r.steps.map((st) => step(s, { prof: linux_6_18, env }, st.op));
+    const read = effs.at(-1)!;
+    expect(read.reads).toHaveLength(1);
+    // the parent's load made on the child's behalf: the child may not see b, on any of the four pages
+    const leak = { reads: read.reads.map((o) => ({ ...o, observer: 1 })), bugs: [] };
+    const v = new Monitor(undefined, false).check(s, leak, linux_6_18, 6).filter((x) => x.property === 'no-leak');
+    expect(v.map((x) => x.message)).toEqual([
+      `task 0 (on behalf of task 1) read page ${r.regions[0]!.start} to page ${r.regions[0]!.start + 3} (4 pages) through its mapping and got task 0's write, which task 1 must not see: it was written after they diverged`,
+    ]);
+  });
+
+  it('a failed expectation on consecutive pages is one message naming them', () => {
+    const res = runScenario(huge('  - p: {read: mem, expect: {sees: zero, writable: false}}\n'), linux_6_18);
+    expect(res.failures.map((f) => f.message)).toEqual([
+      'pages 0 to 3: expected zero-filled data, read the data written at step 2 (a)',
+      'mem[0] to mem[3]: expected not mapped writable, it is mapped writable',
+    ]);
   });
 });

@@ -108,6 +108,12 @@ describe("the executor's limits are checked when a scenario is resolved, at the 
     expect(err(`files: {f: {kind: memfd, pages: 1024}}\n${steps(['p: {mmap: mem}'])}`)).toMatch(
       /^bad\.yaml:1:\d+: .*pages: Too big: expected number to be <=512/,
     );
+    // cow.c's io_uring cases write a whole 1 GiB buffer to a file: allowed beside 1 GiB pages only
+    const big = `files: {f: {kind: tmpfile, pages: 262144}}\n`;
+    expect(() => parseScenario(`${big}${steps(['p: {mmap: mem, pages: 262144, hugetlb: 1g}'])}`, 'g.yaml')).not.toThrow();
+    expect(err(`${big}${steps(['p: {mmap: mem, pages: 512, hugetlb: 2m}'])}`)).toMatch(
+      /^bad\.yaml:1:\d+: files\.f\.pages: Too big: .*or in a scenario with 1 GiB pages/,
+    );
   });
   it('pins of one page do not overflow the reference table (it is sized from the steps)', () => {
     const r = resolveScenario(
