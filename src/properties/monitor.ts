@@ -96,8 +96,10 @@ interface PinRun {
 /** Checks the properties step after step; remembers what was already reported. */
 export class Monitor {
   private readonly reported = new Set<string>();
-  /** broken pins already reported: the frames per owner and page (small-integer keys: a 1 GiB page has 262144 pins) */
-  private readonly reportedPins = new Map<number, number[]>();
+  /** broken pins already reported: per owner and page, 1 + the first frame (a 1 GiB page has 262144 pins) */
+  private readonly pinFirst = new Map<number, Int32Array>();
+  /** and any later frame reported at the same owner and page */
+  private readonly pinMore = new Map<number, number[]>();
 
   constructor(
     readonly names: Names = plainNames,
@@ -132,15 +134,28 @@ export class Monitor {
   reset(): void {
     // (clearing an empty Set still allocates a new table: the explorer resets once per state)
     if (this.reported.size) this.reported.clear();
-    if (this.reportedPins.size) this.reportedPins.clear();
+    if (this.pinFirst.size) this.pinFirst.clear();
+    if (this.pinMore.size) this.pinMore.clear();
   }
 
   private oncePin(owner: number, vpage: number, pfn: number, vpages: number): boolean {
+    let first = this.pinFirst.get(owner);
+    if (!first || first.length < vpages) {
+      const grown = new Int32Array(vpages);
+      if (first) grown.set(first);
+      this.pinFirst.set(owner, (first = grown));
+    }
+    const f = first[vpage]!;
+    if (f === 0) {
+      first[vpage] = pfn + 1;
+      return true;
+    }
+    if (f === pfn + 1) return false;
     const key = owner * vpages + vpage;
-    const seen = this.reportedPins.get(key);
-    if (seen?.includes(pfn)) return false;
-    if (seen) seen.push(pfn);
-    else this.reportedPins.set(key, [pfn]);
+    const more = this.pinMore.get(key);
+    if (more?.includes(pfn)) return false;
+    if (more) more.push(pfn);
+    else this.pinMore.set(key, [pfn]);
     return true;
   }
 

@@ -92,7 +92,7 @@ describe('a mechanism change that breaks history fails the suite', () => {
     const order = PROFILES.map((p) => (p.id === 'linux-5.9' ? wrong : p));
     const m = buildMatrix(documented, [wrong], order);
     expect(m.totals['linux-5.9']!.unexpected).toBeGreaterThan(0);
-  });
+  }, 300_000); // (the 1 GiB instances take about 10 s on one profile)
   it('6.18 without the fork-time copy of pinned pages no longer reproduces 6.18', () => {
     const wrong = derive(profileById('linux-6.18'), {
       id: 'linux-6.18',
@@ -102,7 +102,7 @@ describe('a mechanism change that breaks history fails the suite', () => {
     });
     const m = buildMatrix(documented, [wrong], PROFILES);
     expect(m.totals['linux-6.18']!.unexpected).toBeGreaterThan(0);
-  });
+  }, 300_000);
 });
 
 describe('expect keys', () => {
