@@ -45,7 +45,14 @@ function reprinted(r: Resolved): Resolved {
   const steps = r.steps.map((rs) => ({ [rs.step.proc]: printStep(r, rs) }));
   const obj = {
     processes: r.sc.processes,
-    files: Object.fromEntries(r.files.map((f) => [f.name, { kind: f.kind, pages: f.pages }])),
+    // the hugetlb pools the files need
+    env: {
+      ...(r.sc.env.hugetlbPages ? { 'hugetlb-pages': r.sc.env.hugetlbPages } : {}),
+      ...(r.sc.env.hugetlb1gPages ? { 'hugetlb-1g-pages': r.sc.env.hugetlb1gPages } : {}),
+    },
+    files: Object.fromEntries(
+      r.files.map((f) => [f.name, { kind: f.kind, pages: f.pages, ...(f.hugetlb ? { hugetlb: f.gigantic ? '1g' : '2m' } : {}) }]),
+    ),
     steps,
   };
   return resolveScenario(scenarioFromObject(obj, r.sc.file));
