@@ -27,6 +27,34 @@ export interface Divergence {
   field: string;
   model: string;
   kernel: string;
+  /**
+   * Everything both sides showed at that level, side by side: the step's
+   * results (return, signal, data, faults, ...) for a step-level field, or
+   * every compared field of the page for a page field.
+   */
+  rows: DivergenceRow[];
+}
+
+/** One observation in a divergence's side-by-side view. */
+export interface DivergenceRow {
+  field: string;
+  model: string;
+  kernel: string;
+  /** a field the kernel side cannot show here, listed but not compared */
+  uncompared?: true;
+}
+
+/** The side-by-side view of a divergence as text lines: field, model, kernel, with `<<` where they differ. */
+export function divergenceTable(d: Divergence, indent = '        '): string[] {
+  if (!d.rows.length) return [];
+  const w0 = Math.max(5, ...d.rows.map((x) => x.field.length));
+  const w1 = Math.max(5, ...d.rows.map((x) => x.model.length));
+  const line = (a: string, b: string, c: string, mark: string) =>
+    `${indent}${a.padEnd(w0)}  ${b.padEnd(w1)}  ${c}${mark ? `  ${mark}` : ''}`.trimEnd();
+  return [
+    line('', 'model', 'kernel', ''),
+    ...d.rows.map((x) => line(x.field, x.model, x.kernel, x.model === x.kernel || x.uncompared ? '' : '<<')),
+  ];
 }
 
 /* pagemap and kpageflags bits, as bigint shifts */
@@ -156,6 +184,16 @@ function modelView(s: KState, t: number, va: number, prof: Profile): PageView & 
   };
 }
 
+/** Every compared field of one page on both sides ("unknown" where the kernel side cannot tell). */
+function pageRows(fields: readonly (keyof PageView)[], mv: PageView, kv: PageView): DivergenceRow[] {
+  return fields.map((f) => {
+    const uncompared = kv[f] === null || (f === 'folio' && mv.folio === null);
+    const row: DivergenceRow = { field: f, model: show(mv[f] ?? '-'), kernel: kv[f] === null ? 'unknown' : show(kv[f]) };
+    if (uncompared) row.uncompared = true;
+    return row;
+  });
+}
+
 function show(v: unknown): string {
   return typeof v === 'boolean' ? (v ? 'yes' : 'no') : String(v);
 }
@@ -227,13 +265,14 @@ export function comparer(r: Resolved, kernel: ExecResult, opts: CompareOptions):
     const st = r.steps[rec.index - 1]!;
     const proc = st.step.proc;
     const ks = kernel.steps.get(rec.index);
-    const div = (field: string, mv: string, kv: string, address = '', process = proc): Divergence => ({
+    const div = (field: string, mv: string, kv: string, rows: DivergenceRow[] = [], address = '', process = proc): Divergence => ({
       step: rec.index,
       process,
       address,
       field,
       model: mv,
       kernel: kv,
+      rows,
     });
     if (!ks) return div('step', 'ran', `did not run (${kernel.status}${kernel.messages.length ? `: ${kernel.messages.join('; ')}` : ''})`);
     // the executor reports the pages that changed at each step (entry 0: emptied), so every step's lines are applied,
@@ -243,31 +282,34 @@ export function comparer(r: Resolved, kernel: ExecResult, opts: CompareOptions):
       else kpages.set(k, kp);
     }
     if (either.has(rec.index)) return null;
+    // the step's own results, in the order they are compared; the first that differs is the divergence
+    const rows: DivergenceRow[] = [];
     const kret = ks.errno ? -ks.errno : ks.ret;
-    if (kret !== rec.result.ret) return div('return', retText(rec.result.ret), retText(kret));
+    rows.push({ field: 'return', model: retText(rec.result.ret), kernel: retText(kret) });
     const msig = rec.result.signal === 'SIGSEGV' ? 11 : rec.result.signal === 'SIGBUS' ? 7 : 0;
-    if (msig !== ks.sig)
-      return div(
-        'signal',
-        msig ? String(rec.result.signal) : 'none',
-        ks.sig === 11 ? 'SIGSEGV' : ks.sig === 7 ? 'SIGBUS' : ks.sig ? `signal ${ks.sig}` : 'none',
-      );
-    const mdata = rec.sees.map((x) => dataText(r, x)).join(', ');
-    const kdata = ks.data.map((x) => dataText(r, x)).join(', ');
-    if (mdata !== kdata) return div('data', mdata || 'nothing', kdata || 'nothing');
-    if (ks.faults >= 0 && ks.faults !== rec.faults) return div('faults', String(rec.faults), String(ks.faults));
-    if (ks.uffdFaults !== rec.uffdFaults) return div('uffd-faults', String(rec.uffdFaults), String(ks.uffdFaults));
+    rows.push({
+      field: 'signal',
+      model: msig ? String(rec.result.signal) : 'none',
+      kernel: ks.sig === 11 ? 'SIGSEGV' : ks.sig === 7 ? 'SIGBUS' : ks.sig ? `signal ${ks.sig}` : 'none',
+    });
+    rows.push({
+      field: 'data',
+      model: rec.sees.map((x) => dataText(r, x)).join(', ') || 'nothing',
+      kernel: ks.data.map((x) => dataText(r, x)).join(', ') || 'nothing',
+    });
+    if (ks.faults >= 0) rows.push({ field: 'faults', model: String(rec.faults), kernel: String(ks.faults) });
+    rows.push({ field: 'uffd-faults', model: String(rec.uffdFaults), kernel: String(ks.uffdFaults) });
     // ksmd's per-process count (5.19+), for programs that use KSM
     if (ks.ksm >= 0 && rec.state.L.geo.ksm) {
       const t = r.tasks.indexOf(proc);
       const mk = task_alive(rec.state, t) ? ksm_merging_pages(rec.state, t) : 0;
-      if (mk !== ks.ksm) return div('ksm-merging-pages', String(mk), String(ks.ksm));
+      rows.push({ field: 'ksm-merging-pages', model: String(mk), kernel: String(ks.ksm) });
     }
     // ksm_zero_pages (6.5+), where the kernel shows it and the profile marks KSM zero pages
     if (ks.ksmZero !== undefined && ks.ksmZero >= 0 && rec.state.L.geo.ksm && opts.prof.mech.ksm.zeroPages === 'marked') {
       const t = r.tasks.indexOf(proc);
       const mz = task_alive(rec.state, t) ? task_ksm_zero(rec.state, t) : 0;
-      if (mz !== ks.ksmZero) return div('ksm-zero-pages', String(mz), String(ks.ksmZero));
+      rows.push({ field: 'ksm-zero-pages', model: String(mz), kernel: String(ks.ksmZero) });
     }
     // the hugetlb pool, for programs that map hugetlb pages: what reservations and copies took
     if (ks.hugetlb && ks.hugetlb.free >= 0) {
@@ -275,10 +317,14 @@ export function comparer(r: Resolved, kernel: ExecResult, opts: CompareOptions):
       const ksur = ks.hugetlb.surplus ?? 0;
       // surplus pages (nr_overcommit_hugepages) are named where either side has some
       const sur = (n: number) => (p.surplus || ksur ? `, ${n} surplus` : '');
-      const mp = `${p.free} free, ${p.resv} reserved${sur(p.surplus)}`;
-      const kp = `${ks.hugetlb.free} free, ${ks.hugetlb.resv} reserved${sur(ksur)}`;
-      if (mp !== kp) return div('hugetlb-pool', mp, kp);
+      rows.push({
+        field: 'hugetlb-pool',
+        model: `${p.free} free, ${p.resv} reserved${sur(p.surplus)}`,
+        kernel: `${ks.hugetlb.free} free, ${ks.hugetlb.resv} reserved${sur(ksur)}`,
+      });
     }
+    const differs = rows.find((x) => x.model !== x.kernel);
+    if (differs) return div(differs.field, differs.model, differs.kernel, rows);
 
     // pages of every live process
     const s = rec.state;
@@ -293,7 +339,7 @@ export function comparer(r: Resolved, kernel: ExecResult, opts: CompareOptions):
           for (const f of fields) {
             // what the kernel side could not observe (null) is not compared
             if (kv[f] === null || (f === 'folio' && mv.folio === null)) continue;
-            if (mv[f] !== kv[f]) return div(f, show(mv[f]), show(kv[f]), pageName(r, va), r.tasks[t]);
+            if (mv[f] !== kv[f]) return div(f, show(mv[f]), show(kv[f]), pageRows(fields, mv, kv), pageName(r, va), r.tasks[t]);
           }
           if (!mv.present || mv.zero || !kp) continue;
           // frame identity: the same model page must stay the same kernel frame, and vice versa
@@ -309,16 +355,15 @@ export function comparer(r: Resolved, kernel: ExecResult, opts: CompareOptions):
           const bound = m2k.get(mk);
           const owner = k2m.get(kpfn);
           if (bound !== undefined && bound !== kpfn) {
-            return div('frame', `the page it mapped before (model page ${mv.pfn})`, 'a different frame', pageName(r, va), r.tasks[t]);
+            const mvf = `the page it mapped before (model pfn#${mv.pfn})`;
+            const rows = [...pageRows(fields, mv, kv), { field: 'frame', model: mvf, kernel: 'a different frame' }];
+            return div('frame', mvf, 'a different frame', rows, pageName(r, va), r.tasks[t]);
           }
           if (owner !== undefined && owner !== mk && !gone(s, owner)) {
-            return div(
-              'frame',
-              `model page ${mv.pfn}, not page ${owner.split(':')[0]}`,
-              'the frame of another page the model keeps apart',
-              pageName(r, va),
-              r.tasks[t],
-            );
+            const mvf = `model pfn#${mv.pfn}, not pfn#${owner.split(':')[0]}`;
+            const kvf = 'the frame of another page the model keeps apart';
+            const rows = [...pageRows(fields, mv, kv), { field: 'frame', model: mvf, kernel: kvf }];
+            return div('frame', mvf, kvf, rows, pageName(r, va), r.tasks[t]);
           }
           m2k.set(mk, kpfn);
           k2m.set(kpfn, mk);
@@ -343,6 +388,7 @@ export function comparer(r: Resolved, kernel: ExecResult, opts: CompareOptions):
       field: 'executor',
       model: 'ok',
       kernel: `${kernel.status}${kernel.messages.length ? `: ${kernel.messages.join('; ')}` : ''}`,
+      rows: [],
     };
   };
   return { step, end };

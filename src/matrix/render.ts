@@ -55,10 +55,21 @@ export function compact(n: number): string {
   return mm < 9.95 ? `${mm.toFixed(1)}M` : `${Math.round(mm)}M`;
 }
 
-/** A grid of one character per cell, then the totals and every cell that differs from the history. */
+const TOTAL_LABELS = ['failures', 'undocumented', 'copies', 'needless copies'];
+
+/** `leak@5`: a failing cell's first violated property (short name) and its step. */
+function failText(c: Cell): string {
+  return `${SHORT[c.property!] ?? c.property}@${c.step}`;
+}
+
+/**
+ * A grid of one character per cell, then the totals, every failing cell's
+ * property@step, and every cell that differs from the history.
+ */
 export function matrixText(m: Matrix): string {
-  const nameW = Math.max(8, ...m.scenarios.map((r) => r.scenario.length));
+  const nameW = Math.max(...TOTAL_LABELS.map((l) => l.length), ...m.scenarios.map((r) => r.scenario.length));
   const { labels, key } = textLabels(m.kernels);
+  // wide enough for every label and every total (compact() keeps those to four characters)
   const colW = Math.max(5, ...labels.map((l) => l.length + 1));
   const lines: string[] = [];
   lines.push(`${''.padEnd(nameW)} ${labels.map((l) => l.padStart(colW)).join('')}`);
@@ -81,11 +92,28 @@ export function matrixText(m: Matrix): string {
   lines.push('');
   const row = (label: string, f: (k: string) => string) =>
     lines.push(`${label.padEnd(nameW)} ${m.kernels.map((k) => f(k).padStart(colW)).join('')}`);
-  row('failures', (k) => String(m.totals[k]!.failures + m.totals[k]!.expectedFailures));
-  row('undocumented', (k) => String(m.totals[k]!.unexpected));
+  row('failures', (k) => compact(m.totals[k]!.failures + m.totals[k]!.expectedFailures));
+  row('undocumented', (k) => compact(m.totals[k]!.unexpected));
   row('copies', (k) => compact(m.totals[k]!.copies));
   row('needless copies', (k) => compact(m.totals[k]!.needless));
   if (m.kernels.some((k) => m.totals[k]!.copies >= 10000)) lines.push('(k thousands, M millions: the exact figures are in --format json)');
+  // where each F and x failed: the first violated property and its step, per column
+  const failing = m.scenarios.flatMap((r) => {
+    const cells = m.kernels.flatMap((k, i) => {
+      const c = r.cells[k]!;
+      return c.verdict === 'fail' || c.verdict === 'expected-fail'
+        ? [`${labels[i]} ${c.verdict === 'fail' ? 'FAIL ' : ''}${failText(c)}`]
+        : [];
+    });
+    return cells.length ? [`  ${r.scenario}: ${cells.join(', ')}`] : [];
+  });
+  if (failing.length) {
+    lines.push('');
+    lines.push(
+      'failing cells (column property@step; leak: no-leak, pin: pin-coherent, file: private-file-integrity, exp: an expectation):',
+    );
+    lines.push(...failing);
+  }
   const odd = m.scenarios.flatMap((r) => m.kernels.filter((k) => r.cells[k]!.unexpected).map((k) => ({ r, k, c: r.cells[k]! })));
   if (odd.length) {
     lines.push('');
@@ -131,9 +159,30 @@ export function matrixJson(m: Matrix): string {
   return JSON.stringify(m, null, 2);
 }
 
-const COLORS: Record<string, string> = { pass: '#d4edda', fail: '#f8d7da', 'expected-fail': '#fff3cd', xpass: '#f5c6cb', 'n/a': '#eeeeee' };
+/** Cell classes of the HTML page: a pass with needless copies has its own colour, apart from a clean pass. */
+const HTML_CLASSES: { cls: string; colour: string; label: string }[] = [
+  { cls: 'pass', colour: '#d4edda', label: 'pass' },
+  { cls: 'copies', colour: '#d6e4f7', label: 'pass with needless copies' },
+  { cls: 'fail', colour: '#f8d7da', label: 'FAIL property@step' },
+  { cls: 'expected-fail', colour: '#fff3cd', label: 'expected fail (documented)' },
+  { cls: 'xpass', colour: '#f5c6cb', label: 'XPASS: passes where a failure is documented' },
+  { cls: 'n/a', colour: '#eeeeee', label: 'n/a: the kernel lacks what the scenario needs' },
+];
 
-export function matrixHtml(m: Matrix): string {
+function htmlClass(c: Cell): string {
+  return c.verdict === 'pass' && c.needless ? 'copies' : c.verdict === 'n/a' ? 'na' : c.verdict;
+}
+
+/** What produced a matrix page: shown under its title. */
+export interface Provenance {
+  /** e.g. "cowlab 0.1.0 (commit 554819e1b2c3)" */
+  version: string;
+  /** when it was produced, ISO 8601 */
+  date: string;
+}
+
+/** A self-contained HTML page: colour legend, sticky header, totals (undocumented included) and what produced it. */
+export function matrixHtml(m: Matrix, made?: Provenance): string {
   const head = m.kernels.map((k) => `<th>${esc(short(k))}</th>`).join('');
   const rows = m.scenarios
     .map((r) => {
@@ -143,28 +192,38 @@ export function matrixHtml(m: Matrix): string {
           const title = [c.message, c.expected ? `documented: ${c.expected}${c.because ? `: ${c.because}` : ''}` : '']
             .filter(Boolean)
             .join('\n');
-          return `<td style="background:${COLORS[c.verdict]}${c.unexpected ? ';outline:2px solid #c00' : ''}" title="${esc(title)}">${esc(cellText(c))}</td>`;
+          return `<td class="${htmlClass(c)}${c.unexpected ? ' odd' : ''}" title="${esc(title)}">${esc(cellText(c))}</td>`;
         })
         .join('');
       const label = r.selftestCase
         ? `${esc(r.scenario)}<br><small>${esc(r.selftestCase)} / ${esc(r.backing ?? '')}</small>`
         : esc(r.scenario);
-      return `<tr><th style="text-align:left">${label}</th>${cells}</tr>`;
+      return `<tr><th class="name">${label}</th>${cells}</tr>`;
     })
     .join('\n');
   const tot = (label: string, f: (k: string) => number) =>
-    `<tr><th style="text-align:left">${label}</th>${m.kernels.map((k) => `<td>${f(k)}</td>`).join('')}</tr>`;
+    `<tr class="total"><th class="name">${label}</th>${m.kernels.map((k) => `<td>${f(k)}</td>`).join('')}</tr>`;
+  const css = HTML_CLASSES.map((x) => `td.${x.cls === 'n/a' ? 'na' : x.cls}{background:${x.colour}}`).join('');
+  const legend = HTML_CLASSES.map(
+    (x) => `<span class="key"><span class="swatch" style="background:${x.colour}"></span>${esc(x.label)}</span>`,
+  ).join(' ');
   return `<!doctype html>
 <html><head><meta charset="utf-8"><title>cowlab matrix</title>
-<style>body{font-family:sans-serif}table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:2px 6px;font-size:12px}</style></head>
+<style>body{font-family:sans-serif}table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:2px 6px;font-size:12px}
+thead th{position:sticky;top:0;background:#fff;z-index:1}th.name{text-align:left}tr.total td{font-weight:bold}
+td.odd{outline:2px solid #c00;outline-offset:-2px}.key{margin-right:1em;white-space:nowrap}
+.swatch{display:inline-block;width:1em;height:1em;border:1px solid #999;vertical-align:middle;margin-right:.3em}${css}</style></head>
 <body><h1>cowlab: scenarios by kernel</h1>
-<table><tr><th>scenario</th>${head}</tr>
+${made ? `<p>Produced by ${esc(made.version)} on ${esc(made.date)}.</p>\n` : ''}<p>${legend} <span class="key"><span class="swatch" style="outline:2px solid #c00"></span>differs from the documented history</span></p>
+<table><thead><tr><th>scenario</th>${head}</tr></thead>
+<tbody>
 ${rows}
 ${tot('failures', (k) => m.totals[k]!.failures + m.totals[k]!.expectedFailures)}
+${tot('undocumented', (k) => m.totals[k]!.unexpected)}
 ${tot('copies', (k) => m.totals[k]!.copies)}
 ${tot('needless copies', (k) => m.totals[k]!.needless)}
-</table>
-<p>Hover a cell for the violation and what the history documents. A red outline: the model differs from the documented history.</p>
+</tbody></table>
+<p>Hover a cell for the violation and what the history documents. FAIL p@n: property p first violated at step n (leak: no-leak, pin: pin-coherent, file: private-file-integrity, exp: an expectation of the scenario). "undocumented": cells that differ from what the scenarios document.</p>
 </body></html>
 `;
 }

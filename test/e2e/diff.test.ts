@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { release as osRelease } from 'node:os';
 import { Executor, type ExecResult, type KStep } from '../../src/executor/server.js';
 import { diffScenarios, hostTarget, DIVERGENCE_RERUNS, type Target } from '../../src/diff/run.js';
+import { divergenceTable } from '../../src/diff/compare.js';
 import { cacheDir } from '../../src/executor/build.js';
 import { loadScenario, loadScenarios } from '../../src/scenario/load.js';
 import { emitC } from '../../src/executor/emit.js';
@@ -233,6 +234,40 @@ d('divergences that do not come back', () => {
     expect(b!.verdict).toBe('diverge');
     expect(b!.reason).toMatch(/diverged on 3 runs/);
     expect(always.calls()).toBe(1 + DIVERGENCE_RERUNS);
+    // both sides' results of the step, side by side, the differing one marked
+    const rows = b!.divergence!.rows;
+    expect(rows.map((x) => x.field)).toEqual(expect.arrayContaining(['return', 'signal', 'data', 'faults', 'uffd-faults']));
+    expect(rows.filter((x) => x.model !== x.kernel).map((x) => x.field)).toEqual(['faults']);
+    const table = divergenceTable(b!.divergence!, '');
+    expect(table[0]).toMatch(/^\s+model\s+kernel$/);
+    expect(table.filter((l) => l.endsWith('<<'))).toEqual([expect.stringMatching(/^faults\s+\d+\s+\d+\s+<<$/)]);
+  });
+
+  it('a page that differs shows every compared field of that page on both sides', async () => {
+    const rs = scenario();
+    const inner = hostTarget(rs, 1);
+    // the kernel's first page report at step 1, with one mapping more
+    const target: Target = {
+      caps: () => inner.caps(),
+      close: () => inner.close(),
+      runMany: (jobs, each) =>
+        inner.runMany(jobs, (i, r: ExecResult) => {
+          for (const [step, pages] of [...r.pages].sort((a, b) => a[0] - b[0])) {
+            const present = [...pages].find(([, p]) => p.entry !== 0n);
+            if (!present) continue;
+            pages.set(present[0], { ...present[1], count: present[1].count + 5 });
+            r.pages.set(step, pages);
+            break;
+          }
+          each(i, r);
+        }),
+    };
+    const [res] = await diffScenarios(rs, { target });
+    expect(res!.verdict).toBe('diverge');
+    const d = res!.divergence!;
+    expect(d.field).toBe('mapcount');
+    expect(d.rows.map((x) => x.field)).toEqual(expect.arrayContaining(['present', 'anon', 'mapcount', 'anonExclusive', 'folio']));
+    expect(d.rows.filter((x) => x.model !== x.kernel && !x.uncompared).map((x) => x.field)).toEqual(['mapcount']);
   });
 
   it('in fuzz --diff too: a random scenario that diverges once and then agrees is unstable, not a finding', async () => {

@@ -89,6 +89,7 @@ export function diffCommand(program: Command): void {
       ) => {
         if (opts.junit !== undefined) checkJunitTarget(opts.junit);
         const { diffScenarios } = await import('../../diff/run.js');
+        const { divergenceTable } = await import('../../diff/compare.js');
         const { resolveOn } = await import('../../qemu/target.js');
         const { availableParallelism } = await import('node:os');
         const jobs = intOption(opts.jobs, '--jobs', 1) ?? availableParallelism();
@@ -115,6 +116,8 @@ export function diffCommand(program: Command): void {
                   out(
                     `${x.verdict.toUpperCase().padEnd(7)} ${x.scenario}  (${x.file})${x.reason ? `\n        ${x.reason}` : ''}${x.unstable ? `\n        unstable: ${x.unstable}` : ''}`,
                   );
+                  // both sides' observations at the diverging step (or page), side by side
+                  if (x.divergence) for (const l of divergenceTable(x.divergence)) out(l);
                 }
               },
         });
@@ -157,7 +160,10 @@ export function diffCommand(program: Command): void {
                 ? {
                     detail:
                       `${r.reason}\nstep ${r.divergence.step} (${r.divergence.process})${r.divergence.address ? ` ${r.divergence.address}` : ''}: ` +
-                      `${r.divergence.field}\n  model:  ${r.divergence.model}\n  kernel: ${r.divergence.kernel}`,
+                      `${r.divergence.field}\n  model:  ${r.divergence.model}\n  kernel: ${r.divergence.kernel}` +
+                      divergenceTable(r.divergence, '  ')
+                        .map((l) => `\n${l}`)
+                        .join(''),
                   }
                 : {}),
               ...(r.unstable ? { note: `unstable: ${r.unstable}` } : {}),

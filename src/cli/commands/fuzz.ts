@@ -89,6 +89,7 @@ export function fuzzCommand(program: Command): void {
         }
         if (opts.save) throw new InputError('--save is for the model-only mode (without --diff)');
         const { fuzzDiff } = await import('../../fuzz/fuzz.js');
+        const { divergenceTable } = await import('../../diff/compare.js');
         const { resolveOn } = await import('../../qemu/target.js');
         const explicit = opts.profile !== undefined || opts.kernel !== undefined ? await pickProfile(opts) : undefined;
         const target = resolveOn(opts.on, explicit, opts.brd);
@@ -158,6 +159,9 @@ export function fuzzCommand(program: Command): void {
               ? `shrunk to ${f.steps} steps`
               : `not shrunk (${opts.shrink ? 'interrupted' : '--no-shrink'}), ${f.steps} steps`;
             out(`    first: scenario ${f.index}, ${how}: ${f.file}${f.reproduced ? '' : ' (did not reproduce while shrinking)'}`);
+            const d = f.divergence;
+            out(`    step ${d.step} ${d.process}${d.address ? ` ${d.address}` : ''}: ${d.field}`);
+            for (const l of divergenceTable(d, '      ')) out(l);
           }
         }
         process.exitCode = report.findings.length ? EXIT_FAIL : report.interrupted ? EXIT_LIMIT : EXIT_OK;

@@ -6,6 +6,13 @@ import { loadScenarios } from '../../scenario/load.js';
 import { PROFILES, MATRIX_PROFILES, profileById } from '../../profiles/index.js';
 import { out, intOption, loadProfileFiles } from '../util.js';
 import type { Profile } from '../../profiles/types.js';
+import { versionString } from '../version.js';
+
+/** When the page was produced: now, or SOURCE_DATE_EPOCH's time for a reproducible page. */
+function producedAt(): string {
+  const epoch = Number(process.env.SOURCE_DATE_EPOCH);
+  return new Date(Number.isFinite(epoch) && process.env.SOURCE_DATE_EPOCH ? epoch * 1000 : Date.now()).toISOString();
+}
 
 export function matrixCommand(program: Command): void {
   program
@@ -49,7 +56,7 @@ export function matrixCommand(program: Command): void {
           : opts.format === 'markdown'
             ? render.matrixMarkdown(m)
             : opts.format === 'html'
-              ? render.matrixHtml(m)
+              ? render.matrixHtml(m, { version: versionString(), date: producedAt() })
               : render.matrixText(m);
       out(text);
       process.exitCode = Object.values(m.totals).some((t) => t.unexpected > 0) ? EXIT_FAIL : EXIT_OK;

@@ -16,6 +16,8 @@ import {
   PGF_DIRTY,
   PGF_MMIDS_SHARED,
   PGF_PARTIALLY_MAPPED,
+  PGF_KSM,
+  PGF_KSM_STABLE,
   ZERO_PFN,
   MMF_HAS_PINNED,
   REF_TRANSIENT,
@@ -392,6 +394,13 @@ export function folio_mapcount(s: KState, pfn: number): number {
 export function try_to_unmap(s: KState, ctx: KCtx, pfn: number): boolean {
   const head = folio_head(s, pfn);
   const nr = folio_nr_pages(s, head);
+  // rmap_walk_ksm() (every era with KSM swap, 2.6.33+) walks the stable node's rmap items; a folio ksmd turned
+  // into a KSM page in place whose merge with its partner then failed (try_to_merge_two_pages() broke only the
+  // first mm's mapping) keeps its other mappings and has no stable node: nothing is walked, it stays mapped
+  if (page_test(s, head, PGF_KSM) && !page_test(s, head, PGF_KSM_STABLE)) {
+    trace(ctx, 'rmap_walk_ksm', `page pfn#${head}: a KSM page without a stable node: no mapping is walked`);
+    return false;
+  }
   for (let t = 0; t < s.L.geo.tasks; t++) {
     if (!task_alive(s, t)) continue;
     for (let va = 0; va < s.L.geo.vpages; va++) {
