@@ -23,7 +23,12 @@ static struct io_uring_cqe *cqes;
 
 /* userfaultfd, per task process */
 int uffd = -1;
-static volatile long uffd_faults;
+/*
+ * uffd-wp faults resolved by any task's monitor: in the run's shared page (after the pids), so that a
+ * fault a task's step causes in another task's mm (process_vm_writev, /proc/PID/mem) counts for that step
+ */
+#define uffd_faults (*(volatile long *)((char *)task_pids + PAGE - sizeof(long)))
+_Static_assert(MAXT * sizeof(pid_t) <= PAGE - sizeof(long), "the pids and the uffd fault count share a page");
 
 /* 64 pages of the executor's own, whose protection each step toggles to flush this mm's TLB */
 char *tlbflush_area;

@@ -134,12 +134,15 @@ export function write_value(s: KState, w: number): number {
 /**
  * What two pages' contents compare as (pages_identical(), ksmd's checksum):
  * equal keys mean equal bytes. Zero-filled content is 0, a write of value v
- * is -v, any other write its own id (no other write has its content).
+ * is -v, any other write the id of its original write (copies of it have
+ * its bytes; no other write has them).
  */
 export function content_key(s: KState, w: number): number {
   if (w === 0) return 0;
-  const v = write_value(s, wid_root(s, w));
-  return v > 0 ? -v : w;
+  // a copy (through a file, O_DIRECT, a pipe) has its original's bytes: the root write stands for both
+  const root = wid_root(s, w);
+  const v = write_value(s, root);
+  return v > 0 ? -v : root;
 }
 
 /** The original write behind a wid (following copies into files). */

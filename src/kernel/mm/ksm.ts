@@ -477,8 +477,9 @@ function write_protect_page(s: KState, ctx: KCtx, t: number, va: number, pfn: nu
     trace(ctx, 'write_protect_page', `page ${va} of task ${t}: already a KSM page (no anon_vma): not merged`);
     return false;
   }
-  const exclusive = keepsAnonExclusive(ctx.prof.mech) && page_test(s, pfn, PGF_ANON_EXCLUSIVE);
-  if (!(pte_write(pte) || pte_dirty(pte) || exclusive)) return true;
+  const bit = page_test(s, pfn, PGF_ANON_EXCLUSIVE);
+  const exclusive = keepsAnonExclusive(ctx.prof.mech) && bit;
+  if (!(pte_write(pte) || pte_dirty(pte) || bit)) return true;
   const swapped = page_test(s, pfn, PGF_SWAPCACHE) ? 1 : 0;
   if (page_mapcount(s, pfn) + 1 + swapped !== page_ref_count(s, pfn)) {
     trace(
@@ -492,6 +493,9 @@ function write_protect_page(s: KState, ctx: KCtx, t: number, va: number, pfn: nu
     trace(ctx, 'write_protect_page', `page ${va} of task ${t}: exclusive and maybe pinned: not merged`);
     return false;
   }
+  // proposals whose GUP marker stands for "exclusive": a page ksmd is about to share gives it up (conservative, as
+  // at swap-out; the proposals predate KSM's own exclusive check of 5.19)
+  if (bit && !exclusive) page_clear(s, pfn, PGF_ANON_EXCLUSIVE);
   if (pte_dirty(pte)) page_set(s, pfn, PGF_DIRTY);
   set_pte_at(s, t, va, pte_mkclean(pte_wrprotect(pte)));
   return true;
