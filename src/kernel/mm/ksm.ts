@@ -262,10 +262,8 @@ function ksm_counters(s: KState, unstable: Map<number, TreeItem>): KsmCounters {
   const perPage = new Map<number, number>();
   for (const t of registered(s)) {
     for (let va = 0; va < s.L.geo.vpages; va++) {
-      if ((ksm_item_flags(s, t, va) & KI_STABLE) === 0) continue;
-      const pte = ptep_get(s, t, va);
-      const pfn = pte_present(pte) ? pte_pfn(pte) : 0;
-      perPage.set(pfn, (perPage.get(pfn) ?? 0) + 1);
+      const node = item_node(s, t, va);
+      if (node) perPage.set(node, (perPage.get(node) ?? 0) + 1);
     }
   }
   let shared = 0;
@@ -327,14 +325,31 @@ function mergeable_page(s: KState, t: number, va: number): number {
   return pfn;
 }
 
-function set_item_stable(s: KState, t: number, va: number, stable: boolean): void {
+/**
+ * Hangs the rmap item on the stable node of KSM page `node` (stable_tree_append()), or takes it off (node 0). The
+ * item remembers its node: the kernel's item stays on it after the page at its address changed, until ksmd next
+ * visits the address, and a node's rmap_hlist_len decides whether it still takes sharers.
+ */
+function set_item_stable(s: KState, t: number, va: number, node: number): void {
+  ksm_item_set_flags(s, t, va, node ? (node << 1) | KI_STABLE : 0);
+}
+
+/** The KSM page whose stable node the item hangs on, 0 if it is not in the stable tree. */
+function item_node(s: KState, t: number, va: number): number {
   const f = ksm_item_flags(s, t, va);
-  ksm_item_set_flags(s, t, va, stable ? f | KI_STABLE : f & ~KI_STABLE);
+  return f & KI_STABLE ? f >>> 1 : 0;
+}
+
+/** A stable node's rmap_hlist_len: the rmap items hanging on it. */
+function rmap_hlist_len(s: KState, node: number): number {
+  let n = 0;
+  for (const t of registered(s)) for (let va = 0; va < s.L.geo.vpages; va++) if (item_node(s, t, va) === node) n++;
+  return n;
 }
 
 /** remove_rmap_item_from_tree(): out of the stable tree, or out of this pass's unstable tree. */
 function remove_rmap_item_from_tree(s: KState, p: Pass, t: number, va: number): void {
-  set_item_stable(s, t, va, false);
+  set_item_stable(s, t, va, 0);
   for (const [k, it] of p.unstable) if (it.t === t && it.va === va) p.unstable.delete(k);
 }
 
@@ -347,7 +362,11 @@ function stable_tree_search(s: KState, pfn: number): number {
   for (let k = 2; k < frames(s); k++) {
     if (!page_test(s, k, PGF_ALLOC) || !page_test(s, k, PGF_KSM_STABLE)) continue;
     if (content_key(s, page_data(s, k)) !== key) continue;
-    if (page_mapcount(s, k) >= KSM_MAX_PAGE_SHARING) continue; // is_page_sharing_candidate()
+    // is_page_sharing_candidate(): a node that still has rmap items (one whose last item went, its page held only
+    // by someone else's reference such as a pipe's, is found but takes no sharer: its page is about to be freed)
+    // and fewer than max_page_sharing of them
+    const len = rmap_hlist_len(s, k);
+    if (len === 0 || len >= KSM_MAX_PAGE_SHARING) continue;
     return k;
   }
   return 0;
@@ -367,7 +386,7 @@ function cmp_and_merge_page(s: KState, ctx: KCtx, p: Pass, t: number, va: number
   remove_rmap_item_from_tree(s, p, t, va);
   if (kpage !== 0) {
     if (try_to_merge_one_page(s, ctx, t, va, pfn, kpage) === 0) {
-      set_item_stable(s, t, va, true);
+      set_item_stable(s, t, va, kpage);
       trace(ctx, fn, `page ${va} of task ${t}: ${kpage === pfn ? `KSM page pfn#${pfn} counted` : `merged into KSM page pfn#${kpage}`}`);
     }
     return;
@@ -387,8 +406,8 @@ function cmp_and_merge_page(s: KState, ctx: KCtx, p: Pass, t: number, va: number
   folio_put(s, tpfn);
   if (merged) {
     page_set(s, pfn, PGF_KSM_STABLE); // stable_tree_insert()
-    set_item_stable(s, tree.t, tree.va, true);
-    set_item_stable(s, t, va, true);
+    set_item_stable(s, tree.t, tree.va, pfn);
+    set_item_stable(s, t, va, pfn);
     trace(ctx, fn, `page ${tree.va} of task ${tree.t} and page ${va} of task ${t}: merged into new KSM page pfn#${pfn}`);
   } else if (sameFolio && page_test(s, pfn, PGF_ALLOC) && folio_test_large(s, pfn) && !page_test(s, folio_head(s, pfn), PGF_LOCKED)) {
     // both in one large folio: the split failed on ksmd's two references; split now, merge on a later pass
