@@ -7,7 +7,9 @@
  */
 import { CFLAGS, executorCoreText } from './build.js';
 import { ksmEnvParts } from './server.js';
-import { toProgram, programBlocker } from './program.js';
+import { toProgram, programBlocker, EXEC_OPS, cName } from './program.js';
+import type { ExecEncoding } from '../ops/types.js';
+import { ADVICE_CODES } from '../ops/madvise.js';
 import type { Resolved } from '../scenario/resolve.js';
 import { pageName } from '../scenario/run.js';
 import { errnoByName } from '../kernel/errno.js';
@@ -140,6 +142,23 @@ export function emitC(r: Resolved): string {
   L();
   L('static int __attribute__((unused)) bit(uint64_t v, int b) { return (int)((v >> b) & 1); }');
   L();
+  // the scenario's processes by name, and a step as its operation with named arguments
+  const taskId = (i: number) => `T_${cName(r.tasks[i] ?? String(i)).replace(/[^A-Za-z0-9_]/g, '_')}`;
+  const adviceName = new Map(Object.entries(ADVICE_CODES).map(([a, v]) => [v, `ADV_${a.replace(/^MADV_/, '')}`]));
+  const cArg = (name: string, v: number): string => {
+    if (name === 'child' || name === 'target') return taskId(v);
+    if (name === 'advice') return adviceName.get(v) ?? String(v);
+    if (name === 'prot')
+      return v === 0
+        ? 'PROT_NONE'
+        : [v & 1 ? 'PROT_READ' : '', v & 2 ? 'PROT_WRITE' : '', v & 4 ? 'PROT_EXEC' : ''].filter(Boolean).join(' | ');
+    return String(v);
+  };
+  L(`enum task { ${r.tasks.map((_, i) => `${taskId(i)} = ${i}`).join(', ')} };`);
+  L();
+  L('#define STEP(task, op, ...) (P.steps[P.nsteps++] = (struct step){ (task), (op), { __VA_ARGS__ } })');
+  L('#define STEP0(task, op) (P.steps[P.nsteps++] = (struct step){ (task), (op), { 0 } })');
+  L();
   L('static void load_program(void)');
   L('{');
   if (prog) {
@@ -158,9 +177,15 @@ export function emitC(r: Resolved): string {
         L(`\tP.fpages[P.nfiles++] = ${f[2]};`);
       } else if (f[0] === 'O') {
         const args = f.slice(3).map(Number);
-        while (args.length < 7) args.push(0);
+        const def = EXEC_OPS[Number(f[2]) - 1]!;
+        const names = (def.exec as ExecEncoding<object>).args;
+        const op = `OP_${cName(def.name).toUpperCase()}`;
         L(`\t/* ${describeStep(r, step)} */`);
-        L(`\tP.steps[P.nsteps++] = (struct step){ ${f[1]}, ${f[2]}, { ${args.join(', ')} } };`);
+        L(
+          names.length
+            ? `\tSTEP(${taskId(Number(f[1]))}, ${op}, ${names.map((n, k) => `/* ${n} */ ${cArg(n, args[k] ?? 0)}`).join(', ')});`
+            : `\tSTEP0(${taskId(Number(f[1]))}, ${op});`,
+        );
         step++;
       }
     }

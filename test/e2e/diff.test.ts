@@ -399,6 +399,34 @@ d('cowlab emit-c', () => {
       rmSync(dir, { recursive: true, force: true });
     }
   }, 1_800_000);
+
+  it('is readable (named processes and operations, no protocol lines in its TAP) and warns when it can only skip here', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cowlab-emit-'));
+    try {
+      const c = join(dir, 'cve.c');
+      const r = cowlab('emit-c', 'scenarios/cve/cve-2020-29374-vmsplice-child.yaml', '-o', c);
+      expect(r.code).toBe(0);
+      expect(r.err).toBe('');
+      const text = readFileSync(c, 'utf8');
+      expect(text).toContain('enum task { T_parent = 0, T_child = 1 };');
+      expect(text).toContain('STEP(T_parent, OP_FORK, /* child */ T_child);');
+      expect(text).toContain('STEP(T_parent, OP_MMAP, /* start */ 1, /* pages */ 1, /* prot */ PROT_READ | PROT_WRITE,');
+      expect(text).not.toMatch(/\(struct step\)\{ \d/);
+      const cc = spawnSync('cc', ['-O2', '-Wall', '-Wextra', '-Werror', '-pthread', '-o', join(dir, 'cve'), c], { encoding: 'utf8' });
+      expect(cc.stderr).toBe('');
+      const run = spawnSync(join(dir, 'cve'), { encoding: 'utf8' });
+      expect(run.status).toBe(0);
+      // only TAP: the version, the plan, results and comments that are not the executor's protocol
+      for (const l of run.stdout.trim().split('\n')) expect(l).toMatch(/^(TAP version 13|1\.\.\d+|ok \d+ |not ok \d+ |# (?![A-Z] )\S)/);
+      const skip = cowlab('emit-c', 'scenarios/hugetlb/hugetlb-1g-cow.yaml', '-o', join(dir, 'g.c'));
+      expect(skip.code).toBe(0);
+      expect(skip.err).toMatch(
+        /^cowlab emit-c: warning: on this machine the reproducer will only SKIP: 1 GiB hugetlb pages are model only/,
+      );
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });
 
 d('the executor', () => {

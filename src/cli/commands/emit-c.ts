@@ -2,6 +2,22 @@
 import type { Command } from 'commander';
 import { out } from '../util.js';
 import { writeFileAtomic } from '../../util/files.js';
+import type { Resolved } from '../../scenario/resolve.js';
+
+/** Why the reproducer would skip on this machine (what `cowlab diff` would skip it for), or null. */
+async function skipsHere(r: Resolved): Promise<string | null> {
+  const { programBlocker } = await import('../../executor/program.js');
+  const blocker = programBlocker(r);
+  if (blocker) return blocker;
+  if (process.geteuid?.() !== 0) return 'not root: frame numbers and kpageflags are not readable';
+  const { hostTarget, capabilityBlocker } = await import('../../diff/run.js');
+  const target = hostTarget([r], 1);
+  try {
+    return capabilityBlocker(r, await target.caps());
+  } finally {
+    await target.close();
+  }
+}
 
 export function emitCCommand(program: Command): void {
   program
@@ -16,9 +32,12 @@ export function emitCCommand(program: Command): void {
     .action(async (file: string, opts: { output?: string }) => {
       const { emitC } = await import('../../executor/emit.js');
       const { loadScenario } = await import('../../scenario/load.js');
-      const text = emitC(loadScenario(file));
+      const r = loadScenario(file);
+      const text = emitC(r);
       // never leave a half-written reproducer behind
       if (opts.output !== undefined) writeFileAtomic(opts.output, text, { what: '-o' });
       else out(text);
+      const why = await skipsHere(r);
+      if (why) process.stderr.write(`cowlab emit-c: warning: on this machine the reproducer will only SKIP: ${why}\n`);
     });
 }
