@@ -91,7 +91,13 @@ export function emitC(r: Resolved): string {
   L('static struct seen *seen;');
   L('static int nseen, cseen;');
   // only the pages of steps whose expectations look at pages are kept (a THP scenario reports thousands)
-  const pageSteps = r.steps.filter((rs) => rs.range).map((rs) => rs.step.index);
+  // pages are kept after the steps that look at them, and after the steps a later same-frame-as names
+  const pageSteps = [
+    ...new Set([
+      ...r.steps.filter((rs) => rs.range).map((rs) => rs.step.index),
+      ...r.steps.flatMap((rs) => (rs.frameRef ? [rs.frameRef.step] : [])),
+    ]),
+  ].sort((a, b) => a - b);
   L(`static const int page_steps[] = { ${[...pageSteps, 0].join(', ')} };`);
   L();
   L('void report_step(int step, const struct result *res)');
@@ -241,6 +247,7 @@ export function emitC(r: Resolved): string {
         b(e.ksm, `${pg} && bit(${pg}->entry, PM_PRESENT) && bit(${pg}->flags, KPF_KSM)`, 'a KSM page (kpageflags)');
         b(e.thp, `${pg} && bit(${pg}->entry, PM_PRESENT) && bit(${pg}->flags, KPF_THP)`, 'a page of a large folio (KPF_THP)');
         b(e.file, `${pg} && bit(${pg}->entry, PM_FILE)`, 'reported as a file page (PM_FILE)');
+        b(e.anon, `${pg} && bit(${pg}->entry, PM_PRESENT) && bit(${pg}->flags, KPF_ANON)`, 'an anonymous page (KPF_ANON)');
         b(e.hugeZero, `${pg} && bit(${pg}->flags, KPF_ZERO_PAGE) && bit(${pg}->flags, KPF_THP)`, 'the huge zero page');
         b(
           e.zeroPage,
@@ -267,6 +274,18 @@ export function emitC(r: Resolved): string {
         };
         frames(e.sharedWith, true);
         frames(e.notSharedWith, false);
+        if (rs.frameRef) {
+          const { step: then, same } = rs.frameRef;
+          const old = `page_at(${then}, ${rs.t}, ${va})`;
+          const pfn = (p: string) => `(${p}->entry & ((1ULL << PM_PFN_BITS) - 1))`;
+          const present = (p: string) => `(${p} && bit(${p}->entry, PM_PRESENT))`;
+          add(
+            same
+              ? `${present(pg)} && ${present(old)} && ${pfn(pg)} == ${pfn(old)}`
+              : `${present(pg)} && !(${present(old)} && ${pfn(pg)} == ${pfn(old)})`,
+            same ? `${name} is the frame it had after step ${then}` : `${name} is a new frame since step ${then}`,
+          );
+        }
       }
     }
   }

@@ -38,6 +38,8 @@ export interface ResolvedStep {
   range: { start: number; pages: number } | null;
   /** step indexes the `sees` expectation accepts, per page; 0 stands for zero-filled data */
   sees: number[] | null;
+  /** `same-frame-as` (same) or `new-frame-since`: the earlier step whose frames the pages are compared with */
+  frameRef?: { step: number; same: boolean };
 }
 
 export interface Resolved {
@@ -264,7 +266,20 @@ export function resolveScenario(sc: Scenario): Resolved {
         return seenOf(l!);
       });
     }
-    out.push({ step: st, t, op, range: at, sees });
+    const rstep: ResolvedStep = { step: st, t, op, range: at, sees };
+    for (const [key, ref, same] of [
+      ['same-frame-as', st.expect.sameFrameAs, true],
+      ['new-frame-since', st.expect.newFrameSince, false],
+    ] as const) {
+      if (ref === undefined) continue;
+      if (rstep.frameRef) fail('same-frame-as and new-frame-since: one or the other');
+      if (!at) fail(`${key}: the step names no pages (it needs at:)`);
+      const n = typeof ref === 'number' ? ref : labels.get(ref);
+      if (n === undefined) fail(`${key}: no step is labelled "${ref}" (use a label or a step number)`);
+      if (n! >= st.index) fail(`${key}: step ${n} is not an earlier step`);
+      rstep.frameRef = { step: n!, same };
+    }
+    out.push(rstep);
   }
 
   const vpages = cursor + 1;

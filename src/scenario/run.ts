@@ -12,6 +12,7 @@ import {
   hugetlb_pool_add,
   hugetlb_pool,
   task_ksm_zero,
+  page_gen,
 } from '../model/mm_types.js';
 import { pte_present, pte_pfn, pte_write, pte_uffd_wp, is_swap_pte } from '../model/pte.js';
 import { wid_root, write_value } from '../model/writes.js';
@@ -130,8 +131,16 @@ export function runScenario(r: Resolved, prof: Profile, opts: RunOptions = {}): 
   const violations: Violation[] = [];
   const failures: ExpectationFailure[] = [];
   let aborted = false;
+  // the frames later `same-frame-as` / `new-frame-since` expectations compare with, taken after their step
+  const snapWanted = new Map<number, ResolvedStep[]>();
+  for (const rs of r.steps) if (rs.frameRef) snapWanted.set(rs.frameRef.step, [...(snapWanted.get(rs.frameRef.step) ?? []), rs]);
+  const frames = new Map<string, string>();
   for (const rs of r.steps) {
     const eff = step(s, kernel, rs.op, { trace: opts.trace ?? false, step: rs.step.index, freshWrites: true, metrics });
+    for (const later of snapWanted.get(rs.step.index) ?? []) {
+      const { start, pages } = later.range!;
+      for (let va = start; va < start + pages; va++) frames.set(`${rs.step.index}:${later.t}:${va}`, frameId(s, later.t, va));
+    }
     const result = eff.result;
     let vs: Violation[];
     if (eff.broken === null) {
@@ -141,7 +150,7 @@ export function runScenario(r: Resolved, prof: Profile, opts: RunOptions = {}): 
       aborted = true;
     }
     const sees = result.data.map((w) => seenStep(s, w));
-    const fs = aborted ? [] : checkExpectations(r, rs, s, prof, eff, result, sees, opts.lenient ?? false, opts.trace ?? false);
+    const fs = aborted ? [] : checkExpectations(r, rs, s, prof, eff, result, sees, opts.lenient ?? false, opts.trace ?? false, frames);
     // (a loop: a 1 GiB page can fail on 262144 pages, past what a spread call may pass)
     for (const v of vs) violations.push(v);
     for (const x of fs) failures.push(x);
@@ -200,6 +209,7 @@ function checkExpectations(
   sees: number[],
   lenient: boolean,
   traced: boolean,
+  frames: ReadonlyMap<string, string>,
 ): ExpectationFailure[] {
   const e = rs.step.expect;
   const out: ExpectationFailure[] = [];
@@ -254,8 +264,17 @@ function checkExpectations(
     const taken = new Set(eff.path.map((p) => p.fn));
     for (const fn of e.path) if (traced && !taken.has(fn)) f(`expected the path to go through ${fn}`);
   }
-  if (rs.range) pageExpectations(r, rs, s, prof, f);
+  if (rs.range) pageExpectations(r, rs, s, prof, f, frames);
   return out;
+}
+
+/** Which frame (and which allocation of it) maps (t, va) now, or "-" when nothing does. */
+function frameId(s: KState, t: number, va: number): string {
+  if (!task_alive(s, t)) return '-';
+  const pte = pte_lookup(s, t, va);
+  if (!pte_present(pte)) return '-';
+  const pfn = pte_pfn(pte);
+  return `${pfn}:${page_gen(s, pfn)}`;
 }
 
 /** The per-page expectation keys judged from pagemap and kpageflags. */
@@ -272,9 +291,17 @@ const PAGEMAP_KEYS = [
   'hugeZero',
   'zeroPage',
   'file',
+  'anon',
 ] as const;
 
-function pageExpectations(r: Resolved, rs: ResolvedStep, s: KState, prof: Profile, f: (m: string) => void): void {
+function pageExpectations(
+  r: Resolved,
+  rs: ResolvedStep,
+  s: KState,
+  prof: Profile,
+  f: (m: string) => void,
+  frames: ReadonlyMap<string, string>,
+): void {
   const e = rs.step.expect;
   const range = rs.range!;
   const t = rs.t;
@@ -332,6 +359,7 @@ function pageExpectations(r: Resolved, rs: ResolvedStep, s: KState, prof: Profil
       bit(e.hugeZero, pm.hugeZero, 'the huge zero page');
       bit(e.zeroPage, pm.zero && !pm.hugeZero, 'the shared zero page');
       bit(e.file, pm.file, 'reported as a file page (PM_FILE)');
+      bit(e.anon, pm.present && pm.anon, 'an anonymous page (KPF_ANON)');
       if (e.folioPages !== undefined && pm.present && !pm.zero && pm.nr !== e.folioPages) {
         const nr = pm.nr;
         fail(`folio:${nr}`, va, (a, b) => `${names(a, b)}: expected a folio of ${e.folioPages} page(s), it is in one of ${nr}`);
@@ -354,6 +382,19 @@ function pageExpectations(r: Resolved, rs: ResolvedStep, s: KState, prof: Profil
     };
     other(e.sharedWith, true);
     other(e.notSharedWith, false);
+    if (rs.frameRef) {
+      // the same frame as after step N: present then and now, on one frame never freed in between
+      const { step: n, same } = rs.frameRef;
+      const then = frames.get(`${n}:${t}:${va}`) ?? '-';
+      const now = frameId(s, t, va);
+      const ok = same ? then !== '-' && then === now : now !== '-' && then !== now;
+      if (!ok)
+        fail(`frame:${same}`, va, (a, b) =>
+          same
+            ? `${names(a, b)}: expected the frame it had after step ${n}, it is ${then === '-' ? 'mapped now and was not then' : now === '-' ? 'not mapped now' : 'another frame'}`
+            : `${names(a, b)}: expected a new frame since step ${n}, it is ${now === '-' ? 'not mapped now' : 'the frame it had then'}`,
+        );
+    }
   }
   flush(Infinity);
 }

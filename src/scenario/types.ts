@@ -66,6 +66,12 @@ export interface StepExpect {
   zeroPage?: boolean;
   /** pagemap PM_FILE */
   file?: boolean;
+  /** /proc/kpageflags KPF_ANON of the page's frame */
+  anon?: boolean;
+  /** each page is the frame the same page of this process had after that step (a label or a step number) */
+  sameFrameAs?: string | number;
+  /** each page is a frame other than the one the same page had after that step (or it had none then) */
+  newFrameSince?: string | number;
   /** the page's folio has this many pages (kpageflags head/tail walk) */
   folioPages?: number;
 }

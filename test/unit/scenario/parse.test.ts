@@ -156,3 +156,25 @@ describe('expect: typos are errors at their position with the nearest valid name
     expect(err(`expect:\n  default: {because: x}\n${steps}`)).toMatch(/^bad\.yaml:2:12: expected exactly one of fail: or pass:/);
   });
 });
+
+describe('same-frame-as and new-frame-since name an earlier step of the same process', () => {
+  const base = 'steps:\n  - p: {mmap: mem}\n  - p: {write: mem, label: w}\n';
+  it('a label or a step number that resolves', () => {
+    const r = resolveScenario(
+      parseScenario(
+        `${base}  - p: {check: mem, expect: {same-frame-as: w}}\n  - p: {check: mem, expect: {new-frame-since: 1}}\n`,
+        'ok.yaml',
+      ),
+    );
+    expect(r.steps[2]!.frameRef).toEqual({ step: 2, same: true });
+    expect(r.steps[3]!.frameRef).toEqual({ step: 1, same: false });
+  });
+  it('an unknown label, a later step, a step without pages, both keys at once', () => {
+    expect(err(`${base}  - p: {check: mem, expect: {same-frame-as: nope}}\n`)).toMatch(
+      /^bad\.yaml:4:5: .*same-frame-as: no step is labelled "nope"/,
+    );
+    expect(err(`${base}  - p: {check: mem, expect: {same-frame-as: 3}}\n`)).toMatch(/same-frame-as: step 3 is not an earlier step/);
+    expect(err(`${base}  - p: {fork: q, expect: {new-frame-since: w}}\n`)).toMatch(/new-frame-since: the step names no pages/);
+    expect(err(`${base}  - p: {check: mem, expect: {same-frame-as: w, new-frame-since: w}}\n`)).toMatch(/one or the other/);
+  });
+});
