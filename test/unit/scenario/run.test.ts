@@ -5,7 +5,7 @@ import { runScenario } from '../../../src/scenario/run.js';
 import { profileById } from '../../../src/profiles/index.js';
 
 const run = (yaml: string, kernel = 'linux-6.18') =>
-  runScenario(resolveScenario(parseScenario(yaml, 't.yaml')), profileById(kernel)!).records.flatMap((x) =>
+  runScenario(resolveScenario(parseScenario(yaml, 't.yaml')), profileById(kernel)).records.flatMap((x) =>
     x.failures.map((f) => f.message),
   );
 
