@@ -593,8 +593,8 @@ function hugetlb_wp(s: KState, ctx: KCtx, vmf: Vmf, haddr: number, pmd: Pmd, fre
  * unmap_ref_private(): the owner of a private mapping could not get a page
  * for its copy, so the page is zapped from every other VMA that maps this
  * offset of the same hugetlbfs file, except shared mappings and other
- * owners; each such VMA is marked HPAGE_RESV_UNMAPPED, and its next no-page
- * fault anywhere is SIGBUS.
+ * owners; each VMA it is zapped from is marked HPAGE_RESV_UNMAPPED, and its
+ * next no-page fault anywhere is SIGBUS (read in 6.18 and 5.10).
  */
 function unmap_ref_private(s: KState, ctx: KCtx, t: number, vi: number, haddr: number, page: number): void {
   const off = file_offset(s, t, vi, haddr);
@@ -605,10 +605,12 @@ function unmap_ref_private(s: KState, ctx: KCtx, t: number, vi: number, haddr: n
       if ((v.flags & VM_HUGETLB) === 0 || v.flags & VM_SHARED || v.flags & VM_HRESV_OWNER) return;
       const at = v.start + (off - v.pgoff);
       if (at < v.start || at >= v.end || v.pgoff >> HUGETLB_FILE_SHIFT !== off >> HUGETLB_FILE_SHIFT) return;
-      vma_set_flags_at(s, u, ui, v.flags | VM_HRESV_UNMAPPED);
       const h = hstate_vma(v.flags);
       const pmd = huge_ptep_get(s, u, at, h);
+      // __unmap_hugepage_range() with the folio given: only a VMA whose entry maps that very page is zapped and
+      // marked (a child that has its own copy by now, or none, keeps faulting normally)
       if (pmd_none(pmd) || pmd_pfn(pmd) !== page) return;
+      vma_set_flags_at(s, u, ui, v.flags | VM_HRESV_UNMAPPED);
       set_huge_pte_at(s, u, at, PMD_NONE, h);
       hugetlb_remove_rmap(s, page);
       folio_put(s, page);
