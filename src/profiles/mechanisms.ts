@@ -450,6 +450,9 @@ const ksm = z
       },
       ['write-fault', 'unshare'],
     ),
+    checksumFirst: flag(
+      'cmp_and_merge_page() takes a page that is not KSM out of the stable tree and checks its checksum before it searches the stable tree ("mm/ksm: don\'t waste time searching stable tree for fast changing page", 6.11 inferred; read: 6.12.117, 7.2.13; 5.10.223 and 6.1.176 search first). Visible where the page\'s own rmap item was the last on a KSM page that a pipe still holds: searching first finds that node still with one item and merges into it; checksum first leaves it with none, and a node without rmap items takes no sharer',
+    ),
     forkResetsCounters: flag(
       "ksm_fork() resets the child's ksm_merging_pages, which dup_mm() copied from the parent, so a child does not start with its parent's count (\"mm/ksm: fix incorrect KSM counter handling in mm_struct during fork\", 6.15 inferred; read: present in 6.12.117 as a stable backport and in 7.2.13, absent from 6.1.176, where a child shows its parent's count plus its own)",
     ),

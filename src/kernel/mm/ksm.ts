@@ -12,11 +12,13 @@
  * two merged frames survives may differ between model and kernel (`cowlab
  * diff` does not compare the frames of KSM pages).
  *
- * cmp_and_merge_page() follows 6.11+ (read in 6.12.117 and 7.2.13): a page
- * that is not KSM needs an unchanged checksum before any tree is searched.
- * Up to 6.10 the stable tree came first, so a page equal to an existing KSM
- * page merged one pass earlier; a scan that runs until nothing changes ends
- * in the same state either way, so that order is not a mechanism here.
+ * cmp_and_merge_page() has two orders (mechanism ksm.checksumFirst): from
+ * 6.11 (read in 6.12.117 and 7.2.13) a page that is not KSM leaves the stable
+ * tree and needs an unchanged checksum before any tree is searched; up to
+ * 6.10 (read in 5.10.223 and 6.1.176) the stable tree is searched first, so a
+ * page equal to an existing KSM page merges one pass earlier, and a page whose
+ * own rmap item is the last one on a KSM page still finds that node a merge
+ * target (scenarios/ksm/ksm-orphan-node-takes-no-sharer.yaml).
  */
 import type { KState } from '../../model/layout.js';
 import {
@@ -377,7 +379,10 @@ function cmp_and_merge_page(s: KState, ctx: KCtx, p: Pass, t: number, va: number
   const fn = 'cmp_and_merge_page';
   const hasNode = page_test(s, pfn, PGF_KSM_STABLE); // page_stable_node()
   if (hasNode && ksm_item_flags(s, t, va) & KI_STABLE) return; // already in the stable tree here
-  if (!hasNode) {
+  // 6.11+: a page that is not KSM leaves the stable tree and passes the checksum gate before any search;
+  // up to 6.10 the stable tree is searched first (its own item still counts on its node) and the gate comes after
+  const first = ctx.prof.mech.ksm.checksumFirst;
+  if (!hasNode && first) {
     remove_rmap_item_from_tree(s, p, t, va);
     if (!checksum_unchanged(s, ctx, t, va, pfn)) return;
     if (try_to_merge_with_zero_page(s, ctx, t, va, pfn)) return;
@@ -390,6 +395,10 @@ function cmp_and_merge_page(s: KState, ctx: KCtx, p: Pass, t: number, va: number
       trace(ctx, fn, `page ${va} of task ${t}: ${kpage === pfn ? `KSM page pfn#${pfn} counted` : `merged into KSM page pfn#${kpage}`}`);
     }
     return;
+  }
+  if (!hasNode && !first) {
+    if (!checksum_unchanged(s, ctx, t, va, pfn)) return;
+    if (try_to_merge_with_zero_page(s, ctx, t, va, pfn)) return;
   }
   // unstable_tree_search_insert()
   const key = content_key(s, page_data(s, pfn));
