@@ -62,6 +62,7 @@ const PM_PRESENT = BigInt(PAGEMAP_BITS.PRESENT);
 const PM_SWAP = BigInt(PAGEMAP_BITS.SWAP);
 const PM_FILE = BigInt(PAGEMAP_BITS.FILE);
 const PM_UFFD_WP = BigInt(PAGEMAP_BITS.UFFD_WP);
+const PM_SOFT_DIRTY = BigInt(PAGEMAP_BITS.SOFT_DIRTY);
 const PM_MMAP_EXCLUSIVE = BigInt(PAGEMAP_BITS.MMAP_EXCLUSIVE);
 const PFN_MASK = (1n << BigInt(PAGEMAP_BITS.PFN_BITS)) - 1n;
 const KPF_ANON = BigInt(KPF_BITS.ANON);
@@ -80,6 +81,8 @@ interface PageView {
   swapped: boolean;
   mappedOnce: boolean;
   uffdWp: boolean;
+  /** pagemap bit 55: compared only for scenarios about soft-dirty, on kernels with CONFIG_MEM_SOFT_DIRTY */
+  softDirty: boolean;
   file: boolean;
   anon: boolean;
   swapcache: boolean;
@@ -110,6 +113,7 @@ const FIELDS: (keyof PageView)[] = [
   'thp',
   'hugetlb',
   'uffdWp',
+  'softDirty',
   'huge',
   'folio',
 ];
@@ -121,6 +125,7 @@ function kernelView(p: KPage | undefined): PageView {
       swapped: false,
       mappedOnce: false,
       uffdWp: false,
+      softDirty: false,
       file: false,
       anon: false,
       swapcache: false,
@@ -142,6 +147,7 @@ function kernelView(p: KPage | undefined): PageView {
     swapped: bit(p.entry, PM_SWAP),
     mappedOnce: bit(p.entry, PM_MMAP_EXCLUSIVE),
     uffdWp: bit(p.entry, PM_UFFD_WP),
+    softDirty: bit(p.entry, PM_SOFT_DIRTY),
     file: bit(p.entry, PM_FILE),
     anon,
     swapcache: present && bit(p.flags, KPF_SWAPCACHE),
@@ -169,6 +175,7 @@ function modelView(s: KState, t: number, va: number, prof: Profile): PageView & 
     swapped: e.swapped,
     mappedOnce: e.exclusive,
     uffdWp: e.uffdWp,
+    softDirty: e.softDirty,
     file: e.present && e.file, // the huge zero page reports PM_FILE from 6.10, the small one never (pagemap_entry)
     anon: e.anon,
     swapcache: e.swapcache,
@@ -243,7 +250,12 @@ export function compareRun(r: Resolved, model: RunResult, kernel: ExecResult, op
 
 /** A step-by-step comparison of one model run with the kernel's observations (see Comparer). */
 export function comparer(r: Resolved, kernel: ExecResult, opts: CompareOptions): Comparer {
-  const fields = FIELDS.filter((f) => f !== 'uffdWp' || !opts.caps || opts.caps.pagemapUffdWp);
+  const fields = FIELDS.filter(
+    (f) =>
+      (f !== 'uffdWp' || !opts.caps || opts.caps.pagemapUffdWp) &&
+      // soft-dirty only where the kernel has it and the scenario is about it (clear_refs 4, soft-dirty expectations)
+      (f !== 'softDirty' || (opts.caps?.softDirty === true && r.needs.includes('soft-dirty'))),
+  );
   const either = new Set(r.sc.diff.either.map((l) => r.labels.get(l)));
   // model page (frame and allocation number) <-> kernel frame, as first seen together
   const m2k = new Map<string, bigint>();

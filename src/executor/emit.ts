@@ -248,6 +248,7 @@ export function emitC(r: Resolved): string {
         b(e.thp, `${pg} && bit(${pg}->entry, PM_PRESENT) && bit(${pg}->flags, KPF_THP)`, 'a page of a large folio (KPF_THP)');
         b(e.file, `${pg} && bit(${pg}->entry, PM_FILE)`, 'reported as a file page (PM_FILE)');
         b(e.anon, `${pg} && bit(${pg}->entry, PM_PRESENT) && bit(${pg}->flags, KPF_ANON)`, 'an anonymous page (KPF_ANON)');
+        b(e.softDirty, `${pg} && bit(${pg}->entry, PM_SOFT_DIRTY)`, 'soft-dirty (pagemap bit 55)');
         b(e.hugeZero, `${pg} && bit(${pg}->flags, KPF_ZERO_PAGE) && bit(${pg}->flags, KPF_THP)`, 'the huge zero page');
         b(
           e.zeroPage,

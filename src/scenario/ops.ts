@@ -36,6 +36,7 @@ export const expectSchema = z
     'zero-page': z.boolean().optional(),
     file: z.boolean().optional(),
     anon: z.boolean().optional(),
+    'soft-dirty': z.boolean().optional(),
     'same-frame-as': z.union([z.string(), z.number().int().min(1)]).optional(),
     'new-frame-since': z.union([z.string(), z.number().int().min(1)]).optional(),
     'folio-pages': z.number().int().min(1).optional(),

@@ -245,6 +245,7 @@ function toExpect(e: z.infer<typeof expectSchema> | undefined, pos: PosSource, p
   if (e['zero-page'] !== undefined) out.zeroPage = e['zero-page'];
   if (e.file !== undefined) out.file = e.file;
   if (e.anon !== undefined) out.anon = e.anon;
+  if (e['soft-dirty'] !== undefined) out.softDirty = e['soft-dirty'];
   if (e['same-frame-as'] !== undefined) out.sameFrameAs = e['same-frame-as'];
   if (e['new-frame-since'] !== undefined) out.newFrameSince = e['new-frame-since'];
   if (e['folio-pages'] !== undefined) out.folioPages = e['folio-pages'];

@@ -266,6 +266,8 @@ export function resolveScenario(sc: Scenario): Resolved {
         return seenOf(l!);
       });
     }
+    // pagemap's soft-dirty bit exists only on kernels built with CONFIG_MEM_SOFT_DIRTY
+    if (st.expect.softDirty !== undefined) needs.add('soft-dirty');
     const rstep: ResolvedStep = { step: st, t, op, range: at, sees };
     for (const [key, ref, same] of [
       ['same-frame-as', st.expect.sameFrameAs, true],

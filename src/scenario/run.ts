@@ -292,6 +292,7 @@ const PAGEMAP_KEYS = [
   'zeroPage',
   'file',
   'anon',
+  'softDirty',
 ] as const;
 
 function pageExpectations(
@@ -360,6 +361,7 @@ function pageExpectations(
       bit(e.zeroPage, pm.zero && !pm.hugeZero, 'the shared zero page');
       bit(e.file, pm.file, 'reported as a file page (PM_FILE)');
       bit(e.anon, pm.present && pm.anon, 'an anonymous page (KPF_ANON)');
+      bit(e.softDirty, pm.softDirty, 'soft-dirty (pagemap bit 55)');
       if (e.folioPages !== undefined && pm.present && !pm.zero && pm.nr !== e.folioPages) {
         const nr = pm.nr;
         fail(`folio:${nr}`, va, (a, b) => `${names(a, b)}: expected a folio of ${e.folioPages} page(s), it is in one of ${nr}`);

@@ -68,6 +68,8 @@ export interface StepExpect {
   file?: boolean;
   /** /proc/kpageflags KPF_ANON of the page's frame */
   anon?: boolean;
+  /** pagemap bit 55 (CONFIG_MEM_SOFT_DIRTY: the page was written since the last clear_refs 4) */
+  softDirty?: boolean;
   /** each page is the frame the same page of this process had after that step (a label or a step number) */
   sameFrameAs?: string | number;
   /** each page is a frame other than the one the same page had after that step (or it had none then) */
