@@ -1,8 +1,12 @@
 /**
- * `npm run bench`: model speed, measured (not asserted). Prints steps per
- * second of the model over long random operation sequences on linux-6.18,
- * with every property and model invariant checked after every step.
+ * `npm run bench`: speed and memory, measured (not asserted). The parts:
+ * model (steps per second of long random scenarios on linux-6.18, every
+ * property and invariant checked after every step), matrix, explore (beside
+ * SPIN where it is installed), diff (model and executor on this kernel, as
+ * root) and qemu (guest kernels). `--only model,matrix,explore` measures
+ * the model alone (`npm run bench:model`), without the real kernel.
  */
+import { parseArgs } from 'node:util';
 import fc from 'fast-check';
 import { cmdsArb, materialize, scenarioYaml } from '../fuzz/generate.js';
 import { parseScenario } from '../scenario/parse.js';
@@ -30,8 +34,20 @@ function modelSteps(): void {
   console.log(`model: ${(steps / sec).toFixed(0)} steps/s (${sec.toFixed(2)} s, ${violations} violations)`);
 }
 
-modelSteps();
-matrixBench();
-await exploreBench();
-await diffBench();
-await qemuBench();
+const PARTS = {
+  model: () => modelSteps(),
+  matrix: () => matrixBench(),
+  explore: () => exploreBench(),
+  diff: () => diffBench(),
+  qemu: () => qemuBench(),
+} as const;
+type Part = keyof typeof PARTS;
+
+const { values } = parseArgs({ options: { only: { type: 'string' } } });
+const wanted = (values.only ?? Object.keys(PARTS).join(',')).split(',').filter(Boolean);
+const unknown = wanted.filter((w) => !(w in PARTS));
+if (unknown.length) {
+  console.error(`bench: unknown part ${unknown.join(', ')}; the parts are ${Object.keys(PARTS).join(', ')}`);
+  process.exit(2);
+}
+for (const part of wanted as Part[]) await PARTS[part]();
