@@ -526,6 +526,7 @@ long op_uffd(struct stepcx *cx, const long *a)
 	struct uffdio_api api = { .api = UFFD_API, .features = 0 };
 	pthread_t th;
 	long t0;
+	int flags, e;
 
 	/* one userfaultfd per process in a scenario (the model's rule too) */
 	if (uffd >= 0)
@@ -534,9 +535,24 @@ long op_uffd(struct stepcx *cx, const long *a)
 		api.features |= UFFD_FEATURE_WP_UNPOPULATED;
 	if (a[0] & 2)
 		api.features |= UFFD_FEATURE_WP_ASYNC;
-	uffd = syscall(__NR_userfaultfd, O_CLOEXEC | O_NONBLOCK);
-	if (uffd < 0)
-		return -errno;
+	flags = O_CLOEXEC | O_NONBLOCK | (a[0] & 4 ? UFFD_USER_MODE_ONLY : 0);
+	if (a[0] & 8) {
+		/* /dev/userfaultfd (6.1): the same context, from the device's ioctl */
+		int dev = open("/dev/userfaultfd", O_RDWR | O_CLOEXEC);
+
+		if (dev < 0)
+			return -errno;
+		uffd = ioctl(dev, USERFAULTFD_IOC_NEW, flags);
+		e = errno;
+		close(dev);
+	} else {
+		uffd = syscall(__NR_userfaultfd, flags);
+		e = errno;
+	}
+	if (uffd < 0) {
+		uffd = -1;
+		return -e;
+	}
 	if (ioctl(uffd, UFFDIO_API, &api))
 		return -errno;
 	/* the monitor thread's stack and descriptor are the executor's, not the step's */

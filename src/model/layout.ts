@@ -390,6 +390,8 @@ export const UFFD_FEATURE_EVENT_FORK = 1 << 2;
 export const UFFD_FEATURE_WP_ASYNC = 1 << 3;
 /** the fd exists but UFFDIO_API failed: every other ioctl gives -EINVAL */
 export const UFFD_CTX_NOAPI = 1 << 4;
+/** opened with UFFD_USER_MODE_ONLY: faults the kernel takes on the process's behalf (GUP) are not handled */
+export const UFFD_CTX_USER_MODE_ONLY = 1 << 5;
 
 /* ---- file flags ---- */
 export const FF_OPEN = 1 << 0;

@@ -15,17 +15,35 @@ const FEATURES = { 'wp-unpopulated': UFFD_FEATURE_WP_UNPOPULATED, 'wp-async': UF
 
 export const uffd = defineOp({
   name: 'uffd',
-  doc: 'userfaultfd() + UFFDIO_API (features: wp-unpopulated, wp-async); a monitor thread resolves write-protect faults',
+  doc: 'userfaultfd() + UFFDIO_API (features: wp-unpopulated, wp-async); a monitor thread resolves write-protect faults. `user-mode-only: true` opens it with UFFD_USER_MODE_ONLY (5.11: faults the kernel takes for the process, as GUP does, are not delivered: SIGBUS to the fault, EFAULT to the caller); `via: dev` opens it through /dev/userfaultfd (USERFAULTFD_IOC_NEW, 6.1) instead of the syscall',
   primary: 'features',
-  args: { features: z.array(z.enum(['wp-unpopulated', 'wp-async'])).default([]) },
+  args: {
+    features: z.array(z.enum(['wp-unpopulated', 'wp-async'])).default([]),
+    'user-mode-only': z.boolean().default(false),
+    via: z.enum(['syscall', 'dev']).default('syscall'),
+  },
   requires: ['uffd'],
-  resolve: (a) => ({ features: a.features.reduce((f, n) => f | FEATURES[n], 0) }),
-  print: (m) => ({ uffd: (Object.keys(FEATURES) as (keyof typeof FEATURES)[]).filter((n) => m.features & FEATURES[n]) }),
-  apply: (s, ctx, t, m) => ok(userfaultfd_open(s, ctx, t, m.features)),
+  resolve: (a) => ({
+    features: a.features.reduce((f, n) => f | FEATURES[n], 0),
+    userModeOnly: a['user-mode-only'],
+    dev: a.via === 'dev',
+  }),
+  print: (m) => ({
+    uffd: (Object.keys(FEATURES) as (keyof typeof FEATURES)[]).filter((n) => m.features & FEATURES[n]),
+    ...(m.userModeOnly ? { 'user-mode-only': true } : {}),
+    ...(m.dev ? { via: 'dev' } : {}),
+  }),
+  apply: (s, ctx, t, m) => ok(userfaultfd_open(s, ctx, t, m.features, { userModeOnly: m.userModeOnly, dev: m.dev })),
   lacks,
   exec: {
+    // bits: 1 WP_UNPOPULATED, 2 WP_ASYNC, 4 UFFD_USER_MODE_ONLY, 8 through /dev/userfaultfd
     args: ['features'],
-    encode: (m) => [(m.features & UFFD_FEATURE_WP_UNPOPULATED ? 1 : 0) | (m.features & UFFD_FEATURE_WP_ASYNC ? 2 : 0)],
+    encode: (m) => [
+      (m.features & UFFD_FEATURE_WP_UNPOPULATED ? 1 : 0) |
+        (m.features & UFFD_FEATURE_WP_ASYNC ? 2 : 0) |
+        (m.userModeOnly ? 4 : 0) |
+        (m.dev ? 8 : 0),
+    ],
   },
   fuzz: {
     host: true,

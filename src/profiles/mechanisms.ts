@@ -310,6 +310,10 @@ const uffd = z
       'UFFDIO_WRITEPROTECT un-protect rebuilds PTEs from vm_page_prot and may map exclusive anon PTEs writable at once (uffd_wp_range(): not in 6.1, in 6.12); off: it takes vm_get_page_prot(vm_flags), so a shared writable mapping gets writable PTEs back',
     ),
     wpUnpopulated: flag('UFFD_FEATURE_WP_UNPOPULATED (6.5)'),
+    userModeOnly: flag(
+      'userfaultfd(UFFD_USER_MODE_ONLY): the context handles only faults from user mode; a fault the kernel takes for the process (GUP: process_vm_writev, /proc/PID/mem, io_uring, O_DIRECT) is not delivered, handle_userfault() returns VM_FAULT_SIGBUS (37cd0575b851, 5.11; before, the flag is refused with EINVAL)',
+    ),
+    devNode: flag('/dev/userfaultfd and its USERFAULTFD_IOC_NEW ioctl open a userfaultfd without the syscall (2d5de004e009, 6.1)'),
     wpAsync: flag('UFFD_FEATURE_WP_ASYNC (6.7)'),
     mremapClearsWp: flag(
       'mremap() of a uffd-armed VMA whose context lacks UFFD_FEATURE_EVENT_REMAP clears the uffd-wp bits of the entries it moves (and drops uffd-wp markers), as mremap_userfaultfd_prep() drops the new VMA\'s registration ("mm: clear uffd-wp PTE/PMD state on mremap()", 0cef0bb836e3, 6.13 and 6.12.11; CVE-2025-21696). Before, the moved PTEs kept a stale uffd-wp bit',

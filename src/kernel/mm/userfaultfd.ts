@@ -5,10 +5,16 @@
  * faulting page, which is what the executor does too.
  */
 import type { KState } from '../../model/layout.js';
-import { UFFD_CTX_OPEN, UFFD_CTX_NOAPI, UFFD_FEATURE_WP_UNPOPULATED, UFFD_FEATURE_WP_ASYNC } from '../../model/layout.js';
+import {
+  UFFD_CTX_OPEN,
+  UFFD_CTX_NOAPI,
+  UFFD_CTX_USER_MODE_ONLY,
+  UFFD_FEATURE_WP_UNPOPULATED,
+  UFFD_FEATURE_WP_ASYNC,
+} from '../../model/layout.js';
 import { vmas_of, task_uffd, task_set_uffd, VM_UFFD_WP, VM_MAYWRITE, type Vma } from '../../model/mm_types.js';
 import { type KCtx, trace } from '../ctx.js';
-import { type Vmf, VM_FAULT_RETRY, VM_FAULT_SIGBUS, FAULT_FLAG_ALLOW_RETRY } from './memory.js';
+import { type Vmf, VM_FAULT_RETRY, VM_FAULT_SIGBUS, FAULT_FLAG_ALLOW_RETRY, FAULT_FLAG_USER } from './memory.js';
 import { vma_modify, range_mapped } from './mmap.js';
 import {
   change_protection,
@@ -21,10 +27,26 @@ import {
 } from './mprotect.js';
 import { EINVAL, ENOENT, EPERM, EBUSY, EBADF } from '../errno.js';
 
-/** userfaultfd() + UFFDIO_API with the given features. */
-export function userfaultfd_open(s: KState, ctx: KCtx, t: number, features: number): number {
+/** How the userfaultfd is opened: the syscall's UFFD_USER_MODE_ONLY flag, and /dev/userfaultfd instead of the syscall. */
+export interface UffdOpen {
+  userModeOnly?: boolean;
+  dev?: boolean;
+}
+
+/** userfaultfd() (or /dev/userfaultfd's USERFAULTFD_IOC_NEW) + UFFDIO_API with the given features. */
+export function userfaultfd_open(s: KState, ctx: KCtx, t: number, features: number, open: UffdOpen = {}): number {
   if (task_uffd(s, t) & UFFD_CTX_OPEN) return -EBUSY;
   const mech = ctx.prof.mech;
+  // /dev/userfaultfd (6.1): the device node does not exist before
+  if (open.dev && !mech.uffd.devNode) {
+    trace(ctx, 'userfaultfd', 'no /dev/userfaultfd: open() fails with -ENOENT');
+    return -ENOENT;
+  }
+  // new_userfaultfd(): flags it does not know are -EINVAL (UFFD_USER_MODE_ONLY from 5.11)
+  if (open.userModeOnly && !mech.uffd.userModeOnly) {
+    trace(ctx, 'userfaultfd', 'UFFD_USER_MODE_ONLY unknown: -EINVAL');
+    return -EINVAL;
+  }
   // UFFDIO_API refuses features the kernel does not have
   if ((features & UFFD_FEATURE_WP_UNPOPULATED && !mech.uffd.wpUnpopulated) || (features & UFFD_FEATURE_WP_ASYNC && !mech.uffd.wpAsync)) {
     // the fd stays open, not initialised: userfaultfd_ioctl() refuses everything but UFFDIO_API
@@ -34,7 +56,7 @@ export function userfaultfd_open(s: KState, ctx: KCtx, t: number, features: numb
   }
   let f = features;
   if (f & UFFD_FEATURE_WP_ASYNC) f |= UFFD_FEATURE_WP_UNPOPULATED; // WP_ASYNC implies WP_UNPOPULATED
-  task_set_uffd(s, t, UFFD_CTX_OPEN | f);
+  task_set_uffd(s, t, UFFD_CTX_OPEN | f | (open.userModeOnly ? UFFD_CTX_USER_MODE_ONLY : 0));
   trace(ctx, 'userfaultfd_api', `features ${f}`);
   return 0;
 }
@@ -114,6 +136,11 @@ function mwriteprotect_vmas(s: KState, ctx: KCtx, t: number, vmas: readonly Vma[
  * wait for the monitor: VM_FAULT_SIGBUS, and nothing is queued (every era).
  */
 export function handle_userfault(s: KState, ctx: KCtx, vmf: Vmf): number {
+  // a context opened UFFD_USER_MODE_ONLY ignores faults the kernel takes for the process (5.11+)
+  if (task_uffd(s, vmf.t) & UFFD_CTX_USER_MODE_ONLY && (vmf.flags & FAULT_FLAG_USER) === 0) {
+    trace(ctx, 'handle_userfault', `uffd-wp fault at page ${vmf.va} from the kernel, context UFFD_USER_MODE_ONLY: VM_FAULT_SIGBUS`);
+    return VM_FAULT_SIGBUS;
+  }
   if ((vmf.flags & FAULT_FLAG_ALLOW_RETRY) === 0) {
     trace(ctx, 'handle_userfault', `uffd-wp fault at page ${vmf.va} without FAULT_FLAG_ALLOW_RETRY: VM_FAULT_SIGBUS`);
     return VM_FAULT_SIGBUS;

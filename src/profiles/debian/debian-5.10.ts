@@ -16,6 +16,7 @@ export const debian_5_10 = derive(linux_5_11, {
   ],
   summary:
     'As linux-5.11, with soft-dirty, and swap-in from a synchronous device (brd) skipping the swap cache when the entry is not shared.',
-  mech: { config: { softDirty: true } },
+  // UFFD_USER_MODE_ONLY came in 5.11, after the base this profile derives from
+  mech: { config: { softDirty: true }, uffd: { userModeOnly: false } },
   env: { swap: 'sync-io' },
 });

@@ -26,6 +26,7 @@ export const debian_6_1 = derive(linux_6_0, {
     features: { madvCollapse: 'writable' },
     proc: { pagemapPmdFile: true },
     hugetlb: { madvDontneed: 'align-down', forceWrite: 'refused' },
+    uffd: { devNode: true },
   },
   env: { swap: 'sync-io' },
 });

@@ -52,6 +52,8 @@ export const linux_4_8: Profile = {
       unprotectWritable: false,
       wpUnpopulated: false,
       wpAsync: false,
+      userModeOnly: false,
+      devNode: false,
       mremapClearsWp: false,
       wpPinned: 'allow',
     },

@@ -10,9 +10,15 @@ export const linux_5_11 = derive(linux_5_9, {
     "9348b73c2e1b mm: don't play games with pinned pages in clear_page_refs",
     "feb889fb40fa mm: don't put pinned pages into the swap cache",
     '29a951dfb3c3 mm: fix clear_refs_write locking (concurrency only: not modelled)',
+    '37cd0575b851 userfaultfd: add UFFD_USER_MODE_ONLY',
   ],
   summary:
     'fork holds write_protect_seq so a racing GUP-fast pin falls back to the slow path; clear_refs soft-dirty leaves writable PTEs of maybe-pinned pages alone; ' +
     'reclaim does not add maybe-pinned pages to the swap cache.',
-  mech: { fork: { writeProtectSeq: true }, wrprotect: { clearRefsSkipsPinned: true }, swap: { swapoutPinned: 'skip-maybe-pinned' } },
+  mech: {
+    fork: { writeProtectSeq: true },
+    wrprotect: { clearRefsSkipsPinned: true },
+    swap: { swapoutPinned: 'skip-maybe-pinned' },
+    uffd: { userModeOnly: true },
+  },
 });

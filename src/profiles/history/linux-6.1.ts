@@ -7,9 +7,10 @@ export const linux_6_1 = derive(linux_6_0, {
   title: 'Linux 6.1 (MADV_COLLAPSE)',
   commits: [
     '7d8faaf15545 mm/madvise: introduce MADV_COLLAPSE sync hugepage collapse',
+    '2d5de004e009 userfaultfd: add /dev/userfaultfd for fine grained access control',
     '8ebe0a5eaaeb mm,madvise,hugetlb: fix unexpected data loss with MADV_DONTNEED on hugetlbfs (the end of a hugetlb range is rounded down)',
   ],
   summary:
     'MADV_COLLAPSE collapses a PMD range into a new PMD-mapped THP on request, ignoring the sysfs modes; it fails with EAGAIN while extra references hold a page.',
-  mech: { features: { madvCollapse: 'writable' }, hugetlb: { madvDontneed: 'align-down' } },
+  mech: { features: { madvCollapse: 'writable' }, hugetlb: { madvDontneed: 'align-down' }, uffd: { devNode: true } },
 });
