@@ -112,7 +112,13 @@ struct step { int task, op; long a[7]; };
 /* ksm: /proc/self/ksm_merging_pages after the step, -1 when the program does not use KSM or the kernel has no such file;
  * kzp: ksm_zero_pages of /proc/self/ksm_stat (6.5+), -1 likewise */
 /* hfree, hresv, hsurplus: the 2 MiB hugetlb pool after the step, for programs that map hugetlb pages (resv as the signed number it stands for) */
-struct result { long ret; int err; int sig; long faults; long ufaults; long ksm; long kzp; long hfree; long hresv; long hsurplus; int n; long data[MAXPAGES]; };
+/* umsgs: the uffd fault messages the step caused (any task's monitor), the first MAXUMSG: virtual page and UFFD_PAGEFAULT_FLAG_* */
+#define MAXUMSG 8
+struct umsg { long vpage; long flags; };
+struct result { long ret; int err; int sig; long faults; long ufaults; long ksm; long kzp; long hfree; long hresv; long hsurplus; int nmsg; struct umsg msgs[MAXUMSG]; int n; long data[MAXPAGES]; };
+/* the log of uffd fault messages every task's monitor writes, in the run's shared page (ops.c) */
+long uffd_msgs_logged(void);
+void uffd_msgs_since(long from, struct result *res);
 
 /* A program: task slots, the regions observed after each step, files, steps. */
 struct prog {

@@ -28,7 +28,30 @@ int uffd = -1;
  * fault a task's step causes in another task's mm (process_vm_writev, /proc/PID/mem) counts for that step
  */
 #define uffd_faults (*(volatile long *)((char *)task_pids + PAGE - sizeof(long)))
-_Static_assert(MAXT * sizeof(pid_t) <= PAGE - sizeof(long), "the pids and the uffd fault count share a page");
+/* and the messages themselves, a ring of UMSG_RING after the pids (a step causes a few) */
+#define UMSG_RING 64
+#define UMSG_OFF 1024
+#define umsg_log ((volatile struct umsg *)((char *)task_pids + UMSG_OFF))
+_Static_assert(MAXT * sizeof(pid_t) <= UMSG_OFF, "the pids come before the uffd messages");
+_Static_assert(UMSG_OFF + UMSG_RING * sizeof(struct umsg) <= PAGE - sizeof(long), "the uffd messages and count share the page");
+
+long uffd_msgs_logged(void)
+{
+	return __atomic_load_n(&uffd_faults, __ATOMIC_SEQ_CST);
+}
+
+/* The messages logged since `from` (a step's start), as the step's result shows them. */
+void uffd_msgs_since(long from, struct result *res)
+{
+	long to = uffd_msgs_logged();
+
+	res->nmsg = 0;
+	for (long k = from; k < to && res->nmsg < MAXUMSG; k++) {
+		res->msgs[res->nmsg].vpage = umsg_log[k % UMSG_RING].vpage;
+		res->msgs[res->nmsg].flags = umsg_log[k % UMSG_RING].flags;
+		res->nmsg++;
+	}
+}
 
 /* 64 pages of the executor's own, whose protection each step toggles to flush this mm's TLB */
 char *tlbflush_area;
@@ -218,6 +241,11 @@ static void *uffd_monitor(void *arg)
 				.range = { .start = msg.arg.pagefault.address & ~(PAGE - 1), .len = PAGE },
 				.mode = 0,
 			};
+			long k = uffd_msgs_logged();
+
+			/* the message first, then the count that publishes it, then the answer that lets the fault go on */
+			umsg_log[k % UMSG_RING].vpage = (long)((msg.arg.pagefault.address - BASE) / PAGE);
+			umsg_log[k % UMSG_RING].flags = (long)msg.arg.pagefault.flags;
 			__atomic_add_fetch(&uffd_faults, 1, __ATOMIC_SEQ_CST);
 			ioctl(uffd, UFFDIO_WRITEPROTECT, &wp);
 		}

@@ -598,6 +598,8 @@ int coordinator(void)
 					sent.a[0] |= 1L << o;
 			st = &sent;
 		}
+		long umsg0 = uffd_msgs_logged();
+
 		if (!alive[t]) {
 			/* a task that exited, or whose fork failed: the step fails with ESRCH and does nothing,
 			 * as the model's step() has it (nothing in the kernel ran) */
@@ -613,6 +615,8 @@ int coordinator(void)
 			status = 1;
 			break;
 		}
+		/* the uffd messages of the step, whichever task's monitor took them */
+		uffd_msgs_since(umsg0, &res);
 		if (st->op == OP_MADVISE && st->a[2] == ADV_MERGEABLE && res.ret == 0 && ksm_mergeable(t))
 			ksm_registered |= 1UL << t;
 		/* ksmd's passes took every mm without a VM_MERGEABLE area off its list */

@@ -81,6 +81,9 @@ void report_step(int step, const struct result *res)
 	/* Z <step> <ksm_zero_pages>: the acting process's count, for KSM programs on kernels that show it */
 	if (ksm_program && res->kzp >= 0)
 		out("Z %d %ld", step, res->kzp);
+	/* U <step> <vpage> <flags>: a uffd fault message the step caused (UFFD_PAGEFAULT_FLAG_*), in order */
+	for (int k = 0; k < res->nmsg; k++)
+		out("U %d %ld %ld", step, res->msgs[k].vpage, res->msgs[k].flags);
 }
 
 void report_page(int step, int task, long vpage, uint64_t entry, uint64_t count, uint64_t flags, const struct kfolio *f)

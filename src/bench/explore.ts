@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { loadConfig, overrideConfig } from '../explore/system.js';
 import { explore, type ExploreReport } from '../explore/explore.js';
 import { profileById } from '../profiles/index.js';
+import { repoRoot } from '../executor/build.js';
 
 async function run(file: string, kernel: string, workers: number, over: { processes?: string } = {}): Promise<ExploreReport> {
   const dir = mkdtempSync(join(tmpdir(), 'cowlab-bench-'));
@@ -32,10 +33,10 @@ function line(label: string, r: ExploreReport): string {
   );
 }
 
-/** SPIN on cow.pml: states, transitions, seconds, memory (or why not). */
+/** SPIN on the repository's bench/spin/cow.pml: states, transitions, seconds, memory (or why not). */
 function spin(nproc: number, npages: number, hc4: boolean): string {
-  const src = ['../shared/bench/spin/cow.pml', join(process.cwd(), '..', 'shared', 'bench', 'spin', 'cow.pml')].find((p) => existsSync(p));
-  if (!src) return 'skipped (cow.pml not found in ../shared/bench/spin)';
+  const src = join(repoRoot(), 'bench', 'spin', 'cow.pml');
+  if (!existsSync(src)) return `skipped (${src} not found)`;
   if (spawnSync('spin', ['-V']).status !== 0) return 'skipped (spin not installed: apt-get install -y spin)';
   const dir = mkdtempSync(join(tmpdir(), 'cowlab-spin-'));
   try {

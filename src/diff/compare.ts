@@ -14,7 +14,14 @@ import { lru_batch_refs } from '../kernel/mm/swap.js';
 import { pagemap_entry } from '../kernel/fs/proc/task_mmu.js';
 import { errnoName } from '../kernel/errno.js';
 import type { Resolved } from '../scenario/resolve.js';
-import { pageName, type RunResult, type StepRecord } from '../scenario/run.js';
+import {
+  pageName,
+  uffdMsgsText,
+  UFFD_PAGEFAULT_FLAG_WP,
+  UFFD_PAGEFAULT_FLAG_WRITE,
+  type RunResult,
+  type StepRecord,
+} from '../scenario/run.js';
 import type { ExecResult, KPage, Caps } from '../executor/server.js';
 import type { Profile } from '../profiles/types.js';
 
@@ -311,6 +318,16 @@ export function comparer(r: Resolved, kernel: ExecResult, opts: CompareOptions):
     });
     if (ks.faults >= 0) rows.push({ field: 'faults', model: String(rec.faults), kernel: String(ks.faults) });
     rows.push({ field: 'uffd-faults', model: String(rec.uffdFaults), kernel: String(ks.uffdFaults) });
+    // the messages the monitor read: which page, and the fault's flags
+    if (rec.uffdMsgs.length || ks.uffdMsgs.length)
+      rows.push({
+        field: 'uffd-msgs',
+        model: uffdMsgsText(
+          r,
+          rec.uffdMsgs.map((m) => ({ vpage: m.va, flags: UFFD_PAGEFAULT_FLAG_WP | (m.write ? UFFD_PAGEFAULT_FLAG_WRITE : 0) })),
+        ),
+        kernel: uffdMsgsText(r, ks.uffdMsgs),
+      });
     // ksmd's per-process count (5.19+), for programs that use KSM
     if (ks.ksm >= 0 && rec.state.L.geo.ksm) {
       const t = r.tasks.indexOf(proc);

@@ -11,7 +11,7 @@ import { toProgram, programBlocker, EXEC_OPS, cName } from './program.js';
 import type { ExecEncoding } from '../ops/types.js';
 import { ADVICE_CODES } from '../ops/madvise.js';
 import type { Resolved } from '../scenario/resolve.js';
-import { pageName } from '../scenario/run.js';
+import { pageName, uffdMsgsText } from '../scenario/run.js';
 import { errnoByName } from '../kernel/errno.js';
 import { DEFAULT_ENV, withEnv } from '../profiles/env.js';
 
@@ -223,6 +223,11 @@ export function emitC(r: Resolved): string {
     }
     if (e.faults !== undefined) add(`results[${n}].faults == ${e.faults}`, `takes ${e.faults} page fault(s)`);
     if (e.uffdFaults !== undefined) add(`results[${n}].ufaults == ${e.uffdFaults}`, `delivers ${e.uffdFaults} uffd-wp fault(s)`);
+    if (rs.uffdMsgs) {
+      const ms = rs.uffdMsgs;
+      const each = ms.map((m, k) => `results[${n}].msgs[${k}].vpage == ${m.vpage} && results[${n}].msgs[${k}].flags == ${m.flags}`);
+      add([`results[${n}].nmsg == ${ms.length}`, ...each].join(' && '), `queues the uffd messages ${uffdMsgsText(r, ms)}`);
+    }
     if (e.hugetlbFree !== undefined) add(`results[${n}].hfree == ${e.hugetlbFree}`, `leaves ${e.hugetlbFree} free huge page(s)`);
     if (e.hugetlbResv !== undefined) add(`results[${n}].hresv == ${e.hugetlbResv}`, `leaves resv_hugepages at ${e.hugetlbResv}`);
     if (e.hugetlbSurplus !== undefined)

@@ -25,6 +25,8 @@ export interface KStep {
   hugetlb?: { free: number; resv: number; surplus?: number };
   /** tags read: 0 zero-filled, -1 unrecognised, -(1 + value) a write with a value, else the step that wrote the data */
   data: number[];
+  /** the uffd fault messages the step caused (U lines), in order: virtual page and UFFD_PAGEFAULT_FLAG_* bits */
+  uffdMsgs: { vpage: number; flags: number }[];
 }
 
 /** A pagemap observation: the entry, and kpagecount/kpageflags of its frame when present, and its folio. */
@@ -292,7 +294,13 @@ export function parseOutput(lines: readonly string[]): ExecResult {
           uffdFaults: Number(f[6]),
           ksm: Number(f[7]),
           data: f.slice(9, 9 + n).map(Number),
+          uffdMsgs: [],
         });
+        break;
+      }
+      case 'U': {
+        const st = res.steps.get(Number(f[1]));
+        if (st) st.uffdMsgs.push({ vpage: Number(f[2]), flags: Number(f[3]) });
         break;
       }
       case 'M': {
@@ -368,6 +376,8 @@ function wellFormed(f: readonly string[]): boolean {
       );
     case 'Z':
       return f.length === 3 && INT.test(f[1]!) && INT.test(f[2]!);
+    case 'U':
+      return f.length === 4 && f.slice(1).every((x) => INT.test(x));
     case 'H':
       return f.length >= 4 && f.slice(1, 4).every((x) => INT.test(x));
     case 'END':

@@ -72,6 +72,8 @@ export interface KCtx {
   freshWrites: boolean;
   /** uffd-wp faults delivered to the userfaultfd handler during the step */
   uffdFaults: number;
+  /** the messages those faults queued (userfault_msg()): the faulting page and whether the fault was a write */
+  uffdMsgs: UffdMsg[];
   /** model bugs detected inside kernel paths (capacity exhausted, impossible states) */
   bugs: string[];
   /**
@@ -82,6 +84,12 @@ export interface KCtx {
   gupHolders?: { pins: Map<number, number>; gets: Map<number, number> } | null;
   /** inside a GUP walk (get_user_pages_fast() or __get_user_pages()) */
   inGup?: boolean;
+}
+
+/** A uffd fault message as the monitor reads it: UFFD_PAGEFAULT_FLAG_WP always, UFFD_PAGEFAULT_FLAG_WRITE for a write. */
+export interface UffdMsg {
+  va: number;
+  write: boolean;
 }
 
 export function newCtx(
@@ -99,6 +107,7 @@ export function newCtx(
     step: opts.step ?? -1,
     freshWrites: opts.freshWrites ?? true,
     uffdFaults: 0,
+    uffdMsgs: [],
     bugs: [],
   };
 }

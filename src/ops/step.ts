@@ -9,7 +9,7 @@
  */
 import type { KState } from '../model/layout.js';
 import { task_alive } from '../model/mm_types.js';
-import { newCtx, ModelBug, type Metrics, type PathEvent, type ReadObs } from '../kernel/ctx.js';
+import { newCtx, ModelBug, type Metrics, type PathEvent, type ReadObs, type UffdMsg } from '../kernel/ctx.js';
 import { lru_add_drain } from '../kernel/mm/swap.js';
 import { ESRCH } from '../kernel/errno.js';
 import type { Profile } from '../profiles/types.js';
@@ -31,6 +31,8 @@ export interface Effects {
   majfaults: number;
   /** uffd-wp faults delivered to the userfaultfd handler */
   uffdFaults: number;
+  /** their messages, in order */
+  uffdMsgs: readonly UffdMsg[];
   /** content observations, for the no-leak property */
   reads: readonly ReadObs[];
   /** kernel functions taken (empty unless traced) */
@@ -83,6 +85,7 @@ export function step(s: KState, k: Kernel, op: Op, opts: StepOptions = {}): Effe
     faults: ctx.faults,
     majfaults: ctx.majfaults,
     uffdFaults: ctx.uffdFaults,
+    uffdMsgs: ctx.uffdMsgs,
     reads: ctx.reads,
     path: ctx.log ?? [],
     bugs: ctx.bugs,

@@ -19,6 +19,7 @@ export const expectSchema = z
     signal: z.enum(['SIGSEGV', 'SIGBUS']).optional(),
     faults: z.number().int().min(0).optional(),
     'uffd-faults': z.number().int().min(0).optional(),
+    'uffd-msgs': z.array(z.object({ at: region, flags: z.array(z.enum(['wp', 'write'])).default(['wp']) }).strict()).optional(),
     path: z.union([z.string(), z.array(z.string())]).optional(),
     'shared-with': z.record(z.string(), region).optional(),
     'not-shared-with': z.record(z.string(), region).optional(),

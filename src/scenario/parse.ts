@@ -214,6 +214,13 @@ function toExpect(e: z.infer<typeof expectSchema> | undefined, pos: PosSource, p
   if (e.signal !== undefined) out.signal = e.signal;
   if (e.faults !== undefined) out.faults = e.faults;
   if (e['uffd-faults'] !== undefined) out.uffdFaults = e['uffd-faults'];
+  if (e['uffd-msgs'] !== undefined)
+    out.uffdMsgs = e['uffd-msgs'].map((m, k) => {
+      const at = parseRegionRef(m.at);
+      if (!at || (at.count ?? 1) !== 1)
+        throw new InputError('uffd-msgs: at: expected one page, like mem or mem[1]', pos.at([...path, 'expect', 'uffd-msgs', k, 'at']));
+      return { at, flags: m.flags };
+    });
   if (e['ksm-merging-pages'] !== undefined) out.ksmMergingPages = e['ksm-merging-pages'];
   if (e['ksm-zero-pages'] !== undefined) out.ksmZeroPages = e['ksm-zero-pages'];
   if (e['hugetlb-free'] !== undefined) out.hugetlbFree = e['hugetlb-free'];

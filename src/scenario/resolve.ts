@@ -40,6 +40,8 @@ export interface ResolvedStep {
   sees: number[] | null;
   /** `same-frame-as` (same) or `new-frame-since`: the earlier step whose frames the pages are compared with */
   frameRef?: { step: number; same: boolean };
+  /** `uffd-msgs`: the messages expected, as virtual pages and UFFD_PAGEFAULT_FLAG_* bits */
+  uffdMsgs?: { vpage: number; flags: number }[];
 }
 
 export interface Resolved {
@@ -269,6 +271,12 @@ export function resolveScenario(sc: Scenario): Resolved {
     // pagemap's soft-dirty bit exists only on kernels built with CONFIG_MEM_SOFT_DIRTY
     if (st.expect.softDirty !== undefined) needs.add('soft-dirty');
     const rstep: ResolvedStep = { step: st, t, op, range: at, sees };
+    if (st.expect.uffdMsgs)
+      rstep.uffdMsgs = st.expect.uffdMsgs.map((m) => ({
+        vpage: rangeOf(m.at).start,
+        // UFFD_PAGEFAULT_FLAG_WP 2, UFFD_PAGEFAULT_FLAG_WRITE 1
+        flags: (m.flags.includes('wp') ? 2 : 0) | (m.flags.includes('write') ? 1 : 0),
+      }));
     for (const [key, ref, same] of [
       ['same-frame-as', st.expect.sameFrameAs, true],
       ['new-frame-since', st.expect.newFrameSince, false],

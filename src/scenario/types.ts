@@ -30,6 +30,8 @@ export interface StepExpect {
   faults?: number;
   /** userfaultfd write-protect faults delivered during the step */
   uffdFaults?: number;
+  /** the messages the monitor read during the step, in order: the page (one page) and the fault's flags */
+  uffdMsgs?: { at: RegionRef; flags: ('wp' | 'write')[] }[];
   /** /proc/PID/ksm_merging_pages of the acting process after the step (ksmd's count, updated by its scans) */
   ksmMergingPages?: number;
   /** ksm_zero_pages of /proc/PID/ksm_stat of the acting process after the step (6.5+; the kernel's count, copied at fork) */

@@ -14,7 +14,7 @@ import {
 } from '../../model/layout.js';
 import { vmas_of, task_uffd, task_set_uffd, VM_UFFD_WP, VM_MAYWRITE, type Vma } from '../../model/mm_types.js';
 import { type KCtx, trace } from '../ctx.js';
-import { type Vmf, VM_FAULT_RETRY, VM_FAULT_SIGBUS, FAULT_FLAG_ALLOW_RETRY, FAULT_FLAG_USER } from './memory.js';
+import { type Vmf, VM_FAULT_RETRY, VM_FAULT_SIGBUS, FAULT_FLAG_ALLOW_RETRY, FAULT_FLAG_USER, FAULT_FLAG_WRITE } from './memory.js';
 import { vma_modify, range_mapped } from './mmap.js';
 import {
   change_protection,
@@ -146,6 +146,8 @@ export function handle_userfault(s: KState, ctx: KCtx, vmf: Vmf): number {
     return VM_FAULT_SIGBUS;
   }
   ctx.uffdFaults++;
+  // userfault_msg(): the page-aligned address (no UFFD_FEATURE_EXACT_ADDRESS), WP, and WRITE for a write fault
+  ctx.uffdMsgs.push({ va: vmf.va, write: (vmf.flags & FAULT_FLAG_WRITE) !== 0 });
   trace(ctx, 'handle_userfault', `uffd-wp fault at page ${vmf.va}: the monitor unprotects it`);
   mwriteprotect_range(s, ctx, vmf.t, vmf.va, vmf.va + 1, false);
   return VM_FAULT_RETRY;

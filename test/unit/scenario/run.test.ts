@@ -5,9 +5,7 @@ import { runScenario } from '../../../src/scenario/run.js';
 import { profileById } from '../../../src/profiles/index.js';
 
 const run = (yaml: string, kernel = 'linux-6.18') =>
-  runScenario(resolveScenario(parseScenario(yaml, 't.yaml')), profileById(kernel)).records.flatMap((x) =>
-    x.failures.map((f) => f.message),
-  );
+  runScenario(resolveScenario(parseScenario(yaml, 't.yaml')), profileById(kernel)).records.flatMap((x) => x.failures.map((f) => f.message));
 
 describe('frames over time', () => {
   const fork = 'steps:\n  - p: {mmap: mem, pages: 2}\n  - p: {write: mem, label: w}\n  - p: {fork: c}\n';
@@ -30,6 +28,17 @@ describe('frames over time', () => {
   it('anonymous or not (KPF_ANON)', () => {
     expect(run(`${fork}  - p: {check: "mem[0]", expect: {anon: false}}\n`)).toEqual([
       'mem[0]: expected not an anonymous page (KPF_ANON), it is an anonymous page (KPF_ANON)',
+    ]);
+  });
+});
+
+describe('uffd messages', () => {
+  const base =
+    'steps:\n  - p: {mmap: mem, pages: 2}\n  - p: {write: mem}\n  - p: {uffd: []}\n  - p: {uffd-register: mem}\n  - p: {uffd-wp: mem}\n';
+  it('name the page and the flags of each fault, in order', () => {
+    expect(run(`${base}  - p: {write: "mem[1]", expect: {uffd-msgs: [{at: "mem[1]", flags: [wp, write]}]}}\n`)).toEqual([]);
+    expect(run(`${base}  - p: {write: mem, expect: {uffd-msgs: [{at: "mem[1]"}]}}\n`)).toEqual([
+      'expected the uffd messages mem[1] wp, got mem[0] wp write, mem[1] wp write',
     ]);
   });
 });
