@@ -99,7 +99,7 @@ struct cowlab_pm_scan_arg {
 #define MAXF 16
 #define MAXO 4096
 #define MAXP 16
-#define MAXPAGES 512
+#define MAXPAGES 2048
 #define KSM_DIR "/sys/kernel/mm/ksm"
 #define HUGETLB_DIR "/sys/kernel/mm/hugepages"
 #define VALUE_TAG 0x40000000ULL

@@ -1052,7 +1052,7 @@ void on_fatal_signal(int sig)
 
 void out(const char *fmt, ...)
 {
-	char buf[8192];
+	char buf[MAXPAGES * 24 + 256]; /* a P line: up to MAXPAGES data tags */
 	va_list ap;
 	int n;
 

@@ -54,7 +54,7 @@ export function toProgram(r: Resolved): string[] {
 
 /** Why no executor runs 1 GiB hugetlb pages. */
 export const GIGANTIC_BLOCKER =
-  "1 GiB hugetlb pages are model only: the executor's per-step tables hold 512 pages (and this host's CPU has no pdpe1gb)";
+  "1 GiB hugetlb pages are model only: the executor's per-step tables hold 2048 pages (and this host's CPU has no pdpe1gb)";
 
 /**
  * The first reason the scenario cannot run on a real kernel, or null

@@ -18,7 +18,7 @@ export const SCENARIO_LIMITS = {
   /** steps (MAXO) */
   steps: 4096,
   /** pages of a region or a file, so of what one step acts on (MAXPAGES: the executor's bounce buffer) */
-  pages: 512,
+  pages: 2048,
   /**
    * pages of a 1 GiB hugetlb region or file (two 1 GiB pages): model only, as
    * the executor's per-step tables hold `pages`

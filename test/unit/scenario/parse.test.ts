@@ -104,10 +104,12 @@ describe("the executor's limits are checked when a scenario is resolved, at the 
     expect(err(steps(many(65, (i) => `p: {mmap: r${i}}`)))).toMatch(/^bad\.yaml:66:5: mmap: at most 64 regions/);
   });
   it('pages of a region or a file', () => {
-    expect(err(steps(['p: {mmap: mem, pages: 513}']))).toMatch(/^bad\.yaml:2:27: .*pages: Too big: expected number to be <=512/);
-    expect(err(`files: {f: {kind: memfd, pages: 1024}}\n${steps(['p: {mmap: mem}'])}`)).toMatch(
-      /^bad\.yaml:1:\d+: .*pages: Too big: expected number to be <=512/,
+    expect(err(steps(['p: {mmap: mem, pages: 2049}']))).toMatch(/^bad\.yaml:2:27: .*pages: Too big: expected number to be <=2048/);
+    expect(err(`files: {f: {kind: memfd, pages: 4096}}\n${steps(['p: {mmap: mem}'])}`)).toMatch(
+      /^bad\.yaml:1:\d+: .*pages: Too big: expected number to be <=2048/,
     );
+    // four PMD-sized THPs fit
+    expect(() => parseScenario(steps(['p: {mmap: mem, pages: 2048, align: pmd, thp: inherit}']), 'ok.yaml')).not.toThrow();
     // cow.c's io_uring cases write a whole 1 GiB buffer to a file: allowed beside 1 GiB pages only
     const big = `files: {f: {kind: tmpfile, pages: 262144}}\n`;
     expect(() => parseScenario(`${big}${steps(['p: {mmap: mem, pages: 262144, hugetlb: 1g}'])}`, 'g.yaml')).not.toThrow();
