@@ -17,7 +17,6 @@ export function page_observers(s: KState, pfn: number): number {
   return c + pipe_buffers_of(s, pfn);
 }
 
-/** Pipe buffers holding a page (each took a FOLL_GET reference in vmsplice). */
 /** Calls `fn` with the page of every pipe buffer of every open pipe. */
 export function for_each_pipe_buffer_pfn(s: KState, fn: (pfn: number) => void): void {
   const m = s.m;
@@ -29,14 +28,11 @@ export function for_each_pipe_buffer_pfn(s: KState, fn: (pfn: number) => void): 
   }
 }
 
+/** Pipe buffers holding a page (each took a FOLL_GET reference in vmsplice). */
 export function pipe_buffers_of(s: KState, pfn: number): number {
-  const m = s.m;
   let c = 0;
-  for (let p = 0; p < s.L.geo.pipes; p++) {
-    const o = s.L.pipes + p * s.L.pipeWords;
-    if (m[o + P_STATE] === 0) continue;
-    const n = m[o + P_NBUF]!;
-    for (let i = 0; i < n; i++) if (m[o + P_HDR + i * PIPEBUF_WORDS + PB_PFN] === pfn) c++;
-  }
+  for_each_pipe_buffer_pfn(s, (p) => {
+    if (p === pfn) c++;
+  });
   return c;
 }
