@@ -1,4 +1,7 @@
 import { describe, it, expect } from 'vitest';
+import { readFileSync } from 'node:fs';
+import { parseScenario } from '../../../src/scenario/parse.js';
+import { resolveScenario } from '../../../src/scenario/resolve.js';
 import { loadScenarios } from '../../../src/scenario/load.js';
 import { buildMatrix } from '../../../src/matrix/matrix.js';
 import { PROFILES, MATRIX_PROFILES, HISTORY, PROPOSALS, profileById } from '../../../src/profiles/index.js';
@@ -152,5 +155,18 @@ steps:
     const only = scenario('expect: {default: pass}\nprocesses: [p]\nsteps:\n  - p: {mmap: a}\n').sc;
     for (const p of HISTORY) expect(expectedOutcome(only, p, PROFILES)).not.toBeNull();
     for (const p of PROPOSALS) expect(expectedOutcome(only, p, PROFILES)).toBeNull();
+  });
+});
+
+describe('a failure nobody documented', () => {
+  it('is undocumented, whether the scenario has an expect: block or not (run says FAIL for both)', () => {
+    const leak = readFileSync('scenarios/cve/cve-2020-29374-vmsplice-child.yaml', 'utf8');
+    const bare = leak.replace(/^expect:\n(?: {2}.*\n)+/m, '');
+    expect(bare).not.toMatch(/^expect:/m);
+    const r = resolveScenario(parseScenario(bare, 'bare.yaml'));
+    const m = buildMatrix([r], [profileById('linux-5.7'), profileById('linux-6.18')], PROFILES);
+    expect(m.scenarios[0]!.cells['linux-5.7']).toMatchObject({ verdict: 'fail', unexpected: true });
+    expect(m.scenarios[0]!.cells['linux-6.18']).toMatchObject({ verdict: 'pass', unexpected: false });
+    expect(m.totals['linux-5.7']!.unexpected).toBe(1);
   });
 });
