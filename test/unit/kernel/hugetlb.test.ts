@@ -346,7 +346,7 @@ describe('1 GiB pages (the PUD level)', () => {
     }
   });
 
-  it('are whole, aligned, and only where the model can keep their reservations; more than 512 pages only for them', () => {
+  it('are whole, aligned, and only where the model can keep their reservations; more than 2048 pages only for them', () => {
     const resolve = (steps: unknown[], env: Record<string, number> = { 'hugetlb-1g-pages': 1 }) =>
       resolveScenario(scenarioFromObject({ name: 't', env, processes: ['P0'], steps }, 'g.yaml'));
     expect(() => resolve([{ P0: { mmap: 'x', pages: 1000, hugetlb: '1g' } }])).toThrow(
@@ -355,8 +355,8 @@ describe('1 GiB pages (the PUD level)', () => {
     const r = resolve([{ P0: { mmap: 'a', pages: 3 } }, { P0: { mmap: 'x', pages: 262144, hugetlb: '1g' } }]);
     expect(r.regions.find((g) => g.name === 'x')!.start % 262144).toBe(0);
     expect(r.needs).toContain('hugetlb-1g');
-    expect(() => resolve([{ P0: { mmap: 'a', pages: 1024 } }])).toThrow(
-      /pages: Too big: expected number to be <=512 \(the executor's limit; more only for hugetlb: 1g\)/,
+    expect(() => resolve([{ P0: { mmap: 'a', pages: 4096 } }])).toThrow(
+      /pages: Too big: expected number to be <=2048 \(the executor's limit; more only for hugetlb: 1g\)/,
     );
     // a 2 MiB area after a 1 GiB one would sit past the 32 huge pages whose reservations the model keeps
     expect(() =>
