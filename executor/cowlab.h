@@ -173,6 +173,7 @@ void out(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 int write_swap_header(int fd, long pages);
 int setup_swap(void);
 int zero_page_on_read(void);
+int soft_dirty_tracked(void);
 void reap_stale_swapfiles(void);
 void setup_page_cluster(void);
 void machine_recover(void);

@@ -675,6 +675,24 @@ int coordinator(void)
  * as some vendor kernels do with pvm_no_zero_page=1), or -1 when it cannot be
  * told (no root: pagemap shows no frame).
  */
+/* CONFIG_MEM_SOFT_DIRTY: pagemap bit 55 shows up for a freshly written page only when the kernel tracks it. */
+int soft_dirty_tracked(void)
+{
+	char *p = mmap(NULL, PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	int fd = open("/proc/self/pagemap", O_RDONLY);
+	uint64_t e = 0;
+
+	if (p != MAP_FAILED) {
+		p[0] = 1;
+		if (fd < 0 || pread(fd, &e, 8, ((unsigned long)p / PAGE) * 8) != 8)
+			e = 0;
+		munmap(p, PAGE);
+	}
+	if (fd >= 0)
+		close(fd);
+	return (int)((e >> PM_SOFT_DIRTY) & 1);
+}
+
 int zero_page_on_read(void)
 {
 	char *p = mmap(NULL, PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);

@@ -268,19 +268,7 @@ static void report_caps(void)
 
 	if (uf >= 0)
 		close(uf);
-	{
-		/* soft-dirty: bit 55 shows up for a fresh page only when the kernel tracks it */
-		char *p = mmap(NULL, PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-		int fd = open("/proc/self/pagemap", O_RDONLY);
-		uint64_t e = 0;
-
-		p[0] = 1;
-		if (fd < 0 || pread(fd, &e, 8, ((unsigned long)p / PAGE) * 8) != 8)
-			e = 0;
-		softdirty = (e >> PM_SOFT_DIRTY) & 1;
-		close(fd);
-		munmap(p, PAGE);
-	}
+	softdirty = soft_dirty_tracked();
 	{
 		/* any active swap device counts, ours or the machine's */
 		FILE *f = fopen("/proc/swaps", "r");

@@ -313,6 +313,13 @@ export function emitC(r: Resolved): string {
   L('\tatexit(restore_machine);');
   L('\tsignal(SIGTERM, on_fatal_signal);');
   L('\tsignal(SIGINT, on_fatal_signal);');
+  if (r.needs.includes('soft-dirty')) {
+    L('\t/* the scenario is about soft-dirty: a kernel without CONFIG_MEM_SOFT_DIRTY cannot show it */');
+    L('\tif (!soft_dirty_tracked()) {');
+    L('\t\tprintf("1..0 # SKIP this kernel has no CONFIG_MEM_SOFT_DIRTY\\n");');
+    L('\t\treturn 4;');
+    L('\t}');
+  }
   if (r.steps.some((rs) => rs.step.expect.hugeZero === true || rs.step.expect.zeroPage === true)) {
     L('\t/* the scenario expects a zero page: a kernel that maps none on read faults cannot show it */');
     L('\tif (zero_page_on_read() == 0) {');
