@@ -160,6 +160,8 @@ typedef long op_fn(struct stepcx *cx, const long *a);
 /* machine.c */
 extern char scratch_base[512];
 extern char swapfile[512];
+/* the swap area a swapoff step turns off: this run's (--swapfile or --swap-area), the guest's /dev/ram0 */
+extern char swap_area[512];
 extern long swap_mb;
 extern int swap_on;
 extern int cpu;
@@ -175,6 +177,9 @@ int setup_swap(void);
 int zero_page_on_read(void);
 int soft_dirty_tracked(void);
 void reap_stale_swapfiles(void);
+int program_uses_op(int op);
+int swap_area_alone(char *err, size_t len);
+void swap_area_back(void);
 void setup_page_cluster(void);
 void machine_recover(void);
 void machine_release(void);

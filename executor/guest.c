@@ -50,6 +50,7 @@ void guest_init(void)
 		    !swapon("/dev/ram0", SWAP_FLAG_PREFER | (32767 << SWAP_FLAG_PRIO_SHIFT))) {
 			swap = "ram0";
 			swap_on |= 2;
+			snprintf(swap_area, sizeof(swap_area), "/dev/ram0");
 		} else {
 			out("X guest: swap on /dev/ram0: %s", strerror(errno));
 		}

@@ -48,6 +48,7 @@
 
 char scratch_base[512] = "/tmp";
 char swapfile[512];
+char swap_area[512];
 long swap_mb;
 int swap_on;
 int cpu = -1;
@@ -1016,7 +1017,8 @@ void restore_machine(void)
 	sigfillset(&all);
 	sigprocmask(SIG_BLOCK, &all, &old);
 	if (swap_on & 1) {
-		if (swapoff(swapfile))
+		/* EINVAL: a swapoff step of the last program already turned it off */
+		if (swapoff(swapfile) && errno != EINVAL)
 			fprintf(stderr, "cowlab-exec: swapoff %s: %s\n", swapfile, strerror(errno));
 		swap_on &= ~1;
 	}
@@ -1138,6 +1140,88 @@ int setup_swap(void)
 	}
 	swap_on |= 1;
 	return 0;
+}
+
+/* The swap area a swapoff step acts on: the reproducer's own swapfile, else the run's */
+static const char *our_swap_area(void)
+{
+	return swap_area[0] ? swap_area : swapfile;
+}
+
+/* Whether a /proc/swaps name is `area` (the same file: /proc/swaps shows the path with links resolved) */
+static int same_area(const char *name, const char *area)
+{
+	struct stat a, b;
+
+	if (!strcmp(name, area))
+		return 1;
+	return !stat(name, &a) && !stat(area, &b) && a.st_dev == b.st_dev && a.st_ino == b.st_ino;
+}
+
+/*
+ * Whether a program may turn swap off: cowlab's swap area is active and it is
+ * the only one (a machine's own swap, or another cowlab run's, is left
+ * alone: the program cannot say "swap off" there). 0, or -1 with why in err.
+ */
+int swap_area_alone(char *err, size_t len)
+{
+	const char *area = our_swap_area();
+	FILE *f = fopen("/proc/swaps", "r");
+	char l[1024];
+	int ours = 0, other = 0;
+
+	if (!area[0]) {
+		snprintf(err, len, "swapoff: cowlab has no swap area here");
+		if (f)
+			fclose(f);
+		return -1;
+	}
+	while (f && fgets(l, sizeof(l), f)) {
+		char path[1024];
+
+		if (sscanf(l, "%1023s", path) != 1 || !strcmp(path, "Filename"))
+			continue;
+		if (same_area(path, area)) {
+			ours = 1;
+			continue;
+		}
+		if (!other)
+			snprintf(err, len, "swapoff: another swap area is active (%s); cowlab turns off only its own", path);
+		other = 1;
+	}
+	if (f)
+		fclose(f);
+	if (other)
+		return -1;
+	if (!ours) {
+		snprintf(err, len, "swapoff: cowlab's swap area %s is not active", area);
+		return -1;
+	}
+	return 0;
+}
+
+/* After a program with a swapoff step: cowlab's swap area on again (nothing when it still is). */
+void swap_area_back(void)
+{
+	const char *area = our_swap_area();
+	FILE *f;
+	char l[1024];
+
+	if (!area[0])
+		return;
+	f = fopen("/proc/swaps", "r");
+	while (f && fgets(l, sizeof(l), f)) {
+		char path[1024];
+
+		if (sscanf(l, "%1023s", path) == 1 && same_area(path, area)) {
+			fclose(f);
+			return;
+		}
+	}
+	if (f)
+		fclose(f);
+	if (swapon(area, SWAP_FLAG_PREFER | (32767 << SWAP_FLAG_PRIO_SHIFT)))
+		fprintf(stderr, "cowlab-exec: swapon %s again: %s\n", area, strerror(errno));
 }
 
 /* Swapfiles a killed cowlab left active (cowlab-swap-<pid>-<n>, pid gone): swapoff and remove. */

@@ -837,6 +837,18 @@ int ksm_run(const char *v)
 }
 
 /*
+ * swapoff: the swap area off (try_to_unuse brings every swapped page back);
+ * the coordinator checked that it is cowlab's and the only one
+ * (swap_area_alone), and the server turns it on again after the program.
+ */
+long op_swapoff(struct stepcx *cx, const long *a)
+{
+	(void)cx;
+	(void)a;
+	return swapoff(swap_area[0] ? swap_area : swapfile) ? -errno : 0;
+}
+
+/*
  * ksm-scan: ksmd runs until it has completed two full scans and then a
  * full scan that changed none of pages_shared, pages_sharing and
  * pages_unshared; then it is stopped (run=0, merged pages stay). a[0] is

@@ -433,6 +433,15 @@ static int uses_ksm(void)
 	return 0;
 }
 
+/* The program has a step of operation `op` */
+int program_uses_op(int op)
+{
+	for (int i = 0; i < P.nsteps; i++)
+		if (P.steps[i].op == op)
+			return 1;
+	return 0;
+}
+
 /* The program maps hugetlb pages (MAP_HUGETLB, or a MFD_HUGETLB memfd) */
 static int uses_hugetlb(void)
 {
@@ -516,6 +525,15 @@ int coordinator(void)
 	/* ksmd runs only inside a ksm-scan step: a program killed in one (its time limit) left it running */
 	if (ksm_program)
 		ksm_run("0");
+	if (program_uses_op(OP_SWAPOFF)) {
+		char err[1200];
+
+		/* "env:": swap cannot be turned off here; the program does not run */
+		if (swap_area_alone(err, sizeof(err))) {
+			out("X env: %s", err);
+			return 1;
+		}
+	}
 	if (hugetlb_program) {
 		char err[256];
 

@@ -4,8 +4,9 @@
  * a step that takes longer ends the program with END timeout), and writes
  * observations on stdout.
  *
- * Usage: cowlab-exec [--scratch DIR] [--swapfile PATH --swap-mb N] [--page-cluster0]
- *                    [--cpu N] [--timeout-ms N]
+ * Usage: cowlab-exec [--scratch DIR] [--swapfile PATH --swap-mb N] [--swap-area PATH]
+ *                    [--page-cluster0] [--cpu N] [--timeout-ms N]
+ * --swap-area names the pool's swapfile (another executor's --swapfile) for swapoff steps.
  * Only one executor of a pool should be given --swapfile and --page-cluster0;
  * --page-cluster0 makes it the owner of the machine settings (vm.page-cluster
  * = 0 while it runs, and the ENV request), changed through the journal of
@@ -343,6 +344,8 @@ int main(int argc, char **argv)
 			snprintf(scratch_base, sizeof(scratch_base), "%s", argv[++i]);
 		else if (!strcmp(argv[i], "--swapfile") && i + 1 < argc)
 			snprintf(swapfile, sizeof(swapfile), "%s", argv[++i]);
+		else if (!strcmp(argv[i], "--swap-area") && i + 1 < argc)
+			snprintf(swap_area, sizeof(swap_area), "%s", argv[++i]);
 		else if (!strcmp(argv[i], "--swap-mb") && i + 1 < argc)
 			swap_mb = atol(argv[++i]);
 		else if (!strcmp(argv[i], "--page-cluster0"))
@@ -459,6 +462,9 @@ int main(int argc, char **argv)
 		/* nothing of the scenario survives it; its files were O_TMPFILE (unnamed) */
 		kill(-pid, SIGKILL);
 		program_pid = 0;
+		/* a swapoff step turned the swap area off for the rest of its program only */
+		if (program_uses_op(OP_SWAPOFF))
+			swap_area_back();
 		rmdir(scratch);
 		scratch[0] = 0;
 		vmstat_background(bg1);

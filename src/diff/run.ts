@@ -69,11 +69,12 @@ export interface Job {
 
 /**
  * A program that must run alone on the machine: it drives ksmd, which would
- * merge the pages of a program beside it, or counts on the hugetlb pool,
- * which a program beside it would take pages of.
+ * merge the pages of a program beside it, counts on the hugetlb pool,
+ * which a program beside it would take pages of, or turns swap off, which a
+ * program beside it may be paging out to.
  */
 export function runsAlone(needs: readonly string[]): boolean {
-  return needs.includes('ksm') || needs.includes('hugetlb');
+  return needs.includes('ksm') || needs.includes('hugetlb') || needs.includes('swapoff');
 }
 
 /** A stable key of an environment (null: the machine as it is), for grouping. */
@@ -272,7 +273,7 @@ export async function diffScenarios(rs: readonly Resolved[], opts: DiffOptions =
       if (kres.envError !== undefined)
         return withTap(
           r,
-          { ...base, verdict: 'skip', reason: `the machine settings could not be set: ${kres.envError}`, divergence: null },
+          { ...base, verdict: 'skip', reason: `the machine cannot give it its environment: ${kres.envError}`, divergence: null },
           null,
         );
       const model = runScenario(r, prof, { keepStates: true, lenient: true, env });

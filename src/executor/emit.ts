@@ -350,6 +350,17 @@ export function emitC(r: Resolved): string {
     L('\t}');
     L('\tsetup_page_cluster();');
   }
+  if (r.needs.includes('swapoff')) {
+    L('\t/* the scenario turns swap off: only its own swapfile, and only when no other area is active */');
+    L('\t{');
+    L('\t\tchar err[1200];');
+    L('');
+    L('\t\tif (swap_area_alone(err, sizeof(err))) {');
+    L('\t\t\tprintf("1..0 # SKIP %s\\n", err);');
+    L('\t\t\treturn 4;');
+    L('\t\t}');
+    L('\t}');
+  }
   L('\tcpu = 0;');
   L('\tload_program();');
   L(`\tprintf("1..${checks.length}\\n");`);

@@ -180,6 +180,13 @@ export interface ExecutorOptions {
   /** own the machine settings: vm.page-cluster = 0 while it runs, and the ENV request (one executor of a pool) */
   machine?: boolean;
   timeoutMs?: number;
+  /** the pool's swapfile (the machine owner's), which a swapoff step of this executor turns off */
+  swapArea?: string;
+}
+
+/** The swapfile of this process's executor pool with its owner on `cpu`. */
+export function poolSwapfile(cpu = 0): string {
+  return join(cacheDir(), `cowlab-swap-${process.pid}-${cpu}`);
 }
 
 /** One executor process. */
@@ -196,8 +203,8 @@ export class Executor {
     const args = ['--scratch', cacheDir(), '--timeout-ms', String(opts.timeoutMs ?? 20000)];
     if (opts.cpu !== undefined) args.push('--cpu', String(opts.cpu));
     if (opts.machine) args.push('--page-cluster0');
-    if (opts.swapMb)
-      args.push('--swapfile', join(cacheDir(), `cowlab-swap-${process.pid}-${opts.cpu ?? 0}`), '--swap-mb', String(opts.swapMb));
+    if (opts.swapMb) args.push('--swapfile', poolSwapfile(opts.cpu), '--swap-mb', String(opts.swapMb));
+    else if (opts.swapArea) args.push('--swap-area', opts.swapArea);
     this.proc = spawn(bin, args, { stdio: ['pipe', 'pipe', 'pipe'] });
     this.proc.stderr.setEncoding('utf8');
     this.proc.stderr.on('data', (d: string) => process.stderr.write(d));
@@ -330,7 +337,7 @@ export function parseOutput(lines: readonly string[]): ExecResult {
         break;
       }
       case 'X': {
-        // "X env: ...": the program did not run, as its environment (the hugetlb pool) could not be set
+        // "X env: ...": the program did not run, as its environment (the hugetlb pool, swap it may turn off) could not be had
         const m = l.slice(2);
         res.messages.push(m);
         if (m.startsWith('env: ')) res.envError = m.slice(5);
@@ -408,7 +415,8 @@ export class ExecutorPool {
     const first = new Executor({ ...opts, cpu: 0, machine: true });
     this.executors.push(first);
     this.started = first.ready.then(() => {
-      for (let i = 1; i < n; i++) this.executors.push(new Executor({ ...opts, cpu: i, swapMb: 0, machine: false }));
+      const swapArea = opts.swapMb ? poolSwapfile(0) : undefined;
+      for (let i = 1; i < n; i++) this.executors.push(new Executor({ ...opts, cpu: i, swapMb: 0, machine: false, swapArea }));
     });
   }
 

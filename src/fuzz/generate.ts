@@ -125,6 +125,8 @@ export function materialize(cmds: readonly Cmd[], opts: GenOptions = {}, name = 
     { P0: { mmap: 'm', pages: 1, file: 'fd' } },
     { P0: { read: 'm' } },
   ];
+  // an eighth of the scenarios with swap may turn it off, once
+  let swapoffLeft = opts.swap !== false && cmds[0]?.a === 7 ? 1 : 0;
   const hugetlbPages = opts.hugetlb === true && (cmds[0]?.b ?? 1) % 2 === 0 ? 1 + ((cmds[0]?.a ?? 0) % 3) : 0;
   // a third of them may grow the pool by a surplus page (nr_overcommit_hugepages)
   const hugetlbOvercommit = hugetlbPages && Math.floor((cmds[0]?.a ?? 0) / 3) % 3 === 0 ? 1 : 0;
@@ -218,6 +220,7 @@ export function materialize(cmds: readonly Cmd[], opts: GenOptions = {}, name = 
         return had;
       },
       mapRegion: () => void mapped.add(region.name),
+      swapoff: () => swapoffLeft-- > 0,
       thp: opts.thp === true,
     };
     const step = spec.gen(c, x);

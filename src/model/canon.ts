@@ -73,6 +73,7 @@ import {
   WR_USED,
   G_LRU_N,
   G_ACT_N,
+  G_SWAP_OFF,
   PG_HEAD,
   PG_ORDER,
   PG_ENTIRE,
@@ -219,6 +220,7 @@ export class Canonicalizer {
     for (let i = 0; i < m[G_LRU_N]!; i++) this.emit(this.frame(m[L.lru + i]!));
     this.emit(m[G_ACT_N]!);
     for (let i = 0; i < m[G_ACT_N]!; i++) this.emit(this.frame(m[L.act + i]!));
+    this.emit(m[G_SWAP_OFF]!);
 
     // tasks in canonical order; page tables name frames and swap slots first
     for (const t of order) {

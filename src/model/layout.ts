@@ -178,7 +178,9 @@ export const G_GP_SURPLUS = 14;
 export const G_GP_OVERCOMMIT = 15;
 /** no order-0 frame below it is free (0: none known): where frame_take starts looking; speed only, not behaviour */
 export const G_FREE_HINT = 16;
-export const G_HDR = 17;
+/** 1 after swapoff(): the swap area is gone, reclaim finds no swap slot (0: swap on, as the executor sets it up) */
+export const G_SWAP_OFF = 17;
+export const G_HDR = 18;
 
 /* ---- ksmd's rmap items (one per task and virtual page, when the geometry has KSM) ---- */
 export const K_CHECKSUM = 0; // oldchecksum: the content key of the last visit (shifted off 0), 0 never visited

@@ -75,6 +75,7 @@ import {
   G_SEQ,
   G_PFN_HWM,
   G_FREE_HINT,
+  G_SWAP_OFF,
   ZERO_PFN,
   T_KSM,
   T_KSM_BASE,
@@ -751,6 +752,13 @@ export function filemap_set(s: KState, f: number, index: number, pfn: number): v
 
 /* ---------------- swap ---------------- */
 
+/** swapoff() has run: the swap area is gone */
+export function swap_is_off(s: KState): boolean {
+  return s.m[G_SWAP_OFF] !== 0;
+}
+export function swap_set_off(s: KState): void {
+  s.m[G_SWAP_OFF] = 1;
+}
 export function swo(s: KState, slot: number): number {
   return s.L.swap + slot * SWAP_WORDS;
 }

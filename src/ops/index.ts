@@ -31,6 +31,7 @@ import { transientRef } from './transient.js';
 import { check } from './check.js';
 import { mremap } from './mremap.js';
 import { ksmScan } from './ksm.js';
+import { swapoff } from './swapoff.js';
 
 /** Every operation, in registry order. */
 export const OPS = [
@@ -75,6 +76,7 @@ export const OPS = [
   check,
   mremap,
   ksmScan,
+  swapoff,
 ] as const;
 
 type AnyDef = (typeof OPS)[number];

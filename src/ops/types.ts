@@ -43,7 +43,18 @@ export interface Range {
 
 /** Executor capabilities a scenario may need on the real kernel. */
 export type Capability =
-  'root' | 'swap' | 'io_uring' | 'uffd' | 'odirect' | 'gup-test' | 'soft-dirty' | 'ksm' | 'hugetlb' | 'hugetlb-1g' | 'model-only';
+  | 'root'
+  | 'swap'
+  | 'swapoff'
+  | 'io_uring'
+  | 'uffd'
+  | 'odirect'
+  | 'gup-test'
+  | 'soft-dirty'
+  | 'ksm'
+  | 'hugetlb'
+  | 'hugetlb-1g'
+  | 'model-only';
 
 /** Names to model ids while a scenario is resolved; every failure is positioned at the step. */
 export interface ResolveCx {
@@ -129,6 +140,8 @@ export interface FuzzCx {
   hasUffd(create: boolean): boolean;
   hasRing(create: boolean): boolean;
   mapRegion(): void;
+  /** a swapoff may be drawn now: in an eighth of the scenarios with swap, once (it turns swap off for good) */
+  swapoff(): boolean;
   /** the scenario has the large-folio regions (a PMD-sized THP area and an mTHP area) */
   readonly thp: boolean;
 }

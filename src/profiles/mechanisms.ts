@@ -209,6 +209,9 @@ const swap = z
     swapinDrain: flag(
       'do_swap_page() drains the local LRU batch before judging a write fault on a swap-cache page that is off the LRU (d4c470970d45, 5.18+)',
     ),
+    unuseKeepsBits: flag(
+      'swapoff (unuse_pte) carries the swap PTE\'s soft-dirty and uffd-wp bits over to the PTE it maps (14a762dd1977 "mm/swapfile: fix lost swap bits in unuse_pte()", 6.0 inferred from the mm-stable history); before, a write-protected page came back writable on its first write fault with no uffd-wp fault',
+    ),
     swapinWritableOnRead: flag('swap-in of an exclusive page maps it writable even on a read fault (between 6.1 and 6.12)'),
     swapTable: flag(
       'the 7.x swap-table rework (read in 7.2.13 do_swap_page): every swap-in goes through the swap cache, and the entry and the swap cache are released only after the PTE is set, so a non-exclusive entry is mapped read-only',

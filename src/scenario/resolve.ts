@@ -300,6 +300,8 @@ export function resolveScenario(sc: Scenario): Resolved {
   const nt = tasks.length;
   const filePages = Math.max(1, ...files.map((f) => f.pages), ...[...regions.values()].map((r) => r.pages));
   const nfiles = files.length + sc.steps.filter((s) => s.op === 'mmap' && s.args.shared && s.args.file === undefined).length;
+  // steps that copy memory into a file (past its end, the file grows)
+  const copiesToFiles = sc.steps.some((s) => s.op === 'io-uring-write-fixed' || s.op === 'odirect-write' || s.op === 'odirect-write-start');
   const refs = nt * small * 2 + 16 + refsTaken;
   const swapSlots = nt * small + 2;
   const pipesN = Math.max(1, pipes.length);
@@ -329,8 +331,12 @@ export function resolveScenario(sc: Scenario): Resolved {
     pipes: pipesN,
     pipeBufs: 16,
     refs,
-    // (a scenario with 1 GiB pages may write a 262144-page file: a record per page it copies there)
-    writes: Math.min(gigantic ? 1 << 20 : 4096, sc.steps.length * 2 + files.reduce((a, f) => a + f.pages, 0) + 16),
+    // a record per page copied into a file, which a copy from memory may grow to filePages
+    // (a scenario with 1 GiB pages may write a 262144-page file)
+    writes: Math.min(
+      gigantic ? 1 << 20 : 4096,
+      sc.steps.length * 2 + files.reduce((a, f) => a + (copiesToFiles ? filePages : f.pages), 0) + 16,
+    ),
     lruBatch: 32,
     pmdOrder: thp ? pmdOrder : 0,
     ...(gigantic ? { pudOrder: 2 * pmdOrder } : {}),

@@ -8,7 +8,7 @@
  * swap PTE still names the slot and the folio is not under writeback.
  */
 import type { KState } from '../../model/layout.js';
-import { PGF_SWAPCACHE, PGF_DIRTY } from '../../model/layout.js';
+import { PGF_SWAPCACHE, PGF_DIRTY, PGF_KSM } from '../../model/layout.js';
 import {
   swap_count,
   swap_cache_pfn,
@@ -28,9 +28,33 @@ import {
   folio_nr_pages,
   folio_test_large,
   folio_mapped,
+  task_alive,
+  swap_is_off,
+  swap_set_off,
+  vma_count,
+  vma_anon_at,
+  vma_flags_at,
+  vma_start_at,
+  vma_end_at,
+  ptep_get,
+  set_pte_at,
+  VM_HUGETLB,
 } from '../../model/mm_types.js';
-import { folio_put_refs } from './swap.js';
+import {
+  is_swap_pte,
+  mk_pte,
+  pte_swp_slot,
+  pte_swp_exclusive,
+  pte_swp_soft_dirty,
+  pte_swp_uffd_wp,
+  pte_mksoft_dirty,
+  pte_mkuffd_wp,
+} from '../../model/pte.js';
+import { folio_put_refs, folio_put } from './swap.js';
+import { swap_cache_get_folio, swapin_readahead } from './swap_state.js';
+import { folio_add_new_anon_rmap, folio_add_anon_rmap_pte, PageAnon } from './rmap.js';
 import { ModelBug, type KCtx, trace } from '../ctx.js';
+import { EINVAL } from '../errno.js';
 
 /** folio_alloc_swap() for a small folio: the lowest free swap slot, or 0 when the device is full. */
 export function get_swap_slot(s: KState): number {
@@ -44,6 +68,7 @@ export function get_swap_slot(s: KState): number {
  * thp_swap_suitable_orders() relies on at swap-in), or 0 when there is none.
  */
 export function get_swap_slots(s: KState, nr: number): number {
+  if (swap_is_off(s)) return 0; // no swap area: folio_alloc_swap() fails
   const n = s.L.geo.swapSlots;
   for (let first = nr === 1 ? 1 : nr; first + nr <= n; first += nr) {
     let free = true;
@@ -157,4 +182,79 @@ export function swap_writepage(s: KState, pfn: number): void {
   const nr = folio_nr_pages(s, head);
   for (let i = 0; i < nr; i++) swap_set_data(s, page_private(s, head + i), page_data(s, head + i));
   page_clear(s, head, PGF_DIRTY);
+}
+
+/**
+ * swapoff() of the one swap area (mm/swapfile.c sys_swapoff -> try_to_unuse,
+ * every era; read in 6.18): no new slot is handed out, every swap PTE of every
+ * mm is faulted back in (unuse_mm), and the swap cache is emptied. Returns 0,
+ * or -EINVAL when swap is already off. The kernel walks mms in init_mm.mmlist
+ * order; the model walks tasks in their order, which only changes the order of
+ * the LRU add batch (one page per read: vm.page-cluster 0). shmem_unuse() has
+ * nothing to do: the model swaps out anon pages only.
+ */
+export function sys_swapoff(s: KState, ctx: KCtx): number {
+  if (swap_is_off(s)) return -EINVAL;
+  swap_set_off(s);
+  trace(ctx, 'sys_swapoff', 'the swap area leaves the active list: try_to_unuse()');
+  for (let t = 0; t < s.L.geo.tasks; t++) if (task_alive(s, t)) unuse_mm(s, ctx, t);
+  // find_next_to_unuse(): swap cache folios no PTE names any more
+  for (let slot = 1; slot < s.L.geo.swapSlots; slot++) {
+    const pfn = swap_cache_pfn(s, slot);
+    if (pfn !== 0) folio_free_swap(s, ctx, pfn);
+  }
+  return 0;
+}
+
+/** unuse_mm() -> unuse_vma(): the anon VMAs (those with an anon_vma), not hugetlb ones. */
+function unuse_mm(s: KState, ctx: KCtx, t: number): void {
+  const n = vma_count(s, t);
+  for (let i = 0; i < n; i++) {
+    if (!vma_anon_at(s, t, i) || (vma_flags_at(s, t, i) & VM_HUGETLB) !== 0) continue;
+    for (let va = vma_start_at(s, t, i); va < vma_end_at(s, t, i); va++) {
+      const pte = ptep_get(s, t, va);
+      if (!is_swap_pte(pte)) continue;
+      // unuse_pte_range(): the swap cache, or a read into it (swapin_readahead)
+      const slot = pte_swp_slot(pte);
+      const pfn = swap_cache_get_folio(s, ctx, slot, 'unuse_pte_range') || swapin_readahead(s, ctx, slot, 'unuse_pte_range');
+      unuse_pte(s, ctx, t, va, pfn);
+      folio_free_swap(s, ctx, pfn);
+      folio_put(s, pfn);
+    }
+  }
+}
+
+/**
+ * unuse_pte(): map the page with the VMA's vm_page_prot, read-only in a
+ * private mapping ("let do_wp_page work it out": a write takes a fault);
+ * RMAP_EXCLUSIVE when the swap PTE had the exclusive bit (5.19+, not for a
+ * KSM page); the soft-dirty and uffd-wp bits of the swap PTE carried over
+ * only from 6.0 (14a762dd1977, mech.swap.unuseKeepsBits): before, a
+ * write-protected page came back without its uffd-wp bit.
+ */
+function unuse_pte(s: KState, ctx: KCtx, t: number, va: number, pfn: number): void {
+  const orig = ptep_get(s, t, va);
+  const mech = ctx.prof.mech;
+  const ksm = page_test(s, pfn, PGF_KSM);
+  const exclusive = mech.swap.swapinReuse === 'exclusive-bit' && !ksm && pte_swp_exclusive(orig);
+  page_ref_add(s, pfn, 1);
+  if (!PageAnon(s, pfn)) folio_add_new_anon_rmap(s, ctx, pfn, exclusive);
+  else folio_add_anon_rmap_pte(s, ctx, t, pfn, exclusive);
+  let pte = mk_pte(pfn);
+  const lost: string[] = [];
+  if (pte_swp_soft_dirty(orig)) {
+    if (mech.swap.unuseKeepsBits) pte = pte_mksoft_dirty(pte);
+    else lost.push('soft-dirty');
+  }
+  if (pte_swp_uffd_wp(orig)) {
+    if (mech.swap.unuseKeepsBits) pte = pte_mkuffd_wp(pte);
+    else lost.push('uffd-wp');
+  }
+  set_pte_at(s, t, va, pte);
+  swap_free(s, pte_swp_slot(orig));
+  trace(
+    ctx,
+    'unuse_pte',
+    `task ${t} page ${va}: page pfn#${pfn} mapped read-only${exclusive ? ', exclusive' : ''}${lost.length ? `; the swap PTE's ${lost.join(' and ')} bit lost` : ''}`,
+  );
 }

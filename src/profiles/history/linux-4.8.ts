@@ -30,6 +30,7 @@ export const linux_4_8: Profile = {
     swap: {
       swapinReuse: 'mapcount',
       swapinDrain: false,
+      unuseKeepsBits: false,
       swapinWritableOnRead: false,
       swapTable: false,
       largeSwapout: 'split',

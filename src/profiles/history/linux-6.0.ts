@@ -8,6 +8,7 @@ export const linux_6_0 = derive(linux_5_19, {
   commits: [
     '5535be309971 mm/gup: fix FOLL_FORCE COW security issue and remove FOLL_COW (CVE-2022-2590)',
     '64fe24a3e05e mm/mprotect: try avoiding write faults for exclusive anonymous pages when changing protection',
+    '14a762dd1977 mm/swapfile: fix lost swap bits in unuse_pte() (6.0 inferred; swapoff keeps uffd-wp and soft-dirty)',
     'bcd51a3c679d hugetlb: lazy page table copies in fork() (6.0 inferred; debian-5.10 copies, debian-6.1 does not)',
   ],
   summary:
@@ -17,5 +18,6 @@ export const linux_6_0 = derive(linux_5_19, {
     gup: { forceWrite: 'anon-exclusive' },
     wrprotect: { mprotectWritable: 'dirty' },
     hugetlb: { lazyForkCopy: true },
+    swap: { unuseKeepsBits: true },
   },
 });
