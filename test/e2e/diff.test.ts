@@ -528,6 +528,48 @@ d('the executor', () => {
     expect(strayScratchDirs().filter((f) => !runsBefore.includes(f))).toEqual([]);
   });
 
+  it('turns swap off only for the program with a swapoff step: the area is on again for the next, and off at the end', () => {
+    // the two swapoff programs run alone, one after the other: the second pages out (swapped: true) only if the
+    // area came back after the first
+    const r = cowlab(
+      'diff',
+      '--json',
+      '-j',
+      '2',
+      'scenarios/swap/swapoff-brings-pages-back.yaml',
+      'scenarios/swap/swapoff-uffd-wp.yaml',
+      'scenarios/history/transient/swap-in-then-write.yaml',
+    );
+    const res = JSON.parse(r.out) as { scenario: string; verdict: string }[];
+    expect(res.map((x) => `${x.scenario}: ${x.verdict}`)).toEqual([
+      'swapoff-brings-pages-back: agree',
+      'swapoff-uffd-wp: agree',
+      'swap-in-then-write: agree',
+    ]);
+    expect(swaps()).toBe(0);
+  });
+
+  it('leaves a swap area that is not its own alone: a swapoff scenario is skipped with the reason', () => {
+    const other = join(mkdtempSync(join(tmpdir(), 'cowlab-e2e-swap-')), 'other');
+    writeFileSync(other, Buffer.alloc(16 << 20), { mode: 0o600 });
+    if (spawnSync('mkswap', [other]).status !== 0 || spawnSync('swapon', [other]).status !== 0) {
+      rmSync(join(other, '..'), { recursive: true, force: true });
+      return console.log('SKIP foreign swap area: mkswap/swapon failed');
+    }
+    try {
+      const r = cowlab('diff', '--json', 'scenarios/swap/swapoff-uffd-wp.yaml', 'scenarios/history/transient/swap-in-then-write.yaml');
+      const res = JSON.parse(r.out) as { scenario: string; verdict: string; reason?: string }[];
+      expect(res[0]!.verdict).toBe('skip');
+      expect(res[0]!.reason).toContain('another swap area is active');
+      expect(res[1]!.verdict).toBe('agree');
+      expect(readFileSync('/proc/swaps', 'utf8')).toContain(other);
+    } finally {
+      spawnSync('swapoff', [other]);
+      rmSync(join(other, '..'), { recursive: true, force: true });
+    }
+    expect(swaps()).toBe(0);
+  });
+
   it('puts the hugetlb pool and its overcommit back even when cowlab is killed while a hugetlb program runs', async () => {
     const before = hugePool();
     if (before === null) return console.log('SKIP hugetlb pool: no /sys/kernel/mm/hugepages/hugepages-2048kB');
