@@ -14,14 +14,8 @@ import { lru_batch_refs } from '../kernel/mm/swap.js';
 import { pagemap_entry } from '../kernel/fs/proc/task_mmu.js';
 import { errnoName } from '../kernel/errno.js';
 import type { Resolved } from '../scenario/resolve.js';
-import {
-  pageName,
-  uffdMsgsText,
-  UFFD_PAGEFAULT_FLAG_WP,
-  UFFD_PAGEFAULT_FLAG_WRITE,
-  type RunResult,
-  type StepRecord,
-} from '../scenario/run.js';
+import { pageName, uffdMsgsText, type RunResult, type StepRecord } from '../scenario/run.js';
+import { uffdMsgFields } from '../kernel/ctx.js';
 import type { ExecResult, KPage, Caps } from '../executor/server.js';
 import type { Profile } from '../profiles/types.js';
 
@@ -322,10 +316,7 @@ export function comparer(r: Resolved, kernel: ExecResult, opts: CompareOptions):
     if (rec.uffdMsgs.length || ks.uffdMsgs.length)
       rows.push({
         field: 'uffd-msgs',
-        model: uffdMsgsText(
-          r,
-          rec.uffdMsgs.map((m) => ({ vpage: m.va, flags: UFFD_PAGEFAULT_FLAG_WP | (m.write ? UFFD_PAGEFAULT_FLAG_WRITE : 0) })),
-        ),
+        model: uffdMsgsText(r, uffdMsgFields(rec.uffdMsgs)),
         kernel: uffdMsgsText(r, ks.uffdMsgs),
       });
     // ksmd's per-process count (5.19+), for programs that use KSM

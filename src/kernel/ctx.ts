@@ -92,6 +92,16 @@ export interface UffdMsg {
   write: boolean;
 }
 
+/** UFFD_PAGEFAULT_FLAG_* of include/uapi/linux/userfaultfd.h */
+export const UFFD_PAGEFAULT_FLAG_WRITE = 1;
+export const UFFD_PAGEFAULT_FLAG_WP = 2;
+export const UFFD_PAGEFAULT_FLAG_MINOR = 4;
+
+/** Model messages as the monitor reads them: the page and the UFFD_PAGEFAULT_FLAG_* bits. */
+export function uffdMsgFields(msgs: readonly UffdMsg[]): { vpage: number; flags: number }[] {
+  return msgs.map((m) => ({ vpage: m.va, flags: UFFD_PAGEFAULT_FLAG_WP | (m.write ? UFFD_PAGEFAULT_FLAG_WRITE : 0) }));
+}
+
 export function newCtx(
   prof: Profile,
   opts: { trace?: boolean; step?: number; freshWrites?: boolean; metrics?: Metrics; env?: Readonly<Env> } = {},

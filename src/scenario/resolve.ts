@@ -6,6 +6,7 @@
  */
 import type { Geometry } from '../model/layout.js';
 import { errnoByName } from '../kernel/errno.js';
+import { UFFD_PAGEFAULT_FLAG_WP, UFFD_PAGEFAULT_FLAG_WRITE } from '../kernel/ctx.js';
 import { InputError } from './errors.js';
 import { SCENARIO_LIMITS } from '../ops/limits.js';
 import { findOp, type Op } from '../ops/index.js';
@@ -274,8 +275,7 @@ export function resolveScenario(sc: Scenario): Resolved {
     if (st.expect.uffdMsgs)
       rstep.uffdMsgs = st.expect.uffdMsgs.map((m) => ({
         vpage: rangeOf(m.at).start,
-        // UFFD_PAGEFAULT_FLAG_WP 2, UFFD_PAGEFAULT_FLAG_WRITE 1
-        flags: (m.flags.includes('wp') ? 2 : 0) | (m.flags.includes('write') ? 1 : 0),
+        flags: (m.flags.includes('wp') ? UFFD_PAGEFAULT_FLAG_WP : 0) | (m.flags.includes('write') ? UFFD_PAGEFAULT_FLAG_WRITE : 0),
       }));
     for (const [key, ref, same] of [
       ['same-frame-as', st.expect.sameFrameAs, true],

@@ -17,7 +17,17 @@ import {
 import { pte_present, pte_pfn, pte_write, pte_uffd_wp, is_swap_pte } from '../model/pte.js';
 import { wid_root, write_value } from '../model/writes.js';
 import { ksm_merging_pages } from '../kernel/mm/ksm.js';
-import { newMetrics, profileEnv, type Metrics, type PathEvent, type UffdMsg } from '../kernel/ctx.js';
+import {
+  newMetrics,
+  profileEnv,
+  uffdMsgFields,
+  UFFD_PAGEFAULT_FLAG_WP,
+  UFFD_PAGEFAULT_FLAG_WRITE,
+  UFFD_PAGEFAULT_FLAG_MINOR,
+  type Metrics,
+  type PathEvent,
+  type UffdMsg,
+} from '../kernel/ctx.js';
 import { step, type Kernel, type Effects } from '../ops/step.js';
 import type { StepResult } from '../ops/types.js';
 import { file_create } from '../kernel/mm/filemap.js';
@@ -249,10 +259,7 @@ function checkExpectations(
   if (e.faults !== undefined && eff.faults !== e.faults) f(`expected ${e.faults} page fault(s), took ${eff.faults}`);
   if (e.uffdFaults !== undefined && eff.uffdFaults !== e.uffdFaults) f(`expected ${e.uffdFaults} uffd-wp fault(s), got ${eff.uffdFaults}`);
   if (rs.uffdMsgs) {
-    const got = uffdMsgsText(
-      r,
-      eff.uffdMsgs.map((m) => ({ vpage: m.va, flags: UFFD_PAGEFAULT_FLAG_WP | (m.write ? UFFD_PAGEFAULT_FLAG_WRITE : 0) })),
-    );
+    const got = uffdMsgsText(r, uffdMsgFields(eff.uffdMsgs));
     const want = uffdMsgsText(r, rs.uffdMsgs);
     if (got !== want) f(`expected the uffd messages ${want}, got ${got}`);
   }
@@ -411,11 +418,6 @@ function pageExpectations(
   }
   flush(Infinity);
 }
-
-/** UFFD_PAGEFAULT_FLAG_* of include/uapi/linux/userfaultfd.h */
-export const UFFD_PAGEFAULT_FLAG_WRITE = 1;
-export const UFFD_PAGEFAULT_FLAG_WP = 2;
-const UFFD_PAGEFAULT_FLAG_MINOR = 4;
 
 /** uffd fault messages as `mem[0] wp write`, in order (the executor keeps the first 8 of a step: so does this). */
 export function uffdMsgsText(r: Resolved, msgs: readonly { vpage: number; flags: number }[]): string {

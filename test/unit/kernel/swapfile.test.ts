@@ -45,7 +45,7 @@ function build(cmds: { kind: string; page: number }[], swapoff: boolean): { step
 describe('sys_swapoff()', () => {
   for (const id of ['linux-6.18', 'linux-5.9', 'linux-4.8']) {
     it(`brings every swapped page back with its content, and frees every slot (${id})`, () => {
-      const prof = profileById(id)!;
+      const prof = profileById(id);
       fc.assert(
         fc.property(stepsArb, (cmds) => {
           const run = (off: boolean) => {
@@ -84,7 +84,7 @@ describe('sys_swapoff()', () => {
         'swapoff-twice.yaml',
       ),
     );
-    const res = runScenario(r, profileById('linux-6.18')!);
+    const res = runScenario(r, profileById('linux-6.18'));
     expect(res.failures).toEqual([]);
     expect(res.verdict).toBe('pass');
   });
