@@ -104,7 +104,20 @@ const topSchema = z
     source: z.union([z.string(), z.array(z.string())]).optional(),
     requires: z
       .array(
-        z.enum(['root', 'swap', 'swapoff', 'io_uring', 'uffd', 'odirect', 'gup-test', 'soft-dirty', 'ksm', 'hugetlb', 'hugetlb-1g', 'model-only']),
+        z.enum([
+          'root',
+          'swap',
+          'swapoff',
+          'io_uring',
+          'uffd',
+          'odirect',
+          'gup-test',
+          'soft-dirty',
+          'ksm',
+          'hugetlb',
+          'hugetlb-1g',
+          'model-only',
+        ]),
       )
       .optional(),
     processes: z
