@@ -50,6 +50,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/swap.h>
+#include <grp.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
 #include <sys/wait.h>

@@ -837,6 +837,24 @@ int ksm_run(const char *v)
 }
 
 /*
+ * setuid: the process becomes nobody (no supplementary groups, gid and uid
+ * 65534, real, effective and saved) and stays dumpable, as a process that
+ * user started is: /proc/PID files stay its own, and a process of the same
+ * user may attach to it. EPERM once it is not root any more.
+ */
+long op_setuid(struct stepcx *cx, const long *a)
+{
+	(void)cx;
+	(void)a;
+	if (geteuid() != 0)
+		return -EPERM;
+	if (setgroups(0, NULL) || setresgid(65534, 65534, 65534) || setresuid(65534, 65534, 65534))
+		return -errno;
+	prctl(PR_SET_DUMPABLE, 1);
+	return 0;
+}
+
+/*
  * swapoff: the swap area off (try_to_unuse brings every swapped page back);
  * the coordinator checked that it is cowlab's and the only one
  * (swap_area_alone), and the server turns it on again after the program.
@@ -864,6 +882,9 @@ long op_ksm_scan(struct stepcx *cx, const long *a)
 	long start = ksm_read("full_scans"), seen, prev, last[3] = { -1, -1, -1 };
 	int r, moved = 0;
 
+	/* /sys/kernel/mm/ksm/run is root's: an unprivileged process cannot drive ksmd */
+	if (geteuid() != 0)
+		return -EACCES;
 	if (start < 0)
 		return -ENOSYS;
 	if (!a[0])

@@ -40,7 +40,11 @@ export interface DiffResult {
 
 /** The environment the model runs in to be compared with a machine: the profile's, with what the machine reported. */
 export function machineEnv(prof: Profile, caps: Caps): Env {
-  return withEnv(profileEnv(prof), { zeroPage: caps.zeroPage });
+  return withEnv(profileEnv(prof), {
+    zeroPage: caps.zeroPage,
+    unprivilegedUserfaultfd: caps.unprivilegedUserfaultfd,
+    ptraceScope: caps.ptraceScope,
+  });
 }
 
 /**

@@ -87,6 +87,10 @@ export interface Caps {
   ksm: boolean;
   /** the 2 MiB hugetlb pool can be set (CONFIG_HUGETLBFS, root) */
   hugetlb: boolean;
+  /** vm.unprivileged_userfaultfd is 1 */
+  unprivilegedUserfaultfd: boolean;
+  /** kernel.yama.ptrace_scope, -1 without Yama */
+  ptraceScope: number;
 }
 
 /** The capabilities an executor reports on its `C` line. */
@@ -112,6 +116,8 @@ export function parseCaps(line: string): Caps {
     pagemapScan: v('pagemap_scan'),
     ksm: v('ksm'),
     hugetlb: v('hugetlb'),
+    unprivilegedUserfaultfd: v('unpriv_uffd'),
+    ptraceScope: Number(/\byama=(-?\d)\b/.exec(line)?.[1] ?? -1),
   };
 }
 

@@ -32,6 +32,7 @@ import {
   T_MMFLAGS,
   T_CURWID,
   T_UFFD,
+  T_UID,
   T_RING,
   TASK_ALIVE,
   TASK_DEAD,
@@ -164,6 +165,7 @@ export class Canonicalizer {
     if (m[base + T_STATE] !== TASK_ALIVE) return h;
     h = mix(h, m[base + T_MMFLAGS]!);
     h = mix(h, m[base + T_UFFD]!);
+    h = mix(h, m[base + T_UID]!);
     h = mix(h, m[base + T_RING]!);
     let vis = 0;
     for (let i = 0; i < L.visWords; i++) vis += popcount(m[base + L.tVis + i]!);
@@ -230,6 +232,7 @@ export class Canonicalizer {
       if (st !== TASK_ALIVE) continue;
       this.emit(m[base + T_MMFLAGS]!);
       this.emit(m[base + T_UFFD]!);
+      this.emit(m[base + T_UID]!);
       this.emit(m[base + T_RING]!);
       for (let i = 0; i < geo.vmas * VMA_WORDS; i++) this.emit(m[base + L.tVma + i]!);
       for (let i = 0; i < L.pmds; i++) {

@@ -103,7 +103,8 @@ export const T_KSM_BASE = 7; // ksm_merging_pages a child inherited from its par
 export const T_HRESV = 8; // hugetlb: PMD slots whose reservation an owner VMA of this mm consumed (bit per PMD index; the private resv_map)
 export const T_KSM_ZERO = 9; // mm->ksm_zero_pages: zero pages ksmd mapped here, less those unmapped since (6.5+; dup_mm copies it)
 export const T_HRESV_PUD = 10; // T_HRESV for 1 GiB pages: bit per PUD index
-export const T_HDR = 11;
+export const T_UID = 11; // the task's uid (real, effective and saved): 0 root, else an unprivileged user (setresuid)
+export const T_HDR = 12;
 
 /* ---- struct vm_area_struct ---- */
 export const V_START = 0;

@@ -31,6 +31,7 @@ import {
   T_MMFLAGS,
   T_CURWID,
   T_UFFD,
+  T_UID,
   T_RING,
   TASK_ALIVE,
   V_START,
@@ -335,6 +336,13 @@ export function task_uffd(s: KState, t: number): number {
 }
 export function task_set_uffd(s: KState, t: number, v: number): void {
   s.m[s.L.tasks + t * s.L.taskWords + T_UFFD] = v;
+}
+/** The task's uid: 0 (root, every capability) or an unprivileged user's. */
+export function task_uid(s: KState, t: number): number {
+  return s.m[s.L.tasks + t * s.L.taskWords + T_UID]!;
+}
+export function task_set_uid(s: KState, t: number, uid: number): void {
+  s.m[s.L.tasks + t * s.L.taskWords + T_UID] = uid;
 }
 export function task_ring(s: KState, t: number): number {
   return s.m[s.L.tasks + t * s.L.taskWords + T_RING]!;

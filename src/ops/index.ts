@@ -32,6 +32,7 @@ import { check } from './check.js';
 import { mremap } from './mremap.js';
 import { ksmScan } from './ksm.js';
 import { swapoff } from './swapoff.js';
+import { setuid } from './setuid.js';
 
 /** Every operation, in registry order. */
 export const OPS = [
@@ -77,6 +78,7 @@ export const OPS = [
   mremap,
   ksmScan,
   swapoff,
+  setuid,
 ] as const;
 
 type AnyDef = (typeof OPS)[number];

@@ -1,6 +1,8 @@
 /** swapoff() of the swap area (mm/swapfile.c sys_swapoff): see src/kernel/mm/swapfile.ts. */
 import { defineOp, ok } from './types.js';
 import { sys_swapoff } from '../kernel/mm/swapfile.js';
+import { task_uid } from '../model/mm_types.js';
+import { EPERM } from '../kernel/errno.js';
 
 export const swapoff = defineOp({
   name: 'swapoff',
@@ -14,7 +16,8 @@ export const swapoff = defineOp({
     return {};
   },
   print: () => 'swapoff',
-  apply: (s, ctx) => ok(sys_swapoff(s, ctx)),
+  // CAP_SYS_ADMIN
+  apply: (s, ctx, t) => ok(task_uid(s, t) === 0 ? sys_swapoff(s, ctx) : -EPERM),
   exec: { args: [], encode: () => [] },
   fuzz: { host: true, onRegion: false, gen: (_c, x) => (x.swap && x.swapoff() ? 'swapoff' : null) },
 });

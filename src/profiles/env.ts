@@ -45,6 +45,14 @@ export const envSchema = z
       description:
         'read faults on private anonymous memory map the shared zero page; false on kernels that forbid it (mm_forbids_zeropage(), or a vendor option such as pvm_no_zero_page=1 on some hosts), where a read fault allocates an exclusive page (the option acts on read faults only: a THP split still maps zero-filled pages to the zero page from 6.12)',
     }),
+    unprivilegedUserfaultfd: z.boolean().meta({
+      description:
+        'vm.unprivileged_userfaultfd: a process without CAP_SYS_PTRACE may open a userfaultfd (the upstream default was 1 from 5.2 and is 0 from 5.11, d0d4730ac2e4; the hosts here have 0)',
+    }),
+    ptraceScope: z.number().int().min(-1).max(3).meta({
+      description:
+        'kernel.yama.ptrace_scope, or -1 without Yama (this host): 1 lets an unprivileged process attach only to its descendants, 2 only CAP_SYS_PTRACE, 3 nobody; process_vm_readv/writev and /proc/PID/mem are PTRACE_MODE_ATTACH checks',
+    }),
   })
   .strict();
 
@@ -62,6 +70,8 @@ export const DEFAULT_ENV: Readonly<Env> = Object.freeze({
   hugetlbOvercommit: 0,
   hugetlb1gPages: 0,
   zeroPage: true,
+  unprivilegedUserfaultfd: false,
+  ptraceScope: -1,
 });
 
 /** The size key (KiB) of a folio order: the PMD order is always `2048` (hpage_pmd_size), others 4 KiB << order. */

@@ -25,6 +25,8 @@ import {
   task_ring,
   task_set_ring,
   task_set_uffd,
+  task_uid,
+  task_set_uid,
   VM_DONTCOPY,
   VM_WIPEONFORK,
   VM_UFFD_WP,
@@ -49,6 +51,7 @@ export function do_fork(s: KState, ctx: KCtx, parent: number, child: number): nu
   task_set_parent(s, child, parent);
   mm_set_flags(s, child, 0);
   task_set_uffd(s, child, 0);
+  task_set_uid(s, child, task_uid(s, parent)); // copy_creds(): the child runs as its parent
   ksm_fork(s, ctx, parent, child);
   // lineage: the child may observe what the parent could observe until now
   vis_copy(s, parent, child);

@@ -10,7 +10,8 @@ import { task_alive, page_data, page_set_data, va_shared } from '../../model/mm_
 import { OpWrites } from '../../model/writes.js';
 import { type KCtx, trace } from '../ctx.js';
 import { __get_user_pages, unpin_user_page, FOLL_PIN, FOLL_UNLOCKABLE, FOLL_WRITE, FOLL_REMOTE, FOLL_TOUCH } from './gup.js';
-import { EFAULT, ESRCH } from '../errno.js';
+import { EFAULT, ESRCH, EPERM } from '../errno.js';
+import { ptrace_may_access } from '../kernel/ptrace.js';
 
 /** Result: pages transferred (the wids read, for readv) or a negative errno. */
 export interface VmRwResult {
@@ -20,6 +21,8 @@ export interface VmRwResult {
 
 export function process_vm_rw(s: KState, ctx: KCtx, t: number, target: number, va: number, n: number, write: boolean): VmRwResult | number {
   if (!task_alive(s, target)) return -ESRCH;
+  // mm_access(PTRACE_MODE_ATTACH_REALCREDS): its -EACCES becomes -EPERM
+  if (!ptrace_may_access(s, ctx, t, target)) return -EPERM;
   const foll = FOLL_PIN | FOLL_REMOTE | FOLL_TOUCH | (write ? FOLL_WRITE : 0);
   // pin_user_pages_remote() with a `locked` argument: faults may drop mmap_lock
   const r = __get_user_pages(ctx, s, target, va, n, foll | FOLL_UNLOCKABLE);

@@ -12,7 +12,7 @@ import {
   UFFD_FEATURE_WP_UNPOPULATED,
   UFFD_FEATURE_WP_ASYNC,
 } from '../../model/layout.js';
-import { vmas_of, task_uffd, task_set_uffd, VM_UFFD_WP, VM_MAYWRITE, type Vma } from '../../model/mm_types.js';
+import { vmas_of, task_uffd, task_set_uffd, task_uid, VM_UFFD_WP, VM_MAYWRITE, type Vma } from '../../model/mm_types.js';
 import { type KCtx, trace } from '../ctx.js';
 import { type Vmf, VM_FAULT_RETRY, VM_FAULT_SIGBUS, FAULT_FLAG_ALLOW_RETRY, FAULT_FLAG_USER, FAULT_FLAG_WRITE } from './memory.js';
 import { vma_modify, range_mapped } from './mmap.js';
@@ -25,7 +25,7 @@ import {
   MM_CP_VM_FLAGS_PROT,
   vma_wants_manual_pte_write_upgrade,
 } from './mprotect.js';
-import { EINVAL, ENOENT, EPERM, EBUSY, EBADF } from '../errno.js';
+import { EINVAL, ENOENT, EPERM, EBUSY, EBADF, EACCES } from '../errno.js';
 
 /** How the userfaultfd is opened: the syscall's UFFD_USER_MODE_ONLY flag, and /dev/userfaultfd instead of the syscall. */
 export interface UffdOpen {
@@ -37,10 +37,22 @@ export interface UffdOpen {
 export function userfaultfd_open(s: KState, ctx: KCtx, t: number, features: number, open: UffdOpen = {}): number {
   if (task_uffd(s, t) & UFFD_CTX_OPEN) return -EBUSY;
   const mech = ctx.prof.mech;
+  const privileged = task_uid(s, t) === 0;
+  // /dev/userfaultfd is mode 0600, root's: the open is refused by the file's permissions
+  if (open.dev && mech.uffd.devNode && !privileged) {
+    trace(ctx, 'userfaultfd', 'open("/dev/userfaultfd") by an unprivileged process: -EACCES');
+    return -EACCES;
+  }
   // /dev/userfaultfd (6.1): the device node does not exist before
   if (open.dev && !mech.uffd.devNode) {
     trace(ctx, 'userfaultfd', 'no /dev/userfaultfd: open() fails with -ENOENT');
     return -ENOENT;
+  }
+  // the syscall checks its caller first (userfaultfd_syscall_allowed(), 5.2+): vm.unprivileged_userfaultfd,
+  // or (5.11+) UFFD_USER_MODE_ONLY, or CAP_SYS_PTRACE
+  if (!open.dev && !privileged && !ctx.env.unprivilegedUserfaultfd && !(open.userModeOnly && mech.uffd.userModeOnly)) {
+    trace(ctx, 'userfaultfd', 'vm.unprivileged_userfaultfd 0, no UFFD_USER_MODE_ONLY, no CAP_SYS_PTRACE: -EPERM');
+    return -EPERM;
   }
   // new_userfaultfd(): flags it does not know are -EINVAL (UFFD_USER_MODE_ONLY from 5.11)
   if (open.userModeOnly && !mech.uffd.userModeOnly) {

@@ -11,7 +11,8 @@ import { task_alive, page_data, page_set_data, page_set, va_shared } from '../..
 import { OpWrites } from '../../../model/writes.js';
 import { type KCtx, trace } from '../../ctx.js';
 import { __get_user_pages, gup_put_folio, FOLL_GET, FOLL_FORCE, FOLL_WRITE, FOLL_REMOTE, FOLL_TOUCH } from '../../mm/gup.js';
-import { EIO, ENOENT } from '../../errno.js';
+import { EIO, ENOENT, EACCES } from '../../errno.js';
+import { ptrace_may_access } from '../../kernel/ptrace.js';
 
 export interface MemRwResult {
   pages: number;
@@ -30,6 +31,8 @@ export function mem_rw(
 ): MemRwResult | number {
   // a process that is gone (exited and reaped, or never forked) has no /proc/PID: the open fails
   if (!task_alive(s, target)) return -ENOENT;
+  // mem_open() -> proc_mem_open() -> mm_access(PTRACE_MODE_ATTACH): the open fails with -EACCES
+  if (!ptrace_may_access(s, ctx, t, target)) return -EACCES;
   // proc_mem_foll_force(): FOLL_FORCE unless the kernel grants it only to the target's ptracer (no scenario ptraces)
   const force = ctx.prof.mech.config.procMemForce === 'always' ? FOLL_FORCE : 0;
   const foll = FOLL_GET | FOLL_TOUCH | FOLL_REMOTE | force | (write ? FOLL_WRITE : 0);
