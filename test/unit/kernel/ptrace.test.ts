@@ -31,7 +31,7 @@ function outcomes(scope: number): Record<string, string> {
     steps.push({ [from]: { 'proc-mem-read': 'a', target: to } });
   }
   const r = resolveScenario(scenarioFromObject({ name: 'ptrace', processes: ['R'], steps }, 'ptrace.yaml'));
-  const prof = profileById('linux-6.18')!;
+  const prof = profileById('linux-6.18');
   const res = runScenario(r, prof, { env: withEnv(profileEnv(prof), { ptraceScope: scope }) });
   const out: Record<string, string> = {};
   pairs.forEach(([from, to], i) => {
