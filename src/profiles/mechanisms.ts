@@ -377,6 +377,18 @@ const features = z
     mprotectUnaccount: flag(
       'mprotect() that takes the write permission away from a private anonymous VMA without an anon_vma (never faulted) also drops its VM_ACCOUNT, so it merges again with unaccounted neighbours; before, a VMA once made writable stayed accounted, and apart from them (Lorenzo Stoakes, "mm/mprotect: allow unfaulted VMAs to be unaccounted on mprotect()", 6.7; read in 6.18 mm/mprotect.c mprotect_fixup)',
     ),
+    mremapSourceCheck: choice(
+      'What mremap(MREMAP_FIXED) checks about its source before it unmaps the destination: a move that fails there with EFAULT leaves the destination mapped, one that fails later has unmapped it (found by fuzz --diff on debian-5.10)',
+      {
+        'after-unmap':
+          'nothing: mremap_to() unmaps the destination, then vma_to_resize() finds the source missing or too short (read in 5.10 mm/mremap.c)',
+        'vma-at-addr':
+          'the syscall looks up the VMA at the source address first (vma_lookup(), with hugetlb mremap support, 550a7d60bd5e, 5.16): no VMA there is EFAULT with the destination intact, a VMA that does not cover the range still fails after the unmap (read in 6.1 mm/mremap.c)',
+        'whole-range':
+          'the source VMA is checked to cover the range before the destination is unmapped (the mseal rework, can_modify_mm() replaced by can_modify_vma(), Pedro Falcato; 6.12 inferred)',
+      },
+      ['after-unmap', 'vma-at-addr', 'whole-range'],
+    ),
     mremapMultiVma: flag(
       'a move-only mremap() (MREMAP_FIXED, same size) of a range that spans several VMAs moves each of them, keeping the gaps, where older kernels fail with EFAULT (Lorenzo Stoakes, "mm/mremap: permit mremap() move of multiple VMAs", 6.17; read in 7.2.13 mm/mremap.c remap_move)',
     ),

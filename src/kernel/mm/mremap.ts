@@ -6,7 +6,18 @@
  * move_huge_pmd(); a PMD the range only partly covers is split first).
  */
 import type { KState } from '../../model/layout.js';
-import { vmas_of, ptep_get, set_pte_at, pmdp_get, set_pmd_at, pmd_nr, type Vma, VM_SOFTDIRTY, VM_UFFD_WP } from '../../model/mm_types.js';
+import {
+  vmas_of,
+  vma_lookup_idx,
+  ptep_get,
+  set_pte_at,
+  pmdp_get,
+  set_pmd_at,
+  pmd_nr,
+  type Vma,
+  VM_SOFTDIRTY,
+  VM_UFFD_WP,
+} from '../../model/mm_types.js';
 import { PMD_NONE, pmd_mksoft_dirty, pmd_clear_uffd_wp } from '../../model/pmd.js';
 import { split_huge_pmd_address, split_partial_pmds, __split_huge_pmd } from './huge_memory.js';
 import { pte_none, pte_mksoft_dirty, is_swap_pte, pte_present, pte_clear_uffd_wp, pte_marker_uffd_wp, type Pte } from '../../model/pte.js';
@@ -28,6 +39,10 @@ export function do_mremap(s: KState, ctx: KCtx, t: number, start: number, pages:
   const end = start + pages;
   // the ranges may not overlap (check_mremap_params)
   if (dst < end && start < dst + pages) return -EINVAL;
+  // what is checked before mremap_to() unmaps the destination (mech.features.mremapSourceCheck)
+  const check = ctx.prof.mech.features.mremapSourceCheck;
+  if (check === 'vma-at-addr' && vma_lookup_idx(s, t, start) < 0) return -EFAULT;
+  if (check !== 'whole-range') do_munmap(s, ctx, t, dst, dst + pages);
   const src = vmas_of(s, t).find((v) => v.start <= start && end <= v.end);
   if (src) return move_vma(s, ctx, t, src, start, pages, dst);
   if (!ctx.prof.mech.features.mremapMultiVma) return -EFAULT;

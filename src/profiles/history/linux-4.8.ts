@@ -75,6 +75,7 @@ export const linux_4_8: Profile = {
       mthp: false,
       madvCollapse: 'none',
       mprotectUnaccount: false,
+      mremapSourceCheck: 'after-unmap',
       mremapMultiVma: false,
       ptReclaim: false,
     },
