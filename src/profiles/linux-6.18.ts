@@ -26,6 +26,6 @@ export const linux_6_18 = derive(linux_6_15, {
     uffd: { wpUnpopulated: true, wpAsync: true, wpMultiVma: true, unprotectWritable: true },
     config: { softDirty: false },
     lru: { batchSize: 31 },
-    features: { madvCollapse: 'any', mremapMultiVma: true },
+    features: { madvCollapse: 'any', mremapMultiVma: true, mremapSourceCheck: 'whole-range' },
   },
 });

@@ -385,7 +385,7 @@ const features = z
         'vma-at-addr':
           'the syscall looks up the VMA at the source address first (vma_lookup(), with hugetlb mremap support, 550a7d60bd5e, 5.16): no VMA there is EFAULT with the destination intact, a VMA that does not cover the range still fails after the unmap (read in 6.1 mm/mremap.c)',
         'whole-range':
-          'the source VMA is checked to cover the range before the destination is unmapped (the mseal rework, can_modify_mm() replaced by can_modify_vma(), Pedro Falcato; 6.12 inferred)',
+          'the source is checked before the destination is unmapped, so every EFAULT leaves it alone (with the 6.16/6.17 mremap rework, remap_move(); placed with mremapMultiVma, not read: the host agrees, debian-6.12 (6.12.x) still unmaps first)',
       },
       ['after-unmap', 'vma-at-addr', 'whole-range'],
     ),

@@ -25,7 +25,7 @@ export const debian_6_12 = derive(linux_6_18, {
     config: { softDirty: true },
     proc: { kpageflagsKsmAnyAnon: true, pagemapPmdExclusive: 'per-page' },
     cow: { largeReuse: 'never', hugeZeroWp: 'split' },
-    features: { madvCollapse: 'writable', mremapMultiVma: false, ptReclaim: false },
+    features: { madvCollapse: 'writable', mremapMultiVma: false, mremapSourceCheck: 'vma-at-addr', ptReclaim: false },
     wrprotect: { mprotectBatch: false },
     hugetlb: { forceWrite: 'refused' },
   },

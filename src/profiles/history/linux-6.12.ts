@@ -6,7 +6,6 @@ export const linux_6_12 = derive(linux_6_9, {
   id: 'linux-6.12',
   title: 'Linux 6.12 (a split large folio gives its zero-filled pages back: they map the shared zero page)',
   commits: [
-    'Pedro Falcato, mm/mremap: replace can_modify_mm with can_modify_vma (the mseal rework; 6.12 inferred): mremap_to() finds the source VMA before it unmaps the destination',
     'Ryan Roberts, mm: swap: allow storage of all mTHP orders / mm: vmscan: avoid split during shrink_folio_list() (6.10: any large folio goes to a swap block device whole)',
     'Barry Song, mm: swap: entirely map large folios found in swapcache (6.11)',
     'Chuanhua Han, Barry Song, mm: support large folios swap-in for sync io devices (6.12, alloc_swap_folio, read in 6.12.117 mm/memory.c)',
@@ -23,6 +22,5 @@ export const linux_6_12 = derive(linux_6_9, {
     lru: { pageoutLarge: 'whole-exclusive' },
     swap: { largeSwapout: 'whole', largeSwapin: 'sync-io-alloc' },
     proc: { pagemapPmdExclusive: 'per-page', pagemapPmdFile: true, kpageflagsFromFolio: true },
-    features: { mremapSourceCheck: 'whole-range' },
   },
 });
