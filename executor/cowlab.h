@@ -179,6 +179,7 @@ int zero_page_on_read(void);
 int soft_dirty_tracked(void);
 void reap_stale_swapfiles(void);
 int program_uses_op(int op);
+const char *our_swap_area(void);
 int swap_area_alone(char *err, size_t len);
 void swap_area_back(void);
 void setup_page_cluster(void);

@@ -1143,7 +1143,7 @@ int setup_swap(void)
 }
 
 /* The swap area a swapoff step acts on: the reproducer's own swapfile, else the run's */
-static const char *our_swap_area(void)
+const char *our_swap_area(void)
 {
 	return swap_area[0] ? swap_area : swapfile;
 }

@@ -863,7 +863,7 @@ long op_swapoff(struct stepcx *cx, const long *a)
 {
 	(void)cx;
 	(void)a;
-	return swapoff(swap_area[0] ? swap_area : swapfile) ? -errno : 0;
+	return swapoff(our_swap_area()) ? -errno : 0;
 }
 
 /*

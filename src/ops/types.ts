@@ -42,19 +42,21 @@ export interface Range {
 }
 
 /** Executor capabilities a scenario may need on the real kernel. */
-export type Capability =
-  | 'root'
-  | 'swap'
-  | 'swapoff'
-  | 'io_uring'
-  | 'uffd'
-  | 'odirect'
-  | 'gup-test'
-  | 'soft-dirty'
-  | 'ksm'
-  | 'hugetlb'
-  | 'hugetlb-1g'
-  | 'model-only';
+export const CAPABILITIES = [
+  'root',
+  'swap',
+  'swapoff',
+  'io_uring',
+  'uffd',
+  'odirect',
+  'gup-test',
+  'soft-dirty',
+  'ksm',
+  'hugetlb',
+  'hugetlb-1g',
+  'model-only',
+] as const;
+export type Capability = (typeof CAPABILITIES)[number];
 
 /** Names to model ids while a scenario is resolved; every failure is positioned at the step. */
 export interface ResolveCx {

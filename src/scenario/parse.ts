@@ -5,6 +5,7 @@
  */
 import { PROPERTIES } from '../properties/monitor.js';
 import { didYouMean } from '../util/nearest.js';
+import { CAPABILITIES } from '../ops/types.js';
 import { SCENARIO_LIMITS } from '../ops/limits.js';
 import { parseDocument, LineCounter, isAlias, isMap, isPair, isScalar, isSeq, type Document, type Node as YNode } from 'yaml';
 import { z } from 'zod';
@@ -102,24 +103,7 @@ const topSchema = z
       .strict()
       .optional(),
     source: z.union([z.string(), z.array(z.string())]).optional(),
-    requires: z
-      .array(
-        z.enum([
-          'root',
-          'swap',
-          'swapoff',
-          'io_uring',
-          'uffd',
-          'odirect',
-          'gup-test',
-          'soft-dirty',
-          'ksm',
-          'hugetlb',
-          'hugetlb-1g',
-          'model-only',
-        ]),
-      )
-      .optional(),
+    requires: z.array(z.enum(CAPABILITIES)).optional(),
     processes: z
       .array(z.string().regex(/^[A-Za-z_][\w-]*$/))
       .min(1)

@@ -35,13 +35,15 @@ import { EINVAL, EFAULT } from '../errno.js';
  * start in a gap.
  */
 export function do_mremap(s: KState, ctx: KCtx, t: number, start: number, pages: number, dst: number): number {
-  if (pages <= 0 || dst + pages > s.L.geo.vpages) return -EINVAL;
+  if (pages <= 0) return -EINVAL;
+  // what is checked before mremap_to() unmaps the destination (mech.features.mremapSourceCheck);
+  // 550a7d60bd5e's vma_lookup() comes before mremap_to()'s range and overlap checks
+  const check = ctx.prof.mech.features.mremapSourceCheck;
+  if (check === 'vma-at-addr' && vma_lookup_idx(s, t, start) < 0) return -EFAULT;
+  if (dst + pages > s.L.geo.vpages) return -EINVAL;
   const end = start + pages;
   // the ranges may not overlap (check_mremap_params)
   if (dst < end && start < dst + pages) return -EINVAL;
-  // what is checked before mremap_to() unmaps the destination (mech.features.mremapSourceCheck)
-  const check = ctx.prof.mech.features.mremapSourceCheck;
-  if (check === 'vma-at-addr' && vma_lookup_idx(s, t, start) < 0) return -EFAULT;
   if (check !== 'whole-range') do_munmap(s, ctx, t, dst, dst + pages);
   const src = vmas_of(s, t).find((v) => v.start <= start && end <= v.end);
   if (src) return move_vma(s, ctx, t, src, start, pages, dst);

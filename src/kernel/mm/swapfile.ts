@@ -231,6 +231,8 @@ function unuse_mm(s: KState, ctx: KCtx, t: number): void {
  * KSM page); the soft-dirty and uffd-wp bits of the swap PTE carried over
  * only from 6.0 (14a762dd1977, mech.swap.unuseKeepsBits): before, a
  * write-protected page came back without its uffd-wp bit.
+ * ksm_might_need_to_copy() is left out, as in the model's do_swap_page(): a
+ * KSM page with its stable node is mapped as it is, which is what it returns.
  */
 function unuse_pte(s: KState, ctx: KCtx, t: number, va: number, pfn: number): void {
   const orig = ptep_get(s, t, va);
