@@ -228,9 +228,16 @@ d('the machine settings journal', () => {
         child.on('error', rej);
         child.on('exit', () => res(JSON.parse(out) as { verdict: string; unstable?: string; scenario: string }[]));
       });
+    // A program run under the other's sizes shows a different folio size or a
+    // fault count far from the model's (16 KiB folios where 1 MiB ones were
+    // wanted: 64 faults for 1). A first run off by one fault, agreeing when run
+    // again, is the kernel's transient extra fault (src/diff/run.ts), not a leak.
+    const leak = (r: { unstable?: string }): string => {
+      const m = /: faults: model (\d+), kernel (\d+) \(the step/.exec(r.unstable ?? '');
+      return r.unstable === undefined || (m !== null && Number(m[2]) === Number(m[1]) + 1) ? '' : ` (unstable: ${r.unstable})`;
+    };
     const [a, b] = await Promise.all([run('16k'), run('1m')]);
-    for (const r of [...a, ...b])
-      expect(`${r.scenario}: ${r.verdict}${r.unstable ? ` (unstable: ${r.unstable})` : ''}`).toBe(`${r.scenario}: agree`);
+    for (const r of [...a, ...b]) expect(`${r.scenario}: ${r.verdict}${leak(r)}`).toBe(`${r.scenario}: agree`);
     expect(a.length + b.length).toBe(80);
     expect(settings()).toEqual(before);
   }, 300_000);
