@@ -187,6 +187,9 @@ const gup = z
     vmspliceIter: flag(
       "vmsplice_to_pipe() fills the pipe through iter_to_pipe(): up to 16 pages at a time (iov_iter_get_pages2()), taking another 16 after every batch that fitted, so up to 16 pages past what the pipe takes are faulted in, referenced and dropped; a full pipe is refused before any GUP (Al Viro's iov_iter rework of vmsplice, 4.10 inferred; read: the loop over iov_iter_get_pages() and its later form over iov_iter_get_pages2(), same batches; the host faults 32 pages for a 512-page vmsplice into an empty pipe). Before it get_iovec_page_array() took min(length, pipe->buffers) pages once, whatever room the pipe had",
     ),
+    followPageProtnone: flag(
+      'follow_page() refuses a PROT_NONE-mapped page unless FOLL_FORCE (gup_can_follow_protnone(), 474098edac26 "mm/gup: replace FOLL_NUMA by gup_can_follow_protnone()", 6.1 inferred; read in its patch): ksmd neither scans nor MADV_UNMERGEABLE unshares the pages of an inaccessible VMA, which pte_protnone() matches on x86 as NUMA hinting PTEs do. Undone by d74943a2f3cd "mm/gup: reintroduce FOLL_NUMA as FOLL_HONOR_NUMA_FAULT" (6.5 inferred); shown by debian-6.1 (6.1.176) on cowlab diff, where debian-5.10, debian-6.12 and the host merge such pages',
+    ),
     touchPmdDirty: flag(
       'a GUP read with FOLL_TOUCH marks a huge PMD dirty (touch_pmd), which lets a FOLL_FORCE write through FOLL_COW reach the huge zero page: Huge Dirty COW, CVE-2017-1000405 (fixed by a8f97366452e, 4.15)',
     ),
@@ -376,6 +379,16 @@ const features = z
     ),
     mprotectUnaccount: flag(
       'mprotect() that takes the write permission away from a private anonymous VMA without an anon_vma (never faulted) also drops its VM_ACCOUNT, so it merges again with unaccounted neighbours; before, a VMA once made writable stayed accounted, and apart from them (Lorenzo Stoakes, "mm/mprotect: allow unfaulted VMAs to be unaccounted on mprotect()", 6.7; read in 6.18 mm/mprotect.c mprotect_fixup)',
+    ),
+    anonVmaMerge: choice(
+      'Which VMA is_mergeable_anon_vma() asks about when an existing VMA whose range an operation changes (mprotect, madvise, userfaultfd registration, an mremap destination) would merge with a neighbour and only one of them has an anon_vma.',
+      {
+        target:
+          'the neighbour, the merge target: its anon_vma_chain must hold exactly one entry, which an unfaulted neighbour\'s empty chain never does, so a faulted VMA never merges into an unfaulted one (965f55dea0e3 "mmap: avoid merging cloned VMAs", 3.0; shown by debian-5.10, debian-6.1 and debian-6.12 (6.12.117) on cowlab diff, and described by the fix below)',
+        source:
+          'the VMA whose anon_vma the merged one keeps must not hold a parent\'s (vma_had_uncowed_parents()), whichever side it is on (Lorenzo Stoakes, "mm/vma: fix incorrectly disallowed anonymous VMA merges", March 2025, 6.15 inferred; read in its patch; the host and debian-7.x merge)',
+      },
+      ['target', 'source'],
     ),
     mremapSourceCheck: choice(
       'What mremap(MREMAP_FIXED) checks about its source before it unmaps the destination: a move that fails there with EFAULT leaves the destination mapped, one that fails later has unmapped it (found by fuzz --diff on debian-5.10)',

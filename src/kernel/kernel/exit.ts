@@ -42,7 +42,7 @@ export function exit_mmap(s: KState, ctx: KCtx, t: number): void {
     if (v.flags & VM_HUGETLB) hugetlb_vm_op_close(s, ctx, t, i, v.start, v.end);
   });
   const files = mm_files(s, t);
-  vmas_commit(s, t, []);
+  vmas_commit(s, t, [], { changed: new Set(), rule: ctx.prof.mech.features.anonVmaMerge });
   for (const f of files) mm_file_ref(s, ctx, f, -1);
   mm_set_flags(s, t, 0);
 }

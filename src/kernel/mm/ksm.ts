@@ -41,6 +41,9 @@ import {
   VM_PFNMAP,
   VM_IO,
   VM_HUGETLB,
+  VM_READ,
+  VM_WRITE,
+  VM_EXEC,
   vmas_of,
   ptep_get,
   set_pte_at,
@@ -170,6 +173,18 @@ function is_ksm_pte(s: KState, ctx: KCtx, pte: Pte): boolean {
 }
 
 /**
+ * follow_page() without FOLL_FORCE (6.1 .. 6.4, gup.followPageProtnone):
+ * pte_protnone() is true for every PTE of an inaccessible VMA on x86, and
+ * gup_can_follow_protnone() lets only FOLL_FORCE past it, so ksmd's and
+ * break_ksm()'s lookups find no page there.
+ */
+function follow_page_refuses_protnone(s: KState, ctx: KCtx, t: number, va: number): boolean {
+  if (!ctx.prof.mech.gup.followPageProtnone) return false;
+  const vi = vma_lookup_idx(s, t, va);
+  return vi >= 0 && (vma_flags_at(s, t, vi) & (VM_READ | VM_WRITE | VM_EXEC)) === 0;
+}
+
+/**
  * break_ksm(): unshare the KSM page at `va`, if there is one. Up to 6.1 a
  * fake write fault (that leaves the copy writable and dirty); from 6.2 an
  * unshare fault (the copy stays read-only). Faults are charged to the
@@ -181,6 +196,10 @@ export function break_ksm(s: KState, ctx: KCtx, t: number, va: number): number {
     if (pmd_mapped_huge(s, t, va)) return 0; // a large folio is never KSM
     const pte = ptep_get(s, t, va);
     if (!is_ksm_pte(s, ctx, pte)) return 0;
+    if (follow_page_refuses_protnone(s, ctx, t, va)) {
+      trace(ctx, 'break_ksm', `page ${va}: PROT_NONE: follow_page() finds no page, the KSM page stays`);
+      return 0;
+    }
     let ret: number;
     if (mode === 'write-fault') {
       const vflags = vma_flags_at(s, t, vma_lookup_idx(s, t, va));
@@ -295,7 +314,7 @@ function ksm_do_pass(s: KState, ctx: KCtx, p: Pass): void {
       if ((v.flags & VM_MERGEABLE) === 0 || !v.anon) continue;
       for (let va = v.start; va < v.end; va++) {
         if (!task_alive(s, t)) break;
-        const pfn = mergeable_page(s, t, va);
+        const pfn = mergeable_page(s, ctx, t, va);
         if (pfn === 0) continue;
         visited[va] = 1;
         folio_get(s, pfn); // the scanner's reference while it compares
@@ -319,7 +338,8 @@ function ksm_do_pass(s: KState, ctx: KCtx, p: Pass): void {
 }
 
 /** The anon page mapped at (t, va) that ksmd would look at, or 0 (none, swapped, the zero page, page cache). */
-function mergeable_page(s: KState, t: number, va: number): number {
+function mergeable_page(s: KState, ctx: KCtx, t: number, va: number): number {
+  if (follow_page_refuses_protnone(s, ctx, t, va)) return 0;
   // the walker returns the subpage of a PMD-mapped THP as well
   const pte = pte_lookup(s, t, va);
   const pfn = pte_present(pte) ? vm_normal_page(pte) : 0;
@@ -407,7 +427,7 @@ function cmp_and_merge_page(s: KState, ctx: KCtx, p: Pass, t: number, va: number
     p.unstable.set(key, { t, va });
     return;
   }
-  const tpfn = mergeable_page(s, tree.t, tree.va);
+  const tpfn = mergeable_page(s, ctx, tree.t, tree.va);
   if (tpfn === 0 || tpfn === pfn) return;
   folio_get(s, tpfn); // get_mergeable_page()
   const sameFolio = folio_test_large(s, pfn) && folio_head(s, pfn) === folio_head(s, tpfn);
@@ -453,7 +473,7 @@ function try_to_merge_with_zero_page(s: KState, ctx: KCtx, t: number, va: number
  */
 function try_to_merge_two_pages(s: KState, ctx: KCtx, p: Pass, t: number, va: number, pfn: number, tree: TreeItem, tpfn: number): boolean {
   if (try_to_merge_one_page(s, ctx, t, va, pfn, 0) !== 0) return false;
-  const kpage = mergeable_page(s, t, va);
+  const kpage = mergeable_page(s, ctx, t, va);
   if (kpage !== 0 && try_to_merge_one_page(s, ctx, tree.t, tree.va, tpfn, kpage) === 0) {
     remove_rmap_item_from_tree(s, p, tree.t, tree.va);
     return true;

@@ -61,32 +61,54 @@ export function calc_vm_prot_bits(prot: number): number {
 }
 
 /**
+ * Which VMAs an operation changed (the merge sources) and which rule
+ * is_mergeable_anon_vma() follows (features.anonVmaMerge).
+ */
+export interface MergeHint {
+  changed: ReadonlySet<Vma>;
+  rule: 'target' | 'source';
+}
+
+/**
  * Two neighbouring VMAs the kernel would merge (vma_merge's compatibility
  * test, reduced): the same flags and file, and is_mergeable_anon_vma(): the
- * same anon_vma, or one has none and the other's is its only one (not a
- * fork child's, vma_had_uncowed_parents(); 6.18 mm/vma.c, the same rule in
- * every era).
+ * same anon_vma, or only one has one. With the 'source' rule (6.15+,
+ * mm/vma.c) the one that has it must not hold a parent's
+ * (vma_had_uncowed_parents()), whichever side it is on. With the 'target'
+ * rule (up to 6.14) the kernel asks the neighbour being merged into: an
+ * existing VMA the operation changed (`hint.changed`; of two, the upper one,
+ * as the kernel walks up) merges only into a neighbour that has the anon_vma,
+ * its only one; two VMAs the operation left alone are not merged.
  */
-function mergeable(a: Vma, b: Vma): boolean {
+function mergeable(a: Vma, b: Vma, hint: MergeHint): boolean {
   if (a.end !== b.start || a.flags !== b.flags || a.file !== b.file) return false;
   // a MAP_HUGETLB mapping is a file of its own: only its own pieces merge again
   if ((a.file >= 0 || a.flags & VM_HUGETLB) && a.pgoff + (a.end - a.start) !== b.pgoff) return false;
   if (!a.anon && !b.anon) return true;
-  if (!a.anon || !b.anon) return ((a.anon ? a.av : b.av)! & 1) === 0;
-  return a.av === b.av;
+  if (a.anon && b.anon) return a.av === b.av;
+  const withAnon = a.anon ? a : b;
+  if ((withAnon.av! & 1) !== 0) return false;
+  if (hint.rule !== 'target') return true;
+  // the source is the changed one (of two changed ones, the upper): it must be the one without the anon_vma
+  const source = hint.changed.has(b) ? b : hint.changed.has(a) ? a : null;
+  return source !== null && source !== withAnon;
 }
 
 /** Sorts and merges a VMA list, then stores it. */
-export function vmas_commit(s: KState, t: number, list: Vma[]): void {
+export function vmas_commit(s: KState, t: number, list: Vma[], hint: MergeHint): void {
   list.sort((x, y) => x.start - y.start);
   const out: Vma[] = [];
+  // each pair is judged by the two VMAs as they were (the source against either neighbour), the merged
+  // one only by vma_merge()'s three-way condition: prev and next anon_vmas equal or one of them absent
+  let prevOrig: Vma | null = null;
   for (const v of list) {
     const last = out[out.length - 1];
-    if (last && mergeable(last, v)) {
+    if (last && prevOrig && mergeable(prevOrig, v, hint) && (!last.anon || !v.anon || last.av === v.av)) {
       last.end = v.end;
       // the merged VMA keeps the anon_vma one of them had
       if (!last.anon && v.anon) Object.assign(last, { anon: true, av: v.av });
     } else out.push({ ...v });
+    prevOrig = v;
   }
   if (!vmas_store(s, t, out)) throw new ModelBug(`mm of task ${t} needs more than ${s.L.geo.vmas} VMAs`);
 }
@@ -95,8 +117,17 @@ export function vmas_commit(s: KState, t: number, list: Vma[]): void {
  * Applies `fn` to the parts of the VMAs inside [start, end), splitting at the
  * boundaries (split_vma + vma_modify). `fn` may return null to remove a part.
  */
-export function vma_modify(s: KState, t: number, start: number, end: number, fn: (v: Vma) => Vma | null, ctx?: KCtx): void {
+export function vma_modify(
+  s: KState,
+  t: number,
+  start: number,
+  end: number,
+  fn: (v: Vma) => Vma | null,
+  ctx: KCtx,
+  opts: { splitPmds: boolean } = { splitPmds: true },
+): void {
   const out: Vma[] = [];
+  const changed = new Set<Vma>();
   for (const v of vmas_of(s, t)) {
     if (v.end <= start || v.start >= end) {
       out.push(v);
@@ -108,14 +139,15 @@ export function vma_modify(s: KState, t: number, start: number, end: number, fn:
     const part = { ...v, start: lo, end: hi, pgoff: v.pgoff + (lo - v.start) };
     const mid = fn(part);
     if (mid) out.push(mid);
+    if (mid && (mid.flags !== v.flags || mid.anon !== v.anon)) changed.add(mid);
     if (v.end > end) out.push({ ...v, start: end, pgoff: v.pgoff + (end - v.start) });
     // __split_vma() -> vma_adjust_trans_huge(): a huge PMD across a new VMA boundary is split
-    if (ctx && (!mid || mid.flags !== v.flags || mid.anon !== v.anon)) {
+    if (opts.splitPmds && (!mid || mid.flags !== v.flags || mid.anon !== v.anon)) {
       if (v.start < lo) split_huge_pmd_address(s, ctx, t, lo);
       if (hi < v.end) split_huge_pmd_address(s, ctx, t, hi);
     }
   }
-  vmas_commit(s, t, out);
+  vmas_commit(s, t, out, { changed, rule: ctx.prof.mech.features.anonVmaMerge });
 }
 
 /** Whether [start, end) is fully covered by VMAs. */
@@ -173,7 +205,7 @@ export function do_munmap(s: KState, ctx: KCtx, t: number, start: number, end: n
   if (!touched) return 0;
   refs_detach_range(s, t, start, end);
   const before = mm_files(s, t);
-  vma_modify(s, t, start, end, () => null);
+  vma_modify(s, t, start, end, () => null, ctx, { splitPmds: false });
   const after = new Set(mm_files(s, t));
   for (const f of before) {
     if (after.has(f)) continue;
@@ -257,8 +289,9 @@ function mmap_region(s: KState, ctx: KCtx, t: number, a: MmapArgs, fputs: number
   }
   const list = vmas_of(s, t);
   const had = file >= 0 && list.some((v) => v.file === file);
-  list.push({ start: a.start, end: a.start + a.pages, flags, file, pgoff, anon: false });
-  vmas_commit(s, t, list);
+  const vma: Vma = { start: a.start, end: a.start + a.pages, flags, file, pgoff, anon: false };
+  list.push(vma);
+  vmas_commit(s, t, list, { changed: new Set([vma]), rule: ctx.prof.mech.features.anonVmaMerge });
   if (file >= 0 && !had) file_maps_add(s, file, 1);
   trace(
     ctx,

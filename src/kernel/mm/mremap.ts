@@ -89,7 +89,8 @@ function move_vma(s: KState, ctx: KCtx, t: number, src: Vma, start: number, page
   const clearWp = armed && ctx.prof.mech.uffd.mremapClearsWp;
   const list = vmas_of(s, t);
   list.push(moved);
-  vmas_commit(s, t, list);
+  // copy_vma(): the moved VMA, with the source's anon_vma, is the merge source at its new place
+  vmas_commit(s, t, list, { changed: new Set([moved]), rule: ctx.prof.mech.features.anonVmaMerge });
   // move_page_tables(): a huge PMD the range covers whole moves as one when the destination is
   // equally aligned (move_huge_pmd); any other huge PMD in the way is split and moves by PTEs
   // (the source VMA split at start and end splits a PMD across either first)

@@ -17,6 +17,7 @@ export const debian_6_1 = derive(linux_6_0, {
     'FOLL_FORCE|FOLL_WRITE refused on hugetlb ("mm/gup: disallow FOLL_FORCE|FOLL_WRITE on hugetlb mappings", backported to 6.1.2; checked by cowlab diff)',
     'MADV_DONTNEED on hugetlb rounds the end down (8ebe0a5eaaeb, in 6.1; checked by cowlab diff)',
     'MADV_COLLAPSE exists (7d8faaf15545); no can_change_pmd_writable() (read: 6.1.176 mm/huge_memory.c change_huge_pmd)',
+    'follow_page() refuses PROT_NONE-mapped pages (474098edac26, not undone: d74943a2f3cd is not in 6.1.176; shown by cowlab diff scenarios/ksm/ksm-prot-none-*.yaml)',
     'pagemap: PM_FILE on a huge PMD of a non-anon page (3f9f022e975d, backported to 6.1.y), PM_MMAP_EXCLUSIVE from the head page (read: 6.1.176 fs/proc/task_mmu.c pagemap_pmd_range)',
   ],
   summary:
@@ -25,6 +26,7 @@ export const debian_6_1 = derive(linux_6_0, {
     config: { softDirty: true },
     features: { madvCollapse: 'writable' },
     proc: { pagemapPmdFile: true },
+    gup: { followPageProtnone: true },
     hugetlb: { madvDontneed: 'align-down', forceWrite: 'refused' },
     uffd: { devNode: true },
   },

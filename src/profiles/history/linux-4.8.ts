@@ -26,6 +26,7 @@ export const linux_4_8: Profile = {
       iouringUnlockable: false,
       touchPmdDirty: true,
       vmspliceIter: false,
+      followPageProtnone: false,
     },
     swap: {
       swapinReuse: 'mapcount',
@@ -76,6 +77,7 @@ export const linux_4_8: Profile = {
       madvCollapse: 'none',
       mprotectUnaccount: false,
       mremapSourceCheck: 'after-unmap',
+      anonVmaMerge: 'target',
       mremapMultiVma: false,
       ptReclaim: false,
     },

@@ -11,6 +11,7 @@ export const linux_6_15 = derive(linux_6_13, {
     '6af8cb80d3a9 mm/rmap: basic MM owner tracking for large folios (!hugetlb) (the MM-ID slots and MM_IDS_SHARED)',
     '1da190f4d0a6 mm: Copy-on-Write (COW) reuse support for PTE-mapped THP',
     'Qi Zheng, mm: pgtable: reclaim empty PTE page in madvise(MADV_DONTNEED) (CONFIG_PT_RECLAIM, 6.14 inferred: MADV_DONTNEED of a whole PTE table frees it)',
+    "mm/vma: fix incorrectly disallowed anonymous VMA merges (Lorenzo Stoakes, March 2025; 6.15 inferred): a faulted VMA merges into an unfaulted neighbour unless it holds a parent's anon_vma",
     'eb16876971ea fs/proc/task_mmu: remove per-page mapcount dependency for PM_MMAP_EXCLUSIVE (CONFIG_NO_PAGE_MAPCOUNT); PMD pages report the head page again',
   ],
   summary:
@@ -19,7 +20,7 @@ export const linux_6_15 = derive(linux_6_13, {
     ksm: { forkResetsCounters: true },
     cow: { largeReuse: 'mm-id' },
     proc: { pagemapPmdExclusive: 'head' },
-    features: { ptReclaim: true },
+    features: { ptReclaim: true, anonVmaMerge: 'source' },
     hugetlb: { forceWrite: 'keep-ro' },
   },
 });

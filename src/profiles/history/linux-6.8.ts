@@ -10,6 +10,7 @@ export const linux_6_8 = derive(linux_6_3, {
     '19eaf44954df mm: thp: support allocation of anonymous multi-size THP',
     'io_uring: rsrc: avoid use of vmas parameter in pin_user_pages() (6.5 inferred): buffers are pinned with pin_user_pages_fast(), whose slow path may retry a fault',
     "mm/gup: the follow_hugetlb_page() removal (Peter Xu, 6.5 inferred): GUP faults on hugetlb VMAs through handle_mm_fault(), counted as the task's faults",
+    'd74943a2f3cd mm/gup: reintroduce FOLL_NUMA as FOLL_HONOR_NUMA_FAULT (6.5 inferred): follow_page() returns PROT_NONE-mapped pages again, and KSM merges and unmerges them',
     'fa62b9d04348 mm/mprotect: allow unfaulted VMAs to be unaccounted on mprotect() (6.7): an mprotect() that drops write from a never-faulted private anon VMA drops VM_ACCOUNT too',
     'the base-page changes linux-6.18 lists as "after 6.1, in 6.12" are not placed here: their releases are unverified',
   ],
@@ -18,7 +19,7 @@ export const linux_6_8 = derive(linux_6_3, {
   mech: {
     features: { mthp: true, mprotectUnaccount: true },
     ksm: { zeroPages: 'marked' },
-    gup: { iouringUnlockable: true },
+    gup: { iouringUnlockable: true, followPageProtnone: false },
     hugetlb: { gupFaultUncounted: false },
   },
 });

@@ -80,7 +80,9 @@ export function clear_refs_write(s: KState, ctx: KCtx, t: number, value: number)
     return 0;
   }
   const vmas = vmas_of(s, t);
-  for (const v of vmas) if (v.flags & VM_SOFTDIRTY) vma_modify(s, t, v.start, v.end, (x) => ({ ...x, flags: x.flags & ~VM_SOFTDIRTY }));
+  for (const v of vmas)
+    if (v.flags & VM_SOFTDIRTY)
+      vma_modify(s, t, v.start, v.end, (x) => ({ ...x, flags: x.flags & ~VM_SOFTDIRTY }), ctx, { splitPmds: false });
   let wp = 0;
   let skipped = 0;
   for (const v of vmas_of(s, t)) {
