@@ -218,6 +218,8 @@ extern int ksm_program;
 extern int hugetlb_program;
 extern int files[MAXF], dfiles[MAXF], pipes[MAXP][2];
 extern pid_t *task_pids;
+/* the uid setuid gives this run's tasks (run.c): a user of its own, so that no other run shares its locked_vm */
+extern uid_t unpriv_uid;
 extern int ring_fd, uffd;
 extern char *tlbflush_area;
 #define TLBFLUSH_PAGES 64

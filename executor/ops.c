@@ -12,6 +12,7 @@ int files[MAXF];		/* buffered fd per file */
 int dfiles[MAXF];		/* O_DIRECT fd per tmpfile */
 int pipes[MAXP][2];
 pid_t *task_pids;		/* pids of all tasks, in memory shared by every process of the run */
+uid_t unpriv_uid = 65534;	/* run.c gives each run a user of its own */
 
 /* io_uring, per task process */
 int ring_fd = -1;
@@ -844,11 +845,15 @@ int ksm_run(const char *v)
  */
 long op_setuid(struct stepcx *cx, const long *a)
 {
+	/* a[0]: RLIMIT_MEMLOCK in KiB, what io_uring charges the user against once it has no CAP_IPC_LOCK */
+	struct rlimit rl = { .rlim_cur = (rlim_t)a[0] * 1024, .rlim_max = (rlim_t)a[0] * 1024 };
+
 	(void)cx;
-	(void)a;
 	if (geteuid() != 0)
 		return -EPERM;
-	if (setgroups(0, NULL) || setresgid(65534, 65534, 65534) || setresuid(65534, 65534, 65534))
+	if (setrlimit(RLIMIT_MEMLOCK, &rl))
+		return -errno;
+	if (setgroups(0, NULL) || setresgid(65534, 65534, 65534) || setresuid(unpriv_uid, unpriv_uid, unpriv_uid))
 		return -errno;
 	prctl(PR_SET_DUMPABLE, 1);
 	return 0;

@@ -582,6 +582,12 @@ int coordinator(void)
 		}
 		pidfds[t] = pagemap_fds[t] = -1;
 	}
+	/*
+	 * io_uring charges an unprivileged ring to its user's locked_vm, shared by every process of that uid and
+	 * given back only when a ring's deferred teardown ends: runs side by side, or one right after another's
+	 * exit, would see each other's charges under one uid such as nobody's
+	 */
+	unpriv_uid = 1000000 + (uid_t)getpid();
 	prefault_self();
 	for (int t = 0; t < P.ninitial; t++) {
 		pid_t pid = fork();

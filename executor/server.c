@@ -292,11 +292,12 @@ static void report_caps(void)
 			len += snprintf(sizes + len, sizeof(sizes) - len, "%s%ld", i ? "," : "", kb[i]);
 	}
 	out("C root=%d kpagecount=%d gup_test=%d io_uring=%d uffd=%d swap=%d soft_dirty=%d pagemap_uffd_wp=%d zero_page=%d"
-	    " thp=%d thp_sizes=%s pagemap_scan=%d ksm=%d hugetlb=%d unpriv_uffd=%ld yama=%ld",
+	    " thp=%d thp_sizes=%s pagemap_scan=%d ksm=%d hugetlb=%d unpriv_uffd=%ld yama=%ld uring_disabled=%ld",
 	    geteuid() == 0, kpc, gup, ring, uf >= 0, swap_on != 0, softdirty, pagemap_shows_uffd_wp(), zero_page_on_read(),
 	    access("/sys/kernel/mm/transparent_hugepage/enabled", W_OK) == 0, sizes, pagemap_scan_works(),
 	    access(KSM_DIR "/run", W_OK) == 0, access(HUGETLB_DIR "/hugepages-2048kB/nr_hugepages", W_OK) == 0,
-	    read_number("/proc/sys/vm/unprivileged_userfaultfd"), read_number("/proc/sys/kernel/yama/ptrace_scope"));
+	    read_number("/proc/sys/vm/unprivileged_userfaultfd"), read_number("/proc/sys/kernel/yama/ptrace_scope"),
+	    read_number("/proc/sys/kernel/io_uring_disabled"));
 }
 
 /* Whether the request line is the word `name`, alone or followed by its arguments */

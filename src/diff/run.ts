@@ -44,6 +44,7 @@ export function machineEnv(prof: Profile, caps: Caps): Env {
     zeroPage: caps.zeroPage,
     unprivilegedUserfaultfd: caps.unprivilegedUserfaultfd,
     ptraceScope: caps.ptraceScope,
+    ioUringDisabled: caps.ioUringDisabled,
   });
 }
 

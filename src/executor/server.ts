@@ -91,6 +91,8 @@ export interface Caps {
   unprivilegedUserfaultfd: boolean;
   /** kernel.yama.ptrace_scope, -1 without Yama */
   ptraceScope: number;
+  /** kernel.io_uring_disabled, 0 without the sysctl (before 6.6) */
+  ioUringDisabled: number;
 }
 
 /** The capabilities an executor reports on its `C` line. */
@@ -118,6 +120,7 @@ export function parseCaps(line: string): Caps {
     hugetlb: v('hugetlb'),
     unprivilegedUserfaultfd: v('unpriv_uffd'),
     ptraceScope: Number(/\byama=(-?\d)\b/.exec(line)?.[1] ?? -1),
+    ioUringDisabled: Math.max(0, Number(/\buring_disabled=(-?\d)\b/.exec(line)?.[1] ?? 0)),
   };
 }
 

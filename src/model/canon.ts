@@ -33,6 +33,8 @@ import {
   T_CURWID,
   T_UFFD,
   T_UID,
+  T_MEMLOCK,
+  T_RING_ACCT,
   T_RING,
   TASK_ALIVE,
   TASK_DEAD,
@@ -75,6 +77,7 @@ import {
   G_LRU_N,
   G_ACT_N,
   G_SWAP_OFF,
+  G_USER_LOCKED,
   PG_HEAD,
   PG_ORDER,
   PG_ENTIRE,
@@ -166,6 +169,8 @@ export class Canonicalizer {
     h = mix(h, m[base + T_MMFLAGS]!);
     h = mix(h, m[base + T_UFFD]!);
     h = mix(h, m[base + T_UID]!);
+    h = mix(h, m[base + T_MEMLOCK]!);
+    h = mix(h, m[base + T_RING_ACCT]!);
     h = mix(h, m[base + T_RING]!);
     let vis = 0;
     for (let i = 0; i < L.visWords; i++) vis += popcount(m[base + L.tVis + i]!);
@@ -223,6 +228,7 @@ export class Canonicalizer {
     this.emit(m[G_ACT_N]!);
     for (let i = 0; i < m[G_ACT_N]!; i++) this.emit(this.frame(m[L.act + i]!));
     this.emit(m[G_SWAP_OFF]!);
+    this.emit(m[G_USER_LOCKED]!);
 
     // tasks in canonical order; page tables name frames and swap slots first
     for (const t of order) {
@@ -233,6 +239,8 @@ export class Canonicalizer {
       this.emit(m[base + T_MMFLAGS]!);
       this.emit(m[base + T_UFFD]!);
       this.emit(m[base + T_UID]!);
+      this.emit(m[base + T_MEMLOCK]!);
+      this.emit(m[base + T_RING_ACCT]!);
       this.emit(m[base + T_RING]!);
       for (let i = 0; i < geo.vmas * VMA_WORDS; i++) this.emit(m[base + L.tVma + i]!);
       for (let i = 0; i < L.pmds; i++) {

@@ -104,7 +104,9 @@ export const T_HRESV = 8; // hugetlb: PMD slots whose reservation an owner VMA o
 export const T_KSM_ZERO = 9; // mm->ksm_zero_pages: zero pages ksmd mapped here, less those unmapped since (6.5+; dup_mm copies it)
 export const T_HRESV_PUD = 10; // T_HRESV for 1 GiB pages: bit per PUD index
 export const T_UID = 11; // the task's uid (real, effective and saved): 0 root, else an unprivileged user (setresuid)
-export const T_HDR = 12;
+export const T_MEMLOCK = 12; // RLIMIT_MEMLOCK in pages (setuid sets it; fork copies it); what io_uring charges an unprivileged user against
+export const T_RING_ACCT = 13; // the ring this task owns: bit 0 its creator had no CAP_IPC_LOCK (ctx->user set), bits 1.. the pages its buffer charged
+export const T_HDR = 14;
 
 /* ---- struct vm_area_struct ---- */
 export const V_START = 0;
@@ -181,7 +183,9 @@ export const G_GP_OVERCOMMIT = 15;
 export const G_FREE_HINT = 16;
 /** 1 after swapoff(): the swap area is gone, reclaim finds no swap slot (0: swap on, as the executor sets it up) */
 export const G_SWAP_OFF = 17;
-export const G_HDR = 18;
+/** user_struct->locked_vm of the unprivileged user (nobody): pages io_uring charged to it (io_account_mem) */
+export const G_USER_LOCKED = 18;
+export const G_HDR = 19;
 
 /* ---- ksmd's rmap items (one per task and virtual page, when the geometry has KSM) ---- */
 export const K_CHECKSUM = 0; // oldchecksum: the content key of the last visit (shifted off 0), 0 never visited

@@ -32,6 +32,8 @@ import {
   T_CURWID,
   T_UFFD,
   T_UID,
+  T_MEMLOCK,
+  T_RING_ACCT,
   T_RING,
   TASK_ALIVE,
   V_START,
@@ -77,6 +79,7 @@ import {
   G_PFN_HWM,
   G_FREE_HINT,
   G_SWAP_OFF,
+  G_USER_LOCKED,
   ZERO_PFN,
   T_KSM,
   T_KSM_BASE,
@@ -343,6 +346,27 @@ export function task_uid(s: KState, t: number): number {
 }
 export function task_set_uid(s: KState, t: number, uid: number): void {
   s.m[s.L.tasks + t * s.L.taskWords + T_UID] = uid;
+}
+/** RLIMIT_MEMLOCK of the task, in pages. */
+export function task_memlock(s: KState, t: number): number {
+  return s.m[s.L.tasks + t * s.L.taskWords + T_MEMLOCK]!;
+}
+export function task_set_memlock(s: KState, t: number, pages: number): void {
+  s.m[s.L.tasks + t * s.L.taskWords + T_MEMLOCK] = pages;
+}
+/** The accounting of the ring `t` owns: bit 0 set when it charges its user, the pages its buffer charged above it. */
+export function task_ring_acct(s: KState, t: number): number {
+  return s.m[s.L.tasks + t * s.L.taskWords + T_RING_ACCT]!;
+}
+export function task_set_ring_acct(s: KState, t: number, v: number): void {
+  s.m[s.L.tasks + t * s.L.taskWords + T_RING_ACCT] = v;
+}
+/** user_struct->locked_vm of the unprivileged user, in pages. */
+export function user_locked_vm(s: KState): number {
+  return s.m[G_USER_LOCKED]!;
+}
+export function user_set_locked_vm(s: KState, pages: number): void {
+  s.m[G_USER_LOCKED] = pages;
 }
 export function task_ring(s: KState, t: number): number {
   return s.m[s.L.tasks + t * s.L.taskWords + T_RING]!;

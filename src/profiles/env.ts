@@ -53,6 +53,10 @@ export const envSchema = z
       description:
         'kernel.yama.ptrace_scope, or -1 without Yama (this host): 1 lets an unprivileged process attach only to its descendants, 2 only CAP_SYS_PTRACE, 3 nobody; process_vm_readv/writev and /proc/PID/mem are PTRACE_MODE_ATTACH checks',
     }),
+    ioUringDisabled: z.number().int().min(0).max(2).meta({
+      description:
+        'kernel.io_uring_disabled (6.6+; 0 where the sysctl is missing): 1 lets only root and io_uring_group set up a ring, 2 nobody; an unprivileged io_uring_setup() is then EPERM',
+    }),
   })
   .strict();
 
@@ -72,6 +76,7 @@ export const DEFAULT_ENV: Readonly<Env> = Object.freeze({
   zeroPage: true,
   unprivilegedUserfaultfd: false,
   ptraceScope: -1,
+  ioUringDisabled: 0,
 });
 
 /** The size key (KiB) of a folio order: the PMD order is always `2048` (hpage_pmd_size), others 4 KiB << order. */

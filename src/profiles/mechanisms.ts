@@ -184,6 +184,12 @@ const gup = z
     iouringUnlockable: flag(
       'IORING_REGISTER_BUFFERS pins with pin_user_pages_fast(), whose slow path may drop mmap_lock and retry a fault (FOLL_UNLOCKABLE): a uffd-wp fault waits for the monitor and the pin is taken ("io_uring: rsrc: avoid use of vmas parameter in pin_user_pages()", 6.5 inferred; read: 6.12 io_pin_pages()). Before, pin_user_pages() under mmap_read_lock without `locked`: handle_userfault() gives VM_FAULT_SIGBUS and the registration fails with EFAULT',
     ),
+    iouringAcctFolios: flag(
+      "io_uring charges a registered page of a compound folio (THP, mTHP, hugetlb) as the whole folio, once per folio of the buffer, to the user's locked_vm when the ring's creator had no CAP_IPC_LOCK (io_buffer_account_pin(), de2939388be5, 5.10); before, one page each. Past RLIMIT_MEMLOCK the registration fails with ENOMEM",
+    ),
+    iouringAcctRing: flag(
+      "io_uring charges the ring's own pages too (2 for cowlab's 4 entries: the rings and the SQEs) when its creator had no CAP_IPC_LOCK: from 5.1 until 26bfa89e25f4 (\"io_uring: place ring SQ/CQ arrays under memcg memory limits\", 5.12), and again once the rings are io_create_region() regions, which charge ctx->user (Pavel Begunkov's region API for the SQ and CQ, 6.14 inferred; the host's 6.18 charges them; debian-5.10, whose io_uring is 5.15's, debian-6.12 and debian-7.x (7.2.13) do not: what 7.x changed is not identified)",
+    ),
     vmspliceIter: flag(
       "vmsplice_to_pipe() fills the pipe through iter_to_pipe(): up to 16 pages at a time (iov_iter_get_pages2()), taking another 16 after every batch that fitted, so up to 16 pages past what the pipe takes are faulted in, referenced and dropped; a full pipe is refused before any GUP (Al Viro's iov_iter rework of vmsplice, 4.10 inferred; read: the loop over iov_iter_get_pages() and its later form over iov_iter_get_pages2(), same batches; the host faults 32 pages for a 512-page vmsplice into an empty pipe). Before it get_iovec_page_array() took min(length, pipe->buffers) pages once, whatever room the pipe had",
     ),

@@ -7,20 +7,102 @@
  */
 import type { KState } from '../../model/layout.js';
 import { REF_IOURING } from '../../model/layout.js';
-import { task_ring, task_set_ring, page_data, page_set_data } from '../../model/mm_types.js';
+import {
+  task_ring,
+  task_set_ring,
+  page_data,
+  page_set_data,
+  task_uid,
+  task_memlock,
+  task_ring_acct,
+  task_set_ring_acct,
+  user_locked_vm,
+  user_set_locked_vm,
+  folio_test_large,
+  folio_head,
+  folio_nr_pages,
+} from '../../model/mm_types.js';
 import { ref_add, refs_where, ref_get, ref_free } from '../../model/refs.js';
 import { new_shared_write } from '../../model/writes.js';
 import { type KCtx, trace, ModelBug } from '../ctx.js';
 import { get_user_pages_fast, unpin_user_page, FOLL_PIN, FOLL_WRITE, FOLL_LONGTERM } from '../mm/gup.js';
 import { file_read_page, file_write_page } from '../mm/filemap.js';
-import { EBADF, EBUSY, ENXIO, EFAULT, EINVAL } from '../errno.js';
+import { EBADF, EBUSY, ENXIO, EFAULT, EINVAL, ENOMEM, EPERM } from '../errno.js';
 
-/** io_uring_setup(): a ring owned by `t`; the holders bitmask tracks who has its fd. */
+/** ring_pages() of cowlab's ring (4 SQ entries, 8 CQ entries): the rings, then the SQEs, a page each. */
+const RING_PAGES = 2;
+
+/**
+ * __io_account_mem(): charge `pages` to the unprivileged user's locked_vm,
+ * refused (ENOMEM) past the RLIMIT_MEMLOCK of the task asking.
+ */
+function io_account_mem(s: KState, ctx: KCtx, t: number, pages: number): number {
+  const limit = task_memlock(s, t);
+  const cur = user_locked_vm(s);
+  if (cur + pages > limit) {
+    trace(ctx, '__io_account_mem', `locked_vm ${cur} + ${pages} page(s) > RLIMIT_MEMLOCK ${limit}: ENOMEM`);
+    return -ENOMEM;
+  }
+  user_set_locked_vm(s, cur + pages);
+  trace(ctx, '__io_account_mem', `locked_vm ${cur} -> ${cur + pages} page(s) (RLIMIT_MEMLOCK ${limit})`);
+  return 0;
+}
+
+function io_unaccount_mem(s: KState, pages: number): void {
+  user_set_locked_vm(s, Math.max(0, user_locked_vm(s) - pages));
+}
+
+/**
+ * io_uring_setup(): a ring owned by `t`; the holders bitmask tracks who has
+ * its fd. A creator without CAP_IPC_LOCK (an unprivileged task) gets
+ * ctx->user: the ring charges that user's locked_vm, the ring's own pages
+ * too up to 5.11 and from 6.14 (gup.iouringAcctRing). kernel.io_uring_disabled (6.6+)
+ * refuses it first.
+ */
 export function io_uring_setup(s: KState, ctx: KCtx, t: number): number {
   if (task_ring(s, t) !== 0) return -EBUSY;
+  const limited = task_uid(s, t) !== 0;
+  if (limited && ctx.env.ioUringDisabled > 0) {
+    trace(ctx, 'io_uring_allowed', `kernel.io_uring_disabled ${ctx.env.ioUringDisabled}: EPERM for an unprivileged task`);
+    return -EPERM;
+  }
+  if (limited && ctx.prof.mech.gup.iouringAcctRing) {
+    const r = io_account_mem(s, ctx, t, RING_PAGES);
+    if (r) return r;
+  }
   task_set_ring(s, t, 1 << t);
-  trace(ctx, 'io_uring_setup', `ring of task ${t}`);
+  task_set_ring_acct(s, t, limited ? 1 : 0);
+  trace(ctx, 'io_uring_setup', `ring of task ${t}${limited ? ', charged to its user (no CAP_IPC_LOCK)' : ''}`);
   return 0;
+}
+
+/** io_ring_ctx_free(): the last file reference went; the ring's own pages are uncharged (gup.iouringAcctRing). */
+export function io_ring_ctx_free(s: KState, ctx: KCtx, owner: number): void {
+  if (task_ring_acct(s, owner) & 1 && ctx.prof.mech.gup.iouringAcctRing) io_unaccount_mem(s, RING_PAGES);
+  task_set_ring_acct(s, owner, 0);
+}
+
+/**
+ * io_buffer_account_pin(): the pages a buffer charges. From 5.10 a page of
+ * a compound folio charges the whole folio, once per folio of the buffer
+ * (the last head is remembered; the buffer is one range, so a folio's pages
+ * come in a row); before, one per page.
+ */
+function io_buffer_acct_pages(s: KState, ctx: KCtx, pfns: readonly number[]): number {
+  if (!ctx.prof.mech.gup.iouringAcctFolios) return pfns.length;
+  let n = 0;
+  let last = -1;
+  for (const pfn of pfns) {
+    if (!folio_test_large(s, pfn)) {
+      n++;
+      continue;
+    }
+    const head = folio_head(s, pfn);
+    if (head === last) continue;
+    last = head;
+    n += folio_nr_pages(s, head);
+  }
+  return n;
 }
 
 function bufRefs(s: KState, owner: number): number[] {
@@ -39,6 +121,16 @@ export function io_sqe_buffers_register(s: KState, ctx: KCtx, t: number, start: 
     for (const pfn of r.pfns) unpin_user_page(ctx, s, pfn, false);
     return r.err || -EFAULT;
   }
+  const acct = task_ring_acct(s, t);
+  if (acct & 1) {
+    const pages = io_buffer_acct_pages(s, ctx, r.pfns);
+    const err = io_account_mem(s, ctx, t, pages);
+    if (err) {
+      for (const pfn of r.pfns) unpin_user_page(ctx, s, pfn, false);
+      return err;
+    }
+    task_set_ring_acct(s, t, (pages << 1) | 1);
+  }
   let slot = 0;
   r.pfns.forEach((pfn, i) => {
     slot = ref_add(s, { kind: REF_IOURING, owner: t, vpage: start + i, pfn, foll, state: 0, handle: 0 }, slot) + 1;
@@ -56,6 +148,12 @@ export function io_sqe_buffers_unregister(s: KState, ctx: KCtx, owner: number): 
   for (const r of refs) {
     unpin_user_page(ctx, s, ref_get(s, r).pfn, false);
     ref_free(s, r);
+  }
+  // io_buffer_unmap(): imu->acct_pages go back to the user
+  const acct = task_ring_acct(s, owner);
+  if (acct > 1) {
+    io_unaccount_mem(s, acct >>> 1);
+    task_set_ring_acct(s, owner, acct & 1);
   }
   trace(ctx, 'io_sqe_buffers_unregister', `${refs.length} page(s) unpinned`);
   return 0;

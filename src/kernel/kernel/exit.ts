@@ -28,7 +28,7 @@ import { zap_pte_range } from '../mm/memory.js';
 import { vmas_commit, mm_files, mm_file_ref } from '../mm/mmap.js';
 import { gup_put_folio } from '../mm/gup.js';
 import { pipe_release } from '../fs/pipe.js';
-import { io_sqe_buffers_unregister } from '../io_uring/rsrc.js';
+import { io_sqe_buffers_unregister, io_ring_ctx_free } from '../io_uring/rsrc.js';
 
 /**
  * exit_mmap(): tear down every mapping of the task's mm. It does not drain
@@ -62,7 +62,10 @@ export function do_exit(s: KState, ctx: KCtx, t: number): void {
     const ring = task_ring(s, owner);
     if ((ring & (1 << t)) === 0) continue;
     const h = ring & ~(1 << t);
-    if (h === 0) io_sqe_buffers_unregister(s, ctx, owner);
+    if (h === 0) {
+      io_sqe_buffers_unregister(s, ctx, owner);
+      io_ring_ctx_free(s, ctx, owner);
+    }
     task_set_ring(s, owner, h);
   }
   // drivers holding GUP references for the task release them on close

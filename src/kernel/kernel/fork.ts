@@ -26,6 +26,8 @@ import {
   task_set_ring,
   task_set_uffd,
   task_uid,
+  task_memlock,
+  task_set_memlock,
   task_set_uid,
   VM_DONTCOPY,
   VM_WIPEONFORK,
@@ -52,6 +54,7 @@ export function do_fork(s: KState, ctx: KCtx, parent: number, child: number): nu
   mm_set_flags(s, child, 0);
   task_set_uffd(s, child, 0);
   task_set_uid(s, child, task_uid(s, parent)); // copy_creds(): the child runs as its parent
+  task_set_memlock(s, child, task_memlock(s, parent)); // the rlimits are the signal struct's: copied
   ksm_fork(s, ctx, parent, child);
   // lineage: the child may observe what the parent could observe until now
   vis_copy(s, parent, child);

@@ -17,6 +17,7 @@ export const debian_6_12 = derive(linux_6_18, {
     'FOLL_FORCE|FOLL_WRITE refused on hugetlb VMAs, the 6.14 support not backported (read: 6.12.117 mm/gup.c check_vma_flags; checked by cowlab diff)',
     'MADV_COLLAPSE still wants a writable PTE in each range (SCAN_PAGE_RO; read: 6.12.117 mm/khugepaged.c)',
     'a faulted VMA does not merge into an unfaulted neighbour: the 6.15 "mm/vma: fix incorrectly disallowed anonymous VMA merges" is not in (shown by cowlab diff scenarios/regress/vma-merge-faulted-into-unfaulted.yaml)',
+    'io_uring rings are not io_create_region() regions yet (6.14): an unprivileged ring charges only its buffers to RLIMIT_MEMLOCK (shown by cowlab diff scenarios/privilege/unprivileged-iouring-memlock.yaml)',
     'no mprotect() PTE batching of large folios (6.17): change_pte_range() handles one PTE at a time (read: 6.12.117 mm/mprotect.c)',
     'large folios go to the brd swap device whole and come back as mTHP in one fault when their entries are not shared (alloc_swap_folio; read: 6.12.117 mm/vmscan.c, mm/memory.c)',
   ],
@@ -35,6 +36,7 @@ export const debian_6_12 = derive(linux_6_18, {
     },
     wrprotect: { mprotectBatch: false },
     hugetlb: { forceWrite: 'refused' },
+    gup: { iouringAcctRing: false },
   },
   env: { swap: 'sync-io' },
 });

@@ -27,6 +27,8 @@ export const linux_4_8: Profile = {
       touchPmdDirty: true,
       vmspliceIter: false,
       followPageProtnone: false,
+      iouringAcctFolios: false,
+      iouringAcctRing: true,
     },
     swap: {
       swapinReuse: 'mapcount',

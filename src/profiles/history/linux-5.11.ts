@@ -11,6 +11,7 @@ export const linux_5_11 = derive(linux_5_9, {
     "feb889fb40fa mm: don't put pinned pages into the swap cache",
     '29a951dfb3c3 mm: fix clear_refs_write locking (concurrency only: not modelled)',
     '37cd0575b851 userfaultfd: add UFFD_USER_MODE_ONLY',
+    'de2939388be5 io_uring: improve registered buffer accounting for huge pages (5.10): a compound folio is charged whole, once',
   ],
   summary:
     'fork holds write_protect_seq so a racing GUP-fast pin falls back to the slow path; clear_refs soft-dirty leaves writable PTEs of maybe-pinned pages alone; ' +
@@ -20,5 +21,6 @@ export const linux_5_11 = derive(linux_5_9, {
     wrprotect: { clearRefsSkipsPinned: true },
     swap: { swapoutPinned: 'skip-maybe-pinned' },
     uffd: { userModeOnly: true },
+    gup: { iouringAcctFolios: true },
   },
 });

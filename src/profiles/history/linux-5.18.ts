@@ -13,6 +13,7 @@ export const linux_5_18 = derive(linux_5_11, {
     '53a05ad9f21d mm: optimize do_wp_page() for exclusive pages in the swapcache',
     '4eae4efa2c29 hugetlb: do early cow when page pinned on src mm (5.12: fork copies a maybe-pinned hugetlb page; this profile stands for 5.12 .. 5.18)',
     '550a7d60bd5e mm, hugepages: add mremap() support for hugepage backed vma (5.16: the syscall looks up the source VMA before mremap_to() unmaps the destination)',
+    '26bfa89e25f4 io_uring: place ring SQ/CQ arrays under memcg memory limits (5.12): the ring is no longer charged to RLIMIT_MEMLOCK',
     '90e7e7f5ef3f mm: enable MADV_DONTNEED for hugetlb mappings (5.18; the end rounded up to a huge page)',
   ],
   summary:
@@ -22,5 +23,6 @@ export const linux_5_18 = derive(linux_5_11, {
     cow: { reuse: 'refcount', pmdReuse: 'refcount' },
     swap: { swapinReuse: 'refcount', swapinDrain: true },
     features: { mremapSourceCheck: 'vma-at-addr' },
+    gup: { iouringAcctRing: false },
   },
 });

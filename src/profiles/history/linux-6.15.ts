@@ -22,5 +22,6 @@ export const linux_6_15 = derive(linux_6_13, {
     proc: { pagemapPmdExclusive: 'head' },
     features: { ptReclaim: true, anonVmaMerge: 'source' },
     hugetlb: { forceWrite: 'keep-ro' },
+    gup: { iouringAcctRing: true },
   },
 });
