@@ -287,9 +287,6 @@ function buildActions(c: ExploreConfig, r: Resolved, n: number, profile: Profile
       newPipe: (name) => Number(name.slice(1)),
       handle: (name) => handles.get(`${t}/${name}`)!,
       newRing: () => undefined,
-      // the explorer's processes run as root (its alphabet has no setuid)
-      unprivileged: () => false,
-      dropPrivileges: () => undefined,
       need: () => undefined,
       fail: (msg) => {
         throw new Error(`explorer action of ${procName(t)}: ${msg}`);

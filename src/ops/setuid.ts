@@ -27,7 +27,6 @@ export const setuid = defineOp({
   },
   resolve(a, cx) {
     cx.need('root');
-    cx.dropPrivileges();
     return { memlock: a.memlock };
   },
   print: (m) => (m.memlock === DEFAULT_MEMLOCK_KB ? 'setuid' : { setuid: NOBODY, memlock: m.memlock }),

@@ -81,10 +81,6 @@ export interface ResolveCx {
   handle(name: string, create: boolean): number;
   /** the acting process sets up its io_uring (one per process) */
   newRing(): void;
-  /** the acting process runs as an unprivileged user (a setuid step of its own, or of an ancestor before the fork) */
-  unprivileged(): boolean;
-  /** the acting process drops its privileges with this step */
-  dropPrivileges(): void;
   /** the step needs this executor capability */
   need(c: Capability): void;
   fail(message: string): never;

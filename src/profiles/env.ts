@@ -55,7 +55,7 @@ export const envSchema = z
     }),
     ioUringDisabled: z.number().int().min(0).max(2).meta({
       description:
-        'kernel.io_uring_disabled (6.6+; 0 where the sysctl is missing): 1 lets only root and io_uring_group set up a ring, 2 nobody; an unprivileged io_uring_setup() is then EPERM',
+        'kernel.io_uring_disabled (6.6+; 0 where the sysctl is missing): 1 lets only CAP_SYS_ADMIN (and io_uring_group, not modelled) set up a ring, 2 nobody, root included: io_uring_setup() is then EPERM',
     }),
   })
   .strict();

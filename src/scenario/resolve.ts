@@ -160,8 +160,6 @@ export function resolveScenario(sc: Scenario): Resolved {
     }
 
   const out: ResolvedStep[] = [];
-  // processes that run as an unprivileged user from the step on (setuid; fork children inherit it)
-  const unprivileged = new Set<string>();
   // reference-table entries the steps can hold at once (pins, O_DIRECT, io_uring buffers)
   let refsTaken = 0;
   for (const st of sc.steps) {
@@ -202,7 +200,6 @@ export function resolveScenario(sc: Scenario): Resolved {
           fail(`${what}: at most ${L.processes} processes per scenario, forks included (the executor's limit)`);
         tasks.push(name);
         alive.add(name);
-        if (unprivileged.has(st.proc)) unprivileged.add(name);
         return tasks.length - 1;
       },
       endTask: () => void alive.delete(st.proc),
@@ -239,8 +236,6 @@ export function resolveScenario(sc: Scenario): Resolved {
         if (rings.has(st.proc)) fail(`io-uring-setup: ${st.proc} already has a ring (cowlab models one ring per process)`);
         rings.add(st.proc);
       },
-      unprivileged: () => unprivileged.has(st.proc),
-      dropPrivileges: () => void unprivileged.add(st.proc),
       need: (c) => void needs.add(c),
       fail,
     };

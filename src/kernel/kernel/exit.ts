@@ -25,7 +25,7 @@ import {
 import { refs_where, ref_get, ref_free } from '../../model/refs.js';
 import { type KCtx, trace } from '../ctx.js';
 import { zap_pte_range } from '../mm/memory.js';
-import { vmas_commit, mm_files, mm_file_ref } from '../mm/mmap.js';
+import { vmas_commit, mergeHint, mm_files, mm_file_ref } from '../mm/mmap.js';
 import { gup_put_folio } from '../mm/gup.js';
 import { pipe_release } from '../fs/pipe.js';
 import { io_sqe_buffers_unregister, io_ring_ctx_free } from '../io_uring/rsrc.js';
@@ -42,7 +42,7 @@ export function exit_mmap(s: KState, ctx: KCtx, t: number): void {
     if (v.flags & VM_HUGETLB) hugetlb_vm_op_close(s, ctx, t, i, v.start, v.end);
   });
   const files = mm_files(s, t);
-  vmas_commit(s, t, [], { changed: new Set(), rule: ctx.prof.mech.features.anonVmaMerge });
+  vmas_commit(s, t, [], mergeHint(ctx));
   for (const f of files) mm_file_ref(s, ctx, f, -1);
   mm_set_flags(s, t, 0);
 }

@@ -167,6 +167,19 @@ export function can_follow_write_pte(ctx: KCtx, s: KState, pte: Pte, pfn: number
 }
 
 /**
+ * follow_page() without FOLL_FORCE (6.1 .. 6.4, gup.followPageProtnone):
+ * pte_protnone() is true for every PTE of an inaccessible VMA on x86, and
+ * gup_can_follow_protnone() lets only FOLL_FORCE past it, so ksmd's and
+ * break_ksm()'s lookups find no page there (only KSM calls follow_page() in
+ * the model).
+ */
+export function follow_page_refuses_protnone(s: KState, ctx: KCtx, t: number, va: number): boolean {
+  if (!ctx.prof.mech.gup.followPageProtnone) return false;
+  const vi = vma_lookup_idx(s, t, va);
+  return vi >= 0 && (vma_flags_at(s, t, vi) & (VM_READ | VM_WRITE | VM_EXEC)) === 0;
+}
+
+/**
  * gup_must_unshare() (mm/internal.h): a R/O pin of a possibly shared anon
  * page (5.19, a7f226604170), and from 6.2 (8d6a0ac09a16) a R/O long-term
  * pin of anything else in a COW mapping. `vflags` is null for GUP-fast.

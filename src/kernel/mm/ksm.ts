@@ -41,9 +41,6 @@ import {
   VM_PFNMAP,
   VM_IO,
   VM_HUGETLB,
-  VM_READ,
-  VM_WRITE,
-  VM_EXEC,
   vmas_of,
   ptep_get,
   set_pte_at,
@@ -97,6 +94,7 @@ import { lru_add_drain, folio_get, folio_put } from './swap.js';
 import { folio_try_share_anon_rmap_pte, folio_add_anon_rmap_pte, folio_remove_rmap_pte } from './rmap.js';
 import { folio_free_swap } from './swapfile.js';
 import { split_folio } from './huge_memory.js';
+import { follow_page_refuses_protnone } from './gup.js';
 import { keepsAnonExclusive } from '../../profiles/types.js';
 
 /** max_page_sharing (sysfs default): rmap items one KSM page takes before a duplicate is made. */
@@ -170,18 +168,6 @@ function is_ksm_pte(s: KState, ctx: KCtx, pte: Pte): boolean {
   const pfn = pte_pfn(pte);
   if (pfn === ZERO_PFN) return is_ksm_zero_pte(ctx, pte);
   return page_test(s, pfn, PGF_KSM) && !folio_test_large(s, pfn);
-}
-
-/**
- * follow_page() without FOLL_FORCE (6.1 .. 6.4, gup.followPageProtnone):
- * pte_protnone() is true for every PTE of an inaccessible VMA on x86, and
- * gup_can_follow_protnone() lets only FOLL_FORCE past it, so ksmd's and
- * break_ksm()'s lookups find no page there.
- */
-function follow_page_refuses_protnone(s: KState, ctx: KCtx, t: number, va: number): boolean {
-  if (!ctx.prof.mech.gup.followPageProtnone) return false;
-  const vi = vma_lookup_idx(s, t, va);
-  return vi >= 0 && (vma_flags_at(s, t, vi) & (VM_READ | VM_WRITE | VM_EXEC)) === 0;
 }
 
 /**

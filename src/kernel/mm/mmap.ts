@@ -94,6 +94,11 @@ function mergeable(a: Vma, b: Vma, hint: MergeHint): boolean {
   return source !== null && source !== withAnon;
 }
 
+/** The merge hint of an operation that changed `changed` (none: a teardown). */
+export function mergeHint(ctx: KCtx, changed: readonly Vma[] = []): MergeHint {
+  return { changed: new Set(changed), rule: ctx.prof.mech.features.anonVmaMerge };
+}
+
 /** Sorts and merges a VMA list, then stores it. */
 export function vmas_commit(s: KState, t: number, list: Vma[], hint: MergeHint): void {
   list.sort((x, y) => x.start - y.start);
@@ -127,7 +132,7 @@ export function vma_modify(
   opts: { splitPmds: boolean } = { splitPmds: true },
 ): void {
   const out: Vma[] = [];
-  const changed = new Set<Vma>();
+  const changed: Vma[] = [];
   for (const v of vmas_of(s, t)) {
     if (v.end <= start || v.start >= end) {
       out.push(v);
@@ -138,16 +143,17 @@ export function vma_modify(
     const hi = Math.min(v.end, end);
     const part = { ...v, start: lo, end: hi, pgoff: v.pgoff + (lo - v.start) };
     const mid = fn(part);
+    const differs = !mid || mid.flags !== v.flags || mid.anon !== v.anon;
     if (mid) out.push(mid);
-    if (mid && (mid.flags !== v.flags || mid.anon !== v.anon)) changed.add(mid);
+    if (mid && differs) changed.push(mid);
     if (v.end > end) out.push({ ...v, start: end, pgoff: v.pgoff + (end - v.start) });
     // __split_vma() -> vma_adjust_trans_huge(): a huge PMD across a new VMA boundary is split
-    if (opts.splitPmds && (!mid || mid.flags !== v.flags || mid.anon !== v.anon)) {
+    if (opts.splitPmds && differs) {
       if (v.start < lo) split_huge_pmd_address(s, ctx, t, lo);
       if (hi < v.end) split_huge_pmd_address(s, ctx, t, hi);
     }
   }
-  vmas_commit(s, t, out, { changed, rule: ctx.prof.mech.features.anonVmaMerge });
+  vmas_commit(s, t, out, mergeHint(ctx, changed));
 }
 
 /** Whether [start, end) is fully covered by VMAs. */
@@ -291,7 +297,7 @@ function mmap_region(s: KState, ctx: KCtx, t: number, a: MmapArgs, fputs: number
   const had = file >= 0 && list.some((v) => v.file === file);
   const vma: Vma = { start: a.start, end: a.start + a.pages, flags, file, pgoff, anon: false };
   list.push(vma);
-  vmas_commit(s, t, list, { changed: new Set([vma]), rule: ctx.prof.mech.features.anonVmaMerge });
+  vmas_commit(s, t, list, mergeHint(ctx, [vma]));
   if (file >= 0 && !had) file_maps_add(s, file, 1);
   trace(
     ctx,

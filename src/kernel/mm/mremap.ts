@@ -23,7 +23,7 @@ import { split_huge_pmd_address, split_partial_pmds, __split_huge_pmd } from './
 import { pte_none, pte_mksoft_dirty, is_swap_pte, pte_present, pte_clear_uffd_wp, pte_marker_uffd_wp, type Pte } from '../../model/pte.js';
 import { refs_detach_range } from '../../model/refs.js';
 import { type KCtx, trace } from '../ctx.js';
-import { do_munmap, vmas_commit } from './mmap.js';
+import { do_munmap, vmas_commit, mergeHint } from './mmap.js';
 import { EINVAL, EFAULT } from '../errno.js';
 
 /**
@@ -90,7 +90,7 @@ function move_vma(s: KState, ctx: KCtx, t: number, src: Vma, start: number, page
   const list = vmas_of(s, t);
   list.push(moved);
   // copy_vma(): the moved VMA, with the source's anon_vma, is the merge source at its new place
-  vmas_commit(s, t, list, { changed: new Set([moved]), rule: ctx.prof.mech.features.anonVmaMerge });
+  vmas_commit(s, t, list, mergeHint(ctx, [moved]));
   // move_page_tables(): a huge PMD the range covers whole moves as one when the destination is
   // equally aligned (move_huge_pmd); any other huge PMD in the way is split and moves by PTEs
   // (the source VMA split at start and end splits a PMD across either first)
