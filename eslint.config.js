@@ -23,9 +23,9 @@ const EDGES = ['cli', 'executor', 'diff', 'qemu', 'bench', 'fuzz', 'explore', 'm
 export default tseslint.config(
   { ignores: ['dist/', 'node_modules/', '.cache/', 'executor/', 'examples/', 'eslint.config.js'] },
   { files: ['**/*.js', '**/*.mjs'], ...js.configs.recommended, languageOptions: { globals: globals.node } },
-  ...tseslint.configs.recommendedTypeChecked.map((c) => ({ ...c, files: ['src/**/*.ts', 'test/**/*.ts'] })),
+  ...tseslint.configs.recommendedTypeChecked.map((c) => ({ ...c, files: ['src/**/*.ts', 'test/**/*.ts', 'web/**/*.ts'] })),
   {
-    files: ['src/**/*.ts', 'test/**/*.ts'],
+    files: ['src/**/*.ts', 'test/**/*.ts', 'web/**/*.ts'],
     languageOptions: { parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname } },
     rules: {
       '@typescript-eslint/switch-exhaustiveness-check': 'error',
@@ -53,6 +53,17 @@ export default tseslint.config(
     files: ['src/ops/**/*.ts', 'src/syscalls/**/*.ts', 'src/profiles/**/*.ts'],
     ignores: ['src/profiles/load.ts', 'src/profiles/hooks.ts'],
     rules: { 'no-restricted-imports': ['error', { patterns: [offsets, noIo, above(EDGES)] }] },
+  },
+  {
+    // the viewer's data and the scenario text loader run in the browser too
+    files: ['src/view/**/*.ts', 'src/scenario/text.ts'],
+    rules: { 'no-restricted-imports': ['error', { patterns: [offsets, noIo] }] },
+  },
+  {
+    files: ['web/**/*.ts'],
+    ignores: ['web/vite.config.ts'],
+    languageOptions: { globals: globals.browser },
+    rules: { 'no-restricted-imports': ['error', { patterns: [offsets, noIo] }] },
   },
   {
     files: ['test/**/*.ts'],

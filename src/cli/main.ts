@@ -15,6 +15,7 @@ import { exploreCommand } from './commands/explore.js';
 import { fuzzCommand } from './commands/fuzz.js';
 import { emitCCommand } from './commands/emit-c.js';
 import { kernelsCommand } from './commands/kernels.js';
+import { viewCommand } from './commands/view.js';
 import { versionString } from './version.js';
 
 export function buildProgram(): Command {
@@ -34,6 +35,7 @@ export function buildProgram(): Command {
   fuzzCommand(program);
   emitCCommand(program);
   kernelsCommand(program);
+  viewCommand(program);
   return program;
 }
 

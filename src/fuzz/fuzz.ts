@@ -24,6 +24,8 @@ import { comparer, type Divergence } from '../diff/compare.js';
 export interface FuzzOptions {
   seed: number;
   count: number;
+  /** index of the first random scenario of the seeded sequence to run (default 0): a long run split into shards */
+  from?: number;
   jobs: number;
   maxSteps?: number;
   /** where shrunk divergences are saved */
@@ -169,7 +171,9 @@ async function divergences(run: Runner, prof: Profile, rs: readonly Resolved[]):
 export async function fuzzDiff(o: FuzzOptions): Promise<FuzzReport> {
   const prof = o.profile ?? HOST_PROFILE;
   const arb = cmdsArb({ ops: HOST_OPS, maxSteps: o.maxSteps ?? DEFAULT_STEPS });
-  const samples = fc.sample(arb, { seed: o.seed, numRuns: o.count });
+  // the first `from` are drawn and dropped: scenario i is the same whatever shard runs it
+  const from = o.from ?? 0;
+  const samples = fc.sample(arb, { seed: o.seed, numRuns: from + o.count }).slice(from);
   const t0 = Date.now();
   const report: FuzzReport = { seed: o.seed, ran: 0, skipped: 0, agreed: 0, unstable: [], findings: [], seconds: 0 };
   const diverging: { index: number; cmds: Cmd[]; d: Divergence }[] = [];
@@ -202,7 +206,7 @@ export async function fuzzDiff(o: FuzzOptions): Promise<FuzzReport> {
         break;
       }
       const part = samples.slice(base, base + runner.chunk);
-      const resolved = part.map((c, j) => resolveCmds(c, `fuzz-${o.seed}-${base + j}`, gen));
+      const resolved = part.map((c, j) => resolveCmds(c, `fuzz-${o.seed}-${from + base + j}`, gen));
       const ds = await divergences(runner, prof, resolved);
       // as diff does: a divergence is run again, at most DIVERGENCE_RERUNS times, and one that then
       // agrees counts as agreeing and is listed as unstable (a model that is wrong diverges every time;
@@ -214,14 +218,14 @@ export async function fuzzDiff(o: FuzzOptions): Promise<FuzzReport> {
           const again = (await divergences(runner, prof, [resolved[j]!]))[0];
           if (again === null) {
             ds[j] = null;
-            report.unstable.push({ index: base + j, divergence: first, agreedOnRun: round + 1 });
+            report.unstable.push({ index: from + base + j, divergence: first, agreedOnRun: round + 1 });
             break;
           }
         }
       }
       ds.forEach((d, j) => {
         if (d === 'skip') report.skipped++;
-        else if (d) diverging.push({ index: base + j, cmds: part[j]!, d });
+        else if (d) diverging.push({ index: from + base + j, cmds: part[j]!, d });
         else report.agreed++;
         report.ran++;
       });

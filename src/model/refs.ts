@@ -34,6 +34,9 @@ export interface Ref {
 }
 
 /** One field of reference `r`, without building the record (loops over a 1 GiB page's 262144 pins). */
+export function ref_kind(s: KState, r: number): number {
+  return s.m[s.L.refs + r * REF_WORDS + R_KIND]!;
+}
 export function ref_owner(s: KState, r: number): number {
   return s.m[s.L.refs + r * REF_WORDS + R_OWNER]!;
 }
@@ -102,6 +105,13 @@ export function refs_where(s: KState, pred: (r: Ref) => boolean): number[] {
     if (s.m[s.L.refs + r * REF_WORDS + R_KIND] === REF_FREE) continue;
     if (pred(ref_get(s, r))) out.push(r);
   }
+  return out;
+}
+
+/** Every reference in use, by index (no records built: a 1 GiB buffer has 262144). */
+export function refs_used(s: KState): number[] {
+  const out: number[] = [];
+  for (let r = 0; r < s.L.geo.refs; r++) if (s.m[s.L.refs + r * REF_WORDS + R_KIND] !== REF_FREE) out.push(r);
   return out;
 }
 

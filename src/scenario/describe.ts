@@ -77,35 +77,10 @@ import {
   is_pte_marker,
   pte_none,
 } from '../model/pte.js';
-import { refs_where, ref_get } from '../model/refs.js';
+import { refs_used, ref_owner, ref_kind, ref_foll, ref_pfn } from '../model/refs.js';
 import { follToString } from '../kernel/mm/gup.js';
 import type { Resolved } from './resolve.js';
 import { pageName, seenStep } from './run.js';
-
-/** Consecutive items with the same text as one "first..last: text" run. */
-function runs(items: readonly { at: string; text: string }[]): string[] {
-  const out: string[] = [];
-  for (let i = 0; i < items.length;) {
-    let j = i;
-    while (j + 1 < items.length && items[j + 1]!.text === items[i]!.text) j++;
-    out.push(`${j > i ? `${items[i]!.at}..${items[j]!.at}` : items[i]!.at}: ${items[i]!.text}`);
-    i = j + 1;
-  }
-  return out;
-}
-
-/** Ascending frame numbers as "pfn#3", "pfn#3..5" or "pfn#3..5, 9"; frames held more than once add the number of references. */
-function pageRanges(ps: readonly number[]): string {
-  const u = [...new Set(ps)].sort((a, b) => a - b);
-  const parts: string[] = [];
-  for (let i = 0; i < u.length;) {
-    let j = i;
-    while (j + 1 < u.length && u[j + 1] === u[j]! + 1) j++;
-    parts.push(j > i ? `${u[i]}..${u[j]}` : String(u[i]));
-    i = j + 1;
-  }
-  return `pfn#${parts.join(', ')}${ps.length > u.length ? `: ${ps.length} references` : ''}`;
-}
 
 /** One line per thing that exists, keyed so two states can be compared. */
 export function describeState(r: Resolved, s: KState): Map<string, string> {
@@ -162,33 +137,47 @@ export function describeState(r: Resolved, s: KState): Map<string, string> {
     }
   }
   // who holds each frame besides page tables: one pass, not one per page (a 1 GiB folio has 262144)
-  const heldBy = new Map<number, string[]>();
+  // (a frame held once, the usual case, keeps its holder's name without an array around it)
+  const heldBy = new Map<number, string | string[]>();
   const hold = (pfn: number, what: string) => {
     const l = heldBy.get(pfn);
-    if (l) l.push(what);
-    else heldBy.set(pfn, [what]);
+    if (l === undefined) heldBy.set(pfn, what);
+    else if (typeof l === 'string') heldBy.set(pfn, [l, what]);
+    else l.push(what);
   };
   for (let p = 0; p < s.L.geo.pipes; p++) {
     if (!pipe_open(s, p)) continue;
     for (let i = 0; i < pipe_nbuf(s, p); i++) hold(pipe_buf(s, p, i).pfn, `pipe ${r.pipes[p] ?? p}`);
   }
-  for (const ri of refs_where(s, () => true)) {
-    const x = ref_get(s, ri);
-    const k =
-      x.kind === REF_IOURING
-        ? 'io_uring buffer'
-        : x.kind === REF_ODIRECT
-          ? 'O_DIRECT'
-          : x.kind === REF_TRANSIENT
-            ? 'transient ref'
-            : x.kind === REF_GUP_PIN || x.kind === REF_GUP_GET
-              ? follToString(x.foll)
-              : '?';
-    hold(x.pfn, `${k} of ${T(x.owner)}`);
+  // one name per kind of holder, not one string per reference (a 1 GiB buffer is 262144 of them)
+  const refNames = new Map<number, string>();
+  for (const ri of refs_used(s)) {
+    const x = { owner: ref_owner(s, ri), kind: ref_kind(s, ri), foll: ref_foll(s, ri) };
+    const id = (x.owner * 8 + x.kind) * 2 ** 32 + x.foll;
+    let name = refNames.get(id);
+    if (name === undefined) {
+      const k =
+        x.kind === REF_IOURING
+          ? 'io_uring buffer'
+          : x.kind === REF_ODIRECT
+            ? 'O_DIRECT'
+            : x.kind === REF_TRANSIENT
+              ? 'transient ref'
+              : x.kind === REF_GUP_PIN || x.kind === REF_GUP_GET
+                ? follToString(x.foll)
+                : '?';
+      name = `${k} of ${T(x.owner)}`;
+      refNames.set(id, name);
+    }
+    hold(ref_pfn(s, ri), name);
   }
   for (let i = 0; i < fbatch_len(s, 'add'); i++) hold(fbatch_at(s, 'add', i), 'LRU batch');
   for (let i = 0; i < fbatch_len(s, 'activate'); i++) hold(fbatch_at(s, 'activate', i), 'activate batch');
-  const holdersOf = (pfn: number): readonly string[] => heldBy.get(pfn) ?? [];
+  const NONE: readonly string[] = [];
+  const holdersOf = (pfn: number): readonly string[] => {
+    const l = heldBy.get(pfn);
+    return l === undefined ? NONE : typeof l === 'string' ? [l] : l;
+  };
   const flagText = (pfn: number, f: number): string[] => {
     const flags: string[] = [];
     if (f & PGF_ANON) flags.push('anon');
@@ -215,32 +204,70 @@ export function describeState(r: Resolved, s: KState): Map<string, string> {
       const ids: string[] = [];
       for (const i of [0, 1] as const)
         if (folio_mm_id(s, pfn, i) >= 0) ids.push(`${T(folio_mm_id(s, pfn, i))}:${folio_mm_id_mapcount(s, pfn, i)}`);
-      const pages: { at: string; text: string }[] = [];
-      // holder -> the folio's pages it holds, so 512 pins of one buffer read as one range
-      const held = new Map<string, number[]>();
+      // pages with the same text as one run, built as the pages go by: the text is made only
+      // where it changes (a 1 GiB folio has 262144 pages, mostly alike)
+      const pageRuns: string[] = [];
+      let runFirst = -1;
+      let runLast = -1;
+      let runText = '';
+      let prevMap = NaN;
+      let prevPae = false;
+      let prevWid = NaN;
+      let prevLabel = '';
+      let prevRm: string[] | undefined;
+      const endRun = () => {
+        if (runFirst >= 0) pageRuns.push(`pfn#${runLast > runFirst ? `${runFirst}..${runLast}` : runFirst}: ${runText}`);
+      };
+      // holder -> the folio's pages it holds as ascending ranges, so 512 pins of one buffer read as one range
+      const held = new Map<string, { ranges: [number, number][]; refs: number; frames: number }>();
+      const addHeld = (h: string, p: number) => {
+        let e = held.get(h);
+        if (!e) held.set(h, (e = { ranges: [], refs: 0, frames: 0 }));
+        e.refs++;
+        const last = e.ranges[e.ranges.length - 1];
+        if (last && last[1] === p) return;
+        e.frames++;
+        if (last && last[1] === p - 1) last[1] = p;
+        else e.ranges.push([p, p]);
+      };
       for (let i = 0; i < nr; i++) {
         const p = pfn + i;
+        const map = page_mapcount(s, p);
+        const pae = page_test(s, p, PGF_ANON_EXCLUSIVE);
+        const wid = page_data(s, p);
+        const lb = wid === prevWid ? prevLabel : label(seenStep(s, wid));
         // mappings relative to the page's place in the folio, so a run of pages mapped in order reads as one
-        const m = (relMaps.get(p) ?? []).map((x) => x.replace('@', '+i'));
-        pages.push({
-          at: String(p),
-          text: `map ${page_mapcount(s, p)}${page_test(s, p, PGF_ANON_EXCLUSIVE) ? ' PAE' : ''} data ${label(seenStep(s, page_data(s, p)))}${m.length ? ` by ${m.join(', ')}` : ''}`,
-        });
-        for (const h of holdersOf(p)) {
-          const ps = held.get(h);
-          if (ps) ps.push(p);
-          else held.set(h, [p]);
+        const rm = relMaps.get(p);
+        if (runFirst >= 0 && !rm && !prevRm && map === prevMap && pae === prevPae && lb === prevLabel) runLast = p;
+        else {
+          const text = `map ${map}${pae ? ' PAE' : ''} data ${lb}${rm ? ` by ${rm.map((x) => x.replace('@', '+i')).join(', ')}` : ''}`;
+          if (runFirst >= 0 && text === runText) runLast = p;
+          else {
+            endRun();
+            runFirst = runLast = p;
+            runText = text;
+          }
         }
+        prevMap = map;
+        prevPae = pae;
+        prevWid = wid;
+        prevLabel = lb;
+        prevRm = rm;
+        const hs = heldBy.get(p);
+        if (typeof hs === 'string') addHeld(hs, p);
+        else if (hs) for (const h of hs) addHeld(h, p);
       }
-      const holders = [...held].map(([h, ps]) => `${h} (${pageRanges(ps)})`);
+      endRun();
+      const holders = [...held].map(
+        ([h, e]) =>
+          `${h} (pfn#${e.ranges.map(([a, b]) => (b > a ? `${a}..${b}` : String(a))).join(', ')}${e.refs > e.frames ? `: ${e.refs} references` : ''})`,
+      );
       const pm = pmdMaps.get(pfn) ?? [];
       out.set(
         `folio pfn#${pfn}`,
         `order ${folio_order(s, pfn)} ref ${page_ref_count(s, pfn)} entire ${folio_entire_mapcount(s, pfn)} large ${folio_large_mapcount(s, pfn)} pin ${page_pincount(s, pfn)}` +
           `${ids.length ? ` mm-ids ${ids.join(' ')}` : ''} [${flagText(pfn, f & ~PGF_ANON_EXCLUSIVE).join(' ')}]` +
-          `${pm.length ? ` PMD-mapped by ${pm.join(', ')}` : ''}; ${runs(pages)
-            .map((x) => `pfn#${x}`)
-            .join('; ')}${holders.length ? `; held by ${holders.join(', ')}` : ''}`,
+          `${pm.length ? ` PMD-mapped by ${pm.join(', ')}` : ''}; ${pageRuns.join('; ')}${holders.length ? `; held by ${holders.join(', ')}` : ''}`,
       );
       pfn += nr - 1;
       continue;

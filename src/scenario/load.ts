@@ -6,10 +6,9 @@ import { checkExpectKeys } from '../matrix/expect.js';
 import { readdirSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { InputError } from './errors.js';
-import { loadYaml, scenarioFromObject, scenarioText, baseName, type Positions, type PosSource } from './parse.js';
-import { expandTemplate } from './cowc.js';
-import type { Pos } from './errors.js';
-import { resolveScenario, type Resolved } from './resolve.js';
+import { scenarioText } from './parse.js';
+import type { Resolved } from './resolve.js';
+import { scenariosFromText } from './text.js';
 import { fileKind, fsReason, readRegularFile, statPath } from '../util/files.js';
 
 const SCENARIO_FILE = 'a scenario file (*.yaml)';
@@ -73,34 +72,7 @@ export function loadScenarioFile(file: string, only?: string): Resolved[] {
   const bytes = readRegularFile(file, SCENARIO_FILE);
   const rel = relative(process.cwd(), file) || file;
   const shown = rel.startsWith('..') ? file : rel;
-  const text = scenarioText(bytes, shown);
-  const { raw, pos } = loadYaml(text, shown);
-  if (!raw || typeof raw !== 'object' || Array.isArray(raw) || !('matrix' in raw)) {
-    if (only !== undefined) throw new InputError(`${shown}: not a template, it has no instance "${only}"`);
-    return [resolveScenario(scenarioFromObject(raw, shown, pos))];
-  }
-  const tpl = raw as Record<string, unknown>;
-  let instances;
-  try {
-    instances = expandTemplate(tpl, baseName(shown));
-  } catch (e) {
-    if (e instanceof InputError && !e.pos) throw new InputError(e.message, pos.at(['matrix']));
-    throw e;
-  }
-  if (only !== undefined) {
-    instances = instances.filter((x) => x.id === only);
-    if (!instances.length)
-      throw new InputError(
-        `${shown}: no instance "${only}"; it has ${expandTemplate(tpl, baseName(shown))
-          .map((x) => x.id)
-          .join(', ')}`,
-      );
-  }
-  return instances.map((x) => {
-    // the template's own steps keep their places in the file for error messages
-    const at = `${shown}#${x.id}`;
-    return resolveScenario(scenarioFromObject(x.raw, at, instancePositions(pos, at, x.raw, tpl)));
-  });
+  return scenariosFromText(scenarioText(bytes, shown), shown, only);
 }
 
 /** One scenario file (`FILE` or `FILE#INSTANCE` of a template). */
@@ -157,30 +129,4 @@ export function loadScenariosEach(
     }
   }
   return { scenarios, errors };
-}
-
-/**
- * Positions for an instance: its steps that come from the template point at
- * the template's steps (they are the instance's last ones), the setup steps
- * at the `matrix:` key.
- */
-function instancePositions(pos: Positions, file: string, raw: Record<string, unknown>, tpl: Record<string, unknown>): PosSource {
-  const n = Array.isArray(raw.steps) ? raw.steps.length : 0;
-  const k = Array.isArray(tpl.steps) ? tpl.steps.length : 0;
-  const map = (path: readonly (string | number)[]): readonly (string | number)[] | null => {
-    if (path[0] !== 'steps' || typeof path[1] !== 'number') return path[0] === 'steps' ? null : path;
-    const i = path[1] - (n - k);
-    return i >= 0 ? ['steps', i, ...path.slice(2)] : null;
-  };
-  const fix = (p: Pos): Pos => ({ ...p, file });
-  return {
-    at: (path) => {
-      const m = map(path);
-      return fix(m ? pos.at(m) : pos.at(['matrix']));
-    },
-    key: (path, key) => {
-      const m = map(path);
-      return fix(m ? pos.key(m, key) : pos.at(['matrix']));
-    },
-  };
 }

@@ -120,7 +120,7 @@ export interface RunOptions {
   trace?: boolean;
   /** a failing call is a failure only when the step expects success explicitly (random scenarios) */
   lenient?: boolean;
-  /** keep a copy of the state after every step (for --trace and the visualizer) */
+  /** keep a copy of the state after every step (default: with trace; false: records hold the live state, for onStep) */
   keepStates?: boolean;
   /** the machine (default: the profile's, see profileEnv) */
   env?: Readonly<Env>;
@@ -178,7 +178,7 @@ export function runScenario(r: Resolved, prof: Profile, opts: RunOptions = {}): 
       violations: vs,
       failures: fs,
       sees,
-      state: opts.keepStates || opts.trace ? s.clone() : s,
+      state: (opts.keepStates ?? opts.trace) ? s.clone() : s,
     });
     opts.onStep?.(records.at(-1)!);
     if (aborted) break;

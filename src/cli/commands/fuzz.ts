@@ -15,6 +15,7 @@ export function fuzzCommand(program: Command): void {
     .option('--diff', 'compare with the real kernel')
     .option('--seed <n>', 'seed of the random sequence (printed; the same seed gives the same scenarios)')
     .option('--count <n>', 'number of random scenarios', '1000')
+    .option('--from <n>', 'with --diff: start at random scenario n of the seeded sequence (a long run split into shards)', '0')
     .option('--steps <n>', 'maximum steps per scenario', '24')
     .option('-j, --jobs <n>', 'executors in parallel (default: number of CPUs)')
     .option('--out <dir>', 'where shrunk divergences are saved', 'fuzz-findings')
@@ -39,6 +40,7 @@ export function fuzzCommand(program: Command): void {
         diff?: boolean;
         seed?: string;
         count: string;
+        from: string;
         steps: string;
         jobs?: string;
         out: string;
@@ -56,6 +58,7 @@ export function fuzzCommand(program: Command): void {
         const { availableParallelism } = await import('node:os');
         const seed = intOption(opts.seed, '--seed') ?? Math.floor(Math.random() * 2 ** 31);
         const count = intOption(opts.count, '--count', 1)!;
+        const from = intOption(opts.from, '--from', 0)!;
         const jobs = intOption(opts.jobs, '--jobs', 1) ?? availableParallelism();
         const maxSteps = intOption(opts.steps, '--steps', 1, SCENARIO_LIMITS.steps, " (the executor's step table)")!;
         checkKernelOrProfile(opts);
@@ -64,6 +67,7 @@ export function fuzzCommand(program: Command): void {
         if (opts.save !== undefined) checkDirCreatable(opts.save, '--save');
         if (!opts.diff) {
           if (opts.on) throw new InputError('--on needs --diff');
+          if (from !== 0) throw new InputError('--from needs --diff');
           const prof = await pickProfile(opts);
           const { fuzzModel } = await import('../../fuzz/model.js');
           process.stderr.write(`cowlab fuzz: seed ${seed}, ${count} scenarios in the model on ${prof.id}\n`);
@@ -94,7 +98,7 @@ export function fuzzCommand(program: Command): void {
         const explicit = opts.profile !== undefined || opts.kernel !== undefined ? await pickProfile(opts) : undefined;
         const target = resolveOn(opts.on, explicit, opts.brd);
         process.stderr.write(
-          `cowlab fuzz: seed ${seed}, ${count} scenarios on ${target.name} (judged by ${target.profile.id}), ${jobs} ${target.guest ? 'guest' : 'executor'}(s)\n`,
+          `cowlab fuzz: seed ${seed}, ${count} scenarios${from ? ` from scenario ${from}` : ''} on ${target.name} (judged by ${target.profile.id}), ${jobs} ${target.guest ? 'guest' : 'executor'}(s)\n`,
         );
         const { SingleBar, Presets } = await import('cli-progress');
         const bar =
@@ -127,6 +131,7 @@ export function fuzzCommand(program: Command): void {
         const report = await fuzzDiff({
           seed,
           count,
+          from,
           jobs,
           outDir: opts.out,
           maxSteps,
