@@ -3,7 +3,8 @@
  * model (steps per second of long random scenarios on linux-6.18, every
  * property and invariant checked after every step), matrix, explore (beside
  * SPIN where it is installed), diff (model and executor on this kernel, as
- * root) and qemu (guest kernels). `--only model,matrix,explore` measures
+ * root), qemu (guest kernels) and view (the browser viewer: bundle size,
+ * time to show the largest shipped scenario). `--only model,matrix,explore` measures
  * the model alone (`npm run bench:model`), without the real kernel.
  */
 import { parseArgs } from 'node:util';
@@ -17,6 +18,7 @@ import { diffBench } from './diff.js';
 import { qemuBench } from './qemu.js';
 import { exploreBench } from './explore.js';
 import { matrixBench } from './matrix.js';
+import { viewBench } from './view.js';
 
 function modelSteps(): void {
   const seed = 42;
@@ -40,6 +42,7 @@ const PARTS = {
   explore: () => exploreBench(),
   diff: () => diffBench(),
   qemu: () => qemuBench(),
+  view: () => viewBench(),
 } as const;
 type Part = keyof typeof PARTS;
 

@@ -160,6 +160,34 @@ describe.skipIf(skip !== null)('cowlab view in Chromium', () => {
     await p.close();
   });
 
+  it('works as static files from a plain file server (python3 -m http.server), the published site', async () => {
+    const py = ['/usr/bin/python3', '/usr/local/bin/python3'].find((p) => existsSync(p));
+    if (!py) {
+      console.log('SKIP static-site check: no python3 for a plain file server');
+      return;
+    }
+    const srv = spawn(py, ['-m', 'http.server', '0', '--bind', '127.0.0.1', '--directory', WEB_DIR], { stdio: ['ignore', 'pipe', 'pipe'] });
+    try {
+      let log = '';
+      srv.stdout.on('data', (d: Buffer) => (log += d.toString()));
+      await expect.poll(() => log, { timeout: 15_000 }).toMatch(/port (\d+)/);
+      const port = /port (\d+)/.exec(log)![1]!;
+      const p = await browser.newPage();
+      const errors: string[] = [];
+      p.on('pageerror', (e) => errors.push(e.message));
+      await p.goto(`http://127.0.0.1:${port}/index.html#s=${encodeURIComponent(CVE)}&k=linux-5.7&step=8`);
+      await p.waitForSelector('body[data-ready=true]', { timeout: 30_000 });
+      expect(await p.locator('.problem').first().textContent()).toMatch(/no-leak/);
+      // the matrix's worker loads from the static files too
+      await p.locator('#matrix-toggle').click();
+      await p.waitForSelector('#matrix td', { timeout: 60_000 });
+      expect(errors).toEqual([]);
+      await p.close();
+    } finally {
+      srv.kill();
+    }
+  }, 90_000);
+
   it('serves the file given to cowlab view, read again at each load', async () => {
     const file = join(dir, 'mine.yaml');
     writeFileSync(file, readFileSync(CVE, 'utf8').replace(/^name: .*$/m, 'name: my-copy'));
