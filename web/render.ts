@@ -120,9 +120,11 @@ function picture(s: ViewState): HTMLElement {
       box.append(el('div', { class: 'vma' }, `VMA ${v.name} [${v.start}..${v.end}) ${v.anon ? 'anon' : 'file'} ${v.flags.join(' ')}`));
     for (const p of t.ptes) {
       const row = el('div', { class: `pte ${p.kind}` }, pteText(p));
-      const to = p.pfn !== undefined && p.kind !== 'zero' ? find(p.pfn)?.key : undefined;
+      // a present entry points at its frame, a swap entry at its swap slot
+      const slot = p.kind === 'swap' ? /^slot (\d+)/.exec(p.bits)?.[1] : undefined;
+      const to = slot !== undefined ? `swap ${slot}` : p.pfn !== undefined && p.kind !== 'zero' ? find(p.pfn)?.key : undefined;
       if (to) row.dataset.to = to;
-      row.dataset.arrow = 'map';
+      row.dataset.arrow = slot !== undefined ? 'swap' : 'map';
       box.append(row);
     }
     colTasks.append(box);
@@ -165,8 +167,16 @@ function picture(s: ViewState): HTMLElement {
   }
   for (const o of s.other) {
     if (o.key.startsWith('task ')) continue;
-    const box = el('div', { class: 'box' }, el('b', {}, o.key), ` ${o.text}`);
+    const box = el('div', { class: 'box other', 'data-key': o.key }, el('b', {}, o.key), ` ${o.text}`);
     mark(box, o.key);
+    // a swap slot whose page is in the swap cache points at that frame
+    const cached = o.key.startsWith('swap ') ? /cached in pfn#(\d+)/.exec(o.text)?.[1] : undefined;
+    const f = cached !== undefined ? find(Number(cached)) : undefined;
+    if (f) {
+      box.dataset.to = f.key;
+      box.dataset.arrow = 'swap';
+      box.classList.add('holder');
+    }
     colHolders.append(box);
   }
   pic.append(colTasks, colFrames, colHolders);
@@ -183,7 +193,7 @@ export function drawArrows(root: HTMLElement): void {
     svg.setAttribute('class', 'arrows');
     const base = pic.getBoundingClientRect();
     const frames = new Map<string, DOMRect>();
-    for (const f of pic.querySelectorAll<HTMLElement>('.frame')) frames.set(f.dataset.key!, f.getBoundingClientRect());
+    for (const f of pic.querySelectorAll<HTMLElement>('.frame, .other')) frames.set(f.dataset.key!, f.getBoundingClientRect());
     let n = 0;
     for (const src of pic.querySelectorAll<HTMLElement>('[data-to]')) {
       const a = src.getBoundingClientRect();
@@ -191,10 +201,10 @@ export function drawArrows(root: HTMLElement): void {
       for (const key of (src.dataset.to ?? '').split(' ')) {
         const b = frames.get(key);
         if (!b) continue;
-        // page tables point right into a frame's left side; holders point left into its right side
+        // page tables point right into a box's left side; holders point left into its right side
         const x1 = (holder ? a.left : a.right) - base.left;
         const y1 = a.top + a.height / 2 - base.top;
-        const x2 = (holder ? b.right : b.left) - base.left;
+        const x2 = (holder || b.left < a.left ? b.right : b.left) - base.left;
         const y2 = b.top + Math.min(b.height / 2, 10) - base.top;
         const dx = (x2 - x1) / 2;
         const path = document.createElementNS(SVG, 'path');

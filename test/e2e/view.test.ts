@@ -84,6 +84,21 @@ describe.skipIf(skip !== null)('cowlab view in Chromium', () => {
     await p.close();
   });
 
+  it('draws swap entries to their slot and a slot to its page in the swap cache', async () => {
+    const { p, errors } = await page(`#s=${encodeURIComponent('scenarios/swap/swapoff-brings-pages-back.yaml')}&k=linux-6.18`);
+    const n = Number(/of (\d+)/.exec((await p.locator('#where').textContent()) ?? '')![1]);
+    let swapArrows = 0;
+    for (let i = 0; i <= n && !swapArrows; i++) {
+      await p.locator('svg.arrows').waitFor({ state: 'attached' });
+      swapArrows = await p.locator('svg.arrows path.swap').count();
+      if (!swapArrows) await p.keyboard.press('ArrowRight');
+    }
+    expect(swapArrows).toBeGreaterThan(0);
+    expect(await p.locator('.pte.swap').count()).toBeGreaterThan(0);
+    expect(errors).toEqual([]);
+    await p.close();
+  });
+
   it('puts linux-5.7 and linux-6.18 side by side and finds the first step where they differ', async () => {
     const { p, errors } = await page(`#s=${encodeURIComponent(CVE)}&k=linux-5.7,linux-6.18`);
     expect(await p.locator('.pane').count()).toBe(2);
