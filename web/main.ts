@@ -2,7 +2,7 @@
  * The cowlab viewer: cowlab's own core (parser, profiles, model) run in the
  * browser, a scenario stepped through on one kernel or two side by side.
  */
-import { scenariosFromText } from '../src/scenario/text.js';
+import { scenariosFromText, splitSpec } from '../src/scenario/text.js';
 import { checkExpectKeys } from '../src/matrix/expect.js';
 import { InputError } from '../src/scenario/errors.js';
 import { PROFILES, MATRIX_PROFILES, profileById } from '../src/profiles/index.js';
@@ -28,12 +28,6 @@ const app = {
   diffAt: null as number | null,
   matrixDir: undefined as string | undefined,
 };
-
-/** The file part and the template instance of `path#id`. */
-function splitSpec(spec: string): [string, string | undefined] {
-  const i = spec.lastIndexOf('#');
-  return i > 0 ? [spec.slice(0, i), spec.slice(i + 1)] : [spec, undefined];
-}
 
 /** Parses and resolves the source's scenario (one instance of a template); throws InputError. */
 function resolveSource(src: Source): Resolved {

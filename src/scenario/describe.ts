@@ -82,6 +82,19 @@ import { follToString } from '../kernel/mm/gup.js';
 import type { Resolved } from './resolve.js';
 import { pageName, seenStep } from './run.js';
 
+/** What a reference is, as the trace names its holder: io_uring buffer, O_DIRECT, or its FOLL flags. */
+export function refKindName(kind: number, foll: number): string {
+  return kind === REF_IOURING
+    ? 'io_uring buffer'
+    : kind === REF_ODIRECT
+      ? 'O_DIRECT'
+      : kind === REF_TRANSIENT
+        ? 'transient ref'
+        : kind === REF_GUP_PIN || kind === REF_GUP_GET
+          ? follToString(foll)
+          : '?';
+}
+
 /** One line per thing that exists, keyed so two states can be compared. */
 export function describeState(r: Resolved, s: KState): Map<string, string> {
   const out = new Map<string, string>();
@@ -156,16 +169,7 @@ export function describeState(r: Resolved, s: KState): Map<string, string> {
     const id = (x.owner * 8 + x.kind) * 2 ** 32 + x.foll;
     let name = refNames.get(id);
     if (name === undefined) {
-      const k =
-        x.kind === REF_IOURING
-          ? 'io_uring buffer'
-          : x.kind === REF_ODIRECT
-            ? 'O_DIRECT'
-            : x.kind === REF_TRANSIENT
-              ? 'transient ref'
-              : x.kind === REF_GUP_PIN || x.kind === REF_GUP_GET
-                ? follToString(x.foll)
-                : '?';
+      const k = refKindName(x.kind, x.foll);
       name = `${k} of ${T(x.owner)}`;
       refNames.set(id, name);
     }

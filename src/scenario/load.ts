@@ -8,7 +8,7 @@ import { join, relative } from 'node:path';
 import { InputError } from './errors.js';
 import { scenarioText } from './parse.js';
 import type { Resolved } from './resolve.js';
-import { scenariosFromText } from './text.js';
+import { scenariosFromText, splitSpec } from './text.js';
 import { fileKind, fsReason, readRegularFile, statPath } from '../util/files.js';
 
 const SCENARIO_FILE = 'a scenario file (*.yaml)';
@@ -81,11 +81,6 @@ export function loadScenario(spec: string): Resolved {
   const rs = loadScenarioFile(file, only);
   if (rs.length !== 1) throw new InputError(`${file} is a template of ${rs.length} scenarios; name one as ${file}#ID`);
   return rs[0]!;
-}
-
-function splitSpec(spec: string): [string, string | undefined] {
-  const i = spec.lastIndexOf('#');
-  return i > 0 ? [spec.slice(0, i), spec.slice(i + 1)] : [spec, undefined];
 }
 
 /** Loads every scenario under the given paths (a path may be FILE#INSTANCE). */

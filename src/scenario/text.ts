@@ -7,6 +7,12 @@ import { loadYaml, scenarioFromObject, baseName, type Positions, type PosSource 
 import { expandTemplate } from './cowc.js';
 import { resolveScenario, type Resolved } from './resolve.js';
 
+/** `FILE#ID` as the file and the template instance (none without a #). */
+export function splitSpec(spec: string): [string, string | undefined] {
+  const i = spec.lastIndexOf('#');
+  return i > 0 ? [spec.slice(0, i), spec.slice(i + 1)] : [spec, undefined];
+}
+
 /**
  * Validates and resolves the scenarios of one file's text, shown in
  * messages as `shown`: one, or every instance of a template (`matrix:`,

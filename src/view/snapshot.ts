@@ -5,8 +5,7 @@
  * (pipes, GUP references and pins, io_uring buffers, O_DIRECT). Pure: the
  * viewer runs it in the browser, the tests in Node.
  */
-import { KState } from '../model/layout.js';
-import { ZERO_PFN, REF_GUP_GET, REF_GUP_PIN, REF_IOURING, REF_ODIRECT, REF_TRANSIENT } from '../model/layout.js';
+import { KState, ZERO_PFN } from '../model/layout.js';
 import {
   task_alive,
   ptep_get,
@@ -47,7 +46,6 @@ import {
   is_pte_marker,
 } from '../model/pte.js';
 import { refs_where, ref_get } from '../model/refs.js';
-import { follToString } from '../kernel/mm/gup.js';
 import { errnoName } from '../kernel/errno.js';
 import { withEnv, type Env } from '../profiles/env.js';
 import { profileEnv } from '../kernel/ctx.js';
@@ -56,7 +54,7 @@ import { PROFILES } from '../profiles/index.js';
 import type { Profile } from '../profiles/types.js';
 import { judgeRun, kselftestResult, type KselftestResult } from '../matrix/matrix.js';
 import type { Resolved } from '../scenario/resolve.js';
-import { describeState, stepLine } from '../scenario/describe.js';
+import { describeState, stepLine, refKindName } from '../scenario/describe.js';
 import { runScenario, initialState, pageName } from '../scenario/run.js';
 
 /** A run of page-table entries of one kind that map consecutive frames (or none) with the same bits. */
@@ -360,16 +358,7 @@ function holdersOf(r: Resolved, s: KState): ViewHolder[] {
   }
   for (const ri of refs_where(s, () => true)) {
     const x = ref_get(s, ri);
-    const kind =
-      x.kind === REF_IOURING
-        ? 'io_uring buffer'
-        : x.kind === REF_ODIRECT
-          ? 'O_DIRECT'
-          : x.kind === REF_TRANSIENT
-            ? 'transient ref'
-            : x.kind === REF_GUP_PIN || x.kind === REF_GUP_GET
-              ? follToString(x.foll)
-              : 'reference';
+    const kind = refKindName(x.kind, x.foll);
     add(`${kind} ${x.owner}`, `${kind} of ${T(x.owner)}`, x.pfn);
   }
   return [...byKey.values()].map(({ key, label, pfns }) => {

@@ -6,6 +6,7 @@ import { basename, dirname, extname, join, relative, resolve, sep } from 'node:p
 import { fileURLToPath } from 'node:url';
 import { InputError } from '../../scenario/errors.js';
 import { loadScenario } from '../../scenario/load.js';
+import { splitSpec } from '../../scenario/text.js';
 import { checkExpectKeys } from '../../matrix/expect.js';
 import { profileById } from '../../profiles/index.js';
 import { out, intOption } from '../util.js';
@@ -40,11 +41,6 @@ export function viewFragment(file: string | undefined, kernels: readonly string[
   }
   if (kernels.length) p.set('k', kernels.join(','));
   return `#${p.toString()}`;
-}
-
-function splitSpec(spec: string): [string, string | undefined] {
-  const i = spec.lastIndexOf('#');
-  return i > 0 ? [spec.slice(0, i), spec.slice(i + 1)] : [spec, undefined];
 }
 
 /**
