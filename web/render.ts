@@ -117,9 +117,15 @@ function picture(s: ViewState): HTMLElement {
       box.append(d);
     }
     for (const v of t.vmas)
-      box.append(el('div', { class: 'vma' }, `VMA ${v.name} [${v.start}..${v.end}) ${v.anon ? 'anon' : 'file'} ${v.flags.join(' ')}`));
+      box.append(
+        el(
+          'div',
+          { class: `vma${v.changed ? ' changed' : ''}` },
+          `VMA ${v.name} [${v.start}..${v.end}) ${v.anon ? 'anon' : 'file'} ${v.flags.join(' ')}`,
+        ),
+      );
     for (const p of t.ptes) {
-      const row = el('div', { class: `pte ${p.kind}` }, pteText(p));
+      const row = el('div', { class: `pte ${p.kind}${p.changed ? ' changed' : ''}` }, pteText(p));
       // a present entry points at its frame, a swap entry at its swap slot
       const slot = p.kind === 'swap' ? /^slot (\d+)/.exec(p.bits)?.[1] : undefined;
       const to = slot !== undefined ? `swap ${slot}` : p.pfn !== undefined && p.kind !== 'zero' ? find(p.pfn)?.key : undefined;

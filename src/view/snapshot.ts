@@ -68,6 +68,8 @@ export interface ViewPte {
   pfn?: number;
   /** W/R, D, uffd-wp; for swap: the slot and excl */
   bits: string;
+  /** not in the step before's page tables */
+  changed?: boolean;
 }
 
 /** A VMA: its pages and its flags by kernel name. */
@@ -78,6 +80,8 @@ export interface ViewVma {
   name: string;
   flags: string[];
   anon: boolean;
+  /** not in the step before's VMAs */
+  changed?: boolean;
 }
 
 export interface ViewTask {
@@ -245,7 +249,10 @@ export class ViewRun {
     if (!d) {
       // the step before only as text: what changed needs its lines, not its picture
       const prev = i > 0 ? this.lines(i - 1) : null;
+      const prevRows = i > 0 ? rowKeys(viewTasks(this.r, this.states.at(i - 1))) : null;
       d = viewState(this.r, this.states.at(i), prev);
+      if (prevRows)
+        for (const t of d.view.tasks) for (const row of [...t.vmas, ...t.ptes]) if (!prevRows.has(rowKey(t.name, row))) row.changed = true;
       // keep a few: stepping back and forth redraws from the cache, a long scenario does not hold every picture
       if (this.cache.size >= 8) this.cache.delete(this.cache.keys().next().value!);
       this.cache.set(i, d);
@@ -372,13 +379,8 @@ function holdersOf(r: Resolved, s: KState): ViewHolder[] {
   });
 }
 
-/** The viewer's picture of a state; `prev` is the previous step's --trace lines (for what changed). */
-export function viewState(
-  r: Resolved,
-  s: KState,
-  prev: ReadonlyMap<string, string> | null,
-): { view: ViewState; lines: Map<string, string> } {
-  const lines = describeState(r, s);
+/** Each live process's VMAs and page-table entries. */
+function viewTasks(r: Resolved, s: KState): ViewTask[] {
   const tasks: ViewTask[] = [];
   for (let t = 0; t < s.L.geo.tasks; t++) {
     if (!task_alive(s, t)) continue;
@@ -394,6 +396,26 @@ export function viewState(
       ptes: taskPtes(r, s, t),
     });
   }
+  return tasks;
+}
+
+/** A VMA or page-table row of a task as a key (what a row is, not whether it changed). */
+function rowKey(task: string, row: ViewVma | ViewPte): string {
+  return `${task}|${JSON.stringify({ ...row, changed: undefined })}`;
+}
+
+function rowKeys(tasks: readonly ViewTask[]): Set<string> {
+  return new Set(tasks.flatMap((t) => [...t.vmas, ...t.ptes].map((row) => rowKey(t.name, row))));
+}
+
+/** The viewer's picture of a state; `prev` is the previous step's --trace lines (for what changed). */
+export function viewState(
+  r: Resolved,
+  s: KState,
+  prev: ReadonlyMap<string, string> | null,
+): { view: ViewState; lines: Map<string, string> } {
+  const lines = describeState(r, s);
+  const tasks = viewTasks(r, s);
   const changed: Record<string, 'new' | 'changed'> = {};
   const was: Record<string, string> = {};
   const goneFrames: number[] = [];

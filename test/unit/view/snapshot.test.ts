@@ -27,6 +27,9 @@ describe('viewRun', () => {
     expect(ptes.every((p) => p.kind === 'pte' && p.bits.startsWith('R'))).toBe(true);
     expect(st.holders).toEqual([{ key: 'pipe 0', label: 'pipe p', refs: 1, ranges: [[ptes[0]!.pfn!, ptes[0]!.pfn!]] }]);
     expect(Object.values(st.changed)).toContain('changed');
+    // the fork (step 3) made the child's page table: new there, unchanged at step 4
+    expect(v.state(3).tasks[1]!.ptes.every((p) => p.changed)).toBe(true);
+    expect(v.state(4).tasks[1]!.ptes.some((p) => p.changed)).toBe(false);
     // the picture is the --trace text's
     const frame = st.frames.find((f) => f.pfn === ptes[0]!.pfn)!;
     expect(frame.parts.join('; ')).toMatch(/held by pipe p$/);
