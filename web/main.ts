@@ -34,7 +34,7 @@ function resolveSource(src: Source): Resolved {
   const [file, only] = src.kind === 's' ? splitSpec(src.spec) : [src.spec, undefined];
   const rs = scenariosFromText(src.text, file, only);
   for (const r of rs) checkExpectKeys(r.sc, []);
-  if (rs.length !== 1 && only === undefined) return rs[0]!;
+  // a template opened whole shows its first instance (the picker lists each one as FILE#ID)
   return rs[0]!;
 }
 
