@@ -273,6 +273,16 @@ const lru = z
       },
       ['split-mapped-once', 'whole-exclusive'],
     ),
+    sharedEstimate: choice(
+      'How MADV_PAGEOUT and MADV_COLD (whole-exclusive) guess whether a large folio may be mapped by another mm.',
+      {
+        'first-page':
+          'folio_likely_mapped_shared() (6.9 .. 6.14): mapped once means exclusive; an entire mapping or more mappings than pages means shared; else whether its first page is mapped more than once',
+        'mm-id':
+          'folio_maybe_mapped_shared() (6.15+): mapped once means exclusive; else the MM_IDS_SHARED bit of the MM-ID slots (it stays set while a third mm that got no slot maps it)',
+      },
+      ['first-page', 'mm-id'],
+    ),
   })
   .strict();
 

@@ -41,7 +41,7 @@ import { split_folio } from './huge_memory.js';
 import { madvise_collapse } from './khugepaged.js';
 import { ksm_madvise } from './ksm.js';
 import { is_vm_hugetlb_page, hugetlb_range_misaligned } from './hugetlb.js';
-import { folio_maybe_mapped_shared } from './rmap.js';
+import { folio_mapped_shared_estimate } from './rmap.js';
 import { EINVAL, ENOMEM } from '../errno.js';
 
 export type Advice =
@@ -218,7 +218,7 @@ function madvise_cold_or_pageout(s: KState, ctx: KCtx, t: number, a: number, b: 
         continue;
       }
       const head = pmd_pfn(pmd);
-      const shared = rule === 'split-mapped-once' ? page_mapcount(s, head) !== 1 : folio_maybe_mapped_shared(s, head);
+      const shared = rule === 'split-mapped-once' ? page_mapcount(s, head) !== 1 : folio_mapped_shared_estimate(s, ctx, head);
       if (shared) {
         trace(ctx, fn, `THP ${head}: maybe mapped by another mm, left alone`);
         va = next;
@@ -260,7 +260,7 @@ function madvise_cold_or_pageout(s: KState, ctx: KCtx, t: number, a: number, b: 
       let batch = 1;
       while (va + batch < b && pte_present(ptep_get(s, t, va + batch)) && pte_pfn(ptep_get(s, t, va + batch)) === pfn + batch) batch++;
       if (batch < fnr) {
-        if (folio_maybe_mapped_shared(s, head) || page_test(s, head, PGF_LOCKED)) {
+        if (folio_mapped_shared_estimate(s, ctx, head) || page_test(s, head, PGF_LOCKED)) {
           va += batch;
           continue;
         }

@@ -170,10 +170,8 @@ function folio_sub_large_mapcount(s: KState, pfn: number, t: number, d: number):
 }
 
 /**
- * folio_maybe_mapped_shared() (6.15+; folio_likely_mapped_shared() 6.9-6.14
- * and page_mapcount() of the first page before): whether the folio may be
- * mapped by more than one mm, the estimate MADV_PAGEOUT/COLD and khugepaged
- * use.
+ * folio_maybe_mapped_shared() (6.15+): whether the folio may be mapped by
+ * more than one mm, by the MM-ID slots; the estimate MADV_PAGEOUT/COLD use.
  */
 export function folio_maybe_mapped_shared(s: KState, pfn: number): boolean {
   if (!folio_test_large(s, pfn)) return page_mapcount(s, pfn) > 1;
@@ -182,6 +180,25 @@ export function folio_maybe_mapped_shared(s: KState, pfn: number): boolean {
   if (folio_large_mapcount(s, folio_head(s, pfn)) <= 1) return false;
   if (folio_entire_mapcount(s, pfn) > 1) return true;
   return page_test(s, pfn, PGF_MMIDS_SHARED);
+}
+
+/**
+ * folio_likely_mapped_shared() (6.9 .. 6.14, before the MM-ID slots): the
+ * guess from the mapcounts alone; a folio mapped by one mm but not at its
+ * first page, or by many mms only at other pages, is guessed wrong.
+ */
+export function folio_likely_mapped_shared(s: KState, pfn: number): boolean {
+  if (!folio_test_large(s, pfn)) return page_mapcount(s, pfn) > 1;
+  const head = folio_head(s, pfn);
+  const total = folio_large_mapcount(s, head);
+  if (total <= 1) return false;
+  if (folio_entire_mapcount(s, head) > 0 || total > folio_nr_pages(s, head)) return true;
+  return page_mapcount(s, head) > 1;
+}
+
+/** The estimate the profile's MADV_PAGEOUT/COLD use (lru.sharedEstimate). */
+export function folio_mapped_shared_estimate(s: KState, ctx: KCtx, pfn: number): boolean {
+  return ctx.prof.mech.lru.sharedEstimate === 'mm-id' ? folio_maybe_mapped_shared(s, pfn) : folio_likely_mapped_shared(s, pfn);
 }
 
 /**

@@ -40,7 +40,7 @@ export const linux_4_8: Profile = {
       largeSwapin: 'none',
       swapoutPinned: 'allow',
     },
-    lru: { batchSize: 15, pageoutLarge: 'split-mapped-once' },
+    lru: { batchSize: 15, pageoutLarge: 'split-mapped-once', sharedEstimate: 'first-page' },
     wrprotect: {
       mprotectWritable: 'none',
       mprotectPinned: 'allow',

@@ -8,7 +8,7 @@ export const linux_6_15 = derive(linux_6_13, {
   commits: [
     'mm/hugetlb: support FOLL_FORCE|FOLL_WRITE (Guillaume Morin, Dec 2024; 6.14 inferred): set_huge_ptep_maybe_writable(), can_follow_write_common()',
     'mm/ksm: fix incorrect KSM counter handling in mm_struct during fork (Donet Tom, 2025; 6.15 inferred: ksm_fork() resets ksm_merging_pages)',
-    '6af8cb80d3a9 mm/rmap: basic MM owner tracking for large folios (!hugetlb) (the MM-ID slots and MM_IDS_SHARED)',
+    '6af8cb80d3a9 mm/rmap: basic MM owner tracking for large folios (!hugetlb) (the MM-ID slots and MM_IDS_SHARED); folio_likely_mapped_shared() becomes folio_maybe_mapped_shared(), which reads them',
     '1da190f4d0a6 mm: Copy-on-Write (COW) reuse support for PTE-mapped THP',
     'Qi Zheng, mm: pgtable: reclaim empty PTE page in madvise(MADV_DONTNEED) (CONFIG_PT_RECLAIM, 6.14 inferred: MADV_DONTNEED of a whole PTE table frees it)',
     "mm/vma: fix incorrectly disallowed anonymous VMA merges (Lorenzo Stoakes, March 2025; 6.15 inferred): a faulted VMA merges into an unfaulted neighbour unless it holds a parent's anon_vma",
@@ -19,6 +19,7 @@ export const linux_6_15 = derive(linux_6_13, {
   mech: {
     ksm: { forkResetsCounters: true },
     cow: { largeReuse: 'mm-id' },
+    lru: { sharedEstimate: 'mm-id' },
     proc: { pagemapPmdExclusive: 'head' },
     features: { ptReclaim: true, anonVmaMerge: 'source' },
     hugetlb: { forceWrite: 'keep-ro' },
