@@ -29,6 +29,7 @@ import {
   PGF_KSM_STABLE,
   PGF_LOCKED,
   PGF_DIRTY,
+  PGF_SWAPBACKED,
   PGF_SWAPCACHE,
   PGF_ANON_EXCLUSIVE,
   KI_STABLE,
@@ -50,6 +51,7 @@ import {
   page_ref_count,
   page_mapcount,
   page_data,
+  page_set_data,
   folio_test_large,
   folio_head,
   folio_mapped,
@@ -90,7 +92,8 @@ import {
   VM_FAULT_OOM,
 } from './memory.js';
 import { vma_modify } from './mmap.js';
-import { lru_add_drain, folio_get, folio_put } from './swap.js';
+import { lru_add_drain, folio_get, folio_put, folio_add_lru } from './swap.js';
+import { alloc_page } from './page_alloc.js';
 import { folio_try_share_anon_rmap_pte, folio_add_anon_rmap_pte, folio_remove_rmap_pte } from './rmap.js';
 import { folio_free_swap } from './swapfile.js';
 import { split_folio } from './huge_memory.js';
@@ -588,4 +591,25 @@ export function ksm_merging_pages(s: KState, t: number): number {
   let n = task_ksm_base(s, t);
   for (let va = 0; va < s.L.geo.vpages; va++) if (ksm_item_flags(s, t, va) & KI_STABLE) n++;
   return n;
+}
+
+/**
+ * ksm_might_need_to_copy() (every era; 6.18 mm/ksm.c), at swap-in
+ * (do_swap_page, unuse_pte): a small KSM folio without a stable node (made
+ * KSM in place by a try_to_merge_two_pages() whose second half failed) is
+ * not mapped again but copied into a new, dirty page, which the caller maps
+ * as its own; the swap-cache folio is left where it is. The lookup's
+ * reference on it (`ref`) is dropped. Not modelled: the copy of a non-KSM
+ * folio whose anon_vma or index does not match the VMA (the model's swap
+ * entries are only shared with fork relatives, at the same index).
+ */
+export function ksm_might_need_to_copy(s: KState, ctx: KCtx, pfn: number, caller: string, ref: boolean): number {
+  if (folio_test_large(s, pfn) || !page_test(s, pfn, PGF_KSM) || page_test(s, pfn, PGF_KSM_STABLE)) return pfn;
+  const nw = alloc_page(s, PGF_SWAPBACKED);
+  page_set_data(s, nw, page_data(s, pfn));
+  page_set(s, nw, PGF_DIRTY);
+  folio_add_lru(s, ctx, nw);
+  if (ref) folio_put(s, pfn);
+  trace(ctx, caller, `ksm_might_need_to_copy: KSM page pfn#${pfn} has no stable node: copied to new page pfn#${nw}`);
+  return nw;
 }

@@ -129,7 +129,7 @@ import { filemap_fault, filemap_get_uptodate } from './filemap.js';
 import { swap_cache_get_folio, swapin_readahead } from './swap_state.js';
 import { handle_userfault } from './userfaultfd.js';
 import { page_observers } from '../../model/observers.js';
-import { reuse_ksm_page, ksm_might_unmap_zero_page } from './ksm.js';
+import { reuse_ksm_page, ksm_might_unmap_zero_page, ksm_might_need_to_copy } from './ksm.js';
 import { is_vm_hugetlb_page, hugetlb_fault, __unmap_hugepage_range, copy_hugetlb_page_range } from './hugetlb.js';
 
 /* ---- fault flags (include/linux/mm_types.h enum fault_flag) ---- */
@@ -652,7 +652,11 @@ export function do_swap_page(s: KState, ctx: KCtx, vmf: Vmf): number {
   if (!is_swap_pte(orig)) throw new ModelBug(`do_swap_page on a non-swap PTE`);
   const slot = pte_swp_slot(orig);
   const mech = ctx.prof.mech;
-  const { pfn, fresh, major } = swapin_folio(s, ctx, vmf, slot);
+  const got = swapin_folio(s, ctx, vmf, slot);
+  // a KSM page without a stable node is copied, and the copy, never in the swap cache, is ours alone
+  const pfn = got.fresh ? got.pfn : ksm_might_need_to_copy(s, ctx, got.pfn, 'do_swap_page', true);
+  const fresh = got.fresh || pfn !== got.pfn;
+  const major = got.major;
   let ret = major ? VM_FAULT_MAJOR : 0;
   const ksm = page_test(s, pfn, PGF_KSM);
   const write = (vmf.flags & FAULT_FLAG_WRITE) !== 0;

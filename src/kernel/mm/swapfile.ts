@@ -51,6 +51,7 @@ import {
   pte_mkuffd_wp,
 } from '../../model/pte.js';
 import { folio_put_refs, folio_put } from './swap.js';
+import { ksm_might_need_to_copy } from './ksm.js';
 import { swap_cache_get_folio, swapin_readahead } from './swap_state.js';
 import { folio_add_new_anon_rmap, folio_add_anon_rmap_pte, PageAnon } from './rmap.js';
 import { ModelBug, type KCtx, trace } from '../ctx.js';
@@ -231,15 +232,18 @@ function unuse_mm(s: KState, ctx: KCtx, t: number): void {
  * KSM page); the soft-dirty and uffd-wp bits of the swap PTE carried over
  * only from 6.0 (14a762dd1977, mech.swap.unuseKeepsBits): before, a
  * write-protected page came back without its uffd-wp bit.
- * ksm_might_need_to_copy() is left out, as in the model's do_swap_page(): a
- * KSM page with its stable node is mapped as it is, which is what it returns.
+ * ksm_might_need_to_copy(): a KSM page without a stable node is copied, and
+ * the copy is mapped exclusive (folio_add_new_anon_rmap with RMAP_EXCLUSIVE).
  */
-function unuse_pte(s: KState, ctx: KCtx, t: number, va: number, pfn: number): void {
+function unuse_pte(s: KState, ctx: KCtx, t: number, va: number, found: number): void {
   const orig = ptep_get(s, t, va);
   const mech = ctx.prof.mech;
+  const pfn = ksm_might_need_to_copy(s, ctx, found, 'unuse_pte', false);
+  const copied = pfn !== found;
   const ksm = page_test(s, pfn, PGF_KSM);
-  const exclusive = mech.swap.swapinReuse === 'exclusive-bit' && !ksm && pte_swp_exclusive(orig);
-  page_ref_add(s, pfn, 1);
+  const exclusive = copied || (mech.swap.swapinReuse === 'exclusive-bit' && !ksm && pte_swp_exclusive(orig));
+  // the mapping's reference (a copy is born with it)
+  if (!copied) page_ref_add(s, pfn, 1);
   if (!PageAnon(s, pfn)) folio_add_new_anon_rmap(s, ctx, pfn, exclusive);
   else folio_add_anon_rmap_pte(s, ctx, t, pfn, exclusive);
   let pte = mk_pte(pfn);
