@@ -16,6 +16,7 @@ import { KState } from '../model/layout.js';
 import type { Violation, PropertyName } from '../properties/monitor.js';
 import { Expander } from './expand.js';
 import { FingerprintSet } from './store.js';
+import { PackedLevel, LevelReader, EncodedStates, type LevelView } from './frontier.js';
 import type { ExploreSystem, ExploreConfig } from './system.js';
 
 export interface SearchLimits {
@@ -62,49 +63,14 @@ export interface SearchResult {
   levels: number[];
 }
 
-/** A level of full states in shared memory (readable by every worker). */
-class SharedLevel {
-  readonly blocks: SharedArrayBuffer[] = [];
-  readonly idBlocks: SharedArrayBuffer[] = [];
-  private readonly views: Int32Array[] = [];
-  private readonly idViews: Uint32Array[] = [];
-  length = 0;
-  readonly perBlock: number;
-  constructor(readonly words: number) {
-    this.perBlock = Math.max(1, Math.floor((1 << 22) / words));
-  }
-  push(m: Int32Array, offset: number, id: number): void {
-    const b = Math.floor(this.length / this.perBlock);
-    if (b === this.blocks.length) {
-      this.blocks.push(new SharedArrayBuffer(this.perBlock * this.words * 4));
-      this.idBlocks.push(new SharedArrayBuffer(this.perBlock * 4));
-      this.views.push(new Int32Array(this.blocks[b]!));
-      this.idViews.push(new Uint32Array(this.idBlocks[b]!));
-    }
-    const i = this.length - b * this.perBlock;
-    this.views[b]!.set(m.subarray(offset, offset + this.words), i * this.words);
-    this.idViews[b]![i] = id;
-    this.length++;
-  }
-  get bytes(): number {
-    return this.blocks.length * this.perBlock * (this.words * 4 + 4);
-  }
-}
-
-/** A read-only view of a level for expansion. */
-export interface LevelView {
-  blocks: SharedArrayBuffer[];
-  idBlocks: SharedArrayBuffer[];
-  perBlock: number;
-  words: number;
-}
-
 /** Candidates a slice expansion produced: new-looking successors, and the first violation. */
 export interface SliceResult {
   fps: Uint32Array; // pairs
   parents: Uint32Array;
   actions: Uint16Array;
-  states: Int32Array; // n * words
+  /** the successors, encoded (see frontier.ts): state j is bytes [offs[j], offs[j+1]) */
+  bytes: Uint8Array;
+  offs: Uint32Array;
   n: number;
   transitions: number;
   violation: { parent: number; action: number; v: Violation } | null;
@@ -115,22 +81,18 @@ export interface SliceResult {
  * (or the single thread) does.
  */
 export function expandSlice(ex: Expander, level: LevelView, lo: number, hi: number, depth: number,
-  visited: { hi: Uint32Array; lo: Uint32Array }, flush: (r: SliceResult) => void, chunk = 256): void {
+  visited: { hi: Uint32Array; lo: Uint32Array }, flush: (r: SliceResult) => void, chunk = 256,
+  local: FingerprintSet = new FingerprintSet(1 << 12)): void {
   const words = level.words;
-  const L = ex.sys.initial.L;
-  const parent = new KState(L, new Int32Array(words));
-  const child = new KState(L, new Int32Array(words));
-  const local = new FingerprintSet(1 << 12);
+  const init = ex.sys.initial;
+  const parent = new KState(init.L, new Int32Array(words));
+  const child = new KState(init.L, new Int32Array(words));
   const nact = ex.sys.actions.length;
-  let res = newResult(chunk, words);
+  let res = newResult(chunk, words, init.m);
   let violation: SliceResult['violation'] = null;
-  const views = level.blocks.map((b) => new Int32Array(b));
-  const idViews = level.idBlocks.map((b) => new Uint32Array(b));
+  const reader = new LevelReader(level, init.m);
   for (let k = lo; k < hi && !violation; k++) {
-    const b = Math.floor(k / level.perBlock);
-    const i = k - b * level.perBlock;
-    parent.m.set(views[b]!.subarray(i * words, (i + 1) * words));
-    const pid = idViews[b]![i]!;
+    const pid = reader.read(k, parent.m);
     for (let a = 0; a < nact; a++) {
       const r = ex.step(parent, a, depth, child);
       if (!r) continue;
@@ -142,27 +104,38 @@ export function expandSlice(ex: Expander, level: LevelView, lo: number, hi: numb
       const fp = ex.fingerprint(child);
       if (FingerprintSet.contains(visited.hi, visited.lo, fp[0]!, fp[1]!)) continue;
       if (!local.add(fp[0]!, fp[1]!)) continue;
-      const n = res.n++;
+      const n = res.n;
       res.fps[2 * n] = fp[0]!;
       res.fps[2 * n + 1] = fp[1]!;
       res.parents[n] = pid;
       res.actions[n] = a;
-      res.states.set(child.m, n * words);
+      res.enc.push(child.m);
+      res.n++;
       if (res.n === chunk) {
-        flush(res);
-        res = newResult(chunk, words);
+        flush(done(res));
+        res = newResult(chunk, words, init.m);
       }
     }
   }
   res.violation = violation;
-  flush(res);
+  flush(done(res));
 }
 
-function newResult(chunk: number, words: number): SliceResult {
+interface Building extends Omit<SliceResult, 'bytes' | 'offs'> {
+  enc: EncodedStates;
+}
+
+function newResult(chunk: number, words: number, base: Int32Array): Building {
   return {
     fps: new Uint32Array(chunk * 2), parents: new Uint32Array(chunk), actions: new Uint16Array(chunk),
-    states: new Int32Array(chunk * words), n: 0, transitions: 0, violation: null,
+    enc: new EncodedStates(words, base, chunk), n: 0, transitions: 0, violation: null,
   };
+}
+
+function done(b: Building): SliceResult {
+  const { enc, ...rest } = b;
+  // only the bytes used are sent to the coordinating thread
+  return { ...rest, bytes: enc.bytes.slice(0, enc.offs[b.n]), offs: enc.offs };
 }
 
 /** What a worker needs to rebuild the system (it loads the configuration itself). */
@@ -184,8 +157,8 @@ export async function bfs(sys: ExploreSystem, lim: SearchLimits, workerInit?: Wo
   const fp0 = ex.fingerprint(sys.initial);
   visited.add(fp0[0]!, fp0[1]!);
   parents.push(0, 0);
-  let level = new SharedLevel(words);
-  level.push(sys.initial.m, 0, 0);
+  let level = new PackedLevel(words);
+  level.pushState(sys.initial.m, sys.initial.m, 0);
   let transitions = 0;
   let maxQueue = 1;
   const levels = [1];
@@ -199,11 +172,11 @@ export async function bfs(sys: ExploreSystem, lim: SearchLimits, workerInit?: Wo
   const progress = () => lim.onProgress?.({ depth, states: transitions, distinct: visited.size, queue: level.length, seconds: (Date.now() - t0) / 1000, memoryMb: memMb() });
   try {
     for (depth = 0; depth < lim.depth && level.length > 0; depth++) {
-      const next = new SharedLevel(words);
+      const next = new PackedLevel(words);
       const levelNew = new FingerprintSet(1 << 12);
-      const fresh: number[] = [];
+      const fresh = new FingerprintList();
       let found: SliceResult['violation'] = null;
-      const view: LevelView = { blocks: level.blocks, idBlocks: level.idBlocks, perBlock: level.perBlock, words };
+      const view = level.view();
       const take = (r: SliceResult) => {
         transitions += r.transitions;
         for (let j = 0; j < r.n; j++) {
@@ -212,7 +185,7 @@ export async function bfs(sys: ExploreSystem, lim: SearchLimits, workerInit?: Wo
           if (!levelNew.add(h, l)) continue;
           fresh.push(h, l);
           const id = parents.push(r.parents[j]!, r.actions[j]!);
-          next.push(r.states, j * words, id);
+          next.push(r.bytes, r.offs[j]!, r.offs[j + 1]!, id);
         }
         if (r.violation && !found) found = r.violation;
       };
@@ -223,9 +196,11 @@ export async function bfs(sys: ExploreSystem, lim: SearchLimits, workerInit?: Wo
         return stoppedBy !== null;
       };
       if (workers.length === 0) {
-        // one thread: expand in chunks, letting the event loop run between them so Ctrl-C is seen
+        // one thread: expand in chunks, letting the event loop run between them so Ctrl-C is seen;
+        // successors already found in this level are not encoded again
+        const local = new FingerprintSet(1 << 12);
         for (let lo = 0; lo < level.length && !found; lo += CHUNK) {
-          expandSlice(ex, view, lo, Math.min(level.length, lo + CHUNK), depth, visited, take);
+          expandSlice(ex, view, lo, Math.min(level.length, lo + CHUNK), depth, visited, take, 256, local);
           await pause();
           if (limited()) break;
           progress();
@@ -244,7 +219,7 @@ export async function bfs(sys: ExploreSystem, lim: SearchLimits, workerInit?: Wo
       // the new level's fingerprints join the visited set (workers are idle now)
       // in discovery order: inserting in table order would cluster the probes
       visited.reserve(levelNew.size);
-      for (let j = 0; j < fresh.length; j += 2) visited.add(fresh[j]!, fresh[j + 1]!);
+      fresh.forEach((h, l) => visited.add(h, l));
       level = next;
       levels.push(next.length);
       maxQueue = Math.max(maxQueue, next.length);
@@ -270,6 +245,27 @@ export async function bfs(sys: ExploreSystem, lim: SearchLimits, workerInit?: Wo
     verdict: 'none', complete: stoppedBy === null, stoppedBy, violation: null, trace: [],
     depth: stoppedBy ? depth : Math.min(depth, lim.depth), ...common,
   };
+}
+
+/** Fingerprints in the order they were found (a level's new ones), 8 bytes each. */
+class FingerprintList {
+  private chunks: Uint32Array[] = [];
+  private n = 0;
+  push(h: number, l: number): void {
+    const c = this.n >>> 16;
+    if (c === this.chunks.length) this.chunks.push(new Uint32Array(2 << 16));
+    const i = (this.n & 0xffff) * 2;
+    this.chunks[c]![i] = h;
+    this.chunks[c]![i + 1] = l;
+    this.n++;
+  }
+  forEach(f: (h: number, l: number) => void): void {
+    for (let k = 0; k < this.n; k++) {
+      const ch = this.chunks[k >>> 16]!;
+      const i = (k & 0xffff) * 2;
+      f(ch[i]!, ch[i + 1]!);
+    }
+  }
 }
 
 /** Parent pointers and actions, 6 bytes per state (chunked arrays). */
@@ -357,8 +353,9 @@ async function expandWithWorkers(ws: Started[], ex: Expander, view: LevelView, l
     if (r.violation && !found) found = r.violation;
   };
   try {
+    const local = new FingerprintSet(1 << 12);
     for (let lo = 0; lo < mine; lo += CHUNK) {
-      expandSlice(ex, view, lo, Math.min(mine, lo + CHUNK), depth, visited, takeOne);
+      expandSlice(ex, view, lo, Math.min(mine, lo + CHUNK), depth, visited, takeOne, 256, local);
       if ((await pause()) && limited()) return found;
       if (failed.error) throw failed.error;
     }

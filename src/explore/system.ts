@@ -217,14 +217,17 @@ export function buildSystem(c: ExploreConfig, profile: Profile): ExploreSystem {
   const n = c.processes;
   const vp = r0.geo.vpages;
   const filePages = c.files.reduce((a, f) => a + f.pages, 0) + c.regions.filter((g) => g.shared && !g.file).reduce((a, g) => a + g.pages, 0);
+  // tables sized by the pages a task can map (the regions' pages; a THP region's folio needs its
+  // aligned frames, so there the whole address range counts): fewer words to copy and walk per step
+  const mapped = c.regions.some((g) => g.thp) ? vp : c.regions.reduce((a, g) => a + g.pages, 0);
   const geo: Geometry = {
     ...r0.geo,
     tasks: n,
     pipes: n,
     pipeBufs: 16,
-    refs: n * vp * 2 + 4,
-    swapSlots: n * vp + 2,
-    frames: 2 + filePages + n * vp * 3 + 8,
+    refs: n * mapped * 2 + 4,
+    swapSlots: n * mapped + 2,
+    frames: 2 + filePages + n * mapped * 3 + 8,
     writes: Math.max(r0.geo.writes, 4 * n + 2 * filePages + 8),
     lruBatch: Math.min(r0.geo.lruBatch, 32),
   };

@@ -6,7 +6,8 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { buildSystem } from './system.js';
 import { Expander } from './expand.js';
-import { expandSlice, type LevelView, type SliceResult, type WorkerInit } from './bfs.js';
+import { expandSlice, type SliceResult, type WorkerInit } from './bfs.js';
+import type { LevelView } from './frontier.js';
 import { profileById } from '../profiles/index.js';
 import { loadProfileFile } from '../profiles/load.js';
 import { walk } from './swarm.js';
@@ -31,7 +32,7 @@ try {
     }
     try {
       expandSlice(ex, m.level, m.lo, m.hi, m.depth, m.visited, (r: SliceResult) => {
-        port.postMessage({ result: r }, [r.fps.buffer, r.parents.buffer, r.actions.buffer, r.states.buffer] as ArrayBuffer[]);
+        port.postMessage({ result: r }, [r.fps.buffer, r.parents.buffer, r.actions.buffer, r.bytes.buffer, r.offs.buffer] as ArrayBuffer[]);
       });
       port.postMessage({ done: true });
     } catch (e) {

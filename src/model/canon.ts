@@ -101,7 +101,10 @@ export class Canonicalizer {
   private readonly widMap: Int32Array;
   private readonly taskMap: Int32Array;
   private readonly taskOrder: number[] = [];
-  private readonly sig: number[] = [];
+  /** the used references in canonical order */
+  private readonly refOrder: Int32Array;
+  /** per task: its sort key (rank and signature) */
+  private readonly key: Float64Array;
   private nFrames = 0;
   /** folio heads in canonical order */
   private readonly heads: number[] = [];
@@ -111,17 +114,21 @@ export class Canonicalizer {
   private nWids = 0;
   private epoch = 0;
 
-  constructor(L: KState['L']) {
+  /**
+   * `whole`: also keep what only words messages (who made a write, where a
+   * pipe buffer's page was mapped): the unreduced form the exactness test
+   * compares the explorer's reduction with.
+   */
+  constructor(L: KState['L'], private readonly whole = false) {
     this.out = new Int32Array(L.size + 64);
     this.frameMap = new Int32Array(L.geo.frames);
     this.frameSeen = new Int32Array(L.geo.frames);
     this.slotMap = new Int32Array(L.geo.swapSlots);
     this.widMap = new Int32Array(L.geo.writes);
     this.taskMap = new Int32Array(L.geo.tasks);
-    for (let t = 0; t < L.geo.tasks; t++) {
-      this.taskOrder.push(t);
-      this.sig.push(0);
-    }
+    this.key = new Float64Array(L.geo.tasks);
+    this.refOrder = new Int32Array(L.geo.refs);
+    for (let t = 0; t < L.geo.tasks; t++) this.taskOrder.push(t);
   }
 
   private emit(v: number): void {
@@ -210,15 +217,18 @@ export class Canonicalizer {
 
     // processes: alive ones by signature, then dead ones, then never used slots (slot order breaks ties)
     const order = this.taskOrder;
+    const key = this.key;
     for (let t = 0; t < geo.tasks; t++) {
-      order[t] = t;
-      this.sig[t] = this.signature(s, t);
-    }
-    const rank = (t: number) => {
       const st = m[L.tasks + t * L.taskWords + T_STATE]!;
-      return st === TASK_ALIVE ? 0 : st === TASK_DEAD ? 1 : 2;
-    };
-    order.sort((a, b) => rank(a) - rank(b) || (this.sig[a]! >>> 0) - (this.sig[b]! >>> 0) || a - b);
+      // rank (alive, dead, unused), then signature, then slot: one number, sorted by insertion (a handful of tasks)
+      key[t] = (st === TASK_ALIVE ? 0 : st === TASK_DEAD ? 1 : 2) * 2 ** 32 + (this.signature(s, t) >>> 0);
+      let i = t;
+      while (i > 0 && key[order[i - 1]!]! > key[t]!) {
+        order[i] = order[i - 1]!;
+        i--;
+      }
+      order[i] = t;
+    }
     for (let i = 0; i < geo.tasks; i++) this.taskMap[order[i]!] = i;
     const task = (t: number) => (t < 0 ? t : this.taskMap[t]!);
 
@@ -272,26 +282,35 @@ export class Canonicalizer {
         const b = o + P_HDR + i * PIPEBUF_WORDS;
         this.emit(this.frame(m[b + PB_PFN]!));
         this.emit(task(m[b + PB_TAKER]!));
-        this.emit(m[b + PB_VPAGE]!);
+        // (PB_VPAGE, where the buffer came from, only names the page in messages)
+        if (this.whole) this.emit(m[b + PB_VPAGE]!);
       }
     }
     // references, in an order that does not depend on frame numbers
-    const refs: number[] = [];
-    for (let r = 0; r < geo.refs; r++) if (m[L.refs + r * REF_WORDS + R_KIND] !== REF_FREE) refs.push(r);
     const rkey = (r: number, f: number) => m[L.refs + r * REF_WORDS + f]!;
-    refs.sort(
-      (a, b) =>
-        task(rkey(a, R_OWNER)) - task(rkey(b, R_OWNER)) ||
+    const before = (a: number, b: number) =>
+      (task(rkey(a, R_OWNER)) - task(rkey(b, R_OWNER)) ||
         rkey(a, R_VPAGE) - rkey(b, R_VPAGE) ||
         rkey(a, R_KIND) - rkey(b, R_KIND) ||
         rkey(a, R_FOLL) - rkey(b, R_FOLL) ||
         rkey(a, R_STATE) - rkey(b, R_STATE) ||
         rkey(a, R_FILE) - rkey(b, R_FILE) ||
-        rkey(a, R_INDEX) - rkey(b, R_INDEX) ||
-        a - b,
-    );
-    this.emit(refs.length);
-    for (const r of refs) {
+        rkey(a, R_INDEX) - rkey(b, R_INDEX)) < 0;
+    // the used references by insertion (a few; ties keep slot order)
+    const refs = this.refOrder;
+    let nrefs = 0;
+    for (let r = 0; r < geo.refs; r++) {
+      if (m[L.refs + r * REF_WORDS + R_KIND] === REF_FREE) continue;
+      let i = nrefs++;
+      while (i > 0 && before(r, refs[i - 1]!)) {
+        refs[i] = refs[i - 1]!;
+        i--;
+      }
+      refs[i] = r;
+    }
+    this.emit(nrefs);
+    for (let k = 0; k < nrefs; k++) {
+      const r = refs[k]!;
       const o = L.refs + r * REF_WORDS;
       this.emit(m[o + R_KIND]!);
       this.emit(task(m[o + R_OWNER]!));
@@ -368,8 +387,9 @@ export class Canonicalizer {
     this.emit(this.nWids);
     for (const w of wids) {
       const o = L.writes + w * WRITE_WORDS;
+      // (W_WRITER only names the writer in messages: who may see a write is in the vis bitsets)
+      if (this.whole) this.emit(task(m[o + W_WRITER]!));
       this.emit(m[o + W_FLAGS]!);
-      this.emit(task(m[o + W_WRITER]!));
       this.emit(this.wid(m[o + W_SRC]!));
       this.emit(m[o + W_VALUE]!);
     }

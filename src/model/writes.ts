@@ -33,9 +33,9 @@ function wro(s: KState, w: number): number {
   return s.L.writes + w * WRITE_WORDS;
 }
 
-/** Marks the wids still stored anywhere (pages, swap slots). */
-function liveWids(s: KState): Uint8Array {
-  const live = new Uint8Array(s.L.geo.writes);
+/** Marks the wids still stored anywhere (pages, swap slots), in `live` (cleared first) when given. */
+function liveWids(s: KState, live: Uint8Array = new Uint8Array(s.L.geo.writes)): Uint8Array {
+  live.fill(0);
   live[0] = 1;
   const m = s.m;
   for (let pfn = 0; pfn < s.L.geo.frames; pfn++) {
@@ -58,9 +58,16 @@ function freeSlot(s: KState, from = 1): number {
   return -1;
 }
 
-/** Frees every wid no page or swap slot holds; returns how many were freed. */
-export function writes_gc(s: KState): number {
-  const live = liveWids(s);
+/**
+ * Frees every wid no page or swap slot holds (nor a copy of it), and ends
+ * the epoch of a task whose epoch wid is freed; returns how many were freed.
+ * Nothing can observe a freed wid any more: no content holds it, and its id
+ * is handed out again only with its vis bits cleared. The explorer collects
+ * after every step (`scratch`: a buffer of geo.writes bytes it reuses), so
+ * states that differ only in dead records are one state.
+ */
+export function writes_gc(s: KState, scratch?: Uint8Array): number {
+  const live = liveWids(s, scratch);
   let n = 0;
   for (let w = 1; w < s.L.geo.writes; w++) {
     const o = wro(s, w);
@@ -124,6 +131,16 @@ export function new_shared_write(s: KState, writer: number, step: number, src: n
   s.m[o + W_SRC] = src;
   s.m[o + W_VALUE] = src >= 0 ? s.m[wro(s, src) + W_VALUE]! : value;
   return w;
+}
+
+/**
+ * Lets task `t` observe what write `w` stored (ksmd mapped it a page of the
+ * same content). A task whose epoch wid is `w` starts a new epoch: its later
+ * writes must not become visible to `t` through the shared id.
+ */
+export function vis_grant(s: KState, t: number, w: number): void {
+  vis_set(s, t, w);
+  for (let u = 0; u < s.L.geo.tasks; u++) if (u !== t && task_curwid(s, u) === w) task_set_curwid(s, u, 0);
 }
 
 /** The value a write stored (0: content no other write has). */

@@ -68,7 +68,6 @@ import {
   ksm_item_flags,
   ksm_item_set_flags,
   ksm_next_slot,
-  vis_set,
   pte_lookup,
   vma_lookup_idx,
   vma_flags_at,
@@ -76,7 +75,7 @@ import {
   pmd_mapped_huge,
 } from '../../model/mm_types.js';
 import { pte_present, pte_pfn, pte_write, pte_dirty, mk_pte, pte_mkdirty, pte_mkclean, pte_wrprotect, type Pte } from '../../model/pte.js';
-import { content_key } from '../../model/writes.js';
+import { content_key, vis_grant } from '../../model/writes.js';
 import { type KCtx, trace } from '../ctx.js';
 import { ENOMEM } from '../errno.js';
 import {
@@ -549,7 +548,7 @@ function replace_page(s: KState, ctx: KCtx, t: number, va: number, pfn: number, 
     folio_add_anon_rmap_pte(s, ctx, t, kpage, false);
     set_pte_at(s, t, va, mk_pte(kpage));
     // the content is the same: what the task sees there is still what it could see
-    vis_set(s, t, page_data(s, kpage));
+    vis_grant(s, t, page_data(s, kpage));
   } else {
     const marked = ctx.prof.mech.ksm.zeroPages === 'marked';
     set_pte_at(s, t, va, marked ? pte_mkdirty(mk_pte(ZERO_PFN)) : mk_pte(ZERO_PFN));

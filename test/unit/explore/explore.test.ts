@@ -1,5 +1,5 @@
-import { describe, it, expect, beforeAll, afterAll } from 'vitest';
-import { readdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { describe, it, expect } from 'vitest';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig, parseConfig, buildSystem } from '../../../src/explore/system.js';
@@ -7,11 +7,9 @@ import { Expander } from '../../../src/explore/expand.js';
 import { Canonicalizer } from '../../../src/model/canon.js';
 import { bfs } from '../../../src/explore/bfs.js';
 import { swarm } from '../../../src/explore/swarm.js';
-import { explore } from '../../../src/explore/explore.js';
-import { exploreExpectation } from '../../../src/explore/expect.js';
 import { FingerprintSet } from '../../../src/explore/store.js';
 import { defaultMemoryLimitMb } from '../../../src/explore/limits.js';
-import { HISTORY, profileById } from '../../../src/profiles/index.js';
+import { profileById } from '../../../src/profiles/index.js';
 import type { KState } from '../../../src/model/layout.js';
 
 const cfg = (text: string) => parseConfig(text, 'inline.yaml');
@@ -122,40 +120,6 @@ describe('random walks', () => {
     expect(a.found).not.toBeNull();
     expect(a.found).toEqual(b.found);
   });
-});
-
-describe('shipped configurations', () => {
-  // made and removed by the hooks, which run only when a test of this block does (a -t filter made
-  // the directory at collection time and skipped the test that removed it)
-  let dir = '';
-  beforeAll(() => {
-    dir = mkdtempSync(join(tmpdir(), 'cowlab-explore-'));
-  });
-  afterAll(() => rmSync(dir, { recursive: true, force: true }));
-  const files = readdirSync('explore').filter((f) => f.endsWith('.yaml'));
-  for (const f of files) {
-    const c = loadConfig(join('explore', f));
-    // a THP configuration explores some 200,000 states per kernel: there the kernels where the documented
-    // verdict changes (first and last of each run of equal verdicts) stand for the rest
-    const heavy = c.regions.some((g) => g.thp);
-    const key = (p: (typeof HISTORY)[number]) => JSON.stringify(exploreExpectation(c, p));
-    const edge = (i: number) => i === 0 || i === HISTORY.length - 1 || key(HISTORY[i - 1]!) !== key(HISTORY[i]!) || key(HISTORY[i + 1]!) !== key(HISTORY[i]!);
-    for (const [i, p] of HISTORY.entries()) {
-      const e = exploreExpectation(c, p);
-      if (!e || (heavy && !edge(i))) continue;
-      it(`${f} on ${p.id}: ${e.verdict}${e.property ? ` ${e.property}` : ''}${e.depth ? ` at depth ${e.depth}` : ''}`, async () => {
-        const r = await explore({ config: c, profile: p, profileSource: { builtin: p.id }, workers: 1, out: join(dir, `${c.name}-${p.id}.yaml`) });
-        expect(r.verdict).toBe(e.verdict);
-        if (e.verdict === 'violation') {
-          expect(r.property).toBe(e.property);
-          if (e.depth) expect(r.depth).toBe(e.depth);
-          expect(r.replayed).toBe(true);
-        } else {
-          expect(r.complete).toBe(true);
-        }
-      }, 120_000);
-    }
-  }
 });
 
 describe('worker threads', () => {

@@ -1,0 +1,40 @@
+#!/usr/bin/env node
+// Runs every shipped configuration (explore/*.yaml) on every profile and records what the explorer
+// finds: verdict, property, depth, whether the search was complete, the counterexample's steps,
+// whether it replays with `cowlab run`, and what the configuration documents for the profile.
+// test/unit/explore/golden.test.ts compares that with test/data/explore-golden.json, so a reduction
+// of the state space (issue 14) must keep every verdict, depth and counterexample.
+//   npm run build && node scripts/explore-golden.mjs           rewrite test/data/explore-golden.json
+//   node scripts/explore-golden.mjs --json                     print today's results (JSON) instead
+// (A plain node process: under vitest's module runner the same searches take about 4x as long.)
+import { readdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { loadConfig } from '../dist/explore/system.js';
+import { explore } from '../dist/explore/explore.js';
+import { exploreExpectation } from '../dist/explore/expect.js';
+import { PROFILES } from '../dist/profiles/index.js';
+
+const OUT = 'test/data/explore-golden.json';
+const json = process.argv.includes('--json');
+const dir = mkdtempSync(join(tmpdir(), 'cowlab-golden-'));
+const rows = [];
+try {
+  for (const f of readdirSync('explore').filter((x) => x.endsWith('.yaml')).sort()) {
+    const config = loadConfig(join('explore', f));
+    for (const p of PROFILES) {
+      const t0 = Date.now();
+      const r = await explore({ config, profile: p, profileSource: { builtin: p.id }, workers: 1, out: join(dir, 'cex.yaml') });
+      const row = {
+        config: f, kernel: p.id, verdict: r.verdict, property: r.property, depth: r.depth, complete: r.complete,
+        trace: r.trace, distinct: r.distinct, transitions: r.states,
+      };
+      rows.push(json ? { ...row, replayed: r.replayed, documented: exploreExpectation(config, p) } : row);
+      process.stderr.write(`${f} ${p.id}: ${r.verdict} ${r.property ?? ''} depth ${r.depth} distinct ${r.distinct} ${((Date.now() - t0) / 1000).toFixed(1)} s\n`);
+    }
+  }
+} finally {
+  rmSync(dir, { recursive: true, force: true });
+}
+if (json) process.stdout.write(`${JSON.stringify(rows)}\n`);
+else writeFileSync(OUT, `${JSON.stringify(rows, null, 1)}\n`);
