@@ -20,17 +20,28 @@ const json = process.argv.includes('--json');
 const dir = mkdtempSync(join(tmpdir(), 'cowlab-golden-'));
 const rows = [];
 try {
-  for (const f of readdirSync('explore').filter((x) => x.endsWith('.yaml')).sort()) {
+  for (const f of readdirSync('explore')
+    .filter((x) => x.endsWith('.yaml'))
+    .sort()) {
     const config = loadConfig(join('explore', f));
     for (const p of PROFILES) {
       const t0 = Date.now();
       const r = await explore({ config, profile: p, profileSource: { builtin: p.id }, workers: 1, out: join(dir, 'cex.yaml') });
       const row = {
-        config: f, kernel: p.id, verdict: r.verdict, property: r.property, depth: r.depth, complete: r.complete,
-        trace: r.trace, distinct: r.distinct, transitions: r.states,
+        config: f,
+        kernel: p.id,
+        verdict: r.verdict,
+        property: r.property,
+        depth: r.depth,
+        complete: r.complete,
+        trace: r.trace,
+        distinct: r.distinct,
+        transitions: r.states,
       };
       rows.push(json ? { ...row, replayed: r.replayed, documented: exploreExpectation(config, p) } : row);
-      process.stderr.write(`${f} ${p.id}: ${r.verdict} ${r.property ?? ''} depth ${r.depth} distinct ${r.distinct} ${((Date.now() - t0) / 1000).toFixed(1)} s\n`);
+      process.stderr.write(
+        `${f} ${p.id}: ${r.verdict} ${r.property ?? ''} depth ${r.depth} distinct ${r.distinct} ${((Date.now() - t0) / 1000).toFixed(1)} s\n`,
+      );
     }
   }
 } finally {

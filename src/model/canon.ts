@@ -119,7 +119,10 @@ export class Canonicalizer {
    * pipe buffer's page was mapped): the unreduced form the exactness test
    * compares the explorer's reduction with.
    */
-  constructor(L: KState['L'], private readonly whole = false) {
+  constructor(
+    L: KState['L'],
+    private readonly whole = false,
+  ) {
     this.out = new Int32Array(L.size + 64);
     this.frameMap = new Int32Array(L.geo.frames);
     this.frameSeen = new Int32Array(L.geo.frames);
