@@ -16,6 +16,7 @@ import { fuzzCommand } from './commands/fuzz.js';
 import { emitCCommand } from './commands/emit-c.js';
 import { kernelsCommand } from './commands/kernels.js';
 import { viewCommand } from './commands/view.js';
+import { mergeCommand } from './commands/merge.js';
 import { versionString } from './version.js';
 
 export function buildProgram(): Command {
@@ -36,6 +37,7 @@ export function buildProgram(): Command {
   emitCCommand(program);
   kernelsCommand(program);
   viewCommand(program);
+  mergeCommand(program);
   return program;
 }
 

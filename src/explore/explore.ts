@@ -16,7 +16,8 @@ import { InputError } from '../scenario/errors.js';
 import { buildSystem, traceScenario, type ExploreConfig, type ExploreSystem } from './system.js';
 import { Expander } from './expand.js';
 import { bfs, type Progress, type SearchResult, type WorkerInit } from './bfs.js';
-import { swarm, type SwarmResult } from './swarm.js';
+import { swarm, SWARM_BATCH, type SwarmResult } from './swarm.js';
+import { shardRange, type Shard } from '../util/shard.js';
 
 export interface ExploreOptions {
   config: ExploreConfig;
@@ -28,7 +29,8 @@ export interface ExploreOptions {
   properties?: PropertyName[];
   maxStates?: number;
   maxMemoryMb?: number;
-  swarm?: { seed: number; walks: number };
+  /** random walks; `shard`: only its part of the walks (batches kept whole) */
+  swarm?: { seed: number; walks: number; shard?: Shard };
   shrink?: boolean;
   /** where the counterexample goes (default explore-findings/<config>-<kernel>.yaml) */
   out?: string;
@@ -63,6 +65,8 @@ export interface ExploreReport {
   workers: number;
   seed: number | null;
   walks: number | null;
+  /** a swarm shard: its part of the walks, [from, to) */
+  shard?: { index: number; count: number; from: number; to: number };
   scenarioFile: string | null;
   /** the counterexample replayed by `cowlab run` gives the same property */
   replayed: boolean | null;
@@ -84,8 +88,9 @@ export async function explore(o: ExploreOptions): Promise<ExploreReport> {
   let violation: Violation | null = null;
   let res: SearchResult | null = null;
   let sw: SwarmResult | null = null;
+  const range = o.swarm ? shardRange(o.swarm.shard, 0, o.swarm.walks, SWARM_BATCH) : null;
   if (o.swarm) {
-    sw = await swarm(sys, { seed: o.swarm.seed, walks: o.swarm.walks, depth, workers: o.workers, init, stop: o.stop, onProgress: o.onSwarmProgress }, properties);
+    sw = await swarm(sys, { seed: o.swarm.seed, walks: range!.hi - range!.lo, from: range!.lo, depth, workers: o.workers, init, stop: o.stop, onProgress: o.onSwarmProgress }, properties);
     if (sw.found) {
       trace = sw.found.trace;
       violation = sw.found.violation;
@@ -99,8 +104,8 @@ export async function explore(o: ExploreOptions): Promise<ExploreReport> {
     ...base,
     mode: o.swarm ? 'swarm' : 'bfs',
     verdict: violation ? 'violation' : 'none',
-    complete: res ? res.complete : sw!.walks === o.swarm!.walks,
-    stoppedBy: res ? res.stoppedBy : sw!.walks < o.swarm!.walks && !sw!.found ? 'interrupted' : null,
+    complete: res ? res.complete : sw!.walks === range!.hi - range!.lo,
+    stoppedBy: res ? res.stoppedBy : sw!.walks < range!.hi - range!.lo && !sw!.found ? 'interrupted' : null,
     property: violation?.property ?? null,
     message: violation?.message ?? null,
     depth: violation ? trace.length : res ? res.depth : depth,
@@ -115,6 +120,7 @@ export async function explore(o: ExploreOptions): Promise<ExploreReport> {
     maxQueue: res ? res.maxQueue : 0,
     levels: res ? res.levels : [],
     walks: sw ? sw.walks : null,
+    ...(o.swarm?.shard ? { shard: { ...o.swarm.shard, from: range!.lo, to: range!.hi } } : {}),
     scenarioFile: null, replayed: null, steps: null, trace: [],
   };
   report.statesPerSecond = report.seconds > 0 ? (res ? res.distinct : report.states) / report.seconds : 0;

@@ -69,8 +69,12 @@ export function walk(ex: Expander, seed: number, index: number, depth: number): 
   return { walk: index, trace, violation: null, steps };
 }
 
+/** Walks per batch: a run stops at the end of the batch with its first violation (shards keep batches whole). */
+export const SWARM_BATCH = 256;
+
 export interface SwarmResult {
   seed: number;
+  /** walks done (of the shard's, with a shard) */
   walks: number;
   steps: number;
   seconds: number;
@@ -78,18 +82,22 @@ export interface SwarmResult {
 }
 
 /** Runs `walks` walks in batches over `workers` threads (or this one). */
-export async function swarm(sys: ExploreSystem, opts: { seed: number; walks: number; depth: number; workers: number; init?: WorkerInit; stop?: { requested: boolean }; onProgress?: (done: number, steps: number) => void },
+export async function swarm(sys: ExploreSystem, opts: { seed: number; walks: number; depth: number; workers: number; init?: WorkerInit; stop?: { requested: boolean }; onProgress?: (done: number, steps: number) => void;
+  /** a shard: walks [from, from + walks) only (from a multiple of the batch size, so batches are the whole run's) */
+  from?: number },
   properties: ExploreSystem['config']['properties']): Promise<SwarmResult> {
   const t0 = Date.now();
-  const batch = 256;
+  const batch = SWARM_BATCH;
   let steps = 0;
   let done = 0;
   const pool = opts.workers > 1 && opts.init ? await startSwarmWorkers(opts.workers, opts.init) : [];
   const ex = pool.length ? null : new Expander(sys, properties);
   const pause = pauser();
   try {
-    for (let b = 0; b < opts.walks && !opts.stop?.requested; b += batch) {
-      const hi = Math.min(opts.walks, b + batch);
+    const from = opts.from ?? 0;
+    const to = from + opts.walks;
+    for (let b = from; b < to && !opts.stop?.requested; b += batch) {
+      const hi = Math.min(to, b + batch);
       let results: WalkResult[];
       if (ex) {
         // walk by walk, letting the event loop run so Ctrl-C is seen
@@ -104,7 +112,7 @@ export async function swarm(sys: ExploreSystem, opts: { seed: number; walks: num
       }
       results.sort((x, y) => x.walk - y.walk);
       for (const r of results) steps += r.steps;
-      done = b + results.length;
+      done = b - from + results.length;
       opts.onProgress?.(done, steps);
       const hit = results.find((r) => r.violation);
       if (hit) return { seed: opts.seed, walks: done, steps, seconds: (Date.now() - t0) / 1000, found: hit };

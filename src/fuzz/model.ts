@@ -17,6 +17,8 @@ import type { Violation } from '../properties/monitor.js';
 export interface ModelFuzzOptions {
   seed: number;
   count: number;
+  /** index of the first random scenario of the seeded sequence to run (default 0): a shard */
+  from?: number;
   maxSteps?: number;
   profile: Profile;
   /** where shrunk findings are saved */
@@ -58,11 +60,14 @@ export function fuzzModel(o: ModelFuzzOptions): ModelFuzzReport {
   const t0 = Date.now();
   const gen: GenOptions = o.thp === false ? { hugetlb: true } : { thp: true, mthp: true, hugetlb: true };
   const arb = cmdsArb({ ops: GEN_OPS, maxSteps: o.maxSteps ?? 24 });
-  const samples = fc.sample(arb, { seed: o.seed, numRuns: o.count });
+  // the first `from` are drawn and dropped: scenario i is the same whatever shard runs it
+  const from = o.from ?? 0;
+  const samples = fc.sample(arb, { seed: o.seed, numRuns: from + o.count }).slice(from);
   if (o.saveDir) ensureDir(o.saveDir);
   const kinds = new Map<string, { index: number; cmds: Cmd[]; v: Violation; count: number }>();
   let clean = 0;
-  samples.forEach((cmds, i) => {
+  samples.forEach((cmds, j) => {
+    const i = from + j;
     if (o.saveDir) writeFileAtomic(join(o.saveDir, `${nameOf(o.seed, i)}.yaml`), scenarioYaml(materialize(cmds, gen, nameOf(o.seed, i))));
     const v = firstViolation(cmds, o.profile, gen);
     if (!v) clean++;
@@ -72,7 +77,7 @@ export function fuzzModel(o: ModelFuzzOptions): ModelFuzzReport {
       else kinds.set(v.property, { index: i, cmds, v, count: 1 });
     }
     o.onProgress?.(
-      i + 1,
+      j + 1,
       [...kinds.values()].reduce((a, k) => a + k.count, 0),
     );
   });

@@ -6,6 +6,7 @@
 import { Worker } from 'node:worker_threads';
 import type { Matrix, MatrixRow } from './matrix.js';
 import { matrixTotals } from './matrix.js';
+import type { Shard } from '../util/shard.js';
 
 /** What a worker needs to rebuild the rows: scenario paths, profile ids and files. */
 export interface MatrixJob {
@@ -15,10 +16,19 @@ export interface MatrixJob {
   profileFiles: string[];
   worker: number;
   jobs: number;
+  /** only this shard's rows (every n-th scenario) */
+  shard?: Shard;
 }
 
 /** Builds the matrix with `jobs` worker threads. */
 export async function buildMatrixParallel(job: Omit<MatrixJob, 'worker'>): Promise<Matrix> {
+  const { kernels, rows } = await buildRowsParallel(job);
+  const list = rows.map(([, r]) => r);
+  return { kernels, scenarios: list, totals: matrixTotals(list, kernels) };
+}
+
+/** The rows (of the shard, if any) with their index in the whole matrix, in order, on `jobs` threads. */
+export async function buildRowsParallel(job: Omit<MatrixJob, 'worker'>): Promise<{ kernels: string[]; rows: [number, MatrixRow][] }> {
   const parts = await Promise.all(
     Array.from(
       { length: job.jobs },
@@ -34,8 +44,6 @@ export async function buildMatrixParallel(job: Omit<MatrixJob, 'worker'>): Promi
         }),
     ),
   );
-  const rows: MatrixRow[] = [];
-  for (const p of parts) for (const [i, r] of p.rows) rows[i] = r;
-  const kernels = parts[0]!.kernels;
-  return { kernels, scenarios: rows, totals: matrixTotals(rows, kernels) };
+  const rows = parts.flatMap((p) => p.rows).sort((a, b) => a[0] - b[0]);
+  return { kernels: parts[0]!.kernels, rows };
 }

@@ -5,6 +5,7 @@ import { matrixRow, type MatrixRow } from './matrix.js';
 import { loadScenarios } from '../scenario/load.js';
 import { PROFILES, profileById } from '../profiles/index.js';
 import { loadProfileFile } from '../profiles/load.js';
+import { inShard } from '../util/shard.js';
 
 const job = workerData as MatrixJob;
 try {
@@ -15,7 +16,9 @@ try {
     profiles.map((p) => p.id),
   );
   const rows: [number, MatrixRow][] = [];
-  for (let i = job.worker; i < rs.length; i += job.jobs) rows.push([i, matrixRow(rs[i]!, profiles, PROFILES)]);
+  // the rows of the shard (all without one), every `jobs`-th of them
+  const mine = rs.map((_, i) => i).filter((i) => inShard(job.shard, i));
+  for (let k = job.worker; k < mine.length; k += job.jobs) rows.push([mine[k]!, matrixRow(rs[mine[k]!]!, profiles, PROFILES)]);
   parentPort!.postMessage({ kernels: profiles.map((p) => p.id), rows });
 } catch (e) {
   parentPort!.postMessage({ error: (e as Error).message });

@@ -39,6 +39,8 @@ import {
   TASK_ALIVE,
   TASK_DEAD,
   VMA_WORDS,
+  V_START,
+  V_END,
   F_FLAGS,
   F_SIZE,
   F_MAPS,
@@ -185,7 +187,9 @@ export class Canonicalizer {
     let vis = 0;
     for (let i = 0; i < L.visWords; i++) vis += popcount(m[base + L.tVis + i]!);
     h = mix(h, vis);
-    for (let i = 0; i < L.geo.vmas * VMA_WORDS; i++) h = mix(h, m[base + L.tVma + i]!);
+    const nv = usedVmas(s, base);
+    h = mix(h, nv);
+    for (let i = 0; i < nv * VMA_WORDS; i++) h = mix(h, m[base + L.tVma + i]!);
     for (let i = 0; i < L.pmds; i++) h = mix(h, m[base + L.tPmd + i]! & 0xff);
     for (let va = 0; va < L.geo.vpages; va++) {
       const p = m[base + L.tPte + va]!;
@@ -255,7 +259,10 @@ export class Canonicalizer {
       this.emit(m[base + T_MEMLOCK]!);
       this.emit(m[base + T_RING_ACCT]!);
       this.emit(m[base + T_RING]!);
-      for (let i = 0; i < geo.vmas * VMA_WORDS; i++) this.emit(m[base + L.tVma + i]!);
+      // the VMAs in use (vmas_store() keeps them first, in address order, and zeroes the free slots)
+      const nv = usedVmas(s, base);
+      this.emit(nv);
+      for (let i = 0; i < nv * VMA_WORDS; i++) this.emit(m[base + L.tVma + i]!);
       for (let i = 0; i < L.pmds; i++) {
         const p = m[base + L.tPmd + i]!;
         // a huge PMD names its folio's head
@@ -426,6 +433,17 @@ export class Canonicalizer {
     fp[0] = fmix(h1);
     fp[1] = fmix(h2 ^ h1);
   }
+}
+
+/** VMA slots in use in the task record at `base` (the used ones come first). */
+function usedVmas(s: KState, base: number): number {
+  const { L, m } = s;
+  let n = 0;
+  for (; n < L.geo.vmas; n++) {
+    const o = base + L.tVma + n * VMA_WORDS;
+    if (m[o + V_END]! <= m[o + V_START]!) break;
+  }
+  return n;
 }
 
 function mix(h: number, v: number): number {

@@ -755,3 +755,32 @@ for (const id of guestKernels) {
     }
   });
 }
+
+d('fuzz --diff in shards', () => {
+  it('two shards merged give the counts of one run on this kernel (docs/sharding.md)', () => {
+    const out = mkdtempSync(join(tmpdir(), 'cowlab-fuzz-shard-'));
+    try {
+      const args = ['fuzz', '--diff', '--seed', '4', '--count', '10', '-j', '2', '--out', out];
+      const one = cowlab(...args, '--json');
+      expect(one.code, one.err).toBe(0);
+      const files = [1, 2].map((i) => {
+        const r = cowlab(...args, '--shard', `${i}/2`);
+        expect(r.code, r.err).toBe(0);
+        const f = join(out, `part-${i}.json`);
+        writeFileSync(f, r.out);
+        return f;
+      });
+      const merged = cowlab('merge', ...files, '--format', 'json');
+      expect(merged.code, merged.err).toBe(0);
+      const strip = (s: string) => ({ ...(JSON.parse(s) as Record<string, unknown>), seconds: 0 });
+      expect(strip(merged.out)).toEqual(strip(one.out));
+      expect(strip(one.out)).toMatchObject({ seed: 4, ran: 10 });
+      // and as text, the report fuzz --diff prints
+      expect(cowlab('merge', ...files).out).toMatch(
+        /^seed 4: 10 random scenarios in [\d.]+ s: \d+ agree, 0 diverge \(0 kind\(s\)\), \d+ skipped/,
+      );
+    } finally {
+      rmSync(out, { recursive: true, force: true });
+    }
+  }, 300_000);
+});

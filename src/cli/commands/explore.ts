@@ -1,6 +1,8 @@
 /** `cowlab explore` (docs/cli.md). */
 import type { Command } from 'commander';
-import { EXIT_OK, EXIT_FAIL, EXIT_LIMIT } from '../../scenario/errors.js';
+import { EXIT_OK, EXIT_FAIL, EXIT_LIMIT, InputError } from '../../scenario/errors.js';
+import { parseShard } from '../../util/shard.js';
+import type { SwarmShard } from '../../explore/merge.js';
 import { profileById } from '../../profiles/index.js';
 import { formatExplore } from '../format.js';
 import { out, pickProfile, intOption, checkKernelOrProfile } from '../util.js';
@@ -28,6 +30,10 @@ export function exploreCommand(program: Command): void {
     .option('--shrink', 'reduce the counterexample to a 1-minimal scenario')
     .option('--out <file>', 'where the counterexample scenario goes (default: explore-findings/CONFIG-KERNEL.yaml)')
     .option('--json', 'print the report as JSON')
+    .option(
+      '--shard <i/n>',
+      'with --swarm: run the i-th of n parts of the walks; prints the shard as JSON for `cowlab merge` (docs/sharding.md)',
+    )
     .addHelpText('after', '\nExit status: 0 none found, 1 violation found, 2 bad input, 3 stopped at a limit (states, memory, Ctrl-C).')
     .action(
       async (
@@ -48,6 +54,7 @@ export function exploreCommand(program: Command): void {
           shrink?: boolean;
           out?: string;
           json?: boolean;
+          shard?: string;
         },
       ) => {
         const { loadConfig, overrideConfig, MAX_DEPTH } = await import('../../explore/system.js');
@@ -61,7 +68,10 @@ export function exploreCommand(program: Command): void {
         const workers = num(opts.workers, '--workers', 1, maxWorkers(), ' (one per CPU)') ?? 1;
         const depth = num(opts.depth, '--depth', 1, MAX_DEPTH, ' (a counterexample must run as a scenario)');
         const maxMemoryMb = num(opts.maxMemory, '--max-memory', 64) ?? defaultMemoryLimitMb();
+        const shard = parseShard(opts.shard);
+        if (shard && !opts.swarm) throw new InputError('--shard needs --swarm (a breadth-first search is one piece of work)');
         const seed = opts.swarm ? (num(opts.seed, '--seed') ?? Math.floor(Math.random() * 2 ** 31)) : undefined;
+        const walks = num(opts.walks, '--walks', 1) ?? config.swarm.walks;
         const stop = { requested: false };
         // Ctrl-C or SIGTERM: stop with the report so far (exit 3); a second one quits at once
         const onSignal = () => {
@@ -89,7 +99,7 @@ export function exploreCommand(program: Command): void {
           depth,
           maxStates: num(opts.maxStates, '--max-states', 1),
           maxMemoryMb,
-          ...(seed !== undefined ? { swarm: { seed, walks: num(opts.walks, '--walks', 1) ?? config.swarm.walks } } : {}),
+          ...(seed !== undefined ? { swarm: { seed, walks, ...(shard ? { shard } : {}) } } : {}),
           shrink: opts.shrink ?? false,
           ...(opts.out ? { out: opts.out } : {}),
           stop,
@@ -113,7 +123,8 @@ export function exploreCommand(program: Command): void {
             }),
         });
         bar?.stop();
-        if (opts.json) out(JSON.stringify(report, null, 2));
+        if (shard) out(JSON.stringify({ cowlab: 'swarm-shard', shard, walks, report } satisfies SwarmShard));
+        else if (opts.json) out(JSON.stringify(report, null, 2));
         else out(formatExplore(report));
         process.exitCode = report.verdict === 'violation' ? EXIT_FAIL : report.stoppedBy ? EXIT_LIMIT : EXIT_OK;
       },

@@ -4,6 +4,11 @@ import { InputError, EXIT_OK, EXIT_FAIL, EXIT_LIMIT } from '../../scenario/error
 import { out, pickProfile, intOption, checkKernelOrProfile } from '../util.js';
 import { checkDirCreatable } from '../../util/files.js';
 import { SCENARIO_LIMITS } from '../../ops/limits.js';
+import { parseShard, shardRange } from '../../util/shard.js';
+import { divergenceTable } from '../../diff/compare.js';
+import type { FuzzReport } from '../../fuzz/fuzz.js';
+import type { ModelFuzzReport } from '../../fuzz/model.js';
+import type { FuzzDiffShard, FuzzModelShard } from '../../fuzz/merge.js';
 
 export function fuzzCommand(program: Command): void {
   program
@@ -15,7 +20,7 @@ export function fuzzCommand(program: Command): void {
     .option('--diff', 'compare with the real kernel')
     .option('--seed <n>', 'seed of the random sequence (printed; the same seed gives the same scenarios)')
     .option('--count <n>', 'number of random scenarios', '1000')
-    .option('--from <n>', 'with --diff: start at random scenario n of the seeded sequence (a long run split into shards)', '0')
+    .option('--from <n>', 'start at random scenario n of the seeded sequence (a long run split by hand)', '0')
     .option('--steps <n>', 'maximum steps per scenario', '24')
     .option('-j, --jobs <n>', 'executors in parallel (default: number of CPUs)')
     .option('--out <dir>', 'where shrunk divergences are saved', 'fuzz-findings')
@@ -29,6 +34,10 @@ export function fuzzCommand(program: Command): void {
     .option('--no-hugetlb', 'with --diff: leave out the hugetlb area half of the scenarios have')
     .option('--no-shrink', 'with --diff: save divergences as they ran (shrinking runs the kernel per candidate, up to 5 minutes per kind)')
     .option('--json', 'print the report as JSON')
+    .option(
+      '--shard <i/n>',
+      'run the i-th of n contiguous parts of the scenarios; prints the shard as JSON for `cowlab merge` (docs/sharding.md)',
+    )
     .addHelpText(
       'after',
       '\nWith --diff, SIGINT or SIGTERM stops it after the scenarios under way and reports what ran (a second one quits at once); ' +
@@ -54,11 +63,16 @@ export function fuzzCommand(program: Command): void {
         ksm: boolean;
         hugetlb: boolean;
         shrink: boolean;
+        shard?: string;
       }) => {
         const { availableParallelism } = await import('node:os');
         const seed = intOption(opts.seed, '--seed') ?? Math.floor(Math.random() * 2 ** 31);
-        const count = intOption(opts.count, '--count', 1)!;
-        const from = intOption(opts.from, '--from', 0)!;
+        const count0 = intOption(opts.count, '--count', 1)!;
+        const from0 = intOption(opts.from, '--from', 0)!;
+        const shard = parseShard(opts.shard);
+        // a shard runs its contiguous part of [from, from + count)
+        const { lo: from, hi } = shardRange(shard, from0, count0);
+        const count = hi - from;
         const jobs = intOption(opts.jobs, '--jobs', 1) ?? availableParallelism();
         const maxSteps = intOption(opts.steps, '--steps', 1, SCENARIO_LIMITS.steps, " (the executor's step table)")!;
         checkKernelOrProfile(opts);
@@ -67,33 +81,28 @@ export function fuzzCommand(program: Command): void {
         if (opts.save !== undefined) checkDirCreatable(opts.save, '--save');
         if (!opts.diff) {
           if (opts.on) throw new InputError('--on needs --diff');
-          if (from !== 0) throw new InputError('--from needs --diff');
           const prof = await pickProfile(opts);
           const { fuzzModel } = await import('../../fuzz/model.js');
           process.stderr.write(`cowlab fuzz: seed ${seed}, ${count} scenarios in the model on ${prof.id}\n`);
           const report = fuzzModel({
             seed,
             count,
+            from,
             maxSteps,
             profile: prof,
             outDir: opts.out,
             thp: opts.thp,
             ...(opts.save ? { saveDir: opts.save } : {}),
           });
-          if (opts.json) out(JSON.stringify(report, null, 2));
-          else {
-            out(
-              `seed ${report.seed}: ${report.ran} random scenarios on ${report.kernel} in ${report.seconds.toFixed(1)} s: ${report.clean} without a violation`,
-            );
-            for (const f of report.findings)
-              out(`  ${f.count} x ${f.property}: first scenario ${f.index}, shrunk to ${f.steps} steps: ${f.file}\n    ${f.message}`);
-          }
+          if (shard)
+            out(JSON.stringify({ cowlab: 'fuzz-model-shard', shard, from: from0, count: count0, report } satisfies FuzzModelShard));
+          else if (opts.json) out(JSON.stringify(report, null, 2));
+          else printModelFuzz(report);
           process.exitCode = report.findings.length ? EXIT_FAIL : EXIT_OK;
           return;
         }
         if (opts.save) throw new InputError('--save is for the model-only mode (without --diff)');
         const { fuzzDiff } = await import('../../fuzz/fuzz.js');
-        const { divergenceTable } = await import('../../diff/compare.js');
         const { resolveOn } = await import('../../qemu/target.js');
         const explicit = opts.profile !== undefined || opts.kernel !== undefined ? await pickProfile(opts) : undefined;
         const target = resolveOn(opts.on, explicit, opts.brd);
@@ -145,31 +154,52 @@ export function fuzzCommand(program: Command): void {
           stop,
         });
         bar?.stop();
-        if (opts.json) out(JSON.stringify(report, null, 2));
-        else {
-          const diverged = report.findings.reduce((a, f) => a + f.count, 0);
+        if (shard)
           out(
-            `seed ${report.seed}: ${report.ran} random scenarios in ${report.seconds.toFixed(1)} s: ${report.agreed} agree, ${diverged} diverge (${report.findings.length} kind(s)), ${report.skipped} skipped`,
+            JSON.stringify({
+              cowlab: 'fuzz-diff-shard',
+              shard,
+              from: from0,
+              count: count0,
+              shrink: opts.shrink,
+              report,
+            } satisfies FuzzDiffShard),
           );
-          if (report.interrupted) out(`interrupted: ${report.ran} of ${count} scenarios ran`);
-          for (const u of report.unstable) {
-            const d = u.divergence;
-            out(
-              `  unstable: scenario ${u.index} diverged at step ${d.step} ${d.process}: ${d.field}: model ${d.model}, kernel ${d.kernel}; agreed on run ${u.agreedOnRun}`,
-            );
-          }
-          for (const f of report.findings) {
-            out(`  ${f.count} x ${f.kind}`);
-            const how = f.shrunk
-              ? `shrunk to ${f.steps} steps`
-              : `not shrunk (${opts.shrink ? 'interrupted' : '--no-shrink'}), ${f.steps} steps`;
-            out(`    first: scenario ${f.index}, ${how}: ${f.file}${f.reproduced ? '' : ' (did not reproduce while shrinking)'}`);
-            const d = f.divergence;
-            out(`    step ${d.step} ${d.process}${d.address ? ` ${d.address}` : ''}: ${d.field}`);
-            for (const l of divergenceTable(d, '      ')) out(l);
-          }
-        }
+        else if (opts.json) out(JSON.stringify(report, null, 2));
+        else printFuzzDiff(report, count, opts.shrink);
         process.exitCode = report.findings.length ? EXIT_FAIL : report.interrupted ? EXIT_LIMIT : EXIT_OK;
       },
     );
+}
+
+/** The model-only fuzz report as text (fuzz, and merge of its shards). */
+export function printModelFuzz(report: ModelFuzzReport): void {
+  out(
+    `seed ${report.seed}: ${report.ran} random scenarios on ${report.kernel} in ${report.seconds.toFixed(1)} s: ${report.clean} without a violation`,
+  );
+  for (const f of report.findings)
+    out(`  ${f.count} x ${f.property}: first scenario ${f.index}, shrunk to ${f.steps} steps: ${f.file}\n    ${f.message}`);
+}
+
+/** The fuzz --diff report as text (fuzz, and merge of its shards); `count`: scenarios asked for. */
+export function printFuzzDiff(report: FuzzReport, count: number, shrink: boolean): void {
+  const diverged = report.findings.reduce((a, f) => a + f.count, 0);
+  out(
+    `seed ${report.seed}: ${report.ran} random scenarios in ${report.seconds.toFixed(1)} s: ${report.agreed} agree, ${diverged} diverge (${report.findings.length} kind(s)), ${report.skipped} skipped`,
+  );
+  if (report.interrupted) out(`interrupted: ${report.ran} of ${count} scenarios ran`);
+  for (const u of report.unstable) {
+    const d = u.divergence;
+    out(
+      `  unstable: scenario ${u.index} diverged at step ${d.step} ${d.process}: ${d.field}: model ${d.model}, kernel ${d.kernel}; agreed on run ${u.agreedOnRun}`,
+    );
+  }
+  for (const f of report.findings) {
+    out(`  ${f.count} x ${f.kind}`);
+    const how = f.shrunk ? `shrunk to ${f.steps} steps` : `not shrunk (${shrink ? 'interrupted' : '--no-shrink'}), ${f.steps} steps`;
+    out(`    first: scenario ${f.index}, ${how}: ${f.file}${f.reproduced ? '' : ' (did not reproduce while shrinking)'}`);
+    const d = f.divergence;
+    out(`    step ${d.step} ${d.process}${d.address ? ` ${d.address}` : ''}: ${d.field}`);
+    for (const l of divergenceTable(d, '      ')) out(l);
+  }
 }
