@@ -6,9 +6,10 @@
  * missing).
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, copyFileSync, rmSync, existsSync } from 'node:fs';
+import { mkdtempSync, copyFileSync, rmSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, dirname } from 'node:path';
+import { parse, stringify } from 'yaml';
 import { loadConfig, overrideConfig } from '../explore/system.js';
 import { explore, type ExploreReport } from '../explore/explore.js';
 import { profileById } from '../profiles/index.js';
@@ -33,11 +34,22 @@ function line(label: string, r: ExploreReport): string {
   );
 }
 
-/** SPIN on the repository's bench/spin/cow.pml: states, transitions, seconds, memory (or why not). */
-function spin(nproc: number, npages: number, hc4: boolean): string {
+/** What SPIN gave on the same bounds, or why it did not run. */
+interface SpinRun {
+  states?: number;
+  transitions?: number;
+  seconds?: number;
+  mb?: number;
+  /** pan was stopped at the time limit */
+  timedOut?: boolean;
+  skipped?: string;
+}
+
+/** SPIN on the repository's bench/spin/cow.pml (pan stopped after `limitS` seconds). */
+function spin(nproc: number, npages: number, hc4: boolean, limitS = 600): SpinRun {
   const src = join(repoRoot(), 'bench', 'spin', 'cow.pml');
-  if (!existsSync(src)) return `skipped (${src} not found)`;
-  if (spawnSync('spin', ['-V']).status !== 0) return 'skipped (spin not installed: apt-get install -y spin)';
+  if (!existsSync(src)) return { skipped: `${src} not found` };
+  if (spawnSync('spin', ['-V']).status !== 0) return { skipped: 'spin not installed: apt-get install -y spin' };
   const dir = mkdtempSync(join(tmpdir(), 'cowlab-spin-'));
   try {
     copyFileSync(src, join(dir, 'cow.pml'));
@@ -45,24 +57,168 @@ function spin(nproc: number, npages: number, hc4: boolean): string {
       cwd: dir,
       encoding: 'utf8',
     });
-    if (a.status !== 0) return `skipped (spin -a failed: ${a.stderr.trim()})`;
-    const c = spawnSync('cc', ['-O2', '-DSAFETY', '-DNOREDUCE', ...(hc4 ? ['-DHC4'] : []), '-o', 'pan', 'pan.c'], {
+    if (a.status !== 0) return { skipped: `spin -a failed: ${a.stderr.trim()}` };
+    // pan's memory bound is 16 GB, as the explorer's
+    const c = spawnSync('cc', ['-O2', '-DSAFETY', '-DNOREDUCE', '-DMEMLIM=16000', ...(hc4 ? ['-DHC4'] : []), '-o', 'pan', 'pan.c'], {
       cwd: dir,
       encoding: 'utf8',
     });
-    if (c.status !== 0) return 'skipped (cc failed on pan.c)';
+    if (c.status !== 0) return { skipped: 'cc failed on pan.c' };
     const t0 = process.hrtime.bigint();
-    const p = spawnSync('./pan', ['-m1000000', '-w24'], { cwd: dir, encoding: 'utf8', maxBuffer: 16 << 20 });
+    const p = spawnSync('./pan', ['-m1000000', '-w26'], {
+      cwd: dir,
+      encoding: 'utf8',
+      maxBuffer: 16 << 20,
+      timeout: limitS * 1000,
+      killSignal: 'SIGINT',
+    });
     const wall = Number(process.hrtime.bigint() - t0) / 1e9;
-    const o = p.stdout;
-    const stored = /(\d+) states, stored/.exec(o)?.[1];
-    const trans = /(\d+) transitions/.exec(o)?.[1];
-    const el = /elapsed time ([\d.e+]+) seconds/.exec(o)?.[1];
-    const mem = /([\d.]+)\s+total actual memory usage/.exec(o)?.[1];
-    const sec = el !== undefined ? Math.max(Number(el), 0.01) : wall;
-    return (
-      `${stored} states, ${trans} transitions, ${sec.toFixed(2)} s search (${wall.toFixed(2)} s with pan's start), ` +
-      `${Math.round(Number(stored) / sec)} states/s, ${mem} MB${hc4 ? ' (hash compaction)' : ' (full storage)'}`
+    const o = p.stdout ?? '';
+    const num = (re: RegExp) => {
+      const m = re.exec(o)?.[1];
+      return m === undefined ? undefined : Number(m);
+    };
+    const el = num(/elapsed time ([\d.e+]+) seconds/);
+    const run: SpinRun = { seconds: el !== undefined ? Math.max(el, 0.01) : wall };
+    const states = num(/(\d+) states, stored/);
+    const transitions = num(/(\d+) transitions/);
+    const mb = num(/([\d.]+)\s+total actual memory usage/);
+    if (states !== undefined) run.states = states;
+    if (transitions !== undefined) run.transitions = transitions;
+    if (mb !== undefined) run.mb = mb;
+    if (p.signal) run.timedOut = true;
+    return run;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** One search in a child process (`cowlab explore --json`), so its peak RSS is its own; stopped (SIGINT) after `limitS`. */
+function child(config: string, kernel: string, workers: number, limitS: number): ExploreReport | { error: string } {
+  const r = spawnSync(
+    process.execPath,
+    [
+      join(repoRoot(), 'bin', 'cowlab.js'),
+      'explore',
+      config,
+      '--kernel',
+      kernel,
+      '-w',
+      String(workers),
+      '--json',
+      '--max-memory',
+      '16000',
+      '--out',
+      join(dirname(config), 'cex.yaml'),
+    ],
+    {
+      encoding: 'utf8',
+      maxBuffer: 64 << 20,
+      timeout: limitS * 1000,
+      killSignal: 'SIGINT',
+    },
+  );
+  try {
+    return JSON.parse(r.stdout) as ExploreReport;
+  } catch {
+    return { error: `exit ${r.status ?? r.signal}: ${r.stderr.trim().split('\n').at(-1) ?? ''}` };
+  }
+}
+
+/** Bounds of the side-by-side table: the SPIN reference system (explore/spin-reference.yaml) resized. */
+const BOUNDS: { procs: number; pages: number; bufs: number; oneCore: boolean }[] = [
+  { procs: 3, pages: 1, bufs: 1, oneCore: true },
+  { procs: 2, pages: 2, bufs: 1, oneCore: true },
+  { procs: 2, pages: 2, bufs: 2, oneCore: false },
+  { procs: 4, pages: 1, bufs: 1, oneCore: false },
+  { procs: 3, pages: 2, bufs: 1, oneCore: false },
+];
+/** A search (cowlab or pan) is stopped after this long: the goals ask for 10 minutes. */
+const LIMIT_S = 600;
+
+/**
+ * cowlab's explorer beside SPIN on the reference system, bound by bound:
+ * states, time on one and two cores, peak RSS per distinct state (whole,
+ * and above the RSS of a search that does nothing), SPIN's states, time and
+ * memory, and the time ratio.
+ */
+async function sideBySide(): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'cowlab-bench-'));
+  try {
+    const base = parse(readFileSync('explore/spin-reference.yaml', 'utf8')) as Record<string, unknown>;
+    const cfg = (procs: number, pages: number, bufs: number, depth?: number) => {
+      const f = join(dir, `ref-${procs}x${pages}-${bufs}${depth ? `-d${depth}` : ''}.yaml`);
+      const { expect: _e, ...rest } = base;
+      writeFileSync(
+        f,
+        stringify({
+          ...rest,
+          name: `spin-reference-${procs}x${pages}`,
+          processes: procs,
+          regions: { mem: { pages } },
+          pipeBuffers: bufs,
+          ...(depth ? { depth } : {}),
+        }),
+      );
+      return f;
+    };
+    // what a search costs before it holds any state: node, cowlab and one level
+    const idle = child(cfg(3, 1, 1, 1), 'linux-5.9', 1, LIMIT_S);
+    const idleMb = 'error' in idle ? 0 : idle.peakRssMb;
+    console.log(
+      `explore: side by side with SPIN 6.5 on cowlab's Promela model (bench/spin/cow.pml), linux-5.9 against -DRULE_PAGECOUNT, each stopped after ${LIMIT_S} s`,
+    );
+    console.log(
+      `explore: a search that does nothing peaks at ${idleMb.toFixed(0)} MiB (node and cowlab): "above idle" is the peak less that`,
+    );
+    const head = [
+      'bounds',
+      'cowlab states',
+      'transitions',
+      '1 core s',
+      '2 cores s',
+      '2c speedup',
+      'peak RSS MiB',
+      'B/state',
+      'B/state above idle',
+      'SPIN states',
+      'SPIN s',
+      'SPIN MB',
+      'cowlab/SPIN time',
+    ];
+    const rows: string[][] = [];
+    for (const b of BOUNDS) {
+      const f = cfg(b.procs, b.pages, b.bufs);
+      const one = b.oneCore ? child(f, 'linux-5.9', 1, LIMIT_S) : null;
+      const two = child(f, 'linux-5.9', 2, LIMIT_S);
+      const sp = b.bufs === 1 ? spin(b.procs, b.pages, false, LIMIT_S) : { skipped: 'cow.pml holds one pipe buffer per task and page' };
+      const ok = (r: typeof two | null): r is ExploreReport => r !== null && !('error' in r);
+      const done = (r: ExploreReport) => (r.complete ? '' : ` (${r.stoppedBy})`);
+      const ref = ok(two) ? two : ok(one) ? one : null;
+      const secs = ok(one) ? one.seconds : ok(two) ? two.seconds : NaN;
+      rows.push([
+        `${b.procs} x ${b.pages}, ${b.bufs} pipe buffer(s)`,
+        ref ? `${ref.distinct}${done(ref)}` : (two as { error: string }).error,
+        ref ? String(ref.states) : '-',
+        ok(one) ? `${one.seconds.toFixed(2)}${done(one)}` : '-',
+        ok(two) ? `${two.seconds.toFixed(2)}${done(two)}` : '-',
+        ok(one) && ok(two) ? `${(one.seconds / two.seconds).toFixed(2)}x` : '-',
+        ref ? ref.peakRssMb.toFixed(0) : '-',
+        ref ? ((ref.peakRssMb * 1048576) / ref.distinct).toFixed(0) : '-',
+        ref ? (((ref.peakRssMb - idleMb) * 1048576) / ref.distinct).toFixed(0) : '-',
+        sp.skipped ? `skipped (${sp.skipped})` : `${sp.states}${sp.timedOut ? ' (stopped)' : ''}`,
+        sp.seconds !== undefined ? sp.seconds.toFixed(2) : '-',
+        sp.mb !== undefined ? String(sp.mb) : '-',
+        sp.seconds !== undefined && !sp.timedOut && Number.isFinite(secs) ? `${(secs / sp.seconds).toFixed(1)}x` : '-',
+      ]);
+    }
+    const w = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+    const line = (r: string[]) => `| ${r.map((c, i) => c.padEnd(w[i]!)).join(' | ')} |`;
+    console.log(line(head));
+    console.log(`|${w.map((x) => '-'.repeat(x + 2)).join('|')}|`);
+    for (const r of rows) console.log(line(r));
+    console.log(
+      '(cowlab/SPIN time: cowlab on one core where it ran, else on two, over pan on one; the goals: 3 x 1 within 5x on one core; 4 x 1 and 3 x 2 exhausted on 2 cores within 10 minutes and 16 GB; at most 64 B per distinct state; 2 cores 1.8x one)',
     );
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -79,17 +235,6 @@ export async function exploreBench(): Promise<void> {
   ] as const) {
     console.log(line(`${f} on ${k} (first counterexample)`, await run(`explore/${f}.yaml`, k, 1)));
   }
-  // exhausting bounded systems, one and two cores
-  for (const w of [1, 2])
-    console.log(line(`vmsplice-leak on linux-6.18 (exhaust, ${w} core(s))`, await run('explore/vmsplice-leak.yaml', 'linux-6.18', w)));
-  for (const w of [1, 2]) {
-    console.log(
-      line(
-        `spin-reference, 3 processes x 1 page, on linux-5.9 (exhaust, ${w} core(s))`,
-        await run('explore/spin-reference.yaml', 'linux-5.9', w, { processes: '3' }),
-      ),
-    );
-  }
-  console.log(`spin: cow.pml NPROC=3 NPAGES=1 page_count: ${spin(3, 1, false)}`);
-  console.log(`spin: cow.pml NPROC=3 NPAGES=1 page_count: ${spin(3, 1, true)}`);
+  await sideBySide();
+  console.log(`spin: cow.pml NPROC=3 NPAGES=1 page_count with hash compaction: ${JSON.stringify(spin(3, 1, true))}`);
 }

@@ -58,8 +58,10 @@ export interface SearchResult {
   collisionProbability: number;
   /** visited set + parent log, per distinct state */
   bytesPerState: number;
-  /** largest BFS level (full states kept) */
+  /** largest BFS level */
   maxQueue: number;
+  /** most memory the levels held at once (the one expanded and the one found), encoded */
+  frontierBytes: number;
   levels: number[];
 }
 
@@ -157,12 +159,13 @@ export async function bfs(sys: ExploreSystem, lim: SearchLimits, workerInit?: Wo
   const fp0 = ex.fingerprint(sys.initial);
   visited.add(fp0[0]!, fp0[1]!);
   parents.push(0, 0);
-  let level = new PackedLevel(words);
-  level.pushState(sys.initial.m, sys.initial.m, 0);
+  let level = new PackedLevel(words, sys.initial.m);
+  level.pushState(sys.initial.m, 0);
   let transitions = 0;
   let maxQueue = 1;
+  let frontierBytes = level.bytes;
   const levels = [1];
-  let result: Omit<SearchResult, 'seconds' | 'collisionProbability' | 'bytesPerState' | 'maxQueue' | 'levels' | 'states' | 'distinct'> | null = null;
+  let result: Omit<SearchResult, 'seconds' | 'collisionProbability' | 'bytesPerState' | 'maxQueue' | 'levels' | 'states' | 'distinct' | 'frontierBytes'> | null = null;
   // with W workers, W-1 threads expand next to this one, which also takes every result
   const workers = lim.workers > 1 && workerInit ? await startWorkers(lim.workers - 1, workerInit) : [];
   let stoppedBy: SearchResult['stoppedBy'] = null;
@@ -172,7 +175,7 @@ export async function bfs(sys: ExploreSystem, lim: SearchLimits, workerInit?: Wo
   const progress = () => lim.onProgress?.({ depth, states: transitions, distinct: visited.size, queue: level.length, seconds: (Date.now() - t0) / 1000, memoryMb: memMb() });
   try {
     for (depth = 0; depth < lim.depth && level.length > 0; depth++) {
-      const next = new PackedLevel(words);
+      const next = new PackedLevel(words, sys.initial.m);
       const levelNew = new FingerprintSet(1 << 12);
       const fresh = new FingerprintList();
       let found: SliceResult['violation'] = null;
@@ -185,7 +188,7 @@ export async function bfs(sys: ExploreSystem, lim: SearchLimits, workerInit?: Wo
           if (!levelNew.add(h, l)) continue;
           fresh.push(h, l);
           const id = parents.push(r.parents[j]!, r.actions[j]!);
-          next.push(r.bytes, r.offs[j]!, r.offs[j + 1]!, id);
+          next.push(r.bytes, r.offs[j]!, id);
         }
         if (r.violation && !found) found = r.violation;
       };
@@ -220,6 +223,7 @@ export async function bfs(sys: ExploreSystem, lim: SearchLimits, workerInit?: Wo
       // in discovery order: inserting in table order would cluster the probes
       visited.reserve(levelNew.size);
       fresh.forEach((h, l) => visited.add(h, l));
+      frontierBytes = Math.max(frontierBytes, level.bytes + next.bytes);
       level = next;
       levels.push(next.length);
       maxQueue = Math.max(maxQueue, next.length);
@@ -236,7 +240,7 @@ export async function bfs(sys: ExploreSystem, lim: SearchLimits, workerInit?: Wo
   const seconds = (Date.now() - t0) / 1000;
   const distinct = visited.size;
   const common = {
-    states: transitions, distinct, seconds, maxQueue, levels,
+    states: transitions, distinct, seconds, maxQueue, levels, frontierBytes,
     collisionProbability: (distinct * Math.max(0, transitions - distinct)) / 2 ** 64,
     bytesPerState: (visited.bytes + parents.bytes) / Math.max(1, distinct),
   };

@@ -61,6 +61,8 @@ export interface ExploreReport {
   /** peak resident memory of the process (MiB): what the search cost */
   peakRssMb: number;
   maxQueue: number;
+  /** most memory the BFS levels held at once (encoded states), bytes */
+  frontierBytes: number;
   levels: number[];
   workers: number;
   seed: number | null;
@@ -118,6 +120,7 @@ export async function explore(o: ExploreOptions): Promise<ExploreReport> {
     memoryLimitMb: res ? (o.maxMemoryMb ?? null) : null,
     peakRssMb: process.resourceUsage().maxRSS / 1024,
     maxQueue: res ? res.maxQueue : 0,
+    frontierBytes: res ? res.frontierBytes : 0,
     levels: res ? res.levels : [],
     walks: sw ? sw.walks : null,
     ...(o.swarm?.shard ? { shard: { ...o.swarm.shard, from: range!.lo, to: range!.hi } } : {}),

@@ -34,6 +34,11 @@ export function encodeState(m: Int32Array, base: Int32Array, out: Uint8Array, po
 /** Rebuilds into `m` the state encoded at `pos` (see {@link encodeState}); returns the end. */
 export function decodeState(buf: Uint8Array, pos: number, base: Int32Array, m: Int32Array): number {
   m.set(base);
+  return applyDelta(buf, pos, m);
+}
+
+/** Applies to `m` (the state the encoding was made against) the differences encoded at `pos`; returns the end. */
+export function applyDelta(buf: Uint8Array, pos: number, m: Int32Array): number {
   let i = -1;
   for (;;) {
     let x = 0;
@@ -95,88 +100,151 @@ export class EncodedStates {
 
 /** Blocks a level's encoded states are stored in (each in shared memory). */
 const BLOCK_BYTES = 1 << 22;
-/** Index entries per index block: block number and offset of each state, and its id. */
-const INDEX_PER_BLOCK = 1 << 16;
+/**
+ * Every RESTART-th state of a level is encoded against the initial state,
+ * the others against the state before them (siblings differ in a few
+ * words): a reader starts at most RESTART - 1 states before the one it wants.
+ */
+const RESTART = 64;
+/** Restart points per index block: the block number and offset of each. */
+const INDEX_PER_BLOCK = 1 << 14;
 
-/** A level of encoded states in shared memory (readable by every worker). */
+/**
+ * A level of encoded states in shared memory (readable by every worker).
+ * The states of a level have consecutive ids in the parent log, so only the
+ * first is kept.
+ */
 export class PackedLevel {
   readonly data: SharedArrayBuffer[] = [];
   readonly index: SharedArrayBuffer[] = [];
   private dataViews: Uint8Array[] = [];
   private indexViews: Uint32Array[] = [];
   private used = 0;
+  /** bytes used in each full block */
+  private readonly ends: number[] = [];
   length = 0;
+  firstId = 0;
   private readonly blockBytes: number;
+  /** the last state pushed, and the one being pushed */
+  private prev: Int32Array;
+  private cur: Int32Array;
+  private readonly tmp: Uint8Array;
 
-  constructor(readonly words: number) {
+  constructor(
+    readonly words: number,
+    private readonly base: Int32Array,
+  ) {
     this.blockBytes = Math.max(BLOCK_BYTES, maxEncodedBytes(words));
+    this.prev = new Int32Array(words);
+    this.cur = new Int32Array(words);
+    this.tmp = new Uint8Array(maxEncodedBytes(words));
   }
 
-  /** Appends an encoded state (bytes [from, to) of `src`) with its id in the parent log. */
-  push(src: Uint8Array, from: number, to: number, id: number): void {
-    const len = to - from;
+  /** Appends a state given encoded against the initial state (bytes [from, to) of `src`), with its id in the parent log. */
+  push(src: Uint8Array, from: number, id: number): void {
+    decodeState(src, from, this.base, this.cur);
+    this.pushCur(id);
+  }
+
+  /** Appends a whole state. */
+  pushState(m: Int32Array, id: number): void {
+    this.cur.set(m);
+    this.pushCur(id);
+  }
+
+  private pushCur(id: number): void {
+    if (this.length === 0) this.firstId = id;
+    else if (id !== this.firstId + this.length) throw new Error(`explorer: level ids not consecutive (${id} after ${this.firstId}+${this.length})`);
+    const restart = this.length % RESTART === 0;
+    const len = encodeState(this.cur, restart ? this.base : this.prev, this.tmp, 0);
     if (this.data.length === 0 || this.used + len > this.blockBytes) {
+      if (this.data.length) this.ends.push(this.used);
       const b = new SharedArrayBuffer(this.blockBytes);
       this.data.push(b);
       this.dataViews.push(new Uint8Array(b));
       this.used = 0;
     }
     const block = this.data.length - 1;
-    this.dataViews[block]!.set(src.subarray(from, to), this.used);
-    const ib = Math.floor(this.length / INDEX_PER_BLOCK);
-    if (ib === this.index.length) {
-      const b = new SharedArrayBuffer(INDEX_PER_BLOCK * 3 * 4);
-      this.index.push(b);
-      this.indexViews.push(new Uint32Array(b));
+    this.dataViews[block]!.set(this.tmp.subarray(0, len), this.used);
+    if (restart) {
+      const r = this.length / RESTART;
+      const ib = Math.floor(r / INDEX_PER_BLOCK);
+      if (ib === this.index.length) {
+        const b = new SharedArrayBuffer(INDEX_PER_BLOCK * 2 * 4);
+        this.index.push(b);
+        this.indexViews.push(new Uint32Array(b));
+      }
+      const e = (r - ib * INDEX_PER_BLOCK) * 2;
+      this.indexViews[ib]![e] = block;
+      this.indexViews[ib]![e + 1] = this.used;
     }
-    const e = (this.length - ib * INDEX_PER_BLOCK) * 3;
-    const iv = this.indexViews[ib]!;
-    iv[e] = block;
-    iv[e + 1] = this.used;
-    iv[e + 2] = id;
     this.used += len;
     this.length++;
-  }
-
-  /** Appends a whole state. */
-  pushState(m: Int32Array, base: Int32Array, id: number): void {
-    const tmp = new Uint8Array(maxEncodedBytes(this.words));
-    this.push(tmp, 0, encodeState(m, base, tmp, 0), id);
+    const t = this.prev;
+    this.prev = this.cur;
+    this.cur = t;
   }
 
   /** What a worker needs to read the level. */
   view(): LevelView {
-    return { data: this.data, index: this.index, words: this.words, length: this.length };
+    return { data: this.data, ends: [...this.ends, this.used], index: this.index, words: this.words, length: this.length, firstId: this.firstId };
   }
 
   /** Memory the level holds. */
   get bytes(): number {
-    return this.data.length * this.blockBytes + this.index.length * INDEX_PER_BLOCK * 12;
+    return this.data.length * this.blockBytes + this.index.length * INDEX_PER_BLOCK * 8;
   }
 }
 
 /** A level as another thread sees it. */
 export interface LevelView {
   data: SharedArrayBuffer[];
+  /** bytes used in each block */
+  ends: number[];
   index: SharedArrayBuffer[];
   words: number;
   length: number;
+  firstId: number;
 }
 
-/** Reads states of a level by number. */
+/** Reads states of a level by number; fastest in order (each state is decoded from the one before it). */
 export class LevelReader {
   private readonly data: Uint8Array[];
   private readonly index: Uint32Array[];
-  constructor(v: LevelView, private readonly base: Int32Array) {
+  private readonly cur: Int32Array;
+  /** the state in `cur`, and where the next one's encoding starts */
+  private at = -1;
+  private block = 0;
+  private pos = 0;
+  constructor(
+    private readonly v: LevelView,
+    private readonly base: Int32Array,
+  ) {
     this.data = v.data.map((b) => new Uint8Array(b));
     this.index = v.index.map((b) => new Uint32Array(b));
+    this.cur = new Int32Array(v.words);
   }
   /** Decodes state `k` into `m`; returns its id in the parent log. */
   read(k: number, m: Int32Array): number {
-    const ib = Math.floor(k / INDEX_PER_BLOCK);
-    const e = (k - ib * INDEX_PER_BLOCK) * 3;
-    const iv = this.index[ib]!;
-    decodeState(this.data[iv[e]!]!, iv[e + 1]!, this.base, m);
-    return iv[e + 2]!;
+    if (k !== this.at + 1 || k % RESTART === 0) {
+      // from the restart point at or before k
+      const r = Math.floor(k / RESTART);
+      const ib = Math.floor(r / INDEX_PER_BLOCK);
+      const e = (r - ib * INDEX_PER_BLOCK) * 2;
+      this.block = this.index[ib]![e]!;
+      this.pos = decodeState(this.data[this.block]!, this.index[ib]![e + 1]!, this.base, this.cur);
+      this.at = r * RESTART;
+    }
+    while (this.at < k) {
+      // a state's encoding may start in the next block
+      if (this.pos >= this.v.ends[this.block]!) {
+        this.block++;
+        this.pos = 0;
+      }
+      this.pos = applyDelta(this.data[this.block]!, this.pos, this.cur);
+      this.at++;
+    }
+    m.set(this.cur);
+    return this.v.firstId + k;
   }
 }

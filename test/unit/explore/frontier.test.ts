@@ -31,27 +31,58 @@ describe('the compact frontier', () => {
     expect(encodeState(m, b, out, 0)).toBe(4);
   });
 
-  it('a level keeps states across blocks and readers in other threads get them back by number', () => {
+  it('a level keeps states across blocks, in any order of reading, for readers in other threads', () => {
     const words = 1000;
     const base = new Int32Array(words);
-    const level = new PackedLevel(words);
-    // 1,200 states of about 4 KB each: more than one block of 4 MiB, and 70,000 index entries
+    const level = new PackedLevel(words, base);
+    // 1,200 states of about 4 KB each (more than one block of 4 MiB), then 70,000 small ones (more than one index block)
     const states: Int32Array[] = [];
     for (let k = 0; k < 1200; k++) {
       const m = base.slice();
       for (let i = 0; i < words; i += k % 600 === 599 ? 97 : 1) m[i] = k * 1000 + i;
       states.push(m);
-      level.pushState(m, base, 10 + k);
     }
-    for (let k = 0; k < 70_000; k++) level.pushState(base, base, k);
+    for (let k = 0; k < 70_000; k++) {
+      const m = base.slice();
+      m[k % words] = k;
+      m[(k * 7) % words] = -k;
+      states.push(m);
+    }
+    states.forEach((m, k) => level.pushState(m, 500 + k));
     const r = new LevelReader(level.view(), base);
     const got = new Int32Array(words);
-    for (const k of [0, 1, 599, 1198, 1199]) {
-      expect(r.read(k, got)).toBe(10 + k);
+    // at random, then in order from a state that is not a restart point
+    for (const k of [1199, 0, 1, 599, 64, 63, 1198, 71_199, 1200, 40_000]) {
+      expect(r.read(k, got)).toBe(500 + k);
       expect(Array.from(got)).toEqual(Array.from(states[k]!));
     }
-    expect(r.read(1200 + 69_999, got)).toBe(69_999);
+    for (let k = 37; k < 1400; k++) {
+      r.read(k, got);
+      expect(got).toEqual(states[k]);
+    }
     expect(level.view().data.length).toBeGreaterThan(1);
-    expect(level.view().index.length).toBeGreaterThan(1);
+    expect(level.view().index.length).toBeGreaterThan(0);
+    expect(() => level.pushState(base, 7)).toThrow(/not consecutive/);
+  });
+
+  it('states encoded against the initial one are stored against their neighbour: a few bytes each', () => {
+    const words = 1578;
+    const base = new Int32Array(words).map((_, i) => i * 3);
+    const level = new PackedLevel(words, base);
+    const out = new Uint8Array(maxEncodedBytes(words));
+    for (let k = 0; k < 6400; k++) {
+      const m = base.slice();
+      for (let i = 0; i < 40; i++) m[100 + i * 30] = 5;
+      m[1500] = k;
+      encodeState(m, base, out, 0);
+      level.push(out, 0, k);
+    }
+    // each differs from the one before it in one word: about 4 bytes, the restart points about 100
+    expect(level.view().ends.reduce((a, b) => a + b, 0) / 6400).toBeLessThan(8);
+    const r = new LevelReader(level.view(), base);
+    const got = new Int32Array(words);
+    r.read(6399, got);
+    expect(got[1500]).toBe(6399);
+    expect(got[130]).toBe(5);
   });
 });
