@@ -142,7 +142,7 @@ const LIMIT_S = 600;
  * and above the RSS of a search that does nothing), SPIN's states, time and
  * memory, and the time ratio.
  */
-async function sideBySide(): Promise<void> {
+function sideBySide(): void {
   const dir = mkdtempSync(join(tmpdir(), 'cowlab-bench-'));
   try {
     const base = parse(readFileSync('explore/spin-reference.yaml', 'utf8')) as Record<string, unknown>;
@@ -235,6 +235,6 @@ export async function exploreBench(): Promise<void> {
   ] as const) {
     console.log(line(`${f} on ${k} (first counterexample)`, await run(`explore/${f}.yaml`, k, 1)));
   }
-  await sideBySide();
+  sideBySide();
   console.log(`spin: cow.pml NPROC=3 NPAGES=1 page_count with hash compaction: ${JSON.stringify(spin(3, 1, true))}`);
 }
