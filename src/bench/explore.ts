@@ -5,7 +5,7 @@
  * the same system, side by side (skipped with the reason when spin or cc is
  * missing).
  */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, copyFileSync, rmSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
@@ -46,7 +46,7 @@ interface SpinRun {
 }
 
 /** SPIN on the repository's bench/spin/cow.pml (pan stopped after `limitS` seconds). */
-function spin(nproc: number, npages: number, hc4: boolean, limitS = 600): SpinRun {
+function spin(nproc: number, npages: number, hc4: boolean, limitS = 600, hashBits = 24): SpinRun {
   const src = join(repoRoot(), 'bench', 'spin', 'cow.pml');
   if (!existsSync(src)) return { skipped: `${src} not found` };
   if (spawnSync('spin', ['-V']).status !== 0) return { skipped: 'spin not installed: apt-get install -y spin' };
@@ -65,7 +65,7 @@ function spin(nproc: number, npages: number, hc4: boolean, limitS = 600): SpinRu
     });
     if (c.status !== 0) return { skipped: 'cc failed on pan.c' };
     const t0 = process.hrtime.bigint();
-    const p = spawnSync('./pan', ['-m1000000', '-w26'], {
+    const p = spawnSync('./pan', ['-m1000000', `-w${hashBits}`], {
       cwd: dir,
       encoding: 'utf8',
       maxBuffer: 16 << 20,
@@ -93,9 +93,10 @@ function spin(nproc: number, npages: number, hc4: boolean, limitS = 600): SpinRu
   }
 }
 
-/** One search in a child process (`cowlab explore --json`), so its peak RSS is its own; stopped (SIGINT) after `limitS`. */
-function child(config: string, kernel: string, workers: number, limitS: number): ExploreReport | { error: string } {
-  const r = spawnSync(
+/** One search in a child process (`cowlab explore --json`), so its peak RSS is its own; stopped (SIGINT: it reports what it covered) after `limitS`. */
+async function child(config: string, kernel: string, workers: number, limitS: number): Promise<ExploreReport | { error: string }> {
+  // (spawnSync drops the output of a child it stops at its timeout: the report of an interrupted search is wanted)
+  const p = spawn(
     process.execPath,
     [
       join(repoRoot(), 'bin', 'cowlab.js'),
@@ -111,27 +112,30 @@ function child(config: string, kernel: string, workers: number, limitS: number):
       '--out',
       join(dirname(config), 'cex.yaml'),
     ],
-    {
-      encoding: 'utf8',
-      maxBuffer: 64 << 20,
-      timeout: limitS * 1000,
-      killSignal: 'SIGINT',
-    },
+    { stdio: ['ignore', 'pipe', 'pipe'] },
   );
+  let stdout = '';
+  let stderr = '';
+  p.stdout.on('data', (b: Buffer) => (stdout += b.toString()));
+  p.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
+  const timer = setTimeout(() => p.kill('SIGINT'), limitS * 1000);
+  const code = await new Promise<number | null>((res) => p.on('close', (c) => res(c)));
+  clearTimeout(timer);
   try {
-    return JSON.parse(r.stdout) as ExploreReport;
+    return JSON.parse(stdout) as ExploreReport;
   } catch {
-    return { error: `exit ${r.status ?? r.signal}: ${r.stderr.trim().split('\n').at(-1) ?? ''}` };
+    return { error: `exit ${code}: ${stderr.trim().split('\n').at(-1) ?? ''}` };
   }
 }
 
 /** Bounds of the side-by-side table: the SPIN reference system (explore/spin-reference.yaml) resized. */
-const BOUNDS: { procs: number; pages: number; bufs: number; oneCore: boolean }[] = [
-  { procs: 3, pages: 1, bufs: 1, oneCore: true },
-  { procs: 2, pages: 2, bufs: 1, oneCore: true },
-  { procs: 2, pages: 2, bufs: 2, oneCore: false },
-  { procs: 4, pages: 1, bufs: 1, oneCore: false },
-  { procs: 3, pages: 2, bufs: 1, oneCore: false },
+const BOUNDS: { procs: number; pages: number; bufs: number; oneCore: boolean; hash: number }[] = [
+  // pan's hash table: 2^hash slots (its memory figure is mostly that table)
+  { procs: 3, pages: 1, bufs: 1, oneCore: true, hash: 20 },
+  { procs: 2, pages: 2, bufs: 1, oneCore: true, hash: 22 },
+  { procs: 2, pages: 2, bufs: 2, oneCore: false, hash: 22 },
+  { procs: 4, pages: 1, bufs: 1, oneCore: false, hash: 25 },
+  { procs: 3, pages: 2, bufs: 1, oneCore: false, hash: 26 },
 ];
 /** A search (cowlab or pan) is stopped after this long: the goals ask for 10 minutes. */
 const LIMIT_S = 600;
@@ -142,7 +146,7 @@ const LIMIT_S = 600;
  * and above the RSS of a search that does nothing), SPIN's states, time and
  * memory, and the time ratio.
  */
-function sideBySide(): void {
+async function sideBySide(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'cowlab-bench-'));
   try {
     const base = parse(readFileSync('explore/spin-reference.yaml', 'utf8')) as Record<string, unknown>;
@@ -163,7 +167,7 @@ function sideBySide(): void {
       return f;
     };
     // what a search costs before it holds any state: node, cowlab and one level
-    const idle = child(cfg(3, 1, 1, 1), 'linux-5.9', 1, LIMIT_S);
+    const idle = await child(cfg(3, 1, 1, 1), 'linux-5.9', 1, LIMIT_S);
     const idleMb = 'error' in idle ? 0 : idle.peakRssMb;
     console.log(
       `explore: side by side with SPIN 6.5 on cowlab's Promela model (bench/spin/cow.pml), linux-5.9 against -DRULE_PAGECOUNT, each stopped after ${LIMIT_S} s`,
@@ -189,9 +193,10 @@ function sideBySide(): void {
     const rows: string[][] = [];
     for (const b of BOUNDS) {
       const f = cfg(b.procs, b.pages, b.bufs);
-      const one = b.oneCore ? child(f, 'linux-5.9', 1, LIMIT_S) : null;
-      const two = child(f, 'linux-5.9', 2, LIMIT_S);
-      const sp = b.bufs === 1 ? spin(b.procs, b.pages, false, LIMIT_S) : { skipped: 'cow.pml holds one pipe buffer per task and page' };
+      const one = b.oneCore ? await child(f, 'linux-5.9', 1, LIMIT_S) : null;
+      const two = await child(f, 'linux-5.9', 2, LIMIT_S);
+      const sp =
+        b.bufs === 1 ? spin(b.procs, b.pages, false, LIMIT_S, b.hash) : { skipped: 'cow.pml holds one pipe buffer per task and page' };
       const ok = (r: typeof two | null): r is ExploreReport => r !== null && !('error' in r);
       const done = (r: ExploreReport) => (r.complete ? '' : ` (${r.stoppedBy})`);
       const ref = ok(two) ? two : ok(one) ? one : null;
@@ -206,7 +211,7 @@ function sideBySide(): void {
         ref ? ref.peakRssMb.toFixed(0) : '-',
         ref ? ((ref.peakRssMb * 1048576) / ref.distinct).toFixed(0) : '-',
         ref ? (((ref.peakRssMb - idleMb) * 1048576) / ref.distinct).toFixed(0) : '-',
-        sp.skipped ? `skipped (${sp.skipped})` : `${sp.states}${sp.timedOut ? ' (stopped)' : ''}`,
+        sp.skipped ? `skipped (${sp.skipped})` : sp.timedOut ? `not exhausted in ${LIMIT_S} s` : String(sp.states),
         sp.seconds !== undefined ? sp.seconds.toFixed(2) : '-',
         sp.mb !== undefined ? String(sp.mb) : '-',
         sp.seconds !== undefined && !sp.timedOut && Number.isFinite(secs) ? `${(secs / sp.seconds).toFixed(1)}x` : '-',
@@ -235,6 +240,6 @@ export async function exploreBench(): Promise<void> {
   ] as const) {
     console.log(line(`${f} on ${k} (first counterexample)`, await run(`explore/${f}.yaml`, k, 1)));
   }
-  sideBySide();
+  await sideBySide();
   console.log(`spin: cow.pml NPROC=3 NPAGES=1 page_count with hash compaction: ${JSON.stringify(spin(3, 1, true))}`);
 }

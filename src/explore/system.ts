@@ -224,7 +224,8 @@ export function buildSystem(c: ExploreConfig, profile: Profile): ExploreSystem {
     ...r0.geo,
     tasks: n,
     pipes: n,
-    pipeBufs: 16,
+    // vmsplice is explored only while a pipe holds fewer than the bound: the kernel's 16 are never reached
+    pipeBufs: c.pipeBuffers,
     refs: n * mapped * 2 + 4,
     swapSlots: n * mapped + 2,
     frames: 2 + filePages + n * mapped * 3 + 8,

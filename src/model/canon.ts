@@ -103,6 +103,8 @@ export class Canonicalizer {
   private readonly widMap: Int32Array;
   private readonly taskMap: Int32Array;
   private readonly taskOrder: number[] = [];
+  /** a task's vis bitset over canonical write ids */
+  private readonly vis: Int32Array;
   /** the used references in canonical order */
   private readonly refOrder: Int32Array;
   /** per task: its sort key (rank and signature) */
@@ -133,11 +135,21 @@ export class Canonicalizer {
     this.taskMap = new Int32Array(L.geo.tasks);
     this.key = new Float64Array(L.geo.tasks);
     this.refOrder = new Int32Array(L.geo.refs);
+    this.vis = new Int32Array((L.geo.writes >>> 5) + 2);
     for (let t = 0; t < L.geo.tasks; t++) this.taskOrder.push(t);
   }
 
+  /** the two hashes of the form so far (one pass: the form is hashed as it is made) */
+  private h1 = 0;
+  private h2 = 0;
+  /** canonical() keeps the form in `out`; fingerprint() only hashes it */
+  private keep = false;
+
   private emit(v: number): void {
-    this.out[this.len++] = v;
+    if (this.keep) this.out[this.len] = v;
+    this.len++;
+    this.h1 = Math.imul(this.h1 ^ v, 0x01000193) ^ (this.h1 >>> 15);
+    this.h2 = Math.imul(this.h2 + v, 0x9e3779b1) ^ (this.h2 >>> 13);
   }
 
   /**
@@ -210,9 +222,19 @@ export class Canonicalizer {
    * `hash` gets the two 32-bit halves of its fingerprint.
    */
   canonical(s: KState): { form: Int32Array; len: number } {
+    this.keep = true;
+    this.walk(s);
+    this.keep = false;
+    return { form: this.out, len: this.len };
+  }
+
+  /** Emits the canonical form of `s` (hashing it, and keeping it when `keep`). */
+  private walk(s: KState): void {
     const { L, m } = s;
     const geo = L.geo;
     this.len = 0;
+    this.h1 = 0x811c9dc5;
+    this.h2 = 0x27d4eb2f;
     this.nFrames = 0;
     this.heads.length = 0;
     this.s = s;
@@ -408,30 +430,23 @@ export class Canonicalizer {
       if (m[base + T_STATE] !== TASK_ALIVE) continue;
       // the vis bitset over canonical write ids (id 0, zero-filled, is visible to all)
       const words = (this.nWids >>> 5) + 1;
-      const at = this.len;
-      for (let i = 0; i < words; i++) this.emit(0);
+      const vis = this.vis;
+      vis.fill(0, 0, words);
       for (const w of wids) {
         if (m[base + L.tVis + (w >>> 5)]! & (1 << (w & 31))) {
           const c = this.widMap[w]!;
-          this.out[at + (c >>> 5)]! |= 1 << (c & 31);
+          vis[c >>> 5]! |= 1 << (c & 31);
         }
       }
+      for (let i = 0; i < words; i++) this.emit(vis[i]!);
     }
-    return { form: this.out, len: this.len };
   }
 
   /** The fingerprint of `s`: writes its two 32-bit halves to `fp[0]`, `fp[1]`. */
   fingerprint(s: KState, fp: Uint32Array): void {
-    const { form, len } = this.canonical(s);
-    let h1 = 0x811c9dc5 ^ len;
-    let h2 = 0x27d4eb2f ^ Math.imul(len, 0x165667b1);
-    for (let i = 0; i < len; i++) {
-      const v = form[i]!;
-      h1 = Math.imul(h1 ^ v, 0x01000193) ^ (h1 >>> 15);
-      h2 = Math.imul(h2 + v, 0x9e3779b1) ^ (h2 >>> 13);
-    }
-    fp[0] = fmix(h1);
-    fp[1] = fmix(h2 ^ h1);
+    this.walk(s);
+    fp[0] = fmix(this.h1 ^ this.len);
+    fp[1] = fmix(this.h2 ^ Math.imul(this.len, 0x165667b1) ^ this.h1);
   }
 }
 
