@@ -200,7 +200,8 @@ async function sideBySide(): Promise<void> {
       const ok = (r: typeof two | null): r is ExploreReport => r !== null && !('error' in r);
       const done = (r: ExploreReport) => (r.complete ? '' : ` (${r.stoppedBy})`);
       const ref = ok(two) ? two : ok(one) ? one : null;
-      const secs = ok(one) ? one.seconds : ok(two) ? two.seconds : NaN;
+      // a ratio only for a search that finished (an interrupted one is not a time to exhaust)
+      const secs = ok(one) && one.complete ? one.seconds : ok(two) && two.complete ? two.seconds : NaN;
       rows.push([
         `${b.procs} x ${b.pages}, ${b.bufs} pipe buffer(s)`,
         ref ? `${ref.distinct}${done(ref)}` : (two as { error: string }).error,
