@@ -6,8 +6,7 @@
  * A single run would have stopped at the first shard's finding: the merge
  * takes it, with the walks and steps of the shards before it added.
  */
-import { InputError } from '../scenario/errors.js';
-import type { Shard } from '../util/shard.js';
+import { checkShardSet, type Shard } from '../util/shard.js';
 import type { ExploreReport } from './explore.js';
 
 /** What `cowlab explore --swarm --shard i/n` prints. */
@@ -22,16 +21,7 @@ export interface SwarmShard {
 /** The report of the whole swarm run. `seconds`: the longest shard's (they run side by side). */
 export function mergeSwarm(parts: readonly SwarmShard[], files: readonly string[]): ExploreReport {
   const first = parts[0]!;
-  const what = (p: SwarmShard) => `${p.report.config} on ${p.report.kernel}, seed ${p.report.seed}, ${p.walks} walks in ${p.shard.count} shards`;
-  const seen = new Set<number>();
-  parts.forEach((p, k) => {
-    const f = files[k]!;
-    if (what(p) !== what(first)) throw new InputError(`${f}: another run (${what(p)}) than ${files[0]}'s (${what(first)})`);
-    if (seen.has(p.shard.index)) throw new InputError(`${f}: shard ${p.shard.index}/${p.shard.count} is given twice`);
-    seen.add(p.shard.index);
-  });
-  const missing = Array.from({ length: first.shard.count }, (_, i) => i + 1).filter((i) => !seen.has(i));
-  if (missing.length) throw new InputError(`shard(s) ${missing.map((i) => `${i}/${first.shard.count}`).join(', ')} missing`);
+  checkShardSet(parts, files, (p) => `${p.report.config} on ${p.report.kernel}, seed ${p.report.seed}, ${p.walks} walks in ${p.shard.count} shards`);
   const ordered = [...parts].sort((a, b) => a.shard.index - b.shard.index);
   const seconds = Math.max(...parts.map((p) => p.report.seconds));
   let walks = 0;

@@ -4,8 +4,7 @@
  * counts add up, and each kind of finding is the one of its lowest scenario
  * index (the one a single run shrinks and saves), with the summed count.
  */
-import { InputError } from '../scenario/errors.js';
-import type { Shard } from '../util/shard.js';
+import { checkShardSet, type Shard } from '../util/shard.js';
 import type { FuzzFinding, FuzzReport } from './fuzz.js';
 import type { ModelFinding, ModelFuzzReport } from './model.js';
 
@@ -29,18 +28,11 @@ export type FuzzModelShard = Part<'fuzz-model-shard', ModelFuzzReport>;
 
 /** Checks that the parts are the n shards of one run (same seed and range, each index once). */
 function checkParts<P extends Part<string, { seed: number }>>(parts: readonly P[], files: readonly string[], same: (p: P) => string): void {
-  const first = parts[0]!;
-  const seen = new Set<number>();
-  parts.forEach((p, k) => {
-    const f = files[k]!;
-    const a = `seed ${p.report.seed}, scenarios ${p.from}..${p.from + p.count - 1} in ${p.shard.count} shards, ${same(p)}`;
-    const b = `seed ${first.report.seed}, scenarios ${first.from}..${first.from + first.count - 1} in ${first.shard.count} shards, ${same(first)}`;
-    if (a !== b) throw new InputError(`${f}: another run (${a}) than ${files[0]}'s (${b})`);
-    if (seen.has(p.shard.index)) throw new InputError(`${f}: shard ${p.shard.index}/${p.shard.count} is given twice`);
-    seen.add(p.shard.index);
-  });
-  const missing = Array.from({ length: first.shard.count }, (_, i) => i + 1).filter((i) => !seen.has(i));
-  if (missing.length) throw new InputError(`shard(s) ${missing.map((i) => `${i}/${first.shard.count}`).join(', ')} missing`);
+  checkShardSet(
+    parts,
+    files,
+    (p) => `seed ${p.report.seed}, scenarios ${p.from}..${p.from + p.count - 1} in ${p.shard.count} shards, ${same(p)}`,
+  );
 }
 
 /** Findings of one key from several shards: the lowest index's, with the counts summed, in index order. */

@@ -95,7 +95,6 @@ import { PTE_TYPE_MASK as TYPE_MASK, PTE_PRESENT_T as PRESENT, PTE_SWAP_T as SWA
 
 /** Reusable scratch buffers for one layout. */
 export class Canonicalizer {
-  private readonly out: Int32Array;
   private len = 0;
   private readonly frameMap: Int32Array;
   private readonly frameSeen: Int32Array;
@@ -127,7 +126,6 @@ export class Canonicalizer {
     L: KState['L'],
     private readonly whole = false,
   ) {
-    this.out = new Int32Array(L.size + 64);
     this.frameMap = new Int32Array(L.geo.frames);
     this.frameSeen = new Int32Array(L.geo.frames);
     this.slotMap = new Int32Array(L.geo.swapSlots);
@@ -142,11 +140,8 @@ export class Canonicalizer {
   /** the two hashes of the form so far (one pass: the form is hashed as it is made) */
   private h1 = 0;
   private h2 = 0;
-  /** canonical() keeps the form in `out`; fingerprint() only hashes it */
-  private keep = false;
 
   private emit(v: number): void {
-    if (this.keep) this.out[this.len] = v;
     this.len++;
     this.h1 = Math.imul(this.h1 ^ v, 0x01000193) ^ (this.h1 >>> 15);
     this.h2 = Math.imul(this.h2 + v, 0x9e3779b1) ^ (this.h2 >>> 13);
@@ -217,18 +212,7 @@ export class Canonicalizer {
     return h;
   }
 
-  /**
-   * The canonical form of `s` (valid until the next call) and its length.
-   * `hash` gets the two 32-bit halves of its fingerprint.
-   */
-  canonical(s: KState): { form: Int32Array; len: number } {
-    this.keep = true;
-    this.walk(s);
-    this.keep = false;
-    return { form: this.out, len: this.len };
-  }
-
-  /** Emits the canonical form of `s` (hashing it, and keeping it when `keep`). */
+  /** Walks the canonical form of `s`, hashing it as it goes (no form is kept). */
   private walk(s: KState): void {
     const { L, m } = s;
     const geo = L.geo;

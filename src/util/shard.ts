@@ -40,3 +40,27 @@ export function shardRange(s: Shard | undefined, from: number, count: number, al
   const u1 = Math.floor((units * s.index) / s.count);
   return { lo: from + Math.min(count, u0 * align), hi: from + Math.min(count, u1 * align) };
 }
+
+/**
+ * Checks that `parts` (read from `files`) are the n shards of one run: each
+ * described alike by `what` (its count included), each index once, none
+ * missing; an InputError naming the file otherwise. `kind`: what differs
+ * ("run", "matrix").
+ */
+export function checkShardSet<P extends { shard: Shard }>(
+  parts: readonly P[],
+  files: readonly string[],
+  what: (p: P) => string,
+  kind = 'run',
+): void {
+  const first = parts[0]!;
+  const seen = new Set<number>();
+  parts.forEach((p, k) => {
+    const f = files[k]!;
+    if (what(p) !== what(first)) throw new InputError(`${f}: another ${kind} (${what(p)}) than ${files[0]}'s (${what(first)})`);
+    if (seen.has(p.shard.index)) throw new InputError(`${f}: shard ${p.shard.index}/${p.shard.count} is given twice`);
+    seen.add(p.shard.index);
+  });
+  const missing = Array.from({ length: first.shard.count }, (_, i) => i + 1).filter((i) => !seen.has(i));
+  if (missing.length) throw new InputError(`shard(s) ${missing.map((i) => `${i}/${first.shard.count}`).join(', ')} missing`);
+}
