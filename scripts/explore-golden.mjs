@@ -4,10 +4,12 @@
 // whether it replays with `cowlab run`, and what the configuration documents for the profile.
 // test/unit/explore/golden.test.ts compares that with test/data/explore-golden.json, so a reduction
 // of the state space (issue 14) must keep every verdict, depth and counterexample.
-//   npm run build && node scripts/explore-golden.mjs           rewrite test/data/explore-golden.json
+//   npm run build && node scripts/explore-golden.mjs           add configurations not recorded yet to
+//                                                              test/data/explore-golden.json (the rows
+//                                                              recorded stay: they are the baseline)
 //   node scripts/explore-golden.mjs --json                     print today's results (JSON) instead
 // (A plain node process: under vitest's module runner the same searches take about 4x as long.)
-import { readdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { readdirSync, mkdtempSync, rmSync, writeFileSync, readFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig } from '../dist/explore/system.js';
@@ -19,9 +21,12 @@ const OUT = 'test/data/explore-golden.json';
 const json = process.argv.includes('--json');
 const dir = mkdtempSync(join(tmpdir(), 'cowlab-golden-'));
 const rows = [];
+// the recorded rows are the baseline a reduction is checked against: only new configurations are added
+const kept = json || !existsSync(OUT) ? [] : JSON.parse(readFileSync(OUT, 'utf8'));
+const recorded = new Set(kept.map((r) => r.config));
 try {
   for (const f of readdirSync('explore')
-    .filter((x) => x.endsWith('.yaml'))
+    .filter((x) => x.endsWith('.yaml') && !recorded.has(x))
     .sort()) {
     const config = loadConfig(join('explore', f));
     for (const p of PROFILES) {
@@ -48,4 +53,7 @@ try {
   rmSync(dir, { recursive: true, force: true });
 }
 if (json) process.stdout.write(`${JSON.stringify(rows)}\n`);
-else writeFileSync(OUT, `${JSON.stringify(rows, null, 1)}\n`);
+else {
+  const all = [...kept, ...rows].sort((a, b) => (a.config < b.config ? -1 : a.config > b.config ? 1 : 0));
+  writeFileSync(OUT, `${JSON.stringify(all, null, 1)}\n`);
+}

@@ -59,7 +59,7 @@ export const TRACE_LEGEND = [
 export function traceText(r: Resolved, res: RunResult): string {
   const out: string[] = [...TRACE_LEGEND];
   let prev = new Map<string, string>();
-  res.records.forEach((rec, i) => {
+  res.records.forEach((rec) => {
     const ret = rec.result.ret < 0 ? errnoName(rec.result.ret) : String(rec.result.ret);
     const extra = [
       `ret ${ret}`,
@@ -70,7 +70,8 @@ export function traceText(r: Resolved, res: RunResult): string {
     ]
       .filter(Boolean)
       .join(', ');
-    out.push(`step ${rec.index}  ${stepLine(r, i)}   [${extra}]`);
+    out.push(`step ${rec.index}  ${stepLine(r, rec.index - 1)}   [${extra}]`);
+    if (rec.waited) out.push(`    (waited: ${rec.waited.why}; ran after step ${rec.waited.after})`);
     for (const p of rec.path) out.push(`    ${p.fn}${p.note ? `: ${p.note}` : ''}`);
     const cur = describeState(r, rec.state);
     for (const [k, v] of cur) {

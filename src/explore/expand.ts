@@ -44,11 +44,12 @@ export class Expander {
     const s = into ?? new KStateClass(parent.L, new Int32Array(parent.m.length));
     s.m.set(parent.m);
     const stepNo = this.sys.prefix.length + depth + 1;
-    const eff = step(s, this.kernel, act.op(parent), { step: stepNo, freshWrites: false });
+    const eff = step(s, this.kernel, act.op(parent), { step: stepNo, freshWrites: false, thread: act.thread(parent) });
     if (eff.broken !== null) {
       return { state: s, violation: { property: 'model-invariant', step: stepNo, since: stepNo, message: `cowlab bug: ${eff.broken}` } };
     }
-    if (eff.result.ret < 0 || eff.result.signal) return null;
+    // a step waiting for a lock a stopped operation holds is not an interleaving the kernel runs
+    if (eff.result.ret < 0 || eff.result.signal || eff.blocked !== null) return null;
     let violation: Violation | null = null;
     this.monitor.reset();
     for (const v of this.monitor.check(s, eff, this.sys.profile, stepNo)) {

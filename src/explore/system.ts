@@ -15,10 +15,11 @@ import { loadYaml, parseStep, scenarioFromObject, zodFail, baseName, fixedPos, s
 import { resolveScenario, type Resolved } from '../scenario/resolve.js';
 import type { Step } from '../scenario/types.js';
 import { InputError } from '../scenario/errors.js';
-import { type Geometry, type KState, TASK_ALIVE } from '../model/layout.js';
+import { type Geometry, type KState, TASK_ALIVE, TH_TASK, THOP_NONE } from '../model/layout.js';
 import { task_set_state, task_state } from '../model/mm_types.js';
 import { OPS, findOp, type Op } from '../ops/index.js';
-import type { ExploreCx, ExploreFamily, ExplorePage, ResolveCx } from '../ops/types.js';
+import type { ActionSpec, ExploreCx, ExploreFamily, ExplorePage, ResolveCx } from '../ops/types.js';
+import { thread_set, thread_task, thread_stopped, mmap_write_blocked } from '../model/threads.js';
 import { step } from '../ops/step.js';
 import { profileEnv } from '../kernel/ctx.js';
 import { initialState } from '../scenario/run.js';
@@ -54,6 +55,8 @@ const configSchema = z.object({
   source: z.union([z.string(), z.array(z.string())]).optional(),
   kernel: z.string().optional(),
   processes: z.number().int().min(1).max(8).default(2),
+  /** threads of P0 (forked children have one): with more than one, operations stop in the kernel's windows (src/model/threads.ts) */
+  threads: z.number().int().min(1).max(4).default(1),
   regions: z.record(name, z.object({
     pages: z.number().int().min(1).max(8).default(1),
     shared: z.boolean().default(false),
@@ -85,6 +88,8 @@ export interface ExploreConfig {
   source: string[];
   kernel?: string;
   processes: number;
+  /** threads of P0 */
+  threads: number;
   regions: { name: string; pages: number; shared: boolean; file?: string; prot: 'r' | 'rw'; thp: boolean }[];
   /** the geometry's PMD order when a region is THP-eligible */
   pmdOrder?: number;
@@ -127,7 +132,7 @@ export function parseConfig(text: string, file: string): ExploreConfig {
     ...(c.description ? { description: c.description } : {}),
     source: c.source === undefined ? [] : Array.isArray(c.source) ? c.source : [c.source],
     ...(c.kernel ? { kernel: c.kernel } : {}),
-    processes: c.processes, regions, files, setupRaw: c.setup, setup, ops: [...new Set(c.ops)], depth: c.depth, pipeBuffers: c.pipeBuffers,
+    processes: c.processes, threads: c.threads, regions, files, setupRaw: c.setup, setup, ops: [...new Set(c.ops)], depth: c.depth, pipeBuffers: c.pipeBuffers,
     ...(c['pmd-order'] !== undefined ? { pmdOrder: c['pmd-order'] } : {}),
     properties: (c.properties ?? ['no-leak', 'pin-coherent', 'private-file-integrity']),
     expect: c.expect ?? {}, swarm: { walks: c.swarm?.walks ?? 10000, ...(c.swarm?.depth ? { depth: c.swarm.depth } : {}) },
@@ -164,6 +169,8 @@ export interface Action {
   /** enabled in this state? (cheap checks; an action whose call fails is dropped after applying it) */
   enabled(s: KState): boolean;
   op(s: KState): Op;
+  /** the acting thread's slot (-1 without thread records) */
+  thread(s: KState): number;
 }
 
 /** The bounded system: initial state, actions, and how to write a trace down. */
@@ -178,6 +185,8 @@ export interface ExploreSystem {
 }
 
 const procName = (t: number) => `P${t}`;
+/** thread j of process t: the process's own name for its first thread */
+const threadName = (t: number, j: number) => (j === 0 ? procName(t) : `${procName(t)}-t${j}`);
 const pipeName = (p: number) => `p${p}`;
 
 /** The scenario steps of mmaps and setup, as a scenario P0 starts with. */
@@ -220,7 +229,7 @@ export function buildSystem(c: ExploreConfig, profile: Profile): ExploreSystem {
   // tables sized by the pages a task can map (the regions' pages; a THP region's folio needs its
   // aligned frames, so there the whole address range counts): fewer words to copy and walk per step
   const mapped = c.regions.some((g) => g.thp) ? vp : c.regions.reduce((a, g) => a + g.pages, 0);
-  const geo: Geometry = {
+  let geo: Geometry = {
     ...r0.geo,
     tasks: n,
     pipes: n,
@@ -232,15 +241,21 @@ export function buildSystem(c: ExploreConfig, profile: Profile): ExploreSystem {
     writes: Math.max(r0.geo.writes, 4 * n + 2 * filePages + 8),
     lruBatch: Math.min(r0.geo.lruBatch, 32),
   };
+  // thread slots: process t's thread j is slot t * threads + j
+  const nth = c.threads;
+  if (nth > 1) geo = { ...geo, threads: n * nth };
   const resolved: Resolved = { ...r0, geo, tasks: Array.from({ length: n }, (_, i) => procName(i)) };
   // the initial state: P0, the files, the mmaps and setup steps, each a step as in a scenario run
   const s = initialState({ geo, initial: [0], files: r0.files });
   task_set_state(s, 0, TASK_ALIVE);
+  for (let j = 0; j < nth && nth > 1; j++) thread_set(s, j, TH_TASK, 1);
   const kernel = { prof: profile, env: profileEnv(profile) };
   for (const rs of r0.steps) {
-    const eff = step(s, kernel, rs.op, { step: rs.step.index, freshWrites: true });
+    const eff = step(s, kernel, rs.op, { step: rs.step.index, freshWrites: true, thread: rs.th });
     if (eff.result.ret < 0 || eff.result.signal || eff.broken) throw new InputError(`setup step ${rs.step.index} (${rs.step.op}) fails on ${profile.id}`, rs.step.pos);
   }
+  // P0's other threads, as a scenario creates them
+  for (let j = 1; j < nth; j++) prefix.push({ P0: { thread: threadName(0, j) } });
   return { config: c, profile, resolved, initial: s, actions: buildActions(c, r0, n, profile), prefix };
 }
 
@@ -253,8 +268,12 @@ function buildActions(c: ExploreConfig, r: Resolved, n: number, profile: Profile
   }
   const base = r.regions[0]?.start ?? 0;
   const handles = new Map<string, number>();
+  const nth = c.threads;
+  const slot = (t: number, j: number) => (nth > 1 ? t * nth + j : -1);
   const x: ExploreCx = {
     processes: n,
+    threads: nth,
+    slot,
     pipeBuffers: c.pipeBuffers,
     has: (f) => on.has(f),
     proc: procName,
@@ -291,6 +310,9 @@ function buildActions(c: ExploreConfig, r: Resolved, n: number, profile: Profile
       newPipe: (name) => Number(name.slice(1)),
       handle: (name) => handles.get(`${t}/${name}`)!,
       newRing: () => undefined,
+      newThread: () => -1,
+      stop: () => undefined,
+      resume: () => undefined,
       need: () => undefined,
       fail: (msg) => {
         throw new Error(`explorer action of ${procName(t)}: ${msg}`);
@@ -300,25 +322,47 @@ function buildActions(c: ExploreConfig, r: Resolved, n: number, profile: Profile
   };
   const acts: Action[] = [];
   const alive = (s: KState, t: number) => task_state(s, t) === TASK_ALIVE;
+  // thread j of t exists: the first thread while t lives, the others once created (P0's, from the start)
+  const exists = (s: KState, t: number, j: number) => j === 0 || thread_task(s, slot(t, j)) === t;
+  // the thread that acts: the action's own, or t's first thread not stopped in a window (-1: none is free)
+  const actor = (s: KState, t: number, sp: ActionSpec): number => {
+    if (nth === 1) return 0;
+    if (sp.th !== undefined) return sp.th - t * nth;
+    for (let j = 0; j < nth; j++) if (exists(s, t, j) && thread_stopped(s, slot(t, j)) === THOP_NONE) return j;
+    return -1;
+  };
   for (let t = 0; t < n; t++) {
     const specs = [
       ...pages.flatMap((pg) => active.flatMap((f) => f.perPage?.(t, pg, x) ?? [])),
       ...active.flatMap((f) => f.perProcess?.(t, x) ?? []),
     ];
     for (const sp of specs) {
-      const P = procName(t);
-      if (sp.dynamic) {
-        acts.push({ step: (s) => ({ [P]: sp.args(s) }), op: (s) => resolveIn(t, sp.args(s)), enabled: (s) => alive(s, t) && sp.enabled(s) });
-      } else {
-        // arguments that do not depend on the state are resolved once
-        let body: Record<string, unknown> | string | null = null;
-        let op: Op | null = null;
-        acts.push({
-          step: (s) => ({ [P]: (body ??= sp.args(s)) }),
-          op: (s) => (op ??= resolveIn(t, (body ??= sp.args(s)))),
-          enabled: (s) => alive(s, t) && sp.enabled(s),
-        });
-      }
+      const writer = (op: Op) => {
+        const def = findOp(op.op)!;
+        return typeof def.mmapWrite === 'function' ? def.mmapWrite(op) : def.mmapWrite === true;
+      };
+      let body: Record<string, unknown> | string | null = null;
+      let op: Op | null = null;
+      // arguments that do not depend on the state are resolved once
+      const opOf = (s: KState): Op => (sp.dynamic ? resolveIn(t, sp.args(s)) : (op ??= resolveIn(t, (body ??= sp.args(s)))));
+      const own = sp.th !== undefined;
+      acts.push({
+        step: (s) => ({ [threadName(t, Math.max(0, actor(s, t, sp)))]: sp.dynamic ? sp.args(s) : (body ??= sp.args(s)) }),
+        op: opOf,
+        thread: (s) => (nth === 1 ? -1 : slot(t, actor(s, t, sp))),
+        enabled: (s) => {
+          if (!alive(s, t)) return false;
+          if (nth > 1) {
+            const j = actor(s, t, sp);
+            if (j < 0 || !exists(s, t, j)) return false;
+            // only resume goes on with a stopped operation; nothing else runs on that thread meanwhile
+            if (own && opOf(s).op !== 'resume' && thread_stopped(s, slot(t, j)) !== THOP_NONE) return false;
+            // an mmap_lock writer waits for a thread stopped with the lock held for read
+            if (writer(opOf(s)) && mmap_write_blocked(s, t, opOf(s).op === 'exit')) return false;
+          }
+          return sp.enabled(s);
+        },
+      });
     }
   }
   return acts;

@@ -84,6 +84,10 @@ export interface KCtx {
   gupHolders?: { pins: Map<number, number>; gets: Map<number, number> } | null;
   /** inside a GUP walk (get_user_pages_fast() or __get_user_pages()) */
   inGup?: boolean;
+  /** the acting thread's slot in the thread records (src/model/threads.ts), or -1 when the state keeps none */
+  thread: number;
+  /** the step stopped the acting thread's operation in a window (it goes on with `resume`) */
+  stopped: boolean;
 }
 
 /** A uffd fault message as the monitor reads it: UFFD_PAGEFAULT_FLAG_WP always, UFFD_PAGEFAULT_FLAG_WRITE for a write. */
@@ -104,7 +108,7 @@ export function uffdMsgFields(msgs: readonly UffdMsg[]): { vpage: number; flags:
 
 export function newCtx(
   prof: Profile,
-  opts: { trace?: boolean; step?: number; freshWrites?: boolean; metrics?: Metrics; env?: Readonly<Env> } = {},
+  opts: { trace?: boolean; step?: number; freshWrites?: boolean; metrics?: Metrics; env?: Readonly<Env>; thread?: number } = {},
 ): KCtx {
   return {
     prof,
@@ -119,6 +123,8 @@ export function newCtx(
     uffdFaults: 0,
     uffdMsgs: [],
     bugs: [],
+    thread: opts.thread ?? -1,
+    stopped: false,
   };
 }
 

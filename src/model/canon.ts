@@ -88,6 +88,13 @@ import {
   PG_MMID1,
   PG_MMC0,
   PG_MMC1,
+  THREAD_WORDS,
+  TH_TASK,
+  TH_OP,
+  TH_MM,
+  TH_VA,
+  TH_N,
+  THOP_FORK,
 } from './layout.js';
 import { PMD_HUGE_T } from './pmd.js';
 
@@ -280,6 +287,23 @@ export class Canonicalizer {
         if (ty === PRESENT) this.emit((this.frame(p >>> PAYLOAD) << PAYLOAD) | (p & 0xff));
         else if (ty === SWAP) this.emit((this.slot(p >>> PAYLOAD) << PAYLOAD) | (p & 0xff));
         else this.emit(p);
+      }
+    }
+    // threads (the explorer's: process t's thread j is slot t * per + j), with their stopped operations
+    const nth = geo.threads ?? 0;
+    if (nth) {
+      const per = nth / geo.tasks;
+      for (const t of order) {
+        for (let j = 0; j < per; j++) {
+          const o = L.threads + (t * per + j) * THREAD_WORDS;
+          this.emit(j === 0 || m[o + TH_TASK] !== 0 ? 1 : 0);
+          const op = m[o + TH_OP]!;
+          this.emit(op);
+          if (op === 0) continue;
+          this.emit(task(m[o + TH_MM]!));
+          // a stopped fork's TH_N names its child
+          for (let f = TH_VA; f < THREAD_WORDS; f++) this.emit(op === THOP_FORK && f === TH_N ? task(m[o + f]!) : m[o + f]!);
+        }
       }
     }
     // pipes, owned by the task that created them (pipe id == creator in the explorer; in order otherwise)

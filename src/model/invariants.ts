@@ -56,6 +56,7 @@ import {
 import { pmd_trans_huge, is_huge_zero_pmd, pmd_pfn, pmd_write } from './pmd.js';
 import { pte_present, is_swap_pte, pte_pfn, pte_swp_slot, pte_write, pte_swp_exclusive } from './pte.js';
 import { task_alive, is_cow_mapping, FOLL_PIN, FOLL_GET } from './mm_types.js';
+import { fork_stopped_at } from './threads.js';
 
 /** What the invariants need to know of the kernel being modelled. */
 export interface InvariantRules {
@@ -201,7 +202,8 @@ export function checkInvariants(s: KState, rules: InvariantRules): string[] {
           const f = m[L.memmap + pfn * PAGE_WORDS + PG_FLAGS]!;
           if (pfn === ZERO_PFN || (m[L.memmap + headOf(pfn) * PAGE_WORDS + PG_FLAGS]! & PGF_ANON) === 0)
             bad.push(`task ${t} page ${va}: writable PTE in a private mapping maps a non-anon page ${pfn}`);
-          else if (rules.exclusiveMarker && (f & PGF_ANON_EXCLUSIVE) === 0) {
+          // (a fork stopped in copy_present_pte() shared the page and has not write-protected this PTE yet)
+          else if (rules.exclusiveMarker && (f & PGF_ANON_EXCLUSIVE) === 0 && !fork_stopped_at(s, t, va)) {
             bad.push(`task ${t} page ${va}: writable PTE maps page ${pfn} without PG_anon_exclusive`);
           }
         }

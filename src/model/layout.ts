@@ -53,6 +53,12 @@ export interface Geometry {
   readonly pudOrder?: number;
   /** the scenario can merge pages (MADV_MERGEABLE): keep ksmd's rmap items per task and page */
   readonly ksm?: boolean;
+  /**
+   * thread slots: records of threads that share a task's mm and of
+   * operations stopped in one of the kernel's lock-drop windows (0: the
+   * scenario has neither, no table is kept)
+   */
+  readonly threads?: number;
 }
 
 /* ---- struct page (one record per PFN) ---- */
@@ -161,6 +167,29 @@ export const W_SRC = 3; // for a copy of data into a file: the write id copied, 
 export const W_VALUE = 4; // the value a write stored (KSM compares content): 0 for content no other write has
 export const WRITE_WORDS = 5;
 
+/* ---- threads (one record per thread slot, when the geometry has them) ---- */
+export const TH_TASK = 0; // the task (thread group and mm) the thread belongs to, + 1; 0: free slot
+export const TH_OP = 1; // the operation stopped in a window: THOP_* below, 0 none
+export const TH_MM = 2; // the task whose mm the stopped operation walks (it holds that mmap_lock for read)
+export const TH_VA = 3; // the stopped operation's first page
+export const TH_N = 4; // its pages
+export const TH_I = 5; // the page it stopped at
+export const TH_FOLL = 6; // the FOLL_* flags GUP retries that page with
+export const TH_TRIES = 7; // faults taken on that page so far
+export const TH_DONE = 8; // pages done before it
+export const THREAD_WORDS = 9;
+/** no operation stopped */
+export const THOP_NONE = 0;
+/** a /proc/PID/mem write (mem_rw), stopped in __get_user_pages between faultin_page() and the retried lookup */
+export const THOP_MEM_WRITE = 1;
+/**
+ * a fork() stopped in copy_present_pte() after deciding to share page TH_VA
+ * of VMA TH_I with child TH_N, before write-protecting the parent's PTE; it
+ * holds TH_MM's mmap_lock for write (and the PTE lock), and the child does
+ * not run yet
+ */
+export const THOP_FORK = 2;
+
 /* ---- global header ---- */
 export const G_LRU_N = 0; // folios in the per-CPU LRU add batch
 export const G_SEQ = 1; // allocations so far (PG_GEN of the next page)
@@ -227,6 +256,8 @@ export interface Layout {
   readonly pipeWords: number;
   readonly refs: number;
   readonly writes: number;
+  /** thread records (THREAD_WORDS each) */
+  readonly threads: number;
   readonly size: number;
 }
 
@@ -263,6 +294,8 @@ export function makeLayout(geo: Geometry): Layout {
   off += geo.refs * REF_WORDS;
   const writes = off;
   off += geo.writes * WRITE_WORDS;
+  const threads = off;
+  off += (geo.threads ?? 0) * THREAD_WORDS;
   return {
     geo,
     visWords,
@@ -286,6 +319,7 @@ export function makeLayout(geo: Geometry): Layout {
     pipeWords,
     refs,
     writes,
+    threads,
     size: off,
   };
 }

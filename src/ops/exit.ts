@@ -1,6 +1,7 @@
 /** exit(): exit_mmap, close files (kernel/exit.c). */
 import { defineOp, ok } from './types.js';
 import { do_exit } from '../kernel/kernel/exit.js';
+import { exit_threads } from '../model/threads.js';
 import { always, perProcess } from './explore.js';
 
 export const exit = defineOp({
@@ -13,7 +14,10 @@ export const exit = defineOp({
     return {};
   },
   print: () => 'exit',
+  // exit_mmap() cannot run while another process's thread is inside this mm (mmget in __access_remote_vm)
+  mmapWrite: true,
   apply(s, ctx, t) {
+    exit_threads(s, t);
     do_exit(s, ctx, t);
     return ok();
   },

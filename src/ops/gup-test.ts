@@ -8,7 +8,6 @@ import { z } from 'zod';
 import { defineOp, ok, type ExploreFamily, type ExplorePage, type ExploreCx, type ActionSpec } from './types.js';
 import { region, name } from './args.js';
 import { gup_test_start, gup_test_read, gup_test_write, gup_test_stop } from '../kernel/drivers/gup_test.js';
-import { do_fork } from '../kernel/kernel/fork.js';
 import { FOLL_PIN, FOLL_GET, FOLL_WRITE, FOLL_LONGTERM } from '../model/mm_types.js';
 import { hasHandle } from './explore.js';
 import type { Profile } from '../profiles/types.js';
@@ -51,7 +50,7 @@ function gupFamily(
 export const pin = defineOp({
   name: 'pin',
   hugetlb: true,
-  doc: 'pin_user_pages(_fast) by a driver, as gup_test PIN_LONGTERM_TEST_START does; race-fork: CHILD forks a child between GUP-fast reading the PTE and taking the pin (model only)',
+  doc: 'pin_user_pages(_fast) by a driver, as gup_test PIN_LONGTERM_TEST_START does (fast: GUP-fast runs without mmap_lock, even while a fork of the process is stopped in its window)',
   primary: 'at',
   args: {
     at: region,
@@ -59,23 +58,11 @@ export const pin = defineOp({
     write: z.boolean().default(false),
     longterm: z.boolean().default(true),
     fast: z.boolean().default(false),
-    'race-fork': name.optional(),
   },
   requires: ['gup-test'],
   resolve(a, cx) {
     const foll = FOLL_PIN | (a.write ? FOLL_WRITE : 0) | (a.longterm ? FOLL_LONGTERM : 0);
-    const m: { start: number; pages: number; foll: number; fast: boolean; handle: number; raceForkChild?: number } = {
-      ...cx.range(a.at),
-      foll,
-      fast: a.fast,
-      handle: cx.handle(a.handle, true),
-    };
-    if (a['race-fork'] !== undefined) {
-      if (!a.fast) cx.fail('race-fork: the race is with GUP-fast (fast: true)');
-      m.raceForkChild = cx.newTask(a['race-fork'], 'race-fork');
-      cx.need('model-only');
-    }
-    return m;
+    return { ...cx.range(a.at), foll, fast: a.fast, handle: cx.handle(a.handle, true) };
   },
   print: (m, cx) => ({
     pin: cx.range(m),
@@ -83,22 +70,13 @@ export const pin = defineOp({
     ...(m.foll & FOLL_WRITE ? { write: true } : {}),
     ...(m.foll & FOLL_LONGTERM ? {} : { longterm: false }),
     ...(m.fast ? { fast: true } : {}),
-    ...(m.raceForkChild !== undefined ? { 'race-fork': cx.task(m.raceForkChild) } : {}),
   }),
   range: (m) => m,
   refs: (m) => m.pages,
-  apply(s, ctx, t, m) {
-    const child = m.raceForkChild;
-    const race =
-      child === undefined
-        ? undefined
-        : () => {
-            do_fork(s, ctx, t, child);
-          };
-    return ok(gup_test_start(s, ctx, t, m.start, m.pages, m.foll, m.fast, m.handle, race));
-  },
+  apply: (s, ctx, t, m) => ok(gup_test_start(s, ctx, t, m.start, m.pages, m.foll, m.fast, m.handle)),
+  lockless: (m) => m.fast,
   lacks: (p) => (noPins(p) ? `${p.id} has no pin_user_pages (5.6)` : null),
-  exec: { modelOnly: (m) => (m.raceForkChild !== undefined ? 'races GUP-fast with fork inside one step (model only)' : NO_GUP_TEST) },
+  exec: { modelOnly: NO_GUP_TEST },
   fuzz: {
     weight: 2,
     host: false,
@@ -115,6 +93,14 @@ export const pin = defineOp({
       noPins,
     ),
     gupFamily('pin-rw', 110, 'a R/W long-term pin of one page', true, (ref, h) => ({ pin: ref, write: true, handle: h }), noPins),
+    gupFamily(
+      'pin-fast',
+      115,
+      'a R/W long-term pin of one page by pin_user_pages_fast() (GUP-fast first, as RDMA and io_uring take them)',
+      true,
+      (ref, h) => ({ pin: ref, write: true, fast: true, handle: h }),
+      noPins,
+    ),
   ],
 });
 
@@ -135,6 +121,7 @@ export const get = defineOp({
   range: (m) => m,
   refs: (m) => m.pages,
   apply: (s, ctx, t, m) => ok(gup_test_start(s, ctx, t, m.start, m.pages, m.foll, m.fast, m.handle)),
+  lockless: (m) => m.fast,
   exec: { modelOnly: NO_GUP_TEST },
   fuzz: {
     host: false,

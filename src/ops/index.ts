@@ -33,6 +33,7 @@ import { mremap } from './mremap.js';
 import { ksmScan } from './ksm.js';
 import { swapoff } from './swapoff.js';
 import { setuid } from './setuid.js';
+import { thread, resume } from './thread.js';
 
 /** Every operation, in registry order. */
 export const OPS = [
@@ -79,6 +80,8 @@ export const OPS = [
   ksmScan,
   swapoff,
   setuid,
+  thread,
+  resume,
 ] as const;
 
 type AnyDef = (typeof OPS)[number];

@@ -20,6 +20,7 @@ const ADVICE = {
   unmergeable: 'MADV_UNMERGEABLE',
 } as const satisfies Record<string, Advice>;
 type AdviceName = keyof typeof ADVICE;
+const READ_LOCKED = new Set<Advice>(['MADV_DONTNEED', 'MADV_PAGEOUT', 'MADV_COLD', 'MADV_COLLAPSE']);
 const NAMES = Object.keys(ADVICE) as [AdviceName, ...AdviceName[]];
 const CODES: Record<Advice, number> = {
   MADV_DONTNEED: 1,
@@ -55,6 +56,8 @@ export const madvise = defineOp({
   print: (m, cx) => ({ madvise: cx.range(m), advice: NAMES.find((n) => ADVICE[n] === m.advice)! }),
   range: (m) => m,
   apply: (s, ctx, t, m) => ok(do_madvise(s, ctx, t, m.start, m.start + m.pages, m.advice)),
+  // madvise_need_mmap_write(): zapping, reclaim and collapse take mmap_lock for read, VMA flag changes for write
+  mmapWrite: (m) => !READ_LOCKED.has(m.advice),
   lacks: (p, m) => (m.advice === 'MADV_COLLAPSE' && p.mech.features.madvCollapse === 'none' ? `${p.id} has no MADV_COLLAPSE (6.1)` : null),
   exec: { args: ['start', 'pages', 'advice'], encode: (m) => [m.start, m.pages, CODES[m.advice]] },
   fuzz: {

@@ -71,6 +71,7 @@ export const mmap = defineOp({
     };
   },
   apply: (s, ctx, t, m) => ok(do_mmap(s, ctx, t, m)),
+  mmapWrite: true,
   exec: {
     // mflags: 1 the VMA follows the THP modes, 2 MAP_HUGETLB|MAP_HUGE_2MB, 4 MAP_NORESERVE, 8 MAP_HUGE_1GB instead
     args: ['start', 'pages', 'prot', 'shared', 'file_or_anon', 'pgoff', 'mflags'],

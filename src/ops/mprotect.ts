@@ -14,6 +14,7 @@ export const mprotect = defineOp({
   print: (m, cx) => ({ mprotect: cx.range(m), prot: protText(m.prot) }),
   range: (m) => m,
   apply: (s, ctx, t, m) => ok(do_mprotect(s, ctx, t, m.start, m.start + m.pages, m.prot)),
+  mmapWrite: true,
   exec: { args: ['start', 'pages', 'prot'], encode: (m) => [m.start, m.pages, m.prot] },
   fuzz: { weight: 2, host: true, onRegion: true, gen: (c, x) => ({ mprotect: x.at, prot: x.pick(['r', 'rw', 'none', 'rw'], c.c) }) },
   explore: [

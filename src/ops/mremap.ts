@@ -17,6 +17,7 @@ export const mremap = defineOp({
   print: (m, cx) => ({ mremap: cx.range(m), to: cx.range({ start: m.dst, pages: m.pages }) }),
   range: (m) => m,
   apply: (s, ctx, t, m) => ok(do_mremap(s, ctx, t, m.start, m.pages, m.dst)),
+  mmapWrite: true,
   exec: { args: ['start', 'pages', 'dst'], encode: (m) => [m.start, m.pages, m.dst] },
   fuzz: {
     host: true,

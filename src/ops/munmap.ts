@@ -14,6 +14,7 @@ export const munmap = defineOp({
   print: (m, cx) => ({ munmap: cx.range(m) }),
   range: (m) => m,
   apply: (s, ctx, t, m) => ok(do_munmap(s, ctx, t, m.start, m.start + m.pages)),
+  mmapWrite: true,
   exec: { args: ['start', 'pages'], encode: (m) => [m.start, m.pages] },
   fuzz: { weight: 2, host: true, onRegion: true, gen: (_c, x) => ({ munmap: x.at }) },
   explore: [

@@ -1,12 +1,28 @@
 /** Access to another process's memory: process_vm_readv/writev (mm/process_vm_access.c) and /proc/PID/mem (fs/proc/base.c). */
 import { z } from 'zod';
-import { defineOp, ok } from './types.js';
+import { defineOp, ok, type StepResult } from './types.js';
 import { region, name } from './args.js';
+import { perPage } from './explore.js';
 import { process_vm_rw } from '../kernel/mm/process_vm_access.js';
-import { mem_rw } from '../kernel/fs/proc/base.js';
-import { do_madvise } from '../kernel/mm/madvise.js';
-import { pmd_nr } from '../model/mm_types.js';
-import { __get_user_pages, gup_put_folio, FOLL_GET, FOLL_FORCE, FOLL_TOUCH, FOLL_REMOTE } from '../kernel/mm/gup.js';
+import { mem_rw, type MemRwStop } from '../kernel/fs/proc/base.js';
+import type { KCtx } from '../kernel/ctx.js';
+import { ModelBug } from '../model/bug.js';
+import { task_alive } from '../model/mm_types.js';
+import {
+  type KState,
+  THREAD_WORDS,
+  TH_TASK,
+  TH_OP,
+  TH_MM,
+  TH_VA,
+  TH_N,
+  TH_I,
+  TH_FOLL,
+  TH_TRIES,
+  TH_DONE,
+  THOP_MEM_WRITE,
+} from '../model/layout.js';
+import { thread_get, thread_set, thread_base } from '../model/threads.js';
 
 const fuzzRemote = (op: string) => ({
   host: true,
@@ -60,7 +76,7 @@ export const procMemRead = defineOp({
   range: (m) => m,
   apply(s, ctx, t, m) {
     const r = mem_rw(s, ctx, t, m.target, m.start, m.pages, false);
-    return typeof r === 'number' ? ok(r) : ok(r.pages, r.wids);
+    return typeof r === 'number' ? ok(r) : 'pages' in r ? ok(r.pages, r.wids) : ok(0);
   },
   exec: { args: ['target', 'start', 'pages'], encode: (m) => [m.target, m.start, m.pages] },
   fuzz: fuzzRemote('proc-mem-read'),
@@ -68,47 +84,75 @@ export const procMemRead = defineOp({
 
 export const procMemWrite = defineOp({
   name: 'proc-mem-write',
-  doc: "write of /proc/PID/mem: FOLL_GET|FOLL_FORCE|FOLL_WRITE; race: dontneed puts a MADV_DONTNEED of the target's page inside GUP's fault/retry window (Dirty COW), huge-dirty-cow a MADV_DONTNEED of the whole PMD range and a read of the page through GUP (FOLL_TOUCH), as the Huge Dirty COW exploit's threads do (model only)",
+  doc: "write of /proc/PID/mem: FOLL_GET|FOLL_FORCE|FOLL_WRITE; stop: gup-retry stops the acting thread in __get_user_pages() after its first fault, before the retried lookup (the cond_resched() window of Dirty COW), holding the target's mmap_lock for read, until its `resume` (model only)",
   primary: 'at',
   hugetlb: true,
-  args: { at: region, target: name, race: z.enum(['dontneed', 'huge-dirty-cow']).optional() },
+  args: { at: region, target: name, stop: z.literal('gup-retry').optional() },
   resolve(a, cx) {
-    const m = {
-      ...cx.range(a.at),
-      target: cx.task(a.target, 'target'),
-      raceDontneed: a.race === 'dontneed' || a.race === 'huge-dirty-cow',
-      raceHuge: a.race === 'huge-dirty-cow',
-    };
-    if (m.raceDontneed) cx.need('model-only');
+    const m = { ...cx.range(a.at), target: cx.task(a.target, 'target'), stop: a.stop !== undefined };
+    if (m.stop) cx.stop('gup-retry');
     return m;
   },
-  print: (m, cx) => ({
-    'proc-mem-write': cx.range(m),
-    target: cx.task(m.target),
-    ...(m.raceDontneed ? { race: m.raceHuge ? 'huge-dirty-cow' : 'dontneed' } : {}),
-  }),
+  print: (m, cx) => ({ 'proc-mem-write': cx.range(m), target: cx.task(m.target), ...(m.stop ? { stop: 'gup-retry' } : {}) }),
   range: (m) => m,
   apply(s, ctx, t, m) {
-    // a thread of the target doing MADV_DONTNEED inside GUP's fault/retry window (Dirty COW)
-    const race = m.raceDontneed
-      ? (va: number) => {
-          const n = m.raceHuge && pmd_nr(s) > 0 ? pmd_nr(s) : 1;
-          const lo = va - (va % n);
-          do_madvise(s, ctx, m.target, lo, lo + n, 'MADV_DONTNEED');
-          if (m.raceHuge) {
-            // another thread reads the page through /proc/PID/mem: a read fault maps the huge zero page, touch_pmd() marks it
-            const rd = __get_user_pages(ctx, s, m.target, va, 1, FOLL_GET | FOLL_FORCE | FOLL_TOUCH | FOLL_REMOTE);
-            for (const p of rd.pfns) gup_put_folio(ctx, s, p, FOLL_GET);
-          }
-        }
-      : undefined;
-    const r = mem_rw(s, ctx, t, m.target, m.start, m.pages, true, race);
-    return typeof r === 'number' ? ok(r) : ok(r.pages, r.wids);
+    return memWriteResult(s, ctx, t, mem_rw(s, ctx, t, m.target, m.start, m.pages, true, m.stop));
   },
   exec: {
     args: ['target', 'start', 'pages', 'tag'],
     encode: (m, step) => [m.target, m.start, m.pages, step],
-    blocker: (m) => (m.raceDontneed ? 'races MADV_DONTNEED inside GUP (model only)' : null),
+    blocker: (m) =>
+      m.stop ? 'stops inside GUP between a fault and its retry: user space cannot hold that window open (model only)' : null,
   },
   fuzz: fuzzRemote('proc-mem-write'),
+  explore: [
+    perPage(
+      'proc-mem-write',
+      135,
+      "a write of another process's page through /proc/PID/mem (FOLL_FORCE); with threads, it stops after each GUP fault",
+      (t, pg, x) =>
+        Array.from({ length: x.processes }, (_, target) => ({
+          t,
+          args: () => ({ 'proc-mem-write': pg.ref, target: x.proc(target), ...(x.threads > 1 ? { stop: 'gup-retry' } : {}) }),
+          enabled: (s: KState) => task_alive(s, target),
+        })),
+    ),
+  ],
 });
+
+/** A /proc/PID/mem write's result: pages written, an errno, or its stop in a window (kept in the thread's record). */
+function memWriteResult(s: KState, ctx: KCtx, t: number, r: ReturnType<typeof mem_rw>): StepResult {
+  if (typeof r === 'number') return ok(r);
+  if ('pages' in r) return ok(r.pages, r.wids);
+  const th = ctx.thread;
+  if (th < 0) throw new ModelBug('a /proc/PID/mem write stopped in a state without thread records');
+  if (thread_get(s, th, TH_TASK) === 0) thread_set(s, th, TH_TASK, t + 1);
+  thread_set(s, th, TH_OP, THOP_MEM_WRITE);
+  thread_set(s, th, TH_MM, r.target);
+  thread_set(s, th, TH_VA, r.va);
+  thread_set(s, th, TH_N, r.n);
+  thread_set(s, th, TH_I, r.i);
+  thread_set(s, th, TH_FOLL, r.cur.foll);
+  thread_set(s, th, TH_TRIES, r.cur.tries | (r.cur.tried ? TRIED : 0));
+  thread_set(s, th, TH_DONE, r.done);
+  ctx.stopped = true;
+  return ok(0);
+}
+
+/** TH_TRIES bit: FAULT_FLAG_TRIED is due (the fault dropped mmap_lock once) */
+const TRIED = 1 << 16;
+
+/** Goes on with the /proc/PID/mem write thread slot `th` stopped (`resume`); `stop`: at the next window too. */
+export function mem_write_resume(s: KState, ctx: KCtx, t: number, th: number, stop: boolean): StepResult {
+  const tries = thread_get(s, th, TH_TRIES);
+  const from: MemRwStop = {
+    target: thread_get(s, th, TH_MM),
+    va: thread_get(s, th, TH_VA),
+    n: thread_get(s, th, TH_N),
+    i: thread_get(s, th, TH_I),
+    cur: { foll: thread_get(s, th, TH_FOLL), tries: tries & (TRIED - 1), tried: (tries & TRIED) !== 0 },
+    done: thread_get(s, th, TH_DONE),
+  };
+  s.m.fill(0, thread_base(s, th) + TH_OP, thread_base(s, th) + THREAD_WORDS);
+  return memWriteResult(s, ctx, t, mem_rw(s, ctx, t, from.target, from.va, from.n, true, stop, from));
+}

@@ -14,7 +14,9 @@ import { lru_add_drain } from '../kernel/mm/swap.js';
 import { ESRCH } from '../kernel/errno.js';
 import type { Profile } from '../profiles/types.js';
 import type { Env } from '../profiles/env.js';
-import { findOp, type Op, opArgs } from './index.js';
+import { findOp, type Op, type OpDef, opArgs } from './index.js';
+import { nr_threads, task_forking, mmap_write_holder, mmap_write_blocked, thread_stopped, WouldBlock } from '../model/threads.js';
+import { THOP_NONE } from '../model/layout.js';
 import { ok, type StepResult } from './types.js';
 
 /** The kernel a step runs on: its profile and the machine. */
@@ -41,6 +43,10 @@ export interface Effects {
   bugs: readonly string[];
   /** the model broke (a ModelBug was thrown): the state must not be trusted any further */
   broken: string | null;
+  /** the acting thread's operation stopped in a window (src/model/threads.ts): it goes on with `resume` */
+  stopped: boolean;
+  /** the step waits for a lock a thread stopped in a window holds (why): it did not run, or not to its end */
+  blocked: string | null;
 }
 
 export interface StepOptions {
@@ -52,6 +58,8 @@ export interface StepOptions {
   freshWrites?: boolean;
   /** copy metrics accumulate here */
   metrics?: Metrics;
+  /** the acting thread's slot (src/model/threads.ts), -1 (the default) when the state keeps no thread records */
+  thread?: number;
 }
 
 /**
@@ -69,16 +77,23 @@ export function step(s: KState, k: Kernel, op: Op, opts: StepOptions = {}): Effe
     step: opts.step ?? -1,
     freshWrites: opts.freshWrites ?? true,
     ...(opts.metrics ? { metrics: opts.metrics } : {}),
+    thread: opts.thread ?? -1,
   });
   let result: StepResult = ok();
   let broken: string | null = null;
+  let blocked: string | null = null;
   try {
+    const def = findOp(op.op)!;
     if (!task_alive(s, op.t)) result = ok(-ESRCH);
-    else result = findOp(op.op)!.apply(s, ctx, op.t, opArgs(op));
+    else {
+      blocked = nr_threads(s) ? lock_wait(s, def, op, ctx.thread) : null;
+      if (blocked === null) result = def.apply(s, ctx, op.t, opArgs(op));
+    }
     lru_add_drain(s, ctx);
   } catch (e) {
-    if (!(e instanceof ModelBug)) throw e;
-    broken = e.message;
+    if (e instanceof WouldBlock) blocked = e.message;
+    else if (!(e instanceof ModelBug)) throw e;
+    else broken = e.message;
   }
   return {
     result,
@@ -90,5 +105,35 @@ export function step(s: KState, k: Kernel, op: Op, opts: StepOptions = {}): Effe
     path: ctx.log ?? [],
     bugs: ctx.bugs,
     broken,
+    stopped: ctx.stopped,
+    blocked,
   };
+}
+
+/**
+ * Why `op` must wait for an operation stopped in a window
+ * (src/model/threads.ts): its own thread is stopped (only `resume` goes
+ * on); it takes an mmap_lock for write that a stopped GUP holds for read;
+ * it is a stopped fork's child, which does not run yet; or a stopped fork
+ * holds the mmap_lock of the mm it acts on (its own, or a target's) for
+ * write. Only lockless paths start (GUP-fast); they throw WouldBlock where
+ * they would take the lock.
+ */
+function lock_wait(s: KState, def: OpDef, op: Op, th: number): string | null {
+  if (th >= 0 && thread_stopped(s, th) !== THOP_NONE && op.op !== 'resume')
+    return `the acting thread is stopped in a window (the kernel needed one more): only resume goes on with it`;
+  if (task_forking(s, op.t)) return `task ${op.t} is the child of a fork stopped in a window: it does not run before the fork returns`;
+  // an mmap_lock writer waits for a thread stopped with the lock held for read (a GUP in its retry window)
+  const writes = typeof def.mmapWrite === 'function' ? def.mmapWrite(opArgs(op)) : def.mmapWrite === true;
+  if (writes && mmap_write_blocked(s, op.t, op.op === 'exit'))
+    return `${op.op} waits for task ${op.t}'s mmap_lock, held for read by a thread stopped in a window`;
+  const target = (op as { target?: unknown }).target;
+  for (const mm of typeof target === 'number' && target !== op.t ? [op.t, target] : [op.t]) {
+    const holder = mmap_write_holder(s, mm);
+    // (the fork's own thread goes on with it)
+    if (holder < 0 || holder === th) continue;
+    const lockless = typeof def.lockless === 'function' ? def.lockless(opArgs(op)) : def.lockless === true;
+    if (!lockless) return `${op.op} waits for task ${mm}'s mmap_lock, held for write by a fork stopped in a window`;
+  }
+  return null;
 }

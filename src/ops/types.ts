@@ -72,6 +72,12 @@ export interface ResolveCx {
   newTask(name: string, what?: string): number;
   /** the acting process ends with this step */
   endTask(): void;
+  /** a new thread of the acting process, created by this step: its thread slot */
+  newThread(name: string): number;
+  /** the acting thread's operation stops in `window`: only `resume` may follow for it */
+  stop(window: string): void;
+  /** the acting thread goes on with its stopped operation (an earlier step must have stopped it); `again`: it may stop once more */
+  resume(again: boolean): void;
   /** a declared file: id and size in pages */
   file(name: string): { id: number; pages: number; gigantic?: boolean };
   /** an existing pipe, or a new one created by this step */
@@ -163,6 +169,8 @@ export interface FuzzSpec {
 /** The bounded system an explorer family instantiates actions over. */
 export interface ExploreCx {
   readonly processes: number;
+  /** threads per process (1: no thread records, no operation stops in a window) */
+  readonly threads: number;
   /** buffers a pipe may hold before vmsplice stops being explored */
   readonly pipeBuffers: number;
   /** the configuration's alphabet contains this family (and the profile has it) */
@@ -173,6 +181,8 @@ export interface ExploreCx {
   handle(t: number, pg: ExplorePage, write: boolean): string;
   /** the model id of a handle name given by handle() */
   handleId(name: string): number;
+  /** the thread slot of process t's thread j (0: its first thread) */
+  slot(t: number, j: number): number;
 }
 
 /** A page of an explorer configuration's regions. */
@@ -189,6 +199,8 @@ export interface ExplorePage {
 /** One action an explorer family contributes: a process, its step's arguments and when it is enabled. */
 export interface ActionSpec {
   t: number;
+  /** the thread slot that acts (an operation that stops in a window, `resume`); else any thread of t not stopped */
+  th?: number;
   /** scenario arguments of the step (may depend on the state: fork names the next free process) */
   args(s: KState): Record<string, unknown> | string;
   /** enabled in this state (cheap checks; an action whose call fails is dropped after applying it) */
@@ -253,6 +265,17 @@ export interface OpDef<N extends string = string, S extends z.ZodRawShape = z.Zo
   refs?(m: M): number;
   /** the kernel path */
   apply(s: KState, ctx: KCtx, t: number, m: M): StepResult;
+  /**
+   * it takes the acting process's mmap_lock for write (or, for exit, tears
+   * down its mm): it cannot run while another thread, stopped in a window,
+   * holds that lock for read
+   */
+  mmapWrite?: boolean | ((m: M) => boolean);
+  /**
+   * it starts without mmap_lock (GUP-fast): it may run while a fork stopped
+   * in a window holds the lock for write, up to where it would take it
+   */
+  lockless?: boolean | ((m: M) => boolean);
   /** why a profile cannot run it (the feature does not exist in that kernel), or null */
   lacks?(prof: Profile, m: M): string | null;
   /** the C executor's encoding, or why the operation is model-only */

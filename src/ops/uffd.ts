@@ -69,6 +69,7 @@ export const uffdRegister = defineOp({
   print: (m, cx) => ({ 'uffd-register': cx.range(m) }),
   range: (m) => m,
   apply: (s, ctx, t, m) => ok(userfaultfd_register(s, ctx, t, m.start, m.start + m.pages)),
+  mmapWrite: true,
   lacks,
   exec: { args: ['start', 'pages'], encode: (m) => [m.start, m.pages] },
   fuzz: fuzzUffd('uffd-register'),

@@ -34,6 +34,8 @@ export interface ResolvedStep {
   step: Step;
   /** the acting task */
   t: number;
+  /** the acting thread's slot in the thread records, or -1 (it has none: it never stops, and is no `thread`) */
+  th: number;
   op: Op;
   /** pages the step is about (for observations): [start, start+n) */
   range: { start: number; pages: number } | null;
@@ -60,6 +62,8 @@ export interface Resolved {
   needs: Capability[];
   /** handle names of each process, by model id */
   handles: Map<number, Map<number, string>>;
+  /** threads created by `thread` steps: name, task and thread slot */
+  threads: { name: string; task: number; slot: number }[];
 }
 
 /** Resolves a parsed scenario. Throws InputError with the offending step's position. */
@@ -75,6 +79,13 @@ export function resolveScenario(sc: Scenario): Resolved {
   const rings = new Set<string>(); // processes that set up their io_uring
   const labels = new Map<string, number>();
   const needs = new Set<Capability>(sc.requires as Capability[]);
+  // threads: `thread` steps create them; a thread slot is given to each of them and to each actor that stops
+  const threads = new Map<string, { name: string; task: number; slot: number }>();
+  const slots = new Map<string, number>();
+  // actors stopped in a window, from their stopping step to their resume (steps that need the locks they hold wait: run.ts)
+  const stopped = new Map<string, { window: string; step: number }>();
+  // actors whose operation may be stopped (a `resume` with stop: stops again only if the kernel needs one more window)
+  const mayStop = new Set<string>();
   // a geometry of the model's own: no real kernel has it
   if (sc.pmdOrder !== undefined && sc.pmdOrder !== PMD_ORDER) needs.add('model-only');
   let cursor = 1; // virtual page 0 stays unmapped
@@ -176,6 +187,9 @@ export function resolveScenario(sc: Scenario): Resolved {
       return { start: r.start + ref.from, pages: count };
     };
     const taskOf = (name: string, what = 'process'): number => {
+      // a thread names its process's task (its mm)
+      const thr = threads.get(name);
+      if (thr) name = tasks[thr.task]!;
       const i = tasks.indexOf(name);
       if (i < 0 || !alive.has(name)) fail(`${what} "${name}" does not exist at step ${st.index}`);
       return i;
@@ -183,6 +197,15 @@ export function resolveScenario(sc: Scenario): Resolved {
     const def = findOp(st.op)!;
     for (const n of def.requires ?? []) needs.add(n);
     const t = taskOf(st.proc);
+    const actor = st.proc;
+    const held = stopped.get(actor);
+    if (held && def.name !== 'resume')
+      fail(`${actor} is stopped in ${held.window} since step ${held.step}: only resume may follow for it (another thread acts meanwhile)`);
+    const slotOf = (): number => {
+      let sl = slots.get(actor);
+      if (sl === undefined) slots.set(actor, (sl = slots.size));
+      return sl;
+    };
     const cx: ResolveCx = {
       proc: st.proc,
       range: rangeOf,
@@ -202,7 +225,31 @@ export function resolveScenario(sc: Scenario): Resolved {
         alive.add(name);
         return tasks.length - 1;
       },
-      endTask: () => void alive.delete(st.proc),
+      endTask: () => {
+        if (threads.has(actor)) fail(`exit: ${actor} is a thread; the process's own steps end it (exit_group)`);
+        // exit_group(): its threads stopped in a window see the fatal signal and give up
+        for (const a of [...stopped.keys()]) if (taskOf(a) === t) stopped.delete(a);
+        alive.delete(st.proc);
+      },
+      newThread(name) {
+        if (tasks.includes(name) || threads.has(name)) fail(`thread: "${name}" already names a process or a thread`);
+        const th = { name, task: t, slot: slots.size };
+        threads.set(name, th);
+        slots.set(name, th.slot);
+        return th.slot;
+      },
+      stop(window) {
+        stopped.set(actor, { window, step: st.index });
+        mayStop.add(actor);
+        needs.add('model-only');
+        slotOf();
+      },
+      resume(again) {
+        if (!held && !mayStop.has(actor)) fail(`resume: ${actor} has no operation stopped in a window (no earlier step of it says stop:)`);
+        stopped.delete(actor);
+        if (again) mayStop.add(actor);
+        else mayStop.delete(actor);
+      },
       file(name) {
         const i = files.findIndex((f) => f.name === name);
         if (i < 0) fail(`file "${name}" is not declared under files:`);
@@ -220,10 +267,11 @@ export function resolveScenario(sc: Scenario): Resolved {
         return pipes.length - 1;
       },
       handle(name, create) {
-        const key = `${st.proc}/${name}`;
+        // handles are the process's (its threads share them)
+        const key = `${tasks[t]}/${name}`;
         let h = handles.get(key);
         if (h === undefined) {
-          if (!create) fail(`handle "${name}" of ${st.proc} is not taken by an earlier step`);
+          if (!create) fail(`handle "${name}" of ${tasks[t]} is not taken by an earlier step`);
           h = handles.size;
           handles.set(key, h);
           let m = handleNames.get(t);
@@ -271,7 +319,7 @@ export function resolveScenario(sc: Scenario): Resolved {
     }
     // pagemap's soft-dirty bit exists only on kernels built with CONFIG_MEM_SOFT_DIRTY
     if (st.expect.softDirty !== undefined) needs.add('soft-dirty');
-    const rstep: ResolvedStep = { step: st, t, op, range: at, sees };
+    const rstep: ResolvedStep = { step: st, t, th: slots.get(actor) ?? -1, op, range: at, sees };
     if (st.expect.uffdMsgs)
       rstep.uffdMsgs = st.expect.uffdMsgs.map((m) => ({
         vpage: rangeOf(m.at).start,
@@ -341,6 +389,7 @@ export function resolveScenario(sc: Scenario): Resolved {
     pmdOrder: thp ? pmdOrder : 0,
     ...(gigantic ? { pudOrder: 2 * pmdOrder } : {}),
     ksm: needs.has('ksm'),
+    ...(slots.size ? { threads: slots.size } : {}),
   };
   return {
     sc,
@@ -354,6 +403,7 @@ export function resolveScenario(sc: Scenario): Resolved {
     labels,
     needs: [...needs].sort(),
     handles: handleNames,
+    threads: [...threads.values()],
   };
 }
 

@@ -29,6 +29,7 @@ import {
   type UffdMsg,
 } from '../kernel/ctx.js';
 import { step, type Kernel, type Effects } from '../ops/step.js';
+import { nr_threads } from '../model/threads.js';
 import type { StepResult } from '../ops/types.js';
 import { file_create } from '../kernel/mm/filemap.js';
 import { FF_MEMFD, FF_TMPFILE, FF_HUGETLB, FF_HUGETLB_PUD } from '../model/layout.js';
@@ -61,6 +62,8 @@ export interface StepRecord {
   /** data read, as step indexes of the original writes (0 = zero-filled) */
   sees: number[];
   state: KState;
+  /** the step waited for a lock a stopped operation held, and ran once that step let it go */
+  waited?: { after: number; why: string };
 }
 
 export interface RunResult {
@@ -147,8 +150,18 @@ export function runScenario(r: Resolved, prof: Profile, opts: RunOptions = {}): 
   const snapWanted = new Map<number, ResolvedStep[]>();
   for (const rs of r.steps) if (rs.frameRef) snapWanted.set(rs.frameRef.step, [...(snapWanted.get(rs.frameRef.step) ?? []), rs]);
   const frames = new Map<string, string>();
-  for (const rs of r.steps) {
-    const eff = step(s, kernel, rs.op, { trace: opts.trace ?? false, step: rs.step.index, freshWrites: true, metrics });
+  // steps waiting for a lock a thread stopped in a window holds: they run, in order, once it is let go
+  const waiting: { rs: ResolvedStep; why: string }[] = [];
+  const runOne = (rs: ResolvedStep, after: number): boolean => {
+    // a step by a thread that waits runs after it (threads run their steps in order)
+    const snap = nr_threads(s) ? s.m.slice() : null;
+    const eff = step(s, kernel, rs.op, { trace: opts.trace ?? false, step: rs.step.index, freshWrites: true, metrics, thread: rs.th });
+    if (eff.blocked !== null) {
+      // it changed nothing the kernel would keep: it waits (the lock is taken before anything is done)
+      s.m.set(snap!);
+      waiting.push({ rs, why: eff.blocked });
+      return false;
+    }
     for (const later of snapWanted.get(rs.step.index) ?? []) {
       const { start, pages } = later.range!;
       for (let va = start; va < start + pages; va++) frames.set(`${rs.step.index}:${later.t}:${va}`, frameId(s, later.t, va));
@@ -166,6 +179,7 @@ export function runScenario(r: Resolved, prof: Profile, opts: RunOptions = {}): 
     // (a loop: a 1 GiB page can fail on 262144 pages, past what a spread call may pass)
     for (const v of vs) violations.push(v);
     for (const x of fs) failures.push(x);
+    const w = after >= 0 ? waitedFor.get(rs.step.index) : undefined;
     records.push({
       index: rs.step.index,
       proc: rs.step.proc,
@@ -179,10 +193,39 @@ export function runScenario(r: Resolved, prof: Profile, opts: RunOptions = {}): 
       failures: fs,
       sees,
       state: (opts.keepStates ?? opts.trace) ? s.clone() : s,
+      ...(w !== undefined ? { waited: { after, why: w } } : {}),
     });
     opts.onStep?.(records.at(-1)!);
+    return true;
+  };
+  const waitedFor = new Map<number, string>();
+  for (const rs of r.steps) {
+    if (waiting.some((x) => x.rs.step.proc === rs.step.proc)) {
+      waiting.push({ rs, why: `${rs.step.proc} waits in an earlier step` });
+      continue;
+    }
+    const done = runOne(rs, -1);
+    if (!done) waitedFor.set(rs.step.index, waiting.at(-1)!.why);
     if (aborted) break;
+    // what waits goes on, in order, once nothing holds the lock it needs
+    for (let i = 0; done && i < waiting.length && !aborted;) {
+      const x = waiting[i]!;
+      // behind an earlier step of its thread that still waits
+      if (waiting.slice(0, i).some((y) => y.rs.step.proc === x.rs.step.proc)) {
+        i++;
+        continue;
+      }
+      waiting.splice(i, 1);
+      if (!waitedFor.has(x.rs.step.index)) waitedFor.set(x.rs.step.index, x.why);
+      if (!runOne(x.rs, rs.step.index)) {
+        // still waiting: back in its place
+        waiting.splice(i, 0, waiting.pop()!);
+        i++;
+      } else i = 0;
+    }
   }
+  for (const x of waiting)
+    failures.push({ step: x.rs.step.index, message: `the step waits for ever: ${x.why} (no later step lets it go)` });
   return {
     scenario: r.sc.name,
     file: r.sc.file,

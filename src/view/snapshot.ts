@@ -529,10 +529,10 @@ export function viewRun(r: Resolved, prof: Profile, env?: Env): ViewRun {
   const steps: ViewStep[] = [
     { index: 0, line: 'initial state', ret: '', faults: 0, uffdFaults: 0, sees: [], path: [], violations: [], failures: [] },
   ];
-  res.records.forEach((rec, i) => {
+  res.records.forEach((rec) => {
     steps.push({
       index: rec.index,
-      line: stepLine(r, i),
+      line: stepLine(r, rec.index - 1) + (rec.waited ? ` (waited; ran after step ${rec.waited.after})` : ''),
       ret: rec.result.ret < 0 ? errnoName(rec.result.ret) : String(rec.result.ret),
       faults: rec.faults,
       uffdFaults: rec.uffdFaults,

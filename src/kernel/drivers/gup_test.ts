@@ -24,11 +24,10 @@ export function gup_test_start(
   foll: number,
   fast: boolean,
   handle: number,
-  raceFork?: () => void,
 ): number {
   if (refs_where(s, (r) => r.owner === t && r.handle === handle && (r.kind === REF_GUP_GET || r.kind === REF_GUP_PIN)).length)
     return -EBUSY;
-  const r = fast ? get_user_pages_fast(ctx, s, t, va, n, foll, raceFork) : __get_user_pages(ctx, s, t, va, n, foll);
+  const r = fast ? get_user_pages_fast(ctx, s, t, va, n, foll) : __get_user_pages(ctx, s, t, va, n, foll);
   if (r.pfns.length < n) {
     for (const pfn of r.pfns) gup_put_folio(ctx, s, pfn, foll);
     return r.err || -EFAULT;

@@ -123,7 +123,7 @@ export function io_sqe_buffers_register(s: KState, ctx: KCtx, t: number, start: 
   const foll = FOLL_PIN | FOLL_WRITE | FOLL_LONGTERM;
   // io_pin_pages(): pin_user_pages_fast() from 6.5, whose slow path may retry a fault; before, pin_user_pages()
   // under mmap_read_lock without `locked`: no retry, so a userfault there is SIGBUS and the registration EFAULT
-  const r = get_user_pages_fast(ctx, s, t, start, n, foll, undefined, ctx.prof.mech.gup.iouringUnlockable);
+  const r = get_user_pages_fast(ctx, s, t, start, n, foll, ctx.prof.mech.gup.iouringUnlockable);
   if (r.pfns.length < n) {
     for (const pfn of r.pfns) unpin_user_page(ctx, s, pfn, false);
     return r.err || -EFAULT;

@@ -37,17 +37,26 @@ import {
   VM_HRESV_UNMAPPED,
 } from '../../model/mm_types.js';
 import { type KCtx, trace, ModelBug } from '../ctx.js';
-import { copy_page_range, vma_needs_copy } from '../mm/memory.js';
+import { copy_page_range, copy_present_finish, vma_needs_copy } from '../mm/memory.js';
 import { mm_file_ref } from '../mm/mmap.js';
 import { ksm_fork } from '../mm/ksm.js';
 import { exit_mmap } from './exit.js';
 import { ENOMEM } from '../errno.js';
 
+/** Where a fork stopped: in copy_present_pte() of page `va` of the parent's VMA `vi`, before write-protecting it. */
+export interface ForkStop {
+  child: number;
+  vi: number;
+  va: number;
+}
+
 /**
  * fork() by `parent`, creating task `child` (the scenario's name for it).
- * Returns 0 or a negative errno.
+ * Returns 0 or a negative errno; with `stop`, where it stopped in the window
+ * of copy_present_pte() (the caller keeps it in the thread's record, and
+ * fork_resume() goes on from it).
  */
-export function do_fork(s: KState, ctx: KCtx, parent: number, child: number): number {
+export function do_fork(s: KState, ctx: KCtx, parent: number, child: number, stop = false): number | ForkStop {
   if (task_state(s, child) !== TASK_FREE) throw new ModelBug(`task slot ${child} is in use`);
   task_set_state(s, child, TASK_ALIVE);
   task_set_parent(s, child, parent);
@@ -77,18 +86,45 @@ export function do_fork(s: KState, ctx: KCtx, parent: number, child: number): nu
   // dup_mmap() copies the VMAs as they are: no merging, even where the child's flags now match
   if (!vmas_store(s, child, childVmas)) throw new ModelBug(`mm of task ${child} needs more than ${s.L.geo.vmas} VMAs`);
   for (const f of new Set(childVmas.filter((v) => v.file >= 0).map((v) => v.file))) mm_file_ref(s, ctx, f, 1);
+  return dup_mmap_copy(s, ctx, parent, child, 0, -1, stop);
+}
 
-  // copy_page_range() per VMA, in address order, as dup_mmap() walks them
+/** A fork stopped in copy_present_pte() goes on: that page's PTEs, then the rest of dup_mmap() (`stop`: to the next window). */
+export function fork_resume(s: KState, ctx: KCtx, parent: number, at: ForkStop, stop: boolean): number | ForkStop {
+  const v = vmas_of(s, parent)[at.vi]!;
+  copy_present_finish(s, parent, at.child, at.va, v.flags, childFlags(v.flags), true);
+  trace(ctx, 'copy_present_pte', `fork goes on: page ${at.va} write-protected in the parent, mapped in the child`);
+  return dup_mmap_copy(s, ctx, parent, at.child, at.vi, at.va + 1, stop);
+}
+
+/** A child VMA's flags (what dup_mmap() does not inherit). */
+const childFlags = (f: number) => f & ~VM_LOCKED & ~VM_UFFD_WP;
+
+/** dup_mmap()'s copy_page_range() per VMA, in address order, from VMA `fromVi` (page `fromVa` of it, or -1: all), then the rest of the fork. */
+function dup_mmap_copy(
+  s: KState,
+  ctx: KCtx,
+  parent: number,
+  child: number,
+  fromVi: number,
+  fromVa: number,
+  stop: boolean,
+): number | ForkStop {
+  const src = vmas_of(s, parent);
   let err = 0;
-  src.forEach((v, vi) => {
-    if (err || v.flags & (VM_DONTCOPY | VM_WIPEONFORK)) return;
-    const dflags = v.flags & ~VM_LOCKED & ~VM_UFFD_WP;
-    if (!vma_needs_copy(s, ctx, parent, vi, dflags)) {
+  for (let vi = fromVi; vi < src.length && !err; vi++) {
+    const v = src[vi]!;
+    if (v.flags & (VM_DONTCOPY | VM_WIPEONFORK)) continue;
+    const dflags = childFlags(v.flags);
+    const within = vi === fromVi && fromVa >= 0;
+    if (!within && !vma_needs_copy(s, ctx, parent, vi, dflags)) {
       trace(ctx, 'copy_page_range', `pages ${v.start}..${v.end - 1}: no anon_vma, child will fault them`);
-      return;
+      continue;
     }
-    err = copy_page_range(s, ctx, parent, child, vi, v.start, v.end, dflags);
-  });
+    const r = copy_page_range(s, ctx, parent, child, vi, within ? fromVa : v.start, v.end, dflags, stop);
+    if (typeof r === 'object') return { child, vi, va: r.at };
+    err = r;
+  }
   if (err) {
     // dup_mmap() failed: the half-built mm goes (exit_mmap) and copy_mm() returns -ENOMEM
     exit_mmap(s, ctx, child);

@@ -55,6 +55,7 @@ import {
 } from '../../model/pmd.js';
 import { FF_TMPFILE } from '../../model/layout.js';
 import { type KCtx, trace } from '../ctx.js';
+import { nr_threads, mmap_write_holder, WouldBlock } from '../../model/threads.js';
 import {
   handle_mm_fault,
   FAULT_FLAG_WRITE,
@@ -392,16 +393,8 @@ export interface GupResult {
  * The 5.8 forced COW break (17839856fd58) turns any GET/PIN on a COW
  * mapping into a write.
  */
-export function __get_user_pages(
-  ctx: KCtx,
-  s: KState,
-  t: number,
-  start: number,
-  nr: number,
-  foll: number,
-  race?: (va: number) => void,
-): GupResult {
-  return gup_walk(ctx, () => get_user_pages_walk(ctx, s, t, start, nr, foll, race));
+export function __get_user_pages(ctx: KCtx, s: KState, t: number, start: number, nr: number, foll: number): GupResult {
+  return gup_walk(ctx, () => get_user_pages_walk(ctx, s, t, start, nr, foll));
 }
 
 /**
@@ -409,7 +402,7 @@ export function __get_user_pages(
  * (ctx.gupHolders) taken during it are dropped when it ends (an outer walk,
  * GUP-fast around its slow path, ends them).
  */
-function gup_walk(ctx: KCtx, walk: () => GupResult): GupResult {
+function gup_walk<R>(ctx: KCtx, walk: () => R): R {
   if (ctx.inGup) return walk();
   ctx.inGup = true;
   ctx.gupHolders = null;
@@ -421,16 +414,95 @@ function gup_walk(ctx: KCtx, walk: () => GupResult): GupResult {
   }
 }
 
+/**
+ * Where __get_user_pages() is on one page: the flags its lookups use
+ * (faultin_page() may change them) and the faults taken so far. It is all
+ * the walk keeps across the window after a fault, so a thread stopped there
+ * goes on from it (src/model/threads.ts).
+ */
+export interface GupCursor {
+  foll: number;
+  tries: number;
+  tried: boolean;
+}
+
+/** gup_page_retry() stopped in the window after a fault (no page is held then). */
+export const GUP_STOPPED = 0;
+
+/** The start of __get_user_pages() on one page: its VMA and check_vma_flags(); a cursor, or an errno. */
+export function gup_page_begin(ctx: KCtx, s: KState, t: number, va: number, foll: number): GupCursor | number {
+  const vi = vma_lookup_idx(s, t, va);
+  if (vi < 0) return -EFAULT;
+  const vflags = vma_flags_at(s, t, vi);
+  let f = foll;
+  if (ctx.prof.mech.gup.readBreaksCow && f & (FOLL_GET | FOLL_PIN) && is_cow_mapping(vflags)) f |= FOLL_WRITE;
+  const e = check_vma_flags(ctx, s, t, vi, f);
+  if (e) return e;
+  return { foll: f, tries: 0, tried: false };
+}
+
+/**
+ * __get_user_pages() on one page from its `retry:` label: follow_page_mask(),
+ * and while it finds no page it may take, faultin_page() and again. The
+ * kernel calls cond_resched() at the label, with mmap_lock held for read:
+ * another thread may run there, after a fault and before the lookup that
+ * follows it (the Dirty COW window, 4.x: 19be0eaffa3a). With `stop`, the
+ * walk ends there after a fault (GUP_STOPPED, `cur` saved) and goes on when
+ * called again with the same cursor. A page (its PFN, held), or an errno.
+ */
+export function gup_page_retry(ctx: KCtx, s: KState, t: number, va: number, cur: GupCursor, stop: boolean): number {
+  return gup_walk(ctx, () => gup_page_loop(ctx, s, t, va, cur, stop));
+}
+
+function gup_page_loop(ctx: KCtx, s: KState, t: number, va: number, cur: GupCursor, stop: boolean): number {
+  // the VMA cannot change while mmap_lock is held for read, across the window too
+  const vflags = vma_flags_at(s, t, vma_lookup_idx(s, t, va));
+  for (;;) {
+    const f = cur.foll;
+    const r = follow_page_mask(ctx, s, t, va, vflags, f);
+    if (r > 0) return r;
+    if (r !== FOLLOW_FAULT && r !== FOLLOW_UNSHARE) return r;
+    if (++cur.tries > 8) return -EFAULT;
+    // faultin_page()
+    let fl = f & FOLL_REMOTE ? FAULT_FLAG_REMOTE : 0;
+    if (r === FOLLOW_UNSHARE) {
+      fl |= FAULT_FLAG_UNSHARE;
+      trace(ctx, 'faultin_page', `gup_must_unshare: unshare fault on page ${va}`);
+    } else if (f & FOLL_WRITE) fl |= FAULT_FLAG_WRITE;
+    if (f & FOLL_UNLOCKABLE && !cur.tried) fl |= FAULT_FLAG_ALLOW_RETRY;
+    else if (cur.tried) fl |= FAULT_FLAG_TRIED;
+    // <= 6.4 follow_hugetlb_page() calls hugetlb_fault() itself: nothing is accounted to the task
+    const uncounted = is_vm_hugetlb_page(vflags) && ctx.prof.mech.hugetlb.gupFaultUncounted;
+    const counted = [ctx.faults, ctx.majfaults] as const;
+    const ret = handle_mm_fault(s, ctx, t, va, fl);
+    if (ret & VM_FAULT_RETRY && fl & FAULT_FLAG_ALLOW_RETRY) {
+      // mmap_lock was dropped: __get_user_pages_locked() looks the page up again (FOLL_TRIED)
+      cur.tried = true;
+      continue;
+    }
+    if (uncounted) [ctx.faults, ctx.majfaults] = counted;
+    if (ret & VM_FAULT_ERROR) return ret & VM_FAULT_OOM ? -ENOMEM : -EFAULT;
+    // faultin_page(): only a fault that broke COW (VM_FAULT_WRITE) changes the flags
+    if (f & FOLL_WRITE && r === FOLLOW_FAULT && ret & VM_FAULT_WRITE) {
+      const mode = ctx.prof.mech.gup.forceWrite;
+      // before 19be0eaffa3a: a COW fault on a !VM_WRITE VMA made GUP drop FOLL_WRITE for the retry
+      if (mode === 'foll-write-games' && (vflags & VM_WRITE) === 0) cur.foll &= ~FOLL_WRITE;
+      // 4.9 .. 5.19: GUP remembers that it broke COW with FOLL_COW
+      else if (mode !== 'anon-exclusive') cur.foll |= FOLL_COW;
+    }
+    if (stop) {
+      trace(
+        ctx,
+        'cond_resched',
+        `__get_user_pages stops after the fault on page ${va}, before the retried lookup (${follToString(cur.foll)})`,
+      );
+      return GUP_STOPPED;
+    }
+  }
+}
+
 /** __get_user_pages()'s walk over the range. */
-function get_user_pages_walk(
-  ctx: KCtx,
-  s: KState,
-  t: number,
-  start: number,
-  nr: number,
-  foll: number,
-  race?: (va: number) => void,
-): GupResult {
+function get_user_pages_walk(ctx: KCtx, s: KState, t: number, start: number, nr: number, foll: number): GupResult {
   if (foll & FOLL_PIN) {
     const f = mm_flags(s, t);
     if ((f & MMF_HAS_PINNED) === 0) mm_set_flags(s, t, f | MMF_HAS_PINNED);
@@ -438,58 +510,11 @@ function get_user_pages_walk(
   trace(ctx, '__get_user_pages', `${nr} page(s) from page ${start}, ${follToString(foll)}`);
   const pfns: number[] = [];
   for (let i = 0; i < nr; i++) {
-    const va = start + i;
-    const vi = vma_lookup_idx(s, t, va);
-    if (vi < 0) return { pfns, err: -EFAULT };
-    const vflags = vma_flags_at(s, t, vi);
-    let f = foll;
-    if (ctx.prof.mech.gup.readBreaksCow && f & (FOLL_GET | FOLL_PIN) && is_cow_mapping(vflags)) f |= FOLL_WRITE;
-    const e = check_vma_flags(ctx, s, t, vi, f);
-    if (e) return { pfns, err: e };
-    let tries = 0;
-    let tried = false;
-    for (;;) {
-      const r = follow_page_mask(ctx, s, t, va, vflags, f);
-      if (r > 0) {
-        pfns.push(r);
-        break;
-      }
-      if (r !== FOLLOW_FAULT && r !== FOLLOW_UNSHARE) return { pfns, err: r };
-      if (++tries > 8) return { pfns, err: -EFAULT };
-      // faultin_page()
-      let fl = f & FOLL_REMOTE ? FAULT_FLAG_REMOTE : 0;
-      if (r === FOLLOW_UNSHARE) {
-        fl |= FAULT_FLAG_UNSHARE;
-        trace(ctx, 'faultin_page', `gup_must_unshare: unshare fault on page ${va}`);
-      } else if (f & FOLL_WRITE) fl |= FAULT_FLAG_WRITE;
-      if (f & FOLL_UNLOCKABLE && !tried) fl |= FAULT_FLAG_ALLOW_RETRY;
-      else if (tried) fl |= FAULT_FLAG_TRIED;
-      // <= 6.4 follow_hugetlb_page() calls hugetlb_fault() itself: nothing is accounted to the task
-      const uncounted = is_vm_hugetlb_page(vflags) && ctx.prof.mech.hugetlb.gupFaultUncounted;
-      const counted = [ctx.faults, ctx.majfaults] as const;
-      const ret = handle_mm_fault(s, ctx, t, va, fl);
-      if (ret & VM_FAULT_RETRY && fl & FAULT_FLAG_ALLOW_RETRY) {
-        // mmap_lock was dropped: __get_user_pages_locked() looks the page up again (FOLL_TRIED)
-        tried = true;
-        continue;
-      }
-      if (uncounted) [ctx.faults, ctx.majfaults] = counted;
-      if (ret & VM_FAULT_ERROR) return { pfns, err: ret & VM_FAULT_OOM ? -ENOMEM : -EFAULT };
-      // faultin_page(): only a fault that broke COW (VM_FAULT_WRITE) changes the flags
-      if (f & FOLL_WRITE && r === FOLLOW_FAULT && ret & VM_FAULT_WRITE) {
-        const mode = ctx.prof.mech.gup.forceWrite;
-        // before 19be0eaffa3a: a COW fault on a !VM_WRITE VMA made GUP drop FOLL_WRITE for the retry
-        if (mode === 'foll-write-games' && (vflags & VM_WRITE) === 0) f &= ~FOLL_WRITE;
-        // 4.9 .. 5.19: GUP remembers that it broke COW with FOLL_COW
-        else if (mode !== 'anon-exclusive') f |= FOLL_COW;
-      }
-      // another thread of the target runs once between the fault and the retried lookup (the Dirty COW window)
-      if (race) {
-        ctx.gupHolders = null; // (the other thread may change what holds pages)
-        race(va);
-        race = undefined;
-      }
-    }
+    const cur = gup_page_begin(ctx, s, t, start + i, foll);
+    if (typeof cur === 'number') return { pfns, err: cur };
+    const r = gup_page_loop(ctx, s, t, start + i, cur, false);
+    if (r < 0) return { pfns, err: r };
+    pfns.push(r);
   }
   return { pfns, err: 0 };
 }
@@ -507,23 +532,13 @@ export function get_user_pages_fast(
   start: number,
   nr: number,
   foll: number,
-  raceFork?: () => void,
   unlockable = true,
 ): GupResult {
-  return gup_walk(ctx, () => gup_fast_walk(ctx, s, t, start, nr, foll, raceFork, unlockable));
+  return gup_walk(ctx, () => gup_fast_walk(ctx, s, t, start, nr, foll, unlockable));
 }
 
 /** get_user_pages_fast()'s walk: GUP-fast, then the slow path from the first page it could not take. */
-function gup_fast_walk(
-  ctx: KCtx,
-  s: KState,
-  t: number,
-  start: number,
-  nr: number,
-  foll: number,
-  raceFork: (() => void) | undefined,
-  unlockable: boolean,
-): GupResult {
+function gup_fast_walk(ctx: KCtx, s: KState, t: number, start: number, nr: number, foll: number, unlockable: boolean): GupResult {
   const pfns: number[] = [];
   let i = 0;
   if (foll & FOLL_PIN) {
@@ -531,7 +546,12 @@ function gup_fast_walk(
     if ((f & MMF_HAS_PINNED) === 0) mm_set_flags(s, t, f | MMF_HAS_PINNED);
   }
   const fastForbidden = ctx.prof.mech.gup.readBreaksCow; // 5.8: read-only PTEs never taken on the fast path
-  for (; i < nr; i++) {
+  // 57efa1fe5957 (5.11): a pinning GUP-fast reads mm->write_protect_seq first; odd while fork copies
+  // the page tables (a fork stopped in its window): nothing is taken locklessly, the slow path waits
+  const forking = nr_threads(s) > 0 && mmap_write_holder(s, t) >= 0;
+  const seqOdd = forking && ctx.prof.mech.fork.writeProtectSeq && (foll & FOLL_PIN) !== 0;
+  if (seqOdd) trace(ctx, 'gup_fast', 'write_protect_seq is odd: fork is copying the page tables, slow path');
+  for (; i < nr && !seqOdd; i++) {
     const va = start + i;
     const pte = pte_lookup(s, t, va);
     if (!pte_present(pte)) break;
@@ -546,28 +566,18 @@ function gup_fast_walk(
     // gup_fast_pmd_leaf() asks about the head page, which carries a PMD mapping's PG_anon_exclusive
     const huge = pmd_nr(s) > 0 && (pmd_trans_huge(pmdp_get(s, t, va)) || pmd_trans_huge(pudp_get(s, t, va)));
     if (!pte_write(pte) && gup_must_unshare(ctx, s, null, foll, huge ? folio_head(s, pfn) : pfn)) break;
-    if (raceFork) {
-      // another thread forks between GUP-fast's lockless read of the PTE and its grab
-      trace(ctx, 'gup_fast', `PTE of page ${start + i} read; another thread forks now`);
-      ctx.gupHolders = null; // (the fork may change what holds pages)
-      raceFork();
-      raceFork = undefined;
-      if (ctx.prof.mech.fork.writeProtectSeq && foll & FOLL_PIN) {
-        // 57efa1fe5957: write_protect_seq changed, so GUP-fast gives up and the slow path runs after fork
-        for (const p of pfns) gup_put_folio(ctx, s, p, foll);
-        trace(ctx, 'gup_fast', 'write_protect_seq changed during fork: all pages dropped, slow path');
-        return __get_user_pages(ctx, s, t, start, nr, foll | FOLL_TOUCH);
-      }
-    }
+    // (the PTE is read, the folio grabbed and the PTE read again in one step: nothing else changes PTEs meanwhile)
     if (try_grab_folio(ctx, s, pfn, foll)) break; // the slow path reports the error
     gup_mark_exclusive(ctx, s, pte, pfn, foll, huge);
     page_set(s, pfn, PGF_REFERENCED); // folio_set_referenced()
     pfns.push(pfn);
   }
   if (i === nr) {
-    trace(ctx, 'gup_fast', `${nr} page(s) from page ${start} taken locklessly`);
+    trace(ctx, 'gup_fast', `${nr} page(s) from page ${start} taken locklessly${forking ? ' while fork is stopped in its window' : ''}`);
     return { pfns, err: 0 };
   }
+  // the slow path takes mmap_lock for read: a stopped fork holds it for write
+  if (forking) throw new WouldBlock(`the GUP slow path waits for task ${t}'s mmap_lock, held for write by a fork stopped in a window`);
   trace(ctx, 'gup_fast', `fell back to the slow path at page ${start + i}`);
   // gup_fast_fallback(): the slow path runs with FOLL_TOUCH, unlocked (get_user_pages_unlocked)
   const rest = __get_user_pages(ctx, s, t, start + i, nr - i, foll | FOLL_TOUCH | (unlockable ? FOLL_UNLOCKABLE : 0));

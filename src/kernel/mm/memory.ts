@@ -1028,7 +1028,8 @@ export function vma_needs_copy(s: KState, ctx: KCtx, t: number, vi: number, dstF
  * copy_page_range() -> copy_pte_range() for one VMA (6.18): present PTEs by
  * copy_present_pte, swap entries and markers by copy_nonpresent_pte;
  * hugetlb VMAs by copy_hugetlb_page_range(). 0 or a negative errno (fork
- * fails).
+ * fails), or with `stop` the page whose copy stopped in the window after
+ * fork decided to share it (see copy_present_pte): `{ at }`.
  */
 export function copy_page_range(
   s: KState,
@@ -1039,7 +1040,8 @@ export function copy_page_range(
   start: number,
   end: number,
   dstFlags: number,
-): number {
+  stop = false,
+): number | { at: number } {
   const sflags = vma_flags_at(s, src, vi);
   if (is_vm_hugetlb_page(sflags)) return copy_hugetlb_page_range(s, ctx, src, dst, vi, start, end);
   const nr = pmd_nr(s);
@@ -1056,8 +1058,9 @@ export function copy_page_range(
     }
     const pte = ptep_get(s, src, va);
     if (pte_none(pte)) continue;
-    if (pte_present(pte)) copy_present_pte(s, ctx, src, dst, va, pte, sflags, dstFlags);
-    else copy_nonpresent_pte(s, ctx, src, dst, va, pte, dstFlags);
+    if (pte_present(pte)) {
+      if (copy_present_pte(s, ctx, src, dst, va, pte, sflags, dstFlags, stop)) return { at: va };
+    } else copy_nonpresent_pte(s, ctx, src, dst, va, pte, dstFlags);
   }
   return 0;
 }
@@ -1065,9 +1068,23 @@ export function copy_page_range(
 /**
  * copy_present_pte() (6.18): share the page write-protected, or, for an
  * exclusive anon page that may be pinned, give the child a copy
- * (copy_present_page) and leave the parent untouched.
+ * (copy_present_page) and leave the parent untouched. Between the decision
+ * to share a page and the write-protect of the parent's PTE, GUP-fast on
+ * another CPU can still read the writable PTE and pin the page (it takes no
+ * lock): with `stop`, the copy stops there for a writable anon page (true)
+ * and copy_present_finish() ends it.
  */
-function copy_present_pte(s: KState, ctx: KCtx, src: number, dst: number, va: number, pte: Pte, sflags: number, dflags: number): void {
+function copy_present_pte(
+  s: KState,
+  ctx: KCtx,
+  src: number,
+  dst: number,
+  va: number,
+  pte: Pte,
+  sflags: number,
+  dflags: number,
+  stop: boolean,
+): boolean {
   const pfn = vm_normal_page(pte);
   if (pfn !== 0) {
     folio_get(s, pfn);
@@ -1075,20 +1092,41 @@ function copy_present_pte(s: KState, ctx: KCtx, src: number, dst: number, va: nu
       if (!anon_dup(s, ctx, src, dst, sflags, pfn, pte)) {
         folio_put(s, pfn);
         copy_present_page(s, ctx, dst, va, pte, pfn, dflags);
-        return;
+        return false;
+      }
+      if (stop && is_cow_mapping(sflags) && pte_write(pte)) {
+        // (the child's PTE is set here rather than after the write-protect: the child does not run before fork returns)
+        set_pte_at(s, dst, va, child_pte(pte, sflags, dflags));
+        trace(
+          ctx,
+          'copy_present_pte',
+          `page pfn#${pfn} shared with the child; fork stops before write-protecting the parent's PTE of page ${va}`,
+        );
+        return true;
       }
     } else {
       folio_dup_file_rmap_pte(s, dst, pfn);
     }
   }
+  copy_present_finish(s, src, dst, va, sflags, dflags);
+  return false;
+}
+
+/** The end of copy_present_pte(): the parent's PTE write-protected for COW, the child's set (`child`: it is already). */
+export function copy_present_finish(s: KState, src: number, dst: number, va: number, sflags: number, dflags: number, child = false): void {
+  // (the PTE lock is held across the window: only GUP-fast, which changes no PTE, ran in it)
+  const pte = ptep_get(s, src, va);
+  if (is_cow_mapping(sflags) && pte_write(pte)) set_pte_at(s, src, va, pte_wrprotect(pte));
+  if (!child) set_pte_at(s, dst, va, child_pte(pte, sflags, dflags));
+}
+
+/** The child's PTE for the parent's `pte`: write-protected for COW, clean if shared, without uffd-wp unless inherited. */
+function child_pte(pte: Pte, sflags: number, dflags: number): Pte {
   let child = pte;
-  if (is_cow_mapping(sflags) && pte_write(pte)) {
-    set_pte_at(s, src, va, pte_wrprotect(pte));
-    child = pte_wrprotect(child);
-  }
+  if (is_cow_mapping(sflags) && pte_write(pte)) child = pte_wrprotect(child);
   if (sflags & VM_SHARED) child = pte_mkclean(child);
   if ((dflags & VM_UFFD_WP) === 0) child = pte_clear_uffd_wp(child);
-  set_pte_at(s, dst, va, child);
+  return child;
 }
 
 /**

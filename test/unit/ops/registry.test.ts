@@ -64,15 +64,22 @@ files: {t: {kind: tmpfile, pages: 2}}
 steps:
   - P0: {mmap: mem, pages: 2}
   - P0: {write: mem}
+  - P0: {thread: T1}
   - P0: {odirect-write-start: "mem[1]", file: t, offset: 1, handle: w}
   - P0: {odirect-read-start: "mem[0]", file: t, handle: r}
   - P0: {odirect-complete: w}
   - P0: {odirect-complete: r}
-  - P0: {pin: mem, handle: h, write: true, longterm: false, fast: true, race-fork: P1}
+  - P0: {fork: P1, stop: copy-present-pte}
+  - T1: {pin: mem, handle: h, write: true, longterm: false, fast: true}
+  - P0: {resume, stop: copy-present-pte}
+  - P0: resume
   - P0: {get: "mem[0:1]", handle: g, write: true}
   - P0: {pin-write: h}
   - P0: {madvise: mem, advice: keeponfork}
-  - P0: {proc-mem-write: mem, target: P1, race: dontneed}
+  - T1: {proc-mem-write: mem, target: P1, stop: gup-retry}
+  - P0: {madvise: mem, advice: dontneed}
+  - T1: {resume, stop: gup-retry}
+  - T1: resume
   - P0: {read-pipe: p, pages: 3}
   - P0: {mmap: mem, pages: 2, prot: rx, file: t, offset: 0}
   - P0: {file-read: t, offset: 1}

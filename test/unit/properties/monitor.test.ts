@@ -72,7 +72,10 @@ files: {passwd: {kind: tmpfile, pages: 1}}
 steps:
   - victim: {mmap: map, prot: r, file: passwd}
   - victim: {read: map}
-  - attacker: {proc-mem-write: map, target: victim, race: dontneed}
+  - victim: {thread: zapper}
+  - attacker: {proc-mem-write: map, target: victim, stop: gup-retry}
+  - zapper: {madvise: map, advice: dontneed}
+  - attacker: resume
   - victim: {file-read: passwd, expect: {sees: zero}}
 `;
 
@@ -84,7 +87,7 @@ describe('private-file-integrity', () => {
     const r = run(dirtyCow, follWriteGames);
     const v = r.violations.find((x) => x.property === 'private-file-integrity');
     expect(v).toBeDefined();
-    expect(v!.step).toBe(3);
+    expect(v!.step).toBe(6);
     expect(v!.message).toContain('written through a private mapping');
   });
 });

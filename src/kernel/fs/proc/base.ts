@@ -10,7 +10,19 @@ import { PGF_DIRTY } from '../../../model/layout.js';
 import { task_alive, page_data, page_set_data, page_set, va_shared } from '../../../model/mm_types.js';
 import { OpWrites } from '../../../model/writes.js';
 import { type KCtx, trace } from '../../ctx.js';
-import { __get_user_pages, gup_put_folio, FOLL_GET, FOLL_FORCE, FOLL_WRITE, FOLL_REMOTE, FOLL_TOUCH } from '../../mm/gup.js';
+import {
+  gup_page_begin,
+  gup_page_retry,
+  gup_put_folio,
+  follToString,
+  GUP_STOPPED,
+  type GupCursor,
+  FOLL_GET,
+  FOLL_FORCE,
+  FOLL_WRITE,
+  FOLL_REMOTE,
+  FOLL_TOUCH,
+} from '../../mm/gup.js';
 import { EIO, ENOENT, EACCES } from '../../errno.js';
 import { ptrace_may_access } from '../../kernel/ptrace.js';
 
@@ -19,6 +31,23 @@ export interface MemRwResult {
   wids: number[];
 }
 
+/** Where a /proc/PID/mem write stopped in GUP's window, to go on from (a thread record's fields). */
+export interface MemRwStop {
+  target: number;
+  va: number;
+  n: number;
+  /** the page it stopped at, and GUP's cursor there */
+  i: number;
+  cur: GupCursor;
+  /** pages written before it */
+  done: number;
+}
+
+/**
+ * `stop`: the write stops in __get_user_pages()'s window after a fault
+ * (gup_page_retry) and returns where (the caller keeps it in the thread's
+ * record); `from`: it goes on from such a stop.
+ */
 export function mem_rw(
   s: KState,
   ctx: KCtx,
@@ -27,22 +56,34 @@ export function mem_rw(
   va: number,
   n: number,
   write: boolean,
-  race?: (va: number) => void,
-): MemRwResult | number {
-  // a process that is gone (exited and reaped, or never forked) has no /proc/PID: the open fails
-  if (!task_alive(s, target)) return -ENOENT;
-  // mem_open() -> proc_mem_open() -> mm_access(PTRACE_MODE_ATTACH): the open fails with -EACCES
-  if (!ptrace_may_access(s, ctx, t, target)) return -EACCES;
+  stop = false,
+  from?: MemRwStop,
+): MemRwResult | MemRwStop | number {
+  if (!from) {
+    // a process that is gone (exited and reaped, or never forked) has no /proc/PID: the open fails
+    if (!task_alive(s, target)) return -ENOENT;
+    // mem_open() -> proc_mem_open() -> mm_access(PTRACE_MODE_ATTACH): the open fails with -EACCES
+    if (!ptrace_may_access(s, ctx, t, target)) return -EACCES;
+  }
   // proc_mem_foll_force(): FOLL_FORCE unless the kernel grants it only to the target's ptracer (no scenario ptraces)
   const force = ctx.prof.mech.config.procMemForce === 'always' ? FOLL_FORCE : 0;
   const foll = FOLL_GET | FOLL_TOUCH | FOLL_REMOTE | force | (write ? FOLL_WRITE : 0);
   const wids: number[] = [];
   const out = new OpWrites(s, target, ctx.step, ctx.freshWrites);
-  let done = 0;
-  for (let i = 0; i < n; i++) {
-    const r = __get_user_pages(ctx, s, target, va + i, 1, foll, race);
-    if (r.pfns.length === 0) break;
-    const pfn = r.pfns[0]!;
+  let done = from?.done ?? 0;
+  for (let i = from?.i ?? 0; i < n; i++) {
+    // __access_remote_vm(): get_user_pages_remote() of one page at a time
+    let cur: GupCursor | number;
+    if (from && i === from.i) {
+      cur = from.cur;
+      trace(ctx, '__get_user_pages', `goes on at page ${va + i} after cond_resched() (${follToString(cur.foll)})`);
+    } else {
+      trace(ctx, '__get_user_pages', `1 page(s) from page ${va + i}, ${follToString(foll)}`);
+      cur = gup_page_begin(ctx, s, target, va + i, foll);
+    }
+    const pfn = typeof cur === 'number' ? cur : gup_page_retry(ctx, s, target, va + i, cur, stop);
+    if (pfn === GUP_STOPPED && typeof cur !== 'number') return { target, va, n, i, cur, done };
+    if (pfn <= 0) break;
     if (write) {
       page_set_data(s, pfn, out.forMapping(va_shared(s, target, va + i)));
       page_set(s, pfn, PGF_DIRTY);

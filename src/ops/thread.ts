@@ -1,0 +1,75 @@
+/**
+ * Threads (src/model/threads.ts): pthread_create() of a thread sharing the
+ * process's mm (clone(CLONE_VM | CLONE_THREAD | ...), kernel/fork.c), and a
+ * thread going on with the operation it stopped in one of the kernel's
+ * windows.
+ */
+import { z } from 'zod';
+import { defineOp, ok } from './types.js';
+import { name } from './args.js';
+import { perProcess } from './explore.js';
+import { TH_TASK, THOP_MEM_WRITE, THOP_FORK } from '../model/layout.js';
+import { thread_set, thread_stopped } from '../model/threads.js';
+import { trace } from '../kernel/ctx.js';
+import { ModelBug } from '../model/bug.js';
+import { mem_write_resume } from './remote.js';
+import { fork_resume_thread } from './fork.js';
+
+export const thread = defineOp({
+  name: 'thread',
+  doc: "pthread_create(): a new thread NAME of the process, sharing its mm; steps name it like a process (model only: the executor runs a process's steps on one thread)",
+  primary: 'name',
+  args: { name },
+  resolve: (a, cx) => ({ name: a.name, th: cx.newThread(a.name) }),
+  print: (m) => ({ thread: m.name }),
+  apply(s, ctx, t, m) {
+    thread_set(s, m.th, TH_TASK, t + 1);
+    trace(ctx, 'copy_process', `CLONE_VM|CLONE_THREAD: thread ${m.name} shares task ${t}'s mm`);
+    return ok();
+  },
+  exec: { modelOnly: 'threads are not run on the executor yet (each process runs its steps on one thread)' },
+});
+
+/** The windows an operation may stop in, by the operation stopped there (THOP_*). */
+const WINDOWS = ['gup-retry', 'copy-present-pte'] as const;
+const WINDOW_OF: Record<number, (typeof WINDOWS)[number]> = { [THOP_MEM_WRITE]: 'gup-retry', [THOP_FORK]: 'copy-present-pte' };
+
+export const resume = defineOp({
+  name: 'resume',
+  doc: 'the thread goes on with the operation it stopped in a window (`stop:` of its earlier step): to the end, or with stop: to the next window; nothing when the operation ended without reaching a window on this kernel',
+  primary: null,
+  args: { stop: z.enum(WINDOWS).optional() },
+  resolve(a, cx) {
+    // (with stop:, whether it stops again depends on the kernel: later steps of the thread wait for a resume if it did)
+    cx.resume(a.stop !== undefined);
+    return a.stop !== undefined ? { stop: true, window: a.stop } : { stop: false };
+  },
+  print: (m) => (m.stop ? { resume: null, stop: m.window } : 'resume'),
+  apply(s, ctx, t, m) {
+    const th = ctx.thread;
+    const what = thread_stopped(s, th);
+    if (what === THOP_MEM_WRITE) return mem_write_resume(s, ctx, t, th, m.stop);
+    if (what === THOP_FORK) return fork_resume_thread(s, ctx, t, th, m.stop);
+    if (what !== 0) throw new ModelBug(`thread slot ${th}: no way to go on with stopped operation ${what}`);
+    // the operation ended without reaching the window on this kernel (no fault was needed): nothing to go on with
+    trace(ctx, 'resume', 'the thread has no operation stopped in a window (it ran to its end)');
+    return ok();
+  },
+  exec: { modelOnly: 'goes on with an operation stopped inside the kernel (model only)' },
+  explore: [
+    perProcess(
+      'resume',
+      5,
+      'a thread goes on with the operation it stopped in a window, to the next window',
+      (t, x) =>
+        Array.from({ length: x.threads > 1 ? x.threads : 0 }, (_, j) => ({
+          t,
+          th: x.slot(t, j),
+          args: (s) => ({ resume: null, stop: WINDOW_OF[thread_stopped(s, x.slot(t, j))] ?? 'gup-retry' }),
+          dynamic: true,
+          enabled: (s) => thread_stopped(s, x.slot(t, j)) !== 0,
+        })),
+      { impliedBy: ['proc-mem-write', 'fork'] },
+    ),
+  ],
+});
