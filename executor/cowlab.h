@@ -101,13 +101,18 @@ struct cowlab_pm_scan_arg {
 #define MAXO 4096
 #define MAXP 16
 #define MAXPAGES 2048
+#define MAXTH 8 /* threads a process creates (its `thread` steps), besides its main thread */
 #define KSM_DIR "/sys/kernel/mm/ksm"
 #define HUGETLB_DIR "/sys/kernel/mm/hugepages"
 #define VALUE_TAG 0x40000000ULL
 #define TAG_PREFIX 0x434f574c00000000ULL /* "COWL" */
 
-/* One step of a program: the acting task, the opcode, its arguments. */
-struct step { int task, op; long a[7]; };
+/*
+ * One step of a program: the acting task, the opcode, its arguments, and the
+ * thread of the task's process that runs it: 0 its main thread, k the k-th
+ * thread the process created (OP_THREAD, 1..MAXTH; a fork child has none).
+ */
+struct step { int task, op; long a[7]; int thread; };
 
 /* What a step did, sent from its task to the coordinator. */
 /* ksm: /proc/self/ksm_merging_pages after the step, -1 when the program does not use KSM or the kernel has no such file;
@@ -145,7 +150,7 @@ struct stepcx {
 };
 
 /* The kinds of operation arguments, for validating a program. */
-enum arg_kind { ARG_OTHER, ARG_START, ARG_PAGES, ARG_FILE, ARG_FILE_OR_ANON, ARG_DFILE, ARG_PIPE, ARG_TASK, ARG_ADVICE };
+enum arg_kind { ARG_OTHER, ARG_START, ARG_PAGES, ARG_FILE, ARG_FILE_OR_ANON, ARG_DFILE, ARG_PIPE, ARG_TASK, ARG_ADVICE, ARG_THREAD };
 
 typedef long op_fn(struct stepcx *cx, const long *a);
 
@@ -237,6 +242,7 @@ extern char scratch[600];
 extern pid_t scratch_owner;
 void reap_stale_scratch(void);
 void task_loop(int me);
+int thread_start(int k);
 int task_orphaned(int me, int ms);
 int coordinator(void);
 /* where results go: printed by the server, recorded by an emitted reproducer */

@@ -355,6 +355,15 @@ long op_fork(struct stepcx *cx, const long *a)
 	return pid;
 }
 
+long op_thread(struct stepcx *cx, const long *a)
+{
+	/* the thread's stack and descriptor are the executor's, not the step's (run.c thread_start) */
+	long t0 = faults_now(), r = thread_start((int)a[0]);
+
+	cx->own_faults += faults_now() - t0;
+	return r;
+}
+
 long op_mremap(struct stepcx *cx, const long *a)
 {
 	void *p = mremap(addr_of(a[0]), a[1] * PAGE, a[1] * PAGE, MREMAP_MAYMOVE | MREMAP_FIXED, addr_of(a[2]));

@@ -60,9 +60,111 @@ int task_orphaned(int me, int ms)
 	return poll(&p, 1, ms) > 0;
 }
 
+/*
+ * The threads of a task process. Its `thread` steps (OP_THREAD) create them,
+ * numbered 1, 2, ... in that order (0 is the main thread, the one that talks
+ * to the coordinator); each waits for the steps the program gives it. The
+ * main thread hands a step of thread k over and waits for it to end: thread k
+ * runs do_step() itself, so that the step's page faults (RUSAGE_THREAD), its
+ * SIGSEGV recovery and the kernel's acting task are thread k's, as the model
+ * has them. A fork() by a thread leaves the child with that thread alone
+ * (task_loop starts it with none); the process's _exit ends them all.
+ */
+struct thread {
+	int exists;
+	int me;				/* the task whose step it runs */
+	const struct step *st;		/* the step handed over, NULL once done */
+	struct result *res;
+};
+static struct thread threads[MAXTH + 1];
+static pthread_mutex_t threads_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t threads_cond = PTHREAD_COND_INITIALIZER;
+/* a thread's stack: mapped and populated by its creator (small folios), so that no step of it faults on its own stack */
+#define THREAD_STACK (1L << 20)
+
+static void *thread_main(void *arg)
+{
+	struct thread *w = arg;
+
+	pthread_mutex_lock(&threads_lock);
+	for (;;) {
+		const struct step *st;
+
+		while (!w->st)
+			pthread_cond_wait(&threads_cond, &threads_lock);
+		st = w->st;
+		pthread_mutex_unlock(&threads_lock);
+		/* a fork() in here may return in a child, which goes on in task_loop() without this table */
+		do_step(w->me, st, w->res);
+		pthread_mutex_lock(&threads_lock);
+		w->st = NULL;
+		pthread_cond_broadcast(&threads_cond);
+	}
+	return NULL;
+}
+
+/* A new thread k of this process (OP_THREAD): 0, or -errno. */
+int thread_start(int k)
+{
+	struct thread *w = &threads[k];
+	pthread_attr_t attr;
+	pthread_t id;
+	char *stack;
+	int e;
+
+	if (k < 1 || k > MAXTH || w->exists)
+		return -EINVAL;
+	stack = mmap(NULL, THREAD_STACK, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+	if (stack == MAP_FAILED)
+		return -errno;
+	madvise(stack, THREAD_STACK, MADV_NOHUGEPAGE);
+	memset(stack, 0, THREAD_STACK);
+	w->st = NULL;
+	pthread_attr_init(&attr);
+	pthread_attr_setstack(&attr, stack, THREAD_STACK);
+	e = pthread_create(&id, &attr, thread_main, w);
+	pthread_attr_destroy(&attr);
+	if (e) {
+		munmap(stack, THREAD_STACK);
+		return -e;
+	}
+	pthread_detach(id);
+	w->exists = 1;
+	return 0;
+}
+
+/* Runs a step on thread st->thread of this process and waits for it. */
+static void run_on_thread(int me, const struct step *st, struct result *res)
+{
+	struct thread *w = &threads[st->thread];
+
+	if (!w->exists) {
+		/* its pthread_create() failed (the thread step said so): nothing runs */
+		memset(res, 0, offsetof(struct result, data));
+		res->ret = -ESRCH;
+		res->err = ESRCH;
+		res->ksm = -1;
+		res->kzp = -1;
+		return;
+	}
+	pthread_mutex_lock(&threads_lock);
+	w->me = me;
+	w->res = res;
+	w->st = st;
+	pthread_cond_broadcast(&threads_cond);
+	while (w->st)
+		pthread_cond_wait(&threads_cond, &threads_lock);
+	pthread_mutex_unlock(&threads_lock);
+}
+
 void task_loop(int me)
 {
 	pid_t pid = getpid();
+
+	/* a child forked by a thread has that thread alone: no threads of its own yet (its parent's lock and condition are not its) */
+	memset(threads, 0, sizeof(threads));
+	pthread_mutex_init(&threads_lock, NULL);
+	pthread_cond_init(&threads_cond, NULL);
 
 	/*
 	 * No PR_SET_PDEATHSIG: a child outlives its parent; the run's process group is killed at its end.
@@ -84,7 +186,10 @@ void task_loop(int me)
 
 		if (recv_all(chan[me][1], &st, sizeof(st)))
 			_exit(0);
-		do_step(me, &st, &res);
+		if (st.thread)
+			run_on_thread(me, &st, &res);
+		else
+			do_step(me, &st, &res);
 		if (send_all(chan[me][1], &res, offsetof(struct result, data) + res.n * sizeof(long)))
 			_exit(2);
 		if (st.op == OP_EXIT)

@@ -31,7 +31,12 @@
  *   T <ntasks> <ninitial>          task slots; the first ninitial exist at start
  *   R <vpage> <pages>              a region to observe after every step
  *   F <kind> <pages>               a file: kind 0 memfd, 1 tmpfile (ext4, O_DIRECT capable)
- *   O <task> <op> <a0> ... <a6>    a step (opcodes and arguments: cowlab-ops.h)
+ *   O <task> <op> <a0> ... <a6>    a step (opcodes and arguments: cowlab-ops.h), run by
+ *                                  the task's main thread
+ *   W <thread>                     the next line's step (an O line) runs on thread <thread>
+ *                                  (1..MAXTH) of its task's process: the <thread>-th thread
+ *                                  the process created, by an earlier step `thread <thread>`
+ *                                  (OP_THREAD) of the same task
  * Output for a program:
  *   I <task> <pid>                 a task started
  *   P <step> <ret> <errno> <sig> <faults> <uffd_faults> <ksm> <n> <d1> ... <dn>
@@ -98,6 +103,7 @@ static int validate_prog(void);
 static int parse_prog(FILE *in, int nlines)
 {
 	char line[1024];
+	int thread = 0;	/* the thread of the next step (W line) */
 
 	memset(&P, 0, sizeof(P));
 	for (int ln = 1; ln <= nlines; ln++) {
@@ -107,6 +113,10 @@ static int parse_prog(FILE *in, int nlines)
 
 		if (!fgets(line, sizeof(line), in)) {
 			out("X program ended after %d of %d lines", ln - 1, nlines);
+			return -1;
+		}
+		if (thread && line[0] != 'O') {
+			out("X program line %d: a W line is followed by its step (an O line)", ln);
 			return -1;
 		}
 		s = line + 1;
@@ -157,15 +167,28 @@ static int parse_prog(FILE *in, int nlines)
 			}
 			st->task = v[0];
 			st->op = v[1];
+			st->thread = thread;
+			thread = 0;
 			for (int k = 0; k < 7; k++)
 				st->a[k] = k + 2 < n ? v[k + 2] : 0;
 			P.nsteps++;
 			break;
 		}
+		case 'W':
+			if (n != 1 || v[0] < 1 || v[0] > MAXTH) {
+				out("X program line %d: W needs a thread (1..%d)", ln, MAXTH);
+				return -1;
+			}
+			thread = v[0];
+			break;
 		default:
 			out("X program line %d: unknown line type '%c'", ln, line[0]);
 			return -1;
 		}
+	}
+	if (thread) {
+		out("X program ends with a W line (no step follows it)");
+		return -1;
 	}
 	if (!P.ntasks) {
 		out("X program has no T line");
@@ -175,9 +198,15 @@ static int parse_prog(FILE *in, int nlines)
 }
 
 
-/* Every page number, file, pipe and task a step names must be in range (argument kinds: cowlab-ops.h). */
+/*
+ * Every page number, file, pipe and task a step names must be in range (argument kinds: cowlab-ops.h),
+ * and every thread must exist: a task's threads are created by its OP_THREAD steps, 1, 2, ... in order;
+ * a fork child starts with none (fork() copies only the calling thread).
+ */
 static int validate_prog(void)
 {
+	int nthreads[MAXT] = { 0 };	/* the threads each task's process has created so far */
+
 	for (int i = 0; i < P.nsteps; i++) {
 		const struct step *st = &P.steps[i];
 		long start = -1, pages = 0;
@@ -195,6 +224,7 @@ static int validate_prog(void)
 			case ARG_PIPE: bad |= v < 0 || v >= MAXP; break;
 			case ARG_TASK: bad |= v < 0 || v >= P.ntasks; break;
 			case ARG_ADVICE: bad |= v < 1 || v > ADV_UNMERGEABLE; break;
+			case ARG_THREAD: bad |= v < 1 || v > MAXTH; break;
 			case ARG_OTHER: break;
 			}
 		}
@@ -202,6 +232,21 @@ static int validate_prog(void)
 			out("X step %d: argument out of range", i + 1);
 			return -1;
 		}
+		if (st->thread < 0 || st->thread > nthreads[st->task]) {
+			out("X step %d: task %d has no thread %d (its process created %d)", i + 1, st->task, st->thread,
+			    nthreads[st->task]);
+			return -1;
+		}
+		if (st->op == OP_THREAD) {
+			if (st->a[0] != nthreads[st->task] + 1) {
+				out("X step %d: task %d's next thread is %d, not %ld", i + 1, st->task, nthreads[st->task] + 1,
+				    st->a[0]);
+				return -1;
+			}
+			nthreads[st->task]++;
+		}
+		if (st->op == OP_FORK)
+			nthreads[st->a[0]] = 0;
 	}
 	return 0;
 }

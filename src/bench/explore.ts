@@ -238,8 +238,18 @@ export async function exploreBench(): Promise<void> {
     ['vmsplice-swap-leak', 'linux-5.9'],
     ['pin-clear-refs', 'linux-5.9'],
     ['ro-pin', 'linux-5.9'],
+    // the race configurations: threads stopped in the kernel's windows
+    ['dirty-cow', 'linux-4.8'],
+    ['gup-fast-fork', 'linux-5.9'],
   ] as const) {
     console.log(line(`${f} on ${k} (first counterexample)`, await run(`explore/${f}.yaml`, k, 1)));
+  }
+  // and exhausted where the race is fixed
+  for (const [f, k] of [
+    ['dirty-cow', 'linux-6.18'],
+    ['gup-fast-fork', 'linux-6.18'],
+  ] as const) {
+    console.log(line(`${f} on ${k} (exhausted: no violation)`, await run(`explore/${f}.yaml`, k, 1)));
   }
   await sideBySide();
   console.log(`spin: cow.pml NPROC=3 NPAGES=1 page_count with hash compaction: ${JSON.stringify(spin(3, 1, true))}`);

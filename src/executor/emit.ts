@@ -162,13 +162,20 @@ export function emitC(r: Resolved): string {
   };
   L(`enum task { ${r.tasks.map((_, i) => `${taskId(i)} = ${i}`).join(', ')} };`);
   L();
-  L('#define STEP(task, op, ...) (P.steps[P.nsteps++] = (struct step){ (task), (op), { __VA_ARGS__ } })');
-  L('#define STEP0(task, op) (P.steps[P.nsteps++] = (struct step){ (task), (op), { 0 } })');
+  // a step of the process's main thread (thread 0), and of the thread-th thread it created
+  L('#define STEP(task, op, ...) (P.steps[P.nsteps++] = (struct step){ (task), (op), { __VA_ARGS__ }, 0 })');
+  L('#define STEP0(task, op) (P.steps[P.nsteps++] = (struct step){ (task), (op), { 0 }, 0 })');
+  if (prog?.some((line) => line.startsWith('W '))) {
+    L('#define STEPT(task, thread, op, ...) (P.steps[P.nsteps++] = (struct step){ (task), (op), { __VA_ARGS__ }, (thread) })');
+    L('#define STEPT0(task, thread, op) (P.steps[P.nsteps++] = (struct step){ (task), (op), { 0 }, (thread) })');
+  }
   L();
   L('static void load_program(void)');
   L('{');
   if (prog) {
     let step = 0;
+    // the thread of the next step, from a W line: 0 the process's main thread
+    let thread = 0;
     const tl = prog[0]!.split(' ');
     L(`\tP.ntasks = ${tl[1]};`);
     L(`\tP.ninitial = ${tl[2]};`);
@@ -181,17 +188,23 @@ export function emitC(r: Resolved): string {
       } else if (f[0] === 'F') {
         L(`\tP.fkind[P.nfiles] = ${f[1]}; /* ${f[1] === '0' ? 'memfd' : 'tmpfile'} */`);
         L(`\tP.fpages[P.nfiles++] = ${f[2]};`);
+      } else if (f[0] === 'W') {
+        thread = Number(f[1]);
       } else if (f[0] === 'O') {
         const args = f.slice(3).map(Number);
         const def = EXEC_OPS[Number(f[2]) - 1]!;
         const names = (def.exec as ExecEncoding<object>).args;
         const op = `OP_${cName(def.name).toUpperCase()}`;
+        // a step of a thread the process created: STEPT with the thread's number in its process
+        const who = thread ? `${taskId(Number(f[1]))}, /* thread */ ${thread}` : taskId(Number(f[1]));
+        const mac = thread ? 'STEPT' : 'STEP';
         L(`\t/* ${describeStep(r, step)} */`);
         L(
           names.length
-            ? `\tSTEP(${taskId(Number(f[1]))}, ${op}, ${names.map((n, k) => `/* ${n} */ ${cArg(n, args[k] ?? 0)}`).join(', ')});`
-            : `\tSTEP0(${taskId(Number(f[1]))}, ${op});`,
+            ? `\t${mac}(${who}, ${op}, ${names.map((n, k) => `/* ${n} */ ${cArg(n, args[k] ?? 0)}`).join(', ')});`
+            : `\t${mac}0(${who}, ${op});`,
         );
+        thread = 0;
         step++;
       }
     }

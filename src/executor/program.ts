@@ -4,7 +4,7 @@
  * the C header the executor is built with (executor/cowlab-ops.h), generated
  * from the operation registry so that the opcodes cannot disagree.
  */
-import type { Resolved } from '../scenario/resolve.js';
+import type { Resolved, ResolvedStep } from '../scenario/resolve.js';
 import { OPS, findOp, opArgs, type Op } from '../ops/index.js';
 import type { ExecEncoding, OpDef } from '../ops/types.js';
 import { ADVICE_CODES } from '../ops/madvise.js';
@@ -34,21 +34,53 @@ export function unsupported(op: Op): string | null {
   return def.exec.blocker?.(m) ?? null;
 }
 
-/** One executor line for a step's op. `step` is the 1-based step index (the data tag of writes). */
-function opLine(op: Op, step: number): string {
-  const def = findOp(op.op)!;
-  const enc = def.exec as ExecEncoding<object>;
-  const args = enc.encode(opArgs(op), step);
-  return `O ${op.t} ${opcode(op.op)!}${args.map((a) => ` ${a}`).join('')}`;
+/**
+ * The executor's number of each thread `thread` steps create, by name: its
+ * place among its process's threads, 1, 2, ... in the order they are created
+ * (0, absent here, is a process's main thread, which a process's own name
+ * names). The model's thread slots are scenario-wide instead.
+ */
+export function threadNumbers(r: Pick<Resolved, 'threads'>): Map<string, number> {
+  const made = new Map<number, number>();
+  const num = new Map<string, number>();
+  // r.threads is in creation order
+  for (const x of r.threads) {
+    const k = (made.get(x.task) ?? 0) + 1;
+    made.set(x.task, k);
+    num.set(x.name, k);
+  }
+  return num;
 }
 
-/** The program for a scenario; throws if a step is unsupported (check `programBlocker` first). */
+/**
+ * The executor lines of a step: `O <task> <opcode> <args>`, after `W <thread>`
+ * when a thread of the process other than its main one runs it. `threads`:
+ * threadNumbers().
+ */
+function stepLines(s: ResolvedStep, threads: Map<string, number>): string[] {
+  const op = s.op;
+  const def = findOp(op.op)!;
+  const enc = def.exec as ExecEncoding<object>;
+  // the 1-based step index is the data tag of writes
+  const args = enc.encode(opArgs(op), s.step.index);
+  const th = threads.get(s.step.proc);
+  return [...(th ? [`W ${th}`] : []), `O ${op.t} ${opcode(op.op)!}${args.map((a) => ` ${a}`).join('')}`];
+}
+
+/**
+ * The program for a scenario (executor/server.c documents the lines); throws
+ * if a step is unsupported (check `programBlocker` first). A step of a
+ * thread a `thread` step created comes with a `W` line naming that thread by
+ * its number in its process (threadNumbers); the thread step's argument is
+ * that number too (its model operation holds it).
+ */
 export function toProgram(r: Resolved): string[] {
   const lines = [`T ${r.tasks.length} ${r.initial.length}`];
   for (const g of r.regions) lines.push(`R ${g.start} ${g.pages}`);
   // file kinds: 0 memfd, 1 tmpfile, 2 MFD_HUGETLB memfd (2 MiB pages)
   for (const f of r.files) lines.push(`F ${f.kind === 'memfd' ? (f.hugetlb ? 2 : 0) : 1} ${f.pages}`);
-  for (const s of r.steps) lines.push(opLine(s.op, s.step.index));
+  const threads = threadNumbers(r);
+  for (const s of r.steps) lines.push(...stepLines(s, threads));
   return lines;
 }
 
@@ -96,6 +128,8 @@ function argKind(name: string): string {
       return 'ARG_TASK';
     case 'advice':
       return 'ARG_ADVICE';
+    case 'thread':
+      return 'ARG_THREAD';
     default:
       return 'ARG_OTHER';
   }
@@ -115,6 +149,7 @@ export function opsHeader(): string {
     ['MAXF', '==', SCENARIO_LIMITS.files],
     ['MAXP', '==', SCENARIO_LIMITS.pipes],
     ['MAXO', '==', SCENARIO_LIMITS.steps],
+    ['MAXTH', '==', SCENARIO_LIMITS.threads],
     ['MAXPAGES', '==', SCENARIO_LIMITS.pages],
   ];
   for (const [c, rel, v] of lim) L.push(`_Static_assert(${c} ${rel} ${v}, "${c}: src/scenario/limits.ts says ${v}");`);

@@ -140,12 +140,17 @@ export function parseConfig(text: string, file: string): ExploreConfig {
 }
 
 /** A configuration with bounds given on the command line instead (validated like the file's). */
-export function overrideConfig(c: ExploreConfig, o: { processes?: string; ops?: string; properties?: string }): ExploreConfig {
+export function overrideConfig(c: ExploreConfig, o: { processes?: string; threads?: string; ops?: string; properties?: string }): ExploreConfig {
   const out = { ...c };
   if (o.processes !== undefined) {
     const n = Number(o.processes);
     if (!Number.isInteger(n) || n < 1 || n > 8) throw new InputError('--processes: expected an integer from 1 to 8');
     out.processes = n;
+  }
+  if (o.threads !== undefined) {
+    const n = Number(o.threads);
+    if (!Number.isInteger(n) || n < 1 || n > 4) throw new InputError('--threads: expected an integer from 1 to 4');
+    out.threads = n;
   }
   if (o.ops !== undefined) {
     const ops = o.ops.split(',').map((x) => x.trim()).filter(Boolean);
@@ -310,7 +315,7 @@ function buildActions(c: ExploreConfig, r: Resolved, n: number, profile: Profile
       newPipe: (name) => Number(name.slice(1)),
       handle: (name) => handles.get(`${t}/${name}`)!,
       newRing: () => undefined,
-      newThread: () => -1,
+      newThread: () => ({ slot: -1, index: 0 }),
       stop: () => undefined,
       resume: () => undefined,
       need: () => undefined,

@@ -15,6 +15,8 @@ export const SCENARIO_LIMITS = {
   files: 16,
   /** pipes (MAXP) */
   pipes: 16,
+  /** threads a process creates with `thread` steps, besides its main thread (MAXTH) */
+  threads: 8,
   /** steps (MAXO) */
   steps: 4096,
   /** pages of a region or a file, so of what one step acts on (MAXPAGES: the executor's bounce buffer) */

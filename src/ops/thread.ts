@@ -17,17 +17,21 @@ import { fork_resume_thread } from './fork.js';
 
 export const thread = defineOp({
   name: 'thread',
-  doc: "pthread_create(): a new thread NAME of the process, sharing its mm; steps name it like a process (model only: the executor runs a process's steps on one thread)",
+  doc: 'pthread_create(): a new thread NAME of the process, sharing its mm; steps name it like a process, and the executor runs them on that thread (a fork by it gives the child that thread alone)',
   primary: 'name',
   args: { name },
-  resolve: (a, cx) => ({ name: a.name, th: cx.newThread(a.name) }),
+  resolve(a, cx) {
+    const { slot, index } = cx.newThread(a.name);
+    return { name: a.name, th: slot, index };
+  },
   print: (m) => ({ thread: m.name }),
   apply(s, ctx, t, m) {
     thread_set(s, m.th, TH_TASK, t + 1);
     trace(ctx, 'copy_process', `CLONE_VM|CLONE_THREAD: thread ${m.name} shares task ${t}'s mm`);
     return ok();
   },
-  exec: { modelOnly: 'threads are not run on the executor yet (each process runs its steps on one thread)' },
+  // the new thread's number in its process (1, 2, ... in the order the process creates them; 0 is its main thread)
+  exec: { args: ['thread'], encode: (m) => [m.index] },
 });
 
 /** The windows an operation may stop in, by the operation stopped there (THOP_*). */

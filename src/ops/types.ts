@@ -72,8 +72,8 @@ export interface ResolveCx {
   newTask(name: string, what?: string): number;
   /** the acting process ends with this step */
   endTask(): void;
-  /** a new thread of the acting process, created by this step: its thread slot */
-  newThread(name: string): number;
+  /** a new thread of the acting process, created by this step: its thread slot, and its number in the process (1, 2, ...) */
+  newThread(name: string): { slot: number; index: number };
   /** the acting thread's operation stops in `window`: only `resume` may follow for it */
   stop(window: string): void;
   /** the acting thread goes on with its stopped operation (an earlier step must have stopped it); `again`: it may stop once more */

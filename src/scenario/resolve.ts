@@ -233,10 +233,12 @@ export function resolveScenario(sc: Scenario): Resolved {
       },
       newThread(name) {
         if (tasks.includes(name) || threads.has(name)) fail(`thread: "${name}" already names a process or a thread`);
+        const index = [...threads.values()].filter((x) => x.task === t).length + 1;
+        if (index > L.threads) fail(`thread: at most ${L.threads} threads per process besides its own (the executor's limit)`);
         const th = { name, task: t, slot: slots.size };
         threads.set(name, th);
         slots.set(name, th.slot);
-        return th.slot;
+        return { slot: th.slot, index };
       },
       stop(window) {
         stopped.set(actor, { window, step: st.index });

@@ -19,6 +19,7 @@ export function exploreCommand(program: Command): void {
     .option('--profile <file>', 'a profile module of your own (see docs/profiles.md)')
     .option('--depth <n>', "depth bound, at most 1024 (default: the configuration's)")
     .option('--processes <n>', "process bound (default: the configuration's)")
+    .option('--threads <n>', "P0's threads; more than one stops operations in the kernel's windows (default: the configuration's)")
     .option('--ops <list>', "comma-separated operation alphabet (default: the configuration's; see docs/explore.md)")
     .option('--properties <list>', "comma-separated properties to check (default: the configuration's)")
     .option('-w, --workers <n>', 'worker threads, at most one per CPU (default: 1)')
@@ -43,6 +44,7 @@ export function exploreCommand(program: Command): void {
           profile?: string;
           depth?: string;
           processes?: string;
+          threads?: string;
           ops?: string;
           properties?: string;
           workers?: string;
@@ -59,7 +61,12 @@ export function exploreCommand(program: Command): void {
       ) => {
         const { loadConfig, overrideConfig, MAX_DEPTH } = await import('../../explore/system.js');
         const { explore } = await import('../../explore/explore.js');
-        const config = overrideConfig(loadConfig(configFile), { processes: opts.processes, ops: opts.ops, properties: opts.properties });
+        const config = overrideConfig(loadConfig(configFile), {
+          processes: opts.processes,
+          threads: opts.threads,
+          ops: opts.ops,
+          properties: opts.properties,
+        });
         const num = intOption;
         checkKernelOrProfile(opts);
         const profileId = opts.kernel ?? (opts.profile ? undefined : (config.kernel ?? 'linux-6.18'));
