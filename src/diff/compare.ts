@@ -13,7 +13,7 @@ import { hugetlb_pool, task_alive, task_ksm_zero, page_test, page_gen, page_ref_
 import { lru_batch_refs } from '../kernel/mm/swap.js';
 import { pagemap_entry } from '../kernel/fs/proc/task_mmu.js';
 import { errnoName } from '../kernel/errno.js';
-import type { Resolved } from '../scenario/resolve.js';
+import { actorTask, type Resolved } from '../scenario/resolve.js';
 import { pageName, uffdMsgsText, type RunResult, type StepRecord } from '../scenario/run.js';
 import { uffdMsgFields } from '../kernel/ctx.js';
 import type { ExecResult, KPage, Caps } from '../executor/server.js';
@@ -321,13 +321,13 @@ export function comparer(r: Resolved, kernel: ExecResult, opts: CompareOptions):
       });
     // ksmd's per-process count (5.19+), for programs that use KSM
     if (ks.ksm >= 0 && rec.state.L.geo.ksm) {
-      const t = r.tasks.indexOf(proc);
+      const t = actorTask(r, proc);
       const mk = task_alive(rec.state, t) ? ksm_merging_pages(rec.state, t) : 0;
       rows.push({ field: 'ksm-merging-pages', model: String(mk), kernel: String(ks.ksm) });
     }
     // ksm_zero_pages (6.5+), where the kernel shows it and the profile marks KSM zero pages
     if (ks.ksmZero !== undefined && ks.ksmZero >= 0 && rec.state.L.geo.ksm && opts.prof.mech.ksm.zeroPages === 'marked') {
-      const t = r.tasks.indexOf(proc);
+      const t = actorTask(r, proc);
       const mz = task_alive(rec.state, t) ? task_ksm_zero(rec.state, t) : 0;
       rows.push({ field: 'ksm-zero-pages', model: String(mz), kernel: String(ks.ksmZero) });
     }

@@ -39,6 +39,8 @@ export interface FuzzOptions {
   ksm?: boolean;
   /** half of the scenarios have a hugetlb area (default true where the kernel side can set the 2 MiB pool) */
   hugetlb?: boolean;
+  /** P0 has a second thread, and commands run on threads too (default false: the same seed, the same scenarios as before threads) */
+  threads?: boolean;
   onProgress?: (done: number, diverged: number, skipped: number) => void;
   /**
    * set `requested` (a signal handler does) to stop cleanly: no new batch of
@@ -85,6 +87,8 @@ export interface FuzzReport {
   ksm?: boolean;
   /** half of the scenarios had a hugetlb area */
   hugetlb?: boolean;
+  /** the scenarios had threads */
+  threads?: boolean;
   /** stopped on request before `count` scenarios ran (FuzzOptions.stop) */
   interrupted?: boolean;
 }
@@ -195,10 +199,12 @@ export async function fuzzDiff(o: FuzzOptions): Promise<FuzzReport> {
   if (o.ksm !== false && runner.caps.ksm) gen.ksm = true;
   // hugetlb where the kernel side can set the 2 MiB pool
   if (o.hugetlb !== false && runner.caps.hugetlb) gen.hugetlb = true;
+  if (o.threads === true) gen.threads = true;
   report.thp = gen.thp === true;
   report.mthp = gen.mthp === true;
   report.ksm = gen.ksm === true;
   report.hugetlb = gen.hugetlb === true;
+  if (gen.threads) report.threads = true;
   try {
     for (let base = 0; base < samples.length; base += runner.chunk) {
       if (o.stop?.requested) {

@@ -33,6 +33,12 @@ export type Cmd = FuzzCmd;
 
 export interface GenOptions {
   ops?: readonly string[];
+  /**
+   * threads: P0 starts with a second thread, P0t1, and every command may be
+   * run by a thread of its process as well as by the process (a fork by a
+   * thread gives a child of one thread, as fork() does)
+   */
+  threads?: boolean;
   maxSteps?: number;
   /** processes ever created, the first included */
   maxProcs?: number;
@@ -147,6 +153,13 @@ export function materialize(cmds: readonly Cmd[], opts: GenOptions = {}, name = 
     steps.push({ P0: { mmap: 'spare', pages: 256, prot: 'none' } });
   }
   for (const r of regions) mapped.add(r.name);
+  // the actors: each live process and the threads it created (thread -> its process)
+  const threadOf = new Map<string, string>();
+  if (opts.threads) {
+    steps.push({ P0: { thread: 'P0t1' } });
+    threadOf.set('P0t1', 'P0');
+  }
+  const actors = () => [...alive, ...[...threadOf].filter(([, p]) => alive.includes(p)).map(([t]) => t)];
   const pick = <T>(xs: readonly T[], i: number): T => xs[i % xs.length]!;
   // large areas: whole, edges, halves and single pages around their middle
   const pageRef = (r: (typeof regions)[number], i: number) => {
@@ -169,7 +182,9 @@ export function materialize(cmds: readonly Cmd[], opts: GenOptions = {}, name = 
     return r.pages > 1 && i % 3 !== 2 ? `${r.name}[${i % r.pages}]` : r.name;
   };
   for (const c of cmds) {
-    const proc = pick(alive, c.a);
+    // without threads the actors are the live processes, as before threads existed (the same seed, the same scenarios)
+    const actor = pick(threadOf.size ? actors() : alive, c.a);
+    const proc = threadOf.get(actor) ?? actor;
     const region = pick(regions, c.b);
     const spec = SPEC.get(c.op);
     if (!spec) continue;
@@ -190,7 +205,8 @@ export function materialize(cmds: readonly Cmd[], opts: GenOptions = {}, name = 
         return child;
       },
       endProc() {
-        if (alive.length === 1) return false;
+        // a thread does not exit on its own
+        if (alive.length === 1 || actor !== proc) return false;
         alive.splice(alive.indexOf(proc), 1);
         handles.delete(proc);
         return true;
@@ -224,7 +240,7 @@ export function materialize(cmds: readonly Cmd[], opts: GenOptions = {}, name = 
       thp: opts.thp === true,
     };
     const step = spec.gen(c, x);
-    if (step !== null) steps.push({ [proc]: step });
+    if (step !== null) steps.push({ [actor]: step });
   }
   return {
     name,

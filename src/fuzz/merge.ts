@@ -50,7 +50,12 @@ function mergeFindings<F extends { index: number; count: number }>(lists: readon
 
 /** The report of the whole fuzz --diff run. `seconds`: the longest shard's (they run side by side). */
 export function mergeFuzzDiff(parts: readonly FuzzDiffShard[], files: readonly string[]): FuzzReport {
-  checkParts(parts, files, (p) => `areas thp=${p.report.thp} mthp=${p.report.mthp} ksm=${p.report.ksm} hugetlb=${p.report.hugetlb}`);
+  checkParts(
+    parts,
+    files,
+    (p) =>
+      `areas thp=${p.report.thp} mthp=${p.report.mthp} ksm=${p.report.ksm} hugetlb=${p.report.hugetlb} threads=${p.report.threads ?? false}`,
+  );
   const rs = parts.map((p) => p.report);
   const out: FuzzReport = {
     seed: rs[0]!.seed,
@@ -64,7 +69,7 @@ export function mergeFuzzDiff(parts: readonly FuzzDiffShard[], files: readonly s
     ),
     seconds: Math.max(...rs.map((r) => r.seconds)),
   };
-  for (const k of ['thp', 'mthp', 'ksm', 'hugetlb'] as const) if (rs[0]![k] !== undefined) out[k] = rs[0]![k];
+  for (const k of ['thp', 'mthp', 'ksm', 'hugetlb', 'threads'] as const) if (rs[0]![k] !== undefined) out[k] = rs[0]![k];
   if (rs.some((r) => r.interrupted)) out.interrupted = true;
   return out;
 }

@@ -28,6 +28,8 @@ export interface ModelFuzzOptions {
   onProgress?: (done: number, found: number) => void;
   /** the large-folio areas (default true) */
   thp?: boolean;
+  /** P0 has a second thread, and commands run on threads too (default false) */
+  threads?: boolean;
 }
 
 export interface ModelFinding {
@@ -59,6 +61,7 @@ function firstViolation(cmds: readonly Cmd[], prof: Profile, gen: GenOptions, pr
 export function fuzzModel(o: ModelFuzzOptions): ModelFuzzReport {
   const t0 = Date.now();
   const gen: GenOptions = o.thp === false ? { hugetlb: true } : { thp: true, mthp: true, hugetlb: true };
+  if (o.threads === true) gen.threads = true;
   const arb = cmdsArb({ ops: GEN_OPS, maxSteps: o.maxSteps ?? 24 });
   // the first `from` are drawn and dropped: scenario i is the same whatever shard runs it
   const from = o.from ?? 0;

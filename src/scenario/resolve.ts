@@ -409,6 +409,12 @@ export function resolveScenario(sc: Scenario): Resolved {
   };
 }
 
+/** The task a step's actor acts in: a process, or the process a thread of it belongs to (-1 if neither). */
+export function actorTask(r: Pick<Resolved, 'tasks' | 'threads'>, name: string): number {
+  const i = r.tasks.indexOf(name);
+  return i >= 0 ? i : (r.threads.find((x) => x.name === name)?.task ?? -1);
+}
+
 /** `mem`, `mem[1]`, `mem[0:2]` for a range of a resolved scenario's regions. */
 export function rangeText(r: Pick<Resolved, 'regions'>, range: Range): string {
   const g = r.regions.find((x) => range.start >= x.start && range.start < x.start + x.pages);

@@ -32,6 +32,7 @@ export function fuzzCommand(program: Command): void {
     .option('--no-thp', 'leave out the large-folio areas (a PMD-sized THP, a 64 kB mTHP) and their operations')
     .option('--no-ksm', 'with --diff: leave out the equal pages in MADV_MERGEABLE areas half of the scenarios start with')
     .option('--no-hugetlb', 'with --diff: leave out the hugetlb area half of the scenarios have')
+    .option('--threads', 'P0 starts with a second thread, and commands run on threads too (other seeds than without)')
     .option('--no-shrink', 'with --diff: save divergences as they ran (shrinking runs the kernel per candidate, up to 5 minutes per kind)')
     .option('--json', 'print the report as JSON')
     .option(
@@ -63,6 +64,7 @@ export function fuzzCommand(program: Command): void {
         ksm: boolean;
         hugetlb: boolean;
         shrink: boolean;
+        threads?: boolean;
         shard?: string;
       }) => {
         const { availableParallelism } = await import('node:os');
@@ -92,6 +94,7 @@ export function fuzzCommand(program: Command): void {
             profile: prof,
             outDir: opts.out,
             thp: opts.thp,
+            ...(opts.threads ? { threads: true } : {}),
             ...(opts.save ? { saveDir: opts.save } : {}),
           });
           if (shard)
@@ -149,6 +152,7 @@ export function fuzzCommand(program: Command): void {
           thp: opts.thp,
           ksm: opts.ksm,
           hugetlb: opts.hugetlb,
+          ...(opts.threads ? { threads: true } : {}),
           shrink: opts.shrink,
           onProgress: progress,
           stop,

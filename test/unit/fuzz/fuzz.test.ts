@@ -1,7 +1,7 @@
 import { describe, it, expect } from 'vitest';
 import fc from 'fast-check';
 import { roundSize } from '../../../src/fuzz/fuzz.js';
-import { cmdsArb, HOST_OPS } from '../../../src/fuzz/generate.js';
+import { cmdsArb, HOST_OPS, materialize, resolveCmds } from '../../../src/fuzz/generate.js';
 
 describe('fuzz --diff rounds', () => {
   it('hold fewer scenarios when they are long (their observations are held until compared)', () => {
@@ -21,5 +21,31 @@ describe('fuzz --diff --from', () => {
     const prefix = fc.sample(arb, { seed: 6110, numRuns: 7 });
     expect(JSON.stringify(prefix)).toBe(JSON.stringify(whole.slice(0, 7)));
     expect(new Set(whole.map((c) => JSON.stringify(c))).size).toBeGreaterThan(1);
+  });
+});
+
+describe('fuzz --threads', () => {
+  it('runs commands on a second thread of P0 and on processes, and every scenario resolves', () => {
+    // a property: for any commands, the threaded scenario resolves and its thread never exits or is a target
+    fc.assert(
+      fc.property(cmdsArb({ ops: HOST_OPS, maxSteps: 30 }), (cmds) => {
+        const threaded = materialize(cmds, { threads: true });
+        const steps = threaded.steps as Record<string, unknown>[];
+        expect(steps.some((s) => 'P0' in s && (s.P0 as { thread?: string }).thread === 'P0t1')).toBe(true);
+        expect(() => resolveCmds(cmds, 'th', { threads: true })).not.toThrow();
+        // no thread exits on its own, and targets name processes
+        for (const s of steps) {
+          const [actor, body] = Object.entries(s)[0]!;
+          if (actor === 'P0t1') expect(body).not.toBe('exit');
+          if (typeof body === 'object' && body && 'target' in body) expect((body as { target: string }).target).not.toBe('P0t1');
+        }
+      }),
+      { seed: 2026, numRuns: 200 },
+    );
+    // and threads do act
+    const acted = fc
+      .sample(cmdsArb({ ops: HOST_OPS, maxSteps: 30 }), { seed: 7, numRuns: 50 })
+      .filter((c) => (materialize(c, { threads: true }).steps as Record<string, unknown>[]).some((s) => 'P0t1' in s));
+    expect(acted.length).toBeGreaterThan(25);
   });
 });
