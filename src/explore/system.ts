@@ -249,7 +249,12 @@ export function buildSystem(c: ExploreConfig, profile: Profile): ExploreSystem {
   // thread slots: process t's thread j is slot t * threads + j
   const nth = c.threads;
   if (nth > 1) geo = { ...geo, threads: n * nth };
-  const resolved: Resolved = { ...r0, geo, tasks: Array.from({ length: n }, (_, i) => procName(i)) };
+  const resolved: Resolved = {
+    ...r0,
+    geo,
+    tasks: Array.from({ length: n }, (_, i) => procName(i)),
+    slotNames: nth > 1 ? Array.from({ length: n * nth }, (_, k) => threadName(Math.floor(k / nth), k % nth)) : [],
+  };
   // the initial state: P0, the files, the mmaps and setup steps, each a step as in a scenario run
   const s = initialState({ geo, initial: [0], files: r0.files });
   task_set_state(s, 0, TASK_ALIVE);

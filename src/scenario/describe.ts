@@ -79,6 +79,8 @@ import {
 } from '../model/pte.js';
 import { refs_used, ref_owner, ref_kind, ref_foll, ref_pfn } from '../model/refs.js';
 import { follToString } from '../kernel/mm/gup.js';
+import { nr_threads, thread_get } from '../model/threads.js';
+import { TH_OP, TH_MM, TH_VA, TH_I, TH_N, TH_FOLL, THOP_NONE, THOP_MEM_WRITE } from '../model/layout.js';
 import type { Resolved } from './resolve.js';
 import { pageName, seenStep } from './run.js';
 
@@ -330,6 +332,19 @@ export function describeState(r: Resolved, s: KState): Map<string, string> {
       }
     } else for (let i = 0; i < file_size(s, f); i++) pages.push(`pfn#${filemap_get(s, f, i)}`);
     out.set(`file ${r.files[f]?.name ?? `shmem${f}`}`, pages.join(', '));
+  }
+  // threads stopped in a window (src/model/threads.ts): where, and the lock they hold
+  for (let th = 0; th < nr_threads(s); th++) {
+    const op = thread_get(s, th, TH_OP);
+    if (op === THOP_NONE) continue;
+    const mm = T(thread_get(s, th, TH_MM));
+    const at = pageName(r, thread_get(s, th, TH_VA) + (op === THOP_MEM_WRITE ? thread_get(s, th, TH_I) : 0));
+    out.set(
+      `thread ${r.slotNames[th] ?? `slot${th}`}`,
+      op === THOP_MEM_WRITE
+        ? `stopped in gup-retry: /proc/PID/mem write of ${mm}:${at} after a fault, retries with ${follToString(thread_get(s, th, TH_FOLL))}; holds ${mm}'s mmap_lock for read`
+        : `stopped in copy-present-pte: fork of ${T(thread_get(s, th, TH_N))} shared ${mm}:${at}, its PTE not write-protected yet; holds ${mm}'s mmap_lock for write`,
+    );
   }
   return out;
 }

@@ -64,6 +64,8 @@ export interface Resolved {
   handles: Map<number, Map<number, string>>;
   /** threads created by `thread` steps: name, task and thread slot */
   threads: { name: string; task: number; slot: number }[];
+  /** the actor (thread or process) of each thread slot */
+  slotNames: string[];
 }
 
 /** Resolves a parsed scenario. Throws InputError with the offending step's position. */
@@ -406,6 +408,7 @@ export function resolveScenario(sc: Scenario): Resolved {
     needs: [...needs].sort(),
     handles: handleNames,
     threads: [...threads.values()],
+    slotNames: [...slots].sort((a, b) => a[1] - b[1]).map(([n]) => n),
   };
 }
 
