@@ -116,6 +116,15 @@ function picture(s: ViewState): HTMLElement {
       mark(d, other.key);
       box.append(d);
     }
+    if (t.threads.length) box.append(el('div', { class: 'vma' }, `threads: ${[t.name, ...t.threads].join(', ')}`));
+    // a thread stopped in one of the kernel's windows: where, and the lock it holds
+    for (const name of [t.name, ...t.threads]) {
+      const st = s.other.find((o) => o.key === `thread ${name}`);
+      if (!st) continue;
+      const d = el('div', { class: 'vma stopped', 'data-key': st.key }, `${name}: ${st.text}`);
+      mark(d, st.key);
+      box.append(d);
+    }
     for (const v of t.vmas)
       box.append(
         el(
@@ -172,7 +181,7 @@ function picture(s: ViewState): HTMLElement {
     colHolders.append(box);
   }
   for (const o of s.other) {
-    if (o.key.startsWith('task ')) continue;
+    if (o.key.startsWith('task ') || o.key.startsWith('thread ')) continue;
     const box = el('div', { class: 'box other', 'data-key': o.key }, el('b', {}, o.key), ` ${o.text}`);
     mark(box, o.key);
     // a swap slot whose page is in the swap cache points at that frame

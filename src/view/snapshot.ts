@@ -54,6 +54,7 @@ import { PROFILES } from '../profiles/index.js';
 import type { Profile } from '../profiles/types.js';
 import { judgeRun, kselftestResult, type KselftestResult } from '../matrix/matrix.js';
 import type { Resolved } from '../scenario/resolve.js';
+import { thread_task } from '../model/threads.js';
 import { describeState, stepLine, refKindName } from '../scenario/describe.js';
 import { runScenario, initialState, pageName } from '../scenario/run.js';
 
@@ -86,6 +87,8 @@ export interface ViewVma {
 
 export interface ViewTask {
   name: string;
+  /** the threads `thread` steps created in it so far (its own name is its first thread) */
+  threads: string[];
   vmas: ViewVma[];
   ptes: ViewPte[];
 }
@@ -386,6 +389,7 @@ function viewTasks(r: Resolved, s: KState): ViewTask[] {
     if (!task_alive(s, t)) continue;
     tasks.push({
       name: r.tasks[t] ?? `task${t}`,
+      threads: r.threads.filter((x) => x.task === t && thread_task(s, x.slot) === t).map((x) => x.name),
       vmas: vmas_of(s, t).map((v) => ({
         start: v.start,
         end: v.end,

@@ -84,6 +84,24 @@ describe.skipIf(skip !== null)('cowlab view in Chromium', () => {
     await p.close();
   });
 
+  it("draws a process's threads, and a thread stopped in a window with the lock it holds (Dirty COW on linux-4.8)", async () => {
+    const { p, errors } = await page(`#s=${encodeURIComponent('scenarios/history/dirty-cow.yaml')}&k=linux-4.8`);
+    await expect.poll(() => p.locator('[data-testid=result]').textContent()).toBe('XFAIL');
+    await p.locator('#slider').fill('4');
+    expect(await p.locator('#where').textContent()).toMatch(/^step 4 of 8: procselfmem: proc-mem-write/);
+    expect(await p.locator('.task').first().textContent()).toContain('threads: dirtyc0w, procselfmem, madvise');
+    const stopped = p.locator('.task .stopped');
+    expect(await stopped.textContent()).toMatch(
+      /^procselfmem: stopped in gup-retry: .* retries with FOLL_GET\|FOLL_WRITE\|FOLL_FORCE\|FOLL_REMOTE; holds dirtyc0w's mmap_lock for read$/,
+    );
+    // after the second fault GUP retries without FOLL_WRITE: the Dirty COW bug, marked as changed
+    await p.keyboard.press('ArrowRight');
+    expect(await stopped.textContent()).toMatch(/retries with FOLL_GET\|FOLL_FORCE\|FOLL_REMOTE;/);
+    expect(await stopped.getAttribute('class')).toContain('changed');
+    expect(errors).toEqual([]);
+    await p.close();
+  });
+
   it('draws swap entries to their slot and a slot to its page in the swap cache', async () => {
     const { p, errors } = await page(`#s=${encodeURIComponent('scenarios/swap/swapoff-brings-pages-back.yaml')}&k=linux-6.18`);
     const n = Number(/of (\d+)/.exec((await p.locator('#where').textContent()) ?? '')![1]);
