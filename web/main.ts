@@ -88,7 +88,8 @@ function draw(): void {
   while (panes.children.length < app.runs.length) panes.append(document.createElement('div'));
   const first = app.runs.find((r) => r.steps.length);
   const line = first?.steps[Math.min(app.step, first.steps.length - 1)];
-  $('where').textContent = `step ${app.step} of ${maxStep()}${line && line.index ? `: ${line.line}` : ''}`;
+  // (a step that waited for a stopped thread is shown where it ran, under its own number)
+  $('where').textContent = `step ${line?.index ?? app.step} of ${maxStep()}${line && line.index ? `: ${line.line}` : ''}`;
   const differs = app.diffAt !== null && app.step === app.diffAt;
   app.runs.forEach((run, i) => renderPane(panes.children[i] as HTMLElement, run, app.step, differs));
   const gd = $<HTMLButtonElement>('goto-diff');

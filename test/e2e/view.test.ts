@@ -100,6 +100,14 @@ describe.skipIf(skip !== null)('cowlab view in Chromium', () => {
     expect(await stopped.getAttribute('class')).toContain('changed');
     expect(errors).toEqual([]);
     await p.close();
+    // a step that waited for a stopped fork is shown where it ran, under its own number (GUP-fast vs fork on 6.18)
+    const g = await page(`#s=${encodeURIComponent('scenarios/history/gup-fast-fork-race.yaml')}&k=linux-6.18`);
+    await g.p.locator('#slider').fill('5');
+    expect(await g.p.locator('#where').textContent()).toMatch(/^step 6 of 11: parent: resume/);
+    await g.p.keyboard.press('ArrowRight');
+    expect(await g.p.locator('#where').textContent()).toMatch(/^step 5 of 11: rdma: pin .*\(waited; ran after step 6\)$/);
+    expect(g.errors).toEqual([]);
+    await g.p.close();
   });
 
   it('draws swap entries to their slot and a slot to its page in the swap cache', async () => {
