@@ -19,7 +19,7 @@ import { type Geometry, type KState, TASK_ALIVE, TH_TASK, THOP_NONE } from '../m
 import { task_set_state, task_state } from '../model/mm_types.js';
 import { OPS, findOp, type Op } from '../ops/index.js';
 import type { ActionSpec, ExploreCx, ExploreFamily, ExplorePage, ResolveCx } from '../ops/types.js';
-import { thread_set, thread_task, thread_stopped, mmap_write_blocked } from '../model/threads.js';
+import { thread_set, thread_task, thread_stopped } from '../model/threads.js';
 import { step } from '../ops/step.js';
 import { profileEnv } from '../kernel/ctx.js';
 import { initialState } from '../scenario/run.js';
@@ -347,15 +347,10 @@ function buildActions(c: ExploreConfig, r: Resolved, n: number, profile: Profile
       ...active.flatMap((f) => f.perProcess?.(t, x) ?? []),
     ];
     for (const sp of specs) {
-      const writer = (op: Op) => {
-        const def = findOp(op.op)!;
-        return typeof def.mmapWrite === 'function' ? def.mmapWrite(op) : def.mmapWrite === true;
-      };
       let body: Record<string, unknown> | string | null = null;
       let op: Op | null = null;
       // arguments that do not depend on the state are resolved once
       const opOf = (s: KState): Op => (sp.dynamic ? resolveIn(t, sp.args(s)) : (op ??= resolveIn(t, (body ??= sp.args(s)))));
-      const own = sp.th !== undefined;
       acts.push({
         step: (s) => ({ [threadName(t, Math.max(0, actor(s, t, sp)))]: sp.dynamic ? sp.args(s) : (body ??= sp.args(s)) }),
         op: opOf,
@@ -364,11 +359,8 @@ function buildActions(c: ExploreConfig, r: Resolved, n: number, profile: Profile
           if (!alive(s, t)) return false;
           if (nth > 1) {
             const j = actor(s, t, sp);
+            // (what waits for a stopped thread, its own next step included, step() finds: lock_wait in src/ops/step.ts)
             if (j < 0 || !exists(s, t, j)) return false;
-            // only resume goes on with a stopped operation; nothing else runs on that thread meanwhile
-            if (own && opOf(s).op !== 'resume' && thread_stopped(s, slot(t, j)) !== THOP_NONE) return false;
-            // an mmap_lock writer waits for a thread stopped with the lock held for read
-            if (writer(opOf(s)) && mmap_write_blocked(s, t, opOf(s).op === 'exit')) return false;
           }
           return sp.enabled(s);
         },

@@ -40,16 +40,6 @@ export function thread_stopped(s: KState, th: number): number {
   return th >= 0 && th < nr_threads(s) ? thread_get(s, th, TH_OP) : THOP_NONE;
 }
 
-/** A thread of task `mm`'s mm stopped in a window holds its mmap_lock for read (the slot, or -1). */
-export function mmap_read_holder(s: KState, mm: number): number {
-  const n = nr_threads(s);
-  for (let th = 0; th < n; th++) {
-    const o = thread_base(s, th);
-    if (s.m[o + TH_OP] !== THOP_NONE && s.m[o + TH_MM] === mm) return th;
-  }
-  return -1;
-}
-
 /**
  * Task `t` may not take its mmap_lock for write: a thread stopped in a
  * window holds it for read (`exiting`: exit_group() ends t's own threads

@@ -17,14 +17,9 @@ import { loadScenario, loadScenarios } from '../../src/scenario/load.js';
 import { emitC } from '../../src/executor/emit.js';
 import { fuzzDiff } from '../../src/fuzz/fuzz.js';
 import { sampledInstance } from '../helpers.js';
-import { lockMachine } from './machine-lock.js';
+import { lockMachine, differentialBlocker } from './machine-lock.js';
 
-function missing(): string | null {
-  if (process.getuid?.() !== 0) return 'not root: the differential suite needs frame numbers, kpageflags and swapon';
-  if (spawnSync('cc', ['--version']).status !== 0) return 'no C compiler (cc)';
-  return null;
-}
-const why = missing();
+const why = differentialBlocker();
 if (why) console.log(`SKIP differential tests: ${why}`);
 const d = why ? describe.skip : describe;
 

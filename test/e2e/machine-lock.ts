@@ -4,6 +4,7 @@
  * does not let one see the other's changes. A directory made atomically,
  * with the holder's pid; a holder that is gone does not keep it.
  */
+import { spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -43,4 +44,11 @@ export async function lockMachine(timeoutMs = 30 * 60_000): Promise<() => void> 
     else if (Date.now() - t0 > timeoutMs) throw new Error(`${LOCK}: still held after ${timeoutMs} ms`);
     else await new Promise((r) => setTimeout(r, 200));
   }
+}
+
+/** Why the differential suites (cowlab diff on this machine's kernel) cannot run here, or null. */
+export function differentialBlocker(): string | null {
+  if (process.getuid?.() !== 0) return 'not root: the differential suite needs frame numbers, kpageflags and swapon';
+  if (spawnSync('cc', ['--version']).status !== 0) return 'no C compiler (cc)';
+  return null;
 }

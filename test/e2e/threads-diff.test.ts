@@ -15,7 +15,7 @@ import { resolveScenario } from '../../src/scenario/resolve.js';
 import { InputError } from '../../src/scenario/errors.js';
 import { toProgram, programBlocker, opcode } from '../../src/executor/program.js';
 import { Executor } from '../../src/executor/server.js';
-import { lockMachine } from './machine-lock.js';
+import { lockMachine, differentialBlocker } from './machine-lock.js';
 
 /** One thread writes, the process reads, forks, the thread writes again: parent and child see what they should. */
 const THREAD_STEPS = `name: thread-steps
@@ -89,12 +89,7 @@ describe('thread steps in programs', () => {
   });
 });
 
-function missing(): string | null {
-  if (process.getuid?.() !== 0) return 'not root: the differential suite needs frame numbers, kpageflags and swapon';
-  if (spawnSync('cc', ['--version']).status !== 0) return 'no C compiler (cc)';
-  return null;
-}
-const why = missing();
+const why = differentialBlocker();
 if (why) console.log(`SKIP thread differential tests: ${why}`);
 const d = why ? describe.skip : describe;
 
