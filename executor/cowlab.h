@@ -112,7 +112,8 @@ struct cowlab_pm_scan_arg {
  * thread of the task's process that runs it: 0 its main thread, k the k-th
  * thread the process created (OP_THREAD, 1..MAXTH; a fork child has none).
  */
-struct step { int task, op; long a[7]; int thread; };
+/* stop: a thread's step the uffd monitor holds at its first fault (W <thread> 1) */
+struct step { int task, op; long a[7]; int thread; int stop; };
 
 /* What a step did, sent from its task to the coordinator. */
 /* ksm: /proc/self/ksm_merging_pages after the step, -1 when the program does not use KSM or the kernel has no such file;
@@ -235,6 +236,10 @@ long faults_now(void);
 void fill_page(char *p, unsigned long long tag);
 long tag_of(const char *p);
 void do_step(int me, const struct step *st, struct result *res);
+/* stop: uffd: the monitor holds the next write-protect fault instead of answering it (set before the step is handed over) */
+extern volatile int uffd_hold;
+/* the address of the fault the monitor holds, 0 when none */
+extern volatile unsigned long uffd_held;
 
 /* run.c */
 extern struct prog P;
@@ -243,6 +248,8 @@ extern pid_t scratch_owner;
 void reap_stale_scratch(void);
 void task_loop(int me);
 int thread_start(int k);
+/* the monitor held a fault: the task's main thread waiting for it goes on */
+void held_notify(void);
 int task_orphaned(int me, int ms);
 int coordinator(void);
 /* where results go: printed by the server, recorded by an emitted reproducer */

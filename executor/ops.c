@@ -24,6 +24,8 @@ static struct io_uring_cqe *cqes;
 
 /* userfaultfd, per task process */
 int uffd = -1;
+volatile int uffd_hold;
+volatile unsigned long uffd_held;
 /*
  * uffd-wp faults resolved by any task's monitor: in the run's shared page (after the pids), so that a
  * fault a task's step causes in another task's mm (process_vm_writev, /proc/PID/mem) counts for that step
@@ -57,9 +59,10 @@ void uffd_msgs_since(long from, struct result *res)
 /* 64 pages of the executor's own, whose protection each step toggles to flush this mm's TLB */
 char *tlbflush_area;
 
-static sigjmp_buf segv_jmp;
-static volatile int segv_armed;
-static volatile int segv_sig;
+/* per thread: a thread's step may fault while another thread's step runs (a store held by the uffd monitor) */
+static __thread sigjmp_buf segv_jmp;
+static __thread volatile int segv_armed;
+static __thread volatile int segv_sig;
 
 void *addr_of(long vpage)
 {
@@ -248,6 +251,12 @@ static void *uffd_monitor(void *arg)
 			umsg_log[k % UMSG_RING].vpage = (long)((msg.arg.pagefault.address - BASE) / PAGE);
 			umsg_log[k % UMSG_RING].flags = (long)msg.arg.pagefault.flags;
 			__atomic_add_fetch(&uffd_faults, 1, __ATOMIC_SEQ_CST);
+			/* stop: uffd: no answer; the faulting thread sleeps in handle_userfault() until a resume step wakes it */
+			if (__atomic_exchange_n(&uffd_hold, 0, __ATOMIC_SEQ_CST)) {
+				uffd_held = wp.range.start;
+				held_notify();
+				continue;
+			}
 			ioctl(uffd, UFFDIO_WRITEPROTECT, &wp);
 		}
 	}
@@ -342,9 +351,11 @@ long op_fork(struct stepcx *cx, const long *a)
 		return -errno;
 	if (pid == 0) {
 		segv_armed = 0;
-		/* the ring, and the uffd monitor thread, stay with the parent */
+		/* the ring, and the uffd monitor thread (and the fault it may hold), stay with the parent */
 		ring_fd = -1;
 		uffd = -1;
+		uffd_hold = 0;
+		uffd_held = 0;
 		prefault_self();
 		task_loop(child);
 		_exit(0);
@@ -619,7 +630,29 @@ static long uffd_wp(const long *a, int on)
 		.mode = on ? UFFDIO_WRITEPROTECT_MODE_WP : 0,
 	};
 
+	/*
+	 * While the monitor holds a fault, un-protecting does not wake it: the held thread goes on at its
+	 * resume step (op_resume wakes it), where the model has it, not at once beside the next steps
+	 */
+	if (!on && uffd_held)
+		wp.mode |= UFFDIO_WRITEPROTECT_MODE_DONTWAKE;
 	return rc(ioctl(uffd, UFFDIO_WRITEPROTECT, &wp));
+}
+
+/*
+ * resume: wakes the fault the monitor holds (UFFDIO_WAKE of its page), if any; the task's main
+ * thread then waits for the thread's step to end and reports it (run.c task_loop)
+ */
+long op_resume(struct stepcx *cx, const long *a)
+{
+	struct uffdio_range r = { .start = uffd_held, .len = PAGE };
+
+	(void)cx;
+	(void)a;
+	if (!uffd_held)
+		return 0;
+	uffd_held = 0;
+	return rc(ioctl(uffd, UFFDIO_WAKE, &r));
 }
 
 long op_uffd_wp(struct stepcx *cx, const long *a)

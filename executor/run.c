@@ -133,6 +133,75 @@ int thread_start(int k)
 	return 0;
 }
 
+void held_notify(void)
+{
+	pthread_mutex_lock(&threads_lock);
+	pthread_cond_broadcast(&threads_cond);
+	pthread_mutex_unlock(&threads_lock);
+}
+
+/* the result of each thread's step, which outlives the step when the monitor holds its fault (stop: uffd) */
+static struct result thread_res[MAXTH + 1];
+
+/*
+ * A step stop: uffd: thread k's step runs until the monitor holds its first fault, and the step is
+ * reported then (nothing counted yet: a fault is counted when it completes); or to its end if it
+ * does not fault there. A resume step (OP_RESUME) wakes the held fault and reports the whole step
+ * when the thread has finished it: its faults (the thread's own), the uffd faults since the resume.
+ */
+static void run_held(int me, const struct step *st, struct result *res)
+{
+	struct thread *w = &threads[st->thread];
+
+	if (st->op == OP_RESUME) {
+		long u0 = uffd_msgs_logged();
+
+		do_step(me, st, res);
+		if (res->ret < 0 || !w->exists)
+			return;
+		pthread_mutex_lock(&threads_lock);
+		while (w->st)
+			pthread_cond_wait(&threads_cond, &threads_lock);
+		pthread_mutex_unlock(&threads_lock);
+		if (w->res != &thread_res[st->thread])
+			return;	/* nothing was held: the resume did nothing */
+		memcpy(res, &thread_res[st->thread], offsetof(struct result, data) + thread_res[st->thread].n * sizeof(long));
+		res->ufaults = uffd_msgs_logged() - u0;
+		w->res = NULL;
+		return;
+	}
+	if (!w->exists) {
+		memset(res, 0, offsetof(struct result, data));
+		res->ret = -ESRCH;
+		res->err = ESRCH;
+		res->ksm = -1;
+		res->kzp = -1;
+		return;
+	}
+	long u0 = uffd_msgs_logged();
+
+	uffd_hold = 1;
+	pthread_mutex_lock(&threads_lock);
+	w->me = me;
+	w->res = &thread_res[st->thread];
+	w->st = st;
+	pthread_cond_broadcast(&threads_cond);
+	while (w->st && !uffd_held)
+		pthread_cond_wait(&threads_cond, &threads_lock);
+	pthread_mutex_unlock(&threads_lock);
+	uffd_hold = 0;
+	if (!w->st) {
+		/* it ended without a uffd fault: reported whole, nothing left for a resume */
+		memcpy(res, &thread_res[st->thread], offsetof(struct result, data) + thread_res[st->thread].n * sizeof(long));
+		w->res = NULL;
+		return;
+	}
+	memset(res, 0, offsetof(struct result, data));
+	res->ufaults = uffd_msgs_logged() - u0;
+	res->ksm = ksm_program ? ksm_merging_pages() : -1;
+	res->kzp = ksm_program ? ksm_zero_pages() : -1;
+}
+
 /* Runs a step on thread st->thread of this process and waits for it. */
 static void run_on_thread(int me, const struct step *st, struct result *res)
 {
@@ -186,7 +255,9 @@ void task_loop(int me)
 
 		if (recv_all(chan[me][1], &st, sizeof(st)))
 			_exit(0);
-		if (st.thread)
+		if (st.stop || st.op == OP_RESUME)
+			run_held(me, &st, &res);
+		else if (st.thread)
 			run_on_thread(me, &st, &res);
 		else
 			do_step(me, &st, &res);

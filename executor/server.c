@@ -33,10 +33,13 @@
  *   F <kind> <pages>               a file: kind 0 memfd, 1 tmpfile (ext4, O_DIRECT capable)
  *   O <task> <op> <a0> ... <a6>    a step (opcodes and arguments: cowlab-ops.h), run by
  *                                  the task's main thread
- *   W <thread>                     the next line's step (an O line) runs on thread <thread>
+ *   W <thread> [<stop>]            the next line's step (an O line) runs on thread <thread>
  *                                  (1..MAXTH) of its task's process: the <thread>-th thread
  *                                  the process created, by an earlier step `thread <thread>`
- *                                  (OP_THREAD) of the same task
+ *                                  (OP_THREAD) of the same task; <stop> 1: the uffd monitor
+ *                                  holds the step's first fault, and the step is reported
+ *                                  while its thread sleeps there until a resume step
+ *                                  (OP_RESUME, on the same thread) wakes it and reports it
  * Output for a program:
  *   I <task> <pid>                 a task started
  *   P <step> <ret> <errno> <sig> <faults> <uffd_faults> <ksm> <n> <d1> ... <dn>
@@ -99,11 +102,29 @@ void report_page(int step, int task, long vpage, uint64_t entry, uint64_t count,
 }
 
 static int validate_prog(void);
+static int parse_lines(FILE *in, int nlines, int *read);
 
+/*
+ * Reads a program of nlines lines. A malformed line ends the parse; the
+ * program's remaining lines are read and dropped, so that the next request
+ * starts where it should.
+ */
 static int parse_prog(FILE *in, int nlines)
 {
 	char line[1024];
+	int read = 0;
+	int r = parse_lines(in, nlines, &read);
+
+	for (; r && read < nlines && fgets(line, sizeof(line), in); read++)
+		;
+	return r;
+}
+
+static int parse_lines(FILE *in, int nlines, int *read)
+{
+	char line[1024];
 	int thread = 0;	/* the thread of the next step (W line) */
+	int stop = 0;	/* and whether the monitor holds its first fault */
 
 	memset(&P, 0, sizeof(P));
 	for (int ln = 1; ln <= nlines; ln++) {
@@ -115,6 +136,7 @@ static int parse_prog(FILE *in, int nlines)
 			out("X program ended after %d of %d lines", ln - 1, nlines);
 			return -1;
 		}
+		*read = ln;
 		if (thread && line[0] != 'O') {
 			out("X program line %d: a W line is followed by its step (an O line)", ln);
 			return -1;
@@ -168,18 +190,21 @@ static int parse_prog(FILE *in, int nlines)
 			st->task = v[0];
 			st->op = v[1];
 			st->thread = thread;
+			st->stop = stop;
 			thread = 0;
+			stop = 0;
 			for (int k = 0; k < 7; k++)
 				st->a[k] = k + 2 < n ? v[k + 2] : 0;
 			P.nsteps++;
 			break;
 		}
 		case 'W':
-			if (n != 1 || v[0] < 1 || v[0] > MAXTH) {
-				out("X program line %d: W needs a thread (1..%d)", ln, MAXTH);
+			if (n < 1 || n > 2 || v[0] < 1 || v[0] > MAXTH || (n == 2 && v[1] != 0 && v[1] != 1)) {
+				out("X program line %d: W needs a thread (1..%d) and may say 1 (stop: uffd)", ln, MAXTH);
 				return -1;
 			}
 			thread = v[0];
+			stop = n == 2 ? (int)v[1] : 0;
 			break;
 		default:
 			out("X program line %d: unknown line type '%c'", ln, line[0]);
@@ -235,6 +260,10 @@ static int validate_prog(void)
 		if (st->thread < 0 || st->thread > nthreads[st->task]) {
 			out("X step %d: task %d has no thread %d (its process created %d)", i + 1, st->task, st->thread,
 			    nthreads[st->task]);
+			return -1;
+		}
+		if ((st->stop || st->op == OP_RESUME) && !st->thread) {
+			out("X step %d: a held step and its resume run on a thread (W line)", i + 1);
 			return -1;
 		}
 		if (st->op == OP_THREAD) {

@@ -241,6 +241,7 @@ export async function exploreBench(): Promise<void> {
     // the race configurations: threads stopped in the kernel's windows
     ['dirty-cow', 'linux-4.8'],
     ['gup-fast-fork', 'linux-5.9'],
+    ['collapse-gup-fast', 'linux-5.19'],
   ] as const) {
     console.log(line(`${f} on ${k} (first counterexample)`, await run(`explore/${f}.yaml`, k, 1)));
   }
@@ -248,6 +249,7 @@ export async function exploreBench(): Promise<void> {
   for (const [f, k] of [
     ['dirty-cow', 'linux-6.18'],
     ['gup-fast-fork', 'linux-6.18'],
+    ['collapse-gup-fast', 'linux-6.18'],
   ] as const) {
     console.log(line(`${f} on ${k} (exhausted: no violation)`, await run(`explore/${f}.yaml`, k, 1)));
   }

@@ -163,11 +163,15 @@ export function emitC(r: Resolved): string {
   L(`enum task { ${r.tasks.map((_, i) => `${taskId(i)} = ${i}`).join(', ')} };`);
   L();
   // a step of the process's main thread (thread 0), and of the thread-th thread it created
-  L('#define STEP(task, op, ...) (P.steps[P.nsteps++] = (struct step){ (task), (op), { __VA_ARGS__ }, 0 })');
-  L('#define STEP0(task, op) (P.steps[P.nsteps++] = (struct step){ (task), (op), { 0 }, 0 })');
+  L('#define STEP(task, op, ...) (P.steps[P.nsteps++] = (struct step){ (task), (op), { __VA_ARGS__ }, 0, 0 })');
+  L('#define STEP0(task, op) (P.steps[P.nsteps++] = (struct step){ (task), (op), { 0 }, 0, 0 })');
   if (prog?.some((line) => line.startsWith('W '))) {
-    L('#define STEPT(task, thread, op, ...) (P.steps[P.nsteps++] = (struct step){ (task), (op), { __VA_ARGS__ }, (thread) })');
-    L('#define STEPT0(task, thread, op) (P.steps[P.nsteps++] = (struct step){ (task), (op), { 0 }, (thread) })');
+    L('#define STEPT(task, thread, op, ...) (P.steps[P.nsteps++] = (struct step){ (task), (op), { __VA_ARGS__ }, (thread), 0 })');
+    L('#define STEPT0(task, thread, op) (P.steps[P.nsteps++] = (struct step){ (task), (op), { 0 }, (thread), 0 })');
+  }
+  if (prog?.some((line) => /^W \d+ 1$/.test(line))) {
+    // stop: uffd: the monitor holds the step's first fault; the thread sleeps there until its resume
+    L('#define STEPHELD(task, thread, op, ...) (P.steps[P.nsteps++] = (struct step){ (task), (op), { __VA_ARGS__ }, (thread), 1 })');
   }
   L();
   L('static void load_program(void)');
@@ -176,6 +180,7 @@ export function emitC(r: Resolved): string {
     let step = 0;
     // the thread of the next step, from a W line: 0 the process's main thread
     let thread = 0;
+    let held = false;
     const tl = prog[0]!.split(' ');
     L(`\tP.ntasks = ${tl[1]};`);
     L(`\tP.ninitial = ${tl[2]};`);
@@ -190,6 +195,7 @@ export function emitC(r: Resolved): string {
         L(`\tP.fpages[P.nfiles++] = ${f[2]};`);
       } else if (f[0] === 'W') {
         thread = Number(f[1]);
+        held = f[2] === '1';
       } else if (f[0] === 'O') {
         const args = f.slice(3).map(Number);
         const def = EXEC_OPS[Number(f[2]) - 1]!;
@@ -197,7 +203,7 @@ export function emitC(r: Resolved): string {
         const op = `OP_${cName(def.name).toUpperCase()}`;
         // a step of a thread the process created: STEPT with the thread's number in its process
         const who = thread ? `${taskId(Number(f[1]))}, /* thread */ ${thread}` : taskId(Number(f[1]));
-        const mac = thread ? 'STEPT' : 'STEP';
+        const mac = held ? 'STEPHELD' : thread ? 'STEPT' : 'STEP';
         L(`\t/* ${describeStep(r, step)} */`);
         L(
           names.length
@@ -205,6 +211,7 @@ export function emitC(r: Resolved): string {
             : `\t${mac}0(${who}, ${op});`,
         );
         thread = 0;
+        held = false;
         step++;
       }
     }

@@ -64,7 +64,9 @@ function stepLines(s: ResolvedStep, threads: Map<string, number>): string[] {
   // the 1-based step index is the data tag of writes
   const args = enc.encode(opArgs(op), s.step.index);
   const th = threads.get(s.step.proc);
-  return [...(th ? [`W ${th}`] : []), `O ${op.t} ${opcode(op.op)!}${args.map((a) => ` ${a}`).join('')}`];
+  // W <thread> 1: the monitor holds the step's first uffd fault (stop: uffd)
+  const hold = enc.holds?.(opArgs(op)) ? ' 1' : '';
+  return [...(th ? [`W ${th}${hold}`] : []), `O ${op.t} ${opcode(op.op)!}${args.map((a) => ` ${a}`).join('')}`];
 }
 
 /**

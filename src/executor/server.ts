@@ -130,6 +130,8 @@ export function parseCaps(line: string): Caps {
  * modes) the PMD size set apart from transparent_hugepage/enabled.
  */
 export function envBlocker(env: Readonly<Env>, caps: Caps): string | null {
+  // the executors run on x86, whose TLB shootdowns the model takes as IPIs (a fact, not a setting)
+  if (env.tlbFlush !== 'ipi') return `tlb-flush: ${env.tlbFlush}: the machine's TLB flushes are IPIs (x86); another kind is model only`;
   if (!caps.thp) return 'no writable /sys/kernel/mm/transparent_hugepage: the THP settings cannot be set';
   const have = new Set(caps.thpSizes.map(String));
   for (const [kb, mode] of Object.entries(env.thpSizes)) {

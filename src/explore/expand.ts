@@ -8,7 +8,7 @@
 import type { KState } from '../model/layout.js';
 import { KState as KStateClass } from '../model/layout.js';
 import { step, type Kernel } from '../ops/step.js';
-import { profileEnv } from '../kernel/ctx.js';
+import { systemEnv } from './system.js';
 import { Monitor, plainNames, type PropertyName, type Violation } from '../properties/monitor.js';
 import { Canonicalizer } from '../model/canon.js';
 import { writes_gc } from '../model/writes.js';
@@ -29,7 +29,7 @@ export class Expander {
   constructor(readonly sys: ExploreSystem, readonly properties: readonly PropertyName[], private readonly reduce = true) {
     this.canon = new Canonicalizer(sys.initial.L, !reduce);
     this.monitor = new Monitor(plainNames, properties.includes('model-invariant'));
-    this.kernel = { prof: sys.profile, env: profileEnv(sys.profile) };
+    this.kernel = { prof: sys.profile, env: systemEnv(sys.config, sys.profile) };
     this.live = new Uint8Array(sys.initial.L.geo.writes);
   }
 

@@ -22,6 +22,7 @@ import type { ActionSpec, ExploreCx, ExploreFamily, ExplorePage, ResolveCx } fro
 import { thread_set, thread_task, thread_stopped } from '../model/threads.js';
 import { step } from '../ops/step.js';
 import { profileEnv } from '../kernel/ctx.js';
+import { scenarioEnvSchema, scenarioEnv, withEnv, type Env } from '../profiles/env.js';
 import { initialState } from '../scenario/run.js';
 import type { Profile } from '../profiles/types.js';
 import type { PropertyName } from '../properties/monitor.js';
@@ -67,6 +68,8 @@ const configSchema = z.object({
   }).strict()).default({ mem: { pages: 1, shared: false, prot: 'rw', thp: false } }),
   /** the PMD order of the model's geometry (model only; 9 is the real one): 2 makes a THP of 4 pages */
   'pmd-order': z.number().int().min(2).max(9).optional(),
+  /** the machine, as a scenario's env: block says it (THP settings, tlb-flush) */
+  env: scenarioEnvSchema.optional(),
   files: z.record(name, z.object({ kind: z.enum(['memfd', 'tmpfile']), pages: z.number().int().min(1).max(4).default(1) }).strict()).optional(),
   setup: z.array(z.unknown()).default([]),
   ops: z.array(z.enum(EXPLORE_OPS)).min(1),
@@ -93,6 +96,8 @@ export interface ExploreConfig {
   regions: { name: string; pages: number; shared: boolean; file?: string; prot: 'r' | 'rw'; thp: boolean }[];
   /** the geometry's PMD order when a region is THP-eligible */
   pmdOrder?: number;
+  /** the env: block as written (counterexamples carry it) */
+  envRaw?: Record<string, unknown>;
   files: { name: string; kind: 'memfd' | 'tmpfile'; pages: number }[];
   /** raw setup steps (written into counterexamples as they are) */
   setupRaw: unknown[];
@@ -134,6 +139,7 @@ export function parseConfig(text: string, file: string): ExploreConfig {
     ...(c.kernel ? { kernel: c.kernel } : {}),
     processes: c.processes, threads: c.threads, regions, files, setupRaw: c.setup, setup, ops: [...new Set(c.ops)], depth: c.depth, pipeBuffers: c.pipeBuffers,
     ...(c['pmd-order'] !== undefined ? { pmdOrder: c['pmd-order'] } : {}),
+    ...(c.env !== undefined ? { envRaw: c.env } : {}),
     properties: (c.properties ?? ['no-leak', 'pin-coherent', 'private-file-integrity']),
     expect: c.expect ?? {}, swarm: { walks: c.swarm?.walks ?? 10000, ...(c.swarm?.depth ? { depth: c.swarm.depth } : {}) },
   };
@@ -225,6 +231,11 @@ function prefixScenario(c: ExploreConfig): { resolved: Resolved; prefix: Record<
   return { resolved: resolveScenario({ ...base, name: c.name, file: c.file, steps }), prefix: [...mmaps, ...(c.setupRaw as Record<string, unknown>[])] };
 }
 
+/** The machine a configuration is explored on: the profile's, with the configuration's env: block. */
+export function systemEnv(c: ExploreConfig, profile: Profile): Env {
+  return withEnv(profileEnv(profile), scenarioEnv(c.envRaw));
+}
+
 /** Builds the system of a configuration on a profile. */
 export function buildSystem(c: ExploreConfig, profile: Profile): ExploreSystem {
   const { resolved: r0, prefix } = prefixScenario(c);
@@ -259,7 +270,7 @@ export function buildSystem(c: ExploreConfig, profile: Profile): ExploreSystem {
   const s = initialState({ geo, initial: [0], files: r0.files });
   task_set_state(s, 0, TASK_ALIVE);
   for (let j = 0; j < nth && nth > 1; j++) thread_set(s, j, TH_TASK, 1);
-  const kernel = { prof: profile, env: profileEnv(profile) };
+  const kernel = { prof: profile, env: systemEnv(c, profile) };
   for (const rs of r0.steps) {
     const eff = step(s, kernel, rs.op, { step: rs.step.index, freshWrites: true, thread: rs.th });
     if (eff.result.ret < 0 || eff.result.signal || eff.broken) throw new InputError(`setup step ${rs.step.index} (${rs.step.op}) fails on ${profile.id}`, rs.step.pos);
@@ -283,6 +294,7 @@ function buildActions(c: ExploreConfig, r: Resolved, n: number, profile: Profile
   const x: ExploreCx = {
     processes: n,
     threads: nth,
+    env: systemEnv(c, profile),
     slot,
     pipeBuffers: c.pipeBuffers,
     has: (f) => on.has(f),
@@ -322,7 +334,7 @@ function buildActions(c: ExploreConfig, r: Resolved, n: number, profile: Profile
       newRing: () => undefined,
       newThread: () => ({ slot: -1, index: 0 }),
       stop: () => undefined,
-      resume: () => undefined,
+      resume: () => null,
       need: () => undefined,
       fail: (msg) => {
         throw new Error(`explorer action of ${procName(t)}: ${msg}`);
@@ -379,6 +391,7 @@ export function traceScenario(sys: ExploreSystem, steps: Record<string, unknown>
   if (c.source.length) out.source = c.source;
   out.processes = ['P0'];
   if (c.pmdOrder !== undefined) out['pmd-order'] = c.pmdOrder;
+  if (c.envRaw !== undefined) out.env = c.envRaw;
   if (c.files.length) out.files = Object.fromEntries(c.files.map((f) => [f.name, { kind: f.kind, pages: f.pages }]));
   out.steps = [...sys.prefix, ...steps];
   return out;

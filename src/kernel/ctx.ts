@@ -88,6 +88,16 @@ export interface KCtx {
   thread: number;
   /** the step stopped the acting thread's operation in a window (it goes on with `resume`) */
   stopped: boolean;
+  /** the monitor holds the step's next user-mode uffd fault instead of resolving it (`write` with stop: uffd) */
+  uffdHold?: boolean;
+  /** the page whose user fault the monitor holds (handle_userfault() waits), once it did */
+  uffdHeld?: number;
+  /** GUP-fast stops after reading its (one) PTE, before grabbing the page (`stop: gup-fast`) */
+  fastStop?: boolean;
+  /** what a GUP-fast that stopped read: its page, the PTE and the PMD over it */
+  fastRead?: { va: number; pte: number; pmd: number };
+  /** a khugepaged collapse that stopped after its isolate: the PMD range, the new folio, the VMA */
+  collapseStop?: { h: number; nw: number; vi: number };
 }
 
 /** A uffd fault message as the monitor reads it: UFFD_PAGEFAULT_FLAG_WP always, UFFD_PAGEFAULT_FLAG_WRITE for a write. */

@@ -189,6 +189,39 @@ export const THOP_MEM_WRITE = 1;
  * not run yet
  */
 export const THOP_FORK = 2;
+/**
+ * a user store waiting in handle_userfault() for its monitor (`write` with
+ * stop: uffd): the fault dropped mmap_lock, so the thread holds no lock.
+ * TH_MM is the task, TH_VA/TH_N the store's pages, TH_I the page held,
+ * TH_FOLL the value it stores, TH_TRIES the step that started it, TH_DONE
+ * its wake bit (UF_WOKEN) and the faults it has taken so far (above it)
+ */
+export const THOP_USER_FAULT = 3;
+/**
+ * an O_DIRECT transfer of one page whose GUP fault waits in
+ * handle_userfault() (`odirect-read`/`odirect-write` with stop: uffd): no
+ * page taken yet, no lock held. TH_MM the task, TH_VA the page (TH_I 0),
+ * TH_N the file, TH_FOLL its page index, TH_TRIES 1 for a read, TH_DONE as
+ * for THOP_USER_FAULT
+ */
+export const THOP_DIO_FAULT = 4;
+/**
+ * a GUP-fast (`pin`/`get` with fast: true, stop: gup-fast) that read its
+ * PTE with interrupts off and has not grabbed the page yet: TH_MM the task,
+ * TH_VA the page, TH_N the handle, TH_FOLL its FOLL_* flags, TH_TRIES the
+ * PTE it read, TH_DONE the PMD over it. It holds no lock
+ */
+export const THOP_GUP_FAST = 5;
+/**
+ * a khugepaged collapse (`khugepaged` with stop: collapse) after
+ * pmdp_collapse_flush() cleared the PMD and __collapse_huge_page_isolate()
+ * checked the pages, before the copy: TH_MM the task, TH_VA the PMD range,
+ * TH_N the new folio, TH_I the VMA. It holds the mmap_lock for write (the
+ * PMD is none meanwhile; the detached page table keeps its PTEs)
+ */
+export const THOP_COLLAPSE = 6;
+/** TH_DONE bit of THOP_USER_FAULT and THOP_DIO_FAULT: a UFFDIO_WRITEPROTECT(mode 0) over the held page woke the thread */
+export const UF_WOKEN = 1;
 
 /* ---- global header ---- */
 export const G_LRU_N = 0; // folios in the per-CPU LRU add batch

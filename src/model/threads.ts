@@ -7,9 +7,38 @@
  * window with what it needs to go on. A stopped operation holds the
  * mmap_lock of the mm it walks for read, as the kernel's does across
  * cond_resched(): nothing that takes that lock for write can run until it
- * goes on.
+ * goes on. A user fault waiting for its userfaultfd monitor has dropped it.
  */
-import { type KState, THREAD_WORDS, TH_TASK, TH_OP, TH_MM, TH_N, TH_VA, THOP_NONE, THOP_FORK } from './layout.js';
+import {
+  type KState,
+  THREAD_WORDS,
+  TH_TASK,
+  TH_OP,
+  TH_MM,
+  TH_N,
+  TH_VA,
+  TH_I,
+  TH_DONE,
+  TH_FOLL,
+  TH_TRIES,
+  THOP_NONE,
+  THOP_FORK,
+  THOP_USER_FAULT,
+  THOP_DIO_FAULT,
+  THOP_GUP_FAST,
+  THOP_COLLAPSE,
+  UF_WOKEN,
+} from './layout.js';
+
+/** A stopped operation that holds no lock: a fault waiting for its uffd monitor, or a GUP-fast (interrupts off only). */
+export function holds_no_lock(op: number): boolean {
+  return userfault_op(op) || op === THOP_GUP_FAST;
+}
+
+/** A stopped operation that waits in handle_userfault() for its monitor (it holds no lock). */
+export function userfault_op(op: number): boolean {
+  return op === THOP_USER_FAULT || op === THOP_DIO_FAULT;
+}
 
 /** Thread slots of the state (0 when the geometry keeps none). */
 export function nr_threads(s: KState): number {
@@ -49,7 +78,8 @@ export function mmap_write_blocked(s: KState, t: number, exiting: boolean): bool
   const n = nr_threads(s);
   for (let th = 0; th < n; th++) {
     const o = thread_base(s, th);
-    if (s.m[o + TH_OP] === THOP_NONE || s.m[o + TH_MM] !== t) continue;
+    // (a fault waiting in handle_userfault() dropped the lock)
+    if (s.m[o + TH_OP] === THOP_NONE || holds_no_lock(s.m[o + TH_OP]!) || s.m[o + TH_MM] !== t) continue;
     if (!exiting || s.m[o + TH_TASK] !== t + 1) return true;
   }
   return false;
@@ -64,12 +94,12 @@ export function exit_threads(s: KState, t: number): void {
   }
 }
 
-/** A fork stopped in a window holds task `mm`'s mmap_lock for write: its thread slot, or -1. */
+/** A fork or a collapse stopped in a window holds task `mm`'s mmap_lock for write: its thread slot, or -1. */
 export function mmap_write_holder(s: KState, mm: number): number {
   const n = nr_threads(s);
   for (let th = 0; th < n; th++) {
     const o = thread_base(s, th);
-    if (s.m[o + TH_OP] === THOP_FORK && s.m[o + TH_MM] === mm) return th;
+    if ((s.m[o + TH_OP] === THOP_FORK || s.m[o + TH_OP] === THOP_COLLAPSE) && s.m[o + TH_MM] === mm) return th;
   }
   return -1;
 }
@@ -101,4 +131,86 @@ export function task_forking(s: KState, t: number): boolean {
  */
 export class WouldBlock extends Error {
   override readonly name = 'WouldBlock';
+}
+
+/**
+ * wake_userfault() (fs/userfaultfd.c, every era with uffd-wp): a
+ * UFFDIO_WRITEPROTECT(mode 0) without DONTWAKE over [start, end) of task
+ * `t`'s mm wakes the faults waiting there; each goes on at its `resume`.
+ */
+export function wake_userfault(s: KState, t: number, start: number, end: number): void {
+  const n = nr_threads(s);
+  for (let th = 0; th < n; th++) {
+    const o = thread_base(s, th);
+    if (!userfault_op(s.m[o + TH_OP]!) || s.m[o + TH_MM] !== t) continue;
+    const va = s.m[o + TH_VA]! + s.m[o + TH_I]!;
+    if (va >= start && va < end) s.m[o + TH_DONE] = s.m[o + TH_DONE]! | UF_WOKEN;
+  }
+}
+
+/** Thread slot `th` waits in handle_userfault() and nothing has woken it yet: the page it waits on, else -1. */
+export function userfault_waiting(s: KState, th: number): number {
+  if (!userfault_op(thread_stopped(s, th)) || thread_get(s, th, TH_DONE) & UF_WOKEN) return -1;
+  return thread_get(s, th, TH_VA) + thread_get(s, th, TH_I);
+}
+
+/** What an operation waiting in handle_userfault() keeps in its thread's record (layout.ts, THOP_USER_FAULT). */
+export interface UserfaultWait {
+  op: number;
+  /** the first page of the operation, its pages, and the page held (from the first) */
+  va: number;
+  n: number;
+  i: number;
+  /** two words of the operation's own (TH_FOLL, TH_TRIES) */
+  a: number;
+  b: number;
+  /** faults taken before it waited: the kernel counts them when the operation ends */
+  faults: number;
+  majfaults: number;
+}
+
+/** TH_DONE of a waiting operation: the wake bit, its faults from FAULT_SHIFT, its major faults from MAJ_SHIFT */
+const FAULT_SHIFT = 1;
+const MAJ_SHIFT = 16;
+
+/** Thread slot `th` of task `t` waits in handle_userfault() (its monitor holds the fault). */
+export function userfault_wait(s: KState, th: number, t: number, w: UserfaultWait): void {
+  if (thread_get(s, th, TH_TASK) === 0) thread_set(s, th, TH_TASK, t + 1);
+  thread_set(s, th, TH_OP, w.op);
+  thread_set(s, th, TH_MM, t);
+  thread_set(s, th, TH_VA, w.va);
+  thread_set(s, th, TH_N, w.n);
+  thread_set(s, th, TH_I, w.i);
+  thread_set(s, th, TH_FOLL, w.a);
+  thread_set(s, th, TH_TRIES, w.b);
+  thread_set(s, th, TH_DONE, (w.faults << FAULT_SHIFT) | (w.majfaults << MAJ_SHIFT));
+}
+
+/** The operation thread slot `th` waits with, once woken (`resume`): its record, now cleared. */
+export function userfault_woken(s: KState, th: number): UserfaultWait | null {
+  const done = thread_get(s, th, TH_DONE);
+  if (!userfault_op(thread_stopped(s, th)) || (done & UF_WOKEN) === 0) return null;
+  const w: UserfaultWait = {
+    op: thread_get(s, th, TH_OP),
+    va: thread_get(s, th, TH_VA),
+    n: thread_get(s, th, TH_N),
+    i: thread_get(s, th, TH_I),
+    a: thread_get(s, th, TH_FOLL),
+    b: thread_get(s, th, TH_TRIES),
+    faults: (done >> FAULT_SHIFT) & ((1 << (MAJ_SHIFT - FAULT_SHIFT)) - 1),
+    majfaults: done >>> MAJ_SHIFT,
+  };
+  s.m.fill(0, thread_base(s, th) + TH_OP, thread_base(s, th) + THREAD_WORDS);
+  return w;
+}
+
+/** The new folios collapses stopped in their window hold (one reference each, not mapped yet). */
+export function collapse_stopped_folios(s: KState): number[] {
+  const out: number[] = [];
+  const n = nr_threads(s);
+  for (let th = 0; th < n; th++) {
+    const o = thread_base(s, th);
+    if (s.m[o + TH_OP] === THOP_COLLAPSE) out.push(s.m[o + TH_N]!);
+  }
+  return out;
 }

@@ -7,19 +7,41 @@ import type { KCtx, ReadObs } from '../kernel/ctx.js';
 import { page_data, page_set_data, va_shared, huge_leaf_at } from '../model/mm_types.js';
 import { ZERO_PFN } from '../model/layout.js';
 import { OpWrites } from '../model/writes.js';
-import { user_access } from '../kernel/arch/x86/mm/fault.js';
+import { user_access, do_user_addr_fault, ACCESS_HELD } from '../kernel/arch/x86/mm/fault.js';
 import type { StepResult } from './types.js';
 
 /** The `value` of a store of zero bytes (`write` with `value: 0`): the page's content stays zero-filled, as KSM's use_zero_pages looks for. */
 export const ZERO_WRITE = -1;
 
-/** A user-mode load or store over pages [start, start+n): one write id for the whole store (`value`: its content, 0 its own, -1 zero bytes). */
-export function memAccess(s: KState, ctx: KCtx, t: number, start: number, n: number, write: boolean, value = 0): StepResult {
+/**
+ * A user-mode load or store over pages [start, start+n): one write id for
+ * the whole store (`value`: its content, 0 its own, -1 zero bytes). `from`:
+ * a store going on from page `i` after its fault waited for the uffd
+ * monitor, its writes counted to step `step`. `held`: the page whose fault
+ * the monitor holds now (the store stops there).
+ */
+export function memAccess(
+  s: KState,
+  ctx: KCtx,
+  t: number,
+  start: number,
+  n: number,
+  write: boolean,
+  value = 0,
+  from?: { i: number; step: number },
+): StepResult & { held?: number } {
   const data: number[] = [];
-  const wids = new OpWrites(s, t, ctx.step, ctx.freshWrites, Math.max(value, 0));
-  for (let i = 0; i < n;) {
+  const wids = new OpWrites(s, t, from ? from.step : ctx.step, ctx.freshWrites, Math.max(value, 0));
+  for (let i = from?.i ?? 0; i < n;) {
     const va = start + i;
+    if (from && i === from.i) {
+      // woken in handle_userfault(): do_user_addr_fault() retries the fault with FAULT_FLAG_TRIED first
+      const sig = do_user_addr_fault(s, ctx, t, va, write, true);
+      if (sig === 'held') return { ret: 0, signal: null, data, done: i, held: i };
+      if (sig) return { ret: 0, signal: sig, data, done: i };
+    }
     const r = user_access(s, ctx, t, va, write);
+    if (r === ACCESS_HELD) return { ret: 0, signal: null, data, done: i, held: i };
     if (typeof r === 'string') return { ret: 0, signal: r, data, done: i };
     // the rest of a huge leaf the access went through takes the same access without a fault (the
     // leaf now allows it, and a store has set its dirty bit): the CPU uses the TLB entry

@@ -7,12 +7,67 @@
 import { z } from 'zod';
 import { defineOp, ok, type ExploreFamily, type ExplorePage, type ExploreCx, type ActionSpec } from './types.js';
 import { region, name } from './args.js';
-import { gup_test_start, gup_test_read, gup_test_write, gup_test_stop } from '../kernel/drivers/gup_test.js';
+import { gup_test_start, gup_test_fast_resume, gup_test_read, gup_test_write, gup_test_stop } from '../kernel/drivers/gup_test.js';
+import { GUP_FAST_STOPPED } from '../kernel/mm/gup.js';
+import { THREAD_WORDS, TH_TASK, TH_OP, TH_MM, TH_VA, TH_N, TH_FOLL, TH_TRIES, TH_DONE, THOP_GUP_FAST } from '../model/layout.js';
+import { thread_get, thread_set, thread_base } from '../model/threads.js';
+import { ModelBug } from '../model/bug.js';
+import type { ResolveCx } from './types.js';
+import type { RegionRef } from '../scenario/types.js';
 import { FOLL_PIN, FOLL_GET, FOLL_WRITE, FOLL_LONGTERM } from '../model/mm_types.js';
 import { hasHandle } from './explore.js';
 import type { Profile } from '../profiles/types.js';
 import type { KState } from '../model/layout.js';
 import type { KCtx } from '../kernel/ctx.js';
+
+/** `stop: gup-fast`: one page by GUP-fast, on a thread; the window exists where TLB flushes are not IPIs (env tlb-flush). */
+function fastStop(a: { stop?: 'gup-fast' | undefined; fast: boolean; at: unknown }, cx: ResolveCx): boolean {
+  if (a.stop === undefined) return false;
+  if (!a.fast) cx.fail('stop: gup-fast needs fast: true (the slow path takes mmap_lock: no such window)');
+  const r = cx.range(a.at as RegionRef);
+  if (r.pages !== 1) cx.fail(`stop: gup-fast takes one page (this range has ${r.pages})`);
+  cx.stop('gup-fast');
+  return true;
+}
+
+/**
+ * A pin or get: GUP, and the references under the handle; with stop:
+ * gup-fast, GUP-fast may stop between its PTE read and its grab (the
+ * acting thread's record keeps what it read; src/model/threads.ts).
+ */
+function gupApply(
+  s: KState,
+  ctx: KCtx,
+  t: number,
+  m: { start: number; pages: number; foll: number; fast: boolean; handle: number; stop: boolean },
+) {
+  ctx.fastStop = m.stop;
+  const r = gup_test_start(s, ctx, t, m.start, m.pages, m.foll, m.fast, m.handle);
+  ctx.fastStop = false;
+  if (r !== GUP_FAST_STOPPED) return ok(r);
+  const read = ctx.fastRead!;
+  if (ctx.thread < 0) throw new ModelBug('a GUP-fast stopped in a state without thread records');
+  const th = ctx.thread;
+  if (thread_get(s, th, TH_TASK) === 0) thread_set(s, th, TH_TASK, t + 1);
+  thread_set(s, th, TH_OP, THOP_GUP_FAST);
+  thread_set(s, th, TH_MM, t);
+  thread_set(s, th, TH_VA, read.va);
+  thread_set(s, th, TH_N, m.handle);
+  thread_set(s, th, TH_FOLL, m.foll);
+  thread_set(s, th, TH_TRIES, read.pte);
+  thread_set(s, th, TH_DONE, read.pmd);
+  ctx.stopped = true;
+  return ok(0);
+}
+
+/** The GUP-fast thread slot `th` stopped goes on (`resume`): the grab and the recheck, or the slow path. */
+export function gup_fast_resume_thread(s: KState, ctx: KCtx, t: number, th: number) {
+  const read = { va: thread_get(s, th, TH_VA), pte: thread_get(s, th, TH_TRIES), pmd: thread_get(s, th, TH_DONE) };
+  const foll = thread_get(s, th, TH_FOLL);
+  const handle = thread_get(s, th, TH_N);
+  s.m.fill(0, thread_base(s, th) + TH_OP, thread_base(s, th) + THREAD_WORDS);
+  return ok(gup_test_fast_resume(s, ctx, t, foll, read, handle));
+}
 
 const NO_GUP_TEST = "takes GUP references directly (needs CONFIG_GUP_TEST's gup_test, which this kernel lacks)";
 const noPins = (p: Profile): boolean => !p.mech.features.pinUserPages;
@@ -27,7 +82,7 @@ function gupFamily(
   rank: number,
   doc: string,
   write: boolean,
-  step: (ref: string, h: string) => Record<string, unknown>,
+  step: (ref: string, h: string, x: ExploreCx) => Record<string, unknown>,
   lacks?: (p: Profile) => boolean,
 ): ExploreFamily {
   return {
@@ -38,7 +93,7 @@ function gupFamily(
     perPage(t: number, pg: ExplorePage, x: ExploreCx): ActionSpec[] {
       const hn = x.handle(t, pg, write);
       const h = x.handleId(hn);
-      const out: ActionSpec[] = [{ t, args: () => step(pg.ref, hn), enabled: (s) => !hasHandle(s, t, h) }];
+      const out: ActionSpec[] = [{ t, args: () => step(pg.ref, hn, x), enabled: (s) => !hasHandle(s, t, h) }];
       for (const then of ['unpin', 'pin-read', 'pin-write']) {
         if (x.has(then)) out.push({ t, args: () => ({ [then]: hn }), enabled: (s) => hasHandle(s, t, h) });
       }
@@ -58,11 +113,12 @@ export const pin = defineOp({
     write: z.boolean().default(false),
     longterm: z.boolean().default(true),
     fast: z.boolean().default(false),
+    stop: z.literal('gup-fast').optional(),
   },
   requires: ['gup-test'],
   resolve(a, cx) {
     const foll = FOLL_PIN | (a.write ? FOLL_WRITE : 0) | (a.longterm ? FOLL_LONGTERM : 0);
-    return { ...cx.range(a.at), foll, fast: a.fast, handle: cx.handle(a.handle, true) };
+    return { ...cx.range(a.at), foll, fast: a.fast, handle: cx.handle(a.handle, true), stop: fastStop(a, cx) };
   },
   print: (m, cx) => ({
     pin: cx.range(m),
@@ -70,10 +126,11 @@ export const pin = defineOp({
     ...(m.foll & FOLL_WRITE ? { write: true } : {}),
     ...(m.foll & FOLL_LONGTERM ? {} : { longterm: false }),
     ...(m.fast ? { fast: true } : {}),
+    ...(m.stop ? { stop: 'gup-fast' } : {}),
   }),
   range: (m) => m,
   refs: (m) => m.pages,
-  apply: (s, ctx, t, m) => ok(gup_test_start(s, ctx, t, m.start, m.pages, m.foll, m.fast, m.handle)),
+  apply: (s, ctx, t, m) => gupApply(s, ctx, t, m),
   lockless: (m) => m.fast,
   lacks: (p) => (noPins(p) ? `${p.id} has no pin_user_pages (5.6)` : null),
   exec: { modelOnly: NO_GUP_TEST },
@@ -98,7 +155,14 @@ export const pin = defineOp({
       115,
       'a R/W long-term pin of one page by pin_user_pages_fast() (GUP-fast first, as RDMA and io_uring take them)',
       true,
-      (ref, h) => ({ pin: ref, write: true, fast: true, handle: h }),
+      // where TLB flushes are not IPIs, GUP-fast stops between its PTE read and its grab
+      (ref, h, x) => ({
+        pin: ref,
+        write: true,
+        fast: true,
+        handle: h,
+        ...(x.threads > 1 && x.env.tlbFlush === 'broadcast' ? { stop: 'gup-fast' } : {}),
+      }),
       noPins,
     ),
   ],
@@ -109,18 +173,31 @@ export const get = defineOp({
   hugetlb: true,
   doc: 'get_user_pages(_fast) (FOLL_GET) held by a driver',
   primary: 'at',
-  args: { at: region, handle: name, write: z.boolean().default(false), fast: z.boolean().default(false) },
+  args: {
+    at: region,
+    handle: name,
+    write: z.boolean().default(false),
+    fast: z.boolean().default(false),
+    stop: z.literal('gup-fast').optional(),
+  },
   requires: ['gup-test'],
-  resolve: (a, cx) => ({ ...cx.range(a.at), foll: FOLL_GET | (a.write ? FOLL_WRITE : 0), fast: a.fast, handle: cx.handle(a.handle, true) }),
+  resolve: (a, cx) => ({
+    ...cx.range(a.at),
+    foll: FOLL_GET | (a.write ? FOLL_WRITE : 0),
+    fast: a.fast,
+    handle: cx.handle(a.handle, true),
+    stop: fastStop(a, cx),
+  }),
   print: (m, cx) => ({
     get: cx.range(m),
     handle: cx.handle(m.handle),
     ...(m.foll & FOLL_WRITE ? { write: true } : {}),
     ...(m.fast ? { fast: true } : {}),
+    ...(m.stop ? { stop: 'gup-fast' } : {}),
   }),
   range: (m) => m,
   refs: (m) => m.pages,
-  apply: (s, ctx, t, m) => ok(gup_test_start(s, ctx, t, m.start, m.pages, m.foll, m.fast, m.handle)),
+  apply: (s, ctx, t, m) => gupApply(s, ctx, t, m),
   lockless: (m) => m.fast,
   exec: { modelOnly: NO_GUP_TEST },
   fuzz: {

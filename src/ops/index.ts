@@ -34,6 +34,7 @@ import { ksmScan } from './ksm.js';
 import { swapoff } from './swapoff.js';
 import { setuid } from './setuid.js';
 import { thread, resume } from './thread.js';
+import { khugepaged } from './khugepaged.js';
 
 /** Every operation, in registry order. */
 export const OPS = [
@@ -82,6 +83,7 @@ export const OPS = [
   setuid,
   thread,
   resume,
+  khugepaged,
 ] as const;
 
 type AnyDef = (typeof OPS)[number];

@@ -1,17 +1,28 @@
 /** O_DIRECT reads and writes of a tmpfile on ext4 (fs/direct-io.c, block/bio.c). */
 import { defineOp, ok } from './types.js';
 import { region, name, fileArgs } from './args.js';
-import { dio_rw, dio_start, dio_complete } from '../kernel/fs/direct-io.js';
+import { z } from 'zod';
+import { dio_rw, dio_rw_resume, dio_start, dio_complete } from '../kernel/fs/direct-io.js';
+import { GUP_HELD } from '../kernel/mm/gup.js';
+import { THOP_DIO_FAULT } from '../model/layout.js';
+import { userfault_wait, userfault_woken } from '../model/threads.js';
+import { ModelBug } from '../model/bug.js';
+import type { KState } from '../model/layout.js';
+import type { KCtx } from '../kernel/ctx.js';
+import type { StepResult } from './types.js';
 import { refs_where } from '../model/refs.js';
 import { REF_TRANSIENT } from '../model/layout.js';
 import { EBUSY, EINVAL } from '../kernel/errno.js';
 
+const HELD_DOC =
+  ' `stop: uffd` (one page, a thread created by `thread`): the monitor holds the uffd-wp fault GUP takes on the page, so the thread sleeps in handle_userfault() with mmap_lock dropped, no page taken yet, while other steps run; a `uffd-unwp` of the page wakes it and its `resume` retries the page (FOLL_TRIED) and transfers';
+
 const rw = <const N extends 'odirect-read' | 'odirect-write'>(opName: N, read: boolean, doc: string) =>
   defineOp({
     name: opName,
-    doc,
+    doc: doc + HELD_DOC,
     primary: 'at',
-    args: { at: region, ...fileArgs },
+    args: { at: region, ...fileArgs, stop: z.literal('uffd').optional() },
     requires: ['odirect'],
     resolve: (a, cx) => {
       const r = cx.range(a.at);
@@ -19,12 +30,44 @@ const rw = <const N extends 'odirect-read' | 'odirect-write'>(opName: N, read: b
       // past EOF the kernel zero-fills a read through the page-cache-free hole path and clips the count: not modelled
       if (a.offset + r.pages > f.pages)
         cx.fail(`${opName} of ${r.pages} page(s) at offset ${a.offset} runs past the end of file ${a.file} (${f.pages} page(s))`);
-      return { ...r, file: f.id, index: a.offset };
+      if (a.stop !== undefined) {
+        // the pages GUP took before a held fault would be the thread's across the window: not modelled
+        if (r.pages !== 1) cx.fail(`${opName} with stop: uffd transfers one page (this one has ${r.pages})`);
+        cx.stop('uffd');
+      }
+      return { ...r, file: f.id, index: a.offset, stop: a.stop !== undefined };
     },
-    print: (m, cx) => ({ [opName]: cx.range(m), file: cx.file(m.file), ...(m.index ? { offset: m.index } : {}) }),
+    print: (m, cx) => ({
+      [opName]: cx.range(m),
+      file: cx.file(m.file),
+      ...(m.index ? { offset: m.index } : {}),
+      ...(m.stop ? { stop: 'uffd' } : {}),
+    }),
     range: (m) => m,
-    apply: (s, ctx, t, m) => ok(dio_rw(s, ctx, t, read, m.file, m.index, m.start, m.pages)),
-    exec: { args: ['dfile', 'index', 'start', 'pages'], encode: (m) => [m.file, m.index, m.start, m.pages] },
+    apply(s, ctx, t, m) {
+      if (!m.stop) return ok(dio_rw(s, ctx, t, read, m.file, m.index, m.start, m.pages));
+      ctx.uffdHold = true;
+      const r = dio_rw(s, ctx, t, read, m.file, m.index, m.start, m.pages);
+      ctx.uffdHold = false;
+      if (r !== GUP_HELD) return ok(r);
+      if (ctx.thread < 0) throw new ModelBug('an O_DIRECT transfer waits for its uffd monitor in a state without thread records');
+      const w = {
+        op: THOP_DIO_FAULT,
+        va: m.start,
+        n: m.file,
+        i: 0,
+        a: m.index,
+        b: read ? 1 : 0,
+        faults: ctx.faults,
+        majfaults: ctx.majfaults,
+      };
+      userfault_wait(s, ctx.thread, t, w);
+      ctx.faults = 0;
+      ctx.majfaults = 0;
+      ctx.stopped = true;
+      return ok(0);
+    },
+    exec: { args: ['dfile', 'index', 'start', 'pages'], encode: (m) => [m.file, m.index, m.start, m.pages], holds: (m) => m.stop },
     // the fuzzer's file ft has 2 pages: on a larger region (a THP) the transfer takes its first two
     fuzz: {
       host: true,
@@ -78,3 +121,12 @@ export const odirectComplete = defineOp({
   },
   exec: { modelOnly: inFlight },
 });
+
+/** The O_DIRECT transfer thread slot `th` held in GUP's fault goes on (`resume`, after a wake): the bytes transferred, or an errno. */
+export function dio_fault_resume(s: KState, ctx: KCtx, t: number, th: number): StepResult {
+  const w = userfault_woken(s, th);
+  if (!w) throw new ModelBug(`thread slot ${th}: resumed in handle_userfault() before a wake`);
+  ctx.faults += w.faults;
+  ctx.majfaults += w.majfaults;
+  return ok(dio_rw_resume(s, ctx, t, w.b === 1, w.n, w.a, w.va));
+}

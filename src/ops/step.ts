@@ -15,8 +15,16 @@ import { ESRCH } from '../kernel/errno.js';
 import type { Profile } from '../profiles/types.js';
 import type { Env } from '../profiles/env.js';
 import { findOp, type Op, type OpDef, opArgs } from './index.js';
-import { nr_threads, task_forking, mmap_write_holder, mmap_write_blocked, thread_stopped, WouldBlock } from '../model/threads.js';
-import { THOP_NONE } from '../model/layout.js';
+import {
+  nr_threads,
+  task_forking,
+  mmap_write_holder,
+  mmap_write_blocked,
+  thread_stopped,
+  userfault_waiting,
+  WouldBlock,
+} from '../model/threads.js';
+import { THOP_NONE, THOP_FORK, THOP_GUP_FAST } from '../model/layout.js';
 import { ok, type StepResult } from './types.js';
 
 /** The kernel a step runs on: its profile and the machine. */
@@ -122,6 +130,10 @@ export function step(s: KState, k: Kernel, op: Op, opts: StepOptions = {}): Effe
 function lock_wait(s: KState, def: OpDef, op: Op, th: number): string | null {
   if (th >= 0 && thread_stopped(s, th) !== THOP_NONE && op.op !== 'resume')
     return `the acting thread is stopped in a window (the kernel needed one more): only resume goes on with it`;
+  if (op.op === 'resume' && th >= 0) {
+    const va = userfault_waiting(s, th);
+    if (va >= 0) return `the thread sleeps in handle_userfault() until a uffd-unwp of page ${va} wakes it`;
+  }
   if (task_forking(s, op.t)) return `task ${op.t} is the child of a fork stopped in a window: it does not run before the fork returns`;
   // an mmap_lock writer waits for a thread stopped with the lock held for read (a GUP in its retry window)
   const writes = typeof def.mmapWrite === 'function' ? def.mmapWrite(opArgs(op)) : def.mmapWrite === true;
@@ -132,8 +144,12 @@ function lock_wait(s: KState, def: OpDef, op: Op, th: number): string | null {
     const holder = mmap_write_holder(s, mm);
     // (the fork's own thread goes on with it)
     if (holder < 0 || holder === th) continue;
-    const lockless = typeof def.lockless === 'function' ? def.lockless(opArgs(op)) : def.lockless === true;
-    if (!lockless) return `${op.op} waits for task ${mm}'s mmap_lock, held for write by a fork stopped in a window`;
+    // (a GUP-fast going on from its window is lockless too: its slow path throws WouldBlock itself)
+    const lockless =
+      (op.op === 'resume' && th >= 0 && thread_stopped(s, th) === THOP_GUP_FAST) ||
+      (typeof def.lockless === 'function' ? def.lockless(opArgs(op)) : def.lockless === true);
+    const who = thread_stopped(s, holder) === THOP_FORK ? 'a fork' : 'a collapse';
+    if (!lockless) return `${op.op} waits for task ${mm}'s mmap_lock, held for write by ${who} stopped in a window`;
   }
   return null;
 }

@@ -8,12 +8,16 @@ import { z } from 'zod';
 import { defineOp, ok } from './types.js';
 import { name } from './args.js';
 import { perProcess } from './explore.js';
-import { TH_TASK, THOP_MEM_WRITE, THOP_FORK } from '../model/layout.js';
+import { TH_TASK, THOP_MEM_WRITE, THOP_FORK, THOP_USER_FAULT, THOP_DIO_FAULT, THOP_GUP_FAST, THOP_COLLAPSE } from '../model/layout.js';
 import { thread_set, thread_stopped } from '../model/threads.js';
 import { trace } from '../kernel/ctx.js';
 import { ModelBug } from '../model/bug.js';
 import { mem_write_resume } from './remote.js';
 import { fork_resume_thread } from './fork.js';
+import { user_fault_resume } from './write.js';
+import { dio_fault_resume } from './odirect.js';
+import { gup_fast_resume_thread } from './gup-test.js';
+import { collapse_resume_thread } from './khugepaged.js';
 
 export const thread = defineOp({
   name: 'thread',
@@ -37,16 +41,18 @@ export const thread = defineOp({
 /** The windows an operation may stop in, by the operation stopped there (THOP_*). */
 const WINDOWS = ['gup-retry', 'copy-present-pte'] as const;
 const WINDOW_OF: Record<number, (typeof WINDOWS)[number]> = { [THOP_MEM_WRITE]: 'gup-retry', [THOP_FORK]: 'copy-present-pte' };
+// (a GUP-fast, a collapse and a fault held by its monitor stop in one window each: their resume goes to the end)
 
 export const resume = defineOp({
   name: 'resume',
-  doc: 'the thread goes on with the operation it stopped in a window (`stop:` of its earlier step): to the end, or with stop: to the next window; nothing when the operation ended without reaching a window on this kernel',
+  doc: 'the thread goes on with the operation it stopped in a window (`stop:` of its earlier step): to the end, or with stop: to the next window; nothing when the operation ended without reaching a window on this kernel. A store held by its uffd monitor (stop: uffd) goes on once a uffd-unwp woke it (an earlier step; the resume waits for it otherwise), retrying its fault with FAULT_FLAG_TRIED',
   primary: null,
   args: { stop: z.enum(WINDOWS).optional() },
   resolve(a, cx) {
     // (with stop:, whether it stops again depends on the kernel: later steps of the thread wait for a resume if it did)
-    cx.resume(a.stop !== undefined);
-    return a.stop !== undefined ? { stop: true, window: a.stop } : { stop: false };
+    const from = cx.resume(a.stop !== undefined);
+    const uffd = from === 'uffd';
+    return a.stop !== undefined ? { stop: true, window: a.stop, uffd } : { stop: false, uffd };
   },
   print: (m) => (m.stop ? { resume: null, stop: m.window } : 'resume'),
   apply(s, ctx, t, m) {
@@ -54,12 +60,21 @@ export const resume = defineOp({
     const what = thread_stopped(s, th);
     if (what === THOP_MEM_WRITE) return mem_write_resume(s, ctx, t, th, m.stop);
     if (what === THOP_FORK) return fork_resume_thread(s, ctx, t, th, m.stop);
+    if (what === THOP_USER_FAULT) return user_fault_resume(s, ctx, t, th);
+    if (what === THOP_DIO_FAULT) return dio_fault_resume(s, ctx, t, th);
+    if (what === THOP_GUP_FAST) return gup_fast_resume_thread(s, ctx, t, th);
+    if (what === THOP_COLLAPSE) return collapse_resume_thread(s, ctx, t, th);
     if (what !== 0) throw new ModelBug(`thread slot ${th}: no way to go on with stopped operation ${what}`);
     // the operation ended without reaching the window on this kernel (no fault was needed): nothing to go on with
     trace(ctx, 'resume', 'the thread has no operation stopped in a window (it ran to its end)');
     return ok();
   },
-  exec: { modelOnly: 'goes on with an operation stopped inside the kernel (model only)' },
+  // the executor wakes the held fault (its uffd-unwp used UFFDIO_WRITEPROTECT_MODE_DONTWAKE) and waits for the thread's store to end
+  exec: {
+    args: [],
+    encode: () => [],
+    blocker: (m) => (m.uffd ? null : 'goes on with an operation stopped inside the kernel (model only)'),
+  },
   explore: [
     perProcess(
       'resume',
@@ -69,11 +84,14 @@ export const resume = defineOp({
         Array.from({ length: x.threads > 1 ? x.threads : 0 }, (_, j) => ({
           t,
           th: x.slot(t, j),
-          args: (s) => ({ resume: null, stop: WINDOW_OF[thread_stopped(s, x.slot(t, j))] ?? 'gup-retry' }),
+          args: (s) => {
+            const w = WINDOW_OF[thread_stopped(s, x.slot(t, j))];
+            return w ? { resume: null, stop: w } : 'resume';
+          },
           dynamic: true,
           enabled: (s) => thread_stopped(s, x.slot(t, j)) !== 0,
         })),
-      { impliedBy: ['proc-mem-write', 'fork'] },
+      { impliedBy: ['proc-mem-write', 'fork', 'khugepaged', 'pin-fast'] },
     ),
   ],
 });

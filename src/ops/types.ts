@@ -15,6 +15,7 @@ import type { z } from 'zod';
 import type { KState } from '../model/layout.js';
 import type { KCtx } from '../kernel/ctx.js';
 import type { Profile } from '../profiles/types.js';
+import type { Env } from '../profiles/env.js';
 import type { RegionRef } from '../scenario/types.js';
 import type { Signal } from '../kernel/arch/x86/mm/fault.js';
 
@@ -76,8 +77,12 @@ export interface ResolveCx {
   newThread(name: string): { slot: number; index: number };
   /** the acting thread's operation stops in `window`: only `resume` may follow for it */
   stop(window: string): void;
-  /** the acting thread goes on with its stopped operation (an earlier step must have stopped it); `again`: it may stop once more */
-  resume(again: boolean): void;
+  /**
+   * the acting thread goes on with its stopped operation (an earlier step
+   * must have stopped it); `again`: it may stop once more. Returns the
+   * window it was stopped in, or null when it may have ended already
+   */
+  resume(again: boolean): string | null;
   /** a declared file: id and size in pages */
   file(name: string): { id: number; pages: number; gigantic?: boolean };
   /** an existing pipe, or a new one created by this step */
@@ -114,6 +119,12 @@ export interface ExecEncoding<M> {
   encode(m: M, step: number): number[];
   /** why this instance cannot run on a real kernel (a model-only variant), or null */
   blocker?(m: M): string | null;
+  /**
+   * the step may stop its thread in handle_userfault() (stop: uffd): the
+   * executor's monitor holds the step's first uffd fault, and the step's
+   * thread is left waiting there until its `resume`
+   */
+  holds?(m: M): boolean;
 }
 
 /** A random command: an operation and three small choices (the fuzzer's alphabet). */
@@ -171,6 +182,8 @@ export interface ExploreCx {
   readonly processes: number;
   /** threads per process (1: no thread records, no operation stops in a window) */
   readonly threads: number;
+  /** the machine explored on (tlbFlush decides whether GUP-fast has a window) */
+  readonly env: Readonly<Env>;
   /** buffers a pipe may hold before vmsplice stops being explored */
   readonly pipeBuffers: number;
   /** the configuration's alphabet contains this family (and the profile has it) */

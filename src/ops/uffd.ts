@@ -2,7 +2,7 @@
 import { z } from 'zod';
 import { defineOp, ok } from './types.js';
 import { region } from './args.js';
-import { userfaultfd_open, userfaultfd_register, mwriteprotect_range } from '../kernel/mm/userfaultfd.js';
+import { userfaultfd_open, userfaultfd_register, userfaultfd_writeprotect } from '../kernel/mm/userfaultfd.js';
 import { task_uffd } from '../model/mm_types.js';
 import { UFFD_CTX_OPEN, UFFD_FEATURE_WP_ASYNC, UFFD_FEATURE_WP_UNPOPULATED } from '../model/layout.js';
 import { EBADF } from '../kernel/errno.js';
@@ -87,7 +87,7 @@ const wp = <const N extends 'uffd-wp' | 'uffd-unwp'>(opName: N, on: boolean, doc
     range: (m) => m,
     apply(s, ctx, t, m) {
       if ((task_uffd(s, t) & UFFD_CTX_OPEN) === 0) return ok(-EBADF);
-      return ok(mwriteprotect_range(s, ctx, t, m.start, m.start + m.pages, on));
+      return ok(userfaultfd_writeprotect(s, ctx, t, m.start, m.start + m.pages, on));
     },
     lacks,
     exec: { args: ['start', 'pages'], encode: (m) => [m.start, m.pages] },
@@ -95,4 +95,9 @@ const wp = <const N extends 'uffd-wp' | 'uffd-unwp'>(opName: N, on: boolean, doc
   });
 
 export const uffdWp = wp('uffd-wp', true, 'UFFDIO_WRITEPROTECT mode WP', 2);
-export const uffdUnwp = wp('uffd-unwp', false, 'UFFDIO_WRITEPROTECT mode 0', 1);
+export const uffdUnwp = wp(
+  'uffd-unwp',
+  false,
+  'UFFDIO_WRITEPROTECT mode 0: unprotects, and wakes the faults waiting there (a `write` stopped with stop: uffd goes on at its `resume`)',
+  1,
+);

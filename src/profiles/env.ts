@@ -53,6 +53,10 @@ export const envSchema = z
       description:
         'kernel.yama.ptrace_scope, or -1 without Yama (this host): 1 lets an unprivileged process attach only to its descendants, 2 only CAP_SYS_PTRACE, 3 nobody; process_vm_readv/writev and /proc/PID/mem are PTRACE_MODE_ATTACH checks',
     }),
+    tlbFlush: z.enum(['ipi', 'broadcast']).meta({
+      description:
+        "how a TLB shootdown reaches this mm's other CPUs: `ipi` (x86 without paravirt flush, the default) interrupts each and waits, and so waits for a GUP-fast in progress (it runs with interrupts off): no page-table change completes under it, and the model runs GUP-fast as one step; `broadcast` (arm64's TLBI, x86 guests with paravirt TLB flush) does not wait, so GUP-fast may stop between its PTE read and its grab (`stop: gup-fast`, model only), the window of the collapse race 70cbc3cc78a9 closed",
+    }),
     ioUringDisabled: z.number().int().min(0).max(2).meta({
       description:
         'kernel.io_uring_disabled (6.6+; 0 where the sysctl is missing): 1 lets only CAP_SYS_ADMIN (and io_uring_group, not modelled) set up a ring, 2 nobody, root included: io_uring_setup() is then EPERM',
@@ -76,6 +80,7 @@ export const DEFAULT_ENV: Readonly<Env> = Object.freeze({
   zeroPage: true,
   unprivilegedUserfaultfd: false,
   ptraceScope: -1,
+  tlbFlush: 'ipi',
   ioUringDisabled: 0,
 });
 
@@ -128,6 +133,8 @@ export const scenarioEnvSchema = z
     'hugetlb-pages': envSchema.shape.hugetlbPages.optional(),
     'hugetlb-overcommit': envSchema.shape.hugetlbOvercommit.optional(),
     'hugetlb-1g-pages': envSchema.shape.hugetlb1gPages.optional(),
+    // a fact of the machine, not a setting: a scenario that names another one than the machine's is model only
+    'tlb-flush': envSchema.shape.tlbFlush.optional(),
   })
   .strict();
 
@@ -142,5 +149,6 @@ export function scenarioEnv(e: z.infer<typeof scenarioEnvSchema> | undefined): P
     ...(e['hugetlb-pages'] !== undefined ? { hugetlbPages: e['hugetlb-pages'] } : {}),
     ...(e['hugetlb-overcommit'] !== undefined ? { hugetlbOvercommit: e['hugetlb-overcommit'] } : {}),
     ...(e['hugetlb-1g-pages'] !== undefined ? { hugetlb1gPages: e['hugetlb-1g-pages'] } : {}),
+    ...(e['tlb-flush'] !== undefined ? { tlbFlush: e['tlb-flush'] } : {}),
   };
 }

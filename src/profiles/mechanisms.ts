@@ -181,6 +181,9 @@ const gup = z
       'every GET or PIN on a COW mapping is made a write, breaking COW, and GUP-fast leaves read-only PTEs to the slow path (17839856fd58, 5.8 only)',
     ),
     odirectPins: flag('O_DIRECT takes FOLL_PIN (920756a3306a and the block conversion, 6.3) rather than FOLL_GET'),
+    fastRecheckPmd: flag(
+      'GUP-fast reads the PMD again after it grabbed a page, with the PTE, and backs off if it changed: a collapse cleared it meanwhile (70cbc3cc78a9 "mm: gup: fix the fast GUP race against THP collapse", 6.0). Before, only the PTE was read again, which a collapse clears only after its refcount check',
+    ),
     iouringUnlockable: flag(
       'IORING_REGISTER_BUFFERS pins with pin_user_pages_fast(), whose slow path may drop mmap_lock and retry a fault (FOLL_UNLOCKABLE): a uffd-wp fault waits for the monitor and the pin is taken ("io_uring: rsrc: avoid use of vmas parameter in pin_user_pages()", 6.5 inferred; read: 6.12 io_pin_pages()). Before, pin_user_pages() under mmap_read_lock without `locked`: handle_userfault() gives VM_FAULT_SIGBUS and the registration fails with EFAULT',
     ),

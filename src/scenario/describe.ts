@@ -80,7 +80,24 @@ import {
 import { refs_used, ref_owner, ref_kind, ref_foll, ref_pfn } from '../model/refs.js';
 import { follToString } from '../kernel/mm/gup.js';
 import { nr_threads, thread_get } from '../model/threads.js';
-import { TH_OP, TH_MM, TH_VA, TH_I, TH_N, TH_FOLL, THOP_NONE, THOP_MEM_WRITE } from '../model/layout.js';
+import {
+  TH_OP,
+  TH_MM,
+  TH_VA,
+  TH_I,
+  TH_N,
+  TH_FOLL,
+  TH_DONE,
+  THOP_NONE,
+  THOP_MEM_WRITE,
+  THOP_FORK,
+  THOP_USER_FAULT,
+  THOP_DIO_FAULT,
+  THOP_GUP_FAST,
+  THOP_COLLAPSE,
+  TH_TRIES,
+  UF_WOKEN,
+} from '../model/layout.js';
 import type { Resolved } from './resolve.js';
 import { pageName, seenStep } from './run.js';
 
@@ -338,12 +355,18 @@ export function describeState(r: Resolved, s: KState): Map<string, string> {
     const op = thread_get(s, th, TH_OP);
     if (op === THOP_NONE) continue;
     const mm = T(thread_get(s, th, TH_MM));
-    const at = pageName(r, thread_get(s, th, TH_VA) + (op === THOP_MEM_WRITE ? thread_get(s, th, TH_I) : 0));
+    const at = pageName(r, thread_get(s, th, TH_VA) + (op === THOP_FORK ? 0 : thread_get(s, th, TH_I)));
     out.set(
       `thread ${r.slotNames[th] ?? `slot${th}`}`,
       op === THOP_MEM_WRITE
         ? `stopped in gup-retry: /proc/PID/mem write of ${mm}:${at} after a fault, retries with ${follToString(thread_get(s, th, TH_FOLL))}; holds ${mm}'s mmap_lock for read`
-        : `stopped in copy-present-pte: fork of ${T(thread_get(s, th, TH_N))} shared ${mm}:${at}, its PTE not write-protected yet; holds ${mm}'s mmap_lock for write`,
+        : op === THOP_USER_FAULT || op === THOP_DIO_FAULT
+          ? `stopped in uffd: ${op === THOP_USER_FAULT ? 'its store to' : `GUP of its O_DIRECT ${thread_get(s, th, TH_TRIES) ? 'read into' : 'write from'}`} ${mm}:${at} sleeps in handle_userfault(), the monitor holds the fault; ${thread_get(s, th, TH_DONE) & UF_WOKEN ? 'woken, goes on at its resume' : 'not woken yet'}; holds no lock (mmap_lock dropped)`
+          : op === THOP_GUP_FAST
+            ? `stopped in gup-fast: read the PTE of ${mm}:${at} (pfn#${pte_pfn(thread_get(s, th, TH_TRIES))}) with interrupts off, has not grabbed the page; holds no lock`
+            : op === THOP_COLLAPSE
+              ? `stopped in collapse: the PMD over ${mm}:${at} cleared and its pages isolated, new THP pfn#${thread_get(s, th, TH_N)} not filled yet; holds ${mm}'s mmap_lock for write`
+              : `stopped in copy-present-pte: fork of ${T(thread_get(s, th, TH_N))} shared ${mm}:${at}, its PTE not write-protected yet; holds ${mm}'s mmap_lock for write`,
     );
   }
   return out;

@@ -88,6 +88,8 @@ export function resolveScenario(sc: Scenario): Resolved {
   const stopped = new Map<string, { window: string; step: number }>();
   // actors whose operation may be stopped (a `resume` with stop: stops again only if the kernel needs one more window)
   const mayStop = new Set<string>();
+  // threads held by their uffd monitor (stop: uffd) that a uffd-unwp of their process has woken since
+  const woken = new Set<string>();
   // a geometry of the model's own: no real kernel has it
   if (sc.pmdOrder !== undefined && sc.pmdOrder !== PMD_ORDER) needs.add('model-only');
   let cursor = 1; // virtual page 0 stays unmapped
@@ -243,16 +245,28 @@ export function resolveScenario(sc: Scenario): Resolved {
         return { slot: th.slot, index };
       },
       stop(window) {
+        if (window === 'uffd') {
+          // the executor's main thread of a process talks to the coordinator: it must not sleep in the kernel
+          if (!threads.has(actor))
+            fail(`stop: uffd: ${actor} is a process's main thread; a thread created by a thread step waits for the monitor`);
+          woken.delete(actor);
+        } else needs.add('model-only');
         stopped.set(actor, { window, step: st.index });
         mayStop.add(actor);
-        needs.add('model-only');
         slotOf();
       },
       resume(again) {
         if (!held && !mayStop.has(actor)) fail(`resume: ${actor} has no operation stopped in a window (no earlier step of it says stop:)`);
+        // a store the monitor holds sleeps until a UFFDIO_WRITEPROTECT(mode 0) of its process wakes it
+        if (held?.window === 'uffd' && !woken.has(actor))
+          fail(
+            `resume: ${actor} waits in handle_userfault() since step ${held.step} until its monitor wakes it: a uffd-unwp of the page by ${tasks[t]} (or one of its threads) comes first`,
+          );
         stopped.delete(actor);
+        woken.delete(actor);
         if (again) mayStop.add(actor);
         else mayStop.delete(actor);
+        return held?.window ?? null;
       },
       file(name) {
         const i = files.findIndex((f) => f.name === name);
@@ -294,6 +308,8 @@ export function resolveScenario(sc: Scenario): Resolved {
     const a = st.args;
     const at = a.at ? rangeOf(a.at as RegionRef) : null;
     const op = { op: def.name, t, ...def.resolve(a, cx) } as Op;
+    // UFFDIO_WRITEPROTECT(mode 0) wakes what waits on its range in the process's mm (the model checks the page)
+    if (def.name === 'uffd-unwp') for (const [a2, h] of stopped) if (h.window === 'uffd' && taskOf(a2) === t) woken.add(a2);
     refsTaken += def.refs?.(op) ?? 0;
     if (onHugetlb && !def.hugetlb)
       fail(`${def.name}: not modelled on hugetlb areas (${onHugetlb} is mapped with hugetlb: 2m); src/kernel/mm/hugetlb.ts lists what is`);

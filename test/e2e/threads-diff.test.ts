@@ -157,8 +157,46 @@ d('threads against this kernel', () => {
       expect(ok.status).toBe('ok');
       expect(ok.steps.get(3)).toMatchObject({ ret: 0, errno: 0, faults: 1 });
       expect(ok.steps.get(4)).toMatchObject({ ret: 0, errno: 0, faults: 0, data: [3] });
+      // a held step (W <thread> 1) and a resume run on a thread, never on a process's main thread
+      const heldMain = await e.run(['T 1 1', 'R 1 1', mmap, 'W 1 2', `O 0 ${read} 1 1`]);
+      expect(heldMain.messages.join()).toMatch(/W needs a thread \(1..8\) and may say 1 \(stop: uffd\)/);
+      const resumeMain = await e.run(['T 1 1', 'R 1 1', mmap, `O 0 ${opcode('resume')!}`]);
+      expect(resumeMain.messages.join()).toMatch(/step 2: a held step and its resume run on a thread/);
     } finally {
       await e.close();
     }
   }, 120_000);
+
+  /** The scenarios that hold a uffd fault open on the kernel (stop: uffd): a store, a GUP fault, a store killed after its wake. */
+  const HELD = [
+    'scenarios/history/uffd/held-write.yaml',
+    'scenarios/history/uffd/held-gup-fault-fork.yaml',
+    'scenarios/regress/uffd-held-store-segv.yaml',
+  ];
+
+  it('a fault the uffd monitor holds: cowlab diff agrees with the model on each held scenario', () => {
+    const r = cowlab('diff', '--json', ...HELD);
+    expect(r.err).toBe('');
+    const res = JSON.parse(r.out) as { scenario: string; verdict: string; reason: string }[];
+    expect(res.map((x) => `${x.scenario}: ${x.verdict} ${x.reason}`.trim())).toEqual([
+      'held-write: agree',
+      'held-gup-fault-fork: agree',
+      'uffd-held-store-segv: agree',
+    ]);
+    expect(r.code).toBe(0);
+  }, 600_000);
+
+  it('an emitted reproducer holds the fault on its thread and wakes it at the resume', () => {
+    const r = cowlab('emit-c', HELD[0]!);
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/STEPHELD\(T_P, \/\* thread \*\/ 1, OP_WRITE,/);
+    const c = join(dir, 'held-write.c');
+    writeFileSync(c, r.out);
+    const bin = join(dir, 'held-write');
+    const cc = spawnSync('cc', ['-O2', '-Wall', '-Wextra', '-Werror', '-pthread', '-Wl,-z,now', '-o', bin, c], { encoding: 'utf8' });
+    expect(cc.stderr).toBe('');
+    const run = spawnSync(bin, { encoding: 'utf8', timeout: 120_000 });
+    expect(run.stdout).toMatch(/# Totals: pass:9 fail:0/);
+    expect(run.status).toBe(0);
+  }, 300_000);
 });

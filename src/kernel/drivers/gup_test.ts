@@ -11,7 +11,17 @@ import { page_data, page_set_data, va_shared } from '../../model/mm_types.js';
 import { ref_add, refs_where, ref_get, ref_free } from '../../model/refs.js';
 import { OpWrites } from '../../model/writes.js';
 import { type KCtx, trace, ModelBug } from '../ctx.js';
-import { __get_user_pages, get_user_pages_fast, gup_put_folio, FOLL_PIN, FOLL_WRITE, follToString } from '../mm/gup.js';
+import {
+  __get_user_pages,
+  get_user_pages_fast,
+  gup_fast_resume,
+  gup_put_folio,
+  GUP_FAST_STOPPED,
+  type GupResult,
+  FOLL_PIN,
+  FOLL_WRITE,
+  follToString,
+} from '../mm/gup.js';
 import { EFAULT, EBUSY, EINVAL } from '../errno.js';
 
 /** Take references on [va, va+n) with `foll` (slow path, or GUP-fast), under `handle`. */
@@ -28,6 +38,35 @@ export function gup_test_start(
   if (refs_where(s, (r) => r.owner === t && r.handle === handle && (r.kind === REF_GUP_GET || r.kind === REF_GUP_PIN)).length)
     return -EBUSY;
   const r = fast ? get_user_pages_fast(ctx, s, t, va, n, foll) : __get_user_pages(ctx, s, t, va, n, foll);
+  // GUP-fast stopped between its PTE read and the grab (`stop: gup-fast`): nothing taken yet
+  if (r.err === GUP_FAST_STOPPED) return GUP_FAST_STOPPED;
+  return gup_test_take(s, ctx, t, va, n, foll, fast, handle, r);
+}
+
+/** GUP-fast goes on from what it read (`resume` of a pin stopped with stop: gup-fast): 0 or an errno. */
+export function gup_test_fast_resume(
+  s: KState,
+  ctx: KCtx,
+  t: number,
+  foll: number,
+  read: { va: number; pte: number; pmd: number },
+  handle: number,
+): number {
+  return gup_test_take(s, ctx, t, read.va, 1, foll, true, handle, gup_fast_resume(ctx, s, t, foll, read));
+}
+
+/** The pages GUP took become the handle's references (all of them, or none and an errno). */
+function gup_test_take(
+  s: KState,
+  ctx: KCtx,
+  t: number,
+  va: number,
+  n: number,
+  foll: number,
+  fast: boolean,
+  handle: number,
+  r: GupResult,
+): number {
   if (r.pfns.length < n) {
     for (const pfn of r.pfns) gup_put_folio(ctx, s, pfn, foll);
     return r.err || -EFAULT;

@@ -15,7 +15,17 @@ import { page_data, page_set_data, page_set } from '../../model/mm_types.js';
 import { ref_add, refs_where, ref_get, ref_free } from '../../model/refs.js';
 import { new_shared_write } from '../../model/writes.js';
 import { type KCtx, trace, ModelBug } from '../ctx.js';
-import { get_user_pages_fast, gup_put_folio, FOLL_PIN, FOLL_GET, FOLL_WRITE } from '../mm/gup.js';
+import {
+  get_user_pages_fast,
+  __get_user_pages,
+  gup_put_folio,
+  FOLL_PIN,
+  FOLL_GET,
+  FOLL_WRITE,
+  FOLL_TOUCH,
+  FOLL_UNLOCKABLE,
+  type GupResult,
+} from '../mm/gup.js';
 import { file_read_page, file_write_page } from '../mm/filemap.js';
 import { EINVAL, EFAULT } from '../errno.js';
 
@@ -36,7 +46,22 @@ export function dio_start(
   handle: number,
 ): number {
   const foll = dioFoll(ctx, read);
-  const r = get_user_pages_fast(ctx, s, t, va, n, foll);
+  return dio_take(s, ctx, t, read, file, index, va, handle, foll, get_user_pages_fast(ctx, s, t, va, n, foll));
+}
+
+/** The pages GUP took become the bio's (references the completion drops); their number, or GUP's errno. */
+function dio_take(
+  s: KState,
+  ctx: KCtx,
+  t: number,
+  read: boolean,
+  file: number,
+  index: number,
+  va: number,
+  handle: number,
+  foll: number,
+  r: GupResult,
+): number {
   if (r.pfns.length === 0) return r.err || -EFAULT;
   let slot = 0;
   r.pfns.forEach((pfn, i) => {
@@ -90,4 +115,19 @@ export function dio_rw(s: KState, ctx: KCtx, t: number, read: boolean, file: num
   if (got < 0) return got;
   dio_complete(s, ctx, t, handle);
   return got < n ? -EFAULT : got;
+}
+
+/**
+ * A one-page O_DIRECT transfer whose GUP fault waited in handle_userfault()
+ * (GUP_HELD from dio_rw) goes on once woken: __get_user_pages_locked()
+ * retries the page on its slow path with FOLL_TRIED, then the bio runs.
+ */
+export function dio_rw_resume(s: KState, ctx: KCtx, t: number, read: boolean, file: number, index: number, va: number): number {
+  const handle = -1;
+  const foll = dioFoll(ctx, read);
+  const r = __get_user_pages(ctx, s, t, va, 1, foll | FOLL_TOUCH | FOLL_UNLOCKABLE, true);
+  const got = dio_take(s, ctx, t, read, file, index, va, handle, foll, r);
+  if (got < 0) return got;
+  dio_complete(s, ctx, t, handle);
+  return got;
 }

@@ -18,6 +18,7 @@ import {
   mm_flags,
   mm_set_flags,
   page_ref_add,
+  page_ref_count,
   page_set,
   VM_IO,
   VM_HUGETLB,
@@ -55,7 +56,8 @@ import {
 } from '../../model/pmd.js';
 import { FF_TMPFILE } from '../../model/layout.js';
 import { type KCtx, trace } from '../ctx.js';
-import { nr_threads, mmap_write_holder, WouldBlock } from '../../model/threads.js';
+import { nr_threads, mmap_write_holder, thread_stopped, WouldBlock } from '../../model/threads.js';
+import { THOP_FORK } from '../../model/layout.js';
 import {
   handle_mm_fault,
   FAULT_FLAG_WRITE,
@@ -393,8 +395,8 @@ export interface GupResult {
  * The 5.8 forced COW break (17839856fd58) turns any GET/PIN on a COW
  * mapping into a write.
  */
-export function __get_user_pages(ctx: KCtx, s: KState, t: number, start: number, nr: number, foll: number): GupResult {
-  return gup_walk(ctx, () => get_user_pages_walk(ctx, s, t, start, nr, foll));
+export function __get_user_pages(ctx: KCtx, s: KState, t: number, start: number, nr: number, foll: number, tried = false): GupResult {
+  return gup_walk(ctx, () => get_user_pages_walk(ctx, s, t, start, nr, foll, tried));
 }
 
 /**
@@ -428,6 +430,14 @@ export interface GupCursor {
 
 /** gup_page_retry() stopped in the window after a fault (no page is held then). */
 export const GUP_STOPPED = 0;
+/**
+ * The walk's fault waits in handle_userfault() for a monitor that holds it
+ * (mmap_lock dropped, `*locked = 0`): __get_user_pages_locked() retries the
+ * page with FOLL_TRIED once the thread is woken (no errno is this low).
+ */
+export const GUP_HELD = -(1 << 20);
+/** GUP-fast stopped after reading the PTE, before the grab (ctx.fastRead says what it read). */
+export const GUP_FAST_STOPPED = -(1 << 20) - 1;
 
 /** The start of __get_user_pages() on one page: its VMA and check_vma_flags(); a cursor, or an errno. */
 export function gup_page_begin(ctx: KCtx, s: KState, t: number, va: number, foll: number): GupCursor | number {
@@ -476,6 +486,8 @@ function gup_page_loop(ctx: KCtx, s: KState, t: number, va: number, cur: GupCurs
     const counted = [ctx.faults, ctx.majfaults] as const;
     const ret = handle_mm_fault(s, ctx, t, va, fl);
     if (ret & VM_FAULT_RETRY && fl & FAULT_FLAG_ALLOW_RETRY) {
+      // the monitor holds the fault: the thread sleeps, the walk goes on at its resume
+      if (ctx.uffdHeld !== undefined) return GUP_HELD;
       // mmap_lock was dropped: __get_user_pages_locked() looks the page up again (FOLL_TRIED)
       cur.tried = true;
       continue;
@@ -502,7 +514,7 @@ function gup_page_loop(ctx: KCtx, s: KState, t: number, va: number, cur: GupCurs
 }
 
 /** __get_user_pages()'s walk over the range. */
-function get_user_pages_walk(ctx: KCtx, s: KState, t: number, start: number, nr: number, foll: number): GupResult {
+function get_user_pages_walk(ctx: KCtx, s: KState, t: number, start: number, nr: number, foll: number, tried: boolean): GupResult {
   if (foll & FOLL_PIN) {
     const f = mm_flags(s, t);
     if ((f & MMF_HAS_PINNED) === 0) mm_set_flags(s, t, f | MMF_HAS_PINNED);
@@ -512,6 +524,8 @@ function get_user_pages_walk(ctx: KCtx, s: KState, t: number, start: number, nr:
   for (let i = 0; i < nr; i++) {
     const cur = gup_page_begin(ctx, s, t, start + i, foll);
     if (typeof cur === 'number') return { pfns, err: cur };
+    // (`tried`: the first page is the one retried after handle_userfault() woke, FOLL_TRIED)
+    if (tried && i === 0) cur.tried = true;
     const r = gup_page_loop(ctx, s, t, start + i, cur, false);
     if (r < 0) return { pfns, err: r };
     pfns.push(r);
@@ -548,11 +562,15 @@ function gup_fast_walk(ctx: KCtx, s: KState, t: number, start: number, nr: numbe
   const fastForbidden = ctx.prof.mech.gup.readBreaksCow; // 5.8: read-only PTEs never taken on the fast path
   // 57efa1fe5957 (5.11): a pinning GUP-fast reads mm->write_protect_seq first; odd while fork copies
   // the page tables (a fork stopped in its window): nothing is taken locklessly, the slow path waits
-  const forking = nr_threads(s) > 0 && mmap_write_holder(s, t) >= 0;
+  // (a collapse stopped in its window holds the lock too, but leaves write_protect_seq alone)
+  const holder = nr_threads(s) > 0 ? mmap_write_holder(s, t) : -1;
+  const forking = holder >= 0 && thread_stopped(s, holder) === THOP_FORK;
   const seqOdd = forking && ctx.prof.mech.fork.writeProtectSeq && (foll & FOLL_PIN) !== 0;
   if (seqOdd) trace(ctx, 'gup_fast', 'write_protect_seq is odd: fork is copying the page tables, slow path');
   for (; i < nr && !seqOdd; i++) {
     const va = start + i;
+    // a cleared PMD (a collapse stopped after pmdp_collapse_flush()): no page table to walk
+    if (pmd_nr(s) > 0 && pmd_none(pmdp_get(s, t, va))) break;
     const pte = pte_lookup(s, t, va);
     if (!pte_present(pte)) break;
     if (foll & FOLL_WRITE && !pte_write(pte)) break;
@@ -566,6 +584,13 @@ function gup_fast_walk(ctx: KCtx, s: KState, t: number, start: number, nr: numbe
     // gup_fast_pmd_leaf() asks about the head page, which carries a PMD mapping's PG_anon_exclusive
     const huge = pmd_nr(s) > 0 && (pmd_trans_huge(pmdp_get(s, t, va)) || pmd_trans_huge(pudp_get(s, t, va)));
     if (!pte_write(pte) && gup_must_unshare(ctx, s, null, foll, huge ? folio_head(s, pfn) : pfn)) break;
+    // where TLB shootdowns are not IPIs, another CPU may change the page tables between the PTE read and
+    // the grab: a GUP-fast of one page may stop there (where they are, every change waits for it: one step)
+    if (ctx.fastStop && nr === 1 && ctx.env.tlbFlush === 'broadcast') {
+      ctx.fastRead = { va, pte, pmd: pmdp_get(s, t, va) };
+      trace(ctx, 'gup_fast', `read the PTE of page ${va} (pfn#${pfn}) with interrupts off; stops before grabbing it`);
+      return { pfns, err: GUP_FAST_STOPPED };
+    }
     // (the PTE is read, the folio grabbed and the PTE read again in one step: nothing else changes PTEs meanwhile)
     if (try_grab_folio(ctx, s, pfn, foll)) break; // the slow path reports the error
     gup_mark_exclusive(ctx, s, pte, pfn, foll, huge);
@@ -576,10 +601,52 @@ function gup_fast_walk(ctx: KCtx, s: KState, t: number, start: number, nr: numbe
     trace(ctx, 'gup_fast', `${nr} page(s) from page ${start} taken locklessly${forking ? ' while fork is stopped in its window' : ''}`);
     return { pfns, err: 0 };
   }
-  // the slow path takes mmap_lock for read: a stopped fork holds it for write
-  if (forking) throw new WouldBlock(`the GUP slow path waits for task ${t}'s mmap_lock, held for write by a fork stopped in a window`);
+  // the slow path takes mmap_lock for read: a stopped fork (or collapse) holds it for write
+  if (holder >= 0)
+    throw new WouldBlock(`the GUP slow path waits for task ${t}'s mmap_lock, held for write by an operation stopped in a window`);
   trace(ctx, 'gup_fast', `fell back to the slow path at page ${start + i}`);
   // gup_fast_fallback(): the slow path runs with FOLL_TOUCH, unlocked (get_user_pages_unlocked)
   const rest = __get_user_pages(ctx, s, t, start + i, nr - i, foll | FOLL_TOUCH | (unlockable ? FOLL_UNLOCKABLE : 0));
   return { pfns: pfns.concat(rest.pfns), err: rest.err };
+}
+
+/**
+ * GUP-fast goes on after it stopped between its PTE read and the grab
+ * (`read`): try_grab_folio(), then gup_fast_pte_range()'s recheck: the PTE
+ * (in the page table it walked, which a collapse may have detached: its
+ * entries stay until the copy clears them) and, from 70cbc3cc78a9 (6.0),
+ * the PMD. If either changed the page is put back and the slow path takes
+ * it (under mmap_lock, which a stopped fork or collapse holds: it waits).
+ */
+export function gup_fast_resume(ctx: KCtx, s: KState, t: number, foll: number, read: { va: number; pte: number; pmd: number }): GupResult {
+  return gup_walk(ctx, () => {
+    const { va, pte, pmd } = read;
+    const pfn = pte_pfn(pte);
+    // folio_try_get() fails on a freed page; a page freed and allocated again is grabbed and fails the recheck
+    let grabbed = page_ref_count(s, pfn) > 0 && !try_grab_folio(ctx, s, pfn, foll);
+    if (grabbed) {
+      const pmdChanged = ctx.prof.mech.gup.fastRecheckPmd && pmdp_get(s, t, va) !== pmd;
+      const pteChanged = ptep_get(s, t, va) !== pte;
+      if (pmdChanged || pteChanged) {
+        trace(ctx, 'gup_fast', `grabbed pfn#${pfn}, but the ${pmdChanged ? 'PMD' : 'PTE'} changed since it was read: put back`);
+        gup_put_folio(ctx, s, pfn, foll);
+        grabbed = false;
+      }
+    }
+    if (grabbed) {
+      const huge = pmd_nr(s) > 0 && pmd_trans_huge(pmd);
+      gup_mark_exclusive(ctx, s, pte, pfn, foll, huge);
+      page_set(s, pfn, PGF_REFERENCED);
+      trace(
+        ctx,
+        'gup_fast',
+        `grabbed pfn#${pfn}; the ${ctx.prof.mech.gup.fastRecheckPmd ? 'PMD and the PTE are' : 'PTE is'} unchanged: taken`,
+      );
+      return { pfns: [pfn], err: 0 };
+    }
+    if (nr_threads(s) > 0 && mmap_write_holder(s, t) >= 0)
+      throw new WouldBlock(`the GUP slow path waits for task ${t}'s mmap_lock, held for write by an operation stopped in a window`);
+    trace(ctx, 'gup_fast', `fell back to the slow path at page ${va}`);
+    return __get_user_pages(ctx, s, t, va, 1, foll | FOLL_TOUCH | FOLL_UNLOCKABLE);
+  });
 }

@@ -26,6 +26,7 @@ import {
   vma_wants_manual_pte_write_upgrade,
 } from './mprotect.js';
 import { EINVAL, ENOENT, EPERM, EBUSY, EBADF, EACCES } from '../errno.js';
+import { nr_threads, wake_userfault } from '../../model/threads.js';
 
 /** How the userfaultfd is opened: the syscall's UFFD_USER_MODE_ONLY flag, and /dev/userfaultfd instead of the syscall. */
 export interface UffdOpen {
@@ -160,7 +161,25 @@ export function handle_userfault(s: KState, ctx: KCtx, vmf: Vmf): number {
   ctx.uffdFaults++;
   // userfault_msg(): the page-aligned address (no UFFD_FEATURE_EXACT_ADDRESS), WP, and WRITE for a write fault
   ctx.uffdMsgs.push({ va: vmf.va, write: (vmf.flags & FAULT_FLAG_WRITE) !== 0 });
+  if (ctx.uffdHold) {
+    // the monitor reads the message and does not answer yet: the task sleeps with mmap_lock dropped
+    ctx.uffdHold = false;
+    ctx.uffdHeld = vmf.va;
+    trace(ctx, 'handle_userfault', `uffd-wp fault at page ${vmf.va}: the monitor holds it, the thread waits with mmap_lock dropped`);
+    return VM_FAULT_RETRY;
+  }
   trace(ctx, 'handle_userfault', `uffd-wp fault at page ${vmf.va}: the monitor unprotects it`);
-  mwriteprotect_range(s, ctx, vmf.t, vmf.va, vmf.va + 1, false);
+  userfaultfd_writeprotect(s, ctx, vmf.t, vmf.va, vmf.va + 1, false);
   return VM_FAULT_RETRY;
+}
+
+/**
+ * The UFFDIO_WRITEPROTECT ioctl (userfaultfd_writeprotect()): the range
+ * (un)protected, then, for mode 0 without DONTWAKE and only on success,
+ * wake_userfault() over it: faults waiting there go on.
+ */
+export function userfaultfd_writeprotect(s: KState, ctx: KCtx, t: number, start: number, end: number, wp: boolean): number {
+  const r = mwriteprotect_range(s, ctx, t, start, end, wp);
+  if (r === 0 && !wp && nr_threads(s)) wake_userfault(s, t, start, end);
+  return r;
 }

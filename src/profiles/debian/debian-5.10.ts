@@ -11,6 +11,7 @@ export const debian_5_10 = derive(linux_5_11, {
   commits: [
     "io_uring as 5.15's (5.10-stable imported the 5.15-stable io_uring): the ring is not charged to an unprivileged creator's RLIMIT_MEMLOCK (cowlab diff scenarios/privilege/unprivileged-iouring-memlock.yaml)",
     '57efa1fe5957, 9348b73c2e1b, feb889fb40fa backported into 5.10.y: read (mm/gup.c write_protect_seq, fs/proc/task_mmu.c pte_is_pinned, mm/vmscan.c maybe-pinned skip)',
+    "70cbc3cc78a9 (GUP-fast's PMD recheck) backported in 5.10.148: read (5.10.223 mm/gup.c gup_pte_range()); 2ba99c5e0881 in 5.10.159 (not modelled: it protects page-table memory)",
     'no MADV_POPULATE_* (5.14), no pagemap uffd-wp bit (5.13): executor and comparison adapt',
     'FOLL_FORCE writes into read-only hugetlb VMAs still allowed and mapped writable (no backport of the 6.2 refusal; checked by cowlab diff)',
     'Debian config: CONFIG_MEM_SOFT_DIRTY=y; the guest swaps to brd, a SWP_SYNCHRONOUS_IO device',
@@ -18,6 +19,6 @@ export const debian_5_10 = derive(linux_5_11, {
   summary:
     'As linux-5.11, with soft-dirty, and swap-in from a synchronous device (brd) skipping the swap cache when the entry is not shared.',
   // UFFD_USER_MODE_ONLY came in 5.11, after the base this profile derives from
-  mech: { config: { softDirty: true }, uffd: { userModeOnly: false }, gup: { iouringAcctRing: false } },
+  mech: { config: { softDirty: true }, uffd: { userModeOnly: false }, gup: { iouringAcctRing: false, fastRecheckPmd: true } },
   env: { swap: 'sync-io' },
 });

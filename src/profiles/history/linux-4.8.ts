@@ -29,6 +29,7 @@ export const linux_4_8: Profile = {
       followPageProtnone: false,
       iouringAcctFolios: false,
       iouringAcctRing: true,
+      fastRecheckPmd: false,
     },
     swap: {
       swapinReuse: 'mapcount',

@@ -123,9 +123,11 @@ depth: 5
     expect(r.reduced).toBeLessThan(r.unreduced);
   }, 120_000);
 
-  it('threads stopped in windows: Dirty COW on linux-4.8, GUP-fast vs fork on linux-5.9 and 6.18', () => {
+  it('threads stopped in windows: Dirty COW on linux-4.8, GUP-fast vs fork on linux-5.9 and 6.18, collapse vs GUP-fast on 5.19 and 6.18', () => {
     checkExact(loadConfig('explore/dirty-cow.yaml'), 'linux-4.8', 5, ['private-file-integrity']);
     const gf = loadConfig('explore/gup-fast-fork.yaml');
     for (const k of ['linux-5.9', 'linux-6.18']) checkExact(gf, k, 6, ['pin-coherent']);
-  }, 120_000);
+    const cg = loadConfig('explore/collapse-gup-fast.yaml');
+    for (const k of ['linux-5.19', 'linux-6.18']) checkExact(cg, k, 4, ['pin-coherent']);
+  }, 240_000);
 });

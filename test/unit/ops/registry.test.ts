@@ -45,6 +45,8 @@ function reprinted(r: Resolved): Resolved {
   const steps = r.steps.map((rs) => ({ [rs.step.proc]: printStep(r, rs) }));
   const obj = {
     processes: r.sc.processes,
+    // the model's own geometry, where the scenario sets one
+    ...(r.sc.pmdOrder !== undefined ? { 'pmd-order': r.sc.pmdOrder } : {}),
     // the hugetlb pools the files need
     env: {
       ...(r.sc.env.hugetlbPages ? { 'hugetlb-pages': r.sc.env.hugetlbPages } : {}),

@@ -89,3 +89,62 @@ describe('threads in scenarios', () => {
     expect(r.records[5]!.result.ret).toBe(0);
   });
 });
+
+/** A process protects its page with uffd-wp and makes a thread; the thread's store is held by the monitor. */
+const held = `processes: [p]
+files: {f: {kind: tmpfile, pages: 2}}
+steps:
+  - p: {mmap: mem, pages: 2}
+  - p: {write: mem, label: old}
+  - p: uffd
+  - p: {uffd-register: mem}
+  - p: {uffd-wp: "mem[1]"}
+  - p: {thread: w}
+`;
+
+describe('a fault the uffd monitor holds (stop: uffd)', () => {
+  it('the store waits in handle_userfault() with mmap_lock dropped: the process reads the old data and forks meanwhile', () => {
+    const r = run(
+      `${held}  - w: {write: mem, label: new, stop: uffd}\n  - p: {read: mem}\n  - p: {fork: c}\n  - p: {uffd-unwp: mem}\n  - w: resume\n  - p: {read: mem}\n  - c: {read: mem}\n`,
+      'linux-6.18',
+    );
+    expect(r.failures).toEqual([]);
+    const at = (i: number) => r.records.find((x) => x.index === i)!;
+    // the store wrote page 0, then its fault on page 1 was delivered and held: nothing counted yet
+    expect([at(7).uffdFaults, at(7).faults, at(7).uffdMsgs]).toEqual([1, 0, [{ va: 2, write: true }]]);
+    expect(at(8).sees).toEqual([7, 2]);
+    // the fork did not wait (no lock is held) and ran as step 9
+    expect(at(9).waited).toBeUndefined();
+    // the wake: the retried fault (FAULT_FLAG_TRIED) copies away from the child and is counted then
+    expect([at(11).uffdFaults, at(11).faults]).toEqual([0, 1]);
+    expect(at(12).sees).toEqual([7, 7]);
+    expect(at(13).sees).toEqual([7, 2]);
+  });
+  it('the held store waits for the wake: a resume before a uffd-unwp is refused, a thread of its own is needed', () => {
+    expect(refused(`${held}  - w: {write: mem, stop: uffd}\n  - w: resume\n`)).toBe(
+      't.yaml:11:5: resume: w waits in handle_userfault() since step 7 until its monitor wakes it: a uffd-unwp of the page by p (or one of its threads) comes first',
+    );
+    expect(refused(`${held}  - p: {write: mem, stop: uffd}\n`)).toMatch(/stop: uffd: p is a process's main thread/);
+    expect(refused(`${held}  - w: {odirect-read: mem, file: f, stop: uffd}\n`)).toMatch(
+      /odirect-read with stop: uffd transfers one page \(this one has 2\)/,
+    );
+  });
+  it('an unprotect that misses the held page does not wake it: the resume waits for ever', () => {
+    const r = run(`${held}  - w: {write: mem, stop: uffd}\n  - p: {uffd-unwp: "mem[0]"}\n  - w: resume\n`, 'linux-6.18');
+    expect(r.failures.map((f) => f.message)).toEqual([
+      'the step waits for ever: the thread sleeps in handle_userfault() until a uffd-unwp of page 2 wakes it (no later step lets it go)',
+    ]);
+  });
+  it('a GUP fault held open: O_DIRECT retries the page with FOLL_TRIED after the wake, in the world it finds then', () => {
+    const r = run(
+      `${held}  - p: {file-write: f, label: disk}\n  - w: {odirect-read: "mem[1]", file: f, stop: uffd}\n  - p: {fork: c}\n  - p: {uffd-unwp: mem}\n  - w: resume\n  - p: {read: mem}\n  - c: {read: mem}\n`,
+      'linux-6.18',
+    );
+    expect(r.failures).toEqual([]);
+    const at = (i: number) => r.records.find((x) => x.index === i)!;
+    expect([at(8).result.ret, at(8).uffdFaults]).toEqual([0, 1]);
+    expect([at(11).result.ret, at(11).faults]).toEqual([1, 1]);
+    expect(at(12).sees).toEqual([2, 7]);
+    expect(at(13).sees).toEqual([2, 2]);
+  });
+});

@@ -35,18 +35,24 @@ import {
 
 export type Signal = 'SIGSEGV' | 'SIGBUS';
 
-/** do_user_addr_fault(): null when the fault was handled, else the signal delivered. */
-export function do_user_addr_fault(s: KState, ctx: KCtx, t: number, va: number, write: boolean): Signal | null {
+/** user_access(): the store waits in handle_userfault() for a monitor that holds its fault (no PFN is -1). */
+export const ACCESS_HELD = -1;
+
+/** do_user_addr_fault(): null when the fault was handled, else the signal delivered ('held': it waits for its uffd monitor). */
+export function do_user_addr_fault(s: KState, ctx: KCtx, t: number, va: number, write: boolean, tried = false): Signal | 'held' | null {
   const vi = vma_lookup_idx(s, t, va);
   if (vi < 0) return 'SIGSEGV';
   const vflags = vma_flags_at(s, t, vi);
   // access_error()
   if (write ? (vflags & VM_WRITE) === 0 : (vflags & VM_READ) === 0) return 'SIGSEGV';
   // FAULT_FLAG_DEFAULT: a user fault may drop mmap_lock and be retried (a userfault waits for its monitor)
-  let flags = FAULT_FLAG_USER | FAULT_FLAG_ALLOW_RETRY | (write ? FAULT_FLAG_WRITE : 0);
+  // (`tried`: the retry after handle_userfault() woke: the VMA is looked up again, as at the retry label)
+  let flags = FAULT_FLAG_USER | FAULT_FLAG_ALLOW_RETRY | (write ? FAULT_FLAG_WRITE : 0) | (tried ? FAULT_FLAG_TRIED : 0);
   for (let i = 0; i < 4; i++) {
     const ret = handle_mm_fault(s, ctx, t, va, flags);
     if (ret & VM_FAULT_RETRY) {
+      // handle_userfault() sleeps until the monitor wakes it; the retry comes at the thread's resume
+      if (ctx.uffdHeld !== undefined) return 'held';
       flags |= FAULT_FLAG_TRIED;
       continue;
     }
@@ -58,7 +64,8 @@ export function do_user_addr_fault(s: KState, ctx: KCtx, t: number, va: number, 
 }
 
 /**
- * A user-mode load or store of one page: the PFN accessed, or the signal.
+ * A user-mode load or store of one page: the PFN accessed, or the signal
+ * (ACCESS_HELD: the fault waits for its uffd monitor).
  * A store through a writable PTE (or huge PMD) sets its dirty bit, as the
  * MMU does.
  */
@@ -83,6 +90,7 @@ export function user_access(s: KState, ctx: KCtx, t: number, va: number, write: 
       return pte_pfn(pte);
     }
     const sig = do_user_addr_fault(s, ctx, t, va, write);
+    if (sig === 'held') return ACCESS_HELD;
     if (sig) return sig;
   }
   throw new ModelBug(`access to page ${va} keeps faulting`);
