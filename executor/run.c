@@ -133,6 +133,25 @@ int thread_start(int k)
 	return 0;
 }
 
+/* A step of a thread whose pthread_create() failed (the thread step said so): nothing runs, ESRCH. */
+static void no_thread(struct result *res)
+{
+	memset(res, 0, offsetof(struct result, data));
+	res->ret = -ESRCH;
+	res->err = ESRCH;
+	res->ksm = -1;
+	res->kzp = -1;
+}
+
+/* Hands step st of task me over to thread w, its result to go to res (under threads_lock). */
+static void hand_over(struct thread *w, int me, const struct step *st, struct result *res)
+{
+	w->me = me;
+	w->res = res;
+	w->st = st;
+	pthread_cond_broadcast(&threads_cond);
+}
+
 void held_notify(void)
 {
 	pthread_mutex_lock(&threads_lock);
@@ -171,21 +190,14 @@ static void run_held(int me, const struct step *st, struct result *res)
 		return;
 	}
 	if (!w->exists) {
-		memset(res, 0, offsetof(struct result, data));
-		res->ret = -ESRCH;
-		res->err = ESRCH;
-		res->ksm = -1;
-		res->kzp = -1;
+		no_thread(res);
 		return;
 	}
 	long u0 = uffd_msgs_logged();
 
 	uffd_hold = 1;
 	pthread_mutex_lock(&threads_lock);
-	w->me = me;
-	w->res = &thread_res[st->thread];
-	w->st = st;
-	pthread_cond_broadcast(&threads_cond);
+	hand_over(w, me, st, &thread_res[st->thread]);
 	while (w->st && !uffd_held)
 		pthread_cond_wait(&threads_cond, &threads_lock);
 	pthread_mutex_unlock(&threads_lock);
@@ -208,19 +220,11 @@ static void run_on_thread(int me, const struct step *st, struct result *res)
 	struct thread *w = &threads[st->thread];
 
 	if (!w->exists) {
-		/* its pthread_create() failed (the thread step said so): nothing runs */
-		memset(res, 0, offsetof(struct result, data));
-		res->ret = -ESRCH;
-		res->err = ESRCH;
-		res->ksm = -1;
-		res->kzp = -1;
+		no_thread(res);
 		return;
 	}
 	pthread_mutex_lock(&threads_lock);
-	w->me = me;
-	w->res = res;
-	w->st = st;
-	pthread_cond_broadcast(&threads_cond);
+	hand_over(w, me, st, res);
 	while (w->st)
 		pthread_cond_wait(&threads_cond, &threads_lock);
 	pthread_mutex_unlock(&threads_lock);

@@ -154,6 +154,51 @@ export function userfault_waiting(s: KState, th: number): number {
   return thread_get(s, th, TH_VA) + thread_get(s, th, TH_I);
 }
 
+/**
+ * What a stopped operation keeps in its thread's record (layout.ts TH_*):
+ * its THOP_*, the mm it acts on, and five words whose meaning is the
+ * operation's (layout.ts says it for each THOP_*).
+ */
+export interface ThreadStop {
+  op: number;
+  mm: number;
+  va: number;
+  n: number;
+  i: number;
+  foll: number;
+  tries: number;
+  done: number;
+}
+
+/** Thread slot `th` of task `t` stops with `rec` (the slot is taken for t if it was free). */
+export function thread_stop(s: KState, th: number, t: number, rec: ThreadStop): void {
+  if (thread_get(s, th, TH_TASK) === 0) thread_set(s, th, TH_TASK, t + 1);
+  thread_set(s, th, TH_OP, rec.op);
+  thread_set(s, th, TH_MM, rec.mm);
+  thread_set(s, th, TH_VA, rec.va);
+  thread_set(s, th, TH_N, rec.n);
+  thread_set(s, th, TH_I, rec.i);
+  thread_set(s, th, TH_FOLL, rec.foll);
+  thread_set(s, th, TH_TRIES, rec.tries);
+  thread_set(s, th, TH_DONE, rec.done);
+}
+
+/** The record of the operation thread slot `th` stopped with, which goes on now: the record is cleared. */
+export function thread_take(s: KState, th: number): ThreadStop {
+  const rec: ThreadStop = {
+    op: thread_get(s, th, TH_OP),
+    mm: thread_get(s, th, TH_MM),
+    va: thread_get(s, th, TH_VA),
+    n: thread_get(s, th, TH_N),
+    i: thread_get(s, th, TH_I),
+    foll: thread_get(s, th, TH_FOLL),
+    tries: thread_get(s, th, TH_TRIES),
+    done: thread_get(s, th, TH_DONE),
+  };
+  s.m.fill(0, thread_base(s, th) + TH_OP, thread_base(s, th) + THREAD_WORDS);
+  return rec;
+}
+
 /** What an operation waiting in handle_userfault() keeps in its thread's record (layout.ts, THOP_USER_FAULT). */
 export interface UserfaultWait {
   op: number;
@@ -175,33 +220,24 @@ const MAJ_SHIFT = 16;
 
 /** Thread slot `th` of task `t` waits in handle_userfault() (its monitor holds the fault). */
 export function userfault_wait(s: KState, th: number, t: number, w: UserfaultWait): void {
-  if (thread_get(s, th, TH_TASK) === 0) thread_set(s, th, TH_TASK, t + 1);
-  thread_set(s, th, TH_OP, w.op);
-  thread_set(s, th, TH_MM, t);
-  thread_set(s, th, TH_VA, w.va);
-  thread_set(s, th, TH_N, w.n);
-  thread_set(s, th, TH_I, w.i);
-  thread_set(s, th, TH_FOLL, w.a);
-  thread_set(s, th, TH_TRIES, w.b);
-  thread_set(s, th, TH_DONE, (w.faults << FAULT_SHIFT) | (w.majfaults << MAJ_SHIFT));
+  const done = (w.faults << FAULT_SHIFT) | (w.majfaults << MAJ_SHIFT);
+  thread_stop(s, th, t, { op: w.op, mm: t, va: w.va, n: w.n, i: w.i, foll: w.a, tries: w.b, done });
 }
 
 /** The operation thread slot `th` waits with, once woken (`resume`): its record, now cleared. */
 export function userfault_woken(s: KState, th: number): UserfaultWait | null {
-  const done = thread_get(s, th, TH_DONE);
-  if (!userfault_op(thread_stopped(s, th)) || (done & UF_WOKEN) === 0) return null;
-  const w: UserfaultWait = {
-    op: thread_get(s, th, TH_OP),
-    va: thread_get(s, th, TH_VA),
-    n: thread_get(s, th, TH_N),
-    i: thread_get(s, th, TH_I),
-    a: thread_get(s, th, TH_FOLL),
-    b: thread_get(s, th, TH_TRIES),
-    faults: (done >> FAULT_SHIFT) & ((1 << (MAJ_SHIFT - FAULT_SHIFT)) - 1),
-    majfaults: done >>> MAJ_SHIFT,
+  if (!userfault_op(thread_stopped(s, th)) || (thread_get(s, th, TH_DONE) & UF_WOKEN) === 0) return null;
+  const r = thread_take(s, th);
+  return {
+    op: r.op,
+    va: r.va,
+    n: r.n,
+    i: r.i,
+    a: r.foll,
+    b: r.tries,
+    faults: (r.done >> FAULT_SHIFT) & ((1 << (MAJ_SHIFT - FAULT_SHIFT)) - 1),
+    majfaults: r.done >>> MAJ_SHIFT,
   };
-  s.m.fill(0, thread_base(s, th) + TH_OP, thread_base(s, th) + THREAD_WORDS);
-  return w;
 }
 
 /** The new folios collapses stopped in their window hold (one reference each, not mapped yet). */

@@ -9,8 +9,8 @@ import { defineOp, ok, type ExploreFamily, type ExplorePage, type ExploreCx, typ
 import { region, name } from './args.js';
 import { gup_test_start, gup_test_fast_resume, gup_test_read, gup_test_write, gup_test_stop } from '../kernel/drivers/gup_test.js';
 import { GUP_FAST_STOPPED } from '../kernel/mm/gup.js';
-import { THREAD_WORDS, TH_TASK, TH_OP, TH_MM, TH_VA, TH_N, TH_FOLL, TH_TRIES, TH_DONE, THOP_GUP_FAST } from '../model/layout.js';
-import { thread_get, thread_set, thread_base } from '../model/threads.js';
+import { THOP_GUP_FAST } from '../model/layout.js';
+import { thread_stop, thread_take } from '../model/threads.js';
 import { ModelBug } from '../model/bug.js';
 import type { ResolveCx } from './types.js';
 import type { RegionRef } from '../scenario/types.js';
@@ -47,26 +47,24 @@ function gupApply(
   if (r !== GUP_FAST_STOPPED) return ok(r);
   const read = ctx.fastRead!;
   if (ctx.thread < 0) throw new ModelBug('a GUP-fast stopped in a state without thread records');
-  const th = ctx.thread;
-  if (thread_get(s, th, TH_TASK) === 0) thread_set(s, th, TH_TASK, t + 1);
-  thread_set(s, th, TH_OP, THOP_GUP_FAST);
-  thread_set(s, th, TH_MM, t);
-  thread_set(s, th, TH_VA, read.va);
-  thread_set(s, th, TH_N, m.handle);
-  thread_set(s, th, TH_FOLL, m.foll);
-  thread_set(s, th, TH_TRIES, read.pte);
-  thread_set(s, th, TH_DONE, read.pmd);
+  thread_stop(s, ctx.thread, t, {
+    op: THOP_GUP_FAST,
+    mm: t,
+    va: read.va,
+    n: m.handle,
+    i: 0,
+    foll: m.foll,
+    tries: read.pte,
+    done: read.pmd,
+  });
   ctx.stopped = true;
   return ok(0);
 }
 
 /** The GUP-fast thread slot `th` stopped goes on (`resume`): the grab and the recheck, or the slow path. */
 export function gup_fast_resume_thread(s: KState, ctx: KCtx, t: number, th: number) {
-  const read = { va: thread_get(s, th, TH_VA), pte: thread_get(s, th, TH_TRIES), pmd: thread_get(s, th, TH_DONE) };
-  const foll = thread_get(s, th, TH_FOLL);
-  const handle = thread_get(s, th, TH_N);
-  s.m.fill(0, thread_base(s, th) + TH_OP, thread_base(s, th) + THREAD_WORDS);
-  return ok(gup_test_fast_resume(s, ctx, t, foll, read, handle));
+  const r = thread_take(s, th);
+  return ok(gup_test_fast_resume(s, ctx, t, r.foll, { va: r.va, pte: r.tries, pmd: r.done }, r.n));
 }
 
 const NO_GUP_TEST = "takes GUP references directly (needs CONFIG_GUP_TEST's gup_test, which this kernel lacks)";

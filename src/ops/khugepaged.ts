@@ -9,8 +9,8 @@ import { defineOp, ok } from './types.js';
 import { region } from './args.js';
 import { perPage, always } from './explore.js';
 import { khugepaged_collapse, collapse_resume } from '../kernel/mm/khugepaged.js';
-import { THREAD_WORDS, TH_TASK, TH_OP, TH_MM, TH_VA, TH_N, TH_I, THOP_COLLAPSE } from '../model/layout.js';
-import { thread_get, thread_set, thread_base } from '../model/threads.js';
+import { THOP_COLLAPSE } from '../model/layout.js';
+import { thread_stop, thread_take } from '../model/threads.js';
 import { ModelBug } from '../model/bug.js';
 import type { KState } from '../model/layout.js';
 import type { KCtx } from '../kernel/ctx.js';
@@ -46,22 +46,15 @@ export const khugepaged = defineOp({
 /** The collapse stopped in its window: the acting thread's record keeps the range, the new folio and the VMA. */
 function collapseStopped(s: KState, ctx: KCtx, t: number): StepResult {
   const st = ctx.collapseStop!;
-  const th = ctx.thread;
-  if (th < 0) throw new ModelBug('a collapse stopped in a state without thread records');
-  if (thread_get(s, th, TH_TASK) === 0) thread_set(s, th, TH_TASK, t + 1);
-  thread_set(s, th, TH_OP, THOP_COLLAPSE);
-  thread_set(s, th, TH_MM, t);
-  thread_set(s, th, TH_VA, st.h);
-  thread_set(s, th, TH_N, st.nw);
-  thread_set(s, th, TH_I, st.vi);
+  if (ctx.thread < 0) throw new ModelBug('a collapse stopped in a state without thread records');
+  thread_stop(s, ctx.thread, t, { op: THOP_COLLAPSE, mm: t, va: st.h, n: st.nw, i: st.vi, foll: 0, tries: 0, done: 0 });
   ctx.stopped = true;
   return ok(0);
 }
 
 /** The collapse thread slot `th` stopped goes on (`resume`): the copy and the new PMD. */
 export function collapse_resume_thread(s: KState, ctx: KCtx, t: number, th: number): StepResult {
-  const st = { h: thread_get(s, th, TH_VA), nw: thread_get(s, th, TH_N), vi: thread_get(s, th, TH_I) };
-  s.m.fill(0, thread_base(s, th) + TH_OP, thread_base(s, th) + THREAD_WORDS);
-  collapse_resume(s, ctx, t, st);
+  const r = thread_take(s, th);
+  collapse_resume(s, ctx, t, { h: r.va, nw: r.n, vi: r.i });
   return ok(0);
 }

@@ -2,7 +2,7 @@
 import { defineOp, ok } from './types.js';
 import { region, name, fileArgs } from './args.js';
 import { z } from 'zod';
-import { dio_rw, dio_rw_resume, dio_start, dio_complete } from '../kernel/fs/direct-io.js';
+import { dio_rw, dio_start, dio_complete } from '../kernel/fs/direct-io.js';
 import { GUP_HELD } from '../kernel/mm/gup.js';
 import { THOP_DIO_FAULT } from '../model/layout.js';
 import { userfault_wait, userfault_woken } from '../model/threads.js';
@@ -128,5 +128,5 @@ export function dio_fault_resume(s: KState, ctx: KCtx, t: number, th: number): S
   if (!w) throw new ModelBug(`thread slot ${th}: resumed in handle_userfault() before a wake`);
   ctx.faults += w.faults;
   ctx.majfaults += w.majfaults;
-  return ok(dio_rw_resume(s, ctx, t, w.b === 1, w.n, w.a, w.va));
+  return ok(dio_rw(s, ctx, t, w.b === 1, w.n, w.a, w.va, 1, true));
 }

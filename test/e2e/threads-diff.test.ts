@@ -114,6 +114,18 @@ d('threads against this kernel', () => {
   });
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
+  /** Compiles an emitted reproducer as its users would (warnings are errors), runs it and checks its totals. */
+  function compileAndRun(source: string, name: string, totals: RegExp): void {
+    const c = join(dir, `${name}.c`);
+    writeFileSync(c, source);
+    const bin = join(dir, name);
+    const cc = spawnSync('cc', ['-O2', '-Wall', '-Wextra', '-Werror', '-pthread', '-Wl,-z,now', '-o', bin, c], { encoding: 'utf8' });
+    expect(cc.stderr).toBe('');
+    const run = spawnSync(bin, { encoding: 'utf8', timeout: 120_000 });
+    expect(run.stdout).toMatch(totals);
+    expect(run.status).toBe(0);
+  }
+
   it('cowlab diff agrees with the model on scenarios with threads', () => {
     const r = cowlab('diff', '--json', join(dir, 'thread-steps.yaml'), join(dir, 'thread-fork.yaml'));
     expect(r.err).toBe('');
@@ -126,14 +138,7 @@ d('threads against this kernel', () => {
     const r = cowlab('emit-c', join(dir, 'thread-fork.yaml'));
     expect(r.code).toBe(0);
     expect(r.out).toMatch(/STEPT\(T_p, \/\* thread \*\/ 2, OP_FORK, \/\* child \*\/ T_c\);/);
-    const c = join(dir, 'thread-fork.c');
-    writeFileSync(c, r.out);
-    const bin = join(dir, 'thread-fork');
-    const cc = spawnSync('cc', ['-O2', '-Wall', '-Wextra', '-Werror', '-pthread', '-Wl,-z,now', '-o', bin, c], { encoding: 'utf8' });
-    expect(cc.stderr).toBe('');
-    const run = spawnSync(bin, { encoding: 'utf8', timeout: 120_000 });
-    expect(run.stdout).toMatch(/# Totals: pass:6 fail:0/);
-    expect(run.status).toBe(0);
+    compileAndRun(r.out, 'thread-fork', /# Totals: pass:6 fail:0/);
   }, 300_000);
 
   it('the executor refuses a step on a thread its process has not created', async () => {
@@ -190,13 +195,6 @@ d('threads against this kernel', () => {
     const r = cowlab('emit-c', HELD[0]!);
     expect(r.code).toBe(0);
     expect(r.out).toMatch(/STEPHELD\(T_P, \/\* thread \*\/ 1, OP_WRITE,/);
-    const c = join(dir, 'held-write.c');
-    writeFileSync(c, r.out);
-    const bin = join(dir, 'held-write');
-    const cc = spawnSync('cc', ['-O2', '-Wall', '-Wextra', '-Werror', '-pthread', '-Wl,-z,now', '-o', bin, c], { encoding: 'utf8' });
-    expect(cc.stderr).toBe('');
-    const run = spawnSync(bin, { encoding: 'utf8', timeout: 120_000 });
-    expect(run.stdout).toMatch(/# Totals: pass:9 fail:0/);
-    expect(run.status).toBe(0);
+    compileAndRun(r.out, 'held-write', /# Totals: pass:9 fail:0/);
   }, 300_000);
 });

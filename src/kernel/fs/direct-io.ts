@@ -106,28 +106,39 @@ export function dio_complete(s: KState, ctx: KCtx, t: number, handle: number): n
  * A complete O_DIRECT pread (read=true) or pwrite of n pages. When only
  * some pages can be taken, the bios for those are submitted and complete,
  * and the call fails with -EFAULT (iomap_dio_bio_iter() gets no pages for the
- * rest).
+ * rest). `tried`: a one-page transfer whose GUP fault waited in
+ * handle_userfault() (GUP_HELD) goes on once woken: __get_user_pages_locked()
+ * retries the page on its slow path with FOLL_TRIED, then the bio runs.
  */
-export function dio_rw(s: KState, ctx: KCtx, t: number, read: boolean, file: number, index: number, va: number, n: number): number {
+export function dio_rw(
+  s: KState,
+  ctx: KCtx,
+  t: number,
+  read: boolean,
+  file: number,
+  index: number,
+  va: number,
+  n: number,
+  tried = false,
+): number {
   if (n <= 0) return -EINVAL;
   const handle = -1; // not visible to the scenario
-  const got = dio_start(s, ctx, t, read, file, index, va, n, handle);
+  const foll = dioFoll(ctx, read);
+  const got = tried
+    ? dio_take(
+        s,
+        ctx,
+        t,
+        read,
+        file,
+        index,
+        va,
+        handle,
+        foll,
+        __get_user_pages(ctx, s, t, va, n, foll | FOLL_TOUCH | FOLL_UNLOCKABLE, true),
+      )
+    : dio_start(s, ctx, t, read, file, index, va, n, handle);
   if (got < 0) return got;
   dio_complete(s, ctx, t, handle);
   return got < n ? -EFAULT : got;
-}
-
-/**
- * A one-page O_DIRECT transfer whose GUP fault waited in handle_userfault()
- * (GUP_HELD from dio_rw) goes on once woken: __get_user_pages_locked()
- * retries the page on its slow path with FOLL_TRIED, then the bio runs.
- */
-export function dio_rw_resume(s: KState, ctx: KCtx, t: number, read: boolean, file: number, index: number, va: number): number {
-  const handle = -1;
-  const foll = dioFoll(ctx, read);
-  const r = __get_user_pages(ctx, s, t, va, 1, foll | FOLL_TOUCH | FOLL_UNLOCKABLE, true);
-  const got = dio_take(s, ctx, t, read, file, index, va, handle, foll, r);
-  if (got < 0) return got;
-  dio_complete(s, ctx, t, handle);
-  return got;
 }
