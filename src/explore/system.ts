@@ -34,7 +34,7 @@ export const FAMILIES: readonly ExploreFamily[] = OPS.flatMap((d) => d.explore ?
 export const EXPLORE_OPS = FAMILIES.filter((f) => !f.impliedBy).map((f) => f.name) as [string, ...string[]];
 export type ExploreOp = string;
 
-const PROPS = ['no-leak', 'pin-coherent', 'private-file-integrity', 'model-invariant'] as const;
+const PROPS = ['no-leak', 'pin-coherent', 'private-file-integrity', 'no-lost-write', 'model-invariant'] as const;
 
 const name = z.string().regex(/^[A-Za-z_][\w-]*$/, 'a name (letters, digits, _ and -)');
 const expectValue = z.union([
@@ -259,7 +259,7 @@ export function buildSystem(c: ExploreConfig, profile: Profile): ExploreSystem {
   };
   // thread slots: process t's thread j is slot t * threads + j
   const nth = c.threads;
-  if (nth > 1) geo = { ...geo, threads: n * nth };
+  if (nth > 1) geo = { ...geo, threads: n * nth, ...(exploreTlb(c) ? { tlb: true } : {}) };
   const resolved: Resolved = {
     ...r0,
     geo,
@@ -280,6 +280,11 @@ export function buildSystem(c: ExploreConfig, profile: Profile): ExploreSystem {
   return { config: c, profile, resolved, initial: s, actions: buildActions(c, r0, n, profile), prefix };
 }
 
+/** The configuration keeps the threads' TLB entries: several threads and a UFFDIO_WRITEPROTECT (which stops before its flush). */
+function exploreTlb(c: ExploreConfig): boolean {
+  return c.threads > 1 && c.ops.some((o) => o === 'uffd-wp' || o === 'uffd-unwp');
+}
+
 function buildActions(c: ExploreConfig, r: Resolved, n: number, profile: Profile): Action[] {
   const on = new Set(c.ops.filter((o) => !FAMILIES.find((f) => f.name === o)?.lacks?.(profile)));
   const active = FAMILIES.filter((f) => !f.companion && (f.impliedBy ? f.impliedBy.some((x) => on.has(x)) : on.has(f.name)));
@@ -296,6 +301,7 @@ function buildActions(c: ExploreConfig, r: Resolved, n: number, profile: Profile
     threads: nth,
     env: systemEnv(c, profile),
     slot,
+    tlb: exploreTlb(c),
     pipeBuffers: c.pipeBuffers,
     has: (f) => on.has(f),
     proc: procName,

@@ -5,6 +5,7 @@
  */
 import type { Profile } from '../profiles/types.js';
 import { DEFAULT_ENV, withEnv, type Env } from '../profiles/env.js';
+import type { DeferredWriteprotect } from './mm/userfaultfd.js';
 
 /** One observation of page content, checked by the no-leak property. */
 export interface ReadObs {
@@ -98,6 +99,27 @@ export interface KCtx {
   fastRead?: { va: number; pte: number; pmd: number };
   /** a khugepaged collapse that stopped after its isolate: the PMD range, the new folio, the VMA */
   collapseStop?: { h: number; nw: number; vi: number };
+  /** UFFDIO_WRITEPROTECT stops before its TLB flush (`stop: deferred-flush`) */
+  flushHold?: boolean;
+  /** the PTEs it changed without flushing, once it stopped */
+  deferredFlush?: DeferredWriteprotect;
+  /** wp_page_copy() stops after its copy, before it retakes the PTE lock (`write` with stop: cow-copy) */
+  cowHold?: boolean;
+  /** the copy that stopped: the new page and the PTE the fault read */
+  cowHeld?: { nw: number; orig: number };
+  /** pages a COW replaced under a mapping whose old page changed after the copy: the no-lost-write property */
+  lost: LostWrite[];
+}
+
+/** A page replaced by its copy (wp_page_copy()) while the old page holds a newer write than the copy took. */
+export interface LostWrite {
+  /** the task whose mapping changed, and the page */
+  t: number;
+  vpage: number;
+  /** the old frame and the write it holds now; the write the copy mapped instead */
+  pfn: number;
+  wid: number;
+  copied: number;
 }
 
 /** A uffd fault message as the monitor reads it: UFFD_PAGEFAULT_FLAG_WP always, UFFD_PAGEFAULT_FLAG_WRITE for a write. */
@@ -133,6 +155,7 @@ export function newCtx(
     uffdFaults: 0,
     uffdMsgs: [],
     bugs: [],
+    lost: [],
     thread: opts.thread ?? -1,
     stopped: false,
   };

@@ -8,6 +8,7 @@ const SHORT: Record<string, string> = {
   'no-leak': 'leak',
   'pin-coherent': 'pin',
   'private-file-integrity': 'file',
+  'no-lost-write': 'lost',
   'model-invariant': 'BUG',
   expectation: 'exp',
 };
@@ -110,7 +111,7 @@ export function matrixText(m: Matrix): string {
   if (failing.length) {
     lines.push('');
     lines.push(
-      'failing cells (column property@step; leak: no-leak, pin: pin-coherent, file: private-file-integrity, exp: an expectation):',
+      'failing cells (column property@step; leak: no-leak, pin: pin-coherent, file: private-file-integrity, lost: no-lost-write, exp: an expectation):',
     );
     lines.push(...failing);
   }
@@ -150,7 +151,7 @@ export function matrixMarkdown(m: Matrix): string {
   tot('needless copies', (k) => m.totals[k]!.needless);
   lines.push('');
   lines.push(
-    '`FAIL p@n`: property p first violated at step n (leak: no-leak, pin: pin-coherent, file: private-file-integrity, exp: an expectation of the scenario); `xfail`: a failure the history documents; **bold**: differs from the documented history.',
+    '`FAIL p@n`: property p first violated at step n (leak: no-leak, pin: pin-coherent, file: private-file-integrity, lost: no-lost-write, exp: an expectation of the scenario); `xfail`: a failure the history documents; **bold**: differs from the documented history.',
   );
   return lines.join('\n');
 }
@@ -223,7 +224,7 @@ ${tot('undocumented', (k) => m.totals[k]!.unexpected)}
 ${tot('copies', (k) => m.totals[k]!.copies)}
 ${tot('needless copies', (k) => m.totals[k]!.needless)}
 </tbody></table>
-<p>Hover a cell for the violation and what the history documents. FAIL p@n: property p first violated at step n (leak: no-leak, pin: pin-coherent, file: private-file-integrity, exp: an expectation of the scenario). "undocumented": cells that differ from what the scenarios document.</p>
+<p>Hover a cell for the violation and what the history documents. FAIL p@n: property p first violated at step n (leak: no-leak, pin: pin-coherent, file: private-file-integrity, lost: no-lost-write, exp: an expectation of the scenario). "undocumented": cells that differ from what the scenarios document.</p>
 </body></html>
 `;
 }

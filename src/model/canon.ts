@@ -89,6 +89,10 @@ import {
   PG_MMC0,
   PG_MMC1,
   THREAD_WORDS,
+  TH_STOP_END,
+  TH_TLB_VA,
+  TH_TLB_PFN,
+  THOP_COW_COPY,
   TH_TASK,
   TH_OP,
   TH_MM,
@@ -297,12 +301,18 @@ export class Canonicalizer {
         for (let j = 0; j < per; j++) {
           const o = L.threads + (t * per + j) * THREAD_WORDS;
           this.emit(j === 0 || m[o + TH_TASK] !== 0 ? 1 : 0);
+          // the CPU's TLB entry (kept only where a flush can be deferred): a page and the frame it names
+          if (geo.tlb) {
+            this.emit(m[o + TH_TLB_VA]!);
+            this.emit(this.frame(m[o + TH_TLB_PFN]!));
+          }
           const op = m[o + TH_OP]!;
           this.emit(op);
           if (op === 0) continue;
           this.emit(task(m[o + TH_MM]!));
-          // a stopped fork's TH_N names its child
-          for (let f = TH_VA; f < THREAD_WORDS; f++) this.emit(op === THOP_FORK && f === TH_N ? task(m[o + f]!) : m[o + f]!);
+          // a stopped fork's TH_N names its child, a stopped COW copy's its new page
+          for (let f = TH_VA; f < TH_STOP_END; f++)
+            this.emit(op === THOP_FORK && f === TH_N ? task(m[o + f]!) : op === THOP_COW_COPY && f === TH_N ? this.frame(m[o + f]!) : m[o + f]!);
         }
       }
     }

@@ -59,6 +59,13 @@ export interface Geometry {
    * scenario has neither, no table is kept)
    */
   readonly threads?: number;
+  /**
+   * keep each thread's TLB entry (TH_TLB_*): only where a TLB flush can be
+   * deferred while other threads run (`stop: deferred-flush`); elsewhere
+   * every page-table change is flushed before anyone runs on, and a cached
+   * entry always equals its PTE
+   */
+  readonly tlb?: boolean;
 }
 
 /* ---- struct page (one record per PFN) ---- */
@@ -177,7 +184,13 @@ export const TH_I = 5; // the page it stopped at
 export const TH_FOLL = 6; // the FOLL_* flags GUP retries that page with
 export const TH_TRIES = 7; // faults taken on that page so far
 export const TH_DONE = 8; // pages done before it
-export const THREAD_WORDS = 9;
+/** the thread's CPU's TLB entry (geometry `tlb`): the page of the last store it made through a writable PTE, + 1; 0: none */
+export const TH_TLB_VA = 9;
+/** the frame that entry translates to (writable, dirty) */
+export const TH_TLB_PFN = 10;
+export const THREAD_WORDS = 11;
+/** the end of a stopped operation's record (TH_OP .. TH_DONE): what finishing it clears, the TLB entry stays */
+export const TH_STOP_END = TH_TLB_VA;
 /** no operation stopped */
 export const THOP_NONE = 0;
 /** a /proc/PID/mem write (mem_rw), stopped in __get_user_pages between faultin_page() and the retried lookup */
@@ -220,6 +233,25 @@ export const THOP_GUP_FAST = 5;
  * PMD is none meanwhile; the detached page table keeps its PTEs)
  */
 export const THOP_COLLAPSE = 6;
+/**
+ * UFFDIO_WRITEPROTECT (`uffd-wp`/`uffd-unwp` with stop: deferred-flush)
+ * after change_protection() rewrote the PTEs of its first VMA, before the
+ * flush_tlb_range() that ends it: mm_tlb_flush_pending() is true, other
+ * CPUs may still hold writable TLB entries of PTEs it write-protected. TH_MM
+ * the task, TH_VA/TH_N the pages to flush, TH_I 1 to protect (0 to
+ * unprotect), TH_FOLL the first page of the range left to do, TH_TRIES its
+ * end. It holds mmap_lock for read
+ */
+export const THOP_DEFERRED_FLUSH = 7;
+/**
+ * a write fault in wp_page_copy() that copied the old page to a new one
+ * and has not retaken the PTE lock (`write` of one page with stop:
+ * cow-copy): TH_MM the task, TH_VA the page, TH_N the new page, TH_I the
+ * PTE the fault read (the old page holds do_wp_page()'s reference),
+ * TH_FOLL the value the store writes, TH_TRIES the step that started it,
+ * TH_DONE the faults taken so far. It holds mmap_lock for read
+ */
+export const THOP_COW_COPY = 8;
 /** TH_DONE bit of THOP_USER_FAULT and THOP_DIO_FAULT: a UFFDIO_WRITEPROTECT(mode 0) over the held page woke the thread */
 export const UF_WOKEN = 1;
 

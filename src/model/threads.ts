@@ -12,6 +12,7 @@
 import {
   type KState,
   THREAD_WORDS,
+  TH_STOP_END,
   TH_TASK,
   TH_OP,
   TH_MM,
@@ -27,8 +28,10 @@ import {
   THOP_DIO_FAULT,
   THOP_GUP_FAST,
   THOP_COLLAPSE,
+  THOP_COW_COPY,
   UF_WOKEN,
 } from './layout.js';
+import { pte_pfn } from './pte.js';
 
 /** A stopped operation that holds no lock: a fault waiting for its uffd monitor, or a GUP-fast (interrupts off only). */
 export function holds_no_lock(op: number): boolean {
@@ -195,7 +198,7 @@ export function thread_take(s: KState, th: number): ThreadStop {
     tries: thread_get(s, th, TH_TRIES),
     done: thread_get(s, th, TH_DONE),
   };
-  s.m.fill(0, thread_base(s, th) + TH_OP, thread_base(s, th) + THREAD_WORDS);
+  s.m.fill(0, thread_base(s, th) + TH_OP, thread_base(s, th) + TH_STOP_END);
   return rec;
 }
 
@@ -247,6 +250,20 @@ export function collapse_stopped_folios(s: KState): number[] {
   for (let th = 0; th < n; th++) {
     const o = thread_base(s, th);
     if (s.m[o + TH_OP] === THOP_COLLAPSE) out.push(s.m[o + TH_N]!);
+  }
+  return out;
+}
+
+/**
+ * The references write faults stopped in wp_page_copy() hold: the new page
+ * (not mapped yet) and do_wp_page()'s reference on the old one.
+ */
+export function cow_stopped_pages(s: KState): number[] {
+  const out: number[] = [];
+  const n = nr_threads(s);
+  for (let th = 0; th < n; th++) {
+    const o = thread_base(s, th);
+    if (s.m[o + TH_OP] === THOP_COW_COPY) out.push(s.m[o + TH_N]!, pte_pfn(s.m[o + TH_I]!));
   }
   return out;
 }

@@ -17,7 +17,9 @@ export const ZERO_WRITE = -1;
  * A user-mode load or store over pages [start, start+n): one write id for
  * the whole store (`value`: its content, 0 its own, -1 zero bytes). `from`:
  * a store going on from page `i` after its fault waited for the uffd
- * monitor, its writes counted to step `step`. `held`: the page whose fault
+ * monitor, its writes counted to step `step` (`again`: the access runs
+ * again without a retried fault first, as after a fault that completed).
+ * `held`: the page whose fault
  * the monitor holds now (the store stops there).
  */
 export function memAccess(
@@ -28,13 +30,13 @@ export function memAccess(
   n: number,
   write: boolean,
   value = 0,
-  from?: { i: number; step: number },
+  from?: { i: number; step: number; again?: boolean },
 ): StepResult & { held?: number } {
   const data: number[] = [];
   const wids = new OpWrites(s, t, from ? from.step : ctx.step, ctx.freshWrites, Math.max(value, 0));
   for (let i = from?.i ?? 0; i < n;) {
     const va = start + i;
-    if (from && i === from.i) {
+    if (from && i === from.i && !from.again) {
       // woken in handle_userfault(): do_user_addr_fault() retries the fault with FAULT_FLAG_TRIED first
       const sig = do_user_addr_fault(s, ctx, t, va, write, true);
       if (sig === 'held') return { ret: 0, signal: null, data, done: i, held: i };

@@ -1,7 +1,10 @@
 /** exit(): exit_mmap, close files (kernel/exit.c). */
 import { defineOp, ok } from './types.js';
 import { do_exit } from '../kernel/kernel/exit.js';
-import { exit_threads } from '../model/threads.js';
+import { exit_threads, nr_threads, thread_task, thread_stopped } from '../model/threads.js';
+import { THOP_COW_COPY, THOP_DEFERRED_FLUSH } from '../model/layout.js';
+import { cow_copy_finish } from './write.js';
+import { writeprotect_resume_thread } from './uffd.js';
 import { always, perProcess } from './explore.js';
 
 export const exit = defineOp({
@@ -17,6 +20,13 @@ export const exit = defineOp({
   // exit_mmap() cannot run while another process's thread is inside this mm (mmget in __access_remote_vm)
   mmapWrite: true,
   apply(s, ctx, t) {
+    // a COW fault or a UFFDIO_WRITEPROTECT a thread stopped in does not check for signals: it ends first
+    for (let th = 0; th < nr_threads(s); th++) {
+      if (thread_task(s, th) !== t) continue;
+      const op = thread_stopped(s, th);
+      if (op === THOP_COW_COPY) cow_copy_finish(s, ctx, t, th);
+      else if (op === THOP_DEFERRED_FLUSH) writeprotect_resume_thread(s, ctx, t, th);
+    }
     exit_threads(s, t);
     do_exit(s, ctx, t);
     return ok();

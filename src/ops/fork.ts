@@ -8,7 +8,7 @@ import { perProcess } from './explore.js';
 import { task_state } from '../model/mm_types.js';
 import { ModelBug } from '../model/bug.js';
 import { thread_get, thread_set, thread_base } from '../model/threads.js';
-import { TASK_FREE, type KState, THREAD_WORDS, TH_TASK, TH_OP, TH_MM, TH_N, TH_I, TH_VA, THOP_FORK } from '../model/layout.js';
+import { TASK_FREE, type KState, TH_STOP_END, TH_TASK, TH_OP, TH_MM, TH_N, TH_I, TH_VA, THOP_FORK } from '../model/layout.js';
 
 /** A fork's result: 0, an errno, or its stop in copy_present_pte() (kept in the thread's record). */
 function forkResult(s: KState, ctx: KCtx, t: number, r: number | ForkStop): StepResult {
@@ -28,7 +28,7 @@ function forkResult(s: KState, ctx: KCtx, t: number, r: number | ForkStop): Step
 /** Goes on with the fork thread slot `th` stopped (`resume`); `stop`: at the next window too. */
 export function fork_resume_thread(s: KState, ctx: KCtx, t: number, th: number, stop: boolean): StepResult {
   const at: ForkStop = { child: thread_get(s, th, TH_N), vi: thread_get(s, th, TH_I), va: thread_get(s, th, TH_VA) };
-  s.m.fill(0, thread_base(s, th) + TH_OP, thread_base(s, th) + THREAD_WORDS);
+  s.m.fill(0, thread_base(s, th) + TH_OP, thread_base(s, th) + TH_STOP_END);
   return forkResult(s, ctx, t, fork_resume(s, ctx, t, at, stop));
 }
 

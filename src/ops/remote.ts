@@ -10,7 +10,7 @@ import { ModelBug } from '../model/bug.js';
 import { task_alive } from '../model/mm_types.js';
 import {
   type KState,
-  THREAD_WORDS,
+  TH_STOP_END,
   TH_TASK,
   TH_OP,
   TH_MM,
@@ -153,6 +153,6 @@ export function mem_write_resume(s: KState, ctx: KCtx, t: number, th: number, st
     cur: { foll: thread_get(s, th, TH_FOLL), tries: tries & (TRIED - 1), tried: (tries & TRIED) !== 0 },
     done: thread_get(s, th, TH_DONE),
   };
-  s.m.fill(0, thread_base(s, th) + TH_OP, thread_base(s, th) + THREAD_WORDS);
+  s.m.fill(0, thread_base(s, th) + TH_OP, thread_base(s, th) + TH_STOP_END);
   return memWriteResult(s, ctx, t, mem_rw(s, ctx, t, from.target, from.va, from.n, true, stop, from));
 }

@@ -9,7 +9,8 @@
  */
 import type { KState } from '../model/layout.js';
 import { task_alive } from '../model/mm_types.js';
-import { newCtx, ModelBug, type Metrics, type PathEvent, type ReadObs, type UffdMsg } from '../kernel/ctx.js';
+import { newCtx, ModelBug, type Metrics, type PathEvent, type ReadObs, type UffdMsg, type LostWrite } from '../kernel/ctx.js';
+import { tlb_snapshot, tlb_flush_changed } from '../kernel/arch/x86/mm/tlb.js';
 import { lru_add_drain } from '../kernel/mm/swap.js';
 import { ESRCH } from '../kernel/errno.js';
 import type { Profile } from '../profiles/types.js';
@@ -49,6 +50,8 @@ export interface Effects {
   path: readonly PathEvent[];
   /** model bugs detected inside kernel paths */
   bugs: readonly string[];
+  /** stores lost to a COW copy taken before them (the no-lost-write property) */
+  lost: readonly LostWrite[];
   /** the model broke (a ModelBug was thrown): the state must not be trusted any further */
   broken: string | null;
   /** the acting thread's operation stopped in a window (src/model/threads.ts): it goes on with `resume` */
@@ -95,7 +98,12 @@ export function step(s: KState, k: Kernel, op: Op, opts: StepOptions = {}): Effe
     if (!task_alive(s, op.t)) result = ok(-ESRCH);
     else {
       blocked = nr_threads(s) ? lock_wait(s, def, op, ctx.thread) : null;
-      if (blocked === null) result = def.apply(s, ctx, op.t, opArgs(op));
+      if (blocked === null) {
+        const tlb = tlb_snapshot(s);
+        result = def.apply(s, ctx, op.t, opArgs(op));
+        // every page-table change the step made is flushed from the CPUs' TLBs, but a deferred one
+        tlb_flush_changed(s, tlb, ctx.deferredFlush);
+      }
     }
     lru_add_drain(s, ctx);
   } catch (e) {
@@ -112,6 +120,7 @@ export function step(s: KState, k: Kernel, op: Op, opts: StepOptions = {}): Effe
     reads: ctx.reads,
     path: ctx.log ?? [],
     bugs: ctx.bugs,
+    lost: ctx.lost,
     broken,
     stopped: ctx.stopped,
     blocked,

@@ -8,13 +8,24 @@ import { z } from 'zod';
 import { defineOp, ok } from './types.js';
 import { name } from './args.js';
 import { perProcess } from './explore.js';
-import { TH_TASK, THOP_MEM_WRITE, THOP_FORK, THOP_USER_FAULT, THOP_DIO_FAULT, THOP_GUP_FAST, THOP_COLLAPSE } from '../model/layout.js';
+import {
+  TH_TASK,
+  THOP_MEM_WRITE,
+  THOP_FORK,
+  THOP_USER_FAULT,
+  THOP_DIO_FAULT,
+  THOP_GUP_FAST,
+  THOP_COLLAPSE,
+  THOP_DEFERRED_FLUSH,
+  THOP_COW_COPY,
+} from '../model/layout.js';
 import { thread_set, thread_stopped } from '../model/threads.js';
 import { trace } from '../kernel/ctx.js';
 import { ModelBug } from '../model/bug.js';
 import { mem_write_resume } from './remote.js';
 import { fork_resume_thread } from './fork.js';
-import { user_fault_resume } from './write.js';
+import { user_fault_resume, cow_copy_resume } from './write.js';
+import { writeprotect_resume_thread } from './uffd.js';
 import { dio_fault_resume } from './odirect.js';
 import { gup_fast_resume_thread } from './gup-test.js';
 import { collapse_resume_thread } from './khugepaged.js';
@@ -41,7 +52,8 @@ export const thread = defineOp({
 /** The windows an operation may stop in, by the operation stopped there (THOP_*). */
 const WINDOWS = ['gup-retry', 'copy-present-pte'] as const;
 const WINDOW_OF: Record<number, (typeof WINDOWS)[number]> = { [THOP_MEM_WRITE]: 'gup-retry', [THOP_FORK]: 'copy-present-pte' };
-// (a GUP-fast, a collapse and a fault held by its monitor stop in one window each: their resume goes to the end)
+// (a GUP-fast, a collapse, a fault held by its monitor, a UFFDIO_WRITEPROTECT before its flush and a COW copy
+// stop in one window each: their resume goes to the end)
 
 export const resume = defineOp({
   name: 'resume',
@@ -64,6 +76,8 @@ export const resume = defineOp({
     if (what === THOP_DIO_FAULT) return dio_fault_resume(s, ctx, t, th);
     if (what === THOP_GUP_FAST) return gup_fast_resume_thread(s, ctx, t, th);
     if (what === THOP_COLLAPSE) return collapse_resume_thread(s, ctx, t, th);
+    if (what === THOP_DEFERRED_FLUSH) return writeprotect_resume_thread(s, ctx, t, th);
+    if (what === THOP_COW_COPY) return cow_copy_resume(s, ctx, t, th);
     if (what !== 0) throw new ModelBug(`thread slot ${th}: no way to go on with stopped operation ${what}`);
     // the operation ended without reaching the window on this kernel (no fault was needed): nothing to go on with
     trace(ctx, 'resume', 'the thread has no operation stopped in a window (it ran to its end)');
@@ -91,7 +105,7 @@ export const resume = defineOp({
           dynamic: true,
           enabled: (s) => thread_stopped(s, x.slot(t, j)) !== 0,
         })),
-      { impliedBy: ['proc-mem-write', 'fork', 'khugepaged', 'pin-fast'] },
+      { impliedBy: ['proc-mem-write', 'fork', 'khugepaged', 'pin-fast', 'uffd-wp', 'uffd-unwp'] },
     ),
   ],
 });

@@ -196,6 +196,11 @@ export interface ExploreCx {
   handleId(name: string): number;
   /** the thread slot of process t's thread j (0: its first thread) */
   slot(t: number, j: number): number;
+  /**
+   * the threads' TLB entries are kept (several threads and a UFFDIO_WRITEPROTECT in the alphabet, which
+   * stops before its flush): which thread stores matters
+   */
+  readonly tlb: boolean;
 }
 
 /** A page of an explorer configuration's regions. */

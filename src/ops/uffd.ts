@@ -2,9 +2,15 @@
 import { z } from 'zod';
 import { defineOp, ok } from './types.js';
 import { region } from './args.js';
-import { userfaultfd_open, userfaultfd_register, userfaultfd_writeprotect } from '../kernel/mm/userfaultfd.js';
+import { userfaultfd_open, userfaultfd_register, userfaultfd_writeprotect, userfaultfd_writeprotect_resume } from '../kernel/mm/userfaultfd.js';
+import { perPage, always } from './explore.js';
+import { thread_stop, thread_take } from '../model/threads.js';
+import { ModelBug } from '../model/bug.js';
+import type { KState } from '../model/layout.js';
+import type { KCtx } from '../kernel/ctx.js';
+import type { StepResult } from './types.js';
 import { task_uffd } from '../model/mm_types.js';
-import { UFFD_CTX_OPEN, UFFD_FEATURE_WP_ASYNC, UFFD_FEATURE_WP_UNPOPULATED } from '../model/layout.js';
+import { UFFD_CTX_OPEN, UFFD_FEATURE_WP_ASYNC, UFFD_FEATURE_WP_UNPOPULATED, THOP_DEFERRED_FLUSH } from '../model/layout.js';
 import { EBADF } from '../kernel/errno.js';
 import type { Profile } from '../profiles/types.js';
 import type { FuzzSpec } from './types.js';
@@ -78,21 +84,65 @@ export const uffdRegister = defineOp({
 const wp = <const N extends 'uffd-wp' | 'uffd-unwp'>(opName: N, on: boolean, doc: string, weight: number) =>
   defineOp({
     name: opName,
-    doc,
+    doc: `${doc}. \`stop: deferred-flush\` (model only): the ioctl stops after change_protection() rewrote the PTEs of its first VMA, before the TLB flush, holding mmap_lock for read: mm_tlb_flush_pending() is true and another thread's CPU may still store through a writable TLB entry (the threads' TLBs are modelled in such a scenario); its \`resume\` flushes and finishes`,
     primary: 'at',
-    args: { at: region },
+    args: { at: region, stop: z.literal('deferred-flush').optional() },
     requires: ['uffd'],
-    resolve: (a, cx) => cx.range(a.at),
-    print: (m, cx) => ({ [opName]: cx.range(m) }),
+    resolve(a, cx) {
+      if (a.stop !== undefined) cx.stop('deferred-flush');
+      return { ...cx.range(a.at), stop: a.stop !== undefined };
+    },
+    print: (m, cx) => ({ [opName]: cx.range(m), ...(m.stop ? { stop: 'deferred-flush' } : {}) }),
     range: (m) => m,
     apply(s, ctx, t, m) {
       if ((task_uffd(s, t) & UFFD_CTX_OPEN) === 0) return ok(-EBADF);
-      return ok(userfaultfd_writeprotect(s, ctx, t, m.start, m.start + m.pages, on));
+      if (!m.stop) return ok(userfaultfd_writeprotect(s, ctx, t, m.start, m.start + m.pages, on));
+      ctx.flushHold = true;
+      const r = userfaultfd_writeprotect(s, ctx, t, m.start, m.start + m.pages, on);
+      ctx.flushHold = false;
+      const d = ctx.deferredFlush;
+      if (!d) return ok(r);
+      if (ctx.thread < 0) throw new ModelBug('UFFDIO_WRITEPROTECT stopped in a state without thread records');
+      thread_stop(s, ctx.thread, t, {
+        op: THOP_DEFERRED_FLUSH,
+        mm: t,
+        va: d.start,
+        n: d.end - d.start,
+        i: d.wp ? 1 : 0,
+        foll: d.rest,
+        tries: d.restEnd,
+        done: d.enoent ? 1 : 0,
+      });
+      ctx.stopped = true;
+      return ok(0);
     },
     lacks,
-    exec: { args: ['start', 'pages'], encode: (m) => [m.start, m.pages] },
+    exec: { args: ['start', 'pages'], encode: (m) => [m.start, m.pages], blocker: (m) => (m.stop ? DEFERRED_FLUSH_MODEL_ONLY : null) },
     fuzz: fuzzUffd(opName, weight),
+    explore: [
+      perPage(opName, on ? 130 : 131, `${doc} of one page; with threads, it stops before its TLB flush`, (t, pg, x) => [
+        { t, args: () => ({ [opName]: pg.ref, ...(x.threads > 1 ? { stop: 'deferred-flush' } : {}) }), enabled: always },
+      ]),
+    ],
   });
+
+const DEFERRED_FLUSH_MODEL_ONLY = "stops inside the kernel before a TLB flush: user space cannot hold that window, nor see another CPU's TLB (model only)";
+
+/** The UFFDIO_WRITEPROTECT thread slot `th` stopped before its flush goes on (`resume`). */
+export function writeprotect_resume_thread(s: KState, ctx: KCtx, t: number, th: number): StepResult {
+  const r = thread_take(s, th);
+  return ok(
+    userfaultfd_writeprotect_resume(s, ctx, {
+      mm: r.mm,
+      start: r.va,
+      end: r.va + r.n,
+      wp: r.i === 1,
+      rest: r.foll,
+      restEnd: r.tries,
+      enoent: r.done === 1,
+    }),
+  );
+}
 
 export const uffdWp = wp('uffd-wp', true, 'UFFDIO_WRITEPROTECT mode WP', 2);
 export const uffdUnwp = wp(

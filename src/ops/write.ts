@@ -5,8 +5,10 @@ import { region } from './args.js';
 import { memAccess, ZERO_WRITE } from './access.js';
 import { always, perPage } from './explore.js';
 import type { KState } from '../model/layout.js';
-import { THOP_USER_FAULT } from '../model/layout.js';
-import { userfault_wait, userfault_woken } from '../model/threads.js';
+import { THOP_USER_FAULT, THOP_COW_COPY } from '../model/layout.js';
+import { userfault_wait, userfault_woken, thread_stop, thread_take, type ThreadStop } from '../model/threads.js';
+import { vma_lookup_idx, vma_flags_at } from '../model/mm_types.js';
+import { wp_page_copy_map, vm_normal_page, FAULT_FLAG_WRITE, FAULT_FLAG_USER, type Vmf } from '../kernel/mm/memory.js';
 import { ModelBug } from '../model/bug.js';
 import type { KCtx } from '../kernel/ctx.js';
 import type { StepResult } from './types.js';
@@ -21,28 +23,35 @@ export const write = defineOp({
   hugetlb: true,
   doc: "user stores filling each page (write faults, do_wp_page); with `value: N` every page gets the same content N, so that KSM can merge pages written with equal values; `value: 0` stores zero bytes (the page is written, its content is zero-filled). `stop: uffd` (a thread created by `thread`): the monitor holds the store's first uffd-wp fault instead of answering it, so the thread waits in handle_userfault() with mmap_lock dropped while other steps run; a `uffd-unwp` of the page wakes it and its `resume` finishes the store",
   primary: 'at',
-  args: { at: region, value: z.number().int().min(0).max(VALUE_MAX).optional(), stop: z.literal('uffd').optional() },
+  args: { at: region, value: z.number().int().min(0).max(VALUE_MAX).optional(), stop: z.enum(['uffd', 'cow-copy']).optional() },
   resolve(a, cx) {
-    if (a.stop !== undefined) cx.stop('uffd');
-    return { ...cx.range(a.at), value: a.value === 0 ? ZERO_WRITE : (a.value ?? 0), stop: a.stop !== undefined };
+    if (a.stop !== undefined) cx.stop(a.stop);
+    const r = cx.range(a.at);
+    if (a.stop === 'cow-copy' && r.pages !== 1) cx.fail('write with stop: cow-copy: one page (the window is in one fault)');
+    return { ...r, value: a.value === 0 ? ZERO_WRITE : (a.value ?? 0), stop: a.stop !== undefined, window: a.stop ?? 'uffd' };
   },
   print: (m, cx) => ({
     write: cx.range(m),
     ...(m.value ? { value: m.value === ZERO_WRITE ? 0 : m.value } : {}),
-    ...(m.stop ? { stop: 'uffd' } : {}),
+    ...(m.stop ? { stop: m.window } : {}),
   }),
   range: (m) => m,
   apply(s, ctx, t, m) {
     if (!m.stop) return memAccess(s, ctx, t, m.start, m.pages, true, m.value);
-    ctx.uffdHold = true;
+    const cow = m.window === 'cow-copy';
+    if (cow) ctx.cowHold = true;
+    else ctx.uffdHold = true;
     const r = memAccess(s, ctx, t, m.start, m.pages, true, m.value);
     ctx.uffdHold = false;
-    return r.held === undefined ? r : userFaultHeld(s, ctx, t, m.start, m.pages, r.held, m.value, ctx.step);
+    ctx.cowHold = false;
+    if (r.held === undefined) return r;
+    return cow ? cowCopyHeld(s, ctx, t, m.start, m.value, ctx.step) : userFaultHeld(s, ctx, t, m.start, m.pages, r.held, m.value, ctx.step);
   },
   exec: {
     args: ['start', 'pages', 'tag'],
     encode: (m, step) => [m.start, m.pages, m.value === ZERO_WRITE ? 0 : m.value ? VALUE_TAG + m.value : step],
-    holds: (m) => m.stop,
+    holds: (m) => m.stop && m.window === 'uffd',
+    blocker: (m) => (m.stop && m.window === 'cow-copy' ? 'stops a write fault between its copy and its PTE update: user space cannot hold that window (model only)' : null),
   },
   fuzz: {
     weight: 6,
@@ -51,7 +60,14 @@ export const write = defineOp({
     // one write in four carries a value from a small set (0: zero bytes), so that equal pages exist for KSM
     gen: (c, x) => (c.c % 4 === 3 ? { write: x.at, value: c.b % 3 } : { write: x.at }),
   },
-  explore: [perPage('write', 20, 'a store filling one page', (t, pg) => [{ t, args: () => ({ write: pg.ref }), enabled: always }])],
+  explore: [
+    perPage('write', 20, 'a store filling one page; where TLBs are kept, by each thread, stopping between its COW copy and its PTE update', (t, pg, x) =>
+      x.tlb
+        ? // which thread stores matters: its CPU's TLB may hold a stale entry
+          Array.from({ length: x.threads }, (_, j) => ({ t, th: x.slot(t, j), args: () => ({ write: pg.ref, stop: 'cow-copy' }), enabled: always }))
+        : [{ t, args: () => ({ write: pg.ref }), enabled: always }],
+    ),
+  ],
 });
 
 /**
@@ -85,4 +101,37 @@ export function user_fault_resume(s: KState, ctx: KCtx, t: number, th: number): 
   ctx.faults += w.faults;
   ctx.majfaults += w.majfaults;
   return memAccess(s, ctx, t, w.va, w.n, true, w.a, { i: w.i, step: w.b });
+}
+
+/**
+ * The store stopped in wp_page_copy() after the copy (stop: cow-copy): the
+ * acting thread's record keeps the new page and the PTE the fault read; the
+ * fault is counted when it completes.
+ */
+function cowCopyHeld(s: KState, ctx: KCtx, t: number, va: number, value: number, step: number): StepResult {
+  const h = ctx.cowHeld!;
+  if (ctx.thread < 0) throw new ModelBug('a write fault stopped in wp_page_copy() in a state without thread records');
+  thread_stop(s, ctx.thread, t, { op: THOP_COW_COPY, mm: t, va, n: h.nw, i: h.orig, foll: value, tries: step, done: ctx.faults });
+  ctx.faults = 0;
+  ctx.majfaults = 0;
+  ctx.stopped = true;
+  return { ret: 0, signal: null, data: [], done: 0 };
+}
+
+/** The store thread slot `th` stopped in wp_page_copy() goes on (`resume`): the PTE update, then the store again. */
+export function cow_copy_resume(s: KState, ctx: KCtx, t: number, th: number): StepResult {
+  const r = cow_copy_finish(s, ctx, t, th);
+  // the fault completes (mm_account_fault()), and the store instruction runs again
+  ctx.faults += r.done + 1;
+  return memAccess(s, ctx, t, r.va, 1, true, r.foll, { i: 0, step: r.tries, again: true });
+}
+
+/** The fault thread slot `th` stopped in wp_page_copy() retakes the PTE lock and maps its copy (or drops it). */
+export function cow_copy_finish(s: KState, ctx: KCtx, t: number, th: number): ThreadStop {
+  const r = thread_take(s, th);
+  const vi = vma_lookup_idx(s, t, r.va);
+  if (vi < 0) throw new ModelBug(`thread slot ${th}: the VMA of a stopped COW fault went away under mmap_lock`);
+  const vmf: Vmf = { t, vi, vflags: vma_flags_at(s, t, vi), va: r.va, flags: FAULT_FLAG_WRITE | FAULT_FLAG_USER, orig: r.i };
+  wp_page_copy_map(s, ctx, vmf, vm_normal_page(r.i), r.n);
+  return r;
 }

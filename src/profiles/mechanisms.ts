@@ -334,6 +334,9 @@ const uffd = z
     unprotectWritable: flag(
       'UFFDIO_WRITEPROTECT un-protect rebuilds PTEs from vm_page_prot and may map exclusive anon PTEs writable at once (uffd_wp_range(): not in 6.1, in 6.12); off: it takes vm_get_page_prot(vm_flags), so a shared writable mapping gets writable PTEs back',
     ),
+    wpFlushBeforeCopy: flag(
+      'do_wp_page() flushes the faulting page from every CPU\'s TLB before it copies, when the VMA is registered for uffd-wp and a TLB flush of the mm is pending (a UFFDIO_WRITEPROTECT under mmap_read_lock has changed PTEs and not flushed yet): 6ce64428d621 "mm/userfaultfd: fix memory corruption due to writeprotect" (5.12-rc3; stable 5.9+, so debian-5.10). Before, another CPU could store through its stale writable entry into the old page after the copy was taken, and the store was lost (Nadav Amit\'s race)',
+    ),
     wpUnpopulated: flag('UFFD_FEATURE_WP_UNPOPULATED (6.5)'),
     userModeOnly: flag(
       'userfaultfd(UFFD_USER_MODE_ONLY): the context handles only faults from user mode; a fault the kernel takes for the process (GUP: process_vm_writev, /proc/PID/mem, io_uring, O_DIRECT) is not delivered, handle_userfault() returns VM_FAULT_SIGBUS (37cd0575b851, 5.11; before, the flag is refused with EINVAL)',

@@ -10,6 +10,10 @@
  *   the pinned page is the page its owner maps there;
  * - private-file-integrity: no page-cache page holds data written through
  *   a private mapping;
+ * - no-lost-write: when a fault replaces the page a process maps by a copy,
+ *   the copy holds what the old page holds at that moment (a store that
+ *   reached the old page after the copy was taken, through a stale TLB
+ *   entry, is lost to the process);
  * - model-invariant: a bug in cowlab itself.
  */
 import type { KState } from '../model/layout.js';
@@ -30,16 +34,16 @@ import {
 } from '../model/mm_types.js';
 import { pte_present, pte_pfn, is_swap_pte, pte_swp_slot, pte_none } from '../model/pte.js';
 import { wid_is_shared } from '../model/writes.js';
-import type { ReadObs } from '../kernel/ctx.js';
+import type { ReadObs, LostWrite } from '../kernel/ctx.js';
 import type { Profile } from '../profiles/types.js';
 import { FOLL_LONGTERM } from '../kernel/mm/gup.js';
 import { checkInvariants } from '../model/invariants.js';
 import { keepsAnonExclusive } from '../profiles/types.js';
 import { GUP_PIN_COUNTING_BIAS } from '../kernel/mm/rmap.js';
 
-export type PropertyName = 'no-leak' | 'pin-coherent' | 'private-file-integrity' | 'model-invariant';
+export type PropertyName = 'no-leak' | 'pin-coherent' | 'private-file-integrity' | 'no-lost-write' | 'model-invariant';
 
-export const PROPERTIES: readonly PropertyName[] = ['no-leak', 'pin-coherent', 'private-file-integrity', 'model-invariant'];
+export const PROPERTIES: readonly PropertyName[] = ['no-leak', 'pin-coherent', 'private-file-integrity', 'no-lost-write', 'model-invariant'];
 
 /** A property that failed. */
 export interface Violation {
@@ -109,7 +113,7 @@ export class Monitor {
   /** Checks the state after step `step` (its observations in `eff`) of a kernel with these mechanisms. */
   check(
     s: KState,
-    eff: { readonly reads: readonly ReadObs[]; readonly bugs: readonly string[] },
+    eff: { readonly reads: readonly ReadObs[]; readonly bugs: readonly string[]; readonly lost?: readonly LostWrite[] },
     prof: Profile,
     step: number,
   ): Violation[] {
@@ -117,6 +121,17 @@ export class Monitor {
     this.noLeak(s, eff.reads, step, out);
     this.pinCoherent(s, step, out);
     this.fileIntegrity(s, step, out);
+    for (const l of eff.lost ?? []) {
+      const since = write_step(s, l.wid);
+      out.push({
+        property: 'no-lost-write',
+        step,
+        since: since >= 0 ? since : step,
+        message:
+          `${this.names.task(l.t)}'s ${this.names.page(l.vpage)} was replaced by a copy holding ${l.copied ? this.names.write(s, l.copied) : 'zero-filled content'}, ` +
+          `while the old page (pfn#${l.pfn}) holds ${this.names.write(s, l.wid)}, stored after the copy was taken: the store is lost`,
+      });
+    }
     for (const b of eff.bugs) out.push({ property: 'model-invariant', step, since: step, message: `cowlab bug: ${b}` });
     if (this.invariants) {
       for (const b of checkInvariants(s, {

@@ -95,6 +95,11 @@ import {
   THOP_DIO_FAULT,
   THOP_GUP_FAST,
   THOP_COLLAPSE,
+  THOP_DEFERRED_FLUSH,
+  THOP_COW_COPY,
+  TH_TLB_VA,
+  TH_TLB_PFN,
+  TH_TASK,
   TH_TRIES,
   UF_WOKEN,
 } from '../model/layout.js';
@@ -352,10 +357,19 @@ export function describeState(r: Resolved, s: KState): Map<string, string> {
   }
   // threads stopped in a window (src/model/threads.ts): where, and the lock they hold
   for (let th = 0; th < nr_threads(s); th++) {
+    // the CPU's TLB entry, where the state keeps them (a stale one is where a store may still land)
+    const tlbVa = thread_get(s, th, TH_TLB_VA) - 1;
+    if (tlbVa >= 0) {
+      const pfn = thread_get(s, th, TH_TLB_PFN);
+      const pte = ptep_get(s, thread_get(s, th, TH_TASK) - 1, tlbVa);
+      const stale = !pte_present(pte) || pte_pfn(pte) !== pfn || !pte_write(pte);
+      out.set(`tlb ${r.slotNames[th] ?? `slot${th}`}`, `${pageName(r, tlbVa)} -> pfn#${pfn} writable${stale ? ' (stale: the PTE no longer allows it)' : ''}`);
+    }
     const op = thread_get(s, th, TH_OP);
     if (op === THOP_NONE) continue;
     const mm = T(thread_get(s, th, TH_MM));
-    const at = pageName(r, thread_get(s, th, TH_VA) + (op === THOP_FORK ? 0 : thread_get(s, th, TH_I)));
+    const whole = op === THOP_FORK || op === THOP_COW_COPY || op === THOP_DEFERRED_FLUSH;
+    const at = pageName(r, thread_get(s, th, TH_VA) + (whole ? 0 : thread_get(s, th, TH_I)));
     out.set(
       `thread ${r.slotNames[th] ?? `slot${th}`}`,
       op === THOP_MEM_WRITE
@@ -366,7 +380,11 @@ export function describeState(r: Resolved, s: KState): Map<string, string> {
             ? `stopped in gup-fast: read the PTE of ${mm}:${at} (pfn#${pte_pfn(thread_get(s, th, TH_TRIES))}) with interrupts off, has not grabbed the page; holds no lock`
             : op === THOP_COLLAPSE
               ? `stopped in collapse: the PMD over ${mm}:${at} cleared and its pages isolated, new THP pfn#${thread_get(s, th, TH_N)} not filled yet; holds ${mm}'s mmap_lock for write`
-              : `stopped in copy-present-pte: fork of ${T(thread_get(s, th, TH_N))} shared ${mm}:${at}, its PTE not write-protected yet; holds ${mm}'s mmap_lock for write`,
+              : op === THOP_DEFERRED_FLUSH
+                ? `stopped in deferred-flush: UFFDIO_WRITEPROTECT ${thread_get(s, th, TH_I) ? 'protected' : 'unprotected'} ${mm}:${at}${thread_get(s, th, TH_N) > 1 ? ` (${thread_get(s, th, TH_N)} pages)` : ''}, TLB flush pending; holds ${mm}'s mmap_lock for read`
+                : op === THOP_COW_COPY
+                  ? `stopped in cow-copy: the write fault on ${mm}:${at} copied pfn#${pte_pfn(thread_get(s, th, TH_I))} to pfn#${thread_get(s, th, TH_N)}, PTE not updated yet; holds ${mm}'s mmap_lock for read`
+                  : `stopped in copy-present-pte: fork of ${T(thread_get(s, th, TH_N))} shared ${mm}:${at}, its PTE not write-protected yet; holds ${mm}'s mmap_lock for write`,
     );
   }
   return out;

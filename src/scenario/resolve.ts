@@ -90,6 +90,8 @@ export function resolveScenario(sc: Scenario): Resolved {
   const mayStop = new Set<string>();
   // threads held by their uffd monitor (stop: uffd) that a uffd-unwp of their process has woken since
   const woken = new Set<string>();
+  // a TLB flush that may be deferred while others run: every thread's TLB is kept, so every actor has a slot
+  const tlb = sc.steps.some((st) => (st.args as { stop?: unknown }).stop === 'deferred-flush');
   // a geometry of the model's own: no real kernel has it
   if (sc.pmdOrder !== undefined && sc.pmdOrder !== PMD_ORDER) needs.add('model-only');
   let cursor = 1; // virtual page 0 stays unmapped
@@ -210,6 +212,7 @@ export function resolveScenario(sc: Scenario): Resolved {
       if (sl === undefined) slots.set(actor, (sl = slots.size));
       return sl;
     };
+    if (tlb) slotOf();
     const cx: ResolveCx = {
       proc: st.proc,
       range: rangeOf,
@@ -409,7 +412,7 @@ export function resolveScenario(sc: Scenario): Resolved {
     pmdOrder: thp ? pmdOrder : 0,
     ...(gigantic ? { pudOrder: 2 * pmdOrder } : {}),
     ksm: needs.has('ksm'),
-    ...(slots.size ? { threads: slots.size } : {}),
+    ...(slots.size ? { threads: slots.size, ...(tlb ? { tlb: true } : {}) } : {}),
   };
   return {
     sc,

@@ -128,6 +128,7 @@ import { folio_free_swap, swap_free, swap_duplicate, free_swap_and_cache, delete
 import { filemap_fault, filemap_get_uptodate } from './filemap.js';
 import { swap_cache_get_folio, swapin_readahead } from './swap_state.js';
 import { handle_userfault } from './userfaultfd.js';
+import { mm_tlb_flush_pending, flush_tlb_range } from '../arch/x86/mm/tlb.js';
 import { page_observers } from '../../model/observers.js';
 import { reuse_ksm_page, ksm_might_unmap_zero_page, ksm_might_need_to_copy } from './ksm.js';
 import { is_vm_hugetlb_page, hugetlb_fault, __unmap_hugepage_range, copy_hugetlb_page_range } from './hugetlb.js';
@@ -403,6 +404,12 @@ export function do_wp_page(s: KState, ctx: KCtx, vmf: Vmf): number {
     vmf.orig = pte_clear_uffd_wp(vmf.orig);
     set_pte_at(s, vmf.t, vmf.va, vmf.orig);
   }
+  // 6ce64428d621 (5.12; 5.9+ stable): a UFFDIO_WRITEPROTECT under mmap_read_lock may not have flushed
+  // yet, and another CPU could store through its stale entry while the page is copied
+  if (!unshare && ctx.prof.mech.uffd.wpFlushBeforeCopy && vmf.vflags & VM_UFFD_WP && mm_tlb_flush_pending(s, vmf.t)) {
+    trace(ctx, 'do_wp_page', 'uffd-wp VMA with a TLB flush pending: flush_tlb_page() before copying');
+    flush_tlb_range(s, ctx, vmf.t, vmf.va, vmf.va + 1);
+  }
   const pfn = vm_normal_page(vmf.orig);
   if (vmf.vflags & (VM_SHARED | VM_MAYSHARE)) return wp_page_shared(s, ctx, vmf, pfn);
 
@@ -587,6 +594,32 @@ export function wp_page_copy(s: KState, ctx: KCtx, vmf: Vmf): number {
   anon_vma_prepare(s, vmf.t, vmf.vi);
   const nw = alloc_page(s, 0);
   page_set_data(s, nw, old !== 0 ? page_data(s, old) : 0);
+  if (ctx.cowHold && old !== 0 && !unshare) {
+    // the copy is made without the PTE lock: the fault goes on at its thread's resume
+    ctx.cowHold = false;
+    ctx.cowHeld = { nw, orig: vmf.orig };
+    trace(ctx, 'wp_page_copy', `page pfn#${old} copied to new page pfn#${nw}; the PTE lock is not retaken yet`);
+    return VM_FAULT_RETRY;
+  }
+  return wp_page_copy_map(s, ctx, vmf, old, nw);
+}
+
+/**
+ * wp_page_copy() after the copy (6.18): under the PTE lock, if the PTE is
+ * still the one the fault read, the new page replaces the old one
+ * (ptep_clear_flush(), then set_pte_at()); else the copy is dropped and the
+ * access faults again. The old page loses the PTE's reference and
+ * do_wp_page()'s. A store that reached the old page after the copy was
+ * taken (a stale TLB entry) is not in the new one: ctx.lost.
+ */
+export function wp_page_copy_map(s: KState, ctx: KCtx, vmf: Vmf, old: number, nw: number): number {
+  const unshare = (vmf.flags & FAULT_FLAG_UNSHARE) !== 0;
+  if (ptep_get(s, vmf.t, vmf.va) !== vmf.orig) {
+    trace(ctx, 'wp_page_copy', `the PTE changed since the fault read it: copy pfn#${nw} dropped, the access faults again`);
+    folio_put(s, nw);
+    if (old !== 0) folio_put(s, old); // do_wp_page's reference
+    return 0;
+  }
   let entry = mk_pte(nw);
   if (unshare) {
     if (pte_soft_dirty(vmf.orig)) entry = pte_mksoft_dirty(entry);
@@ -604,6 +637,8 @@ export function wp_page_copy(s: KState, ctx: KCtx, vmf: Vmf): number {
       (unshare ? ', mapped read-only (unshare)' : pte_write(entry) ? ', mapped writable' : ', mapped read-only'),
   );
   if (old !== 0) {
+    if (page_data(s, old) !== page_data(s, nw))
+      ctx.lost.push({ t: vmf.t, vpage: vmf.va, pfn: old, wid: page_data(s, old), copied: page_data(s, nw) });
     folio_remove_rmap_pte(s, vmf.t, old);
     folio_put(s, old); // the PTE's reference
     free_swap_cache(s, ctx, old);

@@ -27,6 +27,7 @@ import {
 } from './mprotect.js';
 import { EINVAL, ENOENT, EPERM, EBUSY, EBADF, EACCES } from '../errno.js';
 import { nr_threads, wake_userfault } from '../../model/threads.js';
+import { flush_tlb_range } from '../arch/x86/mm/tlb.js';
 
 /** How the userfaultfd is opened: the syscall's UFFD_USER_MODE_ONLY flag, and /dev/userfaultfd instead of the syscall. */
 export interface UffdOpen {
@@ -116,29 +117,85 @@ export function mwriteprotect_range(s: KState, ctx: KCtx, t: number, start: numb
   // first one not registered for uffd-wp with -ENOENT: the VMAs before it stay (un)protected
   const stop = Math.min(end, ...hit.filter((v) => (v.flags & VM_UFFD_WP) === 0).map((v) => v.start));
   if (stop <= start) return -ENOENT;
-  return mwriteprotect_vmas(s, ctx, t, vmas, start, stop, wp) || (stop < end ? -ENOENT : 0);
+  const r = mwriteprotect_vmas(s, ctx, t, vmas, start, stop, wp, stop < end);
+  return r === STOPPED ? 0 : r || (stop < end ? -ENOENT : 0);
 }
 
-/** uffd_wp_range() over [start, end) of each VMA there, all registered for uffd-wp. */
-function mwriteprotect_vmas(s: KState, ctx: KCtx, t: number, vmas: readonly Vma[], start: number, end: number, wp: boolean): number {
+/** mwriteprotect_vmas() stopped before the TLB flush of its first VMA (ctx.deferredFlush says what is left). */
+const STOPPED = 1;
+
+/**
+ * uffd_wp_range() over [start, end) of each VMA there, all registered for
+ * uffd-wp: change_protection(), then the TLB flush of what it changed
+ * (change_protection_range()'s flush_tlb_range(), tlb_finish_mmu() from
+ * 6.x). With ctx.flushHold the first VMA's flush is deferred and the
+ * operation stops there (mm_tlb_flush_pending() meanwhile); `enoent`: the
+ * range goes on past the last registered VMA (-ENOENT at the end).
+ */
+function mwriteprotect_vmas(
+  s: KState,
+  ctx: KCtx,
+  t: number,
+  vmas: readonly Vma[],
+  start: number,
+  end: number,
+  wp: boolean,
+  enoent: boolean,
+): number {
   const pinned = ctx.prof.mech.uffd.wpPinned;
   if (wp && pinned === 'ebusy' && range_has_pinned_writable(s, ctx, t, start, end)) {
     trace(ctx, 'mwriteprotect_range', 'a maybe-pinned page would be write-protected: -EBUSY');
     return -EBUSY;
   }
-  vmas.forEach((v, vi) => {
+  for (let vi = 0; vi < vmas.length; vi++) {
+    const v = vmas[vi]!;
     const a = Math.max(v.start, start);
     const b = Math.min(v.end, end);
-    if (a >= b) return;
+    if (a >= b) continue;
     let cp = wp ? MM_CP_UFFD_WP : MM_CP_UFFD_WP_RESOLVE;
     // un-protect: before uffd_wp_range() the new PTEs took vm_get_page_prot(vm_flags); since, vm_page_prot and a manual upgrade
     if (!wp && !ctx.prof.mech.uffd.unprotectWritable) cp |= MM_CP_VM_FLAGS_PROT;
     else if (!wp && vma_wants_manual_pte_write_upgrade(s, t, vi, v.flags)) cp |= MM_CP_TRY_CHANGE_WRITABLE;
     // un-protecting must not write-protect a pinned PTE either (pte_modify to PAGE_COPY would)
     change_protection(s, ctx, t, vi, a, b, v.flags, cp, pinned === 'skip' || (pinned === 'ebusy' && !wp));
-  });
+    if (ctx.flushHold) {
+      // inc_tlb_flush_pending() came first; the flush and the rest wait for the thread's resume
+      ctx.flushHold = false;
+      ctx.deferredFlush = { mm: t, start: a, end: b, wp, rest: b, restEnd: end, enoent };
+      trace(ctx, 'change_protection', `pages ${a}..${b - 1} ${wp ? 'write-protected' : 'unprotected'}, the TLB flush not done yet`);
+      return STOPPED;
+    }
+    flush_tlb_range(s, ctx, t, a, b);
+  }
   trace(ctx, 'mwriteprotect_range', `pages ${start}..${end - 1} ${wp ? 'write-protected' : 'unprotected'}`);
   return 0;
+}
+
+/** What a UFFDIO_WRITEPROTECT stopped before its flush keeps (layout.ts THOP_DEFERRED_FLUSH). */
+export interface DeferredWriteprotect {
+  mm: number;
+  /** the pages changed and not flushed */
+  start: number;
+  end: number;
+  wp: boolean;
+  /** the range left to do after them, and whether the ioctl ends with -ENOENT */
+  rest: number;
+  restEnd: number;
+  enoent: boolean;
+}
+
+/**
+ * The UFFDIO_WRITEPROTECT stopped before its flush goes on (`resume`): the
+ * flush (dec_tlb_flush_pending() after it), the VMAs left, then the wake.
+ */
+export function userfaultfd_writeprotect_resume(s: KState, ctx: KCtx, d: DeferredWriteprotect): number {
+  flush_tlb_range(s, ctx, d.mm, d.start, d.end);
+  trace(ctx, 'flush_tlb_range', `pages ${d.start}..${d.end - 1} of task ${d.mm} flushed: the pending flush is done`);
+  let r = 0;
+  if (d.rest < d.restEnd) r = mwriteprotect_vmas(s, ctx, d.mm, vmas_of(s, d.mm), d.rest, d.restEnd, d.wp, d.enoent);
+  if (r === 0 && d.enoent) r = -ENOENT;
+  if (r === 0 && !d.wp && nr_threads(s)) wake_userfault(s, d.mm, d.start, d.restEnd);
+  return r;
 }
 
 /**
@@ -180,6 +237,7 @@ export function handle_userfault(s: KState, ctx: KCtx, vmf: Vmf): number {
  */
 export function userfaultfd_writeprotect(s: KState, ctx: KCtx, t: number, start: number, end: number, wp: boolean): number {
   const r = mwriteprotect_range(s, ctx, t, start, end, wp);
-  if (r === 0 && !wp && nr_threads(s)) wake_userfault(s, t, start, end);
+  // (stopped before its flush: the wake comes at the resume)
+  if (r === 0 && !wp && nr_threads(s) && !ctx.deferredFlush) wake_userfault(s, t, start, end);
   return r;
 }

@@ -14,11 +14,12 @@ export const debian_5_10 = derive(linux_5_11, {
     "70cbc3cc78a9 (GUP-fast's PMD recheck) backported in 5.10.148: read (5.10.223 mm/gup.c gup_pte_range()); 2ba99c5e0881 in 5.10.159 (not modelled: it protects page-table memory)",
     'no MADV_POPULATE_* (5.14), no pagemap uffd-wp bit (5.13): executor and comparison adapt',
     'FOLL_FORCE writes into read-only hugetlb VMAs still allowed and mapped writable (no backport of the 6.2 refusal; checked by cowlab diff)',
+    '6ce64428d621 (do_wp_page() flushes before copying while a uffd-wp flush is pending) in 5.10.y (inferred from its Cc: stable 5.9+ tag; not read in the Debian source)',
     'Debian config: CONFIG_MEM_SOFT_DIRTY=y; the guest swaps to brd, a SWP_SYNCHRONOUS_IO device',
   ],
   summary:
     'As linux-5.11, with soft-dirty, and swap-in from a synchronous device (brd) skipping the swap cache when the entry is not shared.',
   // UFFD_USER_MODE_ONLY came in 5.11, after the base this profile derives from
-  mech: { config: { softDirty: true }, uffd: { userModeOnly: false }, gup: { iouringAcctRing: false, fastRecheckPmd: true } },
+  mech: { config: { softDirty: true }, uffd: { userModeOnly: false, wpFlushBeforeCopy: true }, gup: { iouringAcctRing: false, fastRecheckPmd: true } },
   env: { swap: 'sync-io' },
 });

@@ -55,6 +55,7 @@ export const linux_4_8: Profile = {
       wpShmem: false,
       wpMultiVma: false,
       unprotectWritable: false,
+      wpFlushBeforeCopy: false,
       wpUnpopulated: false,
       wpAsync: false,
       userModeOnly: false,

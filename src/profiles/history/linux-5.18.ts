@@ -15,6 +15,7 @@ export const linux_5_18 = derive(linux_5_11, {
     '550a7d60bd5e mm, hugepages: add mremap() support for hugepage backed vma (5.16: the syscall looks up the source VMA before mremap_to() unmaps the destination)',
     '26bfa89e25f4 io_uring: place ring SQ/CQ arrays under memcg memory limits (5.12): the ring is no longer charged to RLIMIT_MEMLOCK',
     '90e7e7f5ef3f mm: enable MADV_DONTNEED for hugetlb mappings (5.18; the end rounded up to a huge page)',
+    '6ce64428d621 mm/userfaultfd: fix memory corruption due to writeprotect (5.12-rc3): do_wp_page() flushes a stale TLB entry before copying when a uffd-wp flush is pending',
   ],
   summary:
     'do_wp_page drains the local LRU batch and tolerates (then frees) the swap cache reference; swap-in maps writable on a write fault only when the refcount shows exclusivity.',
@@ -24,5 +25,6 @@ export const linux_5_18 = derive(linux_5_11, {
     swap: { swapinReuse: 'refcount', swapinDrain: true },
     features: { mremapSourceCheck: 'vma-at-addr' },
     gup: { iouringAcctRing: false },
+    uffd: { wpFlushBeforeCopy: true },
   },
 });

@@ -20,7 +20,8 @@ import {
   VM_WRITE,
 } from '../../../../model/mm_types.js';
 import { pmd_dirty, pmd_mkdirty_hw, pmd_trans_huge } from '../../../../model/pmd.js';
-import { type KCtx, ModelBug } from '../../../ctx.js';
+import { type KCtx, ModelBug, trace } from '../../../ctx.js';
+import { tlb_kept, tlb_lookup, tlb_fill } from './tlb.js';
 import {
   handle_mm_fault,
   FAULT_FLAG_WRITE,
@@ -52,7 +53,8 @@ export function do_user_addr_fault(s: KState, ctx: KCtx, t: number, va: number, 
     const ret = handle_mm_fault(s, ctx, t, va, flags);
     if (ret & VM_FAULT_RETRY) {
       // handle_userfault() sleeps until the monitor wakes it; the retry comes at the thread's resume
-      if (ctx.uffdHeld !== undefined) return 'held';
+      // (or the fault stopped in wp_page_copy() after its copy: it completes at the thread's resume)
+      if (ctx.uffdHeld !== undefined || ctx.cowHeld !== undefined) return 'held';
       flags |= FAULT_FLAG_TRIED;
       continue;
     }
@@ -70,6 +72,16 @@ export function do_user_addr_fault(s: KState, ctx: KCtx, t: number, va: number, 
  * MMU does.
  */
 export function user_access(s: KState, ctx: KCtx, t: number, va: number, write: boolean): number | Signal {
+  const tlb = write && ctx.thread >= 0 && tlb_kept(s);
+  if (tlb) {
+    // the CPU's (dirty, writable) TLB entry takes the store without a page walk, whatever the PTE says now
+    const cached = tlb_lookup(s, ctx.thread, va);
+    if (cached) {
+      if (pte_pfn(pte_lookup(s, t, va)) !== cached || !pte_write(pte_lookup(s, t, va)))
+        trace(ctx, 'tlb', `store to page ${va} through a stale writable TLB entry: pfn#${cached}, not what the PTE maps now`);
+      return cached;
+    }
+  }
   for (let i = 0; i < 8; i++) {
     const vi = vma_lookup_idx(s, t, va);
     const pte = pte_lookup(s, t, va);
@@ -87,6 +99,7 @@ export function user_access(s: KState, ctx: KCtx, t: number, va: number, write: 
           if (!pmd_dirty(pmd)) set_pmd_at(s, t, va, pmd_mkdirty_hw(pmd));
         } else set_pte_at(s, t, va, pte_mkdirty_hw(pte));
       }
+      if (tlb && !pmd_mapped_huge(s, t, va) && !pmd_trans_huge(pudp_get(s, t, va))) tlb_fill(s, ctx.thread, t, va, pte_pfn(pte));
       return pte_pfn(pte);
     }
     const sig = do_user_addr_fault(s, ctx, t, va, write);
