@@ -3,6 +3,8 @@
  * a counterexample into a scenario file that `cowlab run` and `cowlab diff`
  * accept (replayed to check it, optionally shrunk to a 1-minimal one).
  */
+import { thread_stopped } from '../model/threads.js';
+import { THOP_NONE } from '../model/layout.js';
 import { writeFileAtomic } from '../util/files.js';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
@@ -154,12 +156,27 @@ function replaySteps(sys: ExploreSystem, trace: readonly number[], properties: r
   let s = sys.initial.clone();
   const out: Record<string, unknown>[] = [];
   trace.forEach((a, d) => {
-    out.push(sys.actions[a]!.step(s));
+    const act = sys.actions[a]!;
+    const st = act.step(s);
+    const th = act.thread(s);
     const r = ex.step(s, a, d);
     if (!r) throw new Error(`explorer replay: action ${a} at depth ${d} no longer applies`);
+    // an operation the explorer lets stop in a window that it did not reach on this kernel (a store
+    // that needed no COW copy) is written without `stop:`, as a scenario says only where it stops
+    out.push(th >= 0 && thread_stopped(r.state, th) === THOP_NONE ? withoutStop(st) : st);
     s = r.state;
   });
   return out;
+}
+
+/** A step `{actor: {op..., stop: w}}` without its `stop:` (a resume keeps it: the resolver lets it not stop again). */
+function withoutStop(st: Record<string, unknown>): Record<string, unknown> {
+  const [actor, body] = Object.entries(st)[0]!;
+  if (typeof body !== 'object' || body === null || !('stop' in body) || 'resume' in body) return st;
+  const { stop: _stop, ...rest } = body as Record<string, unknown>;
+  const keys = Object.keys(rest);
+  // `{write: mem}` stays a mapping; a bare op name (`{resume: null}`) cannot occur here
+  return { [actor]: keys.length ? rest : body };
 }
 
 function stepText(st: Record<string, unknown>): string {

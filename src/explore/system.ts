@@ -14,10 +14,10 @@ import { z } from 'zod';
 import { loadYaml, parseStep, scenarioFromObject, zodFail, baseName, fixedPos, scenarioText } from '../scenario/parse.js';
 import { resolveScenario, type Resolved } from '../scenario/resolve.js';
 import type { Step } from '../scenario/types.js';
-import { InputError } from '../scenario/errors.js';
+import { InputError, NotApplicable } from '../scenario/errors.js';
 import { type Geometry, type KState, TASK_ALIVE, TH_TASK, THOP_NONE } from '../model/layout.js';
 import { task_set_state, task_state } from '../model/mm_types.js';
-import { OPS, findOp, type Op } from '../ops/index.js';
+import { OPS, findOp, opArgs, type Op } from '../ops/index.js';
 import type { ActionSpec, ExploreCx, ExploreFamily, ExplorePage, ResolveCx } from '../ops/types.js';
 import { thread_set, thread_task, thread_stopped } from '../model/threads.js';
 import { step } from '../ops/step.js';
@@ -271,6 +271,10 @@ export function buildSystem(c: ExploreConfig, profile: Profile): ExploreSystem {
   task_set_state(s, 0, TASK_ALIVE);
   for (let j = 0; j < nth && nth > 1; j++) thread_set(s, j, TH_TASK, 1);
   const kernel = { prof: profile, env: systemEnv(c, profile) };
+  for (const rs of r0.steps) {
+    const lacking = findOp(rs.op.op)?.lacks?.(profile, opArgs(rs.op) as never);
+    if (lacking) throw new NotApplicable(`setup step ${rs.step.index} (${rs.step.op}): ${lacking}; the configuration does not apply`, rs.step.pos);
+  }
   for (const rs of r0.steps) {
     const eff = step(s, kernel, rs.op, { step: rs.step.index, freshWrites: true, thread: rs.th });
     if (eff.result.ret < 0 || eff.result.signal || eff.broken) throw new InputError(`setup step ${rs.step.index} (${rs.step.op}) fails on ${profile.id}`, rs.step.pos);

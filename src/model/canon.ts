@@ -312,7 +312,9 @@ export class Canonicalizer {
           this.emit(task(m[o + TH_MM]!));
           // a stopped fork's TH_N names its child, a stopped COW copy's its new page
           for (let f = TH_VA; f < TH_STOP_END; f++)
-            this.emit(op === THOP_FORK && f === TH_N ? task(m[o + f]!) : op === THOP_COW_COPY && f === TH_N ? this.frame(m[o + f]!) : m[o + f]!);
+            this.emit(
+              op === THOP_FORK && f === TH_N ? task(m[o + f]!) : op === THOP_COW_COPY && f === TH_N ? this.frame(m[o + f]!) : m[o + f]!,
+            );
         }
       }
     }

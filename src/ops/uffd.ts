@@ -2,7 +2,12 @@
 import { z } from 'zod';
 import { defineOp, ok } from './types.js';
 import { region } from './args.js';
-import { userfaultfd_open, userfaultfd_register, userfaultfd_writeprotect, userfaultfd_writeprotect_resume } from '../kernel/mm/userfaultfd.js';
+import {
+  userfaultfd_open,
+  userfaultfd_register,
+  userfaultfd_writeprotect,
+  userfaultfd_writeprotect_resume,
+} from '../kernel/mm/userfaultfd.js';
 import { perPage, always } from './explore.js';
 import { thread_stop, thread_take } from '../model/threads.js';
 import { ModelBug } from '../model/bug.js';
@@ -126,7 +131,8 @@ const wp = <const N extends 'uffd-wp' | 'uffd-unwp'>(opName: N, on: boolean, doc
     ],
   });
 
-const DEFERRED_FLUSH_MODEL_ONLY = "stops inside the kernel before a TLB flush: user space cannot hold that window, nor see another CPU's TLB (model only)";
+const DEFERRED_FLUSH_MODEL_ONLY =
+  "stops inside the kernel before a TLB flush: user space cannot hold that window, nor see another CPU's TLB (model only)";
 
 /** The UFFDIO_WRITEPROTECT thread slot `th` stopped before its flush goes on (`resume`). */
 export function writeprotect_resume_thread(s: KState, ctx: KCtx, t: number, th: number): StepResult {

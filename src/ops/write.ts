@@ -51,7 +51,10 @@ export const write = defineOp({
     args: ['start', 'pages', 'tag'],
     encode: (m, step) => [m.start, m.pages, m.value === ZERO_WRITE ? 0 : m.value ? VALUE_TAG + m.value : step],
     holds: (m) => m.stop && m.window === 'uffd',
-    blocker: (m) => (m.stop && m.window === 'cow-copy' ? 'stops a write fault between its copy and its PTE update: user space cannot hold that window (model only)' : null),
+    blocker: (m) =>
+      m.stop && m.window === 'cow-copy'
+        ? 'stops a write fault between its copy and its PTE update: user space cannot hold that window (model only)'
+        : null,
   },
   fuzz: {
     weight: 6,
@@ -61,11 +64,20 @@ export const write = defineOp({
     gen: (c, x) => (c.c % 4 === 3 ? { write: x.at, value: c.b % 3 } : { write: x.at }),
   },
   explore: [
-    perPage('write', 20, 'a store filling one page; where TLBs are kept, by each thread, stopping between its COW copy and its PTE update', (t, pg, x) =>
-      x.tlb
-        ? // which thread stores matters: its CPU's TLB may hold a stale entry
-          Array.from({ length: x.threads }, (_, j) => ({ t, th: x.slot(t, j), args: () => ({ write: pg.ref, stop: 'cow-copy' }), enabled: always }))
-        : [{ t, args: () => ({ write: pg.ref }), enabled: always }],
+    perPage(
+      'write',
+      20,
+      'a store filling one page; where TLBs are kept, by each thread, stopping between its COW copy and its PTE update',
+      (t, pg, x) =>
+        x.tlb
+          ? // which thread stores matters: its CPU's TLB may hold a stale entry
+            Array.from({ length: x.threads }, (_, j) => ({
+              t,
+              th: x.slot(t, j),
+              args: () => ({ write: pg.ref, stop: 'cow-copy' }),
+              enabled: always,
+            }))
+          : [{ t, args: () => ({ write: pg.ref }), enabled: always }],
     ),
   ],
 });

@@ -43,7 +43,13 @@ import { GUP_PIN_COUNTING_BIAS } from '../kernel/mm/rmap.js';
 
 export type PropertyName = 'no-leak' | 'pin-coherent' | 'private-file-integrity' | 'no-lost-write' | 'model-invariant';
 
-export const PROPERTIES: readonly PropertyName[] = ['no-leak', 'pin-coherent', 'private-file-integrity', 'no-lost-write', 'model-invariant'];
+export const PROPERTIES: readonly PropertyName[] = [
+  'no-leak',
+  'pin-coherent',
+  'private-file-integrity',
+  'no-lost-write',
+  'model-invariant',
+];
 
 /** A property that failed. */
 export interface Violation {

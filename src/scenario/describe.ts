@@ -363,7 +363,10 @@ export function describeState(r: Resolved, s: KState): Map<string, string> {
       const pfn = thread_get(s, th, TH_TLB_PFN);
       const pte = ptep_get(s, thread_get(s, th, TH_TASK) - 1, tlbVa);
       const stale = !pte_present(pte) || pte_pfn(pte) !== pfn || !pte_write(pte);
-      out.set(`tlb ${r.slotNames[th] ?? `slot${th}`}`, `${pageName(r, tlbVa)} -> pfn#${pfn} writable${stale ? ' (stale: the PTE no longer allows it)' : ''}`);
+      out.set(
+        `tlb ${r.slotNames[th] ?? `slot${th}`}`,
+        `${pageName(r, tlbVa)} -> pfn#${pfn} writable${stale ? ' (stale: the PTE no longer allows it)' : ''}`,
+      );
     }
     const op = thread_get(s, th, TH_OP);
     if (op === THOP_NONE) continue;

@@ -35,3 +35,9 @@ export class InputError extends Error {
     return this.pos ? `${this.pos.file}:${this.pos.line}:${this.pos.col}: ${this.message}` : this.message;
   }
 }
+
+/** A configuration that does not apply to a profile: it needs an operation the kernel lacks (the explorer's setup). */
+export class NotApplicable extends InputError {
+  /** (InputError's name stays: the CLI reports it as bad input) */
+  readonly notApplicable = true;
+}

@@ -81,6 +81,7 @@ import {
   VM_PFNMAP,
   VM_HUGETLB,
   task_uffd,
+  task_set_curwid,
   vma_start_at,
   vma_end_at,
   folio_test_large,
@@ -598,6 +599,9 @@ export function wp_page_copy(s: KState, ctx: KCtx, vmf: Vmf): number {
     // the copy is made without the PTE lock: the fault goes on at its thread's resume
     ctx.cowHold = false;
     ctx.cowHeld = { nw, orig: vmf.orig };
+    // the copy is a snapshot: a store after it must differ from what it took, which the explorer's one
+    // write id per task epoch would not tell apart
+    task_set_curwid(s, vmf.t, 0);
     trace(ctx, 'wp_page_copy', `page pfn#${old} copied to new page pfn#${nw}; the PTE lock is not retaken yet`);
     return VM_FAULT_RETRY;
   }

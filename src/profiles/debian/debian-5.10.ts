@@ -20,6 +20,10 @@ export const debian_5_10 = derive(linux_5_11, {
   summary:
     'As linux-5.11, with soft-dirty, and swap-in from a synchronous device (brd) skipping the swap cache when the entry is not shared.',
   // UFFD_USER_MODE_ONLY came in 5.11, after the base this profile derives from
-  mech: { config: { softDirty: true }, uffd: { userModeOnly: false, wpFlushBeforeCopy: true }, gup: { iouringAcctRing: false, fastRecheckPmd: true } },
+  mech: {
+    config: { softDirty: true },
+    uffd: { userModeOnly: false, wpFlushBeforeCopy: true },
+    gup: { iouringAcctRing: false, fastRecheckPmd: true },
+  },
   env: { swap: 'sync-io' },
 });
