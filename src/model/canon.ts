@@ -93,6 +93,8 @@ import {
   TH_TLB_VA,
   TH_TLB_PFN,
   THOP_COW_COPY,
+  THOP_USER_FAULT,
+  TH_TRIES,
   TH_TASK,
   TH_OP,
   TH_MM,
@@ -311,10 +313,11 @@ export class Canonicalizer {
           if (op === 0) continue;
           this.emit(task(m[o + TH_MM]!));
           // a stopped fork's TH_N names its child, a stopped COW copy's its new page
-          for (let f = TH_VA; f < TH_STOP_END; f++)
-            this.emit(
-              op === THOP_FORK && f === TH_N ? task(m[o + f]!) : op === THOP_COW_COPY && f === TH_N ? this.frame(m[o + f]!) : m[o + f]!,
-            );
+          for (let f = TH_VA; f < TH_STOP_END; f++) {
+            // (a stopped store's TH_TRIES is the step that started it: it only names its write in messages)
+            if (f === TH_TRIES && (op === THOP_COW_COPY || op === THOP_USER_FAULT) && !this.whole) continue;
+            this.emit(op === THOP_FORK && f === TH_N ? task(m[o + f]!) : op === THOP_COW_COPY && f === TH_N ? this.frame(m[o + f]!) : m[o + f]!);
+          }
         }
       }
     }

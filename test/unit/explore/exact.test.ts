@@ -130,4 +130,9 @@ depth: 5
     const cg = loadConfig('explore/collapse-gup-fast.yaml');
     for (const k of ['linux-5.19', 'linux-6.18']) checkExact(cg, k, 4, ['pin-coherent']);
   }, 240_000);
+
+  it("the threads' TLB entries: the uffd-wp stale-TLB lost write on linux-5.9, none on linux-5.18", () => {
+    const c = loadConfig('explore/uffd-wp-stale-tlb.yaml');
+    for (const k of ['linux-5.9', 'linux-5.18']) checkExact(c, k, 5, ['no-lost-write', 'pin-coherent']);
+  }, 240_000);
 });

@@ -1,0 +1,96 @@
+/**
+ * The threads' TLB entries (src/kernel/arch/x86/mm/tlb.ts), the deferred
+ * flush of UFFDIO_WRITEPROTECT and the COW copy window, through scenarios.
+ */
+import { describe, it, expect } from 'vitest';
+import { parseScenario } from '../../../src/scenario/parse.js';
+import { resolveScenario } from '../../../src/scenario/resolve.js';
+import { runScenario } from '../../../src/scenario/run.js';
+import { profileById } from '../../../src/profiles/index.js';
+import { checkInvariants } from '../../../src/model/invariants.js';
+
+const run = (yaml: string, kernel: string) =>
+  runScenario(resolveScenario(parseScenario(yaml, 't.yaml')), profileById(kernel), { trace: true });
+
+/** One page registered for uffd-wp, threads T1 and T2; T2 has stored to it (its CPU caches the entry). */
+const head = `processes: [P]
+steps:
+  - P: {mmap: buf, pages: 1}
+  - P: uffd
+  - P: {uffd-register: buf}
+  - P: {thread: T1}
+  - P: {thread: T2}
+  - T2: {write: buf, label: first}
+`;
+
+const fails = (r: ReturnType<typeof run>) => [...r.violations.map((v) => `${v.property}@${v.step}`), ...r.failures.map((f) => `expect@${f.step}`)];
+const rec = (r: ReturnType<typeof run>, step: number) => r.records.find((x) => x.index === step)!;
+
+describe('TLB entries and deferred flushes', () => {
+  it('a store through an entry the deferred flush has not dropped yet takes no fault, even on a write-protected page', () => {
+    const r = run(
+      `${head}  - P: {uffd-wp: buf, stop: deferred-flush}
+  - T2: {write: buf, expect: {faults: 0, uffd-faults: 0}}
+  - P: resume
+  - T2: {write: buf, expect: {faults: 1, uffd-faults: 1}}
+`,
+      'linux-6.18',
+    );
+    expect(r.failures).toEqual([]);
+    expect(fails(r)).toEqual([]);
+    expect(rec(r, 8).path.some((e) => e.fn === 'tlb')).toBe(true);
+  });
+
+  it('a flush the operation does not defer drops the entry at once', () => {
+    const r = run(
+      `${head}  - P: {uffd-wp: buf}
+  - T2: {write: buf, expect: {faults: 1, uffd-faults: 1}}
+  - P: {uffd-unwp: buf, stop: deferred-flush}
+  - P: resume
+`,
+      'linux-6.18',
+    );
+    expect(r.failures).toEqual([]);
+  });
+
+  it("Nadav Amit's race: lost on 5.9, flushed before the copy from 5.12 (linux-5.18 stands for it)", () => {
+    const race = `${head}  - P: {pipe: p}
+  - P: {vmsplice: buf, pipe: p}
+  - P: {uffd-unwp: buf, stop: deferred-flush}
+  - T1: {write: buf, label: t1, stop: cow-copy}
+  - T2: {write: buf, label: second}
+  - T1: resume
+  - P: resume
+`;
+    const old = run(race, 'linux-5.9');
+    expect(fails(old)).toEqual(['no-lost-write@12']);
+    // on 5.18 do_wp_page() flushed T2's entry before copying: its store faults, copies and maps its page;
+    // T1's copy finds the PTE changed and is dropped, and its store faults again
+    const fixed = run(race, 'linux-5.18');
+    expect(fails(fixed)).toEqual([]);
+    expect(rec(fixed, 10).path.map((e) => e.note)).toContain('uffd-wp VMA with a TLB flush pending: flush_tlb_page() before copying');
+    expect(rec(fixed, 11).faults).toBe(1);
+    expect(rec(fixed, 12).path.map((e) => e.note).join('\n')).toMatch(/the PTE changed since the fault read it/);
+  });
+
+  it('exit ends a COW copy and a UFFDIO_WRITEPROTECT its threads stopped in, holding nothing after', () => {
+    const r = run(
+      `${head}  - P: {pipe: p}
+  - P: {vmsplice: buf, pipe: p}
+  - T2: {uffd-unwp: buf, stop: deferred-flush}
+  - T1: {write: buf, stop: cow-copy}
+  - P: exit
+`,
+      'linux-5.9',
+    );
+    expect(r.failures).toEqual([]);
+    const s = r.records.at(-1)!.state!;
+    expect(checkInvariants(s, { exclusiveMarker: false, pinRefs: 1, largePinCount: false })).toEqual([]);
+  });
+
+  it('stop: cow-copy is for a store of one page', () => {
+    expect(() => resolveScenario(parseScenario(`processes: [P]\nsteps:\n  - P: {mmap: b, pages: 2}\n  - P: {write: b, stop: cow-copy}\n`, 't.yaml'))).toThrow(
+      /one page/,
+    );
+  });
+});
