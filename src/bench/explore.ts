@@ -242,6 +242,7 @@ export async function exploreBench(): Promise<void> {
     ['dirty-cow', 'linux-4.8'],
     ['gup-fast-fork', 'linux-5.9'],
     ['collapse-gup-fast', 'linux-5.19'],
+    ['uffd-wp-stale-tlb', 'linux-5.9'],
   ] as const) {
     console.log(line(`${f} on ${k} (first counterexample)`, await run(`explore/${f}.yaml`, k, 1)));
   }
@@ -250,6 +251,7 @@ export async function exploreBench(): Promise<void> {
     ['dirty-cow', 'linux-6.18'],
     ['gup-fast-fork', 'linux-6.18'],
     ['collapse-gup-fast', 'linux-6.18'],
+    ['uffd-wp-stale-tlb', 'linux-6.18'],
   ] as const) {
     console.log(line(`${f} on ${k} (exhausted: no violation)`, await run(`explore/${f}.yaml`, k, 1)));
   }
