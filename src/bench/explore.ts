@@ -243,6 +243,7 @@ export async function exploreBench(): Promise<void> {
     ['gup-fast-fork', 'linux-5.9'],
     ['collapse-gup-fast', 'linux-5.19'],
     ['uffd-wp-stale-tlb', 'linux-5.9'],
+    ['clear-refs-stale-tlb', 'linux-5.9'],
   ] as const) {
     console.log(line(`${f} on ${k} (first counterexample)`, await run(`explore/${f}.yaml`, k, 1)));
   }
@@ -252,6 +253,7 @@ export async function exploreBench(): Promise<void> {
     ['gup-fast-fork', 'linux-6.18'],
     ['collapse-gup-fast', 'linux-6.18'],
     ['uffd-wp-stale-tlb', 'linux-6.18'],
+    ['clear-refs-stale-tlb', 'linux-5.11'],
   ] as const) {
     console.log(line(`${f} on ${k} (exhausted: no violation)`, await run(`explore/${f}.yaml`, k, 1)));
   }

@@ -316,7 +316,9 @@ export class Canonicalizer {
           for (let f = TH_VA; f < TH_STOP_END; f++) {
             // (a stopped store's TH_TRIES is the step that started it: it only names its write in messages)
             if (f === TH_TRIES && (op === THOP_COW_COPY || op === THOP_USER_FAULT) && !this.whole) continue;
-            this.emit(op === THOP_FORK && f === TH_N ? task(m[o + f]!) : op === THOP_COW_COPY && f === TH_N ? this.frame(m[o + f]!) : m[o + f]!);
+            this.emit(
+              op === THOP_FORK && f === TH_N ? task(m[o + f]!) : op === THOP_COW_COPY && f === TH_N ? this.frame(m[o + f]!) : m[o + f]!,
+            );
           }
         }
       }

@@ -29,6 +29,7 @@ import {
   THOP_GUP_FAST,
   THOP_COLLAPSE,
   THOP_COW_COPY,
+  THOP_DEFERRED_FLUSH,
   UF_WOKEN,
 } from './layout.js';
 import { pte_pfn } from './pte.js';
@@ -97,15 +98,20 @@ export function exit_threads(s: KState, t: number): void {
   }
 }
 
-/** A fork or a collapse stopped in a window holds task `mm`'s mmap_lock for write: its thread slot, or -1. */
+/** A fork, a collapse or a clear_refs (29a951dfb3c3+) stopped in a window holds task `mm`'s mmap_lock for write: its thread slot, or -1. */
 export function mmap_write_holder(s: KState, mm: number): number {
   const n = nr_threads(s);
   for (let th = 0; th < n; th++) {
     const o = thread_base(s, th);
-    if ((s.m[o + TH_OP] === THOP_FORK || s.m[o + TH_OP] === THOP_COLLAPSE) && s.m[o + TH_MM] === mm) return th;
+    const op = s.m[o + TH_OP];
+    const writer = op === THOP_FORK || op === THOP_COLLAPSE || (op === THOP_DEFERRED_FLUSH && (s.m[o + TH_DONE]! & DF_WRITE_LOCK) !== 0);
+    if (writer && s.m[o + TH_MM] === mm) return th;
   }
   return -1;
 }
+
+/** TH_DONE bit of THOP_DEFERRED_FLUSH: the walk holds the mmap_lock for write (src/ops/uffd.ts) */
+export const DF_WRITE_LOCK = 2;
 
 /** A fork of task `t` stopped in copy_present_pte() at page `va` (its PTE is still writable though the page is shared). */
 export function fork_stopped_at(s: KState, t: number, va: number): boolean {

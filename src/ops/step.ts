@@ -25,7 +25,7 @@ import {
   userfault_waiting,
   WouldBlock,
 } from '../model/threads.js';
-import { THOP_NONE, THOP_FORK, THOP_GUP_FAST } from '../model/layout.js';
+import { THOP_NONE, THOP_FORK, THOP_GUP_FAST, THOP_COLLAPSE } from '../model/layout.js';
 import { ok, type StepResult } from './types.js';
 
 /** The kernel a step runs on: its profile and the machine. */
@@ -157,7 +157,8 @@ function lock_wait(s: KState, def: OpDef, op: Op, th: number): string | null {
     const lockless =
       (op.op === 'resume' && th >= 0 && thread_stopped(s, th) === THOP_GUP_FAST) ||
       (typeof def.lockless === 'function' ? def.lockless(opArgs(op)) : def.lockless === true);
-    const who = thread_stopped(s, holder) === THOP_FORK ? 'a fork' : 'a collapse';
+    const op2 = thread_stopped(s, holder);
+    const who = op2 === THOP_FORK ? 'a fork' : op2 === THOP_COLLAPSE ? 'a collapse' : 'a clear_refs';
     if (!lockless) return `${op.op} waits for task ${mm}'s mmap_lock, held for write by ${who} stopped in a window`;
   }
   return null;

@@ -7,9 +7,10 @@ import {
   userfaultfd_register,
   userfaultfd_writeprotect,
   userfaultfd_writeprotect_resume,
+  type DeferredWriteprotect,
 } from '../kernel/mm/userfaultfd.js';
 import { perPage, always } from './explore.js';
-import { thread_stop, thread_take } from '../model/threads.js';
+import { thread_stop, thread_take, DF_WRITE_LOCK } from '../model/threads.js';
 import { ModelBug } from '../model/bug.js';
 import type { KState } from '../model/layout.js';
 import type { KCtx } from '../kernel/ctx.js';
@@ -106,20 +107,7 @@ const wp = <const N extends 'uffd-wp' | 'uffd-unwp'>(opName: N, on: boolean, doc
       const r = userfaultfd_writeprotect(s, ctx, t, m.start, m.start + m.pages, on);
       ctx.flushHold = false;
       const d = ctx.deferredFlush;
-      if (!d) return ok(r);
-      if (ctx.thread < 0) throw new ModelBug('UFFDIO_WRITEPROTECT stopped in a state without thread records');
-      thread_stop(s, ctx.thread, t, {
-        op: THOP_DEFERRED_FLUSH,
-        mm: t,
-        va: d.start,
-        n: d.end - d.start,
-        i: d.wp ? 1 : 0,
-        foll: d.rest,
-        tries: d.restEnd,
-        done: d.enoent ? 1 : 0,
-      });
-      ctx.stopped = true;
-      return ok(0);
+      return d ? deferredFlushStopped(s, ctx, t, d) : ok(r);
     },
     lacks,
     exec: { args: ['start', 'pages'], encode: (m) => [m.start, m.pages], blocker: (m) => (m.stop ? DEFERRED_FLUSH_MODEL_ONLY : null) },
@@ -134,7 +122,29 @@ const wp = <const N extends 'uffd-wp' | 'uffd-unwp'>(opName: N, on: boolean, doc
 const DEFERRED_FLUSH_MODEL_ONLY =
   "stops inside the kernel before a TLB flush: user space cannot hold that window, nor see another CPU's TLB (model only)";
 
-/** The UFFDIO_WRITEPROTECT thread slot `th` stopped before its flush goes on (`resume`). */
+/** TH_I of THOP_DEFERRED_FLUSH: a clear_refs soft-dirty walk (0 and 1: UFFDIO_WRITEPROTECT un-protect, protect) */
+const DF_CLEAR_REFS = 2;
+/** TH_DONE bits of THOP_DEFERRED_FLUSH */
+const DF_ENOENT = 1;
+
+/** UFFDIO_WRITEPROTECT or clear_refs stopped before its TLB flush: the acting thread's record keeps what is left. */
+export function deferredFlushStopped(s: KState, ctx: KCtx, t: number, d: DeferredWriteprotect): StepResult {
+  if (ctx.thread < 0) throw new ModelBug('a page-table walk stopped before its flush in a state without thread records');
+  thread_stop(s, ctx.thread, t, {
+    op: THOP_DEFERRED_FLUSH,
+    mm: t,
+    va: d.start,
+    n: d.end - d.start,
+    i: d.clearRefs ? DF_CLEAR_REFS : d.wp ? 1 : 0,
+    foll: d.rest,
+    tries: d.restEnd,
+    done: (d.enoent ? DF_ENOENT : 0) | (d.writeLock ? DF_WRITE_LOCK : 0),
+  });
+  ctx.stopped = true;
+  return ok(0);
+}
+
+/** The UFFDIO_WRITEPROTECT (or clear_refs) thread slot `th` stopped before its flush goes on (`resume`). */
 export function writeprotect_resume_thread(s: KState, ctx: KCtx, t: number, th: number): StepResult {
   const r = thread_take(s, th);
   return ok(
@@ -142,10 +152,12 @@ export function writeprotect_resume_thread(s: KState, ctx: KCtx, t: number, th: 
       mm: r.mm,
       start: r.va,
       end: r.va + r.n,
-      wp: r.i === 1,
+      wp: r.i !== 0,
       rest: r.foll,
       restEnd: r.tries,
-      enoent: r.done === 1,
+      enoent: (r.done & DF_ENOENT) !== 0,
+      clearRefs: r.i === DF_CLEAR_REFS,
+      writeLock: (r.done & DF_WRITE_LOCK) !== 0,
     }),
   );
 }

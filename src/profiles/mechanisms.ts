@@ -311,6 +311,9 @@ const wrprotect = z
       ['allow', 'skip', 'ebusy'],
     ),
     clearRefsSkipsPinned: flag('clear_refs soft-dirty clearing leaves maybe-pinned PTEs writable (9348b73c2e1b, 5.11+)'),
+    clearRefsWriteLock: flag(
+      'clear_refs soft-dirty holds mmap_lock for write across its walk and its TLB flush ("mm: fix clear_refs_write locking", 29a951dfb3c3, 5.11-rc4; in 5.10.y). Before, it downgrades to the read lock after clearing VM_SOFTDIRTY, so write faults run while the flush of the PTEs it write-protected is pending: a store through another CPU\'s stale entry can land in a page the fault is copying (the clear_refs half of the January 2021 thread)',
+    ),
     pmdWritable: flag(
       'mprotect() (change_huge_pmd) may map an exclusive PMD-mapped THP writable at once, can_change_pmd_writable() ("mm/huge_memory: try avoiding write faults when changing PMD protection", 6.2)',
     ),

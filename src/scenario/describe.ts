@@ -79,7 +79,7 @@ import {
 } from '../model/pte.js';
 import { refs_used, ref_owner, ref_kind, ref_foll, ref_pfn } from '../model/refs.js';
 import { follToString } from '../kernel/mm/gup.js';
-import { nr_threads, thread_get } from '../model/threads.js';
+import { nr_threads, thread_get, DF_WRITE_LOCK } from '../model/threads.js';
 import {
   TH_OP,
   TH_MM,
@@ -384,7 +384,9 @@ export function describeState(r: Resolved, s: KState): Map<string, string> {
             : op === THOP_COLLAPSE
               ? `stopped in collapse: the PMD over ${mm}:${at} cleared and its pages isolated, new THP pfn#${thread_get(s, th, TH_N)} not filled yet; holds ${mm}'s mmap_lock for write`
               : op === THOP_DEFERRED_FLUSH
-                ? `stopped in deferred-flush: UFFDIO_WRITEPROTECT ${thread_get(s, th, TH_I) ? 'protected' : 'unprotected'} ${mm}:${at}${thread_get(s, th, TH_N) > 1 ? ` (${thread_get(s, th, TH_N)} pages)` : ''}, TLB flush pending; holds ${mm}'s mmap_lock for read`
+                ? thread_get(s, th, TH_I) === 2
+                  ? `stopped in deferred-flush: the clear_refs soft-dirty walk write-protected ${mm}'s PTEs, TLB flush pending; holds ${mm}'s mmap_lock for ${thread_get(s, th, TH_DONE) & DF_WRITE_LOCK ? 'write' : 'read'}`
+                  : `stopped in deferred-flush: UFFDIO_WRITEPROTECT ${thread_get(s, th, TH_I) ? 'protected' : 'unprotected'} ${mm}:${at}${thread_get(s, th, TH_N) > 1 ? ` (${thread_get(s, th, TH_N)} pages)` : ''}, TLB flush pending; holds ${mm}'s mmap_lock for read`
                 : op === THOP_COW_COPY
                   ? `stopped in cow-copy: the write fault on ${mm}:${at} copied pfn#${pte_pfn(thread_get(s, th, TH_I))} to pfn#${thread_get(s, th, TH_N)}, PTE not updated yet; holds ${mm}'s mmap_lock for read`
                   : `stopped in copy-present-pte: fork of ${T(thread_get(s, th, TH_N))} shared ${mm}:${at}, its PTE not write-protected yet; holds ${mm}'s mmap_lock for write`,

@@ -182,6 +182,10 @@ export interface DeferredWriteprotect {
   rest: number;
   restEnd: number;
   enoent: boolean;
+  /** a clear_refs soft-dirty walk rather than UFFDIO_WRITEPROTECT (fs/proc/task_mmu.c): flush_tlb_mm() on resume, no wake */
+  clearRefs?: boolean;
+  /** it holds mmap_lock for write rather than read (clear_refs from 29a951dfb3c3) */
+  writeLock?: boolean;
 }
 
 /**
@@ -191,6 +195,7 @@ export interface DeferredWriteprotect {
 export function userfaultfd_writeprotect_resume(s: KState, ctx: KCtx, d: DeferredWriteprotect): number {
   flush_tlb_range(s, ctx, d.mm, d.start, d.end);
   trace(ctx, 'flush_tlb_range', `pages ${d.start}..${d.end - 1} of task ${d.mm} flushed: the pending flush is done`);
+  if (d.clearRefs) return 0;
   let r = 0;
   if (d.rest < d.restEnd) r = mwriteprotect_vmas(s, ctx, d.mm, vmas_of(s, d.mm), d.rest, d.restEnd, d.wp, d.enoent);
   if (r === 0 && d.enoent) r = -ENOENT;

@@ -46,6 +46,7 @@ export const linux_4_8: Profile = {
       mprotectWritable: 'none',
       mprotectPinned: 'allow',
       clearRefsSkipsPinned: false,
+      clearRefsWriteLock: false,
       pmdWritable: false,
       splitPtesDirty: false,
       mprotectBatch: false,

@@ -23,7 +23,10 @@ steps:
   - T2: {write: buf, label: first}
 `;
 
-const fails = (r: ReturnType<typeof run>) => [...r.violations.map((v) => `${v.property}@${v.step}`), ...r.failures.map((f) => `expect@${f.step}`)];
+const fails = (r: ReturnType<typeof run>) => [
+  ...r.violations.map((v) => `${v.property}@${v.step}`),
+  ...r.failures.map((f) => `expect@${f.step}`),
+];
 const rec = (r: ReturnType<typeof run>, step: number) => r.records.find((x) => x.index === step)!;
 
 describe('TLB entries and deferred flushes', () => {
@@ -70,7 +73,33 @@ describe('TLB entries and deferred flushes', () => {
     expect(fails(fixed)).toEqual([]);
     expect(rec(fixed, 10).path.map((e) => e.note)).toContain('uffd-wp VMA with a TLB flush pending: flush_tlb_page() before copying');
     expect(rec(fixed, 11).faults).toBe(1);
-    expect(rec(fixed, 12).path.map((e) => e.note).join('\n')).toMatch(/the PTE changed since the fault read it/);
+    expect(
+      rec(fixed, 12)
+        .path.map((e) => e.note)
+        .join('\n'),
+    ).toMatch(/the PTE changed since the fault read it/);
+  });
+
+  it('clear_refs under mmap_lock for read loses the store on 5.9; from 5.11 the fault waits for its flush', () => {
+    const race = `processes: [P]
+steps:
+  - P: {mmap: buf, pages: 1}
+  - P: {thread: T1}
+  - P: {thread: T2}
+  - T2: {write: buf}
+  - P: {pipe: p}
+  - P: {vmsplice: buf, pipe: p}
+  - P: {clear-refs: 4, stop: deferred-flush}
+  - T1: {write: buf, stop: cow-copy}
+  - T2: {write: buf}
+  - T1: resume
+  - P: resume
+`;
+    expect(fails(run(race, 'linux-5.9'))).toEqual(['no-lost-write@10']);
+    const fixed = run(race, 'linux-5.11');
+    expect(fails(fixed)).toEqual([]);
+    // T1's fault waits for the write lock clear_refs holds, and runs after its resume (step 11)
+    expect(rec(fixed, 8).waited?.after).toBe(11);
   });
 
   it('exit ends a COW copy and a UFFDIO_WRITEPROTECT its threads stopped in, holding nothing after', () => {
@@ -89,8 +118,8 @@ describe('TLB entries and deferred flushes', () => {
   });
 
   it('stop: cow-copy is for a store of one page', () => {
-    expect(() => resolveScenario(parseScenario(`processes: [P]\nsteps:\n  - P: {mmap: b, pages: 2}\n  - P: {write: b, stop: cow-copy}\n`, 't.yaml'))).toThrow(
-      /one page/,
-    );
+    expect(() =>
+      resolveScenario(parseScenario(`processes: [P]\nsteps:\n  - P: {mmap: b, pages: 2}\n  - P: {write: b, stop: cow-copy}\n`, 't.yaml')),
+    ).toThrow(/one page/);
   });
 });

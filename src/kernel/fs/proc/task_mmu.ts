@@ -50,6 +50,7 @@ import {
 } from '../../../model/mm_types.js';
 import { pmd_uffd_wp, pmd_soft_dirty, is_huge_zero_pmd, pmd_pfn, pmd_trans_huge } from '../../../model/pmd.js';
 import { clear_soft_dirty_pmd } from '../../mm/huge_memory.js';
+import { flush_tlb_range } from '../../arch/x86/mm/tlb.js';
 import { type KCtx, trace } from '../../ctx.js';
 import { vm_normal_page } from '../../mm/memory.js';
 import { folio_maybe_dma_pinned } from '../../mm/rmap.js';
@@ -110,6 +111,16 @@ export function clear_refs_write(s: KState, ctx: KCtx, t: number, value: number)
     }
   }
   trace(ctx, 'clear_soft_dirty', `${wp} PTE(s) write-protected${skipped ? `, ${skipped} pinned skipped` : ''}`);
+  const all = s.L.geo.vpages;
+  if (ctx.flushHold) {
+    // the walk is done, flush_tlb_mm() not yet (under mmap_lock for read before 29a951dfb3c3, for write since)
+    ctx.flushHold = false;
+    const writeLock = ctx.prof.mech.wrprotect.clearRefsWriteLock;
+    ctx.deferredFlush = { mm: t, start: 0, end: all, wp: true, rest: 0, restEnd: 0, enoent: false, clearRefs: true, writeLock };
+    trace(ctx, 'clear_refs_write', `the TLB flush not done yet; mmap_lock held for ${writeLock ? 'write' : 'read'}`);
+    return 0;
+  }
+  flush_tlb_range(s, ctx, t, 0, all);
   return 0;
 }
 
