@@ -61,7 +61,8 @@ function firstViolation(cmds: readonly Cmd[], prof: Profile, gen: GenOptions, pr
 export function fuzzModel(o: ModelFuzzOptions): ModelFuzzReport {
   const t0 = Date.now();
   const gen: GenOptions = o.thp === false ? { hugetlb: true } : { thp: true, mthp: true, hugetlb: true };
-  if (o.threads === true) gen.threads = true;
+  // (model only: the kernel's windows too, which a real kernel cannot be held in)
+  if (o.threads === true) Object.assign(gen, { threads: true, windows: true });
   const arb = cmdsArb({ ops: GEN_OPS, maxSteps: o.maxSteps ?? 24 });
   // the first `from` are drawn and dropped: scenario i is the same whatever shard runs it
   const from = o.from ?? 0;

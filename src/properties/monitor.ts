@@ -10,8 +10,8 @@
  *   the pinned page is the page its owner maps there;
  * - private-file-integrity: no page-cache page holds data written through
  *   a private mapping;
- * - no-lost-write: when a fault replaces the page a process maps by a copy,
- *   the copy holds what the old page holds at that moment (a store that
+ * - no-lost-write: when a fault replaces the anonymous page a process maps
+ *   by a copy, the copy holds what the old page holds at that moment (a store that
  *   reached the old page after the copy was taken, through a stale TLB
  *   entry, is lost to the process);
  * - model-invariant: a bug in cowlab itself.

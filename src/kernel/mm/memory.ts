@@ -641,7 +641,8 @@ export function wp_page_copy_map(s: KState, ctx: KCtx, vmf: Vmf, old: number, nw
       (unshare ? ', mapped read-only (unshare)' : pte_write(entry) ? ', mapped writable' : ', mapped read-only'),
   );
   if (old !== 0) {
-    if (page_data(s, old) !== page_data(s, nw))
+    // (a page-cache page a write(2) changed after the copy is MAP_PRIVATE's unspecified case, not a lost store)
+    if (PageAnon(s, old) && page_data(s, old) !== page_data(s, nw))
       ctx.lost.push({ t: vmf.t, vpage: vmf.va, pfn: old, wid: page_data(s, old), copied: page_data(s, nw) });
     folio_remove_rmap_pte(s, vmf.t, old);
     folio_put(s, old); // the PTE's reference

@@ -49,3 +49,33 @@ describe('fuzz --threads', () => {
     expect(acted.length).toBeGreaterThan(25);
   });
 });
+
+describe('fuzz --threads in the model: the kernel windows', () => {
+  it('stops threads in windows, resumes each before its next step and at the end, and every scenario resolves and runs', async () => {
+    const { GEN_OPS } = await import('../../../src/fuzz/generate.js');
+    const { runScenario } = await import('../../../src/scenario/run.js');
+    const { profileById } = await import('../../../src/profiles/index.js');
+    const windows = new Set<string>();
+    fc.assert(
+      fc.property(cmdsArb({ ops: GEN_OPS, maxSteps: 40 }), (cmds) => {
+        const gen = { threads: true, windows: true };
+        const steps = materialize(cmds, gen).steps as Record<string, unknown>[];
+        let stopped = false;
+        for (const s of steps) {
+          const [actor, body] = Object.entries(s)[0]!;
+          if (actor !== 'P0t1') continue;
+          // a stopped thread's next step is its resume
+          if (stopped) expect(body).toBe('resume');
+          stopped = typeof body === 'object' && body !== null && 'stop' in body;
+          if (stopped) windows.add(String((body as { stop: string }).stop));
+        }
+        expect(stopped).toBe(false);
+        // it runs in the model with no cowlab bug
+        const r = runScenario(resolveCmds(cmds, 'w', gen), profileById('linux-6.18'), { lenient: true });
+        expect(r.violations.filter((v) => v.property === 'model-invariant')).toEqual([]);
+      }),
+      { seed: 2026, numRuns: 150 },
+    );
+    expect([...windows].sort()).toEqual(expect.arrayContaining(['copy-present-pte', 'cow-copy']));
+  }, 120_000);
+});
