@@ -272,7 +272,7 @@ export function buildSystem(c: ExploreConfig, profile: Profile): ExploreSystem {
   for (let j = 0; j < nth && nth > 1; j++) thread_set(s, j, TH_TASK, 1);
   const kernel = { prof: profile, env: systemEnv(c, profile) };
   for (const rs of r0.steps) {
-    const lacking = findOp(rs.op.op)?.lacks?.(profile, opArgs(rs.op) as never);
+    const lacking = findOp(rs.op.op)?.lacks?.(profile, opArgs(rs.op));
     if (lacking) throw new NotApplicable(`setup step ${rs.step.index} (${rs.step.op}): ${lacking}; the configuration does not apply`, rs.step.pos);
   }
   for (const rs of r0.steps) {

@@ -113,7 +113,7 @@ steps:
       'linux-5.9',
     );
     expect(r.failures).toEqual([]);
-    const s = r.records.at(-1)!.state!;
+    const s = r.records.at(-1)!.state;
     expect(checkInvariants(s, { exclusiveMarker: false, pinRefs: 1, largePinCount: false })).toEqual([]);
   });
 
