@@ -118,12 +118,20 @@ function picture(s: ViewState): HTMLElement {
     }
     if (t.threads.length) box.append(el('div', { class: 'vma' }, `threads: ${[t.name, ...t.threads].join(', ')}`));
     // a thread stopped in one of the kernel's windows: where, and the lock it holds
+    // and its CPU's TLB entry, where the scenario keeps them (a stale one is drawn as stopped threads are)
     for (const name of [t.name, ...t.threads]) {
-      const st = s.other.find((o) => o.key === `thread ${name}`);
-      if (!st) continue;
-      const d = el('div', { class: 'vma stopped', 'data-key': st.key }, `${name}: ${st.text}`);
-      mark(d, st.key);
-      box.append(d);
+      for (const key of [`thread ${name}`, `tlb ${name}`]) {
+        const st = s.other.find((o) => o.key === key);
+        if (!st) continue;
+        const stale = key.startsWith('tlb ') && st.text.includes('stale');
+        const d = el(
+          'div',
+          { class: key.startsWith('tlb ') && !stale ? 'vma' : 'vma stopped', 'data-key': st.key },
+          `${key.startsWith('tlb ') ? `${name}'s TLB` : name}: ${st.text}`,
+        );
+        mark(d, st.key);
+        box.append(d);
+      }
     }
     for (const v of t.vmas)
       box.append(
@@ -181,7 +189,7 @@ function picture(s: ViewState): HTMLElement {
     colHolders.append(box);
   }
   for (const o of s.other) {
-    if (o.key.startsWith('task ') || o.key.startsWith('thread ')) continue;
+    if (o.key.startsWith('task ') || o.key.startsWith('thread ') || o.key.startsWith('tlb ')) continue;
     const box = el('div', { class: 'box other', 'data-key': o.key }, el('b', {}, o.key), ` ${o.text}`);
     mark(box, o.key);
     // a swap slot whose page is in the swap cache points at that frame
