@@ -109,6 +109,10 @@ export interface KCtx {
   cowHeld?: { nw: number; orig: number };
   /** pages a COW replaced under a mapping whose old page changed after the copy: the no-lost-write property */
   lost: LostWrite[];
+  /** do_swap_page() stops after reading a page past the swap cache, before the PTE lock (`stop: swapin`) */
+  swapinHold?: boolean;
+  /** the read that stopped: the new page, the swap PTE the fault read, the entry's SWAP_HAS_CACHE taken */
+  swapinHeld?: { pfn: number; orig: number; prepared: boolean };
 }
 
 /** A page replaced by its copy (wp_page_copy()) while the old page holds a newer write than the copy took. */
@@ -120,6 +124,8 @@ export interface LostWrite {
   pfn: number;
   wid: number;
   copied: number;
+  /** a swap-in that mapped a page read before its swap slot was freed and reused (pfn: the stale page; wid: what the slot holds now) */
+  swapin?: boolean;
 }
 
 /** A uffd fault message as the monitor reads it: UFFD_PAGEFAULT_FLAG_WP always, UFFD_PAGEFAULT_FLAG_WRITE for a write. */

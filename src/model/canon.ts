@@ -94,6 +94,11 @@ import {
   TH_TLB_PFN,
   THOP_COW_COPY,
   THOP_USER_FAULT,
+  THOP_SWAPIN,
+  THOP_GUP_FAST,
+  THOP_COLLAPSE,
+  TH_I,
+  TH_DONE,
   TH_TRIES,
   TH_TASK,
   TH_OP,
@@ -178,6 +183,14 @@ export class Canonicalizer {
       this.heads.push(head);
     }
     return this.frameMap[head]! + (pfn - head);
+  }
+
+  /** A PTE value with its frame or swap slot in canonical numbers (as the page tables are emitted). */
+  private pteWord(p: number): number {
+    const ty = p & TYPE_MASK;
+    if (ty === PRESENT) return (this.frame(p >>> PAYLOAD) << PAYLOAD) | (p & 0xff);
+    if (ty === SWAP) return (this.slot(p >>> PAYLOAD) << PAYLOAD) | (p & 0xff);
+    return p;
   }
 
   private slot(sl: number): number {
@@ -314,11 +327,16 @@ export class Canonicalizer {
           this.emit(task(m[o + TH_MM]!));
           // a stopped fork's TH_N names its child, a stopped COW copy's its new page
           for (let f = TH_VA; f < TH_STOP_END; f++) {
+            const v = m[o + f]!;
             // (a stopped store's TH_TRIES is the step that started it: it only names its write in messages)
-            if (f === TH_TRIES && (op === THOP_COW_COPY || op === THOP_USER_FAULT) && !this.whole) continue;
-            this.emit(
-              op === THOP_FORK && f === TH_N ? task(m[o + f]!) : op === THOP_COW_COPY && f === TH_N ? this.frame(m[o + f]!) : m[o + f]!,
-            );
+            if (f === TH_TRIES && (op === THOP_COW_COPY || op === THOP_USER_FAULT || op === THOP_SWAPIN) && !this.whole) continue;
+            // words that name a task, a frame or a swap slot, or are a PTE or PMD, in canonical numbers
+            if (op === THOP_FORK && f === TH_N) this.emit(task(v));
+            else if ((op === THOP_COW_COPY || op === THOP_SWAPIN || op === THOP_COLLAPSE) && f === TH_N) this.emit(this.frame(v));
+            else if ((op === THOP_COW_COPY || op === THOP_SWAPIN) && f === TH_I) this.emit(this.pteWord(v));
+            else if (op === THOP_GUP_FAST && f === TH_TRIES) this.emit(this.pteWord(v));
+            else if (op === THOP_GUP_FAST && f === TH_DONE) this.emit((v & 0x3) === PMD_HUGE_T ? (this.frame(v >>> PAYLOAD) << PAYLOAD) | (v & 0xff) : v);
+            else this.emit(v);
           }
         }
       }

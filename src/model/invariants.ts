@@ -56,7 +56,7 @@ import {
 import { pmd_trans_huge, is_huge_zero_pmd, pmd_pfn, pmd_write } from './pmd.js';
 import { pte_present, is_swap_pte, pte_pfn, pte_swp_slot, pte_write, pte_swp_exclusive } from './pte.js';
 import { task_alive, is_cow_mapping, FOLL_PIN, FOLL_GET } from './mm_types.js';
-import { fork_stopped_at, collapse_stopped_folios, cow_stopped_pages } from './threads.js';
+import { fork_stopped_at, collapse_stopped_folios, cow_stopped_pages, swapin_stopped_pages } from './threads.js';
 
 /** What the invariants need to know of the kernel being modelled. */
 export interface InvariantRules {
@@ -271,6 +271,9 @@ export function checkInvariants(s: KState, rules: InvariantRules): string[] {
   // a write fault stopped after its copy holds the new page and the old one
   const cw = cow_stopped_pages(s);
   for (let i = 0; i < cw.length; i++) add(cw[i]!, 1, () => `the COW copy stopped with page ${cw[i]}`);
+  // a swap-in stopped before the PTE lock holds the page it read
+  const si = swapin_stopped_pages(s);
+  for (let i = 0; i < si.length; i++) add(si[i]!, 1, () => `the swap-in stopped with page ${si[i]}`);
 
   for (let pfn = ZERO_PFN + 1; pfn < top; pfn++) {
     const o = L.memmap + pfn * PAGE_WORDS;

@@ -252,6 +252,17 @@ export const THOP_DEFERRED_FLUSH = 7;
  * TH_DONE the faults taken so far. It holds mmap_lock for read
  */
 export const THOP_COW_COPY = 8;
+/**
+ * a fault that read its page from a SWP_SYNCHRONOUS_IO swap device into a
+ * new page, skipping the swap cache (swap count 1), and has not retaken the
+ * PTE lock (`read`/`write` of one page with stop: swapin): TH_MM the task,
+ * TH_VA the page, TH_N the new page, TH_I the swap PTE it read, TH_FOLL the
+ * value a store writes, TH_TRIES the step that started it, TH_DONE bit 0 a
+ * store, bit 1 it holds the entry's SWAP_HAS_CACHE (swapcache_prepare(),
+ * 13ddaf26be32), the faults taken before it from bit 2. It holds mmap_lock
+ * for read
+ */
+export const THOP_SWAPIN = 9;
 /** TH_DONE bit of THOP_USER_FAULT and THOP_DIO_FAULT: a UFFDIO_WRITEPROTECT(mode 0) over the held page woke the thread */
 export const UF_WOKEN = 1;
 

@@ -30,9 +30,10 @@ import {
   THOP_COLLAPSE,
   THOP_COW_COPY,
   THOP_DEFERRED_FLUSH,
+  THOP_SWAPIN,
   UF_WOKEN,
 } from './layout.js';
-import { pte_pfn } from './pte.js';
+import { pte_pfn, pte_swp_slot } from './pte.js';
 
 /** A stopped operation that holds no lock: a fault waiting for its uffd monitor, or a GUP-fast (interrupts off only). */
 export function holds_no_lock(op: number): boolean {
@@ -270,6 +271,33 @@ export function cow_stopped_pages(s: KState): number[] {
   for (let th = 0; th < n; th++) {
     const o = thread_base(s, th);
     if (s.m[o + TH_OP] === THOP_COW_COPY) out.push(s.m[o + TH_N]!, pte_pfn(s.m[o + TH_I]!));
+  }
+  return out;
+}
+
+/** Another thread than `self` stopped in a swap-in past the swap cache holds slot `slot`'s SWAP_HAS_CACHE (13ddaf26be32). */
+export function swapin_stopped_on(s: KState, slot: number, self: number): boolean {
+  const n = nr_threads(s);
+  for (let th = 0; th < n; th++) {
+    const o = thread_base(s, th);
+    if (th === self || s.m[o + TH_OP] !== THOP_SWAPIN || (s.m[o + TH_DONE]! & SWAPIN_PREPARED) === 0) continue;
+    if (pte_swp_slot(s.m[o + TH_I]!) === slot) return true;
+  }
+  return false;
+}
+
+/** TH_DONE bits of THOP_SWAPIN: a store, and the entry's SWAP_HAS_CACHE taken; the faults before it from SWAPIN_FAULTS */
+export const SWAPIN_WRITE = 1;
+export const SWAPIN_PREPARED = 2;
+export const SWAPIN_FAULTS = 2;
+
+/** The pages swap-ins stopped before the PTE lock hold (their new page, not mapped yet). */
+export function swapin_stopped_pages(s: KState): number[] {
+  const out: number[] = [];
+  const n = nr_threads(s);
+  for (let th = 0; th < n; th++) {
+    const o = thread_base(s, th);
+    if (s.m[o + TH_OP] === THOP_SWAPIN) out.push(s.m[o + TH_N]!);
   }
   return out;
 }

@@ -1,8 +1,9 @@
 /** exit(): exit_mmap, close files (kernel/exit.c). */
 import { defineOp, ok } from './types.js';
 import { do_exit } from '../kernel/kernel/exit.js';
-import { exit_threads, nr_threads, thread_task, thread_stopped } from '../model/threads.js';
-import { THOP_COW_COPY, THOP_DEFERRED_FLUSH } from '../model/layout.js';
+import { exit_threads, nr_threads, thread_task, thread_stopped, thread_take } from '../model/threads.js';
+import { folio_put } from '../kernel/mm/swap.js';
+import { THOP_COW_COPY, THOP_DEFERRED_FLUSH, THOP_SWAPIN } from '../model/layout.js';
 import { cow_copy_finish } from './write.js';
 import { writeprotect_resume_thread } from './uffd.js';
 import { always, perProcess } from './explore.js';
@@ -26,6 +27,8 @@ export const exit = defineOp({
       const op = thread_stopped(s, th);
       if (op === THOP_COW_COPY) cow_copy_finish(s, ctx, t, th);
       else if (op === THOP_DEFERRED_FLUSH) writeprotect_resume_thread(s, ctx, t, th);
+      // (a swap fault that read its page: the process is going, the page is dropped, out_release)
+      else if (op === THOP_SWAPIN) folio_put(s, thread_take(s, th).n);
     }
     exit_threads(s, t);
     do_exit(s, ctx, t);

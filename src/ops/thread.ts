@@ -18,13 +18,14 @@ import {
   THOP_COLLAPSE,
   THOP_DEFERRED_FLUSH,
   THOP_COW_COPY,
+  THOP_SWAPIN,
 } from '../model/layout.js';
 import { thread_set, thread_stopped } from '../model/threads.js';
 import { trace } from '../kernel/ctx.js';
 import { ModelBug } from '../model/bug.js';
 import { mem_write_resume } from './remote.js';
 import { fork_resume_thread } from './fork.js';
-import { user_fault_resume, cow_copy_resume } from './write.js';
+import { user_fault_resume, cow_copy_resume, swapin_resume } from './write.js';
 import { writeprotect_resume_thread } from './uffd.js';
 import { dio_fault_resume } from './odirect.js';
 import { gup_fast_resume_thread } from './gup-test.js';
@@ -78,6 +79,7 @@ export const resume = defineOp({
     if (what === THOP_COLLAPSE) return collapse_resume_thread(s, ctx, t, th);
     if (what === THOP_DEFERRED_FLUSH) return writeprotect_resume_thread(s, ctx, t, th);
     if (what === THOP_COW_COPY) return cow_copy_resume(s, ctx, t, th);
+    if (what === THOP_SWAPIN) return swapin_resume(s, ctx, t, th);
     if (what !== 0) throw new ModelBug(`thread slot ${th}: no way to go on with stopped operation ${what}`);
     // the operation ended without reaching the window on this kernel (no fault was needed): nothing to go on with
     trace(ctx, 'resume', 'the thread has no operation stopped in a window (it ran to its end)');

@@ -5,10 +5,19 @@ import { region } from './args.js';
 import { memAccess, ZERO_WRITE } from './access.js';
 import { always, perPage } from './explore.js';
 import type { KState } from '../model/layout.js';
-import { THOP_USER_FAULT, THOP_COW_COPY } from '../model/layout.js';
-import { userfault_wait, userfault_woken, thread_stop, thread_take, type ThreadStop } from '../model/threads.js';
+import { THOP_USER_FAULT, THOP_COW_COPY, THOP_SWAPIN } from '../model/layout.js';
+import {
+  userfault_wait,
+  userfault_woken,
+  thread_stop,
+  thread_take,
+  type ThreadStop,
+  SWAPIN_FAULTS,
+  SWAPIN_WRITE,
+  SWAPIN_PREPARED,
+} from '../model/threads.js';
 import { vma_lookup_idx, vma_flags_at } from '../model/mm_types.js';
-import { wp_page_copy_map, vm_normal_page, FAULT_FLAG_WRITE, FAULT_FLAG_USER, type Vmf } from '../kernel/mm/memory.js';
+import { wp_page_copy_map, vm_normal_page, do_swap_page_resume, FAULT_FLAG_WRITE, FAULT_FLAG_USER, type Vmf } from '../kernel/mm/memory.js';
 import { ModelBug } from '../model/bug.js';
 import type { KCtx } from '../kernel/ctx.js';
 import type { StepResult } from './types.js';
@@ -23,11 +32,11 @@ export const write = defineOp({
   hugetlb: true,
   doc: "user stores filling each page (write faults, do_wp_page); with `value: N` every page gets the same content N, so that KSM can merge pages written with equal values; `value: 0` stores zero bytes (the page is written, its content is zero-filled). `stop: uffd` (a thread created by `thread`): the monitor holds the store's first uffd-wp fault instead of answering it, so the thread waits in handle_userfault() with mmap_lock dropped while other steps run; a `uffd-unwp` of the page wakes it and its `resume` finishes the store",
   primary: 'at',
-  args: { at: region, value: z.number().int().min(0).max(VALUE_MAX).optional(), stop: z.enum(['uffd', 'cow-copy']).optional() },
+  args: { at: region, value: z.number().int().min(0).max(VALUE_MAX).optional(), stop: z.enum(['uffd', 'cow-copy', 'swapin']).optional() },
   resolve(a, cx) {
     if (a.stop !== undefined) cx.stop(a.stop);
     const r = cx.range(a.at);
-    if (a.stop === 'cow-copy' && r.pages !== 1) cx.fail('write with stop: cow-copy: one page (the window is in one fault)');
+    if ((a.stop === 'cow-copy' || a.stop === 'swapin') && r.pages !== 1) cx.fail(`write with stop: ${a.stop}: one page (the window is in one fault)`);
     return { ...r, value: a.value === 0 ? ZERO_WRITE : (a.value ?? 0), stop: a.stop !== undefined, window: a.stop ?? 'uffd' };
   },
   print: (m, cx) => ({
@@ -40,11 +49,14 @@ export const write = defineOp({
     if (!m.stop) return memAccess(s, ctx, t, m.start, m.pages, true, m.value);
     const cow = m.window === 'cow-copy';
     if (cow) ctx.cowHold = true;
+    else if (m.window === 'swapin') ctx.swapinHold = true;
     else ctx.uffdHold = true;
     const r = memAccess(s, ctx, t, m.start, m.pages, true, m.value);
     ctx.uffdHold = false;
     ctx.cowHold = false;
+    ctx.swapinHold = false;
     if (r.held === undefined) return r;
+    if (ctx.swapinHeld) return swapinHeld(s, ctx, t, m.start, true, m.value, ctx.step);
     return cow ? cowCopyHeld(s, ctx, t, m.start, m.value, ctx.step) : userFaultHeld(s, ctx, t, m.start, m.pages, r.held, m.value, ctx.step);
   },
   exec: {
@@ -54,7 +66,9 @@ export const write = defineOp({
     blocker: (m) =>
       m.stop && m.window === 'cow-copy'
         ? 'stops a write fault between its copy and its PTE update: user space cannot hold that window (model only)'
-        : null,
+        : m.stop && m.window === 'swapin'
+          ? 'stops a swap fault between its read and its PTE update: user space cannot hold that window (model only)'
+          : null,
   },
   fuzz: {
     weight: 6,
@@ -146,4 +160,34 @@ export function cow_copy_finish(s: KState, ctx: KCtx, t: number, th: number): Th
   const vmf: Vmf = { t, vi, vflags: vma_flags_at(s, t, vi), va: r.va, flags: FAULT_FLAG_WRITE | FAULT_FLAG_USER, orig: r.i };
   wp_page_copy_map(s, ctx, vmf, vm_normal_page(r.i), r.n);
   return r;
+}
+
+/**
+ * The store stopped in do_swap_page() after reading its page past the swap
+ * cache (stop: swapin): the acting thread's record keeps the page, the swap
+ * PTE the fault read and whether it holds the entry's SWAP_HAS_CACHE.
+ */
+function swapinHeld(s: KState, ctx: KCtx, t: number, va: number, write: boolean, value: number, step: number): StepResult {
+  const h = ctx.swapinHeld!;
+  if (ctx.thread < 0) throw new ModelBug('a swap fault stopped in a state without thread records');
+  const done = (ctx.faults << SWAPIN_FAULTS) | (write ? SWAPIN_WRITE : 0) | (h.prepared ? SWAPIN_PREPARED : 0);
+  thread_stop(s, ctx.thread, t, { op: THOP_SWAPIN, mm: t, va, n: h.pfn, i: h.orig, foll: value, tries: step, done });
+  ctx.faults = 0;
+  ctx.majfaults = 0;
+  ctx.stopped = true;
+  return { ret: 0, signal: null, data: [], done: 0 };
+}
+
+/** The access thread slot `th` stopped in do_swap_page() goes on (`resume`): the PTE lock and the mapping, then the access again. */
+export function swapin_resume(s: KState, ctx: KCtx, t: number, th: number): StepResult {
+  const r = thread_take(s, th);
+  const vi = vma_lookup_idx(s, t, r.va);
+  if (vi < 0) throw new ModelBug(`thread slot ${th}: the VMA of a stopped swap fault went away under mmap_lock`);
+  const write = (r.done & SWAPIN_WRITE) !== 0;
+  const vmf: Vmf = { t, vi, vflags: vma_flags_at(s, t, vi), va: r.va, flags: FAULT_FLAG_USER | (write ? FAULT_FLAG_WRITE : 0), orig: r.i };
+  do_swap_page_resume(s, ctx, vmf, r.n);
+  // the fault completes, a major one (read from the device), and the access runs again
+  ctx.faults += (r.done >>> SWAPIN_FAULTS) + 1;
+  ctx.majfaults += 1;
+  return memAccess(s, ctx, t, r.va, 1, write, r.foll, { i: 0, step: r.tries, again: true });
 }

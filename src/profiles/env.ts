@@ -133,8 +133,9 @@ export const scenarioEnvSchema = z
     'hugetlb-pages': envSchema.shape.hugetlbPages.optional(),
     'hugetlb-overcommit': envSchema.shape.hugetlbOvercommit.optional(),
     'hugetlb-1g-pages': envSchema.shape.hugetlb1gPages.optional(),
-    // a fact of the machine, not a setting: a scenario that names another one than the machine's is model only
+    // facts of the machine, not settings: a scenario that names another one than the machine's is model only
     'tlb-flush': envSchema.shape.tlbFlush.optional(),
+    swap: envSchema.shape.swap.optional(),
   })
   .strict();
 
@@ -150,5 +151,6 @@ export function scenarioEnv(e: z.infer<typeof scenarioEnvSchema> | undefined): P
     ...(e['hugetlb-overcommit'] !== undefined ? { hugetlbOvercommit: e['hugetlb-overcommit'] } : {}),
     ...(e['hugetlb-1g-pages'] !== undefined ? { hugetlb1gPages: e['hugetlb-1g-pages'] } : {}),
     ...(e['tlb-flush'] !== undefined ? { tlbFlush: e['tlb-flush'] } : {}),
+    ...(e.swap !== undefined ? { swap: e.swap } : {}),
   };
 }

@@ -221,6 +221,12 @@ const swap = z
     swapinDrain: flag(
       'do_swap_page() drains the local LRU batch before judging a write fault on a swap-cache page that is off the LRU (d4c470970d45, 5.18+)',
     ),
+    syncSkipSwapcache: flag(
+      'On a SWP_SYNCHRONOUS_IO device (zram, brd) a swap-in of an entry no other PTE shares reads the page straight into a new page, without the swap cache (0bcac06f27d7 "mm, swap: skip swapcache for swapin of synchronous device", 4.15); before, every swap-in goes through the swap cache',
+    ),
+    syncSwapinPrepare: flag(
+      'A swap-in that skips the swap cache (SWP_SYNCHRONOUS_IO, swap count 1) first takes the entry\'s SWAP_HAS_CACHE with swapcache_prepare(), so a second thread faulting on the same entry backs off and retries until the first has mapped its page ("mm/swap: fix race when skipping swapcache", 13ddaf26be32, 6.8; stable). Before, both read the slot; one maps its page, frees the entry, writes, and the page is swapped out again to the same slot; the other\'s pte_same() then passes and it maps the stale page: the store is lost',
+    ),
     unuseKeepsBits: flag(
       'swapoff (unuse_pte) carries the swap PTE\'s soft-dirty and uffd-wp bits over to the PTE it maps (14a762dd1977 "mm/swapfile: fix lost swap bits in unuse_pte()", 6.0 inferred from the mm-stable history); before, a write-protected page came back writable on its first write fault with no uffd-wp fault',
     ),

@@ -129,13 +129,16 @@ export class Monitor {
     this.fileIntegrity(s, step, out);
     for (const l of eff.lost ?? []) {
       const since = write_step(s, l.wid);
+      const copied = l.copied ? this.names.write(s, l.copied) : 'zero-filled content';
       out.push({
         property: 'no-lost-write',
         step,
         since: since >= 0 ? since : step,
-        message:
-          `${this.names.task(l.t)}'s ${this.names.page(l.vpage)} was replaced by a copy holding ${l.copied ? this.names.write(s, l.copied) : 'zero-filled content'}, ` +
-          `while the old page (pfn#${l.pfn}) holds ${this.names.write(s, l.wid)}, stored after the copy was taken: the store is lost`,
+        message: l.swapin
+          ? `${this.names.task(l.t)}'s ${this.names.page(l.vpage)} was mapped from swap with pfn#${l.pfn} holding ${copied}, read before its swap slot was freed and used again: ` +
+            `the slot, which the PTE names again, holds ${this.names.write(s, l.wid)}, stored since: the store is lost`
+          : `${this.names.task(l.t)}'s ${this.names.page(l.vpage)} was replaced by a copy holding ${copied}, ` +
+            `while the old page (pfn#${l.pfn}) holds ${this.names.write(s, l.wid)}, stored after the copy was taken: the store is lost`,
       });
     }
     for (const b of eff.bugs) out.push({ property: 'model-invariant', step, since: step, message: `cowlab bug: ${b}` });

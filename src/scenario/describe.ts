@@ -97,6 +97,7 @@ import {
   THOP_COLLAPSE,
   THOP_DEFERRED_FLUSH,
   THOP_COW_COPY,
+  THOP_SWAPIN,
   TH_TLB_VA,
   TH_TLB_PFN,
   TH_TASK,
@@ -371,7 +372,7 @@ export function describeState(r: Resolved, s: KState): Map<string, string> {
     const op = thread_get(s, th, TH_OP);
     if (op === THOP_NONE) continue;
     const mm = T(thread_get(s, th, TH_MM));
-    const whole = op === THOP_FORK || op === THOP_COW_COPY || op === THOP_DEFERRED_FLUSH;
+    const whole = op === THOP_FORK || op === THOP_COW_COPY || op === THOP_DEFERRED_FLUSH || op === THOP_SWAPIN;
     const at = pageName(r, thread_get(s, th, TH_VA) + (whole ? 0 : thread_get(s, th, TH_I)));
     out.set(
       `thread ${r.slotNames[th] ?? `slot${th}`}`,
@@ -387,7 +388,9 @@ export function describeState(r: Resolved, s: KState): Map<string, string> {
                 ? thread_get(s, th, TH_I) === 2
                   ? `stopped in deferred-flush: the clear_refs soft-dirty walk write-protected ${mm}'s PTEs, TLB flush pending; holds ${mm}'s mmap_lock for ${thread_get(s, th, TH_DONE) & DF_WRITE_LOCK ? 'write' : 'read'}`
                   : `stopped in deferred-flush: UFFDIO_WRITEPROTECT ${thread_get(s, th, TH_I) ? 'protected' : 'unprotected'} ${mm}:${at}${thread_get(s, th, TH_N) > 1 ? ` (${thread_get(s, th, TH_N)} pages)` : ''}, TLB flush pending; holds ${mm}'s mmap_lock for read`
-                : op === THOP_COW_COPY
+                : op === THOP_SWAPIN
+                  ? `stopped in swapin: the fault on ${mm}:${at} read slot ${pte_swp_slot(thread_get(s, th, TH_I))} into pfn#${thread_get(s, th, TH_N)} past the swap cache${thread_get(s, th, TH_DONE) & 2 ? ' (holding its SWAP_HAS_CACHE)' : ''}, PTE not updated yet; holds ${mm}'s mmap_lock for read`
+                  : op === THOP_COW_COPY
                   ? `stopped in cow-copy: the write fault on ${mm}:${at} copied pfn#${pte_pfn(thread_get(s, th, TH_I))} to pfn#${thread_get(s, th, TH_N)}, PTE not updated yet; holds ${mm}'s mmap_lock for read`
                   : `stopped in copy-present-pte: fork of ${T(thread_get(s, th, TH_N))} shared ${mm}:${at}, its PTE not write-protected yet; holds ${mm}'s mmap_lock for write`,
     );

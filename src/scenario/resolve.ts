@@ -94,6 +94,8 @@ export function resolveScenario(sc: Scenario): Resolved {
   const tlb = sc.steps.some((st) => (st.args as { stop?: unknown }).stop === 'deferred-flush');
   // a geometry of the model's own: no real kernel has it
   if (sc.pmdOrder !== undefined && sc.pmdOrder !== PMD_ORDER) needs.add('model-only');
+  // the swap device is the machine's (a swapfile on the host, brd in the guests): one named is model only
+  if (sc.env.swap !== undefined) needs.add('model-only');
   let cursor = 1; // virtual page 0 stays unmapped
   const L = SCENARIO_LIMITS;
   if (tasks.length > L.processes) throw new InputError(`processes: at most ${L.processes} (the executor's limit)`, sc.steps[0]!.pos);

@@ -130,6 +130,7 @@ import { filemap_fault, filemap_get_uptodate } from './filemap.js';
 import { swap_cache_get_folio, swapin_readahead } from './swap_state.js';
 import { handle_userfault } from './userfaultfd.js';
 import { mm_tlb_flush_pending, flush_tlb_range } from '../arch/x86/mm/tlb.js';
+import { swapin_stopped_on, WouldBlock } from '../../model/threads.js';
 import { page_observers } from '../../model/observers.js';
 import { reuse_ksm_page, ksm_might_unmap_zero_page, ksm_might_need_to_copy } from './ksm.js';
 import { is_vm_hugetlb_page, hugetlb_fault, __unmap_hugepage_range, copy_hugetlb_page_range } from './hugetlb.js';
@@ -691,8 +692,41 @@ export function do_swap_page(s: KState, ctx: KCtx, vmf: Vmf): number {
   if (is_pte_marker(orig)) return handle_pte_marker(s, ctx, vmf);
   if (!is_swap_pte(orig)) throw new ModelBug(`do_swap_page on a non-swap PTE`);
   const slot = pte_swp_slot(orig);
-  const mech = ctx.prof.mech;
   const got = swapin_folio(s, ctx, vmf, slot);
+  if (ctx.swapinHold && got.fresh && !folio_test_large(s, got.pfn)) {
+    // read past the swap cache; the PTE lock is taken again at the thread's resume
+    ctx.swapinHold = false;
+    ctx.swapinHeld = { pfn: got.pfn, orig, prepared: ctx.prof.mech.swap.syncSwapinPrepare };
+    trace(ctx, 'do_swap_page', `slot ${slot} read into pfn#${got.pfn}; the PTE lock is not retaken yet`);
+    return VM_FAULT_RETRY;
+  }
+  return do_swap_page_map(s, ctx, vmf, slot, got);
+}
+
+/**
+ * do_swap_page() going on from its read (`resume` of stop: swapin): under
+ * the PTE lock, a swap PTE that is no longer the one the fault read drops
+ * the page (out_nomap: the access faults again); an equal one maps it. The
+ * same swap PTE may name a slot that was freed and used again meanwhile
+ * (the ABA 13ddaf26be32 closed): a page whose content is not what the slot
+ * holds now maps stale data, and the store that filled the slot is lost.
+ */
+export function do_swap_page_resume(s: KState, ctx: KCtx, vmf: Vmf, pfn: number): number {
+  const slot = pte_swp_slot(vmf.orig);
+  if (ptep_get(s, vmf.t, vmf.va) !== vmf.orig) {
+    trace(ctx, 'do_swap_page', `the PTE changed since the fault read slot ${slot}: pfn#${pfn} dropped, the access faults again`);
+    folio_put(s, pfn);
+    return 0;
+  }
+  if (swap_data(s, slot) !== page_data(s, pfn))
+    ctx.lost.push({ t: vmf.t, vpage: vmf.va, pfn, wid: swap_data(s, slot), copied: page_data(s, pfn), swapin: true });
+  return do_swap_page_map(s, ctx, vmf, slot, { pfn, fresh: true, major: true });
+}
+
+/** do_swap_page() once it has its folio: the mapping decision, the rmap, the PTE. */
+function do_swap_page_map(s: KState, ctx: KCtx, vmf: Vmf, slot: number, got: { pfn: number; fresh: boolean; major: boolean }): number {
+  const orig = vmf.orig;
+  const mech = ctx.prof.mech;
   // a KSM page without a stable node is copied, and the copy, never in the swap cache, is ours alone
   const pfn = got.fresh ? got.pfn : ksm_might_need_to_copy(s, ctx, got.pfn, 'do_swap_page', true);
   const fresh = got.fresh || pfn !== got.pfn;
@@ -753,7 +787,8 @@ export function do_swap_page(s: KState, ctx: KCtx, vmf: Vmf): number {
 function swapin_folio(s: KState, ctx: KCtx, vmf: Vmf, slot: number): { pfn: number; fresh: boolean; major: boolean } {
   const hit = swap_cache_get_folio(s, ctx, slot);
   if (hit !== 0) return { pfn: hit, fresh: false, major: false };
-  const sync = ctx.env.swap === 'sync-io';
+  // (before 0bcac06f27d7, 4.15, every swap-in goes through the swap cache)
+  const sync = ctx.env.swap === 'sync-io' && ctx.prof.mech.swap.syncSkipSwapcache;
   const swapTable = ctx.prof.mech.swap.swapTable;
   if (sync && (swapTable || swap_count(s, slot) === 1)) {
     const order = swapin_large_order(s, ctx, vmf, slot);
@@ -773,6 +808,10 @@ function swapin_folio(s: KState, ctx: KCtx, vmf: Vmf, slot: number): { pfn: numb
     }
   }
   if (sync && !swapTable && swap_count(s, slot) === 1) {
+    // 13ddaf26be32 (6.8): swapcache_prepare() fails while another thread reads the entry this way: the
+    // fault backs off and is retried, so it waits for that thread
+    if (ctx.prof.mech.swap.syncSwapinPrepare && swapin_stopped_on(s, slot, ctx.thread))
+      throw new WouldBlock(`swapcache_prepare() of slot ${slot} fails: another thread is swapping it in past the swap cache`);
     const pfn = alloc_page(s, PGF_SWAPBACKED);
     page_set_data(s, pfn, swap_data(s, slot));
     folio_add_lru(s, ctx, pfn);

@@ -15,6 +15,7 @@ export const debian_5_10 = derive(linux_5_11, {
     'no MADV_POPULATE_* (5.14), no pagemap uffd-wp bit (5.13): executor and comparison adapt',
     'FOLL_FORCE writes into read-only hugetlb VMAs still allowed and mapped writable (no backport of the 6.2 refusal; checked by cowlab diff)',
     '6ce64428d621 (do_wp_page() flushes before copying while a uffd-wp flush is pending) in 5.10.y (inferred from its Cc: stable 5.9+ tag; not read in the Debian source)',
+    'no 13ddaf26be32: two threads may swap in the same SWP_SYNCHRONOUS_IO entry past the swap cache at once (read: 5.10.223 mm/memory.c do_swap_page() has no swapcache_prepare())',
     'Debian config: CONFIG_MEM_SOFT_DIRTY=y; the guest swaps to brd, a SWP_SYNCHRONOUS_IO device',
   ],
   summary:

@@ -14,6 +14,7 @@ export const debian_6_1 = derive(linux_6_0, {
     'UFFDIO_WRITEPROTECT within one VMA only (find_dst_vma, -ENOENT) (read)',
     'O_DIRECT still FOLL_GET (iov_iter_get_pages2) (read)',
     'Debian config: CONFIG_MEM_SOFT_DIRTY=y; the guest swaps to brd, a SWP_SYNCHRONOUS_IO device',
+    '13ddaf26be32 (swapcache_prepare() before a swap-in past the swap cache) backported (read: 6.1.176 mm/memory.c do_swap_page(), need_clear_cache)',
     'FOLL_FORCE|FOLL_WRITE refused on hugetlb ("mm/gup: disallow FOLL_FORCE|FOLL_WRITE on hugetlb mappings", backported to 6.1.2; checked by cowlab diff)',
     'MADV_DONTNEED on hugetlb rounds the end down (8ebe0a5eaaeb, in 6.1; checked by cowlab diff)',
     'MADV_COLLAPSE exists (7d8faaf15545); no can_change_pmd_writable() (read: 6.1.176 mm/huge_memory.c change_huge_pmd)',
@@ -23,6 +24,7 @@ export const debian_6_1 = derive(linux_6_0, {
   summary:
     'As linux-6.0, with soft-dirty, and swap-in from a synchronous device (brd) skipping the swap cache when the entry is not shared.',
   mech: {
+    swap: { syncSwapinPrepare: true },
     config: { softDirty: true },
     features: { madvCollapse: 'writable' },
     proc: { pagemapPmdFile: true },

@@ -34,6 +34,8 @@ export const linux_4_8: Profile = {
     swap: {
       swapinReuse: 'mapcount',
       swapinDrain: false,
+      syncSwapinPrepare: false,
+      syncSkipSwapcache: false,
       unuseKeepsBits: false,
       swapinWritableOnRead: false,
       swapTable: false,

@@ -13,6 +13,7 @@ export const linux_5_7 = derive(linux_4_14, {
     '3faa52c03f44 mm/gup: track FOLL_PIN pages (5.7)',
     '292924b26024 userfaultfd: wp: apply _PAGE_UFFD_WP bit (5.7, with the uffd-wp series)',
     'a8f97366452e mm, thp: Do not make page table dirty unconditionally in touch_p[mu]d() (4.15, CVE-2017-1000405 Huge Dirty COW)',
+    '0bcac06f27d7 mm, swap: skip swapcache for swapin of synchronous device (4.15)',
   ],
   summary:
     'A read GUP no longer dirties a huge PMD; a pin adds 1024 to the refcount; ' +
@@ -23,5 +24,6 @@ export const linux_5_7 = derive(linux_4_14, {
     features: { ioUring: true, pinUserPages: true },
     uffd: { wp: true },
     fault: { sharedRetry: true },
+    swap: { syncSkipSwapcache: true },
   },
 });

@@ -12,6 +12,7 @@ export const linux_6_8 = derive(linux_6_3, {
     "mm/gup: the follow_hugetlb_page() removal (Peter Xu, 6.5 inferred): GUP faults on hugetlb VMAs through handle_mm_fault(), counted as the task's faults",
     'd74943a2f3cd mm/gup: reintroduce FOLL_NUMA as FOLL_HONOR_NUMA_FAULT (6.5 inferred): follow_page() returns PROT_NONE-mapped pages again, and KSM merges and unmerges them',
     'fa62b9d04348 mm/mprotect: allow unfaulted VMAs to be unaccounted on mprotect() (6.7): an mprotect() that drops write from a never-faulted private anon VMA drops VM_ACCOUNT too',
+    '13ddaf26be32 mm/swap: fix race when skipping swapcache (6.8): swapcache_prepare() before a swap-in past the swap cache',
     'the base-page changes linux-6.18 lists as "after 6.1, in 6.12" are not placed here: their releases are unverified',
   ],
   summary:
@@ -21,5 +22,6 @@ export const linux_6_8 = derive(linux_6_3, {
     ksm: { zeroPages: 'marked' },
     gup: { iouringUnlockable: true, followPageProtnone: false },
     hugetlb: { gupFaultUncounted: false },
+    swap: { syncSwapinPrepare: true },
   },
 });

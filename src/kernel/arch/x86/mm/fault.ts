@@ -54,7 +54,7 @@ export function do_user_addr_fault(s: KState, ctx: KCtx, t: number, va: number, 
     if (ret & VM_FAULT_RETRY) {
       // handle_userfault() sleeps until the monitor wakes it; the retry comes at the thread's resume
       // (or the fault stopped in wp_page_copy() after its copy: it completes at the thread's resume)
-      if (ctx.uffdHeld !== undefined || ctx.cowHeld !== undefined) return 'held';
+      if (ctx.uffdHeld !== undefined || ctx.cowHeld !== undefined || ctx.swapinHeld !== undefined) return 'held';
       flags |= FAULT_FLAG_TRIED;
       continue;
     }
