@@ -244,6 +244,7 @@ export async function exploreBench(): Promise<void> {
     ['collapse-gup-fast', 'linux-5.19'],
     ['uffd-wp-stale-tlb', 'linux-5.9'],
     ['clear-refs-stale-tlb', 'linux-5.9'],
+    ['swapin-race', 'linux-6.3'],
   ] as const) {
     console.log(line(`${f} on ${k} (first counterexample)`, await run(`explore/${f}.yaml`, k, 1)));
   }
@@ -254,6 +255,7 @@ export async function exploreBench(): Promise<void> {
     ['collapse-gup-fast', 'linux-6.18'],
     ['uffd-wp-stale-tlb', 'linux-6.18'],
     ['clear-refs-stale-tlb', 'linux-5.11'],
+    ['swapin-race', 'linux-6.18'],
   ] as const) {
     console.log(line(`${f} on ${k} (exhausted: no violation)`, await run(`explore/${f}.yaml`, k, 1)));
   }

@@ -335,7 +335,8 @@ export class Canonicalizer {
             else if ((op === THOP_COW_COPY || op === THOP_SWAPIN || op === THOP_COLLAPSE) && f === TH_N) this.emit(this.frame(v));
             else if ((op === THOP_COW_COPY || op === THOP_SWAPIN) && f === TH_I) this.emit(this.pteWord(v));
             else if (op === THOP_GUP_FAST && f === TH_TRIES) this.emit(this.pteWord(v));
-            else if (op === THOP_GUP_FAST && f === TH_DONE) this.emit((v & 0x3) === PMD_HUGE_T ? (this.frame(v >>> PAYLOAD) << PAYLOAD) | (v & 0xff) : v);
+            else if (op === THOP_GUP_FAST && f === TH_DONE)
+              this.emit((v & 0x3) === PMD_HUGE_T ? (this.frame(v >>> PAYLOAD) << PAYLOAD) | (v & 0xff) : v);
             else this.emit(v);
           }
         }

@@ -36,7 +36,8 @@ export const write = defineOp({
   resolve(a, cx) {
     if (a.stop !== undefined) cx.stop(a.stop);
     const r = cx.range(a.at);
-    if ((a.stop === 'cow-copy' || a.stop === 'swapin') && r.pages !== 1) cx.fail(`write with stop: ${a.stop}: one page (the window is in one fault)`);
+    if ((a.stop === 'cow-copy' || a.stop === 'swapin') && r.pages !== 1)
+      cx.fail(`write with stop: ${a.stop}: one page (the window is in one fault)`);
     return { ...r, value: a.value === 0 ? ZERO_WRITE : (a.value ?? 0), stop: a.stop !== undefined, window: a.stop ?? 'uffd' };
   },
   print: (m, cx) => ({
@@ -81,7 +82,7 @@ export const write = defineOp({
     perPage(
       'write',
       20,
-      'a store filling one page; where TLBs are kept, by each thread, stopping between its COW copy and its PTE update',
+      'a store filling one page; where TLBs are kept, by each thread, stopping between its COW copy and its PTE update; with threads on a SWP_SYNCHRONOUS_IO swap device, stopping between its swap read and its PTE update',
       (t, pg, x) =>
         x.tlb
           ? // which thread stores matters: its CPU's TLB may hold a stale entry
@@ -91,7 +92,13 @@ export const write = defineOp({
               args: () => ({ write: pg.ref, stop: 'cow-copy' }),
               enabled: always,
             }))
-          : [{ t, args: () => ({ write: pg.ref }), enabled: always }],
+          : [
+              {
+                t,
+                args: () => ({ write: pg.ref, ...(x.threads > 1 && x.env.swap === 'sync-io' ? { stop: 'swapin' } : {}) }),
+                enabled: always,
+              },
+            ],
     ),
   ],
 });

@@ -391,8 +391,8 @@ export function describeState(r: Resolved, s: KState): Map<string, string> {
                 : op === THOP_SWAPIN
                   ? `stopped in swapin: the fault on ${mm}:${at} read slot ${pte_swp_slot(thread_get(s, th, TH_I))} into pfn#${thread_get(s, th, TH_N)} past the swap cache${thread_get(s, th, TH_DONE) & 2 ? ' (holding its SWAP_HAS_CACHE)' : ''}, PTE not updated yet; holds ${mm}'s mmap_lock for read`
                   : op === THOP_COW_COPY
-                  ? `stopped in cow-copy: the write fault on ${mm}:${at} copied pfn#${pte_pfn(thread_get(s, th, TH_I))} to pfn#${thread_get(s, th, TH_N)}, PTE not updated yet; holds ${mm}'s mmap_lock for read`
-                  : `stopped in copy-present-pte: fork of ${T(thread_get(s, th, TH_N))} shared ${mm}:${at}, its PTE not write-protected yet; holds ${mm}'s mmap_lock for write`,
+                    ? `stopped in cow-copy: the write fault on ${mm}:${at} copied pfn#${pte_pfn(thread_get(s, th, TH_I))} to pfn#${thread_get(s, th, TH_N)}, PTE not updated yet; holds ${mm}'s mmap_lock for read`
+                    : `stopped in copy-present-pte: fork of ${T(thread_get(s, th, TH_N))} shared ${mm}:${at}, its PTE not write-protected yet; holds ${mm}'s mmap_lock for write`,
     );
   }
   return out;

@@ -131,10 +131,12 @@ depth: 5
     for (const k of ['linux-5.19', 'linux-6.18']) checkExact(cg, k, 4, ['pin-coherent']);
   }, 240_000);
 
-  it("the threads' TLB entries: the uffd-wp and clear_refs stale-TLB lost writes on linux-5.9, none on 5.18 and 5.11", () => {
+  it("the threads' TLB entries (the uffd-wp and clear_refs stale-TLB lost writes) and the swap-in race, where found and where fixed", () => {
     const c = loadConfig('explore/uffd-wp-stale-tlb.yaml');
     for (const k of ['linux-5.9', 'linux-5.18']) checkExact(c, k, 5, ['no-lost-write', 'pin-coherent']);
     const cr = loadConfig('explore/clear-refs-stale-tlb.yaml');
     for (const k of ['linux-5.9', 'linux-5.11']) checkExact(cr, k, 5, ['no-lost-write', 'pin-coherent']);
+    const sw = loadConfig('explore/swapin-race.yaml');
+    for (const k of ['linux-6.3', 'linux-6.18']) checkExact(sw, k, 5, ['no-lost-write', 'pin-coherent']);
   }, 240_000);
 });

@@ -102,6 +102,31 @@ steps:
     expect(rec(fixed, 8).waited?.after).toBe(11);
   });
 
+  it('the swap-cache-skip race: the stale page maps on 5.9 and debian-5.10; from 6.8 the second fault waits for the first', () => {
+    const race = `processes: [P]
+env: {swap: sync-io}
+steps:
+  - P: {mmap: buf, pages: 1}
+  - P: {write: buf}
+  - P: {thread: T0}
+  - P: {thread: T1}
+  - P: {madvise: buf, advice: pageout}
+  - T0: {write: buf, stop: swapin}
+  - T1: {write: buf}
+  - P: {madvise: buf, advice: pageout}
+  - T0: resume
+`;
+    for (const k of ['linux-5.9', 'debian-5.10']) expect(fails(run(race, k))).toEqual(['no-lost-write@9']);
+    for (const k of ['linux-6.8', 'debian-6.1']) {
+      const fixed = run(race, k);
+      expect(fails(fixed)).toEqual([]);
+      // swapcache_prepare() fails for T1 until T0 has mapped its page
+      expect(rec(fixed, 7).waited?.after).toBe(9);
+    }
+    // before 0bcac06f27d7 (4.15) every swap-in goes through the swap cache: nothing to race
+    expect(fails(run(race, 'linux-4.8'))).toEqual([]);
+  });
+
   it('exit ends a COW copy and a UFFDIO_WRITEPROTECT its threads stopped in, holding nothing after', () => {
     const r = run(
       `${head}  - P: {pipe: p}
