@@ -17,7 +17,7 @@ import { mechanismDocs, mechanismsSchema } from '../../../src/profiles/mechanism
  */
 const NOT_YET_OBSERVABLE: Record<string, string> = {
   'swap.swapinDrain':
-    "the drain matters when another thread's fault left the swapped-in folio in this CPU's LRU batch; steps end with the batches drained, and cowlab has no threads yet",
+    "the drain matters when another thread's fault left the swapped-in folio in this CPU's LRU batch; steps end with the batches drained, and no thread's step leaves a folio in a batch across steps (not modelled)",
 };
 
 /**
