@@ -41,7 +41,7 @@ export interface GenOptions {
   threads?: boolean;
   /**
    * with threads, model only: a thread's step may stop in one of the
-   * kernel's windows (cow-copy, deferred-flush, gup-retry,
+   * kernel's windows (cow-copy, swapin, deferred-flush, gup-retry,
    * copy-present-pte), and the thread's next command is its resume (the
    * scenario ends with a resume of every thread still stopped)
    */
@@ -280,8 +280,8 @@ export function materialize(cmds: readonly Cmd[], opts: GenOptions = {}, name = 
 function windowOf(c: Cmd, step: Record<string, unknown> | string, regionPages: number): string | null {
   if (typeof step !== 'object' || (c.c >> 2) % 4 !== 0) return null;
   const op = Object.keys(step)[0];
-  // a store of one page may stop between its COW copy and its PTE update
-  if (op === 'write') return regionPages === 1 || /\[\d+\]$/.test(String(step.write)) ? 'cow-copy' : null;
+  // a store of one page may stop between its COW copy and its PTE update, or its swap read and its PTE update
+  if (op === 'write') return regionPages === 1 || /\[\d+\]$/.test(String(step.write)) ? ((c.c >> 4) % 2 ? 'swapin' : 'cow-copy') : null;
   if (op === 'uffd-wp' || op === 'uffd-unwp') return 'deferred-flush';
   if (op === 'clear-refs') return step['clear-refs'] === 4 ? 'deferred-flush' : null;
   if (op === 'proc-mem-write') return 'gup-retry';
