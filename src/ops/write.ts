@@ -162,9 +162,7 @@ export function cow_copy_resume(s: KState, ctx: KCtx, t: number, th: number): St
 /** The fault thread slot `th` stopped in wp_page_copy() retakes the PTE lock and maps its copy (or drops it). */
 export function cow_copy_finish(s: KState, ctx: KCtx, t: number, th: number): ThreadStop {
   const r = thread_take(s, th);
-  const vi = vma_lookup_idx(s, t, r.va);
-  if (vi < 0) throw new ModelBug(`thread slot ${th}: the VMA of a stopped COW fault went away under mmap_lock`);
-  const vmf: Vmf = { t, vi, vflags: vma_flags_at(s, t, vi), va: r.va, flags: FAULT_FLAG_WRITE | FAULT_FLAG_USER, orig: r.i };
+  const vmf = stoppedVmf(s, t, th, r.va, FAULT_FLAG_WRITE | FAULT_FLAG_USER, r.i);
   wp_page_copy_map(s, ctx, vmf, vm_normal_page(r.i), r.n);
   return r;
 }
@@ -188,13 +186,17 @@ function swapinHeld(s: KState, ctx: KCtx, t: number, va: number, write: boolean,
 /** The access thread slot `th` stopped in do_swap_page() goes on (`resume`): the PTE lock and the mapping, then the access again. */
 export function swapin_resume(s: KState, ctx: KCtx, t: number, th: number): StepResult {
   const r = thread_take(s, th);
-  const vi = vma_lookup_idx(s, t, r.va);
-  if (vi < 0) throw new ModelBug(`thread slot ${th}: the VMA of a stopped swap fault went away under mmap_lock`);
   const write = (r.done & SWAPIN_WRITE) !== 0;
-  const vmf: Vmf = { t, vi, vflags: vma_flags_at(s, t, vi), va: r.va, flags: FAULT_FLAG_USER | (write ? FAULT_FLAG_WRITE : 0), orig: r.i };
-  do_swap_page_resume(s, ctx, vmf, r.n);
+  do_swap_page_resume(s, ctx, stoppedVmf(s, t, th, r.va, FAULT_FLAG_USER | (write ? FAULT_FLAG_WRITE : 0), r.i), r.n);
   // the fault completes, a major one (read from the device), and the access runs again
   ctx.faults += (r.done >>> SWAPIN_FAULTS) + 1;
   ctx.majfaults += 1;
   return memAccess(s, ctx, t, r.va, 1, write, r.foll, { i: 0, step: r.tries, again: true });
+}
+
+/** The fault a thread stopped in at page `va` of task `t`, as it goes on: its VMA is still there (it holds mmap_lock). */
+function stoppedVmf(s: KState, t: number, th: number, va: number, flags: number, orig: number): Vmf {
+  const vi = vma_lookup_idx(s, t, va);
+  if (vi < 0) throw new ModelBug(`thread slot ${th}: the VMA of a stopped fault went away under mmap_lock`);
+  return { t, vi, vflags: vma_flags_at(s, t, vi), va, flags, orig };
 }
