@@ -56,7 +56,7 @@ import {
 import { pmd_trans_huge, is_huge_zero_pmd, pmd_pfn, pmd_write } from './pmd.js';
 import { pte_present, is_swap_pte, pte_pfn, pte_swp_slot, pte_write, pte_swp_exclusive } from './pte.js';
 import { task_alive, is_cow_mapping, FOLL_PIN, FOLL_GET } from './mm_types.js';
-import { fork_stopped_at, collapse_stopped_folios, cow_stopped_pages, swapin_stopped_pages } from './threads.js';
+import { fork_stopped_at, stopped_page_refs } from './threads.js';
 
 /** What the invariants need to know of the kernel being modelled. */
 export interface InvariantRules {
@@ -265,15 +265,8 @@ export function checkInvariants(s: KState, rules: InvariantRules): string[] {
     if (pfn > 0 && pfn < top && m[L.memmap + pfn * PAGE_WORDS + PG_HEAD] !== 0) bad.push(`LRU batch slot ${i} holds large folio ${pfn}`);
   }
   for (let i = 0; i < m[G_ACT_N]!; i++) add(m[L.act + i]!, 1, () => `activate batch slot ${i}`);
-  // a collapse stopped in its window holds the new folio it will fill
-  const th = collapse_stopped_folios(s);
-  for (let i = 0; i < th.length; i++) add(th[i]!, 1, () => `the collapse stopped with new folio ${th[i]}`);
-  // a write fault stopped after its copy holds the new page and the old one
-  const cw = cow_stopped_pages(s);
-  for (let i = 0; i < cw.length; i++) add(cw[i]!, 1, () => `the COW copy stopped with page ${cw[i]}`);
-  // a swap-in stopped before the PTE lock holds the page it read
-  const si = swapin_stopped_pages(s);
-  for (let i = 0; i < si.length; i++) add(si[i]!, 1, () => `the swap-in stopped with page ${si[i]}`);
+  // operations stopped in a window hold pages (a collapse's new folio, a COW copy's two, a swap-in's)
+  for (const r of stopped_page_refs(s)) add(r.pfn, 1, () => `${r.what} (pfn#${r.pfn})`);
 
   for (let pfn = ZERO_PFN + 1; pfn < top; pfn++) {
     const o = L.memmap + pfn * PAGE_WORDS;

@@ -250,31 +250,6 @@ export function userfault_woken(s: KState, th: number): UserfaultWait | null {
   };
 }
 
-/** The new folios collapses stopped in their window hold (one reference each, not mapped yet). */
-export function collapse_stopped_folios(s: KState): number[] {
-  const out: number[] = [];
-  const n = nr_threads(s);
-  for (let th = 0; th < n; th++) {
-    const o = thread_base(s, th);
-    if (s.m[o + TH_OP] === THOP_COLLAPSE) out.push(s.m[o + TH_N]!);
-  }
-  return out;
-}
-
-/**
- * The references write faults stopped in wp_page_copy() hold: the new page
- * (not mapped yet) and do_wp_page()'s reference on the old one.
- */
-export function cow_stopped_pages(s: KState): number[] {
-  const out: number[] = [];
-  const n = nr_threads(s);
-  for (let th = 0; th < n; th++) {
-    const o = thread_base(s, th);
-    if (s.m[o + TH_OP] === THOP_COW_COPY) out.push(s.m[o + TH_N]!, pte_pfn(s.m[o + TH_I]!));
-  }
-  return out;
-}
-
 /** Another thread than `self` stopped in a swap-in past the swap cache holds slot `slot`'s SWAP_HAS_CACHE (13ddaf26be32). */
 export function swapin_stopped_on(s: KState, slot: number, self: number): boolean {
   const n = nr_threads(s);
@@ -291,13 +266,22 @@ export const SWAPIN_WRITE = 1;
 export const SWAPIN_PREPARED = 2;
 export const SWAPIN_FAULTS = 2;
 
-/** The pages swap-ins stopped before the PTE lock hold (their new page, not mapped yet). */
-export function swapin_stopped_pages(s: KState): number[] {
-  const out: number[] = [];
+/**
+ * The page references operations stopped in a window hold, one entry per
+ * reference: a collapse's new folio, a COW copy's new page and
+ * do_wp_page()'s reference on the old one, a swap-in's page.
+ */
+export function stopped_page_refs(s: KState): { pfn: number; what: string }[] {
+  const out: { pfn: number; what: string }[] = [];
   const n = nr_threads(s);
   for (let th = 0; th < n; th++) {
     const o = thread_base(s, th);
-    if (s.m[o + TH_OP] === THOP_SWAPIN) out.push(s.m[o + TH_N]!);
+    const op = s.m[o + TH_OP];
+    if (op === THOP_COLLAPSE) out.push({ pfn: s.m[o + TH_N]!, what: 'the collapse stopped with its new folio' });
+    else if (op === THOP_COW_COPY) {
+      out.push({ pfn: s.m[o + TH_N]!, what: 'the COW copy stopped with its new page' });
+      out.push({ pfn: pte_pfn(s.m[o + TH_I]!), what: 'the COW copy stopped with the old page' });
+    } else if (op === THOP_SWAPIN) out.push({ pfn: s.m[o + TH_N]!, what: 'the swap-in stopped with the page it read' });
   }
   return out;
 }
