@@ -4,7 +4,8 @@
  * property and invariant checked after every step), matrix, explore (beside
  * SPIN where it is installed), diff (model and executor on this kernel, as
  * root), qemu (guest kernels) and view (the browser viewer: bundle size,
- * time to show the largest shipped scenario). `--only model,matrix,explore` measures
+ * time to show the largest shipped scenario) and por (what partial-order
+ * reduction could save on the shipped configurations). `--only model,matrix,explore,por` measures
  * the model alone (`npm run bench:model`), without the real kernel.
  */
 import { parseArgs } from 'node:util';
@@ -16,7 +17,7 @@ import { runScenario } from '../scenario/run.js';
 import { linux_6_18 } from '../profiles/linux-6.18.js';
 import { diffBench } from './diff.js';
 import { qemuBench } from './qemu.js';
-import { exploreBench } from './explore.js';
+import { exploreBench, independenceBench } from './explore.js';
 import { matrixBench } from './matrix.js';
 import { viewBench } from './view.js';
 
@@ -40,6 +41,7 @@ const PARTS = {
   model: () => modelSteps(),
   matrix: () => matrixBench(),
   explore: () => exploreBench(),
+  por: () => independenceBench(),
   diff: () => diffBench(),
   qemu: () => qemuBench(),
   view: () => viewBench(),
