@@ -106,6 +106,8 @@ struct cowlab_pm_scan_arg {
 #define HUGETLB_DIR "/sys/kernel/mm/hugepages"
 #define VALUE_TAG 0x40000000ULL
 #define TAG_PREFIX 0x434f574c00000000ULL /* "COWL" */
+/* tag_of() of a page of mixed bytes: this plus a 32-bit hash of them (2^52: exact as a JavaScript number) */
+#define MIXED_CODE (1L << 52)
 
 /*
  * One step of a program: the acting task, the opcode, its arguments, and the

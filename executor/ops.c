@@ -151,7 +151,20 @@ void fill_page(char *p, unsigned long long tag)
 		w[i] = tag;
 }
 
-/* The tag of a page's content: 0 zero-filled, the writing step, -(1 + value) for a write with a value, or -1. */
+/* Mixed bytes: MIXED_CODE plus the FNV-1a (32-bit) hash of the page (content_code() in src/model/content.ts). */
+static long mixed_code(const char *p)
+{
+	uint32_t h = 0x811c9dc5u;
+
+	for (size_t i = 0; i < PAGE; i++)
+		h = (h ^ (unsigned char)p[i]) * 0x01000193u;
+	return MIXED_CODE + (long)h;
+}
+
+/*
+ * The code of a page's content: 0 zero-filled, the writing step, -(1 + value) for a write with a value,
+ * or for anything else (a transfer smaller than a page wrote part of it) mixed_code().
+ */
 long tag_of(const char *p)
 {
 	const unsigned long long *w = (const unsigned long long *)p;
@@ -159,11 +172,11 @@ long tag_of(const char *p)
 
 	for (size_t i = 1; i < PAGE / 8; i++)
 		if (w[i] != first)
-			return -1;
+			return mixed_code(p);
 	if (first == 0)
 		return 0;
 	if ((first & 0xffffffff00000000ULL) != TAG_PREFIX)
-		return -1;
+		return mixed_code(p);
 	/* a write with a value (VALUE_TAG in src/ops/write.ts): the same bytes whoever wrote it */
 	if (first & VALUE_TAG)
 		return -(long)(first & (VALUE_TAG - 1)) - 1;
@@ -518,17 +531,32 @@ long op_process_vm_readv(struct stepcx *cx, const long *a)
 	return r / PAGE;
 }
 
+/*
+ * Pages a transfer reached: a[4] (offset in the first page) and a[5] (bytes, 0: a[2] whole pages) of
+ * a write's arguments; r the bytes the call moved.
+ */
+static long pages_moved(const long *a, long r)
+{
+	if (r < 0)
+		return -errno;
+	if (a[5] == 0)
+		return r / (long)PAGE;
+	return r == 0 ? 0 : (a[4] + r + (long)PAGE - 1) / (long)PAGE;
+}
+
 long op_process_vm_writev(struct stepcx *cx, const long *a)
 {
-	struct iovec local = { .iov_base = bounce, .iov_len = a[2] * PAGE };
-	struct iovec remote = { .iov_base = addr_of(a[1]), .iov_len = a[2] * PAGE };
+	/* the bounce pages hold the tag's bytes at the same offsets as the target's pages */
+	long off = a[5] ? a[4] : 0, len = a[5] ? a[5] : a[2] * (long)PAGE;
+	struct iovec local = { .iov_base = bounce + off, .iov_len = len };
+	struct iovec remote = { .iov_base = (char *)addr_of(a[1]) + off, .iov_len = len };
 	long r;
 
 	(void)cx;
 	for (long i = 0; i < a[2]; i++)
 		fill_page(bounce + i * PAGE, TAG_PREFIX | (unsigned long long)a[3]);
 	r = process_vm_writev(task_pids[a[0]], &local, 1, &remote, 1, 0);
-	return r < 0 ? -errno : r / (long)PAGE;
+	return pages_moved(a, r);
 }
 
 static int open_proc_mem(long task)
@@ -557,15 +585,16 @@ long op_proc_mem_read(struct stepcx *cx, const long *a)
 long op_proc_mem_write(struct stepcx *cx, const long *a)
 {
 	int fd = open_proc_mem(a[0]);
+	long off = a[5] ? a[4] : 0, len = a[5] ? a[5] : a[2] * (long)PAGE;
 	long r;
 
 	(void)cx;
 	if (fd < 0)
 		return -errno;
+
 	for (long i = 0; i < a[2]; i++)
 		fill_page(bounce + i * PAGE, TAG_PREFIX | (unsigned long long)a[3]);
-	r = pwrite(fd, bounce, a[2] * PAGE, (off_t)(unsigned long)addr_of(a[1]));
-	r = r < 0 ? -errno : r / (long)PAGE;
+	r = pages_moved(a, pwrite(fd, bounce + off, len, (off_t)((unsigned long)addr_of(a[1]) + off)));
 	close(fd);
 	return r;
 }

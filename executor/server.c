@@ -48,7 +48,8 @@
  *                                  its /proc/self/ksm_merging_pages (-1: not a KSM
  *                                  program, or no such file before 5.19),
  *                                  and the data it read: one tag per page
- *                                  (0 zero-filled, -1 unrecognised, else the step that wrote it)
+ *                                  (0 zero-filled, N > 0 every word is step N's, -(1 + v) a
+ *                                  write of value v, 2^52 + h mixed bytes with FNV-1a hash h)
  *   M <step> <task> <vpage> <pagemap> <kpagecount> <kpageflags> <huge> <head> <nr>
  *                                  pagemap entry (hex) of a page whose observation changed
  *                                  at the step (entry 0: it became empty; a page not
@@ -77,7 +78,7 @@
 
 void report_step(int step, const struct result *res)
 {
-	char line[MAXPAGES * 12 + 128];
+	char line[MAXPAGES * 20 + 128];
 	int n = snprintf(line, sizeof(line), "P %d %ld %d %d %ld %ld %ld %d", step, res->ret, res->err, res->sig,
 			 res->faults, res->ufaults, res->ksm, res->n);
 

@@ -5,6 +5,7 @@
  * commented steps, and one kselftest TAP line per expectation of the
  * scenario, checked on the kernel it runs on.
  */
+import { MIXED_CODE, mixedText } from '../model/content.js';
 import { CFLAGS, executorCoreText } from './build.js';
 import { ksmEnvParts } from './server.js';
 import { toProgram, programBlocker, EXEC_OPS, cName } from './program.js';
@@ -238,7 +239,7 @@ export function emitC(r: Resolved): string {
             ]
           : // as `cowlab run`: the list names the first pages read, the rest are not checked
             [`results[${n}].n >= ${want.length}`, ...want.map((w, k) => `results[${n}].data[${k}] == ${w}`)];
-      const label = want.map((w) => (w === 0 ? 'zero-filled data' : `the data of step ${w}`)).join(', ');
+      const label = want.map((w) => (w === 0 ? 'zero-filled data' : w >= MIXED_CODE ? mixedText(w) : `the data of step ${w}`)).join(', ');
       add(conds.join(' && '), `reads ${label}`);
     }
     if (e.faults !== undefined) add(`results[${n}].faults == ${e.faults}`, `takes ${e.faults} page fault(s)`);

@@ -23,7 +23,7 @@ export interface KStep {
   ksmZero?: number;
   /** the 2 MiB hugetlb pool after the step (H line), for programs that map hugetlb pages */
   hugetlb?: { free: number; resv: number; surplus?: number };
-  /** tags read: 0 zero-filled, -1 unrecognised, -(1 + value) a write with a value, else the step that wrote the data */
+  /** tags read: 0 zero-filled, -(1 + value) a write with a value, MIXED_CODE + hash mixed bytes (src/model/content.ts), else the step that wrote the data */
   data: number[];
   /** the uffd fault messages the step caused (U lines), in order: virtual page and UFFD_PAGEFAULT_FLAG_* bits */
   uffdMsgs: { vpage: number; flags: number }[];

@@ -75,6 +75,8 @@ import {
   W_FLAGS,
   W_WRITER,
   W_SRC,
+  W_BASE,
+  W_RANGE,
   WR_USED,
   G_LRU_N,
   G_ACT_N,
@@ -468,6 +470,8 @@ export class Canonicalizer {
       this.emit(m[o + W_FLAGS]!);
       this.emit(this.wid(m[o + W_SRC]!));
       this.emit(m[o + W_VALUE]!);
+      this.emit(this.wid(m[o + W_BASE]!));
+      this.emit(m[o + W_RANGE]!);
     }
     for (const t of order) {
       const base = L.tasks + t * L.taskWords;

@@ -172,7 +172,9 @@ export const W_WRITER = 1; // task the write is attributed to, -1 for none
 export const W_STEP = 2; // scenario step that made it, -1 if unknown
 export const W_SRC = 3; // for a copy of data into a file: the write id copied, else -1
 export const W_VALUE = 4; // the value a write stored (KSM compares content): 0 for content no other write has
-export const WRITE_WORDS = 5;
+export const W_BASE = 5; // a transfer smaller than a page: the content it was written over (its wid), else -1
+export const W_RANGE = 6; // a transfer smaller than a page: first byte | bytes << 13 within the page, else 0
+export const WRITE_WORDS = 7;
 
 /* ---- threads (one record per thread slot, when the geometry has them) ---- */
 export const TH_TASK = 0; // the task (thread group and mm) the thread belongs to, + 1; 0: free slot
@@ -460,10 +462,12 @@ function initState(s: KState): void {
   m[L.writes + W_WRITER] = -1;
   m[L.writes + W_STEP] = -1;
   m[L.writes + W_SRC] = -1;
+  m[L.writes + W_BASE] = -1;
   for (let w = 1; w < L.geo.writes; w++) {
     m[L.writes + w * WRITE_WORDS + W_WRITER] = -1;
     m[L.writes + w * WRITE_WORDS + W_STEP] = -1;
     m[L.writes + w * WRITE_WORDS + W_SRC] = -1;
+    m[L.writes + w * WRITE_WORDS + W_BASE] = -1;
   }
 }
 

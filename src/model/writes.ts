@@ -16,6 +16,8 @@ import {
   W_STEP,
   W_SRC,
   W_VALUE,
+  W_BASE,
+  W_RANGE,
   WR_USED,
   WR_SHARED,
   PAGE_WORDS,
@@ -26,7 +28,7 @@ import {
   S_USED,
   S_DATA,
 } from './layout.js';
-import { vis_set, vis_clear_all_of, task_curwid, task_set_curwid, write_flags } from './mm_types.js';
+import { vis_set, vis_test, vis_clear_all_of, task_curwid, task_set_curwid, write_flags, page_data, page_set_data } from './mm_types.js';
 import { ModelBug } from './bug.js';
 
 function wro(s: KState, w: number): number {
@@ -46,9 +48,18 @@ function liveWids(s: KState, live: Uint8Array = new Uint8Array(s.L.geo.writes)):
     const o = s.L.swap + i * SWAP_WORDS;
     if (m[o + S_USED] && m[o + S_DATA]! >= 0) live[m[o + S_DATA]!] = 1;
   }
-  // a copy keeps its source alive (expectations follow the chain)
-  for (let w = s.L.geo.writes - 1; w > 0; w--) {
-    if (live[w] && m[wro(s, w) + W_SRC]! >= 0) live[m[wro(s, w) + W_SRC]!] = 1;
+  // a copy keeps its source alive (expectations follow the chain), a transfer smaller than a page the
+  // content it was written over; whatever the slots' order
+  const todo: number[] = [];
+  for (let w = 1; w < s.L.geo.writes; w++) if (live[w]) todo.push(w);
+  while (todo.length) {
+    const o = wro(s, todo.pop()!);
+    for (const x of [m[o + W_SRC]!, m[o + W_BASE]!]) {
+      if (x >= 0 && !live[x]) {
+        live[x] = 1;
+        todo.push(x);
+      }
+    }
   }
   return live;
 }
@@ -77,6 +88,8 @@ export function writes_gc(s: KState, scratch?: Uint8Array): number {
     s.m[o + W_STEP] = -1;
     s.m[o + W_SRC] = -1;
     s.m[o + W_VALUE] = 0;
+    s.m[o + W_BASE] = -1;
+    s.m[o + W_RANGE] = 0;
     vis_clear_all_of(s, w);
     for (let t = 0; t < s.L.geo.tasks; t++) if (task_curwid(s, t) === w) task_set_curwid(s, t, 0);
     n++;
@@ -112,6 +125,8 @@ export function new_private_write(s: KState, writer: number, step: number, fresh
   s.m[o + W_STEP] = step;
   s.m[o + W_SRC] = -1;
   s.m[o + W_VALUE] = value;
+  s.m[o + W_BASE] = -1;
+  s.m[o + W_RANGE] = 0;
   vis_set(s, writer, w);
   if (!fresh && extra === 0 && value === 0) task_set_curwid(s, writer, w);
   return w;
@@ -130,7 +145,55 @@ export function new_shared_write(s: KState, writer: number, step: number, src: n
   s.m[o + W_STEP] = step;
   s.m[o + W_SRC] = src;
   s.m[o + W_VALUE] = src >= 0 ? s.m[wro(s, src) + W_VALUE]! : value;
+  s.m[o + W_BASE] = -1;
+  s.m[o + W_RANGE] = 0;
   return w;
+}
+
+/** Bytes in a page: what a transfer smaller than a page is measured against. */
+export const PAGE_BYTES = 4096;
+
+/**
+ * A transfer smaller than a page (bytes [lo, lo + len) of a page whose
+ * content was `base`): a record of its own per page, so the page's content
+ * is `base` with those bytes replaced. Shared (a MAP_SHARED page) or private
+ * to `writer`, as the whole-page write would be.
+ */
+export function new_patch_write(s: KState, writer: number, step: number, base: number, lo: number, len: number, shared: boolean): number {
+  if (len <= 0 || lo < 0 || lo + len > PAGE_BYTES) throw new ModelBug(`patch of bytes ${lo}+${len} does not fit a page`);
+  const w = allocWid(s);
+  const o = wro(s, w);
+  s.m[o + W_FLAGS] = WR_USED | (shared ? WR_SHARED : 0);
+  s.m[o + W_WRITER] = writer;
+  s.m[o + W_STEP] = step;
+  s.m[o + W_SRC] = -1;
+  s.m[o + W_VALUE] = 0;
+  s.m[o + W_BASE] = base;
+  s.m[o + W_RANGE] = lo | (len << 13);
+  if (!shared) vis_set(s, writer, w);
+  return w;
+}
+
+/** A transfer smaller than a page: the content below it and its bytes; null for a whole-page write. */
+export function wid_patch(s: KState, w: number): { base: number; lo: number; len: number } | null {
+  const r = s.m[wro(s, w) + W_RANGE]!;
+  if (r === 0) return null;
+  return { base: s.m[wro(s, w) + W_BASE]!, lo: r & 0x1fff, len: r >>> 13 };
+}
+
+/**
+ * May task `t` observe content `w`: its own write, what it could see when it
+ * forked, and for bytes written over other content, that content too.
+ */
+export function wid_visible(s: KState, t: number, w: number): boolean {
+  let x = w;
+  for (let i = 0; i < 4096; i++) {
+    if (x !== 0 && !wid_is_shared(s, x) && !vis_test(s, t, x)) return false;
+    const p = wid_patch(s, x);
+    if (p === null) return true;
+    x = p.base;
+  }
+  return true;
 }
 
 /**
@@ -205,4 +268,29 @@ export class OpWrites {
     if (this.priv < 0) this.priv = new_private_write(this.s, this.writer, this.step, this.fresh, 0, this.value);
     return this.priv;
   }
+
+  /**
+   * Stores the transfer's bytes in frame `pfn`, the i-th page it reaches
+   * (`lo`, `len`: transfer_bytes()): the whole page's wid, or a record of
+   * the bytes written over what the frame held.
+   */
+  store(pfn: number, shared: boolean, i: number, lo: number, len: number): void {
+    const [a, b] = transfer_bytes(i, lo, len);
+    if (a === 0 && b === PAGE_BYTES) page_set_data(this.s, pfn, this.forMapping(shared));
+    else page_set_data(this.s, pfn, new_patch_write(this.s, this.writer, this.step, page_data(this.s, pfn), a, b - a, shared));
+  }
+}
+
+/**
+ * Bytes [a, b) of the i-th page a transfer reaches: `len` bytes from byte
+ * `lo` of its first page (`len` 0: whole pages).
+ */
+export function transfer_bytes(i: number, lo: number, len: number): [number, number] {
+  if (len === 0) return [0, PAGE_BYTES];
+  return [Math.max(lo, i * PAGE_BYTES) - i * PAGE_BYTES, Math.min(lo + len, (i + 1) * PAGE_BYTES) - i * PAGE_BYTES];
+}
+
+/** Pages a transfer of `len` bytes from byte `lo` of its first page reaches (`len` 0: `pages` whole pages). */
+export function transfer_pages(pages: number, lo: number, len: number): number {
+  return len === 0 ? pages : Math.ceil((lo + len) / PAGE_BYTES);
 }

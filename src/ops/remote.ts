@@ -1,7 +1,9 @@
 /** Access to another process's memory: process_vm_readv/writev (mm/process_vm_access.c) and /proc/PID/mem (fs/proc/base.c). */
 import { z } from 'zod';
-import { defineOp, ok, type StepResult } from './types.js';
+import { defineOp, ok, type StepResult, type ResolveCx } from './types.js';
+import { PAGE_BYTES, transfer_pages } from '../model/writes.js';
 import { region, name } from './args.js';
+import type { RegionRef } from '../scenario/types.js';
 import { perPage } from './explore.js';
 import { process_vm_rw } from '../kernel/mm/process_vm_access.js';
 import { mem_rw, type MemRwStop } from '../kernel/fs/proc/base.js';
@@ -23,6 +25,36 @@ import {
   THOP_MEM_WRITE,
 } from '../model/layout.js';
 import { thread_get, thread_set, thread_base } from '../model/threads.js';
+
+/** `offset` and `bytes`: a write of part of the range, from its first byte (both in bytes). */
+const byteArgs = { offset: z.number().int().min(0).optional(), bytes: z.number().int().min(1).optional() };
+
+/**
+ * The pages a write of `bytes` bytes from byte `offset` of the range reaches,
+ * and where in the first of them it starts (`lo`; `len` 0: whole pages).
+ */
+function byteRange(
+  a: { at: RegionRef; offset?: number; bytes?: number },
+  cx: ResolveCx,
+): { start: number; pages: number; lo: number; len: number } {
+  const r = cx.range(a.at);
+  if (a.offset === undefined && a.bytes === undefined) return { ...r, lo: 0, len: 0 };
+  const total = r.pages * PAGE_BYTES;
+  const off = a.offset ?? 0;
+  const len = a.bytes ?? total - off;
+  if (off + len > total || len < 1)
+    cx.fail(
+      `offset ${off} and bytes ${len} reach past the ${r.pages} page(s) of the range (${total} bytes): expected offset + bytes <= ${total}`,
+    );
+  const first = Math.floor(off / PAGE_BYTES);
+  const lo = off % PAGE_BYTES;
+  // whole pages after all: the plain transfer
+  if (lo === 0 && len % PAGE_BYTES === 0) return { start: r.start + first, pages: len / PAGE_BYTES, lo: 0, len: 0 };
+  return { start: r.start + first, pages: transfer_pages(0, lo, len), lo, len };
+}
+
+/** The offset and bytes a step is written with (relative to its first page). */
+const printBytes = (m: { lo: number; len: number }) => (m.len ? { offset: m.lo, bytes: m.len } : {});
 
 const fuzzRemote = (op: string) => ({
   host: true,
@@ -50,18 +82,21 @@ export const processVmReadv = defineOp({
 
 export const processVmWritev = defineOp({
   name: 'process-vm-writev',
-  doc: "process_vm_writev(): FOLL_PIN|FOLL_WRITE of the target's pages",
+  doc: "process_vm_writev(): FOLL_PIN|FOLL_WRITE of the target's pages; `offset` and `bytes` write part of the range (a transfer smaller than a page, or across a page boundary): the pages it reaches are pinned, and only its bytes change; a later read sees `sees: A+B` (docs: Expectations)",
   primary: 'at',
   hugetlb: true,
-  args: { at: region, target: name },
-  resolve: (a, cx) => ({ ...cx.range(a.at), target: cx.task(a.target, 'target') }),
-  print: (m, cx) => ({ 'process-vm-writev': cx.range(m), target: cx.task(m.target) }),
+  args: { at: region, target: name, ...byteArgs },
+  resolve: (a, cx) => ({ ...byteRange(a, cx), target: cx.task(a.target, 'target') }),
+  print: (m, cx) => ({ 'process-vm-writev': cx.range(m), target: cx.task(m.target), ...printBytes(m) }),
   range: (m) => m,
   apply(s, ctx, t, m) {
-    const r = process_vm_rw(s, ctx, t, m.target, m.start, m.pages, true);
+    const r = process_vm_rw(s, ctx, t, m.target, m.start, m.pages, true, m);
     return typeof r === 'number' ? ok(r) : ok(r.pages, r.wids);
   },
-  exec: { args: ['target', 'start', 'pages', 'tag'], encode: (m, step) => [m.target, m.start, m.pages, step] },
+  exec: {
+    args: ['target', 'start', 'pages', 'tag', 'offset', 'bytes'],
+    encode: (m, step) => [m.target, m.start, m.pages, step, m.lo, m.len],
+  },
   fuzz: fuzzRemote('process-vm-writev'),
 });
 
@@ -84,23 +119,30 @@ export const procMemRead = defineOp({
 
 export const procMemWrite = defineOp({
   name: 'proc-mem-write',
-  doc: "write of /proc/PID/mem: FOLL_GET|FOLL_FORCE|FOLL_WRITE; stop: gup-retry stops the acting thread in __get_user_pages() after its first fault, before the retried lookup (the cond_resched() window of Dirty COW), holding the target's mmap_lock for read, until its `resume` (model only)",
+  doc: "write of /proc/PID/mem: FOLL_GET|FOLL_FORCE|FOLL_WRITE; `offset` and `bytes` write part of the range (a transfer smaller than a page, or across a page boundary: __access_remote_vm() copies page by page); stop: gup-retry stops the acting thread in __get_user_pages() after its first fault, before the retried lookup (the cond_resched() window of Dirty COW), holding the target's mmap_lock for read, until its `resume` (model only)",
   primary: 'at',
   hugetlb: true,
-  args: { at: region, target: name, stop: z.literal('gup-retry').optional() },
+  args: { at: region, target: name, stop: z.literal('gup-retry').optional(), ...byteArgs },
   resolve(a, cx) {
-    const m = { ...cx.range(a.at), target: cx.task(a.target, 'target'), stop: a.stop !== undefined };
+    const m = { ...byteRange(a, cx), target: cx.task(a.target, 'target'), stop: a.stop !== undefined };
+    // (a stopped write keeps its place in the thread's record, which has no room for a byte range)
+    if (m.stop && m.len !== 0) cx.fail('stop: gup-retry writes whole pages (no offset or bytes)');
     if (m.stop) cx.stop('gup-retry');
     return m;
   },
-  print: (m, cx) => ({ 'proc-mem-write': cx.range(m), target: cx.task(m.target), ...(m.stop ? { stop: 'gup-retry' } : {}) }),
+  print: (m, cx) => ({
+    'proc-mem-write': cx.range(m),
+    target: cx.task(m.target),
+    ...(m.stop ? { stop: 'gup-retry' } : {}),
+    ...printBytes(m),
+  }),
   range: (m) => m,
   apply(s, ctx, t, m) {
-    return memWriteResult(s, ctx, t, mem_rw(s, ctx, t, m.target, m.start, m.pages, true, m.stop));
+    return memWriteResult(s, ctx, t, mem_rw(s, ctx, t, m.target, m.start, m.pages, true, m.stop, undefined, m));
   },
   exec: {
-    args: ['target', 'start', 'pages', 'tag'],
-    encode: (m, step) => [m.target, m.start, m.pages, step],
+    args: ['target', 'start', 'pages', 'tag', 'offset', 'bytes'],
+    encode: (m, step) => [m.target, m.start, m.pages, step, m.lo, m.len],
     blocker: (m) =>
       m.stop ? 'stops inside GUP between a fault and its retry: user space cannot hold that window open (model only)' : null,
   },

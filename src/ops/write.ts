@@ -24,8 +24,8 @@ import type { StepResult } from './types.js';
 
 /** The largest value a write may carry. */
 export const VALUE_MAX = 1_000_000;
-/** The executor's tag of a value write: this bit plus the value (a step tag never has it; tag_of() in executor/ops.c). */
-export const VALUE_TAG = 0x40000000;
+import { VALUE_TAG } from '../model/content.js';
+export { VALUE_TAG };
 
 export const write = defineOp({
   name: 'write',

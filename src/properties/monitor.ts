@@ -22,7 +22,6 @@ import { ref_owner, ref_vpage, ref_pfn, ref_foll, ref_state } from '../model/ref
 import {
   ref_kind,
   task_alive,
-  vis_test,
   pte_lookup,
   swap_cache_pfn,
   page_data,
@@ -33,7 +32,7 @@ import {
   write_step,
 } from '../model/mm_types.js';
 import { pte_present, pte_pfn, is_swap_pte, pte_swp_slot, pte_none } from '../model/pte.js';
-import { wid_is_shared } from '../model/writes.js';
+import { wid_is_shared, wid_visible } from '../model/writes.js';
 import type { ReadObs, LostWrite } from '../kernel/ctx.js';
 import type { Profile } from '../profiles/types.js';
 import { FOLL_LONGTERM } from '../kernel/mm/gup.js';
@@ -194,7 +193,7 @@ export class Monitor {
     for (const r of reads) {
       if (r.wid === 0 || wid_is_shared(s, r.wid)) continue;
       if (!task_alive(s, r.observer)) continue;
-      if (vis_test(s, r.observer, r.wid)) continue;
+      if (wid_visible(s, r.observer, r.wid)) continue;
       const who = r.reader === r.observer ? n.task(r.reader) : `${n.task(r.reader)} (on behalf of ${n.task(r.observer)})`;
       const since = write_step(s, r.wid);
       // a run (pages of one huge leaf that held the same write) is one violation naming its pages

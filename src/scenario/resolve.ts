@@ -4,6 +4,8 @@
  * checks with positions; the geometry the scenario needs; and each step's
  * model operation.
  */
+import { PAGE_BYTES } from '../model/writes.js';
+import { patched_code } from '../model/content.js';
 import type { Geometry } from '../model/layout.js';
 import { errnoByName } from '../kernel/errno.js';
 import { UFFD_PAGEFAULT_FLAG_WP, UFFD_PAGEFAULT_FLAG_WRITE } from '../kernel/ctx.js';
@@ -80,6 +82,7 @@ export function resolveScenario(sc: Scenario): Resolved {
   const handleNames = new Map<number, Map<number, string>>();
   const rings = new Set<string>(); // processes that set up their io_uring
   const labels = new Map<string, number>();
+  const transfers = new Map<number, { start: number; lo: number; len: number }>();
   const needs = new Set<Capability>(sc.requires as Capability[]);
   // threads: `thread` steps create them; a thread slot is given to each of them and to each actor that stops
   const threads = new Map<string, { name: string; task: number; slot: number }>();
@@ -330,18 +333,49 @@ export function resolveScenario(sc: Scenario): Resolved {
       const v = w.op === 'write' ? (w.args as { value?: number }).value : undefined;
       return v === 0 ? 0 : v ? -(v + 1) : i;
     };
-    if (st.expect.sees) {
-      sees = st.expect.sees.map((v) => {
-        if (v === 'zero') return 0;
-        if (typeof v === 'number') {
-          if (v < 1 || v > sc.steps.length) fail(`sees: there is no step ${v}`);
-          return seenOf(v);
-        }
-        const l = labels.get(v);
-        if (l === undefined) fail(`sees: no step is labelled "${v}" (use a label, a step number or zero)`);
-        return seenOf(l!);
+    const stepOf = (v: string | number): number => {
+      if (v === 'zero') return 0;
+      if (typeof v === 'number' || /^\d+$/.test(v)) {
+        const n = Number(v);
+        if (n < 1 || n > sc.steps.length) fail(`sees: there is no step ${n}`);
+        return n;
+      }
+      const l = labels.get(v);
+      if (l === undefined) fail(`sees: no step is labelled "${v}" (use a label, a step number or zero)`);
+      return l!;
+    };
+    // "A+B": A's data with the bytes the smaller-than-a-page transfer B wrote over it, page by page
+    const chain = (v: string, va: number): number => {
+      const [base, ...over] = v.split('+').map((x) => stepOf(x.trim()));
+      const patches = over.map((i) => {
+        const tr = transfers.get(i);
+        if (!tr) fail(`sees: step ${i} wrote whole pages; "+" names a transfer with offset or bytes`);
+        const a = tr!.start * PAGE_BYTES + tr!.lo;
+        return {
+          code: i,
+          lo: Math.max(a, va * PAGE_BYTES) - va * PAGE_BYTES,
+          hi: Math.min(a + tr!.len, (va + 1) * PAGE_BYTES) - va * PAGE_BYTES,
+        };
       });
+      return patched_code(
+        base === 0 ? 0 : seenOf(base!),
+        patches.filter((p) => p.hi > p.lo),
+      );
+    };
+    if (st.expect.sees) {
+      const want = st.expect.sees;
+      const chained = want.some((v) => typeof v === 'string' && v.includes('+'));
+      if (chained && !at) fail('sees: "A+B" needs the step\'s range');
+      sees = chained
+        ? Array.from({ length: want.length === 1 ? at!.pages : want.length }, (_, k) => {
+            const v = want.length === 1 ? want[0]! : want[k]!;
+            return typeof v === 'string' && v.includes('+') ? chain(v, at!.start + k) : stepOf(v) === 0 ? 0 : seenOf(stepOf(v));
+          })
+        : want.map((v) => (stepOf(v) === 0 ? 0 : seenOf(stepOf(v))));
     }
+    const opBytes = op as { start?: number; lo?: number; len?: number };
+    if (opBytes.len && opBytes.start !== undefined)
+      transfers.set(st.index, { start: opBytes.start, lo: opBytes.lo ?? 0, len: opBytes.len });
     // pagemap's soft-dirty bit exists only on kernels built with CONFIG_MEM_SOFT_DIRTY
     if (st.expect.softDirty !== undefined) needs.add('soft-dirty');
     const rstep: ResolvedStep = { step: st, t, th: slots.get(actor) ?? -1, op, range: at, sees };

@@ -15,7 +15,8 @@ import {
   page_gen,
 } from '../model/mm_types.js';
 import { pte_present, pte_pfn, pte_write, pte_uffd_wp, is_swap_pte } from '../model/pte.js';
-import { wid_root, write_value } from '../model/writes.js';
+import { content_code, MIXED_CODE, mixedText } from '../model/content.js';
+import { wid_root, wid_patch } from '../model/writes.js';
 import { ksm_merging_pages } from '../kernel/mm/ksm.js';
 import {
   newMetrics,
@@ -93,7 +94,9 @@ export function scenarioNames(r: Resolved): Names {
       if (st < 0) return 'initial data';
       const who = r.tasks[write_writer(s, root)] ?? '?';
       const l = labelOf.get(st);
-      return `${who}'s write at step ${st}${l ? ` (${l})` : ''}`;
+      const p = wid_patch(s, root);
+      const bytes = p ? ` of bytes ${p.lo} to ${p.lo + p.len - 1}` : '';
+      return `${who}'s write${bytes} at step ${st}${l ? ` (${l})` : ''}`;
     },
   };
 }
@@ -241,15 +244,12 @@ export function runScenario(r: Resolved, prof: Profile, opts: RunOptions = {}): 
 
 /** The step index of the write whose data `wid` is (0 for zero-filled data). */
 export function seenStep(s: KState, wid: number): number {
-  if (wid === 0) return 0;
-  const v = write_value(s, wid_root(s, wid));
-  if (v > 0) return -(v + 1); // content, not a write: any write of this value reads the same
-  const st = write_step(s, wid_root(s, wid));
-  return st < 0 ? 0 : st;
+  return content_code(s, wid);
 }
 
 function describeSeen(r: Resolved, st: number): string {
   if (st === 0) return 'zero-filled data';
+  if (st >= MIXED_CODE) return mixedText(st);
   if (st < -1) return `the value ${-st - 1}`;
   for (const [l, i] of r.labels) if (i === st) return `the data written at step ${st} (${l})`;
   return `the data written at step ${st}`;

@@ -6,7 +6,7 @@
  * caller's local buffer is scratch memory outside the scenario's regions.
  */
 import type { KState } from '../../model/layout.js';
-import { task_alive, page_data, page_set_data, va_shared } from '../../model/mm_types.js';
+import { task_alive, page_data, va_shared } from '../../model/mm_types.js';
 import { OpWrites } from '../../model/writes.js';
 import { type KCtx, trace } from '../ctx.js';
 import { __get_user_pages, unpin_user_page, FOLL_PIN, FOLL_UNLOCKABLE, FOLL_WRITE, FOLL_REMOTE, FOLL_TOUCH } from './gup.js';
@@ -19,7 +19,16 @@ export interface VmRwResult {
   wids: number[];
 }
 
-export function process_vm_rw(s: KState, ctx: KCtx, t: number, target: number, va: number, n: number, write: boolean): VmRwResult | number {
+export function process_vm_rw(
+  s: KState,
+  ctx: KCtx,
+  t: number,
+  target: number,
+  va: number,
+  n: number,
+  write: boolean,
+  bytes: { lo: number; len: number } = { lo: 0, len: 0 },
+): VmRwResult | number {
   if (!task_alive(s, target)) return -ESRCH;
   // mm_access(PTRACE_MODE_ATTACH_REALCREDS): its -EACCES becomes -EPERM
   if (!ptrace_may_access(s, ctx, t, target)) return -EPERM;
@@ -30,7 +39,8 @@ export function process_vm_rw(s: KState, ctx: KCtx, t: number, target: number, v
   const wids: number[] = [];
   const out = new OpWrites(s, target, ctx.step, ctx.freshWrites);
   r.pfns.forEach((pfn, i) => {
-    if (write) page_set_data(s, pfn, out.forMapping(va_shared(s, target, va + i)));
+    // copy_page_to_iter() of what falls in this page: all of it, or the transfer's bytes there
+    if (write) out.store(pfn, va_shared(s, target, va + i), i, bytes.lo, bytes.len);
     else {
       const w = page_data(s, pfn);
       wids.push(w);

@@ -42,3 +42,38 @@ describe('uffd messages', () => {
     ]);
   });
 });
+
+describe('transfers smaller than a page', () => {
+  const fork = 'processes: [p]\nsteps:\n  - p: {mmap: mem, pages: 2}\n  - p: {write: mem, label: init}\n  - p: {fork: c}\n';
+  const poke = '  - p: {process-vm-writev: mem, target: c, offset: 16, bytes: 16, label: poke}\n';
+  it('the writer sees the old data with its bytes over it; the other process the old data', () => {
+    expect(
+      run(`${fork}${poke}  - c: {read: "mem[0]", expect: {sees: init+poke}}\n  - p: {read: "mem[0]", expect: {sees: init}}\n`),
+    ).toEqual([]);
+    expect(run(`${fork}${poke}  - c: {read: "mem[0]", expect: {sees: init}}\n`)).toEqual([
+      expect.stringMatching(/^page 0: expected the data written at step 2 \(init\), read mixed bytes \(hash [0-9a-f]{8}\)$/),
+    ]);
+  });
+  it('a transfer across a page boundary writes the bytes of each page it reaches', () => {
+    const across = '  - p: {proc-mem-write: mem, target: c, offset: 4090, bytes: 12, label: x, expect: {ret: 2}}\n';
+    expect(run(`${fork}${across}  - c: {read: mem, expect: {sees: [init+x, init+x]}}\n`)).toEqual([]);
+    expect(run(`${fork}${across}  - c: {read: mem, expect: {sees: [init+x, init]}}\n`)).toHaveLength(1);
+  });
+  const err = (yaml: string) => {
+    try {
+      resolveScenario(parseScenario(yaml, 't.yaml'));
+      return 'no error';
+    } catch (e) {
+      return (e as Error).message;
+    }
+  };
+  it('refuses bytes past the range, "+" over a whole-page write, and a stopped write with bytes', () => {
+    expect(err(`${fork}  - p: {process-vm-writev: "mem[1]", target: c, offset: 4000, bytes: 100}\n`)).toMatch(
+      /offset 4000 and bytes 100 reach past the 1 page\(s\) of the range \(4096 bytes\)/,
+    );
+    expect(err(`${fork}  - p: {read: mem, expect: {sees: init+init}}\n`)).toMatch(/sees: step 2 wrote whole pages/);
+    expect(err(`${fork}  - p: {thread: t}\n  - t: {proc-mem-write: mem, target: c, bytes: 8, stop: gup-retry}\n`)).toMatch(
+      /stop: gup-retry writes whole pages/,
+    );
+  });
+});

@@ -7,7 +7,7 @@
  */
 import type { KState } from '../../../model/layout.js';
 import { PGF_DIRTY } from '../../../model/layout.js';
-import { task_alive, page_data, page_set_data, page_set, va_shared } from '../../../model/mm_types.js';
+import { task_alive, page_data, page_set, va_shared } from '../../../model/mm_types.js';
 import { OpWrites } from '../../../model/writes.js';
 import { type KCtx, trace } from '../../ctx.js';
 import {
@@ -58,6 +58,7 @@ export function mem_rw(
   write: boolean,
   stop = false,
   from?: MemRwStop,
+  bytes: { lo: number; len: number } = { lo: 0, len: 0 },
 ): MemRwResult | MemRwStop | number {
   if (!from) {
     // a process that is gone (exited and reaped, or never forked) has no /proc/PID: the open fails
@@ -85,7 +86,8 @@ export function mem_rw(
     if (pfn === GUP_STOPPED && typeof cur !== 'number') return { target, va, n, i, cur, done };
     if (pfn <= 0) break;
     if (write) {
-      page_set_data(s, pfn, out.forMapping(va_shared(s, target, va + i)));
+      // __access_remote_vm() copies what falls in this page: all of it, or the transfer's bytes there
+      out.store(pfn, va_shared(s, target, va + i), i, bytes.lo, bytes.len);
       page_set(s, pfn, PGF_DIRTY);
     } else {
       const w = page_data(s, pfn);
