@@ -495,9 +495,10 @@ long op_io_uring_read_fixed(struct stepcx *cx, const long *a)
 	return uring_fixed(0, a);
 }
 
+/* a[3] file pages from file page a[1], the buffer a[4] bytes (a multiple of 512) into page a[2] */
 long op_odirect_read(struct stepcx *cx, const long *a)
 {
-	long r = pread(dfiles[a[0]], addr_of(a[2]), a[3] * PAGE, a[1] * PAGE);
+	long r = pread(dfiles[a[0]], (char *)addr_of(a[2]) + a[4], a[3] * PAGE, a[1] * PAGE);
 
 	(void)cx;
 	return r < 0 ? -errno : r / (long)PAGE;
@@ -505,7 +506,7 @@ long op_odirect_read(struct stepcx *cx, const long *a)
 
 long op_odirect_write(struct stepcx *cx, const long *a)
 {
-	long r = pwrite(dfiles[a[0]], addr_of(a[2]), a[3] * PAGE, a[1] * PAGE);
+	long r = pwrite(dfiles[a[0]], (char *)addr_of(a[2]) + a[4], a[3] * PAGE, a[1] * PAGE);
 
 	(void)cx;
 	return r < 0 ? -errno : r / (long)PAGE;

@@ -2,6 +2,7 @@
  * Text and JSON renderings of run results (one result model, several
  * reporters).
  */
+import { code_text } from '../model/content.js';
 import type { RunResult } from '../scenario/run.js';
 import type { ExploreReport } from '../explore/explore.js';
 import type { Resolved } from '../scenario/resolve.js';
@@ -66,7 +67,7 @@ export function traceText(r: Resolved, res: RunResult): string {
       `faults ${rec.faults}`,
       rec.uffdFaults ? `uffd-wp faults ${rec.uffdFaults}` : '',
       rec.result.signal ? `signal ${rec.result.signal}` : '',
-      rec.sees.length ? `read ${rec.sees.map((x) => (x === 0 ? 'zero' : x < -1 ? `value ${-x - 1}` : `step ${x}`)).join(', ')}` : '',
+      rec.sees.length ? `read ${rec.sees.map((x) => code_text(x)).join(', ')}` : '',
     ]
       .filter(Boolean)
       .join(', ');

@@ -5,7 +5,7 @@
  * mappings share a frame (frame numbers themselves are never compared:
  * model frames are bound to kernel frames as they are first seen).
  */
-import { MIXED_CODE, mixedText } from '../model/content.js';
+import { code_text } from '../model/content.js';
 import { PAGEMAP_BITS, KPF_BITS } from '../kernel/fs/proc/bits.js';
 import type { KState } from '../model/layout.js';
 import { PGF_ALLOC, PGF_KSM } from '../model/layout.js';
@@ -212,12 +212,7 @@ function retText(ret: number): string {
 }
 
 function dataText(r: Resolved, d: number): string {
-  if (d === 0) return 'zero';
-  if (d >= MIXED_CODE) return mixedText(d);
-  if (d < -1) return `value ${-d - 1}`;
-  if (d < 0) return 'unrecognised data';
-  for (const [l, i] of r.labels) if (i === d) return `step ${d} (${l})`;
-  return `step ${d}`;
+  return code_text(d, r.labels);
 }
 
 /** What the kernel side can show: fields it cannot report are not compared. */

@@ -77,6 +77,8 @@ import {
   W_SRC,
   W_BASE,
   W_RANGE,
+  W_FROM,
+  W_SHIFT,
   WR_USED,
   G_LRU_N,
   G_ACT_N,
@@ -472,6 +474,8 @@ export class Canonicalizer {
       this.emit(m[o + W_VALUE]!);
       this.emit(this.wid(m[o + W_BASE]!));
       this.emit(m[o + W_RANGE]!);
+      this.emit(this.wid(m[o + W_FROM]!));
+      this.emit(m[o + W_SHIFT]!);
     }
     for (const t of order) {
       const base = L.tasks + t * L.taskWords;

@@ -55,7 +55,14 @@ export function render_content(s: KState, w: number, page: Uint8Array): void {
     return;
   }
   render_content(s, p.base, page);
-  fill_tag(page, write_step(s, root), p.lo, p.lo + p.len);
+  if (p.from < 0) {
+    fill_tag(page, write_step(s, root), p.lo, p.lo + p.len);
+    return;
+  }
+  // bytes copied from other content (O_DIRECT): that content's bytes, shifted
+  const src = new Uint8Array(PAGE_BYTES);
+  render_content(s, p.from, src);
+  page.set(src.subarray(p.lo - p.shift, p.lo + p.len - p.shift), p.lo);
 }
 
 /** The code of a page's bytes (the same function as tag_of() in executor/ops.c). */
@@ -92,6 +99,19 @@ export function patched_code(base: number, patches: readonly { code: number; lo:
   fill_tag(scratch, base);
   for (const p of patches) fill_tag(scratch, p.code, p.lo, p.hi);
   return code_of_bytes(scratch);
+}
+
+/**
+ * How a content code reads in traces and reports: zero, value N, mixed
+ * bytes (hash), step N with its label when `labels` (the scenario's) has one.
+ */
+export function code_text(code: number, labels?: ReadonlyMap<string, number>): string {
+  if (code === 0) return 'zero';
+  if (code >= MIXED_CODE) return mixedText(code);
+  if (code < -1) return `value ${-code - 1}`;
+  if (code < 0) return 'unrecognised data';
+  for (const [l, i] of labels ?? []) if (i === code) return `step ${code} (${l})`;
+  return `step ${code}`;
 }
 
 /** How a code of mixed bytes reads in messages. */

@@ -174,7 +174,9 @@ export const W_SRC = 3; // for a copy of data into a file: the write id copied, 
 export const W_VALUE = 4; // the value a write stored (KSM compares content): 0 for content no other write has
 export const W_BASE = 5; // a transfer smaller than a page: the content it was written over (its wid), else -1
 export const W_RANGE = 6; // a transfer smaller than a page: first byte | bytes << 13 within the page, else 0
-export const WRITE_WORDS = 7;
+export const W_FROM = 7; // a transfer smaller than a page: the content its bytes come from (O_DIRECT), -1 for the writing step's own
+export const W_SHIFT = 8; // with W_FROM: byte j of the page is byte j - W_SHIFT of that content
+export const WRITE_WORDS = 9;
 
 /* ---- threads (one record per thread slot, when the geometry has them) ---- */
 export const TH_TASK = 0; // the task (thread group and mm) the thread belongs to, + 1; 0: free slot
@@ -463,11 +465,13 @@ function initState(s: KState): void {
   m[L.writes + W_STEP] = -1;
   m[L.writes + W_SRC] = -1;
   m[L.writes + W_BASE] = -1;
+  m[L.writes + W_FROM] = -1;
   for (let w = 1; w < L.geo.writes; w++) {
     m[L.writes + w * WRITE_WORDS + W_WRITER] = -1;
     m[L.writes + w * WRITE_WORDS + W_STEP] = -1;
     m[L.writes + w * WRITE_WORDS + W_SRC] = -1;
     m[L.writes + w * WRITE_WORDS + W_BASE] = -1;
+    m[L.writes + w * WRITE_WORDS + W_FROM] = -1;
   }
 }
 
@@ -545,6 +549,9 @@ export const REFST_DMA_TO_MEMORY = 1 << 1;
 export const REFST_SHARED = 1 << 2;
 /** an injected transient reference that stands for another CPU's LRU batch (the page is off PG_lru) */
 export const REFST_LRU_BATCH = 1 << 3;
+/** an O_DIRECT transfer whose buffer starts this many 512-byte sectors into its first page (bits 8-10) */
+export const REFST_SECTORS_SHIFT = 8;
+export const REFST_SECTORS_MASK = 7 << REFST_SECTORS_SHIFT;
 
 /* ---- write record flags ---- */
 export const WR_USED = 1 << 0;

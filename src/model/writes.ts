@@ -18,6 +18,8 @@ import {
   W_VALUE,
   W_BASE,
   W_RANGE,
+  W_FROM,
+  W_SHIFT,
   WR_USED,
   WR_SHARED,
   PAGE_WORDS,
@@ -54,7 +56,7 @@ function liveWids(s: KState, live: Uint8Array = new Uint8Array(s.L.geo.writes)):
   for (let w = 1; w < s.L.geo.writes; w++) if (live[w]) todo.push(w);
   while (todo.length) {
     const o = wro(s, todo.pop()!);
-    for (const x of [m[o + W_SRC]!, m[o + W_BASE]!]) {
+    for (const x of [m[o + W_SRC]!, m[o + W_BASE]!, m[o + W_FROM]!]) {
       if (x >= 0 && !live[x]) {
         live[x] = 1;
         todo.push(x);
@@ -90,6 +92,8 @@ export function writes_gc(s: KState, scratch?: Uint8Array): number {
     s.m[o + W_VALUE] = 0;
     s.m[o + W_BASE] = -1;
     s.m[o + W_RANGE] = 0;
+    s.m[o + W_FROM] = -1;
+    s.m[o + W_SHIFT] = 0;
     vis_clear_all_of(s, w);
     for (let t = 0; t < s.L.geo.tasks; t++) if (task_curwid(s, t) === w) task_set_curwid(s, t, 0);
     n++;
@@ -127,6 +131,8 @@ export function new_private_write(s: KState, writer: number, step: number, fresh
   s.m[o + W_VALUE] = value;
   s.m[o + W_BASE] = -1;
   s.m[o + W_RANGE] = 0;
+  s.m[o + W_FROM] = -1;
+  s.m[o + W_SHIFT] = 0;
   vis_set(s, writer, w);
   if (!fresh && extra === 0 && value === 0) task_set_curwid(s, writer, w);
   return w;
@@ -147,6 +153,8 @@ export function new_shared_write(s: KState, writer: number, step: number, src: n
   s.m[o + W_VALUE] = src >= 0 ? s.m[wro(s, src) + W_VALUE]! : value;
   s.m[o + W_BASE] = -1;
   s.m[o + W_RANGE] = 0;
+  s.m[o + W_FROM] = -1;
+  s.m[o + W_SHIFT] = 0;
   return w;
 }
 
@@ -159,7 +167,19 @@ export const PAGE_BYTES = 4096;
  * is `base` with those bytes replaced. Shared (a MAP_SHARED page) or private
  * to `writer`, as the whole-page write would be.
  */
-export function new_patch_write(s: KState, writer: number, step: number, base: number, lo: number, len: number, shared: boolean): number {
+export function new_patch_write(
+  s: KState,
+  writer: number,
+  step: number,
+  base: number,
+  lo: number,
+  len: number,
+  shared: boolean,
+  /** the content the bytes come from (a device copying a file), -1: the step's own */
+  from = -1,
+  /** with `from`: byte j of the page is byte j - shift of `from` */
+  shift = 0,
+): number {
   if (len <= 0 || lo < 0 || lo + len > PAGE_BYTES) throw new ModelBug(`patch of bytes ${lo}+${len} does not fit a page`);
   const w = allocWid(s);
   const o = wro(s, w);
@@ -170,15 +190,18 @@ export function new_patch_write(s: KState, writer: number, step: number, base: n
   s.m[o + W_VALUE] = 0;
   s.m[o + W_BASE] = base;
   s.m[o + W_RANGE] = lo | (len << 13);
+  s.m[o + W_FROM] = from;
+  s.m[o + W_SHIFT] = shift;
   if (!shared) vis_set(s, writer, w);
   return w;
 }
 
 /** A transfer smaller than a page: the content below it and its bytes; null for a whole-page write. */
-export function wid_patch(s: KState, w: number): { base: number; lo: number; len: number } | null {
-  const r = s.m[wro(s, w) + W_RANGE]!;
+export function wid_patch(s: KState, w: number): { base: number; lo: number; len: number; from: number; shift: number } | null {
+  const o = wro(s, w);
+  const r = s.m[o + W_RANGE]!;
   if (r === 0) return null;
-  return { base: s.m[wro(s, w) + W_BASE]!, lo: r & 0x1fff, len: r >>> 13 };
+  return { base: s.m[o + W_BASE]!, lo: r & 0x1fff, len: r >>> 13, from: s.m[o + W_FROM]!, shift: s.m[o + W_SHIFT]! };
 }
 
 /**
@@ -191,6 +214,7 @@ export function wid_visible(s: KState, t: number, w: number): boolean {
     if (x !== 0 && !wid_is_shared(s, x) && !vis_test(s, t, x)) return false;
     const p = wid_patch(s, x);
     if (p === null) return true;
+    if (p.from >= 0 && !wid_visible(s, t, p.from)) return false;
     x = p.base;
   }
   return true;

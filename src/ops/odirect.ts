@@ -15,6 +15,7 @@ import { REF_TRANSIENT } from '../model/layout.js';
 import { EBUSY, EINVAL } from '../kernel/errno.js';
 
 const HELD_DOC =
+  ' `shift: B` (a multiple of 512 below 4096): the buffer starts B bytes into the range, which reaches one page more than the file pages moved, so each page of it holds the tail of one file page and the head of the next; GUP takes every page it reaches (a misaligned O_DIRECT buffer).' +
   ' `stop: uffd` (one page, a thread created by `thread`): the monitor holds the uffd-wp fault GUP takes on the page, so the thread sleeps in handle_userfault() with mmap_lock dropped, no page taken yet, while other steps run; a `uffd-unwp` of the page wakes it and its `resume` retries the page (FOLL_TRIED) and transfers';
 
 const rw = <const N extends 'odirect-read' | 'odirect-write'>(opName: N, read: boolean, doc: string) =>
@@ -22,29 +23,42 @@ const rw = <const N extends 'odirect-read' | 'odirect-write'>(opName: N, read: b
     name: opName,
     doc: doc + HELD_DOC,
     primary: 'at',
-    args: { at: region, ...fileArgs, stop: z.literal('uffd').optional() },
+    args: {
+      at: region,
+      ...fileArgs,
+      stop: z.literal('uffd').optional(),
+      shift: z.number().int().min(0).max(3584).multipleOf(512).optional(),
+    },
     requires: ['odirect'],
     resolve: (a, cx) => {
       const r = cx.range(a.at);
       const f = cx.file(a.file);
+      const shift = a.shift ?? 0;
+      // a buffer that starts inside its first page reaches one page more than the file pages it moves
+      const n = r.pages - (shift ? 1 : 0);
+      if (shift && r.pages < 2)
+        cx.fail(`${opName} with shift: ${shift} needs a range of at least 2 pages (the buffer reaches one page more than it transfers)`);
+      if (shift && a.stop !== undefined) cx.fail(`${opName} with stop: uffd transfers one whole page (no shift)`);
       // past EOF the kernel zero-fills a read through the page-cache-free hole path and clips the count: not modelled
-      if (a.offset + r.pages > f.pages)
-        cx.fail(`${opName} of ${r.pages} page(s) at offset ${a.offset} runs past the end of file ${a.file} (${f.pages} page(s))`);
+      if (a.offset + n > f.pages)
+        cx.fail(`${opName} of ${n} page(s) at offset ${a.offset} runs past the end of file ${a.file} (${f.pages} page(s))`);
       if (a.stop !== undefined) {
         // the pages GUP took before a held fault would be the thread's across the window: not modelled
         if (r.pages !== 1) cx.fail(`${opName} with stop: uffd transfers one page (this one has ${r.pages})`);
         cx.stop('uffd');
       }
-      return { ...r, file: f.id, index: a.offset, stop: a.stop !== undefined };
+      return { ...r, file: f.id, index: a.offset, stop: a.stop !== undefined, shift };
     },
     print: (m, cx) => ({
       [opName]: cx.range(m),
       file: cx.file(m.file),
       ...(m.index ? { offset: m.index } : {}),
       ...(m.stop ? { stop: 'uffd' } : {}),
+      ...(m.shift ? { shift: m.shift } : {}),
     }),
     range: (m) => m,
     apply(s, ctx, t, m) {
+      if (m.shift) return ok(dio_rw(s, ctx, t, read, m.file, m.index, m.start, m.pages - 1, false, m.shift));
       if (!m.stop) return ok(dio_rw(s, ctx, t, read, m.file, m.index, m.start, m.pages));
       ctx.uffdHold = true;
       const r = dio_rw(s, ctx, t, read, m.file, m.index, m.start, m.pages);
@@ -67,7 +81,12 @@ const rw = <const N extends 'odirect-read' | 'odirect-write'>(opName: N, read: b
       ctx.stopped = true;
       return ok(0);
     },
-    exec: { args: ['dfile', 'index', 'start', 'pages'], encode: (m) => [m.file, m.index, m.start, m.pages], holds: (m) => m.stop },
+    // pages: the file pages moved; shift: where in the first page the buffer starts
+    exec: {
+      args: ['dfile', 'index', 'start', 'pages', 'shift'],
+      encode: (m) => [m.file, m.index, m.start, m.pages - (m.shift ? 1 : 0), m.shift],
+      holds: (m) => m.stop,
+    },
     // the fuzzer's file ft has 2 pages: on a larger region (a THP) the transfer takes its first two
     fuzz: {
       host: true,

@@ -2,6 +2,7 @@
  * Human-readable views of a state, for --trace and the visualizer: each
  * live page with its counts and flags, who maps it and who else holds it.
  */
+import { code_text } from '../model/content.js';
 import type { KState } from '../model/layout.js';
 import {
   ZERO_PFN,
@@ -124,12 +125,7 @@ export function refKindName(kind: number, foll: number): string {
 export function describeState(r: Resolved, s: KState): Map<string, string> {
   const out = new Map<string, string>();
   const T = (t: number) => r.tasks[t] ?? `task${t}`;
-  const label = (st: number) => {
-    if (st === 0) return 'zero';
-    if (st < -1) return `value ${-st - 1}`;
-    for (const [l, i] of r.labels) if (i === st) return `step ${st} (${l})`;
-    return `step ${st}`;
-  };
+  const label = (st: number) => code_text(st, r.labels);
   // who maps what: PTEs per page, huge PMDs per folio head (one walk per mm)
   const maps = new Map<number, string[]>();
   const pmdMaps = new Map<number, string[]>();

@@ -5,6 +5,7 @@
  * (pipes, GUP references and pins, io_uring buffers, O_DIRECT). Pure: the
  * viewer runs it in the browser, the tests in Node.
  */
+import { code_text } from '../model/content.js';
 import { KState, ZERO_PFN } from '../model/layout.js';
 import {
   task_alive,
@@ -507,10 +508,6 @@ function lastPfn(text: string): number | null {
   return last;
 }
 
-function seenText(x: number): string {
-  return x === 0 ? 'zero' : x < -1 ? `value ${-x - 1}` : `step ${x}`;
-}
-
 /**
  * Runs a scenario on a profile for the viewer: every step with its kernel
  * path, result, problems and state, judged as `cowlab run` judges it.
@@ -541,7 +538,7 @@ export function viewRun(r: Resolved, prof: Profile, env?: Env): ViewRun {
       faults: rec.faults,
       uffdFaults: rec.uffdFaults,
       ...(rec.result.signal ? { signal: String(rec.result.signal) } : {}),
-      sees: rec.sees.map(seenText),
+      sees: rec.sees.map((x) => code_text(x)),
       path: rec.path.map((p) => ({ fn: p.fn, ...(p.note ? { note: p.note } : {}) })),
       violations: rec.violations.map((v) => ({ property: v.property, message: v.message, since: v.since })),
       failures: rec.failures.map((f) => f.message),

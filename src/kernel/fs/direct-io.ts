@@ -11,9 +11,9 @@
  */
 import type { KState } from '../../model/layout.js';
 import { REF_ODIRECT, REFST_DMA_TO_MEMORY, PGF_DIRTY } from '../../model/layout.js';
-import { page_data, page_set_data, page_set } from '../../model/mm_types.js';
+import { page_data, page_set_data, page_set, va_shared } from '../../model/mm_types.js';
 import { ref_add, refs_where, ref_get, ref_free } from '../../model/refs.js';
-import { new_shared_write } from '../../model/writes.js';
+import { new_shared_write, new_patch_write, PAGE_BYTES } from '../../model/writes.js';
 import { type KCtx, trace, ModelBug } from '../ctx.js';
 import {
   get_user_pages_fast,
@@ -49,6 +49,13 @@ export function dio_start(
   return dio_take(s, ctx, t, read, file, index, va, handle, foll, get_user_pages_fast(ctx, s, t, va, n, foll));
 }
 
+/** A transfer whose buffer starts `d` bytes (a multiple of 512) into its first page: `n` file pages from file page `index`. */
+export interface DioShift {
+  d: number;
+  index: number;
+  n: number;
+}
+
 /** The pages GUP took become the bio's (references the completion drops); their number, or GUP's errno. */
 function dio_take(
   s: KState,
@@ -77,15 +84,21 @@ function dio_take(
   return r.pfns.length;
 }
 
-/** The device transfers and the bio completes (iomap_dio_bio_end_io -> bio_release_pages). */
-export function dio_complete(s: KState, ctx: KCtx, t: number, handle: number): number {
+/**
+ * The device transfers and the bio completes (iomap_dio_bio_end_io -> bio_release_pages).
+ * `shift`: the buffer starts inside its first page, so each of its pages holds the tail of one
+ * file page and the head of the next (bio_add_page() of each page's part).
+ */
+export function dio_complete(s: KState, ctx: KCtx, t: number, handle: number, shift?: DioShift): number {
   const refs = refs_where(s, (r) => r.kind === REF_ODIRECT && r.owner === t && r.handle === handle);
   let n = 0;
   for (const ri of refs) {
     const r = ref_get(s, ri);
     const file = r.file!;
     const index = r.index!;
-    if (r.state & REFST_DMA_TO_MEMORY) {
+    // (the bio's page i is the reference of file page index + i)
+    if (shift) dio_copy_shifted(s, ctx, t, (r.state & REFST_DMA_TO_MEMORY) !== 0, file, r.vpage, r.pfn, index - shift.index, shift);
+    else if (r.state & REFST_DMA_TO_MEMORY) {
       const wid = file_read_page(s, file, index);
       if (wid >= 0) page_set_data(s, r.pfn, wid);
       page_set(s, r.pfn, PGF_DIRTY);
@@ -100,6 +113,42 @@ export function dio_complete(s: KState, ctx: KCtx, t: number, handle: number): n
   }
   trace(ctx, 'iomap_dio_bio_end_io', `${n} page(s) transferred and released`);
   return n;
+}
+
+/**
+ * The bytes of memory page i of a shifted transfer: [0, d) is the tail of file page
+ * index + i - 1, [d, 4096) the head of file page index + i (where those are in the transfer).
+ */
+function dio_copy_shifted(
+  s: KState,
+  ctx: KCtx,
+  t: number,
+  read: boolean,
+  file: number,
+  vpage: number,
+  pfn: number,
+  i: number,
+  sh: DioShift,
+): void {
+  const segs = [
+    { fp: sh.index + i - 1, lo: 0, hi: sh.d, delta: sh.d - PAGE_BYTES },
+    { fp: sh.index + i, lo: sh.d, hi: PAGE_BYTES, delta: sh.d },
+  ].filter((g) => g.fp >= sh.index && g.fp < sh.index + sh.n);
+  if (read) {
+    for (const g of segs) {
+      const from = Math.max(0, file_read_page(s, file, g.fp));
+      page_set_data(s, pfn, new_patch_write(s, t, ctx.step, page_data(s, pfn), g.lo, g.hi - g.lo, va_shared(s, t, vpage), from, g.delta));
+    }
+    page_set(s, pfn, PGF_DIRTY);
+    return;
+  }
+  const wid = page_data(s, pfn);
+  ctx.reads.push({ via: 'odirect', observer: t, reader: t, vpage, pfn, wid });
+  // the file page's bytes [lo - delta, hi - delta) come from this page's [lo, hi)
+  for (const g of segs) {
+    const old = Math.max(0, file_read_page(s, file, g.fp));
+    file_write_page(s, file, g.fp, new_patch_write(s, t, ctx.step, old, g.lo - g.delta, g.hi - g.lo, true, wid, -g.delta));
+  }
 }
 
 /**
@@ -120,10 +169,18 @@ export function dio_rw(
   va: number,
   n: number,
   tried = false,
+  /** the buffer starts this many bytes (a multiple of 512) into page va: n file pages reach n + 1 pages */
+  d = 0,
 ): number {
   if (n <= 0) return -EINVAL;
   const handle = -1; // not visible to the scenario
   const foll = dioFoll(ctx, read);
+  if (d) {
+    const got = dio_start(s, ctx, t, read, file, index, va, n + 1, handle);
+    if (got < 0) return got;
+    dio_complete(s, ctx, t, handle, { d, index, n });
+    return got < n + 1 ? -EFAULT : n;
+  }
   const got = tried
     ? dio_take(
         s,

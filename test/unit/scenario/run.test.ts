@@ -3,6 +3,7 @@ import { parseScenario } from '../../../src/scenario/parse.js';
 import { resolveScenario } from '../../../src/scenario/resolve.js';
 import { runScenario } from '../../../src/scenario/run.js';
 import { profileById } from '../../../src/profiles/index.js';
+import { patched_code } from '../../../src/model/content.js';
 
 const run = (yaml: string, kernel = 'linux-6.18') =>
   runScenario(resolveScenario(parseScenario(yaml, 't.yaml')), profileById(kernel)).records.flatMap((x) => x.failures.map((f) => f.message));
@@ -75,5 +76,44 @@ describe('transfers smaller than a page', () => {
     expect(err(`${fork}  - p: {thread: t}\n  - t: {proc-mem-write: mem, target: c, bytes: 8, stop: gup-retry}\n`)).toMatch(
       /stop: gup-retry writes whole pages/,
     );
+  });
+});
+
+describe('O_DIRECT from a buffer inside a page (shift)', () => {
+  const setup =
+    'files:\n  ft: {kind: tmpfile, pages: 2}\nprocesses: [p]\nsteps:\n  - p: {mmap: mem, pages: 3}\n  - p: {write: mem}\n' +
+    '  - p: {mmap: src, pages: 2}\n  - p: {write: "src[0]"}\n  - p: {write: "src[1]"}\n  - p: {odirect-write: src, file: ft}\n';
+  const sees = (yaml: string) =>
+    runScenario(resolveScenario(parseScenario(yaml, 't.yaml')), profileById('linux-6.18')).records.at(-1)!.sees;
+  it('each page of the buffer holds the tail of one file page and the head of the next', () => {
+    expect(sees(`${setup}  - p: {odirect-read: mem, file: ft, shift: 512, expect: {ret: 2}}\n  - p: {read: mem}\n`)).toEqual([
+      patched_code(2, [{ code: 4, lo: 512, hi: 4096 }]),
+      patched_code(4, [{ code: 5, lo: 512, hi: 4096 }]),
+      patched_code(2, [{ code: 5, lo: 0, hi: 512 }]),
+    ]);
+  });
+  it('a write fills each file page from two pages of memory', () => {
+    expect(
+      sees(`${setup}  - p: {odirect-write: mem, file: ft, shift: 1024, expect: {ret: 2}}\n  - p: {file-read: ft, pages: 2}\n`),
+    ).toEqual([2, 2]);
+    expect(sees(`${setup}  - p: {odirect-write: src, file: ft, offset: 1, shift: 2048}\n  - p: {file-read: ft, pages: 2}\n`)).toEqual([
+      4,
+      patched_code(4, [{ code: 5, lo: 2048, hi: 4096 }]),
+    ]);
+  });
+  it('refuses a shift on one page, a shift with stop: uffd, and a shift not of 512-byte blocks', () => {
+    const err = (line: string) => {
+      try {
+        resolveScenario(parseScenario(`${setup}${line}`, 't.yaml'));
+        return 'no error';
+      } catch (e) {
+        return (e as Error).message;
+      }
+    };
+    expect(err('  - p: {odirect-read: "mem[0]", file: ft, shift: 512}\n')).toMatch(/needs a range of at least 2 pages/);
+    expect(err('  - p: {thread: t}\n  - t: {odirect-read: "mem[0:2]", file: ft, shift: 512, stop: uffd}\n')).toMatch(
+      /transfers one whole page/,
+    );
+    expect(err('  - p: {odirect-read: "mem[0:2]", file: ft, shift: 100}\n')).toMatch(/multiple of 512/);
   });
 });
