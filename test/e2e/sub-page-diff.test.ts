@@ -39,7 +39,7 @@ const step = fc.oneof(
 );
 
 /** A scenario of random steps after a fork over a written region and a 2-page O_DIRECT file. */
-function scenario(i: number, steps: fc.RecordValue<unknown>[]): string {
+function scenario(i: number, steps: readonly object[]): string {
   const out: Record<string, unknown>[] = [
     { parent: { mmap: 'mem', pages: PAGES } },
     { parent: { write: 'mem' } },
