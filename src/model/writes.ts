@@ -300,6 +300,11 @@ export class OpWrites {
    */
   store(pfn: number, shared: boolean, i: number, lo: number, len: number): void {
     const [a, b] = transfer_bytes(i, lo, len);
+    this.storeBytes(pfn, shared, a, b);
+  }
+
+  /** Stores bytes [a, b) of the page in frame `pfn` (all of them: the whole page's wid). */
+  storeBytes(pfn: number, shared: boolean, a: number, b: number): void {
     if (a === 0 && b === PAGE_BYTES) page_set_data(this.s, pfn, this.forMapping(shared));
     else page_set_data(this.s, pfn, new_patch_write(this.s, this.writer, this.step, page_data(this.s, pfn), a, b - a, shared));
   }

@@ -17,7 +17,7 @@ import { loadScenario, loadScenarios } from '../../src/scenario/load.js';
 import { emitC } from '../../src/executor/emit.js';
 import { fuzzDiff } from '../../src/fuzz/fuzz.js';
 import { sampledInstance } from '../helpers.js';
-import { lockMachine, differentialBlocker } from './machine-lock.js';
+import { lockMachine, differentialBlocker, qemuMissing, fetched, guestKernels } from './machine-lock.js';
 
 const why = differentialBlocker();
 if (why) console.log(`SKIP differential tests: ${why}`);
@@ -681,23 +681,7 @@ function ksmKnob(k: string): string | null {
 
 /* ---------------- kernels of other eras in qemu ---------------- */
 
-function qemuMissing(): string | null {
-  if (why) return why;
-  if (spawnSync('qemu-system-x86_64', ['--version']).status !== 0) return 'qemu-system-x86_64 not installed (docs/real-kernels.md)';
-  if (spawnSync('cpio', ['--version']).status !== 0) return 'cpio not installed';
-  return null;
-}
-const qwhy = qemuMissing();
-const fetched = (id: string) => {
-  try {
-    return readdirSync(join(process.env.COWLAB_KERNELS ?? join(process.env.HOME ?? '/root', '.cache', 'cowlab', 'kernels'), id)).includes(
-      'vmlinuz',
-    );
-  } catch {
-    return false;
-  }
-};
-const guestKernels = ['debian-5.10', 'debian-6.1', 'debian-6.12', 'debian-7.x'];
+const qwhy = why ?? qemuMissing();
 for (const id of guestKernels) {
   const reason = qwhy ?? (fetched(id) ? null : `${id} not fetched (npx cowlab kernels fetch ${id})`);
   if (reason) console.log(`SKIP qemu differential test on ${id}: ${reason}`);

@@ -5,7 +5,7 @@
  * with the holder's pid; a holder that is gone does not keep it.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -51,4 +51,25 @@ export function differentialBlocker(): string | null {
   if (process.getuid?.() !== 0) return 'not root: the differential suite needs frame numbers, kpageflags and swapon';
   if (spawnSync('cc', ['--version']).status !== 0) return 'no C compiler (cc)';
   return null;
+}
+
+/** Why the qemu guests cannot run here (docs/real-kernels.md), or null. */
+export function qemuMissing(): string | null {
+  if (spawnSync('qemu-system-x86_64', ['--version']).status !== 0) return 'qemu-system-x86_64 not installed (docs/real-kernels.md)';
+  if (spawnSync('cpio', ['--version']).status !== 0) return 'cpio not installed';
+  return null;
+}
+
+/** The Debian kernels the qemu suites run on, where `cowlab kernels fetch` fetched them. */
+export const guestKernels = ['debian-5.10', 'debian-6.1', 'debian-6.12', 'debian-7.x'];
+
+/** `cowlab kernels fetch ID` has fetched that kernel. */
+export function fetched(id: string): boolean {
+  try {
+    return readdirSync(join(process.env.COWLAB_KERNELS ?? join(process.env.HOME ?? '/root', '.cache', 'cowlab', 'kernels'), id)).includes(
+      'vmlinuz',
+    );
+  } catch {
+    return false;
+  }
 }

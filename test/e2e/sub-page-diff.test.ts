@@ -13,7 +13,8 @@ import { stringify } from 'yaml';
 import { parseScenario } from '../../src/scenario/parse.js';
 import { resolveScenario } from '../../src/scenario/resolve.js';
 import { diffScenarios } from '../../src/diff/run.js';
-import { lockMachine, differentialBlocker } from './machine-lock.js';
+import { lockMachine, differentialBlocker, qemuMissing, fetched, guestKernels } from './machine-lock.js';
+import { resolveOn } from '../../src/qemu/target.js';
 
 const why = differentialBlocker();
 if (why) console.log(`SKIP sub-page differential tests: ${why}`);
@@ -65,12 +66,14 @@ function scenario(i: number, steps: readonly object[]): string {
   return stringify({ name: `sub-page-${i}`, files: { ft: { kind: 'tmpfile', pages: 2 } }, processes: ['parent'], steps: out });
 }
 
+const seed = 2026;
+const texts = fc.sample(fc.array(step, { minLength: 2, maxLength: 8 }), { seed, numRuns: 300 }).map((st, i) => scenario(i, st));
+const resolved = () => texts.map((t, i) => resolveScenario(parseScenario(t, `sub-page-${i}.yaml`)));
+
 d('transfers smaller than a page against this kernel', () => {
   it('agree byte for byte on random scenarios', async () => {
-    const seed = 2026;
-    console.log(`sub-page differential: fast-check seed ${seed}`);
-    const texts = fc.sample(fc.array(step, { minLength: 2, maxLength: 8 }), { seed, numRuns: 300 }).map((st, i) => scenario(i, st));
-    const rs = texts.map((t, i) => resolveScenario(parseScenario(t, `sub-page-${i}.yaml`)));
+    console.log(`sub-page differential: fast-check seed ${seed}, ${texts.length} scenarios`);
+    const rs = resolved();
     const res = await diffScenarios(rs);
     const bad = res
       .filter((r) => r.verdict !== 'agree')
@@ -78,3 +81,17 @@ d('transfers smaller than a page against this kernel', () => {
     expect(bad).toEqual([]);
   }, 600_000);
 });
+
+// the first 60 on each Debian kernel in qemu
+for (const id of guestKernels) {
+  const reason = why ?? qemuMissing() ?? (fetched(id) ? null : `${id} not fetched (npx cowlab kernels fetch ${id})`);
+  if (reason) console.log(`SKIP sub-page differential test on ${id}: ${reason}`);
+  (reason ? describe.skip : describe)(`transfers smaller than a page on ${id}`, () => {
+    it('agree byte for byte on random scenarios', async () => {
+      const rs = resolved().slice(0, 60);
+      const target = resolveOn(id, undefined, undefined);
+      const res = await diffScenarios(rs, { on: target.guest, profile: target.profile, kernelName: target.name, jobs: 1 });
+      expect(res.filter((r) => r.verdict !== 'agree').map((r) => `${r.scenario} ${r.verdict}: ${r.reason}`)).toEqual([]);
+    }, 600_000);
+  });
+}

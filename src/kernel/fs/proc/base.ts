@@ -4,11 +4,15 @@
  * get_user_pages_remote() (FOLL_GET | FOLL_TOUCH | FOLL_REMOTE, plus
  * FOLL_FORCE under CONFIG_PROC_MEM_ALWAYS_FORCE, plus FOLL_WRITE for a
  * write), copied, and released. Nothing transferred gives -EIO.
+ * mem_rw() moves PAGE_SIZE bytes at a time from the start address, so a
+ * transfer that does not start on a page boundary takes each page it
+ * crosses twice: once for the tail of one chunk, once for the head of the
+ * next (segments()).
  */
 import type { KState } from '../../../model/layout.js';
 import { PGF_DIRTY } from '../../../model/layout.js';
 import { task_alive, page_data, page_set, va_shared } from '../../../model/mm_types.js';
-import { OpWrites } from '../../../model/writes.js';
+import { OpWrites, PAGE_BYTES } from '../../../model/writes.js';
 import { type KCtx, trace } from '../../ctx.js';
 import {
   gup_page_begin,
@@ -72,22 +76,27 @@ export function mem_rw(
   const wids: number[] = [];
   const out = new OpWrites(s, target, ctx.step, ctx.freshWrites);
   let done = from?.done ?? 0;
-  for (let i = from?.i ?? 0; i < n; i++) {
+  const segs = segments(n, bytes.lo, bytes.len);
+  let moved = 0;
+  for (let i = from?.i ?? 0; i < segs.length; i++) {
     // __access_remote_vm(): get_user_pages_remote() of one page at a time
+    const seg = segs[i]!;
+    const pva = va + seg.page;
     let cur: GupCursor | number;
     if (from && i === from.i) {
       cur = from.cur;
-      trace(ctx, '__get_user_pages', `goes on at page ${va + i} after cond_resched() (${follToString(cur.foll)})`);
+      trace(ctx, '__get_user_pages', `goes on at page ${pva} after cond_resched() (${follToString(cur.foll)})`);
     } else {
-      trace(ctx, '__get_user_pages', `1 page(s) from page ${va + i}, ${follToString(foll)}`);
-      cur = gup_page_begin(ctx, s, target, va + i, foll);
+      trace(ctx, '__get_user_pages', `1 page(s) from page ${pva}, ${follToString(foll)}`);
+      cur = gup_page_begin(ctx, s, target, pva, foll);
     }
-    const pfn = typeof cur === 'number' ? cur : gup_page_retry(ctx, s, target, va + i, cur, stop);
+    const pfn = typeof cur === 'number' ? cur : gup_page_retry(ctx, s, target, pva, cur, stop);
     if (pfn === GUP_STOPPED && typeof cur !== 'number') return { target, va, n, i, cur, done };
     if (pfn <= 0) break;
+    moved += seg.b - seg.a;
     if (write) {
-      // __access_remote_vm() copies what falls in this page: all of it, or the transfer's bytes there
-      out.store(pfn, va_shared(s, target, va + i), i, bytes.lo, bytes.len);
+      // copy_to_user_page() of the bytes of the chunk that fall in this page
+      out.storeBytes(pfn, va_shared(s, target, pva), seg.a, seg.b);
       page_set(s, pfn, PGF_DIRTY);
     } else {
       const w = page_data(s, pfn);
@@ -99,5 +108,23 @@ export function mem_rw(
   }
   trace(ctx, 'mem_rw', `${write ? 'wrote' : 'read'} ${done} page(s) of task ${target} (${force ? 'FOLL_FORCE' : 'no FOLL_FORCE'})`);
   if (done === 0) return -EIO;
-  return { pages: done, wids };
+  // whole pages: the pages moved; a byte range: the pages the bytes moved reach
+  return { pages: bytes.len ? Math.ceil((bytes.lo + moved) / PAGE_BYTES) : done, wids };
+}
+
+/**
+ * The pages in the order mem_rw() takes them, with the bytes [a, b) of each
+ * take: PAGE_SIZE-byte chunks from byte `lo` of the first page (`len` bytes;
+ * 0: `n` whole pages, one take each).
+ */
+export function segments(n: number, lo: number, len: number): { page: number; a: number; b: number }[] {
+  if (len === 0) return Array.from({ length: n }, (_, page) => ({ page, a: 0, b: PAGE_BYTES }));
+  const out: { page: number; a: number; b: number }[] = [];
+  for (let c = lo; c < lo + len; c += PAGE_BYTES) {
+    const e = Math.min(c + PAGE_BYTES, lo + len);
+    for (let page = Math.floor(c / PAGE_BYTES); page * PAGE_BYTES < e; page++) {
+      out.push({ page, a: Math.max(c, page * PAGE_BYTES) - page * PAGE_BYTES, b: Math.min(e, (page + 1) * PAGE_BYTES) - page * PAGE_BYTES });
+    }
+  }
+  return out;
 }
