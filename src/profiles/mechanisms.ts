@@ -488,6 +488,9 @@ const hugetlb = z
     restoreReserve: flag(
       "__unmap_hugepage_range() of an anon page in the private mapping that owns its reservation (and no surplus pages) gives the reservation back to the mapping's map and marks the folio, so that freeing it restores resv_hugepages; until the folio is freed (a pipe or a GUP still holds it) the pool shows one reservation less, below zero after the mapping's close (df7a6d1f6405 \"mm/hugetlb: restore the reservation if needed\", 6.10 inferred; read: present in 6.12.117 and 7.2.13, absent from 6.1.176; the host shows resv_hugepages 2^64-1 in cow.c's vmsplice cases)",
     ),
+    restoreLastUnmap: flag(
+      'With restoreReserve: the reservation is restored only by the last unmap of the folio (`!folio_mapped(folio)` after hugetlb_remove_rmap()), "otherwise the owner could empty its resv map while the folio is still mapped by a child": an owner that unmaps (or exits) while a forked child still maps the page keeps the consumed entry, and resv_hugepages stays 0 (read: Debian\'s 7.2.8 mm/hugetlb.c, absent from 7.1.8 and 6.12.107; shown on 6.12.117 and 7.2.13 by cowlab diff of scenarios/hugetlb/hugetlb-resv-below-zero.yaml; the host\'s 6.18.44 restores on the first unmap)',
+    ),
   })
   .strict();
 

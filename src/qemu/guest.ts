@@ -247,10 +247,8 @@ export function splitOutput(lines: readonly string[], seconds: number): BootOutp
       out.caps = parseCaps(l);
       continue;
     }
-    // the executor's lines (parseOutput); the rest is kernel messages, qemu, READY. The hugetlb pool (H) and
-    // ksm_zero_pages (Z) lines are not taken from guests yet: with them, debian-6.12 shows resv_hugepages 0
-    // where the model (restoreReserve) says -1 in three hugetlb scenarios, not explained yet
-    if (!/^(I|P|M|U|X|END)( |$)/.test(l)) continue;
+    // the executor's lines (parseOutput); the rest is kernel messages, qemu, READY
+    if (!/^(I|P|M|U|H|Z|X|END)( |$)/.test(l)) continue;
     (cur ??= []).push(l);
     if (l.startsWith('END')) {
       out.results.push(parseOutput(cur));

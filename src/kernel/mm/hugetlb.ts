@@ -102,6 +102,7 @@ import {
   VM_HRESV_OWNER,
   VM_HRESV_UNMAPPED,
   VM_HUGE_PUD,
+  folio_mapped,
 } from '../../model/mm_types.js';
 import { FF_HUGETLB_PUD } from '../../model/layout.js';
 import { type KCtx, trace } from '../ctx.js';
@@ -695,7 +696,9 @@ export function __unmap_hugepage_range(s: KState, ctx: KCtx, t: number, vi: numb
     // df7a6d1f6405 (hugetlb.restoreReserve): the owner's anon page gives its reservation back to the
     // VMA's map now (the consumed entry goes) and to the pool when the folio is freed; not while the
     // pool has surplus pages ("if we are freeing a surplus, do not set the restore reservation bit")
-    if (ctx.prof.mech.hugetlb.restoreReserve && owner && page_test(s, head, PGF_ANON) && hugetlb_pool(s, h).surplus === 0) {
+    // (hugetlb.restoreLastUnmap, 7.2 and 6.12.y: only when no other process still maps it)
+    const lastUnmap = !ctx.prof.mech.hugetlb.restoreLastUnmap || !folio_mapped(s, head);
+    if (ctx.prof.mech.hugetlb.restoreReserve && owner && lastUnmap && page_test(s, head, PGF_ANON) && hugetlb_pool(s, h).surplus === 0) {
       page_set(s, head, PGF_RESTORE_RESERVE);
       hugetlb_set_resv_consumed(s, t, slot_of(s, va, h), false, h);
       trace(ctx, '__unmap_hugepage_range', `huge page pfn#${head}: reservation restored to the owner (freed: resv_hugepages + 1)`);

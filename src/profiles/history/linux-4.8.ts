@@ -71,6 +71,7 @@ export const linux_4_8: Profile = {
       lazyForkCopy: false,
       madvDontneed: 'einval',
       restoreReserve: false,
+      restoreLastUnmap: false,
       gupFaultUncounted: true,
       forceWrite: 'fake-write',
       doforkRefused: false,

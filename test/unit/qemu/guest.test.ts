@@ -17,6 +17,8 @@ describe('splitOutput', () => {
       '[    1.2] random: crng init done',
       'P 2 0 0 0 1 0 -1 0',
       'M 2 0 1 8180000000002aa5 1 400005828',
+      'H 2 1 -1 0',
+      'Z 2 3',
       'END ok',
       'I 0 91',
       'P 1 0 0 0 0 0 -1 1 2',
@@ -32,6 +34,9 @@ describe('splitOutput', () => {
     expect(a!.status).toBe('ok');
     expect(a!.steps.get(2)!.faults).toBe(1);
     expect(a!.pages.get(2)!.get('0:1')!.count).toBe(1);
+    // the hugetlb pool and ksm_zero_pages come from the guests too
+    expect(a!.steps.get(2)!.hugetlb).toEqual({ free: 1, resv: -1, surplus: 0 });
+    expect(a!.steps.get(2)!.ksmZero).toBe(3);
     expect(b!.status).toBe('timeout');
     expect(b!.steps.get(1)!.data).toEqual([2]);
   });

@@ -123,7 +123,11 @@ export function segments(n: number, lo: number, len: number): { page: number; a:
   for (let c = lo; c < lo + len; c += PAGE_BYTES) {
     const e = Math.min(c + PAGE_BYTES, lo + len);
     for (let page = Math.floor(c / PAGE_BYTES); page * PAGE_BYTES < e; page++) {
-      out.push({ page, a: Math.max(c, page * PAGE_BYTES) - page * PAGE_BYTES, b: Math.min(e, (page + 1) * PAGE_BYTES) - page * PAGE_BYTES });
+      out.push({
+        page,
+        a: Math.max(c, page * PAGE_BYTES) - page * PAGE_BYTES,
+        b: Math.min(e, (page + 1) * PAGE_BYTES) - page * PAGE_BYTES,
+      });
     }
   }
   return out;
