@@ -105,6 +105,12 @@ export function formatExplore(r: ExploreReport): string {
     lines.push(
       `  scenario: ${r.scenarioFile} (${r.steps} step(s) after the setup${r.replayed ? '; cowlab run reproduces it' : '; cowlab run does NOT reproduce it: a cowlab bug'})`,
     );
+  } else if (r.mode === 'swarm' && r.complete) {
+    // walks sample the space: finding nothing shows nothing about the states they did not reach
+    lines.push(
+      `NOT FOUND  ${where}: no violation in ${r.walks} random walk(s) of up to ${r.depth} step(s); walks sample the space, they do not exhaust it (a search without --swarm to depth ${r.depth} does)`,
+    );
+    lines.push(`  ${search}`);
   } else {
     lines.push(
       `${r.complete ? 'NONE' : 'STOPPED'}  ${where}: ${r.complete ? `no violation within depth ${r.depth}` : `stopped (${r.stoppedBy === 'memory' ? `resident memory passed the limit of ${r.memoryLimitMb} MiB` : r.stoppedBy}) before the bounds were exhausted`}`,

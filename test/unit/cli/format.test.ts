@@ -1,0 +1,36 @@
+/** The explorer's report in words (src/cli/format.ts): it claims only what the search covered. */
+import { describe, it, expect, afterAll } from 'vitest';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { loadConfig } from '../../../src/explore/system.js';
+import { explore } from '../../../src/explore/explore.js';
+import { profileById } from '../../../src/profiles/index.js';
+import { formatExplore } from '../../../src/cli/format.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'cowlab-format-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+const run = (swarm?: { seed: number; walks: number }) =>
+  explore({
+    config: loadConfig('explore/vmsplice-leak.yaml'),
+    profile: profileById('linux-5.7'),
+    profileSource: { builtin: 'linux-5.7' },
+    workers: 1,
+    ...(swarm ? { swarm } : {}),
+    out: join(dir, 'cex.yaml'),
+  });
+
+describe('formatExplore', () => {
+  it('random walks that miss the leak say how much they covered, never "no violation within depth"', async () => {
+    const text = formatExplore(await run({ seed: 1, walks: 50 }));
+    expect(text).toMatch(
+      /^NOT FOUND {2}vmsplice-leak on linux-5\.7: no violation in 50 random walk\(s\) of up to 8 step\(s\); walks sample the space/,
+    );
+    expect(text).toMatch(/50 random walk\(s\), seed 1, \d+ steps/);
+    expect(text).not.toMatch(/within depth/);
+  });
+  it('a breadth-first search states its verdict', async () => {
+    expect(formatExplore(await run())).toMatch(/^VIOLATION {2}vmsplice-leak on linux-5\.7: no-leak after 7 step\(s\)/);
+  });
+});
