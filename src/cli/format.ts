@@ -111,6 +111,12 @@ export function formatExplore(r: ExploreReport): string {
       `NOT FOUND  ${where}: no violation in ${r.walks} random walk(s) of up to ${r.depth} step(s); walks sample the space, they do not exhaust it (a search without --swarm to depth ${r.depth} does)`,
     );
     lines.push(`  ${search}`);
+  } else if (r.mode === 'bfs' && r.complete && r.levels.at(-1) === 0) {
+    // the levels ran out before the bound: every reachable state was searched
+    lines.push(
+      `NONE  ${where}: no violation in any reachable state: the search exhausted them (the deepest at depth ${r.levels.length - 2}) before the bound of ${r.depthBound}`,
+    );
+    lines.push(`  ${search}`);
   } else {
     lines.push(
       `${r.complete ? 'NONE' : 'STOPPED'}  ${where}: ${r.complete ? `no violation within depth ${r.depth}` : `stopped (${r.stoppedBy === 'memory' ? `resident memory passed the limit of ${r.memoryLimitMb} MiB` : r.stoppedBy}) before the bounds were exhausted`}`,

@@ -66,6 +66,8 @@ export interface ExploreReport {
   /** most memory the BFS levels held at once (encoded states), bytes */
   frontierBytes: number;
   levels: number[];
+  /** the depth bound searched under (a BFS that runs out of states stops before it) */
+  depthBound: number;
   workers: number;
   seed: number | null;
   walks: number | null;
@@ -124,6 +126,7 @@ export async function explore(o: ExploreOptions): Promise<ExploreReport> {
     maxQueue: res ? res.maxQueue : 0,
     frontierBytes: res ? res.frontierBytes : 0,
     levels: res ? res.levels : [],
+    depthBound: depth,
     walks: sw ? sw.walks : null,
     ...(o.swarm?.shard ? { shard: { ...o.swarm.shard, from: range!.lo, to: range!.hi } } : {}),
     scenarioFile: null, replayed: null, steps: null, trace: [],

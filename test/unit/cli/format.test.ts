@@ -11,11 +11,11 @@ import { formatExplore } from '../../../src/cli/format.js';
 const dir = mkdtempSync(join(tmpdir(), 'cowlab-format-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-const run = (swarm?: { seed: number; walks: number }) =>
+const run = (swarm?: { seed: number; walks: number }, kernel = 'linux-5.7', file = 'explore/vmsplice-leak.yaml') =>
   explore({
-    config: loadConfig('explore/vmsplice-leak.yaml'),
-    profile: profileById('linux-5.7'),
-    profileSource: { builtin: 'linux-5.7' },
+    config: loadConfig(file),
+    profile: profileById(kernel),
+    profileSource: { builtin: kernel },
     workers: 1,
     ...(swarm ? { swarm } : {}),
     out: join(dir, 'cex.yaml'),
@@ -29,6 +29,12 @@ describe('formatExplore', () => {
     );
     expect(text).toMatch(/50 random walk\(s\), seed 1, \d+ steps/);
     expect(text).not.toMatch(/within depth/);
+  });
+  it('a search that runs out of states before the bound says so, with the bound', async () => {
+    expect(formatExplore(await run(undefined, 'linux-6.18', 'explore/spin-reference.yaml'))).toMatch(
+      /^NONE {2}spin-reference on linux-6\.18: no violation in any reachable state: the search exhausted them \(the deepest at depth 14\) before the bound of 64/,
+    );
+    expect(formatExplore(await run(undefined, 'linux-6.18'))).toMatch(/^NONE {2}vmsplice-leak on linux-6\.18: no violation within depth 8/);
   });
   it('a breadth-first search states its verdict', async () => {
     expect(formatExplore(await run())).toMatch(/^VIOLATION {2}vmsplice-leak on linux-5\.7: no-leak after 7 step\(s\)/);
