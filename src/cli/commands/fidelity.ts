@@ -5,6 +5,9 @@ import { loadScenarios } from '../../scenario/load.js';
 import { fetchedKernels } from '../../qemu/fetch.js';
 import { out, intOption } from '../util.js';
 
+/** Scenarios named per skip reason in the text report. */
+const SKIP_NAMES = 4;
+
 export function fidelityCommand(program: Command): void {
   program
     .command('fidelity')
@@ -44,12 +47,16 @@ export function fidelityCommand(program: Command): void {
           divergences: results
             .filter((r) => r.verdict === 'diverge')
             .map((r) => ({ scenario: r.scenario, file: r.file, reason: r.reason })),
-          skips: Object.entries(
-            results
+          // the scenarios each reason leaves unchecked on this kernel, by name
+          skips: [
+            ...results
               .filter((r) => r.verdict === 'skip')
-              .map((r) => r.reason.replace(/^step \d+ /, ''))
-              .reduce<Record<string, number>>((a, why) => ({ ...a, [why]: (a[why] ?? 0) + 1 }), {}),
-          ).map(([reason, count]) => ({ reason, count })),
+              .reduce((a, r) => {
+                const why = r.reason.replace(/^step \d+ /, '');
+                a.set(why, [...(a.get(why) ?? []), r.scenario]);
+                return a;
+              }, new Map<string, string[]>()),
+          ].map(([reason, scenarios]) => ({ reason, count: scenarios.length, scenarios })),
         };
         report.push(entry);
         if (!opts.json) {
@@ -59,8 +66,11 @@ export function fidelityCommand(program: Command): void {
           for (const d of entry.divergences) out(`    DIVERGE ${d.scenario}: ${d.reason}`);
           for (const u of entry.unstable) out(`    UNSTABLE ${u.scenario}: ${u.note}`);
           // which scenarios this kernel does not check, and why (model-only, a capability, a THP size it lacks)
-          for (const sk of [...entry.skips].sort((a, b) => b.count - a.count || a.reason.localeCompare(b.reason)))
+          for (const sk of [...entry.skips].sort((a, b) => b.count - a.count || a.reason.localeCompare(b.reason))) {
             out(`    skip ${String(sk.count).padStart(3)}: ${sk.reason}`);
+            const named = sk.scenarios.slice(0, SKIP_NAMES).join(', ');
+            out(`              ${named}${sk.count > SKIP_NAMES ? `, and ${sk.count - SKIP_NAMES} more (--json lists all)` : ''}`);
+          }
         }
       }
       if (opts.json) out(JSON.stringify(report, null, 2));
