@@ -101,7 +101,10 @@ export function formatExplore(r: ExploreReport): string {
     lines.push(`VIOLATION  ${where}: ${r.property} after ${r.depth} step(s)`);
     lines.push(`  ${r.message}`);
     lines.push(`  ${search}`);
-    r.trace.forEach((t, i) => lines.push(`  ${String(i + 1).padStart(3)}. ${t}`));
+    // numbered as the scenario file and `cowlab run` number them: after the setup's steps
+    if (r.setupSteps)
+      lines.push(`  ${r.setupSteps === 1 ? 'step 1' : `steps 1-${r.setupSteps}`}: the configuration's setup (mmaps, setup:)`);
+    r.trace.forEach((t, i) => lines.push(`  ${String(r.setupSteps + i + 1).padStart(3)}. ${t}`));
     lines.push(
       `  scenario: ${r.scenarioFile} (${r.steps} step(s) after the setup${r.replayed ? '; cowlab run reproduces it' : '; cowlab run does NOT reproduce it: a cowlab bug'})`,
     );

@@ -68,6 +68,8 @@ export interface ExploreReport {
   levels: number[];
   /** the depth bound searched under (a BFS that runs out of states stops before it) */
   depthBound: number;
+  /** steps of the configuration's setup (mmaps, setup:) before the actions: the counterexample's steps are numbered after them, as `cowlab run` numbers them */
+  setupSteps: number;
   workers: number;
   seed: number | null;
   walks: number | null;
@@ -127,6 +129,7 @@ export async function explore(o: ExploreOptions): Promise<ExploreReport> {
     frontierBytes: res ? res.frontierBytes : 0,
     levels: res ? res.levels : [],
     depthBound: depth,
+    setupSteps: sys.prefix.length,
     walks: sw ? sw.walks : null,
     ...(o.swarm?.shard ? { shard: { ...o.swarm.shard, from: range!.lo, to: range!.hi } } : {}),
     scenarioFile: null, replayed: null, steps: null, trace: [],

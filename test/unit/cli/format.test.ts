@@ -37,6 +37,11 @@ describe('formatExplore', () => {
     expect(formatExplore(await run(undefined, 'linux-6.18'))).toMatch(/^NONE {2}vmsplice-leak on linux-6\.18: no violation within depth 8/);
   });
   it('a breadth-first search states its verdict', async () => {
-    expect(formatExplore(await run())).toMatch(/^VIOLATION {2}vmsplice-leak on linux-5\.7: no-leak after 7 step\(s\)/);
+    const text = formatExplore(await run());
+    expect(text).toMatch(/^VIOLATION {2}vmsplice-leak on linux-5\.7: no-leak after 7 step\(s\)/);
+    // the steps are numbered as the scenario numbers them, so the message's "step 7" is the listed 7.
+    expect(text).toMatch(/P1's write at step 7,/);
+    expect(text).toMatch(/^ {2}step 1: the configuration's setup/m);
+    expect(text).toMatch(/^ {4}7\. P1: \{ write: mem \}$/m);
   });
 });
