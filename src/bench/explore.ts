@@ -254,6 +254,7 @@ export async function exploreBench(): Promise<void> {
     ['dirty-cow', 'linux-6.18'],
     ['gup-fast-fork', 'linux-6.18'],
     ['collapse-gup-fast', 'linux-6.18'],
+    ['madv-collapse-gup-fast', 'linux-6.18'],
     ['uffd-wp-stale-tlb', 'linux-6.18'],
     ['clear-refs-stale-tlb', 'linux-5.11'],
     ['swapin-race', 'linux-6.18'],

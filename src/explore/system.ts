@@ -294,7 +294,7 @@ function buildActions(c: ExploreConfig, r: Resolved, n: number, profile: Profile
   const active = FAMILIES.filter((f) => !f.companion && (f.impliedBy ? f.impliedBy.some((x) => on.has(x)) : on.has(f.name)));
   const pages: ExplorePage[] = [];
   for (const g of r.regions) {
-    for (let i = 0; i < g.pages; i++) pages.push({ ref: g.pages === 1 ? g.name : `${g.name}[${i}]`, va: g.start + i, region: g.name, index: i });
+    for (let i = 0; i < g.pages; i++) pages.push({ ref: g.pages === 1 ? g.name : `${g.name}[${i}]`, va: g.start + i, region: g.name, index: i, regionPages: g.pages });
   }
   const base = r.regions[0]?.start ?? 0;
   const handles = new Map<string, number>();
@@ -306,6 +306,7 @@ function buildActions(c: ExploreConfig, r: Resolved, n: number, profile: Profile
     env: systemEnv(c, profile),
     slot,
     tlb: exploreTlb(c),
+    pmdPages: 1 << r.geo.pmdOrder,
     pipeBuffers: c.pipeBuffers,
     has: (f) => on.has(f),
     proc: procName,
@@ -343,6 +344,7 @@ function buildActions(c: ExploreConfig, r: Resolved, n: number, profile: Profile
       handle: (name) => handles.get(`${t}/${name}`)!,
       newRing: () => undefined,
       newThread: () => ({ slot: -1, index: 0 }),
+      pmdPages: () => 1 << r.geo.pmdOrder,
       stop: () => undefined,
       resume: () => null,
       need: () => undefined,

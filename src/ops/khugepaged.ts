@@ -44,7 +44,7 @@ export const khugepaged = defineOp({
 });
 
 /** The collapse stopped in its window: the acting thread's record keeps the range, the new folio and the VMA. */
-function collapseStopped(s: KState, ctx: KCtx, t: number): StepResult {
+export function collapseStopped(s: KState, ctx: KCtx, t: number): StepResult {
   const st = ctx.collapseStop!;
   if (ctx.thread < 0) throw new ModelBug('a collapse stopped in a state without thread records');
   thread_stop(s, ctx.thread, t, { op: THOP_COLLAPSE, mm: t, va: st.h, n: st.nw, i: st.vi, foll: 0, tries: 0, done: 0 });

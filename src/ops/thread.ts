@@ -107,7 +107,7 @@ export const resume = defineOp({
           dynamic: true,
           enabled: (s) => thread_stopped(s, x.slot(t, j)) !== 0,
         })),
-      { impliedBy: ['proc-mem-write', 'fork', 'khugepaged', 'pin-fast', 'uffd-wp', 'uffd-unwp', 'clear-refs', 'write'] },
+      { impliedBy: ['proc-mem-write', 'fork', 'khugepaged', 'collapse', 'pin-fast', 'uffd-wp', 'uffd-unwp', 'clear-refs', 'write'] },
     ),
   ],
 });

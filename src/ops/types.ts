@@ -77,6 +77,8 @@ export interface ResolveCx {
   newThread(name: string): { slot: number; index: number };
   /** the acting thread's operation stops in `window`: only `resume` may follow for it */
   stop(window: string): void;
+  /** pages of a PMD range in this scenario's geometry (1 << pmd-order) */
+  pmdPages(): number;
   /**
    * the acting thread goes on with its stopped operation (an earlier step
    * must have stopped it); `again`: it may stop once more. Returns the
@@ -201,6 +203,8 @@ export interface ExploreCx {
    * stops before its flush): which thread stores matters
    */
   readonly tlb: boolean;
+  /** pages of a PMD range in the configuration's geometry (1 << pmd-order) */
+  readonly pmdPages: number;
 }
 
 /** A page of an explorer configuration's regions. */
@@ -212,6 +216,8 @@ export interface ExplorePage {
   readonly region: string;
   /** index within its region */
   readonly index: number;
+  /** pages of its region */
+  readonly regionPages: number;
 }
 
 /** One action an explorer family contributes: a process, its step's arguments and when it is enabled. */

@@ -243,6 +243,7 @@ export function resolveScenario(sc: Scenario): Resolved {
         for (const a of [...stopped.keys()]) if (taskOf(a) === t) stopped.delete(a);
         alive.delete(st.proc);
       },
+      pmdPages: () => pmdNr,
       newThread(name) {
         if (tasks.includes(name) || threads.has(name)) fail(`thread: "${name}" already names a process or a thread`);
         const index = [...threads.values()].filter((x) => x.task === t).length + 1;

@@ -39,7 +39,7 @@ import {
   VM_UFFD_WP,
 } from '../../model/mm_types.js';
 import { pmd_trans_huge, pmd_none, PMD_NONE } from '../../model/pmd.js';
-import { type KCtx, trace, ModelBug } from '../ctx.js';
+import { type KCtx, trace } from '../ctx.js';
 import { folio_alloc_large } from './page_alloc.js';
 import { folio_put, lru_add_drain } from './swap.js';
 import { folio_remove_rmap_pte } from './rmap.js';
@@ -107,9 +107,18 @@ function scanErrno(r: ScanResult): number {
  * inside is collapsed into a new THP (or already is one). The sysfs modes
  * are ignored; VM_NOHUGEPAGE, a VMA without anon_vma or without room for a
  * whole PMD refuse with -EINVAL. Returns 0 when every range is a THP now,
- * else the errno of the last failure.
+ * else the errno of the last failure; 'stopped' when `stop` stopped it in
+ * collapse_huge_page()'s window (the caller allows it for one range only).
  */
-export function madvise_collapse(s: KState, ctx: KCtx, t: number, vi: number, start: number, end: number): number {
+export function madvise_collapse(
+  s: KState,
+  ctx: KCtx,
+  t: number,
+  vi: number,
+  start: number,
+  end: number,
+  stop = false,
+): number | 'stopped' {
   if (ctx.prof.mech.features.madvCollapse === 'none' || pmd_nr(s) === 0) return -EINVAL;
   const nr = pmd_nr(s);
   if (!thp_vma_allowable_order(s, ctx, t, vi, s.L.geo.pmdOrder, true)) return -EINVAL;
@@ -126,8 +135,9 @@ export function madvise_collapse(s: KState, ctx: KCtx, t: number, vi: number, st
   let lastFail: ScanResult = 'succeed';
   for (let h = hstart; h < hend; h += nr) {
     total++;
-    const r = collapse_scan_pmd(s, ctx, t, vi, h, { khugepaged: false, stop: false });
-    if (r === 'stopped') throw new ModelBug('MADV_COLLAPSE stopped in a window');
+    // `stop` (one PMD range): collapse_huge_page() stops after the isolate, as khugepaged's does
+    const r = collapse_scan_pmd(s, ctx, t, vi, h, { khugepaged: false, stop });
+    if (r === 'stopped') return r;
     trace(ctx, 'madvise_collapse', `pages ${h}..${h + nr - 1}: ${r}`);
     if (r === 'succeed' || r === 'pmd-mapped') {
       thps++;

@@ -59,7 +59,7 @@ export type Advice =
   | 'MADV_UNMERGEABLE';
 
 /** do_madvise() over [start, end): applies to the mapped parts, -ENOMEM if there were holes. */
-export function do_madvise(s: KState, ctx: KCtx, t: number, start: number, end: number, advice: Advice): number {
+export function do_madvise(s: KState, ctx: KCtx, t: number, start: number, end: number, advice: Advice, stop = false): number | 'stopped' {
   if (end <= start) return 0;
   const vmas = vmas_of(s, t);
   const parts: { vi: number; a: number; b: number; flags: number; file: number }[] = [];
@@ -75,7 +75,7 @@ export function do_madvise(s: KState, ctx: KCtx, t: number, start: number, end: 
   if (parts.length === 0) return -ENOMEM;
   trace(ctx, 'do_madvise', `${advice} pages ${start}..${end - 1}`);
   for (const p of parts) {
-    const e = madvise_vma(s, ctx, t, p.vi, p.a, p.b, p.flags, p.file, advice);
+    const e = madvise_vma(s, ctx, t, p.vi, p.a, p.b, p.flags, p.file, advice, stop);
     if (e) return e;
   }
   return hole ? -ENOMEM : 0;
@@ -91,7 +91,9 @@ function madvise_vma(
   flags: number,
   file: number,
   advice: Advice,
-): number {
+  /** MADV_COLLAPSE of one PMD range: stop in collapse_huge_page()'s window */
+  stop: boolean,
+): number | 'stopped' {
   const hugetlb = is_vm_hugetlb_page(flags);
   switch (advice) {
     case 'MADV_DONTNEED':
@@ -127,7 +129,7 @@ function madvise_vma(
     case 'MADV_NOHUGEPAGE':
       return madvise_update_vma(s, ctx, t, a, b, flags, (f) => (f | VM_NOHUGEPAGE) & ~VM_HUGEPAGE);
     case 'MADV_COLLAPSE':
-      return madvise_collapse(s, ctx, t, vi, a, b);
+      return madvise_collapse(s, ctx, t, vi, a, b, stop);
     case 'MADV_MERGEABLE':
     case 'MADV_UNMERGEABLE':
       return ksm_madvise(s, ctx, t, flags, vma_anon_at(s, t, vi), a, b, advice === 'MADV_MERGEABLE');
