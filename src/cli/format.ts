@@ -54,7 +54,7 @@ export const TRACE_LEGEND = [
   "  ref = page_count, map = mapcount, pin = folio pin count, entire/large = a large folio's entire and total mapcounts,",
   '  mm-ids P:n = the 6.15+ MM-ID slots; flags: anon, PAE = PageAnonExclusive, lru, active, referenced, dirty, locked, ksm,',
   '  swapcache:S, pagecache:FILE[i]; a mapping "P0:mem[0] WD" = PTE writable (W) or read-only (R), D = dirty, uffd-wp = marked;',
-  '  data = the step whose write the page holds (zero: zero-filled); + new, * changed (was ...), - gone; !! a violation or failed expectation',
+  '  data = the step whose write the page holds (zero: zero-filled; mixed bytes (hash): several writes, some smaller than a page); + new, * changed (was ...), - gone; !! a violation or failed expectation',
 ];
 
 export function traceText(r: Resolved, res: RunResult): string {
