@@ -34,6 +34,8 @@ export interface GuestOptions {
    * whenever it changes within a batch (order programs by it to share boots)
    */
   envs?: readonly (string | null)[];
+  /** how a batch is booted (tests give their own; default boot()) */
+  boot?: (k: GuestKernel, requests: string[], opts: { progTimeoutMs?: number }) => Promise<BootOutput>;
 }
 
 /** What one boot printed, split up. */
@@ -297,8 +299,10 @@ export async function runInGuests(
   let next = 0;
   const worker = async () => {
     for (;;) {
-      const b = batches[next++];
-      if (!b) return;
+      // (look before taking: a worker that found the queue empty must not move `next` past a batch
+      // that another worker's failed boot pushes afterwards, or that batch never runs)
+      if (next >= batches.length) return;
+      const b = batches[next++]!;
       // each boot starts from the kernel's defaults: the first program's ENV, then every change
       const reqs: { text: string; prog: number | null }[] = [];
       let env: string | null = null;
@@ -308,7 +312,7 @@ export async function runInGuests(
         env = want;
         reqs.push({ text: `PROG ${programs[i]!.length}\n${programs[i]!.join('\n')}\n`, prog: i });
       }
-      const o = await boot(
+      const o = await (opts.boot ?? boot)(
         k,
         reqs.map((q) => q.text),
         { progTimeoutMs: opts.timeoutMs },
@@ -351,5 +355,8 @@ export async function runInGuests(
     }
   };
   await Promise.all(Array.from({ length: Math.min(jobs, batches.length) }, worker));
+  // every program has an answer: a hole here would be a cowlab bug, reported as the program's own crash
+  for (let i = 0; i < programs.length; i++)
+    results[i] ??= { status: 'crash', steps: new Map(), pages: new Map(), messages: ['cowlab bug: no guest ran this program'] };
   return { results, boots: batches.length, bootSeconds };
 }

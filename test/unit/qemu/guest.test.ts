@@ -1,5 +1,6 @@
 import { describe, it, expect } from 'vitest';
-import { splitOutput } from '../../../src/qemu/guest.js';
+import { splitOutput, runInGuests, type BootOutput } from '../../../src/qemu/guest.js';
+import type { ExecResult } from '../../../src/executor/server.js';
 import { resolveOn } from '../../../src/qemu/target.js';
 import { profileById } from '../../../src/profiles/index.js';
 
@@ -58,5 +59,32 @@ describe('--on', () => {
   });
   it('names what is wrong with an unknown kernel', () => {
     expect(() => resolveOn('no-such-kernel', undefined, undefined)).toThrow(/not a fetched kernel.*debian-5\.10/);
+  });
+});
+
+describe('runInGuests', () => {
+  const k = { id: 'test', vmlinuz: '/nonexistent' } as unknown as Parameters<typeof runInGuests>[0];
+  const answer = (n: number): BootOutput => ({
+    guest: {},
+    caps: null,
+    results: Array.from({ length: n }, () => ({ status: 'ok', steps: new Map(), pages: new Map(), messages: [] }) as ExecResult),
+    seconds: 0,
+    tail: [],
+  });
+  it('runs the batch a failed boot pushes after the other guest found the queue empty', async () => {
+    let calls = 0;
+    // guest 1 answers its batch at once; guest 2's first boot answers nothing, later, after guest 1 has
+    // looked for more work: its program must still get its own boot
+    const fake = async (_k: unknown, reqs: string[]): Promise<BootOutput> => {
+      const call = calls++;
+      if (call === 1) {
+        await new Promise((r) => setTimeout(r, 30));
+        return answer(0);
+      }
+      return answer(reqs.length);
+    };
+    const r = await runInGuests(k, [['a'], ['b']], { jobs: 2, batch: 1, boot: fake });
+    expect(r.results.map((x) => x?.status)).toEqual(['ok', 'ok']);
+    expect(calls).toBe(3);
   });
 });
