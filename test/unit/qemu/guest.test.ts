@@ -67,7 +67,7 @@ describe('runInGuests', () => {
   const answer = (n: number): BootOutput => ({
     guest: {},
     caps: null,
-    results: Array.from({ length: n }, () => ({ status: 'ok', steps: new Map(), pages: new Map(), messages: [] }) as ExecResult),
+    results: Array.from({ length: n }, () => ({ status: 'ok', steps: new Map(), pages: new Map(), messages: [] })),
     seconds: 0,
     tail: [],
   });
