@@ -1,6 +1,5 @@
 import { describe, it, expect } from 'vitest';
 import { splitOutput, runInGuests, type BootOutput } from '../../../src/qemu/guest.js';
-import type { ExecResult } from '../../../src/executor/server.js';
 import { resolveOn } from '../../../src/qemu/target.js';
 import { profileById } from '../../../src/profiles/index.js';
 
