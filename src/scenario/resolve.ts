@@ -4,7 +4,7 @@
  * checks with positions; the geometry the scenario needs; and each step's
  * model operation.
  */
-import { PAGE_BYTES } from '../model/writes.js';
+import { transfer_bytes } from '../model/writes.js';
 import { patched_code } from '../model/content.js';
 import type { Geometry } from '../model/layout.js';
 import { errnoByName } from '../kernel/errno.js';
@@ -351,12 +351,8 @@ export function resolveScenario(sc: Scenario): Resolved {
       const patches = over.map((i) => {
         const tr = transfers.get(i);
         if (!tr) fail(`sees: step ${i} wrote whole pages; "+" names a transfer with offset or bytes`);
-        const a = tr!.start * PAGE_BYTES + tr!.lo;
-        return {
-          code: i,
-          lo: Math.max(a, va * PAGE_BYTES) - va * PAGE_BYTES,
-          hi: Math.min(a + tr!.len, (va + 1) * PAGE_BYTES) - va * PAGE_BYTES,
-        };
+        const [lo, hi] = transfer_bytes(va - tr!.start, tr!.lo, tr!.len);
+        return { code: i, lo, hi };
       });
       return patched_code(
         base === 0 ? 0 : seenOf(base!),

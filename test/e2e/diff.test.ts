@@ -3,7 +3,7 @@
  * root (frame numbers, kpageflags, swapon) and a C compiler; without them
  * they are skipped with the reason printed.
  */
-import { describe, it, expect, beforeAll, afterAll } from 'vitest';
+import { describe, it, expect } from 'vitest';
 import { spawnSync, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -17,18 +17,14 @@ import { loadScenario, loadScenarios } from '../../src/scenario/load.js';
 import { emitC } from '../../src/executor/emit.js';
 import { fuzzDiff } from '../../src/fuzz/fuzz.js';
 import { sampledInstance } from '../helpers.js';
-import { lockMachine, differentialBlocker, qemuMissing, fetched, guestKernels } from './machine-lock.js';
+import { holdMachineLock, differentialBlocker, qemuMissing, fetched, guestKernels } from './machine-lock.js';
 
 const why = differentialBlocker();
 if (why) console.log(`SKIP differential tests: ${why}`);
 const d = why ? describe.skip : describe;
 
 // these runs change the machine's settings and check they come back: not while machine.test.ts runs
-let release: () => void = () => undefined;
-beforeAll(async () => {
-  if (!why) release = await lockMachine();
-}, 30 * 60_000);
-afterAll(() => release());
+holdMachineLock(why);
 
 function cowlab(...args: string[]) {
   const r = spawnSync(process.execPath, ['bin/cowlab.js', ...args], { encoding: 'utf8' });

@@ -4,6 +4,7 @@
  * does not let one see the other's changes. A directory made atomically,
  * with the holder's pid; a holder that is gone does not keep it.
  */
+import { beforeAll, afterAll } from 'vitest';
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -72,4 +73,13 @@ export function fetched(id: string): boolean {
   } catch {
     return false;
   }
+}
+
+/** Holds the lock for the whole test file (unless `why` says the file's differential tests skip). */
+export function holdMachineLock(why: string | null): void {
+  let release: () => void = () => undefined;
+  beforeAll(async () => {
+    if (!why) release = await lockMachine();
+  }, 30 * 60_000);
+  afterAll(() => release());
 }

@@ -7,24 +7,20 @@
  * must agree on each. Needs root and a C compiler, skipped with the reason
  * otherwise.
  */
-import { describe, it, expect, beforeAll, afterAll } from 'vitest';
+import { describe, it, expect } from 'vitest';
 import fc from 'fast-check';
 import { stringify } from 'yaml';
 import { parseScenario } from '../../src/scenario/parse.js';
 import { resolveScenario } from '../../src/scenario/resolve.js';
 import { diffScenarios } from '../../src/diff/run.js';
-import { lockMachine, differentialBlocker, qemuMissing, fetched, guestKernels } from './machine-lock.js';
+import { holdMachineLock, differentialBlocker, qemuMissing, fetched, guestKernels } from './machine-lock.js';
 import { resolveOn } from '../../src/qemu/target.js';
 
 const why = differentialBlocker();
 if (why) console.log(`SKIP sub-page differential tests: ${why}`);
 const d = why ? describe.skip : describe;
 
-let release: () => void = () => undefined;
-beforeAll(async () => {
-  if (!why) release = await lockMachine();
-}, 30 * 60_000);
-afterAll(() => release());
+holdMachineLock(why);
 
 const PAGES = 3;
 const who = fc.constantFrom('parent', 'child');

@@ -15,7 +15,7 @@ import { resolveScenario } from '../../src/scenario/resolve.js';
 import { InputError } from '../../src/scenario/errors.js';
 import { toProgram, programBlocker, opcode } from '../../src/executor/program.js';
 import { Executor } from '../../src/executor/server.js';
-import { lockMachine, differentialBlocker } from './machine-lock.js';
+import { holdMachineLock, differentialBlocker } from './machine-lock.js';
 
 /** One thread writes, the process reads, forks, the thread writes again: parent and child see what they should. */
 const THREAD_STEPS = `name: thread-steps
@@ -94,11 +94,7 @@ if (why) console.log(`SKIP thread differential tests: ${why}`);
 const d = why ? describe.skip : describe;
 
 // `cowlab diff` changes the machine's settings while it runs: not while machine.test.ts or diff.test.ts runs
-let release: () => void = () => undefined;
-beforeAll(async () => {
-  if (!why) release = await lockMachine();
-}, 30 * 60_000);
-afterAll(() => release());
+holdMachineLock(why);
 
 function cowlab(...args: string[]) {
   const r = spawnSync(process.execPath, ['bin/cowlab.js', ...args], { encoding: 'utf8', timeout: 600_000 });
