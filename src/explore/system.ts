@@ -25,7 +25,7 @@ import { profileEnv } from '../kernel/ctx.js';
 import { scenarioEnvSchema, scenarioEnv, withEnv, type Env } from '../profiles/env.js';
 import { initialState } from '../scenario/run.js';
 import type { Profile } from '../profiles/types.js';
-import type { PropertyName } from '../properties/monitor.js';
+import { PROPERTIES, type PropertyName } from '../properties/monitor.js';
 
 /** Every explorer family of every operation, in the order their actions are tried (rank). */
 export const FAMILIES: readonly ExploreFamily[] = OPS.flatMap((d) => d.explore ?? []).sort((a, b) => a.rank - b.rank);
@@ -34,7 +34,7 @@ export const FAMILIES: readonly ExploreFamily[] = OPS.flatMap((d) => d.explore ?
 export const EXPLORE_OPS = FAMILIES.filter((f) => !f.impliedBy).map((f) => f.name) as [string, ...string[]];
 export type ExploreOp = string;
 
-const PROPS = ['no-leak', 'pin-coherent', 'private-file-integrity', 'no-lost-write', 'model-invariant'] as const;
+const PROPS = PROPERTIES as [PropertyName, ...PropertyName[]];
 
 const name = z.string().regex(/^[A-Za-z_][\w-]*$/, 'a name (letters, digits, _ and -)');
 const expectValue = z.union([

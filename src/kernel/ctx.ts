@@ -109,6 +109,8 @@ export interface KCtx {
   cowHeld?: { nw: number; orig: number };
   /** pages a COW replaced under a mapping whose old page changed after the copy: the no-lost-write property */
   lost: LostWrite[];
+  /** stores during a fork that make the child's copy of memory no snapshot of the parent's: the fork-snapshot property */
+  torn: TornFork[];
   /** do_swap_page() stops after reading a page past the swap cache, before the PTE lock (`stop: swapin`) */
   swapinHold?: boolean;
   /** the read that stopped: the new page, the swap PTE the fault read, the entry's SWAP_HAS_CACHE taken */
@@ -126,6 +128,20 @@ export interface LostWrite {
   copied: number;
   /** a swap-in that mapped a page read before its swap slot was freed and reused (pfn: the stale page; wid: what the slot holds now) */
   swapin?: boolean;
+}
+
+/**
+ * A store by another thread of a forking process to a page the fork has not
+ * reached (the child gets it), after a store to a page the fork had already
+ * copied (the child does not get that one): no instant of the parent's memory
+ * is what the child gets.
+ */
+export interface TornFork {
+  /** the forking task, its child, the page stored to now, and the write */
+  t: number;
+  child: number;
+  vpage: number;
+  wid: number;
 }
 
 /** A uffd fault message as the monitor reads it: UFFD_PAGEFAULT_FLAG_WP always, UFFD_PAGEFAULT_FLAG_WRITE for a write. */
@@ -162,6 +178,7 @@ export function newCtx(
     uffdMsgs: [],
     bugs: [],
     lost: [],
+    torn: [],
     thread: opts.thread ?? -1,
     stopped: false,
   };

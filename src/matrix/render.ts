@@ -9,9 +9,18 @@ const SHORT: Record<string, string> = {
   'pin-coherent': 'pin',
   'private-file-integrity': 'file',
   'no-lost-write': 'lost',
+  'fork-snapshot': 'torn',
   'model-invariant': 'BUG',
   expectation: 'exp',
 };
+
+/** "leak: no-leak, ..., exp: an expectation" (`of`: what the expectation belongs to) */
+function shortLegend(of = ''): string {
+  return Object.entries(SHORT)
+    .filter(([k]) => k !== 'model-invariant')
+    .map(([k, v]) => `${v}: ${k === 'expectation' ? `an expectation${of}` : k}`)
+    .join(', ');
+}
 
 function short(k: string): string {
   return k.replace(/^linux-/, '');
@@ -110,9 +119,7 @@ export function matrixText(m: Matrix): string {
   });
   if (failing.length) {
     lines.push('');
-    lines.push(
-      'failing cells (column property@step; leak: no-leak, pin: pin-coherent, file: private-file-integrity, lost: no-lost-write, exp: an expectation):',
-    );
+    lines.push(`failing cells (column property@step; ${shortLegend()}):`);
     lines.push(...failing);
   }
   const odd = m.scenarios.flatMap((r) => m.kernels.filter((k) => r.cells[k]!.unexpected).map((k) => ({ r, k, c: r.cells[k]! })));
@@ -151,7 +158,7 @@ export function matrixMarkdown(m: Matrix): string {
   tot('needless copies', (k) => m.totals[k]!.needless);
   lines.push('');
   lines.push(
-    '`FAIL p@n`: property p first violated at step n (leak: no-leak, pin: pin-coherent, file: private-file-integrity, lost: no-lost-write, exp: an expectation of the scenario); `xfail`: a failure the history documents; **bold**: differs from the documented history.',
+    `\`FAIL p@n\`: property p first violated at step n (${shortLegend(' of the scenario')}); \`xfail\`: a failure the history documents; **bold**: differs from the documented history.`,
   );
   return lines.join('\n');
 }
@@ -224,7 +231,7 @@ ${tot('undocumented', (k) => m.totals[k]!.unexpected)}
 ${tot('copies', (k) => m.totals[k]!.copies)}
 ${tot('needless copies', (k) => m.totals[k]!.needless)}
 </tbody></table>
-<p>Hover a cell for the violation and what the history documents. FAIL p@n: property p first violated at step n (leak: no-leak, pin: pin-coherent, file: private-file-integrity, lost: no-lost-write, exp: an expectation of the scenario). "undocumented": cells that differ from what the scenarios document.</p>
+<p>Hover a cell for the violation and what the history documents. FAIL p@n: property p first violated at step n (${shortLegend(' of the scenario')}). "undocumented": cells that differ from what the scenarios document.</p>
 </body></html>
 `;
 }

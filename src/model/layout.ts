@@ -200,12 +200,21 @@ export const THOP_NONE = 0;
 /** a /proc/PID/mem write (mem_rw), stopped in __get_user_pages between faultin_page() and the retried lookup */
 export const THOP_MEM_WRITE = 1;
 /**
- * a fork() stopped in copy_present_pte() after deciding to share page TH_VA
- * of VMA TH_I with child TH_N, before write-protecting the parent's PTE; it
- * holds TH_MM's mmap_lock for write (and the PTE lock), and the child does
- * not run yet
+ * a fork() stopped in copy_present_pte() at page TH_VA of VMA TH_I, for
+ * child TH_N: TH_FOLL says where (FORK_STOP_SHARE: it decided to share the
+ * page and has not write-protected the parent's PTE; FORK_STOP_COPY: it gave
+ * the child a copy of the page, which may be pinned, and has not reached the
+ * next). TH_DONE holds FORK_PASSED_STORE once another thread stored to a page
+ * the fork had passed (the fork-snapshot property). It holds TH_MM's
+ * mmap_lock for write, and the child does not run yet
  */
 export const THOP_FORK = 2;
+/** TH_FOLL of THOP_FORK: stopped between sharing a writable anon page and write-protecting the parent's PTE */
+export const FORK_STOP_SHARE = 1;
+/** TH_FOLL of THOP_FORK: stopped after copy_present_page() gave the child its copy, before the next page */
+export const FORK_STOP_COPY = 2;
+/** TH_DONE bit of THOP_FORK: a store reached a page the fork had already copied (the child does not get it) */
+export const FORK_PASSED_STORE = 1;
 /**
  * a user store waiting in handle_userfault() for its monitor (`write` with
  * stop: uffd): the fault dropped mmap_lock, so the thread holds no lock.

@@ -9,6 +9,8 @@ import { ZERO_PFN } from '../model/layout.js';
 import { OpWrites } from '../model/writes.js';
 import { user_access, do_user_addr_fault, ACCESS_HELD } from '../kernel/arch/x86/mm/fault.js';
 import type { StepResult } from './types.js';
+import { nr_threads } from '../model/threads.js';
+import { fork_user_store } from '../kernel/kernel/fork.js';
 
 /** The `value` of a store of zero bytes (`write` with `value: 0`): the page's content stays zero-filled, as KSM's use_zero_pages looks for. */
 export const ZERO_WRITE = -1;
@@ -55,8 +57,11 @@ export function memAccess(
     let run: ReadObs | null = null; // consecutive pages of the leaf that read the same write: one record
     for (let j = i; j < end; j++) {
       const pfn = r + (j - i) * step;
-      if (write) page_set_data(s, pfn, wid);
-      else {
+      if (write) {
+        page_set_data(s, pfn, wid);
+        // a store while a fork of the process is stopped in a window (it needed no fault)
+        if (nr_threads(s)) fork_user_store(s, ctx, t, start + j, wid);
+      } else {
         const w = page_data(s, pfn);
         data.push(w);
         if (run && run.wid === w) run.n!++;

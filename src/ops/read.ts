@@ -14,6 +14,7 @@ export const read = defineOp({
   print: (m, cx) => ({ read: cx.range(m) }),
   range: (m) => m,
   apply: (s, ctx, t, m) => memAccess(s, ctx, t, m.start, m.pages, false),
+  userAccess: true,
   exec: { args: ['start', 'pages'], encode: (m) => [m.start, m.pages] },
   fuzz: { weight: 3, host: true, onRegion: true, gen: (_c, x) => ({ read: x.at }) },
   explore: [perPage('read', 10, 'a load from one page', (t, pg) => [{ t, args: () => ({ read: pg.ref }), enabled: always }])],

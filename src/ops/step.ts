@@ -9,7 +9,16 @@
  */
 import type { KState } from '../model/layout.js';
 import { task_alive } from '../model/mm_types.js';
-import { newCtx, ModelBug, type Metrics, type PathEvent, type ReadObs, type UffdMsg, type LostWrite } from '../kernel/ctx.js';
+import {
+  newCtx,
+  ModelBug,
+  type Metrics,
+  type PathEvent,
+  type ReadObs,
+  type UffdMsg,
+  type LostWrite,
+  type TornFork,
+} from '../kernel/ctx.js';
 import { tlb_snapshot, tlb_flush_changed } from '../kernel/arch/x86/mm/tlb.js';
 import { lru_add_drain } from '../kernel/mm/swap.js';
 import { ESRCH } from '../kernel/errno.js';
@@ -52,6 +61,8 @@ export interface Effects {
   bugs: readonly string[];
   /** stores lost to a COW copy taken before them (the no-lost-write property) */
   lost: readonly LostWrite[];
+  /** stores that tore a fork's copy of memory (the fork-snapshot property) */
+  torn: readonly TornFork[];
   /** the model broke (a ModelBug was thrown): the state must not be trusted any further */
   broken: string | null;
   /** the acting thread's operation stopped in a window (src/model/threads.ts): it goes on with `resume` */
@@ -121,6 +132,7 @@ export function step(s: KState, k: Kernel, op: Op, opts: StepOptions = {}): Effe
     path: ctx.log ?? [],
     bugs: ctx.bugs,
     lost: ctx.lost,
+    torn: ctx.torn,
     broken,
     stopped: ctx.stopped,
     blocked,
@@ -133,8 +145,8 @@ export function step(s: KState, k: Kernel, op: Op, opts: StepOptions = {}): Effe
  * on); it takes an mmap_lock for write that a stopped GUP holds for read;
  * it is a stopped fork's child, which does not run yet; or a stopped fork
  * holds the mmap_lock of the mm it acts on (its own, or a target's) for
- * write. Only lockless paths start (GUP-fast); they throw WouldBlock where
- * they would take the lock.
+ * write. Only lockless paths start (GUP-fast, and under a fork user loads
+ * and stores); they throw WouldBlock where they would take the lock.
  */
 function lock_wait(s: KState, def: OpDef, op: Op, th: number): string | null {
   if (th >= 0 && thread_stopped(s, th) !== THOP_NONE && op.op !== 'resume')
@@ -158,6 +170,8 @@ function lock_wait(s: KState, def: OpDef, op: Op, th: number): string | null {
       (op.op === 'resume' && th >= 0 && thread_stopped(s, th) === THOP_GUP_FAST) ||
       (typeof def.lockless === 'function' ? def.lockless(opArgs(op)) : def.lockless === true);
     const op2 = thread_stopped(s, holder);
+    // (a load or store that needs no fault goes on under a fork: the CPU takes no lock)
+    if (op2 === THOP_FORK && def.userAccess === true) continue;
     const who = op2 === THOP_FORK ? 'a fork' : op2 === THOP_COLLAPSE ? 'a collapse' : 'a clear_refs';
     if (!lockless) return `${op.op} waits for task ${mm}'s mmap_lock, held for write by ${who} stopped in a window`;
   }

@@ -19,12 +19,14 @@ import {
   THOP_DEFERRED_FLUSH,
   THOP_COW_COPY,
   THOP_SWAPIN,
+  TH_FOLL,
+  type KState,
 } from '../model/layout.js';
-import { thread_set, thread_stopped } from '../model/threads.js';
+import { thread_set, thread_get, thread_stopped } from '../model/threads.js';
 import { trace } from '../kernel/ctx.js';
 import { ModelBug } from '../model/bug.js';
 import { mem_write_resume } from './remote.js';
-import { fork_resume_thread } from './fork.js';
+import { fork_resume_thread, forkWindowName } from './fork.js';
 import { user_fault_resume, cow_copy_resume, swapin_resume } from './write.js';
 import { writeprotect_resume_thread } from './uffd.js';
 import { dio_fault_resume } from './odirect.js';
@@ -51,8 +53,14 @@ export const thread = defineOp({
 });
 
 /** The windows an operation may stop in, by the operation stopped there (THOP_*). */
-const WINDOWS = ['gup-retry', 'copy-present-pte'] as const;
-const WINDOW_OF: Record<number, (typeof WINDOWS)[number]> = { [THOP_MEM_WRITE]: 'gup-retry', [THOP_FORK]: 'copy-present-pte' };
+const WINDOWS = ['gup-retry', 'copy-present-pte', 'copy-present-page'] as const;
+/** The window thread slot `th` stopped in, if its operation has more than one (a fork's is in its record). */
+function windowOf(s: KState, th: number): (typeof WINDOWS)[number] | undefined {
+  const op = thread_stopped(s, th);
+  if (op === THOP_MEM_WRITE) return 'gup-retry';
+  if (op === THOP_FORK) return forkWindowName(thread_get(s, th, TH_FOLL));
+  return undefined;
+}
 // (a GUP-fast, a collapse, a fault held by its monitor, a UFFDIO_WRITEPROTECT before its flush and a COW copy
 // stop in one window each: their resume goes to the end)
 
@@ -101,13 +109,26 @@ export const resume = defineOp({
           t,
           th: x.slot(t, j),
           args: (s) => {
-            const w = WINDOW_OF[thread_stopped(s, x.slot(t, j))];
+            const w = windowOf(s, x.slot(t, j));
             return w ? { resume: null, stop: w } : 'resume';
           },
           dynamic: true,
           enabled: (s) => thread_stopped(s, x.slot(t, j)) !== 0,
         })),
-      { impliedBy: ['proc-mem-write', 'fork', 'khugepaged', 'collapse', 'pin-fast', 'uffd-wp', 'uffd-unwp', 'clear-refs', 'write'] },
+      {
+        impliedBy: [
+          'proc-mem-write',
+          'fork',
+          'fork-copy',
+          'khugepaged',
+          'collapse',
+          'pin-fast',
+          'uffd-wp',
+          'uffd-unwp',
+          'clear-refs',
+          'write',
+        ],
+      },
     ),
   ],
 });

@@ -300,6 +300,12 @@ export interface OpDef<N extends string = string, S extends z.ZodRawShape = z.Zo
    * in a window holds the lock for write, up to where it would take it
    */
   lockless?: boolean | ((m: M) => boolean);
+  /**
+   * a user-mode load or store: the CPU needs no lock until it faults, so it
+   * runs while a fork stopped in a window holds the mmap_lock for write, up
+   * to its first fault (which waits: user_access() throws WouldBlock)
+   */
+  userAccess?: boolean;
   /** why a profile cannot run it (the feature does not exist in that kernel), or null */
   lacks?(prof: Profile, m: M): string | null;
   /** the C executor's encoding, or why the operation is model-only */

@@ -60,6 +60,7 @@ export const write = defineOp({
     if (ctx.swapinHeld) return swapinHeld(s, ctx, t, m.start, true, m.value, ctx.step);
     return cow ? cowCopyHeld(s, ctx, t, m.start, m.value, ctx.step) : userFaultHeld(s, ctx, t, m.start, m.pages, r.held, m.value, ctx.step);
   },
+  userAccess: true,
   exec: {
     args: ['start', 'pages', 'tag'],
     encode: (m, step) => [m.start, m.pages, m.value === ZERO_WRITE ? 0 : m.value ? VALUE_TAG + m.value : step],

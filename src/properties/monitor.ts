@@ -14,6 +14,9 @@
  *   by a copy, the copy holds what the old page holds at that moment (a store that
  *   reached the old page after the copy was taken, through a stale TLB
  *   entry, is lost to the process);
+ * - fork-snapshot: what a fork's child gets of the parent's private memory
+ *   is the parent's memory at one instant, though other threads of the
+ *   parent store while the fork runs;
  * - model-invariant: a bug in cowlab itself.
  */
 import type { KState } from '../model/layout.js';
@@ -33,20 +36,21 @@ import {
 } from '../model/mm_types.js';
 import { pte_present, pte_pfn, is_swap_pte, pte_swp_slot, pte_none } from '../model/pte.js';
 import { wid_is_shared, wid_visible } from '../model/writes.js';
-import type { ReadObs, LostWrite } from '../kernel/ctx.js';
+import type { ReadObs, LostWrite, TornFork } from '../kernel/ctx.js';
 import type { Profile } from '../profiles/types.js';
 import { FOLL_LONGTERM } from '../kernel/mm/gup.js';
 import { checkInvariants } from '../model/invariants.js';
 import { keepsAnonExclusive } from '../profiles/types.js';
 import { GUP_PIN_COUNTING_BIAS } from '../kernel/mm/rmap.js';
 
-export type PropertyName = 'no-leak' | 'pin-coherent' | 'private-file-integrity' | 'no-lost-write' | 'model-invariant';
+export type PropertyName = 'no-leak' | 'pin-coherent' | 'private-file-integrity' | 'no-lost-write' | 'fork-snapshot' | 'model-invariant';
 
 export const PROPERTIES: readonly PropertyName[] = [
   'no-leak',
   'pin-coherent',
   'private-file-integrity',
   'no-lost-write',
+  'fork-snapshot',
   'model-invariant',
 ];
 
@@ -118,7 +122,12 @@ export class Monitor {
   /** Checks the state after step `step` (its observations in `eff`) of a kernel with these mechanisms. */
   check(
     s: KState,
-    eff: { readonly reads: readonly ReadObs[]; readonly bugs: readonly string[]; readonly lost?: readonly LostWrite[] },
+    eff: {
+      readonly reads: readonly ReadObs[];
+      readonly bugs: readonly string[];
+      readonly lost?: readonly LostWrite[];
+      readonly torn?: readonly TornFork[];
+    },
     prof: Profile,
     step: number,
   ): Violation[] {
@@ -138,6 +147,18 @@ export class Monitor {
             `the slot, which the PTE names again, holds ${this.names.write(s, l.wid)}, stored since: the store is lost`
           : `${this.names.task(l.t)}'s ${this.names.page(l.vpage)} was replaced by a copy holding ${copied}, ` +
             `while the old page (pfn#${l.pfn}) holds ${this.names.write(s, l.wid)}, stored after the copy was taken: the store is lost`,
+      });
+    }
+    for (const x of eff.torn ?? []) {
+      const since = write_step(s, x.wid);
+      out.push({
+        property: 'fork-snapshot',
+        step,
+        since: x.wid > 0 && since >= 0 ? since : step,
+        message:
+          `${this.names.task(x.t)}'s fork of ${this.names.task(x.child)} is torn: ${this.names.task(x.child)} gets ` +
+          `${x.wid > 0 ? this.names.write(s, x.wid) : 'the store of zero bytes'} in ${this.names.page(x.vpage)}, which the fork had not reached, ` +
+          `but not an earlier store to a page it had already copied: the child's memory is no state the parent's ever was`,
       });
     }
     for (const b of eff.bugs) out.push({ property: 'model-invariant', step, since: step, message: `cowlab bug: ${b}` });

@@ -92,6 +92,8 @@ import {
   THOP_NONE,
   THOP_MEM_WRITE,
   THOP_FORK,
+  FORK_STOP_COPY,
+  FORK_PASSED_STORE,
   THOP_USER_FAULT,
   THOP_DIO_FAULT,
   THOP_GUP_FAST,
@@ -388,7 +390,9 @@ export function describeState(r: Resolved, s: KState): Map<string, string> {
                   ? `stopped in swapin: the fault on ${mm}:${at} read slot ${pte_swp_slot(thread_get(s, th, TH_I))} into pfn#${thread_get(s, th, TH_N)} past the swap cache${thread_get(s, th, TH_DONE) & 2 ? ' (holding its SWAP_HAS_CACHE)' : ''}, PTE not updated yet; holds ${mm}'s mmap_lock for read`
                   : op === THOP_COW_COPY
                     ? `stopped in cow-copy: the write fault on ${mm}:${at} copied pfn#${pte_pfn(thread_get(s, th, TH_I))} to pfn#${thread_get(s, th, TH_N)}, PTE not updated yet; holds ${mm}'s mmap_lock for read`
-                    : `stopped in copy-present-pte: fork of ${T(thread_get(s, th, TH_N))} shared ${mm}:${at}, its PTE not write-protected yet; holds ${mm}'s mmap_lock for write`,
+                    : thread_get(s, th, TH_FOLL) === FORK_STOP_COPY
+                      ? `stopped in copy-present-page: fork of ${T(thread_get(s, th, TH_N))} gave it a copy of ${mm}:${at}, the next page not reached yet${thread_get(s, th, TH_DONE) & FORK_PASSED_STORE ? ' (a store reached a page it copied)' : ''}; holds ${mm}'s mmap_lock for write`
+                      : `stopped in copy-present-pte: fork of ${T(thread_get(s, th, TH_N))} shared ${mm}:${at}, its PTE not write-protected yet${thread_get(s, th, TH_DONE) & FORK_PASSED_STORE ? ' (a store reached a page it copied)' : ''}; holds ${mm}'s mmap_lock for write`,
     );
   }
   return out;

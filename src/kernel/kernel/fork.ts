@@ -8,7 +8,23 @@
  * MMF_HAS_PINNED is not inherited (it is not in MMF_INIT_MASK).
  */
 import type { KState } from '../../model/layout.js';
-import { TASK_ALIVE, TASK_FREE, TASK_DEAD } from '../../model/layout.js';
+import {
+  TASK_ALIVE,
+  TASK_FREE,
+  TASK_DEAD,
+  FORK_STOP_SHARE,
+  FORK_STOP_COPY,
+  FORK_PASSED_STORE,
+  THOP_FORK,
+  TH_OP,
+  TH_MM,
+  TH_VA,
+  TH_N,
+  TH_FOLL,
+  TH_DONE,
+} from '../../model/layout.js';
+import { nr_threads, thread_get, thread_set } from '../../model/threads.js';
+import { vis_grant } from '../../model/writes.js';
 import {
   type Vma,
   vmas_of,
@@ -35,6 +51,9 @@ import {
   VM_LOCKED,
   VM_HRESV_OWNER,
   VM_HRESV_UNMAPPED,
+  vma_lookup_idx,
+  vma_flags_at,
+  is_cow_mapping,
 } from '../../model/mm_types.js';
 import { type KCtx, trace, ModelBug } from '../ctx.js';
 import { copy_page_range, copy_present_finish, vma_needs_copy } from '../mm/memory.js';
@@ -43,20 +62,28 @@ import { ksm_fork } from '../mm/ksm.js';
 import { exit_mmap } from './exit.js';
 import { ENOMEM } from '../errno.js';
 
-/** Where a fork stopped: in copy_present_pte() of page `va` of the parent's VMA `vi`, before write-protecting it. */
+/**
+ * Where a fork stopped: in copy_present_pte() of page `va` of the parent's
+ * VMA `vi`, before write-protecting it (`kind` FORK_STOP_SHARE) or after
+ * giving the child its copy (FORK_STOP_COPY).
+ */
 export interface ForkStop {
   child: number;
   vi: number;
   va: number;
+  kind: ForkStopKind;
 }
+
+/** The window a fork stops in: 0 none, or FORK_STOP_SHARE / FORK_STOP_COPY (layout.ts). */
+export type ForkStopKind = 0 | typeof FORK_STOP_SHARE | typeof FORK_STOP_COPY;
 
 /**
  * fork() by `parent`, creating task `child` (the scenario's name for it).
- * Returns 0 or a negative errno; with `stop`, where it stopped in the window
- * of copy_present_pte() (the caller keeps it in the thread's record, and
- * fork_resume() goes on from it).
+ * Returns 0 or a negative errno; with `stop`, where it stopped in that
+ * window of copy_present_pte() (the caller keeps it in the thread's record,
+ * and fork_resume() goes on from it).
  */
-export function do_fork(s: KState, ctx: KCtx, parent: number, child: number, stop = false): number | ForkStop {
+export function do_fork(s: KState, ctx: KCtx, parent: number, child: number, stop: ForkStopKind = 0): number | ForkStop {
   if (task_state(s, child) !== TASK_FREE) throw new ModelBug(`task slot ${child} is in use`);
   task_set_state(s, child, TASK_ALIVE);
   task_set_parent(s, child, parent);
@@ -89,12 +116,18 @@ export function do_fork(s: KState, ctx: KCtx, parent: number, child: number, sto
   return dup_mmap_copy(s, ctx, parent, child, 0, -1, stop);
 }
 
-/** A fork stopped in copy_present_pte() goes on: that page's PTEs, then the rest of dup_mmap() (`stop`: to the next window). */
+/**
+ * A fork stopped in copy_present_pte() goes on: that page's PTEs (when it
+ * stopped before the write-protect), then the rest of dup_mmap() (`stop`: to
+ * the next window of the same kind).
+ */
 export function fork_resume(s: KState, ctx: KCtx, parent: number, at: ForkStop, stop: boolean): number | ForkStop {
-  const v = vmas_of(s, parent)[at.vi]!;
-  copy_present_finish(s, parent, at.child, at.va, v.flags, childFlags(v.flags), true);
-  trace(ctx, 'copy_present_pte', `fork goes on: page ${at.va} write-protected in the parent, mapped in the child`);
-  return dup_mmap_copy(s, ctx, parent, at.child, at.vi, at.va + 1, stop);
+  if (at.kind === FORK_STOP_SHARE) {
+    const v = vmas_of(s, parent)[at.vi]!;
+    copy_present_finish(s, parent, at.child, at.va, v.flags, childFlags(v.flags), true);
+    trace(ctx, 'copy_present_pte', `fork goes on: page ${at.va} write-protected in the parent, mapped in the child`);
+  } else trace(ctx, 'copy_pte_range', `fork goes on after page ${at.va}`);
+  return dup_mmap_copy(s, ctx, parent, at.child, at.vi, at.va + 1, stop ? at.kind : 0);
 }
 
 /** A child VMA's flags (what dup_mmap() does not inherit). */
@@ -108,7 +141,7 @@ function dup_mmap_copy(
   child: number,
   fromVi: number,
   fromVa: number,
-  stop: boolean,
+  stop: ForkStopKind,
 ): number | ForkStop {
   const src = vmas_of(s, parent);
   let err = 0;
@@ -122,7 +155,7 @@ function dup_mmap_copy(
       continue;
     }
     const r = copy_page_range(s, ctx, parent, child, vi, within ? fromVa : v.start, v.end, dflags, stop);
-    if (typeof r === 'object') return { child, vi, va: r.at };
+    if (typeof r === 'object') return { child, vi, va: r.at, kind: r.kind };
     err = r;
   }
   if (err) {
@@ -143,4 +176,35 @@ function dup_mmap_copy(
   }
   trace(ctx, 'copy_process', `task ${child} forked from ${parent}`);
   return 0;
+}
+
+/**
+ * What a store by another thread of task `t` means while a fork of `t` is
+ * stopped in a window (no kernel state: the properties' bookkeeping). The
+ * store needed no fault, so it went through a writable PTE. A page of a
+ * private mapping the fork has not reached goes to the child with the
+ * store in it: the child may observe write `wid`. A page it passed was
+ * copied (the parent's PTE of a shared page is write-protected, and a store
+ * to it faults and waits): the child does not get the store. A store to an
+ * unreached page after one to a passed page makes the child's memory a
+ * state the parent's never was (torn, docs/kernel/large-folios.md I2: no
+ * kernel write-protects a maybe-pinned page while fork copies it).
+ */
+export function fork_user_store(s: KState, ctx: KCtx, t: number, va: number, wid: number): void {
+  const n = nr_threads(s);
+  let th = -1;
+  for (let i = 0; i < n && th < 0; i++) if (thread_get(s, i, TH_OP) === THOP_FORK && thread_get(s, i, TH_MM) === t) th = i;
+  if (th < 0) return;
+  const vi = vma_lookup_idx(s, t, va);
+  const flags = vi >= 0 ? vma_flags_at(s, t, vi) : 0;
+  if (!is_cow_mapping(flags) || flags & (VM_DONTCOPY | VM_WIPEONFORK)) return;
+  // the fork walks the VMAs in address order: pages below where it stopped are done
+  const at = thread_get(s, th, TH_VA);
+  if (va < at || (va === at && thread_get(s, th, TH_FOLL) === FORK_STOP_COPY)) {
+    thread_set(s, th, TH_DONE, thread_get(s, th, TH_DONE) | FORK_PASSED_STORE);
+    return;
+  }
+  const child = thread_get(s, th, TH_N);
+  if (wid !== 0) vis_grant(s, child, wid);
+  if (thread_get(s, th, TH_DONE) & FORK_PASSED_STORE) ctx.torn.push({ t, child, vpage: va, wid });
 }

@@ -95,7 +95,8 @@ import {
   page_ref_add,
   swap_cache_pfn,
 } from '../../model/mm_types.js';
-import { UFFD_FEATURE_WP_ASYNC, PGF_MMIDS_SHARED } from '../../model/layout.js';
+import { UFFD_FEATURE_WP_ASYNC, PGF_MMIDS_SHARED, FORK_STOP_SHARE, FORK_STOP_COPY } from '../../model/layout.js';
+import type { ForkStopKind } from '../kernel/fork.js';
 import { pmd_none, pmd_trans_huge, pmd_write, PMD_NONE, PMD_TABLE } from '../../model/pmd.js';
 import { type KCtx, trace, ModelBug } from '../ctx.js';
 import { alloc_page, folio_alloc_large } from './page_alloc.js';
@@ -1107,8 +1108,9 @@ export function vma_needs_copy(s: KState, ctx: KCtx, t: number, vi: number, dstF
  * copy_page_range() -> copy_pte_range() for one VMA (6.18): present PTEs by
  * copy_present_pte, swap entries and markers by copy_nonpresent_pte;
  * hugetlb VMAs by copy_hugetlb_page_range(). 0 or a negative errno (fork
- * fails), or with `stop` the page whose copy stopped in the window after
- * fork decided to share it (see copy_present_pte): `{ at }`.
+ * fails), or with `stop` the page whose copy stopped in that window of
+ * copy_present_pte (after fork decided to share it, or after it copied it):
+ * `{ at, kind }`.
  */
 export function copy_page_range(
   s: KState,
@@ -1119,8 +1121,8 @@ export function copy_page_range(
   start: number,
   end: number,
   dstFlags: number,
-  stop = false,
-): number | { at: number } {
+  stop: ForkStopKind = 0,
+): number | { at: number; kind: ForkStopKind } {
   const sflags = vma_flags_at(s, src, vi);
   if (is_vm_hugetlb_page(sflags)) return copy_hugetlb_page_range(s, ctx, src, dst, vi, start, end);
   const nr = pmd_nr(s);
@@ -1138,7 +1140,7 @@ export function copy_page_range(
     const pte = ptep_get(s, src, va);
     if (pte_none(pte)) continue;
     if (pte_present(pte)) {
-      if (copy_present_pte(s, ctx, src, dst, va, pte, sflags, dstFlags, stop)) return { at: va };
+      if (copy_present_pte(s, ctx, src, dst, va, pte, sflags, dstFlags, stop)) return { at: va, kind: stop };
     } else copy_nonpresent_pte(s, ctx, src, dst, va, pte, dstFlags);
   }
   return 0;
@@ -1150,8 +1152,12 @@ export function copy_page_range(
  * (copy_present_page) and leave the parent untouched. Between the decision
  * to share a page and the write-protect of the parent's PTE, GUP-fast on
  * another CPU can still read the writable PTE and pin the page (it takes no
- * lock): with `stop`, the copy stops there for a writable anon page (true)
- * and copy_present_finish() ends it.
+ * lock): with `stop` FORK_STOP_SHARE, the copy stops there for a writable
+ * anon page (true) and copy_present_finish() ends it. Other threads' stores
+ * through writable PTEs need no lock either: with FORK_STOP_COPY it stops
+ * after it gave the child a copy of a page (copy_present_page), so that
+ * they can store between the copies of two pages (the torn snapshot of
+ * docs/kernel/large-folios.md I2).
  */
 function copy_present_pte(
   s: KState,
@@ -1162,7 +1168,7 @@ function copy_present_pte(
   pte: Pte,
   sflags: number,
   dflags: number,
-  stop: boolean,
+  stop: ForkStopKind,
 ): boolean {
   const pfn = vm_normal_page(pte);
   if (pfn !== 0) {
@@ -1171,9 +1177,11 @@ function copy_present_pte(
       if (!anon_dup(s, ctx, src, dst, sflags, pfn, pte)) {
         folio_put(s, pfn);
         copy_present_page(s, ctx, dst, va, pte, pfn, dflags);
-        return false;
+        if (stop !== FORK_STOP_COPY) return false;
+        trace(ctx, 'copy_present_pte', `the child has its copy of page ${va}; fork stops before the next page`);
+        return true;
       }
-      if (stop && is_cow_mapping(sflags) && pte_write(pte)) {
+      if (stop === FORK_STOP_SHARE && is_cow_mapping(sflags) && pte_write(pte)) {
         // (the child's PTE is set here rather than after the write-protect: the child does not run before fork returns)
         set_pte_at(s, dst, va, child_pte(pte, sflags, dflags));
         trace(

@@ -22,6 +22,7 @@ import {
 import { pmd_dirty, pmd_mkdirty_hw, pmd_trans_huge } from '../../../../model/pmd.js';
 import { type KCtx, ModelBug, trace } from '../../../ctx.js';
 import { tlb_kept, tlb_lookup, tlb_fill } from './tlb.js';
+import { nr_threads, mmap_write_holder, WouldBlock } from '../../../../model/threads.js';
 import {
   handle_mm_fault,
   FAULT_FLAG_WRITE,
@@ -102,6 +103,11 @@ export function user_access(s: KState, ctx: KCtx, t: number, va: number, write: 
       if (tlb && !pmd_mapped_huge(s, t, va) && !pmd_trans_huge(pudp_get(s, t, va))) tlb_fill(s, ctx.thread, t, va, pte_pfn(pte));
       return pte_pfn(pte);
     }
+    // the fault takes the mmap_lock (or, from 6.4, the VMA lock) that a stopped fork holds for write: it waits
+    if (nr_threads(s) && mmap_write_holder(s, t) >= 0 && mmap_write_holder(s, t) !== ctx.thread)
+      throw new WouldBlock(
+        `the ${write ? 'store' : 'load'} faults on page ${va} and waits for task ${t}'s mmap_lock, held for write by a fork stopped in a window`,
+      );
     const sig = do_user_addr_fault(s, ctx, t, va, write);
     if (sig === 'held') return ACCESS_HELD;
     if (sig) return sig;
