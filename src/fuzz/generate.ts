@@ -281,11 +281,13 @@ function windowOf(c: Cmd, step: Record<string, unknown> | string, regionPages: n
   if (typeof step !== 'object' || (c.c >> 2) % 4 !== 0) return null;
   const op = Object.keys(step)[0];
   // a store of one page may stop between its COW copy and its PTE update, or its swap read and its PTE update
-  if (op === 'write') return regionPages === 1 || /\[\d+\]$/.test(String(step.write)) ? ((c.c >> 4) % 2 ? 'swapin' : 'cow-copy') : null;
+  // (c.c is below 8 and its bits 2-3 are 0 here: bit 0 chooses)
+  if (op === 'write') return regionPages === 1 || /\[\d+\]$/.test(String(step.write)) ? (c.c & 1 ? 'swapin' : 'cow-copy') : null;
   if (op === 'uffd-wp' || op === 'uffd-unwp') return 'deferred-flush';
   if (op === 'clear-refs') return step['clear-refs'] === 4 ? 'deferred-flush' : null;
   if (op === 'proc-mem-write') return 'gup-retry';
-  if (op === 'fork') return 'copy-present-pte';
+  // fork stops before write-protecting a page it shares, or after a page it copies (one of each in two)
+  if (op === 'fork') return c.c & 1 ? 'copy-present-page' : 'copy-present-pte';
   return null;
 }
 

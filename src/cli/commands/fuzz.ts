@@ -34,7 +34,7 @@ export function fuzzCommand(program: Command): void {
     .option('--no-hugetlb', 'with --diff: leave out the hugetlb area half of the scenarios have')
     .option(
       '--threads',
-      "P0 starts with a second thread, and commands run on threads too (other seeds than without); in the model (without --diff) a thread also stops in the kernel's windows (cow-copy, swapin, deferred-flush, gup-retry, copy-present-pte) and resumes",
+      "P0 starts with a second thread, and commands run on threads too (other seeds than without); in the model (without --diff) a thread also stops in the kernel's windows (cow-copy, swapin, deferred-flush, gup-retry, copy-present-pte, copy-present-page) and resumes",
     )
     .option('--no-shrink', 'with --diff: save divergences as they ran (shrinking runs the kernel per candidate, up to 5 minutes per kind)')
     .option('--json', 'print the report as JSON')

@@ -42,7 +42,16 @@
  * touches hugetlb).
  */
 import type { KState } from '../../model/layout.js';
-import { PGF_ANON, PGF_ANON_EXCLUSIVE, PGF_HUGETLB, PGF_DIRTY, PGF_RESTORE_RESERVE, MMF_HAS_PINNED } from '../../model/layout.js';
+import {
+  PGF_ANON,
+  PGF_ANON_EXCLUSIVE,
+  PGF_HUGETLB,
+  PGF_DIRTY,
+  PGF_RESTORE_RESERVE,
+  MMF_HAS_PINNED,
+  FORK_STOP_COPY,
+} from '../../model/layout.js';
+import type { ForkStopKind } from '../kernel/fork.js';
 import {
   type Pmd,
   PMD_NONE,
@@ -630,9 +639,19 @@ function unmap_ref_private(s: KState, ctx: KCtx, t: number, vi: number, haddr: n
  * (the child's VMA owns none): without one fork() fails (the -ENOSPC of
  * the copy becomes ENOMEM in copy_mm()). The child's VMA never owns a
  * reservation (hugetlb_dup_vma_private); the caller clears its flags.
- * Returns 0 or -ENOMEM.
+ * Returns 0 or -ENOMEM, or with `stop` FORK_STOP_COPY where it stopped after
+ * a copy (the copy_present_page window of copy_present_pte, for huge pages).
  */
-export function copy_hugetlb_page_range(s: KState, ctx: KCtx, src: number, dst: number, vi: number, start: number, end: number): number {
+export function copy_hugetlb_page_range(
+  s: KState,
+  ctx: KCtx,
+  src: number,
+  dst: number,
+  vi: number,
+  start: number,
+  end: number,
+  stop: ForkStopKind = 0,
+): number | { at: number; kind: ForkStopKind } {
   const sflags = vma_flags_at(s, src, vi);
   const cow = is_cow_mapping(sflags);
   const mode = ctx.prof.mech.hugetlb.forkCopyPinned;
@@ -659,6 +678,8 @@ export function copy_hugetlb_page_range(s: KState, ctx: KCtx, src: number, dst: 
       hugetlb_add_new_anon_rmap(s, ctx, nw, va);
       set_huge_pte_at(s, dst, va, pmd_mkwrite(pmd_mkdirty(mk_huge_pmd(nw))), h);
       trace(ctx, 'copy_hugetlb_page_range', `huge page pfn#${head} may be pinned: the child gets a copy ${nw}, the parent keeps its entry`);
+      // (the stop names the huge page's last page: the fork goes on at the next huge page)
+      if (stop === FORK_STOP_COPY) return { at: va + pages_per_huge_page(s, h) - 1, kind: stop };
       continue;
     }
     folio_get(s, head);

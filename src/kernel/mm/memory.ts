@@ -1124,7 +1124,7 @@ export function copy_page_range(
   stop: ForkStopKind = 0,
 ): number | { at: number; kind: ForkStopKind } {
   const sflags = vma_flags_at(s, src, vi);
-  if (is_vm_hugetlb_page(sflags)) return copy_hugetlb_page_range(s, ctx, src, dst, vi, start, end);
+  if (is_vm_hugetlb_page(sflags)) return copy_hugetlb_page_range(s, ctx, src, dst, vi, start, end, stop);
   const nr = pmd_nr(s);
   for (let va = start; va < end; va++) {
     // copy_pmd_range(): a huge PMD is copied whole unless fork must copy its pages (then it was split)

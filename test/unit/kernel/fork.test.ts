@@ -70,6 +70,26 @@ describe('stores while a fork is stopped in copy_present_pte()', () => {
     expect(seen(r)).toEqual([2, 6]);
   });
 
+  it('hugetlb: fork stops after each huge page it copies (5.12+), and goes on at the next one', () => {
+    const steps: unknown[] = [
+      { parent: { mmap: 'buf', pages: 1024, hugetlb: '2m', prot: 'rw' } },
+      { parent: { write: 'buf', label: 'init' } },
+      { parent: { pin: 'buf', write: true, handle: 'mr' } },
+      { parent: { thread: 't1' } },
+      { t1: { fork: 'child', stop: 'copy-present-page' } },
+      { parent: { write: 'buf[511]', label: 'first' } },
+      { parent: { write: 'buf[512]', label: 'second' } },
+      { t1: 'resume' },
+      { child: { read: 'buf[511]' } },
+      { child: { read: 'buf[512]' } },
+    ];
+    const sc = scenarioFromObject({ name: 'h', processes: ['parent'], env: { 'hugetlb-pages': 4 }, steps }, 'h.yaml');
+    const r = runScenario(resolveScenario(sc), profileById('linux-6.18'));
+    // the last page of the first huge page is behind the fork, the first of the second ahead of it
+    expect(props(r)).toEqual(['fork-snapshot@7']);
+    expect(seen(r)).toEqual([2, 7]);
+  });
+
   it('a store that needs a fault waits for the fork (the mmap_lock is held for write)', () => {
     // nothing pinned: the fork stops at page 0, goes on to page 1 (page 0 now write-protected), and the store faults
     const r = run('linux-6.18', 'copy-present-pte', null, [
