@@ -284,9 +284,9 @@ export function buildSystem(c: ExploreConfig, profile: Profile): ExploreSystem {
   return { config: c, profile, resolved, initial: s, actions: buildActions(c, r0, n, profile), prefix };
 }
 
-/** The configuration keeps the threads' TLB entries: several threads and a UFFDIO_WRITEPROTECT or clear_refs (which stop before their flush). */
+/** The configuration keeps the threads' TLB entries: several threads and a UFFDIO_WRITEPROTECT, clear_refs or MADV_DONTNEED that stops before its flush. */
 function exploreTlb(c: ExploreConfig): boolean {
-  return c.threads > 1 && c.ops.some((o) => o === 'uffd-wp' || o === 'uffd-unwp' || o === 'clear-refs');
+  return c.threads > 1 && c.ops.some((o) => o === 'uffd-wp' || o === 'uffd-unwp' || o === 'clear-refs' || o === 'dontneed-flush');
 }
 
 function buildActions(c: ExploreConfig, r: Resolved, n: number, profile: Profile): Action[] {

@@ -103,6 +103,10 @@ export interface KCtx {
   flushHold?: boolean;
   /** the PTEs it changed without flushing, once it stopped */
   deferredFlush?: DeferredWriteprotect;
+  /** a MADV_DONTNEED stopped before tlb_finish_mmu() (`stop: zap-flush`): the range, the page it gathered (0: none), anon or not */
+  zapHeld?: { mm: number; start: number; end: number; pfn: number; anon: boolean };
+  /** a MADV_DONTNEED that returned: the range no CPU may translate any more (the no-stale-tlb property) */
+  zapDone?: { mm: number; start: number; end: number };
   /** wp_page_copy() stops after its copy, before it retakes the PTE lock (`write` with stop: cow-copy) */
   cowHold?: boolean;
   /** the copy that stopped: the new page and the PTE the fault read */
@@ -111,6 +115,8 @@ export interface KCtx {
   lost: LostWrite[];
   /** stores during a fork that make the child's copy of memory no snapshot of the parent's: the fork-snapshot property */
   torn: TornFork[];
+  /** translations a CPU still holds of a range whose MADV_DONTNEED returned: the no-stale-tlb property */
+  staleTlb: StaleTlb[];
   /** do_swap_page() stops after reading a page past the swap cache, before the PTE lock (`stop: swapin`) */
   swapinHold?: boolean;
   /** the read that stopped: the new page, the swap PTE the fault read, the entry's SWAP_HAS_CACHE taken */
@@ -142,6 +148,15 @@ export interface TornFork {
   child: number;
   vpage: number;
   wid: number;
+}
+
+/** A CPU's translation of a page that a MADV_DONTNEED which returned should have flushed. */
+export interface StaleTlb {
+  /** the task, the thread slot whose CPU holds it, the page and the frame it still reaches */
+  t: number;
+  th: number;
+  vpage: number;
+  pfn: number;
 }
 
 /** A uffd fault message as the monitor reads it: UFFD_PAGEFAULT_FLAG_WP always, UFFD_PAGEFAULT_FLAG_WRITE for a write. */
@@ -179,6 +194,7 @@ export function newCtx(
     bugs: [],
     lost: [],
     torn: [],
+    staleTlb: [],
     thread: opts.thread ?? -1,
     stopped: false,
   };

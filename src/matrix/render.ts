@@ -10,6 +10,7 @@ const SHORT: Record<string, string> = {
   'private-file-integrity': 'file',
   'no-lost-write': 'lost',
   'fork-snapshot': 'torn',
+  'no-stale-tlb': 'tlb',
   'model-invariant': 'BUG',
   expectation: 'exp',
 };

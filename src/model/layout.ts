@@ -276,6 +276,14 @@ export const THOP_COW_COPY = 8;
  * for read
  */
 export const THOP_SWAPIN = 9;
+/**
+ * MADV_DONTNEED of one page (`madvise` with stop: zap-flush) after
+ * zap_pte_range() cleared the PTE of page TH_VA of task TH_MM, before
+ * tlb_finish_mmu() flushes the CPUs' TLBs and frees what it gathered: TH_N
+ * the page it holds (0: none), TH_I 1 if that page is anon (its swap cache
+ * goes with it). It holds mmap_lock for read
+ */
+export const THOP_ZAP_FLUSH = 10;
 /** TH_DONE bit of THOP_USER_FAULT and THOP_DIO_FAULT: a UFFDIO_WRITEPROTECT(mode 0) over the held page woke the thread */
 export const UF_WOKEN = 1;
 

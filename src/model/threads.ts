@@ -29,6 +29,7 @@ import {
   THOP_GUP_FAST,
   THOP_COLLAPSE,
   THOP_COW_COPY,
+  THOP_ZAP_FLUSH,
   THOP_DEFERRED_FLUSH,
   THOP_SWAPIN,
   UF_WOKEN,
@@ -122,6 +123,16 @@ export function fork_stopped_at(s: KState, t: number, va: number): boolean {
     if (s.m[o + TH_OP] === THOP_FORK && s.m[o + TH_MM] === t && s.m[o + TH_VA] === va) return true;
   }
   return false;
+}
+
+/** The thread slot stopped in operation `op` (a THOP_*) on task `mm`'s mm, or -1. */
+export function thread_stopped_on(s: KState, op: number, mm: number): number {
+  const n = nr_threads(s);
+  for (let th = 0; th < n; th++) {
+    const o = thread_base(s, th);
+    if (s.m[o + TH_OP] === op && s.m[o + TH_MM] === mm) return th;
+  }
+  return -1;
 }
 
 /** Task `t` is the child of a fork stopped in a window: it does not run before the fork returns. */
@@ -282,6 +293,8 @@ export function stopped_page_refs(s: KState): { pfn: number; what: string }[] {
       out.push({ pfn: s.m[o + TH_N]!, what: 'the COW copy stopped with its new page' });
       out.push({ pfn: pte_pfn(s.m[o + TH_I]!), what: 'the COW copy stopped with the old page' });
     } else if (op === THOP_SWAPIN) out.push({ pfn: s.m[o + TH_N]!, what: 'the swap-in stopped with the page it read' });
+    else if (op === THOP_ZAP_FLUSH && s.m[o + TH_N])
+      out.push({ pfn: s.m[o + TH_N]!, what: 'the MADV_DONTNEED stopped with the page it gathered' });
   }
   return out;
 }

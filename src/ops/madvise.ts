@@ -5,6 +5,32 @@ import { region } from './args.js';
 import { do_madvise, type Advice } from '../kernel/mm/madvise.js';
 import { always, mapped, perPage } from './explore.js';
 import { collapseStopped } from './khugepaged.js';
+import { ok as okResult, type StepResult } from './types.js';
+import type { KState } from '../model/layout.js';
+import { THOP_ZAP_FLUSH } from '../model/layout.js';
+import type { KCtx } from '../kernel/ctx.js';
+import { ModelBug } from '../model/bug.js';
+import { thread_stop, thread_take } from '../model/threads.js';
+import { flush_tlb_range } from '../kernel/arch/x86/mm/tlb.js';
+import { tlb_finish_mmu } from '../kernel/mm/madvise.js';
+
+/** MADV_DONTNEED stopped before tlb_finish_mmu(): the acting thread's record keeps the page and what it gathered. */
+function zapStopped(s: KState, ctx: KCtx, t: number): StepResult {
+  const z = ctx.zapHeld!;
+  if (ctx.thread < 0) throw new ModelBug('a MADV_DONTNEED stopped before its flush in a state without thread records');
+  thread_stop(s, ctx.thread, t, { op: THOP_ZAP_FLUSH, mm: t, va: z.start, n: z.pfn, i: z.anon ? 1 : 0, foll: 0, tries: 0, done: 0 });
+  ctx.stopped = true;
+  return okResult(0);
+}
+
+/** The MADV_DONTNEED thread slot `th` stopped goes on (`resume`): tlb_finish_mmu() flushes its page and frees what it gathered. */
+export function zap_flush_resume_thread(s: KState, ctx: KCtx, th: number): StepResult {
+  const r = thread_take(s, th);
+  // (its own PTE change was made in an earlier step: the flush is explicit)
+  flush_tlb_range(s, ctx, r.mm, r.va, r.va + 1);
+  tlb_finish_mmu(s, ctx, r.mm, r.va, r.va + 1, r.n ? [{ pfn: r.n, anon: r.i === 1 }] : []);
+  return okResult(0);
+}
 
 const ADVICE = {
   dontneed: 'MADV_DONTNEED',
@@ -47,13 +73,17 @@ export const madvise = defineOp({
   name: 'madvise',
   doc: 'madvise(): MADV_DONTNEED, MADV_DONTFORK/DOFORK, MADV_WIPEONFORK/KEEPONFORK, MADV_PAGEOUT (needs swap on a real kernel), MADV_COLD, MADV_HUGEPAGE/NOHUGEPAGE, MADV_COLLAPSE, MADV_MERGEABLE/UNMERGEABLE (KSM: ksm_madvise, break_ksm)',
   primary: 'at',
-  args: { at: region, advice: z.enum(NAMES), stop: z.literal('collapse').optional() },
+  args: { at: region, advice: z.enum(NAMES), stop: z.enum(['collapse', 'zap-flush']).optional() },
   hugetlb: true,
   resolve(a, cx) {
     if (a.advice === 'pageout') cx.need('swap');
     if (a.advice === 'mergeable' || a.advice === 'unmergeable') cx.need('ksm');
     const r = cx.range(a.at);
-    if (a.stop !== undefined) {
+    if (a.stop === 'zap-flush') {
+      if (a.advice !== 'dontneed') cx.fail('stop: zap-flush is a window of advice: dontneed (MADV_DONTNEED)');
+      if (r.pages !== 1) cx.fail(`stop: zap-flush: one page (the stopped zap's record holds one), this range has ${r.pages}`);
+      cx.stop('zap-flush');
+    } else if (a.stop !== undefined) {
       // the stopped collapse's record holds one PMD range: the next ranges would be the thread's after its resume
       if (a.advice !== 'collapse') cx.fail('stop: collapse is a window of advice: collapse (MADV_COLLAPSE)');
       if (r.pages > cx.pmdPages()) cx.fail(`stop: collapse collapses one PMD range (${cx.pmdPages()} pages), this range has ${r.pages}`);
@@ -61,11 +91,16 @@ export const madvise = defineOp({
     }
     return { ...r, advice: ADVICE[a.advice], stop: a.stop !== undefined };
   },
-  print: (m, cx) => ({ madvise: cx.range(m), advice: NAMES.find((n) => ADVICE[n] === m.advice)!, ...(m.stop ? { stop: 'collapse' } : {}) }),
+  print: (m, cx) => ({
+    madvise: cx.range(m),
+    advice: NAMES.find((n) => ADVICE[n] === m.advice)!,
+    ...(m.stop ? { stop: m.advice === 'MADV_DONTNEED' ? 'zap-flush' : 'collapse' } : {}),
+  }),
   range: (m) => m,
   apply(s, ctx, t, m) {
     const r = do_madvise(s, ctx, t, m.start, m.start + m.pages, m.advice, m.stop);
-    return r === 'stopped' ? collapseStopped(s, ctx, t) : ok(r);
+    if (r !== 'stopped') return ok(r);
+    return ctx.zapHeld ? zapStopped(s, ctx, t) : collapseStopped(s, ctx, t);
   },
   // madvise_need_mmap_write(): zapping, reclaim and collapse take mmap_lock for read, VMA flag changes for write
   mmapWrite: (m) => !READ_LOCKED.has(m.advice),
@@ -74,7 +109,11 @@ export const madvise = defineOp({
     args: ['start', 'pages', 'advice'],
     encode: (m) => [m.start, m.pages, CODES[m.advice]],
     blocker: (m) =>
-      m.stop ? 'stops inside collapse_huge_page() after the isolate: user space cannot hold that window open (model only)' : null,
+      m.stop
+        ? m.advice === 'MADV_DONTNEED'
+          ? "stops a MADV_DONTNEED between its zap and its TLB flush: user space cannot hold that window, nor see another CPU's TLB (model only)"
+          : 'stops inside collapse_huge_page() after the isolate: user space cannot hold that window open (model only)'
+        : null,
   },
   fuzz: {
     weight: 3,
@@ -97,6 +136,18 @@ export const madvise = defineOp({
   },
   explore: [
     family('dontneed', 40, 'MADV_DONTNEED of one mapped page', true),
+    perPage(
+      'dontneed-flush',
+      41,
+      'MADV_DONTNEED of one page by each thread, stopping between its zap and its TLB flush when it cleared a PTE (where TLBs are kept)',
+      (t, pg, x) =>
+        Array.from({ length: x.threads > 1 ? x.threads : 1 }, (_, j) => ({
+          t,
+          ...(x.threads > 1 ? { th: x.slot(t, j) } : {}),
+          args: () => ({ madvise: pg.ref, advice: 'dontneed', ...(x.threads > 1 ? { stop: 'zap-flush' } : {}) }),
+          enabled: always,
+        })),
+    ),
     family('pageout', 50, 'MADV_PAGEOUT of one mapped page', true),
     family('dontfork', 60, 'MADV_DONTFORK of one page', false),
     family('wipeonfork', 70, 'MADV_WIPEONFORK of one page', false),

@@ -18,8 +18,9 @@ import {
   type UffdMsg,
   type LostWrite,
   type TornFork,
+  type StaleTlb,
 } from '../kernel/ctx.js';
-import { tlb_snapshot, tlb_flush_changed } from '../kernel/arch/x86/mm/tlb.js';
+import { tlb_snapshot, tlb_flush_changed, tlb_entries_in } from '../kernel/arch/x86/mm/tlb.js';
 import { lru_add_drain } from '../kernel/mm/swap.js';
 import { ESRCH } from '../kernel/errno.js';
 import type { Profile } from '../profiles/types.js';
@@ -63,6 +64,8 @@ export interface Effects {
   lost: readonly LostWrite[];
   /** stores that tore a fork's copy of memory (the fork-snapshot property) */
   torn: readonly TornFork[];
+  /** translations left of a range whose MADV_DONTNEED returned (the no-stale-tlb property) */
+  staleTlb: readonly StaleTlb[];
   /** the model broke (a ModelBug was thrown): the state must not be trusted any further */
   broken: string | null;
   /** the acting thread's operation stopped in a window (src/model/threads.ts): it goes on with `resume` */
@@ -113,7 +116,10 @@ export function step(s: KState, k: Kernel, op: Op, opts: StepOptions = {}): Effe
         const tlb = tlb_snapshot(s);
         result = def.apply(s, ctx, op.t, opArgs(op));
         // every page-table change the step made is flushed from the CPUs' TLBs, but a deferred one
-        tlb_flush_changed(s, tlb, ctx.deferredFlush);
+        tlb_flush_changed(s, tlb, ctx.deferredFlush ?? ctx.zapHeld);
+        // a MADV_DONTNEED that returned leaves no CPU a translation of its range
+        const z = ctx.zapDone;
+        if (z) for (const e of tlb_entries_in(s, z.mm, z.start, z.end)) ctx.staleTlb.push({ t: z.mm, th: e.th, vpage: e.va, pfn: e.pfn });
       }
     }
     lru_add_drain(s, ctx);
@@ -133,6 +139,7 @@ export function step(s: KState, k: Kernel, op: Op, opts: StepOptions = {}): Effe
     bugs: ctx.bugs,
     lost: ctx.lost,
     torn: ctx.torn,
+    staleTlb: ctx.staleTlb,
     broken,
     stopped: ctx.stopped,
     blocked,

@@ -19,6 +19,7 @@ import {
   THOP_DEFERRED_FLUSH,
   THOP_COW_COPY,
   THOP_SWAPIN,
+  THOP_ZAP_FLUSH,
   TH_FOLL,
   type KState,
 } from '../model/layout.js';
@@ -32,6 +33,7 @@ import { writeprotect_resume_thread } from './uffd.js';
 import { dio_fault_resume } from './odirect.js';
 import { gup_fast_resume_thread } from './gup-test.js';
 import { collapse_resume_thread } from './khugepaged.js';
+import { zap_flush_resume_thread } from './madvise.js';
 
 export const thread = defineOp({
   name: 'thread',
@@ -88,6 +90,7 @@ export const resume = defineOp({
     if (what === THOP_DEFERRED_FLUSH) return writeprotect_resume_thread(s, ctx, t, th);
     if (what === THOP_COW_COPY) return cow_copy_resume(s, ctx, t, th);
     if (what === THOP_SWAPIN) return swapin_resume(s, ctx, t, th);
+    if (what === THOP_ZAP_FLUSH) return zap_flush_resume_thread(s, ctx, th);
     if (what !== 0) throw new ModelBug(`thread slot ${th}: no way to go on with stopped operation ${what}`);
     // the operation ended without reaching the window on this kernel (no fault was needed): nothing to go on with
     trace(ctx, 'resume', 'the thread has no operation stopped in a window (it ran to its end)');
@@ -120,6 +123,7 @@ export const resume = defineOp({
           'proc-mem-write',
           'fork',
           'fork-copy',
+          'dontneed-flush',
           'khugepaged',
           'collapse',
           'pin-fast',

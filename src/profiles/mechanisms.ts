@@ -408,6 +408,9 @@ const features = z
     ptReclaim: flag(
       'CONFIG_PT_RECLAIM: MADV_DONTNEED of a range that covers a whole PTE table frees the emptied table, so the next fault there may map a huge PMD again (Qi Zheng, "mm: pgtable: reclaim empty PTE page in madvise(MADV_DONTNEED)", 6.14 inferred; def_bool y on x86 in 7.2.13 mm/Kconfig, =y on the 6.18 host, absent from 6.12.117)',
     ),
+    nestedTlbFlush: flag(
+      "tlb_finish_mmu() flushes the whole range it was given when another thread's mmu_gather of the mm is under way (mm_tlb_flush_nested(), tlb_flush_pending counted by every gather): 99baac21e458 \"mm: fix MADV_[FREE|DONTNEED] TLB flush miss problem\" with 56236a59556c (Minchan Kim, 4.13; Mel Gorman's 4647706ebeee of the same release flushed every zapped VMA range instead, reverted in 4.19 as redundant). Before, a MADV_DONTNEED that found the PTEs already cleared by a concurrent one (not flushed yet) had nothing to flush and returned while another CPU still translated the range (Nadav Amit's report)",
+    ),
     mprotectUnaccount: flag(
       'mprotect() that takes the write permission away from a private anonymous VMA without an anon_vma (never faulted) also drops its VM_ACCOUNT, so it merges again with unaccounted neighbours; before, a VMA once made writable stayed accounted, and apart from them (Lorenzo Stoakes, "mm/mprotect: allow unfaulted VMAs to be unaccounted on mprotect()", 6.7; read in 6.18 mm/mprotect.c mprotect_fixup)',
     ),

@@ -17,6 +17,8 @@
  * - fork-snapshot: what a fork's child gets of the parent's private memory
  *   is the parent's memory at one instant, though other threads of the
  *   parent store while the fork runs;
+ * - no-stale-tlb: when a MADV_DONTNEED returns, no CPU still translates a
+ *   page of its range;
  * - model-invariant: a bug in cowlab itself.
  */
 import type { KState } from '../model/layout.js';
@@ -36,14 +38,15 @@ import {
 } from '../model/mm_types.js';
 import { pte_present, pte_pfn, is_swap_pte, pte_swp_slot, pte_none } from '../model/pte.js';
 import { wid_is_shared, wid_visible } from '../model/writes.js';
-import type { ReadObs, LostWrite, TornFork } from '../kernel/ctx.js';
+import type { ReadObs, LostWrite, TornFork, StaleTlb } from '../kernel/ctx.js';
 import type { Profile } from '../profiles/types.js';
 import { FOLL_LONGTERM } from '../kernel/mm/gup.js';
 import { checkInvariants } from '../model/invariants.js';
 import { keepsAnonExclusive } from '../profiles/types.js';
 import { GUP_PIN_COUNTING_BIAS } from '../kernel/mm/rmap.js';
 
-export type PropertyName = 'no-leak' | 'pin-coherent' | 'private-file-integrity' | 'no-lost-write' | 'fork-snapshot' | 'model-invariant';
+export type PropertyName =
+  'no-leak' | 'pin-coherent' | 'private-file-integrity' | 'no-lost-write' | 'fork-snapshot' | 'no-stale-tlb' | 'model-invariant';
 
 export const PROPERTIES: readonly PropertyName[] = [
   'no-leak',
@@ -51,6 +54,7 @@ export const PROPERTIES: readonly PropertyName[] = [
   'private-file-integrity',
   'no-lost-write',
   'fork-snapshot',
+  'no-stale-tlb',
   'model-invariant',
 ];
 
@@ -70,6 +74,8 @@ export interface Names {
   page(va: number): string;
   /** "P0's write at step 6 (secret)" */
   write(s: KState, wid: number): string;
+  /** a thread by its slot ("thread T1"); default "thread slot N" */
+  thread?(th: number): string;
 }
 
 /** Default names for runs without a scenario (the explorer, property tests). */
@@ -127,6 +133,7 @@ export class Monitor {
       readonly bugs: readonly string[];
       readonly lost?: readonly LostWrite[];
       readonly torn?: readonly TornFork[];
+      readonly staleTlb?: readonly StaleTlb[];
     },
     prof: Profile,
     step: number,
@@ -159,6 +166,16 @@ export class Monitor {
           `${this.names.task(x.t)}'s fork of ${this.names.task(x.child)} is torn: ${this.names.task(x.child)} gets ` +
           `${x.wid > 0 ? this.names.write(s, x.wid) : 'the store of zero bytes'} in ${this.names.page(x.vpage)}, which the fork had not reached, ` +
           `but not an earlier store to a page it had already copied: the child's memory is no state the parent's ever was`,
+      });
+    }
+    for (const x of eff.staleTlb ?? []) {
+      out.push({
+        property: 'no-stale-tlb',
+        step,
+        since: step,
+        message:
+          `${this.names.task(x.t)}'s MADV_DONTNEED of ${this.names.page(x.vpage)} returned while ${this.names.thread?.(x.th) ?? `thread slot ${x.th}`}'s CPU still translates it ` +
+          `(to pfn#${x.pfn}, which the zap took away): that CPU may go on reading and writing the old page`,
       });
     }
     for (const b of eff.bugs) out.push({ property: 'model-invariant', step, since: step, message: `cowlab bug: ${b}` });

@@ -92,6 +92,7 @@ import {
   THOP_NONE,
   THOP_MEM_WRITE,
   THOP_FORK,
+  THOP_ZAP_FLUSH,
   FORK_STOP_COPY,
   FORK_PASSED_STORE,
   THOP_USER_FAULT,
@@ -370,7 +371,7 @@ export function describeState(r: Resolved, s: KState): Map<string, string> {
     const op = thread_get(s, th, TH_OP);
     if (op === THOP_NONE) continue;
     const mm = T(thread_get(s, th, TH_MM));
-    const whole = op === THOP_FORK || op === THOP_COW_COPY || op === THOP_DEFERRED_FLUSH || op === THOP_SWAPIN;
+    const whole = op === THOP_FORK || op === THOP_COW_COPY || op === THOP_DEFERRED_FLUSH || op === THOP_SWAPIN || op === THOP_ZAP_FLUSH;
     const at = pageName(r, thread_get(s, th, TH_VA) + (whole ? 0 : thread_get(s, th, TH_I)));
     out.set(
       `thread ${r.slotNames[th] ?? `slot${th}`}`,
@@ -388,11 +389,13 @@ export function describeState(r: Resolved, s: KState): Map<string, string> {
                   : `stopped in deferred-flush: UFFDIO_WRITEPROTECT ${thread_get(s, th, TH_I) ? 'protected' : 'unprotected'} ${mm}:${at}${thread_get(s, th, TH_N) > 1 ? ` (${thread_get(s, th, TH_N)} pages)` : ''}, TLB flush pending; holds ${mm}'s mmap_lock for read`
                 : op === THOP_SWAPIN
                   ? `stopped in swapin: the fault on ${mm}:${at} read slot ${pte_swp_slot(thread_get(s, th, TH_I))} into pfn#${thread_get(s, th, TH_N)} past the swap cache${thread_get(s, th, TH_DONE) & 2 ? ' (holding its SWAP_HAS_CACHE)' : ''}, PTE not updated yet; holds ${mm}'s mmap_lock for read`
-                  : op === THOP_COW_COPY
-                    ? `stopped in cow-copy: the write fault on ${mm}:${at} copied pfn#${pte_pfn(thread_get(s, th, TH_I))} to pfn#${thread_get(s, th, TH_N)}, PTE not updated yet; holds ${mm}'s mmap_lock for read`
-                    : thread_get(s, th, TH_FOLL) === FORK_STOP_COPY
-                      ? `stopped in copy-present-page: fork of ${T(thread_get(s, th, TH_N))} gave it a copy of ${mm}:${at}, the next page not reached yet${thread_get(s, th, TH_DONE) & FORK_PASSED_STORE ? ' (a store reached a page it copied)' : ''}; holds ${mm}'s mmap_lock for write`
-                      : `stopped in copy-present-pte: fork of ${T(thread_get(s, th, TH_N))} shared ${mm}:${at}, its PTE not write-protected yet${thread_get(s, th, TH_DONE) & FORK_PASSED_STORE ? ' (a store reached a page it copied)' : ''}; holds ${mm}'s mmap_lock for write`,
+                  : op === THOP_ZAP_FLUSH
+                    ? `stopped in zap-flush: MADV_DONTNEED cleared the PTE of ${mm}:${at}${thread_get(s, th, TH_N) ? ` and holds pfn#${thread_get(s, th, TH_N)} in its gather` : ''}, TLB flush and free pending; holds ${mm}'s mmap_lock for read`
+                    : op === THOP_COW_COPY
+                      ? `stopped in cow-copy: the write fault on ${mm}:${at} copied pfn#${pte_pfn(thread_get(s, th, TH_I))} to pfn#${thread_get(s, th, TH_N)}, PTE not updated yet; holds ${mm}'s mmap_lock for read`
+                      : thread_get(s, th, TH_FOLL) === FORK_STOP_COPY
+                        ? `stopped in copy-present-page: fork of ${T(thread_get(s, th, TH_N))} gave it a copy of ${mm}:${at}, the next page not reached yet${thread_get(s, th, TH_DONE) & FORK_PASSED_STORE ? ' (a store reached a page it copied)' : ''}; holds ${mm}'s mmap_lock for write`
+                        : `stopped in copy-present-pte: fork of ${T(thread_get(s, th, TH_N))} shared ${mm}:${at}, its PTE not write-protected yet${thread_get(s, th, TH_DONE) & FORK_PASSED_STORE ? ' (a store reached a page it copied)' : ''}; holds ${mm}'s mmap_lock for write`,
     );
   }
   return out;

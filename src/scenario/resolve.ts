@@ -94,7 +94,7 @@ export function resolveScenario(sc: Scenario): Resolved {
   // threads held by their uffd monitor (stop: uffd) that a uffd-unwp of their process has woken since
   const woken = new Set<string>();
   // a TLB flush that may be deferred while others run: every thread's TLB is kept, so every actor has a slot
-  const tlb = sc.steps.some((st) => (st.args as { stop?: unknown }).stop === 'deferred-flush');
+  const tlb = sc.steps.some((st) => ['deferred-flush', 'zap-flush'].includes(String((st.args as { stop?: unknown }).stop)));
   // a geometry of the model's own: no real kernel has it
   if (sc.pmdOrder !== undefined && sc.pmdOrder !== PMD_ORDER) needs.add('model-only');
   // the swap device is the machine's (a swapfile on the host, brd in the guests): one named is model only

@@ -87,6 +87,7 @@ export function scenarioNames(r: Resolved): Names {
   return {
     task: (t) => r.tasks[t] ?? `task ${t}`,
     page: (va) => pageName(r, va),
+    thread: (th) => `thread ${r.slotNames[th] ?? `slot ${th}`}`,
     write: (s, w) => {
       const root = wid_root(s, w);
       if (root === 0) return 'zero-filled data';

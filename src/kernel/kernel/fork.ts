@@ -16,14 +16,12 @@ import {
   FORK_STOP_COPY,
   FORK_PASSED_STORE,
   THOP_FORK,
-  TH_OP,
-  TH_MM,
   TH_VA,
   TH_N,
   TH_FOLL,
   TH_DONE,
 } from '../../model/layout.js';
-import { nr_threads, thread_get, thread_set } from '../../model/threads.js';
+import { thread_get, thread_set, thread_stopped_on } from '../../model/threads.js';
 import { vis_grant } from '../../model/writes.js';
 import {
   type Vma,
@@ -191,9 +189,7 @@ function dup_mmap_copy(
  * kernel write-protects a maybe-pinned page while fork copies it).
  */
 export function fork_user_store(s: KState, ctx: KCtx, t: number, va: number, wid: number): void {
-  const n = nr_threads(s);
-  let th = -1;
-  for (let i = 0; i < n && th < 0; i++) if (thread_get(s, i, TH_OP) === THOP_FORK && thread_get(s, i, TH_MM) === t) th = i;
+  const th = thread_stopped_on(s, THOP_FORK, t);
   if (th < 0) return;
   const vi = vma_lookup_idx(s, t, va);
   const flags = vi >= 0 ? vma_flags_at(s, t, vi) : 0;

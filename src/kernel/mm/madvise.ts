@@ -33,7 +33,8 @@ import { PGF_ANON, PGF_LRU, PGF_REFERENCED, PGF_ACTIVE, PGF_LOCKED } from '../..
 import { is_huge_zero_pmd, pmd_pfn } from '../../model/pmd.js';
 import { refs_detach_range } from '../../model/refs.js';
 import { type KCtx, trace } from '../ctx.js';
-import { zap_pte_range, vm_normal_page } from './memory.js';
+import { zap_pte_range, vm_normal_page, zap_gather_release } from './memory.js';
+import { mm_tlb_flush_nested, flush_tlb_range } from '../arch/x86/mm/tlb.js';
 import { vma_modify } from './mmap.js';
 import { lru_add_drain, folio_get, folio_put } from './swap.js';
 import { folio_isolate_lru, reclaim_pages } from './vmscan.js';
@@ -99,9 +100,7 @@ function madvise_vma(
     case 'MADV_DONTNEED':
       if (hugetlb) return madvise_dontneed_hugetlb(s, ctx, t, vi, a, b);
       if (flags & (VM_LOCKED | VM_PFNMAP)) return -EINVAL;
-      zap_pte_range(s, ctx, t, vi, a, b, { dropMarker: false, reclaimPt: true });
-      refs_detach_range(s, t, a, b);
-      return 0;
+      return madvise_dontneed_single_vma(s, ctx, t, vi, a, b, stop);
     case 'MADV_DONTFORK':
       return madvise_update_vma(s, ctx, t, a, b, flags, (f) => f | VM_DONTCOPY);
     case 'MADV_DOFORK':
@@ -134,6 +133,53 @@ function madvise_vma(
     case 'MADV_UNMERGEABLE':
       return ksm_madvise(s, ctx, t, flags, vma_anon_at(s, t, vi), a, b, advice === 'MADV_MERGEABLE');
   }
+}
+
+/**
+ * madvise_dontneed_single_vma() -> zap_page_range_single(): tlb_gather_mmu(),
+ * the zap, tlb_finish_mmu(). The zap runs under mmap_lock for read, so
+ * another thread's MADV_DONTNEED of the same pages may run between a zap
+ * and its flush; it finds the PTEs none and has nothing of its own to
+ * flush. From 4.13 (99baac21e458, features.nestedTlbFlush) tlb_finish_mmu()
+ * sees the other gather (mm_tlb_flush_nested()) and flushes the whole range
+ * anyway; before, it returned while another CPU could still translate the
+ * pages. `stop` (one page): the zap stops before its tlb_finish_mmu() if it
+ * cleared a PTE, holding the page it gathered.
+ */
+function madvise_dontneed_single_vma(s: KState, ctx: KCtx, t: number, vi: number, a: number, b: number, stop: boolean): number | 'stopped' {
+  const gathered: { pfn: number; anon: boolean }[] = [];
+  const cleared = zap_pte_range(s, ctx, t, vi, a, b, { dropMarker: false, reclaimPt: true, gathered });
+  refs_detach_range(s, t, a, b);
+  if (stop && cleared > 0) {
+    const g = gathered[0];
+    ctx.zapHeld = { mm: t, start: a, end: b, pfn: g?.pfn ?? 0, anon: g?.anon ?? false };
+    trace(ctx, 'zap_page_range_single', `page ${a} zapped; the MADV_DONTNEED stops before tlb_finish_mmu() (flush and free pending)`);
+    return 'stopped';
+  }
+  tlb_finish_mmu(s, ctx, t, a, b, gathered);
+  return 0;
+}
+
+/**
+ * tlb_finish_mmu() of a zap of [a, b) of task `t`: the PTEs it cleared are
+ * flushed from every CPU (at the end of the step: tlb_flush_changed()),
+ * the range as a whole if another gather of the mm is under way and the
+ * kernel checks for it, then the gathered pages are freed.
+ */
+export function tlb_finish_mmu(
+  s: KState,
+  ctx: KCtx,
+  t: number,
+  a: number,
+  b: number,
+  gathered: readonly { pfn: number; anon: boolean }[],
+): void {
+  if (ctx.prof.mech.features.nestedTlbFlush && mm_tlb_flush_nested(s, t)) {
+    trace(ctx, 'tlb_finish_mmu', `another thread's gather of the mm is under way (mm_tlb_flush_nested): flush pages ${a}..${b - 1} anyway`);
+    flush_tlb_range(s, ctx, t, a, b);
+  }
+  zap_gather_release(s, ctx, gathered);
+  ctx.zapDone = { mm: t, start: a, end: b };
 }
 
 /** can_madv_lru_vma(): MADV_COLD and MADV_PAGEOUT leave locked, PFN-mapped and hugetlb VMAs alone (EINVAL). */

@@ -1306,17 +1306,27 @@ export interface ZapDetails {
   dropMarker: boolean;
   /** reclaim_pt (MADV_DONTNEED): free a PTE table the range empties whole (features.ptReclaim) */
   reclaimPt?: boolean;
+  /**
+   * the mmu_gather keeps the zapped pages (their reference) until
+   * tlb_finish_mmu(): a zap stopped before its flush fills this, and
+   * zap_gather_release() frees them
+   */
+  gathered?: { pfn: number; anon: boolean }[];
 }
 
 /**
  * zap_pte_range() over [start, end) of one VMA (6.18): rmap removal and the
  * reference drop for present pages (dirty file pages marked dirty), swap
- * entries freed, uffd-wp markers left on file VMAs unless dropped.
+ * entries freed, uffd-wp markers left on file VMAs unless dropped. The
+ * PTEs it cleared (present or not), for tlb_finish_mmu().
  */
-export function zap_pte_range(s: KState, ctx: KCtx, t: number, vi: number, start: number, end: number, d: ZapDetails): void {
+export function zap_pte_range(s: KState, ctx: KCtx, t: number, vi: number, start: number, end: number, d: ZapDetails): number {
   const vflags = vma_flags_at(s, t, vi);
   // unmap_single_vma(): hugetlb VMAs are torn down by __unmap_hugepage_range()
-  if (is_vm_hugetlb_page(vflags)) return __unmap_hugepage_range(s, ctx, t, vi, start, end);
+  if (is_vm_hugetlb_page(vflags)) {
+    __unmap_hugepage_range(s, ctx, t, vi, start, end);
+    return 0;
+  }
   const anon = vma_is_anonymous(s, t, vi);
   // zap_pmd_range(): huge PMDs wholly in the range go at once, the others are split first
   for (const h of split_partial_pmds(s, ctx, t, start, end)) zap_huge_pmd(s, ctx, t, h);
@@ -1332,11 +1342,10 @@ export function zap_pte_range(s: KState, ctx: KCtx, t: number, vi: number, start
       else {
         if (!PageAnon(s, pfn) && pte_dirty(pte)) page_set(s, pfn, PGF_DIRTY);
         folio_remove_rmap_pte(s, t, pfn);
-        folio_put(s, pfn);
-        if (PageAnon(s, pfn) || page_test(s, pfn, PGF_ANON)) {
-          // free_pages_and_swap_cache(): an unmapped swap-cache page loses its swap cache
-          free_swap_cache(s, ctx, pfn);
-        }
+        const anonPage = PageAnon(s, pfn) || page_test(s, pfn, PGF_ANON);
+        // (__tlb_remove_page(): the gather holds the reference until its flush)
+        if (d.gathered) d.gathered.push({ pfn, anon: anonPage });
+        else zap_gather_release(s, ctx, [{ pfn, anon: anonPage }]);
       }
       keepMarker = pte_uffd_wp(pte);
     } else if (is_swap_pte(pte)) {
@@ -1351,6 +1360,16 @@ export function zap_pte_range(s: KState, ctx: KCtx, t: number, vi: number, start
   }
   if (zapped) trace(ctx, 'zap_pte_range', `${zapped} PTE(s) zapped`);
   if (d.reclaimPt && ctx.prof.mech.features.ptReclaim && s.L.pmds > 0) zap_empty_pte_tables(s, ctx, t, start, end);
+  return zapped;
+}
+
+/** tlb_flush_mmu_free() -> free_pages_and_swap_cache(): the pages a zap gathered lose their reference (an anon page its swap cache). */
+export function zap_gather_release(s: KState, ctx: KCtx, pages: readonly { pfn: number; anon: boolean }[]): void {
+  for (const p of pages) {
+    folio_put(s, p.pfn);
+    // free_pages_and_swap_cache(): an unmapped swap-cache page loses its swap cache
+    if (p.anon) free_swap_cache(s, ctx, p.pfn);
+  }
 }
 
 /**

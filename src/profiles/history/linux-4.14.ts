@@ -10,6 +10,7 @@ export const linux_4_14 = derive(linux_4_8, {
     '8310d48b125d mm/huge_memory.c: respect FOLL_FORCE/FOLL_COW for thp (4.11)',
     'vmsplice_to_pipe() rewritten on iter_to_pipe() (Al Viro, 4.10 inferred): GUP in batches of 16 until one does not fit the pipe',
     '38d8b4e6bdc8 mm, THP, swap: delay splitting THP during swap out (4.13: a PMD-mapped THP goes to a swap block device whole)',
+    '99baac21e458 mm: fix MADV_[FREE|DONTNEED] TLB flush miss problem (4.13: tlb_finish_mmu() flushes when another gather of the mm is under way)',
   ],
   summary:
     'A FOLL_FORCE write may use a read-only PTE or PMD only with FOLL_COW and the dirty bit, but touch_pmd() sets the dirty bit ' +
@@ -17,5 +18,6 @@ export const linux_4_14 = derive(linux_4_8, {
   mech: {
     gup: { forceWrite: 'foll-cow', touchPmdDirty: true, vmspliceIter: true },
     swap: { largeSwapout: 'pmd-mapped' },
+    features: { nestedTlbFlush: true },
   },
 });

@@ -88,6 +88,7 @@ export const linux_4_8: Profile = {
       anonVmaMerge: 'target',
       mremapMultiVma: false,
       ptReclaim: false,
+      nestedTlbFlush: false,
     },
     config: { softDirty: true, procMemForce: 'always' },
   },

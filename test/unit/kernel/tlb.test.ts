@@ -148,3 +148,47 @@ steps:
     ).toThrow(/one page/);
   });
 });
+
+/** Threads A, B, C over one page; C has stored to it (its CPU caches the entry); A's MADV_DONTNEED stops before its flush. */
+const zapHead = `processes: [P]
+steps:
+  - P: {mmap: buf, pages: 1}
+  - P: {thread: A}
+  - P: {thread: B}
+  - P: {thread: C}
+  - C: {write: buf, label: cached}
+  - A: {madvise: buf, advice: dontneed, stop: zap-flush}
+`;
+
+describe('MADV_DONTNEED between its zap and its flush (zap-flush)', () => {
+  it('4.8: a second MADV_DONTNEED finds the PTE none, flushes nothing and returns while C still translates the page', () => {
+    const r = run(`${zapHead}  - B: {madvise: buf, advice: dontneed}\n  - A: resume\n`, 'linux-4.8');
+    expect(fails(r)).toEqual(['no-stale-tlb@7']);
+    expect(r.violations[0]!.message).toMatch(/MADV_DONTNEED of buf returned while thread C's CPU still translates it/);
+  });
+
+  it('from 4.13 its tlb_finish_mmu() sees the other gather and flushes the range anyway', () => {
+    const r = run(
+      `${zapHead}  - B: {madvise: buf, advice: dontneed}\n  - C: {write: buf, expect: {faults: 1}}\n  - A: resume\n`,
+      'linux-4.14',
+    );
+    expect(fails(r)).toEqual([]);
+    expect(rec(r, 7).path.map((p) => p.fn)).toContain('tlb_finish_mmu');
+  });
+
+  it('the zap holds the page until its flush: a store through C stale entry reaches it, and the resume frees it', () => {
+    const r = run(
+      `${zapHead}  - C: {write: buf, label: late, expect: {faults: 0}}\n  - A: resume\n  - C: {read: buf, expect: {sees: zero}}\n`,
+      'linux-6.18',
+    );
+    expect(fails(r)).toEqual([]);
+    // the gathered page is counted (the invariants hold at every step) and freed at the resume
+    for (const x of r.records) expect(checkInvariants(x.state, { exclusiveMarker: true, pinRefs: 1024, largePinCount: true })).toEqual([]);
+    expect(rec(r, 8).path.map((p) => p.fn)).toContain('flush_tlb_range');
+  });
+
+  it('an exit while the zap is stopped finishes it first', () => {
+    const r = run(`${zapHead}  - P: exit\n`, 'linux-6.18');
+    expect(fails(r)).toEqual([]);
+  });
+});

@@ -149,7 +149,7 @@ describe('expect: typos are errors at their position with the nearest valid name
   });
   it('a property that does not exist, a misspelt key, a misspelt outcome', () => {
     expect(err(`expect:\n  linux-5.9: {fail: no-leek}\n${steps}`)).toBe(
-      'bad.yaml:2:21: fail: unknown property "no-leek" (did you mean "no-leak"?); expected one of: no-leak, pin-coherent, private-file-integrity, no-lost-write, fork-snapshot, model-invariant, expectation',
+      'bad.yaml:2:21: fail: unknown property "no-leek" (did you mean "no-leak"?); expected one of: no-leak, pin-coherent, private-file-integrity, no-lost-write, fork-snapshot, no-stale-tlb, model-invariant, expectation',
     );
     expect(err(`expect:\n  linux-5.9: {fail: no-leak, becuase: x}\n${steps}`)).toBe(
       'bad.yaml:2:30: unknown key "becuase" (did you mean "because"?); expected fail, pass, because, copies, needless',

@@ -14,8 +14,8 @@
  * write-protected, until a flush drops it.
  */
 import type { KState } from '../../../../model/layout.js';
-import { TH_TASK, TH_TLB_VA, TH_TLB_PFN, TH_OP, TH_MM, THOP_DEFERRED_FLUSH } from '../../../../model/layout.js';
-import { nr_threads, thread_base } from '../../../../model/threads.js';
+import { TH_TASK, TH_TLB_VA, TH_TLB_PFN, THOP_DEFERRED_FLUSH, THOP_ZAP_FLUSH } from '../../../../model/layout.js';
+import { nr_threads, thread_base, thread_stopped_on } from '../../../../model/threads.js';
 import { pte_lookup } from '../../../../model/mm_types.js';
 import { type KCtx, trace } from '../../../ctx.js';
 
@@ -59,12 +59,29 @@ export function flush_tlb_range(s: KState, ctx: KCtx | null, mm: number, start: 
  * stopped before its flush_tlb_range()).
  */
 export function mm_tlb_flush_pending(s: KState, mm: number): boolean {
+  return thread_stopped_on(s, THOP_DEFERRED_FLUSH, mm) >= 0;
+}
+
+/**
+ * mm_tlb_flush_nested() (4.13+, 99baac21e458) as a MADV_DONTNEED sees it:
+ * another thread's zap of task `mm` gathered pages and has not flushed yet
+ * (a MADV_DONTNEED stopped at zap-flush).
+ */
+export function mm_tlb_flush_nested(s: KState, mm: number): boolean {
+  return thread_stopped_on(s, THOP_ZAP_FLUSH, mm) >= 0;
+}
+
+/** Thread slots whose CPU still translates a page of task `mm` in [start, end), with the page. */
+export function tlb_entries_in(s: KState, mm: number, start: number, end: number): { th: number; va: number; pfn: number }[] {
+  const out: { th: number; va: number; pfn: number }[] = [];
+  if (!tlb_kept(s)) return out;
   const n = nr_threads(s);
   for (let th = 0; th < n; th++) {
     const o = thread_base(s, th);
-    if (s.m[o + TH_OP] === THOP_DEFERRED_FLUSH && s.m[o + TH_MM] === mm) return true;
+    const va = s.m[o + TH_TLB_VA]! - 1;
+    if (s.m[o + TH_TASK] === mm + 1 && va >= start && va < end) out.push({ th, va, pfn: s.m[o + TH_TLB_PFN]! });
   }
-  return false;
+  return out;
 }
 
 /** The TLB entries before a step and the PTEs they were filled from, two words per thread (tlb_flush_changed() compares). */
