@@ -246,6 +246,8 @@ export async function exploreBench(): Promise<void> {
     ['uffd-wp-stale-tlb', 'linux-5.9'],
     ['clear-refs-stale-tlb', 'linux-5.9'],
     ['swapin-race', 'linux-6.3'],
+    ['fork-tearing', 'linux-6.18'],
+    ['dontneed-nested-flush', 'linux-4.8'],
   ] as const) {
     console.log(line(`${f} on ${k} (first counterexample)`, await run(`explore/${f}.yaml`, k, 1)));
   }
@@ -258,6 +260,8 @@ export async function exploreBench(): Promise<void> {
     ['uffd-wp-stale-tlb', 'linux-6.18'],
     ['clear-refs-stale-tlb', 'linux-5.11'],
     ['swapin-race', 'linux-6.18'],
+    ['fork-tearing', 'linux-5.8'],
+    ['dontneed-nested-flush', 'linux-6.18'],
   ] as const) {
     console.log(line(`${f} on ${k} (exhausted: no violation)`, await run(`explore/${f}.yaml`, k, 1)));
   }
