@@ -128,6 +128,7 @@ struct result { long ret; int err; int sig; long faults; long ufaults; long ksm;
 /* the log of uffd fault messages every task's monitor writes, in the run's shared page (ops.c) */
 long uffd_msgs_logged(void);
 void uffd_msgs_since(long from, struct result *res);
+void uffd_msgs_step(long from);
 
 /* A program: task slots, the regions observed after each step, files, steps. */
 struct prog {

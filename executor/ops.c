@@ -36,11 +36,21 @@ volatile unsigned long uffd_held;
 #define UMSG_OFF 1024
 #define umsg_log ((volatile struct umsg *)((char *)task_pids + UMSG_OFF))
 _Static_assert(MAXT * sizeof(pid_t) <= UMSG_OFF, "the pids come before the uffd messages");
-_Static_assert(UMSG_OFF + UMSG_RING * sizeof(struct umsg) <= PAGE - sizeof(long), "the uffd messages and count share the page");
+/* the count at the current step's start: a step's messages past the ring's size are not logged, so the
+ * first ones (the step's result reports MAXUMSG) are never overwritten by a step of many faults */
+#define umsg_from (*(volatile long *)((char *)task_pids + PAGE - 2 * sizeof(long)))
+_Static_assert(UMSG_OFF + UMSG_RING * sizeof(struct umsg) <= PAGE - 2 * sizeof(long), "the uffd messages and counts share the page");
+_Static_assert(MAXUMSG <= UMSG_RING, "a step's reported messages fit the ring");
 
 long uffd_msgs_logged(void)
 {
 	return __atomic_load_n(&uffd_faults, __ATOMIC_SEQ_CST);
+}
+
+/* A step starts: its messages are logged from count `from` on. */
+void uffd_msgs_step(long from)
+{
+	__atomic_store_n(&umsg_from, from, __ATOMIC_SEQ_CST);
 }
 
 /* The messages logged since `from` (a step's start), as the step's result shows them. */
@@ -260,9 +270,12 @@ static void *uffd_monitor(void *arg)
 			};
 			long k = uffd_msgs_logged();
 
-			/* the message first, then the count that publishes it, then the answer that lets the fault go on */
-			umsg_log[k % UMSG_RING].vpage = (long)((msg.arg.pagefault.address - BASE) / PAGE);
-			umsg_log[k % UMSG_RING].flags = (long)msg.arg.pagefault.flags;
+			/* the message first, then the count that publishes it, then the answer that lets the fault go on
+			 * (only a step's first UMSG_RING messages: later ones would overwrite those it reports) */
+			if (k - __atomic_load_n(&umsg_from, __ATOMIC_SEQ_CST) < UMSG_RING) {
+				umsg_log[k % UMSG_RING].vpage = (long)((msg.arg.pagefault.address - BASE) / PAGE);
+				umsg_log[k % UMSG_RING].flags = (long)msg.arg.pagefault.flags;
+			}
 			__atomic_add_fetch(&uffd_faults, 1, __ATOMIC_SEQ_CST);
 			/* stop: uffd: no answer; the faulting thread sleeps in handle_userfault() until a resume step wakes it */
 			if (__atomic_exchange_n(&uffd_hold, 0, __ATOMIC_SEQ_CST)) {

@@ -804,6 +804,8 @@ int coordinator(void)
 		}
 		long umsg0 = uffd_msgs_logged();
 
+		uffd_msgs_step(umsg0);
+
 		if (!alive[t]) {
 			/* a task that exited, or whose fork failed: the step fails with ESRCH and does nothing,
 			 * as the model's step() has it (nothing in the kernel ran) */
