@@ -75,6 +75,9 @@ export interface ForkStop {
 /** The window a fork stops in: 0 none, or FORK_STOP_SHARE / FORK_STOP_COPY (layout.ts). */
 export type ForkStopKind = 0 | typeof FORK_STOP_SHARE | typeof FORK_STOP_COPY;
 
+/** What copy_page_range() of one VMA returns: 0 or a negative errno, or the page whose copy stopped in a window. */
+export type CopyRangeResult = number | { at: number; kind: ForkStopKind };
+
 /**
  * fork() by `parent`, creating task `child` (the scenario's name for it).
  * Returns 0 or a negative errno; with `stop`, where it stopped in that

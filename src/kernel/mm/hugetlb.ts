@@ -51,7 +51,7 @@ import {
   MMF_HAS_PINNED,
   FORK_STOP_COPY,
 } from '../../model/layout.js';
-import type { ForkStopKind } from '../kernel/fork.js';
+import type { ForkStopKind, CopyRangeResult } from '../kernel/fork.js';
 import {
   type Pmd,
   PMD_NONE,
@@ -651,7 +651,7 @@ export function copy_hugetlb_page_range(
   start: number,
   end: number,
   stop: ForkStopKind = 0,
-): number | { at: number; kind: ForkStopKind } {
+): CopyRangeResult {
   const sflags = vma_flags_at(s, src, vi);
   const cow = is_cow_mapping(sflags);
   const mode = ctx.prof.mech.hugetlb.forkCopyPinned;

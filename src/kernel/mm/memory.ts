@@ -96,7 +96,7 @@ import {
   swap_cache_pfn,
 } from '../../model/mm_types.js';
 import { UFFD_FEATURE_WP_ASYNC, PGF_MMIDS_SHARED, FORK_STOP_SHARE, FORK_STOP_COPY } from '../../model/layout.js';
-import type { ForkStopKind } from '../kernel/fork.js';
+import type { ForkStopKind, CopyRangeResult } from '../kernel/fork.js';
 import { pmd_none, pmd_trans_huge, pmd_write, PMD_NONE, PMD_TABLE } from '../../model/pmd.js';
 import { type KCtx, trace, ModelBug } from '../ctx.js';
 import { alloc_page, folio_alloc_large } from './page_alloc.js';
@@ -1122,7 +1122,7 @@ export function copy_page_range(
   end: number,
   dstFlags: number,
   stop: ForkStopKind = 0,
-): number | { at: number; kind: ForkStopKind } {
+): CopyRangeResult {
   const sflags = vma_flags_at(s, src, vi);
   if (is_vm_hugetlb_page(sflags)) return copy_hugetlb_page_range(s, ctx, src, dst, vi, start, end, stop);
   const nr = pmd_nr(s);
