@@ -12,6 +12,7 @@ import { join, dirname } from 'node:path';
 import { parse, stringify } from 'yaml';
 import { loadConfig, overrideConfig, buildSystem } from '../explore/system.js';
 import { measureIndependence } from '../explore/independence.js';
+import { bfs } from '../explore/bfs.js';
 import { explore, type ExploreReport } from '../explore/explore.js';
 import { profileById } from '../profiles/index.js';
 import { repoRoot } from '../executor/build.js';
@@ -275,7 +276,7 @@ export async function exploreBench(): Promise<void> {
  * kernel it names), how many commute and how many are independent by
  * footprints (src/explore/independence.ts).
  */
-export function independenceBench(maxStates = 300): void {
+export async function independenceBench(maxStates = 300): Promise<void> {
   console.log(`por: action pairs enabled in one state, first ${maxStates} states of each search`);
   console.log('por: configuration          kernel        states  pairs   commute       independent   (footprints)');
   const pct = (n: number, of: number) => `${n} (${of ? ((100 * n) / of).toFixed(0) : '0'}%)`.padEnd(13);
@@ -289,6 +290,39 @@ export function independenceBench(maxStates = 300): void {
     console.log(
       `por: ${config.name.padEnd(22)} ${kernel.padEnd(13)} ${String(r.states).padStart(6)}  ${String(r.pairs).padEnd(7)} ` +
         `${pct(r.commute, r.pairs)} ${pct(r.independent, r.pairs)}${r.unsound ? ` UNSOUND ${r.unsound}` : ''} ${((Date.now() - t0) / 1000).toFixed(1)} s`,
+    );
+  }
+  await sleepSetBench();
+}
+
+/**
+ * Sleep sets (`explore --por`), with and without, on every shipped
+ * configuration on the kernel it names (one worker): the search as shipped
+ * (process symmetry), the search sleep sets reduce (process slots kept), and
+ * that search with sleep sets. Same states and counterexample; fewer
+ * transitions; the time is what the footprints cost.
+ */
+async function sleepSetBench(): Promise<void> {
+  console.log('por: sleep sets, one worker; distinct states / transitions / seconds');
+  console.log(
+    'por: configuration          kernel       | as shipped (symmetry)    | slots kept               | slots kept + sleep sets (not taken)',
+  );
+  const col = (r: { distinct: number; states: number; seconds: number }) =>
+    `${String(r.distinct).padStart(7)} ${String(r.states).padStart(8)} ${r.seconds.toFixed(2).padStart(6)} s`;
+  for (const f of readdirSync(join(repoRoot(), 'explore'))
+    .filter((x) => x.endsWith('.yaml'))
+    .sort()) {
+    const config = loadConfig(join(repoRoot(), 'explore', f));
+    const kernel = config.kernel ?? 'linux-6.18';
+    const sys = buildSystem(config, profileById(kernel));
+    const lim = { depth: config.depth, workers: 1, properties: config.properties, maxStates: 400_000 };
+    const shipped = await bfs(sys, lim);
+    const slots = await bfs(sys, { ...lim, symmetry: false });
+    const por = await bfs(sys, { ...lim, por: true });
+    const same = JSON.stringify(por.levels) === JSON.stringify(slots.levels) && por.trace.join() === slots.trace.join();
+    console.log(
+      `por: ${config.name.padEnd(22)} ${kernel.padEnd(12)} | ${col(shipped)} | ${col(slots)} | ${col(por)} (${por.pruned} ${slots.states ? ((100 * por.pruned) / slots.states).toFixed(0) : 0}%)` +
+        `${slots.complete ? '' : ' [max-states]'}${same ? '' : ' DIFFERENT'}`,
     );
   }
 }

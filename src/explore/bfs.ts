@@ -12,10 +12,11 @@
  * visited and the length of the counterexample do not depend on it.
  */
 import { Worker } from 'node:worker_threads';
-import { KState } from '../model/layout.js';
+import { KState, Recorder } from '../model/layout.js';
 import type { Violation, PropertyName } from '../properties/monitor.js';
 import { Expander } from './expand.js';
-import { FingerprintSet } from './store.js';
+import { FingerprintSet, FingerprintIndex } from './store.js';
+import { IndependenceCheck, SleepReader, SleepTable, asleep, footprintOf, sleepWords, type Footprint, type SleepView } from './sleep.js';
 import { PackedLevel, LevelReader, EncodedStates, type LevelView } from './frontier.js';
 import type { ExploreSystem, ExploreConfig } from './system.js';
 
@@ -26,6 +27,13 @@ export interface SearchLimits {
   maxMemoryMb?: number;
   workers: number;
   properties: readonly PropertyName[];
+  /**
+   * partial-order reduction by sleep sets (src/explore/sleep.ts): the states
+   * of the search without process symmetry, fewer transitions
+   */
+  por?: boolean;
+  /** false: fingerprints keep process slots (the search `por` reduces; implied by it) */
+  symmetry?: boolean;
   /** set by Ctrl-C */
   stop?: { requested: boolean };
   onProgress?: (p: Progress) => void;
@@ -60,6 +68,8 @@ export interface SearchResult {
   bytesPerState: number;
   /** largest BFS level */
   maxQueue: number;
+  /** transitions the sleep sets did not take (0 without partial-order reduction) */
+  pruned: number;
   /** most memory the levels held at once (the one expanded and the one found), encoded */
   frontierBytes: number;
   levels: number[];
@@ -76,6 +86,14 @@ export interface SliceResult {
   n: number;
   transitions: number;
   violation: { parent: number; action: number; v: Violation } | null;
+  /** with partial-order reduction: each successor's sleep set (sw words each) */
+  sleep?: Uint32Array;
+  /** successors this slice had already produced in the level: fingerprints and sleep sets, to intersect */
+  dupFps?: Uint32Array;
+  dupSleep?: Uint32Array;
+  dups?: number;
+  /** transitions not taken: asleep */
+  pruned?: number;
 }
 
 /**
@@ -123,15 +141,127 @@ export function expandSlice(ex: Expander, level: LevelView, lo: number, hi: numb
   flush(done(res));
 }
 
+/**
+ * expandSlice with sleep sets (src/explore/sleep.ts): an action asleep in a
+ * state is not taken; each action taken gets its footprint, and its
+ * successor the sleep set of the actions before it (or asleep) that are
+ * independent of it. The footprint of an action asleep here is taken here
+ * again when a later action needs it (its effects may differ in what the
+ * write-record collection frees). Successors this slice produced already
+ * are sent as duplicates, so the coordinator intersects their sleep sets.
+ */
+export function expandSlicePor(ex: Expander, level: LevelView, sleeping: SleepView, lo: number, hi: number, depth: number,
+  visited: { hi: Uint32Array; lo: Uint32Array }, flush: (r: SliceResult) => void, chunk = 256,
+  local: FingerprintSet = new FingerprintSet(1 << 12)): void {
+  const words = level.words;
+  const init = ex.sys.initial;
+  const parent = new KState(init.L, new Int32Array(words));
+  const child = new KState(init.L, new Int32Array(words));
+  const scratch = new KState(init.L, new Int32Array(words));
+  const nact = ex.sys.actions.length;
+  const sw = sleeping.sw;
+  const rec = new Recorder(words);
+  const check = new IndependenceCheck(words);
+  const zs = new Uint32Array(sw);
+  const csl = new Uint32Array(sw);
+  const fps: (Footprint | null | undefined)[] = new Array<Footprint | null | undefined>(nact);
+  const taken: number[] = [];
+  let res = newResult(chunk, words, init.m, sw);
+  let violation: SliceResult['violation'] = null;
+  const reader = new LevelReader(level, init.m);
+  const sleeps = new SleepReader(sleeping);
+  const footprint = (b: number): Footprint | null => {
+    let f = fps[b];
+    if (f === undefined) {
+      const r = ex.step(parent, b, depth, scratch, rec);
+      // asleep, so enabled and independent of what led here; anything else keeps it awake
+      f = fps[b] = r && !r.violation ? footprintOf(rec, parent, scratch) : null;
+    }
+    return f;
+  };
+  for (let k = lo; k < hi && !violation; k++) {
+    const pid = reader.read(k, parent.m);
+    sleeps.read(k, zs);
+    fps.fill(undefined);
+    taken.length = 0;
+    for (let a = 0; a < nact; a++) {
+      if (asleep(zs, a)) {
+        res.pruned!++;
+        continue;
+      }
+      const r = ex.step(parent, a, depth, child, rec);
+      if (!r) continue;
+      res.transitions++;
+      if (r.violation) {
+        violation = { parent: pid, action: a, v: r.violation };
+        break;
+      }
+      const fa = (fps[a] = footprintOf(rec, parent, child));
+      csl.fill(0);
+      for (let w = 0; w < sw; w++) {
+        for (let bits = zs[w]!; bits !== 0; bits &= bits - 1) {
+          const b = w * 32 + (31 - Math.clz32(bits & -bits));
+          const fb = footprint(b);
+          if (fb && check.independent(fb, fa)) csl[w]! |= 1 << (b & 31);
+        }
+      }
+      for (const b of taken) if (check.independent(fps[b]!, fa)) csl[b >>> 5]! |= 1 << (b & 31);
+      taken.push(a);
+      const fp = ex.fingerprint(child);
+      if (FingerprintSet.contains(visited.hi, visited.lo, fp[0]!, fp[1]!)) continue;
+      if (!local.add(fp[0]!, fp[1]!)) {
+        const d = res.dups!;
+        if (d === res.dupFps!.length / 2) {
+          res.dupFps = grow32(res.dupFps!, d * 4);
+          res.dupSleep = grow32(res.dupSleep!, d * 2 * sw);
+        }
+        res.dupFps![2 * d] = fp[0]!;
+        res.dupFps![2 * d + 1] = fp[1]!;
+        res.dupSleep!.set(csl, d * sw);
+        res.dups = d + 1;
+        continue;
+      }
+      const n = res.n;
+      res.fps[2 * n] = fp[0]!;
+      res.fps[2 * n + 1] = fp[1]!;
+      res.parents[n] = pid;
+      res.actions[n] = a;
+      res.sleep!.set(csl, n * sw);
+      res.enc.push(child.m);
+      res.n++;
+      if (res.n === chunk) {
+        flush(done(res));
+        res = newResult(chunk, words, init.m, sw);
+      }
+    }
+  }
+  res.violation = violation;
+  flush(done(res));
+}
+
+function grow32(a: Uint32Array, n: number): Uint32Array {
+  const b = new Uint32Array(n);
+  b.set(a);
+  return b;
+}
+
 interface Building extends Omit<SliceResult, 'bytes' | 'offs'> {
   enc: EncodedStates;
 }
 
-function newResult(chunk: number, words: number, base: Int32Array): Building {
-  return {
+function newResult(chunk: number, words: number, base: Int32Array, sw = 0): Building {
+  const b: Building = {
     fps: new Uint32Array(chunk * 2), parents: new Uint32Array(chunk), actions: new Uint16Array(chunk),
     enc: new EncodedStates(words, base, chunk), n: 0, transitions: 0, violation: null,
   };
+  if (sw) {
+    b.sleep = new Uint32Array(chunk * sw);
+    b.dupFps = new Uint32Array(64);
+    b.dupSleep = new Uint32Array(32 * sw);
+    b.dups = 0;
+    b.pruned = 0;
+  }
+  return b;
 }
 
 function done(b: Building): SliceResult {
@@ -146,12 +276,18 @@ export interface WorkerInit {
   config: ExploreConfig;
   profile: { builtin: string } | { file: string };
   properties: PropertyName[];
+  /** partial-order reduction (and so no process symmetry) */
+  por?: boolean;
+  /** false: no process symmetry */
+  symmetry?: boolean;
 }
 
 /** Runs the search. `makeWorkerInit` is needed when workers > 1. */
 export async function bfs(sys: ExploreSystem, lim: SearchLimits, workerInit?: WorkerInit): Promise<SearchResult> {
   const t0 = Date.now();
-  const ex = new Expander(sys, lim.properties);
+  // sleep sets name process slots: with them, fingerprints keep the slots (src/explore/sleep.ts)
+  const symmetry = !lim.por && lim.symmetry !== false;
+  const ex = new Expander(sys, lim.properties, true, symmetry);
   const words = sys.initial.m.length;
   // in shared memory: the expanding threads read it (it only grows between levels)
   const visited = new FingerprintSet(1 << 16, true);
@@ -161,13 +297,18 @@ export async function bfs(sys: ExploreSystem, lim: SearchLimits, workerInit?: Wo
   parents.push(0, 0);
   let level = new PackedLevel(words, sys.initial.m);
   level.pushState(sys.initial.m, 0);
+  // sleep sets, one per state of the level (partial-order reduction); the initial state's is empty
+  const sw = lim.por ? sleepWords(sys.actions.length) : 0;
+  let sleeping = sw ? new SleepTable(sw) : null;
+  sleeping?.push(new Uint32Array(sw), 0);
+  let pruned = 0;
   let transitions = 0;
   let maxQueue = 1;
   let frontierBytes = level.bytes;
   const levels = [1];
-  let result: Omit<SearchResult, 'seconds' | 'collisionProbability' | 'bytesPerState' | 'maxQueue' | 'levels' | 'states' | 'distinct' | 'frontierBytes'> | null = null;
+  let result: Omit<SearchResult, 'seconds' | 'collisionProbability' | 'bytesPerState' | 'maxQueue' | 'levels' | 'states' | 'distinct' | 'frontierBytes' | 'pruned'> | null = null;
   // with W workers, W-1 threads expand next to this one, which also takes every result
-  const workers = lim.workers > 1 && workerInit ? await startWorkers(lim.workers - 1, workerInit) : [];
+  const workers = lim.workers > 1 && workerInit ? await startWorkers(lim.workers - 1, { ...workerInit, por: lim.por, symmetry }) : [];
   let stoppedBy: SearchResult['stoppedBy'] = null;
   let depth = 0;
   const memMb = () => process.memoryUsage().rss / 1048576;
@@ -178,17 +319,32 @@ export async function bfs(sys: ExploreSystem, lim: SearchLimits, workerInit?: Wo
       const next = new PackedLevel(words, sys.initial.m);
       const levelNew = new FingerprintSet(1 << 12);
       const fresh = new FingerprintList();
+      const nextSleeping = sw ? new SleepTable(sw) : null;
+      const inLevel = sw ? new FingerprintIndex() : null;
       let found: SliceResult['violation'] = null;
       const view = level.view();
       const take = (r: SliceResult) => {
         transitions += r.transitions;
+        pruned += r.pruned ?? 0;
         for (let j = 0; j < r.n; j++) {
           const h = r.fps[2 * j]!;
           const l = r.fps[2 * j + 1]!;
-          if (!levelNew.add(h, l)) continue;
+          if (!levelNew.add(h, l)) {
+            // found again in this level: asleep only if asleep on every way in
+            if (inLevel) nextSleeping!.and(inLevel.get(h, l), r.sleep!, j * sw);
+            continue;
+          }
           fresh.push(h, l);
           const id = parents.push(r.parents[j]!, r.actions[j]!);
+          if (inLevel) {
+            inLevel.set(h, l, next.length);
+            nextSleeping!.push(r.sleep!, j * sw);
+          }
           next.push(r.bytes, r.offs[j]!, id);
+        }
+        for (let d = 0; d < (r.dups ?? 0); d++) {
+          const i = inLevel!.get(r.dupFps![2 * d]!, r.dupFps![2 * d + 1]!);
+          if (i >= 0) nextSleeping!.and(i, r.dupSleep!, d * sw);
         }
         if (r.violation && !found) found = r.violation;
       };
@@ -203,13 +359,14 @@ export async function bfs(sys: ExploreSystem, lim: SearchLimits, workerInit?: Wo
         // successors already found in this level are not encoded again
         const local = new FingerprintSet(1 << 12);
         for (let lo = 0; lo < level.length && !found; lo += CHUNK) {
-          expandSlice(ex, view, lo, Math.min(level.length, lo + CHUNK), depth, visited, take, 256, local);
+          if (sleeping) expandSlicePor(ex, view, sleeping.view(), lo, Math.min(level.length, lo + CHUNK), depth, visited, take, 256, local);
+          else expandSlice(ex, view, lo, Math.min(level.length, lo + CHUNK), depth, visited, take, 256, local);
           await pause();
           if (limited()) break;
           progress();
         }
       } else {
-        found = await expandWithWorkers(workers, ex, view, level.length, depth, visited, take, pause, () => {
+        found = await expandWithWorkers(workers, ex, view, sleeping?.view() ?? null, level.length, depth, visited, take, pause, () => {
           progress();
           return limited();
         });
@@ -225,6 +382,7 @@ export async function bfs(sys: ExploreSystem, lim: SearchLimits, workerInit?: Wo
       fresh.forEach((h, l) => visited.add(h, l));
       frontierBytes = Math.max(frontierBytes, level.bytes + next.bytes);
       level = next;
+      sleeping = nextSleeping;
       levels.push(next.length);
       maxQueue = Math.max(maxQueue, next.length);
       progress();
@@ -240,7 +398,7 @@ export async function bfs(sys: ExploreSystem, lim: SearchLimits, workerInit?: Wo
   const seconds = (Date.now() - t0) / 1000;
   const distinct = visited.size;
   const common = {
-    states: transitions, distinct, seconds, maxQueue, levels, frontierBytes,
+    states: transitions, distinct, seconds, maxQueue, levels, frontierBytes, pruned,
     collisionProbability: (distinct * Math.max(0, transitions - distinct)) / 2 ** 64,
     bytesPerState: (visited.bytes + parents.bytes) / Math.max(1, distinct),
   };
@@ -327,7 +485,7 @@ export async function startWorkers(n: number, init: WorkerInit): Promise<Started
  * This thread expands its own slice in chunks and lets the event loop run
  * between them, so worker results, limits and Ctrl-C are seen while it works.
  */
-async function expandWithWorkers(ws: Started[], ex: Expander, view: LevelView, length: number, depth: number, visited: FingerprintSet,
+async function expandWithWorkers(ws: Started[], ex: Expander, view: LevelView, sleeping: SleepView | null, length: number, depth: number, visited: FingerprintSet,
   take: (r: SliceResult) => void, pause: () => Promise<boolean>, limited: () => boolean): Promise<SliceResult['violation']> {
   const n = ws.length;
   // this thread's slice comes first: its results are taken as they come
@@ -349,7 +507,7 @@ async function expandWithWorkers(ws: Started[], ex: Expander, view: LevelView, l
     w.worker.on('message', onMsg);
     const lo = mine + Math.floor((rest * i) / n);
     const hi = mine + Math.floor((rest * (i + 1)) / n);
-    w.worker.postMessage({ level: view, lo, hi, depth, visited: { hi: visited.hi, lo: visited.lo } });
+    w.worker.postMessage({ level: view, sleeping, lo, hi, depth, visited: { hi: visited.hi, lo: visited.lo } });
     return onMsg;
   });
   const takeOne = (r: SliceResult) => {
@@ -359,7 +517,8 @@ async function expandWithWorkers(ws: Started[], ex: Expander, view: LevelView, l
   try {
     const local = new FingerprintSet(1 << 12);
     for (let lo = 0; lo < mine; lo += CHUNK) {
-      expandSlice(ex, view, lo, Math.min(mine, lo + CHUNK), depth, visited, takeOne, 256, local);
+      if (sleeping) expandSlicePor(ex, view, sleeping, lo, Math.min(mine, lo + CHUNK), depth, visited, takeOne, 256, local);
+      else expandSlice(ex, view, lo, Math.min(mine, lo + CHUNK), depth, visited, takeOne, 256, local);
       if ((await pause()) && limited()) return found;
       if (failed.error) throw failed.error;
     }

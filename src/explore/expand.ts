@@ -5,7 +5,7 @@
  * worker threads, the random walks and trace replay, so all four step the
  * model identically.
  */
-import type { KState } from '../model/layout.js';
+import type { KState, Recorder } from '../model/layout.js';
 import { KState as KStateClass } from '../model/layout.js';
 import { step, type Kernel } from '../ops/step.js';
 import { systemEnv } from './system.js';
@@ -24,10 +24,12 @@ export class Expander {
   /**
    * `reduce` (the default): free dead write records after every step and
    * leave message-only fields out of fingerprints; off only to check that
-   * this reduction is exact (test/unit/explore/exact.test.ts).
+   * this reduction is exact (test/unit/explore/exact.test.ts). `symmetry`
+   * false: no two process slots are interchangeable in fingerprints (the
+   * sleep sets of partial-order reduction need it: src/explore/sleep.ts).
    */
-  constructor(readonly sys: ExploreSystem, readonly properties: readonly PropertyName[], private readonly reduce = true) {
-    this.canon = new Canonicalizer(sys.initial.L, !reduce);
+  constructor(readonly sys: ExploreSystem, readonly properties: readonly PropertyName[], private readonly reduce = true, symmetry = true) {
+    this.canon = new Canonicalizer(sys.initial.L, !reduce, symmetry);
     this.monitor = new Monitor(plainNames, properties.includes('model-invariant'));
     this.kernel = { prof: sys.profile, env: systemEnv(sys.config, sys.profile) };
     this.live = new Uint8Array(sys.initial.L.geo.writes);
@@ -36,9 +38,25 @@ export class Expander {
   /**
    * Applies action `a` to a copy of `parent` (written into `into` when
    * given). Returns null when the action is disabled or its call fails
-   * (an errno or a signal: such steps are not part of traces).
+   * (an errno or a signal: such steps are not part of traces). With `rec`,
+   * records the action's footprint in it.
    */
-  step(parent: KState, a: number, depth: number, into?: KState): { state: KState; violation: Violation | null } | null {
+  step(parent: KState, a: number, depth: number, into?: KState, rec?: Recorder): { state: KState; violation: Violation | null } | null {
+    if (!rec) return this.run(parent, a, depth, into);
+    // the footprint of the action (src/explore/sleep.ts): what it reads of the parent, and of the copy it changes
+    rec.reset();
+    parent.rec = rec;
+    const s = into ?? new KStateClass(parent.L, new Int32Array(parent.m.length));
+    s.rec = rec;
+    try {
+      return this.run(parent, a, depth, s, rec);
+    } finally {
+      parent.rec = null;
+      s.rec = null;
+    }
+  }
+
+  private run(parent: KState, a: number, depth: number, into?: KState, rec?: Recorder): { state: KState; violation: Violation | null } | null {
     const act = this.sys.actions[a]!;
     if (!act.enabled(parent)) return null;
     const s = into ?? new KStateClass(parent.L, new Int32Array(parent.m.length));
@@ -59,7 +77,9 @@ export class Expander {
       }
     }
     // after the check (its message names the write read): records nothing holds any more cannot be
-    // observed, so states that differ only in them are one state (issue 14)
+    // observed, so states that differ only in them are one state (issue 14); what the collection
+    // reads is not part of a footprint (its stores are)
+    if (rec) rec.reading = false;
     if (this.reduce) writes_gc(s, this.live);
     return { state: s, violation };
   }

@@ -31,6 +31,8 @@ export interface ExploreOptions {
   properties?: PropertyName[];
   maxStates?: number;
   maxMemoryMb?: number;
+  /** partial-order reduction by sleep sets (breadth-first search only): the same states and counterexample, fewer transitions */
+  por?: boolean;
   /** random walks; `shard`: only its part of the walks (batches kept whole) */
   swarm?: { seed: number; walks: number; shard?: Shard };
   shrink?: boolean;
@@ -54,6 +56,8 @@ export interface ExploreReport {
   depth: number;
   states: number;
   distinct: number;
+  /** with partial-order reduction (`por`): transitions the sleep sets did not take; null without */
+  pruned: number | null;
   seconds: number;
   statesPerSecond: number;
   collisionProbability: number;
@@ -104,7 +108,7 @@ export async function explore(o: ExploreOptions): Promise<ExploreReport> {
       violation = sw.found.violation;
     }
   } else {
-    res = await bfs(sys, { depth, workers: o.workers, properties, maxStates: o.maxStates, maxMemoryMb: o.maxMemoryMb, stop: o.stop, onProgress: o.onProgress }, init);
+    res = await bfs(sys, { depth, workers: o.workers, properties, maxStates: o.maxStates, maxMemoryMb: o.maxMemoryMb, por: o.por, stop: o.stop, onProgress: o.onProgress }, init);
     trace = res.trace;
     violation = res.violation;
   }
@@ -119,6 +123,7 @@ export async function explore(o: ExploreOptions): Promise<ExploreReport> {
     depth: violation ? trace.length : res ? res.depth : depth,
     states: res ? res.states : sw!.steps,
     distinct: res ? res.distinct : 0,
+    pruned: res && o.por ? res.pruned : null,
     seconds: res ? res.seconds : sw!.seconds,
     statesPerSecond: 0,
     collisionProbability: res ? res.collisionProbability : 0,

@@ -12,8 +12,9 @@
  * a sound reduction could use. A step is atomic, so what another action can
  * see of it is the words it changed, not every store it made.
  *
- * Measurement only: the explorer does not reduce by it (docs/explore.md,
- * "Partial-order reduction").
+ * Measurement only: `explore --por` reduces by footprints the model records
+ * itself, which also count stores that change nothing (src/explore/sleep.ts);
+ * the Proxy here is the reference its completeness test compares them with.
  */
 import { KState } from '../model/layout.js';
 import { step, type Kernel } from '../ops/step.js';
@@ -43,8 +44,8 @@ export interface IndependenceFigures {
 
 const INDEX = /^\d+$/;
 
-/** A view of `arr` that records the words read and stored (typed array methods count over their range). */
-function recording(arr: Int32Array, reads: Set<number>, stores: Set<number>): Int32Array {
+/** A view of `arr` that records the words read and stored (typed array methods count over their range): slow, but it misses no access. */
+export function recording(arr: Int32Array, reads: Set<number>, stores: Set<number>): Int32Array {
   const n = arr.length;
   const at = (x: unknown, d: number): number => (typeof x !== 'number' ? d : x < 0 ? n + x : x);
   const range = (to: Set<number>, from: number, end: number): void => {

@@ -107,3 +107,52 @@ export function slotHash(h: number, l: number): number {
   x ^= x >>> 16;
   return x >>> 0;
 }
+
+/** Fingerprints with a number each (a level's states by position: the sleep sets' intersection). */
+export class FingerprintIndex {
+  private hi: Uint32Array;
+  private lo: Uint32Array;
+  private val: Int32Array;
+  private cap: number;
+  size = 0;
+
+  constructor(initial = 1 << 12) {
+    this.cap = initial;
+    this.hi = new Uint32Array(initial);
+    this.lo = new Uint32Array(initial);
+    this.val = new Int32Array(initial);
+  }
+
+  /** The number of a fingerprint, or -1. */
+  get(h: number, l: number): number {
+    if (h === EMPTY && l === EMPTY) l = 1;
+    let i = Math.floor((slotHash(h, l) / 4294967296) * this.cap);
+    for (;;) {
+      const a = this.hi[i]!;
+      const b = this.lo[i]!;
+      if (a === EMPTY && b === EMPTY) return -1;
+      if (a === h && b === l) return this.val[i]!;
+      if (++i === this.cap) i = 0;
+    }
+  }
+
+  /** Sets the number of a fingerprint not in the index. */
+  set(h: number, l: number, v: number): void {
+    if (h === EMPTY && l === EMPTY) l = 1;
+    if (this.size * 10 >= this.cap * 8) {
+      const { hi, lo, val } = this;
+      this.cap *= 2;
+      this.hi = new Uint32Array(this.cap);
+      this.lo = new Uint32Array(this.cap);
+      this.val = new Int32Array(this.cap);
+      this.size = 0;
+      for (let i = 0; i < hi.length; i++) if (hi[i] !== EMPTY || lo[i] !== EMPTY) this.set(hi[i]!, lo[i]!, val[i]!);
+    }
+    let i = Math.floor((slotHash(h, l) / 4294967296) * this.cap);
+    while (this.hi[i] !== EMPTY || this.lo[i] !== EMPTY) if (++i === this.cap) i = 0;
+    this.hi[i] = h;
+    this.lo[i] = l;
+    this.val[i] = v;
+    this.size++;
+  }
+}

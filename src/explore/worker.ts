@@ -6,7 +6,8 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { buildSystem } from './system.js';
 import { Expander } from './expand.js';
-import { expandSlice, type SliceResult, type WorkerInit } from './bfs.js';
+import { expandSlice, expandSlicePor, type SliceResult, type WorkerInit } from './bfs.js';
+import type { SleepView } from './sleep.js';
 import type { LevelView } from './frontier.js';
 import { profileById } from '../profiles/index.js';
 import { loadProfileFile } from '../profiles/load.js';
@@ -18,8 +19,8 @@ const port = parentPort!;
 try {
   const profile = 'builtin' in init.profile ? profileById(init.profile.builtin) : await loadProfileFile(init.profile.file);
   const sys = buildSystem(init.config, profile);
-  const ex = new Expander(sys, init.properties);
-  port.on('message', (m: { level: LevelView; lo: number; hi: number; depth: number; visited: { hi: Uint32Array; lo: Uint32Array }; swarm?: { seed: number; from: number; to: number; stride: number; depth: number } }) => {
+  const ex = new Expander(sys, init.properties, true, !init.por && init.symmetry !== false);
+  port.on('message', (m: { level: LevelView; sleeping?: SleepView | null; lo: number; hi: number; depth: number; visited: { hi: Uint32Array; lo: Uint32Array }; swarm?: { seed: number; from: number; to: number; stride: number; depth: number } }) => {
     if (m.swarm) {
       try {
         const out = [];
@@ -31,9 +32,12 @@ try {
       return;
     }
     try {
-      expandSlice(ex, m.level, m.lo, m.hi, m.depth, m.visited, (r: SliceResult) => {
-        port.postMessage({ result: r }, [r.fps.buffer, r.parents.buffer, r.actions.buffer, r.bytes.buffer, r.offs.buffer] as ArrayBuffer[]);
-      });
+      const post = (r: SliceResult) => {
+        const extra = r.sleep ? [r.sleep.buffer, r.dupFps!.buffer, r.dupSleep!.buffer] : [];
+        port.postMessage({ result: r }, [r.fps.buffer, r.parents.buffer, r.actions.buffer, r.bytes.buffer, r.offs.buffer, ...extra] as ArrayBuffer[]);
+      };
+      if (m.sleeping) expandSlicePor(ex, m.level, m.sleeping, m.lo, m.hi, m.depth, m.visited, post);
+      else expandSlice(ex, m.level, m.lo, m.hi, m.depth, m.visited, post);
       port.postMessage({ done: true });
     } catch (e) {
       port.postMessage({ error: (e as Error).stack ?? String(e) });

@@ -142,11 +142,15 @@ export class Canonicalizer {
   /**
    * `whole`: also keep what only words messages (who made a write, where a
    * pipe buffer's page was mapped): the unreduced form the exactness test
-   * compares the explorer's reduction with.
+   * compares the explorer's reduction with. `symmetry` false: processes
+   * keep their slots (no two states that differ only in which slot holds
+   * which process are one): what the explorer's sleep sets need, whose
+   * actions name process slots (src/explore/sleep.ts).
    */
   constructor(
     L: KState['L'],
     private readonly whole = false,
+    private readonly symmetry = true,
   ) {
     this.frameMap = new Int32Array(L.geo.frames);
     this.frameSeen = new Int32Array(L.geo.frames);
@@ -264,7 +268,7 @@ export class Canonicalizer {
     for (let t = 0; t < geo.tasks; t++) {
       const st = m[L.tasks + t * L.taskWords + T_STATE]!;
       // rank (alive, dead, unused), then signature, then slot: one number, sorted by insertion (a handful of tasks)
-      key[t] = (st === TASK_ALIVE ? 0 : st === TASK_DEAD ? 1 : 2) * 2 ** 32 + (this.signature(s, t) >>> 0);
+      key[t] = this.symmetry ? (st === TASK_ALIVE ? 0 : st === TASK_DEAD ? 1 : 2) * 2 ** 32 + (this.signature(s, t) >>> 0) : t;
       let i = t;
       while (i > 0 && key[order[i - 1]!]! > key[t]!) {
         order[i] = order[i - 1]!;

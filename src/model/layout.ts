@@ -426,6 +426,9 @@ export function makeLayout(geo: Geometry): Layout {
  * where things are and is shared between clones.
  */
 export class KState {
+  /** records the words steps read and store (partial-order reduction), null when nothing records */
+  rec: Recorder | null = null;
+
   constructor(
     readonly L: Layout,
     readonly m: Int32Array,
@@ -458,6 +461,86 @@ export class KState {
   clone(): KState {
     return new KState(this.L, this.m.slice());
   }
+}
+
+/**
+ * The words of a state one step read and stored: its footprint, which the
+ * explorer's sleep sets compare (src/explore/sleep.ts). The model reaches
+ * the state only through ld(), st(), fill_words() and move_words(), so
+ * nothing it does escapes the record.
+ */
+export class Recorder {
+  /** words read, in first-read order */
+  readonly reads: number[] = [];
+  /** words stored, in first-store order */
+  readonly stores: number[] = [];
+  /** false while reads are not part of the footprint (the explorer's write-record collection) */
+  reading = true;
+  private readonly rmark: Int32Array;
+  private readonly smark: Int32Array;
+  private stamp = 1;
+
+  constructor(words: number) {
+    this.rmark = new Int32Array(words);
+    this.smark = new Int32Array(words);
+  }
+
+  /** Starts a new footprint. */
+  reset(): void {
+    this.reads.length = 0;
+    this.stores.length = 0;
+    this.reading = true;
+    if (++this.stamp === 0x7fffffff) {
+      this.stamp = 1;
+      this.rmark.fill(0);
+      this.smark.fill(0);
+    }
+  }
+
+  read(i: number): void {
+    if (this.reading && this.rmark[i] !== this.stamp) {
+      this.rmark[i] = this.stamp;
+      this.reads.push(i);
+    }
+  }
+
+  store(i: number): void {
+    if (this.smark[i] !== this.stamp) {
+      this.smark[i] = this.stamp;
+      this.stores.push(i);
+    }
+  }
+}
+
+/** Reads word i of a state (every read of the model goes through here or a helper below). */
+export function ld(s: KState, i: number): number {
+  const r = s.rec;
+  if (r !== null) r.read(i);
+  return s.m[i]!;
+}
+
+/** Stores v in word i of a state; returns v. */
+export function st(s: KState, i: number, v: number): number {
+  const r = s.rec;
+  if (r !== null) r.store(i);
+  return (s.m[i] = v);
+}
+
+/** Stores v in words [from, to) (Int32Array.fill). */
+export function fill_words(s: KState, v: number, from: number, to: number): void {
+  const r = s.rec;
+  if (r !== null) for (let i = from; i < to; i++) r.store(i);
+  s.m.fill(v, from, to);
+}
+
+/** Moves words [from, end) to `to` (Int32Array.copyWithin). */
+export function move_words(s: KState, to: number, from: number, end: number): void {
+  const r = s.rec;
+  if (r !== null) {
+    for (let i = from; i < end; i++) r.read(i);
+    for (let i = to; i < to + end - from; i++) r.store(i);
+  }
+  s.m.copyWithin(to, from, end);
 }
 
 /** The buffer of the last recycled state, and the size from which a state is worth recycling. */

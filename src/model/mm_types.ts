@@ -104,6 +104,7 @@ import {
 } from './layout.js';
 import { type Pte, mk_pte } from './pte.js';
 import { type Pmd, PMD_NONE_T, PMD_TABLE_T, pmd_trans_huge, is_huge_zero_pmd, pmd_pfn, pmd_pte_bits } from './pmd.js';
+import { ld, st, fill_words, move_words } from './layout.js';
 
 /* ---- VMA flags (kernel names, our bit values) ---- */
 export const VM_READ = 1 << 0;
@@ -163,39 +164,39 @@ export function pgo(s: KState, pfn: number): number {
  * order-0 page). Counts and most flags are the folio's and live on its head.
  */
 export function folio_head(s: KState, pfn: number): number {
-  const h = s.m[s.L.memmap + pfn * PAGE_WORDS + PG_HEAD]!;
+  const h = ld(s, s.L.memmap + pfn * PAGE_WORDS + PG_HEAD);
   return h === 0 ? pfn : h;
 }
 /** Where a flag lives: per page (PG_anon_exclusive, ...), or on the folio's head. */
 function flagRec(s: KState, pfn: number, flag: number): number {
   const o = s.L.memmap + pfn * PAGE_WORDS;
   if ((flag & PGF_PER_PAGE) !== 0) return o;
-  const h = s.m[o + PG_HEAD]!;
+  const h = ld(s, o + PG_HEAD);
   return h === 0 ? o : s.L.memmap + h * PAGE_WORDS;
 }
 /** The flags of a page: its folio's, with its own per-page flags (PGF_PER_PAGE). */
 export function page_flags(s: KState, pfn: number): number {
   const o = s.L.memmap + pfn * PAGE_WORDS;
-  const h = s.m[o + PG_HEAD]!;
-  const own = s.m[o + PG_FLAGS]!;
+  const h = ld(s, o + PG_HEAD);
+  const own = ld(s, o + PG_FLAGS);
   if (h === 0 || h === pfn) return own;
-  return (s.m[s.L.memmap + h * PAGE_WORDS + PG_FLAGS]! & ~PGF_PER_PAGE) | (own & PGF_PER_PAGE);
+  return (ld(s, s.L.memmap + h * PAGE_WORDS + PG_FLAGS) & ~PGF_PER_PAGE) | (own & PGF_PER_PAGE);
 }
 export function page_test(s: KState, pfn: number, flag: number): boolean {
-  return (s.m[flagRec(s, pfn, flag) + PG_FLAGS]! & flag) !== 0;
+  return (ld(s, flagRec(s, pfn, flag) + PG_FLAGS) & flag) !== 0;
 }
 export function page_set(s: KState, pfn: number, flag: number): void {
-  s.m[flagRec(s, pfn, flag) + PG_FLAGS]! |= flag;
+  st(s, flagRec(s, pfn, flag) + PG_FLAGS, ld(s, flagRec(s, pfn, flag) + PG_FLAGS) | flag);
 }
 export function page_clear(s: KState, pfn: number, flag: number): void {
-  s.m[flagRec(s, pfn, flag) + PG_FLAGS]! &= ~flag;
+  st(s, flagRec(s, pfn, flag) + PG_FLAGS, ld(s, flagRec(s, pfn, flag) + PG_FLAGS) & ~flag);
 }
 /** page_ref_count(): the folio's refcount (tail pages have none of their own). */
 export function page_ref_count(s: KState, pfn: number): number {
-  return s.m[s.L.memmap + folio_head(s, pfn) * PAGE_WORDS + PG_REF]!;
+  return ld(s, s.L.memmap + folio_head(s, pfn) * PAGE_WORDS + PG_REF);
 }
 export function page_ref_add(s: KState, pfn: number, n: number): void {
-  s.m[s.L.memmap + folio_head(s, pfn) * PAGE_WORDS + PG_REF]! += n;
+  st(s, s.L.memmap + folio_head(s, pfn) * PAGE_WORDS + PG_REF, ld(s, s.L.memmap + folio_head(s, pfn) * PAGE_WORDS + PG_REF) + n);
 }
 /**
  * page_mapcount(): the mappings of this page, its PTEs (page->_mapcount + 1)
@@ -204,47 +205,47 @@ export function page_ref_add(s: KState, pfn: number, n: number): void {
  */
 export function page_mapcount(s: KState, pfn: number): number {
   const o = s.L.memmap + pfn * PAGE_WORDS;
-  const h = s.m[o + PG_HEAD]!;
-  const own = s.m[o + PG_MAPCOUNT]!;
-  return h === 0 ? own : own + s.m[s.L.memmap + h * PAGE_WORDS + PG_ENTIRE]!;
+  const h = ld(s, o + PG_HEAD);
+  const own = ld(s, o + PG_MAPCOUNT);
+  return h === 0 ? own : own + ld(s, s.L.memmap + h * PAGE_WORDS + PG_ENTIRE);
 }
 /** The PTEs that map this page (page->_mapcount + 1, without the PMD mappings). */
 export function page_pte_mapcount(s: KState, pfn: number): number {
-  return s.m[s.L.memmap + pfn * PAGE_WORDS + PG_MAPCOUNT]!;
+  return ld(s, s.L.memmap + pfn * PAGE_WORDS + PG_MAPCOUNT);
 }
 export function page_mapcount_add(s: KState, pfn: number, n: number): void {
-  s.m[s.L.memmap + pfn * PAGE_WORDS + PG_MAPCOUNT]! += n;
+  st(s, s.L.memmap + pfn * PAGE_WORDS + PG_MAPCOUNT, ld(s, s.L.memmap + pfn * PAGE_WORDS + PG_MAPCOUNT) + n);
 }
 /** folio->_pincount (large folios; small ones count pins in the refcount bias) */
 export function page_pincount(s: KState, pfn: number): number {
-  return s.m[s.L.memmap + folio_head(s, pfn) * PAGE_WORDS + PG_PINCOUNT]!;
+  return ld(s, s.L.memmap + folio_head(s, pfn) * PAGE_WORDS + PG_PINCOUNT);
 }
 export function folio_pincount_add(s: KState, pfn: number, n: number): void {
-  s.m[s.L.memmap + folio_head(s, pfn) * PAGE_WORDS + PG_PINCOUNT]! += n;
+  st(s, s.L.memmap + folio_head(s, pfn) * PAGE_WORDS + PG_PINCOUNT, ld(s, s.L.memmap + folio_head(s, pfn) * PAGE_WORDS + PG_PINCOUNT) + n);
 }
 
 /* ---------------- large folios (folio-wide fields, on the head) ---------------- */
 
 /** folio_order() of the folio `pfn` belongs to */
 export function folio_order(s: KState, pfn: number): number {
-  return s.m[s.L.memmap + folio_head(s, pfn) * PAGE_WORDS + PG_ORDER]!;
+  return ld(s, s.L.memmap + folio_head(s, pfn) * PAGE_WORDS + PG_ORDER);
 }
 export function folio_nr_pages(s: KState, pfn: number): number {
   return 1 << folio_order(s, pfn);
 }
 export function folio_test_large(s: KState, pfn: number): boolean {
-  return s.m[s.L.memmap + pfn * PAGE_WORDS + PG_HEAD]! !== 0;
+  return ld(s, s.L.memmap + pfn * PAGE_WORDS + PG_HEAD) !== 0;
 }
 /** `_entire_mapcount` (PMD mappings) */
 export function folio_entire_mapcount(s: KState, pfn: number): number {
-  return s.m[s.L.memmap + folio_head(s, pfn) * PAGE_WORDS + PG_ENTIRE]!;
+  return ld(s, s.L.memmap + folio_head(s, pfn) * PAGE_WORDS + PG_ENTIRE);
 }
 export function folio_entire_mapcount_add(s: KState, pfn: number, n: number): void {
-  s.m[s.L.memmap + folio_head(s, pfn) * PAGE_WORDS + PG_ENTIRE]! += n;
+  st(s, s.L.memmap + folio_head(s, pfn) * PAGE_WORDS + PG_ENTIRE, ld(s, s.L.memmap + folio_head(s, pfn) * PAGE_WORDS + PG_ENTIRE) + n);
 }
 /** `_large_mapcount`: all PTE and PMD mappings of a large folio */
 export function folio_large_mapcount(s: KState, pfn: number): number {
-  return s.m[s.L.memmap + folio_head(s, pfn) * PAGE_WORDS + PG_LARGE]!;
+  return ld(s, s.L.memmap + folio_head(s, pfn) * PAGE_WORDS + PG_LARGE);
 }
 /** folio_mapped(): some PTE or PMD maps a page of the folio. */
 export function folio_mapped(s: KState, pfn: number): boolean {
@@ -252,51 +253,51 @@ export function folio_mapped(s: KState, pfn: number): boolean {
   return folio_large_mapcount(s, pfn) > 0;
 }
 export function folio_large_mapcount_add(s: KState, pfn: number, n: number): void {
-  s.m[s.L.memmap + folio_head(s, pfn) * PAGE_WORDS + PG_LARGE]! += n;
+  st(s, s.L.memmap + folio_head(s, pfn) * PAGE_WORDS + PG_LARGE, ld(s, s.L.memmap + folio_head(s, pfn) * PAGE_WORDS + PG_LARGE) + n);
 }
 /** MM-ID slot i (0, 1) of a large folio: the mm (task id) it tracks or -1, and its mapcount */
 export function folio_mm_id(s: KState, pfn: number, i: 0 | 1): number {
-  return s.m[s.L.memmap + folio_head(s, pfn) * PAGE_WORDS + (i === 0 ? PG_MMID0 : PG_MMID1)]! - 1;
+  return ld(s, s.L.memmap + folio_head(s, pfn) * PAGE_WORDS + (i === 0 ? PG_MMID0 : PG_MMID1)) - 1;
 }
 export function folio_mm_id_mapcount(s: KState, pfn: number, i: 0 | 1): number {
-  return s.m[s.L.memmap + folio_head(s, pfn) * PAGE_WORDS + (i === 0 ? PG_MMC0 : PG_MMC1)]!;
+  return ld(s, s.L.memmap + folio_head(s, pfn) * PAGE_WORDS + (i === 0 ? PG_MMC0 : PG_MMC1));
 }
 export function folio_set_mm_id_slot(s: KState, pfn: number, i: 0 | 1, task: number, count: number): void {
   const o = s.L.memmap + folio_head(s, pfn) * PAGE_WORDS;
-  s.m[o + (i === 0 ? PG_MMID0 : PG_MMID1)] = task + 1;
-  s.m[o + (i === 0 ? PG_MMC0 : PG_MMC1)] = count;
+  st(s, o + (i === 0 ? PG_MMID0 : PG_MMID1), task + 1);
+  st(s, o + (i === 0 ? PG_MMC0 : PG_MMC1), count);
 }
 
 export function page_data(s: KState, pfn: number): number {
-  return s.m[s.L.memmap + pfn * PAGE_WORDS + PG_DATA]!;
+  return ld(s, s.L.memmap + pfn * PAGE_WORDS + PG_DATA);
 }
 export function page_set_data(s: KState, pfn: number, wid: number): void {
-  s.m[s.L.memmap + pfn * PAGE_WORDS + PG_DATA] = wid;
+  st(s, s.L.memmap + pfn * PAGE_WORDS + PG_DATA, wid);
 }
 export function page_private(s: KState, pfn: number): number {
-  return s.m[s.L.memmap + pfn * PAGE_WORDS + PG_PRIVATE]!;
+  return ld(s, s.L.memmap + pfn * PAGE_WORDS + PG_PRIVATE);
 }
 export function page_set_private(s: KState, pfn: number, v: number): void {
-  s.m[s.L.memmap + pfn * PAGE_WORDS + PG_PRIVATE] = v;
+  st(s, s.L.memmap + pfn * PAGE_WORDS + PG_PRIVATE, v);
 }
 /** file id of a page-cache page, or -1 for anonymous / free pages */
 export function page_file(s: KState, pfn: number): number {
-  return s.m[s.L.memmap + pfn * PAGE_WORDS + PG_MAPPING]! - 1;
+  return ld(s, s.L.memmap + pfn * PAGE_WORDS + PG_MAPPING) - 1;
 }
 export function page_index(s: KState, pfn: number): number {
-  return s.m[s.L.memmap + pfn * PAGE_WORDS + PG_INDEX]!;
+  return ld(s, s.L.memmap + pfn * PAGE_WORDS + PG_INDEX);
 }
 export function page_set_mapping(s: KState, pfn: number, file: number, index: number): void {
   const o = s.L.memmap + pfn * PAGE_WORDS;
-  s.m[o + PG_MAPPING] = file + 1;
-  s.m[o + PG_INDEX] = index;
+  st(s, o + PG_MAPPING, file + 1);
+  st(s, o + PG_INDEX, index);
 }
 /** allocation sequence number of the page in frame `pfn` */
 export function page_gen(s: KState, pfn: number): number {
-  return s.m[s.L.memmap + pfn * PAGE_WORDS + PG_GEN]!;
+  return ld(s, s.L.memmap + pfn * PAGE_WORDS + PG_GEN);
 }
 export function page_allocated(s: KState, pfn: number): boolean {
-  return (s.m[s.L.memmap + pfn * PAGE_WORDS + PG_FLAGS]! & PGF_ALLOC) !== 0;
+  return (ld(s, s.L.memmap + pfn * PAGE_WORDS + PG_FLAGS) & PGF_ALLOC) !== 0;
 }
 export function frames(s: KState): number {
   return s.L.geo.frames;
@@ -308,92 +309,92 @@ export function tso(s: KState, t: number): number {
   return s.L.tasks + t * s.L.taskWords;
 }
 export function task_alive(s: KState, t: number): boolean {
-  return s.m[s.L.tasks + t * s.L.taskWords + T_STATE] === TASK_ALIVE;
+  return ld(s, s.L.tasks + t * s.L.taskWords + T_STATE) === TASK_ALIVE;
 }
 export function task_state(s: KState, t: number): number {
-  return s.m[s.L.tasks + t * s.L.taskWords + T_STATE]!;
+  return ld(s, s.L.tasks + t * s.L.taskWords + T_STATE);
 }
 export function task_set_state(s: KState, t: number, v: number): void {
-  s.m[s.L.tasks + t * s.L.taskWords + T_STATE] = v;
+  st(s, s.L.tasks + t * s.L.taskWords + T_STATE, v);
 }
 export function task_parent(s: KState, t: number): number {
-  return s.m[s.L.tasks + t * s.L.taskWords + T_PARENT]!;
+  return ld(s, s.L.tasks + t * s.L.taskWords + T_PARENT);
 }
 export function task_set_parent(s: KState, t: number, p: number): void {
-  s.m[s.L.tasks + t * s.L.taskWords + T_PARENT] = p;
+  st(s, s.L.tasks + t * s.L.taskWords + T_PARENT, p);
 }
 export function mm_flags(s: KState, t: number): number {
-  return s.m[s.L.tasks + t * s.L.taskWords + T_MMFLAGS]!;
+  return ld(s, s.L.tasks + t * s.L.taskWords + T_MMFLAGS);
 }
 export function mm_set_flags(s: KState, t: number, v: number): void {
-  s.m[s.L.tasks + t * s.L.taskWords + T_MMFLAGS] = v;
+  st(s, s.L.tasks + t * s.L.taskWords + T_MMFLAGS, v);
 }
 export function task_curwid(s: KState, t: number): number {
-  return s.m[s.L.tasks + t * s.L.taskWords + T_CURWID]!;
+  return ld(s, s.L.tasks + t * s.L.taskWords + T_CURWID);
 }
 export function task_set_curwid(s: KState, t: number, w: number): void {
-  s.m[s.L.tasks + t * s.L.taskWords + T_CURWID] = w;
+  st(s, s.L.tasks + t * s.L.taskWords + T_CURWID, w);
 }
 export function task_uffd(s: KState, t: number): number {
-  return s.m[s.L.tasks + t * s.L.taskWords + T_UFFD]!;
+  return ld(s, s.L.tasks + t * s.L.taskWords + T_UFFD);
 }
 export function task_set_uffd(s: KState, t: number, v: number): void {
-  s.m[s.L.tasks + t * s.L.taskWords + T_UFFD] = v;
+  st(s, s.L.tasks + t * s.L.taskWords + T_UFFD, v);
 }
 /** The task's uid: 0 (root, every capability) or an unprivileged user's. */
 export function task_uid(s: KState, t: number): number {
-  return s.m[s.L.tasks + t * s.L.taskWords + T_UID]!;
+  return ld(s, s.L.tasks + t * s.L.taskWords + T_UID);
 }
 export function task_set_uid(s: KState, t: number, uid: number): void {
-  s.m[s.L.tasks + t * s.L.taskWords + T_UID] = uid;
+  st(s, s.L.tasks + t * s.L.taskWords + T_UID, uid);
 }
 /** RLIMIT_MEMLOCK of the task, in pages. */
 export function task_memlock(s: KState, t: number): number {
-  return s.m[s.L.tasks + t * s.L.taskWords + T_MEMLOCK]!;
+  return ld(s, s.L.tasks + t * s.L.taskWords + T_MEMLOCK);
 }
 export function task_set_memlock(s: KState, t: number, pages: number): void {
-  s.m[s.L.tasks + t * s.L.taskWords + T_MEMLOCK] = pages;
+  st(s, s.L.tasks + t * s.L.taskWords + T_MEMLOCK, pages);
 }
 /** The accounting of the ring `t` owns: bit 0 set when it charges its user, the pages its buffer charged above it. */
 export function task_ring_acct(s: KState, t: number): number {
-  return s.m[s.L.tasks + t * s.L.taskWords + T_RING_ACCT]!;
+  return ld(s, s.L.tasks + t * s.L.taskWords + T_RING_ACCT);
 }
 export function task_set_ring_acct(s: KState, t: number, v: number): void {
-  s.m[s.L.tasks + t * s.L.taskWords + T_RING_ACCT] = v;
+  st(s, s.L.tasks + t * s.L.taskWords + T_RING_ACCT, v);
 }
 /** user_struct->locked_vm of the unprivileged user, in pages. */
 export function user_locked_vm(s: KState): number {
-  return s.m[G_USER_LOCKED]!;
+  return ld(s, G_USER_LOCKED);
 }
 export function user_set_locked_vm(s: KState, pages: number): void {
-  s.m[G_USER_LOCKED] = pages;
+  st(s, G_USER_LOCKED, pages);
 }
 export function task_ring(s: KState, t: number): number {
-  return s.m[s.L.tasks + t * s.L.taskWords + T_RING]!;
+  return ld(s, s.L.tasks + t * s.L.taskWords + T_RING);
 }
 export function task_set_ring(s: KState, t: number, v: number): void {
-  s.m[s.L.tasks + t * s.L.taskWords + T_RING] = v;
+  st(s, s.L.tasks + t * s.L.taskWords + T_RING, v);
 }
 /** The task's mm slot with ksmd (0: not registered, MMF_VM_MERGEABLE clear), ordered by registration. */
 export function task_ksm(s: KState, t: number): number {
-  return s.m[s.L.tasks + t * s.L.taskWords + T_KSM]!;
+  return ld(s, s.L.tasks + t * s.L.taskWords + T_KSM);
 }
 export function task_set_ksm(s: KState, t: number, v: number): void {
-  s.m[s.L.tasks + t * s.L.taskWords + T_KSM] = v;
+  st(s, s.L.tasks + t * s.L.taskWords + T_KSM, v);
 }
 /** The ksm_merging_pages a task inherited at fork (dup_mm copies the counter; later ksm_fork resets it). */
 export function task_ksm_base(s: KState, t: number): number {
-  return s.m[s.L.tasks + t * s.L.taskWords + T_KSM_BASE]!;
+  return ld(s, s.L.tasks + t * s.L.taskWords + T_KSM_BASE);
 }
 export function task_set_ksm_base(s: KState, t: number, v: number): void {
-  s.m[s.L.tasks + t * s.L.taskWords + T_KSM_BASE] = v;
+  st(s, s.L.tasks + t * s.L.taskWords + T_KSM_BASE, v);
 }
 /** mm->ksm_zero_pages (6.5+): KSM-placed zero pages this mm mapped, as the kernel counts them (a copy of the parent's at fork). */
 export function task_ksm_zero(s: KState, t: number): number {
-  return s.m[s.L.tasks + t * s.L.taskWords + T_KSM_ZERO]!;
+  return ld(s, s.L.tasks + t * s.L.taskWords + T_KSM_ZERO);
 }
 export function task_set_ksm_zero(s: KState, t: number, v: number): void {
-  s.m[s.L.tasks + t * s.L.taskWords + T_KSM_ZERO] = v;
+  st(s, s.L.tasks + t * s.L.taskWords + T_KSM_ZERO, v);
 }
 /* ---- the hugetlb pool of the PMD size (struct hstate) and the private reservation maps ---- */
 
@@ -407,7 +408,7 @@ const HP_WORDS = [
 /** The hugetlb pool of hstate `h` (struct hstate's counters). */
 export function hugetlb_pool(s: KState, h: Hstate = 0): { nr: number; free: number; resv: number; surplus: number; overcommit: number } {
   const w = HP_WORDS[h];
-  return { nr: s.m[w[0]]!, free: s.m[w[1]]!, resv: s.m[w[2]]!, surplus: s.m[w[3]]!, overcommit: s.m[w[4]]! };
+  return { nr: ld(s, w[0]), free: ld(s, w[1]), resv: ld(s, w[2]), surplus: ld(s, w[3]), overcommit: ld(s, w[4]) };
 }
 /** Adds to the counters of the pool of hstate `h`. */
 export function hugetlb_pool_add(
@@ -416,15 +417,15 @@ export function hugetlb_pool_add(
   h: Hstate = 0,
 ): void {
   const w = HP_WORDS[h];
-  s.m[w[0]]! += d.nr ?? 0;
-  s.m[w[1]]! += d.free ?? 0;
-  s.m[w[2]]! += d.resv ?? 0;
-  s.m[w[3]]! += d.surplus ?? 0;
-  s.m[w[4]]! += d.overcommit ?? 0;
+  st(s, w[0], ld(s, w[0]) + (d.nr ?? 0));
+  st(s, w[1], ld(s, w[1]) + (d.free ?? 0));
+  st(s, w[2], ld(s, w[2]) + (d.resv ?? 0));
+  st(s, w[3], ld(s, w[3]) + (d.surplus ?? 0));
+  st(s, w[4], ld(s, w[4]) + (d.overcommit ?? 0));
 }
 /** A new hugetlbfs file for a MAP_HUGETLB mapping: its identity (1, 2, ...). */
 export function hugetlb_new_file(s: KState): number {
-  return ++s.m[G_HP_FILES]!;
+  return st(s, G_HP_FILES, ld(s, G_HP_FILES) + 1);
 }
 /**
  * The owner of a private mapping consumed the reservation of huge page
@@ -432,13 +433,13 @@ export function hugetlb_new_file(s: KState): number {
  * index, so slots stay below 32 (resolve.ts keeps hugetlb regions there).
  */
 export function hugetlb_resv_consumed(s: KState, t: number, slot: number, h: Hstate = 0): boolean {
-  return ((s.m[s.L.tasks + t * s.L.taskWords + (h ? T_HRESV_PUD : T_HRESV)]! >>> slot) & 1) !== 0;
+  return ((ld(s, s.L.tasks + t * s.L.taskWords + (h ? T_HRESV_PUD : T_HRESV)) >>> slot) & 1) !== 0;
 }
 export function hugetlb_set_resv_consumed(s: KState, t: number, slot: number, on: boolean, h: Hstate = 0): void {
   if (slot >= 32) throw new Error(`cowlab: hugetlb reservation slot ${slot} is beyond the model's 32`);
   const o = s.L.tasks + t * s.L.taskWords + (h ? T_HRESV_PUD : T_HRESV);
-  if (on) s.m[o]! |= 1 << slot;
-  else s.m[o]! &= ~(1 << slot);
+  if (on) st(s, o, ld(s, o) | (1 << slot));
+  else st(s, o, ld(s, o) & ~(1 << slot));
 }
 
 /** Offset of ksmd's rmap item for (t, va): KSM_WORDS words (the geometry must have KSM). */
@@ -447,36 +448,36 @@ function ksm_item(s: KState, t: number, va: number): number {
 }
 /** The rmap item's oldchecksum (content key + 1 at the last visit; 0: never visited). */
 export function ksm_item_checksum(s: KState, t: number, va: number): number {
-  return s.m[ksm_item(s, t, va) + K_CHECKSUM]!;
+  return ld(s, ksm_item(s, t, va) + K_CHECKSUM);
 }
 export function ksm_item_set_checksum(s: KState, t: number, va: number, ck: number): void {
-  s.m[ksm_item(s, t, va) + K_CHECKSUM] = ck;
+  st(s, ksm_item(s, t, va) + K_CHECKSUM, ck);
 }
 /** The rmap item's KI_* bits. */
 export function ksm_item_flags(s: KState, t: number, va: number): number {
-  return s.m[ksm_item(s, t, va) + K_FLAGS]!;
+  return ld(s, ksm_item(s, t, va) + K_FLAGS);
 }
 export function ksm_item_set_flags(s: KState, t: number, va: number, f: number): void {
-  s.m[ksm_item(s, t, va) + K_FLAGS] = f;
+  st(s, ksm_item(s, t, va) + K_FLAGS, f);
 }
 /** Registers one more mm with ksmd: its place in ksmd's list. */
 export function ksm_next_slot(s: KState): number {
-  s.m[G_KSM_SEQ] = s.m[G_KSM_SEQ]! + 1;
-  return s.m[G_KSM_SEQ];
+  st(s, G_KSM_SEQ, ld(s, G_KSM_SEQ) + 1);
+  return ld(s, G_KSM_SEQ);
 }
 
 /* ---- page table: one level, indexed by virtual page ---- */
 
 export function ptep_get(s: KState, t: number, va: number): Pte {
-  return s.m[s.L.tasks + t * s.L.taskWords + s.L.tPte + va]!;
+  return ld(s, s.L.tasks + t * s.L.taskWords + s.L.tPte + va);
 }
 /** set_pte_at(); a PTE in a range without a page table allocates one (pte_alloc): the PMD becomes a table. */
 export function set_pte_at(s: KState, t: number, va: number, pte: Pte): void {
   const base = s.L.tasks + t * s.L.taskWords;
-  s.m[base + s.L.tPte + va] = pte;
+  st(s, base + s.L.tPte + va, pte);
   if (pte !== 0 && s.L.pmds > 0) {
     const i = base + s.L.tPmd + (va >>> s.L.geo.pmdOrder);
-    if (s.m[i] === PMD_NONE_T) s.m[i] = PMD_TABLE_T;
+    if (ld(s, i) === PMD_NONE_T) st(s, i, PMD_TABLE_T);
   }
 }
 
@@ -490,13 +491,13 @@ export function set_pte_at(s: KState, t: number, va: number, pte: Pte): void {
  */
 export function pte_lookup(s: KState, t: number, va: number): Pte {
   const base = s.L.tasks + t * s.L.taskWords;
-  const pte = s.m[base + s.L.tPte + va]!;
+  const pte = ld(s, base + s.L.tPte + va);
   if (pte !== 0 || s.L.pmds === 0) return pte;
   if (s.L.puds > 0) {
-    const pud = s.m[base + s.L.tPud + (va >>> s.L.geo.pudOrder!)]!;
+    const pud = ld(s, base + s.L.tPud + (va >>> s.L.geo.pudOrder!));
     if (pmd_trans_huge(pud)) return mk_pte(pmd_pfn(pud) + (va & ((1 << s.L.geo.pudOrder!) - 1))) | pmd_pte_bits(pud);
   }
-  const pmd = s.m[base + s.L.tPmd + (va >>> s.L.geo.pmdOrder)]!;
+  const pmd = ld(s, base + s.L.tPmd + (va >>> s.L.geo.pmdOrder));
   if (!pmd_trans_huge(pmd)) return pte;
   const pfn = is_huge_zero_pmd(pmd) ? ZERO_PFN : pmd_pfn(pmd) + (va & ((1 << s.L.geo.pmdOrder) - 1));
   return mk_pte(pfn) | pmd_pte_bits(pmd);
@@ -509,18 +510,18 @@ export function pte_lookup(s: KState, t: number, va: number): Pte {
 export function huge_leaf_at(s: KState, t: number, va: number): [first: number, nr: number] | null {
   if (s.L.pmds === 0) return null;
   const base = s.L.tasks + t * s.L.taskWords;
-  if (s.L.puds > 0 && pmd_trans_huge(s.m[base + s.L.tPud + (va >>> s.L.geo.pudOrder!)]!)) {
+  if (s.L.puds > 0 && pmd_trans_huge(ld(s, base + s.L.tPud + (va >>> s.L.geo.pudOrder!)))) {
     const nr = 1 << s.L.geo.pudOrder!;
     return [va - (va & (nr - 1)), nr];
   }
-  if (!pmd_trans_huge(s.m[base + s.L.tPmd + (va >>> s.L.geo.pmdOrder)]!)) return null;
+  if (!pmd_trans_huge(ld(s, base + s.L.tPmd + (va >>> s.L.geo.pmdOrder)))) return null;
   const nr = 1 << s.L.geo.pmdOrder;
   return [va - (va & (nr - 1)), nr];
 }
 
 /** Whether `va` is mapped by a huge PMD (a THP or the huge zero page). */
 export function pmd_mapped_huge(s: KState, t: number, va: number): boolean {
-  return s.L.pmds > 0 && pmd_trans_huge(s.m[s.L.tasks + t * s.L.taskWords + s.L.tPmd + (va >>> s.L.geo.pmdOrder)]!);
+  return s.L.pmds > 0 && pmd_trans_huge(ld(s, s.L.tasks + t * s.L.taskWords + s.L.tPmd + (va >>> s.L.geo.pmdOrder)));
 }
 
 /** The pages one PMD maps (1 << pmdOrder), or 0 when the geometry has no PMD level. */
@@ -530,10 +531,10 @@ export function pmd_nr(s: KState): number {
 /** The PMD covering `va` (a table, implicitly, without a PMD level). */
 export function pmdp_get(s: KState, t: number, va: number): Pmd {
   if (s.L.pmds === 0) return PMD_TABLE_T;
-  return s.m[s.L.tasks + t * s.L.taskWords + s.L.tPmd + (va >>> s.L.geo.pmdOrder)]!;
+  return ld(s, s.L.tasks + t * s.L.taskWords + s.L.tPmd + (va >>> s.L.geo.pmdOrder));
 }
 export function set_pmd_at(s: KState, t: number, va: number, pmd: Pmd): void {
-  s.m[s.L.tasks + t * s.L.taskWords + s.L.tPmd + (va >>> s.L.geo.pmdOrder)] = pmd;
+  st(s, s.L.tasks + t * s.L.taskWords + s.L.tPmd + (va >>> s.L.geo.pmdOrder), pmd);
 }
 
 /** folio_hstate(): the hugetlb pool the folio at `head` belongs to. */
@@ -550,10 +551,10 @@ export function pud_nr(s: KState): number {
 /** The PUD covering `va`: a hugetlb leaf or none (PMD_NONE). */
 export function pudp_get(s: KState, t: number, va: number): Pmd {
   if (s.L.puds === 0) return PMD_NONE_T;
-  return s.m[s.L.tasks + t * s.L.taskWords + s.L.tPud + (va >>> s.L.geo.pudOrder!)]!;
+  return ld(s, s.L.tasks + t * s.L.taskWords + s.L.tPud + (va >>> s.L.geo.pudOrder!));
 }
 export function set_pud_at(s: KState, t: number, va: number, pud: Pmd): void {
-  s.m[s.L.tasks + t * s.L.taskWords + s.L.tPud + (va >>> s.L.geo.pudOrder!)] = pud;
+  st(s, s.L.tasks + t * s.L.taskWords + s.L.tPud + (va >>> s.L.geo.pudOrder!), pud);
 }
 
 /* ---- VMAs: a small sorted array per mm (the kernel's maple tree) ---- */
@@ -586,7 +587,7 @@ export function vma_count(s: KState, t: number): number {
   let c = 0;
   for (let i = 0; i < n; i++) {
     const o = vmo(s, t, i);
-    if (s.m[o + V_END]! > s.m[o + V_START]!) c++;
+    if (ld(s, o + V_END) > ld(s, o + V_START)) c++;
     else break;
   }
   return c;
@@ -594,15 +595,14 @@ export function vma_count(s: KState, t: number): number {
 
 export function vma_get(s: KState, t: number, i: number): Vma {
   const o = vmo(s, t, i);
-  const m = s.m;
   return {
-    start: m[o + V_START]!,
-    end: m[o + V_END]!,
-    flags: m[o + V_FLAGS]!,
-    file: m[o + V_FILE]! - 1,
-    pgoff: m[o + V_PGOFF]!,
-    anon: m[o + V_ANON]! !== 0,
-    av: m[o + V_ANON]!,
+    start: ld(s, o + V_START),
+    end: ld(s, o + V_END),
+    flags: ld(s, o + V_FLAGS),
+    file: ld(s, o + V_FILE) - 1,
+    pgoff: ld(s, o + V_PGOFF),
+    anon: ld(s, o + V_ANON) !== 0,
+    av: ld(s, o + V_ANON),
   };
 }
 
@@ -617,7 +617,6 @@ export function vmas_of(s: KState, t: number): Vma[] {
 /** Replaces an mm's VMAs (kept sorted and adjacent-compatible ones merged by the caller). */
 export function vmas_store(s: KState, t: number, vmas: readonly Vma[]): boolean {
   if (vmas.length > s.L.geo.vmas) return false;
-  const m = s.m;
   // anon_vma identities renumbered by first appearance, so equal layouts are equal states
   const ids = new Map<number, number>();
   let fresh = 1 << 20;
@@ -632,14 +631,14 @@ export function vmas_store(s: KState, t: number, vmas: readonly Vma[]): boolean 
     const o = vmo(s, t, i);
     const v = vmas[i];
     if (v) {
-      m[o + V_START] = v.start;
-      m[o + V_END] = v.end;
-      m[o + V_FLAGS] = v.flags;
-      m[o + V_FILE] = v.file + 1;
-      m[o + V_PGOFF] = v.pgoff;
-      m[o + V_ANON] = av[i]!;
+      st(s, o + V_START, v.start);
+      st(s, o + V_END, v.end);
+      st(s, o + V_FLAGS, v.flags);
+      st(s, o + V_FILE, v.file + 1);
+      st(s, o + V_PGOFF, v.pgoff);
+      st(s, o + V_ANON, av[i]!);
     } else {
-      for (let k = 0; k < VMA_WORDS; k++) m[o + k] = 0;
+      for (let k = 0; k < VMA_WORDS; k++) st(s, o + k, 0);
     }
   }
   return true;
@@ -648,12 +647,11 @@ export function vmas_store(s: KState, t: number, vmas: readonly Vma[]): boolean 
 /** Index of the VMA containing `va`, or -1 (find_vma + range check, i.e. vma_lookup()). */
 export function vma_lookup_idx(s: KState, t: number, va: number): number {
   const n = s.L.geo.vmas;
-  const m = s.m;
   const base = s.L.tasks + t * s.L.taskWords + s.L.tVma;
   for (let i = 0; i < n; i++) {
     const o = base + i * VMA_WORDS;
-    const st = m[o + V_START]!;
-    const en = m[o + V_END]!;
+    const st = ld(s, o + V_START);
+    const en = ld(s, o + V_END);
     if (en <= st) return -1;
     if (va >= st && va < en) return i;
     if (st > va) return -1;
@@ -661,21 +659,21 @@ export function vma_lookup_idx(s: KState, t: number, va: number): number {
   return -1;
 }
 export function vma_flags_at(s: KState, t: number, i: number): number {
-  return s.m[vmo(s, t, i) + V_FLAGS]!;
+  return ld(s, vmo(s, t, i) + V_FLAGS);
 }
 export function vma_set_flags_at(s: KState, t: number, i: number, f: number): void {
-  s.m[vmo(s, t, i) + V_FLAGS] = f;
+  st(s, vmo(s, t, i) + V_FLAGS, f);
 }
 export function vma_file_at(s: KState, t: number, i: number): number {
-  return s.m[vmo(s, t, i) + V_FILE]! - 1;
+  return ld(s, vmo(s, t, i) + V_FILE) - 1;
 }
 /** file page index that virtual page `va` of VMA `i` maps (linear_page_index) */
 export function vma_pgoff_of(s: KState, t: number, i: number, va: number): number {
   const o = vmo(s, t, i);
-  return s.m[o + V_PGOFF]! + (va - s.m[o + V_START]!);
+  return ld(s, o + V_PGOFF) + (va - ld(s, o + V_START));
 }
 export function vma_anon_at(s: KState, t: number, i: number): boolean {
-  return s.m[vmo(s, t, i) + V_ANON]! !== 0;
+  return ld(s, vmo(s, t, i) + V_ANON) !== 0;
 }
 /**
  * anon_vma_prepare() (every era): the VMA gets an anon_vma the first time an
@@ -706,10 +704,10 @@ export function va_shared(s: KState, t: number, va: number): boolean {
   return i >= 0 && (vma_flags_at(s, t, i) & VM_SHARED) !== 0;
 }
 export function vma_start_at(s: KState, t: number, i: number): number {
-  return s.m[vmo(s, t, i) + V_START]!;
+  return ld(s, vmo(s, t, i) + V_START);
 }
 export function vma_end_at(s: KState, t: number, i: number): number {
-  return s.m[vmo(s, t, i) + V_END]!;
+  return ld(s, vmo(s, t, i) + V_END);
 }
 
 /* ---------------- write records and the vis bitsets ---------------- */
@@ -718,36 +716,36 @@ export function wro(s: KState, w: number): number {
   return s.L.writes + w * WRITE_WORDS;
 }
 export function write_flags(s: KState, w: number): number {
-  return s.m[s.L.writes + w * WRITE_WORDS + W_FLAGS]!;
+  return ld(s, s.L.writes + w * WRITE_WORDS + W_FLAGS);
 }
 export function write_writer(s: KState, w: number): number {
-  return s.m[s.L.writes + w * WRITE_WORDS + W_WRITER]!;
+  return ld(s, s.L.writes + w * WRITE_WORDS + W_WRITER);
 }
 export function write_step(s: KState, w: number): number {
-  return s.m[s.L.writes + w * WRITE_WORDS + W_STEP]!;
+  return ld(s, s.L.writes + w * WRITE_WORDS + W_STEP);
 }
 export function vis_test(s: KState, t: number, w: number): boolean {
   const o = s.L.tasks + t * s.L.taskWords + s.L.tVis + (w >>> 5);
-  return (s.m[o]! & (1 << (w & 31))) !== 0;
+  return (ld(s, o) & (1 << (w & 31))) !== 0;
 }
 export function vis_set(s: KState, t: number, w: number): void {
   const o = s.L.tasks + t * s.L.taskWords + s.L.tVis + (w >>> 5);
-  s.m[o]! |= 1 << (w & 31);
+  st(s, o, ld(s, o) | (1 << (w & 31)));
 }
 export function vis_clear_all_of(s: KState, w: number): void {
   for (let t = 0; t < s.L.geo.tasks; t++) {
     const o = s.L.tasks + t * s.L.taskWords + s.L.tVis + (w >>> 5);
-    s.m[o]! &= ~(1 << (w & 31));
+    st(s, o, ld(s, o) & ~(1 << (w & 31)));
   }
 }
 export function vis_copy(s: KState, from: number, to: number): void {
   const a = s.L.tasks + from * s.L.taskWords + s.L.tVis;
   const b = s.L.tasks + to * s.L.taskWords + s.L.tVis;
-  for (let i = 0; i < s.L.visWords; i++) s.m[b + i] = s.m[a + i]!;
+  for (let i = 0; i < s.L.visWords; i++) st(s, b + i, ld(s, a + i));
 }
 export function vis_clear(s: KState, t: number): void {
   const b = s.L.tasks + t * s.L.taskWords + s.L.tVis;
-  for (let i = 0; i < s.L.visWords; i++) s.m[b + i] = 0;
+  for (let i = 0; i < s.L.visWords; i++) st(s, b + i, 0);
 }
 
 /* ---------------- files ---------------- */
@@ -756,67 +754,67 @@ export function fio(s: KState, f: number): number {
   return s.L.files + f * s.L.fileWords;
 }
 export function file_flags(s: KState, f: number): number {
-  return s.m[s.L.files + f * s.L.fileWords + F_FLAGS]!;
+  return ld(s, s.L.files + f * s.L.fileWords + F_FLAGS);
 }
 export function file_size(s: KState, f: number): number {
-  return s.m[s.L.files + f * s.L.fileWords + F_SIZE]!;
+  return ld(s, s.L.files + f * s.L.fileWords + F_SIZE);
 }
 export function file_maps(s: KState, f: number): number {
-  return s.m[s.L.files + f * s.L.fileWords + F_MAPS]!;
+  return ld(s, s.L.files + f * s.L.fileWords + F_MAPS);
 }
 export function file_maps_add(s: KState, f: number, n: number): void {
-  s.m[s.L.files + f * s.L.fileWords + F_MAPS]! += n;
+  st(s, s.L.files + f * s.L.fileWords + F_MAPS, ld(s, s.L.files + f * s.L.fileWords + F_MAPS) + n);
 }
 /** A hugetlbfs file's reservations not yet consumed by a page in its page cache. */
 export function file_hresv(s: KState, f: number): number {
-  return s.m[s.L.files + f * s.L.fileWords + F_HRESV]!;
+  return ld(s, s.L.files + f * s.L.fileWords + F_HRESV);
 }
 export function file_hresv_add(s: KState, f: number, n: number): void {
-  s.m[s.L.files + f * s.L.fileWords + F_HRESV]! += n;
+  st(s, s.L.files + f * s.L.fileWords + F_HRESV, ld(s, s.L.files + f * s.L.fileWords + F_HRESV) + n);
 }
 /** PFN of the page-cache page at `index`, 0 if not cached */
 export function filemap_get(s: KState, f: number, index: number): number {
-  return s.m[s.L.files + f * s.L.fileWords + F_HDR + index]!;
+  return ld(s, s.L.files + f * s.L.fileWords + F_HDR + index);
 }
 export function filemap_set(s: KState, f: number, index: number, pfn: number): void {
-  s.m[s.L.files + f * s.L.fileWords + F_HDR + index] = pfn;
+  st(s, s.L.files + f * s.L.fileWords + F_HDR + index, pfn);
 }
 
 /* ---------------- swap ---------------- */
 
 /** swapoff() has run: the swap area is gone */
 export function swap_is_off(s: KState): boolean {
-  return s.m[G_SWAP_OFF] !== 0;
+  return ld(s, G_SWAP_OFF) !== 0;
 }
 export function swap_set_off(s: KState): void {
-  s.m[G_SWAP_OFF] = 1;
+  st(s, G_SWAP_OFF, 1);
 }
 export function swo(s: KState, slot: number): number {
   return s.L.swap + slot * SWAP_WORDS;
 }
 export function swap_count(s: KState, slot: number): number {
-  return s.m[s.L.swap + slot * SWAP_WORDS + S_COUNT]!;
+  return ld(s, s.L.swap + slot * SWAP_WORDS + S_COUNT);
 }
 export function swap_count_add(s: KState, slot: number, n: number): void {
-  s.m[s.L.swap + slot * SWAP_WORDS + S_COUNT]! += n;
+  st(s, s.L.swap + slot * SWAP_WORDS + S_COUNT, ld(s, s.L.swap + slot * SWAP_WORDS + S_COUNT) + n);
 }
 export function swap_cache_pfn(s: KState, slot: number): number {
-  return s.m[s.L.swap + slot * SWAP_WORDS + S_CACHE]!;
+  return ld(s, s.L.swap + slot * SWAP_WORDS + S_CACHE);
 }
 export function swap_set_cache(s: KState, slot: number, pfn: number): void {
-  s.m[s.L.swap + slot * SWAP_WORDS + S_CACHE] = pfn;
+  st(s, s.L.swap + slot * SWAP_WORDS + S_CACHE, pfn);
 }
 export function swap_data(s: KState, slot: number): number {
-  return s.m[s.L.swap + slot * SWAP_WORDS + S_DATA]!;
+  return ld(s, s.L.swap + slot * SWAP_WORDS + S_DATA);
 }
 export function swap_set_data(s: KState, slot: number, wid: number): void {
-  s.m[s.L.swap + slot * SWAP_WORDS + S_DATA] = wid;
+  st(s, s.L.swap + slot * SWAP_WORDS + S_DATA, wid);
 }
 export function swap_used(s: KState, slot: number): boolean {
-  return s.m[s.L.swap + slot * SWAP_WORDS + S_USED]! !== 0;
+  return ld(s, s.L.swap + slot * SWAP_WORDS + S_USED) !== 0;
 }
 export function swap_set_used(s: KState, slot: number, used: boolean): void {
-  s.m[s.L.swap + slot * SWAP_WORDS + S_USED] = used ? 1 : 0;
+  st(s, s.L.swap + slot * SWAP_WORDS + S_USED, used ? 1 : 0);
 }
 
 /* ---------------- pipes ---------------- */
@@ -825,16 +823,16 @@ export function pio(s: KState, p: number): number {
   return s.L.pipes + p * s.L.pipeWords;
 }
 export function pipe_open(s: KState, p: number): boolean {
-  return s.m[s.L.pipes + p * s.L.pipeWords + P_STATE]! !== 0;
+  return ld(s, s.L.pipes + p * s.L.pipeWords + P_STATE) !== 0;
 }
 export function pipe_holders(s: KState, p: number): number {
-  return s.m[s.L.pipes + p * s.L.pipeWords + P_HOLDERS]!;
+  return ld(s, s.L.pipes + p * s.L.pipeWords + P_HOLDERS);
 }
 export function pipe_set_holders(s: KState, p: number, v: number): void {
-  s.m[s.L.pipes + p * s.L.pipeWords + P_HOLDERS] = v;
+  st(s, s.L.pipes + p * s.L.pipeWords + P_HOLDERS, v);
 }
 export function pipe_nbuf(s: KState, p: number): number {
-  return s.m[s.L.pipes + p * s.L.pipeWords + P_NBUF]!;
+  return ld(s, s.L.pipes + p * s.L.pipeWords + P_NBUF);
 }
 export interface PipeBuf {
   pfn: number;
@@ -843,36 +841,36 @@ export interface PipeBuf {
 }
 export function pipe_buf(s: KState, p: number, i: number): PipeBuf {
   const o = s.L.pipes + p * s.L.pipeWords + P_HDR + i * PIPEBUF_WORDS;
-  return { pfn: s.m[o + PB_PFN]!, taker: s.m[o + PB_TAKER]!, vpage: s.m[o + PB_VPAGE]! };
+  return { pfn: ld(s, o + PB_PFN), taker: ld(s, o + PB_TAKER), vpage: ld(s, o + PB_VPAGE) };
 }
 export function pipe_buf_pfn(s: KState, p: number, i: number): number {
-  return s.m[s.L.pipes + p * s.L.pipeWords + P_HDR + i * PIPEBUF_WORDS + PB_PFN]!;
+  return ld(s, s.L.pipes + p * s.L.pipeWords + P_HDR + i * PIPEBUF_WORDS + PB_PFN);
 }
 export function pipe_push(s: KState, p: number, b: PipeBuf): boolean {
   const base = s.L.pipes + p * s.L.pipeWords;
-  const n = s.m[base + P_NBUF]!;
+  const n = ld(s, base + P_NBUF);
   if (n >= s.L.geo.pipeBufs) return false;
   const o = base + P_HDR + n * PIPEBUF_WORDS;
-  s.m[o + PB_PFN] = b.pfn;
-  s.m[o + PB_TAKER] = b.taker;
-  s.m[o + PB_VPAGE] = b.vpage;
-  s.m[base + P_NBUF] = n + 1;
+  st(s, o + PB_PFN, b.pfn);
+  st(s, o + PB_TAKER, b.taker);
+  st(s, o + PB_VPAGE, b.vpage);
+  st(s, base + P_NBUF, n + 1);
   return true;
 }
 /** Removes and returns the oldest buffer (pipe reads are FIFO). */
 export function pipe_shift(s: KState, p: number): PipeBuf | null {
   const base = s.L.pipes + p * s.L.pipeWords;
-  const n = s.m[base + P_NBUF]!;
+  const n = ld(s, base + P_NBUF);
   if (n === 0) return null;
   const first = pipe_buf(s, p, 0);
   const o = base + P_HDR;
-  s.m.copyWithin(o, o + PIPEBUF_WORDS, o + n * PIPEBUF_WORDS);
-  s.m.fill(0, o + (n - 1) * PIPEBUF_WORDS, o + n * PIPEBUF_WORDS);
-  s.m[base + P_NBUF] = n - 1;
+  move_words(s, o, o + PIPEBUF_WORDS, o + n * PIPEBUF_WORDS);
+  fill_words(s, 0, o + (n - 1) * PIPEBUF_WORDS, o + n * PIPEBUF_WORDS);
+  st(s, base + P_NBUF, n - 1);
   return first;
 }
 export function pipe_set_state(s: KState, p: number, open: boolean): void {
-  s.m[s.L.pipes + p * s.L.pipeWords + P_STATE] = open ? 1 : 0;
+  st(s, s.L.pipes + p * s.L.pipeWords + P_STATE, open ? 1 : 0);
 }
 
 /* ---------------- references ---------------- */
@@ -881,25 +879,25 @@ export function rfo(s: KState, r: number): number {
   return s.L.refs + r * REF_WORDS;
 }
 export function ref_kind(s: KState, r: number): number {
-  return s.m[s.L.refs + r * REF_WORDS + R_KIND]!;
+  return ld(s, s.L.refs + r * REF_WORDS + R_KIND);
 }
 export function ref_owner(s: KState, r: number): number {
-  return s.m[s.L.refs + r * REF_WORDS + R_OWNER]!;
+  return ld(s, s.L.refs + r * REF_WORDS + R_OWNER);
 }
 export function ref_handle(s: KState, r: number): number {
-  return s.m[s.L.refs + r * REF_WORDS + R_HANDLE]!;
+  return ld(s, s.L.refs + r * REF_WORDS + R_HANDLE);
 }
 export function ref_vpage(s: KState, r: number): number {
-  return s.m[s.L.refs + r * REF_WORDS + R_VPAGE]!;
+  return ld(s, s.L.refs + r * REF_WORDS + R_VPAGE);
 }
 export function ref_state(s: KState, r: number): number {
-  return s.m[s.L.refs + r * REF_WORDS + R_STATE]!;
+  return ld(s, s.L.refs + r * REF_WORDS + R_STATE);
 }
 
 /* ---------------- LRU add batch ---------------- */
 
 export function lru_batch_count(s: KState): number {
-  return s.m[G_LRU_N]!;
+  return ld(s, G_LRU_N);
 }
 
 /* ---------------- the allocator's view of the memmap ---------------- */
@@ -910,29 +908,28 @@ export function lru_batch_count(s: KState): number {
  * recycled frame from its previous life.
  */
 export function frame_take(s: KState, flags: number, order = 0): number {
-  const m = s.m;
   const n = s.L.geo.frames;
   const nr = 1 << order;
   // a large folio takes naturally aligned frames, as the buddy allocator gives them; a small page the
   // lowest free frame, looked for from the hint (a 1 GiB file's 262144 page-cache pages stay linear)
-  for (let pfn = order === 0 ? Math.max(ZERO_PFN + 1, m[G_FREE_HINT]!) : nr; pfn + nr <= n; pfn += order === 0 ? 1 : nr) {
+  for (let pfn = order === 0 ? Math.max(ZERO_PFN + 1, ld(s, G_FREE_HINT)) : nr; pfn + nr <= n; pfn += order === 0 ? 1 : nr) {
     let free = true;
-    for (let i = 0; i < nr && free; i++) if ((m[s.L.memmap + (pfn + i) * PAGE_WORDS + PG_FLAGS]! & PGF_ALLOC) !== 0) free = false;
+    for (let i = 0; i < nr && free; i++) if ((ld(s, s.L.memmap + (pfn + i) * PAGE_WORDS + PG_FLAGS) & PGF_ALLOC) !== 0) free = false;
     if (!free || (order > 0 && pfn <= ZERO_PFN)) continue;
-    const gen = ++m[G_SEQ]!;
-    m.fill(0, s.L.memmap + pfn * PAGE_WORDS, s.L.memmap + (pfn + nr) * PAGE_WORDS);
+    const gen = st(s, G_SEQ, ld(s, G_SEQ) + 1);
+    fill_words(s, 0, s.L.memmap + pfn * PAGE_WORDS, s.L.memmap + (pfn + nr) * PAGE_WORDS);
     for (let i = 0; i < nr; i++) {
       const o = s.L.memmap + (pfn + i) * PAGE_WORDS;
-      m[o + PG_FLAGS] = PGF_ALLOC;
-      m[o + PG_GEN] = gen;
-      if (order > 0) m[o + PG_HEAD] = pfn;
+      st(s, o + PG_FLAGS, PGF_ALLOC);
+      st(s, o + PG_GEN, gen);
+      if (order > 0) st(s, o + PG_HEAD, pfn);
     }
     const o = s.L.memmap + pfn * PAGE_WORDS;
-    m[o + PG_FLAGS] = PGF_ALLOC | flags | (order > 0 ? PGF_HEAD : 0);
-    m[o + PG_REF] = 1;
-    m[o + PG_ORDER] = order;
-    if (pfn + nr - 1 > m[G_PFN_HWM]!) m[G_PFN_HWM] = pfn + nr - 1;
-    if (order === 0) m[G_FREE_HINT] = pfn + 1;
+    st(s, o + PG_FLAGS, PGF_ALLOC | flags | (order > 0 ? PGF_HEAD : 0));
+    st(s, o + PG_REF, 1);
+    st(s, o + PG_ORDER, order);
+    if (pfn + nr - 1 > ld(s, G_PFN_HWM)) st(s, G_PFN_HWM, pfn + nr - 1);
+    if (order === 0) st(s, G_FREE_HINT, pfn + 1);
     return pfn;
   }
   return 0;
@@ -940,15 +937,15 @@ export function frame_take(s: KState, flags: number, order = 0): number {
 
 /** Clears a folio's frames: they are free again. */
 export function frame_release(s: KState, pfn: number): void {
-  const nr = 1 << s.m[s.L.memmap + pfn * PAGE_WORDS + PG_ORDER]!;
+  const nr = 1 << ld(s, s.L.memmap + pfn * PAGE_WORDS + PG_ORDER);
   const o = s.L.memmap + pfn * PAGE_WORDS;
-  s.m.fill(0, o, o + nr * PAGE_WORDS);
-  if (s.m[G_FREE_HINT]! > pfn) s.m[G_FREE_HINT] = pfn;
+  fill_words(s, 0, o, o + nr * PAGE_WORDS);
+  if (ld(s, G_FREE_HINT) > pfn) st(s, G_FREE_HINT, pfn);
 }
 
 /** One past the highest frame ever allocated (frames above it were never used). */
 export function frames_in_use_bound(s: KState): number {
-  return Math.min(s.L.geo.frames, Math.max(s.m[G_PFN_HWM]!, ZERO_PFN) + 1);
+  return Math.min(s.L.geo.frames, Math.max(ld(s, G_PFN_HWM), ZERO_PFN) + 1);
 }
 
 /* ---------------- the per-CPU folio batches (add and activate) ---------------- */
@@ -960,28 +957,28 @@ function batchOff(s: KState, b: LruBatch): { n: number; at: number } {
   return b === 'add' ? { n: G_LRU_N, at: s.L.lru } : { n: G_ACT_N, at: s.L.act };
 }
 export function fbatch_len(s: KState, b: LruBatch): number {
-  return s.m[batchOff(s, b).n]!;
+  return ld(s, batchOff(s, b).n);
 }
 export function fbatch_at(s: KState, b: LruBatch, i: number): number {
-  return s.m[batchOff(s, b).at + i]!;
+  return ld(s, batchOff(s, b).at + i);
 }
 export function fbatch_push(s: KState, b: LruBatch, pfn: number): number {
   const o = batchOff(s, b);
-  const n = s.m[o.n]!;
-  s.m[o.at + n] = pfn;
-  s.m[o.n] = n + 1;
+  const n = ld(s, o.n);
+  st(s, o.at + n, pfn);
+  st(s, o.n, n + 1);
   return n + 1;
 }
 /** Empties a batch, returning its folios in order. */
 export function fbatch_take_all(s: KState, b: LruBatch): number[] {
   const o = batchOff(s, b);
-  const n = s.m[o.n]!;
+  const n = ld(s, o.n);
   const out: number[] = [];
   for (let i = 0; i < n; i++) {
-    out.push(s.m[o.at + i]!);
-    s.m[o.at + i] = 0;
+    out.push(ld(s, o.at + i));
+    st(s, o.at + i, 0);
   }
-  s.m[o.n] = 0;
+  st(s, o.n, 0);
   return out;
 }
 
@@ -990,17 +987,17 @@ export function fbatch_take_all(s: KState, b: LruBatch): number[] {
 /** Opens file slot `f` with `flags` and a size in pages. */
 export function file_init(s: KState, f: number, flags: number, pages: number): void {
   const o = s.L.files + f * s.L.fileWords;
-  s.m[o + F_FLAGS] = flags;
-  s.m[o + F_SIZE] = pages;
+  st(s, o + F_FLAGS, flags);
+  st(s, o + F_SIZE, pages);
 }
 /** i_size of file `f`, in pages (a write past EOF grows it). */
 export function file_set_size(s: KState, f: number, pages: number): void {
-  s.m[s.L.files + f * s.L.fileWords + F_SIZE] = pages;
+  st(s, s.L.files + f * s.L.fileWords + F_SIZE, pages);
 }
 /** Clears file slot `f` (the file is gone). */
 export function file_release(s: KState, f: number): void {
   const o = s.L.files + f * s.L.fileWords;
-  s.m.fill(0, o, o + s.L.fileWords);
+  fill_words(s, 0, o, o + s.L.fileWords);
 }
 
 /**
@@ -1010,17 +1007,16 @@ export function file_release(s: KState, f: number): void {
  * MM-ID slots, and `ref` references.
  */
 export function page_split_off(s: KState, pfn: number, folioFlags: number, ref: number): void {
-  const m = s.m;
   const o = pgo(s, pfn);
-  const own = m[o + PG_FLAGS]!;
-  m[o + PG_FLAGS] = (folioFlags & ~PGF_PER_PAGE) | (own & PGF_PER_PAGE & ~PGF_HEAD) | PGF_ALLOC;
-  m[o + PG_HEAD] = 0;
-  m[o + PG_ORDER] = 0;
-  m[o + PG_ENTIRE] = 0;
-  m[o + PG_LARGE] = 0;
-  m[o + PG_MMID0] = 0;
-  m[o + PG_MMID1] = 0;
-  m[o + PG_MMC0] = 0;
-  m[o + PG_MMC1] = 0;
-  m[o + PG_REF] = ref;
+  const own = ld(s, o + PG_FLAGS);
+  st(s, o + PG_FLAGS, (folioFlags & ~PGF_PER_PAGE) | (own & PGF_PER_PAGE & ~PGF_HEAD) | PGF_ALLOC);
+  st(s, o + PG_HEAD, 0);
+  st(s, o + PG_ORDER, 0);
+  st(s, o + PG_ENTIRE, 0);
+  st(s, o + PG_LARGE, 0);
+  st(s, o + PG_MMID0, 0);
+  st(s, o + PG_MMID1, 0);
+  st(s, o + PG_MMC0, 0);
+  st(s, o + PG_MMC1, 0);
+  st(s, o + PG_REF, ref);
 }

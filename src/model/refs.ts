@@ -18,6 +18,7 @@ import {
   REF_FREE,
   REFST_DETACHED,
 } from './layout.js';
+import { ld, st, fill_words } from './layout.js';
 
 /** A reference as a plain record. */
 export interface Ref {
@@ -35,37 +36,36 @@ export interface Ref {
 
 /** One field of reference `r`, without building the record (loops over a 1 GiB page's 262144 pins). */
 export function ref_kind(s: KState, r: number): number {
-  return s.m[s.L.refs + r * REF_WORDS + R_KIND]!;
+  return ld(s, s.L.refs + r * REF_WORDS + R_KIND);
 }
 export function ref_owner(s: KState, r: number): number {
-  return s.m[s.L.refs + r * REF_WORDS + R_OWNER]!;
+  return ld(s, s.L.refs + r * REF_WORDS + R_OWNER);
 }
 export function ref_vpage(s: KState, r: number): number {
-  return s.m[s.L.refs + r * REF_WORDS + R_VPAGE]!;
+  return ld(s, s.L.refs + r * REF_WORDS + R_VPAGE);
 }
 export function ref_pfn(s: KState, r: number): number {
-  return s.m[s.L.refs + r * REF_WORDS + R_PFN]!;
+  return ld(s, s.L.refs + r * REF_WORDS + R_PFN);
 }
 export function ref_foll(s: KState, r: number): number {
-  return s.m[s.L.refs + r * REF_WORDS + R_FOLL]!;
+  return ld(s, s.L.refs + r * REF_WORDS + R_FOLL);
 }
 export function ref_state(s: KState, r: number): number {
-  return s.m[s.L.refs + r * REF_WORDS + R_STATE]!;
+  return ld(s, s.L.refs + r * REF_WORDS + R_STATE);
 }
 
 export function ref_get(s: KState, r: number): Ref {
   const o = s.L.refs + r * REF_WORDS;
-  const m = s.m;
   return {
-    kind: m[o + R_KIND]!,
-    owner: m[o + R_OWNER]!,
-    vpage: m[o + R_VPAGE]!,
-    pfn: m[o + R_PFN]!,
-    foll: m[o + R_FOLL]!,
-    state: m[o + R_STATE]!,
-    handle: m[o + R_HANDLE]!,
-    file: m[o + R_FILE]!,
-    index: m[o + R_INDEX]!,
+    kind: ld(s, o + R_KIND),
+    owner: ld(s, o + R_OWNER),
+    vpage: ld(s, o + R_VPAGE),
+    pfn: ld(s, o + R_PFN),
+    foll: ld(s, o + R_FOLL),
+    state: ld(s, o + R_STATE),
+    handle: ld(s, o + R_HANDLE),
+    file: ld(s, o + R_FILE),
+    index: ld(s, o + R_INDEX),
   };
 }
 
@@ -75,19 +75,18 @@ export function ref_get(s: KState, r: number): Ref {
  * last one a loop took), so a loop over a 1 GiB page stays linear.
  */
 export function ref_add(s: KState, ref: Ref, from = 0): number {
-  const m = s.m;
   for (let r = from; r < s.L.geo.refs; r++) {
     const o = s.L.refs + r * REF_WORDS;
-    if (m[o + R_KIND] !== REF_FREE) continue;
-    m[o + R_KIND] = ref.kind;
-    m[o + R_OWNER] = ref.owner;
-    m[o + R_VPAGE] = ref.vpage;
-    m[o + R_PFN] = ref.pfn;
-    m[o + R_FOLL] = ref.foll;
-    m[o + R_STATE] = ref.state;
-    m[o + R_HANDLE] = ref.handle;
-    m[o + R_FILE] = ref.file ?? 0;
-    m[o + R_INDEX] = ref.index ?? 0;
+    if (ld(s, o + R_KIND) !== REF_FREE) continue;
+    st(s, o + R_KIND, ref.kind);
+    st(s, o + R_OWNER, ref.owner);
+    st(s, o + R_VPAGE, ref.vpage);
+    st(s, o + R_PFN, ref.pfn);
+    st(s, o + R_FOLL, ref.foll);
+    st(s, o + R_STATE, ref.state);
+    st(s, o + R_HANDLE, ref.handle);
+    st(s, o + R_FILE, ref.file ?? 0);
+    st(s, o + R_INDEX, ref.index ?? 0);
     return r;
   }
   return -1;
@@ -95,14 +94,14 @@ export function ref_add(s: KState, ref: Ref, from = 0): number {
 
 export function ref_free(s: KState, r: number): void {
   const o = s.L.refs + r * REF_WORDS;
-  s.m.fill(0, o, o + REF_WORDS);
+  fill_words(s, 0, o, o + REF_WORDS);
 }
 
 /** Indices of the references matching a predicate, in table order. */
 export function refs_where(s: KState, pred: (r: Ref) => boolean): number[] {
   const out: number[] = [];
   for (let r = 0; r < s.L.geo.refs; r++) {
-    if (s.m[s.L.refs + r * REF_WORDS + R_KIND] === REF_FREE) continue;
+    if (ld(s, s.L.refs + r * REF_WORDS + R_KIND) === REF_FREE) continue;
     if (pred(ref_get(s, r))) out.push(r);
   }
   return out;
@@ -111,7 +110,7 @@ export function refs_where(s: KState, pred: (r: Ref) => boolean): number[] {
 /** Every reference in use, by index (no records built: a 1 GiB buffer has 262144). */
 export function refs_used(s: KState): number[] {
   const out: number[] = [];
-  for (let r = 0; r < s.L.geo.refs; r++) if (s.m[s.L.refs + r * REF_WORDS + R_KIND] !== REF_FREE) out.push(r);
+  for (let r = 0; r < s.L.geo.refs; r++) if (ld(s, s.L.refs + r * REF_WORDS + R_KIND) !== REF_FREE) out.push(r);
   return out;
 }
 
@@ -120,11 +119,10 @@ export function refs_used(s: KState): number[] {
  * longer expected to match what it maps.
  */
 export function refs_detach_range(s: KState, owner: number, start: number, end: number): void {
-  const m = s.m;
   for (let r = 0; r < s.L.geo.refs; r++) {
     const o = s.L.refs + r * REF_WORDS;
-    if (m[o + R_KIND] === REF_FREE || m[o + R_OWNER] !== owner) continue;
-    const v = m[o + R_VPAGE]!;
-    if (v >= start && v < end) m[o + R_STATE]! |= REFST_DETACHED;
+    if (ld(s, o + R_KIND) === REF_FREE || ld(s, o + R_OWNER) !== owner) continue;
+    const v = ld(s, o + R_VPAGE);
+    if (v >= start && v < end) st(s, o + R_STATE, ld(s, o + R_STATE) | REFST_DETACHED);
   }
 }

@@ -35,6 +35,7 @@ import {
   UF_WOKEN,
 } from './layout.js';
 import { pte_pfn, pte_swp_slot } from './pte.js';
+import { ld, st, fill_words } from './layout.js';
 
 /** A stopped operation that holds no lock: a fault waiting for its uffd monitor, or a GUP-fast (interrupts off only). */
 export function holds_no_lock(op: number): boolean {
@@ -58,11 +59,11 @@ export function thread_base(s: KState, th: number): number {
 
 /** A field of thread slot `th`. */
 export function thread_get(s: KState, th: number, f: number): number {
-  return s.m[thread_base(s, th) + f]!;
+  return ld(s, thread_base(s, th) + f);
 }
 
 export function thread_set(s: KState, th: number, f: number, v: number): void {
-  s.m[thread_base(s, th) + f] = v;
+  st(s, thread_base(s, th) + f, v);
 }
 
 /** The task thread slot `th` belongs to, or -1 for a free slot. */
@@ -85,8 +86,8 @@ export function mmap_write_blocked(s: KState, t: number, exiting: boolean): bool
   for (let th = 0; th < n; th++) {
     const o = thread_base(s, th);
     // (a fault waiting in handle_userfault() dropped the lock)
-    if (s.m[o + TH_OP] === THOP_NONE || holds_no_lock(s.m[o + TH_OP]!) || s.m[o + TH_MM] !== t) continue;
-    if (!exiting || s.m[o + TH_TASK] !== t + 1) return true;
+    if (ld(s, o + TH_OP) === THOP_NONE || holds_no_lock(ld(s, o + TH_OP)) || ld(s, o + TH_MM) !== t) continue;
+    if (!exiting || ld(s, o + TH_TASK) !== t + 1) return true;
   }
   return false;
 }
@@ -96,7 +97,7 @@ export function exit_threads(s: KState, t: number): void {
   const n = nr_threads(s);
   for (let th = 0; th < n; th++) {
     const o = thread_base(s, th);
-    if (s.m[o + TH_TASK] === t + 1) s.m.fill(0, o + TH_OP, o + THREAD_WORDS);
+    if (ld(s, o + TH_TASK) === t + 1) fill_words(s, 0, o + TH_OP, o + THREAD_WORDS);
   }
 }
 
@@ -105,9 +106,9 @@ export function mmap_write_holder(s: KState, mm: number): number {
   const n = nr_threads(s);
   for (let th = 0; th < n; th++) {
     const o = thread_base(s, th);
-    const op = s.m[o + TH_OP];
-    const writer = op === THOP_FORK || op === THOP_COLLAPSE || (op === THOP_DEFERRED_FLUSH && (s.m[o + TH_DONE]! & DF_WRITE_LOCK) !== 0);
-    if (writer && s.m[o + TH_MM] === mm) return th;
+    const op = ld(s, o + TH_OP);
+    const writer = op === THOP_FORK || op === THOP_COLLAPSE || (op === THOP_DEFERRED_FLUSH && (ld(s, o + TH_DONE) & DF_WRITE_LOCK) !== 0);
+    if (writer && ld(s, o + TH_MM) === mm) return th;
   }
   return -1;
 }
@@ -120,7 +121,7 @@ export function fork_stopped_at(s: KState, t: number, va: number): boolean {
   const n = nr_threads(s);
   for (let th = 0; th < n; th++) {
     const o = thread_base(s, th);
-    if (s.m[o + TH_OP] === THOP_FORK && s.m[o + TH_MM] === t && s.m[o + TH_VA] === va) return true;
+    if (ld(s, o + TH_OP) === THOP_FORK && ld(s, o + TH_MM) === t && ld(s, o + TH_VA) === va) return true;
   }
   return false;
 }
@@ -130,7 +131,7 @@ export function thread_stopped_on(s: KState, op: number, mm: number): number {
   const n = nr_threads(s);
   for (let th = 0; th < n; th++) {
     const o = thread_base(s, th);
-    if (s.m[o + TH_OP] === op && s.m[o + TH_MM] === mm) return th;
+    if (ld(s, o + TH_OP) === op && ld(s, o + TH_MM) === mm) return th;
   }
   return -1;
 }
@@ -140,7 +141,7 @@ export function task_forking(s: KState, t: number): boolean {
   const n = nr_threads(s);
   for (let th = 0; th < n; th++) {
     const o = thread_base(s, th);
-    if (s.m[o + TH_OP] === THOP_FORK && s.m[o + TH_N] === t) return true;
+    if (ld(s, o + TH_OP) === THOP_FORK && ld(s, o + TH_N) === t) return true;
   }
   return false;
 }
@@ -163,9 +164,9 @@ export function wake_userfault(s: KState, t: number, start: number, end: number)
   const n = nr_threads(s);
   for (let th = 0; th < n; th++) {
     const o = thread_base(s, th);
-    if (!userfault_op(s.m[o + TH_OP]!) || s.m[o + TH_MM] !== t) continue;
-    const va = s.m[o + TH_VA]! + s.m[o + TH_I]!;
-    if (va >= start && va < end) s.m[o + TH_DONE] = s.m[o + TH_DONE]! | UF_WOKEN;
+    if (!userfault_op(ld(s, o + TH_OP)) || ld(s, o + TH_MM) !== t) continue;
+    const va = ld(s, o + TH_VA) + ld(s, o + TH_I);
+    if (va >= start && va < end) st(s, o + TH_DONE, ld(s, o + TH_DONE) | UF_WOKEN);
   }
 }
 
@@ -216,7 +217,7 @@ export function thread_take(s: KState, th: number): ThreadStop {
     tries: thread_get(s, th, TH_TRIES),
     done: thread_get(s, th, TH_DONE),
   };
-  s.m.fill(0, thread_base(s, th) + TH_OP, thread_base(s, th) + TH_STOP_END);
+  fill_words(s, 0, thread_base(s, th) + TH_OP, thread_base(s, th) + TH_STOP_END);
   return rec;
 }
 
@@ -266,8 +267,8 @@ export function swapin_stopped_on(s: KState, slot: number, self: number): boolea
   const n = nr_threads(s);
   for (let th = 0; th < n; th++) {
     const o = thread_base(s, th);
-    if (th === self || s.m[o + TH_OP] !== THOP_SWAPIN || (s.m[o + TH_DONE]! & SWAPIN_PREPARED) === 0) continue;
-    if (pte_swp_slot(s.m[o + TH_I]!) === slot) return true;
+    if (th === self || ld(s, o + TH_OP) !== THOP_SWAPIN || (ld(s, o + TH_DONE) & SWAPIN_PREPARED) === 0) continue;
+    if (pte_swp_slot(ld(s, o + TH_I)) === slot) return true;
   }
   return false;
 }
@@ -287,14 +288,14 @@ export function stopped_page_refs(s: KState): { pfn: number; what: string }[] {
   const n = nr_threads(s);
   for (let th = 0; th < n; th++) {
     const o = thread_base(s, th);
-    const op = s.m[o + TH_OP];
-    if (op === THOP_COLLAPSE) out.push({ pfn: s.m[o + TH_N]!, what: 'the collapse stopped with its new folio' });
+    const op = ld(s, o + TH_OP);
+    if (op === THOP_COLLAPSE) out.push({ pfn: ld(s, o + TH_N), what: 'the collapse stopped with its new folio' });
     else if (op === THOP_COW_COPY) {
-      out.push({ pfn: s.m[o + TH_N]!, what: 'the COW copy stopped with its new page' });
-      out.push({ pfn: pte_pfn(s.m[o + TH_I]!), what: 'the COW copy stopped with the old page' });
-    } else if (op === THOP_SWAPIN) out.push({ pfn: s.m[o + TH_N]!, what: 'the swap-in stopped with the page it read' });
-    else if (op === THOP_ZAP_FLUSH && s.m[o + TH_N])
-      out.push({ pfn: s.m[o + TH_N]!, what: 'the MADV_DONTNEED stopped with the page it gathered' });
+      out.push({ pfn: ld(s, o + TH_N), what: 'the COW copy stopped with its new page' });
+      out.push({ pfn: pte_pfn(ld(s, o + TH_I)), what: 'the COW copy stopped with the old page' });
+    } else if (op === THOP_SWAPIN) out.push({ pfn: ld(s, o + TH_N), what: 'the swap-in stopped with the page it read' });
+    else if (op === THOP_ZAP_FLUSH && ld(s, o + TH_N))
+      out.push({ pfn: ld(s, o + TH_N), what: 'the MADV_DONTNEED stopped with the page it gathered' });
   }
   return out;
 }

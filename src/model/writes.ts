@@ -32,6 +32,7 @@ import {
 } from './layout.js';
 import { vis_set, vis_test, vis_clear_all_of, task_curwid, task_set_curwid, write_flags, page_data, page_set_data } from './mm_types.js';
 import { ModelBug } from './bug.js';
+import { ld, st } from './layout.js';
 
 function wro(s: KState, w: number): number {
   return s.L.writes + w * WRITE_WORDS;
@@ -41,14 +42,13 @@ function wro(s: KState, w: number): number {
 function liveWids(s: KState, live: Uint8Array = new Uint8Array(s.L.geo.writes)): Uint8Array {
   live.fill(0);
   live[0] = 1;
-  const m = s.m;
   for (let pfn = 0; pfn < s.L.geo.frames; pfn++) {
     const o = s.L.memmap + pfn * PAGE_WORDS;
-    if (m[o + PG_FLAGS]! & PGF_ALLOC) live[m[o + PG_DATA]!] = 1;
+    if (ld(s, o + PG_FLAGS) & PGF_ALLOC) live[ld(s, o + PG_DATA)] = 1;
   }
   for (let i = 0; i < s.L.geo.swapSlots; i++) {
     const o = s.L.swap + i * SWAP_WORDS;
-    if (m[o + S_USED] && m[o + S_DATA]! >= 0) live[m[o + S_DATA]!] = 1;
+    if (ld(s, o + S_USED) && ld(s, o + S_DATA) >= 0) live[ld(s, o + S_DATA)] = 1;
   }
   // a copy keeps its source alive (expectations follow the chain), a transfer smaller than a page the
   // content it was written over; whatever the slots' order
@@ -56,7 +56,7 @@ function liveWids(s: KState, live: Uint8Array = new Uint8Array(s.L.geo.writes)):
   for (let w = 1; w < s.L.geo.writes; w++) if (live[w]) todo.push(w);
   while (todo.length) {
     const o = wro(s, todo.pop()!);
-    for (const x of [m[o + W_SRC]!, m[o + W_BASE]!, m[o + W_FROM]!]) {
+    for (const x of [ld(s, o + W_SRC), ld(s, o + W_BASE), ld(s, o + W_FROM)]) {
       if (x >= 0 && !live[x]) {
         live[x] = 1;
         todo.push(x);
@@ -67,7 +67,7 @@ function liveWids(s: KState, live: Uint8Array = new Uint8Array(s.L.geo.writes)):
 }
 
 function freeSlot(s: KState, from = 1): number {
-  for (let w = from; w < s.L.geo.writes; w++) if ((s.m[wro(s, w) + W_FLAGS]! & WR_USED) === 0) return w;
+  for (let w = from; w < s.L.geo.writes; w++) if ((ld(s, wro(s, w) + W_FLAGS) & WR_USED) === 0) return w;
   return -1;
 }
 
@@ -84,16 +84,16 @@ export function writes_gc(s: KState, scratch?: Uint8Array): number {
   let n = 0;
   for (let w = 1; w < s.L.geo.writes; w++) {
     const o = wro(s, w);
-    if ((s.m[o + W_FLAGS]! & WR_USED) === 0 || live[w]) continue;
-    s.m[o + W_FLAGS] = 0;
-    s.m[o + W_WRITER] = -1;
-    s.m[o + W_STEP] = -1;
-    s.m[o + W_SRC] = -1;
-    s.m[o + W_VALUE] = 0;
-    s.m[o + W_BASE] = -1;
-    s.m[o + W_RANGE] = 0;
-    s.m[o + W_FROM] = -1;
-    s.m[o + W_SHIFT] = 0;
+    if ((ld(s, o + W_FLAGS) & WR_USED) === 0 || live[w]) continue;
+    st(s, o + W_FLAGS, 0);
+    st(s, o + W_WRITER, -1);
+    st(s, o + W_STEP, -1);
+    st(s, o + W_SRC, -1);
+    st(s, o + W_VALUE, 0);
+    st(s, o + W_BASE, -1);
+    st(s, o + W_RANGE, 0);
+    st(s, o + W_FROM, -1);
+    st(s, o + W_SHIFT, 0);
     vis_clear_all_of(s, w);
     for (let t = 0; t < s.L.geo.tasks; t++) if (task_curwid(s, t) === w) task_set_curwid(s, t, 0);
     n++;
@@ -124,15 +124,15 @@ export function new_private_write(s: KState, writer: number, step: number, fresh
   }
   const w = allocWid(s);
   const o = wro(s, w);
-  s.m[o + W_FLAGS] = WR_USED | extra;
-  s.m[o + W_WRITER] = writer;
-  s.m[o + W_STEP] = step;
-  s.m[o + W_SRC] = -1;
-  s.m[o + W_VALUE] = value;
-  s.m[o + W_BASE] = -1;
-  s.m[o + W_RANGE] = 0;
-  s.m[o + W_FROM] = -1;
-  s.m[o + W_SHIFT] = 0;
+  st(s, o + W_FLAGS, WR_USED | extra);
+  st(s, o + W_WRITER, writer);
+  st(s, o + W_STEP, step);
+  st(s, o + W_SRC, -1);
+  st(s, o + W_VALUE, value);
+  st(s, o + W_BASE, -1);
+  st(s, o + W_RANGE, 0);
+  st(s, o + W_FROM, -1);
+  st(s, o + W_SHIFT, 0);
   vis_set(s, writer, w);
   if (!fresh && extra === 0 && value === 0) task_set_curwid(s, writer, w);
   return w;
@@ -143,18 +143,18 @@ export function new_private_write(s: KState, writer: number, step: number, fresh
  * by design. `src` is the wid whose data was copied there, or -1.
  */
 export function new_shared_write(s: KState, writer: number, step: number, src: number, value = 0, from = 1): number {
-  if (src >= 0 && (s.m[wro(s, src) + W_FLAGS]! & WR_SHARED) !== 0) return src;
+  if (src >= 0 && (ld(s, wro(s, src) + W_FLAGS) & WR_SHARED) !== 0) return src;
   const w = allocWid(s, from);
   const o = wro(s, w);
-  s.m[o + W_FLAGS] = WR_USED | WR_SHARED;
-  s.m[o + W_WRITER] = writer;
-  s.m[o + W_STEP] = step;
-  s.m[o + W_SRC] = src;
-  s.m[o + W_VALUE] = src >= 0 ? s.m[wro(s, src) + W_VALUE]! : value;
-  s.m[o + W_BASE] = -1;
-  s.m[o + W_RANGE] = 0;
-  s.m[o + W_FROM] = -1;
-  s.m[o + W_SHIFT] = 0;
+  st(s, o + W_FLAGS, WR_USED | WR_SHARED);
+  st(s, o + W_WRITER, writer);
+  st(s, o + W_STEP, step);
+  st(s, o + W_SRC, src);
+  st(s, o + W_VALUE, src >= 0 ? ld(s, wro(s, src) + W_VALUE) : value);
+  st(s, o + W_BASE, -1);
+  st(s, o + W_RANGE, 0);
+  st(s, o + W_FROM, -1);
+  st(s, o + W_SHIFT, 0);
   return w;
 }
 
@@ -183,15 +183,15 @@ export function new_patch_write(
   if (len <= 0 || lo < 0 || lo + len > PAGE_BYTES) throw new ModelBug(`patch of bytes ${lo}+${len} does not fit a page`);
   const w = allocWid(s);
   const o = wro(s, w);
-  s.m[o + W_FLAGS] = WR_USED | (shared ? WR_SHARED : 0);
-  s.m[o + W_WRITER] = writer;
-  s.m[o + W_STEP] = step;
-  s.m[o + W_SRC] = -1;
-  s.m[o + W_VALUE] = 0;
-  s.m[o + W_BASE] = base;
-  s.m[o + W_RANGE] = lo | (len << 13);
-  s.m[o + W_FROM] = from;
-  s.m[o + W_SHIFT] = shift;
+  st(s, o + W_FLAGS, WR_USED | (shared ? WR_SHARED : 0));
+  st(s, o + W_WRITER, writer);
+  st(s, o + W_STEP, step);
+  st(s, o + W_SRC, -1);
+  st(s, o + W_VALUE, 0);
+  st(s, o + W_BASE, base);
+  st(s, o + W_RANGE, lo | (len << 13));
+  st(s, o + W_FROM, from);
+  st(s, o + W_SHIFT, shift);
   if (!shared) vis_set(s, writer, w);
   return w;
 }
@@ -199,9 +199,9 @@ export function new_patch_write(
 /** A transfer smaller than a page: the content below it and its bytes; null for a whole-page write. */
 export function wid_patch(s: KState, w: number): { base: number; lo: number; len: number; from: number; shift: number } | null {
   const o = wro(s, w);
-  const r = s.m[o + W_RANGE]!;
+  const r = ld(s, o + W_RANGE);
   if (r === 0) return null;
-  return { base: s.m[o + W_BASE]!, lo: r & 0x1fff, len: r >>> 13, from: s.m[o + W_FROM]!, shift: s.m[o + W_SHIFT]! };
+  return { base: ld(s, o + W_BASE), lo: r & 0x1fff, len: r >>> 13, from: ld(s, o + W_FROM), shift: ld(s, o + W_SHIFT) };
 }
 
 /**
@@ -232,7 +232,7 @@ export function vis_grant(s: KState, t: number, w: number): void {
 
 /** The value a write stored (0: content no other write has). */
 export function write_value(s: KState, w: number): number {
-  return s.m[wro(s, w) + W_VALUE]!;
+  return ld(s, wro(s, w) + W_VALUE);
 }
 
 /**
@@ -253,7 +253,7 @@ export function content_key(s: KState, w: number): number {
 export function wid_root(s: KState, w: number): number {
   let x = w;
   for (let i = 0; i < 64; i++) {
-    const src = s.m[wro(s, x) + W_SRC]!;
+    const src = ld(s, wro(s, x) + W_SRC);
     if (src < 0) return x;
     x = src;
   }
@@ -261,7 +261,7 @@ export function wid_root(s: KState, w: number): number {
 }
 
 export function wid_is_shared(s: KState, w: number): boolean {
-  return (s.m[wro(s, w) + W_FLAGS]! & WR_SHARED) !== 0;
+  return (ld(s, wro(s, w) + W_FLAGS) & WR_SHARED) !== 0;
 }
 
 /**

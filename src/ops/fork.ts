@@ -23,6 +23,7 @@ import {
   FORK_STOP_SHARE,
   FORK_STOP_COPY,
 } from '../model/layout.js';
+import { fill_words } from '../model/layout.js';
 
 /** The windows a fork stops in, by name (docs/scenario-format.md, "Threads and the kernel's windows"). */
 export const FORK_WINDOWS = { 'copy-present-pte': FORK_STOP_SHARE, 'copy-present-page': FORK_STOP_COPY } as const;
@@ -54,7 +55,7 @@ export function fork_resume_thread(s: KState, ctx: KCtx, t: number, th: number, 
     va: thread_get(s, th, TH_VA),
     kind: thread_get(s, th, TH_FOLL) as ForkStopKind,
   };
-  s.m.fill(0, thread_base(s, th) + TH_OP, thread_base(s, th) + TH_STOP_END);
+  fill_words(s, 0, thread_base(s, th) + TH_OP, thread_base(s, th) + TH_STOP_END);
   return forkResult(s, ctx, t, fork_resume(s, ctx, t, at, stop));
 }
 

@@ -25,6 +25,7 @@ import {
   THOP_MEM_WRITE,
 } from '../model/layout.js';
 import { thread_get, thread_set, thread_base } from '../model/threads.js';
+import { fill_words } from '../model/layout.js';
 
 /** `offset` and `bytes`: a write of part of the range, from its first byte (both in bytes). */
 const byteArgs = { offset: z.number().int().min(0).optional(), bytes: z.number().int().min(1).optional() };
@@ -195,6 +196,6 @@ export function mem_write_resume(s: KState, ctx: KCtx, t: number, th: number, st
     cur: { foll: thread_get(s, th, TH_FOLL), tries: tries & (TRIED - 1), tried: (tries & TRIED) !== 0 },
     done: thread_get(s, th, TH_DONE),
   };
-  s.m.fill(0, thread_base(s, th) + TH_OP, thread_base(s, th) + TH_STOP_END);
+  fill_words(s, 0, thread_base(s, th) + TH_OP, thread_base(s, th) + TH_STOP_END);
   return memWriteResult(s, ctx, t, mem_rw(s, ctx, t, from.target, from.va, from.n, true, stop, from));
 }

@@ -24,6 +24,10 @@ export function exploreCommand(program: Command): void {
     .option('--properties <list>', "comma-separated properties to check (default: the configuration's)")
     .option('-w, --workers <n>', 'worker threads, at most one per CPU (default: 1)')
     .option('--swarm', 'random walks instead of breadth-first search')
+    .option(
+      '--por',
+      'partial-order reduction by sleep sets: fewer transitions; fingerprints keep process slots (no process symmetry), so more states (docs/explore.md)',
+    )
     .option('--seed <n>', 'seed of the random walks (printed; the same seed repeats the walks)')
     .option('--walks <n>', "number of random walks (default: the configuration's, else 10000)")
     .option('--max-states <n>', 'stop after this many distinct states (exit 3)')
@@ -49,6 +53,7 @@ export function exploreCommand(program: Command): void {
           properties?: string;
           workers?: string;
           swarm?: boolean;
+          por?: boolean;
           seed?: string;
           walks?: string;
           maxStates?: string;
@@ -77,6 +82,7 @@ export function exploreCommand(program: Command): void {
         const maxMemoryMb = num(opts.maxMemory, '--max-memory', 64) ?? defaultMemoryLimitMb();
         const shard = parseShard(opts.shard);
         if (shard && !opts.swarm) throw new InputError('--shard needs --swarm (a breadth-first search is one piece of work)');
+        if (opts.por && opts.swarm) throw new InputError('--por reduces the breadth-first search, not random walks (--swarm)');
         const seed = opts.swarm ? (num(opts.seed, '--seed') ?? Math.floor(Math.random() * 2 ** 31)) : undefined;
         const walks = num(opts.walks, '--walks', 1) ?? config.swarm.walks;
         const stop = { requested: false };
@@ -106,6 +112,7 @@ export function exploreCommand(program: Command): void {
           depth,
           maxStates: num(opts.maxStates, '--max-states', 1),
           maxMemoryMb,
+          por: opts.por ?? false,
           ...(seed !== undefined ? { swarm: { seed, walks, ...(shard ? { shard } : {}) } } : {}),
           shrink: opts.shrink ?? false,
           ...(opts.out ? { out: opts.out } : {}),

@@ -9,11 +9,12 @@ import { pio } from '../../model/mm_types.js';
 import { type KCtx, trace, ModelBug } from '../ctx.js';
 import { folio_put } from '../mm/swap.js';
 import { EBADF, EAGAIN } from '../errno.js';
+import { fill_words } from '../../model/layout.js';
 
 /** pipe(): a new pipe in slot `p` (the scenario's name for it) whose both ends `t` holds. */
 export function do_pipe_at(s: KState, ctx: KCtx, t: number, p: number): void {
   if (p < 0 || p >= s.L.geo.pipes) throw new ModelBug(`pipe slot ${p} out of range`);
-  s.m.fill(0, pio(s, p), pio(s, p) + s.L.pipeWords);
+  fill_words(s, 0, pio(s, p), pio(s, p) + s.L.pipeWords);
   pipe_set_state(s, p, true);
   pipe_set_holders(s, p, 1 << t);
   trace(ctx, 'do_pipe2', `pipe ${p}`);

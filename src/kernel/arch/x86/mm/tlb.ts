@@ -18,6 +18,7 @@ import { TH_TASK, TH_TLB_VA, TH_TLB_PFN, THOP_DEFERRED_FLUSH, THOP_ZAP_FLUSH } f
 import { nr_threads, thread_base, thread_stopped_on } from '../../../../model/threads.js';
 import { pte_lookup } from '../../../../model/mm_types.js';
 import { type KCtx, trace } from '../../../ctx.js';
+import { ld, st } from '../../../../model/layout.js';
 
 /** The state keeps TLB entries (geometry `tlb`). */
 export function tlb_kept(s: KState): boolean {
@@ -28,15 +29,15 @@ export function tlb_kept(s: KState): boolean {
 export function tlb_fill(s: KState, th: number, t: number, va: number, pfn: number): void {
   const o = thread_base(s, th);
   // (a main thread gets its slot from its first cached store)
-  if (s.m[o + TH_TASK] === 0) s.m[o + TH_TASK] = t + 1;
-  s.m[o + TH_TLB_VA] = va + 1;
-  s.m[o + TH_TLB_PFN] = pfn;
+  if (ld(s, o + TH_TASK) === 0) st(s, o + TH_TASK, t + 1);
+  st(s, o + TH_TLB_VA, va + 1);
+  st(s, o + TH_TLB_PFN, pfn);
 }
 
 /** The frame thread slot `th`'s CPU translates page `va` to for a store, or 0 when it has no entry for it. */
 export function tlb_lookup(s: KState, th: number, va: number): number {
   const o = thread_base(s, th);
-  return s.m[o + TH_TLB_VA] === va + 1 ? s.m[o + TH_TLB_PFN]! : 0;
+  return ld(s, o + TH_TLB_VA) === va + 1 ? ld(s, o + TH_TLB_PFN) : 0;
 }
 
 /** flush_tlb_range(): every CPU running task `mm`'s threads drops its entries of pages [start, end). */
@@ -45,11 +46,11 @@ export function flush_tlb_range(s: KState, ctx: KCtx | null, mm: number, start: 
   const n = nr_threads(s);
   for (let th = 0; th < n; th++) {
     const o = thread_base(s, th);
-    const va = s.m[o + TH_TLB_VA]! - 1;
-    if (s.m[o + TH_TASK] !== mm + 1 || va < start || va >= end) continue;
-    if (ctx) trace(ctx, 'flush_tlb_range', `thread slot ${th}'s TLB entry of page ${va} (pfn#${s.m[o + TH_TLB_PFN]}) dropped`);
-    s.m[o + TH_TLB_VA] = 0;
-    s.m[o + TH_TLB_PFN] = 0;
+    const va = ld(s, o + TH_TLB_VA) - 1;
+    if (ld(s, o + TH_TASK) !== mm + 1 || va < start || va >= end) continue;
+    if (ctx) trace(ctx, 'flush_tlb_range', `thread slot ${th}'s TLB entry of page ${va} (pfn#${ld(s, o + TH_TLB_PFN)}) dropped`);
+    st(s, o + TH_TLB_VA, 0);
+    st(s, o + TH_TLB_PFN, 0);
   }
 }
 
@@ -78,8 +79,8 @@ export function tlb_entries_in(s: KState, mm: number, start: number, end: number
   const n = nr_threads(s);
   for (let th = 0; th < n; th++) {
     const o = thread_base(s, th);
-    const va = s.m[o + TH_TLB_VA]! - 1;
-    if (s.m[o + TH_TASK] === mm + 1 && va >= start && va < end) out.push({ th, va, pfn: s.m[o + TH_TLB_PFN]! });
+    const va = ld(s, o + TH_TLB_VA) - 1;
+    if (ld(s, o + TH_TASK) === mm + 1 && va >= start && va < end) out.push({ th, va, pfn: ld(s, o + TH_TLB_PFN) });
   }
   return out;
 }
@@ -91,9 +92,9 @@ export function tlb_snapshot(s: KState): Int32Array | null {
   const out = new Int32Array(2 * n);
   for (let th = 0; th < n; th++) {
     const o = thread_base(s, th);
-    const va = s.m[o + TH_TLB_VA]! - 1;
+    const va = ld(s, o + TH_TLB_VA) - 1;
     out[2 * th] = va + 1;
-    out[2 * th + 1] = va >= 0 ? pte_lookup(s, s.m[o + TH_TASK]! - 1, va) : 0;
+    out[2 * th + 1] = va >= 0 ? pte_lookup(s, ld(s, o + TH_TASK) - 1, va) : 0;
   }
   return out;
 }
@@ -118,13 +119,13 @@ export function tlb_flush_changed(s: KState, before: Int32Array | null, deferred
   const n = nr_threads(s);
   for (let th = 0; th < n; th++) {
     const o = thread_base(s, th);
-    const va = s.m[o + TH_TLB_VA]! - 1;
+    const va = ld(s, o + TH_TLB_VA) - 1;
     if (va < 0) continue;
-    const mm = s.m[o + TH_TASK]! - 1;
+    const mm = ld(s, o + TH_TASK) - 1;
     // (an entry the step filled is as fresh as the PTE it came from)
     if (before[2 * th] !== va + 1 || pte_lookup(s, mm, va) === before[2 * th + 1]) continue;
     if (deferred && deferred.mm === mm && va >= deferred.start && va < deferred.end) continue;
-    s.m[o + TH_TLB_VA] = 0;
-    s.m[o + TH_TLB_PFN] = 0;
+    st(s, o + TH_TLB_VA, 0);
+    st(s, o + TH_TLB_PFN, 0);
   }
 }
