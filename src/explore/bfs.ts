@@ -13,6 +13,7 @@
  */
 import { Worker } from 'node:worker_threads';
 import { KState, Recorder } from '../model/layout.js';
+import type { Symmetry } from '../model/canon.js';
 import type { Violation, PropertyName } from '../properties/monitor.js';
 import { Expander } from './expand.js';
 import { FingerprintSet, FingerprintIndex } from './store.js';
@@ -29,11 +30,11 @@ export interface SearchLimits {
   properties: readonly PropertyName[];
   /**
    * partial-order reduction by sleep sets (src/explore/sleep.ts): the states
-   * of the search without process symmetry, fewer transitions
+   * of the search with exact process symmetry, fewer transitions
    */
   por?: boolean;
-  /** false: fingerprints keep process slots (the search `por` reduces; implied by it) */
-  symmetry?: boolean;
+  /** how fingerprints order processes (src/model/canon.ts); `por` implies 'exact' */
+  symmetry?: Symmetry;
   /** set by Ctrl-C */
   stop?: { requested: boolean };
   onProgress?: (p: Progress) => void;
@@ -276,17 +277,16 @@ export interface WorkerInit {
   config: ExploreConfig;
   profile: { builtin: string } | { file: string };
   properties: PropertyName[];
-  /** partial-order reduction (and so no process symmetry) */
+  /** partial-order reduction (and so exact process symmetry) */
   por?: boolean;
-  /** false: no process symmetry */
-  symmetry?: boolean;
+  symmetry?: Symmetry;
 }
 
 /** Runs the search. `makeWorkerInit` is needed when workers > 1. */
 export async function bfs(sys: ExploreSystem, lim: SearchLimits, workerInit?: WorkerInit): Promise<SearchResult> {
   const t0 = Date.now();
   // sleep sets name process slots: with them, fingerprints keep the slots (src/explore/sleep.ts)
-  const symmetry = !lim.por && lim.symmetry !== false;
+  const symmetry: Symmetry = lim.por ? 'exact' : (lim.symmetry ?? 'signature');
   const ex = new Expander(sys, lim.properties, true, symmetry);
   const words = sys.initial.m.length;
   // in shared memory: the expanding threads read it (it only grows between levels)

@@ -10,7 +10,7 @@ import { KState as KStateClass } from '../model/layout.js';
 import { step, type Kernel } from '../ops/step.js';
 import { systemEnv } from './system.js';
 import { Monitor, plainNames, type PropertyName, type Violation } from '../properties/monitor.js';
-import { Canonicalizer } from '../model/canon.js';
+import { Canonicalizer, type Symmetry } from '../model/canon.js';
 import { writes_gc } from '../model/writes.js';
 import type { ExploreSystem } from './system.js';
 
@@ -24,11 +24,11 @@ export class Expander {
   /**
    * `reduce` (the default): free dead write records after every step and
    * leave message-only fields out of fingerprints; off only to check that
-   * this reduction is exact (test/unit/explore/exact.test.ts). `symmetry`
-   * false: no two process slots are interchangeable in fingerprints (the
-   * sleep sets of partial-order reduction need it: src/explore/sleep.ts).
+   * this reduction is exact (test/unit/explore/exact.test.ts). `symmetry`:
+   * how fingerprints order processes (src/model/canon.ts; the sleep sets of
+   * partial-order reduction need 'exact': src/explore/sleep.ts).
    */
-  constructor(readonly sys: ExploreSystem, readonly properties: readonly PropertyName[], private readonly reduce = true, symmetry = true) {
+  constructor(readonly sys: ExploreSystem, readonly properties: readonly PropertyName[], private readonly reduce = true, symmetry: Symmetry = 'signature') {
     this.canon = new Canonicalizer(sys.initial.L, !reduce, symmetry);
     this.monitor = new Monitor(plainNames, properties.includes('model-invariant'));
     this.kernel = { prof: sys.profile, env: systemEnv(sys.config, sys.profile) };

@@ -19,7 +19,7 @@ const port = parentPort!;
 try {
   const profile = 'builtin' in init.profile ? profileById(init.profile.builtin) : await loadProfileFile(init.profile.file);
   const sys = buildSystem(init.config, profile);
-  const ex = new Expander(sys, init.properties, true, !init.por && init.symmetry !== false);
+  const ex = new Expander(sys, init.properties, true, init.symmetry ?? 'signature');
   port.on('message', (m: { level: LevelView; sleeping?: SleepView | null; lo: number; hi: number; depth: number; visited: { hi: Uint32Array; lo: Uint32Array }; swarm?: { seed: number; from: number; to: number; stride: number; depth: number } }) => {
     if (m.swarm) {
       try {

@@ -115,6 +115,12 @@ import { PMD_HUGE_T } from './pmd.js';
 
 import { PTE_TYPE_MASK as TYPE_MASK, PTE_PRESENT_T as PRESENT, PTE_SWAP_T as SWAP, PTE_PAYLOAD_SHIFT as PAYLOAD } from './pte.js';
 
+/** How the canonical form orders processes (see the Canonicalizer constructor). */
+export type Symmetry = 'signature' | 'exact' | 'none';
+
+/** Orders of tied processes tried at most by the 'exact' symmetry (beyond, slot order breaks the ties). */
+const MAX_TIE_ORDERS = 120;
+
 /** Reusable scratch buffers for one layout. */
 export class Canonicalizer {
   private len = 0;
@@ -142,15 +148,18 @@ export class Canonicalizer {
   /**
    * `whole`: also keep what only words messages (who made a write, where a
    * pipe buffer's page was mapped): the unreduced form the exactness test
-   * compares the explorer's reduction with. `symmetry` false: processes
-   * keep their slots (no two states that differ only in which slot holds
-   * which process are one): what the explorer's sleep sets need, whose
-   * actions name process slots (src/explore/sleep.ts).
+   * compares the explorer's reduction with. `symmetry`: how processes are
+   * ordered. 'signature' (the explorer's default): by signature, ties in
+   * slot order, so two states that differ only in which slot holds which
+   * process may still get two forms. 'exact': tied processes in every order,
+   * the least fingerprint kept, so such states always get one form (what
+   * the explorer's sleep sets need: src/explore/sleep.ts); more work where
+   * processes tie. 'none': slot order.
    */
   constructor(
     L: KState['L'],
     private readonly whole = false,
-    private readonly symmetry = true,
+    private readonly symmetry: Symmetry = 'signature',
   ) {
     this.frameMap = new Int32Array(L.geo.frames);
     this.frameSeen = new Int32Array(L.geo.frames);
@@ -246,7 +255,45 @@ export class Canonicalizer {
     return h;
   }
 
-  /** Walks the canonical form of `s`, hashing it as it goes (no form is kept). */
+  /** Orders the processes of `s` (this.taskOrder): rank (alive, dead, never used), then signature, then slot. */
+  private orderTasks(s: KState): void {
+    const { L, m } = s;
+    const geo = L.geo;
+    const order = this.taskOrder;
+    const key = this.key;
+    for (let t = 0; t < geo.tasks; t++) {
+      const st = m[L.tasks + t * L.taskWords + T_STATE]!;
+      // one number, sorted by insertion (a handful of tasks)
+      key[t] = this.symmetry !== 'none' ? (st === TASK_ALIVE ? 0 : st === TASK_DEAD ? 1 : 2) * 2 ** 32 + (this.signature(s, t) >>> 0) : t;
+      let i = t;
+      while (i > 0 && key[order[i - 1]!]! > key[t]!) {
+        order[i] = order[i - 1]!;
+        i--;
+      }
+      order[i] = t;
+    }
+  }
+
+  /** Runs of tied alive or dead processes in this.taskOrder ([start, length] pairs), or null if none or too many orders. */
+  private ties(): number[] | null {
+    const order = this.taskOrder;
+    const key = this.key;
+    const out: number[] = [];
+    let orders = 1;
+    for (let i = 0; i < order.length;) {
+      let j = i + 1;
+      while (j < order.length && key[order[j]!] === key[order[i]!]) j++;
+      // never used slots are named by nothing: their order cannot matter
+      if (j - i > 1 && key[order[i]!]! < 2 * 2 ** 32) {
+        out.push(i, j - i);
+        for (let k = 2; k <= j - i; k++) orders *= k;
+      }
+      i = j;
+    }
+    return out.length && orders <= MAX_TIE_ORDERS ? out : null;
+  }
+
+  /** Walks the canonical form of `s` (processes in this.taskOrder), hashing it as it goes (no form is kept). */
   private walk(s: KState): void {
     const { L, m } = s;
     const geo = L.geo;
@@ -262,20 +309,8 @@ export class Canonicalizer {
     this.slotMap.fill(0);
     this.widMap.fill(0);
 
-    // processes: alive ones by signature, then dead ones, then never used slots (slot order breaks ties)
+    // processes: alive ones by signature, then dead ones, then never used slots (orderTasks())
     const order = this.taskOrder;
-    const key = this.key;
-    for (let t = 0; t < geo.tasks; t++) {
-      const st = m[L.tasks + t * L.taskWords + T_STATE]!;
-      // rank (alive, dead, unused), then signature, then slot: one number, sorted by insertion (a handful of tasks)
-      key[t] = this.symmetry ? (st === TASK_ALIVE ? 0 : st === TASK_DEAD ? 1 : 2) * 2 ** 32 + (this.signature(s, t) >>> 0) : t;
-      let i = t;
-      while (i > 0 && key[order[i - 1]!]! > key[t]!) {
-        order[i] = order[i - 1]!;
-        i--;
-      }
-      order[i] = t;
-    }
     for (let i = 0; i < geo.tasks; i++) this.taskMap[order[i]!] = i;
     const task = (t: number) => (t < 0 ? t : this.taskMap[t]!);
 
@@ -500,9 +535,55 @@ export class Canonicalizer {
 
   /** The fingerprint of `s`: writes its two 32-bit halves to `fp[0]`, `fp[1]`. */
   fingerprint(s: KState, fp: Uint32Array): void {
-    this.walk(s);
-    fp[0] = fmix(this.h1 ^ this.len);
-    fp[1] = fmix(this.h2 ^ Math.imul(this.len, 0x165667b1) ^ this.h1);
+    this.orderTasks(s);
+    const runs = this.symmetry === 'exact' ? this.ties() : null;
+    if (!runs) {
+      this.walk(s);
+      fp[0] = fmix(this.h1 ^ this.len);
+      fp[1] = fmix(this.h2 ^ Math.imul(this.len, 0x165667b1) ^ this.h1);
+      return;
+    }
+    // every order of each run of tied processes (Heap's algorithm, run by run); the least fingerprint
+    // is the same for two states that differ only in which slot holds which process
+    let best0 = 0;
+    let best1 = 0;
+    let first = true;
+    const order = this.taskOrder;
+    const visit = (r: number): void => {
+      if (r === runs.length) {
+        this.walk(s);
+        const f0 = fmix(this.h1 ^ this.len) >>> 0;
+        const f1 = fmix(this.h2 ^ Math.imul(this.len, 0x165667b1) ^ this.h1) >>> 0;
+        if (first || f0 < best0 || (f0 === best0 && f1 < best1)) {
+          best0 = f0;
+          best1 = f1;
+          first = false;
+        }
+        return;
+      }
+      const start = runs[r]!;
+      const n = runs[r + 1]!;
+      const c = new Array<number>(n).fill(0);
+      visit(r + 2);
+      for (let i = 1; i < n;) {
+        if (c[i]! < i) {
+          const a = start + (i % 2 === 0 ? 0 : c[i]!);
+          const b = start + i;
+          const x = order[a]!;
+          order[a] = order[b]!;
+          order[b] = x;
+          visit(r + 2);
+          c[i]!++;
+          i = 1;
+        } else {
+          c[i] = 0;
+          i++;
+        }
+      }
+    };
+    visit(0);
+    fp[0] = best0;
+    fp[1] = best1;
   }
 }
 

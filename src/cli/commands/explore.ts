@@ -26,7 +26,7 @@ export function exploreCommand(program: Command): void {
     .option('--swarm', 'random walks instead of breadth-first search')
     .option(
       '--por',
-      'partial-order reduction by sleep sets: fewer transitions; fingerprints keep process slots (no process symmetry), so more states (docs/explore.md)',
+      'partial-order reduction by sleep sets: fewer transitions, tied processes ordered exactly in fingerprints (docs/explore.md)',
     )
     .option('--seed <n>', 'seed of the random walks (printed; the same seed repeats the walks)')
     .option('--walks <n>', "number of random walks (default: the configuration's, else 10000)")
