@@ -77,7 +77,7 @@ describe('footprints', () => {
   ] as const) {
     it(`${name} on ${kernel}: the model's record holds every word a Proxy sees it read or store`, () => {
       const sys = buildSystem(loadConfig(`explore/${name}.yaml`), profileById(kernel));
-      const ex = new Expander(sys, sys.config.properties.filter((p) => p !== 'model-invariant'), true, false);
+      const ex = new Expander(sys, sys.config.properties.filter((p) => p !== 'model-invariant'), true, 'none');
       const rec = new Recorder(sys.initial.m.length);
       const kern = { prof: sys.profile, env: systemEnv(sys.config, sys.profile) };
       const monitor = new Monitor(plainNames, false);
