@@ -125,14 +125,7 @@ export function expandSlice(ex: Expander, level: LevelView, lo: number, hi: numb
       const fp = ex.fingerprint(child);
       if (FingerprintSet.contains(visited.hi, visited.lo, fp[0]!, fp[1]!)) continue;
       if (!local.add(fp[0]!, fp[1]!)) continue;
-      const n = res.n;
-      res.fps[2 * n] = fp[0]!;
-      res.fps[2 * n + 1] = fp[1]!;
-      res.parents[n] = pid;
-      res.actions[n] = a;
-      res.enc.push(child.m);
-      res.n++;
-      if (res.n === chunk) {
+      if (add(res, fp, pid, a, child.m) === chunk) {
         flush(done(res));
         res = newResult(chunk, words, init.m);
       }
@@ -222,15 +215,8 @@ export function expandSlicePor(ex: Expander, level: LevelView, sleeping: SleepVi
         res.dups = d + 1;
         continue;
       }
-      const n = res.n;
-      res.fps[2 * n] = fp[0]!;
-      res.fps[2 * n + 1] = fp[1]!;
-      res.parents[n] = pid;
-      res.actions[n] = a;
-      res.sleep!.set(csl, n * sw);
-      res.enc.push(child.m);
-      res.n++;
-      if (res.n === chunk) {
+      res.sleep!.set(csl, res.n * sw);
+      if (add(res, fp, pid, a, child.m) === chunk) {
         flush(done(res));
         res = newResult(chunk, words, init.m, sw);
       }
@@ -238,6 +224,17 @@ export function expandSlicePor(ex: Expander, level: LevelView, sleeping: SleepVi
   }
   res.violation = violation;
   flush(done(res));
+}
+
+/** Appends a successor to a slice's result; returns how many it holds. */
+function add(res: Building, fp: Uint32Array, pid: number, a: number, m: Int32Array): number {
+  const n = res.n;
+  res.fps[2 * n] = fp[0]!;
+  res.fps[2 * n + 1] = fp[1]!;
+  res.parents[n] = pid;
+  res.actions[n] = a;
+  res.enc.push(m);
+  return ++res.n;
 }
 
 function grow32(a: Uint32Array, n: number): Uint32Array {

@@ -59,11 +59,16 @@ export type Advice =
   | 'MADV_MERGEABLE'
   | 'MADV_UNMERGEABLE';
 
+/** madvise_behavior_valid() (mm/madvise.c): whether the profile's kernel knows the advice (MADV_COLLAPSE from 6.1). */
+function madvise_behavior_valid(ctx: KCtx, advice: Advice): boolean {
+  return advice !== 'MADV_COLLAPSE' || ctx.prof.mech.features.madvCollapse !== 'none';
+}
+
 /** do_madvise() over [start, end): applies to the mapped parts, -ENOMEM if there were holes. */
 export function do_madvise(s: KState, ctx: KCtx, t: number, start: number, end: number, advice: Advice, stop = false): number | 'stopped' {
-  // madvise_behavior_valid(), first of all (every version): an advice the kernel does not know is EINVAL,
-  // whatever the range (scenarios using one are n/a there; fuzz --diff runs them leniently)
-  if (advice === 'MADV_COLLAPSE' && ctx.prof.mech.features.madvCollapse === 'none') return -EINVAL;
+  // first of all (every version): an advice the kernel does not know is EINVAL, whatever the range
+  // (scenarios using one are n/a there; fuzz --diff runs them leniently)
+  if (!madvise_behavior_valid(ctx, advice)) return -EINVAL;
   if (end <= start) return 0;
   const vmas = vmas_of(s, t);
   const parts: { vi: number; a: number; b: number; flags: number; file: number }[] = [];
