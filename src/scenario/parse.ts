@@ -7,7 +7,19 @@ import { PROPERTIES } from '../properties/monitor.js';
 import { didYouMean } from '../util/nearest.js';
 import { CAPABILITIES } from '../ops/types.js';
 import { SCENARIO_LIMITS } from '../ops/limits.js';
-import { parseDocument, LineCounter, isAlias, isMap, isPair, isScalar, isSeq, type Document, type Node as YNode } from 'yaml';
+import {
+  parseDocument,
+  LineCounter,
+  isAlias,
+  isMap,
+  isPair,
+  isScalar,
+  isSeq,
+  visit,
+  type Alias,
+  type Document,
+  type Node as YNode,
+} from 'yaml';
 import { z } from 'zod';
 import { InputError, type Pos } from './errors.js';
 import { type expectSchema, commonStepKeys } from './ops.js';
@@ -442,12 +454,22 @@ export function loadYaml(text: string, file: string): { raw: unknown; pos: Posit
 function checkExpansion(doc: Document, at: (offset: number) => Pos): void {
   let expanded = 0;
   const open = new Set<unknown>();
+  // each alias's anchor, found in one pass: Alias.resolve(doc) walks the whole document per call, which
+  // made a document of n aliases cost n times its size (minutes on the hostile-input property test)
+  const targetOf = new Map<Alias, unknown>();
+  const latest = new Map<string, unknown>();
+  visit(doc, {
+    Node: (_k, n) => {
+      if (isAlias(n)) targetOf.set(n, latest.get(n.source));
+      else if (n.anchor !== undefined) latest.set(n.anchor, n);
+    },
+  });
   const where = (n: unknown): number => (n as { range?: [number, number, number] } | null)?.range?.[0] ?? 0;
   const walk = (n: unknown, depth: number, alias: unknown): void => {
     if (alias !== null && ++expanded > MAX_ALIAS_VALUES)
       throw new InputError(`YAML: aliases expand to more than ${MAX_ALIAS_VALUES} values (an alias bomb?)`, at(where(alias)));
     if (isAlias(n)) {
-      const target = n.resolve(doc);
+      const target = targetOf.get(n);
       if (!target) throw new InputError('YAML: an alias (*name) with no anchor (&name) before it', at(where(n)));
       if (open.has(target)) throw new InputError('YAML: an alias (*name) inside the node its anchor names', at(where(n)));
       open.add(target);

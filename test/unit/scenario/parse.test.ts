@@ -180,3 +180,29 @@ describe('same-frame-as and new-frame-since name an earlier step of the same pro
     expect(err(`${base}  - p: {check: mem, expect: {same-frame-as: w, new-frame-since: w}}\n`)).toMatch(/one or the other/);
   });
 });
+
+describe('alias expansion is bounded in time as well as in values', () => {
+  // Alias.resolve(doc) walks the whole document per call: with it per expansion, 100,000 expansions in a
+  // document of 40,000 nodes took minutes (the hostile-input property test stalled on such a case)
+  it('an alias bomb after a large list is refused at once', () => {
+    const lines = [`l0: &l0 [${Array(12).fill('x').join(', ')}]`];
+    for (let i = 1; i < 9; i++)
+      lines.push(
+        `l${i}: &l${i} [${Array(12)
+          .fill(`*l${i - 1}`)
+          .join(', ')}]`,
+      );
+    const text = `pad: [${Array(40_000).fill('y').join(', ')}]\n${lines.join('\n')}\nsteps: *l8\n`;
+    const t0 = Date.now();
+    expect(err(text)).toMatch(/^bad\.yaml:\d+:\d+: YAML: aliases expand to more than 100000 values/);
+    expect(Date.now() - t0).toBeLessThan(10_000);
+  });
+  it('an alias names the last anchor of its name before it', () => {
+    const r = parseScenario('steps:\n  - p: &a {mmap: mem}\n  - p: &a {munmap: mem}\n  - p: *a\n', 'ok.yaml');
+    expect(r.steps.map((s) => s.op)).toEqual(['mmap', 'munmap', 'munmap']);
+    expect(err('z: *a\nx: &a [1]\nsteps:\n  - p: {mmap: mem}\n')).toMatch(/^bad\.yaml:1:4: YAML: an alias \(\*name\) with no anchor/);
+    expect(err('x: &a [1, *a]\nsteps:\n  - p: {mmap: mem}\n')).toMatch(
+      /^bad\.yaml:1:\d+: YAML: an alias \(\*name\) inside the node its anchor names/,
+    );
+  });
+});
