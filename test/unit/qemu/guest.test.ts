@@ -1,5 +1,5 @@
 import { describe, it, expect } from 'vitest';
-import { splitOutput, runInGuests, type BootOutput } from '../../../src/qemu/guest.js';
+import { splitOutput, runInGuests, watched, type BootOutput } from '../../../src/qemu/guest.js';
 import { resolveOn } from '../../../src/qemu/target.js';
 import { profileById } from '../../../src/profiles/index.js';
 
@@ -85,5 +85,33 @@ describe('runInGuests', () => {
     const r = await runInGuests(k, [['a'], ['b']], { jobs: 2, batch: 1, boot: fake });
     expect(r.results.map((x) => x?.status)).toEqual(['ok', 'ok']);
     expect(calls).toBe(3);
+  });
+});
+
+describe('watched: a guest is stopped by silence, not by the length of its work', () => {
+  // a guest prints a line as each step ends; a long program that keeps printing is working (a whole-boot
+  // limit of 30 s per program stopped 1000-step fuzz programs on debian-5.10 that were working)
+  it('runs on while output keeps coming, past the silence limit many times over', async () => {
+    const t0 = Date.now();
+    const out = await watched('sh', ['-c', 'for i in $(seq 1 12); do echo P $i; sleep 0.1; done; echo END ok'], {
+      idleMs: 400,
+      limitMs: 30_000,
+    });
+    expect(out.trim().split('\n')).toHaveLength(13);
+    expect(out).toContain('END ok');
+    expect(Date.now() - t0).toBeGreaterThan(1000);
+  });
+  it('stops a silent one after the silence limit', async () => {
+    const t0 = Date.now();
+    const out = await watched('sh', ['-c', 'echo READY; sleep 20; echo late'], { idleMs: 300, limitMs: 30_000 });
+    expect(out).toBe('READY\n');
+    expect(Date.now() - t0).toBeLessThan(10_000);
+  });
+  it('stops one that talks forever at the whole limit', async () => {
+    const out = await watched('sh', ['-c', 'while :; do echo P; sleep 0.05; done'], { idleMs: 1000, limitMs: 500 });
+    expect(out.length).toBeGreaterThan(0);
+  });
+  it('a command that cannot start is an input error', async () => {
+    await expect(watched('/nonexistent/qemu', [], { idleMs: 100, limitMs: 100 })).rejects.toThrow(/cannot start \/nonexistent\/qemu/);
   });
 });
