@@ -10,6 +10,31 @@ export function out(s: string): void {
   process.stdout.write(s.endsWith('\n') ? s : s + '\n');
 }
 
+/** A second signal within this time of the first is the same request (see onStopSignals). */
+export const SIGNAL_ECHO_MS = 1000;
+
+/**
+ * SIGINT or SIGTERM asks the command to stop with what it has (`stop.requested`;
+ * `first` runs then); a second one quits at once with `exitCode`. A second
+ * signal within SIGNAL_ECHO_MS of the first counts as the first: `timeout`
+ * sends its signal to the command and again to its process group, and a
+ * terminal and a supervisor may both signal, which quit without a report.
+ */
+export function onStopSignals(stop: { requested: boolean }, exitCode: number, first: (sig: NodeJS.Signals) => void = () => {}): void {
+  let at = 0;
+  const onSignal = (sig: NodeJS.Signals) => {
+    if (stop.requested) {
+      if (Date.now() - at < SIGNAL_ECHO_MS) return;
+      process.exit(exitCode);
+    }
+    stop.requested = true;
+    at = Date.now();
+    first(sig);
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+}
+
 /**
  * --kernel and --profile each name the profile to run: both at once is a
  * usage error (one of them would be silently ignored). Commands that take

@@ -335,4 +335,38 @@ describe('cowlab explore', () => {
       }, 20000);
     }
   }
+
+  // `timeout -s INT` signals the command and then its process group: one request, not "quit at once"
+  it('a signal delivered twice at once stops with the summary; a second one later quits at once', async () => {
+    const start = () => {
+      const child = spawn(process.execPath, [
+        'bin/cowlab.js',
+        'explore',
+        'explore/spin-reference.yaml',
+        '--kernel',
+        'linux-5.9',
+        '--processes',
+        '4',
+      ]);
+      let stdout = '';
+      child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+      const exited = new Promise<number | null>((res) => child.on('exit', (code) => res(code)));
+      return { child, exited, out: () => stdout };
+    };
+    const a = start();
+    await new Promise((res) => setTimeout(res, 3000));
+    a.child.kill('SIGINT');
+    await new Promise((res) => setTimeout(res, 50));
+    a.child.kill('SIGINT');
+    expect(await a.exited).toBe(3);
+    expect(a.out()).toMatch(/^STOPPED .*stopped \(interrupted\)/m);
+    // a search stops at its next check, within a fraction of a second: it has quit before a later one arrives, or
+    // the later one quits it at once (exit 3 either way, never a hang)
+    const b = start();
+    await new Promise((res) => setTimeout(res, 3000));
+    b.child.kill('SIGINT');
+    await new Promise((res) => setTimeout(res, 1500));
+    b.child.kill('SIGINT');
+    expect(await b.exited).toBe(3);
+  }, 30000);
 });

@@ -5,7 +5,7 @@ import { parseShard } from '../../util/shard.js';
 import type { SwarmShard } from '../../explore/merge.js';
 import { profileById } from '../../profiles/index.js';
 import { formatExplore } from '../format.js';
-import { out, pickProfile, intOption, checkKernelOrProfile } from '../util.js';
+import { out, pickProfile, intOption, checkKernelOrProfile, onStopSignals } from '../util.js';
 import { defaultMemoryLimitMb, maxWorkers } from '../../explore/limits.js';
 
 export function exploreCommand(program: Command): void {
@@ -87,12 +87,7 @@ export function exploreCommand(program: Command): void {
         const walks = num(opts.walks, '--walks', 1) ?? config.swarm.walks;
         const stop = { requested: false };
         // Ctrl-C or SIGTERM: stop with the report so far (exit 3); a second one quits at once
-        const onSignal = () => {
-          if (stop.requested) process.exit(EXIT_LIMIT);
-          stop.requested = true;
-        };
-        process.on('SIGINT', onSignal);
-        process.on('SIGTERM', onSignal);
+        onStopSignals(stop, EXIT_LIMIT);
         const { SingleBar } = await import('cli-progress');
         const bar =
           process.stderr.isTTY && !opts.json

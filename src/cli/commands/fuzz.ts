@@ -1,7 +1,7 @@
 /** `cowlab fuzz` (docs/cli.md). */
 import type { Command } from 'commander';
 import { InputError, EXIT_OK, EXIT_FAIL, EXIT_LIMIT } from '../../scenario/errors.js';
-import { out, pickProfile, intOption, checkKernelOrProfile } from '../util.js';
+import { out, pickProfile, intOption, checkKernelOrProfile, onStopSignals } from '../util.js';
 import { checkDirCreatable } from '../../util/files.js';
 import { SCENARIO_LIMITS } from '../../ops/limits.js';
 import { parseShard, shardRange } from '../../util/shard.js';
@@ -135,14 +135,10 @@ export function fuzzCommand(program: Command): void {
         };
         // SIGINT or SIGTERM: stop after the scenarios under way and report what ran; a second one quits at once
         const stop = { requested: false };
-        const onSignal = (sig: NodeJS.Signals) => {
-          if (stop.requested) process.exit(EXIT_LIMIT);
-          stop.requested = true;
+        onStopSignals(stop, EXIT_LIMIT, (sig) => {
           bar?.stop();
           process.stderr.write(`cowlab fuzz: ${sig}: stopping after the scenarios under way (again to quit at once)\n`);
-        };
-        process.on('SIGINT', onSignal);
-        process.on('SIGTERM', onSignal);
+        });
         const report = await fuzzDiff({
           seed,
           count,
