@@ -36,6 +36,23 @@ export function onStopSignals(stop: { requested: boolean }, exitCode: number, fi
 }
 
 /**
+ * When a run of `count` items without a terminal prints a progress line:
+ * the returned function says, for `done` items, whether one is due (a
+ * tenth of the run more than the last, or `everyMs` since it).
+ */
+export function progressGate(count: number, everyMs: number, now: () => number = Date.now): (done: number) => boolean {
+  const step = Math.max(1, Math.ceil(count / 10));
+  let shown = 0;
+  let shownAt = now();
+  return (done) => {
+    if (done < shown + step && now() - shownAt < everyMs) return false;
+    if (done >= shown + step) shown = done - (done % step);
+    shownAt = now();
+    return true;
+  };
+}
+
+/**
  * --kernel and --profile each name the profile to run: both at once is a
  * usage error (one of them would be silently ignored). Commands that take
  * both call this (pickProfile does).

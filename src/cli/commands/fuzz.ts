@@ -1,7 +1,7 @@
 /** `cowlab fuzz` (docs/cli.md). */
 import type { Command } from 'commander';
 import { InputError, EXIT_OK, EXIT_FAIL, EXIT_LIMIT } from '../../scenario/errors.js';
-import { out, pickProfile, intOption, checkKernelOrProfile, onStopSignals } from '../util.js';
+import { out, pickProfile, intOption, checkKernelOrProfile, onStopSignals, progressGate } from '../util.js';
 import { checkDirCreatable } from '../../util/files.js';
 import { SCENARIO_LIMITS } from '../../ops/limits.js';
 import { parseShard, shardRange } from '../../util/shard.js';
@@ -9,6 +9,9 @@ import { divergenceTable } from '../../diff/compare.js';
 import type { FuzzReport } from '../../fuzz/fuzz.js';
 import type { ModelFuzzReport } from '../../fuzz/model.js';
 import type { FuzzDiffShard, FuzzModelShard } from '../../fuzz/merge.js';
+
+/** Without a terminal, the longest time between two progress lines. */
+const PROGRESS_MS = 5 * 60_000;
 
 export function fuzzCommand(program: Command): void {
   program
@@ -45,7 +48,7 @@ export function fuzzCommand(program: Command): void {
     .addHelpText(
       'after',
       '\nWith --diff, SIGINT or SIGTERM stops it after the scenarios under way and reports what ran (a second one quits at once); ' +
-        'without a terminal it prints a progress line per tenth of the run.\n' +
+        'without a terminal it prints a progress line per tenth of the run, and at least one every 5 minutes.\n' +
         'Exit status: 0 no divergence (no violation in the model mode), 1 some, 2 bad input, 3 interrupted before the count with none found.',
     )
     .action(
@@ -124,13 +127,12 @@ export function fuzzCommand(program: Command): void {
               )
             : null;
         bar?.start(count, 0, { diverged: 0, skipped: 0 });
-        // without a terminal, a line per tenth of the run, so a log shows how far it got
-        const step = Math.max(1, Math.ceil(count / 10));
-        let shown = 0;
+        // without a terminal, a line per tenth of the run, and at least one every 5 minutes (a tenth of a long
+        // run in qemu takes hours), so a log shows how far it got
+        const due = progressGate(count, PROGRESS_MS);
         const progress = (done: number, diverged: number, skipped: number) => {
           if (bar) return bar.update(done, { diverged, skipped });
-          if (opts.json || done < shown + step) return;
-          shown = done - (done % step);
+          if (opts.json || !due(done)) return;
           process.stderr.write(`cowlab fuzz: ${done}/${count} scenarios, ${diverged} diverged, ${skipped} skipped\n`);
         };
         // SIGINT or SIGTERM: stop after the scenarios under way and report what ran; a second one quits at once
