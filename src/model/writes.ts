@@ -51,20 +51,26 @@ function liveWids(s: KState, live: Uint8Array = new Uint8Array(s.L.geo.writes)):
     if (ld(s, o + S_USED) && ld(s, o + S_DATA) >= 0) live[ld(s, o + S_DATA)] = 1;
   }
   // a copy keeps its source alive (expectations follow the chain), a transfer smaller than a page the
-  // content it was written over; whatever the slots' order
-  const todo: number[] = [];
-  for (let w = 1; w < s.L.geo.writes; w++) if (live[w]) todo.push(w);
-  while (todo.length) {
-    const o = wro(s, todo.pop()!);
-    for (const x of [ld(s, o + W_SRC), ld(s, o + W_BASE), ld(s, o + W_FROM)]) {
+  // content it was written over; whatever the slots' order. (A reused stack, no array per record: the
+  // explorer collects after every step.)
+  const n = s.L.geo.writes;
+  if (todo.length < n) todo = new Int32Array(n);
+  let top = 0;
+  for (let w = 1; w < n; w++) if (live[w]) todo[top++] = w;
+  while (top > 0) {
+    const o = wro(s, todo[--top]!);
+    for (let f = 0; f < 3; f++) {
+      const x = ld(s, o + (f === 0 ? W_SRC : f === 1 ? W_BASE : W_FROM));
       if (x >= 0 && !live[x]) {
         live[x] = 1;
-        todo.push(x);
+        todo[top++] = x;
       }
     }
   }
   return live;
 }
+/** liveWids()'s stack of records to follow (each record is pushed at most once: geo.writes entries) */
+let todo = new Int32Array(0);
 
 function freeSlot(s: KState, from = 1): number {
   for (let w = from; w < s.L.geo.writes; w++) if ((ld(s, wro(s, w) + W_FLAGS) & WR_USED) === 0) return w;
