@@ -42,6 +42,8 @@ export interface FuzzOptions {
   /** P0 has a second thread, and commands run on threads too (default false: the same seed, the same scenarios as before threads) */
   threads?: boolean;
   onProgress?: (done: number, diverged: number, skipped: number) => void;
+  /** each divergence as it is found (after its reruns), before the run ends: a long campaign's log shows it at once */
+  onDivergence?: (index: number, d: Divergence) => void;
   /**
    * set `requested` (a signal handler does) to stop cleanly: no new batch of
    * scenarios starts, shrinking ends at once, and the report covers what ran
@@ -231,8 +233,10 @@ export async function fuzzDiff(o: FuzzOptions): Promise<FuzzReport> {
       }
       ds.forEach((d, j) => {
         if (d === 'skip') report.skipped++;
-        else if (d) diverging.push({ index: from + base + j, cmds: part[j]!, d });
-        else report.agreed++;
+        else if (d) {
+          diverging.push({ index: from + base + j, cmds: part[j]!, d });
+          o.onDivergence?.(from + base + j, d);
+        } else report.agreed++;
         report.ran++;
       });
       o.onProgress?.(report.ran, diverging.length, report.skipped);

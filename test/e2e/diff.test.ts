@@ -296,12 +296,14 @@ d('divergences that do not come back', () => {
     try {
       // one fault too many at step 1 of the first scenario of the first batch only
       let batches = 0;
+      const told: number[] = [];
       const once = await fuzzDiff({
         seed: 7,
         count: 8,
         jobs: 1,
         outDir: out,
         maxSteps: 8,
+        onDivergence: (i) => told.push(i),
         onKernelResults: (rs) => {
           if (batches++ === 0) {
             const s1 = rs[0]!.steps.get(1)!;
@@ -313,13 +315,16 @@ d('divergences that do not come back', () => {
       expect(once.unstable).toHaveLength(1);
       expect(once.unstable[0]).toMatchObject({ agreedOnRun: 2, divergence: { step: 1, field: 'faults' } });
       expect(once.agreed + once.skipped).toBe(8);
-      // on every run: it stands, and is shrunk like any other
+      expect(told).toEqual([]);
+      // on every run: it stands, is told as it is found (before the shrinking), and is shrunk like any other
+      let toldFirst: { index: number; field: string; findingsDir: string[] } | null = null;
       const always = await fuzzDiff({
         seed: 7,
         count: 1,
         jobs: 1,
         outDir: out,
         maxSteps: 8,
+        onDivergence: (index, d) => (toldFirst = { index, field: d.field, findingsDir: readdirSync(out) }),
         onKernelResults: (rs) => {
           for (const r of rs) {
             const s1 = r.steps.get(1);
@@ -330,6 +335,7 @@ d('divergences that do not come back', () => {
       expect(always.unstable).toEqual([]);
       expect(always.findings).toHaveLength(1);
       expect(always.findings[0]!.shrunk).toBe(true);
+      expect(toldFirst).toEqual({ index: 0, field: 'faults', findingsDir: [] });
       // --no-shrink: saved as it ran, and said so
       const asRan = await fuzzDiff({
         seed: 7,

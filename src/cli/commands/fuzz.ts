@@ -48,7 +48,7 @@ export function fuzzCommand(program: Command): void {
     .addHelpText(
       'after',
       '\nWith --diff, SIGINT or SIGTERM stops it after the scenarios under way and reports what ran (a second one quits at once); ' +
-        'without a terminal it prints a progress line per tenth of the run, and at least one every 5 minutes.\n' +
+        'without a terminal it prints a progress line per tenth of the run, and at least one every 5 minutes; each divergence is printed on stderr when found.\n' +
         'Exit status: 0 no divergence (no violation in the model mode), 1 some, 2 bad input, 3 interrupted before the count with none found.',
     )
     .action(
@@ -156,6 +156,11 @@ export function fuzzCommand(program: Command): void {
           ...(opts.threads ? { threads: true } : {}),
           shrink: opts.shrink,
           onProgress: progress,
+          // at once, above the bar when there is one (it is drawn again at the next update)
+          onDivergence: (index, d) =>
+            process.stderr.write(
+              `${bar ? '\n' : ''}cowlab fuzz: scenario ${index} diverged at step ${d.step} ${d.process}${d.address ? ` ${d.address}` : ''}: ${d.field}: model ${d.model}, kernel ${d.kernel}\n`,
+            ),
           stop,
         });
         bar?.stop();
