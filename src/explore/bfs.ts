@@ -18,7 +18,7 @@ import type { Violation, PropertyName } from '../properties/monitor.js';
 import { Expander } from './expand.js';
 import { FingerprintSet, FingerprintIndex } from './store.js';
 import { IndependenceCheck, SleepReader, SleepTable, asleep, footprintOf, sleepWords, type Footprint, type SleepView } from './sleep.js';
-import { PackedLevel, LevelReader, EncodedStates, type LevelView } from './frontier.js';
+import { PackedLevel, LevelReader, EncodedStates, LevelSpill, type LevelView } from './frontier.js';
 import type { ExploreSystem, ExploreConfig } from './system.js';
 
 export interface SearchLimits {
@@ -35,6 +35,14 @@ export interface SearchLimits {
   por?: boolean;
   /** how fingerprints order processes (src/model/canon.ts); `por` implies 'exact' */
   symmetry?: Symmetry;
+  /**
+   * the levels' memory budget in MiB: full blocks past it go to an unlinked
+   * file in `spillDir` (src/explore/frontier.ts); without a spillDir, no limit
+   */
+  levelMemoryMb?: number;
+  spillDir?: string;
+  /** size of a level's blocks (default 4 MiB; smaller in tests, so a small search spills) */
+  levelBlockBytes?: number;
   /** set by Ctrl-C */
   stop?: { requested: boolean };
   onProgress?: (p: Progress) => void;
@@ -73,6 +81,8 @@ export interface SearchResult {
   pruned: number;
   /** most memory the levels held at once (the one expanded and the one found), encoded */
   frontierBytes: number;
+  /** most bytes of levels in the spill file at once */
+  frontierDiskBytes: number;
   levels: number[];
 }
 
@@ -292,7 +302,8 @@ export async function bfs(sys: ExploreSystem, lim: SearchLimits, workerInit?: Wo
   const fp0 = ex.fingerprint(sys.initial);
   visited.add(fp0[0]!, fp0[1]!);
   parents.push(0, 0);
-  let level = new PackedLevel(words, sys.initial.m);
+  const spill = lim.spillDir !== undefined && lim.levelMemoryMb !== undefined ? new LevelSpill(lim.levelMemoryMb * 1048576, lim.spillDir) : null;
+  let level = new PackedLevel(words, sys.initial.m, spill, 0, lim.levelBlockBytes);
   level.pushState(sys.initial.m, 0);
   // sleep sets, one per state of the level (partial-order reduction); the initial state's is empty
   const sw = lim.por ? sleepWords(sys.actions.length) : 0;
@@ -303,7 +314,7 @@ export async function bfs(sys: ExploreSystem, lim: SearchLimits, workerInit?: Wo
   let maxQueue = 1;
   let frontierBytes = level.bytes;
   const levels = [1];
-  let result: Omit<SearchResult, 'seconds' | 'collisionProbability' | 'bytesPerState' | 'maxQueue' | 'levels' | 'states' | 'distinct' | 'frontierBytes' | 'pruned'> | null = null;
+  let result: Omit<SearchResult, 'seconds' | 'collisionProbability' | 'bytesPerState' | 'maxQueue' | 'levels' | 'states' | 'distinct' | 'frontierBytes' | 'frontierDiskBytes' | 'pruned'> | null = null;
   // with W workers, W-1 threads expand next to this one, which also takes every result
   const workers = lim.workers > 1 && workerInit ? await startWorkers(lim.workers - 1, { ...workerInit, por: lim.por, symmetry }) : [];
   let stoppedBy: SearchResult['stoppedBy'] = null;
@@ -313,7 +324,7 @@ export async function bfs(sys: ExploreSystem, lim: SearchLimits, workerInit?: Wo
   const progress = () => lim.onProgress?.({ depth, states: transitions, distinct: visited.size, queue: level.length, seconds: (Date.now() - t0) / 1000, memoryMb: memMb() });
   try {
     for (depth = 0; depth < lim.depth && level.length > 0; depth++) {
-      const next = new PackedLevel(words, sys.initial.m);
+      const next = new PackedLevel(words, sys.initial.m, spill, depth + 1, lim.levelBlockBytes);
       const levelNew = new FingerprintSet(1 << 12);
       const fresh = new FingerprintList();
       const nextSleeping = sw ? new SleepTable(sw) : null;
@@ -378,6 +389,7 @@ export async function bfs(sys: ExploreSystem, lim: SearchLimits, workerInit?: Wo
       visited.reserve(levelNew.size);
       fresh.forEach((h, l) => visited.add(h, l));
       frontierBytes = Math.max(frontierBytes, level.bytes + next.bytes);
+      level.release();
       level = next;
       sleeping = nextSleeping;
       levels.push(next.length);
@@ -391,11 +403,12 @@ export async function bfs(sys: ExploreSystem, lim: SearchLimits, workerInit?: Wo
     }
   } finally {
     for (const w of workers) await w.terminate();
+    spill?.close();
   }
   const seconds = (Date.now() - t0) / 1000;
   const distinct = visited.size;
   const common = {
-    states: transitions, distinct, seconds, maxQueue, levels, frontierBytes, pruned,
+    states: transitions, distinct, seconds, maxQueue, levels, frontierBytes, pruned, frontierDiskBytes: spill?.mostOnDisk ?? 0,
     collisionProbability: (distinct * Math.max(0, transitions - distinct)) / 2 ** 64,
     bytesPerState: (visited.bytes + parents.bytes) / Math.max(1, distinct),
   };

@@ -31,6 +31,9 @@ export interface ExploreOptions {
   properties?: PropertyName[];
   maxStates?: number;
   maxMemoryMb?: number;
+  /** the BFS levels' memory budget (MiB) and where blocks past it go (an unlinked file in this directory) */
+  levelMemoryMb?: number;
+  spillDir?: string;
   /** partial-order reduction by sleep sets (breadth-first search only): the same states and counterexample, fewer transitions */
   por?: boolean;
   /** random walks; `shard`: only its part of the walks (batches kept whole) */
@@ -69,6 +72,8 @@ export interface ExploreReport {
   maxQueue: number;
   /** most memory the BFS levels held at once (encoded states), bytes */
   frontierBytes: number;
+  /** most bytes of the BFS levels in the spill file at once (past --level-memory) */
+  frontierDiskBytes: number;
   levels: number[];
   /** the depth bound searched under (a BFS that runs out of states stops before it) */
   depthBound: number;
@@ -108,7 +113,7 @@ export async function explore(o: ExploreOptions): Promise<ExploreReport> {
       violation = sw.found.violation;
     }
   } else {
-    res = await bfs(sys, { depth, workers: o.workers, properties, maxStates: o.maxStates, maxMemoryMb: o.maxMemoryMb, por: o.por, stop: o.stop, onProgress: o.onProgress }, init);
+    res = await bfs(sys, { depth, workers: o.workers, properties, maxStates: o.maxStates, maxMemoryMb: o.maxMemoryMb, levelMemoryMb: o.levelMemoryMb, spillDir: o.spillDir, por: o.por, stop: o.stop, onProgress: o.onProgress }, init);
     trace = res.trace;
     violation = res.violation;
   }
@@ -132,6 +137,7 @@ export async function explore(o: ExploreOptions): Promise<ExploreReport> {
     peakRssMb: process.resourceUsage().maxRSS / 1024,
     maxQueue: res ? res.maxQueue : 0,
     frontierBytes: res ? res.frontierBytes : 0,
+    frontierDiskBytes: res ? res.frontierDiskBytes : 0,
     levels: res ? res.levels : [],
     depthBound: depth,
     setupSteps: sys.prefix.length,

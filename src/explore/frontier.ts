@@ -3,8 +3,13 @@
  * the words where it differs from the initial state (an explorer state of
  * 1,578 words differs in a few dozen), each as a varint gap and a zigzag
  * varint value, in blocks of shared memory that every worker reads. A
- * level costs tens of bytes per state instead of the whole state.
+ * level costs tens of bytes per state instead of the whole state. Beyond a
+ * memory budget, full blocks go to an unlinked temporary file (as TLC's disk
+ * queue does) and are read back, one at a time per reader, when the level is
+ * expanded.
  */
+import { closeSync, mkdtempSync, openSync, readSync, rmdirSync, unlinkSync, writeSync, ftruncateSync } from 'node:fs';
+import { join } from 'node:path';
 
 /** Bytes an encoded state can take at most (a varint of 5 bytes per gap and per value, and the end). */
 export function maxEncodedBytes(words: number): number {
@@ -110,18 +115,73 @@ const RESTART = 64;
 const INDEX_PER_BLOCK = 1 << 14;
 
 /**
+ * Where a search's levels go beyond a memory budget: two unlinked temporary
+ * files, one per level parity (level d is written while level d - 1 is read;
+ * level d - 2 is done, so its file is emptied for d). Unlinked as soon as
+ * opened: nothing is left behind however the search ends.
+ */
+export class LevelSpill {
+  private readonly fds: number[];
+  private readonly sizes = [0, 0];
+  /** bytes of level blocks in memory now (every live level's), and on disk at most */
+  held = 0;
+  mostOnDisk = 0;
+  constructor(
+    /** bytes of level blocks kept in memory before blocks go to disk */
+    readonly budget: number,
+    dir: string,
+  ) {
+    const d = mkdtempSync(join(dir, 'cowlab-levels-'));
+    try {
+      this.fds = [0, 1].map((i) => {
+        const f = join(d, `level-${i}`);
+        const fd = openSync(f, 'w+');
+        unlinkSync(f);
+        return fd;
+      });
+    } finally {
+      rmdirSync(d);
+    }
+  }
+  /** The file level `depth` is written to, emptied (it held level depth - 2, done). */
+  begin(depth: number): number {
+    const p = depth % 2;
+    ftruncateSync(this.fds[p]!, 0);
+    this.sizes[p] = 0;
+    return p;
+  }
+  /** Appends a block to file `p`; returns where it starts. */
+  write(p: number, bytes: Uint8Array): number {
+    const at = this.sizes[p]!;
+    for (let done = 0; done < bytes.length; ) done += writeSync(this.fds[p]!, bytes, done, bytes.length - done, at + done);
+    this.sizes[p] = at + bytes.length;
+    this.mostOnDisk = Math.max(this.mostOnDisk, this.sizes[0]! + this.sizes[1]!);
+    return at;
+  }
+  fd(p: number): number {
+    return this.fds[p]!;
+  }
+  close(): void {
+    for (const fd of this.fds) closeSync(fd);
+  }
+}
+
+/**
  * A level of encoded states in shared memory (readable by every worker).
  * The states of a level have consecutive ids in the parent log, so only the
  * first is kept.
  */
 export class PackedLevel {
-  readonly data: SharedArrayBuffer[] = [];
+  /** each block, or null where it went to the spill file (at `spilledAt`) */
+  readonly data: (SharedArrayBuffer | null)[] = [];
   readonly index: SharedArrayBuffer[] = [];
   private dataViews: Uint8Array[] = [];
   private indexViews: Uint32Array[] = [];
   private used = 0;
   /** bytes used in each full block */
   private readonly ends: number[] = [];
+  /** where each block starts in the spill file (-1: in memory) */
+  private readonly spilledAt: number[] = [];
   length = 0;
   firstId = 0;
   private readonly blockBytes: number;
@@ -129,15 +189,22 @@ export class PackedLevel {
   private prev: Int32Array;
   private cur: Int32Array;
   private readonly tmp: Uint8Array;
+  /** the spill file's parity for this level */
+  private readonly parity: number;
 
+  /** `spill`: where blocks go past its budget (`depth`: this level's); `blockBytes`: smaller in tests */
   constructor(
     readonly words: number,
     private readonly base: Int32Array,
+    private readonly spill: LevelSpill | null = null,
+    depth = 0,
+    blockBytes = BLOCK_BYTES,
   ) {
-    this.blockBytes = Math.max(BLOCK_BYTES, maxEncodedBytes(words));
+    this.blockBytes = Math.max(blockBytes, maxEncodedBytes(words));
     this.prev = new Int32Array(words);
     this.cur = new Int32Array(words);
     this.tmp = new Uint8Array(maxEncodedBytes(words));
+    this.parity = spill ? spill.begin(depth) : 0;
   }
 
   /** Appends a state given encoded against the initial state (bytes [from, to) of `src`), with its id in the parent log. */
@@ -158,10 +225,23 @@ export class PackedLevel {
     const restart = this.length % RESTART === 0;
     const len = encodeState(this.cur, restart ? this.base : this.prev, this.tmp, 0);
     if (this.data.length === 0 || this.used + len > this.blockBytes) {
-      if (this.data.length) this.ends.push(this.used);
+      if (this.data.length) {
+        this.ends.push(this.used);
+        // past the budget, the full block goes to disk
+        const full = this.data.length - 1;
+        const sp = this.spill;
+        if (sp && sp.held + this.blockBytes > sp.budget) {
+          this.spilledAt[full] = sp.write(this.parity, this.dataViews[full]!.subarray(0, this.used));
+          this.data[full] = null;
+          this.dataViews[full] = EMPTY;
+          sp.held -= this.blockBytes;
+        }
+      }
       const b = new SharedArrayBuffer(this.blockBytes);
       this.data.push(b);
       this.dataViews.push(new Uint8Array(b));
+      this.spilledAt.push(-1);
+      if (this.spill) this.spill.held += this.blockBytes;
       this.used = 0;
     }
     const block = this.data.length - 1;
@@ -187,42 +267,80 @@ export class PackedLevel {
 
   /** What a worker needs to read the level. */
   view(): LevelView {
-    return { data: this.data, ends: [...this.ends, this.used], index: this.index, words: this.words, length: this.length, firstId: this.firstId };
+    return {
+      data: this.data,
+      ends: [...this.ends, this.used],
+      index: this.index,
+      words: this.words,
+      length: this.length,
+      firstId: this.firstId,
+      spilled: this.spill ? { fd: this.spill.fd(this.parity), at: [...this.spilledAt], blockBytes: this.blockBytes } : null,
+    };
   }
 
-  /** Memory the level holds. */
+  /** Memory the level holds (blocks on disk not counted). */
   get bytes(): number {
-    return this.data.length * this.blockBytes + this.index.length * INDEX_PER_BLOCK * 8;
+    return this.data.filter((d) => d !== null).length * this.blockBytes + this.index.length * INDEX_PER_BLOCK * 8;
+  }
+
+  /** The level is done with: its blocks in memory leave the spill budget. */
+  release(): void {
+    if (this.spill) this.spill.held -= this.data.filter((d) => d !== null).length * this.blockBytes;
   }
 }
 
+const EMPTY = new Uint8Array(0);
+
 /** A level as another thread sees it. */
 export interface LevelView {
-  data: SharedArrayBuffer[];
+  /** each block, or null where it is in the spill file */
+  data: (SharedArrayBuffer | null)[];
   /** bytes used in each block */
   ends: number[];
   index: SharedArrayBuffer[];
   words: number;
   length: number;
   firstId: number;
+  /** blocks on disk: the spill file (an fd of this process, so every thread can read it) and where each starts */
+  spilled: { fd: number; at: number[]; blockBytes: number } | null;
 }
 
 /** Reads states of a level by number; fastest in order (each state is decoded from the one before it). */
 export class LevelReader {
-  private readonly data: Uint8Array[];
+  private readonly data: (Uint8Array | null)[];
   private readonly index: Uint32Array[];
   private readonly cur: Int32Array;
   /** the state in `cur`, and where the next one's encoding starts */
   private at = -1;
   private block = 0;
   private pos = 0;
+  /** a block read back from the spill file (one at a time: a reader goes through its slice in order) */
+  private loaded = -1;
+  private loadBuf: Uint8Array | null = null;
   constructor(
     private readonly v: LevelView,
     private readonly base: Int32Array,
   ) {
-    this.data = v.data.map((b) => new Uint8Array(b));
+    this.data = v.data.map((b) => (b ? new Uint8Array(b) : null));
     this.index = v.index.map((b) => new Uint32Array(b));
     this.cur = new Int32Array(v.words);
+  }
+  /** Block `b`'s bytes, read back from the spill file if it went there. */
+  private bytesOf(b: number): Uint8Array {
+    const d = this.data[b];
+    if (d) return d;
+    const sp = this.v.spilled!;
+    if (this.loaded !== b) {
+      this.loadBuf ??= new Uint8Array(sp.blockBytes);
+      const n = this.v.ends[b]!;
+      for (let got = 0; got < n; ) {
+        const r = readSync(sp.fd, this.loadBuf, got, n - got, sp.at[b]! + got);
+        if (r <= 0) throw new Error(`explorer: the level file ended inside block ${b}`);
+        got += r;
+      }
+      this.loaded = b;
+    }
+    return this.loadBuf!;
   }
   /** Decodes state `k` into `m`; returns its id in the parent log. */
   read(k: number, m: Int32Array): number {
@@ -232,7 +350,7 @@ export class LevelReader {
       const ib = Math.floor(r / INDEX_PER_BLOCK);
       const e = (r - ib * INDEX_PER_BLOCK) * 2;
       this.block = this.index[ib]![e]!;
-      this.pos = decodeState(this.data[this.block]!, this.index[ib]![e + 1]!, this.base, this.cur);
+      this.pos = decodeState(this.bytesOf(this.block), this.index[ib]![e + 1]!, this.base, this.cur);
       this.at = r * RESTART;
     }
     while (this.at < k) {
@@ -241,7 +359,7 @@ export class LevelReader {
         this.block++;
         this.pos = 0;
       }
-      this.pos = applyDelta(this.data[this.block]!, this.pos, this.cur);
+      this.pos = applyDelta(this.bytesOf(this.block), this.pos, this.cur);
       this.at++;
     }
     m.set(this.cur);

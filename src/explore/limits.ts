@@ -27,3 +27,10 @@ function availableMemoryBytes(): number {
 export function maxWorkers(): number {
   return availableParallelism();
 }
+
+/**
+ * MiB of breadth-first levels kept in memory by default; blocks past it go to
+ * an unlinked file (src/explore/frontier.ts): on a large search the levels
+ * would otherwise be about as big as the visited set.
+ */
+export const DEFAULT_LEVEL_MEMORY_MB = 256;

@@ -6,7 +6,8 @@ import type { SwarmShard } from '../../explore/merge.js';
 import { profileById } from '../../profiles/index.js';
 import { formatExplore } from '../format.js';
 import { out, pickProfile, intOption, checkKernelOrProfile, onStopSignals } from '../util.js';
-import { defaultMemoryLimitMb, maxWorkers } from '../../explore/limits.js';
+import { defaultMemoryLimitMb, maxWorkers, DEFAULT_LEVEL_MEMORY_MB } from '../../explore/limits.js';
+import { cacheDir } from '../../executor/build.js';
 
 export function exploreCommand(program: Command): void {
   program
@@ -32,6 +33,10 @@ export function exploreCommand(program: Command): void {
     .option('--walks <n>', "number of random walks (default: the configuration's, else 10000)")
     .option('--max-states <n>', 'stop after this many distinct states (exit 3)')
     .option('--max-memory <mb>', 'stop when resident memory passes this many MiB (exit 3; default: 3/4 of the memory available at start)')
+    .option(
+      '--level-memory <mb>',
+      `memory the breadth-first levels (encoded states) may hold, in MiB; blocks past it go to an unlinked file in the cache directory (default: ${DEFAULT_LEVEL_MEMORY_MB})`,
+    )
     .option('--shrink', 'reduce the counterexample to a 1-minimal scenario')
     .option('--out <file>', 'where the counterexample scenario goes (default: explore-findings/CONFIG-KERNEL.yaml)')
     .option('--json', 'print the report as JSON')
@@ -58,6 +63,7 @@ export function exploreCommand(program: Command): void {
           walks?: string;
           maxStates?: string;
           maxMemory?: string;
+          levelMemory?: string;
           shrink?: boolean;
           out?: string;
           json?: boolean;
@@ -107,6 +113,8 @@ export function exploreCommand(program: Command): void {
           depth,
           maxStates: num(opts.maxStates, '--max-states', 1),
           maxMemoryMb,
+          levelMemoryMb: num(opts.levelMemory, '--level-memory', 0) ?? DEFAULT_LEVEL_MEMORY_MB,
+          spillDir: cacheDir(),
           por: opts.por ?? false,
           ...(seed !== undefined ? { swarm: { seed, walks, ...(shard ? { shard } : {}) } } : {}),
           shrink: opts.shrink ?? false,

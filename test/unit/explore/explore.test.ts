@@ -1,5 +1,5 @@
 import { describe, it, expect } from 'vitest';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig, parseConfig, buildSystem } from '../../../src/explore/system.js';
@@ -140,6 +140,47 @@ describe('worker threads', () => {
       expect(l1.verdict).toBe('violation');
       expect(l2.depth).toBe(l1.depth);
       expect(l2.replayed).toBe(true);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 120_000);
+});
+
+describe('levels spilled to disk', () => {
+  it('the same search, verdict and counterexample with every full block on disk, on one thread and with workers', async () => {
+    // worker threads load the built JavaScript (npm test builds first)
+    const bfsMod = await import('../../../dist/explore/bfs.js');
+    const sysMod = await import('../../../dist/explore/system.js');
+    const prof = await import('../../../dist/profiles/index.js');
+    const dir = mkdtempSync(join(tmpdir(), 'cowlab-spill-'));
+    try {
+      for (const [kernel, processes] of [
+        ['linux-6.18', '3'],
+        ['linux-5.7', '2'],
+      ] as const) {
+        const c = sysMod.overrideConfig(sysMod.loadConfig('explore/spin-reference.yaml'), { processes });
+        const sys = sysMod.buildSystem(c, prof.profileById(kernel));
+        const init = { config: c, profile: { builtin: kernel }, properties: c.properties };
+        const lim = { depth: 9, properties: c.properties };
+        for (const workers of [1, 2]) {
+          const plain = await bfsMod.bfs(sys, { ...lim, workers }, init);
+          expect(plain.frontierDiskBytes).toBe(0);
+          // blocks of 4 KiB and no memory for them: every full block goes to the file
+          const spilled = await bfsMod.bfs(sys, { ...lim, workers, levelMemoryMb: 0, spillDir: dir, levelBlockBytes: 4096 }, init);
+          expect(spilled.frontierDiskBytes).toBeGreaterThan(0);
+          expect(spilled.frontierBytes).toBeLessThan(plain.frontierBytes);
+          expect({ ...spilled, seconds: 0, frontierBytes: 0, frontierDiskBytes: 0, collisionProbability: 0, bytesPerState: 0 }).toEqual({
+            ...plain,
+            seconds: 0,
+            frontierBytes: 0,
+            frontierDiskBytes: 0,
+            collisionProbability: 0,
+            bytesPerState: 0,
+          });
+        }
+      }
+      // nothing is left in the directory
+      expect(readdirSync(dir)).toEqual([]);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

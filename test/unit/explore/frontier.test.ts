@@ -1,6 +1,9 @@
 import { describe, it, expect } from 'vitest';
 import fc from 'fast-check';
-import { encodeState, decodeState, maxEncodedBytes, PackedLevel, LevelReader } from '../../../src/explore/frontier.js';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { encodeState, decodeState, maxEncodedBytes, PackedLevel, LevelReader, LevelSpill } from '../../../src/explore/frontier.js';
 
 const pair = fc.integer({ min: 1, max: 300 }).chain((n) =>
   fc.tuple(fc.array(fc.integer(), { minLength: n, maxLength: n }), fc.array(fc.option(fc.integer(), { freq: 3 }), { minLength: n, maxLength: n })),
@@ -84,5 +87,52 @@ describe('the compact frontier', () => {
     r.read(6399, got);
     expect(got[1500]).toBe(6399);
     expect(got[130]).toBe(5);
+  });
+
+  it('past the budget, full blocks go to an unlinked file and read back the same, in any order, level after level', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cowlab-spill-'));
+    try {
+      const words = 300;
+      const base = new Int32Array(words);
+      // blocks of 4 KiB, a budget of two: most of each level goes to disk
+      const spill = new LevelSpill(2 * 4096, dir);
+      // nothing of the spill files is visible in the directory, even while they are in use
+      expect(readdirSync(dir)).toEqual([]);
+      const mk = (d: number, k: number) => {
+        const m = base.slice();
+        for (let i = 0; i < 20; i++) m[(k * 13 + i * 7) % words] = d * 100_000 + k * 10 + i;
+        return m;
+      };
+      let prev: PackedLevel | null = null;
+      let widest = 0;
+      for (let d = 0; d < 4; d++) {
+        const level = new PackedLevel(words, base, spill, d, 4096);
+        for (let k = 0; k < 3000; k++) level.pushState(mk(d, k), d * 10_000 + k);
+        prev?.release();
+        const v = level.view();
+        widest = Math.max(widest, v.ends.reduce((a, b) => a + b, 0));
+        expect(v.data.filter((b) => b === null).length).toBeGreaterThan(10);
+        // what is in memory is what the budget allows (the level being read has been released)
+        expect(level.bytes).toBeLessThanOrEqual(3 * 4096 + (1 << 14) * 8);
+        const r = new LevelReader(v, base);
+        const got = new Int32Array(words);
+        for (const k of [2999, 0, 1, 64, 63, 1500, 2998, 700]) {
+          expect(r.read(k, got)).toBe(d * 10_000 + k);
+          expect(got).toEqual(mk(d, k));
+        }
+        for (let k = 5; k < 3000; k++) {
+          r.read(k, got);
+          expect(got).toEqual(mk(d, k));
+        }
+        prev = level;
+      }
+      // each file holds one level at a time: the disk use is about two levels', not four
+      expect(spill.mostOnDisk).toBeGreaterThan(widest);
+      expect(spill.mostOnDisk).toBeLessThanOrEqual(2 * widest);
+      spill.close();
+      expect(readdirSync(dir)).toEqual([]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
