@@ -2,14 +2,14 @@
  * Breadth-first search over the bounded system, so the first
  * counterexample is a shortest one.
  *
- * Level by level: the states of level d (full copies, in shared memory) are
- * split among W workers; each expands its slice, drops successors whose
- * fingerprint is already visited (a read-only view of the visited set,
- * updated between levels) or that it already produced in this level, and
- * sends the rest to the coordinator, which keeps the new ones in a fixed
- * order (worker 0's results first, each in expansion order). That order
- * makes the search deterministic for a given worker count; the states
- * visited and the length of the counterexample do not depend on it.
+ * Level by level: the states of level d (encoded, in shared memory) are
+ * expanded in chunks that the threads claim in order; each drops successors
+ * whose fingerprint is already visited (a read-only view of the visited
+ * set, updated between levels) or that it already produced in this level,
+ * and sends the rest to the coordinator, which takes the chunks' results
+ * in chunk order and keeps the new ones. That order makes the search the
+ * same whatever the number of threads: the states, levels, transitions and
+ * counterexample do not depend on it.
  */
 import { Worker } from 'node:worker_threads';
 import { KState, Recorder } from '../model/layout.js';
@@ -362,23 +362,11 @@ export async function bfs(sys: ExploreSystem, lim: SearchLimits, workerInit?: Wo
         else if (lim.maxMemoryMb && memMb() > lim.maxMemoryMb) stoppedBy = 'memory';
         return stoppedBy !== null;
       };
-      if (workers.length === 0) {
-        // one thread: expand in chunks, letting the event loop run between them so Ctrl-C is seen;
-        // successors already found in this level are not encoded again
-        const local = new FingerprintSet(1 << 12);
-        for (let lo = 0; lo < level.length && !found; lo += CHUNK) {
-          if (sleeping) expandSlicePor(ex, view, sleeping.view(), lo, Math.min(level.length, lo + CHUNK), depth, visited, take, 256, local);
-          else expandSlice(ex, view, lo, Math.min(level.length, lo + CHUNK), depth, visited, take, 256, local);
-          await pause();
-          if (limited()) break;
-          progress();
-        }
-      } else {
-        found = await expandWithWorkers(workers, ex, view, sleeping?.view() ?? null, level.length, depth, visited, take, pause, () => {
-          progress();
-          return limited();
-        });
-      }
+      found = await expandLevel(workers, ex, view, sleeping?.view() ?? null, level.length, depth, visited, take, pause, () => {
+        if (limited()) return true;
+        progress();
+        return false;
+      });
       if (found) {
         const f = found;
         result = { verdict: 'violation', complete: true, stoppedBy: null, violation: f.v, trace: [...parents.path(f.parent), f.action], depth: depth + 1 };
@@ -467,9 +455,6 @@ class ParentLogLite {
 
 /* ---------------- worker threads ---------------- */
 
-/** The coordinating thread's share of a level, relative to a worker's (measured: an equal share is best on 2 cores). */
-const MAIN_SHARE = 1.0;
-
 interface Started {
   worker: Worker;
   terminate(): Promise<number>;
@@ -490,68 +475,109 @@ export async function startWorkers(n: number, init: WorkerInit): Promise<Started
 }
 
 /**
- * One level with workers: slices in worker order; results are taken in
- * (this thread, worker 0, worker 1, ...) order whatever order they arrive in.
- * This thread expands its own slice in chunks and lets the event loop run
- * between them, so worker results, limits and Ctrl-C are seen while it works.
+ * Expands a level in chunks of CHUNK states that this thread and the
+ * workers claim from a shared counter, in increasing order, and takes the
+ * results in chunk order whoever expanded them: so the search is the same
+ * whatever the number of threads (states, levels, transitions, the first
+ * violation), and no thread waits on a fixed share of the level. This
+ * thread merges the chunks that are ready, in order, and expands one itself
+ * when the next is not; it lets the event loop run between chunks, so
+ * worker results, limits and Ctrl-C are seen while it works.
+ *
+ * Each thread keeps the successors it found in the level (its `local` set):
+ * a thread claims chunks in increasing order, so a successor it drops as
+ * already found was found in an earlier chunk, which is taken first.
  */
-async function expandWithWorkers(ws: Started[], ex: Expander, view: LevelView, sleeping: SleepView | null, length: number, depth: number, visited: FingerprintSet,
+async function expandLevel(ws: Started[], ex: Expander, view: LevelView, sleeping: SleepView | null, length: number, depth: number, visited: FingerprintSet,
   take: (r: SliceResult) => void, pause: () => Promise<boolean>, limited: () => boolean): Promise<SliceResult['violation']> {
-  const n = ws.length;
-  // this thread's slice comes first: its results are taken as they come
-  const mine = Math.floor((length * MAIN_SHARE) / (n + 1));
-  const rest = length - mine;
-  const queues: SliceResult[][] = ws.map(() => []);
-  const done: boolean[] = ws.map(() => false);
+  const chunks = Math.ceil(length / CHUNK);
+  const counter = new Int32Array(new SharedArrayBuffer(4));
+  // results of chunks not taken yet, and the chunks whose results are all in
+  const parts = new Map<number, SliceResult[]>();
+  const complete = new Set<number>();
+  let workersDone = 0;
   // set by the message handlers (an object: narrowing does not see closures)
   const failed: { error: Error | null } = { error: null };
   let wake: (() => void) | null = null;
   let found: SliceResult['violation'] = null;
-  const listeners = ws.map((w, i) => {
-    const onMsg = (m: { result?: SliceResult; done?: boolean; error?: string }) => {
+  const listeners = ws.map((w) => {
+    const onMsg = (m: { result?: SliceResult; chunk?: number; chunkDone?: number; done?: boolean; error?: string }) => {
       if (m.error) failed.error ??= new Error(m.error);
-      if (m.result) queues[i]!.push(m.result);
-      if (m.done) done[i] = true;
+      if (m.result) {
+        const l = parts.get(m.chunk!);
+        if (l) l.push(m.result);
+        else parts.set(m.chunk!, [m.result]);
+      }
+      if (m.chunkDone !== undefined) complete.add(m.chunkDone);
+      if (m.done) workersDone++;
       wake?.();
     };
     w.worker.on('message', onMsg);
-    const lo = mine + Math.floor((rest * i) / n);
-    const hi = mine + Math.floor((rest * (i + 1)) / n);
-    w.worker.postMessage({ level: view, sleeping, lo, hi, depth, visited: { hi: visited.hi, lo: visited.lo } });
+    w.worker.postMessage({ level: view, sleeping, counter, chunk: CHUNK, chunks, length, depth, visited: { hi: visited.hi, lo: visited.lo } });
     return onMsg;
   });
   const takeOne = (r: SliceResult) => {
+    if (found) return;
     take(r);
-    if (r.violation && !found) found = r.violation;
+    if (r.violation) found = r.violation;
   };
+  // no more chunks to claim (a violation or a limit ends the level)
+  const close = () => Atomics.store(counter, 0, chunks);
   try {
     const local = new FingerprintSet(1 << 12);
-    for (let lo = 0; lo < mine; lo += CHUNK) {
-      if (sleeping) expandSlicePor(ex, view, sleeping, lo, Math.min(mine, lo + CHUNK), depth, visited, takeOne, 256, local);
-      else expandSlice(ex, view, lo, Math.min(mine, lo + CHUNK), depth, visited, takeOne, 256, local);
-      if ((await pause()) && limited()) return found;
-      if (failed.error) throw failed.error;
-    }
-    // then each worker's results, in worker order
     let lastTick = Date.now();
-    for (let cur = 0; cur < n; ) {
-      const q = queues[cur]!;
-      while (q.length) takeOne(q.shift()!);
-      if (done[cur]) {
-        cur++;
+    for (let next = 0; next < chunks && !found; ) {
+      if (failed.error) throw failed.error;
+      if (complete.has(next)) {
+        for (const r of parts.get(next) ?? []) takeOne(r);
+        parts.delete(next);
+        complete.delete(next);
+        next++;
         continue;
       }
+      const c = Atomics.add(counter, 0, 1);
+      if (c < chunks) {
+        const lo = c * CHUNK;
+        const hi = Math.min(length, lo + CHUNK);
+        // the next chunk to take goes straight in; a later one waits for those before it
+        const mine: SliceResult[] = [];
+        const sink = c === next ? takeOne : (r: SliceResult) => mine.push(r);
+        if (sleeping) expandSlicePor(ex, view, sleeping, lo, hi, depth, visited, sink, 256, local);
+        else expandSlice(ex, view, lo, hi, depth, visited, sink, 256, local);
+        // a violation here: the first one taken is in this chunk or an earlier one, all claimed already
+        if (found || mine.some((r) => r.violation)) close();
+        if (c === next) next++;
+        else {
+          parts.set(c, mine);
+          complete.add(c);
+        }
+        // with workers, their messages are seen after every chunk (the chunk to take next may be theirs)
+        if (ws.length) await new Promise<void>((res) => setImmediate(res));
+        if ((await pause()) && limited()) break;
+        continue;
+      }
+      // every chunk is claimed: wait for the next one's results
       await new Promise<void>((res) => {
         wake = res;
         setTimeout(res, TICK_MS);
       });
       wake = null;
-      if (failed.error) throw failed.error;
       if (Date.now() - lastTick >= TICK_MS) {
         lastTick = Date.now();
         // abandon the level: the caller terminates the workers
-        if (limited()) return found;
+        if (limited()) break;
       }
+    }
+    close();
+    if (found) return found;
+    // the level is done (or abandoned at a limit): the workers end their chunk and are idle before the visited set changes
+    while (workersDone < ws.length) {
+      if (failed.error) throw failed.error;
+      await new Promise<void>((res) => {
+        wake = res;
+        setTimeout(res, TICK_MS);
+      });
+      wake = null;
     }
   } finally {
     ws.forEach((w, i) => w.worker.off('message', listeners[i]!));

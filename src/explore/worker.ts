@@ -5,6 +5,7 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { buildSystem } from './system.js';
+import { FingerprintSet } from './store.js';
 import { Expander } from './expand.js';
 import { expandSlice, expandSlicePor, type SliceResult, type WorkerInit } from './bfs.js';
 import type { SleepView } from './sleep.js';
@@ -20,29 +21,56 @@ try {
   const profile = 'builtin' in init.profile ? profileById(init.profile.builtin) : await loadProfileFile(init.profile.file);
   const sys = buildSystem(init.config, profile);
   const ex = new Expander(sys, init.properties, true, init.symmetry ?? 'signature');
-  port.on('message', (m: { level: LevelView; sleeping?: SleepView | null; lo: number; hi: number; depth: number; visited: { hi: Uint32Array; lo: Uint32Array }; swarm?: { seed: number; from: number; to: number; stride: number; depth: number } }) => {
-    if (m.swarm) {
+  port.on(
+    'message',
+    (m: {
+      level: LevelView;
+      sleeping?: SleepView | null;
+      counter: Int32Array;
+      chunk: number;
+      chunks: number;
+      length: number;
+      depth: number;
+      visited: { hi: Uint32Array; lo: Uint32Array };
+      swarm?: { seed: number; from: number; to: number; stride: number; depth: number };
+    }) => {
+      if (m.swarm) {
+        try {
+          const out = [];
+          for (let i = m.swarm.from; i < m.swarm.to; i += m.swarm.stride) out.push(walk(ex, m.swarm.seed, i, m.swarm.depth));
+          port.postMessage({ walks: out });
+        } catch (e) {
+          port.postMessage({ error: (e as Error).stack ?? String(e) });
+        }
+        return;
+      }
       try {
-        const out = [];
-        for (let i = m.swarm.from; i < m.swarm.to; i += m.swarm.stride) out.push(walk(ex, m.swarm.seed, i, m.swarm.depth));
-        port.postMessage({ walks: out });
+        // chunks claimed in increasing order until none is left (src/explore/bfs.ts expandLevel); the
+        // successors found in the level so far stay in `local` from chunk to chunk
+        const local = new FingerprintSet(1 << 12);
+        for (;;) {
+          const c = Atomics.add(m.counter, 0, 1);
+          if (c >= m.chunks) break;
+          let violation = false;
+          const post = (r: SliceResult) => {
+            if (r.violation) violation = true;
+            const extra = r.sleep ? [r.sleep.buffer, r.dupFps!.buffer, r.dupSleep!.buffer] : [];
+            port.postMessage({ result: r, chunk: c }, [r.fps.buffer, r.parents.buffer, r.actions.buffer, r.bytes.buffer, r.offs.buffer, ...extra] as ArrayBuffer[]);
+          };
+          const lo = c * m.chunk;
+          const hi = Math.min(m.length, lo + m.chunk);
+          if (m.sleeping) expandSlicePor(ex, m.level, m.sleeping, lo, hi, m.depth, m.visited, post, 256, local);
+          else expandSlice(ex, m.level, lo, hi, m.depth, m.visited, post, 256, local);
+          port.postMessage({ chunkDone: c });
+          // the first violation taken is in this chunk or an earlier one: no later chunk is needed
+          if (violation) Atomics.store(m.counter, 0, m.chunks);
+        }
+        port.postMessage({ done: true });
       } catch (e) {
         port.postMessage({ error: (e as Error).stack ?? String(e) });
       }
-      return;
-    }
-    try {
-      const post = (r: SliceResult) => {
-        const extra = r.sleep ? [r.sleep.buffer, r.dupFps!.buffer, r.dupSleep!.buffer] : [];
-        port.postMessage({ result: r }, [r.fps.buffer, r.parents.buffer, r.actions.buffer, r.bytes.buffer, r.offs.buffer, ...extra] as ArrayBuffer[]);
-      };
-      if (m.sleeping) expandSlicePor(ex, m.level, m.sleeping, m.lo, m.hi, m.depth, m.visited, post);
-      else expandSlice(ex, m.level, m.lo, m.hi, m.depth, m.visited, post);
-      port.postMessage({ done: true });
-    } catch (e) {
-      port.postMessage({ error: (e as Error).stack ?? String(e) });
-    }
-  });
+    },
+  );
   port.postMessage({ ready: true });
 } catch (e) {
   port.postMessage({ error: (e as Error).message });

@@ -133,13 +133,18 @@ describe('worker threads', () => {
       const c = sysMod.overrideConfig(sysMod.loadConfig('explore/spin-reference.yaml'), {});
       const one = await dist.explore({ config: c, profile: prof.profileById('linux-6.18'), profileSource: { builtin: 'linux-6.18' }, workers: 1, out: join(dir, 'a.yaml') });
       const two = await dist.explore({ config: c, profile: prof.profileById('linux-6.18'), profileSource: { builtin: 'linux-6.18' }, workers: 2, out: join(dir, 'b.yaml') });
+      // chunks taken in order whoever expanded them: the same search, transition for transition
       expect(two.distinct).toBe(one.distinct);
       expect(two.levels).toEqual(one.levels);
+      expect(two.states).toBe(one.states);
       const l1 = await dist.explore({ config: c, profile: prof.profileById('linux-5.7'), profileSource: { builtin: 'linux-5.7' }, workers: 1, out: join(dir, 'c.yaml') });
       const l2 = await dist.explore({ config: c, profile: prof.profileById('linux-5.7'), profileSource: { builtin: 'linux-5.7' }, workers: 2, out: join(dir, 'd.yaml') });
       expect(l1.verdict).toBe('violation');
       expect(l2.depth).toBe(l1.depth);
       expect(l2.replayed).toBe(true);
+      expect(l2.trace).toEqual(l1.trace);
+      expect(l2.states).toBe(l1.states);
+      expect(l2.distinct).toBe(l1.distinct);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
