@@ -302,6 +302,24 @@ describe('cowlab explore', () => {
     expect(j.peakRssMb).toBeLessThan(250 * 1.2);
   }, 180_000);
 
+  /** `cowlab explore` on 4 processes of spin-reference (linux-5.9), running in the background. */
+  const startExplore = (extra: readonly string[] = []) => {
+    const child = spawn(process.execPath, [
+      'bin/cowlab.js',
+      'explore',
+      'explore/spin-reference.yaml',
+      '--kernel',
+      'linux-5.9',
+      '--processes',
+      '4',
+      ...extra,
+    ]);
+    let stdout = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    const exited = new Promise<number | null>((res) => child.on('exit', (code) => res(code)));
+    return { child, exited, out: () => stdout };
+  };
+
   // BFS on one thread and on two, and swarm: each must stop within seconds of the signal with what it covered
   for (const [name, extra] of [
     ['breadth-first, one thread', []],
@@ -311,19 +329,7 @@ describe('cowlab explore', () => {
   ] as const) {
     for (const sig of ['SIGINT', 'SIGTERM'] as const) {
       it(`${sig} stops ${name} with the summary so far (exit 3)`, async () => {
-        const child = spawn(process.execPath, [
-          'bin/cowlab.js',
-          'explore',
-          'explore/spin-reference.yaml',
-          '--kernel',
-          'linux-5.9',
-          '--processes',
-          '4',
-          ...extra,
-        ]);
-        let stdout = '';
-        child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-        const exited = new Promise<number | null>((res) => child.on('exit', (code) => res(code)));
+        const { child, exited, out } = startExplore(extra);
         await new Promise((res) => setTimeout(res, 3000));
         const sent = Date.now();
         child.kill(sig);
@@ -332,29 +338,14 @@ describe('cowlab explore', () => {
         clearTimeout(timer);
         expect(Date.now() - sent).toBeLessThan(5000);
         expect(code).toBe(3);
-        expect(stdout).toMatch(/^STOPPED .*stopped \(interrupted\)/m);
+        expect(out()).toMatch(/^STOPPED .*stopped \(interrupted\)/m);
       }, 20000);
     }
   }
 
   // `timeout -s INT` signals the command and then its process group: one request, not "quit at once"
   it('a signal delivered twice at once stops with the summary; a second one later quits at once', async () => {
-    const start = () => {
-      const child = spawn(process.execPath, [
-        'bin/cowlab.js',
-        'explore',
-        'explore/spin-reference.yaml',
-        '--kernel',
-        'linux-5.9',
-        '--processes',
-        '4',
-      ]);
-      let stdout = '';
-      child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-      const exited = new Promise<number | null>((res) => child.on('exit', (code) => res(code)));
-      return { child, exited, out: () => stdout };
-    };
-    const a = start();
+    const a = startExplore();
     await new Promise((res) => setTimeout(res, 3000));
     a.child.kill('SIGINT');
     await new Promise((res) => setTimeout(res, 50));
@@ -363,7 +354,7 @@ describe('cowlab explore', () => {
     expect(a.out()).toMatch(/^STOPPED .*stopped \(interrupted\)/m);
     // a search stops at its next check, within a fraction of a second: it has quit before a later one arrives, or
     // the later one quits it at once (exit 3 either way, never a hang)
-    const b = start();
+    const b = startExplore();
     await new Promise((res) => setTimeout(res, 3000));
     b.child.kill('SIGINT');
     await new Promise((res) => setTimeout(res, 1500));
