@@ -37,13 +37,17 @@ function tagLow(code: number): number | null {
   return code > 0 ? code : VALUE_TAG + (-code - 1);
 }
 
+/** Byte `i` (0..7) of the word a page of whole-page code `code` repeats. */
+function wordByte(code: number, i: number): number {
+  const low = tagLow(code);
+  if (low === null) return 0;
+  return i < 4 ? (low >>> (8 * i)) & 0xff : (TAG_PREFIX_HI >>> (8 * (i - 4))) & 0xff;
+}
+
 /** Writes the bytes of `tag` (a code of whole-page content) at offsets [lo, hi) of `page`. */
 export function fill_tag(page: Uint8Array, code: number, lo = 0, hi = PAGE_BYTES): void {
-  const low = tagLow(code);
-  for (let i = lo; i < hi; i++) {
-    const k = i & 7;
-    page[i] = low === null ? 0 : k < 4 ? (low >>> (8 * k)) & 0xff : (TAG_PREFIX_HI >>> (8 * (k - 4))) & 0xff;
-  }
+  const word = [0, 1, 2, 3, 4, 5, 6, 7].map((k) => wordByte(code, k));
+  for (let i = lo; i < hi; i++) page[i] = word[i & 7]!;
 }
 
 /** The bytes of content `w` (a wid), into `page`. */
@@ -92,6 +96,33 @@ export function content_code(s: KState, w: number): number {
   if (!patched(s, w)) return plainCode(s, wid_root(s, w));
   render_content(s, w, scratch);
   return code_of_bytes(scratch);
+}
+
+const scratch2 = new Uint8Array(PAGE_BYTES);
+
+/**
+ * memcmp_pages() of two pages holding contents `a` and `b` (wids): the sign
+ * of the first differing byte. A page of one write repeats one 8-byte word,
+ * so two such pages compare as their words; pages with a transfer smaller
+ * than a page in them are compared byte for byte.
+ */
+export function memcmp_contents(s: KState, a: number, b: number): number {
+  if (!patched(s, a) && !patched(s, b)) {
+    const ca = plainCode(s, wid_root(s, a));
+    const cb = plainCode(s, wid_root(s, b));
+    for (let i = 0; i < 8; i++) {
+      const d = wordByte(ca, i) - wordByte(cb, i);
+      if (d !== 0) return d;
+    }
+    return 0;
+  }
+  render_content(s, a, scratch);
+  render_content(s, b, scratch2);
+  for (let i = 0; i < PAGE_BYTES; i++) {
+    const d = scratch[i]! - scratch2[i]!;
+    if (d !== 0) return d;
+  }
+  return 0;
 }
 
 /** Content code of whole-page content written by step `step` (0: zero-filled), with byte ranges of later steps over it. */

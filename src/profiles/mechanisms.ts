@@ -525,6 +525,9 @@ const ksm = z
     forkResetsCounters: flag(
       "ksm_fork() resets the child's ksm_merging_pages, which dup_mm() copied from the parent, so a child does not start with its parent's count (\"mm/ksm: fix incorrect KSM counter handling in mm_struct during fork\", 6.15 inferred; read: present in 6.12.117 as a stable backport and in 7.2.13, absent from 6.1.176, where a child shows its parent's count plus its own)",
     ),
+    scanWalk: flag(
+      'scan_get_next_rmap_item() finds the next page with a page-table walk (walk_page_range_vma(), ksm_next_page_pmd_entry()) instead of follow_page(), so it jumps over holes and also takes pages behind PROT_NONE PTEs ("ksm: use range-walk function to jump over holes in scan_get_next_rmap_item", late 2025, Cc stable; in 6.1.y from 6.1.161: read in Debian 6.1.176 mm/ksm.c and its changelog). Observable only where follow_page() refuses PROT_NONE (gup.followPageProtnone): ksmd then scans such a page, but get_mergeable_page() still cannot follow it, so as a node of the unstable tree it ends every search that reaches it (nothing behind it in the tree merges), and it merges only as the page being scanned. Not set on the mainline profiles, where follow_page() and its successors follow PROT_NONE pages from 6.5 and the walk changes nothing the model shows',
+    ),
     zeroPages: choice(
       'use_zero_pages=1: what replaces a zero-filled page.',
       {

@@ -76,6 +76,8 @@ import {
 } from '../../model/mm_types.js';
 import { pte_present, pte_pfn, pte_write, pte_dirty, mk_pte, pte_mkdirty, pte_mkclean, pte_wrprotect, type Pte } from '../../model/pte.js';
 import { content_key, vis_grant } from '../../model/writes.js';
+import { memcmp_contents } from '../../model/content.js';
+import { RbTree, type RbNode } from '../lib/rbtree.js';
 import { type KCtx, trace } from '../ctx.js';
 import { ENOMEM } from '../errno.js';
 import {
@@ -221,15 +223,23 @@ export interface KsmCounters {
   pagesUnshared: number;
 }
 
-/** An entry of the unstable tree: an rmap item and the content it had when inserted. */
+/** An entry of the unstable tree: an rmap item. */
 interface TreeItem {
   t: number;
   va: number;
 }
 
-/** One ksmd pass over the registered mms (scan_get_next_rmap_item + cmp_and_merge_page). */
+/**
+ * One ksmd pass over the registered mms (scan_get_next_rmap_item + cmp_and_merge_page): the unstable tree, emptied at
+ * the start of every full scan, ordered by memcmp_pages() of the pages its items map now, and its nodes by item.
+ */
 interface Pass {
-  unstable: Map<number, TreeItem>;
+  unstable: RbTree<TreeItem>;
+  nodes: Map<number, RbNode<TreeItem>>;
+}
+
+function new_pass(): Pass {
+  return { unstable: new RbTree(), nodes: new Map() };
 }
 
 /**
@@ -241,12 +251,12 @@ interface Pass {
 export function ksm_scan_until_stable(s: KState, ctx: KCtx): KsmCounters {
   const faults = ctx.faults;
   const majfaults = ctx.majfaults;
-  let prev = ksm_counters(s, new Map());
+  let prev = ksm_counters(s, 0);
   let cur = prev;
   for (let pass = 1; pass <= KSM_MAX_PASSES; pass++) {
-    const p: Pass = { unstable: new Map() };
+    const p = new_pass();
     ksm_do_pass(s, ctx, p);
-    cur = ksm_counters(s, p.unstable);
+    cur = ksm_counters(s, p.unstable.size);
     trace(
       ctx,
       'ksm_do_scan',
@@ -267,7 +277,7 @@ export function ksm_scan_until_stable(s: KState, ctx: KCtx): KsmCounters {
 }
 
 /** The counters as ksmd keeps them: stable rmap items per KSM page, unstable tree entries. */
-function ksm_counters(s: KState, unstable: Map<number, TreeItem>): KsmCounters {
+function ksm_counters(s: KState, unshared: number): KsmCounters {
   const perPage = new Map<number, number>();
   for (const t of registered(s)) {
     for (let va = 0; va < s.L.geo.vpages; va++) {
@@ -281,7 +291,7 @@ function ksm_counters(s: KState, unstable: Map<number, TreeItem>): KsmCounters {
     shared++;
     sharing += n - 1;
   }
-  return { pagesShared: shared, pagesSharing: sharing, pagesUnshared: unstable.size };
+  return { pagesShared: shared, pagesSharing: sharing, pagesUnshared: unshared };
 }
 
 /** Registered live tasks in ksmd's list order. */
@@ -302,7 +312,7 @@ function ksm_do_pass(s: KState, ctx: KCtx, p: Pass): void {
       if ((v.flags & VM_MERGEABLE) === 0 || !v.anon) continue;
       for (let va = v.start; va < v.end; va++) {
         if (!task_alive(s, t)) break;
-        const pfn = mergeable_page(s, ctx, t, va);
+        const pfn = ksm_next_page(s, ctx, t, va);
         if (pfn === 0) continue;
         visited[va] = 1;
         folio_get(s, pfn); // the scanner's reference while it compares
@@ -325,14 +335,27 @@ function ksm_do_pass(s: KState, ctx: KCtx, p: Pass): void {
   }
 }
 
-/** The anon page mapped at (t, va) that ksmd would look at, or 0 (none, swapped, the zero page, page cache). */
-function mergeable_page(s: KState, ctx: KCtx, t: number, va: number): number {
-  if (follow_page_refuses_protnone(s, ctx, t, va)) return 0;
-  // the walker returns the subpage of a PMD-mapped THP as well
+/** The anon page mapped at (t, va), or 0 (none, swapped, the zero page, page cache); a PMD-mapped THP's subpage too. */
+function anon_page_at(s: KState, t: number, va: number): number {
   const pte = pte_lookup(s, t, va);
   const pfn = pte_present(pte) ? vm_normal_page(pte) : 0;
   if (pfn === 0 || !page_test(s, pfn, PGF_ANON)) return 0;
   return pfn;
+}
+
+/**
+ * The page scan_get_next_rmap_item() takes at (t, va): through follow_page(), which may refuse a PROT_NONE PTE, or
+ * (ksm.scanWalk) through a page-table walk, which does not.
+ */
+function ksm_next_page(s: KState, ctx: KCtx, t: number, va: number): number {
+  if (!ctx.prof.mech.ksm.scanWalk && follow_page_refuses_protnone(s, ctx, t, va)) return 0;
+  return anon_page_at(s, t, va);
+}
+
+/** get_mergeable_page(): the page an unstable tree item maps now, through follow_page() (every era), or 0. */
+function get_mergeable_page(s: KState, ctx: KCtx, t: number, va: number): number {
+  if (follow_page_refuses_protnone(s, ctx, t, va)) return 0;
+  return anon_page_at(s, t, va);
 }
 
 /**
@@ -360,7 +383,51 @@ function rmap_hlist_len(s: KState, node: number): number {
 /** remove_rmap_item_from_tree(): out of the stable tree, or out of this pass's unstable tree. */
 function remove_rmap_item_from_tree(s: KState, p: Pass, t: number, va: number): void {
   set_item_stable(s, t, va, 0);
-  for (const [k, it] of p.unstable) if (it.t === t && it.va === va) p.unstable.delete(k);
+  const k = t * s.L.geo.vpages + va;
+  const node = p.nodes.get(k);
+  if (node === undefined) return;
+  p.unstable.erase(node);
+  p.nodes.delete(k);
+}
+
+/**
+ * unstable_tree_search_insert(): walk down the unstable tree comparing the page with each node's (memcmp_pages(); a
+ * node of equal content, by the model's content key, is the match). A node whose page get_mergeable_page() cannot
+ * get, or that maps this very page (a forked page), ends the search: no match and no insertion. Otherwise the item
+ * goes in as a leaf. The match and its page, or null.
+ */
+function unstable_tree_search_insert(
+  s: KState,
+  ctx: KCtx,
+  p: Pass,
+  t: number,
+  va: number,
+  pfn: number,
+): { tree: TreeItem; tpfn: number } | null {
+  const w = page_data(s, pfn);
+  const key = content_key(s, w);
+  let parent: RbNode<TreeItem> | null = null;
+  let left = false;
+  for (let n = p.unstable.root; n !== null; n = left ? n.left : n.right) {
+    const tpfn = get_mergeable_page(s, ctx, n.value.t, n.value.va);
+    if (tpfn === 0) {
+      trace(
+        ctx,
+        'unstable_tree_search_insert',
+        `page ${va} of task ${t}: no page behind the tree node of page ${n.value.va} of task ${n.value.t}: search ends`,
+      );
+      return null;
+    }
+    if (tpfn === pfn) return null;
+    const tw = page_data(s, tpfn);
+    if (content_key(s, tw) === key) return { tree: n.value, tpfn };
+    // content keys differ only where bytes differ; equal bytes under two keys are kept apart by key
+    const d = memcmp_contents(s, w, tw) || key - content_key(s, tw);
+    parent = n;
+    left = d < 0;
+  }
+  p.nodes.set(t * s.L.geo.vpages + va, p.unstable.insert({ t, va }, parent, left));
+  return null;
 }
 
 /** stable_tree_search(): a KSM page with this content that can take another sharer, or 0. */
@@ -408,15 +475,9 @@ function cmp_and_merge_page(s: KState, ctx: KCtx, p: Pass, t: number, va: number
     if (!checksum_unchanged(s, ctx, t, va, pfn)) return;
     if (try_to_merge_with_zero_page(s, ctx, t, va, pfn)) return;
   }
-  // unstable_tree_search_insert()
-  const key = content_key(s, page_data(s, pfn));
-  const tree = p.unstable.get(key);
-  if (!tree) {
-    p.unstable.set(key, { t, va });
-    return;
-  }
-  const tpfn = mergeable_page(s, ctx, tree.t, tree.va);
-  if (tpfn === 0 || tpfn === pfn) return;
+  const found = unstable_tree_search_insert(s, ctx, p, t, va, pfn);
+  if (found === null) return;
+  const { tree, tpfn } = found;
   folio_get(s, tpfn); // get_mergeable_page()
   const sameFolio = folio_test_large(s, pfn) && folio_head(s, pfn) === folio_head(s, tpfn);
   const merged = try_to_merge_two_pages(s, ctx, p, t, va, pfn, tree, tpfn);
@@ -461,7 +522,7 @@ function try_to_merge_with_zero_page(s: KState, ctx: KCtx, t: number, va: number
  */
 function try_to_merge_two_pages(s: KState, ctx: KCtx, p: Pass, t: number, va: number, pfn: number, tree: TreeItem, tpfn: number): boolean {
   if (try_to_merge_one_page(s, ctx, t, va, pfn, 0) !== 0) return false;
-  const kpage = mergeable_page(s, ctx, t, va);
+  const kpage = anon_page_at(s, t, va); // the page just made KSM
   if (kpage !== 0 && try_to_merge_one_page(s, ctx, tree.t, tree.va, tpfn, kpage) === 0) {
     remove_rmap_item_from_tree(s, p, tree.t, tree.va);
     return true;

@@ -19,6 +19,7 @@ export const debian_6_1 = derive(linux_6_0, {
     'MADV_DONTNEED on hugetlb rounds the end down (8ebe0a5eaaeb, in 6.1; checked by cowlab diff)',
     'MADV_COLLAPSE exists (7d8faaf15545); no can_change_pmd_writable() (read: 6.1.176 mm/huge_memory.c change_huge_pmd)',
     'follow_page() refuses PROT_NONE-mapped pages (474098edac26, not undone: d74943a2f3cd is not in 6.1.176; shown by cowlab diff scenarios/ksm/ksm-prot-none-*.yaml)',
+    'ksmd finds pages with a page-table walk, PROT_NONE ones included ("ksm: use range-walk function to jump over holes in scan_get_next_rmap_item", backported to 6.1.161; read: 6.1.176 mm/ksm.c scan_get_next_rmap_item(), get_mergeable_page() still follow_page(); shown by cowlab diff of scenarios/ksm/ksm-prot-none-tree-*.yaml)',
     'pagemap: PM_FILE on a huge PMD of a non-anon page (3f9f022e975d, backported to 6.1.y), PM_MMAP_EXCLUSIVE from the head page (read: 6.1.176 fs/proc/task_mmu.c pagemap_pmd_range)',
   ],
   summary:
@@ -29,6 +30,7 @@ export const debian_6_1 = derive(linux_6_0, {
     features: { madvCollapse: 'writable' },
     proc: { pagemapPmdFile: true },
     gup: { followPageProtnone: true },
+    ksm: { scanWalk: true },
     hugetlb: { madvDontneed: 'align-down', forceWrite: 'refused' },
     uffd: { devNode: true },
   },

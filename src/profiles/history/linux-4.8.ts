@@ -76,7 +76,7 @@ export const linux_4_8: Profile = {
       forceWrite: 'fake-write',
       doforkRefused: false,
     },
-    ksm: { wpReuse: 'copy', breakKsm: 'write-fault', checksumFirst: false, forkResetsCounters: false, zeroPages: 'plain' },
+    ksm: { wpReuse: 'copy', breakKsm: 'write-fault', checksumFirst: false, forkResetsCounters: false, scanWalk: false, zeroPages: 'plain' },
     proc: { pagemapPmdExclusive: 'head', pagemapPmdFile: false, kpageflagsFromFolio: false, kpageflagsKsmAnyAnon: false },
     features: {
       ioUring: false,
