@@ -8,6 +8,8 @@
 //                                                              test/data/explore-golden.json (the rows
 //                                                              recorded stay: they are the baseline)
 //   node scripts/explore-golden.mjs --json                     print today's results (JSON) instead
+//   node scripts/explore-golden.mjs --json --shard i/n         only every n-th (configuration, profile) pair,
+//                                                              from the i-th (the test runs shards side by side)
 // (A plain node process: under vitest's module runner the same searches take about 4x as long.)
 import { readdirSync, mkdtempSync, rmSync, writeFileSync, readFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -16,9 +18,14 @@ import { loadConfig } from '../dist/explore/system.js';
 import { explore } from '../dist/explore/explore.js';
 import { exploreExpectation } from '../dist/explore/expect.js';
 import { PROFILES } from '../dist/profiles/index.js';
+import { parseShard, inShard } from '../dist/util/shard.js';
 
 const OUT = 'test/data/explore-golden.json';
 const json = process.argv.includes('--json');
+const at = process.argv.indexOf('--shard');
+const shard = at < 0 ? undefined : parseShard(process.argv[at + 1]);
+if (shard && !json) throw new Error('--shard only with --json: the golden file is written whole');
+let pair = 0;
 const dir = mkdtempSync(join(tmpdir(), 'cowlab-golden-'));
 const rows = [];
 // the recorded rows are the baseline a reduction is checked against: only new configurations are added
@@ -30,6 +37,7 @@ try {
     .sort()) {
     const config = loadConfig(join('explore', f));
     for (const p of PROFILES) {
+      if (!inShard(shard, pair++)) continue;
       const t0 = Date.now();
       let r;
       try {

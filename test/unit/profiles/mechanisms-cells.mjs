@@ -2,7 +2,8 @@
 // (npm test builds first): it runs the model some 100,000 times, several
 // times faster than through vitest's module transform. Prints JSON:
 // { dead: ["group.name=value", ...], exempt: [...], exemptChanged: [...] }.
-// Arguments: the mechanisms exempted (JSON list), the coupled values (JSON map).
+// Arguments: the mechanisms exempted (JSON list), the coupled values (JSON map), and optionally
+// a shard i/n: only every n-th mechanism value, from the i-th (the test runs shards side by side).
 import { loadScenarios } from '../../../dist/scenario/load.js';
 import { sampledInstance } from '../../../dist/scenario/cowc.js';
 import { runScenario } from '../../../dist/scenario/run.js';
@@ -10,6 +11,7 @@ import { PROFILES } from '../../../dist/profiles/index.js';
 import { mechanismDocs, mechanismValues } from '../../../dist/profiles/mechanisms.js';
 import { derive } from '../../../dist/profiles/derive.js';
 import { profileLacks } from '../../../dist/profiles/support.js';
+import { parseShard, inShard } from '../../../dist/util/shard.js';
 
 const notYet = new Set(JSON.parse(process.argv[2] ?? '[]'));
 // (not the 1 GiB hugetlb scenarios: seconds each on every variant, and their paths are the 2 MiB ones,
@@ -54,6 +56,8 @@ const onOtherDevice = order.map((p) =>
 );
 // "group.name=value" -> { group: { name: value } }: what that value needs of another mechanism to act
 const needs = JSON.parse(process.argv[3] ?? '{}');
+const shard = parseShard(process.argv[4]);
+let value = 0;
 const with_ = (p, id, mech) => derive(p, { id, title: 'variant', summary: 'variant', mech });
 const shows = (d, v, profiles) =>
   profiles.some((p) => {
@@ -69,6 +73,7 @@ for (const d of mechanismDocs()) {
   const key = `${d.group}.${d.name}`;
   // a count: setting it to 1 must change something
   for (const v of mechanismValues(d) ?? [1]) {
+    if (!inShard(shard, value++)) continue;
     const changes = shows(d, v, order) || shows(d, v, onOtherDevice);
     const name = `${key}=${String(v)}`;
     if (notYet.has(key)) (changes ? exemptChanged : exempt).push(name);
