@@ -19,6 +19,9 @@ export interface RbNode<T> {
   red: boolean;
 }
 
+type Dir = 'left' | 'right';
+const other = (d: Dir): Dir => (d === 'left' ? 'right' : 'left');
+
 /** An rb_root with its node count. */
 export class RbTree<T> {
   root: RbNode<T> | null = null;
@@ -75,123 +78,76 @@ export class RbTree<T> {
     if (v !== null) v.parent = u.parent;
   }
 
-  private rotateLeft(x: RbNode<T>): void {
-    const y = x.right!;
-    x.right = y.left;
-    if (y.left !== null) y.left.parent = x;
+  /** Rotation at `x` towards `d`: x goes down on side `d`, its child on the other side comes up. */
+  private rotate(x: RbNode<T>, d: Dir): void {
+    const o = other(d);
+    const y = x[o]!;
+    x[o] = y[d];
+    if (y[d] !== null) y[d].parent = x;
     this.transplant(x, y);
-    y.left = x;
+    y[d] = x;
     x.parent = y;
   }
 
-  private rotateRight(x: RbNode<T>): void {
-    const y = x.left!;
-    x.left = y.right;
-    if (y.right !== null) y.right.parent = x;
-    this.transplant(x, y);
-    y.right = x;
-    x.parent = y;
-  }
-
+  /** __rb_insert(): the cases for a parent on side `d` of the grandparent, mirrored for the other side. */
   private insertFixup(node: RbNode<T>): void {
     let z = node;
     while (z.parent !== null && z.parent.red) {
       const p = z.parent;
       const g = p.parent!; // a red parent is never the root
-      if (p === g.left) {
-        const uncle = g.right;
-        if (uncle !== null && uncle.red) {
-          p.red = false;
-          uncle.red = false;
-          g.red = true;
-          z = g;
-          continue;
-        }
-        if (z === p.right) {
-          z = p;
-          this.rotateLeft(z);
-        }
-        z.parent!.red = false;
+      const d: Dir = p === g.left ? 'left' : 'right';
+      const o = other(d);
+      const uncle = g[o];
+      if (uncle !== null && uncle.red) {
+        p.red = false;
+        uncle.red = false;
         g.red = true;
-        this.rotateRight(g);
-      } else {
-        const uncle = g.left;
-        if (uncle !== null && uncle.red) {
-          p.red = false;
-          uncle.red = false;
-          g.red = true;
-          z = g;
-          continue;
-        }
-        if (z === p.left) {
-          z = p;
-          this.rotateRight(z);
-        }
-        z.parent!.red = false;
-        g.red = true;
-        this.rotateLeft(g);
+        z = g;
+        continue;
       }
+      if (z === p[o]) {
+        z = p;
+        this.rotate(z, d);
+      }
+      z.parent!.red = false;
+      g.red = true;
+      this.rotate(g, o);
     }
     this.root!.red = false;
   }
 
+  /** ____rb_erase_color(): `node` (maybe null) on side `d` of `parent` is a black node short, mirrored likewise. */
   private eraseFixup(node: RbNode<T> | null, parent: RbNode<T> | null): void {
     let x = node;
     let p = parent;
     while (x !== this.root && (x === null || !x.red) && p !== null) {
-      if (x === p.left) {
-        let w = p.right!; // a black-height deficit means the sibling exists
-        if (w.red) {
-          w.red = false;
-          p.red = true;
-          this.rotateLeft(p);
-          w = p.right!;
-        }
-        if ((w.left === null || !w.left.red) && (w.right === null || !w.right.red)) {
-          w.red = true;
-          x = p;
-          p = x.parent;
-          continue;
-        }
-        if (w.right === null || !w.right.red) {
-          w.left!.red = false;
-          w.red = true;
-          this.rotateRight(w);
-          w = p.right!;
-        }
-        w.red = p.red;
-        p.red = false;
-        w.right!.red = false;
-        this.rotateLeft(p);
-        x = this.root;
-        p = null;
-      } else {
-        let w = p.left!;
-        if (w.red) {
-          w.red = false;
-          p.red = true;
-          this.rotateRight(p);
-          w = p.left!;
-        }
-        if ((w.left === null || !w.left.red) && (w.right === null || !w.right.red)) {
-          w.red = true;
-          x = p;
-          p = x.parent;
-          continue;
-        }
-        if (w.left === null || !w.left.red) {
-          w.right!.red = false;
-          w.red = true;
-          this.rotateLeft(w);
-          w = p.left!;
-        }
-        w.red = p.red;
-        p.red = false;
-        w.left!.red = false;
-        this.rotateRight(p);
-        x = this.root;
-        p = null;
+      const d: Dir = x === p.left ? 'left' : 'right';
+      const o = other(d);
+      let w = p[o]!; // a black-height deficit means the sibling exists
+      if (w.red) {
+        w.red = false;
+        p.red = true;
+        this.rotate(p, d);
+        w = p[o]!;
       }
+      if ((w.left === null || !w.left.red) && (w.right === null || !w.right.red)) {
+        w.red = true;
+        x = p;
+        p = x.parent;
+        continue;
+      }
+      if (w[o] === null || !w[o].red) {
+        w[d]!.red = false;
+        w.red = true;
+        this.rotate(w, o);
+        w = p[o]!;
+      }
+      w.red = p.red;
+      p.red = false;
+      w[o]!.red = false;
+      this.rotate(p, d);
+      x = this.root;
+      p = null;
     }
     if (x !== null) x.red = false;
   }
