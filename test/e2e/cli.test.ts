@@ -316,8 +316,16 @@ describe('cowlab explore', () => {
     ]);
     let stdout = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    // its first line on stderr comes once the signal handlers are in place: signals sent before then (a loaded
+    // machine can take seconds to start node) would kill it the default way
+    const ready = new Promise<void>((res) => child.stderr.once('data', () => res()));
     const exited = new Promise<number | null>((res) => child.on('exit', (code) => res(code)));
-    return { child, exited, out: () => stdout };
+    return { child, exited, out: () => stdout, ready };
+  };
+  /** Waits for the search to be under way, then `ms` more. */
+  const running = async (x: { ready: Promise<void> }, ms: number) => {
+    await x.ready;
+    await new Promise((res) => setTimeout(res, ms));
   };
 
   // BFS on one thread and on two, and swarm: each must stop within seconds of the signal with what it covered
@@ -329,8 +337,9 @@ describe('cowlab explore', () => {
   ] as const) {
     for (const sig of ['SIGINT', 'SIGTERM'] as const) {
       it(`${sig} stops ${name} with the summary so far (exit 3)`, async () => {
-        const { child, exited, out } = startExplore(extra);
-        await new Promise((res) => setTimeout(res, 3000));
+        const x = startExplore(extra);
+        const { child, exited, out } = x;
+        await running(x, 1500);
         const sent = Date.now();
         child.kill(sig);
         const timer = setTimeout(() => child.kill('SIGKILL'), 10000);
@@ -346,7 +355,7 @@ describe('cowlab explore', () => {
   // `timeout -s INT` signals the command and then its process group: one request, not "quit at once"
   it('a signal delivered twice at once stops with the summary; a second one later quits at once', async () => {
     const a = startExplore();
-    await new Promise((res) => setTimeout(res, 3000));
+    await running(a, 1500);
     a.child.kill('SIGINT');
     await new Promise((res) => setTimeout(res, 50));
     a.child.kill('SIGINT');
@@ -355,7 +364,7 @@ describe('cowlab explore', () => {
     // a search stops at its next check, within a fraction of a second: it has quit before a later one arrives, or
     // the later one quits it at once (exit 3 either way, never a hang)
     const b = startExplore();
-    await new Promise((res) => setTimeout(res, 3000));
+    await running(b, 1500);
     b.child.kill('SIGINT');
     await new Promise((res) => setTimeout(res, 1500));
     b.child.kill('SIGINT');

@@ -104,6 +104,8 @@ export function exploreCommand(program: Command): void {
               })
             : null;
         if (seed !== undefined) process.stderr.write(`cowlab explore: swarm seed ${seed}\n`);
+        // without a terminal (a log, a batch job): one line saying the search is under way and can be stopped
+        else if (!bar) process.stderr.write(`cowlab explore: searching; SIGINT or SIGTERM stops it with the summary so far\n`);
         bar?.start(0, 0, { depth: 0, states: 0, distinct: 0, queue: 0, rate: 0, mem: 0 });
         const report = await explore({
           config,
