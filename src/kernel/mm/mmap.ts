@@ -78,9 +78,12 @@ export interface MergeHint {
  * rule (up to 6.14) the kernel asks the neighbour being merged into: an
  * existing VMA the operation changed (`hint.changed`; of two, the upper one,
  * as the kernel walks up) merges only into a neighbour that has the anon_vma,
- * its only one; two VMAs the operation left alone are not merged.
+ * its only one. Under either rule two VMAs the operation left alone are not
+ * merged (fuzz seed 4096: a fork's uffd reset left two such VMAs equal).
  */
 function mergeable(a: Vma, b: Vma, hint: MergeHint): boolean {
+  // vma_merge*() only looks at the neighbours of the range it changed: two VMAs left alone stay apart
+  if (!hint.changed.has(a) && !hint.changed.has(b)) return false;
   if (a.end !== b.start || a.flags !== b.flags || a.file !== b.file) return false;
   // a MAP_HUGETLB mapping is a file of its own: only its own pieces merge again
   if ((a.file >= 0 || a.flags & VM_HUGETLB) && a.pgoff + (a.end - a.start) !== b.pgoff) return false;
