@@ -218,6 +218,7 @@ void read_hugetlb_pool(struct result *res);
 long ksm_merging_pages(void);
 long ksm_zero_pages(void);
 const char *ksm_stat(int pid, const char *key, char *buf, size_t len);
+long ksm_foreign_items(const pid_t *pids, int n);
 int ksm_run(const char *v);
 void wait_writeback(void);
 

@@ -910,6 +910,39 @@ long ksm_zero_pages(void)
 	return v ? strtol(v, NULL, 10) : -1;
 }
 
+/*
+ * ksmd is one for the whole machine: it scans every MADV_MERGEABLE area,
+ * another process's too (a qemu guest's memory unless -machine
+ * mem-merge=off, a process under prctl(PR_SET_MEMORY_MERGE)), and merges
+ * equal pages across processes. The rmap items ksmd holds (pages_shared +
+ * pages_sharing + pages_unshared + pages_volatile: one per page it tracks)
+ * beyond those of the processes given (ksm_rmap_items of their ksm_stat,
+ * 6.1+) are other processes' pages: their count, or -1 where the kernel
+ * does not show ksm_rmap_items.
+ */
+long ksm_foreign_items(const pid_t *pids, int n)
+{
+	long all = 0, own = 0;
+	const char *names[] = { "pages_shared", "pages_sharing", "pages_unshared", "pages_volatile" };
+
+	for (int i = 0; i < 4; i++) {
+		long v = ksm_read(names[i]);
+
+		if (v < 0)
+			return -1;
+		all += v;
+	}
+	for (int i = 0; i < n; i++) {
+		char buf[512];
+		const char *v = ksm_stat((int)pids[i], "ksm_rmap_items ", buf, sizeof(buf));
+
+		if (!v)
+			return -1;
+		own += strtol(v, NULL, 10);
+	}
+	return all > own ? all - own : 0;
+}
+
 int ksm_run(const char *v)
 {
 	int fd = open(KSM_DIR "/run", O_WRONLY | O_CLOEXEC);

@@ -825,6 +825,24 @@ int coordinator(void)
 		uffd_msgs_since(umsg0, &res);
 		if (st->op == OP_MADVISE && st->a[2] == ADV_MERGEABLE && res.ret == 0 && ksm_mergeable(t))
 			ksm_registered |= 1UL << t;
+		/* the pages ksmd merged must be the program's: another process's mergeable memory merges with them */
+		if (st->op == OP_KSM_SCAN && res.ret == 0 && st->a[0]) {
+			pid_t pids[MAXT];
+			int np = 0;
+			long foreign;
+
+			for (int u = 0; u < P.ntasks; u++)
+				if (alive[u])
+					pids[np++] = task_pids[u];
+			foreign = ksm_foreign_items(pids, np);
+			if (foreign > 0) {
+				out("X env: ksmd also tracks %ld page(s) of MADV_MERGEABLE memory of processes outside this program "
+				    "(a qemu guest without -machine mem-merge=off?), and merges equal pages across them: "
+				    "its KSM results would not be the program's own", foreign);
+				status = 1;
+				break;
+			}
+		}
 		/* ksmd's passes took every mm without a VM_MERGEABLE area off its list */
 		if (st->op == OP_KSM_SCAN && res.ret == 0)
 			for (int u = 0; u < P.ntasks; u++)

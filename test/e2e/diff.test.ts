@@ -357,6 +357,54 @@ d('the hugetlb pool', () => {
   });
 });
 
+d('ksmd and other processes', () => {
+  // a process outside cowlab with MADV_MERGEABLE memory (qemu without -machine mem-merge=off does this): ksmd
+  // merges a scenario's zero-filled page into that process's equal pages, so the kernel counts a merge the
+  // model (which sees only the scenario) does not; the run is skipped with the reason instead of diverging
+  const ksmWhy = existsSync('/sys/kernel/mm/ksm/run') ? null : 'no /sys/kernel/mm/ksm (CONFIG_KSM)';
+  if (ksmWhy) console.log(`SKIP ksmd and other processes: ${ksmWhy}`);
+  (ksmWhy ? it.skip : it)(
+    'a scenario whose pages ksmd could merge with another process is skipped, with the reason',
+    async () => {
+      const dir = mkdtempSync(join(tmpdir(), 'cowlab-e2e-'));
+      try {
+        const sc = join(dir, 'ksm-lone-zero.yaml');
+        writeFileSync(
+          sc,
+          'name: ksm-lone-zero\nprocesses: [P0]\nsteps:\n  - P0: {mmap: a, pages: 1}\n  - P0: {write: a, value: 0}\n' +
+            '  - P0: {madvise: a, advice: mergeable}\n  - P0: ksm-scan\n  - P0: {read: a}\n',
+        );
+        // 64 zero-filled pages of its own, mergeable, until its stdin closes (fewer than max_page_sharing, 256: a full KSM page takes no more)
+        const src = join(dir, 'mergeable.c');
+        writeFileSync(
+          src,
+          '#include <string.h>\n#include <unistd.h>\n#include <sys/mman.h>\nint main(void) {\n' +
+            '  size_t len = 64 * 4096; char *p = mmap(0, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);\n' +
+            '  char c;\n  if (p == MAP_FAILED) return 1;\n  for (size_t i = 0; i < len; i += 4096) p[i] = 1, p[i] = 0;\n' +
+            '  if (madvise(p, len, MADV_MERGEABLE)) return 2;\n  write(1, "ready\\n", 6);\n  read(0, &c, 1);\n  return 0;\n}\n',
+        );
+        const bin = join(dir, 'mergeable');
+        expect(spawnSync('cc', ['-O2', '-o', bin, src], { encoding: 'utf8' }).status).toBe(0);
+        const alone = JSON.parse(cowlab('diff', '--json', sc).out) as { verdict: string }[];
+        expect(alone[0]!.verdict).toBe('agree');
+        const other = spawn(bin, { stdio: ['pipe', 'pipe', 'inherit'] });
+        try {
+          await new Promise<void>((res) => other.stdout.once('data', () => res()));
+          const beside = JSON.parse(cowlab('diff', '--json', sc).out) as { verdict: string; reason: string }[];
+          expect(beside[0]!.verdict).toBe('skip');
+          expect(beside[0]!.reason).toMatch(/ksmd also tracks \d+ page\(s\) of MADV_MERGEABLE memory of processes outside this program/);
+        } finally {
+          other.stdin.end();
+          await new Promise((res) => other.on('exit', res));
+        }
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    },
+    120_000,
+  );
+});
+
 d('cowlab emit-c', () => {
   it('every shipped scenario gives a reproducer that compiles with -Wall -Werror and passes, or skips with a reason', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'cowlab-emit-'));
