@@ -385,8 +385,11 @@ d('ksmd and other processes', () => {
         );
         const bin = join(dir, 'mergeable');
         expect(spawnSync('cc', ['-O2', '-o', bin, src], { encoding: 'utf8' }).status).toBe(0);
-        const alone = JSON.parse(cowlab('diff', '--json', sc).out) as { verdict: string }[];
-        expect(alone[0]!.verdict).toBe('agree');
+        const alone = JSON.parse(cowlab('diff', '--json', sc).out) as { verdict: string; reason: string }[];
+        // a machine that already runs such a process (a VM) skips it here too: said, not failed
+        if (alone[0]!.verdict === 'skip' && /outside this program/.test(alone[0]!.reason))
+          console.log(`NOTE ksmd and other processes: ${alone[0]!.reason}`);
+        else expect(alone[0]!.verdict).toBe('agree');
         const other = spawn(bin, { stdio: ['pipe', 'pipe', 'inherit'] });
         try {
           await new Promise<void>((res) => other.stdout.once('data', () => res()));
