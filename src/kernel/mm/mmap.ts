@@ -147,6 +147,12 @@ export function vma_modify(
     const part = { ...v, start: lo, end: hi, pgoff: v.pgoff + (lo - v.start) };
     const mid = fn(part);
     const differs = !mid || mid.flags !== v.flags || mid.anon !== v.anon;
+    // mprotect_fixup(), madvise_update_vma(), userfaultfd_register_range(): a VMA whose flags stay is not
+    // split (nor merged: vmas_commit() merges only what changed)
+    if (!differs) {
+      out.push(v);
+      continue;
+    }
     if (mid) out.push(mid);
     if (mid && differs) changed.push(mid);
     if (v.end > end) out.push({ ...v, start: end, pgoff: v.pgoff + (end - v.start) });
