@@ -146,6 +146,10 @@ export function exploreCommand(program: Command): void {
         else if (opts.json) out(JSON.stringify(report, null, 2));
         else out(formatExplore(report));
         process.exitCode = report.verdict === 'violation' ? EXIT_FAIL : report.stoppedBy ? EXIT_LIMIT : EXIT_OK;
+        // stopped by a signal: exit now (the report is written: stdout is synchronous on Linux). Leaving it to
+        // Node's teardown, which removes the signal handlers first, let a second signal of the same request
+        // (`timeout` signals again to the group) kill the process without its exit status
+        if (stop.requested) process.exit(process.exitCode);
       },
     );
 }
