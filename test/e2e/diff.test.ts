@@ -378,9 +378,9 @@ d('ksmd and other processes', () => {
         const src = join(dir, 'mergeable.c');
         writeFileSync(
           src,
-          '#include <string.h>\n#include <unistd.h>\n#include <sys/mman.h>\nint main(void) {\n' +
+          '#include <unistd.h>\n#include <sys/mman.h>\nint main(void) {\n' +
             '  size_t len = 64 * 4096; char *p = mmap(0, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);\n' +
-            '  char c;\n  if (p == MAP_FAILED) return 1;\n  for (size_t i = 0; i < len; i += 4096) p[i] = 1, p[i] = 0;\n' +
+            '  char c;\n  if (p == MAP_FAILED) return 1;\n  for (size_t i = 0; i < len; i += 4096) p[i] = 0;\n' +
             '  if (madvise(p, len, MADV_MERGEABLE)) return 2;\n  write(1, "ready\\n", 6);\n  read(0, &c, 1);\n  return 0;\n}\n',
         );
         const bin = join(dir, 'mergeable');

@@ -111,6 +111,7 @@ export function vmas_commit(s: KState, t: number, list: Vma[], hint: MergeHint):
   let prevOrig: Vma | null = null;
   for (const v of list) {
     const last = out[out.length - 1];
+    if (last && v.start < last.end) throw new ModelBug(`mm of task ${t}: VMAs ${last.start}-${last.end} and ${v.start}-${v.end} overlap`);
     if (last && prevOrig && mergeable(prevOrig, v, hint) && (!last.anon || !v.anon || last.av === v.av)) {
       last.end = v.end;
       // the merged VMA keeps the anon_vma one of them had
@@ -141,23 +142,23 @@ export function vma_modify(
       out.push(v);
       continue;
     }
-    if (v.start < start) out.push({ ...v, end: start });
     const lo = Math.max(v.start, start);
     const hi = Math.min(v.end, end);
-    const part = { ...v, start: lo, end: hi, pgoff: v.pgoff + (lo - v.start) };
-    const mid = fn(part);
-    const differs = !mid || mid.flags !== v.flags || mid.anon !== v.anon;
+    const mid = fn({ ...v, start: lo, end: hi, pgoff: v.pgoff + (lo - v.start) });
     // mprotect_fixup(), madvise_update_vma(), userfaultfd_register_range(): a VMA whose flags stay is not
     // split (nor merged: vmas_commit() merges only what changed)
-    if (!differs) {
+    if (mid && mid.flags === v.flags && mid.anon === v.anon) {
       out.push(v);
       continue;
     }
-    if (mid) out.push(mid);
-    if (mid && differs) changed.push(mid);
+    if (v.start < start) out.push({ ...v, end: start });
+    if (mid) {
+      out.push(mid);
+      changed.push(mid);
+    }
     if (v.end > end) out.push({ ...v, start: end, pgoff: v.pgoff + (end - v.start) });
     // __split_vma() -> vma_adjust_trans_huge(): a huge PMD across a new VMA boundary is split
-    if (opts.splitPmds && differs) {
+    if (opts.splitPmds) {
       if (v.start < lo) split_huge_pmd_address(s, ctx, t, lo);
       if (hi < v.end) split_huge_pmd_address(s, ctx, t, hi);
     }
