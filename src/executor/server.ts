@@ -216,7 +216,11 @@ export class Executor {
     if (opts.machine) args.push('--page-cluster0');
     if (opts.swapMb) args.push('--swapfile', poolSwapfile(opts.cpu), '--swap-mb', String(opts.swapMb));
     else if (opts.swapArea) args.push('--swap-area', opts.swapArea);
-    this.proc = spawn(bin, args, { stdio: ['pipe', 'pipe', 'pipe'] });
+    // its own process group: a Ctrl-C (SIGINT to the terminal's group) is cowlab's to handle, by finishing
+    // the scenarios under way; the executor still dies with cowlab (its parent-death signal)
+    this.proc = spawn(bin, args, { stdio: ['pipe', 'pipe', 'pipe'], detached: true });
+    // an executor that died under a write: its exit ends the request (`until` throws), not an EPIPE
+    this.proc.stdin.on('error', () => undefined);
     this.proc.stderr.setEncoding('utf8');
     this.proc.stderr.on('data', (d: string) => process.stderr.write(d));
     const rl = createInterface({ input: this.proc.stdout });

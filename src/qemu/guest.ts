@@ -166,7 +166,9 @@ export function watched(
   started: (p: ChildProcess) => void = () => {},
 ): Promise<string> {
   return new Promise<string>((resolve, reject) => {
-    const p = spawn(cmd, argv, { stdio: ['ignore', 'pipe', 'pipe'] });
+    // its own process group (as the executors): a Ctrl-C is cowlab's to handle; qemu dies with cowlab
+    // through its parent-death signal and killGuests()
+    const p = spawn(cmd, argv, { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
     started(p);
     let buf = '';
     const stop = () => p.kill('SIGKILL');

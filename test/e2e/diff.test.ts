@@ -134,13 +134,16 @@ d('cowlab diff against this kernel', () => {
 
 d('fuzz --diff under a signal', () => {
   // twice: a second SIGINT 100 ms after the first, as `timeout -s INT` sends it (to the command and again to its
-  // process group): one request (before, the second quit at once, with no report)
-  for (const [sig, twice] of [
-    ['SIGINT', false],
-    ['SIGTERM', false],
-    ['SIGINT', true],
+  // process group): one request (before, the second quit at once, with no report). group: to the whole process
+  // group, as Ctrl-C at a terminal sends it (before, the executors got it too and died under a request: EPIPE,
+  // exit 1 with a stack trace)
+  for (const [sig, twice, group] of [
+    ['SIGINT', false, false],
+    ['SIGTERM', false, false],
+    ['SIGINT', true, false],
+    ['SIGINT', false, true],
   ] as const) {
-    it(`${sig}${twice ? ' twice at once' : ''} stops it after the scenarios under way, with a report of what ran (exit 3)`, async () => {
+    it(`${sig}${twice ? ' twice at once' : ''}${group ? ' to the process group' : ''} stops it after the scenarios under way, with a report of what ran (exit 3)`, async () => {
       const out = mkdtempSync(join(tmpdir(), 'cowlab-fuzz-'));
       try {
         const orphansBefore = orphans();
@@ -149,18 +152,22 @@ d('fuzz --diff under a signal', () => {
           ['bin/cowlab.js', 'fuzz', '--diff', '--seed', '11', '--count', '400', '-j', '1', '--out', out],
           {
             stdio: ['ignore', 'pipe', 'pipe'],
+            detached: group,
           },
         );
+        const send = () => (group ? process.kill(-child.pid!, sig) : child.kill(sig));
         let stdout = '';
         let stderr = '';
         child.stdout.on('data', (b: Buffer) => (stdout += b.toString()));
         // the first progress line (after the first batch of 64 on the host) is the moment to interrupt
+        let signalled = false;
         const sent = new Promise<void>((res) =>
           child.stderr.on('data', (b: Buffer) => {
             stderr += b.toString();
-            if (/\d+\/400 scenarios/.test(stderr) && !child.killed) {
-              child.kill(sig);
-              if (twice) setTimeout(() => child.kill(sig), 100);
+            if (/\d+\/400 scenarios/.test(stderr) && !signalled) {
+              signalled = true;
+              send();
+              if (twice) setTimeout(send, 100);
               res();
             }
           }),
@@ -774,17 +781,25 @@ for (const id of guestKernels) {
   (reason ? describe.skip : describe)('cowlab diff --on KERNEL under a signal', () => {
     const guestsOf = (pid: number) => spawnSync('pgrep', ['-f', `guest-${pid}-`], { encoding: 'utf8' }).stdout.trim();
     const dirsOf = (pid: number) => readdirSync(cacheDir()).filter((n) => n.startsWith(`guest-${pid}-`));
-    for (const sig of ['SIGINT', 'SIGTERM', 'SIGKILL'] as const) {
-      it(`${sig}: no qemu left, and no guest directory once a later run starts`, async () => {
+    // group: to cowlab's process group, as Ctrl-C at a terminal sends it (qemu has its own group: cowlab stops it)
+    for (const [sig, group] of [
+      ['SIGINT', false],
+      ['SIGTERM', false],
+      ['SIGKILL', false],
+      ['SIGINT', true],
+    ] as const) {
+      it(`${sig}${group ? ' to the process group' : ''}: no qemu left, and no guest directory once a later run starts`, async () => {
         const child = spawn(process.execPath, ['bin/cowlab.js', 'diff', '--on', id!, '-j', '1', 'scenarios/ksm/', 'scenarios/cve/'], {
           stdio: 'ignore',
+          detached: group,
         });
         const pid = child.pid!;
         const exited = new Promise<void>((res) => child.on('exit', () => res()));
         // wait until the guest is up
         for (let i = 0; i < 100 && !guestsOf(pid); i++) await new Promise((r) => setTimeout(r, 100));
         expect(guestsOf(pid)).not.toBe('');
-        child.kill(sig);
+        if (group) process.kill(-pid, sig);
+        else child.kill(sig);
         await exited;
         await new Promise((r) => setTimeout(r, 500));
         expect(guestsOf(pid)).toBe('');
