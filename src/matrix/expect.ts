@@ -6,7 +6,7 @@
 import type { Outcome, Scenario } from '../scenario/types.js';
 import type { Profile } from '../profiles/types.js';
 import { InputError } from '../scenario/errors.js';
-import { HISTORY, PROPOSALS, PROFILES } from '../profiles/index.js';
+import { DEBIAN, HISTORY, PROPOSALS, PROFILES } from '../profiles/index.js';
 import { didYouMean } from '../util/nearest.js';
 
 /** Group keys: all merged kernels, all proposals of the thread. */
@@ -98,5 +98,8 @@ export function documented<V>(expect: Record<string, V>, prof: Profile, order: r
     }
   }
   if (best !== null) return best;
-  return HISTORY.some((p) => p.id === prof.id) ? (expect.default ?? null) : null;
+  if (HISTORY.some((p) => p.id === prof.id)) return expect.default ?? null;
+  // a Debian kernel no key names is documented as the mainline profile it is based on
+  const base = DEBIAN.some((p) => p.id === prof.id) ? order.find((p) => p.id === prof.basedOn) : undefined;
+  return base ? documented(expect, base, order, file) : null;
 }

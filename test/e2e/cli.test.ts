@@ -67,6 +67,16 @@ describe('cowlab run', () => {
     expect(cowlab('--version').out).toMatch(/^cowlab \d+\.\d+\.\d+( \(commit [0-9a-f]{12}\))?\n?$/);
   });
 
+  it('passes or fails as documented every shipped scenario on each Debian kernel (judged as its base profile where no key names it)', () => {
+    for (const k of ['debian-5.10', 'debian-6.1', 'debian-6.12', 'debian-7.x']) {
+      const r = cowlab('run', '--kernel', k, 'scenarios/');
+      expect(r.out, k).toMatch(
+        /\d+ scenario\(s\): \d+ passed, 0 failed, \d+ failed as documented \(XFAIL\), 0 passed where a failure is documented \(XPASS\), \d+ skipped/,
+      );
+      expect(r.code, k).toBe(0);
+    }
+  }, 300_000);
+
   it('judges a scenario by its expect: block as the matrix does (XFAIL, XPASS, a wrong copy count), with kselftest words', () => {
     const cve = cowlab('run', '--kernel', 'linux-5.7', 'scenarios/cve/cve-2020-29374-vmsplice-child.yaml');
     expect(cve.code).toBe(0);

@@ -156,6 +156,16 @@ steps:
     for (const p of HISTORY) expect(expectedOutcome(only, p, PROFILES)).not.toBeNull();
     for (const p of PROPOSALS) expect(expectedOutcome(only, p, PROFILES)).toBeNull();
   });
+  it('a Debian kernel no key names is documented as the profile it is based on', () => {
+    // debian-5.10 is based on linux-5.11, debian-6.1 on linux-6.0, debian-6.12 on linux-6.18
+    expect(expectedOutcome(sc, profileById('debian-5.10'), PROFILES)).toMatchObject({ verdict: 'pass', copies: 2 });
+    expect(expectedOutcome(sc, profileById('debian-6.1'), PROFILES)).toMatchObject({ verdict: 'pass' });
+    const named = scenario('expect:\n  default: pass\n  debian-6.12: {fail: expectation}\nprocesses: [p]\nsteps:\n  - p: {mmap: a}\n').sc;
+    expect(expectedOutcome(named, profileById('debian-6.12'), PROFILES)).toMatchObject({ verdict: 'fail', property: 'expectation' });
+    expect(expectedOutcome(named, profileById('debian-7.x'), PROFILES)).toMatchObject({ verdict: 'pass' });
+    const none = scenario('expect: {linux-5.9: pass}\nprocesses: [p]\nsteps:\n  - p: {mmap: a}\n').sc;
+    expect(expectedOutcome(none, profileById('debian-6.1'), PROFILES)).toBeNull();
+  });
 });
 
 describe('a failure nobody documented', () => {
