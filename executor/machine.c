@@ -687,11 +687,16 @@ int thp_sizes(long *kb, int max)
 }
 
 /*
- * The 2 MiB pool the last ENV request asked for (-1: none). Another cowlab
- * run may set the pool between that request and a program's start, so a
- * hugetlb program sets it again once it holds hugetlb.lock (hugetlb_pool_claim).
+ * The 2 MiB pool the last ENV or WANT request asked for (-1: none), and the
+ * other hugetlb settings with it (the overcommit). Another cowlab run may set
+ * them between that request and a program's start, and an executor of a pool
+ * that does not own the machine only gets WANT, so a hugetlb program sets
+ * them again once it holds hugetlb.lock (hugetlb_pool_claim).
  */
 static long hugetlb_want = -1;
+#define HWANT 8
+static char hugetlb_want_path[HWANT][JPATH], hugetlb_want_val[HWANT][JVAL];
+static int hugetlb_nwant;
 
 /* The pool is exactly `want` pages, all free: 0, or -1 with the reason in err */
 static int hugetlb_pool_check(long want, char *err, size_t errlen)
@@ -745,6 +750,19 @@ static int hugetlb_pool_fill(long want, char *err, size_t errlen)
  */
 int hugetlb_pool_claim(char *err, size_t errlen)
 {
+	for (int i = 0; i < hugetlb_nwant; i++) {
+		char cur[JVAL];
+		int r;
+
+		if (!strcmp(hugetlb_want_path[i], HUGETLB_DIR "/hugepages-2048kB/nr_hugepages") ||
+		    (!setting_read(hugetlb_want_path[i], cur, sizeof(cur)) && !strcmp(cur, hugetlb_want_val[i])))
+			continue;
+		r = setting_set(hugetlb_want_path[i], hugetlb_want_val[i]);
+		if (r) {
+			snprintf(err, errlen, "%s = %s: %s", hugetlb_want_path[i], hugetlb_want_val[i], strerror(-r));
+			return -1;
+		}
+	}
 	if (hugetlb_want < 0)
 		return 0;
 	return hugetlb_pool_fill(hugetlb_want, err, errlen);
@@ -907,6 +925,16 @@ static int env_request(const char *spec, int apply, char *err, size_t errlen)
 		memcpy(thp_want_path[thp_nwant], paths[i], JPATH);
 		memcpy(thp_want_val[thp_nwant++], vals[i], JVAL);
 	}
+	hugetlb_nwant = 0;
+	hugetlb_want = -1;
+	for (int i = 0; i < n && hugetlb_nwant < HWANT; i++) {
+		if (strncmp(paths[i], HUGETLB_DIR "/", strlen(HUGETLB_DIR) + 1))
+			continue;
+		memcpy(hugetlb_want_path[hugetlb_nwant], paths[i], JPATH);
+		memcpy(hugetlb_want_val[hugetlb_nwant++], vals[i], JVAL);
+		if (!strcmp(paths[i], HUGETLB_DIR "/hugepages-2048kB/nr_hugepages"))
+			hugetlb_want = strtol(vals[i], NULL, 10);
+	}
 	if (!apply)
 		return 0;
 	/* the lock order of thp_claim: thp, ksm, hugetlb */
@@ -934,7 +962,6 @@ static int env_request(const char *spec, int apply, char *err, size_t errlen)
 
 		/* a pool must come out exactly that size and all free: the model starts from it */
 		if (!r && !strcmp(paths[i], HUGETLB_DIR "/hugepages-2048kB/nr_hugepages")) {
-			hugetlb_want = strtol(vals[i], NULL, 10);
 			if (hugetlb_pool_fill(hugetlb_want, err, errlen))
 				r = 1;
 		}
