@@ -189,8 +189,14 @@ export function diffCommand(program: Command): void {
     );
 }
 
-/** `, of which N agreed only on a rerun (...)`: divergences seen during the kernel's own reclaim or compaction. */
+/**
+ * ` (N of the agreeing diverged on a first run ...)`: how many agreed only when run again, and of those how
+ * many diverged while the kernel reclaimed or compacted on its own (the rest had nothing recorded: each
+ * result's `unstable` says what its first run saw).
+ */
 export function unstableNote(results: readonly { unstable?: string }[]): string {
-  const n = results.filter((r) => r.unstable).length;
-  return n ? ` (${n} of the agreeing diverged first while the kernel reclaimed or compacted on its own, and agreed when run again)` : '';
+  const un = results.filter((r) => r.unstable);
+  if (!un.length) return '';
+  const bg = un.filter((r) => r.unstable!.includes('while the kernel reclaimed or compacted')).length;
+  return ` (${un.length} of the agreeing diverged on a first run and agreed when run again, ${bg} of them while the kernel reclaimed or compacted on its own)`;
 }
