@@ -1034,6 +1034,28 @@ int machine_env_exact(const char *spec, char *err, size_t errlen)
 
 /* ---------------- restoring everything ---------------- */
 
+/*
+ * Before this run's swap area goes off: wait until no program of any run is
+ * under way (they hold swap.lock shared), as another run's program may have
+ * pages in this area that swapoff would bring back in under it. Bounded (a
+ * run whose programs follow each other without a gap could hold it for
+ * long): past 60 s the area goes off anyway. The locked fd (to close once
+ * the area is off), or -errno. Signal-safe.
+ */
+static int swap_quiesce(void)
+{
+	static const struct timespec tick = { 0, 10 * 1000 * 1000 };
+	int fd = -1;
+
+	for (int i = 0; i < 6000; i++) {
+		fd = machine_lock_mode("swap.lock", LOCK_EX | LOCK_NB);
+		if (fd != -EWOULDBLOCK)
+			break;
+		nanosleep(&tick, NULL);
+	}
+	return fd;
+}
+
 void restore_machine(void)
 {
 	sigset_t all, old;
@@ -1044,10 +1066,14 @@ void restore_machine(void)
 	sigfillset(&all);
 	sigprocmask(SIG_BLOCK, &all, &old);
 	if (swap_on & 1) {
+		int lockfd = swap_quiesce();
+
 		/* EINVAL: a swapoff step of the last program already turned it off */
 		if (swapoff(swapfile) && errno != EINVAL)
 			fprintf(stderr, "cowlab-exec: swapoff %s: %s\n", swapfile, strerror(errno));
 		swap_on &= ~1;
+		if (lockfd >= 0)
+			close(lockfd);
 	}
 	if (swapfile[0])
 		unlink(swapfile);

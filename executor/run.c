@@ -702,6 +702,13 @@ int coordinator(void)
 	}
 	if ((uses_ksm() && hold_lock("ksm.lock", &ksm_program)) || (uses_hugetlb() && hold_lock("hugetlb.lock", &hugetlb_program)))
 		return 1;
+	/*
+	 * swap.lock shared, for every program: the kernel spreads swap-outs over all areas of equal
+	 * priority, so this program's pages may go to another run's swap area, whose swapoff (at that
+	 * run's end) would swap them back in under the program; a swapoff of an area waits for it
+	 */
+	/* (not root: no journal directory, no lock; such a run has no swap area of its own) */
+	machine_lock_mode("swap.lock", LOCK_SH);
 	/* ksmd runs only inside a ksm-scan step: a program killed in one (its time limit) left it running */
 	if (ksm_program)
 		ksm_run("0");
