@@ -1065,6 +1065,8 @@ void restore_machine(void)
 		return;
 	sigfillset(&all);
 	sigprocmask(SIG_BLOCK, &all, &old);
+	/* the settings first: the swap area may wait for another run's program (swap_quiesce) */
+	machine_release();
 	if (swap_on & 1) {
 		int lockfd = swap_quiesce();
 
@@ -1077,7 +1079,6 @@ void restore_machine(void)
 	}
 	if (swapfile[0])
 		unlink(swapfile);
-	machine_release();
 	sigprocmask(SIG_SETMASK, &old, NULL);
 }
 

@@ -583,13 +583,14 @@ d('the executor', () => {
     for (let i = 0; i < 200 && swaps() === 0; i++) await new Promise((r) => setTimeout(r, 50));
     expect(swaps()).toBe(1);
     child.kill('SIGKILL');
-    for (let i = 0; i < 100 && (swaps() !== 0 || pageCluster() !== before); i++) await new Promise((r) => setTimeout(r, 50));
+    // up to 30 s: the swap area goes off once no program of another run (another test file's) is under way
+    for (let i = 0; i < 600 && (swaps() !== 0 || pageCluster() !== before); i++) await new Promise((r) => setTimeout(r, 50));
     expect(swaps()).toBe(0);
     expect(pageCluster()).toBe(before);
     // and the scratch directory of the program under way is gone with its server
     for (let i = 0; i < 40 && strayScratchDirs().some((f) => !runsBefore.includes(f)); i++) await new Promise((r) => setTimeout(r, 50));
     expect(strayScratchDirs().filter((f) => !runsBefore.includes(f))).toEqual([]);
-  });
+  }, 120_000);
 
   it('turns swap off only for the program with a swapoff step: the area is on again for the next, and off at the end', () => {
     // the two swapoff programs run alone, one after the other: the second pages out (swapped: true) only if the
@@ -669,16 +670,22 @@ d('the executor', () => {
     // for scans when cowlab goes (the executor's journal puts run back to what the machine had)
     writeFileSync('/sys/kernel/mm/ksm/run', '0');
     const orphansBefore = orphans();
+    const servers = childrenOf(child.pid!);
     child.kill('SIGKILL');
     for (let i = 0; i < 100 && JSON.stringify(knobs()) !== JSON.stringify(before); i++) await new Promise((r) => setTimeout(r, 50));
     expect(knobs()).toEqual(before);
     // and no process of the run is left behind under init: a scenario's tasks read EOF and exit, and the one
     // waiting for ksmd's scans leaves its wait at once (it used to poll full_scans for 2 to 12 s: a CI failure)
-    for (let i = 0; i < 30 && orphans().some((p) => !orphansBefore.includes(p)); i++) await new Promise((r) => setTimeout(r, 50));
-    expect(orphans().filter((p) => !orphansBefore.includes(p))).toEqual([]);
+    const left = () => orphans().filter((p) => !orphansBefore.includes(p));
+    for (let i = 0; i < 30 && left().some((p) => !servers.includes(p)); i++) await new Promise((r) => setTimeout(r, 50));
+    expect(left().filter((p) => !servers.includes(p))).toEqual([]);
+    // the executors themselves: one with a swap area turns it off once no program of another run (another
+    // test file's) is under way (swap.lock), up to 30 s here
+    for (let i = 0; i < 600 && left().length; i++) await new Promise((r) => setTimeout(r, 50));
+    expect(left()).toEqual([]);
     // nor the scratch directory of the program it was killed in
     expect(strayScratchDirs().filter((f) => !runsBefore.includes(f))).toEqual([]);
-  });
+  }, 120_000);
 });
 
 /**
@@ -723,6 +730,21 @@ function strayScratchDirs(): string[] {
 }
 
 /** Executor processes of this checkout that init has adopted. */
+/** The processes whose parent is `pid`. */
+function childrenOf(pid: number): number[] {
+  const out: number[] = [];
+  for (const d of readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      const stat = readFileSync(`/proc/${d}/stat`, 'utf8');
+      if (Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === pid) out.push(Number(d));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return out;
+}
+
 function orphans(): number[] {
   const out: number[] = [];
   for (const d of readdirSync('/proc')) {
