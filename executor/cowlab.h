@@ -203,6 +203,7 @@ int machine_env(const char *spec, char *err, size_t errlen);
 int machine_want(const char *spec, char *err, size_t errlen);
 int thp_claim(char *err, size_t errlen);
 int machine_lock_mode(const char *name, int mode);
+extern int swap_lock_fd;
 int machine_env_exact(const char *spec, char *err, size_t errlen);
 long nr_writeback(void);
 #define NBACKGROUND 5

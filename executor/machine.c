@@ -57,6 +57,8 @@ long timeout_ms = 20000;
 volatile long *step_progress;
 /* the process whose machine state this is (0: it changed nothing yet) */
 static pid_t machine_pid;
+/* swap.lock, held shared by the program under way in this process (its coordinator); -1: none */
+int swap_lock_fd = -1;
 /* the server's program under way (its coordinator; 0: none) */
 pid_t program_pid;
 
@@ -1047,6 +1049,13 @@ static int swap_quiesce(void)
 	static const struct timespec tick = { 0, 10 * 1000 * 1000 };
 	int fd = -1;
 
+	/* a reproducer runs its program in this process: its own shared lock goes first (its tasks share it) */
+	if (swap_lock_fd >= 0) {
+		flock(swap_lock_fd, LOCK_UN);
+		close(swap_lock_fd);
+		swap_lock_fd = -1;
+	}
+
 	for (int i = 0; i < 6000; i++) {
 		fd = machine_lock_mode("swap.lock", LOCK_EX | LOCK_NB);
 		if (fd != -EWOULDBLOCK)
@@ -1278,7 +1287,7 @@ void swap_area_back(void)
 		fprintf(stderr, "cowlab-exec: swapon %s again: %s\n", area, strerror(errno));
 }
 
-/* Swapfiles a killed cowlab left active (cowlab-swap-<pid>-<n>, pid gone): swapoff and remove. */
+/* Swapfiles a killed cowlab or reproducer left active (its pid gone): swapoff and remove. */
 void reap_stale_swapfiles(void)
 {
 	FILE *f = fopen("/proc/swaps", "r");
@@ -1289,9 +1298,13 @@ void reap_stale_swapfiles(void)
 		char *name;
 		int pid;
 
-		if (sscanf(l, "%1023s", path) != 1 || !(name = strstr(path, "cowlab-swap-")))
+		if (sscanf(l, "%1023s", path) != 1)
 			continue;
-		if (sscanf(name, "cowlab-swap-%d-", &pid) != 1 || pid <= 0 || kill(pid, 0) == 0 || errno != ESRCH)
+		/* a run's (cowlab-swap-<pid>-<n>) or an emit-c reproducer's (cowlab-repro-swap-<pid>) */
+		if ((name = strstr(path, "cowlab-swap-")) ? sscanf(name, "cowlab-swap-%d-", &pid) != 1
+		    : !(name = strstr(path, "cowlab-repro-swap-")) || sscanf(name, "cowlab-repro-swap-%d", &pid) != 1)
+			continue;
+		if (pid <= 0 || kill(pid, 0) == 0 || errno != ESRCH)
 			continue;
 		if (swapoff(path) == 0) {
 			unlink(path);

@@ -708,7 +708,7 @@ int coordinator(void)
 	 * run's end) would swap them back in under the program; a swapoff of an area waits for it
 	 */
 	/* (not root: no journal directory, no lock; such a run has no swap area of its own) */
-	machine_lock_mode("swap.lock", LOCK_SH);
+	swap_lock_fd = machine_lock_mode("swap.lock", LOCK_SH);
 	/* ksmd runs only inside a ksm-scan step: a program killed in one (its time limit) left it running */
 	if (ksm_program)
 		ksm_run("0");

@@ -335,6 +335,23 @@ d("another run's swap area", () => {
     },
     120_000,
   );
+
+  (busy ? it.skip : it)('of a SIGKILLed emit-c reproducer is removed by the next executor', async () => {
+    // a reproducer names its swapfile cowlab-repro-swap-<pid> (src/executor/emit.ts); only a run's were reaped
+    const dead = spawnSync('true').pid;
+    const file = join(tmpdir(), `cowlab-repro-swap-${dead}`);
+    writeFileSync(file, Buffer.alloc(16 << 20), { mode: 0o600 });
+    if (spawnSync('mkswap', [file]).status !== 0 || spawnSync('swapon', [file]).status !== 0) {
+      rmSync(file, { force: true });
+      return console.log('SKIP a reproducer swapfile: mkswap/swapon failed');
+    }
+    expect(swaps()).toBe(1);
+    const e = new Executor();
+    await e.ready;
+    await e.close();
+    expect(swaps()).toBe(0);
+    expect(existsSync(file)).toBe(false);
+  });
 });
 
 d('M lines', () => {
