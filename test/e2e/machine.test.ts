@@ -14,7 +14,7 @@ import { createInterface } from 'node:readline';
 import { Executor, ExecutorPool } from '../../src/executor/server.js';
 import { buildExecutor, cacheDir } from '../../src/executor/build.js';
 import { DEFAULT_ENV, withEnv } from '../../src/profiles/env.js';
-import { lockMachine } from './machine-lock.js';
+import { lockMachine, holdMachineLock } from './machine-lock.js';
 import { scenario } from '../helpers.js';
 import { toProgram } from '../../src/executor/program.js';
 import type { KPage } from '../../src/executor/server.js';
@@ -97,6 +97,25 @@ class RawExecutor {
 function cowlab(...args: string[]) {
   const r = spawnSync(process.execPath, ['bin/cowlab.js', ...args], { encoding: 'utf8' });
   return { code: r.status, out: r.stdout, err: r.stderr };
+}
+
+/** A result of `cowlab diff --json`, as the overlap tests read it. */
+interface DiffRow {
+  verdict: string;
+  unstable?: string;
+  scenario: string;
+}
+
+/** `cowlab diff --json ARGS` in a child process (runs side by side), its results. */
+function diffJson(...args: string[]): Promise<DiffRow[]> {
+  return new Promise((res, rej) => {
+    const child = spawn(process.execPath, ['bin/cowlab.js', 'diff', '--json', ...args]);
+    let out = '';
+    child.stdout.on('data', (b: Buffer) => (out += b.toString()));
+    child.stderr.resume();
+    child.on('error', rej);
+    child.on('exit', () => res(JSON.parse(out) as DiffRow[]));
+  });
 }
 
 const SCENARIO = `name: mthp-64
@@ -222,15 +241,7 @@ d('the machine settings journal', () => {
         .flatMap((f) =>
           ['pte', 'single-pte', 'partial-mremap', 'partial-shared', 'pte-swap'].map((b) => `scenarios/cow-selftest/anon/${f}#${b}-${size}`),
         );
-    const run = (size: string) =>
-      new Promise<{ verdict: string; unstable?: string; scenario: string }[]>((res, rej) => {
-        const child = spawn(process.execPath, ['bin/cowlab.js', 'diff', '--json', '-j', '1', ...instances(size)]);
-        let out = '';
-        child.stdout.on('data', (b: Buffer) => (out += b.toString()));
-        child.stderr.resume();
-        child.on('error', rej);
-        child.on('exit', () => res(JSON.parse(out) as { verdict: string; unstable?: string; scenario: string }[]));
-      });
+    const run = (size: string) => diffJson('-j', '1', ...instances(size));
     // A program run under the other's sizes shows a different folio size or a
     // fault count far from the model's (16 KiB folios where 1 MiB ones were
     // wanted: 64 faults for 1). A first run off by one fault, agreeing when run
@@ -252,11 +263,7 @@ d('hugetlb pools of overlapping runs', () => {
   const none = existsSync(join(POOL, 'nr_hugepages')) ? null : `no ${POOL}`;
   if (none) console.log(`SKIP hugetlb pools of overlapping runs: ${none}`);
   // no other test file's run changes the pool meanwhile (the pool must end as it began)
-  let release: () => void = () => undefined;
-  beforeAll(async () => {
-    if (!none) release = await lockMachine();
-  }, 30 * 60_000);
-  afterAll(() => release());
+  holdMachineLock(none);
   (none ? it.skip : it)(
     "never run a program under the other run's pool",
     async () => {
@@ -264,18 +271,9 @@ d('hugetlb pools of overlapping runs', () => {
       // pool again once they held hugetlb.lock (executor/machine.c hugetlb_pool_claim): 3 or 4 of each run's 18
       // diverged at step 1 with the other run's pool, "agreed on run 2"
       const before = pool();
-      const run = () =>
-        new Promise<{ verdict: string; unstable?: string; scenario: string }[]>((res, rej) => {
-          const child = spawn(process.execPath, ['bin/cowlab.js', 'diff', '--json', '-j', '2', 'scenarios/hugetlb/']);
-          let out = '';
-          child.stdout.on('data', (b: Buffer) => (out += b.toString()));
-          child.stderr.resume();
-          child.on('error', rej);
-          child.on('exit', () => res(JSON.parse(out) as { verdict: string; unstable?: string; scenario: string }[]));
-        });
+      const run = () => diffJson('-j', '2', 'scenarios/hugetlb/');
       const [a, b] = await Promise.all([run(), new Promise((r) => setTimeout(r, 500)).then(run)]);
-      const seen = (r: { verdict: string; unstable?: string; scenario: string }) =>
-        `${r.scenario}: ${r.verdict}${r.unstable ? ` (unstable: ${r.unstable})` : ''}`;
+      const seen = (r: DiffRow) => `${r.scenario}: ${r.verdict}${r.unstable ? ` (unstable: ${r.unstable})` : ''}`;
       for (const r of [...a, ...b].filter((x) => x.verdict !== 'skip')) expect(seen(r)).toBe(`${r.scenario}: agree`);
       expect(a.filter((r) => r.verdict === 'agree').length).toBeGreaterThan(10);
       expect(pool()).toBe(before);
@@ -288,11 +286,7 @@ d("another run's swap area", () => {
   const swaps = () => readFileSync('/proc/swaps', 'utf8').trim().split('\n').length - 1;
   const busy = swaps() > 0 ? 'a swap area is active (the test needs the kernel to have only the one it adds)' : null;
   if (busy) console.log(`SKIP another run's swap area: ${busy}`);
-  let release: () => void = () => undefined;
-  beforeAll(async () => {
-    if (!busy) release = await lockMachine();
-  }, 30 * 60_000);
-  afterAll(() => release());
+  holdMachineLock(busy);
   (busy ? it.skip : it)(
     'is not turned off under a program that swapped pages out to it',
     async () => {
