@@ -132,7 +132,9 @@ export function expandSlice(ex: Expander, level: LevelView, lo: number, hi: numb
         violation = { parent: pid, action: a, v: r.violation };
         break;
       }
-      const fp = ex.fingerprint(child);
+      // (null: the step changed nothing, and the parent is visited)
+      const fp = ex.successorFingerprint(parent, child);
+      if (fp === null) continue;
       if (FingerprintSet.contains(visited.hi, visited.lo, fp[0]!, fp[1]!)) continue;
       if (!local.add(fp[0]!, fp[1]!)) continue;
       if (add(res, fp, pid, a, child.m) === chunk) {

@@ -6,12 +6,12 @@
  * model identically.
  */
 import type { KState, Recorder } from '../model/layout.js';
-import { KState as KStateClass } from '../model/layout.js';
+import { KState as KStateClass, StoreLog } from '../model/layout.js';
 import { step, type Kernel } from '../ops/step.js';
 import { systemEnv } from './system.js';
 import { Monitor, plainNames, type PropertyName, type Violation } from '../properties/monitor.js';
 import { Canonicalizer, type Symmetry } from '../model/canon.js';
-import { writes_gc } from '../model/writes.js';
+import { writes_gc, writes_gc_needed } from '../model/writes.js';
 import type { ExploreSystem } from './system.js';
 
 export class Expander {
@@ -20,6 +20,10 @@ export class Expander {
   readonly fp = new Uint32Array(2);
   private readonly kernel: Kernel;
   private readonly live: Uint8Array;
+  /** the words the last step stored (run() keeps it on every state it steps) */
+  readonly log: StoreLog;
+  /** the initial state holds no dead write record, so no state a step makes does (and a step storing nothing they depend on needs no collection) */
+  private readonly initialClean: boolean;
   /** step number recorded in write records and messages: the trace position of the transition */
   /**
    * `reduce` (the default): free dead write records after every step and
@@ -33,6 +37,23 @@ export class Expander {
     this.monitor = new Monitor(plainNames, properties.includes('model-invariant'));
     this.kernel = { prof: sys.profile, env: systemEnv(sys.config, sys.profile) };
     this.live = new Uint8Array(sys.initial.L.geo.writes);
+    this.log = new StoreLog(sys.initial.m.length);
+    this.initialClean = writes_gc(sys.initial.clone()) === 0;
+  }
+
+  /**
+   * The fingerprint of `child`, the state step() just made from `parent`,
+   * or null when the step left every word as it was (a self-loop: the
+   * parent is visited already, so its successor needs no canonical form).
+   * Only the words the step stored are compared.
+   */
+  successorFingerprint(parent: KState, child: KState): Uint32Array | null {
+    const pm = parent.m;
+    const cm = child.m;
+    const log = this.log;
+    let k = 0;
+    while (k < log.n && pm[log.idx[k]!] === cm[log.idx[k]!]) k++;
+    return k === log.n ? null : this.fingerprint(child);
   }
 
   /**
@@ -62,6 +83,17 @@ export class Expander {
     const s = into ?? new KStateClass(parent.L, new Int32Array(parent.m.length));
     s.m.set(parent.m);
     const stepNo = this.sys.prefix.length + depth + 1;
+    this.log.reset();
+    s.log = this.log;
+    try {
+      return this.stepped(s, a, stepNo, parent, rec);
+    } finally {
+      s.log = null;
+    }
+  }
+
+  private stepped(s: KState, a: number, stepNo: number, parent: KState, rec?: Recorder): { state: KState; violation: Violation | null } | null {
+    const act = this.sys.actions[a]!;
     const eff = step(s, this.kernel, act.op(parent), { step: stepNo, freshWrites: false, thread: act.thread(parent) });
     if (eff.broken !== null) {
       return { state: s, violation: { property: 'model-invariant', step: stepNo, since: stepNo, message: `cowlab bug: ${eff.broken}` } };
@@ -80,7 +112,7 @@ export class Expander {
     // observed, so states that differ only in them are one state (issue 14); what the collection
     // reads is not part of a footprint (its stores are)
     if (rec) rec.reading = false;
-    if (this.reduce) writes_gc(s, this.live);
+    if (this.reduce && (!this.initialClean || writes_gc_needed(s, this.log.idx, this.log.n))) writes_gc(s, this.live);
     return { state: s, violation };
   }
 

@@ -428,6 +428,8 @@ export function makeLayout(geo: Geometry): Layout {
 export class KState {
   /** records the words steps read and store (partial-order reduction), null when nothing records */
   rec: Recorder | null = null;
+  /** notes the words steps store (the explorer's successor fingerprints), null when nothing notes them */
+  log: StoreLog | null = null;
 
   constructor(
     readonly L: Layout,
@@ -512,6 +514,40 @@ export class Recorder {
   }
 }
 
+/**
+ * The words one step stored, each once, with none of a Recorder's reads:
+ * cheap enough to keep on every step. The explorer hashes a successor's
+ * changes from its parent through it (src/explore/expand.ts).
+ */
+export class StoreLog {
+  /** the words stored, in first-store order ([0, n)) */
+  readonly idx: Int32Array;
+  n = 0;
+  private readonly mark: Int32Array;
+  private stamp = 1;
+
+  constructor(words: number) {
+    this.idx = new Int32Array(words);
+    this.mark = new Int32Array(words);
+  }
+
+  /** Starts a new step. */
+  reset(): void {
+    this.n = 0;
+    if (++this.stamp === 0x7fffffff) {
+      this.stamp = 1;
+      this.mark.fill(0);
+    }
+  }
+
+  note(i: number): void {
+    if (this.mark[i] !== this.stamp) {
+      this.mark[i] = this.stamp;
+      this.idx[this.n++] = i;
+    }
+  }
+}
+
 /** Reads word i of a state (every read of the model goes through here or a helper below). */
 export function ld(s: KState, i: number): number {
   const r = s.rec;
@@ -523,6 +559,8 @@ export function ld(s: KState, i: number): number {
 export function st(s: KState, i: number, v: number): number {
   const r = s.rec;
   if (r !== null) r.store(i);
+  const d = s.log;
+  if (d !== null) d.note(i);
   return (s.m[i] = v);
 }
 
@@ -530,6 +568,8 @@ export function st(s: KState, i: number, v: number): number {
 export function fill_words(s: KState, v: number, from: number, to: number): void {
   const r = s.rec;
   if (r !== null) for (let i = from; i < to; i++) r.store(i);
+  const d = s.log;
+  if (d !== null) for (let i = from; i < to; i++) d.note(i);
   s.m.fill(v, from, to);
 }
 
@@ -540,6 +580,8 @@ export function move_words(s: KState, to: number, from: number, end: number): vo
     for (let i = from; i < end; i++) r.read(i);
     for (let i = to; i < to + end - from; i++) r.store(i);
   }
+  const d = s.log;
+  if (d !== null) for (let i = to; i < to + end - from; i++) d.note(i);
   s.m.copyWithin(to, from, end);
 }
 

@@ -107,6 +107,34 @@ export function writes_gc(s: KState, scratch?: Uint8Array): number {
   return n;
 }
 
+/**
+ * Whether a step that stored words `idx[0..n)` of a state with no dead
+ * records may have left one: only a page's flags or content, a swap slot's
+ * use or content, or a record's flags or links decide which records are
+ * live (liveWids()). The explorer collects only then.
+ */
+export function writes_gc_needed(s: KState, idx: Int32Array, n: number): boolean {
+  const L = s.L;
+  const g = L.geo;
+  const memEnd = L.memmap + g.frames * PAGE_WORDS;
+  const swapEnd = L.swap + g.swapSlots * SWAP_WORDS;
+  const wEnd = L.writes + g.writes * WRITE_WORDS;
+  for (let k = 0; k < n; k++) {
+    const i = idx[k]!;
+    if (i >= L.memmap && i < memEnd) {
+      const f = (i - L.memmap) % PAGE_WORDS;
+      if (f === PG_FLAGS || f === PG_DATA) return true;
+    } else if (i >= L.swap && i < swapEnd) {
+      const f = (i - L.swap) % SWAP_WORDS;
+      if (f === S_USED || f === S_DATA) return true;
+    } else if (i >= L.writes && i < wEnd) {
+      const f = (i - L.writes) % WRITE_WORDS;
+      if (f === W_FLAGS || f === W_SRC || f === W_BASE || f === W_FROM) return true;
+    }
+  }
+  return false;
+}
+
 /** The first free wid; `from`: none below it is free (a loop's last wid + 1), so a 262144-page loop stays linear. */
 function allocWid(s: KState, from = 1): number {
   let w = freeSlot(s, from);
