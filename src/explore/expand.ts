@@ -34,7 +34,7 @@ export class Expander {
    */
   constructor(readonly sys: ExploreSystem, readonly properties: readonly PropertyName[], private readonly reduce = true, symmetry: Symmetry = 'signature') {
     this.canon = new Canonicalizer(sys.initial.L, !reduce, symmetry);
-    this.monitor = new Monitor(plainNames, properties.includes('model-invariant'));
+    this.monitor = new Monitor(plainNames, properties.includes('model-invariant'), new Set(properties));
     this.kernel = { prof: sys.profile, env: systemEnv(sys.config, sys.profile) };
     this.live = new Uint8Array(sys.initial.L.geo.writes);
     this.log = new StoreLog(sys.initial.m.length);

@@ -88,7 +88,7 @@ export function recording(arr: Int32Array, reads: Set<number>, stores: Set<numbe
 export function measureIndependence(sys: ExploreSystem, maxStates: number): IndependenceFigures {
   const ex = new Expander(sys, sys.config.properties);
   const kernel: Kernel = { prof: sys.profile, env: systemEnv(sys.config, sys.profile) };
-  const monitor = new Monitor(plainNames, sys.config.properties.includes('model-invariant'));
+  const monitor = new Monitor(plainNames, sys.config.properties.includes('model-invariant'), new Set(sys.config.properties));
   const live = new Uint8Array(sys.initial.L.geo.writes);
   // Expander.step's work (step, properties, dead write records), on a recording copy of p
   const footprint = (p: KState, a: number): Footprint | null => {

@@ -128,6 +128,11 @@ export class Canonicalizer {
   private readonly frameSeen: Int32Array;
   private readonly slotMap: Int32Array;
   private readonly widMap: Int32Array;
+  /** swap slots and write ids by canonical number (preallocated: a walk allocates nothing) */
+  private readonly slotOrder: Int32Array;
+  private readonly widOrder: Int32Array;
+  /** the canonical form being walked (hashed at the end of the walk, in one loop) */
+  private form = new Int32Array(64);
   private readonly taskMap: Int32Array;
   private readonly taskOrder: number[] = [];
   /** a task's vis bitset over canonical write ids */
@@ -165,6 +170,8 @@ export class Canonicalizer {
     this.frameSeen = new Int32Array(L.geo.frames);
     this.slotMap = new Int32Array(L.geo.swapSlots);
     this.widMap = new Int32Array(L.geo.writes);
+    this.slotOrder = new Int32Array(L.geo.swapSlots);
+    this.widOrder = new Int32Array(L.geo.writes);
     this.taskMap = new Int32Array(L.geo.tasks);
     this.key = new Float64Array(L.geo.tasks);
     this.refOrder = new Int32Array(L.geo.refs);
@@ -172,14 +179,36 @@ export class Canonicalizer {
     for (let t = 0; t < L.geo.tasks; t++) this.taskOrder.push(t);
   }
 
-  /** the two hashes of the form so far (one pass: the form is hashed as it is made) */
+  /** the form's two hashes (hashForm()) */
   private h1 = 0;
   private h2 = 0;
 
+  /** (a word past the end of the form is dropped, but counted: hashForm() walks again with room for it) */
   private emit(v: number): void {
-    this.len++;
-    this.h1 = Math.imul(this.h1 ^ v, 0x01000193) ^ (this.h1 >>> 15);
-    this.h2 = Math.imul(this.h2 + v, 0x9e3779b1) ^ (this.h2 >>> 13);
+    this.form[this.len++] = v;
+  }
+
+  /**
+   * Walks `s` and hashes its form, in one loop (cheaper than hashing word by
+   * word as it is made).
+   */
+  private hashForm(s: KState): void {
+    this.walk(s);
+    if (this.len > this.form.length) {
+      this.form = new Int32Array(this.len * 2);
+      this.walk(s);
+    }
+    const f = this.form;
+    const n = this.len;
+    let h1 = 0x811c9dc5;
+    let h2 = 0x27d4eb2f;
+    for (let i = 0; i < n; i++) {
+      const v = f[i]!;
+      h1 = Math.imul(h1 ^ v, 0x01000193) ^ (h1 >>> 15);
+      h2 = Math.imul(h2 + v, 0x9e3779b1) ^ (h2 >>> 13);
+    }
+    this.h1 = h1;
+    this.h2 = h2;
   }
 
   /**
@@ -293,13 +322,11 @@ export class Canonicalizer {
     return out.length && orders <= MAX_TIE_ORDERS ? out : null;
   }
 
-  /** Walks the canonical form of `s` (processes in this.taskOrder), hashing it as it goes (no form is kept). */
+  /** Writes the canonical form of `s` (processes in this.taskOrder) into this.form[0, len). */
   private walk(s: KState): void {
     const { L, m } = s;
     const geo = L.geo;
     this.len = 0;
-    this.h1 = 0x811c9dc5;
-    this.h2 = 0x27d4eb2f;
     this.nFrames = 0;
     this.heads.length = 0;
     this.s = s;
@@ -453,10 +480,12 @@ export class Canonicalizer {
     }
     // swap slots named so far (a swap cache page names its frame), then any other used slot
     for (let sl = 1; sl < geo.swapSlots; sl++) if (m[L.swap + sl * SWAP_WORDS + S_USED]) this.slot(sl);
-    const slots = new Array<number>(this.nSlots);
+    const slots = this.slotOrder;
+    const nSlots = this.nSlots;
     for (let sl = 1; sl < geo.swapSlots; sl++) if (this.slotMap[sl]) slots[this.slotMap[sl]! - 1] = sl;
-    this.emit(this.nSlots);
-    for (const sl of slots) {
+    this.emit(nSlots);
+    for (let k = 0; k < nSlots; k++) {
+      const sl = slots[k]!;
       const o = L.swap + sl * SWAP_WORDS;
       this.emit(m[o + S_COUNT]!);
       this.emit(this.frame(m[o + S_CACHE]!));
@@ -494,17 +523,19 @@ export class Canonicalizer {
       }
     }
     // what the swap slots hold
-    for (const sl of slots) this.emit(this.wid(m[L.swap + sl * SWAP_WORDS + S_DATA]!));
+    for (let k = 0; k < nSlots; k++) this.emit(this.wid(m[L.swap + slots[k]! * SWAP_WORDS + S_DATA]!));
     // write records: those named so far, then each task's current epoch and what it may observe
     for (const t of order) this.emit(this.wid(m[L.tasks + t * L.taskWords + T_CURWID]!));
     for (let w = 1; w < geo.writes; w++) {
       const o = L.writes + w * WRITE_WORDS;
       if (m[o + W_FLAGS]! & WR_USED) this.wid(w);
     }
-    const wids = new Array<number>(this.nWids);
+    const wids = this.widOrder;
+    const nWids = this.nWids;
     for (let w = 1; w < geo.writes; w++) if (this.widMap[w]) wids[this.widMap[w]! - 1] = w;
     this.emit(this.nWids);
-    for (const w of wids) {
+    for (let k = 0; k < nWids; k++) {
+      const w = wids[k]!;
       const o = L.writes + w * WRITE_WORDS;
       // (W_WRITER only names the writer in messages: who may see a write is in the vis bitsets)
       if (this.whole) this.emit(task(m[o + W_WRITER]!));
@@ -523,7 +554,8 @@ export class Canonicalizer {
       const words = (this.nWids >>> 5) + 1;
       const vis = this.vis;
       vis.fill(0, 0, words);
-      for (const w of wids) {
+      for (let k = 0; k < nWids; k++) {
+        const w = wids[k]!;
         if (m[base + L.tVis + (w >>> 5)]! & (1 << (w & 31))) {
           const c = this.widMap[w]!;
           vis[c >>> 5]! |= 1 << (c & 31);
@@ -538,7 +570,7 @@ export class Canonicalizer {
     this.orderTasks(s);
     const runs = this.symmetry === 'exact' ? this.ties() : null;
     if (!runs) {
-      this.walk(s);
+      this.hashForm(s);
       fp[0] = fmix(this.h1 ^ this.len);
       fp[1] = fmix(this.h2 ^ Math.imul(this.len, 0x165667b1) ^ this.h1);
       return;
@@ -551,7 +583,7 @@ export class Canonicalizer {
     const order = this.taskOrder;
     const visit = (r: number): void => {
       if (r === runs.length) {
-        this.walk(s);
+        this.hashForm(s);
         const f0 = fmix(this.h1 ^ this.len) >>> 0;
         const f1 = fmix(this.h2 ^ Math.imul(this.len, 0x165667b1) ^ this.h1) >>> 0;
         if (first || f0 < best0 || (f0 === best0 && f1 < best1)) {

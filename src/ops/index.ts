@@ -112,10 +112,22 @@ export function opDef(name: OpName): OpDef {
 /** Every operation name, in registry order. */
 export const OP_NAMES: readonly OpName[] = OPS.map((d) => d.name);
 
-/** The model-level arguments of an operation (everything but its name and acting task). */
+/** Each operation's arguments, made once: the explorer steps the same operation objects millions of times. */
+const ARGS = new WeakMap<Op, object>();
+
+/**
+ * The model-level arguments of an operation (everything but its name and
+ * acting task): one frozen object per operation object, so nothing that
+ * takes them can change them for the next step.
+ */
 export function opArgs(op: Op): object {
-  const { op: _n, t: _t, ...rest } = op as { op: string; t: number } & Record<string, unknown>;
-  return rest;
+  let a = ARGS.get(op);
+  if (a === undefined) {
+    const { op: _n, t: _t, ...rest } = op as { op: string; t: number } & Record<string, unknown>;
+    a = Object.freeze(rest);
+    ARGS.set(op, a);
+  }
+  return a;
 }
 
 export type { OpDef } from './types.js';

@@ -77,10 +77,12 @@ describe('footprints', () => {
   ] as const) {
     it(`${name} on ${kernel}: the model's record holds every word a Proxy sees it read or store`, () => {
       const sys = buildSystem(loadConfig(`explore/${name}.yaml`), profileById(kernel));
-      const ex = new Expander(sys, sys.config.properties.filter((p) => p !== 'model-invariant'), true, 'none');
+      const props = sys.config.properties.filter((p) => p !== 'model-invariant');
+      const ex = new Expander(sys, props, true, 'none');
       const rec = new Recorder(sys.initial.m.length);
       const kern = { prof: sys.profile, env: systemEnv(sys.config, sys.profile) };
-      const monitor = new Monitor(plainNames, false);
+      // (the properties the explorer checks: only what they read is part of a footprint)
+      const monitor = new Monitor(plainNames, false, new Set(props));
       const queue = [sys.initial.clone()];
       let checked = 0;
       for (let i = 0; i < queue.length && i < 60; i++) {

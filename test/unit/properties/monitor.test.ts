@@ -154,6 +154,18 @@ ${tail}`);
     ]);
   });
 
+  it("checks only the properties it is given (the explorer's), each as it would alone", () => {
+    const r = huge('  - p: {fork: c}\n  - p: {write: mem, label: b}\n  - p: {read: mem}\n');
+    const env = { ...DEFAULT_ENV, hugetlbPages: 2 };
+    const s = initialState(r, env);
+    const effs = r.steps.map((st) => step(s, { prof: linux_6_18, env }, st.op));
+    const leak = { reads: effs.at(-1)!.reads.map((o) => ({ ...o, observer: 1 })), bugs: [] };
+    const all = new Monitor(undefined, false).check(s, leak, linux_6_18, 6);
+    expect(all.map((v) => v.property)).toEqual(['no-leak']);
+    expect(new Monitor(undefined, false, new Set(['no-leak'])).check(s, leak, linux_6_18, 6)).toEqual(all);
+    expect(new Monitor(undefined, false, new Set(['pin-coherent', 'private-file-integrity'])).check(s, leak, linux_6_18, 6)).toEqual([]);
+  });
+
   it('a failed expectation on consecutive pages is one message naming them', () => {
     const res = runScenario(huge('  - p: {read: mem, expect: {sees: zero, writable: false}}\n'), linux_6_18);
     expect(res.failures.map((f) => f.message)).toEqual([
