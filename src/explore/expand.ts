@@ -112,7 +112,7 @@ export class Expander {
     // observed, so states that differ only in them are one state (issue 14); what the collection
     // reads is not part of a footprint (its stores are)
     if (rec) rec.reading = false;
-    if (this.reduce && (!this.initialClean || writes_gc_needed(s, this.log.idx, this.log.n))) writes_gc(s, this.live);
+    if (this.reduce && (!this.initialClean || writes_gc_needed(s, parent.m, this.log.idx, this.log.n))) writes_gc(s, this.live);
     return { state: s, violation };
   }
 

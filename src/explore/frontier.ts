@@ -29,7 +29,7 @@ export function encodeState(m: Int32Array, base: Int32Array, out: Uint8Array, po
     const v = m[i]!;
     if (v === base[i]) continue;
     pos = putVarint(out, pos, i - prev);
-    pos = putVarint(out, pos, ((v << 1) ^ (v >> 31)) >>> 0);
+    pos = putVarint(out, pos, zigzag(v));
     prev = i;
   }
   out[pos++] = 0;
@@ -65,6 +65,38 @@ export function applyDelta(buf: Uint8Array, pos: number, m: Int32Array): number 
     } while (b & 0x80);
     const z = x >>> 0;
     m[i] = (z >>> 1) ^ -(z & 1);
+  }
+}
+
+function zigzag(v: number): number {
+  return ((v << 1) ^ (v >> 31)) >>> 0;
+}
+
+/** Reads the differences encoded at `pos` (see {@link encodeState}) into ascending word numbers and values; returns how many. */
+function readDelta(buf: Uint8Array, pos: number, idx: Int32Array, val: Int32Array): number {
+  let i = -1;
+  let n = 0;
+  for (;;) {
+    let x = 0;
+    let shift = 0;
+    let b: number;
+    do {
+      b = buf[pos++]!;
+      x |= (b & 0x7f) << shift;
+      shift += 7;
+    } while (b & 0x80);
+    if (x === 0) return n;
+    i += x >>> 0;
+    x = 0;
+    shift = 0;
+    do {
+      b = buf[pos++]!;
+      x |= (b & 0x7f) << shift;
+      shift += 7;
+    } while (b & 0x80);
+    const z = x >>> 0;
+    idx[n] = i;
+    val[n++] = (z >>> 1) ^ -(z & 1);
   }
 }
 
@@ -185,9 +217,18 @@ export class PackedLevel {
   length = 0;
   firstId = 0;
   private readonly blockBytes: number;
-  /** the last state pushed, and the one being pushed */
-  private prev: Int32Array;
-  private cur: Int32Array;
+  /**
+   * The last state pushed and the one being pushed, each as the words where
+   * it differs from the base (ascending) and their values: a state is
+   * encoded against the one before it by merging the two lists, without
+   * going through every word.
+   */
+  private prevIdx: Int32Array;
+  private prevVal: Int32Array;
+  private prevN = 0;
+  private curIdx: Int32Array;
+  private curVal: Int32Array;
+  private curN = 0;
   private readonly tmp: Uint8Array;
   /** the spill file's parity for this level */
   private readonly parity: number;
@@ -201,29 +242,73 @@ export class PackedLevel {
     blockBytes = BLOCK_BYTES,
   ) {
     this.blockBytes = Math.max(blockBytes, maxEncodedBytes(words));
-    this.prev = new Int32Array(words);
-    this.cur = new Int32Array(words);
+    this.prevIdx = new Int32Array(words);
+    this.prevVal = new Int32Array(words);
+    this.curIdx = new Int32Array(words);
+    this.curVal = new Int32Array(words);
     this.tmp = new Uint8Array(maxEncodedBytes(words));
     this.parity = spill ? spill.begin(depth) : 0;
   }
 
-  /** Appends a state given encoded against the initial state (bytes [from, to) of `src`), with its id in the parent log. */
+  /** Appends a state given encoded against the initial state (bytes from `from` of `src`), with its id in the parent log. */
   push(src: Uint8Array, from: number, id: number): void {
-    decodeState(src, from, this.base, this.cur);
+    this.curN = readDelta(src, from, this.curIdx, this.curVal);
     this.pushCur(id);
   }
 
   /** Appends a whole state. */
   pushState(m: Int32Array, id: number): void {
-    this.cur.set(m);
+    let n = 0;
+    for (let i = 0; i < m.length; i++) {
+      if (m[i] === this.base[i]) continue;
+      this.curIdx[n] = i;
+      this.curVal[n++] = m[i]!;
+    }
+    this.curN = n;
     this.pushCur(id);
+  }
+
+  /** Encodes the state being pushed into this.tmp, against the base or against the state before it; returns the length. */
+  private encodeCur(restart: boolean): number {
+    const out = this.tmp;
+    const ci = this.curIdx;
+    const cv = this.curVal;
+    const cn = this.curN;
+    let pos = 0;
+    let prev = -1;
+    if (restart) {
+      for (let k = 0; k < cn; k++) {
+        pos = putVarint(out, pos, ci[k]! - prev);
+        pos = putVarint(out, pos, zigzag(cv[k]!));
+        prev = ci[k]!;
+      }
+    } else {
+      // the words where either differs from the base, in order; emitted where the two differ
+      const pi = this.prevIdx;
+      const pv = this.prevVal;
+      const pn = this.prevN;
+      const base = this.base;
+      let a = 0;
+      let b = 0;
+      while (a < cn || b < pn) {
+        const i = b >= pn || (a < cn && ci[a]! < pi[b]!) ? ci[a]! : pi[b]!;
+        const v = a < cn && ci[a] === i ? cv[a++]! : base[i]!;
+        const was = b < pn && pi[b] === i ? pv[b++]! : base[i]!;
+        if (v === was) continue;
+        pos = putVarint(out, pos, i - prev);
+        pos = putVarint(out, pos, zigzag(v));
+        prev = i;
+      }
+    }
+    out[pos++] = 0;
+    return pos;
   }
 
   private pushCur(id: number): void {
     if (this.length === 0) this.firstId = id;
     else if (id !== this.firstId + this.length) throw new Error(`explorer: level ids not consecutive (${id} after ${this.firstId}+${this.length})`);
     const restart = this.length % RESTART === 0;
-    const len = encodeState(this.cur, restart ? this.base : this.prev, this.tmp, 0);
+    const len = this.encodeCur(restart);
     if (this.data.length === 0 || this.used + len > this.blockBytes) {
       if (this.data.length) {
         this.ends.push(this.used);
@@ -260,9 +345,13 @@ export class PackedLevel {
     }
     this.used += len;
     this.length++;
-    const t = this.prev;
-    this.prev = this.cur;
-    this.cur = t;
+    const ti = this.prevIdx;
+    const tv = this.prevVal;
+    this.prevIdx = this.curIdx;
+    this.prevVal = this.curVal;
+    this.prevN = this.curN;
+    this.curIdx = ti;
+    this.curVal = tv;
   }
 
   /** What a worker needs to read the level. */

@@ -108,22 +108,27 @@ export function writes_gc(s: KState, scratch?: Uint8Array): number {
 }
 
 /**
- * Whether a step that stored words `idx[0..n)` of a state with no dead
- * records may have left one: only a page's flags or content, a swap slot's
- * use or content, or a record's flags or links decide which records are
- * live (liveWids()). The explorer collects only then.
+ * Whether a step from `parent` that stored words `idx[0..n)` of `s` may have
+ * left a dead record, `parent` holding none: only a page's allocation or
+ * content, a swap slot's use or content, or a record's flags or links
+ * decide which records are live (liveWids()), so a step that changed none
+ * of them did not. The explorer collects only then.
  */
-export function writes_gc_needed(s: KState, idx: Int32Array, n: number): boolean {
+export function writes_gc_needed(s: KState, parent: Int32Array, idx: Int32Array, n: number): boolean {
   const L = s.L;
   const g = L.geo;
+  const m = s.m;
   const memEnd = L.memmap + g.frames * PAGE_WORDS;
   const swapEnd = L.swap + g.swapSlots * SWAP_WORDS;
   const wEnd = L.writes + g.writes * WRITE_WORDS;
   for (let k = 0; k < n; k++) {
     const i = idx[k]!;
+    const was = parent[i]!;
+    const now = m[i]!;
+    if (was === now) continue;
     if (i >= L.memmap && i < memEnd) {
       const f = (i - L.memmap) % PAGE_WORDS;
-      if (f === PG_FLAGS || f === PG_DATA) return true;
+      if ((f === PG_FLAGS && ((was ^ now) & PGF_ALLOC) !== 0) || f === PG_DATA) return true;
     } else if (i >= L.swap && i < swapEnd) {
       const f = (i - L.swap) % SWAP_WORDS;
       if (f === S_USED || f === S_DATA) return true;
