@@ -77,6 +77,8 @@ export interface FuzzReport {
   seed: number;
   ran: number;
   skipped: number;
+  /** why each skipped scenario did not run (its capability is missing, or the machine could not give it its environment) */
+  skips: { index: number; reason: string }[];
   /** counted in agreed: diverged on a first run and agreed when run again (as diff's unstable) */
   unstable: { index: number; divergence: Divergence; agreedOnRun: number }[];
   agreed: number;
@@ -149,18 +151,30 @@ async function guestRunner(k: GuestKernel, jobs: number, maxSteps: number): Prom
   };
 }
 
-/** Model and kernel for each scenario: a divergence, 'skip', or null when they agree. */
-async function divergences(run: Runner, prof: Profile, rs: readonly Resolved[]): Promise<(Divergence | 'skip' | null)[]> {
+/** A scenario that did not run, and why. */
+interface Skip {
+  skip: string;
+}
+
+function isSkip(d: Divergence | Skip): d is Skip {
+  return 'skip' in d;
+}
+
+/** Model and kernel for each scenario: a divergence, a skip, or null when they agree. */
+async function divergences(run: Runner, prof: Profile, rs: readonly Resolved[]): Promise<(Divergence | Skip | null)[]> {
   const envs = rs.map((r) => scenarioEnv(r, prof, run.caps));
-  const out: (Divergence | 'skip' | null)[] = rs.map((r, i) => (capabilityBlocker(r, run.caps) || envs[i]!.blocker ? 'skip' : null));
-  const todo = rs.map((_, i) => i).filter((i) => out[i] !== 'skip');
+  const out: (Divergence | Skip | null)[] = rs.map((r, i) => {
+    const why = capabilityBlocker(r, run.caps) ?? envs[i]!.blocker;
+    return why ? { skip: why } : null;
+  });
+  const todo = rs.map((_, i) => i).filter((i) => out[i] === null);
   const kres = await run.runMany(
     todo.map((i) => ({ program: toProgram(rs[i]!), env: envs[i]!.set ? envs[i]!.env : null, exclusive: runsAlone(rs[i]!.needs) })),
   );
   todo.forEach((i, j) => {
     const r = rs[i]!;
     if (kres[j]!.envError !== undefined) {
-      out[i] = 'skip';
+      out[i] = { skip: `the machine could not give it its environment: ${kres[j]!.envError}` };
       return;
     }
     // compared as the model runs: a long scenario keeps no copy of each step's state
@@ -181,7 +195,7 @@ export async function fuzzDiff(o: FuzzOptions): Promise<FuzzReport> {
   const from = o.from ?? 0;
   const samples = fc.sample(arb, { seed: o.seed, numRuns: from + o.count }).slice(from);
   const t0 = Date.now();
-  const report: FuzzReport = { seed: o.seed, ran: 0, skipped: 0, agreed: 0, unstable: [], findings: [], seconds: 0 };
+  const report: FuzzReport = { seed: o.seed, ran: 0, skipped: 0, skips: [], agreed: 0, unstable: [], findings: [], seconds: 0 };
   const diverging: { index: number; cmds: Cmd[]; d: Divergence }[] = [];
   const runner = o.on
     ? await guestRunner(o.on, o.jobs, o.maxSteps ?? DEFAULT_STEPS)
@@ -221,7 +235,7 @@ export async function fuzzDiff(o: FuzzOptions): Promise<FuzzReport> {
       // another run changing the machine under this one, or the kernel's own work, does not)
       for (let j = 0; j < ds.length; j++) {
         const first = ds[j];
-        if (!first || first === 'skip') continue;
+        if (!first || isSkip(first)) continue;
         for (let round = 1; round <= DIVERGENCE_RERUNS; round++) {
           const again = (await divergences(runner, prof, [resolved[j]!]))[0];
           if (again === null) {
@@ -232,8 +246,10 @@ export async function fuzzDiff(o: FuzzOptions): Promise<FuzzReport> {
         }
       }
       ds.forEach((d, j) => {
-        if (d === 'skip') report.skipped++;
-        else if (d) {
+        if (d && isSkip(d)) {
+          report.skipped++;
+          report.skips.push({ index: from + base + j, reason: d.skip });
+        } else if (d) {
           diverging.push({ index: from + base + j, cmds: part[j]!, d });
           o.onDivergence?.(from + base + j, d);
         } else report.agreed++;
@@ -259,7 +275,7 @@ export async function fuzzDiff(o: FuzzOptions): Promise<FuzzReport> {
         // stopping: every further candidate "passes", which ends the shrink with the smallest found so far
         if (o.stop?.requested) return true;
         const r = await divergenceOf(resolveCmds(c, 'shrink', gen));
-        if (r && r !== 'skip') {
+        if (r && !isSkip(r)) {
           last = r;
           return false;
         }
@@ -273,7 +289,7 @@ export async function fuzzDiff(o: FuzzOptions): Promise<FuzzReport> {
       const minimal = res.counterexample?.[0] ?? cmds;
       // re-run the minimal one to report its own divergence
       const fin = !shrunk ? null : await divergenceOf(resolveCmds(minimal, 'final', gen));
-      if (fin && fin !== 'skip') last = fin;
+      if (fin && !isSkip(fin)) last = fin;
       const name = `fuzz-${o.seed}-${index}`;
       // `cowlab run FILE` runs the model as the profile that judged the kernel did
       const obj: Record<string, unknown> = { name, kernel: prof.id, ...materialize(minimal, gen, name) };

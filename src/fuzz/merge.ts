@@ -61,6 +61,7 @@ export function mergeFuzzDiff(parts: readonly FuzzDiffShard[], files: readonly s
     seed: rs[0]!.seed,
     ran: sum(rs, (r) => r.ran),
     skipped: sum(rs, (r) => r.skipped),
+    skips: rs.flatMap((r) => r.skips).sort((a, b) => a.index - b.index),
     agreed: sum(rs, (r) => r.agreed),
     unstable: rs.flatMap((r) => r.unstable).sort((a, b) => a.index - b.index),
     findings: mergeFindings<FuzzFinding>(

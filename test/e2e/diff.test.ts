@@ -124,7 +124,16 @@ d('cowlab diff against this kernel', () => {
     const out = mkdtempSync(join(tmpdir(), 'cowlab-fuzz-'));
     try {
       const r = cowlab('fuzz', '--diff', '--seed', '7', '--count', '300', '--out', out);
-      expect(r.out).toMatch(/seed 7: 300 random scenarios .*: 300 agree, 0 diverge/);
+      const m = /seed 7: 300 random scenarios .*: (\d+) agree, 0 diverge \(0 kind\(s\)\), (\d+) skipped/.exec(r.out);
+      expect(m, r.out).not.toBeNull();
+      // alone, all 300 run; beside the other test files' runs the machine may not give one its
+      // environment (a hugetlb pool it cannot fill, another process's mergeable memory): such a skip
+      // says why, and stays rare
+      const skips = [...r.out.matchAll(/^ {2}skipped: scenario \d+: (.*)$/gm)].map((x) => x[1]!);
+      expect(skips.length).toBe(Number(m![2]));
+      for (const why of skips) expect(why).toMatch(/^the machine could not give it its environment: /);
+      expect(skips.length).toBeLessThanOrEqual(3);
+      expect(Number(m![1]) + skips.length).toBe(300);
       expect(r.code).toBe(0);
     } finally {
       rmSync(out, { recursive: true, force: true });

@@ -198,6 +198,7 @@ export function printFuzzDiff(report: FuzzReport, count: number, shrink: boolean
     `seed ${report.seed}: ${report.ran} random scenarios in ${report.seconds.toFixed(1)} s: ${report.agreed} agree, ${diverged} diverge (${report.findings.length} kind(s)), ${report.skipped} skipped`,
   );
   if (report.interrupted) out(`interrupted: ${report.ran} of ${count} scenarios ran`);
+  for (const k of report.skips) out(`  skipped: scenario ${k.index}: ${k.reason}`);
   for (const u of report.unstable) {
     const d = u.divergence;
     out(

@@ -19,6 +19,7 @@ const report = (over: Partial<FuzzReport>): FuzzReport => ({
   seed: 9,
   ran: 0,
   skipped: 0,
+  skips: [],
   agreed: 0,
   unstable: [],
   findings: [],
@@ -43,6 +44,7 @@ describe('merging fuzz --diff shards', () => {
     const a = report({
       ran: 10,
       skipped: 1,
+      skips: [{ index: 4, reason: 'no swap' }],
       agreed: 6,
       seconds: 5,
       unstable: [{ index: 7, divergence: d(1), agreedOnRun: 2 }],
@@ -51,6 +53,10 @@ describe('merging fuzz --diff shards', () => {
     const b = report({
       ran: 10,
       skipped: 2,
+      skips: [
+        { index: 15, reason: 'b' },
+        { index: 1, reason: 'a' },
+      ],
       agreed: 5,
       seconds: 8,
       unstable: [{ index: 2, divergence: d(1), agreedOnRun: 3 }],
@@ -59,6 +65,7 @@ describe('merging fuzz --diff shards', () => {
     const m = mergeFuzzDiff([part(2, b), part(1, a)], ['b.json', 'a.json']);
     expect(m).toMatchObject({ seed: 9, ran: 20, skipped: 3, agreed: 11, seconds: 8 });
     expect(m.unstable.map((u) => u.index)).toEqual([2, 7]);
+    expect(m.skips.map((k) => k.index)).toEqual([1, 4, 15]);
     expect(m.findings.map((f) => [f.kind, f.index, f.count, f.file])).toEqual([
       ['write: mapcount', 3, 4, 'out/fuzz-9-3.yaml'],
       ['fork: refcount', 9, 1, 'out/fuzz-9-9.yaml'],
