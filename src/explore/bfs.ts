@@ -202,6 +202,8 @@ export function expandSlicePor(ex: Expander, level: LevelView, sleeping: SleepVi
         violation = { parent: pid, action: a, v: r.violation };
         break;
       }
+      // (asked now: the footprints taken below step again; a self-loop's successor is visited)
+      const selfLoop = ex.unchanged(parent, child);
       const fa = (fps[a] = footprintOf(rec, parent, child));
       csl.fill(0);
       for (let w = 0; w < sw; w++) {
@@ -213,6 +215,7 @@ export function expandSlicePor(ex: Expander, level: LevelView, sleeping: SleepVi
       }
       for (const b of taken) if (check.independent(fps[b]!, fa)) csl[b >>> 5]! |= 1 << (b & 31);
       taken.push(a);
+      if (selfLoop) continue;
       const fp = ex.fingerprint(child);
       if (FingerprintSet.contains(visited.hi, visited.lo, fp[0]!, fp[1]!)) continue;
       if (!local.add(fp[0]!, fp[1]!)) {

@@ -42,18 +42,25 @@ export class Expander {
   }
 
   /**
-   * The fingerprint of `child`, the state step() just made from `parent`,
-   * or null when the step left every word as it was (a self-loop: the
-   * parent is visited already, so its successor needs no canonical form).
-   * Only the words the step stored are compared.
+   * Whether the last step, which made `child` from `parent`, left every
+   * word as it was (a self-loop). Only the words it stored are compared.
    */
-  successorFingerprint(parent: KState, child: KState): Uint32Array | null {
+  unchanged(parent: KState, child: KState): boolean {
     const pm = parent.m;
     const cm = child.m;
     const log = this.log;
     let k = 0;
     while (k < log.n && pm[log.idx[k]!] === cm[log.idx[k]!]) k++;
-    return k === log.n ? null : this.fingerprint(child);
+    return k === log.n;
+  }
+
+  /**
+   * The fingerprint of `child`, the state step() just made from `parent`,
+   * or null when the step changed nothing: the parent is visited already,
+   * so a self-loop needs no canonical form.
+   */
+  successorFingerprint(parent: KState, child: KState): Uint32Array | null {
+    return this.unchanged(parent, child) ? null : this.fingerprint(child);
   }
 
   /**
