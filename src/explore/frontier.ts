@@ -28,8 +28,7 @@ export function encodeState(m: Int32Array, base: Int32Array, out: Uint8Array, po
   for (let i = 0; i < n; i++) {
     const v = m[i]!;
     if (v === base[i]) continue;
-    pos = putVarint(out, pos, i - prev);
-    pos = putVarint(out, pos, zigzag(v));
+    pos = putWord(out, pos, i - prev, v);
     prev = i;
   }
   out[pos++] = 0;
@@ -46,30 +45,12 @@ export function decodeState(buf: Uint8Array, pos: number, base: Int32Array, m: I
 export function applyDelta(buf: Uint8Array, pos: number, m: Int32Array): number {
   let i = -1;
   for (;;) {
-    let x = 0;
-    let shift = 0;
-    let b: number;
-    do {
-      b = buf[pos++]!;
-      x |= (b & 0x7f) << shift;
-      shift += 7;
-    } while (b & 0x80);
-    if (x === 0) return pos;
-    i += x >>> 0;
-    x = 0;
-    shift = 0;
-    do {
-      b = buf[pos++]!;
-      x |= (b & 0x7f) << shift;
-      shift += 7;
-    } while (b & 0x80);
-    const z = x >>> 0;
-    m[i] = (z >>> 1) ^ -(z & 1);
+    const gap = getVarint(buf, pos);
+    if (gap === 0) return cursor;
+    i += gap;
+    m[i] = unzigzag(getVarint(buf, cursor));
+    pos = cursor;
   }
-}
-
-function zigzag(v: number): number {
-  return ((v << 1) ^ (v >> 31)) >>> 0;
 }
 
 /** Reads the differences encoded at `pos` (see {@link encodeState}) into ascending word numbers and values; returns how many. */
@@ -77,27 +58,39 @@ function readDelta(buf: Uint8Array, pos: number, idx: Int32Array, val: Int32Arra
   let i = -1;
   let n = 0;
   for (;;) {
-    let x = 0;
-    let shift = 0;
-    let b: number;
-    do {
-      b = buf[pos++]!;
-      x |= (b & 0x7f) << shift;
-      shift += 7;
-    } while (b & 0x80);
-    if (x === 0) return n;
-    i += x >>> 0;
-    x = 0;
-    shift = 0;
-    do {
-      b = buf[pos++]!;
-      x |= (b & 0x7f) << shift;
-      shift += 7;
-    } while (b & 0x80);
-    const z = x >>> 0;
+    const gap = getVarint(buf, pos);
+    if (gap === 0) return n;
+    i += gap;
     idx[n] = i;
-    val[n++] = (z >>> 1) ^ -(z & 1);
+    val[n++] = unzigzag(getVarint(buf, cursor));
+    pos = cursor;
   }
+}
+
+/** One differing word of an encoding: its gap from the previous one, and its value; returns the end. */
+function putWord(out: Uint8Array, pos: number, gap: number, v: number): number {
+  return putVarint(out, putVarint(out, pos, gap), ((v << 1) ^ (v >> 31)) >>> 0);
+}
+
+function unzigzag(z: number): number {
+  return (z >>> 1) ^ -(z & 1);
+}
+
+/** Where the last getVarint() ended. */
+let cursor = 0;
+
+/** The varint at `pos` (unsigned); its end goes to `cursor`. */
+function getVarint(buf: Uint8Array, pos: number): number {
+  let x = 0;
+  let shift = 0;
+  let b: number;
+  do {
+    b = buf[pos++]!;
+    x |= (b & 0x7f) << shift;
+    shift += 7;
+  } while (b & 0x80);
+  cursor = pos;
+  return x >>> 0;
 }
 
 function putVarint(out: Uint8Array, pos: number, v: number): number {
@@ -276,29 +269,21 @@ export class PackedLevel {
     const cn = this.curN;
     let pos = 0;
     let prev = -1;
-    if (restart) {
-      for (let k = 0; k < cn; k++) {
-        pos = putVarint(out, pos, ci[k]! - prev);
-        pos = putVarint(out, pos, zigzag(cv[k]!));
-        prev = ci[k]!;
-      }
-    } else {
-      // the words where either differs from the base, in order; emitted where the two differ
-      const pi = this.prevIdx;
-      const pv = this.prevVal;
-      const pn = this.prevN;
-      const base = this.base;
-      let a = 0;
-      let b = 0;
-      while (a < cn || b < pn) {
-        const i = b >= pn || (a < cn && ci[a]! < pi[b]!) ? ci[a]! : pi[b]!;
-        const v = a < cn && ci[a] === i ? cv[a++]! : base[i]!;
-        const was = b < pn && pi[b] === i ? pv[b++]! : base[i]!;
-        if (v === was) continue;
-        pos = putVarint(out, pos, i - prev);
-        pos = putVarint(out, pos, zigzag(v));
-        prev = i;
-      }
+    // the words where either differs from the base, in order, emitted where the two differ (against
+    // the base, a restart, the list is empty)
+    const pi = this.prevIdx;
+    const pv = this.prevVal;
+    const pn = restart ? 0 : this.prevN;
+    const base = this.base;
+    let a = 0;
+    let b = 0;
+    while (a < cn || b < pn) {
+      const i = b >= pn || (a < cn && ci[a]! < pi[b]!) ? ci[a]! : pi[b]!;
+      const v = a < cn && ci[a] === i ? cv[a++]! : base[i]!;
+      const was = b < pn && pi[b] === i ? pv[b++]! : base[i]!;
+      if (v === was) continue;
+      pos = putWord(out, pos, i - prev, v);
+      prev = i;
     }
     out[pos++] = 0;
     return pos;

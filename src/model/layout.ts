@@ -478,13 +478,12 @@ export class Recorder {
   readonly stores: number[] = [];
   /** false while reads are not part of the footprint (the explorer's write-record collection) */
   reading = true;
-  private readonly rmark: Int32Array;
-  private readonly smark: Int32Array;
-  private stamp = 1;
+  private readonly readSet: StampSet;
+  private readonly storeSet: StampSet;
 
   constructor(words: number) {
-    this.rmark = new Int32Array(words);
-    this.smark = new Int32Array(words);
+    this.readSet = new StampSet(words);
+    this.storeSet = new StampSet(words);
   }
 
   /** Starts a new footprint. */
@@ -492,59 +491,68 @@ export class Recorder {
     this.reads.length = 0;
     this.stores.length = 0;
     this.reading = true;
-    if (++this.stamp === 0x7fffffff) {
-      this.stamp = 1;
-      this.rmark.fill(0);
-      this.smark.fill(0);
-    }
+    this.readSet.clear();
+    this.storeSet.clear();
   }
 
   read(i: number): void {
-    if (this.reading && this.rmark[i] !== this.stamp) {
-      this.rmark[i] = this.stamp;
-      this.reads.push(i);
-    }
+    if (this.reading && this.readSet.add(i)) this.reads.push(i);
   }
 
   store(i: number): void {
-    if (this.smark[i] !== this.stamp) {
-      this.smark[i] = this.stamp;
-      this.stores.push(i);
-    }
+    if (this.storeSet.add(i)) this.stores.push(i);
   }
 }
 
 /**
  * The words one step stored, each once, with none of a Recorder's reads:
- * cheap enough to keep on every step. The explorer hashes a successor's
- * changes from its parent through it (src/explore/expand.ts).
+ * cheap enough to keep on every step. The explorer compares a successor
+ * with its parent, and decides whether to collect write records, through
+ * it (src/explore/expand.ts).
  */
 export class StoreLog {
   /** the words stored, in first-store order ([0, n)) */
   readonly idx: Int32Array;
   n = 0;
-  private readonly mark: Int32Array;
-  private stamp = 1;
+  private readonly storeSet: StampSet;
 
   constructor(words: number) {
     this.idx = new Int32Array(words);
-    this.mark = new Int32Array(words);
+    this.storeSet = new StampSet(words);
   }
 
   /** Starts a new step. */
   reset(): void {
     this.n = 0;
+    this.storeSet.clear();
+  }
+
+  note(i: number): void {
+    if (this.storeSet.add(i)) this.idx[this.n++] = i;
+  }
+}
+
+/** A set of word numbers cleared in constant time: a word is in it when its mark is the current stamp. */
+class StampSet {
+  private readonly mark: Int32Array;
+  private stamp = 1;
+
+  constructor(words: number) {
+    this.mark = new Int32Array(words);
+  }
+
+  clear(): void {
     if (++this.stamp === 0x7fffffff) {
       this.stamp = 1;
       this.mark.fill(0);
     }
   }
 
-  note(i: number): void {
-    if (this.mark[i] !== this.stamp) {
-      this.mark[i] = this.stamp;
-      this.idx[this.n++] = i;
-    }
+  /** Adds word i; returns whether it was not in the set. */
+  add(i: number): boolean {
+    if (this.mark[i] === this.stamp) return false;
+    this.mark[i] = this.stamp;
+    return true;
   }
 }
 
