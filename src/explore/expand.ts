@@ -7,7 +7,7 @@
  */
 import type { KState, Recorder } from '../model/layout.js';
 import { KState as KStateClass, StoreLog } from '../model/layout.js';
-import { step, type Kernel } from '../ops/step.js';
+import { step, StepBuffers, type Kernel, type StepOptions } from '../ops/step.js';
 import { systemEnv } from './system.js';
 import { Monitor, plainNames, type PropertyName, type Violation } from '../properties/monitor.js';
 import { Canonicalizer, type Symmetry } from '../model/canon.js';
@@ -19,6 +19,9 @@ export class Expander {
   private readonly monitor: Monitor;
   readonly fp = new Uint32Array(2);
   private readonly kernel: Kernel;
+  /** a step's context, effects and options, reused: the monitor reads a step's effects before the next step */
+  private readonly buf: StepBuffers;
+  private readonly opts: StepOptions = { step: 0, freshWrites: false, thread: -1 };
   private readonly live: Uint8Array;
   /** the words the last step stored (run() keeps it on every state it steps) */
   readonly log: StoreLog;
@@ -36,6 +39,7 @@ export class Expander {
     this.canon = new Canonicalizer(sys.initial.L, !reduce, symmetry);
     this.monitor = new Monitor(plainNames, properties.includes('model-invariant'), new Set(properties));
     this.kernel = { prof: sys.profile, env: systemEnv(sys.config, sys.profile) };
+    this.buf = new StepBuffers(this.kernel);
     this.live = new Uint8Array(sys.initial.L.geo.writes);
     this.log = new StoreLog(sys.initial.m.length);
     this.initialClean = writes_gc(sys.initial.clone()) === 0;
@@ -101,7 +105,9 @@ export class Expander {
 
   private stepped(s: KState, a: number, stepNo: number, parent: KState, rec?: Recorder): { state: KState; violation: Violation | null } | null {
     const act = this.sys.actions[a]!;
-    const eff = step(s, this.kernel, act.op(parent), { step: stepNo, freshWrites: false, thread: act.thread(parent) });
+    this.opts.step = stepNo;
+    this.opts.thread = act.thread(parent);
+    const eff = step(s, this.kernel, act.op(parent), this.opts, this.buf);
     if (eff.broken !== null) {
       return { state: s, violation: { property: 'model-invariant', step: stepNo, since: stepNo, message: `cowlab bug: ${eff.broken}` } };
     }

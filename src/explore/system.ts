@@ -373,8 +373,16 @@ function buildActions(c: ExploreConfig, r: Resolved, n: number, profile: Profile
     for (const sp of specs) {
       let body: Record<string, unknown> | string | null = null;
       let op: Op | null = null;
-      // arguments that do not depend on the state are resolved once
-      const opOf = (s: KState): Op => (sp.dynamic ? resolveIn(t, sp.args(s)) : (op ??= resolveIn(t, (body ??= sp.args(s)))));
+      // arguments that do not depend on the state are resolved once; the others once per value (fork: per child slot)
+      const byArgs = new Map<string, Op>();
+      const opOf = (s: KState): Op => {
+        if (!sp.dynamic) return (op ??= resolveIn(t, (body ??= sp.args(s))));
+        const b = sp.args(s);
+        const key = JSON.stringify(b);
+        let o = byArgs.get(key);
+        if (!o) byArgs.set(key, (o = resolveIn(t, b)));
+        return o;
+      };
       acts.push({
         step: (s) => ({ [threadName(t, Math.max(0, actor(s, t, sp)))]: sp.dynamic ? sp.args(s) : (body ??= sp.args(s)) }),
         op: opOf,

@@ -1,7 +1,7 @@
 /**
  * What a kernel path needs besides the state: the profile it runs under, and
  * sinks for what it did (the functions taken, faults, content observations,
- * copy metrics). A step fills a fresh context; nothing here is state.
+ * copy metrics). A step fills a fresh (or reset) context; nothing here is state.
  */
 import type { Profile } from '../profiles/types.js';
 import { DEFAULT_ENV, withEnv, type Env } from '../profiles/env.js';
@@ -175,29 +175,100 @@ export function uffdMsgFields(msgs: readonly UffdMsg[]): { vpage: number; flags:
   return msgs.map((m) => ({ vpage: m.va, flags: UFFD_PAGEFAULT_FLAG_WP | (m.write ? UFFD_PAGEFAULT_FLAG_WRITE : 0) }));
 }
 
-export function newCtx(
-  prof: Profile,
-  opts: { trace?: boolean; step?: number; freshWrites?: boolean; metrics?: Metrics; env?: Readonly<Env>; thread?: number } = {},
-): KCtx {
-  return {
+/** A fresh context for one step of a kernel with profile `prof`. */
+export function newCtx(prof: Profile, opts: CtxOptions = {}): KCtx {
+  // every field is there from the start, the optional ones undefined: all contexts share one hidden
+  // class, so the kernel paths' accesses to them stay monomorphic
+  // (typed so that a field added to KCtx and not here does not compile)
+  const ctx: { [K in keyof Required<KCtx>]: KCtx[K] } = {
     prof,
-    env: opts.env ?? profileEnv(prof),
-    log: opts.trace ? [] : null,
+    env: DEFAULT_ENV,
+    log: null,
     faults: 0,
     majfaults: 0,
     reads: [],
-    metrics: opts.metrics ?? newMetrics(),
-    step: opts.step ?? -1,
-    freshWrites: opts.freshWrites ?? true,
+    metrics: ZERO_METRICS,
+    step: -1,
+    freshWrites: true,
     uffdFaults: 0,
     uffdMsgs: [],
     bugs: [],
+    gupHolders: undefined,
+    inGup: undefined,
+    thread: -1,
+    stopped: false,
+    uffdHold: undefined,
+    uffdHeld: undefined,
+    fastStop: undefined,
+    fastRead: undefined,
+    collapseStop: undefined,
+    flushHold: undefined,
+    deferredFlush: undefined,
+    zapHeld: undefined,
+    zapDone: undefined,
+    cowHold: undefined,
+    cowHeld: undefined,
     lost: [],
     torn: [],
     staleTlb: [],
-    thread: opts.thread ?? -1,
-    stopped: false,
+    swapinHold: undefined,
+    swapinHeld: undefined,
   };
+  return resetCtx(ctx, prof, opts);
+}
+
+/** What a context is made for: tracing, the scenario step, write ids, where copy metrics go, the machine, the acting thread. */
+export interface CtxOptions {
+  trace?: boolean;
+  step?: number;
+  freshWrites?: boolean;
+  metrics?: Metrics;
+  env?: Readonly<Env>;
+  thread?: number;
+}
+
+/**
+ * Makes `ctx` (one newCtx() made) the context newCtx(prof, opts) makes, in
+ * place: its sinks emptied, every decision of the last step forgotten. For
+ * a driver that steps millions of times and reads each step's effects
+ * before the next (the explorer), so that a step allocates no context.
+ * Without `opts.metrics`, the step counts into `own` (zeroed), or new ones.
+ */
+export function resetCtx(
+  ctx: KCtx,
+  prof: Profile,
+  opts: CtxOptions = {},
+  env: Readonly<Env> = opts.env ?? profileEnv(prof),
+  own?: Metrics,
+): KCtx {
+  const c = ctx as { -readonly [K in keyof KCtx]: KCtx[K] };
+  c.prof = prof;
+  c.env = env;
+  c.log = opts.trace ? [] : null;
+  c.faults = c.majfaults = c.uffdFaults = 0;
+  // (a sink the last step used is replaced, not truncated: setting an array's length is a slow path)
+  if (c.reads.length) c.reads = [];
+  if (c.uffdMsgs.length) c.uffdMsgs = [];
+  if (c.bugs.length) c.bugs = [];
+  if (c.lost.length) c.lost = [];
+  if (c.torn.length) c.torn = [];
+  if (c.staleTlb.length) c.staleTlb = [];
+  c.metrics = opts.metrics ?? (own ? zeroMetrics(own) : newMetrics());
+  c.step = opts.step ?? -1;
+  c.freshWrites = opts.freshWrites ?? true;
+  c.thread = opts.thread ?? -1;
+  c.stopped = false;
+  c.gupHolders = c.inGup = c.uffdHold = c.uffdHeld = c.fastStop = c.fastRead = c.collapseStop = undefined;
+  c.flushHold = c.deferredFlush = c.zapHeld = c.zapDone = c.cowHold = c.cowHeld = c.swapinHold = c.swapinHeld = undefined;
+  return ctx;
+}
+
+/** A blank context's metrics, until resetCtx() gives it its own. */
+const ZERO_METRICS: Metrics = Object.freeze(newMetrics());
+
+function zeroMetrics(m: Metrics): Metrics {
+  m.copies = m.needless = m.forkCopies = m.reuses = m.pmdSplits = m.folioSplits = m.collapses = 0;
+  return m;
 }
 
 /** The environment a profile runs in unless told otherwise: the default machine, or the one its kernel is checked on. */

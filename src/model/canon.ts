@@ -142,8 +142,9 @@ export class Canonicalizer {
   /** per task: its sort key (rank and signature) */
   private readonly key: Float64Array;
   private nFrames = 0;
-  /** folio heads in canonical order */
-  private readonly heads: number[] = [];
+  /** folio heads in canonical order (the first nHeads; preallocated, as the rest) */
+  private readonly heads: Int32Array;
+  private nHeads = 0;
   /** the state being canonicalised */
   private s: KState | null = null;
   private nSlots = 0;
@@ -168,6 +169,7 @@ export class Canonicalizer {
   ) {
     this.frameMap = new Int32Array(L.geo.frames);
     this.frameSeen = new Int32Array(L.geo.frames);
+    this.heads = new Int32Array(L.geo.frames);
     this.slotMap = new Int32Array(L.geo.swapSlots);
     this.widMap = new Int32Array(L.geo.writes);
     this.slotOrder = new Int32Array(L.geo.swapSlots);
@@ -226,7 +228,7 @@ export class Canonicalizer {
       this.frameSeen[head] = this.epoch;
       this.frameMap[head] = 2 + this.nFrames;
       this.nFrames += h0 === 0 ? 1 : 1 << m[memmap + head * PAGE_WORDS + PG_ORDER]!;
-      this.heads.push(head);
+      this.heads[this.nHeads++] = head;
     }
     return this.frameMap[head]! + (pfn - head);
   }
@@ -322,24 +324,44 @@ export class Canonicalizer {
     return out.length && orders <= MAX_TIE_ORDERS ? out : null;
   }
 
+  /** A task's canonical number (walk() fills taskMap); negative numbers name none. */
+  private task(t: number): number {
+    return t < 0 ? t : this.taskMap[t]!;
+  }
+
+  /** Reference a sorts before reference b (the refs table at `refs`): by what they name, never by frame numbers. */
+  private refBefore(m: Int32Array, refs: number, a: number, b: number): boolean {
+    const oa = refs + a * REF_WORDS;
+    const ob = refs + b * REF_WORDS;
+    return (
+      (this.task(m[oa + R_OWNER]!) - this.task(m[ob + R_OWNER]!) ||
+        m[oa + R_VPAGE]! - m[ob + R_VPAGE]! ||
+        m[oa + R_KIND]! - m[ob + R_KIND]! ||
+        m[oa + R_FOLL]! - m[ob + R_FOLL]! ||
+        m[oa + R_STATE]! - m[ob + R_STATE]! ||
+        m[oa + R_FILE]! - m[ob + R_FILE]! ||
+        m[oa + R_INDEX]! - m[ob + R_INDEX]!) < 0
+    );
+  }
+
   /** Writes the canonical form of `s` (processes in this.taskOrder) into this.form[0, len). */
   private walk(s: KState): void {
     const { L, m } = s;
     const geo = L.geo;
     this.len = 0;
     this.nFrames = 0;
-    this.heads.length = 0;
+    this.nHeads = 0;
     this.s = s;
     this.nSlots = 0;
     this.nWids = 0;
     this.epoch++;
-    this.slotMap.fill(0);
-    this.widMap.fill(0);
+    // (loops: fill() is a call whose cost is more than these few words)
+    for (let i = 0; i < this.slotMap.length; i++) this.slotMap[i] = 0;
+    for (let i = 0; i < this.widMap.length; i++) this.widMap[i] = 0;
 
     // processes: alive ones by signature, then dead ones, then never used slots (orderTasks())
     const order = this.taskOrder;
     for (let i = 0; i < geo.tasks; i++) this.taskMap[order[i]!] = i;
-    const task = (t: number) => (t < 0 ? t : this.taskMap[t]!);
 
     // header: the per-CPU batches (in order)
     this.emit(m[G_LRU_N]!);
@@ -394,14 +416,14 @@ export class Canonicalizer {
           const op = m[o + TH_OP]!;
           this.emit(op);
           if (op === 0) continue;
-          this.emit(task(m[o + TH_MM]!));
+          this.emit(this.task(m[o + TH_MM]!));
           // a stopped fork's TH_N names its child, a stopped COW copy's its new page
           for (let f = TH_VA; f < TH_STOP_END; f++) {
             const v = m[o + f]!;
             // (a stopped store's TH_TRIES is the step that started it: it only names its write in messages)
             if (f === TH_TRIES && (op === THOP_COW_COPY || op === THOP_USER_FAULT || op === THOP_SWAPIN) && !this.whole) continue;
             // words that name a task, a frame or a swap slot, or are a PTE or PMD, in canonical numbers
-            if (op === THOP_FORK && f === TH_N) this.emit(task(v));
+            if (op === THOP_FORK && f === TH_N) this.emit(this.task(v));
             else if ((op === THOP_COW_COPY || op === THOP_SWAPIN || op === THOP_COLLAPSE) && f === TH_N) this.emit(this.frame(v));
             else if ((op === THOP_COW_COPY || op === THOP_SWAPIN) && f === TH_I) this.emit(this.pteWord(v));
             else if (op === THOP_GUP_FAST && f === TH_TRIES) this.emit(this.pteWord(v));
@@ -420,35 +442,26 @@ export class Canonicalizer {
       if (!m[o + P_STATE]) continue;
       let holders = 0;
       const hm = m[o + P_HOLDERS]!;
-      for (let t = 0; t < geo.tasks; t++) if (hm & (1 << t)) holders |= 1 << task(t);
+      for (let t = 0; t < geo.tasks; t++) if (hm & (1 << t)) holders |= 1 << this.task(t);
       this.emit(holders);
       const n = m[o + P_NBUF]!;
       this.emit(n);
       for (let i = 0; i < n; i++) {
         const b = o + P_HDR + i * PIPEBUF_WORDS;
         this.emit(this.frame(m[b + PB_PFN]!));
-        this.emit(task(m[b + PB_TAKER]!));
+        this.emit(this.task(m[b + PB_TAKER]!));
         // (PB_VPAGE, where the buffer came from, only names the page in messages)
         if (this.whole) this.emit(m[b + PB_VPAGE]!);
       }
     }
     // references, in an order that does not depend on frame numbers
-    const rkey = (r: number, f: number) => m[L.refs + r * REF_WORDS + f]!;
-    const before = (a: number, b: number) =>
-      (task(rkey(a, R_OWNER)) - task(rkey(b, R_OWNER)) ||
-        rkey(a, R_VPAGE) - rkey(b, R_VPAGE) ||
-        rkey(a, R_KIND) - rkey(b, R_KIND) ||
-        rkey(a, R_FOLL) - rkey(b, R_FOLL) ||
-        rkey(a, R_STATE) - rkey(b, R_STATE) ||
-        rkey(a, R_FILE) - rkey(b, R_FILE) ||
-        rkey(a, R_INDEX) - rkey(b, R_INDEX)) < 0;
     // the used references by insertion (a few; ties keep slot order)
     const refs = this.refOrder;
     let nrefs = 0;
     for (let r = 0; r < geo.refs; r++) {
       if (m[L.refs + r * REF_WORDS + R_KIND] === REF_FREE) continue;
       let i = nrefs++;
-      while (i > 0 && before(r, refs[i - 1]!)) {
+      while (i > 0 && this.refBefore(m, L.refs, r, refs[i - 1]!)) {
         refs[i] = refs[i - 1]!;
         i--;
       }
@@ -459,7 +472,7 @@ export class Canonicalizer {
       const r = refs[k]!;
       const o = L.refs + r * REF_WORDS;
       this.emit(m[o + R_KIND]!);
-      this.emit(task(m[o + R_OWNER]!));
+      this.emit(this.task(m[o + R_OWNER]!));
       this.emit(m[o + R_VPAGE]!);
       this.emit(this.frame(m[o + R_PFN]!));
       this.emit(m[o + R_FOLL]!);
@@ -493,7 +506,7 @@ export class Canonicalizer {
     // frames in canonical order (frames nothing names, e.g. leaked ones, last in PFN order), folio by folio
     for (let pfn = 2; pfn < geo.frames; pfn++) if (m[L.memmap + pfn * PAGE_WORDS + PG_FLAGS]! & PGF_ALLOC) this.frame(pfn);
     this.emit(this.nFrames);
-    for (let k = 0; k < this.heads.length; k++) {
+    for (let k = 0; k < this.nHeads; k++) {
       const head = this.heads[k]!;
       const ho = L.memmap + head * PAGE_WORDS;
       const large = m[ho + PG_HEAD] !== 0;
@@ -503,9 +516,9 @@ export class Canonicalizer {
         this.emit(m[ho + PG_ORDER]!);
         this.emit(m[ho + PG_ENTIRE]!);
         this.emit(m[ho + PG_LARGE]!);
-        this.emit(task(m[ho + PG_MMID0]! - 1));
+        this.emit(this.task(m[ho + PG_MMID0]! - 1));
         this.emit(m[ho + PG_MMC0]!);
-        this.emit(task(m[ho + PG_MMID1]! - 1));
+        this.emit(this.task(m[ho + PG_MMID1]! - 1));
         this.emit(m[ho + PG_MMC1]!);
       }
       for (let i = 0; i < nr; i++) {
@@ -538,7 +551,7 @@ export class Canonicalizer {
       const w = wids[k]!;
       const o = L.writes + w * WRITE_WORDS;
       // (W_WRITER only names the writer in messages: who may see a write is in the vis bitsets)
-      if (this.whole) this.emit(task(m[o + W_WRITER]!));
+      if (this.whole) this.emit(this.task(m[o + W_WRITER]!));
       this.emit(m[o + W_FLAGS]!);
       this.emit(this.wid(m[o + W_SRC]!));
       this.emit(m[o + W_VALUE]!);
@@ -553,7 +566,7 @@ export class Canonicalizer {
       // the vis bitset over canonical write ids (id 0, zero-filled, is visible to all)
       const words = (this.nWids >>> 5) + 1;
       const vis = this.vis;
-      vis.fill(0, 0, words);
+      for (let i = 0; i < words; i++) vis[i] = 0;
       for (let k = 0; k < nWids; k++) {
         const w = wids[k]!;
         if (m[base + L.tVis + (w >>> 5)]! & (1 << (w & 31))) {

@@ -40,7 +40,7 @@ function wro(s: KState, w: number): number {
 
 /** Marks the wids still stored anywhere (pages, swap slots), in `live` (cleared first) when given. */
 function liveWids(s: KState, live: Uint8Array = new Uint8Array(s.L.geo.writes)): Uint8Array {
-  live.fill(0);
+  for (let i = 0; i < live.length; i++) live[i] = 0;
   live[0] = 1;
   for (let pfn = 0; pfn < s.L.geo.frames; pfn++) {
     const o = s.L.memmap + pfn * PAGE_WORDS;

@@ -11,7 +11,10 @@ import type { KState } from '../model/layout.js';
 import { task_alive } from '../model/mm_types.js';
 import {
   newCtx,
+  newMetrics,
+  resetCtx,
   ModelBug,
+  type KCtx,
   type Metrics,
   type PathEvent,
   type ReadObs,
@@ -95,15 +98,8 @@ export interface StepOptions {
  * forces the same on the real kernel); a reference parked in a batch across
  * steps is injected explicitly (`transient: lru-batch`).
  */
-export function step(s: KState, k: Kernel, op: Op, opts: StepOptions = {}): Effects {
-  const ctx = newCtx(k.prof, {
-    env: k.env,
-    trace: opts.trace ?? false,
-    step: opts.step ?? -1,
-    freshWrites: opts.freshWrites ?? true,
-    ...(opts.metrics ? { metrics: opts.metrics } : {}),
-    thread: opts.thread ?? -1,
-  });
+export function step(s: KState, k: Kernel, op: Op, opts: StepOptions = {}, buf?: StepBuffers): Effects {
+  const ctx = buf ? resetCtx(buf.ctx, k.prof, opts, k.env, buf.metrics) : newCtx(k.prof, { ...opts, env: k.env });
   let result: StepResult = ok();
   let broken: string | null = null;
   let blocked: string | null = null;
@@ -128,21 +124,60 @@ export function step(s: KState, k: Kernel, op: Op, opts: StepOptions = {}): Effe
     else if (!(e instanceof ModelBug)) throw e;
     else broken = e.message;
   }
+  const eff = buf?.eff ?? blankEffects();
+  eff.result = result;
+  eff.faults = ctx.faults;
+  eff.majfaults = ctx.majfaults;
+  eff.uffdFaults = ctx.uffdFaults;
+  eff.uffdMsgs = ctx.uffdMsgs;
+  eff.reads = ctx.reads;
+  eff.path = ctx.log ?? NO_PATH;
+  eff.bugs = ctx.bugs;
+  eff.lost = ctx.lost;
+  eff.torn = ctx.torn;
+  eff.staleTlb = ctx.staleTlb;
+  eff.broken = broken;
+  eff.stopped = ctx.stopped;
+  eff.blocked = blocked;
+  return eff;
+}
+
+const NO_PATH: readonly PathEvent[] = Object.freeze([]);
+
+/**
+ * The context and the effects that step() fills in place of new ones,
+ * for a driver that reads a step's effects before it takes the next (the
+ * explorer: millions of steps). The effects step() returns are these, and
+ * their arrays the context's: the next step with the same buffers empties
+ * them.
+ */
+export class StepBuffers {
+  readonly ctx: KCtx;
+  readonly eff: Effects;
+  /** what a step counts into when its options give no metrics */
+  readonly metrics = newMetrics();
+  constructor(k: Kernel) {
+    this.ctx = newCtx(k.prof, { env: k.env });
+    this.eff = blankEffects();
+  }
+}
+
+function blankEffects(): Effects {
   return {
-    result,
-    faults: ctx.faults,
-    majfaults: ctx.majfaults,
-    uffdFaults: ctx.uffdFaults,
-    uffdMsgs: ctx.uffdMsgs,
-    reads: ctx.reads,
-    path: ctx.log ?? [],
-    bugs: ctx.bugs,
-    lost: ctx.lost,
-    torn: ctx.torn,
-    staleTlb: ctx.staleTlb,
-    broken,
-    stopped: ctx.stopped,
-    blocked,
+    result: ok(),
+    faults: 0,
+    majfaults: 0,
+    uffdFaults: 0,
+    uffdMsgs: [],
+    reads: [],
+    path: NO_PATH,
+    bugs: [],
+    lost: [],
+    torn: [],
+    staleTlb: [],
+    broken: null,
+    stopped: false,
+    blocked: null,
   };
 }
 
