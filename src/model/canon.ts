@@ -185,11 +185,6 @@ export class Canonicalizer {
   private h1 = 0;
   private h2 = 0;
 
-  /** (a word past the end of the form is dropped, but counted: hashForm() walks again with room for it) */
-  private emit(v: number): void {
-    this.form[this.len++] = v;
-  }
-
   /**
    * Walks `s` and hashes its form, in one loop (cheaper than hashing word by
    * word as it is made).
@@ -348,7 +343,9 @@ export class Canonicalizer {
   private walk(s: KState): void {
     const { L, m } = s;
     const geo = L.geo;
-    this.len = 0;
+    // the form, written through locals (out[len++] = word: a word past the end is dropped, but counted, and hashForm() walks again)
+    const out = this.form;
+    let len = 0;
     this.nFrames = 0;
     this.nHeads = 0;
     this.s = s;
@@ -364,40 +361,40 @@ export class Canonicalizer {
     for (let i = 0; i < geo.tasks; i++) this.taskMap[order[i]!] = i;
 
     // header: the per-CPU batches (in order)
-    this.emit(m[G_LRU_N]!);
-    for (let i = 0; i < m[G_LRU_N]!; i++) this.emit(this.frame(m[L.lru + i]!));
-    this.emit(m[G_ACT_N]!);
-    for (let i = 0; i < m[G_ACT_N]!; i++) this.emit(this.frame(m[L.act + i]!));
-    this.emit(m[G_SWAP_OFF]!);
-    this.emit(m[G_USER_LOCKED]!);
+    out[len++] = m[G_LRU_N]!;
+    for (let i = 0; i < m[G_LRU_N]!; i++) out[len++] = this.frame(m[L.lru + i]!);
+    out[len++] = m[G_ACT_N]!;
+    for (let i = 0; i < m[G_ACT_N]!; i++) out[len++] = this.frame(m[L.act + i]!);
+    out[len++] = m[G_SWAP_OFF]!;
+    out[len++] = m[G_USER_LOCKED]!;
 
     // tasks in canonical order; page tables name frames and swap slots first
     for (const t of order) {
       const base = L.tasks + t * L.taskWords;
       const st = m[base + T_STATE]!;
-      this.emit(st);
+      out[len++] = st;
       if (st !== TASK_ALIVE) continue;
-      this.emit(m[base + T_MMFLAGS]!);
-      this.emit(m[base + T_UFFD]!);
-      this.emit(m[base + T_UID]!);
-      this.emit(m[base + T_MEMLOCK]!);
-      this.emit(m[base + T_RING_ACCT]!);
-      this.emit(m[base + T_RING]!);
+      out[len++] = m[base + T_MMFLAGS]!;
+      out[len++] = m[base + T_UFFD]!;
+      out[len++] = m[base + T_UID]!;
+      out[len++] = m[base + T_MEMLOCK]!;
+      out[len++] = m[base + T_RING_ACCT]!;
+      out[len++] = m[base + T_RING]!;
       // the VMAs in use (vmas_store() keeps them first, in address order, and zeroes the free slots)
       const nv = usedVmas(s, base);
-      this.emit(nv);
-      for (let i = 0; i < nv * VMA_WORDS; i++) this.emit(m[base + L.tVma + i]!);
+      out[len++] = nv;
+      for (let i = 0; i < nv * VMA_WORDS; i++) out[len++] = m[base + L.tVma + i]!;
       for (let i = 0; i < L.pmds; i++) {
         const p = m[base + L.tPmd + i]!;
         // a huge PMD names its folio's head
-        this.emit((p & 0x3) === PMD_HUGE_T ? (this.frame(p >>> PAYLOAD) << PAYLOAD) | (p & 0xff) : p);
+        out[len++] = (p & 0x3) === PMD_HUGE_T ? (this.frame(p >>> PAYLOAD) << PAYLOAD) | (p & 0xff) : p;
       }
       for (let va = 0; va < geo.vpages; va++) {
         const p = m[base + L.tPte + va]!;
         const ty = p & TYPE_MASK;
-        if (ty === PRESENT) this.emit((this.frame(p >>> PAYLOAD) << PAYLOAD) | (p & 0xff));
-        else if (ty === SWAP) this.emit((this.slot(p >>> PAYLOAD) << PAYLOAD) | (p & 0xff));
-        else this.emit(p);
+        if (ty === PRESENT) out[len++] = (this.frame(p >>> PAYLOAD) << PAYLOAD) | (p & 0xff);
+        else if (ty === SWAP) out[len++] = (this.slot(p >>> PAYLOAD) << PAYLOAD) | (p & 0xff);
+        else out[len++] = p;
       }
     }
     // threads (the explorer's: process t's thread j is slot t * per + j), with their stopped operations
@@ -407,29 +404,29 @@ export class Canonicalizer {
       for (const t of order) {
         for (let j = 0; j < per; j++) {
           const o = L.threads + (t * per + j) * THREAD_WORDS;
-          this.emit(j === 0 || m[o + TH_TASK] !== 0 ? 1 : 0);
+          out[len++] = j === 0 || m[o + TH_TASK] !== 0 ? 1 : 0;
           // the CPU's TLB entry (kept only where a flush can be deferred): a page and the frame it names
           if (geo.tlb) {
-            this.emit(m[o + TH_TLB_VA]!);
-            this.emit(this.frame(m[o + TH_TLB_PFN]!));
+            out[len++] = m[o + TH_TLB_VA]!;
+            out[len++] = this.frame(m[o + TH_TLB_PFN]!);
           }
           const op = m[o + TH_OP]!;
-          this.emit(op);
+          out[len++] = op;
           if (op === 0) continue;
-          this.emit(this.task(m[o + TH_MM]!));
+          out[len++] = this.task(m[o + TH_MM]!);
           // a stopped fork's TH_N names its child, a stopped COW copy's its new page
           for (let f = TH_VA; f < TH_STOP_END; f++) {
             const v = m[o + f]!;
             // (a stopped store's TH_TRIES is the step that started it: it only names its write in messages)
             if (f === TH_TRIES && (op === THOP_COW_COPY || op === THOP_USER_FAULT || op === THOP_SWAPIN) && !this.whole) continue;
             // words that name a task, a frame or a swap slot, or are a PTE or PMD, in canonical numbers
-            if (op === THOP_FORK && f === TH_N) this.emit(this.task(v));
-            else if ((op === THOP_COW_COPY || op === THOP_SWAPIN || op === THOP_COLLAPSE) && f === TH_N) this.emit(this.frame(v));
-            else if ((op === THOP_COW_COPY || op === THOP_SWAPIN) && f === TH_I) this.emit(this.pteWord(v));
-            else if (op === THOP_GUP_FAST && f === TH_TRIES) this.emit(this.pteWord(v));
+            if (op === THOP_FORK && f === TH_N) out[len++] = this.task(v);
+            else if ((op === THOP_COW_COPY || op === THOP_SWAPIN || op === THOP_COLLAPSE) && f === TH_N) out[len++] = this.frame(v);
+            else if ((op === THOP_COW_COPY || op === THOP_SWAPIN) && f === TH_I) out[len++] = this.pteWord(v);
+            else if (op === THOP_GUP_FAST && f === TH_TRIES) out[len++] = this.pteWord(v);
             else if (op === THOP_GUP_FAST && f === TH_DONE)
-              this.emit((v & 0x3) === PMD_HUGE_T ? (this.frame(v >>> PAYLOAD) << PAYLOAD) | (v & 0xff) : v);
-            else this.emit(v);
+              out[len++] = (v & 0x3) === PMD_HUGE_T ? (this.frame(v >>> PAYLOAD) << PAYLOAD) | (v & 0xff) : v;
+            else out[len++] = v;
           }
         }
       }
@@ -438,20 +435,20 @@ export class Canonicalizer {
     for (let p = 0; p < geo.pipes; p++) {
       const pp = p < geo.tasks ? order[p]! : p;
       const o = L.pipes + pp * L.pipeWords;
-      this.emit(m[o + P_STATE]!);
+      out[len++] = m[o + P_STATE]!;
       if (!m[o + P_STATE]) continue;
       let holders = 0;
       const hm = m[o + P_HOLDERS]!;
       for (let t = 0; t < geo.tasks; t++) if (hm & (1 << t)) holders |= 1 << this.task(t);
-      this.emit(holders);
+      out[len++] = holders;
       const n = m[o + P_NBUF]!;
-      this.emit(n);
+      out[len++] = n;
       for (let i = 0; i < n; i++) {
         const b = o + P_HDR + i * PIPEBUF_WORDS;
-        this.emit(this.frame(m[b + PB_PFN]!));
-        this.emit(this.task(m[b + PB_TAKER]!));
+        out[len++] = this.frame(m[b + PB_PFN]!);
+        out[len++] = this.task(m[b + PB_TAKER]!);
         // (PB_VPAGE, where the buffer came from, only names the page in messages)
-        if (this.whole) this.emit(m[b + PB_VPAGE]!);
+        if (this.whole) out[len++] = m[b + PB_VPAGE]!;
       }
     }
     // references, in an order that does not depend on frame numbers
@@ -467,45 +464,45 @@ export class Canonicalizer {
       }
       refs[i] = r;
     }
-    this.emit(nrefs);
+    out[len++] = nrefs;
     for (let k = 0; k < nrefs; k++) {
       const r = refs[k]!;
       const o = L.refs + r * REF_WORDS;
-      this.emit(m[o + R_KIND]!);
-      this.emit(this.task(m[o + R_OWNER]!));
-      this.emit(m[o + R_VPAGE]!);
-      this.emit(this.frame(m[o + R_PFN]!));
-      this.emit(m[o + R_FOLL]!);
-      this.emit(m[o + R_STATE]!);
+      out[len++] = m[o + R_KIND]!;
+      out[len++] = this.task(m[o + R_OWNER]!);
+      out[len++] = m[o + R_VPAGE]!;
+      out[len++] = this.frame(m[o + R_PFN]!);
+      out[len++] = m[o + R_FOLL]!;
+      out[len++] = m[o + R_STATE]!;
       // handles are per owner; only their number within the owner matters
-      this.emit(m[o + R_HANDLE]! % 4096);
-      this.emit(m[o + R_FILE]!);
-      this.emit(m[o + R_INDEX]!);
+      out[len++] = m[o + R_HANDLE]! % 4096;
+      out[len++] = m[o + R_FILE]!;
+      out[len++] = m[o + R_INDEX]!;
     }
     // files and their page cache
     for (let f = 0; f < geo.files; f++) {
       const o = L.files + f * L.fileWords;
-      this.emit(m[o + F_FLAGS]!);
-      this.emit(m[o + F_SIZE]!);
-      this.emit(m[o + F_MAPS]!);
-      this.emit(m[o + F_HRESV]!);
-      for (let i = 0; i < m[o + F_SIZE]!; i++) this.emit(this.frame(m[o + F_HDR + i]!));
+      out[len++] = m[o + F_FLAGS]!;
+      out[len++] = m[o + F_SIZE]!;
+      out[len++] = m[o + F_MAPS]!;
+      out[len++] = m[o + F_HRESV]!;
+      for (let i = 0; i < m[o + F_SIZE]!; i++) out[len++] = this.frame(m[o + F_HDR + i]!);
     }
     // swap slots named so far (a swap cache page names its frame), then any other used slot
     for (let sl = 1; sl < geo.swapSlots; sl++) if (m[L.swap + sl * SWAP_WORDS + S_USED]) this.slot(sl);
     const slots = this.slotOrder;
     const nSlots = this.nSlots;
     for (let sl = 1; sl < geo.swapSlots; sl++) if (this.slotMap[sl]) slots[this.slotMap[sl]! - 1] = sl;
-    this.emit(nSlots);
+    out[len++] = nSlots;
     for (let k = 0; k < nSlots; k++) {
       const sl = slots[k]!;
       const o = L.swap + sl * SWAP_WORDS;
-      this.emit(m[o + S_COUNT]!);
-      this.emit(this.frame(m[o + S_CACHE]!));
+      out[len++] = m[o + S_COUNT]!;
+      out[len++] = this.frame(m[o + S_CACHE]!);
     }
     // frames in canonical order (frames nothing names, e.g. leaked ones, last in PFN order), folio by folio
     for (let pfn = 2; pfn < geo.frames; pfn++) if (m[L.memmap + pfn * PAGE_WORDS + PG_FLAGS]! & PGF_ALLOC) this.frame(pfn);
-    this.emit(this.nFrames);
+    out[len++] = this.nFrames;
     for (let k = 0; k < this.nHeads; k++) {
       const head = this.heads[k]!;
       const ho = L.memmap + head * PAGE_WORDS;
@@ -513,32 +510,32 @@ export class Canonicalizer {
       const nr = large ? 1 << m[ho + PG_ORDER]! : 1;
       if (large) {
         // the folio-wide fields; MM-ID slots name tasks
-        this.emit(m[ho + PG_ORDER]!);
-        this.emit(m[ho + PG_ENTIRE]!);
-        this.emit(m[ho + PG_LARGE]!);
-        this.emit(this.task(m[ho + PG_MMID0]! - 1));
-        this.emit(m[ho + PG_MMC0]!);
-        this.emit(this.task(m[ho + PG_MMID1]! - 1));
-        this.emit(m[ho + PG_MMC1]!);
+        out[len++] = m[ho + PG_ORDER]!;
+        out[len++] = m[ho + PG_ENTIRE]!;
+        out[len++] = m[ho + PG_LARGE]!;
+        out[len++] = this.task(m[ho + PG_MMID0]! - 1);
+        out[len++] = m[ho + PG_MMC0]!;
+        out[len++] = this.task(m[ho + PG_MMID1]! - 1);
+        out[len++] = m[ho + PG_MMC1]!;
       }
       for (let i = 0; i < nr; i++) {
         const o = ho + i * PAGE_WORDS;
         const fl = m[o + PG_FLAGS]!;
-        this.emit(fl);
+        out[len++] = fl;
         if ((fl & PGF_ALLOC) === 0) continue;
-        this.emit(m[o + PG_REF]!);
-        this.emit(m[o + PG_MAPCOUNT]!);
-        this.emit(m[o + PG_PINCOUNT]!);
-        this.emit(this.wid(m[o + PG_DATA]!));
-        this.emit(fl & PGF_SWAPCACHE ? this.slot(m[o + PG_PRIVATE]!) : 0);
-        this.emit(m[o + PG_MAPPING]!);
-        this.emit(m[o + PG_INDEX]!);
+        out[len++] = m[o + PG_REF]!;
+        out[len++] = m[o + PG_MAPCOUNT]!;
+        out[len++] = m[o + PG_PINCOUNT]!;
+        out[len++] = this.wid(m[o + PG_DATA]!);
+        out[len++] = fl & PGF_SWAPCACHE ? this.slot(m[o + PG_PRIVATE]!) : 0;
+        out[len++] = m[o + PG_MAPPING]!;
+        out[len++] = m[o + PG_INDEX]!;
       }
     }
     // what the swap slots hold
-    for (let k = 0; k < nSlots; k++) this.emit(this.wid(m[L.swap + slots[k]! * SWAP_WORDS + S_DATA]!));
+    for (let k = 0; k < nSlots; k++) out[len++] = this.wid(m[L.swap + slots[k]! * SWAP_WORDS + S_DATA]!);
     // write records: those named so far, then each task's current epoch and what it may observe
-    for (const t of order) this.emit(this.wid(m[L.tasks + t * L.taskWords + T_CURWID]!));
+    for (const t of order) out[len++] = this.wid(m[L.tasks + t * L.taskWords + T_CURWID]!);
     for (let w = 1; w < geo.writes; w++) {
       const o = L.writes + w * WRITE_WORDS;
       if (m[o + W_FLAGS]! & WR_USED) this.wid(w);
@@ -546,19 +543,19 @@ export class Canonicalizer {
     const wids = this.widOrder;
     const nWids = this.nWids;
     for (let w = 1; w < geo.writes; w++) if (this.widMap[w]) wids[this.widMap[w]! - 1] = w;
-    this.emit(this.nWids);
+    out[len++] = this.nWids;
     for (let k = 0; k < nWids; k++) {
       const w = wids[k]!;
       const o = L.writes + w * WRITE_WORDS;
       // (W_WRITER only names the writer in messages: who may see a write is in the vis bitsets)
-      if (this.whole) this.emit(this.task(m[o + W_WRITER]!));
-      this.emit(m[o + W_FLAGS]!);
-      this.emit(this.wid(m[o + W_SRC]!));
-      this.emit(m[o + W_VALUE]!);
-      this.emit(this.wid(m[o + W_BASE]!));
-      this.emit(m[o + W_RANGE]!);
-      this.emit(this.wid(m[o + W_FROM]!));
-      this.emit(m[o + W_SHIFT]!);
+      if (this.whole) out[len++] = this.task(m[o + W_WRITER]!);
+      out[len++] = m[o + W_FLAGS]!;
+      out[len++] = this.wid(m[o + W_SRC]!);
+      out[len++] = m[o + W_VALUE]!;
+      out[len++] = this.wid(m[o + W_BASE]!);
+      out[len++] = m[o + W_RANGE]!;
+      out[len++] = this.wid(m[o + W_FROM]!);
+      out[len++] = m[o + W_SHIFT]!;
     }
     for (const t of order) {
       const base = L.tasks + t * L.taskWords;
@@ -574,8 +571,9 @@ export class Canonicalizer {
           vis[c >>> 5]! |= 1 << (c & 31);
         }
       }
-      for (let i = 0; i < words; i++) this.emit(vis[i]!);
+      for (let i = 0; i < words; i++) out[len++] = vis[i]!;
     }
+    this.len = len;
   }
 
   /** The fingerprint of `s`: writes its two 32-bit halves to `fp[0]`, `fp[1]`. */
