@@ -16,7 +16,7 @@ import { KState, Recorder } from '../model/layout.js';
 import type { Symmetry } from '../model/canon.js';
 import type { Violation, PropertyName } from '../properties/monitor.js';
 import { Expander } from './expand.js';
-import { FingerprintSet, FingerprintIndex } from './store.js';
+import { FingerprintSet, FingerprintIndex, LevelClaims } from './store.js';
 import { IndependenceCheck, SleepReader, SleepTable, asleep, footprintOf, sleepWords, type Footprint, type SleepView } from './sleep.js';
 import { PackedLevel, LevelReader, EncodedStates, LevelSpill, type LevelView } from './frontier.js';
 import type { ExploreSystem, ExploreConfig } from './system.js';
@@ -108,12 +108,31 @@ export interface SliceResult {
 }
 
 /**
+ * The successors found in the level so far, as the thread expanding a
+ * chunk sees them: add() is true when the thread is to send the successor.
+ * A FingerprintSet of the thread's own (one thread), or the level's shared
+ * claims (ChunkSeen).
+ */
+export interface LevelSeen {
+  add(h: number, l: number): boolean;
+}
+
+/** A thread's view of the level's shared claims (LevelClaims) while it expands chunk `chunk`. */
+export class ChunkSeen implements LevelSeen {
+  chunk = 0;
+  constructor(readonly tab: Int32Array) {}
+  add(h: number, l: number): boolean {
+    return LevelClaims.claim(this.tab, h, l, this.chunk);
+  }
+}
+
+/**
  * Expands states [lo, hi) of a level: the part of a BFS step every worker
  * (or the single thread) does.
  */
 export function expandSlice(ex: Expander, level: LevelView, lo: number, hi: number, depth: number,
   visited: { hi: Uint32Array; lo: Uint32Array }, flush: (r: SliceResult) => void, chunk = 256,
-  local: FingerprintSet = new FingerprintSet(1 << 12)): void {
+  local: LevelSeen = new FingerprintSet(1 << 12)): void {
   const words = level.words;
   const init = ex.sys.initial;
   const parent = new KState(init.L, new Int32Array(words));
@@ -158,7 +177,7 @@ export function expandSlice(ex: Expander, level: LevelView, lo: number, hi: numb
  */
 export function expandSlicePor(ex: Expander, level: LevelView, sleeping: SleepView, lo: number, hi: number, depth: number,
   visited: { hi: Uint32Array; lo: Uint32Array }, flush: (r: SliceResult) => void, chunk = 256,
-  local: FingerprintSet = new FingerprintSet(1 << 12)): void {
+  local: LevelSeen = new FingerprintSet(1 << 12)): void {
   const words = level.words;
   const init = ex.sys.initial;
   const parent = new KState(init.L, new Int32Array(words));
@@ -324,6 +343,8 @@ export async function bfs(sys: ExploreSystem, lim: SearchLimits, workerInit?: Wo
   const workers = lim.workers > 1 && workerInit ? await startWorkers(lim.workers - 1, { ...workerInit, por: lim.por, symmetry }) : [];
   let stoppedBy: SearchResult['stoppedBy'] = null;
   let depth = 0;
+  // the level's successors, shared by the threads (with workers)
+  let claims: LevelClaims | null = null;
   const memMb = () => process.memoryUsage().rss / 1048576;
   const pause = pauser();
   const progress = () => lim.onProgress?.({ depth, states: transitions, distinct: visited.size, queue: level.length, seconds: (Date.now() - t0) / 1000, memoryMb: memMb() });
@@ -367,7 +388,13 @@ export async function bfs(sys: ExploreSystem, lim: SearchLimits, workerInit?: Wo
         else if (lim.maxMemoryMb && memMb() > lim.maxMemoryMb) stoppedBy = 'memory';
         return stoppedBy !== null;
       };
-      found = await expandLevel(workers, ex, view, sleeping?.view() ?? null, level.length, depth, visited, take, pause, () => {
+      if (workers.length) {
+        // sized for the level's successors as the last level grew (a table too small only sends duplicates)
+        const want = claimSlots(level.length, levels.length > 1 ? levels[levels.length - 2]! : 1);
+        if (claims && claims.slots >= want && claims.slots <= 4 * want) claims.clear();
+        else claims = new LevelClaims(want);
+      }
+      found = await expandLevel(workers, ex, view, sleeping?.view() ?? null, level.length, depth, visited, claims, take, pause, () => {
         if (limited()) return true;
         progress();
         return false;
@@ -480,7 +507,7 @@ export async function startWorkers(n: number, init: WorkerInit): Promise<Started
 }
 
 /**
- * Expands a level in chunks of CHUNK states that this thread and the
+ * Expands a level in chunks (levelChunks()) that this thread and the
  * workers claim from a shared counter, in increasing order, and takes the
  * results in chunk order whoever expanded them: so the search is the same
  * whatever the number of threads (states, levels, transitions, the first
@@ -489,13 +516,16 @@ export async function startWorkers(n: number, init: WorkerInit): Promise<Started
  * when the next is not; it lets the event loop run between chunks, so
  * worker results, limits and Ctrl-C are seen while it works.
  *
- * Each thread keeps the successors it found in the level (its `local` set):
- * a thread claims chunks in increasing order, so a successor it drops as
- * already found was found in an earlier chunk, which is taken first.
+ * A successor found in the level already is not sent again: alone, this
+ * thread keeps those it found (its `local` set; it expands the chunks in
+ * order); with workers, the threads share the level's `claims`
+ * (LevelClaims), where a successor found by a chunk no later than the one
+ * expanded is dropped. Either way, a successor is dropped only when an
+ * earlier chunk, which is taken first, or the same one sent it.
  */
 async function expandLevel(ws: Started[], ex: Expander, view: LevelView, sleeping: SleepView | null, length: number, depth: number, visited: FingerprintSet,
-  take: (r: SliceResult) => void, pause: () => Promise<boolean>, limited: () => boolean): Promise<SliceResult['violation']> {
-  const chunks = Math.ceil(length / CHUNK);
+  claims: LevelClaims | null, take: (r: SliceResult) => void, pause: () => Promise<boolean>, limited: () => boolean): Promise<SliceResult['violation']> {
+  const chunks = levelChunks(length);
   const counter = new Int32Array(new SharedArrayBuffer(4));
   // results of chunks not taken yet, and the chunks whose results are all in
   const parts = new Map<number, SliceResult[]>();
@@ -518,7 +548,7 @@ async function expandLevel(ws: Started[], ex: Expander, view: LevelView, sleepin
       wake?.();
     };
     w.worker.on('message', onMsg);
-    w.worker.postMessage({ level: view, sleeping, counter, chunk: CHUNK, chunks, length, depth, visited: { hi: visited.hi, lo: visited.lo } });
+    w.worker.postMessage({ level: view, sleeping, counter, chunks, length, depth, visited: { hi: visited.hi, lo: visited.lo }, claims: claims!.tab });
     return onMsg;
   });
   const takeOne = (r: SliceResult) => {
@@ -529,7 +559,8 @@ async function expandLevel(ws: Started[], ex: Expander, view: LevelView, sleepin
   // no more chunks to claim (a violation or a limit ends the level)
   const close = () => Atomics.store(counter, 0, chunks);
   try {
-    const local = new FingerprintSet(1 << 12);
+    const seen = ws.length ? new ChunkSeen(claims!.tab) : null;
+    const local: LevelSeen = seen ?? new FingerprintSet(1 << 12);
     let lastTick = Date.now();
     for (let next = 0; next < chunks && !found; ) {
       if (failed.error) throw failed.error;
@@ -542,11 +573,12 @@ async function expandLevel(ws: Started[], ex: Expander, view: LevelView, sleepin
       }
       const c = Atomics.add(counter, 0, 1);
       if (c < chunks) {
-        const lo = c * CHUNK;
-        const hi = Math.min(length, lo + CHUNK);
+        const lo = chunkStart(c, length);
+        const hi = chunkStart(c + 1, length);
         // the next chunk to take goes straight in; a later one waits for those before it
         const mine: SliceResult[] = [];
         const sink = c === next ? takeOne : (r: SliceResult) => mine.push(r);
+        if (seen) seen.chunk = c;
         if (sleeping) expandSlicePor(ex, view, sleeping, lo, hi, depth, visited, sink, 256, local);
         else expandSlice(ex, view, lo, hi, depth, visited, sink, 256, local);
         // a violation here: the first one taken is in this chunk or an earlier one, all claimed already
@@ -590,8 +622,36 @@ async function expandLevel(ws: Started[], ex: Expander, view: LevelView, sleepin
   return found;
 }
 
-/** States expanded between two looks at the event loop. */
+/**
+ * Slots of a level's claims: its successors, guessed as the level's size
+ * times its growth from the level before, at 70% of the table.
+ */
+function claimSlots(length: number, before: number): number {
+  const guess = length * Math.max(1, length / Math.max(1, before));
+  return Math.min(1 << 27, Math.max(1 << 12, Math.ceil(guess / 0.7)));
+}
+
+/** States of a chunk (expanded between two looks at the event loop). */
 const CHUNK = 256;
+/** States at the end of a level cut into chunks of TAIL_CHUNK, so that the threads end a level within a small chunk of each other. */
+const TAIL = 256;
+const TAIL_CHUNK = 32;
+
+/** How many chunks a level of `length` states has: CHUNK states each, the last TAIL or more TAIL_CHUNK each. */
+export function levelChunks(length: number): number {
+  const big = Math.floor(Math.max(0, length - TAIL) / CHUNK);
+  return big + Math.ceil((length - big * CHUNK) / TAIL_CHUNK);
+}
+
+/**
+ * The first state of chunk `c` of a level of `length` states (of chunk
+ * levelChunks(length), the length). The cut depends on the length only,
+ * so the search is the same whatever the number of threads.
+ */
+export function chunkStart(c: number, length: number): number {
+  const big = Math.floor(Math.max(0, length - TAIL) / CHUNK);
+  return c <= big ? c * CHUNK : Math.min(length, big * CHUNK + (c - big) * TAIL_CHUNK);
+}
 /** How often limits, progress and Ctrl-C are looked at. */
 const TICK_MS = 50;
 

@@ -156,3 +156,70 @@ export class FingerprintIndex {
     this.size++;
   }
 }
+
+/**
+ * The successors a level's chunks found, shared by the threads that expand
+ * them (src/explore/bfs.ts): each fingerprint with the least chunk that
+ * found it so far. A thread sends a successor unless a chunk no later than
+ * its own found it: the first chunk (in the order the coordinator takes
+ * them) that finds a successor always sends it, and a thread does not
+ * encode and send what another thread's earlier chunk sent already.
+ *
+ * Slots of three words in shared memory: the chunk (plus one; 0 empty, -1
+ * being written), then the fingerprint. Written with atomics: a slot is
+ * claimed by setting its chunk word from 0 to -1, filled, then given its
+ * chunk, which only ever decreases after. A table too full to place a
+ * fingerprint within PROBES slots lets it be sent: a duplicate, which the
+ * coordinator drops.
+ */
+export class LevelClaims {
+  /** the table (Int32Array over a SharedArrayBuffer), 3 words a slot */
+  readonly tab: Int32Array;
+  constructor(slots: number) {
+    this.tab = new Int32Array(new SharedArrayBuffer(slots * 3 * 4));
+  }
+
+  /** Empties the table for the next level (no thread reads it meanwhile). */
+  clear(): void {
+    this.tab.fill(0);
+  }
+
+  get slots(): number {
+    return this.tab.length / 3;
+  }
+
+  /** Whether chunk `c` sends successor h:l (no chunk up to c found it before); records c. */
+  static claim(tab: Int32Array, h: number, l: number, c: number): boolean {
+    const slots = tab.length / 3;
+    let i = Math.floor((slotHash(h, l) / 4294967296) * slots);
+    const mine = c + 1;
+    for (let probe = 0; probe < PROBES; probe++) {
+      const at = 3 * i;
+      let k = Atomics.load(tab, at);
+      if (k === 0) {
+        if (Atomics.compareExchange(tab, at, 0, -1) === 0) {
+          Atomics.store(tab, at + 1, h);
+          Atomics.store(tab, at + 2, l);
+          Atomics.store(tab, at, mine);
+          return true;
+        }
+        k = Atomics.load(tab, at);
+      }
+      // a slot being written is waited for (a few stores): a fingerprint has one slot, so a chunk sends it once
+      while (k === -1) k = Atomics.load(tab, at);
+      if ( Atomics.load(tab, at + 1) === (h | 0) && Atomics.load(tab, at + 2) === (l | 0)) {
+        for (;;) {
+          if (k <= mine) return false;
+          const was = Atomics.compareExchange(tab, at, k, mine);
+          if (was === k) return true;
+          k = was;
+        }
+      }
+      if (++i === slots) i = 0;
+    }
+    return true;
+  }
+}
+
+/** Slots LevelClaims.claim() looks at before it lets a successor be sent. */
+const PROBES = 32;

@@ -5,9 +5,8 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { buildSystem } from './system.js';
-import { FingerprintSet } from './store.js';
 import { Expander } from './expand.js';
-import { expandSlice, expandSlicePor, type SliceResult, type WorkerInit } from './bfs.js';
+import { ChunkSeen, chunkStart, expandSlice, expandSlicePor, type SliceResult, type WorkerInit } from './bfs.js';
 import type { SleepView } from './sleep.js';
 import type { LevelView } from './frontier.js';
 import { profileById } from '../profiles/index.js';
@@ -27,11 +26,11 @@ try {
       level: LevelView;
       sleeping?: SleepView | null;
       counter: Int32Array;
-      chunk: number;
       chunks: number;
       length: number;
       depth: number;
       visited: { hi: Uint32Array; lo: Uint32Array };
+      claims: Int32Array;
       swarm?: { seed: number; from: number; to: number; stride: number; depth: number };
     }) => {
       if (m.swarm) {
@@ -46,8 +45,8 @@ try {
       }
       try {
         // chunks claimed in increasing order until none is left (src/explore/bfs.ts expandLevel); the
-        // successors found in the level so far stay in `local` from chunk to chunk
-        const local = new FingerprintSet(1 << 12);
+        // successors found in the level so far are in the threads' shared claims
+        const local = new ChunkSeen(m.claims);
         for (;;) {
           const c = Atomics.add(m.counter, 0, 1);
           if (c >= m.chunks) break;
@@ -57,8 +56,9 @@ try {
             const extra = r.sleep ? [r.sleep.buffer, r.dupFps!.buffer, r.dupSleep!.buffer] : [];
             port.postMessage({ result: r, chunk: c }, [r.fps.buffer, r.parents.buffer, r.actions.buffer, r.bytes.buffer, r.offs.buffer, ...extra] as ArrayBuffer[]);
           };
-          const lo = c * m.chunk;
-          const hi = Math.min(m.length, lo + m.chunk);
+          local.chunk = c;
+          const lo = chunkStart(c, m.length);
+          const hi = chunkStart(c + 1, m.length);
           if (m.sleeping) expandSlicePor(ex, m.level, m.sleeping, lo, hi, m.depth, m.visited, post, 256, local);
           else expandSlice(ex, m.level, lo, hi, m.depth, m.visited, post, 256, local);
           port.postMessage({ chunkDone: c });

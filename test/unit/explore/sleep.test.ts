@@ -58,6 +58,9 @@ describe('sleep sets are exact', () => {
     const full = await dbfs.bfs(sys, { ...lim, symmetry: 'exact' }, init);
     const por = await dbfs.bfs(sys, { ...lim, por: true }, init);
     expect(por.levels).toEqual(full.levels);
+    // the threads share the level's claims: the search of one thread, transition for transition
+    const one = await dbfs.bfs(sys, { ...lim, workers: 1, por: true });
+    expect([por.levels, por.states, por.pruned, por.distinct]).toEqual([one.levels, one.states, one.pruned, one.distinct]);
     expect(por.pruned).toBeGreaterThan(por.states / 4);
     expect(por.states + por.pruned).toBeLessThanOrEqual(full.states);
     // the explorer's default symmetry breaks signature ties by slot, so it may keep two forms of one state
