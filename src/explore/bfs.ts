@@ -117,12 +117,20 @@ export interface LevelSeen {
   add(h: number, l: number): boolean;
 }
 
-/** A thread's view of the level's shared claims (LevelClaims) while it expands chunk `chunk`. */
+/**
+ * A thread's view of the successors found in the level while it expands
+ * chunk `chunk`: the level's shared claims (LevelClaims), then its own
+ * set. A successor is sent when no chunk up to this one claimed it and
+ * the thread did not find it before (its chunks are in increasing order):
+ * the claims drop what another thread's earlier chunk sent, the thread's
+ * own set what the claims table, bounded, had no room for.
+ */
 export class ChunkSeen implements LevelSeen {
   chunk = 0;
+  private readonly own = new FingerprintSet(1 << 12);
   constructor(readonly tab: Int32Array) {}
   add(h: number, l: number): boolean {
-    return LevelClaims.claim(this.tab, h, l, this.chunk);
+    return LevelClaims.claim(this.tab, h, l, this.chunk) && this.own.add(h, l);
   }
 }
 
@@ -390,9 +398,11 @@ export async function bfs(sys: ExploreSystem, lim: SearchLimits, workerInit?: Wo
       };
       if (workers.length) {
         // sized for the level's successors as the last level grew (a table too small only sends duplicates)
+        // (grown by doubling up to a bound, never shrunk: a table replaced lives on until every thread's GC frees it)
         const want = claimSlots(level.length, levels.length > 1 ? levels[levels.length - 2]! : 1);
-        if (claims && claims.slots >= want && claims.slots <= 4 * want) claims.clear();
-        else claims = new LevelClaims(want);
+        const have: number = claims?.slots ?? 0;
+        if (claims && have >= want) claims.clear();
+        else claims = new LevelClaims(Math.min(MAX_CLAIM_SLOTS, Math.max(want, 2 * have)));
       }
       found = await expandLevel(workers, ex, view, sleeping?.view() ?? null, level.length, depth, visited, claims, take, pause, () => {
         if (limited()) return true;
@@ -628,8 +638,16 @@ async function expandLevel(ws: Started[], ex: Expander, view: LevelView, sleepin
  */
 function claimSlots(length: number, before: number): number {
   const guess = length * Math.max(1, length / Math.max(1, before));
-  return Math.min(1 << 27, Math.max(1 << 12, Math.ceil(guess / 0.7)));
+  return Math.min(MAX_CLAIM_SLOTS, Math.max(1 << 12, Math.ceil(guess / 0.7)));
 }
+
+/**
+ * The claims table's bound (24 MiB): past it, a large level's successors
+ * it has no room for are deduplicated by each thread's own set, as they
+ * were before the table, and the memory of a large search stays that of
+ * its visited set and levels.
+ */
+const MAX_CLAIM_SLOTS = 1 << 21;
 
 /** States of a chunk (expanded between two looks at the event loop). */
 const CHUNK = 256;

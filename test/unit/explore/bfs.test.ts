@@ -5,7 +5,8 @@
  */
 import { describe, it, expect } from 'vitest';
 import fc from 'fast-check';
-import { chunkStart, levelChunks } from '../../../src/explore/bfs.js';
+import { ChunkSeen, chunkStart, levelChunks } from '../../../src/explore/bfs.js';
+import { LevelClaims } from '../../../src/explore/store.js';
 
 describe('level chunks', () => {
   it('cover the level once, in order, none empty; whole chunks first, small ones at the end', () => {
@@ -25,5 +26,23 @@ describe('level chunks', () => {
         expect(tail.reduce((a, b) => a + b, 0)).toBeGreaterThanOrEqual(Math.min(length, 256));
       }),
     );
+  });
+});
+
+describe("a thread's view of the level's successors", () => {
+  it('drops what an earlier chunk claimed, and what it found itself when the claims table had no room', () => {
+    const claims = new LevelClaims(4);
+    const other = new ChunkSeen(claims.tab);
+    other.chunk = 0;
+    for (let k = 1; k <= 4; k++) expect(other.add(k, k)).toBe(true);
+    const mine = new ChunkSeen(claims.tab);
+    mine.chunk = 1;
+    // claimed by chunk 0
+    expect(mine.add(2, 2)).toBe(false);
+    // the table is full: the thread's own set remembers
+    expect(mine.add(9, 9)).toBe(true);
+    expect(mine.add(9, 9)).toBe(false);
+    mine.chunk = 2;
+    expect(mine.add(9, 9)).toBe(false);
   });
 });
