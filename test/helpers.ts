@@ -1,10 +1,12 @@
-/** Shared test helpers: scenarios from inline YAML, and test-only profiles. */
+/** Shared test helpers: scenarios from inline YAML, test-only profiles, and a walk over an explorer system. */
 import { parseScenario } from '../src/scenario/parse.js';
 import { resolveScenario, type Resolved } from '../src/scenario/resolve.js';
 import { runScenario, type RunResult } from '../src/scenario/run.js';
 import { linux_6_18 } from '../src/profiles/linux-6.18.js';
 import { derive } from '../src/profiles/derive.js';
 import type { Profile } from '../src/profiles/types.js';
+import type { Expander } from '../src/explore/expand.js';
+import type { KState } from '../src/model/layout.js';
 
 export function scenario(yaml: string, file = 'inline.yaml'): Resolved {
   return resolveScenario(parseScenario(yaml, file));
@@ -52,3 +54,27 @@ export const follWriteGames = derive(linux_6_18, {
 });
 
 export { sampledInstance } from '../src/scenario/cowc.js';
+
+/**
+ * Breadth-first over an explorer system to `depth`: `successors(s, d)`
+ * steps state `s` (at depth d) as the test wants and returns the states to
+ * go on from; each state is expanded once (by its fingerprint under `ex`).
+ */
+export function walkStates(ex: Expander, depth: number, successors: (s: KState, d: number) => KState[]): void {
+  const seen = new Set<string>();
+  const key = (s: KState) => Array.from(ex.fingerprint(s)).join(':');
+  let level: KState[] = [ex.sys.initial.clone()];
+  seen.add(key(ex.sys.initial));
+  for (let d = 0; d < depth && level.length; d++) {
+    const next: KState[] = [];
+    for (const s of level) {
+      for (const t of successors(s, d)) {
+        const k = key(t);
+        if (seen.has(k)) continue;
+        seen.add(k);
+        next.push(t);
+      }
+    }
+    level = next;
+  }
+}

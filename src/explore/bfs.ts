@@ -397,8 +397,8 @@ export async function bfs(sys: ExploreSystem, lim: SearchLimits, workerInit?: Wo
         return stoppedBy !== null;
       };
       if (workers.length) {
-        // sized for the level's successors as the last level grew (a table too small only sends duplicates)
-        // (grown by doubling up to a bound, never shrunk: a table replaced lives on until every thread's GC frees it)
+        // sized for the level's successors as the last level grew, grown by doubling up to a bound and never
+        // shrunk (a table replaced lives on until every thread's GC frees it)
         const want = claimSlots(level.length, levels.length > 1 ? levels[levels.length - 2]! : 1);
         const have: number = claims?.slots ?? 0;
         if (claims && have >= want) claims.clear();

@@ -207,7 +207,7 @@ export class LevelClaims {
       }
       // a slot being written is waited for (a few stores): a fingerprint has one slot, so a chunk sends it once
       while (k === -1) k = Atomics.load(tab, at);
-      if ( Atomics.load(tab, at + 1) === (h | 0) && Atomics.load(tab, at + 2) === (l | 0)) {
+      if (Atomics.load(tab, at + 1) === (h | 0) && Atomics.load(tab, at + 2) === (l | 0)) {
         for (;;) {
           if (k <= mine) return false;
           const was = Atomics.compareExchange(tab, at, k, mine);

@@ -131,7 +131,7 @@ export function step(s: KState, k: Kernel, op: Op, opts: StepOptions = {}, buf?:
   eff.uffdFaults = ctx.uffdFaults;
   eff.uffdMsgs = ctx.uffdMsgs;
   eff.reads = ctx.reads;
-  eff.path = ctx.log ?? NO_PATH;
+  eff.path = ctx.log ?? NONE;
   eff.bugs = ctx.bugs;
   eff.lost = ctx.lost;
   eff.torn = ctx.torn;
@@ -142,7 +142,8 @@ export function step(s: KState, k: Kernel, op: Op, opts: StepOptions = {}, buf?:
   return eff;
 }
 
-const NO_PATH: readonly PathEvent[] = Object.freeze([]);
+/** An empty list (untraced path, blank effects), shared. */
+const NONE: readonly never[] = Object.freeze([]);
 
 /**
  * The context and the effects that step() fills in place of new ones,
@@ -162,19 +163,20 @@ export class StepBuffers {
   }
 }
 
+/** Effects of no step yet: each step() fills every field. */
 function blankEffects(): Effects {
   return {
     result: ok(),
     faults: 0,
     majfaults: 0,
     uffdFaults: 0,
-    uffdMsgs: [],
-    reads: [],
-    path: NO_PATH,
-    bugs: [],
-    lost: [],
-    torn: [],
-    staleTlb: [],
+    uffdMsgs: NONE,
+    reads: NONE,
+    path: NONE,
+    bugs: NONE,
+    lost: NONE,
+    torn: NONE,
+    staleTlb: NONE,
     broken: null,
     stopped: false,
     blocked: null,

@@ -14,44 +14,36 @@ import { Expander } from '../../../src/explore/expand.js';
 import { writes_gc } from '../../../src/model/writes.js';
 import { profileById } from '../../../src/profiles/index.js';
 import type { KState } from '../../../src/model/layout.js';
+import { walkStates } from '../../helpers.js';
 
 /** Checks every transition within `depth`; returns how many changed nothing and how many stored nothing the collection reads. */
 function checkLog(c: ExploreConfig, kernel: string, depth: number): { transitions: number; selfLoops: number } {
   const sys = buildSystem(c, profileById(kernel));
   const ex = new Expander(sys, []);
-  const seen = new Set<string>();
-  const key = (s: KState) => Array.from(ex.fingerprint(s)).join(':');
-  let level: KState[] = [sys.initial.clone()];
-  seen.add(key(sys.initial));
   let transitions = 0;
   let selfLoops = 0;
-  for (let d = 0; d < depth && level.length; d++) {
-    const next: KState[] = [];
-    for (const s of level) {
-      for (let a = 0; a < sys.actions.length; a++) {
-        const r = ex.step(s, a, d);
-        if (!r || r.violation) continue;
-        transitions++;
-        const logged = new Set(ex.log.idx.subarray(0, ex.log.n));
-        let same = true;
-        for (let i = 0; i < s.m.length; i++) {
-          if (s.m[i] === r.state.m[i]) continue;
-          same = false;
-          if (!logged.has(i)) expect.fail(`action ${a} at depth ${d} changed word ${i} without logging it`);
-        }
-        const fp = ex.successorFingerprint(s, r.state);
-        expect(fp === null).toBe(same);
-        if (same) selfLoops++;
-        // the collection run() skipped (or ran) left nothing to collect
-        expect(writes_gc(r.state.clone())).toBe(0);
-        const k = key(r.state);
-        if (seen.has(k)) continue;
-        seen.add(k);
-        next.push(r.state);
+  walkStates(ex, depth, (s, d) => {
+    const out: KState[] = [];
+    for (let a = 0; a < sys.actions.length; a++) {
+      const r = ex.step(s, a, d);
+      if (!r || r.violation) continue;
+      transitions++;
+      const logged = new Set(ex.log.idx.subarray(0, ex.log.n));
+      let same = true;
+      for (let i = 0; i < s.m.length; i++) {
+        if (s.m[i] === r.state.m[i]) continue;
+        same = false;
+        if (!logged.has(i)) expect.fail(`action ${a} at depth ${d} changed word ${i} without logging it`);
       }
+      const fp = ex.successorFingerprint(s, r.state);
+      expect(fp === null).toBe(same);
+      if (same) selfLoops++;
+      // the collection run() skipped (or ran) left nothing to collect
+      expect(writes_gc(r.state.clone())).toBe(0);
+      out.push(r.state);
     }
-    level = next;
-  }
+    return out;
+  });
   return { transitions, selfLoops };
 }
 

@@ -10,6 +10,7 @@ import { Expander } from '../../../src/explore/expand.js';
 import { step, StepBuffers, type Effects, type Kernel } from '../../../src/ops/step.js';
 import { profileById } from '../../../src/profiles/index.js';
 import type { KState } from '../../../src/model/layout.js';
+import { walkStates } from '../../helpers.js';
 
 /** What a step did, as plain data (buffered effects are overwritten by the next step). */
 const plain = (e: Effects) => JSON.parse(JSON.stringify(e)) as unknown;
@@ -20,45 +21,36 @@ function compare(c: ExploreConfig, kernel: string, depth: number): { transitions
   const k: Kernel = { prof: sys.profile, env: systemEnv(sys.config, sys.profile) };
   const ex = new Expander(sys, []);
   const buf = new StepBuffers(k);
-  const seen = new Set<string>();
-  const key = (s: KState) => Array.from(ex.fingerprint(s)).join(':');
-  let level: KState[] = [sys.initial.clone()];
   let transitions = 0;
   let withEffects = 0;
-  for (let d = 0; d < depth && level.length; d++) {
-    const next: KState[] = [];
-    for (const s of level) {
-      for (const act of sys.actions) {
-        if (!act.enabled(s)) continue;
-        for (const freshWrites of [false, true]) {
-          const opts = { step: d + 1, freshWrites, thread: act.thread(s) };
-          const a = s.clone();
-          const b = s.clone();
-          const fresh = plain(step(a, k, act.op(s), opts));
-          const reused = step(b, k, act.op(s), opts, buf);
-          expect(reused).toBe(buf.eff);
-          expect(plain(reused)).toEqual(fresh);
-          expect(Array.from(b.m)).toEqual(Array.from(a.m));
-          transitions++;
-          if (
-            reused.reads.length ||
-            reused.lost.length ||
-            reused.torn.length ||
-            reused.staleTlb.length ||
-            reused.uffdMsgs.length ||
-            reused.stopped
-          )
-            withEffects++;
-          if (freshWrites || reused.result.ret < 0 || reused.blocked !== null || reused.broken !== null) continue;
-          const kk = key(b);
-          if (seen.has(kk)) continue;
-          seen.add(kk);
-          next.push(b);
-        }
+  walkStates(ex, depth, (s, d) => {
+    const out: KState[] = [];
+    for (const act of sys.actions) {
+      if (!act.enabled(s)) continue;
+      for (const freshWrites of [false, true]) {
+        const opts = { step: d + 1, freshWrites, thread: act.thread(s) };
+        const a = s.clone();
+        const b = s.clone();
+        const fresh = plain(step(a, k, act.op(s), opts));
+        const reused = step(b, k, act.op(s), opts, buf);
+        expect(reused).toBe(buf.eff);
+        expect(plain(reused)).toEqual(fresh);
+        expect(Array.from(b.m)).toEqual(Array.from(a.m));
+        transitions++;
+        if (
+          reused.reads.length ||
+          reused.lost.length ||
+          reused.torn.length ||
+          reused.staleTlb.length ||
+          reused.uffdMsgs.length ||
+          reused.stopped
+        )
+          withEffects++;
+        if (!freshWrites && reused.result.ret >= 0 && reused.blocked === null && reused.broken === null) out.push(b);
       }
     }
-    level = next;
-  }
+    return out;
+  });
   return { transitions, withEffects };
 }
 
