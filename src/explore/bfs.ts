@@ -390,9 +390,14 @@ export async function bfs(sys: ExploreSystem, lim: SearchLimits, workerInit?: Wo
         }
         if (r.violation && !found) found = r.violation;
       };
+      // checked after every chunk taken (chunks are taken in order): the same states whatever the timing
+      const capped = () => {
+        if (lim.maxStates && visited.size + levelNew.size >= lim.maxStates) stoppedBy = 'max-states';
+        return stoppedBy !== null;
+      };
+      // checked every TICK_MS
       const limited = () => {
         if (lim.stop?.requested) stoppedBy = 'interrupted';
-        else if (lim.maxStates && visited.size + levelNew.size >= lim.maxStates) stoppedBy = 'max-states';
         else if (lim.maxMemoryMb && memMb() > lim.maxMemoryMb) stoppedBy = 'memory';
         return stoppedBy !== null;
       };
@@ -404,7 +409,7 @@ export async function bfs(sys: ExploreSystem, lim: SearchLimits, workerInit?: Wo
         if (claims && have >= want) claims.clear();
         else claims = new LevelClaims(Math.min(MAX_CLAIM_SLOTS, Math.max(want, 2 * have)));
       }
-      found = await expandLevel(workers, ex, view, sleeping?.view() ?? null, level.length, depth, visited, claims, take, pause, () => {
+      found = await expandLevel(workers, ex, view, sleeping?.view() ?? null, level.length, depth, visited, claims, take, capped, pause, () => {
         if (limited()) return true;
         progress();
         return false;
@@ -524,7 +529,9 @@ export async function startWorkers(n: number, init: WorkerInit): Promise<Started
  * violation), and no thread waits on a fixed share of the level. This
  * thread merges the chunks that are ready, in order, and expands one itself
  * when the next is not; it lets the event loop run between chunks, so
- * worker results, limits and Ctrl-C are seen while it works.
+ * worker results, limits and Ctrl-C are seen while it works. The state
+ * limit (`capped`) is looked at after every chunk taken: a search it stops
+ * is the same whatever the timing and the number of threads.
  *
  * A successor found in the level already is not sent again: alone, this
  * thread keeps those it found (its `local` set; it expands the chunks in
@@ -534,7 +541,7 @@ export async function startWorkers(n: number, init: WorkerInit): Promise<Started
  * earlier chunk, which is taken first, or the same one sent it.
  */
 async function expandLevel(ws: Started[], ex: Expander, view: LevelView, sleeping: SleepView | null, length: number, depth: number, visited: FingerprintSet,
-  claims: LevelClaims | null, take: (r: SliceResult) => void, pause: () => Promise<boolean>, limited: () => boolean): Promise<SliceResult['violation']> {
+  claims: LevelClaims | null, take: (r: SliceResult) => void, capped: () => boolean, pause: () => Promise<boolean>, limited: () => boolean): Promise<SliceResult['violation']> {
   const chunks = levelChunks(length);
   const counter = new Int32Array(new SharedArrayBuffer(4));
   // results of chunks not taken yet, and the chunks whose results are all in
@@ -579,6 +586,7 @@ async function expandLevel(ws: Started[], ex: Expander, view: LevelView, sleepin
         parts.delete(next);
         complete.delete(next);
         next++;
+        if (capped()) break;
         continue;
       }
       const c = Atomics.add(counter, 0, 1);
@@ -593,8 +601,10 @@ async function expandLevel(ws: Started[], ex: Expander, view: LevelView, sleepin
         else expandSlice(ex, view, lo, hi, depth, visited, sink, 256, local);
         // a violation here: the first one taken is in this chunk or an earlier one, all claimed already
         if (found || mine.some((r) => r.violation)) close();
-        if (c === next) next++;
-        else {
+        if (c === next) {
+          next++;
+          if (capped()) break;
+        } else {
           parts.set(c, mine);
           complete.add(c);
         }

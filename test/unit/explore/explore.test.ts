@@ -151,6 +151,36 @@ describe('worker threads', () => {
   }, 120_000);
 });
 
+describe('a state limit', () => {
+  it('stops the search after the first chunk taken past it: the same states whatever the timing or the threads', async () => {
+    // worker threads load the built JavaScript (npm test builds first)
+    const bfsMod = await import('../../../dist/explore/bfs.js');
+    const sysMod = await import('../../../dist/explore/system.js');
+    const prof = await import('../../../dist/profiles/index.js');
+    const c = sysMod.overrideConfig(sysMod.loadConfig('explore/spin-reference.yaml'), { processes: '3' });
+    const sys = sysMod.buildSystem(c, prof.profileById('linux-5.9'));
+    const init = { config: c, profile: { builtin: 'linux-5.9' }, properties: c.properties };
+    // levels 1, 5, 12, 48, 171, 614, 1978 (2,829 states), then 5,463: each limit falls inside level 7, which
+    // one thread expands in some 50 ms (a look at the clock, every 50 ms, would stop most of them at one point)
+    for (const maxStates of [3000, 4000, 5000, 6000, 7000]) {
+      const lim = { depth: 10, properties: c.properties, maxStates };
+      const runs = [
+        await bfsMod.bfs(sys, { ...lim, workers: 1 }),
+        await bfsMod.bfs(sys, { ...lim, workers: 1 }),
+        await bfsMod.bfs(sys, { ...lim, workers: 2 }, init),
+      ];
+      for (const r of runs) {
+        expect(r.stoppedBy).toBe('max-states');
+        expect(r.levels.slice(0, 7)).toEqual([1, 5, 12, 48, 171, 614, 1978]);
+        // a chunk of 256 states of level 6 finds at most some 750 new ones: the search stopped in the chunk that passed the limit
+        expect(r.distinct).toBeGreaterThanOrEqual(maxStates);
+        expect(r.distinct, `limit ${maxStates}`).toBeLessThan(maxStates + 800);
+      }
+      expect(runs.map((r) => [r.levels, r.distinct, r.states])).toEqual(runs.map(() => [runs[0]!.levels, runs[0]!.distinct, runs[0]!.states]));
+    }
+  }, 120_000);
+});
+
 describe('levels spilled to disk', () => {
   it('the same search, verdict and counterexample with every full block on disk, on one thread and with workers', async () => {
     // worker threads load the built JavaScript (npm test builds first)
