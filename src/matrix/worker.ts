@@ -1,4 +1,4 @@
-/** A matrix worker thread (parallel.ts): every `jobs`-th row of the matrix. */
+/** A matrix worker thread (parallel.ts): the rows it claims, one at a time, until none is left. */
 import { parentPort, workerData } from 'node:worker_threads';
 import type { MatrixJob } from './parallel.js';
 import { matrixRow, type MatrixRow } from './matrix.js';
@@ -16,9 +16,10 @@ try {
     profiles.map((p) => p.id),
   );
   const rows: [number, MatrixRow][] = [];
-  // the rows of the shard (all without one), every `jobs`-th of them
+  // the rows of the shard (all without one), each claimed by one thread
   const mine = rs.map((_, i) => i).filter((i) => inShard(job.shard, i));
-  for (let k = job.worker; k < mine.length; k += job.jobs) rows.push([mine[k]!, matrixRow(rs[mine[k]!]!, profiles, PROFILES)]);
+  for (let k = Atomics.add(job.next, 0, 1); k < mine.length; k = Atomics.add(job.next, 0, 1))
+    rows.push([mine[k]!, matrixRow(rs[mine[k]!]!, profiles, PROFILES)]);
   parentPort!.postMessage({ kernels: profiles.map((p) => p.id), rows });
 } catch (e) {
   parentPort!.postMessage({ error: (e as Error).message });

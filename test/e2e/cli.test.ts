@@ -207,6 +207,19 @@ describe('cowlab run', () => {
   });
 });
 
+describe('cowlab matrix on several threads', () => {
+  it('prints what one thread prints, character for character, a shard too', () => {
+    // threads claim rows one at a time (src/matrix/parallel.ts): which thread makes a row depends on timing
+    for (const extra of [[], ['--shard', '2/2']]) {
+      const one = cowlab('matrix', '--scenarios', 'scenarios/history', '--format', 'json', '-j', '1', ...extra);
+      const two = cowlab('matrix', '--scenarios', 'scenarios/history', '--format', 'json', '-j', '2', ...extra);
+      expect(one.err).toBe('');
+      expect(one.out.length).toBeGreaterThan(1000);
+      expect([two.code, two.out, two.err]).toEqual([one.code, one.out, one.err]);
+    }
+  }, 120_000);
+});
+
 describe('cowlab kernels', () => {
   it('--json lists id, title, based-on and commits', () => {
     const r = cowlab('kernels', '--json');
