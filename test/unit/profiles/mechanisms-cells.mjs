@@ -1,9 +1,10 @@
 // Run by mechanisms.test.ts in a plain Node process on the built JavaScript
 // (npm test builds first): it runs the model some 100,000 times, several
 // times faster than through vitest's module transform. Prints JSON:
-// { dead: ["group.name=value", ...], exempt: [...], exemptChanged: [...] }.
-// Arguments: the mechanisms exempted (JSON list), the coupled values (JSON map), and optionally
-// a shard i/n: only every n-th mechanism value, from the i-th (the test runs shards side by side).
+// { taken: ["group.name=value", ...], dead: [...], exempt: [...], exemptChanged: [...] }.
+// Arguments: the mechanisms exempted (JSON list), the coupled values (JSON map), and optionally a
+// directory of claims: the test runs one process per core side by side, and each takes the values it
+// claims first (a file per value, created exclusively), so none waits on a fixed share.
 import { loadScenarios } from '../../../dist/scenario/load.js';
 import { sampledInstance } from '../../../dist/scenario/cowc.js';
 import { runScenario } from '../../../dist/scenario/run.js';
@@ -11,7 +12,8 @@ import { PROFILES } from '../../../dist/profiles/index.js';
 import { mechanismDocs, mechanismValues } from '../../../dist/profiles/mechanisms.js';
 import { derive } from '../../../dist/profiles/derive.js';
 import { profileLacks } from '../../../dist/profiles/support.js';
-import { parseShard, inShard } from '../../../dist/util/shard.js';
+import { openSync, closeSync } from 'node:fs';
+import { join } from 'node:path';
 
 const notYet = new Set(JSON.parse(process.argv[2] ?? '[]'));
 // (not the 1 GiB hugetlb scenarios: seconds each on every variant, and their paths are the 2 MiB ones,
@@ -39,6 +41,7 @@ const cells = (p) => {
   if (!b) base.set(p.id, (b = rs.map((r) => cell(r, p))));
   return b;
 };
+const taken = [];
 const dead = [];
 const exempt = [];
 const exemptChanged = [];
@@ -56,7 +59,18 @@ const onOtherDevice = order.map((p) =>
 );
 // "group.name=value" -> { group: { name: value } }: what that value needs of another mechanism to act
 const needs = JSON.parse(process.argv[3] ?? '{}');
-const shard = parseShard(process.argv[4]);
+const claims = process.argv[4];
+/** Whether this process takes value `i` (every value, without a directory of claims). */
+const mine = (i) => {
+  if (!claims) return true;
+  try {
+    closeSync(openSync(join(claims, String(i)), 'wx'));
+    return true;
+  } catch (e) {
+    if (e.code === 'EEXIST') return false;
+    throw e;
+  }
+};
 let value = 0;
 const with_ = (p, id, mech) => derive(p, { id, title: 'variant', summary: 'variant', mech });
 const shows = (d, v, profiles) =>
@@ -73,11 +87,12 @@ for (const d of mechanismDocs()) {
   const key = `${d.group}.${d.name}`;
   // a count: setting it to 1 must change something
   for (const v of mechanismValues(d) ?? [1]) {
-    if (!inShard(shard, value++)) continue;
+    if (!mine(value++)) continue;
     const changes = shows(d, v, order) || shows(d, v, onOtherDevice);
     const name = `${key}=${String(v)}`;
+    taken.push(name);
     if (notYet.has(key)) (changes ? exemptChanged : exempt).push(name);
     else if (!changes) dead.push(name);
   }
 }
-process.stdout.write(JSON.stringify({ dead, exempt, exemptChanged }));
+process.stdout.write(JSON.stringify({ taken, dead, exempt, exemptChanged }));

@@ -7,9 +7,11 @@
  */
 import { describe, it, expect } from 'vitest';
 import { execFile } from 'node:child_process';
-import { availableParallelism } from 'node:os';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { availableParallelism, tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { PROFILES } from '../../../src/profiles/index.js';
-import { mechanismDocs, mechanismsSchema } from '../../../src/profiles/mechanisms.js';
+import { mechanismDocs, mechanismValues, mechanismsSchema } from '../../../src/profiles/mechanisms.js';
 
 /**
  * Mechanisms the model cannot show in a scenario yet, with the reason. The
@@ -38,25 +40,35 @@ describe('mechanisms', () => {
   });
 
   it('every value of every mechanism changes at least one matrix cell', async () => {
-    const args = [JSON.stringify(Object.keys(NOT_YET_OBSERVABLE)), JSON.stringify(COUPLED)];
-    // one shard of the mechanism values per core, side by side
+    // one process per core, side by side, each taking the next value no other has claimed (values cost from
+    // a few runs to a sweep of every profile, so a fixed share of them left one process working alone)
+    const claims = mkdtempSync(join(tmpdir(), 'cowlab-mechanisms-'));
+    const args = [JSON.stringify(Object.keys(NOT_YET_OBSERVABLE)), JSON.stringify(COUPLED), claims];
     const n = Math.min(4, availableParallelism());
-    const runs = await Promise.all(
-      Array.from(
-        { length: n },
-        (_, i) =>
-          new Promise<{ out: string; err: string; failed: boolean }>((resolve) => {
-            execFile(
-              process.execPath,
-              ['test/unit/profiles/mechanisms-cells.mjs', ...args, `${i + 1}/${n}`],
-              { encoding: 'utf8', maxBuffer: 1 << 24 },
-              (e, out, err) => resolve({ out, err, failed: e !== null }),
-            );
-          }),
-      ),
-    );
+    let runs: { out: string; err: string; failed: boolean }[];
+    try {
+      runs = await Promise.all(
+        Array.from(
+          { length: n },
+          () =>
+            new Promise<{ out: string; err: string; failed: boolean }>((resolve) => {
+              execFile(
+                process.execPath,
+                ['test/unit/profiles/mechanisms-cells.mjs', ...args],
+                { encoding: 'utf8', maxBuffer: 1 << 24 },
+                (e, out, err) => resolve({ out, err, failed: e !== null }),
+              );
+            }),
+        ),
+      );
+    } finally {
+      rmSync(claims, { recursive: true, force: true });
+    }
     for (const r of runs) expect({ err: r.err, failed: r.failed }).toEqual({ err: '', failed: false });
-    const parts = runs.map((r) => JSON.parse(r.out) as { dead: string[]; exempt: string[]; exemptChanged: string[] });
+    const parts = runs.map((r) => JSON.parse(r.out) as { taken: string[]; dead: string[]; exempt: string[]; exemptChanged: string[] });
+    // every value taken by one process
+    const all = mechanismDocs().flatMap((d) => (mechanismValues(d) ?? [1]).map((v) => `${d.group}.${d.name}=${String(v)}`));
+    expect(parts.flatMap((x) => x.taken).sort()).toEqual(all.sort());
     const dead = parts.flatMap((x) => x.dead).sort();
     const exempt = parts.flatMap((x) => x.exempt).sort();
     const exemptChanged = parts.flatMap((x) => x.exemptChanged).sort();
