@@ -10,6 +10,7 @@ import { loadScenarios } from '../scenario/load.js';
 import { buildMatrix } from '../matrix/matrix.js';
 import { PROFILES, MATRIX_PROFILES, profileById } from '../profiles/index.js';
 import { runScenario } from '../scenario/run.js';
+import { peakRssMb } from '../util/rss.js';
 
 /** In the child: one measurement, printed as one line of JSON. */
 function measure(what: string): void {
@@ -39,7 +40,7 @@ function measure(what: string): void {
     const sec = Number(process.hrtime.bigint() - t1) / 1e9;
     console.log(JSON.stringify({ sec, scenarios: pmd.length * rounds, steps, faults }));
   }
-  const rss = process.resourceUsage().maxRSS / 1024;
+  const rss = peakRssMb();
   console.log(JSON.stringify({ rssMiB: rss }));
 }
 

@@ -19,6 +19,7 @@ import { buildSystem, traceScenario, type ExploreConfig, type ExploreSystem } fr
 import { Expander } from './expand.js';
 import { bfs, type Progress, type SearchResult, type WorkerInit } from './bfs.js';
 import { swarm, SWARM_BATCH, type SwarmResult } from './swarm.js';
+import { peakRssMb } from '../util/rss.js';
 import { shardRange, type Shard } from '../util/shard.js';
 
 export interface ExploreOptions {
@@ -134,7 +135,7 @@ export async function explore(o: ExploreOptions): Promise<ExploreReport> {
     collisionProbability: res ? res.collisionProbability : 0,
     bytesPerState: res ? res.bytesPerState : 0,
     memoryLimitMb: res ? (o.maxMemoryMb ?? null) : null,
-    peakRssMb: process.resourceUsage().maxRSS / 1024,
+    peakRssMb: peakRssMb(),
     maxQueue: res ? res.maxQueue : 0,
     frontierBytes: res ? res.frontierBytes : 0,
     frontierDiskBytes: res ? res.frontierDiskBytes : 0,
