@@ -95,7 +95,6 @@ function spin(nproc: number, npages: number, hc4: boolean, limitS = 600, hashBit
   }
 }
 
-/** One search in a child process (`cowlab explore --json`), so its peak RSS is its own; stopped (SIGINT: it reports what it covered) after `limitS`. */
 /** Runs of each worker count on the bounds also measured on one core: one run's time varies by 5-10% on a shared machine. */
 const REPEATS = 3;
 
@@ -114,6 +113,7 @@ async function alternated(config: string, n: number): Promise<[ExploreReport | {
   return [median(runs[0]!), median(runs[1]!)];
 }
 
+/** One search in a child process (`cowlab explore --json`), so its peak RSS is its own; stopped (SIGINT: it reports what it covered) after `limitS`. */
 async function child(config: string, kernel: string, workers: number, limitS: number): Promise<ExploreReport | { error: string }> {
   // (spawnSync drops the output of a child it stops at its timeout: the report of an interrupted search is wanted)
   const p = spawn(
