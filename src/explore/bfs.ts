@@ -16,7 +16,7 @@ import { KState, Recorder } from '../model/layout.js';
 import type { Symmetry } from '../model/canon.js';
 import type { Violation, PropertyName } from '../properties/monitor.js';
 import { Expander } from './expand.js';
-import { FingerprintSet, FingerprintIndex, LevelClaims } from './store.js';
+import { FingerprintSet, FingerprintIndex, LevelClaims, CLAIM_SEND, CLAIM_NO_ROOM } from './store.js';
 import { IndependenceCheck, SleepReader, SleepTable, asleep, footprintOf, sleepWords, type Footprint, type SleepView } from './sleep.js';
 import { PackedLevel, LevelReader, EncodedStates, LevelSpill, type LevelView } from './frontier.js';
 import type { ExploreSystem, ExploreConfig } from './system.js';
@@ -122,15 +122,18 @@ export interface LevelSeen {
  * chunk `chunk`: the level's shared claims (LevelClaims), then its own
  * set. A successor is sent when no chunk up to this one claimed it and
  * the thread did not find it before (its chunks are in increasing order):
- * the claims drop what another thread's earlier chunk sent, the thread's
- * own set what the claims table, bounded, had no room for.
+ * the claims drop what another thread's earlier chunk or this one sent, the
+ * thread's own set, which holds only those, what the claims table, bounded,
+ * had no room for.
  */
 export class ChunkSeen implements LevelSeen {
   chunk = 0;
   private readonly own = new FingerprintSet(1 << 12);
   constructor(readonly tab: Int32Array) {}
   add(h: number, l: number): boolean {
-    return LevelClaims.claim(this.tab, h, l, this.chunk) && this.own.add(h, l);
+    const r = LevelClaims.claimIn(this.tab, h, l, this.chunk);
+    // what the table records, it judges again on a later find; only what it has no room for is this thread's to remember
+    return r === CLAIM_SEND || (r === CLAIM_NO_ROOM && this.own.add(h, l));
   }
 }
 

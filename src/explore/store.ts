@@ -190,6 +190,15 @@ export class LevelClaims {
 
   /** Whether chunk `c` sends successor h:l (no chunk up to c found it before); records c. */
   static claim(tab: Int32Array, h: number, l: number, c: number): boolean {
+    return LevelClaims.claimIn(tab, h, l, c) !== CLAIM_DROP;
+  }
+
+  /**
+   * claim(), saying why it sends: CLAIM_SEND when the table records c for
+   * h:l (a later find of it, by any chunk, is then judged by the table),
+   * CLAIM_NO_ROOM when it has no slot for it (only the finder can deduplicate it).
+   */
+  static claimIn(tab: Int32Array, h: number, l: number, c: number): number {
     const slots = tab.length / 3;
     let i = Math.floor((slotHash(h, l) / 4294967296) * slots);
     const mine = c + 1;
@@ -201,7 +210,7 @@ export class LevelClaims {
           Atomics.store(tab, at + 1, h);
           Atomics.store(tab, at + 2, l);
           Atomics.store(tab, at, mine);
-          return true;
+          return CLAIM_SEND;
         }
         k = Atomics.load(tab, at);
       }
@@ -209,17 +218,22 @@ export class LevelClaims {
       while (k === -1) k = Atomics.load(tab, at);
       if (Atomics.load(tab, at + 1) === (h | 0) && Atomics.load(tab, at + 2) === (l | 0)) {
         for (;;) {
-          if (k <= mine) return false;
+          if (k <= mine) return CLAIM_DROP;
           const was = Atomics.compareExchange(tab, at, k, mine);
-          if (was === k) return true;
+          if (was === k) return CLAIM_SEND;
           k = was;
         }
       }
       if (++i === slots) i = 0;
     }
-    return true;
+    return CLAIM_NO_ROOM;
   }
 }
+
+/** What LevelClaims.claimIn() says of a successor. */
+export const CLAIM_DROP = 0;
+export const CLAIM_SEND = 1;
+export const CLAIM_NO_ROOM = 2;
 
 /** Slots LevelClaims.claim() looks at before it lets a successor be sent. */
 const PROBES = 32;

@@ -44,5 +44,8 @@ describe("a thread's view of the level's successors", () => {
     expect(mine.add(9, 9)).toBe(false);
     mine.chunk = 2;
     expect(mine.add(9, 9)).toBe(false);
+    // only what the table had no room for is in the thread's own set
+    expect((mine as unknown as { own: { size: number } }).own.size).toBe(1);
+    expect((other as unknown as { own: { size: number } }).own.size).toBe(0);
   });
 });

@@ -7,7 +7,7 @@
 import { describe, it, expect } from 'vitest';
 import { Worker } from 'node:worker_threads';
 import fc from 'fast-check';
-import { LevelClaims } from '../../../src/explore/store.js';
+import { LevelClaims, CLAIM_DROP, CLAIM_SEND, CLAIM_NO_ROOM } from '../../../src/explore/store.js';
 
 /** Successor keys found by each chunk (a small pool: many found by several chunks, some twice in one). */
 const chunksOf = (seed: number, chunks: number, per: number, pool: number): number[][] => {
@@ -52,6 +52,16 @@ describe('LevelClaims', () => {
     expect(LevelClaims.claim(t.tab, 3, 3, 1)).toBe(false);
     t.clear();
     expect(LevelClaims.claim(t.tab, 3, 3, 1)).toBe(true);
+  });
+
+  it('says why it sends: recorded in the table (judged there again), or no room (the finder must remember it)', () => {
+    const t = new LevelClaims(4);
+    for (let k = 1; k <= 4; k++) expect(LevelClaims.claimIn(t.tab, k, k, 2)).toBe(CLAIM_SEND);
+    // an earlier chunk takes it over, a later one or the same is dropped
+    expect(LevelClaims.claimIn(t.tab, 1, 1, 1)).toBe(CLAIM_SEND);
+    expect(LevelClaims.claimIn(t.tab, 1, 1, 1)).toBe(CLAIM_DROP);
+    expect(LevelClaims.claimIn(t.tab, 1, 1, 3)).toBe(CLAIM_DROP);
+    expect(LevelClaims.claimIn(t.tab, 99, 99, 0)).toBe(CLAIM_NO_ROOM);
   });
 
   it('two threads claiming chunks in increasing order, interleaved as they run: each successor sent by its first chunk', async () => {
