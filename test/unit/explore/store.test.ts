@@ -43,25 +43,24 @@ describe('LevelClaims', () => {
     );
   });
 
-  it('a table too full to place a successor lets it be sent', () => {
+  it('a table too full to place a successor lets it be sent, and says why it sends', () => {
     const t = new LevelClaims(4);
     for (let k = 1; k <= 4; k++) expect(LevelClaims.claim(t.tab, k, k, 0)).toBe(true);
     expect(LevelClaims.claim(t.tab, 99, 99, 5)).toBe(true);
     expect(LevelClaims.claim(t.tab, 99, 99, 5)).toBe(true);
+    // claimIn(): no room (the finder must remember it), against a successor the table holds and judges again
+    expect(LevelClaims.claimIn(t.tab, 99, 99, 0)).toBe(CLAIM_NO_ROOM);
+    expect(LevelClaims.claimIn(t.tab, 2, 2, 0)).toBe(CLAIM_DROP);
     // what it holds still holds
     expect(LevelClaims.claim(t.tab, 3, 3, 1)).toBe(false);
     t.clear();
     expect(LevelClaims.claim(t.tab, 3, 3, 1)).toBe(true);
-  });
-
-  it('says why it sends: recorded in the table (judged there again), or no room (the finder must remember it)', () => {
-    const t = new LevelClaims(4);
-    for (let k = 1; k <= 4; k++) expect(LevelClaims.claimIn(t.tab, k, k, 2)).toBe(CLAIM_SEND);
-    // an earlier chunk takes it over, a later one or the same is dropped
+    // recorded in the table; an earlier chunk takes it over, a later one or the same is dropped
+    t.clear();
+    expect(LevelClaims.claimIn(t.tab, 1, 1, 2)).toBe(CLAIM_SEND);
     expect(LevelClaims.claimIn(t.tab, 1, 1, 1)).toBe(CLAIM_SEND);
     expect(LevelClaims.claimIn(t.tab, 1, 1, 1)).toBe(CLAIM_DROP);
     expect(LevelClaims.claimIn(t.tab, 1, 1, 3)).toBe(CLAIM_DROP);
-    expect(LevelClaims.claimIn(t.tab, 99, 99, 0)).toBe(CLAIM_NO_ROOM);
   });
 
   it('two threads claiming chunks in increasing order, interleaved as they run: each successor sent by its first chunk', async () => {
