@@ -325,6 +325,37 @@ describe('cowlab explore', () => {
     expect(j.peakRssMb).toBeLessThan(250 * 1.2);
   }, 180_000);
 
+  it('without a terminal, says every --progress-every seconds how far it is (0: never)', () => {
+    const search = (every: string) =>
+      cowlab(
+        'explore',
+        'explore/spin-reference.yaml',
+        '--kernel',
+        'linux-5.9',
+        '--processes',
+        '3',
+        '--max-states',
+        '100000',
+        '--json',
+        '--progress-every',
+        every,
+      );
+    const line = /^cowlab explore: \d+ s: depth \d+, \d+ transitions, \d+ distinct, \d+ in the level, \d+ states\/s, \d+ MiB$/gm;
+    // some 3 s of search (150,000 states of 3 x 1)
+    const r = search('1');
+    expect(r.code).toBe(3);
+    expect((JSON.parse(r.out) as { stoppedBy: string }).stoppedBy).toBe('max-states');
+    const lines = r.err.match(line) ?? [];
+    expect(lines.length, r.err).toBeGreaterThanOrEqual(1);
+    // at most one a second
+    const secs = lines.map((l) => Number(/: (\d+) s:/.exec(l)![1]));
+    secs.slice(1).forEach((s, i) => expect(s).toBeGreaterThan(secs[i]!));
+    expect(search('0').err.match(line)).toBeNull();
+    const bad = search('-1');
+    expect(bad.code).toBe(2);
+    expect(bad.err).toContain('--progress-every');
+  }, 60_000);
+
   /** `cowlab explore` on 4 processes of spin-reference (linux-5.9), running in the background. */
   const startExplore = (extra: readonly string[] = []) => {
     const child = spawn(process.execPath, [

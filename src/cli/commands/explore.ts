@@ -41,6 +41,10 @@ export function exploreCommand(program: Command): void {
     .option('--out <file>', 'where the counterexample scenario goes (default: explore-findings/CONFIG-KERNEL.yaml)')
     .option('--json', 'print the report as JSON')
     .option(
+      '--progress-every <s>',
+      'without a terminal on stderr (a log, a batch job): a progress line every this many seconds, 0 for none (default: 10)',
+    )
+    .option(
       '--shard <i/n>',
       'with --swarm: run the i-th of n parts of the walks; prints the shard as JSON for `cowlab merge` (docs/sharding.md)',
     )
@@ -67,6 +71,7 @@ export function exploreCommand(program: Command): void {
           shrink?: boolean;
           out?: string;
           json?: boolean;
+          progressEvery?: string;
           shard?: string;
         },
       ) => {
@@ -107,6 +112,17 @@ export function exploreCommand(program: Command): void {
         // without a terminal (a log, a batch job): one line saying the search is under way and can be stopped
         else if (!bar) process.stderr.write(`cowlab explore: searching; SIGINT or SIGTERM stops it with the summary so far\n`);
         bar?.start(0, 0, { depth: 0, states: 0, distinct: 0, queue: 0, rate: 0, mem: 0 });
+        // no bar (stderr is a log): a line now and then, so a long search in a batch job shows it is alive
+        const every = bar ? 0 : (num(opts.progressEvery, '--progress-every', 0) ?? 10);
+        let lastLine = 0;
+        const logLine = (p: { depth: number; states: number; distinct: number; queue: number; seconds: number; memoryMb: number }) => {
+          if (every === 0 || p.seconds - lastLine < every) return;
+          lastLine = p.seconds;
+          const rate = Math.round(p.distinct / Math.max(p.seconds, 1e-3));
+          process.stderr.write(
+            `cowlab explore: ${p.seconds.toFixed(0)} s: depth ${p.depth}, ${p.states} transitions, ${p.distinct} distinct, ${p.queue} in the level, ${rate} states/s, ${Math.round(p.memoryMb)} MiB\n`,
+          );
+        };
         const report = await explore({
           config,
           profile,
@@ -122,7 +138,8 @@ export function exploreCommand(program: Command): void {
           shrink: opts.shrink ?? false,
           ...(opts.out ? { out: opts.out } : {}),
           stop,
-          onProgress: (p) =>
+          onProgress: (p) => {
+            logLine(p);
             bar?.update(0, {
               depth: p.depth,
               states: p.states,
@@ -130,7 +147,8 @@ export function exploreCommand(program: Command): void {
               queue: p.queue,
               rate: Math.round(p.distinct / Math.max(p.seconds, 1e-3)),
               mem: Math.round(p.memoryMb),
-            }),
+            });
+          },
           onSwarmProgress: (w, st) =>
             bar?.update(0, {
               depth: '-',
