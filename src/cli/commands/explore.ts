@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import { EXIT_OK, EXIT_FAIL, EXIT_LIMIT, InputError } from '../../scenario/errors.js';
 import { parseShard } from '../../util/shard.js';
 import type { SwarmShard } from '../../explore/merge.js';
+import type { Progress } from '../../explore/bfs.js';
 import { profileById } from '../../profiles/index.js';
 import { formatExplore } from '../format.js';
 import { out, pickProfile, intOption, checkKernelOrProfile, onStopSignals } from '../util.js';
@@ -115,12 +116,11 @@ export function exploreCommand(program: Command): void {
         // no bar (stderr is a log): a line now and then, so a long search in a batch job shows it is alive
         const every = bar ? 0 : (num(opts.progressEvery, '--progress-every', 0) ?? 10);
         let lastLine = 0;
-        const logLine = (p: { depth: number; states: number; distinct: number; queue: number; seconds: number; memoryMb: number }) => {
+        const logLine = (p: Progress, rate: number, mem: number) => {
           if (every === 0 || p.seconds - lastLine < every) return;
           lastLine = p.seconds;
-          const rate = Math.round(p.distinct / Math.max(p.seconds, 1e-3));
           process.stderr.write(
-            `cowlab explore: ${p.seconds.toFixed(0)} s: depth ${p.depth}, ${p.states} transitions, ${p.distinct} distinct, ${p.queue} in the level, ${rate} states/s, ${Math.round(p.memoryMb)} MiB\n`,
+            `cowlab explore: ${p.seconds.toFixed(0)} s: depth ${p.depth}, ${p.states} transitions, ${p.distinct} distinct, ${p.queue} in the level, ${rate} states/s, ${mem} MiB\n`,
           );
         };
         const report = await explore({
@@ -139,15 +139,10 @@ export function exploreCommand(program: Command): void {
           ...(opts.out ? { out: opts.out } : {}),
           stop,
           onProgress: (p) => {
-            logLine(p);
-            bar?.update(0, {
-              depth: p.depth,
-              states: p.states,
-              distinct: p.distinct,
-              queue: p.queue,
-              rate: Math.round(p.distinct / Math.max(p.seconds, 1e-3)),
-              mem: Math.round(p.memoryMb),
-            });
+            const rate = Math.round(p.distinct / Math.max(p.seconds, 1e-3));
+            const mem = Math.round(p.memoryMb);
+            logLine(p, rate, mem);
+            bar?.update(0, { depth: p.depth, states: p.states, distinct: p.distinct, queue: p.queue, rate, mem });
           },
           onSwarmProgress: (w, st) =>
             bar?.update(0, {
