@@ -151,7 +151,7 @@ export function expandSlice(ex: Expander, level: LevelView, lo: number, hi: numb
   const nact = ex.sys.actions.length;
   let res = newResult(chunk, words, init.m);
   let violation: SliceResult['violation'] = null;
-  const reader = new LevelReader(level, init.m);
+  const reader = new LevelReader(level, init.m, ex.raw);
   for (let k = lo; k < hi && !violation; k++) {
     const pid = reader.read(k, parent.m);
     for (let a = 0; a < nact; a++) {
@@ -162,8 +162,8 @@ export function expandSlice(ex: Expander, level: LevelView, lo: number, hi: numb
         violation = { parent: pid, action: a, v: r.violation };
         break;
       }
-      // (null: the step changed nothing, and the parent is visited)
-      const fp = ex.successorFingerprint(parent, child);
+      // (null: the step changed nothing, and the parent is visited; or this thread met the state before)
+      const fp = ex.newSuccessorFingerprint(parent, reader.hash, child);
       if (fp === null) continue;
       if (FingerprintSet.contains(visited.hi, visited.lo, fp[0]!, fp[1]!)) continue;
       if (!local.add(fp[0]!, fp[1]!)) continue;

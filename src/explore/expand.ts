@@ -13,6 +13,7 @@ import { Monitor, plainNames, type PropertyName, type Violation } from '../prope
 import { Canonicalizer, type Symmetry } from '../model/canon.js';
 import { writes_gc, writes_gc_needed } from '../model/writes.js';
 import type { ExploreSystem } from './system.js';
+import { NEW, RawSeen } from './rawseen.js';
 
 export class Expander {
   readonly canon: Canonicalizer;
@@ -65,6 +66,21 @@ export class Expander {
    */
   successorFingerprint(parent: KState, child: KState): Uint32Array | null {
     return this.unchanged(parent, child) ? null : this.fingerprint(child);
+  }
+
+  private rawSeen: RawSeen | null = null;
+  /** this thread's raw states met (src/explore/rawseen.ts), made on first use */
+  get raw(): RawSeen {
+    return (this.rawSeen ??= new RawSeen(this.sys.initial.m.length));
+  }
+
+  /**
+   * successorFingerprint(), or null also when this thread met `child`'s
+   * raw state before (its fingerprint was handled then): `ph` is the
+   * parent's raw hash.
+   */
+  newSuccessorFingerprint(parent: KState, ph: Int32Array, child: KState): Uint32Array | null {
+    return this.raw.seen(ph, parent.m, child.m, this.log.idx, this.log.n) === NEW ? this.fingerprint(child) : null;
   }
 
   /**

@@ -10,6 +10,7 @@
  */
 import { closeSync, mkdtempSync, openSync, readSync, rmdirSync, unlinkSync, writeSync, ftruncateSync } from 'node:fs';
 import { join } from 'node:path';
+import type { RawSeen } from './rawseen.js';
 
 /** Bytes an encoded state can take at most (a varint of 5 bytes per gap and per value, and the end). */
 export function maxEncodedBytes(words: number): number {
@@ -409,13 +410,18 @@ export class LevelReader {
   /** a block read back from the spill file (one at a time: a reader goes through its slice in order) */
   private loaded = -1;
   private loadBuf: Uint8Array | null = null;
+  /** with `raw`: the raw hash of the state read last (kept as each difference is applied), and the base's */
+  readonly hash = new Int32Array(2);
+  private readonly baseHash = new Int32Array(2);
   constructor(
     private readonly v: LevelView,
     private readonly base: Int32Array,
+    private readonly raw: RawSeen | null = null,
   ) {
     this.data = v.data.map((b) => (b ? new Uint8Array(b) : null));
     this.index = v.index.map((b) => new Uint32Array(b));
     this.cur = new Int32Array(v.words);
+    raw?.hash(base, this.baseHash);
   }
   /** Block `b`'s bytes, read back from the spill file if it went there. */
   private bytesOf(b: number): Uint8Array {
@@ -442,7 +448,9 @@ export class LevelReader {
       const ib = Math.floor(r / INDEX_PER_BLOCK);
       const e = (r - ib * INDEX_PER_BLOCK) * 2;
       this.block = this.index[ib]![e]!;
-      this.pos = decodeState(this.bytesOf(this.block), this.index[ib]![e + 1]!, this.base, this.cur);
+      this.cur.set(this.base);
+      this.hash.set(this.baseHash);
+      this.pos = this.apply(this.bytesOf(this.block), this.index[ib]![e + 1]!);
       this.at = r * RESTART;
     }
     while (this.at < k) {
@@ -451,10 +459,33 @@ export class LevelReader {
         this.block++;
         this.pos = 0;
       }
-      this.pos = applyDelta(this.bytesOf(this.block), this.pos, this.cur);
+      this.pos = this.apply(this.bytesOf(this.block), this.pos);
       this.at++;
     }
     m.set(this.cur);
     return this.v.firstId + k;
+  }
+  /** applyDelta() to the current state, its raw hash kept with it */
+  private apply(buf: Uint8Array, pos: number): number {
+    const raw = this.raw;
+    if (!raw) return applyDelta(buf, pos, this.cur);
+    const m = this.cur;
+    let a = this.hash[0]!;
+    let b = this.hash[1]!;
+    let i = -1;
+    for (;;) {
+      const gap = getVarint(buf, pos);
+      if (gap === 0) break;
+      i += gap;
+      const o = m[i]!;
+      const v = unzigzag(getVarint(buf, cursor));
+      m[i] = v;
+      a = (a + raw.h1(i, v) - raw.h1(i, o)) | 0;
+      b = (b + raw.h2(i, v) - raw.h2(i, o)) | 0;
+      pos = cursor;
+    }
+    this.hash[0] = a;
+    this.hash[1] = b;
+    return cursor;
   }
 }

@@ -1,0 +1,108 @@
+/**
+ * A thread's memory of the raw states it has fingerprinted: a bounded,
+ * lossy table of 64-bit hashes of whole states (words as stored, before
+ * canonicalisation). The canonical form is a function of the stored words,
+ * so a successor whose raw state the thread met before has a fingerprint
+ * the search has handled already (visited, or found in this level by this
+ * thread's chunk or an earlier one): it needs no canonical walk and no
+ * lookup. On spin-reference 3 x 1 about a third of the successors that are
+ * not self-loops are such repeats (two orders of two actions that commute
+ * word for word), and a walk costs about ten times what the hash does.
+ *
+ * The hash is a sum over words of a per-word mix of (word number, value),
+ * two independent 32-bit sums, so a successor's hash is its parent's plus
+ * the change of the words the step stored (`StoreLog`), and a level reader
+ * keeps its state's hash as it applies each difference. A slot holds the
+ * last hash that fell in it: a miss costs a walk, never a state.
+ */
+
+/** Slots of the table (2 MiB per thread: on 3 x 1, 2^18 slots find 35% repeats, a set of all of them 49%) */
+const SLOTS_LOG2 = 18;
+
+/** A 32-bit mixer (Chris Wellons' lowbias32): every input bit moves about half the output bits. */
+function mix(x: number): number {
+  x = Math.imul(x ^ (x >>> 16), 0x7feb352d);
+  x = Math.imul(x ^ (x >>> 15), 0x846ca68b);
+  return x ^ (x >>> 16);
+}
+
+/** What RawSeen.seen() found: a state not met before, one met, or the parent itself. */
+export const NEW = 0;
+export const MET = 1;
+export const UNCHANGED = 2;
+export type Seen = typeof NEW | typeof MET | typeof UNCHANGED;
+
+export class RawSeen {
+  /** per-word keys of the two sums */
+  private readonly k1: Int32Array;
+  private readonly k2: Int32Array;
+  /** slot i holds a hash's two halves at 2i and 2i+1 */
+  private readonly tab = new Int32Array(2 << SLOTS_LOG2);
+  /** lookups and repeats found (for the bench and the tests) */
+  lookups = 0;
+  hits = 0;
+
+  constructor(words: number) {
+    this.k1 = new Int32Array(words);
+    this.k2 = new Int32Array(words);
+    for (let i = 0; i < words; i++) {
+      this.k1[i] = mix(2 * i + 0x3c6ef372);
+      this.k2[i] = mix(2 * i + 1 + 0x1b873593);
+    }
+  }
+
+  /** word i holding v, in the first sum */
+  h1(i: number, v: number): number {
+    return mix(v ^ this.k1[i]!);
+  }
+
+  /** word i holding v, in the second sum */
+  h2(i: number, v: number): number {
+    return mix(Math.imul(v, 0x9e3779b1) ^ this.k2[i]!);
+  }
+
+  /** The hash of `m`, its two halves in `out`. */
+  hash(m: Int32Array, out: Int32Array): void {
+    let a = 0;
+    let b = 0;
+    for (let i = 0; i < m.length; i++) {
+      const v = m[i]!;
+      a = (a + this.h1(i, v)) | 0;
+      b = (b + this.h2(i, v)) | 0;
+    }
+    out[0] = a;
+    out[1] = b;
+  }
+
+  /**
+   * Whether the step that made `child` from its parent (`pm`, raw hash
+   * `ph`) changed no word (UNCHANGED), made a state this thread met before
+   * (MET), or a new one (NEW, remembered). Only the words `idx[0..n)`, the
+   * ones the step stored, can differ.
+   */
+  seen(ph: Int32Array, pm: Int32Array, cm: Int32Array, idx: Int32Array, n: number): Seen {
+    let a = ph[0]!;
+    let b = ph[1]!;
+    let changed = 0;
+    for (let k = 0; k < n; k++) {
+      const i = idx[k]!;
+      const o = pm[i]!;
+      const v = cm[i]!;
+      if (o === v) continue;
+      changed++;
+      a = (a + this.h1(i, v) - this.h1(i, o)) | 0;
+      b = (b + this.h2(i, v) - this.h2(i, o)) | 0;
+    }
+    if (changed === 0) return UNCHANGED;
+    this.lookups++;
+    const s = (b >>> (32 - SLOTS_LOG2)) << 1;
+    const t = this.tab;
+    if (t[s] === a && t[s + 1] === b) {
+      this.hits++;
+      return MET;
+    }
+    t[s] = a;
+    t[s + 1] = b;
+    return NEW;
+  }
+}
