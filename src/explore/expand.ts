@@ -71,7 +71,7 @@ export class Expander {
   private rawSeen: RawSeen | null = null;
   /** this thread's raw states met (src/explore/rawseen.ts), made on first use */
   get raw(): RawSeen {
-    return (this.rawSeen ??= new RawSeen(this.sys.initial.m.length));
+    return (this.rawSeen ??= new RawSeen(this.sys.initial.m.length, this.canon.unread(this.sys.initial.L)));
   }
 
   /**

@@ -470,6 +470,7 @@ export class LevelReader {
     const raw = this.raw;
     if (!raw) return applyDelta(buf, pos, this.cur);
     const m = this.cur;
+    const skip = raw.skip;
     let a = this.hash[0]!;
     let b = this.hash[1]!;
     let i = -1;
@@ -480,9 +481,10 @@ export class LevelReader {
       const o = m[i]!;
       const v = unzigzag(getVarint(buf, cursor));
       m[i] = v;
+      pos = cursor;
+      if (skip[i]) continue;
       a = (a + raw.h1(i, v) - raw.h1(i, o)) | 0;
       b = (b + raw.h2(i, v) - raw.h2(i, o)) | 0;
-      pos = cursor;
     }
     this.hash[0] = a;
     this.hash[1] = b;

@@ -42,7 +42,15 @@ export class RawSeen {
   lookups = 0;
   hits = 0;
 
-  constructor(words: number) {
+  /**
+   * `skip`: words left out of the hash (1), those the canonical form never
+   * reads (Canonicalizer.unread()): states that differ only in them have one
+   * fingerprint, so they are one raw state here too.
+   */
+  constructor(
+    words: number,
+    readonly skip: Uint8Array = new Uint8Array(words),
+  ) {
     this.k1 = new Int32Array(words);
     this.k2 = new Int32Array(words);
     for (let i = 0; i < words; i++) {
@@ -66,6 +74,7 @@ export class RawSeen {
     let a = 0;
     let b = 0;
     for (let i = 0; i < m.length; i++) {
+      if (this.skip[i]) continue;
       const v = m[i]!;
       a = (a + this.h1(i, v)) | 0;
       b = (b + this.h2(i, v)) | 0;
@@ -76,19 +85,21 @@ export class RawSeen {
 
   /**
    * Whether the step that made `child` from its parent (`pm`, raw hash
-   * `ph`) changed no word (UNCHANGED), made a state this thread met before
-   * (MET), or a new one (NEW, remembered). Only the words `idx[0..n)`, the
-   * ones the step stored, can differ.
+   * `ph`) changed no word it hashes (UNCHANGED: the parent's fingerprint),
+   * made a state this thread met before (MET), or a new one (NEW,
+   * remembered). Only the words `idx[0..n)`, the ones the step stored, can
+   * differ.
    */
   seen(ph: Int32Array, pm: Int32Array, cm: Int32Array, idx: Int32Array, n: number): Seen {
     let a = ph[0]!;
     let b = ph[1]!;
     let changed = 0;
+    const skip = this.skip;
     for (let k = 0; k < n; k++) {
       const i = idx[k]!;
       const o = pm[i]!;
       const v = cm[i]!;
-      if (o === v) continue;
+      if (o === v || skip[i]) continue;
       changed++;
       a = (a + this.h1(i, v) - this.h1(i, o)) | 0;
       b = (b + this.h2(i, v) - this.h2(i, o)) | 0;

@@ -56,6 +56,12 @@ import {
   P_NBUF,
   P_HDR,
   PIPEBUF_WORDS,
+  G_SEQ,
+  G_PFN_HWM,
+  G_FREE_HINT,
+  PG_GEN,
+  T_PARENT,
+  W_STEP,
   PB_PFN,
   PB_TAKER,
   PB_VPAGE,
@@ -206,6 +212,31 @@ export class Canonicalizer {
     }
     this.h1 = h1;
     this.h2 = h2;
+  }
+
+  /**
+   * The words the canonical form never reads (1 in the result): the history
+   * it leaves out (allocation numbers, the allocator's high-water mark and
+   * free hint, a process's parent, the step that made a write) and, unless
+   * `whole`, what only names things in messages (who made a write, where a
+   * pipe buffer's page was mapped). States that differ only in them have
+   * one form (src/explore/rawseen.ts hashes the rest; test/unit/model/canon.test.ts
+   * checks that no walk reads them).
+   */
+  unread(L: KState['L']): Uint8Array {
+    const u = new Uint8Array(L.size);
+    const geo = L.geo;
+    u[G_SEQ] = u[G_PFN_HWM] = u[G_FREE_HINT] = 1;
+    for (let f = 0; f < geo.frames; f++) u[L.memmap + f * PAGE_WORDS + PG_GEN] = 1;
+    for (let t = 0; t < geo.tasks; t++) u[L.tasks + t * L.taskWords + T_PARENT] = 1;
+    for (let w = 0; w < geo.writes; w++) {
+      u[L.writes + w * WRITE_WORDS + W_STEP] = 1;
+      if (!this.whole) u[L.writes + w * WRITE_WORDS + W_WRITER] = 1;
+    }
+    if (!this.whole)
+      for (let p = 0; p < geo.pipes; p++)
+        for (let b = 0; b < geo.pipeBufs; b++) u[L.pipes + p * L.pipeWords + P_HDR + b * PIPEBUF_WORDS + PB_VPAGE] = 1;
+    return u;
   }
 
   /**
