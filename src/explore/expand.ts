@@ -69,7 +69,7 @@ export class Expander {
   }
 
   private rawSeen: RawSeen | null = null;
-  /** this thread's raw states met (src/explore/rawseen.ts), made on first use */
+  /** this thread's raw states met in its search (src/explore/rawseen.ts), made on first use: an Expander that expands levels serves one search (bfs() and each worker make their own) */
   get raw(): RawSeen {
     return (this.rawSeen ??= new RawSeen(this.sys.initial.m.length, this.canon.unread(this.sys.initial.L)));
   }
