@@ -59,15 +59,6 @@ export class Expander {
     return k === log.n;
   }
 
-  /**
-   * The fingerprint of `child`, the state step() just made from `parent`,
-   * or null when the step changed nothing: the parent is visited already,
-   * so a self-loop needs no canonical form.
-   */
-  successorFingerprint(parent: KState, child: KState): Uint32Array | null {
-    return this.unchanged(parent, child) ? null : this.fingerprint(child);
-  }
-
   private rawSeen: RawSeen | null = null;
   /** this thread's raw states met in its search (src/explore/rawseen.ts), made on first use: an Expander that expands levels serves one search (bfs() and each worker make their own) */
   get raw(): RawSeen {
@@ -75,9 +66,11 @@ export class Expander {
   }
 
   /**
-   * successorFingerprint(), or null also when this thread met `child`'s
-   * raw state before (its fingerprint was handled then): `ph` is the
-   * parent's raw hash.
+   * The fingerprint of `child`, the state step() just made from `parent`,
+   * or null when no canonical form is needed: the step changed nothing
+   * (the parent is visited already) or this thread met `child`'s raw state
+   * before (its fingerprint was handled then). `ph` is the parent's raw
+   * hash.
    */
   newSuccessorFingerprint(parent: KState, ph: Int32Array, child: KState): Uint32Array | null {
     return this.raw.seen(ph, parent.m, child.m, this.log.idx, this.log.n) === NEW ? this.fingerprint(child) : null;

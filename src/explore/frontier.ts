@@ -60,16 +60,32 @@ export function decodeState(buf: Uint8Array, pos: number, base: Int32Array, m: I
   return applyDelta(buf, pos, m);
 }
 
-/** Applies to `m` (the state the encoding was made against) the differences encoded at `pos`; returns the end. */
-export function applyDelta(buf: Uint8Array, pos: number, m: Int32Array): number {
+/**
+ * Applies to `m` (the state the encoding was made against) the differences
+ * encoded at `pos`; returns the end. With `raw`, keeps `hash` (m's raw
+ * hash, src/explore/rawseen.ts) as each word changes.
+ */
+export function applyDelta(buf: Uint8Array, pos: number, m: Int32Array, raw: RawSeen | null = null, hash?: Int32Array): number {
+  let a = hash?.[0] ?? 0;
+  let b = hash?.[1] ?? 0;
   let i = -1;
   for (;;) {
     const gap = getVarint(buf, pos);
-    if (gap === 0) return cursor;
+    if (gap === 0) break;
     i += gap;
-    m[i] = unzigzag(getVarint(buf, cursor));
+    const o = m[i]!;
+    const v = unzigzag(getVarint(buf, cursor));
+    m[i] = v;
     pos = cursor;
+    if (raw === null || raw.skip[i]) continue;
+    a = (a + raw.h1(i, v) - raw.h1(i, o)) | 0;
+    b = (b + raw.h2(i, v) - raw.h2(i, o)) | 0;
   }
+  if (raw !== null) {
+    hash![0] = a;
+    hash![1] = b;
+  }
+  return cursor;
 }
 
 /** Reads the differences encoded at `pos` (see {@link encodeState}) into ascending word numbers and values; returns how many. */
@@ -450,7 +466,7 @@ export class LevelReader {
       this.block = this.index[ib]![e]!;
       this.cur.set(this.base);
       this.hash.set(this.baseHash);
-      this.pos = this.apply(this.bytesOf(this.block), this.index[ib]![e + 1]!);
+      this.pos = applyDelta(this.bytesOf(this.block), this.index[ib]![e + 1]!, this.cur, this.raw, this.hash);
       this.at = r * RESTART;
     }
     while (this.at < k) {
@@ -459,35 +475,10 @@ export class LevelReader {
         this.block++;
         this.pos = 0;
       }
-      this.pos = this.apply(this.bytesOf(this.block), this.pos);
+      this.pos = applyDelta(this.bytesOf(this.block), this.pos, this.cur, this.raw, this.hash);
       this.at++;
     }
     m.set(this.cur);
     return this.v.firstId + k;
-  }
-  /** applyDelta() to the current state, its raw hash kept with it */
-  private apply(buf: Uint8Array, pos: number): number {
-    const raw = this.raw;
-    if (!raw) return applyDelta(buf, pos, this.cur);
-    const m = this.cur;
-    const skip = raw.skip;
-    let a = this.hash[0]!;
-    let b = this.hash[1]!;
-    let i = -1;
-    for (;;) {
-      const gap = getVarint(buf, pos);
-      if (gap === 0) break;
-      i += gap;
-      const o = m[i]!;
-      const v = unzigzag(getVarint(buf, cursor));
-      m[i] = v;
-      pos = cursor;
-      if (skip[i]) continue;
-      a = (a + raw.h1(i, v) - raw.h1(i, o)) | 0;
-      b = (b + raw.h2(i, v) - raw.h2(i, o)) | 0;
-    }
-    this.hash[0] = a;
-    this.hash[1] = b;
-    return cursor;
   }
 }
