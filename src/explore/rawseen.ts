@@ -51,9 +51,6 @@ export class RawSeen {
    * hash is met when 50 of its bits agree (31 checked, 19 the slot).
    */
   private readonly tab = new Int32Array(1 << SLOTS_LOG2);
-  /** lookups and repeats found (for the bench and the tests) */
-  lookups = 0;
-  hits = 0;
 
   /**
    * `skip`: words left out of the hash (1), those the canonical form never
@@ -118,13 +115,9 @@ export class RawSeen {
       b = (b + this.h2(i, v) - this.h2(i, o)) | 0;
     }
     if (changed === 0) return UNCHANGED;
-    this.lookups++;
     const s = b >>> (32 - SLOTS_LOG2);
     const t = this.tab;
-    if (t[s] === (a | 1)) {
-      this.hits++;
-      return MET;
-    }
+    if (t[s] === (a | 1)) return MET;
     t[s] = a | 1;
     return NEW;
   }
