@@ -96,7 +96,7 @@ export function formatExplore(r: ExploreReport): string {
   const search =
     r.mode === 'swarm'
       ? `${r.walks} random walk(s), seed ${r.seed}, ${r.states} steps in ${r.seconds.toFixed(2)} s`
-      : `${r.distinct} distinct states, ${r.states} transitions${r.pruned !== null ? ` (${r.pruned} not taken: asleep; exact process symmetry)` : ''}, depth ${r.depth}, ${r.seconds.toFixed(2)} s (${Math.round(r.statesPerSecond)} distinct/s, ${r.workers} worker(s), ${r.bytesPerState.toFixed(1)} bytes per visited state in the tables, ${(r.frontierBytes / 1048576).toFixed(1)} MiB of levels at most${r.frontierDiskBytes > 0 ? ` in memory, ${(r.frontierDiskBytes / 1048576).toFixed(1)} MiB on disk` : ''}; peak RSS ${Math.round(r.peakRssMb)} MiB, ${Math.round((r.peakRssMb * 1048576) / Math.max(1, r.distinct))} bytes per distinct state)`;
+      : `${r.distinct} distinct states, ${r.states} transitions${r.pruned !== null ? ` (${r.pruned} not taken: asleep; exact process symmetry)` : ''}, depth ${r.depth}, ${r.seconds.toFixed(2)} s (${Math.round(r.statesPerSecond)} distinct/s, ${r.workers} worker(s)${r.workersFrom !== null && r.workersFrom > 0 ? ` (the other threads from level ${r.workersFrom})` : ''}, ${r.bytesPerState.toFixed(1)} bytes per visited state in the tables, ${(r.frontierBytes / 1048576).toFixed(1)} MiB of levels at most${r.frontierDiskBytes > 0 ? ` in memory, ${(r.frontierDiskBytes / 1048576).toFixed(1)} MiB on disk` : ''}; peak RSS ${Math.round(r.peakRssMb)} MiB, ${Math.round((r.peakRssMb * 1048576) / Math.max(1, r.distinct))} bytes per distinct state)`;
   if (r.verdict === 'violation') {
     lines.push(`VIOLATION  ${where}: ${r.property} after ${r.depth} step(s)`);
     lines.push(`  ${r.message}`);

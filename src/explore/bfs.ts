@@ -46,6 +46,13 @@ export interface SearchLimits {
   /** set by Ctrl-C */
   stop?: { requested: boolean };
   onProgress?: (p: Progress) => void;
+  /**
+   * wait until the worker threads are ready before the first level (by
+   * default the search starts alone and they join at the first level that
+   * begins once they are: the same search either way). Tests set it so
+   * that small searches are expanded by several threads.
+   */
+  waitForWorkers?: boolean;
 }
 
 export interface Progress {
@@ -84,6 +91,8 @@ export interface SearchResult {
   /** most bytes of levels in the spill file at once */
   frontierDiskBytes: number;
   levels: number[];
+  /** the first level worker threads helped expand (null: none did, or none was asked for) */
+  workersFrom: number | null;
 }
 
 /** Candidates a slice expansion produced: new-looking successors, and the first violation. */
@@ -349,9 +358,13 @@ export async function bfs(sys: ExploreSystem, lim: SearchLimits, workerInit?: Wo
   let maxQueue = 1;
   let frontierBytes = level.bytes;
   const levels = [1];
-  let result: Omit<SearchResult, 'seconds' | 'collisionProbability' | 'bytesPerState' | 'maxQueue' | 'levels' | 'states' | 'distinct' | 'frontierBytes' | 'frontierDiskBytes' | 'pruned'> | null = null;
-  // with W workers, W-1 threads expand next to this one, which also takes every result
-  const workers = lim.workers > 1 && workerInit ? await startWorkers(lim.workers - 1, { ...workerInit, por: lim.por, symmetry }) : [];
+  let result: Omit<SearchResult, 'seconds' | 'collisionProbability' | 'bytesPerState' | 'maxQueue' | 'levels' | 'states' | 'distinct' | 'frontierBytes' | 'frontierDiskBytes' | 'pruned' | 'workersFrom'> | null = null;
+  // with W workers, W-1 threads expand next to this one, which also takes every result; they start in the
+  // background (loading cowlab and building the system takes a few hundred ms) and join at a level's start
+  const pool = lim.workers > 1 && workerInit ? launchWorkers(lim.workers - 1, { ...workerInit, por: lim.por, symmetry }) : [];
+  if (lim.waitForWorkers) await Promise.all(pool.map((w) => w.ready));
+  let workers: Started[] = [];
+  let workersFrom: number | null = null;
   let stoppedBy: SearchResult['stoppedBy'] = null;
   let depth = 0;
   // the level's successors, shared by the threads (with workers)
@@ -404,6 +417,12 @@ export async function bfs(sys: ExploreSystem, lim: SearchLimits, workerInit?: Wo
         else if (lim.maxMemoryMb && memMb() > lim.maxMemoryMb) stoppedBy = 'memory';
         return stoppedBy !== null;
       };
+      if (workers.length < pool.length) {
+        const failed = pool.find((w) => w.error);
+        if (failed) throw failed.error!;
+        workers = pool.filter((w) => w.isReady);
+        if (workers.length && workersFrom === null) workersFrom = depth;
+      }
       if (workers.length) {
         // sized for the level's successors as the last level grew, grown by doubling up to a bound and never
         // shrunk (a table replaced lives on until every thread's GC frees it)
@@ -440,13 +459,13 @@ export async function bfs(sys: ExploreSystem, lim: SearchLimits, workerInit?: Wo
       }
     }
   } finally {
-    for (const w of workers) await w.terminate();
+    for (const w of pool) await w.terminate();
     spill?.close();
   }
   const seconds = (Date.now() - t0) / 1000;
   const distinct = visited.size;
   const common = {
-    states: transitions, distinct, seconds, maxQueue, levels, frontierBytes, pruned, frontierDiskBytes: spill?.mostOnDisk ?? 0,
+    states: transitions, distinct, seconds, maxQueue, levels, frontierBytes, pruned, frontierDiskBytes: spill?.mostOnDisk ?? 0, workersFrom,
     collisionProbability: (distinct * Math.max(0, transitions - distinct)) / 2 ** 64,
     bytesPerState: (visited.bytes + parents.bytes) / Math.max(1, distinct),
   };
@@ -507,20 +526,46 @@ class ParentLogLite {
 
 interface Started {
   worker: Worker;
+  /** settles when the thread has built the system (rejects with why it could not) */
+  ready: Promise<void>;
+  isReady: boolean;
+  error: Error | null;
   terminate(): Promise<number>;
+}
+
+/**
+ * Starts n explorer worker threads and returns at once; each one's `ready`
+ * settles when it has built the system.
+ */
+export function launchWorkers(n: number, init: WorkerInit): Started[] {
+  const out: Started[] = [];
+  for (let i = 0; i < n; i++) {
+    const worker = new Worker(new URL('./worker.js', import.meta.url), { workerData: init });
+    const w: Started = { worker, ready: Promise.resolve(), isReady: false, error: null, terminate: () => worker.terminate() };
+    w.ready = new Promise<void>((res, rej) => {
+      const fail = (e: Error) => {
+        w.error = e;
+        rej(e);
+      };
+      worker.once('message', (m: { ready?: boolean; error?: string }) => {
+        if (m.ready) {
+          w.isReady = true;
+          res();
+        } else fail(new Error(m.error));
+      });
+      worker.once('error', fail);
+    });
+    // a search that ends before a thread is ready never waits on it: its failure is seen at a level's start, or not at all
+    w.ready.catch(() => {});
+    out.push(w);
+  }
+  return out;
 }
 
 /** Starts n explorer worker threads and waits until each has built the system. */
 export async function startWorkers(n: number, init: WorkerInit): Promise<Started[]> {
-  const out: Started[] = [];
-  for (let i = 0; i < n; i++) {
-    const worker = new Worker(new URL('./worker.js', import.meta.url), { workerData: init });
-    await new Promise<void>((res, rej) => {
-      worker.once('message', (m: { ready?: boolean; error?: string }) => (m.ready ? res() : rej(new Error(m.error))));
-      worker.once('error', rej);
-    });
-    out.push({ worker, terminate: () => worker.terminate() });
-  }
+  const out = launchWorkers(n, init);
+  await Promise.all(out.map((w) => w.ready));
   return out;
 }
 

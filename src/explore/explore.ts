@@ -29,6 +29,8 @@ export interface ExploreOptions {
   profileSource: WorkerInit['profile'];
   depth?: number;
   workers: number;
+  /** start the breadth-first search once the worker threads are ready (SearchLimits.waitForWorkers) */
+  waitForWorkers?: boolean;
   properties?: PropertyName[];
   maxStates?: number;
   maxMemoryMb?: number;
@@ -81,6 +83,8 @@ export interface ExploreReport {
   /** steps of the configuration's setup (mmaps, setup:) before the actions: the counterexample's steps are numbered after them, as `cowlab run` numbers them */
   setupSteps: number;
   workers: number;
+  /** the first BFS level the worker threads (workers past the first) helped expand: they start while the search does; null when none did */
+  workersFrom: number | null;
   seed: number | null;
   walks: number | null;
   /** a swarm shard: its part of the walks, [from, to) */
@@ -114,7 +118,7 @@ export async function explore(o: ExploreOptions): Promise<ExploreReport> {
       violation = sw.found.violation;
     }
   } else {
-    res = await bfs(sys, { depth, workers: o.workers, properties, maxStates: o.maxStates, maxMemoryMb: o.maxMemoryMb, levelMemoryMb: o.levelMemoryMb, spillDir: o.spillDir, por: o.por, stop: o.stop, onProgress: o.onProgress }, init);
+    res = await bfs(sys, { depth, workers: o.workers, properties, maxStates: o.maxStates, maxMemoryMb: o.maxMemoryMb, levelMemoryMb: o.levelMemoryMb, spillDir: o.spillDir, por: o.por, stop: o.stop, onProgress: o.onProgress, waitForWorkers: o.waitForWorkers }, init);
     trace = res.trace;
     violation = res.violation;
   }
@@ -140,6 +144,7 @@ export async function explore(o: ExploreOptions): Promise<ExploreReport> {
     frontierBytes: res ? res.frontierBytes : 0,
     frontierDiskBytes: res ? res.frontierDiskBytes : 0,
     levels: res ? res.levels : [],
+    workersFrom: res ? res.workersFrom : null,
     depthBound: depth,
     setupSteps: sys.prefix.length,
     walks: sw ? sw.walks : null,

@@ -132,22 +132,47 @@ describe('worker threads', () => {
     try {
       const c = sysMod.overrideConfig(sysMod.loadConfig('explore/spin-reference.yaml'), {});
       const one = await dist.explore({ config: c, profile: prof.profileById('linux-6.18'), profileSource: { builtin: 'linux-6.18' }, workers: 1, out: join(dir, 'a.yaml') });
-      const two = await dist.explore({ config: c, profile: prof.profileById('linux-6.18'), profileSource: { builtin: 'linux-6.18' }, workers: 2, out: join(dir, 'b.yaml') });
+      const two = await dist.explore({ config: c, profile: prof.profileById('linux-6.18'), profileSource: { builtin: 'linux-6.18' }, workers: 2, waitForWorkers: true, out: join(dir, 'b.yaml') });
       // chunks taken in order whoever expanded them: the same search, transition for transition
       expect(two.distinct).toBe(one.distinct);
       expect(two.levels).toEqual(one.levels);
       expect(two.states).toBe(one.states);
+      // (the second thread expanded from the first level on: it was waited for)
+      expect([one.workersFrom, two.workersFrom]).toEqual([null, 0]);
       const l1 = await dist.explore({ config: c, profile: prof.profileById('linux-5.7'), profileSource: { builtin: 'linux-5.7' }, workers: 1, out: join(dir, 'c.yaml') });
-      const l2 = await dist.explore({ config: c, profile: prof.profileById('linux-5.7'), profileSource: { builtin: 'linux-5.7' }, workers: 2, out: join(dir, 'd.yaml') });
+      const l2 = await dist.explore({ config: c, profile: prof.profileById('linux-5.7'), profileSource: { builtin: 'linux-5.7' }, workers: 2, waitForWorkers: true, out: join(dir, 'd.yaml') });
       expect(l1.verdict).toBe('violation');
       expect(l2.depth).toBe(l1.depth);
       expect(l2.replayed).toBe(true);
       expect(l2.trace).toEqual(l1.trace);
       expect(l2.states).toBe(l1.states);
       expect(l2.distinct).toBe(l1.distinct);
+      expect(l2.workersFrom).toBe(0);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  }, 120_000);
+
+  it('start while the search does and join it at a level start: the same search as one that waits for them', async () => {
+    const bfsMod = await import('../../../dist/explore/bfs.js');
+    const sysMod = await import('../../../dist/explore/system.js');
+    const prof = await import('../../../dist/profiles/index.js');
+    const c = sysMod.overrideConfig(sysMod.loadConfig('explore/spin-reference.yaml'), { processes: '3' });
+    const sys = sysMod.buildSystem(c, prof.profileById('linux-5.9'));
+    const init = { config: c, profile: { builtin: 'linux-5.9' }, properties: c.properties };
+    // to depth 12: 145,000 states, seconds of work; a thread is ready in a few hundred ms
+    const lim = { depth: 12, properties: c.properties };
+    const one = await bfsMod.bfs(sys, { ...lim, workers: 1 });
+    const waited = await bfsMod.bfs(sys, { ...lim, workers: 2, waitForWorkers: true }, init);
+    const joined = await bfsMod.bfs(sys, { ...lim, workers: 2 }, init);
+    const shape = (r: typeof one) => [r.levels, r.states, r.distinct, r.verdict];
+    expect(shape(waited)).toEqual(shape(one));
+    expect(shape(joined)).toEqual(shape(one));
+    expect(one.workersFrom).toBeNull();
+    expect(waited.workersFrom).toBe(0);
+    // the first levels are expanded before the event loop turns, so before a thread can say it is ready
+    expect(joined.workersFrom).toBeGreaterThan(0);
+    expect(joined.workersFrom).toBeLessThan(12);
   }, 120_000);
 });
 
@@ -167,7 +192,7 @@ describe('a state limit', () => {
       const runs = [
         await bfsMod.bfs(sys, { ...lim, workers: 1 }),
         await bfsMod.bfs(sys, { ...lim, workers: 1 }),
-        await bfsMod.bfs(sys, { ...lim, workers: 2 }, init),
+        await bfsMod.bfs(sys, { ...lim, workers: 2, waitForWorkers: true }, init),
       ];
       for (const r of runs) {
         expect(r.stoppedBy).toBe('max-states');

@@ -52,7 +52,7 @@ describe('sleep sets are exact', () => {
     const config = overrideConfig(loadConfig('explore/spin-reference.yaml'), { processes: '3' });
     const sys = buildSystem(config, profileById('linux-5.9'));
     const init = { config, profile: { builtin: 'linux-5.9' }, properties: config.properties };
-    const lim = { depth: 8, workers: 2, properties: config.properties };
+    const lim = { depth: 8, workers: 2, properties: config.properties, waitForWorkers: true };
     const full = await bfs(sys, { ...lim, symmetry: 'exact' }, init);
     const por = await bfs(sys, { ...lim, por: true }, init);
     expect(por.levels).toEqual(full.levels);
