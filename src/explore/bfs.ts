@@ -362,7 +362,6 @@ export async function bfs(sys: ExploreSystem, lim: SearchLimits, workerInit?: Wo
   // with W workers, W-1 threads expand next to this one, which also takes every result; they start in the
   // background (loading cowlab and building the system takes a few hundred ms) and join at a level's start
   const pool = lim.workers > 1 && workerInit ? launchWorkers(lim.workers - 1, { ...workerInit, por: lim.por, symmetry }) : [];
-  if (lim.waitForWorkers) await Promise.all(pool.map((w) => w.ready));
   let workers: Started[] = [];
   let workersFrom: number | null = null;
   let stoppedBy: SearchResult['stoppedBy'] = null;
@@ -373,6 +372,7 @@ export async function bfs(sys: ExploreSystem, lim: SearchLimits, workerInit?: Wo
   const pause = pauser();
   const progress = () => lim.onProgress?.({ depth, states: transitions, distinct: visited.size, queue: level.length, seconds: (Date.now() - t0) / 1000, memoryMb: memMb() });
   try {
+    if (lim.waitForWorkers) await Promise.all(pool.map((w) => w.ready));
     for (depth = 0; depth < lim.depth && level.length > 0; depth++) {
       const next = new PackedLevel(words, sys.initial.m, spill, depth + 1, lim.levelBlockBytes);
       const levelNew = new FingerprintSet(1 << 12);

@@ -174,6 +174,19 @@ describe('worker threads', () => {
     expect(joined.workersFrom).toBeGreaterThan(0);
     expect(joined.workersFrom).toBeLessThan(12);
   }, 120_000);
+
+  it('that cannot start fail the search with their reason, whether it waits for them or not', async () => {
+    const bfsMod = await import('../../../dist/explore/bfs.js');
+    const sysMod = await import('../../../dist/explore/system.js');
+    const prof = await import('../../../dist/profiles/index.js');
+    const c = sysMod.overrideConfig(sysMod.loadConfig('explore/spin-reference.yaml'), { processes: '3' });
+    const sys = sysMod.buildSystem(c, prof.profileById('linux-5.9'));
+    // a profile module the worker threads cannot load
+    const init = { config: c, profile: { file: join(tmpdir(), 'cowlab-no-such-profile.mjs') }, properties: c.properties };
+    const lim = { depth: 12, properties: c.properties, workers: 2 };
+    await expect(bfsMod.bfs(sys, { ...lim, waitForWorkers: true }, init)).rejects.toThrow(/cowlab-no-such-profile/);
+    await expect(bfsMod.bfs(sys, lim, init)).rejects.toThrow(/cowlab-no-such-profile/);
+  }, 120_000);
 });
 
 describe('a state limit', () => {
