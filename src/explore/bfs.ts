@@ -459,7 +459,7 @@ export async function bfs(sys: ExploreSystem, lim: SearchLimits, workerInit?: Wo
       }
     }
   } finally {
-    for (const w of pool) await w.terminate();
+    for (const w of pool) await w.worker.terminate();
     spill?.close();
   }
   const seconds = (Date.now() - t0) / 1000;
@@ -530,7 +530,6 @@ interface Started {
   ready: Promise<void>;
   isReady: boolean;
   error: Error | null;
-  terminate(): Promise<number>;
 }
 
 /**
@@ -541,7 +540,7 @@ export function launchWorkers(n: number, init: WorkerInit): Started[] {
   const out: Started[] = [];
   for (let i = 0; i < n; i++) {
     const worker = new Worker(new URL('./worker.js', import.meta.url), { workerData: init });
-    const w: Started = { worker, ready: Promise.resolve(), isReady: false, error: null, terminate: () => worker.terminate() };
+    const w: Started = { worker, ready: Promise.resolve(), isReady: false, error: null };
     w.ready = new Promise<void>((res, rej) => {
       const fail = (e: Error) => {
         w.error = e;
@@ -565,7 +564,13 @@ export function launchWorkers(n: number, init: WorkerInit): Started[] {
 /** Starts n explorer worker threads and waits until each has built the system. */
 export async function startWorkers(n: number, init: WorkerInit): Promise<Started[]> {
   const out = launchWorkers(n, init);
-  await Promise.all(out.map((w) => w.ready));
+  try {
+    await Promise.all(out.map((w) => w.ready));
+  } catch (e) {
+    // none is left running when one could not start
+    for (const w of out) await w.worker.terminate();
+    throw e;
+  }
   return out;
 }
 

@@ -122,6 +122,20 @@ describe('random walks', () => {
   });
 });
 
+/**
+ * spin-reference with three processes on linux-5.9, from the built JavaScript (worker threads load it; npm test
+ * builds first): the search module, the configuration, the system and what a worker thread rebuilds it from.
+ */
+async function spinReference3x1() {
+  const bfsMod = await import('../../../dist/explore/bfs.js');
+  const sysMod = await import('../../../dist/explore/system.js');
+  const prof = await import('../../../dist/profiles/index.js');
+  const c = sysMod.overrideConfig(sysMod.loadConfig('explore/spin-reference.yaml'), { processes: '3' });
+  const sys = sysMod.buildSystem(c, prof.profileById('linux-5.9'));
+  const init = { config: c, profile: { builtin: 'linux-5.9' }, properties: c.properties };
+  return { bfsMod, c, sys, init };
+}
+
 describe('worker threads', () => {
   it('visit the same states as one thread and find a counterexample of the same length', async () => {
     // worker threads load the built JavaScript (npm test builds first)
@@ -154,12 +168,7 @@ describe('worker threads', () => {
   }, 120_000);
 
   it('start while the search does and join it at a level start: the same search as one that waits for them', async () => {
-    const bfsMod = await import('../../../dist/explore/bfs.js');
-    const sysMod = await import('../../../dist/explore/system.js');
-    const prof = await import('../../../dist/profiles/index.js');
-    const c = sysMod.overrideConfig(sysMod.loadConfig('explore/spin-reference.yaml'), { processes: '3' });
-    const sys = sysMod.buildSystem(c, prof.profileById('linux-5.9'));
-    const init = { config: c, profile: { builtin: 'linux-5.9' }, properties: c.properties };
+    const { bfsMod, c, sys, init } = await spinReference3x1();
     // to depth 12: 145,000 states, seconds of work; a thread is ready in a few hundred ms
     const lim = { depth: 12, properties: c.properties };
     const one = await bfsMod.bfs(sys, { ...lim, workers: 1 });
@@ -175,29 +184,22 @@ describe('worker threads', () => {
     expect(joined.workersFrom).toBeLessThan(12);
   }, 120_000);
 
-  it('that cannot start fail the search with their reason, whether it waits for them or not', async () => {
-    const bfsMod = await import('../../../dist/explore/bfs.js');
-    const sysMod = await import('../../../dist/explore/system.js');
-    const prof = await import('../../../dist/profiles/index.js');
-    const c = sysMod.overrideConfig(sysMod.loadConfig('explore/spin-reference.yaml'), { processes: '3' });
-    const sys = sysMod.buildSystem(c, prof.profileById('linux-5.9'));
+  it('that cannot start fail the search with their reason, whether it waits for them or not, and the random walks', async () => {
+    const { bfsMod, c, sys } = await spinReference3x1();
     // a profile module the worker threads cannot load
     const init = { config: c, profile: { file: join(tmpdir(), 'cowlab-no-such-profile.mjs') }, properties: c.properties };
     const lim = { depth: 12, properties: c.properties, workers: 2 };
     await expect(bfsMod.bfs(sys, { ...lim, waitForWorkers: true }, init)).rejects.toThrow(/cowlab-no-such-profile/);
     await expect(bfsMod.bfs(sys, lim, init)).rejects.toThrow(/cowlab-no-such-profile/);
+    // random walks wait for their threads
+    const swarmMod = await import('../../../dist/explore/swarm.js');
+    await expect(swarmMod.swarm(sys, { seed: 1, walks: 100, depth: 10, workers: 2, init }, c.properties)).rejects.toThrow(/cowlab-no-such-profile/);
   }, 120_000);
 });
 
 describe('a state limit', () => {
   it('stops the search after the first chunk taken past it: the same states whatever the timing or the threads', async () => {
-    // worker threads load the built JavaScript (npm test builds first)
-    const bfsMod = await import('../../../dist/explore/bfs.js');
-    const sysMod = await import('../../../dist/explore/system.js');
-    const prof = await import('../../../dist/profiles/index.js');
-    const c = sysMod.overrideConfig(sysMod.loadConfig('explore/spin-reference.yaml'), { processes: '3' });
-    const sys = sysMod.buildSystem(c, prof.profileById('linux-5.9'));
-    const init = { config: c, profile: { builtin: 'linux-5.9' }, properties: c.properties };
+    const { bfsMod, c, sys, init } = await spinReference3x1();
     // levels 1, 5, 12, 48, 171, 614, 1978 (2,829 states), then 5,463: each limit falls inside level 7, which
     // one thread expands in some 50 ms (a look at the clock, every 50 ms, would stop most of them at one point)
     for (const maxStates of [3000, 4000, 5000, 6000, 7000]) {
